@@ -1,0 +1,123 @@
+/* belfry — the module API.
+ *
+ * A module is a shared object that exports one function,
+ *
+ *     const BfModuleInfo *bf_module_get_info (void);
+ *
+ * (use BF_MODULE_DEFINE below).  The core checks the API version the module
+ * was built against, then calls init() with the module's own configuration
+ * group ([<name>] in belfry's config file), start() once everything is
+ * loaded, handle_stanza() on the main thread for every stanza addressed to
+ * the module, and shutdown() before the process exits.
+ *
+ * A module reaches the core only through this header and stanza.h: it sends
+ * stanzas, reads its configuration and logs (GLib's g_log with the domain
+ * "belfry-<name>"; the core formats and filters it).  Everything runs on the
+ * main thread's default GMainContext unless a later header says otherwise.
+ */
+#pragma once
+
+#include <glib.h>
+#include <belfry/stanza.h>
+
+G_BEGIN_DECLS
+
+/* Bumped whenever BfModuleInfo or any function below changes in a way that
+ * breaks modules built against the previous version. */
+#define BF_MODULE_API_VERSION 1
+
+typedef struct _BfModule BfModule;
+typedef struct _BfModuleConfig BfModuleConfig;
+
+typedef struct {
+  const char *category;
+  const char *type;
+  const char *name;
+} BfDiscoIdentity;
+
+typedef struct {
+  /* Always BF_MODULE_API_VERSION at the module's build time; first field so
+   * the core can read it from any version. */
+  guint32 api_version;
+  /* Short name: matches the [modules] load entry and its config group. */
+  const char *name;
+  /* One line for humans: shown as the disco#items name of its addresses. */
+  const char *description;
+  /* NULL-terminated localparts the module serves (echo -> echo@<domain>). */
+  const char *const *localparts;
+  /* The disco identity of its addresses (NULL: component/generic). */
+  const BfDiscoIdentity *identity;
+  /* NULL-terminated disco features of its addresses, also advertised on the
+   * component's domain. */
+  const char *const *features;
+  /* Identities this module adds to the component's domain, terminated by an
+   * entry whose category is NULL; may be NULL. */
+  const BfDiscoIdentity *domain_identities;
+  /* NULL-terminated IQ payload namespaces addressed to the bare domain that
+   * this module answers (e.g. bytestreams for a proxy); may be NULL. */
+  const char *const *domain_namespaces;
+
+  /* Reads and checks the configuration; allocates state.  Must not start any
+   * I/O: --check-config calls init() and then shutdown().  Optional. */
+  gboolean (*init) (BfModule *module, BfModuleConfig *config, GError **error);
+  /* Starts whatever the module runs (listeners, timers).  Optional. */
+  gboolean (*start) (BfModule *module, GError **error);
+  /* Frees everything.  Called even when init() failed.  Optional. */
+  void (*shutdown) (BfModule *module);
+  /* A stanza for one of the module's addresses, or for the domain in one of
+   * its domain_namespaces.  Return TRUE when the module took care of it
+   * (answered or deliberately ignored it); FALSE makes the core answer with
+   * the default: disco for the address, otherwise <service-unavailable/>
+   * for an iq get/set or a message, nothing for presence. */
+  gboolean (*handle_stanza) (BfModule *module, const BfStanza *stanza);
+} BfModuleInfo;
+
+#define BF_MODULE_DEFINE(info_var) \
+  G_MODULE_EXPORT const BfModuleInfo *bf_module_get_info (void); \
+  G_MODULE_EXPORT const BfModuleInfo *bf_module_get_info (void) { return &(info_var); }
+
+/* --- What a module may ask of the core --- */
+
+/* The component's domain, e.g. "relay.example.org". */
+const char *bf_module_get_domain (BfModule *module);
+const char *bf_module_get_name (BfModule *module);
+
+/* Private data; @destroy runs at shutdown (after the module's shutdown()). */
+void bf_module_set_data (BfModule *module, gpointer data, GDestroyNotify destroy);
+gpointer bf_module_get_data (BfModule *module);
+
+/* Queues a top-level stanza for the server.  @stanza must carry 'to'; a
+ * missing 'from' is filled in with the module's first address.  Returns
+ * FALSE (and logs) when the link is down or its write queue is full: the
+ * stanza is then dropped. */
+gboolean bf_module_send (BfModule *module, const BfStanza *stanza);
+
+/* Convenience: replies to @request with an error (see bf_stanza_new_error). */
+gboolean bf_module_send_error (BfModule *module, const BfStanza *request,
+                               const char *error_type, const char *condition,
+                               const char *text);
+
+/* --- Reading the module's configuration group --- *
+ * Each getter returns @default_value when the key is absent, and fails with
+ * a message naming the file, the group and the key when the value is
+ * malformed.  After init(), a key in the group that the module never asked
+ * for is reported as a configuration error (a typo must not pass silently).
+ */
+gboolean bf_config_has_key (BfModuleConfig *config, const char *key);
+char *bf_config_get_string (BfModuleConfig *config, const char *key,
+                            const char *default_value, GError **error);
+gboolean bf_config_get_int (BfModuleConfig *config, const char *key,
+                            gint64 default_value, gint64 min, gint64 max,
+                            gint64 *out, GError **error);
+gboolean bf_config_get_boolean (BfModuleConfig *config, const char *key,
+                                gboolean default_value, gboolean *out,
+                                GError **error);
+/* NULL-terminated; NULL when the key is absent. */
+char **bf_config_get_string_list (BfModuleConfig *config, const char *key,
+                                  GError **error);
+/* Builds an error that names the file, the group and @key; for values the
+ * module itself finds wrong. */
+void bf_config_set_error (BfModuleConfig *config, GError **error,
+                          const char *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+G_END_DECLS

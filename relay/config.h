@@ -1,0 +1,53 @@
+/* belfry's configuration file: a GKeyFile read and checked once at start.
+ * Every error names the file, the group and the key. */
+#pragma once
+
+#include <glib.h>
+#include <belfry/module.h>
+#include "xmlstream.h"
+
+G_BEGIN_DECLS
+
+#define BF_CONFIG_ERROR (bf_config_error_quark ())
+GQuark bf_config_error_quark (void);
+
+typedef enum {
+  BF_CONFIG_ERROR_READ,      /* the file cannot be read or parsed */
+  BF_CONFIG_ERROR_INVALID,   /* a value is missing, malformed or out of range */
+  BF_CONFIG_ERROR_MODULE,    /* a module cannot be loaded or refused its group */
+} BfConfigError;
+
+typedef struct {
+  char *path;
+  GKeyFile *keyfile;
+
+  char *jid;
+  char *host;
+  guint16 port;
+  char *secret;              /* never log this */
+  guint keepalive_interval;  /* seconds */
+  guint ping_timeout;        /* seconds */
+  char *ping_target;
+
+  BfXmlLimits limits;
+  gsize write_queue_size;
+
+  char **modules;            /* NULL-terminated, never NULL */
+  char **module_path;        /* NULL when not configured */
+} BfConfig;
+
+BfConfig *bf_config_load (const char *path, GError **error);
+/* For tests: @path only labels the messages. */
+BfConfig *bf_config_load_data (const char *data, const char *path, GError **error);
+void bf_config_free (BfConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfConfig, bf_config_free)
+
+/* A reader for one group; the same one serves the core's groups and each
+ * module's (it is the BfModuleConfig of module.h). */
+BfModuleConfig *bf_config_group_new (const BfConfig *config, const char *group);
+void bf_config_group_free (BfModuleConfig *group);
+/* Fails naming the first key of the group that nobody read. */
+gboolean bf_config_group_check_unknown (BfModuleConfig *group, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfModuleConfig, bf_config_group_free)
+
+G_END_DECLS

@@ -1,0 +1,40 @@
+/* The component link (XEP-0114): one TCP stream to the XMPP server, its
+ * handshake, stanza I/O with a bounded write queue, keepalives, dead-link
+ * detection and reconnection with backoff.  Lives on the main context. */
+#pragma once
+
+#include <belfry/stanza.h>
+#include "config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _BfLink BfLink;
+
+/* Called for every stanza the server sends once the link is attached. */
+typedef void (*BfLinkStanzaFunc) (gpointer data, const BfStanza *stanza);
+
+typedef struct {
+  guint64 connects;        /* connection attempts */
+  guint64 attaches;        /* accepted handshakes */
+  guint64 stanzas_in;
+  guint64 stanzas_out;
+  guint64 dropped_out;     /* stanzas dropped: link down or queue full */
+  guint64 stream_errors;   /* stream errors we sent */
+} BfLinkStats;
+
+/* @config must outlive the link.  @trace logs every stanza (debug level). */
+BfLink *bf_link_new (const BfConfig *config, gboolean trace,
+                     BfLinkStanzaFunc on_stanza, gpointer data);
+void bf_link_free (BfLink *link);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfLink, bf_link_free)
+
+void bf_link_start (BfLink *link);
+/* Queues a stanza; FALSE (logged and counted) when the link is not
+ * attached or the write queue is full. */
+gboolean bf_link_send (BfLink *link, const BfStanza *stanza);
+/* Closes the stream with </stream:stream>, waits for the bytes to leave
+ * (at most 2 s), then calls @done.  No reconnection afterwards. */
+void bf_link_shutdown (BfLink *link, GSourceFunc done, gpointer data);
+const BfLinkStats *bf_link_get_stats (BfLink *link);
+
+G_END_DECLS

@@ -1,0 +1,162 @@
+#define G_LOG_DOMAIN "belfry"
+/* belfry: the process.  Reads the configuration, loads the modules,
+ * attaches to the XMPP server and runs until SIGTERM or SIGINT.
+ *
+ * Exit status: 0 after a signal-initiated stop, 2 for a configuration
+ * error (nothing is started), 1 for any other fatal error. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib-unix.h>
+
+#include "config.h"
+#include "link.h"
+#include "log.h"
+#include "modules.h"
+#include "router.h"
+
+enum { EXIT_OK = 0, EXIT_FATAL = 1, EXIT_CONFIG = 2 };
+
+#define SHUTDOWN_GRACE_MS 2000
+
+/* The process's one owner of everything. */
+typedef struct {
+  BfConfig *config;
+  BfModules *modules;
+  BfRouter *router;
+  BfLink *link;
+  GMainLoop *loop;
+  gboolean stopping;
+  guint signal_ids[2];
+} BfRelay;
+
+static void
+on_link_stanza (gpointer data, const BfStanza *stanza)
+{
+  BfRelay *relay = data;
+  bf_router_route (relay->router, stanza);
+}
+
+static gboolean
+send_to_link (gpointer data, const BfStanza *stanza)
+{
+  BfRelay *relay = data;
+  return relay->link != NULL && bf_link_send (relay->link, stanza);
+}
+
+static gboolean
+on_stopped (gpointer data)
+{
+  BfRelay *relay = data;
+  g_main_loop_quit (relay->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  BfRelay *relay = data;
+  if (relay->stopping)
+    {
+      g_message ("second signal: stopping now");
+      g_main_loop_quit (relay->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  relay->stopping = TRUE;
+  g_message ("stopping");
+  bf_link_shutdown (relay->link, on_stopped, relay);
+  /* Whatever the server does, we are gone within the grace period. */
+  g_timeout_add (SHUTDOWN_GRACE_MS, on_stopped, relay);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+relay_clear (BfRelay *relay)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (relay->signal_ids); i++)
+    if (relay->signal_ids[i])
+      g_source_remove (relay->signal_ids[i]);
+  /* Modules first: their shutdown may still send through the link. */
+  g_clear_pointer (&relay->modules, bf_modules_free);
+  g_clear_pointer (&relay->router, bf_router_free);
+  g_clear_pointer (&relay->link, bf_link_free);
+  g_clear_pointer (&relay->config, bf_config_free);
+  g_clear_pointer (&relay->loop, g_main_loop_unref);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  gboolean check_only = FALSE, show_version = FALSE, verbose = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_only,
+      "Check the configuration (and load the modules), print any problem and exit", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Debug logging, with every stanza", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- Jingle media relay for XMPP servers");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "belfry: %s (try --help)\n", error->message);
+      return EXIT_CONFIG;
+    }
+  if (show_version)
+    {
+      printf ("belfry %s\n", BF_VERSION);
+      return EXIT_OK;
+    }
+  if (config_path == NULL)
+    {
+      fprintf (stderr, "belfry: no configuration file: use --config FILE\n");
+      return EXIT_CONFIG;
+    }
+
+  bf_log_init (verbose);
+  BfRelay relay = { 0 };
+  relay.config = bf_config_load (config_path, &error);
+  if (relay.config == NULL)
+    {
+      fprintf (stderr, "belfry: configuration error: %s\n", error->message);
+      return EXIT_CONFIG;
+    }
+  relay.modules = bf_modules_new (relay.config);
+  if (!bf_modules_load_all (relay.modules, &error))
+    {
+      fprintf (stderr, "belfry: configuration error: %s\n", error->message);
+      relay_clear (&relay);
+      return EXIT_CONFIG;
+    }
+  if (check_only)
+    {
+      printf ("%s: OK (component %s, %u module%s)\n", config_path, relay.config->jid,
+              bf_modules_count (relay.modules), bf_modules_count (relay.modules) == 1 ? "" : "s");
+      relay_clear (&relay);
+      return EXIT_OK;
+    }
+
+  g_message ("belfry %s starting as %s", BF_VERSION, relay.config->jid);
+  relay.loop = g_main_loop_new (NULL, FALSE);
+  relay.router = bf_router_new (relay.config->jid, relay.modules);
+  relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
+  bf_modules_set_send_func (relay.modules, send_to_link, &relay);
+  if (!bf_modules_start (relay.modules, &error))
+    {
+      g_critical ("%s", error->message);
+      relay_clear (&relay);
+      return EXIT_FATAL;
+    }
+  relay.signal_ids[0] = g_unix_signal_add (SIGTERM, on_signal, &relay);
+  relay.signal_ids[1] = g_unix_signal_add (SIGINT, on_signal, &relay);
+  bf_link_start (relay.link);
+  g_main_loop_run (relay.loop);
+
+  g_message ("stopped");
+  relay_clear (&relay);
+  return EXIT_OK;
+}

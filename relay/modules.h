@@ -1,0 +1,42 @@
+/* The module loader: finds, checks and loads the modules named in
+ * [modules] load, runs their hooks, and implements the module API of
+ * include/belfry/module.h. */
+#pragma once
+
+#include <belfry/module.h>
+#include "config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _BfModules BfModules;
+
+/* Where module stanzas go (the component link, in the daemon). */
+typedef gboolean (*BfSendFunc) (gpointer data, const BfStanza *stanza);
+
+BfModules *bf_modules_new (const BfConfig *config);
+void bf_modules_set_send_func (BfModules *modules, BfSendFunc func, gpointer data);
+/* Loads and init()s every module in [modules] load, in order.  Errors are
+ * BF_CONFIG_ERROR_MODULE and name the file, the group and the key. */
+gboolean bf_modules_load_all (BfModules *modules, GError **error);
+/* Adds a module that is linked in rather than loaded (tests, benchmarks). */
+gboolean bf_modules_add_static (BfModules *modules, const BfModuleInfo *info, GError **error);
+gboolean bf_modules_start (BfModules *modules, GError **error);
+/* Shuts every module down (reverse order) and unloads it. */
+void bf_modules_free (BfModules *modules);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfModules, bf_modules_free)
+
+guint bf_modules_count (BfModules *modules);
+BfModule *bf_modules_nth (BfModules *modules, guint index);
+BfModule *bf_modules_find_localpart (BfModules *modules, const char *localpart);
+BfModule *bf_modules_find_domain_ns (BfModules *modules, const char *ns);
+
+const BfModuleInfo *bf_module_get_info_struct (BfModule *module);
+gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
+/* The core's own sending path, shared with the router. */
+gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
+
+/* The directories searched for "<name>.so" when [modules] path is unset:
+ * the build tree beside the executable, then the install directory. */
+char **bf_modules_default_path (void);
+
+G_END_DECLS

@@ -1,0 +1,319 @@
+#define G_LOG_DOMAIN "belfry-router"
+/* The stanza router (router.h). */
+#include "build-config.h"
+
+#include <string.h>
+
+#include "router.h"
+
+struct _BfRouter {
+  char *domain;
+  BfModules *modules;
+  BfRouterStats stats;
+};
+
+static const char *const core_features[] = {
+  BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION, NULL
+};
+
+static const BfDiscoIdentity default_identity = { "component", "generic", NULL };
+
+BfRouter *
+bf_router_new (const char *domain, BfModules *modules)
+{
+  BfRouter *r = g_new0 (BfRouter, 1);
+  r->domain = g_ascii_strdown (domain, -1);
+  r->modules = modules;
+  return r;
+}
+
+void
+bf_router_free (BfRouter *router)
+{
+  if (router == NULL)
+    return;
+  g_free (router->domain);
+  g_free (router);
+}
+
+const BfRouterStats *
+bf_router_get_stats (BfRouter *router)
+{
+  return &router->stats;
+}
+
+static void
+send (BfRouter *r, const BfStanza *stanza)
+{
+  r->stats.answered++;
+  bf_modules_send (r->modules, stanza);
+}
+
+static void
+send_error (BfRouter *r, const BfStanza *request, const char *type, const char *condition,
+            const char *text)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_error (request, type, condition, text);
+  send (r, reply);
+}
+
+static void
+add_identity (BfStanza *query, const BfDiscoIdentity *id, const char *fallback_name)
+{
+  BfStanza *el = bf_stanza_add_child (query, "identity", NULL);
+  bf_stanza_set_attr (el, "category", id->category);
+  bf_stanza_set_attr (el, "type", id->type);
+  const char *name = id->name ? id->name : fallback_name;
+  if (name)
+    bf_stanza_set_attr (el, "name", name);
+}
+
+/* Adds each feature once, keeping first-seen order. */
+static void
+add_features (BfStanza *query, GHashTable *seen, const char *const *features)
+{
+  for (guint i = 0; features && features[i]; i++)
+    {
+      if (g_hash_table_contains (seen, features[i]))
+        continue;
+      g_hash_table_add (seen, (gpointer) features[i]);
+      BfStanza *f = bf_stanza_add_child (query, "feature", NULL);
+      bf_stanza_set_attr (f, "var", features[i]);
+    }
+}
+
+static void
+domain_disco_info (BfRouter *r, const BfStanza *iq, BfStanza *query)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);
+  const BfDiscoIdentity core = { "component", "generic", "belfry" };
+  add_identity (q, &core, NULL);
+  guint n = bf_modules_count (r->modules);
+  for (guint i = 0; i < n; i++)
+    {
+      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
+      for (const BfDiscoIdentity *id = info->domain_identities; id && id->category; id++)
+        add_identity (q, id, NULL);
+    }
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  add_features (q, seen, core_features);
+  for (guint i = 0; i < n; i++)
+    {
+      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
+      add_features (q, seen, info->features);
+      add_features (q, seen, info->domain_namespaces);
+    }
+  (void) query;
+  send (r, reply);
+}
+
+static void
+domain_disco_items (BfRouter *r, const BfStanza *iq)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_ITEMS);
+  guint n = bf_modules_count (r->modules);
+  for (guint i = 0; i < n; i++)
+    {
+      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
+      for (guint j = 0; info->localparts && info->localparts[j]; j++)
+        {
+          BfStanza *item = bf_stanza_add_child (q, "item", NULL);
+          g_autofree char *jid = g_strconcat (info->localparts[j], "@", r->domain, NULL);
+          bf_stanza_set_attr (item, "jid", jid);
+          bf_stanza_set_attr (item, "name", info->description ? info->description : info->name);
+        }
+    }
+  send (r, reply);
+}
+
+static void
+address_disco_info (BfRouter *r, BfModule *mod, const BfStanza *iq)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (mod);
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);
+  add_identity (q, info->identity ? info->identity : &default_identity,
+                info->description ? info->description : info->name);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *const base[] = { BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, NULL };
+  add_features (q, seen, base);
+  add_features (q, seen, info->features);
+  send (r, reply);
+}
+
+static void
+version (BfRouter *r, const BfStanza *iq)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_VERSION);
+  bf_stanza_add_text_child (q, "name", NULL, "belfry");
+  bf_stanza_add_text_child (q, "version", NULL, BF_VERSION);
+  send (r, reply);
+}
+
+static void
+empty_result (BfRouter *r, const BfStanza *iq)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  send (r, reply);
+}
+
+/* Answers what the core serves for an address (the domain when @mod is
+ * NULL); FALSE when it is nothing the core knows. */
+static gboolean
+core_iq (BfRouter *r, BfModule *mod, const BfStanza *iq, const char *type, BfStanza *payload)
+{
+  const char *ns = bf_stanza_get_ns (payload);
+  const char *name = bf_stanza_get_name (payload);
+  gboolean get = strcmp (type, "get") == 0;
+
+  if (get && strcmp (name, "query") == 0 && g_strcmp0 (ns, BF_NS_DISCO_INFO) == 0)
+    {
+      /* Nodes are not served (XEP-0030 §3.1 allows item-not-found). */
+      if (bf_stanza_get_attr (payload, "node"))
+        send_error (r, iq, "cancel", "item-not-found", NULL);
+      else if (mod)
+        address_disco_info (r, mod, iq);
+      else
+        domain_disco_info (r, iq, payload);
+      return TRUE;
+    }
+  if (get && strcmp (name, "query") == 0 && g_strcmp0 (ns, BF_NS_DISCO_ITEMS) == 0)
+    {
+      if (bf_stanza_get_attr (payload, "node"))
+        send_error (r, iq, "cancel", "item-not-found", NULL);
+      else if (mod)
+        {
+          g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+          bf_stanza_add_child (reply, "query", BF_NS_DISCO_ITEMS);
+          send (r, reply);
+        }
+      else
+        domain_disco_items (r, iq);
+      return TRUE;
+    }
+  if (get && strcmp (name, "ping") == 0 && g_strcmp0 (ns, BF_NS_PING) == 0)
+    {
+      empty_result (r, iq);
+      return TRUE;
+    }
+  if (get && mod == NULL && strcmp (name, "query") == 0 && g_strcmp0 (ns, BF_NS_VERSION) == 0)
+    {
+      version (r, iq);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* RFC 6120 §8.2.3: an iq get/set carries exactly one payload element. */
+static BfStanza *
+single_payload (const BfStanza *iq)
+{
+  if (bf_stanza_n_children (iq) != 1)
+    return NULL;
+  return bf_stanza_find_child (iq, NULL, NULL);
+}
+
+static void
+route_iq (BfRouter *r, BfModule *mod, gboolean known_address, const BfStanza *iq)
+{
+  const char *type = bf_stanza_get_attr (iq, "type");
+  if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
+    {
+      /* Never answered (RFC 6120 §8.2.3); a module may be waiting for it. */
+      if (mod && bf_module_handle (mod, iq))
+        r->stats.to_modules++;
+      else
+        r->stats.dropped++;
+      return;
+    }
+  if (g_strcmp0 (type, "get") != 0 && g_strcmp0 (type, "set") != 0)
+    {
+      send_error (r, iq, "modify", "bad-request", "iq type must be get, set, result or error");
+      return;
+    }
+  if (bf_stanza_get_attr (iq, "id") == NULL)
+    {
+      send_error (r, iq, "modify", "bad-request", "iq without id");
+      return;
+    }
+  BfStanza *payload = single_payload (iq);
+  if (payload == NULL)
+    {
+      send_error (r, iq, "modify", "bad-request", "iq get/set must carry exactly one element");
+      return;
+    }
+  if (!known_address)
+    {
+      send_error (r, iq, "cancel", "service-unavailable", NULL);
+      return;
+    }
+  /* The module owning the address, or for the domain itself the module
+   * that claimed the payload's namespace, gets the first say. */
+  BfModule *handler = mod ? mod : bf_modules_find_domain_ns (r->modules, bf_stanza_get_ns (payload));
+  if (handler && bf_module_handle (handler, iq))
+    {
+      r->stats.to_modules++;
+      return;
+    }
+  if (core_iq (r, mod, iq, type, payload))
+    return;
+  send_error (r, iq, "cancel", "service-unavailable", NULL);
+}
+
+void
+bf_router_route (BfRouter *router, const BfStanza *stanza)
+{
+  BfRouter *r = router;
+  r->stats.routed++;
+  const char *kind = bf_stanza_get_name (stanza);
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  gboolean is_error = g_strcmp0 (type, "error") == 0;
+  const char *to = bf_stanza_get_attr (stanza, "to");
+
+  g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
+  if (to == NULL || !bf_jid_split (to, &local, &domain, &resource))
+    {
+      if (is_error || strcmp (kind, "presence") == 0 || to == NULL)
+        {
+          r->stats.dropped++;
+          g_debug ("dropped a <%s/> with a missing or malformed 'to'", kind);
+          return;
+        }
+      send_error (r, stanza, "modify", "jid-malformed", NULL);
+      return;
+    }
+  if (strcmp (domain, r->domain) != 0)
+    {
+      /* The server only routes our domain to us; anything else is its bug. */
+      g_debug ("dropped a <%s/> for %s: not our domain", kind, to);
+      if (!is_error && strcmp (kind, "presence") != 0)
+        send_error (r, stanza, "cancel", "item-not-found", NULL);
+      else
+        r->stats.dropped++;
+      return;
+    }
+
+  BfModule *mod = local ? bf_modules_find_localpart (r->modules, local) : NULL;
+  gboolean known = local == NULL || mod != NULL;
+
+  if (strcmp (kind, "iq") == 0)
+    {
+      route_iq (r, mod, known, stanza);
+      return;
+    }
+  if (mod && bf_module_handle (mod, stanza))
+    {
+      r->stats.to_modules++;
+      return;
+    }
+  if (strcmp (kind, "message") == 0 && !is_error)
+    {
+      send_error (r, stanza, "cancel", "service-unavailable", NULL);
+      return;
+    }
+  /* Presence nobody handles, and errors, get no answer. */
+  r->stats.dropped++;
+}

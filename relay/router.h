@@ -1,0 +1,27 @@
+/* The stanza router: answers what the core itself serves (disco#info and
+ * disco#items, ping, version, errors for the unknown) and hands everything
+ * else to the module that owns the address. */
+#pragma once
+
+#include "modules.h"
+
+G_BEGIN_DECLS
+
+typedef struct _BfRouter BfRouter;
+
+typedef struct {
+  guint64 routed;          /* stanzas given to route() */
+  guint64 to_modules;      /* handed to a module */
+  guint64 answered;        /* answered by the core (results and errors) */
+  guint64 dropped;         /* ignored: results/errors nobody waits for, bad addresses */
+} BfRouterStats;
+
+/* Replies go out through @modules' send function. */
+BfRouter *bf_router_new (const char *domain, BfModules *modules);
+void bf_router_free (BfRouter *router);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
+
+void bf_router_route (BfRouter *router, const BfStanza *stanza);
+const BfRouterStats *bf_router_get_stats (BfRouter *router);
+
+G_END_DECLS

@@ -1,0 +1,355 @@
+/* The XML stream parser (xmlstream.h). */
+#include "build-config.h"
+
+#include <string.h>
+#include <expat.h>
+
+#include "xmlstream.h"
+
+/* Expat joins namespace and local name with this byte.  0xFF never occurs
+ * in UTF-8, so it cannot collide with anything in a name or a URI. */
+#define NS_SEP '\xff'
+
+/* Feeding expat in slices bounds how far past a limit it can read before
+ * we look at the byte count again. */
+#define FEED_SLICE 16384
+
+struct _BfXmlStream {
+  XML_Parser parser;
+  BfXmlLimits limits;
+  BfXmlStreamCallbacks cb;
+  gpointer user_data;
+
+  guint depth;              /* 0 outside the root, 1 inside <stream:stream> */
+  BfStanza *current;        /* the element being built, or NULL */
+  BfStanza *top;            /* the top-level element being built */
+  guint64 fed;              /* bytes given to expat since the reset */
+  guint64 mark;             /* where the current top-level item began */
+  gboolean failed;
+  GError *error;            /* set by a handler that stopped the parser */
+};
+
+G_DEFINE_QUARK (bf-xml-stream-error-quark, bf_xml_stream_error)
+
+const char *
+bf_xml_stream_error_condition (BfXmlStreamError code)
+{
+  switch (code)
+    {
+    case BF_XML_STREAM_ERROR_NOT_WELL_FORMED: return "not-well-formed";
+    case BF_XML_STREAM_ERROR_POLICY_VIOLATION: return "policy-violation";
+    case BF_XML_STREAM_ERROR_RESTRICTED_XML: return "restricted-xml";
+    case BF_XML_STREAM_ERROR_INVALID_NAMESPACE: return "invalid-namespace";
+    case BF_XML_STREAM_ERROR_BAD_FORMAT: return "bad-format";
+    default: return "undefined-condition";
+    }
+}
+
+static void G_GNUC_PRINTF (3, 4)
+fail (BfXmlStream *s, BfXmlStreamError code, const char *format, ...)
+{
+  if (s->error == NULL)
+    {
+      va_list ap;
+      va_start (ap, format);
+      g_autofree char *msg = g_strdup_vprintf (format, ap);
+      va_end (ap);
+      s->error = g_error_new_literal (BF_XML_STREAM_ERROR, code, msg);
+    }
+  XML_StopParser (s->parser, XML_FALSE);
+}
+
+static void
+set_attrs (BfXmlStream *s, BfStanza *el, const XML_Char **atts)
+{
+  for (guint i = 0; atts[i] != NULL; i += 2)
+    {
+      const char *name = atts[i];
+      const char *sep = strchr (name, NS_SEP);
+      if (sep == NULL)
+        {
+          bf_stanza_set_attr (el, name, atts[i + 1]);
+          continue;
+        }
+      g_autofree char *ns = g_strndup (name, sep - name);
+      g_autofree char *qname = strcmp (ns, BF_NS_XML) == 0
+        ? g_strconcat ("xml:", sep + 1, NULL)
+        : g_strdup_printf ("{%s}%s", ns, sep + 1);
+      bf_stanza_set_attr (el, qname, atts[i + 1]);
+    }
+}
+
+static void
+on_start (void *data, const XML_Char *name, const XML_Char **atts)
+{
+  BfXmlStream *s = data;
+  const char *sep = strchr (name, NS_SEP);
+  g_autofree char *ns = sep ? g_strndup (name, sep - name) : NULL;
+  const char *local = sep ? sep + 1 : name;
+
+  guint n_atts = 0;
+  while (atts[n_atts * 2] != NULL)
+    n_atts++;
+  if (n_atts > s->limits.max_attributes)
+    {
+      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+            "element <%s> has %u attributes (limit %u)", local, n_atts,
+            s->limits.max_attributes);
+      return;
+    }
+
+  if (s->depth == 0)
+    {
+      if (g_strcmp0 (ns, BF_NS_STREAMS) != 0 || strcmp (local, "stream") != 0)
+        {
+          fail (s, BF_XML_STREAM_ERROR_INVALID_NAMESPACE,
+                "stream root is <%s xmlns='%s'>, not <stream:stream>", local,
+                ns ? ns : "");
+          return;
+        }
+      g_autoptr (BfStanza) header = bf_stanza_new (local, ns);
+      set_attrs (s, header, atts);
+      s->depth = 1;
+      s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
+                + (guint64) XML_GetCurrentByteCount (s->parser);
+      if (s->cb.stream_open)
+        s->cb.stream_open (s->user_data, header);
+      return;
+    }
+
+  if (s->depth >= s->limits.max_depth)
+    {
+      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+            "elements nested deeper than %u", s->limits.max_depth);
+      return;
+    }
+
+  BfStanza *el;
+  if (s->current == NULL)
+    {
+      el = bf_stanza_new (local, ns);
+      s->top = el;
+    }
+  else
+    {
+      /* Store the namespace only where it changes: most children inherit. */
+      const char *parent_ns = bf_stanza_get_ns (s->current);
+      el = bf_stanza_add_child (s->current, local,
+                                g_strcmp0 (ns, parent_ns) == 0 ? NULL : ns);
+    }
+  set_attrs (s, el, atts);
+  s->current = el;
+  s->depth++;
+}
+
+static void
+on_end (void *data, const XML_Char *name)
+{
+  BfXmlStream *s = data;
+  (void) name;
+  if (s->depth == 1)
+    {
+      s->depth = 0;
+      if (s->cb.stream_close)
+        s->cb.stream_close (s->user_data);
+      return;
+    }
+  s->depth--;
+  BfStanza *done = s->current;
+  s->current = bf_stanza_get_parent (done);
+  if (s->depth == 1)
+    {
+      s->top = NULL;
+      s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
+                + (guint64) XML_GetCurrentByteCount (s->parser);
+      if (s->cb.stanza)
+        s->cb.stanza (s->user_data, done);
+      else
+        bf_stanza_free (done);
+    }
+}
+
+static void
+on_text (void *data, const XML_Char *text, int len)
+{
+  BfXmlStream *s = data;
+  if (s->current != NULL)
+    {
+      bf_stanza_add_text (s->current, text, len);
+      return;
+    }
+  /* Between stanzas only whitespace (keepalives) is allowed. */
+  for (int i = 0; i < len; i++)
+    if (!g_ascii_isspace (text[i]))
+      {
+        fail (s, BF_XML_STREAM_ERROR_BAD_FORMAT, "text between stanzas");
+        return;
+      }
+  if (s->depth == 1)
+    s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
+              + (guint64) XML_GetCurrentByteCount (s->parser);
+}
+
+/* RFC 6120 §11.1: no comments, processing instructions, DTDs or entity
+ * declarations in an XMPP stream. */
+static void
+on_comment (void *data, const XML_Char *text)
+{
+  (void) text;
+  fail (data, BF_XML_STREAM_ERROR_RESTRICTED_XML, "XML comment in the stream");
+}
+
+static void
+on_pi (void *data, const XML_Char *target, const XML_Char *pi_data)
+{
+  (void) pi_data;
+  fail (data, BF_XML_STREAM_ERROR_RESTRICTED_XML,
+        "processing instruction <?%s?> in the stream", target);
+}
+
+static void
+on_doctype (void *data, const XML_Char *name, const XML_Char *sysid,
+            const XML_Char *pubid, int has_internal_subset)
+{
+  (void) name; (void) sysid; (void) pubid; (void) has_internal_subset;
+  fail (data, BF_XML_STREAM_ERROR_RESTRICTED_XML, "DTD in the stream");
+}
+
+static void
+on_entity_decl (void *data, const XML_Char *name, int is_param,
+                const XML_Char *value, int value_len, const XML_Char *base,
+                const XML_Char *sysid, const XML_Char *pubid,
+                const XML_Char *notation)
+{
+  (void) name; (void) is_param; (void) value; (void) value_len; (void) base;
+  (void) sysid; (void) pubid; (void) notation;
+  fail (data, BF_XML_STREAM_ERROR_RESTRICTED_XML, "entity declaration in the stream");
+}
+
+static void
+make_parser (BfXmlStream *s)
+{
+  /* Force UTF-8 whatever the XML declaration says (RFC 6120 §11.6). */
+  s->parser = XML_ParserCreateNS ("UTF-8", NS_SEP);
+  if (s->parser == NULL)
+    g_error ("out of memory creating an XML parser");
+  XML_SetUserData (s->parser, s);
+  XML_SetElementHandler (s->parser, on_start, on_end);
+  XML_SetCharacterDataHandler (s->parser, on_text);
+  XML_SetCommentHandler (s->parser, on_comment);
+  XML_SetProcessingInstructionHandler (s->parser, on_pi);
+  XML_SetStartDoctypeDeclHandler (s->parser, on_doctype);
+  XML_SetEntityDeclHandler (s->parser, on_entity_decl);
+}
+
+BfXmlStream *
+bf_xml_stream_new (const BfXmlLimits *limits, const BfXmlStreamCallbacks *callbacks,
+                   gpointer user_data)
+{
+  BfXmlStream *s = g_new0 (BfXmlStream, 1);
+  if (limits)
+    s->limits = *limits;
+  if (s->limits.max_stanza_size == 0)
+    s->limits.max_stanza_size = BF_XML_DEFAULT_MAX_STANZA_SIZE;
+  if (s->limits.max_depth == 0)
+    s->limits.max_depth = BF_XML_DEFAULT_MAX_DEPTH;
+  if (s->limits.max_attributes == 0)
+    s->limits.max_attributes = BF_XML_DEFAULT_MAX_ATTRIBUTES;
+  if (callbacks)
+    s->cb = *callbacks;
+  s->user_data = user_data;
+  make_parser (s);
+  return s;
+}
+
+static void
+clear_state (BfXmlStream *s)
+{
+  bf_stanza_free (s->top);
+  s->top = NULL;
+  s->current = NULL;
+  s->depth = 0;
+  s->fed = 0;
+  s->mark = 0;
+  s->failed = FALSE;
+  g_clear_error (&s->error);
+}
+
+void
+bf_xml_stream_free (BfXmlStream *stream)
+{
+  if (stream == NULL)
+    return;
+  clear_state (stream);
+  XML_ParserFree (stream->parser);
+  g_free (stream);
+}
+
+void
+bf_xml_stream_reset (BfXmlStream *stream)
+{
+  clear_state (stream);
+  XML_ParserFree (stream->parser);
+  make_parser (stream);
+}
+
+static gboolean
+feed_slice (BfXmlStream *s, const char *data, int len, GError **error)
+{
+  s->fed += (guint64) len;
+  enum XML_Status status = XML_Parse (s->parser, data, len, XML_FALSE);
+  if (s->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (s->error));
+      return FALSE;
+    }
+  if (status != XML_STATUS_OK)
+    {
+      enum XML_Error code = XML_GetErrorCode (s->parser);
+      s->error = g_error_new (BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_NOT_WELL_FORMED,
+                              "%s at line %lu, column %lu", XML_ErrorString (code),
+                              (unsigned long) XML_GetCurrentLineNumber (s->parser),
+                              (unsigned long) XML_GetCurrentColumnNumber (s->parser));
+      g_propagate_error (error, g_error_copy (s->error));
+      return FALSE;
+    }
+  /* Whatever expat holds (a half-read tag, a long text run) is counted from
+   * the end of the last complete item, so a peer cannot make us buffer more
+   * than the limit plus one slice. */
+  if (s->fed - s->mark > s->limits.max_stanza_size)
+    {
+      s->error = g_error_new (BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+                              "stanza larger than %" G_GSIZE_FORMAT " bytes",
+                              s->limits.max_stanza_size);
+      g_propagate_error (error, g_error_copy (s->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **error)
+{
+  g_return_val_if_fail (stream != NULL, FALSE);
+  if (stream->failed)
+    {
+      g_propagate_error (error, g_error_copy (stream->error));
+      return FALSE;
+    }
+  while (len > 0)
+    {
+      int n = (int) MIN (len, (gsize) FEED_SLICE);
+      if (!feed_slice (stream, data, n, error))
+        {
+          stream->failed = TRUE;
+          /* The half-built stanza is useless now; free it at once. */
+          bf_stanza_free (stream->top);
+          stream->top = NULL;
+          stream->current = NULL;
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}

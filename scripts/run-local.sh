@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# Runs belfry locally against a throwaway Prosody, on loopback only:
+#
+#   sudo bash scripts/run-local.sh [--c2s-port N]
+#
+# Installs the Debian packages (scripts/setup.sh), builds belfry, starts a
+# private Prosody (VirtualHost "localhost", Component "relay.localhost") and
+# belfry with the echo module, registers a demo account and prints how to
+# connect.  Stays in the foreground: Ctrl-C stops belfry, then Prosody, and
+# removes every file it created.  If either process dies, the other is
+# stopped and the script exits non-zero.
+#
+# Needs root (package installation, running Prosody as the prosody user).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: bash scripts/run-local.sh [--c2s-port N]
+
+  --c2s-port N   the port XMPP clients connect to (default: a free port)
+
+Runs Prosody and belfry on 127.0.0.1 until Ctrl-C.
+EOF
+}
+
+log() { printf 'run-local: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+c2s_port=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --c2s-port)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      c2s_port=$2; shift 2 ;;
+    --c2s-port=*)
+      c2s_port=${1#*=}; shift ;;
+    -h|--help)
+      usage; exit 0 ;;
+    *)
+      log "unknown argument: $1"; usage >&2; exit 2 ;;
+  esac
+done
+if [ -n "$c2s_port" ]; then
+  if ! [[ $c2s_port =~ ^[0-9]+$ ]] || [ "$c2s_port" -lt 1 ] || [ "$c2s_port" -gt 65535 ]; then
+    die "--c2s-port: not a port number: $c2s_port"
+  fi
+fi
+
+[ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and runs Prosody as the prosody user)"
+
+script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd -- "$script_dir/.." && pwd)
+py=/usr/bin/python3   # Debian's interpreter, whatever 'python3' on PATH is
+
+# --- State for cleanup ------------------------------------------------------
+tmp=
+prosody_pid=
+belfry_pid=
+tail_pid=
+cleaned=0
+stop_status=0
+stop_failed=0
+
+# True while $1 is a live (not zombie) process.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+
+# Sends SIGTERM to child $2 (named $1), waits up to $3 seconds, then SIGKILL;
+# reaps it and sets $stop_status to its exit status.
+stop_child() {
+  local name=$1 pid=$2 limit=$3 i
+  stop_status=0
+  if alive "$pid"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < limit * 10; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "$name did not stop within ${limit}s: killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || stop_status=$?
+}
+
+# Stops belfry, then Prosody, then removes the files.  Sets $stop_failed
+# when either did not exit with status 0.
+cleanup() {
+  [ "$cleaned" = 1 ] && return
+  cleaned=1
+  trap '' INT TERM HUP
+  if [ -n "$tail_pid" ]; then
+    kill "$tail_pid" 2>/dev/null || true
+    wait "$tail_pid" 2>/dev/null || true
+    tail_pid=
+  fi
+  if [ -n "$belfry_pid" ]; then
+    stop_child belfry "$belfry_pid" 10
+    if [ "$stop_status" != 0 ]; then
+      log "belfry exited with status $stop_status"
+      stop_failed=1
+    fi
+    belfry_pid=
+  fi
+  if [ -n "$prosody_pid" ]; then
+    stop_child prosody "$prosody_pid" 10
+    if [ "$stop_status" != 0 ]; then
+      log "prosody exited with status $stop_status"
+      stop_failed=1
+    fi
+    prosody_pid=
+  fi
+  if [ -n "$tmp" ] && [ -d "$tmp" ]; then
+    rm -rf -- "$tmp"
+  fi
+}
+
+# shellcheck disable=SC2317  # invoked by the traps below
+on_signal() {
+  echo >&2
+  log "$1: shutting down"
+  cleanup
+  if [ "$stop_failed" = 1 ]; then
+    log "stopped, but not cleanly"
+    exit 1
+  fi
+  log "stopped"
+  exit 0
+}
+
+trap cleanup EXIT
+trap 'on_signal SIGINT' INT
+trap 'on_signal SIGTERM' TERM
+trap 'on_signal SIGHUP' HUP
+
+# --- Packages and build -----------------------------------------------------
+bash "$repo/scripts/setup.sh"
+id prosody >/dev/null 2>&1 || die "no 'prosody' user: is the prosody package installed?"
+
+cd "$repo"
+if [ ! -f build/build.ninja ]; then
+  meson setup build
+fi
+ninja -C build
+belfry_bin=$repo/build/relay/belfry
+[ -x "$belfry_bin" ] || die "$belfry_bin was not built"
+module_dir=$repo/build/modules/echo
+[ -f "$module_dir/echo.so" ] || die "$module_dir/echo.so was not built"
+
+# --- Ports and secrets ------------------------------------------------------
+# Prints whether TCP port $1 on 127.0.0.1 can be bound right now.
+port_free() {
+  "$py" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"
+}
+
+# N distinct free loopback ports (bound together, so they differ), none of
+# them equal to $2.
+free_ports() {
+  "$py" -c 'import socket, sys
+n, avoid = int(sys.argv[1]), int(sys.argv[2])
+socks, ports = [], []
+while len(ports) < n:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+    p = s.getsockname()[1]
+    if p != avoid:
+        ports.append(p)
+print(" ".join(map(str, ports)))' "$1" "${2:-0}"
+}
+
+if [ -n "$c2s_port" ]; then
+  port_free "$c2s_port" || die "port $c2s_port on 127.0.0.1 is in use"
+  read -r comp_port http_port < <(free_ports 2 "$c2s_port")
+else
+  read -r c2s_port comp_port http_port < <(free_ports 3)
+fi
+[ -n "${http_port:-}" ] || die "could not find free ports on 127.0.0.1"
+
+random_secret() { "$py" -c 'import secrets; print(secrets.token_urlsafe(18))'; }
+component_secret=$(random_secret)
+demo_password=$(random_secret)
+
+# --- Files --------------------------------------------------------------------
+# $tmp           root, 711: both users can traverse, neither can list.
+# $tmp/prosody   prosody, 700: its config (holds the secret), data, logs.
+# $tmp/belfry    root, 700: belfry's config and secret file.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/belfry-local.XXXXXXXX")
+chmod 711 "$tmp"
+pdir=$tmp/prosody
+bdir=$tmp/belfry
+mkdir -m 700 "$pdir" "$pdir/data" "$pdir/certs" "$bdir"
+
+prosody_cfg=$pdir/prosody.cfg.lua
+cat > "$prosody_cfg" <<EOF
+-- Throwaway Prosody for belfry's scripts/run-local.sh: loopback only.
+pidfile = "$pdir/prosody.pid"
+data_path = "$pdir/data"
+certificates = "$pdir/certs"   -- empty: no TLS
+log = { { levels = { min = "info" }, to = "file", filename = "$pdir/prosody.log" } }
+
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $c2s_port }
+c2s_direct_tls_ports = { }
+s2s_ports = { }
+component_ports = { $comp_port }
+component_interfaces = { "127.0.0.1" }
+http_ports = { $http_port }
+http_interfaces = { "127.0.0.1" }
+https_ports = { }
+
+modules_enabled = { "roster", "saslauth", "disco", "ping", "bosh", "websocket" }
+modules_disabled = { "s2s", "offline" }
+
+authentication = "internal_hashed"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+consider_websocket_secure = true
+consider_bosh_secure = true
+http_default_host = "localhost"
+
+VirtualHost "localhost"
+
+Component "relay.localhost"
+	component_secret = "$component_secret"
+EOF
+chmod 600 "$prosody_cfg"
+chown -R prosody:prosody "$pdir"
+
+belfry_cfg=$bdir/belfry.conf
+printf '%s' "$component_secret" > "$bdir/secret"
+chmod 600 "$bdir/secret"
+cat > "$belfry_cfg" <<EOF
+# Throwaway belfry config for scripts/run-local.sh (see examples/belfry.conf).
+[component]
+jid = relay.localhost
+host = 127.0.0.1
+port = $comp_port
+secret-file = $bdir/secret
+
+[modules]
+load = echo;
+path = $module_dir
+
+[echo]
+EOF
+chmod 600 "$belfry_cfg"
+
+# --- Prosody ------------------------------------------------------------------
+as_prosody() { setpriv --reuid=prosody --regid=prosody --init-groups "$@"; }
+
+# setsid: Ctrl-C in the terminal reaches only this script, which then stops
+# belfry before Prosody.  --pdeathsig: they die with this script even if it
+# is killed with SIGKILL.  (setsid and setpriv exec, so $! is the server.)
+log "starting Prosody (c2s 127.0.0.1:$c2s_port, component port $comp_port, http $http_port)"
+setsid setpriv --pdeathsig TERM --reuid=prosody --regid=prosody --init-groups \
+  prosody -F --config "$prosody_cfg" > "$pdir/console.log" 2>&1 &
+prosody_pid=$!
+
+# Waits until 127.0.0.1:$2 accepts connections, while child $1 lives.
+wait_port() {
+  local pid=$1 port=$2 i
+  for ((i = 0; i < 150; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    alive "$pid" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+show_prosody_log() {
+  log "Prosody's log:"
+  tail -n 20 "$pdir/prosody.log" "$pdir/console.log" >&2 2>/dev/null || true
+}
+
+for port in "$c2s_port" "$comp_port" "$http_port"; do
+  if ! wait_port "$prosody_pid" "$port"; then
+    show_prosody_log
+    die "Prosody is not listening on 127.0.0.1:$port"
+  fi
+done
+
+as_prosody prosodyctl --config "$prosody_cfg" register demo localhost "$demo_password" \
+  || die "could not register demo@localhost"
+
+# --- belfry -------------------------------------------------------------------
+belfry_log=$bdir/belfry.log
+log "starting belfry"
+setsid setpriv --pdeathsig TERM "$belfry_bin" --config "$belfry_cfg" > "$belfry_log" 2>&1 &
+belfry_pid=$!
+
+attached=0
+for ((i = 0; i < 150; i++)); do
+  if grep -q 'attached to' "$belfry_log"; then
+    attached=1
+    break
+  fi
+  alive "$belfry_pid" || break
+  alive "$prosody_pid" || break
+  sleep 0.1
+done
+if [ "$attached" != 1 ]; then
+  log "belfry's log:"
+  tail -n 30 "$belfry_log" >&2 || true
+  show_prosody_log
+  die "belfry did not attach to Prosody"
+fi
+
+cat <<EOF
+
+================================================================
+ belfry is running against a local Prosody (loopback only)
+
+ XMPP server   127.0.0.1, port $c2s_port (no TLS; plain auth allowed)
+ account       demo@localhost
+ password      $demo_password
+ WebSocket     ws://127.0.0.1:$http_port/xmpp-websocket
+ BOSH          http://127.0.0.1:$http_port/http-bind
+
+ relay         relay.localhost (service discovery: disco#info/items)
+ echo          echo@relay.localhost
+               send it a chat message: it comes back
+
+ logs          $belfry_log
+               $pdir/prosody.log
+
+ Ctrl-C stops belfry and Prosody and removes $tmp
+================================================================
+
+EOF
+
+# Show belfry's log from here on.
+tail -n +1 -f "$belfry_log" --pid="$belfry_pid" &
+tail_pid=$!
+
+# Until a signal arrives or one of the two exits.
+done_pid=
+status=0
+wait -n -p done_pid "$prosody_pid" "$belfry_pid" || status=$?
+if [ "$done_pid" = "$belfry_pid" ]; then
+  belfry_pid=
+  log "belfry exited unexpectedly (status $status)"
+  tail -n 20 "$belfry_log" >&2 || true
+else
+  prosody_pid=
+  log "Prosody exited unexpectedly (status $status)"
+  show_prosody_log
+fi
+cleanup
+exit 1

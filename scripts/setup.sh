@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs every Debian package belfry's build, run and tests need.
+# Idempotent and non-interactive; run as root on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential meson ninja-build pkg-config
+  libglib2.0-dev libexpat1-dev libssl-dev libnice-dev libsrtp2-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # media runtime (GStreamer pipelines, webrtcbin peers in tests)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-nice gstreamer1.0-tools
+  python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
+  # real XMPP servers and clients for tests and the local demo
+  prosody lua-unbound ejabberd python3-slixmpp python3-pytest
+  # sanitizers and libFuzzer
+  clang libclang-rt-14-dev
+  # tools the tests use
+  procps iproute2 util-linux
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+
+# Installing prosody or ejabberd must not start their system services: they
+# would listen on public ports with Debian's default configuration. A
+# policy-rc.d that answers 101 forbids service starts during the install.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+cleanup() { if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+echo "setup: installing ${missing[*]}"
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Belt and braces: if a service got started anyway, stop it.
+for svc in prosody ejabberd; do
+  if command -v service >/dev/null 2>&1; then
+    service "$svc" stop >/dev/null 2>&1 || true
+  fi
+done
+echo "setup: done"

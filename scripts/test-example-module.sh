@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Checks that an out-of-tree module builds against an INSTALLED belfry and
+# that the installed daemon loads it:
+#
+#   bash scripts/test-example-module.sh
+#
+# 1. Builds belfry in build-install/ and installs it into a temporary prefix.
+# 2. Builds examples/module (the 'hello' module) with only that prefix's
+#    belfry.pc and headers (never the source tree's include/).
+# 3. Runs the installed belfry --check-config on configs loading hello:
+#    a valid one must exit 0, an unknown key in [hello] must exit 2.
+#
+# Prints "example module: ok" and exits 0 on success, non-zero otherwise.
+set -euo pipefail
+
+script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd -- "$script_dir/.." && pwd)
+
+fail() { printf 'example module: FAIL: %s\n' "$*" >&2; exit 1; }
+step() { printf '== %s\n' "$*"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/belfry-module-test.XXXXXXXX")
+trap 'rm -rf -- "$tmp"' EXIT
+prefix=$tmp/prefix
+
+# --- 1. Install belfry into $prefix -----------------------------------------
+step "building and installing belfry into $prefix"
+bdir=$repo/build-install
+if [ -f "$bdir/build.ninja" ]; then
+  # Reused between runs; only the prefix changes.
+  meson configure "$bdir" -Dprefix="$prefix" >/dev/null
+else
+  meson setup "$bdir" "$repo" --prefix="$prefix"
+fi
+ninja -C "$bdir"
+meson install -C "$bdir" --no-rebuild --quiet
+
+belfry=$prefix/bin/belfry
+[ -x "$belfry" ] || fail "no $belfry after installing"
+for h in module.h stanza.h; do
+  [ -f "$prefix/include/belfry/$h" ] || fail "$prefix/include/belfry/$h not installed"
+done
+
+pc=$(find "$prefix/lib" -path '*/pkgconfig/belfry.pc' -print -quit 2>/dev/null || true)
+[ -n "$pc" ] || fail "no belfry.pc under $prefix/lib (looked in lib/pkgconfig and lib/*/pkgconfig)"
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname -- "$pc")
+# Nothing from the system or the environment: this prefix's belfry only.
+unset PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+
+cflags=$(pkg-config --cflags belfry) || fail "pkg-config --cflags belfry failed"
+echo "pkg-config --cflags belfry: $cflags"
+case " $cflags " in
+  *"-I$prefix/include "*) ;;
+  *) fail "belfry.pc's Cflags lack -I$prefix/include" ;;
+esac
+case "$cflags" in
+  *"$repo"*) fail "belfry.pc's Cflags point into the source tree ($repo)" ;;
+esac
+moduledir=$(pkg-config --variable=moduledir belfry) || fail "belfry.pc has no 'moduledir' variable"
+case "$moduledir" in
+  "$prefix"/*) ;;
+  *) fail "belfry.pc's moduledir ($moduledir) is not under the prefix $prefix" ;;
+esac
+
+# --- 2. Build the example module --------------------------------------------
+step "building examples/module against the installed headers"
+mdir=$tmp/module-build
+meson setup "$mdir" "$repo/examples/module" >/dev/null || fail "meson setup of examples/module failed"
+ninja -C "$mdir" || fail "examples/module does not compile against the installed headers"
+so=$mdir/hello.so
+[ -f "$so" ] || fail "no hello.so (name_prefix: '' expected)"
+
+# Only installed headers: no compile command may reach into the source tree.
+if grep -q -- "$repo/include" "$mdir/compile_commands.json"; then
+  fail "the module's compile commands use $repo/include"
+fi
+# It exports the entry point and links against nothing of belfry's.
+nm -D --defined-only "$so" | grep -qw bf_module_get_info \
+  || fail "hello.so does not export bf_module_get_info"
+if readelf -d "$so" | grep NEEDED | grep -qi belfry; then
+  fail "hello.so links against a belfry library"
+fi
+
+# --- 3. The installed daemon loads it ---------------------------------------
+step "checking configurations with the installed belfry"
+write_config() {  # $1 file, $2 lines for [hello]
+  cat > "$1" <<EOF
+[component]
+jid = relay.localhost
+host = 127.0.0.1
+port = 5347
+secret = example-module-test
+
+[modules]
+load = hello;
+path = $mdir
+
+[hello]
+$2
+EOF
+}
+
+# Runs --check-config on $1 and checks the exit status is $2; for status 2
+# the message must name the offending key $3.
+check() {
+  local conf=$1 want=$2 key=${3:-} out status=0
+  out=$("$belfry" --config "$conf" --check-config 2>&1) || status=$?
+  if [ "$status" != "$want" ]; then
+    printf '%s\n' "$out" >&2
+    fail "belfry --check-config on $(basename -- "$conf") exited $status, expected $want"
+  fi
+  if [ -n "$key" ] && ! grep -q -- "$key" <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    fail "the error for $(basename -- "$conf") does not name the key '$key'"
+  fi
+  printf '  %-14s exit %s%s\n' "$(basename -- "$conf")" "$status" \
+    "${out:+  ($(head -n 1 <<<"$out"))}"
+}
+
+write_config "$tmp/good.conf" "greeting = Hi"
+check "$tmp/good.conf" 0
+
+write_config "$tmp/typo.conf" "bogus = 1"
+check "$tmp/typo.conf" 2 bogus
+
+# The module's own validation (bf_config_set_error) is a config error too.
+write_config "$tmp/empty.conf" "greeting ="
+check "$tmp/empty.conf" 2 greeting
+
+echo "example module: ok"
