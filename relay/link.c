@@ -460,7 +460,8 @@ static void
 on_xml_stanza (gpointer data, BfStanza *stanza)
 {
   BfLink *link = data;
-  g_autoptr (BfStanza) owned = stanza;
+  g_autoptr (BfStanza) owned = stanza;   /* freed whichever way we return */
+  (void) owned;
   const char *name = bf_stanza_get_name (stanza);
   const char *ns = bf_stanza_get_ns (stanza);
 

@@ -389,7 +389,8 @@ append_attr_name (GString *out, GString *decls, const char *name, guint *prefix_
       g_string_append (out, name);
       return;
     }
-  const char *close = strchr (name, '}');
+  /* The namespace may hold '}', an XML name never does: split at the last. */
+  const char *close = strrchr (name, '}');
   if (close == NULL)
     {
       g_string_append (out, name);

@@ -94,11 +94,6 @@ cleanup() {
   [ "$cleaned" = 1 ] && return
   cleaned=1
   trap '' INT TERM HUP
-  if [ -n "$tail_pid" ]; then
-    kill "$tail_pid" 2>/dev/null || true
-    wait "$tail_pid" 2>/dev/null || true
-    tail_pid=
-  fi
   if [ -n "$belfry_pid" ]; then
     stop_child belfry "$belfry_pid" 10
     if [ "$stop_status" != 0 ]; then
@@ -106,6 +101,12 @@ cleanup() {
       stop_failed=1
     fi
     belfry_pid=
+  fi
+  # After belfry, so that its last log lines are shown.
+  if [ -n "$tail_pid" ]; then
+    kill "$tail_pid" 2>/dev/null || true
+    wait "$tail_pid" 2>/dev/null || true
+    tail_pid=
   fi
   if [ -n "$prosody_pid" ]; then
     stop_child prosody "$prosody_pid" 10

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd -- "$script_dir/.." && pwd)
+repo=$(cd -- "$script_dir/.." && pwd -P)
 
 fail() { printf 'example module: FAIL: %s\n' "$*" >&2; exit 1; }
 step() { printf '== %s\n' "$*"; }
@@ -66,15 +66,32 @@ esac
 # --- 2. Build the example module --------------------------------------------
 step "building examples/module against the installed headers"
 mdir=$tmp/module-build
-meson setup "$mdir" "$repo/examples/module" >/dev/null || fail "meson setup of examples/module failed"
+if ! meson setup "$mdir" "$repo/examples/module" > "$tmp/module-setup.log" 2>&1; then
+  cat "$tmp/module-setup.log" >&2
+  fail "meson setup of examples/module failed"
+fi
 ninja -C "$mdir" || fail "examples/module does not compile against the installed headers"
 so=$mdir/hello.so
 [ -f "$so" ] || fail "no hello.so (name_prefix: '' expected)"
 
-# Only installed headers: no compile command may reach into the source tree.
-if grep -q -- "$repo/include" "$mdir/compile_commands.json"; then
-  fail "the module's compile commands use $repo/include"
+# Only installed headers: every belfry header the compiler actually read
+# (ninja's record of the object's dependencies) must be under the prefix,
+# and nothing may come from the source tree but hello.c itself.
+real_prefix=$(realpath -- "$prefix")
+deps=$(cd "$mdir" && ninja -t deps | awk '/^    /{print $1}' | xargs -r realpath -m --)
+belfry_headers=$(grep '/belfry/[^/]*\.h$' <<<"$deps" || true)
+[ -n "$belfry_headers" ] || fail "the module's recorded dependencies contain no belfry header"
+while read -r h; do
+  case "$h" in
+    "$real_prefix"/include/belfry/*) ;;
+    *) fail "the module was compiled with $h, not an installed header" ;;
+  esac
+done <<<"$belfry_headers"
+if grep -- "^$repo/" <<<"$deps" | grep -qv -- "^$repo/examples/module/"; then
+  fail "the module was compiled with files from the source tree: $(grep -- "^$repo/" <<<"$deps" | grep -v -- "^$repo/examples/module/" | head -n 3 | tr '\n' ' ')"
 fi
+echo "belfry headers used: $(tr '\n' ' ' <<<"$belfry_headers")"
+
 # It exports the entry point and links against nothing of belfry's.
 nm -D --defined-only "$so" | grep -qw bf_module_get_info \
   || fail "hello.so does not export bf_module_get_info"
@@ -115,7 +132,7 @@ check() {
     fail "the error for $(basename -- "$conf") does not name the key '$key'"
   fi
   printf '  %-14s exit %s%s\n' "$(basename -- "$conf")" "$status" \
-    "${out:+  ($(head -n 1 <<<"$out"))}"
+    "${out:+  ($(tail -n 1 <<<"$out"))}"
 }
 
 write_config "$tmp/good.conf" "greeting = Hi"

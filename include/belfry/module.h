@@ -18,6 +18,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gmodule.h>
 #include <belfry/stanza.h>
 
 G_BEGIN_DECLS

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <belfry/stanza.h>
 #include "xmlstream.h"
@@ -69,6 +70,7 @@ on_stanza (gpointer data, BfStanza *stanza)
   check_round_trip (stanza);
   g_autoptr (BfStanza) err = bf_stanza_new_error (stanza, "cancel", "service-unavailable", NULL);
   g_autofree char *text = bf_stanza_to_string (err);
+  (void) text;
   bf_stanza_free (stanza);
 }
 
