@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (as root):
+#
+#   bash scripts/test.sh
+#
+# 1. installs the Debian packages (scripts/setup.sh) and builds belfry;
+# 2. unit tests (GTest) and integration tests (real Prosody and ejabberd,
+#    real slixmpp clients, plus the misbehaving test-made server);
+# 3. the out-of-tree example module, built against the installed API;
+# 4. the same unit and integration tests on an ASan+UBSan build (leaks and
+#    undefined behaviour fail the run);
+# 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60).
+# Ends with one line "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+py=/usr/bin/python3
+fuzz_seconds=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+failures=()
+
+say() { printf '\n=== %s ===\n' "$*"; }
+fail_stage() { failures+=("$1"); }
+
+# Adds the counts from a TAP log (meson's testlog.txt holds every test's output).
+count_tap() {
+  local log=$1 p f
+  p=$(grep -cE '^ok [0-9]+' "$log" || true)
+  f=$(grep -cE '^not ok [0-9]+' "$log" || true)
+  passed=$((passed + p)); failed=$((failed + f))
+  echo "unit: $p passed, $f failed"
+}
+
+# Adds the counts from a pytest junit report.
+count_junit() {
+  local xml=$1 line
+  line=$("$py" - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root)
+t = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+# A skipped test is not a pass: it counts as a failure here.
+print(t - bad - skip, bad + skip)
+PY
+) || line="0 1"
+  set -- $line
+  passed=$((passed + $1)); failed=$((failed + $2))
+  echo "integration: $1 passed, $2 failed (skips count as failures)"
+}
+
+unit_and_integration() {   # $1 = build dir, $2 = label
+  local dir=$1 label=$2
+  say "unit tests ($label)"
+  if ! meson test -C "$dir" --suite unit --print-errorlogs; then fail_stage "unit ($label)"; fi
+  count_tap "$dir/meson-logs/testlog.txt"
+
+  say "integration tests ($label)"
+  local junit="$dir/integration-junit.xml"
+  rm -f "$junit"
+  if ! BELFRY_BIN="$repo/$dir/relay/belfry" "$py" -m pytest tests/integration -q \
+        --junitxml="$junit"; then
+    fail_stage "integration ($label)"
+  fi
+  if [ -f "$junit" ]; then count_junit "$junit"; else failed=$((failed + 1)); fi
+}
+
+say "setup"
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+say "build"
+if [ ! -f build/build.ninja ]; then meson setup build || exit 1; fi
+if ! ninja -C build; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
+
+unit_and_integration build "default build"
+
+say "example module (built against the installed API)"
+if bash scripts/test-example-module.sh; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); fail_stage "example module"; fi
+
+say "ASan+UBSan build"
+# Undefined behaviour aborts (no recovery); leaks fail the process at exit.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions="$repo/tests/lsan.supp":print_suppressions=0
+if [ ! -f build-asan/build.ninja ]; then
+  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all || exit 1
+fi
+if ninja -C build-asan; then
+  unit_and_integration build-asan "ASan+UBSan"
+else
+  failed=$((failed + 1)); fail_stage "ASan build"
+fi
+unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+say "fuzz smoke (${fuzz_seconds} s per target)"
+if [ ! -f build-fuzz/build.ninja ]; then
+  CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+    -Db_lundef=false || exit 1
+fi
+if ninja -C build-fuzz; then
+  for target in build-fuzz/tests/fuzz/fuzz-*; do
+    [ -x "$target" ] || continue
+    name=$(basename "$target"); name=${name#fuzz-}
+    work=$(mktemp -d)
+    # New inputs go to the scratch dir; the repo's seed corpus stays as it is.
+    if "$target" -max_total_time="$fuzz_seconds" -max_len=16384 -artifact_prefix="$work/" \
+         "$work" "tests/fuzz/corpus/$name" >"$work/log" 2>&1; then
+      passed=$((passed + 1)); echo "fuzz $name: ok ($(grep -o 'Done [0-9]* runs' "$work/log"))"
+    else
+      failed=$((failed + 1)); fail_stage "fuzz $name"
+      tail -40 "$work/log"; ls "$work"/crash-* "$work"/leak-* 2>/dev/null
+    fi
+    rm -rf "$work"
+  done
+else
+  failed=$((failed + 1)); fail_stage "fuzz build"
+fi
+
+say "summary"
+if [ ${#failures[@]} -gt 0 ]; then printf 'failed stage: %s\n' "${failures[@]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
