@@ -655,7 +655,8 @@ void
 bf_link_start (BfLink *link)
 {
   g_return_if_fail (link->state == LINK_IDLE && link->conn == NULL);
-  link->tick_id = g_timeout_add_seconds (1, on_tick, link);
+  /* Fine-grained enough that a timeout of N s fires within N + 0.25 s. */
+  link->tick_id = g_timeout_add (250, on_tick, link);
   connect_now (link);
 }
 
