@@ -317,7 +317,13 @@ read_component (BfConfig *c, GError **error)
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (*c->ping_target == '\0' || !bf_jid_split (c->ping_target, NULL, NULL, NULL))
+  if (*c->ping_target == '\0')
+    {
+      /* "ping-target =" means the default, as the example config says. */
+      g_free (c->ping_target);
+      c->ping_target = g_steal_pointer (&parent);
+    }
+  if (!bf_jid_split (c->ping_target, NULL, NULL, NULL))
     {
       bf_config_set_error (g, error, "ping-target", "'%s' is not a JID", c->ping_target);
       return FALSE;

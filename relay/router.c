@@ -271,12 +271,15 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
   const char *kind = bf_stanza_get_name (stanza);
   const char *type = bf_stanza_get_attr (stanza, "type");
   gboolean is_error = g_strcmp0 (type, "error") == 0;
+  /* RFC 6120 §8.2.3, §8.3.1: results, errors and presence are never answered. */
+  gboolean no_reply = is_error || strcmp (kind, "presence") == 0
+                      || (strcmp (kind, "iq") == 0 && g_strcmp0 (type, "result") == 0);
   const char *to = bf_stanza_get_attr (stanza, "to");
 
   g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
   if (to == NULL || !bf_jid_split (to, &local, &domain, &resource))
     {
-      if (is_error || strcmp (kind, "presence") == 0 || to == NULL)
+      if (no_reply || to == NULL)
         {
           r->stats.dropped++;
           g_debug ("dropped a <%s/> with a missing or malformed 'to'", kind);
@@ -289,7 +292,7 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
     {
       /* The server only routes our domain to us; anything else is its bug. */
       g_debug ("dropped a <%s/> for %s: not our domain", kind, to);
-      if (!is_error && strcmp (kind, "presence") != 0)
+      if (!no_reply)
         send_error (r, stanza, "cancel", "item-not-found", NULL);
       else
         r->stats.dropped++;

@@ -403,22 +403,30 @@ append_attr_name (GString *out, GString *decls, const char *name, guint *prefix_
   g_string_append_c (decls, '\'');
 }
 
+/* @inherited_ns is the namespace the element has when its own is unset;
+ * @scope_ns is the default namespace in scope in the output.  They differ
+ * only below an element in the XML namespace, which cannot be declared as
+ * a default and is written with its reserved prefix instead. */
 static void
-serialize (const BfStanza *s, const char *scope_ns, GString *out)
+serialize (const BfStanza *s, const char *inherited_ns, const char *scope_ns, GString *out)
 {
   if (s->kind == NODE_TEXT)
     {
       append_escaped (out, s->text->str, s->text->len, FALSE);
       return;
     }
+  const char *ns = s->ns ? s->ns : inherited_ns;
+  gboolean xml_prefixed = g_strcmp0 (ns, BF_NS_XML) == 0;
   g_string_append_c (out, '<');
+  if (xml_prefixed)
+    g_string_append (out, "xml:");
   g_string_append (out, s->name);
-  const char *ns = s->ns ? s->ns : scope_ns;
-  if (ns && g_strcmp0 (ns, scope_ns) != 0)
+  if (!xml_prefixed && ns && g_strcmp0 (ns, scope_ns) != 0)
     {
       g_string_append (out, " xmlns='");
       append_escaped (out, ns, strlen (ns), TRUE);
       g_string_append_c (out, '\'');
+      scope_ns = ns;
     }
   g_autoptr (GString) decls = NULL;
   guint prefix_n = 0;
@@ -443,8 +451,10 @@ serialize (const BfStanza *s, const char *scope_ns, GString *out)
     }
   g_string_append_c (out, '>');
   for (guint i = 0; i < s->children->len; i++)
-    serialize (g_ptr_array_index (s->children, i), ns, out);
+    serialize (g_ptr_array_index (s->children, i), ns, scope_ns, out);
   g_string_append (out, "</");
+  if (xml_prefixed)
+    g_string_append (out, "xml:");
   g_string_append (out, s->name);
   g_string_append_c (out, '>');
 }
@@ -454,15 +464,8 @@ bf_stanza_serialize (const BfStanza *stanza, const char *parent_ns, GString *out
 {
   g_return_if_fail (stanza != NULL && out != NULL);
   /* A detached subtree may have inherited its namespace from a parent. */
-  const char *ns = stanza->ns ? NULL : bf_stanza_get_ns (stanza);
-  if (ns && g_strcmp0 (ns, parent_ns) != 0 && stanza->kind == NODE_ELEMENT)
-    {
-      BfStanza tmp = *stanza;
-      tmp.ns = (char *) ns;
-      serialize (&tmp, parent_ns, out);
-      return;
-    }
-  serialize (stanza, parent_ns, out);
+  const char *inherited = stanza->ns ? NULL : bf_stanza_get_ns (stanza);
+  serialize (stanza, inherited ? inherited : parent_ns, parent_ns, out);
 }
 
 char *

@@ -83,8 +83,12 @@ static void
 on_start (void *data, const XML_Char *name, const XML_Char **atts)
 {
   BfXmlStream *s = data;
+  if (s->error)
+    return;
   const char *sep = strchr (name, NS_SEP);
-  g_autofree char *ns = sep ? g_strndup (name, sep - name) : NULL;
+  /* No separator: the element is in no namespace (xmlns=''), which is not
+   * the same as inheriting one. */
+  g_autofree char *ns = sep ? g_strndup (name, sep - name) : g_strdup ("");
   const char *local = sep ? sep + 1 : name;
 
   guint n_atts = 0;
@@ -117,7 +121,8 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
       return;
     }
 
-  if (s->depth >= s->limits.max_depth)
+  /* s->depth is the level the new element will have (the stanza is 1). */
+  if (s->depth > s->limits.max_depth)
     {
       fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
             "elements nested deeper than %u", s->limits.max_depth);
@@ -147,6 +152,9 @@ on_end (void *data, const XML_Char *name)
 {
   BfXmlStream *s = data;
   (void) name;
+  /* After a refusal expat still reports the end of an empty element. */
+  if (s->error)
+    return;
   if (s->depth == 1)
     {
       s->depth = 0;
@@ -159,9 +167,19 @@ on_end (void *data, const XML_Char *name)
   s->current = bf_stanza_get_parent (done);
   if (s->depth == 1)
     {
+      guint64 end = (guint64) XML_GetCurrentByteIndex (s->parser)
+                    + (guint64) XML_GetCurrentByteCount (s->parser);
+      /* The per-slice check only sees unfinished stanzas: a complete one
+       * is measured here. */
+      if (end - s->mark > s->limits.max_stanza_size)
+        {
+          fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+                "stanza of %" G_GUINT64_FORMAT " bytes (limit %" G_GSIZE_FORMAT ")",
+                end - s->mark, s->limits.max_stanza_size);
+          return;
+        }
       s->top = NULL;
-      s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
-                + (guint64) XML_GetCurrentByteCount (s->parser);
+      s->mark = end;
       if (s->cb.stanza)
         s->cb.stanza (s->user_data, done);
       else
@@ -173,6 +191,8 @@ static void
 on_text (void *data, const XML_Char *text, int len)
 {
   BfXmlStream *s = data;
+  if (s->error)
+    return;
   if (s->current != NULL)
     {
       bf_stanza_add_text (s->current, text, len);
@@ -234,6 +254,11 @@ make_parser (BfXmlStream *s)
   if (s->parser == NULL)
     g_error ("out of memory creating an XML parser");
   XML_SetUserData (s->parser, s);
+#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 6)
+  /* expat 2.6 may hold back a partial token until more bytes come; a
+   * stanza must be handed over as soon as its last byte is in. */
+  XML_SetReparseDeferralEnabled (s->parser, XML_FALSE);
+#endif
   XML_SetElementHandler (s->parser, on_start, on_end);
   XML_SetCharacterDataHandler (s->parser, on_text);
   XML_SetCommentHandler (s->parser, on_comment);
