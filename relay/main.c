@@ -156,7 +156,15 @@ main (int argc, char **argv)
   bf_link_start (relay.link);
   g_main_loop_run (relay.loop);
 
-  g_message ("stopped");
+  const BfLinkStats *ls = bf_link_get_stats (relay.link);
+  const BfRouterStats *rs = bf_router_get_stats (relay.router);
+  g_message ("stopped: %" G_GUINT64_FORMAT " connection attempts, %" G_GUINT64_FORMAT
+             " handshakes, %" G_GUINT64_FORMAT " stanzas in, %" G_GUINT64_FORMAT
+             " out, %" G_GUINT64_FORMAT " dropped on the way out, %" G_GUINT64_FORMAT
+             " stream errors sent; router: %" G_GUINT64_FORMAT " to modules, %" G_GUINT64_FORMAT
+             " answered, %" G_GUINT64_FORMAT " ignored",
+             ls->connects, ls->attaches, ls->stanzas_in, ls->stanzas_out, ls->dropped_out,
+             ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
   relay_clear (&relay);
   return EXIT_OK;
 }

@@ -104,7 +104,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 if ninja -C build-fuzz; then
   for target in build-fuzz/tests/fuzz/fuzz-*; do
-    [ -x "$target" ] || continue
+    [ -f "$target" ] && [ -x "$target" ] || continue
     name=$(basename "$target"); name=${name#fuzz-}
     work=$(mktemp -d)
     # New inputs go to the scratch dir; the repo's seed corpus stays as it is.

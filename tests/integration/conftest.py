@@ -15,7 +15,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pytest  # noqa: E402
 
-import harness  # noqa: E402
 from harness import (Belfry, Client, Ejabberd, FakeServer, Prosody,  # noqa: E402
                      USERS, require_belfry)
 
@@ -140,5 +139,3 @@ def fake_server():
     yield s
     s.close()
 
-
-__all__ = ["harness"]
