@@ -101,17 +101,27 @@ bf_config_get_string (BfModuleConfig *config, const char *key,
   return value;
 }
 
-gboolean
-bf_config_get_int (BfModuleConfig *config, const char *key, gint64 default_value,
-                   gint64 min, gint64 max, gint64 *out, GError **error)
+/* The value of @key for the typed getters: NULL in *@text when absent. */
+static gboolean
+get_raw (BfModuleConfig *config, const char *key, char **text, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autofree char *text = bf_config_get_string (config, key, NULL, &local);
+  *text = bf_config_get_string (config, key, NULL, &local);
   if (local)
     {
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+bf_config_get_int (BfModuleConfig *config, const char *key, gint64 default_value,
+                   gint64 min, gint64 max, gint64 *out, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!get_raw (config, key, &text, error))
+    return FALSE;
   if (text == NULL)
     {
       *out = default_value;
@@ -138,13 +148,9 @@ gboolean
 bf_config_get_boolean (BfModuleConfig *config, const char *key, gboolean default_value,
                        gboolean *out, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  g_autofree char *text = bf_config_get_string (config, key, NULL, &local);
-  if (local)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
+  g_autofree char *text = NULL;
+  if (!get_raw (config, key, &text, error))
+    return FALSE;
   if (text == NULL)
     *out = default_value;
   else if (g_ascii_strcasecmp (text, "true") == 0 || g_ascii_strcasecmp (text, "yes") == 0
