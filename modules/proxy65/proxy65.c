@@ -1,0 +1,796 @@
+#define G_LOG_DOMAIN "belfry-proxy65"
+/* The proxy65 module: the component's domain is a XEP-0065 SOCKS5
+ * bytestreams proxy.  Clients discover it (disco, bytestreams query), both
+ * parties CONNECT with the stream's SHA-1 hash, the requester activates the
+ * stream with an iq, and from then on the two sockets are spliced to each
+ * other in the kernel (splice-pair.c).  Everything runs on the main thread. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <gmodule.h>
+#include <belfry/module.h>
+
+#include "socks5.h"
+#include "splice-pair.h"
+
+#define NS_BYTESTREAMS "http://jabber.org/protocol/bytestreams"
+#define ACCEPTS_PER_WAKEUP 64
+/* Connections still in the SOCKS5 handshake beyond max-pending that are
+ * tolerated before new ones are closed at accept. */
+#define HANDSHAKE_SLACK 64
+
+typedef struct _P65 P65;
+typedef struct _P65Entry P65Entry;
+
+typedef enum { CONN_GREETING, CONN_REQUEST, CONN_WAITING } ConnState;
+
+typedef struct {
+  P65 *p;
+  int fd;
+  guint watch_id;
+  ConnState state;
+  guint8 buf[P65_SOCKS5_MAX_REPLY];
+  gsize have;
+  gsize need;
+  char hash[P65_HASH_LEN + 1];
+  gint64 created;
+  P65Entry *entry;
+  char peer[64];
+} P65Conn;
+
+struct _P65Entry {
+  char hash[P65_HASH_LEN + 1];
+  P65Conn *target;      /* first CONNECT for the hash */
+  P65Conn *requester;   /* second */
+};
+
+typedef struct {
+  P65 *p;
+  P65Pair *pair;
+  char hash[P65_HASH_LEN + 1];
+  char *requester;
+  char *requester_bare;
+  char *target;
+  gint64 started;
+} P65Stream;
+
+struct _P65 {
+  BfModule *module;
+  /* configuration */
+  GInetSocketAddress *listen;
+  char *advertise_host;
+  guint16 advertise_port;
+  char **allow_domains;        /* NULL: anyone */
+  guint connect_timeout, idle_timeout;
+  guint max_streams, max_streams_per_jid, max_pending;
+  P65PairLimits pair_limits;
+  /* state */
+  int listen_fd;
+  guint listen_id;
+  guint timer_id;
+  GHashTable *conns;           /* P65Conn* set */
+  GHashTable *entries;         /* hash -> P65Entry* */
+  GHashTable *streams;         /* P65Stream* set */
+  GHashTable *per_jid;         /* requester bare JID -> active streams */
+  guint waiting;               /* conns in CONN_WAITING */
+  /* counters */
+  guint64 n_connections, n_activated, n_socks_refused, n_iq_refused, n_timeouts;
+  guint64 bytes_relayed;
+};
+
+static char *
+short_hash (const char *hash)
+{
+  return g_strndup (hash, 8);
+}
+
+/* --- connections before activation --- */
+
+static void
+conn_free (P65Conn *c)
+{
+  P65 *p = c->p;
+  if (c->watch_id)
+    g_source_remove (c->watch_id);
+  if (c->fd >= 0)
+    close (c->fd);
+  if (c->state == CONN_WAITING)
+    p->waiting--;
+  if (c->entry)
+    {
+      P65Entry *e = c->entry;
+      if (e->target == c)
+        e->target = NULL;
+      if (e->requester == c)
+        e->requester = NULL;
+      if (e->target == NULL && e->requester == NULL)
+        g_hash_table_remove (p->entries, e->hash);
+    }
+  g_free (c);
+}
+
+static void
+conn_drop (P65Conn *c)
+{
+  g_hash_table_remove (c->p->conns, c);   /* frees through conn_free */
+}
+
+static void
+conn_refuse (P65Conn *c, const guint8 *reply, gsize reply_len, const char *why)
+{
+  c->p->n_socks_refused++;
+  g_message ("refused SOCKS5 connection from %s: %s", c->peer, why);
+  if (reply_len)
+    (void) send (c->fd, reply, reply_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  conn_drop (c);
+}
+
+static void
+conn_got_request (P65Conn *c)
+{
+  P65 *p = c->p;
+  guint8 reply[P65_SOCKS5_MAX_REPLY];
+  if (p->waiting >= p->max_pending)
+    {
+      gsize n = p65_socks5_build_reply (P65_REP_GENERAL_FAILURE, c->hash, reply);
+      conn_refuse (c, reply, n, "too many connections waiting for activation (max-pending)");
+      return;
+    }
+  P65Entry *e = g_hash_table_lookup (p->entries, c->hash);
+  if (e && e->target && e->requester)
+    {
+      gsize n = p65_socks5_build_reply (P65_REP_NOT_ALLOWED, c->hash, reply);
+      g_autofree char *h = short_hash (c->hash);
+      g_autofree char *why = g_strdup_printf ("stream %s already has both parties", h);
+      conn_refuse (c, reply, n, why);
+      return;
+    }
+  if (e == NULL)
+    {
+      e = g_new0 (P65Entry, 1);
+      memcpy (e->hash, c->hash, sizeof e->hash);
+      g_hash_table_insert (p->entries, e->hash, e);
+    }
+  /* Prosody's rule, which clients expect: the first is the target. */
+  if (e->target == NULL && e->requester == NULL)
+    e->target = c;
+  else if (e->target == NULL)
+    e->target = c;
+  else
+    e->requester = c;
+  c->entry = e;
+  c->state = CONN_WAITING;
+  p->waiting++;
+  gsize n = p65_socks5_build_reply (P65_REP_SUCCEEDED, c->hash, reply);
+  if (send (c->fd, reply, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) n)
+    {
+      g_message ("SOCKS5 connection from %s went away before its reply", c->peer);
+      conn_drop (c);
+      return;
+    }
+  g_autofree char *h = short_hash (c->hash);
+  g_debug ("stream %s: %s connected from %s", h, e->requester == c ? "requester" : "target",
+           c->peer);
+}
+
+/* Reads only what the current message still lacks, so bytes a client sends
+ * after its request stay in the socket until the stream is relayed. */
+static gboolean
+on_conn_readable (int fd, GIOCondition cond, gpointer data)
+{
+  P65Conn *c = data;
+  (void) cond;
+  if (c->state == CONN_WAITING)
+    {
+      char probe;
+      ssize_t n = recv (fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        {
+          g_autofree char *h = short_hash (c->hash);
+          g_message ("stream %s: a party from %s left before activation", h, c->peer);
+          c->watch_id = 0;
+          conn_drop (c);
+          return G_SOURCE_REMOVE;
+        }
+      if (n > 0)
+        {
+          /* Early data: leave it queued; connect-timeout still applies. */
+          c->watch_id = 0;
+          return G_SOURCE_REMOVE;
+        }
+      return G_SOURCE_CONTINUE;
+    }
+
+  ssize_t n = recv (fd, c->buf + c->have, c->need - c->have, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+    {
+      c->p->n_socks_refused++;
+      g_message ("refused SOCKS5 connection from %s: closed during the handshake", c->peer);
+      c->watch_id = 0;
+      conn_drop (c);
+      return G_SOURCE_REMOVE;
+    }
+  if (n < 0)
+    return G_SOURCE_CONTINUE;
+  c->have += (gsize) n;
+  if (c->have < c->need)
+    return G_SOURCE_CONTINUE;
+
+  const char *why = NULL;
+  gsize need = 0;
+  if (c->state == CONN_GREETING)
+    {
+      guint8 reply[2];
+      P65Socks5Result r = p65_socks5_parse_greeting (c->buf, c->have, &need, reply, &why);
+      switch (r)
+        {
+        case P65_SOCKS5_MORE:
+          c->need = need;
+          return G_SOURCE_CONTINUE;
+        case P65_SOCKS5_CLOSE:
+          c->watch_id = 0;
+          conn_refuse (c, NULL, 0, why);
+          return G_SOURCE_REMOVE;
+        case P65_SOCKS5_REFUSE:
+          c->watch_id = 0;
+          conn_refuse (c, reply, 2, why);
+          return G_SOURCE_REMOVE;
+        case P65_SOCKS5_OK:
+          if (send (fd, reply, 2, MSG_NOSIGNAL | MSG_DONTWAIT) != 2)
+            {
+              c->watch_id = 0;
+              conn_drop (c);
+              return G_SOURCE_REMOVE;
+            }
+          c->state = CONN_REQUEST;
+          c->have = 0;
+          c->need = 5;
+          return G_SOURCE_CONTINUE;
+        }
+    }
+  guint8 rep;
+  P65Socks5Result r = p65_socks5_parse_request (c->buf, c->have, &need, c->hash, &rep, &why);
+  switch (r)
+    {
+    case P65_SOCKS5_MORE:
+      c->need = need;
+      return G_SOURCE_CONTINUE;
+    case P65_SOCKS5_CLOSE:
+      c->watch_id = 0;
+      conn_refuse (c, NULL, 0, why);
+      return G_SOURCE_REMOVE;
+    case P65_SOCKS5_REFUSE:
+      {
+        guint8 reply[P65_SOCKS5_MAX_REPLY];
+        gsize len = p65_socks5_build_reply (rep, NULL, reply);
+        c->watch_id = 0;
+        conn_refuse (c, reply, len, why);
+        return G_SOURCE_REMOVE;
+      }
+    case P65_SOCKS5_OK:
+      break;
+    }
+  /* conn_got_request may drop c: keep the watch id straight first.  The
+   * watch stays, to notice a party that leaves while waiting. */
+  conn_got_request (c);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_accept (int fd, GIOCondition cond, gpointer data)
+{
+  P65 *p = data;
+  (void) cond;
+  for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++)
+    {
+      struct sockaddr_storage ss;
+      socklen_t sl = sizeof ss;
+      int cfd = accept4 (fd, (struct sockaddr *) &ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (cfd < 0)
+        {
+          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            g_warning ("accept: %s", g_strerror (errno));
+          break;
+        }
+      p->n_connections++;
+      g_autoptr (GSocketAddress) addr = g_socket_address_new_from_native (&ss, sl);
+      g_autofree char *peer = addr && G_IS_INET_SOCKET_ADDRESS (addr)
+        ? g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)))
+        : g_strdup ("?");
+      if (g_hash_table_size (p->conns) >= p->max_pending + HANDSHAKE_SLACK)
+        {
+          p->n_socks_refused++;
+          g_message ("refused SOCKS5 connection from %s: too many pending connections", peer);
+          close (cfd);
+          continue;
+        }
+      P65Conn *c = g_new0 (P65Conn, 1);
+      c->p = p;
+      c->fd = cfd;
+      c->state = CONN_GREETING;
+      c->need = 2;
+      c->created = g_get_monotonic_time ();
+      g_strlcpy (c->peer, peer, sizeof c->peer);
+      c->watch_id = g_unix_fd_add (cfd, G_IO_IN, on_conn_readable, c);
+      g_hash_table_add (p->conns, c);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- activated streams --- */
+
+static void
+stream_free (P65Stream *s)
+{
+  P65 *p = s->p;
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, s->requester_bare));
+  if (count > 1)
+    g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count - 1));
+  else
+    g_hash_table_remove (p->per_jid, s->requester_bare);
+  p65_pair_free (s->pair);
+  g_free (s->requester);
+  g_free (s->requester_bare);
+  g_free (s->target);
+  g_free (s);
+}
+
+static void
+stream_end (P65Stream *s, const char *reason)
+{
+  P65 *p = s->p;
+  guint64 t2r = p65_pair_get_bytes (s->pair, TRUE);    /* target -> requester */
+  guint64 r2t = p65_pair_get_bytes (s->pair, FALSE);
+  p->bytes_relayed += t2r + r2t;
+  double secs = (g_get_monotonic_time () - s->started) / (double) G_USEC_PER_SEC;
+  g_autofree char *h = short_hash (s->hash);
+  g_message ("stream %s closed: %s; %" G_GUINT64_FORMAT " bytes requester->target, %"
+             G_GUINT64_FORMAT " bytes target->requester, %.1f s", h, reason, r2t, t2r, secs);
+  g_hash_table_remove (p->streams, s);   /* frees through stream_free */
+}
+
+static void
+on_pair_done (P65Pair *pair, const char *reason, gpointer data)
+{
+  (void) pair;
+  stream_end (data, reason);
+}
+
+/* --- the XMPP side --- */
+
+static gboolean
+domain_allowed (P65 *p, const char *jid)
+{
+  if (p->allow_domains == NULL)
+    return TRUE;
+  g_autofree char *domain = NULL;
+  if (!bf_jid_split (jid, NULL, &domain, NULL))
+    return FALSE;
+  for (guint i = 0; p->allow_domains[i]; i++)
+    if (g_ascii_strcasecmp (p->allow_domains[i], domain) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+iq_refuse (P65 *p, const BfStanza *iq, const char *type, const char *cond, const char *why)
+{
+  p->n_iq_refused++;
+  gboolean is_set = g_strcmp0 (bf_stanza_get_attr (iq, "type"), "set") == 0;
+  g_message ("refused %s from %s: %s (%s)", is_set ? "activation" : "streamhost request",
+             bf_stanza_get_attr (iq, "from"), why, cond);
+  bf_module_send_error (p->module, iq, type, cond, why);
+}
+
+static void
+answer_streamhost (P65 *p, const BfStanza *iq)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  BfStanza *q = bf_stanza_add_child (reply, "query", NS_BYTESTREAMS);
+  BfStanza *sh = bf_stanza_add_child (q, "streamhost", NULL);
+  g_autofree char *port = g_strdup_printf ("%u", p->advertise_port);
+  bf_stanza_set_attr (sh, "jid", bf_module_get_domain (p->module));
+  bf_stanza_set_attr (sh, "host", p->advertise_host);
+  bf_stanza_set_attr (sh, "port", port);
+  bf_module_send (p->module, reply);
+}
+
+static void
+activate (P65 *p, const BfStanza *iq, BfStanza *query)
+{
+  const char *from = bf_stanza_get_attr (iq, "from");
+  const char *sid = bf_stanza_get_attr (query, "sid");
+  const char *target_raw = bf_stanza_find_child_text (query, "activate", NULL);
+  g_autofree char *target = target_raw ? g_strstrip (g_strdup (target_raw)) : NULL;
+  g_autofree char *bare_local = NULL, *bare_domain = NULL;
+
+  if (sid == NULL || *sid == '\0' || target == NULL || *target == '\0')
+    {
+      iq_refuse (p, iq, "modify", "bad-request", "activation needs a sid and an <activate/> JID");
+      return;
+    }
+  if (!bf_jid_split (target, NULL, NULL, NULL)
+      || !bf_jid_split (from, &bare_local, &bare_domain, NULL))
+    {
+      iq_refuse (p, iq, "modify", "bad-request", "malformed JID");
+      return;
+    }
+  /* XEP-0065 §6.3.5: the hash of SID + requester JID (the iq's sender) +
+   * target JID must be one the proxy holds connections for. */
+  g_autofree char *input = g_strconcat (sid, from, target, NULL);
+  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, input, -1);
+  P65Entry *e = g_hash_table_lookup (p->entries, hash);
+  if (e == NULL)
+    {
+      iq_refuse (p, iq, "cancel", "item-not-found", "no connections for this stream");
+      return;
+    }
+  if (e->target == NULL || e->requester == NULL)
+    {
+      iq_refuse (p, iq, "cancel", "not-allowed", "only one party is connected");
+      return;
+    }
+  g_autofree char *bare = bare_local ? g_strconcat (bare_local, "@", bare_domain, NULL)
+                                     : g_strdup (bare_domain);
+  if (g_hash_table_size (p->streams) >= p->max_streams)
+    {
+      iq_refuse (p, iq, "wait", "resource-constraint", "too many streams (max-streams)");
+      return;
+    }
+  if (GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, bare)) >= p->max_streams_per_jid)
+    {
+      iq_refuse (p, iq, "wait", "resource-constraint",
+                 "too many streams for this JID (max-streams-per-jid)");
+      return;
+    }
+
+  /* Take both sockets out of the pending side. */
+  int fds[2];
+  P65Conn *conns[2] = { e->target, e->requester };
+  for (int i = 0; i < 2; i++)
+    {
+      fds[i] = conns[i]->fd;
+      conns[i]->fd = -1;
+      conn_drop (conns[i]);   /* also frees the entry */
+    }
+  e = NULL;
+
+  P65Stream *s = g_new0 (P65Stream, 1);
+  s->p = p;
+  memcpy (s->hash, hash, sizeof s->hash);
+  s->requester = g_strdup (from);
+  s->requester_bare = g_steal_pointer (&bare);
+  s->target = g_strdup (target);
+  s->started = g_get_monotonic_time ();
+  g_autoptr (GError) error = NULL;
+  s->pair = p65_pair_new (fds[0], fds[1], &p->pair_limits, on_pair_done, s, &error);
+  if (s->pair == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      g_warning ("cannot relay stream: %s", error->message);
+      iq_refuse (p, iq, "wait", "internal-server-error", "the proxy cannot relay now");
+      g_free (s->requester);
+      g_free (s->requester_bare);
+      g_free (s->target);
+      g_free (s);
+      return;
+    }
+  g_hash_table_add (p->streams, s);
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, s->requester_bare));
+  g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count + 1));
+  p->n_activated++;
+  g_autofree char *h = short_hash (hash);
+  g_message ("stream %s activated by %s for %s", h, from, target);
+  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
+  bf_module_send (p->module, reply);
+}
+
+static gboolean
+p65_handle (BfModule *module, const BfStanza *stanza)
+{
+  P65 *p = bf_module_get_data (module);
+  if (strcmp (bf_stanza_get_name (stanza), "iq") != 0)
+    return FALSE;
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  BfStanza *query = bf_stanza_find_child (stanza, "query", NS_BYTESTREAMS);
+  if (query == NULL)
+    return FALSE;
+  if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
+    return TRUE;
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  if (from == NULL || !domain_allowed (p, from))
+    {
+      iq_refuse (p, stanza, "auth", "forbidden", "this proxy does not serve your domain");
+      return TRUE;
+    }
+  if (g_strcmp0 (type, "get") == 0)
+    answer_streamhost (p, stanza);
+  else if (bf_stanza_find_child (query, "activate", NULL))
+    activate (p, stanza, query);
+  else
+    iq_refuse (p, stanza, "modify", "bad-request", "a bytestreams set must carry <activate/>");
+  return TRUE;
+}
+
+/* --- timers --- */
+
+static gboolean
+on_timer (gpointer data)
+{
+  P65 *p = data;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter it;
+  gpointer key;
+  GPtrArray *expired = g_ptr_array_new ();
+  g_hash_table_iter_init (&it, p->conns);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      P65Conn *c = key;
+      if (now - c->created >= (gint64) p->connect_timeout * G_USEC_PER_SEC)
+        g_ptr_array_add (expired, c);
+    }
+  for (guint i = 0; i < expired->len; i++)
+    {
+      P65Conn *c = g_ptr_array_index (expired, i);
+      p->n_timeouts++;
+      g_message ("refused SOCKS5 connection from %s: not %s within %u s (connect-timeout)",
+                 c->peer, c->state == CONN_WAITING ? "activated" : "through the handshake",
+                 p->connect_timeout);
+      conn_drop (c);
+    }
+  g_ptr_array_set_size (expired, 0);
+  g_hash_table_iter_init (&it, p->streams);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      P65Stream *s = key;
+      if (now - p65_pair_get_last_activity (s->pair) >= (gint64) p->idle_timeout * G_USEC_PER_SEC)
+        g_ptr_array_add (expired, s);
+    }
+  for (guint i = 0; i < expired->len; i++)
+    {
+      p->n_timeouts++;
+      stream_end (g_ptr_array_index (expired, i), "idle-timeout");
+    }
+  g_ptr_array_unref (expired);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- configuration --- */
+
+/* "host:port", "[v6]:port"; the host part is returned without brackets. */
+static gboolean
+split_host_port (const char *text, char **host, guint16 *port)
+{
+  const char *colon;
+  if (text[0] == '[')
+    {
+      const char *close = strchr (text, ']');
+      if (close == NULL || close[1] != ':')
+        return FALSE;
+      *host = g_strndup (text + 1, close - text - 1);
+      colon = close + 1;
+    }
+  else
+    {
+      colon = strrchr (text, ':');
+      if (colon == NULL || colon == text)
+        return FALSE;
+      *host = g_strndup (text, colon - text);
+      if (strchr (*host, ':'))
+        {
+          g_clear_pointer (host, g_free);
+          return FALSE;   /* a bare IPv6 address needs brackets */
+        }
+    }
+  guint64 v;
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &v, NULL))
+    {
+      g_clear_pointer (host, g_free);
+      return FALSE;
+    }
+  *port = (guint16) v;
+  return TRUE;
+}
+
+static gboolean
+read_uint (BfModuleConfig *config, const char *key, gint64 def, gint64 min, gint64 max,
+           guint *out, GError **error)
+{
+  gint64 v;
+  if (!bf_config_get_int (config, key, def, min, max, &v, error))
+    return FALSE;
+  *out = (guint) v;
+  return TRUE;
+}
+
+static gboolean
+p65_init (BfModule *module, BfModuleConfig *config, GError **error)
+{
+  P65 *p = g_new0 (P65, 1);
+  p->module = module;
+  p->listen_fd = -1;
+  p->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify) conn_free, NULL);
+  p->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  p->streams = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify) stream_free, NULL);
+  p->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  bf_module_set_data (module, p, NULL);
+
+  g_autofree char *listen = bf_config_get_string (config, "listen", "[::]:7777", error);
+  if (listen == NULL)
+    return FALSE;
+  g_autofree char *lhost = NULL;
+  guint16 lport = 0;
+  g_autoptr (GInetAddress) laddr = NULL;
+  if (!split_host_port (listen, &lhost, &lport)
+      || (laddr = g_inet_address_new_from_string (lhost)) == NULL)
+    {
+      bf_config_set_error (config, error, "listen",
+                           "'%s' is not address:port (an IP address; IPv6 in brackets)", listen);
+      return FALSE;
+    }
+  p->listen = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (laddr, lport));
+
+  g_autofree char *advertise = bf_config_get_string (config, "advertise", NULL, error);
+  if (advertise == NULL && error && *error)
+    return FALSE;
+  if (advertise)
+    {
+      if (!split_host_port (advertise, &p->advertise_host, &p->advertise_port)
+          || *p->advertise_host == '\0')
+        {
+          bf_config_set_error (config, error, "advertise", "'%s' is not host:port", advertise);
+          return FALSE;
+        }
+    }
+  else if (g_inet_address_get_is_any (laddr))
+    {
+      bf_config_set_error (config, error, "advertise",
+                           "missing: 'listen = %s' is a wildcard address, so clients must be "
+                           "told where to connect (advertise = host:port)", listen);
+      return FALSE;
+    }
+  else
+    {
+      p->advertise_host = g_steal_pointer (&lhost);
+      p->advertise_port = lport;
+    }
+
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) allow = bf_config_get_string_list (config, "allow-domains", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (allow == NULL)
+    {
+      /* Default: the users of the server that hosts us. */
+      const char *domain = bf_module_get_domain (module);
+      const char *dot = strchr (domain, '.');
+      char *parent[] = { g_strdup (dot && dot[1] ? dot + 1 : domain), NULL };
+      p->allow_domains = g_strdupv (parent);
+      g_free (parent[0]);
+    }
+  else if (g_strv_contains ((const char *const *) allow, "*"))
+    p->allow_domains = NULL;
+  else if (allow[0] == NULL)
+    {
+      bf_config_set_error (config, error, "allow-domains", "empty (use * to allow anyone)");
+      return FALSE;
+    }
+  else
+    p->allow_domains = g_steal_pointer (&allow);
+
+  gint64 v;
+  if (!read_uint (config, "connect-timeout", 30, 1, 3600, &p->connect_timeout, error)
+      || !read_uint (config, "idle-timeout", 300, 1, 86400, &p->idle_timeout, error)
+      || !read_uint (config, "max-streams", 1000, 1, 100000, &p->max_streams, error)
+      || !read_uint (config, "max-streams-per-jid", 16, 1, 100000, &p->max_streams_per_jid, error)
+      || !read_uint (config, "max-pending", 2000, 2, 100000, &p->max_pending, error))
+    return FALSE;
+  if (!bf_config_get_int (config, "max-bytes", 0, 0, G_MAXINT64, &v, error))
+    return FALSE;
+  p->pair_limits.max_bytes = (guint64) v;
+  if (!bf_config_get_int (config, "bandwidth", 0, 0, G_MAXINT64, &v, error))
+    return FALSE;
+  p->pair_limits.bandwidth = (guint64) v;
+  return TRUE;
+}
+
+static gboolean
+p65_start (BfModule *module, GError **error)
+{
+  P65 *p = bf_module_get_data (module);
+  GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (p->listen));
+  g_autofree char *where = g_inet_address_to_string (g_inet_socket_address_get_address (p->listen));
+  guint16 port = g_inet_socket_address_get_port (p->listen);
+  int fd = socket (family == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET,
+                   SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "socket: %s",
+                   g_strerror (errno));
+      return FALSE;
+    }
+  int one = 1, zero = 0;
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == G_SOCKET_FAMILY_IPV6)
+    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);   /* [::] takes IPv4 too */
+  struct sockaddr_storage ss;
+  if (!g_socket_address_to_native (G_SOCKET_ADDRESS (p->listen), &ss, sizeof ss, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  socklen_t sl = family == G_SOCKET_FAMILY_IPV6 ? sizeof (struct sockaddr_in6)
+                                                : sizeof (struct sockaddr_in);
+  if (bind (fd, (struct sockaddr *) &ss, sl) < 0 || listen (fd, 512) < 0)
+    {
+      int e = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "cannot listen on %s port %u: %s",
+                   where, port, g_strerror (e));
+      return FALSE;
+    }
+  p->listen_fd = fd;
+  p->listen_id = g_unix_fd_add (fd, G_IO_IN, on_accept, p);
+  p->timer_id = g_timeout_add_seconds (1, on_timer, p);
+  g_message ("SOCKS5 bytestreams proxy listening on %s port %u, advertised as %s:%u", where, port,
+             p->advertise_host, p->advertise_port);
+  return TRUE;
+}
+
+static void
+p65_shutdown (BfModule *module)
+{
+  P65 *p = bf_module_get_data (module);
+  if (p == NULL)
+    return;
+  if (p->listen_fd >= 0)
+    g_message ("stopping: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+               " streams activated, %" G_GUINT64_FORMAT " bytes relayed, %" G_GUINT64_FORMAT
+               " SOCKS5 refusals, %" G_GUINT64_FORMAT " iq refusals, %" G_GUINT64_FORMAT
+               " timeouts; %u streams still open", p->n_connections, p->n_activated,
+               p->bytes_relayed, p->n_socks_refused, p->n_iq_refused, p->n_timeouts,
+               g_hash_table_size (p->streams));
+  if (p->listen_id)
+    g_source_remove (p->listen_id);
+  if (p->timer_id)
+    g_source_remove (p->timer_id);
+  if (p->listen_fd >= 0)
+    close (p->listen_fd);
+  g_hash_table_destroy (p->streams);
+  g_hash_table_destroy (p->conns);     /* empties entries as it goes */
+  g_hash_table_destroy (p->entries);
+  g_hash_table_destroy (p->per_jid);
+  g_clear_object (&p->listen);
+  g_free (p->advertise_host);
+  g_strfreev (p->allow_domains);
+  g_free (p);
+  bf_module_set_data (module, NULL, NULL);
+}
+
+static const char *const p65_namespaces[] = { NS_BYTESTREAMS, NULL };
+static const BfDiscoIdentity p65_identities[] = {
+  { "proxy", "bytestreams", "SOCKS5 Bytestreams Proxy" },
+  { NULL, NULL, NULL },
+};
+
+static const BfModuleInfo p65_info = {
+  .api_version = BF_MODULE_API_VERSION,
+  .name = "proxy65",
+  .description = "SOCKS5 bytestreams proxy (XEP-0065)",
+  .domain_identities = p65_identities,
+  .domain_namespaces = p65_namespaces,
+  .init = p65_init,
+  .start = p65_start,
+  .shutdown = p65_shutdown,
+  .handle_stanza = p65_handle,
+};
+
+BF_MODULE_DEFINE (p65_info)

@@ -1,0 +1,34 @@
+/* Two connected sockets relayed to each other with splice(2) through a pipe
+ * per direction: the bytes never enter user space.  Back-pressure both
+ * ways (a direction reads only when its pipe is empty), half-close (EOF on
+ * one side becomes shutdown(SHUT_WR) on the other once the pipe is
+ * drained), an optional byte budget and bandwidth cap.  Runs on the
+ * thread-default main context of whoever creates it. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _P65Pair P65Pair;
+
+/* Called once, when the pair is over: both directions closed cleanly, an
+ * error, or a limit.  @reason is static text.  The callee may free @pair. */
+typedef void (*P65PairDoneFunc) (P65Pair *pair, const char *reason, gpointer data);
+
+typedef struct {
+  gsize pipe_size;        /* bytes per direction in flight; 0: 1 MiB */
+  guint64 max_bytes;      /* both directions summed; 0: unlimited */
+  guint64 bandwidth;      /* bytes/s per direction; 0: unlimited */
+} P65PairLimits;
+
+/* Takes ownership of both (non-blocking) descriptors. */
+P65Pair *p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits,
+                       P65PairDoneFunc done, gpointer data, GError **error);
+void p65_pair_free (P65Pair *pair);
+
+guint64 p65_pair_get_bytes (P65Pair *pair, gboolean a_to_b);
+/* g_get_monotonic_time() of the last byte moved (or of creation). */
+gint64 p65_pair_get_last_activity (P65Pair *pair);
+
+G_END_DECLS
