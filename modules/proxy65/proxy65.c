@@ -36,16 +36,20 @@ typedef struct {
   guint8 buf[P65_SOCKS5_MAX_REPLY];
   gsize have;
   gsize need;
-  char hash[P65_HASH_LEN + 1];
+  char hash[P65_HASH_LEN + 1];     /* lower-cased: the key */
+  char dst_addr[P65_HASH_LEN + 1]; /* as the client sent it: echoed in the reply */
   gint64 created;
   P65Entry *entry;
   char peer[64];
 } P65Conn;
 
+/* One stream hash, from its first CONNECT until its stream ends: an
+ * activated hash is remembered so that nobody joins or re-activates it. */
 struct _P65Entry {
   char hash[P65_HASH_LEN + 1];
   P65Conn *target;      /* first CONNECT for the hash */
   P65Conn *requester;   /* second */
+  gboolean activated;
 };
 
 typedef struct {
@@ -107,7 +111,7 @@ conn_free (P65Conn *c)
         e->target = NULL;
       if (e->requester == c)
         e->requester = NULL;
-      if (e->target == NULL && e->requester == NULL)
+      if (e->target == NULL && e->requester == NULL && !e->activated)
         g_hash_table_remove (p->entries, e->hash);
     }
   g_free (c);
@@ -136,16 +140,17 @@ conn_got_request (P65Conn *c)
   guint8 reply[P65_SOCKS5_MAX_REPLY];
   if (p->waiting >= p->max_pending)
     {
-      gsize n = p65_socks5_build_reply (P65_REP_GENERAL_FAILURE, c->hash, reply);
+      gsize n = p65_socks5_build_reply (P65_REP_GENERAL_FAILURE, NULL, reply);
       conn_refuse (c, reply, n, "too many connections waiting for activation (max-pending)");
       return;
     }
   P65Entry *e = g_hash_table_lookup (p->entries, c->hash);
-  if (e && e->target && e->requester)
+  if (e && (e->activated || (e->target && e->requester)))
     {
-      gsize n = p65_socks5_build_reply (P65_REP_NOT_ALLOWED, c->hash, reply);
+      gsize n = p65_socks5_build_reply (P65_REP_NOT_ALLOWED, NULL, reply);
       g_autofree char *h = short_hash (c->hash);
-      g_autofree char *why = g_strdup_printf ("stream %s already has both parties", h);
+      g_autofree char *why = g_strdup_printf ("stream %s already %s", h,
+                                              e->activated ? "activated" : "has both parties");
       conn_refuse (c, reply, n, why);
       return;
     }
@@ -165,7 +170,7 @@ conn_got_request (P65Conn *c)
   c->entry = e;
   c->state = CONN_WAITING;
   p->waiting++;
-  gsize n = p65_socks5_build_reply (P65_REP_SUCCEEDED, c->hash, reply);
+  gsize n = p65_socks5_build_reply (P65_REP_SUCCEEDED, c->dst_addr, reply);
   if (send (c->fd, reply, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) n)
     {
       g_message ("SOCKS5 connection from %s went away before its reply", c->peer);
@@ -274,6 +279,9 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
     case P65_SOCKS5_OK:
       break;
     }
+  /* XEP-0065 §6.3.2: BND.ADDR repeats DST.ADDR as sent (any case). */
+  memcpy (c->dst_addr, c->buf + 5, P65_HASH_LEN);
+  c->dst_addr[P65_HASH_LEN] = '\0';
   /* conn_got_request may drop c: keep the watch id straight first.  The
    * watch stays, to notice a party that leaves while waiting. */
   conn_got_request (c);
@@ -332,6 +340,7 @@ stream_free (P65Stream *s)
     g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count - 1));
   else
     g_hash_table_remove (p->per_jid, s->requester_bare);
+  g_hash_table_remove (p->entries, s->hash);
   p65_pair_free (s->pair);
   g_free (s->requester);
   g_free (s->requester_bare);
@@ -429,6 +438,11 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
       iq_refuse (p, iq, "cancel", "item-not-found", "no connections for this stream");
       return;
     }
+  if (e->activated)
+    {
+      iq_refuse (p, iq, "cancel", "not-allowed", "the stream is already activated");
+      return;
+    }
   if (e->target == NULL || e->requester == NULL)
     {
       iq_refuse (p, iq, "cancel", "not-allowed", "only one party is connected");
@@ -448,16 +462,18 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
       return;
     }
 
-  /* Take both sockets out of the pending side. */
+  /* Take both sockets out of the pending side; the entry stays, marked. */
   int fds[2];
   P65Conn *conns[2] = { e->target, e->requester };
+  e->target = e->requester = NULL;
+  e->activated = TRUE;
   for (int i = 0; i < 2; i++)
     {
       fds[i] = conns[i]->fd;
       conns[i]->fd = -1;
-      conn_drop (conns[i]);   /* also frees the entry */
+      conns[i]->entry = NULL;
+      conn_drop (conns[i]);
     }
-  e = NULL;
 
   P65Stream *s = g_new0 (P65Stream, 1);
   s->p = p;
@@ -473,6 +489,7 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
       close (fds[0]);
       close (fds[1]);
       g_warning ("cannot relay stream: %s", error->message);
+      g_hash_table_remove (p->entries, hash);
       iq_refuse (p, iq, "wait", "internal-server-error", "the proxy cannot relay now");
       g_free (s->requester);
       g_free (s->requester_bare);

@@ -6,18 +6,17 @@ Everything talks to 127.0.0.1 only.
 """
 
 import asyncio
-import errno
 import hashlib
 import os
-import re
 import socket
 import struct
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from harness import COMPONENT, Client, NS_CLIENT
+from harness import COMPONENT, Client
 
 NS_BYTESTREAMS = "http://jabber.org/protocol/bytestreams"
 
@@ -169,10 +168,6 @@ def close_quietly(*socks):
             pass
 
 
-def send_all(sock, data, timeout=20.0):
-    sock.settimeout(timeout)
-    sock.sendall(data)
-
 
 def recv_all_to_eof(sock, timeout=20.0, what="stream"):
     """Read until EOF (a reset is a failure); returns the bytes."""
@@ -250,17 +245,17 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_kb = vm_rss_kb(pid)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self):
-        while not self._stop.wait(0.02):
+        while not self._halt.wait(0.02):
             try:
                 self.peak_kb = max(self.peak_kb, vm_rss_kb(self.pid))
             except (OSError, AssertionError):
                 return
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(2)
         return self.peak_kb
 
@@ -340,7 +335,6 @@ class Stream:
 
 
 def dump(el):
-    import xml.etree.ElementTree as ET
     return ET.tostring(el, encoding="unicode")
 
 
@@ -449,13 +443,49 @@ class S5BClient(Client):
         self._call(go(), timeout)
 
 
-def is_iq_from(el, frm):
-    return el.tag == "{%s}iq" % NS_CLIENT and el.get("from") == frm
 
 
-def parse_counts(line):
-    """All integers in a log line (for byte counts)."""
-    return [int(x) for x in re.findall(r"\b\d+\b", line or "")]
+
+def listening(port):
+    """Is something LISTENing on TCP port (IPv4 or IPv6)? Read from /proc, so
+    no connection is made (a probe would be a client of its own)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                return True
+    return False
 
 
-__all__ = [n for n in dir() if not n.startswith("_")] + ["errno"]
+def wait_listening(port, timeout, belfry=None):
+    deadline = time.monotonic() + timeout
+    while not listening(port):
+        if belfry is not None and not belfry.running():
+            raise AssertionError(f"belfry exited before listening on {port}:\n"
+                                 f"{belfry.log()[-4000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listening on 127.0.0.1:{port} after {timeout}s"
+                                 + (f"; belfry log:\n{belfry.log()[-4000:]}" if belfry else ""))
+        time.sleep(0.02)
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_fds_at_most(belfry, n, timeout=3.0, what="connections"):
+    """belfry's open file descriptors drop back to n (sockets and any pipes
+    of closed streams released)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = fd_count(belfry.pid)
+        if now <= n:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"belfry still holds {now} file descriptors {timeout}s after "
+                                 f"the {what} ended (before: {n})")
+        time.sleep(0.02)
