@@ -18,6 +18,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # tools the tests use
   procps iproute2 util-linux
+  # e2e media tests: a real browser peer (driven by npm playwright-core)
+  chromium
 )
 
 missing=()
@@ -27,8 +29,27 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# The e2e harness's npm packages (tests/e2e): `npm ci` when node_modules is
+# missing or package-lock.json changed since the last install.
+npm_e2e() {
+  local dir
+  dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
+  [ -f "$dir/package-lock.json" ] || return 0
+  local stamp="$dir/node_modules/.belfry-lock.sha256"
+  local want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -d "$dir/node_modules" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "setup: tests/e2e npm packages up to date"
+    return 0
+  fi
+  echo "setup: npm ci in tests/e2e"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+  echo "$want" > "$stamp"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages already installed"
+  npm_e2e
   exit 0
 fi
 
@@ -61,4 +82,5 @@ for svc in prosody ejabberd; do
     service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
+npm_e2e
 echo "setup: done"

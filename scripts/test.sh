@@ -6,7 +6,9 @@
 # 1. installs the Debian packages (scripts/setup.sh) and builds belfry;
 # 2. unit tests (GTest) and integration tests (real Prosody and ejabberd,
 #    real slixmpp clients, plus the misbehaving test-made server);
-# 3. the out-of-tree example module, built against the installed API;
+# 3. end-to-end media peers (headless Chromium, GStreamer webrtcbin) in a
+#    private network namespace; the out-of-tree example module, built
+#    against the installed API;
 # 4. the same unit and integration tests on an ASan+UBSan build (leaks and
 #    undefined behaviour fail the run);
 # 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60).
@@ -76,6 +78,12 @@ if [ ! -f build/build.ninja ]; then meson setup build || exit 1; fi
 if ! ninja -C build; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
 
 unit_and_integration build "default build"
+
+say "e2e media peers (real Chromium and webrtcbin, private network namespace)"
+junit="build/e2e-junit.xml"
+rm -f "$junit"
+if ! "$py" -m pytest tests/e2e -q --junitxml="$repo/$junit"; then fail_stage "e2e"; fi
+if [ -f "$junit" ]; then count_junit "$junit"; else failed=$((failed + 1)); fi
 
 say "example module (built against the installed API)"
 if bash scripts/test-example-module.sh; then passed=$((passed + 1)); else

@@ -1,0 +1,384 @@
+"""Helpers for belfry's end-to-end media tests: a throwaway Prosody with its
+WebSocket endpoint, the private network namespace, and the two real peers
+(chromium-peer.mjs, webrtcbin_peer.py) run as child processes that speak
+JSON lines on stdout.
+
+Everything listens on 127.0.0.1 inside a network namespace of the test's own
+(`unshare -n`, only `lo` up). Every process is a child of the test process,
+is stopped by its own PID and is waited for.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+
+from harness import (COMPONENT, DOMAIN, SECRET, SETPRIV, USERS,  # noqa: E402
+                     _chown_tree, _reap_group, _tail, free_ports, wait_ports)
+
+PY = "/usr/bin/python3"
+NODE = shutil.which("node") or "/usr/bin/node"
+CHROMIUM_PEER = HERE / "chromium-peer.mjs"
+WEBRTCBIN_PEER = HERE / "webrtcbin_peer.py"
+NETNS_MARKER = "BELFRY_E2E_NETNS"
+
+E2E_USERS = dict(USERS)
+E2E_USERS.update({"carol": "carol-pw-8Rt", "dave": "dave-pw-5Vn"})
+
+
+# ---------------------------------------------------------------------------
+# Network namespace
+# ---------------------------------------------------------------------------
+
+def interfaces():
+    return sorted(name for _, name in socket.if_nameindex())
+
+
+def in_private_netns():
+    """True when this process sees only the loopback interface, and it is up."""
+    if interfaces() != ["lo"]:
+        return False
+    # lo must be up: a datagram to ourselves must come back.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        s.sendto(b"x", s.getsockname())
+        s.settimeout(1)
+        s.recv(1)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def netns_argv(argv):
+    """argv run in a new network namespace with lo up (needs root)."""
+    return ["unshare", "--net", "--", "/bin/sh", "-c",
+            'ip link set lo up && exec "$@"', "sh"] + list(argv)
+
+
+# ---------------------------------------------------------------------------
+# Prosody 0.12 with WebSocket (mirrors harness.Prosody, which enables only
+# roster/saslauth/disco/ping)
+# ---------------------------------------------------------------------------
+
+class Prosody:
+    def __init__(self, users=E2E_USERS, secret=SECRET):
+        self.secret = secret
+        self.users = dict(users)
+        self.dir = Path(tempfile.mkdtemp(prefix="belfry-e2e-prosody-"))
+        self.c2s_port, self.component_port, self.http_port = free_ports(3)
+        self.config = self.dir / "prosody.cfg.lua"
+        self.log = self.dir / "prosody.log"
+        self.console = self.dir / "console.log"
+        self.proc = None
+        (self.dir / "data").mkdir()
+        d = self.dir
+        self.config.write_text(f"""\
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log}" }} }}
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {self.c2s_port} }}
+c2s_direct_tls_ports = {{ }}
+s2s_ports = {{ }}
+component_ports = {{ {self.component_port} }}
+component_interfaces = {{ "127.0.0.1" }}
+https_ports = {{ }}
+http_ports = {{ {self.http_port} }}
+http_interfaces = {{ "127.0.0.1" }}
+modules_enabled = {{ "roster", "saslauth", "disco", "ping", "bosh", "websocket" }}
+modules_disabled = {{ "s2s", "offline" }}
+authentication = "internal_hashed"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+consider_websocket_secure = true
+consider_bosh_secure = true
+http_default_host = "{DOMAIN}"
+VirtualHost "{DOMAIN}"
+Component "{COMPONENT}"
+  component_secret = "{secret}"
+""")
+        _chown_tree(self.dir, "prosody")
+        for user, pw in self.users.items():
+            r = subprocess.run(
+                SETPRIV + ["--reuid=prosody", "--regid=prosody", "prosodyctl",
+                           "--config", str(self.config), "register", user, DOMAIN, pw],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+            if r.returncode != 0:
+                raise RuntimeError(f"prosodyctl register {user} failed: {r.stdout}{r.stderr}")
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.http_port}/xmpp-websocket"
+
+    def start(self):
+        out = open(self.console, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                SETPRIV + ["--reuid=prosody", "--regid=prosody",
+                           "prosody", "-F", "--config", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd=self.dir)
+            _spawned.add(self.proc.pid)
+        finally:
+            out.close()
+        try:
+            wait_ports([self.c2s_port, self.component_port, self.http_port], 20,
+                       self.proc, "prosody", self.log)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        _reap_group(self.proc)
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            if not os.environ.get("BELFRY_KEEP_TMP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_text(self):
+        return _tail(self.log, 1 << 20)
+
+
+# ---------------------------------------------------------------------------
+# Peers
+# ---------------------------------------------------------------------------
+
+def _all_ppids():
+    ppid = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        ppid[int(entry)] = int(fields[1])
+    return ppid
+
+
+# Chromium leaves helper processes (zygotes, crashpad) that outlive the
+# browser process and get reparented; PID 1 on these machines never reaps
+# them. The test process makes itself a child subreaper, so they come to it,
+# and reaps every such orphan (never a child it started itself) by PID.
+_spawned = set()
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap_orphans(grace=3.0):
+    """Wait up to `grace` s for orphans reparented to us to exit, then kill
+    the rest; reap all of them. Returns how many there were."""
+    me = os.getpid()
+    deadline = time.monotonic() + grace
+    seen = set()
+    while True:
+        orphans = [pid for pid, pp in _all_ppids().items() if pp == me and pid not in _spawned]
+        for pid in orphans:
+            seen.add(pid)
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+        alive = [pid for pid, pp in _all_ppids().items() if pp == me and pid not in _spawned]
+        if not alive:
+            return len(seen)
+        if time.monotonic() > deadline:
+            for pid in alive:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for pid in alive:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            return len(seen)
+        time.sleep(0.05)
+
+
+def descendants(pid):
+    ppid = _all_ppids()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in ppid.items() if pp == p]
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+class Peer:
+    """One peer process. stdout carries JSON lines: {"event":"ready",...}
+    once it is logged in, {"event":"result",...} last. stderr goes to a file."""
+
+    def __init__(self, kind, argv, cfg, workdir, name):
+        self.kind = kind
+        self.name = name
+        self.cfg = dict(cfg)
+        self.events = []
+        self.other_lines = []
+        self._cond = threading.Condition()
+        self.stderr_path = Path(workdir) / f"{name}.stderr"
+        self.started = time.monotonic()
+        err = open(self.stderr_path, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                argv + [json.dumps(self.cfg)], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=err, start_new_session=True, cwd=HERE)
+            _spawned.add(self.proc.pid)
+        finally:
+            err.close()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = None
+            with self._cond:
+                if isinstance(ev, dict) and "event" in ev:
+                    self.events.append(ev)
+                else:
+                    self.other_lines.append(line[:2000])
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _event(self, name):
+        for ev in self.events:
+            if ev.get("event") == name:
+                return ev
+        return None
+
+    def stderr_text(self):
+        return _tail(self.stderr_path, 6000)
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ev = self._event("ready")
+                if ev:
+                    return ev
+                res = self._event("result")
+                if res or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(
+                        f"{self.name} ({self.kind}) ended before it was ready: "
+                        f"{json.dumps(res)[:3000] if res else ''}\nstderr:\n{self.stderr_text()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.name} ({self.kind}) not ready within {timeout}s;"
+                                         f" stderr:\n{self.stderr_text()}")
+                self._cond.wait(min(left, 0.5))
+
+    def result(self, timeout=60):
+        """The result event (waits for the process to exit; kills it on timeout)."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} ({self.kind}) gave no result within {timeout}s; "
+                                 f"killed. stderr:\n{self.stderr_text()}") from None
+        self._reader.join(10)
+        self.wall_s = time.monotonic() - self.started
+        res = self._event("result")
+        if res is None:
+            raise AssertionError(
+                f"{self.name} ({self.kind}) exited {self.proc.returncode} without a result; "
+                f"stdout: {self.other_lines[-20:]}\nstderr:\n{self.stderr_text()}")
+        res["exit_code"] = self.proc.returncode
+        return res
+
+    def kill(self):
+        if self.proc.poll() is None:
+            kids = descendants(self.proc.pid)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            for pid in kids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _reap_group(self.proc)
+
+    def close(self):
+        self.kill()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        reap_orphans()
+
+
+def chromium_peer(prosody, workdir, name, user, mode, **cfg):
+    cfg.update(ws=prosody.ws_url, jid=f"{user}@{DOMAIN}/{name}",
+               password=E2E_USERS[user], mode=mode)
+    return Peer("chromium", [NODE, str(CHROMIUM_PEER)], cfg, workdir, name)
+
+
+def webrtcbin_peer(prosody, workdir, name, user, mode, **cfg):
+    cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
+               password=E2E_USERS[user], mode=mode)
+    return Peer("webrtcbin", [PY, str(WEBRTCBIN_PEER)], cfg, workdir, name)
+
+
+def summary(res):
+    """The numbers a test asserts on, for messages and logs."""
+    keys = ["ok", "error", "mode", "jid", "remote_jid", "connected", "terminated_by",
+            "audio_total_samples_received", "audio_total_energy", "audio_packets_received",
+            "audio_buffers_decoded", "audio_peak", "video_frames_decoded",
+            "video_packets_received", "timings_ms", "wall_ms"]
+    s = {k: res[k] for k in keys if k in res}
+    s["remote_candidates"] = [(c.get("content"), c.get("ip"), c.get("port"), c.get("protocol"))
+                              for c in res.get("remote_candidates", [])]
+    return json.dumps(s)
+
+
+def debug_dump(res, limit=20000):
+    """Result without the bulky parts, plus the Jingle log, for failure messages."""
+    slim = {k: v for k, v in res.items() if k not in ("jingle", "jmi", "local_sdp", "remote_sdp")}
+    text = json.dumps(slim, indent=1)[:limit]
+    for j in res.get("jingle", [])[:12]:
+        text += f"\n[{j.get('dir')} {j.get('t')}] {j.get('xml', '')[:3000]}"
+    return text
