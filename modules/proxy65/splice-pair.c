@@ -12,7 +12,7 @@
 #define DEFAULT_PIPE_SIZE (1024 * 1024)
 /* Rounds of read+write per direction per wake-up: one busy pair must not
  * starve the others on the same main context. */
-#define PUMP_ROUNDS 8
+#define PUMP_ROUNDS 16
 /* The bandwidth cap refills its bucket for at most this long. */
 #define BUCKET_SECONDS 0.25
 
@@ -179,83 +179,93 @@ on_throttle_over (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Moves what can move in one direction.  FALSE on a fatal error or an
- * exhausted budget (pair->fail_reason says which). */
+/* Moves what can move in one direction: each round writes what the pipe
+ * holds, then reads into whatever room the pipe has, so reading and
+ * writing overlap; a full pipe stops the reading (back-pressure).  FALSE
+ * on a fatal error or an exhausted budget (pair->fail_reason says which). */
 static gboolean
 pump_direction (P65Pair *pair, Direction *d, gint64 now, gboolean *throttled,
                 gboolean *again)
 {
+  gboolean progress = TRUE;
   d->want_in = d->want_out = FALSE;
-  for (int round = 0; round < PUMP_ROUNDS && !d->done; round++)
+  for (int round = 0; round < PUMP_ROUNDS && progress && !d->done; round++)
     {
+      progress = FALSE;
       if (d->in_pipe > 0)
         {
           ssize_t n = splice (d->pipe_r, NULL, d->to, NULL, d->in_pipe,
                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-          if (n < 0)
+          if (n > 0)
             {
-              if (errno == EAGAIN)
-                {
-                  d->want_out = TRUE;
-                  return TRUE;
-                }
-              if (errno == EINTR)
-                continue;
+              d->in_pipe -= (gsize) n;
+              d->bytes += (guint64) n;
+              pair->last_activity = now;
+              progress = TRUE;
+            }
+          else if (n < 0 && errno != EAGAIN && errno != EINTR)
+            {
               pair->fail_reason = errno == EPIPE || errno == ECONNRESET
                                   ? "the receiving side went away" : "write error";
               return FALSE;
             }
-          d->in_pipe -= (gsize) n;
-          d->bytes += (guint64) n;
-          pair->last_activity = now;
-          continue;
         }
-      if (d->eof)
+      if (!d->eof && d->in_pipe < pair->limits.pipe_size)
+        {
+          gsize allow = MIN (read_allowance (pair, d, now), pair->limits.pipe_size - d->in_pipe);
+          if (allow == 0)
+            *throttled = TRUE;
+          else
+            {
+              ssize_t n = splice (d->from, NULL, d->pipe_w, NULL, allow,
+                                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+              if (n == 0)
+                {
+                  d->eof = TRUE;
+                  progress = TRUE;
+                }
+              else if (n > 0)
+                {
+                  d->in_pipe += (gsize) n;
+                  if (pair->limits.bandwidth)
+                    d->tokens -= (double) n;
+                  progress = TRUE;
+                  if (pair->limits.max_bytes
+                      && pair->dir[0].bytes + pair->dir[1].bytes + pair->dir[0].in_pipe
+                         + pair->dir[1].in_pipe > pair->limits.max_bytes)
+                    {
+                      pair->fail_reason = "max-bytes reached";
+                      return FALSE;
+                    }
+                }
+              else if (errno == ECONNRESET)
+                {
+                  pair->fail_reason = "connection reset";
+                  return FALSE;
+                }
+              else if (errno != EAGAIN && errno != EINTR)
+                {
+                  pair->fail_reason = "read error";
+                  return FALSE;
+                }
+            }
+        }
+      if (d->eof && d->in_pipe == 0)
         {
           /* Everything is through: pass the half-close on. */
           shutdown (d->to, SHUT_WR);
           d->done = TRUE;
-          break;
-        }
-      gsize allow = read_allowance (pair, d, now);
-      if (allow == 0)
-        {
-          *throttled = TRUE;
-          return TRUE;
-        }
-      ssize_t n = splice (d->from, NULL, d->pipe_w, NULL, allow,
-                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n == 0)
-        {
-          d->eof = TRUE;
-          continue;
-        }
-      if (n < 0)
-        {
-          if (errno == EAGAIN)
-            {
-              d->want_in = TRUE;
-              return TRUE;
-            }
-          if (errno == EINTR)
-            continue;
-          pair->fail_reason = errno == ECONNRESET ? "connection reset" : "read error";
-          return FALSE;
-        }
-      d->in_pipe += (gsize) n;
-      if (pair->limits.bandwidth)
-        d->tokens -= (double) n;
-      if (pair->limits.max_bytes && pair->dir[0].bytes + pair->dir[1].bytes
-                                    + pair->dir[0].in_pipe + pair->dir[1].in_pipe
-                                    > pair->limits.max_bytes)
-        {
-          pair->fail_reason = "max-bytes reached";
-          return FALSE;
         }
     }
-  /* Out of rounds with work left: come back on the next iteration. */
-  if (!d->done && !d->want_in && !d->want_out && !*throttled)
-    *again = TRUE;
+  if (d->done)
+    return TRUE;
+  /* Data waiting: wake when @to can take more (and read then too).  An
+   * empty pipe: wake when @from has more.  A pipe with data never waits on
+   * @from, or a full pipe and a readable socket would spin. */
+  d->want_out = d->in_pipe > 0;
+  d->want_in = d->in_pipe == 0 && !d->eof && !*throttled;
+  if (progress)
+    *again = TRUE;   /* out of rounds with work left: come back soon */
   return TRUE;
 }
 

@@ -14,7 +14,8 @@ drift on the machine hits all three alike):
 * direct TCP: N bytes from one loopback socket to another, no relay;
 * belfry: one throwaway Prosody (harness.Prosody) with belfry attached as
   relay.localhost, `[modules] load = echo;proxy65`, `[proxy65] listen =
-  127.0.0.1:PORT`; real XMPP clients alice and bob (harness.Client, slixmpp);
+  127.0.0.1:PORT` (and max-streams-per-jid raised to the concurrency: every
+  stream here is alice's, the default allows 16); real XMPP clients alice and bob (harness.Client, slixmpp);
   alice discovers the streamhost (bytestreams query to relay.localhost), bob
   (target) then alice (requester) open SOCKS5 (greeting 05 01 00, CONNECT
   ATYP 3 with sha1_hex(sid + alice full JID + bob full JID), port 0), alice
@@ -36,23 +37,28 @@ Timing: the data phase only, from releasing the sender threads (after the
 activation result) until the receiver has the last byte. MB = 10^6 bytes.
 Relay CPU: utime+stime of the relay process (all its threads, /proc/PID/stat)
 over the same window, per 10^9 payload bytes. Each relayed byte is read once
-and written once by the relay; for a loopback relay the kernel also charges
-the receive-side TCP processing of the relay's outgoing leg to the relay.
+and written once by the relay; on loopback the receive-side TCP processing of
+the relay's outgoing leg mostly runs inline (softirq) in the relay and is
+charged to it, the rest runs in ksoftirqd. The details add the relay core's
+total busy time from /proc/stat (including softirq, when pinned).
 
 Client side (it must not be the bottleneck, perf-anchors): Python threads,
-blocking sockets, 1 MiB buffers, sendall() and recv_into(MSG_WAITALL), which
-release the GIL for the whole syscall, so the interpreter does one loop turn
-per MiB. Verification is cheap on purpose: every transfer sends a 1 MiB
-random block of its own (seeded) over and over, the first 8 bytes of each
-repetition overwritten with (transfer id, block index). The receiver checks,
-for each chunk it gets, the stamp bytes inside it and 4 sampled bytes against
-the expected pattern at that stream offset, then the exact total length and
-the EOF after it. A shift by any amount (lost, duplicated, reordered data),
-data from another transfer, or a truncation is caught (a shift of k bytes
-fails a sample with p = 255/256 each), and the cost is a few microseconds
-per MiB instead of hashing every byte (a full SHA-256 would cost ~2 s per GiB
-of client CPU, more than the relays themselves). The details section prints
-the client process's CPU utilisation so that a saturated client is visible.
+blocking sockets, 1 MiB buffers: sendmsg() (a blocking sendall of
+[8-byte stamp, rest of the block]) and recv_into(MSG_WAITALL), which release
+the GIL for the whole syscall, so the interpreter does one loop turn per MiB.
+Verification is cheap on purpose: each run sends a seeded random 1 MiB block
+over and over (one read-only block shared by all senders, so it stays in
+cache), the first 8 bytes of each repetition replaced by (transfer tag,
+block index). The receiver checks, for each chunk it gets, the stamp bytes
+inside it and 4 sampled bytes against the expected pattern at that stream
+offset, then the exact total length and the EOF after it. Lost, duplicated
+or reordered data, another transfer's data and truncation are caught (a
+shift of k bytes fails each sample with p = 255/256; 1 MiB-aligned moves and
+cross-stream mixing fail the stamp), at a few microseconds per MiB. Hashing
+every byte would not be cheap here: SHA-256 costs 0.63 s and CRC32 0.19 s of
+client CPU per GiB on this machine, against ~0.5 core-s per GB for the whole
+client side of a direct transfer. The details print the client process's and
+both cores' utilisation and context switches, so a saturated client shows.
 
 Pinning (--pin split, the default with >= 2 CPUs): the relay (belfry or
 Prosody, all threads) runs on CPU 0, this process (all client threads) on
@@ -63,6 +69,11 @@ belfry/direct says how close the relay comes to not being the bottleneck.
 `--pin none` lets the scheduler place everything (the direct row is then the
 machine's unshared loopback limit, which a relay, doing the same copies
 again, cannot reach on 2 cores).
+
+Shared machine: before each measurement the script waits until the machine
+is idle; a measurement during which other processes used more than
+--max-other-load of a core (from /proc/stat minus this process, the relay
+and ksoftirqd) is repeated (--retries); the details say how many were.
 
 Also run once per relay: a "quiet sender" check (5 MB sent, the sender stays
 open and silent; all of it must reach the receiver within 3 s; perf-anchors
@@ -76,6 +87,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import signal
 import socket
 import statistics
@@ -173,6 +185,69 @@ def pin(pid, cpus):
             pass
 
 
+def cpu_ticks():
+    """Per-CPU (busy, softirq) ticks from /proc/stat. busy = user + nice +
+    system + irq + softirq. Loopback TCP receive processing runs in softirq,
+    mostly inline in the sending task (with tick accounting, as here, that
+    time is in the task's stime too), sometimes in ksoftirqd."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3].isdigit():
+            f = line.split()
+            user, nice, system, _idle, _iow, irq, softirq = map(int, f[1:8])
+            out[int(f[0][3:])] = (user + nice + system + irq + softirq, softirq)
+    return out
+
+
+def wait_idle(max_wait, threshold=0.10, interval=0.5):
+    """Wait until the whole machine uses < threshold of a core (everything of
+    ours is idle between measurements) for two intervals in a row. Returns
+    the seconds waited, or None if it never got quiet within max_wait."""
+    t0 = time.monotonic()
+    quiet = 0
+    while True:
+        a = cpu_ticks()
+        time.sleep(interval)
+        b = cpu_ticks()
+        busy = sum(b[c][0] - a[c][0] for c in b if c in a) / CLK_TCK / interval
+        quiet = quiet + 1 if busy < threshold else 0
+        if quiet >= 2:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > max_wait:
+            return None
+
+
+def ksoftirqd_pids():
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (harness._proc_comm(int(entry)) or "").startswith("ksoftirqd/"):
+            pids.append(int(entry))
+    return pids
+
+
+def pids_cpu(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
+def ctx_switches(pid):
+    """voluntary + involuntary context switches of all threads of pid."""
+    total = 0
+    for tid in threads_of(pid):
+        try:
+            for line in Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def self_cpu():
     t = os.times()
     return t.user + t.system
@@ -183,8 +258,11 @@ def self_cpu():
 # ---------------------------------------------------------------------------
 
 class Pattern:
-    def __init__(self, seed, tag):
-        self.block = random.Random(seed).randbytes(BLOCK)
+    """The stream of one transfer: a shared random 1 MiB block repeated, the
+    first STAMP bytes of each repetition replaced by (transfer tag, index)."""
+
+    def __init__(self, block, tag):
+        self.block = block
         self.tag = tag
 
     def stamp(self, index):
@@ -207,14 +285,18 @@ def set_kernel_timeouts(sock, seconds):
 
 
 def send_stream(sock, pat, total, close=True):
-    buf = bytearray(pat.block)
-    mv = memoryview(buf)
+    """sendmsg() of [stamp, rest of the block]: one syscall per MiB, and every
+    sender reads the same (cache-warm, read-only) block."""
+    mv = memoryview(pat.block)
     sent = 0
     index = 0
     while sent < total:
         n = min(BLOCK, total - sent)
-        buf[0:STAMP] = pat.stamp(index)
-        sock.sendall(mv[:n])
+        k = min(STAMP, n)
+        st = pat.stamp(index)
+        off = 0
+        while off < n:
+            off += sock.sendmsg([st[off:k], mv[k:n]] if off < k else [mv[off:n]])
         sent += n
         index += 1
     if close:
@@ -393,12 +475,13 @@ class Result:
         self.__dict__.update(kw)
 
 
-def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0):
+def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0, cores=None):
     """Move nbytes over every (sender, receiver) pair at once. Returns a
     Result; raises BenchError on corruption, short data or a stall past
     timeout."""
     n = len(pairs)
-    pats = [Pattern(seed * 1000 + i, i) for i in range(n)]
+    block = random.Random(seed).randbytes(BLOCK)
+    pats = [Pattern(block, (seed << 16) + i) for i in range(n)]
     progress = [0] * n
     done_at = [None] * n
     eof_ok = [None] * n
@@ -438,6 +521,11 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0):
     max_gap = [0.0] * n
     relay_cpu0 = cpu_seconds(relay_pid) if relay_pid else None
     client_cpu0 = self_cpu()
+    relay_cs0 = ctx_switches(relay_pid) if relay_pid else 0
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    ksoft = ksoftirqd_pids()
+    ksoft0 = pids_cpu(ksoft)
+    ticks0 = cpu_ticks()
     t0 = time.perf_counter()
     barrier.wait()
     last_change = [t0] * n
@@ -456,7 +544,11 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0):
         if t_all is None and all(d is not None for d in done_at):
             relay_cpu1 = cpu_seconds(relay_pid) if relay_pid else None
             client_cpu1 = self_cpu()
-            t_all = max(done_at)
+            ticks1 = cpu_ticks()
+            ksoft1 = pids_cpu(ksoft)
+            ru1 = resource.getrusage(resource.RUSAGE_SELF)
+            relay_cs1 = ctx_switches(relay_pid) if relay_pid else 0
+            t_all = time.perf_counter()
         if errors or not any(t.is_alive() for t in threads[n:]):
             break
         if now > deadline:
@@ -475,15 +567,33 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0):
     if errors:
         raise BenchError("; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)"
                                                   if len(errors) > 3 else ""))
+    # t_all (when the monitor saw the last receiver finish, <= 10 ms late) is
+    # the end of the CPU window; the throughput uses the receivers' own times.
+    cpu_window = t_all - t0
+    t_all = max(done_at)
     wall = t_all - t0
+    core = {}
+    for name, c in (cores or {}).items():
+        busy = (ticks1[c][0] - ticks0[c][0]) / CLK_TCK
+        soft = (ticks1[c][1] - ticks0[c][1]) / CLK_TCK
+        core[name] = (busy / cpu_window, soft / cpu_window, busy / (n * nbytes / 1e9))
+    # CPU used by anything but us, the relay and ksoftirqd (our packets):
+    # another job on the machine makes the figures of this run suspect.
+    ours = ((client_cpu1 - client_cpu0) + ((relay_cpu1 - relay_cpu0) if relay_pid else 0)
+            + (ksoft1 - ksoft0))
+    busy_all = sum(ticks1[c][0] - ticks0[c][0] for c in ticks1 if c in ticks0) / CLK_TCK
+    other = max(0.0, busy_all - ours) / cpu_window
     total = n * nbytes
     per = sorted(d - t0 for d in done_at)
     return Result(
         bytes=total, wall=wall, mbps=total / wall / 1e6,
         relay_cpu=(relay_cpu1 - relay_cpu0) if relay_pid else None,
         cpu_per_gb=((relay_cpu1 - relay_cpu0) / (total / 1e9)) if relay_pid else None,
-        client_util=(client_cpu1 - client_cpu0) / wall,
-        max_gap=max(max_gap), first_done=per[0], last_done=per[-1],
+        client_util=(client_cpu1 - client_cpu0) / cpu_window, core=core,
+        max_gap=max(max_gap), other=other,
+        client_cs_per_mb=((ru1.ru_nvcsw + ru1.ru_nivcsw - ru0.ru_nvcsw - ru0.ru_nivcsw)
+                          / (n * nbytes / 1e6)),
+        relay_cs_per_mb=(relay_cs1 - relay_cs0) / (n * nbytes / 1e6), first_done=per[0], last_done=per[-1],
         eof_missing=sum(1 for e in eof_ok if not e))
 
 
@@ -493,7 +603,7 @@ def quiet_sender_check(proxy, nbytes=5_000_000, wait=3.0):
     pairs = proxy.open_pairs(1)
     try:
         snd, rcv = pairs[0]
-        pat = Pattern(7, 0)
+        pat = Pattern(random.Random(7).randbytes(BLOCK), 7)
         send_stream(snd, pat, nbytes, close=False)
         t0 = time.perf_counter()
         set_kernel_timeouts(rcv, wait)
@@ -566,6 +676,13 @@ def main():
     ap.add_argument("--pin", choices=("split", "none"), default=None,
                     help="split: relay on CPU 0, clients on CPU 1 (default with >= 2 CPUs)")
     ap.add_argument("--seed", type=int, default=65)
+    ap.add_argument("--max-other-load", type=float, default=0.15,
+                    help="a measurement during which other processes used more than this "
+                         "fraction of a core is repeated (default 0.15)")
+    ap.add_argument("--retries", type=int, default=3,
+                    help="repeats of a disturbed measurement (default 3)")
+    ap.add_argument("--idle-wait", type=float, default=120,
+                    help="seconds to wait for a quiet machine before each measurement")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds before a transfer counts as stalled "
                          "(default 30 + size / 5 MB/s)")
@@ -586,6 +703,9 @@ def main():
     relay_cpus = {avail[0]} if pin_mode == "split" else None
     client_cpus = {avail[1]} if pin_mode == "split" else None
 
+    cores = ({"relay": min(relay_cpus), "client": min(client_cpus)}
+             if pin_mode == "split" else None)
+
     def timeout_for(nbytes):
         return args.timeout or 30 + nbytes / 5e6
 
@@ -597,6 +717,7 @@ def main():
         os.sched_setaffinity(0, client_cpus)
 
     notes = set()
+    disturbed = {"repeated": 0, "kept": 0, "no_quiet": 0}
     results = {}     # case -> list of Result
     failures = {}    # case -> list of str
     extra = []       # detail lines
@@ -622,7 +743,11 @@ def main():
                 p65 = harness.free_port()
                 belfry = harness.Belfry(workdir, port=prosody.component_port,
                                         modules="echo;proxy65",
-                                        groups={"proxy65": {"listen": f"127.0.0.1:{p65}"}})
+                                        groups={"proxy65": {
+                                            "listen": f"127.0.0.1:{p65}",
+                                            # all concurrent streams come from
+                                            # alice; the default allows 16
+                                            "max-streams-per-jid": max(16, args.concurrent)}})
                 chk = harness.run_belfry(["--config", str(belfry.config), "--check-config"])
                 if chk.returncode != 0:
                     raise BenchError(f"belfry --check-config with proxy65 failed "
@@ -643,27 +768,43 @@ def main():
 
         def one(case, count, nbytes, seed):
             key = (case, count)
-            try:
-                if case == "direct":
-                    pairs, pid = direct_pairs(count), None
-                else:
-                    pairs, pid = proxies[case].open_pairs(count), proxies[case].pid_fn()
-                    pin(pid, relay_cpus)   # threads created since start, if any
+            for attempt in range(args.retries + 1):
+                if wait_idle(args.idle_wait) is None:
+                    disturbed["no_quiet"] += 1
                 try:
-                    r = run_transfers(pairs, nbytes, seed, pid, timeout_for(count * nbytes))
-                finally:
-                    close_pairs(pairs)
-                results.setdefault(key, []).append(r)
-                cpu = f", relay {r.cpu_per_gb:.2f} CPU-s/GB" if r.cpu_per_gb is not None else ""
+                    if case == "direct":
+                        pairs, pid = direct_pairs(count), None
+                    else:
+                        pairs, pid = proxies[case].open_pairs(count), proxies[case].pid_fn()
+                        pin(pid, relay_cpus)   # threads created since start, if any
+                    try:
+                        r = run_transfers(pairs, nbytes, seed, pid,
+                                          timeout_for(count * nbytes), cores=cores)
+                    finally:
+                        close_pairs(pairs)
+                except (BenchError, OSError, AssertionError) as e:
+                    failures.setdefault(key, []).append(str(e))
+                    print(f"  {case:8s} {count:3d} x {nbytes / 1e6:7.1f} MB: FAILED: {e}")
+                    sys.stdout.flush()
+                    return
+                cpu = (f", relay {r.cpu_per_gb:.2f} CPU-s/GB"
+                       if r.cpu_per_gb is not None else "")
                 print(f"  {case:8s} {count:3d} x {nbytes / 1e6:7.1f} MB: {r.mbps:8.0f} MB/s"
-                      f"{cpu}, client CPU {r.client_util * 100:.0f}%, "
-                      f"longest no-progress {r.max_gap * 1000:.0f} ms"
+                      f"{cpu}, client CPU {r.client_util * 100:.0f}%"
+                      + "".join(f", {k} core busy {v[0] * 100:.0f}%" for k, v in r.core.items())
+                      + (f", OTHER LOAD {r.other * 100:.0f}% of a core" if r.other > 0.05 else "")
+                      + f", longest no-progress {r.max_gap * 1000:.0f} ms"
                       + (f", done {r.first_done:.2f}-{r.last_done:.2f} s" if count > 1 else "")
                       + (f", {r.eof_missing} without EOF after data" if r.eof_missing else ""))
-            except (BenchError, OSError, AssertionError) as e:
-                failures.setdefault(key, []).append(str(e))
-                print(f"  {case:8s} {count:3d} x {nbytes / 1e6:7.1f} MB: FAILED: {e}")
-            sys.stdout.flush()
+                sys.stdout.flush()
+                if r.other <= args.max_other_load:
+                    break
+                if attempt < args.retries:
+                    disturbed["repeated"] += 1
+                    print("    (disturbed by other processes: repeating)")
+                else:
+                    disturbed["kept"] += 1
+            results.setdefault(key, []).append(r)
 
         for run in range(runs):
             print(f"run {run + 1}/{runs}")
@@ -712,13 +853,15 @@ def main():
     label = {"direct": "direct TCP, no relay", "belfry": "belfry proxy65",
              "prosody": "Prosody 0.12 mod_proxy65"}
     print()
-    print(f"| what | MB/s (min / median / max) | relay CPU-s per GB |")
+    print("| what | MB/s (min / median / max) | relay CPU-s per GB |")
     print("|---|---|---|")
     for count, nbytes in ((1, size), (args.concurrent, cbytes)):
         for case in ("direct", "belfry", "prosody"):
             if case not in parts:
                 continue
-            what = (f"{label[case]}, {nbytes / (1 << 20):.0f} MiB" if count == 1 else
+            size_txt = (f"{nbytes / (1 << 30):g} GiB" if nbytes % (1 << 30) == 0
+                        else f"{nbytes / (1 << 20):g} MiB")
+            what = (f"{label[case]}, {size_txt}" if count == 1 else
                     f"{label[case]}, {count} concurrent x {nbytes / 1e6:g} MB (aggregate)")
             rs = results.get((case, count), [])
             fails = failures.get((case, count), [])
@@ -747,11 +890,25 @@ def main():
               f"{med([r.client_util for r in rs]) * 100:.0f}% of one core"
               + (f", relay CPU {med([r.relay_cpu / r.wall for r in rs]) * 100:.0f}% of one core"
                  if rs[0].relay_cpu is not None else "")
-              + f", longest no-progress gap {max(r.max_gap for r in rs) * 1000:.0f} ms"
+              + "".join(
+                  f"; {k} core (CPU {cores[k]}) busy {med([r.core[k][0] for r in rs]) * 100:.0f}%"
+                  f" (softirq {med([r.core[k][1] for r in rs]) * 100:.0f}%)"
+                  + (f" = {med([r.core[k][2] for r in rs]):.2f} core-s per GB"
+                     if k == "relay" and case != "direct" else "")
+                  for k in (cores or {}))
+              + f"; context switches per MB: client {med([r.client_cs_per_mb for r in rs]):.1f}"
+              + (f", relay {med([r.relay_cs_per_mb for r in rs]):.1f}" if case != "direct" else "")
+              + f"; longest no-progress gap {max(r.max_gap for r in rs) * 1000:.0f} ms"
+              + (f"; OTHER LOAD on the machine up to {max(r.other for r in rs) * 100:.0f}% "
+                 "of a core" if max(r.other for r in rs) > 0.05 else "")
               + (f", transfers finished {med([r.first_done for r in rs]):.2f}-"
                  f"{med([r.last_done for r in rs]):.2f} s" if count > 1 else ""))
     for line in extra:
         print(f"- {line}")
+    if disturbed["repeated"] or disturbed["kept"] or disturbed["no_quiet"]:
+        print(f"- other processes on the machine: {disturbed['repeated']} measurement(s) "
+              f"discarded and repeated, {disturbed['kept']} kept although disturbed, "
+              f"{disturbed['no_quiet']} started without a quiet machine")
     for (case, count), fs in sorted(failures.items()):
         for f in fs:
             print(f"- FAILED {case} x{count}: {f}")
