@@ -15,6 +15,11 @@
 #include "log.h"
 #include "modules.h"
 #include "router.h"
+#include "sessions.h"
+#include "dtls-cert.h"
+#include "media-config.h"
+#include "srtp-session.h"
+#include "worker.h"
 
 enum { EXIT_OK = 0, EXIT_FATAL = 1, EXIT_CONFIG = 2 };
 
@@ -26,6 +31,11 @@ typedef struct {
   BfModules *modules;
   BfRouter *router;
   BfLink *link;
+  BfMediaConfig media;
+  guint max_sessions;
+  BfMediaCert *cert;
+  BfMediaPool *pool;
+  BfSessions *sessions;
   GMainLoop *loop;
   gboolean stopping;
   guint signal_ids[2];
@@ -65,10 +75,57 @@ on_signal (gpointer data)
     }
   relay->stopping = TRUE;
   g_message ("stopping");
+  /* Calls end with a session-terminate while the link can still carry it. */
+  g_clear_pointer (&relay->sessions, bf_sessions_free);
   bf_link_shutdown (relay->link, on_stopped, relay);
   /* Whatever the server does, we are gone within the grace period. */
   g_timeout_add (SHUTDOWN_GRACE_MS, on_stopped, relay);
   return G_SOURCE_CONTINUE;
+}
+
+/* [media]: the transport settings and max-sessions; checked even when no
+ * loaded module takes calls, so a typo never waits for the first call. */
+static gboolean
+read_media_config (BfRelay *relay, GError **error)
+{
+  g_autoptr (BfModuleConfig) group = bf_config_group_new (relay->config, "media");
+  gint64 max = 0;
+  if (!bf_media_config_read (&relay->media, group, error)
+      || !bf_config_get_int (group, "max-sessions", 1000, 1, 100000, &max, error)
+      || !bf_config_group_check_unknown (group, error))
+    return FALSE;
+  relay->max_sessions = (guint) max;
+  return TRUE;
+}
+
+static gboolean
+takes_sessions (BfModules *modules)
+{
+  for (guint i = 0; i < bf_modules_count (modules); i++)
+    if (bf_module_get_info_struct (bf_modules_nth (modules, i))->sessions)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+start_media (BfRelay *relay, GError **error)
+{
+  if (!bf_media_srtp_library_init (error))
+    return FALSE;
+  relay->cert = bf_media_cert_new (365, error);
+  if (relay->cert == NULL)
+    return FALSE;
+  relay->pool = bf_media_pool_new (relay->media.workers, error);
+  if (relay->pool == NULL)
+    return FALSE;
+  relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, relay->pool,
+                                     relay->cert, &relay->media, relay->max_sessions);
+  bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
+  g_message ("media: %u worker%s, DTLS fingerprint %s %s", bf_media_pool_get_size (relay->pool),
+             bf_media_pool_get_size (relay->pool) == 1 ? "" : "s",
+             bf_media_cert_get_fingerprint_hash (relay->cert),
+             bf_media_cert_get_fingerprint (relay->cert));
+  return TRUE;
 }
 
 static void
@@ -77,7 +134,11 @@ relay_clear (BfRelay *relay)
   for (guint i = 0; i < G_N_ELEMENTS (relay->signal_ids); i++)
     if (relay->signal_ids[i])
       g_source_remove (relay->signal_ids[i]);
-  /* Modules first: their shutdown may still send through the link. */
+  /* Sessions, then modules: their shutdown may still send through the link. */
+  g_clear_pointer (&relay->sessions, bf_sessions_free);
+  g_clear_pointer (&relay->pool, bf_media_pool_free);
+  g_clear_pointer (&relay->cert, bf_media_cert_unref);
+  bf_media_config_clear (&relay->media);
   g_clear_pointer (&relay->modules, bf_modules_free);
   g_clear_pointer (&relay->router, bf_router_free);
   g_clear_pointer (&relay->link, bf_link_free);
@@ -119,6 +180,7 @@ main (int argc, char **argv)
 
   bf_log_init (verbose);
   BfRelay relay = { 0 };
+  bf_media_config_init (&relay.media);
   relay.config = bf_config_load (config_path, &error);
   if (relay.config == NULL)
     {
@@ -127,6 +189,12 @@ main (int argc, char **argv)
     }
   relay.modules = bf_modules_new (relay.config);
   if (!bf_modules_load_all (relay.modules, &error))
+    {
+      fprintf (stderr, "belfry: configuration error: %s\n", error->message);
+      relay_clear (&relay);
+      return EXIT_CONFIG;
+    }
+  if (!read_media_config (&relay, &error))
     {
       fprintf (stderr, "belfry: configuration error: %s\n", error->message);
       relay_clear (&relay);
@@ -145,6 +213,12 @@ main (int argc, char **argv)
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
+  if (takes_sessions (relay.modules) && !start_media (&relay, &error))
+    {
+      g_critical ("cannot start the media side: %s", error->message);
+      relay_clear (&relay);
+      return EXIT_FATAL;
+    }
   if (!bf_modules_start (relay.modules, &error))
     {
       g_critical ("%s", error->message);

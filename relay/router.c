@@ -10,7 +10,16 @@ struct _BfRouter {
   char *domain;
   BfModules *modules;
   BfRouterStats stats;
+  BfRouterSessionHook session_hook;
+  gpointer session_hook_data;
 };
+
+void
+bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer data)
+{
+  router->session_hook = hook;
+  router->session_hook_data = data;
+}
 
 static const char *const core_features[] = {
   BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION, NULL
@@ -301,6 +310,13 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
 
   BfModule *mod = local ? bf_modules_find_localpart (r->modules, local) : NULL;
   gboolean known = local == NULL || mod != NULL;
+
+  if (mod && r->session_hook && bf_module_get_info_struct (mod)->sessions
+      && r->session_hook (r->session_hook_data, mod, stanza))
+    {
+      r->stats.to_modules++;
+      return;
+    }
 
   if (strcmp (kind, "iq") == 0)
     {

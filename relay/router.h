@@ -22,6 +22,11 @@ void bf_router_free (BfRouter *router);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
 
 void bf_router_route (BfRouter *router, const BfStanza *stanza);
+
+/* Jingle and JMI for modules that take sessions: offered every stanza for
+ * such a module's address first; TRUE when it took the stanza. */
+typedef gboolean (*BfRouterSessionHook) (gpointer data, BfModule *module, const BfStanza *stanza);
+void bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer data);
 const BfRouterStats *bf_router_get_stats (BfRouter *router);
 
 G_END_DECLS

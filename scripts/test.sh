@@ -57,7 +57,9 @@ PY
 unit_and_integration() {   # $1 = build dir, $2 = label
   local dir=$1 label=$2
   say "unit tests ($label)"
-  if ! meson test -C "$dir" --suite unit --print-errorlogs; then fail_stage "unit ($label)"; fi
+  if ! meson test -C "$dir" --suite unit --suite media --print-errorlogs; then
+    fail_stage "unit ($label)"
+  fi
   count_tap "$dir/meson-logs/testlog.txt"
 
   say "integration tests ($label)"

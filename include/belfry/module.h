@@ -20,14 +20,14 @@
 #include <glib.h>
 #include <gmodule.h>
 #include <belfry/stanza.h>
+#include <belfry/session.h>
 
 G_BEGIN_DECLS
 
 /* Bumped whenever BfModuleInfo or any function below changes in a way that
  * breaks modules built against the previous version. */
-#define BF_MODULE_API_VERSION 1
+#define BF_MODULE_API_VERSION 2
 
-typedef struct _BfModule BfModule;
 typedef struct _BfModuleConfig BfModuleConfig;
 
 typedef struct {
@@ -71,6 +71,10 @@ typedef struct {
    * the default: disco for the address, otherwise <service-unavailable/>
    * for an iq get/set or a message, nothing for presence. */
   gboolean (*handle_stanza) (BfModule *module, const BfStanza *stanza);
+  /* Jingle RTP sessions to the module's addresses (session.h); NULL for a
+   * module that takes no calls.  Jingle iqs and JMI messages then never
+   * reach handle_stanza. */
+  const BfSessionHooks *sessions;
 } BfModuleInfo;
 
 #define BF_MODULE_DEFINE(info_var) \

@@ -1,9 +1,82 @@
 #define G_LOG_DOMAIN "belfry-echo"
-/* The echo module: echo@<domain> sends every message body back to its
- * sender.  (The Jingle work turns it into a media echo.) */
+/* The echo module: echo@<domain> answers Jingle audio/video calls and
+ * returns every RTP packet to the caller under the echo's own SSRCs (a
+ * WebRTC stack drops packets that carry its own sending SSRC), with RTCP
+ * translated to match (rtp-rewrite.c): sender reports under our SSRCs,
+ * feedback (PLI, FIR, NACK, REMB) mapped back to the caller's own streams
+ * so that video recovers.  Chat messages are echoed too. */
 #include <string.h>
 #include <gmodule.h>
 #include <belfry/module.h>
+
+#include "rtp-rewrite.h"
+
+/* RTCP compounds are small; anything larger is not echoed. */
+#define ECHO_RTCP_MAX 1500
+
+typedef struct {
+  EcSsrcMap map;                 /* worker thread only, once media flows */
+  guint8 rtcp_out[ECHO_RTCP_MAX];
+  guint64 rtp_echoed, rtcp_echoed, dropped;
+} EchoSession;
+
+static guint32
+random_ssrc (gpointer data)
+{
+  (void) data;
+  return g_random_int ();
+}
+
+static gboolean
+echo_offer (BfModule *module, BfSession *session)
+{
+  (void) module;
+  EchoSession *es = g_new0 (EchoSession, 1);
+  guint32 remote, local;
+  for (guint i = 0; bf_session_get_ssrc (session, i, &remote, &local); i++)
+    ec_ssrc_map_add (&es->map, remote, local);
+  bf_session_set_data (session, es, g_free);
+  return TRUE;
+}
+
+static void
+echo_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+{
+  (void) module;
+  EchoSession *es = bf_session_get_data (session);
+  if (is_rtcp)
+    {
+      gsize n = len <= sizeof es->rtcp_out
+                ? ec_rtcp_translate (data, len, &es->map, es->rtcp_out, sizeof es->rtcp_out) : 0;
+      if (n > 0 && bf_session_send_rtcp (session, es->rtcp_out, n))
+        es->rtcp_echoed++;
+      else if (n == 0)
+        es->dropped++;
+      return;
+    }
+  /* An SSRC the caller did not announce (webrtcbin announces late) gets a
+   * local one of its own. */
+  if (ec_rtp_rewrite (data, len, &es->map, TRUE, random_ssrc, NULL)
+      && bf_session_send_rtp (session, data, len))
+    es->rtp_echoed++;
+  else
+    es->dropped++;
+}
+
+static void
+echo_ended (BfModule *module, BfSession *session, const char *reason)
+{
+  (void) module;
+  (void) reason;
+  g_info ("echo session %s with %s over", bf_session_get_sid (session),
+          bf_session_get_peer (session));
+}
+
+static const BfSessionHooks echo_sessions = {
+  .offer = echo_offer,
+  .media = echo_media,
+  .ended = echo_ended,
+};
 
 #define ECHO_FEATURE "urn:belfry:echo:0"
 
@@ -31,7 +104,21 @@ echo_handle (BfModule *module, const BfStanza *stanza)
 }
 
 static const char *const echo_localparts[] = { "echo", NULL };
-static const char *const echo_features[] = { ECHO_FEATURE, NULL };
+static const char *const echo_features[] = {
+  ECHO_FEATURE,
+  "urn:xmpp:jingle:1",
+  "urn:xmpp:jingle:apps:rtp:1",
+  "urn:xmpp:jingle:apps:rtp:audio",
+  "urn:xmpp:jingle:apps:rtp:video",
+  "urn:xmpp:jingle:transports:ice-udp:1",
+  "urn:xmpp:jingle:apps:dtls:0",
+  "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
+  "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
+  "urn:xmpp:jingle:apps:rtp:ssma:0",
+  "urn:xmpp:jingle:apps:grouping:0",
+  "urn:xmpp:jingle-message:0",
+  NULL
+};
 static const BfDiscoIdentity echo_identity = { "component", "generic", "Echo test" };
 
 static const BfModuleInfo echo_info = {
@@ -42,6 +129,7 @@ static const BfModuleInfo echo_info = {
   .identity = &echo_identity,
   .features = echo_features,
   .handle_stanza = echo_handle,
+  .sessions = &echo_sessions,
 };
 
 BF_MODULE_DEFINE (echo_info)

@@ -198,6 +198,11 @@ def become_subreaper():
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 
 
+def adopt(pid):
+    """A child this test started itself (belfry): not an orphan to reap."""
+    _spawned.add(pid)
+
+
 def reap_orphans(grace=3.0):
     """Wait up to `grace` s for orphans reparented to us to exit, then kill
     the rest; reap all of them. Returns how many there were."""

@@ -1,0 +1,702 @@
+/* belfry media: DTLS 1.2 for DTLS-SRTP over OpenSSL 3.0.
+ *
+ * Records leave through a BIO whose every write is handed to the transport
+ * as one datagram.  OpenSSL fragments handshake messages to the MTU we set
+ * and, during the handshake, packs records into a buffering BIO that it
+ * flushes before a datagram would exceed the MTU and at the end of each
+ * flight: each flush reaches us as one write, so datagram boundaries are
+ * kept (a plain memory BIO would run a whole flight together).  Records
+ * arrive through a memory BIO, one datagram at a time.  Timers
+ * (retransmission, handshake deadline) are GSources on the worker's
+ * context. */
+#include "dtls.h"
+
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/ssl.h>
+#include <openssl/srtp.h>
+#include <openssl/x509.h>
+
+#include "srtp-session.h"
+
+/* Forward secrecy and AEAD only: ECDSA first (our certificate), RSA for
+ * peers whose certificate is RSA (GStreamer's default) when they are the
+ * server.  No CBC suites: OpenSSL 3.0 negotiates encrypt-then-MAC for
+ * them and then treats a record with a bad MAC as fatal, so one forged
+ * datagram on the path would end the association (measured; RFC 6347
+ * §4.1.2.7 says to discard it). */
+#define CIPHERS \
+  "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:" \
+  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+#define GROUPS "X25519:P-256:P-384"
+#define MAX_RETRANSMIT_US (3 * G_USEC_PER_SEC)
+/* RFC 5764 §4.2 */
+#define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
+
+typedef enum {
+  STATE_NEW,
+  STATE_HANDSHAKING,
+  STATE_CONNECTED,
+  STATE_DONE,        /* failed or closed: ignores everything */
+} State;
+
+struct _BfMediaDtls {
+  BfMediaDtlsParams params;
+  SSL_CTX *ctx;
+  SSL *ssl;                 /* owns both BIOs */
+  BIO *rbio;
+  GMainContext *context;
+  GSource *retransmit;
+  GSource *deadline;
+  State state;
+  const EVP_MD *md;
+  guint8 fingerprint[EVP_MAX_MD_SIZE];
+  gsize fingerprint_len;
+  gboolean verified;        /* the peer certificate matched */
+  gboolean mismatch;        /* ... or did not */
+  BfMediaDtlsCallbacks cb;
+  gpointer user_data;
+};
+
+/* --- setup roles --- */
+
+BfMediaDtlsSetup
+bf_media_dtls_setup_for_answer (const char *offer_setup)
+{
+  if (offer_setup == NULL)
+    return BF_MEDIA_DTLS_SETUP_UNKNOWN;
+  if (g_ascii_strcasecmp (offer_setup, "actpass") == 0
+      || g_ascii_strcasecmp (offer_setup, "passive") == 0)
+    return BF_MEDIA_DTLS_SETUP_ACTIVE;
+  if (g_ascii_strcasecmp (offer_setup, "active") == 0)
+    return BF_MEDIA_DTLS_SETUP_PASSIVE;
+  return BF_MEDIA_DTLS_SETUP_UNKNOWN;
+}
+
+BfMediaDtlsSetup
+bf_media_dtls_setup_from_answer (const char *answer_setup)
+{
+  if (answer_setup == NULL)
+    return BF_MEDIA_DTLS_SETUP_UNKNOWN;
+  if (g_ascii_strcasecmp (answer_setup, "active") == 0)
+    return BF_MEDIA_DTLS_SETUP_PASSIVE;
+  if (g_ascii_strcasecmp (answer_setup, "passive") == 0)
+    return BF_MEDIA_DTLS_SETUP_ACTIVE;
+  return BF_MEDIA_DTLS_SETUP_UNKNOWN;
+}
+
+const char *
+bf_media_dtls_setup_name (BfMediaDtlsSetup setup)
+{
+  switch (setup)
+    {
+    case BF_MEDIA_DTLS_SETUP_ACTIVE:
+      return "active";
+    case BF_MEDIA_DTLS_SETUP_PASSIVE:
+      return "passive";
+    default:
+      return "unknown";
+    }
+}
+
+/* --- fingerprints --- */
+
+gboolean
+bf_media_fingerprint_parse (const char *hash, const char *text, const EVP_MD **md,
+                            guint8 digest[EVP_MAX_MD_SIZE], gsize *len, GError **error)
+{
+  static const struct { const char *name; const EVP_MD *(*md) (void); } hashes[] = {
+    { "sha-1", EVP_sha1 }, { "sha-224", EVP_sha224 }, { "sha-256", EVP_sha256 },
+    { "sha-384", EVP_sha384 }, { "sha-512", EVP_sha512 },
+  };
+  *md = NULL;
+  for (gsize i = 0; hash && i < G_N_ELEMENTS (hashes); i++)
+    if (g_ascii_strcasecmp (hash, hashes[i].name) == 0)
+      *md = hashes[i].md ();
+  if (*md == NULL)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "unsupported fingerprint hash '%.32s'", hash ? hash : "(none)");
+      return FALSE;
+    }
+  gsize want = (gsize) EVP_MD_get_size (*md), n = 0;
+  const char *p = text ? text : "";
+  while (*p)
+    {
+      if (*p == ':' && n > 0 && p[1] != '\0')
+        p++;
+      if (!g_ascii_isxdigit (p[0]) || !g_ascii_isxdigit (p[1]) || n >= want)
+        {
+          g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                       "malformed %s fingerprint", hash);
+          return FALSE;
+        }
+      digest[n++] = (guint8) (g_ascii_xdigit_value (p[0]) << 4 | g_ascii_xdigit_value (p[1]));
+      p += 2;
+    }
+  if (n != want)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "%s fingerprint has %zu bytes, not %zu", hash, n, want);
+      return FALSE;
+    }
+  *len = n;
+  return TRUE;
+}
+
+/* --- the sending BIO --- */
+
+static int
+send_bio_write (BIO *bio, const char *data, int len)
+{
+  BfMediaDtls *d = BIO_get_data (bio);
+  if (d != NULL && len > 0)
+    d->cb.send ((const guint8 *) data, (gsize) len, d->user_data);
+  return len;
+}
+
+static long
+send_bio_ctrl (BIO *bio, int cmd, long num, void *ptr)
+{
+  BfMediaDtls *d = BIO_get_data (bio);
+  switch (cmd)
+    {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_DGRAM_QUERY_MTU:
+    case BIO_CTRL_DGRAM_GET_FALLBACK_MTU:
+      return d ? (long) d->params.mtu : 1200;
+    case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
+      return 28;   /* IPv4 + UDP; the MTU we set is already net of it */
+    case BIO_CTRL_PENDING:
+    case BIO_CTRL_WPENDING:
+    default:
+      return 0;
+    }
+}
+
+static int
+send_bio_create (BIO *bio)
+{
+  BIO_set_init (bio, 1);
+  return 1;
+}
+
+static gpointer
+send_bio_method_once (gpointer unused)
+{
+  /* An immutable method table, built once per process and never freed
+   * (like OpenSSL's own BIO_s_mem()). */
+  BIO_METHOD *m = BIO_meth_new (BIO_get_new_index () | BIO_TYPE_SOURCE_SINK,
+                                "belfry DTLS datagram sender");
+  if (m == NULL)
+    return NULL;
+  BIO_meth_set_write (m, send_bio_write);
+  BIO_meth_set_ctrl (m, send_bio_ctrl);
+  BIO_meth_set_create (m, send_bio_create);
+  return m;
+}
+
+static BIO_METHOD *
+send_bio_method (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  return g_once (&once, send_bio_method_once, NULL);
+}
+
+/* --- errors --- */
+
+static void
+openssl_error_text (char *buf, gsize size)
+{
+  unsigned long e = ERR_peek_last_error ();
+  buf[0] = '\0';
+  if (e)
+    ERR_error_string_n (e, buf, size);
+  ERR_clear_error ();
+}
+
+static void
+stop_timers (BfMediaDtls *d)
+{
+  if (d->retransmit)
+    {
+      g_source_destroy (d->retransmit);
+      g_clear_pointer (&d->retransmit, g_source_unref);
+    }
+  if (d->deadline)
+    {
+      g_source_destroy (d->deadline);
+      g_clear_pointer (&d->deadline, g_source_unref);
+    }
+}
+
+static void
+fail (BfMediaDtls *d, BfMediaError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+fail (BfMediaDtls *d, BfMediaError code, const char *format, ...)
+{
+  if (d->state == STATE_DONE)
+    return;
+  d->state = STATE_DONE;
+  stop_timers (d);
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_autoptr (GError) error = g_error_new_literal (BF_MEDIA_ERROR, (gint) code, msg);
+  d->cb.failed (error, d->user_data);
+}
+
+/* --- peer verification (RFC 5763 §5, RFC 8122 §5) --- */
+
+/* Replaces chain validation: a self-signed certificate is expected, and the
+ * only thing that authenticates it is the fingerprint from signalling. */
+static int
+verify_certificate (X509_STORE_CTX *store, void *arg)
+{
+  BfMediaDtls *d = arg;
+  X509 *peer = X509_STORE_CTX_get0_cert (store);
+  guint8 md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+
+  if (peer != NULL && X509_digest (peer, d->md, md, &md_len)
+      && (gsize) md_len == d->fingerprint_len
+      && CRYPTO_memcmp (md, d->fingerprint, md_len) == 0)
+    {
+      d->verified = TRUE;
+      return 1;
+    }
+  d->mismatch = TRUE;
+  X509_STORE_CTX_set_error (store, X509_V_ERR_CERT_REJECTED);
+  return 0;
+}
+
+/* --- retransmission (RFC 6347 §4.2.4) --- */
+
+static unsigned int
+retransmit_backoff (SSL *ssl, unsigned int timer_us)
+{
+  BfMediaDtls *d = SSL_get_app_data (ssl);
+  if (timer_us == 0)
+    return d->params.retransmit_ms * 1000;
+  return MIN ((guint64) timer_us * 2, MAX_RETRANSMIT_US);
+}
+
+static void rearm_retransmit (BfMediaDtls *d);
+
+static gboolean
+on_retransmit (gpointer user_data)
+{
+  BfMediaDtls *d = user_data;
+  g_clear_pointer (&d->retransmit, g_source_unref);
+  ERR_clear_error ();
+  if (DTLSv1_handle_timeout (d->ssl) < 0)
+    {
+      char buf[256];
+      openssl_error_text (buf, sizeof buf);
+      fail (d, BF_MEDIA_ERROR_TIMEOUT, "DTLS peer stopped answering (%s)",
+            buf[0] ? buf : "too many retransmissions");
+      return G_SOURCE_REMOVE;
+    }
+  rearm_retransmit (d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+rearm_retransmit (BfMediaDtls *d)
+{
+  struct timeval tv = { 0, 0 };
+  if (d->retransmit)
+    {
+      g_source_destroy (d->retransmit);
+      g_clear_pointer (&d->retransmit, g_source_unref);
+    }
+  if (d->state == STATE_DONE || DTLSv1_get_timeout (d->ssl, &tv) != 1)
+    return;
+  guint ms = (guint) MIN ((guint64) tv.tv_sec * 1000 + ((guint64) tv.tv_usec + 999) / 1000,
+                          (guint64) G_MAXUINT);
+  d->retransmit = g_timeout_source_new (ms);
+  g_source_set_callback (d->retransmit, on_retransmit, d, NULL);
+  g_source_set_static_name (d->retransmit, "bf-media-dtls-retransmit");
+  g_source_attach (d->retransmit, d->context);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  BfMediaDtls *d = user_data;
+  g_clear_pointer (&d->deadline, g_source_unref);
+  fail (d, BF_MEDIA_ERROR_TIMEOUT, "DTLS handshake did not complete within %u ms",
+        d->params.handshake_timeout_ms);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_deadline (BfMediaDtls *d)
+{
+  if (d->deadline || d->state == STATE_DONE || d->state == STATE_CONNECTED)
+    return;
+  d->deadline = g_timeout_source_new (d->params.handshake_timeout_ms);
+  g_source_set_callback (d->deadline, on_deadline, d, NULL);
+  g_source_set_static_name (d->deadline, "bf-media-dtls-deadline");
+  g_source_attach (d->deadline, d->context);
+}
+
+/* --- handshake --- */
+
+static void
+handshake_done (BfMediaDtls *d)
+{
+  const SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile (d->ssl);
+  BfMediaSrtpProfile profile = BF_MEDIA_SRTP_NONE;
+  if (p != NULL && p->id == SRTP_AEAD_AES_128_GCM)
+    profile = BF_MEDIA_SRTP_AEAD_AES_128_GCM;
+  else if (p != NULL && p->id == SRTP_AES128_CM_SHA1_80)
+    profile = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+  if (profile == BF_MEDIA_SRTP_NONE)
+    {
+      fail (d, BF_MEDIA_ERROR_HANDSHAKE, "no common SRTP profile (use_srtp, RFC 5764 section 4.1.2)");
+      return;
+    }
+  /* The verify callback ran and accepted (it is the only way in, but an
+   * unverified peer must never get keys). */
+  if (!d->verified || SSL_get0_peer_certificate (d->ssl) == NULL)
+    {
+      fail (d, BF_MEDIA_ERROR_FINGERPRINT_MISMATCH, "peer certificate not verified");
+      return;
+    }
+
+  BfMediaDtlsKeys keys = { .profile = profile };
+  gsize k = keys.key_len = bf_media_srtp_key_len (profile);
+  gsize s = keys.salt_len = bf_media_srtp_salt_len (profile);
+  guint8 material[2 * (16 + 14)];
+  /* RFC 5764 §4.2: client_write_SRTP_master_key | server_write_SRTP_master_key
+   * | client_write_SRTP_master_salt | server_write_SRTP_master_salt. */
+  if (SSL_export_keying_material (d->ssl, material, 2 * (k + s), EXPORTER_LABEL,
+                                  strlen (EXPORTER_LABEL), NULL, 0, 0) != 1)
+    {
+      char buf[256];
+      openssl_error_text (buf, sizeof buf);
+      fail (d, BF_MEDIA_ERROR_CRYPTO, "exporting the SRTP keys failed: %s", buf);
+      return;
+    }
+  const guint8 *client_key = material, *server_key = material + k;
+  const guint8 *client_salt = material + 2 * k, *server_salt = material + 2 * k + s;
+  gboolean client = d->params.setup == BF_MEDIA_DTLS_SETUP_ACTIVE;
+  memcpy (keys.local_key, client ? client_key : server_key, k);
+  memcpy (keys.local_salt, client ? client_salt : server_salt, s);
+  memcpy (keys.remote_key, client ? server_key : client_key, k);
+  memcpy (keys.remote_salt, client ? server_salt : client_salt, s);
+  OPENSSL_cleanse (material, sizeof material);
+
+  d->state = STATE_CONNECTED;
+  if (d->deadline)
+    {
+      g_source_destroy (d->deadline);
+      g_clear_pointer (&d->deadline, g_source_unref);
+    }
+  d->cb.connected (&keys, d->user_data);
+  OPENSSL_cleanse (&keys, sizeof keys);
+}
+
+static void
+drive_handshake (BfMediaDtls *d)
+{
+  ERR_clear_error ();
+  int r = SSL_do_handshake (d->ssl);
+  if (r == 1)
+    {
+      handshake_done (d);
+    }
+  else
+    {
+      int e = SSL_get_error (d->ssl, r);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        {
+          char buf[256];
+          openssl_error_text (buf, sizeof buf);
+          if (d->mismatch)
+            fail (d, BF_MEDIA_ERROR_FINGERPRINT_MISMATCH,
+                  "peer certificate does not match the signalled fingerprint");
+          else
+            fail (d, BF_MEDIA_ERROR_HANDSHAKE, "DTLS handshake failed: %s",
+                  buf[0] ? buf : "unknown error");
+          return;
+        }
+    }
+  rearm_retransmit (d);
+}
+
+/* After the handshake: let OpenSSL see retransmitted flights, alerts and
+ * close_notify.  FALSE if the datagram carried application data. */
+static gboolean
+read_connected (BfMediaDtls *d)
+{
+  guint8 buf[2048];
+  gboolean app_data = FALSE;
+  for (int i = 0; i < 8; i++)
+    {
+      ERR_clear_error ();
+      int r = SSL_read (d->ssl, buf, sizeof buf);
+      if (r > 0)
+        {
+          app_data = TRUE;    /* no data channels here: discarded */
+          continue;
+        }
+      int e = SSL_get_error (d->ssl, r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        break;
+      char text[256];
+      openssl_error_text (text, sizeof text);
+      if (e == SSL_ERROR_ZERO_RETURN)
+        fail (d, BF_MEDIA_ERROR_CLOSED, "peer closed DTLS (close_notify)");
+      else
+        fail (d, BF_MEDIA_ERROR_CLOSED, "DTLS association ended: %s",
+              text[0] ? text : "fatal error");
+      return TRUE;
+    }
+  rearm_retransmit (d);
+  return !app_data;
+}
+
+/* The smallest protected record the negotiated AEAD suite can produce:
+ * explicit nonce + tag (RFC 5288 §3: 8 + 16 for AES-GCM; RFC 7905 §2:
+ * 16 for ChaCha20-Poly1305). */
+static gsize
+min_protected_record (BfMediaDtls *d)
+{
+  const SSL_CIPHER *c = SSL_get_current_cipher (d->ssl);
+  if (c != NULL && SSL_CIPHER_get_cipher_nid (c) == NID_chacha20_poly1305)
+    return 16;
+  return 24;
+}
+
+/* RFC 6347 §4.1: a datagram is one or more whole records: type (20..25),
+ * version {254, x}, epoch, sequence, length.  Anything else never reaches
+ * OpenSSL.  Nor does a protected record (epoch >= 1) too short to hold
+ * the AEAD nonce and tag: OpenSSL 3.0 fails the whole association on one
+ * (measured) where RFC 6347 §4.1.2.7 wants it discarded. */
+static gboolean
+framing_ok (BfMediaDtls *d, const guint8 *data, gsize len)
+{
+  gsize off = 0, min_protected = 0;
+  if (len == 0)
+    return FALSE;
+  while (off < len)
+    {
+      if (len - off < 13)
+        return FALSE;
+      const guint8 *h = data + off;
+      if (h[0] < 20 || h[0] > 25 || h[1] != 254)
+        return FALSE;
+      gsize rlen = ((gsize) h[11] << 8) | h[12];
+      if (rlen > len - off - 13)
+        return FALSE;
+      if (h[3] != 0 || h[4] != 0)
+        {
+          if (min_protected == 0)
+            min_protected = min_protected_record (d);
+          if (rlen < min_protected)
+            return FALSE;
+        }
+      off += 13 + rlen;
+    }
+  return TRUE;
+}
+
+gboolean
+bf_media_dtls_receive (BfMediaDtls *d, const guint8 *data, gsize len)
+{
+  if (d->state == STATE_DONE || len > 65535 || !framing_ok (d, data, len))
+    return FALSE;
+  /* One datagram in, consumed entirely by the call below (DTLS reads a
+   * whole datagram per record-layer read); reset in case it was not. */
+  BIO_reset (d->rbio);
+  if (BIO_write (d->rbio, data, (int) len) != (int) len)
+    return FALSE;
+  gboolean ok = TRUE;
+  if (d->state == STATE_CONNECTED)
+    ok = read_connected (d);
+  else
+    {
+      if (d->state == STATE_NEW)
+        {
+          /* A ClientHello before our start(): the path works. */
+          d->state = STATE_HANDSHAKING;
+          arm_deadline (d);
+        }
+      drive_handshake (d);
+    }
+  if (d->state != STATE_DONE && BIO_ctrl_pending (d->rbio) > 0)
+    BIO_reset (d->rbio);
+  return ok;
+}
+
+void
+bf_media_dtls_start (BfMediaDtls *d)
+{
+  if (d->state != STATE_NEW)
+    return;
+  d->state = STATE_HANDSHAKING;
+  arm_deadline (d);
+  if (d->params.setup == BF_MEDIA_DTLS_SETUP_ACTIVE)
+    drive_handshake (d);
+}
+
+void
+bf_media_dtls_close (BfMediaDtls *d)
+{
+  if (d->state == STATE_CONNECTED)
+    {
+      ERR_clear_error ();
+      SSL_shutdown (d->ssl);     /* close_notify through the send BIO */
+      ERR_clear_error ();
+    }
+  d->state = STATE_DONE;
+  stop_timers (d);
+}
+
+gboolean
+bf_media_dtls_is_connected (BfMediaDtls *d)
+{
+  return d->state == STATE_CONNECTED;
+}
+
+void
+bf_media_dtls_free (BfMediaDtls *d)
+{
+  if (d == NULL)
+    return;
+  stop_timers (d);
+  if (d->ssl)
+    {
+      /* The send BIO must not call back into a half-freed owner. */
+      BIO *w = SSL_get_wbio (d->ssl);
+      if (w)
+        BIO_set_data (w, NULL);
+      SSL_free (d->ssl);
+    }
+  SSL_CTX_free (d->ctx);
+  OPENSSL_cleanse (d->fingerprint, sizeof d->fingerprint);
+  g_free (d);
+}
+
+static gboolean
+srtp_profiles_string (const BfMediaDtlsParams *p, GString *out, GError **error)
+{
+  for (guint i = 0; i < p->n_profiles && i < BF_MEDIA_SRTP_MAX_PROFILES; i++)
+    {
+      const char *name = NULL;
+      if (p->profiles[i] == BF_MEDIA_SRTP_AEAD_AES_128_GCM)
+        name = "SRTP_AEAD_AES_128_GCM";
+      else if (p->profiles[i] == BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80)
+        name = "SRTP_AES128_CM_SHA1_80";
+      if (name == NULL)
+        continue;
+      if (out->len)
+        g_string_append_c (out, ':');
+      g_string_append (out, name);
+    }
+  if (out->len == 0)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "no SRTP profile configured");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+BfMediaDtls *
+bf_media_dtls_new (BfMediaCert *cert, const BfMediaDtlsParams *params,
+                   const char *remote_hash, const char *remote_fingerprint,
+                   GMainContext *context, const BfMediaDtlsCallbacks *callbacks,
+                   gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (cert && params && callbacks && callbacks->send
+                        && callbacks->connected && callbacks->failed, NULL);
+  if (params->setup != BF_MEDIA_DTLS_SETUP_ACTIVE && params->setup != BF_MEDIA_DTLS_SETUP_PASSIVE)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "DTLS setup role unknown");
+      return NULL;
+    }
+  g_autoptr (GString) profiles = g_string_new (NULL);
+  if (!srtp_profiles_string (params, profiles, error))
+    return NULL;
+
+  BfMediaDtls *d = g_new0 (BfMediaDtls, 1);
+  d->params = *params;
+  if (d->params.handshake_timeout_ms == 0)
+    d->params.handshake_timeout_ms = 10000;
+  if (d->params.retransmit_ms == 0)
+    d->params.retransmit_ms = 200;
+  if (d->params.mtu < 576 || d->params.mtu > 1500)
+    d->params.mtu = 1200;
+  d->context = context;
+  d->cb = *callbacks;
+  d->user_data = user_data;
+  if (!bf_media_fingerprint_parse (remote_hash, remote_fingerprint, &d->md, d->fingerprint,
+                                   &d->fingerprint_len, error))
+    {
+      g_free (d);
+      return NULL;
+    }
+
+  ERR_clear_error ();
+  BIO *wbio = NULL;
+  BIO_METHOD *method = send_bio_method ();
+  d->ctx = SSL_CTX_new (DTLS_method ());
+  if (method == NULL || d->ctx == NULL
+      || !SSL_CTX_set_min_proto_version (d->ctx, DTLS1_2_VERSION)
+      || !SSL_CTX_set_max_proto_version (d->ctx, DTLS1_2_VERSION)
+      || SSL_CTX_use_certificate (d->ctx, bf_media_cert_get_x509 (cert)) != 1
+      || SSL_CTX_use_PrivateKey (d->ctx, bf_media_cert_get_key (cert)) != 1
+      || SSL_CTX_check_private_key (d->ctx) != 1
+      || SSL_CTX_set_cipher_list (d->ctx, CIPHERS) != 1
+      || SSL_CTX_set1_groups_list (d->ctx, GROUPS) != 1
+      /* Returns 0 on success (sic). */
+      || SSL_CTX_set_tlsext_use_srtp (d->ctx, profiles->str) != 0)
+    goto fail;
+  SSL_CTX_set_options (d->ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET
+                               | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_session_cache_mode (d->ctx, SSL_SESS_CACHE_OFF);
+  /* Both sides demand the other's certificate (RFC 5763 §5). */
+  SSL_CTX_set_verify (d->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  SSL_CTX_set_cert_verify_callback (d->ctx, verify_certificate, d);
+
+  d->ssl = SSL_new (d->ctx);
+  d->rbio = BIO_new (BIO_s_mem ());
+  wbio = BIO_new (method);
+  if (d->ssl == NULL || d->rbio == NULL || wbio == NULL)
+    {
+      BIO_free (d->rbio);
+      BIO_free (wbio);
+      d->rbio = NULL;
+      goto fail;
+    }
+  BIO_set_mem_eof_return (d->rbio, -1);
+  BIO_set_data (wbio, d);
+  SSL_set_bio (d->ssl, d->rbio, wbio);
+  SSL_set_app_data (d->ssl, d);
+  SSL_set_mtu (d->ssl, d->params.mtu);
+  DTLS_set_timer_cb (d->ssl, retransmit_backoff);
+  if (d->params.setup == BF_MEDIA_DTLS_SETUP_ACTIVE)
+    SSL_set_connect_state (d->ssl);
+  else
+    SSL_set_accept_state (d->ssl);
+  return d;
+
+fail:
+  {
+    char buf[256];
+    openssl_error_text (buf, sizeof buf);
+    g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CRYPTO, "setting up DTLS failed: %s",
+                 buf[0] ? buf : "unknown error");
+    bf_media_dtls_free (d);
+    return NULL;
+  }
+}

@@ -1,0 +1,891 @@
+/* belfry media: one leg's transport: ICE (libnice), DTLS-SRTP, demux.
+ *
+ * What libnice does for us, and what we add:
+ * - Full ICE in libnice's NICE_COMPATIBILITY_RFC5245 mode (its RFC 8445
+ *   implementation), regular nomination (aggressive nomination is gone from
+ *   RFC 8445, §8.1.1), trickle, RFC 7675 consent freshness (libnice fails
+ *   the component 10 s after the last consent response; RFC 7675 §5.1 says
+ *   30 s, libnice's figure is hard-coded).  UDP only.
+ * - Validation of the packet source: libnice's receive path answers STUN
+ *   itself and drops any other datagram whose source is not the remote
+ *   address of a validated pair (agent.c, nice_component_verify_remote_
+ *   candidate): stricter than RFC 8445 §12.2's "any candidate from the last
+ *   exchange", and invisible to us (no hook, no counter).  What reaches
+ *   on_recv comes from a validated pair; after the component failed we drop
+ *   and count it as dropped_unvalidated.
+ * - Trickle: a libnice FAILED state before the peer's end-of-candidates (or
+ *   our ice_timeout) is not final: more candidates may still come
+ *   (draft-ietf-ice-trickle §8).  Once connected, FAILED is final (consent
+ *   lost).
+ */
+#include "transport.h"
+
+#include <string.h>
+#include <gio/gio.h>
+#include <nice/agent.h>
+
+#include "srtp-session.h"
+
+#define COMPONENT 1
+#define MAX_REMOTE_CANDIDATES 64
+#define MAX_EARLY_DTLS 8
+#define DTLS_MTU 1200
+
+typedef enum {
+  ICE_NEW,
+  ICE_CHECKING,
+  ICE_CONNECTED,
+  ICE_FAILED,
+} IceState;
+
+struct _BfMediaTransport {
+  BfMediaWorker *worker;
+  GMainContext *context;
+  BfMediaConfig config;
+  BfMediaCert *cert;
+  gboolean controlling;
+  BfMediaEventFunc on_event;
+  BfMediaRtpFunc on_rtp;
+  gpointer user_data;
+  guint dispatching;              /* > 0 while a callback of ours runs */
+
+  NiceAgent *agent;
+  guint stream_id;
+  IceState ice;
+  gboolean gathering;
+  char *remote_ufrag, *remote_pwd;
+  GSList *pending_candidates;     /* NiceCandidate*, until the credentials */
+  guint n_remote_candidates;
+  gboolean remote_gathering_done;
+  GSource *ice_timer;
+  gboolean have_pair;
+  BfMediaCandidate pair_local, pair_remote;
+
+  BfMediaDtls *dtls;
+  BfMediaDtlsSetup setup;
+  gboolean dtls_started;
+  gboolean dtls_done;             /* failed or closed: terminal */
+  GQueue early_dtls;              /* GBytes*, datagrams before set_dtls() */
+
+  BfMediaSrtp *srtp;
+  BfMediaSrtpProfile profile;
+
+  BfMediaCounters counters;
+  guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
+};
+
+#define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
+
+/* --- candidates --- */
+
+static const char *const type_names[] = { "host", "srflx", "prflx", "relay" };
+
+const char *
+bf_media_candidate_type_name (BfMediaCandidateType type)
+{
+  return (guint) type < G_N_ELEMENTS (type_names) ? type_names[type] : "unknown";
+}
+
+gboolean
+bf_media_candidate_type_from_name (const char *name, BfMediaCandidateType *type)
+{
+  for (guint i = 0; name && i < G_N_ELEMENTS (type_names); i++)
+    if (g_ascii_strcasecmp (name, type_names[i]) == 0)
+      {
+        *type = (BfMediaCandidateType) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static BfMediaCandidateType
+from_nice_type (NiceCandidateType t)
+{
+  switch (t)
+    {
+    case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
+      return BF_MEDIA_CANDIDATE_SRFLX;
+    case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
+      return BF_MEDIA_CANDIDATE_PRFLX;
+    case NICE_CANDIDATE_TYPE_RELAYED:
+      return BF_MEDIA_CANDIDATE_RELAY;
+    case NICE_CANDIDATE_TYPE_HOST:
+    default:
+      return BF_MEDIA_CANDIDATE_HOST;
+    }
+}
+
+static NiceCandidateType
+to_nice_type (BfMediaCandidateType t)
+{
+  switch (t)
+    {
+    case BF_MEDIA_CANDIDATE_SRFLX:
+      return NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
+    case BF_MEDIA_CANDIDATE_PRFLX:
+      return NICE_CANDIDATE_TYPE_PEER_REFLEXIVE;
+    case BF_MEDIA_CANDIDATE_RELAY:
+      return NICE_CANDIDATE_TYPE_RELAYED;
+    case BF_MEDIA_CANDIDATE_HOST:
+    default:
+      return NICE_CANDIDATE_TYPE_HOST;
+    }
+}
+
+static void
+candidate_from_nice (const NiceCandidate *n, BfMediaCandidate *c)
+{
+  memset (c, 0, sizeof *c);
+  g_strlcpy (c->foundation, n->foundation, sizeof c->foundation);
+  c->component = n->component_id;
+  c->type = from_nice_type (n->type);
+  nice_address_to_string (&n->addr, c->address);
+  c->port = (guint16) nice_address_get_port (&n->addr);
+  if (n->type != NICE_CANDIDATE_TYPE_HOST && nice_address_is_valid (&n->base_addr))
+    {
+      nice_address_to_string (&n->base_addr, c->rel_address);
+      c->rel_port = (guint16) nice_address_get_port (&n->base_addr);
+    }
+  c->priority = n->priority;
+}
+
+/* --- events --- */
+
+static void
+emit (BfMediaTransport *t, const BfMediaEvent *ev)
+{
+  t->dispatching++;
+  t->on_event (t, ev, t->user_data);
+  t->dispatching--;
+}
+
+static void
+emit_simple (BfMediaTransport *t, BfMediaEventType type)
+{
+  BfMediaEvent ev = { .type = type };
+  emit (t, &ev);
+}
+
+static void
+stop_ice_timer (BfMediaTransport *t)
+{
+  if (t->ice_timer)
+    {
+      g_source_destroy (t->ice_timer);
+      g_clear_pointer (&t->ice_timer, g_source_unref);
+    }
+}
+
+static void
+ice_fail (BfMediaTransport *t, BfMediaError code, const char *message)
+{
+  if (t->ice == ICE_FAILED)
+    return;
+  t->ice = ICE_FAILED;
+  stop_ice_timer (t);
+  /* The path is gone: a DTLS handshake in progress must not report a
+   * second failure later. */
+  if (t->dtls && !t->dtls_done)
+    {
+      bf_media_dtls_close (t->dtls);
+      t->dtls_done = TRUE;
+    }
+  g_autoptr (GError) error = g_error_new_literal (BF_MEDIA_ERROR, (gint) code, message);
+  BfMediaEvent ev = { .type = BF_MEDIA_EVENT_ICE_FAILED, .error = error };
+  emit (t, &ev);
+}
+
+/* --- sending --- */
+
+static gboolean
+wire_send (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  gint r = nice_agent_send (t->agent, t->stream_id, COMPONENT, (guint) len, (const gchar *) data);
+  if (r < 0 || (gsize) r != len)
+    {
+      t->counters.send_errors++;
+      return FALSE;
+    }
+  t->counters.packets_out++;
+  t->counters.bytes_out += len;
+  return TRUE;
+}
+
+static gboolean
+is_rtcp_type (guint8 second_byte)
+{
+  /* RFC 5761 §4: RTCP packet types 192..223 share the byte with RTP's
+   * marker + payload type, whose values 64..95 are therefore avoided. */
+  return second_byte >= 192 && second_byte <= 223;
+}
+
+static gboolean
+send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize len)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (t->srtp == NULL)
+    {
+      t->counters.send_errors++;
+      return FALSE;
+    }
+  if (data == NULL || len < (rtcp ? 8u : 12u) || len > BF_MEDIA_MAX_PACKET_SIZE
+      || (data[0] >> 6) != 2 || is_rtcp_type (data[1]) != rtcp)
+    {
+      t->counters.srtp_errors++;
+      return FALSE;
+    }
+  memcpy (t->out, data, len);
+  gsize n = len;
+  BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, t->out, &n, sizeof t->out);
+  if (st != BF_MEDIA_SRTP_OK)
+    {
+      if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
+        t->counters.dropped_ssrc_limit++;
+      else
+        t->counters.srtp_errors++;
+      return FALSE;
+    }
+  if (!wire_send (t, t->out, n))
+    return FALSE;
+  if (rtcp)
+    t->counters.rtcp_out++;
+  else
+    t->counters.rtp_out++;
+  return TRUE;
+}
+
+gboolean
+bf_media_transport_send_rtp (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  return send_protected (t, FALSE, data, len);
+}
+
+gboolean
+bf_media_transport_send_rtcp (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  return send_protected (t, TRUE, data, len);
+}
+
+gboolean
+bf_media_transport_send_raw (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (data == NULL || len == 0 || len > sizeof t->out)
+    return FALSE;
+  return wire_send (t, data, len);
+}
+
+/* --- DTLS --- */
+
+static void
+dtls_send (const guint8 *data, gsize len, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (wire_send (t, data, len))
+    t->counters.dtls_out++;
+}
+
+static void
+dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  g_autoptr (GError) error = NULL;
+  t->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
+                               keys->remote_key, keys->remote_salt, t->config.max_ssrcs,
+                               &error);
+  if (t->srtp == NULL)
+    {
+      t->dtls_done = TRUE;
+      bf_media_dtls_close (t->dtls);
+      BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_FAILED, .error = error };
+      emit (t, &ev);
+      return;
+    }
+  t->profile = keys->profile;
+  BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_CONNECTED, .profile = keys->profile };
+  emit (t, &ev);
+}
+
+static void
+dtls_failed (const GError *error, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (t->dtls_done)
+    return;
+  t->dtls_done = TRUE;
+  /* No keys, no media: a closed or failed association ends the leg. */
+  g_clear_pointer (&t->srtp, bf_media_srtp_free);
+  BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_FAILED, .error = error };
+  emit (t, &ev);
+}
+
+static const BfMediaDtlsCallbacks dtls_callbacks = {
+  .send = dtls_send,
+  .connected = dtls_connected,
+  .failed = dtls_failed,
+};
+
+static void
+maybe_start_dtls (BfMediaTransport *t)
+{
+  if (t->dtls && !t->dtls_started && !t->dtls_done && t->ice == ICE_CONNECTED)
+    {
+      t->dtls_started = TRUE;
+      bf_media_dtls_start (t->dtls);
+    }
+}
+
+static void
+handle_dtls (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  if (t->dtls == NULL)
+    {
+      /* The peer (DTLS client) may start before its fingerprint and our
+       * role reached us through signalling: keep a few datagrams; its
+       * retransmissions cover the rest. */
+      if (t->dtls_done || g_queue_get_length (&t->early_dtls) >= MAX_EARLY_DTLS)
+        t->counters.dropped_not_ready++;
+      else
+        g_queue_push_tail (&t->early_dtls, g_bytes_new (data, len));
+      return;
+    }
+  if (bf_media_dtls_receive (t->dtls, data, len))
+    t->counters.dtls_in++;
+  else
+    t->counters.dropped_dtls++;
+}
+
+gboolean
+bf_media_transport_set_dtls (BfMediaTransport *t, BfMediaDtlsSetup setup,
+                             const char *remote_hash, const char *remote_fingerprint,
+                             GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (t->dtls != NULL || t->dtls_done)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "DTLS already set up");
+      return FALSE;
+    }
+  BfMediaDtlsParams params = {
+    .setup = setup,
+    .n_profiles = t->config.n_srtp_profiles,
+    .handshake_timeout_ms = t->config.dtls_timeout_ms,
+    .retransmit_ms = t->config.dtls_retransmit_ms,
+    .mtu = DTLS_MTU,
+  };
+  memcpy (params.profiles, t->config.srtp_profiles, sizeof params.profiles);
+  t->dtls = bf_media_dtls_new (t->cert, &params, remote_hash, remote_fingerprint, t->context,
+                               &dtls_callbacks, t, error);
+  if (t->dtls == NULL)
+    return FALSE;
+  t->setup = setup;
+
+  GBytes *b;
+  while ((b = g_queue_pop_head (&t->early_dtls)) != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (b, &len);
+      handle_dtls (t, data, len);
+      g_bytes_unref (b);
+    }
+  maybe_start_dtls (t);
+  return TRUE;
+}
+
+void
+bf_media_transport_close (BfMediaTransport *t)
+{
+  g_return_if_fail (ON_WORKER (t));
+  if (t->dtls && !t->dtls_done)
+    bf_media_dtls_close (t->dtls);
+  t->dtls_done = TRUE;
+  g_clear_pointer (&t->srtp, bf_media_srtp_free);
+}
+
+/* --- receiving --- */
+
+static void
+handle_srtp (BfMediaTransport *t, guint8 *data, gsize len)
+{
+  if (len < 12)
+    {
+      t->counters.dropped_demux++;
+      return;
+    }
+  gboolean rtcp = is_rtcp_type (data[1]);
+  if (t->srtp == NULL)
+    {
+      t->counters.dropped_not_ready++;
+      return;
+    }
+  gsize n = len;
+  BfMediaSrtpStatus st = bf_media_srtp_unprotect (t->srtp, rtcp, data, &n);
+  if (st != BF_MEDIA_SRTP_OK)
+    {
+      if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
+        t->counters.dropped_ssrc_limit++;
+      else
+        t->counters.dropped_unprotect++;
+      return;
+    }
+  if (rtcp)
+    t->counters.rtcp_in++;
+  else
+    t->counters.rtp_in++;
+  if (t->on_rtp)
+    {
+      t->dispatching++;
+      t->on_rtp (t, rtcp, data, n, t->user_data);
+      t->dispatching--;
+    }
+}
+
+static void
+on_recv (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
+         gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  guint8 *data = (guint8 *) buf;
+
+  t->counters.packets_in++;
+  t->counters.bytes_in += len;
+  if (t->ice == ICE_FAILED)
+    {
+      t->counters.dropped_unvalidated++;
+      return;
+    }
+  if (len == 0 || len > BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD)
+    {
+      t->counters.dropped_demux++;
+      return;
+    }
+  /* RFC 7983 §7 */
+  guint8 b = data[0];
+  if (b >= 20 && b <= 63)
+    handle_dtls (t, data, len);
+  else if (b >= 128 && b <= 191)
+    handle_srtp (t, data, len);
+  else
+    t->counters.dropped_demux++;   /* 0-3: STUN libnice refused; 16-19 ZRTP;
+                                    * 64-79 TURN channel; the rest unassigned */
+}
+
+/* --- libnice signals --- */
+
+static void
+on_new_candidate (NiceAgent *agent, NiceCandidate *cand, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (cand->stream_id != t->stream_id || cand->component_id != COMPONENT
+      || cand->transport != NICE_CANDIDATE_TRANSPORT_UDP
+      /* peer-reflexive candidates are learnt, never signalled (RFC 8445 §7.2.5.3.1) */
+      || cand->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
+    return;
+  BfMediaCandidate c;
+  candidate_from_nice (cand, &c);
+  BfMediaEvent ev = { .type = BF_MEDIA_EVENT_LOCAL_CANDIDATE, .candidate = &c };
+  emit (t, &ev);
+}
+
+static void
+on_gathering_done (NiceAgent *agent, guint stream_id, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (stream_id != t->stream_id || !t->gathering)
+    return;
+  t->gathering = FALSE;
+  emit_simple (t, BF_MEDIA_EVENT_GATHERING_DONE);
+}
+
+static void
+on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
+                  NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (stream_id != t->stream_id)
+    return;
+  candidate_from_nice (lcand, &t->pair_local);
+  candidate_from_nice (rcand, &t->pair_remote);
+  t->have_pair = TRUE;
+  g_debug ("media: selected pair %s:%u (%s) <-> %s:%u (%s)", t->pair_local.address,
+           t->pair_local.port, bf_media_candidate_type_name (t->pair_local.type),
+           t->pair_remote.address, t->pair_remote.port,
+           bf_media_candidate_type_name (t->pair_remote.type));
+}
+
+static void
+on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint state,
+                  gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  if (stream_id != t->stream_id || component_id != COMPONENT || t->ice == ICE_FAILED)
+    return;
+  switch (state)
+    {
+    case NICE_COMPONENT_STATE_CONNECTED:
+    case NICE_COMPONENT_STATE_READY:
+      if (t->ice != ICE_CONNECTED)
+        {
+          t->ice = ICE_CONNECTED;
+          stop_ice_timer (t);
+          emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
+          maybe_start_dtls (t);
+        }
+      break;
+    case NICE_COMPONENT_STATE_FAILED:
+      if (t->ice == ICE_CONNECTED)
+        ice_fail (t, BF_MEDIA_ERROR_ICE, "ICE connectivity lost (consent expired, RFC 7675)");
+      else if (t->remote_gathering_done)
+        ice_fail (t, BF_MEDIA_ERROR_ICE, "ICE failed: no candidate pair works");
+      /* else: trickle, more candidates may come; ice_timeout decides */
+      break;
+    default:
+      break;
+    }
+}
+
+static gboolean
+on_ice_timeout (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  g_clear_pointer (&t->ice_timer, g_source_unref);
+  if (t->ice != ICE_CONNECTED)
+    ice_fail (t, BF_MEDIA_ERROR_TIMEOUT, "ICE did not connect in time");
+  return G_SOURCE_REMOVE;
+}
+
+/* --- set-up --- */
+
+BfMediaTransport *
+bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMediaCert *cert,
+                        gboolean controlling, BfMediaEventFunc on_event, BfMediaRtpFunc on_rtp,
+                        gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (worker && config && cert && on_event, NULL);
+  g_return_val_if_fail (bf_media_worker_is_current (worker), NULL);
+
+  if (config->addresses == NULL || config->addresses[0] == NULL)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "no local address configured for ICE ([media] addresses)");
+      return NULL;
+    }
+  if (config->n_srtp_profiles == 0)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "no SRTP profile configured");
+      return NULL;
+    }
+  if (!bf_media_srtp_library_init (error))
+    return NULL;
+
+  BfMediaTransport *t = g_new0 (BfMediaTransport, 1);
+  t->worker = worker;
+  t->context = bf_media_worker_get_context (worker);
+  bf_media_config_copy (&t->config, config);
+  if (t->config.max_ssrcs == 0)
+    t->config.max_ssrcs = 64;
+  t->cert = bf_media_cert_ref (cert);
+  t->controlling = controlling;
+  t->on_event = on_event;
+  t->on_rtp = on_rtp;
+  t->user_data = user_data;
+  g_queue_init (&t->early_dtls);
+
+  NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_REGULAR_NOMINATION;
+  if (config->consent_freshness)
+    flags |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+  t->agent = nice_agent_new_full (t->context, NICE_COMPATIBILITY_RFC5245, flags);
+  g_object_set (t->agent,
+                "controlling-mode", controlling,
+                "ice-tcp", FALSE,
+                "ice-udp", TRUE,
+                "upnp", FALSE,
+                NULL);
+  if (config->stun_max_retransmissions)
+    g_object_set (t->agent, "stun-max-retransmissions", config->stun_max_retransmissions, NULL);
+  if (config->stun_initial_timeout_ms)
+    g_object_set (t->agent, "stun-initial-timeout", config->stun_initial_timeout_ms, NULL);
+  if (config->stun_server)
+    g_object_set (t->agent, "stun-server", config->stun_server,
+                  "stun-server-port", (guint) config->stun_port, NULL);
+
+  for (char **a = config->addresses; *a; a++)
+    {
+      NiceAddress addr;
+      nice_address_init (&addr);
+      if (!nice_address_set_from_string (&addr, *a) || !nice_agent_add_local_address (t->agent, &addr))
+        {
+          g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                       "cannot gather on local address '%s'", *a);
+          bf_media_transport_free (t);
+          return NULL;
+        }
+    }
+
+  t->stream_id = nice_agent_add_stream (t->agent, 1);
+  if (t->stream_id == 0)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "libnice refused the stream");
+      bf_media_transport_free (t);
+      return NULL;
+    }
+  if (config->port_min && config->port_max)
+    nice_agent_set_port_range (t->agent, t->stream_id, COMPONENT, config->port_min,
+                               config->port_max);
+  if (config->turn_server
+      && !nice_agent_set_relay_info (t->agent, t->stream_id, COMPONENT, config->turn_server,
+                                     config->turn_port, config->turn_username,
+                                     config->turn_password, NICE_RELAY_TYPE_TURN_UDP))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "libnice refused the TURN server %s", config->turn_server);
+      bf_media_transport_free (t);
+      return NULL;
+    }
+
+  g_signal_connect (t->agent, "new-candidate-full", G_CALLBACK (on_new_candidate), t);
+  g_signal_connect (t->agent, "candidate-gathering-done", G_CALLBACK (on_gathering_done), t);
+  g_signal_connect (t->agent, "component-state-changed", G_CALLBACK (on_state_changed), t);
+  g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
+  nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+  return t;
+}
+
+/* Keeps libnice reading (and discarding) while the agent closes: with no
+ * receive callback at all its sockets would stay readable and the worker's
+ * loop would spin. */
+static void
+recv_discard (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
+              gpointer user_data)
+{
+}
+
+static void
+agent_closed (GObject *agent, GAsyncResult *result, gpointer unused)
+{
+  /* libnice 0.1.21 has no _finish(); the result is a boolean GTask. */
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  g_object_unref (agent);
+}
+
+void
+bf_media_transport_free (BfMediaTransport *t)
+{
+  if (t == NULL)
+    return;
+  g_return_if_fail (ON_WORKER (t));
+  g_return_if_fail (t->dispatching == 0);
+
+  stop_ice_timer (t);
+  if (t->agent)
+    {
+      if (t->stream_id)
+        nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, recv_discard, NULL);
+      g_signal_handlers_disconnect_by_data (t->agent, t);
+      /* Releases TURN allocations (a refresh with lifetime 0) before the
+       * sockets go; the agent is unreferenced when that is done, on this
+       * worker's context. */
+      nice_agent_close_async (t->agent, agent_closed, NULL);
+      t->agent = NULL;
+    }
+  bf_media_dtls_free (t->dtls);
+  bf_media_srtp_free (t->srtp);
+  g_queue_clear_full (&t->early_dtls, (GDestroyNotify) g_bytes_unref);
+  g_slist_free_full (t->pending_candidates, (GDestroyNotify) nice_candidate_free);
+  g_free (t->remote_ufrag);
+  if (t->remote_pwd)
+    memset (t->remote_pwd, 0, strlen (t->remote_pwd));
+  g_free (t->remote_pwd);
+  bf_media_config_clear (&t->config);
+  bf_media_cert_unref (t->cert);
+  g_free (t);
+}
+
+gboolean
+bf_media_transport_gather (BfMediaTransport *t, GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (t->gathering || t->ice != ICE_NEW)
+    return TRUE;
+  t->gathering = TRUE;
+  t->ice = ICE_CHECKING;
+  if (!nice_agent_gather_candidates (t->agent, t->stream_id))
+    {
+      t->gathering = FALSE;
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "ICE gathering failed (no usable local address or port)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bf_media_transport_get_local_credentials (BfMediaTransport *t, char **ufrag, char **pwd)
+{
+  g_return_if_fail (ON_WORKER (t));
+  gchar *u = NULL, *p = NULL;
+  nice_agent_get_local_credentials (t->agent, t->stream_id, &u, &p);
+  *ufrag = u;
+  *pwd = p;
+}
+
+/* RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/", ufrag 4..256,
+ * pwd 22..256. */
+static gboolean
+valid_ice_string (const char *s, gsize min)
+{
+  gsize n = 0;
+  for (; s && s[n]; n++)
+    if (!g_ascii_isalnum (s[n]) && s[n] != '+' && s[n] != '/')
+      return FALSE;
+  return s && n >= min && n <= 256;
+}
+
+static void
+add_to_agent (BfMediaTransport *t, GSList *cands)
+{
+  if (cands == NULL)
+    return;
+  if (nice_agent_set_remote_candidates (t->agent, t->stream_id, COMPONENT, cands) < 0)
+    g_debug ("media: libnice refused remote candidates");
+}
+
+gboolean
+bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufrag,
+                                           const char *pwd, GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "malformed ICE ufrag or password (RFC 8839 section 5.4)");
+      return FALSE;
+    }
+  if (t->remote_ufrag)
+    {
+      if (strcmp (t->remote_ufrag, ufrag) == 0 && strcmp (t->remote_pwd, pwd) == 0)
+        return TRUE;
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "ICE restart is not supported");
+      return FALSE;
+    }
+  if (!nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "libnice refused the remote credentials");
+      return FALSE;
+    }
+  t->remote_ufrag = g_strdup (ufrag);
+  t->remote_pwd = g_strdup (pwd);
+
+  GSList *pending = g_slist_reverse (g_steal_pointer (&t->pending_candidates));
+  add_to_agent (t, pending);
+  g_slist_free_full (pending, (GDestroyNotify) nice_candidate_free);
+
+  if (t->ice != ICE_CONNECTED && t->ice != ICE_FAILED && t->ice_timer == NULL)
+    {
+      t->ice_timer = g_timeout_source_new (t->config.ice_timeout_ms);
+      g_source_set_callback (t->ice_timer, on_ice_timeout, t, NULL);
+      g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
+      g_source_attach (t->ice_timer, t->context);
+    }
+  return TRUE;
+}
+
+gboolean
+bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandidate *c,
+                                         GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  g_return_val_if_fail (c != NULL, FALSE);
+  if (c->component != COMPONENT)
+    return TRUE;              /* RTCP without mux: not used (RFC 5761 §5.1.3) */
+  if (t->n_remote_candidates >= MAX_REMOTE_CANDIDATES)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "more than %d remote candidates", MAX_REMOTE_CANDIDATES);
+      return FALSE;
+    }
+  gsize flen = strnlen (c->foundation, sizeof c->foundation);
+  NiceAddress addr;
+  nice_address_init (&addr);
+  if (flen == 0 || flen > BF_MEDIA_FOUNDATION_MAX || c->port == 0 || c->priority == 0
+      || strnlen (c->address, sizeof c->address) >= sizeof c->address
+      || !g_hostname_is_ip_address (c->address)
+      || !nice_address_set_from_string (&addr, c->address)
+      || (guint) c->type > BF_MEDIA_CANDIDATE_RELAY)
+    {
+      /* mDNS (.local) names land here too: a relay has no use for them. */
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "unusable remote candidate (needs an IP address, a port, a priority "
+                   "and a foundation)");
+      return FALSE;
+    }
+  nice_address_set_port (&addr, c->port);
+
+  NiceCandidate *n = nice_candidate_new (to_nice_type (c->type));
+  n->stream_id = t->stream_id;
+  n->component_id = COMPONENT;
+  n->transport = NICE_CANDIDATE_TRANSPORT_UDP;
+  n->priority = c->priority;
+  n->addr = addr;
+  g_strlcpy (n->foundation, c->foundation, sizeof n->foundation);
+  if (c->rel_address[0] && strnlen (c->rel_address, sizeof c->rel_address) < sizeof c->rel_address
+      && nice_address_set_from_string (&n->base_addr, c->rel_address))
+    nice_address_set_port (&n->base_addr, c->rel_port);
+  t->n_remote_candidates++;
+
+  if (t->remote_ufrag == NULL)
+    {
+      t->pending_candidates = g_slist_prepend (t->pending_candidates, n);
+      return TRUE;
+    }
+  GSList one = { n, NULL };
+  add_to_agent (t, &one);
+  nice_candidate_free (n);
+  return TRUE;
+}
+
+void
+bf_media_transport_remote_gathering_done (BfMediaTransport *t)
+{
+  g_return_if_fail (ON_WORKER (t));
+  t->remote_gathering_done = TRUE;
+  nice_agent_peer_candidate_gathering_done (t->agent, t->stream_id);
+  if (t->ice != ICE_CONNECTED && t->ice != ICE_FAILED && t->remote_ufrag
+      && nice_agent_get_component_state (t->agent, t->stream_id, COMPONENT)
+         == NICE_COMPONENT_STATE_FAILED)
+    ice_fail (t, BF_MEDIA_ERROR_ICE, "ICE failed: no candidate pair works");
+}
+
+void
+bf_media_transport_get_counters (BfMediaTransport *t, BfMediaCounters *counters)
+{
+  g_return_if_fail (ON_WORKER (t));
+  *counters = t->counters;
+}
+
+BfMediaSrtpProfile
+bf_media_transport_get_srtp_profile (BfMediaTransport *t)
+{
+  return t->srtp ? t->profile : BF_MEDIA_SRTP_NONE;
+}
+
+gboolean
+bf_media_transport_get_selected_pair (BfMediaTransport *t, BfMediaCandidate *local,
+                                      BfMediaCandidate *remote)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (!t->have_pair)
+    return FALSE;
+  if (local)
+    *local = t->pair_local;
+  if (remote)
+    *remote = t->pair_remote;
+  return TRUE;
+}
+
+BfMediaWorker *
+bf_media_transport_get_worker (BfMediaTransport *t)
+{
+  return t->worker;
+}

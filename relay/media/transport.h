@@ -1,0 +1,148 @@
+/* belfry media: the transport of one Jingle session leg (XEP-0176 ICE-UDP +
+ * XEP-0320 DTLS-SRTP): one NiceAgent (full ICE, RFC 8445, trickle), one
+ * stream, one component (rtcp-mux, RFC 5761; BUNDLE puts audio and video on
+ * this one transport), DTLS 1.2 over the selected pair, SRTP/SRTCP.
+ *
+ * Threading: a transport belongs to one media worker.  Create it, call
+ * every function and free it on that worker's thread (post there with
+ * bf_media_worker_invoke).  All callbacks run on that thread too; the owner
+ * forwards what the signalling thread needs by posting to it.  A callback
+ * must not free the transport: post the free to the worker instead.
+ *
+ * Receive path: libnice delivers a datagram (only from the remote address
+ * of a validated pair: libnice drops everything else before we see it,
+ * without a counter), the first byte demultiplexes it (RFC 7983 §7): 0-3
+ * STUN (libnice's), 20-63 DTLS, 128-191 SRTP/SRTCP (RTCP when the second
+ * byte is 192-223, RFC 5761 §4), the rest is dropped and counted.  SRTP is
+ * unprotected in place and handed to the RTP callback; nothing is copied. */
+#pragma once
+
+#include <glib.h>
+
+#include "dtls-cert.h"
+#include "dtls.h"
+#include "media-config.h"
+#include "media-types.h"
+#include "worker.h"
+
+G_BEGIN_DECLS
+
+typedef struct _BfMediaTransport BfMediaTransport;
+
+typedef enum {
+  BF_MEDIA_CANDIDATE_HOST,
+  BF_MEDIA_CANDIDATE_SRFLX,
+  BF_MEDIA_CANDIDATE_PRFLX,
+  BF_MEDIA_CANDIDATE_RELAY,
+} BfMediaCandidateType;
+
+/* "host", "srflx", "prflx", "relay" (XEP-0176 type attribute). */
+const char *bf_media_candidate_type_name (BfMediaCandidateType type);
+gboolean bf_media_candidate_type_from_name (const char *name, BfMediaCandidateType *type);
+
+#define BF_MEDIA_FOUNDATION_MAX 32
+#define BF_MEDIA_ADDRESS_MAX 46        /* INET6_ADDRSTRLEN */
+
+/* One UDP candidate, as XEP-0176 carries it. */
+typedef struct {
+  char foundation[BF_MEDIA_FOUNDATION_MAX + 1];
+  guint component;                     /* 1; others are ignored (rtcp-mux) */
+  BfMediaCandidateType type;
+  char address[BF_MEDIA_ADDRESS_MAX];  /* IP literal */
+  guint16 port;
+  char rel_address[BF_MEDIA_ADDRESS_MAX]; /* "" for host */
+  guint16 rel_port;
+  guint32 priority;
+} BfMediaCandidate;
+
+typedef enum {
+  BF_MEDIA_EVENT_LOCAL_CANDIDATE,  /* .candidate: send it (trickle) */
+  BF_MEDIA_EVENT_GATHERING_DONE,   /* no more local candidates */
+  BF_MEDIA_EVENT_ICE_CONNECTED,    /* a pair works: DTLS starts when it can */
+  BF_MEDIA_EVENT_ICE_FAILED,       /* .error: BF_MEDIA_ERROR_ICE or _TIMEOUT (terminal) */
+  BF_MEDIA_EVENT_DTLS_CONNECTED,   /* .profile: SRTP keyed, media may flow */
+  BF_MEDIA_EVENT_DTLS_FAILED,      /* .error: _FINGERPRINT_MISMATCH (-> <security-error/>),
+                                    * _HANDSHAKE, _TIMEOUT, _CLOSED, _CRYPTO (terminal) */
+} BfMediaEventType;
+
+typedef struct {
+  BfMediaEventType type;
+  const BfMediaCandidate *candidate;
+  BfMediaSrtpProfile profile;
+  const GError *error;
+} BfMediaEvent;
+
+typedef void (*BfMediaEventFunc) (BfMediaTransport *transport, const BfMediaEvent *event,
+                                  gpointer user_data);
+/* An unprotected RTP or RTCP packet; @data is writable and valid only
+ * during the call. */
+typedef void (*BfMediaRtpFunc) (BfMediaTransport *transport, gboolean is_rtcp,
+                                guint8 *data, gsize len, gpointer user_data);
+
+typedef struct {
+  guint64 packets_in, bytes_in;     /* every datagram libnice handed us */
+  guint64 packets_out, bytes_out;   /* every datagram we sent */
+  guint64 rtp_in, rtcp_in;          /* unprotected and delivered */
+  guint64 rtp_out, rtcp_out;        /* protected and sent */
+  guint64 dtls_in, dtls_out;        /* DTLS datagrams processed / sent */
+  guint64 dropped_demux;            /* first byte not DTLS/SRTP, STUN libnice
+                                     * did not take, too short or too long */
+  guint64 dropped_unvalidated;      /* arrived after ICE failed (no valid pair) */
+  guint64 dropped_not_ready;        /* SRTP before keys; DTLS over the early queue */
+  guint64 dropped_dtls;             /* malformed DTLS framing, DTLS after the end,
+                                     * application data */
+  guint64 dropped_unprotect;        /* SRTP/SRTCP authentication, replay, malformed */
+  guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
+  guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
+  guint64 send_errors;              /* send: not keyed yet, or the socket refused */
+} BfMediaCounters;
+
+/* On @worker's thread.  @config is copied; @cert is referenced.  Fails if
+ * no local address is configured or libnice refuses one. */
+BfMediaTransport *bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config,
+                                          BfMediaCert *cert, gboolean controlling,
+                                          BfMediaEventFunc on_event, BfMediaRtpFunc on_rtp,
+                                          gpointer user_data, GError **error);
+/* Silent on the wire (see _close); never from inside a callback. */
+void bf_media_transport_free (BfMediaTransport *transport);
+
+/* Starts gathering; LOCAL_CANDIDATE events may fire before it returns. */
+gboolean bf_media_transport_gather (BfMediaTransport *transport, GError **error);
+/* The ICE ufrag and password to signal (g_free both). */
+void bf_media_transport_get_local_credentials (BfMediaTransport *transport,
+                                               char **ufrag, char **pwd);
+/* Starts the ice_timeout clock.  Setting different credentials again (an
+ * ICE restart) is refused. */
+gboolean bf_media_transport_set_remote_credentials (BfMediaTransport *transport,
+                                                    const char *ufrag, const char *pwd,
+                                                    GError **error);
+/* Any time, also before the credentials (then held until they come). */
+gboolean bf_media_transport_add_remote_candidate (BfMediaTransport *transport,
+                                                  const BfMediaCandidate *candidate,
+                                                  GError **error);
+/* The peer's end-of-candidates: from now on ICE failure is final. */
+void bf_media_transport_remote_gathering_done (BfMediaTransport *transport);
+/* Our DTLS role (see bf_media_dtls_setup_for_answer/_from_answer) and the
+ * peer's fingerprint; once.  The handshake starts when ICE is connected. */
+gboolean bf_media_transport_set_dtls (BfMediaTransport *transport, BfMediaDtlsSetup setup,
+                                      const char *remote_hash, const char *remote_fingerprint,
+                                      GError **error);
+
+/* Protect and send one packet (copied: @data is not modified).  FALSE if
+ * not keyed yet, not a valid RTP/RTCP packet, or not sent (counted). */
+gboolean bf_media_transport_send_rtp (BfMediaTransport *transport, const guint8 *data, gsize len);
+gboolean bf_media_transport_send_rtcp (BfMediaTransport *transport, const guint8 *data, gsize len);
+/* Sends @data as it is on the selected pair: for tests and diagnostics. */
+gboolean bf_media_transport_send_raw (BfMediaTransport *transport, const guint8 *data, gsize len);
+
+/* Graceful end: DTLS close_notify to the peer.  Media stops. */
+void bf_media_transport_close (BfMediaTransport *transport);
+
+void bf_media_transport_get_counters (BfMediaTransport *transport, BfMediaCounters *counters);
+BfMediaSrtpProfile bf_media_transport_get_srtp_profile (BfMediaTransport *transport);
+/* FALSE before a pair is selected. */
+gboolean bf_media_transport_get_selected_pair (BfMediaTransport *transport,
+                                               BfMediaCandidate *local, BfMediaCandidate *remote);
+BfMediaWorker *bf_media_transport_get_worker (BfMediaTransport *transport);
+
+G_END_DECLS

@@ -1,0 +1,255 @@
+/* belfry media workers: one thread, one GMainContext, one GMainLoop each;
+ * a pool pins sessions to the least loaded one. */
+#include "worker.h"
+
+#include "media-types.h"
+
+struct _BfMediaWorker {
+  char *name;
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  gint load;                /* atomic: sessions pinned here */
+  GMutex start_lock;        /* only for the start hand-shake */
+  GCond start_cond;
+  gboolean started;
+};
+
+struct _BfMediaPool {
+  GPtrArray *workers;       /* BfMediaWorker*, fixed after creation */
+};
+
+typedef struct {
+  BfMediaWorkerFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+} Invocation;
+
+static gboolean
+invocation_dispatch (gpointer user_data)
+{
+  Invocation *inv = user_data;
+  inv->func (inv->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+invocation_free (gpointer user_data)
+{
+  Invocation *inv = user_data;
+  if (inv->destroy)
+    inv->destroy (inv->data);
+  g_free (inv);
+}
+
+static gpointer
+worker_main (gpointer user_data)
+{
+  BfMediaWorker *w = user_data;
+
+  g_main_context_push_thread_default (w->context);
+  g_mutex_lock (&w->start_lock);
+  w->started = TRUE;
+  g_cond_signal (&w->start_cond);
+  g_mutex_unlock (&w->start_lock);
+
+  g_main_loop_run (w->loop);
+
+  /* Drain: run what was posted before the stop and whatever it completes
+   * (e.g. a NiceAgent's close_async), bounded so a source that re-arms
+   * forever cannot hang the join. */
+  for (guint i = 0; i < 1000 && g_main_context_iteration (w->context, FALSE); i++)
+    ;
+  g_main_context_pop_thread_default (w->context);
+  return NULL;
+}
+
+BfMediaWorker *
+bf_media_worker_new (const char *name, GError **error)
+{
+  BfMediaWorker *w = g_new0 (BfMediaWorker, 1);
+  w->name = g_strdup (name ? name : "bf-media");
+  w->context = g_main_context_new ();
+  w->loop = g_main_loop_new (w->context, FALSE);
+  g_mutex_init (&w->start_lock);
+  g_cond_init (&w->start_cond);
+
+  w->thread = g_thread_try_new (w->name, worker_main, w, error);
+  if (w->thread == NULL)
+    {
+      g_main_loop_unref (w->loop);
+      g_main_context_unref (w->context);
+      g_mutex_clear (&w->start_lock);
+      g_cond_clear (&w->start_cond);
+      g_free (w->name);
+      g_free (w);
+      return NULL;
+    }
+  /* Wait until the loop's thread exists, so that is_current() and the
+   * thread-default context are right before anything is posted. */
+  g_mutex_lock (&w->start_lock);
+  while (!w->started)
+    g_cond_wait (&w->start_cond, &w->start_lock);
+  g_mutex_unlock (&w->start_lock);
+  return w;
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+bf_media_worker_free (BfMediaWorker *w)
+{
+  if (w == NULL)
+    return;
+  g_return_if_fail (!bf_media_worker_is_current (w));
+  if (g_atomic_int_get (&w->load) != 0)
+    g_warning ("media worker %s stopped with %d sessions pinned", w->name,
+               g_atomic_int_get (&w->load));
+
+  /* Quit from inside the loop, after everything posted before this call
+   * (sources of equal priority run in attach order). */
+  GSource *s = g_idle_source_new ();
+  g_source_set_priority (s, G_PRIORITY_DEFAULT);
+  g_source_set_callback (s, quit_loop, w->loop, NULL);
+  g_source_attach (s, w->context);
+  g_source_unref (s);
+
+  g_thread_join (w->thread);
+  g_main_loop_unref (w->loop);
+  g_main_context_unref (w->context);
+  g_mutex_clear (&w->start_lock);
+  g_cond_clear (&w->start_cond);
+  g_free (w->name);
+  g_free (w);
+}
+
+void
+bf_media_worker_invoke (BfMediaWorker *w, BfMediaWorkerFunc func, gpointer data,
+                        GDestroyNotify destroy)
+{
+  g_return_if_fail (w != NULL && func != NULL);
+  Invocation *inv = g_new (Invocation, 1);
+  inv->func = func;
+  inv->data = data;
+  inv->destroy = destroy;
+  GSource *s = g_idle_source_new ();
+  g_source_set_priority (s, G_PRIORITY_DEFAULT);
+  g_source_set_callback (s, invocation_dispatch, inv, invocation_free);
+  g_source_set_static_name (s, "bf-media-invoke");
+  g_source_attach (s, w->context);
+  g_source_unref (s);
+}
+
+GMainContext *
+bf_media_worker_get_context (BfMediaWorker *w)
+{
+  return w->context;
+}
+
+gboolean
+bf_media_worker_is_current (BfMediaWorker *w)
+{
+  return w->thread == g_thread_self ();
+}
+
+const char *
+bf_media_worker_get_name (BfMediaWorker *w)
+{
+  return w->name;
+}
+
+guint
+bf_media_worker_get_load (BfMediaWorker *w)
+{
+  return (guint) g_atomic_int_get (&w->load);
+}
+
+void
+bf_media_worker_acquire (BfMediaWorker *w)
+{
+  g_atomic_int_inc (&w->load);
+}
+
+void
+bf_media_worker_release (BfMediaWorker *w)
+{
+  g_return_if_fail (g_atomic_int_get (&w->load) > 0);
+  g_atomic_int_add (&w->load, -1);
+}
+
+BfMediaPool *
+bf_media_pool_new (guint n_workers, GError **error)
+{
+  if (n_workers == 0)
+    n_workers = g_get_num_processors ();
+  if (n_workers > 1024)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "%u media workers is too many", n_workers);
+      return NULL;
+    }
+  BfMediaPool *pool = g_new0 (BfMediaPool, 1);
+  pool->workers = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_media_worker_free);
+  for (guint i = 0; i < n_workers; i++)
+    {
+      /* Thread names are limited to 15 bytes on Linux. */
+      g_autofree char *name = g_strdup_printf ("bf-media-%u", i);
+      BfMediaWorker *w = bf_media_worker_new (name, error);
+      if (w == NULL)
+        {
+          bf_media_pool_free (pool);
+          return NULL;
+        }
+      g_ptr_array_add (pool->workers, w);
+    }
+  return pool;
+}
+
+void
+bf_media_pool_free (BfMediaPool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_ptr_array_unref (pool->workers);
+  g_free (pool);
+}
+
+guint
+bf_media_pool_get_size (BfMediaPool *pool)
+{
+  return pool->workers->len;
+}
+
+BfMediaWorker *
+bf_media_pool_get_worker (BfMediaPool *pool, guint index)
+{
+  g_return_val_if_fail (index < pool->workers->len, NULL);
+  return pool->workers->pdata[index];
+}
+
+BfMediaWorker *
+bf_media_pool_acquire (BfMediaPool *pool)
+{
+  /* Called from the signalling thread only, so picking and incrementing
+   * need not be one atomic step: workers' loads only ever go down behind
+   * our back (release may run anywhere). */
+  BfMediaWorker *best = NULL;
+  gint best_load = G_MAXINT;
+  for (guint i = 0; i < pool->workers->len; i++)
+    {
+      BfMediaWorker *w = pool->workers->pdata[i];
+      gint load = g_atomic_int_get (&w->load);
+      if (load < best_load)
+        {
+          best = w;
+          best_load = load;
+        }
+    }
+  bf_media_worker_acquire (best);
+  return best;
+}

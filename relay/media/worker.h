@@ -1,0 +1,55 @@
+/* belfry media workers: threads that each own a GMainContext.
+ *
+ * DESIGN.md "Data flow" 2: a session is pinned to one worker, which owns its
+ * NiceAgent, DTLS state and SRTP contexts; the signalling thread talks to a
+ * worker only by posting to its context (bf_media_worker_invoke).  Nothing
+ * on a worker's packet path takes a lock of ours. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _BfMediaWorker BfMediaWorker;
+typedef struct _BfMediaPool BfMediaPool;
+
+typedef void (*BfMediaWorkerFunc) (gpointer data);
+
+/* Starts a thread named @name running a GMainLoop on its own context (which
+ * is the thread-default context on that thread). */
+BfMediaWorker *bf_media_worker_new (const char *name, GError **error);
+/* Stops the loop, drains what is already queued, joins the thread.  Every
+ * transport on it must have been freed.  Never call it on the worker. */
+void bf_media_worker_free (BfMediaWorker *worker);
+
+/* Posts @func(@data) to run once on the worker, always asynchronously (even
+ * when called on the worker), in posting order; @destroy(@data) runs after
+ * it on the worker (or on the caller's thread if the worker is stopping and
+ * the call was never dispatched).  Callable from any thread. */
+void bf_media_worker_invoke (BfMediaWorker *worker, BfMediaWorkerFunc func,
+                             gpointer data, GDestroyNotify destroy);
+
+GMainContext *bf_media_worker_get_context (BfMediaWorker *worker);
+/* TRUE on the worker's own thread (cheap: no lock). */
+gboolean bf_media_worker_is_current (BfMediaWorker *worker);
+const char *bf_media_worker_get_name (BfMediaWorker *worker);
+/* Sessions pinned to it (see bf_media_pool_acquire). */
+guint bf_media_worker_get_load (BfMediaWorker *worker);
+
+/* N workers ("[media] workers"; 0 = one per core). */
+BfMediaPool *bf_media_pool_new (guint n_workers, GError **error);
+void bf_media_pool_free (BfMediaPool *pool);
+guint bf_media_pool_get_size (BfMediaPool *pool);
+BfMediaWorker *bf_media_pool_get_worker (BfMediaPool *pool, guint index);
+/* Pins a new session: the least loaded worker, whose load goes up by one.
+ * Both legs of a relayed call share the worker: acquire once, then
+ * bf_media_worker_acquire() it again for the second leg. */
+BfMediaWorker *bf_media_pool_acquire (BfMediaPool *pool);
+void bf_media_worker_acquire (BfMediaWorker *worker);
+/* The session is gone. */
+void bf_media_worker_release (BfMediaWorker *worker);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfMediaWorker, bf_media_worker_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfMediaPool, bf_media_pool_free)
+
+G_END_DECLS

@@ -1,0 +1,767 @@
+/* Media unit tests without a network: certificate and fingerprints, setup
+ * roles, SRTP sessions, the [media] group, workers and the pool. */
+#include <string.h>
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "dtls-cert.h"
+#include "dtls.h"
+#include "media-config.h"
+#include "srtp-session.h"
+#include "worker.h"
+
+/* --- certificate --- */
+
+static void
+test_cert (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaCert) cert = bf_media_cert_new (0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (cert);
+
+  EVP_PKEY *key = bf_media_cert_get_key (cert);
+  g_assert_true (EVP_PKEY_is_a (key, "EC"));
+  g_assert_cmpint (EVP_PKEY_get_bits (key), ==, 256);
+  char group[64] = "";
+  size_t glen = 0;
+  g_assert_true (EVP_PKEY_get_group_name (key, group, sizeof group, &glen));
+  g_assert_cmpstr (group, ==, "prime256v1");
+  g_assert_cmpint (X509_verify (bf_media_cert_get_x509 (cert), key), ==, 1);
+
+  const char *fp = bf_media_cert_get_fingerprint (cert);
+  g_assert_cmpstr (bf_media_cert_get_fingerprint_hash (cert), ==, "sha-256");
+  g_assert_cmpuint (strlen (fp), ==, 32 * 3 - 1);
+  g_assert_true (g_regex_match_simple ("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", fp, 0, 0));
+
+  guint8 md[EVP_MAX_MD_SIZE];
+  unsigned int md_len;
+  g_assert_true (X509_digest (bf_media_cert_get_x509 (cert), EVP_sha256 (), md, &md_len));
+  g_autofree char *again = bf_media_fingerprint_format (md, md_len);
+  g_assert_cmpstr (again, ==, fp);
+
+  /* Two certificates differ. */
+  g_autoptr (BfMediaCert) other = bf_media_cert_new (30, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bf_media_cert_get_fingerprint (other), !=, fp);
+
+  /* The reference keeps it alive. */
+  BfMediaCert *ref = bf_media_cert_ref (cert);
+  bf_media_cert_unref (ref);
+}
+
+static void
+test_fingerprint_parse (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaCert) cert = bf_media_cert_new (0, &error);
+  const EVP_MD *md;
+  guint8 digest[EVP_MAX_MD_SIZE];
+  gsize len;
+
+  g_assert_true (bf_media_fingerprint_parse ("sha-256", bf_media_cert_get_fingerprint (cert),
+                                             &md, digest, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, 32);
+  g_autofree char *lower = g_ascii_strdown (bf_media_cert_get_fingerprint (cert), -1);
+  g_assert_true (bf_media_fingerprint_parse ("SHA-256", lower, &md, digest, &len, NULL));
+  g_assert_true (bf_media_fingerprint_parse ("sha-1", "00112233445566778899AABBCCDDEEFF00112233",
+                                             &md, digest, &len, NULL));
+  g_assert_cmpuint (len, ==, 20);
+
+  static const struct { const char *hash, *text; } bad[] = {
+    { "md5", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF" },
+    { NULL, "00" },
+    { "sha-1", "00:11" },                                  /* short */
+    { "sha-1", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44" }, /* long */
+    { "sha-1", "0:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33" },
+    { "sha-1", "ZZ:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33" },
+    { "sha-1", ":00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33" },
+    { "sha-1", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:" },
+    { "sha-1", "00::11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33" },
+    { "sha-256", "" },
+    { "sha-256", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_assert_false (bf_media_fingerprint_parse (bad[i].hash, bad[i].text, &md, digest, &len, &e));
+      g_assert_error (e, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
+    }
+}
+
+static void
+test_setup_roles (void)
+{
+  /* RFC 5763 §5 */
+  g_assert_cmpint (bf_media_dtls_setup_for_answer ("actpass"), ==, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  g_assert_cmpint (bf_media_dtls_setup_for_answer ("passive"), ==, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  g_assert_cmpint (bf_media_dtls_setup_for_answer ("active"), ==, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  g_assert_cmpint (bf_media_dtls_setup_for_answer ("holdconn"), ==, BF_MEDIA_DTLS_SETUP_UNKNOWN);
+  g_assert_cmpint (bf_media_dtls_setup_for_answer (NULL), ==, BF_MEDIA_DTLS_SETUP_UNKNOWN);
+  g_assert_cmpint (bf_media_dtls_setup_from_answer ("active"), ==, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  g_assert_cmpint (bf_media_dtls_setup_from_answer ("passive"), ==, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  g_assert_cmpint (bf_media_dtls_setup_from_answer ("actpass"), ==, BF_MEDIA_DTLS_SETUP_UNKNOWN);
+  g_assert_cmpstr (bf_media_dtls_setup_name (BF_MEDIA_DTLS_SETUP_ACTIVE), ==, "active");
+  g_assert_cmpint (bf_media_srtp_profile_from_name ("SRTP_AES128_CM_SHA1_80"), ==,
+                   BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80);
+  g_assert_cmpint (bf_media_srtp_profile_from_name ("AEAD_AES_128_GCM"), ==,
+                   BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+  g_assert_cmpint (bf_media_srtp_profile_from_name ("F8_128_HMAC_SHA1_80"), ==, BF_MEDIA_SRTP_NONE);
+}
+
+/* --- SRTP --- */
+
+static gsize
+make_rtp (guint8 *buf, guint16 seq, guint32 ssrc, gsize payload)
+{
+  buf[0] = 0x80;
+  buf[1] = 111;
+  buf[2] = seq >> 8;
+  buf[3] = seq & 0xff;
+  memset (buf + 4, 0, 4);
+  buf[8] = ssrc >> 24;
+  buf[9] = (ssrc >> 16) & 0xff;
+  buf[10] = (ssrc >> 8) & 0xff;
+  buf[11] = ssrc & 0xff;
+  for (gsize i = 0; i < payload; i++)
+    buf[12 + i] = (guint8) (seq + i);
+  return 12 + payload;
+}
+
+static gsize
+make_rtcp_rr (guint8 *buf, guint32 ssrc)
+{
+  buf[0] = 0x80;
+  buf[1] = 201;
+  buf[2] = 0;
+  buf[3] = 1;
+  buf[4] = ssrc >> 24;
+  buf[5] = (ssrc >> 16) & 0xff;
+  buf[6] = (ssrc >> 8) & 0xff;
+  buf[7] = ssrc & 0xff;
+  return 8;
+}
+
+static void
+srtp_pair (BfMediaSrtpProfile profile, guint max_ssrcs, BfMediaSrtp **a, BfMediaSrtp **b)
+{
+  guint8 k1[16], s1[14], k2[16], s2[14];
+  for (guint i = 0; i < 16; i++)
+    {
+      k1[i] = (guint8) i;
+      k2[i] = (guint8) (100 + i);
+    }
+  for (guint i = 0; i < 14; i++)
+    {
+      s1[i] = (guint8) (50 + i);
+      s2[i] = (guint8) (200 + i);
+    }
+  g_autoptr (GError) error = NULL;
+  *a = bf_media_srtp_new (profile, k1, s1, k2, s2, max_ssrcs, &error);
+  g_assert_no_error (error);
+  *b = bf_media_srtp_new (profile, k2, s2, k1, s1, max_ssrcs, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_srtp_profile (gconstpointer data)
+{
+  BfMediaSrtpProfile profile = GPOINTER_TO_INT (data);
+  BfMediaSrtp *a, *b;
+  srtp_pair (profile, 4, &a, &b);
+  guint8 buf[1500], orig[1500];
+  gsize n, olen;
+
+  for (guint16 seq = 1; seq < 100; seq++)
+    {
+      olen = make_rtp (orig, seq, 0x1234, 160);
+      memcpy (buf, orig, olen);
+      n = olen;
+      g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpuint (n, ==, olen + (profile == BF_MEDIA_SRTP_AEAD_AES_128_GCM ? 16 : 10));
+      g_assert_true (memcmp (buf + 12, orig + 12, 160) != 0);
+      guint8 copy[1500];
+      gsize cn = n;
+      memcpy (copy, buf, n);
+      g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, buf, &n), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpuint (n, ==, olen);
+      g_assert_true (memcmp (buf, orig, olen) == 0);
+      /* Replay. */
+      g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, copy, &cn), ==, BF_MEDIA_SRTP_REPLAY);
+    }
+
+  /* Tampered. */
+  olen = make_rtp (buf, 500, 0x1234, 100);
+  n = olen;
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_OK);
+  buf[20] ^= 1;
+  g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, buf, &n), ==, BF_MEDIA_SRTP_AUTH_FAIL);
+
+  /* RTCP both ways. */
+  for (guint i = 0; i < 10; i++)
+    {
+      n = make_rtcp_rr (buf, 0x5678);
+      g_assert_cmpint (bf_media_srtp_protect (b, TRUE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpint (bf_media_srtp_unprotect (a, TRUE, buf, &n), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpuint (n, ==, 8);
+    }
+
+  /* Malformed: CSRC count beyond the packet, too short, wrong version,
+   * too little room. */
+  olen = make_rtp (buf, 600, 0x1234, 4);
+  buf[0] |= 0x0f;
+  n = olen;
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_MALFORMED);
+  g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, buf, &n), ==, BF_MEDIA_SRTP_MALFORMED);
+  n = 11;
+  g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, buf, &n), ==, BF_MEDIA_SRTP_MALFORMED);
+  olen = make_rtp (buf, 601, 0x1234, 4);
+  buf[0] = 0x40;
+  n = olen;
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_MALFORMED);
+  olen = make_rtp (buf, 602, 0x1234, 4);
+  n = olen;
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, olen + 8), ==, BF_MEDIA_SRTP_MALFORMED);
+  /* Extension header that claims more than there is. */
+  olen = make_rtp (buf, 603, 0x1234, 8);
+  buf[0] |= 0x10;
+  buf[14] = 0xff;
+  buf[15] = 0xff;
+  n = olen;
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_MALFORMED);
+
+  /* SSRC limit: 0x1234 and 0x5678 known on a (tx / rx), up to 4 per
+   * direction. */
+  for (guint32 ssrc = 1; ssrc <= 3; ssrc++)
+    {
+      n = make_rtp (buf, 1, ssrc, 10);
+      g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpint (bf_media_srtp_unprotect (b, FALSE, buf, &n), ==, BF_MEDIA_SRTP_OK);
+    }
+  n = make_rtp (buf, 1, 99, 10);
+  g_assert_cmpint (bf_media_srtp_protect (a, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_SSRC_LIMIT);
+  /* A forged packet with a new SSRC does not take a slot on b. */
+  BfMediaSrtp *c, *d;
+  srtp_pair (profile, 2, &c, &d);
+  for (guint32 ssrc = 1000; ssrc < 1100; ssrc++)
+    {
+      n = make_rtp (buf, 7, ssrc, 40);
+      n += 16;
+      g_assert_cmpint (bf_media_srtp_unprotect (d, FALSE, buf, &n), ==, BF_MEDIA_SRTP_AUTH_FAIL);
+    }
+  for (guint32 ssrc = 1; ssrc <= 2; ssrc++)
+    {
+      n = make_rtp (buf, 1, ssrc, 10);
+      g_assert_cmpint (bf_media_srtp_protect (c, FALSE, buf, &n, sizeof buf), ==, BF_MEDIA_SRTP_OK);
+      g_assert_cmpint (bf_media_srtp_unprotect (d, FALSE, buf, &n), ==, BF_MEDIA_SRTP_OK);
+    }
+
+  bf_media_srtp_free (a);
+  bf_media_srtp_free (b);
+  bf_media_srtp_free (c);
+  bf_media_srtp_free (d);
+}
+
+
+/* --- DTLS in memory (no ICE): two associations wired to each other --- */
+
+typedef struct _Side Side;
+struct _Side {
+  const char *name;
+  BfMediaDtls *d;
+  Side *peer;
+  GQueue q;                 /* datagrams for this side */
+  guint drop_out;           /* lose this many of our next datagrams */
+  guint sent;
+  gboolean up, failed;
+  GError *error;
+  BfMediaDtlsKeys keys;
+};
+
+static void
+side_send (const guint8 *data, gsize len, gpointer user_data)
+{
+  Side *s = user_data;
+  s->sent++;
+  g_assert_cmpuint (len, <=, 1200);
+  if (s->drop_out > 0)
+    {
+      s->drop_out--;
+      return;
+    }
+  g_queue_push_tail (&s->peer->q, g_bytes_new (data, len));
+}
+
+static void
+side_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
+{
+  Side *s = user_data;
+  s->up = TRUE;
+  s->keys = *keys;
+}
+
+static void
+side_failed (const GError *error, gpointer user_data)
+{
+  Side *s = user_data;
+  g_assert_false (s->failed);
+  s->failed = TRUE;
+  s->error = g_error_copy (error);
+  g_test_message ("%s: %s", s->name, error->message);
+}
+
+static const BfMediaDtlsCallbacks side_callbacks = { side_send, side_connected, side_failed };
+
+static gboolean
+unit_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Delivers queued datagrams and runs the timers until @done or 5 s. */
+static void
+pump (Side *a, Side *b, gboolean (*done) (Side *, Side *))
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  guint id = g_timeout_add (1, unit_tick, NULL);
+  while (!done (a, b) && g_get_monotonic_time () < end)
+    {
+      gboolean any = FALSE;
+      Side *sides[] = { a, b };
+      for (int i = 0; i < 2; i++)
+        {
+          GBytes *x;
+          while ((x = g_queue_pop_head (&sides[i]->q)) != NULL)
+            {
+              gsize n;
+              const guint8 *d = g_bytes_get_data (x, &n);
+              bf_media_dtls_receive (sides[i]->d, d, n);
+              g_bytes_unref (x);
+              any = TRUE;
+            }
+        }
+      if (!any)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (id);
+}
+
+static gboolean
+settled (Side *a, Side *b)
+{
+  return (a->up || a->failed) && (b->up || b->failed);
+}
+
+static gboolean
+queues_empty (Side *a, Side *b)
+{
+  return g_queue_is_empty (&a->q) && g_queue_is_empty (&b->q);
+}
+
+typedef struct {
+  BfMediaCert *ca, *cb;
+  Side a, b;       /* a: client (active), b: server (passive) */
+} DtlsPair;
+
+static void
+dtls_pair_init (DtlsPair *p, const BfMediaSrtpProfile *client_profiles, guint n_client,
+                const BfMediaSrtpProfile *server_profiles, guint n_server, guint client_loss)
+{
+  g_autoptr (GError) error = NULL;
+  memset (p, 0, sizeof *p);
+  p->ca = bf_media_cert_new (0, &error);
+  p->cb = bf_media_cert_new (0, &error);
+  g_assert_no_error (error);
+  p->a.name = "client";
+  p->b.name = "server";
+  p->a.peer = &p->b;
+  p->b.peer = &p->a;
+  g_queue_init (&p->a.q);
+  g_queue_init (&p->b.q);
+  p->a.drop_out = client_loss;
+
+  BfMediaDtlsParams pa = { .setup = BF_MEDIA_DTLS_SETUP_ACTIVE, .n_profiles = n_client,
+                           .handshake_timeout_ms = 4000, .retransmit_ms = 50, .mtu = 1200 };
+  memcpy (pa.profiles, client_profiles, n_client * sizeof *client_profiles);
+  BfMediaDtlsParams pb = { .setup = BF_MEDIA_DTLS_SETUP_PASSIVE, .n_profiles = n_server,
+                           .handshake_timeout_ms = 4000, .retransmit_ms = 50, .mtu = 1200 };
+  memcpy (pb.profiles, server_profiles, n_server * sizeof *server_profiles);
+  p->a.d = bf_media_dtls_new (p->ca, &pa, "sha-256", bf_media_cert_get_fingerprint (p->cb), NULL,
+                              &side_callbacks, &p->a, &error);
+  g_assert_no_error (error);
+  p->b.d = bf_media_dtls_new (p->cb, &pb, "sha-256", bf_media_cert_get_fingerprint (p->ca), NULL,
+                              &side_callbacks, &p->b, &error);
+  g_assert_no_error (error);
+  bf_media_dtls_start (p->b.d);
+  bf_media_dtls_start (p->a.d);
+  pump (&p->a, &p->b, settled);
+}
+
+static void
+dtls_pair_clear (DtlsPair *p)
+{
+  Side *sides[] = { &p->a, &p->b };
+  for (int i = 0; i < 2; i++)
+    {
+      bf_media_dtls_free (sides[i]->d);
+      g_queue_clear_full (&sides[i]->q, (GDestroyNotify) g_bytes_unref);
+      g_clear_error (&sides[i]->error);
+    }
+  bf_media_cert_unref (p->ca);
+  bf_media_cert_unref (p->cb);
+}
+
+static const BfMediaSrtpProfile both_profiles[] = { BF_MEDIA_SRTP_AEAD_AES_128_GCM,
+                                                    BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 };
+static const BfMediaSrtpProfile gcm_only[] = { BF_MEDIA_SRTP_AEAD_AES_128_GCM };
+static const BfMediaSrtpProfile cm_only[] = { BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 };
+
+static void
+check_keys (DtlsPair *p, BfMediaSrtpProfile want)
+{
+  g_assert_true (p->a.up && p->b.up);
+  g_assert_cmpint (p->a.keys.profile, ==, want);
+  g_assert_cmpint (p->b.keys.profile, ==, want);
+  gsize k = p->a.keys.key_len, s = p->a.keys.salt_len;
+  g_assert_cmpuint (k, ==, 16);
+  g_assert_cmpuint (s, ==, want == BF_MEDIA_SRTP_AEAD_AES_128_GCM ? 12 : 14);
+  /* RFC 5764 §4.2: what one side writes with, the other reads with. */
+  g_assert_true (memcmp (p->a.keys.local_key, p->b.keys.remote_key, k) == 0);
+  g_assert_true (memcmp (p->a.keys.remote_key, p->b.keys.local_key, k) == 0);
+  g_assert_true (memcmp (p->a.keys.local_salt, p->b.keys.remote_salt, s) == 0);
+  g_assert_true (memcmp (p->a.keys.remote_salt, p->b.keys.local_salt, s) == 0);
+  g_assert_true (memcmp (p->a.keys.local_key, p->a.keys.remote_key, k) != 0);
+  g_assert_true (bf_media_dtls_is_connected (p->a.d));
+}
+
+static void
+test_dtls_profiles (void)
+{
+  DtlsPair p;
+  dtls_pair_init (&p, both_profiles, 2, both_profiles, 2, 0);
+  check_keys (&p, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+  dtls_pair_clear (&p);
+
+  dtls_pair_init (&p, both_profiles, 2, cm_only, 1, 0);
+  check_keys (&p, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80);
+  dtls_pair_clear (&p);
+
+  dtls_pair_init (&p, cm_only, 1, both_profiles, 2, 0);
+  check_keys (&p, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80);
+  dtls_pair_clear (&p);
+
+  /* Nothing in common: use_srtp is not negotiated, both refuse. */
+  dtls_pair_init (&p, gcm_only, 1, cm_only, 1, 0);
+  g_assert_true (p.a.failed && p.b.failed);
+  g_assert_error (p.a.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_HANDSHAKE);
+  g_assert_error (p.b.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_HANDSHAKE);
+  dtls_pair_clear (&p);
+}
+
+static void
+test_dtls_retransmit (void)
+{
+  /* The client's first three datagrams are lost: its retransmission timer
+   * (50 ms, doubling) on the context must carry the handshake through. */
+  DtlsPair p;
+  gint64 t0 = g_get_monotonic_time ();
+  dtls_pair_init (&p, both_profiles, 2, both_profiles, 2, 3);
+  check_keys (&p, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+  g_test_message ("handshake with 3 lost datagrams: %.0f ms, client sent %u datagrams",
+                  (g_get_monotonic_time () - t0) / 1000.0, p.a.sent);
+  g_assert_cmpuint (p.a.sent, >=, 5);
+  dtls_pair_clear (&p);
+
+  /* Everything lost: the handshake deadline fires. */
+  dtls_pair_init (&p, both_profiles, 2, both_profiles, 2, 1000);
+  g_assert_true (p.a.failed);
+  g_assert_error (p.a.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_TIMEOUT);
+  dtls_pair_clear (&p);
+}
+
+static gsize
+random_records (guint8 *buf, gsize cap)
+{
+  gsize off = 0;
+  guint n = (guint) g_random_int_range (1, 4);
+  for (guint r = 0; r < n; r++)
+    {
+      gsize body = (gsize) g_random_int_range (0, g_random_boolean () ? 40 : 400);
+      if (off + 13 + body > cap)
+        break;
+      guint8 *h = buf + off;
+      for (gsize i = 0; i < 13 + body; i++)
+        h[i] = (guint8) g_random_int_range (0, 256);
+      h[0] = (guint8) g_random_int_range (20, 26);
+      h[1] = 254;
+      h[2] = g_random_boolean () ? 253 : 255;
+      h[3] = 0;
+      h[4] = (guint8) g_random_int_range (0, 4);
+      h[11] = (guint8) (body >> 8);
+      h[12] = (guint8) body;
+      off += 13 + body;
+    }
+  return off;
+}
+
+/* Forged datagrams on an established association (what an attacker who
+ * can spoof the validated address can send): none may end it. */
+static void
+test_dtls_garbage (void)
+{
+  DtlsPair p;
+  dtls_pair_init (&p, both_profiles, 2, both_profiles, 2, 0);
+  check_keys (&p, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+  guint8 buf[1500];
+  guint accepted = 0, refused = 0;
+  for (guint i = 0; i < 4000; i++)
+    {
+      Side *target = i % 2 ? &p.a : &p.b;
+      gsize n;
+      if (i % 5 == 0)
+        {
+          n = (gsize) g_random_int_range (1, 600);
+          for (gsize j = 0; j < n; j++)
+            buf[j] = (guint8) g_random_int_range (0, 256);
+          buf[0] = (guint8) g_random_int_range (20, 64);
+        }
+      else
+        n = random_records (buf, sizeof buf);
+      if (bf_media_dtls_receive (target->d, buf, n))
+        accepted++;
+      else
+        refused++;
+      pump (&p.a, &p.b, queues_empty);
+    }
+  g_test_message ("4000 forged datagrams after the handshake: %u went to OpenSSL, %u refused "
+                  "by framing", accepted, refused);
+  g_assert_false (p.a.failed || p.b.failed);
+  g_assert_true (bf_media_dtls_is_connected (p.a.d) && bf_media_dtls_is_connected (p.b.d));
+
+  /* A real close_notify still ends it. */
+  bf_media_dtls_close (p.a.d);
+  pump (&p.a, &p.b, queues_empty);
+  g_assert_true (p.b.failed);
+  g_assert_error (p.b.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED);
+  dtls_pair_clear (&p);
+}
+
+static void
+test_dtls_wrong_fingerprint (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaCert) c = bf_media_cert_new (0, &error);
+  BfMediaDtlsParams params = { .setup = BF_MEDIA_DTLS_SETUP_ACTIVE, .n_profiles = 1,
+                               .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM } };
+  Side s = { .name = "x" };
+  g_assert_null (bf_media_dtls_new (c, &params, "sha-256", "00:11", NULL, &side_callbacks, &s,
+                                    &error));
+  g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
+  g_clear_error (&error);
+  params.setup = BF_MEDIA_DTLS_SETUP_UNKNOWN;
+  g_assert_null (bf_media_dtls_new (c, &params, "sha-256", bf_media_cert_get_fingerprint (c), NULL,
+                                    &side_callbacks, &s, &error));
+  g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
+  g_clear_error (&error);
+  params.setup = BF_MEDIA_DTLS_SETUP_ACTIVE;
+  params.n_profiles = 0;
+  g_assert_null (bf_media_dtls_new (c, &params, "sha-256", bf_media_cert_get_fingerprint (c), NULL,
+                                    &side_callbacks, &s, &error));
+  g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
+}
+
+/* --- [media] --- */
+
+static gboolean
+read_media (const char *text, BfMediaConfig *out, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, NULL));
+  BfConfig config = { .path = (char *) "media-test.conf", .keyfile = kf };
+  g_autoptr (BfModuleConfig) group = bf_config_group_new (&config, "media");
+  if (!bf_media_config_read (out, group, error))
+    return FALSE;
+  return bf_config_group_check_unknown (group, error);
+}
+
+static void
+test_config (void)
+{
+  BfMediaConfig c;
+  bf_media_config_init (&c);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (read_media ("[media]\n", &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.workers, ==, 0);
+  g_assert_null (c.addresses[0]);
+  g_assert_cmpuint (c.n_srtp_profiles, ==, 2);
+  g_assert_cmpint (c.srtp_profiles[0], ==, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+  g_assert_true (c.consent_freshness);
+
+  g_assert_true (read_media ("[media]\nworkers = 3\naddresses = 127.0.0.1; ::1\n"
+                             "port_min = 40000\nport_max = 40100\n"
+                             "stun_server = 192.0.2.1\nstun_port = 19302\n"
+                             "turn_server = 192.0.2.2\nturn_username = u\nturn_password = p\n"
+                             "srtp_profiles = AES_CM_128_HMAC_SHA1_80\n"
+                             "ice_timeout = 5\ndtls_timeout = 3\nconsent_freshness = false\n"
+                             "max_ssrcs = 8\n", &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.workers, ==, 3);
+  g_assert_cmpstr (c.addresses[0], ==, "127.0.0.1");
+  g_assert_cmpstr (c.addresses[1], ==, "::1");
+  g_assert_cmpuint (c.port_min, ==, 40000);
+  g_assert_cmpuint (c.port_max, ==, 40100);
+  g_assert_cmpstr (c.stun_server, ==, "192.0.2.1");
+  g_assert_cmpuint (c.stun_port, ==, 19302);
+  g_assert_cmpstr (c.turn_password, ==, "p");
+  g_assert_cmpuint (c.n_srtp_profiles, ==, 1);
+  g_assert_cmpint (c.srtp_profiles[0], ==, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80);
+  g_assert_cmpuint (c.ice_timeout_ms, ==, 5000);
+  g_assert_cmpuint (c.dtls_timeout_ms, ==, 3000);
+  g_assert_false (c.consent_freshness);
+  g_assert_cmpuint (c.max_ssrcs, ==, 8);
+
+  static const char *const bad[] = {
+    "[media]\naddresses = eth0\n",
+    "[media]\naddresses = 127.0.0.1;example.org\n",
+    "[media]\nworkers = -1\n",
+    "[media]\nport_min = 5000\n",
+    "[media]\nport_min = 6000\nport_max = 5000\n",
+    "[media]\nstun_server = stun.example.org\n",
+    "[media]\nturn_server = 192.0.2.2\n",
+    "[media]\nsrtp_profiles = NULL_HMAC_SHA1_80\n",
+    "[media]\nsrtp_profiles = AEAD_AES_128_GCM;AEAD_AES_128_GCM\n",
+    "[media]\nice_timeout = 0\n",
+    "[media]\nstun_initial_timeout_ms = 5\n",
+    "[media]\nmystery = 1\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      BfMediaConfig fresh;
+      bf_media_config_init (&fresh);
+      g_assert_false (read_media (bad[i], &fresh, &e));
+      g_assert_nonnull (e);
+      g_test_message ("%s", e->message);
+      g_assert_nonnull (strstr (e->message, "media-test.conf"));
+      g_assert_nonnull (strstr (e->message, "[media]"));
+      /* Left as it was. */
+      g_assert_null (fresh.addresses[0]);
+      g_assert_cmpuint (fresh.n_srtp_profiles, ==, 2);
+      bf_media_config_clear (&fresh);
+    }
+  bf_media_config_clear (&c);
+}
+
+/* --- workers --- */
+
+typedef struct {
+  BfMediaWorker *worker;
+  GThread *thread;
+  GArray *order;
+  gint *destroyed;
+} Job;
+
+static void
+job_run (gpointer data)
+{
+  Job *j = data;
+  g_assert_true (bf_media_worker_is_current (j->worker));
+  g_assert_true (g_main_context_get_thread_default () == bf_media_worker_get_context (j->worker));
+  j->thread = g_thread_self ();
+}
+
+static void
+job_destroy (gpointer data)
+{
+  Job *j = data;
+  g_atomic_int_inc (j->destroyed);
+}
+
+static void
+record (gpointer data)
+{
+  Job *j = data;
+  guint v = j->order->len;
+  g_array_append_val (j->order, v);
+}
+
+static void
+test_worker (void)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaWorker *w = bf_media_worker_new ("bf-media-test", &error);
+  g_assert_no_error (error);
+  g_assert_false (bf_media_worker_is_current (w));
+
+  gint destroyed = 0;
+  Job j = { .worker = w, .destroyed = &destroyed, .order = g_array_new (FALSE, FALSE, sizeof (guint)) };
+  bf_media_worker_invoke (w, job_run, &j, job_destroy);
+  for (guint i = 0; i < 100; i++)
+    bf_media_worker_invoke (w, record, &j, NULL);
+  bf_media_worker_free (w);     /* runs everything posted before it */
+  g_assert_cmpint (destroyed, ==, 1);
+  g_assert_nonnull (j.thread);
+  g_assert_true (j.thread != g_thread_self ());
+  g_assert_cmpuint (j.order->len, ==, 100);
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpuint (g_array_index (j.order, guint, i), ==, i);
+  g_array_unref (j.order);
+}
+
+static void
+test_pool (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaPool) def = bf_media_pool_new (0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bf_media_pool_get_size (def), ==, g_get_num_processors ());
+
+  g_autoptr (BfMediaPool) pool = bf_media_pool_new (3, &error);
+  g_assert_no_error (error);
+  BfMediaWorker *got[6];
+  for (guint i = 0; i < 6; i++)
+    got[i] = bf_media_pool_acquire (pool);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpuint (bf_media_worker_get_load (bf_media_pool_get_worker (pool, i)), ==, 2);
+  /* Release two on worker 1: it is the least loaded now. */
+  BfMediaWorker *w1 = bf_media_pool_get_worker (pool, 1);
+  bf_media_worker_release (w1);
+  bf_media_worker_release (w1);
+  g_assert_true (bf_media_pool_acquire (pool) == w1);
+  g_assert_true (bf_media_pool_acquire (pool) == w1);
+  bf_media_worker_acquire (w1);   /* a second leg on the same worker */
+  g_assert_cmpuint (bf_media_worker_get_load (w1), ==, 3);
+  bf_media_worker_release (w1);
+  for (guint i = 0; i < 6; i++)
+    if (got[i] != w1)
+      bf_media_worker_release (got[i]);
+  bf_media_worker_release (w1);
+  bf_media_worker_release (w1);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpuint (bf_media_worker_get_load (bf_media_pool_get_worker (pool, i)), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/media/cert", test_cert);
+  g_test_add_func ("/media/fingerprint-parse", test_fingerprint_parse);
+  g_test_add_func ("/media/setup-roles", test_setup_roles);
+  g_test_add_data_func ("/media/srtp/gcm", GINT_TO_POINTER (BF_MEDIA_SRTP_AEAD_AES_128_GCM),
+                        test_srtp_profile);
+  g_test_add_data_func ("/media/srtp/aes-cm",
+                        GINT_TO_POINTER (BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80), test_srtp_profile);
+  g_test_add_func ("/media/dtls/profiles", test_dtls_profiles);
+  g_test_add_func ("/media/dtls/retransmit", test_dtls_retransmit);
+  g_test_add_func ("/media/dtls/garbage", test_dtls_garbage);
+  g_test_add_func ("/media/dtls/bad-arguments", test_dtls_wrong_fingerprint);
+  g_test_add_func ("/media/config", test_config);
+  g_test_add_func ("/media/worker", test_worker);
+  g_test_add_func ("/media/pool", test_pool);
+  return g_test_run ();
+}
