@@ -34,7 +34,9 @@ echo_offer (BfModule *module, BfSession *session)
   EchoSession *es = g_new0 (EchoSession, 1);
   guint32 remote, local;
   for (guint i = 0; bf_session_get_ssrc (session, i, &remote, &local); i++)
-    ec_ssrc_map_add (&es->map, remote, local);
+    if (!ec_ssrc_map_add (&es->map, remote, local))
+      g_warning ("session %s: SSRC %u not echoed (map full or clashing)",
+                 bf_session_get_sid (session), remote);
   bf_session_set_data (session, es, g_free);
   return TRUE;
 }
