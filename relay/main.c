@@ -185,6 +185,7 @@ main (int argc, char **argv)
   if (relay.config == NULL)
     {
       fprintf (stderr, "belfry: configuration error: %s\n", error->message);
+      relay_clear (&relay);
       return EXIT_CONFIG;
     }
   relay.modules = bf_modules_new (relay.config);

@@ -855,8 +855,7 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
   mgr->modules = modules;
   mgr->pool = pool;
   mgr->cert = cert;
-  bf_media_config_init (&mgr->media);
-  bf_media_config_copy (&mgr->media, media);
+  bf_media_config_copy (&mgr->media, media);   /* initialises the copy */
   mgr->max_sessions = max_sessions;
   mgr->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) session_unref);
