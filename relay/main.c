@@ -112,6 +112,10 @@ start_media (BfRelay *relay, GError **error)
 {
   if (!bf_media_srtp_library_init (error))
     return FALSE;
+  bf_media_config_default_addresses (&relay->media);
+  g_autofree char *addresses = g_strjoinv (", ", relay->media.addresses);
+  if (relay->media.addresses[0] == NULL)
+    g_warning ("[media] addresses: none configured and none found: calls will fail");
   relay->cert = bf_media_cert_new (365, error);
   if (relay->cert == NULL)
     return FALSE;
@@ -121,8 +125,9 @@ start_media (BfRelay *relay, GError **error)
   relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, relay->pool,
                                      relay->cert, &relay->media, relay->max_sessions);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
-  g_message ("media: %u worker%s, DTLS fingerprint %s %s", bf_media_pool_get_size (relay->pool),
-             bf_media_pool_get_size (relay->pool) == 1 ? "" : "s",
+  g_message ("media: %u worker%s, ICE on %s, DTLS fingerprint %s %s",
+             bf_media_pool_get_size (relay->pool),
+             bf_media_pool_get_size (relay->pool) == 1 ? "" : "s", addresses,
              bf_media_cert_get_fingerprint_hash (relay->cert),
              bf_media_cert_get_fingerprint (relay->cert));
   return TRUE;

@@ -1,3 +1,4 @@
+#define G_LOG_DOMAIN "belfry-media"
 /* belfry media: DTLS 1.2 for DTLS-SRTP over OpenSSL 3.0.
  *
  * Records leave through a BIO whose every write is handed to the transport

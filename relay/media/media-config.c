@@ -2,6 +2,9 @@
 #include "media-config.h"
 
 #include <string.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <gio/gio.h>
 
 void
@@ -53,6 +56,72 @@ is_ip (const char *s)
 }
 
 static gboolean
+parse_port (const char *s, guint16 *port)
+{
+  guint64 v;
+  if (!g_ascii_string_to_unsigned (s, 10, 1, 65535, &v, NULL))
+    return FALSE;
+  *port = (guint16) v;
+  return TRUE;
+}
+
+/* "20000-40000" */
+static gboolean
+parse_port_range (const char *s, guint16 *min, guint16 *max)
+{
+  g_auto (GStrv) parts = g_strsplit (s, "-", 3);
+  if (g_strv_length (parts) != 2 || !parse_port (g_strstrip (parts[0]), min)
+      || !parse_port (g_strstrip (parts[1]), max))
+    return FALSE;
+  return *min <= *max;
+}
+
+/* "IP", "IP:PORT", "[V6]:PORT"; the address must be an IP literal. */
+static gboolean
+parse_host_port (const char *s, char **host, guint16 *port)
+{
+  g_autofree char *h = NULL;
+  const char *port_text = NULL;
+  if (s[0] == '[')
+    {
+      const char *close = strchr (s, ']');
+      if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+        return FALSE;
+      h = g_strndup (s + 1, close - s - 1);
+      port_text = close[1] == ':' ? close + 2 : NULL;
+    }
+  else if (strchr (s, ':') && strchr (s, ':') == strrchr (s, ':'))
+    {
+      const char *colon = strchr (s, ':');
+      h = g_strndup (s, colon - s);
+      port_text = colon + 1;
+    }
+  else
+    h = g_strdup (s);   /* an IPv4 address, or a bare IPv6 one */
+  if (!is_ip (h) || (port_text && !parse_port (port_text, port)))
+    return FALSE;
+  *host = g_steal_pointer (&h);
+  return TRUE;
+}
+
+static gboolean
+parse_turn (const char *s, BfMediaConfig *c)
+{
+  if (!g_str_has_prefix (s, "turn:"))
+    return FALSE;
+  const char *cred = s + 5;
+  const char *at = strrchr (cred, '@');
+  const char *colon = at ? memchr (cred, ':', at - cred) : NULL;
+  if (at == NULL || colon == NULL || colon == cred || colon + 1 == at)
+    return FALSE;
+  if (!parse_host_port (at + 1, &c->turn_server, &c->turn_port))
+    return FALSE;
+  c->turn_username = g_strndup (cred, colon - cred);
+  c->turn_password = g_strndup (colon + 1, at - colon - 1);
+  return TRUE;
+}
+
+static gboolean
 get_uint (BfModuleConfig *g, const char *key, gint64 def, gint64 min, gint64 max,
           guint *out, GError **error)
 {
@@ -63,31 +132,12 @@ get_uint (BfModuleConfig *g, const char *key, gint64 def, gint64 min, gint64 max
   return TRUE;
 }
 
-static gboolean
-get_ip (BfModuleConfig *g, const char *key, char **out, GError **error)
-{
-  g_autoptr (GError) local = NULL;
-  g_autofree char *v = bf_config_get_string (g, key, NULL, &local);
-  if (local)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (v && *v == '\0')
-    g_clear_pointer (&v, g_free);
-  if (v && !is_ip (v))
-    {
-      bf_config_set_error (g, error, key, "'%s' is not an IP address", v);
-      return FALSE;
-    }
-  *out = g_steal_pointer (&v);
-  return TRUE;
-}
-
 gboolean
 bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
 {
   g_autoptr (GError) local = NULL;
+  /* Declared before the first goto: the cleanup at 'fail' must see NULL. */
+  g_autofree char *range = NULL, *stun = NULL, *turn = NULL;
   BfMediaConfig c;
   bf_media_config_copy (&c, config);
   guint v;
@@ -121,47 +171,50 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
       c.addresses = addresses;
     }
 
-  if (!get_uint (g, "port_min", c.port_min, 0, 65535, &v, error))
-    goto fail;
-  c.port_min = (guint16) v;
-  if (!get_uint (g, "port_max", c.port_max, 0, 65535, &v, error))
-    goto fail;
-  c.port_max = (guint16) v;
-  if ((c.port_min == 0) != (c.port_max == 0) || c.port_min > c.port_max)
-    {
-      bf_config_set_error (g, error, "port_max",
-                           "port_min and port_max must both be set, port_min <= port_max");
-      goto fail;
-    }
-
-  g_clear_pointer (&c.stun_server, g_free);
-  if (!get_ip (g, "stun_server", &c.stun_server, error)
-      || !get_uint (g, "stun_port", c.stun_port, 1, 65535, &v, error))
-    goto fail;
-  c.stun_port = (guint16) v;
-
-  g_clear_pointer (&c.turn_server, g_free);
-  if (!get_ip (g, "turn_server", &c.turn_server, error)
-      || !get_uint (g, "turn_port", c.turn_port, 1, 65535, &v, error))
-    goto fail;
-  c.turn_port = (guint16) v;
-  g_free (c.turn_username);
-  g_free (c.turn_password);
-  c.turn_username = bf_config_get_string (g, "turn_username", NULL, &local);
-  if (!local)
-    c.turn_password = bf_config_get_string (g, "turn_password", NULL, &local);
+  range = bf_config_get_string (g, "port-range", NULL, &local);
   if (local)
     {
       g_propagate_error (error, g_steal_pointer (&local));
       goto fail;
     }
-  if (c.turn_server && (c.turn_username == NULL || c.turn_password == NULL))
+  if (range && !parse_port_range (range, &c.port_min, &c.port_max))
     {
-      bf_config_set_error (g, error, "turn_server", "needs turn_username and turn_password");
+      bf_config_set_error (g, error, "port-range", "'%s' is not MIN-MAX (1..65535, MIN <= MAX)",
+                           range);
       goto fail;
     }
 
-  char **profiles = bf_config_get_string_list (g, "srtp_profiles", &local);
+  stun = bf_config_get_string (g, "stun", NULL, &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      goto fail;
+    }
+  g_clear_pointer (&c.stun_server, g_free);
+  if (stun && !parse_host_port (stun, &c.stun_server, &c.stun_port))
+    {
+      bf_config_set_error (g, error, "stun", "'%s' is not IP:PORT (an IP address; IPv6 in "
+                           "brackets; port optional, 3478)", stun);
+      goto fail;
+    }
+
+  /* turn = turn:USER:PASSWORD@IP:PORT (the password is never logged). */
+  turn = bf_config_get_string (g, "turn", NULL, &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      goto fail;
+    }
+  g_clear_pointer (&c.turn_server, g_free);
+  g_clear_pointer (&c.turn_username, g_free);
+  g_clear_pointer (&c.turn_password, g_free);
+  if (turn && !parse_turn (turn, &c))
+    {
+      bf_config_set_error (g, error, "turn", "not turn:USER:PASSWORD@IP:PORT");
+      goto fail;
+    }
+
+  char **profiles = bf_config_get_string_list (g, "srtp-profiles", &local);
   if (local)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -178,7 +231,7 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
             dup |= c.srtp_profiles[i] == prof;
           if (prof == BF_MEDIA_SRTP_NONE || dup)
             {
-              bf_config_set_error (g, error, "srtp_profiles",
+              bf_config_set_error (g, error, "srtp-profiles",
                                    "'%s' is unknown or repeated (AEAD_AES_128_GCM, "
                                    "AES_CM_128_HMAC_SHA1_80)", *p);
               g_strfreev (profiles);
@@ -189,32 +242,32 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
       g_strfreev (profiles);
       if (c.n_srtp_profiles == 0)
         {
-          bf_config_set_error (g, error, "srtp_profiles", "needs at least one profile");
+          bf_config_set_error (g, error, "srtp-profiles", "needs at least one profile");
           goto fail;
         }
     }
 
-  if (!get_uint (g, "ice_timeout", c.ice_timeout_ms / 1000, 1, 600, &v, error))
+  if (!get_uint (g, "ice-timeout", c.ice_timeout_ms / 1000, 1, 600, &v, error))
     goto fail;
   c.ice_timeout_ms = v * 1000;
-  if (!get_uint (g, "dtls_timeout", c.dtls_timeout_ms / 1000, 1, 120, &v, error))
+  if (!get_uint (g, "dtls-timeout", c.dtls_timeout_ms / 1000, 1, 120, &v, error))
     goto fail;
   c.dtls_timeout_ms = v * 1000;
-  if (!get_uint (g, "dtls_retransmit_ms", c.dtls_retransmit_ms, 10, 3000,
+  if (!get_uint (g, "dtls-retransmit-ms", c.dtls_retransmit_ms, 10, 3000,
                  &c.dtls_retransmit_ms, error))
     goto fail;
-  if (!bf_config_get_boolean (g, "consent_freshness", c.consent_freshness, &b, error))
+  if (!bf_config_get_boolean (g, "consent-freshness", c.consent_freshness, &b, error))
     goto fail;
   c.consent_freshness = b;
-  if (!get_uint (g, "stun_max_retransmissions", c.stun_max_retransmissions, 0, 99,
+  if (!get_uint (g, "stun-max-retransmissions", c.stun_max_retransmissions, 0, 99,
                  &c.stun_max_retransmissions, error)
-      || !get_uint (g, "stun_initial_timeout_ms", c.stun_initial_timeout_ms, 0, 9999,
+      || !get_uint (g, "stun-initial-timeout-ms", c.stun_initial_timeout_ms, 0, 9999,
                     &c.stun_initial_timeout_ms, error)
-      || !get_uint (g, "max_ssrcs", c.max_ssrcs, 1, 1024, &c.max_ssrcs, error))
+      || !get_uint (g, "max-ssrcs", c.max_ssrcs, 1, 1024, &c.max_ssrcs, error))
     goto fail;
   if (c.stun_initial_timeout_ms != 0 && c.stun_initial_timeout_ms < 20)
     {
-      bf_config_set_error (g, error, "stun_initial_timeout_ms", "must be 0 or 20..9999");
+      bf_config_set_error (g, error, "stun-initial-timeout-ms", "must be 0 or 20..9999");
       goto fail;
     }
 
@@ -225,4 +278,42 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
 fail:
   bf_media_config_clear (&c);
   return FALSE;
+}
+
+void
+bf_media_config_default_addresses (BfMediaConfig *config)
+{
+  if (config->addresses && config->addresses[0])
+    return;
+  struct ifaddrs *list = NULL;
+  GPtrArray *found = g_ptr_array_new ();
+  if (getifaddrs (&list) == 0)
+    {
+      for (struct ifaddrs *i = list; i; i = i->ifa_next)
+        {
+          if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+          int family = i->ifa_addr->sa_family;
+          if (family != AF_INET && family != AF_INET6)
+            continue;
+          gsize len = family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6);
+          g_autoptr (GSocketAddress) sa = g_socket_address_new_from_native (i->ifa_addr, len);
+          if (sa == NULL || !G_IS_INET_SOCKET_ADDRESS (sa))
+            continue;
+          GInetAddress *ia = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+          /* Link-local addresses need a scope nobody signals in Jingle. */
+          if (g_inet_address_get_is_link_local (ia) || g_inet_address_get_is_loopback (ia)
+              || found->len >= 16)
+            continue;
+          char *text = g_inet_address_to_string (ia);
+          if (g_ptr_array_find_with_equal_func (found, text, g_str_equal, NULL))
+            g_free (text);
+          else
+            g_ptr_array_add (found, text);
+        }
+      freeifaddrs (list);
+    }
+  g_ptr_array_add (found, NULL);
+  g_strfreev (config->addresses);
+  config->addresses = (char **) g_ptr_array_free (found, FALSE);
 }

@@ -3,18 +3,18 @@
  *   [media]
  *   workers = 0                   # media threads; 0 = one per core
  *   addresses = 192.0.2.10;2001:db8::10   # the only addresses ICE gathers on
- *   port_min = 40000              # host candidates' UDP port range (0 = any)
- *   port_max = 49999
- *   stun_server = 192.0.2.1       # IP literal; stun_port = 3478
- *   turn_server = 192.0.2.2       # IP literal; turn_port, turn_username, turn_password
- *   srtp_profiles = AEAD_AES_128_GCM;AES_CM_128_HMAC_SHA1_80   # offer/preference order
- *   ice_timeout = 30              # s from remote credentials to a connected pair
- *   dtls_timeout = 10             # s from connected pair to DTLS done
- *   dtls_retransmit_ms = 200      # first DTLS retransmission, doubling to 3 s
- *   consent_freshness = true      # RFC 7675: ICE fails when the peer stops answering
- *   stun_max_retransmissions = 0  # libnice's Rc; 0 = libnice default (7)
- *   stun_initial_timeout_ms = 0   # libnice's RTO; 0 = libnice default
- *   max_ssrcs = 64                # per direction per leg
+ *                                 # (default: every non-loopback address)
+ *   port-range = 40000-49999      # host candidates' UDP ports (default: any)
+ *   stun = 192.0.2.1:3478         # IP literal, port optional
+ *   turn = turn:USER:PASSWORD@192.0.2.2:3478
+ *   srtp-profiles = AEAD_AES_128_GCM;AES_CM_128_HMAC_SHA1_80   # preference order
+ *   ice-timeout = 30              # s from remote credentials to a connected pair
+ *   dtls-timeout = 10             # s from connected pair to DTLS done
+ *   dtls-retransmit-ms = 200      # first DTLS retransmission, doubling to 3 s
+ *   consent-freshness = true      # RFC 7675: ICE fails when the peer stops answering
+ *   stun-max-retransmissions = 0  # libnice's Rc; 0 = libnice default (7)
+ *   stun-initial-timeout-ms = 0   # libnice's RTO; 0 = libnice default
+ *   max-ssrcs = 64                # per direction per leg
  */
 #pragma once
 
@@ -53,5 +53,8 @@ void bf_media_config_init (BfMediaConfig *config);
 gboolean bf_media_config_read (BfMediaConfig *config, BfModuleConfig *group, GError **error);
 void bf_media_config_copy (BfMediaConfig *dest, const BfMediaConfig *src);
 void bf_media_config_clear (BfMediaConfig *config);
+/* With no 'addresses' configured: every up, non-loopback, non-link-local
+ * address of the machine (the documented default). */
+void bf_media_config_default_addresses (BfMediaConfig *config);
 
 G_END_DECLS

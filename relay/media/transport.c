@@ -1,3 +1,4 @@
+#define G_LOG_DOMAIN "belfry-media"
 /* belfry media: one leg's transport: ICE (libnice), DTLS-SRTP, demux.
  *
  * What libnice does for us, and what we add:
@@ -15,7 +16,7 @@
  *   and count it as dropped_unvalidated.
  * - Trickle: a libnice FAILED state before the peer's end-of-candidates (or
  *   our ice_timeout) is not final: more candidates may still come
- *   (draft-ietf-ice-trickle §8).  Once connected, FAILED is final (consent
+ *   (draft-ietf-ice-trickle §8, §14).  Once connected, FAILED is final (consent
  *   lost).
  */
 #include "transport.h"

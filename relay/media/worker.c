@@ -1,3 +1,4 @@
+#define G_LOG_DOMAIN "belfry-media"
 /* belfry media workers: one thread, one GMainContext, one GMainLoop each;
  * a pool pins sessions to the least loaded one. */
 #include "worker.h"

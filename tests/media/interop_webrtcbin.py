@@ -24,12 +24,16 @@ if os.environ.get(NETNS_ENV) is None:
                           'ip link set lo up && exec "$0" "$@"',
                           "/usr/bin/python3", script] + sys.argv[1:])
 
-import gi  # noqa: E402
-gi.require_version("Gst", "1.0")
-gi.require_version("GstWebRTC", "1.0")
-gi.require_version("GstSdp", "1.0")
-gi.require_version("Nice", "0.1")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
+try:
+    import gi
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstWebRTC", "1.0")
+    gi.require_version("GstSdp", "1.0")
+    gi.require_version("Nice", "0.1")
+    from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice
+except (ImportError, ValueError) as e:
+    print("SKIP: GStreamer/libnice introspection missing (%s)" % e)
+    sys.exit(77)
 
 ECHO_SSRC = 0x4E11B0B0
 RUN_SECONDS = 6
@@ -119,14 +123,20 @@ def main():
                "candidate:%s %s UDP %s %s %s typ %s" % (f, comp, prio, ip, port, typ))
 
     def on_offer_created(promise, _data):
+        # On webrtcbin's own thread: never block here (set-local-description
+        # is queued to this very thread).  The reply and the offer in it die
+        # with the promise: take the SDP text now, rebuild it on the main
+        # loop.
         promise.wait()
-        reply = promise.get_reply()
-        print("create-offer reply:", reply.to_string()[:300])
+        reply = promise.get_reply()     # owned by the promise: keep both alive
         offer = reply.get_value("offer")
-        p = Gst.Promise.new()
-        w.emit("set-local-description", offer, p)
-        p.wait()
         text = offer.sdp.as_text()
+        GLib.idle_add(apply_offer, text)
+
+    def apply_offer(text):
+        _, msg = GstSdp.SDPMessage.new_from_text(text)
+        offer = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.OFFER, msg)
+        w.emit("set-local-description", offer, None)
         offer_box["offer"] = text
         ufrag = re.search(r"^a=ice-ufrag:(\S+)", text, re.M).group(1)
         pwd = re.search(r"^a=ice-pwd:(\S+)", text, re.M).group(1)
@@ -138,6 +148,7 @@ def main():
         tell("remote-dtls %s sha-256 %s" % ("active" if setup in ("actpass", "passive")
                                              else "passive", fp))
         maybe_answer()
+        return False
 
     def on_negotiation_needed(_w):
         w.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer_created, None))

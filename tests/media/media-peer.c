@@ -247,7 +247,7 @@ main (int argc, char **argv)
     { "controlling", 0, 0, G_OPTION_ARG_NONE, &controlling, "ICE controlling", NULL },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "gather on (127.0.0.1)", "IP" },
     { "profiles", 0, 0, G_OPTION_ARG_STRING, &profiles, "SRTP profiles (GCM,AES_CM)", "LIST" },
-    { NULL }
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) oc = g_option_context_new ("- belfry media transport peer");
   g_option_context_add_main_entries (oc, entries, NULL);

@@ -722,6 +722,9 @@ test_connect (gconstpointer data)
       /* The server (B) allows only AES_CM: configuration forces it. */
       b->config.srtp_profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
       b->config.n_srtp_profiles = 1;
+      /* And B's host candidate comes from a port range. */
+      b->config.port_min = 41000;
+      b->config.port_max = 41009;
     }
   gint64 setup_us = connect_pair (a, b, aes_cm);
   g_assert_true (a->dtls_connected && b->dtls_connected);
@@ -740,6 +743,11 @@ test_connect (gconstpointer data)
   g_assert_true (j.have_pair);
   g_assert_cmpstr (j.local.address, ==, "127.0.0.1");
   g_assert_cmpstr (j.remote.address, ==, "127.0.0.1");
+  if (aes_cm)
+    {
+      g_assert_cmpuint (j.remote.port, >=, 41000);
+      g_assert_cmpuint (j.remote.port, <=, 41009);
+    }
 
   gint64 t0 = g_get_monotonic_time ();
   exchange_media (a, b, N_RTP, N_RTCP);

@@ -602,12 +602,12 @@ test_config (void)
   g_assert_true (c.consent_freshness);
 
   g_assert_true (read_media ("[media]\nworkers = 3\naddresses = 127.0.0.1; ::1\n"
-                             "port_min = 40000\nport_max = 40100\n"
-                             "stun_server = 192.0.2.1\nstun_port = 19302\n"
-                             "turn_server = 192.0.2.2\nturn_username = u\nturn_password = p\n"
-                             "srtp_profiles = AES_CM_128_HMAC_SHA1_80\n"
-                             "ice_timeout = 5\ndtls_timeout = 3\nconsent_freshness = false\n"
-                             "max_ssrcs = 8\n", &c, &error));
+                             "port-range = 40000-40100\n"
+                             "stun = 192.0.2.1:19302\n"
+                             "turn = turn:u:p@192.0.2.2:3478\n"
+                             "srtp-profiles = AES_CM_128_HMAC_SHA1_80\n"
+                             "ice-timeout = 5\ndtls-timeout = 3\nconsent-freshness = false\n"
+                             "max-ssrcs = 8\n", &c, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (c.workers, ==, 3);
   g_assert_cmpstr (c.addresses[0], ==, "127.0.0.1");
@@ -616,6 +616,8 @@ test_config (void)
   g_assert_cmpuint (c.port_max, ==, 40100);
   g_assert_cmpstr (c.stun_server, ==, "192.0.2.1");
   g_assert_cmpuint (c.stun_port, ==, 19302);
+  g_assert_cmpstr (c.turn_server, ==, "192.0.2.2");
+  g_assert_cmpstr (c.turn_username, ==, "u");
   g_assert_cmpstr (c.turn_password, ==, "p");
   g_assert_cmpuint (c.n_srtp_profiles, ==, 1);
   g_assert_cmpint (c.srtp_profiles[0], ==, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80);
@@ -628,14 +630,18 @@ test_config (void)
     "[media]\naddresses = eth0\n",
     "[media]\naddresses = 127.0.0.1;example.org\n",
     "[media]\nworkers = -1\n",
-    "[media]\nport_min = 5000\n",
-    "[media]\nport_min = 6000\nport_max = 5000\n",
-    "[media]\nstun_server = stun.example.org\n",
-    "[media]\nturn_server = 192.0.2.2\n",
-    "[media]\nsrtp_profiles = NULL_HMAC_SHA1_80\n",
-    "[media]\nsrtp_profiles = AEAD_AES_128_GCM;AEAD_AES_128_GCM\n",
-    "[media]\nice_timeout = 0\n",
-    "[media]\nstun_initial_timeout_ms = 5\n",
+    "[media]\nport-range = 5000\n",
+    "[media]\nport-range = 6000-5000\n",
+    "[media]\nport-range = 0-5000\n",
+    "[media]\nstun = stun.example.org:3478\n",
+    "[media]\nstun = 192.0.2.1:99999\n",
+    "[media]\nturn = 192.0.2.2\n",
+    "[media]\nturn = turn:user@192.0.2.2:3478\n",
+    "[media]\nturn = turn:u:p@turn.example.org:3478\n",
+    "[media]\nsrtp-profiles = NULL_HMAC_SHA1_80\n",
+    "[media]\nsrtp-profiles = AEAD_AES_128_GCM;AEAD_AES_128_GCM\n",
+    "[media]\nice-timeout = 0\n",
+    "[media]\nstun-initial-timeout-ms = 5\n",
     "[media]\nmystery = 1\n",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
