@@ -705,7 +705,11 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
         }
     }
   const BfJingleFingerprint *fp = first_fingerprint (j);
-  s->dtls_setup = bf_media_dtls_setup_for_answer (bf_jingle_setup_to_string (fp->setup));
+  /* No 'setup' (XEP-0320 requires one; some clients omit it): treat the
+   * offer as actpass, the offerer's usual role. */
+  s->dtls_setup = bf_media_dtls_setup_for_answer (fp->setup == BF_JINGLE_SETUP_UNSET
+                                                  ? "actpass"
+                                                  : bf_jingle_setup_to_string (fp->setup));
 
   const BfModuleInfo *info = bf_module_get_info_struct (module);
   if (info->sessions->offer && !info->sessions->offer (module, s))
@@ -831,6 +835,12 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   BfSessions *mgr = data;
   const char *kind = bf_stanza_get_name (stanza);
   if (strcmp (kind, "iq") == 0 && bf_stanza_find_child (stanza, "jingle", BF_NS_JINGLE))
+    return handle_jingle_iq (mgr, module, stanza);
+  /* Answers to our own Jingle requests rarely repeat the <jingle/>. */
+  const char *id = bf_stanza_get_attr (stanza, "id");
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  if (strcmp (kind, "iq") == 0 && id && g_str_has_prefix (id, "bf-j")
+      && (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
     return handle_jingle_iq (mgr, module, stanza);
   if (strcmp (kind, "message") == 0 && g_strcmp0 (bf_stanza_get_attr (stanza, "type"), "error") != 0)
     {

@@ -10,6 +10,18 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
              "mode": "call" | "answer", "target": "bob@localhost/res",
              "propose": false, "duration": 5, "timeout": 60, "linger": null,
              "audio": true, "video": true}
+       Opt-in hostile behaviour (all off by default):
+             "tamper_fingerprint": true  signal a wrong DTLS fingerprint (our
+                 real one with its bytes inverted); the real certificate is
+                 still used, so the other side's fingerprint check must fail;
+             "expect_terminate": true    do not hang up: wait (up to
+                 "timeout") for the remote's session-terminate, ok when one
+                 came; its reason is reported as "remote_terminate";
+             "vanish_after": N           N s after media connected, vanish
+                 without a session-terminate: the ICE streams are removed
+                 (no STUN, no media, its UDP sockets closed), then the
+                 pipeline is stopped; XMPP stays up and quiet apart from
+                 answering iqs; then as expect_terminate.
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 last {"event":"result", ...}. Exit status 0 when the call ran, 1 otherwise.
 
@@ -80,7 +92,7 @@ class Peer:
             "ok": False, "error": None, "peer": "webrtcbin", "mode": self.mode, "jid": None,
             "remote_jid": None, "sid": None, "propose": bool(cfg.get("propose")),
             "timings_ms": {}, "states": [], "connected": False, "terminated_by": None,
-            "terminate_reason": None,
+            "terminate_reason": None, "remote_terminate": None,
             "audio_buffers_decoded": 0, "audio_samples_decoded": 0, "audio_peak": 0.0,
             "video_frames_decoded": 0, "video_width": None, "video_height": None,
             "decoded_caps": [], "remote_candidates": [], "local_candidates": [],
@@ -110,6 +122,11 @@ class Peer:
         self.accept = None           # incoming session-accept <jingle>
         self.iq_errors = []
         self.tasks = set()
+        self.tamper_fingerprint = bool(cfg.get("tamper_fingerprint"))
+        vanish = cfg.get("vanish_after")
+        self.vanish_after = float(vanish) if vanish is not None else None
+        self.expect_terminate = bool(cfg.get("expect_terminate")) or self.vanish_after is not None
+        self.vanished = False
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -251,6 +268,13 @@ class Peer:
             reason = jingle.find(q(NS_JINGLE, "reason"))
             if reason is not None and len(reason):
                 self.res["terminate_reason"] = reason[0].tag.split("}", 1)[1]
+            if self.res["remote_terminate"] is None:
+                conds = [c.tag.split("}", 1)[1] for c in (reason if reason is not None else [])
+                         if c.tag != q(NS_JINGLE, "text")]
+                text = reason.find(q(NS_JINGLE, "text")) if reason is not None else None
+                self.res["remote_terminate"] = {
+                    "t": now_ms(), "reason": conds[0] if conds else None,
+                    "text": text.text if text is not None else None}
             self.ended = True
             if not self.res["terminated_by"]:
                 self.res["terminated_by"] = "remote"
@@ -312,6 +336,10 @@ class Peer:
         self.ice = self.webrtc.get_property("ice-agent")
         self.ice.set_property("ice-tcp", False)
         self.nice_agent = self.ice.get_property("agent")
+        if self.vanish_after is not None:
+            # No UPnP discovery (SSDP sockets): after vanishing, no UDP
+            # socket of ours may stay open.
+            self.nice_agent.set_property("upnp", False)
         addr = Nice.Address.new()
         if not addr.set_from_string("127.0.0.1"):
             raise RuntimeError("Nice.Address.set_from_string(127.0.0.1) failed")
@@ -585,6 +613,7 @@ class Peer:
         offer = await self.create("offer")
         self.local_ice(offer)
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
+        self.maybe_tamper(contents)
         self.mids = [c.get("name") for c in contents]
         self.bundle = [c.get("name") for c in group] if group is not None else None
         payload = "".join(sj.to_string(c, NS_JINGLE) for c in contents)
@@ -631,6 +660,7 @@ class Peer:
         answer = await self.create("answer")
         self.local_ice(answer)
         acontents, group = sj.sdp_to_jingle_contents(answer, initiator=False)
+        self.maybe_tamper(acontents)
         payload = "".join(sj.to_string(c, NS_JINGLE) for c in acontents)
         if group is not None:
             payload += sj.to_string(group, NS_JINGLE)
@@ -639,6 +669,63 @@ class Peer:
         self.session_sent = True
         self.flush_local()
         await send
+
+    def maybe_tamper(self, contents):
+        """tamper_fingerprint: invert every byte of the fingerprints we signal."""
+        if not self.tamper_fingerprint:
+            return
+        for c in contents:
+            for fp in c.iter(q(sj.NS_DTLS, "fingerprint")):
+                real = (fp.text or "").strip()
+                fake = ":".join("%02X" % (0xFF ^ int(b, 16)) for b in real.split(":"))
+                fp.text = fake
+                self.res["real_fingerprint"] = real
+                self.res["signalled_fingerprint"] = fake
+        if not self.res.get("signalled_fingerprint"):
+            raise RuntimeError("tamper_fingerprint: no fingerprint to tamper with")
+        self.log("signalling a tampered DTLS fingerprint")
+
+    def udp_sockets(self):
+        """Our own open UDP sockets, as "local -> remote" in /proc's hex
+        notation (inodes of our socket fds that /proc/net/udp, udp6 list)."""
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        found = []
+        for table in ("/proc/self/net/udp", "/proc/self/net/udp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        fields = line.split()
+                        if fields[9] in inodes:
+                            found.append(f"{fields[1]} -> {fields[2]}")
+            except OSError:
+                pass
+        return found
+
+    def vanish(self):
+        """Stop dead, as if killed, but keep XMPP: the ICE streams go first
+        (no STUN answered or sent, no DTLS close_notify can leave, sockets
+        closed), then the pipeline."""
+        self.vanished = True
+        self.res["udp_sockets_before_vanish"] = self.udp_sockets()
+        for stream_id in range(1, 9):
+            self.nice_agent.remove_stream(stream_id)
+        self.pipe.set_state(Gst.State.NULL)
+        self.res["timings_ms"]["vanished"] = now_ms()
+        self.res["udp_sockets_after_vanish"] = self.udp_sockets()
+        self.log("vanished: ICE streams removed, pipeline stopped")
+
+    async def wait_remote_terminate(self):
+        await self.until(lambda: self.res["remote_terminate"] is not None, self.left(),
+                         "session-terminate from the remote")
+        self.ended = True
 
     def left(self):
         return max(0.1, self.deadline - time.monotonic())
@@ -661,12 +748,18 @@ class Peer:
                 await self.call()
             else:
                 await self.answer()
+            if self.expect_terminate and self.vanish_after is None:
+                # Whatever happens to the media: the remote ends the session.
+                await self.wait_remote_terminate()
+                self.res["ok"] = True
+                return self.res
             await self.until(lambda: self.connected_at is not None or self.ended, self.left(),
                              "media connection (DTLS connected)")
             if self.connected_at is None:
                 raise RuntimeError(f"call ended before media connected "
                                    f"({self.res['terminate_reason']})")
-            end_at = self.connected_at + self.duration
+            end_at = self.connected_at + (self.duration if self.vanish_after is None
+                                          else self.vanish_after)
             next_sample = self.connected_at
             while not self.ended and time.monotonic() < end_at:
                 self.drain_bus()
@@ -680,6 +773,13 @@ class Peer:
             with self.lock:
                 self.final_counts = (self.res["audio_buffers_decoded"],
                                      self.res["video_frames_decoded"])
+            if self.vanish_after is not None:
+                if self.ended:
+                    raise RuntimeError("the session ended before we vanished")
+                self.vanish()
+                await self.wait_remote_terminate()
+                self.res["ok"] = True
+                return self.res
             if not self.ended:
                 try:
                     await self.until(lambda: self.ended, min(self.linger, self.left()),
