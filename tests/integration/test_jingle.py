@@ -517,7 +517,7 @@ def test_refused_session_accept_ends_the_session(prosody, relay):
                                           ("passive", "active"), (None, "active")])
 def test_dtls_setup_of_the_answer(relay, alice, setup, answer):
     """RFC 5763 §5 / XEP-0320: belfry takes the role the offer leaves it."""
-    sid = new_sid("setup-" + setup)
+    sid = new_sid("setup-" + (setup or "absent"))
     acc = initiate(alice, sid, video=False, setup=setup)
     fps = acc.findall(".//{%s}fingerprint" % NS_DTLS)
     assert [f.get("setup") for f in fps] == [answer], dump(acc)
