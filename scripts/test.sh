@@ -36,8 +36,8 @@ count_tap() {
 }
 
 # Adds the counts from a pytest junit report.
-count_junit() {
-  local xml=$1 line
+count_junit() {   # $1 = junit xml, $2 = label
+  local xml=$1 label=$2 line
   line=$("$py" - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
@@ -51,7 +51,7 @@ PY
 ) || line="0 1"
   set -- $line
   passed=$((passed + $1)); failed=$((failed + $2))
-  echo "integration: $1 passed, $2 failed (skips count as failures)"
+  echo "$label: $1 passed, $2 failed (skips count as failures)"
 }
 
 unit_and_integration() {   # $1 = build dir, $2 = label
@@ -69,7 +69,7 @@ unit_and_integration() {   # $1 = build dir, $2 = label
         --junitxml="$junit"; then
     fail_stage "integration ($label)"
   fi
-  if [ -f "$junit" ]; then count_junit "$junit"; else failed=$((failed + 1)); fi
+  if [ -f "$junit" ]; then count_junit "$junit" "integration"; else failed=$((failed + 1)); fi
 }
 
 say "setup"
@@ -85,7 +85,7 @@ say "e2e media peers (real Chromium and webrtcbin, private network namespace)"
 junit="build/e2e-junit.xml"
 rm -f "$junit"
 if ! "$py" -m pytest tests/e2e -q --junitxml="$repo/$junit"; then fail_stage "e2e"; fi
-if [ -f "$junit" ]; then count_junit "$junit"; else failed=$((failed + 1)); fi
+if [ -f "$junit" ]; then count_junit "$junit" "e2e"; else failed=$((failed + 1)); fi
 
 say "example module (built against the installed API)"
 if bash scripts/test-example-module.sh; then passed=$((passed + 1)); else
