@@ -1,0 +1,157 @@
+/* Not a test: the baseline of tests/bench/bench_echo.py.  A minimal
+ * single-thread SRTP echo on one UDP socket: recvmmsg (batch 64), per
+ * packet libsrtp2 unprotect with the sender's leg key, SSRC rewrite
+ * (0x10000000+I -> 0x20000000+I), protect with the echo leg's key (a
+ * different key: real re-keying), sendmmsg back to the source.  Keys and
+ * the SRTP code are belfry's own (relay/media/srtp-session.c; replay
+ * protection on); per-session contexts are found by the source port.
+ *
+ *   srtp-forwarder PORT GCM|AES_CM     (runs until SIGTERM; prints
+ *                                       "forwarded=N dropped=N" on exit) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* recvmmsg, sendmmsg (also set by the build) */
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "srtp-session.h"
+
+#define BATCH 64
+#define BUF 2048
+
+static volatile sig_atomic_t stop;
+static void on_term (int sig) { (void) sig; stop = 1; }
+
+static void
+bench_keys (guint i, guint leg, guint8 key[16], guint8 salt[14])
+{
+  for (guint j = 0; j < 16; j++)
+    key[j] = (guint8) (i * 131 + leg * 71 + j * 13 + 1);
+  for (guint j = 0; j < 14; j++)
+    salt[j] = (guint8) (i * 37 + leg * 53 + j * 7 + 3);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 3)
+    {
+      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM\n");
+      return 2;
+    }
+  BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[2], "GCM") == 0
+                               ? BF_MEDIA_SRTP_AEAD_AES_128_GCM
+                               : BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+  GError *error = NULL;
+  if (!bf_media_srtp_library_init (&error))
+    return 1;
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (atoi (argv[1])) };
+  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0)
+    {
+      perror ("bind");
+      return 1;
+    }
+  struct sigaction sa = { .sa_handler = on_term };
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  printf ("ready\n");
+  fflush (stdout);
+
+  static BfMediaSrtp *by_port[65536];
+  static guint8 bufs[BATCH][BUF];
+  struct mmsghdr in[BATCH], out[BATCH];
+  struct iovec iov_in[BATCH], iov_out[BATCH];
+  struct sockaddr_in from[BATCH];
+  guint64 forwarded = 0, dropped = 0;
+
+  while (!stop)
+    {
+      for (int k = 0; k < BATCH; k++)
+        {
+          iov_in[k] = (struct iovec) { bufs[k], BUF - BF_MEDIA_SRTP_OVERHEAD };
+          in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[k], .msg_namelen = sizeof from[k],
+                                                  .msg_iov = &iov_in[k], .msg_iovlen = 1 } };
+        }
+      int r = recvmmsg (fd, in, BATCH, MSG_WAITFORONE, NULL);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          perror ("recvmmsg");
+          break;
+        }
+      int m = 0;
+      for (int k = 0; k < r; k++)
+        {
+          guint8 *d = bufs[k];
+          gsize len = in[k].msg_len;
+          if (len < 12)
+            {
+              dropped++;
+              continue;
+            }
+          guint16 port = ntohs (from[k].sin_port);
+          BfMediaSrtp *s = by_port[port];
+          guint32 ssrc = (guint32) d[8] << 24 | d[9] << 16 | d[10] << 8 | d[11];
+          guint idx = ssrc - 0x10000000u;
+          if (s == NULL)
+            {
+              if (idx >= 65536)
+                {
+                  dropped++;
+                  continue;
+                }
+              guint8 ka[16], sa_[14], kb[16], sb[14];
+              bench_keys (idx, 0, ka, sa_);
+              bench_keys (idx, 1, kb, sb);
+              /* tx: echo leg B; rx: the sender's leg A */
+              s = by_port[port] = bf_media_srtp_new (profile, kb, sb, ka, sa_, 8, &error);
+              if (s == NULL)
+                return 1;
+            }
+          if (bf_media_srtp_unprotect (s, FALSE, d, &len) != BF_MEDIA_SRTP_OK)
+            {
+              dropped++;
+              continue;
+            }
+          guint32 echo = 0x20000000u + idx;
+          d[8] = echo >> 24;
+          d[9] = echo >> 16;
+          d[10] = echo >> 8;
+          d[11] = echo;
+          if (bf_media_srtp_protect (s, FALSE, d, &len, BUF) != BF_MEDIA_SRTP_OK)
+            {
+              dropped++;
+              continue;
+            }
+          iov_out[m] = (struct iovec) { d, len };
+          out[m] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[k], .msg_namelen = sizeof from[k],
+                                                   .msg_iov = &iov_out[m], .msg_iovlen = 1 } };
+          m++;
+        }
+      int done = 0;
+      while (done < m)
+        {
+          int w = sendmmsg (fd, out + done, m - done, MSG_DONTWAIT);
+          if (w <= 0)
+            {
+              dropped += m - done;   /* socket full: drop, as a relay would */
+              break;
+            }
+          done += w;
+          forwarded += w;
+        }
+    }
+  printf ("forwarded=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT "\n", forwarded, dropped);
+  return 0;
+}
