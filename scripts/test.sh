@@ -9,8 +9,9 @@
 # 3. end-to-end media peers (headless Chromium, GStreamer webrtcbin) in a
 #    private network namespace; the out-of-tree example module, built
 #    against the installed API;
-# 4. the same unit and integration tests on an ASan+UBSan build (leaks and
-#    undefined behaviour fail the run);
+# 4. the same unit and integration tests, and the echo calls with real
+#    peers, on an ASan+UBSan build (leaks and undefined behaviour fail the
+#    run);
 # 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60).
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -102,6 +103,14 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 if ninja -C build-asan; then
   unit_and_integration build-asan "ASan+UBSan"
+  say "e2e echo calls (ASan+UBSan belfry: no leak after real sessions end)"
+  junit="build-asan/e2e-junit.xml"
+  rm -f "$junit"
+  if ! BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest tests/e2e/test_echo.py \
+        tests/e2e/test_echo_hostile.py -q --junitxml="$repo/$junit"; then
+    fail_stage "e2e (ASan+UBSan)"
+  fi
+  if [ -f "$junit" ]; then count_junit "$junit" "e2e (ASan+UBSan)"; else failed=$((failed + 1)); fi
 else
   failed=$((failed + 1)); fail_stage "ASan build"
 fi
