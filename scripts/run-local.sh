@@ -150,8 +150,10 @@ fi
 ninja -C build
 belfry_bin=$repo/build/relay/belfry
 [ -x "$belfry_bin" ] || die "$belfry_bin was not built"
-module_dir=$repo/build/modules/echo
-[ -f "$module_dir/echo.so" ] || die "$module_dir/echo.so was not built"
+# belfry finds its modules in the build tree beside its executable.
+for m in echo proxy65; do
+  [ -f "$repo/build/modules/$m/$m.so" ] || die "build/modules/$m/$m.so was not built"
+done
 
 # --- Ports and secrets ------------------------------------------------------
 # Prints whether TCP port $1 on 127.0.0.1 can be bound right now.
@@ -182,11 +184,11 @@ print(" ".join(map(str, ports)))' "$1" "${2:-0}"
 
 if [ -n "$c2s_port" ]; then
   port_free "$c2s_port" || die "port $c2s_port on 127.0.0.1 is in use"
-  read -r comp_port http_port < <(free_ports 2 "$c2s_port")
+  read -r comp_port http_port proxy_port < <(free_ports 3 "$c2s_port")
 else
-  read -r c2s_port comp_port http_port < <(free_ports 3)
+  read -r c2s_port comp_port http_port proxy_port < <(free_ports 4)
 fi
-[ -n "${http_port:-}" ] || die "could not find free ports on 127.0.0.1"
+[ -n "${proxy_port:-}" ] || die "could not find free ports on 127.0.0.1"
 
 random_secret() { "$py" -c 'import secrets; print(secrets.token_urlsafe(18))'; }
 component_secret=$(random_secret)
@@ -251,10 +253,17 @@ port = $comp_port
 secret-file = $bdir/secret
 
 [modules]
-load = echo;
-path = $module_dir
+load = echo;proxy65
 
 [echo]
+
+# File transfers: relay.localhost is a SOCKS5 bytestreams proxy.
+[proxy65]
+listen = 127.0.0.1:$proxy_port
+
+# Calls to echo@relay.localhost: ICE on loopback only, like everything here.
+[media]
+addresses = 127.0.0.1
 EOF
 chmod 600 "$belfry_cfg"
 
@@ -332,8 +341,10 @@ cat <<EOF
  BOSH          http://127.0.0.1:$http_port/http-bind
 
  relay         relay.localhost (service discovery: disco#info/items)
+ file proxy    relay.localhost, SOCKS5 on 127.0.0.1:$proxy_port (XEP-0065)
  echo          echo@relay.localhost
-               send it a chat message: it comes back
+               send it a chat message: it comes back;
+               call it (audio/video, Jingle): your media comes back
 
  logs          $belfry_log
                $pdir/prosody.log
