@@ -132,20 +132,20 @@ class ProsodyWithProxy65(harness.Prosody):
     debug, which a baseline should not pay for)."""
 
     def __init__(self):
-        super().__init__()
         self.proxy65_port = harness.free_port()
+        # Global options go before the first VirtualHost (harness's `extra`).
+        super().__init__(extra=(f"proxy65_ports = {{ {self.proxy65_port} }}\n"
+                                'proxy65_interfaces = { "127.0.0.1" }\n'))
+        text = self.config.read_text()
+        first = self.proxy65_port
         while self.proxy65_port in (self.c2s_port, self.component_port, self.http_port):
             self.proxy65_port = harness.free_port()
-        text = self.config.read_text()
+        text = text.replace(f"proxy65_ports = {{ {first} }}",
+                            f"proxy65_ports = {{ {self.proxy65_port} }}")
         debug = 'levels = { min = "debug" }'
-        vhost = f'VirtualHost "{harness.DOMAIN}"'
-        if debug not in text or vhost not in text:
+        if debug not in text:
             raise BenchError("harness.Prosody's config changed; update ProsodyWithProxy65")
         text = text.replace(debug, 'levels = { min = "info" }')
-        # Global options: must precede the first VirtualHost/Component.
-        text = text.replace(vhost, (
-            f"proxy65_ports = {{ {self.proxy65_port} }}\n"
-            'proxy65_interfaces = { "127.0.0.1" }\n' + vhost), 1)
         text += (f'Component "{PROSODY_PROXY}" "proxy65"\n'
                  '  proxy65_address = "127.0.0.1"\n'
                  '  proxy65_acl = { "localhost" }\n')

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
-from harness import (COMPONENT, DOMAIN, SECRET, SETPRIV, USERS,  # noqa: E402
-                     _chown_tree, _reap_group, _tail, free_ports, wait_ports)
+import harness  # noqa: E402
+from harness import DOMAIN, SECRET, USERS, _reap_group, _tail  # noqa: E402
 
 PY = "/usr/bin/python3"
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -70,99 +69,30 @@ def netns_argv(argv):
 
 
 # ---------------------------------------------------------------------------
-# Prosody 0.12 with WebSocket (mirrors harness.Prosody, which enables only
-# roster/saslauth/disco/ping)
+# Prosody 0.12 with WebSocket and BOSH
 # ---------------------------------------------------------------------------
 
-class Prosody:
+class Prosody(harness.Prosody):
+    """harness.Prosody with the BOSH and WebSocket endpoints the browser
+    peer logs in through, and the extra e2e users."""
+
     def __init__(self, users=E2E_USERS, secret=SECRET):
-        self.secret = secret
+        super().__init__(secret=secret, users=users,
+                         modules=harness.Prosody.MODULES + ("bosh", "websocket"),
+                         extra=("consider_websocket_secure = true\n"
+                                "consider_bosh_secure = true\n"
+                                f'http_default_host = "{DOMAIN}"\n'),
+                         prefix="belfry-e2e-prosody-")
         self.users = dict(users)
-        self.dir = Path(tempfile.mkdtemp(prefix="belfry-e2e-prosody-"))
-        self.c2s_port, self.component_port, self.http_port = free_ports(3)
-        self.config = self.dir / "prosody.cfg.lua"
-        self.log = self.dir / "prosody.log"
-        self.console = self.dir / "console.log"
-        self.proc = None
-        (self.dir / "data").mkdir()
-        d = self.dir
-        self.config.write_text(f"""\
-pidfile = "{d}/prosody.pid"
-data_path = "{d}/data"
-log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log}" }} }}
-interfaces = {{ "127.0.0.1" }}
-local_interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {self.c2s_port} }}
-c2s_direct_tls_ports = {{ }}
-s2s_ports = {{ }}
-component_ports = {{ {self.component_port} }}
-component_interfaces = {{ "127.0.0.1" }}
-https_ports = {{ }}
-http_ports = {{ {self.http_port} }}
-http_interfaces = {{ "127.0.0.1" }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "bosh", "websocket" }}
-modules_disabled = {{ "s2s", "offline" }}
-authentication = "internal_hashed"
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-consider_websocket_secure = true
-consider_bosh_secure = true
-http_default_host = "{DOMAIN}"
-VirtualHost "{DOMAIN}"
-Component "{COMPONENT}"
-  component_secret = "{secret}"
-""")
-        _chown_tree(self.dir, "prosody")
-        for user, pw in self.users.items():
-            r = subprocess.run(
-                SETPRIV + ["--reuid=prosody", "--regid=prosody", "prosodyctl",
-                           "--config", str(self.config), "register", user, DOMAIN, pw],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-            if r.returncode != 0:
-                raise RuntimeError(f"prosodyctl register {user} failed: {r.stdout}{r.stderr}")
+        self.ready_ports.append(self.http_port)
 
     @property
     def ws_url(self):
         return f"ws://127.0.0.1:{self.http_port}/xmpp-websocket"
 
     def start(self):
-        out = open(self.console, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                SETPRIV + ["--reuid=prosody", "--regid=prosody",
-                           "prosody", "-F", "--config", str(self.config)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=self.dir)
-            _spawned.add(self.proc.pid)
-        finally:
-            out.close()
-        try:
-            wait_ports([self.c2s_port, self.component_port, self.http_port], 20,
-                       self.proc, "prosody", self.log)
-        except Exception:
-            self.stop()
-            raise
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-        _reap_group(self.proc)
-
-    def close(self):
-        try:
-            self.stop()
-        finally:
-            if not os.environ.get("BELFRY_KEEP_TMP"):
-                shutil.rmtree(self.dir, ignore_errors=True)
-
-    def log_text(self):
-        return _tail(self.log, 1 << 20)
+        super().start()
+        _spawned.add(self.proc.pid)   # ours, not an orphan to reap
 
 
 # ---------------------------------------------------------------------------

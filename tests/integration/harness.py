@@ -156,16 +156,23 @@ class Prosody:
     foreground (setpriv; as root Prosody refuses to run and does not exit).
     restart() keeps the same ports."""
 
-    def __init__(self, secret=SECRET, users=USERS):
+    MODULES = ("roster", "saslauth", "disco", "ping")
+
+    def __init__(self, secret=SECRET, users=USERS, modules=MODULES, extra="",
+                 prefix="belfry-prosody-"):
+        """`modules` for modules_enabled; `extra`: global options (Lua lines)
+        placed before the first VirtualHost."""
         self.secret = secret
-        self.dir = Path(tempfile.mkdtemp(prefix="belfry-prosody-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.c2s_port, self.component_port, self.http_port = free_ports(3)
         self.config = self.dir / "prosody.cfg.lua"
         self.log = self.dir / "prosody.log"
         self.console = self.dir / "console.log"
         self.proc = None
+        self.ready_ports = [self.c2s_port, self.component_port]
         (self.dir / "data").mkdir()
         d = self.dir
+        enabled = ", ".join(f'"{m}"' for m in modules)
         self.config.write_text(f"""\
 pidfile = "{d}/prosody.pid"
 data_path = "{d}/data"
@@ -180,12 +187,12 @@ component_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
 http_ports = {{ {self.http_port} }}
 http_interfaces = {{ "127.0.0.1" }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping" }}
+modules_enabled = {{ {enabled} }}
 modules_disabled = {{ "s2s", "offline" }}
 authentication = "internal_hashed"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
-VirtualHost "{DOMAIN}"
+{extra}VirtualHost "{DOMAIN}"
 Component "{COMPONENT}"
   component_secret = "{secret}"
 """)
@@ -210,8 +217,7 @@ Component "{COMPONENT}"
         finally:
             out.close()
         try:
-            wait_ports([self.c2s_port, self.component_port], 20, self.proc,
-                       "prosody", self.log)
+            wait_ports(self.ready_ports, 20, self.proc, "prosody", self.log)
         except Exception:
             self.stop()
             raise
