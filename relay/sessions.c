@@ -538,15 +538,13 @@ main_on_news (gpointer data)
     case BF_MEDIA_EVENT_ICE_FAILED:
     case BF_MEDIA_EVENT_DTLS_FAILED:
       {
-        gboolean security = n->error && g_error_matches (n->error, BF_MEDIA_ERROR,
-                                                         BF_MEDIA_ERROR_FINGERPRINT_MISMATCH);
         g_warning ("session %s with %s failed: %s", s->sid, s->peer,
                    n->error ? n->error->message : "transport failure");
         s->mgr->stats.failed++;
-        session_end (s, security ? BF_JINGLE_REASON_SECURITY_ERROR
-                                 : n->type == BF_MEDIA_EVENT_DTLS_FAILED
-                                   ? BF_JINGLE_REASON_SECURITY_ERROR
-                                   : BF_JINGLE_REASON_FAILED_TRANSPORT,
+        /* Any DTLS failure (a fingerprint mismatch above all) is a security
+         * error; an ICE failure is the transport's. */
+        session_end (s, n->type == BF_MEDIA_EVENT_DTLS_FAILED ? BF_JINGLE_REASON_SECURITY_ERROR
+                                                            : BF_JINGLE_REASON_FAILED_TRANSPORT,
                      n->error ? n->error->message : NULL, TRUE);
         break;
       }
