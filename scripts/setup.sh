@@ -20,6 +20,9 @@ PACKAGES=(
   procps iproute2 util-linux
   # e2e media tests: a real browser peer (driven by npm playwright-core)
   chromium
+  # call-relay benchmark baseline (tests/bench/bench_call.py): rtpengine in
+  # userspace, started by the benchmark in the foreground
+  rtpengine-daemon
 )
 
 missing=()
@@ -77,7 +80,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 # Belt and braces: if a service got started anyway, stop it.
-for svc in prosody ejabberd; do
+for svc in prosody ejabberd rtpengine-daemon; do
   if command -v service >/dev/null 2>&1; then
     service "$svc" stop >/dev/null 2>&1 || true
   fi
