@@ -315,7 +315,8 @@ read_component (BfConfig *c, GError **error)
   c->ping_timeout = (guint) v;
 
   const char *dot = strchr (c->jid, '.');
-  g_autofree char *parent = g_strdup (dot && dot[1] ? dot + 1 : c->jid);
+  c->parent_domain = g_strdup (dot && dot[1] ? dot + 1 : c->jid);
+  g_autofree char *parent = g_strdup (c->parent_domain);
   g_autoptr (GError) local_error = NULL;
   c->ping_target = bf_config_get_string (g, "ping-target", parent, &local_error);
   if (local_error)
@@ -478,6 +479,7 @@ bf_config_free (BfConfig *config)
       g_free (config->secret);
     }
   g_free (config->ping_target);
+  g_free (config->parent_domain);
   g_strfreev (config->modules);
   g_strfreev (config->module_path);
   g_free (config);

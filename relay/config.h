@@ -28,6 +28,7 @@ typedef struct {
   guint keepalive_interval;  /* seconds */
   guint ping_timeout;        /* seconds */
   char *ping_target;
+  char *parent_domain;     /* relay.example.org -> example.org (the jid itself if no dot) */
 
   BfXmlLimits limits;
   gsize write_queue_size;

@@ -25,6 +25,7 @@ struct _BfModules {
   GPtrArray *list;            /* BfModule*, in load order */
   BfSendFunc send;
   gpointer send_data;
+  gpointer sessions;          /* BfSessions*, not owned */
 };
 
 BfModules *
@@ -147,6 +148,22 @@ check_info (BfModules *modules, const BfModuleInfo *info, const char *name,
   for (guint i = 0; info->localparts && info->localparts[i]; i++)
     {
       const char *lp = info->localparts[i];
+      if (strcmp (lp, BF_MODULE_ANY_LOCALPART) == 0)
+        {
+          for (guint k = 0; k < modules->list->len; k++)
+            {
+              BfModule *other = g_ptr_array_index (modules->list, k);
+              if (other->info->localparts
+                  && g_strv_contains (other->info->localparts, BF_MODULE_ANY_LOCALPART))
+                {
+                  module_error (modules->config, error,
+                                "modules '%s' and '%s' both take every address (localpart *)",
+                                other->info->name, name);
+                  return FALSE;
+                }
+            }
+          continue;
+        }
       g_autofree char *jid = g_strconcat (lp, "@x", NULL);
       g_autofree char *check = NULL;
       if (!bf_jid_split (jid, &check, NULL, NULL) || check == NULL || strcmp (check, lp) != 0)
@@ -293,13 +310,17 @@ bf_modules_nth (BfModules *modules, guint index)
 BfModule *
 bf_modules_find_localpart (BfModules *modules, const char *localpart)
 {
+  BfModule *any = NULL;
   for (guint i = 0; i < modules->list->len; i++)
     {
       BfModule *mod = g_ptr_array_index (modules->list, i);
       if (mod->info->localparts && g_strv_contains (mod->info->localparts, localpart))
         return mod;
+      if (any == NULL && mod->info->localparts
+          && g_strv_contains (mod->info->localparts, BF_MODULE_ANY_LOCALPART))
+        any = mod;
     }
-  return NULL;
+  return any;
 }
 
 BfModule *
@@ -336,12 +357,30 @@ bf_modules_send (BfModules *modules, const BfStanza *stanza)
   return modules->send (modules->send_data, stanza);
 }
 
+void
+bf_modules_set_sessions (BfModules *modules, gpointer sessions)
+{
+  modules->sessions = sessions;
+}
+
+gpointer
+bf_module_get_sessions (BfModule *module)
+{
+  return module->owner->sessions;
+}
+
 /* --- the module API --- */
 
 const char *
 bf_module_get_domain (BfModule *module)
 {
   return module->owner->config->jid;
+}
+
+const char *
+bf_module_get_server_domain (BfModule *module)
+{
+  return module->owner->config->parent_domain;
 }
 
 const char *
@@ -379,6 +418,8 @@ bf_module_send (BfModule *module, const BfStanza *stanza)
     return bf_modules_send (module->owner, stanza);
   g_autoptr (BfStanza) copy = bf_stanza_copy (stanza);
   const char *lp = module->info->localparts ? module->info->localparts[0] : NULL;
+  if (lp && strcmp (lp, BF_MODULE_ANY_LOCALPART) == 0)
+    lp = NULL;
   g_autofree char *from = lp ? g_strconcat (lp, "@", bf_module_get_domain (module), NULL)
                              : g_strdup (bf_module_get_domain (module));
   bf_stanza_set_attr (copy, "from", from);

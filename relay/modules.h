@@ -35,6 +35,11 @@ gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
 /* The core's own sending path, shared with the router. */
 gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
 
+/* The session manager (sessions.h) that modules' session calls reach;
+ * NULL when no module takes sessions. */
+void bf_modules_set_sessions (BfModules *modules, gpointer sessions);
+gpointer bf_module_get_sessions (BfModule *module);
+
 /* The directories searched for "<name>.so" when [modules] path is unset:
  * the build tree beside the executable, then the install directory. */
 char **bf_modules_default_path (void);

@@ -128,6 +128,8 @@ domain_disco_items (BfRouter *r, const BfStanza *iq)
       const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
       for (guint j = 0; info->localparts && info->localparts[j]; j++)
         {
+          if (strcmp (info->localparts[j], BF_MODULE_ANY_LOCALPART) == 0)
+            continue;
           BfStanza *item = bf_stanza_add_child (q, "item", NULL);
           g_autofree char *jid = g_strconcat (info->localparts[j], "@", r->domain, NULL);
           bf_stanza_set_attr (item, "jid", jid);

@@ -5,21 +5,30 @@
  * the main thread (signalling, in the manager's table until it ends) and
  * its media worker (the transport's callbacks).  The transport itself is
  * created, used and freed on the worker only; everything else of the
- * session is touched on the main thread only, except the SSRC table, which
- * is written before the worker ever sees the session. */
+ * session is touched on the main thread only, except the SSRC table and
+ * the link to the other leg, which are written before the worker ever sees
+ * the session.
+ *
+ * Two kinds of session: incoming (a peer's session-initiate; we answer,
+ * at once or when the module says so) and outgoing (bf_session_place: we
+ * offer, after a XEP-0353 proposal when the peer is a bare JID).  The two
+ * legs of a relayed call are linked: each holds a reference to the other
+ * until its own teardown on their shared worker, so a media() callback of
+ * one leg can always reach the other. */
 #include "build-config.h"
 
 #include <string.h>
+#include <gio/gio.h>
 #include <belfry/module.h>
 
 #include "jingle.h"
 #include "jmi.h"
 #include "session.h"
+#include "session-describe.h"
 #include "sessions.h"
 #include "transport.h"
 
 #define MAX_SSRCS 32
-#define LOCAL_CNAME "belfry"
 
 struct _BfSession {
   gatomicrefcount ref;
@@ -27,17 +36,29 @@ struct _BfSession {
   BfModule *module;
   char *key;                       /* peer "\n" sid */
   char *sid;
-  char *peer;                      /* the caller's full JID */
-  char *local;                     /* the module address that was called */
-  BfJingleSession *js;
-  BfJingle *offer;
+  char *peer;                      /* the peer's full JID (bare while proposing) */
+  char *local;                     /* our JID: the address called, or the placer's */
+  gboolean outgoing;
+  BfJingleSession *js;             /* outgoing: NULL until the peer's resource is known */
+  BfJingle *theirs;                /* their session-initiate (incoming) or -accept (outgoing) */
+  BfJingle *ours;                  /* the descriptions we offer (outgoing) or answer with
+                                    * (incoming, mirrored); NULL: the echo's answer */
   BfMediaDtlsSetup dtls_setup;
   guint32 remote_ssrcs[MAX_SSRCS];
   guint32 local_ssrcs[MAX_SSRCS];
   guint n_ssrcs;
   gboolean ended;
-  gboolean accept_sent;
+  gboolean deferred;               /* incoming: the module answers later */
+  gboolean proposing;              /* outgoing: JMI propose sent, no proceed yet */
+  gboolean initiate_sent;          /* outgoing */
+  gboolean accept_sent;            /* incoming */
   guint iq_serial;
+  /* our ICE side once gathered (main thread) */
+  gboolean gathered;
+  char *ufrag, *pwd;
+  GPtrArray *candidates;           /* BfMediaCandidate* */
+  /* the other leg of a relayed call: a reference, dropped on the worker */
+  BfSession *linked;
   /* worker side */
   BfMediaWorker *worker;
   BfMediaTransport *transport;
@@ -56,6 +77,7 @@ struct _BfSessions {
   BfMediaConfig media;
   guint max_sessions;
   GHashTable *table;               /* key -> BfSession* (a reference) */
+  GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
   guint live_on_workers;           /* sessions whose worker side is not torn down */
   BfSessionStats stats;
 };
@@ -79,13 +101,18 @@ session_unref (BfSession *s)
   g_free (s->peer);
   g_free (s->local);
   bf_jingle_session_free (s->js);
-  bf_jingle_free (s->offer);
+  bf_jingle_free (s->theirs);
+  bf_jingle_free (s->ours);
+  g_free (s->ufrag);
+  g_free (s->pwd);
+  if (s->candidates)
+    g_ptr_array_unref (s->candidates);
   if (s->local_candidates)
     g_ptr_array_unref (s->local_candidates);
   g_free (s);
 }
 
-/* --- the public session API --- */
+/* --- the public session API (getters) --- */
 
 const char *
 bf_session_get_peer (BfSession *session)
@@ -94,9 +121,21 @@ bf_session_get_peer (BfSession *session)
 }
 
 const char *
+bf_session_get_local (BfSession *session)
+{
+  return session->local;
+}
+
+const char *
 bf_session_get_sid (BfSession *session)
 {
   return session->sid;
+}
+
+gboolean
+bf_session_is_outgoing (BfSession *session)
+{
+  return session->outgoing;
 }
 
 guint
@@ -146,6 +185,22 @@ bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len)
   return session->transport && bf_media_transport_send_rtcp (session->transport, data, len);
 }
 
+void
+bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
+{
+  /* Numbers arrive as we told @from's peer (our offer if we placed that
+   * session; for a session we answer, the caller's own numbers, which our
+   * answer keeps) and leave as @to's peer told us. */
+  const BfJingle *sent = from->outgoing ? from->ours : from->theirs;
+  const BfJingle *heard = to->theirs;
+  if (sent == NULL || heard == NULL)
+    {
+      bf_describe_rtp_map (&(BfJingle) { 0 }, &(BfJingle) { 0 }, map);
+      return;
+    }
+  bf_describe_rtp_map (sent, heard, map);
+}
+
 /* --- signalling helpers (main thread) --- */
 
 static void
@@ -162,8 +217,16 @@ send_jingle (BfSession *s, const BfJingle *j)
   send_stanza (s->mgr, iq);
 }
 
+static void
+send_jmi (BfSession *s, const BfJmi *jmi)
+{
+  g_autofree char *id = g_strdup_printf ("bf-m-%s", s->sid);
+  g_autoptr (BfStanza) m = bf_jmi_build (jmi, s->local, s->peer, id);
+  send_stanza (s->mgr, m);
+}
+
 static void session_end (BfSession *s, BfJingleReasonCondition reason, const char *text,
-                         gboolean send_terminate);
+                         gboolean notify_peer);
 
 /* --- the worker side --- */
 
@@ -208,7 +271,7 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       if (s->local_candidates)
         g_ptr_array_add (s->local_candidates, g_memdup2 (event->candidate, sizeof (BfMediaCandidate)));
-      return;   /* sent together with the answer */
+      return;   /* sent together with the offer or answer */
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
         WorkerNews *n = g_new0 (WorkerNews, 1);
@@ -312,7 +375,7 @@ first_fingerprint (const BfJingle *j)
 
 typedef struct {
   BfSession *session;
-  BfJingle *jingle;        /* transport-info to apply; NULL for setup */
+  BfJingle *jingle;        /* transport-info to apply; NULL otherwise */
   BfMediaConfig *media;
   BfMediaCert *cert;
 } WorkerJob;
@@ -335,6 +398,21 @@ worker_fail (BfSession *s, GError *error)
   post_news (n);
 }
 
+/* The peer's ICE credentials, DTLS fingerprint and candidates (from their
+ * session-initiate or session-accept, which the main thread no longer
+ * changes). */
+static gboolean
+worker_apply_remote (BfSession *s, GError **error)
+{
+  const BfJingleIceTransport *ice = first_ice (s->theirs);
+  const BfJingleFingerprint *fp = first_fingerprint (s->theirs);
+  if (!bf_media_transport_set_remote_credentials (s->transport, ice->ufrag, ice->pwd, error)
+      || !bf_media_transport_set_dtls (s->transport, s->dtls_setup, fp->hash, fp->value, error))
+    return FALSE;
+  add_candidates_from (s, s->theirs);
+  return TRUE;
+}
+
 static void
 worker_setup (gpointer data)
 {
@@ -343,20 +421,23 @@ worker_setup (gpointer data)
   if (s->torn_down)
     return;
   GError *error = NULL;
-  const BfJingleIceTransport *ice = first_ice (s->offer);
-  const BfJingleFingerprint *fp = first_fingerprint (s->offer);
   s->local_candidates = g_ptr_array_new_with_free_func (g_free);
-  s->transport = bf_media_transport_new (s->worker, job->media, job->cert, FALSE,
+  /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
+  s->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
                                          on_transport_event, on_transport_rtp, s, &error);
-  if (s->transport == NULL
-      || !bf_media_transport_set_remote_credentials (s->transport, ice->ufrag, ice->pwd, &error)
-      || !bf_media_transport_set_dtls (s->transport, s->dtls_setup, fp->hash, fp->value, &error))
-    {
-      worker_fail (s, error);
-      return;
-    }
-  add_candidates_from (s, s->offer);
-  if (!bf_media_transport_gather (s->transport, &error))
+  if (s->transport == NULL || (!s->outgoing && !worker_apply_remote (s, &error))
+      || !bf_media_transport_gather (s->transport, &error))
+    worker_fail (s, error);
+}
+
+/* Outgoing: the peer's session-accept arrived. */
+static void
+worker_answered (gpointer data)
+{
+  WorkerJob *job = data;
+  BfSession *s = job->session;
+  GError *error = NULL;
+  if (s->transport && !s->torn_down && !worker_apply_remote (s, &error))
     worker_fail (s, error);
 }
 
@@ -366,6 +447,17 @@ worker_transport_info (gpointer data)
   WorkerJob *job = data;
   if (job->session->transport && !job->session->torn_down)
     add_candidates_from (job->session, job->jingle);
+}
+
+static void
+post_job (BfSession *s, BfMediaWorkerFunc func, BfJingle *jingle)
+{
+  WorkerJob *job = g_new0 (WorkerJob, 1);
+  job->session = session_ref (s);
+  job->jingle = jingle;
+  job->media = &s->mgr->media;
+  job->cert = s->mgr->cert;
+  bf_media_worker_invoke (s->worker, func, job, (GDestroyNotify) job_free);
 }
 
 static gboolean main_worker_released (gpointer data);
@@ -381,6 +473,8 @@ worker_teardown (gpointer data)
       bf_media_transport_free (s->transport);
       s->transport = NULL;
     }
+  /* No media() of ours runs after this: the other leg may go. */
+  g_clear_pointer (&s->linked, session_unref);
   bf_media_worker_release (s->worker);
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_worker_released, session_ref (s),
                               (GDestroyNotify) session_unref);
@@ -397,114 +491,72 @@ main_worker_released (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static BfJingleRtpDescription *
-answer_description (BfSession *s, const BfJingleRtpDescription *offer, const char *content_name)
+static void
+add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
 {
-  BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
-  /* Pass-through: the caller gets back what it can receive, its own
-   * payload types, feedback and header extensions. */
-  for (guint i = 0; i < offer->payload_types->len; i++)
+  BfMediaCert *cert = s->mgr->cert;
+  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, s->ufrag, s->pwd);
+  bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert), setup,
+                                 bf_media_cert_get_fingerprint (cert));
+  for (guint k = 0; s->candidates && k < s->candidates->len; k++)
     {
-      const BfJinglePayloadType *o = g_ptr_array_index (offer->payload_types, i);
-      BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, o->id, o->name, o->clockrate,
-                                                                o->channels);
-      pt->ptime = o->ptime;
-      pt->maxptime = o->maxptime;
-      for (guint k = 0; k < o->parameters->len; k++)
+      const BfMediaCandidate *mc = g_ptr_array_index (s->candidates, k);
+      g_autofree char *id = g_strdup_printf ("bf%u", k);
+      BfJingleCandidate *jc = bf_jingle_ice_add_candidate (ice, mc->component, mc->foundation,
+                                                           mc->address, mc->port, mc->priority,
+                                                           "udp", (BfJingleCandidateType) mc->type);
+      jc->generation = 0;
+      jc->id = g_strdup (id);
+      if (mc->rel_address[0])
         {
-          const BfJingleParameter *p = g_ptr_array_index (o->parameters, k);
-          bf_jingle_parameters_add (pt->parameters, p->name, p->value);
-        }
-      for (guint k = 0; k < o->rtcp_fb->len; k++)
-        {
-          const BfJingleRtcpFb *f = g_ptr_array_index (o->rtcp_fb, k);
-          bf_jingle_rtcp_fb_add (pt->rtcp_fb, f->type, f->subtype);
+          jc->rel_addr = g_strdup (mc->rel_address);
+          jc->rel_port = mc->rel_port;
         }
     }
-  for (guint k = 0; k < offer->rtcp_fb->len; k++)
-    {
-      const BfJingleRtcpFb *f = g_ptr_array_index (offer->rtcp_fb, k);
-      bf_jingle_rtcp_fb_add (rtp->rtcp_fb, f->type, f->subtype);
-    }
-  for (guint k = 0; k < offer->hdrexts->len; k++)
-    {
-      const BfJingleHdrext *h = g_ptr_array_index (offer->hdrexts, k);
-      bf_jingle_rtp_add_hdrext (rtp, h->id, h->uri, h->senders);
-    }
-  rtp->extmap_allow_mixed = offer->extmap_allow_mixed;
-  rtp->rtcp_mux = TRUE;
-  rtp->rtcp_reduced_size = offer->rtcp_reduced_size;
-  /* Our sources: one per remote source, same groups (XEP-0339). */
-  g_autofree char *msid = g_strdup_printf ("belfry-%s belfry-%s-%s", s->sid, s->sid, content_name);
-  for (guint k = 0; k < offer->sources->len; k++)
-    {
-      const BfJingleSource *src = g_ptr_array_index (offer->sources, k);
-      for (guint m = 0; m < s->n_ssrcs; m++)
-        if (s->remote_ssrcs[m] == src->ssrc)
-          {
-            BfJingleSource *mine = bf_jingle_rtp_add_source (rtp, s->local_ssrcs[m]);
-            bf_jingle_parameters_add (mine->parameters, "cname", LOCAL_CNAME);
-            bf_jingle_parameters_add (mine->parameters, "msid", msid);
-          }
-    }
-  for (guint k = 0; k < offer->ssrc_groups->len; k++)
-    {
-      const BfJingleSsrcGroup *g = g_ptr_array_index (offer->ssrc_groups, k);
-      g_autoptr (GArray) mine = g_array_new (FALSE, FALSE, sizeof (guint32));
-      for (guint q = 0; q < g->ssrcs->len; q++)
-        for (guint m = 0; m < s->n_ssrcs; m++)
-          if (s->remote_ssrcs[m] == g_array_index (g->ssrcs, guint32, q))
-            g_array_append_val (mine, s->local_ssrcs[m]);
-      if (mine->len == g->ssrcs->len && mine->len > 0)
-        bf_jingle_rtp_add_ssrc_group (rtp, g->semantics, (const guint32 *) mine->data, mine->len);
-    }
-  return rtp;
 }
 
 static void
-send_accept (BfSession *s, const char *ufrag, const char *pwd, GPtrArray *candidates)
+copy_groups (BfJingle *to, const BfJingle *from)
 {
-  BfSessions *mgr = s->mgr;
-  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, s->sid);
-  j->initiator = g_strdup (s->offer->initiator ? s->offer->initiator : s->peer);
-  j->responder = g_strdup (s->local);
-  for (guint i = 0; i < s->offer->contents->len; i++)
+  for (guint i = 0; i < from->groups->len; i++)
     {
-      const BfJingleContent *oc = g_ptr_array_index (s->offer->contents, i);
-      BfJingleContent *c = bf_jingle_add_content (j, oc->creator, oc->name);
-      c->senders = oc->senders;
-      BfJingleRtpDescription *rtp = answer_description (s, oc->rtp, oc->name);
-      bf_jingle_content_set_rtp (c, oc->rtp->media);
-      bf_jingle_rtp_description_free (c->rtp);
-      c->rtp = rtp;
-      BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, ufrag, pwd);
-      bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (mgr->cert),
-                                     s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE
-                                       ? BF_JINGLE_SETUP_ACTIVE : BF_JINGLE_SETUP_PASSIVE,
-                                     bf_media_cert_get_fingerprint (mgr->cert));
-      for (guint k = 0; candidates && k < candidates->len; k++)
-        {
-          const BfMediaCandidate *mc = g_ptr_array_index (candidates, k);
-          g_autofree char *id = g_strdup_printf ("bf%u", k);
-          BfJingleCandidate *jc = bf_jingle_ice_add_candidate (ice, mc->component, mc->foundation,
-                                                               mc->address, mc->port, mc->priority,
-                                                               "udp", (BfJingleCandidateType) mc->type);
-          jc->generation = 0;
-          jc->id = g_strdup (id);
-          if (mc->rel_address[0])
-            {
-              jc->rel_addr = g_strdup (mc->rel_address);
-              jc->rel_port = mc->rel_port;
-            }
-        }
-    }
-  for (guint i = 0; i < s->offer->groups->len; i++)
-    {
-      const BfJingleGroup *og = g_ptr_array_index (s->offer->groups, i);
-      BfJingleGroup *g = bf_jingle_add_group (j, og->semantics);
+      const BfJingleGroup *og = g_ptr_array_index (from->groups, i);
+      BfJingleGroup *g = bf_jingle_add_group (to, og->semantics);
       for (guint k = 0; k < og->contents->len; k++)
         g_ptr_array_add (g->contents, g_strdup (g_ptr_array_index (og->contents, k)));
     }
+}
+
+static void
+set_rtp (BfJingleContent *c, BfJingleRtpDescription *rtp)
+{
+  bf_jingle_content_set_rtp (c, rtp->media);
+  bf_jingle_rtp_description_free (c->rtp);
+  c->rtp = rtp;
+}
+
+/* Incoming: our session-accept, once our candidates are known. */
+static void
+send_accept (BfSession *s)
+{
+  BfSessions *mgr = s->mgr;
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, s->sid);
+  j->initiator = g_strdup (s->theirs->initiator ? s->theirs->initiator : s->peer);
+  j->responder = g_strdup (s->local);
+  BfJingleSetup setup = s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
+                                                                    : BF_JINGLE_SETUP_PASSIVE;
+  for (guint i = 0; i < s->theirs->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (s->theirs->contents, i);
+      const BfJingleContent *mine = s->ours ? bf_jingle_find_content (s->ours, oc->name) : NULL;
+      BfJingleContent *c = bf_jingle_add_content (j, oc->creator, oc->name);
+      c->senders = mine ? mine->senders : oc->senders;
+      set_rtp (c, mine ? bf_describe_mirror_offer (mine->rtp)
+                       : bf_describe_echo_answer (oc->rtp, s->remote_ssrcs, s->local_ssrcs,
+                                                  s->n_ssrcs, s->sid, oc->name));
+      add_ice (s, c, setup);
+    }
+  copy_groups (j, s->theirs);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
@@ -516,7 +568,43 @@ send_accept (BfSession *s, const char *ufrag, const char *pwd, GPtrArray *candid
   s->accept_sent = TRUE;
   mgr->stats.accepted++;
   g_message ("session %s with %s accepted (%u contents, %u candidates)", s->sid, s->peer,
-             s->offer->contents->len, candidates ? candidates->len : 0);
+             s->theirs->contents->len, s->candidates ? s->candidates->len : 0);
+}
+
+/* Outgoing: our session-initiate, once the peer's resource and our
+ * candidates are known. */
+static void
+send_initiate (BfSession *s)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, s->sid);
+  j->initiator = g_strdup (s->local);
+  for (guint i = 0; i < s->ours->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (s->ours->contents, i);
+      BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, oc->name);
+      c->senders = oc->senders;
+      set_rtp (c, bf_describe_mirror_offer (oc->rtp));
+      add_ice (s, c, BF_JINGLE_SETUP_ACTPASS);
+    }
+  copy_groups (j, s->ours);
+  g_autoptr (GError) error = NULL;
+  if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
+    {
+      g_warning ("session %s: cannot initiate: %s", s->sid, error->message);
+      session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", FALSE);
+      return;
+    }
+  send_jingle (s, j);
+  s->initiate_sent = TRUE;
+  g_message ("session %s to %s initiated (%u contents, %u candidates)", s->sid, s->peer,
+             s->ours->contents->len, s->candidates ? s->candidates->len : 0);
+}
+
+static void
+maybe_send_initiate (BfSession *s)
+{
+  if (s->outgoing && s->gathered && !s->proposing && !s->initiate_sent && !s->ended)
+    send_initiate (s);
 }
 
 static gboolean
@@ -529,7 +617,14 @@ main_on_news (gpointer data)
   switch (n->type)
     {
     case BF_MEDIA_EVENT_GATHERING_DONE:
-      send_accept (s, n->ufrag, n->pwd, n->candidates);
+      s->gathered = TRUE;
+      s->ufrag = g_steal_pointer (&n->ufrag);
+      s->pwd = g_steal_pointer (&n->pwd);
+      s->candidates = g_steal_pointer (&n->candidates);
+      if (s->outgoing)
+        maybe_send_initiate (s);
+      else
+        send_accept (s);
       break;
     case BF_MEDIA_EVENT_DTLS_CONNECTED:
       g_message ("session %s: media secured (%s)", s->sid,
@@ -554,16 +649,26 @@ main_on_news (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Ends a session on the main thread: optional session-terminate, the
- * module's ended(), the worker teardown.  Idempotent. */
+/* Ends a session on the main thread: tells the peer (@notify_peer) with a
+ * session-terminate, or a JMI retract for a proposal nobody took yet, or
+ * nothing when nothing was sent; then the module's ended(), the worker
+ * teardown.  Idempotent. */
 static void
-session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gboolean send_terminate)
+session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gboolean notify_peer)
 {
   if (s->ended)
     return;
   s->ended = TRUE;
   BfSessions *mgr = s->mgr;
-  if (send_terminate)
+  session_ref (s);
+  if (notify_peer && s->outgoing && s->proposing)
+    {
+      /* XEP-0353 §3.3: the proposer withdraws. */
+      g_autoptr (BfJmi) retract = bf_jmi_new (BF_JMI_RETRACT, s->sid);
+      bf_jmi_set_reason (retract, reason, text);
+      send_jmi (s, retract);
+    }
+  else if (notify_peer && (!s->outgoing || s->initiate_sent))
     {
       g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_TERMINATE, s->sid);
       bf_jingle_set_reason (j, reason, text);
@@ -571,6 +676,8 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
     }
   g_message ("session %s with %s ended: %s", s->sid, s->peer, bf_jingle_reason_to_string (reason));
   mgr->stats.ended++;
+  if (s->outgoing)
+    g_hash_table_remove (mgr->proposals, s->sid);
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->ended)
     info->sessions->ended (s->module, s, bf_jingle_reason_to_string (reason));
@@ -579,8 +686,8 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
                             (GDestroyNotify) session_unref);
   else
     mgr->live_on_workers--;
-  /* Last: the table holds a reference. */
   g_hash_table_remove (mgr->table, s->key);
+  session_unref (s);
 }
 
 static guint32
@@ -597,9 +704,10 @@ new_local_ssrc (BfSession *s)
     }
 }
 
-/* Why an offer cannot be taken, as a reason; SUCCESS when it can. */
+/* Why an offer (or, for a session we placed, an answer) cannot be taken,
+ * as a reason; SUCCESS when it can. */
 static BfJingleReasonCondition
-check_offer (const BfJingle *j, const char **why)
+check_description (const BfJingle *j, const char **why)
 {
   if (j->contents->len == 0)
     {
@@ -637,23 +745,31 @@ ack (BfSessions *mgr, const BfStanza *iq)
   send_stanza (mgr, reply);
 }
 
+static BfSession *
+session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
+             const char *local)
+{
+  BfSession *s = g_new0 (BfSession, 1);
+  g_atomic_ref_count_init (&s->ref);
+  s->mgr = mgr;
+  s->module = module;
+  s->sid = g_strdup (sid);
+  s->peer = g_strdup (peer);
+  s->local = g_strdup (local);
+  s->key = g_strconcat (peer, "\n", sid, NULL);
+  g_hash_table_insert (mgr->table, s->key, s);
+  mgr->live_on_workers++;
+  return s;
+}
+
 static void
 handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle *j)
 {
   const char *from = bf_stanza_get_attr (iq, "from");
   const char *to = bf_stanza_get_attr (iq, "to");
-  BfSession *s = g_new0 (BfSession, 1);
-  g_atomic_ref_count_init (&s->ref);
-  s->mgr = mgr;
-  s->module = module;
-  s->sid = g_strdup (j->sid);
-  s->peer = g_strdup (from);
-  s->local = g_strdup (to);
-  s->key = g_strconcat (from, "\n", j->sid, NULL);
-  s->offer = j;
+  BfSession *s = session_new (mgr, module, j->sid, from, to);
+  s->theirs = j;
   s->js = bf_jingle_session_new (BF_JINGLE_ROLE_RESPONDER, j->sid, to, from);
-  g_hash_table_insert (mgr->table, s->key, s);
-  mgr->live_on_workers++;
   mgr->stats.initiated++;
 
   g_autoptr (GError) error = NULL;
@@ -669,7 +785,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   ack (mgr, iq);
 
   const char *why = NULL;
-  BfJingleReasonCondition bad = check_offer (j, &why);
+  BfJingleReasonCondition bad = check_description (j, &why);
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s from %s refused: %s", s->sid, from, why);
@@ -708,22 +824,91 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   s->dtls_setup = bf_media_dtls_setup_for_answer (fp->setup == BF_JINGLE_SETUP_UNSET
                                                   ? "actpass"
                                                   : bf_jingle_setup_to_string (fp->setup));
+  g_message ("session %s from %s to %s: %u contents, %u SSRCs", s->sid, from, to,
+             j->contents->len, s->n_ssrcs);
+  /* The worker is chosen before the module decides, so that a session it
+   * places for this one can share it. */
+  s->worker = bf_media_pool_acquire (mgr->pool);
 
   const BfModuleInfo *info = bf_module_get_info_struct (module);
-  if (info->sessions->offer && !info->sessions->offer (module, s))
+  BfSessionDecision decision = BF_SESSION_ACCEPT;
+  session_ref (s);
+  if (info->sessions->offer)
+    decision = info->sessions->offer (module, s);
+  if (s->ended)
+    ;   /* the module ended it itself */
+  else if (decision == BF_SESSION_DECLINE)
     {
       mgr->stats.declined++;
       session_end (s, BF_JINGLE_REASON_DECLINE, NULL, TRUE);
+    }
+  else if (decision == BF_SESSION_DEFER)
+    s->deferred = TRUE;
+  else
+    post_job (s, worker_setup, NULL);
+  session_unref (s);
+}
+
+/* Outgoing: the peer accepted. */
+static void
+handle_accept (BfSession *s, BfJingle *j)
+{
+  const char *why = NULL;
+  BfJingleReasonCondition bad = check_description (j, &why);
+  if (bad != BF_JINGLE_REASON_SUCCESS)
+    {
+      g_message ("session %s to %s: answer refused: %s", s->sid, s->peer, why);
+      bf_jingle_free (j);
+      session_end (s, bad, why, TRUE);
       return;
     }
-  g_message ("session %s from %s to %s: %u contents, %u SSRCs", s->sid, from, to,
-             j->contents->len, s->n_ssrcs);
-  s->worker = bf_media_pool_acquire (mgr->pool);
-  WorkerJob *job = g_new0 (WorkerJob, 1);
-  job->session = session_ref (s);
-  job->media = &mgr->media;
-  job->cert = mgr->cert;
-  bf_media_worker_invoke (s->worker, worker_setup, job, (GDestroyNotify) job_free);
+  s->theirs = j;
+  const BfJingleFingerprint *fp = first_fingerprint (j);
+  /* RFC 5763 §5: an answer without 'setup' is active. */
+  s->dtls_setup = bf_media_dtls_setup_from_answer (fp->setup == BF_JINGLE_SETUP_UNSET
+                                                   ? "active"
+                                                   : bf_jingle_setup_to_string (fp->setup));
+  g_message ("session %s to %s answered (%u contents)", s->sid, s->peer, j->contents->len);
+  s->mgr->stats.accepted++;
+  /* The module learns of the answer before the worker does: whatever it
+   * prepares for the media path is in place before media can flow. */
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  session_ref (s);
+  if (info->sessions->answered)
+    info->sessions->answered (s->module, s);
+  if (!s->ended)
+    post_job (s, worker_answered, NULL);
+  session_unref (s);
+}
+
+static const BfSessionInfo info_kinds[] = {
+  [BF_JINGLE_INFO_ACTIVE] = BF_SESSION_INFO_ACTIVE,
+  [BF_JINGLE_INFO_HOLD] = BF_SESSION_INFO_HOLD,
+  [BF_JINGLE_INFO_UNHOLD] = BF_SESSION_INFO_UNHOLD,
+  [BF_JINGLE_INFO_MUTE] = BF_SESSION_INFO_MUTE,
+  [BF_JINGLE_INFO_UNMUTE] = BF_SESSION_INFO_UNMUTE,
+  [BF_JINGLE_INFO_RINGING] = BF_SESSION_INFO_RINGING,
+};
+
+static void
+tell_info (BfSession *s, BfSessionInfo kind, const char *name)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  if (info->sessions->info)
+    info->sessions->info (s->module, s, kind, name);
+}
+
+static BfSession *
+session_for_error (BfSessions *mgr, const BfStanza *stanza, const char *prefix)
+{
+  const char *id = bf_stanza_get_attr (stanza, "id");
+  if (id == NULL || !g_str_has_prefix (id, prefix))
+    return NULL;
+  const char *sid = strchr (id + strlen (prefix), '-');
+  if (sid == NULL)
+    return NULL;
+  g_autofree char *key = g_strconcat (bf_stanza_get_attr (stanza, "from"), "\n", sid + 1, NULL);
+  return g_hash_table_lookup (mgr->table, key);
 }
 
 static gboolean
@@ -732,17 +917,10 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
   const char *type = bf_stanza_get_attr (iq, "type");
   if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
     {
-      /* Answers to our own session-accept/terminate: an error ends it. */
-      const char *id = bf_stanza_get_attr (iq, "id");
-      if (g_strcmp0 (type, "error") == 0 && id && g_str_has_prefix (id, "bf-j"))
-        {
-          const char *sid = strchr (id + 4, '-');
-          g_autofree char *key = sid ? g_strconcat (bf_stanza_get_attr (iq, "from"), "\n", sid + 1, NULL)
-                                     : NULL;
-          BfSession *s = key ? g_hash_table_lookup (mgr->table, key) : NULL;
-          if (s)
-            session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
-        }
+      /* Answers to our own Jingle requests: an error ends the session. */
+      BfSession *s = g_strcmp0 (type, "error") == 0 ? session_for_error (mgr, iq, "bf-j") : NULL;
+      if (s)
+        session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
       return TRUE;
     }
   g_autoptr (GError) error = NULL;
@@ -762,7 +940,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       return TRUE;
     }
   g_autoptr (BfJingle) owned = j;
-  if (s == NULL)
+  if (s == NULL || s->js == NULL)
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error_code (iq, BF_JINGLE_ERROR_UNKNOWN_SESSION,
                                                                NULL);
@@ -777,22 +955,23 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
     }
   switch (j->action)
     {
+    case BF_JINGLE_ACTION_SESSION_ACCEPT:
+      ack (mgr, iq);
+      handle_accept (s, g_steal_pointer (&owned));
+      break;
     case BF_JINGLE_ACTION_TRANSPORT_INFO:
       ack (mgr, iq);
       if (s->worker)
-        {
-          WorkerJob *job = g_new0 (WorkerJob, 1);
-          job->session = session_ref (s);
-          job->jingle = g_steal_pointer (&owned);
-          bf_media_worker_invoke (s->worker, worker_transport_info, job, (GDestroyNotify) job_free);
-        }
+        post_job (s, worker_transport_info, g_steal_pointer (&owned));
       break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:
       ack (mgr, iq);
       session_end (s, j->reason ? j->reason->condition : BF_JINGLE_REASON_SUCCESS, NULL, FALSE);
       break;
     case BF_JINGLE_ACTION_SESSION_INFO:
-      ack (mgr, iq);   /* ringing, hold, mute...: nothing to do for a terminating endpoint */
+      ack (mgr, iq);
+      if (j->info.kind != BF_JINGLE_INFO_NONE && (guint) j->info.kind < G_N_ELEMENTS (info_kinds))
+        tell_info (s, info_kinds[j->info.kind], j->info.name);
       break;
     default:
       {
@@ -807,6 +986,57 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
 }
 
 static gboolean
+bare_equal (const char *full, const char *bare)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+  if (!bf_jid_split (full, &local, &domain, NULL))
+    return FALSE;
+  g_autofree char *b = local ? g_strconcat (local, "@", domain, NULL) : g_strdup (domain);
+  return bf_jingle_jid_equal (b, bare);
+}
+
+/* The callee answered our proposal (XEP-0353 §3.2). */
+static void
+handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
+{
+  BfSession *s = g_hash_table_lookup (mgr->proposals, jmi->id);
+  const char *from = bf_stanza_get_attr (message, "from");
+  if (s == NULL || s->ended || from == NULL || !s->proposing || !bare_equal (from, s->peer))
+    return;   /* late, foreign or for a proposal already taken: nothing to do */
+  switch (jmi->type)
+    {
+    case BF_JMI_RINGING:
+      tell_info (s, BF_SESSION_INFO_RINGING, NULL);
+      break;
+    case BF_JMI_PROCEED:
+      {
+        g_autofree char *resource = NULL;
+        if (!bf_jid_split (from, NULL, NULL, &resource) || resource == NULL)
+          return;
+        /* From now on the session is with that resource. */
+        g_hash_table_steal (mgr->table, s->key);
+        g_free (s->key);
+        g_free (s->peer);
+        s->peer = g_strdup (from);
+        s->key = g_strconcat (s->peer, "\n", s->sid, NULL);
+        g_hash_table_insert (mgr->table, s->key, s);
+        s->proposing = FALSE;
+        s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
+        g_message ("session %s: %s proceeds", s->sid, s->peer);
+        maybe_send_initiate (s);
+        break;
+      }
+    case BF_JMI_REJECT:
+      s->proposing = FALSE;   /* nothing to retract */
+      session_end (s, jmi->reason ? jmi->reason->condition : BF_JINGLE_REASON_DECLINE, NULL,
+                   FALSE);
+      break;
+    default:
+      break;
+    }
+}
+
+static gboolean
 handle_jmi (BfSessions *mgr, const BfStanza *message)
 {
   g_autoptr (GError) error = NULL;
@@ -817,7 +1047,10 @@ handle_jmi (BfSessions *mgr, const BfStanza *message)
       return TRUE;
     }
   if (jmi->type != BF_JMI_PROPOSE)
-    return TRUE;   /* retract, finish...: nothing is pending on our side */
+    {
+      handle_jmi_answer (mgr, message, jmi);
+      return TRUE;
+    }
   /* XEP-0353 §3.2: we are ready at once: proceed, then wait for the
    * session-initiate from the proposer. */
   g_autoptr (BfJmi) proceed = bf_jmi_new (BF_JMI_PROCEED, jmi->id);
@@ -840,16 +1073,182 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   if (strcmp (kind, "iq") == 0 && id && g_str_has_prefix (id, "bf-j")
       && (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
     return handle_jingle_iq (mgr, module, stanza);
-  if (strcmp (kind, "message") == 0 && g_strcmp0 (bf_stanza_get_attr (stanza, "type"), "error") != 0)
+  if (strcmp (kind, "message") != 0)
+    return FALSE;
+  if (g_strcmp0 (type, "error") == 0)
     {
-      BfStanzaIter it;
-      BfStanza *child;
-      bf_stanza_iter_init (&it, stanza);
-      while (bf_stanza_iter_next (&it, &child))
-        if (g_strcmp0 (bf_stanza_get_ns (child), BF_NS_JINGLE_MESSAGE) == 0)
-          return handle_jmi (mgr, stanza);
+      /* Our proposal bounced (no such user, server unreachable). */
+      if (id && g_str_has_prefix (id, "bf-m-"))
+        {
+          BfSession *s = g_hash_table_lookup (mgr->proposals, id + 5);
+          if (s && s->proposing)
+            {
+              s->proposing = FALSE;
+              g_message ("session %s: the proposal to %s bounced", s->sid, s->peer);
+              session_end (s, BF_JINGLE_REASON_GONE, NULL, FALSE);
+            }
+          return TRUE;
+        }
+      return FALSE;
     }
+  BfStanzaIter it;
+  BfStanza *child;
+  bf_stanza_iter_init (&it, stanza);
+  while (bf_stanza_iter_next (&it, &child))
+    if (g_strcmp0 (bf_stanza_get_ns (child), BF_NS_JINGLE_MESSAGE) == 0)
+      return handle_jmi (mgr, stanza);
   return FALSE;
+}
+
+/* --- what modules ask (session.h) --- */
+
+BfSession *
+bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
+                  GError **error)
+{
+  BfSessions *mgr = bf_module_get_sessions (module);
+  g_return_val_if_fail (mgr != NULL && mirror != NULL, NULL);
+  g_autofree char *pl = NULL, *pd = NULL, *pr = NULL, *ll = NULL, *ld = NULL, *lr = NULL;
+  if (!bf_jid_split (peer, &pl, &pd, &pr))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not a JID", peer);
+      return NULL;
+    }
+  if (!bf_jid_split (local, &ll, &ld, &lr) || lr == NULL || g_ascii_strcasecmp (ld, mgr->domain) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "'%s' is not a full JID of %s", local, mgr->domain);
+      return NULL;
+    }
+  if (mirror->ended || mirror->theirs == NULL || mirror->worker == NULL || mirror->linked)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s cannot be mirrored", mirror->sid);
+      return NULL;
+    }
+  if (g_hash_table_size (mgr->table) >= mgr->max_sessions)
+    {
+      mgr->stats.busy++;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "%u sessions already (max-sessions)",
+                   mgr->max_sessions);
+      return NULL;
+    }
+  g_autofree char *sid = g_strdup_printf ("bf%08x%08x", g_random_int (), g_random_int ());
+  BfSession *s = session_new (mgr, module, sid, peer, local);
+  s->outgoing = TRUE;
+  s->ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, sid);
+  for (guint i = 0; i < mirror->theirs->contents->len; i++)
+    {
+      const BfJingleContent *mc = g_ptr_array_index (mirror->theirs->contents, i);
+      BfJingleContent *c = bf_jingle_add_content (s->ours, BF_JINGLE_CREATOR_INITIATOR, mc->name);
+      c->senders = mc->senders;
+      set_rtp (c, bf_describe_mirror_offer (mc->rtp));
+    }
+  copy_groups (s->ours, mirror->theirs);
+  s->linked = session_ref (mirror);
+  mirror->linked = session_ref (s);
+  s->worker = mirror->worker;
+  bf_media_worker_acquire (s->worker);
+  mgr->stats.placed++;
+  if (pr == NULL)
+    {
+      /* A bare JID: ring every device first (XEP-0353 §3.1). */
+      s->proposing = TRUE;
+      g_hash_table_insert (mgr->proposals, s->sid, s);
+      g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
+      for (guint i = 0; i < s->ours->contents->len; i++)
+        {
+          const BfJingleContent *c = g_ptr_array_index (s->ours->contents, i);
+          bf_jmi_add_description (propose, BF_NS_JINGLE_RTP, c->rtp->media);
+        }
+      send_jmi (s, propose);
+      g_message ("session %s: proposed to %s from %s", s->sid, peer, local);
+    }
+  else
+    {
+      s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
+      g_message ("session %s: calling %s from %s", s->sid, peer, local);
+    }
+  post_job (s, worker_setup, NULL);
+  return s;
+}
+
+gboolean
+bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **error)
+{
+  BfSession *s = session;
+  if (s->ended || !s->deferred || answered->theirs == NULL || !answered->outgoing)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s is not waiting for an answer", s->sid);
+      return FALSE;
+    }
+  g_autoptr (BfJingle) ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, s->sid);
+  for (guint i = 0; i < s->theirs->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (s->theirs->contents, i);
+      const BfJingleContent *ac = bf_jingle_find_content (answered->theirs, oc->name);
+      if (ac == NULL || ac->rtp == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "the answer has no content '%s'", oc->name);
+          return FALSE;
+        }
+      BfJingleRtpDescription *rtp = bf_describe_mirror_answer (oc->rtp, ac->rtp);
+      if (rtp->payload_types->len == 0)
+        {
+          bf_jingle_rtp_description_free (rtp);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "no codec of content '%s' in common", oc->name);
+          return FALSE;
+        }
+      BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
+      c->senders = ac->senders;
+      set_rtp (c, rtp);
+    }
+  s->ours = g_steal_pointer (&ours);
+  s->deferred = FALSE;
+  post_job (s, worker_setup, NULL);
+  return TRUE;
+}
+
+void
+bf_session_terminate (BfSession *session, const char *reason, const char *text)
+{
+  BfJingleReasonCondition condition;
+  if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
+    condition = BF_JINGLE_REASON_GENERAL_ERROR;
+  session_end (session, condition, text, TRUE);
+}
+
+static const BfJingleInfoKind jingle_info_kinds[] = {
+  [BF_SESSION_INFO_ACTIVE] = BF_JINGLE_INFO_ACTIVE,
+  [BF_SESSION_INFO_HOLD] = BF_JINGLE_INFO_HOLD,
+  [BF_SESSION_INFO_UNHOLD] = BF_JINGLE_INFO_UNHOLD,
+  [BF_SESSION_INFO_MUTE] = BF_JINGLE_INFO_MUTE,
+  [BF_SESSION_INFO_UNMUTE] = BF_JINGLE_INFO_UNMUTE,
+  [BF_SESSION_INFO_RINGING] = BF_JINGLE_INFO_RINGING,
+};
+
+void
+bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
+{
+  BfSession *s = session;
+  if (s->ended || s->js == NULL || (guint) info >= G_N_ELEMENTS (jingle_info_kinds)
+      || (s->outgoing && !s->initiate_sent))
+    return;
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INFO, s->sid);
+  j->info.kind = jingle_info_kinds[info];
+  /* Both legs' contents are the caller's, created by each leg's initiator. */
+  j->info.creator = BF_JINGLE_CREATOR_INITIATOR;
+  j->info.name = g_strdup (name);
+  g_autoptr (GError) error = NULL;
+  if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
+    {
+      g_debug ("session %s: session-info not sent: %s", s->sid, error->message);
+      return;
+    }
+  send_jingle (s, j);
 }
 
 /* --- the manager --- */
@@ -867,6 +1266,8 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
   mgr->max_sessions = max_sessions;
   mgr->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) session_unref);
+  mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
+  bf_modules_set_sessions (modules, mgr);
   return mgr;
 }
 
@@ -887,10 +1288,17 @@ bf_sessions_free (BfSessions *mgr)
 {
   if (mgr == NULL)
     return;
-  GList *all = g_hash_table_get_values (mgr->table);
-  for (GList *l = all; l; l = l->next)
-    session_end (l->data, BF_JINGLE_REASON_GONE, "the relay is stopping", TRUE);
-  g_list_free (all);
+  bf_modules_set_sessions (mgr->modules, NULL);
+  /* One at a time: ending a session may end its other leg too. */
+  for (;;)
+    {
+      GHashTableIter it;
+      gpointer value;
+      g_hash_table_iter_init (&it, mgr->table);
+      if (!g_hash_table_iter_next (&it, NULL, &value))
+        break;
+      session_end (value, BF_JINGLE_REASON_GONE, "the relay is stopping", TRUE);
+    }
   /* The workers tell the main context when each session is torn down;
    * wait for them (bounded), so no transport outlives the manager. */
   gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
@@ -903,6 +1311,7 @@ bf_sessions_free (BfSessions *mgr)
       return;
     }
   g_hash_table_unref (mgr->table);
+  g_hash_table_unref (mgr->proposals);
   bf_media_config_clear (&mgr->media);
   g_free (mgr->domain);
   g_free (mgr);

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 typedef struct _BfSessions BfSessions;
 
 typedef struct {
-  guint64 initiated, accepted, declined, busy, failed, ended;
+  guint64 initiated, placed, accepted, declined, busy, failed, ended;
 } BfSessionStats;
 
 /* @media is copied; @pool and @cert must outlive the manager.  Stanzas go

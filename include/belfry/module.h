@@ -26,7 +26,9 @@ G_BEGIN_DECLS
 
 /* Bumped whenever BfModuleInfo or any function below changes in a way that
  * breaks modules built against the previous version. */
-#define BF_MODULE_API_VERSION 2
+#define BF_MODULE_API_VERSION 3
+
+#define BF_MODULE_ANY_LOCALPART "*"
 
 typedef struct _BfModuleConfig BfModuleConfig;
 
@@ -44,7 +46,9 @@ typedef struct {
   const char *name;
   /* One line for humans: shown as the disco#items name of its addresses. */
   const char *description;
-  /* NULL-terminated localparts the module serves (echo -> echo@<domain>). */
+  /* NULL-terminated localparts the module serves (echo -> echo@<domain>).
+   * BF_MODULE_ANY_LOCALPART ("*") takes every address no other module
+   * serves (one module at most); it is not listed in disco#items. */
   const char *const *localparts;
   /* The disco identity of its addresses (NULL: component/generic). */
   const BfDiscoIdentity *identity;
@@ -85,6 +89,10 @@ typedef struct {
 
 /* The component's domain, e.g. "relay.example.org". */
 const char *bf_module_get_domain (BfModule *module);
+/* The domain of the server that hosts the component, taken as the parent of
+ * its domain ("relay.example.org" -> "example.org"; a domain without a dot
+ * is its own parent): the usual default for who may use a service. */
+const char *bf_module_get_server_domain (BfModule *module);
 const char *bf_module_get_name (BfModule *module);
 
 /* Private data; @destroy runs at shutdown (after the module's shutdown()). */

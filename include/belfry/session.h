@@ -1,19 +1,30 @@
 /* belfry — Jingle RTP sessions as modules see them.
  *
  * A module that sets BfModuleInfo.sessions answers Jingle audio/video calls
- * to its addresses.  The core does the protocol: it parses and validates
- * every Jingle action (XEP-0166/0167/0176/0320/0338/0339), answers JMI
- * proposals (XEP-0353), runs ICE, DTLS and SRTP on a media worker thread,
- * accepts the session with the caller's own payload types and with one
- * local SSRC per remote SSRC (announced as XEP-0339 sources), and ends it
+ * to its addresses, and may place calls of its own.  The core does the
+ * protocol: it parses and validates every Jingle action (XEP-0166/0167/
+ * 0176/0320/0338/0339), answers and sends JMI messages (XEP-0353), runs
+ * ICE, DTLS and SRTP on a media worker thread, and ends sessions
  * (session-terminate, transport failure, DTLS failure -> <security-error/>).
- * The module decides whether to take a call and what to do with each
- * packet; it never sees XML.
+ * The module decides whether to take a call, what to answer, and what to
+ * do with each packet; it never sees XML.
  *
- * Threads: offer() and ended() run on the main thread; media() runs on the
+ * Two ways to answer an incoming session:
+ *   - at once (offer() returns BF_SESSION_ACCEPT): the core accepts with the
+ *     caller's own payload types and one local SSRC per remote SSRC
+ *     (announced as XEP-0339 sources); an endpoint such as echo does this;
+ *   - later (BF_SESSION_DEFER): the module places a second session with
+ *     bf_session_place() and, when that one is answered, accepts the first
+ *     with bf_session_accept_mirrored(); a relay does this.
+ *
+ * Threads: every hook except media() and every function except
+ * bf_session_send_rtp/rtcp() run on the main thread; media() runs on the
  * session's media worker thread, where bf_session_send_rtp/rtcp() must be
- * called.  Data set with bf_session_set_data() is freed after the last
- * media() call, on whichever thread drops the session last. */
+ * called.  Sessions made with bf_session_place() share the worker of their
+ * @mirror, so a module may send on either session from either's media().
+ * A BfSession pointer stays valid until the ended() hook has returned; data
+ * set with bf_session_set_data() is freed after the last media() call, on
+ * whichever thread drops the session last. */
 #pragma once
 
 #include <glib.h>
@@ -23,26 +34,58 @@ G_BEGIN_DECLS
 typedef struct _BfSession BfSession;
 typedef struct _BfModule BfModule;
 
+typedef enum {
+  BF_SESSION_DECLINE = 0,  /* session-terminate with <decline/> */
+  BF_SESSION_ACCEPT = 1,   /* the core answers now, with the caller's own media */
+  BF_SESSION_DEFER = 2,    /* the module answers later: bf_session_accept_mirrored()
+                            * or bf_session_terminate() */
+} BfSessionDecision;
+
+/* XEP-0167 §7 informational messages (session-info); RINGING also stands
+ * for a XEP-0353 <ringing/> to a proposal of ours. */
+typedef enum {
+  BF_SESSION_INFO_ACTIVE,
+  BF_SESSION_INFO_HOLD,
+  BF_SESSION_INFO_UNHOLD,
+  BF_SESSION_INFO_MUTE,
+  BF_SESSION_INFO_UNMUTE,
+  BF_SESSION_INFO_RINGING,
+} BfSessionInfo;
+
 typedef struct {
-  /* A validated incoming session-initiate.  TRUE takes the call; FALSE
-   * declines it (session-terminate with <decline/>). */
-  gboolean (*offer) (BfModule *module, BfSession *session);
+  /* A validated incoming session-initiate.  The module may also end the
+   * session from here with bf_session_terminate() (its own reason); the
+   * return value is then ignored. */
+  BfSessionDecision (*offer) (BfModule *module, BfSession *session);
   /* One unprotected RTP or RTCP packet from the peer, on the worker thread.
    * @data may be modified in place; it is valid during the call only. */
   void (*media) (BfModule *module, BfSession *session, gboolean is_rtcp,
                  guint8 *data, gsize len);
   /* The session is over (@reason: a XEP-0166 reason name such as
-   * "success" or "failed-transport"); no offer/ended call follows. */
+   * "success" or "failed-transport"); no other hook follows. */
   void (*ended) (BfModule *module, BfSession *session, const char *reason);
+  /* A session placed with bf_session_place() was accepted by its peer:
+   * bf_session_get_peer() is now the answering full JID.  Optional. */
+  void (*answered) (BfModule *module, BfSession *session);
+  /* The peer sent session-info (@name: the content a mute/unmute is
+   * about, or NULL for the whole session), or rang (JMI <ringing/>).
+   * Optional. */
+  void (*info) (BfModule *module, BfSession *session, BfSessionInfo info,
+                const char *name);
 } BfSessionHooks;
 
-/* The caller's full JID and the session id. */
+/* The peer's JID (full, except for a placed session still being proposed
+ * to a bare JID), our own JID in the session (the address that was called,
+ * or the @local of bf_session_place), and the session id. */
 const char *bf_session_get_peer (BfSession *session);
+const char *bf_session_get_local (BfSession *session);
 const char *bf_session_get_sid (BfSession *session);
+/* TRUE for a session made with bf_session_place(). */
+gboolean bf_session_is_outgoing (BfSession *session);
 
 /* The SSRCs the peer announced, each with the local SSRC the core
- * announced in return (same content, same ssrc-group shape).  Index from 0
- * to bf_session_get_n_ssrcs() - 1. */
+ * announced in return when it accepted by itself (BF_SESSION_ACCEPT; 0
+ * otherwise).  Index from 0 to bf_session_get_n_ssrcs() - 1. */
 guint bf_session_get_n_ssrcs (BfSession *session);
 gboolean bf_session_get_ssrc (BfSession *session, guint index, guint32 *remote,
                               guint32 *local);
@@ -50,6 +93,59 @@ gboolean bf_session_get_ssrc (BfSession *session, guint index, guint32 *remote,
 /* Module data for this session. */
 void bf_session_set_data (BfSession *session, gpointer data, GDestroyNotify destroy);
 gpointer bf_session_get_data (BfSession *session);
+
+/* Places a session from @local (a full JID of the component's domain) to
+ * @peer, offering what @mirror's caller offered: the same contents, payload
+ * types, feedback, header extensions and SSRCs (so SSRCs pass through),
+ * with belfry's own candidates and DTLS fingerprint, on @mirror's media
+ * worker.  A bare @peer is first rung with a XEP-0353 propose (sid = the
+ * proposal id); the session-initiate goes to the resource that proceeds.
+ * A reject ends the session with its reason (default "decline"); ending
+ * it before the session-initiate went out retracts the proposal.  The
+ * session is the core's: the pointer is valid until ended().  NULL (and
+ * @error: G_IO_ERROR_NO_SPACE when the relay is full ([media] max-sessions),
+ * G_IO_ERROR_INVALID_ARGUMENT for a bad JID or a @mirror that cannot be
+ * mirrored) otherwise.
+ *
+ * The two sessions are linked: each keeps the other alive until it is torn
+ * down on their shared worker, so from either one's media() the other may
+ * be sent to (bf_session_send_rtp/rtcp) even after its ended() (the send
+ * then fails and is counted). */
+BfSession *bf_session_place (BfModule *module, const char *local, const char *peer,
+                             BfSession *mirror, GError **error);
+
+/* Accepts a deferred incoming @session with what @answered's peer accepted
+ * (codecs under the caller's own payload type numbers, feedback, header
+ * extensions, content senders) and announces @answered's peer's SSRCs as
+ * ours.  FALSE (and @error) if @session is not waiting for an answer. */
+gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **error);
+
+/* Ends a session with a XEP-0166 reason name ("success", "decline",
+ * "busy", "timeout"...; unknown names become "general-error") and an
+ * optional human text.  A proposal not yet proceeded is retracted instead.
+ * The ended() hook runs before this returns.  Idempotent. */
+void bf_session_terminate (BfSession *session, const char *reason, const char *text);
+
+/* Sends session-info (@name: the content of a mute/unmute, or NULL).
+ * RINGING before the session is accepted only. */
+void bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name);
+
+/* How packets received on one session are rewritten to be sent on
+ * another: payload types by codec (name, clock rate, channels) and
+ * RFC 8285 header extension ids by URI, as each peer negotiated them.  An
+ * entry maps to itself when there is nothing to change. */
+typedef struct {
+  gboolean identity;       /* nothing to rewrite at all */
+  guint8 pt[128];
+  guint8 ext[256];         /* one-byte ids use 1..14, two-byte 1..255 */
+} BfRtpMap;
+
+/* Fills @map for packets from @from's peer to @to's peer; both sessions
+ * must be accepted (or being accepted with bf_session_accept_mirrored). */
+void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
+/* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
+ * (nothing is changed then). */
+gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
 
 /* Worker thread only: protects and sends one packet to the peer.  FALSE
  * (counted) before DTLS is done, after the end, or for a malformed packet. */

@@ -27,7 +27,7 @@ random_ssrc (gpointer data)
   return g_random_int ();
 }
 
-static gboolean
+static BfSessionDecision
 echo_offer (BfModule *module, BfSession *session)
 {
   (void) module;
@@ -38,7 +38,7 @@ echo_offer (BfModule *module, BfSession *session)
       g_warning ("session %s: SSRC %u not echoed (map full or clashing)",
                  bf_session_get_sid (session), remote);
   bf_session_set_data (session, es, g_free);
-  return TRUE;
+  return BF_SESSION_ACCEPT;
 }
 
 static void

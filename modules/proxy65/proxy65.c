@@ -687,11 +687,8 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (allow == NULL)
     {
       /* Default: the users of the server that hosts us. */
-      const char *domain = bf_module_get_domain (module);
-      const char *dot = strchr (domain, '.');
-      char *parent[] = { g_strdup (dot && dot[1] ? dot + 1 : domain), NULL };
-      p->allow_domains = g_strdupv (parent);
-      g_free (parent[0]);
+      const char *parent[] = { bf_module_get_server_domain (module), NULL };
+      p->allow_domains = g_strdupv ((char **) parent);
     }
   else if (g_strv_contains ((const char *const *) allow, "*"))
     p->allow_domains = NULL;

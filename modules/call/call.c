@@ -1,0 +1,381 @@
+#define G_LOG_DOMAIN "belfry-call"
+/* The call module: belfry as the media anchor of a 1:1 Jingle call.
+ *
+ * Alice calls bob\40example.org@relay.example.org (XEP-0106: Bob's JID
+ * escaped as the localpart).  Her session (leg A) is held unanswered while
+ * the module places leg B to Bob from alice\40example.org@relay.example.org
+ * /<random> (her bare JID only: Bob never learns her resource), offering
+ * what Alice offered with belfry's own candidates and fingerprint.  When
+ * Bob answers, Alice is answered with what Bob accepted.  Each leg has its
+ * own ICE, DTLS and SRTP; both share one media worker, where every packet
+ * is unprotected from one leg and protected onto the other without being
+ * decoded (SSRCs pass through; payload types and header extension ids are
+ * renumbered when the legs differ).  Ringing, hold, mute and the end of
+ * either leg are carried to the other. */
+#include <string.h>
+#include <gio/gio.h>
+#include <gmodule.h>
+#include <belfry/module.h>
+
+#include "jid-escape.h"
+
+#define MAX_JID 3071   /* RFC 7622 §3.1: 1023 per part, 3 parts */
+
+typedef struct {
+  BfModule *module;
+  guint ring_timeout;              /* seconds */
+  char **allow_domains;            /* NULL: anyone */
+  guint max_calls_per_jid;
+  GHashTable *per_jid;             /* caller bare JID (lower case) -> live calls */
+  guint next_id;
+  guint64 n_calls, n_answered, n_refused, n_timeouts;
+} CallModule;
+
+typedef struct {
+  gatomicrefcount ref;             /* one per leg */
+  guint id;
+  CallModule *cm;                  /* main thread */
+  char *caller;                    /* bare, lower case: the per_jid key */
+  BfSession *a, *b;                /* caller's leg, callee's leg */
+  gboolean a_over, b_over, counted_out, answered;
+  guint ring_source;
+  gint64 started_us;
+  /* Written on the main thread before the core lets media flow (see
+   * bf_session_place/accept_mirrored), read on the worker. */
+  BfRtpMap a_to_b, b_to_a;
+} Call;
+
+static Call *
+call_ref (Call *c)
+{
+  g_atomic_ref_count_inc (&c->ref);
+  return c;
+}
+
+static void
+call_unref (gpointer data)
+{
+  Call *c = data;
+  if (!g_atomic_ref_count_dec (&c->ref))
+    return;
+  g_free (c->caller);
+  g_free (c);
+}
+
+static gboolean
+domain_allowed (CallModule *cm, const char *domain)
+{
+  if (cm->allow_domains == NULL)
+    return TRUE;
+  for (guint i = 0; cm->allow_domains[i]; i++)
+    if (g_ascii_strcasecmp (cm->allow_domains[i], domain) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+count_out (Call *c)
+{
+  if (c->counted_out)
+    return;
+  c->counted_out = TRUE;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (c->cm->per_jid, c->caller));
+  if (n <= 1)
+    g_hash_table_remove (c->cm->per_jid, c->caller);
+  else
+    g_hash_table_insert (c->cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (n - 1));
+}
+
+static gboolean
+on_ring_timeout (gpointer data)
+{
+  Call *c = data;
+  c->ring_source = 0;
+  c->cm->n_timeouts++;
+  g_message ("call %u: no answer within %u s", c->id, c->cm->ring_timeout);
+  if (!c->b_over)
+    bf_session_terminate (c->b, "timeout", NULL);   /* -> ended(B) ends A */
+  return G_SOURCE_REMOVE;
+}
+
+/* The callee's JID from the address that was called; NULL (and @why) when
+ * it is not one this relay may call. */
+static char *
+callee_of (CallModule *cm, const char *local, const char **why)
+{
+  g_autofree char *lp = NULL, *domain = NULL;
+  if (!bf_jid_split (local, &lp, &domain, NULL) || lp == NULL)
+    {
+      *why = "not a callable address";
+      return NULL;
+    }
+  g_autofree char *callee = call_jid_unescape (lp, MAX_JID);
+  g_autofree char *cl = NULL, *cd = NULL;
+  if (callee == NULL || !bf_jid_split (callee, &cl, &cd, NULL) || cl == NULL)
+    {
+      *why = "the address is not an escaped user JID (user\\40domain@relay)";
+      return NULL;
+    }
+  if (g_ascii_strcasecmp (cd, bf_module_get_domain (cm->module)) == 0)
+    {
+      *why = "the callee is an address of this relay";
+      return NULL;
+    }
+  return g_steal_pointer (&callee);
+}
+
+static BfSessionDecision
+call_offer (BfModule *module, BfSession *a)
+{
+  CallModule *cm = bf_module_get_data (module);
+  const char *why = NULL;
+  g_autofree char *callee = callee_of (cm, bf_session_get_local (a), &why);
+  g_autofree char *user = NULL, *domain = NULL;
+  bf_jid_split (bf_session_get_peer (a), &user, &domain, NULL);
+  if (callee == NULL)
+    {
+      cm->n_refused++;
+      g_message ("session %s from %s to %s refused: %s", bf_session_get_sid (a),
+                 bf_session_get_peer (a), bf_session_get_local (a), why);
+      bf_session_terminate (a, "decline", why);
+      return BF_SESSION_DECLINE;
+    }
+  if (user == NULL || !domain_allowed (cm, domain))
+    {
+      cm->n_refused++;
+      g_message ("session %s from %s refused: callers from %s may not use this relay "
+                 "([call] allow-domains)", bf_session_get_sid (a), bf_session_get_peer (a), domain);
+      bf_session_terminate (a, "decline", "this relay does not serve your domain");
+      return BF_SESSION_DECLINE;
+    }
+  g_autofree char *caller_bare = g_strconcat (user, "@", domain, NULL);
+  g_autofree char *key = g_utf8_strdown (caller_bare, -1);
+  guint live = GPOINTER_TO_UINT (g_hash_table_lookup (cm->per_jid, key));
+  if (live >= cm->max_calls_per_jid)
+    {
+      cm->n_refused++;
+      g_message ("session %s from %s refused: %u calls already ([call] max-calls-per-jid)",
+                 bf_session_get_sid (a), bf_session_get_peer (a), live);
+      bf_session_terminate (a, "busy", "too many calls from this account");
+      return BF_SESSION_DECLINE;
+    }
+
+  /* Leg B comes from Alice's bare JID, escaped, with a resource of ours. */
+  g_autofree char *escaped = call_jid_escape (caller_bare);
+  g_autofree char *from = g_strdup_printf ("%s@%s/%08x%08x", escaped, bf_module_get_domain (module),
+                                           g_random_int (), g_random_int ());
+  g_autoptr (GError) error = NULL;
+  BfSession *b = bf_session_place (module, from, callee, a, &error);
+  if (b == NULL)
+    {
+      cm->n_refused++;
+      g_message ("session %s from %s: cannot call %s: %s", bf_session_get_sid (a),
+                 bf_session_get_peer (a), callee, error->message);
+      bf_session_terminate (a, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+                                 ? "busy" : "general-error", NULL);
+      return BF_SESSION_DECLINE;
+    }
+  Call *c = g_new0 (Call, 1);
+  g_atomic_ref_count_init (&c->ref);
+  c->id = ++cm->next_id;
+  c->cm = cm;
+  c->caller = g_steal_pointer (&key);
+  c->a = a;
+  c->b = b;
+  c->started_us = g_get_monotonic_time ();
+  bf_session_set_data (a, c, call_unref);
+  bf_session_set_data (b, call_ref (c), call_unref);
+  g_hash_table_insert (cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (live + 1));
+  c->ring_source = g_timeout_add_seconds (cm->ring_timeout, on_ring_timeout, c);
+  cm->n_calls++;
+  g_message ("call %u: %s -> %s (legs %s, %s)", c->id, bf_session_get_peer (a), callee,
+             bf_session_get_sid (a), bf_session_get_sid (b));
+  return BF_SESSION_DEFER;
+}
+
+static void
+call_answered (BfModule *module, BfSession *b)
+{
+  (void) module;
+  Call *c = bf_session_get_data (b);
+  if (c == NULL || c->a_over)
+    return;
+  g_clear_handle_id (&c->ring_source, g_source_remove);
+  /* Before the accept: the core starts leg A's media only after it. */
+  bf_session_get_rtp_map (c->a, c->b, &c->a_to_b);
+  bf_session_get_rtp_map (c->b, c->a, &c->b_to_a);
+  g_autoptr (GError) error = NULL;
+  if (!bf_session_accept_mirrored (c->a, b, &error))
+    {
+      g_message ("call %u: the answer cannot be relayed: %s", c->id, error->message);
+      bf_session_terminate (b, "incompatible-parameters", NULL);   /* ends A too */
+      return;
+    }
+  c->answered = TRUE;
+  c->cm->n_answered++;
+  g_message ("call %u: answered by %s after %.1f s%s", c->id, bf_session_get_peer (b),
+             (g_get_monotonic_time () - c->started_us) / 1e6,
+             c->a_to_b.identity && c->b_to_a.identity ? "" : " (payload types renumbered)");
+}
+
+static void
+call_info (BfModule *module, BfSession *from, BfSessionInfo info, const char *name)
+{
+  (void) module;
+  Call *c = bf_session_get_data (from);
+  if (c == NULL)
+    return;
+  gboolean from_a = from == c->a;
+  if (info == BF_SESSION_INFO_RINGING && from_a)
+    return;   /* only the callee rings */
+  if (from_a ? c->b_over : c->a_over)
+    return;
+  bf_session_send_info (from_a ? c->b : c->a, info, name);
+}
+
+static void
+call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, gsize len)
+{
+  (void) module;
+  Call *c = bf_session_get_data (from);
+  if (G_UNLIKELY (c == NULL))
+    return;
+  gboolean from_a = from == c->a;
+  BfSession *to = from_a ? c->b : c->a;
+  if (is_rtcp)
+    {
+      /* SSRCs are the same on both legs: reports and feedback (NACK, PLI,
+       * FIR, REMB, transport-cc) are right for the other side as they are. */
+      bf_session_send_rtcp (to, data, len);
+      return;
+    }
+  if (bf_rtp_map_apply (from_a ? &c->a_to_b : &c->b_to_a, data, len))
+    bf_session_send_rtp (to, data, len);
+}
+
+static void
+call_ended (BfModule *module, BfSession *session, const char *reason)
+{
+  (void) module;
+  Call *c = bf_session_get_data (session);
+  if (c == NULL)
+    return;   /* refused before a call existed */
+  gboolean is_a = session == c->a;
+  if (is_a)
+    c->a_over = TRUE;
+  else
+    c->b_over = TRUE;
+  g_clear_handle_id (&c->ring_source, g_source_remove);
+  count_out (c);
+  if (c->a_over && c->b_over)
+    return;
+  g_message ("call %u: %s ended it: %s", c->id, is_a ? "the caller" : "the callee", reason);
+  bf_session_terminate (is_a ? c->b : c->a, reason, NULL);
+}
+
+static gboolean
+call_init (BfModule *module, BfModuleConfig *config, GError **error)
+{
+  CallModule *cm = g_new0 (CallModule, 1);
+  cm->module = module;
+  cm->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  bf_module_set_data (module, cm, NULL);
+  gint64 v;
+  if (!bf_config_get_int (config, "ring-timeout", 45, 1, 600, &v, error))
+    return FALSE;
+  cm->ring_timeout = (guint) v;
+  if (!bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &v, error))
+    return FALSE;
+  cm->max_calls_per_jid = (guint) v;
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) allow = bf_config_get_string_list (config, "allow-domains", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (allow == NULL)
+    {
+      /* Default: the users of the server that hosts us. */
+      const char *parent[] = { bf_module_get_server_domain (module), NULL };
+      cm->allow_domains = g_strdupv ((char **) parent);
+    }
+  else if (g_strv_contains ((const char *const *) allow, "*"))
+    cm->allow_domains = NULL;
+  else if (allow[0] == NULL)
+    {
+      bf_config_set_error (config, error, "allow-domains", "empty (use * to allow anyone)");
+      return FALSE;
+    }
+  else
+    cm->allow_domains = g_steal_pointer (&allow);
+  return TRUE;
+}
+
+static gboolean
+call_start (BfModule *module, GError **error)
+{
+  (void) error;
+  CallModule *cm = bf_module_get_data (module);
+  g_autofree char *domains = cm->allow_domains ? g_strjoinv (", ", cm->allow_domains)
+                                               : g_strdup ("anyone");
+  g_message ("call relay on *@%s: callers from %s, ring timeout %u s, %u calls per JID",
+             bf_module_get_domain (module), domains, cm->ring_timeout, cm->max_calls_per_jid);
+  return TRUE;
+}
+
+static void
+call_shutdown (BfModule *module)
+{
+  CallModule *cm = bf_module_get_data (module);
+  if (cm == NULL)
+    return;
+  if (cm->n_calls)
+    g_message ("calls: %" G_GUINT64_FORMAT " placed, %" G_GUINT64_FORMAT " answered, %"
+               G_GUINT64_FORMAT " unanswered (ring timeout), %" G_GUINT64_FORMAT " refused",
+               cm->n_calls, cm->n_answered, cm->n_timeouts, cm->n_refused);
+  g_hash_table_unref (cm->per_jid);
+  g_strfreev (cm->allow_domains);
+  g_free (cm);
+  bf_module_set_data (module, NULL, NULL);
+}
+
+static const BfSessionHooks call_sessions = {
+  .offer = call_offer,
+  .media = call_media,
+  .ended = call_ended,
+  .answered = call_answered,
+  .info = call_info,
+};
+
+static const char *const call_localparts[] = { BF_MODULE_ANY_LOCALPART, NULL };
+static const char *const call_features[] = {
+  "urn:xmpp:jingle:1",
+  "urn:xmpp:jingle:apps:rtp:1",
+  "urn:xmpp:jingle:apps:rtp:audio",
+  "urn:xmpp:jingle:apps:rtp:video",
+  "urn:xmpp:jingle:transports:ice-udp:1",
+  "urn:xmpp:jingle:apps:dtls:0",
+  "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
+  "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
+  "urn:xmpp:jingle:apps:rtp:ssma:0",
+  "urn:xmpp:jingle:apps:grouping:0",
+  "urn:xmpp:jingle-message:0",
+  NULL
+};
+static const BfDiscoIdentity call_identity = { "component", "generic", "Call relay" };
+
+static const BfModuleInfo call_info_struct = {
+  .api_version = BF_MODULE_API_VERSION,
+  .name = "call",
+  .description = "Call relay (call user\\40domain@this-address)",
+  .localparts = call_localparts,
+  .identity = &call_identity,
+  .features = call_features,
+  .init = call_init,
+  .start = call_start,
+  .shutdown = call_shutdown,
+  .sessions = &call_sessions,
+};
+
+BF_MODULE_DEFINE (call_info_struct)

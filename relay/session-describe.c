@@ -1,0 +1,306 @@
+/* Relayed-call descriptions (session-describe.h). */
+#include "build-config.h"
+
+#include <string.h>
+
+#include "session-describe.h"
+
+static void
+copy_parameters (GPtrArray *dst, const GPtrArray *src)
+{
+  for (guint i = 0; i < src->len; i++)
+    {
+      const BfJingleParameter *p = g_ptr_array_index (src, i);
+      bf_jingle_parameters_add (dst, p->name, p->value);
+    }
+}
+
+static void
+copy_rtcp_fb (GPtrArray *dst, const GPtrArray *src)
+{
+  for (guint i = 0; i < src->len; i++)
+    {
+      const BfJingleRtcpFb *f = g_ptr_array_index (src, i);
+      BfJingleRtcpFb *c = bf_jingle_rtcp_fb_add (dst, f->type, f->subtype);
+      copy_parameters (c->parameters, f->parameters);
+    }
+}
+
+static BfJinglePayloadType *
+copy_payload_type (BfJingleRtpDescription *rtp, const BfJinglePayloadType *o, guint8 id)
+{
+  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, o->name, o->clockrate,
+                                                            o->channels);
+  pt->ptime = o->ptime;
+  pt->maxptime = o->maxptime;
+  pt->has_trr_int = o->has_trr_int;
+  pt->trr_int = o->trr_int;
+  copy_parameters (pt->parameters, o->parameters);
+  copy_rtcp_fb (pt->rtcp_fb, o->rtcp_fb);
+  return pt;
+}
+
+static void
+copy_sources (BfJingleRtpDescription *dst, const BfJingleRtpDescription *src)
+{
+  for (guint i = 0; i < src->sources->len; i++)
+    {
+      const BfJingleSource *s = g_ptr_array_index (src->sources, i);
+      BfJingleSource *c = bf_jingle_rtp_add_source (dst, s->ssrc);
+      copy_parameters (c->parameters, s->parameters);
+    }
+  for (guint i = 0; i < src->ssrc_groups->len; i++)
+    {
+      const BfJingleSsrcGroup *g = g_ptr_array_index (src->ssrc_groups, i);
+      bf_jingle_rtp_add_ssrc_group (dst, g->semantics, (const guint32 *) g->ssrcs->data,
+                                    g->ssrcs->len);
+    }
+}
+
+static void
+copy_session_level (BfJingleRtpDescription *dst, const BfJingleRtpDescription *src)
+{
+  copy_rtcp_fb (dst->rtcp_fb, src->rtcp_fb);
+  dst->has_trr_int = src->has_trr_int;
+  dst->trr_int = src->trr_int;
+  dst->rtcp_mux = TRUE;
+  dst->rtcp_reduced_size = src->rtcp_reduced_size;
+  if (src->bandwidth_type)
+    {
+      dst->bandwidth_type = g_strdup (src->bandwidth_type);
+      dst->bandwidth = g_strdup (src->bandwidth);
+    }
+}
+
+BfJingleRtpDescription *
+bf_describe_mirror_offer (const BfJingleRtpDescription *offer)
+{
+  BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
+  for (guint i = 0; i < offer->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *o = g_ptr_array_index (offer->payload_types, i);
+      copy_payload_type (rtp, o, o->id);
+    }
+  copy_session_level (rtp, offer);
+  for (guint i = 0; i < offer->hdrexts->len; i++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (offer->hdrexts, i);
+      BfJingleHdrext *c = bf_jingle_rtp_add_hdrext (rtp, h->id, h->uri, h->senders);
+      copy_parameters (c->parameters, h->parameters);
+    }
+  rtp->extmap_allow_mixed = offer->extmap_allow_mixed;
+  copy_sources (rtp, offer);
+  return rtp;
+}
+
+/* Same codec: name (case-insensitive, RFC 4855 §3), clock rate, channels. */
+static gboolean
+same_codec (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
+{
+  if (a->name == NULL || b->name == NULL)
+    return a->name == NULL && b->name == NULL && a->id == b->id;   /* static types */
+  return g_ascii_strcasecmp (a->name, b->name) == 0 && a->clockrate == b->clockrate
+         && a->channels == b->channels;
+}
+
+static const BfJinglePayloadType *
+find_pt_by_id (const BfJingleRtpDescription *rtp, guint id)
+{
+  for (guint i = 0; i < rtp->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
+      if (pt->id == id)
+        return pt;
+    }
+  return NULL;
+}
+
+/* The number @want has in @in: the same number if it is the same codec
+ * there, else the first number of that codec not yet taken in @taken. */
+static gint
+match_pt (const BfJingleRtpDescription *in, const BfJinglePayloadType *want, const gboolean taken[128])
+{
+  const BfJinglePayloadType *same = find_pt_by_id (in, want->id);
+  if (same && same_codec (same, want) && !taken[same->id])
+    return same->id;
+  for (guint i = 0; i < in->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, i);
+      if (!taken[pt->id] && same_codec (pt, want))
+        return pt->id;
+    }
+  return -1;
+}
+
+static gint
+find_hdrext_by_uri (const BfJingleRtpDescription *rtp, const char *uri)
+{
+  for (guint i = 0; i < rtp->hdrexts->len; i++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (rtp->hdrexts, i);
+      if (g_strcmp0 (h->uri, uri) == 0)
+        return h->id;
+    }
+  return -1;
+}
+
+BfJingleRtpDescription *
+bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
+                           const BfJingleRtpDescription *callee_answer)
+{
+  BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (caller_offer->media);
+  gboolean taken[128] = { FALSE };
+  gint16 renumber[128];            /* callee's number -> caller's, -1: none */
+  for (guint i = 0; i < 128; i++)
+    renumber[i] = -1;
+  for (guint i = 0; i < callee_answer->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *a = g_ptr_array_index (callee_answer->payload_types, i);
+      gint id = match_pt (caller_offer, a, taken);
+      if (id < 0)
+        continue;
+      taken[id] = TRUE;
+      renumber[a->id] = (gint16) id;
+    }
+  for (guint i = 0; i < callee_answer->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *a = g_ptr_array_index (callee_answer->payload_types, i);
+      if (renumber[a->id] < 0)
+        continue;
+      BfJinglePayloadType *pt = copy_payload_type (rtp, a, (guint8) renumber[a->id]);
+      /* RFC 4588 §8.6: a retransmission type names its original by number. */
+      for (guint k = 0; k < pt->parameters->len; k++)
+        {
+          BfJingleParameter *p = g_ptr_array_index (pt->parameters, k);
+          guint64 apt;
+          if (g_strcmp0 (p->name, "apt") == 0 && p->value
+              && g_ascii_string_to_unsigned (p->value, 10, 0, 127, &apt, NULL)
+              && renumber[apt] >= 0)
+            {
+              g_free (p->value);
+              p->value = g_strdup_printf ("%d", renumber[apt]);
+            }
+        }
+    }
+  copy_session_level (rtp, callee_answer);
+  for (guint i = 0; i < callee_answer->hdrexts->len; i++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (callee_answer->hdrexts, i);
+      gint id = find_hdrext_by_uri (caller_offer, h->uri);
+      if (id < 0)
+        continue;
+      BfJingleHdrext *c = bf_jingle_rtp_add_hdrext (rtp, (guint16) id, h->uri, h->senders);
+      copy_parameters (c->parameters, h->parameters);
+    }
+  rtp->extmap_allow_mixed = caller_offer->extmap_allow_mixed && callee_answer->extmap_allow_mixed;
+  copy_sources (rtp, callee_answer);
+  return rtp;
+}
+
+static const BfJingleRtpDescription *
+content_rtp (const BfJingle *j, const char *name)
+{
+  const BfJingleContent *c = bf_jingle_find_content (j, name);
+  return c ? c->rtp : NULL;
+}
+
+void
+bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (map->pt); i++)
+    map->pt[i] = (guint8) i;
+  for (guint i = 0; i < G_N_ELEMENTS (map->ext); i++)
+    map->ext[i] = (guint8) i;
+  map->identity = TRUE;
+  for (guint i = 0; sent->contents && i < sent->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (sent->contents, i);
+      const BfJingleRtpDescription *in = c->rtp;
+      const BfJingleRtpDescription *out = content_rtp (heard, c->name);
+      if (in == NULL || out == NULL)
+        continue;
+      gboolean taken[128] = { FALSE };
+      for (guint k = 0; k < in->payload_types->len; k++)
+        {
+          const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, k);
+          gint id = match_pt (out, pt, taken);
+          if (id < 0)
+            continue;
+          taken[id] = TRUE;
+          map->pt[pt->id] = (guint8) id;
+          map->identity &= id == pt->id;
+        }
+      for (guint k = 0; k < in->hdrexts->len; k++)
+        {
+          const BfJingleHdrext *h = g_ptr_array_index (in->hdrexts, k);
+          gint id = find_hdrext_by_uri (out, h->uri);
+          if (id < 0 || h->id > 255 || id > 255)
+            continue;
+          map->ext[h->id] = (guint8) id;
+          map->identity &= id == h->id;
+        }
+    }
+}
+
+#define LOCAL_CNAME "belfry"
+
+BfJingleRtpDescription *
+bf_describe_echo_answer (const BfJingleRtpDescription *offer, const guint32 *remote,
+                         const guint32 *local, guint n, const char *sid, const char *content_name)
+{
+  BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
+  /* Pass-through: the caller gets back what it can receive, its own
+   * payload types, feedback and header extensions. */
+  for (guint i = 0; i < offer->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *o = g_ptr_array_index (offer->payload_types, i);
+      BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, o->id, o->name, o->clockrate,
+                                                                o->channels);
+      pt->ptime = o->ptime;
+      pt->maxptime = o->maxptime;
+      copy_parameters (pt->parameters, o->parameters);
+      for (guint k = 0; k < o->rtcp_fb->len; k++)
+        {
+          const BfJingleRtcpFb *f = g_ptr_array_index (o->rtcp_fb, k);
+          bf_jingle_rtcp_fb_add (pt->rtcp_fb, f->type, f->subtype);
+        }
+    }
+  for (guint k = 0; k < offer->rtcp_fb->len; k++)
+    {
+      const BfJingleRtcpFb *f = g_ptr_array_index (offer->rtcp_fb, k);
+      bf_jingle_rtcp_fb_add (rtp->rtcp_fb, f->type, f->subtype);
+    }
+  for (guint k = 0; k < offer->hdrexts->len; k++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (offer->hdrexts, k);
+      bf_jingle_rtp_add_hdrext (rtp, h->id, h->uri, h->senders);
+    }
+  rtp->extmap_allow_mixed = offer->extmap_allow_mixed;
+  rtp->rtcp_mux = TRUE;
+  rtp->rtcp_reduced_size = offer->rtcp_reduced_size;
+  /* Our sources: one per remote source, same groups (XEP-0339). */
+  g_autofree char *msid = g_strdup_printf ("belfry-%s belfry-%s-%s", sid, sid, content_name);
+  for (guint k = 0; k < offer->sources->len; k++)
+    {
+      const BfJingleSource *src = g_ptr_array_index (offer->sources, k);
+      for (guint m = 0; m < n; m++)
+        if (remote[m] == src->ssrc)
+          {
+            BfJingleSource *mine = bf_jingle_rtp_add_source (rtp, local[m]);
+            bf_jingle_parameters_add (mine->parameters, "cname", LOCAL_CNAME);
+            bf_jingle_parameters_add (mine->parameters, "msid", msid);
+          }
+    }
+  for (guint k = 0; k < offer->ssrc_groups->len; k++)
+    {
+      const BfJingleSsrcGroup *g = g_ptr_array_index (offer->ssrc_groups, k);
+      g_autoptr (GArray) mine = g_array_new (FALSE, FALSE, sizeof (guint32));
+      for (guint q = 0; q < g->ssrcs->len; q++)
+        for (guint m = 0; m < n; m++)
+          if (remote[m] == g_array_index (g->ssrcs, guint32, q))
+            g_array_append_val (mine, local[m]);
+      if (mine->len == g->ssrcs->len && mine->len > 0)
+        bf_jingle_rtp_add_ssrc_group (rtp, g->semantics, (const guint32 *) mine->data, mine->len);
+    }
+  return rtp;
+}

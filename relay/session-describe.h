@@ -1,0 +1,46 @@
+/* belfry — the RTP descriptions a relayed call sends, built from what the
+ * two peers said, and the packet translation that follows from them.
+ *
+ * A relayed call has two legs: the caller's session (we answer it) and the
+ * callee's (we place it, offering what the caller offered).  Offer/answer
+ * (RFC 3264 §6.1, XEP-0167 §5): each side sends with the payload type
+ * numbers the other side listed, so with the caller's numbers offered on
+ * and answered back to the caller, only the callee's own answer numbers can
+ * differ: the BfRtpMap covers that, and RFC 8285 extension ids likewise.
+ * Pure code: no I/O, no session state. */
+#pragma once
+
+#include <belfry/session.h>
+#include "jingle.h"
+
+G_BEGIN_DECLS
+
+/* An endpoint's answer to @offer (the echo's way): the caller's own payload
+ * types, feedback and header extensions back, and as our sources one local
+ * SSRC per remote one (@remote[i] -> @local[i], @n of them) with the same
+ * ssrc-groups, cname "belfry" and an msid naming @sid and @content_name. */
+BfJingleRtpDescription *bf_describe_echo_answer (const BfJingleRtpDescription *offer,
+                                                 const guint32 *remote, const guint32 *local,
+                                                 guint n, const char *sid,
+                                                 const char *content_name);
+
+/* A copy of @offer to offer to the callee: codecs, parameters, feedback,
+ * header extensions, sources and groups; not SDES crypto (DTLS-SRTP only). */
+BfJingleRtpDescription *bf_describe_mirror_offer (const BfJingleRtpDescription *offer);
+
+/* Our answer to the caller, who offered @caller_offer, when the callee
+ * answered our mirrored offer with @callee_answer: the callee's codecs,
+ * each under the number the caller gave it (matched by number and codec,
+ * else by codec), the callee's parameters and feedback (an 'apt' follows
+ * the renumbering), the callee's header extensions under the caller's ids
+ * (those the caller did not offer are left out), the callee's sources and
+ * groups.  The result may have no payload type when nothing matched. */
+BfJingleRtpDescription *bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
+                                                   const BfJingleRtpDescription *callee_answer);
+
+/* Fills @map for packets that arrive with the numbers of @sent (what we
+ * told their sender we receive) and leave with the numbers of @heard (what
+ * their receiver told us it receives).  Contents are paired by name. */
+void bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map);
+
+G_END_DECLS
