@@ -5,7 +5,7 @@
 #
 # Installs the Debian packages (scripts/setup.sh), builds belfry, starts a
 # private Prosody (VirtualHost "localhost", Component "relay.localhost") and
-# belfry with the echo module, registers a demo account and prints how to
+# belfry with the echo, proxy65 and call modules, registers a demo account and prints how to
 # connect.  Stays in the foreground: Ctrl-C stops belfry, then Prosody, and
 # removes every file it created.  If either process dies, the other is
 # stopped and the script exits non-zero.
@@ -151,7 +151,7 @@ ninja -C build
 belfry_bin=$repo/build/relay/belfry
 [ -x "$belfry_bin" ] || die "$belfry_bin was not built"
 # belfry finds its modules in the build tree beside its executable.
-for m in echo proxy65; do
+for m in echo proxy65 call; do
   [ -f "$repo/build/modules/$m/$m.so" ] || die "build/modules/$m/$m.so was not built"
 done
 
@@ -253,9 +253,14 @@ port = $comp_port
 secret-file = $bdir/secret
 
 [modules]
-load = echo;proxy65
+load = echo;proxy65;call
 
 [echo]
+
+# Calls between users of localhost through the relay:
+# call bob\\40localhost@relay.localhost to reach bob@localhost.
+[call]
+allow-domains = localhost
 
 # File transfers: relay.localhost is a SOCKS5 bytestreams proxy.
 [proxy65]
@@ -305,6 +310,9 @@ done
 
 as_prosody prosodyctl --config "$prosody_cfg" register demo localhost "$demo_password" \
   || die "could not register demo@localhost"
+# A second account, to try a call through the relay between two clients.
+as_prosody prosodyctl --config "$prosody_cfg" register demo2 localhost "$demo_password" \
+  || die "could not register demo2@localhost"
 
 # --- belfry -------------------------------------------------------------------
 belfry_log=$bdir/belfry.log
@@ -335,7 +343,7 @@ cat <<EOF
  belfry is running against a local Prosody (loopback only)
 
  XMPP server   127.0.0.1, port $c2s_port (no TLS; plain auth allowed)
- account       demo@localhost
+ accounts      demo@localhost, demo2@localhost (same password)
  password      $demo_password
  WebSocket     ws://127.0.0.1:$http_port/xmpp-websocket
  BOSH          http://127.0.0.1:$http_port/http-bind
@@ -345,6 +353,8 @@ cat <<EOF
  echo          echo@relay.localhost
                send it a chat message: it comes back;
                call it (audio/video, Jingle): your media comes back
+ call relay    demo calls demo2\\40localhost@relay.localhost to reach demo2
+               through belfry (media relayed and re-encrypted, IPs hidden)
 
  logs          $belfry_log
                $pdir/prosody.log

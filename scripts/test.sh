@@ -103,11 +103,11 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 if ninja -C build-asan; then
   unit_and_integration build-asan "ASan+UBSan"
-  say "e2e echo calls (ASan+UBSan belfry: no leak after real sessions end)"
+  say "e2e echo and relayed calls (ASan+UBSan belfry: no leak after real sessions end)"
   junit="build-asan/e2e-junit.xml"
   rm -f "$junit"
   if ! BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest tests/e2e/test_echo.py \
-        tests/e2e/test_echo_hostile.py -q --junitxml="$repo/$junit"; then
+        tests/e2e/test_echo_hostile.py tests/e2e/test_call.py -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi
   if [ -f "$junit" ]; then count_junit "$junit" "e2e (ASan+UBSan)"; else failed=$((failed + 1)); fi
