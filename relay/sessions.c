@@ -898,6 +898,39 @@ tell_info (BfSession *s, BfSessionInfo kind, const char *name)
     info->sessions->info (s->module, s, kind, name);
 }
 
+/* Trickled candidates for a session whose transport does not exist yet
+ * (the module has not answered): added to the offer's, which the worker
+ * reads when it starts; bounded like a single transport. */
+static void
+keep_candidates (BfSession *s, const BfJingle *j)
+{
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      BfJingleContent *mine = bf_jingle_find_content (s->theirs, c->name);
+      if (c->ice == NULL || mine == NULL || mine->ice == NULL)
+        continue;
+      for (guint k = 0; k < c->ice->candidates->len; k++)
+        {
+          const BfJingleCandidate *o = g_ptr_array_index (c->ice->candidates, k);
+          if (mine->ice->candidates->len >= BF_JINGLE_MAX_CANDIDATES)
+            {
+              g_debug ("session %s: trickled candidate dropped (limit)", s->sid);
+              return;
+            }
+          BfJingleCandidate *n = bf_jingle_ice_add_candidate (mine->ice, o->component,
+                                                              o->foundation, o->ip, o->port,
+                                                              o->priority, o->protocol, o->type);
+          n->generation = o->generation;
+          if (o->rel_addr)
+            {
+              n->rel_addr = g_strdup (o->rel_addr);
+              n->rel_port = o->rel_port;
+            }
+        }
+    }
+}
+
 static BfSession *
 session_for_error (BfSessions *mgr, const BfStanza *stanza, const char *prefix)
 {
@@ -961,7 +994,9 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       break;
     case BF_JINGLE_ACTION_TRANSPORT_INFO:
       ack (mgr, iq);
-      if (s->worker)
+      if (s->deferred)
+        keep_candidates (s, j);   /* no transport yet: it starts with them */
+      else if (s->worker)
         post_job (s, worker_transport_info, g_steal_pointer (&owned));
       break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:

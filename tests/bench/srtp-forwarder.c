@@ -7,7 +7,20 @@
  * protection on); per-session contexts are found by the source port.
  *
  *   srtp-forwarder PORT GCM|AES_CM     (runs until SIGTERM; prints
- *                                       "forwarded=N dropped=N" on exit) */
+ *                                       "forwarded=N dropped=N" on exit)
+ *
+ * Relay mode, the baseline of tests/bench/bench_call.py (pass-through, no
+ * SSRC rewriting): N calls, two UDP sockets per call as a relay has (leg A
+ * towards alice, leg B towards bob; ephemeral ports on 127.0.0.1, printed
+ * as "ports A0 B0 A1 B1 ..."), one epoll over all of them.  A socket
+ * latches its peer's address from the first packet it receives (as a relay
+ * without ICE does).  Per readable socket: recvmmsg (batch 64), per packet
+ * libsrtp2 unprotect with the incoming leg's key and protect with the other
+ * leg's (different keys per leg and direction: real re-keying; SSRCs and
+ * payload unchanged), sendmmsg on the other leg's socket to its latched
+ * peer.  Keys: bench_keys (i, 0..3), as call-load.c srtp mode has them.
+ *
+ *   srtp-forwarder relay N GCM|AES_CM  (until SIGTERM; same exit line) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* recvmmsg, sendmmsg (also set by the build) */
 #endif
@@ -18,6 +31,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <glib.h>
@@ -39,12 +53,146 @@ bench_keys (guint i, guint leg, guint8 key[16], guint8 salt[14])
     salt[j] = (guint8) (i * 37 + leg * 53 + j * 7 + 3);
 }
 
+typedef struct {
+  int fd[2];                       /* 0: leg A (alice), 1: leg B (bob) */
+  BfMediaSrtp *srtp[2];            /* per leg: rx that leg's peer, tx to it */
+  struct sockaddr_in peer[2];
+  gboolean latched[2];
+} RelayCall;
+
+static int
+relay_main (int argc, char **argv)
+{
+  guint n = (guint) atoi (argv[2]);
+  if (n == 0 || n > 4096)
+    {
+      fprintf (stderr, "relay: 1..4096 calls\n");
+      return 2;
+    }
+  BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[3], "GCM") == 0
+                               ? BF_MEDIA_SRTP_AEAD_AES_128_GCM
+                               : BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+  GError *error = NULL;
+  if (!bf_media_srtp_library_init (&error))
+    return 1;
+  int ep = epoll_create1 (0);
+  RelayCall *calls = g_new0 (RelayCall, n);
+  GString *ports = g_string_new ("ports");
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 k[4][16], salt[4][14];
+      for (guint j = 0; j < 4; j++)
+        bench_keys (i, j, k[j], salt[j]);
+      /* leg A: rx alice->relay (0), tx relay->alice (3);
+       * leg B: rx bob->relay (2), tx relay->bob (1) */
+      calls[i].srtp[0] = bf_media_srtp_new (profile, k[3], salt[3], k[0], salt[0], 8, &error);
+      calls[i].srtp[1] = bf_media_srtp_new (profile, k[1], salt[1], k[2], salt[2], 8, &error);
+      if (calls[i].srtp[0] == NULL || calls[i].srtp[1] == NULL)
+        return 1;
+      for (int l = 0; l < 2; l++)
+        {
+          int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+          struct sockaddr_in a = { .sin_family = AF_INET };
+          inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+          socklen_t sl = sizeof a;
+          if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0
+              || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
+            {
+              perror ("socket");
+              return 1;
+            }
+          calls[i].fd[l] = fd;
+          struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (guint64) i << 1 | l };
+          epoll_ctl (ep, EPOLL_CTL_ADD, fd, &ev);
+          g_string_append_printf (ports, " %u", ntohs (a.sin_port));
+        }
+    }
+  struct sigaction sa = { .sa_handler = on_term };
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  printf ("%s\nready\n", ports->str);
+  fflush (stdout);
+  g_string_free (ports, TRUE);
+
+  static guint8 bufs[BATCH][BUF];
+  struct mmsghdr in[BATCH], out[BATCH];
+  struct iovec iov_in[BATCH], iov_out[BATCH];
+  struct sockaddr_in from[BATCH];
+  struct epoll_event evs[64];
+  guint64 forwarded = 0, dropped = 0;
+  while (!stop)
+    {
+      int ne = epoll_wait (ep, evs, 64, 200);
+      if (ne < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          perror ("epoll_wait");
+          break;
+        }
+      for (int e = 0; e < ne; e++)
+        {
+          RelayCall *c = &calls[evs[e].data.u64 >> 1];
+          int l = (int) (evs[e].data.u64 & 1), o = !l;
+          for (int k = 0; k < BATCH; k++)
+            {
+              iov_in[k] = (struct iovec) { bufs[k], BUF - BF_MEDIA_SRTP_OVERHEAD };
+              in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[k],
+                                                      .msg_namelen = sizeof from[k],
+                                                      .msg_iov = &iov_in[k], .msg_iovlen = 1 } };
+            }
+          int r = recvmmsg (c->fd[l], in, BATCH, MSG_DONTWAIT, NULL);
+          if (r <= 0)
+            continue;
+          if (!c->latched[l])
+            {
+              c->peer[l] = from[0];
+              c->latched[l] = TRUE;
+            }
+          int m = 0;
+          for (int k = 0; k < r; k++)
+            {
+              guint8 *d = bufs[k];
+              gsize len = in[k].msg_len;
+              if (len < 12 || !c->latched[o]
+                  || bf_media_srtp_unprotect (c->srtp[l], FALSE, d, &len) != BF_MEDIA_SRTP_OK
+                  || bf_media_srtp_protect (c->srtp[o], FALSE, d, &len, BUF) != BF_MEDIA_SRTP_OK)
+                {
+                  dropped++;
+                  continue;
+                }
+              iov_out[m] = (struct iovec) { d, len };
+              out[m] = (struct mmsghdr) { .msg_hdr = { .msg_name = &c->peer[o],
+                                                       .msg_namelen = sizeof c->peer[o],
+                                                       .msg_iov = &iov_out[m], .msg_iovlen = 1 } };
+              m++;
+            }
+          int done = 0;
+          while (done < m)
+            {
+              int w = sendmmsg (c->fd[o], out + done, m - done, MSG_DONTWAIT);
+              if (w <= 0)
+                {
+                  dropped += m - done;   /* socket full: drop, as a relay would */
+                  break;
+                }
+              done += w;
+              forwarded += w;
+            }
+        }
+    }
+  printf ("forwarded=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT "\n", forwarded, dropped);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc >= 4 && strcmp (argv[1], "relay") == 0)
+    return relay_main (argc, argv);
   if (argc < 3)
     {
-      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM\n");
+      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM | srtp-forwarder relay N GCM|AES_CM\n");
       return 2;
     }
   BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[2], "GCM") == 0

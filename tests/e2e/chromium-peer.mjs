@@ -9,7 +9,11 @@
 //              "jid": "alice@localhost/chromium", "password": "...",
 //              "mode": "call" | "answer", "target": "bob@localhost/res",
 //              "propose": false, "duration": 5, "timeout": 60,
-//              "linger": null, "audio": true, "video": true}
+//              "linger": null, "audio": true, "video": true,
+//              "session_info": [{"after": S, "info": "hold"|"unhold"|"active"|
+//                                "mute"|"unmute"|"ringing", "media": "audio"}]}
+//              (session_info: each sent S s after media connected; mute/unmute
+//              name the content of that media, creator='initiator')
 // Output: JSON lines on stdout. {"event":"ready","jid":FULL} once logged in
 // (answerers are then ready for calls), last {"event":"result", ...}.
 // Exit status 0 when the call ran (result.ok), 1 otherwise.

@@ -22,6 +22,13 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                  (no STUN, no media, its UDP sockets closed), then the
                  pipeline is stopped; XMPP stays up and quiet apart from
                  answering iqs; then as expect_terminate.
+       Scripted session-info (XEP-0167 §7), off by default:
+             "session_info": [{"after": S, "info": "hold" | "unhold" |
+                 "active" | "mute" | "unmute" | "ringing", "media": "audio"}]
+                 each sent S s after media connected (mute/unmute name the
+                 content of that media, creator='initiator'); reported as
+                 "session_info_sent", what the remote sent as
+                 "session_info_received" ({t, info, name, creator}).
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 last {"event":"result", ...}. Exit status 0 when the call ran, 1 otherwise.
 
@@ -53,6 +60,8 @@ import sdp_jingle as sj  # noqa: E402
 from sdp_jingle import NS_JINGLE, NS_JMI, q  # noqa: E402
 
 NS_CLIENT = "jabber:client"
+NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
+SESSION_INFOS = ("hold", "unhold", "active", "mute", "unmute", "ringing")
 T0 = time.monotonic()
 
 
@@ -98,6 +107,7 @@ class Peer:
             "decoded_caps": [], "remote_candidates": [], "local_candidates": [],
             "timeline": [], "jingle": [], "jmi": [], "local_sdp": None, "remote_sdp": None,
             "log": [], "gst_errors": [], "gstreamer_version": Gst.version_string(),
+            "session_info_sent": [], "session_info_received": [],
         }
         self.loop = asyncio.get_event_loop()
         self.lock = threading.Lock()
@@ -127,6 +137,8 @@ class Peer:
         self.vanish_after = float(vanish) if vanish is not None else None
         self.expect_terminate = bool(cfg.get("expect_terminate")) or self.vanish_after is not None
         self.vanished = False
+        self.session_info = list(cfg.get("session_info") or [])
+        self.content_media = {}      # content name -> "audio" | "video"
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -264,6 +276,12 @@ class Peer:
         elif action == "transport-info":
             for content in sj.jingle_contents(jingle):
                 self.remote_candidates(content, action)
+        elif action == "session-info":
+            for child in jingle:
+                if child.tag.startswith("{%s}" % NS_RTP_INFO):
+                    self.res["session_info_received"].append({
+                        "t": now_ms(), "info": child.tag.split("}", 1)[1],
+                        "name": child.get("name"), "creator": child.get("creator")})
         elif action == "session-terminate":
             reason = jingle.find(q(NS_JINGLE, "reason"))
             if reason is not None and len(reason):
@@ -615,6 +633,7 @@ class Peer:
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
         self.maybe_tamper(contents)
         self.mids = [c.get("name") for c in contents]
+        self.content_media = {c.get("name"): sj.content_media(c) for c in contents}
         self.bundle = [c.get("name") for c in group] if group is not None else None
         payload = "".join(sj.to_string(c, NS_JINGLE) for c in contents)
         if group is not None:
@@ -638,6 +657,7 @@ class Peer:
         jingle = self.initiate
         contents = sj.jingle_contents(jingle)
         self.mids = [c.get("name") for c in contents]
+        self.content_media = {c.get("name"): sj.content_media(c) for c in contents}
         self.bundle = sj.jingle_bundle(jingle)
         opus_pt = vp8_pt = None
         kinds = set()
@@ -727,6 +747,31 @@ class Peer:
                          "session-terminate from the remote")
         self.ended = True
 
+    def schedule_session_info(self):
+        """The scripted session-info actions, timed from media connected."""
+        for item in self.session_info:
+            info = item.get("info")
+            if info not in SESSION_INFOS:
+                raise ValueError(f"session_info: unknown info {info!r}")
+            delay = max(0.0, self.connected_at + float(item.get("after", 0)) - time.monotonic())
+            self.loop.call_later(delay, self.send_session_info, item)
+
+    def send_session_info(self, item):
+        if self.ended:
+            self.log("session-info", item.get("info"), "not sent: the session ended")
+            return
+        info, attrs = item["info"], ""
+        rec = {"t": now_ms(), "info": info, "name": None, "creator": None}
+        if info in ("mute", "unmute"):
+            names = [n for n, m in self.content_media.items() if m == item.get("media")]
+            if item.get("media") and not names:
+                self.log("session-info: no content with media", item.get("media"))
+            if names:
+                rec["name"], rec["creator"] = names[0], "initiator"
+                attrs = f" creator='initiator' name={xml_attr(names[0])}"
+        self.res["session_info_sent"].append(rec)
+        self.send_jingle_bg("session-info", f"<{info} xmlns='{NS_RTP_INFO}'{attrs}/>")
+
     def left(self):
         return max(0.1, self.deadline - time.monotonic())
 
@@ -760,6 +805,7 @@ class Peer:
                                    f"({self.res['terminate_reason']})")
             end_at = self.connected_at + (self.duration if self.vanish_after is None
                                           else self.vanish_after)
+            self.schedule_session_info()
             next_sample = self.connected_at
             while not self.ended and time.monotonic() < end_at:
                 self.drain_bus()

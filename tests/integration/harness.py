@@ -158,10 +158,14 @@ class Prosody:
 
     MODULES = ("roster", "saslauth", "disco", "ping")
 
+    DISABLED = ("s2s", "offline")
+
     def __init__(self, secret=SECRET, users=USERS, modules=MODULES, extra="",
-                 prefix="belfry-prosody-"):
-        """`modules` for modules_enabled; `extra`: global options (Lua lines)
-        placed before the first VirtualHost."""
+                 prefix="belfry-prosody-", disabled=DISABLED):
+        """`modules` for modules_enabled; `disabled` for modules_disabled
+        (e.g. without "offline", messages to an offline user are stored, as
+        on a real server, instead of bounced); `extra`: global options (Lua
+        lines) placed before the first VirtualHost."""
         self.secret = secret
         self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.c2s_port, self.component_port, self.http_port = free_ports(3)
@@ -173,6 +177,7 @@ class Prosody:
         (self.dir / "data").mkdir()
         d = self.dir
         enabled = ", ".join(f'"{m}"' for m in modules)
+        disabled_list = ", ".join(f'"{m}"' for m in disabled)
         self.config.write_text(f"""\
 pidfile = "{d}/prosody.pid"
 data_path = "{d}/data"
@@ -188,7 +193,7 @@ https_ports = {{ }}
 http_ports = {{ {self.http_port} }}
 http_interfaces = {{ "127.0.0.1" }}
 modules_enabled = {{ {enabled} }}
-modules_disabled = {{ "s2s", "offline" }}
+modules_disabled = {{ {disabled_list} }}
 authentication = "internal_hashed"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true

@@ -6,6 +6,8 @@ import { createClient } from 'stanza';
 const NS_JINGLE = 'urn:xmpp:jingle:1';
 const NS_JMI = 'urn:xmpp:jingle-message:0';
 const NS_ICE_UDP = 'urn:xmpp:jingle:transports:ice-udp:1';
+const NS_RTP_INFO = 'urn:xmpp:jingle:apps:rtp:info:1';
+const SESSION_INFOS = ['hold', 'unhold', 'active', 'mute', 'unmute', 'ringing'];
 
 const t0 = performance.now();
 const now = () => Math.round(performance.now() - t0);
@@ -121,6 +123,7 @@ async function run(cfg) {
     video_frames_decoded: 0, video_packets_received: 0,
     remote_candidates: [], stats: null, timeline: [], jingle: [], jmi: [], iq_errors: [],
     local_sdp: null, remote_sdp: null, log: [],
+    session_info_sent: [], session_info_received: [],
   };
   const log = (...a) => {
     const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
@@ -219,10 +222,21 @@ async function run(cfg) {
         if (dir === 'in' && doc) onJmi(doc);
       } else {
         res.jingle.push(entry);
-        if (dir === 'in' && doc) {
+        // Only requests carry the remote's candidates: an error reply echoes
+        // our own request (with our candidates) back.
+        const isSet = doc && doc.documentElement.getAttribute('type') === 'set';
+        if (dir === 'in' && isSet) {
           for (const c of candidatesOf(doc)) {
             c.t = entry.t;
             res.remote_candidates.push(c);
+          }
+          const jingle = doc.getElementsByTagNameNS(NS_JINGLE, 'jingle')[0];
+          if (jingle && jingle.getAttribute('action') === 'session-info') {
+            for (const el of jingle.children) {
+              if (el.namespaceURI !== NS_RTP_INFO) continue;
+              res.session_info_received.push({ t: entry.t, info: el.localName,
+                name: el.getAttribute('name'), creator: el.getAttribute('creator') });
+            }
           }
         }
       }
@@ -329,6 +343,30 @@ async function run(cfg) {
     await until(() => connectedAt !== null || ended, left(), 'media connection (DTLS connected)');
     if (connectedAt === null) {
       throw new Error(`call ended before media connected (${res.terminate_reason || 'no reason'})`);
+    }
+
+    // Scripted session-info (cfg.session_info), timed from media connected.
+    for (const item of cfg.session_info || []) {
+      if (!SESSION_INFOS.includes(item.info)) throw new Error(`session_info: unknown info ${item.info}`);
+      const delay = Math.max(0, connectedAt + (item.after || 0) * 1000 - performance.now());
+      setTimeout(() => sendSessionInfo(item), delay);
+    }
+    function sendSessionInfo(item) {
+      if (ended) { log('session-info', item.info, 'not sent: the session ended'); return; }
+      const rec = { t: now(), info: item.info, name: null, creator: null };
+      const info = { infoType: `{${NS_RTP_INFO}}${item.info}` };
+      if ((item.info === 'mute' || item.info === 'unmute') && item.media) {
+        const tr = session.pc.getTransceivers().find(
+          t => t.mid !== null && t.receiver.track && t.receiver.track.kind === item.media);
+        if (tr) {
+          rec.name = info.name = tr.mid;
+          rec.creator = info.creator = 'initiator';
+        } else {
+          log('session-info: no content with media', item.media);
+        }
+      }
+      res.session_info_sent.push(rec);
+      session.send('session-info', { info });
     }
 
     // Measure for `duration` from the moment media connected.
