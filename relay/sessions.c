@@ -329,25 +329,6 @@ to_media_candidate (const BfJingleCandidate *jc, BfMediaCandidate *mc)
   return TRUE;
 }
 
-static void
-add_candidates_from (BfSession *s, const BfJingle *j)
-{
-  for (guint i = 0; j->contents && i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice == NULL)
-        continue;
-      for (guint k = 0; c->ice->candidates && k < c->ice->candidates->len; k++)
-        {
-          BfMediaCandidate mc;
-          g_autoptr (GError) error = NULL;
-          if (to_media_candidate (g_ptr_array_index (c->ice->candidates, k), &mc)
-              && !bf_media_transport_add_remote_candidate (s->transport, &mc, &error))
-            g_debug ("session %s: candidate refused: %s", s->sid, error->message);
-        }
-    }
-}
-
 /* The first content's ICE transport: with BUNDLE, the one all share. */
 static const BfJingleIceTransport *
 first_ice (const BfJingle *j)
@@ -373,9 +354,15 @@ first_fingerprint (const BfJingle *j)
   return NULL;
 }
 
+/* What the worker needs of a Jingle request, copied on the main thread:
+ * the worker never reads the session's descriptions, which the main
+ * thread goes on changing (content-add, -remove). */
 typedef struct {
   BfSession *session;
-  BfJingle *jingle;        /* transport-info to apply; NULL otherwise */
+  gboolean set_remote;     /* credentials and fingerprint below are set */
+  char *ufrag, *pwd;
+  char *fp_hash, *fp_value;
+  GArray *candidates;      /* BfMediaCandidate */
   BfMediaConfig *media;
   BfMediaCert *cert;
 } WorkerJob;
@@ -384,8 +371,59 @@ static void
 job_free (WorkerJob *job)
 {
   session_unref (job->session);
-  bf_jingle_free (job->jingle);
+  g_free (job->ufrag);
+  g_free (job->pwd);
+  g_free (job->fp_hash);
+  g_free (job->fp_value);
+  if (job->candidates)
+    g_array_unref (job->candidates);
   g_free (job);
+}
+
+static void
+job_take_candidates (WorkerJob *job, const BfJingle *j)
+{
+  job->candidates = g_array_new (FALSE, FALSE, sizeof (BfMediaCandidate));
+  for (guint i = 0; j->contents && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->ice == NULL)
+        continue;
+      for (guint k = 0; c->ice->candidates && k < c->ice->candidates->len; k++)
+        {
+          BfMediaCandidate mc;
+          if (to_media_candidate (g_ptr_array_index (c->ice->candidates, k), &mc))
+            g_array_append_val (job->candidates, mc);
+        }
+    }
+}
+
+/* The peer's credentials, fingerprint and candidates from their
+ * session-initiate or session-accept (@j). */
+static void
+job_take_remote (WorkerJob *job, const BfJingle *j)
+{
+  const BfJingleIceTransport *ice = first_ice (j);
+  const BfJingleFingerprint *fp = first_fingerprint (j);
+  job->set_remote = TRUE;
+  job->ufrag = g_strdup (ice->ufrag);
+  job->pwd = g_strdup (ice->pwd);
+  job->fp_hash = g_strdup (fp->hash);
+  job->fp_value = g_strdup (fp->value);
+  job_take_candidates (job, j);
+}
+
+static void
+worker_add_candidates (BfSession *s, const GArray *candidates)
+{
+  for (guint i = 0; candidates && i < candidates->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!bf_media_transport_add_remote_candidate (s->transport,
+                                                    &g_array_index (candidates, BfMediaCandidate, i),
+                                                    &error))
+        g_debug ("session %s: candidate refused: %s", s->sid, error->message);
+    }
 }
 
 static void
@@ -398,18 +436,14 @@ worker_fail (BfSession *s, GError *error)
   post_news (n);
 }
 
-/* The peer's ICE credentials, DTLS fingerprint and candidates (from their
- * session-initiate or session-accept, which the main thread no longer
- * changes). */
 static gboolean
-worker_apply_remote (BfSession *s, GError **error)
+worker_apply_remote (BfSession *s, const WorkerJob *job, GError **error)
 {
-  const BfJingleIceTransport *ice = first_ice (s->theirs);
-  const BfJingleFingerprint *fp = first_fingerprint (s->theirs);
-  if (!bf_media_transport_set_remote_credentials (s->transport, ice->ufrag, ice->pwd, error)
-      || !bf_media_transport_set_dtls (s->transport, s->dtls_setup, fp->hash, fp->value, error))
+  if (!bf_media_transport_set_remote_credentials (s->transport, job->ufrag, job->pwd, error)
+      || !bf_media_transport_set_dtls (s->transport, s->dtls_setup, job->fp_hash, job->fp_value,
+                                       error))
     return FALSE;
-  add_candidates_from (s, s->theirs);
+  worker_add_candidates (s, job->candidates);
   return TRUE;
 }
 
@@ -425,7 +459,7 @@ worker_setup (gpointer data)
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
   s->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
                                          on_transport_event, on_transport_rtp, s, &error);
-  if (s->transport == NULL || (!s->outgoing && !worker_apply_remote (s, &error))
+  if (s->transport == NULL || (job->set_remote && !worker_apply_remote (s, job, &error))
       || !bf_media_transport_gather (s->transport, &error))
     worker_fail (s, error);
 }
@@ -437,7 +471,7 @@ worker_answered (gpointer data)
   WorkerJob *job = data;
   BfSession *s = job->session;
   GError *error = NULL;
-  if (s->transport && !s->torn_down && !worker_apply_remote (s, &error))
+  if (s->transport && !s->torn_down && !worker_apply_remote (s, job, &error))
     worker_fail (s, error);
 }
 
@@ -446,15 +480,20 @@ worker_transport_info (gpointer data)
 {
   WorkerJob *job = data;
   if (job->session->transport && !job->session->torn_down)
-    add_candidates_from (job->session, job->jingle);
+    worker_add_candidates (job->session, job->candidates);
 }
 
+/* @remote: a session-initiate/-accept whose ICE and DTLS to apply, or a
+ * transport-info whose candidates to add (@candidates_only). */
 static void
-post_job (BfSession *s, BfMediaWorkerFunc func, BfJingle *jingle)
+post_job (BfSession *s, BfMediaWorkerFunc func, const BfJingle *remote, gboolean candidates_only)
 {
   WorkerJob *job = g_new0 (WorkerJob, 1);
   job->session = session_ref (s);
-  job->jingle = jingle;
+  if (remote && candidates_only)
+    job_take_candidates (job, remote);
+  else if (remote)
+    job_take_remote (job, remote);
   job->media = &s->mgr->media;
   job->cert = s->mgr->cert;
   bf_media_worker_invoke (s->worker, func, job, (GDestroyNotify) job_free);
@@ -845,7 +884,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   else if (decision == BF_SESSION_DEFER)
     s->deferred = TRUE;
   else
-    post_job (s, worker_setup, NULL);
+    post_job (s, worker_setup, s->theirs, FALSE);
   session_unref (s);
 }
 
@@ -877,7 +916,7 @@ handle_accept (BfSession *s, BfJingle *j)
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
   if (!s->ended)
-    post_job (s, worker_answered, NULL);
+    post_job (s, worker_answered, s->theirs, FALSE);
   session_unref (s);
 }
 
@@ -997,7 +1036,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       if (s->deferred)
         keep_candidates (s, j);   /* no transport yet: it starts with them */
       else if (s->worker)
-        post_job (s, worker_transport_info, g_steal_pointer (&owned));
+        post_job (s, worker_transport_info, j, TRUE);
       break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:
       ack (mgr, iq);
@@ -1204,7 +1243,7 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
       s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
       g_message ("session %s: calling %s from %s", s->sid, peer, local);
     }
-  post_job (s, worker_setup, NULL);
+  post_job (s, worker_setup, NULL, FALSE);
   return s;
 }
 
@@ -1243,7 +1282,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
     }
   s->ours = g_steal_pointer (&ours);
   s->deferred = FALSE;
-  post_job (s, worker_setup, NULL);
+  post_job (s, worker_setup, s->theirs, FALSE);
   return TRUE;
 }
 
