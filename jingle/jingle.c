@@ -445,22 +445,24 @@ ice_chars (const char *s)
 gboolean
 bf_jingle_check_ice_credentials (const char *ufrag, const char *pwd, GError **error)
 {
-  /* XEP-0176 §5.3: both are sent whenever candidates are. */
-  if ((ufrag == NULL) != (pwd == NULL))
-    return bf_jingle_bad_request (error, "ICE-UDP transport has %s without %s",
-                                  ufrag ? "'ufrag'" : "'pwd'", ufrag ? "'pwd'" : "'ufrag'");
+  /* XEP-0176 §5.3 sends both whenever candidates are sent, but a
+   * transport-info naming only the ufrag (the ICE generation, as StanzaJS
+   * writes it) is unambiguous: accepted.  A pwd alone is not.  Whoever needs
+   * credentials (an offer, an answer) checks that both are there. */
+  if (ufrag == NULL && pwd != NULL)
+    return bf_jingle_bad_request (error, "ICE-UDP transport has 'pwd' without 'ufrag'");
   if (ufrag == NULL)
     return TRUE;
   /* RFC 8445 §5.3: at least 24 bits of randomness in the ufrag (4 ice-chars)
    * and 128 in the password (22 ice-chars); RFC 8839 §5.4 caps both at 256. */
-  gsize ul = strlen (ufrag), pl = strlen (pwd);
+  gsize ul = strlen (ufrag), pl = pwd ? strlen (pwd) : 22;
   if (ul < 4 || ul > 256)
     return bf_jingle_bad_request (error, "ICE ufrag must be 4 to 256 characters, not %"
                                   G_GSIZE_FORMAT, ul);
   if (pl < 22 || pl > 256)
     return bf_jingle_bad_request (error, "ICE pwd must be 22 to 256 characters, not %"
                                   G_GSIZE_FORMAT, pl);
-  if (!ice_chars (ufrag) || !ice_chars (pwd))
+  if (!ice_chars (ufrag) || (pwd && !ice_chars (pwd)))
     return bf_jingle_bad_request (error, "ICE ufrag and pwd may hold only letters, digits, "
                                   "'+' and '/'");
   return TRUE;

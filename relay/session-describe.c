@@ -205,40 +205,51 @@ content_rtp (const BfJingle *j, const char *name)
 }
 
 void
-bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map)
+bf_describe_rtp_map_init (BfRtpMap *map)
 {
   for (guint i = 0; i < G_N_ELEMENTS (map->pt); i++)
     map->pt[i] = (guint8) i;
   for (guint i = 0; i < G_N_ELEMENTS (map->ext); i++)
     map->ext[i] = (guint8) i;
   map->identity = TRUE;
+}
+
+void
+bf_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *in,
+                         const BfJingleRtpDescription *out)
+{
+  gboolean taken[128] = { FALSE };
+  for (guint k = 0; k < in->payload_types->len; k++)
+    {
+      const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, k);
+      gint id = match_pt (out, pt, taken);
+      if (id < 0)
+        continue;
+      taken[id] = TRUE;
+      map->pt[pt->id] = (guint8) id;
+      map->identity &= id == pt->id;
+    }
+  for (guint k = 0; k < in->hdrexts->len; k++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (in->hdrexts, k);
+      gint id = find_hdrext_by_uri (out, h->uri);
+      if (id < 0 || h->id > 255 || id > 255)
+        continue;
+      map->ext[h->id] = (guint8) id;
+      map->identity &= id == h->id;
+    }
+}
+
+void
+bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map)
+{
+  bf_describe_rtp_map_init (map);
   for (guint i = 0; sent->contents && i < sent->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (sent->contents, i);
-      const BfJingleRtpDescription *in = c->rtp;
       const BfJingleRtpDescription *out = content_rtp (heard, c->name);
-      if (in == NULL || out == NULL)
-        continue;
-      gboolean taken[128] = { FALSE };
-      for (guint k = 0; k < in->payload_types->len; k++)
-        {
-          const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, k);
-          gint id = match_pt (out, pt, taken);
-          if (id < 0)
-            continue;
-          taken[id] = TRUE;
-          map->pt[pt->id] = (guint8) id;
-          map->identity &= id == pt->id;
-        }
-      for (guint k = 0; k < in->hdrexts->len; k++)
-        {
-          const BfJingleHdrext *h = g_ptr_array_index (in->hdrexts, k);
-          gint id = find_hdrext_by_uri (out, h->uri);
-          if (id < 0 || h->id > 255 || id > 255)
-            continue;
-          map->ext[h->id] = (guint8) id;
-          map->identity &= id == h->id;
-        }
+      if (c->rtp && out)
+        bf_describe_rtp_map_add (map, c->rtp, out);
     }
 }
 

@@ -42,5 +42,10 @@ BfJingleRtpDescription *bf_describe_mirror_answer (const BfJingleRtpDescription 
  * told their sender we receive) and leave with the numbers of @heard (what
  * their receiver told us it receives).  Contents are paired by name. */
 void bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map);
+/* The same, one content at a time: start with bf_describe_rtp_map_init(),
+ * then add each pair of descriptions of the same content. */
+void bf_describe_rtp_map_init (BfRtpMap *map);
+void bf_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *sent,
+                              const BfJingleRtpDescription *heard);
 
 G_END_DECLS

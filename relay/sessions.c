@@ -44,6 +44,9 @@ struct _BfSession {
   BfJingle *ours;                  /* the descriptions we offer (outgoing) or answer with
                                     * (incoming, mirrored); NULL: the echo's answer */
   BfMediaDtlsSetup dtls_setup;
+  char *remote_ufrag;              /* the peer's, once known: content-add must BUNDLE on it */
+  guint content_changes;           /* content-add/-remove seen, bounded */
+  guint hangup_grace;              /* source: the peer closed DTLS, its terminate is due */
   guint32 remote_ssrcs[MAX_SSRCS];
   guint32 local_ssrcs[MAX_SSRCS];
   guint n_ssrcs;
@@ -105,6 +108,7 @@ session_unref (BfSession *s)
   bf_jingle_free (s->ours);
   g_free (s->ufrag);
   g_free (s->pwd);
+  g_free (s->remote_ufrag);
   if (s->candidates)
     g_ptr_array_unref (s->candidates);
   if (s->local_candidates)
@@ -191,14 +195,19 @@ bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
   /* Numbers arrive as we told @from's peer (our offer if we placed that
    * session; for a session we answer, the caller's own numbers, which our
    * answer keeps) and leave as @to's peer told us. */
-  const BfJingle *sent = from->outgoing ? from->ours : from->theirs;
-  const BfJingle *heard = to->theirs;
-  if (sent == NULL || heard == NULL)
+  bf_describe_rtp_map_init (map);
+  if (to->theirs == NULL)
+    return;
+  for (guint i = 0; i < to->theirs->contents->len; i++)
     {
-      bf_describe_rtp_map (&(BfJingle) { 0 }, &(BfJingle) { 0 }, map);
-      return;
+      const BfJingleContent *heard = g_ptr_array_index (to->theirs->contents, i);
+      const BfJingleContent *sent = from->ours ? bf_jingle_find_content (from->ours, heard->name)
+                                               : NULL;
+      if (sent == NULL && !from->outgoing && from->theirs)
+        sent = bf_jingle_find_content (from->theirs, heard->name);
+      if (sent && sent->rtp && heard->rtp)
+        bf_describe_rtp_map_add (map, sent->rtp, heard->rtp);
     }
-  bf_describe_rtp_map (sent, heard, map);
 }
 
 /* --- signalling helpers (main thread) --- */
@@ -336,7 +345,7 @@ first_ice (const BfJingle *j)
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->ufrag)
+      if (c->ice && c->ice->ufrag && c->ice->pwd)
         return c->ice;
     }
   return NULL;
@@ -646,6 +655,22 @@ maybe_send_initiate (BfSession *s)
     send_initiate (s);
 }
 
+#define HANGUP_GRACE_MS 2000
+
+static gboolean
+on_hangup_grace (gpointer data)
+{
+  BfSession *s = data;
+  s->hangup_grace = 0;
+  if (!s->ended)
+    {
+      g_message ("session %s: no session-terminate from %s after it closed its media", s->sid,
+                 s->peer);
+      session_end (s, BF_JINGLE_REASON_GONE, "the peer closed its media", TRUE);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 main_on_news (gpointer data)
 {
@@ -669,8 +694,22 @@ main_on_news (gpointer data)
       g_message ("session %s: media secured (%s)", s->sid,
                  bf_media_srtp_profile_name (n->profile));
       break;
-    case BF_MEDIA_EVENT_ICE_FAILED:
     case BF_MEDIA_EVENT_DTLS_FAILED:
+      if (g_error_matches (n->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED))
+        {
+          /* A close_notify is how a WebRTC peer hangs up: its
+           * session-terminate (with the reason to pass on) follows over
+           * XMPP, usually within milliseconds.  Wait for it, briefly. */
+          g_message ("session %s: %s closed its media; waiting for its session-terminate",
+                     s->sid, s->peer);
+          if (s->hangup_grace == 0)
+            s->hangup_grace = g_timeout_add_full (G_PRIORITY_DEFAULT, HANGUP_GRACE_MS,
+                                                  on_hangup_grace, session_ref (s),
+                                                  (GDestroyNotify) session_unref);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
+    case BF_MEDIA_EVENT_ICE_FAILED:
       {
         g_warning ("session %s with %s failed: %s", s->sid, s->peer,
                    n->error ? n->error->message : "transport failure");
@@ -700,6 +739,7 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   s->ended = TRUE;
   BfSessions *mgr = s->mgr;
   session_ref (s);
+  g_clear_handle_id (&s->hangup_grace, g_source_remove);
   if (notify_peer && s->outgoing && s->proposing)
     {
       /* XEP-0353 §3.3: the proposer withdraws. */
@@ -858,6 +898,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
         }
     }
   const BfJingleFingerprint *fp = first_fingerprint (j);
+  s->remote_ufrag = g_strdup (first_ice (j)->ufrag);
   /* No 'setup' (XEP-0320 requires one; some clients omit it): treat the
    * offer as actpass, the offerer's usual role. */
   s->dtls_setup = bf_media_dtls_setup_for_answer (fp->setup == BF_JINGLE_SETUP_UNSET
@@ -902,6 +943,7 @@ handle_accept (BfSession *s, BfJingle *j)
       return;
     }
   s->theirs = j;
+  s->remote_ufrag = g_strdup (first_ice (j)->ufrag);
   const BfJingleFingerprint *fp = first_fingerprint (j);
   /* RFC 5763 §5: an answer without 'setup' is active. */
   s->dtls_setup = bf_media_dtls_setup_from_answer (fp->setup == BF_JINGLE_SETUP_UNSET
@@ -935,6 +977,155 @@ tell_info (BfSession *s, BfSessionInfo kind, const char *name)
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->info)
     info->sessions->info (s->module, s, kind, name);
+}
+
+/* --- contents added and removed while the session runs --- */
+
+#define MAX_CONTENT_CHANGES 64   /* per session: a peer cannot grow state forever */
+
+static BfJingleSetup
+established_setup (BfSession *s)
+{
+  return s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
+                                                     : BF_JINGLE_SETUP_PASSIVE;
+}
+
+/* Keeps a copy of @c's description in @into (ours or theirs). */
+static void
+store_content (BfJingle **into, const char *sid, const BfJingleContent *c)
+{
+  if (*into == NULL)
+    *into = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, sid);
+  BfJingleContent *n = bf_jingle_add_content (*into, c->creator, c->name);
+  n->senders = c->senders;
+  set_rtp (n, bf_describe_mirror_offer (c->rtp));
+}
+
+static void
+drop_content (BfJingle *from, const char *name)
+{
+  for (guint i = 0; from && i < from->contents->len; i++)
+    if (g_strcmp0 (((BfJingleContent *) g_ptr_array_index (from->contents, i))->name, name) == 0)
+      {
+        g_ptr_array_remove_index (from->contents, i);
+        return;
+      }
+}
+
+static const BfJingleSessionContent *
+find_session_content (BfSession *s, const char *name)
+{
+  const GPtrArray *all = bf_jingle_session_get_contents (s->js);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const BfJingleSessionContent *sc = g_ptr_array_index (all, i);
+      if (g_strcmp0 (sc->name, name) == 0)
+        return sc;
+    }
+  return NULL;
+}
+
+/* Sends a content action about one content: @rtp (taken) and our ICE
+ * transport for content-add/-accept, @reason for content-reject. */
+static gboolean
+send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creator,
+                     const char *name, BfJingleSenders senders, BfJingleRtpDescription *rtp,
+                     gint reason, GError **error)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (action, s->sid);
+  BfJingleContent *c = bf_jingle_add_content (j, creator, name);
+  c->senders = senders;
+  if (rtp)
+    {
+      set_rtp (c, rtp);
+      add_ice (s, c, established_setup (s));
+    }
+  if (reason >= 0)
+    bf_jingle_set_reason (j, (BfJingleReasonCondition) reason, NULL);
+  if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, error))
+    return FALSE;
+  send_jingle (s, j);
+  return TRUE;
+}
+
+static void
+refuse_content (BfSession *s, const BfJingleContent *c, BfJingleReasonCondition reason,
+                const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  g_message ("session %s: content '%s' from %s refused: %s", s->sid, c->name, s->peer, why);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REJECT, c->creator, c->name, c->senders,
+                            NULL, reason, &error))
+    g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
+}
+
+static void
+handle_content_add (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
+        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                        "only RTP audio/video is supported");
+      else if (c->ice == NULL || (c->ice->ufrag && g_strcmp0 (c->ice->ufrag, s->remote_ufrag) != 0))
+        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
+                        "a new content must share the session's ICE transport (BUNDLE)");
+      else if (s->content_changes >= MAX_CONTENT_CHANGES)
+        refuse_content (s, c, BF_JINGLE_REASON_FAILED_APPLICATION, "too many content changes");
+      else
+        {
+          s->content_changes++;
+          store_content (&s->theirs, s->sid, c);
+          g_message ("session %s: %s adds content '%s' (%s)", s->sid, s->peer, c->name,
+                     c->rtp->media);
+          info->sessions->content_added (s->module, s, c->name);
+          if (s->ended)
+            return;
+        }
+    }
+}
+
+static void
+handle_content_answer (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      gboolean accepted = j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT
+                          && c->description_kind == BF_JINGLE_DESCRIPTION_RTP
+                          && c->rtp->payload_types->len > 0;
+      if (accepted)
+        store_content (&s->theirs, s->sid, c);
+      else
+        drop_content (s->ours, c->name);
+      g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
+                 accepted ? "accepted" : "rejected", c->name);
+      if (info->sessions->content_answered)
+        info->sessions->content_answered (s->module, s, c->name, accepted);
+      if (s->ended)
+        return;
+    }
+}
+
+static void
+handle_content_remove (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      drop_content (s->theirs, c->name);
+      drop_content (s->ours, c->name);
+      s->content_changes++;
+      g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
+      if (info->sessions->content_removed)
+        info->sessions->content_removed (s->module, s, c->name);
+      if (s->ended)
+        return;
+    }
 }
 
 /* Trickled candidates for a session whose transport does not exist yet
@@ -1019,14 +1210,40 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       send_stanza (mgr, reply);
       return TRUE;
     }
+  const BfModuleInfo *minfo = bf_module_get_info_struct (s->module);
+  if (j->action == BF_JINGLE_ACTION_CONTENT_ADD && minfo->sessions->content_added == NULL)
+    {
+      g_autoptr (BfStanza) reply = bf_stanza_new_error (iq, "cancel", "feature-not-implemented",
+                                                        "this action is not supported here");
+      send_stanza (mgr, reply);
+      return TRUE;
+    }
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_INCOMING, &error))
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
       send_stanza (mgr, reply);
       return TRUE;
     }
+  session_ref (s);   /* hooks below may end it */
   switch (j->action)
     {
+    case BF_JINGLE_ACTION_CONTENT_ADD:
+      ack (mgr, iq);
+      if (s->worker)
+        post_job (s, worker_transport_info, j, TRUE);   /* its candidates, if any */
+      handle_content_add (s, j);
+      break;
+    case BF_JINGLE_ACTION_CONTENT_ACCEPT:
+    case BF_JINGLE_ACTION_CONTENT_REJECT:
+      ack (mgr, iq);
+      if (s->worker && j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT)
+        post_job (s, worker_transport_info, j, TRUE);
+      handle_content_answer (s, j);
+      break;
+    case BF_JINGLE_ACTION_CONTENT_REMOVE:
+      ack (mgr, iq);
+      handle_content_remove (s, j);
+      break;
     case BF_JINGLE_ACTION_SESSION_ACCEPT:
       ack (mgr, iq);
       handle_accept (s, g_steal_pointer (&owned));
@@ -1056,6 +1273,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       }
       break;
     }
+  session_unref (s);
   return TRUE;
 }
 
@@ -1286,6 +1504,113 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
   return TRUE;
 }
 
+static gboolean
+content_ready (BfSession *s, GError **error)
+{
+  if (s->ended || s->js == NULL || bf_jingle_session_get_state (s->js) != BF_JINGLE_STATE_ACTIVE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s is not active", s->sid);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const char *name,
+                                 GError **error)
+{
+  BfSession *s = session;
+  if (!content_ready (s, error))
+    return FALSE;
+  const BfJingleContent *src = mirror->theirs ? bf_jingle_find_content (mirror->theirs, name) : NULL;
+  if (src == NULL || src->rtp == NULL || find_session_content (s, name) != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no new content '%s' to add to session %s", name, s->sid);
+      return FALSE;
+    }
+  /* We stand for the other party: its content is created by our role. */
+  BfJingleCreator creator = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
+                            bf_describe_mirror_offer (src->rtp), -1, error))
+    return FALSE;
+  BfJingleContent copy = *src;
+  copy.creator = creator;
+  store_content (&s->ours, s->sid, &copy);
+  s->content_changes++;
+  return TRUE;
+}
+
+gboolean
+bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, const char *name,
+                                    GError **error)
+{
+  BfSession *s = session;
+  if (!content_ready (s, error))
+    return FALSE;
+  const BfJingleContent *offer = s->theirs ? bf_jingle_find_content (s->theirs, name) : NULL;
+  const BfJingleContent *answer = answered->theirs ? bf_jingle_find_content (answered->theirs, name)
+                                                   : NULL;
+  const BfJingleSessionContent *sc = find_session_content (s, name);
+  if (offer == NULL || answer == NULL || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no content '%s' waiting for an answer in session %s", name, s->sid);
+      return FALSE;
+    }
+  BfJingleRtpDescription *rtp = bf_describe_mirror_answer (offer->rtp, answer->rtp);
+  if (rtp->payload_types->len == 0)
+    {
+      bf_jingle_rtp_description_free (rtp);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "no codec of content '%s' in common", name);
+      return FALSE;
+    }
+  BfJingleContent copy = { .creator = sc->creator, .name = (char *) name,
+                           .senders = answer->senders, .rtp = rtp };
+  store_content (&s->ours, s->sid, &copy);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ACCEPT, sc->creator, name,
+                            answer->senders, rtp, -1, error))
+    {
+      drop_content (s->ours, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bf_session_reject_content (BfSession *session, const char *name, const char *reason)
+{
+  BfSession *s = session;
+  BfJingleReasonCondition condition;
+  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  if (s->ended || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+    return;
+  if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
+    condition = BF_JINGLE_REASON_GENERAL_ERROR;
+  g_autoptr (GError) error = NULL;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REJECT, sc->creator, name, sc->senders,
+                            NULL, condition, &error))
+    g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
+  drop_content (s->theirs, name);
+}
+
+void
+bf_session_remove_content (BfSession *session, const char *name)
+{
+  BfSession *s = session;
+  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  if (s->ended || sc == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REMOVE, sc->creator, name, sc->senders,
+                            NULL, -1, &error))
+    g_debug ("session %s: content-remove not sent: %s", s->sid, error->message);
+  drop_content (s->theirs, name);
+  drop_content (s->ours, name);
+}
+
 void
 bf_session_terminate (BfSession *session, const char *reason, const char *text)
 {
@@ -1313,8 +1638,8 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
     return;
   g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INFO, s->sid);
   j->info.kind = jingle_info_kinds[info];
-  /* Both legs' contents are the caller's, created by each leg's initiator. */
-  j->info.creator = BF_JINGLE_CREATOR_INITIATOR;
+  const BfJingleSessionContent *sc = name ? find_session_content (s, name) : NULL;
+  j->info.creator = sc ? sc->creator : BF_JINGLE_CREATOR_INITIATOR;
   j->info.name = g_strdup (name);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))

@@ -72,6 +72,18 @@ typedef struct {
    * Optional. */
   void (*info) (BfModule *module, BfSession *session, BfSessionInfo info,
                 const char *name);
+  /* The peer adds a content @name to the session (content-add, XEP-0166
+   * §7.2.3, e.g. video to an audio call; BUNDLE'd on the session's
+   * transport).  The module answers later: bf_session_accept_content_
+   * mirrored() or bf_session_reject_content().  Without this hook a
+   * content-add is refused (feature-not-implemented). */
+  void (*content_added) (BfModule *module, BfSession *session, const char *name);
+  /* The peer answered our content-add of @name (bf_session_add_content_
+   * mirrored): content-accept (@accepted) or content-reject.  Optional. */
+  void (*content_answered) (BfModule *module, BfSession *session, const char *name,
+                            gboolean accepted);
+  /* The peer removed the content @name (content-remove).  Optional. */
+  void (*content_removed) (BfModule *module, BfSession *session, const char *name);
 } BfSessionHooks;
 
 /* The peer's JID (full, except for a placed session still being proposed
@@ -120,6 +132,20 @@ BfSession *bf_session_place (BfModule *module, const char *local, const char *pe
  * ours.  FALSE (and @error) if @session is not waiting for an answer. */
 gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **error);
 
+/* Content changes relayed from one session to another (main thread; both
+ * sessions accepted).  Add to @session the content @name that @mirror's
+ * peer just added (its content_added hook), offered as that peer offered
+ * it; accept on @session the content @name its peer added, with what
+ * @answered's peer accepted (as bf_session_accept_mirrored does for a
+ * whole session); reject or remove a content.  FALSE (and @error) when
+ * the content is unknown or in the wrong state, or nothing is in common. */
+gboolean bf_session_add_content_mirrored (BfSession *session, BfSession *mirror,
+                                          const char *name, GError **error);
+gboolean bf_session_accept_content_mirrored (BfSession *session, BfSession *answered,
+                                             const char *name, GError **error);
+void bf_session_reject_content (BfSession *session, const char *name, const char *reason);
+void bf_session_remove_content (BfSession *session, const char *name);
+
 /* Ends a session with a XEP-0166 reason name ("success", "decline",
  * "busy", "timeout"...; unknown names become "general-error") and an
  * optional human text.  A proposal not yet proceeded is retracted instead.
@@ -141,7 +167,8 @@ typedef struct {
 } BfRtpMap;
 
 /* Fills @map for packets from @from's peer to @to's peer; both sessions
- * must be accepted (or being accepted with bf_session_accept_mirrored). */
+ * must be accepted (or being accepted with bf_session_accept_mirrored).
+ * Content changes change the map: fill a new one after each. */
 void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
 /* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
  * (nothing is changed then). */

@@ -40,10 +40,14 @@ typedef struct {
   gboolean a_over, b_over, counted_out, answered;
   guint ring_source;
   gint64 started_us;
-  /* Written on the main thread before the core lets media flow (see
-   * bf_session_place/accept_mirrored), read on the worker. */
-  BfRtpMap a_to_b, b_to_a;
+  /* Published by the main thread (atomically: a content change makes new
+   * ones while media flows), read by the worker; every map ever published
+   * stays allocated until the call is freed, in @maps. */
+  BfRtpMap *a_to_b, *b_to_a;
+  GPtrArray *maps;
 } Call;
+
+static const BfRtpMap identity_map = { .identity = TRUE };
 
 static Call *
 call_ref (Call *c)
@@ -59,7 +63,22 @@ call_unref (gpointer data)
   if (!g_atomic_ref_count_dec (&c->ref))
     return;
   g_free (c->caller);
+  g_ptr_array_unref (c->maps);
   g_free (c);
+}
+
+/* After an answer or a content change: the packet translation for both
+ * directions, published for the worker. */
+static void
+update_maps (Call *c)
+{
+  BfRtpMap *ab = g_new (BfRtpMap, 1), *ba = g_new (BfRtpMap, 1);
+  bf_session_get_rtp_map (c->a, c->b, ab);
+  bf_session_get_rtp_map (c->b, c->a, ba);
+  g_ptr_array_add (c->maps, ab);
+  g_ptr_array_add (c->maps, ba);
+  g_atomic_pointer_set (&c->a_to_b, ab);
+  g_atomic_pointer_set (&c->b_to_a, ba);
 }
 
 static gboolean
@@ -183,6 +202,8 @@ call_offer (BfModule *module, BfSession *a)
   c->a = a;
   c->b = b;
   c->started_us = g_get_monotonic_time ();
+  c->maps = g_ptr_array_new_with_free_func (g_free);
+  c->a_to_b = c->b_to_a = (BfRtpMap *) &identity_map;
   bf_session_set_data (a, c, call_unref);
   bf_session_set_data (b, call_ref (c), call_unref);
   g_hash_table_insert (cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (live + 1));
@@ -202,8 +223,7 @@ call_answered (BfModule *module, BfSession *b)
     return;
   g_clear_handle_id (&c->ring_source, g_source_remove);
   /* Before the accept: the core starts leg A's media only after it. */
-  bf_session_get_rtp_map (c->a, c->b, &c->a_to_b);
-  bf_session_get_rtp_map (c->b, c->a, &c->b_to_a);
+  update_maps (c);
   g_autoptr (GError) error = NULL;
   if (!bf_session_accept_mirrored (c->a, b, &error))
     {
@@ -215,7 +235,7 @@ call_answered (BfModule *module, BfSession *b)
   c->cm->n_answered++;
   g_message ("call %u: answered by %s after %.1f s%s", c->id, bf_session_get_peer (b),
              (g_get_monotonic_time () - c->started_us) / 1e6,
-             c->a_to_b.identity && c->b_to_a.identity ? "" : " (payload types renumbered)");
+             c->a_to_b->identity && c->b_to_a->identity ? "" : " (payload types renumbered)");
 }
 
 static void
@@ -249,8 +269,63 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
       bf_session_send_rtcp (to, data, len);
       return;
     }
-  if (bf_rtp_map_apply (from_a ? &c->a_to_b : &c->b_to_a, data, len))
+  const BfRtpMap *map = g_atomic_pointer_get (from_a ? &c->a_to_b : &c->b_to_a);
+  if (bf_rtp_map_apply (map, data, len))
     bf_session_send_rtp (to, data, len);
+}
+
+/* Content changes go across: the other party gets the content-add, and
+ * its answer is the answer to the one who added. */
+static void
+call_content_added (BfModule *module, BfSession *from, const char *name)
+{
+  (void) module;
+  Call *c = bf_session_get_data (from);
+  gboolean from_a = from == c->a;
+  BfSession *to = from_a ? c->b : c->a;
+  g_autoptr (GError) error = NULL;
+  if ((from_a ? c->b_over : c->a_over) || !c->answered
+      || !bf_session_add_content_mirrored (to, from, name, &error))
+    {
+      g_message ("call %u: content '%s' not relayed: %s", c->id, name,
+                 error ? error->message : "the call is not connected");
+      bf_session_reject_content (from, name, "failed-application");
+      return;
+    }
+  g_message ("call %u: the %s adds content '%s'", c->id, from_a ? "caller" : "callee", name);
+}
+
+static void
+call_content_answered (BfModule *module, BfSession *answered, const char *name,
+                       gboolean accepted)
+{
+  (void) module;
+  Call *c = bf_session_get_data (answered);
+  gboolean from_a = answered == c->a;
+  BfSession *adder = from_a ? c->b : c->a;
+  if (from_a ? c->b_over : c->a_over)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!accepted)
+    bf_session_reject_content (adder, name, "decline");
+  else if (!bf_session_accept_content_mirrored (adder, answered, name, &error))
+    {
+      g_message ("call %u: content '%s' cannot be relayed: %s", c->id, name, error->message);
+      bf_session_reject_content (adder, name, "incompatible-parameters");
+      bf_session_remove_content (answered, name);
+    }
+  update_maps (c);
+}
+
+static void
+call_content_removed (BfModule *module, BfSession *from, const char *name)
+{
+  (void) module;
+  Call *c = bf_session_get_data (from);
+  gboolean from_a = from == c->a;
+  if (!(from_a ? c->b_over : c->a_over))
+    bf_session_remove_content (from_a ? c->b : c->a, name);
+  update_maps (c);
 }
 
 static void
@@ -346,6 +421,9 @@ static const BfSessionHooks call_sessions = {
   .ended = call_ended,
   .answered = call_answered,
   .info = call_info,
+  .content_added = call_content_added,
+  .content_answered = call_content_answered,
+  .content_removed = call_content_removed,
 };
 
 static const char *const call_localparts[] = { BF_MODULE_ANY_LOCALPART, NULL };
