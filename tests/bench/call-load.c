@@ -1,0 +1,1268 @@
+/* Not a test: the load side of tests/bench/bench_call.py.  One process
+ * plays both ends of N relayed calls -- alice (side a) and bob (side b) --
+ * so that one CLOCK_MONOTONIC clock timestamps a packet when it is sent on
+ * one side and when it arrives on the other.
+ *
+ *   call-load ice      belfry: per leg its own ICE credentials and DTLS
+ *                      association (belfry's dtls.c, a certificate of its
+ *                      own), minimal ICE of our own (answers every binding
+ *                      request with MESSAGE-INTEGRITY + FINGERPRINT; as the
+ *                      controlling side sends USE-CANDIDATE checks), then
+ *                      SRTP with the DTLS-exported keys (belfry's
+ *                      srtp-session.c, i.e. libsrtp2, replay protection on)
+ *   call-load srtp     the minimal forwarder (srtp-forwarder relay): fixed
+ *                      keys per call and direction (bench_keys), one key
+ *                      per leg and direction, so the forwarder re-keys
+ *   call-load plain    rtpengine: plain RTP
+ *   call-load direct   no relay: side a sends straight to side b and back
+ *                      (the latency floor of this load on this machine)
+ *
+ * Why not libnice (as echo-load does): the load must not be the bottleneck
+ * and must not add its own dispatch latency.  Here all legs of a side share
+ * one UDP socket (127.0.0.1, 16 MB buffers), read with recvmmsg (batch 64)
+ * and written with sendmmsg; a leg is found by the relay's source port (ICE
+ * requests: by our ufrag in USERNAME).  One thread, one GLib main loop.
+ *
+ * Streams: per call and direction one RTP stream; audio: PT 111, SSRC
+ * 0x10000000+I (alice) / 0x20000000+I (bob); video: PT 96, SSRC
+ * 0x18000000+I / 0x28000000+I.  Every packet gets a fresh sequence number
+ * and is protected on its own.  Plain payload: call index (2), direction
+ * (1), kind (1), counter (4), CLOCK_MONOTONIC send time in ns (8), total
+ * length (2), then a pattern from (index, counter).  Every received packet
+ * is unprotected with the receiving leg's key (authentication) and checked
+ * in full: SSRC unchanged (the sender's), PT, index, direction, kind,
+ * length, pattern; counters must increase (reordered/duplicates counted).
+ *
+ * Lines in (stdin):
+ *   call I                      both legs of call I (ice: prints per side
+ *                               "I S credentials U P", "I S fingerprint H FP",
+ *                               "I S candidate F C TYPE IP PORT PRIO",
+ *                               "I S gathering-done"; others: "I ready")
+ *   I S remote-ice UFRAG PWD controlling|controlled   (the relay's role)
+ *   I S remote-dtls active|passive HASH FP            (OUR setup)
+ *   I S candidate F C TYPE IP PORT PRIO               (the relay's)
+ *   I S dest PORT [VIDEO_PORT]  srtp/plain: where this leg sends
+ *   probe I                     50 pps audio both ways until each side got
+ *                               one verified packet: "I media-ok T_US"
+ *   watch FILE...               schedstat files whose first fields (ns) are
+ *                               summed at the window edges (target CPU)
+ *   run PPS SECONDS WARMUP N SIZE audio|video
+ *                               first N calls, both directions, PPS per
+ *                               direction and call, SIZE-byte plain RTP;
+ *                               "window-start", "window-end", then (after a
+ *                               300 ms drain) "window-report K=V ..."
+ *   stats | quit
+ * Lines out, besides: "I S ice-connected", "I S dtls-connected PROFILE",
+ * "I S failed WHAT ...", "error ...". */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib-unix.h>
+#include <openssl/hmac.h>
+#include <openssl/evp.h>
+
+#include "dtls-cert.h"
+#include "dtls.h"
+#include "media-types.h"
+#include "srtp-session.h"
+
+#define MAX_CALLS 4096
+#define BATCH 64
+#define BUFSZ 2048
+#define PT_AUDIO 111
+#define PT_VIDEO 96
+#define HDR 12
+#define META 18                     /* payload fields before the pattern */
+#define HIST_US 200000              /* latency histogram: 1 us bins to 200 ms */
+#define ICE_TIMEOUT_US (20 * G_USEC_PER_SEC)
+#define PROBE_TIMEOUT_US (15 * G_USEC_PER_SEC)
+#define DRAIN_US 300000
+
+enum { MODE_ICE, MODE_SRTP, MODE_PLAIN, MODE_DIRECT };
+enum { KIND_AUDIO, KIND_VIDEO };
+
+typedef struct Call Call;
+
+typedef struct {
+  Call *call;
+  int side;                          /* 0 = a (alice), 1 = b (bob) */
+  /* ICE */
+  char ufrag[9], pwd[25];
+  char *rufrag, *rpwd;
+  gboolean controlling;              /* our role */
+  struct sockaddr_in remote, remote_video;
+  gboolean have_remote, have_remote_video;
+  guint16 bound_port;                /* by_port entry we registered */
+  guint8 txid[12];
+  guint64 tiebreaker;
+  gint64 next_check, ice_started;
+  guint checks;
+  gboolean ice_ok, ice_reported, ice_failed, error_reported;
+  guint answered;
+  /* DTLS */
+  BfMediaDtls *dtls;
+  gboolean dtls_started;
+  GPtrArray *early;                  /* GBytes* before remote-dtls */
+  /* SRTP (ice, srtp modes) */
+  BfMediaSrtp *srtp;
+  /* sending */
+  guint32 ssrc[2];
+  guint16 seq[2];
+  guint32 counter[2];
+  /* receiving (the other side's streams) */
+  guint32 last_counter[2];
+  gboolean got[2];
+  guint64 received, reordered;
+} Leg;
+
+struct Call {
+  guint idx;
+  Leg leg[2];
+  gboolean probing;
+  gint64 probe_start;
+};
+
+typedef struct {
+  struct mmsghdr msg[BATCH];
+  struct iovec iov[BATCH];
+  guint8 buf[BATCH][BUFSZ];
+  guint n;
+} OutBatch;
+
+static struct {
+  int mode;
+  int fd[2];
+  guint16 port[2];
+  BfMediaCert *cert;
+  Call *calls[MAX_CALLS];
+  guint n_calls;
+  GHashTable *by_ufrag;              /* our ufrag -> Leg */
+  Leg *by_port[2][65536];
+  OutBatch out[2];
+  /* receive buffers */
+  struct mmsghdr in[BATCH];
+  struct iovec in_iov[BATCH];
+  struct sockaddr_in in_from[BATCH];
+  guint8 in_buf[BATCH][BUFSZ];
+  /* run */
+  gboolean running, measuring, ended;
+  double pps;
+  guint n_active, size, kind;
+  gint64 run_start, ws, we;          /* us */
+  gint64 ws_ns, we_ns;
+  guint64 due_sent;
+  guint rr;
+  guint64 sent_w[2], recv_w[2], relayed_rt, bad_w, reordered_w;
+  guint32 *hist;
+  guint64 hist_over, lat_max_ns, lat_sum_ns;
+  guint64 cpu0, cpu1, self0, self1;
+  char **watch;
+  GSource *tick;
+  guint probing;
+  /* totals */
+  guint64 total_sent, total_received, total_bad, unknown_src, rtcp_in, stun_in, send_fail;
+  guint64 dtls_dropped;
+} L;
+
+/* --- small helpers --- */
+
+static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
+static void
+say (const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  vprintf (format, ap);
+  va_end (ap);
+  putchar ('\n');
+  fflush (stdout);
+}
+
+static inline gint64
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void
+put16 (guint8 *p, guint v)
+{
+  p[0] = v >> 8;
+  p[1] = v;
+}
+
+static inline void
+put32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+static inline guint
+get16 (const guint8 *p)
+{
+  return (guint) p[0] << 8 | p[1];
+}
+
+static inline guint32
+get32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+static inline guint64
+get64 (const guint8 *p)
+{
+  return (guint64) get32 (p) << 32 | get32 (p + 4);
+}
+
+static const char *
+side_name (int side)
+{
+  return side ? "b" : "a";
+}
+
+static guint64
+self_cpu_ns (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (guint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000
+         + (guint64) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+static guint64
+watched_cpu_ns (void)
+{
+  guint64 sum = 0;
+  for (char **f = L.watch; f && *f; f++)
+    {
+      char buf[128];
+      FILE *fp = fopen (*f, "r");
+      if (fp == NULL)
+        continue;
+      if (fgets (buf, sizeof buf, fp))
+        sum += g_ascii_strtoull (buf, NULL, 10);
+      fclose (fp);
+    }
+  return sum;
+}
+
+/* Session keys of the fixed-key (srtp) mode; srtp-forwarder.c has the same.
+ * leg 0: alice -> relay, 1: relay -> bob, 2: bob -> relay, 3: relay -> alice. */
+static void
+bench_keys (guint i, guint leg, guint8 key[16], guint8 salt[14])
+{
+  for (guint j = 0; j < 16; j++)
+    key[j] = (guint8) (i * 131 + leg * 71 + j * 13 + 1);
+  for (guint j = 0; j < 14; j++)
+    salt[j] = (guint8) (i * 37 + leg * 53 + j * 7 + 3);
+}
+
+/* --- STUN (RFC 5389) for ICE (RFC 8445) --- */
+
+#define STUN_MAGIC 0x2112A442u
+#define STUN_BINDING_REQUEST 0x0001
+#define STUN_BINDING_SUCCESS 0x0101
+#define STUN_BINDING_ERROR 0x0111
+#define ATTR_USERNAME 0x0006
+#define ATTR_MESSAGE_INTEGRITY 0x0008
+#define ATTR_ERROR_CODE 0x0009
+#define ATTR_XOR_MAPPED_ADDRESS 0x0020
+#define ATTR_PRIORITY 0x0024
+#define ATTR_USE_CANDIDATE 0x0025
+#define ATTR_FINGERPRINT 0x8028
+#define ATTR_ICE_CONTROLLED 0x8029
+#define ATTR_ICE_CONTROLLING 0x802A
+
+static guint32 crc_table[256];
+
+static void
+crc_init (void)
+{
+  for (guint32 i = 0; i < 256; i++)
+    {
+      guint32 c = i;
+      for (int k = 0; k < 8; k++)
+        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      crc_table[i] = c;
+    }
+}
+
+static guint32
+crc32_buf (const guint8 *p, gsize n)
+{
+  guint32 c = 0xFFFFFFFFu;
+  for (gsize i = 0; i < n; i++)
+    c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+static gsize
+stun_attr (guint8 *m, gsize len, guint type, const void *value, gsize vlen)
+{
+  put16 (m + len, type);
+  put16 (m + len + 2, (guint) vlen);
+  if (vlen)
+    memcpy (m + len + 4, value, vlen);
+  gsize padded = (vlen + 3) & ~(gsize) 3;
+  memset (m + len + 4 + vlen, 0, padded - vlen);
+  return len + 4 + padded;
+}
+
+/* Appends MESSAGE-INTEGRITY (HMAC-SHA1 keyed with @key) and FINGERPRINT. */
+static gsize
+stun_finish (guint8 *m, gsize len, const char *key)
+{
+  guint8 mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  put16 (m + 2, (guint) (len - 20 + 24));
+  HMAC (EVP_sha1 (), key, (int) strlen (key), m, len, mac, &mac_len);
+  len = stun_attr (m, len, ATTR_MESSAGE_INTEGRITY, mac, 20);
+  put16 (m + 2, (guint) (len - 20 + 8));
+  guint8 fp[4];
+  put32 (fp, crc32_buf (m, len) ^ 0x5354554Eu);
+  return stun_attr (m, len, ATTR_FINGERPRINT, fp, 4);
+}
+
+static gsize
+stun_header (guint8 *m, guint type, const guint8 txid[12])
+{
+  put16 (m, type);
+  put16 (m + 2, 0);
+  put32 (m + 4, STUN_MAGIC);
+  memcpy (m + 8, txid, 12);
+  return 20;
+}
+
+typedef struct {
+  guint type;
+  const guint8 *txid;
+  const guint8 *username;
+  gsize username_len;
+  gboolean use_candidate, controlling, controlled;
+  guint error_code;
+} StunMsg;
+
+static gboolean
+stun_parse (const guint8 *d, gsize len, StunMsg *s)
+{
+  memset (s, 0, sizeof *s);
+  if (len < 20 || (d[0] & 0xc0) || get32 (d + 4) != STUN_MAGIC)
+    return FALSE;
+  gsize mlen = get16 (d + 2);
+  if (mlen + 20 > len || (mlen & 3))
+    return FALSE;
+  s->type = get16 (d);
+  s->txid = d + 8;
+  gsize off = 20;
+  while (off + 4 <= 20 + mlen)
+    {
+      guint at = get16 (d + off), al = get16 (d + off + 2);
+      const guint8 *v = d + off + 4;
+      if (off + 4 + al > 20 + mlen)
+        return FALSE;
+      switch (at)
+        {
+        case ATTR_USERNAME:
+          s->username = v;
+          s->username_len = al;
+          break;
+        case ATTR_USE_CANDIDATE:
+          s->use_candidate = TRUE;
+          break;
+        case ATTR_ICE_CONTROLLING:
+          s->controlling = TRUE;
+          break;
+        case ATTR_ICE_CONTROLLED:
+          s->controlled = TRUE;
+          break;
+        case ATTR_ERROR_CODE:
+          if (al >= 4)
+            s->error_code = (v[2] & 7) * 100 + v[3];
+          break;
+        default:
+          break;
+        }
+      off += 4 + ((al + 3) & ~3u);
+    }
+  return TRUE;
+}
+
+static void
+send_to (int side, const struct sockaddr_in *to, const guint8 *data, gsize len)
+{
+  if (sendto (L.fd[side], data, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof *to)
+      != (ssize_t) len)
+    L.send_fail++;
+}
+
+static void maybe_start_dtls (Leg *leg);
+
+static void
+send_check (Leg *leg)
+{
+  guint8 m[256];
+  leg->txid[0] = 'L';
+  put32 (leg->txid + 1, leg->call->idx);
+  leg->txid[5] = (guint8) leg->side;
+  for (int k = 6; k < 12; k++)
+    leg->txid[k] = (guint8) g_random_int ();
+  gsize len = stun_header (m, STUN_BINDING_REQUEST, leg->txid);
+  char user[600];
+  g_snprintf (user, sizeof user, "%s:%s", leg->rufrag, leg->ufrag);
+  len = stun_attr (m, len, ATTR_USERNAME, user, strlen (user));
+  guint8 prio[4];
+  put32 (prio, (110u << 24) | (65535u << 8) | 255u);
+  len = stun_attr (m, len, ATTR_PRIORITY, prio, 4);
+  guint8 tb[8];
+  for (int k = 0; k < 8; k++)
+    tb[k] = (guint8) (leg->tiebreaker >> (56 - 8 * k));
+  if (leg->controlling)
+    {
+      len = stun_attr (m, len, ATTR_ICE_CONTROLLING, tb, 8);
+      len = stun_attr (m, len, ATTR_USE_CANDIDATE, NULL, 0);
+    }
+  else
+    len = stun_attr (m, len, ATTR_ICE_CONTROLLED, tb, 8);
+  len = stun_finish (m, len, leg->rpwd);
+  send_to (leg->side, &leg->remote, m, len);
+  leg->checks++;
+}
+
+static void
+register_port (Leg *leg, guint16 port)
+{
+  if (L.by_port[leg->side][port] == NULL)
+    L.by_port[leg->side][port] = leg;
+}
+
+static void
+ice_ready (Leg *leg)
+{
+  leg->ice_ok = TRUE;
+  if (!leg->ice_reported)
+    {
+      leg->ice_reported = TRUE;
+      say ("%u %s ice-connected", leg->call->idx, side_name (leg->side));
+    }
+  maybe_start_dtls (leg);
+}
+
+static void
+handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize len)
+{
+  StunMsg s;
+  L.stun_in++;
+  if (!stun_parse (d, len, &s))
+    return;
+  if (s.type == STUN_BINDING_REQUEST)
+    {
+      /* USERNAME = "our-ufrag:their-ufrag" */
+      if (s.username == NULL)
+        return;
+      const guint8 *colon = memchr (s.username, ':', s.username_len);
+      if (colon == NULL)
+        return;
+      char ufrag[64];
+      gsize ul = (gsize) (colon - s.username);
+      if (ul >= sizeof ufrag)
+        return;
+      memcpy (ufrag, s.username, ul);
+      ufrag[ul] = '\0';
+      Leg *leg = g_hash_table_lookup (L.by_ufrag, ufrag);
+      if (leg == NULL || leg->side != side)
+        return;
+      register_port (leg, ntohs (from->sin_port));
+      if (!leg->have_remote)
+        {
+          leg->remote = *from;
+          leg->have_remote = TRUE;
+        }
+      /* Take the role opposite to the peer's (no tie-breaker dance). */
+      if (s.controlling && leg->controlling)
+        leg->controlling = FALSE;
+      else if (s.controlled && !leg->controlling)
+        leg->controlling = TRUE;
+      guint8 m[256];
+      gsize n = stun_header (m, STUN_BINDING_SUCCESS, s.txid);
+      guint8 xa[8] = { 0, 1 };
+      put16 (xa + 2, ntohs (from->sin_port) ^ (STUN_MAGIC >> 16));
+      put32 (xa + 4, ntohl (from->sin_addr.s_addr) ^ STUN_MAGIC);
+      n = stun_attr (m, n, ATTR_XOR_MAPPED_ADDRESS, xa, 8);
+      n = stun_finish (m, n, leg->pwd);
+      send_to (side, from, m, n);
+      leg->answered++;
+      if (s.use_candidate && !leg->controlling)
+        ice_ready (leg);
+      else
+        maybe_start_dtls (leg);
+      return;
+    }
+  if (s.type == STUN_BINDING_SUCCESS || s.type == STUN_BINDING_ERROR)
+    {
+      if (s.txid[0] != 'L' || s.txid[5] > 1)
+        return;
+      guint idx = get32 (s.txid + 1);
+      if (idx >= L.n_calls)
+        return;
+      Leg *leg = &L.calls[idx]->leg[s.txid[5]];
+      if (memcmp (s.txid, leg->txid, 6) != 0)
+        return;
+      if (s.type == STUN_BINDING_ERROR)
+        {
+          if (s.error_code == 487)
+            leg->controlling = !leg->controlling;
+          if (!leg->error_reported)
+            {
+              leg->error_reported = TRUE;
+              say ("%u %s ice-error %u", idx, side_name (leg->side), s.error_code);
+            }
+          return;
+        }
+      if (leg->controlling)
+        ice_ready (leg);
+    }
+}
+
+/* --- DTLS --- */
+
+static void
+dtls_send (const guint8 *data, gsize len, gpointer user_data)
+{
+  Leg *leg = user_data;
+  if (leg->have_remote)
+    send_to (leg->side, &leg->remote, data, len);
+}
+
+static void
+dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
+{
+  Leg *leg = user_data;
+  g_autoptr (GError) error = NULL;
+  leg->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
+                                 keys->remote_key, keys->remote_salt, 8, &error);
+  if (leg->srtp == NULL)
+    say ("%u %s failed srtp %s", leg->call->idx, side_name (leg->side), error->message);
+  else
+    say ("%u %s dtls-connected %s", leg->call->idx, side_name (leg->side),
+         bf_media_srtp_profile_name (keys->profile));
+}
+
+static void
+dtls_failed (const GError *error, gpointer user_data)
+{
+  Leg *leg = user_data;
+  say ("%u %s failed dtls %d %s", leg->call->idx, side_name (leg->side), error->code,
+       error->message);
+}
+
+static const BfMediaDtlsCallbacks dtls_callbacks = { dtls_send, dtls_connected, dtls_failed };
+
+static void
+maybe_start_dtls (Leg *leg)
+{
+  /* Controlling: our check succeeded and we answered one of the peer's
+   * (its triggered check: the pair is valid on its side too, so libnice
+   * will not drop what we send).  Controlled: the peer nominated. */
+  if (leg->dtls && !leg->dtls_started && leg->ice_ok && leg->answered > 0)
+    {
+      leg->dtls_started = TRUE;
+      bf_media_dtls_start (leg->dtls);
+    }
+}
+
+/* --- media --- */
+
+static inline guint8
+pattern (guint idx, guint32 counter, guint j)
+{
+  return (guint8) (counter * 7 + j + idx);
+}
+
+static void
+flush (int side)
+{
+  OutBatch *b = &L.out[side];
+  guint done = 0;
+  while (done < b->n)
+    {
+      int w = sendmmsg (L.fd[side], b->msg + done, b->n - done, MSG_DONTWAIT);
+      if (w <= 0)
+        {
+          L.send_fail += b->n - done;
+          break;
+        }
+      done += (guint) w;
+    }
+  b->n = 0;
+}
+
+/* One packet of @leg's @kind stream (towards the other side). */
+static void
+send_media (Leg *leg, guint kind, guint size, gint64 t)
+{
+  if (L.mode == MODE_ICE && leg->srtp == NULL)
+    return;
+  const struct sockaddr_in *to = kind == KIND_VIDEO && leg->have_remote_video
+                                 ? &leg->remote_video : &leg->remote;
+  if (!leg->have_remote)
+    return;
+  OutBatch *b = &L.out[leg->side];
+  guint8 *p = b->buf[b->n];
+  guint idx = leg->call->idx;
+  guint32 c = leg->counter[kind]++;
+  p[0] = 0x80;
+  p[1] = kind == KIND_VIDEO ? PT_VIDEO : PT_AUDIO;
+  put16 (p + 2, leg->seq[kind]++);
+  put32 (p + 4, c * (kind == KIND_VIDEO ? 3000 : 960));
+  put32 (p + 8, leg->ssrc[kind]);
+  guint8 *q = p + HDR;
+  put16 (q, idx);
+  q[2] = (guint8) leg->side;
+  q[3] = (guint8) kind;
+  put32 (q + 4, c);
+  guint64 ts = (guint64) t;
+  put32 (q + 8, (guint32) (ts >> 32));
+  put32 (q + 12, (guint32) ts);
+  put16 (q + 16, size);
+  for (guint j = META; j < size - HDR; j++)
+    q[j] = pattern (idx, c, j);
+  gsize len = size;
+  if (leg->srtp
+      && bf_media_srtp_protect (leg->srtp, FALSE, p, &len, BUFSZ) != BF_MEDIA_SRTP_OK)
+    {
+      L.send_fail++;
+      return;
+    }
+  b->iov[b->n] = (struct iovec) { p, len };
+  b->msg[b->n] = (struct mmsghdr) { .msg_hdr = { .msg_name = (void *) to,
+                                                 .msg_namelen = sizeof *to,
+                                                 .msg_iov = &b->iov[b->n],
+                                                 .msg_iovlen = 1 } };
+  b->n++;
+  L.total_sent++;
+  if (L.measuring && t >= L.ws_ns && t < L.we_ns)
+    L.sent_w[leg->side]++;
+  if (b->n == BATCH)
+    flush (leg->side);
+}
+
+static void
+count_bad (void)
+{
+  L.total_bad++;
+  if (L.measuring)
+    L.bad_w++;
+}
+
+/* A plain RTP packet that arrived on @leg (from the other side). */
+static void
+check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
+{
+  if (len < HDR + META || (p[0] & 0xc0) != 0x80)
+    {
+      count_bad ();
+      return;
+    }
+  const guint8 *q = p + HDR;
+  guint kind = q[3];
+  guint from = q[2];
+  Leg *sender = &leg->call->leg[!leg->side];
+  guint32 ssrc = get32 (p + 8);
+  guint32 c = get32 (q + 4);
+  if (kind > KIND_VIDEO || from != (guint) sender->side || get16 (q) != leg->call->idx
+      || (p[1] & 0x7f) != (kind == KIND_VIDEO ? PT_VIDEO : PT_AUDIO)
+      || ssrc != sender->ssrc[kind] || get16 (q + 16) != len)
+    {
+      count_bad ();
+      return;
+    }
+  for (guint j = META; j < len - HDR; j++)
+    if (q[j] != pattern (leg->call->idx, c, j))
+      {
+        count_bad ();
+        return;
+      }
+  gint64 ts = (gint64) get64 (q + 8);
+  if (leg->got[kind] && c <= leg->last_counter[kind])
+    {
+      leg->reordered++;
+      if (L.measuring)
+        L.reordered_w++;
+    }
+  else
+    {
+      leg->got[kind] = TRUE;
+      leg->last_counter[kind] = c;
+    }
+  leg->received++;
+  L.total_received++;
+  if (L.measuring || (L.running && t < L.we_ns + DRAIN_US * 1000))
+    {
+      if (t >= L.ws_ns && t < L.we_ns)
+        L.relayed_rt++;
+      if (ts >= L.ws_ns && ts < L.we_ns)
+        {
+          L.recv_w[sender->side]++;
+          guint64 lat = (guint64) (t - ts);
+          L.lat_sum_ns += lat;
+          if (lat > L.lat_max_ns)
+            L.lat_max_ns = lat;
+          if (lat / 1000 < HIST_US)
+            L.hist[lat / 1000]++;
+          else
+            L.hist_over++;
+        }
+    }
+  Call *call = leg->call;
+  if (call->probing && call->leg[0].received && call->leg[1].received)
+    {
+      call->probing = FALSE;
+      L.probing--;
+      say ("%u media-ok %" G_GINT64_FORMAT, call->idx, t / 1000);
+    }
+}
+
+static void
+handle_media (Leg *leg, guint8 *d, gsize len, gint64 t)
+{
+  gboolean rtcp = len >= 2 && d[1] >= 192 && d[1] <= 223;
+  if (leg->srtp)
+    {
+      if (bf_media_srtp_unprotect (leg->srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
+        {
+          count_bad ();
+          return;
+        }
+    }
+  else if (L.mode == MODE_ICE || L.mode == MODE_SRTP)
+    {
+      count_bad ();             /* SRTP before keys */
+      return;
+    }
+  if (rtcp)
+    {
+      L.rtcp_in++;
+      return;
+    }
+  check_media (leg, d, len, t);
+}
+
+static gboolean
+on_readable (gint fd, GIOCondition cond, gpointer data)
+{
+  int side = GPOINTER_TO_INT (data);
+  for (int round = 0; round < 8; round++)
+    {
+      for (int k = 0; k < BATCH; k++)
+        {
+          L.in_iov[k] = (struct iovec) { L.in_buf[k], BUFSZ };
+          L.in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &L.in_from[k],
+                                                    .msg_namelen = sizeof L.in_from[k],
+                                                    .msg_iov = &L.in_iov[k],
+                                                    .msg_iovlen = 1 } };
+        }
+      int r = recvmmsg (fd, L.in, BATCH, MSG_DONTWAIT, NULL);
+      if (r <= 0)
+        break;
+      gint64 t = now_ns ();
+      for (int k = 0; k < r; k++)
+        {
+          guint8 *d = L.in_buf[k];
+          gsize len = L.in[k].msg_len;
+          if (len == 0)
+            continue;
+          guint8 b = d[0];
+          if (b <= 3)
+            {
+              handle_stun (side, &L.in_from[k], d, len);
+              continue;
+            }
+          Leg *leg;
+          if (L.mode == MODE_DIRECT)
+            {
+              guint idx = len >= HDR + 2 ? get16 (d + HDR) : G_MAXUINT;
+              leg = idx < L.n_calls ? &L.calls[idx]->leg[side] : NULL;
+            }
+          else
+            leg = L.by_port[side][ntohs (L.in_from[k].sin_port)];
+          if (leg == NULL)
+            {
+              L.unknown_src++;
+              continue;
+            }
+          if (b >= 20 && b <= 63)
+            {
+              if (leg->dtls)
+                {
+                  if (!bf_media_dtls_receive (leg->dtls, d, len))
+                    L.dtls_dropped++;
+                }
+              else if (leg->early->len < 8)
+                g_ptr_array_add (leg->early, g_bytes_new (d, len));
+            }
+          else if (b >= 128 && b <= 191)
+            handle_media (leg, d, len, t);
+          else
+            L.unknown_src++;
+        }
+      if (r < BATCH)
+        break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- the run --- */
+
+static guint64
+hist_pct (guint64 total, double p)
+{
+  guint64 want = (guint64) (p / 100.0 * (double) total);
+  guint64 acc = 0;
+  for (guint i = 0; i < HIST_US; i++)
+    {
+      acc += L.hist[i];
+      if (acc > want)
+        return i;
+    }
+  return HIST_US;
+}
+
+static gboolean
+report (gpointer unused)
+{
+  guint64 recv = L.recv_w[0] + L.recv_w[1], sent = L.sent_w[0] + L.sent_w[1];
+  guint64 nlat = recv;
+  double secs = (L.we - L.ws) / 1e6;
+  say ("window-report seconds=%.3f sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
+       " sent_ab=%" G_GUINT64_FORMAT " received_ab=%" G_GUINT64_FORMAT
+       " sent_ba=%" G_GUINT64_FORMAT " received_ba=%" G_GUINT64_FORMAT
+       " relayed=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " reordered=%" G_GUINT64_FORMAT
+       " lat_p50_us=%" G_GUINT64_FORMAT " lat_p99_us=%" G_GUINT64_FORMAT
+       " lat_p999_us=%" G_GUINT64_FORMAT " lat_max_us=%" G_GUINT64_FORMAT
+       " lat_mean_us=%.1f target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
+       " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT,
+       secs, sent, recv, L.sent_w[0], L.recv_w[0], L.sent_w[1], L.recv_w[1], L.relayed_rt,
+       L.bad_w, L.reordered_w, hist_pct (nlat, 50), hist_pct (nlat, 99), hist_pct (nlat, 99.9),
+       L.lat_max_ns / 1000, nlat ? L.lat_sum_ns / 1e3 / nlat : 0.0, L.cpu1 - L.cpu0,
+       L.self1 - L.self0, L.send_fail, L.unknown_src);
+  L.running = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+run_tick (gpointer unused)
+{
+  gint64 t = now_ns ();
+  gint64 now = t / 1000;
+  if (!L.measuring && !L.ended && now >= L.ws)
+    {
+      L.cpu0 = watched_cpu_ns ();
+      L.self0 = self_cpu_ns ();
+      L.measuring = TRUE;
+      say ("window-start");
+    }
+  if (now >= L.we)
+    {
+      flush (0);
+      flush (1);
+      L.cpu1 = watched_cpu_ns ();
+      L.self1 = self_cpu_ns ();
+      L.measuring = FALSE;
+      L.ended = TRUE;
+      say ("window-end");
+      g_timeout_add (DRAIN_US / 1000, report, NULL);
+      L.tick = NULL;
+      return G_SOURCE_REMOVE;
+    }
+  guint64 due = (guint64) ((now - L.run_start) / 1e6 * L.pps * L.n_active * 2);
+  guint burst = due > L.due_sent ? (guint) MIN (due - L.due_sent, 20000) : 0;
+  L.due_sent = MAX (due, L.due_sent);
+  guint streams = L.n_active * 2;
+  for (guint k = 0; k < burst; k++)
+    {
+      guint s = L.rr;
+      L.rr = (L.rr + 1) % streams;
+      send_media (&L.calls[s / 2]->leg[s % 2], L.kind, L.size, now_ns ());
+    }
+  flush (0);
+  flush (1);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_run (double pps, double seconds, double warmup, guint n, guint size, guint kind)
+{
+  if (L.running)
+    {
+      say ("error run already running");
+      return;
+    }
+  if (n == 0 || n > L.n_calls || size < HDR + META || size > 1400 || pps <= 0)
+    {
+      say ("error bad run");
+      return;
+    }
+  L.pps = pps;
+  L.n_active = n;
+  L.size = size;
+  L.kind = kind;
+  L.due_sent = 0;
+  L.rr = 0;
+  memset (L.sent_w, 0, sizeof L.sent_w);
+  memset (L.recv_w, 0, sizeof L.recv_w);
+  L.relayed_rt = L.bad_w = L.reordered_w = 0;
+  memset (L.hist, 0, HIST_US * sizeof *L.hist);
+  L.hist_over = L.lat_max_ns = L.lat_sum_ns = 0;
+  L.running = TRUE;
+  L.measuring = L.ended = FALSE;
+  L.run_start = g_get_monotonic_time ();
+  L.ws = L.run_start + (gint64) (warmup * 1e6);
+  L.we = L.ws + (gint64) (seconds * 1e6);
+  L.ws_ns = L.ws * 1000;
+  L.we_ns = L.we * 1000;
+  L.tick = g_timeout_source_new (1);
+  g_source_set_priority (L.tick, G_PRIORITY_HIGH);
+  g_source_set_callback (L.tick, run_tick, NULL, NULL);
+  g_source_attach (L.tick, NULL);
+  g_source_unref (L.tick);
+}
+
+/* ICE checks, ICE timeouts and probes: every 20 ms. */
+static gboolean
+housekeeping (gpointer unused)
+{
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < L.n_calls; i++)
+    {
+      Call *c = L.calls[i];
+      for (int s = 0; s < 2 && L.mode == MODE_ICE; s++)
+        {
+          Leg *leg = &c->leg[s];
+          if (leg->ice_ok || leg->ice_failed || leg->rufrag == NULL)
+            continue;
+          if (now - leg->ice_started > ICE_TIMEOUT_US)
+            {
+              leg->ice_failed = TRUE;
+              say ("%u %s failed ice no check succeeded (%u sent, %u answered)", i,
+                   side_name (s), leg->checks, leg->answered);
+              continue;
+            }
+          if (leg->controlling && leg->have_remote && now >= leg->next_check)
+            {
+              send_check (leg);
+              leg->next_check = now + 50000;
+            }
+        }
+      if (c->probing)
+        {
+          if (now - c->probe_start > PROBE_TIMEOUT_US)
+            {
+              c->probing = FALSE;
+              L.probing--;
+              say ("%u failed probe (a got %" G_GUINT64_FORMAT ", b got %" G_GUINT64_FORMAT ")",
+                   i, c->leg[0].received, c->leg[1].received);
+            }
+          else
+            {
+              gint64 t = now_ns ();
+              send_media (&c->leg[0], KIND_AUDIO, 172, t);
+              send_media (&c->leg[1], KIND_AUDIO, 172, t);
+            }
+        }
+    }
+  flush (0);
+  flush (1);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- commands --- */
+
+static void
+random_ice_string (char *out, gsize n)
+{
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (gsize i = 0; i < n; i++)
+    out[i] = alphabet[g_random_int_range (0, 64)];
+  out[n] = '\0';
+}
+
+static void
+new_call (guint i)
+{
+  if (i != L.n_calls || i >= MAX_CALLS)
+    {
+      say ("error bad call index %u", i);
+      return;
+    }
+  Call *c = g_new0 (Call, 1);
+  c->idx = i;
+  L.calls[L.n_calls++] = c;
+  for (int s = 0; s < 2; s++)
+    {
+      Leg *leg = &c->leg[s];
+      leg->call = c;
+      leg->side = s;
+      leg->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      leg->ssrc[KIND_AUDIO] = (s ? 0x20000000u : 0x10000000u) + i;
+      leg->ssrc[KIND_VIDEO] = (s ? 0x28000000u : 0x18000000u) + i;
+      leg->seq[0] = (guint16) g_random_int ();
+      leg->seq[1] = (guint16) g_random_int ();
+      leg->tiebreaker = (guint64) g_random_int () << 32 | g_random_int ();
+      if (L.mode == MODE_ICE)
+        {
+          do
+            random_ice_string (leg->ufrag, 8);
+          while (g_hash_table_contains (L.by_ufrag, leg->ufrag));
+          random_ice_string (leg->pwd, 24);
+          g_hash_table_insert (L.by_ufrag, leg->ufrag, leg);
+          say ("%u %s credentials %s %s", i, side_name (s), leg->ufrag, leg->pwd);
+          say ("%u %s fingerprint %s %s", i, side_name (s),
+               bf_media_cert_get_fingerprint_hash (L.cert), bf_media_cert_get_fingerprint (L.cert));
+          say ("%u %s candidate 1 1 host 127.0.0.1 %u %u", i, side_name (s), L.port[s],
+               (126u << 24) | (65535u << 8) | 255u);
+          say ("%u %s gathering-done", i, side_name (s));
+        }
+      else if (L.mode == MODE_SRTP)
+        {
+          guint8 tk[16], ts_[14], rk[16], rs[14];
+          /* a: tx alice->relay (0), rx relay->alice (3); b: tx bob->relay
+           * (2), rx relay->bob (1) */
+          bench_keys (i, s ? 2 : 0, tk, ts_);
+          bench_keys (i, s ? 1 : 3, rk, rs);
+          g_autoptr (GError) error = NULL;
+          leg->srtp = bf_media_srtp_new (BF_MEDIA_SRTP_AEAD_AES_128_GCM, tk, ts_, rk, rs, 8, &error);
+          g_assert_no_error (error);
+        }
+      else if (L.mode == MODE_DIRECT)
+        {
+          struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (L.port[!s]) };
+          inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+          leg->remote = to;
+          leg->have_remote = TRUE;
+        }
+    }
+  if (L.mode != MODE_ICE)
+    say ("%u ready", i);
+}
+
+static void
+leg_command (Leg *leg, char **a, guint n)
+{
+  g_autoptr (GError) error = NULL;
+  guint i = leg->call->idx;
+  const char *sn = side_name (leg->side);
+  if (strcmp (a[0], "remote-ice") == 0 && n == 4)
+    {
+      if (leg->rufrag)
+        return;
+      leg->rufrag = g_strdup (a[1]);
+      leg->rpwd = g_strdup (a[2]);
+      /* our role is the opposite of the relay's */
+      leg->controlling = strcmp (a[3], "controlled") == 0;
+      leg->ice_started = g_get_monotonic_time ();
+    }
+  else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
+    {
+      if (leg->dtls)
+        return;
+      BfMediaDtlsParams params = {
+        .setup = strcmp (a[1], "active") == 0 ? BF_MEDIA_DTLS_SETUP_ACTIVE
+                                              : BF_MEDIA_DTLS_SETUP_PASSIVE,
+        .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 },
+        .n_profiles = 2,
+        .handshake_timeout_ms = 20000,
+        .retransmit_ms = 200,
+        .mtu = 1200,
+      };
+      if (g_getenv ("CALL_LOAD_PROFILES") && strcmp (g_getenv ("CALL_LOAD_PROFILES"), "AES_CM") == 0)
+        {
+          params.profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+          params.n_profiles = 1;
+        }
+      leg->dtls = bf_media_dtls_new (L.cert, &params, a[2], a[3], NULL, &dtls_callbacks, leg,
+                                     &error);
+      if (leg->dtls == NULL)
+        {
+          say ("%u %s failed dtls-setup %s", i, sn, error->message);
+          return;
+        }
+      for (guint k = 0; k < leg->early->len; k++)
+        {
+          gsize len;
+          const guint8 *d = g_bytes_get_data (leg->early->pdata[k], &len);
+          bf_media_dtls_receive (leg->dtls, d, len);
+        }
+      g_ptr_array_set_size (leg->early, 0);
+      maybe_start_dtls (leg);
+    }
+  else if (strcmp (a[0], "candidate") == 0 && n >= 7)
+    {
+      /* the relay's candidates: IPv4 UDP only; the first one wins */
+      struct sockaddr_in to = { .sin_family = AF_INET,
+                                .sin_port = htons ((guint16) atoi (a[5])) };
+      if (inet_pton (AF_INET, a[4], &to.sin_addr) != 1 || strcmp (a[2], "1") != 0)
+        return;
+      register_port (leg, ntohs (to.sin_port));
+      if (!leg->have_remote)
+        {
+          leg->remote = to;
+          leg->have_remote = TRUE;
+        }
+    }
+  else if (strcmp (a[0], "dest") == 0 && n >= 2)
+    {
+      struct sockaddr_in to = { .sin_family = AF_INET,
+                                .sin_port = htons ((guint16) atoi (a[1])) };
+      inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+      leg->remote = to;
+      leg->have_remote = TRUE;
+      L.by_port[leg->side][ntohs (to.sin_port)] = leg;
+      if (n >= 3)
+        {
+          to.sin_port = htons ((guint16) atoi (a[2]));
+          leg->remote_video = to;
+          leg->have_remote_video = TRUE;
+          L.by_port[leg->side][ntohs (to.sin_port)] = leg;
+        }
+    }
+  else
+    say ("error unknown leg command %s", a[0]);
+}
+
+static gboolean
+on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
+{
+  GMainLoop *loop = data;
+  g_autofree char *line = NULL;
+  gsize len;
+  GIOStatus st = g_io_channel_read_line (ch, &line, &len, NULL, NULL);
+  if (st == G_IO_STATUS_AGAIN)
+    return G_SOURCE_CONTINUE;
+  if (st != G_IO_STATUS_NORMAL || g_str_has_prefix (line, "quit"))
+    {
+      g_main_loop_quit (loop);
+      return G_SOURCE_REMOVE;
+    }
+  g_strstrip (line);
+  g_auto (GStrv) a = g_strsplit_set (line, " ", -1);
+  guint n = g_strv_length (a);
+  if (n == 0 || a[0][0] == '\0')
+    return G_SOURCE_CONTINUE;
+  if (strcmp (a[0], "call") == 0 && n == 2)
+    new_call ((guint) atoi (a[1]));
+  else if (strcmp (a[0], "probe") == 0 && n == 2)
+    {
+      guint i = (guint) atoi (a[1]);
+      if (i < L.n_calls && !L.calls[i]->probing)
+        {
+          L.calls[i]->probing = TRUE;
+          L.calls[i]->probe_start = g_get_monotonic_time ();
+          L.probing++;
+        }
+    }
+  else if (strcmp (a[0], "watch") == 0)
+    {
+      g_strfreev (L.watch);
+      L.watch = g_strdupv (a + 1);
+    }
+  else if (strcmp (a[0], "run") == 0 && n == 7)
+    start_run (g_ascii_strtod (a[1], NULL), g_ascii_strtod (a[2], NULL),
+               g_ascii_strtod (a[3], NULL), (guint) atoi (a[4]), (guint) atoi (a[5]),
+               strcmp (a[6], "video") == 0 ? KIND_VIDEO : KIND_AUDIO);
+  else if (strcmp (a[0], "stats") == 0)
+    say ("stats calls=%u sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
+         " bad=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT " rtcp=%" G_GUINT64_FORMAT
+         " stun=%" G_GUINT64_FORMAT " send_fail=%" G_GUINT64_FORMAT " dtls_dropped=%"
+         G_GUINT64_FORMAT, L.n_calls, L.total_sent, L.total_received, L.total_bad,
+         L.unknown_src, L.rtcp_in, L.stun_in, L.send_fail, L.dtls_dropped);
+  else if (n >= 3 && (strcmp (a[1], "a") == 0 || strcmp (a[1], "b") == 0))
+    {
+      guint i = (guint) atoi (a[0]);
+      if (i >= L.n_calls)
+        say ("error no call %u", i);
+      else
+        leg_command (&L.calls[i]->leg[strcmp (a[1], "b") == 0], a + 2, n - 2);
+    }
+  else
+    say ("error bad command %s", a[0]);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+open_socket (guint16 *port)
+{
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET };
+  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+  int size = 16 << 20;
+  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  socklen_t sl = sizeof a;
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0
+      || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
+    g_error ("socket: %s", g_strerror (errno));
+  *port = ntohs (a.sin_port);
+  return fd;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      g_printerr ("usage: call-load ice|srtp|plain|direct (commands on stdin)\n");
+      return 2;
+    }
+  L.mode = strcmp (argv[1], "ice") == 0 ? MODE_ICE
+           : strcmp (argv[1], "srtp") == 0 ? MODE_SRTP
+           : strcmp (argv[1], "plain") == 0 ? MODE_PLAIN
+           : strcmp (argv[1], "direct") == 0 ? MODE_DIRECT : -1;
+  if (L.mode < 0)
+    {
+      g_printerr ("unknown mode %s\n", argv[1]);
+      return 2;
+    }
+  crc_init ();
+  g_autoptr (GError) error = NULL;
+  if (!bf_media_srtp_library_init (&error))
+    g_error ("%s", error->message);
+  if (L.mode == MODE_ICE)
+    {
+      L.cert = bf_media_cert_new (0, &error);
+      g_assert_no_error (error);
+    }
+  L.by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
+  L.hist = g_new0 (guint32, HIST_US);
+  for (int s = 0; s < 2; s++)
+    {
+      L.fd[s] = open_socket (&L.port[s]);
+      g_unix_fd_add (L.fd[s], G_IO_IN, on_readable, GINT_TO_POINTER (s));
+    }
+  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
+  GIOChannel *in = g_io_channel_unix_new (0);
+  g_io_add_watch (in, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, loop);
+  g_timeout_add (20, housekeeping, NULL);
+  say ("ports %u %u", L.port[0], L.port[1]);
+  g_main_loop_run (loop);
+  return 0;
+}
