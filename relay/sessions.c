@@ -54,6 +54,8 @@ struct _BfSession {
   gboolean deferred;               /* incoming: the module answers later */
   gboolean proposing;              /* outgoing: JMI propose sent, no proceed yet */
   gboolean initiate_sent;          /* outgoing */
+  guint initiate_serial;           /* outgoing: iq_serial of our session-initiate */
+  gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
   gboolean accept_sent;            /* incoming */
   guint iq_serial;
   /* our ICE side once gathered (main thread) */
@@ -644,6 +646,7 @@ send_initiate (BfSession *s)
     }
   send_jingle (s, j);
   s->initiate_sent = TRUE;
+  s->initiate_serial = s->iq_serial;
   g_message ("session %s to %s initiated (%u contents, %u candidates)", s->sid, s->peer,
              s->ours->contents->len, s->candidates ? s->candidates->len : 0);
 }
@@ -1161,6 +1164,45 @@ keep_candidates (BfSession *s, const BfJingle *j)
     }
 }
 
+static void send_proposal (BfSession *s);
+
+/* Our session-initiate to a full JID came back as "no such resource". */
+static gboolean
+initiate_bounced (BfSession *s, const BfStanza *iq)
+{
+  g_autofree char *prefix = g_strdup_printf ("bf-j%u-", s->initiate_serial);
+  if (!g_str_has_prefix (bf_stanza_get_attr (iq, "id"), prefix))
+    return FALSE;
+  BfStanza *err = bf_stanza_find_child (iq, "error", NULL);
+  return err && (bf_stanza_find_child (err, "service-unavailable", BF_NS_STANZAS)
+                 || bf_stanza_find_child (err, "item-not-found", BF_NS_STANZAS)
+                 || bf_stanza_find_child (err, "recipient-unavailable", BF_NS_STANZAS));
+}
+
+/* The resource was not there (gone, or its case lost: servers lower-case
+ * the localpart that carried it, XEP-0106 cannot keep it): ring every
+ * device of the bare JID instead (XEP-0353), once. */
+static void
+fall_back_to_proposal (BfSession *s)
+{
+  BfSessions *mgr = s->mgr;
+  g_autofree char *local = NULL, *domain = NULL;
+  if (!bf_jid_split (s->peer, &local, &domain, NULL))
+    return;
+  g_message ("session %s: %s is not there; proposing to %s@%s instead", s->sid, s->peer, local,
+             domain);
+  s->may_propose = FALSE;
+  g_hash_table_steal (mgr->table, s->key);
+  g_free (s->key);
+  g_free (s->peer);
+  s->peer = g_strconcat (local, "@", domain, NULL);
+  s->key = g_strconcat (s->peer, "\n", s->sid, NULL);
+  g_hash_table_insert (mgr->table, s->key, s);
+  g_clear_pointer (&s->js, bf_jingle_session_free);
+  s->initiate_sent = FALSE;
+  send_proposal (s);
+}
+
 static BfSession *
 session_for_error (BfSessions *mgr, const BfStanza *stanza, const char *prefix)
 {
@@ -1182,7 +1224,9 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
     {
       /* Answers to our own Jingle requests: an error ends the session. */
       BfSession *s = g_strcmp0 (type, "error") == 0 ? session_for_error (mgr, iq, "bf-j") : NULL;
-      if (s)
+      if (s && s->may_propose && initiate_bounced (s, iq))
+        fall_back_to_proposal (s);
+      else if (s)
         session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
       return TRUE;
     }
@@ -1394,6 +1438,22 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
 
 /* --- what modules ask (session.h) --- */
 
+/* XEP-0353 §3.1: rings every device of s->peer (a bare JID). */
+static void
+send_proposal (BfSession *s)
+{
+  s->proposing = TRUE;
+  g_hash_table_insert (s->mgr->proposals, s->sid, s);
+  g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
+  for (guint i = 0; i < s->ours->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (s->ours->contents, i);
+      bf_jmi_add_description (propose, BF_NS_JINGLE_RTP, c->rtp->media);
+    }
+  send_jmi (s, propose);
+  g_message ("session %s: proposed to %s from %s", s->sid, s->peer, s->local);
+}
+
 BfSession *
 bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
                   GError **error)
@@ -1443,22 +1503,11 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
   bf_media_worker_acquire (s->worker);
   mgr->stats.placed++;
   if (pr == NULL)
-    {
-      /* A bare JID: ring every device first (XEP-0353 §3.1). */
-      s->proposing = TRUE;
-      g_hash_table_insert (mgr->proposals, s->sid, s);
-      g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
-      for (guint i = 0; i < s->ours->contents->len; i++)
-        {
-          const BfJingleContent *c = g_ptr_array_index (s->ours->contents, i);
-          bf_jmi_add_description (propose, BF_NS_JINGLE_RTP, c->rtp->media);
-        }
-      send_jmi (s, propose);
-      g_message ("session %s: proposed to %s from %s", s->sid, peer, local);
-    }
+    send_proposal (s);   /* a bare JID: ring every device first */
   else
     {
       s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
+      s->may_propose = TRUE;
       g_message ("session %s: calling %s from %s", s->sid, peer, local);
     }
   post_job (s, worker_setup, NULL, FALSE);

@@ -750,6 +750,120 @@ def test_direct_call_to_a_full_jid_has_no_propose(main, alice, bob, calls):
     assert not props, "JMI for a direct call:\n" + "\n".join(map(dump, props))
 
 
+def test_direct_call_to_a_capitalised_resource_falls_back_to_propose(main, call_prosody, alice,
+                                                                     calls):
+    """Servers lower-case the localpart that carries the resource
+    (bob\\40localhost\\2fPhone-XY -> ...\\2fphone-xy): the session-initiate to
+    the lower-cased resource bounces, belfry rings the bare JID instead and
+    the real resource answers."""
+    res = "Phone-XY"
+    bob2 = online(call_prosody, "bob", res)
+    try:
+        to = addr(f"bob@localhost/{res}")
+        # The server answers from the normalised address.
+        c = new_call(calls, main, alice, bob2, to=to.lower())
+        reply = alice.iq(to, "set", alice_offer(c.a_sid, alice.full_jid))
+        assert reply.get("type") == "result", dump(reply)
+        prop = c.wait_propose()
+        assert prop.get("to") in ("bob@localhost", bob2.full_jid), dump(prop)
+        main.wait_log("is not there; proposing to bob@localhost instead", 10)
+        c.b_jmi("proceed")
+        init = c.wait_b("session-initiate")
+        assert init.get("to") == bob2.full_jid, dump(init)
+        c.b_accept()
+        acc = c.wait_a("session-accept")
+        assert jingle_of(acc).get("responder") == c.addr, dump(acc)
+    finally:
+        bob2.close()
+
+
+# ---------------------------------------------------------------------------
+# content-add / content-remove (XEP-0166 §7.2.3, §7.2.5), e.g. video added
+# ---------------------------------------------------------------------------
+
+def video_desc(vp8, rtx, ssrcs, cname):
+    return (f"<description xmlns='{NS_RTP}' media='video'>"
+            + pt_xml(vp8, "VP8", 90000, None, (), [("nack", None), ("nack", "pli")])
+            + pt_xml(rtx, "rtx", 90000, None, [("apt", str(vp8))])
+            + sources_xml(ssrcs, cname, fid=True) + "<rtcp-mux/></description>")
+
+
+def content_of(creator, name, description, transport):
+    return (f"<content creator='{creator}' name='{name}' senders='both'>"
+            f"{description}{transport}</content>")
+
+
+def test_video_added_by_the_caller_is_relayed(main, alice, bob, calls):
+    c = new_call(calls, main, alice, bob)
+    _, acc = c.establish(video=False)
+    relay_ufrag_a = describe(jingle_of(acc))["a0"]["ufrag"]
+    reply = c.a_send(jingle("content-add", c.a_sid, content_of(
+        "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(A, "actpass"))))
+    assert reply.get("type") == "result", dump(reply)
+    add = c.wait_b("content-add")
+    got = describe(jingle_of(add))["v1"]
+    # Bob is offered alice's video as she offered it, on belfry's transport.
+    assert got["creator"] == "initiator" and got["media"] == "video", dump(add)
+    assert got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(add)
+    assert got["ssrcs"] == list(A.ssrcs[1:]), dump(add)
+    assert got["ufrag"] != A.ufrag and A.fp not in dump(add), dump(add)
+    assert not set(got["cands"]) & set(A.cands), dump(add)
+    # Bob accepts under numbers of his own; alice hears back her own.
+    reply = c.b_send(jingle("content-accept", c.b_sid, content_of(
+        "initiator", "v1", video_desc(100, 101, B.ssrcs[1:], B.cname), transport_xml(B, "active"))))
+    assert reply.get("type") == "result", dump(reply)
+    ok = c.wait_a("content-accept")
+    got = describe(jingle_of(ok))["v1"]
+    assert got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(ok)
+    assert got["params"]["97"] == {"apt": "96"}, dump(ok)
+    assert got["ssrcs"] == list(B.ssrcs[1:]), dump(ok)
+    assert got["ufrag"] == relay_ufrag_a and B.fp not in dump(ok), dump(ok)
+    # Bob drops the video again: alice is told.
+    reply = c.b_send(jingle("content-remove", c.b_sid,
+                            "<content creator='initiator' name='v1'/>"))
+    assert reply.get("type") == "result", dump(reply)
+    rm = c.wait_a("content-remove")
+    assert [x.get("name") for x in jingle_of(rm)] == ["v1"], dump(rm)
+    # The audio call goes on: hang-up still crosses.
+    c.a_send(terminate_xml(c.a_sid, "success"))
+    assert reason_of(c.wait_b("session-terminate"))[0] == "success"
+
+
+def test_video_added_by_the_callee_is_relayed_and_can_be_refused(main, alice, bob, calls):
+    c = new_call(calls, main, alice, bob)
+    c.establish(video=False)
+    reply = c.b_send(jingle("content-add", c.b_sid, content_of(
+        "responder", "bv", video_desc(100, 101, B.ssrcs[1:], B.cname), transport_xml(B, "active"))))
+    assert reply.get("type") == "result", dump(reply)
+    add = c.wait_a("content-add")
+    got = describe(jingle_of(add))["bv"]
+    assert got["creator"] == "responder", dump(add)   # belfry stands in for bob on leg A
+    assert got["pts"] == [("100", "VP8"), ("101", "rtx")], dump(add)
+    assert B.fp not in dump(add) and not set(got["cands"]) & set(B.cands), dump(add)
+    # Alice does not want it: bob is refused.
+    reply = c.a_send(jingle("content-reject", c.a_sid,
+                            "<content creator='responder' name='bv'/>"
+                            "<reason><decline/></reason>"))
+    assert reply.get("type") == "result", dump(reply)
+    rej = c.wait_b("content-reject")
+    assert [x.get("name") for x in jingle_of(rej) if x.get("name")] == ["bv"], dump(rej)
+
+
+def test_content_on_another_transport_is_rejected(main, alice, bob, calls):
+    """belfry relays contents BUNDLE'd on the session's ICE transport only."""
+    c = new_call(calls, main, alice, bob)
+    c.establish(video=False)
+    other = Side(ufrag="othr", pwd="anotherPassword0123456789", fp=A.fp, cands=A.cands,
+                 trickle=[], ssrcs=A.ssrcs, cname=A.cname)
+    mark = len(received(bob))
+    reply = c.a_send(jingle("content-add", c.a_sid, content_of(
+        "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(other, "actpass"))))
+    assert reply.get("type") == "result", dump(reply)
+    rej = c.wait_a("content-reject")
+    assert reason_of(rej)[0] == "unsupported-transports", dump(rej)
+    assert_nothing_from_relay(bob, mark, 1.0, "a content-add for a refused content")
+
+
 # ---------------------------------------------------------------------------
 # 3. ringing
 # ---------------------------------------------------------------------------

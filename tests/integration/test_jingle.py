@@ -477,6 +477,11 @@ def test_valid_initiate_is_accepted(relay, alice):
     trickle = jingle("transport-info", sid,
                      content("a0", "", ice(fp="", candidates=candidate("127.0.0.1", 9))))
     assert_result(send_jingle(alice, trickle), "transport-info")
+    # StanzaJS trickles with the ufrag alone (no pwd): taken as well.
+    ufrag_only = jingle("transport-info", sid, content(
+        "a0", "", f"<transport xmlns='{NS_ICE}' ufrag={quoteattr(UFRAG)}>"
+                  + candidate("127.0.0.1", 11) + "</transport>"))
+    assert_result(send_jingle(alice, ufrag_only), "transport-info")
     assert_result(send_jingle(alice, jingle("session-info", sid, "")), "session-info")
     add = jingle("content-add", sid, content("a9", audio_description(4444), ice()))
     assert_iq_error(send_jingle(alice, add), "cancel", "feature-not-implemented")
