@@ -216,7 +216,9 @@ def run_window(load, watch, n, media, seconds, warmup):
     load.wait(lambda l: l == "window-start", warmup + 10, "window-start")
     load.wait(lambda l: l == "window-end", seconds + 10, "window-end")
     _, rep = load.wait(lambda l: l.startswith("window-report"), 10, "window-report")
+    _, spikes = load.wait(lambda l: l.startswith("window-spikes"), 10, "window-spikes")
     kv = parse_kv(rep)
+    kv["spikes"] = spikes.split()[1:]
     cpu = kv["target_cpu_ns"] / 1e9
     sent = max(1.0, kv["sent"])
     kv.update({
