@@ -811,7 +811,8 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget):
             res["steps"].append(r)
             log(f"capacity N={n}: loss {100 * r['loss']:.3f}%, workers {100 * r['util']:.0f}% "
                 f"of CPU 0, load {100 * r['load_util']:.0f}% of CPU 1, p99 "
-                f"{r['lat_p99_us'] / 1e3:.1f} ms, RSS/call {r['rss_per_call_kb']:.0f} KiB")
+                f"{r['lat_p99_us'] / 1e3:.1f} ms, RSS/call {r['rss_per_call_kb']:.0f} KiB, "
+                f"steal CPU0 {int(r['steal0_ms'])} ms, >5 ms episodes {int(r['spike_episodes'])}")
             if r["loss"] >= LOSS_LIMIT or r["bad"] > 0:
                 res["stopped"] = f"loss {100 * r['loss']:.2f}% at N={n}"
                 break
@@ -1003,7 +1004,9 @@ def report(res, plan, seconds, warmup, elapsed):
                   f"sent {r['offered_pps']:7.0f} pps, loss a->b {loss(r, 'ab')} b->a "
                   f"{loss(r, 'ba')}, bad {int(r['bad'])}, reordered {int(r['reordered'])}, "
                   f"lat p99.9 {r['lat_p999_us'] / 1e3:.2f} ms max {r['lat_max_us'] / 1e3:.2f} ms, "
-                  f"load CPU {100 * r['load_util']:.0f}%")
+                  f"load CPU {100 * r['load_util']:.0f}%, steal CPU0/1 {int(r['steal0_ms'])}/"
+                  f"{int(r['steal1_ms'])} ms, >5 ms episodes {int(r['spike_episodes'])}"
+                  + (f" (send time:latency:call: {' '.join(r['spikes'][:8])})" if r['spikes'] else ""))
 
 
 def loss(r, d):

@@ -808,7 +808,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     {
       call->probing = FALSE;
       L.probing--;
-      say ("%u media-ok %" G_GINT64_FORMAT, call->idx, t / 1000);
+      say ("%u media-ok %" G_GINT64_FORMAT, call->idx, now_ns () / 1000);
     }
 }
 
@@ -1393,6 +1393,7 @@ main (int argc, char **argv)
     {
       L.fd[s] = open_socket (&L.port[s]);
     }
+  L.rt_offset = realtime_offset ();
   watch_sockets (TRUE);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);
