@@ -180,7 +180,7 @@ static struct {
   guint32 *hist;
   guint64 hist_over, lat_max_ns, lat_sum_ns;
   guint64 cpu0, cpu1, self0, self1;
-  guint64 steal0[2], steal1[2];      /* /proc/stat steal of CPU 0 and 1, ticks */
+  guint64 steal0[4], steal1[4];      /* /proc/stat steal, busy of CPU 0 and 1, ticks */
   guint n_spikes, spike_episodes;
   gint64 last_spike;
   struct { gint64 at_us; guint64 lat_us; guint call, dir; } spikes[MAX_SPIKES];
@@ -280,11 +280,12 @@ watched_cpu_ns (void)
   return sum;
 }
 
-/* Steal time (ticks) of CPUs 0 and 1 from /proc/stat. */
+/* Steal time and busy time (everything but idle and iowait, steal
+ * included) of CPUs 0 and 1 from /proc/stat, in ticks. */
 static void
-read_steal (guint64 out[2])
+read_steal (guint64 out[4])
 {
-  out[0] = out[1] = 0;
+  out[0] = out[1] = out[2] = out[3] = 0;
   FILE *fp = fopen ("/proc/stat", "r");
   if (fp == NULL)
     return;
@@ -295,7 +296,10 @@ read_steal (guint64 out[2])
       unsigned long long v[8];
       if (sscanf (line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9 && cpu < 2)
-        out[cpu] = v[7];
+        {
+          out[cpu] = v[7];
+          out[2 + cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        }
     }
   fclose (fp);
 }
@@ -782,17 +786,24 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
           guint64 lat = t > ts ? (guint64) (t - ts) : 0;
           if (lat > SPIKE_NS)
             {
+              /* episodes: spikes whose send times are > 50 ms apart; per
+               * episode its first send time and its worst latency */
               if (ts - L.last_spike > 50000000)
-                L.spike_episodes++;
-              L.last_spike = ts;
-              if (L.n_spikes < MAX_SPIKES)
                 {
-                  L.spikes[L.n_spikes].at_us = (ts - L.ws_ns) / 1000;
-                  L.spikes[L.n_spikes].lat_us = lat / 1000;
-                  L.spikes[L.n_spikes].call = leg->call->idx;
-                  L.spikes[L.n_spikes].dir = sender->side;
-                  L.n_spikes++;
+                  L.spike_episodes++;
+                  if (L.n_spikes < MAX_SPIKES)
+                    {
+                      L.spikes[L.n_spikes].at_us = (ts - L.ws_ns) / 1000;
+                      L.spikes[L.n_spikes].lat_us = 0;
+                      L.spikes[L.n_spikes].call = leg->call->idx;
+                      L.spikes[L.n_spikes].dir = sender->side;
+                      L.n_spikes++;
+                    }
                 }
+              L.last_spike = ts;
+              if (L.n_spikes && L.spike_episodes <= MAX_SPIKES
+                  && lat / 1000 > L.spikes[L.n_spikes - 1].lat_us)
+                L.spikes[L.n_spikes - 1].lat_us = lat / 1000;
             }
           L.lat_sum_ns += lat;
           if (lat > L.lat_max_ns)
@@ -972,14 +983,16 @@ report (gpointer unused)
        " lat_mean_us=%.1f target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
        " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT
        " steal0_ms=%" G_GUINT64_FORMAT " steal1_ms=%" G_GUINT64_FORMAT
-       " spike_episodes=%u over_hist=%" G_GUINT64_FORMAT,
+       " spike_episodes=%u over_hist=%" G_GUINT64_FORMAT " busy0_ms=%" G_GUINT64_FORMAT
+       " busy1_ms=%" G_GUINT64_FORMAT,
        secs, sent, recv, L.sent_w[0], L.recv_w[0], L.sent_w[1], L.recv_w[1], L.relayed_rt,
        L.bad_w, L.reordered_w, hist_pct (nlat, 50), hist_pct (nlat, 99), hist_pct (nlat, 99.9),
        L.lat_max_ns / 1000, nlat ? L.lat_sum_ns / 1e3 / nlat : 0.0, L.cpu1 - L.cpu0,
        L.self1 - L.self0, L.send_fail, L.unknown_src,
        (L.steal1[0] - L.steal0[0]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
        (L.steal1[1] - L.steal0[1]) * 1000 / (guint64) sysconf (_SC_CLK_TCK), L.spike_episodes,
-       L.hist_over);
+       L.hist_over, (L.steal1[2] - L.steal0[2]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
+       (L.steal1[3] - L.steal0[3]) * 1000 / (guint64) sysconf (_SC_CLK_TCK));
   GString *sp = g_string_new ("window-spikes");
   for (guint k = 0; k < L.n_spikes; k++)
     g_string_append_printf (sp, " %" G_GINT64_FORMAT "ms:%" G_GUINT64_FORMAT "ms:c%u%s",
