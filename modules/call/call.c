@@ -357,6 +357,42 @@ call_ended (BfModule *module, BfSession *session, const char *reason)
   bf_session_terminate (is_a ? c->b : c->a, reason, NULL);
 }
 
+/* Presence of the relay addresses: a roster entry for
+ * bob\\40example.org@relay.example.org gets subscribed and sees it available
+ * with XEP-0115 caps naming Jingle RTP, which is what clients look for
+ * before they offer a call button.  It says nothing about Bob's own
+ * presence (that stays between Bob and his contacts). */
+static gboolean
+call_handle (BfModule *module, const BfStanza *stanza)
+{
+  CallModule *cm = bf_module_get_data (module);
+  if (g_strcmp0 (bf_stanza_get_name (stanza), "presence") != 0)
+    return FALSE;   /* iq and message: the core's defaults */
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  const char *to = bf_stanza_get_attr (stanza, "to");
+  g_autofree char *fl = NULL, *fd = NULL, *tl = NULL, *td = NULL;
+  if (from == NULL || to == NULL || !bf_jid_split (from, &fl, &fd, NULL)
+      || !bf_jid_split (to, &tl, &td, NULL) || tl == NULL)
+    return TRUE;
+  g_autofree char *user = fl ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
+  g_autofree char *address = g_strconcat (tl, "@", td, NULL);
+  const char *why = NULL;
+  g_autofree char *callee = callee_of (cm, address, &why);
+  gboolean served = callee != NULL && fl != NULL && domain_allowed (cm, fd);
+  if (g_strcmp0 (type, "subscribe") == 0)
+    {
+      bf_module_send_presence (module, address, user, served ? "subscribed" : "unsubscribed");
+      if (served)
+        bf_module_send_presence (module, address, user, NULL);
+    }
+  else if (g_strcmp0 (type, "unsubscribe") == 0)
+    bf_module_send_presence (module, address, user, "unsubscribed");
+  else if (served && (type == NULL || g_strcmp0 (type, "probe") == 0))
+    bf_module_send_presence (module, address, type ? user : from, NULL);
+  return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
+}
+
 static gboolean
 call_init (BfModule *module, BfModuleConfig *config, GError **error)
 {
@@ -448,6 +484,7 @@ static const char *const call_features[] = {
   "urn:xmpp:jingle:apps:rtp:ssma:0",
   "urn:xmpp:jingle:apps:grouping:0",
   "urn:xmpp:jingle-message:0",
+  BF_NS_CAPS,   /* XEP-0115 §7: an entity that sends caps says so */
   NULL
 };
 static const BfDiscoIdentity call_identity = { "component", "generic", "Call relay" };
@@ -462,6 +499,7 @@ static const BfModuleInfo call_info_struct = {
   .init = call_init,
   .start = call_start,
   .shutdown = call_shutdown,
+  .handle_stanza = call_handle,
   .sessions = &call_sessions,
 };
 

@@ -19,6 +19,8 @@ across the switches. After every test belfry must still be running, and at
 each switch it must exit 0 on SIGTERM.
 """
 
+import base64
+import hashlib
 import os
 import re
 import time
@@ -1221,3 +1223,51 @@ def test_good_call_config_is_accepted(tmp_path, listener):
     r = run_belfry(["--check-config", "-c", str(path)])
     assert r.returncode == 0, f"exit {r.returncode}; stderr:\n{r.stderr}"
     assert SECRET not in r.stderr + r.stdout
+
+
+# ---------------------------------------------------------------------------
+# presence of the relay addresses (XEP-0115 caps: what clients look for
+# before they offer a call button)
+# ---------------------------------------------------------------------------
+
+NS_CAPS = "http://jabber.org/protocol/caps"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+
+
+def caps_ver(query):
+    """XEP-0115 §5.1 from a disco#info <query/> (no forms here)."""
+    ids = sorted((i.get("category"), i.get("type"), i.get("{http://www.w3.org/XML/1998/namespace}lang") or "",
+                  i.get("name") or "") for i in query.findall("{%s}identity" % NS_DISCO_INFO))
+    feats = sorted(f.get("var") for f in query.findall("{%s}feature" % NS_DISCO_INFO))
+    s = "".join("/".join(i) + "<" for i in ids) + "".join(f + "<" for f in feats)
+    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+def test_relay_address_presence_advertises_jingle_caps(main, call_prosody):
+    carl = online(call_prosody, "alice", "presence-res")   # a second resource of alice
+    try:
+        mark = len(received(carl))
+        carl.send_raw(f"<presence xmlns='jabber:client' to={quoteattr(BOB_ADDR)} type='subscribe'/>")
+        pres = wait_new(carl, mark, lambda e: e.tag == "{jabber:client}presence"
+                        and bare(e.get("from")) == BOB_ADDR and e.get("type") is None
+                        and e.find("{%s}c" % NS_CAPS) is not None, 10,
+                        f"available presence with caps from {BOB_ADDR}")
+        c = pres.find("{%s}c" % NS_CAPS)
+        assert c.get("hash") == "sha-1", dump(pres)
+        # The ver verifies against what disco#info answers for node#ver.
+        node = f"{c.get('node')}#{c.get('ver')}"
+        reply = carl.iq(BOB_ADDR, "get", f"<query xmlns='{NS_DISCO_INFO}' node={quoteattr(node)}/>")
+        assert reply.get("type") == "result", dump(reply)
+        q = reply.find("{%s}query" % NS_DISCO_INFO)
+        assert q.get("node") == node, dump(reply)
+        assert caps_ver(q) == c.get("ver"), dump(reply)
+        feats = {f.get("var") for f in q.findall("{%s}feature" % NS_DISCO_INFO)}
+        assert {"urn:xmpp:jingle:1", "urn:xmpp:jingle:apps:rtp:1", "urn:xmpp:jingle:apps:rtp:audio",
+                "urn:xmpp:jingle:apps:rtp:video", "urn:xmpp:jingle-message:0",
+                "urn:xmpp:jingle:apps:dtls:0", NS_CAPS} <= feats, dump(reply)
+        # A node that is not ours: item-not-found.
+        reply = carl.iq(BOB_ADDR, "get", f"<query xmlns='{NS_DISCO_INFO}' node='x#y'/>")
+        assert iq_error(reply)[1] == ["item-not-found"], dump(reply)
+        carl.send_raw(f"<presence xmlns='jabber:client' to={quoteattr(BOB_ADDR)} type='unsubscribe'/>")
+    finally:
+        carl.close()
