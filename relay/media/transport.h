@@ -14,7 +14,18 @@
  * without a counter), the first byte demultiplexes it (RFC 7983 §7): 0-3
  * STUN (libnice's), 20-63 DTLS, 128-191 SRTP/SRTCP (RTCP when the second
  * byte is 192-223, RFC 5761 §4), the rest is dropped and counted.  SRTP is
- * unprotected in place and handed to the RTP callback; nothing is copied. */
+ * unprotected in place and handed to the RTP callback; nothing is copied.
+ *
+ * Direct I/O: once DTLS is up on a selected UDP pair that is not relayed,
+ * the transport stops libnice's reading and reads the pair's socket itself,
+ * up to 64 datagrams per recvmmsg; datagrams from any other address are
+ * dropped (dropped_unvalidated); it answers the peer's STUN checks and runs
+ * RFC 7675 consent itself (ice-consent.c; stun_in/stun_out, never in
+ * packets_in/out).  Packets sent from inside a receive callback of a
+ * transport in direct I/O (on the same worker: an echo, a relayed call) are
+ * protected into a per-worker queue and sent with one sendmmsg per
+ * destination when that receive batch ends; elsewhere they leave at once.
+ * BELFRY_MEDIA_DIRECT_IO=0 in the environment keeps libnice's path. */
 #pragma once
 
 #include <glib.h>
@@ -95,6 +106,8 @@ typedef struct {
   guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
   guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
   guint64 send_errors;              /* send: not keyed yet, or the socket refused */
+  guint64 stun_in, stun_out;        /* direct I/O: valid STUN we took / sent
+                                     * ourselves (checks, consent) */
 } BfMediaCounters;
 
 /* On @worker's thread.  @config is copied; @cert is referenced.  Fails if
@@ -129,7 +142,9 @@ gboolean bf_media_transport_set_dtls (BfMediaTransport *transport, BfMediaDtlsSe
                                       GError **error);
 
 /* Protect and send one packet (copied: @data is not modified).  FALSE if
- * not keyed yet, not a valid RTP/RTCP packet, or not sent (counted). */
+ * not keyed yet, not a valid RTP/RTCP packet, or not sent (counted).  In a
+ * receive batch of direct I/O (see above) TRUE means protected and queued:
+ * a socket error at the end of the batch is counted in send_errors. */
 gboolean bf_media_transport_send_rtp (BfMediaTransport *transport, const guint8 *data, gsize len);
 gboolean bf_media_transport_send_rtcp (BfMediaTransport *transport, const guint8 *data, gsize len);
 /* Sends @data as it is on the selected pair: for tests and diagnostics. */
