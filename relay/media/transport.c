@@ -115,8 +115,9 @@ typedef struct {
   guint16 tx_len[TX_SLOTS];
   gboolean tx_rtcp[TX_SLOTS];
   guint8 tx_buf[TX_SLOTS][TX_SLOT];
-  struct mmsghdr tx[TX_SLOTS];
-  struct iovec tx_iov[TX_SLOTS];
+  struct mmsghdr tx[TX_SLOTS];     /* one destination's messages, */
+  struct iovec tx_iov[TX_SLOTS];   /* compacted by tx_flush */
+  gboolean tx_mrtcp[TX_SLOTS];
 } IoThread;
 
 static GPrivate io_key = G_PRIVATE_INIT (g_free);
@@ -629,15 +630,10 @@ tx_flush (IoThread *io)
             h->msg_control = NULL;
             h->msg_controllen = 0;
             h->msg_flags = 0;
-            /* tx_len/tx_rtcp of the m-th message, for the counters */
-            io->tx_len[m] = io->tx_len[j];
-            io->tx_rtcp[m] = io->tx_rtcp[j];
+            io->tx_mrtcp[m] = io->tx_rtcp[j];
             io->tx_t[j] = NULL;
             m++;
           }
-      /* (j >= i >= m: compacting into the front never overwrites a
-       * slot not yet visited with another transport's data -- only
-       * tx_len/tx_rtcp are compacted, and slots < i are done.) */
       guint off = 0;
       while (off < m)
         {
@@ -655,8 +651,8 @@ tx_flush (IoThread *io)
           for (guint k = off; k < off + (guint) r; k++)
             {
               t->counters.packets_out++;
-              t->counters.bytes_out += io->tx_len[k];
-              if (io->tx_rtcp[k])
+              t->counters.bytes_out += io->tx_iov[k].iov_len;
+              if (io->tx_mrtcp[k])
                 t->counters.rtcp_out++;
               else
                 t->counters.rtp_out++;
