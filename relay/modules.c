@@ -6,6 +6,8 @@
 #include <gmodule.h>
 
 #include "modules.h"
+#include "caps.h"
+#include "disco.h"
 
 
 
@@ -432,4 +434,59 @@ bf_module_send_error (BfModule *module, const BfStanza *request, const char *err
 {
   g_autoptr (BfStanza) reply = bf_stanza_new_error (request, error_type, condition, text);
   return bf_module_send (module, reply);
+}
+
+/* RFC 6121 §4.7.1 presence types a module may send; errors go through
+ * bf_module_send_error(). */
+static const char *const presence_types[] = {
+  "unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", NULL
+};
+
+/* TRUE when @jid (bare or full) is an address the router hands to @module. */
+static gboolean
+is_module_address (BfModule *module, const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+  if (!bf_jid_split (jid, &local, &domain, NULL) || local == NULL)
+    return FALSE;
+  g_autofree char *ours = g_ascii_strdown (bf_module_get_domain (module), -1);
+  return strcmp (domain, ours) == 0
+         && bf_modules_find_localpart (module->owner, local) == module;
+}
+
+gboolean
+bf_module_send_presence (BfModule *module, const char *from, const char *to,
+                         const char *type)
+{
+  g_return_val_if_fail (module != NULL, FALSE);
+  if (from == NULL || !is_module_address (module, from))
+    {
+      g_warning ("module %s sent presence from %s, not one of its addresses: dropped",
+                 module->info->name, from ? from : "(none)");
+      return FALSE;
+    }
+  if (to == NULL)
+    {
+      g_warning ("module %s sent presence without 'to': dropped", module->info->name);
+      return FALSE;
+    }
+  if (type && !g_strv_contains (presence_types, type))
+    {
+      g_warning ("module %s sent presence of type '%s': dropped", module->info->name, type);
+      return FALSE;
+    }
+  g_autoptr (BfStanza) presence = bf_stanza_new ("presence", NULL);
+  bf_stanza_set_attr (presence, "from", from);
+  bf_stanza_set_attr (presence, "to", to);
+  if (type)
+    bf_stanza_set_attr (presence, "type", type);
+  else
+    {
+      /* Every address of a module has the same disco#info, so one hash
+       * serves them all; the router answers its node (router.c). */
+      g_autoptr (BfStanza) query = bf_disco_address_info (module);
+      g_autofree char *ver = bf_caps_ver (query);
+      bf_stanza_append (presence, bf_caps_new_element (ver));
+    }
+  return bf_module_send (module, presence);
 }

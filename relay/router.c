@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "router.h"
+#include "caps.h"
+#include "disco.h"
 
 struct _BfRouter {
   char *domain;
@@ -20,12 +22,6 @@ bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer
   router->session_hook = hook;
   router->session_hook_data = data;
 }
-
-static const char *const core_features[] = {
-  BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION, NULL
-};
-
-static const BfDiscoIdentity default_identity = { "component", "generic", NULL };
 
 BfRouter *
 bf_router_new (const char *domain, BfModules *modules)
@@ -66,54 +62,27 @@ send_error (BfRouter *r, const BfStanza *request, const char *type, const char *
   send (r, reply);
 }
 
+/* XEP-0030 disco#info for the domain (@mod NULL) or a module's address.  A
+ * 'node' is answered only when it is the caps node of that very answer
+ * (XEP-0115 §6.2: a client that saw our presence asks for node#ver and
+ * checks the hash); any other node is not served (XEP-0030 §3.1). */
 static void
-add_identity (BfStanza *query, const BfDiscoIdentity *id, const char *fallback_name)
+disco_info (BfRouter *r, BfModule *mod, const BfStanza *iq, const BfStanza *request)
 {
-  BfStanza *el = bf_stanza_add_child (query, "identity", NULL);
-  bf_stanza_set_attr (el, "category", id->category);
-  bf_stanza_set_attr (el, "type", id->type);
-  const char *name = id->name ? id->name : fallback_name;
-  if (name)
-    bf_stanza_set_attr (el, "name", name);
-}
-
-/* Adds each feature once, keeping first-seen order. */
-static void
-add_features (BfStanza *query, GHashTable *seen, const char *const *features)
-{
-  for (guint i = 0; features && features[i]; i++)
+  g_autoptr (BfStanza) query = mod ? bf_disco_address_info (mod)
+                                   : bf_disco_domain_info (r->modules);
+  const char *node = bf_stanza_get_attr (request, "node");
+  if (node)
     {
-      if (g_hash_table_contains (seen, features[i]))
-        continue;
-      g_hash_table_add (seen, (gpointer) features[i]);
-      BfStanza *f = bf_stanza_add_child (query, "feature", NULL);
-      bf_stanza_set_attr (f, "var", features[i]);
+      if (!bf_caps_node_matches (node, query))
+        {
+          send_error (r, iq, "cancel", "item-not-found", NULL);
+          return;
+        }
+      bf_stanza_set_attr (query, "node", node);
     }
-}
-
-static void
-domain_disco_info (BfRouter *r, const BfStanza *iq, BfStanza *query)
-{
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
-  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);
-  const BfDiscoIdentity core = { "component", "generic", "belfry" };
-  add_identity (q, &core, NULL);
-  guint n = bf_modules_count (r->modules);
-  for (guint i = 0; i < n; i++)
-    {
-      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
-      for (const BfDiscoIdentity *id = info->domain_identities; id && id->category; id++)
-        add_identity (q, id, NULL);
-    }
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  add_features (q, seen, core_features);
-  for (guint i = 0; i < n; i++)
-    {
-      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
-      add_features (q, seen, info->features);
-      add_features (q, seen, info->domain_namespaces);
-    }
-  (void) query;
+  bf_stanza_append (reply, g_steal_pointer (&query));
   send (r, reply);
 }
 
@@ -136,21 +105,6 @@ domain_disco_items (BfRouter *r, const BfStanza *iq)
           bf_stanza_set_attr (item, "name", info->description ? info->description : info->name);
         }
     }
-  send (r, reply);
-}
-
-static void
-address_disco_info (BfRouter *r, BfModule *mod, const BfStanza *iq)
-{
-  const BfModuleInfo *info = bf_module_get_info_struct (mod);
-  g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
-  BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);
-  add_identity (q, info->identity ? info->identity : &default_identity,
-                info->description ? info->description : info->name);
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  const char *const base[] = { BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, NULL };
-  add_features (q, seen, base);
-  add_features (q, seen, info->features);
   send (r, reply);
 }
 
@@ -182,17 +136,13 @@ core_iq (BfRouter *r, BfModule *mod, const BfStanza *iq, const char *type, BfSta
 
   if (get && strcmp (name, "query") == 0 && g_strcmp0 (ns, BF_NS_DISCO_INFO) == 0)
     {
-      /* Nodes are not served (XEP-0030 §3.1 allows item-not-found). */
-      if (bf_stanza_get_attr (payload, "node"))
-        send_error (r, iq, "cancel", "item-not-found", NULL);
-      else if (mod)
-        address_disco_info (r, mod, iq);
-      else
-        domain_disco_info (r, iq, payload);
+      disco_info (r, mod, iq, payload);
       return TRUE;
     }
   if (get && strcmp (name, "query") == 0 && g_strcmp0 (ns, BF_NS_DISCO_ITEMS) == 0)
     {
+      /* Nodes are not served (XEP-0030 §3.1 allows item-not-found); nor is
+       * the caps node, which is no items node (XEP-0115 §6.2). */
       if (bf_stanza_get_attr (payload, "node"))
         send_error (r, iq, "cancel", "item-not-found", NULL);
       else if (mod)

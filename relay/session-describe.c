@@ -93,9 +93,9 @@ bf_describe_mirror_offer (const BfJingleRtpDescription *offer)
   return rtp;
 }
 
-/* Same codec: name (case-insensitive, RFC 4855 §3), clock rate, channels. */
+/* Same encoding: name (case-insensitive, RFC 4855 §3), clock rate, channels. */
 static gboolean
-same_codec (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
+same_encoding (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
 {
   if (a->name == NULL || b->name == NULL)
     return a->name == NULL && b->name == NULL && a->id == b->id;   /* static types */
@@ -115,21 +115,110 @@ find_pt_by_id (const BfJingleRtpDescription *rtp, guint id)
   return NULL;
 }
 
-/* The number @want has in @in: the same number if it is the same codec
- * there, else the first number of that codec not yet taken in @taken. */
+static const char *
+param_value (const BfJinglePayloadType *pt, const char *name)
+{
+  for (guint i = 0; i < pt->parameters->len; i++)
+    {
+      const BfJingleParameter *p = g_ptr_array_index (pt->parameters, i);
+      if (g_ascii_strcasecmp (p->name, name) == 0)
+        return p->value;
+    }
+  return NULL;
+}
+
+/* Format parameters that make two types of one name different codecs, not
+ * preferences: VP9 profile-id (draft-ietf-payload-vp9 §6), H.264
+ * packetization-mode and profile (RFC 6184 §8.1, profile_idc and
+ * profile-iop: the level may differ), AV1 profile.  Absent = the default. */
+static gboolean
+same_format (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
+{
+  static const struct { const char *name, *absent; } keys[] = {
+    { "profile-id", "0" }, { "packetization-mode", "0" }, { "profile", "0" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *va = param_value (a, keys[i].name), *vb = param_value (b, keys[i].name);
+      if (g_strcmp0 (va ? va : keys[i].absent, vb ? vb : keys[i].absent) != 0)
+        return FALSE;
+    }
+  const char *pa = param_value (a, "profile-level-id"), *pb = param_value (b, "profile-level-id");
+  if (pa && pb && (strlen (pa) < 4 || strlen (pb) < 4 || g_ascii_strncasecmp (pa, pb, 4) != 0))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_rtx (const BfJinglePayloadType *pt)
+{
+  return pt->name && g_ascii_strcasecmp (pt->name, "rtx") == 0;
+}
+
+static const BfJinglePayloadType *
+apt_target (const BfJingleRtpDescription *rtp, const BfJinglePayloadType *rtx)
+{
+  guint64 apt;
+  const char *v = param_value (rtx, "apt");
+  if (v == NULL || !g_ascii_string_to_unsigned (v, 10, 0, 127, &apt, NULL))
+    return NULL;
+  const BfJinglePayloadType *t = find_pt_by_id (rtp, (guint) apt);
+  return t && !is_rtx (t) ? t : NULL;
+}
+
+/* @a (a type of @da) and @b (of @db) are the same codec: same encoding and
+ * format; a retransmission type (RFC 4588) is the same when what it
+ * retransmits is. */
+static gboolean
+same_codec (const BfJingleRtpDescription *da, const BfJinglePayloadType *a,
+            const BfJingleRtpDescription *db, const BfJinglePayloadType *b)
+{
+  if (!same_encoding (a, b))
+    return FALSE;
+  if (is_rtx (a))
+    {
+      const BfJinglePayloadType *ta = apt_target (da, a), *tb = apt_target (db, b);
+      return ta && tb && same_encoding (ta, tb) && same_format (ta, tb);
+    }
+  return same_format (a, b);
+}
+
+/* The number @want (a type of @want_in) has in @in: the same number if it
+ * is the same codec there, else the first number of that codec not yet
+ * taken in @taken; -1 when @in does not have it. */
 static gint
-match_pt (const BfJingleRtpDescription *in, const BfJinglePayloadType *want, const gboolean taken[128])
+match_pt (const BfJingleRtpDescription *in, const BfJingleRtpDescription *want_in,
+          const BfJinglePayloadType *want, const gboolean taken[128])
 {
   const BfJinglePayloadType *same = find_pt_by_id (in, want->id);
-  if (same && same_codec (same, want) && !taken[same->id])
+  if (same && !taken[same->id] && same_codec (in, same, want_in, want))
     return same->id;
   for (guint i = 0; i < in->payload_types->len; i++)
     {
       const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, i);
-      if (!taken[pt->id] && same_codec (pt, want))
+      if (!taken[pt->id] && same_codec (in, pt, want_in, want))
         return pt->id;
     }
   return -1;
+}
+
+/* "109/109": RFC 2198 redundancy lists its payload types by number. */
+static char *
+renumber_list (const char *s, const gint16 renumber[128])
+{
+  g_auto (GStrv) parts = g_strsplit (s, "/", 0);
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; parts[i]; i++)
+    {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (parts[i], 10, 0, 127, &n, NULL) || renumber[n] < 0)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      g_string_append_printf (out, "%s%d", i ? "/" : "", renumber[n]);
+    }
+  return g_string_free (out, FALSE);
 }
 
 static gint
@@ -156,7 +245,7 @@ bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
   for (guint i = 0; i < callee_answer->payload_types->len; i++)
     {
       const BfJinglePayloadType *a = g_ptr_array_index (callee_answer->payload_types, i);
-      gint id = match_pt (caller_offer, a, taken);
+      gint id = match_pt (caller_offer, callee_answer, a, taken);
       if (id < 0)
         continue;
       taken[id] = TRUE;
@@ -168,7 +257,9 @@ bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
       if (renumber[a->id] < 0)
         continue;
       BfJinglePayloadType *pt = copy_payload_type (rtp, a, (guint8) renumber[a->id]);
-      /* RFC 4588 §8.6: a retransmission type names its original by number. */
+      /* RFC 4588 §8.6: a retransmission type names its original by number;
+       * RFC 2198 §5: redundancy lists its encodings by number. */
+      gboolean red = pt->name && g_ascii_strcasecmp (pt->name, "red") == 0;
       for (guint k = 0; k < pt->parameters->len; k++)
         {
           BfJingleParameter *p = g_ptr_array_index (pt->parameters, k);
@@ -179,6 +270,16 @@ bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
             {
               g_free (p->value);
               p->value = g_strdup_printf ("%d", renumber[apt]);
+            }
+          else if (red)
+            {
+              char **field = p->value ? &p->value : &p->name;
+              char *n = renumber_list (*field, renumber);
+              if (n)
+                {
+                  g_free (*field);
+                  *field = n;
+                }
             }
         }
     }
@@ -222,7 +323,7 @@ bf_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *in,
   for (guint k = 0; k < in->payload_types->len; k++)
     {
       const BfJinglePayloadType *pt = g_ptr_array_index (in->payload_types, k);
-      gint id = match_pt (out, pt, taken);
+      gint id = match_pt (out, in, pt, taken);
       if (id < 0)
         continue;
       taken[id] = TRUE;

@@ -110,6 +110,26 @@ gboolean bf_module_send_error (BfModule *module, const BfStanza *request,
                                const char *error_type, const char *condition,
                                const char *text);
 
+/* XEP-0115 entity capabilities.  A module that sends presence lists this
+ * among its features: an entity that publishes caps must say so in its
+ * disco#info (XEP-0115 §7). */
+#define BF_NS_CAPS "http://jabber.org/protocol/caps"
+
+/* Sends <presence/> from @from to @to, e.g. to approve a subscription
+ * ("subscribed") and then appear online, so that clients list the address
+ * as a contact and see what it supports.  @from is one of the module's
+ * addresses, optionally with a resource (for a BF_MODULE_ANY_LOCALPART
+ * module: any localpart no other module serves); @to is required.
+ * @type is NULL for available presence, which then carries the XEP-0115
+ * <c/> of the module's disco#info (its identity and features as the core
+ * answers them; the core also answers the disco#info query for that caps
+ * node), or one of "unavailable", "subscribe", "subscribed", "unsubscribe",
+ * "unsubscribed", "probe" (errors: bf_module_send_error).  Returns FALSE
+ * (and logs) when @from is not the module's, @type is not one of these, or
+ * as bf_module_send() does. */
+gboolean bf_module_send_presence (BfModule *module, const char *from, const char *to,
+                                  const char *type);
+
 /* --- Reading the module's configuration group --- *
  * Each getter returns @default_value when the key is absent, and fails with
  * a message naming the file, the group and the key when the value is

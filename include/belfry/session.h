@@ -171,7 +171,8 @@ typedef struct {
  * Content changes change the map: fill a new one after each. */
 void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
 /* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
- * (nothing is changed then). */
+ * (nothing is changed then); with an identity map only the fixed header
+ * and CSRC list are checked (the packet is not looked into further). */
 gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
 
 /* Worker thread only: protects and sends one packet to the peer.  FALSE

@@ -281,6 +281,11 @@ call_content_added (BfModule *module, BfSession *from, const char *name)
 {
   (void) module;
   Call *c = bf_session_get_data (from);
+  if (c == NULL)
+    {
+      bf_session_reject_content (from, name, "failed-application");
+      return;
+    }
   gboolean from_a = from == c->a;
   BfSession *to = from_a ? c->b : c->a;
   g_autoptr (GError) error = NULL;
@@ -301,6 +306,8 @@ call_content_answered (BfModule *module, BfSession *answered, const char *name,
 {
   (void) module;
   Call *c = bf_session_get_data (answered);
+  if (c == NULL)
+    return;
   gboolean from_a = answered == c->a;
   BfSession *adder = from_a ? c->b : c->a;
   if (from_a ? c->b_over : c->a_over)
@@ -322,6 +329,8 @@ call_content_removed (BfModule *module, BfSession *from, const char *name)
 {
   (void) module;
   Call *c = bf_session_get_data (from);
+  if (c == NULL)
+    return;
   gboolean from_a = from == c->a;
   if (!(from_a ? c->b_over : c->a_over))
     bf_session_remove_content (from_a ? c->b : c->a, name);

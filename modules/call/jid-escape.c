@@ -5,10 +5,11 @@
 /* XEP-0106 §4.2: the characters and their escape sequences. */
 static const char escapable[] = " \"&'/:<>@\\";
 
+/* XEP-0106 §3.1: the sequences are lower case ("\\2f", not "\\2F"). */
 static int
 hexval (char c)
 {
-  return g_ascii_xdigit_value (c);
+  return g_ascii_isupper (c) ? -1 : g_ascii_xdigit_value (c);
 }
 
 /* The character @p's "\xx" stands for, or 0 if it is no escape sequence. */
@@ -41,8 +42,8 @@ call_jid_escape (const char *s)
 char *
 call_jid_unescape (const char *s, gsize max_len)
 {
-  gsize len = strnlen (s, max_len + 1);
-  if (len > max_len || !g_utf8_validate (s, (gssize) len, NULL))
+  gsize len = strnlen (s, max_len);
+  if (s[len] != '\0' || len > G_MAXSSIZE || !g_utf8_validate (s, (gssize) len, NULL))
     return NULL;
   GString *out = g_string_sized_new (len);
   for (const char *p = s; *p;)

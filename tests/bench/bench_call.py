@@ -208,15 +208,67 @@ class Load:
                 self.proc.wait(5)
 
 
-def run_window(load, watch, n, media, seconds, warmup):
-    """One measured window on the first n calls; returns the report dict."""
+def cpu_busy():
+    """(busy, total) jiffies of CPUs 0 and 1 from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        m = re.match(r"cpu([01]) (.*)", line)
+        if m:
+            v = [int(x) for x in m.group(2).split()]
+            out[int(m.group(1))] = (sum(v[:8]) - v[3] - v[4], sum(v[:8]))
+    return out
+
+
+QUIET_WAIT = 0.0      # seconds a window may wait for the machine to be quiet
+
+
+def wait_quiet(max_wait, busy_limit=0.15):
+    """Waits (bounded) until neither CPU is more than busy_limit busy over
+    0.5 s (other work on this shared VM -- builds, tests -- would compete with
+    the relay on CPU 0 or the load on CPU 1).  Returns the seconds waited, or
+    None if it never got quiet."""
+    t0 = time.monotonic()
+    while True:
+        a = cpu_busy()
+        time.sleep(0.5)
+        b = cpu_busy()
+        frac = [(b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]) for c in (0, 1)]
+        if max(frac) < busy_limit:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > max_wait:
+            return None
+
+
+def run_window(load, watch, n, media, seconds, warmup, cpu=0):
+    """A measured window on the first n calls.  On this shared VM other work
+    may land on CPU 0 during the window: then the window is run again (at
+    most 3 times in all, each after waiting for quiet) and the least
+    contended attempt is kept."""
+    best = None
+    attempts = 3 if QUIET_WAIT > 0 else 1
+    for attempt in range(attempts):
+        r = one_window(load, watch, n, media, seconds, warmup)
+        r["attempts"] = attempt + 1
+        key = f"other{cpu}"
+        r["contention"] = r[key]
+        if best is None or r[key] < best[key]:
+            best = r
+        if r[key] <= 0.05:
+            break
+    return best
+
+
+def one_window(load, watch, n, media, seconds, warmup):
     kind, size, pps = media
+    quiet = wait_quiet(QUIET_WAIT) if QUIET_WAIT > 0 else 0.0
     load.send("watch " + " ".join(watch))
     load.send(f"run {pps} {seconds} {warmup} {n} {size} {kind}")
     load.wait(lambda l: l == "window-start", warmup + 10, "window-start")
     load.wait(lambda l: l == "window-end", seconds + 10, "window-end")
     _, rep = load.wait(lambda l: l.startswith("window-report"), 10, "window-report")
+    _, spikes = load.wait(lambda l: l.startswith("window-spikes"), 10, "window-spikes")
     kv = parse_kv(rep)
+    kv["spikes"] = spikes.split()[1:]
     cpu = kv["target_cpu_ns"] / 1e9
     sent = max(1.0, kv["sent"])
     kv.update({
@@ -228,13 +280,20 @@ def run_window(load, watch, n, media, seconds, warmup):
         "loss": 1.0 - kv["received"] / sent,
         "relayed_pps": kv["relayed"] / kv["seconds"],
         "offered_pps": kv["sent"] / kv["seconds"],
+        # CPU 0 time not spent by the measured threads (other processes on
+        # this shared VM, or the relay's other threads), fraction of the window
+        "other0": max(0.0, kv["busy0_ms"] / 1e3 - cpu) / kv["seconds"],
+        "other1": max(0.0, kv["busy1_ms"] / 1e3 - kv["load_cpu_ns"] / 1e9) / kv["seconds"],
+        "quiet": quiet,
     })
     time.sleep(0.2)
     return kv
 
 
 def row_plan(ns, video_n):
-    return [(n, AUDIO) for n in ns] + [(video_n, VIDEO)]
+    """Rows in increasing N (audio before video at the same N): belfry and
+    rtpengine have exactly N calls set up for a row with N calls."""
+    return sorted([(n, AUDIO) for n in ns] + [(video_n, VIDEO)], key=lambda r: (r[0], r[1] == VIDEO))
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +334,7 @@ def run_direct(load_exe, plan, seconds, warmup):
         for i in range(nmax):
             load.send(f"call {i}")
             load.wait(lambda l, i=i: l == f"{i} ready", 5, "call")
-        return {(n, media[0]): run_window(load, [], n, media, seconds, warmup)
+        return {(n, media[0]): run_window(load, [], n, media, seconds, warmup, cpu=1)
                 for n, media in plan}
     finally:
         load.close()
@@ -402,7 +461,15 @@ def run_rtpengine(load_exe, plan, seconds, warmup, tmp):
                                  text=True).stdout.strip() or "?"
         load = Load(load_exe, "plain")
         pa, pb = load.ports
-        for i in range(nmax):
+        made = 0
+
+        def setup(upto):
+            nonlocal made
+            for i in range(made, upto):
+                setup_one(i)
+            made = max(made, upto)
+
+        def setup_one(i):
             load.send(f"call {i}")
             load.wait(lambda l, i=i: l == f"{i} ready", 5, "call")
             cid = f"bench-{i}-{os.urandom(3).hex()}"
@@ -421,6 +488,7 @@ def run_rtpengine(load_exe, plan, seconds, warmup, tmp):
         watch = schedstat_files(eng.pid)
         rows = {}
         for n, media in plan:
+            setup(n)
             s0 = stat_cpu_s(eng.pid)
             rows[(n, media[0])] = r = run_window(load, watch, n, media, seconds, warmup)
             r["stat_cpu_s"] = stat_cpu_s(eng.pid) - s0
@@ -733,7 +801,8 @@ def belfry_session(harness, tmp, workers, max_calls, body):
 
 
 def perf_top(pid, tid, seconds, tmp):
-    """perf record of one thread for a few seconds; the top symbols."""
+    """perf record (call graphs) of one thread for a few seconds: the top
+    symbols by self time, and the inclusive share of a few entry points."""
     if not shutil.which("perf"):
         return None
     data = tmp / f"perf-{tid}.data"
@@ -741,11 +810,25 @@ def perf_top(pid, tid, seconds, tmp):
                         "sleep", str(seconds)], capture_output=True, text=True, timeout=seconds + 30)
     if r.returncode != 0:
         return f"perf record failed: {r.stderr.strip()[:300]}"
-    r = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
-                        "--percent-limit", "1.5", "-g", "none", "--sort", "dso,symbol"],
-                       capture_output=True, text=True, timeout=120)
-    lines = [l for l in r.stdout.splitlines() if l.strip() and not l.startswith("#")]
-    return "\n".join(lines[:30])
+
+    def report(*extra):
+        r = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none"]
+                           + list(extra), capture_output=True, text=True, timeout=120)
+        return [l for l in r.stdout.splitlines() if l.strip() and not l.startswith("#")]
+
+    out = ["self time, top symbols:"]
+    out += ["  " + " ".join(l.split()[:1] + l.split()[1:4]) for l in
+            report("--no-children", "--percent-limit", "2", "--sort", "dso,symbol")[:14]]
+    inclusive = {}
+    for l in report("--children", "--percent-limit", "0.5", "--sort", "symbol"):
+        f = l.split()
+        if len(f) >= 4 and f[2] in ("[.]", "[k]"):
+            inclusive[f[3]] = f[0]
+    wanted = ["__poll", "g_main_context_check", "g_main_context_prepare", "g_source_ref",
+              "g_source_unref", "__libc_recvmsg", "__libc_sendmsg", "srtp_protect",
+              "srtp_unprotect"]
+    out.append("inclusive: " + ", ".join(f"{w} {inclusive[w]}" for w in wanted if w in inclusive))
+    return "\n".join(out)
 
 
 def run_belfry_rows(harness, tmp, plan, seconds, warmup, want_perf):
@@ -754,21 +837,30 @@ def run_belfry_rows(harness, tmp, plan, seconds, warmup, want_perf):
 
     def body(belfry, load, calls):
         rss0 = vm_rss_kb(belfry.pid)
-        t = time.monotonic()
-        setups = calls.setup(nmax)
-        log(f"belfry: {nmax} calls up in {time.monotonic() - t:.1f} s")
-        out["setups"] = setups
-        out["profiles"] = sorted({p for c in calls.calls for p in c.profiles.values()})
         watch = schedstat_files(belfry.pid, ["bf-media-0"])
         worker_tid = watch[0].split("/")[4]
+        rows = {}
+        setups = []
+        for n, media in plan:
+            if n > len(calls.calls):
+                t = time.monotonic()
+                setups += calls.setup(n)
+                log(f"belfry: {n} calls up ({time.monotonic() - t:.1f} s)")
+            rows[(n, media[0])] = run_window(load, watch, n, media, seconds, warmup)
+        out["setups"] = setups
+        out["profiles"] = sorted({p for c in calls.calls for p in c.profiles.values()})
+        out["rss_per_call_kb"] = (vm_rss_kb(belfry.pid) - rss0) / nmax
+        # the same few active calls with every other call set up but idle:
+        # what idle sessions cost the worker per packet
+        audio_ns = [n for n, m in plan if m == AUDIO and n > 1]
+        small = min(audio_ns) if audio_ns else nmax
+        if small < nmax:
+            out["few_of_many"] = (small, nmax, run_window(load, watch, small, AUDIO, seconds,
+                                                           warmup))
         c0 = sum(int(Path(f).read_text().split()[0]) for f in watch)
         time.sleep(2.0)
         out["idle"] = (sum(int(Path(f).read_text().split()[0]) for f in watch) - c0) / 2e9
-        rows = {}
-        for n, media in plan:
-            rows[(n, media[0])] = run_window(load, watch, n, media, seconds, warmup)
         out["rows"] = rows
-        out["rss_per_call_kb"] = (vm_rss_kb(belfry.pid) - rss0) / nmax
         if want_perf:
             # what the worker does with nmax audio calls, paced
             load.send(f"run {AUDIO[2]} {seconds + 4} 0.5 {nmax} {AUDIO[1]} audio")
@@ -809,7 +901,9 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget):
             res["steps"].append(r)
             log(f"capacity N={n}: loss {100 * r['loss']:.3f}%, workers {100 * r['util']:.0f}% "
                 f"of CPU 0, load {100 * r['load_util']:.0f}% of CPU 1, p99 "
-                f"{r['lat_p99_us'] / 1e3:.1f} ms, RSS/call {r['rss_per_call_kb']:.0f} KiB")
+                f"{r['lat_p99_us'] / 1e3:.1f} ms, RSS/call {r['rss_per_call_kb']:.0f} KiB, "
+                f"steal CPU0 {int(r['steal0_ms'])} ms, other on CPU0 {100 * r['other0']:.0f}%, "
+                f">5 ms episodes {int(r['spike_episodes'])}")
             if r["loss"] >= LOSS_LIMIT or r["bad"] > 0:
                 res["stopped"] = f"loss {100 * r['loss']:.2f}% at N={n}"
                 break
@@ -843,8 +937,12 @@ def lat(r):
     return f"{r['lat_p50_us'] / 1e3:.2f} / {r['lat_p99_us'] / 1e3:.2f}"
 
 
+def mark(r):
+    return " †" if r["contention"] > 0.05 else ""
+
+
 def describe_row(label, r, cpu_label):
-    return (f"| {label} | {r['n']} | {r['kind']} {int(r['size'])} B, {int(r['pps'])} pps×2 | "
+    return (f"| {label}{mark(r)} | {r['n']} | {r['kind']} {int(r['size'])} B, {int(r['pps'])} pps×2 | "
             f"{r['offered_pps']:.0f} | {k(r['per_cpu_s'])} | {100 * r['util']:.1f}% {cpu_label} | "
             f"{lat(r)} | {100 * r['loss']:.3f}% | {int(r['bad'])} |")
 
@@ -858,6 +956,9 @@ def main():
     ap.add_argument("--only", default="direct,forwarder,rtpengine,belfry,capacity")
     ap.add_argument("--capacity-steps", default=None)
     ap.add_argument("--perf", action="store_true", help="perf profile of bf-media-0")
+    ap.add_argument("--quiet-wait", type=float, default=None,
+                    help="seconds each window may wait for both CPUs to be idle (default 30, "
+                    "--quick 0)")
     args = ap.parse_args()
 
     if os.environ.get("BENCH_CALL_NETNS") != "1":
@@ -888,6 +989,8 @@ def main():
         seconds, warmup = 5.0, 1.0
         steps = [50, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000]
         budget = 1500
+    global QUIET_WAIT
+    QUIET_WAIT = args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 30)
     if args.sessions:
         ns = [int(x) for x in args.sessions.split(",")]
     if args.seconds:
@@ -946,7 +1049,7 @@ def report(res, plan, seconds, warmup, elapsed):
             print(describe_row("rtpengine 10.5, plain RTP", e[0][key], "of CPU"))
         if d:
             r = d[key]
-            print(f"| no relay (load to itself) | {n} | {media[0]} {media[1]} B | "
+            print(f"| no relay (load to itself){mark(r)} | {n} | {media[0]} {media[1]} B | "
                   f"{r['offered_pps']:.0f} | – | – | {lat(r)} | {100 * r['loss']:.3f}% | "
                   f"{int(r['bad'])} |")
     print()
@@ -968,7 +1071,7 @@ def report(res, plan, seconds, warmup, elapsed):
               "| loss | workers' CPU | load CPU | latency p50 / p99 (ms) | VmRSS | per call |")
         print("|---|---|---|---|---|---|---|---|---|")
         for r in cap["steps"]:
-            print(f"| {r['n']} | {r['offered_pps']:.0f} | {r['relayed_pps']:.0f} | "
+            print(f"| {r['n']}{mark(r)} | {r['offered_pps']:.0f} | {r['relayed_pps']:.0f} | "
                   f"{100 * r['loss']:.3f}% | {100 * r['util']:.0f}% | {100 * r['load_util']:.0f}% | "
                   f"{lat(r)} | {r['rss_kb'] / 1024:.1f} MiB | {r['rss_per_call_kb']:.0f} KiB |")
         print(f"\nCapacity (< {100 * LOSS_LIMIT:.1f}% loss): **{cap['held']} calls** held; "
@@ -979,6 +1082,13 @@ def report(res, plan, seconds, warmup, elapsed):
             print(f"belfry call setup (alice's session-initiate sent -> media verified both ways), "
                   f"{len(ms)} calls, 16 in parallel: median {statistics.median(ms):.0f} ms, "
                   f"p95 {pct(ms, 95):.0f} ms")
+        if b.get("few_of_many"):
+            small, many, r = b["few_of_many"]
+            base = b["rows"][(small, "audio")]
+            print(f"belfry, {small} active audio calls while {many} are set up ({many - small} "
+                  f"idle): {k(r['per_cpu_s'])} relayed per CPU-s, {100 * r['util']:.1f}% of "
+                  f"bf-media-0, latency p50/p99 {lat(r)} ms (with only {small} set up: "
+                  f"{k(base['per_cpu_s'])}, {100 * base['util']:.1f}%)")
         print(f"belfry bf-media-0 with {len(b['setups'])} calls up and no media: "
               f"{100 * b['idle']:.1f}% of a core; VmRSS per call (workers = 1, "
               f"{len(b['setups'])} calls): {b['rss_per_call_kb']:.0f} KiB")
@@ -990,6 +1100,9 @@ def report(res, plan, seconds, warmup, elapsed):
         for key, r in e[0].items():
             print(f"  rtpengine {key}: CPU by schedstat {r['cpu_s']:.3f} s, by /proc/PID/stat "
                   f"utime+stime {r['stat_cpu_s']:.2f} s")
+    print("\n† other processes (not the relay) used more than 5 % of CPU 0 (no-relay rows: of "
+          "CPU 1, beside the load) during that "
+          "window even in the best of 3 attempts (this VM is shared): its figures are suspect.")
     print("\ndetails:")
     for name in ("belfry", "forwarder", "rtpengine", "direct"):
         rows = res.get(name)
@@ -997,11 +1110,14 @@ def report(res, plan, seconds, warmup, elapsed):
             continue
         rows = rows["rows"] if name == "belfry" else rows[0] if name == "rtpengine" else rows
         for key, r in rows.items():
-            print(f"  {name:9s} N={r['n']:<4d} {r['kind']:5s} relayed {r['relayed_pps']:7.0f} pps, "
+            print(f"  {name:9s} N={r['n']:<4d} {r['kind']:5s} (attempt {r['attempts']}) relayed {r['relayed_pps']:7.0f} pps, "
                   f"sent {r['offered_pps']:7.0f} pps, loss a->b {loss(r, 'ab')} b->a "
                   f"{loss(r, 'ba')}, bad {int(r['bad'])}, reordered {int(r['reordered'])}, "
                   f"lat p99.9 {r['lat_p999_us'] / 1e3:.2f} ms max {r['lat_max_us'] / 1e3:.2f} ms, "
-                  f"load CPU {100 * r['load_util']:.0f}%")
+                  f"load CPU {100 * r['load_util']:.0f}%, other on CPU0/1 {100 * r['other0']:.0f}%/"
+                  f"{100 * r['other1']:.0f}%, steal CPU0/1 {int(r['steal0_ms'])}/"
+                  f"{int(r['steal1_ms'])} ms, >5 ms episodes {int(r['spike_episodes'])}"
+                  + (f" (send time:latency:call: {' '.join(r['spikes'][:8])})" if r['spikes'] else ""))
 
 
 def loss(r, d):

@@ -22,6 +22,14 @@
  * one UDP socket (127.0.0.1, 16 MB buffers), read with recvmmsg (batch 64)
  * and written with sendmmsg; a leg is found by the relay's source port (ICE
  * requests: by our ufrag in USERNAME).  One thread, one GLib main loop.
+ * During a run the sockets are not polled: every 1 ms tick first drains
+ * both sockets, then sends what is due.  So the relay's sends never wake
+ * the load (on loopback the sender pays for waking the receiver; a relay's
+ * real peers are across a NIC), and the load wakes 1000 times a second
+ * whatever the rate.  Arrival times are the kernel's (SO_TIMESTAMPNS,
+ * CLOCK_REALTIME, mapped onto CLOCK_MONOTONIC with an offset taken at the
+ * start of the run): latency = send time (just before protect + sendmmsg)
+ * to arrival in the load's socket, whatever the tick.
  *
  * Streams: per call and direction one RTP stream; audio: PT 111, SSRC
  * 0x10000000+I (alice) / 0x20000000+I (bob); video: PT 96, SSRC
@@ -88,6 +96,8 @@
 #define ICE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define PROBE_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define DRAIN_US 300000
+#define MAX_SPIKES 64
+#define SPIKE_NS 5000000            /* latency above 5 ms: a spike */
 
 enum { MODE_ICE, MODE_SRTP, MODE_PLAIN, MODE_DIRECT };
 enum { KIND_AUDIO, KIND_VIDEO };
@@ -155,6 +165,9 @@ static struct {
   struct iovec in_iov[BATCH];
   struct sockaddr_in in_from[BATCH];
   guint8 in_buf[BATCH][BUFSZ];
+  guint8 in_ctl[BATCH][CMSG_SPACE (sizeof (struct timespec)) + 64];
+  guint fd_src[2];
+  gint64 rt_offset;                  /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
   /* run */
   gboolean running, measuring, ended;
   double pps;
@@ -167,6 +180,10 @@ static struct {
   guint32 *hist;
   guint64 hist_over, lat_max_ns, lat_sum_ns;
   guint64 cpu0, cpu1, self0, self1;
+  guint64 steal0[4], steal1[4];      /* /proc/stat steal, busy of CPU 0 and 1, ticks */
+  guint n_spikes, spike_episodes;
+  gint64 last_spike;
+  struct { gint64 at_us; guint64 lat_us; guint call, dir; } spikes[MAX_SPIKES];
   char **watch;
   GSource *tick;
   guint probing;
@@ -261,6 +278,52 @@ watched_cpu_ns (void)
       fclose (fp);
     }
   return sum;
+}
+
+/* Steal time and busy time (everything but idle and iowait, steal
+ * included) of CPUs 0 and 1 from /proc/stat, in ticks. */
+static void
+read_steal (guint64 out[4])
+{
+  out[0] = out[1] = out[2] = out[3] = 0;
+  FILE *fp = fopen ("/proc/stat", "r");
+  if (fp == NULL)
+    return;
+  char line[512];
+  while (fgets (line, sizeof line, fp))
+    {
+      unsigned cpu;
+      unsigned long long v[8];
+      if (sscanf (line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
+                  &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9 && cpu < 2)
+        {
+          out[cpu] = v[7];
+          out[2 + cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        }
+    }
+  fclose (fp);
+}
+
+static gint64
+realtime_offset (void)
+{
+  gint64 best = G_MAXINT64, off = 0;
+  for (int k = 0; k < 5; k++)
+    {
+      struct timespec a, r, b;
+      clock_gettime (CLOCK_MONOTONIC, &a);
+      clock_gettime (CLOCK_REALTIME, &r);
+      clock_gettime (CLOCK_MONOTONIC, &b);
+      gint64 an = (gint64) a.tv_sec * 1000000000 + a.tv_nsec;
+      gint64 bn = (gint64) b.tv_sec * 1000000000 + b.tv_nsec;
+      gint64 rn = (gint64) r.tv_sec * 1000000000 + r.tv_nsec;
+      if (bn - an < best)
+        {
+          best = bn - an;
+          off = rn - (an + bn) / 2;
+        }
+    }
+  return off;
 }
 
 /* Session keys of the fixed-key (srtp) mode; srtp-forwarder.c has the same.
@@ -657,7 +720,7 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
                                                  .msg_iovlen = 1 } };
   b->n++;
   L.total_sent++;
-  if (L.measuring && t >= L.ws_ns && t < L.we_ns)
+  if (L.running && t >= L.ws_ns && t < L.we_ns)
     L.sent_w[leg->side]++;
   if (b->n == BATCH)
     flush (leg->side);
@@ -713,14 +776,35 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
-  if (L.measuring || (L.running && t < L.we_ns + DRAIN_US * 1000))
+  if (L.running)
     {
       if (t >= L.ws_ns && t < L.we_ns)
         L.relayed_rt++;
       if (ts >= L.ws_ns && ts < L.we_ns)
         {
           L.recv_w[sender->side]++;
-          guint64 lat = (guint64) (t - ts);
+          guint64 lat = t > ts ? (guint64) (t - ts) : 0;
+          if (lat > SPIKE_NS)
+            {
+              /* episodes: spikes whose send times are > 50 ms apart; per
+               * episode its first send time and its worst latency */
+              if (ts - L.last_spike > 50000000)
+                {
+                  L.spike_episodes++;
+                  if (L.n_spikes < MAX_SPIKES)
+                    {
+                      L.spikes[L.n_spikes].at_us = (ts - L.ws_ns) / 1000;
+                      L.spikes[L.n_spikes].lat_us = 0;
+                      L.spikes[L.n_spikes].call = leg->call->idx;
+                      L.spikes[L.n_spikes].dir = sender->side;
+                      L.n_spikes++;
+                    }
+                }
+              L.last_spike = ts;
+              if (L.n_spikes && L.spike_episodes <= MAX_SPIKES
+                  && lat / 1000 > L.spikes[L.n_spikes - 1].lat_us)
+                L.spikes[L.n_spikes - 1].lat_us = lat / 1000;
+            }
           L.lat_sum_ns += lat;
           if (lat > L.lat_max_ns)
             L.lat_max_ns = lat;
@@ -735,7 +819,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     {
       call->probing = FALSE;
       L.probing--;
-      say ("%u media-ok %" G_GINT64_FORMAT, call->idx, t / 1000);
+      say ("%u media-ok %" G_GINT64_FORMAT, call->idx, now_ns () / 1000);
     }
 }
 
@@ -764,11 +848,27 @@ handle_media (Leg *leg, guint8 *d, gsize len, gint64 t)
   check_media (leg, d, len, t);
 }
 
-static gboolean
-on_readable (gint fd, GIOCondition cond, gpointer data)
+/* Arrival time of message @k: the kernel's timestamp on CLOCK_MONOTONIC. */
+static gint64
+arrival_ns (int k, gint64 fallback)
 {
-  int side = GPOINTER_TO_INT (data);
-  for (int round = 0; round < 8; round++)
+  struct msghdr *h = &L.in[k].msg_hdr;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+      {
+        struct timespec ts;
+        memcpy (&ts, CMSG_DATA (c), sizeof ts);
+        return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec - L.rt_offset;
+      }
+  return fallback;
+}
+
+/* Reads up to @rounds batches from side @side's socket. */
+static void
+drain (int side, int rounds)
+{
+  int fd = L.fd[side];
+  for (int round = 0; round < rounds; round++)
     {
       for (int k = 0; k < BATCH; k++)
         {
@@ -776,16 +876,19 @@ on_readable (gint fd, GIOCondition cond, gpointer data)
           L.in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &L.in_from[k],
                                                     .msg_namelen = sizeof L.in_from[k],
                                                     .msg_iov = &L.in_iov[k],
-                                                    .msg_iovlen = 1 } };
+                                                    .msg_iovlen = 1,
+                                                    .msg_control = L.in_ctl[k],
+                                                    .msg_controllen = sizeof L.in_ctl[k] } };
         }
       int r = recvmmsg (fd, L.in, BATCH, MSG_DONTWAIT, NULL);
       if (r <= 0)
         break;
-      gint64 t = now_ns ();
+      gint64 now = now_ns ();
       for (int k = 0; k < r; k++)
         {
           guint8 *d = L.in_buf[k];
           gsize len = L.in[k].msg_len;
+          gint64 t = arrival_ns (k, now);
           if (len == 0)
             continue;
           guint8 b = d[0];
@@ -825,7 +928,28 @@ on_readable (gint fd, GIOCondition cond, gpointer data)
       if (r < BATCH)
         break;
     }
+}
+
+static gboolean
+on_readable (gint fd, GIOCondition cond, gpointer data)
+{
+  drain (GPOINTER_TO_INT (data), 8);
   return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_sockets (gboolean on)
+{
+  for (int s = 0; s < 2; s++)
+    {
+      if (on && L.fd_src[s] == 0)
+        L.fd_src[s] = g_unix_fd_add (L.fd[s], G_IO_IN, on_readable, GINT_TO_POINTER (s));
+      else if (!on && L.fd_src[s] != 0)
+        {
+          g_source_remove (L.fd_src[s]);
+          L.fd_src[s] = 0;
+        }
+    }
 }
 
 /* --- the run --- */
@@ -857,11 +981,25 @@ report (gpointer unused)
        " lat_p50_us=%" G_GUINT64_FORMAT " lat_p99_us=%" G_GUINT64_FORMAT
        " lat_p999_us=%" G_GUINT64_FORMAT " lat_max_us=%" G_GUINT64_FORMAT
        " lat_mean_us=%.1f target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
-       " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT,
+       " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT
+       " steal0_ms=%" G_GUINT64_FORMAT " steal1_ms=%" G_GUINT64_FORMAT
+       " spike_episodes=%u over_hist=%" G_GUINT64_FORMAT " busy0_ms=%" G_GUINT64_FORMAT
+       " busy1_ms=%" G_GUINT64_FORMAT,
        secs, sent, recv, L.sent_w[0], L.recv_w[0], L.sent_w[1], L.recv_w[1], L.relayed_rt,
        L.bad_w, L.reordered_w, hist_pct (nlat, 50), hist_pct (nlat, 99), hist_pct (nlat, 99.9),
        L.lat_max_ns / 1000, nlat ? L.lat_sum_ns / 1e3 / nlat : 0.0, L.cpu1 - L.cpu0,
-       L.self1 - L.self0, L.send_fail, L.unknown_src);
+       L.self1 - L.self0, L.send_fail, L.unknown_src,
+       (L.steal1[0] - L.steal0[0]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
+       (L.steal1[1] - L.steal0[1]) * 1000 / (guint64) sysconf (_SC_CLK_TCK), L.spike_episodes,
+       L.hist_over, (L.steal1[2] - L.steal0[2]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
+       (L.steal1[3] - L.steal0[3]) * 1000 / (guint64) sysconf (_SC_CLK_TCK));
+  GString *sp = g_string_new ("window-spikes");
+  for (guint k = 0; k < L.n_spikes; k++)
+    g_string_append_printf (sp, " %" G_GINT64_FORMAT "ms:%" G_GUINT64_FORMAT "ms:c%u%s",
+                            L.spikes[k].at_us / 1000, L.spikes[k].lat_us / 1000,
+                            L.spikes[k].call, L.spikes[k].dir ? "ba" : "ab");
+  say ("%s", sp->str);
+  g_string_free (sp, TRUE);
   L.running = FALSE;
   return G_SOURCE_REMOVE;
 }
@@ -869,12 +1007,15 @@ report (gpointer unused)
 static gboolean
 run_tick (gpointer unused)
 {
+  drain (0, 64);
+  drain (1, 64);
   gint64 t = now_ns ();
   gint64 now = t / 1000;
   if (!L.measuring && !L.ended && now >= L.ws)
     {
       L.cpu0 = watched_cpu_ns ();
       L.self0 = self_cpu_ns ();
+      read_steal (L.steal0);
       L.measuring = TRUE;
       say ("window-start");
     }
@@ -884,6 +1025,8 @@ run_tick (gpointer unused)
       flush (1);
       L.cpu1 = watched_cpu_ns ();
       L.self1 = self_cpu_ns ();
+      read_steal (L.steal1);
+      watch_sockets (TRUE);
       L.measuring = FALSE;
       L.ended = TRUE;
       say ("window-end");
@@ -930,6 +1073,10 @@ start_run (double pps, double seconds, double warmup, guint n, guint size, guint
   L.relayed_rt = L.bad_w = L.reordered_w = 0;
   memset (L.hist, 0, HIST_US * sizeof *L.hist);
   L.hist_over = L.lat_max_ns = L.lat_sum_ns = 0;
+  L.n_spikes = L.spike_episodes = 0;
+  L.last_spike = 0;
+  L.rt_offset = realtime_offset ();
+  watch_sockets (FALSE);
   L.running = TRUE;
   L.measuring = L.ended = FALSE;
   L.run_start = g_get_monotonic_time ();
@@ -1217,6 +1364,8 @@ open_socket (guint16 *port)
     setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
     setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  int on = 1;
+  setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   socklen_t sl = sizeof a;
   if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0
       || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
@@ -1256,8 +1405,9 @@ main (int argc, char **argv)
   for (int s = 0; s < 2; s++)
     {
       L.fd[s] = open_socket (&L.port[s]);
-      g_unix_fd_add (L.fd[s], G_IO_IN, on_readable, GINT_TO_POINTER (s));
     }
+  L.rt_offset = realtime_offset ();
+  watch_sockets (TRUE);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);
   g_io_add_watch (in, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, loop);

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include <belfry/module.h>
+#include "caps.h"
 #include "router.h"
 #include "xmlstream.h"
 
@@ -718,6 +719,266 @@ test_domain_namespace (Fixture *f, gconstpointer unused)
   g_assert_cmpstr (bf_stanza_get_attr (last_sent (f), "type"), ==, "result");
 }
 
+/* --- entity capabilities (XEP-0115) --- */
+
+/* The caps 'ver' of tmod's addresses, of other's and of the domain in this
+ * fixture, worked out apart from belfry (python3's hashlib) from the answers
+ * test_address_disco and test_domain_disco_info check: base64 (SHA-1 (S)),
+ *   conference/text//Test room<http://jabber.org/protocol/disco#info<
+ *   http://jabber.org/protocol/disco#items<urn:test:feat<urn:xmpp:ping<
+ *   component/generic//other<http://jabber.org/protocol/disco#info<
+ *   http://jabber.org/protocol/disco#items<urn:other<urn:test:feat<urn:xmpp:ping<
+ *   component/generic//belfry<proxy/bytestreams//Test proxy<
+ *   http://jabber.org/protocol/disco#info<http://jabber.org/protocol/disco#items<
+ *   jabber:iq:version<urn:other<urn:test:domainns<urn:test:feat<urn:xmpp:ping< */
+#define TMOD_VER "Wg5b/Cd1mr66qSYtgjnUkXfweiQ="
+#define OTHER_VER "kYtlM5vF5+ne3SpDj9Qh3F1cseg="
+#define DOMAIN_VER "EoLu5+f8LfQDpfvEuuu3TCSkHVI="
+
+/* Asks @to for disco#info with @node (NULL: none) and returns the reply. */
+static BfStanza *
+disco_info_node (Fixture *f, const char *to, const char *node)
+{
+  g_autofree char *node_attr = node ? g_strdup_printf (" node='%s'", node) : g_strdup ("");
+  g_autofree char *xml = g_strdup_printf ("<iq type='get' id='c1' from='" USER "' to='%s'>"
+                                          "<query xmlns='" BF_NS_DISCO_INFO "'%s/></iq>",
+                                          to, node_attr);
+  g_assert_cmpuint (route (f, xml), ==, 1);
+  BfStanza *reply = last_sent (f);
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "id"), ==, "c1");
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "from"), ==, to);
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "to"), ==, USER);
+  return reply;
+}
+
+/* The answer for the caps node is the plain answer with the node echoed
+ * (XEP-0115 §6.2), and its hash is the ver in the node (§5.4). */
+static void
+assert_caps_answer (Fixture *f, const char *to, const char *ver)
+{
+  BfStanza *plain = disco_info_node (f, to, NULL);
+  BfStanza *plain_q = bf_stanza_find_child (plain, "query", BF_NS_DISCO_INFO);
+  g_assert_nonnull (plain_q);
+  g_assert_null (bf_stanza_get_attr (plain_q, "node"));
+  g_autofree char *plain_ver = bf_caps_ver (plain_q);
+  g_assert_cmpstr (plain_ver, ==, ver);
+
+  g_autofree char *node = g_strconcat (BF_CAPS_NODE "#", ver, NULL);
+  BfStanza *reply = disco_info_node (f, to, node);
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "type"), ==, "result");
+  g_assert_cmpuint (bf_stanza_n_children (reply), ==, 1);
+  BfStanza *q = bf_stanza_find_child (reply, "query", BF_NS_DISCO_INFO);
+  g_assert_nonnull (q);
+  g_assert_cmpstr (bf_stanza_get_attr (q, "node"), ==, node);
+  g_autofree char *got_ver = bf_caps_ver (q);
+  g_assert_cmpstr (got_ver, ==, ver);
+
+  g_autoptr (BfStanza) expected = bf_stanza_copy (plain_q);
+  bf_stanza_set_attr (expected, "node", node);
+  g_autofree char *want = bf_stanza_to_string (expected);
+  g_autofree char *got = bf_stanza_to_string (q);
+  g_assert_cmpstr (got, ==, want);
+}
+
+static void
+assert_item_not_found (Fixture *f, const char *to, const char *node)
+{
+  assert_error (disco_info_node (f, to, node), "cancel", "item-not-found");
+}
+
+static void
+test_disco_caps_node (Fixture *f, gconstpointer unused)
+{
+  assert_caps_answer (f, "svc@" DOMAIN, TMOD_VER);
+  /* every address of a module, with or without a resource, has its hash */
+  assert_caps_answer (f, "svc2@" DOMAIN "/anything", TMOD_VER);
+  assert_caps_answer (f, DOMAIN, DOMAIN_VER);
+
+  assert_caps_answer (f, "other@" DOMAIN, OTHER_VER);
+
+  /* the module was asked first each time, and declined */
+  g_assert_cmpuint (state.handled->len, ==, 4);
+
+  /* another address's node, another software's node, a stale ver */
+  assert_item_not_found (f, "svc@" DOMAIN, BF_CAPS_NODE "#" OTHER_VER);
+  assert_item_not_found (f, "svc@" DOMAIN, BF_CAPS_NODE "#" DOMAIN_VER);
+  assert_item_not_found (f, DOMAIN, BF_CAPS_NODE "#" TMOD_VER);
+  assert_item_not_found (f, "svc@" DOMAIN, "http://code.google.com/p/exodus#" TMOD_VER);
+  assert_item_not_found (f, "svc@" DOMAIN, BF_CAPS_NODE);
+  assert_item_not_found (f, "svc@" DOMAIN, BF_CAPS_NODE "#");
+  assert_item_not_found (f, "svc@" DOMAIN, BF_CAPS_NODE "#" TMOD_VER " ");
+  assert_item_not_found (f, "svc@" DOMAIN, "");
+
+  /* the caps node is no items node (XEP-0115 §6.2) */
+  g_assert_cmpuint (route (f, "<iq type='get' id='c2' from='" USER "' to='svc@" DOMAIN "'>"
+                              "<query xmlns='" BF_NS_DISCO_ITEMS "' node='"
+                              BF_CAPS_NODE "#" TMOD_VER "'/></iq>"), ==, 1);
+  assert_error (last_sent (f), "cancel", "item-not-found");
+
+  /* an address nobody serves has no caps either */
+  g_assert_cmpuint (route (f, "<iq type='get' id='c3' from='" USER "' to='nobody@" DOMAIN "'>"
+                              "<query xmlns='" BF_NS_DISCO_INFO "' node='"
+                              BF_CAPS_NODE "#" TMOD_VER "'/></iq>"), ==, 1);
+  assert_error (last_sent (f), "cancel", "service-unavailable");
+}
+
+/* --- presence from modules --- */
+
+static void
+test_send_presence (Fixture *f, gconstpointer unused)
+{
+  BfModule *tmod = bf_modules_nth (f->modules, 0);
+
+  g_assert_true (bf_module_send_presence (tmod, "svc@" DOMAIN, "alice@example.org", "subscribed"));
+  g_assert_cmpuint (f->sent->len, ==, 1);
+  g_autofree char *xml = bf_stanza_to_string (last_sent (f));
+  g_assert_cmpstr (xml, ==, "<presence from='svc@" DOMAIN "' to='alice@example.org' "
+                            "type='subscribed'/>");
+
+  static const char *const types[] = {
+    "unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_assert_true (bf_module_send_presence (tmod, "svc2@" DOMAIN, USER, types[i]));
+      assert_addressing (last_sent (f), "presence", "svc2@" DOMAIN, USER, NULL, types[i]);
+      g_assert_cmpuint (bf_stanza_n_children (last_sent (f)), ==, 0);
+    }
+
+  /* available: with the caps of the address, which a client then checks */
+  g_assert_true (bf_module_send_presence (tmod, "svc@" DOMAIN "/caps", "alice@example.org", NULL));
+  BfStanza *p = last_sent (f);
+  assert_addressing (p, "presence", "svc@" DOMAIN "/caps", "alice@example.org", NULL, NULL);
+  g_assert_cmpuint (bf_stanza_n_children (p), ==, 1);
+  BfStanza *c = bf_stanza_find_child (p, "c", BF_NS_CAPS);
+  g_assert_nonnull (c);
+  g_assert_cmpstr (bf_stanza_get_attr (c, "hash"), ==, "sha-1");
+  g_assert_cmpstr (bf_stanza_get_attr (c, "node"), ==, BF_CAPS_NODE);
+  g_assert_cmpstr (bf_stanza_get_attr (c, "ver"), ==, TMOD_VER);
+  g_autofree char *node = g_strconcat (bf_stanza_get_attr (c, "node"), "#",
+                                       bf_stanza_get_attr (c, "ver"), NULL);
+  BfStanza *reply = disco_info_node (f, "svc@" DOMAIN "/caps", node);
+  BfStanza *q = bf_stanza_find_child (reply, "query", BF_NS_DISCO_INFO);
+  g_assert_nonnull (q);
+  g_assert_cmpstr (bf_stanza_get_attr (q, "node"), ==, node);
+  g_autofree char *ver = bf_caps_ver (q);
+  g_assert_cmpstr (ver, ==, TMOD_VER);
+
+  /* the domain is compared without regard to case, as the router does */
+  g_assert_true (bf_module_send_presence (tmod, "svc@RELAY.Localhost", USER, NULL));
+  g_assert_cmpstr (bf_stanza_get_attr (bf_stanza_find_child (last_sent (f), "c", BF_NS_CAPS),
+                                       "ver"), ==, TMOD_VER);
+
+  /* another module's presence carries its own hash */
+  BfModule *other = bf_modules_nth (f->modules, 1);
+  g_assert_true (bf_module_send_presence (other, "other@" DOMAIN, USER, NULL));
+  g_assert_cmpstr (bf_stanza_get_attr (bf_stanza_find_child (last_sent (f), "c", BF_NS_CAPS),
+                                       "ver"), ==, OTHER_VER);
+  reply = disco_info_node (f, "other@" DOMAIN, BF_CAPS_NODE "#" OTHER_VER);
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "type"), ==, "result");
+}
+
+static void
+test_send_presence_refused (Fixture *f, gconstpointer unused)
+{
+  BfModule *tmod = bf_modules_nth (f->modules, 0);
+  static const char *const not_ours[] = {
+    "other@" DOMAIN,          /* another module's */
+    "nobody@" DOMAIN,         /* nobody's */
+    DOMAIN,                   /* the component's */
+    "svc@elsewhere.example",  /* not our domain */
+    "svc@x." DOMAIN,
+    "SVC@" DOMAIN,            /* localparts are matched exactly, as routed */
+    "a@b@" DOMAIN,            /* malformed */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (not_ours); i++)
+    {
+      g_test_message ("from %s", not_ours[i]);
+      g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
+      g_assert_false (bf_module_send_presence (tmod, not_ours[i], USER, NULL));
+      g_test_assert_expected_messages ();
+    }
+  g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
+  g_assert_false (bf_module_send_presence (tmod, NULL, USER, NULL));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*without 'to'*");
+  g_assert_false (bf_module_send_presence (tmod, "svc@" DOMAIN, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  static const char *const bad_types[] = { "error", "available", "", "Subscribed" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad_types); i++)
+    {
+      g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*of type*");
+      g_assert_false (bf_module_send_presence (tmod, "svc@" DOMAIN, USER, bad_types[i]));
+      g_test_assert_expected_messages ();
+    }
+  g_assert_cmpuint (f->sent->len, ==, 0);
+}
+
+static const char *const any_localparts[] = { BF_MODULE_ANY_LOCALPART, NULL };
+static const char *const any_features[] = { "urn:xmpp:jingle:1", BF_NS_CAPS, NULL };
+static const BfModuleInfo any_info = {
+  .api_version = BF_MODULE_API_VERSION,
+  .name = "anymod",
+  .description = "Any address",
+  .localparts = any_localparts,
+  .features = any_features,
+};
+
+/* A module that takes every address speaks for any localpart that no other
+ * module serves, escaped JIDs included. */
+static void
+test_send_presence_any_localpart (void)
+{
+  state_reset ();
+  Fixture fx = { 0 }, *f = &fx;
+  g_autoptr (GError) error = NULL;
+  f->config = bf_config_load_data (router_conf, LABEL, &error);
+  g_assert_no_error (error);
+  f->modules = bf_modules_new (f->config);
+  f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
+  bf_modules_set_send_func (f->modules, collect_sent, f);
+  g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
+  g_assert_true (bf_modules_add_static (f->modules, &any_info, &error));
+  g_assert_no_error (error);
+  f->router = bf_router_new (f->config->jid, f->modules);
+  BfModule *any = bf_modules_nth (f->modules, 1);
+
+  g_assert_true (bf_module_send_presence (any, "bob\\40example.org@" DOMAIN, USER, "subscribed"));
+  g_assert_true (bf_module_send_presence (any, "bob\\40example.org@" DOMAIN, USER, NULL));
+  BfStanza *c = bf_stanza_find_child (last_sent (f), "c", BF_NS_CAPS);
+  g_assert_nonnull (c);
+  const char *ver = bf_stanza_get_attr (c, "ver");
+  /* component/generic//Any address<http://jabber.org/protocol/caps<
+   * http://jabber.org/protocol/disco#info<http://jabber.org/protocol/disco#items<
+   * urn:xmpp:jingle:1<urn:xmpp:ping< */
+  g_assert_cmpstr (ver, ==, "0OhPJGPTNsp33qaAMsXymN8NkPw=");
+  g_autofree char *node = g_strconcat (BF_CAPS_NODE "#", ver, NULL);
+  BfStanza *reply = disco_info_node (f, "bob\\40example.org@" DOMAIN, node);
+  BfStanza *q = bf_stanza_find_child (reply, "query", BF_NS_DISCO_INFO);
+  g_assert_nonnull (q);
+  g_assert_cmpstr (bf_stanza_get_attr (q, "node"), ==, node);
+  g_assert_cmpuint (count_features (q, BF_NS_CAPS), ==, 1);
+  g_assert_true (has_identity (q, "component", "generic", "Any address"));
+  /* the same hash from any of its addresses */
+  assert_caps_answer (f, "carol@" DOMAIN "/r", ver);
+
+  /* tmod's addresses stay tmod's */
+  g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
+  g_assert_false (bf_module_send_presence (any, "svc@" DOMAIN, USER, NULL));
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
+  g_assert_false (bf_module_send_presence (any, DOMAIN, USER, NULL));
+  g_test_assert_expected_messages ();
+
+  bf_router_free (f->router);
+  bf_modules_free (f->modules);
+  bf_config_free (f->config);
+  g_ptr_array_unref (f->sent);
+  state_clear ();
+}
+
 /* --- loading static modules --- */
 
 static const char modules_conf[] =
@@ -920,11 +1181,15 @@ main (int argc, char **argv)
   ADD ("/router/malformed-to/result-ignored", test_malformed_to_result);
   ADD ("/router/to-module", test_to_module);
   ADD ("/router/domain-namespace", test_domain_namespace);
+  ADD ("/router/disco/caps-node", test_disco_caps_node);
+  ADD ("/modules/send-presence", test_send_presence);
+  ADD ("/modules/send-presence/refused", test_send_presence_refused);
 #undef ADD
   g_test_add_func ("/modules/init-gets-own-group", test_init_gets_own_group);
   g_test_add_func ("/modules/api-version-mismatch", test_api_version_mismatch);
   g_test_add_func ("/modules/duplicate-localpart", test_duplicate_localpart);
   g_test_add_func ("/modules/init-error", test_init_error);
   g_test_add_func ("/modules/unknown-key", test_unknown_key);
+  g_test_add_func ("/modules/send-presence/any-localpart", test_send_presence_any_localpart);
   return g_test_run ();
 }

@@ -1,0 +1,267 @@
+#define G_LOG_DOMAIN "belfry-session"
+/* Contents added and removed while a session runs (XEP-0166 §7.2.3-§7.2.5):
+ * the peer's content-add/-accept/-reject/-remove, and the module's calls
+ * that relay them to another session. */
+#include "build-config.h"
+
+#include <string.h>
+#include <gio/gio.h>
+
+#include "session-describe.h"
+#include "session-private.h"
+
+/* --- contents added and removed while the session runs --- */
+
+#define MAX_CONTENT_CHANGES 64   /* per session: a peer cannot grow state forever */
+
+static BfJingleSetup
+established_setup (BfSession *s)
+{
+  return s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
+                                                     : BF_JINGLE_SETUP_PASSIVE;
+}
+
+/* Keeps a copy of @c's description in @into (ours or theirs). */
+static void
+store_content (BfJingle **into, const char *sid, const BfJingleContent *c)
+{
+  if (*into == NULL)
+    *into = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, sid);
+  BfJingleContent *n = bf_jingle_add_content (*into, c->creator, c->name);
+  n->senders = c->senders;
+  set_rtp (n, bf_describe_mirror_offer (c->rtp));
+}
+
+static void
+drop_content (BfJingle *from, const char *name)
+{
+  for (guint i = 0; from && i < from->contents->len; i++)
+    if (g_strcmp0 (((BfJingleContent *) g_ptr_array_index (from->contents, i))->name, name) == 0)
+      {
+        g_ptr_array_remove_index (from->contents, i);
+        return;
+      }
+}
+
+const BfJingleSessionContent *
+find_session_content (BfSession *s, const char *name)
+{
+  const GPtrArray *all = bf_jingle_session_get_contents (s->js);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const BfJingleSessionContent *sc = g_ptr_array_index (all, i);
+      if (g_strcmp0 (sc->name, name) == 0)
+        return sc;
+    }
+  return NULL;
+}
+
+/* Sends a content action about one content: @rtp (taken) and our ICE
+ * transport for content-add/-accept, @reason for content-reject. */
+static gboolean
+send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creator,
+                     const char *name, BfJingleSenders senders, BfJingleRtpDescription *rtp,
+                     gint reason, GError **error)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (action, s->sid);
+  BfJingleContent *c = bf_jingle_add_content (j, creator, name);
+  c->senders = senders;
+  if (rtp)
+    {
+      set_rtp (c, rtp);
+      add_ice (s, c, established_setup (s));
+    }
+  if (reason >= 0)
+    bf_jingle_set_reason (j, (BfJingleReasonCondition) reason, NULL);
+  if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, error))
+    return FALSE;
+  send_jingle (s, j);
+  return TRUE;
+}
+
+static void
+refuse_content (BfSession *s, const BfJingleContent *c, BfJingleReasonCondition reason,
+                const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  g_message ("session %s: content '%s' from %s refused: %s", s->sid, c->name, s->peer, why);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REJECT, c->creator, c->name, c->senders,
+                            NULL, reason, &error))
+    g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
+}
+
+void
+handle_content_add (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
+        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                        "only RTP audio/video is supported");
+      else if (c->ice == NULL || (c->ice->ufrag && g_strcmp0 (c->ice->ufrag, s->remote_ufrag) != 0))
+        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
+                        "a new content must share the session's ICE transport (BUNDLE)");
+      else if (s->content_changes >= MAX_CONTENT_CHANGES)
+        refuse_content (s, c, BF_JINGLE_REASON_FAILED_APPLICATION, "too many content changes");
+      else
+        {
+          s->content_changes++;
+          store_content (&s->theirs, s->sid, c);
+          g_message ("session %s: %s adds content '%s' (%s)", s->sid, s->peer, c->name,
+                     c->rtp->media);
+          info->sessions->content_added (s->module, s, c->name);
+          if (s->ended)
+            return;
+        }
+    }
+}
+
+void
+handle_content_answer (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      gboolean accepted = j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT
+                          && c->description_kind == BF_JINGLE_DESCRIPTION_RTP
+                          && c->rtp->payload_types->len > 0;
+      if (accepted)
+        store_content (&s->theirs, s->sid, c);
+      else
+        drop_content (s->ours, c->name);
+      g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
+                 accepted ? "accepted" : "rejected", c->name);
+      if (info->sessions->content_answered)
+        info->sessions->content_answered (s->module, s, c->name, accepted);
+      if (s->ended)
+        return;
+    }
+}
+
+void
+handle_content_remove (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      drop_content (s->theirs, c->name);
+      drop_content (s->ours, c->name);
+      s->content_changes++;
+      g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
+      if (info->sessions->content_removed)
+        info->sessions->content_removed (s->module, s, c->name);
+      if (s->ended)
+        return;
+    }
+}
+
+static gboolean
+content_ready (BfSession *s, GError **error)
+{
+  if (s->ended || s->js == NULL || bf_jingle_session_get_state (s->js) != BF_JINGLE_STATE_ACTIVE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s is not active", s->sid);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const char *name,
+                                 GError **error)
+{
+  BfSession *s = session;
+  if (!content_ready (s, error))
+    return FALSE;
+  const BfJingleContent *src = mirror->theirs ? bf_jingle_find_content (mirror->theirs, name) : NULL;
+  if (src == NULL || src->rtp == NULL || find_session_content (s, name) != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no new content '%s' to add to session %s", name, s->sid);
+      return FALSE;
+    }
+  /* We stand for the other party: its content is created by our role. */
+  BfJingleCreator creator = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
+                            bf_describe_mirror_offer (src->rtp), -1, error))
+    return FALSE;
+  BfJingleContent copy = *src;
+  copy.creator = creator;
+  store_content (&s->ours, s->sid, &copy);
+  s->content_changes++;
+  return TRUE;
+}
+
+gboolean
+bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, const char *name,
+                                    GError **error)
+{
+  BfSession *s = session;
+  if (!content_ready (s, error))
+    return FALSE;
+  const BfJingleContent *offer = s->theirs ? bf_jingle_find_content (s->theirs, name) : NULL;
+  const BfJingleContent *answer = answered->theirs ? bf_jingle_find_content (answered->theirs, name)
+                                                   : NULL;
+  const BfJingleSessionContent *sc = find_session_content (s, name);
+  if (offer == NULL || answer == NULL || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "no content '%s' waiting for an answer in session %s", name, s->sid);
+      return FALSE;
+    }
+  BfJingleRtpDescription *rtp = bf_describe_mirror_answer (offer->rtp, answer->rtp);
+  if (rtp->payload_types->len == 0)
+    {
+      bf_jingle_rtp_description_free (rtp);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "no codec of content '%s' in common", name);
+      return FALSE;
+    }
+  BfJingleContent copy = { .creator = sc->creator, .name = (char *) name,
+                           .senders = answer->senders, .rtp = rtp };
+  store_content (&s->ours, s->sid, &copy);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ACCEPT, sc->creator, name,
+                            answer->senders, rtp, -1, error))
+    {
+      drop_content (s->ours, name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bf_session_reject_content (BfSession *session, const char *name, const char *reason)
+{
+  BfSession *s = session;
+  BfJingleReasonCondition condition;
+  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  if (s->ended || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+    return;
+  if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
+    condition = BF_JINGLE_REASON_GENERAL_ERROR;
+  g_autoptr (GError) error = NULL;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REJECT, sc->creator, name, sc->senders,
+                            NULL, condition, &error))
+    g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
+  drop_content (s->theirs, name);
+}
+
+void
+bf_session_remove_content (BfSession *session, const char *name)
+{
+  BfSession *s = session;
+  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  if (s->ended || sc == NULL)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REMOVE, sc->creator, name, sc->senders,
+                            NULL, -1, &error))
+    g_debug ("session %s: content-remove not sent: %s", s->sid, error->message);
+  drop_content (s->theirs, name);
+  drop_content (s->ours, name);
+}
