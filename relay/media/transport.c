@@ -21,32 +21,19 @@
  */
 #include "transport.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <nice/agent.h>
 
-#include "ice-consent.h"
+#include "direct-io.h"
+#include "send-queue.h"
 #include "srtp-session.h"
 
 #define COMPONENT 1
 #define MAX_REMOTE_CANDIDATES 64
 #define MAX_EARLY_DTLS 8
 #define DTLS_MTU 1200
-
-/* Direct I/O (see transport.h). */
-#define RX_BATCH 64                  /* datagrams per recvmmsg */
-#define RX_ROUNDS 4                  /* recvmmsg calls per wake-up, at most */
-#define RX_BUF (BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD + 1)
-#define TX_SLOTS 128                 /* queued protected packets per worker */
-#define TX_SLOT 1600                 /* larger packets are sent at once */
-#define STUN_BUF 1280
-#define CONSENT_TIMEOUT_US (10 * G_USEC_PER_SEC)  /* libnice's figure, see above */
-#define CONSENT_INTERVAL_MS 5000     /* RFC 7675 §5.1, randomised 0.8..1.2 */
-#define CONSENT_RETRY_MS 1000        /* once an answer is 6 s overdue */
+#define CONSENT_TIMEOUT_MS 10000     /* libnice's figure, see above */
 
 typedef enum {
   ICE_NEW,
@@ -90,57 +77,11 @@ struct _BfMediaTransport {
   BfMediaCounters counters;
   guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
 
-  /* direct I/O */
+  /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
   GSource *direct_start;          /* idle: take the pair over */
-  gboolean direct;
-  GSocket *socket;                /* the selected pair's (libnice's) */
-  int fd;
-  struct sockaddr_storage remote; /* the selected remote candidate */
-  socklen_t remote_len;
-  GSource *rx_source;
-  BfIceConsent *consent;
-  GSource *consent_timer;
-  gint64 consent_last, consent_next;
+  BfMediaDirectIo *dio;
 };
 
-/* Per worker thread: receive buffers and the send queue of direct I/O. */
-typedef struct {
-  guint depth;                    /* > 0 inside a receive batch */
-  struct mmsghdr rx[RX_BATCH];
-  struct iovec rx_iov[RX_BATCH];
-  struct sockaddr_storage rx_from[RX_BATCH];
-  guint8 rx_buf[RX_BATCH][RX_BUF];
-  guint n_tx;
-  BfMediaTransport *tx_t[TX_SLOTS];
-  guint16 tx_len[TX_SLOTS];
-  gboolean tx_rtcp[TX_SLOTS];
-  guint8 tx_buf[TX_SLOTS][TX_SLOT];
-  struct mmsghdr tx[TX_SLOTS];     /* one destination's messages, */
-  struct iovec tx_iov[TX_SLOTS];   /* compacted by tx_flush */
-  gboolean tx_mrtcp[TX_SLOTS];
-} IoThread;
-
-static GPrivate io_key = G_PRIVATE_INIT (g_free);
-
-static IoThread *
-io_thread (void)
-{
-  IoThread *io = g_private_get (&io_key);
-  if (io == NULL)
-    {
-      io = g_malloc0 (sizeof *io);
-      g_private_set (&io_key, io);
-    }
-  return io;
-}
-
-static IoThread *
-io_thread_peek (void)
-{
-  return g_private_get (&io_key);
-}
-
-static void tx_flush (IoThread *io);
 static void schedule_direct_start (BfMediaTransport *t);
 
 #define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
@@ -252,11 +193,6 @@ ice_fail (BfMediaTransport *t, BfMediaError code, const char *message)
     return;
   t->ice = ICE_FAILED;
   stop_ice_timer (t);
-  if (t->consent_timer)
-    {
-      g_source_destroy (t->consent_timer);
-      g_clear_pointer (&t->consent_timer, g_source_unref);
-    }
   /* The path is gone: a DTLS handshake in progress must not report a
    * second failure later. */
   if (t->dtls && !t->dtls_done)
@@ -272,26 +208,11 @@ ice_fail (BfMediaTransport *t, BfMediaError code, const char *message)
 /* --- sending --- */
 
 static gboolean
-direct_send_one (BfMediaTransport *t, const guint8 *data, gsize len)
-{
-  if (t->ice == ICE_FAILED)
-    return FALSE;                 /* consent lost: no more sending (RFC 7675) */
-  IoThread *io = io_thread_peek ();
-  if (io && io->n_tx)
-    tx_flush (io);                /* keep the order of what this worker sends */
-  ssize_t r;
-  do
-    r = sendto (t->fd, data, len, MSG_DONTWAIT, (struct sockaddr *) &t->remote, t->remote_len);
-  while (r < 0 && errno == EINTR);
-  return r >= 0 && (gsize) r == len;
-}
-
-static gboolean
 wire_send (BfMediaTransport *t, const guint8 *data, gsize len)
 {
-  if (t->direct)
+  if (t->dio)
     {
-      if (!direct_send_one (t, data, len))
+      if (!bf_media_direct_io_send (t->dio, data, len))
         {
           t->counters.send_errors++;
           return FALSE;
@@ -334,23 +255,16 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
       t->counters.srtp_errors++;
       return FALSE;
     }
-  IoThread *io;
-  if (t->direct && len + BF_MEDIA_SRTP_OVERHEAD <= TX_SLOT && (io = io_thread_peek ())
-      && io->depth > 0)
+  guint8 *slot;
+  if (t->dio && len + BF_MEDIA_SRTP_OVERHEAD <= BF_MEDIA_SEND_QUEUE_SLOT
+      && (slot = bf_media_direct_io_reserve (t->dio)) != NULL)
     {
-      /* In a receive batch: protect into the worker's queue, sent when the
-       * batch ends (tx_flush). */
-      if (t->ice == ICE_FAILED)
-        {
-          t->counters.send_errors++;
-          return FALSE;
-        }
-      if (io->n_tx == TX_SLOTS)
-        tx_flush (io);
-      guint i = io->n_tx;
-      memcpy (io->tx_buf[i], data, len);
+      /* In a receive batch: protect into the worker's send queue, sent when
+       * the batch ends. */
+      memcpy (slot, data, len);
       gsize n = len;
-      BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, io->tx_buf[i], &n, TX_SLOT);
+      BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, slot, &n,
+                                                    BF_MEDIA_SEND_QUEUE_SLOT);
       if (st != BF_MEDIA_SRTP_OK)
         {
           if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
@@ -359,10 +273,7 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
             t->counters.srtp_errors++;
           return FALSE;
         }
-      io->tx_t[i] = t;
-      io->tx_len[i] = (guint16) n;
-      io->tx_rtcp[i] = rtcp;
-      io->n_tx++;
+      bf_media_direct_io_commit (t->dio, n, rtcp);
       return TRUE;
     }
   memcpy (t->out, data, len);
@@ -604,239 +515,55 @@ on_recv (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar
 
 /* --- direct I/O --- */
 
-/* Sends the worker's queue: one sendmmsg per destination, each
- * destination's packets in the order they were queued. */
 static void
-tx_flush (IoThread *io)
-{
-  guint n = io->n_tx;
-  io->n_tx = 0;                   /* direct_send_one must not recurse here */
-  for (guint i = 0; i < n; i++)
-    {
-      BfMediaTransport *t = io->tx_t[i];
-      if (t == NULL)
-        continue;
-      guint m = 0;
-      for (guint j = i; j < n; j++)
-        if (io->tx_t[j] == t)
-          {
-            io->tx_iov[m].iov_base = io->tx_buf[j];
-            io->tx_iov[m].iov_len = io->tx_len[j];
-            struct msghdr *h = &io->tx[m].msg_hdr;
-            h->msg_name = &t->remote;
-            h->msg_namelen = t->remote_len;
-            h->msg_iov = &io->tx_iov[m];
-            h->msg_iovlen = 1;
-            h->msg_control = NULL;
-            h->msg_controllen = 0;
-            h->msg_flags = 0;
-            io->tx_mrtcp[m] = io->tx_rtcp[j];
-            io->tx_t[j] = NULL;
-            m++;
-          }
-      guint off = 0;
-      while (off < m)
-        {
-          int r = sendmmsg (t->fd, io->tx + off, m - off, MSG_DONTWAIT);
-          if (r < 0 && errno == EINTR)
-            continue;
-          if (r <= 0)
-            {
-              /* The first message failed: drop it (EAGAIN: all of them). */
-              guint lost = (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? m - off : 1;
-              t->counters.send_errors += lost;
-              off += lost;
-              continue;
-            }
-          for (guint k = off; k < off + (guint) r; k++)
-            {
-              t->counters.packets_out++;
-              t->counters.bytes_out += io->tx_iov[k].iov_len;
-              if (io->tx_mrtcp[k])
-                t->counters.rtcp_out++;
-              else
-                t->counters.rtp_out++;
-            }
-          off += (guint) r;
-        }
-    }
-}
-
-/* Called by free: nothing of @t may stay queued. */
-static void
-tx_forget (BfMediaTransport *t)
-{
-  IoThread *io = io_thread_peek ();
-  if (io == NULL)
-    return;
-  for (guint i = 0; i < io->n_tx; i++)
-    if (io->tx_t[i] == t)
-      io->tx_t[i] = NULL;
-}
-
-static gboolean
-same_address (const struct sockaddr_storage *a, socklen_t alen, const struct sockaddr_storage *b)
-{
-  if (a->ss_family != b->ss_family)
-    return FALSE;
-  if (a->ss_family == AF_INET)
-    {
-      const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
-      return alen >= sizeof *x && x->sin_port == y->sin_port
-             && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-  if (a->ss_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
-      return alen >= sizeof *x && x->sin6_port == y->sin6_port
-             && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-  return FALSE;
-}
-
-static void
-stun_send (BfMediaTransport *t, const guint8 *data, gsize len)
-{
-  if (direct_send_one (t, data, len))
-    t->counters.stun_out++;
-  else
-    t->counters.send_errors++;
-}
-
-static void consent_schedule (BfMediaTransport *t, gint64 now);
-
-static void
-direct_stun (BfMediaTransport *t, const guint8 *data, gsize len,
-             const struct sockaddr_storage *from, socklen_t from_len)
-{
-  guint8 reply[STUN_BUF];
-  gsize reply_len = 0;
-  switch (bf_ice_consent_handle (t->consent, data, len, (const struct sockaddr *) from, from_len,
-                                 reply, &reply_len))
-    {
-    case BF_ICE_STUN_NOT_STUN:
-      /* As libnice did: what is not STUN reaches the demux, which drops it. */
-      t->counters.packets_in++;
-      t->counters.bytes_in += len;
-      t->counters.dropped_demux++;
-      return;
-    case BF_ICE_STUN_REPLY:
-      t->counters.stun_in++;
-      if (t->ice != ICE_FAILED)
-        stun_send (t, reply, reply_len);
-      return;
-    case BF_ICE_STUN_CONSENT:
-      t->counters.stun_in++;
-      t->consent_last = g_get_monotonic_time ();
-      return;
-    case BF_ICE_STUN_IGNORED:
-    default:
-      t->counters.stun_in++;
-      return;
-    }
-}
-
-static gboolean
-direct_readable (gint fd, GIOCondition condition, gpointer user_data)
+direct_receive (guint8 *data, gsize len, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
-  IoThread *io = io_thread ();
-  io->depth++;
-  for (guint round = 0; round < RX_ROUNDS; round++)
-    {
-      for (guint i = 0; i < RX_BATCH; i++)
-        {
-          io->rx_iov[i].iov_base = io->rx_buf[i];
-          io->rx_iov[i].iov_len = RX_BUF;
-          struct msghdr *h = &io->rx[i].msg_hdr;
-          h->msg_name = &io->rx_from[i];
-          h->msg_namelen = sizeof io->rx_from[i];
-          h->msg_iov = &io->rx_iov[i];
-          h->msg_iovlen = 1;
-          h->msg_control = NULL;
-          h->msg_controllen = 0;
-          h->msg_flags = 0;
-        }
-      int n = recvmmsg (t->fd, io->rx, RX_BATCH, MSG_DONTWAIT, NULL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;                    /* EAGAIN; ICMP errors are not reported
-                                   * on an unconnected socket */
-      for (int i = 0; i < n; i++)
-        {
-          guint8 *data = io->rx_buf[i];
-          gsize len = io->rx[i].msg_len;
-          const struct sockaddr_storage *from = &io->rx_from[i];
-          socklen_t from_len = io->rx[i].msg_hdr.msg_namelen;
-          if (!same_address (from, from_len, &t->remote))
-            {
-              /* libnice's check (nice_component_verify_remote_candidate),
-               * now counted. */
-              t->counters.dropped_unvalidated++;
-              continue;
-            }
-          if (len >= 1 && data[0] <= 3 && !(io->rx[i].msg_hdr.msg_flags & MSG_TRUNC))
-            {
-              direct_stun (t, data, len, from, from_len);
-              continue;
-            }
-          if (io->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
-            len = RX_BUF;         /* too long: dropped below */
-          on_recv (t->agent, t->stream_id, COMPONENT, (guint) len, (gchar *) data, t);
-        }
-      tx_flush (io);
-      if (n < RX_BATCH)
-        break;
-    }
-  io->depth--;
-  return G_SOURCE_CONTINUE;
+  on_recv (t->agent, t->stream_id, COMPONENT, (guint) len, (gchar *) data, t);
 }
 
 static void
-consent_send (BfMediaTransport *t)
+direct_consent_lost (gpointer user_data)
 {
-  guint8 buf[STUN_BUF];
-  gsize len = bf_ice_consent_build_request (t->consent, buf, sizeof buf);
-  if (len > 0)
-    stun_send (t, buf, len);
+  ice_fail (user_data, BF_MEDIA_ERROR_ICE, "ICE connectivity lost (consent expired, RFC 7675)");
 }
 
+static const BfMediaDirectIoCallbacks direct_callbacks = {
+  .receive = direct_receive,
+  .consent_lost = direct_consent_lost,
+};
+
 static gboolean
-consent_tick (gpointer user_data)
+direct_start (gpointer user_data)
 {
   BfMediaTransport *t = user_data;
-  g_clear_pointer (&t->consent_timer, g_source_unref);
-  if (t->ice == ICE_FAILED)
+  g_clear_pointer (&t->direct_start, g_source_unref);
+  if (t->dio || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
+      || t->remote_ufrag == NULL)
     return G_SOURCE_REMOVE;
-  gint64 now = g_get_monotonic_time ();
-  if (now - t->consent_last >= CONSENT_TIMEOUT_US)
-    {
-      ice_fail (t, BF_MEDIA_ERROR_ICE, "ICE connectivity lost (consent expired, RFC 7675)");
-      return G_SOURCE_REMOVE;
-    }
-  if (now >= t->consent_next)
-    {
-      consent_send (t);
-      gint64 ms = now - t->consent_last > 6 * G_USEC_PER_SEC
-                    ? CONSENT_RETRY_MS
-                    : g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
-                                          CONSENT_INTERVAL_MS * 12 / 10 + 1);
-      t->consent_next = now + ms * 1000;
-    }
-  consent_schedule (t, now);
+  BfMediaDirectIoParams params = {
+    .remote_ufrag = t->remote_ufrag,
+    .remote_pwd = t->remote_pwd,
+    .controlling = t->controlling,
+    .consent_timeout_ms = t->config.consent_freshness ? CONSENT_TIMEOUT_MS : 0,
+  };
+  /* NULL: the pair stays libnice's (relayed). */
+  t->dio = bf_media_direct_io_new (t->worker, t->agent, t->stream_id, COMPONENT, &params,
+                                   &t->counters, &direct_callbacks, t);
   return G_SOURCE_REMOVE;
 }
 
 static void
-consent_schedule (BfMediaTransport *t, gint64 now)
+schedule_direct_start (BfMediaTransport *t)
 {
-  gint64 at = MIN (t->consent_next, t->consent_last + CONSENT_TIMEOUT_US);
-  guint ms = at > now ? (guint) ((at - now + 999) / 1000) : 0;
-  t->consent_timer = g_timeout_source_new (ms);
-  g_source_set_callback (t->consent_timer, consent_tick, t, NULL);
-  g_source_set_static_name (t->consent_timer, "bf-media-consent");
-  g_source_attach (t->consent_timer, t->context);
+  if (!bf_media_direct_io_enabled () || t->dio || t->direct_start)
+    return;
+  /* Not from inside libnice's receive callback: at the next iteration. */
+  t->direct_start = g_idle_source_new ();
+  g_source_set_priority (t->direct_start, G_PRIORITY_HIGH);
+  g_source_set_callback (t->direct_start, direct_start, t, NULL);
+  g_source_set_static_name (t->direct_start, "bf-media-direct-start");
+  g_source_attach (t->direct_start, t->context);
 }
 
 static void
@@ -847,113 +574,7 @@ direct_stop (BfMediaTransport *t)
       g_source_destroy (t->direct_start);
       g_clear_pointer (&t->direct_start, g_source_unref);
     }
-  if (t->consent_timer)
-    {
-      g_source_destroy (t->consent_timer);
-      g_clear_pointer (&t->consent_timer, g_source_unref);
-    }
-  if (t->rx_source)
-    {
-      g_source_destroy (t->rx_source);
-      g_clear_pointer (&t->rx_source, g_source_unref);
-    }
-  tx_forget (t);
-  g_clear_pointer (&t->consent, bf_ice_consent_free);
-  g_clear_object (&t->socket);
-  t->direct = FALSE;
-}
-
-/* libnice's sockets are moved to this context, which nobody iterates,
- * while a transport reads its pair itself. */
-static GMainContext *
-parked_context (void)
-{
-  static GMainContext *parked;
-  if (g_once_init_enter (&parked))
-    g_once_init_leave (&parked, g_main_context_new ());
-  return parked;
-}
-
-static gboolean
-direct_io_enabled (void)
-{
-  static gsize once;
-  static gboolean enabled;
-  if (g_once_init_enter (&once))
-    {
-      const char *e = g_getenv ("BELFRY_MEDIA_DIRECT_IO");
-      enabled = !(e && (g_str_equal (e, "0") || g_ascii_strcasecmp (e, "false") == 0));
-      g_once_init_leave (&once, 1);
-    }
-  return enabled;
-}
-
-static gboolean
-direct_start (gpointer user_data)
-{
-  BfMediaTransport *t = user_data;
-  g_clear_pointer (&t->direct_start, g_source_unref);
-  if (t->direct || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
-      || t->remote_ufrag == NULL)
-    return G_SOURCE_REMOVE;
-
-  NiceCandidate *lc = NULL, *rc = NULL;
-  if (!nice_agent_get_selected_pair (t->agent, t->stream_id, COMPONENT, &lc, &rc))
-    return G_SOURCE_REMOVE;
-  /* NULL for relayed and TCP pairs: those stay on libnice's path. */
-  GSocket *socket = nice_agent_get_selected_socket (t->agent, t->stream_id, COMPONENT);
-  if (socket == NULL)
-    return G_SOURCE_REMOVE;
-  memset (&t->remote, 0, sizeof t->remote);
-  nice_address_copy_to_sockaddr (&rc->addr, (struct sockaddr *) &t->remote);
-  t->remote_len = t->remote.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6)
-                                                  : sizeof (struct sockaddr_in);
-  guint32 priority = lc->priority;
-  g_autofree gchar *ufrag = NULL, *pwd = NULL;
-  if (!nice_agent_get_local_credentials (t->agent, t->stream_id, &ufrag, &pwd))
-    {
-      g_object_unref (socket);
-      return G_SOURCE_REMOVE;
-    }
-  t->consent = bf_ice_consent_new (ufrag, pwd, t->remote_ufrag, t->remote_pwd, t->controlling,
-                                   priority);
-  memset (pwd, 0, strlen (pwd));
-  t->socket = socket;
-  t->fd = g_socket_get_fd (socket);
-
-  /* libnice stops reading: its sockets go to a context nobody runs.  Its
-   * timers still run here (its own consent checks, whose answers it no
-   * longer sees: its FAILED after that is ignored, ours decides). */
-  nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, parked_context (), NULL, NULL);
-  t->rx_source = g_unix_fd_source_new (t->fd, G_IO_IN);
-  g_source_set_callback (t->rx_source, G_SOURCE_FUNC (direct_readable), t, NULL);
-  g_source_set_static_name (t->rx_source, "bf-media-rx");
-  g_source_attach (t->rx_source, t->context);
-  t->direct = TRUE;
-
-  gint64 now = g_get_monotonic_time ();
-  t->consent_last = now;
-  if (t->config.consent_freshness)
-    {
-      t->consent_next = now + 1000 * (gint64) g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
-                                                                  CONSENT_INTERVAL_MS * 12 / 10 + 1);
-      consent_schedule (t, now);
-    }
-  g_debug ("media: direct I/O on fd %d", t->fd);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_direct_start (BfMediaTransport *t)
-{
-  if (!direct_io_enabled () || t->direct || t->direct_start)
-    return;
-  /* Not from inside libnice's receive callback: at the next iteration. */
-  t->direct_start = g_idle_source_new ();
-  g_source_set_priority (t->direct_start, G_PRIORITY_HIGH);
-  g_source_set_callback (t->direct_start, direct_start, t, NULL);
-  g_source_set_static_name (t->direct_start, "bf-media-direct-start");
-  g_source_attach (t->direct_start, t->context);
+  g_clear_pointer (&t->dio, bf_media_direct_io_free);
 }
 
 /* --- libnice signals --- */
@@ -988,7 +609,7 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
                   NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
-  if (stream_id != t->stream_id || t->direct)
+  if (stream_id != t->stream_id || t->dio)
     return;                       /* direct I/O: the pair is ours now */
   candidate_from_nice (lcand, &t->pair_local);
   candidate_from_nice (rcand, &t->pair_remote);
@@ -1006,9 +627,9 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
   BfMediaTransport *t = user_data;
   if (stream_id != t->stream_id || component_id != COMPONENT || t->ice == ICE_FAILED)
     return;
-  if (t->direct)
+  if (t->dio)
     {
-      /* libnice no longer sees STUN answers: consent is ours (consent_tick). */
+      /* libnice no longer sees STUN answers: consent is direct-io.c's. */
       g_debug ("media: libnice component state %u ignored under direct I/O", state);
       return;
     }
