@@ -18,7 +18,8 @@
 #define RX_BUF (BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD + 1)
 #define STUN_BUF 1280
 #define CONSENT_INTERVAL_MS 5000     /* RFC 7675 §5.1, randomised 0.8..1.2 */
-#define CONSENT_RETRY_MS 1000        /* once an answer is 6 s overdue */
+#define CONSENT_RFC_TIMEOUT_MS 30000 /* RFC 7675 §5.1 */
+#define CONSENT_RETRY_MS 1000        /* shortened expiry only: see consent_tick */
 
 struct _BfMediaDirectIo {
   BfMediaWorker *worker;
@@ -160,7 +161,12 @@ consent_tick (gpointer user_data)
   if (now >= d->consent_next)
     {
       consent_send (d);
-      gint64 ms = now - d->consent_last > 6 * G_USEC_PER_SEC
+      /* RFC 7675 §5.1: 4-6 s between checks, never less than 4 s; with its
+       * 30 s expiry that is five or more chances.  A shorter expiry leaves
+       * one or two, and one lost answer would end the leg: there, once an
+       * answer is overdue (past 6 s), a new check goes out every second. */
+      gboolean overdue = now - d->consent_last > CONSENT_INTERVAL_MS * 12 / 10 * (gint64) 1000;
+      gint64 ms = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
                     ? CONSENT_RETRY_MS
                     : g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
                                           CONSENT_INTERVAL_MS * 12 / 10 + 1);

@@ -16,11 +16,12 @@
  *   any direct-I/O transport of this worker leaves with sendmmsg when the
  *   batch ends.
  * - Consent (RFC 7675): with a consent timeout, Binding requests go to the
- *   peer every 4-6 s (§5.1), every 1 s once an answer is 6 s overdue, and
- *   consent is lost when none was answered for that long: nothing is sent
- *   any more and consent_lost is called.  libnice's own consent checks keep
- *   running on the pair but no longer see their answers: its FAILED is
- *   ignored by transport.c.
+ *   peer every 4-6 s (§5.1; with a timeout shorter than the RFC's 30 s,
+ *   every 1 s once an answer is overdue) and consent is lost when none was
+ *   answered for that long: nothing is sent any more and consent_lost is
+ *   called.  The agent must not run its own consent on a pair taken over:
+ *   its checks' answers no longer reach it (transport.c creates such agents
+ *   without it).
  *
  * Threading: like its transport, on one worker; callbacks run there.
  * BELFRY_MEDIA_DIRECT_IO=0 (or false) in the environment turns it off. */

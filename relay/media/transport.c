@@ -4,9 +4,21 @@
  * What libnice does for us, and what we add:
  * - Full ICE in libnice's NICE_COMPATIBILITY_RFC5245 mode (its RFC 8445
  *   implementation), regular nomination (aggressive nomination is gone from
- *   RFC 8445, §8.1.1), trickle, RFC 7675 consent freshness (libnice fails
- *   the component 10 s after the last consent response; RFC 7675 §5.1 says
- *   30 s, libnice's figure is hard-coded).  UDP only.
+ *   RFC 8445, §8.1.1), trickle.  UDP only.
+ * - RFC 7675 consent freshness ([media] consent-freshness), run by exactly
+ *   one side per transport:
+ *   . when the selected pair will be taken over by direct I/O (direct I/O
+ *     on, no TURN server configured: every pair is then a plain UDP one),
+ *     the agent is created without libnice's consent: after the take-over
+ *     libnice would no longer see its checks' answers and would fail the
+ *     component 10 s later.  direct-io.c runs consent with consent_timeout_ms.
+ *     Before the take-over (ICE connected, DTLS handshaking) nothing checks
+ *     consent, but dtls_timeout bounds that phase, and the take-over follows
+ *     DTLS at once; libnice still sends its RFC 8445 §11 keepalives.
+ *   . otherwise (a TURN server, so possibly a relayed pair, which stays
+ *     libnice's; or BELFRY_MEDIA_DIRECT_IO=0) libnice runs it and its
+ *     component FAILED means consent lost (10 s after the last response,
+ *     hard-coded in libnice), and no pair is taken over.
  * - Validation of the packet source: libnice's receive path answers STUN
  *   itself and drops any other datagram whose source is not the remote
  *   address of a validated pair (agent.c, nice_component_verify_remote_
@@ -33,7 +45,6 @@
 #define MAX_REMOTE_CANDIDATES 64
 #define MAX_EARLY_DTLS 8
 #define DTLS_MTU 1200
-#define CONSENT_TIMEOUT_MS 10000     /* libnice's figure, see above */
 
 typedef enum {
   ICE_NEW,
@@ -78,6 +89,7 @@ struct _BfMediaTransport {
   guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
 
   /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
+  gboolean direct_capable;        /* decided at creation, see above */
   GSource *direct_start;          /* idle: take the pair over */
   BfMediaDirectIo *dio;
 };
@@ -545,18 +557,27 @@ direct_start (gpointer user_data)
     .remote_ufrag = t->remote_ufrag,
     .remote_pwd = t->remote_pwd,
     .controlling = t->controlling,
-    .consent_timeout_ms = t->config.consent_freshness ? CONSENT_TIMEOUT_MS : 0,
+    .consent_timeout_ms = t->config.consent_freshness ? t->config.consent_timeout_ms : 0,
   };
-  /* NULL: the pair stays libnice's (relayed). */
   t->dio = bf_media_direct_io_new (t->worker, t->agent, t->stream_id, COMPONENT, &params,
                                    &t->counters, &direct_callbacks, t);
+  if (t->dio == NULL && t->config.consent_freshness)
+    {
+      /* Not expected without TURN (only relayed and TCP pairs are refused),
+       * but then libnice keeps a pair it runs no consent on: its keepalives
+       * become Binding requests, and it fails the component when they go
+       * unanswered (50 s, libnice's figure) rather than never. */
+      g_warning ("media: direct I/O refused the selected pair; libnice keeps it with "
+                 "keepalive checks");
+      g_object_set (t->agent, "keepalive-conncheck", TRUE, NULL);
+    }
   return G_SOURCE_REMOVE;
 }
 
 static void
 schedule_direct_start (BfMediaTransport *t)
 {
-  if (!bf_media_direct_io_enabled () || t->dio || t->direct_start)
+  if (!t->direct_capable || t->dio || t->direct_start)
     return;
   /* Not from inside libnice's receive callback: at the next iteration. */
   t->direct_start = g_idle_source_new ();
@@ -629,7 +650,8 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
     return;
   if (t->dio)
     {
-      /* libnice no longer sees STUN answers: consent is direct-io.c's. */
+      /* The pair is direct-io.c's (and so is consent): libnice, which no
+       * longer reads, has nothing to say about it. */
       g_debug ("media: libnice component state %u ignored under direct I/O", state);
       return;
     }
@@ -704,8 +726,10 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->user_data = user_data;
   g_queue_init (&t->early_dtls);
 
+  /* Who runs consent freshness: see the top of this file. */
+  t->direct_capable = bf_media_direct_io_enabled () && config->turn_server == NULL;
   NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_REGULAR_NOMINATION;
-  if (config->consent_freshness)
+  if (config->consent_freshness && !t->direct_capable)
     flags |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
   t->agent = nice_agent_new_full (t->context, NICE_COMPATIBILITY_RFC5245, flags);
   g_object_set (t->agent,

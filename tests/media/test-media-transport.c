@@ -814,8 +814,8 @@ test_peer_vanishes (void)
   gint64 gone = g_get_monotonic_time ();
   g_assert_true (wait_until (a_failed, a, 30000));
   double s = (a->failed_at - gone) / 1e6;
-  g_test_message ("peer vanished -> ICE failure reported after %.1f s (libnice consent "
-                  "freshness: 10 s after the last consent response)", s);
+  g_test_message ("peer vanished -> ICE failure reported after %.1f s (consent-timeout: "
+                  "10 s after the last consent response)", s);
   g_assert_true (a->ice_failed);
   g_assert_false (a->dtls_failed);
   g_assert_error (a->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_ICE);
