@@ -21,6 +21,7 @@ bf_media_config_init (BfMediaConfig *c)
     .dtls_timeout_ms = 10000,
     .dtls_retransmit_ms = 200,
     .consent_freshness = TRUE,
+    .consent_timeout_ms = 10000,
     .max_ssrcs = 64,
   };
 }
@@ -259,6 +260,11 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
   if (!bf_config_get_boolean (g, "consent-freshness", c.consent_freshness, &b, error))
     goto fail;
   c.consent_freshness = b;
+  /* RFC 7675 §5.1: consent expires after 30 s at most (MUST cease sending):
+   * longer is refused, shorter only ends a dead leg sooner. */
+  if (!get_uint (g, "consent-timeout", c.consent_timeout_ms / 1000, 5, 30, &v, error))
+    goto fail;
+  c.consent_timeout_ms = v * 1000;
   if (!get_uint (g, "stun-max-retransmissions", c.stun_max_retransmissions, 0, 99,
                  &c.stun_max_retransmissions, error)
       || !get_uint (g, "stun-initial-timeout-ms", c.stun_initial_timeout_ms, 0, 9999,

@@ -39,4 +39,28 @@ BfMediaSrtpProfile bf_media_srtp_profile_from_name (const char *name);
  * are dropped and counted.  Loopback allows 64 KiB, real paths ~1500. */
 #define BF_MEDIA_MAX_PACKET_SIZE 4096
 
+/* What a transport counts (bf_media_transport_get_counters); here because
+ * the direct-I/O files update them too. */
+typedef struct {
+  guint64 packets_in, bytes_in;     /* every datagram libnice handed us (direct
+                                     * I/O: every non-STUN one from the pair) */
+  guint64 packets_out, bytes_out;   /* every datagram we sent */
+  guint64 rtp_in, rtcp_in;          /* unprotected and delivered */
+  guint64 rtp_out, rtcp_out;        /* protected and sent */
+  guint64 dtls_in, dtls_out;        /* DTLS datagrams processed / sent */
+  guint64 dropped_demux;            /* first byte not DTLS/SRTP, STUN libnice
+                                     * did not take, too short or too long */
+  guint64 dropped_unvalidated;      /* arrived after ICE failed (no valid pair);
+                                     * direct I/O: from another address */
+  guint64 dropped_not_ready;        /* SRTP before keys; DTLS over the early queue */
+  guint64 dropped_dtls;             /* malformed DTLS framing, DTLS after the end,
+                                     * application data */
+  guint64 dropped_unprotect;        /* SRTP/SRTCP authentication, replay, malformed */
+  guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
+  guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
+  guint64 send_errors;              /* send: not keyed yet, or the socket refused */
+  guint64 stun_in, stun_out;        /* direct I/O: valid STUN we took / sent
+                                     * ourselves (checks, consent) */
+} BfMediaCounters;
+
 G_END_DECLS

@@ -4,9 +4,21 @@
  * What libnice does for us, and what we add:
  * - Full ICE in libnice's NICE_COMPATIBILITY_RFC5245 mode (its RFC 8445
  *   implementation), regular nomination (aggressive nomination is gone from
- *   RFC 8445, §8.1.1), trickle, RFC 7675 consent freshness (libnice fails
- *   the component 10 s after the last consent response; RFC 7675 §5.1 says
- *   30 s, libnice's figure is hard-coded).  UDP only.
+ *   RFC 8445, §8.1.1), trickle.  UDP only.
+ * - RFC 7675 consent freshness ([media] consent-freshness), run by exactly
+ *   one side per transport:
+ *   . when the selected pair will be taken over by direct I/O (direct I/O
+ *     on, no TURN server configured: every pair is then a plain UDP one),
+ *     the agent is created without libnice's consent: after the take-over
+ *     libnice would no longer see its checks' answers and would fail the
+ *     component 10 s later.  direct-io.c runs consent with consent_timeout_ms.
+ *     Before the take-over (ICE connected, DTLS handshaking) nothing checks
+ *     consent, but dtls_timeout bounds that phase, and the take-over follows
+ *     DTLS at once; libnice still sends its RFC 8445 §11 keepalives.
+ *   . otherwise (a TURN server, so possibly a relayed pair, which stays
+ *     libnice's; or BELFRY_MEDIA_DIRECT_IO=0) libnice runs it and its
+ *     component FAILED means consent lost (10 s after the last response,
+ *     hard-coded in libnice), and no pair is taken over.
  * - Validation of the packet source: libnice's receive path answers STUN
  *   itself and drops any other datagram whose source is not the remote
  *   address of a validated pair (agent.c, nice_component_verify_remote_
@@ -25,6 +37,8 @@
 #include <gio/gio.h>
 #include <nice/agent.h>
 
+#include "direct-io.h"
+#include "send-queue.h"
 #include "srtp-session.h"
 
 #define COMPONENT 1
@@ -73,7 +87,14 @@ struct _BfMediaTransport {
 
   BfMediaCounters counters;
   guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
+
+  /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
+  gboolean direct_capable;        /* decided at creation, see above */
+  GSource *direct_start;          /* idle: take the pair over */
+  BfMediaDirectIo *dio;
 };
+
+static void schedule_direct_start (BfMediaTransport *t);
 
 #define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
 
@@ -201,6 +222,17 @@ ice_fail (BfMediaTransport *t, BfMediaError code, const char *message)
 static gboolean
 wire_send (BfMediaTransport *t, const guint8 *data, gsize len)
 {
+  if (t->dio)
+    {
+      if (!bf_media_direct_io_send (t->dio, data, len))
+        {
+          t->counters.send_errors++;
+          return FALSE;
+        }
+      t->counters.packets_out++;
+      t->counters.bytes_out += len;
+      return TRUE;
+    }
   gint r = nice_agent_send (t->agent, t->stream_id, COMPONENT, (guint) len, (const gchar *) data);
   if (r < 0 || (gsize) r != len)
     {
@@ -234,6 +266,27 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
     {
       t->counters.srtp_errors++;
       return FALSE;
+    }
+  guint8 *slot;
+  if (t->dio && len + BF_MEDIA_SRTP_OVERHEAD <= BF_MEDIA_SEND_QUEUE_SLOT
+      && (slot = bf_media_direct_io_reserve (t->dio)) != NULL)
+    {
+      /* In a receive batch: protect into the worker's send queue, sent when
+       * the batch ends. */
+      memcpy (slot, data, len);
+      gsize n = len;
+      BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, slot, &n,
+                                                    BF_MEDIA_SEND_QUEUE_SLOT);
+      if (st != BF_MEDIA_SRTP_OK)
+        {
+          if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
+            t->counters.dropped_ssrc_limit++;
+          else
+            t->counters.srtp_errors++;
+          return FALSE;
+        }
+      bf_media_direct_io_commit (t->dio, n, rtcp);
+      return TRUE;
     }
   memcpy (t->out, data, len);
   gsize n = len;
@@ -303,6 +356,7 @@ dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
       return;
     }
   t->profile = keys->profile;
+  schedule_direct_start (t);
   BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_CONNECTED, .profile = keys->profile };
   emit (t, &ev);
 }
@@ -471,6 +525,79 @@ on_recv (NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar
                                     * 64-79 TURN channel; the rest unassigned */
 }
 
+/* --- direct I/O --- */
+
+static void
+direct_receive (guint8 *data, gsize len, gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  on_recv (t->agent, t->stream_id, COMPONENT, (guint) len, (gchar *) data, t);
+}
+
+static void
+direct_consent_lost (gpointer user_data)
+{
+  ice_fail (user_data, BF_MEDIA_ERROR_ICE, "ICE connectivity lost (consent expired, RFC 7675)");
+}
+
+static const BfMediaDirectIoCallbacks direct_callbacks = {
+  .receive = direct_receive,
+  .consent_lost = direct_consent_lost,
+};
+
+static gboolean
+direct_start (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  g_clear_pointer (&t->direct_start, g_source_unref);
+  if (t->dio || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
+      || t->remote_ufrag == NULL)
+    return G_SOURCE_REMOVE;
+  BfMediaDirectIoParams params = {
+    .remote_ufrag = t->remote_ufrag,
+    .remote_pwd = t->remote_pwd,
+    .controlling = t->controlling,
+    .consent_timeout_ms = t->config.consent_freshness ? t->config.consent_timeout_ms : 0,
+  };
+  t->dio = bf_media_direct_io_new (t->worker, t->agent, t->stream_id, COMPONENT, &params,
+                                   &t->counters, &direct_callbacks, t);
+  if (t->dio == NULL && t->config.consent_freshness)
+    {
+      /* Not expected without TURN (only relayed and TCP pairs are refused),
+       * but then libnice keeps a pair it runs no consent on: its keepalives
+       * become Binding requests, and it fails the component when they go
+       * unanswered (50 s, libnice's figure) rather than never. */
+      g_warning ("media: direct I/O refused the selected pair; libnice keeps it with "
+                 "keepalive checks");
+      g_object_set (t->agent, "keepalive-conncheck", TRUE, NULL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_direct_start (BfMediaTransport *t)
+{
+  if (!t->direct_capable || t->dio || t->direct_start)
+    return;
+  /* Not from inside libnice's receive callback: at the next iteration. */
+  t->direct_start = g_idle_source_new ();
+  g_source_set_priority (t->direct_start, G_PRIORITY_HIGH);
+  g_source_set_callback (t->direct_start, direct_start, t, NULL);
+  g_source_set_static_name (t->direct_start, "bf-media-direct-start");
+  g_source_attach (t->direct_start, t->context);
+}
+
+static void
+direct_stop (BfMediaTransport *t)
+{
+  if (t->direct_start)
+    {
+      g_source_destroy (t->direct_start);
+      g_clear_pointer (&t->direct_start, g_source_unref);
+    }
+  g_clear_pointer (&t->dio, bf_media_direct_io_free);
+}
+
 /* --- libnice signals --- */
 
 static void
@@ -503,8 +630,8 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
                   NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
-  if (stream_id != t->stream_id)
-    return;
+  if (stream_id != t->stream_id || t->dio)
+    return;                       /* direct I/O: the pair is ours now */
   candidate_from_nice (lcand, &t->pair_local);
   candidate_from_nice (rcand, &t->pair_remote);
   t->have_pair = TRUE;
@@ -521,6 +648,13 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
   BfMediaTransport *t = user_data;
   if (stream_id != t->stream_id || component_id != COMPONENT || t->ice == ICE_FAILED)
     return;
+  if (t->dio)
+    {
+      /* The pair is direct-io.c's (and so is consent): libnice, which no
+       * longer reads, has nothing to say about it. */
+      g_debug ("media: libnice component state %u ignored under direct I/O", state);
+      return;
+    }
   switch (state)
     {
     case NICE_COMPONENT_STATE_CONNECTED:
@@ -592,8 +726,10 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->user_data = user_data;
   g_queue_init (&t->early_dtls);
 
+  /* Who runs consent freshness: see the top of this file. */
+  t->direct_capable = bf_media_direct_io_enabled () && config->turn_server == NULL;
   NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_REGULAR_NOMINATION;
-  if (config->consent_freshness)
+  if (config->consent_freshness && !t->direct_capable)
     flags |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
   t->agent = nice_agent_new_full (t->context, NICE_COMPATIBILITY_RFC5245, flags);
   g_object_set (t->agent,
@@ -678,6 +814,7 @@ bf_media_transport_free (BfMediaTransport *t)
   g_return_if_fail (t->dispatching == 0);
 
   stop_ice_timer (t);
+  direct_stop (t);
   if (t->agent)
     {
       if (t->stream_id)

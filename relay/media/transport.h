@@ -14,7 +14,18 @@
  * without a counter), the first byte demultiplexes it (RFC 7983 §7): 0-3
  * STUN (libnice's), 20-63 DTLS, 128-191 SRTP/SRTCP (RTCP when the second
  * byte is 192-223, RFC 5761 §4), the rest is dropped and counted.  SRTP is
- * unprotected in place and handed to the RTP callback; nothing is copied. */
+ * unprotected in place and handed to the RTP callback; nothing is copied.
+ *
+ * Direct I/O (direct-io.h): once DTLS is up on a selected UDP pair that is
+ * not relayed, the transport stops libnice's reading and reads the pair's
+ * socket itself (recvmmsg); datagrams from any other address are dropped
+ * (dropped_unvalidated); STUN checks are answered and RFC 7675 consent is
+ * run there (stun_in/stun_out, never in packets_in/out).  Packets sent from
+ * inside a receive callback of a transport in direct I/O (on the same
+ * worker: an echo, a relayed call) are protected into the worker's send
+ * queue (send-queue.h) and leave with one sendmmsg per destination when
+ * that receive batch ends; elsewhere they leave at once.
+ * BELFRY_MEDIA_DIRECT_IO=0 in the environment keeps libnice's path. */
 #pragma once
 
 #include <glib.h>
@@ -79,23 +90,7 @@ typedef void (*BfMediaEventFunc) (BfMediaTransport *transport, const BfMediaEven
 typedef void (*BfMediaRtpFunc) (BfMediaTransport *transport, gboolean is_rtcp,
                                 guint8 *data, gsize len, gpointer user_data);
 
-typedef struct {
-  guint64 packets_in, bytes_in;     /* every datagram libnice handed us */
-  guint64 packets_out, bytes_out;   /* every datagram we sent */
-  guint64 rtp_in, rtcp_in;          /* unprotected and delivered */
-  guint64 rtp_out, rtcp_out;        /* protected and sent */
-  guint64 dtls_in, dtls_out;        /* DTLS datagrams processed / sent */
-  guint64 dropped_demux;            /* first byte not DTLS/SRTP, STUN libnice
-                                     * did not take, too short or too long */
-  guint64 dropped_unvalidated;      /* arrived after ICE failed (no valid pair) */
-  guint64 dropped_not_ready;        /* SRTP before keys; DTLS over the early queue */
-  guint64 dropped_dtls;             /* malformed DTLS framing, DTLS after the end,
-                                     * application data */
-  guint64 dropped_unprotect;        /* SRTP/SRTCP authentication, replay, malformed */
-  guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
-  guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
-  guint64 send_errors;              /* send: not keyed yet, or the socket refused */
-} BfMediaCounters;
+/* BfMediaCounters (media-types.h): what get_counters reports. */
 
 /* On @worker's thread.  @config is copied; @cert is referenced.  Fails if
  * no local address is configured or libnice refuses one. */
@@ -129,7 +124,9 @@ gboolean bf_media_transport_set_dtls (BfMediaTransport *transport, BfMediaDtlsSe
                                       GError **error);
 
 /* Protect and send one packet (copied: @data is not modified).  FALSE if
- * not keyed yet, not a valid RTP/RTCP packet, or not sent (counted). */
+ * not keyed yet, not a valid RTP/RTCP packet, or not sent (counted).  In a
+ * receive batch of direct I/O (see above) TRUE means protected and queued:
+ * a socket error at the end of the batch is counted in send_errors. */
 gboolean bf_media_transport_send_rtp (BfMediaTransport *transport, const guint8 *data, gsize len);
 gboolean bf_media_transport_send_rtcp (BfMediaTransport *transport, const guint8 *data, gsize len);
 /* Sends @data as it is on the selected pair: for tests and diagnostics. */

@@ -14,6 +14,7 @@ struct _BfMediaWorker {
   GMutex start_lock;        /* only for the start hand-shake */
   GCond start_cond;
   gboolean started;
+  BfMediaSendQueue *send_queue;  /* touched only on the thread */
 };
 
 struct _BfMediaPool {
@@ -72,6 +73,7 @@ bf_media_worker_new (const char *name, GError **error)
   w->name = g_strdup (name ? name : "bf-media");
   w->context = g_main_context_new ();
   w->loop = g_main_loop_new (w->context, FALSE);
+  w->send_queue = bf_media_send_queue_new ();
   g_mutex_init (&w->start_lock);
   g_cond_init (&w->start_cond);
 
@@ -80,6 +82,7 @@ bf_media_worker_new (const char *name, GError **error)
     {
       g_main_loop_unref (w->loop);
       g_main_context_unref (w->context);
+      bf_media_send_queue_free (w->send_queue);
       g_mutex_clear (&w->start_lock);
       g_cond_clear (&w->start_cond);
       g_free (w->name);
@@ -123,6 +126,8 @@ bf_media_worker_free (BfMediaWorker *w)
   g_thread_join (w->thread);
   g_main_loop_unref (w->loop);
   g_main_context_unref (w->context);
+  /* The thread is gone: freeing it here is its last use. */
+  bf_media_send_queue_free (w->send_queue);
   g_mutex_clear (&w->start_lock);
   g_cond_clear (&w->start_cond);
   g_free (w->name);
@@ -156,6 +161,13 @@ gboolean
 bf_media_worker_is_current (BfMediaWorker *w)
 {
   return w->thread == g_thread_self ();
+}
+
+BfMediaSendQueue *
+bf_media_worker_get_send_queue (BfMediaWorker *w)
+{
+  g_return_val_if_fail (bf_media_worker_is_current (w), NULL);
+  return w->send_queue;
 }
 
 const char *

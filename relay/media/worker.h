@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "send-queue.h"
+
 G_BEGIN_DECLS
 
 typedef struct _BfMediaWorker BfMediaWorker;
@@ -33,6 +35,9 @@ GMainContext *bf_media_worker_get_context (BfMediaWorker *worker);
 /* TRUE on the worker's own thread (cheap: no lock). */
 gboolean bf_media_worker_is_current (BfMediaWorker *worker);
 const char *bf_media_worker_get_name (BfMediaWorker *worker);
+/* The worker's send queue (send-queue.h): only on the worker's thread,
+ * like everything on its packet path. */
+BfMediaSendQueue *bf_media_worker_get_send_queue (BfMediaWorker *worker);
 /* Sessions pinned to it (see bf_media_pool_acquire). */
 guint bf_media_worker_get_load (BfMediaWorker *worker);
 

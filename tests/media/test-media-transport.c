@@ -147,6 +147,11 @@ struct _Peer {
   char *told_fingerprint;           /* what it is told the other's is (NULL: the truth) */
   guint32 ssrc;
   Peer *other;
+  /* Relay tests (worker thread): what arrives is sent on relay_to's
+   * transport from inside the receive callback; with echo it is checked,
+   * given this peer's SSRC and sent back on its own transport. */
+  Peer *relay_to;
+  gboolean echo;
 
   /* worker thread */
   BfMediaTransport *t;
@@ -161,6 +166,8 @@ struct _Peer {
 
   /* written on the worker, read on main */
   gint rtp_rx, rtcp_rx, bad_rx;
+  gint out_of_order;                 /* RTP whose seq is not last + 1 */
+  guint16 last_seq;
 
   /* main thread (events) */
   gboolean gathering_done, ice_connected, dtls_connected, ice_failed, dtls_failed;
@@ -182,13 +189,16 @@ base_config (BfMediaConfig *c)
   c->dtls_timeout_ms = 5000;
 }
 
+/* On @worker (NULL: the least loaded). */
 static Peer *
-peer_new (const char *name, BfMediaCert *cert, gboolean controlling, BfMediaDtlsSetup setup,
-          guint32 ssrc)
+peer_new_on (BfMediaWorker *worker, const char *name, BfMediaCert *cert, gboolean controlling,
+             BfMediaDtlsSetup setup, guint32 ssrc)
 {
   Peer *p = g_new0 (Peer, 1);
   p->name = name;
-  p->worker = bf_media_pool_acquire (pool);
+  if (worker)
+    bf_media_worker_acquire (worker);
+  p->worker = worker ? worker : bf_media_pool_acquire (pool);
   p->cert = cert;
   p->controlling = controlling;
   p->setup = setup;
@@ -197,6 +207,13 @@ peer_new (const char *name, BfMediaCert *cert, gboolean controlling, BfMediaDtls
   base_config (&p->config);
   g_queue_init (&p->raw);
   return p;
+}
+
+static Peer *
+peer_new (const char *name, BfMediaCert *cert, gboolean controlling, BfMediaDtlsSetup setup,
+          guint32 ssrc)
+{
+  return peer_new_on (NULL, name, cert, controlling, setup, ssrc);
 }
 
 typedef struct {
@@ -319,6 +336,18 @@ on_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer
 {
   Peer *p = user_data;
   guint32 want = p->other->ssrc;
+  if (p->relay_to)
+    {
+      /* The relay hop: sent on from inside the receive callback (with
+       * direct I/O, into the worker's send queue). */
+      if (p->relay_to->t == NULL)
+        return;
+      gboolean ok = is_rtcp ? bf_media_transport_send_rtcp (p->relay_to->t, data, len)
+                            : bf_media_transport_send_rtp (p->relay_to->t, data, len);
+      if (!ok)
+        g_atomic_int_inc (&p->bad_rx);
+      return;
+    }
   if (is_rtcp)
     {
       guint32 ssrc = (guint32) data[4] << 24 | (guint32) data[5] << 16 | (guint32) data[6] << 8 | data[7];
@@ -326,7 +355,16 @@ on_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer
       guint32 inv = (guint32) data[16] << 24 | (guint32) data[17] << 16 | (guint32) data[18] << 8 | data[19];
       if (len == 20 && data[1] == 204 && ssrc == want && memcmp (data + 8, "bfts", 4) == 0
           && inv == ~count)
-        g_atomic_int_inc (&p->rtcp_rx);
+        {
+          g_atomic_int_inc (&p->rtcp_rx);
+          if (p->echo)
+            {
+              data[4] = p->ssrc >> 24; data[5] = p->ssrc >> 16;
+              data[6] = p->ssrc >> 8; data[7] = p->ssrc;
+              if (!bf_media_transport_send_rtcp (p->t, data, len))
+                g_atomic_int_inc (&p->bad_rx);
+            }
+        }
       else
         g_atomic_int_inc (&p->bad_rx);
       return;
@@ -340,7 +378,17 @@ on_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer
   if (ok)
     {
       p->seen[seq / 8] |= (guint8) (1 << (seq % 8));
+      if (g_atomic_int_get (&p->rtp_rx) > 0 && seq != (guint16) (p->last_seq + 1))
+        g_atomic_int_inc (&p->out_of_order);
+      p->last_seq = seq;
       g_atomic_int_inc (&p->rtp_rx);
+      if (p->echo)
+        {
+          data[8] = p->ssrc >> 24; data[9] = p->ssrc >> 16;
+          data[10] = p->ssrc >> 8; data[11] = p->ssrc;
+          if (!bf_media_transport_send_rtp (p->t, data, len))
+            g_atomic_int_inc (&p->bad_rx);
+        }
     }
   else
     g_atomic_int_inc (&p->bad_rx);
@@ -814,8 +862,8 @@ test_peer_vanishes (void)
   gint64 gone = g_get_monotonic_time ();
   g_assert_true (wait_until (a_failed, a, 30000));
   double s = (a->failed_at - gone) / 1e6;
-  g_test_message ("peer vanished -> ICE failure reported after %.1f s (libnice consent "
-                  "freshness: 10 s after the last consent response)", s);
+  g_test_message ("peer vanished -> ICE failure reported after %.1f s (consent-timeout: "
+                  "10 s after the last consent response)", s);
   g_assert_true (a->ice_failed);
   g_assert_false (a->dtls_failed);
   g_assert_error (a->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_ICE);
@@ -1135,6 +1183,101 @@ test_no_address (void)
   peers_free (a, b);
 }
 
+/* A relay worker as in a relayed call, with three of its transports in the
+ * path: S (another worker) -> A => B -> C, and C's echo back C -> B => A ->
+ * S, where "=>" is a send from inside the receive callback (with direct I/O,
+ * through the worker's send queue; C's echo too, on the same worker as B's
+ * receive).  Every packet must arrive once, in order, authenticated (SRTP
+ * unprotected, payload intact), both at C and back at S. */
+static void
+test_relay_chain (void)
+{
+  BfMediaWorker *w1 = bf_media_pool_get_worker (pool, 0), *w2 = bf_media_pool_get_worker (pool, 1);
+  Peer *s = peer_new_on (w2, "S", cert_a, TRUE, BF_MEDIA_DTLS_SETUP_ACTIVE, 0x51515151);
+  Peer *a = peer_new_on (w1, "A", cert_b, FALSE, BF_MEDIA_DTLS_SETUP_PASSIVE, 0xC3C3C3C3);
+  Peer *b = peer_new_on (w1, "B", cert_a, TRUE, BF_MEDIA_DTLS_SETUP_ACTIVE, 0x51515151);
+  Peer *c = peer_new_on (w1, "C", cert_b, FALSE, BF_MEDIA_DTLS_SETUP_PASSIVE, 0xC3C3C3C3);
+  /* SSRCs: S sends 0x5151..., which C expects from its "other" B; C echoes
+   * as 0xC3C3..., which S expects from its "other" A. */
+  s->other = a; a->other = s;
+  b->other = c; c->other = b;
+  a->relay_to = b;
+  b->relay_to = a;
+  c->echo = TRUE;
+  connect_pair (s, a, TRUE);
+  connect_pair (b, c, TRUE);
+  g_assert_true (s->dtls_connected && a->dtls_connected);
+  g_assert_true (b->dtls_connected && c->dtls_connected);
+  sleep_main (100);                  /* the direct-I/O take-overs */
+
+  RxWant want[] = { { c, N_RTP, N_RTCP }, { s, N_RTP, N_RTCP } };
+  start_sending (s, N_RTP, N_RTCP);
+  if (!wait_until (received_all, want, 20000))
+    g_error ("relay incomplete: C got %d/%d RTP %d/%d RTCP, S got %d/%d RTP %d/%d RTCP",
+             c->rtp_rx, N_RTP, c->rtcp_rx, N_RTCP, s->rtp_rx, N_RTP, s->rtcp_rx, N_RTCP);
+  sleep_main (200);                  /* nothing more (no duplicates) may come */
+  Peer *ends[] = { c, s };
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (g_atomic_int_get (&ends[i]->rtp_rx), ==, N_RTP);
+      g_assert_cmpint (g_atomic_int_get (&ends[i]->rtcp_rx), ==, N_RTCP);
+      g_assert_cmpint (g_atomic_int_get (&ends[i]->out_of_order), ==, 0);
+      g_assert_cmpint (g_atomic_int_get (&ends[i]->bad_rx), ==, 0);
+    }
+  g_assert_cmpint (g_atomic_int_get (&a->bad_rx), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&b->bad_rx), ==, 0);
+  Peer *all[] = { s, a, b, c };
+  for (int i = 0; i < 4; i++)
+    {
+      BfMediaCounters k = counters (all[i]);
+      g_test_message ("%s: rtp in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
+                      ", stun in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT, all[i]->name,
+                      k.rtp_in, k.rtp_out, k.stun_in, k.stun_out);
+      g_assert_cmpuint (k.rtp_in, ==, N_RTP);
+      g_assert_cmpuint (k.rtp_out, ==, N_RTP);
+      g_assert_cmpuint (k.rtcp_in, ==, N_RTCP);
+      g_assert_cmpuint (k.rtcp_out, ==, N_RTCP);
+      g_assert_cmpuint (total_dropped (&k), ==, 0);
+      g_assert_cmpuint (k.send_errors + k.srtp_errors, ==, 0);
+    }
+  /* Relays first: A and B send on each other from their callbacks. */
+  a->relay_to = b->relay_to = NULL;
+  peers_free (b, c);
+  peers_free (s, a);
+}
+
+/* A leg with no media for longer than RFC 7675's 30 s consent expiry (and
+ * libnice's 10 s): only consent traffic, which direct-io.c sends and
+ * answers, keeps it up; media still flows afterwards. */
+static void
+test_consent_keeps_session (void)
+{
+  Peer *a, *b;
+  make_pair (&a, &b);
+  connect_pair (a, b, TRUE);
+  g_assert_true (a->dtls_connected && b->dtls_connected);
+  exchange_media (a, b, 20, 2);
+  BfMediaCounters a0 = counters (a), b0 = counters (b);
+  Peer *both[] = { a, b };
+  g_assert_false (wait_until (one_failed, both, 38000));
+  BfMediaCounters a1 = counters (a), b1 = counters (b);
+  g_test_message ("after 38 s idle: A stun in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
+                  ", B stun in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT,
+                  a1.stun_in - a0.stun_in, a1.stun_out - a0.stun_out,
+                  b1.stun_in - b0.stun_in, b1.stun_out - b0.stun_out);
+  /* Each side: its own checks (one per 4-6 s: six or more in 38 s) and
+   * answers to the other's; five each leaves room for one in flight. */
+  g_assert_cmpuint (a1.stun_out - a0.stun_out, >=, 2 * 5);
+  g_assert_cmpuint (a1.stun_in - a0.stun_in, >=, 2 * 5);
+  g_assert_cmpuint (b1.stun_out - b0.stun_out, >=, 2 * 5);
+  g_assert_cmpuint (b1.stun_in - b0.stun_in, >=, 2 * 5);
+  g_assert_cmpuint (a1.packets_in - a0.packets_in, ==, 0);   /* no media, no DTLS */
+  g_assert_cmpuint (b1.packets_in - b0.packets_in, ==, 0);
+  exchange_media (a, b, 20, 2);
+  g_assert_false (a->ice_failed || b->ice_failed || a->dtls_failed || b->dtls_failed);
+  peers_free (a, b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1163,6 +1306,8 @@ main (int argc, char **argv)
                         test_ice_timeout);
   g_test_add_func ("/media/transport/no-address", test_no_address);
   g_test_add_func ("/media/transport/peer-vanishes", test_peer_vanishes);
+  g_test_add_func ("/media/transport/relay-chain", test_relay_chain);
+  g_test_add_func ("/media/transport/consent-keeps-session", test_consent_keeps_session);
 
   int ret = g_test_run ();
   bf_media_pool_free (pool);

@@ -600,6 +600,7 @@ test_config (void)
   g_assert_cmpuint (c.n_srtp_profiles, ==, 2);
   g_assert_cmpint (c.srtp_profiles[0], ==, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
   g_assert_true (c.consent_freshness);
+  g_assert_cmpuint (c.consent_timeout_ms, ==, 10000);
 
   g_assert_true (read_media ("[media]\nworkers = 3\naddresses = 127.0.0.1; ::1\n"
                              "port-range = 40000-40100\n"
@@ -607,6 +608,7 @@ test_config (void)
                              "turn = turn:u:p@192.0.2.2:3478\n"
                              "srtp-profiles = AES_CM_128_HMAC_SHA1_80\n"
                              "ice-timeout = 5\ndtls-timeout = 3\nconsent-freshness = false\n"
+                             "consent-timeout = 30\n"
                              "max-ssrcs = 8\n", &c, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (c.workers, ==, 3);
@@ -624,12 +626,15 @@ test_config (void)
   g_assert_cmpuint (c.ice_timeout_ms, ==, 5000);
   g_assert_cmpuint (c.dtls_timeout_ms, ==, 3000);
   g_assert_false (c.consent_freshness);
+  g_assert_cmpuint (c.consent_timeout_ms, ==, 30000);
   g_assert_cmpuint (c.max_ssrcs, ==, 8);
 
   static const char *const bad[] = {
     "[media]\naddresses = eth0\n",
     "[media]\naddresses = 127.0.0.1;example.org\n",
     "[media]\nworkers = -1\n",
+    "[media]\nconsent-timeout = 31\n",   /* RFC 7675 §5.1: 30 s at most */
+    "[media]\nconsent-timeout = 4\n",
     "[media]\nport-range = 5000\n",
     "[media]\nport-range = 6000-5000\n",
     "[media]\nport-range = 0-5000\n",

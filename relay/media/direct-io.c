@@ -1,0 +1,377 @@
+#define G_LOG_DOMAIN "belfry-media"
+/* belfry media: direct I/O on a selected pair (see direct-io.h). */
+#include "direct-io.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+
+#include "ice-consent.h"
+#include "send-queue.h"
+#include "srtp-session.h"
+
+#define RX_BATCH 64                  /* datagrams per recvmmsg */
+#define RX_ROUNDS 4                  /* recvmmsg calls per wake-up, at most */
+#define RX_BUF (BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD + 1)
+#define STUN_BUF 1280
+#define CONSENT_INTERVAL_MS 5000     /* RFC 7675 §5.1, randomised 0.8..1.2 */
+#define CONSENT_RFC_TIMEOUT_MS 30000 /* RFC 7675 §5.1 */
+#define CONSENT_RETRY_MS 1000        /* shortened expiry only: see consent_tick */
+
+struct _BfMediaDirectIo {
+  BfMediaWorker *worker;
+  GMainContext *context;
+  BfMediaSendQueue *queue;        /* the worker's */
+  BfMediaCounters *counters;      /* the transport's */
+  const BfMediaDirectIoCallbacks *callbacks;
+  gpointer user_data;
+
+  GSocket *socket;                /* the selected pair's (libnice's) */
+  BfMediaSendDest dest;           /* its fd and the remote candidate */
+  GSource *rx_source;
+  gboolean lost;                  /* consent expired: terminal */
+
+  BfIceConsent *consent;
+  guint consent_timeout_ms;       /* 0: no checks of ours */
+  GSource *consent_timer;
+  gint64 consent_last, consent_next;
+};
+
+/* Receive buffers: scratch for one recvmmsg, so one set per worker thread
+ * (a transport's would cost 64 x 4 KiB per session). */
+typedef struct {
+  struct mmsghdr msg[RX_BATCH];
+  struct iovec iov[RX_BATCH];
+  struct sockaddr_storage from[RX_BATCH];
+  guint8 buf[RX_BATCH][RX_BUF];
+} RxBuffers;
+
+static GPrivate rx_key = G_PRIVATE_INIT (g_free);
+
+static RxBuffers *
+rx_buffers (void)
+{
+  RxBuffers *rx = g_private_get (&rx_key);
+  if (rx == NULL)
+    {
+      rx = g_malloc0 (sizeof *rx);
+      g_private_set (&rx_key, rx);
+    }
+  return rx;
+}
+
+gboolean
+bf_media_direct_io_enabled (void)
+{
+  static gsize once;
+  static gboolean enabled;
+  if (g_once_init_enter (&once))
+    {
+      const char *e = g_getenv ("BELFRY_MEDIA_DIRECT_IO");
+      enabled = !(e && (g_str_equal (e, "0") || g_ascii_strcasecmp (e, "false") == 0));
+      g_once_init_leave (&once, 1);
+    }
+  return enabled;
+}
+
+/* --- sending --- */
+
+static gboolean
+send_now (BfMediaDirectIo *d, const guint8 *data, gsize len)
+{
+  if (d->lost)
+    return FALSE;                 /* consent lost: no more sending (RFC 7675) */
+  bf_media_send_queue_flush (d->queue);   /* keep the order of what this worker sends */
+  ssize_t r;
+  do
+    r = sendto (d->dest.fd, data, len, MSG_DONTWAIT, (struct sockaddr *) &d->dest.addr,
+                d->dest.addr_len);
+  while (r < 0 && errno == EINTR);
+  return r >= 0 && (gsize) r == len;
+}
+
+gboolean
+bf_media_direct_io_send (BfMediaDirectIo *d, const guint8 *data, gsize len)
+{
+  return send_now (d, data, len);
+}
+
+guint8 *
+bf_media_direct_io_reserve (BfMediaDirectIo *d)
+{
+  if (d->lost || !bf_media_send_queue_batching (d->queue))
+    return NULL;
+  return bf_media_send_queue_reserve (d->queue);
+}
+
+void
+bf_media_direct_io_commit (BfMediaDirectIo *d, gsize len, gboolean rtcp)
+{
+  bf_media_send_queue_commit (d->queue, &d->dest, len, rtcp);
+}
+
+static void
+stun_send (BfMediaDirectIo *d, const guint8 *data, gsize len)
+{
+  if (send_now (d, data, len))
+    d->counters->stun_out++;
+  else
+    d->counters->send_errors++;
+}
+
+/* --- consent (RFC 7675) --- */
+
+static void consent_schedule (BfMediaDirectIo *d, gint64 now);
+
+static void
+stop_consent_timer (BfMediaDirectIo *d)
+{
+  if (d->consent_timer)
+    {
+      g_source_destroy (d->consent_timer);
+      g_clear_pointer (&d->consent_timer, g_source_unref);
+    }
+}
+
+static void
+consent_send (BfMediaDirectIo *d)
+{
+  guint8 buf[STUN_BUF];
+  gsize len = bf_ice_consent_build_request (d->consent, buf, sizeof buf);
+  if (len > 0)
+    stun_send (d, buf, len);
+}
+
+static gboolean
+consent_tick (gpointer user_data)
+{
+  BfMediaDirectIo *d = user_data;
+  g_clear_pointer (&d->consent_timer, g_source_unref);
+  gint64 now = g_get_monotonic_time ();
+  if (now - d->consent_last >= (gint64) d->consent_timeout_ms * 1000)
+    {
+      d->lost = TRUE;
+      bf_media_send_queue_forget (d->queue, &d->dest);
+      d->callbacks->consent_lost (d->user_data);
+      return G_SOURCE_REMOVE;
+    }
+  if (now >= d->consent_next)
+    {
+      consent_send (d);
+      /* RFC 7675 §5.1: 4-6 s between checks, never less than 4 s; with its
+       * 30 s expiry that is five or more chances.  A shorter expiry leaves
+       * one or two, and one lost answer would end the leg: there, once an
+       * answer is overdue (past 6 s), a new check goes out every second. */
+      gboolean overdue = now - d->consent_last > CONSENT_INTERVAL_MS * 12 / 10 * (gint64) 1000;
+      gint64 ms = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
+                    ? CONSENT_RETRY_MS
+                    : g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
+                                          CONSENT_INTERVAL_MS * 12 / 10 + 1);
+      d->consent_next = now + ms * 1000;
+    }
+  consent_schedule (d, now);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+consent_schedule (BfMediaDirectIo *d, gint64 now)
+{
+  gint64 at = MIN (d->consent_next, d->consent_last + (gint64) d->consent_timeout_ms * 1000);
+  guint ms = at > now ? (guint) ((at - now + 999) / 1000) : 0;
+  d->consent_timer = g_timeout_source_new (ms);
+  g_source_set_callback (d->consent_timer, consent_tick, d, NULL);
+  g_source_set_static_name (d->consent_timer, "bf-media-consent");
+  g_source_attach (d->consent_timer, d->context);
+}
+
+/* --- receiving --- */
+
+static gboolean
+same_address (const struct sockaddr_storage *a, socklen_t alen, const struct sockaddr_storage *b)
+{
+  if (a->ss_family != b->ss_family)
+    return FALSE;
+  if (a->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
+      return alen >= sizeof *x && x->sin_port == y->sin_port
+             && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+  if (a->ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
+      return alen >= sizeof *x && x->sin6_port == y->sin6_port
+             && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+  return FALSE;
+}
+
+/* TRUE when @data was STUN for us (answered or consumed). */
+static gboolean
+take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
+           const struct sockaddr_storage *from, socklen_t from_len)
+{
+  guint8 reply[STUN_BUF];
+  gsize reply_len = 0;
+  switch (bf_ice_consent_handle (d->consent, data, len, (const struct sockaddr *) from, from_len,
+                                 reply, &reply_len))
+    {
+    case BF_ICE_STUN_NOT_STUN:
+      return FALSE;               /* as libnice did: the demux drops it */
+    case BF_ICE_STUN_REPLY:
+      d->counters->stun_in++;
+      if (!d->lost)
+        stun_send (d, reply, reply_len);
+      return TRUE;
+    case BF_ICE_STUN_CONSENT:
+      d->counters->stun_in++;
+      d->consent_last = g_get_monotonic_time ();
+      return TRUE;
+    case BF_ICE_STUN_IGNORED:
+    default:
+      d->counters->stun_in++;
+      return TRUE;
+    }
+}
+
+static gboolean
+readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  BfMediaDirectIo *d = user_data;
+  RxBuffers *rx = rx_buffers ();
+  bf_media_send_queue_begin (d->queue);
+  for (guint round = 0; round < RX_ROUNDS; round++)
+    {
+      for (guint i = 0; i < RX_BATCH; i++)
+        {
+          rx->iov[i].iov_base = rx->buf[i];
+          rx->iov[i].iov_len = RX_BUF;
+          struct msghdr *h = &rx->msg[i].msg_hdr;
+          memset (h, 0, sizeof *h);
+          h->msg_name = &rx->from[i];
+          h->msg_namelen = sizeof rx->from[i];
+          h->msg_iov = &rx->iov[i];
+          h->msg_iovlen = 1;
+        }
+      int n = recvmmsg (d->dest.fd, rx->msg, RX_BATCH, MSG_DONTWAIT, NULL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;                    /* EAGAIN; ICMP errors are not reported
+                                   * on an unconnected socket */
+      for (int i = 0; i < n; i++)
+        {
+          guint8 *data = rx->buf[i];
+          gsize len = rx->msg[i].msg_len;
+          socklen_t from_len = rx->msg[i].msg_hdr.msg_namelen;
+          gboolean truncated = (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+          if (!same_address (&rx->from[i], from_len, &d->dest.addr))
+            {
+              /* libnice's check (nice_component_verify_remote_candidate),
+               * now counted. */
+              d->counters->dropped_unvalidated++;
+              continue;
+            }
+          if (len >= 1 && data[0] <= 3 && !truncated
+              && take_stun (d, data, len, &rx->from[i], from_len))
+            continue;
+          if (truncated)
+            len = RX_BUF;         /* too long: the demux drops it */
+          d->callbacks->receive (data, len, d->user_data);
+        }
+      /* Flush between rounds too: a long wake-up must not hold packets. */
+      bf_media_send_queue_flush (d->queue);
+      if (n < RX_BATCH)
+        break;
+    }
+  bf_media_send_queue_end (d->queue);
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- take-over --- */
+
+/* libnice's sockets are moved to this context, which nobody iterates,
+ * while a transport reads its pair itself. */
+static GMainContext *
+parked_context (void)
+{
+  static GMainContext *parked;
+  if (g_once_init_enter (&parked))
+    g_once_init_leave (&parked, g_main_context_new ());
+  return parked;
+}
+
+BfMediaDirectIo *
+bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id,
+                        guint component_id, const BfMediaDirectIoParams *params,
+                        BfMediaCounters *counters, const BfMediaDirectIoCallbacks *callbacks,
+                        gpointer user_data)
+{
+  g_return_val_if_fail (bf_media_worker_is_current (worker), NULL);
+  NiceCandidate *lc = NULL, *rc = NULL;
+  if (!nice_agent_get_selected_pair (agent, stream_id, component_id, &lc, &rc))
+    return NULL;
+  /* NULL for relayed and TCP pairs: those stay on libnice's path. */
+  g_autoptr (GSocket) socket = nice_agent_get_selected_socket (agent, stream_id, component_id);
+  if (socket == NULL)
+    return NULL;
+  g_autofree gchar *ufrag = NULL, *pwd = NULL;
+  if (!nice_agent_get_local_credentials (agent, stream_id, &ufrag, &pwd))
+    return NULL;
+
+  BfMediaDirectIo *d = g_new0 (BfMediaDirectIo, 1);
+  d->worker = worker;
+  d->context = bf_media_worker_get_context (worker);
+  d->queue = bf_media_worker_get_send_queue (worker);
+  d->counters = counters;
+  d->callbacks = callbacks;
+  d->user_data = user_data;
+  d->dest.fd = g_socket_get_fd (socket);
+  nice_address_copy_to_sockaddr (&rc->addr, (struct sockaddr *) &d->dest.addr);
+  d->dest.addr_len = d->dest.addr.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                        : sizeof (struct sockaddr_in);
+  d->dest.counters = counters;
+  d->socket = g_steal_pointer (&socket);
+  d->consent = bf_ice_consent_new (ufrag, pwd, params->remote_ufrag, params->remote_pwd,
+                                   params->controlling, lc->priority);
+  memset (pwd, 0, strlen (pwd));
+
+  /* libnice stops reading: its sockets go to a context nobody runs. */
+  nice_agent_attach_recv (agent, stream_id, component_id, parked_context (), NULL, NULL);
+  d->rx_source = g_unix_fd_source_new (d->dest.fd, G_IO_IN);
+  g_source_set_callback (d->rx_source, G_SOURCE_FUNC (readable), d, NULL);
+  g_source_set_static_name (d->rx_source, "bf-media-rx");
+  g_source_attach (d->rx_source, d->context);
+
+  gint64 now = g_get_monotonic_time ();
+  d->consent_last = now;
+  d->consent_timeout_ms = params->consent_timeout_ms;
+  if (d->consent_timeout_ms)
+    {
+      d->consent_next = now + 1000 * (gint64) g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
+                                                                  CONSENT_INTERVAL_MS * 12 / 10 + 1);
+      consent_schedule (d, now);
+    }
+  g_debug ("media: direct I/O on fd %d", d->dest.fd);
+  return d;
+}
+
+void
+bf_media_direct_io_free (BfMediaDirectIo *d)
+{
+  if (d == NULL)
+    return;
+  stop_consent_timer (d);
+  if (d->rx_source)
+    {
+      g_source_destroy (d->rx_source);
+      g_source_unref (d->rx_source);
+    }
+  bf_media_send_queue_forget (d->queue, &d->dest);
+  bf_ice_consent_free (d->consent);
+  g_clear_object (&d->socket);
+  g_free (d);
+}
