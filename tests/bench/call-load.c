@@ -92,7 +92,7 @@
 #define PT_VIDEO 96
 #define HDR 12
 #define META 18                     /* payload fields before the pattern */
-#define HIST_US 200000              /* latency histogram: 1 us bins to 200 ms */
+#define HIST_US 1000000             /* latency histogram: 1 us bins to 1 s */
 #define ICE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define PROBE_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define DRAIN_US 300000
