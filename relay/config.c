@@ -201,6 +201,46 @@ bf_config_get_string_list (BfModuleConfig *config, const char *key, GError **err
 }
 
 gboolean
+bf_config_get_domain_list (BfModuleConfig *config, const char *key, const char *default_domain,
+                           char ***out, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) list = bf_config_get_string_list (config, key, &local);
+  *out = NULL;
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (list == NULL)
+    {
+      const char *only[] = { default_domain, NULL };
+      *out = g_strdupv ((char **) only);
+    }
+  else if (g_strv_contains ((const char *const *) list, "*"))
+    ;   /* anyone */
+  else if (list[0] == NULL)
+    {
+      bf_config_set_error (config, error, key, "empty (use * to allow anyone)");
+      return FALSE;
+    }
+  else
+    *out = g_steal_pointer (&list);
+  return TRUE;
+}
+
+gboolean
+bf_domain_list_contains (const char *const *domains, const char *domain)
+{
+  if (domains == NULL)
+    return TRUE;
+  for (guint i = 0; domain && domains[i]; i++)
+    if (g_ascii_strcasecmp (domains[i], domain) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
 bf_config_group_check_unknown (BfModuleConfig *group, GError **error)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (group->keyfile, group->group, NULL, NULL);

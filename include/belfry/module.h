@@ -148,6 +148,15 @@ gboolean bf_config_get_boolean (BfModuleConfig *config, const char *key,
 /* NULL-terminated; NULL when the key is absent. */
 char **bf_config_get_string_list (BfModuleConfig *config, const char *key,
                                   GError **error);
+/* A list of domains whose users may use a service (e.g. "allow-domains"):
+ * absent -> @default_domain alone (usually bf_module_get_server_domain());
+ * containing "*" -> anyone, and *@out is NULL; empty -> an error.  *@out is
+ * NULL-terminated (g_strfreev). */
+gboolean bf_config_get_domain_list (BfModuleConfig *config, const char *key,
+                                    const char *default_domain, char ***out, GError **error);
+/* Whether @domain is in @domains (ASCII case-insensitive); a NULL @domains
+ * (anyone, see above) contains every domain. */
+gboolean bf_domain_list_contains (const char *const *domains, const char *domain);
 /* Builds an error that names the file, the group and @key; for values the
  * module itself finds wrong. */
 void bf_config_set_error (BfModuleConfig *config, GError **error,

@@ -34,6 +34,23 @@ G_BEGIN_DECLS
 typedef struct _BfSession BfSession;
 typedef struct _BfModule BfModule;
 
+/* The disco#info features of an address that takes calls through the
+ * session hooks: what the core implements for it (Jingle, RTP audio and
+ * video, ICE-UDP, DTLS-SRTP, rtcp-fb, header extensions, sources, BUNDLE,
+ * JMI).  For BfModuleInfo.features: { BF_SESSION_DISCO_FEATURES, NULL }. */
+#define BF_SESSION_DISCO_FEATURES \
+  "urn:xmpp:jingle:1", \
+  "urn:xmpp:jingle:apps:rtp:1", \
+  "urn:xmpp:jingle:apps:rtp:audio", \
+  "urn:xmpp:jingle:apps:rtp:video", \
+  "urn:xmpp:jingle:transports:ice-udp:1", \
+  "urn:xmpp:jingle:apps:dtls:0", \
+  "urn:xmpp:jingle:apps:rtp:rtcp-fb:0", \
+  "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0", \
+  "urn:xmpp:jingle:apps:rtp:ssma:0", \
+  "urn:xmpp:jingle:apps:grouping:0", \
+  "urn:xmpp:jingle-message:0"
+
 typedef enum {
   BF_SESSION_DECLINE = 0,  /* session-terminate with <decline/> */
   BF_SESSION_ACCEPT = 1,   /* the core answers now, with the caller's own media */

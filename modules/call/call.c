@@ -84,12 +84,7 @@ update_maps (Call *c)
 static gboolean
 domain_allowed (CallModule *cm, const char *domain)
 {
-  if (cm->allow_domains == NULL)
-    return TRUE;
-  for (guint i = 0; cm->allow_domains[i]; i++)
-    if (g_ascii_strcasecmp (cm->allow_domains[i], domain) == 0)
-      return TRUE;
-  return FALSE;
+  return bf_domain_list_contains ((const char *const *) cm->allow_domains, domain);
 }
 
 static void
@@ -407,29 +402,9 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (!bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &v, error))
     return FALSE;
   cm->max_calls_per_jid = (guint) v;
-  g_autoptr (GError) local = NULL;
-  g_auto (GStrv) allow = bf_config_get_string_list (config, "allow-domains", &local);
-  if (local)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (allow == NULL)
-    {
-      /* Default: the users of the server that hosts us. */
-      const char *parent[] = { bf_module_get_server_domain (module), NULL };
-      cm->allow_domains = g_strdupv ((char **) parent);
-    }
-  else if (g_strv_contains ((const char *const *) allow, "*"))
-    cm->allow_domains = NULL;
-  else if (allow[0] == NULL)
-    {
-      bf_config_set_error (config, error, "allow-domains", "empty (use * to allow anyone)");
-      return FALSE;
-    }
-  else
-    cm->allow_domains = g_steal_pointer (&allow);
-  return TRUE;
+  /* Default: the users of the server that hosts us. */
+  return bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
+                                    &cm->allow_domains, error);
 }
 
 static gboolean
@@ -473,17 +448,7 @@ static const BfSessionHooks call_sessions = {
 
 static const char *const call_localparts[] = { BF_MODULE_ANY_LOCALPART, NULL };
 static const char *const call_features[] = {
-  "urn:xmpp:jingle:1",
-  "urn:xmpp:jingle:apps:rtp:1",
-  "urn:xmpp:jingle:apps:rtp:audio",
-  "urn:xmpp:jingle:apps:rtp:video",
-  "urn:xmpp:jingle:transports:ice-udp:1",
-  "urn:xmpp:jingle:apps:dtls:0",
-  "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
-  "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
-  "urn:xmpp:jingle:apps:rtp:ssma:0",
-  "urn:xmpp:jingle:apps:grouping:0",
-  "urn:xmpp:jingle-message:0",
+  BF_SESSION_DISCO_FEATURES,
   BF_NS_CAPS,   /* XEP-0115 §7: an entity that sends caps says so */
   NULL
 };

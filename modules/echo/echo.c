@@ -108,17 +108,7 @@ echo_handle (BfModule *module, const BfStanza *stanza)
 static const char *const echo_localparts[] = { "echo", NULL };
 static const char *const echo_features[] = {
   ECHO_FEATURE,
-  "urn:xmpp:jingle:1",
-  "urn:xmpp:jingle:apps:rtp:1",
-  "urn:xmpp:jingle:apps:rtp:audio",
-  "urn:xmpp:jingle:apps:rtp:video",
-  "urn:xmpp:jingle:transports:ice-udp:1",
-  "urn:xmpp:jingle:apps:dtls:0",
-  "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
-  "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
-  "urn:xmpp:jingle:apps:rtp:ssma:0",
-  "urn:xmpp:jingle:apps:grouping:0",
-  "urn:xmpp:jingle-message:0",
+  BF_SESSION_DISCO_FEATURES,
   NULL
 };
 static const BfDiscoIdentity echo_identity = { "component", "generic", "Echo test" };

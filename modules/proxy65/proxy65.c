@@ -374,15 +374,10 @@ on_pair_done (P65Pair *pair, const char *reason, gpointer data)
 static gboolean
 domain_allowed (P65 *p, const char *jid)
 {
-  if (p->allow_domains == NULL)
-    return TRUE;
   g_autofree char *domain = NULL;
   if (!bf_jid_split (jid, NULL, &domain, NULL))
     return FALSE;
-  for (guint i = 0; p->allow_domains[i]; i++)
-    if (g_ascii_strcasecmp (p->allow_domains[i], domain) == 0)
-      return TRUE;
-  return FALSE;
+  return bf_domain_list_contains ((const char *const *) p->allow_domains, domain);
 }
 
 static void
@@ -677,28 +672,10 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
       p->advertise_port = lport;
     }
 
-  g_autoptr (GError) local = NULL;
-  g_auto (GStrv) allow = bf_config_get_string_list (config, "allow-domains", &local);
-  if (local)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (allow == NULL)
-    {
-      /* Default: the users of the server that hosts us. */
-      const char *parent[] = { bf_module_get_server_domain (module), NULL };
-      p->allow_domains = g_strdupv ((char **) parent);
-    }
-  else if (g_strv_contains ((const char *const *) allow, "*"))
-    p->allow_domains = NULL;
-  else if (allow[0] == NULL)
-    {
-      bf_config_set_error (config, error, "allow-domains", "empty (use * to allow anyone)");
-      return FALSE;
-    }
-  else
-    p->allow_domains = g_steal_pointer (&allow);
+  /* Default: the users of the server that hosts us. */
+  if (!bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
+                                  &p->allow_domains, error))
+    return FALSE;
 
   gint64 v;
   if (!read_uint (config, "connect-timeout", 30, 1, 3600, &p->connect_timeout, error)
