@@ -252,6 +252,23 @@ is_rtcp_type (guint8 second_byte)
   return second_byte >= 192 && second_byte <= 223;
 }
 
+/* Copies @data into @buf and protects it there; failures are counted. */
+static gboolean
+protect_into (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize len, guint8 *buf,
+              gsize cap, gsize *out_len)
+{
+  memcpy (buf, data, len);
+  *out_len = len;
+  BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, buf, out_len, cap);
+  if (st == BF_MEDIA_SRTP_OK)
+    return TRUE;
+  if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
+    t->counters.dropped_ssrc_limit++;
+  else
+    t->counters.srtp_errors++;
+  return FALSE;
+}
+
 static gboolean
 send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize len)
 {
@@ -273,32 +290,15 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
     {
       /* In a receive batch: protect into the worker's send queue, sent when
        * the batch ends. */
-      memcpy (slot, data, len);
-      gsize n = len;
-      BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, slot, &n,
-                                                    BF_MEDIA_SEND_QUEUE_SLOT);
-      if (st != BF_MEDIA_SRTP_OK)
-        {
-          if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
-            t->counters.dropped_ssrc_limit++;
-          else
-            t->counters.srtp_errors++;
-          return FALSE;
-        }
+      gsize n;
+      if (!protect_into (t, rtcp, data, len, slot, BF_MEDIA_SEND_QUEUE_SLOT, &n))
+        return FALSE;
       bf_media_direct_io_commit (t->dio, n, rtcp);
       return TRUE;
     }
-  memcpy (t->out, data, len);
-  gsize n = len;
-  BfMediaSrtpStatus st = bf_media_srtp_protect (t->srtp, rtcp, t->out, &n, sizeof t->out);
-  if (st != BF_MEDIA_SRTP_OK)
-    {
-      if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
-        t->counters.dropped_ssrc_limit++;
-      else
-        t->counters.srtp_errors++;
-      return FALSE;
-    }
+  gsize n;
+  if (!protect_into (t, rtcp, data, len, t->out, sizeof t->out, &n))
+    return FALSE;
   if (!wire_send (t, t->out, n))
     return FALSE;
   if (rtcp)
