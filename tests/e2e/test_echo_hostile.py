@@ -75,7 +75,10 @@ def test_wrong_fingerprint_is_security_error(prosody, belfry, workdir, peers):
     term = res["remote_terminate"]
     assert term["reason"] == "security-error", info
     assert "fingerprint" in (term["text"] or ""), info
-    assert not res["connected"], info
+    # The peer's own "connected" is not asserted: webrtcbin may finish its
+    # side of the handshake (belfry's certificate is the one it was told)
+    # a moment before belfry's refusal reaches it.  What belfry decides:
+    # nothing keyed, nothing flowed.
     assert res["audio_buffers_decoded"] == 0 and res["video_frames_decoded"] == 0, info
     belfry.wait_log(ended_line(res, "security-error"), 5)
     log = belfry.log()
