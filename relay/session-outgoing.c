@@ -13,6 +13,19 @@
 
 static void send_proposal (BfSession *s);
 
+/* The session is now with @peer: the manager's table is keyed by it. */
+static void
+set_peer (BfSession *s, const char *peer)
+{
+  GHashTable *table = s->mgr->table;
+  g_hash_table_steal (table, s->key);
+  g_free (s->key);
+  g_free (s->peer);
+  s->peer = g_strdup (peer);
+  s->key = g_strconcat (s->peer, "\n", s->sid, NULL);
+  g_hash_table_insert (table, s->key, s);
+}
+
 /* Our session-initiate to a full JID came back as "no such resource". */
 gboolean
 initiate_bounced (BfSession *s, const BfStanza *iq)
@@ -32,19 +45,14 @@ initiate_bounced (BfSession *s, const BfStanza *iq)
 void
 fall_back_to_proposal (BfSession *s)
 {
-  BfSessions *mgr = s->mgr;
   g_autofree char *local = NULL, *domain = NULL;
   if (!bf_jid_split (s->peer, &local, &domain, NULL))
     return;
   g_message ("session %s: %s is not there; proposing to %s@%s instead", s->sid, s->peer, local,
              domain);
   s->may_propose = FALSE;
-  g_hash_table_steal (mgr->table, s->key);
-  g_free (s->key);
-  g_free (s->peer);
-  s->peer = g_strconcat (local, "@", domain, NULL);
-  s->key = g_strconcat (s->peer, "\n", s->sid, NULL);
-  g_hash_table_insert (mgr->table, s->key, s);
+  g_autofree char *bare = g_strconcat (local, "@", domain, NULL);
+  set_peer (s, bare);
   g_clear_pointer (&s->js, bf_jingle_session_free);
   s->initiate_sent = FALSE;
   send_proposal (s);
@@ -149,12 +157,7 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
         if (!bf_jid_split (from, NULL, NULL, &resource) || resource == NULL)
           return;
         /* From now on the session is with that resource. */
-        g_hash_table_steal (mgr->table, s->key);
-        g_free (s->key);
-        g_free (s->peer);
-        s->peer = g_strdup (from);
-        s->key = g_strconcat (s->peer, "\n", s->sid, NULL);
-        g_hash_table_insert (mgr->table, s->key, s);
+        set_peer (s, from);
         s->proposing = FALSE;
         s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
         g_message ("session %s: %s proceeds", s->sid, s->peer);
