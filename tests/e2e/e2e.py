@@ -292,6 +292,13 @@ def chromium_peer(prosody, workdir, name, user, mode, **cfg):
     return Peer("chromium", [NODE, str(CHROMIUM_PEER)], cfg, workdir, name)
 
 
+def firefox_peer(prosody, workdir, name, user, mode, **cfg):
+    """Headless firefox-esr on the same page as chromium_peer (firefox-peer.mjs)."""
+    cfg.update(ws=prosody.ws_url, jid=f"{user}@{DOMAIN}/{name}",
+               password=E2E_USERS[user], mode=mode)
+    return Peer("firefox", [NODE, str(HERE / "firefox-peer.mjs")], cfg, workdir, name)
+
+
 def webrtcbin_peer(prosody, workdir, name, user, mode, **cfg):
     cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
                password=E2E_USERS[user], mode=mode)
