@@ -18,8 +18,9 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # tools the tests use
   procps iproute2 util-linux
-  # e2e media tests: a real browser peer (driven by npm playwright-core)
-  chromium
+  # e2e media tests: real browser peers (driven by npm playwright-core and
+  # puppeteer-core; the system browsers, never a downloaded build)
+  chromium firefox-esr
   # call-relay benchmark baseline (tests/bench/bench_call.py): rtpengine in
   # userspace, started by the benchmark in the foreground
   rtpengine-daemon

@@ -53,10 +53,10 @@ def requirements():
     """Everything the peers need is installed (scripts/setup.sh): a missing
     piece is a failure, never a skip."""
     missing = []
-    for path in ("/usr/bin/chromium", e2e.NODE, e2e.PY):
+    for path in ("/usr/bin/chromium", "/usr/bin/firefox-esr", e2e.NODE, e2e.PY):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             missing.append(path)
-    for mod in ("playwright-core", "stanza", "esbuild"):
+    for mod in ("playwright-core", "puppeteer-core", "stanza", "esbuild"):
         if not (e2e.HERE / "node_modules" / mod / "package.json").is_file():
             missing.append(f"tests/e2e/node_modules/{mod} (run scripts/setup.sh)")
     for el in ("webrtcbin", "nicesrc", "dtlssrtpenc", "opusenc", "opusdec", "vp8enc", "vp8dec",

@@ -97,7 +97,9 @@ export const FIREFOX_PREFS = {
   'browser.safebrowsing.provider.google4.updateURL': '',
   'browser.safebrowsing.provider.mozilla.updateURL': '',
   'privacy.trackingprotection.enabled': false,
-  // Remote settings (blocklists, CRLite, intermediates).
+  // Remote settings (blocklists, CRLite, intermediates): a release build
+  // honours this URL only under MOZ_DISABLE_NONLOCAL_CONNECTIONS (below),
+  // and then, with this very value, does no remote activity at all.
   'services.settings.server': 'data:,#remote-settings-dummy/v1',
   'security.remote_settings.crlite_filters.enabled': false,
   'security.remote_settings.intermediates.enabled': false,
@@ -121,6 +123,15 @@ export const FIREFOX_PREFS = {
   'browser.startup.page': 0,
   'browser.startup.homepage': 'about:blank',
   'startup.homepage_welcome_url': 'about:blank',
+};
+
+// Firefox's own test-harness switch: necko refuses every connection and
+// DNS lookup that is not to a loopback address, and Remote Settings (whose
+// server URL a release build ignores otherwise) stays silent.
+export const FIREFOX_ENV = {
+  MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1',
+  MOZ_CRASHREPORTER_DISABLE: '1',
+  MOZ_DISABLE_AUTO_SAFE_MODE: '1',
 };
 
 function out(obj) {
@@ -171,7 +182,7 @@ async function main() {
       timeout: 30000,
       // The test stops us by PID with SIGTERM: let puppeteer close Firefox.
       handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
-      env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: '1', MOZ_DISABLE_AUTO_SAFE_MODE: '1' },
+      env: { ...process.env, ...FIREFOX_ENV },
     });
     version = await browser.version();
     const page = (await browser.pages())[0] || await browser.newPage();
