@@ -5,9 +5,13 @@ BiDi (firefox-peer.mjs). In the private network namespace (conftest.py).
 
   * Firefox calls echo@relay.localhost and decodes its own audio (energy)
     and video (frames) back;
-  * Firefox calls Chromium and Chromium calls Firefox through belfry's call
-    relay: both sides decode, each sees only the relay address, every
-    candidate each saw is one of belfry's sockets, the hang-up crosses.
+  * Firefox calls Chromium (with and without a JMI propose, which Movim
+    always sends) and Chromium calls Firefox through belfry's call relay:
+    both sides decode, each sees only the relay address, every candidate
+    each saw (and the pair each chose) is one of belfry's sockets, the
+    hang-up crosses;
+  * Firefox keyed DTLS 1.2 with one of belfry's SRTP profiles, by its own
+    getStats, and signalled loopback candidates only.
 """
 
 import json
@@ -140,20 +144,22 @@ def run_relayed(belfry, callee, caller_factory):
     return res_caller, res_callee, watch, time.monotonic() - started
 
 
-def test_firefox_calls_chromium_through_belfry(prosody, belfry, workdir, peers):
+# Movim proposes (XEP-0353) to the bare JID before every call.
+@pytest.mark.parametrize("propose", [False, True], ids=["initiate", "jmi-propose"])
+def test_firefox_calls_chromium_through_belfry(prosody, belfry, workdir, peers, propose):
     bob = e2e.chromium_peer(prosody, workdir, "bob-chromium", "bob", "answer",
                             duration=DURATION, timeout=TIMEOUT)
     peers.append(bob)
 
     def caller():
         p = e2e.firefox_peer(prosody, workdir, "alice-firefox", "alice", "call",
-                             target=relay_jid("bob@localhost"), duration=DURATION,
-                             timeout=TIMEOUT)
+                             target=relay_jid("bob@localhost"), propose=propose,
+                             duration=DURATION, timeout=TIMEOUT)
         peers.append(p)
         return p
 
     ra, rb, watch, wall = run_relayed(belfry, bob, caller)
-    record("firefox->belfry->chromium", [ra, rb], wall)
+    record(f"firefox->belfry->chromium ({'propose' if propose else 'initiate'})", [ra, rb], wall)
     print(json.dumps(negotiated(ra)))
     blog = belfry_log(belfry)
     assert ra["peer"] == "firefox" and rb["peer"] == "chromium"
