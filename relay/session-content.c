@@ -14,13 +14,6 @@
 
 #define MAX_CONTENT_CHANGES 64   /* per session: a peer cannot grow state forever */
 
-static BfJingleSetup
-established_setup (BfSession *s)
-{
-  return s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
-                                                     : BF_JINGLE_SETUP_PASSIVE;
-}
-
 /* Keeps a copy of @c's description in @into (ours or theirs). */
 static void
 store_content (BfJingle **into, const char *sid, const BfJingleContent *c)
@@ -57,7 +50,9 @@ find_session_content (BfSession *s, const char *name)
 }
 
 /* Sends a content action about one content: @rtp (taken) and our ICE
- * transport for content-add/-accept, @reason for content-reject. */
+ * transport for content-add/-accept (held until that transport has
+ * gathered, for a content on a transport of its own), @reason for
+ * content-reject. */
 static gboolean
 send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creator,
                      const char *name, BfJingleSenders senders, BfJingleRtpDescription *rtp,
@@ -67,15 +62,15 @@ send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creato
   BfJingleContent *c = bf_jingle_add_content (j, creator, name);
   c->senders = senders;
   if (rtp)
-    {
-      set_rtp (c, rtp);
-      add_ice (s, c, established_setup (s));
-    }
+    set_rtp (c, rtp);
   if (reason >= 0)
     bf_jingle_set_reason (j, (BfJingleReasonCondition) reason, NULL);
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, error))
     return FALSE;
-  send_jingle (s, j);
+  if (rtp)
+    transports_send_or_hold (s, g_steal_pointer (&j));
+  else
+    send_jingle (s, j);
   return TRUE;
 }
 
@@ -97,18 +92,37 @@ handle_content_add (BfSession *s, const BfJingle *j)
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
+      SessionTransport *st = NULL;
+      /* XEP-0166 §7.2.3: a content we cannot take is answered with
+       * content-reject, never an iq error (Conversations ends the call on
+       * any iq error to its Jingle requests: JingleRtpConnection.java). */
+      if (info->sessions->content_added == NULL)
+        refuse_content (s, c, BF_JINGLE_REASON_FAILED_APPLICATION,
+                        "this address takes no new contents");
+      else if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
         refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
                         "only RTP audio/video is supported");
-      else if (c->ice == NULL || (c->ice->ufrag && g_strcmp0 (c->ice->ufrag, s->remote_ufrag) != 0))
-        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
-                        "a new content must share the session's ICE transport (BUNDLE)");
       else if (s->content_changes >= MAX_CONTENT_CHANGES)
         refuse_content (s, c, BF_JINGLE_REASON_FAILED_APPLICATION, "too many content changes");
+      else if (transport_of (s, c->name) != NULL
+               || (st = transport_for_new_content (s, c)) == NULL)
+        refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
+                        "a new content needs ICE-UDP credentials (or too many transports)");
       else
         {
+          /* BUNDLE'd onto a running transport: its candidates, if any; on a
+           * transport of its own (a peer without BUNDLE, such as Dino):
+           * that transport starts now, ours is signalled in our answer. */
+          if (!st->started)
+            {
+              st->started = TRUE;
+              post_setup (st, j);
+            }
+          else
+            post_candidates (st, j);
           s->content_changes++;
           store_content (&s->theirs, s->sid, c);
+          transports_update_route (s);
           g_message ("session %s: %s adds content '%s' (%s)", s->sid, s->peer, c->name,
                      c->rtp->media);
           info->sessions->content_added (s->module, s, c->name);
@@ -128,10 +142,24 @@ handle_content_answer (BfSession *s, const BfJingle *j)
       gboolean accepted = j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT
                           && c->description_kind == BF_JINGLE_DESCRIPTION_RTP
                           && c->rtp->payload_types->len > 0;
+      SessionTransport *st = transport_of (s, c->name);
       if (accepted)
-        store_content (&s->theirs, s->sid, c);
+        {
+          store_content (&s->theirs, s->sid, c);
+          transports_update_route (s);
+          /* A content we added on a transport of its own: the peer's side
+           * of that transport is in its answer, unless the peer put it on
+           * a transport we have already (BUNDLE'd it). */
+          if (st && st->in_use && !st->remote_set && !transports_rebundle (s, c))
+            post_remote (st, j);
+          else if (st && st->in_use)
+            post_candidates (st, j);
+        }
       else
-        drop_content (s->ours, c->name);
+        {
+          drop_content (s->ours, c->name);
+          transports_drop_content (s, c->name);
+        }
       g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
                  accepted ? "accepted" : "rejected", c->name);
       if (info->sessions->content_answered)
@@ -150,6 +178,7 @@ handle_content_remove (BfSession *s, const BfJingle *j)
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
       drop_content (s->theirs, c->name);
       drop_content (s->ours, c->name);
+      transports_drop_content (s, c->name);
       s->content_changes++;
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
       if (info->sessions->content_removed)
@@ -185,15 +214,25 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
                    "no new content '%s' to add to session %s", name, s->sid);
       return FALSE;
     }
+  if (!transport_for_our_content (s, name))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "no transport for content '%s' of session %s", name, s->sid);
+      return FALSE;
+    }
   /* We stand for the other party: its content is created by our role. */
   BfJingleCreator creator = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
                             bf_describe_mirror_offer (src->rtp), -1, error))
-    return FALSE;
+    {
+      transports_drop_content (s, name);
+      return FALSE;
+    }
   BfJingleContent copy = *src;
   copy.creator = creator;
   store_content (&s->ours, s->sid, &copy);
   s->content_changes++;
+  transports_update_route (s);
   return TRUE;
 }
 
@@ -231,6 +270,7 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
       drop_content (s->ours, name);
       return FALSE;
     }
+  transports_update_route (s);
   return TRUE;
 }
 
@@ -249,6 +289,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
                             NULL, condition, &error))
     g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
   drop_content (s->theirs, name);
+  transports_drop_content (s, name);
 }
 
 void
@@ -264,4 +305,5 @@ bf_session_remove_content (BfSession *session, const char *name)
     g_debug ("session %s: content-remove not sent: %s", s->sid, error->message);
   drop_content (s->theirs, name);
   drop_content (s->ours, name);
+  transports_drop_content (s, name);
 }

@@ -84,14 +84,14 @@ send_initiate (BfSession *s)
   send_jingle (s, j);
   s->initiate_sent = TRUE;
   s->initiate_serial = s->iq_serial;
-  g_message ("session %s to %s initiated (%u contents, %u candidates)", s->sid, s->peer,
-             s->ours->contents->len, s->candidates ? s->candidates->len : 0);
+  g_message ("session %s to %s initiated (%u contents, %u transports)", s->sid, s->peer,
+             s->ours->contents->len, s->n_transports);
 }
 
 void
 maybe_send_initiate (BfSession *s)
 {
-  if (s->outgoing && s->gathered && !s->proposing && !s->initiate_sent && !s->ended)
+  if (s->outgoing && transports_gathered (s) && !s->proposing && !s->initiate_sent && !s->ended)
     send_initiate (s);
 }
 
@@ -101,6 +101,15 @@ handle_accept (BfSession *s, BfJingle *j)
 {
   const char *why = NULL;
   BfJingleReasonCondition bad = check_description (j, &why);
+  if (bad == BF_JINGLE_REASON_SUCCESS)
+    {
+      /* The answer says whether the contents share a transport: a BUNDLE
+       * group in it merges them; a peer that ignores our group (Dino)
+       * keeps one per content, as we offered. */
+      transports_apply_answer (s, j);
+      if (!transports_check (s, j, &why))
+        bad = BF_JINGLE_REASON_SECURITY_ERROR;
+    }
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s to %s: answer refused: %s", s->sid, s->peer, why);
@@ -109,13 +118,13 @@ handle_accept (BfSession *s, BfJingle *j)
       return;
     }
   s->theirs = j;
-  s->remote_ufrag = g_strdup (first_ice (j)->ufrag);
   const BfJingleFingerprint *fp = first_fingerprint (j);
   /* RFC 5763 §5: an answer without 'setup' is active. */
   s->dtls_setup = bf_media_dtls_setup_from_answer (fp->setup == BF_JINGLE_SETUP_UNSET
                                                    ? "active"
                                                    : bf_jingle_setup_to_string (fp->setup));
-  g_message ("session %s to %s answered (%u contents)", s->sid, s->peer, j->contents->len);
+  g_message ("session %s to %s answered (%u contents%s)", s->sid, s->peer, j->contents->len,
+             s->bundled ? ", BUNDLE" : "");
   s->mgr->stats.accepted++;
   /* The module learns of the answer before the worker does: whatever it
    * prepares for the media path is in place before media can flow. */
@@ -123,8 +132,11 @@ handle_accept (BfSession *s, BfJingle *j)
   session_ref (s);
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
+  for (guint i = 0; i < s->n_transports && !s->ended; i++)
+    if (s->transports[i]->in_use)
+      post_remote (s->transports[i], s->theirs);
   if (!s->ended)
-    post_job (s, worker_answered, s->theirs, FALSE);
+    transports_update_route (s);
   session_unref (s);
 }
 
@@ -208,7 +220,8 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
                    "'%s' is not a full JID of %s", local, mgr->domain);
       return NULL;
     }
-  if (mirror->ended || mirror->theirs == NULL || mirror->worker == NULL || mirror->linked)
+  if (mirror->ended || mirror->theirs == NULL || mirror->worker == NULL || mirror->linked
+      || mirror->theirs->contents->len > MAX_TRANSPORTS)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "session %s cannot be mirrored", mirror->sid);
@@ -233,6 +246,7 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
       set_rtp (c, bf_describe_mirror_offer (mc->rtp));
     }
   copy_groups (s->ours, mirror->theirs);
+  transports_assign_own (s, s->ours);
   s->linked = session_ref (mirror);
   mirror->linked = session_ref (s);
   s->worker = mirror->worker;
@@ -246,6 +260,6 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
       s->may_propose = TRUE;
       g_message ("session %s: calling %s from %s", s->sid, peer, local);
     }
-  post_job (s, worker_setup, NULL, FALSE);
+  transports_start (s, NULL);
   return s;
 }

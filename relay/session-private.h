@@ -14,6 +14,7 @@
 
 #include "jingle.h"
 #include "jmi.h"
+#include "packet-route.h"
 #include "session.h"
 #include "sessions.h"
 #include "transport.h"
@@ -21,6 +22,30 @@
 G_BEGIN_DECLS
 
 #define MAX_SSRCS 32
+#define MAX_TRANSPORTS 8          /* ICE-UDP transports of one session */
+#define MAX_ICE_RESTARTS 32       /* per transport: a peer cannot churn agents forever */
+
+/* One ICE-UDP transport of a session (session-transports.c): a BUNDLE
+ * group's (XEP-0338), or one content's when the peer does not BUNDLE
+ * (Dino).  Made on the main thread; its BfMediaTransport lives on the
+ * worker.  Freed with the session. */
+typedef struct {
+  BfSession *session;              /* not a reference: the session owns this */
+  guint index;
+  /* main thread */
+  gboolean in_use;                 /* FALSE: dropped (BUNDLE answer, content removed) */
+  gboolean started;                /* its setup job is posted */
+  gboolean gathered;
+  gboolean remote_set;             /* the peer's credentials went to the worker */
+  char *ufrag, *pwd;               /* ours, once gathered (new after an ICE restart) */
+  GPtrArray *candidates;           /* ours: BfMediaCandidate* */
+  char *remote_ufrag, *remote_pwd; /* the peer's current ones */
+  guint restarts;
+  GPtrArray *held;                 /* BfJingle*: actions waiting for our candidates */
+  /* worker */
+  BfMediaTransport *transport;
+  GPtrArray *local_candidates;     /* BfMediaCandidate*, until gathering is done */
+} SessionTransport;
 
 struct _BfSession {
   gatomicrefcount ref;
@@ -36,7 +61,6 @@ struct _BfSession {
   BfJingle *ours;                  /* the descriptions we offer (outgoing) or answer with
                                     * (incoming, mirrored); NULL: the echo's answer */
   BfMediaDtlsSetup dtls_setup;
-  char *remote_ufrag;              /* the peer's, once known: content-add must BUNDLE on it */
   guint content_changes;           /* content-add/-remove seen, bounded */
   guint hangup_grace;              /* source: the peer closed DTLS, its terminate is due */
   guint32 remote_ssrcs[MAX_SSRCS];
@@ -50,16 +74,17 @@ struct _BfSession {
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
   gboolean accept_sent;            /* incoming */
   guint iq_serial;
-  /* our ICE side once gathered (main thread) */
-  gboolean gathered;
-  char *ufrag, *pwd;
-  GPtrArray *candidates;           /* BfMediaCandidate* */
+  /* ICE-UDP transports (main thread creates them; see SessionTransport) */
+  SessionTransport *transports[MAX_TRANSPORTS];
+  guint n_transports;
+  GHashTable *content_transport;   /* content name -> transport index + 1 */
+  gboolean bundled;                /* the contents share transports by a BUNDLE group */
   /* the other leg of a relayed call: a reference, dropped on the worker */
   BfSession *linked;
   /* worker side */
   BfMediaWorker *worker;
-  BfMediaTransport *transport;
-  GPtrArray *local_candidates;     /* BfMediaCandidate*, until gathering is done */
+  guint w_n_transports;            /* transports the worker has been told of */
+  BfPacketRoute route;             /* which transport a packet to send goes on */
   gboolean torn_down;
   /* module data */
   gpointer data;
@@ -83,6 +108,8 @@ struct _BfSessions {
  * (main_on_news). */
 typedef struct {
   BfSession *session;
+  guint transport;                 /* its index */
+  gboolean restarted;              /* an ICE restart: new credentials below */
   BfMediaEventType type;
   BfMediaSrtpProfile profile;
   GError *error;
@@ -108,15 +135,42 @@ G_GNUC_INTERNAL BfJingleReasonCondition check_description (const BfJingle *j, co
 G_GNUC_INTERNAL void tell_info (BfSession *s, BfSessionInfo kind, const char *name);
 G_GNUC_INTERNAL gboolean main_on_news (gpointer data);
 
-/* session-worker.c: the media worker side */
-G_GNUC_INTERNAL void post_job (BfSession *s, BfMediaWorkerFunc func, const BfJingle *remote,
-                               gboolean candidates_only);
-G_GNUC_INTERNAL void worker_setup (gpointer data);
-G_GNUC_INTERNAL void worker_answered (gpointer data);
-G_GNUC_INTERNAL void worker_transport_info (gpointer data);
+/* session-worker.c: the media worker side; post_* on the main thread */
+G_GNUC_INTERNAL void post_setup (SessionTransport *st, const BfJingle *remote);
+G_GNUC_INTERNAL void post_remote (SessionTransport *st, const BfJingle *remote);
+G_GNUC_INTERNAL void post_restart (SessionTransport *st, const char *ufrag, const char *pwd,
+                                   const BfJingle *j);
+G_GNUC_INTERNAL void post_candidates (SessionTransport *st, const BfJingle *j);
+G_GNUC_INTERNAL void post_drop (SessionTransport *st);
+G_GNUC_INTERNAL void post_route (BfSession *s, const BfPacketRoute *route);
 G_GNUC_INTERNAL void worker_teardown (gpointer data);
-G_GNUC_INTERNAL const BfJingleIceTransport *first_ice (const BfJingle *j);
+G_GNUC_INTERNAL BfMediaTransport *worker_transport_for (BfSession *s, gboolean is_rtcp,
+                                                        const guint8 *data, gsize len);
+
+/* session-transports.c: which contents share which transport (main thread) */
+G_GNUC_INTERNAL SessionTransport *transport_of (BfSession *s, const char *content);
+G_GNUC_INTERNAL const BfJingleIceTransport *transport_remote_ice (SessionTransport *st,
+                                                                  const BfJingle *j);
+G_GNUC_INTERNAL const BfJingleFingerprint *transport_remote_fingerprint (SessionTransport *st,
+                                                                         const BfJingle *j);
 G_GNUC_INTERNAL const BfJingleFingerprint *first_fingerprint (const BfJingle *j);
+G_GNUC_INTERNAL void transports_free (BfSession *s);
+G_GNUC_INTERNAL void transports_assign_offer (BfSession *s, const BfJingle *offer);
+G_GNUC_INTERNAL void transports_assign_own (BfSession *s, const BfJingle *ours);
+G_GNUC_INTERNAL void transports_apply_answer (BfSession *s, const BfJingle *answer);
+G_GNUC_INTERNAL SessionTransport *transport_for_new_content (BfSession *s,
+                                                             const BfJingleContent *c);
+G_GNUC_INTERNAL gboolean transport_for_our_content (BfSession *s, const char *name);
+G_GNUC_INTERNAL gboolean transports_rebundle (BfSession *s, const BfJingleContent *c);
+G_GNUC_INTERNAL void transports_drop_content (BfSession *s, const char *name);
+G_GNUC_INTERNAL BfJingleSetup established_setup (BfSession *s);
+G_GNUC_INTERNAL gboolean transports_check (BfSession *s, const BfJingle *j, const char **why);
+G_GNUC_INTERNAL void transports_start (BfSession *s, const BfJingle *remote);
+G_GNUC_INTERNAL gboolean transports_gathered (BfSession *s);
+G_GNUC_INTERNAL void transports_update_route (BfSession *s);
+G_GNUC_INTERNAL void transports_on_gathered (BfSession *s, WorkerNews *n);
+G_GNUC_INTERNAL void transports_send_or_hold (BfSession *s, BfJingle *j);
+G_GNUC_INTERNAL void handle_transport_info (BfSession *s, const BfJingle *j);
 
 /* session-outgoing.c: sessions we place, XEP-0353 proposals */
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);

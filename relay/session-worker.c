@@ -1,7 +1,7 @@
 #define G_LOG_DOMAIN "belfry-session"
-/* The media worker side of sessions (session-private.h): each session's
- * transport lives on its worker; the main thread posts jobs carrying
- * copies of what they need, the worker posts news back. */
+/* The media worker side of sessions (session-private.h): each of a
+ * session's transports lives on its worker; the main thread posts jobs
+ * carrying copies of what they need, the worker posts news back. */
 #include "build-config.h"
 
 #include <string.h>
@@ -30,37 +30,42 @@ post_news (WorkerNews *news)
                               (GDestroyNotify) news_free);
 }
 
+static WorkerNews *
+news_new (SessionTransport *st, BfMediaEventType type)
+{
+  WorkerNews *n = g_new0 (WorkerNews, 1);
+  n->session = session_ref (st->session);
+  n->transport = st->index;
+  n->type = type;
+  return n;
+}
+
 static void
 on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer data)
 {
-  BfSession *s = data;
-  (void) t;
+  SessionTransport *st = data;
   switch (event->type)
     {
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
-      if (s->local_candidates)
-        g_ptr_array_add (s->local_candidates, g_memdup2 (event->candidate, sizeof (BfMediaCandidate)));
+      if (st->local_candidates)
+        g_ptr_array_add (st->local_candidates, g_memdup2 (event->candidate, sizeof (BfMediaCandidate)));
       return;   /* sent together with the offer or answer */
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
-        WorkerNews *n = g_new0 (WorkerNews, 1);
-        n->session = session_ref (s);
-        n->type = event->type;
-        bf_media_transport_get_local_credentials (s->transport, &n->ufrag, &n->pwd);
-        n->candidates = g_steal_pointer (&s->local_candidates);
+        WorkerNews *n = news_new (st, event->type);
+        bf_media_transport_get_local_credentials (t, &n->ufrag, &n->pwd);
+        n->candidates = g_steal_pointer (&st->local_candidates);
         post_news (n);
         return;
       }
     case BF_MEDIA_EVENT_ICE_CONNECTED:
-      g_debug ("session %s: ICE connected", s->sid);
+      g_debug ("session %s: ICE connected on transport %u", st->session->sid, st->index);
       return;
     case BF_MEDIA_EVENT_DTLS_CONNECTED:
     case BF_MEDIA_EVENT_ICE_FAILED:
     case BF_MEDIA_EVENT_DTLS_FAILED:
       {
-        WorkerNews *n = g_new0 (WorkerNews, 1);
-        n->session = session_ref (s);
-        n->type = event->type;
+        WorkerNews *n = news_new (st, event->type);
         n->profile = event->profile;
         n->error = event->error ? g_error_copy (event->error) : NULL;
         post_news (n);
@@ -72,17 +77,43 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
 static void
 on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer user)
 {
-  BfSession *s = user;
+  SessionTransport *st = user;
+  BfSession *s = st->session;
   (void) t;
+  if (s->torn_down)
+    return;
+  /* Feedback about what arrived here goes back the same way. */
+  if (s->w_n_transports > 1)
+    bf_packet_route_learn (&s->route, is_rtcp, data, len, st->index);
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
-  if (!s->torn_down && info->sessions->media)
+  if (info->sessions->media)
     info->sessions->media (s->module, s, is_rtcp, data, len);
+}
+
+/* The transport a module's packet leaves on (worker). */
+BfMediaTransport *
+worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize len)
+{
+  if (s->w_n_transports <= 1)
+    return s->transports[0] ? s->transports[0]->transport : NULL;
+  guint i = bf_packet_route_lookup (&s->route, is_rtcp, data, len);
+  if (i >= s->w_n_transports || s->transports[i]->transport == NULL)
+    i = 0;
+  SessionTransport *st = s->transports[i];
+  if (st->transport == NULL)
+    return NULL;
+  /* Our own streams' reports follow them. */
+  if (!is_rtcp)
+    bf_packet_route_learn (&s->route, FALSE, data, len, i);
+  return st->transport;
 }
 
 static gboolean
 to_media_candidate (const BfJingleCandidate *jc, BfMediaCandidate *mc)
 {
-  /* rtcp-mux: component 1 only; UDP only (TCP candidates are not used). */
+  /* rtcp-mux: component 1 only (a peer offering two components, as Dino
+   * does, gets rtcp-mux in our answer: RFC 5761 §5.1.3); UDP only (TCP
+   * candidates are not used). */
   if (jc->component != 1 || g_strcmp0 (jc->protocol, "udp") != 0)
     return FALSE;
   memset (mc, 0, sizeof *mc);
@@ -98,42 +129,20 @@ to_media_candidate (const BfJingleCandidate *jc, BfMediaCandidate *mc)
   return TRUE;
 }
 
-/* The first content's ICE transport: with BUNDLE, the one all share. */
-const BfJingleIceTransport *
-first_ice (const BfJingle *j)
-{
-  for (guint i = 0; j->contents && i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->ufrag && c->ice->pwd)
-        return c->ice;
-    }
-  return NULL;
-}
-
-const BfJingleFingerprint *
-first_fingerprint (const BfJingle *j)
-{
-  for (guint i = 0; j->contents && i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->fingerprint)
-        return c->ice->fingerprint;
-    }
-  return NULL;
-}
-
-/* What the worker needs of a Jingle request, copied on the main thread:
- * the worker never reads the session's descriptions, which the main
- * thread goes on changing (content-add, -remove). */
+/* What the worker needs of a Jingle request for one transport, copied on
+ * the main thread: the worker never reads the session's descriptions,
+ * which the main thread goes on changing (content-add, -remove). */
 typedef struct {
   BfSession *session;
+  guint transport;         /* index */
   gboolean set_remote;     /* credentials and fingerprint below are set */
+  gboolean restart;        /* ... and they are new: an ICE restart */
   char *ufrag, *pwd;
   char *fp_hash, *fp_value;
   GArray *candidates;      /* BfMediaCandidate */
   BfMediaConfig *media;
   BfMediaCert *cert;
+  BfPacketRoute *route;    /* worker_route */
 } WorkerJob;
 
 static void
@@ -141,22 +150,47 @@ job_free (WorkerJob *job)
 {
   session_unref (job->session);
   g_free (job->ufrag);
+  if (job->pwd)
+    memset (job->pwd, 0, strlen (job->pwd));
   g_free (job->pwd);
   g_free (job->fp_hash);
   g_free (job->fp_value);
   if (job->candidates)
     g_array_unref (job->candidates);
+  g_free (job->route);
   g_free (job);
 }
 
+static WorkerJob *
+job_new (SessionTransport *st)
+{
+  WorkerJob *job = g_new0 (WorkerJob, 1);
+  job->session = session_ref (st->session);
+  job->transport = st->index;
+  job->media = &st->session->mgr->media;
+  job->cert = st->session->mgr->cert;
+  return job;
+}
+
 static void
-job_take_candidates (WorkerJob *job, const BfJingle *j)
+post (BfSession *s, BfMediaWorkerFunc func, WorkerJob *job)
+{
+  bf_media_worker_invoke (s->worker, func, job, (GDestroyNotify) job_free);
+}
+
+/* The candidates of @st's contents in @j. */
+static void
+job_take_candidates (WorkerJob *job, SessionTransport *st, const BfJingle *j)
 {
   job->candidates = g_array_new (FALSE, FALSE, sizeof (BfMediaCandidate));
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice == NULL)
+      if (c->ice == NULL || transport_of (st->session, c->name) != st)
+        continue;
+      /* Candidates of an earlier generation (sent before an ICE restart
+       * and delivered after it) are for credentials that are gone. */
+      if (c->ice->ufrag && st->remote_ufrag && strcmp (c->ice->ufrag, st->remote_ufrag) != 0)
         continue;
       for (guint k = 0; c->ice->candidates && k < c->ice->candidates->len; k++)
         {
@@ -167,105 +201,236 @@ job_take_candidates (WorkerJob *job, const BfJingle *j)
     }
 }
 
-/* The peer's credentials, fingerprint and candidates from their
- * session-initiate or session-accept (@j). */
 static void
-job_take_remote (WorkerJob *job, const BfJingle *j)
-{
-  const BfJingleIceTransport *ice = first_ice (j);
-  const BfJingleFingerprint *fp = first_fingerprint (j);
-  job->set_remote = TRUE;
-  job->ufrag = g_strdup (ice->ufrag);
-  job->pwd = g_strdup (ice->pwd);
-  job->fp_hash = g_strdup (fp->hash);
-  job->fp_value = g_strdup (fp->value);
-  job_take_candidates (job, j);
-}
-
-static void
-worker_add_candidates (BfSession *s, const GArray *candidates)
+worker_add_candidates (BfSession *s, BfMediaTransport *t, const GArray *candidates)
 {
   for (guint i = 0; candidates && i < candidates->len; i++)
     {
       g_autoptr (GError) error = NULL;
-      if (!bf_media_transport_add_remote_candidate (s->transport,
-                                                    &g_array_index (candidates, BfMediaCandidate, i),
+      if (!bf_media_transport_add_remote_candidate (t, &g_array_index (candidates,
+                                                                       BfMediaCandidate, i),
                                                     &error))
         g_debug ("session %s: candidate refused: %s", s->sid, error->message);
     }
 }
 
 static void
-worker_fail (BfSession *s, GError *error)
+worker_fail (BfSession *s, guint transport, GError *error)
 {
   WorkerNews *n = g_new0 (WorkerNews, 1);
   n->session = session_ref (s);
+  n->transport = transport;
   n->type = BF_MEDIA_EVENT_ICE_FAILED;
   n->error = error;
   post_news (n);
 }
 
-static gboolean
-worker_apply_remote (BfSession *s, const WorkerJob *job, GError **error)
+static SessionTransport *
+job_transport (const WorkerJob *job)
 {
-  if (!bf_media_transport_set_remote_credentials (s->transport, job->ufrag, job->pwd, error)
-      || !bf_media_transport_set_dtls (s->transport, s->dtls_setup, job->fp_hash, job->fp_value,
-                                       error))
+  BfSession *s = job->session;
+  if (s->torn_down || job->transport >= s->w_n_transports)
+    return NULL;
+  return s->transports[job->transport];
+}
+
+static gboolean
+worker_apply_remote (SessionTransport *st, const WorkerJob *job, GError **error)
+{
+  BfSession *s = st->session;
+  if (job->restart)
+    {
+      if (!bf_media_transport_restart (st->transport, job->ufrag, job->pwd, error))
+        return FALSE;
+      /* Our new credentials go back to the peer (XEP-0176 §5.9); the
+       * local candidates stay what they were. */
+      WorkerNews *n = news_new (st, BF_MEDIA_EVENT_GATHERING_DONE);
+      n->restarted = TRUE;
+      bf_media_transport_get_local_credentials (st->transport, &n->ufrag, &n->pwd);
+      post_news (n);
+    }
+  else if (!bf_media_transport_set_remote_credentials (st->transport, job->ufrag, job->pwd, error)
+           || !bf_media_transport_set_dtls (st->transport, s->dtls_setup, job->fp_hash,
+                                            job->fp_value, error))
     return FALSE;
-  worker_add_candidates (s, job->candidates);
+  worker_add_candidates (s, st->transport, job->candidates);
   return TRUE;
 }
 
-void
+static void
 worker_setup (gpointer data)
 {
   WorkerJob *job = data;
   BfSession *s = job->session;
   if (s->torn_down)
     return;
+  /* The main thread filled the slot before posting this. */
+  if (job->transport >= s->w_n_transports)
+    s->w_n_transports = job->transport + 1;
+  SessionTransport *st = s->transports[job->transport];
   GError *error = NULL;
-  s->local_candidates = g_ptr_array_new_with_free_func (g_free);
+  st->local_candidates = g_ptr_array_new_with_free_func (g_free);
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
-  s->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
-                                         on_transport_event, on_transport_rtp, s, &error);
-  if (s->transport == NULL || (job->set_remote && !worker_apply_remote (s, job, &error))
-      || !bf_media_transport_gather (s->transport, &error))
-    worker_fail (s, error);
+  st->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
+                                          on_transport_event, on_transport_rtp, st, &error);
+  if (st->transport == NULL || (job->set_remote && !worker_apply_remote (st, job, &error))
+      || !bf_media_transport_gather (st->transport, &error))
+    worker_fail (s, st->index, error);
 }
 
-/* Outgoing: the peer's session-accept arrived. */
-void
-worker_answered (gpointer data)
+/* The peer's credentials (first ones, or new ones: an ICE restart), its
+ * fingerprint and candidates. */
+static void
+worker_remote (gpointer data)
+{
+  WorkerJob *job = data;
+  SessionTransport *st = job_transport (job);
+  GError *error = NULL;
+  if (st && st->transport && !worker_apply_remote (st, job, &error))
+    worker_fail (job->session, st->index, error);
+}
+
+static void
+worker_candidates (gpointer data)
+{
+  WorkerJob *job = data;
+  SessionTransport *st = job_transport (job);
+  if (st && st->transport)
+    worker_add_candidates (job->session, st->transport, job->candidates);
+}
+
+static void
+close_transport (SessionTransport *st)
+{
+  if (st->transport)
+    {
+      bf_media_transport_close (st->transport);
+      bf_media_transport_free (st->transport);
+      st->transport = NULL;
+    }
+  g_clear_pointer (&st->local_candidates, g_ptr_array_unref);
+}
+
+/* A transport no content uses any more (BUNDLE'd away, removed). */
+static void
+worker_drop (gpointer data)
+{
+  WorkerJob *job = data;
+  SessionTransport *st = job_transport (job);
+  if (st)
+    close_transport (st);
+}
+
+static void
+worker_route (gpointer data)
 {
   WorkerJob *job = data;
   BfSession *s = job->session;
-  GError *error = NULL;
-  if (s->transport && !s->torn_down && !worker_apply_remote (s, job, &error))
-    worker_fail (s, error);
+  if (s->torn_down)
+    return;
+  /* What was learnt from packets stays; what the descriptions say wins. */
+  memcpy (s->route.pt, job->route->pt, sizeof s->route.pt);
+  for (guint i = 0; i < job->route->n_ssrcs; i++)
+    bf_packet_route_set_ssrc (&s->route, job->route->ssrcs[i].ssrc,
+                              job->route->ssrcs[i].transport);
+}
+
+/* --- posting (main thread) --- */
+
+/* @remote: a session-initiate or -accept with @st's credentials and
+ * fingerprint, or NULL (we offer first). */
+void
+post_setup (SessionTransport *st, const BfJingle *remote)
+{
+  WorkerJob *job = job_new (st);
+  if (remote)
+    {
+      const BfJingleIceTransport *ice = transport_remote_ice (st, remote);
+      const BfJingleFingerprint *fp = transport_remote_fingerprint (st, remote);
+      if (ice && fp)
+        {
+          job->set_remote = TRUE;
+          job->ufrag = g_strdup (ice->ufrag);
+          job->pwd = g_strdup (ice->pwd);
+          job->fp_hash = g_strdup (fp->hash);
+          job->fp_value = g_strdup (fp->value);
+          g_free (st->remote_ufrag);
+          st->remote_ufrag = g_strdup (ice->ufrag);
+          g_free (st->remote_pwd);
+          st->remote_pwd = g_strdup (ice->pwd);
+          st->remote_set = TRUE;
+        }
+      job_take_candidates (job, st, remote);
+    }
+  post (st->session, worker_setup, job);
+}
+
+/* The peer's answer (session-accept, content-accept) for @st. */
+void
+post_remote (SessionTransport *st, const BfJingle *remote)
+{
+  const BfJingleIceTransport *ice = transport_remote_ice (st, remote);
+  const BfJingleFingerprint *fp = transport_remote_fingerprint (st, remote);
+  if (ice == NULL || fp == NULL || st->remote_set)
+    return;
+  WorkerJob *job = job_new (st);
+  job->set_remote = TRUE;
+  job->ufrag = g_strdup (ice->ufrag);
+  job->pwd = g_strdup (ice->pwd);
+  job->fp_hash = g_strdup (fp->hash);
+  job->fp_value = g_strdup (fp->value);
+  st->remote_ufrag = g_strdup (ice->ufrag);
+  st->remote_pwd = g_strdup (ice->pwd);
+  st->remote_set = TRUE;
+  job_take_candidates (job, st, remote);
+  post (st->session, worker_remote, job);
+}
+
+/* An ICE restart of @st (XEP-0176 §5.9): the peer's new credentials and
+ * whatever candidates came with them in @j. */
+void
+post_restart (SessionTransport *st, const char *ufrag, const char *pwd, const BfJingle *j)
+{
+  WorkerJob *job = job_new (st);
+  job->set_remote = TRUE;
+  job->restart = TRUE;
+  job->ufrag = g_strdup (ufrag);
+  job->pwd = g_strdup (pwd);
+  g_free (st->remote_ufrag);
+  st->remote_ufrag = g_strdup (ufrag);
+  g_free (st->remote_pwd);
+  st->remote_pwd = g_strdup (pwd);
+  st->restarts++;
+  job_take_candidates (job, st, j);
+  post (st->session, worker_remote, job);
+}
+
+/* Candidates in @j (transport-info, content-add/-accept) for @st. */
+void
+post_candidates (SessionTransport *st, const BfJingle *j)
+{
+  WorkerJob *job = job_new (st);
+  job_take_candidates (job, st, j);
+  if (job->candidates->len == 0)
+    {
+      job_free (job);
+      return;
+    }
+  post (st->session, worker_candidates, job);
 }
 
 void
-worker_transport_info (gpointer data)
+post_drop (SessionTransport *st)
 {
-  WorkerJob *job = data;
-  if (job->session->transport && !job->session->torn_down)
-    worker_add_candidates (job->session, job->candidates);
+  post (st->session, worker_drop, job_new (st));
 }
 
-/* @remote: a session-initiate/-accept whose ICE and DTLS to apply, or a
- * transport-info whose candidates to add (@candidates_only). */
 void
-post_job (BfSession *s, BfMediaWorkerFunc func, const BfJingle *remote, gboolean candidates_only)
+post_route (BfSession *s, const BfPacketRoute *route)
 {
-  WorkerJob *job = g_new0 (WorkerJob, 1);
-  job->session = session_ref (s);
-  if (remote && candidates_only)
-    job_take_candidates (job, remote);
-  else if (remote)
-    job_take_remote (job, remote);
-  job->media = &s->mgr->media;
-  job->cert = s->mgr->cert;
-  bf_media_worker_invoke (s->worker, func, job, (GDestroyNotify) job_free);
+  WorkerJob *job = job_new (s->transports[0]);
+  job->route = g_memdup2 (route, sizeof *route);
+  post (s, worker_route, job);
 }
 
 static gboolean main_worker_released (gpointer data);
@@ -275,12 +440,8 @@ worker_teardown (gpointer data)
 {
   BfSession *s = data;
   s->torn_down = TRUE;
-  if (s->transport)
-    {
-      bf_media_transport_close (s->transport);
-      bf_media_transport_free (s->transport);
-      s->transport = NULL;
-    }
+  for (guint i = 0; i < s->w_n_transports; i++)
+    close_transport (s->transports[i]);
   /* No media() of ours runs after this: the other leg may go. */
   g_clear_pointer (&s->linked, session_unref);
   bf_media_worker_release (s->worker);

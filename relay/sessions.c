@@ -44,13 +44,7 @@ session_unref (BfSession *s)
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
   bf_jingle_free (s->ours);
-  g_free (s->ufrag);
-  g_free (s->pwd);
-  g_free (s->remote_ufrag);
-  if (s->candidates)
-    g_ptr_array_unref (s->candidates);
-  if (s->local_candidates)
-    g_ptr_array_unref (s->local_candidates);
+  transports_free (s);
   g_free (s);
 }
 
@@ -117,14 +111,18 @@ gboolean
 bf_session_send_rtp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
-  return session->transport && bf_media_transport_send_rtp (session->transport, data, len);
+  BfMediaTransport *t = session->torn_down ? NULL
+                                           : worker_transport_for (session, FALSE, data, len);
+  return t && bf_media_transport_send_rtp (t, data, len);
 }
 
 gboolean
 bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
-  return session->transport && bf_media_transport_send_rtcp (session->transport, data, len);
+  BfMediaTransport *t = session->torn_down ? NULL
+                                           : worker_transport_for (session, TRUE, data, len);
+  return t && bf_media_transport_send_rtcp (t, data, len);
 }
 
 void
@@ -172,30 +170,6 @@ send_jmi (BfSession *s, const BfJmi *jmi)
   send_stanza (s->mgr, m);
 }
 
-
-void
-add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
-{
-  BfMediaCert *cert = s->mgr->cert;
-  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, s->ufrag, s->pwd);
-  bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert), setup,
-                                 bf_media_cert_get_fingerprint (cert));
-  for (guint k = 0; s->candidates && k < s->candidates->len; k++)
-    {
-      const BfMediaCandidate *mc = g_ptr_array_index (s->candidates, k);
-      g_autofree char *id = g_strdup_printf ("bf%u", k);
-      BfJingleCandidate *jc = bf_jingle_ice_add_candidate (ice, mc->component, mc->foundation,
-                                                           mc->address, mc->port, mc->priority,
-                                                           "udp", (BfJingleCandidateType) mc->type);
-      jc->generation = 0;
-      jc->id = g_strdup (id);
-      if (mc->rel_address[0])
-        {
-          jc->rel_addr = g_strdup (mc->rel_address);
-          jc->rel_port = mc->rel_port;
-        }
-    }
-}
 
 void
 copy_groups (BfJingle *to, const BfJingle *from)
@@ -249,8 +223,8 @@ send_accept (BfSession *s)
   send_jingle (s, j);
   s->accept_sent = TRUE;
   mgr->stats.accepted++;
-  g_message ("session %s with %s accepted (%u contents, %u candidates)", s->sid, s->peer,
-             s->theirs->contents->len, s->candidates ? s->candidates->len : 0);
+  g_message ("session %s with %s accepted (%u contents, %u transports)", s->sid, s->peer,
+             s->theirs->contents->len, s->n_transports);
 }
 
 #define HANGUP_GRACE_MS 2000
@@ -274,23 +248,30 @@ main_on_news (gpointer data)
 {
   WorkerNews *n = data;
   BfSession *s = n->session;
-  if (s->mgr == NULL || s->ended)
-    return G_SOURCE_REMOVE;
+  if (s->mgr == NULL || s->ended || n->transport >= s->n_transports
+      || !s->transports[n->transport]->in_use)
+    return G_SOURCE_REMOVE;   /* news of a transport dropped since */
   switch (n->type)
     {
     case BF_MEDIA_EVENT_GATHERING_DONE:
-      s->gathered = TRUE;
-      s->ufrag = g_steal_pointer (&n->ufrag);
-      s->pwd = g_steal_pointer (&n->pwd);
-      s->candidates = g_steal_pointer (&n->candidates);
-      if (s->outgoing)
-        maybe_send_initiate (s);
-      else
-        send_accept (s);
-      break;
+      {
+        gboolean restarted = n->restarted;
+        transports_on_gathered (s, n);
+        if (restarted || s->ended || !transports_gathered (s))
+          break;
+        if (s->outgoing)
+          maybe_send_initiate (s);
+        else if (!s->accept_sent && !s->deferred)
+          send_accept (s);
+        break;
+      }
     case BF_MEDIA_EVENT_DTLS_CONNECTED:
-      g_message ("session %s: media secured (%s)", s->sid,
-                 bf_media_srtp_profile_name (n->profile));
+      if (s->n_transports > 1)
+        g_message ("session %s: media secured on transport %u (%s)", s->sid, n->transport,
+                   bf_media_srtp_profile_name (n->profile));
+      else
+        g_message ("session %s: media secured (%s)", s->sid,
+                   bf_media_srtp_profile_name (n->profile));
       break;
     case BF_MEDIA_EVENT_DTLS_FAILED:
       if (g_error_matches (n->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED))
@@ -405,9 +386,7 @@ check_description (const BfJingle *j, const char **why)
           return BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS;
         }
     }
-  const BfJingleIceTransport *ice = first_ice (j);
-  const BfJingleFingerprint *fp = first_fingerprint (j);
-  if (ice == NULL || fp == NULL)
+  if (first_fingerprint (j) == NULL)
     {
       *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
       return BF_JINGLE_REASON_SECURITY_ERROR;
@@ -463,6 +442,14 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
 
   const char *why = NULL;
   BfJingleReasonCondition bad = check_description (j, &why);
+  if (bad == BF_JINGLE_REASON_SUCCESS)
+    {
+      /* One transport per BUNDLE group, and one per content outside any
+       * (Dino's way). */
+      transports_assign_offer (s, j);
+      if (!transports_check (s, j, &why))
+        bad = BF_JINGLE_REASON_SECURITY_ERROR;
+    }
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s from %s refused: %s", s->sid, from, why);
@@ -496,14 +483,14 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
         }
     }
   const BfJingleFingerprint *fp = first_fingerprint (j);
-  s->remote_ufrag = g_strdup (first_ice (j)->ufrag);
   /* No 'setup' (XEP-0320 requires one; some clients omit it): treat the
    * offer as actpass, the offerer's usual role. */
   s->dtls_setup = bf_media_dtls_setup_for_answer (fp->setup == BF_JINGLE_SETUP_UNSET
                                                   ? "actpass"
                                                   : bf_jingle_setup_to_string (fp->setup));
-  g_message ("session %s from %s to %s: %u contents, %u SSRCs", s->sid, from, to,
-             j->contents->len, s->n_ssrcs);
+  g_message ("session %s from %s to %s: %u contents, %u SSRCs, %u transports%s", s->sid, from,
+             to, j->contents->len, s->n_ssrcs, s->n_transports,
+             s->bundled ? " (BUNDLE)" : "");
   /* The worker is chosen before the module decides, so that a session it
    * places for this one can share it. */
   s->worker = bf_media_pool_acquire (mgr->pool);
@@ -523,7 +510,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   else if (decision == BF_SESSION_DEFER)
     s->deferred = TRUE;
   else
-    post_job (s, worker_setup, s->theirs, FALSE);
+    transports_start (s, s->theirs);
   session_unref (s);
 }
 
@@ -628,14 +615,6 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       send_stanza (mgr, reply);
       return TRUE;
     }
-  const BfModuleInfo *minfo = bf_module_get_info_struct (s->module);
-  if (j->action == BF_JINGLE_ACTION_CONTENT_ADD && minfo->sessions->content_added == NULL)
-    {
-      g_autoptr (BfStanza) reply = bf_stanza_new_error (iq, "cancel", "feature-not-implemented",
-                                                        "this action is not supported here");
-      send_stanza (mgr, reply);
-      return TRUE;
-    }
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_INCOMING, &error))
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
@@ -647,15 +626,11 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
     {
     case BF_JINGLE_ACTION_CONTENT_ADD:
       ack (mgr, iq);
-      if (s->worker)
-        post_job (s, worker_transport_info, j, TRUE);   /* its candidates, if any */
       handle_content_add (s, j);
       break;
     case BF_JINGLE_ACTION_CONTENT_ACCEPT:
     case BF_JINGLE_ACTION_CONTENT_REJECT:
       ack (mgr, iq);
-      if (s->worker && j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT)
-        post_job (s, worker_transport_info, j, TRUE);
       handle_content_answer (s, j);
       break;
     case BF_JINGLE_ACTION_CONTENT_REMOVE:
@@ -671,7 +646,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       if (s->deferred)
         keep_candidates (s, j);   /* no transport yet: it starts with them */
       else if (s->worker)
-        post_job (s, worker_transport_info, j, TRUE);
+        handle_transport_info (s, j);   /* candidates, or an ICE restart */
       break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:
       ack (mgr, iq);
@@ -796,7 +771,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
     }
   s->ours = g_steal_pointer (&ours);
   s->deferred = FALSE;
-  post_job (s, worker_setup, s->theirs, FALSE);
+  transports_start (s, s->theirs);
   return TRUE;
 }
 

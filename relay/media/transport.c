@@ -75,6 +75,8 @@ struct _BfMediaTransport {
   GSource *ice_timer;
   gboolean have_pair;
   BfMediaCandidate pair_local, pair_remote;
+  gboolean restarting;            /* ICE restarted: direct I/O waits for the new pair */
+  guint restarts;
 
   BfMediaDtls *dtls;
   BfMediaDtlsSetup setup;
@@ -551,7 +553,7 @@ direct_start (gpointer user_data)
   BfMediaTransport *t = user_data;
   g_clear_pointer (&t->direct_start, g_source_unref);
   if (t->dio || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
-      || t->remote_ufrag == NULL)
+      || t->remote_ufrag == NULL || t->restarting)
     return G_SOURCE_REMOVE;
   BfMediaDirectIoParams params = {
     .remote_ufrag = t->remote_ufrag,
@@ -665,6 +667,14 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
           stop_ice_timer (t);
           emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
           maybe_start_dtls (t);
+        }
+      /* After an ICE restart the DTLS association goes on over the new
+       * pair; direct I/O takes it over once it is nominated (READY: the
+       * old pair is still "selected" with priority 0 until then). */
+      if (t->restarting && state == NICE_COMPONENT_STATE_READY && t->srtp)
+        {
+          t->restarting = FALSE;
+          schedule_direct_start (t);
         }
       break;
     case NICE_COMPONENT_STATE_FAILED:
@@ -926,6 +936,55 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
       g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
       g_source_attach (t->ice_timer, t->context);
     }
+  return TRUE;
+}
+
+gboolean
+bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *pwd,
+                            GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "malformed ICE ufrag or password (RFC 8839 section 5.4)");
+      return FALSE;
+    }
+  if (t->remote_ufrag == NULL || t->ice == ICE_FAILED || t->dtls_done)
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "no ICE session to restart");
+      return FALSE;
+    }
+  /* libnice runs the new checks: it reads the pair's socket again until
+   * the new pair is nominated (then direct I/O takes that one over). */
+  if (t->dio || t->direct_start)
+    {
+      direct_stop (t);
+      nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+    }
+  if (!nice_agent_restart_stream (t->agent, t->stream_id)
+      || !nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "libnice refused the restart");
+      return FALSE;
+    }
+  g_free (t->remote_ufrag);
+  t->remote_ufrag = g_strdup (ufrag);
+  memset (t->remote_pwd, 0, strlen (t->remote_pwd));
+  g_free (t->remote_pwd);
+  t->remote_pwd = g_strdup (pwd);
+  g_slist_free_full (g_steal_pointer (&t->pending_candidates), (GDestroyNotify) nice_candidate_free);
+  t->n_remote_candidates = 0;
+  t->remote_gathering_done = FALSE;
+  t->restarting = TRUE;
+  t->restarts++;
+  t->ice = ICE_CHECKING;
+  stop_ice_timer (t);
+  t->ice_timer = g_timeout_source_new (t->config.ice_timeout_ms);
+  g_source_set_callback (t->ice_timer, on_ice_timeout, t, NULL);
+  g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
+  g_source_attach (t->ice_timer, t->context);
+  g_debug ("media: ICE restart %u", t->restarts);
   return TRUE;
 }
 

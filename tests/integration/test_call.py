@@ -645,7 +645,11 @@ def test_jmi_call_is_relayed_with_belfrys_transport(main, alice, bob, calls):
         assert g["ufrag"] != A.ufrag and g["pwd"] != A.pwd, dump(init)
         assert g["fps"] == [(hash_, "actpass", value)], f"{n}: fingerprint: {dump(init)}"
         assert A.fp not in str(g["fps"]), dump(init)
-    assert len({(g["ufrag"], g["pwd"]) for g in got.values()}) == 1, "BUNDLE: one transport"
+    # RFC 8843 §7.2: an initial offer gives each content a transport of its
+    # own, BUNDLE group or not; bob's answer decides (a peer that ignores the
+    # group, as Dino does, keeps one transport per content).
+    assert len({(g["ufrag"], g["pwd"]) for g in got.values()}) == 2, \
+        f"one transport per content in the offer: {dump(init)}"
     b_cands = leg_candidates(bob, c.b_mark, c.b_from, c.b_sid)
     assert b_cands, f"no candidate of belfry's for bob: {dump(init)}"
     for ip, port in b_cands:
@@ -851,19 +855,44 @@ def test_video_added_by_the_callee_is_relayed_and_can_be_refused(main, alice, bo
     assert [x.get("name") for x in jingle_of(rej) if x.get("name")] == ["bv"], dump(rej)
 
 
-def test_content_on_another_transport_is_rejected(main, alice, bob, calls):
-    """belfry relays contents BUNDLE'd on the session's ICE transport only."""
+def test_content_on_a_transport_of_its_own_is_relayed(main, alice, bob, calls):
+    """A content added on a transport of its own (a peer without BUNDLE,
+    such as Dino, adding video to an audio call) gets a transport of its own
+    on both legs: belfry gathers a new one for bob's leg, offers it in the
+    content-add, and answers alice with another new one."""
     c = new_call(calls, main, alice, bob)
-    c.establish(video=False)
+    _, acc = c.establish(video=False)
+    relay_a0 = describe(jingle_of(acc))["a0"]
+    b_init = [e for e in received(bob, c.b_mark) if is_jingle(e, sid=c.b_sid,
+                                                              action="session-initiate")][0]
+    relay_b0 = describe(jingle_of(b_init))["a0"]
     other = Side(ufrag="othr", pwd="anotherPassword0123456789", fp=A.fp, cands=A.cands,
                  trickle=[], ssrcs=A.ssrcs, cname=A.cname)
-    mark = len(received(bob))
     reply = c.a_send(jingle("content-add", c.a_sid, content_of(
         "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(other, "actpass"))))
     assert reply.get("type") == "result", dump(reply)
-    rej = c.wait_a("content-reject")
-    assert reason_of(rej)[0] == "unsupported-transports", dump(rej)
-    assert_nothing_from_relay(bob, mark, 1.0, "a content-add for a refused content")
+    add = c.wait_b("content-add")
+    got = describe(jingle_of(add))["v1"]
+    assert got["media"] == "video" and got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(add)
+    # belfry's own new transport for it on bob's leg.
+    assert got["ufrag"] and got["ufrag"] not in (relay_b0["ufrag"], other.ufrag), dump(add)
+    assert got["cands"] and not set(got["cands"]) & set(relay_b0["cands"]), dump(add)
+    assert not set(got["cands"]) & set(A.cands), dump(add)
+    assert [f[1] for f in got["fps"]] in (["active"], ["passive"]), dump(add)
+    second = Side(ufrag="bsec", pwd="bobSecondPassword0123456", fp=B.fp, cands=B.cands,
+                  trickle=[], ssrcs=B.ssrcs, cname=B.cname)
+    reply = c.b_send(jingle("content-accept", c.b_sid, content_of(
+        "initiator", "v1", video_desc(100, 101, B.ssrcs[1:], B.cname),
+        transport_xml(second, "active"))))
+    assert reply.get("type") == "result", dump(reply)
+    ok = c.wait_a("content-accept")
+    got = describe(jingle_of(ok))["v1"]
+    assert got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(ok)
+    # ... and another new one on alice's leg, never bob's.
+    assert got["ufrag"] and got["ufrag"] not in (relay_a0["ufrag"], second.ufrag), dump(ok)
+    assert got["cands"] and not set(got["cands"]) & set(relay_a0["cands"]), dump(ok)
+    assert B.fp not in dump(ok), dump(ok)
+    main.wait_log(f"session {c.a_sid}", 1)
 
 
 # ---------------------------------------------------------------------------

@@ -483,13 +483,23 @@ def test_valid_initiate_is_accepted(relay, alice):
                   + candidate("127.0.0.1", 11) + "</transport>"))
     assert_result(send_jingle(alice, ufrag_only), "transport-info")
     assert_result(send_jingle(alice, jingle("session-info", sid, "")), "session-info")
+    # A content the echo does not take: acknowledged, then content-reject
+    # (XEP-0166 §7.2.3), never an iq error, which ends a Conversations call.
     add = jingle("content-add", sid, content("a9", audio_description(4444), ice()))
-    assert_iq_error(send_jingle(alice, add), "cancel", "feature-not-implemented")
+    assert_result(send_jingle(alice, add), "content-add")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not [
+            e for e in jingle_sets(alice, sid) if e.find(JINGLE).get("action") == "content-reject"]:
+        time.sleep(0.05)
+    rej = [e for e in jingle_sets(alice, sid) if e.find(JINGLE).get("action") == "content-reject"]
+    assert rej, "no content-reject"
+    assert [c.get("name") for c in rej[0].find(JINGLE)][:1] == ["a9"], ET.tostring(rej[0])
     terminate(alice, relay, sid)
     # §6.7: after the session ended, its sid is unknown; belfry sent nothing.
     reply = send_jingle(alice, UNKNOWN_SID_REQUESTS["transport-info"](sid))
     assert_iq_error(reply, "cancel", "item-not-found", "unknown-session")
-    assert [e.find(JINGLE).get("action") for e in jingle_sets(alice, sid)] == ["session-accept"]
+    assert [e.find(JINGLE).get("action") for e in jingle_sets(alice, sid)] == \
+        ["session-accept", "content-reject"]
 
 
 def test_refused_session_accept_ends_the_session(prosody, relay):

@@ -1,0 +1,600 @@
+#define G_LOG_DOMAIN "belfry-session"
+/* Which contents of a session share which ICE-UDP transport, and the
+ * signalling that follows from it (main thread; session-private.h).
+ *
+ * XEP-0338 (BUNDLE): the contents of a BUNDLE group share one transport,
+ * the one of the group's first content; any other content has its own
+ * (XEP-0176 as written, and what Dino does: one transport per content,
+ * each with its own ufrag/pwd, candidates, DTLS handshake and SRTP keys).
+ *   - Incoming: the offer decides.
+ *   - Outgoing: we offer one transport per content and the BUNDLE group
+ *     of the session we mirror (RFC 8843 §7.2: an initial offer gives each
+ *     m-line its own transport), then the answer decides: a BUNDLE group in
+ *     it merges its contents onto the first one's transport and the others
+ *     are dropped; a peer that ignores the group (Dino) keeps one each.
+ * ICE restart (XEP-0176 §5.9, RFC 8445 §9): a transport-info whose
+ * ufrag/pwd differ from the transport's current ones restarts that
+ * transport (Conversations does this on every network change); we answer
+ * with a transport-info of our own new credentials.  The DTLS association
+ * and SRTP keys stay. */
+#include "build-config.h"
+
+#include <string.h>
+#include <gio/gio.h>
+
+#include "session-private.h"
+
+SessionTransport *
+transport_of (BfSession *s, const char *content)
+{
+  gpointer v = content && s->content_transport
+                 ? g_hash_table_lookup (s->content_transport, content) : NULL;
+  return v ? s->transports[GPOINTER_TO_UINT (v) - 1] : NULL;
+}
+
+static void
+map_content (BfSession *s, const char *content, SessionTransport *st)
+{
+  if (s->content_transport == NULL)
+    s->content_transport = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_insert (s->content_transport, g_strdup (content), GUINT_TO_POINTER (st->index + 1));
+}
+
+static SessionTransport *
+transport_new (BfSession *s)
+{
+  if (s->n_transports >= MAX_TRANSPORTS)
+    return NULL;
+  SessionTransport *st = g_new0 (SessionTransport, 1);
+  st->session = s;
+  st->index = s->n_transports;
+  st->in_use = TRUE;
+  s->transports[s->n_transports++] = st;
+  return st;
+}
+
+static void
+transport_free (SessionTransport *st)
+{
+  g_free (st->ufrag);
+  if (st->pwd)
+    memset (st->pwd, 0, strlen (st->pwd));
+  g_free (st->pwd);
+  g_free (st->remote_ufrag);
+  if (st->remote_pwd)
+    memset (st->remote_pwd, 0, strlen (st->remote_pwd));
+  g_free (st->remote_pwd);
+  if (st->candidates)
+    g_ptr_array_unref (st->candidates);
+  if (st->local_candidates)
+    g_ptr_array_unref (st->local_candidates);
+  if (st->held)
+    g_ptr_array_unref (st->held);
+  g_free (st);
+}
+
+void
+transports_free (BfSession *s)
+{
+  for (guint i = 0; i < s->n_transports; i++)
+    transport_free (s->transports[i]);
+  s->n_transports = 0;
+  g_clear_pointer (&s->content_transport, g_hash_table_unref);
+}
+
+/* The first content of @j on @st with credentials: with BUNDLE every
+ * content repeats them (StanzaJS), without each has its own. */
+const BfJingleIceTransport *
+transport_remote_ice (SessionTransport *st, const BfJingle *j)
+{
+  for (guint i = 0; j->contents && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->ice && c->ice->ufrag && c->ice->pwd && transport_of (st->session, c->name) == st)
+        return c->ice;
+    }
+  return NULL;
+}
+
+const BfJingleFingerprint *
+first_fingerprint (const BfJingle *j)
+{
+  for (guint i = 0; j->contents && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->ice && c->ice->fingerprint)
+        return c->ice->fingerprint;
+    }
+  return NULL;
+}
+
+/* @st's own fingerprint, else the session's (one certificate per peer). */
+const BfJingleFingerprint *
+transport_remote_fingerprint (SessionTransport *st, const BfJingle *j)
+{
+  for (guint i = 0; j->contents && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->ice && c->ice->fingerprint && transport_of (st->session, c->name) == st)
+        return c->ice->fingerprint;
+    }
+  return first_fingerprint (j);
+}
+
+/* The name of the BUNDLE group's first content that @j has, when @name is
+ * in such a group; else @name. */
+static const char *
+bundle_tag (const BfJingle *j, const char *name, gboolean *member_of_group)
+{
+  for (guint g = 0; j->groups && g < j->groups->len; g++)
+    {
+      const BfJingleGroup *group = g_ptr_array_index (j->groups, g);
+      if (g_strcmp0 (group->semantics, "BUNDLE") != 0)
+        continue;
+      const char *first = NULL;
+      gboolean member = FALSE;
+      for (guint k = 0; k < group->contents->len; k++)
+        {
+          const char *n = g_ptr_array_index (group->contents, k);
+          if (first == NULL && bf_jingle_find_content (j, n))
+            first = n;
+          member |= g_strcmp0 (n, name) == 0;
+        }
+      if (member && first)
+        {
+          if (member_of_group)
+            *member_of_group = TRUE;
+          return first;
+        }
+    }
+  return name;
+}
+
+void
+transports_assign_offer (BfSession *s, const BfJingle *offer)
+{
+  for (guint i = 0; i < offer->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (offer->contents, i);
+      gboolean grouped = FALSE;
+      const char *tag = bundle_tag (offer, c->name, &grouped);
+      SessionTransport *st = transport_of (s, tag);
+      if (st == NULL)
+        {
+          st = transport_new (s);
+          if (st == NULL)
+            return;         /* transports_check refuses the offer */
+          map_content (s, tag, st);
+        }
+      s->bundled |= grouped;
+      map_content (s, c->name, st);
+    }
+}
+
+void
+transports_assign_own (BfSession *s, const BfJingle *ours)
+{
+  for (guint i = 0; i < ours->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (ours->contents, i);
+      SessionTransport *st = transport_new (s);
+      if (st == NULL)
+        return;
+      map_content (s, c->name, st);
+    }
+}
+
+static gboolean
+transport_has_content (BfSession *s, SessionTransport *st)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, s->content_transport);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (GPOINTER_TO_UINT (v) == st->index + 1)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+drop_if_unused (BfSession *s, SessionTransport *st)
+{
+  if (st == NULL || !st->in_use || transport_has_content (s, st))
+    return;
+  st->in_use = FALSE;
+  g_debug ("session %s: transport %u dropped", s->sid, st->index);
+  if (st->started)
+    post_drop (st);
+}
+
+void
+transports_apply_answer (BfSession *s, const BfJingle *answer)
+{
+  for (guint i = 0; i < answer->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (answer->contents, i);
+      gboolean grouped = FALSE;
+      const char *tag = bundle_tag (answer, c->name, &grouped);
+      SessionTransport *to = transport_of (s, tag);
+      SessionTransport *from = transport_of (s, c->name);
+      s->bundled |= grouped;
+      if (to == NULL || from == NULL || to == from)
+        continue;
+      map_content (s, c->name, to);
+      drop_if_unused (s, from);
+    }
+}
+
+SessionTransport *
+transport_for_new_content (BfSession *s, const BfJingleContent *c)
+{
+  /* The same credentials as a transport of ours: BUNDLE'd onto it (or no
+   * credentials at all: onto the first, as before XEP-0338 was read). */
+  if (c->ice == NULL)
+    return NULL;
+  for (guint i = 0; i < s->n_transports; i++)
+    {
+      SessionTransport *st = s->transports[i];
+      if (st->in_use && (c->ice->ufrag == NULL
+                         || g_strcmp0 (c->ice->ufrag, st->remote_ufrag) == 0))
+        {
+          map_content (s, c->name, st);
+          return st;
+        }
+    }
+  if (c->ice->pwd == NULL)
+    return NULL;
+  SessionTransport *st = transport_new (s);
+  if (st)
+    map_content (s, c->name, st);
+  return st;
+}
+
+/* A content we add (content-add on behalf of the other leg): on the
+ * BUNDLE'd transport when the session has one, else on a new transport of
+ * its own, started now (its candidates are in our content-add). */
+gboolean
+transport_for_our_content (BfSession *s, const char *name)
+{
+  if (transport_of (s, name))
+    return TRUE;
+  if (s->bundled || s->n_transports == 0)
+    {
+      for (guint i = 0; i < s->n_transports; i++)
+        if (s->transports[i]->in_use)
+          {
+            map_content (s, name, s->transports[i]);
+            return TRUE;
+          }
+      return FALSE;
+    }
+  SessionTransport *st = transport_new (s);
+  if (st == NULL)
+    return FALSE;
+  map_content (s, name, st);
+  st->started = TRUE;
+  post_setup (st, NULL);
+  return TRUE;
+}
+
+/* The peer answered our content-add of @c with the credentials of a
+ * transport we already share with it: the content moves there and the
+ * transport we offered for it goes.  TRUE when it did. */
+gboolean
+transports_rebundle (BfSession *s, const BfJingleContent *c)
+{
+  SessionTransport *mine = transport_of (s, c->name);
+  if (mine == NULL || c->ice == NULL || c->ice->ufrag == NULL)
+    return FALSE;
+  for (guint i = 0; i < s->n_transports; i++)
+    {
+      SessionTransport *st = s->transports[i];
+      if (st != mine && st->in_use && st->remote_set
+          && g_strcmp0 (st->remote_ufrag, c->ice->ufrag) == 0)
+        {
+          map_content (s, c->name, st);
+          drop_if_unused (s, mine);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+void
+transports_drop_content (BfSession *s, const char *name)
+{
+  SessionTransport *st = transport_of (s, name);
+  if (st == NULL)
+    return;
+  g_hash_table_remove (s->content_transport, name);
+  if (st->index > 0)
+    drop_if_unused (s, st);   /* the first carries RTCP of last resort */
+}
+
+/* Every transport of @j has credentials, and a fingerprint is there. */
+gboolean
+transports_check (BfSession *s, const BfJingle *j, const char **why)
+{
+  if (first_fingerprint (j) == NULL)
+    {
+      *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
+      return FALSE;
+    }
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      SessionTransport *st = transport_of (s, c->name);
+      if (st == NULL)
+        {
+          *why = "too many transports";
+          return FALSE;
+        }
+      if (st->in_use && transport_remote_ice (st, j) == NULL)
+        {
+          *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Starts every transport not started yet, with the peer's side from
+ * @remote when we answer (NULL when we offer). */
+void
+transports_start (BfSession *s, const BfJingle *remote)
+{
+  for (guint i = 0; i < s->n_transports; i++)
+    {
+      SessionTransport *st = s->transports[i];
+      if (st->in_use && !st->started)
+        {
+          st->started = TRUE;
+          post_setup (st, remote);
+        }
+    }
+  transports_update_route (s);
+}
+
+gboolean
+transports_gathered (BfSession *s)
+{
+  for (guint i = 0; i < s->n_transports; i++)
+    if (s->transports[i]->in_use && !s->transports[i]->gathered)
+      return FALSE;
+  return s->n_transports > 0;
+}
+
+static void
+route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j, gboolean echo_ssrcs)
+{
+  for (guint i = 0; j && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      SessionTransport *st = transport_of (s, c->name);
+      if (st == NULL || c->rtp == NULL)
+        continue;
+      for (guint k = 0; k < c->rtp->payload_types->len; k++)
+        bf_packet_route_set_pt (route,
+                                ((BfJinglePayloadType *) g_ptr_array_index (c->rtp->payload_types,
+                                                                            k))->id,
+                                st->index);
+      for (guint k = 0; k < c->rtp->sources->len; k++)
+        {
+          guint32 ssrc = ((BfJingleSource *) g_ptr_array_index (c->rtp->sources, k))->ssrc;
+          bf_packet_route_set_ssrc (route, ssrc, st->index);
+          /* The echo's own SSRC for it travels the same way. */
+          for (guint m = 0; echo_ssrcs && m < s->n_ssrcs; m++)
+            if (s->remote_ssrcs[m] == ssrc && s->local_ssrcs[m])
+              bf_packet_route_set_ssrc (route, s->local_ssrcs[m], st->index);
+        }
+    }
+}
+
+/* Tells the worker which payload types and announced SSRCs belong to which
+ * transport; only sessions with more than one need it. */
+void
+transports_update_route (BfSession *s)
+{
+  if (s->n_transports <= 1 || s->worker == NULL)
+    return;
+  BfPacketRoute route;
+  bf_packet_route_init (&route);
+  route_description (s, &route, s->ours, FALSE);
+  route_description (s, &route, s->theirs, TRUE);
+  post_route (s, &route);
+}
+
+/* --- our side of a transport in Jingle --- */
+
+BfJingleSetup
+established_setup (BfSession *s)
+{
+  return s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
+                                                     : BF_JINGLE_SETUP_PASSIVE;
+}
+
+static void
+add_candidate (BfJingleIceTransport *ice, const BfMediaCandidate *mc, guint k)
+{
+  g_autofree char *id = g_strdup_printf ("bf%u", k);
+  BfJingleCandidate *jc = bf_jingle_ice_add_candidate (ice, mc->component, mc->foundation,
+                                                       mc->address, mc->port, mc->priority,
+                                                       "udp", (BfJingleCandidateType) mc->type);
+  jc->generation = 0;
+  jc->id = g_strdup (id);
+  if (mc->rel_address[0])
+    {
+      jc->rel_addr = g_strdup (mc->rel_address);
+      jc->rel_port = mc->rel_port;
+    }
+}
+
+/* Our credentials, fingerprint (@setup) and every candidate of @c's
+ * transport on @c. */
+void
+add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
+{
+  SessionTransport *st = transport_of (s, c->name);
+  if (st == NULL || !st->gathered)
+    return;
+  BfMediaCert *cert = s->mgr->cert;
+  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
+  bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert), setup,
+                                 bf_media_cert_get_fingerprint (cert));
+  for (guint k = 0; st->candidates && k < st->candidates->len; k++)
+    add_candidate (ice, g_ptr_array_index (st->candidates, k), k);
+}
+
+static gboolean
+all_gathered_for (BfSession *s, const BfJingle *j, SessionTransport **waiting)
+{
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      SessionTransport *st = transport_of (s, ((BfJingleContent *) g_ptr_array_index (j->contents,
+                                                                                   i))->name);
+      if (st && !st->gathered)
+        {
+          *waiting = st;
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+send_with_ice (BfSession *s, BfJingle *j)
+{
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->rtp)
+        add_ice (s, c, established_setup (s));
+    }
+  send_jingle (s, j);
+}
+
+/* A content-add or -accept (already applied to the session's state)
+ * whose contents get our ICE side: sent now, or once a transport of its
+ * is gathered (a new one for a content of its own). Takes @j. */
+void
+transports_send_or_hold (BfSession *s, BfJingle *j)
+{
+  SessionTransport *waiting = NULL;
+  if (all_gathered_for (s, j, &waiting))
+    {
+      send_with_ice (s, j);
+      bf_jingle_free (j);
+      return;
+    }
+  if (waiting->held == NULL)
+    waiting->held = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_jingle_free);
+  g_ptr_array_add (waiting->held, j);
+}
+
+/* Our new credentials after the peer restarted ICE on @st: one
+ * transport-info per candidate, each repeating them (Monal reads only the
+ * first candidate of each transport-info and requires the credentials in
+ * every one: MLCall.m). */
+static void
+send_restart_answer (BfSession *s, SessionTransport *st)
+{
+  guint n = st->candidates && st->candidates->len > 0 ? st->candidates->len : 1;
+  for (guint k = 0; k < n; k++)
+    {
+      g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_INFO, s->sid);
+      GHashTableIter it;
+      gpointer key, v;
+      g_hash_table_iter_init (&it, s->content_transport);
+      while (g_hash_table_iter_next (&it, &key, &v))
+        {
+          if (GPOINTER_TO_UINT (v) != st->index + 1)
+            continue;
+          const BfJingleSessionContent *sc = find_session_content (s, key);
+          if (sc == NULL)
+            continue;
+          BfJingleContent *c = bf_jingle_add_content (j, sc->creator, key);
+          BfMediaCert *cert = s->mgr->cert;
+          BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
+          bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert),
+                                         established_setup (s),
+                                         bf_media_cert_get_fingerprint (cert));
+          if (st->candidates && k < st->candidates->len)
+            add_candidate (ice, g_ptr_array_index (st->candidates, k), k);
+        }
+      if (j->contents->len == 0)
+        return;
+      g_autoptr (GError) error = NULL;
+      if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
+        {
+          g_debug ("session %s: transport-info not sent: %s", s->sid, error->message);
+          return;
+        }
+      send_jingle (s, j);
+    }
+  g_message ("session %s: ICE restarted by %s on transport %u (restart %u)", s->sid, s->peer,
+             st->index, st->restarts);
+}
+
+void
+transports_on_gathered (BfSession *s, WorkerNews *n)
+{
+  if (n->transport >= s->n_transports)
+    return;
+  SessionTransport *st = s->transports[n->transport];
+  if (!st->in_use)
+    return;
+  g_free (st->ufrag);
+  st->ufrag = g_steal_pointer (&n->ufrag);
+  if (st->pwd)
+    memset (st->pwd, 0, strlen (st->pwd));
+  g_free (st->pwd);
+  st->pwd = g_steal_pointer (&n->pwd);
+  if (n->restarted)
+    {
+      send_restart_answer (s, st);
+      return;
+    }
+  st->gathered = TRUE;
+  if (st->candidates)
+    g_ptr_array_unref (st->candidates);
+  st->candidates = g_steal_pointer (&n->candidates);
+  if (st->held)
+    {
+      g_autoptr (GPtrArray) held = g_steal_pointer (&st->held);
+      g_ptr_array_set_free_func (held, NULL);
+      for (guint i = 0; i < held->len && !s->ended; i++)
+        transports_send_or_hold (s, g_ptr_array_index (held, i));
+      for (guint i = 0; i < held->len && s->ended; i++)
+        bf_jingle_free (g_ptr_array_index (held, i));
+    }
+}
+
+void
+handle_transport_info (BfSession *s, const BfJingle *j)
+{
+  gboolean restarted[MAX_TRANSPORTS] = { FALSE };
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      SessionTransport *st = transport_of (s, c->name);
+      if (st == NULL || !st->in_use || !st->started || c->ice == NULL || c->ice->ufrag == NULL
+          || c->ice->pwd == NULL || !st->remote_set || restarted[st->index]
+          || (strcmp (c->ice->ufrag, st->remote_ufrag) == 0
+              && strcmp (c->ice->pwd, st->remote_pwd) == 0))
+        continue;
+      if (st->restarts >= MAX_ICE_RESTARTS)
+        {
+          g_message ("session %s: ICE restart refused (%u already)", s->sid, st->restarts);
+          continue;
+        }
+      /* XEP-0176 §5.9: new ufrag and pwd: the peer restarts ICE. */
+      restarted[st->index] = TRUE;
+      post_restart (st, c->ice->ufrag, c->ice->pwd, j);
+    }
+  for (guint i = 0; i < s->n_transports; i++)
+    {
+      SessionTransport *st = s->transports[i];
+      if (st->in_use && st->started && !restarted[i])
+        post_candidates (st, j);
+    }
+}
