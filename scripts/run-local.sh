@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs belfry locally against a throwaway Prosody, on loopback only:
 #
-#   sudo bash scripts/run-local.sh [--c2s-port N]
+#   sudo bash scripts/run-local.sh [--c2s-port N] [--http-port N]
 #
 # Installs the Debian packages (scripts/setup.sh), builds belfry, starts a
 # private Prosody (VirtualHost "localhost", Component "relay.localhost") and
-# belfry with the echo, proxy65 and call modules, registers a demo account and prints how to
-# connect.  Stays in the foreground: Ctrl-C stops belfry, then Prosody, and
+# belfry with the echo, proxy65 and call modules, registers two demo accounts
+# and prints how to connect.  Prosody's http port also serves the call page
+# (examples/call-page, bundled with tests/e2e's StanzaJS and esbuild): open
+# it in a browser on this machine to watch a call.  Stays in the foreground:
+# Ctrl-C stops belfry, then Prosody, and
 # removes every file it created.  If either process dies, the other is
 # stopped and the script exits non-zero.
 #
@@ -15,9 +18,11 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: bash scripts/run-local.sh [--c2s-port N]
+usage: bash scripts/run-local.sh [--c2s-port N] [--http-port N]
 
-  --c2s-port N   the port XMPP clients connect to (default: a free port)
+  --c2s-port N    the port XMPP clients connect to (default: a free port)
+  --http-port N   the port of the call page, WebSocket and BOSH
+                  (default: a free port)
 
 Runs Prosody and belfry on 127.0.0.1 until Ctrl-C.
 EOF
@@ -27,6 +32,7 @@ log() { printf 'run-local: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 c2s_port=
+http_port=
 while [ $# -gt 0 ]; do
   case "$1" in
     --c2s-port)
@@ -34,16 +40,28 @@ while [ $# -gt 0 ]; do
       c2s_port=$2; shift 2 ;;
     --c2s-port=*)
       c2s_port=${1#*=}; shift ;;
+    --http-port)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      http_port=$2; shift 2 ;;
+    --http-port=*)
+      http_port=${1#*=}; shift ;;
     -h|--help)
       usage; exit 0 ;;
     *)
       log "unknown argument: $1"; usage >&2; exit 2 ;;
   esac
 done
-if [ -n "$c2s_port" ]; then
-  if ! [[ $c2s_port =~ ^[0-9]+$ ]] || [ "$c2s_port" -lt 1 ] || [ "$c2s_port" -gt 65535 ]; then
-    die "--c2s-port: not a port number: $c2s_port"
+for opt in c2s http; do
+  val=${opt}_port
+  val=${!val}
+  if [ -n "$val" ]; then
+    if ! [[ $val =~ ^[0-9]+$ ]] || [ "$val" -lt 1 ] || [ "$val" -gt 65535 ]; then
+      die "--$opt-port: not a port number: $val"
+    fi
   fi
+done
+if [ -n "$c2s_port" ] && [ "$c2s_port" = "$http_port" ]; then
+  die "--c2s-port and --http-port must differ"
 fi
 
 [ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and runs Prosody as the prosody user)"
@@ -154,6 +172,11 @@ belfry_bin=$repo/build/relay/belfry
 for m in echo proxy65 call; do
   [ -f "$repo/build/modules/$m/$m.so" ] || die "build/modules/$m/$m.so was not built"
 done
+# The call page is bundled with the e2e tests' esbuild and StanzaJS
+# (tests/e2e/node_modules, installed by setup.sh).
+command -v node >/dev/null 2>&1 || die "no 'node' (Node.js) to bundle the call page"
+[ -f "$repo/tests/e2e/node_modules/stanza/package.json" ] \
+  || die "tests/e2e/node_modules is missing (scripts/setup.sh runs npm ci there)"
 
 # --- Ports and secrets ------------------------------------------------------
 # Prints whether TCP port $1 on 127.0.0.1 can be bound right now.
@@ -167,28 +190,31 @@ except OSError:
 }
 
 # N distinct free loopback ports (bound together, so they differ), none of
-# them equal to $2.
+# them equal to the ports given after N.
 free_ports() {
   "$py" -c 'import socket, sys
-n, avoid = int(sys.argv[1]), int(sys.argv[2])
+n, avoid = int(sys.argv[1]), {int(a) for a in sys.argv[2:] if a}
 socks, ports = [], []
 while len(ports) < n:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
     p = s.getsockname()[1]
-    if p != avoid:
+    if p not in avoid:
         ports.append(p)
-print(" ".join(map(str, ports)))' "$1" "${2:-0}"
+print(" ".join(map(str, ports)))' "$@"
 }
 
-if [ -n "$c2s_port" ]; then
-  port_free "$c2s_port" || die "port $c2s_port on 127.0.0.1 is in use"
-  read -r comp_port http_port proxy_port < <(free_ports 3 "$c2s_port")
-else
-  read -r c2s_port comp_port http_port proxy_port < <(free_ports 4)
-fi
-[ -n "${proxy_port:-}" ] || die "could not find free ports on 127.0.0.1"
+for given in "$c2s_port" "$http_port"; do
+  [ -z "$given" ] || port_free "$given" || die "port $given on 127.0.0.1 is in use"
+done
+# Four free ports; the c2s and http ones are used only when not given.
+read -r -a spare < <(free_ports 4 "$c2s_port" "$http_port")
+[ "${#spare[@]}" -eq 4 ] || die "could not find free ports on 127.0.0.1"
+comp_port=${spare[0]}
+proxy_port=${spare[1]}
+[ -n "$c2s_port" ] || c2s_port=${spare[2]}
+[ -n "$http_port" ] || http_port=${spare[3]}
 
 random_secret() { "$py" -c 'import secrets; print(secrets.token_urlsafe(18))'; }
 component_secret=$(random_secret)
@@ -196,13 +222,27 @@ demo_password=$(random_secret)
 
 # --- Files --------------------------------------------------------------------
 # $tmp           root, 711: both users can traverse, neither can list.
-# $tmp/prosody   prosody, 700: its config (holds the secret), data, logs.
+# $tmp/prosody   prosody, 700: its config (holds the secret), data, logs,
+#                and www/, the call page it serves (config.json holds the
+#                demo password).
 # $tmp/belfry    root, 700: belfry's config and secret file.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/belfry-local.XXXXXXXX")
 chmod 711 "$tmp"
 pdir=$tmp/prosody
 bdir=$tmp/belfry
-mkdir -m 700 "$pdir" "$pdir/data" "$pdir/certs" "$bdir"
+www=$pdir/www
+mkdir -m 700 "$pdir" "$pdir/data" "$pdir/certs" "$bdir" "$www"
+
+# --- The call page ------------------------------------------------------------
+cp "$repo/examples/call-page/index.html" "$repo/examples/call-page/call-page.css" "$www/"
+node "$repo/tests/e2e/build.mjs" call-page "$www/call-page.bundle.js" >/dev/null \
+  || die "could not bundle the call page (node tests/e2e/build.mjs call-page)"
+# What the page needs to log in: the accounts registered below.  Served on
+# 127.0.0.1 only, like everything here.
+"$py" -c 'import json, sys
+json.dump({"domain": "localhost", "relay": "relay.localhost",
+           "accounts": ["demo", "demo2"], "password": sys.argv[1]}, sys.stdout)' \
+  "$demo_password" > "$www/config.json"
 
 prosody_cfg=$pdir/prosody.cfg.lua
 cat > "$prosody_cfg" <<EOF
@@ -223,7 +263,7 @@ http_ports = { $http_port }
 http_interfaces = { "127.0.0.1" }
 https_ports = { }
 
-modules_enabled = { "roster", "saslauth", "disco", "ping", "bosh", "websocket" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "bosh", "websocket", "http_files" }
 modules_disabled = { "s2s", "offline" }
 
 authentication = "internal_hashed"
@@ -232,6 +272,10 @@ allow_unencrypted_plain_auth = true
 consider_websocket_secure = true
 consider_bosh_secure = true
 http_default_host = "localhost"
+-- The call page at http://127.0.0.1:$http_port/ (the WebSocket and BOSH
+-- paths stay theirs: exact routes win over the files' wildcard).
+http_files_dir = "$www"
+http_paths = { files = "/" }
 
 VirtualHost "localhost"
 
@@ -308,6 +352,13 @@ for port in "$c2s_port" "$comp_port" "$http_port"; do
   fi
 done
 
+# The call page must come back from the http port (mod_http_files).
+"$py" -c 'import sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # no http_proxy
+with opener.open(sys.argv[1], timeout=5) as r:
+    sys.exit(0 if r.status == 200 and b"call-page.bundle.js" in r.read() else 1)' \
+  "http://127.0.0.1:$http_port/" || { show_prosody_log; die "Prosody does not serve the call page"; }
+
 as_prosody prosodyctl --config "$prosody_cfg" register demo localhost "$demo_password" \
   || die "could not register demo@localhost"
 # A second account, to try a call through the relay between two clients.
@@ -355,6 +406,12 @@ cat <<EOF
                call it (audio/video, Jingle): your media comes back
  call relay    demo calls demo2\\40localhost@relay.localhost to reach demo2
                through belfry (media relayed and re-encrypted, IPs hidden)
+
+ call page     http://127.0.0.1:$http_port/
+               in a browser on this machine: log in, call the echo; or open
+               http://127.0.0.1:$http_port/?as=demo and
+               http://127.0.0.1:$http_port/?as=demo2 in two tabs and call
+               one from the other through the relay
 
  logs          $belfry_log
                $pdir/prosody.log

@@ -1,9 +1,13 @@
 // Bundles page/peer.js (StanzaJS + the peer logic) into build/peer.bundle.js.
 // Run by chromium-peer.mjs when the bundle is missing or older than its
 // sources; `npm run build` does the same by hand.
+//
+// Also bundles the demo call page (examples/call-page/call-page.js, served
+// by scripts/run-local.sh) with the same StanzaJS:
+//   node build.mjs call-page [OUTFILE]   (default build/call-page.bundle.js)
 import { build } from 'esbuild';
 import { mkdirSync, renameSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,13 +23,13 @@ export function bundleIsFresh() {
   return b > 0 && sources.every(s => mtime(s) <= b);
 }
 
-export async function buildBundle() {
-  mkdirSync(dirname(bundlePath), { recursive: true });
+async function bundle(entry, outfile, extra = {}) {
+  mkdirSync(dirname(outfile), { recursive: true });
   // Build to a private name, then rename: peers started in parallel never
   // load a half-written bundle.
-  const tmp = `${bundlePath}.${process.pid}.tmp`;
+  const tmp = `${outfile}.${process.pid}.tmp`;
   await build({
-    entryPoints: [join(here, 'page', 'peer.js')],
+    entryPoints: [entry],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -33,9 +37,23 @@ export async function buildBundle() {
     outfile: tmp,
     logLevel: 'warning',
     define: { global: 'globalThis' },
+    ...extra,
   });
-  renameSync(tmp, bundlePath);
-  return bundlePath;
+  renameSync(tmp, outfile);
+  return outfile;
+}
+
+export async function buildBundle() {
+  return bundle(join(here, 'page', 'peer.js'), bundlePath);
+}
+
+export const callPageSource = join(here, '..', '..', 'examples', 'call-page', 'call-page.js');
+export const callPageBundlePath = join(here, 'build', 'call-page.bundle.js');
+
+export async function buildCallPage(outfile = callPageBundlePath) {
+  // The page lives outside this package: its imports (stanza, events) are
+  // resolved from this node_modules.
+  return bundle(callPageSource, outfile, { nodePaths: [join(here, 'node_modules')] });
 }
 
 export async function ensureBundle() {
@@ -44,6 +62,10 @@ export async function ensureBundle() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildBundle();
-  console.log(bundlePath);
+  if (process.argv[2] === 'call-page') {
+    console.log(await buildCallPage(process.argv[3] ? resolve(process.argv[3]) : undefined));
+  } else {
+    await buildBundle();
+    console.log(bundlePath);
+  }
 }
