@@ -38,6 +38,7 @@ typedef struct {
   gboolean gathered;
   gboolean remote_set;             /* the peer's credentials went to the worker */
   char *ufrag, *pwd;               /* ours, once gathered (new after an ICE restart) */
+  char *preset_ufrag, *preset_pwd; /* ours, chosen before gathering (a BUNDLE offer) */
   GPtrArray *candidates;           /* ours: BfMediaCandidate* */
   char *remote_ufrag, *remote_pwd; /* the peer's current ones */
   guint restarts;

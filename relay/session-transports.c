@@ -20,6 +20,7 @@
 #include "build-config.h"
 
 #include <string.h>
+#include <sys/random.h>
 #include <gio/gio.h>
 
 #include "session-private.h"
@@ -60,6 +61,10 @@ transport_free (SessionTransport *st)
   if (st->pwd)
     memset (st->pwd, 0, strlen (st->pwd));
   g_free (st->pwd);
+  g_free (st->preset_ufrag);
+  if (st->preset_pwd)
+    memset (st->preset_pwd, 0, strlen (st->preset_pwd));
+  g_free (st->preset_pwd);
   g_free (st->remote_ufrag);
   if (st->remote_pwd)
     memset (st->remote_pwd, 0, strlen (st->remote_pwd));
@@ -171,6 +176,29 @@ transports_assign_offer (BfSession *s, const BfJingle *offer)
     }
 }
 
+/* @n random ICE characters (RFC 8839 §5.4), from the kernel's CSPRNG:
+ * the password authenticates every STUN check. */
+static char *
+ice_random (gsize n)
+{
+  static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  guint8 raw[64];
+  g_assert (n <= sizeof raw);
+  gsize got = 0;
+  while (got < n)
+    {
+      ssize_t r = getrandom (raw + got, n - got, 0);
+      if (r > 0)
+        got += (gsize) r;
+    }
+  char *out = g_malloc (n + 1);
+  for (gsize i = 0; i < n; i++)
+    out[i] = chars[raw[i] & 63];
+  out[n] = '\0';
+  memset (raw, 0, sizeof raw);
+  return out;
+}
+
 void
 transports_assign_own (BfSession *s, const BfJingle *ours)
 {
@@ -181,6 +209,27 @@ transports_assign_own (BfSession *s, const BfJingle *ours)
       if (st == NULL)
         return;
       map_content (s, c->name, st);
+      /* Each content its own transport (RFC 8843 §7.2), but those of one
+       * BUNDLE group with the same ufrag and pwd: GStreamer's webrtcbin
+       * (1.22) refuses a BUNDLE offer whose m-lines' ice-ufrag differ
+       * ("different ice-ufrag values in bundle"), Chromium takes either,
+       * and a peer that ignores the group (Dino) runs one ICE session per
+       * content, each against its own ports. */
+      gboolean grouped = FALSE;
+      const char *tag = bundle_tag (ours, c->name, &grouped);
+      SessionTransport *first = grouped ? transport_of (s, tag) : NULL;
+      if (!grouped)
+        continue;
+      if (first && first != st)
+        {
+          st->preset_ufrag = g_strdup (first->preset_ufrag);
+          st->preset_pwd = g_strdup (first->preset_pwd);
+        }
+      else
+        {
+          st->preset_ufrag = ice_random (8);
+          st->preset_pwd = ice_random (24);
+        }
     }
 }
 

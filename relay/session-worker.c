@@ -139,6 +139,7 @@ typedef struct {
   gboolean restart;        /* ... and they are new: an ICE restart */
   char *ufrag, *pwd;
   char *fp_hash, *fp_value;
+  char *local_ufrag, *local_pwd;   /* worker_setup: our credentials, chosen */
   GArray *candidates;      /* BfMediaCandidate */
   BfMediaConfig *media;
   BfMediaCert *cert;
@@ -155,6 +156,10 @@ job_free (WorkerJob *job)
   g_free (job->pwd);
   g_free (job->fp_hash);
   g_free (job->fp_value);
+  g_free (job->local_ufrag);
+  if (job->local_pwd)
+    memset (job->local_pwd, 0, strlen (job->local_pwd));
+  g_free (job->local_pwd);
   if (job->candidates)
     g_array_unref (job->candidates);
   g_free (job->route);
@@ -273,7 +278,11 @@ worker_setup (gpointer data)
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
   st->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
                                           on_transport_event, on_transport_rtp, st, &error);
-  if (st->transport == NULL || (job->set_remote && !worker_apply_remote (st, job, &error))
+  if (st->transport == NULL
+      || (job->local_ufrag && !bf_media_transport_set_local_credentials (st->transport,
+                                                                        job->local_ufrag,
+                                                                        job->local_pwd, &error))
+      || (job->set_remote && !worker_apply_remote (st, job, &error))
       || !bf_media_transport_gather (st->transport, &error))
     worker_fail (s, st->index, error);
 }
@@ -343,6 +352,8 @@ void
 post_setup (SessionTransport *st, const BfJingle *remote)
 {
   WorkerJob *job = job_new (st);
+  job->local_ufrag = g_strdup (st->preset_ufrag);
+  job->local_pwd = g_strdup (st->preset_pwd);
   if (remote)
     {
       const BfJingleIceTransport *ice = transport_remote_ice (st, remote);

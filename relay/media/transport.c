@@ -940,6 +940,21 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
 }
 
 gboolean
+bf_media_transport_set_local_credentials (BfMediaTransport *t, const char *ufrag,
+                                          const char *pwd, GError **error)
+{
+  g_return_val_if_fail (ON_WORKER (t), FALSE);
+  if (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22) || t->ice != ICE_NEW
+      || !nice_agent_set_local_credentials (t->agent, t->stream_id, ufrag, pwd))
+    {
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
+                   "cannot set the local ICE credentials");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *pwd,
                             GError **error)
 {

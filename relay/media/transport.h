@@ -111,6 +111,12 @@ void bf_media_transport_get_local_credentials (BfMediaTransport *transport,
 gboolean bf_media_transport_set_remote_credentials (BfMediaTransport *transport,
                                                     const char *ufrag, const char *pwd,
                                                     GError **error);
+/* Before gathering: our credentials, chosen by the caller (RFC 8839
+ * §5.4 characters; ufrag 4..256, pwd 22..256).  Several transports of one
+ * BUNDLE offer share theirs: see session-transports.c. */
+gboolean bf_media_transport_set_local_credentials (BfMediaTransport *transport,
+                                                   const char *ufrag, const char *pwd,
+                                                   GError **error);
 /* An ICE restart by the peer (RFC 8445 §9, XEP-0176 §5.9): its new
  * credentials; libnice's stream restarts (new local credentials: get them
  * again; local candidates stay), the remote candidates start anew, and
