@@ -335,22 +335,35 @@ function setPhase(call, phase, note) {
   render();
 }
 
+// A bare user JID (not on the relay) is rung first with a XEP-0353 propose,
+// as Conversations and Dino do: a session-initiate needs a full JID.  The
+// relay's addresses (echo, user\40domain) take session-initiate at once.
 async function placeCall(address) {
   if (activeCall()) { log('error', 'hang up first'); return; }
   if (!state.loggedIn) return;
+  const jmi = !address.includes('/') && domainOf(address) !== relayDomain();
   const call = newCall({ direction: 'outgoing', peer: address, display: displayJid(address),
-    sid: randomId() });
+    sid: randomId(), jmi });
   setPhase(call, 'calling', `to ${address}`);
   try {
-    const stream = await getLocalMedia();
-    if (call.phase === 'ended') return;
-    const session = client.jingle.createMediaSession(address, call.sid, stream);
-    attachSession(call, session);
-    await session.start();
+    await getLocalMedia();
+    if (call.phase === 'ended') { stopLocalMedia(); return; }
+    if (jmi) {
+      const desc = ['audio', 'video'].map(m => `<description xmlns='${NS_RTP}' media='${m}'/>`).join('');
+      sendJmi(address, 'propose', call.sid, desc);   // onJmi takes the proceed
+      return;
+    }
+    await startSession(call, address);
   } catch (e) {
     log('error', `call failed: ${e.message || e}`);
     endCall(call, 'failed-application', 'local');
   }
+}
+
+async function startSession(call, to) {
+  const session = client.jingle.createMediaSession(to, call.sid, localStream);
+  attachSession(call, session);
+  await session.start();
 }
 
 function attachSession(call, session) {
@@ -406,6 +419,17 @@ function onJmi(from, el) {
     setPhase(c, 'incoming', `from ${c.display}`);
     // XEP-0353: tell the caller we are ringing (belfry passes it on).
     sendJmi(from, 'ringing', id);
+  } else if (what === 'proceed' && call && call.sid === id && call.direction === 'outgoing' &&
+             call.jmi && !call.session && call.phase !== 'ended') {
+    // The callee's resource that answered: the session goes to it.
+    call.peer = from;
+    startSession(call, from).catch(e => {
+      log('error', `call failed: ${e.message || e}`);
+      endCall(call, 'failed-application', 'local');
+    });
+  } else if (what === 'ringing' && call && call.sid === id && call.direction === 'outgoing' &&
+             call.phase === 'calling') {
+    setPhase(call, 'ringing', `${call.display} is ringing`);
   } else if ((what === 'retract' || what === 'reject') && call && call.sid === id && call.phase !== 'ended') {
     endCall(call, what === 'retract' ? 'cancel' : 'decline', 'remote', true);
   } else if (what === 'accept' && call && call.sid === id && call.direction === 'incoming' && !call.answered) {
@@ -477,8 +501,9 @@ function hangUp() {
   if (!call) return;
   if (call.direction === 'incoming' && !call.answered) { decline(); return; }
   if (call.jmi && !call.session) {
-    // Answered (proceed sent) but no session-initiate yet.
-    sendJmi(call.peer, 'reject', call.sid);
+    // Outgoing: proposed, no proceed yet -> retract.  Incoming: answered
+    // (proceed sent), no session-initiate yet -> reject.
+    sendJmi(call.peer, call.direction === 'outgoing' ? 'retract' : 'reject', call.sid);
     endCall(call, 'cancel', 'local', true);
     return;
   }

@@ -19,7 +19,8 @@ page's own buttons.
     (demo2\\40localhost@relay.localhost): demo2's page rings, Answer, both
     decode the other's audio and video, each sees only relay addresses;
     the callee hangs up and the caller's page shows it; belfry logs the
-    call's end.
+    call's end;
+  * Decline on the ringing page ends the caller's call with `decline`.
 
 Runs in the e2e private network namespace (see conftest.py); apart from
 the desktop case above, Chromium gathers on loopback
@@ -497,3 +498,23 @@ def test_pages_call_each_other_through_relay(run_local, browser, workdir):
     assert run_local.belfry_text().count("ended it:") > calls_before
     record("call page demo -> demo2 through the relay", [demo, demo2],
            time.monotonic() - started)
+
+
+def test_callee_declines_through_relay(run_local, browser):
+    """Decline on the ringing page: the caller's page shows `decline` from
+    the other side, belfry ends the caller's session with it."""
+    demo2 = open_page(browser, run_local, "demo2", "demo2")
+    demo = open_page(browser, run_local, "demo", "demo")
+    demo.click("#call-demo2")
+    demo2.wait("!document.getElementById('incoming').hidden", CALL_TIMEOUT, "incoming call shown")
+    demo2.click("#decline")
+    demo.wait("window.callPage.state.call.phase === 'ended'", 10, "caller sees the decline")
+    c1, c2 = demo.call(), demo2.call()
+    assert (c2["reason"], c2["ended_by"]) == ("decline", "local"), demo2.dump()
+    assert (c1["reason"], c1["ended_by"]) == ("decline", "remote"), demo.dump()
+    assert c1["connected_at"] is None and c2["connected_at"] is None
+    assert any(t.startswith("→ JMI reject to demo\\40localhost@relay.localhost/")
+               for t in demo2.log_texts()), demo2.dump()
+    assert demo2.eval("document.getElementById('incoming').hidden"), demo2.dump()
+    run_local.wait_belfry(rf"session {re.escape(c1['sid'])} with demo@localhost/\S+ ended: decline",
+                          10)
