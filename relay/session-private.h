@@ -42,6 +42,7 @@ typedef struct {
   GPtrArray *candidates;           /* ours: BfMediaCandidate* */
   char *remote_ufrag, *remote_pwd; /* the peer's current ones */
   guint restarts;
+  GPtrArray *past_ufrags;          /* the peer's earlier ones: late, never a restart */
   GPtrArray *held;                 /* BfJingle*: actions waiting for our candidates */
   /* worker */
   BfMediaTransport *transport;

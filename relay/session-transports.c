@@ -75,6 +75,8 @@ transport_free (SessionTransport *st)
     g_ptr_array_unref (st->local_candidates);
   if (st->held)
     g_ptr_array_unref (st->held);
+  if (st->past_ufrags)
+    g_ptr_array_unref (st->past_ufrags);
   g_free (st);
 }
 
@@ -631,6 +633,11 @@ handle_transport_info (BfSession *s, const BfJingle *j)
           || (strcmp (c->ice->ufrag, st->remote_ufrag) == 0
               && strcmp (c->ice->pwd, st->remote_pwd) == 0))
         continue;
+      gboolean past = FALSE;
+      for (guint k = 0; st->past_ufrags && k < st->past_ufrags->len; k++)
+        past |= strcmp (g_ptr_array_index (st->past_ufrags, k), c->ice->ufrag) == 0;
+      if (past)
+        continue;   /* sent before the last restart, delivered after it */
       if (st->restarts >= MAX_ICE_RESTARTS)
         {
           g_message ("session %s: ICE restart refused (%u already)", s->sid, st->restarts);
@@ -638,6 +645,9 @@ handle_transport_info (BfSession *s, const BfJingle *j)
         }
       /* XEP-0176 §5.9: new ufrag and pwd: the peer restarts ICE. */
       restarted[st->index] = TRUE;
+      if (st->past_ufrags == NULL)
+        st->past_ufrags = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (st->past_ufrags, g_strdup (st->remote_ufrag));   /* bounded by restarts */
       post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
   for (guint i = 0; i < s->n_transports; i++)

@@ -682,3 +682,96 @@ def test_pending_session_ends_at_ice_timeout(fresh_prosody, belfry_factory):
             ["session-accept", "session-terminate"]
     finally:
         c.close()
+
+
+# ---------------------------------------------------------------------------
+# Contents on transports of their own (no BUNDLE) and ICE restarts
+# ---------------------------------------------------------------------------
+
+def transport_of(content_el):
+    t = content_el.find("{%s}transport" % NS_ICE)
+    assert t is not None, dump(content_el)
+    cands = [(c.get("ip"), int(c.get("port"))) for c in t.findall("{%s}candidate" % NS_ICE)]
+    fp = t.find("{%s}fingerprint" % NS_DTLS)
+    return t.get("ufrag"), t.get("pwd"), cands, (fp.get("setup") if fp is not None else None)
+
+
+def test_offer_without_bundle_gets_a_transport_per_content(relay, alice):
+    """Dino's way (plugins/ice/src/transport_parameters.vala): each content
+    its own ICE-UDP transport (own ufrag/pwd), no <group>, two components
+    offered.  belfry answers each content with a transport of its own:
+    own credentials, own candidates (ports), no group; component-2
+    candidates are ignored (rtcp-mux is answered)."""
+    sid = new_sid("dino")
+    cands_a = candidate("127.0.0.1", 40000, "a1") + candidate("127.0.0.1", 40001, "a2").replace(
+        "component='1'", "component='2'")
+    body = (content("a0", audio_description(), ice("dinoA", "dinoAudioPassword0123456", None,
+                                                    cands_a))
+            + content("v1", video_description(), ice("dinoV", "dinoVideoPassword0123456", None,
+                                                     candidate("127.0.0.1", 40002, "v1"))))
+    reply = send_jingle(alice, jingle("session-initiate", sid, body,
+                                      f" initiator={quoteattr(alice.full_jid)}"))
+    assert_result(reply, "session-initiate")
+    acc = wait_jingle(alice, sid, "session-accept")
+    j = acc.find(JINGLE)
+    assert j.find("{%s}group" % NS_GROUPING) is None, dump(acc)
+    got = {c.get("name"): transport_of(c) for c in j.findall("{%s}content" % NS_JINGLE)}
+    assert set(got) == {"a0", "v1"}, dump(acc)
+    (ua, pa, ca, sa), (uv, pv, cv, sv) = got["a0"], got["v1"]
+    assert (ua, pa) != (uv, pv), f"one transport for two contents: {dump(acc)}"
+    assert ca and cv and not set(ca) & set(cv), f"candidates shared: {dump(acc)}"
+    assert sa == sv and sa in ("active", "passive"), dump(acc)
+    for c in j.findall("{%s}content" % NS_JINGLE):
+        assert c.find("{%s}description/{%s}rtcp-mux" % (NS_RTP, NS_RTP)) is not None, dump(c)
+    relay.wait_log(f"session {sid} from {alice.full_jid} to {ECHO}: 2 contents, 3 SSRCs, "
+                   "2 transports", 5)
+    terminate(alice, relay, sid)
+
+
+def test_ice_restart_is_answered_with_new_credentials(relay, alice):
+    """XEP-0176 §5.9: a transport-info with a new ufrag and pwd restarts
+    ICE (Conversations does it on every network change, with no candidate:
+    JingleRtpConnection.java).  belfry acknowledges it, restarts its side
+    and sends its own new ufrag/pwd in a transport-info, the fingerprint
+    with the role already established, one candidate per transport-info
+    (Monal uses only the first of each: MLCall.m); candidates of the old
+    generation that arrive afterwards are ignored, new ones taken."""
+    sid = new_sid("restart")
+    send_jingle(alice, offer(sid, alice.full_jid))
+    acc = wait_jingle(alice, sid, "session-accept")
+    before = {c.get("name"): transport_of(c) for c in acc.find(JINGLE).findall("{%s}content" % NS_JINGLE)}
+    old_ufrag = before["a0"][0]
+    mark = len(jingle_sets(alice, sid))
+    body = "".join(content(n, "", ice("nEw7", "newAlicePassword01234567"))
+                   for n in ("a0", "v1"))
+    assert_result(send_jingle(alice, jingle("transport-info", sid, body)), "transport-info")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(jingle_sets(alice, sid)) == mark:
+        time.sleep(0.05)
+    infos = jingle_sets(alice, sid)[mark:]
+    assert infos, "no transport-info with belfry's new credentials"
+    for info in infos:
+        j = info.find(JINGLE)
+        assert j.get("action") == "transport-info", dump(info)
+        contents = j.findall("{%s}content" % NS_JINGLE)
+        assert [c.get("name") for c in contents] == ["a0", "v1"] or \
+            sorted(c.get("name") for c in contents) == ["a0", "v1"], dump(info)
+        for c in contents:
+            ufrag, pwd, cands, setup = transport_of(c)
+            assert ufrag and ufrag != old_ufrag and len(pwd) >= 22, dump(info)
+            assert setup == before["a0"][3], f"DTLS role changed: {dump(info)}"
+            assert len(cands) == 1, f"one candidate per transport-info: {dump(info)}"
+    relay.wait_log(f"session {sid}: ICE restarted by {alice.full_jid} on transport 0", 5)
+    # A late candidate of the old generation, then one of the new: both
+    # acknowledged (never an iq error), the session goes on.
+    late = jingle("transport-info", sid, content("a0", "", ice(UFRAG, PWD, "",
+                                                              candidate("127.0.0.1", 9999))))
+    assert_result(send_jingle(alice, late), "transport-info")
+    new = jingle("transport-info", sid, content("a0", "", ice("nEw7", "newAlicePassword01234567",
+                                                             "", candidate("127.0.0.1", 9998))))
+    assert_result(send_jingle(alice, new), "transport-info")
+    # The same credentials again are no restart.
+    assert_result(send_jingle(alice, jingle("transport-info", sid, body)), "transport-info")
+    time.sleep(0.5)
+    assert len(jingle_sets(alice, sid)) == mark + len(infos), "a second restart answer"
+    terminate(alice, relay, sid)
