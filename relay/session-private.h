@@ -42,6 +42,7 @@ typedef struct {
   GPtrArray *candidates;           /* ours: BfMediaCandidate* */
   char *remote_ufrag, *remote_pwd; /* the peer's current ones */
   guint restarts;
+  gboolean replacing;              /* the restart came as transport-replace */
   GPtrArray *past_ufrags;          /* the peer's earlier ones: late, never a restart */
   GPtrArray *held;                 /* BfJingle*: actions waiting for our candidates */
   /* worker */
@@ -173,6 +174,7 @@ G_GNUC_INTERNAL void transports_update_route (BfSession *s);
 G_GNUC_INTERNAL void transports_on_gathered (BfSession *s, WorkerNews *n);
 G_GNUC_INTERNAL void transports_send_or_hold (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void handle_transport_info (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void handle_transport_replace (BfSession *s, const BfJingle *j);
 
 /* session-outgoing.c: sessions we place, XEP-0353 proposals */
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);

@@ -549,10 +549,15 @@ transports_send_or_hold (BfSession *s, BfJingle *j)
 static void
 send_restart_answer (BfSession *s, SessionTransport *st)
 {
-  guint n = st->candidates && st->candidates->len > 0 ? st->candidates->len : 1;
+  /* A transport-replace is answered with one transport-accept carrying
+   * every candidate (XEP-0166 §7.2.12). */
+  gboolean replace = st->replacing;
+  st->replacing = FALSE;
+  guint n = st->candidates && st->candidates->len > 0 && !replace ? st->candidates->len : 1;
   for (guint k = 0; k < n; k++)
     {
-      g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_INFO, s->sid);
+      g_autoptr (BfJingle) j = bf_jingle_new (replace ? BF_JINGLE_ACTION_TRANSPORT_ACCEPT
+                                                      : BF_JINGLE_ACTION_TRANSPORT_INFO, s->sid);
       GHashTableIter it;
       gpointer key, v;
       g_hash_table_iter_init (&it, s->content_transport);
@@ -569,8 +574,9 @@ send_restart_answer (BfSession *s, SessionTransport *st)
           bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert),
                                          established_setup (s),
                                          bf_media_cert_get_fingerprint (cert));
-          if (st->candidates && k < st->candidates->len)
-            add_candidate (ice, g_ptr_array_index (st->candidates, k), k);
+          for (guint m = replace ? 0 : k;
+               st->candidates && m < st->candidates->len && (replace || m == k); m++)
+            add_candidate (ice, g_ptr_array_index (st->candidates, m), m);
         }
       if (j->contents->len == 0)
         return;
@@ -617,6 +623,54 @@ transports_on_gathered (BfSession *s, WorkerNews *n)
         transports_send_or_hold (s, g_ptr_array_index (held, i));
       for (guint i = 0; i < held->len && s->ended; i++)
         bf_jingle_free (g_ptr_array_index (held, i));
+    }
+}
+
+/* XEP-0166 §7.2.15: the peer replaces a content's transport.  ICE-UDP by
+ * ICE-UDP with new credentials is an ICE restart, answered with
+ * transport-accept; anything else is refused with transport-reject (never
+ * an iq error: the session goes on as it was). */
+void
+handle_transport_replace (BfSession *s, const BfJingle *j)
+{
+  gboolean ok = j->contents->len > 0;
+  for (guint i = 0; i < j->contents->len && ok; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      SessionTransport *st = transport_of (s, c->name);
+      ok = st && st->in_use && st->remote_set && c->transport_kind == BF_JINGLE_TRANSPORT_ICE_UDP
+           && c->ice && c->ice->ufrag && c->ice->pwd && st->restarts < MAX_ICE_RESTARTS
+           && (c->ice->fingerprint == NULL
+               || g_ascii_strcasecmp (c->ice->fingerprint->value,
+                                      transport_remote_fingerprint (st, s->theirs)->value) == 0);
+    }
+  if (!ok)
+    {
+      g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
+      for (guint i = 0; i < j->contents->len; i++)
+        {
+          const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+          bf_jingle_add_content (r, c->creator, c->name);
+        }
+      g_autoptr (GError) error = NULL;
+      if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, &error))
+        send_jingle (s, r);
+      g_message ("session %s: transport-replace from %s refused", s->sid, s->peer);
+      return;
+    }
+  gboolean restarted[MAX_TRANSPORTS] = { FALSE };
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      SessionTransport *st = transport_of (s, c->name);
+      if (restarted[st->index])
+        continue;
+      restarted[st->index] = TRUE;
+      st->replacing = TRUE;
+      if (st->past_ufrags == NULL)
+        st->past_ufrags = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (st->past_ufrags, g_strdup (st->remote_ufrag));
+      post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
 }
 

@@ -648,6 +648,22 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       else if (s->worker)
         handle_transport_info (s, j);   /* candidates, or an ICE restart */
       break;
+    case BF_JINGLE_ACTION_TRANSPORT_REPLACE:
+      ack (mgr, iq);
+      if (s->deferred || s->worker == NULL)
+        {
+          g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
+          for (guint i = 0; i < j->contents->len; i++)
+            {
+              const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+              bf_jingle_add_content (r, c->creator, c->name);
+            }
+          if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, NULL))
+            send_jingle (s, r);
+        }
+      else
+        handle_transport_replace (s, j);
+      break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:
       ack (mgr, iq);
       session_end (s, j->reason ? j->reason->condition : BF_JINGLE_REASON_SUCCESS, NULL, FALSE);

@@ -775,3 +775,31 @@ def test_ice_restart_is_answered_with_new_credentials(relay, alice):
     time.sleep(0.5)
     assert len(jingle_sets(alice, sid)) == mark + len(infos), "a second restart answer"
     terminate(alice, relay, sid)
+
+
+def test_transport_replace_restarts_ice_or_is_rejected(relay, alice):
+    """XEP-0166 §7.2.15: ICE-UDP replaced by ICE-UDP with new credentials is
+    an ICE restart, answered with transport-accept (new credentials, every
+    candidate, the same fingerprint role); a transport belfry cannot take
+    is refused with transport-reject, never an iq error; the session goes
+    on either way."""
+    sid = new_sid("replace")
+    send_jingle(alice, offer(sid, alice.full_jid, video=False))
+    acc = wait_jingle(alice, sid, "session-accept")
+    ufrag0, _, cands0, setup0 = transport_of(acc.find(JINGLE).find("{%s}content" % NS_JINGLE))
+    ibb = f"<transport xmlns='{NS_IBB}' block-size='4096' sid='ibb-{sid}'/>"
+    assert_result(send_jingle(alice, jingle("transport-replace", sid, content("a0", "", ibb))),
+                  "transport-replace")
+    rej = wait_jingle(alice, sid, "transport-reject")
+    assert [c.get("name") for c in rej.find(JINGLE)] == ["a0"], dump(rej)
+    new = ice("rEpl", "replacedAlicePassword0123", fingerprint(FP, "actpass"),
+              candidate("127.0.0.1", 41000))
+    assert_result(send_jingle(alice, jingle("transport-replace", sid, content("a0", "", new))),
+                  "transport-replace")
+    ta = wait_jingle(alice, sid, "transport-accept")
+    ufrag, pwd, cands, setup = transport_of(ta.find(JINGLE).find("{%s}content" % NS_JINGLE))
+    assert ufrag and ufrag != ufrag0 and len(pwd) >= 22, dump(ta)
+    assert sorted(cands) == sorted(cands0) and setup == setup0, dump(ta)
+    relay.wait_log(f"session {sid}: ICE restarted by {alice.full_jid} on transport 0", 5)
+    assert_result(send_jingle(alice, jingle("session-info", sid, "")), "session-info")
+    terminate(alice, relay, sid)
