@@ -411,7 +411,8 @@ cat <<EOF
                in a browser on this machine: log in, call the echo; or open
                http://127.0.0.1:$http_port/?as=demo and
                http://127.0.0.1:$http_port/?as=demo2 in two tabs and call
-               one from the other through the relay
+               one from the other through the relay (Firefox: set
+               media.peerconnection.ice.loopback to true in about:config)
 
  logs          $belfry_log
                $pdir/prosody.log

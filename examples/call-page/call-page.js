@@ -18,6 +18,7 @@ const NS_RTP = 'urn:xmpp:jingle:apps:rtp:1';
 const NS_RTP_INFO = 'urn:xmpp:jingle:apps:rtp:info:1';
 const LOG_MAX = 500;
 const STATS_INTERVAL_MS = 500;
+const ICE_HINT_MS = 8000;
 
 const $ = id => document.getElementById(id);
 const t0 = performance.now();
@@ -389,6 +390,15 @@ function attachSession(call, session) {
   };
   pc.addEventListener('iceconnectionstatechange', note);
   pc.addEventListener('connectionstatechange', note);
+  // Still no media path after a while: the usual reason with run-local.sh.
+  setTimeout(() => {
+    if (state.call !== call || call.connected_at !== null || call.phase === 'ended' ||
+        !session.pc.remoteDescription) return;
+    log('error', `no ICE connection after ${ICE_HINT_MS / 1000} s (ICE ${pc.iceConnectionState}). ` +
+        'run-local.sh has belfry offer 127.0.0.1 only: open this page on the same machine; ' +
+        'Firefox pairs no loopback candidate unless media.peerconnection.ice.loopback is true ' +
+        '(about:config)');
+  }, ICE_HINT_MS);
   // An incoming session's tracks were added while StanzaJS processed its
   // session-initiate, before it became this call's: play them now.
   for (const r of pc.getReceivers()) if (r.track) playRemote(r.track);
