@@ -14,6 +14,11 @@
 //                                "mute"|"unmute"|"ringing", "media": "audio"}]}
 //              (session_info: each sent S s after media connected; mute/unmute
 //              name the content of that media, creator='initiator')
+//              Conversations mode (page/peer.js runConversations):
+//              "conversations": true, "caps_timeout": 8, "ring_timeout": 30,
+//              "ice_restart_after": S, "answer_delay": 0.3;
+//              "allow_loopback": false launches Chromium without
+//              --allow-loopback-in-peer-connection (ICE on other addresses only)
 // Output: JSON lines on stdout. {"event":"ready","jid":FULL} once logged in
 // (answerers are then ready for calls), last {"event":"result", ...}.
 // Exit status 0 when the call ran (result.ok), 1 otherwise.
@@ -74,7 +79,8 @@ async function main() {
       executablePath: CHROMIUM,
       headless: true,
       // Playwright gives every launch a fresh temporary user-data-dir.
-      args: CHROMIUM_ARGS,
+      args: cfg.allow_loopback === false
+        ? CHROMIUM_ARGS.filter(a => a !== '--allow-loopback-in-peer-connection') : CHROMIUM_ARGS,
       timeout: 30000,
     });
     const page = await browser.newPage();

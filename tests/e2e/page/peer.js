@@ -1,6 +1,9 @@
 // The Chromium peer: StanzaJS over Prosody's WebSocket, libwebrtc for media.
 // Bundled by build.mjs; driven by chromium-peer.mjs through
 // window.belfryPeer.run(cfg), which resolves to the result object.
+// With cfg.conversations the call is signalled the way Conversations does
+// (runConversations(), at the end of this file); otherwise StanzaJS's own
+// Jingle sessions do it.
 import { createClient } from 'stanza';
 
 const NS_JINGLE = 'urn:xmpp:jingle:1';
@@ -115,6 +118,7 @@ function summariseStats(report) {
 }
 
 async function run(cfg) {
+  if (cfg.conversations) return runConversations(cfg);
   const res = {
     ok: false, error: null, peer: 'chromium', mode: cfg.mode, jid: null, remote_jid: null,
     sid: null, propose: !!cfg.propose,
@@ -431,6 +435,1637 @@ async function run(cfg) {
     res.timings_ms.end = now();
     if (client) {
       // Let queued stanzas (the reply to a session-terminate) go out first.
+      await sleep(300);
+      try { await Promise.race([client.disconnect(), sleep(1000)]); } catch { /* ignore */ }
+    }
+  }
+  return res;
+}
+
+// ===========================================================================
+// Conversations mode (cfg.conversations: true)
+// ===========================================================================
+// Signals the way Conversations (Android, libwebrtc) does. Every rule below
+// was read from Conversations' source and names the file it comes from
+// (paths under src/main/java/eu/siacs/conversations/ unless they start with
+// im/): iNPUTmice/Conversations 2.12.8, and upstream 2.19.5+ as merged into
+// snikket-im/snikket-android master (2025-12), which adds the
+// urn:ietf:rfc:3264 rule. StanzaJS is only the XMPP connection here: its
+// Jingle module is unhooked and every Jingle/JMI stanza is built and read as
+// raw XML, with Conversations' own SDP <-> Jingle mapping.
+//
+// Not reproduced: OMEMO-verified DTLS fingerprints, XEP-0215 ICE servers
+// (Prosody here offers none, Conversations then uses none), the Android
+// audio routing, and libwebrtc settings a web page cannot set
+// (continualGatheringPolicy, RtcpMuxPolicy.NEGOTIATE); TcpCandidatePolicy
+// .DISABLED is reproduced by never signalling TCP candidates.
+
+const NS_RTP = 'urn:xmpp:jingle:apps:rtp:1';
+const NS_DTLS = 'urn:xmpp:jingle:apps:dtls:0';
+const NS_GROUPING = 'urn:xmpp:jingle:apps:grouping:0';
+const NS_RTCP_FB = 'urn:xmpp:jingle:apps:rtp:rtcp-fb:0';
+const NS_HDREXT = 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0';
+const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
+const NS_ICE_OPTION = 'http://gultsch.de/xmpp/drafts/jingle/transports/ice-udp/option';
+const NS_CAPS = 'http://jabber.org/protocol/caps';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const NS_DATA = 'jabber:x:data';
+const NS_RECEIPTS = 'urn:xmpp:receipts';
+const NS_HINTS = 'urn:xmpp:hints';
+const NS_JINGLE_ERRORS = 'urn:xmpp:jingle:errors:1';
+const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const NS_SDP_OFFER_ANSWER = 'urn:ietf:rfc:3264';
+// xml/Namespace.java + xmpp/jingle/RtpCapability.java (BASIC_RTP_REQUIREMENTS,
+// VIDEO_REQUIREMENTS).
+const RTP_BASIC = ['urn:xmpp:jingle:1', NS_ICE_UDP, NS_RTP, NS_DTLS];
+const RTP_AUDIO = 'urn:xmpp:jingle:apps:rtp:audio';
+const RTP_VIDEO = 'urn:xmpp:jingle:apps:rtp:video';
+// xmpp/manager/DiscoManager.java (STATIC_FEATURES with Jingle, VOIP_NAMESPACES,
+// message confirmation): what a Conversations client itself advertises.
+// Not urn:ietf:rfc:3264: peers trickle candidates to Conversations.
+const CONVERSATIONS_FEATURES = [
+  'urn:xmpp:jingle:1', 'urn:xmpp:jingle:apps:file-transfer:5', 'urn:xmpp:jingle:transports:s5b:1',
+  'urn:xmpp:jingle:transports:ibb:1', 'http://jabber.org/protocol/caps', NS_DISCO_INFO,
+  'urn:xmpp:ping', 'jabber:iq:version', 'http://jabber.org/protocol/chatstates',
+  'urn:xmpp:chat-markers:0', NS_RECEIPTS,
+  NS_ICE_UDP, RTP_AUDIO, RTP_VIDEO, NS_RTP, NS_DTLS, NS_JMI,
+];
+const CAPS_NODE = 'http://conversations.im';   // xmpp/manager/DiscoManager.java
+// AbstractJingleConnection.java: JINGLE_MESSAGE_PROPOSE_ID_PREFIX / _PROCEED_
+const PROPOSE_ID_PREFIX = 'jm-propose-';
+const PROCEED_ID_PREFIX = 'jm-proceed-';
+
+// --- SDP, as xmpp/jingle/SessionDescription.java reads and writes it -------
+
+// SessionDescription.parse(): lines split on CRLF, 'a=' split at the first
+// ':' into a multimap (kept as [key, value] pairs, in order).
+function convSdpParse(text) {
+  const sd = { attributes: [], media: [] };
+  let cur = null;
+  let attrs = [];
+  for (const line of String(text).split('\r\n')) {
+    const t = line.trim();
+    if (t.length < 2 || t[1] !== '=') continue;
+    const key = t[0], value = t.slice(2);
+    if (key === 'a') {
+      const i = value.indexOf(':');
+      attrs.push(i < 0 ? [value, ''] : [value.slice(0, i), value.slice(i + 1)]);
+    } else if (key === 'm') {
+      if (cur === null) sd.attributes = attrs; else { cur.attributes = attrs; sd.media.push(cur); }
+      attrs = [];
+      const parts = value.split(' ');
+      cur = { media: parts[0], port: Number(parts[1]) || 0, protocol: parts[2],
+        formats: parts.slice(3), attributes: [] };
+    }
+  }
+  if (cur) { cur.attributes = attrs; sd.media.push(cur); } else sd.attributes = attrs;
+  return sd;
+}
+const sdpAll = (attrs, k) => attrs.filter(a => a[0] === k).map(a => a[1]);
+const sdpFirst = (attrs, k) => { const v = sdpAll(attrs, k); return v.length ? v[0] : null; };
+const sdpHas = (attrs, k) => attrs.some(a => a[0] === k);
+
+function convNoWhitespace(s, what) {
+  if (/\s/.test(s)) throw new Error(what);
+  return s;
+}
+
+// xmpp/jingle/stanzas/Content.java: Senders.of(media, initiator).
+function convSendersOf(attrs, initiator) {
+  if (sdpHas(attrs, 'sendrecv')) return 'both';
+  if (sdpHas(attrs, 'inactive')) return 'none';
+  if (sdpHas(attrs, 'sendonly')) return initiator ? 'initiator' : 'responder';
+  if (sdpHas(attrs, 'recvonly')) return initiator ? 'responder' : 'initiator';
+  return 'both';
+}
+
+// Content.Senders.asMediaAttribute(initiator).
+function convSendersAttribute(senders, initiator) {
+  if (senders === 'both') return 'sendrecv';
+  if (senders === 'none') return 'inactive';
+  if ((initiator && senders === 'initiator') || (!initiator && senders === 'responder')) return 'sendonly';
+  return 'recvonly';
+}
+
+// xmpp/jingle/stanzas/RtpDescription.java: RtpDescription.of(sdp, media).
+function convDescriptionFromSdp(sd, m) {
+  const fbById = new Map();   // payload id or '*' -> [{type, subtype} | {trrInt}]
+  const pushFb = (id, v) => { if (!fbById.has(id)) fbById.set(id, []); fbById.get(id).push(v); };
+  for (const fb of sdpAll(m.attributes, 'rtcp-fb')) {
+    const parts = fb.split(' ');
+    if (parts.length < 2) continue;
+    const [id, type] = parts;
+    const subtype = parts.length >= 3 ? parts[2] : null;
+    if (type === 'trr-int') {
+      if (subtype !== null) pushFb(id, { trrInt: parseInt(subtype, 10) || 0 });
+    } else {
+      pushFb(id, { type, subtype });
+    }
+  }
+  const sources = new Map();   // ssrc -> [{name, value}]
+  for (const ssrc of sdpAll(m.attributes, 'ssrc')) {
+    const sp = ssrc.indexOf(' ');
+    if (sp < 0) continue;
+    const id = ssrc.slice(0, sp), rest = ssrc.slice(sp + 1);
+    const c = rest.indexOf(':');
+    if (!sources.has(id)) sources.set(id, []);
+    sources.get(id).push(c < 0 ? { name: rest, value: null } : { name: rest.slice(0, c), value: rest.slice(c + 1) });
+  }
+  // Parameter.ofSdpString: exactly "<id> <k=v;k=v>"; entries without '='
+  // (red's "111/111") are dropped.
+  const params = new Map();
+  for (const fmtp of sdpAll(m.attributes, 'fmtp')) {
+    const pair = fmtp.split(' ');
+    if (pair.length !== 2) continue;
+    const list = [];
+    for (const p of pair[1].split(';')) {
+      const i = p.indexOf('=');
+      if (i >= 0) list.push({ name: p.slice(0, i), value: p.slice(i + 1) });
+    }
+    params.set(pair[0], list);
+  }
+  const d = { media: m.media, fb: fbById.get('*') || [], payloadTypes: [], hdrexts: [],
+    extmapAllowMixed: false, ssrcGroups: [], sources: [], rtcpMux: false };
+  for (const rtpmap of sdpAll(m.attributes, 'rtpmap')) {
+    const sp = rtpmap.indexOf(' ');
+    if (sp < 0) continue;
+    const id = rtpmap.slice(0, sp);
+    const parts = rtpmap.slice(sp + 1).split('/');
+    if (parts.length < 2) continue;
+    d.payloadTypes.push({ id, name: parts[0], clockrate: parseInt(parts[1], 10) || 0,
+      channels: parts.length >= 3 ? (parseInt(parts[2], 10) || 0) : 1,
+      parameters: params.get(id) || [], fb: fbById.get(id) || [] });
+  }
+  for (const extmap of sdpAll(m.attributes, 'extmap')) {
+    const sp = extmap.indexOf(' ');
+    if (sp >= 0) d.hdrexts.push({ id: extmap.slice(0, sp), uri: extmap.slice(sp + 1) });
+  }
+  d.extmapAllowMixed = sdpHas(sd.attributes, 'extmap-allow-mixed') || sdpHas(m.attributes, 'extmap-allow-mixed');
+  for (const g of sdpAll(m.attributes, 'ssrc-group')) {
+    const parts = g.split(' ');
+    if (parts.length >= 2) d.ssrcGroups.push({ semantics: parts[0], ssrcs: parts.slice(1) });
+  }
+  for (const [ssrc, ps] of sources) d.sources.push({ ssrc, parameters: ps });
+  d.rtcpMux = sdpHas(m.attributes, 'rtcp-mux');
+  return d;
+}
+
+// xmpp/jingle/stanzas/IceUdpTransportInfo.java: IceUdpTransportInfo.of(sdp,
+// media), Fingerprint.of (media level, else session level; needs both
+// fingerprint and setup), IceOption.of (only "trickle" and "renomination").
+function convTransportFromSdp(sd, m) {
+  const fpOf = attrs => {
+    const fp = sdpFirst(attrs, 'fingerprint'), setup = sdpFirst(attrs, 'setup');
+    if (fp === null || setup === null) return null;
+    const sp = fp.indexOf(' ');
+    return sp < 0 ? null : { hash: fp.slice(0, sp), value: fp.slice(sp + 1), setup };
+  };
+  const opts = sdpFirst(m.attributes, 'ice-options');
+  return {
+    ufrag: sdpFirst(m.attributes, 'ice-ufrag'), pwd: sdpFirst(m.attributes, 'ice-pwd'),
+    fingerprint: fpOf(m.attributes) || fpOf(sd.attributes),
+    iceOptions: opts ? opts.split(' ').filter(o => o === 'trickle' || o === 'renomination') : [],
+    candidates: [],
+  };
+}
+
+// xmpp/jingle/RtpContentMap.java: RtpContentMap.of(sessionDescription,
+// isInitiator): one content per m-line, named by its mid.
+function convContentMapFromSdp(sd, isInitiator) {
+  const contents = new Map();
+  for (const m of sd.media) {
+    const mid = sdpFirst(m.attributes, 'mid');
+    if (mid === null) throw new Error('media has no mid');
+    contents.set(mid, { senders: convSendersOf(m.attributes, isInitiator),
+      description: convDescriptionFromSdp(sd, m), transport: convTransportFromSdp(sd, m) });
+  }
+  const g = sdpFirst(sd.attributes, 'group');
+  let group = null;
+  if (g) {
+    const parts = g.split(' ');
+    if (parts.length >= 2) group = { semantics: parts[0], tags: parts.slice(1) };
+  }
+  return { group, contents };
+}
+
+// IceUdpTransportInfo.Candidate.fromSdpAttributeValue(): null for another
+// ICE generation's ufrag.
+function convCandidateFromSdp(attribute, currentUfrag) {
+  const s = String(attribute).replace(/^a=/, '');
+  if (!s.startsWith('candidate:')) return null;
+  const seg = s.slice('candidate:'.length).split(' ');
+  if (seg.length < 6) return null;
+  const extra = {};
+  for (let i = 6; i < seg.length - 1; i += 2) extra[seg[i]] = seg[i + 1];
+  if (currentUfrag && extra.ufrag && extra.ufrag !== currentUfrag) return null;
+  const c = { component: seg[1], foundation: seg[0], generation: extra.generation,
+    'rel-addr': extra.raddr, 'rel-port': extra.rport, id: crypto.randomUUID(), ip: seg[4],
+    port: seg[5], priority: seg[3], protocol: seg[2].toLowerCase(), type: extra.typ };
+  for (const k of Object.keys(c)) if (c[k] === undefined || c[k] === null) delete c[k];
+  return c;
+}
+
+// Candidate.toSdpAttribute(ufrag): UDP only; anything missing throws (the
+// candidate is then ignored, JingleRtpConnection.processCandidate).
+function convCandidateToSdp(c, ufrag) {
+  for (const k of ['foundation', 'component', 'protocol', 'priority', 'ip', 'port']) {
+    if (!c[k]) throw new Error(`Parameter ${k} is missing or empty`);
+    convNoWhitespace(c[k], `Parameter ${k} contains white spaces`);
+  }
+  const transport = c.protocol.toLowerCase();
+  if (transport !== 'udp') throw new Error(`'${transport}' is not a supported protocol`);
+  let extra = '';
+  if (c.type != null) extra += ` typ ${c.type}`;
+  if (c['rel-addr'] != null) extra += ` raddr ${c['rel-addr']}`;
+  if (c['rel-port'] != null) extra += ` rport ${c['rel-port']}`;
+  if (c.generation != null) extra += ` generation ${c.generation}`;
+  if (ufrag != null) extra += ` ufrag ${ufrag}`;
+  return `candidate:${c.foundation} ${c.component} ${transport} ${c.priority} ${c.ip} ${c.port}${extra}`;
+}
+
+// SessionDescription.of(rtpContentMap, isInitiatorContentMap): the SDP
+// Conversations hands to libwebrtc for the peer's offer or answer. No
+// candidates: those are added one by one (processCandidates).
+function convSdpFromContentMap(map, isInitiatorContentMap) {
+  const L = '\r\n';
+  let s = `v=0${L}o=- 8770656990916039506 2 IN IP4 127.0.0.1${L}s=-${L}t=0 0${L}`;
+  if (map.group) {
+    convNoWhitespace(map.group.semantics, 'group semantics value must not contain any whitespace');
+    s += `a=group:${map.group.semantics} ${map.group.tags.join(' ')}${L}`;
+  }
+  s += `a=msid-semantic: WMS my-media-stream${L}`;
+  for (const [name, dt] of map.contents) {
+    convNoWhitespace(name, 'content name must not contain any whitespace');
+    if (name.length > 16) throw new Error('mid should not be longer than 16 chars');
+    const d = dt.description;
+    if (!d) throw new Error(`${name} is lacking content description`);
+    const t = dt.transport || {};
+    // Multimap order: keys grouped in the order they were first put.
+    const attrs = new Map();
+    const put = (k, v) => { if (!attrs.has(k)) attrs.set(k, []); attrs.get(k).push(v); };
+    if (!t.ufrag) throw new Error('Transport element is missing required ufrag attribute');
+    put('ice-ufrag', convNoWhitespace(t.ufrag, 'ufrag value must not contain any whitespaces'));
+    if (!t.pwd) throw new Error('Transport element is missing required pwd attribute');
+    put('ice-pwd', convNoWhitespace(t.pwd, 'pwd value must not contain any whitespaces'));
+    put('ice-options', (t.iceOptions && t.iceOptions.length ? t.iceOptions : ['trickle']).join(' '));
+    if (t.fingerprint) {
+      if (!t.fingerprint.hash || !t.fingerprint.value) throw new Error('DTLS-SRTP missing hash');
+      put('fingerprint', `${t.fingerprint.hash} ${t.fingerprint.value}`);
+      if (t.fingerprint.setup) put('setup', t.fingerprint.setup);
+    }
+    const formats = [];
+    for (const pt of d.payloadTypes) {
+      if (!pt.id || !/^-?\d+$/.test(pt.id)) throw new Error('Payload id is not numeric');
+      formats.push(parseInt(pt.id, 10));
+      if (!pt.name) throw new Error('Payload-type name must not be empty');
+      put('rtpmap', `${pt.id} ${pt.name}/${pt.clockrate}${pt.channels === 1 ? '' : '/' + pt.channels}`);
+      if (pt.parameters.length === 1) {
+        const p = pt.parameters[0];
+        if (p.value == null) throw new Error(`parameter for ${pt.id} must have a value`);
+        put('fmtp', p.name ? `${pt.id} ${p.name}=${p.value}` : `${pt.id} ${p.value}`);
+      } else if (pt.parameters.length > 1) {
+        put('fmtp', `${pt.id} ` + pt.parameters.map(p => {
+          if (!p.name || p.value == null) throw new Error(`parameter for ${pt.id} must have a name and value`);
+          return `${p.name}=${p.value}`;
+        }).join(';'));
+      }
+      for (const fb of pt.fb) {
+        if (fb.trrInt !== undefined) { put('rtcp-fb', `${pt.id} trr-int ${fb.trrInt}`); continue; }
+        if (!fb.type) throw new Error(`a feedback for payload-type ${pt.id} negotiation is missing type`);
+        put('rtcp-fb', fb.subtype ? `${pt.id} ${fb.type} ${fb.subtype}` : `${pt.id} ${fb.type}`);
+      }
+    }
+    for (const fb of d.fb) {
+      if (fb.trrInt !== undefined) { put('rtcp-fb', `* trr-int ${fb.trrInt}`); continue; }
+      if (!fb.type) throw new Error('a feedback negotiation is missing type');
+      put('rtcp-fb', fb.subtype ? `* ${fb.type} ${fb.subtype}` : `* ${fb.type}`);
+    }
+    for (const h of d.hdrexts) {
+      if (!h.id || !h.uri) throw new Error('A header extension is missing id or uri');
+      put('extmap', `${h.id} ${h.uri}`);
+    }
+    if (d.extmapAllowMixed) put('extmap-allow-mixed', '');
+    for (const g of d.ssrcGroups) {
+      if (!g.semantics || !g.ssrcs.length) throw new Error('A SSRC group is missing semantics or SSRCs');
+      put('ssrc-group', `${g.semantics} ${g.ssrcs.join(' ')}`);
+    }
+    for (const src of d.sources) {
+      for (const p of src.parameters) {
+        if (!src.ssrc || !p.name || !p.value) throw new Error('A source specific media attribute is incomplete');
+        put('ssrc', `${src.ssrc} ${p.name}:${String(p.value).trim()}`);
+      }
+    }
+    put('mid', name);
+    put(convSendersAttribute(dt.senders, isInitiatorContentMap), '');
+    if (d.rtcpMux || map.group) put('rtcp-mux', '');
+    put('rtcp', '9 IN IP4 0.0.0.0');
+    s += `m=${String(d.media).toLowerCase()} 9 UDP/TLS/RTP/SAVPF ${formats.join(' ')}${L}`;
+    s += `c=IN IP4 0.0.0.0${L}`;
+    for (const [k, vs] of attrs) for (const v of vs) s += v ? `a=${k}:${v}${L}` : `a=${k}${L}`;
+  }
+  return s;
+}
+
+// --- Jingle XML, as xmpp/jingle/AbstractContentMap.toJinglePacket() and the
+// stanzas/ classes write it ------------------------------------------------
+
+function convAttrs(obj) {
+  return Object.entries(obj).filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => ` ${k}='${xmlEscape(v)}'`).join('');
+}
+
+function convFbXml(list) {
+  return list.map(fb => fb.trrInt !== undefined
+    ? `<rtcp-fb-trr-int xmlns='${NS_RTCP_FB}' value='${fb.trrInt}'/>`
+    : `<rtcp-fb xmlns='${NS_RTCP_FB}'${convAttrs({ type: fb.type, subtype: fb.subtype })}/>`).join('');
+}
+
+function convDescriptionXml(d) {
+  let x = `<description xmlns='${NS_RTP}' media='${xmlEscape(d.media)}'>` + convFbXml(d.fb);
+  for (const pt of d.payloadTypes) {
+    x += `<payload-type${convAttrs({ id: pt.id, name: pt.name, clockrate: pt.clockrate,
+      channels: pt.channels === 1 ? null : pt.channels })}>`;
+    for (const p of pt.parameters) x += `<parameter${convAttrs({ name: p.name, value: p.value })}/>`;
+    x += convFbXml(pt.fb) + '</payload-type>';
+  }
+  for (const h of d.hdrexts) x += `<rtp-hdrext xmlns='${NS_HDREXT}'${convAttrs({ id: h.id, uri: h.uri })}/>`;
+  if (d.extmapAllowMixed) x += `<extmap-allow-mixed xmlns='${NS_HDREXT}'/>`;
+  for (const g of d.ssrcGroups) {
+    x += `<ssrc-group xmlns='${NS_SSMA}' semantics='${xmlEscape(g.semantics)}'>` +
+      g.ssrcs.map(s => `<source ssrc='${xmlEscape(s)}'/>`).join('') + '</ssrc-group>';
+  }
+  for (const src of d.sources) {
+    x += `<source xmlns='${NS_SSMA}' ssrc='${xmlEscape(src.ssrc)}'>` +
+      src.parameters.map(p => `<parameter${convAttrs({ name: p.name, value: p.value })}/>`).join('') +
+      '</source>';
+  }
+  if (d.rtcpMux) x += '<rtcp-mux/>';
+  return x + '</description>';
+}
+
+function convTransportXml(t) {
+  let x = `<transport xmlns='${NS_ICE_UDP}'${convAttrs({ ufrag: t.ufrag, pwd: t.pwd })}>`;
+  if (t.fingerprint) {
+    x += `<fingerprint xmlns='${NS_DTLS}'${convAttrs({ hash: t.fingerprint.hash,
+      setup: t.fingerprint.setup })}>${xmlEscape(t.fingerprint.value)}</fingerprint>`;
+  }
+  for (const o of t.iceOptions || []) x += `<${o} xmlns='${NS_ICE_OPTION}'/>`;
+  for (const c of t.candidates || []) x += `<candidate${convAttrs(c)}/>`;
+  return x + '</transport>';
+}
+
+// AbstractContentMap.toJinglePacket(): creator='initiator' on every content,
+// senders only when not 'both' (stanzas/Content.java), the BUNDLE group
+// after the contents; no initiator/responder attributes.
+function convJingleXml(action, sid, map, reason, text) {
+  let x = `<jingle xmlns='urn:xmpp:jingle:1' action='${action}' sid='${xmlEscape(sid)}'>`;
+  if (map) {
+    for (const [name, dt] of map.contents) {
+      x += `<content${convAttrs({ creator: 'initiator', name,
+        senders: dt.senders && dt.senders !== 'both' ? dt.senders : null })}>`;
+      if (dt.description) x += convDescriptionXml(dt.description);
+      x += convTransportXml(dt.transport);
+      x += '</content>';
+    }
+    if (map.group) {
+      x += `<group xmlns='${NS_GROUPING}' semantics='${xmlEscape(map.group.semantics)}'>` +
+        map.group.tags.map(t => `<content name='${xmlEscape(t)}'/>`).join('') + '</group>';
+    }
+  }
+  if (reason) x += `<reason><${reason}/>${text ? `<text>${xmlEscape(text)}</text>` : ''}</reason>`;
+  return x + '</jingle>';
+}
+
+const convChildren = (el, name, ns) => Array.from(el.children).filter(
+  c => c.localName === name && (ns === undefined || c.namespaceURI === ns));
+const convChild = (el, name, ns) => convChildren(el, name, ns)[0] || null;
+
+// RtpContentMap.of(jingle) with RtpDescription/IceUdpTransportInfo
+// upgrade(): a content without an ICE-UDP transport is an
+// UnsupportedTransportException, a non-RTP description an
+// UnsupportedApplicationException.
+function convContentMapFromJingle(jingle) {
+  const contents = new Map();
+  for (const c of convChildren(jingle, 'content', 'urn:xmpp:jingle:1')) {
+    const name = c.getAttribute('name');
+    const dEl = convChild(c, 'description');
+    let description = null;
+    if (dEl) {
+      if (dEl.namespaceURI !== NS_RTP) {
+        const e = new Error('Content does not contain rtp description');
+        e.reason = 'unsupported-applications';
+        throw e;
+      }
+      description = convDescriptionFromJingle(dEl);
+    }
+    const tEl = convChild(c, 'transport');
+    if (!tEl || tEl.namespaceURI !== NS_ICE_UDP) {
+      const e = new Error('Content does not contain ICE-UDP transport');
+      e.reason = 'unsupported-transports';
+      throw e;
+    }
+    const fpEl = convChild(tEl, 'fingerprint', NS_DTLS);
+    contents.set(name, {
+      senders: c.getAttribute('senders') || 'both', description,
+      transport: {
+        ufrag: tEl.getAttribute('ufrag'), pwd: tEl.getAttribute('pwd'),
+        fingerprint: fpEl ? { hash: fpEl.getAttribute('hash'), setup: fpEl.getAttribute('setup'),
+          value: fpEl.textContent } : null,
+        iceOptions: Array.from(tEl.children).filter(o => o.namespaceURI === NS_ICE_OPTION &&
+          (o.localName === 'trickle' || o.localName === 'renomination')).map(o => o.localName),
+        candidates: convChildren(tEl, 'candidate').map(
+          el => Object.fromEntries(Array.from(el.attributes, a => [a.name, a.value]))),
+      },
+    });
+  }
+  const gEl = convChild(jingle, 'group', NS_GROUPING);
+  const group = gEl ? { semantics: gEl.getAttribute('semantics'),
+    tags: convChildren(gEl, 'content').map(e => e.getAttribute('name')).filter(n => n !== null) } : null;
+  return { group, contents };
+}
+
+function convFbFromJingle(el) {
+  const out = [];
+  for (const c of el.children) {
+    if (c.namespaceURI !== NS_RTCP_FB) continue;
+    if (c.localName === 'rtcp-fb') out.push({ type: c.getAttribute('type'), subtype: c.getAttribute('subtype') });
+    if (c.localName === 'rtcp-fb-trr-int') out.push({ trrInt: parseInt(c.getAttribute('value'), 10) || 0 });
+  }
+  return out;
+}
+
+function convDescriptionFromJingle(dEl) {
+  const ch = (n) => {
+    const v = dEl.getAttribute(n);
+    return v === null ? null : v;
+  };
+  return {
+    media: ch('media'), fb: convFbFromJingle(dEl),
+    payloadTypes: convChildren(dEl, 'payload-type').map(p => ({
+      id: p.getAttribute('id'), name: p.getAttribute('name'),
+      clockrate: parseInt(p.getAttribute('clockrate'), 10) || 0,
+      channels: p.getAttribute('channels') === null ? 1 : (parseInt(p.getAttribute('channels'), 10) || 1),
+      parameters: convChildren(p, 'parameter').map(e => ({ name: e.getAttribute('name'), value: e.getAttribute('value') })),
+      fb: convFbFromJingle(p),
+    })),
+    hdrexts: convChildren(dEl, 'rtp-hdrext', NS_HDREXT).map(e => ({ id: e.getAttribute('id'), uri: e.getAttribute('uri') })),
+    extmapAllowMixed: convChildren(dEl, 'extmap-allow-mixed', NS_HDREXT).length > 0,
+    ssrcGroups: convChildren(dEl, 'ssrc-group', NS_SSMA).map(g => ({ semantics: g.getAttribute('semantics'),
+      ssrcs: convChildren(g, 'source').map(s => s.getAttribute('ssrc')).filter(Boolean) })),
+    sources: convChildren(dEl, 'source', NS_SSMA).map(s => ({ ssrc: s.getAttribute('ssrc'),
+      parameters: convChildren(s, 'parameter').map(e => ({ name: e.getAttribute('name'), value: e.getAttribute('value') })) })),
+    rtcpMux: convChildren(dEl, 'rtcp-mux', NS_RTP).length > 0,
+  };
+}
+
+function convMediaOf(map) {
+  return new Set(Array.from(map.contents.values(), dt => dt.description ? dt.description.media : 'unknown'));
+}
+const convSetEq = (a, b) => a.size === b.size && [...a].every(x => b.has(x));
+
+// RtpContentMap.getCredentials() / getDistinctCredentials().
+function convCredentials(map) {
+  return Array.from(map.contents.values(), dt => `${dt.transport.ufrag}\n${dt.transport.pwd}`);
+}
+function convDistinctCredentials(map) {
+  const set = new Set(convCredentials(map));
+  if (set.size !== 1) throw new Error('Content map does not have distinct credentials');
+  const [ufrag, pwd] = [...set][0].split('\n');
+  if (!ufrag || ufrag === 'null' || !pwd || pwd === 'null') throw new Error('Credentials are missing password or ufrag');
+  return { ufrag, pwd };
+}
+
+// RtpContentMap.requireDTLSFingerprint(requireActPass): SecurityException.
+function convRequireFingerprint(map, requireActPass) {
+  if (map.contents.size === 0) throw new Error('No contents available');
+  for (const [name, dt] of map.contents) {
+    const fp = dt.transport.fingerprint;
+    const fail = msg => { const e = new Error(msg); e.reason = 'security-error'; throw e; };
+    if (!fp || !fp.value || !fp.hash) fail(`Use of DTLS-SRTP (XEP-0320) is required for content ${name}`);
+    if (!fp.setup) fail(`Use of DTLS-SRTP (XEP-0320) is required for content ${name} but missing setup attribute`);
+    if (requireActPass && fp.setup !== 'actpass') fail('Initiator needs to offer ACTPASS as setup for DTLS-SRTP (XEP-0320)');
+  }
+}
+
+// AbstractContentMap.requireContentDescriptions().
+function convRequireDescriptions(map) {
+  if (map.contents.size === 0) throw new Error('No contents available');
+  for (const [name, dt] of map.contents) if (!dt.description) throw new Error(`${name} is lacking content description`);
+}
+
+// RtpContentMap.getDtlsSetup(): the same setup on every content.
+function convDtlsSetup(map) {
+  const set = new Set(Array.from(map.contents.values(), dt => dt.transport.fingerprint && dt.transport.fingerprint.setup));
+  if (set.size !== 1 || [...set][0] == null) throw new Error("Content map doesn't have distinct DTLS setup");
+  return [...set][0];
+}
+
+// RtpContentMap.modifiedCredentials(credentials, setup): the transport
+// rebuilt with new ufrag/pwd and the fingerprint's setup rewritten.
+function convModifiedCredentials(map, cred, setup) {
+  const contents = new Map();
+  for (const [name, dt] of map.contents) {
+    const fp = dt.transport.fingerprint;
+    contents.set(name, { senders: dt.senders, description: dt.description,
+      transport: { ufrag: cred.ufrag, pwd: cred.pwd, fingerprint: fp ? { ...fp, setup } : null,
+        iceOptions: dt.transport.iceOptions || [], candidates: [] } });
+  }
+  return { group: map.group, contents };
+}
+
+// RtpContentMap.transportInfo(): every content, transport = cloneWrapper()
+// (ufrag and pwd attributes only: no fingerprint, no candidates).
+function convRestartTransportInfo(map) {
+  const contents = new Map();
+  for (const [name, dt] of map.contents) {
+    contents.set(name, { senders: dt.senders, description: null,
+      transport: { ufrag: dt.transport.ufrag, pwd: dt.transport.pwd } });
+  }
+  return { group: null, contents };
+}
+
+// RtpContentMap.transportInfo(contentName, candidate): one content, its
+// transport's attributes (ufrag, pwd) and the candidate.
+function convCandidateTransportInfo(map, name, candidate) {
+  const dt = map.contents.get(name);
+  if (!dt) throw new Error(`Unable to find transport info for content name ${name}`);
+  return { group: null, contents: new Map([[name, { senders: dt.senders, description: null,
+    transport: { ufrag: dt.transport.ufrag, pwd: dt.transport.pwd, candidates: [candidate] } }]]) };
+}
+
+// XEP-0115 'ver' as im/conversations/android/xmpp/EntityCapabilities.hash()
+// computes it: identities sorted by category/type/lang/name, features, then
+// forms by FORM_TYPE with their fields (FORM_TYPE excluded) by var; '<' in a
+// value is written '&lt;'; SHA-1, base64.
+async function convCapsVer(query) {
+  const clean = s => (s == null ? '' : String(s).replace(/</g, '&lt;'));
+  const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  const ids = convChildren(query, 'identity', NS_DISCO_INFO).map(i => ({
+    category: i.getAttribute('category'), type: i.getAttribute('type'),
+    lang: i.getAttributeNS('http://www.w3.org/XML/1998/namespace', 'lang') || i.getAttribute('xml:lang'),
+    name: i.getAttribute('name') }));
+  ids.sort((a, b) => cmp(clean(a.category), clean(b.category)) || cmp(clean(a.type), clean(b.type)) ||
+    cmp(clean(a.lang), clean(b.lang)) || cmp(clean(a.name), clean(b.name)));
+  let s = '';
+  for (const i of ids) s += `${clean(i.category)}/${clean(i.type)}/${clean(i.lang)}/${clean(i.name)}<`;
+  const features = convChildren(query, 'feature', NS_DISCO_INFO).map(f => f.getAttribute('var')).sort(cmp);
+  for (const f of features) s += `${clean(f)}<`;
+  const forms = convChildren(query, 'x', NS_DATA).map(x => {
+    const fields = convChildren(x, 'field', NS_DATA);
+    const ft = fields.find(f => f.getAttribute('var') === 'FORM_TYPE');
+    const ftValue = ft ? (convChild(ft, 'value', NS_DATA) || {}).textContent : null;
+    return { formType: ftValue == null ? null : ftValue, fields: fields.filter(f => f !== ft) };
+  });
+  forms.sort((a, b) => cmp(a.formType || '', b.formType || ''));
+  for (const form of forms) {
+    s += `${clean(form.formType)}<`;
+    const fields = form.fields.slice().sort((a, b) => cmp(a.getAttribute('var') || '', b.getAttribute('var') || ''));
+    for (const f of fields) {
+      s += `${f.getAttribute('var') || ''}<`;
+      const values = convChildren(f, 'value', NS_DATA).map(v => v.textContent).sort(cmp);
+      for (const v of values) s += `${clean(v)}<`;
+    }
+  }
+  const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(s));
+  return { ver: btoa(String.fromCharCode(...new Uint8Array(digest))), s };
+}
+
+async function runConversations(cfg) {
+  const res = {
+    ok: false, error: null, peer: 'chromium', conversations: true, mode: cfg.mode, jid: null,
+    remote_jid: null, sid: null, propose: null,
+    timings_ms: {}, states: [], connected: false, terminated_by: null, terminate_reason: null,
+    audio_total_samples_received: 0, audio_total_energy: 0, audio_packets_received: 0,
+    video_frames_decoded: 0, video_packets_received: 0,
+    remote_candidates: [], stats: null, timeline: [], jingle: [], jmi: [], iq_errors: [],
+    local_sdp: null, remote_sdp: null, log: [], session_info_sent: [], session_info_received: [],
+    // Conversations-specific
+    presences: [], caps: [], call_button: 'none', ringing: [], proceed_from: null,
+    include_candidates: null, candidates_sent: 0, candidates_in_initiate_or_accept: 0,
+    candidates_backlogged: 0, candidates_ignored: [], ended_by: null, ended_by_iq_error: null,
+    ice_restarts: [], local_candidates: [], jmi_sent: [],
+  };
+  const log = (...a) => {
+    const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
+    if (res.log.length < 600) res.log.push(line.slice(0, 2000));
+  };
+  const timeoutMs = (cfg.timeout || 60) * 1000;
+  const durationMs = (cfg.duration || 5) * 1000;
+  const deadline = performance.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - performance.now());
+  const waiters = [];
+  const wake = () => {
+    for (const w of waiters.slice()) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  };
+  const until = (pred, ms, what) => new Promise((resolve, reject) => {
+    if (pred()) return resolve();
+    const w = { pred, resolve: () => { clearTimeout(timer); resolve(); } };
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(w), 1);
+      reject(new Error(`timeout (${ms} ms) waiting for ${what}`));
+    }, ms);
+    waiters.push(w);
+  });
+
+  const wantAudio = cfg.audio !== false, wantVideo = cfg.video !== false;
+  let client = null, pc = null, loggedIn = false, authFailed = null;
+  // The session (xmpp/jingle/JingleRtpConnection.java): id.with, sid, the
+  // two content maps, the peer's DTLS setup, the state.
+  const S = {
+    with: null, sid: null, initiator: cfg.mode === 'call', state: 'null', proposedMedia: null,
+    initiatorMap: null, responderMap: null, peerSetup: null, ended: false, connectedAt: null,
+    everConnected: false, readyForCandidates: false, queuedCandidates: [], backlog: [],
+    proceed: null, rejected: null, incomingPropose: null, initiate: null,
+  };
+  const localMap = () => (S.initiator ? S.initiatorMap : S.responderMap);
+  const remoteMap = () => (S.initiator ? S.responderMap : S.initiatorMap);
+  const setLocalMap = m => { if (S.initiator) S.initiatorMap = m; else S.responderMap = m; };
+  const setRemoteMap = m => { if (S.initiator) S.responderMap = m; else S.initiatorMap = m; };
+  const presences = new Map();   // full (or bare) JID -> {caps, features|null}
+  const iqWaiters = new Map();   // our iq id -> {resolve}
+  let lastStats = null;
+
+  function sendRaw(xml) { client.transport.write(xml); }
+
+  function sendIq(to, type, inner) {
+    const id = randomId();
+    const p = new Promise(resolve => {
+      const timer = setTimeout(() => {
+        iqWaiters.delete(id);
+        resolve({ type: 'timeout', doc: null, xml: '' });
+      }, 30000);
+      iqWaiters.set(id, r => { clearTimeout(timer); resolve(r); });
+    });
+    sendRaw(`<iq xmlns='jabber:client' type='${type}' to='${xmlEscape(to)}' id='${id}'>${inner}</iq>`);
+    return { id, reply: p };
+  }
+
+  function respond(doc, errorXml) {
+    const iq = doc.documentElement;
+    const to = iq.getAttribute('from'), id = iq.getAttribute('id');
+    sendRaw(`<iq xmlns='jabber:client' type='${errorXml ? 'error' : 'result'}' to='${xmlEscape(to)}' ` +
+            `id='${xmlEscape(id)}'>${errorXml || ''}</iq>`);
+  }
+  // JingleConnectionManager.respondWithJingleError().
+  const respondOk = doc => respond(doc, null);
+  const respondJingleError = (doc, jingleCondition, condition, type) => respond(doc,
+    `<error type='${type}'><${condition} xmlns='${NS_STANZAS}'/>` +
+    (jingleCondition ? `<${jingleCondition} xmlns='${NS_JINGLE_ERRORS}'/>` : '') + '</error>');
+
+  // The end of a call: close the PeerConnection; record why.
+  function endCall(by, reason, detail) {
+    if (S.ended) return;
+    S.ended = true;
+    res.ended_by = by;
+    res.terminate_reason = reason;
+    if (detail) log('call ended:', by, reason, detail);
+    try { if (pc) pc.close(); } catch { /* ignore */ }
+    wake();
+  }
+
+  // sendSessionTerminate(reason, text) also sends a JMI <finish/> (2.16+:
+  // sendJingleMessageFinish / generator/MessageGenerator.sessionFinish()).
+  function sendSessionTerminate(reason, text) {
+    if (S.ended || !S.with) return;
+    res.terminated_by = 'local';
+    sendJingle('session-terminate', convJingleXml('session-terminate', S.sid, null, reason, text));
+    sendRaw(`<message xmlns='jabber:client' type='chat' to='${xmlEscape(S.with)}' id='${randomId()}'>` +
+            `<finish xmlns='${NS_JMI}' id='${xmlEscape(S.sid)}'><reason xmlns='urn:xmpp:jingle:1'>` +
+            `<${reason}/></reason></finish><store xmlns='${NS_HINTS}'/></message>`);
+    endCall('local', reason, text);
+  }
+
+  // AbstractJingleConnection.send() / handleIqResponse(): ANY error reply to
+  // a Jingle IQ we sent ends the call (no session-terminate is sent:
+  // terminateTransport() and finish()); a timeout does too. The ICE-restart
+  // transport-info has its own callback (onReply).
+  const sentActions = new Map();
+  function sendJingle(action, jingleXml, onReply) {
+    const { id, reply } = sendIq(S.with, 'set', jingleXml);
+    sentActions.set(id, action);
+    reply.then(r => {
+      if (onReply && onReply(r)) return;
+      if (r.type === 'error') {
+        const cond = iqErrorCondition(r.doc);
+        res.iq_errors.push({ t: now(), action, condition: cond, xml: r.xml.slice(0, 2000) });
+        if (action === 'session-terminate' || S.ended) return;   // "already terminated"
+        res.ended_by_iq_error = { t: now(), action, condition: cond };
+        res.error = `call ended: IQ error (${cond}) to our ${action}`;
+        endCall('iq-error', ['service-unavailable', 'recipient-unavailable', 'remote-server-not-found',
+          'remote-server-timeout'].includes(cond) ? 'connectivity-error' : 'application-failure', res.error);
+      } else if (r.type === 'timeout' && !S.ended && action !== 'session-terminate') {
+        res.error = `call ended: IQ timeout to our ${action}`;
+        endCall('iq-timeout', 'connectivity-error', res.error);
+      }
+    });
+    return id;
+  }
+
+  function iqErrorCondition(doc) {
+    if (!doc) return null;
+    const err = doc.getElementsByTagName('error')[0];
+    if (!err) return null;
+    const names = Array.from(err.children).map(c => c.localName).filter(n => n !== 'text');
+    return names.join('+') || null;
+  }
+
+  // --- raw stanza dispatch ----------------------------------------------
+  function onRaw(dir, xml) {
+    let doc = null;
+    const interesting = xml.includes('urn:xmpp:jingle:1') || xml.includes(NS_JMI);
+    if (interesting) {
+      const entry = { dir, t: now(), xml };
+      (xml.includes(NS_JMI) ? res.jmi : res.jingle).push(entry);
+    }
+    if (dir !== 'in') return;
+    try { doc = new DOMParser().parseFromString(xml, 'application/xml'); } catch { return; }
+    const el = doc.documentElement;
+    if (!el || el.localName === 'parsererror') return;
+    try {
+      if (el.localName === 'iq') onIq(doc, xml);
+      else if (el.localName === 'message') onMessage(doc);
+      else if (el.localName === 'presence') onPresence(doc);
+    } catch (e) {
+      log('error handling stanza', String(e && e.stack || e));
+    }
+  }
+
+  function onIq(doc, xml) {
+    const iq = doc.documentElement;
+    const type = iq.getAttribute('type'), id = iq.getAttribute('id');
+    if ((type === 'result' || type === 'error') && iqWaiters.has(id)) {
+      const cb = iqWaiters.get(id);
+      iqWaiters.delete(id);
+      cb({ type, doc, xml });
+      return;
+    }
+    const jingle = doc.getElementsByTagNameNS('urn:xmpp:jingle:1', 'jingle')[0];
+    if (type === 'set' && jingle && jingle.parentNode === iq) onJingle(doc, jingle);
+  }
+
+  // --- presence and caps (xmpp/manager/PresenceManager.java,
+  // xmpp/manager/DiscoManager.java, model/capabilties/LegacyCapabilities) --
+  function onPresence(doc) {
+    const p = doc.documentElement;
+    const from = p.getAttribute('from');
+    const type = p.getAttribute('type');
+    if (!from || from === res.jid) return;
+    res.presences.push({ t: now(), from, type, xml: new XMLSerializer().serializeToString(p).slice(0, 1500) });
+    if (type === 'unavailable') { presences.delete(from); wake(); return; }
+    if (type !== null) return;   // subscribed, subscribe, error...
+    const c = convChild(p, 'c', NS_CAPS);
+    const entry = { from, caps: null, features: null, t: now() };
+    presences.set(from, entry);
+    // LegacyCapabilities.getHash(): only hash='sha-1' with a base64 ver.
+    if (c && c.getAttribute('hash') === 'sha-1' && c.getAttribute('ver') && c.getAttribute('node')) {
+      entry.caps = { node: c.getAttribute('node'), ver: c.getAttribute('ver') };
+      fetchCaps(entry);
+    } else {
+      res.caps.push({ from, t: now(), verified: false,
+        why: c ? `caps hash '${c.getAttribute('hash')}' is not sha-1` : 'presence without XEP-0115 caps' });
+    }
+    wake();
+  }
+
+  // DiscoManager.info(entity, node, hash): disco#info to the presence's
+  // sender at node#ver; the reply's node must be the one asked for; the ver
+  // recomputed from it must match, else the result is discarded.
+  async function fetchCaps(entry) {
+    const node = `${entry.caps.node}#${entry.caps.ver}`;
+    const rec = { from: entry.from, t: now(), node, ver: entry.caps.ver, verified: false };
+    res.caps.push(rec);
+    const { reply } = sendIq(entry.from, 'get', `<query xmlns='${NS_DISCO_INFO}' node='${xmlEscape(node)}'/>`);
+    const r = await reply;
+    rec.t_reply = now();
+    if (r.type !== 'result') { rec.why = `disco#info ${r.type}: ${iqErrorCondition(r.doc)}`; wake(); return; }
+    const q = r.doc.getElementsByTagNameNS(NS_DISCO_INFO, 'query')[0];
+    if (!q) { rec.why = 'Response did not have query child'; wake(); return; }
+    if (q.getAttribute('node') !== node) {
+      rec.why = `Node in response did not match node in request (${q.getAttribute('node')})`;
+      wake();
+      return;
+    }
+    const { ver, s } = await convCapsVer(q);
+    rec.recomputed_ver = ver;
+    rec.verification_string = s.slice(0, 3000);
+    rec.features = convChildren(q, 'feature', NS_DISCO_INFO).map(f => f.getAttribute('var'));
+    if (ver !== entry.caps.ver) {
+      rec.why = `EntityCapsHash mismatch. Expected ${entry.caps.ver} was ${ver}`;
+    } else if (presences.get(entry.from) === entry) {
+      rec.verified = true;
+      entry.features = new Set(rec.features);
+    }
+    wake();
+  }
+
+  // RtpCapability.check(infoQuery).
+  function capabilityOf(features) {
+    if (!features || !RTP_BASIC.every(f => features.has(f))) return 'none';
+    if (features.has(RTP_AUDIO) && features.has(RTP_VIDEO)) return 'video';
+    if (features.has(RTP_AUDIO)) return 'audio';
+    return 'none';
+  }
+
+  // AbstractJingleConnection.remoteHasFeature(): the disco#info known for
+  // exactly id.with (from its caps).
+  function remoteHasFeature(jid, feature) {
+    const e = presences.get(jid);
+    return !!(e && e.features && e.features.has(feature));
+  }
+
+  // --- JMI (XEP-0353) -----------------------------------------------------
+  function onMessage(doc) {
+    const msg = doc.documentElement;
+    const from = msg.getAttribute('from'), to = msg.getAttribute('to');
+    const type = msg.getAttribute('type');
+    // XEP-0184 receipt for our propose: Conversations shows "ringing"
+    // (parser/MessageParser.java: <received id='jm-propose-SID'/>).
+    const received = convChild(msg, 'received', NS_RECEIPTS);
+    if (received && S.sid && received.getAttribute('id') === PROPOSE_ID_PREFIX + S.sid) {
+      res.ringing.push({ t: now(), via: 'receipt', from });
+      log('ringing (receipt) from', from);
+    }
+    if (type === 'error') {
+      if (S.sid && msg.getAttribute('id') === PROPOSE_ID_PREFIX + S.sid) {
+        S.rejected = `propose bounced: ${new XMLSerializer().serializeToString(msg).slice(0, 500)}`;
+        wake();
+      }
+      return;
+    }
+    const el = Array.from(msg.children).find(c => c.namespaceURI === NS_JMI);
+    if (!el) return;
+    const sid = el.getAttribute('id');
+    if (!sid) return;
+    const fromSelf = bareJid(from) === bareJid(res.jid);
+    // JingleConnectionManager.deliverMessage(): proceed/reject/ringing count
+    // only when addressed to our own full JID, and (proposal lookup by
+    // from.asBareJid()) from the bare JID we proposed to.
+    const addressedDirectly = to === res.jid;
+    if (cfg.mode === 'call' && sid === S.sid && S.state === 'proposed') {
+      if (fromSelf) { log('ignored JMI', el.localName, 'from self'); return; }
+      if (!addressedDirectly || bareJid(from) !== bareJid(cfg.target)) {
+        log('ignored JMI', el.localName, 'from', from, 'to', to);
+        return;
+      }
+      if (el.localName === 'proceed') { S.proceed = from; wake(); }
+      else if (el.localName === 'ringing') { res.ringing.push({ t: now(), via: 'jmi', from }); }
+      else if (el.localName === 'reject') { S.rejected = `JMI reject from ${from}`; wake(); }
+      return;
+    }
+    if (cfg.mode === 'answer' && el.localName === 'propose' && !fromSelf) {
+      receivePropose(from, el, sid);
+      return;
+    }
+    if (sid === S.sid && (el.localName === 'retract' || el.localName === 'finish') && from === S.with) {
+      log('JMI', el.localName, 'from', from);
+      if (el.localName === 'retract' && !S.initiate) { S.rejected = 'retracted'; wake(); }
+    }
+  }
+
+  // JingleConnectionManager.deliverMessage() (Propose) and
+  // JingleRtpConnection.receivePropose(): only RTP descriptions of known
+  // media; we are the callee (id.with = the proposer's full JID).
+  function receivePropose(from, el, sid) {
+    if (S.state !== 'null' || S.incomingPropose) { log('busy: ignored propose from', from); return; }
+    const descs = Array.from(el.children).filter(c => c.localName === 'description');
+    const media = new Set(descs.filter(d => d.namespaceURI === NS_RTP).map(d => d.getAttribute('media')));
+    if (!descs.length || descs.some(d => d.namespaceURI !== NS_RTP) ||
+        [...media].some(m => m !== 'audio' && m !== 'video')) {
+      log('unable to react to proposed session', new XMLSerializer().serializeToString(el).slice(0, 500));
+      return;
+    }
+    S.incomingPropose = { from, sid, media };
+    S.with = from; S.sid = sid; S.state = 'proposed'; S.proposedMedia = media;
+    res.sid = sid; res.remote_jid = from; res.propose = true;
+    res.timings_ms.propose = now();
+    log('received session proposal from', from, [...media]);
+    // receivePropose() sends <ringing/> only for a contact shown in the
+    // contact list (or JINGLE_MESSAGE_INIT_STRICT_DEVICE_TIMEOUT); we are
+    // not subscribed to whoever calls us here, so no ringing.
+    setTimeout(acceptCallFromProposed, (cfg.answer_delay === undefined ? 0.3 : cfg.answer_delay) * 1000);
+    wake();
+  }
+
+  // acceptCallFromProposed(): <accept/> to our own bare JID, <proceed/> (id
+  // jm-proceed-SID) to the proposer's full JID (sendJingleMessage()).
+  function acceptCallFromProposed() {
+    if (S.state !== 'proposed' || S.ended) return;
+    S.state = 'proceed';
+    sendJmi('accept', bareJid(res.jid));
+    sendJmi('proceed', S.with, PROCEED_ID_PREFIX + S.sid);
+    wake();
+  }
+
+  function sendJmi(action, to, id) {
+    res.jmi_sent.push({ t: now(), action, to });
+    sendRaw(`<message xmlns='jabber:client' type='chat' to='${xmlEscape(to)}' id='${xmlEscape(id || randomId())}'>` +
+            `<${action} xmlns='${NS_JMI}' id='${xmlEscape(S.sid)}'/><store xmlns='${NS_HINTS}'/></message>`);
+  }
+
+  // --- Jingle IQs (JingleRtpConnection.deliverPacket and receive*()) ------
+  // One at a time, each to its end (Conversations' handlers are
+  // synchronized and wait for libwebrtc): a transport-info right behind a
+  // restart answer must see the credentials that answer brought.
+  let jingleChain = Promise.resolve();
+  function onJingle(doc, jingle) {
+    jingleChain = jingleChain.then(() => handleJingle(doc, jingle))
+      .catch(e => log('error handling jingle', String(e && e.stack || e)));
+  }
+  async function handleJingle(doc, jingle) {
+    const from = doc.documentElement.getAttribute('from');
+    const action = jingle.getAttribute('action'), sid = jingle.getAttribute('sid');
+    // Only requests carry the peer's candidates (an error reply echoes ours).
+    for (const c of candidatesOf(doc)) { c.t = now(); res.remote_candidates.push(c); }
+    if (action === 'session-initiate' && cfg.mode === 'answer' && !S.initiate &&
+        (S.state === 'null' || (S.state === 'proceed' && from === S.with && sid === S.sid))) {
+      receiveSessionInitiate(doc, jingle, from, sid);
+      return;
+    }
+    // Connections are keyed by (account, with, sid): anything else is an
+    // unknown session (JingleConnectionManager: item-not-found/unknown-session).
+    if (from !== S.with || sid !== S.sid || S.ended) {
+      respondJingleError(doc, 'unknown-session', 'item-not-found', 'cancel');
+      return;
+    }
+    switch (action) {
+      case 'session-accept': await receiveSessionAccept(doc, jingle); break;
+      case 'transport-info': await receiveTransportInfo(doc, jingle); break;
+      case 'session-terminate': {
+        respondOk(doc);
+        const r = convChild(jingle, 'reason');
+        const cond = r ? (Array.from(r.children).map(c => c.localName).find(n => n !== 'text') || null) : null;
+        res.terminated_by = 'remote';
+        endCall('remote', cond);
+        break;
+      }
+      case 'session-info': {
+        respondOk(doc);
+        for (const el of jingle.children) {
+          if (el.namespaceURI !== NS_RTP_INFO) continue;
+          res.session_info_received.push({ t: now(), info: el.localName,
+            name: el.getAttribute('name'), creator: el.getAttribute('creator') });
+        }
+        break;
+      }
+      default:
+        // content-add etc.: out of scope here; Conversations answers
+        // out-of-order / acknowledges, we acknowledge and record.
+        log('unhandled jingle action', action);
+        respondOk(doc);
+    }
+  }
+
+  function terminateWith(e) {
+    const reason = e.reason || 'failed-application';
+    log('terminate', reason, String(e && e.message || e));
+    res.error = `${reason}: ${e && e.message || e}`;
+    sendSessionTerminate(reason, String(e && e.message || e));
+  }
+
+  // receiveSessionInitiate(): descriptions and DTLS with setup actpass
+  // required, media must equal the proposal's (else security-error).
+  function receiveSessionInitiate(doc, jingle, from, sid) {
+    let map;
+    try {
+      map = convContentMapFromJingle(jingle);
+    } catch (e) {
+      S.with = from; S.sid = sid;
+      respondOk(doc);
+      terminateWith(e);
+      return;
+    }
+    S.with = from; S.sid = sid; res.sid = sid; res.remote_jid = from;
+    S.initiate = { map };
+    try {
+      convRequireDescriptions(map);
+      convRequireFingerprint(map, true);
+    } catch (e) {
+      respondOk(doc);
+      terminateWith(e);
+      return;
+    }
+    if (S.state === 'proceed') {
+      if (!convSetEq(S.proposedMedia, convMediaOf(map))) {
+        const e = new Error(`Your session proposal (Jingle Message Initiation) included media ` +
+          `${[...S.proposedMedia]} but your session-initiate was ${[...convMediaOf(map)]}`);
+        e.reason = 'security-error';
+        terminateWith(e);   // (no IQ reply: receiveSessionInitiate returns first)
+        return;
+      }
+    } else {
+      S.proposedMedia = convMediaOf(map);
+    }
+    S.initiatorMap = map;
+    S.state = 'session-initialized';
+    respondOk(doc);
+    res.timings_ms.incoming = now();
+    S.backlog.push(...map.contents.entries());
+    // Pre-approved (after proceed) → accept at once; otherwise "ringing"
+    // (startRinging()) and the user accepts.
+    const delay = S.incomingPropose ? 0 : (cfg.answer_delay === undefined ? 0.3 : cfg.answer_delay) * 1000;
+    setTimeout(() => sendSessionAccept().catch(e => terminateWith(e)), delay);
+    wake();
+  }
+
+  // sendSessionAccept(): offer applied, backlog candidates added, answer
+  // with all candidates when the initiator advertises urn:ietf:rfc:3264,
+  // else trickled; our setup flipped is the peer's.
+  async function sendSessionAccept() {
+    if (S.ended) return;
+    const includeCandidates = remoteHasFeature(S.with, NS_SDP_OFFER_ANSWER);
+    res.include_candidates = includeCandidates;
+    await setupWebRTC();
+    await pc.setRemoteDescription({ type: 'offer', sdp: convSdpFromContentMap(S.initiatorMap, true) });
+    addBacklog();
+    await pc.setLocalDescription();
+    if (includeCandidates) await gatheringCompleteOrTimeout();
+    const sd = convSdpParse(pc.localDescription.sdp);
+    const map = convContentMapFromSdp(sd, false);
+    S.responderMap = map;
+    S.peerSetup = flipSetup(convDtlsSetup(map));
+    const out = includeCandidates ? withCandidates(map, sd) : map;
+    S.state = 'session-accepted';
+    sendJingle('session-accept', convJingleXml('session-accept', S.sid, out));
+    res.timings_ms.accept = now();
+    setReadyForCandidates(true);
+  }
+
+  const flipSetup = s => {
+    if (s === 'passive') return 'active';
+    if (s === 'active') return 'passive';
+    throw new Error(`${s} can not be flipped`);
+  };
+
+  // receiveSessionAccept(): descriptions and fingerprints (with setup)
+  // required, same media as our session-initiate, setup must be active or
+  // passive and the same on every content (storePeerDtlsSetup()).
+  async function receiveSessionAccept(doc, jingle) {
+    if (!S.initiator) { respondJingleError(doc, 'out-of-order', 'unexpected-request', 'wait'); return; }
+    let map;
+    try {
+      map = convContentMapFromJingle(jingle);
+      convRequireDescriptions(map);
+      convRequireFingerprint(map, false);
+    } catch (e) {
+      respondOk(doc);
+      if (!e.reason) e.reason = 'failed-application';
+      terminateWith(e);
+      return;
+    }
+    if (!convSetEq(convMediaOf(S.initiatorMap), convMediaOf(map))) {
+      const e = new Error(`Your session-included included media ${[...S.proposedMedia]} but our ` +
+        `session-initiate was ${[...convMediaOf(map)]}`);
+      e.reason = 'security-error';
+      terminateWith(e);
+      return;
+    }
+    if (S.state !== 'session-initialized') { respondOk(doc); return; }
+    S.state = 'session-accepted';
+    respondOk(doc);
+    res.timings_ms.accepted = now();
+    S.responderMap = map;
+    try {
+      const setup = convDtlsSetup(map);
+      if (setup === 'actpass') {
+        const e = new Error('Trying to store invalid peer dtls setup (actpass in an answer)');
+        e.reason = 'security-error';
+        throw e;
+      }
+      S.peerSetup = setup;
+    } catch (e) {
+      if (!e.reason) e.reason = 'security-error';
+      terminateWith(e);
+      return;
+    }
+    let sdp;
+    try {
+      sdp = convSdpFromContentMap(map, false);
+    } catch (e) {
+      terminateWith(Object.assign(e, { reason: 'failed-application' }));
+      return;
+    }
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      terminateWith(Object.assign(new Error(String(e && e.message || e)), { reason: 'failed-application' }));
+      return;
+    }
+    processCandidates(map.contents.entries());
+  }
+
+  // receiveTransportInfo(): before session-accept (or for unknown contents)
+  // the candidates go to a backlog that, for the initiator, nothing ever
+  // drains; new credentials are an ICE restart (checkForIceRestart()).
+  async function receiveTransportInfo(doc, jingle) {
+    let map;
+    try {
+      map = convContentMapFromJingle(jingle);
+    } catch (e) {
+      log('improperly formatted contents; ignoring', String(e.message));
+      respondOk(doc);
+      return;
+    }
+    const remote = remoteMap();
+    const known = remote ? [...remote.contents.keys()] : [];
+    if (![...map.contents.keys()].some(k => known.includes(k)) || S.state !== 'session-accepted') {
+      respondOk(doc);
+      const n = [...map.contents.values()].reduce((a, dt) => a + dt.transport.candidates.length, 0);
+      S.backlog.push(...map.contents.entries());
+      if (S.initiator) {
+        res.candidates_backlogged += n;
+        log(`transport-info before session-accept: ${n} candidate(s) to a backlog`);
+      }
+      return;
+    }
+    if (await checkForIceRestart(doc, map)) return;
+    respondOk(doc);
+    processCandidates(map.contents.entries());
+  }
+
+  // processCandidate(): Candidate.toSdpAttribute(ufrag of that transport),
+  // mLineIndex from the BUNDLE group's order (or the content names).
+  function processCandidates(entries) {
+    const remote = remoteMap();
+    const tags = remote && remote.group ? remote.group.tags : (remote ? [...remote.contents.keys()] : []);
+    for (const [name, dt] of entries) {
+      for (const c of dt.transport.candidates || []) {
+        let sdp;
+        try {
+          sdp = convCandidateToSdp(c, dt.transport.ufrag);
+        } catch (e) {
+          res.candidates_ignored.push({ t: now(), candidate: c, why: String(e.message) });
+          continue;
+        }
+        const idx = tags.indexOf(name);
+        pc.addIceCandidate({ candidate: sdp, sdpMid: name, sdpMLineIndex: idx < 0 ? null : idx })
+          .catch(e => res.candidates_ignored.push({ t: now(), candidate: c, why: `addIceCandidate: ${e}` }));
+      }
+    }
+  }
+
+  function addBacklog() {
+    const entries = S.backlog.splice(0);
+    processCandidates(entries);
+  }
+
+  // checkForIceRestart(): credentials not among the peer's current ones.
+  // No candidates = the peer offers a restart (we answer: setup actpass in
+  // its SDP, our answer's candidates trickle after our IQ result); with
+  // candidates = the peer's answer to our restart (its SDP built from its
+  // previous description, the new credentials and the setup it already has:
+  // the fingerprint/setup in the transport-info are not read). A restart
+  // offer while we (the initiator) are not stable → tie-break.
+  async function checkForIceRestart(doc, map) {
+    const existing = remoteMap();
+    let newCred;
+    try {
+      newCred = convDistinctCredentials(map);
+    } catch (e) {
+      return false;
+    }
+    if (convCredentials(existing).includes(`${newCred.ufrag}\n${newCred.pwd}`)) return false;
+    const isOffer = [...map.contents.values()].every(dt => !(dt.transport.candidates || []).length);
+    const rec = currentRestart() || { t: now(), trigger: 'peer', by: 'peer' };
+    if (!currentRestart()) res.ice_restarts.push(rec);
+    rec.remote_credentials = { t: now(), ufrag: newCred.ufrag, isOffer };
+    log('ICE restart from peer', isOffer ? 'offer' : 'answer', newCred.ufrag);
+    try {
+      let restartMap;
+      if (isOffer) {
+        restartMap = convModifiedCredentials(existing, newCred, 'actpass');
+        if (pc.signalingState !== 'stable' && S.initiator) {
+          rec.tie_break_sent = now();
+          respondJingleError(doc, 'tie-break', 'conflict', 'cancel');
+          return true;
+        }
+      } else {
+        if (!S.peerSetup || S.peerSetup === 'actpass') throw new Error('Invalid peer setup');
+        restartMap = convModifiedCredentials(existing, newCred, S.peerSetup);
+      }
+      await pc.setRemoteDescription({ type: isOffer ? 'offer' : 'answer',
+        sdp: convSdpFromContentMap(restartMap, !S.initiator) });
+      setRemoteMap(restartMap);
+      if (isOffer) {
+        await pc.setLocalDescription();
+        setLocalMap(convContentMapFromSdp(convSdpParse(pc.localDescription.sdp), S.initiator));
+        respondOk(doc);
+        setReadyForCandidates(true);
+      } else {
+        respondOk(doc);
+        rec.answer_applied = now();
+        processCandidates(map.contents.entries());
+      }
+    } catch (e) {
+      respondOk(doc);
+      rec.failed = String(e && e.message || e);
+      terminateWith(Object.assign(e, { reason: e.reason || 'failed-application' }));
+    }
+    return true;
+  }
+
+  const currentRestart = () => {
+    const r = res.ice_restarts[res.ice_restarts.length - 1];
+    return r && !r.remote_credentials && r.by === 'us' ? r : null;
+  };
+
+  // --- WebRTC (xmpp/jingle/WebRTCWrapper.java) ------------------------------
+  let localStream = null;
+  async function setupWebRTC() {
+    // buildConfiguration(): no ICE servers here, unified plan, bundle and
+    // rtcp-mux policies left at libwebrtc's defaults (balanced / the web's
+    // 'require' for NEGOTIATE), no TCP candidates (not signalled below).
+    pc = new RTCPeerConnection({ iceServers: [] });
+    // initializePeerConnection(): the video track is added before the audio
+    // track, so video is m-line 0 when both are there.
+    if (localStream) {
+      for (const kind of ['video', 'audio']) {
+        for (const track of localStream.getTracks().filter(t => t.kind === kind)) {
+          pc.addTrack(track, localStream);
+        }
+      }
+    }
+    pc.addEventListener('track', ev => {
+      log('remote track', ev.track.kind);
+      const el = document.getElementById(ev.track.kind === 'audio' ? 'remote-audio' : 'remote-video');
+      if (el) {
+        el.srcObject = new MediaStream([ev.track]);
+        el.play().catch(e => log('play failed', String(e)));
+      }
+    });
+    pc.addEventListener('icecandidate', ev => onLocalCandidate(ev.candidate));
+    pc.addEventListener('icegatheringstatechange', () => { wake(); });
+    const note = () => {
+      res.states.push({ t: now(), ice: pc.iceConnectionState, pc: pc.connectionState,
+        signaling: pc.signalingState });
+      onConnectionChange(pc.connectionState);
+      wake();
+    };
+    pc.addEventListener('iceconnectionstatechange', note);
+    pc.addEventListener('connectionstatechange', note);
+    pc.addEventListener('signalingstatechange', note);
+    pc.addEventListener('negotiationneeded', () => { renegotiate().catch(e => log('renegotiate', String(e))); });
+  }
+
+  // WebRTCWrapper.setIsReadyToReceiveIceCandidates() + onIceCandidate():
+  // candidates wait while a description is being set, then go one per
+  // transport-info with the current local credentials of their content.
+  function setReadyForCandidates(ready) {
+    S.readyForCandidates = ready;
+    while (ready && S.queuedCandidates.length) sendCandidate(S.queuedCandidates.shift());
+  }
+  function onLocalCandidate(c) {
+    if (!c || !c.candidate) return;
+    const f = c.candidate.split(' ');
+    res.local_candidates.push({ t: now(), ip: f[4], port: Number(f[5]), protocol: f[2],
+      mid: c.sdpMid, candidate: c.candidate });
+    if (S.readyForCandidates) sendCandidate(c); else S.queuedCandidates.push(c);
+  }
+  function sendCandidate(c) {
+    if (S.ended) return;
+    const map = localMap();
+    const dt = map && map.contents.get(c.sdpMid);
+    if (!dt) { log('ignoring (not sending) candidate', c.candidate); return; }
+    const cand = convCandidateFromSdp(c.candidate, dt.transport.ufrag);
+    // TcpCandidatePolicy.DISABLED: libwebrtc gathers no TCP candidates.
+    if (!cand || cand.protocol !== 'udp') return;
+    res.candidates_sent++;
+    const r = currentRestartForCandidates();
+    if (r) r.candidates_sent = (r.candidates_sent || 0) + 1;
+    sendJingle('transport-info', convJingleXml('transport-info', S.sid,
+      convCandidateTransportInfo(map, c.sdpMid, cand)));
+  }
+  const currentRestartForCandidates = () => {
+    const r = res.ice_restarts[res.ice_restarts.length - 1];
+    return r && r.result_t ? r : null;
+  };
+
+  // WebRTCWrapper.getIceGatheringCompleteOrTimeout(): at most 2 s.
+  async function gatheringCompleteOrTimeout() {
+    try { await until(() => pc.iceGatheringState === 'complete', 2000, 'ICE gathering'); } catch { /* timeout */ }
+    S.queuedCandidates = [];   // iceCandidates.clear(): they are in the description
+  }
+
+  // parseCandidates() + withCandidates(): the description's own a=candidate
+  // lines, per content.
+  function withCandidates(map, sd) {
+    const contents = new Map();
+    for (const m of sd.media) {
+      const mid = sdpFirst(m.attributes, 'mid');
+      const dt = map.contents.get(mid);
+      const cands = sdpAll(m.attributes, 'candidate').map(v => convCandidateFromSdp(`candidate:${v}`, dt.transport.ufrag))
+        .filter(c => c && c.protocol === 'udp');
+      res.candidates_in_initiate_or_accept += cands.length;
+      contents.set(mid, { ...dt, transport: { ...dt.transport, candidates: cands } });
+    }
+    return { group: map.group, contents };
+  }
+
+  // onConnectionChange(): FAILED after having been CONNECTED → restartIce();
+  // FAILED without ever connecting → session-terminate connectivity-error.
+  function onConnectionChange(state) {
+    if (state === S.lastConnState) return;   // one call per transition
+    S.lastConnState = state;
+    if (state === 'connected') {
+      if (S.connectedAt === null) {
+        S.connectedAt = performance.now();
+        res.connected = true;
+        res.timings_ms.connected = now();
+        emit({ event: 'connected', t: now(), sid: S.sid });
+      }
+      S.everConnected = true;
+      const r = res.ice_restarts[res.ice_restarts.length - 1];
+      if (r && !r.reconnected) { r.reconnected = now(); emit({ event: 'ice_restart_connected', t: now() }); }
+    }
+    if (state === 'failed' && !S.ended) {
+      if (!S.everConnected) {
+        res.error = 'connectivity error (never connected)';
+        sendSessionTerminate('connectivity-error');
+      } else {
+        restartIce('connection failed');
+      }
+    }
+  }
+
+  // restartIce(): stateHistory cleared, candidates held back, then
+  // libwebrtc's restartIce() → onRenegotiationNeeded → renegotiate().
+  function restartIce(trigger) {
+    if (S.ended) return;
+    S.everConnected = false;
+    const rec = { t: now(), trigger, by: 'us', stats_before: statsPoint() };
+    res.ice_restarts.push(rec);
+    log('restartIce', trigger);
+    emit({ event: 'ice_restart', t: now(), trigger });
+    setReadyForCandidates(false);
+    pc.restartIce();
+  }
+
+  // renegotiate(): a new local offer; changed credentials → ICE restart:
+  // transport-info with every content's new ufrag/pwd only; on its result
+  // our candidates follow (one per transport-info); a tie-break error is
+  // ignored, any other error ends the call (handleIqErrorResponse).
+  async function renegotiate() {
+    if (S.state !== 'session-accepted' || S.ended || pc.signalingState !== 'stable') return;
+    await pc.setLocalDescription();
+    const map = convContentMapFromSdp(convSdpParse(pc.localDescription.sdp), S.initiator);
+    const current = localMap();
+    let iceRestart = false;
+    try {
+      iceRestart = JSON.stringify(convDistinctCredentials(current)) !== JSON.stringify(convDistinctCredentials(map));
+    } catch { iceRestart = false; }
+    const added = [...map.contents.keys()].filter(k => !current.contents.has(k));
+    const removed = [...current.contents.keys()].filter(k => !map.contents.has(k));
+    log('renegotiate. iceRestart=' + iceRestart, 'added', added, 'removed', removed);
+    if ((added.length || removed.length) && iceRestart) {
+      sendSessionTerminate('failed-application', 'WebRTC unexpectedly tried to modify content and transport at once');
+      return;
+    }
+    if (!iceRestart) return;
+    let rec = res.ice_restarts[res.ice_restarts.length - 1];
+    if (!rec || rec.local_credentials) { rec = { t: now(), trigger: 'renegotiation', by: 'us' }; res.ice_restarts.push(rec); }
+    rec.local_credentials = { t: now(), ufrag: convDistinctCredentials(map).ufrag };
+    rec.transport_info_t = now();
+    sendJingle('transport-info', convJingleXml('transport-info', S.sid, convRestartTransportInfo(map)), r => {
+      rec.reply = r.type;
+      if (r.type === 'result') {
+        rec.result_t = now();
+        setLocalMap(map);
+        setReadyForCandidates(true);
+        return true;
+      }
+      if (r.type === 'error') {
+        rec.error = iqErrorCondition(r.doc);
+        rec.error_xml = r.xml.slice(0, 2000);
+        if (rec.error && rec.error.split('+').includes('tie-break')) return true;
+      }
+      return false;   // the generic handling: the call ends
+    });
+  }
+
+  // A restart is through when media flows on another pair: libwebrtc
+  // switches pairs without leaving 'connected' when the old one was still
+  // deemed alive.
+  function noteNewPair() {
+    const r = res.ice_restarts[res.ice_restarts.length - 1];
+    const pair = lastStats && lastStats.selected_pair;
+    if (!r || r.by !== 'us' || r.pair_changed || !pair || !r.stats_before) return;
+    if (JSON.stringify(pair) === JSON.stringify(r.stats_before.selected_pair)) return;
+    r.pair_changed = now();
+    r.new_pair = pair;
+    if (!r.reconnected) {
+      r.reconnected = now();
+      emit({ event: 'ice_restart_connected', t: now() });
+    }
+  }
+
+  function statsPoint() {
+    const s = lastStats || {};
+    return {
+      t: now(),
+      audio_packets: s.audio ? s.audio.packetsReceived || 0 : 0,
+      audio_energy: s.audio ? s.audio.totalAudioEnergy || 0 : 0,
+      audio_samples: s.audio ? s.audio.totalSamplesReceived || 0 : 0,
+      video_frames: s.video ? s.video.framesDecoded || 0 : 0,
+      selected_pair: s.selected_pair || null,
+    };
+  }
+
+  // --- the call -------------------------------------------------------------
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: wantAudio, video: wantVideo });
+    res.timings_ms.media = now();
+    const [user, resource] = [bareJid(cfg.jid), String(cfg.jid).split('/').slice(1).join('/')];
+    client = createClient({
+      jid: user, password: cfg.password, resource: resource || undefined,
+      transports: { websocket: cfg.ws, bosh: false },
+      useStreamManagement: false, autoReconnect: false,
+      jingle: { iceServers: [] }, capsNode: CAPS_NODE,
+    });
+    // StanzaJS's Jingle module must not answer Jingle IQs (it would reply
+    // unknown-session to ours): a listener of our own keeps StanzaJS from
+    // answering service-unavailable; onRaw() does the work.
+    client.removeAllListeners('iq:set:jingle');
+    client.on('iq:set:jingle', () => {});
+    const features = client.disco.features.get('');
+    features.clear();
+    for (const f of CONVERSATIONS_FEATURES) features.add(f);
+    client.on('raw:incoming', xml => onRaw('in', xml));
+    client.on('raw:outgoing', xml => onRaw('out', xml));
+    client.on('session:started', () => {
+      loggedIn = true;
+      res.jid = client.jid;
+      let caps = null;
+      try { client.updateCaps(); caps = client.getCurrentCaps(); } catch (e) { log('caps', String(e)); }
+      client.sendPresence(caps ? { legacyCapabilities: caps.legacyCapabilities } : {});
+      wake();
+    });
+    client.on('auth:failed', () => { authFailed = 'authentication failed'; wake(); });
+    client.on('disconnected', () => { if (!loggedIn) { authFailed = 'disconnected'; wake(); } });
+    client.connect();
+    await until(() => loggedIn || authFailed, Math.min(left(), 15000), 'login');
+    if (!loggedIn) throw new Error(`login failed: ${authFailed}`);
+    res.timings_ms.login = now();
+    emit({ event: 'ready', jid: res.jid });
+
+    if (cfg.mode === 'call') {
+      const target = bareJid(cfg.target);
+      // The contact's presence: subscribe (what adding the contact does);
+      // a contact we already had is probed by the server after our initial
+      // presence. Either way its available presence arrives.
+      sendRaw(`<presence xmlns='jabber:client' type='subscribe' to='${xmlEscape(target)}'/>`);
+      const capsWaitMs = (cfg.caps_timeout || 8) * 1000;
+      const verifiedOf = () => [...presences.values()].filter(e => bareJid(e.from) === target && e.features);
+      const pending = () => [...presences.values()].some(e => bareJid(e.from) === target && e.caps && !e.features &&
+        !res.caps.some(c => c.from === e.from && c.why));
+      if (cfg.caps_check === false) {
+        // Not Conversations: for diagnosing what follows against an address
+        // that sends no presence. The call goes ahead as if its caps had
+        // named Jingle RTP audio+video and JMI.
+        presences.set(target, { from: target, caps: null, t: now(),
+          features: new Set([...RTP_BASIC, RTP_AUDIO, RTP_VIDEO, NS_JMI]) });
+        res.caps_check_skipped = true;
+      }
+      try {
+        await until(() => verifiedOf().length > 0 && !pending(), Math.min(left(), capsWaitMs), 'the callee\'s caps');
+      } catch { /* judged below */ }
+      res.timings_ms.caps = now();
+      // RtpCapability.check(contact, presences): the best capability among
+      // the contact's presences; the call button needs VIDEO for a video call.
+      const capable = verifiedOf().map(e => ({ e, cap: capabilityOf(e.features) })).filter(x => x.cap !== 'none');
+      res.call_button = capable.some(x => x.cap === 'video') ? 'video' : capable.length ? 'audio' : 'none';
+      const needed = wantVideo ? 'video' : 'audio';
+      if (res.call_button === 'none' || (needed === 'video' && res.call_button !== 'video')) {
+        const seen = [...presences.values()].filter(e => bareJid(e.from) === target).map(e => e.from);
+        throw new Error(`no call button (${needed} call): ` + (seen.length
+          ? `presence from ${seen.join(', ')} without verified caps naming Jingle RTP ${needed}`
+          : `no presence from ${target} within ${capsWaitMs / 1000} s`));
+      }
+      // ConversationFragment.triggerRtpSession() / RtpCapability.jmiSupport():
+      // propose to the bare JID when every RTP-capable resource supports JMI,
+      // else session-initiate to a resource.
+      const eligible = capable.filter(x => needed === 'audio' || x.cap === 'video');
+      const jmi = capable.every(x => x.e.features.has(NS_JMI));
+      res.propose = jmi;
+      S.sid = randomId();
+      res.sid = S.sid;
+      S.proposedMedia = new Set([wantAudio && 'audio', wantVideo && 'video'].filter(Boolean));
+      if (jmi) {
+        // MessageGenerator.sessionProposal(): type chat, id jm-propose-SID, a
+        // description per medium, a receipt request, <store/>.
+        S.state = 'proposed';
+        const desc = [...S.proposedMedia].map(m => `<description xmlns='${NS_RTP}' media='${m}'/>`).join('');
+        sendRaw(`<message xmlns='jabber:client' type='chat' to='${xmlEscape(target)}' id='${PROPOSE_ID_PREFIX}${S.sid}'>` +
+                `<propose xmlns='${NS_JMI}' id='${S.sid}'>${desc}</propose>` +
+                `<request xmlns='${NS_RECEIPTS}'/><store xmlns='${NS_HINTS}'/></message>`);
+        res.timings_ms.propose = now();
+        await until(() => S.proceed || S.rejected, Math.min(left(), (cfg.ring_timeout || 30) * 1000), 'JMI proceed');
+        if (!S.proceed) throw new Error(S.rejected);
+        res.proceed_from = S.proceed;
+        res.timings_ms.proceed = now();
+        S.with = S.proceed;   // Id.of(account, from, sid)
+      } else {
+        S.with = eligible[0].e.from;
+      }
+      res.remote_jid = S.with;
+      S.state = 'session-initialized';
+      // sendSessionInitiate(): all candidates in the initiate when the
+      // callee's caps list urn:ietf:rfc:3264, else trickled.
+      const includeCandidates = remoteHasFeature(S.with, NS_SDP_OFFER_ANSWER);
+      res.include_candidates = includeCandidates;
+      await setupWebRTC();
+      await pc.setLocalDescription();
+      if (includeCandidates) await gatheringCompleteOrTimeout();
+      const sd = convSdpParse(pc.localDescription.sdp);
+      const map = convContentMapFromSdp(sd, true);
+      S.initiatorMap = map;
+      res.timings_ms.initiate = now();
+      sendJingle('session-initiate', convJingleXml('session-initiate', S.sid,
+        includeCandidates ? withCandidates(map, sd) : map));
+      setReadyForCandidates(true);
+    } else {
+      await until(() => S.initiate || S.ended, left(), 'an incoming call');
+    }
+
+    await until(() => S.connectedAt !== null || S.ended, left(), 'media connection (connected)');
+    if (S.connectedAt === null) throw new Error(res.error || `call ended before media connected (${res.terminate_reason})`);
+
+    if (cfg.ice_restart_after !== undefined && cfg.ice_restart_after !== null) {
+      const delay = Math.max(0, S.connectedAt + cfg.ice_restart_after * 1000 - performance.now());
+      setTimeout(() => {
+        if (!S.ended && !res.ice_restarts.some(r => r.by === 'us')) restartIce('scheduled');
+      }, delay);
+    }
+
+    const endAt = S.connectedAt + durationMs;
+    let nextTimeline = S.connectedAt;
+    while (!S.ended && performance.now() < endAt) {
+      try { lastStats = summariseStats(await pc.getStats()); } catch (e) { log('getStats failed', String(e)); }
+      noteNewPair();
+      if (lastStats && performance.now() >= nextTimeline) {
+        nextTimeline += 1000;
+        res.timeline.push({
+          t: now(), pc: pc.connectionState, ice: pc.iceConnectionState,
+          audio_packets: lastStats.audio ? lastStats.audio.packetsReceived : 0,
+          audio_samples: lastStats.audio ? lastStats.audio.totalSamplesReceived : 0,
+          audio_energy: lastStats.audio ? lastStats.audio.totalAudioEnergy : 0,
+          video_frames: lastStats.video ? lastStats.video.framesDecoded : 0,
+          pair: lastStats.selected_pair,
+        });
+      }
+      await sleep(Math.min(250, Math.max(1, endAt - performance.now())));
+    }
+    if (!S.ended) {
+      try { lastStats = summariseStats(await pc.getStats()); } catch (e) { log('getStats failed', String(e)); }
+    }
+    res.timings_ms.measured = now();
+    res.terminated_early = S.ended;
+    res.local_sdp = pc.localDescription ? pc.localDescription.sdp : null;
+    res.remote_sdp = pc.remoteDescription ? pc.remoteDescription.sdp : null;
+    const linger = (cfg.linger === undefined ? (cfg.mode === 'call' ? 1.5 : 4) : cfg.linger) * 1000;
+    if (!S.ended) {
+      try { await until(() => S.ended, Math.min(linger, left()), 'remote hang-up'); } catch { /* ours */ }
+    }
+    if (!S.ended) {
+      sendSessionTerminate('success');
+      await sleep(200);
+    }
+    // A call that a failure ended (IQ error, security error, ...) did not run.
+    res.ok = !['iq-error', 'iq-timeout'].includes(res.ended_by) && !(res.ended_by === 'local' &&
+      res.terminate_reason !== 'success') && !(res.ended_by === 'remote' && res.terminated_early &&
+      res.terminate_reason !== 'success');
+    if (!res.ok && !res.error) res.error = `call ended early: ${res.ended_by} ${res.terminate_reason}`;
+  } catch (e) {
+    res.error = res.error || String(e && e.message || e);
+    log('error', String(e && e.message || e));
+    if (S.with && !S.ended && S.state !== 'proposed' && S.state !== 'null') {
+      sendSessionTerminate('failed-application', res.error);
+    }
+  } finally {
+    res.stats = lastStats;
+    if (lastStats) {
+      if (lastStats.audio) {
+        res.audio_total_samples_received = lastStats.audio.totalSamplesReceived || 0;
+        res.audio_total_energy = lastStats.audio.totalAudioEnergy || 0;
+        res.audio_packets_received = lastStats.audio.packetsReceived || 0;
+      }
+      if (lastStats.video) {
+        res.video_frames_decoded = lastStats.video.framesDecoded || 0;
+        res.video_packets_received = lastStats.video.packetsReceived || 0;
+      }
+    }
+    // What arrived after each restart we started (until the end).
+    const end = statsPoint();
+    for (const r of res.ice_restarts) {
+      if (!r.stats_before) continue;
+      r.after = { audio_packets: end.audio_packets - r.stats_before.audio_packets,
+        audio_energy: end.audio_energy - r.stats_before.audio_energy,
+        audio_samples: end.audio_samples - r.stats_before.audio_samples,
+        video_frames: end.video_frames - r.stats_before.video_frames,
+        until: end.t, selected_pair_at_end: end.selected_pair };
+    }
+    res.ended = S.ended;
+    res.state = S.state;
+    res.timings_ms.end = now();
+    if (client) {
       await sleep(300);
       try { await Promise.race([client.disconnect(), sleep(1000)]); } catch { /* ignore */ }
     }
