@@ -352,11 +352,20 @@ call_ended (BfModule *module, BfSession *session, const char *reason)
   bf_session_terminate (is_a ? c->b : c->a, reason, NULL);
 }
 
+/* The full JID a relay address is online as.  Clients take caps from a
+ * presence's sender and disco that JID (Conversations: XmppConnectionService
+ * .java fetchCaps() queries the presence's 'from'); Monal only looks at caps
+ * on presence from a resource (xmpp.m: "presenceNode.fromResource"). */
+#define PRESENCE_RESOURCE "belfry"
+
 /* Presence of the relay addresses: a roster entry for
  * bob\\40example.org@relay.example.org gets subscribed and sees it available
- * with XEP-0115 caps naming Jingle RTP, which is what clients look for
- * before they offer a call button.  It says nothing about Bob's own
- * presence (that stays between Bob and his contacts). */
+ * (as .../belfry) with XEP-0115 caps naming Jingle RTP, ICE-UDP, DTLS, audio,
+ * video and JMI, which is what Conversations verifies before it offers a
+ * call button (xmpp/jingle/RtpCapability.java: the caps ver must match the
+ * disco#info of node#ver, which the router answers on every resource).  It
+ * says nothing about Bob's own presence (that stays between Bob and his
+ * contacts). */
 static gboolean
 call_handle (BfModule *module, const BfStanza *stanza)
 {
@@ -372,6 +381,7 @@ call_handle (BfModule *module, const BfStanza *stanza)
     return TRUE;
   g_autofree char *user = fl ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
   g_autofree char *address = g_strconcat (tl, "@", td, NULL);
+  g_autofree char *online = g_strconcat (address, "/" PRESENCE_RESOURCE, NULL);
   const char *why = NULL;
   g_autofree char *callee = callee_of (cm, address, &why);
   gboolean served = callee != NULL && fl != NULL && domain_allowed (cm, fd);
@@ -379,12 +389,12 @@ call_handle (BfModule *module, const BfStanza *stanza)
     {
       bf_module_send_presence (module, address, user, served ? "subscribed" : "unsubscribed");
       if (served)
-        bf_module_send_presence (module, address, user, NULL);
+        bf_module_send_presence (module, online, user, NULL);
     }
   else if (g_strcmp0 (type, "unsubscribe") == 0)
     bf_module_send_presence (module, address, user, "unsubscribed");
   else if (served && (type == NULL || g_strcmp0 (type, "probe") == 0))
-    bf_module_send_presence (module, address, type ? user : from, NULL);
+    bf_module_send_presence (module, online, type ? user : from, NULL);
   return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
 }
 
