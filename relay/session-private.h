@@ -48,6 +48,7 @@ struct _BfSession {
   gboolean initiate_sent;          /* outgoing */
   guint initiate_serial;           /* outgoing: iq_serial of our session-initiate */
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
+  gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
   gboolean accept_sent;            /* incoming */
   guint iq_serial;
   /* our ICE side once gathered (main thread) */
@@ -75,6 +76,9 @@ struct _BfSessions {
   guint max_sessions;
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
+  GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
+                                    * (session-outgoing.c), until its session-initiate */
+  guint64 jmi_ignored;             /* JMI answers from or to the wrong JID */
   guint live_on_workers;           /* sessions whose worker side is not torn down */
   BfSessionStats stats;
 };
@@ -118,12 +122,16 @@ G_GNUC_INTERNAL void worker_teardown (gpointer data);
 G_GNUC_INTERNAL const BfJingleIceTransport *first_ice (const BfJingle *j);
 G_GNUC_INTERNAL const BfJingleFingerprint *first_fingerprint (const BfJingle *j);
 
-/* session-outgoing.c: sessions we place, XEP-0353 proposals */
+/* session-outgoing.c: sessions we place, XEP-0353 proposals both ways */
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);
 G_GNUC_INTERNAL void handle_accept (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void fall_back_to_proposal (BfSession *s);
 G_GNUC_INTERNAL gboolean initiate_bounced (BfSession *s, const BfStanza *iq);
 G_GNUC_INTERNAL void handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
+G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL BfJingleReasonCondition check_proposed_media (BfSessions *mgr, const char *from,
+                                                              const BfJingle *j, char **why);
 
 /* session-content.c: contents added and removed */
 G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);
