@@ -148,6 +148,35 @@ bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
     }
 }
 
+gboolean
+bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
+{
+  BfSession *s = session;
+  memset (pts, 0, 128 * sizeof (gboolean));
+  /* The echo's answer is the offer's own payload types. */
+  const BfJingle *echo = !s->outgoing && s->ours == NULL && s->accept_sent ? s->theirs : NULL;
+  BfJingleCreator us = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
+  const BfJingle *sides[] = { s->theirs, s->ours };
+  gboolean any = FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS (sides); k++)
+    for (guint i = 0; sides[k] && i < sides[k]->contents->len; i++)
+      {
+        const BfJingleContent *c = g_ptr_array_index (sides[k]->contents, i);
+        /* Whoever did not create a content answered it; the creator as the
+         * session knows it (a peer may get the attribute wrong). */
+        const BfJingleSessionContent *sc = s->js ? find_session_content (s, c->name) : NULL;
+        if (sc == NULL || c->rtp == NULL)
+          continue;
+        const BfJingle *answer = echo ? echo : sc->creator == us ? s->theirs : s->ours;
+        if (answer != sides[k])
+          continue;
+        for (guint m = 0; m < c->rtp->payload_types->len; m++)
+          pts[((const BfJinglePayloadType *) g_ptr_array_index (c->rtp->payload_types, m))->id]
+            = any = TRUE;
+      }
+  return any;
+}
+
 /* --- signalling helpers (main thread) --- */
 
 void
