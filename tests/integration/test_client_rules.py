@@ -17,7 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from harness import ECHO, NS_CLIENT, Belfry, Client, Prosody, require_belfry
+from harness import BELFRY_BIN, ECHO, NS_CLIENT, Belfry, Client, Prosody, require_belfry
 from test_call import (A, ALICE_ADDR, ALL_USERS, B, B_RES, BOB_ADDR, BUNDLE, CAROL, Call,
                        MEDIA, NS_HINTS, addr, alice_offer, bare, candidate_xml, content_xml,
                        describe, info_payload, iq_error, is_jingle, jingle_of, jmi_child, online,
@@ -650,3 +650,170 @@ def test_belfry_sends_at_most_one_candidate_per_transport_info(relay, alice, bob
             if is_jingle(e, frm, sid, "transport-info"):
                 n = sum(len(g["cands"]) for g in describe(jingle_of(e)).values())
                 assert n <= 1, f"{n} candidates in one transport-info: {dump(e)}"
+
+
+# ---------------------------------------------------------------------------
+# 9. payload types the receiving peer did not negotiate are not forwarded
+# ---------------------------------------------------------------------------
+
+class Load:
+    """tests/bench/call-load in ice mode: plays both ends' media (ICE, DTLS,
+    SRTP with belfry's own code) of relayed calls; line protocol in its
+    header.  Audio: PT 111, SSRC 0x10000000+I (alice) / 0x20000000+I (bob)."""
+
+    def __init__(self, exe):
+        import queue
+        import subprocess
+        import threading
+        assert os.access(exe, os.X_OK), f"{exe} not built (ninja -C build)"
+        self.proc = subprocess.Popen([str(exe), "ice"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.lines = queue.Queue()
+        self.seen = []
+        self.over = set()    # calls hung up: their DTLS close is no failure
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, pred, timeout, what):
+        import queue
+        for line in self.seen:
+            if pred(line):
+                return line
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                line = ""
+            if line is None:
+                raise AssertionError(f"call-load exited; it said:\n" + "\n".join(self.seen[-20:]))
+            if line:
+                self.seen.append(line)
+                ended = line.split(" ", 1)[0] in self.over
+                assert not line.startswith("error") and (ended or " failed " not in line), line
+                if pred(line):
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"call-load: no {what} within {timeout}s; it said:\n"
+                                     + "\n".join(self.seen[-20:]))
+
+    def side(self, i, s):
+        """(ufrag, pwd, (hash, fp), [candidate lines]) of one side, once gathered."""
+        self.wait(lambda l: l == f"{i} {s} gathering-done", 10, f"{i} {s} gathering-done")
+        own = [l.split()[2:] for l in self.seen if l.startswith(f"{i} {s} ")]
+        creds = next(x[1:3] for x in own if x[0] == "credentials")
+        fp = next(x[1:3] for x in own if x[0] == "fingerprint")
+        cands = [x[1:] for x in own if x[0] == "candidate"]
+        return creds, fp, cands
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(5)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def load_transport(creds, fp, setup, cands):
+    return (f"<transport xmlns='{NS_ICE}' ufrag={quoteattr(creds[0])} pwd={quoteattr(creds[1])}>"
+            f"<fingerprint xmlns='{NS_DTLS}' hash={quoteattr(fp[0])} setup='{setup}'>{fp[1]}"
+            "</fingerprint>"
+            + "".join(f"<candidate component='{c[1]}' foundation='{c[0]}' generation='0' "
+                      f"id='l{k}' ip='{c[3]}' network='0' port='{c[4]}' priority='{c[5]}' "
+                      f"protocol='udp' type='{c[2]}'/>" for k, c in enumerate(cands))
+            + "</transport>")
+
+
+def load_audio(tr, ssrc, pts):
+    return content_xml("a0", f"<description xmlns='{NS_RTP}' media='audio'>"
+                       + "".join(pt_xml(*p) for p in pts)
+                       + sources_xml([ssrc], f"load{ssrc}") + "<rtcp-mux/></description>", tr)
+
+
+def feed_remote(load, i, s, j, relay_role, our_setup):
+    t = j.find(f"{{{NS_JINGLE}}}content/{{{NS_ICE}}}transport")
+    f = t.find(f"{{{NS_DTLS}}}fingerprint")
+    load.send(f"{i} {s} remote-ice {t.get('ufrag')} {t.get('pwd')} {relay_role}")
+    load.send(f"{i} {s} remote-dtls {our_setup} {f.get('hash')} {f.text.strip()}")
+    for c in t.findall(f"{{{NS_ICE}}}candidate"):
+        load.send(f"{i} {s} candidate {c.get('foundation')} {c.get('component')} "
+                  f"{c.get('type')} {c.get('ip')} {c.get('port')} {c.get('priority')}")
+
+
+def load_call(load, i, alice, bob, bob_pts):
+    """alice calls bob's resource directly through belfry, offering Opus 111
+    and PCMU 0; bob answers with @bob_pts; the load does both ends' media.
+    Returns leg A's sid once both legs are DTLS-connected."""
+    load.send(f"call {i}")
+    a_creds, a_fp, a_cands = load.side(i, "a")
+    b_creds, b_fp, b_cands = load.side(i, "b")
+    to = addr(bob.full_jid)
+    sid = new_sid(f"pt{i}")
+    start_a, start_b = mark(alice), mark(bob)
+    offer = jingle("session-initiate", sid,
+                   load_audio(load_transport(a_creds, a_fp, "actpass", a_cands), 0x10000000 + i,
+                              [(111, "opus", 48000, 2), (0, "PCMU", 8000)]),
+                   f" initiator={quoteattr(alice.full_jid)}")
+    assert alice.iq(to, "set", offer).get("type") == "result"
+    init = wait_new(bob, start_b, lambda e: is_jingle(e, action="session-initiate")
+                    and bare(e.get("from")) == ALICE_ADDR, 10, "session-initiate for bob")
+    b_from, b_sid = init.get("from"), jingle_of(init).get("sid")
+    feed_remote(load, i, "b", jingle_of(init), "controlling", "active")
+    answer = jingle("session-accept", b_sid,
+                    load_audio(load_transport(b_creds, b_fp, "active", b_cands), 0x20000000 + i,
+                               bob_pts),
+                    f" initiator={quoteattr(b_from)} responder={quoteattr(bob.full_jid)}")
+    assert bob.iq(b_from, "set", answer).get("type") == "result"
+    acc = jingle_set(alice, start_a, to, sid, "session-accept")
+    setup = acc.find(f".//{{{NS_DTLS}}}fingerprint").get("setup")
+    feed_remote(load, i, "a", jingle_of(acc), "controlled",
+                "passive" if setup == "active" else "active")
+    for s in ("a", "b"):
+        load.wait(lambda l, s=s: l.startswith(f"{i} {s} dtls-connected"), 15,
+                  f"{i} {s} dtls-connected")
+    return to, sid
+
+
+def test_payload_types_not_negotiated_on_the_receiving_leg_are_dropped(relay, alice, bob):
+    """Dino answers with exactly one payload type per medium and then plays
+    the first SSRC of a stream only (libdino/src/service/call_peer_state.vala,
+    plugins/rtp/src/stream.vala): RTP of a payload type the receiving peer did
+    not negotiate (here Opus, when bob took PCMU only) must not reach it,
+    however the sending side got it.  Counted in belfry's log.  Real media:
+    ICE, DTLS and SRTP with call-load playing both ends."""
+    # Next to the belfry under test: <build>/relay/belfry -> <build>/tests/bench/call-load.
+    exe = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(BELFRY_BIN))),
+                       "tests", "bench", "call-load")
+    load = Load(exe)
+    try:
+        # bob took PCMU only: the load's Opus (111) goes nowhere, either way.
+        to, sid = load_call(load, 0, alice, bob, [(0, "PCMU", 8000)])
+        load.send("probe 0")
+        time.sleep(3.0)
+        load.send("stats")
+        stats = load.wait(lambda l: l.startswith("stats"), 5, "stats")   # reads all before it
+        assert not any(l.startswith("0 media-ok") for l in load.seen), load.seen[-10:]
+        assert " received=0 " in stats, stats
+        assert alice.iq(to, "set", terminate_xml(sid, "success")).get("type") == "result"
+        load.over.add("0")
+        relay.wait_log("RTP packets dropped (payload type not negotiated", 5)
+        m = [l for l in relay.log().splitlines() if "RTP packets dropped (payload type" in l]
+        n = int(m[-1].split("call ", 1)[1].split(": ", 1)[1].split()[0])
+        assert n >= 20, m[-1]   # 3 s of 50 pps both ways, minus what came before DTLS
+        # The same call with Opus taken: it flows (so the above is the filter).
+        to, sid = load_call(load, 1, alice, bob, [(111, "opus", 48000, 2)])
+        load.send("probe 1")
+        load.wait(lambda l: l.startswith("1 media-ok"), 10, "1 media-ok")
+        assert alice.iq(to, "set", terminate_xml(sid, "success")).get("type") == "result"
+    finally:
+        load.close()
