@@ -295,8 +295,8 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
     return;
   /* A payload type the receiving peer never negotiated (an rtx, red or
    * ulpfec that only the sending leg took) is not forwarded: Dino plays
-   * the first SSRC of a stream and ignores every other (libdino/src/
-   * service/call_peer_state.vala, plugins/rtp/src/stream.vala), so a
+   * the first SSRC of a stream and ignores every other ("Got second ssrc
+   * on stream", plugins/rtp/src/stream.vala on_ssrc_pad_added()), so a
    * stray retransmission SSRC arriving first would silence the stream. */
   const PtSet *takes = g_atomic_pointer_get (from_a ? &c->b_takes : &c->a_takes);
   if (takes && !takes->ok[data[1] & 0x7f])

@@ -785,9 +785,9 @@ def load_call(load, i, alice, bob, bob_pts):
 
 
 def test_payload_types_not_negotiated_on_the_receiving_leg_are_dropped(relay, alice, bob):
-    """Dino answers with exactly one payload type per medium and then plays
-    the first SSRC of a stream only (libdino/src/service/call_peer_state.vala,
-    plugins/rtp/src/stream.vala): RTP of a payload type the receiving peer did
+    """Dino answers with one payload type per medium and plays the first SSRC
+    of a stream only ("Got second ssrc on stream", plugins/rtp/src/
+    stream.vala on_ssrc_pad_added()): RTP of a payload type the receiving peer did
     not negotiate (here Opus, when bob took PCMU only) must not reach it,
     however the sending side got it.  Counted in belfry's log.  Real media:
     ICE, DTLS and SRTP with call-load playing both ends."""
