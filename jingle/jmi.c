@@ -79,6 +79,7 @@ bf_jmi_equal (const BfJmi *a, const BfJmi *b)
     return a == b;
   if (a->type != b->type || g_strcmp0 (a->id, b->id) != 0
       || a->descriptions->len != b->descriptions->len || !a->tie_break != !b->tie_break
+      || !a->receipt_request != !b->receipt_request
       || g_strcmp0 (a->migrated_to, b->migrated_to) != 0
       || !bf_jingle_reason_equal (a->reason, b->reason))
     return FALSE;
@@ -199,6 +200,7 @@ bf_jmi_parse (const BfStanza *message, GError **error)
           jmi->migrated_to = g_strdup (to);
         }
     }
+  jmi->receipt_request = bf_stanza_find_child (message, "request", BF_NS_RECEIPTS) != NULL;
   /* §3.1: "The <propose/> element MUST contain one <description/> element
    * for each media type associated with the intended session." */
   if (jmi->type == BF_JMI_PROPOSE && jmi->descriptions->len == 0)
@@ -240,6 +242,35 @@ bf_jmi_build (const BfJmi *jmi, const char *from, const char *to, const char *id
     bf_stanza_add_child (el, "tie-break", NULL);
   if (jmi->type == BF_JMI_FINISH && jmi->migrated_to)
     bf_stanza_set_attr (bf_stanza_add_child (el, "migrated", NULL), "to", jmi->migrated_to);
+  if (jmi->receipt_request)
+    bf_stanza_add_child (msg, "request", BF_NS_RECEIPTS);
   bf_stanza_add_child (msg, "store", BF_NS_HINTS);
   return msg;
+}
+
+BfStanza *
+bf_jmi_build_receipt (const char *from, const char *to, const char *id, const char *received_id)
+{
+  g_return_val_if_fail (received_id != NULL, NULL);
+  BfStanza *msg = bf_stanza_new ("message", NULL);
+  if (from)
+    bf_stanza_set_attr (msg, "from", from);
+  if (to)
+    bf_stanza_set_attr (msg, "to", to);
+  if (id)
+    bf_stanza_set_attr (msg, "id", id);
+  bf_stanza_set_attr (msg, "type", "chat");
+  bf_stanza_set_attr (bf_stanza_add_child (msg, "received", BF_NS_RECEIPTS), "id", received_id);
+  bf_stanza_add_child (msg, "store", BF_NS_HINTS);
+  return msg;
+}
+
+const char *
+bf_jmi_receipt_id (const BfStanza *message)
+{
+  g_return_val_if_fail (message != NULL, NULL);
+  if (g_strcmp0 (bf_stanza_get_name (message), "message") != 0)
+    return NULL;
+  BfStanza *r = bf_stanza_find_child (message, "received", BF_NS_RECEIPTS);
+  return r ? bf_stanza_get_attr (r, "id") : NULL;
 }

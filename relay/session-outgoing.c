@@ -2,7 +2,16 @@
 /* Sessions belfry places (bf_session_place): the XEP-0353 proposal to a
  * bare JID, the session-initiate to the resource that proceeds (or to a
  * full JID directly, falling back to a proposal if it is not there), the
- * peer's session-accept. */
+ * peer's session-accept.  And the other way round: a proposal to one of
+ * our addresses (receipt, ringing, proceed; the session-initiate that
+ * follows must carry the proposal's media).
+ *
+ * What real clients do here, read from their source, decides the rules:
+ * Conversations (xmpp/jingle/JingleConnectionManager.java, JingleRtpConnection.java,
+ * generator/MessageGenerator.java, parser/MessageParser.java), Dino
+ * (xmpp-vala/src/module/xep/0353_jingle_message_initiation.vala,
+ * libdino/src/service/calls.vala), Monal (MLCall.m, MLVoIPProcessor.m,
+ * MLMessageProcessor.m), Movim (app/Widgets/Visio/Visio.php). */
 #include "build-config.h"
 
 #include <string.h>
@@ -12,6 +21,10 @@
 #include "session-private.h"
 
 static void send_proposal (BfSession *s);
+
+/* The message id of our propose ("bf-m-" sid, see send_jmi()): what a
+ * receipt for it names. */
+#define PROPOSE_ID_PREFIX "bf-m-"
 
 /* The session is now with @peer: the manager's table is keyed by it. */
 static void
@@ -95,12 +108,49 @@ maybe_send_initiate (BfSession *s)
     send_initiate (s);
 }
 
+/* The DTLS role the answer @j takes: one of active or passive, the same
+ * on every content (RFC 5763 §5; without 'setup' it is active).  We
+ * offered actpass, so an answer saying actpass, or contents that disagree,
+ * cannot be followed: Conversations ends such a call with <security-error/>
+ * (JingleRtpConnection.java storePeerDtlsSetup(), RtpContentMap.java
+ * getDtlsSetup(): "Content map doesn't have distinct DTLS setup"), and so
+ * does belfry.  UNSET when refused (@why says why). */
+static BfJingleSetup
+answer_setup (const BfJingle *j, const char **why)
+{
+  BfJingleSetup found = BF_JINGLE_SETUP_UNSET;
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->ice == NULL || c->ice->fingerprint == NULL)
+        continue;
+      BfJingleSetup setup = c->ice->fingerprint->setup;
+      if (setup == BF_JINGLE_SETUP_UNSET)
+        setup = BF_JINGLE_SETUP_ACTIVE;
+      if (setup == BF_JINGLE_SETUP_ACTPASS)
+        {
+          *why = "the answer's DTLS setup is actpass; an answer must be active or passive";
+          return BF_JINGLE_SETUP_UNSET;
+        }
+      if (found != BF_JINGLE_SETUP_UNSET && setup != found)
+        {
+          *why = "the answer's contents disagree on the DTLS setup (active and passive)";
+          return BF_JINGLE_SETUP_UNSET;
+        }
+      found = setup;
+    }
+  return found;
+}
+
 /* Outgoing: the peer accepted. */
 void
 handle_accept (BfSession *s, BfJingle *j)
 {
   const char *why = NULL;
   BfJingleReasonCondition bad = check_description (j, &why);
+  BfJingleSetup setup = BF_JINGLE_SETUP_UNSET;
+  if (bad == BF_JINGLE_REASON_SUCCESS && (setup = answer_setup (j, &why)) == BF_JINGLE_SETUP_UNSET)
+    bad = BF_JINGLE_REASON_SECURITY_ERROR;
   if (bad == BF_JINGLE_REASON_SUCCESS)
     {
       /* The answer says whether the contents share a transport: a BUNDLE
@@ -118,11 +168,7 @@ handle_accept (BfSession *s, BfJingle *j)
       return;
     }
   s->theirs = j;
-  const BfJingleFingerprint *fp = first_fingerprint (j);
-  /* RFC 5763 §5: an answer without 'setup' is active. */
-  s->dtls_setup = bf_media_dtls_setup_from_answer (fp->setup == BF_JINGLE_SETUP_UNSET
-                                                   ? "active"
-                                                   : bf_jingle_setup_to_string (fp->setup));
+  s->dtls_setup = bf_media_dtls_setup_from_answer (bf_jingle_setup_to_string (setup));
   g_message ("session %s to %s answered (%u contents%s)", s->sid, s->peer, j->contents->len,
              s->bundled ? ", BUNDLE" : "");
   s->mgr->stats.accepted++;
@@ -150,24 +196,70 @@ bare_equal (const char *full, const char *bare)
   return bf_jingle_jid_equal (b, bare);
 }
 
+/* Why an answer to our proposal from @from to @to is not the callee's;
+ * NULL when it is.  As Conversations takes a <proceed/> (JingleConnection
+ * Manager.java deliverMessage(): "addressedDirectly", the proposal looked up
+ * by from.asBareJid()): from a resource of the bare JID we proposed to, to
+ * our own full JID.  Everyone else (another user, the caller's server, a
+ * message to our bare address that any server may forge or fan out) is
+ * ignored. */
+static const char *
+jmi_answer_refused (BfSession *s, const char *from, const char *to)
+{
+  g_autofree char *resource = NULL;
+  if (from == NULL || !bf_jid_split (from, NULL, NULL, &resource) || resource == NULL)
+    return "not from a full JID";
+  if (!bare_equal (from, s->peer))
+    return "not from the callee";
+  if (to == NULL || !bf_jingle_jid_equal (to, s->local))
+    return "not to our full JID";
+  return NULL;
+}
+
+static void
+ignore_jmi (BfSession *s, const char *what, const char *from, const char *to, const char *why)
+{
+  s->mgr->jmi_ignored++;
+  g_message ("session %s: ignored %s from %s to %s: %s (%" G_GUINT64_FORMAT " ignored so far)",
+             s->sid, what, from ? from : "(none)", to ? to : "(none)", why, s->mgr->jmi_ignored);
+}
+
+/* The callee's device rings: the module hears it once per session, however
+ * many devices (and receipts and <ringing/>s) say so. */
+static void
+rings (BfSession *s)
+{
+  if (s->rang)
+    return;
+  s->rang = TRUE;
+  tell_info (s, BF_SESSION_INFO_RINGING, NULL);
+}
+
 /* The callee answered our proposal (XEP-0353 §3.2). */
 void
 handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
 {
   BfSession *s = g_hash_table_lookup (mgr->proposals, jmi->id);
   const char *from = bf_stanza_get_attr (message, "from");
-  if (s == NULL || s->ended || from == NULL || !s->proposing || !bare_equal (from, s->peer))
+  const char *to = bf_stanza_get_attr (message, "to");
+  if (s == NULL || s->ended || !s->proposing)
     return;   /* late, foreign or for a proposal already taken: nothing to do */
+  if (jmi->type != BF_JMI_RINGING && jmi->type != BF_JMI_PROCEED && jmi->type != BF_JMI_REJECT)
+    return;   /* accept (to the callee's own JID), retract, finish: not ours to take */
+  const char *why = jmi_answer_refused (s, from, to);
+  if (why)
+    {
+      g_autofree char *what = g_strdup_printf ("<%s/>", bf_jmi_type_to_string (jmi->type));
+      ignore_jmi (s, what, from, to, why);
+      return;
+    }
   switch (jmi->type)
     {
     case BF_JMI_RINGING:
-      tell_info (s, BF_SESSION_INFO_RINGING, NULL);
+      rings (s);
       break;
     case BF_JMI_PROCEED:
       {
-        g_autofree char *resource = NULL;
-        if (!bf_jid_split (from, NULL, NULL, &resource) || resource == NULL)
-          return;
         /* From now on the session is with that resource. */
         set_peer (s, from);
         s->proposing = FALSE;
@@ -186,6 +278,158 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
     }
 }
 
+/* A XEP-0184 receipt for our proposal: Conversations answers the <request/>
+ * of a propose as soon as it is delivered, before and besides any JMI
+ * <ringing/> (parser/MessageParser.java processMessageReceipts() for JMI
+ * messages), and shows "ringing" itself on such a receipt for its own
+ * proposals (updateProposedSessionDiscovered(... DISCOVERED)).  The same
+ * sender rules as for <proceed/>. */
+void
+handle_jmi_receipt (BfSessions *mgr, const BfStanza *message)
+{
+  const char *id = bf_jmi_receipt_id (message);
+  if (id == NULL || !g_str_has_prefix (id, PROPOSE_ID_PREFIX))
+    return;
+  BfSession *s = g_hash_table_lookup (mgr->proposals, id + strlen (PROPOSE_ID_PREFIX));
+  if (s == NULL || s->ended || !s->proposing)
+    return;
+  const char *from = bf_stanza_get_attr (message, "from");
+  const char *to = bf_stanza_get_attr (message, "to");
+  const char *why = jmi_answer_refused (s, from, to);
+  if (why)
+    ignore_jmi (s, "a receipt", from, to, why);
+  else
+    rings (s);
+}
+
+/* --- proposals to us --- */
+
+enum { MEDIA_AUDIO = 1, MEDIA_VIDEO = 2, MEDIA_OTHER = 4 };
+
+static guint
+media_bit (const char *media)
+{
+  if (g_strcmp0 (media, "audio") == 0)
+    return MEDIA_AUDIO;
+  if (g_strcmp0 (media, "video") == 0)
+    return MEDIA_VIDEO;
+  return MEDIA_OTHER;
+}
+
+static char *
+media_names (guint mask)
+{
+  GString *s = g_string_new (NULL);
+  static const char *const names[] = { "audio", "video", "other" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (mask & (1u << i))
+      g_string_append_printf (s, "%s%s", s->len ? "+" : "", names[i]);
+  if (s->len == 0)
+    g_string_append (s, "nothing");
+  return g_string_free (s, FALSE);
+}
+
+typedef struct {
+  guint media;
+  gint64 when_us;
+} Proceeded;
+
+#define PROCEEDED_MAX 1024
+#define PROCEEDED_TTL_US (120 * G_USEC_PER_SEC)   /* Monal: a propose older than 60 s is dead */
+
+/* Bounded: entries whose session-initiate never came are dropped after
+ * PROCEEDED_TTL_US; with the table still full, the new one is not kept
+ * (its session-initiate is then not checked). */
+static void
+remember_proceeded (BfSessions *mgr, const char *from, const BfJmi *propose)
+{
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, mgr->proceeded);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (now - ((Proceeded *) value)->when_us > PROCEEDED_TTL_US)
+      g_hash_table_iter_remove (&it);
+  if (g_hash_table_size (mgr->proceeded) >= PROCEEDED_MAX)
+    {
+      g_message ("proposal %s from %s: %u proposals waiting for their session-initiate; "
+                 "its media will not be checked", propose->id, from, PROCEEDED_MAX);
+      return;
+    }
+  Proceeded *p = g_new0 (Proceeded, 1);
+  p->when_us = now;
+  for (guint i = 0; i < propose->descriptions->len; i++)
+    {
+      const BfJmiDescription *d = g_ptr_array_index (propose->descriptions, i);
+      if (g_strcmp0 (d->ns, BF_NS_JINGLE_RTP) == 0)
+        p->media |= media_bit (d->media);
+    }
+  g_hash_table_replace (mgr->proceeded, g_strconcat (from, "\n", propose->id, NULL), p);
+}
+
+/* XEP-0353 §3.2, as the clients expect it from a callee: the XEP-0184
+ * receipt when asked for (Conversations' "device found"), then <ringing/>
+ * (Monal ends an outgoing call that gets neither ringing nor proceed within
+ * 30 s: MLCall.m createDiscoveringTimeoutTimer; Conversations >= 2.13 and
+ * Movim ring on it), then <proceed/>, all to the proposer's full JID from
+ * the address it proposed to.  We are ready at once: the session-initiate
+ * with the proposal's id follows from the proposer. */
+void
+handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
+{
+  const char *from = bf_stanza_get_attr (message, "from");
+  const char *to = bf_stanza_get_attr (message, "to");
+  const char *mid = bf_stanza_get_attr (message, "id");
+  if (from == NULL || to == NULL)
+    return;
+  if (jmi->receipt_request && mid)
+    {
+      g_autofree char *rid = g_strdup_printf ("bf-m-%s-received", jmi->id);
+      g_autoptr (BfStanza) receipt = bf_jmi_build_receipt (to, from, rid, mid);
+      send_stanza (mgr, receipt);
+    }
+  static const BfJmiType answers[] = { BF_JMI_RINGING, BF_JMI_PROCEED };
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    {
+      g_autoptr (BfJmi) answer = bf_jmi_new (answers[i], jmi->id);
+      g_autofree char *id = g_strdup_printf ("bf-m-%s-%s", jmi->id,
+                                             bf_jmi_type_to_string (answers[i]));
+      g_autoptr (BfStanza) m = bf_jmi_build (answer, to, from, id);
+      send_stanza (mgr, m);
+    }
+  remember_proceeded (mgr, from, jmi);
+}
+
+/* The session-initiate that follows a proposal we proceeded must carry
+ * exactly the proposal's media: Conversations ends such a call with
+ * <security-error/> ("Your session proposal (Jingle Message Initiation)
+ * included media %s but your session-initiate was %s", JingleRtpConnection
+ * .java receiveSessionInitiate()), Monal takes video in an audio-only
+ * proposal for an attack.  A session-initiate without a proposal is
+ * fine (the direct path). */
+BfJingleReasonCondition
+check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char **why)
+{
+  g_autofree char *key = g_strconcat (from, "\n", j->sid, NULL);
+  Proceeded *p = g_hash_table_lookup (mgr->proceeded, key);
+  if (p == NULL)
+    return BF_JINGLE_REASON_SUCCESS;
+  guint media = 0;
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      media |= c->rtp ? media_bit (c->rtp->media) : MEDIA_OTHER;
+    }
+  guint proposed = p->media;
+  g_hash_table_remove (mgr->proceeded, key);
+  if (media == proposed)
+    return BF_JINGLE_REASON_SUCCESS;
+  g_autofree char *want = media_names (proposed), *got = media_names (media);
+  *why = g_strdup_printf ("the proposal (XEP-0353) was for %s but the session-initiate is %s",
+                          want, got);
+  return BF_JINGLE_REASON_SECURITY_ERROR;
+}
+
 /* XEP-0353 §3.1: rings every device of s->peer (a bare JID). */
 static void
 send_proposal (BfSession *s)
@@ -193,6 +437,10 @@ send_proposal (BfSession *s)
   s->proposing = TRUE;
   g_hash_table_insert (s->mgr->proposals, s->sid, s);
   g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
+  /* As Conversations proposes (MessageGenerator.java sessionProposal()): a
+   * receipt request, answered by Conversations on delivery, tells us a
+   * device rings; <store/> (bf_jmi_build) keeps it for offline devices. */
+  propose->receipt_request = TRUE;
   for (guint i = 0; i < s->ours->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (s->ours->contents, i);

@@ -75,6 +75,7 @@ struct _BfSession {
   gboolean initiate_sent;          /* outgoing */
   guint initiate_serial;           /* outgoing: iq_serial of our session-initiate */
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
+  gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
   gboolean accept_sent;            /* incoming */
   guint iq_serial;
   /* ICE-UDP transports (main thread creates them; see SessionTransport) */
@@ -103,6 +104,9 @@ struct _BfSessions {
   guint max_sessions;
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
+  GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
+                                    * (session-outgoing.c), until its session-initiate */
+  guint64 jmi_ignored;             /* JMI answers from or to the wrong JID */
   guint live_on_workers;           /* sessions whose worker side is not torn down */
   BfSessionStats stats;
 };
@@ -176,12 +180,16 @@ G_GNUC_INTERNAL void transports_send_or_hold (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void handle_transport_info (BfSession *s, const BfJingle *j);
 G_GNUC_INTERNAL void handle_transport_replace (BfSession *s, const BfJingle *j);
 
-/* session-outgoing.c: sessions we place, XEP-0353 proposals */
+/* session-outgoing.c: sessions we place, XEP-0353 proposals both ways */
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);
 G_GNUC_INTERNAL void handle_accept (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void fall_back_to_proposal (BfSession *s);
 G_GNUC_INTERNAL gboolean initiate_bounced (BfSession *s, const BfStanza *iq);
 G_GNUC_INTERNAL void handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
+G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL BfJingleReasonCondition check_proposed_media (BfSessions *mgr, const char *from,
+                                                              const BfJingle *j, char **why);
 
 /* session-content.c: contents added and removed */
 G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);

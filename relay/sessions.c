@@ -146,6 +146,35 @@ bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
     }
 }
 
+gboolean
+bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
+{
+  BfSession *s = session;
+  memset (pts, 0, 128 * sizeof (gboolean));
+  /* The echo's answer is the offer's own payload types. */
+  const BfJingle *echo = !s->outgoing && s->ours == NULL && s->accept_sent ? s->theirs : NULL;
+  BfJingleCreator us = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
+  const BfJingle *sides[] = { s->theirs, s->ours };
+  gboolean any = FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS (sides); k++)
+    for (guint i = 0; sides[k] && i < sides[k]->contents->len; i++)
+      {
+        const BfJingleContent *c = g_ptr_array_index (sides[k]->contents, i);
+        /* Whoever did not create a content answered it; the creator as the
+         * session knows it (a peer may get the attribute wrong). */
+        const BfJingleSessionContent *sc = s->js ? find_session_content (s, c->name) : NULL;
+        if (sc == NULL || c->rtp == NULL)
+          continue;
+        const BfJingle *answer = echo ? echo : sc->creator == us ? s->theirs : s->ours;
+        if (answer != sides[k])
+          continue;
+        for (guint m = 0; m < c->rtp->payload_types->len; m++)
+          pts[((const BfJinglePayloadType *) g_ptr_array_index (c->rtp->payload_types, m))->id]
+            = any = TRUE;
+      }
+  return any;
+}
+
 /* --- signalling helpers (main thread) --- */
 
 void
@@ -165,7 +194,11 @@ send_jingle (BfSession *s, const BfJingle *j)
 void
 send_jmi (BfSession *s, const BfJmi *jmi)
 {
-  g_autofree char *id = g_strdup_printf ("bf-m-%s", s->sid);
+  /* One id per message (RFC 6120 §8.1.3); the propose's is "bf-m-" sid,
+   * what a bounce or a receipt for it names (session-outgoing.c). */
+  g_autofree char *id = jmi->type == BF_JMI_PROPOSE
+                        ? g_strdup_printf ("bf-m-%s", s->sid)
+                        : g_strdup_printf ("bf-m-%s-%s", s->sid, bf_jmi_type_to_string (jmi->type));
   g_autoptr (BfStanza) m = bf_jmi_build (jmi, s->local, s->peer, id);
   send_stanza (s->mgr, m);
 }
@@ -456,6 +489,14 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       session_end (s, bad, why, TRUE);
       return;
     }
+  g_autofree char *media_why = NULL;
+  bad = check_proposed_media (mgr, from, j, &media_why);   /* XEP-0353: what was proposed */
+  if (bad != BF_JINGLE_REASON_SUCCESS)
+    {
+      g_message ("session %s from %s refused: %s", s->sid, from, media_why);
+      session_end (s, bad, media_why, TRUE);
+      return;
+    }
   if (g_hash_table_size (mgr->table) > mgr->max_sessions)
     {
       mgr->stats.busy++;
@@ -673,9 +714,25 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       if (j->info.kind != BF_JINGLE_INFO_NONE && (guint) j->info.kind < G_N_ELEMENTS (info_kinds))
         tell_info (s, info_kinds[j->info.kind], j->info.name);
       break;
+    case BF_JINGLE_ACTION_CONTENT_MODIFY:
+      /* XEP-0166 §7.2.6: the senders change (Dino sends it when it answers
+       * a video call audio-only: libdino/src/service/call_peer_state.vala
+       * accept()); the state machine keeps them.  Media is forwarded as it
+       * comes, so there is nothing else to do; an iq error would end the
+       * call in Conversations. */
+      ack (mgr, iq);
+      g_message ("session %s: %s modifies the senders of %u contents", s->sid, s->peer,
+                 j->contents->len);
+      break;
+    case BF_JINGLE_ACTION_DESCRIPTION_INFO:
+    case BF_JINGLE_ACTION_SECURITY_INFO:
+      /* §7.2.7, §7.2.9: informational; nothing here depends on them. */
+      ack (mgr, iq);
+      break;
     default:
       {
-        /* content-add, transport-replace ...: not supported by this endpoint. */
+        /* What is left (a session-initiate that won the §7.2.16 race of the
+         * same sid): not supported by this endpoint. */
         g_autoptr (BfStanza) reply = bf_stanza_new_error (iq, "cancel", "feature-not-implemented",
                                                           "this action is not supported here");
         send_stanza (mgr, reply);
@@ -697,16 +754,9 @@ handle_jmi (BfSessions *mgr, const BfStanza *message)
       return TRUE;
     }
   if (jmi->type != BF_JMI_PROPOSE)
-    {
-      handle_jmi_answer (mgr, message, jmi);
-      return TRUE;
-    }
-  /* XEP-0353 §3.2: we are ready at once: proceed, then wait for the
-   * session-initiate from the proposer. */
-  g_autoptr (BfJmi) proceed = bf_jmi_new (BF_JMI_PROCEED, jmi->id);
-  g_autoptr (BfStanza) reply = bf_jmi_build (proceed, bf_stanza_get_attr (message, "to"),
-                                             bf_stanza_get_attr (message, "from"), NULL);
-  send_stanza (mgr, reply);
+    handle_jmi_answer (mgr, message, jmi);
+  else
+    handle_jmi_propose (mgr, message, jmi);   /* receipt, ringing, proceed */
   return TRUE;
 }
 
@@ -747,6 +797,13 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   while (bf_stanza_iter_next (&it, &child))
     if (g_strcmp0 (bf_stanza_get_ns (child), BF_NS_JINGLE_MESSAGE) == 0)
       return handle_jmi (mgr, stanza);
+  /* XEP-0184 receipts (for our proposals: the callee rings) are never
+   * answered, not even with an error. */
+  if (bf_jmi_receipt_id (stanza))
+    {
+      handle_jmi_receipt (mgr, stanza);
+      return TRUE;
+    }
   return FALSE;
 }
 
@@ -846,6 +903,7 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
   mgr->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) session_unref);
   mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
+  mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_modules_set_sessions (modules, mgr);
   return mgr;
 }
@@ -891,6 +949,7 @@ bf_sessions_free (BfSessions *mgr)
     }
   g_hash_table_unref (mgr->table);
   g_hash_table_unref (mgr->proposals);
+  g_hash_table_unref (mgr->proceeded);
   bf_media_config_clear (&mgr->media);
   g_free (mgr->domain);
   g_free (mgr);

@@ -187,6 +187,14 @@ typedef struct {
  * must be accepted (or being accepted with bf_session_accept_mirrored).
  * Content changes change the map: fill a new one after each. */
 void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
+/* The payload types @session's peer agreed to receive, as numbered on
+ * that session (for each content, the answer's payload types: the peer's
+ * session-accept / content-accept for what we offered, ours for what it
+ * offered): @pts[id] is TRUE for each.  FALSE (all FALSE) before the
+ * session is answered.  What else a relay sends that peer it did not
+ * negotiate (an rtx, red or ulpfec only the other leg took): Dino locks
+ * onto the first SSRC of a stream and plays whatever comes on it. */
+gboolean bf_session_get_receive_pts (BfSession *session, gboolean pts[128]);
 /* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
  * (nothing is changed then); with an identity map only the fixed header
  * and CSRC list are checked (the packet is not looked into further). */

@@ -31,6 +31,11 @@ typedef struct {
   guint64 n_calls, n_answered, n_refused, n_timeouts;
 } CallModule;
 
+/* Payload types a peer receives (bf_session_get_receive_pts). */
+typedef struct {
+  gboolean ok[128];
+} PtSet;
+
 typedef struct {
   gatomicrefcount ref;             /* one per leg */
   guint id;
@@ -44,6 +49,11 @@ typedef struct {
    * ones while media flows), read by the worker; every map ever published
    * stays allocated until the call is freed, in @maps. */
   BfRtpMap *a_to_b, *b_to_a;
+  /* Published the same way: the payload types each leg's peer agreed to
+   * receive (NULL until known: everything passes); what else comes from
+   * the other leg is dropped and counted in @dropped_pt (atomic). */
+  const PtSet *a_takes, *b_takes;
+  gint dropped_pt;
   GPtrArray *maps;
 } Call;
 
@@ -67,8 +77,21 @@ call_unref (gpointer data)
   g_free (c);
 }
 
+static const PtSet *
+new_pt_set (Call *c, BfSession *leg)
+{
+  PtSet *set = g_new (PtSet, 1);
+  if (!bf_session_get_receive_pts (leg, set->ok))
+    {
+      g_free (set);
+      return NULL;   /* not answered yet */
+    }
+  g_ptr_array_add (c->maps, set);
+  return set;
+}
+
 /* After an answer or a content change: the packet translation for both
- * directions, published for the worker. */
+ * directions and what each peer takes, published for the worker. */
 static void
 update_maps (Call *c)
 {
@@ -79,6 +102,8 @@ update_maps (Call *c)
   g_ptr_array_add (c->maps, ba);
   g_atomic_pointer_set (&c->a_to_b, ab);
   g_atomic_pointer_set (&c->b_to_a, ba);
+  g_atomic_pointer_set (&c->a_takes, new_pt_set (c, c->a));
+  g_atomic_pointer_set (&c->b_takes, new_pt_set (c, c->b));
 }
 
 static gboolean
@@ -226,6 +251,7 @@ call_answered (BfModule *module, BfSession *b)
       bf_session_terminate (b, "incompatible-parameters", NULL);   /* ends A too */
       return;
     }
+  update_maps (c);   /* leg A's answer is known now: what Alice takes */
   c->answered = TRUE;
   c->cm->n_answered++;
   g_message ("call %u: answered by %s after %.1f s%s", c->id, bf_session_get_peer (b),
@@ -265,8 +291,23 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
       return;
     }
   const BfRtpMap *map = g_atomic_pointer_get (from_a ? &c->a_to_b : &c->b_to_a);
-  if (bf_rtp_map_apply (map, data, len))
-    bf_session_send_rtp (to, data, len);
+  if (!bf_rtp_map_apply (map, data, len))
+    return;
+  /* A payload type the receiving peer never negotiated (an rtx, red or
+   * ulpfec that only the sending leg took) is not forwarded: Dino plays
+   * the first SSRC of a stream and ignores every other ("Got second ssrc
+   * on stream", plugins/rtp/src/stream.vala on_ssrc_pad_added()), so a
+   * stray retransmission SSRC arriving first would silence the stream. */
+  const PtSet *takes = g_atomic_pointer_get (from_a ? &c->b_takes : &c->a_takes);
+  if (takes && !takes->ok[data[1] & 0x7f])
+    {
+      if (g_atomic_int_add (&c->dropped_pt, 1) == 0)
+        g_message ("call %u: RTP with payload type %u from the %s dropped: the %s did not "
+                   "negotiate it (counted from now on)", c->id, data[1] & 0x7f,
+                   from_a ? "caller" : "callee", from_a ? "callee" : "caller");
+      return;
+    }
+  bf_session_send_rtp (to, data, len);
 }
 
 /* Content changes go across: the other party gets the content-add, and
@@ -347,16 +388,31 @@ call_ended (BfModule *module, BfSession *session, const char *reason)
   g_clear_handle_id (&c->ring_source, g_source_remove);
   count_out (c);
   if (c->a_over && c->b_over)
-    return;
+    {
+      guint dropped = (guint) g_atomic_int_get (&c->dropped_pt);
+      if (dropped)
+        g_message ("call %u: %u RTP packets dropped (payload type not negotiated on the "
+                   "receiving leg)", c->id, dropped);
+      return;
+    }
   g_message ("call %u: %s ended it: %s", c->id, is_a ? "the caller" : "the callee", reason);
   bf_session_terminate (is_a ? c->b : c->a, reason, NULL);
 }
 
+/* The full JID a relay address is online as.  Clients take caps from a
+ * presence's sender and disco that JID (Conversations: XmppConnectionService
+ * .java fetchCaps() queries the presence's 'from'); Monal only looks at caps
+ * on presence from a resource (xmpp.m: "presenceNode.fromResource"). */
+#define PRESENCE_RESOURCE "belfry"
+
 /* Presence of the relay addresses: a roster entry for
  * bob\\40example.org@relay.example.org gets subscribed and sees it available
- * with XEP-0115 caps naming Jingle RTP, which is what clients look for
- * before they offer a call button.  It says nothing about Bob's own
- * presence (that stays between Bob and his contacts). */
+ * (as .../belfry) with XEP-0115 caps naming Jingle RTP, ICE-UDP, DTLS, audio,
+ * video and JMI, which is what Conversations verifies before it offers a
+ * call button (xmpp/jingle/RtpCapability.java: the caps ver must match the
+ * disco#info of node#ver, which the router answers on every resource).  It
+ * says nothing about Bob's own presence (that stays between Bob and his
+ * contacts). */
 static gboolean
 call_handle (BfModule *module, const BfStanza *stanza)
 {
@@ -372,6 +428,7 @@ call_handle (BfModule *module, const BfStanza *stanza)
     return TRUE;
   g_autofree char *user = fl ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
   g_autofree char *address = g_strconcat (tl, "@", td, NULL);
+  g_autofree char *online = g_strconcat (address, "/" PRESENCE_RESOURCE, NULL);
   const char *why = NULL;
   g_autofree char *callee = callee_of (cm, address, &why);
   gboolean served = callee != NULL && fl != NULL && domain_allowed (cm, fd);
@@ -379,12 +436,12 @@ call_handle (BfModule *module, const BfStanza *stanza)
     {
       bf_module_send_presence (module, address, user, served ? "subscribed" : "unsubscribed");
       if (served)
-        bf_module_send_presence (module, address, user, NULL);
+        bf_module_send_presence (module, online, user, NULL);
     }
   else if (g_strcmp0 (type, "unsubscribe") == 0)
     bf_module_send_presence (module, address, user, "unsubscribed");
   else if (served && (type == NULL || g_strcmp0 (type, "probe") == 0))
-    bf_module_send_presence (module, address, type ? user : from, NULL);
+    bf_module_send_presence (module, online, type ? user : from, NULL);
   return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
 }
 

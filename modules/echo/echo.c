@@ -82,9 +82,49 @@ static const BfSessionHooks echo_sessions = {
 
 #define ECHO_FEATURE "urn:belfry:echo:0"
 
+/* The full JID echo@ is online as: clients look for caps on presence
+ * from a resource (Monal queries caps only then: xmpp.m, "presenceNode
+ * .fromResource"), and disco that same full JID (the router answers every
+ * resource of the address). */
+#define PRESENCE_RESOURCE "belfry"
+
+/* Presence: echo@ in a roster is subscribed to and online with XEP-0115
+ * caps naming Jingle RTP, ICE-UDP, DTLS, audio and video, which is what
+ * Conversations needs to verify (the caps ver against the disco#info of
+ * node#ver, on the JID that sent the presence) before it offers a call
+ * button (xmpp/jingle/RtpCapability.java, services/XmppConnectionService
+ * .java fetchCaps()).  Anyone may subscribe: the echo serves everybody. */
+static gboolean
+echo_presence (BfModule *module, const BfStanza *stanza)
+{
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  const char *to = bf_stanza_get_attr (stanza, "to");
+  g_autofree char *fl = NULL, *fd = NULL, *tl = NULL, *td = NULL;
+  if (from == NULL || to == NULL || !bf_jid_split (from, &fl, &fd, NULL)
+      || !bf_jid_split (to, &tl, &td, NULL) || tl == NULL)
+    return TRUE;
+  g_autofree char *user = fl ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
+  g_autofree char *address = g_strconcat (tl, "@", td, NULL);
+  g_autofree char *online = g_strconcat (address, "/" PRESENCE_RESOURCE, NULL);
+  if (g_strcmp0 (type, "subscribe") == 0)
+    {
+      /* RFC 6121 §3.1.5: the approval from the bare JID, then presence. */
+      bf_module_send_presence (module, address, user, "subscribed");
+      bf_module_send_presence (module, online, user, NULL);
+    }
+  else if (g_strcmp0 (type, "unsubscribe") == 0)
+    bf_module_send_presence (module, address, user, "unsubscribed");
+  else if (type == NULL || g_strcmp0 (type, "probe") == 0)
+    bf_module_send_presence (module, online, type ? user : from, NULL);
+  return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
+}
+
 static gboolean
 echo_handle (BfModule *module, const BfStanza *stanza)
 {
+  if (strcmp (bf_stanza_get_name (stanza), "presence") == 0)
+    return echo_presence (module, stanza);
   if (strcmp (bf_stanza_get_name (stanza), "message") != 0)
     return FALSE;
   const char *type = bf_stanza_get_attr (stanza, "type");
@@ -109,6 +149,7 @@ static const char *const echo_localparts[] = { "echo", NULL };
 static const char *const echo_features[] = {
   ECHO_FEATURE,
   BF_SESSION_DISCO_FEATURES,
+  BF_NS_CAPS,   /* XEP-0115 §7: an entity that sends caps says so */
   NULL
 };
 static const BfDiscoIdentity echo_identity = { "component", "generic", "Echo test" };

@@ -356,6 +356,55 @@ test_refuse (void)
   g_assert_cmpstr (first->id, ==, "old");
 }
 
+/* XEP-0184 on JMI: Conversations' propose (generator/MessageGenerator.java
+ * sessionProposal()) and its receipt (received()). */
+static void
+test_receipts (void)
+{
+  g_autoptr (BfJmi) p = parse_ok ("<message from='romeo@montague.example/orchard' "
+                                  "to='juliet@capulet.example' type='chat' "
+                                  "id='jm-propose-a73sjjvkla37jfea'>"
+                                  "<propose xmlns='urn:xmpp:jingle-message:0' "
+                                  "id='a73sjjvkla37jfea'>"
+                                  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' "
+                                  "media='audio'/></propose>"
+                                  "<request xmlns='urn:xmpp:receipts'/>"
+                                  "<store xmlns='urn:xmpp:hints'/></message>");
+  g_assert_true (p->receipt_request);
+  g_autoptr (BfStanza) built = bf_jmi_build (p, "a@b/c", "d@e", "jm-propose-a73sjjvkla37jfea");
+  g_autofree char *xml = bf_stanza_to_string (built);
+  g_assert_cmpstr (xml, ==,
+                   "<message from='a@b/c' to='d@e' id='jm-propose-a73sjjvkla37jfea' type='chat'>"
+                   "<propose xmlns='urn:xmpp:jingle-message:0' id='a73sjjvkla37jfea'>"
+                   "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"
+                   "</propose><request xmlns='urn:xmpp:receipts'/>"
+                   "<store xmlns='urn:xmpp:hints'/></message>");
+  /* Dino's carries none */
+  g_autoptr (BfJmi) d = parse_ok ("<message type='chat'><propose xmlns='urn:xmpp:jingle-message:0' "
+                                  "id='x'><description xmlns='urn:xmpp:jingle:apps:rtp:1' "
+                                  "media='audio'/></propose></message>");
+  g_assert_false (d->receipt_request);
+  g_assert_false (bf_jmi_equal (p, d));
+
+  g_autoptr (BfStanza) r = bf_jmi_build_receipt ("juliet@capulet.example/balcony",
+                                                 "romeo@montague.example/orchard", "r1",
+                                                 "jm-propose-a73sjjvkla37jfea");
+  g_autofree char *rxml = bf_stanza_to_string (r);
+  g_assert_cmpstr (rxml, ==,
+                   "<message from='juliet@capulet.example/balcony' "
+                   "to='romeo@montague.example/orchard' id='r1' type='chat'>"
+                   "<received xmlns='urn:xmpp:receipts' id='jm-propose-a73sjjvkla37jfea'/>"
+                   "<store xmlns='urn:xmpp:hints'/></message>");
+  g_autoptr (BfStanza) again = parse_xml (rxml);
+  g_assert_cmpstr (bf_jmi_receipt_id (again), ==, "jm-propose-a73sjjvkla37jfea");
+  g_autoptr (BfStanza) none = parse_xml ("<message type='chat'><received "
+                                         "xmlns='urn:xmpp:chat-markers:0' id='x'/></message>");
+  g_assert_null (bf_jmi_receipt_id (none));
+  g_autoptr (BfStanza) iq = parse_xml ("<iq type='set' id='i'><received "
+                                       "xmlns='urn:xmpp:receipts' id='x'/></iq>");
+  g_assert_null (bf_jmi_receipt_id (iq));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -363,5 +412,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jmi/examples", test_examples);
   g_test_add_func ("/jmi/build", test_build);
   g_test_add_func ("/jmi/refuse", test_refuse);
+  g_test_add_func ("/jmi/receipts", test_receipts);
   return g_test_run ();
 }
