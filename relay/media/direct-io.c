@@ -33,6 +33,7 @@ struct _BfMediaDirectIo {
   BfMediaSendDest dest;           /* its fd and the remote candidate */
   GSource *rx_source;
   gboolean lost;                  /* consent expired: terminal */
+  gboolean moved;                 /* peer_moved was called */
 
   BfIceConsent *consent;
   guint consent_timeout_ms;       /* 0: no checks of ours */
@@ -270,8 +271,24 @@ readable (gint fd, GIOCondition condition, gpointer user_data)
           gboolean truncated = (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
           if (!same_address (&rx->from[i], from_len, &d->dest.addr))
             {
-              /* libnice's check (nice_component_verify_remote_candidate),
-               * now counted. */
+              /* A check with our credentials from elsewhere: the peer
+               * moved.  It is not answered here (libnice, taking the
+               * socket back, answers its retransmission and learns the
+               * address); everything else from there is dropped, as
+               * libnice did (nice_component_verify_remote_candidate), and
+               * counted. */
+              guint8 reply[STUN_BUF];
+              gsize reply_len = 0;
+              if (!d->moved && !d->lost && len >= 1 && data[0] <= 3 && !truncated
+                  && bf_ice_consent_handle (d->consent, data, len,
+                                            (const struct sockaddr *) &rx->from[i], from_len,
+                                            reply, &reply_len) == BF_ICE_STUN_REPLY)
+                {
+                  d->moved = TRUE;
+                  d->counters->stun_in++;
+                  d->callbacks->peer_moved (d->user_data);
+                  continue;
+                }
               d->counters->dropped_unvalidated++;
               continue;
             }

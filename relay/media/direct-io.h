@@ -43,6 +43,13 @@ typedef struct {
   void (*receive) (guint8 *data, gsize len, gpointer user_data);
   /* Consent expired: terminal, nothing is sent or answered any more. */
   void (*consent_lost) (gpointer user_data);
+  /* An authenticated connectivity check came from another address than
+   * the pair's: the peer moved (a phone changing networks without an ICE
+   * restart: Conversations gathers continually and trickles the new
+   * candidates under the same credentials).  Called once; the owner hands
+   * the pair back to libnice, which answers the check's retransmission
+   * and lets the peer nominate the new pair.  Not to free @dio from. */
+  void (*peer_moved) (gpointer user_data);
 } BfMediaDirectIoCallbacks;
 
 typedef struct {

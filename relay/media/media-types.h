@@ -61,6 +61,8 @@ typedef struct {
   guint64 send_errors;              /* send: not keyed yet, or the socket refused */
   guint64 stun_in, stun_out;        /* direct I/O: valid STUN we took / sent
                                      * ourselves (checks, consent) */
+  guint64 pair_handbacks;           /* direct I/O gave the pair back to libnice
+                                     * (the peer checked from a new address) */
 } BfMediaCounters;
 
 G_END_DECLS

@@ -76,6 +76,8 @@ struct _BfMediaTransport {
   gboolean have_pair;
   BfMediaCandidate pair_local, pair_remote;
   gboolean restarting;            /* ICE restarted: direct I/O waits for the new pair */
+  gboolean moving;                /* the peer moved: libnice has the pair again */
+  GSource *move_source;           /* idle: hand the pair back; then: give up waiting */
   guint restarts;
 
   BfMediaDtls *dtls;
@@ -542,9 +544,18 @@ direct_consent_lost (gpointer user_data)
   ice_fail (user_data, BF_MEDIA_ERROR_ICE, "ICE connectivity lost (consent expired, RFC 7675)");
 }
 
+static void hand_back_later (BfMediaTransport *t);
+
+static void
+direct_peer_moved (gpointer user_data)
+{
+  hand_back_later (user_data);
+}
+
 static const BfMediaDirectIoCallbacks direct_callbacks = {
   .receive = direct_receive,
   .consent_lost = direct_consent_lost,
+  .peer_moved = direct_peer_moved,
 };
 
 static gboolean
@@ -587,6 +598,69 @@ schedule_direct_start (BfMediaTransport *t)
   g_source_set_callback (t->direct_start, direct_start, t, NULL);
   g_source_set_static_name (t->direct_start, "bf-media-direct-start");
   g_source_attach (t->direct_start, t->context);
+}
+
+#define MOVE_WAIT_MS 5000   /* for libnice to select a new pair after the peer moved */
+
+static void
+stop_move_source (BfMediaTransport *t)
+{
+  if (t->move_source)
+    {
+      g_source_destroy (t->move_source);
+      g_clear_pointer (&t->move_source, g_source_unref);
+    }
+}
+
+/* No new pair came: direct I/O goes back to the one libnice has. */
+static gboolean
+move_timeout (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  g_clear_pointer (&t->move_source, g_source_unref);
+  if (t->moving)
+    {
+      t->moving = FALSE;
+      schedule_direct_start (t);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void direct_stop (BfMediaTransport *t);
+
+/* libnice reads the pair's socket again and runs the checks (the peer
+ * moved, or new candidates came); direct I/O takes over whatever pair is
+ * selected next, or the same one after MOVE_WAIT_MS. */
+static gboolean
+hand_back (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  g_clear_pointer (&t->move_source, g_source_unref);
+  if (t->dio == NULL)
+    return G_SOURCE_REMOVE;
+  direct_stop (t);
+  nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+  t->moving = TRUE;
+  t->counters.pair_handbacks++;
+  g_debug ("media: the pair goes back to libnice (the peer moves)");
+  t->move_source = g_timeout_source_new (MOVE_WAIT_MS);
+  g_source_set_callback (t->move_source, move_timeout, t, NULL);
+  g_source_set_static_name (t->move_source, "bf-media-move-wait");
+  g_source_attach (t->move_source, t->context);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hand_back_later (BfMediaTransport *t)
+{
+  if (t->dio == NULL || t->move_source)
+    return;
+  /* Not from inside direct I/O's own callback. */
+  t->move_source = g_idle_source_new ();
+  g_source_set_priority (t->move_source, G_PRIORITY_HIGH);
+  g_source_set_callback (t->move_source, hand_back, t, NULL);
+  g_source_set_static_name (t->move_source, "bf-media-hand-back");
+  g_source_attach (t->move_source, t->context);
 }
 
 static void
@@ -637,6 +711,13 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
   candidate_from_nice (lcand, &t->pair_local);
   candidate_from_nice (rcand, &t->pair_remote);
   t->have_pair = TRUE;
+  if (t->moving && t->srtp && t->ice == ICE_CONNECTED)
+    {
+      /* The peer nominated its new address: direct I/O follows. */
+      t->moving = FALSE;
+      stop_move_source (t);
+      schedule_direct_start (t);
+    }
   g_debug ("media: selected pair %s:%u (%s) <-> %s:%u (%s)", t->pair_local.address,
            t->pair_local.port, bf_media_candidate_type_name (t->pair_local.type),
            t->pair_remote.address, t->pair_remote.port,
@@ -824,6 +905,7 @@ bf_media_transport_free (BfMediaTransport *t)
   g_return_if_fail (t->dispatching == 0);
 
   stop_ice_timer (t);
+  stop_move_source (t);
   direct_stop (t);
   if (t->agent)
     {
@@ -959,7 +1041,7 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
                             GError **error)
 {
   g_return_val_if_fail (ON_WORKER (t), FALSE);
-  if (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22))
+  if (ufrag && (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22)))
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
                    "malformed ICE ufrag or password (RFC 8839 section 5.4)");
@@ -972,19 +1054,21 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
     }
   /* libnice runs the new checks: it reads the pair's socket again until
    * the new pair is nominated (then direct I/O takes that one over). */
+  stop_move_source (t);
+  t->moving = FALSE;
   if (t->dio || t->direct_start)
     {
       direct_stop (t);
       nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
     }
   if (!nice_agent_restart_stream (t->agent, t->stream_id)
-      || !nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd))
+      || (ufrag && !nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd)))
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "libnice refused the restart");
       return FALSE;
     }
   g_free (t->remote_ufrag);
-  t->remote_ufrag = g_strdup (ufrag);
+  t->remote_ufrag = g_strdup (ufrag);   /* NULL: set_remote_credentials takes the new ones */
   memset (t->remote_pwd, 0, strlen (t->remote_pwd));
   g_free (t->remote_pwd);
   t->remote_pwd = g_strdup (pwd);

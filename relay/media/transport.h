@@ -117,11 +117,13 @@ gboolean bf_media_transport_set_remote_credentials (BfMediaTransport *transport,
 gboolean bf_media_transport_set_local_credentials (BfMediaTransport *transport,
                                                    const char *ufrag, const char *pwd,
                                                    GError **error);
-/* An ICE restart by the peer (RFC 8445 §9, XEP-0176 §5.9): its new
- * credentials; libnice's stream restarts (new local credentials: get them
- * again; local candidates stay), the remote candidates start anew, and
- * ice_timeout runs again.  DTLS and SRTP go on over the new pair; direct
- * I/O stops until the new pair is nominated, then takes that one over. */
+/* An ICE restart (RFC 8445 §9, XEP-0176 §5.9), by the peer (@ufrag/@pwd:
+ * its new credentials) or by us (NULL: set_remote_credentials takes the
+ * peer's new ones later); libnice's stream restarts (new local
+ * credentials: get them again; local candidates stay), the remote
+ * candidates start anew, and ice_timeout runs again.  DTLS and SRTP go on
+ * over the new pair; direct I/O stops until the new pair is nominated,
+ * then takes that one over. */
 gboolean bf_media_transport_restart (BfMediaTransport *transport, const char *ufrag,
                                      const char *pwd, GError **error);
 /* Any time, also before the credentials (then held until they come). */

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "dtls-cert.h"
+#include "ice-consent.h"
 #include "media-config.h"
 #include "transport.h"
 #include "worker.h"
@@ -175,6 +176,7 @@ struct _Peer {
   BfMediaSrtpProfile profile;
   GError *error;
   guint n_candidates;
+  BfMediaCandidate cands[8];         /* the first ones gathered, for a restart */
 };
 
 static BfMediaPool *pool;
@@ -257,6 +259,8 @@ handle_event (gpointer data)
     {
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       {
+        if (p->n_candidates < G_N_ELEMENTS (p->cands))
+          p->cands[p->n_candidates] = m->candidate;
         p->n_candidates++;
         Forward *f = g_new0 (Forward, 1);
         f->to = p->other;
@@ -1278,6 +1282,150 @@ test_consent_keeps_session (void)
   peers_free (a, b);
 }
 
+/* --- ICE restart, and a peer that moves --- */
+
+typedef struct {
+  Peer *p;
+  gboolean local_only;               /* restart ourselves; the peer's credentials follow */
+} RestartJob;
+
+static void
+restart_job (gpointer data)
+{
+  RestartJob *j = data;
+  Peer *p = j->p;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (bf_media_transport_restart (p->t, j->local_only ? NULL : p->other->ufrag,
+                                             j->local_only ? NULL : p->other->pwd, &error));
+  g_assert_no_error (error);
+  g_free (p->ufrag);
+  g_free (p->pwd);
+  bf_media_transport_get_local_credentials (p->t, &p->ufrag, &p->pwd);
+}
+
+static void
+new_remote_job (gpointer data)
+{
+  Peer *p = data;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (bf_media_transport_set_remote_credentials (p->t, p->other->ufrag, p->other->pwd,
+                                                            &error));
+  g_assert_no_error (error);
+}
+
+/* The other's candidates again (a restart forgets the remote ones). */
+static void
+resend_candidates_job (gpointer data)
+{
+  Peer *p = data;
+  for (guint i = 0; i < MIN (p->other->n_candidates, G_N_ELEMENTS (p->other->cands)); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_true (bf_media_transport_add_remote_candidate (p->t, &p->other->cands[i], &error));
+    }
+  bf_media_transport_remote_gathering_done (p->t);
+}
+
+/* B restarts ICE (a phone on a new network: new credentials, as
+ * Conversations sends them), A answers with its own new ones; both keep
+ * their DTLS association and SRTP keys, media flows on the new pair, and
+ * direct I/O takes it over again (its consent checks run again). */
+static void
+test_ice_restart (void)
+{
+  Peer *a, *b;
+  make_pair (&a, &b);
+  connect_pair (a, b, TRUE);
+  g_assert_true (a->dtls_connected && b->dtls_connected);
+  exchange_media (a, b, 20, 2);
+  g_autofree char *a_old = g_strdup (a->ufrag), *b_old = g_strdup (b->ufrag);
+  RestartJob jb = { b, TRUE }, ja = { a, FALSE };
+  run_on (b->worker, restart_job, &jb);      /* B: new credentials, sent to A */
+  run_on (a->worker, restart_job, &ja);      /* A restarts with them: its new ones back */
+  run_on (b->worker, new_remote_job, b);
+  g_assert_cmpstr (a->ufrag, !=, a_old);
+  g_assert_cmpstr (b->ufrag, !=, b_old);
+  run_on (a->worker, resend_candidates_job, a);
+  run_on (b->worker, resend_candidates_job, b);
+  exchange_media (a, b, 20, 2);
+  BfMediaCounters a0 = counters (a);
+  /* Direct I/O again on A: it runs consent (a check every 4-6 s). */
+  sleep_main (7000);
+  BfMediaCounters a1 = counters (a);
+  g_assert_cmpuint (a1.stun_out - a0.stun_out, >=, 1);
+  exchange_media (a, b, 20, 2);
+  g_assert_false (a->ice_failed || b->ice_failed || a->dtls_failed || b->dtls_failed);
+  g_assert_cmpuint (a1.dropped_unprotect, ==, 0);
+  peers_free (a, b);
+}
+
+typedef struct {
+  Peer *p;
+  guint16 port;
+} PairPortJob;
+
+static void
+pair_port_job (gpointer data)
+{
+  PairPortJob *j = data;
+  BfMediaCandidate local;
+  g_assert_true (bf_media_transport_get_selected_pair (j->p->t, &local, NULL));
+  j->port = local.port;
+}
+
+/* A connectivity check with A's credentials from an address that is not
+ * the pair's: the peer moved.  A gives the pair back to libnice (counted),
+ * media goes on, and with no new pair nominated (B did not really move)
+ * direct I/O takes the old pair over again.  A check with wrong
+ * credentials from there is only dropped. */
+static void
+test_peer_moves (void)
+{
+  Peer *a, *b;
+  make_pair (&a, &b);
+  connect_pair (a, b, TRUE);
+  exchange_media (a, b, 20, 2);
+  PairPortJob pj = { a, 0 };
+  run_on (a->worker, pair_port_job, &pj);
+  g_assert_cmpuint (pj.port, >, 0);
+
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  g_assert_cmpint (fd, >=, 0);
+  struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+  inet_pton (AF_INET, "127.0.0.3", &from.sin_addr);
+  inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+  to.sin_port = htons (pj.port);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &from, sizeof from), ==, 0);
+  guint8 buf[1280];
+  /* Wrong password first: dropped, nothing handed back. */
+  BfIceConsent *bad = bf_ice_consent_new (b->ufrag, b->pwd, a->ufrag, "wrongPassword0123456789ab",
+                                          FALSE, 12345);
+  gsize n = bf_ice_consent_build_request (bad, buf, sizeof buf);
+  g_assert_cmpint (sendto (fd, buf, n, 0, (struct sockaddr *) &to, sizeof to), ==, (gssize) n);
+  bf_ice_consent_free (bad);
+  sleep_main (300);
+  BfMediaCounters c = counters (a);
+  g_assert_cmpuint (c.pair_handbacks, ==, 0);
+  g_assert_cmpuint (c.dropped_unvalidated, >=, 1);
+  /* B's own credentials, from elsewhere. */
+  BfIceConsent *moved = bf_ice_consent_new (b->ufrag, b->pwd, a->ufrag, a->pwd, FALSE, 12345);
+  n = bf_ice_consent_build_request (moved, buf, sizeof buf);
+  g_assert_cmpint (sendto (fd, buf, n, 0, (struct sockaddr *) &to, sizeof to), ==, (gssize) n);
+  bf_ice_consent_free (moved);
+  close (fd);
+  sleep_main (300);
+  c = counters (a);
+  g_assert_cmpuint (c.pair_handbacks, ==, 1);
+  exchange_media (a, b, 20, 2);              /* on libnice's path meanwhile */
+  BfMediaCounters c0 = counters (a);
+  sleep_main (5000 + 6500);                  /* MOVE_WAIT_MS, then a consent check */
+  BfMediaCounters c1 = counters (a);
+  g_assert_cmpuint (c1.stun_out - c0.stun_out, >=, 1);   /* direct I/O again */
+  exchange_media (a, b, 20, 2);
+  g_assert_false (a->ice_failed || b->ice_failed || a->dtls_failed || b->dtls_failed);
+  peers_free (a, b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1306,6 +1454,8 @@ main (int argc, char **argv)
                         test_ice_timeout);
   g_test_add_func ("/media/transport/no-address", test_no_address);
   g_test_add_func ("/media/transport/peer-vanishes", test_peer_vanishes);
+  g_test_add_func ("/media/transport/ice-restart", test_ice_restart);
+  g_test_add_func ("/media/transport/peer-moves", test_peer_moves);
   g_test_add_func ("/media/transport/relay-chain", test_relay_chain);
   g_test_add_func ("/media/transport/consent-keeps-session", test_consent_keeps_session);
 
