@@ -30,6 +30,7 @@ PY = "/usr/bin/python3"
 NODE = shutil.which("node") or "/usr/bin/node"
 CHROMIUM_PEER = HERE / "chromium-peer.mjs"
 WEBRTCBIN_PEER = HERE / "webrtcbin_peer.py"
+DINO_PEER = HERE / "dino_peer.py"
 NETNS_MARKER = "BELFRY_E2E_NETNS"
 
 E2E_USERS = dict(USERS)
@@ -303,6 +304,13 @@ def webrtcbin_peer(prosody, workdir, name, user, mode, **cfg):
     cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
                password=E2E_USERS[user], mode=mode)
     return Peer("webrtcbin", [PY, str(WEBRTCBIN_PEER)], cfg, workdir, name)
+
+
+def dino_peer(prosody, workdir, name, user, mode, **cfg):
+    """The Dino-shaped peer (dino_peer.py): same protocol as webrtcbin_peer."""
+    cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
+               password=E2E_USERS[user], mode=mode)
+    return Peer("dino", [PY, str(DINO_PEER)], cfg, workdir, name)
 
 
 def summary(res):
