@@ -21,7 +21,11 @@ bf_media_config_init (BfMediaConfig *c)
     .dtls_timeout_ms = 10000,
     .dtls_retransmit_ms = 200,
     .consent_freshness = TRUE,
-    .consent_timeout_ms = 10000,
+    /* RFC 7675 §5.1's 30 s: a phone that changes networks restarts ICE
+     * only once its own ICE has failed (Conversations: JingleRtpConnection
+     * .java onConnectionChange), seconds after the old path died; a
+     * shorter expiry ends the call first. */
+    .consent_timeout_ms = 30000,
     .max_ssrcs = 64,
   };
 }

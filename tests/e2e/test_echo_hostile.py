@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import harness  # noqa: E402
 
 ECHO = "echo@relay.localhost"
-# How long belfry may take to notice a vanished peer, with the default
-# [media] settings: libnice fails a component 10 s after the last consent
-# response (transport.c), its consent checks run every ~5 s (RFC 7675 §5.1),
-# so at most ~15 s; measured here: 7 s.
+# How long belfry may take to notice a vanished peer with [media]
+# consent-timeout = 10 (the default is RFC 7675's 30 s): 10 s after the last
+# consent response, its consent checks run every ~5 s (RFC 7675 §5.1), so
+# at most ~15 s; measured here: 7 s.
 VANISH_BOUND_S = 20
 VANISH_AFTER_S = 3
 
@@ -42,7 +42,8 @@ def belfry(prosody):
     b = harness.Belfry(Path(tempfile.mkdtemp(prefix="belfry-e2e-hostile-")),
                        port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       groups={"media": {"addresses": "127.0.0.1"}})
+                       groups={"media": {"addresses": "127.0.0.1",
+                                         "consent-timeout": "10"}})
     b.start()
     e2e.adopt(b.pid)
     yield b

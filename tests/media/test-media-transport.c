@@ -189,6 +189,7 @@ base_config (BfMediaConfig *c)
   g_strfreev (c->addresses);
   c->addresses = g_strsplit ("127.0.0.1", ";", -1);
   c->dtls_timeout_ms = 5000;
+  c->consent_timeout_ms = 10000;   /* the vanishing-peer figures below */
 }
 
 /* On @worker (NULL: the least loaded). */

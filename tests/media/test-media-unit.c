@@ -600,7 +600,7 @@ test_config (void)
   g_assert_cmpuint (c.n_srtp_profiles, ==, 2);
   g_assert_cmpint (c.srtp_profiles[0], ==, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
   g_assert_true (c.consent_freshness);
-  g_assert_cmpuint (c.consent_timeout_ms, ==, 10000);
+  g_assert_cmpuint (c.consent_timeout_ms, ==, 30000);
 
   g_assert_true (read_media ("[media]\nworkers = 3\naddresses = 127.0.0.1; ::1\n"
                              "port-range = 40000-40100\n"
@@ -608,7 +608,7 @@ test_config (void)
                              "turn = turn:u:p@192.0.2.2:3478\n"
                              "srtp-profiles = AES_CM_128_HMAC_SHA1_80\n"
                              "ice-timeout = 5\ndtls-timeout = 3\nconsent-freshness = false\n"
-                             "consent-timeout = 30\n"
+                             "consent-timeout = 12\n"
                              "max-ssrcs = 8\n", &c, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (c.workers, ==, 3);
@@ -626,7 +626,7 @@ test_config (void)
   g_assert_cmpuint (c.ice_timeout_ms, ==, 5000);
   g_assert_cmpuint (c.dtls_timeout_ms, ==, 3000);
   g_assert_false (c.consent_freshness);
-  g_assert_cmpuint (c.consent_timeout_ms, ==, 30000);
+  g_assert_cmpuint (c.consent_timeout_ms, ==, 12000);
   g_assert_cmpuint (c.max_ssrcs, ==, 8);
 
   static const char *const bad[] = {
