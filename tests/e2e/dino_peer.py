@@ -16,8 +16,11 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
              "vp9": false,   offer VP9 97 as Dino built with -Dplugin-rtp-vp9
              "answer_sdes": true,  false: answer an offered SDES crypto
                                    without one (not Dino: it always takes it)
-             "drop_on_latency": true}  rtpbin's, as Dino sets it; false where
+             "drop_on_latency": true,  rtpbin's, as Dino sets it; false where
                                    the CPU is too busy for 100 ms of latency
+             "foreign_ssrc_every": 0}  N > 0 (a test of the other side, not
+                                   Dino): from 1 s after DTLS, every Nth RTP
+                                   packet is sent again under a second SSRC
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 last {"event":"result", ...} (the fields of webrtcbin_peer.py plus
 "transports", "foreign_ssrc_packets", "disco", "sdes", "ringing_sent").
@@ -25,18 +28,21 @@ Exit status 0 when the call ran, 1 otherwise.
 
 The media, per content (= per Jingle transport), as Dino wires it:
 
-  nicesrc(stream, component 1) -> dtlssrtpdec -> [SSRC lock] -> [SDES srtpdec]
-      -> rtpbin recv_rtp_sink_N -> depayloader -> decoder -> counted
-  testsrc -> encoder -> payloader -> [video orientation ext] -> rtpbin
-      send_rtp_sink_N; rtpbin send_rtp_src_N / send_rtcp_src_N -> [SDES
-      srtpenc] -> dtlssrtpenc -> nicesink(stream, component 1)
+  nicesrc(stream, component 1) -> dtlssrtpdec -> [first-SSRC lock]
+      -> [SDES: libsrtp2 unprotect] -> rtpbin recv_rtp_sink_N / recv_rtcp_sink_N
+      -> depayloader -> decoder -> counted
+  testsrc -> encoder -> payloader [-> video-orientation extension]
+      -> rtpbin send_rtp_sink_N; send_rtp_src_N / send_rtcp_src_N
+      -> [SDES: libsrtp2 protect] -> dtlssrtpenc -> nicesink(stream, component 1)
   nicesrc(stream, component 2) -> counted (RTCP is muxed: nothing expected)
 
 Dino does DTLS itself (GnuTLS, plugins/ice/src/dtls_srtp.vala) and SRTP with
-libsrtp2 on datagrams that rtpbin hands it through appsink/appsrc
-(plugins/rtp/src/stream.vala); here GStreamer's dtlssrtpenc/dtlssrtpdec do
-both, with an ECDSA P-256 certificate like Dino's. README.md ("Dino-shaped
-peer") lists every rule and what differs from real Dino.
+libsrtp2 on the datagrams rtpbin hands it through appsink/appsrc
+(plugins/rtp/src/stream.vala, crypto-vala/src/srtp.vala). Here GStreamer's
+dtlssrtpenc/dtlssrtpdec do DTLS-SRTP (with an ECDSA P-256 certificate like
+Dino's), and the SDES layer Dino adds inside it when both sides sent a
+<crypto> is libsrtp2 through ctypes on appsink/appsrc. tests/e2e/README.md
+("Dino-shaped peer") lists every rule and what differs from real Dino.
 
 Runs only where 127.0.0.1 is the address to use (the e2e network
 namespace): ICE gathers on 127.0.0.1 alone.
@@ -362,10 +368,6 @@ def crypto_xml(c):
     return s + "/>"
 
 
-def srtp_auth(suite):
-    return "hmac-sha1-32" if suite.endswith("_32") else "hmac-sha1-80"
-
-
 class SrtpSession:
     """crypto-vala/src/srtp.vala Session: one libsrtp2 context per
     direction, any_outbound / any_inbound, AES_CM_128_HMAC_SHA1_80 for RTP
@@ -505,6 +507,8 @@ class Content:
         self.rtcp_out = 0
         self.dropped_out = 0
         self.ext_added = 0
+        self.sent_count = 0
+        self.foreign_sent = 0
         self.ignored_pads = []
         self.lost_events = 0
         self.selected_pair = {}
@@ -531,6 +535,7 @@ class Content:
             "foreign_ssrc_packets": self.foreign, "foreign_ssrcs": self.foreign_ssrcs,
             "early_packets_dropped": self.early_in, "component2_packets_in": self.comp2_in,
             "rtp_packets_out": self.rtp_out, "rtcp_packets_out": self.rtcp_out,
+            "foreign_ssrc_packets_sent": self.foreign_sent,
             "dropped_before_dtls": self.dropped_out, "orientation_ext_added": self.ext_added,
             "ignored_ssrc_pads": self.ignored_pads, "jitterbuffer_lost_events": self.lost_events,
             "local_candidates": len(self.local_cands), "remote_candidates": len(self.remote_cands),
@@ -718,7 +723,7 @@ def bridge(pipe, src, sink, caps, transform):
     """src -> appsink ... Python transform(bytes) -> appsrc (caps) -> sink:
     how Dino hands datagrams between rtpbin, its libsrtp2 session and its
     transport (stream.vala: appsink/appsrc, crypto_session). transform
-    returning None drops the datagram."""
+    returns the datagram, a list of datagrams, or None (dropped)."""
     asink = Gst.ElementFactory.make("appsink")
     asrc = Gst.ElementFactory.make("appsrc")
     asink.set_property("emit-signals", True)
@@ -734,9 +739,10 @@ def bridge(pipe, src, sink, caps, transform):
             return Gst.FlowReturn.EOS
         buf = sample.get_buffer()
         data = transform(buf.extract_dup(0, buf.get_size()))
-        if data is None:
-            return Gst.FlowReturn.OK
-        return asrc.emit("push-buffer", new_buffer(data, buf))
+        ret = Gst.FlowReturn.OK
+        for d in ([] if data is None else data if isinstance(data, list) else [data]):
+            ret = asrc.emit("push-buffer", new_buffer(d, buf))
+        return ret
     asink.connect("new-sample", on_sample)
     pipe.add(asink)
     pipe.add(asrc)
@@ -754,6 +760,17 @@ def new_buffer(data, like=None):
     if like is not None:
         nb.pts, nb.dts, nb.duration = like.pts, like.dts, like.duration
     return nb
+
+
+def run_steps(steps, data):
+    out = [data]
+    for step in steps:
+        nxt = []
+        for d in out:
+            r = step(d)
+            nxt.extend([] if r is None else r if isinstance(r, list) else [r])
+        out = nxt
+    return out
 
 
 def link_pads(src, sink):
@@ -1098,19 +1115,37 @@ class Media:
                 or content.send_rtp_pad is None and content.send_bin is not None:
             return
         rtp_target, rtcp_target = content.enc_rtp_sink, content.enc_rtcp_sink
+        rtp_steps, rtcp_steps = [], []
+        if self.peer.foreign_every and content.media in self.peer.foreign_media:
+            rtp_steps.append(lambda d: self.add_foreign(content, d))
         if content.sdes_enc is not None:
             se = content.sdes_enc
-            if content.send_rtp_pad is not None:
-                bridge(self.pipe, content.send_rtp_pad, rtp_target, "application/x-rtp",
-                       lambda d: se.protect(d))
-            bridge(self.pipe, content.send_rtcp_pad, rtcp_target, "application/x-rtcp",
-                   lambda d: se.protect(d, rtcp=True))
-            content.send_linked = True
-            return
-        if content.send_rtp_pad is not None:
-            link_pads(content.send_rtp_pad, rtp_target)
-        link_pads(content.send_rtcp_pad, rtcp_target)
+            rtp_steps.append(lambda d: se.protect(d))
+            rtcp_steps.append(lambda d: se.protect(d, rtcp=True))
+        for pad, target, steps, caps in (
+                (content.send_rtp_pad, rtp_target, rtp_steps, "application/x-rtp"),
+                (content.send_rtcp_pad, rtcp_target, rtcp_steps, "application/x-rtcp")):
+            if pad is None:
+                continue
+            if steps:
+                bridge(self.pipe, pad, target, caps, lambda d, steps=steps: run_steps(steps, d))
+            else:
+                link_pads(pad, target)
         content.send_linked = True
+
+    def add_foreign(self, content, data):
+        """foreign_ssrc_every (a test of the receiver, not Dino): from 1 s
+        after DTLS connected, every Nth RTP packet is sent again under
+        another SSRC, which a Dino receiver must ignore."""
+        if content.connected_at is None or time.monotonic() < content.connected_at + 1 \
+                or len(data) < 12 or 192 <= data[1] <= 223:
+            return data
+        content.sent_count += 1
+        if content.sent_count % self.peer.foreign_every:
+            return data
+        other = (content.our_ssrc ^ 0x5A5A5A5A) or 1
+        content.foreign_sent += 1
+        return [data, data[:8] + struct.pack("!I", other) + data[12:]]
 
     def on_request_pt_map(self, rtpbin, session, pt):
         # Dino sets these caps on its appsrc (stream.vala create():
@@ -1231,6 +1266,8 @@ class Peer:
         self.vp9 = bool(cfg.get("vp9"))
         self.answer_sdes = cfg.get("answer_sdes", True) is not False
         self.drop_on_latency = cfg.get("drop_on_latency", True) is not False
+        self.foreign_every = int(cfg.get("foreign_ssrc_every") or 0)
+        self.foreign_media = set(cfg.get("foreign_ssrc_media") or ("audio", "video"))
         linger = cfg.get("linger")
         self.linger = float(linger if linger is not None else (1.5 if self.mode == "call" else 4))
         self.res = {
@@ -1723,7 +1760,7 @@ class Peer:
             self.send_transport_info(c)
         try:
             await send
-        except RuntimeError as e:
+        except RuntimeError:
             # Dino only logs an error reply to its session-initiate
             # (jingle_module.vala create_session()); we end the call at once.
             self.ended = True
@@ -1779,8 +1816,14 @@ class Peer:
                 if content.remote_crypto and not crypto_valid(content.remote_crypto):
                     raise RuntimeError(f"{content.name}: unusable crypto {content.remote_crypto}")
                 if not content.remote_crypto:
-                    content.local_crypto_sent = content.local_crypto
+                    # content_parameters.vala accept(): one side without a
+                    # crypto -> no SDES at all, DTLS-SRTP alone.
                     content.local_crypto = None
+                elif content.remote_crypto["crypto-suite"] != "AES_CM_128_HMAC_SHA1_80":
+                    raise RuntimeError(f"{content.name}: SDES suite "
+                                       f"{content.remote_crypto['crypto-suite']}: Dino's "
+                                       "srtp.vala create_policy() knows only "
+                                       "AES_CM_128_HMAC_SHA1_80")
                 self.res["sdes"][content.name] = bool(content.remote_crypto)
                 if not content.rtcp_mux:
                     raise RuntimeError(f"{content.name}: answer without <rtcp-mux/>; RTCP on "
@@ -1878,6 +1921,10 @@ class Peer:
             c.remote_crypto = next((x for x in c.remote_cryptos if crypto_valid(x)), None)
             if not self.answer_sdes:
                 c.remote_crypto = None
+            if c.remote_crypto and c.remote_crypto["crypto-suite"] != "AES_CM_128_HMAC_SHA1_80":
+                raise RuntimeError(f"{c.name}: SDES suite {c.remote_crypto['crypto-suite']}: "
+                                   "Dino's srtp.vala create_policy() knows only "
+                                   "AES_CM_128_HMAC_SHA1_80")
             if c.remote_crypto:
                 c.local_crypto = new_crypto(c.remote_crypto["crypto-suite"],
                                             c.remote_crypto.get("tag") or "1",
