@@ -326,9 +326,9 @@ def test_dino_drops_the_call_when_the_proceeding_resource_lacks_jingle(prosody, 
 
 
 # ---------------------------------------------------------------------------
-# 2. Against belfry. belfry runs ICE on the first content's transport only
-#    and refuses contents on a transport of their own (README: "Not done");
-#    these assert what a Dino user needs and fail until belfry does it.
+# 2. Against belfry: echo, and the call relay with Chromium on the other
+#    end. Dino never BUNDLEs, so belfry must run a transport (ICE, DTLS,
+#    SRTP) per content towards it, also when the other leg BUNDLEs.
 # ---------------------------------------------------------------------------
 
 def assert_belfry_fits_dino(res, blog):
