@@ -6,11 +6,12 @@
 # 1. installs the Debian packages (scripts/setup.sh) and builds belfry;
 # 2. unit tests (GTest) and integration tests (real Prosody and ejabberd,
 #    real slixmpp clients, plus the misbehaving test-made server);
-# 3. end-to-end media peers (headless Chromium, GStreamer webrtcbin) in a
-#    private network namespace; the out-of-tree example module, built
-#    against the installed API;
-# 4. the same unit and integration tests, and the echo calls with real
-#    peers, on an ASan+UBSan build (leaks and undefined behaviour fail the
+# 3. end-to-end media peers in a private network namespace (headless
+#    Chromium, also shaped as Conversations; Firefox; GStreamer webrtcbin;
+#    the Dino-shaped rtpbin peer; the call page); the out-of-tree example
+#    module, built against the installed API;
+# 4. the same unit and integration tests, and the calls of every client
+#    shape, on an ASan+UBSan build (leaks and undefined behaviour fail the
 #    run);
 # 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60).
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
@@ -103,11 +104,13 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 if ninja -C build-asan; then
   unit_and_integration build-asan "ASan+UBSan"
-  say "e2e echo and relayed calls (ASan+UBSan belfry: no leak after real sessions end)"
+  say "e2e calls of every client shape (ASan+UBSan belfry: no leak after real sessions end)"
   junit="build-asan/e2e-junit.xml"
   rm -f "$junit"
   if ! BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest tests/e2e/test_echo.py \
-        tests/e2e/test_echo_hostile.py tests/e2e/test_call.py -q --junitxml="$repo/$junit"; then
+        tests/e2e/test_echo_hostile.py tests/e2e/test_call.py tests/e2e/test_dino.py \
+        tests/e2e/test_conversations.py tests/e2e/test_firefox.py \
+        -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi
   if [ -f "$junit" ]; then count_junit "$junit" "e2e (ASan+UBSan)"; else failed=$((failed + 1)); fi
