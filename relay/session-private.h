@@ -179,6 +179,7 @@ G_GNUC_INTERNAL void transports_on_gathered (BfSession *s, WorkerNews *n);
 G_GNUC_INTERNAL void transports_send_or_hold (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void handle_transport_info (BfSession *s, const BfJingle *j);
 G_GNUC_INTERNAL void handle_transport_replace (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void reject_transport_replace (BfSession *s, const BfJingle *j);
 
 /* session-outgoing.c: sessions we place, XEP-0353 proposals both ways */
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);

@@ -626,6 +626,21 @@ transports_on_gathered (BfSession *s, WorkerNews *n)
     }
 }
 
+void
+reject_transport_replace (BfSession *s, const BfJingle *j)
+{
+  g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      bf_jingle_add_content (r, c->creator, c->name);
+    }
+  g_autoptr (GError) error = NULL;
+  if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, &error))
+    send_jingle (s, r);
+  g_message ("session %s: transport-replace from %s refused", s->sid, s->peer);
+}
+
 /* XEP-0166 §7.2.15: the peer replaces a content's transport.  ICE-UDP by
  * ICE-UDP with new credentials is an ICE restart, answered with
  * transport-accept; anything else is refused with transport-reject (never
@@ -646,16 +661,7 @@ handle_transport_replace (BfSession *s, const BfJingle *j)
     }
   if (!ok)
     {
-      g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
-      for (guint i = 0; i < j->contents->len; i++)
-        {
-          const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-          bf_jingle_add_content (r, c->creator, c->name);
-        }
-      g_autoptr (GError) error = NULL;
-      if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, &error))
-        send_jingle (s, r);
-      g_message ("session %s: transport-replace from %s refused", s->sid, s->peer);
+      reject_transport_replace (s, j);
       return;
     }
   gboolean restarted[MAX_TRANSPORTS] = { FALSE };
@@ -667,9 +673,6 @@ handle_transport_replace (BfSession *s, const BfJingle *j)
         continue;
       restarted[st->index] = TRUE;
       st->replacing = TRUE;
-      if (st->past_ufrags == NULL)
-        st->past_ufrags = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (st->past_ufrags, g_strdup (st->remote_ufrag));
       post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
 }
@@ -699,9 +702,6 @@ handle_transport_info (BfSession *s, const BfJingle *j)
         }
       /* XEP-0176 §5.9: new ufrag and pwd: the peer restarts ICE. */
       restarted[st->index] = TRUE;
-      if (st->past_ufrags == NULL)
-        st->past_ufrags = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (st->past_ufrags, g_strdup (st->remote_ufrag));   /* bounded by restarts */
       post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
   for (guint i = 0; i < s->n_transports; i++)

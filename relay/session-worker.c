@@ -407,7 +407,11 @@ post_restart (SessionTransport *st, const char *ufrag, const char *pwd, const Bf
   job->restart = TRUE;
   job->ufrag = g_strdup (ufrag);
   job->pwd = g_strdup (pwd);
-  g_free (st->remote_ufrag);
+  /* Late candidates under the old ufrag are not a restart (bounded by
+   * MAX_ICE_RESTARTS). */
+  if (st->past_ufrags == NULL)
+    st->past_ufrags = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (st->past_ufrags, g_steal_pointer (&st->remote_ufrag));
   st->remote_ufrag = g_strdup (ufrag);
   g_free (st->remote_pwd);
   st->remote_pwd = g_strdup (pwd);

@@ -692,16 +692,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
     case BF_JINGLE_ACTION_TRANSPORT_REPLACE:
       ack (mgr, iq);
       if (s->deferred || s->worker == NULL)
-        {
-          g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
-          for (guint i = 0; i < j->contents->len; i++)
-            {
-              const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-              bf_jingle_add_content (r, c->creator, c->name);
-            }
-          if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, NULL))
-            send_jingle (s, r);
-        }
+        reject_transport_replace (s, j);
       else
         handle_transport_replace (s, j);
       break;
