@@ -97,11 +97,14 @@ worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize 
   if (s->w_n_transports <= 1)
     return s->transports[0] ? s->transports[0]->transport : NULL;
   guint i = bf_packet_route_lookup (&s->route, is_rtcp, data, len);
+  /* Unknown, or a transport dropped since: the first one still running
+   * (a BUNDLE answer may have kept another content's than the first). */
+  for (guint k = 0; k < s->w_n_transports
+                    && (i >= s->w_n_transports || s->transports[i]->transport == NULL); k++)
+    i = k;
   if (i >= s->w_n_transports || s->transports[i]->transport == NULL)
-    i = 0;
-  SessionTransport *st = s->transports[i];
-  if (st->transport == NULL)
     return NULL;
+  SessionTransport *st = s->transports[i];
   /* Our own streams' reports follow them. */
   if (!is_rtcp)
     bf_packet_route_learn (&s->route, FALSE, data, len, i);
