@@ -105,9 +105,11 @@ def assert_caps_and_jmi(res, called, blog):
     button), a JMI propose shaped like MessageGenerator.sessionProposal(),
     and the session-initiate to the JID that proceeded."""
     info = dump(res, blog)
-    verified = [c for c in res["caps"] if c.get("verified")]
+    # The roster may hold other relay addresses (echo@, called in an
+    # earlier test), whose presence comes too: only the callee's counts.
+    verified = [c for c in res["caps"]
+                if c.get("verified") and c["from"].split("/")[0] == called]
     assert verified, "no verified caps for the callee:\n" + info
-    assert all(c["from"].split("/")[0] == called for c in verified), info
     assert res["call_button"] == "video", info
     assert res["propose"] is True, info
     sid = res["sid"]
