@@ -17,6 +17,10 @@
 //              Conversations mode (page/peer.js runConversations):
 //              "conversations": true, "caps_timeout": 8, "ring_timeout": 30,
 //              "ice_restart_after": S, "answer_delay": 0.3;
+//              Monal mode (page/peer.js runMonal, calls only): "monal": true,
+//              "caps_timeout": 8, "ring_timeout": 30 (s to ringing/proceed),
+//              "ringing_timeout": 45, "connect_timeout": 15 (s from proceed),
+//              "reconnect_timeout": 45, "ice_restart_after": S (not Monal's);
 //              "allow_loopback": false launches Chromium without
 //              --allow-loopback-in-peer-connection (ICE on other addresses only)
 // Output: JSON lines on stdout. {"event":"ready","jid":FULL} once logged in

@@ -2,8 +2,9 @@
 // Bundled by build.mjs; driven by chromium-peer.mjs through
 // window.belfryPeer.run(cfg), which resolves to the result object.
 // With cfg.conversations the call is signalled the way Conversations does
-// (runConversations(), at the end of this file); otherwise StanzaJS's own
-// Jingle sessions do it.
+// (runConversations()), with cfg.monal the way Monal places a call
+// (runMonal(), at the end of this file); otherwise StanzaJS's own Jingle
+// sessions do it.
 import { createClient } from 'stanza';
 
 const NS_JINGLE = 'urn:xmpp:jingle:1';
@@ -117,8 +118,23 @@ function summariseStats(report) {
   return s;
 }
 
+// The totals a result reports, from the last stats summary.
+function applyMediaTotals(res, stats) {
+  if (!stats) return;
+  if (stats.audio) {
+    res.audio_total_samples_received = stats.audio.totalSamplesReceived || 0;
+    res.audio_total_energy = stats.audio.totalAudioEnergy || 0;
+    res.audio_packets_received = stats.audio.packetsReceived || 0;
+  }
+  if (stats.video) {
+    res.video_frames_decoded = stats.video.framesDecoded || 0;
+    res.video_packets_received = stats.video.packetsReceived || 0;
+  }
+}
+
 async function run(cfg) {
   if (cfg.conversations) return runConversations(cfg);
+  if (cfg.monal) return runMonal(cfg);
   const res = {
     ok: false, error: null, peer: 'chromium', mode: cfg.mode, jid: null, remote_jid: null,
     sid: null, propose: !!cfg.propose,
@@ -421,17 +437,7 @@ async function run(cfg) {
     }
   } finally {
     res.stats = lastStats;
-    if (lastStats) {
-      if (lastStats.audio) {
-        res.audio_total_samples_received = lastStats.audio.totalSamplesReceived || 0;
-        res.audio_total_energy = lastStats.audio.totalAudioEnergy || 0;
-        res.audio_packets_received = lastStats.audio.packetsReceived || 0;
-      }
-      if (lastStats.video) {
-        res.video_frames_decoded = lastStats.video.framesDecoded || 0;
-        res.video_packets_received = lastStats.video.packetsReceived || 0;
-      }
-    }
+    applyMediaTotals(res, lastStats);
     res.timings_ms.end = now();
     if (client) {
       // Let queued stanzas (the reply to a session-terminate) go out first.
@@ -1030,6 +1036,193 @@ async function convCapsVer(query) {
   return { ver: btoa(String.fromCharCode(...new Uint8Array(digest))), s };
 }
 
+// --- What the client-shaped drivers share (runConversations, runMonal) ----
+// The XMPP plumbing around a call: log, waiting, IQs and their replies, the
+// raw stanza dispatch, and the callee's presence and XEP-0115 caps. Each
+// client's own rules (what it asks for, what counts as verified) come in as
+// options: Conversations (capsQueryNode, capsFromBareJid) asks node#ver and
+// takes caps from any presence; Monal asks without a node and only for
+// presence from a full JID (see runMonal).
+function makeDriverKit(cfg, res, opts) {
+  const kit = { client: null, presences: new Map() };   // full (or bare) JID -> {caps, features|null}
+  const presences = kit.presences;
+  const log = kit.log = (...a) => {
+    const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
+    if (res.log.length < 600) res.log.push(line.slice(0, 2000));
+  };
+  const timeoutMs = (cfg.timeout || 60) * 1000;
+  const deadline = performance.now() + timeoutMs;
+  kit.left = () => Math.max(1, deadline - performance.now());
+  const waiters = [];
+  const wake = kit.wake = () => {
+    for (const w of waiters.slice()) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  };
+  kit.until = (pred, ms, what) => new Promise((resolve, reject) => {
+    if (pred()) return resolve();
+    const w = { pred, resolve: () => { clearTimeout(timer); resolve(); } };
+    const timer = setTimeout(() => {
+      waiters.splice(waiters.indexOf(w), 1);
+      reject(new Error(`timeout (${ms} ms) waiting for ${what}`));
+    }, ms);
+    waiters.push(w);
+  });
+
+  const sendRaw = kit.sendRaw = xml => { kit.client.transport.write(xml); };
+
+  const iqWaiters = new Map();   // our iq id -> {resolve}
+  // (id: Monal's are UUIDs, XMPPIQ.m initWithType:; a random hex one else)
+  const sendIq = kit.sendIq = (to, type, inner, iqId) => {
+    const id = iqId || randomId();
+    const p = new Promise(resolve => {
+      const timer = setTimeout(() => {
+        iqWaiters.delete(id);
+        resolve({ type: 'timeout', doc: null, xml: '' });
+      }, 30000);
+      iqWaiters.set(id, r => { clearTimeout(timer); resolve(r); });
+    });
+    sendRaw(`<iq xmlns='jabber:client' type='${type}' to='${xmlEscape(to)}' id='${id}'>${inner}</iq>`);
+    return { id, reply: p };
+  };
+  // The reply to one of our IQs goes to whoever waits for it (true).
+  kit.takeIqReply = (type, id, doc, xml) => {
+    if ((type === 'result' || type === 'error') && iqWaiters.has(id)) {
+      const cb = iqWaiters.get(id);
+      iqWaiters.delete(id);
+      cb({ type, doc, xml });
+      return true;
+    }
+    return false;
+  };
+
+  const respond = kit.respond = (doc, errorXml) => {
+    const iq = doc.documentElement;
+    const to = iq.getAttribute('from'), id = iq.getAttribute('id');
+    sendRaw(`<iq xmlns='jabber:client' type='${errorXml ? 'error' : 'result'}' to='${xmlEscape(to)}' ` +
+            `id='${xmlEscape(id)}'>${errorXml || ''}</iq>`);
+  };
+  // JingleConnectionManager.respondWithJingleError().
+  kit.respondOk = doc => respond(doc, null);
+  kit.respondJingleError = (doc, jingleCondition, condition, type) => respond(doc,
+    `<error type='${type}'><${condition} xmlns='${NS_STANZAS}'/>` +
+    (jingleCondition ? `<${jingleCondition} xmlns='${NS_JINGLE_ERRORS}'/>` : '') + '</error>');
+
+  const iqErrorCondition = kit.iqErrorCondition = doc => {
+    if (!doc) return null;
+    const err = doc.getElementsByTagName('error')[0];
+    if (!err) return null;
+    const names = Array.from(err.children).map(c => c.localName).filter(n => n !== 'text');
+    return names.join('+') || null;
+  };
+
+  // --- raw stanza dispatch ----------------------------------------------
+  // Every Jingle / JMI stanza recorded (res.jingle, res.jmi); incoming ones
+  // parsed and handed on.
+  kit.dispatchRaw = (dir, xml, handlers) => {
+    let doc = null;
+    const interesting = xml.includes('urn:xmpp:jingle:1') || xml.includes(NS_JMI);
+    if (interesting) {
+      const entry = { dir, t: now(), xml };
+      (xml.includes(NS_JMI) ? res.jmi : res.jingle).push(entry);
+    }
+    if (dir !== 'in') return;
+    try { doc = new DOMParser().parseFromString(xml, 'application/xml'); } catch { return; }
+    const el = doc.documentElement;
+    if (!el || el.localName === 'parsererror') return;
+    try {
+      if (el.localName === 'iq') handlers.onIq(doc, xml);
+      else if (el.localName === 'message') handlers.onMessage(doc);
+      else if (el.localName === 'presence') onPresence(doc);
+    } catch (e) {
+      log('error handling stanza', String(e && e.stack || e));
+    }
+  };
+
+  // --- presence and caps (Conversations: xmpp/manager/PresenceManager.java,
+  // xmpp/manager/DiscoManager.java, model/capabilties/LegacyCapabilities;
+  // Monal: xmpp.m, MLIQProcessor.m handleEntityCapsDisco) -------------------
+  function onPresence(doc) {
+    const p = doc.documentElement;
+    const from = p.getAttribute('from');
+    const type = p.getAttribute('type');
+    if (!from || from === res.jid) return;
+    res.presences.push({ t: now(), from, type, xml: new XMLSerializer().serializeToString(p).slice(0, 1500) });
+    if (type === 'unavailable') { presences.delete(from); wake(); return; }
+    if (type !== null) return;   // subscribed, subscribe, error...
+    const c = convChild(p, 'c', NS_CAPS);
+    const entry = { from, caps: null, features: null, t: now() };
+    presences.set(from, entry);
+    // Monal (xmpp.m): caps only of presence from a full JID (fromResource).
+    if (c && !opts.capsFromBareJid && !from.includes('/')) {
+      res.caps.push({ from, t: now(), verified: false,
+        why: 'presence from a bare JID: caps are only read from a full JID\'s presence' });
+      wake();
+      return;
+    }
+    // LegacyCapabilities.getHash() / xmpp.m: only hash='sha-1' with a ver
+    // (Conversations also needs the node).
+    if (c && c.getAttribute('hash') === 'sha-1' && c.getAttribute('ver') &&
+        (c.getAttribute('node') || !opts.capsQueryNode)) {
+      entry.caps = { node: c.getAttribute('node'), ver: c.getAttribute('ver') };
+      fetchCaps(entry);
+    } else {
+      res.caps.push({ from, t: now(), verified: false,
+        why: c ? `caps hash '${c.getAttribute('hash')}' is not sha-1` : 'presence without XEP-0115 caps' });
+    }
+    wake();
+  }
+
+  // Conversations, DiscoManager.info(entity, node, hash): disco#info to the
+  // presence's sender at node#ver; the reply's node must be the one asked
+  // for. Monal (xmpp.m setDiscoInfoNode): disco#info without a node. Both:
+  // the ver recomputed from the reply must match, else the result is
+  // discarded (Monal stores the features under the recomputed ver, which
+  // the resource's ver then does not name: DataLayer.m checkCap).
+  async function fetchCaps(entry) {
+    const node = opts.capsQueryNode ? `${entry.caps.node}#${entry.caps.ver}` : null;
+    const rec = { from: entry.from, t: now(), node, ver: entry.caps.ver, verified: false };
+    res.caps.push(rec);
+    const { reply } = sendIq(entry.from, 'get', node
+      ? `<query xmlns='${NS_DISCO_INFO}' node='${xmlEscape(node)}'/>` : `<query xmlns='${NS_DISCO_INFO}'/>`);
+    const r = await reply;
+    rec.t_reply = now();
+    if (r.type !== 'result') { rec.why = `disco#info ${r.type}: ${iqErrorCondition(r.doc)}`; wake(); return; }
+    const q = r.doc.getElementsByTagNameNS(NS_DISCO_INFO, 'query')[0];
+    if (!q) { rec.why = 'Response did not have query child'; wake(); return; }
+    if (node !== null && q.getAttribute('node') !== node) {
+      rec.why = `Node in response did not match node in request (${q.getAttribute('node')})`;
+      wake();
+      return;
+    }
+    const { ver, s } = await convCapsVer(q);
+    rec.recomputed_ver = ver;
+    rec.verification_string = s.slice(0, 3000);
+    rec.features = convChildren(q, 'feature', NS_DISCO_INFO).map(f => f.getAttribute('var'));
+    if (ver !== entry.caps.ver) {
+      rec.why = `EntityCapsHash mismatch. Expected ${entry.caps.ver} was ${ver}`;
+    } else if (presences.get(entry.from) === entry) {
+      rec.verified = true;
+      entry.features = new Set(rec.features);
+    }
+    wake();
+  }
+
+  // RtpCapability.check(infoQuery).
+  kit.capabilityOf = features => {
+    if (!features || !RTP_BASIC.every(f => features.has(f))) return 'none';
+    if (features.has(RTP_AUDIO) && features.has(RTP_VIDEO)) return 'video';
+    if (features.has(RTP_AUDIO)) return 'audio';
+    return 'none';
+  };
+
+  // AbstractJingleConnection.remoteHasFeature(): the disco#info known for
+  // exactly id.with (from its caps).
+  kit.remoteHasFeature = (jid, feature) => {
+    const e = presences.get(jid);
+    return !!(e && e.features && e.features.has(feature));
+  };
+  return kit;
+}
+
 async function runConversations(cfg) {
   const res = {
     ok: false, error: null, peer: 'chromium', conversations: true, mode: cfg.mode, jid: null,
@@ -1045,27 +1238,10 @@ async function runConversations(cfg) {
     candidates_backlogged: 0, candidates_ignored: [], ended_by: null, ended_by_iq_error: null,
     ice_restarts: [], local_candidates: [], jmi_sent: [],
   };
-  const log = (...a) => {
-    const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
-    if (res.log.length < 600) res.log.push(line.slice(0, 2000));
-  };
-  const timeoutMs = (cfg.timeout || 60) * 1000;
+  const kit = makeDriverKit(cfg, res, { capsQueryNode: true, capsFromBareJid: true });
+  const { log, left, wake, until, sendRaw, sendIq, respond, respondOk, respondJingleError,
+    iqErrorCondition, presences, capabilityOf, remoteHasFeature } = kit;
   const durationMs = (cfg.duration || 5) * 1000;
-  const deadline = performance.now() + timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
-  const waiters = [];
-  const wake = () => {
-    for (const w of waiters.slice()) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  };
-  const until = (pred, ms, what) => new Promise((resolve, reject) => {
-    if (pred()) return resolve();
-    const w = { pred, resolve: () => { clearTimeout(timer); resolve(); } };
-    const timer = setTimeout(() => {
-      waiters.splice(waiters.indexOf(w), 1);
-      reject(new Error(`timeout (${ms} ms) waiting for ${what}`));
-    }, ms);
-    waiters.push(w);
-  });
 
   const wantAudio = cfg.audio !== false, wantVideo = cfg.video !== false;
   let client = null, pc = null, loggedIn = false, authFailed = null;
@@ -1081,36 +1257,7 @@ async function runConversations(cfg) {
   const remoteMap = () => (S.initiator ? S.responderMap : S.initiatorMap);
   const setLocalMap = m => { if (S.initiator) S.initiatorMap = m; else S.responderMap = m; };
   const setRemoteMap = m => { if (S.initiator) S.responderMap = m; else S.initiatorMap = m; };
-  const presences = new Map();   // full (or bare) JID -> {caps, features|null}
-  const iqWaiters = new Map();   // our iq id -> {resolve}
   let lastStats = null;
-
-  function sendRaw(xml) { client.transport.write(xml); }
-
-  function sendIq(to, type, inner) {
-    const id = randomId();
-    const p = new Promise(resolve => {
-      const timer = setTimeout(() => {
-        iqWaiters.delete(id);
-        resolve({ type: 'timeout', doc: null, xml: '' });
-      }, 30000);
-      iqWaiters.set(id, r => { clearTimeout(timer); resolve(r); });
-    });
-    sendRaw(`<iq xmlns='jabber:client' type='${type}' to='${xmlEscape(to)}' id='${id}'>${inner}</iq>`);
-    return { id, reply: p };
-  }
-
-  function respond(doc, errorXml) {
-    const iq = doc.documentElement;
-    const to = iq.getAttribute('from'), id = iq.getAttribute('id');
-    sendRaw(`<iq xmlns='jabber:client' type='${errorXml ? 'error' : 'result'}' to='${xmlEscape(to)}' ` +
-            `id='${xmlEscape(id)}'>${errorXml || ''}</iq>`);
-  }
-  // JingleConnectionManager.respondWithJingleError().
-  const respondOk = doc => respond(doc, null);
-  const respondJingleError = (doc, jingleCondition, condition, type) => respond(doc,
-    `<error type='${type}'><${condition} xmlns='${NS_STANZAS}'/>` +
-    (jingleCondition ? `<${jingleCondition} xmlns='${NS_JINGLE_ERRORS}'/>` : '') + '</error>');
 
   // The end of a call: close the PeerConnection; record why.
   function endCall(by, reason, detail) {
@@ -1161,116 +1308,15 @@ async function runConversations(cfg) {
     return id;
   }
 
-  function iqErrorCondition(doc) {
-    if (!doc) return null;
-    const err = doc.getElementsByTagName('error')[0];
-    if (!err) return null;
-    const names = Array.from(err.children).map(c => c.localName).filter(n => n !== 'text');
-    return names.join('+') || null;
-  }
-
   // --- raw stanza dispatch ----------------------------------------------
-  function onRaw(dir, xml) {
-    let doc = null;
-    const interesting = xml.includes('urn:xmpp:jingle:1') || xml.includes(NS_JMI);
-    if (interesting) {
-      const entry = { dir, t: now(), xml };
-      (xml.includes(NS_JMI) ? res.jmi : res.jingle).push(entry);
-    }
-    if (dir !== 'in') return;
-    try { doc = new DOMParser().parseFromString(xml, 'application/xml'); } catch { return; }
-    const el = doc.documentElement;
-    if (!el || el.localName === 'parsererror') return;
-    try {
-      if (el.localName === 'iq') onIq(doc, xml);
-      else if (el.localName === 'message') onMessage(doc);
-      else if (el.localName === 'presence') onPresence(doc);
-    } catch (e) {
-      log('error handling stanza', String(e && e.stack || e));
-    }
-  }
+  function onRaw(dir, xml) { kit.dispatchRaw(dir, xml, { onIq, onMessage }); }
 
   function onIq(doc, xml) {
     const iq = doc.documentElement;
     const type = iq.getAttribute('type'), id = iq.getAttribute('id');
-    if ((type === 'result' || type === 'error') && iqWaiters.has(id)) {
-      const cb = iqWaiters.get(id);
-      iqWaiters.delete(id);
-      cb({ type, doc, xml });
-      return;
-    }
+    if (kit.takeIqReply(type, id, doc, xml)) return;
     const jingle = doc.getElementsByTagNameNS('urn:xmpp:jingle:1', 'jingle')[0];
     if (type === 'set' && jingle && jingle.parentNode === iq) onJingle(doc, jingle);
-  }
-
-  // --- presence and caps (xmpp/manager/PresenceManager.java,
-  // xmpp/manager/DiscoManager.java, model/capabilties/LegacyCapabilities) --
-  function onPresence(doc) {
-    const p = doc.documentElement;
-    const from = p.getAttribute('from');
-    const type = p.getAttribute('type');
-    if (!from || from === res.jid) return;
-    res.presences.push({ t: now(), from, type, xml: new XMLSerializer().serializeToString(p).slice(0, 1500) });
-    if (type === 'unavailable') { presences.delete(from); wake(); return; }
-    if (type !== null) return;   // subscribed, subscribe, error...
-    const c = convChild(p, 'c', NS_CAPS);
-    const entry = { from, caps: null, features: null, t: now() };
-    presences.set(from, entry);
-    // LegacyCapabilities.getHash(): only hash='sha-1' with a base64 ver.
-    if (c && c.getAttribute('hash') === 'sha-1' && c.getAttribute('ver') && c.getAttribute('node')) {
-      entry.caps = { node: c.getAttribute('node'), ver: c.getAttribute('ver') };
-      fetchCaps(entry);
-    } else {
-      res.caps.push({ from, t: now(), verified: false,
-        why: c ? `caps hash '${c.getAttribute('hash')}' is not sha-1` : 'presence without XEP-0115 caps' });
-    }
-    wake();
-  }
-
-  // DiscoManager.info(entity, node, hash): disco#info to the presence's
-  // sender at node#ver; the reply's node must be the one asked for; the ver
-  // recomputed from it must match, else the result is discarded.
-  async function fetchCaps(entry) {
-    const node = `${entry.caps.node}#${entry.caps.ver}`;
-    const rec = { from: entry.from, t: now(), node, ver: entry.caps.ver, verified: false };
-    res.caps.push(rec);
-    const { reply } = sendIq(entry.from, 'get', `<query xmlns='${NS_DISCO_INFO}' node='${xmlEscape(node)}'/>`);
-    const r = await reply;
-    rec.t_reply = now();
-    if (r.type !== 'result') { rec.why = `disco#info ${r.type}: ${iqErrorCondition(r.doc)}`; wake(); return; }
-    const q = r.doc.getElementsByTagNameNS(NS_DISCO_INFO, 'query')[0];
-    if (!q) { rec.why = 'Response did not have query child'; wake(); return; }
-    if (q.getAttribute('node') !== node) {
-      rec.why = `Node in response did not match node in request (${q.getAttribute('node')})`;
-      wake();
-      return;
-    }
-    const { ver, s } = await convCapsVer(q);
-    rec.recomputed_ver = ver;
-    rec.verification_string = s.slice(0, 3000);
-    rec.features = convChildren(q, 'feature', NS_DISCO_INFO).map(f => f.getAttribute('var'));
-    if (ver !== entry.caps.ver) {
-      rec.why = `EntityCapsHash mismatch. Expected ${entry.caps.ver} was ${ver}`;
-    } else if (presences.get(entry.from) === entry) {
-      rec.verified = true;
-      entry.features = new Set(rec.features);
-    }
-    wake();
-  }
-
-  // RtpCapability.check(infoQuery).
-  function capabilityOf(features) {
-    if (!features || !RTP_BASIC.every(f => features.has(f))) return 'none';
-    if (features.has(RTP_AUDIO) && features.has(RTP_VIDEO)) return 'video';
-    if (features.has(RTP_AUDIO)) return 'audio';
-    return 'none';
-  }
-
-  // AbstractJingleConnection.remoteHasFeature(): the disco#info known for
-  // exactly id.with (from its caps).
-  function remoteHasFeature(jid, feature) {
-    const e = presences.get(jid);
-    return !!(e && e.features && e.features.has(feature));
   }
 
   // --- JMI (XEP-0353) -----------------------------------------------------
@@ -1880,6 +1926,7 @@ async function runConversations(cfg) {
       useStreamManagement: false, autoReconnect: false,
       jingle: { iceServers: [] }, capsNode: CAPS_NODE,
     });
+    kit.client = client;
     // StanzaJS's Jingle module must not answer Jingle IQs (it would reply
     // unknown-session to ours): a listener of our own keeps StanzaJS from
     // answering service-unavailable; onRaw() does the work.
@@ -2041,17 +2088,7 @@ async function runConversations(cfg) {
     }
   } finally {
     res.stats = lastStats;
-    if (lastStats) {
-      if (lastStats.audio) {
-        res.audio_total_samples_received = lastStats.audio.totalSamplesReceived || 0;
-        res.audio_total_energy = lastStats.audio.totalAudioEnergy || 0;
-        res.audio_packets_received = lastStats.audio.packetsReceived || 0;
-      }
-      if (lastStats.video) {
-        res.video_frames_decoded = lastStats.video.framesDecoded || 0;
-        res.video_packets_received = lastStats.video.packetsReceived || 0;
-      }
-    }
+    applyMediaTotals(res, lastStats);
     // What arrived after each restart we started (until the end).
     const end = statsPoint();
     for (const r of res.ice_restarts) {
@@ -2064,6 +2101,911 @@ async function runConversations(cfg) {
     }
     res.ended = S.ended;
     res.state = S.state;
+    res.timings_ms.end = now();
+    if (client) {
+      await sleep(300);
+      try { await Promise.race([client.disconnect(), sleep(1000)]); } catch { /* ignore */ }
+    }
+  }
+  return res;
+}
+
+// ===========================================================================
+// Monal mode (cfg.monal: true)
+// ===========================================================================
+// Places a call the way Monal (iOS, libwebrtc) does. Every rule below was
+// read from Monal's source and names the file it comes from: monal-im/Monal
+// of 2024-10 (133bfd3), paths under Monal/Classes/ unless they start with
+// rust/. Caller only (mode "call"): the outgoing call of
+// MLVoIPProcessor.m initiateCallWithType → performStartCallAction → MLCall.m.
+//
+// Shared with the Conversations mode: makeDriverKit (login, IQs, caps) and
+// its SDP <-> Jingle mapping (conv*). Monal's own mapping is a Rust crate
+// (rust/sdp-to-jingle); of it only what decides whether a stanza is taken
+// is reproduced: serde's required fields (a content needs creator and name,
+// a candidate component, foundation, generation, ip, port, priority,
+// protocol and type: xep_0167.rs, xep_0176.rs), and what Monal writes into
+// its candidate transport-infos (senders='both', a random id, generation,
+// the misspelt 'rel_port').
+//
+// Not reproduced: CallKit/PushKit (the audio session counts as active at
+// once), OMEMO-encrypted DTLS fingerprints, XEP-0215 and Monal's fallback
+// TURN server (no ICE servers here), and RTCConfiguration fields a web page
+// cannot set (WebRTCClient.swift: continualGatheringPolicy
+// gatherContinually, iceConnectionReceivingTimeout 1000 ms,
+// iceBackupCandidatePairPingInterval 2000 ms, rtcpMuxPolicy negotiate).
+//
+// ICE restart is not Monal's: MLCall.m has restartIce() and
+// handleConnectivityChange: commented out, ends a call 2 s after ICE
+// 'disconnected' and at once on 'failed'. With cfg.ice_restart_after the
+// page does what that commented-out code meant to (no end on
+// 'disconnected', a 45 s reconnecting timeout: createReconnectingTimeoutTimer)
+// but signals the restart the Conversations way (a transport-info with new
+// ufrag/pwd only; Monal's own would have been a second session-initiate,
+// which MLCall.m itself answers with conflict), and takes the first
+// transport-info with new credentials as the answer. Every other
+// transport-info rule stays Monal's.
+
+const NS_DELAY = 'urn:xmpp:delay';
+const MONAL_CAPS_NODE = 'https://monal-im.org/';   // XMPPPresence.m initWithHash:
+// HelperTools.m getOwnFeatureSet with Monal's default settings
+// (MLXMPPManager.m: SendLastUserInteraction, SendLastChatState,
+// SendReceivedMarkers, SendDisplayedMarkers, allowVersionIQ all YES) and
+// shouldProvideVoip (iOS).
+const MONAL_FEATURES = [
+  NS_CAPS, NS_DISCO_INFO, 'jabber:x:conference', 'jabber:x:oob', 'urn:xmpp:ping', 'urn:xmpp:eme:0',
+  'urn:xmpp:message-retract:1', 'urn:xmpp:message-correct:0', 'urn:xmpp:idle:1',
+  'http://jabber.org/protocol/chatstates', NS_RECEIPTS, 'urn:xmpp:chat-markers:0', 'jabber:iq:version',
+  NS_JMI, 'urn:xmpp:jingle:1', NS_RTP, RTP_AUDIO, RTP_VIDEO, NS_ICE_UDP, 'urn:ietf:rfc:5888', NS_DTLS,
+  'urn:ietf:rfc:5576', NS_HDREXT, NS_RTCP_FB,
+];
+// xmpp.m setupObjects: identity client/phone "Monal <version>".
+const MONAL_IDENTITY = { category: 'client', type: 'phone', name: 'Monal (belfry e2e)' };
+const MONAL_CANDIDATE_TYPES = ['host', 'srflx', 'prflx', 'relay'];   // xep_0176.rs
+
+// Whether Monal's Rust crate would take this <jingle> at all
+// (jingle_str_to_sdp_str: quick_xml into the serde structs): null if so,
+// else why not. Candidates are checked only when withCandidates.
+function monalUnparsable(jingle, withCandidates) {
+  const num = v => v !== null && /^\d+$/.test(v);
+  for (const c of convChildren(jingle, 'content', 'urn:xmpp:jingle:1')) {
+    if (c.getAttribute('creator') === null) return 'content without creator';
+    if (c.getAttribute('name') === null) return 'content without name';
+    if (!withCandidates) continue;
+    for (const t of convChildren(c, 'transport', NS_ICE_UDP)) {
+      for (const k of convChildren(t, 'candidate', NS_ICE_UDP)) {
+        for (const a of ['component', 'generation', 'port', 'priority']) {
+          if (!num(k.getAttribute(a))) return `candidate ${a} missing or not a number`;
+        }
+        for (const a of ['foundation', 'ip', 'protocol', 'type']) {
+          if (k.getAttribute(a) === null) return `candidate without ${a}`;
+        }
+        if (!MONAL_CANDIDATE_TYPES.includes(k.getAttribute('type'))) return `candidate type ${k.getAttribute('type')}`;
+        if (!['udp', 'tcp'].includes(k.getAttribute('protocol'))) return `candidate protocol ${k.getAttribute('protocol')}`;
+      }
+    }
+  }
+  return null;
+}
+
+// HelperTools.m sdp2xml via the Rust crate (xep_0167.rs Content: creator
+// hardcoded 'initiator', senders always written): Monal's <content>, with
+// the Conversations mode's description and transport inside.
+function monalJingleXml(action, sid, map) {
+  let x = `<jingle xmlns='urn:xmpp:jingle:1' action='${action}' sid='${xmlEscape(sid)}'>`;
+  for (const [name, dt] of map.contents) {
+    x += `<content xmlns='urn:xmpp:jingle:1'${convAttrs({ creator: 'initiator', senders: dt.senders || 'both', name })}>`;
+    if (dt.description) x += convDescriptionXml(dt.description);
+    x += convTransportXml(dt.transport) + '</content>';
+  }
+  if (map.group) {
+    x += `<group xmlns='${NS_GROUPING}' semantics='${xmlEscape(map.group.semantics)}'>` +
+      map.group.tags.map(t => `<content name='${xmlEscape(t)}'/>`).join('') + '</group>';
+  }
+  return x + '</jingle>';
+}
+
+// MLCall.m didDiscoverLocalCandidate → HelperTools.m candidate2xml: one
+// <content> (name = sdpMid) whose transport has our pwd and the
+// candidate's ufrag, and the candidate as xep_0176.rs new_from_sdp writes it
+// (id = the clock's nanoseconds, generation 0 when the SDP has none, no
+// network, rel-addr and the misspelt rel_port).
+function monalCandidateContent(mid, pwd, sdpCandidate) {
+  const s = String(sdpCandidate).replace(/^a=/, '');
+  const seg = s.slice('candidate:'.length).split(' ');
+  const extra = {};
+  for (let i = 6; i < seg.length - 1; i += 2) extra[seg[i]] = seg[i + 1];
+  const cand = {
+    xmlns: NS_ICE_UDP, id: String(Math.floor((performance.timeOrigin + performance.now()) * 1e6) % 1e9),
+    component: seg[1], foundation: seg[0], generation: extra.generation || '0', ip: seg[4], port: seg[5],
+    priority: seg[3], protocol: seg[2].toLowerCase(), 'rel-addr': extra.raddr, rel_port: extra.rport,
+    type: extra.typ,
+  };
+  const xml = `<content xmlns='urn:xmpp:jingle:1' creator='initiator' senders='both' name='${xmlEscape(mid)}'>` +
+    `<transport xmlns='${NS_ICE_UDP}'${convAttrs({ pwd, ufrag: extra.ufrag })}><candidate${convAttrs(cand)}/>` +
+    '</transport></content>';
+  return { xml, protocol: cand.protocol, ufrag: extra.ufrag, ip: cand.ip, port: Number(cand.port) };
+}
+
+async function runMonal(cfg) {
+  const res = {
+    ok: false, error: null, peer: 'chromium', monal: true, mode: cfg.mode, jid: null,
+    remote_jid: null, sid: null, propose: null,
+    timings_ms: {}, states: [], connected: false, terminated_by: null, terminate_reason: null,
+    audio_total_samples_received: 0, audio_total_energy: 0, audio_packets_received: 0,
+    video_frames_decoded: 0, video_packets_received: 0,
+    remote_candidates: [], stats: null, timeline: [], jingle: [], jmi: [], iq_errors: [],
+    local_sdp: null, remote_sdp: null, log: [], session_info_sent: [], session_info_received: [],
+    // Monal-specific
+    presences: [], caps: [], jmi_cap: null, call_warning: null, call_type: null,
+    ringing: [], receipts: [], proceed_from: null, finish_reason: null, finish_sent: null,
+    timers: [], candidates_held: 0, candidates_sent: 0, candidates_dropped_tcp: 0,
+    local_candidates: [], transport_infos: [], candidates_used: [], candidates_ignored: [],
+    stray_replies_sent: 0, unanswered_jingle: [], ice_restarts: [], jmi_sent: [],
+  };
+  const kit = makeDriverKit(cfg, res, { capsQueryNode: false, capsFromBareJid: false });
+  const { log, left, wake, until, sendRaw, sendIq, iqErrorCondition, presences } = kit;
+  const durationMs = (cfg.duration || 5) * 1000;
+  // MLCall.m timers; each can be shortened for a test, Monal's figures by default.
+  const DISCOVERING_S = cfg.ring_timeout || 30;      // createDiscoveringTimeoutTimer
+  const RINGING_S = cfg.ringing_timeout || 45;       // createRingingTimeoutTimer
+  const CONNECTING_S = cfg.connect_timeout || 15;    // createConnectingTimeoutTimer
+  const RECONNECTING_S = cfg.reconnect_timeout || 45; // createReconnectingTimeoutTimer
+  const restartMode = cfg.ice_restart_after !== undefined && cfg.ice_restart_after !== null;
+  const wantVideo = cfg.video !== false;
+  let client = null, pc = null, loggedIn = false, authFailed = null, localStream = null;
+  let lastStats = null;
+  // The call (MLCall.m properties).
+  const S = {
+    jmiid: null, callType: wantVideo ? 'video' : 'audio', contact: null, proposeMsgId: null,
+    jmiPropose: false, jmiProceed: null, fullRemoteJid: null,
+    localSDP: null,    // our session-initiate's content map
+    remoteSDP: null,   // {map, names, creds: Map(name -> {ufrag, pwd})} from the session-accept
+    isConnected: false, wasConnectedOnce: false, isReconnecting: false, isFinished: false,
+    finishReason: null, connectedAt: null, timers: {},
+    incomingCandidateQueue: [], outgoingCandidateQueue: [], restart: null, lastIce: null,
+  };
+
+  const uuid = () => crypto.randomUUID().toUpperCase();   // [[NSUUID UUID] UUIDString]
+
+  // --- timers (MLCall.m create*TimeoutTimer; HelperTools createTimer) ------
+  function startTimer(name, seconds, fire) {
+    cancelTimer(name);
+    const rec = { name, s: seconds, t: now() };
+    res.timers.push(rec);
+    S.timers[name] = { rec, h: setTimeout(() => { rec.fired = now(); delete S.timers[name]; fire(); }, seconds * 1000) };
+  }
+  function cancelTimer(name) {
+    const t = S.timers[name];
+    if (!t) return;
+    clearTimeout(t.h);
+    t.rec.cancelled = now();
+    delete S.timers[name];
+  }
+
+  // --- the end of a call ---------------------------------------------------
+  // MLCall.m end → MLVoIPProcessor.m performEndCallAction: the reason comes
+  // from the state (connected: normal; proceeded: connectivity error; else
+  // the proposal is retracted).
+  function end(why) {
+    if (S.isFinished) return;
+    handleEndCallAction(S.isConnected ? 'normal' : S.jmiProceed ? 'connectivity-error' : 'retracted', why);
+  }
+  // MLCall.m handleEndCallActionWithReason: internalHandleEndCallAction
+  // (timers stopped, PeerConnection closed) and internalUpdateCallKitState,
+  // which for an outgoing call sends: a retract (not proceeded), else
+  // session-terminate + JMI finish with the reason.
+  function handleEndCallAction(reason, why) {
+    if (S.isFinished) return;
+    for (const n of Object.keys(S.timers)) cancelTimer(n);
+    try { if (pc) pc.close(); } catch { /* ignore */ }
+    S.finishReason = reason;
+    S.isConnected = false;
+    S.isFinished = true;
+    res.finish_reason = reason;
+    res.timings_ms.finished = now();
+    log('call finished:', reason, why || '');
+    if (S.jmiPropose && !S.jmiProceed) {
+      if (reason === 'retracted') sendJmiRetract();
+      else if (reason === 'error') sendJmiFinish('application-error');
+      // rejected / answered elsewhere: only CallKit hears of it
+    } else if (S.jmiPropose) {
+      const r = { normal: 'success', 'connectivity-error': 'connectivity-error',
+        'security-error': 'security-error', error: 'application-error' }[reason];
+      if (r) sendJmiFinish(r);
+    }
+    wake();
+  }
+
+  // MLCall.m sendJmiFinishWithReason: session-terminate (sent without a
+  // response handler) and a JMI finish, both to the proceeding full JID.
+  function sendJmiFinish(reason) {
+    res.finish_sent = { t: now(), reason };
+    if (!res.terminated_by) { res.terminated_by = 'local'; res.terminate_reason = reason; }
+    sendRaw(`<iq xmlns='jabber:client' type='set' to='${xmlEscape(S.fullRemoteJid)}' id='${uuid()}'>` +
+            `<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='${xmlEscape(S.jmiid)}'>` +
+            `<reason><${reason}/></reason></jingle></iq>`);
+    sendJmi('finish', S.fullRemoteJid, `<reason xmlns='urn:xmpp:jingle:1'><${reason}/></reason>`);
+  }
+  // MLCall.m sendJmiRetract: to the contact (bare JID), reason cancel.
+  function sendJmiRetract() {
+    sendJmi('retract', S.contact, `<reason xmlns='urn:xmpp:jingle:1'><cancel/></reason>`);
+  }
+  // XMPPMessage.m init (type chat, a UUID id) + setStoreHint.
+  function sendJmi(action, to, inner, id) {
+    res.jmi_sent.push({ t: now(), action, to });
+    sendRaw(`<message xmlns='jabber:client' type='chat' to='${xmlEscape(to)}' id='${id || uuid()}'>` +
+            `<${action} xmlns='${NS_JMI}' id='${xmlEscape(S.jmiid)}'>${inner || ''}</${action}>` +
+            `<store xmlns='${NS_HINTS}'/></message>`);
+  }
+
+  // --- raw stanzas -----------------------------------------------------------
+  function onRaw(dir, xml) { kit.dispatchRaw(dir, xml, { onIq, onMessage }); }
+
+  function onIq(doc, xml) {
+    const iq = doc.documentElement;
+    const type = iq.getAttribute('type'), id = iq.getAttribute('id');
+    if (kit.takeIqReply(type, id, doc, xml)) return;
+    const jingle = doc.getElementsByTagNameNS('urn:xmpp:jingle:1', 'jingle')[0];
+    if (type !== 'set' || !jingle || jingle.parentNode !== iq) return;
+    for (const c of candidatesOf(doc)) { c.t = now(); res.remote_candidates.push(c); }
+    const item = { fake: false, from: iq.getAttribute('from'), id, jingle };
+    // MLIQProcessor.m processSetIq: transport-info → processIncomingICECandidate,
+    // every other Jingle action → processIncomingSDP. In order, one at a time.
+    jingleChain = jingleChain.then(() => (jingle.getAttribute('action') === 'transport-info'
+      ? processIncomingICECandidate(item) : processIncomingSDP(item)))
+      .catch(e => log('error handling jingle', String(e && e.stack || e)));
+  }
+  let jingleChain = Promise.resolve();
+
+  // An IQ answer as MLCall.m sends them: initAsResponseTo / initAsErrorTo
+  // (the id and the sender of what is answered; no payload echoed). For a
+  // candidate taken from a session-accept (a "fake" transport-info built by
+  // processIncomingSDP) the id is one it made up: the peer gets a reply to
+  // an IQ it never sent.
+  function reply(item, errorXml) {
+    if (item.fake) res.stray_replies_sent++;
+    sendRaw(`<iq xmlns='jabber:client' type='${errorXml ? 'error' : 'result'}' to='${xmlEscape(item.from)}' ` +
+            `id='${xmlEscape(item.id)}'>${errorXml || ''}</iq>`);
+  }
+  const stanzaError = (type, cond, text) => `<error type='${type}'><${cond} xmlns='${NS_STANZAS}'/>` +
+    (text ? `<text xmlns='${NS_STANZAS}'>${xmlEscape(text)}</text>` : '') + '</error>';
+
+  // --- JMI (MLMessageProcessor.m, MLVoIPProcessor.m handleIncomingJMIStanza)
+  function onMessage(doc) {
+    const msg = doc.documentElement;
+    const from = msg.getAttribute('from') || '', to = msg.getAttribute('to') || '';
+    // An error message is a message error (DataLayer), never a call event:
+    // a bounced propose just waits for the discovering timeout.
+    if (msg.getAttribute('type') === 'error') {
+      if (msg.getAttribute('id') === S.proposeMsgId) res.propose_bounced = { t: now(), from };
+      return;
+    }
+    // A receipt only marks a message delivered (XEP-0184), no call state.
+    const received = convChild(msg, 'received', NS_RECEIPTS);
+    if (received) res.receipts.push({ t: now(), from, id: received.getAttribute('id') });
+    // "ignore messages from our own device".
+    if (from === res.jid && bareJid(to) === bareJid(res.jid)) return;
+    const el = Array.from(msg.children).find(c => c.namespaceURI === NS_JMI);
+    if (!el) return;
+    if (el.localName === 'propose') { log('ignored a propose: this page only calls'); return; }
+    // getCallForJmiid: anything for another call (or a finished one) is dropped.
+    if (el.getAttribute('id') !== S.jmiid || S.isFinished) {
+      log('ignored JMI', el.localName, 'for an unknown call', el.getAttribute('id'));
+      return;
+    }
+    const fromOwnAccount = bareJid(from) === bareJid(res.jid);
+    switch (el.localName) {
+      case 'proceed':
+        // No check of who proceeds: the session-initiate goes to them.
+        if (S.jmiProceed) { log('ignored a second proceed from', from); return; }
+        S.fullRemoteJid = from;
+        S.jmiProceed = { from, t: now() };
+        res.proceed_from = from;
+        res.remote_jid = from;
+        res.timings_ms.proceed = now();
+        establishOutgoingConnection();
+        break;
+      case 'ringing':
+        if (fromOwnAccount) { log('ignored ringing from our own account'); return; }
+        // MLCall.m reportRinging → createRingingTimeoutTimer (45 s to answer;
+        // nothing checks whether the call already proceeded).
+        res.ringing.push({ t: now(), via: 'jmi', from });
+        if (res.timings_ms.ringing === undefined) res.timings_ms.ringing = now();
+        cancelTimer('discovering');
+        startTimer('ringing', RINGING_S, () => {
+          res.error = res.error || `not answered within ${RINGING_S} s of ringing`;
+          end(res.error);
+        });
+        break;
+      case 'reject':
+        if (fromOwnAccount || S.jmiProceed) { log('ignored reject from', from); return; }
+        res.error = `rejected by ${from}`;
+        handleEndCallAction('rejected', res.error);
+        break;
+      case 'finish': {
+        const r = msg.getElementsByTagNameNS('urn:xmpp:jingle:1', 'reason')[0];
+        const reason = r && r.firstElementChild ? r.firstElementChild.localName : null;
+        log('JMI finish from', from, reason);
+        if (S.jmiProceed) end(`JMI finish (${reason})`);
+        else handleEndCallAction(reason === 'connectivity-error' ? 'connectivity-error' : 'answered-elsewhere');
+        break;
+      }
+      default:   // retract of an outgoing call: "should never happen"
+        log('ignored JMI', el.localName, 'from', from);
+    }
+  }
+
+  // MLCall.m establishOutgoingConnection: 15 s to be connected, then offerSDP.
+  function establishOutgoingConnection() {
+    cancelTimer('discovering');
+    cancelTimer('ringing');
+    startTimer('connecting', CONNECTING_S, () => {
+      res.error = res.error || `not connected within ${CONNECTING_S} s of proceed`;
+      end(res.error);
+    });
+    offerSDP().catch(e => {
+      res.error = res.error || `offer failed: ${e && e.message || e}`;
+      handleEndCallAction('error', res.error);
+    });
+  }
+
+  // MLCall.m offerSDP: the offer (WebRTCClient.swift offer: createOffer, then
+  // setLocalDescription) as a session-initiate to the proceeding JID; an
+  // error reply is only logged.
+  async function offerSDP() {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const map = convContentMapFromSdp(convSdpParse(offer.sdp), true);
+    const { reply: r } = sendIq(S.fullRemoteJid, 'set', monalJingleXml('session-initiate', S.jmiid, map), uuid());
+    S.localSDP = map;
+    res.timings_ms.initiate = now();
+    r.then(x => {
+      if (x.type !== 'result') {
+        res.iq_errors.push({ t: now(), action: 'session-initiate', condition: iqErrorCondition(x.doc), xml: (x.xml || '').slice(0, 2000) });
+      }
+    });
+  }
+
+  // --- Jingle: MLCall.m processIncomingSDP -----------------------------------
+  async function processIncomingSDP(item) {
+    const { jingle } = item;
+    const action = jingle.getAttribute('action');
+    // Another call's, or the call is over: nobody answers.
+    if (jingle.getAttribute('sid') !== S.jmiid || S.isFinished) {
+      res.unanswered_jingle.push({ t: now(), action, why: S.isFinished ? 'call finished' : 'unknown sid' });
+      return;
+    }
+    if (S.remoteSDP && (action === 'session-initiate' || action === 'session-accept')) {
+      reply(item, stanzaError('cancel', 'conflict'));
+      return;
+    }
+    if (action === 'session-terminate') {
+      // No IQ reply: a JMI finish is faked and handled, so a call that had
+      // proceeded ends with our own session-terminate + finish.
+      const r = convChild(jingle, 'reason');
+      res.terminated_by = res.terminated_by || 'remote';
+      if (res.terminated_by === 'remote') {
+        res.terminate_reason = r ? (Array.from(r.children).map(c => c.localName).find(n => n !== 'text') || null) : null;
+      }
+      res.timings_ms.remote_terminate = now();
+      if (S.jmiProceed) end('session-terminate from the peer');
+      else handleEndCallAction('answered-elsewhere', 'session-terminate before proceed');
+      return;
+    }
+    if (action !== 'session-accept') {
+      // session-initiate on an outgoing call ("Unexpected incoming jingle
+      // data direction"), session-info, content-*, ...: ignored, unanswered.
+      if (action === 'session-info') {
+        for (const el of jingle.children) {
+          if (el.namespaceURI === NS_RTP_INFO) {
+            res.session_info_received.push({ t: now(), info: el.localName,
+              name: el.getAttribute('name'), creator: el.getAttribute('creator') });
+          }
+        }
+      }
+      res.unanswered_jingle.push({ t: now(), action, why: 'not handled by MLCall.m' });
+      return;
+    }
+    // The accept's candidates become one "fake" transport-info each (the
+    // content and transport attributes, one candidate), queued; the accept
+    // itself is converted without them.
+    const copy = jingle.cloneNode(true);
+    for (const content of convChildren(copy, 'content', 'urn:xmpp:jingle:1')) {
+      const transport = convChild(content, 'transport', NS_ICE_UDP);
+      if (!transport) continue;
+      for (const cand of convChildren(transport, 'candidate', NS_ICE_UDP)) {
+        transport.removeChild(cand);
+        const fj = document.implementation.createDocument('urn:xmpp:jingle:1', 'jingle', null).documentElement;
+        fj.setAttribute('action', 'transport-info');
+        fj.setAttribute('sid', S.jmiid);
+        const fc = content.cloneNode(false);
+        const ft = transport.cloneNode(false);
+        ft.appendChild(cand);
+        fc.appendChild(ft);
+        fj.appendChild(fc);
+        S.incomingCandidateQueue.push({ fake: true, from: S.fullRemoteJid, id: uuid(), jingle: fj });
+      }
+    }
+    // Security: video in the accept of a call proposed as audio only.
+    if (S.callType === 'audio' && convChildren(copy, 'content', 'urn:xmpp:jingle:1').some(c => {
+      const d = convChild(c, 'description', NS_RTP);
+      return d && d.getAttribute('media') === 'video';
+    })) {
+      reply(item, stanzaError('modify', 'not-acceptable', 'Sent video in jingle, but only advertised audio in jmi!'));
+      res.error = 'security error: video in the session-accept of an audio call';
+      handleEndCallAction('security-error', res.error);
+      return;
+    }
+    // HelperTools.m xml2sdp: nil → bad-request and the call ends (error).
+    let map, sdp;
+    try {
+      const why = monalUnparsable(copy, false);
+      if (why) throw new Error(why);
+      map = convContentMapFromJingle(copy);
+      sdp = convSdpFromContentMap(map, false);
+    } catch (e) {
+      reply(item, stanzaError('modify', 'bad-request'));
+      res.error = `session-accept not convertible: ${e && e.message || e}`;
+      handleEndCallAction('error', res.error);
+      return;
+    }
+    const names = [...map.contents.keys()];
+    S.remoteSDP = { map, names, creds: new Map(names.map(n => [n, {
+      ufrag: map.contents.get(n).transport.ufrag, pwd: map.contents.get(n).transport.pwd }])) };
+    try { S.peerSetup = convDtlsSetup(map); } catch { S.peerSetup = null; }
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      reply(item, stanzaError('modify', 'not-acceptable'));
+      res.error = `setRemoteDescription: ${e && e.message || e}`;
+      handleEndCallAction('error', res.error);
+      return;
+    }
+    reply(item, null);
+    res.timings_ms.accepted = now();
+    res.remote_sdp = sdp;
+    // The queued incoming candidates (the accept's own among them), then
+    // ours, held until now.
+    for (const q of S.incomingCandidateQueue.splice(0)) await processRemoteICECandidate(q);
+    for (const x of S.outgoingCandidateQueue.splice(0)) sendCandidateIq(x);
+  }
+
+  // --- Jingle: MLCall.m processIncomingICECandidate / processRemoteICECandidate
+  async function processIncomingICECandidate(item) {
+    if (item.jingle.getAttribute('sid') !== S.jmiid || S.isFinished) {
+      res.unanswered_jingle.push({ t: now(), action: 'transport-info', why: S.isFinished ? 'call finished' : 'unknown sid' });
+      return;
+    }
+    // Before the offer and the answer are both there: queued, unanswered.
+    if (!S.remoteSDP || !S.localSDP) {
+      S.incomingCandidateQueue.push(item);
+      return;
+    }
+    await processRemoteICECandidate(item);
+  }
+
+  async function processRemoteICECandidate(item) {
+    const { jingle } = item;
+    const contents = convChildren(jingle, 'content', 'urn:xmpp:jingle:1');
+    const cands = [];
+    for (const c of contents) {
+      for (const t of convChildren(c, 'transport', NS_ICE_UDP)) {
+        for (const k of convChildren(t, 'candidate', NS_ICE_UDP)) cands.push({ content: c, transport: t, el: k });
+      }
+    }
+    const rec = { t: now(), fake: item.fake, candidates: cands.length, reply: null };
+    res.transport_infos.push(rec);
+    const attrsOf = el => Object.fromEntries(Array.from(el.attributes, a => [a.name, a.value]));
+    // xml2candidate: the whole <jingle> to SDP, the first a=candidate line
+    // of it; nothing (no candidate, not parsable) or any TCP candidate →
+    // bad-request (the call goes on).
+    let why = cands.length ? monalUnparsable(jingle, true) : 'no candidate';
+    if (!why && cands.some(c => c.el.getAttribute('protocol') === 'tcp')) why = 'tcp candidate';
+    if (why) {
+      rec.reply = 'bad-request';
+      rec.why = why;
+      reply(item, stanzaError('modify', 'bad-request'));
+      return;
+    }
+    const first = cands[0];
+    // The mid is the first content's name; its m-line index from the
+    // remote description's contents.
+    const mid = contents[0].getAttribute('name');
+    const idx = S.remoteSDP.names.indexOf(mid);
+    if (idx < 0) {
+      rec.reply = 'result';
+      rec.why = `no content ${mid}`;
+      reply(item, null);
+      return;
+    }
+    const named = contents.find(c => c.getAttribute('name') === mid);
+    const tEl = named ? convChild(named, 'transport', NS_ICE_UDP) : null;
+    const cred = { ufrag: tEl ? tEl.getAttribute('ufrag') : null, pwd: tEl ? tEl.getAttribute('pwd') : null };
+    rec.ufrag = cred.ufrag;
+    let remote = S.remoteSDP.creds.get(mid);
+    // Not Monal: the answer to our own ICE restart (see the mode's header).
+    if (S.restart && S.restart.awaitingAnswer && cred.ufrag && cred.pwd &&
+        (cred.ufrag !== remote.ufrag || cred.pwd !== remote.pwd)) {
+      await applyRestartAnswer(jingle, rec);
+      remote = S.remoteSDP.creds.get(mid);
+    }
+    // "Jingle incoming candidate has wrong pwd or ufrag" → not-authorized.
+    if (!remote || !remote.ufrag || !remote.pwd || remote.ufrag !== cred.ufrag || remote.pwd !== cred.pwd) {
+      rec.reply = 'not-authorized';
+      rec.why = `ufrag/pwd ${cred.ufrag}/${cred.pwd ? '(pwd)' : null} are not ${remote && remote.ufrag}`;
+      reply(item, stanzaError('auth', 'not-authorized'));
+      return;
+    }
+    // Only the first candidate is used; the others are dropped unseen.
+    for (const c of cands.slice(1)) {
+      res.candidates_ignored.push({ t: now(), content: c.content.getAttribute('name'), ...attrsOf(c.el),
+        why: 'not the first candidate of its transport-info' });
+    }
+    const c0 = attrsOf(first.el);
+    let line;
+    try {
+      line = convCandidateToSdp(c0, first.transport.getAttribute('ufrag'));
+    } catch (e) {
+      rec.reply = 'bad-request';
+      rec.why = String(e.message);
+      reply(item, stanzaError('modify', 'bad-request'));
+      return;
+    }
+    try {
+      await pc.addIceCandidate({ candidate: line, sdpMid: mid, sdpMLineIndex: idx });
+    } catch (e) {
+      rec.reply = 'not-acceptable';
+      rec.why = `addIceCandidate: ${e}`;
+      reply(item, stanzaError('modify', 'not-acceptable'));
+      return;
+    }
+    rec.reply = 'result';
+    rec.used = { mid, ip: c0.ip, port: Number(c0.port), protocol: c0.protocol, type: c0.type };
+    res.candidates_used.push({ t: now(), fake: item.fake, ...rec.used });
+    reply(item, null);
+  }
+
+  // --- our candidates (MLCall.m didDiscoverLocalCandidate) -------------------
+  function onLocalCandidate(c) {
+    if (!c || !c.candidate || S.isFinished) return;
+    const f = c.candidate.split(' ');
+    res.local_candidates.push({ t: now(), ip: f[4], port: Number(f[5]), protocol: f[2], mid: c.sdpMid, candidate: c.candidate });
+    // The pwd is read from our offer (the content named like the mid);
+    // after a restart (not Monal's) from our restart offer.
+    const local = S.localSDP && S.localSDP.contents.get(c.sdpMid);
+    const cand = monalCandidateContent(c.sdpMid, local ? local.transport.pwd : null, c.candidate);
+    // The release build drops TCP candidates ("it's using tcp instead of udp").
+    if (cand.protocol === 'tcp') { res.candidates_dropped_tcp++; return; }
+    const x = { xml: cand.xml, ip: cand.ip, port: cand.port, ufrag: cand.ufrag };
+    // Held until the offer and the answer have both been processed.
+    if (!S.remoteSDP || !S.localSDP) {
+      S.outgoingCandidateQueue.push(x);
+      res.candidates_held++;
+      return;
+    }
+    if (S.restart && S.restart.holding) { S.restart.held.push(x); return; }
+    sendCandidateIq(x);
+  }
+
+  function sendCandidateIq(x) {
+    if (S.isFinished) return;
+    res.candidates_sent++;
+    const r = S.restart;
+    if (r && r.rec.result_t) r.rec.candidates_sent = (r.rec.candidates_sent || 0) + 1;
+    const { reply: p } = sendIq(S.fullRemoteJid, 'set',
+      `<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='${xmlEscape(S.jmiid)}'>${x.xml}</jingle>`, uuid());
+    p.then(y => {   // errors are only logged
+      if (y.type !== 'result') {
+        res.iq_errors.push({ t: now(), action: 'transport-info', condition: iqErrorCondition(y.doc), xml: (y.xml || '').slice(0, 2000) });
+      }
+    });
+  }
+
+  // --- ICE state (MLCall.m didChangeConnectionState: RTCIceConnectionState)
+  function onIceState() {
+    const state = pc.iceConnectionState;
+    res.states.push({ t: now(), ice: state, pc: pc.connectionState, signaling: pc.signalingState });
+    if (pc.connectionState === 'connected' && res.timings_ms.dtls_connected === undefined) {
+      res.timings_ms.dtls_connected = now();
+    }
+    if (S.isFinished || state === S.lastIce) { wake(); return; }
+    S.lastIce = state;
+    if (state === 'connected' || state === 'completed') {
+      // isConnected → startCallDuartionTimer: every timer stopped (the
+      // audio session counts as active: no CallKit here).
+      S.isConnected = true;
+      S.wasConnectedOnce = true;
+      S.isReconnecting = false;
+      for (const n of ['discovering', 'ringing', 'connecting', 'reconnecting']) cancelTimer(n);
+      if (S.connectedAt === null) {
+        S.connectedAt = performance.now();
+        res.connected = true;
+        res.timings_ms.connected = now();
+        emit({ event: 'connected', t: now(), sid: S.jmiid });
+      }
+      const r = res.ice_restarts[res.ice_restarts.length - 1];
+      if (r && r.answer_applied && !r.reconnected) { r.reconnected = now(); emit({ event: 'ice_restart_connected', t: now() }); }
+    } else if (state === 'disconnected') {
+      if (restartMode) {
+        log('ICE disconnected (restart mode: not ended)');
+      } else {
+        // delayedEnd:2.0 withDisconnectedState:YES: ended 2 s later, whatever happens meanwhile.
+        setTimeout(() => {
+          if (S.isFinished) return;
+          S.isConnected = false;
+          res.error = res.error || 'ICE disconnected: call ended after 2 s';
+          end(res.error);
+        }, 2000);
+      }
+    } else if (state === 'failed') {
+      if (restartMode && S.wasConnectedOnce && !S.restart) {
+        restartIce('ice failed');
+      } else if (!restartMode || !S.restart) {
+        S.isConnected = false;
+        res.error = res.error || 'ICE failed';
+        end(res.error);
+      }
+    }
+    wake();
+  }
+
+  // --- ICE restart (not Monal's: see the mode's header) -----------------------
+  function restartIce(trigger) {
+    if (S.isFinished || S.restart) return;
+    const rec = { t: now(), trigger, by: 'us', stats_before: statsPoint() };
+    res.ice_restarts.push(rec);
+    S.restart = { rec, holding: true, awaitingAnswer: true, held: [], offerSent: false };
+    S.isReconnecting = true;
+    startTimer('reconnecting', RECONNECTING_S, () => {
+      res.error = res.error || `not reconnected within ${RECONNECTING_S} s of the ICE restart`;
+      end(res.error);
+    });
+    log('restartIce', trigger);
+    emit({ event: 'ice_restart', t: now(), trigger });
+    pc.restartIce();
+  }
+
+  async function renegotiate() {
+    const R = S.restart;
+    if (!R || R.offerSent || S.isFinished || pc.signalingState !== 'stable') return;
+    R.offerSent = true;
+    await pc.setLocalDescription();
+    const map = convContentMapFromSdp(convSdpParse(pc.localDescription.sdp), true);
+    R.rec.local_credentials = { t: now(), ufrag: convDistinctCredentials(map).ufrag };
+    S.localSDP = map;
+    R.rec.transport_info_t = now();
+    const { reply: p } = sendIq(S.fullRemoteJid, 'set', convJingleXml('transport-info', S.jmiid, convRestartTransportInfo(map)), uuid());
+    const r = await p;
+    R.rec.reply = r.type;
+    if (r.type !== 'result') {
+      R.rec.error = iqErrorCondition(r.doc);
+      R.rec.error_xml = (r.xml || '').slice(0, 2000);
+      return;
+    }
+    R.rec.result_t = now();
+    R.holding = false;
+    for (const x of R.held.splice(0)) sendCandidateIq(x);
+  }
+
+  // The peer's answer: its new credentials on the description it already
+  // gave us (Conversations' way: RtpContentMap.modifiedCredentials with the
+  // DTLS setup it has).
+  async function applyRestartAnswer(jingle, trec) {
+    const R = S.restart;
+    R.awaitingAnswer = false;
+    try {
+      const newCred = convDistinctCredentials(convContentMapFromJingle(jingle));
+      if (!S.peerSetup || S.peerSetup === 'actpass') throw new Error('Invalid peer setup');
+      const restartMap = convModifiedCredentials(S.remoteSDP.map, newCred, S.peerSetup);
+      R.rec.remote_credentials = { t: now(), ufrag: newCred.ufrag, isOffer: false };
+      await pc.setRemoteDescription({ type: 'answer', sdp: convSdpFromContentMap(restartMap, false) });
+      S.remoteSDP.map = restartMap;
+      for (const n of S.remoteSDP.names) S.remoteSDP.creds.set(n, { ...newCred });
+      R.rec.answer_applied = now();
+      trec.restart_answer = true;
+    } catch (e) {
+      R.rec.failed = String(e && e.message || e);
+      log('restart answer not applied', R.rec.failed);
+    }
+  }
+
+  // A restart is through when media flows on another pair (libwebrtc
+  // switches pairs without leaving 'connected').
+  function noteNewPair() {
+    const r = res.ice_restarts[res.ice_restarts.length - 1];
+    const pair = lastStats && lastStats.selected_pair;
+    if (!r || r.pair_changed || !pair || !r.stats_before) return;
+    if (JSON.stringify(pair) === JSON.stringify(r.stats_before.selected_pair)) return;
+    r.pair_changed = now();
+    r.new_pair = pair;
+    if (!r.reconnected) {
+      r.reconnected = now();
+      cancelTimer('reconnecting');
+      S.isReconnecting = false;
+      emit({ event: 'ice_restart_connected', t: now() });
+    }
+  }
+
+  function statsPoint() {
+    const s = lastStats || {};
+    return {
+      t: now(),
+      audio_packets: s.audio ? s.audio.packetsReceived || 0 : 0,
+      audio_energy: s.audio ? s.audio.totalAudioEnergy || 0 : 0,
+      audio_samples: s.audio ? s.audio.totalSamplesReceived || 0 : 0,
+      video_frames: s.video ? s.video.framesDecoded || 0 : 0,
+      selected_pair: s.selected_pair || null,
+    };
+  }
+
+  // MLVoIPProcessor.m initWebRTCForPendingCall → createWebRTCClientForCall
+  // (WebRTCClient.swift): unified plan, no ICE servers here, the audio track
+  // first, video only for a video call.
+  function createWebRTCClient() {
+    pc = new RTCPeerConnection({ iceServers: [] });
+    for (const kind of ['audio', 'video']) {
+      for (const track of localStream.getTracks().filter(t => t.kind === kind)) pc.addTrack(track, localStream);
+    }
+    pc.addEventListener('track', ev => {
+      log('remote track', ev.track.kind);
+      const el = document.getElementById(ev.track.kind === 'audio' ? 'remote-audio' : 'remote-video');
+      if (el) {
+        el.srcObject = new MediaStream([ev.track]);
+        el.play().catch(e => log('play failed', String(e)));
+      }
+    });
+    pc.addEventListener('icecandidate', ev => onLocalCandidate(ev.candidate));
+    pc.addEventListener('iceconnectionstatechange', onIceState);
+    pc.addEventListener('connectionstatechange', onIceState);
+    pc.addEventListener('negotiationneeded', () => { renegotiate().catch(e => log('renegotiate', String(e))); });
+  }
+
+  // --- the call -------------------------------------------------------------
+  try {
+    if (cfg.mode !== 'call') throw new Error('monal mode places calls only (mode "call")');
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: wantVideo });
+    res.timings_ms.media = now();
+    const [user, resource] = [bareJid(cfg.jid), String(cfg.jid).split('/').slice(1).join('/')];
+    client = createClient({
+      jid: user, password: cfg.password, resource: resource || undefined,
+      transports: { websocket: cfg.ws, bosh: false },
+      useStreamManagement: false, autoReconnect: false,
+      jingle: { iceServers: [] }, capsNode: MONAL_CAPS_NODE,
+    });
+    kit.client = client;
+    // StanzaJS's Jingle module must not answer Jingle IQs (Monal leaves
+    // some unanswered): a listener of our own keeps it quiet.
+    client.removeAllListeners('iq:set:jingle');
+    client.on('iq:set:jingle', () => {});
+    const features = client.disco.features.get('');
+    features.clear();
+    for (const f of MONAL_FEATURES) features.add(f);
+    client.disco.identities.set('', [MONAL_IDENTITY]);
+    client.on('raw:incoming', xml => onRaw('in', xml));
+    client.on('raw:outgoing', xml => onRaw('out', xml));
+    client.on('session:started', () => {
+      loggedIn = true;
+      res.jid = client.jid;
+      let caps = null;
+      try { client.updateCaps(); caps = client.getCurrentCaps(); } catch (e) { log('caps', String(e)); }
+      client.sendPresence(caps ? { legacyCapabilities: caps.legacyCapabilities } : {});
+      wake();
+    });
+    client.on('auth:failed', () => { authFailed = 'authentication failed'; wake(); });
+    client.on('disconnected', () => { if (!loggedIn) { authFailed = 'disconnected'; wake(); } });
+    client.connect();
+    await until(() => loggedIn || authFailed, Math.min(left(), 15000), 'login');
+    if (!loggedIn) throw new Error(`login failed: ${authFailed}`);
+    res.timings_ms.login = now();
+    emit({ event: 'ready', jid: res.jid });
+
+    S.contact = bareJid(cfg.target);
+    // The contact's presence (adding a contact subscribes); its caps are
+    // what chatViewController.m openCallScreen: looks at.
+    sendRaw(`<presence xmlns='jabber:client' type='subscribe' to='${xmlEscape(S.contact)}'/>`);
+    const capsWaitMs = (cfg.caps_timeout || 8) * 1000;
+    const mine = () => [...presences.values()].filter(e => bareJid(e.from) === S.contact);
+    const settled = () => mine().length > 0 && mine().every(e => e.features ||
+      res.caps.some(c => c.from === e.from && (c.why || c.verified)));
+    try { await until(() => mine().some(e => e.features && e.features.has(NS_JMI)) || settled(),
+      Math.min(left(), capsWaitMs), 'the contact\'s caps'); } catch { /* judged below */ }
+    res.timings_ms.caps = now();
+    // DataLayer.m checkCap: any resource whose (verified) caps name JMI.
+    // Without it Monal warns ("Missing Call Support") and the user may go on.
+    res.jmi_cap = mine().some(e => e.features && e.features.has(NS_JMI));
+    if (!res.jmi_cap) {
+      res.call_warning = 'Missing Call Support: Your contact may not support calls. ' +
+        'Your call might never reach its destination. (Try nevertheless)';
+      log(res.call_warning);
+    }
+
+    // MLVoIPProcessor.m performStartCallAction: sendJmiPropose, then the
+    // WebRTC client. MLCall.m sendJmiPropose: to the contact (bare JID),
+    // type chat, a UUID message id, <propose id=jmiid> with an audio
+    // description (and a video one for a video call), <store/>; no receipt
+    // request. Then 30 s for ringing or proceed.
+    S.jmiid = uuid();
+    res.sid = S.jmiid;
+    res.call_type = S.callType;
+    res.propose = true;
+    const desc = ['audio'].concat(S.callType === 'video' ? ['video'] : [])
+      .map(m => `<description xmlns='${NS_RTP}' media='${m}'/>`).join('');
+    S.proposeMsgId = uuid();
+    S.jmiPropose = true;
+    sendJmi('propose', S.contact, desc, S.proposeMsgId);
+    res.timings_ms.propose = now();
+    startTimer('discovering', DISCOVERING_S, () => {
+      res.error = res.error || `no ringing in ${DISCOVERING_S} s`;
+      end(res.error);
+    });
+    createWebRTCClient();
+
+    await until(() => S.connectedAt !== null || S.isFinished, left(), 'connected');
+    if (S.connectedAt === null) throw new Error(res.error || `call ended before it connected (${res.finish_reason})`);
+
+    if (restartMode) {
+      const delay = Math.max(0, S.connectedAt + cfg.ice_restart_after * 1000 - performance.now());
+      setTimeout(() => restartIce('scheduled'), delay);
+    }
+
+    const endAt = S.connectedAt + durationMs;
+    let nextTimeline = S.connectedAt;
+    while (!S.isFinished && performance.now() < endAt) {
+      try { lastStats = summariseStats(await pc.getStats()); } catch (e) { log('getStats failed', String(e)); }
+      noteNewPair();
+      if (lastStats && performance.now() >= nextTimeline) {
+        nextTimeline += 1000;
+        res.timeline.push({
+          t: now(), pc: pc.connectionState, ice: pc.iceConnectionState,
+          audio_packets: lastStats.audio ? lastStats.audio.packetsReceived : 0,
+          audio_samples: lastStats.audio ? lastStats.audio.totalSamplesReceived : 0,
+          audio_energy: lastStats.audio ? lastStats.audio.totalAudioEnergy : 0,
+          video_frames: lastStats.video ? lastStats.video.framesDecoded : 0,
+          pair: lastStats.selected_pair,
+        });
+      }
+      await sleep(Math.min(250, Math.max(1, endAt - performance.now())));
+    }
+    if (!S.isFinished) {
+      try { lastStats = summariseStats(await pc.getStats()); } catch (e) { log('getStats failed', String(e)); }
+    }
+    res.timings_ms.measured = now();
+    res.terminated_early = S.isFinished;
+    res.local_sdp = pc.localDescription ? pc.localDescription.sdp : null;
+    const linger = (cfg.linger === undefined ? 1.5 : cfg.linger) * 1000;
+    if (!S.isFinished) {
+      try { await until(() => S.isFinished, Math.min(linger, left()), 'remote hang-up'); } catch { /* ours */ }
+    }
+    if (!S.isFinished) {
+      end('hung up');   // the user ends the call: MLCall.m end → success
+      await sleep(200);
+    }
+    // A call counts when it connected and ended normally (by us after the
+    // measurement, or by the peer with success).
+    res.ok = !res.error && S.finishReason === 'normal' &&
+      !(res.terminated_by === 'remote' && res.terminated_early && res.terminate_reason !== 'success');
+    if (!res.ok && !res.error) res.error = `call ended: ${S.finishReason} (${res.terminated_by} ${res.terminate_reason})`;
+  } catch (e) {
+    res.error = res.error || String(e && e.message || e);
+    log('error', String(e && e.message || e));
+    if (S.jmiPropose && !S.isFinished) end(res.error);
+  } finally {
+    for (const n of Object.keys(S.timers)) cancelTimer(n);
+    res.stats = lastStats;
+    applyMediaTotals(res, lastStats);
+    const endPoint = statsPoint();
+    for (const r of res.ice_restarts) {
+      if (!r.stats_before) continue;
+      r.after = { audio_packets: endPoint.audio_packets - r.stats_before.audio_packets,
+        audio_energy: endPoint.audio_energy - r.stats_before.audio_energy,
+        audio_samples: endPoint.audio_samples - r.stats_before.audio_samples,
+        video_frames: endPoint.video_frames - r.stats_before.video_frames,
+        until: endPoint.t, selected_pair_at_end: endPoint.selected_pair };
+    }
+    res.state = { finished: S.isFinished, finish_reason: S.finishReason, proceeded: !!S.jmiProceed,
+      was_connected: S.wasConnectedOnce, queued_incoming: S.incomingCandidateQueue.length,
+      queued_outgoing: S.outgoingCandidateQueue.length };
     res.timings_ms.end = now();
     if (client) {
       await sleep(300);
