@@ -433,3 +433,33 @@ def test_chromium_calls_dino_through_belfry(prosody, belfry, workdir, peers):
     assert_dino_decoded(rc, blog)
     assert_two_transports(rc, "client", blog, distinct_remote=False)
     assert_hangup_propagated(ra, rc, blog)
+
+
+def test_dino_calls_dino_through_belfry(prosody, belfry, workdir, peers):
+    """Both legs without BUNDLE: the Dino-shaped caller (alice) proposes to
+    carol's relay address, the Dino-shaped callee answers; each leg has a
+    transport, a DTLS handshake and SRTP keys per content, with belfry's own
+    credentials per content on both (belfry offers no group to carol, since
+    alice offered none)."""
+    carol = e2e.dino_peer(prosody, workdir, "carol-dino", "carol", "answer",
+                          **dict(DINO, timeout=CALLEE_TIMEOUT))
+    peers.append(carol)
+
+    def caller():
+        p = e2e.dino_peer(prosody, workdir, "alice-dino", "alice", "call",
+                          target=relay_jid("carol@localhost"), propose=True, **DINO)
+        peers.append(p)
+        return p
+
+    ra, rc, watch, wall = relay_run_call(belfry, carol, caller)
+    record("dino->belfry->dino (propose)", [ra, rc], wall)
+    blog = belfry_log(belfry)
+    for res in (ra, rc):
+        assert_belfry_fits_dino(res, blog)
+        assert_dino_decoded(res, blog)
+    check_call(ra, rc, "alice@localhost", "carol@localhost", watch, blog)
+    assert_two_transports(ra, "server", blog, distinct_remote=True)
+    assert_two_transports(rc, "client", blog, distinct_remote=True)
+    init = action(rc, "in", "session-initiate")
+    assert init and init[0].find(sj.q(sj.NS_GROUPING, "group")) is None, e2e.debug_dump(rc)
+    assert_hangup_propagated(ra, rc, blog)
