@@ -1,4 +1,4 @@
-"""belfry's call relay (module `call`, /work/notes/call-contract.md): two-leg
+"""belfry's call relay (module `call`, README "Call relay"): two-leg
 calls between users through a real Prosody 0.12, driven by real slixmpp
 clients that send raw Jingle / JMI stanzas. No media flows: every offer and
 answer carries fake candidates and fingerprints, so the tests end each call

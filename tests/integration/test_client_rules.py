@@ -1,7 +1,7 @@
 """The signalling rules of real clients, as belfry must meet them: each test
 names the client source a rule comes from (Conversations 2.12.8, Dino
 master, Monal 2024-10, Movim master; see ../../README.md "Real clients'
-rules" and /work/shared/reference/clients.md) and drives belfry with real
+rules" and ../shared/reference/clients.md) and drives belfry with real
 slixmpp clients through a real Prosody 0.12, in the style of test_call.py:
 raw Jingle / JMI stanzas, fake candidates and fingerprints, no media.
 

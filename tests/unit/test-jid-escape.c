@@ -1,6 +1,6 @@
 /* The call module's XEP-0106 JID escaping (modules/call/jid-escape.c),
  * against the specification's own tables and examples
- * (/work/shared/specs/xep/xep-0106.txt: Table 1 and 2, §4.3 examples 3-5,
+ * (../shared/specs/xep/xep-0106.txt: Table 1 and 2, §4.3 examples 3-5,
  * §5.1 Table 3) and the way the module uses it: a whole bare JID carried
  * as the localpart of a relay address ("bob@example.org" <->
  * "bob\40example.org"). */
