@@ -21,6 +21,8 @@ PACKAGES=(
   # e2e media tests: real browser peers (driven by npm playwright-core and
   # puppeteer-core; the system browsers, never a downloaded build)
   chromium firefox-esr
+  # real Dino, headless (tests/e2e/test_real_dino.py)
+  dino-im xvfb pulseaudio pulseaudio-utils python3-pyatspi at-spi2-core dbus-daemon openssl
   # call-relay benchmark baseline (tests/bench/bench_call.py): rtpengine in
   # userspace, started by the benchmark in the foreground
   rtpengine-daemon
