@@ -558,17 +558,16 @@ send_restart_answer (BfSession *s, SessionTransport *st)
     {
       g_autoptr (BfJingle) j = bf_jingle_new (replace ? BF_JINGLE_ACTION_TRANSPORT_ACCEPT
                                                       : BF_JINGLE_ACTION_TRANSPORT_INFO, s->sid);
-      GHashTableIter it;
-      gpointer key, v;
-      g_hash_table_iter_init (&it, s->content_transport);
-      while (g_hash_table_iter_next (&it, &key, &v))
+      /* In the session's order: with BUNDLE the group's first content (the
+       * one whose transport carries the others) comes first, and Monal
+       * takes the first content's first candidate alone (MLCall.m). */
+      const GPtrArray *all = bf_jingle_session_get_contents (s->js);
+      for (guint i = 0; i < all->len; i++)
         {
-          if (GPOINTER_TO_UINT (v) != st->index + 1)
+          const BfJingleSessionContent *sc = g_ptr_array_index (all, i);
+          if (transport_of (s, sc->name) != st)
             continue;
-          const BfJingleSessionContent *sc = find_session_content (s, key);
-          if (sc == NULL)
-            continue;
-          BfJingleContent *c = bf_jingle_add_content (j, sc->creator, key);
+          BfJingleContent *c = bf_jingle_add_content (j, sc->creator, sc->name);
           BfMediaCert *cert = s->mgr->cert;
           BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
           bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert),
