@@ -5,6 +5,8 @@
  *   session-worker.c    the media worker side: transport, jobs, teardown
  *   session-outgoing.c  sessions we place (bf_session_place), JMI proposals
  *   session-content.c   contents added and removed while a session runs
+ *   session-transports.c which contents share which ICE-UDP transport
+ *                       (BUNDLE or one per content), ICE restarts
  *
  * Everything here runs on the main thread unless its comment says worker.
  * Nothing here is module API: see include/belfry/session.h. */
