@@ -90,10 +90,11 @@ typedef struct {
   void (*info) (BfModule *module, BfSession *session, BfSessionInfo info,
                 const char *name);
   /* The peer adds a content @name to the session (content-add, XEP-0166
-   * §7.2.3, e.g. video to an audio call; BUNDLE'd on the session's
-   * transport).  The module answers later: bf_session_accept_content_
-   * mirrored() or bf_session_reject_content().  Without this hook a
-   * content-add is refused (feature-not-implemented). */
+   * §7.2.3, e.g. video to an audio call; BUNDLE'd on a transport the
+   * session has, or on one of its own, which the core starts).  The module
+   * answers later: bf_session_accept_content_mirrored() or
+   * bf_session_reject_content().  Without this hook a content-add is
+   * acknowledged and refused with content-reject. */
   void (*content_added) (BfModule *module, BfSession *session, const char *name);
   /* The peer answered our content-add of @name (bf_session_add_content_
    * mirrored): content-accept (@accepted) or content-reject.  Optional. */
