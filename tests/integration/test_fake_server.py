@@ -242,3 +242,31 @@ def test_live_link_survives_keepalive(fake_server, belfry_factory):
     assert c.eof_at is None, "belfry dropped a link whose pings were answered"
     assert fake_server.no_connection_within(0.1), "belfry opened a second connection"
     assert b.count("attached to") == 1
+
+
+# --- stanzas a faulty server passes on without from or to --------------------
+
+@pytest.mark.parametrize("stanza", [
+    f"<iq type='set' to='{ECHO}' id='nofrom1'><jingle xmlns='urn:xmpp:jingle:1' "
+    "action='session-initiate' sid='s1'/></iq>",
+    f"<iq type='error' to='{ECHO}' id='bf-j1-s1'><jingle xmlns='urn:xmpp:jingle:1' sid='s1'/>"
+    "</iq>",
+    f"<message to='{ECHO}' type='chat' id='nofrom2'>"
+    "<propose xmlns='urn:xmpp:jingle-message:0' id='p1'>"
+    "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>",
+    f"<message to='{ECHO}' type='error' id='bf-m-p1'/>",
+    "<iq type='set' from='alice@localhost/r1' id='noto1'><jingle xmlns='urn:xmpp:jingle:1' "
+    "action='session-initiate' sid='s2'/></iq>",
+], ids=["jingle-set-no-from", "jingle-error-no-from", "jmi-no-from", "jmi-bounce-no-from",
+        "jingle-no-to"])
+def test_stanza_without_from_or_to_is_dropped_not_a_crash(fake_server, belfry_factory, stanza):
+    """Only a faulty server sends a stanza without 'from' (RFC 6120 §8.1.2.1
+    makes the server stamp it); belfry drops it (nothing can be answered)
+    and goes on: the next ping from the server is answered."""
+    b, c = attach(fake_server, belfry_factory)
+    c.send(stanza)
+    c.send(f"<iq type='get' from='alice@localhost/r1' to='{ECHO}' id='after1'>"
+           f"<ping xmlns='{NS_PING}'/></iq>")
+    m = c.wait_for(rb"<iq\b[^>]*id=['\"]after1['\"][^>]*>", 5, start=c.handshake_end)
+    assert b"type='result'" in m.group(0) or b'type="result"' in m.group(0), m.group(0)
+    assert b.running()
