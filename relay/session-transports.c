@@ -480,20 +480,28 @@ add_candidate (BfJingleIceTransport *ice, const BfMediaCandidate *mc, guint k)
     }
 }
 
+/* @st's credentials, our fingerprint (@setup) and its candidates @from to
+ * @to (exclusive; clamped) on @c. */
+static void
+set_our_ice (BfSession *s, SessionTransport *st, BfJingleContent *c, BfJingleSetup setup,
+             guint from, guint to)
+{
+  BfMediaCert *cert = s->mgr->cert;
+  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
+  bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert), setup,
+                                 bf_media_cert_get_fingerprint (cert));
+  for (guint k = from; st->candidates && k < st->candidates->len && k < to; k++)
+    add_candidate (ice, g_ptr_array_index (st->candidates, k), k);
+}
+
 /* Our credentials, fingerprint (@setup) and every candidate of @c's
  * transport on @c. */
 void
 add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
 {
   SessionTransport *st = transport_of (s, c->name);
-  if (st == NULL || !st->gathered)
-    return;
-  BfMediaCert *cert = s->mgr->cert;
-  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
-  bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert), setup,
-                                 bf_media_cert_get_fingerprint (cert));
-  for (guint k = 0; st->candidates && k < st->candidates->len; k++)
-    add_candidate (ice, g_ptr_array_index (st->candidates, k), k);
+  if (st != NULL && st->gathered)
+    set_our_ice (s, st, c, setup, 0, G_MAXUINT);
 }
 
 static gboolean
@@ -568,14 +576,8 @@ send_restart_answer (BfSession *s, SessionTransport *st)
           if (transport_of (s, sc->name) != st)
             continue;
           BfJingleContent *c = bf_jingle_add_content (j, sc->creator, sc->name);
-          BfMediaCert *cert = s->mgr->cert;
-          BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, st->ufrag, st->pwd);
-          bf_jingle_ice_set_fingerprint (ice, bf_media_cert_get_fingerprint_hash (cert),
-                                         established_setup (s),
-                                         bf_media_cert_get_fingerprint (cert));
-          for (guint m = replace ? 0 : k;
-               st->candidates && m < st->candidates->len && (replace || m == k); m++)
-            add_candidate (ice, g_ptr_array_index (st->candidates, m), m);
+          set_our_ice (s, st, c, established_setup (s), replace ? 0 : k,
+                       replace ? G_MAXUINT : k + 1);
         }
       if (j->contents->len == 0)
         return;

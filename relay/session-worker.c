@@ -349,6 +349,24 @@ worker_route (gpointer data)
 
 /* --- posting (main thread) --- */
 
+/* The peer's credentials and fingerprint go in @job, and are now @st's
+ * current ones. */
+static void
+job_set_remote (WorkerJob *job, SessionTransport *st, const BfJingleIceTransport *ice,
+                const BfJingleFingerprint *fp)
+{
+  job->set_remote = TRUE;
+  job->ufrag = g_strdup (ice->ufrag);
+  job->pwd = g_strdup (ice->pwd);
+  job->fp_hash = g_strdup (fp->hash);
+  job->fp_value = g_strdup (fp->value);
+  g_free (st->remote_ufrag);
+  st->remote_ufrag = g_strdup (ice->ufrag);
+  g_free (st->remote_pwd);
+  st->remote_pwd = g_strdup (ice->pwd);
+  st->remote_set = TRUE;
+}
+
 /* @remote: a session-initiate or -accept with @st's credentials and
  * fingerprint, or NULL (we offer first). */
 void
@@ -362,18 +380,7 @@ post_setup (SessionTransport *st, const BfJingle *remote)
       const BfJingleIceTransport *ice = transport_remote_ice (st, remote);
       const BfJingleFingerprint *fp = transport_remote_fingerprint (st, remote);
       if (ice && fp)
-        {
-          job->set_remote = TRUE;
-          job->ufrag = g_strdup (ice->ufrag);
-          job->pwd = g_strdup (ice->pwd);
-          job->fp_hash = g_strdup (fp->hash);
-          job->fp_value = g_strdup (fp->value);
-          g_free (st->remote_ufrag);
-          st->remote_ufrag = g_strdup (ice->ufrag);
-          g_free (st->remote_pwd);
-          st->remote_pwd = g_strdup (ice->pwd);
-          st->remote_set = TRUE;
-        }
+        job_set_remote (job, st, ice, fp);
       job_take_candidates (job, st, remote);
     }
   post (st->session, worker_setup, job);
@@ -388,14 +395,7 @@ post_remote (SessionTransport *st, const BfJingle *remote)
   if (ice == NULL || fp == NULL || st->remote_set)
     return;
   WorkerJob *job = job_new (st);
-  job->set_remote = TRUE;
-  job->ufrag = g_strdup (ice->ufrag);
-  job->pwd = g_strdup (ice->pwd);
-  job->fp_hash = g_strdup (fp->hash);
-  job->fp_value = g_strdup (fp->value);
-  st->remote_ufrag = g_strdup (ice->ufrag);
-  st->remote_pwd = g_strdup (ice->pwd);
-  st->remote_set = TRUE;
+  job_set_remote (job, st, ice, fp);
   job_take_candidates (job, st, remote);
   post (st->session, worker_remote, job);
 }

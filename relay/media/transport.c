@@ -780,6 +780,17 @@ on_ice_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ice_timeout from now: the remote credentials came, or came anew. */
+static void
+start_ice_timer (BfMediaTransport *t)
+{
+  stop_ice_timer (t);
+  t->ice_timer = g_timeout_source_new (t->config.ice_timeout_ms);
+  g_source_set_callback (t->ice_timer, on_ice_timeout, t, NULL);
+  g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
+  g_source_attach (t->ice_timer, t->context);
+}
+
 /* --- set-up --- */
 
 BfMediaTransport *
@@ -1012,12 +1023,7 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
   g_slist_free_full (pending, (GDestroyNotify) nice_candidate_free);
 
   if (t->ice != ICE_CONNECTED && t->ice != ICE_FAILED && t->ice_timer == NULL)
-    {
-      t->ice_timer = g_timeout_source_new (t->config.ice_timeout_ms);
-      g_source_set_callback (t->ice_timer, on_ice_timeout, t, NULL);
-      g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
-      g_source_attach (t->ice_timer, t->context);
-    }
+    start_ice_timer (t);
   return TRUE;
 }
 
@@ -1078,11 +1084,7 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
   t->restarting = TRUE;
   t->restarts++;
   t->ice = ICE_CHECKING;
-  stop_ice_timer (t);
-  t->ice_timer = g_timeout_source_new (t->config.ice_timeout_ms);
-  g_source_set_callback (t->ice_timer, on_ice_timeout, t, NULL);
-  g_source_set_static_name (t->ice_timer, "bf-media-ice-timeout");
-  g_source_attach (t->ice_timer, t->context);
+  start_ice_timer (t);
   g_debug ("media: ICE restart %u", t->restarts);
   return TRUE;
 }
