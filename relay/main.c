@@ -11,6 +11,7 @@
 #include <glib-unix.h>
 
 #include "config.h"
+#include "fd-limit.h"
 #include "link.h"
 #include "log.h"
 #include "modules.h"
@@ -215,6 +216,7 @@ main (int argc, char **argv)
     }
 
   g_message ("belfry %s starting as %s", BF_VERSION, relay.config->jid);
+  bf_raise_fd_limit ();
   relay.loop = g_main_loop_new (NULL, FALSE);
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);

@@ -3,17 +3,27 @@
  * bytestreams proxy.  Clients discover it (disco, bytestreams query), both
  * parties CONNECT with the stream's SHA-1 hash, the requester activates the
  * stream with an iq, and from then on the two sockets are spliced to each
- * other in the kernel (splice-pair.c).  Everything runs on the main thread. */
+ * other in the kernel (splice-pair.c).  Everything runs on the main thread.
+ *
+ * Every client socket has one owner at a time: its P65Conn until
+ * activation, then the stream's P65Pair (which takes it only when it could
+ * be built).  Nobody else closes it.  Unauthenticated clients cost a bounded
+ * number of descriptors (max-pending, max-pending-per-address, the
+ * handshake and connect timeouts); when the process runs out anyway,
+ * accepting pauses instead of spinning on the listening socket. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <gmodule.h>
 #include <belfry/module.h>
 
+#include "proxy65-stats.h"
 #include "socks5.h"
 #include "splice-pair.h"
 
@@ -22,6 +32,14 @@
 /* Connections still in the SOCKS5 handshake beyond max-pending that are
  * tolerated before new ones are closed at accept. */
 #define HANDSHAKE_SLACK 64
+/* Out of descriptors (or kernel memory) at accept: stop watching the
+ * listening socket for this long, doubling while it lasts.  The waiting
+ * connections stay in the kernel's backlog meanwhile. */
+#define ACCEPT_PAUSE_MIN_MS 100
+#define ACCEPT_PAUSE_MAX_MS 1600
+/* Lines about refusals that a flood repeats (at accept, accept errors) are
+ * logged at most once per this many seconds, with a count of the rest. */
+#define FLOOD_LOG_INTERVAL_S 10
 
 typedef struct _P65 P65;
 typedef struct _P65Entry P65Entry;
@@ -41,6 +59,7 @@ typedef struct {
   gint64 created;
   P65Entry *entry;
   char peer[64];
+  char *addr_key;                  /* counted in P65.per_addr */
 } P65Conn;
 
 /* One stream hash, from its first CONNECT until its stream ends: an
@@ -62,6 +81,12 @@ typedef struct {
   gint64 started;
 } P65Stream;
 
+/* One line now and then about something a flood repeats. */
+typedef struct {
+  gint64 next;          /* monotonic time before which lines are held back */
+  guint64 held;         /* occurrences not logged since the last line */
+} FloodLog;
+
 struct _P65 {
   BfModule *module;
   /* configuration */
@@ -70,7 +95,8 @@ struct _P65 {
   guint16 advertise_port;
   char **allow_domains;        /* NULL: anyone */
   guint connect_timeout, idle_timeout;
-  guint max_streams, max_streams_per_jid, max_pending;
+  guint handshake_timeout;
+  guint max_streams, max_streams_per_jid, max_pending, max_pending_per_address;
   P65PairLimits pair_limits;
   /* state */
   int listen_fd;
@@ -80,11 +106,34 @@ struct _P65 {
   GHashTable *entries;         /* hash -> P65Entry* */
   GHashTable *streams;         /* P65Stream* set */
   GHashTable *per_jid;         /* requester bare JID -> active streams */
+  GHashTable *per_addr;        /* address key -> conns (pending) from it */
   guint waiting;               /* conns in CONN_WAITING */
-  /* counters */
-  guint64 n_connections, n_activated, n_socks_refused, n_iq_refused, n_timeouts;
-  guint64 bytes_relayed;
+  /* accepting paused (out of descriptors): one episode until it works again */
+  guint resume_id;
+  guint pause_ms;
+  gint64 paused_since;
+  guint64 pause_failures;      /* accept failures in this episode */
+  FloodLog accept_log, refuse_log, timeout_log;
+  /* counters (bytes: of closed streams; the getter adds running ones) */
+  BfProxy65Stats stats;
 };
+
+/* TRUE when a line may be logged now; *held then says how many were not
+ * since the previous one. */
+static gboolean
+flood_log_allow (FloodLog *fl, guint64 *held)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (now < fl->next)
+    {
+      fl->held++;
+      return FALSE;
+    }
+  *held = fl->held;
+  fl->held = 0;
+  fl->next = now + FLOOD_LOG_INTERVAL_S * G_USEC_PER_SEC;
+  return TRUE;
+}
 
 static char *
 short_hash (const char *hash)
@@ -104,6 +153,15 @@ conn_free (P65Conn *c)
     close (c->fd);
   if (c->state == CONN_WAITING)
     p->waiting--;
+  if (c->addr_key)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_addr, c->addr_key));
+      if (n > 1)
+        g_hash_table_insert (p->per_addr, g_steal_pointer (&c->addr_key), GUINT_TO_POINTER (n - 1));
+      else
+        g_hash_table_remove (p->per_addr, c->addr_key);
+      g_free (c->addr_key);
+    }
   if (c->entry)
     {
       P65Entry *e = c->entry;
@@ -124,9 +182,10 @@ conn_drop (P65Conn *c)
 }
 
 static void
-conn_refuse (P65Conn *c, const guint8 *reply, gsize reply_len, const char *why)
+conn_refuse (P65Conn *c, BfProxy65Refusal reason, const guint8 *reply, gsize reply_len,
+             const char *why)
 {
-  c->p->n_socks_refused++;
+  c->p->stats.refused[reason]++;
   g_message ("refused SOCKS5 connection from %s: %s", c->peer, why);
   if (reply_len)
     (void) send (c->fd, reply, reply_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -141,7 +200,8 @@ conn_got_request (P65Conn *c)
   if (p->waiting >= p->max_pending)
     {
       gsize n = p65_socks5_build_reply (P65_REP_GENERAL_FAILURE, NULL, reply);
-      conn_refuse (c, reply, n, "too many connections waiting for activation (max-pending)");
+      conn_refuse (c, BF_PROXY65_REFUSED_MAX_PENDING, reply, n,
+                   "too many connections waiting for activation (max-pending)");
       return;
     }
   P65Entry *e = g_hash_table_lookup (p->entries, c->hash);
@@ -151,7 +211,7 @@ conn_got_request (P65Conn *c)
       g_autofree char *h = short_hash (c->hash);
       g_autofree char *why = g_strdup_printf ("stream %s already %s", h,
                                               e->activated ? "activated" : "has both parties");
-      conn_refuse (c, reply, n, why);
+      conn_refuse (c, BF_PROXY65_REFUSED_TAKEN, reply, n, why);
       return;
     }
   if (e == NULL)
@@ -213,7 +273,7 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
   ssize_t n = recv (fd, c->buf + c->have, c->need - c->have, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
     {
-      c->p->n_socks_refused++;
+      c->p->stats.refused[BF_PROXY65_REFUSED_HANDSHAKE]++;
       g_message ("refused SOCKS5 connection from %s: closed during the handshake", c->peer);
       c->watch_id = 0;
       conn_drop (c);
@@ -238,11 +298,11 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
           return G_SOURCE_CONTINUE;
         case P65_SOCKS5_CLOSE:
           c->watch_id = 0;
-          conn_refuse (c, NULL, 0, why);
+          conn_refuse (c, BF_PROXY65_REFUSED_HANDSHAKE, NULL, 0, why);
           return G_SOURCE_REMOVE;
         case P65_SOCKS5_REFUSE:
           c->watch_id = 0;
-          conn_refuse (c, reply, 2, why);
+          conn_refuse (c, BF_PROXY65_REFUSED_HANDSHAKE, reply, 2, why);
           return G_SOURCE_REMOVE;
         case P65_SOCKS5_OK:
           if (send (fd, reply, 2, MSG_NOSIGNAL | MSG_DONTWAIT) != 2)
@@ -266,14 +326,14 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
       return G_SOURCE_CONTINUE;
     case P65_SOCKS5_CLOSE:
       c->watch_id = 0;
-      conn_refuse (c, NULL, 0, why);
+      conn_refuse (c, BF_PROXY65_REFUSED_HANDSHAKE, NULL, 0, why);
       return G_SOURCE_REMOVE;
     case P65_SOCKS5_REFUSE:
       {
         guint8 reply[P65_SOCKS5_MAX_REPLY];
         gsize len = p65_socks5_build_reply (rep, NULL, reply);
         c->watch_id = 0;
-        conn_refuse (c, reply, len, why);
+        conn_refuse (c, BF_PROXY65_REFUSED_HANDSHAKE, reply, len, why);
         return G_SOURCE_REMOVE;
       }
     case P65_SOCKS5_OK:
@@ -288,6 +348,119 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Who counts as one address for max-pending-per-address: an IPv4 address
+ * (IPv4-mapped ones too), or an IPv6 /64, the usual share of one
+ * subscriber (else one host could use 2^64 addresses). */
+static char *
+address_key (const struct sockaddr_storage *ss, char peer[64])
+{
+  char text[INET6_ADDRSTRLEN];
+  if (ss->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *sin = (const struct sockaddr_in *) ss;
+      inet_ntop (AF_INET, &sin->sin_addr, text, sizeof text);
+      g_strlcpy (peer, text, 64);
+      return g_strdup (text);
+    }
+  if (ss->ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) ss;
+      inet_ntop (AF_INET6, &sin6->sin6_addr, text, sizeof text);
+      g_strlcpy (peer, text, 64);
+      if (IN6_IS_ADDR_V4MAPPED (&sin6->sin6_addr))
+        {
+          inet_ntop (AF_INET, &sin6->sin6_addr.s6_addr[12], text, sizeof text);
+          return g_strdup (text);
+        }
+      struct in6_addr prefix = sin6->sin6_addr;
+      memset (prefix.s6_addr + 8, 0, 8);
+      inet_ntop (AF_INET6, &prefix, text, sizeof text);
+      return g_strdup_printf ("%s/64", text);
+    }
+  g_strlcpy (peer, "?", 64);
+  return g_strdup ("?");
+}
+
+/* A connection turned away before it was ours to track: close it now.  A
+ * flood repeats this, so it is logged now and then, with a count. */
+static void
+refuse_at_accept (P65 *p, int cfd, BfProxy65Refusal reason, const char *peer, const char *why)
+{
+  p->stats.refused[reason]++;
+  close (cfd);
+  guint64 held;
+  if (flood_log_allow (&p->refuse_log, &held))
+    g_message ("refused SOCKS5 connection from %s: %s (%" G_GUINT64_FORMAT
+               " more refused at accept in the last %d s)", peer, why, held,
+               FLOOD_LOG_INTERVAL_S);
+}
+
+static gboolean on_accept (int fd, GIOCondition cond, gpointer data);
+
+static gboolean
+on_accept_resume (gpointer data)
+{
+  P65 *p = data;
+  p->resume_id = 0;
+  p->listen_id = g_unix_fd_add (p->listen_fd, G_IO_IN, on_accept, p);
+  return G_SOURCE_REMOVE;
+}
+
+static guint64
+fd_limit (void)
+{
+  struct rlimit rl;
+  return getrlimit (RLIMIT_NOFILE, &rl) == 0 ? (guint64) rl.rlim_cur : 0;
+}
+
+/* accept(2) failed for want of something that comes back when others let
+ * go of it (descriptors, kernel memory).  The listening socket stays
+ * readable, so watching it would spin: stop watching for a moment, longer
+ * while it lasts; the clients wait in the backlog meanwhile.  One line
+ * when an episode starts (or now and then while it lasts), one when it
+ * ends. */
+static void
+accept_pause (P65 *p, int err)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint64 held;
+  p->pause_failures++;
+  if (!p->stats.accept_paused)
+    {
+      p->stats.accept_paused = TRUE;
+      p->stats.accept_pauses++;
+      p->paused_since = now;
+      p->pause_ms = ACCEPT_PAUSE_MIN_MS;
+      if (flood_log_allow (&p->accept_log, &held))
+        g_warning ("accept: %s: pausing SOCKS5 accepts (%u pending, %u streams; limit %"
+                   G_GUINT64_FORMAT " descriptors; %" G_GUINT64_FORMAT
+                   " more such pauses in the last %d s)", g_strerror (err),
+                   g_hash_table_size (p->conns), g_hash_table_size (p->streams), fd_limit (),
+                   held, FLOOD_LOG_INTERVAL_S);
+    }
+  else
+    {
+      p->pause_ms = MIN (p->pause_ms * 2, ACCEPT_PAUSE_MAX_MS);
+      if (flood_log_allow (&p->accept_log, &held))
+        g_warning ("accept: %s: SOCKS5 accepts still paused after %.0f s (%" G_GUINT64_FORMAT
+                   " failed attempts)", g_strerror (err),
+                   (now - p->paused_since) / (double) G_USEC_PER_SEC, p->pause_failures);
+    }
+  p->resume_id = g_timeout_add (p->pause_ms, on_accept_resume, p);
+}
+
+static void
+accept_works (P65 *p)
+{
+  if (!p->stats.accept_paused)
+    return;
+  p->stats.accept_paused = FALSE;
+  g_message ("accepting SOCKS5 connections again after %.1f s (%" G_GUINT64_FORMAT
+             " failed attempts)", (g_get_monotonic_time () - p->paused_since) / (double) G_USEC_PER_SEC,
+             p->pause_failures);
+  p->pause_failures = 0;
+}
+
 static gboolean
 on_accept (int fd, GIOCondition cond, gpointer data)
 {
@@ -300,22 +473,48 @@ on_accept (int fd, GIOCondition cond, gpointer data)
       int cfd = accept4 (fd, (struct sockaddr *) &ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (cfd < 0)
         {
-          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            g_warning ("accept: %s", g_strerror (errno));
-          break;
+          int e = errno;
+          if (e == EAGAIN || e == EWOULDBLOCK)
+            {
+              accept_works (p);
+              break;
+            }
+          /* That one connection is gone (accept(2): Linux passes its
+           * pending network error on); the next may be fine. */
+          if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == ENETDOWN
+              || e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH
+              || e == EOPNOTSUPP || e == ENETUNREACH)
+            {
+              if (e != EINTR)
+                p->stats.accept_errors++;
+              continue;
+            }
+          /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything that would come
+           * back at once: never spin on it. */
+          p->stats.accept_errors++;
+          accept_pause (p, e);
+          p->listen_id = 0;
+          return G_SOURCE_REMOVE;
         }
-      p->n_connections++;
-      g_autoptr (GSocketAddress) addr = g_socket_address_new_from_native (&ss, sl);
-      g_autofree char *peer = addr && G_IS_INET_SOCKET_ADDRESS (addr)
-        ? g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)))
-        : g_strdup ("?");
+      accept_works (p);
+      p->stats.connections++;
+      char peer[64];
+      g_autofree char *key = address_key (&ss, peer);
       if (g_hash_table_size (p->conns) >= p->max_pending + HANDSHAKE_SLACK)
         {
-          p->n_socks_refused++;
-          g_message ("refused SOCKS5 connection from %s: too many pending connections", peer);
-          close (cfd);
+          refuse_at_accept (p, cfd, BF_PROXY65_REFUSED_MAX_PENDING, peer,
+                            "too many pending connections (max-pending)");
           continue;
         }
+      guint from_addr = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_addr, key));
+      if (from_addr >= p->max_pending_per_address)
+        {
+          refuse_at_accept (p, cfd, BF_PROXY65_REFUSED_PER_ADDRESS, peer,
+                            "too many pending connections from this address "
+                            "(max-pending-per-address)");
+          continue;
+        }
+      /* From here on the P65Conn owns cfd. */
       P65Conn *c = g_new0 (P65Conn, 1);
       c->p = p;
       c->fd = cfd;
@@ -323,6 +522,8 @@ on_accept (int fd, GIOCondition cond, gpointer data)
       c->need = 2;
       c->created = g_get_monotonic_time ();
       g_strlcpy (c->peer, peer, sizeof c->peer);
+      g_hash_table_insert (p->per_addr, g_strdup (key), GUINT_TO_POINTER (from_addr + 1));
+      c->addr_key = g_steal_pointer (&key);
       c->watch_id = g_unix_fd_add (cfd, G_IO_IN, on_conn_readable, c);
       g_hash_table_add (p->conns, c);
     }
@@ -354,7 +555,7 @@ stream_end (P65Stream *s, const char *reason)
   P65 *p = s->p;
   guint64 t2r = p65_pair_get_bytes (s->pair, TRUE);    /* target -> requester */
   guint64 r2t = p65_pair_get_bytes (s->pair, FALSE);
-  p->bytes_relayed += t2r + r2t;
+  p->stats.bytes += t2r + r2t;
   double secs = (g_get_monotonic_time () - s->started) / (double) G_USEC_PER_SEC;
   g_autofree char *h = short_hash (s->hash);
   g_message ("stream %s closed: %s; %" G_GUINT64_FORMAT " bytes requester->target, %"
@@ -383,7 +584,7 @@ domain_allowed (P65 *p, const char *jid)
 static void
 iq_refuse (P65 *p, const BfStanza *iq, const char *type, const char *cond, const char *why)
 {
-  p->n_iq_refused++;
+  p->stats.iq_refused++;
   gboolean is_set = g_strcmp0 (bf_stanza_get_attr (iq, "type"), "set") == 0;
   g_message ("refused %s from %s: %s (%s)", is_set ? "activation" : "streamhost request",
              bf_stanza_get_attr (iq, "from"), why, cond);
@@ -457,45 +658,43 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
       return;
     }
 
-  /* Take both sockets out of the pending side; the entry stays, marked. */
-  int fds[2];
+  P65Stream *s = g_new0 (P65Stream, 1);
+  s->p = p;
+  memcpy (s->hash, hash, sizeof s->hash);
+  s->started = g_get_monotonic_time ();
+  /* The pair takes both sockets only if it can be built (pipes); until
+   * then the two P65Conns own them, so a failure leaves both parties
+   * connected and waiting: the requester may try again. */
+  g_autoptr (GError) error = NULL;
+  s->pair = p65_pair_new (e->target->fd, e->requester->fd, &p->pair_limits, on_pair_done, s,
+                          &error);
+  if (s->pair == NULL)
+    {
+      g_free (s);
+      p->stats.relay_failures++;
+      g_warning ("cannot relay stream: %s", error->message);
+      iq_refuse (p, iq, "wait", "resource-constraint", "the proxy cannot relay now");
+      return;
+    }
+  s->requester = g_strdup (from);
+  s->requester_bare = g_steal_pointer (&bare);
+  s->target = g_strdup (target);
+
+  /* Ownership moved: the conns let go of their sockets without closing
+   * them; the entry stays, marked, so that nobody joins or re-activates. */
   P65Conn *conns[2] = { e->target, e->requester };
   e->target = e->requester = NULL;
   e->activated = TRUE;
   for (int i = 0; i < 2; i++)
     {
-      fds[i] = conns[i]->fd;
       conns[i]->fd = -1;
       conns[i]->entry = NULL;
       conn_drop (conns[i]);
     }
-
-  P65Stream *s = g_new0 (P65Stream, 1);
-  s->p = p;
-  memcpy (s->hash, hash, sizeof s->hash);
-  s->requester = g_strdup (from);
-  s->requester_bare = g_steal_pointer (&bare);
-  s->target = g_strdup (target);
-  s->started = g_get_monotonic_time ();
-  g_autoptr (GError) error = NULL;
-  s->pair = p65_pair_new (fds[0], fds[1], &p->pair_limits, on_pair_done, s, &error);
-  if (s->pair == NULL)
-    {
-      close (fds[0]);
-      close (fds[1]);
-      g_warning ("cannot relay stream: %s", error->message);
-      g_hash_table_remove (p->entries, hash);
-      iq_refuse (p, iq, "wait", "internal-server-error", "the proxy cannot relay now");
-      g_free (s->requester);
-      g_free (s->requester_bare);
-      g_free (s->target);
-      g_free (s);
-      return;
-    }
   g_hash_table_add (p->streams, s);
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, s->requester_bare));
   g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count + 1));
-  p->n_activated++;
+  p->stats.streams_total++;
   g_autofree char *h = short_hash (hash);
   g_message ("stream %s activated by %s for %s", h, from, target);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
@@ -543,16 +742,34 @@ on_timer (gpointer data)
   while (g_hash_table_iter_next (&it, &key, NULL))
     {
       P65Conn *c = key;
-      if (now - c->created >= (gint64) p->connect_timeout * G_USEC_PER_SEC)
+      guint limit = c->state == CONN_WAITING ? p->connect_timeout
+                                             : MIN (p->connect_timeout, p->handshake_timeout);
+      if (now - c->created >= (gint64) limit * G_USEC_PER_SEC)
         g_ptr_array_add (expired, c);
     }
   for (guint i = 0; i < expired->len; i++)
     {
       P65Conn *c = g_ptr_array_index (expired, i);
-      p->n_timeouts++;
-      g_message ("refused SOCKS5 connection from %s: not %s within %u s (connect-timeout)",
-                 c->peer, c->state == CONN_WAITING ? "activated" : "through the handshake",
-                 p->connect_timeout);
+      if (c->state == CONN_WAITING)
+        {
+          p->stats.refused[BF_PROXY65_REFUSED_CONNECT_TIMEOUT]++;
+          g_message ("refused SOCKS5 connection from %s: not activated within %u s "
+                     "(connect-timeout)", c->peer, p->connect_timeout);
+        }
+      else
+        {
+          /* Slow or silent clients (slowloris): a flood of them must not
+           * flood the log too. */
+          guint64 held;
+          gboolean hs = p->handshake_timeout < p->connect_timeout;
+          p->stats.refused[BF_PROXY65_REFUSED_HANDSHAKE_TIMEOUT]++;
+          if (flood_log_allow (&p->timeout_log, &held))
+            g_message ("refused SOCKS5 connection from %s: not through the handshake within "
+                       "%u s (%s; %" G_GUINT64_FORMAT " more in the last %d s)", c->peer,
+                       hs ? p->handshake_timeout : p->connect_timeout,
+                       hs ? "handshake-timeout" : "connect-timeout", held,
+                       FLOOD_LOG_INTERVAL_S);
+        }
       conn_drop (c);
     }
   g_ptr_array_set_size (expired, 0);
@@ -565,7 +782,7 @@ on_timer (gpointer data)
     }
   for (guint i = 0; i < expired->len; i++)
     {
-      p->n_timeouts++;
+      p->stats.idle_timeouts++;
       stream_end (g_ptr_array_index (expired, i), "idle-timeout");
     }
   g_ptr_array_unref (expired);
@@ -630,6 +847,7 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
   p->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   p->streams = g_hash_table_new_full (g_direct_hash, g_direct_equal, (GDestroyNotify) stream_free, NULL);
   p->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  p->per_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   bf_module_set_data (module, p, NULL);
 
   g_autofree char *listen = bf_config_get_string (config, "listen", "[::]:7777", error);
@@ -682,7 +900,10 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
       || !read_uint (config, "idle-timeout", 300, 1, 86400, &p->idle_timeout, error)
       || !read_uint (config, "max-streams", 1000, 1, 100000, &p->max_streams, error)
       || !read_uint (config, "max-streams-per-jid", 16, 1, 100000, &p->max_streams_per_jid, error)
-      || !read_uint (config, "max-pending", 2000, 2, 100000, &p->max_pending, error))
+      || !read_uint (config, "handshake-timeout", 10, 1, 3600, &p->handshake_timeout, error)
+      || !read_uint (config, "max-pending", 2000, 2, 100000, &p->max_pending, error)
+      || !read_uint (config, "max-pending-per-address", 32, 1, 100000,
+                     &p->max_pending_per_address, error))
     return FALSE;
   if (!bf_config_get_int (config, "max-bytes", 0, 0, G_MAXINT64, &v, error))
     return FALSE;
@@ -743,14 +964,22 @@ p65_shutdown (BfModule *module)
   if (p == NULL)
     return;
   if (p->listen_fd >= 0)
-    g_message ("stopping: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
-               " streams activated, %" G_GUINT64_FORMAT " bytes relayed, %" G_GUINT64_FORMAT
-               " SOCKS5 refusals, %" G_GUINT64_FORMAT " iq refusals, %" G_GUINT64_FORMAT
-               " timeouts; %u streams still open", p->n_connections, p->n_activated,
-               p->bytes_relayed, p->n_socks_refused, p->n_iq_refused, p->n_timeouts,
-               g_hash_table_size (p->streams));
+    {
+      guint64 refused = 0;
+      for (int i = 0; i < BF_PROXY65_REFUSED_N; i++)
+        refused += p->stats.refused[i];
+      g_message ("stopping: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+                 " streams activated, %" G_GUINT64_FORMAT " bytes relayed, %" G_GUINT64_FORMAT
+                 " SOCKS5 refusals, %" G_GUINT64_FORMAT " iq refusals, %" G_GUINT64_FORMAT
+                 " idle timeouts, %" G_GUINT64_FORMAT " accept pauses; %u streams still open",
+                 p->stats.connections, p->stats.streams_total, p->stats.bytes, refused,
+                 p->stats.iq_refused, p->stats.idle_timeouts, p->stats.accept_pauses,
+                 g_hash_table_size (p->streams));
+    }
   if (p->listen_id)
     g_source_remove (p->listen_id);
+  if (p->resume_id)
+    g_source_remove (p->resume_id);
   if (p->timer_id)
     g_source_remove (p->timer_id);
   if (p->listen_fd >= 0)
@@ -759,11 +988,34 @@ p65_shutdown (BfModule *module)
   g_hash_table_destroy (p->conns);     /* empties entries as it goes */
   g_hash_table_destroy (p->entries);
   g_hash_table_destroy (p->per_jid);
+  g_hash_table_destroy (p->per_addr);   /* after conns: they count themselves out */
   g_clear_object (&p->listen);
   g_free (p->advertise_host);
   g_strfreev (p->allow_domains);
   g_free (p);
   bf_module_set_data (module, NULL, NULL);
+}
+
+/* --- counters, for a metrics exporter (proxy65-stats.h) --- */
+
+G_MODULE_EXPORT void
+bf_proxy65_get_stats (BfModule *module, BfProxy65Stats *out)
+{
+  P65 *p = module ? bf_module_get_data (module) : NULL;
+  memset (out, 0, sizeof *out);
+  if (p == NULL)
+    return;
+  *out = p->stats;
+  out->pending = g_hash_table_size (p->conns);
+  out->streams_active = g_hash_table_size (p->streams);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, p->streams);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      P65Stream *st = key;
+      out->bytes += p65_pair_get_bytes (st->pair, TRUE) + p65_pair_get_bytes (st->pair, FALSE);
+    }
 }
 
 static const char *const p65_namespaces[] = { NS_BYTESTREAMS, NULL };

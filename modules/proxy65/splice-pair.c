@@ -75,31 +75,40 @@ P65Pair *
 p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits, P65PairDoneFunc done,
               gpointer data, GError **error)
 {
+  gsize pipe_size = limits->pipe_size ? limits->pipe_size : DEFAULT_PIPE_SIZE;
+  /* The pipes first, while nothing is ours yet: on failure the caller still
+   * owns @fd_a and @fd_b and only the pipes made so far are closed here. */
+  Direction dirs[2] = { { .pipe_r = -1, .pipe_w = -1 }, { .pipe_r = -1, .pipe_w = -1 } };
+  for (int i = 0; i < 2; i++)
+    if (!make_pipe (&dirs[i], pipe_size, error))
+      {
+        for (int j = 0; j < i; j++)
+          {
+            close (dirs[j].pipe_r);
+            close (dirs[j].pipe_w);
+          }
+        return NULL;
+      }
+
   P65Pair *pair = g_new0 (P65Pair, 1);
   pair->fd[0] = fd_a;
   pair->fd[1] = fd_b;
   pair->limits = *limits;
-  if (pair->limits.pipe_size == 0)
-    pair->limits.pipe_size = DEFAULT_PIPE_SIZE;
+  pair->limits.pipe_size = pipe_size;
   pair->done = done;
   pair->done_data = data;
   pair->last_activity = g_get_monotonic_time ();
   for (int i = 0; i < 2; i++)
     {
       Direction *d = &pair->dir[i];
-      d->pipe_r = d->pipe_w = -1;
+      d->pipe_r = dirs[i].pipe_r;
+      d->pipe_w = dirs[i].pipe_w;
       d->from = pair->fd[i];
       d->to = pair->fd[1 - i];
       d->want_in = TRUE;
       d->refilled_at = pair->last_activity;
       d->tokens = (double) pair->limits.bandwidth * BUCKET_SECONDS;
     }
-  for (int i = 0; i < 2; i++)
-    if (!make_pipe (&pair->dir[i], pair->limits.pipe_size, error))
-      {
-        p65_pair_free (pair);
-        return NULL;
-      }
   pair->source = g_source_new (&pair_source_funcs, sizeof (PairSource));
   ((PairSource *) pair->source)->pair = pair;
   g_source_set_name (pair->source, "proxy65 pair");

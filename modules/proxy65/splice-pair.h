@@ -3,7 +3,7 @@
  * ways (a direction reads only when its pipe is empty), half-close (EOF on
  * one side becomes shutdown(SHUT_WR) on the other once the pipe is
  * drained), an optional byte budget and bandwidth cap.  Runs on the
- * thread-default main context of whoever creates it. */
+ * thread-default main context of whoever creates it; one thread only. */
 #pragma once
 
 #include <glib.h>
@@ -22,7 +22,10 @@ typedef struct {
   guint64 bandwidth;      /* bytes/s per direction; 0: unlimited */
 } P65PairLimits;
 
-/* Takes ownership of both (non-blocking) descriptors. */
+/* On success the pair owns both (non-blocking) descriptors and
+ * p65_pair_free() closes them.  On failure (NULL and @error: no pipe, e.g.
+ * EMFILE) it has touched neither: the caller still owns and must close
+ * them, once. */
 P65Pair *p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits,
                        P65PairDoneFunc done, gpointer data, GError **error);
 void p65_pair_free (P65Pair *pair);
