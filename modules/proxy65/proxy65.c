@@ -113,7 +113,8 @@ struct _P65 {
   guint pause_ms;
   gint64 paused_since;
   guint64 pause_failures;      /* accept failures in this episode */
-  FloodLog accept_log, refuse_log, timeout_log;
+  gboolean pause_logged;       /* its start was logged: so is its end */
+  FloodLog accept_log, refuse_log, timeout_log, gone_log;
   /* counters (bytes: of closed streams; the getter adds running ones) */
   BfProxy65Stats stats;
 };
@@ -273,8 +274,12 @@ on_conn_readable (int fd, GIOCondition cond, gpointer data)
   ssize_t n = recv (fd, c->buf + c->have, c->need - c->have, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
     {
+      /* What a connect-and-close flood repeats: now and then, counted. */
+      guint64 held;
       c->p->stats.refused[BF_PROXY65_REFUSED_HANDSHAKE]++;
-      g_message ("refused SOCKS5 connection from %s: closed during the handshake", c->peer);
+      if (flood_log_allow (&c->p->gone_log, &held))
+        g_message ("refused SOCKS5 connection from %s: closed during the handshake (%"
+                   G_GUINT64_FORMAT " more since the previous such line)", c->peer, held);
       c->watch_id = 0;
       conn_drop (c);
       return G_SOURCE_REMOVE;
@@ -391,8 +396,7 @@ refuse_at_accept (P65 *p, int cfd, BfProxy65Refusal reason, const char *peer, co
   guint64 held;
   if (flood_log_allow (&p->refuse_log, &held))
     g_message ("refused SOCKS5 connection from %s: %s (%" G_GUINT64_FORMAT
-               " more refused at accept in the last %d s)", peer, why, held,
-               FLOOD_LOG_INTERVAL_S);
+               " more refused at accept since the previous such line)", peer, why, held);
 }
 
 static gboolean on_accept (int fd, GIOCondition cond, gpointer data);
@@ -431,12 +435,13 @@ accept_pause (P65 *p, int err)
       p->stats.accept_pauses++;
       p->paused_since = now;
       p->pause_ms = ACCEPT_PAUSE_MIN_MS;
-      if (flood_log_allow (&p->accept_log, &held))
+      p->pause_logged = flood_log_allow (&p->accept_log, &held);
+      if (p->pause_logged)
         g_warning ("accept: %s: pausing SOCKS5 accepts (%u pending, %u streams; limit %"
                    G_GUINT64_FORMAT " descriptors; %" G_GUINT64_FORMAT
-                   " more such pauses in the last %d s)", g_strerror (err),
+                   " more pauses since the previous such line)", g_strerror (err),
                    g_hash_table_size (p->conns), g_hash_table_size (p->streams), fd_limit (),
-                   held, FLOOD_LOG_INTERVAL_S);
+                   held);
     }
   else
     {
@@ -455,9 +460,11 @@ accept_works (P65 *p)
   if (!p->stats.accept_paused)
     return;
   p->stats.accept_paused = FALSE;
-  g_message ("accepting SOCKS5 connections again after %.1f s (%" G_GUINT64_FORMAT
-             " failed attempts)", (g_get_monotonic_time () - p->paused_since) / (double) G_USEC_PER_SEC,
-             p->pause_failures);
+  if (p->pause_logged)
+    g_message ("accepting SOCKS5 connections again after %.1f s (%" G_GUINT64_FORMAT
+               " failed attempts)",
+               (g_get_monotonic_time () - p->paused_since) / (double) G_USEC_PER_SEC,
+               p->pause_failures);
   p->pause_failures = 0;
 }
 
@@ -765,10 +772,9 @@ on_timer (gpointer data)
           p->stats.refused[BF_PROXY65_REFUSED_HANDSHAKE_TIMEOUT]++;
           if (flood_log_allow (&p->timeout_log, &held))
             g_message ("refused SOCKS5 connection from %s: not through the handshake within "
-                       "%u s (%s; %" G_GUINT64_FORMAT " more in the last %d s)", c->peer,
-                       hs ? p->handshake_timeout : p->connect_timeout,
-                       hs ? "handshake-timeout" : "connect-timeout", held,
-                       FLOOD_LOG_INTERVAL_S);
+                       "%u s (%s; %" G_GUINT64_FORMAT " more since the previous such line)",
+                       c->peer, hs ? p->handshake_timeout : p->connect_timeout,
+                       hs ? "handshake-timeout" : "connect-timeout", held);
         }
       conn_drop (c);
     }
