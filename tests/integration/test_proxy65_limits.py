@@ -21,15 +21,17 @@ and stopped by the test.
 import os
 import resource
 import socket
+import subprocess
 import time
 
 import pytest
 
 from checks import assert_error, result_query
-from harness import COMPONENT, DOMAIN, NS_DISCO_INFO, USERS, Belfry, Client, free_port
-from s5b import (GREETING, METHOD_OK, Sender, Stream, close_quietly, connect_request, dst_hash,
-                 fd_count, new_sid, read_to_close, recv_exact, success_reply, wait_fds_at_most,
-                 wait_listening, assert_silent)
+from harness import (COMPONENT, DOMAIN, NS_DISCO_INFO, USERS, Belfry, Client, free_port,
+                     require_belfry)
+from s5b import (GREETING, METHOD_OK, Sender, Stream, assert_silent, close_quietly,
+                 connect_request, dst_hash, fd_count, new_sid, read_to_close, recv_exact,
+                 success_reply, wait_fds_at_most, wait_listening)
 
 MB = 1 << 20
 LOW_FDS = 64
@@ -49,8 +51,6 @@ class LimitedBelfry(Belfry):
         self.nofile = nofile
 
     def start(self, wait_attached=True, timeout=10):
-        import subprocess
-        from harness import require_belfry
         nofile = self.nofile
 
         def limit():
@@ -288,7 +288,7 @@ def test_max_pending_per_address_default_32(prosody, tmp_path, alice, bob):
         for i in range(3):
             x = open_from(b.s5_port, "127.0.0.1")
             extra.append(x)
-            data, how = read_to_close(x, 2, f"connection {33 + i} from 127.0.0.1")
+            data, how = read_to_close(x, 5, f"connection {33 + i} from 127.0.0.1")
             assert data == b"", data
         b.wait_log("too many pending connections from this address (max-pending-per-address)", 2)
         # One line for the three (a flood must not flood the log).
@@ -336,7 +336,7 @@ def test_handshake_timeout(prosody, tmp_path, alice, bob):
                            ("greeted, no request", greeted)):
             read_to_close(sock, 5, f"{name} connection")
             t = time.monotonic() - t0
-            assert 0.8 <= t <= 3.5, f"{name} closed {t:.2f} s after connecting " \
+            assert 0.8 <= t <= 4.5, f"{name} closed {t:.2f} s after connecting " \
                                     "(handshake-timeout 1)"
         b.wait_log("(handshake-timeout;", 2)
         # Through the handshake, waiting for activation: connect-timeout applies.
