@@ -28,7 +28,7 @@ import pytest
 
 from checks import assert_error, result_query
 from harness import (COMPONENT, DOMAIN, NS_DISCO_INFO, USERS, Belfry, Client, free_port,
-                     require_belfry)
+                     require_belfry, run_belfry, write_config)
 from s5b import (GREETING, METHOD_OK, Sender, Stream, assert_silent, close_quietly,
                  connect_request, dst_hash, fd_count, new_sid, read_to_close, recv_exact,
                  success_reply, wait_fds_at_most, wait_listening)
@@ -344,3 +344,28 @@ def test_handshake_timeout(prosody, tmp_path, alice, bob):
     finally:
         close_quietly(*socks)
         finish(b)
+
+
+# ---------------------------------------------------------------------------
+# configuration (--check-config: nothing is started)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key,value", [("max-pending-per-address", "0"),
+                                       ("max-pending-per-address", "many"),
+                                       ("handshake-timeout", "0"),
+                                       ("handshake-timeout", "3601")])
+def test_bad_limit_names_file_group_and_key(tmp_path, key, value):
+    path = write_config(tmp_path / "belfry.conf", port=free_port(), modules="echo;proxy65",
+                        groups={"proxy65": {"listen": f"127.0.0.1:{free_port()}", key: value}})
+    r = run_belfry(["--check-config", "-c", str(path)])
+    assert r.returncode == 2, f"exit {r.returncode}, expected 2; stderr:\n{r.stderr}"
+    assert f"[proxy65] {key}" in r.stderr and str(path) in r.stderr, r.stderr
+
+
+def test_limits_accepted(tmp_path):
+    path = write_config(tmp_path / "belfry.conf", port=free_port(), modules="echo;proxy65",
+                        groups={"proxy65": {"listen": f"127.0.0.1:{free_port()}",
+                                            "max-pending-per-address": "1",
+                                            "handshake-timeout": "5"}})
+    r = run_belfry(["--check-config", "-c", str(path)])
+    assert r.returncode == 0, f"exit {r.returncode}; stderr:\n{r.stderr}"
