@@ -382,17 +382,32 @@ append_help (GString *out, const char *v)
       }
 }
 
+/* Locale-independent, and the shortest form that reads back as the same
+ * double ("0.1", not "0.10000000000000001"). */
+static void
+format_double (char buf[G_ASCII_DTOSTR_BUF_SIZE], double v)
+{
+  if (isinf (v))
+    {
+      g_strlcpy (buf, v > 0 ? "+Inf" : "-Inf", G_ASCII_DTOSTR_BUF_SIZE);
+      return;
+    }
+  for (int digits = 1; digits <= 17; digits++)
+    {
+      char fmt[8];
+      g_snprintf (fmt, sizeof fmt, "%%.%dg", digits);
+      g_ascii_formatd (buf, G_ASCII_DTOSTR_BUF_SIZE, fmt, v);
+      if (g_ascii_strtod (buf, NULL) == v)
+        return;
+    }
+}
+
 static void
 append_double (GString *out, double v)
 {
-  if (isinf (v))
-    g_string_append (out, v > 0 ? "+Inf" : "-Inf");
-  else
-    {
-      char buf[G_ASCII_DTOSTR_BUF_SIZE];
-      /* Locale-independent, shortest form that reads back the same. */
-      g_string_append (out, g_ascii_dtostr (buf, sizeof buf, v));
-    }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  format_double (buf, v);
+  g_string_append (out, buf);
 }
 
 /* name{a="x",b="y"[,le="..."]} */
@@ -437,10 +452,7 @@ render_series (GString *out, const BfMetric *m)
     {
       cumulative += __atomic_load_n (&m->buckets[i], __ATOMIC_RELAXED);
       char le[G_ASCII_DTOSTR_BUF_SIZE];
-      if (i < f->n_bounds)
-        g_ascii_dtostr (le, sizeof le, f->bounds[i]);
-      else
-        g_strlcpy (le, "+Inf", sizeof le);
+      format_double (le, i < f->n_bounds ? f->bounds[i] : INFINITY);
       append_series_name (out, m, "_bucket", le);
       g_string_append_printf (out, " %" G_GUINT64_FORMAT "\n", cumulative);
     }
