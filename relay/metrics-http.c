@@ -140,6 +140,14 @@ bf_metrics_http_free (BfMetricsHttp *http)
   g_free (http);
 }
 
+static gboolean
+same_port (const char *listen, GSocketAddress *addr)
+{
+  g_autoptr (GSocketAddress) old = bf_metrics_parse_listen (listen, NULL);
+  return old && g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (old))
+                == g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
+}
+
 gboolean
 bf_metrics_http_restart (BfMetricsHttp *http, const char *listen, GError **error)
 {
@@ -157,14 +165,15 @@ bf_metrics_http_restart (BfMetricsHttp *http, const char *listen, GError **error
   if (addr == NULL)
     return FALSE;
   /* The new server first: the old one keeps serving if this fails.  The
-   * same port as the old one, another address, would fail here: stop the
-   * old one then, as an operator changing 127.0.0.1 to ::1 expects. */
+   * old one's port on another address (0.0.0.0 for 127.0.0.1) may fail
+   * only because the old one holds it: then stop it and try once more. */
   g_autoptr (SoupServer) server = soup_server_new ("server-header", "belfry", NULL);
   soup_server_add_handler (server, NULL, on_request, http, NULL);
   g_autoptr (GError) local = NULL;
   if (!soup_server_listen (server, addr, 0, &local))
     {
-      if (http->server == NULL || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+      if (http->server == NULL || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE)
+          || !same_port (http->listen, addr))
         {
           g_set_error (error, G_IO_ERROR, local->code, "[metrics] listen = %s: %s", listen,
                        local->message);

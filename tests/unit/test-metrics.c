@@ -241,6 +241,64 @@ test_listen (void)
     }
 }
 
+static guint16
+free_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                        G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (s, any, FALSE, NULL));
+  g_autoptr (GSocketAddress) got = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (got));
+}
+
+static gboolean
+accepts (guint16 port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) c = g_socket_client_connect_to_host (client, "127.0.0.1", port,
+                                                                      NULL, NULL);
+  return c != NULL;
+}
+
+/* What a reload of [metrics] listen relies on: a new address replaces the
+ * old one; a busy one leaves the old one serving; NULL stops. */
+static void
+test_http_restart (void)
+{
+  g_autoptr (BfMetrics) r = bf_metrics_new ();
+  g_autoptr (BfMetricsHttp) http = bf_metrics_http_new (r);
+  guint16 a = free_port (), b = free_port ();
+  g_autofree char *la = g_strdup_printf ("127.0.0.1:%u", a);
+  g_autofree char *lb = g_strdup_printf ("127.0.0.1:%u", b);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bf_metrics_http_restart (http, la, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (bf_metrics_http_get_listen (http), ==, la);
+  g_assert_true (accepts (a));
+
+  g_assert_true (bf_metrics_http_restart (http, lb, &error));
+  g_assert_cmpstr (bf_metrics_http_get_listen (http), ==, lb);
+  g_assert_true (accepts (b));
+  g_assert_false (accepts (a));
+
+  /* a port someone else holds: refused, b still served */
+  g_autoptr (BfMetricsHttp) other = bf_metrics_http_new (r);
+  g_assert_true (bf_metrics_http_restart (other, la, NULL));
+  g_assert_false (bf_metrics_http_restart (http, la, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+  g_assert_nonnull (strstr (error->message, "[metrics] listen = "));
+  g_clear_error (&error);
+  g_assert_cmpstr (bf_metrics_http_get_listen (http), ==, lb);
+  g_assert_true (accepts (b));
+
+  g_assert_true (bf_metrics_http_restart (http, NULL, &error));
+  g_assert_null (bf_metrics_http_get_listen (http));
+  g_assert_false (accepts (b));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -254,5 +312,6 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/collector", test_collector);
   g_test_add_func ("/metrics/threads", test_threads);
   g_test_add_func ("/metrics/listen", test_listen);
+  g_test_add_func ("/metrics/http-restart", test_http_restart);
   return g_test_run ();
 }
