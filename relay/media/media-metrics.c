@@ -22,8 +22,9 @@ static const struct {
                     "Datagrams dropped, per worker and reason", "reason" },
   [FAM_SRTP_ERRORS] = { "belfry_srtp_errors_total",
                         "SRTP/SRTCP packets libsrtp refused, per worker and operation "
-                        "(unprotect: authentication, replay or malformed; protect: not RTP, "
-                        "too long)", "op" },
+                        "(unprotect: authentication, replay or malformed, see "
+                        "belfry_media_dropped_packets_total; protect: not RTP, too long)",
+                        "op" },
   [FAM_SEND_ERRORS] = { "belfry_media_send_errors_total",
                         "Packets not sent (not keyed yet, or the socket refused), per worker",
                         NULL },
@@ -47,7 +48,9 @@ static const struct {
   F (dropped_unvalidated, FAM_DROPPED, "unvalidated_source"),
   F (dropped_not_ready, FAM_DROPPED, "not_ready"),
   F (dropped_dtls, FAM_DROPPED, "dtls"),
-  F (dropped_unprotect, FAM_DROPPED, "unprotect"),
+  F (unprotect_auth, FAM_DROPPED, "srtp_auth"),
+  F (unprotect_replay, FAM_DROPPED, "replay"),
+  F (unprotect_other, FAM_DROPPED, "srtp_other"),
   F (dropped_ssrc_limit, FAM_DROPPED, "ssrc_limit"),
   F (dropped_unprotect, FAM_SRTP_ERRORS, "unprotect"),
   F (srtp_errors, FAM_SRTP_ERRORS, "protect"),

@@ -487,7 +487,15 @@ handle_srtp (BfMediaTransport *t, guint8 *data, gsize len)
       if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
         t->counters.dropped_ssrc_limit++;
       else
-        t->counters.dropped_unprotect++;
+        {
+          t->counters.dropped_unprotect++;
+          if (st == BF_MEDIA_SRTP_AUTH_FAIL)
+            t->counters.unprotect_auth++;
+          else if (st == BF_MEDIA_SRTP_REPLAY)
+            t->counters.unprotect_replay++;
+          else
+            t->counters.unprotect_other++;
+        }
       return;
     }
   if (rtcp)
