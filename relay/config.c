@@ -9,7 +9,8 @@ G_DEFINE_QUARK (bf-config-error-quark, bf_config_error)
 
 /* The groups the core itself reads; any other group must belong to a
  * module named in [modules] load. */
-static const char *const core_groups[] = { "component", "limits", "modules", "media", NULL };
+static const char *const core_groups[] = { "component", "limits", "modules", "media", "metrics",
+                                           NULL };
 
 struct _BfModuleConfig {
   char *path;

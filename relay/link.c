@@ -690,6 +690,12 @@ bf_link_get_stats (BfLink *link)
   return &link->stats;
 }
 
+gboolean
+bf_link_is_attached (BfLink *link)
+{
+  return link->state == LINK_ATTACHED;
+}
+
 void
 bf_link_free (BfLink *link)
 {

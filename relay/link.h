@@ -36,5 +36,7 @@ gboolean bf_link_send (BfLink *link, const BfStanza *stanza);
  * (at most 2 s), then calls @done.  No reconnection afterwards. */
 void bf_link_shutdown (BfLink *link, GSourceFunc done, gpointer data);
 const BfLinkStats *bf_link_get_stats (BfLink *link);
+/* TRUE while the server has accepted our handshake and the stream is up. */
+gboolean bf_link_is_attached (BfLink *link);
 
 G_END_DECLS

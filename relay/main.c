@@ -11,9 +11,11 @@
 #include <glib-unix.h>
 
 #include "config.h"
+#include "core-metrics.h"
 #include "fd-limit.h"
 #include "link.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "modules.h"
 #include "router.h"
 #include "sessions.h"
@@ -37,6 +39,8 @@ typedef struct {
   BfMediaCert *cert;
   BfMediaPool *pool;
   BfSessions *sessions;
+  char *metrics_listen;        /* [metrics] listen; NULL: off */
+  BfMetricsHttp *metrics;
   GMainLoop *loop;
   gboolean stopping;
   guint signal_ids[2];
@@ -140,6 +144,9 @@ relay_clear (BfRelay *relay)
   for (guint i = 0; i < G_N_ELEMENTS (relay->signal_ids); i++)
     if (relay->signal_ids[i])
       g_source_remove (relay->signal_ids[i]);
+  bf_core_metrics_unwatch ();
+  g_clear_pointer (&relay->metrics, bf_metrics_http_free);
+  g_clear_pointer (&relay->metrics_listen, g_free);
   /* Sessions, then modules: their shutdown may still send through the link. */
   g_clear_pointer (&relay->sessions, bf_sessions_free);
   g_clear_pointer (&relay->pool, bf_media_pool_free);
@@ -201,7 +208,8 @@ main (int argc, char **argv)
       relay_clear (&relay);
       return EXIT_CONFIG;
     }
-  if (!read_media_config (&relay, &error))
+  if (!read_media_config (&relay, &error)
+      || !bf_metrics_read_config (relay.config, &relay.metrics_listen, &error))
     {
       fprintf (stderr, "belfry: configuration error: %s\n", error->message);
       relay_clear (&relay);
@@ -218,6 +226,7 @@ main (int argc, char **argv)
   g_message ("belfry %s starting as %s", BF_VERSION, relay.config->jid);
   bf_raise_fd_limit ();
   relay.loop = g_main_loop_new (NULL, FALSE);
+  bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
@@ -230,6 +239,14 @@ main (int argc, char **argv)
   if (!bf_modules_start (relay.modules, &error))
     {
       g_critical ("%s", error->message);
+      relay_clear (&relay);
+      return EXIT_FATAL;
+    }
+  bf_core_metrics_watch (relay.link, relay.router, relay.pool);
+  relay.metrics = bf_metrics_http_new (bf_metrics_get_default ());
+  if (relay.metrics_listen && !bf_metrics_http_restart (relay.metrics, relay.metrics_listen, &error))
+    {
+      g_critical ("cannot serve metrics: %s", error->message);
       relay_clear (&relay);
       return EXIT_FATAL;
     }

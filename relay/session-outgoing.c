@@ -172,6 +172,7 @@ handle_accept (BfSession *s, BfJingle *j)
   g_message ("session %s to %s answered (%u contents%s)", s->sid, s->peer, j->contents->len,
              s->bundled ? ", BUNDLE" : "");
   s->mgr->stats.accepted++;
+  s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
   /* The module learns of the answer before the worker does: whatever it
    * prepares for the media path is in place before media can flow. */
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);

@@ -14,6 +14,7 @@
 
 #include <belfry/module.h>
 
+#include "core-metrics.h"
 #include "jingle.h"
 #include "jmi.h"
 #include "packet-route.h"
@@ -92,6 +93,10 @@ struct _BfSession {
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
   gboolean torn_down;
+  /* metrics (core-metrics.h): the belfry_sessions series counting it, and
+   * when its setup clock started (monotonic us) */
+  BfMetric *metric_state;
+  gint64 setup_start;
   /* module data */
   gpointer data;
   GDestroyNotify data_destroy;

@@ -37,6 +37,9 @@ session_unref (BfSession *s)
     return;
   if (s->data_destroy)
     s->data_destroy (s->data);
+  /* A session dropped without session_end (a refused initiate) leaves the
+   * gauge here (atomic: this may run on a worker). */
+  bf_core_metrics_session_state (s->module, &s->metric_state, NULL);
   g_free (s->key);
   g_free (s->sid);
   g_free (s->peer);
@@ -299,6 +302,13 @@ main_on_news (gpointer data)
         break;
       }
     case BF_MEDIA_EVENT_DTLS_CONNECTED:
+      if (s->setup_start)
+        {
+          bf_core_metrics_setup_time (s->module, g_get_monotonic_time () - s->setup_start);
+          s->setup_start = 0;
+          bf_core_metrics_session_state (s->module, &s->metric_state,
+                                         BF_SESSION_STATE_ESTABLISHED);
+        }
       if (s->n_transports > 1)
         g_message ("session %s: media secured on transport %u (%s)", s->sid, n->transport,
                    bf_media_srtp_profile_name (n->profile));
@@ -326,6 +336,9 @@ main_on_news (gpointer data)
         g_warning ("session %s with %s failed: %s", s->sid, s->peer,
                    n->error ? n->error->message : "transport failure");
         s->mgr->stats.failed++;
+        bf_core_metrics_transport_failed (s->module,
+                                          n->type == BF_MEDIA_EVENT_DTLS_FAILED ? "dtls" : "ice",
+                                          n->error);
         /* Any DTLS failure (a fingerprint mismatch above all) is a security
          * error; an ICE failure is the transport's. */
         session_end (s, n->type == BF_MEDIA_EVENT_DTLS_FAILED ? BF_JINGLE_REASON_SECURITY_ERROR
@@ -367,6 +380,8 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
     }
   g_message ("session %s with %s ended: %s", s->sid, s->peer, bf_jingle_reason_to_string (reason));
   mgr->stats.ended++;
+  bf_core_metrics_session_ended (s->module, bf_jingle_reason_to_string (reason));
+  bf_core_metrics_session_state (s->module, &s->metric_state, NULL);
   if (s->outgoing)
     g_hash_table_remove (mgr->proposals, s->sid);
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
@@ -448,6 +463,8 @@ session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *pee
   s->key = g_strconcat (peer, "\n", sid, NULL);
   g_hash_table_insert (mgr->table, s->key, s);
   mgr->live_on_workers++;
+  s->setup_start = g_get_monotonic_time ();
+  bf_core_metrics_session_started (module, &s->metric_state);
   return s;
 }
 
@@ -843,6 +860,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
     }
   s->ours = g_steal_pointer (&ours);
   s->deferred = FALSE;
+  s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
   transports_start (s, s->theirs);
   return TRUE;
 }

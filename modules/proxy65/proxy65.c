@@ -21,6 +21,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <gmodule.h>
+#include <belfry/metrics.h>
 #include <belfry/module.h>
 
 #include "proxy65-stats.h"
@@ -117,6 +118,7 @@ struct _P65 {
   FloodLog accept_log, refuse_log, timeout_log, gone_log;
   /* counters (bytes: of closed streams; the getter adds running ones) */
   BfProxy65Stats stats;
+  BfMetric *m_streams, *m_open, *m_bytes;   /* include/belfry/metrics.h */
 };
 
 /* TRUE when a line may be logged now; *held then says how many were not
@@ -543,6 +545,7 @@ static void
 stream_free (P65Stream *s)
 {
   P65 *p = s->p;
+  bf_metric_gauge_add (p->m_open, -1);
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, s->requester_bare));
   if (count > 1)
     g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count - 1));
@@ -563,6 +566,7 @@ stream_end (P65Stream *s, const char *reason)
   guint64 t2r = p65_pair_get_bytes (s->pair, TRUE);    /* target -> requester */
   guint64 r2t = p65_pair_get_bytes (s->pair, FALSE);
   p->stats.bytes += t2r + r2t;
+  bf_metric_add (p->m_bytes, t2r + r2t);
   double secs = (g_get_monotonic_time () - s->started) / (double) G_USEC_PER_SEC;
   g_autofree char *h = short_hash (s->hash);
   g_message ("stream %s closed: %s; %" G_GUINT64_FORMAT " bytes requester->target, %"
@@ -699,6 +703,8 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
       conn_drop (conns[i]);
     }
   g_hash_table_add (p->streams, s);
+  bf_metric_add (p->m_streams, 1);
+  bf_metric_gauge_add (p->m_open, 1);
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (p->per_jid, s->requester_bare));
   g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count + 1));
   p->stats.streams_total++;
@@ -855,6 +861,10 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
   p->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->per_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   bf_module_set_data (module, p, NULL);
+  p->m_streams = bf_module_metric_counter_new (module, "streams_total", "Streams activated");
+  p->m_open = bf_module_metric_gauge_new (module, "streams_open", "Streams relaying now");
+  p->m_bytes = bf_module_metric_counter_new (module, "bytes_total",
+                                             "Bytes relayed (both ways), counted as each stream closes");
 
   g_autofree char *listen = bf_config_get_string (config, "listen", "[::]:7777", error);
   if (listen == NULL)

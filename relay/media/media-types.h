@@ -56,6 +56,9 @@ typedef struct {
   guint64 dropped_dtls;             /* malformed DTLS framing, DTLS after the end,
                                      * application data */
   guint64 dropped_unprotect;        /* SRTP/SRTCP authentication, replay, malformed */
+  guint64 unprotect_auth;           /* of dropped_unprotect: the tag was wrong */
+  guint64 unprotect_replay;         /* of dropped_unprotect: replayed or too old */
+  guint64 unprotect_other;          /* of dropped_unprotect: malformed, anything else */
   guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
   guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
   guint64 send_errors;              /* send: not keyed yet, or the socket refused */

@@ -90,6 +90,8 @@ struct _BfMediaTransport {
   BfMediaSrtpProfile profile;
 
   BfMediaCounters counters;
+  BfMediaCounters flushed;        /* what the worker's metrics have of them */
+  GSource *metrics_timer;
   guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
 
   /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
@@ -99,6 +101,7 @@ struct _BfMediaTransport {
 };
 
 static void schedule_direct_start (BfMediaTransport *t);
+static gboolean flush_metrics (gpointer user_data);
 
 #define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
 
@@ -484,7 +487,15 @@ handle_srtp (BfMediaTransport *t, guint8 *data, gsize len)
       if (st == BF_MEDIA_SRTP_SSRC_LIMIT)
         t->counters.dropped_ssrc_limit++;
       else
-        t->counters.dropped_unprotect++;
+        {
+          t->counters.dropped_unprotect++;
+          if (st == BF_MEDIA_SRTP_AUTH_FAIL)
+            t->counters.unprotect_auth++;
+          else if (st == BF_MEDIA_SRTP_REPLAY)
+            t->counters.unprotect_replay++;
+          else
+            t->counters.unprotect_other++;
+        }
       return;
     }
   if (rtcp)
@@ -887,7 +898,19 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   g_signal_connect (t->agent, "component-state-changed", G_CALLBACK (on_state_changed), t);
   g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
   nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+  t->metrics_timer = g_timeout_source_new_seconds (BF_MEDIA_METRICS_FLUSH_SECONDS);
+  g_source_set_callback (t->metrics_timer, flush_metrics, t, NULL);
+  g_source_set_static_name (t->metrics_timer, "bf-media-metrics");
+  g_source_attach (t->metrics_timer, t->context);
   return t;
+}
+
+static gboolean
+flush_metrics (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  bf_media_metrics_flush (bf_media_worker_get_metrics (t->worker), &t->counters, &t->flushed);
+  return G_SOURCE_CONTINUE;
 }
 
 /* Keeps libnice reading (and discarding) while the agent closes: with no
@@ -918,6 +941,12 @@ bf_media_transport_free (BfMediaTransport *t)
   stop_ice_timer (t);
   stop_move_source (t);
   direct_stop (t);
+  if (t->metrics_timer)
+    {
+      g_source_destroy (t->metrics_timer);
+      g_clear_pointer (&t->metrics_timer, g_source_unref);
+      flush_metrics (t);
+    }
   if (t->agent)
     {
       if (t->stream_id)

@@ -3,6 +3,9 @@
  * a pool pins sessions to the least loaded one. */
 #include "worker.h"
 
+#include <pthread.h>
+
+#include "media-metrics.h"
 #include "media-types.h"
 
 struct _BfMediaWorker {
@@ -15,6 +18,9 @@ struct _BfMediaWorker {
   GCond start_cond;
   gboolean started;
   BfMediaSendQueue *send_queue;  /* touched only on the thread */
+  BfMediaMetrics *metrics;       /* series the thread adds to (media-metrics.h) */
+  clockid_t cpu_clock;           /* the thread's CPU clock; set before started */
+  gboolean have_cpu_clock;
 };
 
 struct _BfMediaPool {
@@ -50,6 +56,8 @@ worker_main (gpointer user_data)
   BfMediaWorker *w = user_data;
 
   g_main_context_push_thread_default (w->context);
+  /* Read by the metrics scrape (core-metrics.c) while the thread lives. */
+  w->have_cpu_clock = pthread_getcpuclockid (pthread_self (), &w->cpu_clock) == 0;
   g_mutex_lock (&w->start_lock);
   w->started = TRUE;
   g_cond_signal (&w->start_cond);
@@ -74,6 +82,7 @@ bf_media_worker_new (const char *name, GError **error)
   w->context = g_main_context_new ();
   w->loop = g_main_loop_new (w->context, FALSE);
   w->send_queue = bf_media_send_queue_new ();
+  w->metrics = bf_media_metrics_new (w->name);
   g_mutex_init (&w->start_lock);
   g_cond_init (&w->start_cond);
 
@@ -83,6 +92,7 @@ bf_media_worker_new (const char *name, GError **error)
       g_main_loop_unref (w->loop);
       g_main_context_unref (w->context);
       bf_media_send_queue_free (w->send_queue);
+      bf_media_metrics_free (w->metrics);
       g_mutex_clear (&w->start_lock);
       g_cond_clear (&w->start_cond);
       g_free (w->name);
@@ -128,6 +138,7 @@ bf_media_worker_free (BfMediaWorker *w)
   g_main_context_unref (w->context);
   /* The thread is gone: freeing it here is its last use. */
   bf_media_send_queue_free (w->send_queue);
+  bf_media_metrics_free (w->metrics);
   g_mutex_clear (&w->start_lock);
   g_cond_clear (&w->start_cond);
   g_free (w->name);
@@ -174,6 +185,19 @@ const char *
 bf_media_worker_get_name (BfMediaWorker *w)
 {
   return w->name;
+}
+
+BfMediaMetrics *
+bf_media_worker_get_metrics (BfMediaWorker *w)
+{
+  return w->metrics;
+}
+
+gboolean
+bf_media_worker_get_cpu_clock (BfMediaWorker *w, clockid_t *clock)
+{
+  *clock = w->cpu_clock;
+  return w->have_cpu_clock;
 }
 
 guint

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <glib.h>
+#include <time.h>
 
+#include "media-metrics.h"
 #include "send-queue.h"
 
 G_BEGIN_DECLS
@@ -38,6 +40,12 @@ const char *bf_media_worker_get_name (BfMediaWorker *worker);
 /* The worker's send queue (send-queue.h): only on the worker's thread,
  * like everything on its packet path. */
 BfMediaSendQueue *bf_media_worker_get_send_queue (BfMediaWorker *worker);
+/* Its metric series (media-metrics.h): transports on it fold their
+ * counters into them, on the worker. */
+BfMediaMetrics *bf_media_worker_get_metrics (BfMediaWorker *worker);
+/* The thread's CPU-time clock (clock_gettime), for the metrics scrape on
+ * the main thread; valid until bf_media_worker_free.  FALSE if unknown. */
+gboolean bf_media_worker_get_cpu_clock (BfMediaWorker *worker, clockid_t *clock);
 /* Sessions pinned to it (see bf_media_pool_acquire). */
 guint bf_media_worker_get_load (BfMediaWorker *worker);
 

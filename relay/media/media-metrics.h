@@ -1,0 +1,31 @@
+/* What media workers count, as metrics (README "Metrics"): packets and
+ * bytes in and out, drops by reason, SRTP errors, per worker.
+ *
+ * Thread rule: a transport's BfMediaCounters are its worker's alone (plain
+ * integers on the packet path).  The worker folds what they gained since
+ * the last fold into its own series (atomic adds, metrics.h) once a second
+ * and when the transport is freed; the scrape on the main thread reads
+ * those series and never a transport.  So a scrape lags the packet path by
+ * at most a second, and its cost does not depend on the number of
+ * sessions. */
+#pragma once
+
+#include "media-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _BfMediaMetrics BfMediaMetrics;
+
+/* Interval of the fold (transport.c runs it). */
+#define BF_MEDIA_METRICS_FLUSH_SECONDS 1
+
+/* A worker's series (its name is their worker label).  Main thread. */
+BfMediaMetrics *bf_media_metrics_new (const char *worker_name);
+void bf_media_metrics_free (BfMediaMetrics *metrics);
+
+/* On the counters' worker: adds @now - @flushed to the series, then sets
+ * @flushed to @now.  NULL @metrics does nothing. */
+void bf_media_metrics_flush (BfMediaMetrics *metrics, const BfMediaCounters *now,
+                             BfMediaCounters *flushed);
+
+G_END_DECLS
