@@ -347,7 +347,7 @@ static void
 learn_prefixes (BfMediaConfig *config, struct ifaddrs *list)
 {
   memset (config->address_prefixes, 0, sizeof config->address_prefixes);
-  for (guint k = 0; config->addresses[k] && k < BF_ADDR_POLICY_MAX_LOCAL; k++)
+  for (guint k = 0; k < BF_ADDR_POLICY_MAX_LOCAL && config->addresses[k]; k++)
     {
       BfAddrNet want;
       if (!bf_addr_parse (config->addresses[k], &want))
