@@ -92,6 +92,9 @@ struct _BfSession {
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
+  guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
+                                    * policy, by reason; read by the main side once
+                                    * the worker let go (main_worker_released) */
   gboolean torn_down;
   /* metrics (core-metrics.h): the belfry_sessions series counting it, and
    * when its setup clock started (monotonic us) */

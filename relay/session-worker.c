@@ -217,7 +217,8 @@ worker_add_candidates (BfSession *s, BfMediaTransport *t, const GArray *candidat
       g_autoptr (GError) error = NULL;
       if (!bf_media_transport_add_remote_candidate (t, &g_array_index (candidates,
                                                                        BfMediaCandidate, i),
-                                                    &error))
+                                                    &error)
+          && !g_error_matches (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_POLICY))
         g_debug ("session %s: candidate refused: %s", s->sid, error->message);
     }
 }
@@ -316,6 +317,10 @@ close_transport (SessionTransport *st)
 {
   if (st->transport)
     {
+      guint ignored[BF_ADDR_N_REASONS];
+      bf_media_transport_get_ignored_candidates (st->transport, ignored);
+      for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
+        st->session->w_ignored[r] += ignored[r];
       bf_media_transport_close (st->transport);
       bf_media_transport_free (st->transport);
       st->transport = NULL;
@@ -453,6 +458,25 @@ post_route (BfSession *s, const BfPacketRoute *route)
 
 static gboolean main_worker_released (gpointer data);
 
+/* Once per session, when it ends: how many remote candidates the policy
+ * refused and why (never the addresses: the peer's network is its own). */
+static void
+log_ignored_candidates (BfSession *s)
+{
+  guint total = 0;
+  g_autoptr (GString) why = g_string_new (NULL);
+  for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
+    if (s->w_ignored[r])
+      {
+        total += s->w_ignored[r];
+        g_string_append_printf (why, "%s%s %u", why->len ? ", " : "", bf_addr_reason_name (r),
+                                s->w_ignored[r]);
+      }
+  if (total)
+    g_info ("session %s: ignored %u remote candidates by the candidate policy (%s)", s->sid,
+            total, why->str);
+}
+
 void
 worker_teardown (gpointer data)
 {
@@ -460,6 +484,7 @@ worker_teardown (gpointer data)
   s->torn_down = TRUE;
   for (guint i = 0; i < s->w_n_transports; i++)
     close_transport (s->transports[i]);
+  log_ignored_candidates (s);
   /* No media() of ours runs after this: the other leg may go. */
   g_clear_pointer (&s->linked, session_unref);
   bf_media_worker_release (s->worker);
@@ -474,6 +499,10 @@ main_worker_released (gpointer data)
 {
   BfSession *s = data;
   if (s->mgr)
-    s->mgr->live_on_workers--;
+    {
+      s->mgr->live_on_workers--;
+      for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
+        s->mgr->stats.candidates_ignored += s->w_ignored[r];
+    }
   return G_SOURCE_REMOVE;
 }

@@ -14,6 +14,8 @@ typedef struct _BfSessions BfSessions;
 
 typedef struct {
   guint64 initiated, placed, accepted, declined, busy, failed, ended;
+  guint64 candidates_ignored;      /* remote candidates refused by the candidate
+                                    * policy (media/addr-policy.h), ended sessions */
 } BfSessionStats;
 
 /* @media is copied; @pool and @cert must outlive the manager.  Stanzas go

@@ -174,6 +174,7 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
         }
       g_strfreev (c.addresses);
       c.addresses = addresses;
+      memset (c.address_prefixes, 0, sizeof c.address_prefixes);
     }
 
   range = bf_config_get_string (g, "port-range", NULL, &local);
@@ -275,6 +276,37 @@ bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
                     &c.stun_initial_timeout_ms, error)
       || !get_uint (g, "max-ssrcs", c.max_ssrcs, 1, 1024, &c.max_ssrcs, error))
     goto fail;
+  char **nets = bf_config_get_string_list (g, "allow-peer-networks", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      goto fail;
+    }
+  if (nets)
+    {
+      c.n_allow_peer_networks = 0;
+      for (char **n = nets; *n; n++)
+        {
+          g_autoptr (GError) why = NULL;
+          if (c.n_allow_peer_networks >= BF_ADDR_POLICY_MAX_ALLOW)
+            {
+              bf_config_set_error (g, error, "allow-peer-networks", "at most %d networks",
+                                   BF_ADDR_POLICY_MAX_ALLOW);
+              g_strfreev (nets);
+              goto fail;
+            }
+          if (!bf_addr_net_parse (g_strstrip (*n), &c.allow_peer_networks[c.n_allow_peer_networks],
+                                  &why))
+            {
+              bf_config_set_error (g, error, "allow-peer-networks", "%s", why->message);
+              g_strfreev (nets);
+              goto fail;
+            }
+          c.n_allow_peer_networks++;
+        }
+      g_strfreev (nets);
+    }
+
   if (c.stun_initial_timeout_ms != 0 && c.stun_initial_timeout_ms < 20)
     {
       bf_config_set_error (g, error, "stun-initial-timeout-ms", "must be 0 or 20..9999");
@@ -290,11 +322,86 @@ fail:
   return FALSE;
 }
 
+static guint
+netmask_bits (const struct sockaddr *mask)
+{
+  const guint8 *b;
+  gsize n;
+  if (mask == NULL)
+    return 0;
+  if (mask->sa_family == AF_INET)
+    b = (const guint8 *) &((const struct sockaddr_in *) mask)->sin_addr, n = 4;
+  else if (mask->sa_family == AF_INET6)
+    b = (const guint8 *) &((const struct sockaddr_in6 *) mask)->sin6_addr, n = 16;
+  else
+    return 0;
+  guint bits = 0;
+  for (gsize i = 0; i < n; i++)
+    bits += (guint) __builtin_popcount (b[i]);
+  return bits;
+}
+
+/* Each configured address's network prefix, from the interface holding it
+ * (for the directed broadcast the candidate policy refuses). */
+static void
+learn_prefixes (BfMediaConfig *config, struct ifaddrs *list)
+{
+  memset (config->address_prefixes, 0, sizeof config->address_prefixes);
+  for (guint k = 0; k < BF_ADDR_POLICY_MAX_LOCAL && config->addresses[k]; k++)
+    {
+      BfAddrNet want;
+      if (!bf_addr_parse (config->addresses[k], &want))
+        continue;
+      for (struct ifaddrs *i = list; i; i = i->ifa_next)
+        {
+          if (i->ifa_addr == NULL)
+            continue;
+          BfAddrNet have = { 0 };
+          if (i->ifa_addr->sa_family == AF_INET)
+            {
+              have.family = 4;
+              memcpy (have.bytes, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
+            }
+          else if (i->ifa_addr->sa_family == AF_INET6)
+            {
+              have.family = 6;
+              memcpy (have.bytes, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
+            }
+          else
+            continue;
+          if (have.family == want.family && memcmp (have.bytes, want.bytes, 16) == 0)
+            {
+              config->address_prefixes[k] = (guint8) netmask_bits (i->ifa_netmask);
+              break;
+            }
+        }
+    }
+}
+
+void
+bf_media_config_peer_policy (const BfMediaConfig *config, BfAddrPolicy *policy)
+{
+  bf_addr_policy_init (policy);
+  for (guint k = 0; config->addresses && config->addresses[k]; k++)
+    bf_addr_policy_add_local (policy, config->addresses[k],
+                              k < BF_ADDR_POLICY_MAX_LOCAL ? config->address_prefixes[k] : 0);
+  for (guint k = 0; k < config->n_allow_peer_networks; k++)
+    bf_addr_policy_add_allowed (policy, &config->allow_peer_networks[k]);
+}
+
 void
 bf_media_config_default_addresses (BfMediaConfig *config)
 {
   if (config->addresses && config->addresses[0])
-    return;
+    {
+      struct ifaddrs *list = NULL;
+      if (getifaddrs (&list) == 0)
+        {
+          learn_prefixes (config, list);
+          freeifaddrs (list);
+        }
+      return;
+    }
   struct ifaddrs *list = NULL;
   GPtrArray *found = g_ptr_array_new ();
   if (getifaddrs (&list) == 0)
@@ -321,9 +428,13 @@ bf_media_config_default_addresses (BfMediaConfig *config)
           else
             g_ptr_array_add (found, text);
         }
-      freeifaddrs (list);
     }
   g_ptr_array_add (found, NULL);
   g_strfreev (config->addresses);
   config->addresses = (char **) g_ptr_array_free (found, FALSE);
+  if (list)
+    {
+      learn_prefixes (config, list);
+      freeifaddrs (list);
+    }
 }

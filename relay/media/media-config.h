@@ -16,12 +16,15 @@
  *   stun-max-retransmissions = 0  # libnice's Rc; 0 = libnice default (7)
  *   stun-initial-timeout-ms = 0   # libnice's RTO; 0 = libnice default
  *   max-ssrcs = 64                # per direction per leg
+ *   allow-peer-networks = 10.0.0.0/8;fd00::/8   # peer candidates allowed beyond
+ *                                 # the scope of 'addresses' (addr-policy.h)
  */
 #pragma once
 
 #include <glib.h>
 #include <belfry/module.h>
 
+#include "addr-policy.h"
 #include "media-types.h"
 
 G_BEGIN_DECLS
@@ -56,6 +59,13 @@ typedef struct {
   guint stun_max_retransmissions;   /* 0 = libnice default */
   guint stun_initial_timeout_ms;    /* 0 = libnice default */
   guint max_ssrcs;
+  /* The remote candidate policy (addr-policy.h): networks allowed on top
+   * of the scopes of 'addresses', and each address's network prefix when
+   * bf_media_config_default_addresses found it on the machine (0: not
+   * known), for its directed broadcast. */
+  BfAddrNet allow_peer_networks[BF_ADDR_POLICY_MAX_ALLOW];
+  guint n_allow_peer_networks;
+  guint8 address_prefixes[BF_ADDR_POLICY_MAX_LOCAL];
 } BfMediaConfig;
 
 /* Defaults (no address: transports refuse to start until one is set). */
@@ -66,7 +76,10 @@ gboolean bf_media_config_read (BfMediaConfig *config, BfModuleConfig *group, GEr
 void bf_media_config_copy (BfMediaConfig *dest, const BfMediaConfig *src);
 void bf_media_config_clear (BfMediaConfig *config);
 /* With no 'addresses' configured: every up, non-loopback, non-link-local
- * address of the machine (the documented default). */
+ * address of the machine (the documented default).  Either way, notes the
+ * network prefix of each address found on an interface. */
 void bf_media_config_default_addresses (BfMediaConfig *config);
+/* The remote candidate policy of a transport made with @config. */
+void bf_media_config_peer_policy (const BfMediaConfig *config, BfAddrPolicy *policy);
 
 G_END_DECLS

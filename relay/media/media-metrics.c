@@ -8,7 +8,7 @@
 #include "metrics.h"
 
 typedef enum {
-  FAM_PACKETS, FAM_BYTES, FAM_DROPPED, FAM_SRTP_ERRORS, FAM_SEND_ERRORS, FAM_PROTOCOL, N_FAMILIES
+  FAM_PACKETS, FAM_BYTES, FAM_DROPPED, FAM_SRTP_ERRORS, FAM_SEND_ERRORS, FAM_PROTOCOL, FAM_CANDIDATES, N_FAMILIES
 } Family;
 
 static const struct {
@@ -32,6 +32,9 @@ static const struct {
                      "Packets by protocol and direction (rtp/rtcp: SRTP delivered or sent; "
                      "dtls; stun: checks and consent run by belfry's own I/O), per worker",
                      "kind" },
+  [FAM_CANDIDATES] = { "belfry_remote_candidates_ignored_total",
+                       "Remote ICE candidates refused by the candidate policy "
+                       "([media] addresses, allow-peer-networks), per worker", NULL },
 };
 
 static const struct {
@@ -63,6 +66,7 @@ static const struct {
   F (dtls_out, FAM_PROTOCOL, "dtls_out"),
   F (stun_in, FAM_PROTOCOL, "stun_in"),
   F (stun_out, FAM_PROTOCOL, "stun_out"),
+  F (candidates_ignored, FAM_CANDIDATES, NULL),
 #undef F
 };
 

@@ -19,6 +19,7 @@ typedef enum {
   BF_MEDIA_ERROR_TIMEOUT,              /* ICE or DTLS did not complete in time */
   BF_MEDIA_ERROR_CLOSED,               /* the peer closed DTLS (close_notify) */
   BF_MEDIA_ERROR_CRYPTO,               /* OpenSSL or libsrtp refused (internal) */
+  BF_MEDIA_ERROR_POLICY,               /* a remote candidate the candidate policy refuses */
 } BfMediaError;
 
 /* DTLS-SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2). */
@@ -66,6 +67,8 @@ typedef struct {
                                      * ourselves (checks, consent) */
   guint64 pair_handbacks;           /* direct I/O gave the pair back to libnice
                                      * (the peer checked from a new address) */
+  guint64 candidates_ignored;       /* remote candidates the candidate policy
+                                     * refused (addr-policy.h) */
 } BfMediaCounters;
 
 G_END_DECLS

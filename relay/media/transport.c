@@ -71,6 +71,8 @@ struct _BfMediaTransport {
   char *remote_ufrag, *remote_pwd;
   GSList *pending_candidates;     /* NiceCandidate*, until the credentials */
   guint n_remote_candidates;
+  BfAddrPolicy policy;            /* which remote candidates may be checked */
+  guint ignored[BF_ADDR_N_REASONS];   /* remote candidates the policy refused */
   gboolean remote_gathering_done;
   GSource *ice_timer;
   gboolean have_pair;
@@ -830,6 +832,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->worker = worker;
   t->context = bf_media_worker_get_context (worker);
   bf_media_config_copy (&t->config, config);
+  bf_media_config_peer_policy (&t->config, &t->policy);
   if (t->config.max_ssrcs == 0)
     t->config.max_ssrcs = 64;
   t->cert = bf_media_cert_ref (cert);
@@ -1149,6 +1152,21 @@ bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandi
     }
   nice_address_set_port (&addr, c->port);
 
+  /* The peer picks these addresses: checks go only where the policy lets
+   * them (addr-policy.h), counted, never logged one by one. */
+  BfAddrScope scope;
+  BfAddrVerdict verdict = bf_addr_policy_check (&t->policy, c->address, c->port, &scope);
+  if (verdict != BF_ADDR_VERDICT_ALLOWED)
+    {
+      guint reason = verdict == BF_ADDR_VERDICT_PORT ? BF_ADDR_REASON_PORT : (guint) scope;
+      t->n_remote_candidates++;
+      t->ignored[reason]++;
+      t->counters.candidates_ignored++;
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_POLICY,
+                   "remote candidate ignored (candidate policy: %s)", bf_addr_reason_name (reason));
+      return FALSE;
+    }
+
   NiceCandidate *n = nice_candidate_new (to_nice_type (c->type));
   n->stream_id = t->stream_id;
   n->component_id = COMPONENT;
@@ -1182,6 +1200,13 @@ bf_media_transport_remote_gathering_done (BfMediaTransport *t)
       && nice_agent_get_component_state (t->agent, t->stream_id, COMPONENT)
          == NICE_COMPONENT_STATE_FAILED)
     ice_fail (t, BF_MEDIA_ERROR_ICE, "ICE failed: no candidate pair works");
+}
+
+void
+bf_media_transport_get_ignored_candidates (BfMediaTransport *t, guint counts[BF_ADDR_N_REASONS])
+{
+  g_return_if_fail (ON_WORKER (t));
+  memcpy (counts, t->ignored, sizeof t->ignored);
 }
 
 void

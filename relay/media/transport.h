@@ -126,10 +126,17 @@ gboolean bf_media_transport_set_local_credentials (BfMediaTransport *transport,
  * then takes that one over. */
 gboolean bf_media_transport_restart (BfMediaTransport *transport, const char *ufrag,
                                      const char *pwd, GError **error);
-/* Any time, also before the credentials (then held until they come). */
+/* Any time, also before the credentials (then held until they come).  A
+ * candidate the remote candidate policy refuses (addr-policy.h, [media]
+ * addresses and allow-peer-networks) is counted and not used: FALSE with
+ * BF_MEDIA_ERROR_POLICY. */
 gboolean bf_media_transport_add_remote_candidate (BfMediaTransport *transport,
                                                   const BfMediaCandidate *candidate,
                                                   GError **error);
+/* The remote candidates the policy refused so far, by reason (a
+ * BfAddrScope, or BF_ADDR_REASON_PORT). */
+void bf_media_transport_get_ignored_candidates (BfMediaTransport *transport,
+                                                guint counts[BF_ADDR_N_REASONS]);
 /* The peer's end-of-candidates: from now on ICE failure is final. */
 void bf_media_transport_remote_gathering_done (BfMediaTransport *transport);
 /* Our DTLS role (see bf_media_dtls_setup_for_answer/_from_answer) and the

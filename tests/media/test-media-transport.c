@@ -1083,11 +1083,37 @@ unreachable_job (gpointer data)
   g_assert_true (bf_media_transport_gather (p->t, &error));
   g_assert_true (bf_media_transport_set_remote_credentials (p->t, "abcd",
                                                             "abcdefghijklmnopqrstuvwxyz", &error));
-  /* A port nobody listens on. */
+  /* A port nobody listens on (in the test's own namespace). */
   BfMediaCandidate c = { .foundation = "1", .component = 1, .type = BF_MEDIA_CANDIDATE_HOST,
-                         .address = "127.0.0.1", .port = 9, .priority = 2130706431 };
+                         .address = "127.0.0.1", .port = 1024, .priority = 2130706431 };
   g_assert_true (bf_media_transport_add_remote_candidate (p->t, &c, &error));
   g_assert_no_error (error);
+  /* The candidate policy (addr-policy.h): gathering on 127.0.0.1, only
+   * loopback peers, and never below port 1024; counted, not used. */
+  static const struct { const char *address; guint16 port; } refused[] = {
+    { "127.0.0.1", 9 }, { "10.0.0.1", 40000 }, { "198.51.100.1", 40000 },
+    { "224.0.0.1", 40000 }, { "255.255.255.255", 40000 }, { "::1", 40000 },
+  };
+  guint ignored[BF_ADDR_N_REASONS];
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      BfMediaCandidate r = c;
+      g_strlcpy (r.address, refused[i].address, sizeof r.address);
+      r.port = refused[i].port;
+      g_assert_false (bf_media_transport_add_remote_candidate (p->t, &r, &error));
+      g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_POLICY);
+      g_clear_error (&error);
+    }
+  bf_media_transport_get_ignored_candidates (p->t, ignored);
+  g_assert_cmpuint (ignored[BF_ADDR_REASON_PORT], ==, 1);
+  g_assert_cmpuint (ignored[BF_ADDR_SCOPE_PRIVATE], ==, 1);
+  g_assert_cmpuint (ignored[BF_ADDR_SCOPE_PUBLIC], ==, 1);
+  g_assert_cmpuint (ignored[BF_ADDR_SCOPE_MULTICAST], ==, 1);
+  g_assert_cmpuint (ignored[BF_ADDR_SCOPE_BROADCAST], ==, 1);
+  g_assert_cmpuint (ignored[BF_ADDR_SCOPE_LOOPBACK], ==, 1);
+  BfMediaCounters counted;
+  bf_media_transport_get_counters (p->t, &counted);
+  g_assert_cmpuint (counted.candidates_ignored, ==, G_N_ELEMENTS (refused));
   /* Refused input. */
   BfMediaCandidate bad = c;
   g_strlcpy (bad.address, "f00.local", sizeof bad.address);

@@ -628,8 +628,32 @@ test_config (void)
   g_assert_false (c.consent_freshness);
   g_assert_cmpuint (c.consent_timeout_ms, ==, 12000);
   g_assert_cmpuint (c.max_ssrcs, ==, 8);
+  g_assert_cmpuint (c.n_allow_peer_networks, ==, 0);
+
+  /* The candidate policy's widening (addr-policy.h). */
+  g_assert_true (read_media ("[media]\naddresses = 198.51.100.7\n"
+                             "allow-peer-networks = 10.0.0.0/8; fd00::/8\n", &c, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.n_allow_peer_networks, ==, 2);
+  BfAddrPolicy policy;
+  bf_media_config_peer_policy (&c, &policy);
+  g_assert_cmpint (bf_addr_policy_check (&policy, "10.9.9.9", 40000, NULL), ==,
+                   BF_ADDR_VERDICT_ALLOWED);
+  g_assert_cmpint (bf_addr_policy_check (&policy, "192.168.0.1", 40000, NULL), ==,
+                   BF_ADDR_VERDICT_SCOPE);
+  g_assert_cmpint (bf_addr_policy_check (&policy, "127.0.0.1", 40000, NULL), ==,
+                   BF_ADDR_VERDICT_SCOPE);
 
   static const char *const bad[] = {
+    "[media]\nallow-peer-networks = 10.1.2.3/8\n",
+    "[media]\nallow-peer-networks = 10.0.0.0/33\n",
+    "[media]\nallow-peer-networks = 10.0.0.0/8;intranet\n",
+    "[media]\nallow-peer-networks = "
+    "1.0.0.0/8;2.0.0.0/8;3.0.0.0/8;4.0.0.0/8;5.0.0.0/8;6.0.0.0/8;7.0.0.0/8;8.0.0.0/8;"
+    "9.0.0.0/8;10.0.0.0/8;11.0.0.0/8;12.0.0.0/8;13.0.0.0/8;14.0.0.0/8;15.0.0.0/8;16.0.0.0/8;"
+    "17.0.0.0/8;18.0.0.0/8;19.0.0.0/8;20.0.0.0/8;21.0.0.0/8;22.0.0.0/8;23.0.0.0/8;24.0.0.0/8;"
+    "25.0.0.0/8;26.0.0.0/8;27.0.0.0/8;28.0.0.0/8;29.0.0.0/8;30.0.0.0/8;31.0.0.0/8;32.0.0.0/8;"
+    "33.0.0.0/8\n",
     "[media]\naddresses = eth0\n",
     "[media]\naddresses = 127.0.0.1;example.org\n",
     "[media]\nworkers = -1\n",
@@ -659,6 +683,8 @@ test_config (void)
       g_test_message ("%s", e->message);
       g_assert_nonnull (strstr (e->message, "media-test.conf"));
       g_assert_nonnull (strstr (e->message, "[media]"));
+      if (strstr (bad[i], "allow-peer-networks"))
+        g_assert_nonnull (strstr (e->message, "allow-peer-networks"));
       /* Left as it was. */
       g_assert_null (fresh.addresses[0]);
       g_assert_cmpuint (fresh.n_srtp_profiles, ==, 2);
