@@ -92,6 +92,7 @@ struct _BfSession {
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
   gboolean torn_down;
+  gint64 started;                  /* g_get_real_time () at creation (admin list) */
   /* module data */
   gpointer data;
   GDestroyNotify data_destroy;
@@ -111,6 +112,10 @@ struct _BfSessions {
   guint64 jmi_ignored;             /* JMI answers from or to the wrong JID */
   guint live_on_workers;           /* sessions whose worker side is not torn down */
   BfSessionStats stats;
+  /* operator control (session-admin.c) */
+  gboolean draining;               /* new sessions and proposals get <busy/> */
+  GSourceFunc empty_func;          /* idle, once the table empties */
+  gpointer empty_data;
 };
 
 /* What a worker tells the main thread about a session's transport
@@ -193,6 +198,9 @@ G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *messag
 G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
 G_GNUC_INTERNAL BfJingleReasonCondition check_proposed_media (BfSessions *mgr, const char *from,
                                                               const BfJingle *j, char **why);
+
+/* session-admin.c: operator control */
+G_GNUC_INTERNAL void admin_on_session_gone (BfSessions *mgr);
 
 /* session-content.c: contents added and removed */
 G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);

@@ -320,7 +320,7 @@ test_domain_disco_info (Fixture *f, gconstpointer unused)
 
   static const char *const expected[] = {
     BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION,
-    "urn:test:feat", NS_DOMAIN_CLAIMED, "urn:other",
+    "http://jabber.org/protocol/commands", "urn:test:feat", NS_DOMAIN_CLAIMED, "urn:other",
   };
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
