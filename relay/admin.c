@@ -394,6 +394,7 @@ command (BfAdmin *a, const BfStanza *iq, const BfStanza *payload)
       answer (a, bf_adhoc_error (iq, "modify", "bad-request", cond, error->message));
       return;
     }
+  g_debug ("ad-hoc command %s from %s", req.node, from);
   const Command *cmd = find_command (req.node);
   BfAdhocSessionCheck check = BF_ADHOC_SESSION_OK;
   if (cmd && req.sessionid)
