@@ -121,8 +121,8 @@ static gboolean
 on_drained (gpointer data)
 {
   BfRelay *relay = data;
-  if (relay->draining && !relay->stopping && relay->sessions
-      && bf_sessions_count (relay->sessions) == 0)
+  if (relay->draining && !relay->stopping
+      && (relay->sessions == NULL || bf_sessions_count (relay->sessions) == 0))
     {
       g_message ("drain: the last session ended");
       stop (relay, "drained");
