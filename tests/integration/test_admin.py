@@ -59,6 +59,13 @@ def test_command_list_only_for_admins(alice, bob):
     # the configured JID is matched case-insensitively, full JID by its bare
     assert command_items(alice) == [(COMPONENT, n) for n in COMMANDS]
     assert command_items(bob) == []
+    # a command node's disco#info: described to the admin, hidden from others
+    r = alice.query(COMPONENT, NS_DISCO_INFO, node="end-session")
+    ident = r.find(".//{%s}identity" % NS_DISCO_INFO)
+    assert (ident.get("category"), ident.get("type")) == ("automation", "command-node")
+    assert NS_COMMANDS in {f.get("var") for f in r.iter("{%s}feature" % NS_DISCO_INFO)}
+    assert error_of(bob.query(COMPONENT, NS_DISCO_INFO, node="end-session"))[:2] == \
+        ("cancel", ["item-not-found"])
 
 
 def test_non_admin_is_forbidden(bob, relay):
