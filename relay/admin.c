@@ -332,8 +332,8 @@ end_session (BfAdmin *a, const BfStanza *iq, const BfAdhocRequest *req, const ch
       completed_note (a, iq, "end-session", req->sessionid, "error", "no such session");
       return;
     }
-  g_autofree char *text = g_strdup_printf ("ended by the relay's operator");
-  guint n = bf_sessions_end_sid (a->sessions, sid, "success", text);
+  /* XEP-0166 <success/>: to the peer, a normal hang-up by the relay. */
+  guint n = bf_sessions_end_sid (a->sessions, sid, "success", "ended by the relay's operator");
   g_message ("admin %s ended session %s (%u leg%s)", owner, sid, n, n == 1 ? "" : "s");
   g_autofree char *note = n ? g_strdup_printf ("session %s ended", sid)
                             : g_strdup_printf ("no session %s", sid);

@@ -219,10 +219,8 @@ reload_admin (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
   if (!apply)
     return TRUE;
   guint before = bf_admin_count_jids (relay->admin), after = g_strv_length (jids);
-  g_autofree char *was = NULL;
   bf_admin_set_jids (relay->admin, g_steal_pointer (&jids));
-  (void) was;
-  /* The count is what changed that the log may show; JIDs are personal. */
+  /* The count is what the log shows of the change; JIDs are personal. */
   g_ptr_array_add (changes, g_strdup_printf ("[admin] jids: %u → %u entr%s", before, after,
                                              after == 1 ? "y" : "ies"));
   return TRUE;

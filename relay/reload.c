@@ -17,9 +17,10 @@ struct _BfReload {
   const BfConfig *running;
   BfModules *modules;
   GPtrArray *entries;   /* Entry* */
-  /* The last applied file's values of the refused keys are the running
-   * ones: refusals compare with the file belfry started with. */
 };
+/* A refused key keeps the value belfry started with, so refusals are
+ * found by comparing with @running's file: a change refused once is
+ * reported again at every reload until it is undone or belfry restarts. */
 
 static void
 entry_free (gpointer data)
