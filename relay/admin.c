@@ -127,6 +127,12 @@ bf_admin_count_jids (BfAdmin *admin)
 }
 
 gboolean
+bf_admin_has_jids (BfAdmin *admin, const char *const *jids)
+{
+  return g_strv_equal ((const char *const *) admin->jids, jids);
+}
+
+gboolean
 bf_admin_is_admin (BfAdmin *admin, const char *jid)
 {
   g_autofree char *lp = NULL, *dom = NULL, *res = NULL;

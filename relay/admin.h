@@ -36,6 +36,8 @@ gboolean bf_admin_read_config (BfModuleConfig *group, char ***jids, GError **err
 /* Takes @jids. */
 void bf_admin_set_jids (BfAdmin *admin, char **jids);
 guint bf_admin_count_jids (BfAdmin *admin);
+/* Whether @jids (as bf_admin_read_config gives them) is the list in use. */
+gboolean bf_admin_has_jids (BfAdmin *admin, const char *const *jids);
 gboolean bf_admin_is_admin (BfAdmin *admin, const char *jid);
 
 /* NULL when no module takes sessions. */

@@ -219,10 +219,12 @@ reload_admin (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
   if (!apply)
     return TRUE;
   guint before = bf_admin_count_jids (relay->admin), after = g_strv_length (jids);
+  gboolean same = bf_admin_has_jids (relay->admin, (const char *const *) jids);
   bf_admin_set_jids (relay->admin, g_steal_pointer (&jids));
   /* The count is what the log shows of the change; JIDs are personal. */
-  g_ptr_array_add (changes, g_strdup_printf ("[admin] jids: %u → %u entr%s", before, after,
-                                             after == 1 ? "y" : "ies"));
+  if (!same)
+    g_ptr_array_add (changes, g_strdup_printf ("[admin] jids: %u → %u entr%s", before, after,
+                                               after == 1 ? "y" : "ies"));
   return TRUE;
 }
 

@@ -173,9 +173,12 @@ bf_reload_run (BfReload *r)
           g_clear_error (&error);
         }
     }
-  if (changes->len == 0)
-    g_message ("reload: done; no live setting changed%s", refused->len ? " (some refused)" : "");
   for (guint i = 0; i < changes->len; i++)
     g_message ("reload: %s", (const char *) g_ptr_array_index (changes, i));
+  if (changes->len == 0)
+    g_message ("reload: done; no live setting changed%s", refused->len ? " (some refused)" : "");
+  else
+    g_message ("reload: done; %u change%s%s", changes->len, changes->len == 1 ? "" : "s",
+               refused->len ? " (some refused)" : "");
   return TRUE;
 }

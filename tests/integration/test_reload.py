@@ -64,13 +64,12 @@ def reload(relay, prosody, n, **kw):
     config(prosody, relay.reload_path, **kw)
     relay.send_signal(signal.SIGHUP)
     relay.wait_log("reload: reading", 5, count=n)
-    # the reload is synchronous: its outcome follows in the same main-loop turn
+    # every reload ends with one of these two lines
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         tail = relay.log().split("reload: reading")[n:]
-        if tail and ("reload: " in tail[-1].split("\n", 1)[-1]
-                     or "reload refused" in tail[-1]):
-            return tail[-1]
+        if tail and ("reload: done" in tail[0] or "reload refused" in tail[0]):
+            return tail[0]
         time.sleep(0.05)
     raise AssertionError(relay.log()[-3000:])
 
@@ -113,6 +112,10 @@ def test_admin_jids_and_log_level_live(relay, prosody, alice, bob):
     assert "[admin] jids: 2 → 1 entry" in out
     assert "[component] log-level: debug → info" in out
     assert command_items(bob) == []
+    # the same file again: nothing to report
+    out = reload(relay, prosody, 3, admins="alice@localhost")
+    assert "reload: done; no live setting changed" in out
+    assert "[admin] jids" not in out
 
 
 def test_broken_file_changes_nothing(relay, prosody, alice):

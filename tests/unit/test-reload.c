@@ -83,6 +83,7 @@ test_reload (void)
                          "reload: [media] workers changed: needs a restart; "
                          "the running value stays");
   g_test_expect_message ("belfry", G_LOG_LEVEL_MESSAGE, "reload: [media] max-sessions: 20 → 30");
+  g_test_expect_message ("belfry", G_LOG_LEVEL_MESSAGE, "reload: done; 1 change (some refused)");
   write_file (path, "max-sessions = 30\nworkers = 4", "jids = a@b;c@d", "second-Secret");
   g_assert_true (bf_reload_run (reload));
   g_test_assert_expected_messages ();
