@@ -36,8 +36,14 @@ admin_reader (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
               GError **error)
 {
   (void) data; (void) changes;
-  g_auto (GStrv) jids = bf_config_get_string_list (group, "jids", error);
-  if (apply)
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) jids = bf_config_get_string_list (group, "jids", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (apply && jids)
     admin_applies++;
   return TRUE;
 }
