@@ -10,6 +10,7 @@ G_DEFINE_QUARK (bf-config-error-quark, bf_config_error)
 /* The groups the core itself reads; any other group must belong to a
  * module named in [modules] load. */
 static const char *const core_groups[] = { "component", "limits", "modules", "media", "metrics",
+                                           "admin",
                                            NULL };
 
 struct _BfModuleConfig {
@@ -376,6 +377,23 @@ read_component (BfConfig *c, GError **error)
       bf_config_set_error (g, error, "ping-target", "'%s' is not a JID", c->ping_target);
       return FALSE;
     }
+  /* Operating (README "Operating belfry"): how long a drain waits for the
+   * last session, and the log level SIGHUP may change. */
+  if (!bf_config_get_int (g, "drain-timeout", 3600, 1, 7 * 24 * 3600, &v, error))
+    return FALSE;
+  c->drain_timeout = (guint) v;
+  g_autofree char *level = bf_config_get_string (g, "log-level", "info", &local_error);
+  if (local_error)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (strcmp (level, "debug") != 0 && strcmp (level, "info") != 0)
+    {
+      bf_config_set_error (g, error, "log-level", "'%s' is not info or debug", level);
+      return FALSE;
+    }
+  c->debug_log = strcmp (level, "debug") == 0;
   return bf_config_group_check_unknown (g, error);
 }
 

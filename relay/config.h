@@ -29,6 +29,8 @@ typedef struct {
   guint ping_timeout;        /* seconds */
   char *ping_target;
   char *parent_domain;     /* relay.example.org -> example.org (the jid itself if no dot) */
+  guint drain_timeout;       /* seconds: a drain's wait for the last session */
+  gboolean debug_log;        /* log-level = debug (what --verbose also turns on) */
 
   BfXmlLimits limits;
   gsize write_queue_size;

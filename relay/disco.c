@@ -4,12 +4,14 @@
 #include "disco.h"
 
 /* Every address answers these itself (router.c); the domain also answers
- * version. */
+ * version and the operator's ad-hoc commands (admin.c; their list is
+ * empty for everyone not in [admin] jids). */
 static const char *const address_features[] = {
   BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, NULL
 };
 static const char *const domain_features[] = {
-  BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION, NULL
+  BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION,
+  "http://jabber.org/protocol/commands", NULL
 };
 
 static const BfDiscoIdentity default_identity = { "component", "generic", NULL };

@@ -17,10 +17,25 @@ level_name (GLogLevelFlags level)
   return "DEBUG";
 }
 
+/* Read by every thread's log call; changed by a reload (main thread). */
+static gint debug_on;
+
+void
+bf_log_set_debug (gboolean debug)
+{
+  g_atomic_int_set (&debug_on, debug ? 1 : 0);
+}
+
+gboolean
+bf_log_get_debug (void)
+{
+  return g_atomic_int_get (&debug_on) != 0;
+}
+
 static GLogWriterOutput
 writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
-  gboolean verbose = GPOINTER_TO_INT (user_data);
+  gboolean verbose = g_atomic_int_get (&debug_on);
   const char *domain = NULL, *message = NULL;
   for (gsize i = 0; i < n_fields; i++)
     {
@@ -46,5 +61,6 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer 
 void
 bf_log_init (gboolean verbose)
 {
-  g_log_set_writer_func (writer, GINT_TO_POINTER (verbose), NULL);
+  bf_log_set_debug (verbose);
+  g_log_set_writer_func (writer, NULL, NULL);
 }

@@ -8,5 +8,8 @@
 G_BEGIN_DECLS
 
 void bf_log_init (gboolean verbose);
+/* Debug records on or off while running ([component] log-level, reload). */
+void bf_log_set_debug (gboolean debug);
+gboolean bf_log_get_debug (void);
 
 G_END_DECLS

@@ -64,10 +64,9 @@ bf_metrics_parse_listen (const char *text, GError **error)
 }
 
 gboolean
-bf_metrics_read_config (const BfConfig *config, char **listen, GError **error)
+bf_metrics_read_group (BfModuleConfig *group, char **listen, GError **error)
 {
   *listen = NULL;
-  g_autoptr (BfModuleConfig) group = bf_config_group_new (config, "metrics");
   g_autofree char *value = bf_config_get_string (group, "listen", NULL, error);
   if (value == NULL && error && *error)
     return FALSE;
@@ -85,6 +84,13 @@ bf_metrics_read_config (const BfConfig *config, char **listen, GError **error)
     return FALSE;
   *listen = g_steal_pointer (&value);
   return TRUE;
+}
+
+gboolean
+bf_metrics_read_config (const BfConfig *config, char **listen, GError **error)
+{
+  g_autoptr (BfModuleConfig) group = bf_config_group_new (config, "metrics");
+  return bf_metrics_read_group (group, listen, error);
 }
 
 static void

@@ -20,6 +20,7 @@ struct _BfModule {
   gboolean initialized;
   gpointer data;
   GDestroyNotify data_destroy;
+  BfModuleReloadFunc reload;
 };
 
 struct _BfModules {
@@ -295,6 +296,18 @@ bf_modules_start (BfModules *modules, GError **error)
         }
     }
   return TRUE;
+}
+
+void
+bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func)
+{
+  module->reload = func;
+}
+
+BfModuleReloadFunc
+bf_module_get_reload_func (BfModule *module)
+{
+  return module->reload;
 }
 
 guint

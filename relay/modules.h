@@ -32,6 +32,8 @@ BfModule *bf_modules_find_domain_ns (BfModules *modules, const char *ns);
 
 const BfModuleInfo *bf_module_get_info_struct (BfModule *module);
 gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
+/* What the module registered with bf_module_set_reload_func (reload.c). */
+BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
 /* The core's own sending path, shared with the router. */
 gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
 

@@ -14,7 +14,16 @@ struct _BfRouter {
   BfRouterStats stats;
   BfRouterSessionHook session_hook;
   gpointer session_hook_data;
+  BfRouterDomainIqHook domain_iq_hook;
+  gpointer domain_iq_hook_data;
 };
+
+void
+bf_router_set_domain_iq_hook (BfRouter *router, BfRouterDomainIqHook hook, gpointer data)
+{
+  router->domain_iq_hook = hook;
+  router->domain_iq_hook_data = data;
+}
 
 void
 bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer data)
@@ -209,6 +218,11 @@ route_iq (BfRouter *r, BfModule *mod, gboolean known_address, const BfStanza *iq
   if (!known_address)
     {
       send_error (r, iq, "cancel", "service-unavailable", NULL);
+      return;
+    }
+  if (mod == NULL && r->domain_iq_hook && r->domain_iq_hook (r->domain_iq_hook_data, iq, payload))
+    {
+      r->stats.answered++;
       return;
     }
   /* The module owning the address, or for the domain itself the module

@@ -27,6 +27,12 @@ void bf_router_route (BfRouter *router, const BfStanza *stanza);
  * such a module's address first; TRUE when it took the stanza. */
 typedef gboolean (*BfRouterSessionHook) (gpointer data, BfModule *module, const BfStanza *stanza);
 void bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer data);
+/* An iq get/set to the domain itself (the admin commands, admin.h):
+ * offered before the modules and the core's own answers; TRUE when the
+ * hook answered it. */
+typedef gboolean (*BfRouterDomainIqHook) (gpointer data, const BfStanza *iq,
+                                          const BfStanza *payload);
+void bf_router_set_domain_iq_hook (BfRouter *router, BfRouterDomainIqHook hook, gpointer data);
 const BfRouterStats *bf_router_get_stats (BfRouter *router);
 
 G_END_DECLS

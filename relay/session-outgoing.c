@@ -389,6 +389,18 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       g_autoptr (BfStanza) receipt = bf_jmi_build_receipt (to, from, rid, mid);
       send_stanza (mgr, receipt);
     }
+  if (mgr->draining)
+    {
+      /* XEP-0353 §3.2: no new calls while draining (session-admin.c). */
+      g_autoptr (BfJmi) reject = bf_jmi_new (BF_JMI_REJECT, jmi->id);
+      bf_jmi_set_reason (reject, BF_JINGLE_REASON_BUSY, "the relay is draining");
+      g_autofree char *id = g_strdup_printf ("bf-m-%s-reject", jmi->id);
+      g_autoptr (BfStanza) m = bf_jmi_build (reject, to, from, id);
+      send_stanza (mgr, m);
+      mgr->stats.busy++;
+      g_message ("proposal %s from %s refused: draining", jmi->id, from);
+      return;
+    }
   static const BfJmiType answers[] = { BF_JMI_RINGING, BF_JMI_PROCEED };
   for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
     {

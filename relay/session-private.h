@@ -100,6 +100,7 @@ struct _BfSession {
    * when its setup clock started (monotonic us) */
   BfMetric *metric_state;
   gint64 setup_start;
+  gint64 started;                  /* g_get_real_time () at creation (admin list) */
   /* module data */
   gpointer data;
   GDestroyNotify data_destroy;
@@ -119,6 +120,10 @@ struct _BfSessions {
   guint64 jmi_ignored;             /* JMI answers from or to the wrong JID */
   guint live_on_workers;           /* sessions whose worker side is not torn down */
   BfSessionStats stats;
+  /* operator control (session-admin.c) */
+  gboolean draining;               /* new sessions and proposals get <busy/> */
+  GSourceFunc empty_func;          /* idle, once the table empties */
+  gpointer empty_data;
 };
 
 /* What a worker tells the main thread about a session's transport
@@ -201,6 +206,9 @@ G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *messag
 G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
 G_GNUC_INTERNAL BfJingleReasonCondition check_proposed_media (BfSessions *mgr, const char *from,
                                                               const BfJingle *j, char **why);
+
+/* session-admin.c: operator control */
+G_GNUC_INTERNAL void admin_on_session_gone (BfSessions *mgr);
 
 /* session-content.c: contents added and removed */
 G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);

@@ -393,6 +393,7 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   else
     mgr->live_on_workers--;
   g_hash_table_remove (mgr->table, s->key);
+  admin_on_session_gone (mgr);
   session_unref (s);
 }
 
@@ -461,6 +462,7 @@ session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *pee
   s->peer = g_strdup (peer);
   s->local = g_strdup (local);
   s->key = g_strconcat (peer, "\n", sid, NULL);
+  s->started = g_get_real_time ();
   g_hash_table_insert (mgr->table, s->key, s);
   mgr->live_on_workers++;
   s->setup_start = g_get_monotonic_time ();
@@ -512,6 +514,13 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
     {
       g_message ("session %s from %s refused: %s", s->sid, from, media_why);
       session_end (s, bad, media_why, TRUE);
+      return;
+    }
+  if (mgr->draining)
+    {
+      mgr->stats.busy++;
+      g_message ("session %s from %s refused: draining", s->sid, from);
+      session_end (s, BF_JINGLE_REASON_BUSY, "the relay is draining", TRUE);
       return;
     }
   if (g_hash_table_size (mgr->table) > mgr->max_sessions)

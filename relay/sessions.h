@@ -23,8 +23,8 @@ typedef struct {
 BfSessions *bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool,
                              BfMediaCert *cert, const BfMediaConfig *media,
                              guint max_sessions);
-/* Ends every session (session-terminate <gone/>... not sent: the link is
- * going down) and waits for the workers to let go of them. */
+/* Ends every session still there (session-terminate <gone/>, sent if the
+ * link still carries it) and waits for the workers to let go of them. */
 void bf_sessions_free (BfSessions *sessions);
 
 /* The router's session hook (router.h). */
@@ -32,5 +32,36 @@ gboolean bf_sessions_handle_stanza (gpointer sessions, BfModule *module, const B
 
 guint bf_sessions_count (BfSessions *sessions);
 const BfSessionStats *bf_sessions_get_stats (BfSessions *sessions);
+
+/* --- operator control (session-admin.c): admin commands, reload, drain --- */
+
+/* One session as the operator sees it. */
+typedef struct {
+  char *sid, *peer, *local, *module, *state;
+  gboolean outgoing;
+  gint64 since;                    /* g_get_real_time () at its start */
+  guint64 packets_in, packets_out; /* summed over its transports */
+} BfSessionRow;
+void bf_session_row_free (BfSessionRow *row);
+/* @rows: BfSessionRow*, the callee's. */
+typedef void (*BfSessionRowsFunc) (GPtrArray *rows, gpointer data);
+/* Collects at most @max sessions (oldest first) with their packet counts,
+ * asked of their workers; @done runs later on the main context, never
+ * from inside this call. */
+void bf_sessions_list (BfSessions *sessions, guint max, BfSessionRowsFunc done, gpointer data);
+/* Ends the sessions with this sid (session-terminate @reason, a XEP-0166
+ * condition name); returns how many. */
+guint bf_sessions_end_sid (BfSessions *sessions, const char *sid, const char *reason,
+                           const char *text);
+/* Ends every session, telling each peer. */
+void bf_sessions_end_all (BfSessions *sessions, const char *reason, const char *text);
+void bf_sessions_set_max (BfSessions *sessions, guint max_sessions);
+guint bf_sessions_get_max (BfSessions *sessions);
+/* Draining: every new session-initiate gets session-terminate <busy/> and
+ * every JMI proposal a reject <busy/>; running sessions go on. */
+void bf_sessions_set_draining (BfSessions *sessions, gboolean draining);
+gboolean bf_sessions_is_draining (BfSessions *sessions);
+/* @func runs (from an idle source) each time the last session ended. */
+void bf_sessions_set_empty_func (BfSessions *sessions, GSourceFunc func, gpointer data);
 
 G_END_DECLS

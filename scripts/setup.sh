@@ -16,8 +16,8 @@ PACKAGES=(
   prosody lua-unbound ejabberd python3-slixmpp python3-pytest
   # sanitizers and libFuzzer
   clang libclang-rt-14-dev
-  # tools the tests use
-  procps iproute2 util-linux
+  # tools the tests use (systemd: systemd-analyze verify of the unit)
+  procps iproute2 util-linux systemd
   # e2e media tests: real browser peers (driven by npm playwright-core and
   # puppeteer-core; the system browsers, never a downloaded build)
   chromium firefox-esr

@@ -162,4 +162,17 @@ gboolean bf_domain_list_contains (const char *const *domains, const char *domain
 void bf_config_set_error (BfModuleConfig *config, GError **error,
                           const char *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
 
+/* --- Configuration reload (SIGHUP) --- *
+ * Added without an API version bump: a module that never calls this is
+ * unchanged.  A module that registers a reload function is given its group
+ * of the re-read file on every reload (main thread, after init()); it
+ * checks the new values and applies them all or none, logs what it
+ * changed (g_message "reload: [<name>] key: old → new"), and fails with an
+ * error naming the file, the group and the key (bf_config_set_error) to
+ * keep its running settings.  Without one, any change to the module's
+ * group is refused (logged) and needs a restart. */
+typedef gboolean (*BfModuleReloadFunc) (BfModule *module, BfModuleConfig *config,
+                                        GError **error);
+void bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func);
+
 G_END_DECLS

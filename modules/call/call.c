@@ -445,6 +445,41 @@ call_handle (BfModule *module, const BfStanza *stanza)
   return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
 }
 
+static char *
+domains_text (char **domains)
+{
+  return domains ? g_strjoinv (", ", domains) : g_strdup ("anyone");
+}
+
+/* SIGHUP (module.h): the limits and allow-domains change for calls placed
+ * from now on; calls running keep going.  All or nothing.  (Unknown keys
+ * are not checked here: init() did, and a restart will.) */
+static gboolean
+call_reload (BfModule *module, BfModuleConfig *config, GError **error)
+{
+  CallModule *cm = bf_module_get_data (module);
+  gint64 ring, per_jid;
+  g_auto (GStrv) domains = NULL;
+  if (!bf_config_get_int (config, "ring-timeout", 45, 1, 600, &ring, error)
+      || !bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &per_jid, error)
+      || !bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
+                                     &domains, error))
+    return FALSE;
+  g_autofree char *was = domains_text (cm->allow_domains), *now = domains_text (domains);
+  if (strcmp (was, now) != 0)
+    g_message ("reload: [call] allow-domains: %s → %s", was, now);
+  if ((guint) ring != cm->ring_timeout)
+    g_message ("reload: [call] ring-timeout: %u → %u s", cm->ring_timeout, (guint) ring);
+  if ((guint) per_jid != cm->max_calls_per_jid)
+    g_message ("reload: [call] max-calls-per-jid: %u → %u", cm->max_calls_per_jid,
+               (guint) per_jid);
+  g_strfreev (cm->allow_domains);
+  cm->allow_domains = g_steal_pointer (&domains);
+  cm->ring_timeout = (guint) ring;
+  cm->max_calls_per_jid = (guint) per_jid;
+  return TRUE;
+}
+
 static gboolean
 call_init (BfModule *module, BfModuleConfig *config, GError **error)
 {
@@ -459,6 +494,7 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (!bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &v, error))
     return FALSE;
   cm->max_calls_per_jid = (guint) v;
+  bf_module_set_reload_func (module, call_reload);
   /* Default: the users of the server that hosts us. */
   return bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
                                     &cm->allow_domains, error);

@@ -320,7 +320,7 @@ test_domain_disco_info (Fixture *f, gconstpointer unused)
 
   static const char *const expected[] = {
     BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, BF_NS_PING, BF_NS_VERSION,
-    "urn:test:feat", NS_DOMAIN_CLAIMED, "urn:other",
+    "http://jabber.org/protocol/commands", "urn:test:feat", NS_DOMAIN_CLAIMED, "urn:other",
   };
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
@@ -733,7 +733,7 @@ test_domain_namespace (Fixture *f, gconstpointer unused)
  *   jabber:iq:version<urn:other<urn:test:domainns<urn:test:feat<urn:xmpp:ping< */
 #define TMOD_VER "Wg5b/Cd1mr66qSYtgjnUkXfweiQ="
 #define OTHER_VER "kYtlM5vF5+ne3SpDj9Qh3F1cseg="
-#define DOMAIN_VER "EoLu5+f8LfQDpfvEuuu3TCSkHVI="
+#define DOMAIN_VER "g42+L/86HYDB23TYj45xHgpEyiw="   /* with the commands feature (XEP-0050) */
 
 /* Asks @to for disco#info with @node (NULL: none) and returns the reply. */
 static BfStanza *

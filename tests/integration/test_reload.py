@@ -1,0 +1,162 @@
+"""SIGHUP reloads the configuration (relay/reload.c, relay/main.c), through a
+real Prosody with slixmpp clients:
+
+  - [media] max-sessions 1000 -> 1 live: the running session goes on, the
+    next one gets <busy/>
+  - [admin] jids: bob becomes an admin without a restart
+  - [component] log-level info -> debug: debug records appear
+  - a broken file (a bad value, a syntax error) changes nothing: belfry
+    keeps running with the old values and logs file, group and key
+  - a change that needs a restart ([media] workers, [component] secret) is
+    refused by name, the value (a secret!) never logged, and the rest of
+    the reload is applied
+"""
+
+import signal
+import time
+
+import pytest
+
+from adhoc import command_items, command_of, execute, field_values, form_of
+from harness import DOMAIN, Belfry, write_config
+from test_jingle import (MEDIA, assert_result, initiate, jingle_client, new_sid, offer,
+                         reason_of, send_jingle, terminate, wait_jingle)
+
+
+def config(prosody, path, *, max_sessions=1000, admins="alice@localhost", media_extra=None,
+           log_level=None, secret=None):
+    media = dict(MEDIA, **{"max-sessions": max_sessions}, **(media_extra or {}))
+    extra = {"log-level": log_level} if log_level else None
+    kw = {"secret": secret} if secret else {}
+    return write_config(path, port=prosody.component_port, component_extra=extra,
+                        groups={"media": media, "admin": {"jids": admins}}, **kw)
+
+
+@pytest.fixture
+def relay(prosody, tmp_path):
+    path = config(prosody, tmp_path / "reload.conf")
+    b = Belfry(tmp_path, config_path=path)
+    b.reload_path = path
+    try:
+        b.start()
+        yield b
+        b.stop()   # exit 0 after all the reloads
+    finally:
+        b.kill_quietly()
+
+
+@pytest.fixture
+def alice(prosody):
+    c = jingle_client(prosody, "alice", "reload")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def bob(prosody):
+    c = jingle_client(prosody, "bob", "reload")
+    yield c
+    c.close()
+
+
+def reload(relay, prosody, n, **kw):
+    """Rewrites the file, sends SIGHUP and waits for the n-th reload's end."""
+    config(prosody, relay.reload_path, **kw)
+    relay.send_signal(signal.SIGHUP)
+    relay.wait_log("reload: reading", 5, count=n)
+    # every reload ends with one of these two lines
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        tail = relay.log().split("reload: reading")[n:]
+        if tail and ("reload: done" in tail[0] or "reload refused" in tail[0]):
+            return tail[0]
+        time.sleep(0.05)
+    raise AssertionError(relay.log()[-3000:])
+
+
+def max_sessions(client):
+    return field_values(form_of(command_of(execute(client, "show-counters"))))["max-sessions"]
+
+
+def test_max_sessions_live(relay, prosody, alice):
+    running = new_sid("live")
+    initiate(alice, running)
+    out = reload(relay, prosody, 1, max_sessions=1)
+    assert "reload: [media] max-sessions: 1000 → 1" in out
+    assert max_sessions(alice) == "1"
+    # the next session is over the new limit
+    sid = new_sid("over")
+    assert_result(send_jingle(alice, offer(sid, alice.full_jid)), "session-initiate")
+    assert reason_of(wait_jingle(alice, sid, "session-terminate"))[0] == "busy"
+    # nothing running was dropped
+    assert f"session {running} with {alice.full_jid} ended" not in relay.log()
+    terminate(alice, relay, running)
+    # and with the limit back, sessions are taken again
+    out = reload(relay, prosody, 2, max_sessions=1000)
+    assert "[media] max-sessions: 1 → 1000" in out
+    again = new_sid("again")
+    initiate(alice, again)
+    terminate(alice, relay, again)
+
+
+def test_admin_jids_and_log_level_live(relay, prosody, alice, bob):
+    assert command_items(bob) == []
+    out = reload(relay, prosody, 1, admins="alice@localhost;bob@localhost", log_level="debug")
+    assert "reload: [admin] jids: 1 → 2 entries" in out
+    assert "reload: [component] log-level: info → debug" in out
+    assert len(command_items(bob)) == 4
+    assert command_of(execute(bob, "show-counters")).get("status") == "completed"
+    # debug records now reach the log
+    relay.wait_log(" DEBUG ", 5)
+    out = reload(relay, prosody, 2, admins="alice@localhost")
+    assert "[admin] jids: 2 → 1 entry" in out
+    assert "[component] log-level: debug → info" in out
+    assert command_items(bob) == []
+    # the same file again: nothing to report
+    out = reload(relay, prosody, 3, admins="alice@localhost")
+    assert "reload: done; no live setting changed" in out
+    assert "[admin] jids" not in out
+
+
+def test_broken_file_changes_nothing(relay, prosody, alice):
+    path = relay.reload_path
+    good = path.read_text()
+    path.write_text(good.replace("max-sessions = 1000", "max-sessions = lots")
+                    .replace("jids = alice@localhost", "jids = alice@localhost;bob@localhost"))
+    relay.send_signal(signal.SIGHUP)
+    relay.wait_log("reload refused, nothing changed:", 5)
+    assert f"{path}: [media] max-sessions: 'lots' is not an integer" in relay.log()
+    assert relay.running()
+    assert max_sessions(alice) == "1000"
+    assert "[admin] jids:" not in relay.log()   # the good part was not applied either
+
+    # a value that only the reload's own check catches
+    path.write_text(good.replace("jids = alice@localhost", "jids = alice@localhost/phone"))
+    relay.send_signal(signal.SIGHUP)
+    relay.wait_log("reload refused, nothing changed:", 5, count=2)
+    assert f"{path}: [admin] jids: 'alice@localhost/phone' is not a bare JID" in relay.log()
+
+    # not a key file at all
+    path.write_text("[component\njid = \n")
+    relay.send_signal(signal.SIGHUP)
+    relay.wait_log("reload refused, nothing changed:", 5, count=3)
+    assert relay.running()
+    sid = new_sid("still")
+    initiate(alice, sid)
+    terminate(alice, relay, sid)
+
+
+def test_restart_only_keys_refused(relay, prosody, alice):
+    out = reload(relay, prosody, 1, media_extra={"workers": 3}, secret="another-secret-Xy7",
+                 max_sessions=5)
+    log = relay.log()
+    assert "reload: [media] workers changed: needs a restart; the running value stays" in log
+    assert "reload: [component] secret changed: needs a restart; the running value stays" in log
+    assert "another-secret-Xy7" not in log
+    # the live part of the same file is applied
+    assert "[media] max-sessions: 1000 → 5" in out
+    assert max_sessions(alice) == "5"
+    # still attached with the old secret: a session works
+    sid = new_sid("kept")
+    initiate(alice, sid)
+    terminate(alice, relay, sid)
