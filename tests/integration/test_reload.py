@@ -5,6 +5,9 @@ real Prosody with slixmpp clients:
     next one gets <busy/>
   - [admin] jids: bob becomes an admin without a restart
   - [component] log-level info -> debug: debug records appear
+  - [metrics] listen: off -> on -> another port -> off, each scrape answered
+    where it should be and refused where it should not; a busy port keeps
+    the running listener
   - a broken file (a bad value, a syntax error) changes nothing: belfry
     keeps running with the old values and logs file, group and key
   - a change that needs a restart ([media] workers, [component] secret) is
@@ -13,23 +16,28 @@ real Prosody with slixmpp clients:
 """
 
 import signal
+import socket
 import time
+import urllib.error
 
 import pytest
 
 from adhoc import command_items, command_of, execute, field_values, form_of
-from harness import DOMAIN, Belfry, write_config
+from harness import DOMAIN, Belfry, free_ports, write_config
+from test_metrics import scrape
 from test_jingle import (MEDIA, assert_result, initiate, jingle_client, new_sid, offer,
                          reason_of, send_jingle, terminate, wait_jingle)
 
 
 def config(prosody, path, *, max_sessions=1000, admins="alice@localhost", media_extra=None,
-           log_level=None, secret=None):
+           log_level=None, secret=None, metrics=None):
     media = dict(MEDIA, **{"max-sessions": max_sessions}, **(media_extra or {}))
     extra = {"log-level": log_level} if log_level else None
     kw = {"secret": secret} if secret else {}
     return write_config(path, port=prosody.component_port, component_extra=extra,
-                        groups={"media": media, "admin": {"jids": admins}}, **kw)
+                        groups={"media": media, "admin": {"jids": admins},
+                                **({"metrics": {"listen": metrics}} if metrics else {})},
+                        **kw)
 
 
 @pytest.fixture
@@ -160,3 +168,33 @@ def test_restart_only_keys_refused(relay, prosody, alice):
     sid = new_sid("kept")
     initiate(alice, sid)
     terminate(alice, relay, sid)
+
+
+def metrics_answers(port):
+    try:
+        scrape(port)
+        return True
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
+def test_metrics_listen_live(relay, prosody, alice):
+    p1, p2 = free_ports(2)
+    assert not metrics_answers(p1)
+    out = reload(relay, prosody, 1, metrics=f"127.0.0.1:{p1}")
+    assert f"reload: [metrics] listen: off → 127.0.0.1:{p1}" in out
+    fams, _ = scrape(p1)
+    assert "belfry_link_up" in fams
+    out = reload(relay, prosody, 2, metrics=f"127.0.0.1:{p2}")
+    assert f"[metrics] listen: 127.0.0.1:{p1} → 127.0.0.1:{p2}" in out
+    assert metrics_answers(p2) and not metrics_answers(p1)
+    # a port someone else holds: the running listener stays
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        out = reload(relay, prosody, 3, metrics=f"127.0.0.1:{busy.getsockname()[1]}")
+        assert "still serving on 127.0.0.1:%d" % p2 in relay.log()
+        assert metrics_answers(p2)
+    out = reload(relay, prosody, 4)
+    assert f"[metrics] listen: 127.0.0.1:{p2} → off" in out
+    assert not metrics_answers(p2)
