@@ -1,19 +1,12 @@
-/* The proxy65 module's counters, for whoever exports metrics.  The module
- * is a shared object: the core finds the getter with
- *
- *     g_module_symbol (gmodule, BF_PROXY65_STATS_SYMBOL, &sym)
- *
- * and calls it with the module's BfModule.  Main thread only (the module
- * runs there); the getter copies a snapshot, so the caller keeps no
- * pointer into the module. */
+/* The proxy65 module's counters: plain fields bumped on the main thread
+ * (where the module runs), published once a second as the module's
+ * metrics (include/belfry/metrics.h: belfry_proxy65_*). */
 #pragma once
 
 #include <glib.h>
 #include <belfry/module.h>
 
 G_BEGIN_DECLS
-
-#define BF_PROXY65_STATS_SYMBOL "bf_proxy65_get_stats"
 
 /* Why a SOCKS5 connection was closed before it was relayed. */
 typedef enum {
@@ -27,17 +20,16 @@ typedef enum {
   BF_PROXY65_REFUSED_N
 } BfProxy65Refusal;
 
-/* Label values for a metrics exporter, indexed by BfProxy65Refusal. */
+/* Metric names (belfry_proxy65_refused_<name>_total, '-' as '_'), indexed
+ * by BfProxy65Refusal. */
 #define BF_PROXY65_REFUSAL_NAMES \
   { "handshake", "max-pending", "max-pending-per-address", "taken", "handshake-timeout", \
     "connect-timeout" }
 
 typedef struct {
   guint64 connections;        /* accepted TCP connections */
-  guint64 pending;            /* gauge: connections not (yet) relayed */
-  guint64 streams_active;     /* gauge: activated streams being relayed */
   guint64 streams_total;      /* activations */
-  guint64 bytes;              /* relayed, both directions, running streams included */
+  guint64 bytes;              /* relayed, both directions, by closed streams */
   guint64 refused[BF_PROXY65_REFUSED_N];
   guint64 iq_refused;         /* streamhost queries and activations answered with an error */
   guint64 relay_failures;     /* activations refused for want of descriptors (pipe2) */
@@ -46,11 +38,5 @@ typedef struct {
   guint64 accept_pauses;      /* episodes of accepting paused (EMFILE, ENFILE, ENOBUFS...) */
   gboolean accept_paused;     /* gauge: accepting is paused now */
 } BfProxy65Stats;
-
-typedef void (*BfProxy65GetStatsFunc) (BfModule *module, BfProxy65Stats *out);
-
-/* Exported from the module (G_MODULE_EXPORT).  Fills @out with zeros when
- * the module is not running. */
-void bf_proxy65_get_stats (BfModule *module, BfProxy65Stats *out);
 
 G_END_DECLS

@@ -119,6 +119,10 @@ struct _P65 {
   /* counters (bytes: of closed streams; the getter adds running ones) */
   BfProxy65Stats stats;
   BfMetric *m_streams, *m_open, *m_bytes;   /* include/belfry/metrics.h */
+  /* the rest of `stats` as metrics, published by the 1 s timer */
+  BfMetric *m_connections, *m_refused[BF_PROXY65_REFUSED_N], *m_iq_refused, *m_relay_failures,
+           *m_idle_timeouts, *m_accept_errors, *m_accept_pauses, *m_pending, *m_paused;
+  BfProxy65Stats published;    /* what the metrics already hold */
 };
 
 /* TRUE when a line may be logged now; *held then says how many were not
@@ -743,10 +747,32 @@ p65_handle (BfModule *module, const BfStanza *stanza)
 
 /* --- timers --- */
 
+/* Adds what the counters gained since the last call to the metrics: the
+ * hot paths only bump a plain field, and a scrape never reads module state. */
+static void
+publish_stats (P65 *p)
+{
+#define PUBLISH(metric, field) \
+  G_STMT_START { bf_metric_add (metric, p->stats.field - p->published.field); \
+                 p->published.field = p->stats.field; } G_STMT_END
+  PUBLISH (p->m_connections, connections);
+  for (int i = 0; i < BF_PROXY65_REFUSED_N; i++)
+    PUBLISH (p->m_refused[i], refused[i]);
+  PUBLISH (p->m_iq_refused, iq_refused);
+  PUBLISH (p->m_relay_failures, relay_failures);
+  PUBLISH (p->m_idle_timeouts, idle_timeouts);
+  PUBLISH (p->m_accept_errors, accept_errors);
+  PUBLISH (p->m_accept_pauses, accept_pauses);
+#undef PUBLISH
+  bf_metric_set (p->m_pending, g_hash_table_size (p->conns));
+  bf_metric_set (p->m_paused, p->stats.accept_paused);
+}
+
 static gboolean
 on_timer (gpointer data)
 {
   P65 *p = data;
+  publish_stats (p);
   gint64 now = g_get_monotonic_time ();
   GHashTableIter it;
   gpointer key;
@@ -863,6 +889,31 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
   bf_module_set_data (module, p, NULL);
   p->m_streams = bf_module_metric_counter_new (module, "streams_total", "Streams activated");
   p->m_open = bf_module_metric_gauge_new (module, "streams_open", "Streams relaying now");
+  p->m_connections = bf_module_metric_counter_new (module, "connections_total",
+                                                   "SOCKS5 connections accepted");
+  static const char *const refusal_names[] = BF_PROXY65_REFUSAL_NAMES;
+  for (int i = 0; i < BF_PROXY65_REFUSED_N; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("refused_%s_total", refusal_names[i]);
+      g_strdelimit (name, "-", '_');
+      g_autofree char *help = g_strdup_printf ("SOCKS5 connections closed before relaying: %s",
+                                               refusal_names[i]);
+      p->m_refused[i] = bf_module_metric_counter_new (module, name, help);
+    }
+  p->m_iq_refused = bf_module_metric_counter_new (module, "iq_refused_total",
+                                                  "Streamhost queries and activations refused");
+  p->m_relay_failures = bf_module_metric_counter_new (module, "relay_failures_total",
+                                                      "Activations refused for want of descriptors");
+  p->m_idle_timeouts = bf_module_metric_counter_new (module, "idle_timeouts_total",
+                                                     "Streams closed by idle-timeout");
+  p->m_accept_errors = bf_module_metric_counter_new (module, "accept_errors_total",
+                                                     "accept(2) failures");
+  p->m_accept_pauses = bf_module_metric_counter_new (module, "accept_pauses_total",
+                                                     "Episodes of accepting paused (EMFILE, ENFILE, ...)");
+  p->m_pending = bf_module_metric_gauge_new (module, "pending",
+                                             "SOCKS5 connections not (yet) relayed");
+  p->m_paused = bf_module_metric_gauge_new (module, "accept_paused",
+                                            "1 while accepting is paused (out of descriptors)");
   p->m_bytes = bf_module_metric_counter_new (module, "bytes_total",
                                              "Bytes relayed (both ways), counted as each stream closes");
 
@@ -1010,28 +1061,6 @@ p65_shutdown (BfModule *module)
   g_strfreev (p->allow_domains);
   g_free (p);
   bf_module_set_data (module, NULL, NULL);
-}
-
-/* --- counters, for a metrics exporter (proxy65-stats.h) --- */
-
-G_MODULE_EXPORT void
-bf_proxy65_get_stats (BfModule *module, BfProxy65Stats *out)
-{
-  P65 *p = module ? bf_module_get_data (module) : NULL;
-  memset (out, 0, sizeof *out);
-  if (p == NULL)
-    return;
-  *out = p->stats;
-  out->pending = g_hash_table_size (p->conns);
-  out->streams_active = g_hash_table_size (p->streams);
-  GHashTableIter it;
-  gpointer key;
-  g_hash_table_iter_init (&it, p->streams);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    {
-      P65Stream *st = key;
-      out->bytes += p65_pair_get_bytes (st->pair, TRUE) + p65_pair_get_bytes (st->pair, FALSE);
-    }
 }
 
 static const char *const p65_namespaces[] = { NS_BYTESTREAMS, NULL };

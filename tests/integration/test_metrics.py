@@ -48,6 +48,14 @@ FAMILIES = {
     "belfry_proxy65_streams_total": "counter",
     "belfry_proxy65_streams_open": "gauge",
     "belfry_proxy65_bytes_total": "counter",
+    "belfry_proxy65_connections_total": "counter",
+    "belfry_proxy65_pending": "gauge",
+    "belfry_proxy65_accept_paused": "gauge",
+    "belfry_proxy65_refused_handshake_total": "counter",
+    "belfry_proxy65_refused_max_pending_per_address_total": "counter",
+    "belfry_proxy65_refused_handshake_timeout_total": "counter",
+    "belfry_proxy65_accept_pauses_total": "counter",
+    "belfry_remote_candidates_ignored_total": "counter",
 }
 
 
@@ -390,3 +398,31 @@ def test_port_in_use_is_a_clear_error(tmp_path, belfry_bin):
         assert "in use" in r.stderr.lower(), r.stderr
     finally:
         busy.close()
+
+    def test_proxy65_refusals_and_pending_are_counted(self, relay):
+        """A flood from one address over max-pending-per-address (32): the
+        extra connections show as refusals, the held ones as pending
+        (published by the module's 1 s timer)."""
+        _, before = scrape(relay.mport)
+        held = []
+        try:
+            for _ in range(35):
+                held.append(socket.create_connection(("127.0.0.1", relay.s5_port), timeout=3))
+            deadline = time.monotonic() + 5
+            while True:
+                _, now = scrape(relay.mport)
+                refused = (value(now, "belfry_proxy65_refused_max_pending_per_address_total")
+                           - value(before, "belfry_proxy65_refused_max_pending_per_address_total"))
+                if refused == 3 and value(now, "belfry_proxy65_pending") == 32:
+                    break
+                assert time.monotonic() < deadline, (refused, value(now, "belfry_proxy65_pending"))
+                time.sleep(0.2)
+            assert (value(now, "belfry_proxy65_connections_total")
+                    >= value(before, "belfry_proxy65_connections_total") + 32)
+        finally:
+            for c in held:
+                c.close()
+        deadline = time.monotonic() + 5
+        while value(scrape(relay.mport)[1], "belfry_proxy65_pending") != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
