@@ -18,6 +18,7 @@ struct _BfXmlStream {
   XML_Parser parser;
   BfXmlLimits limits;
   BfXmlStreamCallbacks cb;
+  BfXmlStanzaDroppedFunc dropped;
   gpointer user_data;
 
   guint depth;              /* 0 outside the root, 1 inside <stream:stream> */
@@ -25,6 +26,11 @@ struct _BfXmlStream {
   BfStanza *top;            /* the top-level element being built */
   guint64 fed;              /* bytes given to expat since the reset */
   guint64 mark;             /* where the current top-level item began */
+  guint64 hard_limit;       /* BF_XML_HARD_LIMIT_FACTOR x max_stanza_size */
+  gboolean skipping;        /* following an over-limit element to its end */
+  BfXmlDropReason skip_reason;
+  BfStanza *head;           /* what stanza_dropped will report */
+  gboolean oversize_pending; /* expat holds an over-size top-level start tag */
   gboolean failed;
   GError *error;            /* set by a handler that stopped the parser */
 };
@@ -42,6 +48,18 @@ bf_xml_stream_error_condition (BfXmlStreamError code)
     case BF_XML_STREAM_ERROR_INVALID_NAMESPACE: return "invalid-namespace";
     case BF_XML_STREAM_ERROR_BAD_FORMAT: return "bad-format";
     default: return "undefined-condition";
+    }
+}
+
+const char *
+bf_xml_drop_reason_to_string (BfXmlDropReason reason)
+{
+  switch (reason)
+    {
+    case BF_XML_DROP_SIZE: return "size";
+    case BF_XML_DROP_DEPTH: return "depth";
+    case BF_XML_DROP_ATTRIBUTES: return "attributes";
+    default: return "unknown";
     }
 }
 
@@ -79,12 +97,107 @@ set_attrs (BfXmlStream *s, BfStanza *el, const XML_Char **atts)
     }
 }
 
+/* --- dropping an over-limit element --- */
+
+/* The attributes a bounce needs, and nothing else of a dropped element. */
+static const char *const head_attrs[] = { "from", "to", "id", "type" };
+
+static void
+head_set (BfStanza *head, const char *name, const char *value)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (head_attrs); i++)
+    if (strcmp (name, head_attrs[i]) == 0 && strlen (value) <= BF_XML_HEAD_ATTR_MAX)
+      bf_stanza_set_attr (head, name, value);
+}
+
+/* From expat's attribute list: the over-limit element is the stanza itself. */
+static BfStanza *
+head_from_atts (const char *local, const char *ns, const XML_Char **atts)
+{
+  BfStanza *head = bf_stanza_new (local, ns);
+  /* In head_attrs' order whatever the sender's, as head_from_stanza. */
+  for (guint j = 0; j < G_N_ELEMENTS (head_attrs); j++)
+    for (guint i = 0; atts[i] != NULL; i += 2)
+      if (strcmp (atts[i], head_attrs[j]) == 0)
+        head_set (head, atts[i], atts[i + 1]);
+  return head;
+}
+
+/* From the part of the stanza built so far. */
+static BfStanza *
+head_from_stanza (const BfStanza *top)
+{
+  BfStanza *head = bf_stanza_new (bf_stanza_get_name (top), bf_stanza_get_ns (top));
+  for (guint i = 0; i < G_N_ELEMENTS (head_attrs); i++)
+    {
+      const char *v = bf_stanza_get_attr (top, head_attrs[i]);
+      if (v)
+        head_set (head, head_attrs[i], v);
+    }
+  return head;
+}
+
+/* Stops building: from here on only the nesting depth is followed, until
+ * the top-level element closes (finish_skip). */
+static void
+start_skip (BfXmlStream *s, BfXmlDropReason reason, BfStanza *head)
+{
+  s->skipping = TRUE;
+  s->skip_reason = reason;
+  s->oversize_pending = FALSE;
+  bf_stanza_free (s->head);
+  s->head = head;
+  bf_stanza_free (s->top);
+  s->top = NULL;
+  s->current = NULL;
+}
+
+static guint64
+end_of_event (BfXmlStream *s)
+{
+  return (guint64) XML_GetCurrentByteIndex (s->parser)
+         + (guint64) XML_GetCurrentByteCount (s->parser);
+}
+
+static void
+report_drop (BfXmlStream *s, BfStanza *head, BfXmlDropReason reason)
+{
+  if (s->dropped)
+    s->dropped (s->user_data, head, reason);
+  bf_stanza_free (head);
+}
+
+static void
+finish_skip (BfXmlStream *s)
+{
+  guint64 end = end_of_event (s);
+  /* The per-slice check may not have looked yet: the hard bound holds
+   * however the bytes were sliced. */
+  if (end - s->mark > s->hard_limit)
+    {
+      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+            "element of %" G_GUINT64_FORMAT " bytes (hard limit %" G_GUINT64_FORMAT ")",
+            end - s->mark, s->hard_limit);
+      return;
+    }
+  s->skipping = FALSE;
+  s->mark = end;
+  report_drop (s, g_steal_pointer (&s->head), s->skip_reason);
+}
+
+/* --- expat handlers --- */
+
 static void
 on_start (void *data, const XML_Char *name, const XML_Char **atts)
 {
   BfXmlStream *s = data;
   if (s->error)
     return;
+  if (s->skipping)
+    {
+      s->depth++;
+      return;
+    }
   const char *sep = strchr (name, NS_SEP);
   /* No separator: the element is in no namespace (xmlns=''), which is not
    * the same as inheriting one. */
@@ -94,16 +207,17 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
   guint n_atts = 0;
   while (atts[n_atts * 2] != NULL)
     n_atts++;
-  if (n_atts > s->limits.max_attributes)
-    {
-      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-            "element <%s> has %u attributes (limit %u)", local, n_atts,
-            s->limits.max_attributes);
-      return;
-    }
 
   if (s->depth == 0)
     {
+      /* The header is the server's own, not a stanza: a broken stream. */
+      if (n_atts > s->limits.max_attributes)
+        {
+          fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+                "stream header has %u attributes (limit %u)", n_atts,
+                s->limits.max_attributes);
+          return;
+        }
       if (g_strcmp0 (ns, BF_NS_STREAMS) != 0 || strcmp (local, "stream") != 0)
         {
           fail (s, BF_XML_STREAM_ERROR_INVALID_NAMESPACE,
@@ -122,10 +236,21 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
     }
 
   /* s->depth is the level the new element will have (the stanza is 1). */
-  if (s->depth > s->limits.max_depth)
+  gboolean over = TRUE;
+  BfXmlDropReason reason = BF_XML_DROP_SIZE;
+  if (s->depth == 1 && s->oversize_pending)
+    reason = BF_XML_DROP_SIZE;
+  else if (n_atts > s->limits.max_attributes)
+    reason = BF_XML_DROP_ATTRIBUTES;
+  else if (s->depth > s->limits.max_depth)
+    reason = BF_XML_DROP_DEPTH;
+  else
+    over = FALSE;
+  if (over)
     {
-      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-            "elements nested deeper than %u", s->limits.max_depth);
+      start_skip (s, reason, s->depth == 1 ? head_from_atts (local, ns, atts)
+                                           : head_from_stanza (s->top));
+      s->depth++;
       return;
     }
 
@@ -163,23 +288,28 @@ on_end (void *data, const XML_Char *name)
       return;
     }
   s->depth--;
+  if (s->skipping)
+    {
+      if (s->depth == 1)
+        finish_skip (s);
+      return;
+    }
   BfStanza *done = s->current;
   s->current = bf_stanza_get_parent (done);
   if (s->depth == 1)
     {
-      guint64 end = (guint64) XML_GetCurrentByteIndex (s->parser)
-                    + (guint64) XML_GetCurrentByteCount (s->parser);
-      /* The per-slice check only sees unfinished stanzas: a complete one
-       * is measured here. */
-      if (end - s->mark > s->limits.max_stanza_size)
-        {
-          fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-                "stanza of %" G_GUINT64_FORMAT " bytes (limit %" G_GSIZE_FORMAT ")",
-                end - s->mark, s->limits.max_stanza_size);
-          return;
-        }
+      guint64 end = end_of_event (s);
+      guint64 size = end - s->mark;
       s->top = NULL;
       s->mark = end;
+      /* The per-slice check only sees unfinished stanzas: a complete one
+       * is measured here. */
+      if (size > s->limits.max_stanza_size)
+        {
+          report_drop (s, head_from_stanza (done), BF_XML_DROP_SIZE);
+          bf_stanza_free (done);
+          return;
+        }
       if (s->cb.stanza)
         s->cb.stanza (s->user_data, done);
       else
@@ -191,7 +321,7 @@ static void
 on_text (void *data, const XML_Char *text, int len)
 {
   BfXmlStream *s = data;
-  if (s->error)
+  if (s->error || s->skipping)
     return;
   if (s->current != NULL)
     {
@@ -280,6 +410,8 @@ bf_xml_stream_new (const BfXmlLimits *limits, const BfXmlStreamCallbacks *callba
     s->limits.max_depth = BF_XML_DEFAULT_MAX_DEPTH;
   if (s->limits.max_attributes == 0)
     s->limits.max_attributes = BF_XML_DEFAULT_MAX_ATTRIBUTES;
+  s->hard_limit = (guint64) s->limits.max_stanza_size > G_MAXUINT64 / BF_XML_HARD_LIMIT_FACTOR
+    ? G_MAXUINT64 : (guint64) s->limits.max_stanza_size * BF_XML_HARD_LIMIT_FACTOR;
   if (callbacks)
     s->cb = *callbacks;
   s->user_data = user_data;
@@ -293,11 +425,20 @@ clear_state (BfXmlStream *s)
   bf_stanza_free (s->top);
   s->top = NULL;
   s->current = NULL;
+  g_clear_pointer (&s->head, bf_stanza_free);
+  s->skipping = FALSE;
+  s->oversize_pending = FALSE;
   s->depth = 0;
   s->fed = 0;
   s->mark = 0;
   s->failed = FALSE;
   g_clear_error (&s->error);
+}
+
+void
+bf_xml_stream_set_dropped_func (BfXmlStream *stream, BfXmlStanzaDroppedFunc func)
+{
+  stream->dropped = func;
 }
 
 void
@@ -339,15 +480,29 @@ feed_slice (BfXmlStream *s, const char *data, int len, GError **error)
       return FALSE;
     }
   /* Whatever expat holds (a half-read tag, a long text run) is counted from
-   * the end of the last complete item, so a peer cannot make us buffer more
-   * than the limit plus one slice. */
-  if (s->fed - s->mark > s->limits.max_stanza_size)
+   * the end of the last complete item.  Over the stanza limit, the element
+   * is dropped (skipped to its end); over the hard bound, or in the header,
+   * the stream ends: a peer cannot make us buffer more than the hard bound
+   * plus one slice. */
+  guint64 pending = s->fed - s->mark;
+  if (s->depth == 0 ? pending > s->limits.max_stanza_size : pending > s->hard_limit)
     {
       s->error = g_error_new (BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-                              "stanza larger than %" G_GSIZE_FORMAT " bytes",
-                              s->limits.max_stanza_size);
+                              "%s larger than %" G_GUINT64_FORMAT " bytes",
+                              s->depth == 0 ? "stream header" : "element",
+                              s->depth == 0 ? (guint64) s->limits.max_stanza_size
+                                            : s->hard_limit);
       g_propagate_error (error, g_error_copy (s->error));
       return FALSE;
+    }
+  if (pending > s->limits.max_stanza_size && !s->skipping)
+    {
+      if (s->top)
+        start_skip (s, BF_XML_DROP_SIZE, head_from_stanza (s->top));
+      else
+        /* Still inside the stanza's own start tag: dropped once expat has
+         * read it (on_start). */
+        s->oversize_pending = TRUE;
     }
   return TRUE;
 }
@@ -371,6 +526,7 @@ bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **e
           bf_stanza_free (stream->top);
           stream->top = NULL;
           stream->current = NULL;
+          g_clear_pointer (&stream->head, bf_stanza_free);
           return FALSE;
         }
       data += n;
