@@ -48,6 +48,13 @@ on_link_stanza (gpointer data, const BfStanza *stanza)
   bf_router_route (relay->router, stanza);
 }
 
+static void
+on_link_dropped (gpointer data, const BfStanza *head, BfXmlDropReason reason)
+{
+  BfRelay *relay = data;
+  bf_router_drop_over_limit (relay->router, head, bf_xml_drop_reason_to_string (reason));
+}
+
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
@@ -218,6 +225,7 @@ main (int argc, char **argv)
   relay.loop = g_main_loop_new (NULL, FALSE);
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
+  bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
