@@ -336,8 +336,11 @@ on_text (void *data, const XML_Char *text, int len)
         return;
       }
   if (s->depth == 1)
-    s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
-              + (guint64) XML_GetCurrentByteCount (s->parser);
+    {
+      /* What was pending was whitespace after all, not a start tag. */
+      s->mark = end_of_event (s);
+      s->oversize_pending = FALSE;
+    }
 }
 
 /* RFC 6120 §11.1: no comments, processing instructions, DTDs or entity
