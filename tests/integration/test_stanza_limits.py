@@ -9,6 +9,9 @@ component link is the same one: Prosody logs one component authentication
 and belfry one attach for the whole module.
 """
 
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
+
 import pytest
 
 from harness import (COMPONENT, ECHO, NS_CLIENT, NS_DISCO_INFO, USERS, Belfry, Client,
@@ -147,4 +150,22 @@ def test_just_under_the_limits_is_served(setup):
             and e.get("type") != "error"
             and (e.findtext("{%s}body" % NS_CLIENT) or "").endswith(mid),
             10, what=f"echo of {mid}")
+    assert_one_link(p, b)
+
+
+@pytest.mark.parametrize("to", [
+    "a b@" + COMPONENT, "a@b@" + COMPONENT, 'q"q@' + COMPONENT, "l" * 1024 + "@" + COMPONENT,
+    COMPONENT + "/", "@" + COMPONENT,
+], ids=["space", "two-ats", "quote", "local-1024", "empty-resource", "empty-local"])
+def test_malformed_to_through_prosody(setup, to):
+    """Prosody refuses most malformed addresses itself; whichever of the two
+    answers, the sender gets jid-malformed and the link stays."""
+    p, b, alice = setup
+    sid = alice.new_id()
+    alice.send_raw(f"<iq xmlns='jabber:client' type='get' to={quoteattr(to)} id='{sid}'>"
+                   f"<ping xmlns='urn:xmpp:ping'/></iq>")
+    el = alice.wait_stanza(lambda e: e.get("id") == sid, 10, what=f"answer to {sid}")
+    assert el.get("type") == "error"
+    assert iq_error_condition(el)[1] == ["jid-malformed"], ET.tostring(el)
+    assert_disco_answered(alice)
     assert_one_link(p, b)
