@@ -334,9 +334,15 @@ bf_router_drop_over_limit (BfRouter *router, const BfStanza *head, const char *r
   g_autofree char *domain = NULL;
   gboolean to_ours = to && bf_jid_split (to, NULL, &domain, NULL)
                      && strcmp (domain, r->domain) == 0;
-  /* Who and why, never what: the content is gone anyway. */
-  g_info ("dropped a <%s/> from %s to %s over the %s limit", kind,
-          from_ok ? from : "(no valid sender)", to_ours ? to : "(not ours)", reason);
+  /* Who and why, never what: the content is gone anyway.  A resource may
+   * hold control characters (&#10;): escaped, so no line can be forged. */
+  char utf8[129];
+  for (guint i = 0; i < 128; i++)
+    utf8[i] = (char) (0x80 + i);   /* left as they are: the JID is valid UTF-8 */
+  utf8[128] = '\0';
+  g_autofree char *who = from_ok ? g_strescape (from, utf8) : g_strdup ("(no valid sender)");
+  g_autofree char *where = to_ours ? g_strescape (to, utf8) : g_strdup ("(not ours)");
+  g_info ("dropped a <%s/> from %s to %s over the %s limit", kind, who, where, reason);
 
   /* RFC 6120 §8.3.3.12: policy-violation, type modify, for what expects an
    * answer; presence, errors and results never get one (§8.3.1), and an

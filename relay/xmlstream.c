@@ -236,18 +236,13 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
     }
 
   /* s->depth is the level the new element will have (the stanza is 1). */
-  gboolean over = TRUE;
-  BfXmlDropReason reason = BF_XML_DROP_SIZE;
-  if (s->depth == 1 && s->oversize_pending)
-    reason = BF_XML_DROP_SIZE;
-  else if (n_atts > s->limits.max_attributes)
-    reason = BF_XML_DROP_ATTRIBUTES;
-  else if (s->depth > s->limits.max_depth)
-    reason = BF_XML_DROP_DEPTH;
-  else
-    over = FALSE;
-  if (over)
+  gboolean over_size = s->depth == 1 && s->oversize_pending;
+  gboolean over_atts = n_atts > s->limits.max_attributes;
+  gboolean over_depth = s->depth > s->limits.max_depth;
+  if (over_size || over_atts || over_depth)
     {
+      BfXmlDropReason reason = over_size ? BF_XML_DROP_SIZE
+                               : over_atts ? BF_XML_DROP_ATTRIBUTES : BF_XML_DROP_DEPTH;
       start_skip (s, reason, s->depth == 1 ? head_from_atts (local, ns, atts)
                                            : head_from_stanza (s->top));
       s->depth++;
