@@ -14,6 +14,11 @@
  * we look at the byte count again. */
 #define FEED_SLICE 16384
 
+/* While an over-limit element is skipped, a start tag expat holds longer
+ * than this (or than the stanza limit, if lower) is fed to it only when it
+ * may have ended (see hold_back). */
+#define HOLD_MIN_TOKEN (64 * 1024)
+
 struct _BfXmlStream {
   XML_Parser parser;
   BfXmlLimits limits;
@@ -31,6 +36,8 @@ struct _BfXmlStream {
   BfXmlDropReason skip_reason;
   BfStanza *head;           /* what stanza_dropped will report */
   gboolean oversize_pending; /* expat holds an over-size top-level start tag */
+  guint64 last_event;       /* where expat's last reported item ended */
+  GString *held;            /* bytes held back from expat (hold_back) */
   gboolean failed;
   GError *error;            /* set by a handler that stopped the parser */
 };
@@ -193,6 +200,7 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
   BfXmlStream *s = data;
   if (s->error)
     return;
+  s->last_event = end_of_event (s);
   if (s->skipping)
     {
       s->depth++;
@@ -275,6 +283,7 @@ on_end (void *data, const XML_Char *name)
   /* After a refusal expat still reports the end of an empty element. */
   if (s->error)
     return;
+  s->last_event = end_of_event (s);
   if (s->depth == 1)
     {
       s->depth = 0;
@@ -316,7 +325,10 @@ static void
 on_text (void *data, const XML_Char *text, int len)
 {
   BfXmlStream *s = data;
-  if (s->error || s->skipping)
+  if (s->error)
+    return;
+  s->last_event = end_of_event (s);
+  if (s->skipping)
     return;
   if (s->current != NULL)
     {
@@ -400,6 +412,7 @@ bf_xml_stream_new (const BfXmlLimits *limits, const BfXmlStreamCallbacks *callba
                    gpointer user_data)
 {
   BfXmlStream *s = g_new0 (BfXmlStream, 1);
+  s->held = g_string_new (NULL);
   if (limits)
     s->limits = *limits;
   if (s->limits.max_stanza_size == 0)
@@ -426,6 +439,8 @@ clear_state (BfXmlStream *s)
   g_clear_pointer (&s->head, bf_stanza_free);
   s->skipping = FALSE;
   s->oversize_pending = FALSE;
+  s->last_event = 0;
+  g_string_truncate (s->held, 0);
   s->depth = 0;
   s->fed = 0;
   s->mark = 0;
@@ -446,6 +461,7 @@ bf_xml_stream_free (BfXmlStream *stream)
     return;
   clear_state (stream);
   XML_ParserFree (stream->parser);
+  g_string_free (stream->held, TRUE);
   g_free (stream);
 }
 
@@ -505,18 +521,33 @@ feed_slice (BfXmlStream *s, const char *data, int len, GError **error)
   return TRUE;
 }
 
-gboolean
-bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **error)
+/* expat rescans an unfinished token from its first byte on every parse
+ * call: a start tag megabytes long (an attribute value full of &quot;)
+ * arriving in 16 KiB reads costs time quadratic in its length.  While an
+ * element is being dropped nothing in it is wanted, so once expat holds a
+ * long partial token, more bytes are held back until they may end it (a
+ * '>'; the server escapes one in an attribute value) or until as many are
+ * held as expat holds (each rescan then covers twice the last: linear
+ * overall).  Text runs are reported as they come, so they are never held.
+ * The bound stays: held bytes are fewer than expat's, which the hard bound
+ * limits: expat and the held bytes stay within twice the hard bound. */
+static gboolean
+hold_back (BfXmlStream *s, const char *data, gsize len)
 {
-  g_return_val_if_fail (stream != NULL, FALSE);
-  if (stream->failed)
-    {
-      g_propagate_error (error, g_error_copy (stream->error));
-      return FALSE;
-    }
+  if (!s->skipping && !s->oversize_pending)
+    return FALSE;
+  guint64 token = s->fed - s->last_event;
+  return token > MIN ((guint64) HOLD_MIN_TOKEN, (guint64) s->limits.max_stanza_size)
+         && memchr (data, '>', len) == NULL
+         && (guint64) s->held->len + len < token;
+}
+
+static gboolean
+feed_slices (BfXmlStream *stream, const char *data, gsize len, gsize slice, GError **error)
+{
   while (len > 0)
     {
-      int n = (int) MIN (len, (gsize) FEED_SLICE);
+      int n = (int) MIN (len, MIN (slice, (gsize) G_MAXINT));
       if (!feed_slice (stream, data, n, error))
         {
           stream->failed = TRUE;
@@ -531,4 +562,30 @@ bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **e
       len -= (gsize) n;
     }
   return TRUE;
+}
+
+gboolean
+bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **error)
+{
+  g_return_val_if_fail (stream != NULL, FALSE);
+  if (stream->failed)
+    {
+      g_propagate_error (error, g_error_copy (stream->error));
+      return FALSE;
+    }
+  if (hold_back (stream, data, len))
+    {
+      g_string_append_len (stream->held, data, (gssize) len);
+      return TRUE;
+    }
+  if (stream->held->len > 0)
+    {
+      g_autoptr (GString) held = stream->held;
+      stream->held = g_string_new (NULL);
+      /* In one piece, or the slices would bring the rescans back.  Held
+       * bytes cannot end an element: the check after it is as good. */
+      if (!feed_slices (stream, held->str, held->len, held->len, error))
+        return FALSE;
+    }
+  return feed_slices (stream, data, len, FEED_SLICE, error);
 }

@@ -14,7 +14,8 @@
  *    same stanza, or a drop whose head is that stanza's head.  So after a
  *    drop the small parser is neither failed nor out of step.  It may end
  *    earlier only by policy-violation (its hard bound, its header limit);
- *    any other failure must be the big parser's too. */
+ *    any other failure must be the big parser's too.  Bytes held back
+ *    from expat while skipping (xmlstream.c, hold_back) are covered too. */
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -162,6 +163,11 @@ run (BfXmlStream *parser, const uint8_t *data, size_t size, size_t piece)
       data += n;
       size -= n;
     }
+  /* The small parser may hold back bytes that cannot end a token (no '>')
+   * while it skips; a last '>', given to both, has it parse them too. */
+  g_autoptr (GError) error = NULL;
+  if (!bf_xml_stream_feed (parser, ">", 1, &error))
+    return error->code;
   return -1;
 }
 
