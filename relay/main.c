@@ -253,6 +253,9 @@ main (int argc, char **argv)
              " answered, %" G_GUINT64_FORMAT " ignored",
              ls->connects, ls->attaches, ls->stanzas_in, ls->stanzas_out, ls->dropped_out,
              ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
+  g_message ("stanzas dropped: %" G_GUINT64_FORMAT " over a limit (stream kept), %"
+             G_GUINT64_FORMAT " with a missing or malformed address",
+             rs->dropped_over_limit, rs->dropped_bad_address);
   relay_clear (&relay);
   return EXIT_OK;
 }
