@@ -46,6 +46,8 @@ struct _BfLink {
   gboolean trace;
   BfLinkStanzaFunc on_stanza;
   gpointer on_stanza_data;
+  BfLinkDroppedFunc on_dropped;
+  gpointer on_dropped_data;
 
   LinkState state;
   Conn *conn;
@@ -504,6 +506,27 @@ on_xml_stanza (gpointer data, BfStanza *stanza)
   link->on_stanza (link->on_stanza_data, stanza);
 }
 
+/* One sender's stanza over a limit: the stream stays up (xmlstream.h). */
+static void
+on_xml_dropped (gpointer data, const BfStanza *head, BfXmlDropReason reason)
+{
+  BfLink *link = data;
+  if (link->stop_reading)
+    return;
+  if (link->state != LINK_ATTACHED)
+    {
+      /* Before the handshake only the server speaks: its own fault. */
+      g_warning ("the server at %s sent an over-limit <%s/> (%s) before accepting the handshake",
+                 server_name (link), bf_stanza_get_name (head),
+                 bf_xml_drop_reason_to_string (reason));
+      close_gracefully (link, "policy-violation");
+      return;
+    }
+  link->stats.stanzas_dropped_over_limit++;
+  if (link->on_dropped)
+    link->on_dropped (link->on_dropped_data, head, reason);
+}
+
 static void
 on_stream_close (gpointer data)
 {
@@ -648,7 +671,15 @@ bf_link_new (const BfConfig *config, gboolean trace, BfLinkStanzaFunc on_stanza,
   g_socket_client_set_enable_proxy (link->client, FALSE);
   static const BfXmlStreamCallbacks callbacks = { on_stream_open, on_xml_stanza, on_stream_close };
   link->xml = bf_xml_stream_new (&config->limits, &callbacks, link);
+  bf_xml_stream_set_dropped_func (link->xml, on_xml_dropped);
   return link;
+}
+
+void
+bf_link_set_dropped_func (BfLink *link, BfLinkDroppedFunc func, gpointer data)
+{
+  link->on_dropped = func;
+  link->on_dropped_data = data;
 }
 
 void

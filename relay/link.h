@@ -5,6 +5,7 @@
 
 #include <belfry/stanza.h>
 #include "config.h"
+#include "xmlstream.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,7 @@ typedef struct {
   guint64 stanzas_out;
   guint64 dropped_out;     /* stanzas dropped: link down or queue full */
   guint64 stream_errors;   /* stream errors we sent */
+  guint64 stanzas_dropped_over_limit; /* skipped by the parser, the stream kept */
 } BfLinkStats;
 
 /* @config must outlive the link.  @trace logs every stanza (debug level). */
@@ -27,6 +29,11 @@ BfLink *bf_link_new (const BfConfig *config, gboolean trace,
                      BfLinkStanzaFunc on_stanza, gpointer data);
 void bf_link_free (BfLink *link);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfLink, bf_link_free)
+
+/* Called for a stanza the parser dropped over a limit (xmlstream.h) once
+ * the link is attached: @head is enough to bounce it. */
+typedef void (*BfLinkDroppedFunc) (gpointer data, const BfStanza *head, BfXmlDropReason reason);
+void bf_link_set_dropped_func (BfLink *link, BfLinkDroppedFunc func, gpointer data);
 
 void bf_link_start (BfLink *link);
 /* Queues a stanza; FALSE (logged and counted) when the link is not

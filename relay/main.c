@@ -69,6 +69,13 @@ on_link_stanza (gpointer data, const BfStanza *stanza)
   bf_router_route (relay->router, stanza);
 }
 
+static void
+on_link_dropped (gpointer data, const BfStanza *head, BfXmlDropReason reason)
+{
+  BfRelay *relay = data;
+  bf_router_drop_over_limit (relay->router, head, bf_xml_drop_reason_to_string (reason));
+}
+
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
@@ -504,6 +511,7 @@ main (int argc, char **argv)
   static const char *const metrics_keys[] = { "listen", NULL };
   bf_reload_register (relay.reload, "metrics", metrics_keys, reload_metrics, &relay);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
+  bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
@@ -541,6 +549,9 @@ main (int argc, char **argv)
              " answered, %" G_GUINT64_FORMAT " ignored",
              ls->connects, ls->attaches, ls->stanzas_in, ls->stanzas_out, ls->dropped_out,
              ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
+  g_message ("stanzas dropped: %" G_GUINT64_FORMAT " over a limit (stream kept), %"
+             G_GUINT64_FORMAT " with a missing or malformed address",
+             rs->dropped_over_limit, rs->dropped_bad_address);
   relay_clear (&relay);
   return EXIT_OK;
 }

@@ -238,6 +238,27 @@ route_iq (BfRouter *r, BfModule *mod, gboolean known_address, const BfStanza *iq
   send_error (r, iq, "cancel", "service-unavailable", NULL);
 }
 
+/* An error to a stanza whose 'to' is not ours to send from: from the
+ * domain itself, since the server closes the component's stream over a
+ * 'from' outside its domain (Prosody: invalid-from). */
+static void
+send_error_from_domain (BfRouter *r, const BfStanza *request, const char *type,
+                        const char *condition)
+{
+  g_autoptr (BfStanza) reply = bf_stanza_new_error (request, type, condition, NULL);
+  bf_stanza_set_attr (reply, "from", r->domain);
+  send (r, reply);
+}
+
+static void
+drop_bad_address (BfRouter *r, const char *kind, const char *what)
+{
+  r->stats.dropped++;
+  r->stats.dropped_bad_address++;
+  /* The address itself is not logged: it may be kilobytes of anything. */
+  g_info ("dropped a <%s/> with %s", kind, what);
+}
+
 void
 bf_router_route (BfRouter *router, const BfStanza *stanza)
 {
@@ -249,18 +270,29 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
   /* RFC 6120 §8.2.3, §8.3.1: results, errors and presence are never answered. */
   gboolean no_reply = is_error || strcmp (kind, "presence") == 0
                       || (strcmp (kind, "iq") == 0 && g_strcmp0 (type, "result") == 0);
+  const char *from = bf_stanza_get_attr (stanza, "from");
   const char *to = bf_stanza_get_attr (stanza, "to");
+
+  /* RFC 6120 §8.1.2.1: the server stamps 'from' on everything it routes;
+   * only a faulty server leaves it out or malformed.  Nobody to answer,
+   * and nothing a module could key a session by. */
+  if (from == NULL)
+    {
+      drop_bad_address (r, kind, "no 'from'");
+      return;
+    }
+  if (!bf_jid_split (from, NULL, NULL, NULL))
+    {
+      drop_bad_address (r, kind, "a malformed 'from'");
+      return;
+    }
 
   g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
   if (to == NULL || !bf_jid_split (to, &local, &domain, &resource))
     {
-      if (no_reply || to == NULL)
-        {
-          r->stats.dropped++;
-          g_debug ("dropped a <%s/> with a missing or malformed 'to'", kind);
-          return;
-        }
-      send_error (r, stanza, "modify", "jid-malformed", NULL);
+      drop_bad_address (r, kind, to ? "a malformed 'to'" : "no 'to'");
+      if (!no_reply && to != NULL)
+        send_error_from_domain (r, stanza, "modify", "jid-malformed");
       return;
     }
   if (strcmp (domain, r->domain) != 0)
@@ -268,7 +300,7 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
       /* The server only routes our domain to us; anything else is its bug. */
       g_debug ("dropped a <%s/> for %s: not our domain", kind, to);
       if (!no_reply)
-        send_error (r, stanza, "cancel", "item-not-found", NULL);
+        send_error_from_domain (r, stanza, "cancel", "item-not-found");
       else
         r->stats.dropped++;
       return;
@@ -301,4 +333,42 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
     }
   /* Presence nobody handles, and errors, get no answer. */
   r->stats.dropped++;
+}
+
+void
+bf_router_drop_over_limit (BfRouter *router, const BfStanza *head, const char *reason)
+{
+  BfRouter *r = router;
+  r->stats.dropped_over_limit++;
+  const char *kind = bf_stanza_get_name (head);
+  const char *type = bf_stanza_get_attr (head, "type");
+  const char *from = bf_stanza_get_attr (head, "from");
+  const char *to = bf_stanza_get_attr (head, "to");
+  gboolean from_ok = from && bf_jid_split (from, NULL, NULL, NULL);
+  g_autofree char *domain = NULL;
+  gboolean to_ours = to && bf_jid_split (to, NULL, &domain, NULL)
+                     && strcmp (domain, r->domain) == 0;
+  /* Who and why, never what: the content is gone anyway.  A resource may
+   * hold control characters (&#10;): escaped, so no line can be forged. */
+  char utf8[129];
+  for (guint i = 0; i < 128; i++)
+    utf8[i] = (char) (0x80 + i);   /* left as they are: the JID is valid UTF-8 */
+  utf8[128] = '\0';
+  g_autofree char *who = from_ok ? g_strescape (from, utf8) : g_strdup ("(no valid sender)");
+  g_autofree char *where = to_ours ? g_strescape (to, utf8) : g_strdup ("(not ours)");
+  g_info ("dropped a <%s/> from %s to %s over the %s limit", kind, who, where, reason);
+
+  /* RFC 6120 §8.3.3.12: policy-violation, type modify, for what expects an
+   * answer; presence, errors and results never get one (§8.3.1), and an
+   * iq error needs the request's id. */
+  gboolean stanza = g_strcmp0 (bf_stanza_get_ns (head), BF_NS_COMPONENT) == 0;
+  gboolean bounce = stanza && from_ok && to_ours
+                    && ((strcmp (kind, "message") == 0 && g_strcmp0 (type, "error") != 0)
+                        || (strcmp (kind, "iq") == 0
+                            && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0)
+                            && bf_stanza_get_attr (head, "id") != NULL));
+  if (!bounce)
+    return;
+  g_autofree char *text = g_strdup_printf ("stanza over the relay's %s limit", reason);
+  send_error (r, head, "modify", "policy-violation", text);
 }

@@ -14,6 +14,8 @@ typedef struct {
   guint64 to_modules;      /* handed to a module */
   guint64 answered;        /* answered by the core (results and errors) */
   guint64 dropped;         /* ignored: results/errors nobody waits for, bad addresses */
+  guint64 dropped_bad_address;  /* of those: 'from' or 'to' missing or malformed */
+  guint64 dropped_over_limit;   /* dropped by the parser over a limit (bounced or not) */
 } BfRouterStats;
 
 /* Replies go out through @modules' send function. */
@@ -21,7 +23,15 @@ BfRouter *bf_router_new (const char *domain, BfModules *modules);
 void bf_router_free (BfRouter *router);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
 
+/* Every module may rely on a routed stanza's 'from' and 'to' being
+ * well-formed JIDs (bf_jid_split) and 'to' being in our domain: anything
+ * else is dropped (answered with jid-malformed where it can be) here. */
 void bf_router_route (BfRouter *router, const BfStanza *stanza);
+
+/* A stanza the parser dropped over a limit, by its head (xmlstream.h;
+ * @reason "size", "depth" or "attributes"): counted, logged, and an iq
+ * get/set or a message bounced to its sender with policy-violation. */
+void bf_router_drop_over_limit (BfRouter *router, const BfStanza *head, const char *reason);
 
 /* Jingle and JMI for modules that take sessions: offered every stanza for
  * such a module's address first; TRUE when it took the stanza. */

@@ -782,14 +782,8 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
 {
   BfSessions *mgr = data;
   const char *kind = bf_stanza_get_name (stanza);
-  /* RFC 6120 §8.1.2.1: the server stamps 'from' on everything it routes;
-   * only a faulty server leaves it (or 'to') out.  Nothing to key a
-   * session by or to answer: dropped. */
-  if (bf_stanza_get_attr (stanza, "from") == NULL || bf_stanza_get_attr (stanza, "to") == NULL)
-    {
-      g_message ("dropped a <%s/> without 'from' or 'to'", kind);
-      return TRUE;
-    }
+  /* 'from' and 'to' are well-formed JIDs here: the router drops the rest
+   * before any module sees it (bf_router_route). */
   if (strcmp (kind, "iq") == 0 && bf_stanza_find_child (stanza, "jingle", BF_NS_JINGLE))
     return handle_jingle_iq (mgr, module, stanza);
   /* Answers to our own Jingle requests rarely repeat the <jingle/>. */

@@ -14,10 +14,16 @@
  * we look at the byte count again. */
 #define FEED_SLICE 16384
 
+/* While an over-limit element is skipped, a start tag expat holds longer
+ * than this (or than the stanza limit, if lower) is fed to it only when it
+ * may have ended (see hold_back). */
+#define HOLD_MIN_TOKEN (64 * 1024)
+
 struct _BfXmlStream {
   XML_Parser parser;
   BfXmlLimits limits;
   BfXmlStreamCallbacks cb;
+  BfXmlStanzaDroppedFunc dropped;
   gpointer user_data;
 
   guint depth;              /* 0 outside the root, 1 inside <stream:stream> */
@@ -25,6 +31,13 @@ struct _BfXmlStream {
   BfStanza *top;            /* the top-level element being built */
   guint64 fed;              /* bytes given to expat since the reset */
   guint64 mark;             /* where the current top-level item began */
+  guint64 hard_limit;       /* BF_XML_HARD_LIMIT_FACTOR x max_stanza_size */
+  gboolean skipping;        /* following an over-limit element to its end */
+  BfXmlDropReason skip_reason;
+  BfStanza *head;           /* what stanza_dropped will report */
+  gboolean oversize_pending; /* expat holds an over-size top-level start tag */
+  guint64 last_event;       /* where expat's last reported item ended */
+  GString *held;            /* bytes held back from expat (hold_back) */
   gboolean failed;
   GError *error;            /* set by a handler that stopped the parser */
 };
@@ -42,6 +55,18 @@ bf_xml_stream_error_condition (BfXmlStreamError code)
     case BF_XML_STREAM_ERROR_INVALID_NAMESPACE: return "invalid-namespace";
     case BF_XML_STREAM_ERROR_BAD_FORMAT: return "bad-format";
     default: return "undefined-condition";
+    }
+}
+
+const char *
+bf_xml_drop_reason_to_string (BfXmlDropReason reason)
+{
+  switch (reason)
+    {
+    case BF_XML_DROP_SIZE: return "size";
+    case BF_XML_DROP_DEPTH: return "depth";
+    case BF_XML_DROP_ATTRIBUTES: return "attributes";
+    default: return "unknown";
     }
 }
 
@@ -79,12 +104,108 @@ set_attrs (BfXmlStream *s, BfStanza *el, const XML_Char **atts)
     }
 }
 
+/* --- dropping an over-limit element --- */
+
+/* The attributes a bounce needs, and nothing else of a dropped element. */
+static const char *const head_attrs[] = { "from", "to", "id", "type" };
+
+static void
+head_set (BfStanza *head, const char *name, const char *value)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (head_attrs); i++)
+    if (strcmp (name, head_attrs[i]) == 0 && strlen (value) <= BF_XML_HEAD_ATTR_MAX)
+      bf_stanza_set_attr (head, name, value);
+}
+
+/* From expat's attribute list: the over-limit element is the stanza itself. */
+static BfStanza *
+head_from_atts (const char *local, const char *ns, const XML_Char **atts)
+{
+  BfStanza *head = bf_stanza_new (local, ns);
+  /* In head_attrs' order whatever the sender's, as head_from_stanza. */
+  for (guint j = 0; j < G_N_ELEMENTS (head_attrs); j++)
+    for (guint i = 0; atts[i] != NULL; i += 2)
+      if (strcmp (atts[i], head_attrs[j]) == 0)
+        head_set (head, atts[i], atts[i + 1]);
+  return head;
+}
+
+/* From the part of the stanza built so far. */
+static BfStanza *
+head_from_stanza (const BfStanza *top)
+{
+  BfStanza *head = bf_stanza_new (bf_stanza_get_name (top), bf_stanza_get_ns (top));
+  for (guint i = 0; i < G_N_ELEMENTS (head_attrs); i++)
+    {
+      const char *v = bf_stanza_get_attr (top, head_attrs[i]);
+      if (v)
+        head_set (head, head_attrs[i], v);
+    }
+  return head;
+}
+
+/* Stops building: from here on only the nesting depth is followed, until
+ * the top-level element closes (finish_skip). */
+static void
+start_skip (BfXmlStream *s, BfXmlDropReason reason, BfStanza *head)
+{
+  s->skipping = TRUE;
+  s->skip_reason = reason;
+  s->oversize_pending = FALSE;
+  bf_stanza_free (s->head);
+  s->head = head;
+  bf_stanza_free (s->top);
+  s->top = NULL;
+  s->current = NULL;
+}
+
+static guint64
+end_of_event (BfXmlStream *s)
+{
+  return (guint64) XML_GetCurrentByteIndex (s->parser)
+         + (guint64) XML_GetCurrentByteCount (s->parser);
+}
+
+static void
+report_drop (BfXmlStream *s, BfStanza *head, BfXmlDropReason reason)
+{
+  if (s->dropped)
+    s->dropped (s->user_data, head, reason);
+  bf_stanza_free (head);
+}
+
+static void
+finish_skip (BfXmlStream *s)
+{
+  guint64 end = end_of_event (s);
+  /* The per-slice check may not have looked yet: the hard bound holds
+   * however the bytes were sliced. */
+  if (end - s->mark > s->hard_limit)
+    {
+      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+            "element of %" G_GUINT64_FORMAT " bytes (hard limit %" G_GUINT64_FORMAT ")",
+            end - s->mark, s->hard_limit);
+      return;
+    }
+  s->skipping = FALSE;
+  s->mark = end;
+  report_drop (s, g_steal_pointer (&s->head), s->skip_reason);
+}
+
+/* --- expat handlers --- */
+
 static void
 on_start (void *data, const XML_Char *name, const XML_Char **atts)
 {
   BfXmlStream *s = data;
   if (s->error)
     return;
+  s->last_event = end_of_event (s);
+  if (s->skipping)
+    {
+      s->depth++;
+      return;
+    }
   const char *sep = strchr (name, NS_SEP);
   /* No separator: the element is in no namespace (xmlns=''), which is not
    * the same as inheriting one. */
@@ -94,16 +215,17 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
   guint n_atts = 0;
   while (atts[n_atts * 2] != NULL)
     n_atts++;
-  if (n_atts > s->limits.max_attributes)
-    {
-      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-            "element <%s> has %u attributes (limit %u)", local, n_atts,
-            s->limits.max_attributes);
-      return;
-    }
 
   if (s->depth == 0)
     {
+      /* The header is the server's own, not a stanza: a broken stream. */
+      if (n_atts > s->limits.max_attributes)
+        {
+          fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
+                "stream header has %u attributes (limit %u)", n_atts,
+                s->limits.max_attributes);
+          return;
+        }
       if (g_strcmp0 (ns, BF_NS_STREAMS) != 0 || strcmp (local, "stream") != 0)
         {
           fail (s, BF_XML_STREAM_ERROR_INVALID_NAMESPACE,
@@ -122,10 +244,16 @@ on_start (void *data, const XML_Char *name, const XML_Char **atts)
     }
 
   /* s->depth is the level the new element will have (the stanza is 1). */
-  if (s->depth > s->limits.max_depth)
+  gboolean over_size = s->depth == 1 && s->oversize_pending;
+  gboolean over_atts = n_atts > s->limits.max_attributes;
+  gboolean over_depth = s->depth > s->limits.max_depth;
+  if (over_size || over_atts || over_depth)
     {
-      fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-            "elements nested deeper than %u", s->limits.max_depth);
+      BfXmlDropReason reason = over_size ? BF_XML_DROP_SIZE
+                               : over_atts ? BF_XML_DROP_ATTRIBUTES : BF_XML_DROP_DEPTH;
+      start_skip (s, reason, s->depth == 1 ? head_from_atts (local, ns, atts)
+                                           : head_from_stanza (s->top));
+      s->depth++;
       return;
     }
 
@@ -155,6 +283,7 @@ on_end (void *data, const XML_Char *name)
   /* After a refusal expat still reports the end of an empty element. */
   if (s->error)
     return;
+  s->last_event = end_of_event (s);
   if (s->depth == 1)
     {
       s->depth = 0;
@@ -163,23 +292,28 @@ on_end (void *data, const XML_Char *name)
       return;
     }
   s->depth--;
+  if (s->skipping)
+    {
+      if (s->depth == 1)
+        finish_skip (s);
+      return;
+    }
   BfStanza *done = s->current;
   s->current = bf_stanza_get_parent (done);
   if (s->depth == 1)
     {
-      guint64 end = (guint64) XML_GetCurrentByteIndex (s->parser)
-                    + (guint64) XML_GetCurrentByteCount (s->parser);
-      /* The per-slice check only sees unfinished stanzas: a complete one
-       * is measured here. */
-      if (end - s->mark > s->limits.max_stanza_size)
-        {
-          fail (s, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-                "stanza of %" G_GUINT64_FORMAT " bytes (limit %" G_GSIZE_FORMAT ")",
-                end - s->mark, s->limits.max_stanza_size);
-          return;
-        }
+      guint64 end = end_of_event (s);
+      guint64 size = end - s->mark;
       s->top = NULL;
       s->mark = end;
+      /* The per-slice check only sees unfinished stanzas: a complete one
+       * is measured here. */
+      if (size > s->limits.max_stanza_size)
+        {
+          report_drop (s, head_from_stanza (done), BF_XML_DROP_SIZE);
+          bf_stanza_free (done);
+          return;
+        }
       if (s->cb.stanza)
         s->cb.stanza (s->user_data, done);
       else
@@ -192,6 +326,9 @@ on_text (void *data, const XML_Char *text, int len)
 {
   BfXmlStream *s = data;
   if (s->error)
+    return;
+  s->last_event = end_of_event (s);
+  if (s->skipping)
     return;
   if (s->current != NULL)
     {
@@ -206,8 +343,11 @@ on_text (void *data, const XML_Char *text, int len)
         return;
       }
   if (s->depth == 1)
-    s->mark = (guint64) XML_GetCurrentByteIndex (s->parser)
-              + (guint64) XML_GetCurrentByteCount (s->parser);
+    {
+      /* What was pending was whitespace after all, not a start tag. */
+      s->mark = end_of_event (s);
+      s->oversize_pending = FALSE;
+    }
 }
 
 /* RFC 6120 §11.1: no comments, processing instructions, DTDs or entity
@@ -272,6 +412,7 @@ bf_xml_stream_new (const BfXmlLimits *limits, const BfXmlStreamCallbacks *callba
                    gpointer user_data)
 {
   BfXmlStream *s = g_new0 (BfXmlStream, 1);
+  s->held = g_string_new (NULL);
   if (limits)
     s->limits = *limits;
   if (s->limits.max_stanza_size == 0)
@@ -280,6 +421,8 @@ bf_xml_stream_new (const BfXmlLimits *limits, const BfXmlStreamCallbacks *callba
     s->limits.max_depth = BF_XML_DEFAULT_MAX_DEPTH;
   if (s->limits.max_attributes == 0)
     s->limits.max_attributes = BF_XML_DEFAULT_MAX_ATTRIBUTES;
+  s->hard_limit = (guint64) s->limits.max_stanza_size > G_MAXUINT64 / BF_XML_HARD_LIMIT_FACTOR
+    ? G_MAXUINT64 : (guint64) s->limits.max_stanza_size * BF_XML_HARD_LIMIT_FACTOR;
   if (callbacks)
     s->cb = *callbacks;
   s->user_data = user_data;
@@ -293,11 +436,22 @@ clear_state (BfXmlStream *s)
   bf_stanza_free (s->top);
   s->top = NULL;
   s->current = NULL;
+  g_clear_pointer (&s->head, bf_stanza_free);
+  s->skipping = FALSE;
+  s->oversize_pending = FALSE;
+  s->last_event = 0;
+  g_string_truncate (s->held, 0);
   s->depth = 0;
   s->fed = 0;
   s->mark = 0;
   s->failed = FALSE;
   g_clear_error (&s->error);
+}
+
+void
+bf_xml_stream_set_dropped_func (BfXmlStream *stream, BfXmlStanzaDroppedFunc func)
+{
+  stream->dropped = func;
 }
 
 void
@@ -307,6 +461,7 @@ bf_xml_stream_free (BfXmlStream *stream)
     return;
   clear_state (stream);
   XML_ParserFree (stream->parser);
+  g_string_free (stream->held, TRUE);
   g_free (stream);
 }
 
@@ -339,15 +494,72 @@ feed_slice (BfXmlStream *s, const char *data, int len, GError **error)
       return FALSE;
     }
   /* Whatever expat holds (a half-read tag, a long text run) is counted from
-   * the end of the last complete item, so a peer cannot make us buffer more
-   * than the limit plus one slice. */
-  if (s->fed - s->mark > s->limits.max_stanza_size)
+   * the end of the last complete item.  Over the stanza limit, the element
+   * is dropped (skipped to its end); over the hard bound, or in the header,
+   * the stream ends: a peer cannot make us buffer more than the hard bound
+   * plus one slice. */
+  guint64 pending = s->fed - s->mark;
+  if (s->depth == 0 ? pending > s->limits.max_stanza_size : pending > s->hard_limit)
     {
       s->error = g_error_new (BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION,
-                              "stanza larger than %" G_GSIZE_FORMAT " bytes",
-                              s->limits.max_stanza_size);
+                              "%s larger than %" G_GUINT64_FORMAT " bytes",
+                              s->depth == 0 ? "stream header" : "element",
+                              s->depth == 0 ? (guint64) s->limits.max_stanza_size
+                                            : s->hard_limit);
       g_propagate_error (error, g_error_copy (s->error));
       return FALSE;
+    }
+  if (pending > s->limits.max_stanza_size && !s->skipping)
+    {
+      if (s->top)
+        start_skip (s, BF_XML_DROP_SIZE, head_from_stanza (s->top));
+      else
+        /* Still inside the stanza's own start tag: dropped once expat has
+         * read it (on_start). */
+        s->oversize_pending = TRUE;
+    }
+  return TRUE;
+}
+
+/* expat rescans an unfinished token from its first byte on every parse
+ * call: a start tag megabytes long (an attribute value full of &quot;)
+ * arriving in 16 KiB reads costs time quadratic in its length.  While an
+ * element is being dropped nothing in it is wanted, so once expat holds a
+ * long partial token, more bytes are held back until they may end it (a
+ * '>'; the server escapes one in an attribute value) or until as many are
+ * held as expat holds (each rescan then covers twice the last: linear
+ * overall).  Text runs are reported as they come, so they are never held.
+ * The bound stays: held bytes are fewer than expat's, which the hard bound
+ * limits: expat and the held bytes stay within twice the hard bound. */
+static gboolean
+hold_back (BfXmlStream *s, const char *data, gsize len)
+{
+  if (!s->skipping && !s->oversize_pending)
+    return FALSE;
+  guint64 token = s->fed - s->last_event;
+  return token > MIN ((guint64) HOLD_MIN_TOKEN, (guint64) s->limits.max_stanza_size)
+         && memchr (data, '>', len) == NULL
+         && (guint64) s->held->len + len < token;
+}
+
+static gboolean
+feed_slices (BfXmlStream *stream, const char *data, gsize len, gsize slice, GError **error)
+{
+  while (len > 0)
+    {
+      int n = (int) MIN (len, MIN (slice, (gsize) G_MAXINT));
+      if (!feed_slice (stream, data, n, error))
+        {
+          stream->failed = TRUE;
+          /* The half-built stanza is useless now; free it at once. */
+          bf_stanza_free (stream->top);
+          stream->top = NULL;
+          stream->current = NULL;
+          g_clear_pointer (&stream->head, bf_stanza_free);
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
     }
   return TRUE;
 }
@@ -361,20 +573,19 @@ bf_xml_stream_feed (BfXmlStream *stream, const char *data, gsize len, GError **e
       g_propagate_error (error, g_error_copy (stream->error));
       return FALSE;
     }
-  while (len > 0)
+  if (hold_back (stream, data, len))
     {
-      int n = (int) MIN (len, (gsize) FEED_SLICE);
-      if (!feed_slice (stream, data, n, error))
-        {
-          stream->failed = TRUE;
-          /* The half-built stanza is useless now; free it at once. */
-          bf_stanza_free (stream->top);
-          stream->top = NULL;
-          stream->current = NULL;
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
+      g_string_append_len (stream->held, data, (gssize) len);
+      return TRUE;
     }
-  return TRUE;
+  if (stream->held->len > 0)
+    {
+      g_autoptr (GString) held = stream->held;
+      stream->held = g_string_new (NULL);
+      /* In one piece, or the slices would bring the rescans back.  Held
+       * bytes cannot end an element: the check after it is as good. */
+      if (!feed_slices (stream, held->str, held->len, held->len, error))
+        return FALSE;
+    }
+  return feed_slices (stream, data, len, FEED_SLICE, error);
 }

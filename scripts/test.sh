@@ -111,7 +111,7 @@ if ninja -C build-asan; then
         tests/e2e/test_echo_hostile.py tests/e2e/test_call.py tests/e2e/test_dino.py \
         tests/e2e/test_operator.py \
         tests/e2e/test_conversations.py tests/e2e/test_monal.py tests/e2e/test_firefox.py \
-        tests/e2e/test_real_dino.py \
+        tests/e2e/test_real_dino.py tests/e2e/test_stanza_limits_media.py \
         -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi

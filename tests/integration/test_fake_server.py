@@ -1,6 +1,7 @@
 """belfry against a server that misbehaves on purpose: the test plays the
 XEP-0114 server on a raw TCP socket (the only fake server allowed)."""
 
+import re
 import select
 import signal
 import socket
@@ -91,6 +92,9 @@ def test_malformed_xml_not_well_formed(fake_server, belfry_factory, garbage):
 # --- (b) oversized stanza ----------------------------------------------------
 
 def test_oversized_stanza_policy_violation_bounded_memory(fake_server, belfry_factory):
+    """A stanza that never ends: skipped (no content kept) up to the hard
+    bound (16 x max-stanza-size), then the stream ends: memory stays bounded
+    whatever the server sends."""
     b, c = attach(fake_server, belfry_factory, limits={"max-stanza-size": "262144"})
     time.sleep(0.2)
     hwm_before = b.vm_hwm_kb()
@@ -114,6 +118,43 @@ def test_oversized_stanza_policy_violation_bounded_memory(fake_server, belfry_fa
     growth = b.vm_hwm_kb() - hwm_before
     assert growth < 8 * 1024, f"VmHWM grew by {growth} kB while refusing a 10 MB stanza"
     expect_reconnect(fake_server, b, c)
+
+
+def over_limit_stanzas(to):
+    """(name, stanza, reason) over belfry's default limits, each from a
+    remote user, addressed to @to."""
+    deep = "<x xmlns='urn:test'>" + "<x>" * 31 + "</x>" * 31 + "</x>"
+    attrs = "<x xmlns='urn:test' " + " ".join(f"a{i}='{i}'" for i in range(65)) + "/>"
+    big = "<x xmlns='urn:test'>" + "a" * (256 * 1024) + "</x>"
+    frm = "mallory@remote.example/r"
+    return [(name, f"<message from='{frm}' to='{to}' type='chat' id='ol-{name}'>{payload}"
+             "</message>", reason)
+            for name, payload, reason in (("depth", deep, "depth"),
+                                          ("attributes", attrs, "attributes"),
+                                          ("size", big, "size"))]
+
+
+def test_over_limit_stanza_dropped_stream_stays(fake_server, belfry_factory):
+    """One sender's stanza over a limit costs that sender an error, not the
+    link: no stream error, no reconnect, the next stanza is served."""
+    b, c = attach(fake_server, belfry_factory)
+    for name, stanza, reason in over_limit_stanzas(ECHO):
+        start = len(c.buf)
+        c.send(stanza)
+        m = c.wait_for(rb"<message\b[^>]*id=['\"]ol-%s['\"].*?</message\s*>" % name.encode(),
+                       5, start=start)
+        el = ET.fromstring(m.group(0))
+        assert el.get("type") == "error" and el.get("from") == ECHO, m.group(0)
+        assert el.get("to") == "mallory@remote.example/r", m.group(0)
+        assert b"policy-violation" in m.group(0) and b"urn:test" not in m.group(0), m.group(0)
+        c.send(f"<iq type='get' from='alice@localhost/r1' to='{ECHO}' id='after-{name}'>"
+               f"<ping xmlns='{NS_PING}'/></iq>")
+        c.wait_for(rb"<iq\b[^>]*id=['\"]after-%s['\"]" % name.encode(), 5, start=start)
+        assert b.count(f"over the {reason} limit") == 1
+    assert b"stream:error" not in c.buf
+    assert c.eof_at is None
+    assert fake_server.no_connection_within(1.0), "belfry reconnected"
+    assert b.count("attached to") == 1
 
 
 # --- (c) restricted XML ------------------------------------------------------
@@ -257,8 +298,16 @@ def test_live_link_survives_keepalive(fake_server, belfry_factory):
     f"<message to='{ECHO}' type='error' id='bf-m-p1'/>",
     "<iq type='set' from='alice@localhost/r1' id='noto1'><jingle xmlns='urn:xmpp:jingle:1' "
     "action='session-initiate' sid='s2'/></iq>",
+    f"<message from='a@b@localhost/r' to='{ECHO}' type='chat' id='badfrom1'><body>x</body>"
+    "</message>",
+    f"<iq type='set' from='sp ace@localhost/r' to='{ECHO}' id='badfrom2'>"
+    "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s3'/></iq>",
+    f"<iq type='set' from='{'l' * 1024}@localhost/r' to='{ECHO}' id='badfrom3'>"
+    "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s4'/></iq>",
+    f"<message from='alice@localhost/' to='{ECHO}' type='error' id='bf-m-p1'/>",
 ], ids=["jingle-set-no-from", "jingle-error-no-from", "jmi-no-from", "jmi-bounce-no-from",
-        "jingle-no-to"])
+        "jingle-no-to", "message-from-two-ats", "jingle-from-space", "jingle-from-1024-local",
+        "jmi-bounce-from-empty-resource"])
 def test_stanza_without_from_or_to_is_dropped_not_a_crash(fake_server, belfry_factory, stanza):
     """Only a faulty server sends a stanza without 'from' (RFC 6120 §8.1.2.1
     makes the server stamp it); belfry drops it (nothing can be answered)
@@ -269,4 +318,23 @@ def test_stanza_without_from_or_to_is_dropped_not_a_crash(fake_server, belfry_fa
            f"<ping xmlns='{NS_PING}'/></iq>")
     m = c.wait_for(rb"<iq\b[^>]*id=['\"]after1['\"][^>]*>", 5, start=c.handshake_end)
     assert b"type='result'" in m.group(0) or b'type="result"' in m.group(0), m.group(0)
+    sent_id = re.search(r"id='([^']*)'", stanza).group(1).encode()
+    assert not re.search(rb"id=['\"]%s['\"]" % re.escape(sent_id), c.buf[c.handshake_end:]), (
+        "belfry answered a stanza it cannot address")
     assert b.running()
+    assert b.count("attached to") == 1
+
+
+def test_malformed_to_answered_from_the_domain(fake_server, belfry_factory):
+    """jid-malformed for a malformed 'to' comes from the component's domain:
+    Prosody closes a component's stream over a 'from' outside its domain
+    (invalid-from), so echoing the malformed address back would cost the
+    link."""
+    b, c = attach(fake_server, belfry_factory)
+    c.send(f"<iq type='get' from='alice@localhost/r1' to='a@@{COMPONENT}' id='badto1'>"
+           f"<ping xmlns='{NS_PING}'/></iq>")
+    m = c.wait_for(rb"<iq\b[^>]*id=['\"]badto1['\"].*?</iq\s*>", 5, start=c.handshake_end)
+    el = ET.fromstring(m.group(0))
+    assert el.get("type") == "error" and el.get("from") == COMPONENT, m.group(0)
+    assert b"jid-malformed" in m.group(0)
+    assert b.count("with a malformed 'to'") == 1

@@ -576,7 +576,8 @@ test_other_domain (Fixture *f, gconstpointer unused)
   g_assert_cmpuint (route (f, "<iq type='get' id='o1' from='" USER "' to='elsewhere.example'>"
                               "<ping xmlns='" BF_NS_PING "'/></iq>"), ==, 1);
   BfStanza *reply = last_sent (f);
-  assert_addressing (reply, "iq", "elsewhere.example", USER, "o1", "error");
+  /* from the domain: the server closes the stream over a 'from' outside it */
+  assert_addressing (reply, "iq", DOMAIN, USER, "o1", "error");
   assert_error (reply, "cancel", "item-not-found");
 
   g_assert_cmpuint (route (f, "<message id='o2' from='" USER "' to='svc@elsewhere.example'>"
@@ -617,6 +618,7 @@ test_malformed_to (Fixture *f, gconstpointer unused)
   BfStanza *reply = last_sent (f);
   g_assert_cmpstr (bf_stanza_get_attr (reply, "id"), ==, "m1");
   g_assert_cmpstr (bf_stanza_get_attr (reply, "to"), ==, USER);
+  g_assert_cmpstr (bf_stanza_get_attr (reply, "from"), ==, DOMAIN);
   assert_error (reply, "modify", "jid-malformed");
 
   g_assert_cmpuint (route (f, "<message id='m2' from='" USER "' to='@" DOMAIN "'>"
@@ -641,6 +643,104 @@ test_malformed_to_result (Fixture *f, gconstpointer unused)
 {
   /* RFC 6120 §8.2.3: a result is never answered, even when badly addressed */
   g_assert_cmpuint (route (f, "<iq type='result' id='m6' from='" USER "' to='a@b@c'/>"), ==, 0);
+}
+
+/* A missing or malformed 'from' (RFC 7622) never reaches a module, and
+ * gets no answer: there is nobody to address it to. */
+static void
+test_bad_from (Fixture *f, gconstpointer unused)
+{
+  const BfRouterStats *stats = bf_router_get_stats (f->router);
+  g_autofree char *long_local = g_strnfill (1024, 'l');
+  g_autofree char *long_from = g_strconcat (long_local, "@example.org", NULL);
+  const char *froms[] = { NULL, "", "a@b@example.org", "@example.org", "sp ace@example.org",
+                          "q\"q@example.org", "a&lt;b@example.org", "a&amp;b@example.org",
+                          "a:b@example.org", "example.org/", long_from };
+  guint n = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (froms); i++)
+    for (guint k = 0; k < 3; k++)
+      {
+        static const char *const heads[] = { "<message type='chat' id='f' ",
+                                             "<iq type='get' id='f' ", "<presence " };
+        static const char *const tails[] = {
+          " to='svc@" DOMAIN "'><body>x</body></message>",
+          " to='svc@" DOMAIN "'><ping xmlns='" BF_NS_PING "'/></iq>",
+          " to='" DOMAIN "'/>",
+        };
+        g_autofree char *attr = froms[i] ? g_strdup_printf ("from='%s'", froms[i]) : g_strdup ("");
+        g_autofree char *xml = g_strconcat (heads[k], attr, tails[k], NULL);
+        g_assert_cmpuint (route (f, xml), ==, 0);
+        n++;
+      }
+  g_assert_cmpuint (state.handled->len, ==, 0);
+  g_assert_cmpuint (stats->dropped_bad_address, ==, n);
+
+  /* without 'to' or with a malformed one: counted too */
+  g_assert_cmpuint (route (f, "<message from='" USER "'><body>x</body></message>"), ==, 0);
+  g_assert_cmpuint (route (f, "<iq type='get' id='t' from='" USER "' to='a@@" DOMAIN "'>"
+                              "<ping xmlns='" BF_NS_PING "'/></iq>"), ==, 1);
+  g_assert_cmpuint (stats->dropped_bad_address, ==, n + 2);
+  g_assert_cmpuint (state.handled->len, ==, 0);
+}
+
+static BfStanza *
+head (const char *name, const char *from, const char *to, const char *id, const char *type)
+{
+  BfStanza *h = bf_stanza_new (name, BF_NS_COMPONENT);
+  if (from) bf_stanza_set_attr (h, "from", from);
+  if (to) bf_stanza_set_attr (h, "to", to);
+  if (id) bf_stanza_set_attr (h, "id", id);
+  if (type) bf_stanza_set_attr (h, "type", type);
+  return h;
+}
+
+/* A stanza dropped over a limit: messages and iq get/set bounce to the
+ * sender with policy-violation (modify), from the address it went to;
+ * nothing else is answered. */
+static void
+test_over_limit (Fixture *f, gconstpointer unused)
+{
+  const BfRouterStats *stats = bf_router_get_stats (f->router);
+  struct { BfStanza *head; gboolean bounced; } cases[] = {
+    { head ("message", USER, "svc@" DOMAIN, "m1", "chat"), TRUE },
+    { head ("message", USER, "nobody@" DOMAIN "/r", "m2", NULL), TRUE },
+    { head ("iq", USER, DOMAIN, "i1", "get"), TRUE },
+    { head ("iq", USER, "svc@" DOMAIN, "i2", "set"), TRUE },
+    { head ("iq", USER, DOMAIN, "i3", "result"), FALSE },
+    { head ("iq", USER, DOMAIN, "i4", "error"), FALSE },
+    { head ("iq", USER, DOMAIN, NULL, "get"), FALSE },
+    { head ("message", USER, DOMAIN, "m3", "error"), FALSE },
+    { head ("presence", USER, DOMAIN, NULL, NULL), FALSE },
+    { head ("message", NULL, DOMAIN, "m4", "chat"), FALSE },
+    { head ("message", "a@b@c", DOMAIN, "m5", "chat"), FALSE },
+    { head ("message", USER, NULL, "m6", "chat"), FALSE },
+    { head ("message", USER, "elsewhere.example", "m7", "chat"), FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint before = f->sent->len;
+      bf_router_drop_over_limit (f->router, cases[i].head, "depth");
+      g_assert_cmpuint (f->sent->len - before, ==, cases[i].bounced ? 1 : 0);
+      if (cases[i].bounced)
+        {
+          BfStanza *reply = last_sent (f);
+          const BfStanza *h = cases[i].head;
+          assert_addressing (reply, bf_stanza_get_name (h), bf_stanza_get_attr (h, "to"), USER,
+                             bf_stanza_get_attr (h, "id"), "error");
+          assert_error (reply, "modify", "policy-violation");
+          g_assert_cmpuint (bf_stanza_n_children (reply), ==, 1);
+        }
+      bf_stanza_free (cases[i].head);
+    }
+  /* a top-level element that is no stanza of the component stream */
+  g_autoptr (BfStanza) other = bf_stanza_new ("message", "urn:other");
+  bf_stanza_set_attr (other, "from", USER);
+  bf_stanza_set_attr (other, "to", DOMAIN);
+  guint before = f->sent->len;
+  bf_router_drop_over_limit (f->router, other, "size");
+  g_assert_cmpuint (f->sent->len, ==, before);
+  g_assert_cmpuint (stats->dropped_over_limit, ==, G_N_ELEMENTS (cases) + 1);
+  g_assert_cmpuint (state.handled->len, ==, 0);
 }
 
 /* --- modules get their stanzas --- */
@@ -1179,6 +1279,8 @@ main (int argc, char **argv)
   ADD ("/router/other-domain/result-ignored", test_other_domain_result);
   ADD ("/router/malformed-to/error-reply", test_malformed_to);
   ADD ("/router/malformed-to/result-ignored", test_malformed_to_result);
+  ADD ("/router/bad-from/dropped", test_bad_from);
+  ADD ("/router/over-limit/bounce", test_over_limit);
   ADD ("/router/to-module", test_to_module);
   ADD ("/router/domain-namespace", test_domain_namespace);
   ADD ("/router/disco/caps-node", test_disco_caps_node);

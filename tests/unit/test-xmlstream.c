@@ -388,6 +388,57 @@ test_error_bad_format (void)
 
 /* --- limits --- */
 
+/* Over a limit, a stanza is dropped (reported by its head) and the stream
+ * goes on; these record the drop among the other events. */
+static void
+rec_dropped (gpointer data, const BfStanza *head, BfXmlDropReason reason)
+{
+  Recorder *r = data;
+  g_assert_cmpuint (bf_stanza_n_children (head), ==, 0);
+  g_autofree char *s = bf_stanza_to_string (head);
+  g_ptr_array_add (r->events, g_strdup_printf ("dropped %s %s",
+                                               bf_xml_drop_reason_to_string (reason), s));
+}
+
+static BfXmlStream *
+drop_parser_new (const BfXmlLimits *limits, Recorder *r)
+{
+  BfXmlStream *parser = bf_xml_stream_new (limits, &rec_callbacks, r);
+  bf_xml_stream_set_dropped_func (parser, rec_dropped);
+  return parser;
+}
+
+#define NEXT "<iq type='get' id='n1' to='relay.example.org'><ping xmlns='urn:xmpp:ping'/></iq>"
+
+/* Feeds @bad inside a stream, then a good stanza and the close, split in
+ * two at every byte of @bad when @every_split (one piece otherwise): each
+ * time @bad is dropped as @expected says ("dropped REASON <head/>"), the
+ * next stanza comes out whole, and the stream closes normally. */
+static void
+check_dropped (const BfXmlLimits *limits, const char *bad, gsize bad_len, const char *expected,
+               gboolean every_split)
+{
+  Recorder r;
+  recorder_init (&r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (limits, &r);
+  gsize first = every_split ? 1 : bad_len;
+  for (gsize split = first; split <= bad_len; split++)
+    {
+      recorder_clear (&r);
+      bf_xml_stream_reset (parser);
+      feed_str_ok (parser, HEADER);
+      feed_ok (parser, bad, split);
+      if (split < bad_len)
+        feed_ok (parser, bad + split, bad_len - split);
+      feed_str_ok (parser, NEXT " </stream:stream>");
+      g_assert_cmpuint (r.events->len, ==, 4);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 1), ==, expected);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 2), ==, "stanza " NEXT);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 3), ==, "close");
+    }
+  recorder_free (&r);
+}
+
 /* Feeds @chunk repeatedly after @prefix until a feed fails; returns how
  * many bytes of the stanza (from @prefix on) had been fed at that point. */
 static gsize
@@ -407,24 +458,29 @@ feed_until_failure (BfXmlStream *parser, const char *prefix, const char *chunk,
   return 0;  /* never failed */
 }
 
+/* An element that never ends is skipped only up to the hard bound: then
+ * the stream ends, having held at most twice the bound (expat's buffer and
+ * the bytes held back from it) plus one read. */
 static void
 check_huge (const BfXmlLimits *limits, gsize limit, const char *prefix, char fill,
             gsize chunk_len)
 {
   Recorder r;
   recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (limits, &rec_callbacks, &r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (limits, &r);
   feed_str_ok (parser, HEADER);
   g_autofree char *chunk = g_strnfill (chunk_len, fill);
   g_autoptr (GError) error = NULL;
-  gsize consumed = feed_until_failure (parser, prefix, chunk, 8 * limit + (1 << 20), &error);
+  gsize hard = BF_XML_HARD_LIMIT_FACTOR * limit;
+  gsize consumed = feed_until_failure (parser, prefix, chunk, 2 * hard + (1 << 20), &error);
   g_test_message ("limit %" G_GSIZE_FORMAT ", chunk %" G_GSIZE_FORMAT
                   ": failed after %" G_GSIZE_FORMAT " bytes", limit, chunk_len, consumed);
   g_assert_cmpuint (consumed, !=, 0);
   g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
-  g_assert_cmpuint (consumed, >, limit);
-  g_assert_cmpuint (consumed, <=, limit + 64 * 1024);
+  g_assert_cmpuint (consumed, >, hard);
+  g_assert_cmpuint (consumed, <=, 2 * hard + 64 * 1024 + chunk_len);
   g_assert_cmpuint (r.stanzas->len, ==, 0);
+  g_assert_cmpuint (r.events->len, ==, 1);   /* the header only: no drop, no close */
   recorder_free (&r);
 }
 
@@ -440,16 +496,108 @@ test_limit_size_huge_text (void)
 static void
 test_limit_size_huge_start_tag (void)
 {
+  /* (small reads: expat rescans a start tag from its beginning on every
+   * parse; without the bytes held back this takes seconds, not a moment) */
   check_huge (NULL, BF_XML_DEFAULT_MAX_STANZA_SIZE, "<message to='", 'x', 1000);
   check_huge (NULL, BF_XML_DEFAULT_MAX_STANZA_SIZE, "<message ", 'y', 3333);
+  check_huge (NULL, BF_XML_DEFAULT_MAX_STANZA_SIZE, "<message><body a='", 'y', 5000);
   BfXmlLimits small = { 2048, 0, 0 };
   check_huge (&small, 2048, "<message a='", 'x', 10);
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
+
+/* 10 MB of a stanza that never ends, in 64 KiB reads: skipping keeps no
+ * content (the heap stays flat while megabytes go by under the hard
+ * bound), and the hard bound ends the stream long before the 10 MB. */
+static void
+test_limit_size_ten_mb_unterminated (void)
+{
+  Recorder r;
+  recorder_init (&r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (NULL, &r);
+  feed_str_ok (parser, HEADER "<message from='a@b/c' to='echo@relay.example.org' id='big'><body>");
+  g_autofree char *chunk = g_strnfill (64 * 1024, 'm');
+  const gsize hard = BF_XML_HARD_LIMIT_FACTOR * BF_XML_DEFAULT_MAX_STANZA_SIZE;
+  gsize total = 0;
+  gboolean ok = TRUE;
+  g_autoptr (GError) error = NULL;
+#ifdef HAVE_MALLINFO2
+  gsize heap_at_skip = 0;
+#endif
+  while (ok && total < 10 * 1000 * 1000)
+    {
+      ok = bf_xml_stream_feed (parser, chunk, 64 * 1024, &error);
+      total += 64 * 1024;
+#ifdef HAVE_MALLINFO2
+      if (ok && total == 2 * BF_XML_DEFAULT_MAX_STANZA_SIZE)
+        heap_at_skip = mallinfo2 ().uordblks;
+      if (ok && total == hard - 128 * 1024 && heap_at_skip != 0)
+        {
+          gsize now = mallinfo2 ().uordblks;
+          g_test_message ("heap grew by %" G_GSSIZE_FORMAT " bytes over %" G_GSIZE_FORMAT
+                          " skipped bytes", (gssize) (now - heap_at_skip),
+                          total - 2 * BF_XML_DEFAULT_MAX_STANZA_SIZE);
+          g_assert_cmpint ((gssize) (now - heap_at_skip), <, 256 * 1024);
+        }
+#endif
+    }
+  g_assert_false (ok);
+  g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  g_assert_cmpuint (total, >, hard - 256);
+  g_assert_cmpuint (total, <=, 2 * hard + 64 * 1024);
+  g_assert_cmpuint (r.events->len, ==, 1);
+  recorder_free (&r);
+}
+
+/* A dropped stanza whose start tag is megabytes long (an attribute value
+ * full of entities, as a server's re-escaping makes them): bytes are held
+ * back from expat while it cannot end (no '>'), yet the drop and the next
+ * stanza come out as soon as the bytes that end it arrive. */
+static void
+test_limit_size_huge_attribute_dropped (void)
+{
+  static const char start[] =
+    "<message from='a@b/c' to='echo@relay.example.org' id='h' type='chat' x='";
+  static const char expected[] =
+    "dropped size <message from='a@b/c' to='echo@relay.example.org' id='h' type='chat'/>";
+  g_autofree char *chunk = g_strnfill (16384, 'q');
+  memcpy (chunk + 100, "&quot;", 6);
+  for (guint way = 0; way < 2; way++)
+    {
+      Recorder r;
+      recorder_init (&r);
+      g_autoptr (BfXmlStream) parser = drop_parser_new (NULL, &r);
+      feed_str_ok (parser, HEADER);
+      feed_str_ok (parser, start);
+      for (guint i = 0; i < 3 * 64; i++)   /* 3 MiB */
+        feed_ok (parser, chunk, 16384);
+      g_assert_cmpuint (r.events->len, ==, 1);
+      if (way == 0)
+        feed_str_ok (parser, "'/>" NEXT);
+      else
+        {
+          feed_str_ok (parser, "'");
+          feed_str_ok (parser, "/");
+          g_assert_cmpuint (r.events->len, ==, 1);
+          feed_str_ok (parser, ">");
+          g_assert_cmpuint (r.events->len, ==, 2);
+          feed_str_ok (parser, NEXT);
+        }
+      g_assert_cmpuint (r.events->len, ==, 3);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 1), ==, expected);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 2), ==, "stanza " NEXT);
+      recorder_free (&r);
+    }
 }
 
 static void
 test_limit_size_one_feed (void)
 {
-  /* A huge stanza arriving in one read fails too. */
+  /* A stanza over the hard bound arriving in one read ends the stream. */
   gsize n = 4 * 1024 * 1024;
   GString *big = g_string_new ("<message><body>");
   for (gsize i = 0; i < n; i++)
@@ -457,6 +605,45 @@ test_limit_size_one_feed (void)
   g_string_append (big, "</body></message>");
   check_error_full (NULL, HEADER, big->str, big->len, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
   g_string_free (big, TRUE);
+
+  /* One of 1 MiB (over the limit, under the bound) is dropped. */
+  GString *mid = g_string_new ("<message from='a@b/c' to='x@relay.example.org' id='m' type='chat'"
+                               " other='o'><body>");
+  for (gsize i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (mid, 'z');
+  g_string_append (mid, "</body></message>");
+  check_dropped (NULL, mid->str, mid->len,
+                 "dropped size <message from='a@b/c' to='x@relay.example.org' id='m' type='chat'/>",
+                 FALSE);
+  g_string_free (mid, TRUE);
+}
+
+/* The hard bound holds for an element that ends within the read that
+ * carries it over, however it is sliced. */
+static void
+test_limit_size_hard_bound_complete (void)
+{
+  BfXmlLimits limits = { 1024, 0, 0 };
+  gsize hard = BF_XML_HARD_LIMIT_FACTOR * 1024;
+  GString *s = g_string_new ("<message><body>");
+  while (s->len < hard + 10)
+    g_string_append_c (s, 'h');
+  g_string_append (s, "</body></message>");
+  check_error_full (&limits, HEADER, s->str, s->len, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+
+  Recorder r;
+  recorder_init (&r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
+  feed_str_ok (parser, HEADER);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = TRUE;
+  for (gsize i = 0; i < s->len && ok; i++)
+    ok = bf_xml_stream_feed (parser, s->str + i, 1, &error);
+  g_assert_false (ok);
+  g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  g_assert_cmpuint (r.events->len, ==, 1);
+  recorder_free (&r);
+  g_string_free (s, TRUE);
 }
 
 /* A stanza of exactly @size bytes. */
@@ -483,13 +670,14 @@ test_limit_size_exact (void)
   /* in one piece; two of them back to back in one piece */
   Recorder r;
   recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
   feed_str_ok (parser, HEADER);
   feed_str_ok (parser, stanza);
   feed_str_ok (parser, two);
   feed_str_ok (parser, " ");
   feed_str_ok (parser, stanza);
   g_assert_cmpuint (r.stanzas->len, ==, 4);
+  g_assert_cmpuint (r.events->len, ==, 5);
   g_autofree char *out = bf_stanza_to_string (g_ptr_array_index (r.stanzas, 3));
   g_assert_cmpstr (out, ==, stanza);
 
@@ -510,23 +698,21 @@ test_limit_size_over_by_one (void)
   BfXmlLimits limits = { limit, 0, 0 };
   g_autofree char *stanza = stanza_of_size (limit + 1);
 
-  /* byte by byte */
+  /* byte by byte: dropped, and the stream goes on */
   Recorder r;
   recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
   feed_str_ok (parser, HEADER);
-  g_autoptr (GError) error = NULL;
-  gboolean ok = TRUE;
-  for (gsize i = 0; stanza[i] && ok; i++)
-    ok = bf_xml_stream_feed (parser, stanza + i, 1, &error);
-  g_assert_false (ok);
-  g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
-  g_assert_cmpuint (r.stanzas->len, ==, 0);
+  for (gsize i = 0; stanza[i]; i++)
+    feed_ok (parser, stanza + i, 1);
+  feed_str_ok (parser, NEXT);
+  g_assert_cmpuint (r.events->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (r.events, 1), ==, "dropped size <message to='a@b'/>");
+  g_assert_cmpuint (r.stanzas->len, ==, 1);
   recorder_free (&r);
 
-  /* in one piece */
-  check_error_full (&limits, HEADER, stanza, strlen (stanza),
-                    BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  /* in one piece, and split in two anywhere */
+  check_dropped (&limits, stanza, strlen (stanza), "dropped size <message to='a@b'/>", TRUE);
 }
 
 static void
@@ -535,15 +721,14 @@ test_limit_size_complete_in_one_feed (void)
   /* A complete stanza three times the limit, arriving in one read. */
   BfXmlLimits limits = { 1024, 0, 0 };
   g_autofree char *stanza = stanza_of_size (3 * 1024);
-  check_error_full (&limits, HEADER, stanza, strlen (stanza),
-                    BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  check_dropped (&limits, stanza, strlen (stanza), "dropped size <message to='a@b'/>", TRUE);
 }
 
 static char *
 nested (guint depth)
 {
   /* depth 1 is the stanza itself */
-  GString *s = g_string_new ("<message>");
+  GString *s = g_string_new ("<message to='a@b' from='c@d/e' id='n'>");
   for (guint i = 1; i < depth; i++)
     g_string_append_printf (s, "<e%u>", i);
   for (guint i = depth - 1; i >= 1; i--)
@@ -558,30 +743,39 @@ test_limit_depth_exact (void)
   BfXmlLimits limits = { 0, 4, 0 };
   Recorder r;
   recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
   feed_str_ok (parser, HEADER);
   g_autofree char *three = nested (3);
   g_autofree char *four = nested (4);
   feed_str_ok (parser, three);
   feed_str_ok (parser, four);
   g_assert_cmpuint (r.stanzas->len, ==, 2);
+  g_assert_cmpuint (r.events->len, ==, 3);
   g_autofree char *out = bf_stanza_to_string (g_ptr_array_index (r.stanzas, 1));
-  g_assert_cmpstr (out, ==, "<message><e1><e2><e3/></e2></e1></message>");
+  g_assert_cmpstr (out, ==, "<message to='a@b' from='c@d/e' id='n'><e1><e2><e3/></e2></e1></message>");
   recorder_free (&r);
 }
 
 static void
 test_limit_depth_over (void)
 {
+  static const char expected[] = "dropped depth <message from='c@d/e' to='a@b' id='n'/>";
   BfXmlLimits limits = { 0, 4, 0 };
   g_autofree char *five = nested (5);
-  check_error_full (&limits, HEADER, five, strlen (five), BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  check_dropped (&limits, five, strlen (five), expected, TRUE);
   g_autofree char *deep = nested (1000);
-  check_error_full (&limits, HEADER, deep, strlen (deep), BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  check_dropped (&limits, deep, strlen (deep), expected, FALSE);
   /* the default limit applies without limits */
   g_autofree char *over_default = nested (BF_XML_DEFAULT_MAX_DEPTH + 1);
-  check_error_full (NULL, HEADER, over_default, strlen (over_default),
-                    BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  check_dropped (NULL, over_default, strlen (over_default), expected, TRUE);
+  g_autofree char *at_default = nested (BF_XML_DEFAULT_MAX_DEPTH);
+  Recorder r;
+  recorder_init (&r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (NULL, &r);
+  feed_str_ok (parser, HEADER);
+  feed_str_ok (parser, at_default);
+  g_assert_cmpuint (r.stanzas->len, ==, 1);
+  recorder_free (&r);
 }
 
 static void
@@ -590,7 +784,7 @@ test_limit_attributes (void)
   BfXmlLimits limits = { 0, 0, 4 };
   Recorder r;
   recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
   feed_str_ok (parser, HEADER);
   feed_str_ok (parser, "<message a='1' b='2' c='3' d='4'><x xmlns='urn:x' xml:lang='en'"
                        " e='1' f='2' g='3'/></message>");
@@ -601,14 +795,18 @@ test_limit_attributes (void)
   recorder_free (&r);
 
   /* (non-empty elements here: /xmlstream/refused/ covers empty ones) */
-  static const char top_over[] = "<message a='1' b='2' c='3' d='4' e='5'></message>";
-  check_error_full (&limits, HEADER, top_over, sizeof top_over - 1,
-                    BF_XML_STREAM_ERROR_POLICY_VIOLATION);
+  static const char top_over[] =
+    "<message type='chat' a='1' from='u@h/r' to='echo@relay.example.org' id='t'></message>";
+  check_dropped (&limits, top_over, sizeof top_over - 1,
+                 "dropped attributes <message from='u@h/r' to='echo@relay.example.org' id='t'"
+                 " type='chat'/>", TRUE);
   static const char nested_over[] =
-    "<message><x a='1' b='2' c='3' d='4' e='5'></x></message>";
-  check_error_full (&limits, HEADER, nested_over, sizeof nested_over - 1,
-                    BF_XML_STREAM_ERROR_POLICY_VIOLATION);
-  /* the header too */
+    "<iq type='set' id='i' to='relay.example.org' from='u@h/r'>"
+    "<x a='1' b='2' c='3' d='4' e='5'></x></iq>";
+  check_dropped (&limits, nested_over, sizeof nested_over - 1,
+                 "dropped attributes <iq from='u@h/r' to='relay.example.org' id='i'"
+                 " type='set'/>", TRUE);
+  /* the header is no stanza: a broken stream */
   static const char header_over[] =
     "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'"
     " a='1' b='2' c='3' d='4' e='5'>";
@@ -616,42 +814,90 @@ test_limit_attributes (void)
                     BF_XML_STREAM_ERROR_POLICY_VIOLATION);
 }
 
-/* An element refused by a limit or by the root check produces no
- * callback, even when it is an empty-element tag (expat reports its end
- * right after its start). */
+/* The head keeps from/to/id/type only, each only up to the JID bound, and
+ * no namespaced look-alikes. */
+static void
+test_limit_head_bounded (void)
+{
+  BfXmlLimits limits = { 0, 2, 0 };
+  g_autofree char *long_from = g_strnfill (BF_XML_HEAD_ATTR_MAX + 1, 'f');
+  g_autofree char *max_id = g_strnfill (BF_XML_HEAD_ATTR_MAX, 'i');
+  g_autofree char *bad = g_strdup_printf (
+    "<presence xmlns:p='urn:p' from='%s' p:to='x@y' to='z@relay.example.org' id='%s'"
+    " lang='en' xml:lang='en'><a><b><c/></b></a></presence>", long_from, max_id);
+  g_autofree char *expected = g_strdup_printf (
+    "dropped depth <presence to='z@relay.example.org' id='%s'/>", max_id);
+  check_dropped (&limits, bad, strlen (bad), expected, FALSE);
+}
+
+/* Drops do not disturb what comes after: many in a row, mixed with good
+ * stanzas and keepalives, byte by byte. */
+static void
+test_limit_many_drops (void)
+{
+  BfXmlLimits limits = { 512, 3, 3 };
+  GString *s = g_string_new (HEADER);
+  g_autofree char *big = g_strnfill (600, 'b');
+  for (guint i = 0; i < 20; i++)
+    {
+      g_string_append_printf (s, "<message id='d%u'><a><b><c/></b></a></message> ", i);
+      g_string_append_printf (s, "<message id='a%u' a='1' b='2' c='3'/>", i);
+      g_string_append_printf (s, "<message id='s%u'><body>%s</body></message>\n", i, big);
+      g_string_append_printf (s, "<iq id='g%u' type='get'/>", i);
+    }
+  g_string_append (s, "</stream:stream>");
+  Recorder r;
+  recorder_init (&r);
+  g_autoptr (BfXmlStream) parser = drop_parser_new (&limits, &r);
+  for (gsize i = 0; i < s->len; i++)
+    feed_ok (parser, s->str + i, 1);
+  g_assert_cmpuint (r.events->len, ==, 1 + 20 * 4 + 1);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *d = g_strdup_printf ("dropped depth <message id='d%u'/>", i);
+      g_autofree char *a = g_strdup_printf ("dropped attributes <message id='a%u'/>", i);
+      g_autofree char *z = g_strdup_printf ("dropped size <message id='s%u'/>", i);
+      g_autofree char *g = g_strdup_printf ("stanza <iq id='g%u' type='get'/>", i);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 1 + 4 * i), ==, d);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 2 + 4 * i), ==, a);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 3 + 4 * i), ==, z);
+      g_assert_cmpstr (g_ptr_array_index (r.events, 4 + 4 * i), ==, g);
+    }
+  g_assert_cmpstr (g_ptr_array_index (r.events, r.events->len - 1), ==, "close");
+  recorder_free (&r);
+  g_string_free (s, TRUE);
+}
+
+/* Skipping is no licence for a broken stream: restricted or ill-formed
+ * XML inside a skipped element still ends it. */
+static void
+test_limit_skip_still_checks (void)
+{
+  BfXmlLimits limits = { 0, 2, 0 };
+  static const char comment[] = "<message><a><b/><!-- c --></a></message>";
+  check_error_full (&limits, HEADER, comment, sizeof comment - 1,
+                    BF_XML_STREAM_ERROR_RESTRICTED_XML);
+  static const char mismatched[] = "<message><a><b></c></a></message>";
+  check_error_full (&limits, HEADER, mismatched, sizeof mismatched - 1,
+                    BF_XML_STREAM_ERROR_NOT_WELL_FORMED);
+}
+
+/* An over-limit empty element is dropped too (expat reports its end right
+ * after its start); nothing of it is handed out as a stanza. */
 static void
 test_refused_empty_stanza (void)
 {
   BfXmlLimits limits = { 0, 0, 4 };
-  Recorder r;
-  recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
-  feed_str_ok (parser, HEADER);
-  g_assert_cmpuint (r.events->len, ==, 1);
-  g_autoptr (GError) error = NULL;
   static const char over[] = "<message a='1' b='2' c='3' d='4' e='5'/>";
-  g_assert_false (bf_xml_stream_feed (parser, over, sizeof over - 1, &error));
-  g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
-  g_assert_cmpuint (r.events->len, ==, 1);   /* in particular, no stream close */
-  recorder_free (&r);
+  check_dropped (&limits, over, sizeof over - 1, "dropped attributes <message/>", TRUE);
 }
 
 static void
 test_refused_empty_child (void)
 {
   BfXmlLimits limits = { 0, 0, 4 };
-  Recorder r;
-  recorder_init (&r);
-  g_autoptr (BfXmlStream) parser = bf_xml_stream_new (&limits, &rec_callbacks, &r);
-  feed_str_ok (parser, HEADER);
-  g_autoptr (GError) error = NULL;
   static const char over[] = "<message to='a@b'><x a='1' b='2' c='3' d='4' e='5'/></message>";
-  g_assert_false (bf_xml_stream_feed (parser, over, sizeof over - 1, &error));
-  g_assert_error (error, BF_XML_STREAM_ERROR, BF_XML_STREAM_ERROR_POLICY_VIOLATION);
-  /* the refused stanza is not handed out, truncated or otherwise */
-  g_assert_cmpuint (r.stanzas->len, ==, 0);
-  g_assert_cmpuint (r.events->len, ==, 1);
-  recorder_free (&r);
+  check_dropped (&limits, over, sizeof over - 1, "dropped attributes <message to='a@b'/>", TRUE);
 }
 
 static void
@@ -760,7 +1006,13 @@ main (int argc, char **argv)
   g_test_add_func ("/xmlstream/error/bad-format", test_error_bad_format);
   g_test_add_func ("/xmlstream/limit/size/huge-text", test_limit_size_huge_text);
   g_test_add_func ("/xmlstream/limit/size/huge-start-tag", test_limit_size_huge_start_tag);
+  g_test_add_func ("/xmlstream/limit/size/ten-mb-unterminated",
+                   test_limit_size_ten_mb_unterminated);
   g_test_add_func ("/xmlstream/limit/size/one-feed", test_limit_size_one_feed);
+  g_test_add_func ("/xmlstream/limit/size/huge-attribute-dropped",
+                   test_limit_size_huge_attribute_dropped);
+  g_test_add_func ("/xmlstream/limit/size/hard-bound-complete",
+                   test_limit_size_hard_bound_complete);
   g_test_add_func ("/xmlstream/limit/size/exact", test_limit_size_exact);
   g_test_add_func ("/xmlstream/limit/size/over-by-one", test_limit_size_over_by_one);
   g_test_add_func ("/xmlstream/limit/size/complete-in-one-feed",
@@ -768,6 +1020,9 @@ main (int argc, char **argv)
   g_test_add_func ("/xmlstream/limit/depth/exact", test_limit_depth_exact);
   g_test_add_func ("/xmlstream/limit/depth/over", test_limit_depth_over);
   g_test_add_func ("/xmlstream/limit/attributes", test_limit_attributes);
+  g_test_add_func ("/xmlstream/limit/head-bounded", test_limit_head_bounded);
+  g_test_add_func ("/xmlstream/limit/many-drops", test_limit_many_drops);
+  g_test_add_func ("/xmlstream/limit/skip-still-checks", test_limit_skip_still_checks);
   g_test_add_func ("/xmlstream/reset/mid-stanza", test_reset_mid_stanza);
   g_test_add_func ("/xmlstream/utf8-split", test_utf8_split);
   g_test_add_func ("/xmlstream/text-split", test_text_split);
