@@ -17,6 +17,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "random.h"
 #include "session-describe.h"
 #include "session-private.h"
 
@@ -482,7 +483,9 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
                    mgr->max_sessions);
       return NULL;
     }
-  g_autofree char *sid = g_strdup_printf ("bf%08x%08x", g_random_int (), g_random_int ());
+  /* 128 bits from the CSPRNG: a sid is what an answer is matched by. */
+  g_autofree char *sid = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x%016" G_GINT64_MODIFIER "x",
+                                          bf_random_u64 (), bf_random_u64 ());
   BfSession *s = session_new (mgr, module, sid, peer, local);
   s->outgoing = TRUE;
   s->ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, sid);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "random.h"
 #include "session-describe.h"
 #include "session-private.h"
 
@@ -386,7 +387,7 @@ new_local_ssrc (BfSession *s)
 {
   for (;;)
     {
-      guint32 v = g_random_int ();
+      guint32 v = bf_random_u32 ();
       gboolean clash = v == 0;
       for (guint i = 0; i < s->n_ssrcs && !clash; i++)
         clash = s->remote_ssrcs[i] == v || s->local_ssrcs[i] == v;

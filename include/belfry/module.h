@@ -162,4 +162,9 @@ gboolean bf_domain_list_contains (const char *const *domains, const char *domain
 void bf_config_set_error (BfModuleConfig *config, GError **error,
                           const char *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
 
+/* --- Randomness --- *
+ * From the kernel's CSPRNG (getrandom(2)): for ids and SSRCs a peer must
+ * not predict (g_random_* is not meant for that).  Any thread. */
+guint32 bf_random_u32 (void);
+
 G_END_DECLS

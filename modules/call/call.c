@@ -202,7 +202,7 @@ call_offer (BfModule *module, BfSession *a)
   /* Leg B comes from Alice's bare JID, escaped, with a resource of ours. */
   g_autofree char *escaped = call_jid_escape (caller_bare);
   g_autofree char *from = g_strdup_printf ("%s@%s/%08x%08x", escaped, bf_module_get_domain (module),
-                                           g_random_int (), g_random_int ());
+                                           bf_random_u32 (), bf_random_u32 ());
   g_autoptr (GError) error = NULL;
   BfSession *b = bf_session_place (module, from, callee, a, &error);
   if (b == NULL)

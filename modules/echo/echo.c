@@ -24,7 +24,7 @@ static guint32
 random_ssrc (gpointer data)
 {
   (void) data;
-  return g_random_int ();
+  return bf_random_u32 ();   /* published: from the CSPRNG */
 }
 
 static BfSessionDecision
