@@ -124,6 +124,7 @@ start_media (BfRelay *relay, GError **error)
     return FALSE;
   relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, relay->pool,
                                      relay->cert, &relay->media, relay->max_sessions);
+  bf_sessions_set_max_per_jid (relay->sessions, relay->config->max_sessions_per_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   g_message ("media: %u worker%s, ICE on %s, DTLS fingerprint %s %s",
              bf_media_pool_get_size (relay->pool),

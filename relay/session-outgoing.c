@@ -383,6 +383,17 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
   const char *mid = bf_stanza_get_attr (message, "id");
   if (from == NULL || to == NULL)
     return;
+  if (over_jid_limit (mgr, from, sessions_opened_by (mgr, from)))
+    {
+      /* XEP-0353 §3.2: the callee rejects, busy (as its session-initiate
+       * would be answered). */
+      g_autoptr (BfJmi) reject = bf_jmi_new (BF_JMI_REJECT, jmi->id);
+      bf_jmi_set_reason (reject, BF_JINGLE_REASON_BUSY, "too many sessions from this account");
+      g_autofree char *id = g_strdup_printf ("bf-m-%s-reject", jmi->id);
+      g_autoptr (BfStanza) m = bf_jmi_build (reject, to, from, id);
+      send_stanza (mgr, m);
+      return;
+    }
   if (jmi->receipt_request && mid)
     {
       g_autofree char *rid = g_strdup_printf ("bf-m-%s-received", jmi->id);

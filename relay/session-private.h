@@ -104,6 +104,7 @@ struct _BfSessions {
   BfMediaCert *cert;
   BfMediaConfig media;
   guint max_sessions;
+  guint max_per_jid;               /* 0: none */
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
   GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
@@ -138,6 +139,8 @@ G_GNUC_INTERNAL void add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup se
 G_GNUC_INTERNAL void copy_groups (BfJingle *to, const BfJingle *from);
 G_GNUC_INTERNAL void set_rtp (BfJingleContent *c, BfJingleRtpDescription *rtp);
 G_GNUC_INTERNAL void ack (BfSessions *mgr, const BfStanza *iq);
+G_GNUC_INTERNAL guint sessions_opened_by (BfSessions *mgr, const char *jid);
+G_GNUC_INTERNAL gboolean over_jid_limit (BfSessions *mgr, const char *jid, guint held);
 G_GNUC_INTERNAL BfSession *session_new (BfSessions *mgr, BfModule *module, const char *sid,
                                         const char *peer, const char *local);
 G_GNUC_INTERNAL BfJingleReasonCondition check_description (const BfJingle *j, const char **why);

@@ -435,6 +435,55 @@ ack (BfSessions *mgr, const BfStanza *iq)
   send_stanza (mgr, reply);
 }
 
+static char *
+bare_lower (const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+  if (jid == NULL || !bf_jid_split (jid, &local, &domain, NULL))
+    return NULL;
+  g_autofree char *bare = local ? g_strconcat (local, "@", domain, NULL) : g_strdup (domain);
+  return g_utf8_strdown (bare, -1);
+}
+
+/* The live sessions @jid's bare JID opened (its own session-initiates, to
+ * any module).  A leg we place for a relayed call is not counted: it exists
+ * only beside the caller's session, which is.  Linear in the sessions
+ * (bounded by max-sessions), once per new session. */
+guint
+sessions_opened_by (BfSessions *mgr, const char *jid)
+{
+  g_autofree char *bare = bare_lower (jid);
+  if (bare == NULL)
+    return 0;
+  guint n = 0;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, mgr->table);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      BfSession *o = value;
+      if (o->outgoing || o->ended)
+        continue;
+      g_autofree char *b = bare_lower (o->peer);
+      n += g_strcmp0 (b, bare) == 0;
+    }
+  return n;
+}
+
+/* Whether one more session from @jid (which holds @held) is over
+ * [limits] max-sessions-per-jid; counts and logs the refusal. */
+gboolean
+over_jid_limit (BfSessions *mgr, const char *jid, guint held)
+{
+  if (mgr->max_per_jid == 0 || held < mgr->max_per_jid)
+    return FALSE;
+  mgr->stats.busy_per_jid++;
+  g_message ("%s holds %u sessions already ([limits] max-sessions-per-jid = %u): refused "
+             "(%" G_GUINT64_FORMAT " so far)", jid, held, mgr->max_per_jid,
+             mgr->stats.busy_per_jid);
+  return TRUE;
+}
+
 BfSession *
 session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
              const char *local)
@@ -504,6 +553,13 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       g_message ("session %s from %s refused: %u sessions already (max-sessions)", s->sid, from,
                  mgr->max_sessions);
       session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions", TRUE);
+      return;
+    }
+  /* Fair use: one account cannot take every slot (s itself is counted). */
+  if (over_jid_limit (mgr, from, sessions_opened_by (mgr, from) - 1))
+    {
+      g_message ("session %s from %s refused: busy (per-JID limit)", s->sid, from);
+      session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions from this account", TRUE);
       return;
     }
 
@@ -781,7 +837,19 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
       if (id && g_str_has_prefix (id, "bf-m-"))
         {
           BfSession *s = g_hash_table_lookup (mgr->proposals, id + 5);
-          if (s && s->proposing)
+          /* Only the callee's address bounces it (its server answers in its
+           * name, RFC 6120 §8.3.1): anyone else who learnt the id may not
+           * end the call. */
+          g_autofree char *fb = bare_lower (bf_stanza_get_attr (stanza, "from"));
+          g_autofree char *pb = s ? bare_lower (s->peer) : NULL;
+          if (s && s->proposing && g_strcmp0 (fb, pb) != 0)
+            {
+              mgr->jmi_ignored++;
+              g_message ("session %s: ignored a bounce of our proposal from %s (not %s; %"
+                         G_GUINT64_FORMAT " JMI messages ignored so far)", s->sid,
+                         bf_stanza_get_attr (stanza, "from"), s->peer, mgr->jmi_ignored);
+            }
+          else if (s && s->proposing)
             {
               s->proposing = FALSE;
               g_message ("session %s: the proposal to %s bounced", s->sid, s->peer);
@@ -906,6 +974,12 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_modules_set_sessions (modules, mgr);
   return mgr;
+}
+
+void
+bf_sessions_set_max_per_jid (BfSessions *sessions, guint max)
+{
+  sessions->max_per_jid = max;
 }
 
 guint
