@@ -60,6 +60,7 @@ struct _BfSession {
   char *sid;
   char *peer;                      /* the peer's full JID (bare while proposing) */
   char *local;                     /* our JID: the address called, or the placer's */
+  char *cname;                     /* ours toward this peer for relayed sources (random) */
   gboolean outgoing;
   BfJingleSession *js;             /* outgoing: NULL until the peer's resource is known */
   BfJingle *theirs;                /* their session-initiate (incoming) or -accept (outgoing) */
@@ -131,7 +132,7 @@ typedef struct {
 G_GNUC_INTERNAL BfSession *session_ref (BfSession *s);
 G_GNUC_INTERNAL void session_unref (BfSession *s);
 G_GNUC_INTERNAL void send_stanza (BfSessions *mgr, const BfStanza *stanza);
-G_GNUC_INTERNAL void send_jingle (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void send_jingle (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void send_jmi (BfSession *s, const BfJmi *jmi);
 G_GNUC_INTERNAL void session_end (BfSession *s, BfJingleReasonCondition reason,
                                   const char *text, gboolean notify_peer);

@@ -42,6 +42,7 @@ session_unref (BfSession *s)
   g_free (s->sid);
   g_free (s->peer);
   g_free (s->local);
+  g_free (s->cname);
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
   bf_jingle_free (s->ours);
@@ -50,6 +51,12 @@ session_unref (BfSession *s)
 }
 
 /* --- the public session API (getters) --- */
+
+const char *
+bf_session_get_cname (BfSession *session)
+{
+  return session->cname;
+}
 
 const char *
 bf_session_get_peer (BfSession *session)
@@ -184,9 +191,58 @@ send_stanza (BfSessions *mgr, const BfStanza *stanza)
   bf_modules_send (mgr->modules, stanza);
 }
 
-void
-send_jingle (BfSession *s, const BfJingle *j)
+static gboolean
+is_identity_parameter (const char *name)
 {
+  static const char *const names[] = { "cname", "msid", "label", "mslabel", NULL };
+  return name && g_strv_contains (names, name);
+}
+
+/* A relayed call's sources (XEP-0339) come from the other leg: its
+ * cname, msid (and Plan B's label, mslabel) name the other party's
+ * endpoint and tracks.  They are replaced by this leg's own: our cname
+ * (also what the call module puts in the RTCP SDES it relays) and one
+ * stream of ours with a track per content. */
+static void
+own_sources (BfSession *s, BfJingle *j)
+{
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->rtp == NULL)
+        continue;
+      g_autofree char *track = g_strconcat (s->cname, "-", c->name, NULL);
+      g_autofree char *msid = g_strconcat (s->cname, " ", track, NULL);
+      for (guint k = 0; k < c->rtp->sources->len; k++)
+        {
+          BfJingleSource *src = g_ptr_array_index (c->rtp->sources, k);
+          gboolean had_msid = FALSE, had_label = FALSE;
+          for (guint m = src->parameters->len; m-- > 0;)
+            {
+              const BfJingleParameter *p = g_ptr_array_index (src->parameters, m);
+              if (!is_identity_parameter (p->name))
+                continue;
+              had_msid |= strcmp (p->name, "msid") == 0;
+              had_label |= strcmp (p->name, "label") == 0 || strcmp (p->name, "mslabel") == 0;
+              g_ptr_array_remove_index (src->parameters, m);
+            }
+          bf_jingle_parameters_add (src->parameters, "cname", s->cname);
+          if (had_msid)
+            bf_jingle_parameters_add (src->parameters, "msid", msid);
+          if (had_label)
+            {
+              bf_jingle_parameters_add (src->parameters, "mslabel", s->cname);
+              bf_jingle_parameters_add (src->parameters, "label", track);
+            }
+        }
+    }
+}
+
+void
+send_jingle (BfSession *s, BfJingle *j)
+{
+  if (s->linked)
+    own_sources (s, j);
   g_autofree char *id = g_strdup_printf ("bf-j%u-%s", ++s->iq_serial, s->sid);
   g_autoptr (BfStanza) iq = bf_jingle_build (j, s->local, s->peer, id);
   send_stanza (s->mgr, iq);
@@ -495,6 +551,7 @@ session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *pee
   s->sid = g_strdup (sid);
   s->peer = g_strdup (peer);
   s->local = g_strdup (local);
+  s->cname = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x", bf_random_u64 ());
   s->key = g_strconcat (peer, "\n", sid, NULL);
   g_hash_table_insert (mgr->table, s->key, s);
   mgr->live_on_workers++;

@@ -11,13 +11,17 @@
  * is unprotected from one leg and protected onto the other without being
  * decoded (SSRCs pass through; payload types and header extension ids are
  * renumbered when the legs differ).  Ringing, hold, mute and the end of
- * either leg are carried to the other. */
+ * either leg are carried to the other.  Nothing that names one party
+ * reaches the other: leg B comes from a random resource, each leg gets its
+ * own cname and msid (the core's), and relayed RTCP loses its SDES items
+ * but a rewritten CNAME, and its APP packets (rtcp-privacy.c). */
 #include <string.h>
 #include <gio/gio.h>
 #include <gmodule.h>
 #include <belfry/module.h>
 
 #include "jid-escape.h"
+#include "rtcp-privacy.h"
 
 #define MAX_JID 3071   /* RFC 7622 §3.1: 1023 per part, 3 parts */
 
@@ -68,6 +72,9 @@ typedef struct {
   const PtSet *a_takes, *b_takes;
   gint dropped_pt;
   GPtrArray *maps;
+  /* Worker thread only (both legs share one worker); read when the call
+   * is freed. */
+  CallRtcpPrivacyStats rtcp;
 } Call;
 
 static const BfRtpMap identity_map = { .identity = TRUE };
@@ -85,6 +92,12 @@ call_unref (gpointer data)
   Call *c = data;
   if (!g_atomic_ref_count_dec (&c->ref))
     return;
+  /* Both legs are freed: their worker is done with the call. */
+  if (c->rtcp.sdes_items_dropped || c->rtcp.app_dropped || c->rtcp.malformed)
+    g_message ("call %u: RTCP kept private: %" G_GUINT64_FORMAT " SDES items other than CNAME "
+               "and %" G_GUINT64_FORMAT " APP packets removed, %" G_GUINT64_FORMAT
+               " compounds dropped (malformed or too large)", c->id, c->rtcp.sdes_items_dropped,
+               c->rtcp.app_dropped, c->rtcp.malformed);
   g_free (c->caller);
   g_ptr_array_unref (c->maps);
   g_free (c);
@@ -386,8 +399,18 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
   if (is_rtcp)
     {
       /* SSRCs are the same on both legs: reports and feedback (NACK, PLI,
-       * FIR, REMB, transport-cc) are right for the other side as they are. */
-      bf_session_send_rtcp (to, data, len);
+       * FIR, REMB, transport-cc) are right for the other side as they are;
+       * SDES and APP are not (rtcp-privacy.h). */
+      if (!call_rtcp_needs_privacy (data, len))
+        {
+          bf_session_send_rtcp (to, data, len);
+          return;
+        }
+      guint8 out[CALL_RTCP_OUT_MAX];
+      gsize n = call_rtcp_privacy (data, len, bf_session_get_cname (to), out, sizeof out,
+                                   &c->rtcp);
+      if (n > 0)
+        bf_session_send_rtcp (to, out, n);
       return;
     }
   const BfRtpMap *map = g_atomic_pointer_get (from_a ? &c->a_to_b : &c->b_to_a);
