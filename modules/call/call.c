@@ -583,7 +583,7 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (!bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &v, error))
     return FALSE;
   cm->max_calls_per_jid = (guint) v;
-  if (!bf_config_get_int (config, "max-calls-per-minute", 10, 0, 100000, &v, error))
+  if (!bf_config_get_int (config, "max-calls-per-minute", 30, 0, 100000, &v, error))
     return FALSE;
   cm->max_calls_per_minute = (guint) v;
   /* Default: the users of the server that hosts us. */
