@@ -14,7 +14,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from harness import ECHO, NS_CLIENT, Belfry
+from harness import ECHO, NS_CLIENT, Belfry, run_belfry, write_config
+from test_config import assert_config_error
 from test_jingle import (JINGLE, MESSAGE, assert_result, dump, jingle, jingle_client, new_sid,
                          offer, reason_of, send_jingle, wait_jingle)
 
@@ -246,3 +247,19 @@ def test_echo_against_another_echo_bot_stops(relay, prosody):
     finally:
         b.close()
         bot.close()
+
+
+# ---------------------------------------------------------------------------
+# configuration errors name the file, the group and the key
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config,group,key", [
+    ({"limits": {"max-sessions-per-jid": "-1"}}, "limits", "max-sessions-per-jid"),
+    ({"limits": {"max-sessions-per-jid": "many"}}, "limits", "max-sessions-per-jid"),
+    ({"groups": {"echo": {"max-messages-per-minute": "-5"}}}, "echo", "max-messages-per-minute"),
+    ({"modules": "call", "groups": {"call": {"max-calls-per-minute": "x"}}}, "call",
+     "max-calls-per-minute"),
+])
+def test_bad_values_are_config_errors(tmp_path, config, group, key):
+    path = write_config(tmp_path / "bad.conf", port=5347, **config)
+    assert_config_error(path, run_belfry(["--check-config", "-c", str(path)]), group, key)
