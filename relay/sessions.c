@@ -613,7 +613,8 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       return;
     }
   /* Fair use: one account cannot take every slot (s itself is counted). */
-  if (over_jid_limit (mgr, from, sessions_opened_by (mgr, from) - 1))
+  guint held = sessions_opened_by (mgr, from);
+  if (over_jid_limit (mgr, from, held > 0 ? held - 1 : 0))
     {
       g_message ("session %s from %s refused: busy (per-JID limit)", s->sid, from);
       session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions from this account", TRUE);
