@@ -417,6 +417,9 @@ read_limits (BfConfig *c, GError **error)
                           G_GINT64_CONSTANT (1) << 30, &v, error))
     return FALSE;
   c->write_queue_size = (gsize) v;
+  if (!bf_config_get_int (g, "max-sessions-per-jid", 8, 0, 100000, &v, error))
+    return FALSE;
+  c->max_sessions_per_jid = (guint) v;
   return bf_config_group_check_unknown (g, error);
 }
 

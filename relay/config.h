@@ -34,6 +34,7 @@ typedef struct {
 
   BfXmlLimits limits;
   gsize write_queue_size;
+  guint max_sessions_per_jid;      /* [limits]; 0: no limit */
 
   char **modules;            /* NULL-terminated, never NULL */
   char **module_path;        /* NULL when not configured */

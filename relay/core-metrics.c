@@ -10,7 +10,8 @@
 typedef struct {
   BfMetricFamily *sessions, *started, *ended, *setup, *failures;
   BfMetric *link_up, *connects, *attaches, *reconnects, *stanzas_in, *stanzas_out,
-           *dropped_out, *stream_errors, *to_modules, *answered, *ignored;
+           *dropped_out, *stream_errors, *to_modules, *answered, *ignored, *over_limit,
+           *bad_address;
   BfMetricFamily *worker_sessions, *thread_cpu;
 } CoreFamilies;
 
@@ -75,6 +76,12 @@ bf_core_metrics_init (void)
   fam.to_modules = bf_metric_family_get (f, "module", NULL);
   fam.answered = bf_metric_family_get (f, "answered", NULL);
   fam.ignored = bf_metric_family_get (f, "ignored", NULL);
+  f = bf_metrics_add_family (r, BF_METRIC_COUNTER, "belfry_stanzas_refused_total",
+    "Stanzas from the server that no module saw, by reason (over_limit: over a [limits] "
+    "size, depth or attribute limit, bounced with policy-violation where addressable; "
+    "bad_address: 'from' or 'to' missing or malformed)", (const char *const[]) { "reason", NULL });
+  fam.over_limit = bf_metric_family_get (f, "over_limit", NULL);
+  fam.bad_address = bf_metric_family_get (f, "bad_address", NULL);
 
   fam.worker_sessions = bf_metrics_add_family (r, BF_METRIC_GAUGE, "belfry_worker_sessions",
     "Sessions pinned to each media worker", worker);
@@ -123,6 +130,8 @@ collect (gpointer unused)
       bf_metric_set (fam.to_modules, (gint64) rs->to_modules);
       bf_metric_set (fam.answered, (gint64) rs->answered);
       bf_metric_set (fam.ignored, (gint64) rs->dropped);
+      bf_metric_set (fam.over_limit, (gint64) rs->dropped_over_limit);
+      bf_metric_set (fam.bad_address, (gint64) rs->dropped_bad_address);
     }
   bf_metric_set (bf_metric_family_get (fam.thread_cpu, "main", NULL),
                  cpu_usec (CLOCK_THREAD_CPUTIME_ID));

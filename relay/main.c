@@ -44,6 +44,7 @@ typedef struct {
   BfLink *link;
   BfMediaConfig media;
   guint max_sessions;
+  guint max_sessions_per_jid;  /* [limits]; 0: none */
   BfMediaCert *cert;
   BfMediaPool *pool;
   BfSessions *sessions;
@@ -265,6 +266,26 @@ reload_media (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
   return TRUE;
 }
 
+/* [limits] max-sessions-per-jid (the rest of [limits] shapes the running
+ * link's parser and queue: a restart). */
+static gboolean
+reload_limits (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+               GError **error)
+{
+  BfRelay *relay = data;
+  gint64 v;
+  if (!bf_config_get_int (group, "max-sessions-per-jid", 8, 0, 100000, &v, error))
+    return FALSE;
+  if (!apply || (guint) v == relay->max_sessions_per_jid)
+    return TRUE;
+  g_ptr_array_add (changes, g_strdup_printf ("[limits] max-sessions-per-jid: %u → %u",
+                                             relay->max_sessions_per_jid, (guint) v));
+  relay->max_sessions_per_jid = (guint) v;
+  if (relay->sessions)
+    bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
+  return TRUE;
+}
+
 /* [metrics] listen: a new address is bound at once; one that cannot be
  * (port in use) leaves the running listener serving, logged. */
 static gboolean
@@ -384,6 +405,7 @@ start_media (BfRelay *relay, GError **error)
     return FALSE;
   relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, relay->pool,
                                      relay->cert, &relay->media, relay->max_sessions);
+  bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
   g_message ("media: %u worker%s, ICE on %s, DTLS fingerprint %s %s",
@@ -494,6 +516,7 @@ main (int argc, char **argv)
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.verbose = verbose;
   relay.drain_timeout = relay.config->drain_timeout;
+  relay.max_sessions_per_jid = relay.config->max_sessions_per_jid;
   if (relay.config->debug_log)
     bf_log_set_debug (TRUE);
   relay.admin = bf_admin_new (relay.config->jid, relay.modules);
@@ -508,6 +531,8 @@ main (int argc, char **argv)
   bf_reload_register (relay.reload, "component", component_keys, reload_component, &relay);
   bf_reload_register (relay.reload, "admin", admin_keys, reload_admin, &relay);
   bf_reload_register (relay.reload, "media", media_keys, reload_media, &relay);
+  static const char *const limits_keys[] = { "max-sessions-per-jid", NULL };
+  bf_reload_register (relay.reload, "limits", limits_keys, reload_limits, &relay);
   static const char *const metrics_keys[] = { "listen", NULL };
   bf_reload_register (relay.reload, "metrics", metrics_keys, reload_metrics, &relay);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);

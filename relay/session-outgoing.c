@@ -17,6 +17,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "random.h"
 #include "session-describe.h"
 #include "session-private.h"
 
@@ -383,6 +384,17 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
   const char *mid = bf_stanza_get_attr (message, "id");
   if (from == NULL || to == NULL)
     return;
+  if (over_jid_limit (mgr, from, sessions_opened_by (mgr, from)))
+    {
+      /* XEP-0353 §3.2: the callee rejects, busy (as its session-initiate
+       * would be answered). */
+      g_autoptr (BfJmi) reject = bf_jmi_new (BF_JMI_REJECT, jmi->id);
+      bf_jmi_set_reason (reject, BF_JINGLE_REASON_BUSY, "too many sessions from this account");
+      g_autofree char *id = g_strdup_printf ("bf-m-%s-reject", jmi->id);
+      g_autoptr (BfStanza) m = bf_jmi_build (reject, to, from, id);
+      send_stanza (mgr, m);
+      return;
+    }
   if (jmi->receipt_request && mid)
     {
       g_autofree char *rid = g_strdup_printf ("bf-m-%s-received", jmi->id);
@@ -495,7 +507,9 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
                    mgr->max_sessions);
       return NULL;
     }
-  g_autofree char *sid = g_strdup_printf ("bf%08x%08x", g_random_int (), g_random_int ());
+  /* 128 bits from the CSPRNG: a sid is what an answer is matched by. */
+  g_autofree char *sid = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x%016" G_GINT64_MODIFIER "x",
+                                          bf_random_u64 (), bf_random_u64 ());
   BfSession *s = session_new (mgr, module, sid, peer, local);
   s->outgoing = TRUE;
   s->ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, sid);

@@ -61,6 +61,7 @@ struct _BfSession {
   char *sid;
   char *peer;                      /* the peer's full JID (bare while proposing) */
   char *local;                     /* our JID: the address called, or the placer's */
+  char *cname;                     /* ours toward this peer for relayed sources (random) */
   gboolean outgoing;
   BfJingleSession *js;             /* outgoing: NULL until the peer's resource is known */
   BfJingle *theirs;                /* their session-initiate (incoming) or -accept (outgoing) */
@@ -113,6 +114,7 @@ struct _BfSessions {
   BfMediaCert *cert;
   BfMediaConfig media;
   guint max_sessions;
+  guint max_per_jid;               /* 0: none */
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
   GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
@@ -143,7 +145,7 @@ typedef struct {
 G_GNUC_INTERNAL BfSession *session_ref (BfSession *s);
 G_GNUC_INTERNAL void session_unref (BfSession *s);
 G_GNUC_INTERNAL void send_stanza (BfSessions *mgr, const BfStanza *stanza);
-G_GNUC_INTERNAL void send_jingle (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void send_jingle (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void send_jmi (BfSession *s, const BfJmi *jmi);
 G_GNUC_INTERNAL void session_end (BfSession *s, BfJingleReasonCondition reason,
                                   const char *text, gboolean notify_peer);
@@ -151,6 +153,8 @@ G_GNUC_INTERNAL void add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup se
 G_GNUC_INTERNAL void copy_groups (BfJingle *to, const BfJingle *from);
 G_GNUC_INTERNAL void set_rtp (BfJingleContent *c, BfJingleRtpDescription *rtp);
 G_GNUC_INTERNAL void ack (BfSessions *mgr, const BfStanza *iq);
+G_GNUC_INTERNAL guint sessions_opened_by (BfSessions *mgr, const char *jid);
+G_GNUC_INTERNAL gboolean over_jid_limit (BfSessions *mgr, const char *jid, guint held);
 G_GNUC_INTERNAL BfSession *session_new (BfSessions *mgr, BfModule *module, const char *sid,
                                         const char *peer, const char *local);
 G_GNUC_INTERNAL BfJingleReasonCondition check_description (const BfJingle *j, const char **why);

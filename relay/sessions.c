@@ -20,6 +20,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "random.h"
 #include "session-describe.h"
 #include "session-private.h"
 
@@ -44,6 +45,7 @@ session_unref (BfSession *s)
   g_free (s->sid);
   g_free (s->peer);
   g_free (s->local);
+  g_free (s->cname);
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
   bf_jingle_free (s->ours);
@@ -52,6 +54,12 @@ session_unref (BfSession *s)
 }
 
 /* --- the public session API (getters) --- */
+
+const char *
+bf_session_get_cname (BfSession *session)
+{
+  return session->cname;
+}
 
 const char *
 bf_session_get_peer (BfSession *session)
@@ -186,9 +194,58 @@ send_stanza (BfSessions *mgr, const BfStanza *stanza)
   bf_modules_send (mgr->modules, stanza);
 }
 
-void
-send_jingle (BfSession *s, const BfJingle *j)
+static gboolean
+is_identity_parameter (const char *name)
 {
+  static const char *const names[] = { "cname", "msid", "label", "mslabel", NULL };
+  return name && g_strv_contains (names, name);
+}
+
+/* A relayed call's sources (XEP-0339) come from the other leg: its
+ * cname, msid (and Plan B's label, mslabel) name the other party's
+ * endpoint and tracks.  They are replaced by this leg's own: our cname
+ * (also what the call module puts in the RTCP SDES it relays) and one
+ * stream of ours with a track per content. */
+static void
+own_sources (BfSession *s, BfJingle *j)
+{
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->rtp == NULL)
+        continue;
+      g_autofree char *track = g_strconcat (s->cname, "-", c->name, NULL);
+      g_autofree char *msid = g_strconcat (s->cname, " ", track, NULL);
+      for (guint k = 0; k < c->rtp->sources->len; k++)
+        {
+          BfJingleSource *src = g_ptr_array_index (c->rtp->sources, k);
+          gboolean had_msid = FALSE, had_label = FALSE;
+          for (guint m = src->parameters->len; m-- > 0;)
+            {
+              const BfJingleParameter *p = g_ptr_array_index (src->parameters, m);
+              if (!is_identity_parameter (p->name))
+                continue;
+              had_msid |= strcmp (p->name, "msid") == 0;
+              had_label |= strcmp (p->name, "label") == 0 || strcmp (p->name, "mslabel") == 0;
+              g_ptr_array_remove_index (src->parameters, m);
+            }
+          bf_jingle_parameters_add (src->parameters, "cname", s->cname);
+          if (had_msid)
+            bf_jingle_parameters_add (src->parameters, "msid", msid);
+          if (had_label)
+            {
+              bf_jingle_parameters_add (src->parameters, "mslabel", s->cname);
+              bf_jingle_parameters_add (src->parameters, "label", track);
+            }
+        }
+    }
+}
+
+void
+send_jingle (BfSession *s, BfJingle *j)
+{
+  if (s->linked)
+    own_sources (s, j);
   g_autofree char *id = g_strdup_printf ("bf-j%u-%s", ++s->iq_serial, s->sid);
   g_autoptr (BfStanza) iq = bf_jingle_build (j, s->local, s->peer, id);
   send_stanza (s->mgr, iq);
@@ -402,7 +459,7 @@ new_local_ssrc (BfSession *s)
 {
   for (;;)
     {
-      guint32 v = g_random_int ();
+      guint32 v = bf_random_u32 ();
       gboolean clash = v == 0;
       for (guint i = 0; i < s->n_ssrcs && !clash; i++)
         clash = s->remote_ssrcs[i] == v || s->local_ssrcs[i] == v;
@@ -450,6 +507,55 @@ ack (BfSessions *mgr, const BfStanza *iq)
   send_stanza (mgr, reply);
 }
 
+static char *
+bare_lower (const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+  if (jid == NULL || !bf_jid_split (jid, &local, &domain, NULL))
+    return NULL;
+  g_autofree char *bare = local ? g_strconcat (local, "@", domain, NULL) : g_strdup (domain);
+  return g_utf8_strdown (bare, -1);
+}
+
+/* The live sessions @jid's bare JID opened (its own session-initiates, to
+ * any module).  A leg we place for a relayed call is not counted: it exists
+ * only beside the caller's session, which is.  Linear in the sessions
+ * (bounded by max-sessions), once per new session. */
+guint
+sessions_opened_by (BfSessions *mgr, const char *jid)
+{
+  g_autofree char *bare = bare_lower (jid);
+  if (bare == NULL)
+    return 0;
+  guint n = 0;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, mgr->table);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      BfSession *o = value;
+      if (o->outgoing || o->ended)
+        continue;
+      g_autofree char *b = bare_lower (o->peer);
+      n += g_strcmp0 (b, bare) == 0;
+    }
+  return n;
+}
+
+/* Whether one more session from @jid (which holds @held) is over
+ * [limits] max-sessions-per-jid; counts and logs the refusal. */
+gboolean
+over_jid_limit (BfSessions *mgr, const char *jid, guint held)
+{
+  if (mgr->max_per_jid == 0 || held < mgr->max_per_jid)
+    return FALSE;
+  mgr->stats.busy_per_jid++;
+  g_message ("%s holds %u sessions already ([limits] max-sessions-per-jid = %u): refused "
+             "(%" G_GUINT64_FORMAT " so far)", jid, held, mgr->max_per_jid,
+             mgr->stats.busy_per_jid);
+  return TRUE;
+}
+
 BfSession *
 session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
              const char *local)
@@ -461,6 +567,7 @@ session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *pee
   s->sid = g_strdup (sid);
   s->peer = g_strdup (peer);
   s->local = g_strdup (local);
+  s->cname = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x", bf_random_u64 ());
   s->key = g_strconcat (peer, "\n", sid, NULL);
   s->started = g_get_real_time ();
   g_hash_table_insert (mgr->table, s->key, s);
@@ -529,6 +636,14 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       g_message ("session %s from %s refused: %u sessions already (max-sessions)", s->sid, from,
                  mgr->max_sessions);
       session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions", TRUE);
+      return;
+    }
+  /* Fair use: one account cannot take every slot (s itself is counted). */
+  guint held = sessions_opened_by (mgr, from);
+  if (over_jid_limit (mgr, from, held > 0 ? held - 1 : 0))
+    {
+      g_message ("session %s from %s refused: busy (per-JID limit)", s->sid, from);
+      session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions from this account", TRUE);
       return;
     }
 
@@ -800,7 +915,19 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
       if (id && g_str_has_prefix (id, "bf-m-"))
         {
           BfSession *s = g_hash_table_lookup (mgr->proposals, id + 5);
-          if (s && s->proposing)
+          /* Only the callee's address bounces it (its server answers in its
+           * name, RFC 6120 §8.3.1): anyone else who learnt the id may not
+           * end the call. */
+          g_autofree char *fb = bare_lower (bf_stanza_get_attr (stanza, "from"));
+          g_autofree char *pb = s ? bare_lower (s->peer) : NULL;
+          if (s && s->proposing && g_strcmp0 (fb, pb) != 0)
+            {
+              mgr->jmi_ignored++;
+              g_message ("session %s: ignored a bounce of our proposal from %s (not %s; %"
+                         G_GUINT64_FORMAT " JMI messages ignored so far)", s->sid,
+                         bf_stanza_get_attr (stanza, "from"), s->peer, mgr->jmi_ignored);
+            }
+          else if (s && s->proposing)
             {
               s->proposing = FALSE;
               g_message ("session %s: the proposal to %s bounced", s->sid, s->peer);
@@ -926,6 +1053,12 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_modules_set_sessions (modules, mgr);
   return mgr;
+}
+
+void
+bf_sessions_set_max_per_jid (BfSessions *sessions, guint max)
+{
+  sessions->max_per_jid = max;
 }
 
 guint

@@ -16,6 +16,7 @@ typedef struct {
   guint64 initiated, placed, accepted, declined, busy, failed, ended;
   guint64 candidates_ignored;      /* remote candidates refused by the candidate
                                     * policy (media/addr-policy.h), ended sessions */
+  guint64 busy_per_jid;            /* refused: over [limits] max-sessions-per-jid */
 } BfSessionStats;
 
 /* @media is copied; @pool and @cert must outlive the manager.  Stanzas go
@@ -29,6 +30,11 @@ void bf_sessions_free (BfSessions *sessions);
 
 /* The router's session hook (router.h). */
 gboolean bf_sessions_handle_stanza (gpointer sessions, BfModule *module, const BfStanza *stanza);
+
+/* [limits] max-sessions-per-jid: how many sessions one bare JID may have
+ * opened at once (over every module; a relayed call counts once); 0: no
+ * limit. */
+void bf_sessions_set_max_per_jid (BfSessions *sessions, guint max);
 
 guint bf_sessions_count (BfSessions *sessions);
 const BfSessionStats *bf_sessions_get_stats (BfSessions *sessions);

@@ -175,4 +175,9 @@ typedef gboolean (*BfModuleReloadFunc) (BfModule *module, BfModuleConfig *config
                                         GError **error);
 void bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func);
 
+/* --- Randomness --- *
+ * From the kernel's CSPRNG (getrandom(2)): for ids and SSRCs a peer must
+ * not predict (g_random_* is not meant for that).  Any thread. */
+guint32 bf_random_u32 (void);
+
 G_END_DECLS

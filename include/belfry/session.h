@@ -110,6 +110,10 @@ typedef struct {
 const char *bf_session_get_peer (BfSession *session);
 const char *bf_session_get_local (BfSession *session);
 const char *bf_session_get_sid (BfSession *session);
+/* The RTCP CNAME (and XEP-0339 cname) belfry uses toward this session's
+ * peer for the sources it relays from another session: random, one per
+ * session, so that nothing of one leg's identity reaches the other. */
+const char *bf_session_get_cname (BfSession *session);
 /* TRUE for a session made with bf_session_place(). */
 gboolean bf_session_is_outgoing (BfSession *session);
 

@@ -11,25 +11,42 @@
  * is unprotected from one leg and protected onto the other without being
  * decoded (SSRCs pass through; payload types and header extension ids are
  * renumbered when the legs differ).  Ringing, hold, mute and the end of
- * either leg are carried to the other. */
+ * either leg are carried to the other.  Nothing that names one party
+ * reaches the other: leg B comes from a random resource, each leg gets its
+ * own cname and msid (the core's), and relayed RTCP loses its SDES items
+ * but a rewritten CNAME, and its APP packets (rtcp-privacy.c). */
 #include <string.h>
 #include <gio/gio.h>
 #include <gmodule.h>
 #include <belfry/module.h>
 
 #include "jid-escape.h"
+#include "rtcp-privacy.h"
 
 #define MAX_JID 3071   /* RFC 7622 §3.1: 1023 per part, 3 parts */
+
+/* Callers whose placed-call rate is tracked; beyond it, buckets that are
+ * full again (idle callers) are forgotten first. */
+#define RATE_TABLE_MAX 4096
 
 typedef struct {
   BfModule *module;
   guint ring_timeout;              /* seconds */
   char **allow_domains;            /* NULL: anyone */
   guint max_calls_per_jid;
+  guint max_calls_per_minute;      /* 0: no limit */
   GHashTable *per_jid;             /* caller bare JID (lower case) -> live calls */
+  GHashTable *rate;                /* caller bare JID (lower case) -> RateBucket */
   guint next_id;
-  guint64 n_calls, n_answered, n_refused, n_timeouts;
+  guint64 n_calls, n_answered, n_refused, n_timeouts, n_rate_limited, n_loops;
 } CallModule;
+
+/* A token bucket per caller: max-calls-per-minute tokens, refilled evenly
+ * over the minute; a placed call takes one. */
+typedef struct {
+  double tokens;
+  gint64 last_us;
+} RateBucket;
 
 /* Payload types a peer receives (bf_session_get_receive_pts). */
 typedef struct {
@@ -55,6 +72,9 @@ typedef struct {
   const PtSet *a_takes, *b_takes;
   gint dropped_pt;
   GPtrArray *maps;
+  /* Worker thread only (both legs share one worker); read when the call
+   * is freed. */
+  CallRtcpPrivacyStats rtcp;
 } Call;
 
 static const BfRtpMap identity_map = { .identity = TRUE };
@@ -72,6 +92,12 @@ call_unref (gpointer data)
   Call *c = data;
   if (!g_atomic_ref_count_dec (&c->ref))
     return;
+  /* Both legs are freed: their worker is done with the call. */
+  if (c->rtcp.sdes_items_dropped || c->rtcp.app_dropped || c->rtcp.malformed)
+    g_message ("call %u: RTCP kept private: %" G_GUINT64_FORMAT " SDES items other than CNAME "
+               "and %" G_GUINT64_FORMAT " APP packets removed, %" G_GUINT64_FORMAT
+               " compounds dropped (malformed or too large)", c->id, c->rtcp.sdes_items_dropped,
+               c->rtcp.app_dropped, c->rtcp.malformed);
   g_free (c->caller);
   g_ptr_array_unref (c->maps);
   g_free (c);
@@ -137,6 +163,58 @@ on_ring_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Whether a localpart is an escaped JID (XEP-0106 "\\40" for '@'): the
+ * address of a call relay (this one or another), not a user. */
+static gboolean
+is_relay_localpart (const char *local)
+{
+  g_autofree char *lower = local ? g_ascii_strdown (local, -1) : NULL;
+  return lower != NULL && strstr (lower, "\\40") != NULL;
+}
+
+/* Takes a token from @caller's bucket; FALSE when it is empty. */
+static gboolean
+rate_take (CallModule *cm, const char *caller)
+{
+  if (cm->max_calls_per_minute == 0)
+    return TRUE;
+  gint64 now = g_get_monotonic_time ();
+  double cap = cm->max_calls_per_minute;
+  RateBucket *b = g_hash_table_lookup (cm->rate, caller);
+  if (b == NULL)
+    {
+      if (g_hash_table_size (cm->rate) >= RATE_TABLE_MAX)
+        {
+          GHashTableIter it;
+          gpointer value;
+          g_hash_table_iter_init (&it, cm->rate);
+          while (g_hash_table_iter_next (&it, NULL, &value))
+            {
+              RateBucket *o = value;
+              if (o->tokens + (now - o->last_us) / 60e6 * cap >= cap)
+                g_hash_table_iter_remove (&it);
+            }
+        }
+      /* Still full: every tracked caller is calling right now.  The new one
+       * is not tracked (logged); max-calls-per-jid still holds. */
+      if (g_hash_table_size (cm->rate) >= RATE_TABLE_MAX)
+        {
+          g_message ("%u callers rate-tracked: %s is not", RATE_TABLE_MAX, caller);
+          return TRUE;
+        }
+      b = g_new (RateBucket, 1);
+      b->tokens = cap;
+      b->last_us = now;
+      g_hash_table_insert (cm->rate, g_strdup (caller), b);
+    }
+  b->tokens = MIN (cap, b->tokens + (now - b->last_us) / 60e6 * cap);
+  b->last_us = now;
+  if (b->tokens < 1.0)
+    return FALSE;
+  b->tokens -= 1.0;
+  return TRUE;
+}
+
 /* The callee's JID from the address that was called; NULL (and @why) when
  * it is not one this relay may call. */
 static char *
@@ -160,6 +238,13 @@ callee_of (CallModule *cm, const char *local, const char **why)
       *why = "the callee is an address of this relay";
       return NULL;
     }
+  /* Relay to relay (ours or another's): each hop would re-escape the
+   * caller, and no per-caller limit would see the real one. */
+  if (is_relay_localpart (cl))
+    {
+      *why = "the callee is the address of a call relay (relay-to-relay calls are refused)";
+      return NULL;
+    }
   return g_steal_pointer (&callee);
 }
 
@@ -177,6 +262,19 @@ call_offer (BfModule *module, BfSession *a)
       g_message ("session %s from %s to %s refused: %s", bf_session_get_sid (a),
                  bf_session_get_peer (a), bf_session_get_local (a), why);
       bf_session_terminate (a, "decline", why);
+      return BF_SESSION_DECLINE;
+    }
+  if (user != NULL && (g_ascii_strcasecmp (domain, bf_module_get_domain (module)) == 0
+                       || is_relay_localpart (user)))
+    {
+      /* A relay placing a call through us: its caller is hidden behind it,
+       * so no limit of ours would apply to that person. */
+      cm->n_refused++;
+      cm->n_loops++;
+      g_message ("session %s from %s refused: the caller is a call relay's address "
+                 "(relay-to-relay calls are refused)", bf_session_get_sid (a),
+                 bf_session_get_peer (a));
+      bf_session_terminate (a, "decline", "calls from a call relay are refused");
       return BF_SESSION_DECLINE;
     }
   if (user == NULL || !domain_allowed (cm, domain))
@@ -198,11 +296,26 @@ call_offer (BfModule *module, BfSession *a)
       bf_session_terminate (a, "busy", "too many calls from this account");
       return BF_SESSION_DECLINE;
     }
+  /* Last, so that only calls really placed use up the rate. */
+  if (!rate_take (cm, key))
+    {
+      cm->n_refused++;
+      cm->n_rate_limited++;
+      g_message ("session %s from %s refused: more than %u calls a minute "
+                 "([call] max-calls-per-minute; %" G_GUINT64_FORMAT " refused so far)",
+                 bf_session_get_sid (a), bf_session_get_peer (a), cm->max_calls_per_minute,
+                 cm->n_rate_limited);
+      /* XEP-0166 §7.4 <decline/>: the relay, as the responder, refuses by
+       * its policy.  <busy/> would tell the caller the callee is on
+       * another call; the text says why and for how long. */
+      bf_session_terminate (a, "decline", "too many calls a minute from this account");
+      return BF_SESSION_DECLINE;
+    }
 
   /* Leg B comes from Alice's bare JID, escaped, with a resource of ours. */
   g_autofree char *escaped = call_jid_escape (caller_bare);
   g_autofree char *from = g_strdup_printf ("%s@%s/%08x%08x", escaped, bf_module_get_domain (module),
-                                           g_random_int (), g_random_int ());
+                                           bf_random_u32 (), bf_random_u32 ());
   g_autoptr (GError) error = NULL;
   BfSession *b = bf_session_place (module, from, callee, a, &error);
   if (b == NULL)
@@ -286,8 +399,18 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
   if (is_rtcp)
     {
       /* SSRCs are the same on both legs: reports and feedback (NACK, PLI,
-       * FIR, REMB, transport-cc) are right for the other side as they are. */
-      bf_session_send_rtcp (to, data, len);
+       * FIR, REMB, transport-cc) are right for the other side as they are;
+       * SDES and APP are not (rtcp-privacy.h). */
+      if (!call_rtcp_needs_privacy (data, len))
+        {
+          bf_session_send_rtcp (to, data, len);
+          return;
+        }
+      guint8 out[CALL_RTCP_OUT_MAX];
+      gsize n = call_rtcp_privacy (data, len, bf_session_get_cname (to), out, sizeof out,
+                                   &c->rtcp);
+      if (n > 0)
+        bf_session_send_rtcp (to, out, n);
       return;
     }
   const BfRtpMap *map = g_atomic_pointer_get (from_a ? &c->a_to_b : &c->b_to_a);
@@ -458,10 +581,11 @@ static gboolean
 call_reload (BfModule *module, BfModuleConfig *config, GError **error)
 {
   CallModule *cm = bf_module_get_data (module);
-  gint64 ring, per_jid;
+  gint64 ring, per_jid, per_minute;
   g_auto (GStrv) domains = NULL;
   if (!bf_config_get_int (config, "ring-timeout", 45, 1, 600, &ring, error)
       || !bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &per_jid, error)
+      || !bf_config_get_int (config, "max-calls-per-minute", 30, 0, 100000, &per_minute, error)
       || !bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
                                      &domains, error))
     return FALSE;
@@ -473,8 +597,12 @@ call_reload (BfModule *module, BfModuleConfig *config, GError **error)
   if ((guint) per_jid != cm->max_calls_per_jid)
     g_message ("reload: [call] max-calls-per-jid: %u → %u", cm->max_calls_per_jid,
                (guint) per_jid);
+  if ((guint) per_minute != cm->max_calls_per_minute)
+    g_message ("reload: [call] max-calls-per-minute: %u → %u", cm->max_calls_per_minute,
+               (guint) per_minute);
   g_strfreev (cm->allow_domains);
   cm->allow_domains = g_steal_pointer (&domains);
+  cm->max_calls_per_minute = (guint) per_minute;
   cm->ring_timeout = (guint) ring;
   cm->max_calls_per_jid = (guint) per_jid;
   return TRUE;
@@ -486,6 +614,7 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   CallModule *cm = g_new0 (CallModule, 1);
   cm->module = module;
   cm->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  cm->rate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_module_set_data (module, cm, NULL);
   gint64 v;
   if (!bf_config_get_int (config, "ring-timeout", 45, 1, 600, &v, error))
@@ -494,6 +623,9 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (!bf_config_get_int (config, "max-calls-per-jid", 4, 1, 1000, &v, error))
     return FALSE;
   cm->max_calls_per_jid = (guint) v;
+  if (!bf_config_get_int (config, "max-calls-per-minute", 30, 0, 100000, &v, error))
+    return FALSE;
+  cm->max_calls_per_minute = (guint) v;
   bf_module_set_reload_func (module, call_reload);
   /* Default: the users of the server that hosts us. */
   return bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
@@ -507,8 +639,9 @@ call_start (BfModule *module, GError **error)
   CallModule *cm = bf_module_get_data (module);
   g_autofree char *domains = cm->allow_domains ? g_strjoinv (", ", cm->allow_domains)
                                                : g_strdup ("anyone");
-  g_message ("call relay on *@%s: callers from %s, ring timeout %u s, %u calls per JID",
-             bf_module_get_domain (module), domains, cm->ring_timeout, cm->max_calls_per_jid);
+  g_message ("call relay on *@%s: callers from %s, ring timeout %u s, %u calls per JID, "
+             "%u placed a minute", bf_module_get_domain (module), domains, cm->ring_timeout,
+             cm->max_calls_per_jid, cm->max_calls_per_minute);
   return TRUE;
 }
 
@@ -520,9 +653,12 @@ call_shutdown (BfModule *module)
     return;
   if (cm->n_calls)
     g_message ("calls: %" G_GUINT64_FORMAT " placed, %" G_GUINT64_FORMAT " answered, %"
-               G_GUINT64_FORMAT " unanswered (ring timeout), %" G_GUINT64_FORMAT " refused",
-               cm->n_calls, cm->n_answered, cm->n_timeouts, cm->n_refused);
+               G_GUINT64_FORMAT " unanswered (ring timeout), %" G_GUINT64_FORMAT " refused (%"
+               G_GUINT64_FORMAT " over the rate, %" G_GUINT64_FORMAT " from a relay)",
+               cm->n_calls, cm->n_answered, cm->n_timeouts, cm->n_refused, cm->n_rate_limited,
+               cm->n_loops);
   g_hash_table_unref (cm->per_jid);
+  g_hash_table_unref (cm->rate);
   g_strfreev (cm->allow_domains);
   g_free (cm);
   bf_module_set_data (module, NULL, NULL);

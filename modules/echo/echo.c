@@ -4,12 +4,38 @@
  * WebRTC stack drops packets that carry its own sending SSRC), with RTCP
  * translated to match (rtp-rewrite.c): sender reports under our SSRCs,
  * feedback (PLI, FIR, NACK, REMB) mapped back to the caller's own streams
- * so that video recovers.  Chat messages are echoed too. */
+ * so that video recovers.  Chat messages are echoed too, within a rate per
+ * sender, and never to what looks like another bot's automatic reply (two
+ * echoes must not talk to each other forever). */
 #include <string.h>
 #include <gmodule.h>
 #include <belfry/module.h>
 
 #include "rtp-rewrite.h"
+
+#define NS_HINTS "urn:xmpp:hints"   /* XEP-0334 */
+#define NS_DELAY "urn:xmpp:delay"   /* XEP-0203 */
+
+/* Senders whose message rate is tracked; beyond it, idle ones (bucket full
+ * again) are forgotten first, and a new sender with the table still full
+ * is not answered. */
+#define RATE_TABLE_MAX 4096
+
+typedef struct {
+  guint max_per_minute;            /* 0: no limit */
+  GHashTable *rate;                /* sender bare JID (lower case) -> RateBucket */
+  guint64 echoed, not_answered, rate_limited;
+} EchoModule;
+
+/* A token bucket per sender, refilled at max-messages-per-minute evenly
+ * over the minute and holding 10 s worth (a sixth, at least one): a burst
+ * is short, so a loop with another bot (each answer a new message) stops
+ * after a few exchanges, the first message the echo drops ending it. */
+typedef struct {
+  double tokens;
+  gint64 last_us;
+  gboolean told;                   /* the first refusal of a burst was logged */
+} RateBucket;
 
 /* RTCP compounds are small; anything larger is not echoed. */
 #define ECHO_RTCP_MAX 1500
@@ -24,7 +50,7 @@ static guint32
 random_ssrc (gpointer data)
 {
   (void) data;
-  return g_random_int ();
+  return bf_random_u32 ();   /* published: from the CSPRNG */
 }
 
 static BfSessionDecision
@@ -120,29 +146,140 @@ echo_presence (BfModule *module, const BfStanza *stanza)
   return TRUE;   /* unavailable, subscribed, errors...: nothing to say */
 }
 
+/* Whether @stanza is one no automatic reply may answer: an error (two
+ * echoes would bounce them forever), a groupchat or headline message (a
+ * room or a feed: RFC 6121 §5.2.2, nobody to talk back to), one delayed
+ * (XEP-0203: history or offline storage, not someone typing now), or one
+ * with a XEP-0334 no-store hint, which this echo puts on its own replies:
+ * another belfry echo (or a bot that copies hints) stops there. */
+static gboolean
+is_not_to_answer (const BfStanza *stanza)
+{
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  return g_strcmp0 (type, "error") == 0 || g_strcmp0 (type, "groupchat") == 0
+         || g_strcmp0 (type, "headline") == 0
+         || bf_stanza_find_child (stanza, "delay", NS_DELAY) != NULL
+         || bf_stanza_find_child (stanza, "no-store", NS_HINTS) != NULL
+         || bf_stanza_find_child (stanza, "no-permanent-store", NS_HINTS) != NULL;
+}
+
+/* Takes a token from the bucket of @from's bare JID; FALSE when it is
+ * empty (or the table is full of senders talking right now). */
+static gboolean
+rate_take (EchoModule *em, const char *from)
+{
+  if (em->max_per_minute == 0)
+    return TRUE;
+  g_autofree char *local = NULL, *domain = NULL;
+  if (!bf_jid_split (from, &local, &domain, NULL))
+    return FALSE;
+  g_autofree char *bare = local ? g_strconcat (local, "@", domain, NULL) : g_strdup (domain);
+  g_autofree char *key = g_utf8_strdown (bare, -1);
+  gint64 now = g_get_monotonic_time ();
+  double rate = em->max_per_minute, cap = MAX (1.0, rate / 6.0);
+  RateBucket *b = g_hash_table_lookup (em->rate, key);
+  if (b == NULL)
+    {
+      if (g_hash_table_size (em->rate) >= RATE_TABLE_MAX)
+        {
+          GHashTableIter it;
+          gpointer value;
+          g_hash_table_iter_init (&it, em->rate);
+          while (g_hash_table_iter_next (&it, NULL, &value))
+            {
+              RateBucket *o = value;
+              if (o->tokens + (now - o->last_us) / 60e6 * rate >= cap)
+                g_hash_table_iter_remove (&it);
+            }
+        }
+      if (g_hash_table_size (em->rate) >= RATE_TABLE_MAX)
+        return FALSE;
+      b = g_new0 (RateBucket, 1);
+      b->tokens = cap;
+      b->last_us = now;
+      g_hash_table_insert (em->rate, g_steal_pointer (&key), b);
+    }
+  b->tokens = MIN (cap, b->tokens + (now - b->last_us) / 60e6 * rate);
+  b->last_us = now;
+  if (b->tokens < 1.0)
+    {
+      if (!b->told)
+        g_message ("messages from %s: more than %u a minute ([echo] max-messages-per-minute); "
+                   "not echoed until the rate drops", bare, em->max_per_minute);
+      b->told = TRUE;
+      return FALSE;
+    }
+  b->tokens -= 1.0;
+  b->told = FALSE;
+  return TRUE;
+}
+
 static gboolean
 echo_handle (BfModule *module, const BfStanza *stanza)
 {
+  EchoModule *em = bf_module_get_data (module);
   if (strcmp (bf_stanza_get_name (stanza), "presence") == 0)
     return echo_presence (module, stanza);
   if (strcmp (bf_stanza_get_name (stanza), "message") != 0)
     return FALSE;
   const char *type = bf_stanza_get_attr (stanza, "type");
-  /* Never answer errors: two echoes could bounce them forever. */
-  if (g_strcmp0 (type, "error") == 0)
-    return TRUE;
   const char *body = bf_stanza_find_child_text (stanza, "body", NULL);
   const char *from = bf_stanza_get_attr (stanza, "from");
   if (body == NULL || from == NULL)
     return TRUE;   /* chat states, receipts...: nothing to echo */
+  if (is_not_to_answer (stanza))
+    {
+      em->not_answered++;
+      return TRUE;
+    }
+  if (!rate_take (em, from))
+    {
+      em->rate_limited++;
+      return TRUE;
+    }
 
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (stanza, type);
   bf_stanza_add_text_child (reply, "body", NULL, body);
   const char *thread = bf_stanza_find_child_text (stanza, "thread", NULL);
   if (thread)
     bf_stanza_add_text_child (reply, "thread", NULL, thread);
+  /* The marker of an automatic reply (see is_not_to_answer()); also keeps
+   * the echo out of the user's archive. */
+  bf_stanza_add_child (reply, "no-store", NS_HINTS);
+  bf_stanza_add_child (reply, "no-permanent-store", NS_HINTS);
   bf_module_send (module, reply);
+  em->echoed++;
   return TRUE;
+}
+
+static gboolean
+echo_init (BfModule *module, BfModuleConfig *config, GError **error)
+{
+  EchoModule *em = g_new0 (EchoModule, 1);
+  em->rate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  bf_module_set_data (module, em, NULL);
+  gint64 v;
+  /* 5 in 10 s: a person typing never meets it, a bot loop stops at once. */
+  if (!bf_config_get_int (config, "max-messages-per-minute", 30, 0, 100000, &v, error))
+    return FALSE;
+  em->max_per_minute = (guint) v;
+  return TRUE;
+}
+
+static void
+echo_shutdown (BfModule *module)
+{
+  EchoModule *em = bf_module_get_data (module);
+  if (em == NULL)
+    return;
+  if (em->echoed || em->not_answered || em->rate_limited)
+    g_message ("echo messages: %" G_GUINT64_FORMAT " echoed, %" G_GUINT64_FORMAT
+               " not answered (automatic, delayed, error, groupchat or headline), %"
+               G_GUINT64_FORMAT " over the rate", em->echoed, em->not_answered,
+               em->rate_limited);
+  g_hash_table_unref (em->rate);
+  g_free (em);
+  bf_module_set_data (module, NULL, NULL);
 }
 
 static const char *const echo_localparts[] = { "echo", NULL };
@@ -161,6 +298,8 @@ static const BfModuleInfo echo_info = {
   .localparts = echo_localparts,
   .identity = &echo_identity,
   .features = echo_features,
+  .init = echo_init,
+  .shutdown = echo_shutdown,
   .handle_stanza = echo_handle,
   .sessions = &echo_sessions,
 };

@@ -1,6 +1,7 @@
 #define G_LOG_DOMAIN "belfry-media"
 /* belfry media: STUN on a selected pair we read ourselves (see ice-consent.h). */
 #include "ice-consent.h"
+#include "../random.h"
 
 #include <string.h>
 #include <stun/stunagent.h>
@@ -34,7 +35,7 @@ bf_ice_consent_new (const char *local_ufrag, const char *local_pwd, const char *
   c->username = g_strconcat (remote_ufrag, ":", local_ufrag, NULL);
   c->controlling = controlling;
   c->priority = priority ? priority : 1;
-  c->tie = ((guint64) g_random_int () << 32) | g_random_int ();
+  c->tie = bf_random_u64 ();
   return c;
 }
 

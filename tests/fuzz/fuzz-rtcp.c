@@ -1,5 +1,6 @@
 /* libFuzzer target: the echo's RTP SSRC rewriting and RTCP translation
- * (modules/echo/rtp-rewrite.c).
+ * (modules/echo/rtp-rewrite.c), and the call relay's RTCP privacy rewrite
+ * (modules/call/rtcp-privacy.c).
  *
  * The first input byte picks the mode, the rest is the packet:
  *   bit 0 clear: RTCP.  The compound is translated with a fixed map into a
@@ -8,7 +9,11 @@
  *     fully translatable back: with the map swapped (local <-> remote) it
  *     translates to the same length (nothing is malformed, nothing is
  *     unknown), and translating that again with the original map gives
- *     the first output byte for byte.
+ *     the first output byte for byte.  The same compound also goes
+ *     through the privacy rewrite: the output must be a well-formed
+ *     compound of whole packets with no APP and only SDES chunks holding
+ *     exactly our CNAME, and rewriting it again (when no longer than an input may be) must give
+ *     it unchanged.
  *   bit 0 set: RTP.  A copy is rewritten (bit 1: add unknown SSRCs, with a
  *     generator fed from the input).  A refused packet is left untouched;
  *     an accepted one differs only in its SSRC, which the map (grown by at
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtcp-privacy.h"
 #include "rtp-rewrite.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -54,9 +60,61 @@ feed_ssrc (gpointer user_data)
   return v;
 }
 
+#define FUZZ_CNAME "bf0123456789abcdef"
+
+static void
+check_private (const guint8 *p, gsize n)
+{
+  gsize cl = strlen (FUZZ_CNAME);
+  gsize off = 0;
+  while (off < n)
+    {
+      if (n - off < 4 || (p[off] >> 6) != 2)
+        abort ();
+      gsize plen = 4 * ((gsize) ((p[off + 2] << 8) | p[off + 3]) + 1);
+      if (plen > n - off || p[off + 1] == 204)
+        abort ();
+      if (p[off + 1] == 202)
+        {
+          guint count = p[off] & 0x1f;
+          gsize chunk = (4 + 2 + cl + 1 + 3) & ~(gsize) 3;
+          if ((p[off] & 0x20) || count == 0 || plen != 4 + count * chunk)
+            abort ();
+          for (guint c = 0; c < count; c++)
+            {
+              const guint8 *q = p + off + 4 + c * chunk;
+              if (q[4] != 1 || q[5] != cl || memcmp (q + 6, FUZZ_CNAME, cl) != 0)
+                abort ();
+              for (gsize z = 6 + cl; z < chunk; z++)
+                if (q[z] != 0)
+                  abort ();
+            }
+        }
+      off += plen;
+    }
+}
+
+static void
+run_privacy (const uint8_t *data, size_t size)
+{
+  guint8 out[CALL_RTCP_OUT_MAX], again[CALL_RTCP_OUT_MAX];
+  CallRtcpPrivacyStats st = { 0 };
+  gsize n = call_rtcp_privacy (data, size, FUZZ_CNAME, out, sizeof out, &st);
+  if (n > sizeof out || n % 4 != 0 || (n == 0 && size > 0 && st.malformed == 0
+                                       && call_rtcp_needs_privacy (data, size) == FALSE))
+    abort ();
+  check_private (out, n);
+  if (n > 0 && n <= CALL_RTCP_MAX
+      && (call_rtcp_privacy (out, n, FUZZ_CNAME, again, sizeof again, &st) != n
+                || memcmp (again, out, n) != 0))
+    abort ();
+}
+
 static void
 run_rtcp (const uint8_t *data, size_t size)
 {
+  run_privacy (data, size);
+
   EcSsrcMap map, swapped;
   fixed_map (&map, &swapped);
   EcSsrcMap before = map;

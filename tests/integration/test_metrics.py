@@ -56,6 +56,7 @@ FAMILIES = {
     "belfry_proxy65_refused_handshake_timeout_total": "counter",
     "belfry_proxy65_accept_pauses_total": "counter",
     "belfry_remote_candidates_ignored_total": "counter",
+    "belfry_stanzas_refused_total": "counter",
 }
 
 

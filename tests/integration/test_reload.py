@@ -30,13 +30,15 @@ from test_jingle import (MEDIA, assert_result, initiate, jingle_client, new_sid,
 
 
 def config(prosody, path, *, max_sessions=1000, admins="alice@localhost", media_extra=None,
-           log_level=None, secret=None, metrics=None):
+           log_level=None, secret=None, metrics=None, per_jid=None):
     media = dict(MEDIA, **{"max-sessions": max_sessions}, **(media_extra or {}))
     extra = {"log-level": log_level} if log_level else None
     kw = {"secret": secret} if secret else {}
     return write_config(path, port=prosody.component_port, component_extra=extra,
                         groups={"media": media, "admin": {"jids": admins},
-                                **({"metrics": {"listen": metrics}} if metrics else {})},
+                                **({"metrics": {"listen": metrics}} if metrics else {}),
+                                **({"limits": {"max-sessions-per-jid": per_jid}}
+                                   if per_jid is not None else {})},
                         **kw)
 
 
@@ -105,6 +107,24 @@ def test_max_sessions_live(relay, prosody, alice):
     again = new_sid("again")
     initiate(alice, again)
     terminate(alice, relay, again)
+
+
+def test_max_sessions_per_jid_live(relay, prosody, alice, bob):
+    running = new_sid("jid")
+    initiate(alice, running)
+    out = reload(relay, prosody, 1, per_jid=1)
+    assert "reload: [limits] max-sessions-per-jid: 8 → 1" in out
+    # alice is at the new limit; bob is not
+    sid = new_sid("over")
+    assert_result(send_jingle(alice, offer(sid, alice.full_jid)), "session-initiate")
+    assert reason_of(wait_jingle(alice, sid, "session-terminate"))[0] == "busy"
+    other = new_sid("bob")
+    initiate(bob, other)
+    assert f"session {running} with {alice.full_jid} ended" not in relay.log()
+    terminate(alice, relay, running)
+    terminate(bob, relay, other)
+    out = reload(relay, prosody, 2, per_jid=8)
+    assert "[limits] max-sessions-per-jid: 1 → 8" in out
 
 
 def test_admin_jids_and_log_level_live(relay, prosody, alice, bob):
