@@ -29,6 +29,8 @@ typedef struct {
   guint ping_timeout;        /* seconds */
   char *ping_target;
   char *parent_domain;     /* relay.example.org -> example.org (the jid itself if no dot) */
+  guint hold_time;           /* s a stanza sent while detached is held (0: dropped at once) */
+  guint hold_stanzas;        /* at most this many held */
 
   BfXmlLimits limits;
   gsize write_queue_size;

@@ -48,6 +48,20 @@ on_link_stanza (gpointer data, const BfStanza *stanza)
   bf_router_route (relay->router, stanza);
 }
 
+/* After a reconnect (the server restarted): media never stopped, the held
+ * stanzas are on their way; the modules re-announce what the server
+ * forgot. */
+static void
+on_link_attached (gpointer data, guint64 attaches)
+{
+  BfRelay *relay = data;
+  if (attaches < 2)
+    return;
+  g_message ("re-attached (handshake %" G_GUINT64_FORMAT "): %u session%s kept running",
+             attaches, relay->sessions ? bf_sessions_count (relay->sessions) : 0,
+             relay->sessions && bf_sessions_count (relay->sessions) == 1 ? "" : "s");
+}
+
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
@@ -218,6 +232,7 @@ main (int argc, char **argv)
   relay.loop = g_main_loop_new (NULL, FALSE);
   relay.router = bf_router_new (relay.config->jid, relay.modules);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
+  bf_link_set_attached_func (relay.link, on_link_attached, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
@@ -240,11 +255,12 @@ main (int argc, char **argv)
   const BfRouterStats *rs = bf_router_get_stats (relay.router);
   g_message ("stopped: %" G_GUINT64_FORMAT " connection attempts, %" G_GUINT64_FORMAT
              " handshakes, %" G_GUINT64_FORMAT " stanzas in, %" G_GUINT64_FORMAT
-             " out, %" G_GUINT64_FORMAT " dropped on the way out, %" G_GUINT64_FORMAT
+             " out, %" G_GUINT64_FORMAT " dropped on the way out (%" G_GUINT64_FORMAT
+             " held while detached, %" G_GUINT64_FORMAT " of them dropped), %" G_GUINT64_FORMAT
              " stream errors sent; router: %" G_GUINT64_FORMAT " to modules, %" G_GUINT64_FORMAT
              " answered, %" G_GUINT64_FORMAT " ignored",
              ls->connects, ls->attaches, ls->stanzas_in, ls->stanzas_out, ls->dropped_out,
-             ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
+             ls->held, ls->held_dropped, ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
   relay_clear (&relay);
   return EXIT_OK;
 }
