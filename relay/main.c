@@ -57,9 +57,11 @@ on_link_attached (gpointer data, guint64 attaches)
   BfRelay *relay = data;
   if (attaches < 2)
     return;
-  g_message ("re-attached (handshake %" G_GUINT64_FORMAT "): %u session%s kept running",
-             attaches, relay->sessions ? bf_sessions_count (relay->sessions) : 0,
-             relay->sessions && bf_sessions_count (relay->sessions) == 1 ? "" : "s");
+  guint sessions = relay->sessions ? bf_sessions_count (relay->sessions) : 0;
+  guint presences = bf_modules_reannounce (relay->modules);
+  g_message ("re-attached (handshake %" G_GUINT64_FORMAT "): %u session%s kept running, "
+             "presence re-announced to %u contact%s", attaches, sessions,
+             sessions == 1 ? "" : "s", presences, presences == 1 ? "" : "s");
 }
 
 static gboolean

@@ -32,6 +32,10 @@ BfModule *bf_modules_find_domain_ns (BfModules *modules, const char *ns);
 
 const BfModuleInfo *bf_module_get_info_struct (BfModule *module);
 gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
+/* Sends again every available presence the modules sent (to the contact's
+ * bare JID) and did not take back: after a re-attach, as the server forgot
+ * them.  Returns how many. */
+guint bf_modules_reannounce (BfModules *modules);
 /* The core's own sending path, shared with the router. */
 gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
 

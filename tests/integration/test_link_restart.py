@@ -144,3 +144,41 @@ def test_holding_off_drops_at_once(fake_server, belfry_factory):
     time.sleep(1)
     assert terminates(c2, c2.handshake_end) == [], c2.text()
     assert "not attached to the server: dropped a <iq/>" in b.log(), b.log()[-4000:]
+
+
+def presences(c, start):
+    """(from, to, type) of the presence stanzas c received after `start`."""
+    out = []
+    for m in re.finditer(rb"<presence\b[^>]*?(?:/>|>.*?</presence\s*>)", c.buf[start:], re.S):
+        el = ET.fromstring(m.group(0))
+        out.append((el.get("from"), el.get("to"), el.get("type")))
+    return out
+
+
+def test_presence_is_announced_again_after_a_reattach(fake_server, belfry_factory):
+    """The server forgot echo@'s presence when it restarted, and a client that
+    logged in before belfry re-attached had its probe bounced: after the
+    handshake, echo's available presence goes again to every contact it was
+    sent to (bare JIDs), except one that unsubscribed."""
+    b, c = start(fake_server, belfry_factory)
+    online = f"{ECHO}/belfry"
+    c.send(f"<presence type='subscribe' from='alice@localhost' to='{ECHO}'/>")
+    c.send(f"<presence from='bob@localhost/phone' to='{ECHO}'/>")
+    c.send(f"<presence type='subscribe' from='carol@localhost' to='{ECHO}'/>")
+    c.wait_for(rb"<presence[^>]*to=['\"]carol@localhost['\"]", 5)
+    c.send(f"<presence type='unsubscribe' from='carol@localhost' to='{ECHO}'/>")
+    c.wait_for(rb"type=['\"]unsubscribed['\"]", 5)
+    before = presences(c, 0)
+    assert (online, "alice@localhost", None) in before, before
+    assert (online, "bob@localhost/phone", None) in before, before
+    c.close()
+    c2 = fake_server.accept(10)
+    c2.serve_handshake()
+    b.wait_log(ATTACHED.format(port=fake_server.port), 5, count=2)
+    b.wait_log("presence re-announced to 2 contacts", 5)
+    time.sleep(0.5)
+    got = presences(c2, c2.handshake_end)
+    assert sorted(got) == [(online, "alice@localhost", None), (online, "bob@localhost", None)], got
+    mark = len(c2.buf)
+    # Each carries the caps echo announces, as the first time.
+    assert b"http://jabber.org/protocol/caps" in c2.buf[c2.handshake_end:mark], c2.text()
