@@ -145,7 +145,10 @@ class Peer:
         self.reconnect = bool(cfg.get("reconnect"))
         self.finishing = False
         self.logged_in = False
-        self.res.update({"xmpp_disconnects_ms": [], "xmpp_reconnects_ms": []})
+        self.res.update({"xmpp_disconnects_ms": [], "xmpp_reconnects_ms": [], "presence_in": []})
+        # "subscribe": a bare JID to subscribe to at the first login; the
+        # presence stanzas from it are recorded (presence_in).
+        self.subscribe = cfg.get("subscribe")
         self.rtp_times = {"audio": [], "video": []}   # monotonic s of each RTP packet out of webrtcbin
 
     # -- bookkeeping ---------------------------------------------------------
@@ -216,6 +219,8 @@ class Peer:
             raise RuntimeError(f"login failed: {result}")
         self.res["jid"] = str(x.boundjid.full)
         x.send_presence()
+        if self.subscribe:
+            x.send_presence(pto=self.subscribe, ptype="subscribe")
         self.logged_in = True
 
     # -- reconnecting (cfg "reconnect") ----------------------------------------
@@ -280,6 +285,10 @@ class Peer:
 
     def on_incoming(self, stanza):
         el = stanza.xml
+        if (self.subscribe and el.tag == q(NS_CLIENT, "presence")
+                and (el.get("from") or "").split("/")[0] == self.subscribe):
+            self.res["presence_in"].append({"t": now_ms(), "from": el.get("from"),
+                                            "type": el.get("type")})
         if el.tag == q(NS_CLIENT, "message"):
             jmi = [c for c in el if c.tag.startswith("{%s}" % NS_JMI)]
             if jmi:
