@@ -26,9 +26,6 @@ typedef enum {
   LINK_STOPPED,       /* shut down for good */
 } LinkState;
 
-/* One TCP connection.  Async callbacks hold a reference and check that the
- * link still owns it before acting: a dropped connection's late callbacks
- * then do nothing. */
 /* A stanza sent while the link was down, serialized. */
 typedef struct {
   gint64 at;                    /* monotonic µs when it was sent */
@@ -37,6 +34,9 @@ typedef struct {
   char data[];
 } Held;
 
+/* One TCP connection.  Async callbacks hold a reference and check that the
+ * link still owns it before acting: a dropped connection's late callbacks
+ * then do nothing. */
 typedef struct {
   BfLink *link;                 /* NULL once the link let go of it */
   GSocketConnection *sock;
