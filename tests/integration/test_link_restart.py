@@ -14,7 +14,9 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
-from harness import ECHO, SECRET, handshake_digest
+import pytest
+
+from harness import ECHO, SECRET, handshake_digest, run_belfry, write_config
 from test_jingle import JINGLE, new_sid, offer
 
 ALICE = "alice@localhost/r1"
@@ -182,3 +184,14 @@ def test_presence_is_announced_again_after_a_reattach(fake_server, belfry_factor
     mark = len(c2.buf)
     # Each carries the caps echo announces, as the first time.
     assert b"http://jabber.org/protocol/caps" in c2.buf[c2.handshake_end:mark], c2.text()
+
+
+@pytest.mark.parametrize("key,value", [("hold-while-detached", "301"),
+                                       ("hold-while-detached", "-1"),
+                                       ("hold-stanzas", "0"),
+                                       ("hold-stanzas", "many")])
+def test_hold_limits_out_of_range_are_config_errors(tmp_path, key, value):
+    path = write_config(tmp_path / "belfry.conf", port=5347, component_extra={key: value})
+    r = run_belfry(["-c", str(path), "--check-config"])
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{path}: [component] {key}: " in r.stderr, r.stderr
