@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import ECHO, SECRET, handshake_digest, run_belfry, write_config
-from test_jingle import JINGLE, new_sid, offer
+from test_jingle import JINGLE, jingle, new_sid, offer
 
 ALICE = "alice@localhost/r1"
 MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "2"}
@@ -195,3 +195,26 @@ def test_hold_limits_out_of_range_are_config_errors(tmp_path, key, value):
     r = run_belfry(["-c", str(path), "--check-config"])
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert f"{path}: [component] {key}: " in r.stderr, r.stderr
+
+
+def test_a_hang_up_from_another_resource_is_unknown_session(fake_server, belfry_factory):
+    """belfry knows a session by the peer's full JID and sid: after a server
+    restart a client must come back with the same resource (as Conversations,
+    Monal and Dino do) for its hang-up to count. Another resource of the same
+    account gets <item-not-found/> + <unknown-session/>; the session goes on
+    and the right resource can still end it."""
+    b, c = start(fake_server, belfry_factory)
+    [sid] = open_sessions(c, 1)
+    other = "alice@localhost/r2"
+    c.send(f"<iq type='set' id='t-other' from='{other}' to='{ECHO}'>"
+           f"{jingle('session-terminate', sid, '<reason><success/></reason>')}</iq>")
+    m = c.wait_for(rb"<iq[^>]*id=['\"]t-other['\"].*?</iq\s*>", 5)
+    reply = m.group(0).decode()
+    assert "type='error'" in reply or 'type="error"' in reply, reply
+    assert "item-not-found" in reply and "unknown-session" in reply, reply
+    assert f"session {sid} with {ALICE} ended" not in b.log()
+    c.send(f"<iq type='set' id='t-same' from='{ALICE}' to='{ECHO}'>"
+           f"{jingle('session-terminate', sid, '<reason><success/></reason>')}</iq>")
+    m = c.wait_for(rb"<iq[^>]*id=['\"]t-same['\"][^>]*>", 5)
+    assert "result" in m.group(0).decode(), m.group(0)
+    b.wait_log(f"session {sid} with {ALICE} ended: success", 5)
