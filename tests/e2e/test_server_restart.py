@@ -108,6 +108,7 @@ def restart_prosody(prosody, belfry):
     belfry.wait_log("reconnecting in", 5, count=drops + 1)
     time.sleep(DOWN_S)
     prosody.start()
+    e2e.adopt(prosody.proc.pid)   # ours, not an orphan for reap_orphans()
     assert prosody.proc.pid != pid
     belfry.wait_log("attached to 127.0.0.1:", 30, count=attaches + 1)
     return attaches
@@ -249,6 +250,7 @@ def test_peer_gone_while_down_ends_by_consent_and_the_other_side_hears_of_it(
     os.kill(belfry.pid, signal.SIGSTOP)
     try:
         prosody.start()
+        e2e.adopt(prosody.proc.pid)
         alice.wait_event("reconnected", 30)
     finally:
         os.kill(belfry.pid, signal.SIGCONT)
