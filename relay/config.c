@@ -355,6 +355,13 @@ read_component (BfConfig *c, GError **error)
   if (!bf_config_get_int (g, "ping-timeout", 30, 1, 600, &v, error))
     return FALSE;
   c->ping_timeout = (guint) v;
+  /* Stanzas sent while the link is down wait for the next handshake. */
+  if (!bf_config_get_int (g, "hold-while-detached", 30, 0, 300, &v, error))
+    return FALSE;
+  c->hold_time = (guint) v;
+  if (!bf_config_get_int (g, "hold-stanzas", 1000, 1, 100000, &v, error))
+    return FALSE;
+  c->hold_stanzas = (guint) v;
 
   const char *dot = strchr (c->jid, '.');
   c->parent_domain = g_strdup (dot && dot[1] ? dot + 1 : c->jid);

@@ -31,6 +31,8 @@ typedef struct {
   char *parent_domain;     /* relay.example.org -> example.org (the jid itself if no dot) */
   guint drain_timeout;       /* seconds: a drain's wait for the last session */
   gboolean debug_log;        /* log-level = debug (what --verbose also turns on) */
+  guint hold_time;           /* s a stanza sent while detached is held (0: dropped at once) */
+  guint hold_stanzas;        /* at most this many held */
 
   BfXmlLimits limits;
   gsize write_queue_size;

@@ -10,7 +10,7 @@
 typedef struct {
   BfMetricFamily *sessions, *started, *ended, *setup, *failures;
   BfMetric *link_up, *connects, *attaches, *reconnects, *stanzas_in, *stanzas_out,
-           *dropped_out, *stream_errors, *to_modules, *answered, *ignored, *over_limit,
+           *dropped_out, *held, *held_dropped, *stream_errors, *to_modules, *answered, *ignored, *over_limit,
            *bad_address;
   BfMetricFamily *worker_sessions, *thread_cpu;
 } CoreFamilies;
@@ -63,6 +63,10 @@ bf_core_metrics_init (void)
           "Attaches after the first one (the link was lost and came back)");
   SINGLE (dropped_out, BF_METRIC_COUNTER, "belfry_stanzas_dropped_out_total",
           "Stanzas not sent: the link was down or its write queue full");
+  SINGLE (held, BF_METRIC_COUNTER, "belfry_stanzas_held_total",
+          "Stanzas held while the link was down, to be sent after the next handshake");
+  SINGLE (held_dropped, BF_METRIC_COUNTER, "belfry_stanzas_held_dropped_total",
+          "Held stanzas dropped (held too long, or the oldest over the hold limits)");
   SINGLE (stream_errors, BF_METRIC_COUNTER, "belfry_stream_errors_total",
           "XMPP stream errors belfry sent (each ends the stream)");
 #undef SINGLE
@@ -122,6 +126,8 @@ collect (gpointer unused)
       bf_metric_set (fam.stanzas_in, (gint64) ls->stanzas_in);
       bf_metric_set (fam.stanzas_out, (gint64) ls->stanzas_out);
       bf_metric_set (fam.dropped_out, (gint64) ls->dropped_out);
+      bf_metric_set (fam.held, (gint64) ls->held);
+      bf_metric_set (fam.held_dropped, (gint64) ls->held_dropped);
       bf_metric_set (fam.stream_errors, (gint64) ls->stream_errors);
     }
   if (watch.router)

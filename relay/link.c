@@ -26,6 +26,14 @@ typedef enum {
   LINK_STOPPED,       /* shut down for good */
 } LinkState;
 
+/* A stanza sent while the link was down, serialized. */
+typedef struct {
+  gint64 at;                    /* monotonic µs when it was sent */
+  char name[16];                /* element name, for messages */
+  gsize len;
+  char data[];
+} Held;
+
 /* One TCP connection.  Async callbacks hold a reference and check that the
  * link still owns it before acting: a dropped connection's late callbacks
  * then do nothing. */
@@ -54,6 +62,11 @@ struct _BfLink {
   GSocketClient *client;
   BfXmlStream *xml;
   GString *outq;                /* queued, not yet in flight */
+  GQueue held;                  /* Held *, oldest first: sent while detached */
+  gsize held_bytes;
+  guint64 held_dropped_logged;  /* held_dropped when last reported */
+  BfLinkAttachedFunc on_attached;
+  gpointer on_attached_data;
 
   double backoff;
   guint reconnect_id;
@@ -205,17 +218,114 @@ send_stanza (BfLink *link, const BfStanza *stanza)
   return TRUE;
 }
 
+/* --- holding while detached --- */
+
+static void
+held_drop_oldest (BfLink *link, const char *why)
+{
+  Held *h = g_queue_pop_head (&link->held);
+  link->held_bytes -= h->len;
+  link->stats.held_dropped++;
+  link->stats.dropped_out++;
+  g_info ("dropped a held <%s/> (%s)", h->name, why);
+  g_free (h);
+}
+
+/* Drops what was held longer than hold-while-detached: a peer has given
+ * up on it, and signalling that old would only confuse. */
+static void
+held_prune (BfLink *link)
+{
+  gint64 oldest = g_get_monotonic_time () - (gint64) link->config->hold_time * G_USEC_PER_SEC;
+  while (!g_queue_is_empty (&link->held) && ((Held *) g_queue_peek_head (&link->held))->at < oldest)
+    held_drop_oldest (link, "held too long");
+}
+
+static gboolean
+hold_stanza (BfLink *link, const BfStanza *stanza)
+{
+  const char *name = bf_stanza_get_name (stanza);
+  if (link->config->hold_time == 0 || link->shutting_down || link->state == LINK_STOPPED)
+    {
+      link->stats.dropped_out++;
+      g_info ("not attached to the server: dropped a <%s/> for %s", name,
+              bf_stanza_get_attr (stanza, "to"));
+      return FALSE;
+    }
+  g_autoptr (GString) out = g_string_sized_new (256);
+  bf_stanza_serialize (stanza, BF_NS_COMPONENT, out);
+  if (out->len > link->config->write_queue_size)
+    {
+      link->stats.dropped_out++;
+      g_warning ("not attached to the server: a <%s/> of %" G_GSIZE_FORMAT " bytes is larger "
+                 "than the write queue: dropped", name, out->len);
+      return FALSE;
+    }
+  held_prune (link);
+  /* Bounded: the oldest goes first, so what arrives after the handshake is
+   * the latest state of each session. */
+  while (link->held.length >= link->config->hold_stanzas
+         || link->held_bytes + out->len > link->config->write_queue_size)
+    held_drop_oldest (link, "over the hold limit");
+  Held *h = g_malloc (sizeof (Held) + out->len);
+  h->at = g_get_monotonic_time ();
+  g_strlcpy (h->name, name, sizeof h->name);
+  h->len = out->len;
+  memcpy (h->data, out->str, out->len);
+  g_queue_push_tail (&link->held, h);
+  link->held_bytes += h->len;
+  link->stats.held++;
+  if (link->trace)
+    g_debug ("HOLD: %s", out->str);
+  return TRUE;
+}
+
+/* After the handshake: the held stanzas go out first, in the order they
+ * were sent. */
+static void
+flush_held (BfLink *link)
+{
+  held_prune (link);
+  guint sent = 0;
+  while (!g_queue_is_empty (&link->held))
+    {
+      Held *h = g_queue_pop_head (&link->held);
+      link->held_bytes -= h->len;
+      if (queue_raw (link, h->data, h->len))
+        {
+          sent++;
+          link->stats.held_sent++;
+          link->stats.stanzas_out++;
+        }
+      else
+        {
+          link->stats.held_dropped++;
+          link->stats.dropped_out++;
+          g_warning ("the write queue to %s is full: dropped a held <%s/>", server_name (link),
+                     h->name);
+        }
+      g_free (h);
+    }
+  guint64 dropped = link->stats.held_dropped - link->held_dropped_logged;
+  link->held_dropped_logged = link->stats.held_dropped;
+  if (sent > 0 || dropped > 0)
+    g_message ("sent %u stanza%s held while detached (%" G_GUINT64_FORMAT " dropped: held too "
+               "long or over the limits)", sent, sent == 1 ? "" : "s", dropped);
+}
+
+static void
+held_clear (BfLink *link)
+{
+  g_queue_clear_full (&link->held, g_free);
+  link->held_bytes = 0;
+}
+
 gboolean
 bf_link_send (BfLink *link, const BfStanza *stanza)
 {
   g_return_val_if_fail (link != NULL && stanza != NULL, FALSE);
   if (link->state != LINK_ATTACHED || link->conn->closing)
-    {
-      link->stats.dropped_out++;
-      g_info ("not attached to the server: dropped a <%s/> for %s", bf_stanza_get_name (stanza),
-              bf_stanza_get_attr (stanza, "to"));
-      return FALSE;
-    }
+    return hold_stanza (link, stanza);
   return send_stanza (link, stanza);
 }
 
@@ -488,6 +598,9 @@ on_xml_stanza (gpointer data, BfStanza *stanza)
           link->backoff = BACKOFF_MIN;
           link->stats.attaches++;
           g_message ("attached to %s as %s", server_name (link), link->config->jid);
+          flush_held (link);
+          if (link->on_attached)
+            link->on_attached (link->on_attached_data, link->stats.attaches);
           return;
         }
       g_warning ("the server at %s sent <%s/> before accepting the handshake", server_name (link),
@@ -613,6 +726,8 @@ on_tick (gpointer data)
   BfLink *link = data;
   gint64 now = g_get_monotonic_time ();
   gint64 s = G_USEC_PER_SEC;
+  if (link->state != LINK_ATTACHED && !g_queue_is_empty (&link->held))
+    held_prune (link);
   switch (link->state)
     {
     case LINK_CONNECTING:
@@ -683,6 +798,13 @@ bf_link_set_dropped_func (BfLink *link, BfLinkDroppedFunc func, gpointer data)
 }
 
 void
+bf_link_set_attached_func (BfLink *link, BfLinkAttachedFunc func, gpointer data)
+{
+  link->on_attached = func;
+  link->on_attached_data = data;
+}
+
+void
 bf_link_start (BfLink *link)
 {
   g_return_if_fail (link->state == LINK_IDLE && link->conn == NULL);
@@ -712,6 +834,10 @@ bf_link_shutdown (BfLink *link, GSourceFunc done, gpointer data)
     return;   /* already on its way out; finish_connection will report */
   drop_connection (link);
   link->state = LINK_STOPPED;
+  if (!g_queue_is_empty (&link->held))
+    g_message ("stopping while detached: %u held stanza%s never sent", link->held.length,
+               link->held.length == 1 ? "" : "s");
+  held_clear (link);
   g_idle_add (call_shutdown_done, link);
 }
 
@@ -741,6 +867,7 @@ bf_link_free (BfLink *link)
   g_clear_object (&link->client);
   bf_xml_stream_free (link->xml);
   g_string_free (link->outq, TRUE);
+  held_clear (link);
   g_free (link->ping_id);
   g_free (link->server_label);
   g_free (link);

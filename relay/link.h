@@ -1,6 +1,9 @@
 /* The component link (XEP-0114): one TCP stream to the XMPP server, its
  * handshake, stanza I/O with a bounded write queue, keepalives, dead-link
- * detection and reconnection with backoff.  Lives on the main context. */
+ * detection and reconnection with backoff.  While it is down (the server
+ * restarts) stanzas sent are held, bounded in count, bytes and age, and go
+ * out in order after the next handshake: signalling of calls whose media
+ * never stopped catches up.  Lives on the main context. */
 #pragma once
 
 #include <belfry/stanza.h>
@@ -14,12 +17,20 @@ typedef struct _BfLink BfLink;
 /* Called for every stanza the server sends once the link is attached. */
 typedef void (*BfLinkStanzaFunc) (gpointer data, const BfStanza *stanza);
 
+/* Called after every accepted handshake, once the held stanzas are queued;
+ * @attaches counts handshakes (1 the first time). */
+typedef void (*BfLinkAttachedFunc) (gpointer data, guint64 attaches);
+
 typedef struct {
   guint64 connects;        /* connection attempts */
   guint64 attaches;        /* accepted handshakes */
   guint64 stanzas_in;
   guint64 stanzas_out;
-  guint64 dropped_out;     /* stanzas dropped: link down or queue full */
+  guint64 dropped_out;     /* stanzas dropped: not held, held too long or
+                              over the hold limits, or the queue full */
+  guint64 held;            /* stanzas held while detached */
+  guint64 held_sent;       /* held stanzas sent after a handshake */
+  guint64 held_dropped;    /* held stanzas dropped (oldest over a limit, or stale) */
   guint64 stream_errors;   /* stream errors we sent */
   guint64 stanzas_dropped_over_limit; /* skipped by the parser, the stream kept */
 } BfLinkStats;
@@ -35,9 +46,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfLink, bf_link_free)
 typedef void (*BfLinkDroppedFunc) (gpointer data, const BfStanza *head, BfXmlDropReason reason);
 void bf_link_set_dropped_func (BfLink *link, BfLinkDroppedFunc func, gpointer data);
 
+void bf_link_set_attached_func (BfLink *link, BfLinkAttachedFunc func, gpointer data);
 void bf_link_start (BfLink *link);
-/* Queues a stanza; FALSE (logged and counted) when the link is not
- * attached or the write queue is full. */
+/* Queues a stanza; held while the link is not attached (see above).
+ * FALSE (logged and counted) when it is dropped: the write queue is full,
+ * holding is off, or the link is shutting down. */
 gboolean bf_link_send (BfLink *link, const BfStanza *stanza);
 /* Closes the stream with </stream:stream>, waits for the bytes to leave
  * (at most 2 s), then calls @done.  No reconnection afterwards. */

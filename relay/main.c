@@ -77,6 +77,22 @@ on_link_dropped (gpointer data, const BfStanza *head, BfXmlDropReason reason)
   bf_router_drop_over_limit (relay->router, head, bf_xml_drop_reason_to_string (reason));
 }
 
+/* After a reconnect (the server restarted): media never stopped, the held
+ * stanzas are on their way; the modules re-announce what the server
+ * forgot. */
+static void
+on_link_attached (gpointer data, guint64 attaches)
+{
+  BfRelay *relay = data;
+  if (attaches < 2)
+    return;
+  guint sessions = relay->sessions ? bf_sessions_count (relay->sessions) : 0;
+  guint presences = bf_modules_reannounce (relay->modules);
+  g_message ("re-attached (handshake %" G_GUINT64_FORMAT "): %u session%s kept running, "
+             "presence re-announced to %u contact%s", attaches, sessions,
+             sessions == 1 ? "" : "s", presences, presences == 1 ? "" : "s");
+}
+
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
@@ -537,6 +553,7 @@ main (int argc, char **argv)
   bf_reload_register (relay.reload, "metrics", metrics_keys, reload_metrics, &relay);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
   bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
+  bf_link_set_attached_func (relay.link, on_link_attached, &relay);
   bf_modules_set_send_func (relay.modules, send_to_link, &relay);
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
@@ -569,11 +586,12 @@ main (int argc, char **argv)
   const BfRouterStats *rs = bf_router_get_stats (relay.router);
   g_message ("stopped: %" G_GUINT64_FORMAT " connection attempts, %" G_GUINT64_FORMAT
              " handshakes, %" G_GUINT64_FORMAT " stanzas in, %" G_GUINT64_FORMAT
-             " out, %" G_GUINT64_FORMAT " dropped on the way out, %" G_GUINT64_FORMAT
+             " out, %" G_GUINT64_FORMAT " dropped on the way out (%" G_GUINT64_FORMAT
+             " held while detached, %" G_GUINT64_FORMAT " of them dropped), %" G_GUINT64_FORMAT
              " stream errors sent; router: %" G_GUINT64_FORMAT " to modules, %" G_GUINT64_FORMAT
              " answered, %" G_GUINT64_FORMAT " ignored",
              ls->connects, ls->attaches, ls->stanzas_in, ls->stanzas_out, ls->dropped_out,
-             ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
+             ls->held, ls->held_dropped, ls->stream_errors, rs->to_modules, rs->answered, rs->dropped);
   g_message ("stanzas dropped: %" G_GUINT64_FORMAT " over a limit (stream kept), %"
              G_GUINT64_FORMAT " with a missing or malformed address",
              rs->dropped_over_limit, rs->dropped_bad_address);

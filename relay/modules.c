@@ -29,7 +29,31 @@ struct _BfModules {
   BfSendFunc send;
   gpointer send_data;
   gpointer sessions;          /* BfSessions*, not owned */
+  /* "bare from\nbare to" -> Announced: the available presence modules sent,
+   * sent again after a re-attach (bf_modules_reannounce). */
+  GHashTable *announced;
+  gboolean announced_full_logged;
 };
+
+/* The server forgets a component's presence when it restarts, and a client
+ * that logged in again before belfry re-attached had its probe bounced:
+ * it shows the address offline (and without caps, no call button) until it
+ * probes again.  Bounded: a contact beyond this many is not re-announced. */
+#define ANNOUNCED_MAX 10000
+
+typedef struct {
+  BfModule *module;
+  char *from;                 /* as the module sent it (with its resource) */
+  char *to;                   /* bare */
+} Announced;
+
+static void
+announced_free (Announced *a)
+{
+  g_free (a->from);
+  g_free (a->to);
+  g_free (a);
+}
 
 BfModules *
 bf_modules_new (const BfConfig *config)
@@ -37,6 +61,8 @@ bf_modules_new (const BfConfig *config)
   BfModules *m = g_new0 (BfModules, 1);
   m->config = config;
   m->list = g_ptr_array_new ();
+  m->announced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) announced_free);
   return m;
 }
 
@@ -69,6 +95,7 @@ bf_modules_free (BfModules *modules)
   for (guint i = modules->list->len; i > 0; i--)
     module_free (g_ptr_array_index (modules->list, i - 1));
   g_ptr_array_unref (modules->list);
+  g_hash_table_unref (modules->announced);
   g_free (modules);
 }
 
@@ -467,6 +494,9 @@ is_module_address (BfModule *module, const char *jid)
          && bf_modules_find_localpart (module->owner, local) == module;
 }
 
+static void remember_presence (BfModule *module, const char *from, const char *to,
+                               const char *type);
+
 gboolean
 bf_module_send_presence (BfModule *module, const char *from, const char *to,
                          const char *type)
@@ -501,5 +531,72 @@ bf_module_send_presence (BfModule *module, const char *from, const char *to,
       g_autofree char *ver = bf_caps_ver (query);
       bf_stanza_append (presence, bf_caps_new_element (ver));
     }
+  remember_presence (module, from, to, type);
   return bf_module_send (module, presence);
+}
+
+static char *
+bare_of (const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+  if (!bf_jid_split (jid, &local, &domain, NULL))
+    return NULL;
+  return local ? g_strconcat (local, "@", domain, NULL) : g_steal_pointer (&domain);
+}
+
+/* Available presence is remembered for bf_modules_reannounce; unavailable
+ * and unsubscribed forget it. */
+static void
+remember_presence (BfModule *module, const char *from, const char *to, const char *type)
+{
+  BfModules *m = module->owner;
+  g_autofree char *bare_from = bare_of (from);
+  g_autofree char *bare_to = bare_of (to);
+  if (bare_from == NULL || bare_to == NULL)
+    return;
+  g_autofree char *key = g_strconcat (bare_from, "\n", bare_to, NULL);
+  if (type != NULL)
+    {
+      if (strcmp (type, "unavailable") == 0 || strcmp (type, "unsubscribed") == 0)
+        g_hash_table_remove (m->announced, key);
+      return;
+    }
+  if (!g_hash_table_contains (m->announced, key)
+      && g_hash_table_size (m->announced) >= ANNOUNCED_MAX)
+    {
+      if (!m->announced_full_logged)
+        g_message ("presence sent to more than %d contacts: the rest will not be "
+                   "re-announced after a server restart", ANNOUNCED_MAX);
+      m->announced_full_logged = TRUE;
+      return;
+    }
+  Announced *a = g_new0 (Announced, 1);
+  a->module = module;
+  a->from = g_strdup (from);
+  a->to = g_steal_pointer (&bare_to);
+  g_hash_table_replace (m->announced, g_steal_pointer (&key), a);
+}
+
+guint
+bf_modules_reannounce (BfModules *modules)
+{
+  /* Copied first: sending remembers each one again. */
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) announced_free);
+  GHashTableIter iter;
+  Announced *a;
+  g_hash_table_iter_init (&iter, modules->announced);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &a))
+    {
+      Announced *copy = g_new0 (Announced, 1);
+      copy->module = a->module;
+      copy->from = g_strdup (a->from);
+      copy->to = g_strdup (a->to);
+      g_ptr_array_add (list, copy);
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      Announced *c = g_ptr_array_index (list, i);
+      bf_module_send_presence (c->module, c->from, c->to, NULL);
+    }
+  return list->len;
 }

@@ -34,6 +34,10 @@ const BfModuleInfo *bf_module_get_info_struct (BfModule *module);
 gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
 /* What the module registered with bf_module_set_reload_func (reload.c). */
 BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
+/* Sends again every available presence the modules sent (to the contact's
+ * bare JID) and did not take back: after a re-attach, as the server forgot
+ * them.  Returns how many. */
+guint bf_modules_reannounce (BfModules *modules);
 /* The core's own sending path, shared with the router. */
 gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
 

@@ -100,9 +100,11 @@ void bf_module_set_data (BfModule *module, gpointer data, GDestroyNotify destroy
 gpointer bf_module_get_data (BfModule *module);
 
 /* Queues a top-level stanza for the server.  @stanza must carry 'to'; a
- * missing 'from' is filled in with the module's first address.  Returns
- * FALSE (and logs) when the link is down or its write queue is full: the
- * stanza is then dropped. */
+ * missing 'from' is filled in with the module's first address.  While the
+ * link is down (the server restarts) it is held and sent after the next
+ * handshake, within [component] hold-while-detached and hold-stanzas.
+ * Returns FALSE (and logs) when it is dropped: the write queue is full,
+ * holding is off, or belfry is stopping. */
 gboolean bf_module_send (BfModule *module, const BfStanza *stanza);
 
 /* Convenience: replies to @request with an error (see bf_stanza_new_error). */

@@ -246,6 +246,26 @@ class Peer:
                                          f" stderr:\n{self.stderr_text()}")
                 self._cond.wait(min(left, 0.5))
 
+    def wait_event(self, name, timeout=30):
+        """The first event `name` the peer printed (e.g. "connected",
+        "reconnected"); fails if it ends or the time runs out first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ev = self._event(name)
+                if ev:
+                    return ev
+                res = self._event("result")
+                if res or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(
+                        f"{self.name} ({self.kind}) ended before {name!r}: "
+                        f"{debug_dump(res)[:6000] if res else ''}\nstderr:\n{self.stderr_text()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.name} ({self.kind}): no {name!r} within "
+                                         f"{timeout}s; stderr:\n{self.stderr_text()}")
+                self._cond.wait(min(left, 0.5))
+
     def result(self, timeout=60):
         """The result event (waits for the process to exit; kills it on timeout)."""
         try:

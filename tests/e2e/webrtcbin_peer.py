@@ -139,6 +139,17 @@ class Peer:
         self.vanished = False
         self.session_info = list(cfg.get("session_info") or [])
         self.content_media = {}      # content name -> "audio" | "video"
+        # "reconnect": when the XMPP connection drops (the server restarts),
+        # log in again as the same full JID, as Conversations does with a
+        # stable resource; the call goes on meanwhile.
+        self.reconnect = bool(cfg.get("reconnect"))
+        self.finishing = False
+        self.logged_in = False
+        self.res.update({"xmpp_disconnects_ms": [], "xmpp_reconnects_ms": [], "presence_in": []})
+        # "subscribe": a bare JID to subscribe to at the first login; the
+        # presence stanzas from it are recorded (presence_in).
+        self.subscribe = cfg.get("subscribe")
+        self.rtp_times = {"audio": [], "video": []}   # monotonic s of each RTP packet out of webrtcbin
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -192,6 +203,10 @@ class Peer:
         x.add_event_handler("failed_auth", lambda _e: done("authentication failed"))
         x.add_event_handler("connection_failed", lambda e: done(f"connection failed: {e}"))
         x.add_event_handler("disconnected", lambda e: done(f"disconnected: {e}"))
+        if self.reconnect:
+            x.add_event_handler("session_start", self.on_session_restart)
+            x.add_event_handler("disconnected", self.on_xmpp_lost)
+            x.add_event_handler("connection_failed", self.on_xmpp_lost)
         x.register_handler(Callback(
             "belfry-e2e jingle",
             MatchXPath("{%s}iq/{%s}jingle" % (NS_CLIENT, NS_JINGLE)), self.on_jingle_iq))
@@ -204,6 +219,63 @@ class Peer:
             raise RuntimeError(f"login failed: {result}")
         self.res["jid"] = str(x.boundjid.full)
         x.send_presence()
+        if self.subscribe:
+            x.send_presence(pto=self.subscribe, ptype="subscribe")
+        self.logged_in = True
+
+    # -- reconnecting (cfg "reconnect") ----------------------------------------
+
+    def on_xmpp_lost(self, _e):
+        if self.finishing or not self.logged_in or time.monotonic() > self.deadline:
+            return
+        if self.xmpp.transport is None:
+            self.res["xmpp_disconnects_ms"].append(now_ms())
+            self.log("XMPP connection lost; reconnecting as", self.res["jid"])
+            # slixmpp's own retry backs off to 1, 3, 7 s: retry every 0.3 s.
+            self.xmpp.cancel_connection_attempt()
+            self.loop.call_later(0.3, self.xmpp_connect_again)
+
+    def xmpp_connect_again(self):
+        if self.finishing or self.xmpp.transport is not None:
+            return
+        self.xmpp.connect((self.cfg.get("host", "127.0.0.1"), int(self.cfg["port"])),
+                          force_starttls=False, disable_starttls=True)
+
+    def on_session_restart(self, _e):
+        if not self.logged_in:
+            return
+        self.res["xmpp_reconnects_ms"].append(now_ms())
+        self.log("logged in again as", str(self.xmpp.boundjid.full))
+        self.xmpp.send_presence()
+        out({"event": "reconnected", "jid": str(self.xmpp.boundjid.full)})
+
+    def on_rtp(self, kind):
+        times = self.rtp_times[kind]
+
+        def probe(pad, info):
+            if len(times) < 100000:
+                times.append(time.monotonic())
+            return Gst.PadProbeReturn.OK
+        return probe
+
+    def rtp_continuity(self, start, end):
+        """Per media: RTP packets out of webrtcbin per 500 ms window from
+        `start` to `end` (monotonic s), and the longest gap between two."""
+        out_ = {}
+        for kind, times in self.rtp_times.items():
+            ts = [t for t in list(times) if start <= t <= end]
+            n = max(0, int((end - start) / 0.5))
+            windows = [0] * n
+            for t in ts:
+                i = int((t - start) / 0.5)
+                if i < n:
+                    windows[i] += 1
+            edges = [start] + ts + [end]
+            gap = max((b - a for a, b in zip(edges, edges[1:])), default=end - start)
+            out_[kind] = {"windows": windows, "max_gap_ms": int(gap * 1000),
+                          "packets": len(ts), "start_ms": int((start - T0) * 1000),
+                          "end_ms": int((end - T0) * 1000)}
+        return out_
 
     def send_raw(self, xml, record=None):
         """Send an XML string, queued in order with stanzas sent by send()."""
@@ -213,6 +285,10 @@ class Peer:
 
     def on_incoming(self, stanza):
         el = stanza.xml
+        if (self.subscribe and el.tag == q(NS_CLIENT, "presence")
+                and (el.get("from") or "").split("/")[0] == self.subscribe):
+            self.res["presence_in"].append({"t": now_ms(), "from": el.get("from"),
+                                            "type": el.get("type")})
         if el.tag == q(NS_CLIENT, "message"):
             jmi = [c for c in el if c.tag.startswith("{%s}" % NS_JMI)]
             if jmi:
@@ -510,6 +586,10 @@ class Peer:
         self.pipe.add(dec)
         dec.sync_state_with_parent()
         pad.link(dec.get_static_pad("sink"))
+        caps = pad.get_current_caps()
+        media = caps.get_structure(0).get_string("media") if caps and caps.get_size() else None
+        if media in self.rtp_times:
+            pad.add_probe(Gst.PadProbeType.BUFFER, self.on_rtp(media))
         self.loop.call_soon_threadsafe(self.log, "webrtcbin pad", pad.get_name(),
                                        pad.get_current_caps().to_string()[:300]
                                        if pad.get_current_caps() else "")
@@ -805,6 +885,8 @@ class Peer:
                                    f"({self.res['terminate_reason']})")
             end_at = self.connected_at + (self.duration if self.vanish_after is None
                                           else self.vanish_after)
+            if self.reconnect:
+                out({"event": "connected", "t": now_ms()})
             self.schedule_session_info()
             next_sample = self.connected_at
             while not self.ended and time.monotonic() < end_at:
@@ -819,6 +901,9 @@ class Peer:
             with self.lock:
                 self.final_counts = (self.res["audio_buffers_decoded"],
                                      self.res["video_frames_decoded"])
+            # From 1 s after connected (jitter buffers filled) to the end.
+            self.res["rtp_continuity"] = self.rtp_continuity(self.connected_at + 1.0,
+                                                             time.monotonic())
             if self.vanish_after is not None:
                 if self.ended:
                     raise RuntimeError("the session ended before we vanished")
@@ -837,8 +922,10 @@ class Peer:
                 try:
                     await self.send_jingle(
                         "session-terminate", "<reason><success/></reason>", timeout=3)
+                    self.res["terminate_answer"] = "result"
                 except Exception as e:  # noqa: BLE001
                     self.log("session-terminate:", str(e))
+                    self.res["terminate_answer"] = str(e)
                 self.ended = True
             self.res["ok"] = True
         except Exception as e:  # noqa: BLE001
@@ -860,6 +947,7 @@ class Peer:
             self.res["timings_ms"]["end"] = now_ms()
             if self.pipe is not None:
                 self.pipe.set_state(Gst.State.NULL)
+            self.finishing = True
             if getattr(self, "xmpp", None) is not None:
                 try:
                     await asyncio.wait_for(self.xmpp.disconnect(wait=1.0), 3)

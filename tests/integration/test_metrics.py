@@ -57,6 +57,8 @@ FAMILIES = {
     "belfry_proxy65_accept_pauses_total": "counter",
     "belfry_remote_candidates_ignored_total": "counter",
     "belfry_stanzas_refused_total": "counter",
+    "belfry_stanzas_held_total": "counter",
+    "belfry_stanzas_held_dropped_total": "counter",
 }
 
 

@@ -132,6 +132,36 @@ function applyMediaTotals(res, stats) {
   }
 }
 
+// From packetsReceived samples ([t ms, audio, video]): per media, packets per
+// 500 ms window from `start` to `end` (attributed to the window of the
+// sample that saw them) and the longest time without a new packet (from the
+// last sample before a stall to the first that counted more; resolution:
+// the 100 ms sampling).
+function rtpContinuity(samples, start, end) {
+  const out = {};
+  ['audio', 'video'].forEach((kind, k) => {
+    const inWin = samples.filter(s => s[0] >= start && s[0] <= end);
+    const n = Math.max(0, Math.floor((end - start) / 500));
+    const windows = new Array(n).fill(0);
+    let maxGap = 0;
+    let lastChange = inWin.length ? inWin[0][0] : start;
+    for (let i = 1; i < inWin.length; i++) {
+      const d = inWin[i][k + 1] - inWin[i - 1][k + 1];
+      const w = Math.floor((inWin[i][0] - start) / 500);
+      if (w < n) windows[w] += d;
+      if (d > 0) {
+        maxGap = Math.max(maxGap, inWin[i][0] - lastChange);
+        lastChange = inWin[i][0];
+      }
+    }
+    maxGap = Math.max(maxGap, end - lastChange);
+    out[kind] = { windows, max_gap_ms: Math.round(maxGap), samples: inWin.length,
+                  packets: inWin.length ? inWin[inWin.length - 1][k + 1] - inWin[0][k + 1] : 0,
+                  start_ms: Math.round(start - t0), end_ms: Math.round(end - t0) };
+  });
+  return out;
+}
+
 async function run(cfg) {
   if (cfg.conversations) return runConversations(cfg);
   if (cfg.monal) return runMonal(cfg);
@@ -144,11 +174,15 @@ async function run(cfg) {
     remote_candidates: [], stats: null, timeline: [], jingle: [], jmi: [], iq_errors: [],
     local_sdp: null, remote_sdp: null, log: [],
     session_info_sent: [], session_info_received: [],
+    xmpp_disconnects_ms: [], xmpp_reconnects_ms: [],
   };
   const log = (...a) => {
     const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
     res.log.push(line.slice(0, 2000));
   };
+  // cfg.reconnect: packetsReceived sampled every 100 ms for the continuity
+  // figures (rtpContinuity), bounded.
+  const packetSamples = [];   // [performance.now(), audio packets, video packets]
   const timeoutMs = (cfg.timeout || 60) * 1000;
   const durationMs = (cfg.duration || 5) * 1000;
   let client = null;
@@ -201,6 +235,26 @@ async function run(cfg) {
     });
     client.on('auth:failed', () => { authFailed = 'authentication failed'; wake(); });
     client.on('disconnected', () => { if (!loggedIn) { authFailed = 'disconnected'; wake(); } });
+    // cfg.reconnect: when the server goes away (it restarts), log in again
+    // with the same resource every 0.5 s until it is back, as a client with
+    // a stable resource does; the call's media goes on meanwhile.
+    let finishing = false;
+    if (cfg.reconnect) {
+      client.on('disconnected', () => {
+        if (!loggedIn || finishing || performance.now() > deadline) return;
+        res.xmpp_disconnects_ms.push(now());
+        setTimeout(() => {
+          if (finishing) return;
+          client.connect().catch(e => log('reconnect failed', String(e)));
+        }, 500);
+      });
+      client.on('session:started', () => {
+        if (res.xmpp_disconnects_ms.length === 0) return;
+        res.xmpp_reconnects_ms.push(now());
+        log('logged in again as', client.jid);
+        emit({ event: 'reconnected', jid: client.jid, t: now() });
+      });
+    }
     client.jingle.on('log', (level, msg, ...args) => {
       if (level === 'error' || level === 'info') log('jingle', level, msg, ...args.map(a => String(a && a.message || a).slice(0, 300)));
     });
@@ -392,9 +446,15 @@ async function run(cfg) {
     // Measure for `duration` from the moment media connected.
     const endAt = connectedAt + durationMs;
     let nextTimeline = connectedAt;
+    if (cfg.reconnect) emit({ event: 'connected', t: now() });
     while (!ended && performance.now() < endAt) {
       try {
         lastStats = summariseStats(await session.pc.getStats());
+        if (cfg.reconnect && packetSamples.length < 100000) {
+          packetSamples.push([performance.now(),
+            lastStats.audio ? lastStats.audio.packetsReceived || 0 : 0,
+            lastStats.video ? lastStats.video.packetsReceived || 0 : 0]);
+        }
       } catch (e) {
         log('getStats failed', String(e));
       }
@@ -407,11 +467,12 @@ async function run(cfg) {
           video_frames: lastStats.video ? lastStats.video.framesDecoded : 0,
         });
       }
-      await sleep(Math.min(250, Math.max(1, endAt - performance.now())));
+      await sleep(Math.min(cfg.reconnect ? 100 : 250, Math.max(1, endAt - performance.now())));
     }
     if (!ended) {
       try { lastStats = summariseStats(await session.pc.getStats()); } catch (e) { log('getStats failed', String(e)); }
     }
+    if (cfg.reconnect) res.rtp_continuity = rtpContinuity(packetSamples, connectedAt + 1000, performance.now());
     res.timings_ms.measured = now();
     res.terminated_early = ended;
     res.local_sdp = session.pc.localDescription ? session.pc.localDescription.sdp : null;
@@ -439,6 +500,7 @@ async function run(cfg) {
     res.stats = lastStats;
     applyMediaTotals(res, lastStats);
     res.timings_ms.end = now();
+    finishing = true;
     if (client) {
       // Let queued stanzas (the reply to a session-terminate) go out first.
       await sleep(300);
