@@ -146,6 +146,24 @@ consent_send (BfMediaDirectIo *d)
     stun_send (d, buf, len);
 }
 
+/* RFC 7675 §5.1: a check every 5 s (randomised 0.8..1.2), never less than
+ * 4 s, against a 30 s expiry: five or more chances.  A shortened expiry
+ * ([media] consent-timeout, down to 5 s) keeps three chances by checking
+ * every third of it: a check every 5 s against a 5 s expiry would let a
+ * healthy leg expire before its first answer. */
+static guint
+consent_interval_ms (const BfMediaDirectIo *d)
+{
+  return MIN (CONSENT_INTERVAL_MS, d->consent_timeout_ms / 3);
+}
+
+static gint64
+consent_next_delay_ms (const BfMediaDirectIo *d)
+{
+  guint base = consent_interval_ms (d);
+  return g_random_int_range (base * 8 / 10, base * 12 / 10 + 1);
+}
+
 static gboolean
 consent_tick (gpointer user_data)
 {
@@ -162,15 +180,12 @@ consent_tick (gpointer user_data)
   if (now >= d->consent_next)
     {
       consent_send (d);
-      /* RFC 7675 §5.1: 4-6 s between checks, never less than 4 s; with its
-       * 30 s expiry that is five or more chances.  A shorter expiry leaves
-       * one or two, and one lost answer would end the leg: there, once an
-       * answer is overdue (past 6 s), a new check goes out every second. */
-      gboolean overdue = now - d->consent_last > CONSENT_INTERVAL_MS * 12 / 10 * (gint64) 1000;
+      /* With a shortened expiry one lost answer costs a third of it: once
+       * an answer is overdue, a new check goes out every second. */
+      gboolean overdue = now - d->consent_last > consent_interval_ms (d) * 12 / 10 * (gint64) 1000;
       gint64 ms = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
-                    ? CONSENT_RETRY_MS
-                    : g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
-                                          CONSENT_INTERVAL_MS * 12 / 10 + 1);
+                    ? MIN (CONSENT_RETRY_MS, consent_interval_ms (d))
+                    : consent_next_delay_ms (d);
       d->consent_next = now + ms * 1000;
     }
   consent_schedule (d, now);
@@ -368,8 +383,7 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
   d->consent_timeout_ms = params->consent_timeout_ms;
   if (d->consent_timeout_ms)
     {
-      d->consent_next = now + 1000 * (gint64) g_random_int_range (CONSENT_INTERVAL_MS * 8 / 10,
-                                                                  CONSENT_INTERVAL_MS * 12 / 10 + 1);
+      d->consent_next = now + 1000 * consent_next_delay_ms (d);
       consent_schedule (d, now);
     }
   g_debug ("media: direct I/O on fd %d", d->dest.fd);

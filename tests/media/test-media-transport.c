@@ -181,6 +181,7 @@ struct _Peer {
 
 static BfMediaPool *pool;
 static BfMediaCert *cert_a, *cert_b, *cert_other;
+static guint consent_timeout_ms = 10000;   /* the vanishing-peer figures below */
 
 static void
 base_config (BfMediaConfig *c)
@@ -189,7 +190,7 @@ base_config (BfMediaConfig *c)
   g_strfreev (c->addresses);
   c->addresses = g_strsplit ("127.0.0.1", ";", -1);
   c->dtls_timeout_ms = 5000;
-  c->consent_timeout_ms = 10000;   /* the vanishing-peer figures below */
+  c->consent_timeout_ms = consent_timeout_ms;
 }
 
 /* On @worker (NULL: the least loaded). */
@@ -1314,6 +1315,36 @@ test_consent_keeps_session (void)
   peers_free (a, b);
 }
 
+/* The shortest consent-timeout (5 s) keeps an idle healthy leg up: checks
+ * go out every third of it, not every 4-6 s (which would let the leg
+ * expire before its first answer); a vanished peer still ends it soon. */
+static void
+test_short_consent_timeout (void)
+{
+  consent_timeout_ms = 5000;
+  Peer *a, *b;
+  make_pair (&a, &b);
+  consent_timeout_ms = 10000;
+  connect_pair (a, b, TRUE);
+  g_assert_true (a->dtls_connected && b->dtls_connected);
+  exchange_media (a, b, 20, 2);
+  BfMediaCounters a0 = counters (a);
+  Peer *both[] = { a, b };
+  g_assert_false (wait_until (one_failed, both, 16000));
+  BfMediaCounters a1 = counters (a);
+  /* A check every 1.3-2 s: eight or more in 16 s, plus the answers to B's. */
+  g_assert_cmpuint (a1.stun_out - a0.stun_out, >=, 2 * 7);
+  exchange_media (a, b, 20, 2);
+  run_on (b->worker, free_job, b);
+  gint64 gone = g_get_monotonic_time ();
+  g_assert_true (wait_until (a_failed, a, 15000));
+  double s = (a->failed_at - gone) / 1e6;
+  g_test_message ("consent-timeout 5 s: peer vanished -> ICE failure after %.1f s", s);
+  g_assert_true (a->ice_failed);
+  g_assert_cmpfloat (s, <, 8.0);
+  peers_free (a, b);
+}
+
 /* --- ICE restart, and a peer that moves --- */
 
 typedef struct {
@@ -1490,6 +1521,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/transport/peer-moves", test_peer_moves);
   g_test_add_func ("/media/transport/relay-chain", test_relay_chain);
   g_test_add_func ("/media/transport/consent-keeps-session", test_consent_keeps_session);
+  g_test_add_func ("/media/transport/short-consent-timeout", test_short_consent_timeout);
 
   int ret = g_test_run ();
   bf_media_pool_free (pool);
