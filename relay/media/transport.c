@@ -75,6 +75,7 @@ struct _BfMediaTransport {
   guint ignored[BF_ADDR_N_REASONS];   /* remote candidates the policy refused */
   gboolean remote_gathering_done;
   GSource *ice_timer;
+  gboolean ice_connected_once;       /* a restart before it keeps the first deadline */
   gboolean have_pair;
   BfMediaCandidate pair_local, pair_remote;
   gboolean restarting;            /* ICE restarted: direct I/O waits for the new pair */
@@ -758,6 +759,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
       if (t->ice != ICE_CONNECTED)
         {
           t->ice = ICE_CONNECTED;
+          t->ice_connected_once = TRUE;
           stop_ice_timer (t);
           emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
           maybe_start_dtls (t);
@@ -1116,7 +1118,12 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
   t->restarting = TRUE;
   t->restarts++;
   t->ice = ICE_CHECKING;
-  start_ice_timer (t);
+  /* A restart after a connection gets a fresh ice-timeout (a phone on a
+   * new network).  Before the first one it keeps the deadline the first
+   * credentials set: restarting again and again must not let a peer that
+   * never connects hold its session slot for MAX_ICE_RESTARTS timeouts. */
+  if (t->ice_connected_once || t->ice_timer == NULL)
+    start_ice_timer (t);
   g_debug ("media: ICE restart %u", t->restarts);
   return TRUE;
 }

@@ -1167,6 +1167,44 @@ test_ice_timeout (gconstpointer data)
   peers_free (a, b);
 }
 
+static void
+restart_unconnected_job (gpointer data)
+{
+  Peer *p = data;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (bf_media_transport_restart (p->t, "efgh", "bcdefghijklmnopqrstuvwxyza", &error));
+  g_assert_no_error (error);
+}
+
+/* A peer that never connects cannot hold its session past ice-timeout by
+ * restarting ICE again and again (up to MAX_ICE_RESTARTS, each used to give
+ * a fresh ice-timeout): before the first connection, a restart keeps the
+ * deadline the first credentials set. */
+static void
+test_restarts_do_not_extend_ice_timeout (void)
+{
+  Peer *a, *b;
+  make_pair (&a, &b);
+  a->config.ice_timeout_ms = 3000;
+  a->config.stun_max_retransmissions = 3;
+  a->config.stun_initial_timeout_ms = 50;
+  run_on (a->worker, create_job, a);
+  gint64 start = g_get_monotonic_time ();
+  run_on (a->worker, unreachable_job, a);
+  for (int i = 0; i < 5 && !a_failed (a); i++)
+    {
+      sleep_main (1000);
+      if (!a_failed (a))
+        run_on (a->worker, restart_unconnected_job, a);
+    }
+  g_assert_true (wait_until (a_failed, a, 10000));
+  double s = (a->failed_at - start) / 1e6;
+  g_test_message ("restarted every second, never connected: ICE failure after %.2f s", s);
+  g_assert_error (a->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_TIMEOUT);
+  g_assert_cmpfloat (s, <, 4.0);
+  peers_free (a, b);
+}
+
 typedef struct {
   Peer *p;
   BfMediaConfig config;
@@ -1522,6 +1560,8 @@ main (int argc, char **argv)
   g_test_add_func ("/media/transport/relay-chain", test_relay_chain);
   g_test_add_func ("/media/transport/consent-keeps-session", test_consent_keeps_session);
   g_test_add_func ("/media/transport/short-consent-timeout", test_short_consent_timeout);
+  g_test_add_func ("/media/transport/restarts-do-not-extend-ice-timeout",
+                   test_restarts_do_not_extend_ice_timeout);
 
   int ret = g_test_run ();
   bf_media_pool_free (pool);
