@@ -12,7 +12,7 @@
  *   dtls-timeout = 10             # s from connected pair to DTLS done
  *   dtls-retransmit-ms = 200      # first DTLS retransmission, doubling to 3 s
  *   consent-freshness = true      # RFC 7675: ICE fails when the peer stops answering
- *   consent-timeout = 10          # s without a consent answer -> ICE failed (5..30)
+ *   consent-timeout = 30          # s without a consent answer -> ICE failed (5..30)
  *   stun-max-retransmissions = 0  # libnice's Rc; 0 = libnice default (7)
  *   stun-initial-timeout-ms = 0   # libnice's RTO; 0 = libnice default
  *   max-ssrcs = 64                # per direction per leg
@@ -45,7 +45,7 @@ typedef struct {
   guint dtls_timeout_ms;
   guint dtls_retransmit_ms;
   /* RFC 7675 consent freshness: Binding requests to the peer every 4-6 s
-   * on the selected pair; no answer for consent_timeout_ms -> the leg fails
+   * (every third of a consent_timeout_ms under 15 s) on the selected pair; no answer for consent_timeout_ms -> the leg fails
    * (<failed-transport/>).  Who runs it (transport.c): on a pair taken over
    * by direct I/O (every UDP pair unless a TURN server is configured),
    * direct-io.c with consent_timeout_ms; on libnice's path, libnice with

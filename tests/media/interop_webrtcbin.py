@@ -32,8 +32,9 @@ try:
     gi.require_version("Nice", "0.1")
     from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice
 except (ImportError, ValueError) as e:
-    print("SKIP: GStreamer/libnice introspection missing (%s)" % e)
-    sys.exit(77)
+    # scripts/setup.sh installs them: missing is a failure, never a skip.
+    print("FAIL: GStreamer/libnice introspection missing (%s)" % e)
+    sys.exit(1)
 
 ECHO_SSRC = 0x4E11B0B0
 RUN_SECONDS = 6
