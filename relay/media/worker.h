@@ -1,9 +1,10 @@
 /* belfry media workers: threads that each own a GMainContext.
  *
- * docs/architecture.md "Threads and ownership": a session is pinned to one worker, which owns its
- * NiceAgent, DTLS state and SRTP contexts; the signalling thread talks to a
- * worker only by posting to its context (bf_media_worker_invoke).  Nothing
- * on a worker's packet path takes a lock of ours. */
+ * docs/architecture.md "Threads and ownership": a session is pinned to one
+ * worker, which owns its NiceAgent, DTLS state and SRTP contexts; the
+ * signalling thread talks to a worker only by posting to its context
+ * (bf_media_worker_invoke).  Nothing on a worker's packet path takes a
+ * lock of ours. */
 #pragma once
 
 #include <glib.h>
