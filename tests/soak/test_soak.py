@@ -790,6 +790,15 @@ def quiet_figures(belfry, want_fds=None, timeout=30):
         prev = fds
 
 
+def sample(pid, t0, out, stop):
+    """(seconds, VmRSS KiB, open fds) every 10 s until stop is set."""
+    while not stop.wait(10):
+        try:
+            out.append((time.monotonic() - t0, vm_rss_kib(pid), len(os.listdir(f"/proc/{pid}/fd"))))
+        except (OSError, AssertionError):
+            return
+
+
 def describe(results):
     by = {}
     for kind, ending, err, _ in results:
@@ -852,8 +861,14 @@ def test_soak(tmp_path):
         rss0, fds0 = quiet_figures(belfry)
         cpu0 = cpu_seconds(belfry.pid)
         t0 = time.monotonic()
+        samples, stop = [], threading.Event()
+        sampler = threading.Thread(target=sample, args=(belfry.pid, t0, samples, stop),
+                                   daemon=True)
+        sampler.start()
         soak.churn("soak", SOAK_SECONDS)
         elapsed = time.monotonic() - t0
+        stop.set()
+        sampler.join(30)
         sessions = settle(belfry)
         rss1, fds1 = quiet_figures(belfry, fds0)
         cpu1 = cpu_seconds(belfry.pid)
@@ -871,6 +886,9 @@ def test_soak(tmp_path):
             f"{fd_kinds(fds1)}, CPU {cpu1 - cpu0:.1f} s ({100 * (cpu1 - cpu0) / elapsed:.0f} % "
             f"of a core)")
         SUMMARY.append("soak calls: " + describe(res))
+        step = max(1, len(samples) // 10)
+        SUMMARY.append("soak: belfry's VmRSS (MiB) / open fds while calls came and went: " + ", ".join(
+            f"{t:.0f} s {r / 1024:.1f}/{n}" for t, r, n in samples[::step]))
         for kind, ending, err, secs in (failures + wfail)[:30]:
             SUMMARY.append(f"soak failure: {kind}/{ending} after {secs:.1f} s: {err[:400]}")
         assert res, "no call was made"
