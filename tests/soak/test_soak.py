@@ -155,6 +155,21 @@ def cpu_seconds(pid):
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def malloc_in_use(belfry):
+    """glibc's bytes in use (all arenas), by gdb calling malloc_stats() in
+    belfry (it prints to belfry's stderr); only with SOAK_MALLOC_STATS=1 and
+    a build without ASan (ASan replaces malloc).  Tells the allocator's
+    keeping apart from memory belfry still holds."""
+    if os.environ.get("SOAK_MALLOC_STATS") != "1":
+        return None
+    subprocess.run(["gdb", "-p", str(belfry.pid), "-batch", "-ex", "call (void) malloc_stats()"],
+                   capture_output=True, timeout=120)
+    time.sleep(0.5)
+    found = re.findall(r"Total \(incl\. mmap\):\s*\nsystem bytes\s*=\s*(\d+)\s*\n"
+                       r"in use bytes\s*=\s*(\d+)", belfry.log())
+    return (int(found[-1][0]), int(found[-1][1])) if found else None
+
+
 def fd_kinds(fds):
     kinds = {}
     for target in fds.values():
@@ -859,6 +874,7 @@ def test_soak(tmp_path):
         soak.churn("warmup", WARMUP_SECONDS)
         settle(belfry)
         rss0, fds0 = quiet_figures(belfry)
+        heap0 = malloc_in_use(belfry)
         cpu0 = cpu_seconds(belfry.pid)
         t0 = time.monotonic()
         samples, stop = [], threading.Event()
@@ -871,6 +887,7 @@ def test_soak(tmp_path):
         sampler.join(30)
         sessions = settle(belfry)
         rss1, fds1 = quiet_figures(belfry, fds0)
+        heap1 = malloc_in_use(belfry)
         cpu1 = cpu_seconds(belfry.pid)
 
         res = soak.results["soak"]
@@ -886,6 +903,9 @@ def test_soak(tmp_path):
             f"{fd_kinds(fds1)}, CPU {cpu1 - cpu0:.1f} s ({100 * (cpu1 - cpu0) / elapsed:.0f} % "
             f"of a core)")
         SUMMARY.append("soak calls: " + describe(res))
+        if heap0 and heap1:
+            SUMMARY.append(f"soak: glibc malloc (system / in use, bytes): {heap0[0]} / {heap0[1]} "
+                           f"-> {heap1[0]} / {heap1[1]} ({heap1[1] - heap0[1]:+d} in use)")
         step = max(1, len(samples) // 10)
         SUMMARY.append("soak: belfry's VmRSS (MiB) / open fds while calls came and went: " + ", ".join(
             f"{t:.0f} s {r / 1024:.1f}/{n}" for t, r, n in samples[::step]))
