@@ -912,6 +912,11 @@ def test_soak(tmp_path):
         for kind, ending, err, secs in (failures + wfail)[:30]:
             SUMMARY.append(f"soak failure: {kind}/{ending} after {secs:.1f} s: {err[:400]}")
         assert res, "no call was made"
+        # Every call makes at least one session: fewer found means the log
+        # lines settle() reads have changed, and it waited for nothing.
+        assert sessions >= len(res), (
+            f"belfry's log shows {sessions} sessions for {len(res)} calls: "
+            "live_sessions() no longer matches its lines")
         assert len(failures) <= FAIL_FRACTION * len(res) and \
             len(wfail) <= max(1, FAIL_FRACTION * len(soak.results["warmup"])), (
             f"{len(failures)} of {len(res)} calls failed (and {len(wfail)} in the warm-up):\n"
