@@ -13,7 +13,10 @@
 # 4. the same unit and integration tests, and the calls of every client
 #    shape, on an ASan+UBSan build (leaks and undefined behaviour fail the
 #    run);
-# 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60).
+# 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60),
+#    while the soak (tests/soak: SOAK_SECONDS, default 600, of calls starting
+#    and ending against the ASan+UBSan belfry; fds and RSS back to their
+#    start figure, no leak at exit) runs beside it in the background.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 
@@ -21,6 +24,8 @@ repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 py=/usr/bin/python3
 fuzz_seconds=${FUZZ_SECONDS:-60}
+soak_seconds=${SOAK_SECONDS:-600}
+soak_pid=
 passed=0
 failed=0
 failures=()
@@ -116,6 +121,12 @@ if ninja -C build-asan; then
     fail_stage "e2e (ASan+UBSan)"
   fi
   if [ -f "$junit" ]; then count_junit "$junit" "e2e (ASan+UBSan)"; else failed=$((failed + 1)); fi
+  say "soak (${soak_seconds} s, ASan+UBSan belfry): started in the background, beside the fuzz stage"
+  rm -f build-asan/soak-junit.xml build-asan/soak.log
+  # The sanitizer options above are inherited; the loads come from build/.
+  SOAK_SECONDS="$soak_seconds" BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest \
+    tests/soak -q --junitxml="$repo/build-asan/soak-junit.xml" >build-asan/soak.log 2>&1 &
+  soak_pid=$!
 else
   failed=$((failed + 1)); fail_stage "ASan build"
 fi
@@ -143,6 +154,14 @@ if ninja -C build-fuzz; then
   done
 else
   failed=$((failed + 1)); fail_stage "fuzz build"
+fi
+
+if [ -n "$soak_pid" ]; then
+  say "soak (waiting for it)"
+  if ! wait "$soak_pid"; then fail_stage "soak (ASan+UBSan)"; fi
+  tail -60 build-asan/soak.log
+  if [ -f build-asan/soak-junit.xml ]; then count_junit build-asan/soak-junit.xml "soak"
+  else failed=$((failed + 1)); fi
 fi
 
 say "summary"

@@ -59,6 +59,15 @@
  *                               direction and call, SIZE-byte plain RTP;
  *                               "window-start", "window-end", then (after a
  *                               300 ms drain) "window-report K=V ..."
+ *   stream I                    as probe, but audio goes on (50 pps each
+ *                               way) until the call ends
+ *   end I close|drop [a|b]      ends both legs (or one): close sends a DTLS
+ *                               close_notify first, as a WebRTC peer hangs
+ *                               up; drop vanishes (no packet, binding
+ *                               requests unanswered from now on): "I ended
+ *                               a_received=N b_received=N a_bad=N b_bad=N"
+ *                               (tests/soak/test_soak.py: calls come and
+ *                               go all along; an index is never reused)
  *   stats | quit
  * Lines out, besides: "I S ice-connected", "I S dtls-connected PROFILE",
  * "I S failed WHAT ...", "error ...". */
@@ -85,7 +94,7 @@
 #include "media-types.h"
 #include "srtp-session.h"
 
-#define MAX_CALLS 4096
+#define MAX_CALLS 16384            /* the payload carries 16 bits of it */
 #define BATCH 64
 #define BUFSZ 2048
 #define PT_AUDIO 111
@@ -133,13 +142,14 @@ typedef struct {
   /* receiving (the other side's streams) */
   guint32 last_counter[2];
   gboolean got[2];
-  guint64 received, reordered;
+  guint64 received, reordered, bad;
+  gboolean ended;
 } Leg;
 
 struct Call {
   guint idx;
   Leg leg[2];
-  gboolean probing;
+  gboolean probing, streaming, ended;
   gint64 probe_start;
 };
 
@@ -585,7 +595,7 @@ handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize le
       if (idx >= L.n_calls)
         return;
       Leg *leg = &L.calls[idx]->leg[s.txid[5]];
-      if (memcmp (s.txid, leg->txid, 6) != 0)
+      if (leg->ended || memcmp (s.txid, leg->txid, 6) != 0)
         return;
       if (s.type == STUN_BINDING_ERROR)
         {
@@ -727,8 +737,9 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
 }
 
 static void
-count_bad (void)
+count_bad (Leg *leg)
 {
+  leg->bad++;
   L.total_bad++;
   if (L.measuring)
     L.bad_w++;
@@ -740,7 +751,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
 {
   if (len < HDR + META || (p[0] & 0xc0) != 0x80)
     {
-      count_bad ();
+      count_bad (leg);
       return;
     }
   const guint8 *q = p + HDR;
@@ -753,13 +764,13 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
       || (p[1] & 0x7f) != (kind == KIND_VIDEO ? PT_VIDEO : PT_AUDIO)
       || ssrc != sender->ssrc[kind] || get16 (q + 16) != len)
     {
-      count_bad ();
+      count_bad (leg);
       return;
     }
   for (guint j = META; j < len - HDR; j++)
     if (q[j] != pattern (leg->call->idx, c, j))
       {
-        count_bad ();
+        count_bad (leg);
         return;
       }
   gint64 ts = (gint64) get64 (q + 8);
@@ -831,13 +842,13 @@ handle_media (Leg *leg, guint8 *d, gsize len, gint64 t)
     {
       if (bf_media_srtp_unprotect (leg->srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
         {
-          count_bad ();
+          count_bad (leg);
           return;
         }
     }
   else if (L.mode == MODE_ICE || L.mode == MODE_SRTP)
     {
-      count_bad ();             /* SRTP before keys */
+      count_bad (leg);             /* SRTP before keys */
       return;
     }
   if (rtcp)
@@ -1099,10 +1110,12 @@ housekeeping (gpointer unused)
   for (guint i = 0; i < L.n_calls; i++)
     {
       Call *c = L.calls[i];
+      if (c->ended)
+        continue;
       for (int s = 0; s < 2 && L.mode == MODE_ICE; s++)
         {
           Leg *leg = &c->leg[s];
-          if (leg->ice_ok || leg->ice_failed || leg->rufrag == NULL)
+          if (leg->ice_ok || leg->ice_failed || leg->ended || leg->rufrag == NULL)
             continue;
           if (now - leg->ice_started > ICE_TIMEOUT_US)
             {
@@ -1117,9 +1130,9 @@ housekeeping (gpointer unused)
               leg->next_check = now + 50000;
             }
         }
-      if (c->probing)
+      if (c->probing || c->streaming)
         {
-          if (now - c->probe_start > PROBE_TIMEOUT_US)
+          if (c->probing && now - c->probe_start > PROBE_TIMEOUT_US)
             {
               c->probing = FALSE;
               L.probing--;
@@ -1208,6 +1221,46 @@ new_call (guint i)
     }
   if (L.mode != MODE_ICE)
     say ("%u ready", i);
+}
+
+/* The leg goes away: nothing of it is sent or answered any more. */
+static void
+end_leg (Leg *leg, gboolean close)
+{
+  if (leg->ended)
+    return;
+  leg->ended = TRUE;
+  if (leg->dtls && close)
+    bf_media_dtls_close (leg->dtls);   /* close_notify, through dtls_send */
+  if (leg->dtls)
+    flush (leg->side);
+  g_clear_pointer (&leg->dtls, bf_media_dtls_free);
+  g_clear_pointer (&leg->srtp, bf_media_srtp_free);
+  if (L.by_ufrag && g_hash_table_lookup (L.by_ufrag, leg->ufrag) == leg)
+    g_hash_table_remove (L.by_ufrag, leg->ufrag);
+  /* The relay reuses its ports for later calls. */
+  for (guint p = 0; p < G_N_ELEMENTS (L.by_port[leg->side]); p++)
+    if (L.by_port[leg->side][p] == leg)
+      L.by_port[leg->side][p] = NULL;
+  g_ptr_array_set_size (leg->early, 0);
+}
+
+static void
+end_call (Call *c, gboolean close, int side)
+{
+  if (c->probing)
+    {
+      c->probing = FALSE;
+      L.probing--;
+    }
+  c->streaming = FALSE;
+  for (int s = 0; s < 2; s++)
+    if (side < 0 || side == s)
+      end_leg (&c->leg[s], close);
+  c->ended = c->leg[0].ended && c->leg[1].ended;
+  say ("%u ended a_received=%" G_GUINT64_FORMAT " b_received=%" G_GUINT64_FORMAT
+       " a_bad=%" G_GUINT64_FORMAT " b_bad=%" G_GUINT64_FORMAT, c->idx, c->leg[0].received,
+       c->leg[1].received, c->leg[0].bad, c->leg[1].bad);
 }
 
 static void
@@ -1315,15 +1368,26 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
     return G_SOURCE_CONTINUE;
   if (strcmp (a[0], "call") == 0 && n == 2)
     new_call ((guint) atoi (a[1]));
-  else if (strcmp (a[0], "probe") == 0 && n == 2)
+  else if ((strcmp (a[0], "probe") == 0 || strcmp (a[0], "stream") == 0) && n == 2)
     {
       guint i = (guint) atoi (a[1]);
-      if (i < L.n_calls && !L.calls[i]->probing)
+      if (i < L.n_calls && !L.calls[i]->ended && strcmp (a[0], "stream") == 0)
+        L.calls[i]->streaming = TRUE;
+      if (i < L.n_calls && !L.calls[i]->probing && !L.calls[i]->ended)
         {
           L.calls[i]->probing = TRUE;
           L.calls[i]->probe_start = g_get_monotonic_time ();
           L.probing++;
         }
+    }
+  else if (strcmp (a[0], "end") == 0 && (n == 3 || n == 4))
+    {
+      guint i = (guint) atoi (a[1]);
+      if (i >= L.n_calls)
+        say ("error no call %u", i);
+      else
+        end_call (L.calls[i], strcmp (a[2], "close") == 0,
+                  n == 4 ? strcmp (a[3], "b") == 0 : -1);
     }
   else if (strcmp (a[0], "watch") == 0)
     {
@@ -1346,7 +1410,11 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
       if (i >= L.n_calls)
         say ("error no call %u", i);
       else
-        leg_command (&L.calls[i]->leg[strcmp (a[1], "b") == 0], a + 2, n - 2);
+        {
+          Leg *leg = &L.calls[i]->leg[strcmp (a[1], "b") == 0];
+          if (!leg->ended)   /* late news of a leg that went away */
+            leg_command (leg, a + 2, n - 2);
+        }
     }
   else
     say ("error bad command %s", a[0]);

@@ -8,10 +8,16 @@
  *       in:  new I | I remote-credentials U P | I remote-dtls SETUP HASH FP |
  *            I candidate F C TYPE IP PORT PRIO | I end-of-candidates |
  *            I probe SSRC ECHO_SSRC  (50 pps until the first echo) |
+ *            I stream SSRC ECHO_SSRC (50 pps until I end; first-echo too) |
+ *            I end close|drop  (close: DTLS close_notify first, as a WebRTC
+ *                               peer hangs up; drop: vanish, no packet) |
  *            run PPS SECONDS WARMUP [N: the first N sessions] | quit
  *       out: I credentials U P | I fingerprint H FP | I candidate ... |
  *            I gathering-done | I dtls-connected PROFILE | I failed ... |
- *            I first-echo T_US (CLOCK_MONOTONIC) | window-start | window-end K=V...
+ *            I first-echo T_US (CLOCK_MONOTONIC) | window-start | window-end K=V... |
+ *            I ended sent=N received=N verified=N bad=N
+ * tests/soak/test_soak.py starts and ends sessions all along (stream, end);
+ * an ended session's index is not reused.
  *   echo-load raw PORT N PPS SECONDS WARMUP PROFILE
  *                         the same load against tests/bench/srtp-forwarder on
  *                         127.0.0.1:PORT: one UDP socket per session, fixed
@@ -42,7 +48,7 @@
 
 #define PAYLOAD 160
 #define PT 111
-#define MAX_SESSIONS 1024
+#define MAX_SESSIONS 16384
 
 typedef struct Load Load;
 
@@ -55,7 +61,7 @@ typedef struct {
   BfMediaTransport *t;             /* belfry mode */
   int fd;                          /* raw mode */
   BfMediaSrtp *srtp;               /* raw mode */
-  gboolean probing;
+  gboolean probing, streaming;
   guint probe_source;
   gboolean keyed;
   guint64 sent, received, verified, bad;
@@ -158,6 +164,8 @@ send_one (Session *s)
       ok = bf_media_srtp_protect (s->srtp, FALSE, buf, &n, sizeof buf) == BF_MEDIA_SRTP_OK
            && send (s->fd, buf, n, MSG_DONTWAIT) == (ssize_t) n;
     }
+  else if (s->t == NULL)
+    return;                                            /* ended */
   else
     ok = bf_media_transport_send_rtp (s->t, buf, n);   /* protects a copy */
   if (ok)
@@ -334,7 +342,7 @@ static gboolean
 probe_tick (gpointer data)
 {
   Session *s = data;
-  if (!s->probing)
+  if (!s->probing && !s->streaming)
     {
       s->probe_source = 0;
       return G_SOURCE_REMOVE;
@@ -439,15 +447,33 @@ run_command (gpointer data)
     }
   else if (strcmp (a[0], "end-of-candidates") == 0)
     bf_media_transport_remote_gathering_done (s->t);
-  else if (strcmp (a[0], "probe") == 0 && n == 3)
+  else if ((strcmp (a[0], "probe") == 0 || strcmp (a[0], "stream") == 0) && n == 3)
     {
       s->ssrc = (guint32) g_ascii_strtoull (a[1], NULL, 0);
       s->echo_ssrc = (guint32) g_ascii_strtoull (a[2], NULL, 0);
       s->probing = TRUE;
-      GSource *src = g_timeout_source_new (20);
-      g_source_set_callback (src, probe_tick, s, NULL);
-      s->probe_source = g_source_attach (src, l->context);
-      g_source_unref (src);
+      s->streaming = strcmp (a[0], "stream") == 0;
+      if (s->probe_source == 0)
+        {
+          GSource *src = g_timeout_source_new (20);
+          g_source_set_callback (src, probe_tick, s, NULL);
+          s->probe_source = g_source_attach (src, l->context);
+          g_source_unref (src);
+        }
+    }
+  else if (strcmp (a[0], "end") == 0 && n == 2)
+    {
+      s->probing = s->streaming = FALSE;
+      if (s->probe_source)
+        g_source_destroy (g_main_context_find_source_by_id (l->context, s->probe_source));
+      s->probe_source = 0;
+      if (strcmp (a[1], "close") == 0)
+        bf_media_transport_close (s->t);
+      g_clear_pointer (&s->t, bf_media_transport_free);
+      post_line (l, g_strdup_printf ("%u ended sent=%" G_GUINT64_FORMAT " received=%"
+                                     G_GUINT64_FORMAT " verified=%" G_GUINT64_FORMAT " bad=%"
+                                     G_GUINT64_FORMAT, i, s->sent, s->received, s->verified,
+                                     s->bad));
     }
   else
     g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown command %s", a[0]);
