@@ -93,8 +93,13 @@ bf_parse_host_port (const char *text, guint16 default_port, char **host, guint16
   else
     {
       guint64 v;
-      /* Decimal digits only: no sign, no space, nothing after. */
-      if (!g_ascii_string_to_unsigned (port_text, 10, 1, 65535, &v, NULL))
+      /* Decimal digits only: no sign, no space, nothing after.  Checked
+       * here because g_ascii_string_to_unsigned lets a leading '\v'
+       * through (strtoull skips it; its own space check does not know
+       * it), which the fuzzer found. */
+      gsize digits = strspn (port_text, "0123456789");
+      if (digits == 0 || port_text[digits] != '\0'
+          || !g_ascii_string_to_unsigned (port_text, 10, 1, 65535, &v, NULL))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                        "'%s' is not a port (1..65535)", port_text);

@@ -38,6 +38,8 @@ static const Case cases[] = {
   { "127.0.0.1:-1", 0, NULL, 0 },
   { "127.0.0.1: 9470", 0, NULL, 0 },
   { "127.0.0.1:9470 ", 0, NULL, 0 },
+  { "127.0.0.1:\v9470", 0, NULL, 0 },   /* strtoull would skip the \v */
+  { "1:\x0b9", 3478, NULL, 0 },
   { "127.0.0.1:9470:1", 0, NULL, 0 },
   { "::1:9470", 0, NULL, 0 },     /* IPv6 needs brackets when a port is required */
   { "::1", 0, NULL, 0 },
