@@ -12,39 +12,16 @@ struct _BfMetricsHttp {
   char *listen;
 };
 
-static GSocketAddress *
-malformed (const char *text, GError **error)
-{
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "'%s' is not address:port (e.g. 127.0.0.1:9470 or [::1]:9470)", text);
-  return NULL;
-}
-
+/* The syntax is bf_parse_host_port's (a port required); the address must
+ * be an IP literal, IPv6 in brackets and only IPv6 ("[127.0.0.1]" is not
+ * one). */
 GSocketAddress *
 bf_metrics_parse_listen (const char *text, GError **error)
 {
-  const char *colon = NULL;
   g_autofree char *host = NULL;
-  if (text == NULL || *text == '\0')
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "empty");
-      return NULL;
-    }
-  if (text[0] == '[')
-    {
-      const char *close = strchr (text, ']');
-      if (close == NULL || close[1] != ':')
-        return malformed (text, error);
-      host = g_strndup (text + 1, close - text - 1);
-      colon = close + 1;
-    }
-  else
-    {
-      colon = strrchr (text, ':');
-      if (colon == NULL || memchr (text, ':', colon - text) != NULL)
-        return malformed (text, error);   /* an IPv6 address must be in brackets */
-      host = g_strndup (text, colon - text);
-    }
+  guint16 port = 0;
+  if (!bf_parse_host_port (text, 0, &host, &port, error))
+    return NULL;
   g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
   if (addr == NULL || (text[0] == '[') != (g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6))
     {
@@ -52,15 +29,7 @@ bf_metrics_parse_listen (const char *text, GError **error)
                    "'%s' is not an IP address (a literal: 127.0.0.1, [::1]; no host names)", host);
       return NULL;
     }
-  const char *port = colon + 1;
-  guint64 n = 0;
-  if (!g_ascii_string_to_unsigned (port, 10, 1, 65535, &n, NULL))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "'%s' is not a port (1..65535)", port);
-      return NULL;
-    }
-  return g_inet_socket_address_new (addr, (guint16) n);
+  return g_inet_socket_address_new (addr, port);
 }
 
 gboolean

@@ -182,4 +182,27 @@ void bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func);
  * not predict (g_random_* is not meant for that).  Any thread. */
 guint32 bf_random_u32 (void);
 
+/* --- host:port --- *
+ * Added without an API version bump: nothing existing changes.  The one
+ * reader of an endpoint in a configuration value, for the core and for
+ * modules alike:
+ *
+ *   "192.0.2.1:3478"       an IPv4 address (or a host name) and a port
+ *   "[2001:db8::1]:3478"   an IPv6 address goes in brackets
+ *   "192.0.2.1", "[::1]"   no port: only when @default_port is not 0
+ *   "2001:db8::1"          bare IPv6 (its last group could be a port, so
+ *                          it is read as a host): only when @default_port
+ *                          is not 0; with a port required it is refused
+ *
+ * The port is decimal, 1..65535, and ends the text.  *@host comes back
+ * without brackets (g_free), non-empty, at most BF_HOST_PORT_MAX_HOST
+ * bytes, with no space, control character or bracket.  Whether the host
+ * must be an IP address is the caller's check (g_hostname_is_ip_address),
+ * as is the meaning of a wildcard.  On failure (G_IO_ERROR_INVALID_ARGUMENT,
+ * a message quoting @text) *@host and *@port are untouched.  Pure; any
+ * thread. */
+#define BF_HOST_PORT_MAX_HOST 255
+gboolean bf_parse_host_port (const char *text, guint16 default_port, char **host,
+                             guint16 *port, GError **error);
+
 G_END_DECLS

@@ -829,41 +829,6 @@ on_timer (gpointer data)
 
 /* --- configuration --- */
 
-/* "host:port", "[v6]:port"; the host part is returned without brackets. */
-static gboolean
-split_host_port (const char *text, char **host, guint16 *port)
-{
-  const char *colon;
-  if (text[0] == '[')
-    {
-      const char *close = strchr (text, ']');
-      if (close == NULL || close[1] != ':')
-        return FALSE;
-      *host = g_strndup (text + 1, close - text - 1);
-      colon = close + 1;
-    }
-  else
-    {
-      colon = strrchr (text, ':');
-      if (colon == NULL || colon == text)
-        return FALSE;
-      *host = g_strndup (text, colon - text);
-      if (strchr (*host, ':'))
-        {
-          g_clear_pointer (host, g_free);
-          return FALSE;   /* a bare IPv6 address needs brackets */
-        }
-    }
-  guint64 v;
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &v, NULL))
-    {
-      g_clear_pointer (host, g_free);
-      return FALSE;
-    }
-  *port = (guint16) v;
-  return TRUE;
-}
-
 static gboolean
 read_uint (BfModuleConfig *config, const char *key, gint64 def, gint64 min, gint64 max,
            guint *out, GError **error)
@@ -923,7 +888,7 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
   g_autofree char *lhost = NULL;
   guint16 lport = 0;
   g_autoptr (GInetAddress) laddr = NULL;
-  if (!split_host_port (listen, &lhost, &lport)
+  if (!bf_parse_host_port (listen, 0, &lhost, &lport, NULL)
       || (laddr = g_inet_address_new_from_string (lhost)) == NULL)
     {
       bf_config_set_error (config, error, "listen",
@@ -937,8 +902,8 @@ p65_init (BfModule *module, BfModuleConfig *config, GError **error)
     return FALSE;
   if (advertise)
     {
-      if (!split_host_port (advertise, &p->advertise_host, &p->advertise_port)
-          || *p->advertise_host == '\0')
+      /* A host name is fine here: clients resolve it. */
+      if (!bf_parse_host_port (advertise, 0, &p->advertise_host, &p->advertise_port, NULL))
         {
           bf_config_set_error (config, error, "advertise", "'%s' is not host:port", advertise);
           return FALSE;

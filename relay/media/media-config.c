@@ -81,31 +81,18 @@ parse_port_range (const char *s, guint16 *min, guint16 *max)
   return *min <= *max;
 }
 
-/* "IP", "IP:PORT", "[V6]:PORT"; the address must be an IP literal. */
+/* "IP", "IP:PORT", "[V6]:PORT", "[V6]", bare "V6" (bf_parse_host_port);
+ * the address must be an IP literal.  Without a port *port keeps its
+ * default. */
 static gboolean
 parse_host_port (const char *s, char **host, guint16 *port)
 {
   g_autofree char *h = NULL;
-  const char *port_text = NULL;
-  if (s[0] == '[')
-    {
-      const char *close = strchr (s, ']');
-      if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-        return FALSE;
-      h = g_strndup (s + 1, close - s - 1);
-      port_text = close[1] == ':' ? close + 2 : NULL;
-    }
-  else if (strchr (s, ':') && strchr (s, ':') == strrchr (s, ':'))
-    {
-      const char *colon = strchr (s, ':');
-      h = g_strndup (s, colon - s);
-      port_text = colon + 1;
-    }
-  else
-    h = g_strdup (s);   /* an IPv4 address, or a bare IPv6 one */
-  if (!is_ip (h) || (port_text && !parse_port (port_text, port)))
+  guint16 p;
+  if (!bf_parse_host_port (s, *port, &h, &p, NULL) || !is_ip (h))
     return FALSE;
   *host = g_steal_pointer (&h);
+  *port = p;
   return TRUE;
 }
 

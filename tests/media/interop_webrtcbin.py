@@ -4,7 +4,7 @@ against belfry's media transport (media-peer helper: answerer, DTLS active,
 ICE controlled).  webrtcbin sends Opus; belfry unprotects it and echoes it
 back under its own SSRC; webrtcbin must receive the echo.
 
-    /usr/bin/python3 tests/media/interop_webrtcbin.py build/relay/media/media-peer
+    /usr/bin/python3 tests/media/interop_webrtcbin.py build/tests/media/media-peer
 
 Runs itself inside a private network namespace (unshare -n, only lo up;
 root needed), gathering on 127.0.0.1 only.  Exit status 0 on success.

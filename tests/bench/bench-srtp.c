@@ -2,7 +2,7 @@
  * relay pays it (a sender's protect, then the relay's unprotect + protect
  * with the other leg's keys), as in reference/test-servers.md.
  *
- *   media-srtp-bench [packets]      (default 200000) */
+ *   build/tests/bench/bench-srtp [packets]      (default 200000) */
 #include <string.h>
 #include <time.h>
 #include <glib.h>
