@@ -19,6 +19,7 @@
 #include <gio/gio.h>
 #include <gmodule.h>
 #include <belfry/module.h>
+#include <belfry/rate-limit.h>
 
 #include "jid-escape.h"
 #include "rtcp-privacy.h"
@@ -36,17 +37,12 @@ typedef struct {
   guint max_calls_per_jid;
   guint max_calls_per_minute;      /* 0: no limit */
   GHashTable *per_jid;             /* caller bare JID (lower case) -> live calls */
-  GHashTable *rate;                /* caller bare JID (lower case) -> RateBucket */
+  /* A token bucket per caller bare JID (lower case): max-calls-per-minute
+   * tokens, refilled evenly over the minute; a placed call takes one. */
+  BfRateLimiter *rate;
   guint next_id;
   guint64 n_calls, n_answered, n_refused, n_timeouts, n_rate_limited, n_loops;
 } CallModule;
-
-/* A token bucket per caller: max-calls-per-minute tokens, refilled evenly
- * over the minute; a placed call takes one. */
-typedef struct {
-  double tokens;
-  gint64 last_us;
-} RateBucket;
 
 /* Payload types a peer receives (bf_session_get_receive_pts). */
 typedef struct {
@@ -176,43 +172,19 @@ is_relay_localpart (const char *local)
 static gboolean
 rate_take (CallModule *cm, const char *caller)
 {
-  if (cm->max_calls_per_minute == 0)
-    return TRUE;
-  gint64 now = g_get_monotonic_time ();
-  double cap = cm->max_calls_per_minute;
-  RateBucket *b = g_hash_table_lookup (cm->rate, caller);
-  if (b == NULL)
+  switch (bf_rate_limiter_take (cm->rate, caller, NULL))
     {
-      if (g_hash_table_size (cm->rate) >= RATE_TABLE_MAX)
-        {
-          GHashTableIter it;
-          gpointer value;
-          g_hash_table_iter_init (&it, cm->rate);
-          while (g_hash_table_iter_next (&it, NULL, &value))
-            {
-              RateBucket *o = value;
-              if (o->tokens + (now - o->last_us) / 60e6 * cap >= cap)
-                g_hash_table_iter_remove (&it);
-            }
-        }
-      /* Still full: every tracked caller is calling right now.  The new one
-       * is not tracked (logged); max-calls-per-jid still holds. */
-      if (g_hash_table_size (cm->rate) >= RATE_TABLE_MAX)
-        {
-          g_message ("%u callers rate-tracked: %s is not", RATE_TABLE_MAX, caller);
-          return TRUE;
-        }
-      b = g_new (RateBucket, 1);
-      b->tokens = cap;
-      b->last_us = now;
-      g_hash_table_insert (cm->rate, g_strdup (caller), b);
+    case BF_RATE_LIMITED:
+      return FALSE;
+    case BF_RATE_TABLE_FULL:
+      /* Every tracked caller is calling right now.  The new one is not
+       * tracked (logged); max-calls-per-jid still holds. */
+      g_message ("%u callers rate-tracked: %s is not", RATE_TABLE_MAX, caller);
+      return TRUE;
+    case BF_RATE_OK:
+    default:
+      return TRUE;
     }
-  b->tokens = MIN (cap, b->tokens + (now - b->last_us) / 60e6 * cap);
-  b->last_us = now;
-  if (b->tokens < 1.0)
-    return FALSE;
-  b->tokens -= 1.0;
-  return TRUE;
 }
 
 /* The callee's JID from the address that was called; NULL (and @why) when
@@ -603,6 +575,7 @@ call_reload (BfModule *module, BfModuleConfig *config, GError **error)
   g_strfreev (cm->allow_domains);
   cm->allow_domains = g_steal_pointer (&domains);
   cm->max_calls_per_minute = (guint) per_minute;
+  bf_rate_limiter_set_rate (cm->rate, cm->max_calls_per_minute, cm->max_calls_per_minute);
   cm->ring_timeout = (guint) ring;
   cm->max_calls_per_jid = (guint) per_jid;
   return TRUE;
@@ -614,7 +587,6 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   CallModule *cm = g_new0 (CallModule, 1);
   cm->module = module;
   cm->per_jid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  cm->rate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_module_set_data (module, cm, NULL);
   gint64 v;
   if (!bf_config_get_int (config, "ring-timeout", 45, 1, 600, &v, error))
@@ -626,6 +598,8 @@ call_init (BfModule *module, BfModuleConfig *config, GError **error)
   if (!bf_config_get_int (config, "max-calls-per-minute", 30, 0, 100000, &v, error))
     return FALSE;
   cm->max_calls_per_minute = (guint) v;
+  cm->rate = bf_rate_limiter_new (cm->max_calls_per_minute, cm->max_calls_per_minute,
+                                  RATE_TABLE_MAX);
   bf_module_set_reload_func (module, call_reload);
   /* Default: the users of the server that hosts us. */
   return bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
@@ -658,7 +632,7 @@ call_shutdown (BfModule *module)
                cm->n_calls, cm->n_answered, cm->n_timeouts, cm->n_refused, cm->n_rate_limited,
                cm->n_loops);
   g_hash_table_unref (cm->per_jid);
-  g_hash_table_unref (cm->rate);
+  bf_rate_limiter_free (cm->rate);
   g_strfreev (cm->allow_domains);
   g_free (cm);
   bf_module_set_data (module, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <gmodule.h>
 #include <belfry/module.h>
+#include <belfry/rate-limit.h>
 
 #include "rtp-rewrite.h"
 
@@ -23,19 +24,14 @@
 
 typedef struct {
   guint max_per_minute;            /* 0: no limit */
-  GHashTable *rate;                /* sender bare JID (lower case) -> RateBucket */
+  /* A token bucket per sender bare JID (lower case), refilled at
+   * max-messages-per-minute evenly over the minute and holding 10 s worth
+   * (a sixth, at least one): a burst is short, so a loop with another bot
+   * (each answer a new message) stops after a few exchanges, the first
+   * message the echo drops ending it. */
+  BfRateLimiter *rate;
   guint64 echoed, not_answered, rate_limited;
 } EchoModule;
-
-/* A token bucket per sender, refilled at max-messages-per-minute evenly
- * over the minute and holding 10 s worth (a sixth, at least one): a burst
- * is short, so a loop with another bot (each answer a new message) stops
- * after a few exchanges, the first message the echo drops ending it. */
-typedef struct {
-  double tokens;
-  gint64 last_us;
-  gboolean told;                   /* the first refusal of a burst was logged */
-} RateBucket;
 
 /* RTCP compounds are small; anything larger is not echoed. */
 #define ECHO_RTCP_MAX 1500
@@ -175,43 +171,14 @@ rate_take (EchoModule *em, const char *from)
     return FALSE;
   g_autofree char *bare = local ? g_strconcat (local, "@", domain, NULL) : g_strdup (domain);
   g_autofree char *key = g_utf8_strdown (bare, -1);
-  gint64 now = g_get_monotonic_time ();
-  double rate = em->max_per_minute, cap = MAX (1.0, rate / 6.0);
-  RateBucket *b = g_hash_table_lookup (em->rate, key);
-  if (b == NULL)
-    {
-      if (g_hash_table_size (em->rate) >= RATE_TABLE_MAX)
-        {
-          GHashTableIter it;
-          gpointer value;
-          g_hash_table_iter_init (&it, em->rate);
-          while (g_hash_table_iter_next (&it, NULL, &value))
-            {
-              RateBucket *o = value;
-              if (o->tokens + (now - o->last_us) / 60e6 * rate >= cap)
-                g_hash_table_iter_remove (&it);
-            }
-        }
-      if (g_hash_table_size (em->rate) >= RATE_TABLE_MAX)
-        return FALSE;
-      b = g_new0 (RateBucket, 1);
-      b->tokens = cap;
-      b->last_us = now;
-      g_hash_table_insert (em->rate, g_steal_pointer (&key), b);
-    }
-  b->tokens = MIN (cap, b->tokens + (now - b->last_us) / 60e6 * rate);
-  b->last_us = now;
-  if (b->tokens < 1.0)
-    {
-      if (!b->told)
-        g_message ("messages from %s: more than %u a minute ([echo] max-messages-per-minute); "
-                   "not echoed until the rate drops", bare, em->max_per_minute);
-      b->told = TRUE;
-      return FALSE;
-    }
-  b->tokens -= 1.0;
-  b->told = FALSE;
-  return TRUE;
+  gboolean first_refusal;
+  BfRateResult r = bf_rate_limiter_take (em->rate, key, &first_refusal);
+  if (r == BF_RATE_LIMITED && first_refusal)
+    g_message ("messages from %s: more than %u a minute ([echo] max-messages-per-minute); "
+               "not echoed until the rate drops", bare, em->max_per_minute);
+  /* BF_RATE_TABLE_FULL: a new sender while every tracked one is talking
+   * is not answered either. */
+  return r == BF_RATE_OK;
 }
 
 static gboolean
@@ -256,13 +223,14 @@ static gboolean
 echo_init (BfModule *module, BfModuleConfig *config, GError **error)
 {
   EchoModule *em = g_new0 (EchoModule, 1);
-  em->rate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bf_module_set_data (module, em, NULL);
   gint64 v;
   /* 5 in 10 s: a person typing never meets it, a bot loop stops at once. */
   if (!bf_config_get_int (config, "max-messages-per-minute", 30, 0, 100000, &v, error))
     return FALSE;
   em->max_per_minute = (guint) v;
+  em->rate = bf_rate_limiter_new (em->max_per_minute, MAX (1.0, em->max_per_minute / 6.0),
+                                  RATE_TABLE_MAX);
   return TRUE;
 }
 
@@ -277,7 +245,7 @@ echo_shutdown (BfModule *module)
                " not answered (automatic, delayed, error, groupchat or headline), %"
                G_GUINT64_FORMAT " over the rate", em->echoed, em->not_answered,
                em->rate_limited);
-  g_hash_table_unref (em->rate);
+  bf_rate_limiter_free (em->rate);
   g_free (em);
   bf_module_set_data (module, NULL, NULL);
 }
