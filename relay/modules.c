@@ -56,21 +56,16 @@ announced_free (Announced *a)
 }
 
 BfModules *
-bf_modules_new (const BfConfig *config)
+bf_modules_new (const BfConfig *config, BfSendFunc send, gpointer send_data)
 {
   BfModules *m = g_new0 (BfModules, 1);
   m->config = config;
+  m->send = send;
+  m->send_data = send_data;
   m->list = g_ptr_array_new ();
   m->announced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) announced_free);
   return m;
-}
-
-void
-bf_modules_set_send_func (BfModules *modules, BfSendFunc func, gpointer data)
-{
-  modules->send = func;
-  modules->send_data = data;
 }
 
 static void
@@ -391,12 +386,10 @@ bf_module_handle (BfModule *module, const BfStanza *stanza)
   return module->info->handle_stanza (module, stanza);
 }
 
-gboolean
-bf_modules_send (BfModules *modules, const BfStanza *stanza)
+static gboolean
+modules_send (BfModules *modules, const BfStanza *stanza)
 {
-  if (modules->send == NULL)
-    return FALSE;
-  return modules->send (modules->send_data, stanza);
+  return modules->send != NULL && modules->send (modules->send_data, stanza);
 }
 
 void
@@ -457,7 +450,7 @@ bf_module_send (BfModule *module, const BfStanza *stanza)
       return FALSE;
     }
   if (bf_stanza_get_attr (stanza, "from") != NULL)
-    return bf_modules_send (module->owner, stanza);
+    return modules_send (module->owner, stanza);
   g_autoptr (BfStanza) copy = bf_stanza_copy (stanza);
   const char *lp = module->info->localparts ? module->info->localparts[0] : NULL;
   if (lp && strcmp (lp, BF_MODULE_ANY_LOCALPART) == 0)
@@ -465,7 +458,7 @@ bf_module_send (BfModule *module, const BfStanza *stanza)
   g_autofree char *from = lp ? g_strconcat (lp, "@", bf_module_get_domain (module), NULL)
                              : g_strdup (bf_module_get_domain (module));
   bf_stanza_set_attr (copy, "from", from);
-  return bf_modules_send (module->owner, copy);
+  return modules_send (module->owner, copy);
 }
 
 gboolean

@@ -11,6 +11,8 @@
 struct _BfRouter {
   char *domain;
   BfModules *modules;
+  BfSendFunc send;
+  gpointer send_data;
   BfRouterStats stats;
   BfRouterSessionHook session_hook;
   gpointer session_hook_data;
@@ -33,11 +35,13 @@ bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer
 }
 
 BfRouter *
-bf_router_new (const char *domain, BfModules *modules)
+bf_router_new (const char *domain, BfModules *modules, BfSendFunc send, gpointer send_data)
 {
   BfRouter *r = g_new0 (BfRouter, 1);
   r->domain = g_ascii_strdown (domain, -1);
   r->modules = modules;
+  r->send = send;
+  r->send_data = send_data;
   return r;
 }
 
@@ -60,7 +64,8 @@ static void
 send (BfRouter *r, const BfStanza *stanza)
 {
   r->stats.answered++;
-  bf_modules_send (r->modules, stanza);
+  if (r->send)
+    r->send (r->send_data, stanza);
 }
 
 static void

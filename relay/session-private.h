@@ -110,6 +110,8 @@ struct _BfSession {
 struct _BfSessions {
   char *domain;
   BfModules *modules;
+  BfSendFunc send;
+  gpointer send_data;
   BfMediaPool *pool;
   BfMediaCert *cert;
   BfMediaConfig media;

@@ -191,7 +191,8 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
 void
 send_stanza (BfSessions *mgr, const BfStanza *stanza)
 {
-  bf_modules_send (mgr->modules, stanza);
+  if (mgr->send)
+    mgr->send (mgr->send_data, stanza);
 }
 
 static gboolean
@@ -1037,12 +1038,15 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
 /* --- the manager --- */
 
 BfSessions *
-bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMediaCert *cert,
-                 const BfMediaConfig *media, guint max_sessions)
+bf_sessions_new (const char *domain, BfModules *modules, BfSendFunc send, gpointer send_data,
+                 BfMediaPool *pool, BfMediaCert *cert, const BfMediaConfig *media,
+                 guint max_sessions)
 {
   BfSessions *mgr = g_new0 (BfSessions, 1);
   mgr->domain = g_strdup (domain);
   mgr->modules = modules;
+  mgr->send = send;
+  mgr->send_data = send_data;
   mgr->pool = pool;
   mgr->cert = cert;
   bf_media_config_copy (&mgr->media, media);   /* initialises the copy */
