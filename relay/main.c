@@ -419,7 +419,7 @@ start_media (BfRelay *relay, GError **error)
   relay->pool = bf_media_pool_new (relay->media.workers, error);
   if (relay->pool == NULL)
     return FALSE;
-  relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, send_to_link, relay,
+  relay->sessions = bf_sessions_new (relay->config->jid, send_to_link, relay,
                                      relay->pool, relay->cert, &relay->media,
                                      relay->max_sessions);
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);

@@ -28,7 +28,6 @@ struct _BfModules {
   GPtrArray *list;            /* BfModule*, in load order */
   BfSendFunc send;
   gpointer send_data;
-  gpointer sessions;          /* BfSessions*, not owned */
   /* "bare from\nbare to" -> Announced: the available presence modules sent,
    * sent again after a re-attach (bf_modules_reannounce). */
   GHashTable *announced;
@@ -390,18 +389,6 @@ static gboolean
 modules_send (BfModules *modules, const BfStanza *stanza)
 {
   return modules->send != NULL && modules->send (modules->send_data, stanza);
-}
-
-void
-bf_modules_set_sessions (BfModules *modules, gpointer sessions)
-{
-  modules->sessions = sessions;
-}
-
-gpointer
-bf_module_get_sessions (BfModule *module)
-{
-  return module->owner->sessions;
 }
 
 /* --- the module API --- */

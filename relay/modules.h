@@ -37,11 +37,6 @@ BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
  * them.  Returns how many. */
 guint bf_modules_reannounce (BfModules *modules);
 
-/* The session manager (sessions.h) that modules' session calls reach;
- * NULL when no module takes sessions. */
-void bf_modules_set_sessions (BfModules *modules, gpointer sessions);
-gpointer bf_module_get_sessions (BfModule *module);
-
 /* The directories searched for "<name>.so" when [modules] path is unset:
  * the build tree beside the executable, then the install directory. */
 char **bf_modules_default_path (void);

@@ -479,8 +479,15 @@ BfSession *
 bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
                   GError **error)
 {
-  BfSessions *mgr = bf_module_get_sessions (module);
-  g_return_val_if_fail (mgr != NULL && mirror != NULL, NULL);
+  /* The mirror's manager: a module reaches the session manager only
+   * through a session it was given. */
+  g_return_val_if_fail (module != NULL && mirror != NULL, NULL);
+  BfSessions *mgr = mirror->mgr;
+  if (mgr->stopping)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the relay is stopping");
+      return NULL;
+    }
   g_autofree char *pl = NULL, *pd = NULL, *pr = NULL, *ll = NULL, *ld = NULL, *lr = NULL;
   if (!bf_jid_split (peer, &pl, &pd, &pr))
     {

@@ -109,7 +109,6 @@ struct _BfSession {
 
 struct _BfSessions {
   char *domain;
-  BfModules *modules;
   BfSendFunc send;
   gpointer send_data;
   BfMediaPool *pool;
@@ -126,6 +125,7 @@ struct _BfSessions {
   BfSessionStats stats;
   /* operator control (session-admin.c) */
   gboolean draining;               /* new sessions and proposals get <busy/> */
+  gboolean stopping;               /* in bf_sessions_free: nothing new is placed */
   GSourceFunc empty_func;          /* idle, once the table empties */
   gpointer empty_data;
 };

@@ -1038,13 +1038,12 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
 /* --- the manager --- */
 
 BfSessions *
-bf_sessions_new (const char *domain, BfModules *modules, BfSendFunc send, gpointer send_data,
+bf_sessions_new (const char *domain, BfSendFunc send, gpointer send_data,
                  BfMediaPool *pool, BfMediaCert *cert, const BfMediaConfig *media,
                  guint max_sessions)
 {
   BfSessions *mgr = g_new0 (BfSessions, 1);
   mgr->domain = g_strdup (domain);
-  mgr->modules = modules;
   mgr->send = send;
   mgr->send_data = send_data;
   mgr->pool = pool;
@@ -1055,7 +1054,6 @@ bf_sessions_new (const char *domain, BfModules *modules, BfSendFunc send, gpoint
                                       (GDestroyNotify) session_unref);
   mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  bf_modules_set_sessions (modules, mgr);
   return mgr;
 }
 
@@ -1082,7 +1080,7 @@ bf_sessions_free (BfSessions *mgr)
 {
   if (mgr == NULL)
     return;
-  bf_modules_set_sessions (mgr->modules, NULL);
+  mgr->stopping = TRUE;
   /* One at a time: ending a session may end its other leg too. */
   for (;;)
     {

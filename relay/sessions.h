@@ -21,7 +21,7 @@ typedef struct {
 
 /* @media is copied; @pool and @cert must outlive the manager.  Stanzas go
  * out through @send (send.h). */
-BfSessions *bf_sessions_new (const char *domain, BfModules *modules, BfSendFunc send,
+BfSessions *bf_sessions_new (const char *domain, BfSendFunc send,
                              gpointer send_data, BfMediaPool *pool, BfMediaCert *cert,
                              const BfMediaConfig *media, guint max_sessions);
 /* Ends every session still there (session-terminate <gone/>, sent if the
