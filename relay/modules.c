@@ -507,7 +507,7 @@ bf_module_send_presence (BfModule *module, const char *from, const char *to,
     {
       /* Every address of a module has the same disco#info, so one hash
        * serves them all; the router answers its node (router.c). */
-      g_autoptr (BfStanza) query = bf_disco_address_info (module);
+      g_autoptr (BfStanza) query = bf_disco_address_info (module->info);
       g_autofree char *ver = bf_caps_ver (query);
       bf_stanza_append (presence, bf_caps_new_element (ver));
     }
