@@ -27,7 +27,8 @@ typedef struct _PendingList PendingList;
 
 struct _BfAdmin {
   char *domain;
-  BfModules *modules;
+  BfSendFunc send;
+  gpointer send_data;
   char **jids;                   /* never NULL */
   BfSessions *sessions;
   BfAdminCountersFunc counters;
@@ -45,11 +46,12 @@ struct _PendingList {
 };
 
 BfAdmin *
-bf_admin_new (const char *domain, BfModules *modules)
+bf_admin_new (const char *domain, BfSendFunc send, gpointer send_data)
 {
   BfAdmin *a = g_new0 (BfAdmin, 1);
   a->domain = g_ascii_strdown (domain, -1);
-  a->modules = modules;
+  a->send = send;
+  a->send_data = send_data;
   a->jids = g_new0 (char *, 1);
   a->command_sessions = bf_adhoc_sessions_new (BF_ADHOC_MAX_SESSIONS,
                                                BF_ADHOC_SESSION_LIFETIME_S * G_USEC_PER_SEC);
@@ -166,7 +168,8 @@ bf_admin_set_drain_func (BfAdmin *admin, BfAdminDrainFunc func, gpointer data)
 static void
 answer (BfAdmin *a, BfStanza *stanza)
 {
-  bf_modules_send (a->modules, stanza);
+  if (a->send)
+    a->send (a->send_data, stanza);
   bf_stanza_free (stanza);
 }
 

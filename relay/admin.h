@@ -25,8 +25,8 @@ typedef void (*BfAdminCountersFunc) (gpointer data, GPtrArray *out);
 /* Starts draining; returns the number of sessions still running. */
 typedef guint (*BfAdminDrainFunc) (gpointer data);
 
-/* Stanzas go out through @modules' send function. */
-BfAdmin *bf_admin_new (const char *domain, BfModules *modules);
+/* Answers go out through @send (send.h). */
+BfAdmin *bf_admin_new (const char *domain, BfSendFunc send, gpointer send_data);
 void bf_admin_free (BfAdmin *admin);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfAdmin, bf_admin_free)
 

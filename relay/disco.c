@@ -44,9 +44,8 @@ add_features (BfStanza *query, GHashTable *seen, const char *const *features)
 }
 
 BfStanza *
-bf_disco_address_info (BfModule *module)
+bf_disco_address_info (const BfModuleInfo *info)
 {
-  const BfModuleInfo *info = bf_module_get_info_struct (module);
   BfStanza *q = bf_stanza_new ("query", BF_NS_DISCO_INFO);
   add_identity (q, info->identity ? info->identity : &default_identity,
                 info->description ? info->description : info->name);
@@ -57,22 +56,18 @@ bf_disco_address_info (BfModule *module)
 }
 
 BfStanza *
-bf_disco_domain_info (BfModules *modules)
+bf_disco_domain_info (const BfModuleInfo *const *infos)
 {
   BfStanza *q = bf_stanza_new ("query", BF_NS_DISCO_INFO);
   add_identity (q, &core_identity, NULL);
-  guint n = bf_modules_count (modules);
-  for (guint i = 0; i < n; i++)
-    {
-      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (modules, i));
-      for (const BfDiscoIdentity *id = info->domain_identities; id && id->category; id++)
-        add_identity (q, id, NULL);
-    }
+  for (guint i = 0; infos[i]; i++)
+    for (const BfDiscoIdentity *id = infos[i]->domain_identities; id && id->category; id++)
+      add_identity (q, id, NULL);
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   add_features (q, seen, domain_features);
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; infos[i]; i++)
     {
-      const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (modules, i));
+      const BfModuleInfo *info = infos[i];
       add_features (q, seen, info->features);
       add_features (q, seen, info->domain_namespaces);
     }

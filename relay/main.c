@@ -419,8 +419,9 @@ start_media (BfRelay *relay, GError **error)
   relay->pool = bf_media_pool_new (relay->media.workers, error);
   if (relay->pool == NULL)
     return FALSE;
-  relay->sessions = bf_sessions_new (relay->config->jid, relay->modules, relay->pool,
-                                     relay->cert, &relay->media, relay->max_sessions);
+  relay->sessions = bf_sessions_new (relay->config->jid, send_to_link, relay,
+                                     relay->pool, relay->cert, &relay->media,
+                                     relay->max_sessions);
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
@@ -503,7 +504,9 @@ main (int argc, char **argv)
       relay_clear (&relay);
       return EXIT_CONFIG;
     }
-  relay.modules = bf_modules_new (relay.config);
+  /* Every part that sends is built with the link's send function (send.h);
+   * it sends nothing before the link exists (send_to_link). */
+  relay.modules = bf_modules_new (relay.config, send_to_link, &relay);
   if (!bf_modules_load_all (relay.modules, &error))
     {
       fprintf (stderr, "belfry: configuration error: %s\n", error->message);
@@ -529,13 +532,13 @@ main (int argc, char **argv)
   bf_raise_fd_limit ();
   relay.loop = g_main_loop_new (NULL, FALSE);
   bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
-  relay.router = bf_router_new (relay.config->jid, relay.modules);
+  relay.router = bf_router_new (relay.config->jid, relay.modules, send_to_link, &relay);
   relay.verbose = verbose;
   relay.drain_timeout = relay.config->drain_timeout;
   relay.max_sessions_per_jid = relay.config->max_sessions_per_jid;
   if (relay.config->debug_log)
     bf_log_set_debug (TRUE);
-  relay.admin = bf_admin_new (relay.config->jid, relay.modules);
+  relay.admin = bf_admin_new (relay.config->jid, send_to_link, &relay);
   bf_admin_set_jids (relay.admin, g_steal_pointer (&relay.admin_jids));
   bf_admin_set_counters_func (relay.admin, collect_counters, &relay);
   bf_admin_set_drain_func (relay.admin, start_drain, &relay);
@@ -554,7 +557,6 @@ main (int argc, char **argv)
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
   bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
   bf_link_set_attached_func (relay.link, on_link_attached, &relay);
-  bf_modules_set_send_func (relay.modules, send_to_link, &relay);
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
       g_critical ("cannot start the media side: %s", error->message);

@@ -28,7 +28,6 @@ struct _BfModules {
   GPtrArray *list;            /* BfModule*, in load order */
   BfSendFunc send;
   gpointer send_data;
-  gpointer sessions;          /* BfSessions*, not owned */
   /* "bare from\nbare to" -> Announced: the available presence modules sent,
    * sent again after a re-attach (bf_modules_reannounce). */
   GHashTable *announced;
@@ -56,21 +55,16 @@ announced_free (Announced *a)
 }
 
 BfModules *
-bf_modules_new (const BfConfig *config)
+bf_modules_new (const BfConfig *config, BfSendFunc send, gpointer send_data)
 {
   BfModules *m = g_new0 (BfModules, 1);
   m->config = config;
+  m->send = send;
+  m->send_data = send_data;
   m->list = g_ptr_array_new ();
   m->announced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) announced_free);
   return m;
-}
-
-void
-bf_modules_set_send_func (BfModules *modules, BfSendFunc func, gpointer data)
-{
-  modules->send = func;
-  modules->send_data = data;
 }
 
 static void
@@ -391,24 +385,10 @@ bf_module_handle (BfModule *module, const BfStanza *stanza)
   return module->info->handle_stanza (module, stanza);
 }
 
-gboolean
-bf_modules_send (BfModules *modules, const BfStanza *stanza)
+static gboolean
+modules_send (BfModules *modules, const BfStanza *stanza)
 {
-  if (modules->send == NULL)
-    return FALSE;
-  return modules->send (modules->send_data, stanza);
-}
-
-void
-bf_modules_set_sessions (BfModules *modules, gpointer sessions)
-{
-  modules->sessions = sessions;
-}
-
-gpointer
-bf_module_get_sessions (BfModule *module)
-{
-  return module->owner->sessions;
+  return modules->send != NULL && modules->send (modules->send_data, stanza);
 }
 
 /* --- the module API --- */
@@ -457,7 +437,7 @@ bf_module_send (BfModule *module, const BfStanza *stanza)
       return FALSE;
     }
   if (bf_stanza_get_attr (stanza, "from") != NULL)
-    return bf_modules_send (module->owner, stanza);
+    return modules_send (module->owner, stanza);
   g_autoptr (BfStanza) copy = bf_stanza_copy (stanza);
   const char *lp = module->info->localparts ? module->info->localparts[0] : NULL;
   if (lp && strcmp (lp, BF_MODULE_ANY_LOCALPART) == 0)
@@ -465,7 +445,7 @@ bf_module_send (BfModule *module, const BfStanza *stanza)
   g_autofree char *from = lp ? g_strconcat (lp, "@", bf_module_get_domain (module), NULL)
                              : g_strdup (bf_module_get_domain (module));
   bf_stanza_set_attr (copy, "from", from);
-  return bf_modules_send (module->owner, copy);
+  return modules_send (module->owner, copy);
 }
 
 gboolean
@@ -527,7 +507,7 @@ bf_module_send_presence (BfModule *module, const char *from, const char *to,
     {
       /* Every address of a module has the same disco#info, so one hash
        * serves them all; the router answers its node (router.c). */
-      g_autoptr (BfStanza) query = bf_disco_address_info (module);
+      g_autoptr (BfStanza) query = bf_disco_address_info (module->info);
       g_autofree char *ver = bf_caps_ver (query);
       bf_stanza_append (presence, bf_caps_new_element (ver));
     }

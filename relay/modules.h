@@ -5,16 +5,14 @@
 
 #include <belfry/module.h>
 #include "config.h"
+#include "send.h"
 
 G_BEGIN_DECLS
 
 typedef struct _BfModules BfModules;
 
-/* Where module stanzas go (the component link, in the daemon). */
-typedef gboolean (*BfSendFunc) (gpointer data, const BfStanza *stanza);
-
-BfModules *bf_modules_new (const BfConfig *config);
-void bf_modules_set_send_func (BfModules *modules, BfSendFunc func, gpointer data);
+/* The modules' stanzas (bf_module_send) go out through @send (send.h). */
+BfModules *bf_modules_new (const BfConfig *config, BfSendFunc send, gpointer send_data);
 /* Loads and init()s every module in [modules] load, in order.  Errors are
  * BF_CONFIG_ERROR_MODULE and name the file, the group and the key. */
 gboolean bf_modules_load_all (BfModules *modules, GError **error);
@@ -38,13 +36,6 @@ BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
  * bare JID) and did not take back: after a re-attach, as the server forgot
  * them.  Returns how many. */
 guint bf_modules_reannounce (BfModules *modules);
-/* The core's own sending path, shared with the router. */
-gboolean bf_modules_send (BfModules *modules, const BfStanza *stanza);
-
-/* The session manager (sessions.h) that modules' session calls reach;
- * NULL when no module takes sessions. */
-void bf_modules_set_sessions (BfModules *modules, gpointer sessions);
-gpointer bf_module_get_sessions (BfModule *module);
 
 /* The directories searched for "<name>.so" when [modules] path is unset:
  * the build tree beside the executable, then the install directory. */

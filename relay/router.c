@@ -11,6 +11,8 @@
 struct _BfRouter {
   char *domain;
   BfModules *modules;
+  BfSendFunc send;
+  gpointer send_data;
   BfRouterStats stats;
   BfRouterSessionHook session_hook;
   gpointer session_hook_data;
@@ -33,11 +35,13 @@ bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer
 }
 
 BfRouter *
-bf_router_new (const char *domain, BfModules *modules)
+bf_router_new (const char *domain, BfModules *modules, BfSendFunc send, gpointer send_data)
 {
   BfRouter *r = g_new0 (BfRouter, 1);
   r->domain = g_ascii_strdown (domain, -1);
   r->modules = modules;
+  r->send = send;
+  r->send_data = send_data;
   return r;
 }
 
@@ -60,7 +64,8 @@ static void
 send (BfRouter *r, const BfStanza *stanza)
 {
   r->stats.answered++;
-  bf_modules_send (r->modules, stanza);
+  if (r->send)
+    r->send (r->send_data, stanza);
 }
 
 static void
@@ -75,11 +80,21 @@ send_error (BfRouter *r, const BfStanza *request, const char *type, const char *
  * 'node' is answered only when it is the caps node of that very answer
  * (XEP-0115 §6.2: a client that saw our presence asks for node#ver and
  * checks the hash); any other node is not served (XEP-0030 §3.1). */
+static BfStanza *
+domain_info (BfRouter *r)
+{
+  guint n = bf_modules_count (r->modules);
+  g_autofree const BfModuleInfo **infos = g_new0 (const BfModuleInfo *, n + 1);
+  for (guint i = 0; i < n; i++)
+    infos[i] = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
+  return bf_disco_domain_info (infos);
+}
+
 static void
 disco_info (BfRouter *r, BfModule *mod, const BfStanza *iq, const BfStanza *request)
 {
-  g_autoptr (BfStanza) query = mod ? bf_disco_address_info (mod)
-                                   : bf_disco_domain_info (r->modules);
+  g_autoptr (BfStanza) query = mod ? bf_disco_address_info (bf_module_get_info_struct (mod))
+                                   : domain_info (r);
   const char *node = bf_stanza_get_attr (request, "node");
   if (node)
     {

@@ -18,8 +18,10 @@ typedef struct {
   guint64 dropped_over_limit;   /* dropped by the parser over a limit (bounced or not) */
 } BfRouterStats;
 
-/* Replies go out through @modules' send function. */
-BfRouter *bf_router_new (const char *domain, BfModules *modules);
+/* Stanzas go to @modules; the core's replies go out through @send
+ * (send.h). */
+BfRouter *bf_router_new (const char *domain, BfModules *modules, BfSendFunc send,
+                         gpointer send_data);
 void bf_router_free (BfRouter *router);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
 

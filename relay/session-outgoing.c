@@ -40,13 +40,11 @@ set_peer (BfSession *s, const char *peer)
   g_hash_table_insert (table, s->key, s);
 }
 
-/* Our session-initiate to a full JID came back as "no such resource". */
+/* @iq, the error answering our session-initiate to a full JID, says "no
+ * such resource". */
 gboolean
-initiate_bounced (BfSession *s, const BfStanza *iq)
+initiate_bounced (const BfStanza *iq)
 {
-  g_autofree char *prefix = g_strdup_printf ("bf-j%u-", s->initiate_serial);
-  if (!g_str_has_prefix (bf_stanza_get_attr (iq, "id"), prefix))
-    return FALSE;
   BfStanza *err = bf_stanza_find_child (iq, "error", NULL);
   return err && (bf_stanza_find_child (err, "service-unavailable", BF_NS_STANZAS)
                  || bf_stanza_find_child (err, "item-not-found", BF_NS_STANZAS)
@@ -67,6 +65,8 @@ fall_back_to_proposal (BfSession *s)
   s->may_propose = FALSE;
   g_autofree char *bare = g_strconcat (local, "@", domain, NULL);
   set_peer (s, bare);
+  /* What we sent the resource is not answered by the bare JID. */
+  bf_iq_tracker_cancel (s->mgr->iqs, s);
   g_clear_pointer (&s->js, bf_jingle_session_free);
   s->initiate_sent = FALSE;
   send_proposal (s);
@@ -95,9 +95,8 @@ send_initiate (BfSession *s)
       session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", FALSE);
       return;
     }
-  send_jingle (s, j);
+  send_jingle_initiate (s, j);
   s->initiate_sent = TRUE;
-  s->initiate_serial = s->iq_serial;
   g_message ("session %s to %s initiated (%u contents, %u transports)", s->sid, s->peer,
              s->ours->contents->len, s->n_transports);
 }
@@ -479,8 +478,15 @@ BfSession *
 bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
                   GError **error)
 {
-  BfSessions *mgr = bf_module_get_sessions (module);
-  g_return_val_if_fail (mgr != NULL && mirror != NULL, NULL);
+  /* The mirror's manager: a module reaches the session manager only
+   * through a session it was given. */
+  g_return_val_if_fail (module != NULL && mirror != NULL, NULL);
+  BfSessions *mgr = mirror->mgr;
+  if (mgr->stopping)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the relay is stopping");
+      return NULL;
+    }
   g_autofree char *pl = NULL, *pd = NULL, *pr = NULL, *ll = NULL, *ld = NULL, *lr = NULL;
   if (!bf_jid_split (peer, &pl, &pd, &pr))
     {

@@ -15,6 +15,7 @@
 #include <belfry/module.h>
 
 #include "core-metrics.h"
+#include "iq-tracker.h"
 #include "jingle.h"
 #include "jmi.h"
 #include "packet-route.h"
@@ -26,6 +27,12 @@ G_BEGIN_DECLS
 
 #define MAX_SSRCS 32
 #define MAX_TRANSPORTS 8          /* ICE-UDP transports of one session */
+/* Our Jingle requests awaiting an answer (iq-tracker.h): room for this many
+ * per session of max-sessions (a call's candidates trickle one iq each),
+ * each waited for this long, far beyond a server's answer time and
+ * [component] hold-while-detached. */
+#define IQ_PENDING_PER_SESSION 64
+#define IQ_TIMEOUT_MS (5 * 60 * 1000)
 #define MAX_ICE_RESTARTS 32       /* per transport: a peer cannot churn agents forever */
 
 /* One ICE-UDP transport of a session (session-transports.c): a BUNDLE
@@ -77,11 +84,9 @@ struct _BfSession {
   gboolean deferred;               /* incoming: the module answers later */
   gboolean proposing;              /* outgoing: JMI propose sent, no proceed yet */
   gboolean initiate_sent;          /* outgoing */
-  guint initiate_serial;           /* outgoing: iq_serial of our session-initiate */
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
   gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
   gboolean accept_sent;            /* incoming */
-  guint iq_serial;
   /* ICE-UDP transports (main thread creates them; see SessionTransport) */
   SessionTransport *transports[MAX_TRANSPORTS];
   guint n_transports;
@@ -109,7 +114,8 @@ struct _BfSession {
 
 struct _BfSessions {
   char *domain;
-  BfModules *modules;
+  BfSendFunc send;
+  gpointer send_data;
   BfMediaPool *pool;
   BfMediaCert *cert;
   BfMediaConfig media;
@@ -117,6 +123,7 @@ struct _BfSessions {
   guint max_per_jid;               /* 0: none */
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
+  BfIqTracker *iqs;                /* our Jingle requests awaiting their answer */
   GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
                                     * (session-outgoing.c), until its session-initiate */
   guint64 jmi_ignored;             /* JMI answers from or to the wrong JID */
@@ -124,6 +131,7 @@ struct _BfSessions {
   BfSessionStats stats;
   /* operator control (session-admin.c) */
   gboolean draining;               /* new sessions and proposals get <busy/> */
+  gboolean stopping;               /* in bf_sessions_free: nothing new is placed */
   GSourceFunc empty_func;          /* idle, once the table empties */
   gpointer empty_data;
 };
@@ -145,7 +153,12 @@ typedef struct {
 G_GNUC_INTERNAL BfSession *session_ref (BfSession *s);
 G_GNUC_INTERNAL void session_unref (BfSession *s);
 G_GNUC_INTERNAL void send_stanza (BfSessions *mgr, const BfStanza *stanza);
+/* A Jingle request to the peer; its answer comes back through the
+ * manager's iq tracker (an error ends the session). */
 G_GNUC_INTERNAL void send_jingle (BfSession *s, BfJingle *j);
+/* The same for our session-initiate: an error saying the peer's resource
+ * is not there falls back to a proposal (fall_back_to_proposal). */
+G_GNUC_INTERNAL void send_jingle_initiate (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void send_jmi (BfSession *s, const BfJmi *jmi);
 G_GNUC_INTERNAL void session_end (BfSession *s, BfJingleReasonCondition reason,
                                   const char *text, gboolean notify_peer);
@@ -204,7 +217,7 @@ G_GNUC_INTERNAL void reject_transport_replace (BfSession *s, const BfJingle *j);
 G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);
 G_GNUC_INTERNAL void handle_accept (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void fall_back_to_proposal (BfSession *s);
-G_GNUC_INTERNAL gboolean initiate_bounced (BfSession *s, const BfStanza *iq);
+G_GNUC_INTERNAL gboolean initiate_bounced (const BfStanza *iq);
 G_GNUC_INTERNAL void handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
 G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
 G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);

@@ -191,7 +191,8 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
 void
 send_stanza (BfSessions *mgr, const BfStanza *stanza)
 {
-  bf_modules_send (mgr->modules, stanza);
+  if (mgr->send)
+    mgr->send (mgr->send_data, stanza);
 }
 
 static gboolean
@@ -241,14 +242,61 @@ own_sources (BfSession *s, BfJingle *j)
     }
 }
 
-void
-send_jingle (BfSession *s, BfJingle *j)
+/* The answer to one of our Jingle requests (iq-tracker.h).  An error ends
+ * the session, or, for our session-initiate to a full JID that is not
+ * there, falls back to a proposal.  A result, or no answer in time, needs
+ * nothing. */
+static void
+jingle_answered (BfSession *s, const BfStanza *answer, gboolean initiate)
+{
+  if (answer == NULL || g_strcmp0 (bf_stanza_get_attr (answer, "type"), "error") != 0)
+    return;
+  /* Still the session with that peer (the tracker checked the answer
+   * comes from where the request went; a session that left the table or
+   * changed peer has cancelled its requests, this is a second guard). */
+  if (g_strcmp0 (bf_stanza_get_attr (answer, "from"), s->peer) != 0
+      || g_hash_table_lookup (s->mgr->table, s->key) != s)
+    return;
+  if (initiate && s->may_propose && initiate_bounced (answer))
+    fall_back_to_proposal (s);
+  else
+    session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
+}
+
+static void
+on_jingle_answer (gpointer data, const BfStanza *answer)
+{
+  jingle_answered (data, answer, FALSE);
+}
+
+static void
+on_initiate_answer (gpointer data, const BfStanza *answer)
+{
+  jingle_answered (data, answer, TRUE);
+}
+
+static void
+send_jingle_request (BfSession *s, BfJingle *j, BfIqAnswerFunc on_answer)
 {
   if (s->linked)
     own_sources (s, j);
-  g_autofree char *id = g_strdup_printf ("bf-j%u-%s", ++s->iq_serial, s->sid);
+  /* The entry holds a reference; session_end cancels it. */
+  g_autofree char *id = bf_iq_tracker_add (s->mgr->iqs, s->peer, on_answer, session_ref (s),
+                                           (GDestroyNotify) session_unref);
   g_autoptr (BfStanza) iq = bf_jingle_build (j, s->local, s->peer, id);
   send_stanza (s->mgr, iq);
+}
+
+void
+send_jingle (BfSession *s, BfJingle *j)
+{
+  send_jingle_request (s, j, on_jingle_answer);
+}
+
+void
+send_jingle_initiate (BfSession *s, BfJingle *j)
+{
+  send_jingle_request (s, j, on_initiate_answer);
 }
 
 void
@@ -450,6 +498,7 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   else
     mgr->live_on_workers--;
   g_hash_table_remove (mgr->table, s->key);
+  bf_iq_tracker_cancel (mgr->iqs, s);
   admin_on_session_gone (mgr);
   session_unref (s);
 }
@@ -746,33 +795,9 @@ keep_candidates (BfSession *s, const BfJingle *j)
     }
 }
 
-static BfSession *
-session_for_error (BfSessions *mgr, const BfStanza *stanza, const char *prefix)
-{
-  const char *id = bf_stanza_get_attr (stanza, "id");
-  if (id == NULL || !g_str_has_prefix (id, prefix))
-    return NULL;
-  const char *sid = strchr (id + strlen (prefix), '-');
-  if (sid == NULL)
-    return NULL;
-  g_autofree char *key = g_strconcat (bf_stanza_get_attr (stanza, "from"), "\n", sid + 1, NULL);
-  return g_hash_table_lookup (mgr->table, key);
-}
-
 static gboolean
 handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
 {
-  const char *type = bf_stanza_get_attr (iq, "type");
-  if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
-    {
-      /* Answers to our own Jingle requests: an error ends the session. */
-      BfSession *s = g_strcmp0 (type, "error") == 0 ? session_for_error (mgr, iq, "bf-j") : NULL;
-      if (s && s->may_propose && initiate_bounced (s, iq))
-        fall_back_to_proposal (s);
-      else if (s)
-        session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
-      return TRUE;
-    }
   g_autoptr (GError) error = NULL;
   BfJingle *j = bf_jingle_parse (iq, &error);
   if (j == NULL)
@@ -899,13 +924,19 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   const char *kind = bf_stanza_get_name (stanza);
   /* 'from' and 'to' are well-formed JIDs here: the router drops the rest
    * before any module sees it (bf_router_route). */
-  if (strcmp (kind, "iq") == 0 && bf_stanza_find_child (stanza, "jingle", BF_NS_JINGLE))
-    return handle_jingle_iq (mgr, module, stanza);
-  /* Answers to our own Jingle requests rarely repeat the <jingle/>. */
   const char *id = bf_stanza_get_attr (stanza, "id");
   const char *type = bf_stanza_get_attr (stanza, "type");
-  if (strcmp (kind, "iq") == 0 && id && g_str_has_prefix (id, "bf-j")
+  gboolean has_jingle = strcmp (kind, "iq") == 0
+                        && bf_stanza_find_child (stanza, "jingle", BF_NS_JINGLE) != NULL;
+  if (strcmp (kind, "iq") == 0
       && (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
+    {
+      /* Answers to our own Jingle requests (send_jingle), which rarely
+       * repeat the <jingle/>; any other answer carrying one is a stale or
+       * forged one, dropped here. */
+      return bf_iq_tracker_answer (mgr->iqs, stanza) || has_jingle;
+    }
+  if (has_jingle)
     return handle_jingle_iq (mgr, module, stanza);
   if (strcmp (kind, "message") != 0)
     return FALSE;
@@ -1037,12 +1068,14 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
 /* --- the manager --- */
 
 BfSessions *
-bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMediaCert *cert,
-                 const BfMediaConfig *media, guint max_sessions)
+bf_sessions_new (const char *domain, BfSendFunc send, gpointer send_data,
+                 BfMediaPool *pool, BfMediaCert *cert, const BfMediaConfig *media,
+                 guint max_sessions)
 {
   BfSessions *mgr = g_new0 (BfSessions, 1);
   mgr->domain = g_strdup (domain);
-  mgr->modules = modules;
+  mgr->send = send;
+  mgr->send_data = send_data;
   mgr->pool = pool;
   mgr->cert = cert;
   bf_media_config_copy (&mgr->media, media);   /* initialises the copy */
@@ -1051,7 +1084,8 @@ bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool, BfMe
                                       (GDestroyNotify) session_unref);
   mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  bf_modules_set_sessions (modules, mgr);
+  mgr->iqs = bf_iq_tracker_new (CLAMP (max_sessions * IQ_PENDING_PER_SESSION, 1024, 1 << 20),
+                                IQ_TIMEOUT_MS);
   return mgr;
 }
 
@@ -1078,7 +1112,7 @@ bf_sessions_free (BfSessions *mgr)
 {
   if (mgr == NULL)
     return;
-  bf_modules_set_sessions (mgr->modules, NULL);
+  mgr->stopping = TRUE;
   /* One at a time: ending a session may end its other leg too. */
   for (;;)
     {
@@ -1103,6 +1137,7 @@ bf_sessions_free (BfSessions *mgr)
   g_hash_table_unref (mgr->table);
   g_hash_table_unref (mgr->proposals);
   g_hash_table_unref (mgr->proceeded);
+  bf_iq_tracker_free (mgr->iqs);
   bf_media_config_clear (&mgr->media);
   g_free (mgr->domain);
   g_free (mgr);

@@ -20,10 +20,10 @@ typedef struct {
 } BfSessionStats;
 
 /* @media is copied; @pool and @cert must outlive the manager.  Stanzas go
- * out through @modules' send function. */
-BfSessions *bf_sessions_new (const char *domain, BfModules *modules, BfMediaPool *pool,
-                             BfMediaCert *cert, const BfMediaConfig *media,
-                             guint max_sessions);
+ * out through @send (send.h). */
+BfSessions *bf_sessions_new (const char *domain, BfSendFunc send,
+                             gpointer send_data, BfMediaPool *pool, BfMediaCert *cert,
+                             const BfMediaConfig *media, guint max_sessions);
 /* Ends every session still there (session-terminate <gone/>, sent if the
  * link still carries it) and waits for the workers to let go of them. */
 void bf_sessions_free (BfSessions *sessions);

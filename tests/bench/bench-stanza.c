@@ -225,13 +225,13 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (BfConfig) config = bf_config_load_data (conf, "bench.conf", &error);
   g_assert_no_error (error);
-  g_autoptr (BfModules) modules = bf_modules_new (config);
+  g_autoptr (GString) out = g_string_sized_new (1 << 21);
+  Sink sink = { NULL, out, 0, 0 };
+  g_autoptr (BfModules) modules = bf_modules_new (config, sink_send, &sink);
   if (!bf_modules_add_static (modules, &bench_module, &error))
     g_error ("%s", error->message);
-  g_autoptr (BfRouter) router = bf_router_new (config->jid, modules);
-  g_autoptr (GString) out = g_string_sized_new (1 << 21);
-  Sink sink = { router, out, 0, 0 };
-  bf_modules_set_send_func (modules, sink_send, &sink);
+  g_autoptr (BfRouter) router = bf_router_new (config->jid, modules, sink_send, &sink);
+  sink.router = router;
 
   gdouble best_expat = G_MAXDOUBLE, best_core = G_MAXDOUBLE;
   for (guint r = 0; r < rounds; r++)

@@ -65,7 +65,7 @@ test_reload (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (BfConfig) config = bf_config_load (path, &error);
   g_assert_no_error (error);
-  g_autoptr (BfModules) modules = bf_modules_new (config);
+  g_autoptr (BfModules) modules = bf_modules_new (config, NULL, NULL);
   g_autoptr (BfReload) reload = bf_reload_new (config, modules);
   static const char *const media_keys[] = { "max-sessions", NULL };
   static const char *const admin_keys[] = { "jids", NULL };

@@ -171,15 +171,14 @@ fixture_setup (Fixture *f, gconstpointer unused)
   g_autoptr (GError) error = NULL;
   f->config = bf_config_load_data (router_conf, LABEL, &error);
   g_assert_no_error (error);
-  f->modules = bf_modules_new (f->config);
   f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
-  bf_modules_set_send_func (f->modules, collect_sent, f);
+  f->modules = bf_modules_new (f->config, collect_sent, f);
   g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
   g_assert_no_error (error);
   g_assert_true (bf_modules_add_static (f->modules, &other_info, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (bf_modules_count (f->modules), ==, 2);
-  f->router = bf_router_new (f->config->jid, f->modules);
+  f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
 }
 
 static void
@@ -1036,13 +1035,12 @@ test_send_presence_any_localpart (void)
   g_autoptr (GError) error = NULL;
   f->config = bf_config_load_data (router_conf, LABEL, &error);
   g_assert_no_error (error);
-  f->modules = bf_modules_new (f->config);
   f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
-  bf_modules_set_send_func (f->modules, collect_sent, f);
+  f->modules = bf_modules_new (f->config, collect_sent, f);
   g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
   g_assert_true (bf_modules_add_static (f->modules, &any_info, &error));
   g_assert_no_error (error);
-  f->router = bf_router_new (f->config->jid, f->modules);
+  f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
   BfModule *any = bf_modules_nth (f->modules, 1);
 
   g_assert_true (bf_module_send_presence (any, "bob\\40example.org@" DOMAIN, USER, "subscribed"));
@@ -1111,7 +1109,7 @@ test_init_gets_own_group (void)
 {
   state_reset ();
   g_autoptr (BfConfig) c = modules_config ();
-  BfModules *m = bf_modules_new (c);
+  BfModules *m = bf_modules_new (c, NULL, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (bf_modules_add_static (m, &tmod_info, &error));
   g_assert_no_error (error);
@@ -1135,7 +1133,7 @@ test_api_version_mismatch (void)
 {
   state_reset ();
   g_autoptr (BfConfig) c = modules_config ();
-  BfModules *m = bf_modules_new (c);
+  BfModules *m = bf_modules_new (c, NULL, NULL);
   BfModuleInfo bad = tmod_info;
   bad.api_version = BF_MODULE_API_VERSION + 98;
   g_autoptr (GError) error = NULL;
@@ -1173,7 +1171,7 @@ test_duplicate_localpart (void)
 {
   state_reset ();
   g_autoptr (BfConfig) c = modules_config ();
-  BfModules *m = bf_modules_new (c);
+  BfModules *m = bf_modules_new (c, NULL, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (bf_modules_add_static (m, &tmod_info, &error));
   g_assert_no_error (error);
@@ -1214,7 +1212,7 @@ test_init_error (void)
 {
   state_reset ();
   g_autoptr (BfConfig) c = modules_config ();
-  BfModules *m = bf_modules_new (c);
+  BfModules *m = bf_modules_new (c, NULL, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_false (bf_modules_add_static (m, &failmod_info, &error));
   g_assert_error (error, BF_CONFIG_ERROR, BF_CONFIG_ERROR_INVALID);
@@ -1247,7 +1245,7 @@ test_unknown_key (void)
 {
   state_reset ();
   g_autoptr (BfConfig) c = modules_config ();
-  BfModules *m = bf_modules_new (c);
+  BfModules *m = bf_modules_new (c, NULL, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_false (bf_modules_add_static (m, &keymod_info, &error));
   g_assert_error (error, BF_CONFIG_ERROR, BF_CONFIG_ERROR_INVALID);
