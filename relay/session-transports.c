@@ -472,10 +472,10 @@ add_candidate (BfJingleIceTransport *ice, const BfMediaCandidate *mc, guint k)
                                                        mc->address, mc->port, mc->priority,
                                                        "udp", (BfJingleCandidateType) mc->type);
   jc->generation = 0;
-  jc->id = g_strdup (id);
+  g_strlcpy (jc->id, id, sizeof jc->id);
   if (mc->rel_address[0])
     {
-      jc->rel_addr = g_strdup (mc->rel_address);
+      g_strlcpy (jc->rel_addr, mc->rel_address, sizeof jc->rel_addr);
       jc->rel_port = mc->rel_port;
     }
 }

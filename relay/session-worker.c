@@ -120,12 +120,12 @@ to_media_candidate (const BfJingleCandidate *jc, BfMediaCandidate *mc)
   if (jc->component != 1 || g_strcmp0 (jc->protocol, "udp") != 0)
     return FALSE;
   memset (mc, 0, sizeof *mc);
-  g_strlcpy (mc->foundation, jc->foundation ? jc->foundation : "1", sizeof mc->foundation);
+  g_strlcpy (mc->foundation, jc->foundation[0] ? jc->foundation : "1", sizeof mc->foundation);
   mc->component = 1;
   mc->type = (BfMediaCandidateType) jc->type;   /* same order: host, srflx, prflx, relay */
   g_strlcpy (mc->address, jc->ip, sizeof mc->address);
   mc->port = jc->port;
-  if (jc->rel_addr)
+  if (jc->rel_addr[0])
     g_strlcpy (mc->rel_address, jc->rel_addr, sizeof mc->rel_address);
   mc->rel_port = jc->rel_port > 0 ? (guint16) jc->rel_port : 0;
   mc->priority = jc->priority;

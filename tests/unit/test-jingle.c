@@ -169,7 +169,7 @@ assert_romeo_candidates (const BfJingleIceTransport *ice)
   g_assert_cmpuint (c->priority, ==, 2130706431);
   g_assert_cmpstr (c->protocol, ==, "udp");
   g_assert_cmpint (c->type, ==, BF_JINGLE_CANDIDATE_HOST);
-  g_assert_null (c->rel_addr);
+  g_assert_cmpstr (c->rel_addr, ==, "");
   g_assert_cmpint (c->rel_port, ==, -1);
   c = cand (ice, 1);
   g_assert_cmpstr (c->foundation, ==, "2");
@@ -2179,9 +2179,9 @@ test_chromium_candidates (void)
       g_assert_cmpuint (c->ice->candidates->len, ==, 1);
       BfJingleCandidate *k = cand (c->ice, 0);
       g_assert_cmpuint (k->generation, ==, 0);
-      g_assert_null (k->id);
+      g_assert_cmpstr (k->id, ==, "");
       g_assert_cmpint (k->network, ==, -1);
-      g_assert_cmpstr (k->ip, !=, NULL);
+      g_assert_cmpstr (k->ip, !=, "");
       switch (i)
         {
         case 1:
@@ -2199,7 +2199,7 @@ test_chromium_candidates (void)
           g_assert_cmpint (k->rel_port, ==, 0);
           break;
         default:
-          g_assert_cmpstr (k->tcptype, ==, NULL);
+          g_assert_cmpstr (k->tcptype, ==, "");
           break;
         }
     }
@@ -2887,7 +2887,7 @@ test_build_answer (void)
                                                           2130706431, "udp",
                                                           BF_JINGLE_CANDIDATE_HOST);
       k->network = 0;
-      k->id = g_strdup ("bf1");
+      g_strlcpy (k->id, "bf1", sizeof k->id);
     }
   BfJingleGroup *g = bf_jingle_add_group (j, "BUNDLE");
   g_ptr_array_add (g->contents, g_strdup ("0"));
