@@ -10,7 +10,8 @@
  *
  * Everything here is pure: no sockets, no threads, no global state.  The
  * structures are plain and public: a module reads them directly and builds
- * new ones with the constructors below.  Strings are owned UTF-8; arrays are
+ * new ones with the constructors below.  Strings are owned UTF-8 (a
+ * candidate's are fixed-size arrays: jingle-candidate.h); arrays are
  * GPtrArrays that own their elements.
  */
 #pragma once
