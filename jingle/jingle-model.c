@@ -58,7 +58,6 @@ static const char *const reason_names[] = {
   [BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS] = "unsupported-transports",
 };
 
-
 static gboolean
 lookup (const char *const *names, guint n, const char *s, guint *out)
 {

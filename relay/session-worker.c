@@ -48,7 +48,7 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
     {
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       if (st->local_candidates)
-        g_ptr_array_add (st->local_candidates, g_memdup2 (event->candidate, sizeof (BfJingleCandidate)));
+        g_ptr_array_add (st->local_candidates, g_memdup2 (event->candidate, sizeof *event->candidate));
       return;   /* sent together with the offer or answer */
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
