@@ -153,7 +153,7 @@ build_ice (BfStanza *content, const BfJingleIceTransport *ice)
       set_uint (el, "component", c->component);
       bf_stanza_set_attr (el, "foundation", c->foundation);
       set_uint (el, "generation", c->generation);
-      if (c->id)
+      if (c->id[0])
         bf_stanza_set_attr (el, "id", c->id);
       bf_stanza_set_attr (el, "ip", c->ip);
       if (c->network >= 0)
@@ -161,12 +161,12 @@ build_ice (BfStanza *content, const BfJingleIceTransport *ice)
       set_uint (el, "port", c->port);
       set_uint (el, "priority", c->priority);
       bf_stanza_set_attr (el, "protocol", c->protocol);
-      if (c->rel_addr)
+      if (c->rel_addr[0])
         bf_stanza_set_attr (el, "rel-addr", c->rel_addr);
       if (c->rel_port >= 0)
         set_uint (el, "rel-port", (guint64) c->rel_port);
       bf_stanza_set_attr (el, "type", bf_jingle_candidate_type_to_string (c->type));
-      if (c->tcptype)
+      if (c->tcptype[0])
         bf_stanza_set_attr (el, "tcptype", c->tcptype);
     }
   if (ice->has_remote_candidate)

@@ -58,13 +58,6 @@ static const char *const reason_names[] = {
   [BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS] = "unsupported-transports",
 };
 
-static const char *const candidate_type_names[] = {
-  [BF_JINGLE_CANDIDATE_HOST] = "host",
-  [BF_JINGLE_CANDIDATE_SRFLX] = "srflx",
-  [BF_JINGLE_CANDIDATE_PRFLX] = "prflx",
-  [BF_JINGLE_CANDIDATE_RELAY] = "relay",
-};
-
 static gboolean
 lookup (const char *const *names, guint n, const char *s, guint *out)
 {
@@ -148,12 +141,6 @@ bf_jingle_setup_to_string (BfJingleSetup setup)
     case BF_JINGLE_SETUP_UNSET:
     default: return NULL;
     }
-}
-
-const char *
-bf_jingle_candidate_type_to_string (BfJingleCandidateType type)
-{
-  return (guint) type < G_N_ELEMENTS (candidate_type_names) ? candidate_type_names[type] : NULL;
 }
 
 /* --- errors (XEP-0166 §10, Table 4) --- */
@@ -350,20 +337,6 @@ bf_jingle_rtp_description_free (BfJingleRtpDescription *rtp)
 }
 
 void
-bf_jingle_candidate_free (BfJingleCandidate *c)
-{
-  if (c == NULL)
-    return;
-  g_free (c->foundation);
-  g_free (c->id);
-  g_free (c->ip);
-  g_free (c->protocol);
-  g_free (c->rel_addr);
-  g_free (c->tcptype);
-  g_free (c);
-}
-
-void
 bf_jingle_fingerprint_free (BfJingleFingerprint *f)
 {
   if (f == NULL)
@@ -540,7 +513,7 @@ bf_jingle_ice_transport_new (const char *ufrag, const char *pwd)
   BfJingleIceTransport *ice = g_new0 (BfJingleIceTransport, 1);
   ice->ufrag = g_strdup (ufrag);
   ice->pwd = g_strdup (pwd);
-  ice->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_jingle_candidate_free);
+  ice->candidates = g_ptr_array_new_with_free_func (g_free);
   return ice;
 }
 
@@ -640,18 +613,31 @@ bf_jingle_ice_add_candidate (BfJingleIceTransport *ice, guint component, const c
                              const char *protocol, BfJingleCandidateType type)
 {
   g_return_val_if_fail (ice != NULL && foundation != NULL && ip != NULL, NULL);
-  BfJingleCandidate *c = g_new0 (BfJingleCandidate, 1);
+  g_return_val_if_fail (strlen (foundation) <= BF_JINGLE_CANDIDATE_TOKEN_MAX
+                        && strlen (ip) <= BF_JINGLE_CANDIDATE_ADDRESS_MAX, NULL);
+  g_return_val_if_fail (protocol == NULL || strcmp (protocol, "udp") == 0
+                        || strcmp (protocol, "tcp") == 0, NULL);
+  BfJingleCandidate *c = g_new (BfJingleCandidate, 1);
+  bf_jingle_candidate_init (c);
   c->component = component;
-  c->foundation = g_strdup (foundation);
-  c->ip = g_strdup (ip);
+  g_strlcpy (c->foundation, foundation, sizeof c->foundation);
+  g_strlcpy (c->ip, ip, sizeof c->ip);
   c->port = port;
   c->priority = priority;
-  c->protocol = g_strdup (protocol ? protocol : "udp");
+  if (protocol)
+    g_strlcpy (c->protocol, protocol, sizeof c->protocol);
   c->type = type;
-  c->rel_port = -1;
-  c->network = -1;
   g_ptr_array_add (ice->candidates, c);
   return c;
+}
+
+BfJingleCandidate *
+bf_jingle_ice_append_candidate (BfJingleIceTransport *ice, const BfJingleCandidate *c)
+{
+  g_return_val_if_fail (ice != NULL && c != NULL, NULL);
+  BfJingleCandidate *copy = g_memdup2 (c, sizeof *c);
+  g_ptr_array_add (ice->candidates, copy);
+  return copy;
 }
 
 BfJingleFingerprint *

@@ -12,7 +12,6 @@ void bf_jingle_hdrext_free (BfJingleHdrext *h);
 void bf_jingle_source_free (BfJingleSource *s);
 void bf_jingle_ssrc_group_free (BfJingleSsrcGroup *g);
 void bf_jingle_crypto_free (BfJingleCrypto *c);
-void bf_jingle_candidate_free (BfJingleCandidate *c);
 void bf_jingle_fingerprint_free (BfJingleFingerprint *f);
 void bf_jingle_reason_free (BfJingleReason *r);
 void bf_jingle_group_free (BfJingleGroup *g);

@@ -16,6 +16,7 @@
 /* RFC 7622 §3: localpart, domain and resource of 1023 bytes each. */
 #define MAX_JID (3 * 1023 + 2)
 #define MAX_TOKEN 64
+#define VALID_IP_MAX 64   /* bytes of an IP literal we accept */
 
 /* --- small helpers --- */
 
@@ -120,7 +121,7 @@ too_many (GError **error, const char *what, guint limit, const char *where)
 static gboolean
 valid_ip (const char *s)
 {
-  if (s == NULL || *s == '\0' || strlen (s) > 64)
+  if (s == NULL || *s == '\0' || strlen (s) > VALID_IP_MAX)
     return FALSE;
   GInetAddress *addr = g_inet_address_new_from_string (s);
   if (addr == NULL)
@@ -502,26 +503,28 @@ parse_candidate (const BfStanza *el, BfJingleIceTransport *ice, GError **error)
   if (strcmp (proto, "udp") != 0 && strcmp (proto, "tcp") != 0)
     return bf_jingle_bad_request (error, "candidate protocol must be udp or tcp, not '%s'",
                                   protocol);
-  guint type_v;
-  static const char *const types[] = { "host", "srflx", "prflx", "relay" };
-  for (type_v = 0; type_v < G_N_ELEMENTS (types); type_v++)
-    if (strcmp (types[type_v], type_s) == 0)
-      break;
-  if (type_v == G_N_ELEMENTS (types))
+  BfJingleCandidateType type_v;
+  if (!bf_jingle_candidate_type_from_string (type_s, &type_v))
     return bf_jingle_bad_request (error, "unknown candidate type '%s'", type_s);
   if (tcptype && strcmp (tcptype, "active") != 0 && strcmp (tcptype, "passive") != 0
       && strcmp (tcptype, "so") != 0)
     return bf_jingle_bad_request (error, "unknown candidate tcptype '%s'", tcptype);
 
+  /* The bounds above (MAX_TOKEN, valid_ip) are the type's. */
+  G_STATIC_ASSERT (MAX_TOKEN <= BF_JINGLE_CANDIDATE_TOKEN_MAX);
+  G_STATIC_ASSERT (VALID_IP_MAX <= BF_JINGLE_CANDIDATE_ADDRESS_MAX);
   BfJingleCandidate *c = bf_jingle_ice_add_candidate (ice, (guint) component, foundation, ip,
                                                       (guint16) port, (guint32) priority, proto,
-                                                      (BfJingleCandidateType) type_v);
+                                                      type_v);
   c->generation = (guint32) generation;
-  c->id = g_strdup (id);
-  c->rel_addr = g_strdup (rel_addr);
+  if (id)
+    g_strlcpy (c->id, id, sizeof c->id);
+  if (rel_addr)
+    g_strlcpy (c->rel_addr, rel_addr, sizeof c->rel_addr);
   c->rel_port = has_rel_port ? (gint) rel_port : -1;
   c->network = has_network ? (gint64) network : -1;
-  c->tcptype = g_strdup (tcptype);
+  if (tcptype)
+    g_strlcpy (c->tcptype, tcptype, sizeof c->tcptype);
   return TRUE;
 }
 

@@ -10,13 +10,16 @@
  *
  * Everything here is pure: no sockets, no threads, no global state.  The
  * structures are plain and public: a module reads them directly and builds
- * new ones with the constructors below.  Strings are owned UTF-8; arrays are
+ * new ones with the constructors below.  Strings are owned UTF-8 (a
+ * candidate's are fixed-size arrays: jingle-candidate.h); arrays are
  * GPtrArrays that own their elements.
  */
 #pragma once
 
 #include <glib.h>
 #include <belfry/stanza.h>
+
+#include "jingle-candidate.h"
 
 G_BEGIN_DECLS
 
@@ -165,15 +168,6 @@ typedef enum {
 
 const char *bf_jingle_setup_to_string (BfJingleSetup setup); /* NULL for UNSET */
 
-typedef enum {
-  BF_JINGLE_CANDIDATE_HOST,
-  BF_JINGLE_CANDIDATE_SRFLX,
-  BF_JINGLE_CANDIDATE_PRFLX,
-  BF_JINGLE_CANDIDATE_RELAY,
-} BfJingleCandidateType;
-
-const char *bf_jingle_candidate_type_to_string (BfJingleCandidateType type);
-
 /* XEP-0167 §8 session-info payloads. */
 typedef enum {
   BF_JINGLE_INFO_NONE,      /* empty session-info: a ping (XEP-0166 §6.8) */
@@ -276,22 +270,8 @@ typedef struct {
   GPtrArray *crypto;           /* BfJingleCrypto */
 } BfJingleRtpDescription;
 
-/* XEP-0176 <candidate/> */
-typedef struct {
-  guint component;             /* 1-256 */
-  char *foundation;
-  guint32 generation;          /* 0 when absent */
-  char *id;                    /* NULL when absent */
-  char *ip;                    /* a valid IPv4 or IPv6 address */
-  guint16 port;
-  guint32 priority;
-  char *protocol;              /* "udp" or "tcp", lower case */
-  BfJingleCandidateType type;
-  char *rel_addr;              /* NULL when absent */
-  gint rel_port;               /* -1 when absent */
-  gint64 network;              /* -1 when absent */
-  char *tcptype;               /* "active", "passive", "so"; NULL when absent */
-} BfJingleCandidate;
+/* XEP-0176 <candidate/>: BfJingleCandidate, in jingle-candidate.h (shared with
+ * relay/media). */
 
 /* XEP-0320 <fingerprint/> */
 typedef struct {
@@ -395,12 +375,17 @@ BfJingleSsrcGroup *bf_jingle_rtp_add_ssrc_group (BfJingleRtpDescription *rtp,
 
 BfJingleIceTransport *bf_jingle_ice_transport_new (const char *ufrag, const char *pwd);
 void bf_jingle_ice_transport_free (BfJingleIceTransport *ice);
-/* Adds a candidate with generation 0, no id, network, rel-addr/port. */
+/* Adds a candidate with generation 0, no id, network, rel-addr/port.
+ * @foundation and @ip fit BF_JINGLE_CANDIDATE_TOKEN_MAX and _ADDRESS_MAX
+ * (NULL otherwise); @protocol is "udp" or "tcp" (NULL: "udp"). */
 BfJingleCandidate *bf_jingle_ice_add_candidate (BfJingleIceTransport *ice, guint component,
                                                 const char *foundation, const char *ip,
                                                 guint16 port, guint32 priority,
                                                 const char *protocol,
                                                 BfJingleCandidateType type);
+/* Appends a copy of @c. */
+BfJingleCandidate *bf_jingle_ice_append_candidate (BfJingleIceTransport *ice,
+                                                   const BfJingleCandidate *c);
 BfJingleFingerprint *bf_jingle_ice_set_fingerprint (BfJingleIceTransport *ice, const char *hash,
                                                     BfJingleSetup setup, const char *value);
 

@@ -49,7 +49,7 @@ typedef struct {
   gboolean remote_set;             /* the peer's credentials went to the worker */
   char *ufrag, *pwd;               /* ours, once gathered (new after an ICE restart) */
   char *preset_ufrag, *preset_pwd; /* ours, chosen before gathering (a BUNDLE offer) */
-  GPtrArray *candidates;           /* ours: BfMediaCandidate* */
+  GPtrArray *candidates;           /* ours: BfJingleCandidate* */
   char *remote_ufrag, *remote_pwd; /* the peer's current ones */
   guint restarts;
   gboolean replacing;              /* the restart came as transport-replace */
@@ -57,7 +57,7 @@ typedef struct {
   GPtrArray *held;                 /* BfJingle*: actions waiting for our candidates */
   /* worker */
   BfMediaTransport *transport;
-  GPtrArray *local_candidates;     /* BfMediaCandidate*, until gathering is done */
+  GPtrArray *local_candidates;     /* BfJingleCandidate*, until gathering is done */
 } SessionTransport;
 
 struct _BfSession {

@@ -464,20 +464,12 @@ established_setup (BfSession *s)
                                                      : BF_JINGLE_SETUP_PASSIVE;
 }
 
+/* A local candidate as the transport reported it, with an id (bf<k>). */
 static void
-add_candidate (BfJingleIceTransport *ice, const BfMediaCandidate *mc, guint k)
+add_candidate (BfJingleIceTransport *ice, const BfJingleCandidate *mine, guint k)
 {
-  g_autofree char *id = g_strdup_printf ("bf%u", k);
-  BfJingleCandidate *jc = bf_jingle_ice_add_candidate (ice, mc->component, mc->foundation,
-                                                       mc->address, mc->port, mc->priority,
-                                                       "udp", (BfJingleCandidateType) mc->type);
-  jc->generation = 0;
-  jc->id = g_strdup (id);
-  if (mc->rel_address[0])
-    {
-      jc->rel_addr = g_strdup (mc->rel_address);
-      jc->rel_port = mc->rel_port;
-    }
+  BfJingleCandidate *jc = bf_jingle_ice_append_candidate (ice, mine);
+  g_snprintf (jc->id, sizeof jc->id, "bf%u", k);
 }
 
 /* @st's credentials, our fingerprint (@setup) and its candidates @from to

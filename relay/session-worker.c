@@ -48,7 +48,7 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
     {
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       if (st->local_candidates)
-        g_ptr_array_add (st->local_candidates, g_memdup2 (event->candidate, sizeof (BfMediaCandidate)));
+        g_ptr_array_add (st->local_candidates, g_memdup2 (event->candidate, sizeof *event->candidate));
       return;   /* sent together with the offer or answer */
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
@@ -111,27 +111,6 @@ worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize 
   return st->transport;
 }
 
-static gboolean
-to_media_candidate (const BfJingleCandidate *jc, BfMediaCandidate *mc)
-{
-  /* rtcp-mux: component 1 only (a peer offering two components, as Dino
-   * does, gets rtcp-mux in our answer: RFC 5761 §5.1.3); UDP only (TCP
-   * candidates are not used). */
-  if (jc->component != 1 || g_strcmp0 (jc->protocol, "udp") != 0)
-    return FALSE;
-  memset (mc, 0, sizeof *mc);
-  g_strlcpy (mc->foundation, jc->foundation ? jc->foundation : "1", sizeof mc->foundation);
-  mc->component = 1;
-  mc->type = (BfMediaCandidateType) jc->type;   /* same order: host, srflx, prflx, relay */
-  g_strlcpy (mc->address, jc->ip, sizeof mc->address);
-  mc->port = jc->port;
-  if (jc->rel_addr)
-    g_strlcpy (mc->rel_address, jc->rel_addr, sizeof mc->rel_address);
-  mc->rel_port = jc->rel_port > 0 ? (guint16) jc->rel_port : 0;
-  mc->priority = jc->priority;
-  return TRUE;
-}
-
 /* What the worker needs of a Jingle request for one transport, copied on
  * the main thread: the worker never reads the session's descriptions,
  * which the main thread goes on changing (content-add, -remove). */
@@ -143,7 +122,7 @@ typedef struct {
   char *ufrag, *pwd;
   char *fp_hash, *fp_value;
   char *local_ufrag, *local_pwd;   /* worker_setup: our credentials, chosen */
-  GArray *candidates;      /* BfMediaCandidate */
+  GArray *candidates;      /* BfJingleCandidate, the ones the transport uses */
   BfMediaConfig *media;
   BfMediaCert *cert;
   BfPacketRoute *route;    /* worker_route */
@@ -190,7 +169,7 @@ post (BfSession *s, BfMediaWorkerFunc func, WorkerJob *job)
 static void
 job_take_candidates (WorkerJob *job, SessionTransport *st, const BfJingle *j)
 {
-  job->candidates = g_array_new (FALSE, FALSE, sizeof (BfMediaCandidate));
+  job->candidates = g_array_new (FALSE, FALSE, sizeof (BfJingleCandidate));
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
@@ -202,9 +181,12 @@ job_take_candidates (WorkerJob *job, SessionTransport *st, const BfJingle *j)
         continue;
       for (guint k = 0; c->ice->candidates && k < c->ice->candidates->len; k++)
         {
-          BfMediaCandidate mc;
-          if (to_media_candidate (g_ptr_array_index (c->ice->candidates, k), &mc))
-            g_array_append_val (job->candidates, mc);
+          /* rtcp-mux: component 1 only (a peer offering two components,
+           * as Dino does, gets rtcp-mux in our answer: RFC 5761 §5.1.3);
+           * UDP only (TCP candidates are not used). */
+          const BfJingleCandidate *jc = g_ptr_array_index (c->ice->candidates, k);
+          if (jc->component == 1 && strcmp (jc->protocol, "udp") == 0)
+            g_array_append_vals (job->candidates, jc, 1);
         }
     }
 }
@@ -216,7 +198,7 @@ worker_add_candidates (BfSession *s, BfMediaTransport *t, const GArray *candidat
     {
       g_autoptr (GError) error = NULL;
       if (!bf_media_transport_add_remote_candidate (t, &g_array_index (candidates,
-                                                                       BfMediaCandidate, i),
+                                                                       BfJingleCandidate, i),
                                                     &error)
           && !g_error_matches (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_POLICY))
         g_debug ("session %s: candidate refused: %s", s->sid, error->message);

@@ -782,15 +782,7 @@ keep_candidates (BfSession *s, const BfJingle *j)
               g_debug ("session %s: trickled candidate dropped (limit)", s->sid);
               return;
             }
-          BfJingleCandidate *n = bf_jingle_ice_add_candidate (mine->ice, o->component,
-                                                              o->foundation, o->ip, o->port,
-                                                              o->priority, o->protocol, o->type);
-          n->generation = o->generation;
-          if (o->rel_addr)
-            {
-              n->rel_addr = g_strdup (o->rel_addr);
-              n->rel_port = o->rel_port;
-            }
+          bf_jingle_ice_append_candidate (mine->ice, o);
         }
     }
 }

@@ -77,7 +77,7 @@ struct _BfMediaTransport {
   GSource *ice_timer;
   gboolean ice_connected_once;       /* a restart before it keeps the first deadline */
   gboolean have_pair;
-  BfMediaCandidate pair_local, pair_remote;
+  BfJingleCandidate pair_local, pair_remote;
   gboolean restarting;            /* ICE restarted: direct I/O waits for the new pair */
   gboolean moving;                /* the peer moved: libnice has the pair again */
   GSource *move_source;           /* idle: hand the pair back; then: give up waiting */
@@ -110,73 +110,62 @@ static gboolean flush_metrics (gpointer user_data);
 
 /* --- candidates --- */
 
-static const char *const type_names[] = { "host", "srflx", "prflx", "relay" };
-
-const char *
-bf_media_candidate_type_name (BfMediaCandidateType type)
+static const char *
+type_name (BfJingleCandidateType type)
 {
-  return (guint) type < G_N_ELEMENTS (type_names) ? type_names[type] : "unknown";
+  const char *name = bf_jingle_candidate_type_to_string (type);
+  return name ? name : "unknown";
 }
 
-gboolean
-bf_media_candidate_type_from_name (const char *name, BfMediaCandidateType *type)
-{
-  for (guint i = 0; name && i < G_N_ELEMENTS (type_names); i++)
-    if (g_ascii_strcasecmp (name, type_names[i]) == 0)
-      {
-        *type = (BfMediaCandidateType) i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-static BfMediaCandidateType
+static BfJingleCandidateType
 from_nice_type (NiceCandidateType t)
 {
   switch (t)
     {
     case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-      return BF_MEDIA_CANDIDATE_SRFLX;
+      return BF_JINGLE_CANDIDATE_SRFLX;
     case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-      return BF_MEDIA_CANDIDATE_PRFLX;
+      return BF_JINGLE_CANDIDATE_PRFLX;
     case NICE_CANDIDATE_TYPE_RELAYED:
-      return BF_MEDIA_CANDIDATE_RELAY;
+      return BF_JINGLE_CANDIDATE_RELAY;
     case NICE_CANDIDATE_TYPE_HOST:
     default:
-      return BF_MEDIA_CANDIDATE_HOST;
+      return BF_JINGLE_CANDIDATE_HOST;
     }
 }
 
 static NiceCandidateType
-to_nice_type (BfMediaCandidateType t)
+to_nice_type (BfJingleCandidateType t)
 {
   switch (t)
     {
-    case BF_MEDIA_CANDIDATE_SRFLX:
+    case BF_JINGLE_CANDIDATE_SRFLX:
       return NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
-    case BF_MEDIA_CANDIDATE_PRFLX:
+    case BF_JINGLE_CANDIDATE_PRFLX:
       return NICE_CANDIDATE_TYPE_PEER_REFLEXIVE;
-    case BF_MEDIA_CANDIDATE_RELAY:
+    case BF_JINGLE_CANDIDATE_RELAY:
       return NICE_CANDIDATE_TYPE_RELAYED;
-    case BF_MEDIA_CANDIDATE_HOST:
+    case BF_JINGLE_CANDIDATE_HOST:
     default:
       return NICE_CANDIDATE_TYPE_HOST;
     }
 }
 
+/* The one change of representation: libnice's candidate to ours. */
 static void
-candidate_from_nice (const NiceCandidate *n, BfMediaCandidate *c)
+candidate_from_nice (const NiceCandidate *n, BfJingleCandidate *c)
 {
-  memset (c, 0, sizeof *c);
+  bf_jingle_candidate_init (c);
   g_strlcpy (c->foundation, n->foundation, sizeof c->foundation);
   c->component = n->component_id;
   c->type = from_nice_type (n->type);
-  nice_address_to_string (&n->addr, c->address);
+  G_STATIC_ASSERT (sizeof c->ip >= INET6_ADDRSTRLEN);
+  nice_address_to_string (&n->addr, c->ip);
   c->port = (guint16) nice_address_get_port (&n->addr);
   if (n->type != NICE_CANDIDATE_TYPE_HOST && nice_address_is_valid (&n->base_addr))
     {
-      nice_address_to_string (&n->base_addr, c->rel_address);
-      c->rel_port = (guint16) nice_address_get_port (&n->base_addr);
+      nice_address_to_string (&n->base_addr, c->rel_addr);
+      c->rel_port = (gint) nice_address_get_port (&n->base_addr);
     }
   c->priority = n->priority;
 }
@@ -699,7 +688,7 @@ on_new_candidate (NiceAgent *agent, NiceCandidate *cand, gpointer user_data)
       /* peer-reflexive candidates are learnt, never signalled (RFC 8445 §7.2.5.3.1) */
       || cand->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
     return;
-  BfMediaCandidate c;
+  BfJingleCandidate c;
   candidate_from_nice (cand, &c);
   BfMediaEvent ev = { .type = BF_MEDIA_EVENT_LOCAL_CANDIDATE, .candidate = &c };
   emit (t, &ev);
@@ -732,10 +721,9 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
       stop_move_source (t);
       schedule_direct_start (t);
     }
-  g_debug ("media: selected pair %s:%u (%s) <-> %s:%u (%s)", t->pair_local.address,
-           t->pair_local.port, bf_media_candidate_type_name (t->pair_local.type),
-           t->pair_remote.address, t->pair_remote.port,
-           bf_media_candidate_type_name (t->pair_remote.type));
+  g_debug ("media: selected pair %s:%u (%s) <-> %s:%u (%s)", t->pair_local.ip,
+           t->pair_local.port, type_name (t->pair_local.type), t->pair_remote.ip,
+           t->pair_remote.port, type_name (t->pair_remote.type));
 }
 
 static void
@@ -1129,7 +1117,7 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
 }
 
 gboolean
-bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandidate *c,
+bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfJingleCandidate *c,
                                          GError **error)
 {
   g_return_val_if_fail (ON_WORKER (t), FALSE);
@@ -1142,14 +1130,17 @@ bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandi
                    "more than %d remote candidates", MAX_REMOTE_CANDIDATES);
       return FALSE;
     }
+  /* Bounds as the Jingle parser leaves them, checked again: a caller may
+   * have built @c by hand.  A longer foundation is cut to libnice's 32
+   * bytes below (RFC 8445 §5.1.1.3 allows 1-32 ice-chars). */
   gsize flen = strnlen (c->foundation, sizeof c->foundation);
   NiceAddress addr;
   nice_address_init (&addr);
-  if (flen == 0 || flen > BF_MEDIA_FOUNDATION_MAX || c->port == 0 || c->priority == 0
-      || strnlen (c->address, sizeof c->address) >= sizeof c->address
-      || !g_hostname_is_ip_address (c->address)
-      || !nice_address_set_from_string (&addr, c->address)
-      || (guint) c->type > BF_MEDIA_CANDIDATE_RELAY)
+  if (flen == 0 || flen >= sizeof c->foundation || c->port == 0 || c->priority == 0
+      || strnlen (c->ip, sizeof c->ip) >= INET6_ADDRSTRLEN
+      || !g_hostname_is_ip_address (c->ip)
+      || !nice_address_set_from_string (&addr, c->ip)
+      || (guint) c->type > BF_JINGLE_CANDIDATE_RELAY)
     {
       /* mDNS (.local) names land here too: a relay has no use for them. */
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
@@ -1162,7 +1153,7 @@ bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandi
   /* The peer picks these addresses: checks go only where the policy lets
    * them (addr-policy.h), counted, never logged one by one. */
   BfAddrScope scope;
-  BfAddrVerdict verdict = bf_addr_policy_check (&t->policy, c->address, c->port, &scope);
+  BfAddrVerdict verdict = bf_addr_policy_check (&t->policy, c->ip, c->port, &scope);
   if (verdict != BF_ADDR_VERDICT_ALLOWED)
     {
       guint reason = verdict == BF_ADDR_VERDICT_PORT ? BF_ADDR_REASON_PORT : (guint) scope;
@@ -1181,9 +1172,9 @@ bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfMediaCandi
   n->priority = c->priority;
   n->addr = addr;
   g_strlcpy (n->foundation, c->foundation, sizeof n->foundation);
-  if (c->rel_address[0] && strnlen (c->rel_address, sizeof c->rel_address) < sizeof c->rel_address
-      && nice_address_set_from_string (&n->base_addr, c->rel_address))
-    nice_address_set_port (&n->base_addr, c->rel_port);
+  if (c->rel_addr[0] && strnlen (c->rel_addr, sizeof c->rel_addr) < INET6_ADDRSTRLEN
+      && nice_address_set_from_string (&n->base_addr, c->rel_addr))
+    nice_address_set_port (&n->base_addr, c->rel_port > 0 ? (guint) c->rel_port : 0);
   t->n_remote_candidates++;
 
   if (t->remote_ufrag == NULL)
@@ -1230,8 +1221,8 @@ bf_media_transport_get_srtp_profile (BfMediaTransport *t)
 }
 
 gboolean
-bf_media_transport_get_selected_pair (BfMediaTransport *t, BfMediaCandidate *local,
-                                      BfMediaCandidate *remote)
+bf_media_transport_get_selected_pair (BfMediaTransport *t, BfJingleCandidate *local,
+                                      BfJingleCandidate *remote)
 {
   g_return_val_if_fail (ON_WORKER (t), FALSE);
   if (!t->have_pair)

@@ -32,6 +32,7 @@
 
 #include "dtls-cert.h"
 #include "dtls.h"
+#include "jingle-candidate.h"
 #include "media-config.h"
 #include "media-types.h"
 #include "worker.h"
@@ -40,31 +41,11 @@ G_BEGIN_DECLS
 
 typedef struct _BfMediaTransport BfMediaTransport;
 
-typedef enum {
-  BF_MEDIA_CANDIDATE_HOST,
-  BF_MEDIA_CANDIDATE_SRFLX,
-  BF_MEDIA_CANDIDATE_PRFLX,
-  BF_MEDIA_CANDIDATE_RELAY,
-} BfMediaCandidateType;
-
-/* "host", "srflx", "prflx", "relay" (XEP-0176 type attribute). */
-const char *bf_media_candidate_type_name (BfMediaCandidateType type);
-gboolean bf_media_candidate_type_from_name (const char *name, BfMediaCandidateType *type);
-
-#define BF_MEDIA_FOUNDATION_MAX 32
-#define BF_MEDIA_ADDRESS_MAX 46        /* INET6_ADDRSTRLEN */
-
-/* One UDP candidate, as XEP-0176 carries it. */
-typedef struct {
-  char foundation[BF_MEDIA_FOUNDATION_MAX + 1];
-  guint component;                     /* 1; others are ignored (rtcp-mux) */
-  BfMediaCandidateType type;
-  char address[BF_MEDIA_ADDRESS_MAX];  /* IP literal */
-  guint16 port;
-  char rel_address[BF_MEDIA_ADDRESS_MAX]; /* "" for host */
-  guint16 rel_port;
-  guint32 priority;
-} BfMediaCandidate;
+/* Candidates are BfJingleCandidate (jingle-candidate.h, header-only: this
+ * library does not link jingle/).  What the transport uses of one: a UDP
+ * candidate of component 1 (others are ignored: rtcp-mux), its foundation,
+ * type, ip, port, priority and rel-addr/rel-port.  Local ones come with
+ * protocol "udp", generation 0, no id, network or tcptype. */
 
 typedef enum {
   BF_MEDIA_EVENT_LOCAL_CANDIDATE,  /* .candidate: send it (trickle) */
@@ -78,7 +59,7 @@ typedef enum {
 
 typedef struct {
   BfMediaEventType type;
-  const BfMediaCandidate *candidate;
+  const BfJingleCandidate *candidate;
   BfMediaSrtpProfile profile;
   const GError *error;
 } BfMediaEvent;
@@ -131,7 +112,7 @@ gboolean bf_media_transport_restart (BfMediaTransport *transport, const char *uf
  * addresses and allow-peer-networks) is counted and not used: FALSE with
  * BF_MEDIA_ERROR_POLICY. */
 gboolean bf_media_transport_add_remote_candidate (BfMediaTransport *transport,
-                                                  const BfMediaCandidate *candidate,
+                                                  const BfJingleCandidate *candidate,
                                                   GError **error);
 /* The remote candidates the policy refused so far, by reason (a
  * BfAddrScope, or BF_ADDR_REASON_PORT). */
@@ -161,7 +142,7 @@ void bf_media_transport_get_counters (BfMediaTransport *transport, BfMediaCounte
 BfMediaSrtpProfile bf_media_transport_get_srtp_profile (BfMediaTransport *transport);
 /* FALSE before a pair is selected. */
 gboolean bf_media_transport_get_selected_pair (BfMediaTransport *transport,
-                                               BfMediaCandidate *local, BfMediaCandidate *remote);
+                                               BfJingleCandidate *local, BfJingleCandidate *remote);
 BfMediaWorker *bf_media_transport_get_worker (BfMediaTransport *transport);
 
 G_END_DECLS

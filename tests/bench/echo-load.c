@@ -308,8 +308,8 @@ on_event (BfMediaTransport *t, const BfMediaEvent *ev, gpointer user_data)
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       post_line (l, g_strdup_printf ("%u candidate %s %u %s %s %u %u", s->index,
                                      ev->candidate->foundation, ev->candidate->component,
-                                     bf_media_candidate_type_name (ev->candidate->type),
-                                     ev->candidate->address, ev->candidate->port,
+                                     bf_jingle_candidate_type_to_string (ev->candidate->type),
+                                     ev->candidate->ip, ev->candidate->port,
                                      ev->candidate->priority));
       break;
     case BF_MEDIA_EVENT_GATHERING_DONE:
@@ -435,12 +435,13 @@ run_command (gpointer data)
     }
   else if (strcmp (a[0], "candidate") == 0 && n >= 7)
     {
-      BfMediaCandidate cand = { 0 };
-      if (!bf_media_candidate_type_from_name (a[3], &cand.type))
-        cand.type = BF_MEDIA_CANDIDATE_HOST;
+      BfJingleCandidate cand;
+      bf_jingle_candidate_init (&cand);
+      if (!bf_jingle_candidate_type_from_string (a[3], &cand.type))
+        cand.type = BF_JINGLE_CANDIDATE_HOST;
       g_strlcpy (cand.foundation, a[1], sizeof cand.foundation);
       cand.component = (guint) g_ascii_strtoull (a[2], NULL, 10);
-      g_strlcpy (cand.address, a[4], sizeof cand.address);
+      g_strlcpy (cand.ip, a[4], sizeof cand.ip);
       cand.port = (guint16) g_ascii_strtoull (a[5], NULL, 10);
       cand.priority = (guint32) g_ascii_strtoull (a[6], NULL, 10);
       ok = bf_media_transport_add_remote_candidate (s->t, &cand, &error);

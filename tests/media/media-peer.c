@@ -68,8 +68,8 @@ on_event (BfMediaTransport *t, const BfMediaEvent *ev, gpointer user_data)
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
       post_line (g_strdup_printf ("candidate %s %u %s %s %u %u", ev->candidate->foundation,
                                   ev->candidate->component,
-                                  bf_media_candidate_type_name (ev->candidate->type),
-                                  ev->candidate->address, ev->candidate->port,
+                                  bf_jingle_candidate_type_to_string (ev->candidate->type),
+                                  ev->candidate->ip, ev->candidate->port,
                                   ev->candidate->priority));
       break;
     case BF_MEDIA_EVENT_GATHERING_DONE:
@@ -119,14 +119,14 @@ command_free (gpointer data)
 }
 
 static gboolean
-parse_candidate (char **a, BfMediaCandidate *c)
+parse_candidate (char **a, BfJingleCandidate *c)
 {
-  memset (c, 0, sizeof *c);
-  if (g_strv_length (a) < 7 || !bf_media_candidate_type_from_name (a[3], &c->type))
+  bf_jingle_candidate_init (c);
+  if (g_strv_length (a) < 7 || !bf_jingle_candidate_type_from_string (a[3], &c->type))
     return FALSE;
   g_strlcpy (c->foundation, a[1], sizeof c->foundation);
   c->component = (guint) g_ascii_strtoull (a[2], NULL, 10);
-  g_strlcpy (c->address, a[4], sizeof c->address);
+  g_strlcpy (c->ip, a[4], sizeof c->ip);
   c->port = (guint16) g_ascii_strtoull (a[5], NULL, 10);
   c->priority = (guint32) g_ascii_strtoull (a[6], NULL, 10);
   return TRUE;
@@ -155,7 +155,7 @@ run_command (gpointer data)
     }
   else if (strcmp (a[0], "candidate") == 0)
     {
-      BfMediaCandidate cand;
+      BfJingleCandidate cand;
       if (!parse_candidate (a, &cand))
         g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad candidate line");
       ok = error == NULL && bf_media_transport_add_remote_candidate (p->t, &cand, &error);

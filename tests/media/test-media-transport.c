@@ -176,7 +176,7 @@ struct _Peer {
   BfMediaSrtpProfile profile;
   GError *error;
   guint n_candidates;
-  BfMediaCandidate cands[8];         /* the first ones gathered, for a restart */
+  BfJingleCandidate cands[8];         /* the first ones gathered, for a restart */
 };
 
 static BfMediaPool *pool;
@@ -223,7 +223,7 @@ peer_new (const char *name, BfMediaCert *cert, gboolean controlling, BfMediaDtls
 typedef struct {
   Peer *peer;
   BfMediaEventType type;
-  BfMediaCandidate candidate;
+  BfJingleCandidate candidate;
   BfMediaSrtpProfile profile;
   GError *error;
   gint64 at;
@@ -231,7 +231,7 @@ typedef struct {
 
 typedef struct {
   Peer *to;
-  BfMediaCandidate candidate;
+  BfJingleCandidate candidate;
   gboolean done;
 } Forward;
 
@@ -577,7 +577,7 @@ close_job (gpointer data)
 typedef struct {
   Peer *peer;
   BfMediaCounters c;
-  BfMediaCandidate local, remote;
+  BfJingleCandidate local, remote;
   gboolean have_pair;
 } CountersJob;
 
@@ -795,8 +795,8 @@ test_connect (gconstpointer data)
   CountersJob j = { .peer = a };
   run_on (a->worker, counters_job, &j);
   g_assert_true (j.have_pair);
-  g_assert_cmpstr (j.local.address, ==, "127.0.0.1");
-  g_assert_cmpstr (j.remote.address, ==, "127.0.0.1");
+  g_assert_cmpstr (j.local.ip, ==, "127.0.0.1");
+  g_assert_cmpstr (j.remote.ip, ==, "127.0.0.1");
   if (aes_cm)
     {
       g_assert_cmpuint (j.remote.port, >=, 41000);
@@ -935,7 +935,7 @@ test_garbage (void)
   int fd = socket (AF_INET, SOCK_DGRAM, 0);
   g_assert_cmpint (fd, >=, 0);
   struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (j.local.port) };
-  inet_pton (AF_INET, j.local.address, &to.sin_addr);
+  inet_pton (AF_INET, j.local.ip, &to.sin_addr);
   guint8 buf[1500];
   guint sent = 0;
   for (guint i = 0; i < 1024; i++)
@@ -1085,8 +1085,8 @@ unreachable_job (gpointer data)
   g_assert_true (bf_media_transport_set_remote_credentials (p->t, "abcd",
                                                             "abcdefghijklmnopqrstuvwxyz", &error));
   /* A port nobody listens on (in the test's own namespace). */
-  BfMediaCandidate c = { .foundation = "1", .component = 1, .type = BF_MEDIA_CANDIDATE_HOST,
-                         .address = "127.0.0.1", .port = 1024, .priority = 2130706431 };
+  BfJingleCandidate c = { .foundation = "1", .component = 1, .type = BF_JINGLE_CANDIDATE_HOST,
+                         .ip = "127.0.0.1", .port = 1024, .priority = 2130706431 };
   g_assert_true (bf_media_transport_add_remote_candidate (p->t, &c, &error));
   g_assert_no_error (error);
   /* The candidate policy (addr-policy.h): gathering on 127.0.0.1, only
@@ -1098,8 +1098,8 @@ unreachable_job (gpointer data)
   guint ignored[BF_ADDR_N_REASONS];
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
     {
-      BfMediaCandidate r = c;
-      g_strlcpy (r.address, refused[i].address, sizeof r.address);
+      BfJingleCandidate r = c;
+      g_strlcpy (r.ip, refused[i].address, sizeof r.ip);
       r.port = refused[i].port;
       g_assert_false (bf_media_transport_add_remote_candidate (p->t, &r, &error));
       g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_POLICY);
@@ -1116,8 +1116,8 @@ unreachable_job (gpointer data)
   bf_media_transport_get_counters (p->t, &counted);
   g_assert_cmpuint (counted.candidates_ignored, ==, G_N_ELEMENTS (refused));
   /* Refused input. */
-  BfMediaCandidate bad = c;
-  g_strlcpy (bad.address, "f00.local", sizeof bad.address);
+  BfJingleCandidate bad = c;
+  g_strlcpy (bad.ip, "f00.local", sizeof bad.ip);
   g_assert_false (bf_media_transport_add_remote_candidate (p->t, &bad, &error));
   g_clear_error (&error);
   bad = c;
@@ -1469,7 +1469,7 @@ static void
 pair_port_job (gpointer data)
 {
   PairPortJob *j = data;
-  BfMediaCandidate local;
+  BfJingleCandidate local;
   g_assert_true (bf_media_transport_get_selected_pair (j->p->t, &local, NULL));
   j->port = local.port;
 }

@@ -169,7 +169,7 @@ assert_romeo_candidates (const BfJingleIceTransport *ice)
   g_assert_cmpuint (c->priority, ==, 2130706431);
   g_assert_cmpstr (c->protocol, ==, "udp");
   g_assert_cmpint (c->type, ==, BF_JINGLE_CANDIDATE_HOST);
-  g_assert_null (c->rel_addr);
+  g_assert_cmpstr (c->rel_addr, ==, "");
   g_assert_cmpint (c->rel_port, ==, -1);
   c = cand (ice, 1);
   g_assert_cmpstr (c->foundation, ==, "2");
@@ -2179,9 +2179,9 @@ test_chromium_candidates (void)
       g_assert_cmpuint (c->ice->candidates->len, ==, 1);
       BfJingleCandidate *k = cand (c->ice, 0);
       g_assert_cmpuint (k->generation, ==, 0);
-      g_assert_null (k->id);
+      g_assert_cmpstr (k->id, ==, "");
       g_assert_cmpint (k->network, ==, -1);
-      g_assert_cmpstr (k->ip, !=, NULL);
+      g_assert_cmpstr (k->ip, !=, "");
       switch (i)
         {
         case 1:
@@ -2199,7 +2199,7 @@ test_chromium_candidates (void)
           g_assert_cmpint (k->rel_port, ==, 0);
           break;
         default:
-          g_assert_cmpstr (k->tcptype, ==, NULL);
+          g_assert_cmpstr (k->tcptype, ==, "");
           break;
         }
     }
@@ -2382,6 +2382,44 @@ static const char *const candidate_attrs[] = {
 static const char *const payload_attrs[] = {
   "id", "96", "name", "opus", "clockrate", "48000", NULL
 };
+
+/* The candidate type (jingle-candidate.h) is fixed-size: the longest
+ * foundation, id and address the parser accepts fit whole, one byte more is
+ * refused, and a candidate copies by value. */
+static void
+test_candidate_bounds (void)
+{
+  g_autofree char *token = g_strnfill (BF_JINGLE_CANDIDATE_TOKEN_MAX, 'f');
+  g_autofree char *longer = g_strnfill (BF_JINGLE_CANDIDATE_TOKEN_MAX + 1, 'f');
+  const char *v6 = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+  g_autofree char *attrs = g_strdup_printf ("component='1' foundation='%s' id='%s' ip='%s' "
+                                            "port='1' priority='1' protocol='UDP' type='srflx' "
+                                            "rel-addr='%s' rel-port='2' tcptype='passive'",
+                                            token, token, v6, v6);
+  g_autofree char *xml = with_candidate (attrs);
+  g_autoptr (BfJingle) j = parse_ok (xml);
+  BfJingleIceTransport *ice = content (j, 0)->ice;
+  const BfJingleCandidate *c = cand (ice, 0);
+  g_assert_cmpstr (c->foundation, ==, token);
+  g_assert_cmpstr (c->id, ==, token);
+  g_assert_cmpstr (c->ip, ==, v6);
+  g_assert_cmpstr (c->rel_addr, ==, v6);
+  g_assert_cmpstr (c->protocol, ==, "udp");
+  g_assert_cmpstr (c->tcptype, ==, "passive");
+  BfJingleCandidate *copy = bf_jingle_ice_append_candidate (ice, c);
+  c = cand (ice, 0);    /* the array may have moved */
+  g_assert_true (copy != c);
+  g_assert_cmpmem (copy, sizeof *copy, c, sizeof *c);
+
+  static const char *const attrs_over[] = { "foundation", "id" };
+  for (guint i = 0; i < G_N_ELEMENTS (attrs_over); i++)
+    {
+      g_autofree char *bad_attrs = attrs_but (candidate_attrs, attrs_over[i], longer);
+      g_autofree char *bad = with_candidate (bad_attrs);
+      g_autofree char *says = g_strdup_printf ("'%s'", attrs_over[i]);
+      assert_bad_request (bad, says);
+    }
+}
 
 static void
 test_refuse_candidates (void)
@@ -2887,7 +2925,7 @@ test_build_answer (void)
                                                           2130706431, "udp",
                                                           BF_JINGLE_CANDIDATE_HOST);
       k->network = 0;
-      k->id = g_strdup ("bf1");
+      g_strlcpy (k->id, "bf1", sizeof k->id);
     }
   BfJingleGroup *g = bf_jingle_add_group (j, "BUNDLE");
   g_ptr_array_add (g->contents, g_strdup ("0"));
@@ -3071,6 +3109,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jingle/client/webrtcbin", test_webrtcbin_offer);
   g_test_add_func ("/jingle/liberal", test_liberal);
   g_test_add_func ("/jingle/refuse/candidates", test_refuse_candidates);
+  g_test_add_func ("/jingle/candidate/bounds", test_candidate_bounds);
   g_test_add_func ("/jingle/refuse/credentials", test_refuse_credentials);
   g_test_add_func ("/jingle/refuse/fingerprints", test_refuse_fingerprints);
   g_test_add_func ("/jingle/refuse/payload-types", test_refuse_payload_types);
