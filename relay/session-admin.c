@@ -25,11 +25,18 @@ bf_session_row_free (BfSessionRow *row)
 static const char *
 state_of (BfSession *s)
 {
-  if (s->outgoing)
-    return s->proposing ? "proposing" : s->theirs ? "active" : "initiating";
-  if (s->deferred)
-    return "waiting for the module";
-  return s->accept_sent ? "active" : "accepting";
+  switch (s->phase)
+    {
+    case BF_SESSION_PHASE_PROPOSING:
+      return "proposing";
+    case BF_SESSION_PHASE_DEFERRED:
+      return "waiting for the module";
+    case BF_SESSION_PHASE_ACTIVE:
+      return "active";
+    default:
+      /* new, initiating or initiated; accepting (ended ones are not listed) */
+      return s->outgoing ? "initiating" : "accepting";
+    }
 }
 
 /* One listing in progress: each worker job holds a reference; the last
@@ -167,7 +174,7 @@ bf_sessions_end_sid (BfSessions *mgr, const char *sid, const char *reason, const
   for (guint i = 0; i < all->len; i++)
     {
       BfSession *s = g_ptr_array_index (all, i);
-      if (strcmp (s->sid, sid) == 0 && !s->ended)
+      if (strcmp (s->sid, sid) == 0 && s->phase != BF_SESSION_PHASE_ENDED)
         {
           session_end (s, condition, text, TRUE);
           n++;

@@ -126,7 +126,7 @@ handle_content_add (BfSession *s, const BfJingle *j)
           g_message ("session %s: %s adds content '%s' (%s)", s->sid, s->peer, c->name,
                      c->rtp->media);
           info->sessions->content_added (s->module, s, c->name);
-          if (s->ended)
+          if (s->phase == BF_SESSION_PHASE_ENDED)
             return;
         }
     }
@@ -164,7 +164,7 @@ handle_content_answer (BfSession *s, const BfJingle *j)
                  accepted ? "accepted" : "rejected", c->name);
       if (info->sessions->content_answered)
         info->sessions->content_answered (s->module, s, c->name, accepted);
-      if (s->ended)
+      if (s->phase == BF_SESSION_PHASE_ENDED)
         return;
     }
 }
@@ -183,7 +183,7 @@ handle_content_remove (BfSession *s, const BfJingle *j)
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
       if (info->sessions->content_removed)
         info->sessions->content_removed (s->module, s, c->name);
-      if (s->ended)
+      if (s->phase == BF_SESSION_PHASE_ENDED)
         return;
     }
 }
@@ -191,7 +191,8 @@ handle_content_remove (BfSession *s, const BfJingle *j)
 static gboolean
 content_ready (BfSession *s, GError **error)
 {
-  if (s->ended || s->js == NULL || bf_jingle_session_get_state (s->js) != BF_JINGLE_STATE_ACTIVE)
+  if (s->phase == BF_SESSION_PHASE_ENDED || s->js == NULL
+      || bf_jingle_session_get_state (s->js) != BF_JINGLE_STATE_ACTIVE)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "session %s is not active", s->sid);
@@ -280,7 +281,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
   BfSession *s = session;
   BfJingleReasonCondition condition;
   const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
-  if (s->ended || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+  if (s->phase == BF_SESSION_PHASE_ENDED || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
     return;
   if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
     condition = BF_JINGLE_REASON_GENERAL_ERROR;
@@ -297,7 +298,7 @@ bf_session_remove_content (BfSession *session, const char *name)
 {
   BfSession *s = session;
   const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
-  if (s->ended || sc == NULL)
+  if (s->phase == BF_SESSION_PHASE_ENDED || sc == NULL)
     return;
   g_autoptr (GError) error = NULL;
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REMOVE, sc->creator, name, sc->senders,

@@ -68,7 +68,6 @@ fall_back_to_proposal (BfSession *s)
   /* What we sent the resource is not answered by the bare JID. */
   bf_iq_tracker_cancel (s->mgr->iqs, s);
   g_clear_pointer (&s->js, bf_jingle_session_free);
-  s->initiate_sent = FALSE;
   send_proposal (s);
 }
 
@@ -96,7 +95,7 @@ send_initiate (BfSession *s)
       return;
     }
   send_jingle_initiate (s, j);
-  s->initiate_sent = TRUE;
+  session_set_phase (s, BF_SESSION_PHASE_INITIATED);
   g_message ("session %s to %s initiated (%u contents, %u transports)", s->sid, s->peer,
              s->ours->contents->len, s->n_transports);
 }
@@ -104,7 +103,7 @@ send_initiate (BfSession *s)
 void
 maybe_send_initiate (BfSession *s)
 {
-  if (s->outgoing && transports_gathered (s) && !s->proposing && !s->initiate_sent && !s->ended)
+  if (s->phase == BF_SESSION_PHASE_INITIATING && transports_gathered (s))
     send_initiate (s);
 }
 
@@ -168,6 +167,7 @@ handle_accept (BfSession *s, BfJingle *j)
       return;
     }
   s->theirs = j;
+  session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
   s->dtls_setup = bf_media_dtls_setup_from_answer (bf_jingle_setup_to_string (setup));
   g_message ("session %s to %s answered (%u contents%s)", s->sid, s->peer, j->contents->len,
              s->bundled ? ", BUNDLE" : "");
@@ -179,10 +179,10 @@ handle_accept (BfSession *s, BfJingle *j)
   session_ref (s);
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
-  for (guint i = 0; i < s->n_transports && !s->ended; i++)
+  for (guint i = 0; i < s->n_transports && s->phase != BF_SESSION_PHASE_ENDED; i++)
     if (s->transports[i]->in_use)
       post_remote (s->transports[i], s->theirs);
-  if (!s->ended)
+  if (s->phase != BF_SESSION_PHASE_ENDED)
     transports_update_route (s);
   session_unref (s);
 }
@@ -243,7 +243,7 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
   BfSession *s = g_hash_table_lookup (mgr->proposals, jmi->id);
   const char *from = bf_stanza_get_attr (message, "from");
   const char *to = bf_stanza_get_attr (message, "to");
-  if (s == NULL || s->ended || !s->proposing)
+  if (s == NULL || s->phase != BF_SESSION_PHASE_PROPOSING)
     return;   /* late, foreign or for a proposal already taken: nothing to do */
   if (jmi->type != BF_JMI_RINGING && jmi->type != BF_JMI_PROCEED && jmi->type != BF_JMI_REJECT)
     return;   /* accept (to the callee's own JID), retract, finish: not ours to take */
@@ -263,14 +263,14 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       {
         /* From now on the session is with that resource. */
         set_peer (s, from);
-        s->proposing = FALSE;
+        session_set_phase (s, BF_SESSION_PHASE_INITIATING);
         s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
         g_message ("session %s: %s proceeds", s->sid, s->peer);
         maybe_send_initiate (s);
         break;
       }
     case BF_JMI_REJECT:
-      s->proposing = FALSE;   /* nothing to retract */
+      /* not notified: nothing to retract */
       session_end (s, jmi->reason ? jmi->reason->condition : BF_JINGLE_REASON_DECLINE, NULL,
                    FALSE);
       break;
@@ -292,7 +292,7 @@ handle_jmi_receipt (BfSessions *mgr, const BfStanza *message)
   if (id == NULL || !g_str_has_prefix (id, PROPOSE_ID_PREFIX))
     return;
   BfSession *s = g_hash_table_lookup (mgr->proposals, id + strlen (PROPOSE_ID_PREFIX));
-  if (s == NULL || s->ended || !s->proposing)
+  if (s == NULL || s->phase != BF_SESSION_PHASE_PROPOSING)
     return;
   const char *from = bf_stanza_get_attr (message, "from");
   const char *to = bf_stanza_get_attr (message, "to");
@@ -458,7 +458,7 @@ check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char
 static void
 send_proposal (BfSession *s)
 {
-  s->proposing = TRUE;
+  session_set_phase (s, BF_SESSION_PHASE_PROPOSING);
   g_hash_table_insert (s->mgr->proposals, s->sid, s);
   g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
   /* As Conversations proposes (MessageGenerator.java sessionProposal()): a
@@ -499,8 +499,8 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
                    "'%s' is not a full JID of %s", local, mgr->domain);
       return NULL;
     }
-  if (mirror->ended || mirror->theirs == NULL || mirror->worker == NULL || mirror->linked
-      || mirror->theirs->contents->len > MAX_TRANSPORTS)
+  if (mirror->phase == BF_SESSION_PHASE_ENDED || mirror->theirs == NULL || mirror->worker == NULL
+      || mirror->linked || mirror->theirs->contents->len > MAX_TRANSPORTS)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "session %s cannot be mirrored", mirror->sid);
@@ -538,6 +538,7 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
   else
     {
       s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
+      session_set_phase (s, BF_SESSION_PHASE_INITIATING);
       s->may_propose = TRUE;
       g_message ("session %s: calling %s from %s", s->sid, peer, local);
     }

@@ -20,6 +20,7 @@
 #include "jmi.h"
 #include "packet-route.h"
 #include "session.h"
+#include "session-phase.h"
 #include "sessions.h"
 #include "transport.h"
 
@@ -80,13 +81,12 @@ struct _BfSession {
   guint32 remote_ssrcs[MAX_SSRCS];
   guint32 local_ssrcs[MAX_SSRCS];
   guint n_ssrcs;
-  gboolean ended;
-  gboolean deferred;               /* incoming: the module answers later */
-  gboolean proposing;              /* outgoing: JMI propose sent, no proceed yet */
-  gboolean initiate_sent;          /* outgoing */
-  gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to JMI */
+  BfSessionPhase phase;            /* changed only by session_set_phase */
+  /* Facts beside the phase, not phases: they hold across several phases
+   * and are cleared by events of their own. */
+  gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to
+                                    * JMI (once: cleared by the fallback) */
   gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
-  gboolean accept_sent;            /* incoming */
   /* ICE-UDP transports (main thread creates them; see SessionTransport) */
   SessionTransport *transports[MAX_TRANSPORTS];
   guint n_transports;
@@ -101,7 +101,9 @@ struct _BfSession {
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
                                     * policy, by reason; read by the main side once
                                     * the worker let go (main_worker_released) */
-  gboolean torn_down;
+  gboolean torn_down;              /* the worker let go of the media (worker_teardown);
+                                    * not a phase: the worker writes and reads it, the
+                                    * phase is the main thread's */
   /* metrics (core-metrics.h): the belfry_sessions series counting it, and
    * when its setup clock started (monotonic us) */
   BfMetric *metric_state;
@@ -152,6 +154,9 @@ typedef struct {
 /* sessions.c: lifetime, signalling helpers, incoming sessions */
 G_GNUC_INTERNAL BfSession *session_ref (BfSession *s);
 G_GNUC_INTERNAL void session_unref (BfSession *s);
+/* Moves @s to @phase if session-phase.c allows it from the current one;
+ * a transition it does not allow is a bug: g_critical, and ignored. */
+G_GNUC_INTERNAL void session_set_phase (BfSession *s, BfSessionPhase phase);
 G_GNUC_INTERNAL void send_stanza (BfSessions *mgr, const BfStanza *stanza);
 /* A Jingle request to the peer; its answer comes back through the
  * manager's iq tracker (an error ends the session). */

@@ -612,9 +612,9 @@ transports_on_gathered (BfSession *s, WorkerNews *n)
     {
       g_autoptr (GPtrArray) held = g_steal_pointer (&st->held);
       g_ptr_array_set_free_func (held, NULL);
-      for (guint i = 0; i < held->len && !s->ended; i++)
+      for (guint i = 0; i < held->len && s->phase != BF_SESSION_PHASE_ENDED; i++)
         transports_send_or_hold (s, g_ptr_array_index (held, i));
-      for (guint i = 0; i < held->len && s->ended; i++)
+      for (guint i = 0; i < held->len && s->phase == BF_SESSION_PHASE_ENDED; i++)
         bf_jingle_free (g_ptr_array_index (held, i));
     }
 }

@@ -53,6 +53,18 @@ session_unref (BfSession *s)
   g_free (s);
 }
 
+void
+session_set_phase (BfSession *s, BfSessionPhase phase)
+{
+  if (!bf_session_phase_allowed (s->phase, phase))
+    {
+      g_critical ("session %s: no transition from %s to %s", s->sid,
+                  bf_session_phase_to_string (s->phase), bf_session_phase_to_string (phase));
+      return;
+    }
+  s->phase = phase;
+}
+
 /* --- the public session API (getters) --- */
 
 const char *
@@ -163,7 +175,8 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
   BfSession *s = session;
   memset (pts, 0, 128 * sizeof (gboolean));
   /* The echo's answer is the offer's own payload types. */
-  const BfJingle *echo = !s->outgoing && s->ours == NULL && s->accept_sent ? s->theirs : NULL;
+  const BfJingle *echo = !s->outgoing && s->ours == NULL && s->phase == BF_SESSION_PHASE_ACTIVE
+                         ? s->theirs : NULL;
   BfJingleCreator us = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
   const BfJingle *sides[] = { s->theirs, s->ours };
   gboolean any = FALSE;
@@ -257,7 +270,8 @@ jingle_answered (BfSession *s, const BfStanza *answer, gboolean initiate)
   if (g_strcmp0 (bf_stanza_get_attr (answer, "from"), s->peer) != 0
       || g_hash_table_lookup (s->mgr->table, s->key) != s)
     return;
-  if (initiate && s->may_propose && initiate_bounced (answer))
+  if (initiate && s->may_propose && s->phase == BF_SESSION_PHASE_INITIATED
+      && initiate_bounced (answer))
     fall_back_to_proposal (s);
   else
     session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
@@ -362,7 +376,7 @@ send_accept (BfSession *s)
       return;
     }
   send_jingle (s, j);
-  s->accept_sent = TRUE;
+  session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
   mgr->stats.accepted++;
   g_message ("session %s with %s accepted (%u contents, %u transports)", s->sid, s->peer,
              s->theirs->contents->len, s->n_transports);
@@ -375,7 +389,7 @@ on_hangup_grace (gpointer data)
 {
   BfSession *s = data;
   s->hangup_grace = 0;
-  if (!s->ended)
+  if (s->phase != BF_SESSION_PHASE_ENDED)
     {
       g_message ("session %s: no session-terminate from %s after it closed its media", s->sid,
                  s->peer);
@@ -389,7 +403,7 @@ main_on_news (gpointer data)
 {
   WorkerNews *n = data;
   BfSession *s = n->session;
-  if (s->mgr == NULL || s->ended || n->transport >= s->n_transports
+  if (s->mgr == NULL || s->phase == BF_SESSION_PHASE_ENDED || n->transport >= s->n_transports
       || !s->transports[n->transport]->in_use)
     return G_SOURCE_REMOVE;   /* news of a transport dropped since */
   switch (n->type)
@@ -398,11 +412,11 @@ main_on_news (gpointer data)
       {
         gboolean restarted = n->restarted;
         transports_on_gathered (s, n);
-        if (restarted || s->ended || !transports_gathered (s))
+        if (restarted || s->phase == BF_SESSION_PHASE_ENDED || !transports_gathered (s))
           break;
         if (s->outgoing)
           maybe_send_initiate (s);
-        else if (!s->accept_sent && !s->deferred)
+        else if (s->phase == BF_SESSION_PHASE_ACCEPTING)
           send_accept (s);
         break;
       }
@@ -464,20 +478,22 @@ main_on_news (gpointer data)
 void
 session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gboolean notify_peer)
 {
-  if (s->ended)
+  BfSessionPhase was = s->phase;
+  if (was == BF_SESSION_PHASE_ENDED)
     return;
-  s->ended = TRUE;
+  session_set_phase (s, BF_SESSION_PHASE_ENDED);
   BfSessions *mgr = s->mgr;
   session_ref (s);
   g_clear_handle_id (&s->hangup_grace, g_source_remove);
-  if (notify_peer && s->outgoing && s->proposing)
+  if (notify_peer && was == BF_SESSION_PHASE_PROPOSING)
     {
       /* XEP-0353 §3.3: the proposer withdraws. */
       g_autoptr (BfJmi) retract = bf_jmi_new (BF_JMI_RETRACT, s->sid);
       bf_jmi_set_reason (retract, reason, text);
       send_jmi (s, retract);
     }
-  else if (notify_peer && (!s->outgoing || s->initiate_sent))
+  else if (notify_peer && (!s->outgoing || was == BF_SESSION_PHASE_INITIATED
+                           || was == BF_SESSION_PHASE_ACTIVE))
     {
       g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_TERMINATE, s->sid);
       bf_jingle_set_reason (j, reason, text);
@@ -583,7 +599,7 @@ sessions_opened_by (BfSessions *mgr, const char *jid)
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
       BfSession *o = value;
-      if (o->outgoing || o->ended)
+      if (o->outgoing || o->phase == BF_SESSION_PHASE_ENDED)
         continue;
       g_autofree char *b = bare_lower (o->peer);
       n += g_strcmp0 (b, bare) == 0;
@@ -641,7 +657,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
       send_stanza (mgr, reply);
-      s->ended = TRUE;   /* nothing to terminate */
+      session_set_phase (s, BF_SESSION_PHASE_ENDED);   /* nothing to terminate */
       mgr->live_on_workers--;
       g_hash_table_remove (mgr->table, s->key);
       return;
@@ -731,7 +747,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   session_ref (s);
   if (info->sessions->offer)
     decision = info->sessions->offer (module, s);
-  if (s->ended)
+  if (s->phase == BF_SESSION_PHASE_ENDED)
     ;   /* the module ended it itself */
   else if (decision == BF_SESSION_DECLINE)
     {
@@ -739,9 +755,12 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       session_end (s, BF_JINGLE_REASON_DECLINE, NULL, TRUE);
     }
   else if (decision == BF_SESSION_DEFER)
-    s->deferred = TRUE;
+    session_set_phase (s, BF_SESSION_PHASE_DEFERRED);
   else
-    transports_start (s, s->theirs);
+    {
+      session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
+      transports_start (s, s->theirs);
+    }
   session_unref (s);
 }
 
@@ -842,14 +861,14 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
       break;
     case BF_JINGLE_ACTION_TRANSPORT_INFO:
       ack (mgr, iq);
-      if (s->deferred)
+      if (s->phase == BF_SESSION_PHASE_DEFERRED)
         keep_candidates (s, j);   /* no transport yet: it starts with them */
       else if (s->worker)
         handle_transport_info (s, j);   /* candidates, or an ICE restart */
       break;
     case BF_JINGLE_ACTION_TRANSPORT_REPLACE:
       ack (mgr, iq);
-      if (s->deferred || s->worker == NULL)
+      if (s->phase == BF_SESSION_PHASE_DEFERRED || s->worker == NULL)
         reject_transport_replace (s, j);
       else
         handle_transport_replace (s, j);
@@ -943,16 +962,16 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
            * end the call. */
           g_autofree char *fb = bare_lower (bf_stanza_get_attr (stanza, "from"));
           g_autofree char *pb = s ? bare_lower (s->peer) : NULL;
-          if (s && s->proposing && g_strcmp0 (fb, pb) != 0)
+          gboolean proposing = s && s->phase == BF_SESSION_PHASE_PROPOSING;
+          if (proposing && g_strcmp0 (fb, pb) != 0)
             {
               mgr->jmi_ignored++;
               g_message ("session %s: ignored a bounce of our proposal from %s (not %s; %"
                          G_GUINT64_FORMAT " JMI messages ignored so far)", s->sid,
                          bf_stanza_get_attr (stanza, "from"), s->peer, mgr->jmi_ignored);
             }
-          else if (s && s->proposing)
+          else if (proposing)
             {
-              s->proposing = FALSE;
               g_message ("session %s: the proposal to %s bounced", s->sid, s->peer);
               session_end (s, BF_JINGLE_REASON_GONE, NULL, FALSE);
             }
@@ -982,7 +1001,7 @@ gboolean
 bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **error)
 {
   BfSession *s = session;
-  if (s->ended || !s->deferred || answered->theirs == NULL || !answered->outgoing)
+  if (s->phase != BF_SESSION_PHASE_DEFERRED || answered->theirs == NULL || !answered->outgoing)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "session %s is not waiting for an answer", s->sid);
@@ -1012,7 +1031,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
       set_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
-  s->deferred = FALSE;
+  session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
   transports_start (s, s->theirs);
   return TRUE;
@@ -1040,8 +1059,12 @@ void
 bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
 {
   BfSession *s = session;
-  if (s->ended || s->js == NULL || (guint) info >= G_N_ELEMENTS (jingle_info_kinds)
-      || (s->outgoing && !s->initiate_sent))
+  /* Outgoing: nothing before our session-initiate (the peer would not
+   * know the sid). */
+  if (s->phase == BF_SESSION_PHASE_ENDED || s->js == NULL
+      || (guint) info >= G_N_ELEMENTS (jingle_info_kinds)
+      || (s->outgoing && s->phase != BF_SESSION_PHASE_INITIATED
+          && s->phase != BF_SESSION_PHASE_ACTIVE))
     return;
   g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INFO, s->sid);
   j->info.kind = jingle_info_kinds[info];
