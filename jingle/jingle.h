@@ -389,6 +389,20 @@ BfJingleCandidate *bf_jingle_ice_append_candidate (BfJingleIceTransport *ice,
 BfJingleFingerprint *bf_jingle_ice_set_fingerprint (BfJingleIceTransport *ice, const char *hash,
                                                     BfJingleSetup setup, const char *value);
 
+/* How a keyframe may be asked of whoever sends @pt of the video
+ * description @rtp, as negotiated there (XEP-0293 <rtcp-fb/> on the
+ * payload type or the whole description): a PLI (RFC 4585 §6.3.1) where
+ * "nack pli" is, a FIR (RFC 5104 §4.3.1) where only "ccm fir" is, NONE for
+ * audio or when neither was negotiated. */
+typedef enum {
+  BF_JINGLE_KEYFRAME_NONE = 0,
+  BF_JINGLE_KEYFRAME_FIR = 1,
+  BF_JINGLE_KEYFRAME_PLI = 2,
+} BfJingleKeyframeRequest;
+
+BfJingleKeyframeRequest bf_jingle_keyframe_request (const BfJingleRtpDescription *rtp,
+                                                    const BfJinglePayloadType *pt);
+
 /* Deep structural equality (NULL equals NULL). */
 gboolean bf_jingle_equal (const BfJingle *a, const BfJingle *b);
 

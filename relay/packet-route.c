@@ -97,6 +97,11 @@ route_rtcp_packet (const BfPacketRoute *route, const guint8 *p, gsize len, guint
   if (type == RTCP_RR)
     return (count > 0 && len >= 8 + 24 && lookup_ssrc (route, read32 (p + 8), transport))
            || lookup_ssrc (route, sender, transport);
+  /* RFC 5104 §4.3.1.1: a FIR's media source is 0; its FCI names the
+   * stream. */
+  if (type == RTCP_PSFB && count == 4 && len >= 16
+      && lookup_ssrc (route, read32 (p + 12), transport))
+    return TRUE;
   if (type == RTCP_RTPFB || type == RTCP_PSFB)
     return (len >= 12 && lookup_ssrc (route, read32 (p + 8), transport))
            || lookup_ssrc (route, sender, transport);

@@ -23,6 +23,7 @@
 #include "session-phase.h"
 #include "sessions.h"
 #include "transport.h"
+#include "video-sources.h"
 
 G_BEGIN_DECLS
 
@@ -59,6 +60,8 @@ typedef struct {
   /* worker */
   BfMediaTransport *transport;
   GPtrArray *local_candidates;     /* BfJingleCandidate*, until gathering is done */
+  gboolean w_heard;                /* a packet from the peer came through SRTP: the
+                                    * peer has the keys, what we send reaches it */
 } SessionTransport;
 
 struct _BfSession {
@@ -98,6 +101,8 @@ struct _BfSession {
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
+  BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
+  gboolean w_ready_told;           /* media_ready() ran for the transports there are */
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
                                     * policy, by reason; read by the main side once
                                     * the worker let go (main_worker_released) */
@@ -187,6 +192,7 @@ G_GNUC_INTERNAL void post_restart (SessionTransport *st, const char *ufrag, cons
 G_GNUC_INTERNAL void post_candidates (SessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void post_drop (SessionTransport *st);
 G_GNUC_INTERNAL void post_route (BfSession *s, const BfPacketRoute *route);
+G_GNUC_INTERNAL void post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *worker_transport_for (BfSession *s, gboolean is_rtcp,
                                                         const guint8 *data, gsize len);

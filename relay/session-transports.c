@@ -441,12 +441,50 @@ route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j, gboole
     }
 }
 
-/* Tells the worker which payload types and announced SSRCs belong to which
- * transport; only sessions with more than one need it. */
+/* What both sides list for each video payload type: the answer is within
+ * the offer, so this is what was negotiated (the echo, answering with the
+ * caller's own media, has only theirs). */
+static void
+keyframe_methods (const BfSession *s, guint8 method[128])
+{
+  memset (method, 0, 128);
+  const BfJingle *theirs = s->theirs, *ours = s->ours;
+  for (guint i = 0; theirs && i < theirs->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (theirs->contents, i);
+      const BfJingleContent *o = ours ? bf_jingle_find_content (ours, c->name) : NULL;
+      if (c->rtp == NULL || (ours && (o == NULL || o->rtp == NULL)))
+        continue;
+      for (guint k = 0; k < c->rtp->payload_types->len; k++)
+        {
+          const BfJinglePayloadType *pt = g_ptr_array_index (c->rtp->payload_types, k);
+          BfJingleKeyframeRequest m = bf_jingle_keyframe_request (c->rtp, pt);
+          if (o)
+            {
+              const BfJinglePayloadType *opt = NULL;
+              for (guint q = 0; opt == NULL && q < o->rtp->payload_types->len; q++)
+                if (((const BfJinglePayloadType *) g_ptr_array_index (o->rtp->payload_types,
+                                                                      q))->id == pt->id)
+                  opt = g_ptr_array_index (o->rtp->payload_types, q);
+              m = MIN (m, bf_jingle_keyframe_request (o->rtp, opt));
+            }
+          method[pt->id] = m;
+        }
+    }
+}
+
+/* Tells the worker how to ask for keyframes, and, for a session with more
+ * than one transport, which payload types and announced SSRCs belong to
+ * which transport. */
 void
 transports_update_route (BfSession *s)
 {
-  if (s->n_transports <= 1 || s->worker == NULL)
+  if (s->worker == NULL || s->n_transports == 0)
+    return;
+  guint8 method[128];
+  keyframe_methods (s, method);
+  post_keyframe_methods (s, method);
+  if (s->n_transports <= 1)
     return;
   BfPacketRoute route;
   bf_packet_route_init (&route);

@@ -74,6 +74,31 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
     }
 }
 
+/* Tells the module once every transport there is has heard from the peer
+ * (session.h: media_ready). */
+static void
+maybe_media_ready (BfSession *s)
+{
+  if (s->w_ready_told || s->torn_down)
+    return;
+  gboolean any = FALSE;
+  for (guint i = 0; i < s->w_n_transports; i++)
+    {
+      const SessionTransport *st = s->transports[i];
+      if (st->transport == NULL)
+        continue;   /* dropped, or not set up: nothing goes there */
+      if (!st->w_heard)
+        return;
+      any = TRUE;
+    }
+  if (!any)
+    return;
+  s->w_ready_told = TRUE;
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  if (info->sessions->media_ready)
+    info->sessions->media_ready (s->module, s);
+}
+
 static void
 on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer user)
 {
@@ -85,6 +110,15 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
   /* Feedback about what arrived here goes back the same way. */
   if (s->w_n_transports > 1)
     bf_packet_route_learn (&s->route, is_rtcp, data, len, st->index);
+  if (!is_rtcp)
+    bf_video_sources_learn (&s->w_video, data, len);
+  if (G_UNLIKELY (!st->w_heard))
+    {
+      st->w_heard = TRUE;
+      maybe_media_ready (s);
+      if (s->torn_down)
+        return;
+    }
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->media)
     info->sessions->media (s->module, s, is_rtcp, data, len);
@@ -126,6 +160,7 @@ typedef struct {
   BfMediaConfig *media;
   BfMediaCert *cert;
   BfPacketRoute *route;    /* worker_route */
+  guint8 *keyframe_methods; /* worker_keyframe_methods: 128 BfJingleKeyframeRequest */
 } WorkerJob;
 
 static void
@@ -145,6 +180,7 @@ job_free (WorkerJob *job)
   if (job->candidates)
     g_array_unref (job->candidates);
   g_free (job->route);
+  g_free (job->keyframe_methods);
   g_free (job);
 }
 
@@ -260,6 +296,7 @@ worker_setup (gpointer data)
     s->w_n_transports = job->transport + 1;
   SessionTransport *st = s->transports[job->transport];
   GError *error = NULL;
+  s->w_ready_told = FALSE;   /* a new transport: ready again once it hears */
   st->local_candidates = g_ptr_array_new_with_free_func (g_free);
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
   st->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
@@ -317,7 +354,10 @@ worker_drop (gpointer data)
   WorkerJob *job = data;
   SessionTransport *st = job_transport (job);
   if (st)
-    close_transport (st);
+    {
+      close_transport (st);
+      maybe_media_ready (job->session);   /* the one it waited for may be gone */
+    }
 }
 
 static void
@@ -428,6 +468,22 @@ void
 post_drop (SessionTransport *st)
 {
   post (st->session, worker_drop, job_new (st));
+}
+
+static void
+worker_keyframe_methods (gpointer data)
+{
+  WorkerJob *job = data;
+  if (!job->session->torn_down)
+    bf_video_sources_set_methods (&job->session->w_video, job->keyframe_methods);
+}
+
+void
+post_keyframe_methods (BfSession *s, const guint8 method[128])
+{
+  WorkerJob *job = job_new (s->transports[0]);
+  job->keyframe_methods = g_memdup2 (method, 128);
+  post (s, worker_keyframe_methods, job);
 }
 
 void

@@ -148,6 +148,23 @@ bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len)
   return t && bf_media_transport_send_rtcp (t, data, len);
 }
 
+guint
+bf_session_request_keyframe (BfSession *session)
+{
+  g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), 0);
+  guint sent = 0;
+  for (guint i = 0; !session->torn_down && i < session->w_video.n; i++)
+    {
+      guint8 buf[BF_VIDEO_SOURCES_REQUEST_MAX];
+      gsize n = bf_video_sources_request (&session->w_video, i, buf);
+      if (n > 0 && bf_session_send_rtcp (session, buf, n))
+        sent++;
+    }
+  if (sent)
+    g_debug ("session %s: asked the peer for keyframes of %u video streams", session->sid, sent);
+  return sent;
+}
+
 void
 bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
 {
@@ -633,6 +650,12 @@ session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *pee
   s->peer = g_strdup (peer);
   s->local = g_strdup (local);
   s->cname = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x", bf_random_u64 ());
+  /* The sender of our keyframe requests: random, like the cname. */
+  guint32 own_ssrc;
+  do
+    own_ssrc = bf_random_u32 ();
+  while (own_ssrc == 0);
+  bf_video_sources_init (&s->w_video, own_ssrc);
   s->key = g_strconcat (peer, "\n", sid, NULL);
   s->started = g_get_real_time ();
   g_hash_table_insert (mgr->table, s->key, s);

@@ -102,6 +102,14 @@ typedef struct {
                             gboolean accepted);
   /* The peer removed the content @name (content-remove).  Optional. */
   void (*content_removed) (BfModule *module, BfSession *session, const char *name);
+  /* Worker thread: every transport of the session has carried a packet
+   * from the peer through SRTP, so the peer has its keys and what is sent
+   * to it now arrives.  Runs once, and again when a content added later
+   * brings a transport of its own.  What was sent before may have been
+   * lost (a relayed call's other leg started earlier): a module relaying
+   * video asks the sending side for a keyframe here
+   * (bf_session_request_keyframe).  Optional. */
+  void (*media_ready) (BfModule *module, BfSession *session);
 } BfSessionHooks;
 
 /* The peer's JID (full, except for a placed session still being proposed
@@ -209,5 +217,13 @@ gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
  * (counted) before DTLS is done, after the end, or for a malformed packet. */
 gboolean bf_session_send_rtp (BfSession *session, const guint8 *data, gsize len);
 gboolean bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len);
+
+/* Worker thread only: asks the session's peer for a keyframe of each video
+ * stream it sends us (the SSRCs seen on its video payload types), with the
+ * request that payload type negotiated: a PLI (RFC 4585 §6.3.1) or a FIR
+ * (RFC 5104 §4.3.1); a stream with neither is not asked.  Sent at once:
+ * a module forwarding receivers' requests de-duplicates and limits them
+ * itself.  The number of requests sent. */
+guint bf_session_request_keyframe (BfSession *session);
 
 G_END_DECLS

@@ -405,6 +405,23 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
   bf_session_send_rtp (to, data, len);
 }
 
+/* One leg can now take media: whatever its other leg's peer sent before
+ * was dropped (the legs connect one after the other), the first keyframe
+ * with it, and a sender makes the next one only when asked.  Without this
+ * the callee of a relayed video call could show nothing for seconds,
+ * until its own decoder complained. */
+static void
+call_media_ready (BfModule *module, BfSession *ready)
+{
+  (void) module;
+  Call *c = bf_session_get_data (ready);
+  if (G_UNLIKELY (c == NULL))
+    return;
+  BfSession *other = ready == c->a ? c->b : c->a;
+  if (other)
+    bf_session_request_keyframe (other);
+}
+
 /* Content changes go across: the other party gets the content-add, and
  * its answer is the answer to the one who added. */
 static void
@@ -647,6 +664,7 @@ static const BfSessionHooks call_sessions = {
   .content_added = call_content_added,
   .content_answered = call_content_answered,
   .content_removed = call_content_removed,
+  .media_ready = call_media_ready,
 };
 
 static const char *const call_localparts[] = { BF_MODULE_ANY_LOCALPART, NULL };

@@ -1281,6 +1281,9 @@ class Peer:
         self.answer_sdes = cfg.get("answer_sdes", True) is not False
         self.drop_on_latency = cfg.get("drop_on_latency", True) is not False
         self.foreign_every = int(cfg.get("foreign_ssrc_every") or 0)
+        # Not Dino's: a callee whose network is slow to come up (a phone
+        # waking its radio): ICE starts this many seconds after the accept.
+        self.connect_delay = float(cfg.get("connect_delay") or 0)
         self.foreign_media = set(cfg.get("foreign_ssrc_media") or ("audio", "video"))
         linger = cfg.get("linger")
         self.linger = float(linger if linger is not None else (1.5 if self.mode == "call" else 4))
@@ -1297,6 +1300,7 @@ class Peer:
             "session_info_sent": [], "session_info_received": [], "iq_errors": [],
             "transports": {}, "foreign_ssrc_packets": 0, "disco": None, "sdes": {},
             "ringing_sent": 0, "fingerprint": None, "group_received": False,
+            "first_video_frame_ms": None,
         }
         self.loop = asyncio.get_event_loop()
         self.lock = threading.Lock()
@@ -1673,6 +1677,8 @@ class Peer:
     def on_video_frame(self, pad, info):
         with self.lock:
             self.res["video_frames_decoded"] += 1
+            if self.res["first_video_frame_ms"] is None:
+                self.res["first_video_frame_ms"] = now_ms()
             if self.res["video_width"] is None:
                 caps = pad.get_current_caps()
                 if caps:
@@ -1960,6 +1966,8 @@ class Peer:
         self.res["timings_ms"]["accept"] = now_ms()
         send = self.spawn(self.send_jingle("session-accept", payload))
         self.session_sent = True
+        if self.connect_delay:
+            await asyncio.sleep(self.connect_delay)
         # session.vala accept(): after sending, every content's on_accept():
         # create_transport_connection() (remote candidates, ICE checks) and
         # content_parameters.vala accept() (the stream).

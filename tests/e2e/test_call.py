@@ -261,9 +261,9 @@ def check_call(res_caller, res_callee, caller_bare, callee_bare, watch, blog):
         info = e2e.debug_dump(r) + blog
         assert r["ok"], info
         if r["peer"] == "chromium":
-            assert_chromium_decoded(r)
+            assert_chromium_decoded(r, blog)
         else:
-            assert_webrtcbin_decoded(r)
+            assert_webrtcbin_decoded(r, blog)
     assert_relay_remote(res_caller, res_callee, caller_bare, callee_bare, blog)
     assert_only_belfry_candidates(res_caller, watch, res_callee, blog)
     assert_only_belfry_candidates(res_callee, watch, res_caller, blog)

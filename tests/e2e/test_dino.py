@@ -435,6 +435,39 @@ def test_chromium_calls_dino_through_belfry(prosody, belfry, workdir, peers):
     assert_hangup_propagated(ra, rc, blog)
 
 
+def test_late_leg_gets_a_keyframe_at_once(prosody, belfry, workdir, peers):
+    """The callee's network is slow (its ICE starts 2.5 s after its
+    accept): Chromium's leg is up first and its first keyframe is dropped
+    with everything else sent before the Dino-shaped leg could take it.
+    Dino's depayloader waits for a keyframe and Dino never asks for one
+    (rtpvp8depay wait-for-keyframe=true, no PLI of its own), so belfry must:
+    the first frame is decoded within a second of the leg connecting."""
+    delay = 2.5
+    carol = e2e.dino_peer(prosody, workdir, "carol-dino", "carol", "answer",
+                          connect_delay=delay, **dict(DINO, timeout=CALLEE_TIMEOUT))
+    peers.append(carol)
+
+    def caller():
+        p = e2e.chromium_peer(prosody, workdir, "alice-chromium", "alice", "call",
+                              target=relay_jid("carol@localhost"),
+                              duration=DURATION + delay, timeout=TIMEOUT)
+        peers.append(p)
+        return p
+
+    ra, rc, watch, wall = relay_run_call(belfry, carol, caller)
+    record("chromium->belfry->dino (late leg)", [ra, rc], wall)
+    blog = belfry_log(belfry)
+    info = e2e.debug_dump(rc) + blog
+    assert rc["connected"], info
+    # The caller's leg really was up first, sending for seconds before.
+    assert rc["timings_ms"]["connected"] - rc["timings_ms"]["accept"] >= delay * 1000, info
+    first = rc["first_video_frame_ms"]
+    assert first is not None, info
+    assert first - rc["timings_ms"]["connected"] < 1000, info
+    assert_dino_decoded(rc, blog)
+    assert_chromium_decoded(ra, blog)
+
+
 def test_dino_calls_dino_through_belfry(prosody, belfry, workdir, peers):
     """Both legs without BUNDLE: the Dino-shaped caller (alice) proposes to
     carol's relay address, the Dino-shaped callee answers; each leg has a

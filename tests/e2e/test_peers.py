@@ -23,8 +23,8 @@ def record(name, results, wall):
             f.write(json.dumps(line) + "\n")
 
 
-def assert_chromium_decoded(res):
-    info = e2e.debug_dump(res)
+def assert_chromium_decoded(res, extra=""):
+    info = e2e.debug_dump(res) + extra
     assert res["ok"], info
     assert res["connected"], info
     assert res["audio_total_samples_received"] > 0, info
@@ -32,8 +32,8 @@ def assert_chromium_decoded(res):
     assert res["video_frames_decoded"] > MIN_FRAMES, info
 
 
-def assert_webrtcbin_decoded(res):
-    info = e2e.debug_dump(res)
+def assert_webrtcbin_decoded(res, extra=""):
+    info = e2e.debug_dump(res) + extra
     assert res["ok"], info
     assert res["connected"], info
     assert res["audio_buffers_decoded"] > 0, info

@@ -138,6 +138,27 @@ test_ssrc_table_is_bounded (void)
   g_assert_cmpuint (r.pt[7], ==, 0);
 }
 
+/* A FIR names its stream in the FCI (RFC 5104 §4.3.1.1: media source 0):
+ * it goes where that stream came from, not to the first transport. */
+static void
+test_fir_by_fci (void)
+{
+  BfPacketRoute r;
+  bf_packet_route_init (&r);
+  bf_packet_route_set_ssrc (&r, 0xbbbb, 1);
+  guint8 b[28];
+  gsize n = rtcp (b, 206, 4, 4, 0x1234, 0);
+  put32 (b + 12, 0xbbbb);
+  g_assert_cmpuint (bf_packet_route_lookup (&r, TRUE, b, n), ==, 1);
+  /* The same bytes as a PLI (FMT 1) look at the media source only. */
+  b[0] = 0x81;
+  g_assert_cmpuint (bf_packet_route_lookup (&r, TRUE, b, n), ==, 0);
+  /* A FIR too short for its FCI is not read past its end. */
+  b[0] = 0x84;
+  b[3] = 2;
+  g_assert_cmpuint (bf_packet_route_lookup (&r, TRUE, b, 12), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -145,6 +166,7 @@ main (int argc, char **argv)
   g_test_add_func ("/packet-route/rtp-by-payload-type", test_rtp_by_payload_type);
   g_test_add_func ("/packet-route/rtcp-by-ssrc", test_rtcp_by_ssrc);
   g_test_add_func ("/packet-route/malformed-rtcp", test_malformed_rtcp);
+  g_test_add_func ("/packet-route/fir-by-fci", test_fir_by_fci);
   g_test_add_func ("/packet-route/ssrc-table-is-bounded", test_ssrc_table_is_bounded);
   return g_test_run ();
 }
