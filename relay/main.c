@@ -16,52 +16,15 @@
 #include <string.h>
 #include <glib-unix.h>
 
-#include "admin.h"
-#include "config.h"
 #include "core-metrics.h"
 #include "fd-limit.h"
-#include "link.h"
 #include "log.h"
-#include "metrics-http.h"
-#include "modules.h"
-#include "reload.h"
-#include "router.h"
-#include "sessions.h"
-#include "dtls-cert.h"
-#include "media-config.h"
+#include "relay.h"
 #include "srtp-session.h"
-#include "worker.h"
 
 enum { EXIT_OK = 0, EXIT_FATAL = 1, EXIT_CONFIG = 2 };
 
 #define SHUTDOWN_GRACE_MS 2000
-
-/* The process's one owner of everything. */
-typedef struct {
-  BfConfig *config;
-  BfModules *modules;
-  BfRouter *router;
-  BfLink *link;
-  BfMediaConfig media;
-  guint max_sessions;
-  guint max_sessions_per_jid;  /* [limits]; 0: none */
-  BfMediaCert *cert;
-  BfMediaPool *pool;
-  BfSessions *sessions;
-  char *metrics_listen;        /* [metrics] listen; NULL: off */
-  BfMetricsHttp *metrics;
-  GMainLoop *loop;
-  gboolean stopping;
-  guint signal_ids[4];
-  /* operator control */
-  BfAdmin *admin;
-  char **admin_jids;               /* read at start, until the admin takes them */
-  BfReload *reload;
-  gboolean verbose;                /* --verbose: debug stays on whatever the file says */
-  guint drain_timeout;             /* seconds ([component] drain-timeout) */
-  gboolean draining;
-  guint drain_timer;
-} BfRelay;
 
 static void
 on_link_stanza (gpointer data, const BfStanza *stanza)
@@ -209,167 +172,6 @@ on_reload_signal (gpointer data)
   if (!relay->stopping)
     bf_reload_run (relay->reload);
   return G_SOURCE_CONTINUE;
-}
-
-/* --- what SIGHUP changes live (reload.h) --- */
-
-static gboolean
-reload_component (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
-                  GError **error)
-{
-  BfRelay *relay = data;
-  gint64 timeout;
-  g_autofree char *level = bf_config_get_string (group, "log-level", "info", error);
-  if (level == NULL || !bf_config_get_int (group, "drain-timeout", 3600, 1, 7 * 24 * 3600,
-                                           &timeout, error))
-    return FALSE;   /* bf_config_load checked both: not reached */
-  if (!apply)
-    return TRUE;
-  gboolean debug = relay->verbose || strcmp (level, "debug") == 0;
-  if (debug != bf_log_get_debug ())
-    g_ptr_array_add (changes, g_strdup_printf ("[component] log-level: %s → %s",
-                                               debug ? "info" : "debug", debug ? "debug" : "info"));
-  bf_log_set_debug (debug);
-  if ((guint) timeout != relay->drain_timeout)
-    g_ptr_array_add (changes, g_strdup_printf ("[component] drain-timeout: %u → %u s",
-                                               relay->drain_timeout, (guint) timeout));
-  relay->drain_timeout = (guint) timeout;
-  return TRUE;
-}
-
-static gboolean
-reload_admin (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
-              GError **error)
-{
-  BfRelay *relay = data;
-  g_auto (GStrv) jids = NULL;
-  if (!bf_admin_read_config (group, &jids, error) || !bf_config_group_check_unknown (group, error))
-    return FALSE;
-  if (!apply)
-    return TRUE;
-  guint before = bf_admin_count_jids (relay->admin), after = g_strv_length (jids);
-  gboolean same = bf_admin_has_jids (relay->admin, (const char *const *) jids);
-  bf_admin_set_jids (relay->admin, g_steal_pointer (&jids));
-  /* The count is what the log shows of the change; JIDs are personal. */
-  if (!same)
-    g_ptr_array_add (changes, g_strdup_printf ("[admin] jids: %u → %u entr%s", before, after,
-                                               after == 1 ? "y" : "ies"));
-  return TRUE;
-}
-
-static gboolean
-reload_media (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
-              GError **error)
-{
-  BfRelay *relay = data;
-  /* The whole group is checked as at start, so a typo is caught now
-   * rather than at the next restart; only max-sessions changes live. */
-  BfMediaConfig check;
-  bf_media_config_init (&check);
-  gint64 max = 0;
-  gboolean ok = bf_media_config_read (&check, group, error)
-                && bf_config_get_int (group, "max-sessions", 1000, 1, 100000, &max, error)
-                && bf_config_group_check_unknown (group, error);
-  bf_media_config_clear (&check);
-  if (!ok || !apply)
-    return ok;
-  if ((guint) max != relay->max_sessions)
-    g_ptr_array_add (changes, g_strdup_printf ("[media] max-sessions: %u → %u",
-                                               relay->max_sessions, (guint) max));
-  relay->max_sessions = (guint) max;
-  if (relay->sessions)
-    bf_sessions_set_max (relay->sessions, relay->max_sessions);
-  return TRUE;
-}
-
-/* [limits] max-sessions-per-jid (the rest of [limits] shapes the running
- * link's parser and queue: a restart). */
-static gboolean
-reload_limits (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
-               GError **error)
-{
-  BfRelay *relay = data;
-  gint64 v;
-  if (!bf_config_get_int (group, "max-sessions-per-jid", 8, 0, 100000, &v, error))
-    return FALSE;
-  if (!apply || (guint) v == relay->max_sessions_per_jid)
-    return TRUE;
-  g_ptr_array_add (changes, g_strdup_printf ("[limits] max-sessions-per-jid: %u → %u",
-                                             relay->max_sessions_per_jid, (guint) v));
-  relay->max_sessions_per_jid = (guint) v;
-  if (relay->sessions)
-    bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
-  return TRUE;
-}
-
-/* [metrics] listen: a new address is bound at once; one that cannot be
- * (port in use) leaves the running listener serving, logged. */
-static gboolean
-reload_metrics (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
-                GError **error)
-{
-  BfRelay *relay = data;
-  g_autofree char *listen = NULL;
-  gboolean ok = bf_metrics_read_group (group, &listen, error);
-  if (!ok || !apply)
-    return ok;
-  if (g_strcmp0 (listen, relay->metrics_listen) == 0)
-    return TRUE;
-  g_autoptr (GError) local = NULL;
-  if (relay->metrics && !bf_metrics_http_restart (relay->metrics, listen, &local))
-    {
-      g_warning ("reload: [metrics] listen: %s; still serving on %s", local->message,
-                 relay->metrics_listen ? relay->metrics_listen : "(off)");
-      return TRUE;
-    }
-  g_ptr_array_add (changes, g_strdup_printf ("[metrics] listen: %s → %s",
-                                             relay->metrics_listen ? relay->metrics_listen : "off",
-                                             listen ? listen : "off"));
-  g_free (relay->metrics_listen);
-  relay->metrics_listen = g_steal_pointer (&listen);
-  return TRUE;
-}
-
-static void
-add_counter (GPtrArray *out, const char *var, const char *label, guint64 value)
-{
-  g_ptr_array_add (out, g_strdup (var));
-  g_ptr_array_add (out, g_strdup (label));
-  g_ptr_array_add (out, g_strdup_printf ("%" G_GUINT64_FORMAT, value));
-}
-
-/* The show-counters command (admin.h). */
-static void
-collect_counters (gpointer data, GPtrArray *out)
-{
-  BfRelay *relay = data;
-  const BfLinkStats *ls = bf_link_get_stats (relay->link);
-  const BfRouterStats *rs = bf_router_get_stats (relay->router);
-  add_counter (out, "link-connects", "Link: connection attempts", ls->connects);
-  add_counter (out, "link-attaches", "Link: accepted handshakes", ls->attaches);
-  add_counter (out, "link-stanzas-in", "Link: stanzas in", ls->stanzas_in);
-  add_counter (out, "link-stanzas-out", "Link: stanzas out", ls->stanzas_out);
-  add_counter (out, "link-dropped-out", "Link: dropped on the way out", ls->dropped_out);
-  add_counter (out, "link-stream-errors", "Link: stream errors sent", ls->stream_errors);
-  add_counter (out, "router-routed", "Router: stanzas routed", rs->routed);
-  add_counter (out, "router-to-modules", "Router: to modules", rs->to_modules);
-  add_counter (out, "router-answered", "Router: answered by the core", rs->answered);
-  add_counter (out, "router-dropped", "Router: ignored", rs->dropped);
-  if (relay->sessions)
-    {
-      const BfSessionStats *ss = bf_sessions_get_stats (relay->sessions);
-      add_counter (out, "sessions", "Sessions: now", bf_sessions_count (relay->sessions));
-      add_counter (out, "max-sessions", "Sessions: max-sessions",
-                   bf_sessions_get_max (relay->sessions));
-      add_counter (out, "sessions-initiated", "Sessions: initiated by peers", ss->initiated);
-      add_counter (out, "sessions-placed", "Sessions: placed", ss->placed);
-      add_counter (out, "sessions-accepted", "Sessions: accepted", ss->accepted);
-      add_counter (out, "sessions-declined", "Sessions: declined", ss->declined);
-      add_counter (out, "sessions-busy", "Sessions: refused busy", ss->busy);
-      add_counter (out, "sessions-failed", "Sessions: failed", ss->failed);
-      add_counter (out, "sessions-ended", "Sessions: ended", ss->ended);
-    }
-  add_counter (out, "draining", "Draining (1: yes)", relay->draining);
 }
 
 static gboolean
@@ -540,20 +342,11 @@ main (int argc, char **argv)
     bf_log_set_debug (TRUE);
   relay.admin = bf_admin_new (relay.config->jid, send_to_link, &relay);
   bf_admin_set_jids (relay.admin, g_steal_pointer (&relay.admin_jids));
-  bf_admin_set_counters_func (relay.admin, collect_counters, &relay);
+  bf_admin_set_counters_func (relay.admin, bf_relay_collect_counters, &relay);
   bf_admin_set_drain_func (relay.admin, start_drain, &relay);
   bf_router_set_domain_iq_hook (relay.router, bf_admin_handle_iq, relay.admin);
   relay.reload = bf_reload_new (relay.config, relay.modules);
-  static const char *const component_keys[] = { "log-level", "drain-timeout", NULL };
-  static const char *const admin_keys[] = { "jids", NULL };
-  static const char *const media_keys[] = { "max-sessions", NULL };
-  bf_reload_register (relay.reload, "component", component_keys, reload_component, &relay);
-  bf_reload_register (relay.reload, "admin", admin_keys, reload_admin, &relay);
-  bf_reload_register (relay.reload, "media", media_keys, reload_media, &relay);
-  static const char *const limits_keys[] = { "max-sessions-per-jid", NULL };
-  bf_reload_register (relay.reload, "limits", limits_keys, reload_limits, &relay);
-  static const char *const metrics_keys[] = { "listen", NULL };
-  bf_reload_register (relay.reload, "metrics", metrics_keys, reload_metrics, &relay);
+  bf_relay_register_reloads (&relay);
   relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
   bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
   bf_link_set_attached_func (relay.link, on_link_attached, &relay);
