@@ -23,10 +23,6 @@
 
 static void send_proposal (BfSession *s);
 
-/* The message id of our propose ("bf-m-" sid, see send_jmi()): what a
- * receipt for it names. */
-#define PROPOSE_ID_PREFIX "bf-m-"
-
 /* The session is now with @peer: the manager's table is keyed by it. */
 static void
 set_peer (BfSession *s, const char *peer)
@@ -289,9 +285,7 @@ void
 handle_jmi_receipt (BfSessions *mgr, const BfStanza *message)
 {
   const char *id = bf_jmi_receipt_id (message);
-  if (id == NULL || !g_str_has_prefix (id, PROPOSE_ID_PREFIX))
-    return;
-  BfSession *s = g_hash_table_lookup (mgr->proposals, id + strlen (PROPOSE_ID_PREFIX));
+  BfSession *s = id ? g_hash_table_lookup (mgr->propose_msgs, id) : NULL;
   if (s == NULL || s->phase != BF_SESSION_PHASE_PROPOSING)
     return;
   const char *from = bf_stanza_get_attr (message, "from");

@@ -90,6 +90,7 @@ struct _BfSession {
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to
                                     * JMI (once: cleared by the fallback) */
   gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
+  char *propose_msg_id;            /* outgoing: our propose's message id (random) */
   /* ICE-UDP transports (main thread creates them; see SessionTransport) */
   SessionTransport *transports[MAX_TRANSPORTS];
   guint n_transports;
@@ -130,6 +131,9 @@ struct _BfSessions {
   guint max_per_jid;               /* 0: none */
   GHashTable *table;               /* key -> BfSession* (a reference) */
   GHashTable *proposals;           /* sid -> BfSession* (weak: in table while there) */
+  GHashTable *propose_msgs;        /* message id of our propose -> BfSession* (weak,
+                                    * the same lifetime): what a bounce or a XEP-0184
+                                    * receipt of it names */
   BfIqTracker *iqs;                /* our Jingle requests awaiting their answer */
   GHashTable *proceeded;           /* "from\nid" -> media of a proposal we proceeded
                                     * (session-outgoing.c), until its session-initiate */

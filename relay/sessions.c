@@ -46,6 +46,7 @@ session_unref (BfSession *s)
   g_free (s->peer);
   g_free (s->local);
   g_free (s->cname);
+  g_free (s->propose_msg_id);
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
   bf_jingle_free (s->ours);
@@ -333,11 +334,20 @@ send_jingle_initiate (BfSession *s, BfJingle *j)
 void
 send_jmi (BfSession *s, const BfJmi *jmi)
 {
-  /* One id per message (RFC 6120 §8.1.3); the propose's is "bf-m-" sid,
-   * what a bounce or a receipt for it names (session-outgoing.c). */
-  g_autofree char *id = jmi->type == BF_JMI_PROPOSE
-                        ? g_strdup_printf ("bf-m-%s", s->sid)
-                        : g_strdup_printf ("bf-m-%s-%s", s->sid, bf_jmi_type_to_string (jmi->type));
+  /* One id per message (RFC 6120 §8.1.3).  The propose's is random and
+   * kept in a table: a bounce or a receipt names it (never parsed). */
+  g_autofree char *id = NULL;
+  if (jmi->type == BF_JMI_PROPOSE)
+    {
+      if (s->propose_msg_id)
+        g_hash_table_remove (s->mgr->propose_msgs, s->propose_msg_id);
+      g_free (s->propose_msg_id);
+      s->propose_msg_id = g_strdup_printf ("bf-p-%016" G_GINT64_MODIFIER "x", bf_random_u64 ());
+      g_hash_table_insert (s->mgr->propose_msgs, s->propose_msg_id, s);
+      id = g_strdup (s->propose_msg_id);
+    }
+  else
+    id = g_strdup_printf ("bf-m-%s-%s", s->sid, bf_jmi_type_to_string (jmi->type));
   g_autoptr (BfStanza) m = bf_jmi_build (jmi, s->local, s->peer, id);
   send_stanza (s->mgr, m);
 }
@@ -522,6 +532,8 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   bf_core_metrics_session_state (s->module, &s->metric_state, NULL);
   if (s->outgoing)
     g_hash_table_remove (mgr->proposals, s->sid);
+  if (s->propose_msg_id)
+    g_hash_table_remove (mgr->propose_msgs, s->propose_msg_id);
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->ended)
     info->sessions->ended (s->module, s, bf_jingle_reason_to_string (reason));
@@ -977,9 +989,9 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   if (g_strcmp0 (type, "error") == 0)
     {
       /* Our proposal bounced (no such user, server unreachable). */
-      if (id && g_str_has_prefix (id, "bf-m-"))
+      BfSession *s = id ? g_hash_table_lookup (mgr->propose_msgs, id) : NULL;
+      if (s)
         {
-          BfSession *s = g_hash_table_lookup (mgr->proposals, id + 5);
           /* Only the callee's address bounces it (its server answers in its
            * name, RFC 6120 §8.3.1): anyone else who learnt the id may not
            * end the call. */
@@ -1121,6 +1133,7 @@ bf_sessions_new (const char *domain, BfSendFunc send, gpointer send_data,
   mgr->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) session_unref);
   mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
+  mgr->propose_msgs = g_hash_table_new (g_str_hash, g_str_equal);
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   mgr->iqs = bf_iq_tracker_new (CLAMP (max_sessions * IQ_PENDING_PER_SESSION, 1024, 1 << 20),
                                 IQ_TIMEOUT_MS);
@@ -1174,6 +1187,7 @@ bf_sessions_free (BfSessions *mgr)
     }
   g_hash_table_unref (mgr->table);
   g_hash_table_unref (mgr->proposals);
+  g_hash_table_unref (mgr->propose_msgs);
   g_hash_table_unref (mgr->proceeded);
   bf_iq_tracker_free (mgr->iqs);
   bf_media_config_clear (&mgr->media);

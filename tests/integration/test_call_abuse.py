@@ -152,10 +152,10 @@ def test_a_bounce_or_answer_from_a_third_party_is_ignored(relay, alice, bob, car
     c = new_call(calls, relay, alice, bob, tag="bounce")
     c.initiate(video=False)
     c.wait_propose()
-    # carol learnt the id (it is in the propose bob got): she forges a bounce
-    # of it, then a reject and a proceed.
+    # carol learnt the propose's message id (bob's client leaked it): she
+    # forges a bounce of it, then a reject and a proceed.
     carol.send_raw(f"<message xmlns='jabber:client' type='error' to={quoteattr(c.b_from)} "
-                   f"id='bf-m-{c.b_sid}'><error type='cancel'><service-unavailable "
+                   f"id={quoteattr(c.propose.get('id'))}><error type='cancel'><service-unavailable "
                    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
     relay.wait_log(f"session {c.b_sid}: ignored a bounce of our proposal from {carol.full_jid}", 5)
     carol.send_raw(jmi_xml(c.b_from, "reject", c.b_sid))
@@ -175,7 +175,7 @@ def test_a_bounce_from_the_callee_still_ends_the_call(relay, alice, bob, calls):
     c.initiate(video=False)
     c.wait_propose()
     bob.send_raw(f"<message xmlns='jabber:client' type='error' to={quoteattr(c.b_from)} "
-                 f"id='bf-m-{c.b_sid}'><error type='cancel'><service-unavailable "
+                 f"id={quoteattr(c.propose.get('id'))}><error type='cancel'><service-unavailable "
                  "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
     relay.wait_log(f"session {c.b_sid}: the proposal to {BOB} bounced", 5)
     c.wait_a("session-terminate")
