@@ -24,11 +24,11 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/session.h>
 
 G_BEGIN_DECLS
 
 typedef struct _BfWorker BfWorker;
-typedef struct _BfSession BfSession;
 
 typedef void (*BfWorkerFunc) (gpointer data);
 
