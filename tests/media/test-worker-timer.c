@@ -206,28 +206,36 @@ test_timer_deadlines (void)
   g_assert_nonnull (g_async_queue_timeout_pop (st.destroyed, WAIT_US));
   g_assert_true (st.on_worker);
 
-  g_assert_cmpuint (st.ticks[0].index, ==, 1);   /* the first at start + interval */
+  /* The first at start + interval (unless the machine was so busy that it
+   * was skipped already). */
+  g_assert_cmpuint (st.ticks[0].index, ==, 1 + st.ticks[0].skipped);
   g_assert_cmpuint (st.ticks[st.n - 1].index, ==, N_TICKS);
   assert_on_grid (&st);
   /* Every index from 1 to 50 ran or was counted as skipped (none is, on a
    * machine that is not overloaded; either way the grid holds). */
   g_assert_cmpuint (st.n + st.ticks[st.n - 1].missed, ==, N_TICKS);
-  /* Dispatch lateness does not accumulate: the 50th tick runs close to
-   * start + 50 × 20 ms.  Re-arming from dispatch time (g_timeout_add)
+  /* Dispatch lateness does not accumulate: the last ticks run close to
+   * start + n × 20 ms.  Re-arming from dispatch time (g_timeout_add)
    * would add each tick's lateness (at least the poll's ms rounding) to
-   * all later ones. */
+   * all later ones, tens of ms by the 50th.  The best of the last ten is
+   * checked, so that one scheduling hiccup of a shared machine does not
+   * fail the test; an accumulated drift makes every one of them late. */
   gint64 last_late = st.ran_at[st.n - 1] - st.ticks[st.n - 1].deadline;
-  gint64 worst = 0, sum = 0;
+  gint64 worst = 0, sum = 0, best_of_last = G_MAXINT64;
   for (guint i = 0; i < st.n; i++)
     {
       gint64 late = st.ran_at[i] - st.ticks[i].deadline;
       worst = MAX (worst, late);
       sum += late;
+      if (i + 10 >= st.n)
+        best_of_last = MIN (best_of_last, late);
     }
-  g_test_message ("50 ticks of 20 ms: last %.2f ms late, mean %.2f ms, worst %.2f ms, "
-                  "%" G_GUINT64_FORMAT " skipped", last_late / 1e3, sum / 1e3 / st.n,
-                  worst / 1e3, st.ticks[st.n - 1].missed);
-  g_assert_cmpint (last_late, <, 15 * 1000);
+  g_test_message ("50 ticks of 20 ms: last %.2f ms late, best of the last ten %.2f ms, "
+                  "mean %.2f ms, worst %.2f ms, %" G_GUINT64_FORMAT " skipped", last_late / 1e3,
+                  best_of_last / 1e3, sum / 1e3 / st.n, worst / 1e3,
+                  st.ticks[st.n - 1].missed);
+  g_assert_cmpuint (st.n, >=, 10);
+  g_assert_cmpint (best_of_last, <, 5 * 1000);
 
   /* The timer is gone: its id no longer names a live timer, and removing
    * it is harmless. */
@@ -265,12 +273,14 @@ test_timer_skips_missed (void)
   g_assert_cmpuint (after->skipped, >=, 4);
   g_assert_cmpuint (after->skipped, <=, 8);   /* generous: a slow wake-up */
   g_assert_cmpuint (after->missed, >=, after->skipped);
-  g_assert_cmpint (st.ran_at[i + 1] - after->deadline, <, st.interval_ms * 1000);
-  /* No burst: the next callback waits for its own deadline, an interval
-   * later, and is not behind. */
+  /* It is the latest due (less than an interval old when dispatched; two
+   * here, for the time between the dispatch and the callback's clock
+   * reading on a loaded machine).  A burst would run tick 4, 100 ms late. */
+  g_assert_cmpint (st.ran_at[i + 1] - after->deadline, <, 2 * st.interval_ms * 1000);
+  /* No burst: the next callback waits for its own deadline, at least an
+   * interval later. */
   g_assert_cmpuint (i + 2, <, st.n);
-  g_assert_cmpuint (st.ticks[i + 2].index, ==, after->index + 1);
-  g_assert_cmpuint (st.ticks[i + 2].skipped, ==, 0);
+  g_assert_cmpuint (st.ticks[i + 2].index, >, after->index);
   g_assert_cmpint (st.ran_at[i + 2], >=, after->deadline + st.interval_ms * 1000);
   /* Ran + skipped = every tick up to the last. */
   g_assert_cmpuint (st.n + st.ticks[st.n - 1].missed, ==, st.ticks[st.n - 1].index);
