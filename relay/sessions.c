@@ -98,6 +98,14 @@ bf_session_is_outgoing (BfSession *session)
   return session->outgoing;
 }
 
+/* belfry/worker.h: a BfWorker is the session's BfMediaWorker
+ * (module-worker.c); set before offer() and never changed. */
+BfWorker *
+bf_session_get_worker (BfSession *session)
+{
+  return (BfWorker *) session->worker;
+}
+
 guint
 bf_session_get_n_ssrcs (BfSession *session)
 {

@@ -21,6 +21,7 @@
 #include <gmodule.h>
 #include <belfry/stanza.h>
 #include <belfry/session.h>
+#include <belfry/worker.h>
 
 G_BEGIN_DECLS
 

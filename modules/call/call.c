@@ -20,6 +20,7 @@
 #include <gmodule.h>
 #include <belfry/module.h>
 #include <belfry/rate-limit.h>
+#include <belfry/worker.h>
 
 #include "jid-escape.h"
 #include "rtcp-privacy.h"
@@ -49,8 +50,23 @@ typedef struct {
   gboolean ok[128];
 } PtSet;
 
+/* What call_media() reads: the worker's own copy, replaced only by
+ * set_media() running on the worker (posted by update_maps), so the two
+ * threads share nothing mutable.  Both legs share one worker. */
 typedef struct {
-  gatomicrefcount ref;             /* one per leg */
+  /* The packet translation, each direction (identity until answered). */
+  BfRtpMap a_to_b, b_to_a;
+  /* The payload types each leg's peer agreed to receive; until known
+   * (!*_known) everything passes. */
+  PtSet a_takes, b_takes;
+  gboolean a_takes_known, b_takes_known;
+  /* Relayed RTCP made private (rtcp-privacy.h); read when the call is
+   * freed, after the worker is done with both legs. */
+  CallRtcpPrivacyStats rtcp;
+} CallMedia;
+
+typedef struct {
+  gatomicrefcount ref;             /* one per leg, one per update in flight */
   guint id;
   CallModule *cm;                  /* main thread */
   char *caller;                    /* bare, lower case: the per_jid key */
@@ -58,22 +74,13 @@ typedef struct {
   gboolean a_over, b_over, counted_out, answered;
   guint ring_source;
   gint64 started_us;
-  /* Published by the main thread (atomically: a content change makes new
-   * ones while media flows), read by the worker; every map ever published
-   * stays allocated until the call is freed, in @maps. */
-  BfRtpMap *a_to_b, *b_to_a;
-  /* Published the same way: the payload types each leg's peer agreed to
-   * receive (NULL until known: everything passes); what else comes from
-   * the other leg is dropped and counted in @dropped_pt (atomic). */
-  const PtSet *a_takes, *b_takes;
+  gboolean renumbered;             /* the last maps rewrite payload types or ids */
+  /* RTP the receiving peer did not negotiate (call_media): counted on the
+   * worker, read once on the main thread for a log line.  A plain counter,
+   * so an atomic is enough; it steers nothing. */
   gint dropped_pt;
-  GPtrArray *maps;
-  /* Worker thread only (both legs share one worker); read when the call
-   * is freed. */
-  CallRtcpPrivacyStats rtcp;
+  CallMedia w;                     /* worker thread only */
 } Call;
-
-static const BfRtpMap identity_map = { .identity = TRUE };
 
 static Call *
 call_ref (Call *c)
@@ -88,44 +95,64 @@ call_unref (gpointer data)
   Call *c = data;
   if (!g_atomic_ref_count_dec (&c->ref))
     return;
-  /* Both legs are freed: their worker is done with the call. */
-  if (c->rtcp.sdes_items_dropped || c->rtcp.app_dropped || c->rtcp.malformed)
+  /* Both legs and every posted update are gone: their worker is done with
+   * the call. */
+  const CallRtcpPrivacyStats *rtcp = &c->w.rtcp;
+  if (rtcp->sdes_items_dropped || rtcp->app_dropped || rtcp->malformed)
     g_message ("call %u: RTCP kept private: %" G_GUINT64_FORMAT " SDES items other than CNAME "
                "and %" G_GUINT64_FORMAT " APP packets removed, %" G_GUINT64_FORMAT
-               " compounds dropped (malformed or too large)", c->id, c->rtcp.sdes_items_dropped,
-               c->rtcp.app_dropped, c->rtcp.malformed);
+               " compounds dropped (malformed or too large)", c->id, rtcp->sdes_items_dropped,
+               rtcp->app_dropped, rtcp->malformed);
   g_free (c->caller);
-  g_ptr_array_unref (c->maps);
   g_free (c);
 }
 
-static const PtSet *
-new_pt_set (Call *c, BfSession *leg)
+/* New maps on their way to the worker. */
+typedef struct {
+  Call *call;                      /* a reference */
+  BfRtpMap a_to_b, b_to_a;
+  PtSet a_takes, b_takes;
+  gboolean a_takes_known, b_takes_known;
+} MapsUpdate;
+
+/* Worker: the maps in @data replace the call's. */
+static void
+set_media (gpointer data)
 {
-  PtSet *set = g_new (PtSet, 1);
-  if (!bf_session_get_receive_pts (leg, set->ok))
-    {
-      g_free (set);
-      return NULL;   /* not answered yet */
-    }
-  g_ptr_array_add (c->maps, set);
-  return set;
+  MapsUpdate *u = data;
+  CallMedia *w = &u->call->w;
+  w->a_to_b = u->a_to_b;
+  w->b_to_a = u->b_to_a;
+  w->a_takes = u->a_takes;
+  w->b_takes = u->b_takes;
+  w->a_takes_known = u->a_takes_known;
+  w->b_takes_known = u->b_takes_known;
+}
+
+static void
+maps_update_free (gpointer data)
+{
+  MapsUpdate *u = data;
+  call_unref (u->call);
+  g_free (u);
 }
 
 /* After an answer or a content change: the packet translation for both
- * directions and what each peer takes, published for the worker. */
+ * directions and what each peer takes (not yet known before a leg is
+ * answered), posted to the worker.  Posted work runs in order with the
+ * core's for the same worker, so maps posted before an accept are in
+ * place before that accept's media flows. */
 static void
 update_maps (Call *c)
 {
-  BfRtpMap *ab = g_new (BfRtpMap, 1), *ba = g_new (BfRtpMap, 1);
-  bf_session_get_rtp_map (c->a, c->b, ab);
-  bf_session_get_rtp_map (c->b, c->a, ba);
-  g_ptr_array_add (c->maps, ab);
-  g_ptr_array_add (c->maps, ba);
-  g_atomic_pointer_set (&c->a_to_b, ab);
-  g_atomic_pointer_set (&c->b_to_a, ba);
-  g_atomic_pointer_set (&c->a_takes, new_pt_set (c, c->a));
-  g_atomic_pointer_set (&c->b_takes, new_pt_set (c, c->b));
+  MapsUpdate *u = g_new (MapsUpdate, 1);
+  u->call = call_ref (c);
+  bf_session_get_rtp_map (c->a, c->b, &u->a_to_b);
+  bf_session_get_rtp_map (c->b, c->a, &u->b_to_a);
+  u->a_takes_known = bf_session_get_receive_pts (c->a, u->a_takes.ok);
+  u->b_takes_known = bf_session_get_receive_pts (c->b, u->b_takes.ok);
+  c->renumbered = !u->a_to_b.identity || !u->b_to_a.identity;
+  bf_worker_invoke (bf_session_get_worker (c->a), set_media, u, maps_update_free);
 }
 
 static gboolean
@@ -307,8 +334,9 @@ call_offer (BfModule *module, BfSession *a)
   c->a = a;
   c->b = b;
   c->started_us = g_get_monotonic_time ();
-  c->maps = g_ptr_array_new_with_free_func (g_free);
-  c->a_to_b = c->b_to_a = (BfRtpMap *) &identity_map;
+  /* Read on the worker only after the core posts this session's media
+   * there, which is after this. */
+  c->w.a_to_b.identity = c->w.b_to_a.identity = TRUE;
   bf_session_set_data (a, c, call_unref);
   bf_session_set_data (b, call_ref (c), call_unref);
   g_hash_table_insert (cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (live + 1));
@@ -341,7 +369,7 @@ call_answered (BfModule *module, BfSession *b)
   c->cm->n_answered++;
   g_message ("call %u: answered by %s after %.1f s%s", c->id, bf_session_get_peer (b),
              (g_get_monotonic_time () - c->started_us) / 1e6,
-             c->a_to_b->identity && c->b_to_a->identity ? "" : " (payload types renumbered)");
+             c->renumbered ? " (payload types renumbered)" : "");
 }
 
 static void
@@ -380,21 +408,21 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
         }
       guint8 out[CALL_RTCP_OUT_MAX];
       gsize n = call_rtcp_privacy (data, len, bf_session_get_cname (to), out, sizeof out,
-                                   &c->rtcp);
+                                   &c->w.rtcp);
       if (n > 0)
         bf_session_send_rtcp (to, out, n);
       return;
     }
-  const BfRtpMap *map = g_atomic_pointer_get (from_a ? &c->a_to_b : &c->b_to_a);
-  if (!bf_rtp_map_apply (map, data, len))
+  if (!bf_rtp_map_apply (from_a ? &c->w.a_to_b : &c->w.b_to_a, data, len))
     return;
   /* A payload type the receiving peer never negotiated (an rtx, red or
    * ulpfec that only the sending leg took) is not forwarded: Dino plays
    * the first SSRC of a stream and ignores every other ("Got second ssrc
    * on stream", plugins/rtp/src/stream.vala on_ssrc_pad_added()), so a
    * stray retransmission SSRC arriving first would silence the stream. */
-  const PtSet *takes = g_atomic_pointer_get (from_a ? &c->b_takes : &c->a_takes);
-  if (takes && !takes->ok[data[1] & 0x7f])
+  gboolean known = from_a ? c->w.b_takes_known : c->w.a_takes_known;
+  const PtSet *takes = from_a ? &c->w.b_takes : &c->w.a_takes;
+  if (known && !takes->ok[data[1] & 0x7f])
     {
       if (g_atomic_int_add (&c->dropped_pt, 1) == 0)
         g_message ("call %u: RTP with payload type %u from the %s dropped: the %s did not "
