@@ -36,9 +36,10 @@
 /* A payload type with name/value parameter pairs, NULL-terminated. */
 static BfJinglePayloadType *
 add_pt (BfJingleRtpDescription *rtp, guint8 id, const char *name, guint32 clockrate,
-        guint8 channels, ...)
+        guint channels, ...)   /* not guint8: va_start needs an unpromoted type */
 {
-  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, name, clockrate, channels);
+  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, name, clockrate,
+                                                            (guint8) channels);
   va_list ap;
   va_start (ap, channels);
   const char *key;
