@@ -458,6 +458,18 @@ bf_jingle_find_content (const BfJingle *jingle, const char *name)
   return NULL;
 }
 
+gboolean
+bf_jingle_remove_content (BfJingle *jingle, const char *name)
+{
+  for (guint i = 0; jingle && i < jingle->contents->len; i++)
+    if (g_strcmp0 (((BfJingleContent *) g_ptr_array_index (jingle->contents, i))->name, name) == 0)
+      {
+        g_ptr_array_remove_index (jingle->contents, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
 BfJingleReason *
 bf_jingle_set_reason (BfJingle *jingle, BfJingleReasonCondition condition, const char *text)
 {
@@ -478,6 +490,19 @@ bf_jingle_add_group (BfJingle *jingle, const char *semantics)
   g->contents = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (jingle->groups, g);
   return g;
+}
+
+void
+bf_jingle_copy_groups (BfJingle *to, const BfJingle *from)
+{
+  g_return_if_fail (to != NULL && from != NULL);
+  for (guint i = 0; i < from->groups->len; i++)
+    {
+      const BfJingleGroup *og = g_ptr_array_index (from->groups, i);
+      BfJingleGroup *g = bf_jingle_add_group (to, og->semantics);
+      for (guint k = 0; k < og->contents->len; k++)
+        g_ptr_array_add (g->contents, g_strdup (g_ptr_array_index (og->contents, k)));
+    }
 }
 
 BfJingleRtpDescription *
@@ -505,6 +530,16 @@ bf_jingle_content_set_rtp (BfJingleContent *content, const char *media)
   content->description_kind = BF_JINGLE_DESCRIPTION_RTP;
   content->description_ns = g_strdup (BF_NS_JINGLE_RTP);
   return content->rtp;
+}
+
+BfJingleRtpDescription *
+bf_jingle_content_take_rtp (BfJingleContent *content, BfJingleRtpDescription *rtp)
+{
+  g_return_val_if_fail (content != NULL && rtp != NULL, NULL);
+  bf_jingle_content_set_rtp (content, rtp->media);
+  bf_jingle_rtp_description_free (content->rtp);
+  content->rtp = rtp;
+  return rtp;
 }
 
 BfJingleIceTransport *
@@ -638,6 +673,38 @@ bf_jingle_ice_append_candidate (BfJingleIceTransport *ice, const BfJingleCandida
   BfJingleCandidate *copy = g_memdup2 (c, sizeof *c);
   g_ptr_array_add (ice->candidates, copy);
   return copy;
+}
+
+const BfJingleFingerprint *
+bf_jingle_first_fingerprint (const BfJingle *jingle)
+{
+  for (guint i = 0; jingle->contents && i < jingle->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (jingle->contents, i);
+      if (c->ice && c->ice->fingerprint)
+        return c->ice->fingerprint;
+    }
+  return NULL;
+}
+
+gboolean
+bf_jingle_merge_candidates (BfJingle *into, const BfJingle *from)
+{
+  g_return_val_if_fail (into != NULL && from != NULL, FALSE);
+  for (guint i = 0; i < from->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (from->contents, i);
+      BfJingleContent *mine = bf_jingle_find_content (into, c->name);
+      if (c->ice == NULL || mine == NULL || mine->ice == NULL)
+        continue;
+      for (guint k = 0; k < c->ice->candidates->len; k++)
+        {
+          if (mine->ice->candidates->len >= BF_JINGLE_MAX_CANDIDATES)
+            return FALSE;
+          bf_jingle_ice_append_candidate (mine->ice, g_ptr_array_index (c->ice->candidates, k));
+        }
+    }
+  return TRUE;
 }
 
 BfJingleFingerprint *

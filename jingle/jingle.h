@@ -346,15 +346,26 @@ void bf_jingle_free (BfJingle *jingle);
 BfJingleContent *bf_jingle_add_content (BfJingle *jingle, BfJingleCreator creator,
                                         const char *name);
 BfJingleContent *bf_jingle_find_content (const BfJingle *jingle, const char *name);
+/* Removes (and frees) the first content called @name; FALSE when there is
+ * none.  @jingle may be NULL (no content at all). */
+gboolean bf_jingle_remove_content (BfJingle *jingle, const char *name);
 BfJingleReason *bf_jingle_set_reason (BfJingle *jingle, BfJingleReasonCondition condition,
                                       const char *text);
 BfJingleGroup *bf_jingle_add_group (BfJingle *jingle, const char *semantics);
+/* Appends a copy of each XEP-0338 group of @from (semantics and content
+ * names) to @to's: an answer or a mirrored offer keeps the BUNDLE group of
+ * what it answers or mirrors (XEP-0338 §2, the SDP a=group mapping). */
+void bf_jingle_copy_groups (BfJingle *to, const BfJingle *from);
 
 BfJingleContent *bf_jingle_content_new (BfJingleCreator creator, const char *name);
 void bf_jingle_content_free (BfJingleContent *content);
 /* Gives the content an empty RTP description / ICE-UDP transport (replacing
  * any it had) and returns it. */
 BfJingleRtpDescription *bf_jingle_content_set_rtp (BfJingleContent *content, const char *media);
+/* Gives the content @rtp (taken), replacing any description it had, and
+ * returns it. */
+BfJingleRtpDescription *bf_jingle_content_take_rtp (BfJingleContent *content,
+                                                    BfJingleRtpDescription *rtp);
 BfJingleIceTransport *bf_jingle_content_set_ice (BfJingleContent *content,
                                                  const char *ufrag, const char *pwd);
 
@@ -388,6 +399,18 @@ BfJingleCandidate *bf_jingle_ice_append_candidate (BfJingleIceTransport *ice,
                                                    const BfJingleCandidate *c);
 BfJingleFingerprint *bf_jingle_ice_set_fingerprint (BfJingleIceTransport *ice, const char *hash,
                                                     BfJingleSetup setup, const char *value);
+/* The first DTLS fingerprint (XEP-0320) on any content's ICE-UDP transport
+ * of @jingle, NULL when none has one.  A peer has one certificate for the
+ * session, so one transport's fingerprint stands for all of them: clients
+ * put it on the first content only, or on every content (XEP-0320 §1). */
+const BfJingleFingerprint *bf_jingle_first_fingerprint (const BfJingle *jingle);
+/* Adds the candidates of @from's ICE-UDP transports (trickled in a
+ * transport-info, XEP-0176 §5.5) to the transport of @into's content of
+ * the same name; contents that either side lacks, or that have no ICE-UDP
+ * transport, are skipped.  Stops at the first candidate that would take a
+ * transport of @into over BF_JINGLE_MAX_CANDIDATES, dropping the rest of
+ * @from: returns FALSE when it did. */
+gboolean bf_jingle_merge_candidates (BfJingle *into, const BfJingle *from);
 
 /* How a keyframe may be asked of whoever sends @pt of the video
  * description @rtp, as negotiated there (XEP-0293 <rtcp-fb/> on the

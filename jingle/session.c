@@ -162,6 +162,19 @@ bf_jingle_session_find_content (const BfJingleSession *session, BfJingleCreator 
   return i < 0 ? NULL : g_ptr_array_index (session->contents, i);
 }
 
+const BfJingleSessionContent *
+bf_jingle_session_find_content_by_name (const BfJingleSession *session, const char *name)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  for (guint i = 0; i < session->contents->len; i++)
+    {
+      const BfJingleSessionContent *sc = g_ptr_array_index (session->contents, i);
+      if (g_strcmp0 (sc->name, name) == 0)
+        return sc;
+    }
+  return NULL;
+}
+
 static gboolean
 has_contents_in_state (const BfJingleSession *session, BfJingleContentState state)
 {

@@ -78,6 +78,13 @@ guint bf_jingle_session_n_active_contents (const BfJingleSession *session);
 const BfJingleSessionContent *bf_jingle_session_find_content (const BfJingleSession *session,
                                                              BfJingleCreator creator,
                                                              const char *name);
+/* The first content called @name, whoever created it.  XEP-0166 §7.3
+ * makes creator and name together unique, but peers get the creator
+ * attribute wrong, and a BfJingle's contents are found by name alone
+ * (bf_jingle_find_content): this is the session-side lookup that matches
+ * them. */
+const BfJingleSessionContent *bf_jingle_session_find_content_by_name
+  (const BfJingleSession *session, const char *name);
 
 /* Whether a request with @action from @from may be processed now.  Fails
  * with BF_JINGLE_ERROR and:

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "session-describe.h"
+#include "jingle-describe.h"
 #include "session-private.h"
 
 /* --- contents added and removed while the session runs --- */
@@ -22,31 +22,7 @@ store_content (BfJingle **into, const char *sid, const BfJingleContent *c)
     *into = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, sid);
   BfJingleContent *n = bf_jingle_add_content (*into, c->creator, c->name);
   n->senders = c->senders;
-  set_rtp (n, bf_describe_mirror_offer (c->rtp));
-}
-
-static void
-drop_content (BfJingle *from, const char *name)
-{
-  for (guint i = 0; from && i < from->contents->len; i++)
-    if (g_strcmp0 (((BfJingleContent *) g_ptr_array_index (from->contents, i))->name, name) == 0)
-      {
-        g_ptr_array_remove_index (from->contents, i);
-        return;
-      }
-}
-
-const BfJingleSessionContent *
-find_session_content (BfSession *s, const char *name)
-{
-  const GPtrArray *all = bf_jingle_session_get_contents (s->js);
-  for (guint i = 0; i < all->len; i++)
-    {
-      const BfJingleSessionContent *sc = g_ptr_array_index (all, i);
-      if (g_strcmp0 (sc->name, name) == 0)
-        return sc;
-    }
-  return NULL;
+  bf_jingle_content_take_rtp (n, bf_jingle_describe_mirror_offer (c->rtp));
 }
 
 /* Sends a content action about one content: @rtp (taken) and our ICE
@@ -62,7 +38,7 @@ send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creato
   BfJingleContent *c = bf_jingle_add_content (j, creator, name);
   c->senders = senders;
   if (rtp)
-    set_rtp (c, rtp);
+    bf_jingle_content_take_rtp (c, rtp);
   if (reason >= 0)
     bf_jingle_set_reason (j, (BfJingleReasonCondition) reason, NULL);
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, error))
@@ -157,7 +133,7 @@ handle_content_answer (BfSession *s, const BfJingle *j)
         }
       else
         {
-          drop_content (s->ours, c->name);
+          bf_jingle_remove_content (s->ours, c->name);
           transports_drop_content (s, c->name);
         }
       g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
@@ -176,8 +152,8 @@ handle_content_remove (BfSession *s, const BfJingle *j)
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      drop_content (s->theirs, c->name);
-      drop_content (s->ours, c->name);
+      bf_jingle_remove_content (s->theirs, c->name);
+      bf_jingle_remove_content (s->ours, c->name);
       transports_drop_content (s, c->name);
       s->content_changes++;
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
@@ -209,7 +185,8 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
   if (!content_ready (s, error))
     return FALSE;
   const BfJingleContent *src = mirror->theirs ? bf_jingle_find_content (mirror->theirs, name) : NULL;
-  if (src == NULL || src->rtp == NULL || find_session_content (s, name) != NULL)
+  if (src == NULL || src->rtp == NULL
+      || bf_jingle_session_find_content_by_name (s->js, name) != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "no new content '%s' to add to session %s", name, s->sid);
@@ -224,7 +201,7 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
   /* We stand for the other party: its content is created by our role. */
   BfJingleCreator creator = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
-                            bf_describe_mirror_offer (src->rtp), -1, error))
+                            bf_jingle_describe_mirror_offer (src->rtp), -1, error))
     {
       transports_drop_content (s, name);
       return FALSE;
@@ -247,14 +224,14 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
   const BfJingleContent *offer = s->theirs ? bf_jingle_find_content (s->theirs, name) : NULL;
   const BfJingleContent *answer = answered->theirs ? bf_jingle_find_content (answered->theirs, name)
                                                    : NULL;
-  const BfJingleSessionContent *sc = find_session_content (s, name);
+  const BfJingleSessionContent *sc = bf_jingle_session_find_content_by_name (s->js, name);
   if (offer == NULL || answer == NULL || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "no content '%s' waiting for an answer in session %s", name, s->sid);
       return FALSE;
     }
-  BfJingleRtpDescription *rtp = bf_describe_mirror_answer (offer->rtp, answer->rtp);
+  BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_answer (offer->rtp, answer->rtp);
   if (rtp->payload_types->len == 0)
     {
       bf_jingle_rtp_description_free (rtp);
@@ -268,7 +245,7 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ACCEPT, sc->creator, name,
                             answer->senders, rtp, -1, error))
     {
-      drop_content (s->ours, name);
+      bf_jingle_remove_content (s->ours, name);
       return FALSE;
     }
   transports_update_route (s);
@@ -280,7 +257,8 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
 {
   BfSession *s = session;
   BfJingleReasonCondition condition;
-  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  const BfJingleSessionContent *sc
+    = s->js ? bf_jingle_session_find_content_by_name (s->js, name) : NULL;
   if (s->phase == BF_SESSION_PHASE_ENDED || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
     return;
   if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
@@ -289,7 +267,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REJECT, sc->creator, name, sc->senders,
                             NULL, condition, &error))
     g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
-  drop_content (s->theirs, name);
+  bf_jingle_remove_content (s->theirs, name);
   transports_drop_content (s, name);
 }
 
@@ -297,14 +275,15 @@ void
 bf_session_remove_content (BfSession *session, const char *name)
 {
   BfSession *s = session;
-  const BfJingleSessionContent *sc = s->js ? find_session_content (s, name) : NULL;
+  const BfJingleSessionContent *sc
+    = s->js ? bf_jingle_session_find_content_by_name (s->js, name) : NULL;
   if (s->phase == BF_SESSION_PHASE_ENDED || sc == NULL)
     return;
   g_autoptr (GError) error = NULL;
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_REMOVE, sc->creator, name, sc->senders,
                             NULL, -1, &error))
     g_debug ("session %s: content-remove not sent: %s", s->sid, error->message);
-  drop_content (s->theirs, name);
-  drop_content (s->ours, name);
+  bf_jingle_remove_content (s->theirs, name);
+  bf_jingle_remove_content (s->ours, name);
   transports_drop_content (s, name);
 }

@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 
 #include "random.h"
-#include "session-describe.h"
+#include "jingle-describe.h"
 #include "session-private.h"
 
 static void send_proposal (BfSession *s);
@@ -79,10 +79,10 @@ send_initiate (BfSession *s)
       const BfJingleContent *oc = g_ptr_array_index (s->ours->contents, i);
       BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, oc->name);
       c->senders = oc->senders;
-      set_rtp (c, bf_describe_mirror_offer (oc->rtp));
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (oc->rtp));
       add_ice (s, c, BF_JINGLE_SETUP_ACTPASS);
     }
-  copy_groups (j, s->ours);
+  bf_jingle_copy_groups (j, s->ours);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
@@ -142,7 +142,7 @@ void
 handle_accept (BfSession *s, BfJingle *j)
 {
   const char *why = NULL;
-  BfJingleReasonCondition bad = check_description (j, &why);
+  BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);
   BfJingleSetup setup = BF_JINGLE_SETUP_UNSET;
   if (bad == BF_JINGLE_REASON_SUCCESS && (setup = answer_setup (j, &why)) == BF_JINGLE_SETUP_UNSET)
     bad = BF_JINGLE_REASON_SECURITY_ERROR;
@@ -518,9 +518,9 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
       const BfJingleContent *mc = g_ptr_array_index (mirror->theirs->contents, i);
       BfJingleContent *c = bf_jingle_add_content (s->ours, BF_JINGLE_CREATOR_INITIATOR, mc->name);
       c->senders = mc->senders;
-      set_rtp (c, bf_describe_mirror_offer (mc->rtp));
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (mc->rtp));
     }
-  copy_groups (s->ours, mirror->theirs);
+  bf_jingle_copy_groups (s->ours, mirror->theirs);
   transports_assign_own (s, s->ours);
   s->linked = session_ref (mirror);
   mirror->linked = session_ref (s);

@@ -177,14 +177,11 @@ G_GNUC_INTERNAL void send_jmi (BfSession *s, const BfJmi *jmi);
 G_GNUC_INTERNAL void session_end (BfSession *s, BfJingleReasonCondition reason,
                                   const char *text, gboolean notify_peer);
 G_GNUC_INTERNAL void add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup);
-G_GNUC_INTERNAL void copy_groups (BfJingle *to, const BfJingle *from);
-G_GNUC_INTERNAL void set_rtp (BfJingleContent *c, BfJingleRtpDescription *rtp);
 G_GNUC_INTERNAL void ack (BfSessions *mgr, const BfStanza *iq);
 G_GNUC_INTERNAL guint sessions_opened_by (BfSessions *mgr, const char *jid);
 G_GNUC_INTERNAL gboolean over_jid_limit (BfSessions *mgr, const char *jid, guint held);
 G_GNUC_INTERNAL BfSession *session_new (BfSessions *mgr, BfModule *module, const char *sid,
                                         const char *peer, const char *local);
-G_GNUC_INTERNAL BfJingleReasonCondition check_description (const BfJingle *j, const char **why);
 G_GNUC_INTERNAL void tell_info (BfSession *s, BfSessionInfo kind, const char *name);
 G_GNUC_INTERNAL gboolean main_on_news (gpointer data);
 
@@ -207,7 +204,6 @@ G_GNUC_INTERNAL const BfJingleIceTransport *transport_remote_ice (SessionTranspo
                                                                   const BfJingle *j);
 G_GNUC_INTERNAL const BfJingleFingerprint *transport_remote_fingerprint (SessionTransport *st,
                                                                          const BfJingle *j);
-G_GNUC_INTERNAL const BfJingleFingerprint *first_fingerprint (const BfJingle *j);
 G_GNUC_INTERNAL void transports_free (BfSession *s);
 G_GNUC_INTERNAL void transports_assign_offer (BfSession *s, const BfJingle *offer);
 G_GNUC_INTERNAL void transports_assign_own (BfSession *s, const BfJingle *ours);
@@ -246,7 +242,5 @@ G_GNUC_INTERNAL void admin_on_session_gone (BfSessions *mgr);
 G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);
 G_GNUC_INTERNAL void handle_content_answer (BfSession *s, const BfJingle *j);
 G_GNUC_INTERNAL void handle_content_remove (BfSession *s, const BfJingle *j);
-G_GNUC_INTERNAL const BfJingleSessionContent *find_session_content (BfSession *s,
-                                                                    const char *name);
 
 G_END_DECLS

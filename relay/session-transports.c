@@ -103,18 +103,6 @@ transport_remote_ice (SessionTransport *st, const BfJingle *j)
   return NULL;
 }
 
-const BfJingleFingerprint *
-first_fingerprint (const BfJingle *j)
-{
-  for (guint i = 0; j->contents && i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->fingerprint)
-        return c->ice->fingerprint;
-    }
-  return NULL;
-}
-
 /* @st's own fingerprint, else the session's (one certificate per peer). */
 const BfJingleFingerprint *
 transport_remote_fingerprint (SessionTransport *st, const BfJingle *j)
@@ -125,7 +113,7 @@ transport_remote_fingerprint (SessionTransport *st, const BfJingle *j)
       if (c->ice && c->ice->fingerprint && transport_of (st->session, c->name) == st)
         return c->ice->fingerprint;
     }
-  return first_fingerprint (j);
+  return bf_jingle_first_fingerprint (j);
 }
 
 /* The name of the BUNDLE group's first content that @j has, when @name is
@@ -366,7 +354,7 @@ transports_drop_content (BfSession *s, const char *name)
 gboolean
 transports_check (BfSession *s, const BfJingle *j, const char **why)
 {
-  if (first_fingerprint (j) == NULL)
+  if (bf_jingle_first_fingerprint (j) == NULL)
     {
       *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
       return FALSE;

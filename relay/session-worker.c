@@ -7,7 +7,6 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "session-describe.h"
 #include "session-private.h"
 
 static void

@@ -21,7 +21,7 @@
 #include <gio/gio.h>
 
 #include "random.h"
-#include "session-describe.h"
+#include "jingle-describe.h"
 #include "session-private.h"
 
 BfSession *
@@ -180,7 +180,7 @@ bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
   /* Numbers arrive as we told @from's peer (our offer if we placed that
    * session; for a session we answer, the caller's own numbers, which our
    * answer keeps) and leave as @to's peer told us. */
-  bf_describe_rtp_map_init (map);
+  bf_jingle_describe_rtp_map_init (map);
   if (to->theirs == NULL)
     return;
   for (guint i = 0; i < to->theirs->contents->len; i++)
@@ -191,7 +191,7 @@ bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
       if (sent == NULL && !from->outgoing && from->theirs)
         sent = bf_jingle_find_content (from->theirs, heard->name);
       if (sent && sent->rtp && heard->rtp)
-        bf_describe_rtp_map_add (map, sent->rtp, heard->rtp);
+        bf_jingle_describe_rtp_map_add (map, sent->rtp, heard->rtp);
     }
 }
 
@@ -212,7 +212,8 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
         const BfJingleContent *c = g_ptr_array_index (sides[k]->contents, i);
         /* Whoever did not create a content answered it; the creator as the
          * session knows it (a peer may get the attribute wrong). */
-        const BfJingleSessionContent *sc = s->js ? find_session_content (s, c->name) : NULL;
+        const BfJingleSessionContent *sc
+          = s->js ? bf_jingle_session_find_content_by_name (s->js, c->name) : NULL;
         if (sc == NULL || c->rtp == NULL)
           continue;
         const BfJingle *answer = echo ? echo : sc->creator == us ? s->theirs : s->ours;
@@ -360,27 +361,6 @@ send_jmi (BfSession *s, const BfJmi *jmi)
   send_stanza (s->mgr, m);
 }
 
-
-void
-copy_groups (BfJingle *to, const BfJingle *from)
-{
-  for (guint i = 0; i < from->groups->len; i++)
-    {
-      const BfJingleGroup *og = g_ptr_array_index (from->groups, i);
-      BfJingleGroup *g = bf_jingle_add_group (to, og->semantics);
-      for (guint k = 0; k < og->contents->len; k++)
-        g_ptr_array_add (g->contents, g_strdup (g_ptr_array_index (og->contents, k)));
-    }
-}
-
-void
-set_rtp (BfJingleContent *c, BfJingleRtpDescription *rtp)
-{
-  bf_jingle_content_set_rtp (c, rtp->media);
-  bf_jingle_rtp_description_free (c->rtp);
-  c->rtp = rtp;
-}
-
 /* Incoming: our session-accept, once our candidates are known. */
 static void
 send_accept (BfSession *s)
@@ -397,12 +377,15 @@ send_accept (BfSession *s)
       const BfJingleContent *mine = s->ours ? bf_jingle_find_content (s->ours, oc->name) : NULL;
       BfJingleContent *c = bf_jingle_add_content (j, oc->creator, oc->name);
       c->senders = mine ? mine->senders : oc->senders;
-      set_rtp (c, mine ? bf_describe_mirror_offer (mine->rtp)
-                       : bf_describe_echo_answer (oc->rtp, s->remote_ssrcs, s->local_ssrcs,
-                                                  s->n_ssrcs, s->sid, oc->name));
+      bf_jingle_content_take_rtp (c, mine ? bf_jingle_describe_mirror_offer (mine->rtp)
+                                          : bf_jingle_describe_echo_answer (oc->rtp,
+                                                                            s->remote_ssrcs,
+                                                                            s->local_ssrcs,
+                                                                            s->n_ssrcs, s->sid,
+                                                                            oc->name));
       add_ice (s, c, setup);
     }
-  copy_groups (j, s->theirs);
+  bf_jingle_copy_groups (j, s->theirs);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
@@ -570,38 +553,6 @@ new_local_ssrc (BfSession *s)
     }
 }
 
-/* Why an offer (or, for a session we placed, an answer) cannot be taken,
- * as a reason; SUCCESS when it can. */
-BfJingleReasonCondition
-check_description (const BfJingle *j, const char **why)
-{
-  if (j->contents->len == 0)
-    {
-      *why = "no content";
-      return BF_JINGLE_REASON_INCOMPATIBLE_PARAMETERS;
-    }
-  for (guint i = 0; i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
-        {
-          *why = "only RTP audio/video is supported";
-          return BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS;
-        }
-      if (c->transport_kind != BF_JINGLE_TRANSPORT_ICE_UDP)
-        {
-          *why = "only ICE-UDP is supported";
-          return BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS;
-        }
-    }
-  if (first_fingerprint (j) == NULL)
-    {
-      *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
-      return BF_JINGLE_REASON_SECURITY_ERROR;
-    }
-  return BF_JINGLE_REASON_SUCCESS;
-}
-
 void
 ack (BfSessions *mgr, const BfStanza *iq)
 {
@@ -708,7 +659,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   ack (mgr, iq);
 
   const char *why = NULL;
-  BfJingleReasonCondition bad = check_description (j, &why);
+  BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);
   if (bad == BF_JINGLE_REASON_SUCCESS)
     {
       /* One transport per BUNDLE group, and one per content outside any
@@ -772,7 +723,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
           s->n_ssrcs++;
         }
     }
-  const BfJingleFingerprint *fp = first_fingerprint (j);
+  const BfJingleFingerprint *fp = bf_jingle_first_fingerprint (j);
   /* No 'setup' (XEP-0320 requires one; some clients omit it): treat the
    * offer as actpass, the offerer's usual role. */
   s->dtls_setup = bf_media_dtls_setup_for_answer (fp->setup == BF_JINGLE_SETUP_UNSET
@@ -830,23 +781,8 @@ tell_info (BfSession *s, BfSessionInfo kind, const char *name)
 static void
 keep_candidates (BfSession *s, const BfJingle *j)
 {
-  for (guint i = 0; i < j->contents->len; i++)
-    {
-      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      BfJingleContent *mine = bf_jingle_find_content (s->theirs, c->name);
-      if (c->ice == NULL || mine == NULL || mine->ice == NULL)
-        continue;
-      for (guint k = 0; k < c->ice->candidates->len; k++)
-        {
-          const BfJingleCandidate *o = g_ptr_array_index (c->ice->candidates, k);
-          if (mine->ice->candidates->len >= BF_JINGLE_MAX_CANDIDATES)
-            {
-              g_debug ("session %s: trickled candidate dropped (limit)", s->sid);
-              return;
-            }
-          bf_jingle_ice_append_candidate (mine->ice, o);
-        }
-    }
+  if (!bf_jingle_merge_candidates (s->theirs, j))
+    g_debug ("session %s: trickled candidate dropped (limit)", s->sid);
 }
 
 static gboolean
@@ -1061,7 +997,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
                        "the answer has no content '%s'", oc->name);
           return FALSE;
         }
-      BfJingleRtpDescription *rtp = bf_describe_mirror_answer (oc->rtp, ac->rtp);
+      BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_answer (oc->rtp, ac->rtp);
       if (rtp->payload_types->len == 0)
         {
           bf_jingle_rtp_description_free (rtp);
@@ -1071,7 +1007,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
         }
       BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
       c->senders = ac->senders;
-      set_rtp (c, rtp);
+      bf_jingle_content_take_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
   session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
@@ -1111,7 +1047,8 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
     return;
   g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INFO, s->sid);
   j->info.kind = jingle_info_kinds[info];
-  const BfJingleSessionContent *sc = name ? find_session_content (s, name) : NULL;
+  const BfJingleSessionContent *sc
+    = name ? bf_jingle_session_find_content_by_name (s->js, name) : NULL;
   j->info.creator = sc ? sc->creator : BF_JINGLE_CREATOR_INITIATOR;
   j->info.name = g_strdup (name);
   g_autoptr (GError) error = NULL;

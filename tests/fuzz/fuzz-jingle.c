@@ -8,7 +8,9 @@
  * build, serialize, parse the XML again, parse the Jingle again, and get an
  * equal model back (and the same XML when built once more); otherwise the
  * builder and the parser disagree and the target aborts.  Parsed requests
- * are also run through a session, as a responder would. */
+ * are also run through a session, as a responder would, and through the
+ * description negotiation (jingle-describe.h) and the model helpers the
+ * relay keeps its descriptions with. */
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <belfry/stanza.h>
 #include "xmlstream.h"
 #include "jingle.h"
+#include "jingle-describe.h"
 #include "jmi.h"
 #include "session.h"
 
@@ -56,6 +59,87 @@ reparse (const BfStanza *stanza, char **xml_out)
   return got;
 }
 
+static gboolean
+has_pt (const BfJingleRtpDescription *rtp, guint id)
+{
+  for (guint i = 0; i < rtp->payload_types->len; i++)
+    if (((BfJinglePayloadType *) g_ptr_array_index (rtp->payload_types, i))->id == id)
+      return TRUE;
+  return FALSE;
+}
+
+/* What a relayed call and the echo would build from @j's descriptions, with
+ * what can be checked of it: an answer to the caller only uses numbers the
+ * caller offered, each once. */
+static void
+check_describe (const BfJingle *j)
+{
+  const char *why = NULL;
+  if (bf_jingle_check_supported (j, &why) != BF_JINGLE_REASON_SUCCESS && why == NULL)
+    abort ();
+  const BfJingleRtpDescription *prev = NULL;
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->rtp == NULL)
+        continue;
+      g_autoptr (BfJingleRtpDescription) offer = bf_jingle_describe_mirror_offer (c->rtp);
+      const BfJingleRtpDescription *callees[] = { offer, prev ? prev : c->rtp };
+      for (guint k = 0; k < G_N_ELEMENTS (callees); k++)
+        {
+          g_autoptr (BfJingleRtpDescription) answer
+            = bf_jingle_describe_mirror_answer (c->rtp, callees[k]);
+          gboolean seen[256] = { FALSE };
+          for (guint m = 0; m < answer->payload_types->len; m++)
+            {
+              guint id = ((BfJinglePayloadType *) g_ptr_array_index (answer->payload_types, m))->id;
+              if (seen[id] || !has_pt (c->rtp, id))
+                abort ();
+              seen[id] = TRUE;
+            }
+          BfRtpMap map;
+          bf_jingle_describe_rtp_map_init (&map);
+          bf_jingle_describe_rtp_map_add (&map, callees[k], c->rtp);
+        }
+      guint32 remote[8], local[8];
+      guint n = 0;
+      for (guint m = 0; m < c->rtp->sources->len && n < G_N_ELEMENTS (remote); m++, n++)
+        {
+          remote[n] = ((BfJingleSource *) g_ptr_array_index (c->rtp->sources, m))->ssrc;
+          local[n] = remote[n] ^ 0x5a5a5a5au;
+        }
+      g_autoptr (BfJingleRtpDescription) echo
+        = bf_jingle_describe_echo_answer (c->rtp, remote, local, n, j->sid, c->name);
+      if (echo->payload_types->len != c->rtp->payload_types->len)
+        abort ();   /* the echo answers with every type offered */
+      prev = c->rtp;
+    }
+  BfRtpMap map;
+  bf_jingle_describe_rtp_map (j, j, &map);
+}
+
+/* The helpers over a copy of @j: trickled candidates stay within a
+ * transport's limit, every content can be removed by name. */
+static void
+check_model (BfJingle *copy, const BfJingle *j)
+{
+  bf_jingle_first_fingerprint (j);
+  bf_jingle_merge_candidates (copy, j);
+  for (guint i = 0; i < copy->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (copy->contents, i);
+      if (c->ice && c->ice->candidates->len > BF_JINGLE_MAX_CANDIDATES)
+        abort ();
+    }
+  bf_jingle_copy_groups (copy, j);
+  for (guint i = 0; i < j->contents->len; i++)
+    if (!bf_jingle_remove_content (copy, ((BfJingleContent *) g_ptr_array_index (j->contents,
+                                                                                 i))->name))
+      abort ();
+  if (copy->contents->len != 0)
+    abort ();
+}
+
 static void
 check_jingle (const BfStanza *iq)
 {
@@ -93,6 +177,8 @@ check_jingle (const BfStanza *iq)
       fprintf (stderr, "Jingle builds differ:\n%s\n%s\n", xml1, xml2);
       abort ();
     }
+  check_describe (j);
+  check_model (j2, j);
 
   /* As a responder would: a session for a session-initiate, then the same
    * request again (out of order), and each other action on a fresh one. */

@@ -253,6 +253,39 @@ test_content_reject (void)
   g_assert_cmpuint (bf_jingle_session_get_contents (s)->len, ==, 2);
 }
 
+/* By name alone: the first content of that name whoever created it (the
+ * relay's lookup, since peers get 'creator' wrong), NULL for no such name. */
+static void
+test_find_content_by_name (void)
+{
+  g_autoptr (BfJingleSession) s = bf_jingle_session_new (BF_JINGLE_ROLE_RESPONDER, SID,
+                                                         JULIET, ROMEO);
+  g_assert_null (bf_jingle_session_find_content_by_name (s, "voice"));
+  incoming_ok (s, "session-initiate", VOICE);
+  outgoing_ok (s, "session-accept", VOICE);
+  const BfJingleSessionContent *voice = bf_jingle_session_find_content_by_name (s, "voice");
+  g_assert_nonnull (voice);
+  g_assert_cmpstr (voice->name, ==, "voice");
+  g_assert_cmpint (voice->creator, ==, BF_JINGLE_CREATOR_INITIATOR);
+  g_assert_null (bf_jingle_session_find_content_by_name (s, "webcam"));
+  g_assert_null (bf_jingle_session_find_content_by_name (s, "VOICE"));   /* exact */
+
+  /* the responder's own webcam, then the initiator's of that name: the
+   * first added is found, then, once it is removed, the other */
+  outgoing_ok (s, "content-add", WEBCAM ("responder"));
+  incoming_ok (s, "content-accept", WEBCAM ("responder"));
+  incoming_ok (s, "content-add", WEBCAM ("initiator"));
+  const BfJingleSessionContent *webcam = bf_jingle_session_find_content_by_name (s, "webcam");
+  g_assert_true (webcam == find (s, BF_JINGLE_CREATOR_RESPONDER, "webcam"));
+  g_assert_cmpint (webcam->state, ==, BF_JINGLE_CONTENT_ACTIVE);
+  outgoing_ok (s, "content-remove", NAMED ("responder", "webcam"));
+  webcam = bf_jingle_session_find_content_by_name (s, "webcam");
+  g_assert_true (webcam == find (s, BF_JINGLE_CREATOR_INITIATOR, "webcam"));
+  g_assert_cmpint (webcam->state, ==, BF_JINGLE_CONTENT_REMOTE_ADD);
+  outgoing_ok (s, "content-reject", NAMED ("initiator", "webcam"));
+  g_assert_null (bf_jingle_session_find_content_by_name (s, "webcam"));
+}
+
 /* §7.2.16 "existing session": the initiator's action overrules. */
 static void
 test_tie_break_existing (void)
@@ -509,6 +542,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jingle-session/tie-break/initiate", test_tie_break_initiate);
   g_test_add_func ("/jingle-session/senders-and-sids", test_senders_and_sids);
   g_test_add_func ("/jingle-session/content-limit", test_content_limit);
+  g_test_add_func ("/jingle-session/find-content-by-name", test_find_content_by_name);
   g_test_add_func ("/jingle-session/chromium-flow", test_chromium_flow);
   g_test_add_func ("/jingle-session/answer-setup", test_answer_setup);
   return g_test_run ();

@@ -3084,6 +3084,189 @@ test_error_builders (void)
   g_assert_cmpstr (info.type, ==, "cancel");
 }
 
+/* --- helpers for whoever answers, mirrors or keeps a session --- */
+
+static void
+test_copy_groups (void)
+{
+  g_autoptr (BfJingle) offer = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  BfJingleGroup *bundle = bf_jingle_add_group (offer, "BUNDLE");
+  g_ptr_array_add (bundle->contents, g_strdup ("0"));
+  g_ptr_array_add (bundle->contents, g_strdup ("1"));
+  BfJingleGroup *ls = bf_jingle_add_group (offer, "LS");
+  g_ptr_array_add (ls->contents, g_strdup ("1"));
+  g_autoptr (BfJingle) answer = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, "sid");
+  bf_jingle_add_group (answer, "FID");   /* kept, the copies come after it */
+
+  bf_jingle_copy_groups (answer, offer);
+  g_assert_cmpuint (answer->groups->len, ==, 3);
+  const BfJingleGroup *g0 = g_ptr_array_index (answer->groups, 0);
+  const BfJingleGroup *g1 = g_ptr_array_index (answer->groups, 1);
+  const BfJingleGroup *g2 = g_ptr_array_index (answer->groups, 2);
+  g_assert_cmpstr (g0->semantics, ==, "FID");
+  g_assert_cmpuint (g0->contents->len, ==, 0);
+  g_assert_cmpstr (g1->semantics, ==, "BUNDLE");
+  g_assert_cmpuint (g1->contents->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (g1->contents, 0), ==, "0");
+  g_assert_cmpstr (g_ptr_array_index (g1->contents, 1), ==, "1");
+  g_assert_cmpstr (g2->semantics, ==, "LS");
+  g_assert_cmpuint (g2->contents->len, ==, 1);
+  /* deep copies: the offer can go first */
+  g_assert_true (g1 != bundle && g1->contents != bundle->contents);
+  g_assert_true (g_ptr_array_index (g1->contents, 0) != g_ptr_array_index (bundle->contents, 0));
+  g_clear_pointer (&offer, bf_jingle_free);
+  g_assert_cmpstr (g_ptr_array_index (g1->contents, 1), ==, "1");
+
+  /* nothing to copy */
+  g_autoptr (BfJingle) none = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  bf_jingle_copy_groups (answer, none);
+  g_assert_cmpuint (answer->groups->len, ==, 3);
+}
+
+static void
+test_content_take_rtp (void)
+{
+  g_autoptr (BfJingleContent) c = bf_jingle_content_new (BF_JINGLE_CREATOR_INITIATOR, "0");
+  /* from no description, and over one of another media */
+  BfJingleRtpDescription *audio = bf_jingle_rtp_description_new ("audio");
+  bf_jingle_rtp_add_payload_type (audio, 111, "opus", 48000, 2);
+  g_assert_true (bf_jingle_content_take_rtp (c, audio) == audio);
+  g_assert_true (c->rtp == audio);
+  g_assert_cmpint (c->description_kind, ==, BF_JINGLE_DESCRIPTION_RTP);
+  g_assert_cmpstr (c->description_ns, ==, BF_NS_JINGLE_RTP);
+  BfJingleRtpDescription *video = bf_jingle_rtp_description_new ("video");
+  g_assert_true (bf_jingle_content_take_rtp (c, video) == video);   /* audio freed */
+  g_assert_true (c->rtp == video);
+  g_assert_cmpstr (c->rtp->media, ==, "video");
+  g_assert_cmpuint (c->rtp->payload_types->len, ==, 0);
+
+  /* over a description of another application */
+  g_autoptr (BfJingleContent) ft = bf_jingle_content_new (BF_JINGLE_CREATOR_INITIATOR, "f");
+  ft->description_kind = BF_JINGLE_DESCRIPTION_UNSUPPORTED;
+  ft->description_ns = g_strdup ("urn:xmpp:jingle:apps:file-transfer:5");
+  bf_jingle_content_take_rtp (ft, bf_jingle_rtp_description_new ("audio"));
+  g_assert_cmpint (ft->description_kind, ==, BF_JINGLE_DESCRIPTION_RTP);
+  g_assert_cmpstr (ft->description_ns, ==, BF_NS_JINGLE_RTP);
+  g_assert_cmpstr (ft->rtp->media, ==, "audio");
+}
+
+static void
+test_remove_content (void)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, "sid");
+  bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "0");
+  bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "1");
+  bf_jingle_add_content (j, BF_JINGLE_CREATOR_RESPONDER, "1");
+  bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "2");
+
+  g_assert_false (bf_jingle_remove_content (j, "3"));
+  g_assert_cmpuint (j->contents->len, ==, 4);
+  /* the first of that name only, and the others keep their order */
+  g_assert_true (bf_jingle_remove_content (j, "1"));
+  g_assert_cmpuint (j->contents->len, ==, 3);
+  const BfJingleContent *c1 = g_ptr_array_index (j->contents, 1);
+  g_assert_cmpstr (c1->name, ==, "1");
+  g_assert_cmpint (c1->creator, ==, BF_JINGLE_CREATOR_RESPONDER);
+  g_assert_true (bf_jingle_remove_content (j, "1"));
+  g_assert_null (bf_jingle_find_content (j, "1"));
+  g_assert_cmpstr (((BfJingleContent *) g_ptr_array_index (j->contents, 0))->name, ==, "0");
+  g_assert_cmpstr (((BfJingleContent *) g_ptr_array_index (j->contents, 1))->name, ==, "2");
+  g_assert_true (bf_jingle_remove_content (j, "0"));
+  g_assert_true (bf_jingle_remove_content (j, "2"));
+  g_assert_cmpuint (j->contents->len, ==, 0);
+  g_assert_false (bf_jingle_remove_content (j, "2"));
+  /* a session without that side's description yet */
+  g_assert_false (bf_jingle_remove_content (NULL, "0"));
+}
+
+static void
+test_first_fingerprint (void)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  g_assert_null (bf_jingle_first_fingerprint (j));
+  BfJingleContent *c0 = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "0");
+  g_assert_null (bf_jingle_first_fingerprint (j));   /* no transport */
+  BfJingleIceTransport *ice0 = bf_jingle_content_set_ice (c0, "u0", "p0");
+  g_assert_null (bf_jingle_first_fingerprint (j));   /* a transport without one */
+  BfJingleContent *c1 = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "1");
+  BfJingleIceTransport *ice1 = bf_jingle_content_set_ice (c1, "u1", "p1");
+  BfJingleFingerprint *f1 = bf_jingle_ice_set_fingerprint (ice1, "sha-256",
+                                                           BF_JINGLE_SETUP_ACTPASS, "AA:BB");
+  /* on the second content only (a client that puts it there) */
+  g_assert_true (bf_jingle_first_fingerprint (j) == f1);
+  /* on both: the first content's */
+  BfJingleFingerprint *f0 = bf_jingle_ice_set_fingerprint (ice0, "sha-1",
+                                                           BF_JINGLE_SETUP_ACTIVE, "CC:DD");
+  g_assert_true (bf_jingle_first_fingerprint (j) == f0);
+}
+
+/* Trickled candidates: into the content of the same name, up to the limit
+ * of one transport, where the rest of the request is dropped. */
+static void
+test_merge_candidates (void)
+{
+  g_autoptr (BfJingle) offer = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  BfJingleIceTransport *a = bf_jingle_content_set_ice (
+    bf_jingle_add_content (offer, BF_JINGLE_CREATOR_INITIATOR, "a"), "ua", "pa");
+  bf_jingle_ice_add_candidate (a, 1, "1", "127.0.0.1", 4000, 100, NULL, BF_JINGLE_CANDIDATE_HOST);
+  BfJingleIceTransport *v = bf_jingle_content_set_ice (
+    bf_jingle_add_content (offer, BF_JINGLE_CREATOR_INITIATOR, "v"), "uv", "pv");
+  bf_jingle_add_content (offer, BF_JINGLE_CREATOR_INITIATOR, "x");   /* no transport */
+
+  g_autoptr (BfJingle) info = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_INFO, "sid");
+  BfJingleIceTransport *ta = bf_jingle_content_set_ice (
+    bf_jingle_add_content (info, BF_JINGLE_CREATOR_INITIATOR, "a"), "ua", "pa");
+  BfJingleCandidate *k = bf_jingle_ice_add_candidate (ta, 1, "2", "::1", 4002, 90, "tcp",
+                                                      BF_JINGLE_CANDIDATE_SRFLX);
+  g_strlcpy (k->rel_addr, "127.0.0.2", sizeof k->rel_addr);
+  k->rel_port = 5002;
+  k->generation = 1;
+  BfJingleIceTransport *tv = bf_jingle_content_set_ice (
+    bf_jingle_add_content (info, BF_JINGLE_CREATOR_INITIATOR, "v"), "uv", "pv");
+  bf_jingle_ice_add_candidate (tv, 1, "3", "127.0.0.1", 4004, 80, NULL, BF_JINGLE_CANDIDATE_HOST);
+  bf_jingle_ice_add_candidate (tv, 2, "3", "127.0.0.1", 4005, 79, NULL, BF_JINGLE_CANDIDATE_HOST);
+  /* skipped: a content the offer has not, one without a transport there */
+  BfJingleIceTransport *tz = bf_jingle_content_set_ice (
+    bf_jingle_add_content (info, BF_JINGLE_CREATOR_INITIATOR, "z"), "uz", "pz");
+  bf_jingle_ice_add_candidate (tz, 1, "9", "127.0.0.9", 4009, 1, NULL, BF_JINGLE_CANDIDATE_HOST);
+  BfJingleIceTransport *tx = bf_jingle_content_set_ice (
+    bf_jingle_add_content (info, BF_JINGLE_CREATOR_INITIATOR, "x"), "ux", "px");
+  bf_jingle_ice_add_candidate (tx, 1, "8", "127.0.0.8", 4008, 1, NULL, BF_JINGLE_CANDIDATE_HOST);
+
+  g_assert_true (bf_jingle_merge_candidates (offer, info));
+  g_assert_cmpuint (a->candidates->len, ==, 2);
+  const BfJingleCandidate *got = g_ptr_array_index (a->candidates, 1);
+  g_assert_true (got != k);   /* a copy: the transport-info can go */
+  g_assert_cmpmem (got, sizeof *got, k, sizeof *k);
+  g_assert_cmpuint (v->candidates->len, ==, 2);
+  g_assert_cmpuint (((BfJingleCandidate *) g_ptr_array_index (v->candidates, 1))->port, ==, 4005);
+  g_assert_null (bf_jingle_find_content (offer, "z"));
+  g_assert_null (bf_jingle_find_content (offer, "x")->ice);
+
+  /* the limit: "a" fills up, and what comes after in the request ("v") is
+   * dropped with the rest */
+  g_autoptr (BfJingle) many = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_INFO, "sid");
+  BfJingleIceTransport *ma = bf_jingle_content_set_ice (
+    bf_jingle_add_content (many, BF_JINGLE_CREATOR_INITIATOR, "a"), "ua", "pa");
+  for (guint i = 0; i < BF_JINGLE_MAX_CANDIDATES; i++)
+    bf_jingle_ice_add_candidate (ma, 1, "4", "127.0.0.1", (guint16) (6000 + i), 1, NULL,
+                                 BF_JINGLE_CANDIDATE_HOST);
+  BfJingleIceTransport *mv = bf_jingle_content_set_ice (
+    bf_jingle_add_content (many, BF_JINGLE_CREATOR_INITIATOR, "v"), "uv", "pv");
+  bf_jingle_ice_add_candidate (mv, 1, "5", "127.0.0.1", 7000, 1, NULL, BF_JINGLE_CANDIDATE_HOST);
+  g_assert_false (bf_jingle_merge_candidates (offer, many));
+  g_assert_cmpuint (a->candidates->len, ==, BF_JINGLE_MAX_CANDIDATES);
+  g_assert_cmpuint (((BfJingleCandidate *) g_ptr_array_index (a->candidates, 2))->port, ==, 6000);
+  g_assert_cmpuint (((BfJingleCandidate *) g_ptr_array_index (
+                       a->candidates, BF_JINGLE_MAX_CANDIDATES - 1))->port,
+                    ==, 6000 + BF_JINGLE_MAX_CANDIDATES - 3);
+  g_assert_cmpuint (v->candidates->len, ==, 2);
+  /* full: nothing more goes in */
+  g_assert_false (bf_jingle_merge_candidates (offer, info));
+  g_assert_cmpuint (a->candidates->len, ==, BF_JINGLE_MAX_CANDIDATES);
+  g_assert_cmpuint (v->candidates->len, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3118,5 +3301,10 @@ main (int argc, char **argv)
   g_test_add_func ("/jingle/build/answer", test_build_answer);
   g_test_add_func ("/jingle/build/others", test_build_others);
   g_test_add_func ("/jingle/errors", test_error_builders);
+  g_test_add_func ("/jingle/model/copy-groups", test_copy_groups);
+  g_test_add_func ("/jingle/model/content-take-rtp", test_content_take_rtp);
+  g_test_add_func ("/jingle/model/remove-content", test_remove_content);
+  g_test_add_func ("/jingle/model/first-fingerprint", test_first_fingerprint);
+  g_test_add_func ("/jingle/model/merge-candidates", test_merge_candidates);
   return g_test_run ();
 }

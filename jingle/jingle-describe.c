@@ -1,9 +1,39 @@
-/* Relayed-call descriptions (session-describe.h). */
+/* RTP description negotiation (jingle-describe.h). */
 #include "build-config.h"
 
 #include <string.h>
 
-#include "session-describe.h"
+#include "jingle-describe.h"
+
+BfJingleReasonCondition
+bf_jingle_check_supported (const BfJingle *j, const char **why)
+{
+  if (j->contents->len == 0)
+    {
+      *why = "no content";
+      return BF_JINGLE_REASON_INCOMPATIBLE_PARAMETERS;
+    }
+  for (guint i = 0; i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->description_kind != BF_JINGLE_DESCRIPTION_RTP || c->rtp->payload_types->len == 0)
+        {
+          *why = "only RTP audio/video is supported";
+          return BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS;
+        }
+      if (c->transport_kind != BF_JINGLE_TRANSPORT_ICE_UDP)
+        {
+          *why = "only ICE-UDP is supported";
+          return BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS;
+        }
+    }
+  if (bf_jingle_first_fingerprint (j) == NULL)
+    {
+      *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
+      return BF_JINGLE_REASON_SECURITY_ERROR;
+    }
+  return BF_JINGLE_REASON_SUCCESS;
+}
 
 static void
 copy_parameters (GPtrArray *dst, const GPtrArray *src)
@@ -73,7 +103,7 @@ copy_session_level (BfJingleRtpDescription *dst, const BfJingleRtpDescription *s
 }
 
 BfJingleRtpDescription *
-bf_describe_mirror_offer (const BfJingleRtpDescription *offer)
+bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
 {
   BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
   for (guint i = 0; i < offer->payload_types->len; i++)
@@ -234,8 +264,8 @@ find_hdrext_by_uri (const BfJingleRtpDescription *rtp, const char *uri)
 }
 
 BfJingleRtpDescription *
-bf_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
-                           const BfJingleRtpDescription *callee_answer)
+bf_jingle_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
+                                  const BfJingleRtpDescription *callee_answer)
 {
   BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (caller_offer->media);
   gboolean taken[128] = { FALSE };
@@ -306,7 +336,7 @@ content_rtp (const BfJingle *j, const char *name)
 }
 
 void
-bf_describe_rtp_map_init (BfRtpMap *map)
+bf_jingle_describe_rtp_map_init (BfRtpMap *map)
 {
   for (guint i = 0; i < G_N_ELEMENTS (map->pt); i++)
     map->pt[i] = (guint8) i;
@@ -316,8 +346,8 @@ bf_describe_rtp_map_init (BfRtpMap *map)
 }
 
 void
-bf_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *in,
-                         const BfJingleRtpDescription *out)
+bf_jingle_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *in,
+                                const BfJingleRtpDescription *out)
 {
   gboolean taken[128] = { FALSE };
   for (guint k = 0; k < in->payload_types->len; k++)
@@ -342,23 +372,24 @@ bf_describe_rtp_map_add (BfRtpMap *map, const BfJingleRtpDescription *in,
 }
 
 void
-bf_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map)
+bf_jingle_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMap *map)
 {
-  bf_describe_rtp_map_init (map);
+  bf_jingle_describe_rtp_map_init (map);
   for (guint i = 0; sent->contents && i < sent->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (sent->contents, i);
       const BfJingleRtpDescription *out = content_rtp (heard, c->name);
       if (c->rtp && out)
-        bf_describe_rtp_map_add (map, c->rtp, out);
+        bf_jingle_describe_rtp_map_add (map, c->rtp, out);
     }
 }
 
 #define LOCAL_CNAME "belfry"
 
 BfJingleRtpDescription *
-bf_describe_echo_answer (const BfJingleRtpDescription *offer, const guint32 *remote,
-                         const guint32 *local, guint n, const char *sid, const char *content_name)
+bf_jingle_describe_echo_answer (const BfJingleRtpDescription *offer, const guint32 *remote,
+                                const guint32 *local, guint n, const char *sid,
+                                const char *content_name)
 {
   BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
   /* Pass-through: the caller gets back what it can receive, its own

@@ -1,4 +1,4 @@
-/* The RTP descriptions of relayed and echoed calls (relay/session-describe.c)
+/* The RTP descriptions of relayed and echoed calls (jingle/jingle-describe.c)
  * and the packet map that follows from them, on what real clients send: a
  * Chrome offer as StanzaJS writes it (opus 111, red 63 "111/111", VP8 96
  * with rtx 97 apt=96, VP9 98/100, red 116, ulpfec 118, the usual header
@@ -11,7 +11,7 @@
 #include <belfry/stanza.h>
 #include <belfry/session.h>
 #include "jingle.h"
-#include "session-describe.h"
+#include "jingle-describe.h"
 
 #define URI_LEVEL   "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define URI_AST     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -36,9 +36,10 @@
 /* A payload type with name/value parameter pairs, NULL-terminated. */
 static BfJinglePayloadType *
 add_pt (BfJingleRtpDescription *rtp, guint8 id, const char *name, guint32 clockrate,
-        guint8 channels, ...)
+        guint channels, ...)   /* not guint8: va_start needs an unpromoted type */
 {
-  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, name, clockrate, channels);
+  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, name, clockrate,
+                                                            (guint8) channels);
   va_list ap;
   va_start (ap, channels);
   const char *key;
@@ -148,9 +149,7 @@ jingle_of (BfJingleRtpDescription *first, ...)
   for (BfJingleRtpDescription *rtp = first; rtp; rtp = va_arg (ap, BfJingleRtpDescription *))
     {
       BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, rtp->media);
-      bf_jingle_content_set_rtp (c, rtp->media);
-      bf_jingle_rtp_description_free (c->rtp);
-      c->rtp = rtp;
+      bf_jingle_content_take_rtp (c, rtp);
     }
   va_end (ap);
   return j;
@@ -245,7 +244,7 @@ assert_map (const BfRtpMap *map, const guint *pt_pairs, guint n_pt, const guint 
   g_assert_cmpmem (map->ext, sizeof map->ext, want_ext, sizeof want_ext);
 }
 
-/* --- bf_describe_mirror_offer --- */
+/* --- bf_jingle_describe_mirror_offer --- */
 
 /* Everything the offer says that is not SDES: a richer offer than Chrome's
  * (ptime, trr-int, feedback and extension parameters, bandwidth). */
@@ -288,7 +287,7 @@ static void
 test_mirror_offer (void)
 {
   BfJingleRtpDescription *offer = rich_offer (TRUE);
-  g_autoptr (BfJingleRtpDescription) mirror = bf_describe_mirror_offer (offer);
+  g_autoptr (BfJingleRtpDescription) mirror = bf_jingle_describe_mirror_offer (offer);
   /* a deep copy: nothing is shared with the offer */
   const BfJinglePayloadType *o = find_pt (offer, 96), *m = find_pt (mirror, 96);
   g_assert_nonnull (m);
@@ -307,7 +306,7 @@ test_mirror_offer_audio (void)
 {
   g_autoptr (BfJingleRtpDescription) offer = chrome_audio ();
   offer->rtcp_mux = FALSE;
-  g_autoptr (BfJingleRtpDescription) mirror = bf_describe_mirror_offer (offer);
+  g_autoptr (BfJingleRtpDescription) mirror = bf_jingle_describe_mirror_offer (offer);
   offer->rtcp_mux = TRUE;
   assert_rtp_equal (mirror, offer);
   /* red's parameter without a value stays without one */
@@ -317,7 +316,7 @@ test_mirror_offer_audio (void)
   g_assert_null (p->value);
 }
 
-/* --- bf_describe_mirror_answer --- */
+/* --- bf_jingle_describe_mirror_answer --- */
 
 /* A callee that follows RFC 3264 and answers under our (the caller's)
  * numbers, a subset in its own order with its own feedback. */
@@ -348,7 +347,7 @@ test_mirror_answer_same_numbers (void)
 {
   g_autoptr (BfJingleRtpDescription) caller = chrome_video ();
   g_autoptr (BfJingleRtpDescription) callee = callee_video_same ("video");
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   /* exactly the callee's answer; the caller allows mixed extmaps, the
    * callee does not: not allowed */
   assert_rtp_equal (answer, callee);
@@ -369,7 +368,8 @@ test_mirror_answer_renumbered (void)
   bf_jingle_rtcp_fb_add (opus->rtcp_fb, "transport-cc", NULL);
   add_pt (callee_a, 101, "telephone-event", 8000, 1, NULL);
   add_source (callee_a, CALLEE_A, "callee", "s a");
-  g_autoptr (BfJingleRtpDescription) answer_a = bf_describe_mirror_answer (caller_a, callee_a);
+  g_autoptr (BfJingleRtpDescription) answer_a
+    = bf_jingle_describe_mirror_answer (caller_a, callee_a);
 
   g_autoptr (BfJingleRtpDescription) want_a = bf_jingle_rtp_description_new ("audio");
   opus = add_pt (want_a, 111, "opus", 48000, 2, "stereo", "1", "useinbandfec", "1", NULL);
@@ -386,7 +386,8 @@ test_mirror_answer_renumbered (void)
   add_rtx (callee_v, 101, "100");
   add_pt (callee_v, 120, "red", 90000, 0, NULL);
   add_pt (callee_v, 122, "ulpfec", 90000, 0, NULL);
-  g_autoptr (BfJingleRtpDescription) answer_v = bf_describe_mirror_answer (caller_v, callee_v);
+  g_autoptr (BfJingleRtpDescription) answer_v
+    = bf_jingle_describe_mirror_answer (caller_v, callee_v);
   const BfJinglePayloadType *vp8 = find_pt (answer_v, 96);
   g_assert_nonnull (vp8);
   g_assert_cmpstr (vp8->name, ==, "VP8");
@@ -419,7 +420,7 @@ test_mirror_answer_apt (void)
   g_autoptr (BfJingleRtpDescription) callee = bf_jingle_rtp_description_new ("video");
   add_pt (callee, 100, "VP8", 90000, 0, NULL);
   add_pt (callee, 101, "rtx", 90000, 0, "apt", "100", "rtx-time", "3000", NULL);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autoptr (BfJingleRtpDescription) want = bf_jingle_rtp_description_new ("video");
   add_pt (want, 96, "VP8", 90000, 0, NULL);
   add_pt (want, 97, "rtx", 90000, 0, "apt", "96", "rtx-time", "3000", NULL);
@@ -430,7 +431,7 @@ test_mirror_answer_apt (void)
   g_autoptr (BfJingleRtpDescription) odd = bf_jingle_rtp_description_new ("video");
   add_pt (odd, 100, "VP8", 90000, 0, NULL);
   add_pt (odd, 101, "rtx", 90000, 0, "apt", "x100", NULL);
-  g_autoptr (BfJingleRtpDescription) answer2 = bf_describe_mirror_answer (caller, odd);
+  g_autoptr (BfJingleRtpDescription) answer2 = bf_jingle_describe_mirror_answer (caller, odd);
   g_autofree char *ids2 = pt_ids (answer2);
   g_assert_cmpstr (ids2, ==, "96");
 }
@@ -449,7 +450,7 @@ test_mirror_answer_not_offered (void)
   add_pt (callee, 96, "VP8", 90000, 0, NULL);
   add_rtx (callee, 97, "96");
   add_pt (callee, 35, "AV1", 90000, 0, NULL);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "96 97");
   g_assert_cmpstr (param (find_pt (answer, 97)->parameters, "apt"), ==, "96");
@@ -472,7 +473,7 @@ test_mirror_answer_orphan_rtx (void)
   add_rtx (callee, 46, "45");
   add_pt (callee, 96, "VP8", 90000, 0, NULL);
   add_rtx (callee, 97, "96");
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_test_message ("answer: %s", ids);
   for (guint i = 0; i < answer->payload_types->len; i++)
@@ -505,11 +506,11 @@ test_mirror_answer_rtx_by_apt (void)
   add_pt (callee, 120, "red", 90000, 0, NULL);
   add_rtx (callee, 121, "120");
   add_pt (callee, 122, "ulpfec", 90000, 0, NULL);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autoptr (BfJingle) sent = jingle_of (caller, NULL);
   g_autoptr (BfJingle) heard = jingle_of (callee, NULL);
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   g_autofree char *ids = pt_ids (answer);
   g_test_message ("answer: %s", ids);
   for (guint i = 0; i < answer->payload_types->len; i++)
@@ -544,7 +545,7 @@ test_mirror_answer_red_renumbered (void)
   add_pt (callee, 109, "opus", 48000, 2, "useinbandfec", "1", NULL);
   BfJinglePayloadType *red = add_pt (callee, 120, "red", 48000, 2, NULL);
   bf_jingle_parameters_add (red->parameters, "109/109", NULL);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "111 63");
   const BfJinglePayloadType *r = find_pt (answer, 63);
@@ -562,7 +563,7 @@ test_mirror_answer_matching (void)
   add_pt (callee, 98, "PCMU", 8000, 2, NULL);             /* channels differ: out */
   add_pt (callee, 9, "g722", 8000, 1, NULL);
   add_pt (callee, 110, "telephone-event", 48000, 1, NULL);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "111 9 110");
   g_assert_cmpstr (find_pt (answer, 111)->name, ==, "OPUS");   /* the callee's spelling */
@@ -574,7 +575,8 @@ test_mirror_answer_matching (void)
   g_autoptr (BfJingleRtpDescription) st_callee = bf_jingle_rtp_description_new ("audio");
   add_pt (st_callee, 8, NULL, 8000, 1, NULL);
   add_pt (st_callee, 3, NULL, 8000, 1, NULL);
-  g_autoptr (BfJingleRtpDescription) st_answer = bf_describe_mirror_answer (st_caller, st_callee);
+  g_autoptr (BfJingleRtpDescription) st_answer
+    = bf_jingle_describe_mirror_answer (st_caller, st_callee);
   g_autofree char *st_ids = pt_ids (st_answer);
   g_assert_cmpstr (st_ids, ==, "8");
 }
@@ -591,7 +593,7 @@ test_mirror_answer_same_codec_twice (void)
   add_pt (callee, 98, "VP9", 90000, 0, "profile-id", "0", NULL);
   add_pt (callee, 96, "VP8", 90000, 0, NULL);
   add_pt (callee, 35, "VP8", 90000, 0, NULL);   /* no second VP8 offered */
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "100 98 96");
   g_assert_cmpstr (param (find_pt (answer, 100)->parameters, "profile-id"), ==, "2");
@@ -606,11 +608,11 @@ test_mirror_answer_nothing (void)
   add_pt (callee, 102, "H264", 90000, 0, NULL);
   add_pt (callee, 35, "AV1", 90000, 0, NULL);
   add_source (callee, CALLEE_V, "callee", "s t");
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_assert_cmpstr (answer->media, ==, "video");
   g_assert_cmpuint (answer->payload_types->len, ==, 0);
   g_autoptr (BfJingleRtpDescription) empty = bf_jingle_rtp_description_new ("video");
-  g_autoptr (BfJingleRtpDescription) answer2 = bf_describe_mirror_answer (caller, empty);
+  g_autoptr (BfJingleRtpDescription) answer2 = bf_jingle_describe_mirror_answer (caller, empty);
   g_assert_cmpuint (answer2->payload_types->len, ==, 0);
   g_assert_cmpuint (answer2->hdrexts->len, ==, 0);
   g_assert_cmpuint (answer2->sources->len, ==, 0);
@@ -631,7 +633,7 @@ test_mirror_answer_hdrext (void)
   bf_jingle_rtp_add_hdrext (callee, 3, URI_MID, BF_JINGLE_SENDERS_BOTH);
   bf_jingle_rtp_add_hdrext (callee, 12, URI_CSRC, BF_JINGLE_SENDERS_BOTH);
   callee->extmap_allow_mixed = TRUE;
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_assert_cmpuint (answer->hdrexts->len, ==, 3);
   static const struct { guint id; const char *uri; BfJingleSenders senders; } want[] = {
     { 2, URI_AST, BF_JINGLE_SENDERS_RESPONDER },
@@ -665,7 +667,7 @@ test_mirror_answer_session_level (void)
   callee->bandwidth = g_strdup ("1000000");
   callee->rtcp_mux = FALSE;
   callee->rtcp_reduced_size = FALSE;
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_assert_cmpstr (answer->media, ==, "video");
   g_assert_cmpuint (answer->rtcp_fb->len, ==, 1);
   g_assert_true (answer->has_trr_int);
@@ -683,7 +685,7 @@ test_mirror_answer_sources (void)
 {
   g_autoptr (BfJingleRtpDescription) caller = chrome_video ();
   g_autoptr (BfJingleRtpDescription) callee = callee_video_same ("video");
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_assert_cmpuint (answer->sources->len, ==, 2);
   const BfJingleSource *s = g_ptr_array_index (answer->sources, 0);
   g_assert_cmphex (s->ssrc, ==, CALLEE_V);
@@ -699,12 +701,12 @@ test_mirror_answer_sources (void)
   /* a callee that announces none: none */
   g_ptr_array_set_size (callee->sources, 0);
   g_ptr_array_set_size (callee->ssrc_groups, 0);
-  g_autoptr (BfJingleRtpDescription) answer2 = bf_describe_mirror_answer (caller, callee);
+  g_autoptr (BfJingleRtpDescription) answer2 = bf_jingle_describe_mirror_answer (caller, callee);
   g_assert_cmpuint (answer2->sources->len, ==, 0);
   g_assert_cmpuint (answer2->ssrc_groups->len, ==, 0);
 }
 
-/* --- bf_describe_rtp_map --- */
+/* --- bf_jingle_describe_rtp_map --- */
 
 static void
 test_rtp_map_identity (void)
@@ -713,19 +715,19 @@ test_rtp_map_identity (void)
   g_autoptr (BfJingle) heard = jingle_of (chrome_audio (), chrome_video (), NULL);
   BfRtpMap map;
   memset (&map, 0xA5, sizeof map);
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   g_assert_true (map.identity);
   assert_map (&map, NULL, 0, NULL, 0);
   /* what sessions.c passes when a description is missing */
   memset (&map, 0xA5, sizeof map);
-  bf_describe_rtp_map (&(BfJingle) { 0 }, &(BfJingle) { 0 }, &map);
+  bf_jingle_describe_rtp_map (&(BfJingle) { 0 }, &(BfJingle) { 0 }, &map);
   g_assert_true (map.identity);
   assert_map (&map, NULL, 0, NULL, 0);
   /* no contents at all */
   g_autoptr (BfJingle) none1 = jingle_of (NULL);
   g_autoptr (BfJingle) none2 = jingle_of (NULL);
   memset (&map, 0xA5, sizeof map);
-  bf_describe_rtp_map (none1, none2, &map);
+  bf_jingle_describe_rtp_map (none1, none2, &map);
   g_assert_true (map.identity);
   assert_map (&map, NULL, 0, NULL, 0);
 }
@@ -741,7 +743,7 @@ test_rtp_map_compliant_subset (void)
   g_autoptr (BfJingle) sent = jingle_of (chrome_audio (), chrome_video (), NULL);
   g_autoptr (BfJingle) heard = jingle_of (chrome_audio (), callee_video_same ("video"), NULL);
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   assert_map (&map, NULL, 0, NULL, 0);
   g_assert_true (map.identity);
 
@@ -758,7 +760,7 @@ test_rtp_map_compliant_subset (void)
   add_rtx (v, 117, "116");
   g_autoptr (BfJingle) sent2 = jingle_of (chrome_video (), NULL);
   g_autoptr (BfJingle) heard2 = jingle_of (v, NULL);
-  bf_describe_rtp_map (sent2, heard2, &map);
+  bf_jingle_describe_rtp_map (sent2, heard2, &map);
   for (guint i = 0; i < 128; i++)
     if (map.pt[i] != i)
       g_test_message ("pt %u -> %u", i, map.pt[i]);
@@ -804,7 +806,7 @@ test_rtp_map_renumbered (void)
   g_autoptr (BfJingle) sent = jingle_of (chrome_audio (), caller_v, NULL);
   g_autoptr (BfJingle) heard = jingle_of (callee_a, callee_v, NULL);
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   g_assert_false (map.identity);
   static const guint pt[] = { 111, 109,  126, 105,  96, 100,  97, 101,  116, 120,  118, 122 };
   static const guint ext[] = { 2, 3,  3, 5,  4, 1,  13, 8 };
@@ -835,7 +837,7 @@ test_rtp_map_contents (void)
   bf_jingle_add_content (heard, BF_JINGLE_CREATOR_INITIATOR, "data");
 
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   g_assert_false (map.identity);
   static const guint pt[] = { 111, 110,  96, 98 };
   static const guint ext[] = { 1, 9 };
@@ -846,7 +848,7 @@ test_rtp_map_contents (void)
   BfJingleContent *c = bf_jingle_find_content (heard, "video");
   g_free (c->name);
   c->name = g_strdup ("camera");
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   static const guint pt2[] = { 111, 110 };
   assert_map (&map, pt2, 1, ext, 1);
 }
@@ -871,7 +873,7 @@ test_rtp_map_hdrext (void)
   g_autoptr (BfJingle) sent = jingle_of (s, NULL);
   g_autoptr (BfJingle) heard = jingle_of (h, NULL);
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   g_assert_false (map.identity);
   static const guint ext[] = { 4, 20 };
   assert_map (&map, NULL, 0, ext, 1);
@@ -890,7 +892,7 @@ test_rtp_map_apply (void)
   g_autoptr (BfJingle) sent = jingle_of (chrome_video (), NULL);
   g_autoptr (BfJingle) heard = jingle_of (callee_v, NULL);
   BfRtpMap map;
-  bf_describe_rtp_map (sent, heard, &map);
+  bf_jingle_describe_rtp_map (sent, heard, &map);
   /* VP8 96 with the marker, abs-send-time (2), transport-cc (3), mid (4) */
   guint8 pkt[] = { 0x90, 0x80 | 96, 0x00, 0x01,  0x00, 0x00, 0x0B, 0xB8,  0x22, 0x22, 0x22, 0x22,
                    0xBE, 0xDE, 0x00, 0x03,
@@ -905,14 +907,14 @@ test_rtp_map_apply (void)
   g_assert_cmpmem (pkt, sizeof pkt, want, sizeof want);
 }
 
-/* --- bf_describe_echo_answer --- */
+/* --- bf_jingle_describe_echo_answer --- */
 
 static void
 test_echo_answer_media (void)
 {
   g_autoptr (BfJingleRtpDescription) offer = rich_offer (TRUE);
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_echo_answer (offer, NULL, NULL, 0,
-                                                                        "s1", "video");
+  g_autoptr (BfJingleRtpDescription) answer
+    = bf_jingle_describe_echo_answer (offer, NULL, NULL, 0, "s1", "video");
   g_assert_cmpstr (answer->media, ==, "video");
   g_assert_cmpuint (answer->payload_types->len, ==, offer->payload_types->len);
   for (guint i = 0; i < offer->payload_types->len; i++)
@@ -971,8 +973,8 @@ test_echo_answer_sources (void)
   bf_jingle_rtp_add_ssrc_group (offer, "SIM", sim, 2);
   const guint32 remote[] = { CALLER_VR, CALLER_V, 0x99999999 };
   const guint32 local[] = { 0x10C00002, 0x10C00001, 0x10C00009 };
-  g_autoptr (BfJingleRtpDescription) answer = bf_describe_echo_answer (offer, remote, local, 3,
-                                                                        "sid-7", "v0");
+  g_autoptr (BfJingleRtpDescription) answer
+    = bf_jingle_describe_echo_answer (offer, remote, local, 3, "sid-7", "v0");
   /* one of ours per announced remote source, in the offer's order */
   g_assert_cmpuint (answer->sources->len, ==, 2);
   const guint32 want[] = { 0x10C00001, 0x10C00002 };
@@ -997,12 +999,112 @@ test_echo_answer_sources (void)
   g_assert_cmphex (g_array_index (g->ssrcs, guint32, 1), ==, 0x10C00001);
 }
 
+/* --- bf_jingle_check_supported --- */
+
+#define FINGERPRINT "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:" \
+                    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+
+/* A content belfry can take: RTP audio with one payload type over ICE-UDP,
+ * with a DTLS fingerprint when @fingerprint. */
+static BfJingleContent *
+add_supported (BfJingle *j, const char *name, gboolean fingerprint)
+{
+  BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, name);
+  BfJingleRtpDescription *rtp = bf_jingle_content_set_rtp (c, "audio");
+  add_pt (rtp, 111, "opus", 48000, 2, NULL);
+  BfJingleIceTransport *ice = bf_jingle_content_set_ice (c, "ufrag", "pwd-of-22-characters-");
+  if (fingerprint)
+    bf_jingle_ice_set_fingerprint (ice, "sha-256", BF_JINGLE_SETUP_ACTPASS, FINGERPRINT);
+  return c;
+}
+
+static void
+assert_refused (const BfJingle *j, BfJingleReasonCondition want, const char *want_why)
+{
+  const char *why = NULL;
+  g_assert_cmpint (bf_jingle_check_supported (j, &why), ==, want);
+  g_assert_cmpstr (why, ==, want_why);
+}
+
+static void
+test_check_supported (void)
+{
+  const char *why = NULL;
+  g_autoptr (BfJingle) ok = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  add_supported (ok, "0", TRUE);
+  g_assert_cmpint (bf_jingle_check_supported (ok, &why), ==, BF_JINGLE_REASON_SUCCESS);
+  /* one fingerprint stands for the session: on a later content is enough */
+  g_autoptr (BfJingle) later = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  add_supported (later, "0", FALSE);
+  add_supported (later, "1", TRUE);
+  g_assert_cmpint (bf_jingle_check_supported (later, &why), ==, BF_JINGLE_REASON_SUCCESS);
+}
+
+static void
+test_check_supported_refusals (void)
+{
+  g_autoptr (BfJingle) empty = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  assert_refused (empty, BF_JINGLE_REASON_INCOMPATIBLE_PARAMETERS, "no content");
+
+  /* no description, another application (file transfer), RTP without a
+   * payload type: each is an application belfry does not support */
+  g_autoptr (BfJingle) none = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  bf_jingle_content_set_ice (bf_jingle_add_content (none, BF_JINGLE_CREATOR_INITIATOR, "0"),
+                             "ufrag", "pwd-of-22-characters-");
+  assert_refused (none, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                  "only RTP audio/video is supported");
+  g_autoptr (BfJingle) ft = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  BfJingleContent *c = add_supported (ft, "0", TRUE);
+  bf_jingle_rtp_description_free (g_steal_pointer (&c->rtp));
+  g_free (c->description_ns);
+  c->description_ns = g_strdup ("urn:xmpp:jingle:apps:file-transfer:5");
+  c->description_kind = BF_JINGLE_DESCRIPTION_UNSUPPORTED;
+  assert_refused (ft, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                  "only RTP audio/video is supported");
+  g_autoptr (BfJingle) no_pt = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  add_supported (no_pt, "0", TRUE);
+  bf_jingle_content_set_rtp (add_supported (no_pt, "1", TRUE), "video");   /* empty */
+  assert_refused (no_pt, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                  "only RTP audio/video is supported");
+
+  /* no transport, or another one (SOCKS5 bytestreams) */
+  g_autoptr (BfJingle) no_transport = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  add_supported (no_transport, "0", TRUE);
+  add_pt (bf_jingle_content_set_rtp (bf_jingle_add_content (no_transport,
+                                                            BF_JINGLE_CREATOR_INITIATOR, "1"),
+                                     "video"),
+          96, "VP8", 90000, 0, NULL);
+  assert_refused (no_transport, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
+                  "only ICE-UDP is supported");
+  g_autoptr (BfJingle) s5b = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  c = add_supported (s5b, "0", TRUE);
+  bf_jingle_ice_transport_free (g_steal_pointer (&c->ice));
+  g_free (c->transport_ns);
+  c->transport_ns = g_strdup ("urn:xmpp:jingle:transports:s5b:1");
+  c->transport_kind = BF_JINGLE_TRANSPORT_UNSUPPORTED;
+  assert_refused (s5b, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS, "only ICE-UDP is supported");
+
+  /* the description is judged before the transport */
+  c->description_kind = BF_JINGLE_DESCRIPTION_UNSUPPORTED;
+  assert_refused (s5b, BF_JINGLE_REASON_UNSUPPORTED_APPLICATIONS,
+                  "only RTP audio/video is supported");
+
+  /* ICE-UDP without any fingerprint: belfry only speaks DTLS-SRTP */
+  g_autoptr (BfJingle) plain = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  add_supported (plain, "0", FALSE);
+  add_supported (plain, "1", FALSE);
+  assert_refused (plain, BF_JINGLE_REASON_SECURITY_ERROR,
+                  "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   /* A failing check marks its test "not ok" and the others still run. */
   g_test_set_nonfatal_assertions ();
+  g_test_add_func ("/describe/check-supported/ok", test_check_supported);
+  g_test_add_func ("/describe/check-supported/refusals", test_check_supported_refusals);
   g_test_add_func ("/describe/mirror-offer/video", test_mirror_offer);
   g_test_add_func ("/describe/mirror-offer/audio", test_mirror_offer_audio);
   g_test_add_func ("/describe/mirror-answer/same-numbers", test_mirror_answer_same_numbers);
