@@ -22,6 +22,7 @@
 
 #include "random.h"
 #include "jingle-describe.h"
+#include "session-media-private.h"
 #include "session-private.h"
 
 BfSession *
@@ -104,6 +105,32 @@ BfWorker *
 bf_session_get_worker (BfSession *session)
 {
   return (BfWorker *) session->worker;
+}
+
+gboolean
+bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
+{
+  BfSession *s = session;
+  g_return_val_if_fail (s != NULL && worker != NULL, FALSE);
+  gboolean started = FALSE;
+  for (guint i = 0; i < s->n_transports; i++)
+    started |= s->transports[i]->started;
+  if (s->outgoing || s->phase != BF_SESSION_PHASE_NEW || s->linked || started
+      || s->worker == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s: its worker can only be chosen in offer()", s->sid);
+      return FALSE;
+    }
+  BfMediaWorker *w = (BfMediaWorker *) worker;
+  if (w == s->worker)
+    return TRUE;
+  /* Nothing was posted to the old one yet: the transports start on the
+   * accept. */
+  bf_media_worker_acquire (w);
+  bf_media_worker_release (s->worker);
+  s->worker = w;
+  return TRUE;
 }
 
 guint
@@ -743,6 +770,8 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
     decision = info->sessions->offer (module, s);
   if (s->phase == BF_SESSION_PHASE_ENDED)
     ;   /* the module ended it itself */
+  else if (s->phase == BF_SESSION_PHASE_ACCEPTING)
+    transports_start (s, s->theirs);   /* accepted with its own answer */
   else if (decision == BF_SESSION_DECLINE)
     {
       mgr->stats.declined++;
@@ -1013,6 +1042,52 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
   session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
   transports_start (s, s->theirs);
+  return TRUE;
+}
+
+BfSessionMedia *
+bf_session_get_offer (BfSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  if (session->outgoing || session->theirs == NULL)
+    return NULL;
+  return bf_session_media_new_from_jingle (session->theirs);
+}
+
+gboolean
+bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error)
+{
+  BfSession *s = session;
+  g_return_val_if_fail (s != NULL && answer != NULL, FALSE);
+  if (s->outgoing || s->theirs == NULL
+      || (s->phase != BF_SESSION_PHASE_NEW && s->phase != BF_SESSION_PHASE_DEFERRED))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s is not waiting for an answer", s->sid);
+      return FALSE;
+    }
+  if (!bf_session_media_check_answer (answer, s->theirs, error))
+    return FALSE;
+  const BfJingle *aj = bf_session_media_get_jingle (answer);
+  g_autoptr (BfJingle) ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, s->sid);
+  for (guint i = 0; i < s->theirs->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (s->theirs->contents, i);
+      const BfJingleContent *ac = bf_jingle_find_content (aj, oc->name);
+      if (ac == NULL)
+        continue;   /* not RTP: the offer check refused the session before */
+      BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
+      c->senders = ac->senders;
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (ac->rtp));
+    }
+  s->ours = g_steal_pointer (&ours);
+  gboolean deferred = s->phase == BF_SESSION_PHASE_DEFERRED;
+  session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
+  if (deferred)
+    s->setup_start = g_get_monotonic_time ();   /* the wait was not setup */
+  /* From offer(), handle_initiate starts the transports once it returns. */
+  if (deferred)
+    transports_start (s, s->theirs);
   return TRUE;
 }
 

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/session-media.h>
 
 G_BEGIN_DECLS
 
@@ -135,6 +136,24 @@ gboolean bf_session_get_ssrc (BfSession *session, guint index, guint32 *remote,
 /* Module data for this session. */
 void bf_session_set_data (BfSession *session, gpointer data, GDestroyNotify destroy);
 gpointer bf_session_get_data (BfSession *session);
+
+/* Main thread: a copy of what the peer of an incoming @session offered in
+ * its session-initiate (contents added later are not in it), for the
+ * module to choose its answer from; NULL for a session we placed. */
+BfSessionMedia *bf_session_get_offer (BfSession *session);
+
+/* Accepts an incoming @session with an answer the module built
+ * (session-media.h), from offer() or later (after BF_SESSION_DEFER):
+ * every offered content answered under its own name and media (one the
+ * module does not want with BF_SESSION_SENDERS_NONE), with payload types
+ * and header extensions chosen among those offered for it, under the
+ * offer's numbers (RFC 3264 §6.1), and the module's own sources.  The
+ * core adds the transports (ICE-UDP, DTLS-SRTP, the peer's BUNDLE group).
+ * FALSE (and @error: G_IO_ERROR_INVALID_ARGUMENT) if @session is not an
+ * incoming one still waiting for an answer or @answer breaks these rules;
+ * the session is unchanged then.  From offer(), the value offer() returns
+ * is ignored once this succeeded. */
+gboolean bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error);
 
 /* Places a session from @local (a full JID of the component's domain) to
  * @peer, offering what @mirror's caller offered: the same contents, payload

@@ -1,0 +1,356 @@
+/* belfry — BfSessionMedia (belfry/session-media.h): a list of contents
+ * held as the core's own Jingle model, so that an answer a module builds
+ * becomes a session-accept with no translation of its own. */
+#include "build-config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "session-media-private.h"
+
+struct _BfSessionMedia {
+  BfJingle *j;        /* contents with an RTP description each; no transport */
+};
+
+BfSessionMedia *
+bf_session_media_new (void)
+{
+  BfSessionMedia *m = g_new0 (BfSessionMedia, 1);
+  m->j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_ACCEPT, "media");
+  return m;
+}
+
+void
+bf_session_media_free (BfSessionMedia *media)
+{
+  if (media == NULL)
+    return;
+  bf_jingle_free (media->j);
+  g_free (media);
+}
+
+BfSessionMedia *
+bf_session_media_new_from_jingle (const BfJingle *j)
+{
+  BfSessionMedia *m = bf_session_media_new ();
+  for (guint i = 0; j && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      if (c->rtp == NULL)
+        continue;
+      BfJingleContent *copy = bf_jingle_add_content (m->j, c->creator, c->name);
+      copy->senders = c->senders;
+      bf_jingle_content_take_rtp (copy, bf_jingle_describe_mirror_offer (c->rtp));
+    }
+  return m;
+}
+
+const BfJingle *
+bf_session_media_get_jingle (const BfSessionMedia *media)
+{
+  return media->j;
+}
+
+static BfJingleContent *
+content_at (const BfSessionMedia *media, guint content)
+{
+  g_return_val_if_fail (media != NULL && content < media->j->contents->len, NULL);
+  return g_ptr_array_index (media->j->contents, content);
+}
+
+static BfJinglePayloadType *
+find_pt (const BfJingleRtpDescription *rtp, guint8 id)
+{
+  for (guint i = 0; i < rtp->payload_types->len; i++)
+    {
+      BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
+      if (pt->id == id)
+        return pt;
+    }
+  return NULL;
+}
+
+/* --- reading --- */
+
+guint
+bf_session_media_get_n_contents (const BfSessionMedia *media)
+{
+  g_return_val_if_fail (media != NULL, 0);
+  return media->j->contents->len;
+}
+
+const char *
+bf_session_media_get_content_name (const BfSessionMedia *media, guint content)
+{
+  BfJingleContent *c = content_at (media, content);
+  return c ? c->name : NULL;
+}
+
+const char *
+bf_session_media_get_content_kind (const BfSessionMedia *media, guint content)
+{
+  BfJingleContent *c = content_at (media, content);
+  return c ? c->rtp->media : NULL;
+}
+
+BfSessionSenders
+bf_session_media_get_content_senders (const BfSessionMedia *media, guint content)
+{
+  BfJingleContent *c = content_at (media, content);
+  return c ? (BfSessionSenders) c->senders : BF_SESSION_SENDERS_NONE;
+}
+
+guint
+bf_session_media_get_n_codecs (const BfSessionMedia *media, guint content)
+{
+  BfJingleContent *c = content_at (media, content);
+  return c ? c->rtp->payload_types->len : 0;
+}
+
+gboolean
+bf_session_media_get_codec (const BfSessionMedia *media, guint content, guint index,
+                            BfSessionCodec *codec)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_val_if_fail (codec != NULL, FALSE);
+  if (c == NULL || index >= c->rtp->payload_types->len)
+    return FALSE;
+  const BfJinglePayloadType *pt = g_ptr_array_index (c->rtp->payload_types, index);
+  codec->id = pt->id;
+  codec->name = pt->name;
+  codec->clockrate = pt->clockrate;
+  codec->channels = pt->channels;
+  return TRUE;
+}
+
+const char *
+bf_session_media_get_codec_parameter (const BfSessionMedia *media, guint content, guint8 id,
+                                      const char *name)
+{
+  BfJingleContent *c = content_at (media, content);
+  const BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  for (guint i = 0; pt && name && i < pt->parameters->len; i++)
+    {
+      const BfJingleParameter *p = g_ptr_array_index (pt->parameters, i);
+      if (g_strcmp0 (p->name, name) == 0)
+        return p->value;
+    }
+  return NULL;
+}
+
+guint16
+bf_session_media_find_header_extension (const BfSessionMedia *media, guint content,
+                                        const char *uri)
+{
+  BfJingleContent *c = content_at (media, content);
+  for (guint i = 0; c && uri && i < c->rtp->hdrexts->len; i++)
+    {
+      const BfJingleHdrext *h = g_ptr_array_index (c->rtp->hdrexts, i);
+      if (g_strcmp0 (h->uri, uri) == 0)
+        return h->id;
+    }
+  return 0;
+}
+
+guint
+bf_session_media_get_n_sources (const BfSessionMedia *media, guint content)
+{
+  BfJingleContent *c = content_at (media, content);
+  return c ? c->rtp->sources->len : 0;
+}
+
+guint32
+bf_session_media_get_source (const BfSessionMedia *media, guint content, guint index)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_val_if_fail (c == NULL || index < c->rtp->sources->len, 0);
+  return c ? ((const BfJingleSource *) g_ptr_array_index (c->rtp->sources, index))->ssrc : 0;
+}
+
+/* --- building --- */
+
+guint
+bf_session_media_add_content (BfSessionMedia *media, const char *name, const char *kind,
+                              BfSessionSenders senders)
+{
+  g_return_val_if_fail (media != NULL && name != NULL && kind != NULL, 0);
+  g_return_val_if_fail (senders <= BF_SESSION_SENDERS_NONE, 0);
+  BfJingleContent *c = bf_jingle_add_content (media->j, BF_JINGLE_CREATOR_INITIATOR, name);
+  c->senders = (BfJingleSenders) senders;
+  bf_jingle_content_set_rtp (c, kind);
+  return media->j->contents->len - 1;
+}
+
+gboolean
+bf_session_media_add_codec (BfSessionMedia *media, guint content, const BfSessionCodec *codec)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_val_if_fail (codec != NULL && codec->id <= 127, FALSE);
+  if (c == NULL || find_pt (c->rtp, codec->id))
+    return FALSE;
+  bf_jingle_rtp_add_payload_type (c->rtp, codec->id, codec->name, codec->clockrate,
+                                  codec->channels ? codec->channels : 1);
+  return TRUE;
+}
+
+void
+bf_session_media_add_codec_parameter (BfSessionMedia *media, guint content, guint8 id,
+                                      const char *name, const char *value)
+{
+  BfJingleContent *c = content_at (media, content);
+  BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  g_return_if_fail (pt != NULL && name != NULL);
+  bf_jingle_parameters_add (pt->parameters, name, value);
+}
+
+void
+bf_session_media_add_codec_feedback (BfSessionMedia *media, guint content, guint8 id,
+                                     const char *type, const char *subtype)
+{
+  BfJingleContent *c = content_at (media, content);
+  BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  g_return_if_fail (pt != NULL && type != NULL);
+  bf_jingle_rtcp_fb_add (pt->rtcp_fb, type, subtype);
+}
+
+void
+bf_session_media_add_header_extension (BfSessionMedia *media, guint content, guint16 id,
+                                       const char *uri)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_if_fail (c != NULL && id > 0 && uri != NULL);
+  bf_jingle_rtp_add_hdrext (c->rtp, id, uri, BF_JINGLE_SENDERS_BOTH);
+}
+
+void
+bf_session_media_add_source (BfSessionMedia *media, guint content, guint32 ssrc,
+                             const char *cname, const char *msid)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_if_fail (c != NULL);
+  BfJingleSource *s = bf_jingle_rtp_add_source (c->rtp, ssrc);
+  if (cname)
+    bf_jingle_parameters_add (s->parameters, "cname", cname);
+  if (msid)
+    bf_jingle_parameters_add (s->parameters, "msid", msid);
+}
+
+gboolean
+bf_session_media_copy_codec (BfSessionMedia *media, guint content, const BfSessionMedia *from,
+                             guint from_content, guint8 id)
+{
+  BfJingleContent *c = content_at (media, content);
+  BfJingleContent *fc = content_at (from, from_content);
+  const BfJinglePayloadType *src = fc ? find_pt (fc->rtp, id) : NULL;
+  if (c == NULL || src == NULL || find_pt (c->rtp, id))
+    return FALSE;
+  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (c->rtp, src->id, src->name,
+                                                            src->clockrate, src->channels);
+  pt->ptime = src->ptime;
+  pt->maxptime = src->maxptime;
+  pt->has_trr_int = src->has_trr_int;
+  pt->trr_int = src->trr_int;
+  for (guint i = 0; i < src->parameters->len; i++)
+    {
+      const BfJingleParameter *p = g_ptr_array_index (src->parameters, i);
+      bf_jingle_parameters_add (pt->parameters, p->name, p->value);
+    }
+  for (guint i = 0; i < src->rtcp_fb->len; i++)
+    {
+      const BfJingleRtcpFb *fb = g_ptr_array_index (src->rtcp_fb, i);
+      BfJingleRtcpFb *copy = bf_jingle_rtcp_fb_add (pt->rtcp_fb, fb->type, fb->subtype);
+      for (guint k = 0; fb->parameters && k < fb->parameters->len; k++)
+        {
+          const BfJingleParameter *p = g_ptr_array_index (fb->parameters, k);
+          bf_jingle_parameters_add (copy->parameters, p->name, p->value);
+        }
+    }
+  return TRUE;
+}
+
+/* --- an answer against its offer --- */
+
+static gboolean
+same_codec (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
+{
+  return a->id == b->id && a->name && b->name && g_ascii_strcasecmp (a->name, b->name) == 0
+         && a->clockrate == b->clockrate && a->channels == b->channels;
+}
+
+gboolean
+bf_session_media_check_answer (const BfSessionMedia *answer, const BfJingle *offer,
+                               GError **error)
+{
+  const BfJingle *aj = answer->j;
+  for (guint i = 0; i < aj->contents->len; i++)
+    {
+      const BfJingleContent *ac = g_ptr_array_index (aj->contents, i);
+      if (bf_jingle_find_content (offer, ac->name) == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "the answer's content '%s' was not offered", ac->name);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < offer->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (offer->contents, i);
+      const BfJingleContent *ac = bf_jingle_find_content (aj, oc->name);
+      if (oc->rtp == NULL)
+        continue;
+      /* XEP-0166 §6.3.2 / RFC 3264 §6: every offered content is answered;
+       * one the module does not want it answers with senders 'none'. */
+      if (ac == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "the answer has no content '%s'", oc->name);
+          return FALSE;
+        }
+      if (g_strcmp0 (ac->rtp->media, oc->rtp->media) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "content '%s' is %s, not %s", oc->name, oc->rtp->media, ac->rtp->media);
+          return FALSE;
+        }
+      if (ac->rtp->payload_types->len == 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "the answer's content '%s' has no codec", oc->name);
+          return FALSE;
+        }
+      /* RFC 3264 §6.1: an answer uses payload types of the offer, under
+       * the offer's numbers. */
+      for (guint k = 0; k < ac->rtp->payload_types->len; k++)
+        {
+          const BfJinglePayloadType *apt = g_ptr_array_index (ac->rtp->payload_types, k);
+          const BfJinglePayloadType *opt = find_pt (oc->rtp, apt->id);
+          if (opt == NULL || !same_codec (apt, opt))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "payload type %u (%s/%u) of content '%s' is not one offered",
+                           apt->id, apt->name ? apt->name : "?", apt->clockrate, oc->name);
+              return FALSE;
+            }
+        }
+      /* RFC 8285 §6: an answer's extension ids are the offer's. */
+      for (guint k = 0; k < ac->rtp->hdrexts->len; k++)
+        {
+          const BfJingleHdrext *ah = g_ptr_array_index (ac->rtp->hdrexts, k);
+          gboolean offered = FALSE;
+          for (guint m = 0; m < oc->rtp->hdrexts->len && !offered; m++)
+            {
+              const BfJingleHdrext *oh = g_ptr_array_index (oc->rtp->hdrexts, m);
+              offered = oh->id == ah->id && g_strcmp0 (oh->uri, ah->uri) == 0;
+            }
+          if (!offered)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "header extension %u (%s) of content '%s' is not one offered",
+                           ah->id, ah->uri, oc->name);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
