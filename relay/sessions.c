@@ -1078,7 +1078,13 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
         continue;   /* not RTP: the offer check refused the session before */
       BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
       c->senders = ac->senders;
-      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (ac->rtp));
+      BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_offer (ac->rtp);
+      /* What belongs to the RTP session, not to the module's choice of
+       * media: rtcp-mux always (mirror_offer sets it), reduced-size RTCP
+       * and mixed header extension forms as the peer offered them. */
+      rtp->rtcp_reduced_size = oc->rtp->rtcp_reduced_size;
+      rtp->extmap_allow_mixed = oc->rtp->extmap_allow_mixed && rtp->hdrexts->len > 0;
+      bf_jingle_content_take_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
   gboolean deferred = s->phase == BF_SESSION_PHASE_DEFERRED;
