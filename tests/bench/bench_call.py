@@ -807,7 +807,11 @@ class Calls:
 def start_belfry(harness, prosody, tmp, workers, max_calls):
     groups = {"media": {"addresses": "127.0.0.1", "workers": str(workers),
                         "max-sessions": str(max(1000, 2 * max_calls + 10))},
-              "call": {"max-calls-per-jid": str(min(1000, max(4, max_calls)))}}
+              # One account places every call of the load: the fair-use
+              # limits (per JID and per minute) are off for the benchmark.
+              "limits": {"max-sessions-per-jid": "0"},
+              "call": {"max-calls-per-jid": str(min(1000, max(4, max_calls))),
+                       "max-calls-per-minute": "0"}}
     b = harness.Belfry(tmp / f"belfry-w{workers}", port=prosody.component_port,
                        modules="call", groups=groups)
     b.start()

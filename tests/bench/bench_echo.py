@@ -281,7 +281,9 @@ def run_belfry(profile, ns, runs, calls, seconds, warmup, load_exe, tmp):
     belfry = client = load = None
     try:
         belfry = harness.Belfry(tmp / f"belfry-{profile}", port=prosody.component_port,
-                                groups={"media": {"addresses": "127.0.0.1", "workers": "1"}})
+                                groups={"media": {"addresses": "127.0.0.1", "workers": "1"},
+                                        # the load's sessions are one account's
+                                        "limits": {"max-sessions-per-jid": "0"}})
         belfry.start()
         subprocess.run(["taskset", "-a", "-p", "-c", "0", str(belfry.pid)], check=True,
                        capture_output=True)
