@@ -168,7 +168,47 @@ bf_session_media_get_source (const BfSessionMedia *media, guint content, guint i
   return c ? ((const BfJingleSource *) g_ptr_array_index (c->rtp->sources, index))->ssrc : 0;
 }
 
+const char *
+bf_session_media_get_source_group (const BfSessionMedia *media, guint content, guint index,
+                                   const guint32 **ssrcs, guint *n_ssrcs)
+{
+  BfJingleContent *c = content_at (media, content);
+  if (c == NULL || index >= c->rtp->ssrc_groups->len)
+    return NULL;
+  const BfJingleSsrcGroup *g = g_ptr_array_index (c->rtp->ssrc_groups, index);
+  if (ssrcs)
+    *ssrcs = (const guint32 *) g->ssrcs->data;
+  if (n_ssrcs)
+    *n_ssrcs = g->ssrcs->len;
+  return g->semantics;
+}
+
 /* --- building --- */
+
+guint
+bf_session_media_copy_content (BfSessionMedia *media, const BfSessionMedia *from,
+                               guint from_content)
+{
+  BfJingleContent *fc = content_at (from, from_content);
+  g_return_val_if_fail (media != NULL && fc != NULL, 0);
+  BfJingleContent *c = bf_jingle_add_content (media->j, fc->creator, fc->name);
+  c->senders = fc->senders;
+  BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_offer (fc->rtp);
+  /* The peer's sources and groups are its own, not the answer's. */
+  g_ptr_array_set_size (rtp->sources, 0);
+  g_ptr_array_set_size (rtp->ssrc_groups, 0);
+  bf_jingle_content_take_rtp (c, rtp);
+  return media->j->contents->len - 1;
+}
+
+void
+bf_session_media_add_source_group (BfSessionMedia *media, guint content, const char *semantics,
+                                   const guint32 *ssrcs, guint n_ssrcs)
+{
+  BfJingleContent *c = content_at (media, content);
+  g_return_if_fail (c != NULL && semantics != NULL && (ssrcs != NULL || n_ssrcs == 0));
+  bf_jingle_rtp_add_ssrc_group (c->rtp, semantics, ssrcs, n_ssrcs);
+}
 
 guint
 bf_session_media_add_content (BfSessionMedia *media, const char *name, const char *kind,

@@ -27,7 +27,6 @@
 
 G_BEGIN_DECLS
 
-#define MAX_SSRCS 32
 #define MAX_TRANSPORTS 8          /* ICE-UDP transports of one session */
 /* Our Jingle requests awaiting an answer (iq-tracker.h): room for this many
  * per session of max-sessions (a call's candidates trickle one iq each),
@@ -81,9 +80,6 @@ struct _BfSession {
   BfMediaDtlsSetup dtls_setup;
   guint content_changes;           /* content-add/-remove seen, bounded */
   guint hangup_grace;              /* source: the peer closed DTLS, its terminate is due */
-  guint32 remote_ssrcs[MAX_SSRCS];
-  guint32 local_ssrcs[MAX_SSRCS];
-  guint n_ssrcs;
   BfSessionPhase phase;            /* changed only by session_set_phase */
   /* Facts beside the phase, not phases: they hold across several phases
    * and are cleared by events of their own. */

@@ -404,7 +404,7 @@ transports_gathered (BfSession *s)
 }
 
 static void
-route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j, gboolean echo_ssrcs)
+route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j)
 {
   for (guint i = 0; j && i < j->contents->len; i++)
     {
@@ -421,10 +421,6 @@ route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j, gboole
         {
           guint32 ssrc = ((BfJingleSource *) g_ptr_array_index (c->rtp->sources, k))->ssrc;
           bf_packet_route_set_ssrc (route, ssrc, st->index);
-          /* The echo's own SSRC for it travels the same way. */
-          for (guint m = 0; echo_ssrcs && m < s->n_ssrcs; m++)
-            if (s->remote_ssrcs[m] == ssrc && s->local_ssrcs[m])
-              bf_packet_route_set_ssrc (route, s->local_ssrcs[m], st->index);
         }
     }
 }
@@ -476,8 +472,8 @@ transports_update_route (BfSession *s)
     return;
   BfPacketRoute route;
   bf_packet_route_init (&route);
-  route_description (s, &route, s->ours, FALSE);
-  route_description (s, &route, s->theirs, TRUE);
+  route_description (s, &route, s->ours);
+  route_description (s, &route, s->theirs);
   post_route (s, &route);
 }
 

@@ -133,24 +133,6 @@ bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
   return TRUE;
 }
 
-guint
-bf_session_get_n_ssrcs (BfSession *session)
-{
-  return session->n_ssrcs;
-}
-
-gboolean
-bf_session_get_ssrc (BfSession *session, guint index, guint32 *remote, guint32 *local)
-{
-  if (index >= session->n_ssrcs)
-    return FALSE;
-  if (remote)
-    *remote = session->remote_ssrcs[index];
-  if (local)
-    *local = session->local_ssrcs[index];
-  return TRUE;
-}
-
 void
 bf_session_set_data (BfSession *session, gpointer data, GDestroyNotify destroy)
 {
@@ -404,11 +386,11 @@ send_accept (BfSession *s)
       const BfJingleContent *mine = s->ours ? bf_jingle_find_content (s->ours, oc->name) : NULL;
       BfJingleContent *c = bf_jingle_add_content (j, oc->creator, oc->name);
       c->senders = mine ? mine->senders : oc->senders;
+      /* BF_SESSION_ACCEPT: the caller's own media back, no source of ours
+       * (a module that sends announces its sources with bf_session_accept). */
       bf_jingle_content_take_rtp (c, mine ? bf_jingle_describe_mirror_offer (mine->rtp)
-                                          : bf_jingle_describe_echo_answer (oc->rtp,
-                                                                            s->remote_ssrcs,
-                                                                            s->local_ssrcs,
-                                                                            s->n_ssrcs, s->sid,
+                                          : bf_jingle_describe_echo_answer (oc->rtp, NULL, NULL,
+                                                                            0, s->sid,
                                                                             oc->name));
       add_ice (s, c, setup);
     }
@@ -566,20 +548,6 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   session_unref (s);
 }
 
-static guint32
-new_local_ssrc (BfSession *s)
-{
-  for (;;)
-    {
-      guint32 v = bf_random_u32 ();
-      gboolean clash = v == 0;
-      for (guint i = 0; i < s->n_ssrcs && !clash; i++)
-        clash = s->remote_ssrcs[i] == v || s->local_ssrcs[i] == v;
-      if (!clash)
-        return v;
-    }
-}
-
 void
 ack (BfSessions *mgr, const BfStanza *iq)
 {
@@ -733,23 +701,9 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       return;
     }
 
-  /* One local SSRC per remote one, in announcement order. */
+  guint n_sources = 0;
   for (guint i = 0; i < j->contents->len; i++)
-    {
-      const BfJingleRtpDescription *rtp = ((BfJingleContent *) g_ptr_array_index (j->contents, i))->rtp;
-      for (guint k = 0; k < rtp->sources->len && s->n_ssrcs < MAX_SSRCS; k++)
-        {
-          guint32 ssrc = ((BfJingleSource *) g_ptr_array_index (rtp->sources, k))->ssrc;
-          gboolean seen = FALSE;
-          for (guint m = 0; m < s->n_ssrcs; m++)
-            seen |= s->remote_ssrcs[m] == ssrc;
-          if (seen)
-            continue;
-          s->remote_ssrcs[s->n_ssrcs] = ssrc;
-          s->local_ssrcs[s->n_ssrcs] = new_local_ssrc (s);
-          s->n_ssrcs++;
-        }
-    }
+    n_sources += ((BfJingleContent *) g_ptr_array_index (j->contents, i))->rtp->sources->len;
   const BfJingleFingerprint *fp = bf_jingle_first_fingerprint (j);
   /* No 'setup' (XEP-0320 requires one; some clients omit it): treat the
    * offer as actpass, the offerer's usual role. */
@@ -757,7 +711,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
                                                   ? "actpass"
                                                   : bf_jingle_setup_to_string (fp->setup));
   g_message ("session %s from %s to %s: %u contents, %u SSRCs, %u transports%s", s->sid, from,
-             to, j->contents->len, s->n_ssrcs, s->n_transports,
+             to, j->contents->len, n_sources, s->n_transports,
              s->bundled ? " (BUNDLE)" : "");
   /* The worker is chosen before the module decides, so that a session it
    * places for this one can share it. */

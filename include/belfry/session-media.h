@@ -67,6 +67,12 @@ guint16 bf_session_media_find_header_extension (const BfSessionMedia *media, gui
 /* The SSRCs the peer announced for a content (XEP-0339). */
 guint bf_session_media_get_n_sources (const BfSessionMedia *media, guint content);
 guint32 bf_session_media_get_source (const BfSessionMedia *media, guint content, guint index);
+/* Its ssrc-groups (XEP-0339 §3.2, e.g. "FID" pairing a stream with its
+ * retransmissions): @index from 0 while this returns non-NULL; the group's
+ * SSRCs in @ssrcs (valid while @media is not changed), @n_ssrcs of them. */
+const char *bf_session_media_get_source_group (const BfSessionMedia *media, guint content,
+                                               guint index, const guint32 **ssrcs,
+                                               guint *n_ssrcs);
 
 /* --- building --- */
 
@@ -87,6 +93,16 @@ void bf_session_media_add_header_extension (BfSessionMedia *media, guint content
 /* A source of ours (XEP-0339) with its cname and, if not NULL, msid. */
 void bf_session_media_add_source (BfSessionMedia *media, guint content, guint32 ssrc,
                                   const char *cname, const char *msid);
+/* A new content, a copy of @from's content @from_content under the same
+ * name, media and senders: its codecs (parameters, feedback), feedback for
+ * all codecs and header extensions, but not its sources nor groups (those
+ * are the peer's own).  Its index.  An endpoint that takes whatever the
+ * peer sends answers with this and sources of its own. */
+guint bf_session_media_copy_content (BfSessionMedia *media, const BfSessionMedia *from,
+                                     guint from_content);
+void bf_session_media_add_source_group (BfSessionMedia *media, guint content,
+                                        const char *semantics, const guint32 *ssrcs,
+                                        guint n_ssrcs);
 /* Copies payload type @id of content @from_content of @from (parameters
  * and feedback with it) into @content; FALSE when @from has no such
  * payload type or @content has it already. */

@@ -9,10 +9,13 @@
  * The module decides whether to take a call, what to answer, and what to
  * do with each packet; it never sees XML.
  *
- * Two ways to answer an incoming session:
- *   - at once (offer() returns BF_SESSION_ACCEPT): the core accepts with the
- *     caller's own payload types and one local SSRC per remote SSRC
- *     (announced as XEP-0339 sources); an endpoint such as echo does this;
+ * Ways to answer an incoming session:
+ *   - with an answer of the module's own (session-media.h): read the offer
+ *     with bf_session_get_offer(), build the answer, bf_session_accept()
+ *     it from offer() or later; an endpoint such as echo (its own sources)
+ *     or a conference (one mixed stream) does this;
+ *   - BF_SESSION_ACCEPT from offer(): the core answers with the caller's
+ *     own media and no source of ours;
  *   - later (BF_SESSION_DEFER): the module places a second session with
  *     bf_session_place() and, when that one is answered, accepts the first
  *     with bf_session_accept_mirrored(); a relay does this.
@@ -54,7 +57,8 @@ typedef struct _BfModule BfModule;
 
 typedef enum {
   BF_SESSION_DECLINE = 0,  /* session-terminate with <decline/> */
-  BF_SESSION_ACCEPT = 1,   /* the core answers now, with the caller's own media */
+  BF_SESSION_ACCEPT = 1,   /* the core answers now, with the caller's own media
+                            * and no source of ours */
   BF_SESSION_DEFER = 2,    /* the module answers later: bf_session_accept_mirrored()
                             * or bf_session_terminate() */
 } BfSessionDecision;
@@ -125,13 +129,6 @@ const char *bf_session_get_sid (BfSession *session);
 const char *bf_session_get_cname (BfSession *session);
 /* TRUE for a session made with bf_session_place(). */
 gboolean bf_session_is_outgoing (BfSession *session);
-
-/* The SSRCs the peer announced, each with the local SSRC the core
- * announced in return when it accepted by itself (BF_SESSION_ACCEPT; 0
- * otherwise).  Index from 0 to bf_session_get_n_ssrcs() - 1. */
-guint bf_session_get_n_ssrcs (BfSession *session);
-gboolean bf_session_get_ssrc (BfSession *session, guint index, guint32 *remote,
-                              guint32 *local);
 
 /* Module data for this session. */
 void bf_session_set_data (BfSession *session, gpointer data, GDestroyNotify destroy);

@@ -33,6 +33,9 @@ typedef struct {
   guint64 echoed, not_answered, rate_limited;
 } EchoModule;
 
+/* The cname of the echo's sources in its answer (XEP-0339). */
+#define ECHO_CNAME "belfry"
+
 /* RTCP compounds are small; anything larger is not echoed. */
 #define ECHO_RTCP_MAX 1500
 
@@ -49,18 +52,82 @@ random_ssrc (gpointer data)
   return bf_random_u32 ();   /* published: from the CSPRNG */
 }
 
+/* The echo's SSRC for the caller's @remote: the one it has, else a new
+ * random one that is nobody's yet (0 when the map is full). */
+static guint32
+local_for (EcSsrcMap *map, guint32 remote)
+{
+  guint32 local;
+  if (ec_ssrc_map_to_local (map, remote, &local))
+    return local;
+  for (guint tries = 0; tries < 8; tries++)
+    if (ec_ssrc_map_add (map, remote, local = random_ssrc (NULL)))
+      return local;
+  return 0;
+}
+
+/* The answer: every content as the caller offered it (it gets back what it
+ * sends, so whatever it can send it can receive), and for each of its
+ * sources one of the echo's, in the same ssrc-groups (an rtx stream stays
+ * paired with its media stream: XEP-0339 §3.2), with the cname the
+ * echo's RTCP carries and an msid per content. */
+static BfSessionMedia *
+echo_answer (BfSession *session, EchoSession *es)
+{
+  g_autoptr (BfSessionMedia) offer = bf_session_get_offer (session);
+  BfSessionMedia *answer = bf_session_media_new ();
+  const char *sid = bf_session_get_sid (session);
+  for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
+    {
+      guint k = bf_session_media_copy_content (answer, offer, c);
+      g_autofree char *msid = g_strdup_printf ("belfry-%s belfry-%s-%s", sid, sid,
+                                               bf_session_media_get_content_name (offer, c));
+      for (guint i = 0; i < bf_session_media_get_n_sources (offer, c); i++)
+        {
+          guint32 remote = bf_session_media_get_source (offer, c, i);
+          guint32 local = local_for (&es->map, remote);
+          if (local == 0)
+            {
+              g_warning ("session %s: SSRC %u not echoed (map full or clashing)", sid, remote);
+              continue;
+            }
+          bf_session_media_add_source (answer, k, local, ECHO_CNAME, msid);
+        }
+      const guint32 *ssrcs;
+      guint n;
+      const char *semantics;
+      for (guint g = 0;
+           (semantics = bf_session_media_get_source_group (offer, c, g, &ssrcs, &n)) != NULL; g++)
+        {
+          g_autoptr (GArray) mine = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
+          for (guint q = 0; q < n; q++)
+            {
+              guint32 local;
+              if (ec_ssrc_map_to_local (&es->map, ssrcs[q], &local))
+                g_array_append_val (mine, local);
+            }
+          if (n > 0 && mine->len == n)
+            bf_session_media_add_source_group (answer, k, semantics,
+                                               (const guint32 *) mine->data, n);
+        }
+    }
+  return answer;
+}
+
 static BfSessionDecision
 echo_offer (BfModule *module, BfSession *session)
 {
   (void) module;
   EchoSession *es = g_new0 (EchoSession, 1);
-  guint32 remote, local;
-  for (guint i = 0; bf_session_get_ssrc (session, i, &remote, &local); i++)
-    if (!ec_ssrc_map_add (&es->map, remote, local))
-      g_warning ("session %s: SSRC %u not echoed (map full or clashing)",
-                 bf_session_get_sid (session), remote);
   bf_session_set_data (session, es, g_free);
-  return BF_SESSION_ACCEPT;
+  g_autoptr (BfSessionMedia) answer = echo_answer (session, es);
+  g_autoptr (GError) error = NULL;
+  if (!bf_session_accept (session, answer, &error))
+    {
+      g_warning ("session %s: cannot answer: %s", bf_session_get_sid (session), error->message);
+      return BF_SESSION_DECLINE;
+    }
+  return BF_SESSION_ACCEPT;   /* ignored: accepted above */
 }
 
 static void
