@@ -537,6 +537,8 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->ended)
     info->sessions->ended (s->module, s, bf_jingle_reason_to_string (reason));
+  /* After ended(): what the module posted there runs first (session.h
+   * promises it; jobs run in posting order). */
   if (s->worker)
     bf_media_worker_invoke (s->worker, worker_teardown, session_ref (s),
                             (GDestroyNotify) session_unref);

@@ -27,7 +27,11 @@
  * @mirror, so a module may send on either session from either's media().
  * A BfSession pointer stays valid until the ended() hook has returned; data
  * set with bf_session_set_data() is freed after the last media() call, on
- * whichever thread drops the session last. */
+ * whichever thread drops the session last.  Work a module posts to the
+ * session's worker from ended() (bf_worker_invoke, worker.h: e.g. removing
+ * a timer that sends on it) runs before the core lets go of the session
+ * there, so until then the session may still be sent to (the sends fail
+ * and are counted). */
 #pragma once
 
 #include <glib.h>
