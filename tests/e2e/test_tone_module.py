@@ -73,6 +73,12 @@ def build_tone(tmp):
 
 @pytest.fixture(scope="module")
 def belfry(prosody):
+    # G.711 in the Dino-shaped peer (it offers only codecs it has elements
+    # for): without them every call would be declined.
+    for el in ("mulawenc", "mulawdec", "rtppcmupay", "rtppcmudepay",
+               "alawenc", "alawdec", "rtppcmapay", "rtppcmadepay"):
+        r = subprocess.run(["gst-inspect-1.0", el], capture_output=True, timeout=30)
+        assert r.returncode == 0, f"missing GStreamer element {el}"
     tmp = Path(tempfile.mkdtemp(prefix="belfry-e2e-tone-"))
     tone_dir = build_tone(tmp)
     # [modules] path replaces the default search (which knows the build
