@@ -21,7 +21,8 @@
  *
  * Thread rule: a Tone is written by offer() before any media flows, and
  * from then on only on the session's worker thread (the timer, media(),
- * the stop posted by ended()).  The main thread never touches it again.
+ * the stop posted by ended()); the main thread only reads its worker
+ * pointer, which never changes.
  */
 #define G_LOG_DOMAIN "belfry-tone"
 
@@ -299,9 +300,11 @@ tone_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data
 }
 
 /* Posted by ended(), runs on the worker: the timer is the worker's, so only
- * the worker may remove it.  The core posts its own teardown of the session
- * after ended() returns, so this runs first, while the session (and
- * @self, its data) are still alive. */
+ * the worker may remove it.  Work posted to a worker runs in posting order
+ * (worker.h), and the core posts its own teardown of the session there
+ * after ended() returns, so this runs first, while the session (and @self,
+ * its data) are still alive; until it runs, ticks may still send (the
+ * send then fails and is counted once the session is over). */
 static void
 tone_stop (gpointer data)
 {
