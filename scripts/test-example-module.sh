@@ -5,10 +5,11 @@
 #   bash scripts/test-example-module.sh
 #
 # 1. Builds belfry in build-install/ and installs it into a temporary prefix.
-# 2. Builds examples/module (the 'hello' module) with only that prefix's
-#    belfry.pc and headers (never the source tree's include/).
-# 3. Runs the installed belfry --check-config on configs loading hello:
-#    a valid one must exit 0, an unknown key in [hello] must exit 2.
+# 2. Builds examples/module (the 'hello' module) and examples/module-tone
+#    (the 'tone' media module) with only that prefix's belfry.pc and
+#    headers (never the source tree's include/).
+# 3. Runs the installed belfry --check-config on configs loading them:
+#    valid ones must exit 0, an unknown key in [hello] or [tone] exit 2.
 #
 # Prints "example module: ok" and exits 0 on success, non-zero otherwise.
 set -euo pipefail
@@ -63,41 +64,53 @@ case "$moduledir" in
   *) fail "belfry.pc's moduledir ($moduledir) is not under the prefix $prefix" ;;
 esac
 
-# --- 2. Build the example module --------------------------------------------
-step "building examples/module against the installed headers"
+# --- 2. Build the example modules -------------------------------------------
+# build_module DIR NAME: builds examples/DIR into $tmp/DIR-build against the
+# installed belfry only, and checks what it was compiled with and exports.
+build_module() {
+  local src=$repo/examples/$1 name=$2 out=$tmp/$1-build
+  step "building examples/$1 against the installed headers"
+  if ! meson setup "$out" "$src" > "$tmp/$1-setup.log" 2>&1; then
+    cat "$tmp/$1-setup.log" >&2
+    fail "meson setup of examples/$1 failed"
+  fi
+  ninja -C "$out" || fail "examples/$1 does not compile against the installed headers"
+  local so=$out/$name.so
+  [ -f "$so" ] || fail "no $name.so (name_prefix: '' expected)"
+
+  # Only installed headers: every belfry header the compiler actually read
+  # (ninja's record of the object's dependencies) must be under the prefix,
+  # and nothing may come from the source tree but the module's own folder.
+  local real_prefix deps belfry_headers h
+  real_prefix=$(realpath -- "$prefix")
+  deps=$(cd "$out" && ninja -t deps | awk '/^    /{print $1}' | xargs -r realpath -m --)
+  belfry_headers=$(grep '/belfry/[^/]*\.h$' <<<"$deps" || true)
+  [ -n "$belfry_headers" ] || fail "$name: the recorded dependencies contain no belfry header"
+  while read -r h; do
+    case "$h" in
+      "$real_prefix"/include/belfry/*) ;;
+      *) fail "$name was compiled with $h, not an installed header" ;;
+    esac
+  done <<<"$belfry_headers"
+  if grep -- "^$repo/" <<<"$deps" | grep -qv -- "^$src/"; then
+    fail "$name was compiled with files from the source tree: $(grep -- "^$repo/" <<<"$deps" | grep -v -- "^$src/" | head -n 3 | tr '\n' ' ')"
+  fi
+  echo "belfry headers used by $name: $(tr '\n' ' ' <<<"$belfry_headers")"
+
+  # It exports the entry point and links against nothing of belfry's.
+  nm -D --defined-only "$so" | grep -qw bf_module_get_info \
+    || fail "$name.so does not export bf_module_get_info"
+  if readelf -d "$so" | grep NEEDED | grep -qi belfry; then
+    fail "$name.so links against a belfry library"
+  fi
+}
+
+build_module module hello
 mdir=$tmp/module-build
-if ! meson setup "$mdir" "$repo/examples/module" > "$tmp/module-setup.log" 2>&1; then
-  cat "$tmp/module-setup.log" >&2
-  fail "meson setup of examples/module failed"
-fi
-ninja -C "$mdir" || fail "examples/module does not compile against the installed headers"
-so=$mdir/hello.so
-[ -f "$so" ] || fail "no hello.so (name_prefix: '' expected)"
-
-# Only installed headers: every belfry header the compiler actually read
-# (ninja's record of the object's dependencies) must be under the prefix,
-# and nothing may come from the source tree but hello.c itself.
-real_prefix=$(realpath -- "$prefix")
-deps=$(cd "$mdir" && ninja -t deps | awk '/^    /{print $1}' | xargs -r realpath -m --)
-belfry_headers=$(grep '/belfry/[^/]*\.h$' <<<"$deps" || true)
-[ -n "$belfry_headers" ] || fail "the module's recorded dependencies contain no belfry header"
-while read -r h; do
-  case "$h" in
-    "$real_prefix"/include/belfry/*) ;;
-    *) fail "the module was compiled with $h, not an installed header" ;;
-  esac
-done <<<"$belfry_headers"
-if grep -- "^$repo/" <<<"$deps" | grep -qv -- "^$repo/examples/module/"; then
-  fail "the module was compiled with files from the source tree: $(grep -- "^$repo/" <<<"$deps" | grep -v -- "^$repo/examples/module/" | head -n 3 | tr '\n' ' ')"
-fi
-echo "belfry headers used: $(tr '\n' ' ' <<<"$belfry_headers")"
-
-# It exports the entry point and links against nothing of belfry's.
-nm -D --defined-only "$so" | grep -qw bf_module_get_info \
-  || fail "hello.so does not export bf_module_get_info"
-if readelf -d "$so" | grep NEEDED | grep -qi belfry; then
-  fail "hello.so links against a belfry library"
-fi
+# The media module (module API 4: session.h, session-media.h, worker.h):
+# it must need nothing beyond the installed headers either.
+build_module module-tone tone
+tonedir=$tmp/module-tone-build
 
 # --- 3. The installed daemon loads it ---------------------------------------
 step "checking configurations with the installed belfry"
@@ -144,5 +157,28 @@ check "$tmp/typo.conf" 2 bogus
 # The module's own validation (bf_config_set_error) is a config error too.
 write_config "$tmp/empty.conf" "greeting ="
 check "$tmp/empty.conf" 2 greeting
+
+# tone loads beside hello; it reads no keys, so any key in [tone] is a typo.
+write_tone_config() {  # $1 file, $2 lines for [tone]
+  cat > "$1" <<EOF
+[component]
+jid = relay.localhost
+host = 127.0.0.1
+port = 5347
+secret = example-module-test
+
+[modules]
+load = hello;tone;
+path = $mdir;$tonedir
+
+[tone]
+$2
+EOF
+}
+write_tone_config "$tmp/tone.conf" ""
+check "$tmp/tone.conf" 0
+
+write_tone_config "$tmp/tone-typo.conf" "frequency = 440"
+check "$tmp/tone-typo.conf" 2 frequency
 
 echo "example module: ok"

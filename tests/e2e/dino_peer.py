@@ -18,12 +18,17 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                                    without one (not Dino: it always takes it)
              "drop_on_latency": true,  rtpbin's, as Dino sets it; false where
                                    the CPU is too busy for 100 ms of latency
-             "foreign_ssrc_every": 0}  N > 0 (a test of the other side, not
+             "foreign_ssrc_every": 0,  N > 0 (a test of the other side, not
                                    Dino): from 1 s after DTLS, every Nth RTP
                                    packet is sent again under a second SSRC
+             "audio_codecs": null}  a list of codec names (lower case, e.g.
+                                   ["opus"]): offer only these of Dino's
+                                   audio codecs (not Dino: a test of the
+                                   other side's codec choice)
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 last {"event":"result", ...} (the fields of webrtcbin_peer.py plus
-"transports", "foreign_ssrc_packets", "disco", "sdes", "ringing_sent").
+"transports", "foreign_ssrc_packets", "disco", "sdes", "ringing_sent",
+"audio_freq_hz").
 Exit status 0 when the call ran, 1 otherwise.
 
 The media, per content (= per Jingle transport), as Dino wires it:
@@ -175,9 +180,10 @@ def codec_supported(codec):
     return _SUPPORTED[codec]
 
 
-def offered_payload_types(media, vp9=False):
+def offered_payload_types(media, vp9=False, audio_codecs=None):
     if media == "audio":
-        pts = [dict(p) for p in AUDIO_OFFER]
+        pts = [dict(p) for p in AUDIO_OFFER
+               if audio_codecs is None or codec_of(media, p) in audio_codecs]
     else:
         pts = []
         # ENABLE_H264 / ENABLE_VP9 are build options, both off by default
@@ -498,6 +504,13 @@ class Content:
         self.our_ssrc = random.getrandbits(32) or 1
         self.locked_ssrc = None
         self.rtp_in = 0
+        # The locked stream's RTP header as received (a test of the sender):
+        # packets with the marker bit, the first packet's marker, and how
+        # far the timestamp moved per packet (at most 16 distinct steps).
+        self.rtp_markers = 0
+        self.first_rtp_marker = None
+        self.rtp_last = None
+        self.rtp_ts_steps = {}
         self.rtcp_in = 0
         self.foreign = 0
         self.foreign_ssrcs = {}
@@ -533,6 +546,8 @@ class Content:
                               if self.sdes_dec is not None else 0),
             "our_ssrc": self.our_ssrc, "locked_ssrc": self.locked_ssrc,
             "rtp_packets_in": self.rtp_in, "rtcp_packets_in": self.rtcp_in,
+            "rtp_markers_in": self.rtp_markers, "first_rtp_marker": self.first_rtp_marker,
+            "rtp_ts_steps": dict(self.rtp_ts_steps),
             "foreign_ssrc_packets": self.foreign, "foreign_ssrcs": self.foreign_ssrcs,
             "unfiltered_buffer_lists_in": self.unfiltered_lists,
             "early_packets_dropped": self.early_in, "component2_packets_in": self.comp2_in,
@@ -1006,6 +1021,16 @@ class Media:
                 content.foreign_ssrcs[str(ssrc)] = content.foreign_ssrcs.get(str(ssrc), 0) + 1
                 return Gst.PadProbeReturn.DROP
             content.rtp_in += 1
+            marker = bool(hdr[1] & 0x80)
+            seq, ts = struct.unpack("!HI", hdr[2:8])
+            content.rtp_markers += marker
+            if content.first_rtp_marker is None:
+                content.first_rtp_marker = marker
+            if content.rtp_last is not None and seq == (content.rtp_last[0] + 1) & 0xffff:
+                step = str((ts - content.rtp_last[1]) & 0xffffffff)
+                if step in content.rtp_ts_steps or len(content.rtp_ts_steps) < 16:
+                    content.rtp_ts_steps[step] = content.rtp_ts_steps.get(step, 0) + 1
+            content.rtp_last = (seq, ts)
         return Gst.PadProbeReturn.OK
 
     def on_rtcp_in(self, pad, info, content):
@@ -1281,6 +1306,15 @@ class Peer:
         self.answer_sdes = cfg.get("answer_sdes", True) is not False
         self.drop_on_latency = cfg.get("drop_on_latency", True) is not False
         self.foreign_every = int(cfg.get("foreign_ssrc_every") or 0)
+        codecs = cfg.get("audio_codecs")
+        self.audio_codecs = None if codecs is None else {str(c).lower() for c in codecs}
+        # Zero crossings of the decoded audio (first channel): the upward
+        # ones, the samples they were counted over, and the last sample's
+        # sign, carried from one buffer to the next.
+        self.zc_up = 0
+        self.zc_samples = 0
+        self.zc_rate = None
+        self.zc_last_neg = None
         # Not Dino's: a callee whose network is slow to come up (a phone
         # waking its radio): ICE starts this many seconds after the accept.
         self.connect_delay = float(cfg.get("connect_delay") or 0)
@@ -1300,7 +1334,7 @@ class Peer:
             "session_info_sent": [], "session_info_received": [], "iq_errors": [],
             "transports": {}, "foreign_ssrc_packets": 0, "disco": None, "sdes": {},
             "ringing_sent": 0, "fingerprint": None, "group_received": False,
-            "first_video_frame_ms": None,
+            "first_video_frame_ms": None, "audio_freq_hz": None,
         }
         self.loop = asyncio.get_event_loop()
         self.lock = threading.Lock()
@@ -1667,7 +1701,23 @@ class Peer:
             energy = sum(v * v for v in vals) / (32768.0 * 32768.0)
         caps = pad.get_current_caps()
         ch = caps.get_structure(0).get_value("channels") if caps else 1
+        rate = caps.get_structure(0).get_value("rate") if caps else None
+        up = 0
+        if n:
+            # Upward zero crossings of the first channel: a pure tone of
+            # f Hz crosses upward f times a second (audio_freq_hz).
+            neg = self.zc_last_neg
+            for v in vals[::max(1, ch or 1)]:
+                if neg and v >= 0:
+                    up += 1
+                neg = v < 0
+            self.zc_last_neg = neg
         with self.lock:
+            self.zc_up += up
+            self.zc_samples += n // max(1, ch or 1)
+            self.zc_rate = rate or self.zc_rate
+            if self.zc_rate and self.zc_samples:
+                self.res["audio_freq_hz"] = round(self.zc_up * self.zc_rate / self.zc_samples, 1)
             self.res["audio_buffers_decoded"] += 1
             self.res["audio_samples_decoded"] += n // max(1, ch or 1)
             self.res["audio_peak"] = max(self.res["audio_peak"], peak / 32768.0)
@@ -1759,7 +1809,7 @@ class Peer:
         names = ["audio"] + (["video"] if self.want_video else [])
         for i, media in enumerate(names):
             c = Content(self, media, media, i)
-            c.offered = offered_payload_types(media, self.vp9)
+            c.offered = offered_payload_types(media, self.vp9, self.audio_codecs)
             if not c.offered:
                 raise RuntimeError(f"no usable {media} codec")
             c.local_crypto = new_crypto()

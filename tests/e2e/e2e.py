@@ -337,7 +337,7 @@ def summary(res):
     """The numbers a test asserts on, for messages and logs."""
     keys = ["ok", "error", "mode", "jid", "remote_jid", "connected", "terminated_by",
             "audio_total_samples_received", "audio_total_energy", "audio_packets_received",
-            "audio_buffers_decoded", "audio_peak", "video_frames_decoded",
+            "audio_buffers_decoded", "audio_peak", "audio_freq_hz", "video_frames_decoded",
             "video_packets_received", "first_video_frame_ms", "timings_ms", "wall_ms"]
     s = {k: res[k] for k in keys if k in res}
     s["remote_candidates"] = [(c.get("content"), c.get("ip"), c.get("port"), c.get("protocol"))
