@@ -56,8 +56,9 @@ copy_rtcp_fb (GPtrArray *dst, const GPtrArray *src)
     }
 }
 
-static BfJinglePayloadType *
-copy_payload_type (BfJingleRtpDescription *rtp, const BfJinglePayloadType *o, guint8 id)
+BfJinglePayloadType *
+bf_jingle_describe_copy_payload_type (BfJingleRtpDescription *rtp, const BfJinglePayloadType *o,
+                                      guint8 id)
 {
   BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, id, o->name, o->clockrate,
                                                             o->channels);
@@ -109,7 +110,7 @@ bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
   for (guint i = 0; i < offer->payload_types->len; i++)
     {
       const BfJinglePayloadType *o = g_ptr_array_index (offer->payload_types, i);
-      copy_payload_type (rtp, o, o->id);
+      bf_jingle_describe_copy_payload_type (rtp, o, o->id);
     }
   copy_session_level (rtp, offer);
   for (guint i = 0; i < offer->hdrexts->len; i++)
@@ -131,18 +132,6 @@ same_encoding (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
     return a->name == NULL && b->name == NULL && a->id == b->id;   /* static types */
   return g_ascii_strcasecmp (a->name, b->name) == 0 && a->clockrate == b->clockrate
          && a->channels == b->channels;
-}
-
-static const BfJinglePayloadType *
-find_pt_by_id (const BfJingleRtpDescription *rtp, guint id)
-{
-  for (guint i = 0; i < rtp->payload_types->len; i++)
-    {
-      const BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
-      if (pt->id == id)
-        return pt;
-    }
-  return NULL;
 }
 
 static const char *
@@ -192,7 +181,7 @@ apt_target (const BfJingleRtpDescription *rtp, const BfJinglePayloadType *rtx)
   const char *v = param_value (rtx, "apt");
   if (v == NULL || !g_ascii_string_to_unsigned (v, 10, 0, 127, &apt, NULL))
     return NULL;
-  const BfJinglePayloadType *t = find_pt_by_id (rtp, (guint) apt);
+  const BfJinglePayloadType *t = bf_jingle_rtp_find_payload_type (rtp, (guint8) apt);
   return t && !is_rtx (t) ? t : NULL;
 }
 
@@ -220,7 +209,7 @@ static gint
 match_pt (const BfJingleRtpDescription *in, const BfJingleRtpDescription *want_in,
           const BfJinglePayloadType *want, const gboolean taken[128])
 {
-  const BfJinglePayloadType *same = find_pt_by_id (in, want->id);
+  const BfJinglePayloadType *same = bf_jingle_rtp_find_payload_type (in, want->id);
   if (same && !taken[same->id] && same_codec (in, same, want_in, want))
     return same->id;
   for (guint i = 0; i < in->payload_types->len; i++)
@@ -286,7 +275,7 @@ bf_jingle_describe_mirror_answer (const BfJingleRtpDescription *caller_offer,
       const BfJinglePayloadType *a = g_ptr_array_index (callee_answer->payload_types, i);
       if (renumber[a->id] < 0)
         continue;
-      BfJinglePayloadType *pt = copy_payload_type (rtp, a, (guint8) renumber[a->id]);
+      BfJinglePayloadType *pt = bf_jingle_describe_copy_payload_type (rtp, a, (guint8) renumber[a->id]);
       /* RFC 4588 §8.6: a retransmission type names its original by number;
        * RFC 2198 §5: redundancy lists its encodings by number. */
       gboolean red = pt->name && g_ascii_strcasecmp (pt->name, "red") == 0;

@@ -37,6 +37,12 @@ BfJingleRtpDescription *bf_jingle_describe_echo_answer (const BfJingleRtpDescrip
                                                         const char *sid,
                                                         const char *content_name);
 
+/* Appends to @rtp a copy of @o numbered @id: its parameters, feedback,
+ * ptime and trr-int. */
+BfJinglePayloadType *bf_jingle_describe_copy_payload_type (BfJingleRtpDescription *rtp,
+                                                           const BfJinglePayloadType *o,
+                                                           guint8 id);
+
 /* A copy of @offer to offer to the callee: codecs, parameters, feedback,
  * header extensions, sources and groups; not SDES crypto (DTLS-SRTP only). */
 BfJingleRtpDescription *bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer);

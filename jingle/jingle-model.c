@@ -565,6 +565,19 @@ bf_jingle_content_set_ice (BfJingleContent *content, const char *ufrag, const ch
 }
 
 BfJinglePayloadType *
+bf_jingle_rtp_find_payload_type (const BfJingleRtpDescription *rtp, guint8 id)
+{
+  g_return_val_if_fail (rtp != NULL, NULL);
+  for (guint i = 0; i < rtp->payload_types->len; i++)
+    {
+      BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
+      if (pt->id == id)
+        return pt;
+    }
+  return NULL;
+}
+
+BfJinglePayloadType *
 bf_jingle_rtp_add_payload_type (BfJingleRtpDescription *rtp, guint8 id, const char *name,
                                 guint32 clockrate, guint8 channels)
 {

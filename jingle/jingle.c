@@ -208,9 +208,8 @@ parse_payload_type (const BfStanza *el, BfJingleRtpDescription *rtp, GError **er
       || !bf_jingle_attr_uint (el, "ptime", 0, G_MAXUINT32, &ptime, NULL, error)
       || !bf_jingle_attr_uint (el, "maxptime", 0, G_MAXUINT32, &maxptime, NULL, error))
     return FALSE;
-  for (guint i = 0; i < rtp->payload_types->len; i++)
-    if (((BfJinglePayloadType *) g_ptr_array_index (rtp->payload_types, i))->id == id)
-      return bf_jingle_bad_request (error, "payload type %u appears twice in one description",
+  if (bf_jingle_rtp_find_payload_type (rtp, (guint8) id))
+    return bf_jingle_bad_request (error, "payload type %u appears twice in one description",
                                     (guint) id);
 
   BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, (guint8) id, name,

@@ -374,6 +374,9 @@ void bf_jingle_rtp_description_free (BfJingleRtpDescription *rtp);
 BfJinglePayloadType *bf_jingle_rtp_add_payload_type (BfJingleRtpDescription *rtp, guint8 id,
                                                      const char *name, guint32 clockrate,
                                                      guint8 channels);
+/* The payload type numbered @id in @rtp, or NULL. */
+BfJinglePayloadType *bf_jingle_rtp_find_payload_type (const BfJingleRtpDescription *rtp,
+                                                      guint8 id);
 BfJingleParameter *bf_jingle_parameters_add (GPtrArray *parameters, const char *name,
                                              const char *value);
 BfJingleRtcpFb *bf_jingle_rtcp_fb_add (GPtrArray *rtcp_fb, const char *type, const char *subtype);

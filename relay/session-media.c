@@ -59,18 +59,6 @@ content_at (const BfSessionMedia *media, guint content)
   return g_ptr_array_index (media->j->contents, content);
 }
 
-static BfJinglePayloadType *
-find_pt (const BfJingleRtpDescription *rtp, guint8 id)
-{
-  for (guint i = 0; i < rtp->payload_types->len; i++)
-    {
-      BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
-      if (pt->id == id)
-        return pt;
-    }
-  return NULL;
-}
-
 /* --- reading --- */
 
 guint
@@ -129,7 +117,7 @@ bf_session_media_get_codec_parameter (const BfSessionMedia *media, guint content
                                       const char *name)
 {
   BfJingleContent *c = content_at (media, content);
-  const BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  const BfJinglePayloadType *pt = c ? bf_jingle_rtp_find_payload_type (c->rtp, id) : NULL;
   for (guint i = 0; pt && name && i < pt->parameters->len; i++)
     {
       const BfJingleParameter *p = g_ptr_array_index (pt->parameters, i);
@@ -227,7 +215,7 @@ bf_session_media_add_codec (BfSessionMedia *media, guint content, const BfSessio
 {
   BfJingleContent *c = content_at (media, content);
   g_return_val_if_fail (codec != NULL && codec->id <= 127, FALSE);
-  if (c == NULL || find_pt (c->rtp, codec->id))
+  if (c == NULL || bf_jingle_rtp_find_payload_type (c->rtp, codec->id))
     return FALSE;
   bf_jingle_rtp_add_payload_type (c->rtp, codec->id, codec->name, codec->clockrate,
                                   codec->channels ? codec->channels : 1);
@@ -239,7 +227,7 @@ bf_session_media_add_codec_parameter (BfSessionMedia *media, guint content, guin
                                       const char *name, const char *value)
 {
   BfJingleContent *c = content_at (media, content);
-  BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  BfJinglePayloadType *pt = c ? bf_jingle_rtp_find_payload_type (c->rtp, id) : NULL;
   g_return_if_fail (pt != NULL && name != NULL);
   bf_jingle_parameters_add (pt->parameters, name, value);
 }
@@ -249,7 +237,7 @@ bf_session_media_add_codec_feedback (BfSessionMedia *media, guint content, guint
                                      const char *type, const char *subtype)
 {
   BfJingleContent *c = content_at (media, content);
-  BfJinglePayloadType *pt = c ? find_pt (c->rtp, id) : NULL;
+  BfJinglePayloadType *pt = c ? bf_jingle_rtp_find_payload_type (c->rtp, id) : NULL;
   g_return_if_fail (pt != NULL && type != NULL);
   bf_jingle_rtcp_fb_add (pt->rtcp_fb, type, subtype);
 }
@@ -282,30 +270,10 @@ bf_session_media_copy_codec (BfSessionMedia *media, guint content, const BfSessi
 {
   BfJingleContent *c = content_at (media, content);
   BfJingleContent *fc = content_at (from, from_content);
-  const BfJinglePayloadType *src = fc ? find_pt (fc->rtp, id) : NULL;
-  if (c == NULL || src == NULL || find_pt (c->rtp, id))
+  const BfJinglePayloadType *src = fc ? bf_jingle_rtp_find_payload_type (fc->rtp, id) : NULL;
+  if (c == NULL || src == NULL || bf_jingle_rtp_find_payload_type (c->rtp, id))
     return FALSE;
-  BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (c->rtp, src->id, src->name,
-                                                            src->clockrate, src->channels);
-  pt->ptime = src->ptime;
-  pt->maxptime = src->maxptime;
-  pt->has_trr_int = src->has_trr_int;
-  pt->trr_int = src->trr_int;
-  for (guint i = 0; i < src->parameters->len; i++)
-    {
-      const BfJingleParameter *p = g_ptr_array_index (src->parameters, i);
-      bf_jingle_parameters_add (pt->parameters, p->name, p->value);
-    }
-  for (guint i = 0; i < src->rtcp_fb->len; i++)
-    {
-      const BfJingleRtcpFb *fb = g_ptr_array_index (src->rtcp_fb, i);
-      BfJingleRtcpFb *copy = bf_jingle_rtcp_fb_add (pt->rtcp_fb, fb->type, fb->subtype);
-      for (guint k = 0; fb->parameters && k < fb->parameters->len; k++)
-        {
-          const BfJingleParameter *p = g_ptr_array_index (fb->parameters, k);
-          bf_jingle_parameters_add (copy->parameters, p->name, p->value);
-        }
-    }
+  bf_jingle_describe_copy_payload_type (c->rtp, src, src->id);
   return TRUE;
 }
 
@@ -364,7 +332,7 @@ bf_session_media_check_answer (const BfSessionMedia *answer, const BfJingle *off
       for (guint k = 0; k < ac->rtp->payload_types->len; k++)
         {
           const BfJinglePayloadType *apt = g_ptr_array_index (ac->rtp->payload_types, k);
-          const BfJinglePayloadType *opt = find_pt (oc->rtp, apt->id);
+          const BfJinglePayloadType *opt = bf_jingle_rtp_find_payload_type (oc->rtp, apt->id);
           if (opt == NULL || !same_codec (apt, opt))
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

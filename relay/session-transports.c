@@ -444,14 +444,8 @@ keyframe_methods (const BfSession *s, guint8 method[128])
           const BfJinglePayloadType *pt = g_ptr_array_index (c->rtp->payload_types, k);
           BfJingleKeyframeRequest m = bf_jingle_keyframe_request (c->rtp, pt);
           if (o)
-            {
-              const BfJinglePayloadType *opt = NULL;
-              for (guint q = 0; opt == NULL && q < o->rtp->payload_types->len; q++)
-                if (((const BfJinglePayloadType *) g_ptr_array_index (o->rtp->payload_types,
-                                                                      q))->id == pt->id)
-                  opt = g_ptr_array_index (o->rtp->payload_types, q);
-              m = MIN (m, bf_jingle_keyframe_request (o->rtp, opt));
-            }
+            m = MIN (m, bf_jingle_keyframe_request (
+                            o->rtp, bf_jingle_rtp_find_payload_type (o->rtp, pt->id)));
           method[pt->id] = m;
         }
     }

@@ -182,18 +182,6 @@ assert_rtp_equal (const BfJingleRtpDescription *got, const BfJingleRtpDescriptio
   g_assert_true (equal);
 }
 
-static const BfJinglePayloadType *
-find_pt (const BfJingleRtpDescription *rtp, guint id)
-{
-  for (guint i = 0; i < rtp->payload_types->len; i++)
-    {
-      const BfJinglePayloadType *pt = g_ptr_array_index (rtp->payload_types, i);
-      if (pt->id == id)
-        return pt;
-    }
-  return NULL;
-}
-
 static const char *
 param (const GPtrArray *parameters, const char *name)
 {
@@ -252,7 +240,7 @@ static BfJingleRtpDescription *
 rich_offer (gboolean with_crypto)
 {
   BfJingleRtpDescription *rtp = chrome_video ();
-  BfJinglePayloadType *vp8 = (BfJinglePayloadType *) find_pt (rtp, 96);
+  BfJinglePayloadType *vp8 = bf_jingle_rtp_find_payload_type (rtp, 96);
   vp8->ptime = 20;
   vp8->maxptime = 40;
   vp8->has_trr_int = TRUE;
@@ -289,7 +277,7 @@ test_mirror_offer (void)
   BfJingleRtpDescription *offer = rich_offer (TRUE);
   g_autoptr (BfJingleRtpDescription) mirror = bf_jingle_describe_mirror_offer (offer);
   /* a deep copy: nothing is shared with the offer */
-  const BfJinglePayloadType *o = find_pt (offer, 96), *m = find_pt (mirror, 96);
+  const BfJinglePayloadType *o = bf_jingle_rtp_find_payload_type (offer, 96), *m = bf_jingle_rtp_find_payload_type (mirror, 96);
   g_assert_nonnull (m);
   g_assert_true (m != o && m->name != o->name && m->parameters != o->parameters);
   bf_jingle_rtp_description_free (offer);
@@ -310,7 +298,7 @@ test_mirror_offer_audio (void)
   offer->rtcp_mux = TRUE;
   assert_rtp_equal (mirror, offer);
   /* red's parameter without a value stays without one */
-  const BfJinglePayloadType *red = find_pt (mirror, 63);
+  const BfJinglePayloadType *red = bf_jingle_rtp_find_payload_type (mirror, 63);
   const BfJingleParameter *p = g_ptr_array_index (red->parameters, 0);
   g_assert_cmpstr (p->name, ==, "111/111");
   g_assert_null (p->value);
@@ -353,7 +341,7 @@ test_mirror_answer_same_numbers (void)
   assert_rtp_equal (answer, callee);
   g_assert_false (answer->extmap_allow_mixed);
   /* nothing is shared with the callee's description */
-  g_assert_true (find_pt (answer, 96)->parameters != find_pt (callee, 96)->parameters);
+  g_assert_true (bf_jingle_rtp_find_payload_type (answer, 96)->parameters != bf_jingle_rtp_find_payload_type (callee, 96)->parameters);
 }
 
 static void
@@ -388,17 +376,17 @@ test_mirror_answer_renumbered (void)
   add_pt (callee_v, 122, "ulpfec", 90000, 0, NULL);
   g_autoptr (BfJingleRtpDescription) answer_v
     = bf_jingle_describe_mirror_answer (caller_v, callee_v);
-  const BfJinglePayloadType *vp8 = find_pt (answer_v, 96);
+  const BfJinglePayloadType *vp8 = bf_jingle_rtp_find_payload_type (answer_v, 96);
   g_assert_nonnull (vp8);
   g_assert_cmpstr (vp8->name, ==, "VP8");
   g_assert_cmpuint (vp8->rtcp_fb->len, ==, 5);
-  g_assert_nonnull (find_pt (answer_v, 116));
-  g_assert_cmpstr (find_pt (answer_v, 116)->name, ==, "red");
-  g_assert_nonnull (find_pt (answer_v, 118));
-  g_assert_cmpstr (find_pt (answer_v, 118)->name, ==, "ulpfec");
-  g_assert_null (find_pt (answer_v, 100));   /* VP9 profile 2 in the caller's numbering */
-  g_assert_null (find_pt (answer_v, 120));
-  g_assert_null (find_pt (answer_v, 122));
+  g_assert_nonnull (bf_jingle_rtp_find_payload_type (answer_v, 116));
+  g_assert_cmpstr (bf_jingle_rtp_find_payload_type (answer_v, 116)->name, ==, "red");
+  g_assert_nonnull (bf_jingle_rtp_find_payload_type (answer_v, 118));
+  g_assert_cmpstr (bf_jingle_rtp_find_payload_type (answer_v, 118)->name, ==, "ulpfec");
+  g_assert_null (bf_jingle_rtp_find_payload_type (answer_v, 100));   /* VP9 profile 2 in the caller's numbering */
+  g_assert_null (bf_jingle_rtp_find_payload_type (answer_v, 120));
+  g_assert_null (bf_jingle_rtp_find_payload_type (answer_v, 122));
   /* the rtx names the VP8 under the caller's number */
   g_assert_cmpuint (answer_v->payload_types->len, ==, 4);
   for (guint i = 0; i < answer_v->payload_types->len; i++)
@@ -453,7 +441,7 @@ test_mirror_answer_not_offered (void)
   g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "96 97");
-  g_assert_cmpstr (param (find_pt (answer, 97)->parameters, "apt"), ==, "96");
+  g_assert_cmpstr (param (bf_jingle_rtp_find_payload_type (answer, 97)->parameters, "apt"), ==, "96");
 }
 
 /* RFC 4588 §8.6: an rtx names its original.  When that original is left
@@ -485,7 +473,7 @@ test_mirror_answer_orphan_rtx (void)
           g_assert_true (g_ascii_string_to_unsigned (param (pt->parameters, "apt"), 10, 0, 127,
                                                      &apt, NULL));
           g_test_message ("rtx %u apt=%u", pt->id, (guint) apt);
-          g_assert_nonnull (find_pt (answer, (guint) apt));
+          g_assert_nonnull (bf_jingle_rtp_find_payload_type (answer, (guint) apt));
         }
     }
   g_assert_cmpstr (ids, ==, "96 97");
@@ -516,7 +504,7 @@ test_mirror_answer_rtx_by_apt (void)
   for (guint i = 0; i < answer->payload_types->len; i++)
     {
       const BfJinglePayloadType *pt = g_ptr_array_index (answer->payload_types, i);
-      const BfJinglePayloadType *there = find_pt (callee, map.pt[pt->id]);
+      const BfJinglePayloadType *there = bf_jingle_rtp_find_payload_type (callee, map.pt[pt->id]);
       g_test_message ("%s %u -> %u %s (apt %s -> %s)", pt->name, pt->id, map.pt[pt->id],
                       there ? there->name : "-", param (pt->parameters, "apt"),
                       there ? param (there->parameters, "apt") : "-");
@@ -548,7 +536,7 @@ test_mirror_answer_red_renumbered (void)
   g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "111 63");
-  const BfJinglePayloadType *r = find_pt (answer, 63);
+  const BfJinglePayloadType *r = bf_jingle_rtp_find_payload_type (answer, 63);
   const BfJingleParameter *p = g_ptr_array_index (r->parameters, 0);
   g_assert_cmpstr (p->name, ==, "111/111");
 }
@@ -566,7 +554,7 @@ test_mirror_answer_matching (void)
   g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "111 9 110");
-  g_assert_cmpstr (find_pt (answer, 111)->name, ==, "OPUS");   /* the callee's spelling */
+  g_assert_cmpstr (bf_jingle_rtp_find_payload_type (answer, 111)->name, ==, "OPUS");   /* the callee's spelling */
 
   /* Static types without a name (RFC 3551) match by number only. */
   g_autoptr (BfJingleRtpDescription) st_caller = bf_jingle_rtp_description_new ("audio");
@@ -596,8 +584,8 @@ test_mirror_answer_same_codec_twice (void)
   g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_mirror_answer (caller, callee);
   g_autofree char *ids = pt_ids (answer);
   g_assert_cmpstr (ids, ==, "100 98 96");
-  g_assert_cmpstr (param (find_pt (answer, 100)->parameters, "profile-id"), ==, "2");
-  g_assert_cmpstr (param (find_pt (answer, 98)->parameters, "profile-id"), ==, "0");
+  g_assert_cmpstr (param (bf_jingle_rtp_find_payload_type (answer, 100)->parameters, "profile-id"), ==, "2");
+  g_assert_cmpstr (param (bf_jingle_rtp_find_payload_type (answer, 98)->parameters, "profile-id"), ==, "0");
 }
 
 static void
