@@ -124,9 +124,8 @@ bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
   return rtp;
 }
 
-/* Same encoding: name (case-insensitive, RFC 4855 §3), clock rate, channels. */
-static gboolean
-same_encoding (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
+gboolean
+bf_jingle_describe_same_encoding (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
 {
   if (a->name == NULL || b->name == NULL)
     return a->name == NULL && b->name == NULL && a->id == b->id;   /* static types */
@@ -192,12 +191,12 @@ static gboolean
 same_codec (const BfJingleRtpDescription *da, const BfJinglePayloadType *a,
             const BfJingleRtpDescription *db, const BfJinglePayloadType *b)
 {
-  if (!same_encoding (a, b))
+  if (!bf_jingle_describe_same_encoding (a, b))
     return FALSE;
   if (is_rtx (a))
     {
       const BfJinglePayloadType *ta = apt_target (da, a), *tb = apt_target (db, b);
-      return ta && tb && same_encoding (ta, tb) && same_format (ta, tb);
+      return ta && tb && bf_jingle_describe_same_encoding (ta, tb) && same_format (ta, tb);
     }
   return same_format (a, b);
 }

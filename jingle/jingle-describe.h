@@ -37,6 +37,12 @@ BfJingleRtpDescription *bf_jingle_describe_echo_answer (const BfJingleRtpDescrip
                                                         const char *sid,
                                                         const char *content_name);
 
+/* Whether @a and @b are the same encoding: name (case-insensitive, RFC
+ * 4855 §3), clock rate and channels; a static payload type without a name
+ * (XEP-0167 §5 allows it for RFC 3551's) only as the same number. */
+gboolean bf_jingle_describe_same_encoding (const BfJinglePayloadType *a,
+                                           const BfJinglePayloadType *b);
+
 /* Appends to @rtp a copy of @o numbered @id: its parameters, feedback,
  * ptime and trr-int. */
 BfJinglePayloadType *bf_jingle_describe_copy_payload_type (BfJingleRtpDescription *rtp,

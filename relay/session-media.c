@@ -279,13 +279,6 @@ bf_session_media_copy_codec (BfSessionMedia *media, guint content, const BfSessi
 
 /* --- an answer against its offer --- */
 
-static gboolean
-same_codec (const BfJinglePayloadType *a, const BfJinglePayloadType *b)
-{
-  return a->id == b->id && a->name && b->name && g_ascii_strcasecmp (a->name, b->name) == 0
-         && a->clockrate == b->clockrate && a->channels == b->channels;
-}
-
 gboolean
 bf_session_media_check_answer (const BfSessionMedia *answer, const BfJingle *offer,
                                GError **error)
@@ -333,7 +326,7 @@ bf_session_media_check_answer (const BfSessionMedia *answer, const BfJingle *off
         {
           const BfJinglePayloadType *apt = g_ptr_array_index (ac->rtp->payload_types, k);
           const BfJinglePayloadType *opt = bf_jingle_rtp_find_payload_type (oc->rtp, apt->id);
-          if (opt == NULL || !same_codec (apt, opt))
+          if (opt == NULL || !bf_jingle_describe_same_encoding (apt, opt))
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "payload type %u (%s/%u) of content '%s' is not one offered",

@@ -151,6 +151,22 @@ test_bad_answers (void)
       assert_refused (a, j, "is not one offered");
     }
 
+  /* A static payload type offered without a name (XEP-0167 §5) may be
+   * answered as it was offered; under a name it is another encoding. */
+  g_autoptr (BfJingle) bare = offer ();
+  BfJingleContent *ba = bf_jingle_find_content (bare, "0");
+  bf_jingle_rtp_add_payload_type (ba->rtp, 8, NULL, 8000, 1);
+  g_autoptr (BfSessionMedia) bm = bf_session_media_new_from_jingle (bare);
+  g_autoptr (BfSessionMedia) nameless = good_answer (bm);
+  g_assert_true (bf_session_media_copy_codec (nameless, 0, bm, 0, 8));
+  g_autoptr (GError) bare_error = NULL;
+  g_assert_true (bf_session_media_check_answer (nameless, bare, &bare_error));
+  g_assert_no_error (bare_error);
+  g_autoptr (BfSessionMedia) named = good_answer (bm);
+  BfSessionCodec pcma = { 8, "PCMA", 8000, 1 };
+  bf_session_media_add_codec (named, 0, &pcma);
+  assert_refused (named, bare, "payload type 8");
+
   /* A header extension the offer did not have, or under another id. */
   g_autoptr (BfSessionMedia) ext = good_answer (m);
   bf_session_media_add_header_extension (ext, 0, 2,
