@@ -3,29 +3,9 @@
 #include <string.h>
 #include <glib.h>
 
+#include "rtp-bytes.h"
+
 #include "packet-route.h"
-
-static gsize
-rtp (guint8 *buf, guint8 pt, guint32 ssrc)
-{
-  memset (buf, 0, 12);
-  buf[0] = 0x80;
-  buf[1] = pt;
-  buf[8] = ssrc >> 24;
-  buf[9] = ssrc >> 16;
-  buf[10] = ssrc >> 8;
-  buf[11] = ssrc;
-  return 12;
-}
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
 
 /* One RTCP packet of @type at @p: @words 32-bit words after the header
  * word, sender SSRC @sender, and @second in the word after it. */

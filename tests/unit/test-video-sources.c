@@ -4,27 +4,10 @@
 #include <string.h>
 #include <glib.h>
 
+#include "rtp-bytes.h"
+
 #include "jingle.h"
 #include "video-sources.h"
-
-static guint32
-get32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-static gsize
-rtp (guint8 *buf, guint8 pt, guint32 ssrc)
-{
-  memset (buf, 0, 12);
-  buf[0] = 0x80;
-  buf[1] = pt;
-  buf[8] = ssrc >> 24;
-  buf[9] = ssrc >> 16;
-  buf[10] = ssrc >> 8;
-  buf[11] = ssrc;
-  return 12;
-}
 
 static void
 test_negotiated_request (void)
