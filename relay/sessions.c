@@ -1045,11 +1045,12 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
   s->ours = g_steal_pointer (&ours);
   gboolean deferred = s->phase == BF_SESSION_PHASE_DEFERRED;
   session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
-  if (deferred)
-    s->setup_start = g_get_monotonic_time ();   /* the wait was not setup */
   /* From offer(), handle_initiate starts the transports once it returns. */
   if (deferred)
-    transports_start (s, s->theirs);
+    {
+      s->setup_start = g_get_monotonic_time ();   /* the wait was not setup */
+      transports_start (s, s->theirs);
+    }
   return TRUE;
 }
 
