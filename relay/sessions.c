@@ -107,32 +107,6 @@ bf_session_get_worker (BfSession *session)
   return (BfWorker *) session->worker;
 }
 
-gboolean
-bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
-{
-  BfSession *s = session;
-  g_return_val_if_fail (s != NULL && worker != NULL, FALSE);
-  gboolean started = FALSE;
-  for (guint i = 0; i < s->n_transports; i++)
-    started |= s->transports[i]->started;
-  if (s->outgoing || s->phase != BF_SESSION_PHASE_NEW || s->linked || started
-      || s->worker == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "session %s: its worker can only be chosen in offer()", s->sid);
-      return FALSE;
-    }
-  BfMediaWorker *w = (BfMediaWorker *) worker;
-  if (w == s->worker)
-    return TRUE;
-  /* Nothing was posted to the old one yet: the transports start on the
-   * accept. */
-  bf_media_worker_acquire (w);
-  bf_media_worker_release (s->worker);
-  s->worker = w;
-  return TRUE;
-}
-
 void
 bf_session_set_data (BfSession *session, gpointer data, GDestroyNotify destroy)
 {

@@ -49,15 +49,6 @@ typedef gboolean (*BfWorkerTimerFunc) (const BfWorkerTick *tick, gpointer data);
  * with bf_session_place() shares its mirror's).  Any thread. */
 BfWorker *bf_session_get_worker (BfSession *session);
 
-/* Pins an incoming @session to @worker instead of the one the core chose
- * (main thread, from the offer() hook only): sessions that exchange
- * packets — a room's participants, pinned to the room's worker, which may
- * simply be its first participant's — then share one thread, and a packet
- * from one is sent to another without crossing threads.  FALSE (and
- * @error: G_IO_ERROR_INVALID_ARGUMENT) outside offer(), for a session we
- * placed, or once a session was placed with it as mirror. */
-gboolean bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error);
-
 /* Runs @func(@data) once on @worker's thread, always later (even when
  * called there), in posting order with everything else posted to that
  * worker, including the core's own work for its sessions: what a module
