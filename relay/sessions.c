@@ -989,11 +989,13 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
 {
   BfSession *s = session;
   g_return_val_if_fail (s != NULL && answer != NULL, FALSE);
-  if (s->outgoing || s->theirs == NULL
-      || (s->phase != BF_SESSION_PHASE_NEW && s->phase != BF_SESSION_PHASE_DEFERRED))
+  /* From offer() only (phase NEW): handle_initiate starts the transports
+   * once it returns. */
+  if (s->outgoing || s->theirs == NULL || s->phase != BF_SESSION_PHASE_NEW)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "session %s is not waiting for an answer", s->sid);
+                   "session %s: an answer of the module's own is accepted from offer() only",
+                   s->sid);
       return FALSE;
     }
   if (!bf_session_media_check_answer (answer, s->theirs, error))
@@ -1017,14 +1019,7 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
       bf_jingle_content_take_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
-  gboolean deferred = s->phase == BF_SESSION_PHASE_DEFERRED;
   session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
-  /* From offer(), handle_initiate starts the transports once it returns. */
-  if (deferred)
-    {
-      s->setup_start = g_get_monotonic_time ();   /* the wait was not setup */
-      transports_start (s, s->theirs);
-    }
   return TRUE;
 }
 

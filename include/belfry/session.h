@@ -12,7 +12,7 @@
  * Ways to answer an incoming session:
  *   - with an answer of the module's own (session-media.h): read the offer
  *     with bf_session_get_offer(), build the answer, bf_session_accept()
- *     it from offer() or later; an endpoint such as echo (its own sources)
+ *     it from offer(); an endpoint such as echo (its own sources)
  *     or a conference (one mixed stream) does this;
  *   - BF_SESSION_ACCEPT from offer(): the core answers with the caller's
  *     own media and no source of ours;
@@ -144,16 +144,15 @@ gpointer bf_session_get_data (BfSession *session);
 BfSessionMedia *bf_session_get_offer (BfSession *session);
 
 /* Accepts an incoming @session with an answer the module built
- * (session-media.h), from offer() or later (after BF_SESSION_DEFER):
+ * (session-media.h), from offer() (not yet after BF_SESSION_DEFER):
  * every offered content answered under its own name and media (one the
  * module does not want with BF_SESSION_SENDERS_NONE), with payload types
  * and header extensions chosen among those offered for it, under the
  * offer's numbers (RFC 3264 §6.1), and the module's own sources.  The
  * core adds the transports (ICE-UDP, DTLS-SRTP, the peer's BUNDLE group).
- * FALSE (and @error: G_IO_ERROR_INVALID_ARGUMENT) if @session is not an
- * incoming one still waiting for an answer or @answer breaks these rules;
- * the session is unchanged then.  From offer(), the value offer() returns
- * is ignored once this succeeded. */
+ * FALSE (and @error: G_IO_ERROR_INVALID_ARGUMENT) outside offer(), or if
+ * @answer breaks these rules; the session is unchanged then.  The value
+ * offer() returns is ignored once this succeeded. */
 gboolean bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error);
 
 /* Places a session from @local (a full JID of the component's domain) to

@@ -92,6 +92,16 @@ test_good_answer (void)
   g_assert_cmpint (v->senders, ==, BF_JINGLE_SENDERS_NONE);
   g_assert_cmpint (bf_jingle_keyframe_request (v->rtp, vp8), ==, BF_JINGLE_KEYFRAME_PLI);
   g_assert_cmpuint (bf_session_media_get_source (a, 0, 0), ==, 0xabcdef);
+
+  /* Parameters and feedback a module adds to its own codec. */
+  bf_session_media_add_codec_parameter (a, 0, 0, "ptime", "20");
+  bf_session_media_add_codec_feedback (a, 1, 96, "ccm", "fir");
+  g_assert_cmpstr (bf_session_media_get_codec_parameter (a, 0, 0, "ptime"), ==, "20");
+  g_assert_cmpuint (vp8->rtcp_fb->len, ==, 2);
+  const BfJingleRtcpFb *fir = g_ptr_array_index (vp8->rtcp_fb, 1);
+  g_assert_cmpstr (fir->type, ==, "ccm");
+  g_assert_cmpstr (fir->subtype, ==, "fir");
+  g_assert_true (bf_session_media_check_answer (a, j, &error));
 }
 
 static void
