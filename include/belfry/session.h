@@ -36,11 +36,13 @@
 
 #include <glib.h>
 #include <belfry/session-media.h>
+#include <belfry/stanza.h>
 
 G_BEGIN_DECLS
 
 typedef struct _BfSession BfSession;
 typedef struct _BfModule BfModule;
+typedef struct _BfWorker BfWorker;   /* worker.h */
 
 /* The disco#info features of an address that takes calls through the
  * session hooks: what the core implements for it (Jingle, RTP audio and
@@ -180,6 +182,56 @@ BfSession *bf_session_place (BfModule *module, const char *local, const char *pe
  * extensions, content senders) and announces @answered's peer's SSRCs as
  * ours.  FALSE (and @error) if @session is not waiting for an answer. */
 gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **error);
+
+/* Places a session from @local (a full JID of the component's domain) to
+ * @peer offering @offer, a description the module built (session-media.h:
+ * contents with codecs, parameters, feedback, header extensions and the
+ * module's own sources), with belfry's candidates and DTLS fingerprint,
+ * every content BUNDLE'd on one transport.  @worker: the media worker the
+ * session runs on (bf_session_get_worker() of another session: a room puts
+ * every session it places or takes on one), or NULL for the core's choice.
+ * @jingle_extra: NULL, or a NULL-terminated array of elements the
+ * session-initiate carries as children of its <jingle/> (e.g. XEP-0298
+ * <conference-info/> naming whose stream a XEP-0521 conference sends), in
+ * namespaces other than Jingle's own; they are copied.  Ringing a bare
+ * @peer (XEP-0353), rejects and retractions as for bf_session_place().  The
+ * peer's answer: the answered() hook, then bf_session_get_peer_media().  NULL
+ * (and @error: G_IO_ERROR_NO_SPACE when the relay is full,
+ * G_IO_ERROR_INVALID_ARGUMENT for a bad JID, an empty or invalid @offer or
+ * a bad extra element) otherwise.  Not linked to any other session. */
+BfSession *bf_session_place_offer (BfModule *module, const char *local, const char *peer,
+                                   const BfSessionMedia *offer, BfWorker *worker,
+                                   BfStanza *const *jingle_extra, GError **error);
+
+/* Main thread: what @session's peer describes for each content now in the
+ * session, as it wrote it: what it offered (session-initiate, content-add)
+ * or answered (session-accept, content-accept, under the numbers of our
+ * offer): codecs, parameters, feedback, header extensions, senders, and its
+ * sources.  NULL before the peer described anything (a placed session
+ * before answered()). */
+BfSessionMedia *bf_session_get_peer_media (BfSession *session);
+
+/* From offer() only: runs the incoming @session on @worker instead of the
+ * core's choice (a room keeps all its participants on one worker, so its
+ * mixer reads and sends on one thread).  FALSE (and @error) elsewhere. */
+gboolean bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error);
+
+/* Main thread, on an accepted (or answered) session: adds content @content
+ * of @media (module-built, its name new in the session) with XEP-0166
+ * content-add, BUNDLE'd on the session's transport when the peer bundles,
+ * else on a transport of its own.  The peer's answer comes to the
+ * content_answered() hook (and into bf_session_get_peer_media()).  FALSE
+ * (and @error: G_IO_ERROR_INVALID_ARGUMENT) when the session cannot take
+ * it or the content is invalid; nothing is sent then. */
+gboolean bf_session_add_content (BfSession *session, const BfSessionMedia *media,
+                                 guint content, GError **error);
+/* Main thread: answers contents the peer added (content_added(); read them
+ * with bf_session_get_peer_media()) with @answer, the module's description
+ * of each, under the added content's name, by the rules bf_session_accept()
+ * checks.  FALSE (and @error) when a content in @answer is not waiting for
+ * an answer or breaks those rules. */
+gboolean bf_session_accept_content (BfSession *session, const BfSessionMedia *answer,
+                                    GError **error);
 
 /* Content changes relayed from one session to another (main thread; both
  * sessions accepted).  Add to @session the content @name that @mirror's
