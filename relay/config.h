@@ -48,8 +48,9 @@ BfConfig *bf_config_load_data (const char *data, const char *path, GError **erro
 void bf_config_free (BfConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfConfig, bf_config_free)
 
-/* A reader for one group; the same one serves the core's groups and each
- * module's (it is the BfConfigGroup of module.h). */
+/* A reader for one group of the file (BfConfigGroup, declared in module.h
+ * because modules read theirs with it); the core reads its own groups
+ * ([component], [media], [limits], …) with the same one. */
 BfConfigGroup *bf_config_group_new (const BfConfig *config, const char *group);
 void bf_config_group_free (BfConfigGroup *group);
 /* Fails naming the first key of the group that nobody read. */

@@ -268,7 +268,7 @@ bf_sessions_handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *
     case BF_JMI_REJECT:
       /* not notified: nothing to retract */
       bf_session_end (s, jmi->reason ? jmi->reason->condition : BF_JINGLE_REASON_DECLINE, NULL,
-                   FALSE);
+                      FALSE);
       break;
     default:
       break;

@@ -171,46 +171,47 @@ G_GNUC_INTERNAL void bf_session_send_jingle (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void bf_session_send_initiate (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void bf_session_send_jmi (BfSession *s, const BfJmi *jmi);
 G_GNUC_INTERNAL void bf_session_end (BfSession *s, BfJingleReasonCondition reason,
-                                  const char *text, gboolean notify_peer);
+                                     const char *text, gboolean notify_peer);
 G_GNUC_INTERNAL void bf_session_add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup);
 G_GNUC_INTERNAL void bf_sessions_ack (BfSessions *mgr, const BfStanza *iq);
 G_GNUC_INTERNAL guint bf_sessions_opened_by (BfSessions *mgr, const char *jid);
 G_GNUC_INTERNAL gboolean bf_sessions_over_jid_limit (BfSessions *mgr, const char *jid, guint held);
 G_GNUC_INTERNAL BfSession *bf_session_new (BfSessions *mgr, BfModule *module, const char *sid,
-                                        const char *peer, const char *local);
+                                           const char *peer, const char *local);
 G_GNUC_INTERNAL void bf_session_tell_info (BfSession *s, BfSessionInfo kind, const char *name);
 G_GNUC_INTERNAL gboolean bf_session_on_worker_news (gpointer data);
 
 /* session-worker.c: the media worker side; post_* on the main thread */
 G_GNUC_INTERNAL void bf_session_post_setup (BfSessionTransport *st, const BfJingle *remote);
 G_GNUC_INTERNAL void bf_session_post_remote (BfSessionTransport *st, const BfJingle *remote);
-G_GNUC_INTERNAL void bf_session_post_restart (BfSessionTransport *st, const char *ufrag, const char *pwd,
-                                   const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_post_restart (BfSessionTransport *st, const char *ufrag,
+                                              const char *pwd, const BfJingle *j);
 G_GNUC_INTERNAL void bf_session_post_candidates (BfSessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void bf_session_post_drop (BfSessionTransport *st);
 G_GNUC_INTERNAL void bf_session_post_route (BfSession *s, const BfPacketRoute *route);
 G_GNUC_INTERNAL void bf_session_post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void bf_session_worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp,
-                                                        const guint8 *data, gsize len);
+                                                                   const guint8 *data, gsize len);
 
 /* session-transports.c: which contents share which transport (main thread) */
 G_GNUC_INTERNAL BfSessionTransport *bf_session_transport_of (BfSession *s, const char *content);
-G_GNUC_INTERNAL const BfJingleIceTransport *bf_session_transport_remote_ice (BfSessionTransport *st,
-                                                                  const BfJingle *j);
-G_GNUC_INTERNAL const BfJingleFingerprint *bf_session_transport_remote_fingerprint (BfSessionTransport *st,
-                                                                         const BfJingle *j);
+G_GNUC_INTERNAL const BfJingleIceTransport *
+bf_session_transport_remote_ice (BfSessionTransport *st, const BfJingle *j);
+G_GNUC_INTERNAL const BfJingleFingerprint *
+bf_session_transport_remote_fingerprint (BfSessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void bf_session_transports_free (BfSession *s);
 G_GNUC_INTERNAL void bf_session_transports_assign_offer (BfSession *s, const BfJingle *offer);
 G_GNUC_INTERNAL void bf_session_transports_assign_own (BfSession *s, const BfJingle *ours);
 G_GNUC_INTERNAL void bf_session_transports_apply_answer (BfSession *s, const BfJingle *answer);
 G_GNUC_INTERNAL BfSessionTransport *bf_session_transport_for_new_content (BfSession *s,
-                                                             const BfJingleContent *c);
+                                                                          const BfJingleContent *c);
 G_GNUC_INTERNAL gboolean bf_session_transport_for_our_content (BfSession *s, const char *name);
 G_GNUC_INTERNAL gboolean bf_session_transports_rebundle (BfSession *s, const BfJingleContent *c);
 G_GNUC_INTERNAL void bf_session_transports_drop_content (BfSession *s, const char *name);
 G_GNUC_INTERNAL BfJingleSetup bf_session_established_setup (BfSession *s);
-G_GNUC_INTERNAL gboolean bf_session_transports_check (BfSession *s, const BfJingle *j, const char **why);
+G_GNUC_INTERNAL gboolean bf_session_transports_check (BfSession *s, const BfJingle *j,
+                                                     const char **why);
 G_GNUC_INTERNAL void bf_session_transports_start (BfSession *s, const BfJingle *remote);
 G_GNUC_INTERNAL gboolean bf_session_transports_gathered (BfSession *s);
 G_GNUC_INTERNAL void bf_session_transports_update_route (BfSession *s);
@@ -225,11 +226,13 @@ G_GNUC_INTERNAL void bf_session_maybe_send_initiate (BfSession *s);
 G_GNUC_INTERNAL void bf_session_handle_accept (BfSession *s, BfJingle *j);
 G_GNUC_INTERNAL void bf_session_fall_back_to_proposal (BfSession *s);
 G_GNUC_INTERNAL gboolean bf_sessions_initiate_bounced (const BfStanza *iq);
-G_GNUC_INTERNAL void bf_sessions_handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL void bf_sessions_handle_jmi_answer (BfSessions *mgr, const BfStanza *message,
+                                                   BfJmi *jmi);
 G_GNUC_INTERNAL void bf_sessions_handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
-G_GNUC_INTERNAL void bf_sessions_handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
-G_GNUC_INTERNAL BfJingleReasonCondition bf_sessions_check_proposed_media (BfSessions *mgr, const char *from,
-                                                              const BfJingle *j, char **why);
+G_GNUC_INTERNAL void bf_sessions_handle_jmi_propose (BfSessions *mgr, const BfStanza *message,
+                                                    BfJmi *jmi);
+G_GNUC_INTERNAL BfJingleReasonCondition
+bf_sessions_check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char **why);
 
 /* session-admin.c: operator control */
 G_GNUC_INTERNAL void bf_sessions_admin_on_session_gone (BfSessions *mgr);

@@ -517,8 +517,8 @@ all_gathered_for (BfSession *s, const BfJingle *j, BfSessionTransport **waiting)
 {
   for (guint i = 0; i < j->contents->len; i++)
     {
-      BfSessionTransport *st = bf_session_transport_of (s, ((BfJingleContent *) g_ptr_array_index (j->contents,
-                                                                                   i))->name);
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (st && !st->gathered)
         {
           *waiting = st;

@@ -462,8 +462,8 @@ bf_session_on_worker_news (gpointer data)
         /* Any DTLS failure (a fingerprint mismatch above all) is a security
          * error; an ICE failure is the transport's. */
         bf_session_end (s, n->type == BF_MEDIA_EVENT_DTLS_FAILED ? BF_JINGLE_REASON_SECURITY_ERROR
-                                                            : BF_JINGLE_REASON_FAILED_TRANSPORT,
-                     n->error ? n->error->message : NULL, TRUE);
+                                                               : BF_JINGLE_REASON_FAILED_TRANSPORT,
+                        n->error ? n->error->message : NULL, TRUE);
         break;
       }
     default:
@@ -582,7 +582,7 @@ bf_sessions_over_jid_limit (BfSessions *mgr, const char *jid, guint held)
 
 BfSession *
 bf_session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
-             const char *local)
+                const char *local)
 {
   BfSession *s = g_new0 (BfSession, 1);
   g_atomic_ref_count_init (&s->ref);

@@ -31,6 +31,9 @@ G_BEGIN_DECLS
 
 #define BF_MODULE_ANY_LOCALPART "*"
 
+/* One group of the configuration file: a module reads its [name] group
+ * (init(), reload) through it, as the core reads its own.  Called
+ * BfModuleConfig before API 4. */
 typedef struct _BfConfigGroup BfConfigGroup;
 
 typedef struct {
