@@ -104,7 +104,7 @@ copy_session_level (BfJingleRtpDescription *dst, const BfJingleRtpDescription *s
 }
 
 BfJingleRtpDescription *
-bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
+bf_jingle_describe_answer_as_offered (const BfJingleRtpDescription *offer)
 {
   BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
   for (guint i = 0; i < offer->payload_types->len; i++)
@@ -119,6 +119,14 @@ bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
       BfJingleHdrext *c = bf_jingle_rtp_add_hdrext (rtp, h->id, h->uri, h->senders);
       copy_parameters (c->parameters, h->parameters);
     }
+  rtp->extmap_allow_mixed = offer->extmap_allow_mixed && rtp->hdrexts->len > 0;
+  return rtp;
+}
+
+BfJingleRtpDescription *
+bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer)
+{
+  BfJingleRtpDescription *rtp = bf_jingle_describe_answer_as_offered (offer);
   rtp->extmap_allow_mixed = offer->extmap_allow_mixed;
   copy_sources (rtp, offer);
   return rtp;
@@ -372,66 +380,3 @@ bf_jingle_describe_rtp_map (const BfJingle *sent, const BfJingle *heard, BfRtpMa
     }
 }
 
-#define LOCAL_CNAME "belfry"
-
-BfJingleRtpDescription *
-bf_jingle_describe_echo_answer (const BfJingleRtpDescription *offer, const guint32 *remote,
-                                const guint32 *local, guint n, const char *sid,
-                                const char *content_name)
-{
-  BfJingleRtpDescription *rtp = bf_jingle_rtp_description_new (offer->media);
-  /* Pass-through: the caller gets back what it can receive, its own
-   * payload types, feedback and header extensions. */
-  for (guint i = 0; i < offer->payload_types->len; i++)
-    {
-      const BfJinglePayloadType *o = g_ptr_array_index (offer->payload_types, i);
-      BfJinglePayloadType *pt = bf_jingle_rtp_add_payload_type (rtp, o->id, o->name, o->clockrate,
-                                                                o->channels);
-      pt->ptime = o->ptime;
-      pt->maxptime = o->maxptime;
-      copy_parameters (pt->parameters, o->parameters);
-      for (guint k = 0; k < o->rtcp_fb->len; k++)
-        {
-          const BfJingleRtcpFb *f = g_ptr_array_index (o->rtcp_fb, k);
-          bf_jingle_rtcp_fb_add (pt->rtcp_fb, f->type, f->subtype);
-        }
-    }
-  for (guint k = 0; k < offer->rtcp_fb->len; k++)
-    {
-      const BfJingleRtcpFb *f = g_ptr_array_index (offer->rtcp_fb, k);
-      bf_jingle_rtcp_fb_add (rtp->rtcp_fb, f->type, f->subtype);
-    }
-  for (guint k = 0; k < offer->hdrexts->len; k++)
-    {
-      const BfJingleHdrext *h = g_ptr_array_index (offer->hdrexts, k);
-      bf_jingle_rtp_add_hdrext (rtp, h->id, h->uri, h->senders);
-    }
-  rtp->extmap_allow_mixed = offer->extmap_allow_mixed;
-  rtp->rtcp_mux = TRUE;
-  rtp->rtcp_reduced_size = offer->rtcp_reduced_size;
-  /* Our sources: one per remote source, same groups (XEP-0339). */
-  g_autofree char *msid = g_strdup_printf ("belfry-%s belfry-%s-%s", sid, sid, content_name);
-  for (guint k = 0; k < offer->sources->len; k++)
-    {
-      const BfJingleSource *src = g_ptr_array_index (offer->sources, k);
-      for (guint m = 0; m < n; m++)
-        if (remote[m] == src->ssrc)
-          {
-            BfJingleSource *mine = bf_jingle_rtp_add_source (rtp, local[m]);
-            bf_jingle_parameters_add (mine->parameters, "cname", LOCAL_CNAME);
-            bf_jingle_parameters_add (mine->parameters, "msid", msid);
-          }
-    }
-  for (guint k = 0; k < offer->ssrc_groups->len; k++)
-    {
-      const BfJingleSsrcGroup *g = g_ptr_array_index (offer->ssrc_groups, k);
-      g_autoptr (GArray) mine = g_array_new (FALSE, FALSE, sizeof (guint32));
-      for (guint q = 0; q < g->ssrcs->len; q++)
-        for (guint m = 0; m < n; m++)
-          if (remote[m] == g_array_index (g->ssrcs, guint32, q))
-            g_array_append_val (mine, local[m]);
-      if (mine->len == g->ssrcs->len && mine->len > 0)
-        bf_jingle_rtp_add_ssrc_group (rtp, g->semantics, (const guint32 *) mine->data, mine->len);
-    }
-  return rtp;
-}

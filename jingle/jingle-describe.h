@@ -1,6 +1,6 @@
 /* belfry — RTP description negotiation (XEP-0167 with XEP-0293, 0294,
  * 0339): what belfry can take from a peer, the descriptions a relayed call
- * and the echo send, built from what the peers said, and the packet
+ * and an answering endpoint send, built from what the peers said, and the packet
  * translation that follows from them.
  *
  * A relayed call has two legs: the caller's session (we answer it) and the
@@ -27,16 +27,6 @@ G_BEGIN_DECLS
  * transport, SECURITY_ERROR without one: belfry only speaks DTLS-SRTP. */
 BfJingleReasonCondition bf_jingle_check_supported (const BfJingle *j, const char **why);
 
-/* An endpoint's answer to @offer (the echo's way): the caller's own payload
- * types, feedback and header extensions back, and as our sources one local
- * SSRC per remote one (@remote[i] -> @local[i], @n of them) with the same
- * ssrc-groups, cname "belfry" and an msid naming @sid and @content_name. */
-BfJingleRtpDescription *bf_jingle_describe_echo_answer (const BfJingleRtpDescription *offer,
-                                                        const guint32 *remote,
-                                                        const guint32 *local, guint n,
-                                                        const char *sid,
-                                                        const char *content_name);
-
 /* Whether @a and @b are the same encoding: name (case-insensitive, RFC
  * 4855 §3), clock rate and channels; a static payload type without a name
  * (XEP-0167 §5 allows it for RFC 3551's) only as the same number. */
@@ -52,6 +42,14 @@ BfJinglePayloadType *bf_jingle_describe_copy_payload_type (BfJingleRtpDescriptio
 /* A copy of @offer to offer to the callee: codecs, parameters, feedback,
  * header extensions, sources and groups; not SDES crypto (DTLS-SRTP only). */
 BfJingleRtpDescription *bf_jingle_describe_mirror_offer (const BfJingleRtpDescription *offer);
+
+/* The answer of an endpoint that takes whatever the caller sends: the
+ * same as bf_jingle_describe_mirror_offer() but for the sources and
+ * ssrc-groups, which are the caller's own (an endpoint that sends adds
+ * sources of its own), with rtcp-mux, and the mixed header extension form
+ * (RFC 8285 §6) only where there are header extensions.  The one answer
+ * builder behind BF_SESSION_ACCEPT and bf_session_media_copy_content(). */
+BfJingleRtpDescription *bf_jingle_describe_answer_as_offered (const BfJingleRtpDescription *offer);
 
 /* Our answer to the caller, who offered @caller_offer, when the callee
  * answered our mirrored offer with @callee_answer: the callee's codecs,

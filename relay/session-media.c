@@ -181,11 +181,7 @@ bf_session_media_copy_content (BfSessionMedia *media, const BfSessionMedia *from
   g_return_val_if_fail (media != NULL && fc != NULL, 0);
   BfJingleContent *c = bf_jingle_add_content (media->j, fc->creator, fc->name);
   c->senders = fc->senders;
-  BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_offer (fc->rtp);
-  /* The peer's sources and groups are its own, not the answer's. */
-  g_ptr_array_set_size (rtp->sources, 0);
-  g_ptr_array_set_size (rtp->ssrc_groups, 0);
-  bf_jingle_content_take_rtp (c, rtp);
+  bf_jingle_content_take_rtp (c, bf_jingle_describe_answer_as_offered (fc->rtp));
   return media->j->contents->len - 1;
 }
 

@@ -76,7 +76,7 @@ struct _BfSession {
   BfJingleSession *js;             /* outgoing: NULL until the peer's resource is known */
   BfJingle *theirs;                /* their session-initiate (incoming) or -accept (outgoing) */
   BfJingle *ours;                  /* the descriptions we offer (outgoing) or answer with
-                                    * (incoming, mirrored); NULL: the echo's answer */
+                                    * (incoming, once accepted) */
   BfMediaDtlsSetup dtls_setup;
   guint content_changes;           /* content-add/-remove seen, bounded */
   guint hangup_grace;              /* source: the peer closed DTLS, its terminate is due */

@@ -183,9 +183,6 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
 {
   BfSession *s = session;
   memset (pts, 0, 128 * sizeof (gboolean));
-  /* The echo's answer is the offer's own payload types. */
-  const BfJingle *echo = !s->outgoing && s->ours == NULL && s->phase == BF_SESSION_PHASE_ACTIVE
-                         ? s->theirs : NULL;
   BfJingleCreator us = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
   const BfJingle *sides[] = { s->theirs, s->ours };
   gboolean any = FALSE;
@@ -199,7 +196,7 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
           = s->js ? bf_jingle_session_find_content_by_name (s->js, c->name) : NULL;
         if (sc == NULL || c->rtp == NULL)
           continue;
-        const BfJingle *answer = echo ? echo : sc->creator == us ? s->theirs : s->ours;
+        const BfJingle *answer = sc->creator == us ? s->theirs : s->ours;
         if (answer != sides[k])
           continue;
         for (guint m = 0; m < c->rtp->payload_types->len; m++)
@@ -357,15 +354,13 @@ send_accept (BfSession *s)
   for (guint i = 0; i < s->theirs->contents->len; i++)
     {
       const BfJingleContent *oc = g_ptr_array_index (s->theirs->contents, i);
-      const BfJingleContent *mine = s->ours ? bf_jingle_find_content (s->ours, oc->name) : NULL;
+      /* Every way of accepting (bf_session_accept, BF_SESSION_ACCEPT
+       * through it, bf_session_accept_mirrored) answered every content. */
+      const BfJingleContent *mine = bf_jingle_find_content (s->ours, oc->name);
+      g_return_if_fail (mine != NULL);
       BfJingleContent *c = bf_jingle_add_content (j, oc->creator, oc->name);
-      c->senders = mine ? mine->senders : oc->senders;
-      /* BF_SESSION_ACCEPT: the caller's own media back, no source of ours
-       * (a module that sends announces its sources with bf_session_accept). */
-      bf_jingle_content_take_rtp (c, mine ? bf_jingle_describe_mirror_offer (mine->rtp)
-                                          : bf_jingle_describe_echo_answer (oc->rtp, NULL, NULL,
-                                                                            0, s->sid,
-                                                                            oc->name));
+      c->senders = mine->senders;
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (mine->rtp));
       bf_session_add_ice (s, c, setup);
     }
   bf_jingle_copy_groups (j, s->theirs);
@@ -607,6 +602,27 @@ bf_session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *
   return s;
 }
 
+/* BF_SESSION_ACCEPT: the answer a module that takes whatever the caller
+ * sends would build (bf_session_media_copy_content of every content, no
+ * source of ours), accepted as a module's answer is, so that there is one
+ * way an answer is made and checked. */
+static gboolean
+accept_as_offered (BfSession *s)
+{
+  g_autoptr (BfSessionMedia) offer = bf_session_media_new_from_jingle (s->theirs);
+  g_autoptr (BfSessionMedia) answer = bf_session_media_new ();
+  for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
+    bf_session_media_copy_content (answer, offer, c);
+  g_autoptr (GError) error = NULL;
+  if (!bf_session_accept (s, answer, &error))
+    {
+      g_warning ("session %s: cannot accept: %s", s->sid, error->message);
+      bf_session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", TRUE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle *j)
 {
@@ -709,11 +725,8 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
     }
   else if (decision == BF_SESSION_DEFER)
     bf_session_set_phase (s, BF_SESSION_PHASE_DEFERRED);
-  else
-    {
-      bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
-      bf_session_transports_start (s, s->theirs);
-    }
+  else if (accept_as_offered (s))
+    bf_session_transports_start (s, s->theirs);
   bf_session_unref (s);
 }
 

@@ -895,14 +895,21 @@ test_rtp_map_apply (void)
   g_assert_cmpmem (pkt, sizeof pkt, want, sizeof want);
 }
 
-/* --- bf_jingle_describe_echo_answer --- */
+/* --- bf_jingle_describe_answer_as_offered --- */
 
+/* BF_SESSION_ACCEPT and bf_session_media_copy_content: the caller's media
+ * back as offered, none of its sources. */
 static void
-test_echo_answer_media (void)
+test_answer_as_offered (void)
 {
   g_autoptr (BfJingleRtpDescription) offer = rich_offer (TRUE);
-  g_autoptr (BfJingleRtpDescription) answer
-    = bf_jingle_describe_echo_answer (offer, NULL, NULL, 0, "s1", "video");
+  bf_jingle_rtp_add_source (offer, CALLER_V);
+  add_fid (offer, CALLER_V, CALLER_VR);
+  offer->has_trr_int = TRUE;
+  offer->trr_int = 100;
+  offer->bandwidth_type = g_strdup ("AS");
+  offer->bandwidth = g_strdup ("2000");
+  g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_answer_as_offered (offer);
   g_assert_cmpstr (answer->media, ==, "video");
   g_assert_cmpuint (answer->payload_types->len, ==, offer->payload_types->len);
   for (guint i = 0; i < offer->payload_types->len; i++)
@@ -947,44 +954,35 @@ test_echo_answer_media (void)
   g_assert_true (answer->rtcp_reduced_size);
   g_assert_false (answer->has_encryption);
   g_assert_cmpuint (answer->crypto->len, ==, 0);
-  g_assert_cmpuint (answer->sources->len, ==, 0);  /* no SSRC pairs given */
+  g_assert_true (answer->has_trr_int);
+  g_assert_cmpuint (answer->trr_int, ==, 100);
+  g_assert_cmpstr (answer->bandwidth_type, ==, "AS");
+  g_assert_cmpstr (answer->bandwidth, ==, "2000");
+  /* the caller's sources and groups are its own (the mirrored offer to a
+   * callee keeps them) */
+  g_assert_cmpuint (answer->sources->len, ==, 0);
   g_assert_cmpuint (answer->ssrc_groups->len, ==, 0);
+  g_autoptr (BfJingleRtpDescription) mirror = bf_jingle_describe_mirror_offer (offer);
+  g_assert_cmpuint (mirror->sources->len, ==, offer->sources->len);
+  g_assert_cmpuint (mirror->ssrc_groups->len, ==, offer->ssrc_groups->len);
 }
 
+/* The mixed one- and two-byte header extension form (RFC 8285 §6) is
+ * answered only where there are header extensions to send in it. */
 static void
-test_echo_answer_sources (void)
+test_answer_as_offered_mixed (void)
 {
-  g_autoptr (BfJingleRtpDescription) offer = chrome_video ();
-  bf_jingle_rtp_add_source (offer, 0x77777777);      /* announced, not in the pairs */
-  add_fid (offer, 0x77777777, CALLER_V);               /* half known: left out */
-  const guint32 sim[] = { CALLER_VR, CALLER_V };
-  bf_jingle_rtp_add_ssrc_group (offer, "SIM", sim, 2);
-  const guint32 remote[] = { CALLER_VR, CALLER_V, 0x99999999 };
-  const guint32 local[] = { 0x10C00002, 0x10C00001, 0x10C00009 };
-  g_autoptr (BfJingleRtpDescription) answer
-    = bf_jingle_describe_echo_answer (offer, remote, local, 3, "sid-7", "v0");
-  /* one of ours per announced remote source, in the offer's order */
-  g_assert_cmpuint (answer->sources->len, ==, 2);
-  const guint32 want[] = { 0x10C00001, 0x10C00002 };
-  for (guint i = 0; i < 2; i++)
-    {
-      const BfJingleSource *s = g_ptr_array_index (answer->sources, i);
-      g_assert_cmphex (s->ssrc, ==, want[i]);
-      g_assert_cmpuint (s->parameters->len, ==, 2);
-      g_assert_cmpstr (param (s->parameters, "cname"), ==, "belfry");
-      g_assert_cmpstr (param (s->parameters, "msid"), ==, "belfry-sid-7 belfry-sid-7-v0");
-    }
-  /* the groups, with our SSRCs in the same places */
-  g_assert_cmpuint (answer->ssrc_groups->len, ==, 2);
-  const BfJingleSsrcGroup *g = g_ptr_array_index (answer->ssrc_groups, 0);
-  g_assert_cmpstr (g->semantics, ==, "FID");
-  g_assert_cmpuint (g->ssrcs->len, ==, 2);
-  g_assert_cmphex (g_array_index (g->ssrcs, guint32, 0), ==, 0x10C00001);
-  g_assert_cmphex (g_array_index (g->ssrcs, guint32, 1), ==, 0x10C00002);
-  g = g_ptr_array_index (answer->ssrc_groups, 1);
-  g_assert_cmpstr (g->semantics, ==, "SIM");
-  g_assert_cmphex (g_array_index (g->ssrcs, guint32, 0), ==, 0x10C00002);
-  g_assert_cmphex (g_array_index (g->ssrcs, guint32, 1), ==, 0x10C00001);
+  g_autoptr (BfJingleRtpDescription) offer = bf_jingle_rtp_description_new ("audio");
+  bf_jingle_rtp_add_payload_type (offer, 111, "opus", 48000, 2);
+  offer->extmap_allow_mixed = TRUE;
+  g_autoptr (BfJingleRtpDescription) bare = bf_jingle_describe_answer_as_offered (offer);
+  g_assert_false (bare->extmap_allow_mixed);
+  g_assert_true (bare->rtcp_mux);
+  bf_jingle_rtp_add_hdrext (offer, 1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+                            BF_JINGLE_SENDERS_BOTH);
+  g_autoptr (BfJingleRtpDescription) with = bf_jingle_describe_answer_as_offered (offer);
+  g_assert_true (with->extmap_allow_mixed);
+  g_assert_cmpuint (with->payload_types->len, ==, 1);
 }
 
 /* --- bf_jingle_check_supported --- */
@@ -1114,7 +1112,7 @@ main (int argc, char **argv)
   g_test_add_func ("/describe/rtp-map/contents", test_rtp_map_contents);
   g_test_add_func ("/describe/rtp-map/hdrext", test_rtp_map_hdrext);
   g_test_add_func ("/describe/rtp-map/apply", test_rtp_map_apply);
-  g_test_add_func ("/describe/echo-answer/media", test_echo_answer_media);
-  g_test_add_func ("/describe/echo-answer/sources", test_echo_answer_sources);
+  g_test_add_func ("/describe/answer-as-offered/media", test_answer_as_offered);
+  g_test_add_func ("/describe/answer-as-offered/mixed", test_answer_as_offered_mixed);
   return g_test_run ();
 }
