@@ -21,31 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 import e2e  # noqa: E402
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config):
-    if os.environ.get(e2e.NETNS_MARKER) == "1":
-        return None
-    # Output capturing is suspended at this point: the new process writes to
-    # the same terminal / pipe. The working directory is kept.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    argv = e2e.netns_argv([sys.executable, "-m", "pytest"] + list(config.invocation_params.args))
-    env = dict(os.environ)
-    env[e2e.NETNS_MARKER] = "1"
-    os.execvpe(argv[0], argv, env)
-    return None  # not reached
-
-
-@pytest.fixture(scope="session", autouse=True)
-def private_netns():
-    assert os.environ.get(e2e.NETNS_MARKER) == "1"
-    assert e2e.in_private_netns(), (
-        f"not in a private network namespace with only lo up: interfaces {e2e.interfaces()}")
-    e2e.become_subreaper()
-    yield
-    e2e.reap_orphans()
+# the private network namespace: a hook and an autouse fixture
+from netns_plugin import private_netns, pytest_cmdline_main  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

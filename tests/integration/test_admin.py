@@ -12,41 +12,20 @@ The XEP-0050 §4.6 errors: unknown node (item-not-found), malformed action
 bad-sessionid), cancel (status canceled).
 """
 
-import pytest
-
 from adhoc import (NS_COMMANDS, command_items, command_of, error_of, execute, field_values,
                    form_of, list_sessions)
-from harness import COMPONENT, DOMAIN, NS_DISCO_INFO, Belfry
+from harness import COMPONENT, DOMAIN, NS_DISCO_INFO
+from relay_fixtures import belfry_fixture, client_fixture
 from test_jingle import (MEDIA, initiate, jingle_client, new_sid, reason_of, terminate,
                          wait_jingle)
 
 COMMANDS = ["list-sessions", "end-session", "show-counters", "drain"]
 
 
-@pytest.fixture(scope="module")
-def relay(prosody, tmp_path_factory):
-    b = Belfry(tmp_path_factory.mktemp("belfry-admin"), port=prosody.component_port,
-               groups={"media": MEDIA, "admin": {"jids": f"Alice@{DOMAIN}"}})
-    try:
-        b.start()
-        yield b
-        b.stop()
-    finally:
-        b.kill_quietly()
-
-
-@pytest.fixture(scope="module")
-def alice(prosody, relay):
-    c = jingle_client(prosody, "alice", "admin")
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def bob(prosody, relay):
-    c = jingle_client(prosody, "bob", "notadmin")
-    yield c
-    c.close()
+relay = belfry_fixture("prosody", "belfry-admin",
+                       groups={"media": MEDIA, "admin": {"jids": f"Alice@{DOMAIN}"}})
+alice = client_fixture("alice", "prosody", lambda p: jingle_client(p, "alice", "admin"))
+bob = client_fixture("bob", "prosody", lambda p: jingle_client(p, "bob", "notadmin"))
 
 
 def test_domain_advertises_commands(bob):

@@ -29,8 +29,9 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_STANZAS, SECRET, USERS, Belfry,
-                     FakeServer, Prosody, require_belfry, run_belfry, write_config)
+from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_STANZAS, SECRET, USERS, Belfry, Client,
+                     FakeServer, run_belfry, write_config)
+from relay_fixtures import prosody_fixture
 from test_config import assert_config_error
 from test_jingle import (IQ, JINGLE, MESSAGE, NS_DTLS, NS_GROUPING, NS_ICE, NS_JERR,
                          NS_JINGLE, NS_JMI, NS_RTP, NS_SSMA, belfry_fingerprint, dump,
@@ -521,15 +522,8 @@ class Relays:
                 b.kill_quietly()
 
 
-@pytest.fixture(scope="module")
-def call_prosody():
-    require_belfry()
-    p = Prosody(users=ALL_USERS, disabled=("s2s",))  # mod_offline on: carol's messages are kept
-    try:
-        p.start()
-        yield p
-    finally:
-        p.close()
+# mod_offline on: carol's messages are kept
+call_prosody = prosody_fixture("call_prosody", ALL_USERS)
 
 
 @pytest.fixture(scope="module")
@@ -553,6 +547,13 @@ def _belfry_survives(request):
 def online(prosody, user, resource):
     c = jingle_client(prosody, user, resource)
     # Available presence: messages to the bare JID reach this resource.
+    c.send_raw("<presence xmlns='jabber:client'/>")
+    return c
+
+
+def online_as(prosody, jid, password):
+    """A plain client (it answers no Jingle request), available."""
+    c = Client(jid, password, prosody.c2s_port)
     c.send_raw("<presence xmlns='jabber:client'/>")
     return c
 

@@ -8,16 +8,14 @@ The drivers and stanzas of test_call.py (a real Prosody 0.12, slixmpp
 clients sending raw Jingle/JMI, fake candidates: no media flows).
 """
 
-import re
 import time
 from xml.sax.saxutils import quoteattr
 
-import pytest
-
-from harness import DOMAIN, USERS, Belfry, Client, Prosody, require_belfry
-from test_call import (ALICE_ADDR, BOB, BOB_ADDR, CAROL_PW, MEDIA, NS_JMI, A, B, Call, addr,
-                       alice_offer, bare, describe, dump, jingle_of, jmi_child, jmi_xml,
-                       online, reason_of, received, terminate_xml, wait_new)
+from harness import DOMAIN, USERS, Client
+from relay_fixtures import _belfry_survives, belfry_fixture, client_fixture, prosody_fixture  # noqa: F401
+from test_call import (BOB, CAROL_PW, MEDIA, A, B, addr, alice_offer, bare, calls,  # noqa: F401
+                       dump, jingle_of, jmi_child, jmi_xml, new_call, online, online_as,
+                       reason_of, received, terminate_xml, wait_new)
 from test_jingle import NS_SSMA
 
 # A user whose localpart is an escaped JID: what a call relay's address
@@ -30,71 +28,13 @@ RATE = 3
 CONFIG = {"ring-timeout": "20", "max-calls-per-minute": str(RATE), "max-calls-per-jid": "10"}
 
 
-@pytest.fixture(scope="module")
-def abuse_prosody():
-    require_belfry()
-    p = Prosody(users=USERS_HERE, disabled=("s2s",))
-    try:
-        p.start()
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture(scope="module")
-def relay(abuse_prosody, tmp_path_factory):
-    b = Belfry(tmp_path_factory.mktemp("belfry-call-abuse"), port=abuse_prosody.component_port,
-               modules="call", groups={"media": MEDIA, "call": CONFIG})
-    try:
-        b.start()
-        yield b
-        b.stop()
-    finally:
-        b.kill_quietly()
-
-
-@pytest.fixture(autouse=True)
-def _belfry_survives(relay):
-    yield
-    assert relay.running(), f"belfry exited; stderr:\n{relay.log()[-6000:]}"
-
-
-@pytest.fixture(scope="module")
-def alice(abuse_prosody, relay):
-    c = online(abuse_prosody, "alice", "abuse-a")
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def bob(abuse_prosody, relay):
-    c = online(abuse_prosody, "bob", "abuse-b")
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def carol(abuse_prosody, relay):
-    c = Client(f"carol@{DOMAIN}/abuse-c", CAROL_PW, abuse_prosody.c2s_port)
-    c.send_raw("<presence xmlns='jabber:client'/>")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def calls():
-    made = []
-    yield made
-    for c in made:
-        c.cleanup()
-    if made:
-        time.sleep(0.3)
-
-
-def new_call(calls, relay, caller, callee, **kw):
-    c = Call(relay, caller, callee, **kw)
-    calls.append(c)
-    return c
+abuse_prosody = prosody_fixture("abuse_prosody", USERS_HERE)
+relay = belfry_fixture("abuse_prosody", "belfry-call-abuse", modules="call",
+                       groups={"media": MEDIA, "call": CONFIG})
+alice = client_fixture("alice", "abuse_prosody", lambda p: online(p, "alice", "abuse-a"))
+bob = client_fixture("bob", "abuse_prosody", lambda p: online(p, "bob", "abuse-b"))
+carol = client_fixture("carol", "abuse_prosody",
+                       lambda p: online_as(p, f"carol@{DOMAIN}/abuse-c", CAROL_PW))
 
 
 def proposes_to(client, start, sid=None):

@@ -17,12 +17,13 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from harness import BELFRY_BIN, ECHO, NS_CLIENT, Belfry, Client, Prosody, require_belfry
-from test_call import (A, ALICE_ADDR, ALL_USERS, B, B_RES, BOB_ADDR, BUNDLE, CAROL, Call,
-                       MEDIA, NS_HINTS, addr, alice_offer, bare, candidate_xml, content_xml,
-                       describe, info_payload, iq_error, is_jingle, jingle_of, jmi_child, online,
-                       pt_xml, reason_of, received, relay_stanzas, sources_xml, terminate_xml,
-                       trickle_xml, wait_new)
+from harness import BELFRY_BIN, ECHO, NS_CLIENT
+from relay_fixtures import _belfry_survives, belfry_fixture, client_fixture, prosody_fixture  # noqa: F401
+from test_call import (A, ALICE_ADDR, ALL_USERS, B, B_RES, BOB_ADDR, BUNDLE, CAROL,  # noqa: F401
+                       MEDIA, NS_HINTS, addr, alice_offer, bare, calls, candidate_xml, content_xml,
+                       describe, info_payload, iq_error, is_jingle, jingle_of, jmi_child, new_call,
+                       online, online_as, pt_xml, reason_of, received, relay_stanzas, sources_xml,
+                       terminate_xml, trickle_xml, wait_new)
 from test_jingle import (IQ, MESSAGE, NS_DTLS, NS_ICE, NS_JINGLE, NS_JMI, NS_RTP, dump, jingle,
                          local, new_sid)
 
@@ -54,77 +55,13 @@ DINO_FEATURES = {"urn:xmpp:jingle:1", "urn:xmpp:jingle:transports:ice-udp:1"}
 # fixtures: one Prosody, one belfry (echo + call)
 # ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def rules_prosody():
-    require_belfry()
-    p = Prosody(users=ALL_USERS, disabled=("s2s",))
-    try:
-        p.start()
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture(scope="module")
-def relay(rules_prosody, tmp_path_factory):
-    b = Belfry(tmp_path_factory.mktemp("belfry-rules"), port=rules_prosody.component_port,
-               modules="echo;call", groups={"media": MEDIA, "call": {"ring-timeout": "20"}})
-    try:
-        b.start()
-    except BaseException:
-        b.kill_quietly()
-        raise
-    yield b
-    try:
-        b.stop()
-    finally:
-        b.kill_quietly()
-
-
-@pytest.fixture(autouse=True)
-def _belfry_survives(request):
-    yield
-    if "relay" in request.fixturenames:
-        b = request.getfixturevalue("relay")
-        assert b.running(), f"belfry exited during the test; stderr:\n{b.log()[-6000:]}"
-
-
-@pytest.fixture(scope="module")
-def alice(rules_prosody, relay):
-    c = online(rules_prosody, "alice", A_RES)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def bob(rules_prosody, relay):
-    c = online(rules_prosody, "bob", B_RES)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def carol(rules_prosody, relay):
-    c = Client(f"{CAROL}/carolres", ALL_USERS["carol"], rules_prosody.c2s_port)
-    c.send_raw("<presence xmlns='jabber:client'/>")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def calls():
-    made = []
-    yield made
-    for c in made:
-        c.cleanup()
-    if made:
-        time.sleep(0.3)
-
-
-def new_call(calls, relay, alice, bob, **kw):
-    c = Call(relay, alice, bob, **kw)
-    calls.append(c)
-    return c
+rules_prosody = prosody_fixture("rules_prosody", ALL_USERS)
+relay = belfry_fixture("rules_prosody", "belfry-rules", modules="echo;call",
+                       groups={"media": MEDIA, "call": {"ring-timeout": "20"}})
+alice = client_fixture("alice", "rules_prosody", lambda p: online(p, "alice", A_RES))
+bob = client_fixture("bob", "rules_prosody", lambda p: online(p, "bob", B_RES))
+carol = client_fixture("carol", "rules_prosody",
+                       lambda p: online_as(p, f"{CAROL}/carolres", ALL_USERS["carol"]))
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from harness import ECHO, NS_CLIENT, Belfry, run_belfry, write_config
+from harness import ECHO, NS_CLIENT, run_belfry, write_config
+from relay_fixtures import _belfry_survives, belfry_fixture, client_fixture  # noqa: F401
 from test_config import assert_config_error
 from test_jingle import (JINGLE, MESSAGE, assert_result, dump, jingle, jingle_client, new_sid,
                          offer, reason_of, send_jingle, wait_jingle)
@@ -28,37 +29,11 @@ PER_JID = 2
 PER_MINUTE = 12
 
 
-@pytest.fixture(scope="module")
-def relay(prosody, tmp_path_factory):
-    b = Belfry(tmp_path_factory.mktemp("belfry-fair-use"), port=prosody.component_port,
-               limits={"max-sessions-per-jid": str(PER_JID)},
-               groups={"media": MEDIA, "echo": {"max-messages-per-minute": str(PER_MINUTE)}})
-    try:
-        b.start()
-        yield b
-        b.stop()
-    finally:
-        b.kill_quietly()
-
-
-@pytest.fixture(scope="module")
-def alice(prosody, relay):
-    c = jingle_client(prosody, "alice", "fair")
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def bob(prosody, relay):
-    c = jingle_client(prosody, "bob", "fair")
-    yield c
-    c.close()
-
-
-@pytest.fixture(autouse=True)
-def _belfry_survives(relay):
-    yield
-    assert relay.running(), f"belfry exited; stderr:\n{relay.log()[-6000:]}"
+relay = belfry_fixture("prosody", "belfry-fair-use",
+                       limits={"max-sessions-per-jid": str(PER_JID)},
+                       groups={"media": MEDIA, "echo": {"max-messages-per-minute": str(PER_MINUTE)}})
+alice = client_fixture("alice", "prosody", lambda p: jingle_client(p, "alice", "fair"))
+bob = client_fixture("bob", "prosody", lambda p: jingle_client(p, "bob", "fair"))
 
 
 def end(client, sid):

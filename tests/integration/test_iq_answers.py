@@ -12,53 +12,19 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from harness import DOMAIN, NS_PING, USERS, Belfry, Client, Prosody, require_belfry
+from harness import DOMAIN, NS_PING, USERS, Client
+from relay_fixtures import _belfry_survives, belfry_fixture, client_fixture, prosody_fixture  # noqa: F401
 from test_call import CAROL_PW, MEDIA, Call, dump, online
 
 USERS_HERE = dict(USERS, carol=CAROL_PW)
 
 
-@pytest.fixture(scope="module")
-def iq_prosody():
-    require_belfry()
-    p = Prosody(users=USERS_HERE, disabled=("s2s",))
-    try:
-        p.start()
-        yield p
-    finally:
-        p.close()
-
-
-@pytest.fixture(scope="module")
-def relay(iq_prosody, tmp_path_factory):
-    b = Belfry(tmp_path_factory.mktemp("belfry-iq-answers"), port=iq_prosody.component_port,
-               modules="call", groups={"media": MEDIA, "call": {"ring-timeout": "20"}})
-    try:
-        b.start()
-        yield b
-        b.stop()
-    finally:
-        b.kill_quietly()
-
-
-@pytest.fixture(autouse=True)
-def _belfry_survives(relay):
-    yield
-    assert relay.running(), f"belfry exited; stderr:\n{relay.log()[-6000:]}"
-
-
-@pytest.fixture(scope="module")
-def alice(iq_prosody, relay):
-    c = online(iq_prosody, "alice", "iq-a")
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def carol(iq_prosody, relay):
-    c = Client(f"carol@{DOMAIN}/iq-c", CAROL_PW, iq_prosody.c2s_port)
-    yield c
-    c.close()
+iq_prosody = prosody_fixture("iq_prosody", USERS_HERE)
+relay = belfry_fixture("iq_prosody", "belfry-iq-answers", modules="call",
+                       groups={"media": MEDIA, "call": {"ring-timeout": "20"}})
+alice = client_fixture("alice", "iq_prosody", lambda p: online(p, "alice", "iq-a"))
+carol = client_fixture("carol", "iq_prosody",
+                       lambda p: Client(f"carol@{DOMAIN}/iq-c", CAROL_PW, p.c2s_port))
 
 
 @pytest.fixture(scope="module")
