@@ -35,6 +35,7 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                                    (its transport's "audio_freq_hz"); else
                                    content-add is acknowledged and ignored
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
+{"event":"connected"} once DTLS is up on every transport of the call,
 last {"event":"result", ...} (the fields of webrtcbin_peer.py plus
 "transports", "foreign_ssrc_packets", "disco", "sdes", "ringing_sent",
 "audio_freq_hz", "jingle_extra": the children of an incoming
@@ -1774,6 +1775,7 @@ class Peer:
             self.connected_at = time.monotonic()
             self.res["connected"] = True
             self.res["timings_ms"]["connected"] = now_ms()
+            out({"event": "connected"})
         self.poke()
 
     @staticmethod
