@@ -755,11 +755,15 @@ room_handle_stanza (BfModule *module, const BfStanza *stanza)
 
   if (g_strcmp0 (bf_stanza_get_name (stanza), "message") != 0)
     return FALSE;
-  /* Never answer an error (RFC 6120 §8.3.1). */
-  if (g_strcmp0 (type, "error") == 0)
+  /* Never answer an error (RFC 6120 §8.3.1), nor a room's chat (a bot
+   * answering a MUC loops); a message without a body (a chat state) is
+   * not a command either. */
+  if (g_strcmp0 (type, "error") == 0 || g_strcmp0 (type, "groupchat") == 0)
     return TRUE;
   body = bf_stanza_find_child_text (stanza, "body", NULL);
-  if (body == NULL || from == NULL || (bare = bare_of (from)) == NULL)
+  if (body == NULL)
+    return TRUE;
+  if (from == NULL || (bare = bare_of (from)) == NULL)
     return FALSE;
   if (!room_allows (room, from))
     {

@@ -475,6 +475,7 @@ class Content:
         self.media = media
         self.rtpid = rtpid
         self.senders = "both"
+        self.creator = "initiator"   # a content the responder added: "responder"
         self.offered = []            # payload types we offer / were offered
         self.agreed = None           # the one payload type in use
         self.hdrexts = []            # [(id, uri)]
@@ -633,7 +634,7 @@ class Content:
     def content_xml(self, action, answer=False):
         """session.vala accept() / jingle_module.vala create_session():
         creator='initiator', name, senders; description; transport."""
-        return (f"<content creator='initiator' name={xa(self.name)} senders='{self.senders}'>"
+        return (f"<content creator='{self.creator}' name={xa(self.name)} senders='{self.senders}'>"
                 + self.description_xml(answer) + self.transport_xml(action) + "</content>")
 
     def parse_transport(self, tr, action):
@@ -1646,6 +1647,7 @@ class Peer:
         for node, tr, offered, pick in parsed:
             c = Content(self, node.get("name"), "audio", len(self.contents))
             c.added = True
+            c.creator = "responder" if node.get("creator") == "responder" else "initiator"
             c.senders = node.get("senders") or "both"
             c.offered, c.agreed = offered, adjust_payload_type(pick)
             self.contents.append(c)
@@ -1719,7 +1721,7 @@ class Peer:
         """transport_parameters.vala check_send_transport_info(): one
         candidate per transport-info, content with creator and name only."""
         while content.unsent and not self.ended:
-            payload = (f"<content creator='initiator' name={xa(content.name)}>"
+            payload = (f"<content creator='{content.creator}' name={xa(content.name)}>"
                        f"{content.transport_xml('transport-info')}</content>")
             self.send_jingle_bg("transport-info", payload)
 
