@@ -392,19 +392,45 @@ find_content (const BfSessionMedia *media, const char *name)
 }
 
 /* An offer (a placed session, or an added content) of one audio content
- * @name with PCMU and PCMA and our source @ssrc. */
+ * @name with PCMU and PCMA, as payload types @pts[0] and @pts[1], and our
+ * source @ssrc. */
 static BfSessionMedia *
-g711_offer (const char *name, guint32 ssrc, const char *cname)
+g711_offer (const char *name, const guint8 pts[2], guint32 ssrc, const char *cname)
 {
   BfSessionMedia *media = bf_session_media_new ();
   guint c = bf_session_media_add_content (media, name, "audio", BF_SESSION_SENDERS_BOTH);
-  const BfSessionCodec pcmu = { 0, "PCMU", 8000, 1 };
-  const BfSessionCodec pcma = { 8, "PCMA", 8000, 1 };
+  const BfSessionCodec pcmu = { pts[0], "PCMU", 8000, 1 };
+  const BfSessionCodec pcma = { pts[1], "PCMA", 8000, 1 };
 
   bf_session_media_add_codec (media, c, &pcmu);
   bf_session_media_add_codec (media, c, &pcma);
   bf_session_media_add_source (media, c, ssrc, cname, NULL);
   return media;
+}
+
+/* Two dynamic payload types (RFC 3551 §3: 96-127) no content of @session
+ * uses yet, for a content we add.  Each content keeps its own numbers, as
+ * SDP does across m-lines: a peer without BUNDLE gets a transport per
+ * content, and the core sends each RTP packet on the transport of the
+ * content that negotiated its payload type. */
+static gboolean
+free_payload_types (BfSession *session, guint8 pts[2])
+{
+  g_autoptr (BfSessionMedia) peer = bf_session_get_peer_media (session);
+  gboolean used[128] = { FALSE };
+  guint n = 0;
+
+  for (guint c = 0; peer != NULL && c < bf_session_media_get_n_contents (peer); c++)
+    for (guint i = 0; i < bf_session_media_get_n_codecs (peer, c); i++)
+      {
+        BfSessionCodec codec;
+        if (bf_session_media_get_codec (peer, c, i, &codec))
+          used[codec.id & 0x7f] = TRUE;
+      }
+  for (guint pt = 96; pt < 128 && n < 2; pt++)
+    if (!used[pt])
+      pts[n++] = (guint8) pt;
+  return n == 2;
 }
 
 /* What the peer accepted on content @name: the law and payload type to
@@ -680,7 +706,8 @@ command_call (BfModule *module, const BfStanza *request, const char *bare)
 
   local = g_strdup_printf ("room@%s/" ROOM_RESOURCE, bf_module_get_domain (module));
   cname = g_strdup_printf ("room-%08x", bf_random_u32 ());
-  offer = g711_offer ("audio", ssrc, cname);
+  /* The static numbers of G.711 (RFC 3551 §6). */
+  offer = g711_offer ("audio", (const guint8[]) { 0, 8 }, ssrc, cname);
   /* XEP-0298 §5: a mixer says so in its session-initiate; XEP-0521 names
    * whose stream a session carries with <user entity=.../>: the room's. */
   info = bf_stanza_new ("conference-info", NS_COIN);
@@ -725,10 +752,12 @@ command_add (BfModule *module, const BfStanza *request, const char *bare)
       Participant *p = value;
       g_autoptr (BfSessionMedia) media = NULL;
       g_autoptr (GError) error = NULL;
+      guint8 pts[2];
 
-      if (!p->answered || p->added || g_strcmp0 (p->peer_bare, bare) != 0)
+      if (!p->answered || p->added || g_strcmp0 (p->peer_bare, bare) != 0
+          || !free_payload_types (p->session, pts))
         continue;
-      media = g711_offer (ADDED_CONTENT, p->ssrc[1], p->cname);
+      media = g711_offer (ADDED_CONTENT, pts, p->ssrc[1], p->cname);
       if (!bf_session_add_content (p->session, media, 0, &error))
         {
           g_message ("call %s: cannot add content '%s': %s", bf_session_get_sid (p->session),
