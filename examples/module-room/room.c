@@ -780,6 +780,7 @@ room_handle_stanza (BfModule *module, const BfStanza *stanza)
   const char *from = bf_stanza_get_attr (stanza, "from");
   const char *body;
   g_autofree char *bare = NULL;
+  g_autofree char *text = NULL;
   g_autofree char *command = NULL;
 
   if (g_strcmp0 (bf_stanza_get_name (stanza), "message") != 0)
@@ -805,7 +806,8 @@ room_handle_stanza (BfModule *module, const BfStanza *stanza)
       bf_module_send_error (module, stanza, "modify", "policy-violation", "Too long");
       return TRUE;
     }
-  command = g_ascii_strdown (g_strstrip (g_strdup (body)), -1);
+  text = g_strdup (body);
+  command = g_ascii_strdown (g_strstrip (text), -1);
   if (g_strcmp0 (command, "call") == 0)
     command_call (module, stanza, bare);
   else if (g_strcmp0 (command, "add") == 0)
