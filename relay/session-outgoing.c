@@ -480,6 +480,14 @@ place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
        BfJingle *offer, BfMediaWorker *worker, BfSession *mirror, GError **error)
 {
   g_autoptr (BfJingle) ours = offer;
+  if (bf_module_get_info_struct (module)->sessions == NULL)
+    {
+      /* Its session's hooks would have nowhere to go. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "module %s takes no sessions (BfModuleInfo.sessions)",
+                   bf_module_get_info_struct (module)->name);
+      return NULL;
+    }
   if (mgr == NULL || mgr->stopping)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the relay is stopping");

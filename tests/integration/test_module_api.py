@@ -26,7 +26,7 @@ What is asserted, call by call:
   bf_session_add_content     the content-add bob receives; content-accept
                              and content-reject reach content_answered()
                              (and the peer's media); refusals (name taken,
-                             no codec, session not answered)
+                             no codec, session not answered, 16 contents)
   bf_session_accept_content  bob's content-add answered with the module's
                              description; refused for a content not waiting
                              and for a codec not offered
@@ -413,6 +413,20 @@ def test_add_content_and_the_peers_answers(relay, alice, bob):
     r = report(alice, a0, f"content-answered {sid} second")
     assert r.startswith(f"content-answered {sid} second rejected "), r
     assert "second/" not in r and "extra/audio" in r, r
+
+    # At most 16 contents in a session (what a peer's parser takes; belfry's
+    # refuses more): audio, video, extra and 13 more; the 17th is refused.
+    for n in range(13):
+        assert command(alice, f"add {sid} more{n}", "added") == f"added {sid} more{n}"
+    wait_from(bob, b0, lambda e: e.tag == IQ and e.find(JINGLE) is not None
+              and e.find(JINGLE).find("{%s}content[@name='more12']" % NS_JINGLE) is not None,
+              10, "the last content-add")
+    b1 = mark(bob)
+    r = command(alice, f"add {sid} toomany", "refused add")
+    assert f"session {sid} has 16 contents already" in r, r
+    time.sleep(0.3)
+    assert not [e for e in bob.received[b1:] if e.tag == IQ and e.find(JINGLE) is not None], \
+        "\n".join(dump(e) for e in bob.received[b1:])
     end(alice, sid)
 
 
