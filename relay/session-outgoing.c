@@ -602,7 +602,7 @@ bf_session_place_offer (BfModule *module, const char *local, const char *peer,
   /* The manager through the loader (typed): a module places without
    * holding any session. */
   BfSessions *mgr = bf_module_get_sessions (module);
-  if (worker && mgr && !pool_has_worker (mgr, (BfMediaWorker *) worker))
+  if (worker && mgr && !bf_sessions_has_worker (mgr, (BfMediaWorker *) worker))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "that worker is not one of the relay's");
