@@ -193,6 +193,14 @@ static gboolean
 add_content (BfSession *s, const char *name, BfJingleSenders senders,
              const BfJingleRtpDescription *rtp, GError **error)
 {
+  /* What a peer's parser takes in one stanza (ours refuses more), so the
+   * session-accept or the next content-add stays readable. */
+  if (bf_jingle_session_get_contents (s->js)->len >= BF_JINGLE_MAX_CONTENTS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "session %s has %u contents already", s->sid, BF_JINGLE_MAX_CONTENTS);
+      return FALSE;
+    }
   if (!transport_for_our_content (s, name))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,

@@ -480,6 +480,14 @@ place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
        BfJingle *offer, BfMediaWorker *worker, BfSession *mirror, GError **error)
 {
   g_autoptr (BfJingle) ours = offer;
+  if (bf_module_get_info_struct (module)->sessions == NULL)
+    {
+      /* Its session's hooks would have nowhere to go. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "module %s takes no sessions (BfModuleInfo.sessions)",
+                   bf_module_get_info_struct (module)->name);
+      return NULL;
+    }
   if (mgr == NULL || mgr->stopping)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the relay is stopping");
@@ -594,7 +602,7 @@ bf_session_place_offer (BfModule *module, const char *local, const char *peer,
   /* The manager through the loader (typed): a module places without
    * holding any session. */
   BfSessions *mgr = bf_module_get_sessions (module);
-  if (worker && mgr && !pool_has_worker (mgr, (BfMediaWorker *) worker))
+  if (worker && mgr && !bf_sessions_has_worker (mgr, (BfMediaWorker *) worker))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "that worker is not one of the relay's");

@@ -180,7 +180,7 @@ G_GNUC_INTERNAL BfSession *session_new (BfSessions *mgr, BfModule *module, const
                                         const char *peer, const char *local);
 G_GNUC_INTERNAL void tell_info (BfSession *s, BfSessionInfo kind, const char *name);
 /* Whether @worker is one of @mgr's pool (a BfWorker a module hands back). */
-G_GNUC_INTERNAL gboolean pool_has_worker (BfSessions *mgr, BfMediaWorker *worker);
+G_GNUC_INTERNAL gboolean bf_sessions_has_worker (BfSessions *mgr, BfMediaWorker *worker);
 G_GNUC_INTERNAL gboolean main_on_news (gpointer data);
 
 /* session-worker.c: the media worker side; post_* on the main thread */

@@ -997,7 +997,7 @@ bf_session_get_peer_media (BfSession *session)
 }
 
 gboolean
-pool_has_worker (BfSessions *mgr, BfMediaWorker *worker)
+bf_sessions_has_worker (BfSessions *mgr, BfMediaWorker *worker)
 {
   for (guint i = 0; i < bf_media_pool_get_size (mgr->pool); i++)
     if (bf_media_pool_get_worker (mgr->pool, i) == worker)
@@ -1021,7 +1021,7 @@ bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
       return FALSE;
     }
   BfMediaWorker *w = (BfMediaWorker *) worker;
-  if (!pool_has_worker (s->mgr, w))
+  if (!bf_sessions_has_worker (s->mgr, w))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "that worker is not one of the relay's");

@@ -20,11 +20,19 @@
  *     bf_session_place() and, when that one is answered, accepts the first
  *     with bf_session_accept_mirrored(); a relay does this.
  *
+ * A module also calls out on its own: bf_session_place_offer() with an
+ * offer it built (a conference calling a participant), read the peer's
+ * answer with bf_session_get_peer_media(), and change contents of a
+ * running session with bf_session_add_content() / bf_session_accept_
+ * content().
+ *
  * Threads: every hook except media() and every function except
  * bf_session_send_rtp/rtcp() run on the main thread; media() runs on the
  * session's media worker thread, where bf_session_send_rtp/rtcp() must be
  * called.  Sessions made with bf_session_place() share the worker of their
- * @mirror, so a module may send on either session from either's media().
+ * @mirror, so a module may send on either session from either's media();
+ * a module puts other sessions on one worker itself (the @worker of
+ * bf_session_place_offer(), bf_session_set_worker() from offer()).
  * A BfSession pointer stays valid until the ended() hook has returned; data
  * set with bf_session_set_data() is freed after the last media() call, on
  * whichever thread drops the session last.  Work a module posts to the
@@ -206,10 +214,10 @@ gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GE
  * that one is this with the offer copied from the mirror, plus the link).
  * The peer's answer: the answered() hook, then bf_session_get_peer_media().
  * NULL (and @error: G_IO_ERROR_NO_SPACE when the relay is full,
- * G_IO_ERROR_CLOSED while it stops, G_IO_ERROR_INVALID_ARGUMENT for a bad
- * JID, an @offer breaking the rules above, a @worker that is not the
- * relay's, or a bad extra element) otherwise; nothing is sent then.  Not
- * linked to any other session. */
+ * G_IO_ERROR_CLOSED while it stops, G_IO_ERROR_INVALID_ARGUMENT for a
+ * module without session hooks, a bad JID, an @offer breaking the rules
+ * above, a @worker that is not the relay's, or a bad extra element)
+ * otherwise; nothing is sent then.  Not linked to any other session. */
 BfSession *bf_session_place_offer (BfModule *module, const char *local, const char *peer,
                                    const BfSessionMedia *offer, BfWorker *worker,
                                    BfStanza *const *jingle_extra, GError **error);
@@ -242,8 +250,8 @@ gboolean bf_session_set_worker (BfSession *session, BfWorker *worker, GError **e
  * peer's answer comes to the content_answered() hook (and into
  * bf_session_get_peer_media()).  FALSE (and @error: G_IO_ERROR_INVALID_
  * ARGUMENT when the session is not active or the content is invalid or
- * taken, G_IO_ERROR_NO_SPACE when no transport is left for it); nothing is
- * sent then. */
+ * taken, G_IO_ERROR_NO_SPACE when the session has 16 contents or no
+ * transport is left for it); nothing is sent then. */
 gboolean bf_session_add_content (BfSession *session, const BfSessionMedia *media,
                                  guint content, GError **error);
 /* Main thread: answers contents the peer added (content_added(); read them
