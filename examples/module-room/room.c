@@ -26,11 +26,12 @@
  * Who may use it: users of [room] allow-domains (default: the server's
  * domain); at most [room] max-participants sessions at once.
  *
- * Thread rule: Room is the main thread's.  A Mixer and the Stream state of
- * every Participant are the room worker's: the main thread changes them
- * only by posting work there (bf_worker_invoke), which runs in posting
- * order; it writes a Participant's other fields before the session can see
- * media and only reads them afterwards.
+ * Thread rule: Room is the main thread's.  A Mixer, and a Participant's
+ * streams, ready and joined fields, are the room worker's: the main thread
+ * changes them only by posting work there (bf_worker_invoke), which runs in
+ * posting order.  A Participant's other fields are the main thread's; its
+ * session, mixer and SSRCs are set before the first post and never change
+ * while the worker reads them.
  */
 #define G_LOG_DOMAIN "belfry-room"
 
