@@ -266,7 +266,6 @@ mixer_leave (gpointer data)
       g_message ("call %s: stream %u (%u Hz) sent %" G_GUINT64_FORMAT " packets (%"
                  G_GUINT64_FORMAT " failed)", bf_session_get_sid (p->session), k,
                  stream_hz[k], p->streams[k].sent, p->streams[k].failed);
-  p->mixer = NULL;
 }
 
 /* Posted when the room's last session ended: after every mixer_leave. */
