@@ -602,6 +602,15 @@ bf_session_place_offer (BfModule *module, const char *local, const char *peer,
   /* The manager through the loader (typed): a module places without
    * holding any session. */
   BfSessions *mgr = bf_module_get_sessions (module);
+  if (mgr && mgr->draining)
+    {
+      /* A new call of the module's own, as a new incoming one, would keep
+       * the drain from ending (a relayed call's second leg still goes out:
+       * its first leg came before). */
+      mgr->stats.busy++;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "the relay is draining");
+      return NULL;
+    }
   if (worker && mgr && !bf_sessions_has_worker (mgr, (BfMediaWorker *) worker))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
