@@ -1,10 +1,9 @@
 #define G_LOG_DOMAIN "belfry-session"
 /* Sessions belfry places (bf_session_place_offer with a module's offer,
  * bf_session_place with a mirror's, through one place()): the XEP-0353
- * proposal to a
- * bare JID, the session-initiate to the resource that proceeds (or to a
- * full JID directly, falling back to a proposal if it is not there), the
- * peer's session-accept.  And the other way round: a proposal to one of
+ * proposal to a bare JID, the session-initiate to the resource that
+ * proceeds (or to a full JID directly, falling back to a proposal if it
+ * is not there), the peer's session-accept.  And the other way round: a proposal to one of
  * our addresses (receipt, ringing, proceed; the session-initiate that
  * follows must carry the proposal's media).
  *
