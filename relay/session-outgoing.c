@@ -1,8 +1,9 @@
 #define G_LOG_DOMAIN "belfry-session"
-/* Sessions belfry places (bf_session_place): the XEP-0353 proposal to a
- * bare JID, the session-initiate to the resource that proceeds (or to a
- * full JID directly, falling back to a proposal if it is not there), the
- * peer's session-accept.  And the other way round: a proposal to one of
+/* Sessions belfry places (bf_session_place_offer with a module's offer,
+ * bf_session_place with a mirror's, through one place()): the XEP-0353
+ * proposal to a bare JID, the session-initiate to the resource that
+ * proceeds (or to a full JID directly, falling back to a proposal if it
+ * is not there), the peer's session-accept.  And the other way round: a proposal to one of
  * our addresses (receipt, ringing, proceed; the session-initiate that
  * follows must carry the proposal's media).
  *
@@ -602,6 +603,15 @@ bf_session_place_offer (BfModule *module, const char *local, const char *peer,
   /* The manager through the loader (typed): a module places without
    * holding any session. */
   BfSessions *mgr = bf_module_get_sessions (module);
+  if (mgr && mgr->draining)
+    {
+      /* A new call of the module's own, as a new incoming one, would keep
+       * the drain from ending (a relayed call's second leg still goes out:
+       * its first leg came before). */
+      mgr->stats.busy++;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "the relay is draining");
+      return NULL;
+    }
   if (worker && mgr && !bf_sessions_has_worker (mgr, (BfMediaWorker *) worker))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

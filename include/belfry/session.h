@@ -214,6 +214,7 @@ gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GE
  * that one is this with the offer copied from the mirror, plus the link).
  * The peer's answer: the answered() hook, then bf_session_get_peer_media().
  * NULL (and @error: G_IO_ERROR_NO_SPACE when the relay is full,
+ * G_IO_ERROR_BUSY while it drains (no new sessions, SIGUSR1),
  * G_IO_ERROR_CLOSED while it stops, G_IO_ERROR_INVALID_ARGUMENT for a
  * module without session hooks, a bad JID, an @offer breaking the rules
  * above, a @worker that is not the relay's, or a bad extra element)

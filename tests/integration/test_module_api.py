@@ -17,7 +17,8 @@ What is asserted, call by call:
                              (retracted when the module ends it); refusals:
                              bad JID, a local JID not ours, an empty offer,
                              an extra in Jingle's namespace, over 4 extras,
-                             over 4096 bytes, a worker not the relay's
+                             over 4096 bytes, a worker not the relay's,
+                             a relay that drains
   bf_session_get_peer_media  after bob's session-accept: bob's codecs,
                              senders and sources, in answered() and later
   bf_session_set_worker      a second incoming call pinned from offer() to
@@ -227,9 +228,10 @@ def test_set_worker_pins_an_incoming_session_from_offer_only(relay, alice, bob):
         assert reply.get("type") == "result", dump(reply)
         jingle_set(alice, a0, sid, "session-accept")
     assert report(alice, a0, f"offer {sids[0]}") == f"offer {sids[0]} room"
-    # The pool chose the other worker; offer() moved the session to the room's.
+    # The pool chose the other worker; offer() moved the session to the room's
+    # (after a worker that is not the relay's was refused, changing nothing).
     assert report(alice, a0, f"offer {sids[1]}") == \
-        f"offer {sids[1]} pinned=1 before-same=0 after-same=1"
+        f"offer {sids[1]} pinned=1 before-same=0 after-same=1 badworker=0,1"
     # The answer the module built went out: its own sources, one per content.
     acc = jingle_set(alice, a0, sids[1], "session-accept").find(JINGLE)
     got = {c.get("name"): ssrcs_of(rtp_of(c)) for c in acc.findall("{%s}content" % NS_JINGLE)}
@@ -473,3 +475,37 @@ def test_accept_content_answers_the_peers_content_add(relay, alice, bob):
         f"content-added {sid} keep1 rejected"
     jingle_set(bob, b0, sid, "content-reject")
     end(alice, sid)
+
+
+# ---------------------------------------------------------------------------
+# draining: no new session of the module's own either
+# ---------------------------------------------------------------------------
+
+def test_place_offer_refused_while_draining(fresh_prosody, belfry_factory):
+    import signal
+    b = belfry_factory(port=fresh_prosody.component_port,
+                       modules=f"placer\npath = {MODULE_DIR}",
+                       groups={"media": {"addresses": "127.0.0.1", "ice-timeout": "120"}})
+    b.start()
+    carol = jingle_client(fresh_prosody, "alice", "drain")
+    dave = jingle_client(fresh_prosody, "bob", "drain")
+    try:
+        command(carol, "hello", "unknown command")
+        # A session running keeps the draining relay up.
+        sid = new_sid("drain")
+        a0 = mark(carol)
+        assert carol.iq(PLACER, "set", offer(sid, carol.full_jid)).get("type") == "result"
+        jingle_set(carol, a0, sid, "session-accept")
+        b.send_signal(signal.SIGUSR1)
+        b.wait_log("drain: taking no new sessions; 1 running", 5)
+        d0 = mark(dave)
+        r = command(carol, f"place {dave.full_jid} plain", "refused plain")
+        assert r == "refused plain: the relay is draining", r
+        time.sleep(0.3)
+        assert not [e for e in dave.received[d0:] if e.get("from", "").startswith(PLACER)]
+        end(carol, sid)
+        rc, _ = b.wait_exit(10)
+        assert rc == 0, b.log()[-3000:]
+    finally:
+        carol.close()
+        dave.close()

@@ -251,9 +251,13 @@ placer_offer (BfModule *module, BfSession *session)
     }
   else
     {
+      /* Not a worker of the relay's: refused, nothing changed. */
+      gboolean bad = bf_session_set_worker (session, (BfWorker *) p, &error);
+      gboolean kept = bf_session_get_worker (session) == before;
+      g_clear_error (&error);
       gboolean ok = bf_session_set_worker (session, p->room, &error);
-      report (module, "offer %s pinned=%d before-same=%d after-same=%d", sid, ok,
-              before == p->room, bf_session_get_worker (session) == p->room);
+      report (module, "offer %s pinned=%d before-same=%d after-same=%d badworker=%d,%d", sid,
+              ok, before == p->room, bf_session_get_worker (session) == p->room, bad, kept);
       g_clear_error (&error);
     }
   g_autoptr (BfSessionMedia) offer = bf_session_get_offer (session);
