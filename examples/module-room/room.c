@@ -832,7 +832,7 @@ room_free (gpointer data)
 }
 
 static gboolean
-room_init (BfModule *module, BfModuleConfig *config, GError **error)
+room_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   Room *room = g_new0 (Room, 1);
 

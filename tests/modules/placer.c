@@ -368,7 +368,7 @@ placer_free (gpointer data)
 }
 
 static gboolean
-placer_init (BfModule *module, BfModuleConfig *config, GError **error)
+placer_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   (void) config;
   (void) error;
