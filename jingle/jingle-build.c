@@ -271,5 +271,7 @@ bf_jingle_build (const BfJingle *j, const char *from, const char *to, const char
             bf_stanza_set_attr (el, "name", j->info.name);
         }
     }
+  for (guint i = 0; i < j->extra->len; i++)
+    bf_stanza_append (jingle, bf_stanza_copy (g_ptr_array_index (j->extra, i)));
   return iq;
 }

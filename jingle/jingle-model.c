@@ -406,6 +406,7 @@ bf_jingle_free (BfJingle *jingle)
   g_ptr_array_unref (jingle->contents);
   bf_jingle_reason_free (jingle->reason);
   g_ptr_array_unref (jingle->groups);
+  g_ptr_array_unref (jingle->extra);
   g_free (jingle->info.name);
   g_free (jingle);
 }
@@ -420,6 +421,7 @@ bf_jingle_new (BfJingleAction action, const char *sid)
   j->sid = g_strdup (sid);
   j->contents = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_jingle_content_free);
   j->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_jingle_group_free);
+  j->extra = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
   j->info.kind = BF_JINGLE_INFO_NONE;
   return j;
 }
@@ -503,6 +505,64 @@ bf_jingle_copy_groups (BfJingle *to, const BfJingle *from)
       for (guint k = 0; k < og->contents->len; k++)
         g_ptr_array_add (g->contents, g_strdup (g_ptr_array_index (og->contents, k)));
     }
+}
+
+gboolean
+bf_jingle_set_extra (BfJingle *jingle, BfStanza *const *extra, GError **error)
+{
+  g_return_val_if_fail (jingle != NULL, FALSE);
+  g_autoptr (GPtrArray) copies = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
+  gsize bytes = 0;
+  for (guint i = 0; extra && extra[i]; i++)
+    {
+      if (i >= BF_JINGLE_MAX_EXTRA)
+        {
+          g_set_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST,
+                       "more than %u extra <jingle/> children", BF_JINGLE_MAX_EXTRA);
+          return FALSE;
+        }
+      /* Copied first: a parentless copy shows whether the element has a
+       * namespace of its own or only inherited one where it came from. */
+      BfStanza *copy = bf_stanza_copy (extra[i]);
+      g_ptr_array_add (copies, copy);
+      const char *ns = bf_stanza_get_ns (copy);
+      if (ns == NULL || *ns == '\0')
+        {
+          g_set_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST,
+                       "extra <jingle/> child <%s/> has no namespace of its own",
+                       bf_stanza_get_name (copy));
+          return FALSE;
+        }
+      if (g_str_has_prefix (ns, "urn:xmpp:jingle:"))
+        {
+          g_set_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST,
+                       "extra <jingle/> child <%s/> is in a Jingle namespace (%s)",
+                       bf_stanza_get_name (copy), ns);
+          return FALSE;
+        }
+      g_autoptr (GString) out = g_string_new (NULL);
+      bf_stanza_serialize (copy, BF_NS_JINGLE, out);
+      bytes += out->len;
+      if (bytes > BF_JINGLE_MAX_EXTRA_BYTES)
+        {
+          g_set_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST,
+                       "extra <jingle/> children over %u bytes", BF_JINGLE_MAX_EXTRA_BYTES);
+          return FALSE;
+        }
+    }
+  g_ptr_array_set_size (jingle->extra, 0);
+  for (guint i = 0; i < copies->len; i++)
+    g_ptr_array_add (jingle->extra, g_steal_pointer (&copies->pdata[i]));
+  g_ptr_array_set_free_func (copies, NULL);
+  return TRUE;
+}
+
+void
+bf_jingle_copy_extra (BfJingle *to, const BfJingle *from)
+{
+  g_return_if_fail (to != NULL && from != NULL);
+  for (guint i = 0; i < from->extra->len; i++)
+    g_ptr_array_add (to->extra, bf_stanza_copy (g_ptr_array_index (from->extra, i)));
 }
 
 BfJingleRtpDescription *
@@ -903,6 +963,13 @@ group_equal (gconstpointer pa, gconstpointer pb)
          && ptr_arrays_equal (a->contents, b->contents, str_equal);
 }
 
+static gboolean
+extra_equal (gconstpointer a, gconstpointer b)
+{
+  g_autofree char *sa = bf_stanza_to_string (a), *sb = bf_stanza_to_string (b);
+  return strcmp (sa, sb) == 0;
+}
+
 gboolean
 bf_jingle_equal (const BfJingle *a, const BfJingle *b)
 {
@@ -914,5 +981,6 @@ bf_jingle_equal (const BfJingle *a, const BfJingle *b)
          && bf_jingle_reason_equal (a->reason, b->reason)
          && ptr_arrays_equal (a->groups, b->groups, group_equal)
          && a->info.kind == b->info.kind && a->info.creator == b->info.creator
-         && str_equal (a->info.name, b->info.name);
+         && str_equal (a->info.name, b->info.name)
+         && ptr_arrays_equal (a->extra, b->extra, extra_equal);
 }

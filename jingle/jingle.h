@@ -54,6 +54,10 @@ G_BEGIN_DECLS
 #define BF_JINGLE_MAX_STRING          1024 /* bytes in any attribute we keep */
 #define BF_JINGLE_MAX_TEXT            4096 /* bytes of a reason's <text/> */
 #define BF_JINGLE_MAX_SID             256  /* bytes of a session id */
+/* Extra children of a <jingle/> we build (bf_jingle_set_extra): how many,
+ * and their serialized size together. */
+#define BF_JINGLE_MAX_EXTRA           4
+#define BF_JINGLE_MAX_EXTRA_BYTES     4096
 
 /* --- errors --- */
 
@@ -336,6 +340,10 @@ typedef struct {
   BfJingleReason *reason;      /* NULL when absent */
   GPtrArray *groups;           /* BfJingleGroup */
   BfJingleInfo info;           /* session-info payload */
+  /* BfStanza*: elements of other namespaces built as children of the
+   * <jingle/> after everything else (bf_jingle_set_extra), e.g. XEP-0298
+   * <conference-info/>.  Built only: the parser leaves it empty. */
+  GPtrArray *extra;
 } BfJingle;
 
 /* --- construction and destruction --- */
@@ -356,6 +364,18 @@ BfJingleGroup *bf_jingle_add_group (BfJingle *jingle, const char *semantics);
  * names) to @to's: an answer or a mirrored offer keeps the BUNDLE group of
  * what it answers or mirrors (XEP-0338 §2, the SDP a=group mapping). */
 void bf_jingle_copy_groups (BfJingle *to, const BfJingle *from);
+/* Makes copies of the NULL-terminated @extra (NULL: none) the extra
+ * children of @jingle's <jingle/> (XEP-0298 <conference-info/> on a
+ * session-initiate, XEP-0521), replacing any it had.  Refused with
+ * BF_JINGLE_ERROR_BAD_REQUEST, @jingle unchanged: more than
+ * BF_JINGLE_MAX_EXTRA elements, over BF_JINGLE_MAX_EXTRA_BYTES serialized
+ * together, an element with no namespace of its own (it would take
+ * Jingle's), or one in a namespace of Jingle's (urn:xmpp:jingle:...):
+ * what those say (contents, groups, reasons, session-info) is the model's
+ * to build, never an opaque extra's. */
+gboolean bf_jingle_set_extra (BfJingle *jingle, BfStanza *const *extra, GError **error);
+/* Appends copies of @from's extra children to @to's. */
+void bf_jingle_copy_extra (BfJingle *to, const BfJingle *from);
 
 BfJingleContent *bf_jingle_content_new (BfJingleCreator creator, const char *name);
 void bf_jingle_content_free (BfJingleContent *content);

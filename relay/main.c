@@ -227,6 +227,7 @@ start_media (BfRelay *relay, GError **error)
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
+  bf_modules_set_sessions (relay->modules, relay->sessions);
   g_message ("media: %u worker%s, ICE on %s, DTLS fingerprint %s %s",
              bf_media_pool_get_size (relay->pool),
              bf_media_pool_get_size (relay->pool) == 1 ? "" : "s", addresses,
@@ -249,6 +250,8 @@ relay_clear (BfRelay *relay)
     bf_admin_set_sessions (relay->admin, NULL);
   if (relay->router)
     bf_router_set_session_hook (relay->router, NULL, NULL);
+  if (relay->modules)
+    bf_modules_set_sessions (relay->modules, NULL);
   /* Sessions, then modules: their shutdown may still send through the link. */
   g_clear_pointer (&relay->sessions, bf_sessions_free);
   g_clear_pointer (&relay->reload, bf_reload_free);

@@ -28,6 +28,7 @@ struct _BfModules {
   GPtrArray *list;            /* BfModule*, in load order */
   BfSendFunc send;
   gpointer send_data;
+  BfSessions *sessions;       /* not owned (bf_modules_set_sessions) */
   /* "bare from\nbare to" -> Announced: the available presence modules sent,
    * sent again after a re-attach (bf_modules_reannounce). */
   GHashTable *announced;
@@ -389,6 +390,18 @@ static gboolean
 modules_send (BfModules *modules, const BfStanza *stanza)
 {
   return modules->send != NULL && modules->send (modules->send_data, stanza);
+}
+
+void
+bf_modules_set_sessions (BfModules *modules, BfSessions *sessions)
+{
+  modules->sessions = sessions;
+}
+
+BfSessions *
+bf_module_get_sessions (BfModule *module)
+{
+  return module->owner->sessions;
 }
 
 /* --- the module API --- */

@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 typedef struct _BfModules BfModules;
+typedef struct _BfSessions BfSessions;   /* sessions.h */
 
 /* The modules' stanzas (bf_module_send) go out through @send (send.h). */
 BfModules *bf_modules_new (const BfConfig *config, BfSendFunc send, gpointer send_data);
@@ -36,6 +37,14 @@ BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
  * bare JID) and did not take back: after a re-attach, as the server forgot
  * them.  Returns how many. */
 guint bf_modules_reannounce (BfModules *modules);
+
+/* The session manager the modules' session calls that name no session
+ * reach (bf_session_place_offer): set by whoever made both (main.c) once
+ * the manager exists, and cleared (NULL) before it is freed.  Typed, and
+ * the only way from a module to its manager besides a session it holds. */
+void bf_modules_set_sessions (BfModules *modules, BfSessions *sessions);
+/* NULL when no manager runs (no module takes sessions, or it is going). */
+BfSessions *bf_module_get_sessions (BfModule *module);
 
 /* The directories searched for "<name>.so" when [modules] path is unset:
  * the build tree beside the executable, then the install directory. */

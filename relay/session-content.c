@@ -1,13 +1,15 @@
 #define G_LOG_DOMAIN "belfry-session"
 /* Contents added and removed while a session runs (XEP-0166 §7.2.3-§7.2.5):
- * the peer's content-add/-accept/-reject/-remove, and the module's calls
- * that relay them to another session. */
+ * the peer's content-add/-accept/-reject/-remove, and the module's calls:
+ * contents it adds or accepts with descriptions of its own, or relays
+ * from another session (one path for both). */
 #include "build-config.h"
 
 #include <string.h>
 #include <gio/gio.h>
 
 #include "jingle-describe.h"
+#include "session-media-private.h"
 #include "session-private.h"
 
 /* --- contents added and removed while the session runs --- */
@@ -177,6 +179,100 @@ content_ready (BfSession *s, GError **error)
   return TRUE;
 }
 
+/* Our role's creator: a content we add (for ourselves, or standing for
+ * the other party of a relayed call) is created by our side. */
+static BfJingleCreator
+our_creator (BfSession *s)
+{
+  return s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
+}
+
+/* content-add of @rtp (copied) as content @name: the one path for what the
+ * module built and for what it mirrors. */
+static gboolean
+add_content (BfSession *s, const char *name, BfJingleSenders senders,
+             const BfJingleRtpDescription *rtp, GError **error)
+{
+  /* What a peer's parser takes in one stanza (ours refuses more), so the
+   * session-accept or the next content-add stays readable. */
+  if (bf_jingle_session_get_contents (s->js)->len >= BF_JINGLE_MAX_CONTENTS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "session %s has %u contents already", s->sid, BF_JINGLE_MAX_CONTENTS);
+      return FALSE;
+    }
+  if (!bf_session_transport_for_our_content (s, name))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "no transport for content '%s' of session %s", name, s->sid);
+      return FALSE;
+    }
+  BfJingleCreator creator = our_creator (s);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, senders,
+                            bf_jingle_describe_mirror_offer (rtp), -1, error))
+    {
+      bf_session_transports_drop_content (s, name);
+      return FALSE;
+    }
+  BfJingleContent copy = { .creator = creator, .name = (char *) name, .senders = senders,
+                           .rtp = (BfJingleRtpDescription *) rtp };
+  store_content (&s->ours, s->sid, &copy);
+  s->content_changes++;
+  bf_session_transports_update_route (s);
+  g_message ("session %s: adding content '%s' (%s) for %s", s->sid, name, rtp->media, s->peer);
+  return TRUE;
+}
+
+/* content-accept of the peer's content @sc with @rtp (taken). */
+static gboolean
+accept_content (BfSession *s, const BfJingleSessionContent *sc, BfJingleSenders senders,
+                BfJingleRtpDescription *rtp, GError **error)
+{
+  BfJingleContent copy = { .creator = sc->creator, .name = sc->name, .senders = senders,
+                           .rtp = rtp };
+  store_content (&s->ours, s->sid, &copy);
+  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ACCEPT, sc->creator, sc->name, senders,
+                            rtp, -1, error))
+    {
+      bf_jingle_remove_content (s->ours, sc->name);
+      return FALSE;
+    }
+  bf_session_transports_update_route (s);
+  return TRUE;
+}
+
+/* The peer's content @name, added and not answered yet; NULL otherwise. */
+static const BfJingleSessionContent *
+waiting_content (BfSession *s, const char *name)
+{
+  const BfJingleSessionContent *sc = bf_jingle_session_find_content_by_name (s->js, name);
+  if (sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD || s->theirs == NULL
+      || bf_jingle_find_content (s->theirs, name) == NULL)
+    return NULL;
+  return sc;
+}
+
+gboolean
+bf_session_add_content (BfSession *session, const BfSessionMedia *media, guint content,
+                        GError **error)
+{
+  BfSession *s = session;
+  g_return_val_if_fail (s != NULL && media != NULL, FALSE);
+  if (!content_ready (s, error) || !bf_session_media_check_content (media, content, error))
+    return FALSE;
+  const BfJingleContent *c = g_ptr_array_index (bf_session_media_get_jingle (media)->contents,
+                                                content);
+  if (bf_jingle_session_find_content_by_name (s->js, c->name) != NULL
+      || (s->ours && bf_jingle_find_content (s->ours, c->name))
+      || (s->theirs && bf_jingle_find_content (s->theirs, c->name)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s has a content '%s' already", s->sid, c->name);
+      return FALSE;
+    }
+  return add_content (s, c->name, c->senders, c->rtp, error);
+}
+
 gboolean
 bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const char *name,
                                  GError **error)
@@ -192,25 +288,48 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
                    "no new content '%s' to add to session %s", name, s->sid);
       return FALSE;
     }
-  if (!bf_session_transport_for_our_content (s, name))
+  return add_content (s, name, src->senders, src->rtp, error);
+}
+
+gboolean
+bf_session_accept_content (BfSession *session, const BfSessionMedia *answer, GError **error)
+{
+  BfSession *s = session;
+  g_return_val_if_fail (s != NULL && answer != NULL, FALSE);
+  if (!content_ready (s, error))
+    return FALSE;
+  const BfJingle *aj = bf_session_media_get_jingle (answer);
+  if (aj->contents->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                   "no transport for content '%s' of session %s", name, s->sid);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the answer has no content");
       return FALSE;
     }
-  /* We stand for the other party: its content is created by our role. */
-  BfJingleCreator creator = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
-  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
-                            bf_jingle_describe_mirror_offer (src->rtp), -1, error))
+  /* The offer it answers: the peer's added contents it names, each of
+   * which must be waiting; checked as a session's answer is. */
+  g_autoptr (BfJingle) offer = bf_jingle_new (BF_JINGLE_ACTION_CONTENT_ADD, s->sid);
+  for (guint i = 0; i < aj->contents->len; i++)
     {
-      bf_session_transports_drop_content (s, name);
-      return FALSE;
+      const BfJingleContent *ac = g_ptr_array_index (aj->contents, i);
+      if (waiting_content (s, ac->name) == NULL || bf_jingle_find_content (offer, ac->name))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "no content '%s' waiting for an answer in session %s", ac->name, s->sid);
+          return FALSE;
+        }
+      const BfJingleContent *oc = bf_jingle_find_content (s->theirs, ac->name);
+      BfJingleContent *c = bf_jingle_add_content (offer, oc->creator, oc->name);
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (oc->rtp));
     }
-  BfJingleContent copy = *src;
-  copy.creator = creator;
-  store_content (&s->ours, s->sid, &copy);
-  s->content_changes++;
-  bf_session_transports_update_route (s);
+  if (!bf_session_media_check_answer (answer, offer, error))
+    return FALSE;
+  for (guint i = 0; i < aj->contents->len; i++)
+    {
+      const BfJingleContent *ac = g_ptr_array_index (aj->contents, i);
+      const BfJingleContent *oc = bf_jingle_find_content (offer, ac->name);
+      if (!accept_content (s, waiting_content (s, ac->name), ac->senders,
+                           bf_session_media_answer_rtp (oc->rtp, ac->rtp), error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -221,16 +340,16 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
   BfSession *s = session;
   if (!content_ready (s, error))
     return FALSE;
-  const BfJingleContent *offer = s->theirs ? bf_jingle_find_content (s->theirs, name) : NULL;
+  const BfJingleSessionContent *sc = waiting_content (s, name);
   const BfJingleContent *answer = answered->theirs ? bf_jingle_find_content (answered->theirs, name)
                                                    : NULL;
-  const BfJingleSessionContent *sc = bf_jingle_session_find_content_by_name (s->js, name);
-  if (offer == NULL || answer == NULL || sc == NULL || sc->state != BF_JINGLE_CONTENT_REMOTE_ADD)
+  if (sc == NULL || answer == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "no content '%s' waiting for an answer in session %s", name, s->sid);
       return FALSE;
     }
+  const BfJingleContent *offer = bf_jingle_find_content (s->theirs, name);
   BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_answer (offer->rtp, answer->rtp);
   if (rtp->payload_types->len == 0)
     {
@@ -239,17 +358,7 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
                    "no codec of content '%s' in common", name);
       return FALSE;
     }
-  BfJingleContent copy = { .creator = sc->creator, .name = (char *) name,
-                           .senders = answer->senders, .rtp = rtp };
-  store_content (&s->ours, s->sid, &copy);
-  if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ACCEPT, sc->creator, name,
-                            answer->senders, rtp, -1, error))
-    {
-      bf_jingle_remove_content (s->ours, name);
-      return FALSE;
-    }
-  bf_session_transports_update_route (s);
-  return TRUE;
+  return accept_content (s, sc, answer->senders, rtp, error);
 }
 
 void

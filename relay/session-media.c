@@ -351,3 +351,87 @@ bf_session_media_check_answer (const BfSessionMedia *answer, const BfJingle *off
     }
   return TRUE;
 }
+
+BfJingleRtpDescription *
+bf_session_media_answer_rtp (const BfJingleRtpDescription *offer,
+                             const BfJingleRtpDescription *answer)
+{
+  BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_offer (answer);
+  /* rtcp-mux: mirror_offer sets it. */
+  rtp->rtcp_reduced_size = offer->rtcp_reduced_size;
+  rtp->extmap_allow_mixed = offer->extmap_allow_mixed && rtp->hdrexts->len > 0;
+  return rtp;
+}
+
+/* --- an offer a module built --- */
+
+gboolean
+bf_session_media_check_content (const BfSessionMedia *media, guint content, GError **error)
+{
+  g_return_val_if_fail (media != NULL, FALSE);
+  if (content >= media->j->contents->len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no content %u", content);
+      return FALSE;
+    }
+  const BfJingleContent *c = g_ptr_array_index (media->j->contents, content);
+  if (c->name == NULL || *c->name == '\0' || strlen (c->name) > BF_JINGLE_MAX_STRING)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "content %u has no usable name", content);
+      return FALSE;
+    }
+  if (g_strcmp0 (c->rtp->media, "audio") != 0 && g_strcmp0 (c->rtp->media, "video") != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "content '%s' is neither audio nor video", c->name);
+      return FALSE;
+    }
+  if (c->rtp->payload_types->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "content '%s' has no codec",
+                   c->name);
+      return FALSE;
+    }
+  for (guint i = 0; i < c->rtp->payload_types->len; i++)
+    {
+      const BfJinglePayloadType *pt = g_ptr_array_index (c->rtp->payload_types, i);
+      /* RFC 3551 §6: only the static payload types mean a codec by number. */
+      if (pt->id >= 96 && (pt->name == NULL || *pt->name == '\0'))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "dynamic payload type %u of content '%s' has no codec name", pt->id,
+                       c->name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+bf_session_media_check_offer (const BfSessionMedia *offer, guint max_contents, GError **error)
+{
+  g_return_val_if_fail (offer != NULL, FALSE);
+  guint n = offer->j->contents->len;
+  if (n == 0 || n > max_contents)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "an offer has 1 to %u contents, not %u", max_contents, n);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      if (!bf_session_media_check_content (offer, i, error))
+        return FALSE;
+      const BfJingleContent *c = g_ptr_array_index (offer->j->contents, i);
+      for (guint k = 0; k < i; k++)
+        if (strcmp (((const BfJingleContent *) g_ptr_array_index (offer->j->contents, k))->name,
+                    c->name) == 0)
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                         "two contents are called '%s'", c->name);
+            return FALSE;
+          }
+    }
+  return TRUE;
+}

@@ -1,8 +1,9 @@
 #define G_LOG_DOMAIN "belfry-session"
-/* Sessions belfry places (bf_session_place): the XEP-0353 proposal to a
- * bare JID, the session-initiate to the resource that proceeds (or to a
- * full JID directly, falling back to a proposal if it is not there), the
- * peer's session-accept.  And the other way round: a proposal to one of
+/* Sessions belfry places (bf_session_place_offer with a module's offer,
+ * bf_session_place with a mirror's, through one place()): the XEP-0353
+ * proposal to a bare JID, the session-initiate to the resource that
+ * proceeds (or to a full JID directly, falling back to a proposal if it
+ * is not there), the peer's session-accept.  And the other way round: a proposal to one of
  * our addresses (receipt, ringing, proceed; the session-initiate that
  * follows must carry the proposal's media).
  *
@@ -19,6 +20,7 @@
 
 #include "random.h"
 #include "jingle-describe.h"
+#include "session-media-private.h"
 #include "session-private.h"
 
 static void send_proposal (BfSession *s);
@@ -83,6 +85,7 @@ send_initiate (BfSession *s)
       bf_session_add_ice (s, c, BF_JINGLE_SETUP_ACTPASS);
     }
   bf_jingle_copy_groups (j, s->ours);
+  bf_jingle_copy_extra (j, s->ours);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
@@ -468,36 +471,41 @@ send_proposal (BfSession *s)
   g_message ("session %s: proposed to %s from %s", s->sid, s->peer, s->local);
 }
 
-BfSession *
-bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
-                  GError **error)
+/* The one way a session is placed (bf_session_place, bf_session_place_
+ * offer): checks the JIDs and the room for it, then offers @offer (taken;
+ * its groups and extra <jingle/> children are sent as they are) from
+ * @local to @peer on @worker (NULL: the pool's choice), linked to @mirror
+ * if not NULL.  On failure @offer is freed and nothing changed. */
+static BfSession *
+place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
+       BfJingle *offer, BfMediaWorker *worker, BfSession *mirror, GError **error)
 {
-  /* The mirror's manager: a module reaches the session manager only
-   * through a session it was given. */
-  g_return_val_if_fail (module != NULL && mirror != NULL, NULL);
-  BfSessions *mgr = mirror->mgr;
-  if (mgr->stopping)
+  g_autoptr (BfJingle) ours = offer;
+  if (bf_module_get_info_struct (module)->sessions == NULL)
+    {
+      /* Its session's hooks would have nowhere to go. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "module %s takes no sessions (BfModuleInfo.sessions)",
+                   bf_module_get_info_struct (module)->name);
+      return NULL;
+    }
+  if (mgr == NULL || mgr->stopping)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the relay is stopping");
       return NULL;
     }
   g_autofree char *pl = NULL, *pd = NULL, *pr = NULL, *ll = NULL, *ld = NULL, *lr = NULL;
-  if (!bf_jid_split (peer, &pl, &pd, &pr))
+  if (peer == NULL || !bf_jid_split (peer, &pl, &pd, &pr))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not a JID", peer);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not a JID",
+                   peer ? peer : "(null)");
       return NULL;
     }
-  if (!bf_jid_split (local, &ll, &ld, &lr) || lr == NULL || g_ascii_strcasecmp (ld, mgr->domain) != 0)
+  if (local == NULL || !bf_jid_split (local, &ll, &ld, &lr) || lr == NULL
+      || g_ascii_strcasecmp (ld, mgr->domain) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "'%s' is not a full JID of %s", local, mgr->domain);
-      return NULL;
-    }
-  if (mirror->phase == BF_SESSION_PHASE_ENDED || mirror->theirs == NULL || mirror->worker == NULL
-      || mirror->linked || mirror->theirs->contents->len > MAX_TRANSPORTS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "session %s cannot be mirrored", mirror->sid);
+                   "'%s' is not a full JID of %s", local ? local : "(null)", mgr->domain);
       return NULL;
     }
   if (g_hash_table_size (mgr->table) >= mgr->max_sessions)
@@ -512,20 +520,22 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
                                           bf_random_u64 (), bf_random_u64 ());
   BfSession *s = bf_session_new (mgr, module, sid, peer, local);
   s->outgoing = TRUE;
-  s->ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, sid);
-  for (guint i = 0; i < mirror->theirs->contents->len; i++)
-    {
-      const BfJingleContent *mc = g_ptr_array_index (mirror->theirs->contents, i);
-      BfJingleContent *c = bf_jingle_add_content (s->ours, BF_JINGLE_CREATOR_INITIATOR, mc->name);
-      c->senders = mc->senders;
-      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (mc->rtp));
-    }
-  bf_jingle_copy_groups (s->ours, mirror->theirs);
+  g_free (ours->sid);
+  ours->sid = g_strdup (sid);
+  s->ours = g_steal_pointer (&ours);
   bf_session_transports_assign_own (s, s->ours);
-  s->linked = bf_session_ref (mirror);
-  mirror->linked = bf_session_ref (s);
-  s->worker = mirror->worker;
-  bf_media_worker_acquire (s->worker);
+  if (mirror)
+    {
+      s->linked = bf_session_ref (mirror);
+      mirror->linked = bf_session_ref (s);
+    }
+  if (worker)
+    {
+      s->worker = worker;   /* one of mgr->pool's: checked by the caller */
+      bf_media_worker_acquire (s->worker);
+    }
+  else
+    s->worker = bf_media_pool_acquire (mgr->pool);
   mgr->stats.placed++;
   if (pr == NULL)
     send_proposal (s);   /* a bare JID: ring every device first */
@@ -538,4 +548,76 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
     }
   bf_session_transports_start (s, NULL);
   return s;
+}
+
+BfSession *
+bf_session_place (BfModule *module, const char *local, const char *peer, BfSession *mirror,
+                  GError **error)
+{
+  g_return_val_if_fail (module != NULL && mirror != NULL, NULL);
+  if (mirror->phase == BF_SESSION_PHASE_ENDED || mirror->theirs == NULL || mirror->worker == NULL
+      || mirror->linked || mirror->theirs->contents->len > MAX_TRANSPORTS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s cannot be mirrored", mirror->sid);
+      return NULL;
+    }
+  /* What the mirror's caller offered, groups included, on its worker. */
+  BfJingle *offer = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "");
+  for (guint i = 0; i < mirror->theirs->contents->len; i++)
+    {
+      const BfJingleContent *mc = g_ptr_array_index (mirror->theirs->contents, i);
+      BfJingleContent *c = bf_jingle_add_content (offer, BF_JINGLE_CREATOR_INITIATOR, mc->name);
+      c->senders = mc->senders;
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (mc->rtp));
+    }
+  bf_jingle_copy_groups (offer, mirror->theirs);
+  return place (mirror->mgr, module, local, peer, offer, mirror->worker, mirror, error);
+}
+
+BfSession *
+bf_session_place_offer (BfModule *module, const char *local, const char *peer,
+                        const BfSessionMedia *offer, BfWorker *worker,
+                        BfStanza *const *jingle_extra, GError **error)
+{
+  g_return_val_if_fail (module != NULL && offer != NULL, NULL);
+  if (!bf_session_media_check_offer (offer, MAX_TRANSPORTS, error))
+    return NULL;
+  g_autoptr (BfJingle) ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "");
+  const BfJingle *oj = bf_session_media_get_jingle (offer);
+  BfJingleGroup *bundle = bf_jingle_add_group (ours, "BUNDLE");
+  for (guint i = 0; i < oj->contents->len; i++)
+    {
+      const BfJingleContent *oc = g_ptr_array_index (oj->contents, i);
+      BfJingleContent *c = bf_jingle_add_content (ours, BF_JINGLE_CREATOR_INITIATOR, oc->name);
+      c->senders = oc->senders;
+      bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (oc->rtp));
+      g_ptr_array_add (bundle->contents, g_strdup (oc->name));
+    }
+  g_autoptr (GError) extra_error = NULL;
+  if (!bf_jingle_set_extra (ours, jingle_extra, &extra_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s", extra_error->message);
+      return NULL;
+    }
+  /* The manager through the loader (typed): a module places without
+   * holding any session. */
+  BfSessions *mgr = bf_module_get_sessions (module);
+  if (mgr && mgr->draining)
+    {
+      /* A new call of the module's own, as a new incoming one, would keep
+       * the drain from ending (a relayed call's second leg still goes out:
+       * its first leg came before). */
+      mgr->stats.busy++;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "the relay is draining");
+      return NULL;
+    }
+  if (worker && mgr && !bf_sessions_has_worker (mgr, (BfMediaWorker *) worker))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "that worker is not one of the relay's");
+      return NULL;
+    }
+  return place (mgr, module, local, peer, g_steal_pointer (&ours), (BfMediaWorker *) worker,
+                NULL, error);
 }

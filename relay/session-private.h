@@ -179,6 +179,8 @@ G_GNUC_INTERNAL gboolean bf_sessions_over_jid_limit (BfSessions *mgr, const char
 G_GNUC_INTERNAL BfSession *bf_session_new (BfSessions *mgr, BfModule *module, const char *sid,
                                            const char *peer, const char *local);
 G_GNUC_INTERNAL void bf_session_tell_info (BfSession *s, BfSessionInfo kind, const char *name);
+/* Whether @worker is one of @mgr's pool (a BfWorker a module hands back). */
+G_GNUC_INTERNAL gboolean bf_sessions_has_worker (BfSessions *mgr, BfMediaWorker *worker);
 G_GNUC_INTERNAL gboolean bf_session_on_worker_news (gpointer data);
 
 /* session-worker.c: the media worker side; post_* on the main thread */

@@ -100,7 +100,8 @@ bf_session_is_outgoing (BfSession *session)
 }
 
 /* belfry/worker.h: a BfWorker is the session's BfMediaWorker
- * (module-worker.c); set before offer() and never changed. */
+ * (module-worker.c); set before offer() and changed only from there
+ * (bf_session_set_worker), before anything was posted to it. */
 BfWorker *
 bf_session_get_worker (BfSession *session)
 {
@@ -997,6 +998,57 @@ bf_session_get_offer (BfSession *session)
   return bf_session_media_new_from_jingle (session->theirs);
 }
 
+BfSessionMedia *
+bf_session_get_peer_media (BfSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  /* theirs: the peer's session-initiate or session-accept, with the
+   * contents it added or accepted since and without those removed. */
+  if (session->theirs == NULL)
+    return NULL;
+  return bf_session_media_new_from_jingle (session->theirs);
+}
+
+gboolean
+bf_sessions_has_worker (BfSessions *mgr, BfMediaWorker *worker)
+{
+  for (guint i = 0; i < bf_media_pool_get_size (mgr->pool); i++)
+    if (bf_media_pool_get_worker (mgr->pool, i) == worker)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
+{
+  BfSession *s = session;
+  g_return_val_if_fail (s != NULL && worker != NULL, FALSE);
+  /* From offer() only (phase NEW): nothing has been posted to the worker
+   * handle_initiate chose, and no session is linked to this one (a session
+   * placed mirroring it shares its worker). */
+  if (s->outgoing || s->phase != BF_SESSION_PHASE_NEW || s->linked)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "session %s: a worker is chosen from offer() only, before placing "
+                   "a session that mirrors it", s->sid);
+      return FALSE;
+    }
+  BfMediaWorker *w = (BfMediaWorker *) worker;
+  if (!bf_sessions_has_worker (s->mgr, w))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "that worker is not one of the relay's");
+      return FALSE;
+    }
+  if (w != s->worker)
+    {
+      bf_media_worker_acquire (w);
+      bf_media_worker_release (s->worker);
+      s->worker = w;
+    }
+  return TRUE;
+}
+
 gboolean
 bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error)
 {
@@ -1023,13 +1075,7 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
         continue;   /* not RTP: the offer check refused the session before */
       BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
       c->senders = ac->senders;
-      BfJingleRtpDescription *rtp = bf_jingle_describe_mirror_offer (ac->rtp);
-      /* What belongs to the RTP session, not to the module's choice of
-       * media: rtcp-mux always (mirror_offer sets it), reduced-size RTCP
-       * and mixed header extension forms as the peer offered them. */
-      rtp->rtcp_reduced_size = oc->rtp->rtcp_reduced_size;
-      rtp->extmap_allow_mixed = oc->rtp->extmap_allow_mixed && rtp->hdrexts->len > 0;
-      bf_jingle_content_take_rtp (c, rtp);
+      bf_jingle_content_take_rtp (c, bf_session_media_answer_rtp (oc->rtp, ac->rtp));
     }
   s->ours = g_steal_pointer (&ours);
   bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);

@@ -5,11 +5,13 @@
 #   bash scripts/test-example-module.sh
 #
 # 1. Builds belfry in build-install/ and installs it into a temporary prefix.
-# 2. Builds examples/module (the 'hello' module) and examples/module-tone
-#    (the 'tone' media module) with only that prefix's belfry.pc and
-#    headers (never the source tree's include/).
+# 2. Builds examples/module (the 'hello' module), examples/module-tone
+#    (the 'tone' media module) and examples/module-room (the conference-
+#    shaped 'room') with only that prefix's belfry.pc and headers (never
+#    the source tree's include/).
 # 3. Runs the installed belfry --check-config on configs loading them:
-#    valid ones must exit 0, an unknown key in [hello] or [tone] exit 2.
+#    valid ones must exit 0, an unknown key in [hello], [tone] or [room]
+#    (or a bad value of room's own) exit 2.
 #
 # Prints "example module: ok" and exits 0 on success, non-zero otherwise.
 set -euo pipefail
@@ -111,6 +113,9 @@ mdir=$tmp/module-build
 # it must need nothing beyond the installed headers either.
 build_module module-tone tone
 tonedir=$tmp/module-tone-build
+# The conference-shaped one: placing, pinning to a worker, content-add.
+build_module module-room room
+roomdir=$tmp/module-room-build
 
 # --- 3. The installed daemon loads it ---------------------------------------
 step "checking configurations with the installed belfry"
@@ -180,5 +185,32 @@ check "$tmp/tone.conf" 0
 
 write_tone_config "$tmp/tone-typo.conf" "frequency = 440"
 check "$tmp/tone-typo.conf" 2 frequency
+
+# room reads allow-domains and max-participants; anything else is a typo.
+write_room_config() {  # $1 file, $2 lines for [room]
+  cat > "$1" <<EOF
+[component]
+jid = relay.localhost
+host = 127.0.0.1
+port = 5347
+secret = example-module-test
+
+[modules]
+load = tone;room;
+path = $tonedir;$roomdir
+
+[room]
+$2
+EOF
+}
+write_room_config "$tmp/room.conf" "allow-domains = localhost
+max-participants = 8"
+check "$tmp/room.conf" 0
+
+write_room_config "$tmp/room-typo.conf" "max-participant = 8"
+check "$tmp/room-typo.conf" 2 max-participant
+
+write_room_config "$tmp/room-range.conf" "max-participants = 0"
+check "$tmp/room-range.conf" 2 max-participants
 
 echo "example module: ok"

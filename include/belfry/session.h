@@ -20,11 +20,19 @@
  *     bf_session_place() and, when that one is answered, accepts the first
  *     with bf_session_accept_mirrored(); a relay does this.
  *
+ * A module also calls out on its own: bf_session_place_offer() with an
+ * offer it built (a conference calling a participant), read the peer's
+ * answer with bf_session_get_peer_media(), and change contents of a
+ * running session with bf_session_add_content() / bf_session_accept_
+ * content().
+ *
  * Threads: every hook except media() and every function except
  * bf_session_send_rtp/rtcp() run on the main thread; media() runs on the
  * session's media worker thread, where bf_session_send_rtp/rtcp() must be
  * called.  Sessions made with bf_session_place() share the worker of their
- * @mirror, so a module may send on either session from either's media().
+ * @mirror, so a module may send on either session from either's media();
+ * a module puts other sessions on one worker itself (the @worker of
+ * bf_session_place_offer(), bf_session_set_worker() from offer()).
  * A BfSession pointer stays valid until the ended() hook has returned; data
  * set with bf_session_set_data() is freed after the last media() call, on
  * whichever thread drops the session last.  Work a module posts to the
@@ -103,12 +111,15 @@ typedef struct {
   /* The peer adds a content @name to the session (content-add, XEP-0166
    * §7.2.3, e.g. video to an audio call; BUNDLE'd on a transport the
    * session has, or on one of its own, which the core starts).  The module
-   * answers later: bf_session_accept_content_mirrored() or
+   * answers, from here or later: bf_session_accept_content() (its own
+   * description), bf_session_accept_content_mirrored() or
    * bf_session_reject_content().  Without this hook a content-add is
    * acknowledged and refused with content-reject. */
   void (*content_added) (BfModule *module, BfSession *session, const char *name);
-  /* The peer answered our content-add of @name (bf_session_add_content_
-   * mirrored): content-accept (@accepted) or content-reject.  Optional. */
+  /* The peer answered our content-add of @name (bf_session_add_content or
+   * bf_session_add_content_mirrored): content-accept (@accepted; its
+   * description is then in bf_session_get_peer_media()) or content-reject
+   * (the content is gone).  Optional. */
   void (*content_answered) (BfModule *module, BfSession *session, const char *name,
                             gboolean accepted);
   /* The peer removed the content @name (content-remove).  Optional. */
@@ -185,51 +196,75 @@ gboolean bf_session_accept_mirrored (BfSession *session, BfSession *answered, GE
 
 /* Places a session from @local (a full JID of the component's domain) to
  * @peer offering @offer, a description the module built (session-media.h:
- * contents with codecs, parameters, feedback, header extensions and the
- * module's own sources), with belfry's candidates and DTLS fingerprint,
- * every content BUNDLE'd on one transport.  @worker: the media worker the
- * session runs on (bf_session_get_worker() of another session: a room puts
- * every session it places or takes on one), or NULL for the core's choice.
- * @jingle_extra: NULL, or a NULL-terminated array of elements the
- * session-initiate carries as children of its <jingle/> (e.g. XEP-0298
- * <conference-info/> naming whose stream a XEP-0521 conference sends), in
- * namespaces other than Jingle's own; they are copied.  Ringing a bare
- * @peer (XEP-0353), rejects and retractions as for bf_session_place().  The
- * peer's answer: the answered() hook, then bf_session_get_peer_media().  NULL
- * (and @error: G_IO_ERROR_NO_SPACE when the relay is full,
- * G_IO_ERROR_INVALID_ARGUMENT for a bad JID, an empty or invalid @offer or
- * a bad extra element) otherwise.  Not linked to any other session. */
+ * 1 to 8 audio/video contents with distinct names, each with at least one
+ * codec, a dynamic payload type always named; parameters, feedback, header
+ * extensions and the module's own sources, sent as built), with belfry's
+ * candidates and DTLS fingerprint and a BUNDLE group of every content (a
+ * peer that ignores it gets a transport per content).  @worker: the media
+ * worker the session runs on (bf_session_get_worker() of another session:
+ * a room puts every session it places or takes on one), or NULL for the
+ * core's choice.  @jingle_extra: NULL, or a NULL-terminated array of at
+ * most 4 elements the session-initiate carries as the last children of its
+ * <jingle/>, together at most 4096 bytes serialized, each with a namespace
+ * of its own and none of Jingle's (urn:xmpp:jingle:...): e.g. XEP-0298
+ * <conference-info xmlns='urn:xmpp:coin:1' isfocus='true'/> or the RFC 4575
+ * document naming whose stream a XEP-0521 conference sends.  They are
+ * copied; the caller keeps its own.  Ringing a bare @peer (XEP-0353),
+ * rejects and retractions as for bf_session_place() (both are one path:
+ * that one is this with the offer copied from the mirror, plus the link).
+ * The peer's answer: the answered() hook, then bf_session_get_peer_media().
+ * NULL (and @error: G_IO_ERROR_NO_SPACE when the relay is full,
+ * G_IO_ERROR_BUSY while it drains (no new sessions, SIGUSR1),
+ * G_IO_ERROR_CLOSED while it stops, G_IO_ERROR_INVALID_ARGUMENT for a
+ * module without session hooks, a bad JID, an @offer breaking the rules
+ * above, a @worker that is not the relay's, or a bad extra element)
+ * otherwise; nothing is sent then.  Not linked to any other session. */
 BfSession *bf_session_place_offer (BfModule *module, const char *local, const char *peer,
                                    const BfSessionMedia *offer, BfWorker *worker,
                                    BfStanza *const *jingle_extra, GError **error);
 
-/* Main thread: what @session's peer describes for each content now in the
- * session, as it wrote it: what it offered (session-initiate, content-add)
- * or answered (session-accept, content-accept, under the numbers of our
+/* Main thread: a copy of what @session's peer describes for each content
+ * now in the session, as it wrote it: what it offered (session-initiate,
+ * content-add, including a content still waiting for our answer) or
+ * answered (session-accept, content-accept, under the numbers of our
  * offer): codecs, parameters, feedback, header extensions, senders, and its
- * sources.  NULL before the peer described anything (a placed session
- * before answered()). */
+ * sources.  A content removed or rejected is no longer in it.  NULL before
+ * the peer described anything (a placed session before answered()); the
+ * caller frees it. */
 BfSessionMedia *bf_session_get_peer_media (BfSession *session);
 
-/* From offer() only: runs the incoming @session on @worker instead of the
- * core's choice (a room keeps all its participants on one worker, so its
- * mixer reads and sends on one thread).  FALSE (and @error) elsewhere. */
+/* From offer() only: runs the incoming @session on @worker (another
+ * session's, bf_session_get_worker()) instead of the core's choice: a room
+ * keeps all its participants on one worker, so its mixer reads and sends
+ * on one thread.  bf_session_get_worker() returns @worker from then on.
+ * Before bf_session_place() mirrors @session (the placed session takes the
+ * worker the mirror has then).  FALSE (and @error: G_IO_ERROR_INVALID_
+ * ARGUMENT) elsewhere, for a session already mirrored, or for a worker
+ * that is not the relay's; the session is unchanged then. */
 gboolean bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error);
 
 /* Main thread, on an accepted (or answered) session: adds content @content
- * of @media (module-built, its name new in the session) with XEP-0166
- * content-add, BUNDLE'd on the session's transport when the peer bundles,
- * else on a transport of its own.  The peer's answer comes to the
- * content_answered() hook (and into bf_session_get_peer_media()).  FALSE
- * (and @error: G_IO_ERROR_INVALID_ARGUMENT) when the session cannot take
- * it or the content is invalid; nothing is sent then. */
+ * of @media (module-built, checked as bf_session_place_offer() checks a
+ * content; its name new in the session) with XEP-0166 content-add,
+ * created by our role, its sources as built, BUNDLE'd on the session's
+ * transport when the peer bundles, else on a transport of its own.  The
+ * peer's answer comes to the content_answered() hook (and into
+ * bf_session_get_peer_media()).  FALSE (and @error: G_IO_ERROR_INVALID_
+ * ARGUMENT when the session is not active or the content is invalid or
+ * taken, G_IO_ERROR_NO_SPACE when the session has 16 contents or no
+ * transport is left for it); nothing is sent then. */
 gboolean bf_session_add_content (BfSession *session, const BfSessionMedia *media,
                                  guint content, GError **error);
 /* Main thread: answers contents the peer added (content_added(); read them
  * with bf_session_get_peer_media()) with @answer, the module's description
  * of each, under the added content's name, by the rules bf_session_accept()
- * checks.  FALSE (and @error) when a content in @answer is not waiting for
- * an answer or breaks those rules. */
+ * checks (media as offered; payload types and header extensions among
+ * those offered for it, under the offer's numbers): one content-accept per
+ * content.  An added content @answer does not name stays waiting
+ * (bf_session_reject_content() refuses it).  FALSE (and @error: G_IO_ERROR_
+ * INVALID_ARGUMENT) when the session is not active, @answer is empty, or a
+ * content in it is not waiting for an answer or breaks those rules;
+ * nothing is sent then. */
 gboolean bf_session_accept_content (BfSession *session, const BfSessionMedia *answer,
                                     GError **error);
 

@@ -45,8 +45,11 @@ typedef struct {
  * runs). */
 typedef gboolean (*BfWorkerTimerFunc) (const BfWorkerTick *tick, gpointer data);
 
-/* The worker @session runs on (from the offer() hook on; a session placed
- * with bf_session_place() shares its mirror's).  Any thread. */
+/* The worker @session runs on (from the offer() hook on, where
+ * bf_session_set_worker() may still change it; a session placed with
+ * bf_session_place() shares its mirror's, one placed with
+ * bf_session_place_offer() runs on the worker it was given, if any).  Any
+ * thread. */
 BfWorker *bf_session_get_worker (BfSession *session);
 
 /* Runs @func(@data) once on @worker's thread, always later (even when

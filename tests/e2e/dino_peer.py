@@ -21,14 +21,28 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
              "foreign_ssrc_every": 0,  N > 0 (a test of the other side, not
                                    Dino): from 1 s after DTLS, every Nth RTP
                                    packet is sent again under a second SSRC
-             "audio_codecs": null}  a list of codec names (lower case, e.g.
+             "audio_codecs": null,  a list of codec names (lower case, e.g.
                                    ["opus"]): offer only these of Dino's
-                                   audio codecs (not Dino: a test of the
-                                   other side's codec choice)
+                                   audio codecs, or (answer mode) answer
+                                   audio with the first of these offered
+                                   (not Dino: a test of the other side's
+                                   codec choice)
+             "accept_content_add": false}  true (answer mode; a test of the
+                                   other side, not Dino): an audio content
+                                   the caller adds (content-add) is
+                                   accepted with content-accept on a
+                                   transport of its own, and decoded apart
+                                   (its transport's "audio_freq_hz"); else
+                                   content-add is acknowledged and ignored
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
+{"event":"connected"} once DTLS is up on every transport of the call,
 last {"event":"result", ...} (the fields of webrtcbin_peer.py plus
 "transports", "foreign_ssrc_packets", "disco", "sdes", "ringing_sent",
-"audio_freq_hz").
+"audio_freq_hz", "jingle_extra": the children of an incoming
+session-initiate's <jingle/> other than <content/> and <group/>, as XML,
+"contents_added": the names of contents accepted from a content-add).
+"audio_freq_hz" and the other audio totals count the contents of the
+session-initiate only; an added content's are in its transport's report.
 Exit status 0 when the call ran, 1 otherwise.
 
 The media, per content (= per Jingle transport), as Dino wires it:
@@ -461,6 +475,7 @@ class Content:
         self.media = media
         self.rtpid = rtpid
         self.senders = "both"
+        self.creator = "initiator"   # a content the responder added: "responder"
         self.offered = []            # payload types we offer / were offered
         self.agreed = None           # the one payload type in use
         self.hdrexts = []            # [(id, uri)]
@@ -527,6 +542,11 @@ class Content:
         self.lost_events = 0
         self.selected_pair = {}
         self.connected_logged = False
+        # A content the other side added (content-add): decoded apart.
+        self.added = False
+        self.zc_up = self.zc_samples = 0
+        self.zc_rate = self.zc_last_neg = None
+        self.audio_samples = 0
 
     # -- reporting ----------------------------------------------------------
 
@@ -556,6 +576,9 @@ class Content:
             "dropped_before_dtls": self.dropped_out, "orientation_ext_added": self.ext_added,
             "ignored_ssrc_pads": self.ignored_pads, "jitterbuffer_lost_events": self.lost_events,
             "local_candidates": len(self.local_cands), "remote_candidates": len(self.remote_cands),
+            "added": self.added, "audio_samples_decoded": self.audio_samples,
+            "audio_freq_hz": (round(self.zc_up * self.zc_rate / self.zc_samples, 1)
+                              if self.zc_rate and self.zc_samples else None),
         }
 
     # -- Jingle -------------------------------------------------------------
@@ -611,7 +634,7 @@ class Content:
     def content_xml(self, action, answer=False):
         """session.vala accept() / jingle_module.vala create_session():
         creator='initiator', name, senders; description; transport."""
-        return (f"<content creator='initiator' name={xa(self.name)} senders='{self.senders}'>"
+        return (f"<content creator='{self.creator}' name={xa(self.name)} senders='{self.senders}'>"
                 + self.description_xml(answer) + self.transport_xml(action) + "</content>")
 
     def parse_transport(self, tr, action):
@@ -1256,7 +1279,7 @@ class Media:
         pad.add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, lost)
         sinkpad = bin_.get_by_name(f"decoded_{content.rtpid}").get_static_pad("sink")
         if content.media == "audio":
-            sinkpad.add_probe(Gst.PadProbeType.BUFFER, self.peer.on_audio_buffer)
+            sinkpad.add_probe(Gst.PadProbeType.BUFFER, self.peer.on_audio_buffer, content)
         else:
             sinkpad.add_probe(Gst.PadProbeType.BUFFER, self.peer.on_video_frame)
 
@@ -1308,6 +1331,7 @@ class Peer:
         self.foreign_every = int(cfg.get("foreign_ssrc_every") or 0)
         codecs = cfg.get("audio_codecs")
         self.audio_codecs = None if codecs is None else {str(c).lower() for c in codecs}
+        self.accept_content_add = bool(cfg.get("accept_content_add"))
         # Zero crossings of the decoded audio (first channel): the upward
         # ones, the samples they were counted over, and the last sample's
         # sign, carried from one buffer to the next.
@@ -1335,6 +1359,7 @@ class Peer:
             "transports": {}, "foreign_ssrc_packets": 0, "disco": None, "sdes": {},
             "ringing_sent": 0, "fingerprint": None, "group_received": False,
             "first_video_frame_ms": None, "audio_freq_hz": None,
+            "jingle_extra": [], "contents_added": [],
         }
         self.loop = asyncio.get_event_loop()
         self.lock = threading.Lock()
@@ -1583,11 +1608,75 @@ class Peer:
             self.reply_ok(iq)
         elif action in ("content-reject", "content-remove", "security-info"):
             raise JingleError("feature-not-implemented", text=f"{action} is not implemented")
+        elif action == "content-add" and self.accept_content_add and self.mode == "answer":
+            self.handle_content_add(iq, jingle)
         elif action in ("content-add", "content-accept", "content-modify", "description-info"):
             self.log("ignored jingle action", action)
             self.reply_ok(iq)
         else:
             raise JingleError("bad-request", text="invalid action")
+
+    def may_answer_with(self, media, pt):
+        """audio_codecs in answer mode (not Dino): only these for audio."""
+        return self.audio_codecs is None or media != "audio" or \
+            codec_of(media, pt) in self.audio_codecs
+
+    def handle_content_add(self, iq, jingle):
+        """accept_content_add (not Dino): audio contents the initiator adds
+        to the running call are taken as an offer is in answer(): a
+        transport of their own (no BUNDLE), the first codec we support, no
+        SDES; content-accept once gathered, then ICE and DTLS as client."""
+        nodes = jingle.findall(q(NS_JINGLE, "content"))
+        if not nodes or len(self.contents) + len(nodes) > 8:
+            raise JingleError("bad-request", text="no content, or too many")
+        parsed = []
+        for node in nodes:
+            desc = node.find(q(NS_RTP, "description"))
+            tr = node.find(q(NS_ICE_UDP, "transport"))
+            if desc is None or tr is None or desc.get("media") != "audio":
+                raise JingleError("feature-not-implemented", text="audio contents only")
+            if self.content_named(node.get("name")) is not None or not node.get("name"):
+                raise JingleError("bad-request", text="content name in use")
+            offered = [parse_payload_type(p) for p in desc.findall(q(NS_RTP, "payload-type"))]
+            pick = next((p for p in offered if codec_supported(codec_of("audio", p))), None)
+            if pick is None or desc.find(q(NS_RTP, "rtcp-mux")) is None:
+                raise JingleError("not-acceptable", text="no usable codec or no rtcp-mux")
+            parsed.append((node, tr, offered, pick))
+        self.reply_ok(iq)
+        added = []
+        for node, tr, offered, pick in parsed:
+            c = Content(self, node.get("name"), "audio", len(self.contents))
+            c.added = True
+            c.creator = "responder" if node.get("creator") == "responder" else "initiator"
+            c.senders = node.get("senders") or "both"
+            c.offered, c.agreed = offered, adjust_payload_type(pick)
+            self.contents.append(c)
+            c.create_transport()
+            c.parse_transport(tr, "content-add")
+            if c.peer_fp is None:
+                self.failure = self.failure or f"{c.name}: content-add without a fingerprint"
+            added.append(c)
+        self.spawn(self.accept_added(added))
+
+    async def accept_added(self, added):
+        try:
+            await self.until(lambda: all(c.gathered for c in added), 3, "candidate gathering")
+        except TimeoutError:
+            self.log("gathering for content-add not done in 3 s")
+        payload = "".join(c.content_xml("content-accept", answer=True) for c in added)
+        try:
+            await self.send_jingle("content-accept", payload)
+        except RuntimeError as e:
+            self.failure = self.failure or str(e)
+            return
+        for c in added:
+            self.res["contents_added"].append(c.name)
+            c.create_connection()
+            self.media.create_stream(c)
+            self.send_transport_info(c)
+            if c.ice_ready() and c.dtls_enc is None:
+                self.media.build_dtls(c, client=True)
+        self.poke()
 
     def content_named(self, name):
         for c in self.contents:
@@ -1632,7 +1721,7 @@ class Peer:
         """transport_parameters.vala check_send_transport_info(): one
         candidate per transport-info, content with creator and name only."""
         while content.unsent and not self.ended:
-            payload = (f"<content creator='initiator' name={xa(content.name)}>"
+            payload = (f"<content creator='{content.creator}' name={xa(content.name)}>"
                        f"{content.transport_xml('transport-info')}</content>")
             self.send_jingle_bg("transport-info", payload)
 
@@ -1688,9 +1777,21 @@ class Peer:
             self.connected_at = time.monotonic()
             self.res["connected"] = True
             self.res["timings_ms"]["connected"] = now_ms()
+            out({"event": "connected"})
         self.poke()
 
-    def on_audio_buffer(self, pad, info):
+    @staticmethod
+    def upward_crossings(vals, ch, neg):
+        """Upward zero crossings of the first channel (a pure tone of f Hz
+        crosses upward f times a second), and the last sample's sign."""
+        up = 0
+        for v in vals[::max(1, ch or 1)]:
+            if neg and v >= 0:
+                up += 1
+            neg = v < 0
+        return up, neg
+
+    def on_audio_buffer(self, pad, info, content=None):
         buf = info.get_buffer()
         data = buf.extract_dup(0, buf.get_size())
         n = len(data) // 2
@@ -1702,16 +1803,20 @@ class Peer:
         caps = pad.get_current_caps()
         ch = caps.get_structure(0).get_value("channels") if caps else 1
         rate = caps.get_structure(0).get_value("rate") if caps else None
+        if content is not None and n:
+            # Each content's own frequency (its transport's report).
+            cup, content.zc_last_neg = self.upward_crossings(vals, ch, content.zc_last_neg)
+            with self.lock:
+                content.zc_up += cup
+                content.zc_samples += n // max(1, ch or 1)
+                content.zc_rate = rate or content.zc_rate
+                content.audio_samples += n // max(1, ch or 1)
+        if content is not None and content.added:
+            return Gst.PadProbeReturn.OK
         up = 0
         if n:
-            # Upward zero crossings of the first channel: a pure tone of
-            # f Hz crosses upward f times a second (audio_freq_hz).
-            neg = self.zc_last_neg
-            for v in vals[::max(1, ch or 1)]:
-                if neg and v >= 0:
-                    up += 1
-                neg = v < 0
-            self.zc_last_neg = neg
+            # audio_freq_hz: over the session-initiate's contents.
+            up, self.zc_last_neg = self.upward_crossings(vals, ch, self.zc_last_neg)
         with self.lock:
             self.zc_up += up
             self.zc_samples += n // max(1, ch or 1)
@@ -1937,6 +2042,11 @@ class Peer:
         self.res["timings_ms"]["incoming"] = now_ms()
         if jingle.find("{urn:xmpp:jingle:apps:grouping:0}group") is not None:
             self.res["group_received"] = True
+        # Dino ignores any other child of <jingle/> (e.g. XEP-0298
+        # <conference-info/>); reported for the test of the sender.
+        self.res["jingle_extra"] = [
+            ET.tostring(c, encoding="unicode")[:4000] for c in jingle
+            if c.tag not in (q(NS_JINGLE, "content"), "{urn:xmpp:jingle:apps:grouping:0}group")][:8]
         self.initiate = jingle
         self.reply_ok(iq)
 
@@ -1981,7 +2091,8 @@ class Peer:
             # content_parameters.vala handle_proposed_content() via
             # module.vala pick_payload_type(): the first offered payload
             # type we support, its rtcp-fb filtered (adjust_payload_type()).
-            pick = next((p for p in c.offered if codec_supported(codec_of(c.media, p))), None)
+            pick = next((p for p in c.offered if codec_supported(codec_of(c.media, p))
+                         and self.may_answer_with(c.media, p)), None)
             if pick is None:
                 rejected.append(c.name)
                 continue

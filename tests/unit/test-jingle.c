@@ -3267,6 +3267,98 @@ test_merge_candidates (void)
   g_assert_cmpuint (v->candidates->len, ==, 2);
 }
 
+/* Extra <jingle/> children (XEP-0298 <conference-info/> on a
+ * session-initiate): built after the contents, intact, copied; refused
+ * over the limits, without a namespace of their own, or in Jingle's. */
+static void
+test_extra_children (void)
+{
+  g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, "a");
+  bf_jingle_rtp_add_payload_type (bf_jingle_content_set_rtp (c, "audio"), 111, "opus", 48000, 2);
+  bf_jingle_content_set_ice (c, "ufrag1", "pwd4567890123456789012");
+  g_autoptr (BfStanza) info = bf_stanza_new ("conference-info",
+                                             "urn:ietf:params:xml:ns:conference-info");
+  bf_stanza_set_attr (info, "isfocus", "true");
+  BfStanza *user = bf_stanza_add_child (info, "user", NULL);
+  bf_stanza_set_attr (user, "entity", "xmpp:romeo@montague.lit/orchard");
+  BfStanza *const one[] = { info, NULL };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (bf_jingle_set_extra (j, one, &error));
+  g_assert_no_error (error);
+  bf_stanza_set_attr (user, "entity", "changed");   /* copied: the caller's is its own */
+
+  g_autoptr (BfStanza) iq = bf_jingle_build (j, "a@b/c", "d@e/f", "id1");
+  BfStanza *jingle = bf_stanza_find_child (iq, "jingle", BF_NS_JINGLE);
+  BfStanzaIter it;
+  BfStanza *child, *last = NULL;
+  bf_stanza_iter_init (&it, jingle);
+  while (bf_stanza_iter_next (&it, &child))
+    last = child;
+  g_assert_cmpstr (bf_stanza_get_name (last), ==, "conference-info");
+  g_assert_cmpstr (bf_stanza_get_ns (last), ==, "urn:ietf:params:xml:ns:conference-info");
+  g_assert_cmpstr (bf_stanza_get_attr (last, "isfocus"), ==, "true");
+  BfStanza *u = bf_stanza_find_child (last, "user", "urn:ietf:params:xml:ns:conference-info");
+  g_assert_nonnull (u);
+  g_assert_cmpstr (bf_stanza_get_attr (u, "entity"), ==, "xmpp:romeo@montague.lit/orchard");
+  /* The parser does not keep them; the contents are unchanged by them. */
+  g_autoptr (BfJingle) back = bf_jingle_parse (iq, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->extra->len, ==, 0);
+  g_assert_false (bf_jingle_equal (back, j));
+  g_autoptr (BfJingle) copy = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, "sid");
+  bf_jingle_copy_extra (copy, j);
+  g_assert_cmpuint (copy->extra->len, ==, 1);
+  bf_jingle_copy_extra (back, j);
+  g_assert_true (bf_jingle_equal (back, j));
+
+  /* Refusals leave the extras as they were. */
+  g_autoptr (BfStanza) nons = bf_stanza_new ("content", NULL);
+  BfStanza *const bad_nons[] = { nons, NULL };
+  g_assert_false (bf_jingle_set_extra (j, bad_nons, &error));
+  g_assert_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST);
+  g_clear_error (&error);
+  static const char *const jingle_ns[] = { BF_NS_JINGLE, BF_NS_JINGLE_GROUPING,
+                                           BF_NS_JINGLE_RTP_INFO, BF_NS_JINGLE_ICE_UDP };
+  for (guint i = 0; i < G_N_ELEMENTS (jingle_ns); i++)
+    {
+      g_autoptr (BfStanza) el = bf_stanza_new ("reason", jingle_ns[i]);
+      BfStanza *const bad[] = { el, NULL };
+      g_assert_false (bf_jingle_set_extra (j, bad, &error));
+      g_assert_error (error, BF_JINGLE_ERROR, BF_JINGLE_ERROR_BAD_REQUEST);
+      g_assert_nonnull (strstr (error->message, "Jingle namespace"));
+      g_clear_error (&error);
+    }
+  /* An element inside another tree inherits its namespace there; its copy
+   * has none of its own. */
+  g_autoptr (BfStanza) outer = bf_stanza_new ("outer", "urn:example:x");
+  BfStanza *inner = bf_stanza_add_child (outer, "inner", NULL);
+  BfStanza *const inherited[] = { inner, NULL };
+  g_assert_false (bf_jingle_set_extra (j, inherited, &error));
+  g_clear_error (&error);
+  /* Too many, too big: one over each limit; at the limits it fits. */
+  BfStanza *many[BF_JINGLE_MAX_EXTRA + 2] = { NULL };
+  for (guint i = 0; i < BF_JINGLE_MAX_EXTRA + 1; i++)
+    many[i] = info;
+  g_assert_false (bf_jingle_set_extra (j, many, &error));
+  g_assert_nonnull (strstr (error->message, "more than"));
+  g_clear_error (&error);
+  many[BF_JINGLE_MAX_EXTRA] = NULL;
+  g_assert_true (bf_jingle_set_extra (j, many, &error));
+  g_assert_cmpuint (j->extra->len, ==, BF_JINGLE_MAX_EXTRA);
+  g_autoptr (BfStanza) big = bf_stanza_new ("x", "urn:example:x");
+  g_autofree char *text = g_strnfill (BF_JINGLE_MAX_EXTRA_BYTES, 'a');
+  bf_stanza_add_text (big, text, -1);
+  BfStanza *const too_big[] = { big, NULL };
+  g_assert_false (bf_jingle_set_extra (j, too_big, &error));
+  g_assert_nonnull (strstr (error->message, "bytes"));
+  g_clear_error (&error);
+  g_assert_cmpuint (j->extra->len, ==, BF_JINGLE_MAX_EXTRA);
+  /* NULL clears. */
+  g_assert_true (bf_jingle_set_extra (j, NULL, &error));
+  g_assert_cmpuint (j->extra->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3306,5 +3398,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jingle/model/remove-content", test_remove_content);
   g_test_add_func ("/jingle/model/first-fingerprint", test_first_fingerprint);
   g_test_add_func ("/jingle/model/merge-candidates", test_merge_candidates);
+  g_test_add_func ("/jingle/model/extra-children", test_extra_children);
   return g_test_run ();
 }

@@ -189,6 +189,97 @@ test_bad_answers (void)
   g_assert_true (bf_session_media_check_answer (ext_ok, j, &error));
 }
 
+static void
+assert_offer_refused (const BfSessionMedia *m, guint max, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_false (bf_session_media_check_offer (m, max, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  if (strstr (error->message, why) == NULL)
+    g_error ("'%s' does not say '%s'", error->message, why);
+}
+
+/* An offer a module builds (bf_session_place_offer, bf_session_add_content):
+ * audio or video contents with named codecs, distinct names, within the
+ * content limit; its sources kept as built. */
+static void
+test_offers (void)
+{
+  BfSessionCodec opus = { 111, "opus", 48000, 2 }, pcmu = { 0, NULL, 8000, 1 };
+  BfSessionCodec nameless = { 100, NULL, 90000, 1 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfSessionMedia) good = bf_session_media_new ();
+  guint a = bf_session_media_add_content (good, "audio", "audio", BF_SESSION_SENDERS_INITIATOR);
+  bf_session_media_add_codec (good, a, &opus);
+  bf_session_media_add_codec (good, a, &pcmu);   /* static: no name needed */
+  bf_session_media_add_source (good, a, 4242, "me", NULL);
+  g_assert_true (bf_session_media_check_offer (good, 8, &error));
+  g_assert_no_error (error);
+  g_assert_true (bf_session_media_check_content (good, a, &error));
+  /* Read back as the core keeps it: sources included. */
+  g_autoptr (BfSessionMedia) back = bf_session_media_new_from_jingle (
+    bf_session_media_get_jingle (good));
+  g_assert_cmpuint (bf_session_media_get_n_sources (back, 0), ==, 1);
+  g_assert_cmpuint (bf_session_media_get_source (back, 0, 0), ==, 4242);
+  g_assert_cmpint (bf_session_media_get_content_senders (back, 0), ==,
+                   BF_SESSION_SENDERS_INITIATOR);
+
+  g_autoptr (BfSessionMedia) empty = bf_session_media_new ();
+  assert_offer_refused (empty, 8, "1 to 8 contents, not 0");
+  assert_offer_refused (good, 0, "not 1");
+  g_autoptr (BfSessionMedia) codecless = bf_session_media_new ();
+  bf_session_media_add_content (codecless, "a", "audio", 0);
+  assert_offer_refused (codecless, 8, "'a' has no codec");
+  g_autoptr (BfSessionMedia) text = bf_session_media_new ();
+  bf_session_media_add_codec (text, bf_session_media_add_content (text, "t", "text", 0), &opus);
+  assert_offer_refused (text, 8, "neither audio nor video");
+  g_autoptr (BfSessionMedia) unnamed = bf_session_media_new ();
+  bf_session_media_add_codec (unnamed, bf_session_media_add_content (unnamed, "v", "video", 0),
+                              &nameless);
+  assert_offer_refused (unnamed, 8, "payload type 100");
+  g_autoptr (BfSessionMedia) twice = bf_session_media_new ();
+  bf_session_media_add_codec (twice, bf_session_media_add_content (twice, "x", "audio", 0), &opus);
+  bf_session_media_add_codec (twice, bf_session_media_add_content (twice, "x", "video", 0),
+                              &nameless);
+  assert_offer_refused (twice, 8, "dynamic");   /* the first error found */
+  g_autoptr (BfSessionMedia) dup = bf_session_media_new ();
+  bf_session_media_add_codec (dup, bf_session_media_add_content (dup, "x", "audio", 0), &opus);
+  bf_session_media_add_codec (dup, bf_session_media_add_content (dup, "x", "audio", 0), &opus);
+  assert_offer_refused (dup, 8, "two contents are called 'x'");
+  g_autoptr (BfSessionMedia) noname = bf_session_media_new ();
+  bf_session_media_add_codec (noname, bf_session_media_add_content (noname, "", "audio", 0),
+                              &opus);
+  assert_offer_refused (noname, 8, "no usable name");
+  g_assert_false (bf_session_media_check_content (good, 1, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
+/* The description an answer becomes: the module's codecs and sources, the
+ * peer's reduced-size RTCP and mixed extension forms. */
+static void
+test_answer_rtp (void)
+{
+  g_autoptr (BfJingle) j = offer ();
+  BfJingleContent *oc = bf_jingle_find_content (j, "0");
+  oc->rtp->rtcp_reduced_size = TRUE;
+  oc->rtp->extmap_allow_mixed = TRUE;
+  g_autoptr (BfSessionMedia) m = bf_session_media_new_from_jingle (j);
+  g_autoptr (BfSessionMedia) a = bf_session_media_new ();
+  guint c = bf_session_media_add_content (a, "0", "audio", 0);
+  bf_session_media_copy_codec (a, c, m, 0, 0);
+  bf_session_media_add_source (a, c, 77, "cn", NULL);
+  const BfJingleContent *ac = g_ptr_array_index (bf_session_media_get_jingle (a)->contents, 0);
+  g_autoptr (BfJingleRtpDescription) rtp = bf_session_media_answer_rtp (oc->rtp, ac->rtp);
+  g_assert_true (rtp->rtcp_mux);
+  g_assert_true (rtp->rtcp_reduced_size);
+  g_assert_false (rtp->extmap_allow_mixed);   /* no extension in the answer */
+  g_assert_cmpuint (rtp->payload_types->len, ==, 1);
+  g_assert_cmpuint (rtp->sources->len, ==, 1);
+  bf_session_media_add_header_extension (a, c, 1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
+  g_autoptr (BfJingleRtpDescription) rtp2 = bf_session_media_answer_rtp (oc->rtp, ac->rtp);
+  g_assert_true (rtp2->extmap_allow_mixed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -196,5 +287,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-media/read-offer", test_read_offer);
   g_test_add_func ("/session-media/good-answer", test_good_answer);
   g_test_add_func ("/session-media/bad-answers", test_bad_answers);
+  g_test_add_func ("/session-media/offers", test_offers);
+  g_test_add_func ("/session-media/answer-rtp", test_answer_rtp);
   return g_test_run ();
 }
