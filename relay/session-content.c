@@ -138,6 +138,7 @@ handle_content_answer (BfSession *s, const BfJingle *j)
         }
       g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
                  accepted ? "accepted" : "rejected", c->name);
+      forward_post_maps (s);
       if (info->sessions->content_answered)
         info->sessions->content_answered (s->module, s, c->name, accepted);
       if (s->phase == BF_SESSION_PHASE_ENDED)
@@ -157,6 +158,7 @@ handle_content_remove (BfSession *s, const BfJingle *j)
       transports_drop_content (s, c->name);
       s->content_changes++;
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
+      forward_post_maps (s);
       if (info->sessions->content_removed)
         info->sessions->content_removed (s->module, s, c->name);
       if (s->phase == BF_SESSION_PHASE_ENDED)
@@ -249,6 +251,7 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
       return FALSE;
     }
   transports_update_route (s);
+  forward_post_maps (s);
   return TRUE;
 }
 
@@ -269,6 +272,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
     g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
   bf_jingle_remove_content (s->theirs, name);
   transports_drop_content (s, name);
+  forward_post_maps (s);
 }
 
 void
@@ -286,4 +290,5 @@ bf_session_remove_content (BfSession *session, const char *name)
   bf_jingle_remove_content (s->theirs, name);
   bf_jingle_remove_content (s->ours, name);
   transports_drop_content (s, name);
+  forward_post_maps (s);
 }

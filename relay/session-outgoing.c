@@ -173,6 +173,7 @@ handle_accept (BfSession *s, BfJingle *j)
    * prepares for the media path is in place before media can flow. */
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   session_ref (s);
+  forward_post_maps (s);
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
   for (guint i = 0; i < s->n_transports && s->phase != BF_SESSION_PHASE_ENDED; i++)
@@ -522,10 +523,9 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
     }
   bf_jingle_copy_groups (s->ours, mirror->theirs);
   transports_assign_own (s, s->ours);
-  s->linked = session_ref (mirror);
-  mirror->linked = session_ref (s);
   s->worker = mirror->worker;
   bf_media_worker_acquire (s->worker);
+  forward_link (s, mirror);
   mgr->stats.placed++;
   if (pr == NULL)
     send_proposal (s);   /* a bare JID: ring every device first */
