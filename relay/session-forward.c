@@ -166,6 +166,30 @@ maps_job_free (gpointer data)
   g_free (job);
 }
 
+/* Logs what a new map renumbers, when it changed: operators see why the
+ * numbers differ on the two sides, tests that the maps reached the worker. */
+static void
+log_map_change (BfSession *s, BfSession *to, const BfRtpMap *was, const BfRtpMap *map)
+{
+  if (memcmp (was->pt, map->pt, sizeof map->pt) == 0
+      && memcmp (was->ext, map->ext, sizeof map->ext) == 0)
+    return;
+  g_autoptr (GString) what = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (map->pt); i++)
+    if (map->pt[i] != i)
+      g_string_append_printf (what, "%s%u→%u", what->len ? " " : "payload types ", i, map->pt[i]);
+  gboolean first = TRUE;
+  for (guint i = 1; i < G_N_ELEMENTS (map->ext); i++)
+    if (map->ext[i] != i)
+      {
+        g_string_append_printf (what, "%s%u→%u", first ? (what->len ? "; extension ids " : "extension ids ")
+                                                       : " ", i, map->ext[i]);
+        first = FALSE;
+      }
+  g_message ("session %s: packets forwarded to session %s renumbered: %s", s->sid, to->sid,
+             what->len ? what->str : "nothing now");
+}
+
 static void
 worker_set_maps (BfSession *s, BfSession *to, const BfRtpMap *map, const gboolean takes[128],
                  gboolean known)
@@ -173,6 +197,7 @@ worker_set_maps (BfSession *s, BfSession *to, const BfRtpMap *map, const gboolea
   SessionForward *f = &s->w_forward;
   if (s->torn_down || f->linked != to)
     return;
+  log_map_change (s, to, &f->map, map);
   f->map = *map;
   memcpy (f->takes, takes, sizeof f->takes);
   f->takes_known = known;
@@ -199,9 +224,6 @@ forward_post_maps (BfSession *s)
   rtp_map (l, s, &job->b_to_a);
   job->a_known = receive_pts (s, job->a_takes);
   job->b_known = receive_pts (l, job->b_takes);
-  if (!job->a_to_b.identity || !job->b_to_a.identity)
-    g_debug ("session %s: payload types or header extension ids renumbered toward %s",
-             s->sid, l->sid);
   bf_media_worker_invoke (s->worker, worker_maps, job, maps_job_free);
 }
 

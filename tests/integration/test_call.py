@@ -899,6 +899,45 @@ def test_content_on_a_transport_of_its_own_is_relayed(main, alice, bob, calls):
     main.wait_log(f"session {c.a_sid}", 1)
 
 
+def test_an_added_content_is_renumbered_by_the_core(main, alice, bob, calls):
+    """The core forwards between the legs (bf_session_forward) with maps it
+    recomputes and posts to the worker when contents change: alice adds
+    video as 96/97, bob answers it as 100/101 (its own numbers), so what
+    alice sends on 96/97 must leave toward bob as 100/101, and nothing is
+    renumbered before the content is answered.  The worker logs each map it
+    installs that differs from the one before."""
+    c = new_call(calls, main, alice, bob)
+    c.establish(video=False)
+    renumbered = f"session {c.a_sid}: packets forwarded to session {c.b_sid} renumbered"
+    # The audio's header extension: bob's answer ids differ from alice's.
+    main.wait_log(f"{renumbered}: extension ids 1→5", 5)
+    before = main.count(renumbered)
+    other = Side(ufrag="othr", pwd="anotherPassword0123456789", fp=A.fp, cands=A.cands,
+                 trickle=[], ssrcs=A.ssrcs, cname=A.cname)
+    reply = c.a_send(jingle("content-add", c.a_sid, content_of(
+        "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(other, "actpass"))))
+    assert reply.get("type") == "result", dump(reply)
+    c.wait_b("content-add")
+    assert main.count(renumbered) == before, main.log()[-3000:]
+    second = Side(ufrag="bsec", pwd="bobSecondPassword0123456", fp=B.fp, cands=B.cands,
+                  trickle=[], ssrcs=B.ssrcs, cname=B.cname)
+    reply = c.b_send(jingle("content-accept", c.b_sid, content_of(
+        "initiator", "v1", video_desc(100, 101, B.ssrcs[1:], B.cname),
+        transport_xml(second, "active"))))
+    assert reply.get("type") == "result", dump(reply)
+    c.wait_a("content-accept")
+    main.wait_log(f"{renumbered}: payload types 96→100 97→101; extension ids 1→5", 5)
+    # Bob sends with the numbers belfry offered him, alice's own: nothing
+    # to change that way.
+    assert f"session {c.b_sid}: packets forwarded to session {c.a_sid} renumbered" \
+        not in main.log(), main.log()[-3000:]
+    # Bob removes it: the map is the audio's alone again.
+    reply = c.b_send(jingle("content-remove", c.b_sid, "<content creator='initiator' name='v1'/>"))
+    assert reply.get("type") == "result", dump(reply)
+    c.wait_a("content-remove")
+    main.wait_log(f"{renumbered}: extension ids 1→5", 5, count=2)
+
+
 # ---------------------------------------------------------------------------
 # 3. ringing
 # ---------------------------------------------------------------------------
