@@ -22,7 +22,6 @@
 #include <gmodule.h>
 #include <belfry/module.h>
 #include <belfry/rate-limit.h>
-#include <belfry/worker.h>
 
 #include "jid-escape.h"
 #include "rtcp-privacy.h"
