@@ -75,20 +75,35 @@ receive_pts (BfSession *session, gboolean pts[128])
   return any;
 }
 
-/* --- the link (main thread) --- */
+/* --- jobs posted to the link's worker --- */
 
+/* The link (a, b), or new maps for it (all of it). */
 typedef struct {
   BfSession *a, *b;        /* references */
-} LinkJob;
+  BfRtpMap a_to_b, b_to_a;
+  gboolean a_takes[128], b_takes[128];
+  gboolean a_known, b_known;
+} ForwardJob;
+
+static ForwardJob *
+forward_job_new (BfSession *a, BfSession *b)
+{
+  ForwardJob *job = g_new (ForwardJob, 1);
+  job->a = session_ref (a);
+  job->b = session_ref (b);
+  return job;
+}
 
 static void
-link_job_free (gpointer data)
+forward_job_free (gpointer data)
 {
-  LinkJob *job = data;
+  ForwardJob *job = data;
   session_unref (job->a);
   session_unref (job->b);
   g_free (job);
 }
+
+/* --- the link (main thread) --- */
 
 static void
 worker_link_one (BfSession *s, BfSession *to)
@@ -107,7 +122,7 @@ worker_link_one (BfSession *s, BfSession *to)
 static void
 worker_link (gpointer data)
 {
-  LinkJob *job = data;
+  ForwardJob *job = data;
   worker_link_one (job->a, job->b);
   worker_link_one (job->b, job->a);
 }
@@ -119,10 +134,8 @@ forward_link (BfSession *placed, BfSession *mirror)
   g_return_if_fail (placed->worker == mirror->worker && mirror->worker != NULL);
   placed->linked = mirror;
   mirror->linked = placed;
-  LinkJob *job = g_new (LinkJob, 1);
-  job->a = session_ref (placed);
-  job->b = session_ref (mirror);
-  bf_media_worker_invoke (mirror->worker, worker_link, job, link_job_free);
+  bf_media_worker_invoke (mirror->worker, worker_link, forward_job_new (placed, mirror),
+                          forward_job_free);
 }
 
 void
@@ -149,22 +162,6 @@ bf_session_get_linked (BfSession *session)
 }
 
 /* --- the maps, posted --- */
-
-typedef struct {
-  BfSession *a, *b;        /* references */
-  BfRtpMap a_to_b, b_to_a;
-  gboolean a_takes[128], b_takes[128];
-  gboolean a_known, b_known;
-} MapsJob;
-
-static void
-maps_job_free (gpointer data)
-{
-  MapsJob *job = data;
-  session_unref (job->a);
-  session_unref (job->b);
-  g_free (job);
-}
 
 /* Logs what a new map renumbers, when it changed: operators see why the
  * numbers differ on the two sides, tests that the maps reached the worker. */
@@ -206,7 +203,7 @@ worker_set_maps (BfSession *s, BfSession *to, const BfRtpMap *map, const gboolea
 static void
 worker_maps (gpointer data)
 {
-  MapsJob *job = data;
+  ForwardJob *job = data;
   worker_set_maps (job->a, job->b, &job->a_to_b, job->b_takes, job->b_known);
   worker_set_maps (job->b, job->a, &job->b_to_a, job->a_takes, job->a_known);
 }
@@ -217,14 +214,12 @@ forward_post_maps (BfSession *s)
   BfSession *l = s->linked;
   if (l == NULL || s->worker == NULL)
     return;
-  MapsJob *job = g_new (MapsJob, 1);
-  job->a = session_ref (s);
-  job->b = session_ref (l);
+  ForwardJob *job = forward_job_new (s, l);
   rtp_map (s, l, &job->a_to_b);
   rtp_map (l, s, &job->b_to_a);
   job->a_known = receive_pts (s, job->a_takes);
   job->b_known = receive_pts (l, job->b_takes);
-  bf_media_worker_invoke (s->worker, worker_maps, job, maps_job_free);
+  bf_media_worker_invoke (s->worker, worker_maps, job, forward_job_free);
 }
 
 /* --- forwarding (worker) --- */
