@@ -89,8 +89,8 @@ static ForwardJob *
 forward_job_new (BfSession *a, BfSession *b)
 {
   ForwardJob *job = g_new (ForwardJob, 1);
-  job->a = session_ref (a);
-  job->b = session_ref (b);
+  job->a = bf_session_ref (a);
+  job->b = bf_session_ref (b);
   return job;
 }
 
@@ -98,8 +98,8 @@ static void
 forward_job_free (gpointer data)
 {
   ForwardJob *job = data;
-  session_unref (job->a);
-  session_unref (job->b);
+  bf_session_unref (job->a);
+  bf_session_unref (job->b);
   g_free (job);
 }
 
@@ -111,7 +111,7 @@ worker_link_one (BfSession *s, BfSession *to)
   SessionForward *f = &s->w_forward;
   if (s->torn_down || f->linked != NULL)
     return;
-  f->linked = session_ref (to);
+  f->linked = bf_session_ref (to);
   /* Until the first maps arrive (an answer): as it comes, everything. */
   bf_jingle_describe_rtp_map_init (&f->map);
   f->takes_known = FALSE;
@@ -265,5 +265,5 @@ forward_teardown (BfSession *s)
     g_message ("session %s: %" G_GUINT64_FORMAT " RTP packets dropped (payload type not "
                "negotiated by the peer of session %s)", s->sid, f->dropped_pt,
                f->linked ? f->linked->sid : "linked");
-  g_clear_pointer (&f->linked, session_unref);
+  g_clear_pointer (&f->linked, bf_session_unref);
 }

@@ -36,7 +36,7 @@ typedef struct {
 /* Main thread: links a session we place with the one it mirrors (both on
  * one worker, neither linked yet); the worker learns of it by a job. */
 G_GNUC_INTERNAL void forward_link (BfSession *placed, BfSession *mirror);
-/* Main thread, at the end of session_end (after the ended() hook): the
+/* Main thread, at the end of bf_session_end (after the ended() hook): the
  * link is gone on the main side, for both sessions. */
 G_GNUC_INTERNAL void forward_unlink (BfSession *s);
 /* Main thread: recomputes the maps of both directions of @s's link from
@@ -45,7 +45,7 @@ G_GNUC_INTERNAL void forward_unlink (BfSession *s);
  * starts media are in place when it flows).  Nothing without a link.
  * Called whenever a session is answered or its contents change. */
 G_GNUC_INTERNAL void forward_post_maps (BfSession *s);
-/* Worker, in worker_teardown: reports what was dropped and lets go of the
+/* Worker, in bf_session_worker_teardown: reports what was dropped and lets go of the
  * linked session. */
 G_GNUC_INTERNAL void forward_teardown (BfSession *s);
 
