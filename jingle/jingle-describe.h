@@ -13,8 +13,8 @@
  * thread. */
 #pragma once
 
-#include <belfry/session.h>
 #include "jingle.h"
+#include "rtp-map.h"
 
 G_BEGIN_DECLS
 

@@ -1,9 +1,13 @@
 /* belfry/worker.h: the modules' view of a media worker — posting work to
  * it and timers with absolute deadlines on it.  A BfWorker is a
  * BfMediaWorker (relay/media/worker.h); this file adds nothing to the
- * worker itself, only a GSource kind on its context. */
+ * worker itself, only a GSource kind on its context.  Each module callback
+ * (a work item, a timer tick) runs as one send batch of the worker's send
+ * queue (media/send-queue.h), so the packets it sends leave together when
+ * it returns. */
 #include <belfry/worker.h>
 
+#include "media/send-queue.h"
 #include "media/worker.h"
 
 #define TIMER_MAX_INTERVAL_MS 60000
@@ -14,11 +18,43 @@ media_worker (BfWorker *worker)
   return (BfMediaWorker *) worker;
 }
 
+/* A module's work item, run as one send batch. */
+typedef struct {
+  BfMediaWorker *worker;
+  BfWorkerFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+} Work;
+
+static void
+work_run (gpointer data)
+{
+  Work *work = data;
+  BfMediaSendQueue *q = bf_media_worker_get_send_queue (work->worker);
+  bf_media_send_queue_begin (q);
+  work->func (work->data);
+  bf_media_send_queue_end (q);
+}
+
+static void
+work_free (gpointer data)
+{
+  Work *work = data;
+  if (work->destroy)
+    work->destroy (work->data);
+  g_free (work);
+}
+
 void
 bf_worker_invoke (BfWorker *worker, BfWorkerFunc func, gpointer data, GDestroyNotify destroy)
 {
   g_return_if_fail (worker != NULL && func != NULL);
-  bf_media_worker_invoke (media_worker (worker), func, data, destroy);
+  Work *work = g_new (Work, 1);
+  work->worker = media_worker (worker);
+  work->func = func;
+  work->data = data;
+  work->destroy = destroy;
+  bf_media_worker_invoke (work->worker, work_run, work, work_free);
 }
 
 gboolean
@@ -34,6 +70,7 @@ typedef struct {
   GSource source;
   gint64 start;            /* monotonic µs: tick n is due at start + n × interval */
   gint64 interval;         /* µs */
+  BfMediaSendQueue *queue; /* the worker's: each tick is one send batch */
   guint64 next;            /* the index of the next tick */
   guint64 missed;
   BfWorkerTimerFunc func;
@@ -69,7 +106,10 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   tick.missed = t->missed;
   t->next = due + 1;
   g_source_set_ready_time (source, timer_deadline (t, t->next));
-  return t->func (&tick, t->data);
+  bf_media_send_queue_begin (t->queue);
+  gboolean again = t->func (&tick, t->data);
+  bf_media_send_queue_end (t->queue);
+  return again;
 }
 
 static void
@@ -98,6 +138,7 @@ bf_worker_timer_add (BfWorker *worker, guint interval_ms, BfWorkerTimerFunc func
   Timer *t = (Timer *) source;
   t->start = g_get_monotonic_time ();
   t->interval = (gint64) interval_ms * G_TIME_SPAN_MILLISECOND;
+  t->queue = bf_media_worker_get_send_queue (w);
   t->next = 1;
   t->func = func;
   t->data = data;

@@ -5,6 +5,7 @@
  *   session-worker.c    the media worker side: transport, jobs, teardown
  *   session-outgoing.c  sessions we place (bf_session_place), JMI proposals
  *   session-content.c   contents added and removed while a session runs
+ *   session-forward.c   the link between two sessions, forwarding over it
  *   session-transports.c which contents share which ICE-UDP transport
  *                       (BUNDLE or one per content), ICE restarts
  *
@@ -20,6 +21,7 @@
 #include "jmi.h"
 #include "packet-route.h"
 #include "jingle-session.h"
+#include "session-forward.h"
 #include "session-phase.h"
 #include "sessions.h"
 #include "transport.h"
@@ -92,13 +94,15 @@ struct _BfSession {
   guint n_transports;
   GHashTable *content_transport;   /* content name -> transport index + 1 */
   gboolean bundled;                /* the contents share transports by a BUNDLE group */
-  /* the other leg of a relayed call: a reference, dropped on the worker */
+  /* the session linked to this one (session-forward.h): main thread, not a
+   * reference; cleared for both when either ends */
   BfSession *linked;
   /* worker side */
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
   BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
+  SessionForward w_forward;        /* the link and its maps (session-forward.h) */
   gboolean w_ready_told;           /* media_ready() ran for the transports there are */
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
                                     * policy, by reason; read by the main side once

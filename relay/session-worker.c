@@ -522,8 +522,8 @@ bf_session_worker_teardown (gpointer data)
   for (guint i = 0; i < s->w_n_transports; i++)
     close_transport (s->transports[i]);
   log_ignored_candidates (s);
-  /* No media() of ours runs after this: the other leg may go. */
-  g_clear_pointer (&s->linked, bf_session_unref);
+  /* No media() of ours runs after this: the linked session may go. */
+  forward_teardown (s);
   bf_media_worker_release (s->worker);
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_worker_released, bf_session_ref (s),
                               (GDestroyNotify) bf_session_unref);

@@ -5,16 +5,16 @@
  * the main thread (signalling, in the manager's table until it ends) and
  * its media worker (the transport's callbacks).  The transport itself is
  * created, used and freed on the worker only; everything else of the
- * session is touched on the main thread only, except the SSRC table and
- * the link to the other leg, which are written before the worker ever sees
- * the session.
+ * session is touched on the main thread only, except the SSRC table,
+ * which is written before the worker ever sees the session, and the w_
+ * fields, which are the worker's.
  *
  * Two kinds of session: incoming (a peer's session-initiate; we answer,
  * at once or when the module says so) and outgoing (bf_session_place: we
  * offer, after a XEP-0353 proposal when the peer is a bare JID).  The two
- * legs of a relayed call are linked: each holds a reference to the other
- * until its own teardown on their shared worker, so a media() callback of
- * one leg can always reach the other. */
+ * legs of a relayed call are linked (session-forward.c): on their shared
+ * worker each holds a reference to the other until its own teardown, so a
+ * packet received on one leg can always be forwarded to the other. */
 #include "build-config.h"
 
 #include <string.h>
@@ -156,55 +156,6 @@ bf_session_request_keyframe (BfSession *session)
   if (sent)
     g_debug ("session %s: asked the peer for keyframes of %u video streams", session->sid, sent);
   return sent;
-}
-
-void
-bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map)
-{
-  /* Numbers arrive as we told @from's peer (our offer if we placed that
-   * session; for a session we answer, the caller's own numbers, which our
-   * answer keeps) and leave as @to's peer told us. */
-  bf_jingle_describe_rtp_map_init (map);
-  if (to->theirs == NULL)
-    return;
-  for (guint i = 0; i < to->theirs->contents->len; i++)
-    {
-      const BfJingleContent *heard = g_ptr_array_index (to->theirs->contents, i);
-      const BfJingleContent *sent = from->ours ? bf_jingle_find_content (from->ours, heard->name)
-                                               : NULL;
-      if (sent == NULL && !from->outgoing && from->theirs)
-        sent = bf_jingle_find_content (from->theirs, heard->name);
-      if (sent && sent->rtp && heard->rtp)
-        bf_jingle_describe_rtp_map_add (map, sent->rtp, heard->rtp);
-    }
-}
-
-gboolean
-bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
-{
-  BfSession *s = session;
-  memset (pts, 0, 128 * sizeof (gboolean));
-  BfJingleCreator us = s->outgoing ? BF_JINGLE_CREATOR_INITIATOR : BF_JINGLE_CREATOR_RESPONDER;
-  const BfJingle *sides[] = { s->theirs, s->ours };
-  gboolean any = FALSE;
-  for (guint k = 0; k < G_N_ELEMENTS (sides); k++)
-    for (guint i = 0; sides[k] && i < sides[k]->contents->len; i++)
-      {
-        const BfJingleContent *c = g_ptr_array_index (sides[k]->contents, i);
-        /* Whoever did not create a content answered it; the creator as the
-         * session knows it (a peer may get the attribute wrong). */
-        const BfJingleSessionContent *sc
-          = s->js ? bf_jingle_session_find_content_by_name (s->js, c->name) : NULL;
-        if (sc == NULL || c->rtp == NULL)
-          continue;
-        const BfJingle *answer = sc->creator == us ? s->theirs : s->ours;
-        if (answer != sides[k])
-          continue;
-        for (guint m = 0; m < c->rtp->payload_types->len; m++)
-          pts[((const BfJinglePayloadType *) g_ptr_array_index (c->rtp->payload_types, m))->id]
-            = any = TRUE;
-      }
-  return any;
 }
 
 /* --- signalling helpers (main thread) --- */
@@ -507,6 +458,7 @@ bf_session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, 
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->ended)
     info->sessions->ended (s->module, s, bf_jingle_reason_to_string (reason));
+  forward_unlink (s);
   /* After ended(): what the module posted there runs first (session.h
    * promises it; jobs run in posting order). */
   if (s->worker)
@@ -985,6 +937,8 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
   s->ours = g_steal_pointer (&ours);
   bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
+  /* Before the media starts: what each peer takes is known now. */
+  forward_post_maps (s);
   bf_session_transports_start (s, s->theirs);
   return TRUE;
 }

@@ -26,13 +26,14 @@
  * running session with bf_session_add_content() / bf_session_accept_
  * content().
  *
- * Threads: every hook except media() and every function except
- * bf_session_send_rtp/rtcp() run on the main thread; media() runs on the
- * session's media worker thread, where bf_session_send_rtp/rtcp() must be
- * called.  Sessions made with bf_session_place() share the worker of their
- * @mirror, so a module may send on either session from either's media();
- * a module puts other sessions on one worker itself (the @worker of
- * bf_session_place_offer(), bf_session_set_worker() from offer()).
+ * Threads: every hook except media() and media_ready(), and every function
+ * except bf_session_send_rtp/rtcp(), bf_session_forward() and
+ * bf_session_request_keyframe(), run on the main thread; those run on the
+ * session's media worker thread (bf_session_get_linked() on either, with
+ * its own rule).  Sessions made with bf_session_place() share the worker of
+ * their @mirror, so a module may send on either session from either's
+ * media(); a module puts other sessions on one worker itself (the @worker
+ * of bf_session_place_offer(), bf_session_set_worker() from offer()).
  * A BfSession pointer stays valid until the ended() hook has returned; data
  * set with bf_session_set_data() is freed after the last media() call, on
  * whichever thread drops the session last.  Work a module posts to the
@@ -43,6 +44,7 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/packet.h>
 #include <belfry/session-media.h>
 #include <belfry/stanza.h>
 
@@ -181,12 +183,48 @@ gboolean bf_session_accept (BfSession *session, const BfSessionMedia *answer, GE
  * G_IO_ERROR_INVALID_ARGUMENT for a bad JID or a @mirror that cannot be
  * mirrored) otherwise.
  *
- * The two sessions are linked: each keeps the other alive until it is torn
- * down on their shared worker, so from either one's media() the other may
- * be sent to (bf_session_send_rtp/rtcp) even after its ended() (the send
- * then fails and is counted). */
+ * The two sessions are linked (bf_session_get_linked): the core forwards
+ * between them (bf_session_forward), and on their shared worker each keeps
+ * the other alive until it is torn down there, so from either one's
+ * media() the other may be sent to even after its ended() (the send then
+ * fails and is counted). */
 BfSession *bf_session_place (BfModule *module, const char *local, const char *peer,
                              BfSession *mirror, GError **error);
+
+/* The session linked to @session (the one bf_session_place() made from it,
+ * or its mirror), or NULL.  A session has at most one link; the core owns
+ * it.
+ *   - Main thread: NULL once either session has ended, except that a
+ *     session still sees its partner during its own ended() hook (so a
+ *     relay can end the other one there; the other's ended() then sees
+ *     NULL).
+ *   - The sessions' worker (media(), media_ready(), work posted there):
+ *     the partner from the moment the link reaches the worker (before the
+ *     placed session can be answered) until @session's media stops; it
+ *     may have ended on the main thread already (sends to it then fail and
+ *     are counted). */
+BfSession *bf_session_get_linked (BfSession *session);
+
+/* Worker thread only: sends @packet, received on @from, to @from's linked
+ * session, as the core translates it.  The core keeps the translation on
+ * the worker and replaces it by posting there whenever either session is
+ * answered or its contents change (in order with the work that starts the
+ * media, so no packet leaves with stale numbers):
+ *   - RTP: payload types by codec (name, clock rate, channels) and RFC 8285
+ *     header extension ids by URI, rewritten in @packet->data (in place) from
+ *     the numbers @from's peer uses to those the linked peer negotiated;
+ *     SSRCs pass through.  RTP of a payload type the linked session's peer
+ *     did not negotiate (an rtx, red or ulpfec only @from's peer took) is
+ *     dropped and counted (logged once, and at the end): Dino plays the
+ *     first SSRC of a stream and ignores any later one, so a stray
+ *     retransmission stream arriving first would silence it;
+ *   - RTCP: as it is (the SSRCs are the same on both sessions); a module
+ *     that must hide something in it (the call's SDES/APP privacy)
+ *     rewrites @packet first.
+ * Only @packet->data, len and is_rtcp are read.  TRUE when it was sent;
+ * FALSE without a link, for malformed RTP, a payload type dropped as above
+ * or a failed send (counted). */
+gboolean bf_session_forward (BfSession *from, BfPacket *packet);
 
 /* Accepts a deferred incoming @session with what @answered's peer accepted
  * (codecs under the caller's own payload type numbers, feedback, header
@@ -291,33 +329,6 @@ void bf_session_terminate (BfSession *session, const char *reason, const char *t
 /* Sends session-info (@name: the content of a mute/unmute, or NULL).
  * RINGING before the session is accepted only. */
 void bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name);
-
-/* How packets received on one session are rewritten to be sent on
- * another: payload types by codec (name, clock rate, channels) and
- * RFC 8285 header extension ids by URI, as each peer negotiated them.  An
- * entry maps to itself when there is nothing to change. */
-typedef struct {
-  gboolean identity;       /* nothing to rewrite at all */
-  guint8 pt[128];
-  guint8 ext[256];         /* one-byte ids use 1..14, two-byte 1..255 */
-} BfRtpMap;
-
-/* Fills @map for packets from @from's peer to @to's peer; both sessions
- * must be accepted (or being accepted with bf_session_accept_mirrored).
- * Content changes change the map: fill a new one after each. */
-void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
-/* The payload types @session's peer agreed to receive, as numbered on
- * that session (for each content, the answer's payload types: the peer's
- * session-accept / content-accept for what we offered, ours for what it
- * offered): @pts[id] is TRUE for each.  FALSE (all FALSE) before the
- * session is answered.  What else a relay sends that peer it did not
- * negotiate (an rtx, red or ulpfec only the other leg took): Dino locks
- * onto the first SSRC of a stream and plays whatever comes on it. */
-gboolean bf_session_get_receive_pts (BfSession *session, gboolean pts[128]);
-/* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
- * (nothing is changed then); with an identity map only the fixed header
- * and CSRC list are checked (the packet is not looked into further). */
-gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
 
 /* Worker thread only: protects and sends one packet to the peer.  FALSE
  * (counted) before DTLS is done, after the end, or for a malformed packet. */

@@ -20,7 +20,17 @@
  * from dispatch time and drifts by the dispatch latency every tick).  When
  * the worker was busy for more than an interval, the ticks it missed are
  * skipped, not run in a burst: the callback runs once, for the latest
- * deadline that is due, and sees how many were skipped. */
+ * deadline that is due, and sees how many were skipped.
+ *
+ * Each work item (bf_worker_invoke) and each timer tick is one send batch:
+ * the packets its callback sends (bf_session_send_rtp/rtcp,
+ * bf_session_forward) are protected at once but queued, and leave when the
+ * callback returns, with one sendmmsg() per destination (a socket and a
+ * peer address) instead of one sendto() each; a destination's packets keep
+ * their order.  A 20 ms mixing tick that sends one packet to each of N
+ * sessions on one socket makes one system call, not N.  A send reports
+ * success once queued; a failure of the batched send is counted in the
+ * session's transport (send errors), as any other. */
 #pragma once
 
 #include <glib.h>

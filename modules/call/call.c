@@ -7,10 +7,12 @@
  * /<random> (her bare JID only: Bob never learns her resource), offering
  * what Alice offered with belfry's own candidates and fingerprint.  When
  * Bob answers, Alice is answered with what Bob accepted.  Each leg has its
- * own ICE, DTLS and SRTP; both share one media worker, where every packet
- * is unprotected from one leg and protected onto the other without being
- * decoded (SSRCs pass through; payload types and header extension ids are
- * renumbered when the legs differ).  Ringing, hold, mute and the end of
+ * own ICE, DTLS and SRTP; both share one media worker, where the core
+ * forwards every packet from one leg onto the other without decoding it
+ * (bf_session_forward: SSRCs pass through; payload types and header
+ * extension ids are renumbered when the legs differ, by maps the core
+ * keeps; the legs are the core's link, bf_session_get_linked).  This
+ * module keeps the signalling only.  Ringing, hold, mute and the end of
  * either leg are carried to the other.  Nothing that names one party
  * reaches the other: leg B comes from a random resource, each leg gets its
  * own cname and msid (the core's), and relayed RTCP loses its SDES items
@@ -20,7 +22,6 @@
 #include <gmodule.h>
 #include <belfry/module.h>
 #include <belfry/rate-limit.h>
-#include <belfry/worker.h>
 
 #include "jid-escape.h"
 #include "rtcp-privacy.h"
@@ -45,41 +46,21 @@ typedef struct {
   guint64 n_calls, n_answered, n_refused, n_timeouts, n_rate_limited, n_loops;
 } CallModule;
 
-/* Payload types a peer receives (bf_session_get_receive_pts). */
+/* One relayed call: main-thread signalling state, except @rtcp.  The legs
+ * are the core's link (bf_session_get_linked): the call keeps the caller's
+ * leg only, to find the other from the ring timeout. */
 typedef struct {
-  gboolean ok[128];
-} PtSet;
-
-/* What call_media() reads: the worker's own copy, replaced only by
- * set_media() running on the worker (posted by update_maps), so the two
- * threads share nothing mutable.  Both legs share one worker. */
-typedef struct {
-  /* The packet translation, each direction (identity until answered). */
-  BfRtpMap a_to_b, b_to_a;
-  /* The payload types each leg's peer agreed to receive; until known
-   * (!*_known) everything passes. */
-  PtSet a_takes, b_takes;
-  gboolean a_takes_known, b_takes_known;
-  /* Relayed RTCP made private (rtcp-privacy.h); read when the call is
-   * freed, after the worker is done with both legs. */
-  CallRtcpPrivacyStats rtcp;
-} CallMedia;
-
-typedef struct {
-  gatomicrefcount ref;             /* one per leg, one per update in flight */
+  gatomicrefcount ref;             /* one per leg */
   guint id;
-  CallModule *cm;                  /* main thread */
+  CallModule *cm;
   char *caller;                    /* bare, lower case: the per_jid key */
-  BfSession *a, *b;                /* caller's leg, callee's leg */
-  gboolean a_over, b_over, counted_out, answered;
+  BfSession *a;                    /* the caller's leg, until its ended() */
+  gboolean counted_out, answered;
   guint ring_source;
   gint64 started_us;
-  gboolean renumbered;             /* the last maps rewrite payload types or ids */
-  /* RTP the receiving peer did not negotiate (call_media): counted on the
-   * worker, read once on the main thread for a log line.  A plain counter,
-   * so an atomic is enough; it steers nothing. */
-  gint dropped_pt;
-  CallMedia w;                     /* worker thread only */
+  /* Worker thread only (call_media); read when the call is freed, after
+   * the worker is done with both legs. */
+  CallRtcpPrivacyStats rtcp;
 } Call;
 
 static Call *
@@ -95,9 +76,8 @@ call_unref (gpointer data)
   Call *c = data;
   if (!g_atomic_ref_count_dec (&c->ref))
     return;
-  /* Both legs and every posted update are gone: their worker is done with
-   * the call. */
-  const CallRtcpPrivacyStats *rtcp = &c->w.rtcp;
+  /* Both legs are gone: their worker is done with the call. */
+  const CallRtcpPrivacyStats *rtcp = &c->rtcp;
   if (rtcp->sdes_items_dropped || rtcp->app_dropped || rtcp->malformed)
     g_message ("call %u: RTCP kept private: %" G_GUINT64_FORMAT " SDES items other than CNAME "
                "and %" G_GUINT64_FORMAT " APP packets removed, %" G_GUINT64_FORMAT
@@ -105,54 +85,6 @@ call_unref (gpointer data)
                rtcp->app_dropped, rtcp->malformed);
   g_free (c->caller);
   g_free (c);
-}
-
-/* New maps on their way to the worker. */
-typedef struct {
-  Call *call;                      /* a reference */
-  BfRtpMap a_to_b, b_to_a;
-  PtSet a_takes, b_takes;
-  gboolean a_takes_known, b_takes_known;
-} MapsUpdate;
-
-/* Worker: the maps in @data replace the call's. */
-static void
-set_media (gpointer data)
-{
-  MapsUpdate *u = data;
-  CallMedia *w = &u->call->w;
-  w->a_to_b = u->a_to_b;
-  w->b_to_a = u->b_to_a;
-  w->a_takes = u->a_takes;
-  w->b_takes = u->b_takes;
-  w->a_takes_known = u->a_takes_known;
-  w->b_takes_known = u->b_takes_known;
-}
-
-static void
-maps_update_free (gpointer data)
-{
-  MapsUpdate *u = data;
-  call_unref (u->call);
-  g_free (u);
-}
-
-/* After an answer or a content change: the packet translation for both
- * directions and what each peer takes (not yet known before a leg is
- * answered), posted to the worker.  Posted work runs in order with the
- * core's for the same worker, so maps posted before an accept are in
- * place before that accept's media flows. */
-static void
-update_maps (Call *c)
-{
-  MapsUpdate *u = g_new (MapsUpdate, 1);
-  u->call = call_ref (c);
-  bf_session_get_rtp_map (c->a, c->b, &u->a_to_b);
-  bf_session_get_rtp_map (c->b, c->a, &u->b_to_a);
-  u->a_takes_known = bf_session_get_receive_pts (c->a, u->a_takes.ok);
-  u->b_takes_known = bf_session_get_receive_pts (c->b, u->b_takes.ok);
-  c->renumbered = !u->a_to_b.identity || !u->b_to_a.identity;
-  bf_worker_invoke (bf_session_get_worker (c->a), set_media, u, maps_update_free);
 }
 
 static gboolean
@@ -181,8 +113,9 @@ on_ring_timeout (gpointer data)
   c->ring_source = 0;
   c->cm->n_timeouts++;
   g_message ("call %u: no answer within %u s", c->id, c->cm->ring_timeout);
-  if (!c->b_over)
-    bf_session_terminate (c->b, "timeout", NULL);   /* -> ended(B) ends A */
+  BfSession *b = c->a ? bf_session_get_linked (c->a) : NULL;
+  if (b)
+    bf_session_terminate (b, "timeout", NULL);   /* -> ended(B) ends A */
   return G_SOURCE_REMOVE;
 }
 
@@ -332,11 +265,7 @@ call_offer (BfModule *module, BfSession *a)
   c->cm = cm;
   c->caller = g_steal_pointer (&key);
   c->a = a;
-  c->b = b;
   c->started_us = g_get_monotonic_time ();
-  /* Read on the worker only after the core posts this session's media
-   * there, which is after this. */
-  c->w.a_to_b.identity = c->w.b_to_a.identity = TRUE;
   bf_session_set_data (a, c, call_unref);
   bf_session_set_data (b, call_ref (c), call_unref);
   g_hash_table_insert (cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (live + 1));
@@ -352,85 +281,59 @@ call_answered (BfModule *module, BfSession *b)
 {
   (void) module;
   Call *c = bf_session_get_data (b);
-  if (c == NULL || c->a_over)
+  BfSession *a = bf_session_get_linked (b);
+  if (c == NULL || a == NULL)
     return;
   g_clear_handle_id (&c->ring_source, g_source_remove);
-  /* Before the accept: the core starts leg A's media only after it. */
-  update_maps (c);
   g_autoptr (GError) error = NULL;
-  if (!bf_session_accept_mirrored (c->a, b, &error))
+  if (!bf_session_accept_mirrored (a, b, &error))
     {
       g_message ("call %u: the answer cannot be relayed: %s", c->id, error->message);
       bf_session_terminate (b, "incompatible-parameters", NULL);   /* ends A too */
       return;
     }
-  update_maps (c);   /* leg A's answer is known now: what Alice takes */
   c->answered = TRUE;
   c->cm->n_answered++;
-  g_message ("call %u: answered by %s after %.1f s%s", c->id, bf_session_get_peer (b),
-             (g_get_monotonic_time () - c->started_us) / 1e6,
-             c->renumbered ? " (payload types renumbered)" : "");
+  g_message ("call %u: answered by %s after %.1f s", c->id, bf_session_get_peer (b),
+             (g_get_monotonic_time () - c->started_us) / 1e6);
 }
 
 static void
 call_info (BfModule *module, BfSession *from, BfSessionInfo info, const char *name)
 {
   (void) module;
-  Call *c = bf_session_get_data (from);
-  if (c == NULL)
+  BfSession *to = bf_session_get_linked (from);
+  if (to == NULL)
     return;
-  gboolean from_a = from == c->a;
-  if (info == BF_SESSION_INFO_RINGING && from_a)
+  if (info == BF_SESSION_INFO_RINGING && !bf_session_is_outgoing (from))
     return;   /* only the callee rings */
-  if (from_a ? c->b_over : c->a_over)
-    return;
-  bf_session_send_info (from_a ? c->b : c->a, info, name);
+  bf_session_send_info (to, info, name);
 }
 
+/* Worker: the core forwards; RTCP is made private first. */
 static void
 call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, gsize len)
 {
   (void) module;
+  BfPacket packet = { .data = data, .len = len, .is_rtcp = is_rtcp };
   Call *c = bf_session_get_data (from);
-  if (G_UNLIKELY (c == NULL))
+  BfSession *to = bf_session_get_linked (from);
+  if (G_UNLIKELY (c == NULL || to == NULL))
     return;
-  gboolean from_a = from == c->a;
-  BfSession *to = from_a ? c->b : c->a;
-  if (is_rtcp)
+  /* Reports and feedback (NACK, PLI, FIR, REMB, transport-cc) are right
+   * for the other side as they are; SDES and APP are not
+   * (rtcp-privacy.h). */
+  if (is_rtcp && call_rtcp_needs_privacy (data, len))
     {
-      /* SSRCs are the same on both legs: reports and feedback (NACK, PLI,
-       * FIR, REMB, transport-cc) are right for the other side as they are;
-       * SDES and APP are not (rtcp-privacy.h). */
-      if (!call_rtcp_needs_privacy (data, len))
-        {
-          bf_session_send_rtcp (to, data, len);
-          return;
-        }
       guint8 out[CALL_RTCP_OUT_MAX];
       gsize n = call_rtcp_privacy (data, len, bf_session_get_cname (to), out, sizeof out,
-                                   &c->w.rtcp);
-      if (n > 0)
-        bf_session_send_rtcp (to, out, n);
-      return;
+                                   &c->rtcp);
+      if (n == 0)
+        return;
+      packet.data = out;
+      packet.len = n;
     }
-  if (!bf_rtp_map_apply (from_a ? &c->w.a_to_b : &c->w.b_to_a, data, len))
-    return;
-  /* A payload type the receiving peer never negotiated (an rtx, red or
-   * ulpfec that only the sending leg took) is not forwarded: Dino plays
-   * the first SSRC of a stream and ignores every other ("Got second ssrc
-   * on stream", plugins/rtp/src/stream.vala on_ssrc_pad_added()), so a
-   * stray retransmission SSRC arriving first would silence the stream. */
-  gboolean known = from_a ? c->w.b_takes_known : c->w.a_takes_known;
-  const PtSet *takes = from_a ? &c->w.b_takes : &c->w.a_takes;
-  if (known && !takes->ok[data[1] & 0x7f])
-    {
-      if (g_atomic_int_add (&c->dropped_pt, 1) == 0)
-        g_message ("call %u: RTP with payload type %u from the %s dropped: the %s did not "
-                   "negotiate it (counted from now on)", c->id, data[1] & 0x7f,
-                   from_a ? "caller" : "callee", from_a ? "callee" : "caller");
-      return;
-    }
-  bf_session_send_rtp (to, data, len);
+  bf_session_forward (from, &packet);
 }
 
 /* One leg can now take media: whatever its other leg's peer sent before
@@ -442,38 +345,40 @@ static void
 call_media_ready (BfModule *module, BfSession *ready)
 {
   (void) module;
-  Call *c = bf_session_get_data (ready);
-  if (G_UNLIKELY (c == NULL))
-    return;
-  BfSession *other = ready == c->a ? c->b : c->a;
+  BfSession *other = bf_session_get_linked (ready);
   if (other)
     bf_session_request_keyframe (other);
 }
 
+static const char *
+party (BfSession *leg)
+{
+  return bf_session_is_outgoing (leg) ? "callee" : "caller";
+}
+
 /* Content changes go across: the other party gets the content-add, and
- * its answer is the answer to the one who added. */
+ * its answer is the answer to the one who added.  The core renumbers the
+ * new contents' packets as they are answered. */
 static void
 call_content_added (BfModule *module, BfSession *from, const char *name)
 {
   (void) module;
   Call *c = bf_session_get_data (from);
+  BfSession *to = bf_session_get_linked (from);
   if (c == NULL)
     {
       bf_session_reject_content (from, name, "failed-application");
       return;
     }
-  gboolean from_a = from == c->a;
-  BfSession *to = from_a ? c->b : c->a;
   g_autoptr (GError) error = NULL;
-  if ((from_a ? c->b_over : c->a_over) || !c->answered
-      || !bf_session_add_content_mirrored (to, from, name, &error))
+  if (to == NULL || !c->answered || !bf_session_add_content_mirrored (to, from, name, &error))
     {
       g_message ("call %u: content '%s' not relayed: %s", c->id, name,
                  error ? error->message : "the call is not connected");
       bf_session_reject_content (from, name, "failed-application");
       return;
     }
-  g_message ("call %u: the %s adds content '%s'", c->id, from_a ? "caller" : "callee", name);
+  g_message ("call %u: the %s adds content '%s'", c->id, party (from), name);
 }
 
 static void
@@ -482,11 +387,8 @@ call_content_answered (BfModule *module, BfSession *answered, const char *name,
 {
   (void) module;
   Call *c = bf_session_get_data (answered);
-  if (c == NULL)
-    return;
-  gboolean from_a = answered == c->a;
-  BfSession *adder = from_a ? c->b : c->a;
-  if (from_a ? c->b_over : c->a_over)
+  BfSession *adder = bf_session_get_linked (answered);
+  if (c == NULL || adder == NULL)
     return;
   g_autoptr (GError) error = NULL;
   if (!accepted)
@@ -497,20 +399,15 @@ call_content_answered (BfModule *module, BfSession *answered, const char *name,
       bf_session_reject_content (adder, name, "incompatible-parameters");
       bf_session_remove_content (answered, name);
     }
-  update_maps (c);
 }
 
 static void
 call_content_removed (BfModule *module, BfSession *from, const char *name)
 {
   (void) module;
-  Call *c = bf_session_get_data (from);
-  if (c == NULL)
-    return;
-  gboolean from_a = from == c->a;
-  if (!(from_a ? c->b_over : c->a_over))
-    bf_session_remove_content (from_a ? c->b : c->a, name);
-  update_maps (c);
+  BfSession *to = bf_session_get_linked (from);
+  if (to)
+    bf_session_remove_content (to, name);
 }
 
 static void
@@ -520,23 +417,17 @@ call_ended (BfModule *module, BfSession *session, const char *reason)
   Call *c = bf_session_get_data (session);
   if (c == NULL)
     return;   /* refused before a call existed */
-  gboolean is_a = session == c->a;
-  if (is_a)
-    c->a_over = TRUE;
-  else
-    c->b_over = TRUE;
+  if (session == c->a)
+    c->a = NULL;
   g_clear_handle_id (&c->ring_source, g_source_remove);
   count_out (c);
-  if (c->a_over && c->b_over)
-    {
-      guint dropped = (guint) g_atomic_int_get (&c->dropped_pt);
-      if (dropped)
-        g_message ("call %u: %u RTP packets dropped (payload type not negotiated on the "
-                   "receiving leg)", c->id, dropped);
-      return;
-    }
-  g_message ("call %u: %s ended it: %s", c->id, is_a ? "the caller" : "the callee", reason);
-  bf_session_terminate (is_a ? c->b : c->a, reason, NULL);
+  /* The first leg to end ends the other; that one's ended() sees no
+   * link any more. */
+  BfSession *other = bf_session_get_linked (session);
+  if (other == NULL)
+    return;
+  g_message ("call %u: the %s ended it: %s", c->id, party (session), reason);
+  bf_session_terminate (other, reason, NULL);
 }
 
 /* The full JID a relay address is online as.  Clients take caps from a

@@ -8,7 +8,8 @@
 #define SLOTS 128                     /* queued packets, all destinations */
 
 struct _BfMediaSendQueue {
-  guint depth;                        /* > 0 inside a receive batch */
+  guint depth;                        /* > 0 inside a batch */
+  guint64 sendmmsg_calls;
   guint n;
   BfMediaSendDest *dest[SLOTS];       /* NULL: forgotten or already sent */
   guint16 len[SLOTS];
@@ -86,6 +87,7 @@ send_gathered (BfMediaSendQueue *q, BfMediaSendDest *d, guint m)
   while (off < m)
     {
       int r = sendmmsg (d->fd, q->msg + off, m - off, MSG_DONTWAIT);
+      q->sendmmsg_calls++;
       if (r < 0 && errno == EINTR)
         continue;
       if (r <= 0)
@@ -148,4 +150,10 @@ bf_media_send_queue_forget (BfMediaSendQueue *q, const BfMediaSendDest *dest)
   for (guint i = 0; i < q->n; i++)
     if (q->dest[i] == dest)
       q->dest[i] = NULL;
+}
+
+guint64
+bf_media_send_queue_get_sendmmsg_calls (BfMediaSendQueue *q)
+{
+  return q->sendmmsg_calls;
 }

@@ -5,7 +5,10 @@
  * sendto() costs a system call per packet; while a receive batch runs,
  * protected packets are instead kept here and leave with one sendmmsg() per
  * destination when the batch ends (or when the queue is full, or when
- * something must leave at once and order matters: see _flush).
+ * something must leave at once and order matters: see _flush).  Work a
+ * module runs on the worker (its timer ticks and posted work items,
+ * relay/module-worker.c) is a batch too, so what a mixing tick sends leaves
+ * the same way when the tick returns.
  *
  * One queue per worker (bf_media_worker_get_send_queue), used only on that
  * worker's thread: no locks.  Each destination's packets leave in the order
@@ -38,7 +41,8 @@ BfMediaSendQueue *bf_media_send_queue_new (void);
 /* Nothing may be queued (every destination forgotten or flushed). */
 void bf_media_send_queue_free (BfMediaSendQueue *queue);
 
-/* A receive batch starts / ends (nestable); the outermost _end flushes. */
+/* A batch (a receive batch, a module's timer tick or work item) starts /
+ * ends (nestable); the outermost _end flushes. */
 void bf_media_send_queue_begin (BfMediaSendQueue *queue);
 void bf_media_send_queue_end (BfMediaSendQueue *queue);
 /* TRUE inside a batch: only then may packets be queued. */
@@ -58,6 +62,10 @@ void bf_media_send_queue_commit (BfMediaSendQueue *queue, BfMediaSendDest *dest,
 void bf_media_send_queue_flush (BfMediaSendQueue *queue);
 /* Drops what is queued for @dest (it is going away or may no longer send). */
 void bf_media_send_queue_forget (BfMediaSendQueue *queue, const BfMediaSendDest *dest);
+
+/* sendmmsg() calls made so far (each sends one destination's packets, as
+ * many as the socket takes): how well sends are batched (tests). */
+guint64 bf_media_send_queue_get_sendmmsg_calls (BfMediaSendQueue *queue);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfMediaSendQueue, bf_media_send_queue_free)
 

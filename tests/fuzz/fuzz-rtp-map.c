@@ -1,4 +1,4 @@
-/* libFuzzer target: bf_rtp_map_apply (relay/rtp-map.c), the payload type
+/* libFuzzer target: bf_rtp_map_apply (jingle/rtp-map.c), the payload type
  * and RFC 8285 header extension id rewriting of the call relay.
  *
  * Input: byte 0 picks the kind of map, bytes 1-4 seed the map's entries,
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <belfry/session.h>
+#include "rtp-map.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -860,6 +860,27 @@ def test_video_added_by_the_callee_is_relayed_and_can_be_refused(main, alice, bo
     assert [x.get("name") for x in jingle_of(rej) if x.get("name")] == ["bv"], dump(rej)
 
 
+# Video added by alice on a transport of its own (96/97), answered by bob
+# on another (100/101: his own numbers, not the offer's).
+OWN_A = Side(ufrag="othr", pwd="anotherPassword0123456789", fp=A.fp, cands=A.cands,
+             trickle=[], ssrcs=A.ssrcs, cname=A.cname)
+OWN_B = Side(ufrag="bsec", pwd="bobSecondPassword0123456", fp=B.fp, cands=B.cands,
+             trickle=[], ssrcs=B.ssrcs, cname=B.cname)
+
+
+def add_own_video(c):
+    reply = c.a_send(jingle("content-add", c.a_sid, content_of(
+        "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(OWN_A, "actpass"))))
+    assert reply.get("type") == "result", dump(reply)
+
+
+def accept_own_video(c):
+    reply = c.b_send(jingle("content-accept", c.b_sid, content_of(
+        "initiator", "v1", video_desc(100, 101, B.ssrcs[1:], B.cname),
+        transport_xml(OWN_B, "active"))))
+    assert reply.get("type") == "result", dump(reply)
+
+
 def test_content_on_a_transport_of_its_own_is_relayed(main, alice, bob, calls):
     """A content added on a transport of its own (a peer without BUNDLE,
     such as Dino, adding video to an audio call) gets a transport of its own
@@ -871,33 +892,54 @@ def test_content_on_a_transport_of_its_own_is_relayed(main, alice, bob, calls):
     b_init = [e for e in received(bob, c.b_mark) if is_jingle(e, sid=c.b_sid,
                                                               action="session-initiate")][0]
     relay_b0 = describe(jingle_of(b_init))["a0"]
-    other = Side(ufrag="othr", pwd="anotherPassword0123456789", fp=A.fp, cands=A.cands,
-                 trickle=[], ssrcs=A.ssrcs, cname=A.cname)
-    reply = c.a_send(jingle("content-add", c.a_sid, content_of(
-        "initiator", "v1", video_desc(96, 97, A.ssrcs[1:], A.cname), transport_xml(other, "actpass"))))
-    assert reply.get("type") == "result", dump(reply)
+    add_own_video(c)
     add = c.wait_b("content-add")
     got = describe(jingle_of(add))["v1"]
     assert got["media"] == "video" and got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(add)
     # belfry's own new transport for it on bob's leg.
-    assert got["ufrag"] and got["ufrag"] not in (relay_b0["ufrag"], other.ufrag), dump(add)
+    assert got["ufrag"] and got["ufrag"] not in (relay_b0["ufrag"], OWN_A.ufrag), dump(add)
     assert got["cands"] and not set(got["cands"]) & set(relay_b0["cands"]), dump(add)
     assert not set(got["cands"]) & set(A.cands), dump(add)
     assert [f[1] for f in got["fps"]] in (["active"], ["passive"]), dump(add)
-    second = Side(ufrag="bsec", pwd="bobSecondPassword0123456", fp=B.fp, cands=B.cands,
-                  trickle=[], ssrcs=B.ssrcs, cname=B.cname)
-    reply = c.b_send(jingle("content-accept", c.b_sid, content_of(
-        "initiator", "v1", video_desc(100, 101, B.ssrcs[1:], B.cname),
-        transport_xml(second, "active"))))
-    assert reply.get("type") == "result", dump(reply)
+    accept_own_video(c)
     ok = c.wait_a("content-accept")
     got = describe(jingle_of(ok))["v1"]
     assert got["pts"] == [("96", "VP8"), ("97", "rtx")], dump(ok)
     # ... and another new one on alice's leg, never bob's.
-    assert got["ufrag"] and got["ufrag"] not in (relay_a0["ufrag"], second.ufrag), dump(ok)
+    assert got["ufrag"] and got["ufrag"] not in (relay_a0["ufrag"], OWN_B.ufrag), dump(ok)
     assert got["cands"] and not set(got["cands"]) & set(relay_a0["cands"]), dump(ok)
     assert B.fp not in dump(ok), dump(ok)
     main.wait_log(f"session {c.a_sid}", 1)
+
+
+def test_an_added_content_is_renumbered_by_the_core(main, alice, bob, calls):
+    """The core forwards between the legs (bf_session_forward) with maps it
+    recomputes and posts to the worker when contents change: alice adds
+    video as 96/97, bob answers it as 100/101 (its own numbers), so what
+    alice sends on 96/97 must leave toward bob as 100/101, and nothing is
+    renumbered before the content is answered.  The worker logs each map it
+    installs that differs from the one before."""
+    c = new_call(calls, main, alice, bob)
+    c.establish(video=False)
+    renumbered = f"session {c.a_sid}: packets forwarded to session {c.b_sid} renumbered"
+    # The audio's header extension: bob's answer ids differ from alice's.
+    main.wait_log(f"{renumbered}: extension ids 1→5", 5)
+    before = main.count(renumbered)
+    add_own_video(c)
+    c.wait_b("content-add")
+    assert main.count(renumbered) == before, main.log()[-3000:]
+    accept_own_video(c)
+    c.wait_a("content-accept")
+    main.wait_log(f"{renumbered}: payload types 96→100 97→101; extension ids 1→5", 5)
+    # Bob sends with the numbers belfry offered him, alice's own: nothing
+    # to change that way.
+    assert f"session {c.b_sid}: packets forwarded to session {c.a_sid} renumbered" \
+        not in main.log(), main.log()[-3000:]
+    # Bob removes it: the map is the audio's alone again.
+    reply = c.b_send(jingle("content-remove", c.b_sid, "<content creator='initiator' name='v1'/>"))
+    assert reply.get("type") == "result", dump(reply)
+    c.wait_a("content-remove")
+    main.wait_log(f"{renumbered}: extension ids 1→5", 5, count=2)
 
 
 # ---------------------------------------------------------------------------

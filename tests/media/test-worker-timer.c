@@ -1,11 +1,18 @@
 /* belfry/worker.h on a real media worker thread: work posted from the main
  * thread runs in order; timers keep absolute deadlines, skip (and count)
- * the ticks a busy worker missed instead of bursting, and stop on remove.
+ * the ticks a busy worker missed instead of bursting, and stop on remove;
+ * what a tick or a work item sends leaves in one sendmmsg when it returns.
  * Timing bounds are generous (the test machine is shared); the exact
  * checks are on deadlines, which do not depend on load. */
+#include <string.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <glib.h>
 #include <belfry/worker.h>
 
+#include "send-queue.h"
 #include "worker.h"
 
 #define WAIT_US (10 * G_TIME_SPAN_SECOND)
@@ -358,6 +365,156 @@ test_timer_worker_stops (void)
   g_async_queue_unref (st.destroyed);
 }
 
+/* --- a module callback is one send batch --- */
+
+#define N_BATCH 10
+
+typedef struct {
+  BfMediaWorker *w;
+  BfMediaSendDest dest;
+  BfMediaCounters counters;
+  gboolean batching;          /* seen inside the callback */
+  guint64 calls_inside;       /* sendmmsg calls after queueing, inside it */
+  guint64 calls_before;
+  guint64 calls_after;        /* read on the worker once it returned */
+  GAsyncQueue *done;
+} BatchState;
+
+/* Sends N_BATCH packets the way a transport's direct I/O does inside a
+ * batch (media/direct-io.c: reserve a slot, protect into it, commit).
+ * Outside a batch there is no slot to reserve: it sends at once. */
+static void
+send_burst (BatchState *st)
+{
+  BfMediaSendQueue *q = bf_media_worker_get_send_queue (st->w);
+  st->batching = bf_media_send_queue_batching (q);
+  st->calls_before = bf_media_send_queue_get_sendmmsg_calls (q);
+  for (guint i = 0; st->batching && i < N_BATCH; i++)
+    {
+      guint8 *slot = bf_media_send_queue_reserve (q);
+      memset (slot, (int) i, 100);
+      bf_media_send_queue_commit (q, &st->dest, 100, FALSE);
+    }
+  st->calls_inside = bf_media_send_queue_get_sendmmsg_calls (q);
+}
+
+static gboolean
+burst_tick (const BfWorkerTick *tick, gpointer data)
+{
+  (void) tick;
+  send_burst (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+burst_done (gpointer data)
+{
+  BatchState *st = data;
+  g_async_queue_push (st->done, GINT_TO_POINTER (1));
+}
+
+static void
+burst_work (gpointer data)
+{
+  send_burst (data);
+}
+
+static void
+add_burst_timer (gpointer data, gpointer unused)
+{
+  (void) unused;
+  BatchState *st = data;
+  g_assert_cmpuint (bf_worker_timer_add (as_worker (st->w), 5, burst_tick, st, burst_done), !=, 0);
+}
+
+static void
+read_calls (gpointer data, gpointer unused)
+{
+  (void) unused;
+  BatchState *st = data;
+  st->calls_after = bf_media_send_queue_get_sendmmsg_calls (bf_media_worker_get_send_queue (st->w));
+}
+
+/* Counts the datagrams waiting on @fd (non-blocking). */
+static guint
+drain (int fd)
+{
+  guint n = 0;
+  guint8 buf[2048];
+  for (guint i = 0; i < 1000; i++)
+    {
+      ssize_t r = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r < 0)
+        {
+          g_assert_true (errno == EAGAIN || errno == EWOULDBLOCK);
+          break;
+        }
+      g_assert_cmpint (r, ==, 100);
+      n++;
+    }
+  return n;
+}
+
+static void
+assert_one_sendmmsg (BatchState *st, int rx)
+{
+  g_assert_true (st->batching);
+  /* Nothing left while the callback ran ... */
+  g_assert_cmpuint (st->calls_inside, ==, st->calls_before);
+  /* ... and everything in one call once it returned. */
+  run_on_worker (st->w, read_calls, st);
+  g_assert_cmpuint (st->calls_after, ==, st->calls_before + 1);
+  g_assert_cmpuint (st->counters.packets_out, ==, N_BATCH);
+  g_assert_cmpuint (st->counters.send_errors, ==, 0);
+  /* Loopback delivers at once; the bounded wait covers a loaded machine. */
+  guint got = 0;
+  for (guint i = 0; i < 100 && got < N_BATCH; i++)
+    {
+      got += drain (rx);
+      if (got < N_BATCH)
+        g_usleep (10 * 1000);
+    }
+  g_assert_cmpuint (got, ==, N_BATCH);
+}
+
+static void
+test_batch_scope (void)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaWorker *w = bf_media_worker_new ("test-batch", &error);
+  g_assert_no_error (error);
+  int rx = socket (AF_INET, SOCK_DGRAM, 0);
+  int tx = socket (AF_INET, SOCK_DGRAM, 0);
+  g_assert_cmpint (rx, >=, 0);
+  g_assert_cmpint (tx, >=, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t alen = sizeof a;
+  g_assert_cmpint (bind (rx, (struct sockaddr *) &a, sizeof a), ==, 0);
+  g_assert_cmpint (getsockname (rx, (struct sockaddr *) &a, &alen), ==, 0);
+
+  BatchState st = { .w = w, .done = g_async_queue_new () };
+  st.dest.fd = tx;
+  memcpy (&st.dest.addr, &a, sizeof a);
+  st.dest.addr_len = sizeof a;
+  st.dest.counters = &st.counters;
+
+  /* A timer tick. */
+  run_on_worker (w, add_burst_timer, &st);
+  g_assert_nonnull (g_async_queue_timeout_pop (st.done, WAIT_US));
+  assert_one_sendmmsg (&st, rx);
+
+  /* A work item posted from the main thread. */
+  st.counters = (BfMediaCounters) { 0 };
+  bf_worker_invoke (as_worker (w), burst_work, &st, burst_done);
+  g_assert_nonnull (g_async_queue_timeout_pop (st.done, WAIT_US));
+  assert_one_sendmmsg (&st, rx);
+
+  bf_media_worker_free (w);
+  close (rx);
+  close (tx);
+  g_async_queue_unref (st.done);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,5 +524,6 @@ main (int argc, char **argv)
   g_test_add_func ("/worker/timer/skips-missed", test_timer_skips_missed);
   g_test_add_func ("/worker/timer/remove", test_timer_remove);
   g_test_add_func ("/worker/timer/worker-stops", test_timer_worker_stops);
+  g_test_add_func ("/worker/batch-scope", test_batch_scope);
   return g_test_run ();
 }

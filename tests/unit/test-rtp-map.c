@@ -1,4 +1,4 @@
-/* bf_rtp_map_apply (relay/rtp-map.c, include/belfry/session.h): the payload
+/* bf_rtp_map_apply (jingle/rtp-map.c, jingle/rtp-map.h): the payload
  * type and the RFC 8285 header extension ids of an RTP packet rewritten in
  * place, against RFC 3550 §5.1 and RFC 8285 §4.2 (one-byte form, 0xBEDE)
  * and §4.3 (two-byte form, 0x100X).  Every packet is written out byte by
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include <belfry/session.h>
+#include "rtp-map.h"
 
 #define BYTES(...) (const guint8[]){ __VA_ARGS__ }, sizeof ((const guint8[]){ __VA_ARGS__ })
 
@@ -315,11 +315,11 @@ test_identity (void)
   check_refused_map (&map, BYTES (0x81, 96, SEQ_TS_SSRC,  0x01, 0x02));
 }
 
-/* session.h: "FALSE for a malformed packet".  The identity shortcut
+/* rtp-map.h: "FALSE for a malformed packet".  The identity shortcut
  * returns before the extension block is looked at, so the same packet is
  * refused or accepted depending on the map. */
 /* An identity map leaves the packet alone: only the fixed header and the
- * CSRC list are checked (session.h), a broken extension block passes
+ * CSRC list are checked (rtp-map.h), a broken extension block passes
  * untouched (SRTP protects it as it is). */
 static void
 test_identity_malformed_ext (void)

@@ -1,9 +1,9 @@
-/* bf_rtp_map_apply (include/belfry/session.h): payload type and RFC 8285
+/* bf_rtp_map_apply (rtp-map.h): payload type and RFC 8285
  * header extension ids rewritten in place.  Everything is bounds-checked
  * first, so a malformed packet is left untouched. */
 #include "build-config.h"
 
-#include <belfry/session.h>
+#include "rtp-map.h"
 
 #define RTP_HEADER 12
 
