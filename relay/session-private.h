@@ -63,6 +63,15 @@ typedef struct {
                                     * peer has the keys, what we send reaches it */
 } SessionTransport;
 
+/* Which content a packet from the peer belongs to (BfPacket.content),
+ * copied for the worker from the descriptions on the main thread. */
+typedef struct {
+  char **names;                    /* the session's contents, NULL-terminated */
+  guint8 pt[128];                  /* payload type -> index in names + 1; 0: none */
+  guint8 transport[MAX_TRANSPORTS]; /* transport -> its one content's index + 1;
+                                    * 0: none, or several (BUNDLE) */
+} SessionPacketContents;
+
 struct _BfSession {
   gatomicrefcount ref;
   BfSessions *mgr;                 /* NULL once the manager let go */
@@ -98,6 +107,7 @@ struct _BfSession {
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
+  SessionPacketContents w_contents; /* BfPacket.content of what arrives */
   BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
   gboolean w_ready_told;           /* media_ready() ran for the transports there are */
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
@@ -189,6 +199,8 @@ G_GNUC_INTERNAL void post_restart (SessionTransport *st, const char *ufrag, cons
 G_GNUC_INTERNAL void post_candidates (SessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void post_drop (SessionTransport *st);
 G_GNUC_INTERNAL void post_route (BfSession *s, const BfPacketRoute *route);
+/* Takes @contents (its names). */
+G_GNUC_INTERNAL void post_packet_contents (BfSession *s, SessionPacketContents *contents);
 G_GNUC_INTERNAL void post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *worker_transport_for (BfSession *s, gboolean is_rtcp,

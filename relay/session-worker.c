@@ -103,7 +103,6 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
 {
   SessionTransport *st = user;
   BfSession *s = st->session;
-  (void) t;
   if (s->torn_down)
     return;
   /* Feedback about what arrived here goes back the same way. */
@@ -119,8 +118,28 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
         return;
     }
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
-  if (info->sessions->media)
-    info->sessions->media (s->module, s, is_rtcp, data, len);
+  if (info->sessions->media == NULL)
+    return;
+  /* The packet as modules get it (packet.h), filled once here; the time
+   * is taken here, not per datagram read, which costs the same per packet
+   * and keeps the transport's callback as it is. */
+  BfPacket packet = { .data = data, .len = len, .is_rtcp = is_rtcp,
+                      .arrival = g_get_monotonic_time () };
+  const SessionPacketContents *pc = &s->w_contents;
+  guint8 content;
+  if (is_rtcp)
+    content = st->index < MAX_TRANSPORTS ? pc->transport[st->index] : 0;
+  else
+    {
+      if (G_UNLIKELY (!bf_rtp_header_parse (data, len, &packet.rtp)))
+        {
+          bf_media_transport_count_malformed_rtp (t);
+          return;
+        }
+      content = pc->pt[packet.rtp.payload_type];
+    }
+  packet.content = content ? pc->names[content - 1] : NULL;
+  info->sessions->media (s->module, s, &packet);
 }
 
 /* The transport a module's packet leaves on (worker). */
@@ -159,6 +178,7 @@ typedef struct {
   BfMediaConfig *media;
   BfMediaCert *cert;
   BfPacketRoute *route;    /* worker_route */
+  SessionPacketContents *contents; /* worker_packet_contents */
   guint8 *keyframe_methods; /* worker_keyframe_methods: 128 BfJingleKeyframeRequest */
 } WorkerJob;
 
@@ -179,6 +199,9 @@ job_free (WorkerJob *job)
   if (job->candidates)
     g_array_unref (job->candidates);
   g_free (job->route);
+  if (job->contents)
+    g_strfreev (job->contents->names);
+  g_free (job->contents);
   g_free (job->keyframe_methods);
   g_free (job);
 }
@@ -373,6 +396,17 @@ worker_route (gpointer data)
                               job->route->ssrcs[i].transport);
 }
 
+static void
+worker_packet_contents (gpointer data)
+{
+  WorkerJob *job = data;
+  BfSession *s = job->session;
+  /* Swapped, not copied: the old names go with the job. */
+  SessionPacketContents old = s->w_contents;
+  s->w_contents = *job->contents;
+  *job->contents = old;
+}
+
 /* --- posting (main thread) --- */
 
 /* The peer's credentials and fingerprint go in @job, and are now @st's
@@ -491,6 +525,14 @@ post_route (BfSession *s, const BfPacketRoute *route)
   WorkerJob *job = job_new (s->transports[0]);
   job->route = g_memdup2 (route, sizeof *route);
   post (s, worker_route, job);
+}
+
+void
+post_packet_contents (BfSession *s, SessionPacketContents *contents)
+{
+  WorkerJob *job = job_new (s->transports[0]);
+  job->contents = g_memdup2 (contents, sizeof *contents);
+  post (s, worker_packet_contents, job);
 }
 
 static gboolean main_worker_released (gpointer data);

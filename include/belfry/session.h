@@ -35,6 +35,7 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/packet.h>
 #include <belfry/session-media.h>
 #include <belfry/stanza.h>
 
@@ -85,10 +86,13 @@ typedef struct {
    * session from here with bf_session_terminate() (its own reason); the
    * return value is then ignored. */
   BfSessionDecision (*offer) (BfModule *module, BfSession *session);
-  /* One unprotected RTP or RTCP packet from the peer, on the worker thread.
-   * @data may be modified in place; it is valid during the call only. */
-  void (*media) (BfModule *module, BfSession *session, gboolean is_rtcp,
-                 guint8 *data, gsize len);
+  /* One unprotected RTP or RTCP packet from the peer, on the worker thread
+   * (packet.h: BfPacket).  The core parsed it once: RTP comes with its
+   * header view (@packet->rtp) and its content, malformed RTP never comes
+   * (dropped and counted, README "Metrics": malformed_rtp).  @packet and
+   * what it points to are valid during the call only; @packet->data may be
+   * modified in place (bf_rtp_set_*, bf_rtp_map_apply_packet), never grown. */
+  void (*media) (BfModule *module, BfSession *session, BfPacket *packet);
   /* The session is over (@reason: a XEP-0166 reason name such as
    * "success" or "failed-transport"); no other hook follows. */
   void (*ended) (BfModule *module, BfSession *session, const char *reason);
@@ -280,9 +284,12 @@ void bf_session_get_rtp_map (BfSession *from, BfSession *to, BfRtpMap *map);
  * onto the first SSRC of a stream and plays whatever comes on it. */
 gboolean bf_session_get_receive_pts (BfSession *session, gboolean pts[128]);
 /* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
- * (nothing is changed then); with an identity map only the fixed header
- * and CSRC list are checked (the packet is not looked into further). */
+ * (bf_rtp_header_parse() refuses it, whatever the map; nothing is changed
+ * then). */
 gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
+/* The same for an RTP packet already parsed (a media() hook's @packet: no
+ * second parse); @packet->rtp is kept in step. */
+void bf_rtp_map_apply_packet (const BfRtpMap *map, BfPacket *packet);
 
 /* Worker thread only: protects and sends one packet to the peer.  FALSE
  * (counted) before DTLS is done, after the end, or for a malformed packet. */

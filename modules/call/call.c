@@ -388,15 +388,17 @@ call_info (BfModule *module, BfSession *from, BfSessionInfo info, const char *na
 }
 
 static void
-call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, gsize len)
+call_media (BfModule *module, BfSession *from, BfPacket *packet)
 {
+  guint8 *data = packet->data;
+  gsize len = packet->len;
   (void) module;
   Call *c = bf_session_get_data (from);
   if (G_UNLIKELY (c == NULL))
     return;
   gboolean from_a = from == c->a;
   BfSession *to = from_a ? c->b : c->a;
-  if (is_rtcp)
+  if (packet->is_rtcp)
     {
       /* SSRCs are the same on both legs: reports and feedback (NACK, PLI,
        * FIR, REMB, transport-cc) are right for the other side as they are;
@@ -413,8 +415,7 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
         bf_session_send_rtcp (to, out, n);
       return;
     }
-  if (!bf_rtp_map_apply (from_a ? &c->w.a_to_b : &c->w.b_to_a, data, len))
-    return;
+  bf_rtp_map_apply_packet (from_a ? &c->w.a_to_b : &c->w.b_to_a, packet);
   /* A payload type the receiving peer never negotiated (an rtx, red or
    * ulpfec that only the sending leg took) is not forwarded: Dino plays
    * the first SSRC of a stream and ignores every other ("Got second ssrc

@@ -131,14 +131,15 @@ echo_offer (BfModule *module, BfSession *session)
 }
 
 static void
-echo_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+echo_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
   (void) module;
   EchoSession *es = bf_session_get_data (session);
-  if (is_rtcp)
+  if (packet->is_rtcp)
     {
-      gsize n = len <= sizeof es->rtcp_out
-                ? ec_rtcp_translate (data, len, &es->map, es->rtcp_out, sizeof es->rtcp_out) : 0;
+      gsize n = packet->len <= sizeof es->rtcp_out
+                ? ec_rtcp_translate (packet->data, packet->len, &es->map, es->rtcp_out,
+                                     sizeof es->rtcp_out) : 0;
       if (n > 0 && bf_session_send_rtcp (session, es->rtcp_out, n))
         es->rtcp_echoed++;
       else if (n == 0)
@@ -147,8 +148,8 @@ echo_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data
     }
   /* An SSRC the caller did not announce (webrtcbin announces late) gets a
    * local one of its own. */
-  if (ec_rtp_rewrite (data, len, &es->map, TRUE, random_ssrc, NULL)
-      && bf_session_send_rtp (session, data, len))
+  if (ec_rtp_rewrite_parsed (packet->data, &packet->rtp, &es->map, TRUE, random_ssrc, NULL)
+      && bf_session_send_rtp (session, packet->data, packet->len))
     es->rtp_echoed++;
   else
     es->dropped++;
