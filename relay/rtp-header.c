@@ -34,7 +34,7 @@ ext_form (const BfRtpHeader *h)
 /* The element at @*pos of the block @ext (@n bytes): its id, where its id
  * byte and data are and the data's length; @*pos moves past it.  Padding
  * bytes (0) are skipped.  FALSE at the end of the block, at a one-byte
- * id 15 (the rest is not looked at), or, with @overrun set, when an
+ * id 15 or 0 (the rest is not looked at), or, with @overrun set, when an
  * element runs past the block. */
 static gboolean
 next_element (ExtForm form, const guint8 *ext, gsize n, gsize *pos, guint8 *id, gsize *id_at,
@@ -49,7 +49,9 @@ next_element (ExtForm form, const guint8 *ext, gsize n, gsize *pos, guint8 *id, 
   gsize elen, hlen;
   if (form == FORM_ONE_BYTE)
     {
-      if ((ext[i] >> 4) == ONE_BYTE_STOP)
+      /* Id 15, and id 0 with a length (neither padding nor an element; as
+       * libwebrtc reads it), end the walk. */
+      if ((ext[i] >> 4) == ONE_BYTE_STOP || (ext[i] >> 4) == 0)
         return FALSE;
       *id = ext[i] >> 4;
       elen = (gsize) (ext[i] & 0x0f) + 1;

@@ -62,7 +62,8 @@ typedef struct {
 /* Parses and checks the RTP packet @data of @len bytes into @header:
  * version 2; the CSRC list, the extension block and (for the RFC 8285
  * profiles) each element within the packet, padding bytes (0) skipped and
- * a one-byte id 15 ending the walk (§4.2: the rest is not looked at); with
+ * a one-byte id 15 ending the walk (§4.2: the rest is not looked at), as
+ * does a one-byte id 0 with a length (neither padding nor an element); with
  * the P bit, a padding count of 1 or more that fits after the header.
  * FALSE for a malformed packet, and for one over 65535 bytes (no datagram
  * is; the offsets are 16-bit): @header is then undefined. */

@@ -129,8 +129,8 @@ reference (const BfRtpMap *map, const guint8 *in, gsize len, guint8 *out)
                   continue;
                 }
               guint id = in[i] >> 4, l = (in[i] & 0x0f) + 1u;
-              if (id == 15)
-                break;
+              if (id == 15 || id == 0)
+                break;   /* id 0 here has a length: not padding, ends it too */
               if (end - i - 1 < l)
                 return FALSE;
               guint to = map->ext[id];

@@ -169,6 +169,14 @@ test_one_byte_stop (void)
   BfRtpHeader h = parse_ok (pkt, sizeof pkt);
   g_assert_nonnull (bf_rtp_header_find_extension (&h, pkt, 1, NULL));
   g_assert_null (bf_rtp_header_find_extension (&h, pkt, 2, NULL));
+  /* id 0 with a length is neither padding nor an element: it ends the
+   * walk too (as libwebrtc reads it), with what follows unchecked */
+  const guint8 zero[] = { 0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x02,
+                          0x10, 0xAA, 0x08, 0x2F,  0x20, 0x00, 0x00, 0x00 };
+  h = parse_ok (zero, sizeof zero);
+  g_assert_nonnull (bf_rtp_header_find_extension (&h, zero, 1, NULL));
+  g_assert_null (bf_rtp_header_find_extension (&h, zero, 2, NULL));
+  g_assert_null (bf_rtp_header_find_extension (&h, zero, 0, NULL));
 }
 
 /* --- RFC 8285 §4.3, two-byte elements --- */
