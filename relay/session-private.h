@@ -18,6 +18,7 @@
 #include "iq-tracker.h"
 #include "jingle.h"
 #include "jmi.h"
+#include "packet-contents.h"
 #include "packet-route.h"
 #include "session.h"
 #include "session-phase.h"
@@ -28,6 +29,7 @@
 G_BEGIN_DECLS
 
 #define MAX_TRANSPORTS 8          /* ICE-UDP transports of one session */
+G_STATIC_ASSERT (MAX_TRANSPORTS <= BF_PACKET_CONTENTS_MAX_TRANSPORTS);
 /* Our Jingle requests awaiting an answer (iq-tracker.h): room for this many
  * per session of max-sessions (a call's candidates trickle one iq each),
  * each waited for this long, far beyond a server's answer time and
@@ -62,15 +64,6 @@ typedef struct {
   gboolean w_heard;                /* a packet from the peer came through SRTP: the
                                     * peer has the keys, what we send reaches it */
 } SessionTransport;
-
-/* Which content a packet from the peer belongs to (BfPacket.content),
- * copied for the worker from the descriptions on the main thread. */
-typedef struct {
-  char **names;                    /* the session's contents, NULL-terminated */
-  guint8 pt[128];                  /* payload type -> index in names + 1; 0: none */
-  guint8 transport[MAX_TRANSPORTS]; /* transport -> its one content's index + 1;
-                                    * 0: none, or several (BUNDLE) */
-} SessionPacketContents;
 
 struct _BfSession {
   gatomicrefcount ref;
@@ -107,7 +100,7 @@ struct _BfSession {
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
-  SessionPacketContents w_contents; /* BfPacket.content of what arrives */
+  BfPacketContents w_contents;     /* BfPacket.content of what arrives */
   BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
   gboolean w_ready_told;           /* media_ready() ran for the transports there are */
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
@@ -200,7 +193,7 @@ G_GNUC_INTERNAL void post_candidates (SessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void post_drop (SessionTransport *st);
 G_GNUC_INTERNAL void post_route (BfSession *s, const BfPacketRoute *route);
 /* Takes @contents (its names). */
-G_GNUC_INTERNAL void post_packet_contents (BfSession *s, SessionPacketContents *contents);
+G_GNUC_INTERNAL void post_packet_contents (BfSession *s, BfPacketContents *contents);
 G_GNUC_INTERNAL void post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *worker_transport_for (BfSession *s, gboolean is_rtcp,

@@ -455,7 +455,7 @@ keyframe_methods (const BfSession *s, guint8 method[128])
  * for a transport carrying it alone, by transport (@count: contents per
  * transport so far). */
 static void
-packet_contents (BfSession *s, SessionPacketContents *pc, GPtrArray *names, guint *count,
+packet_contents (BfSession *s, BfPacketContents *pc, GPtrArray *names, guint *count,
                  const BfJingle *j)
 {
   for (guint i = 0; j && i < j->contents->len; i++)
@@ -496,11 +496,12 @@ transports_update_route (BfSession *s)
   guint8 method[128];
   keyframe_methods (s, method);
   post_keyframe_methods (s, method);
-  SessionPacketContents pc = { 0 };
+  BfPacketContents pc = { 0 };
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   guint count[MAX_TRANSPORTS] = { 0 };
   packet_contents (s, &pc, names, count, s->ours);
   packet_contents (s, &pc, names, count, s->theirs);
+  pc.n_names = names->len;
   g_ptr_array_add (names, NULL);
   pc.names = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
   post_packet_contents (s, &pc);

@@ -123,22 +123,13 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
   /* The packet as modules get it (packet.h), filled once here; the time
    * is taken here, not per datagram read, which costs the same per packet
    * and keeps the transport's callback as it is. */
-  BfPacket packet = { .data = data, .len = len, .is_rtcp = is_rtcp,
-                      .arrival = g_get_monotonic_time () };
-  const SessionPacketContents *pc = &s->w_contents;
-  guint8 content;
-  if (is_rtcp)
-    content = st->index < MAX_TRANSPORTS ? pc->transport[st->index] : 0;
-  else
+  BfPacket packet;
+  if (G_UNLIKELY (!bf_packet_contents_fill (&s->w_contents, st->index, is_rtcp, data, len,
+                                            g_get_monotonic_time (), &packet)))
     {
-      if (G_UNLIKELY (!bf_rtp_header_parse (data, len, &packet.rtp)))
-        {
-          bf_media_transport_count_malformed_rtp (t);
-          return;
-        }
-      content = pc->pt[packet.rtp.payload_type];
+      bf_media_transport_count_malformed_rtp (t);
+      return;
     }
-  packet.content = content ? pc->names[content - 1] : NULL;
   info->sessions->media (s->module, s, &packet);
 }
 
@@ -178,7 +169,7 @@ typedef struct {
   BfMediaConfig *media;
   BfMediaCert *cert;
   BfPacketRoute *route;    /* worker_route */
-  SessionPacketContents *contents; /* worker_packet_contents */
+  BfPacketContents *contents; /* worker_packet_contents */
   guint8 *keyframe_methods; /* worker_keyframe_methods: 128 BfJingleKeyframeRequest */
 } WorkerJob;
 
@@ -402,7 +393,7 @@ worker_packet_contents (gpointer data)
   WorkerJob *job = data;
   BfSession *s = job->session;
   /* Swapped, not copied: the old names go with the job. */
-  SessionPacketContents old = s->w_contents;
+  BfPacketContents old = s->w_contents;
   s->w_contents = *job->contents;
   *job->contents = old;
 }
@@ -528,7 +519,7 @@ post_route (BfSession *s, const BfPacketRoute *route)
 }
 
 void
-post_packet_contents (BfSession *s, SessionPacketContents *contents)
+post_packet_contents (BfSession *s, BfPacketContents *contents)
 {
   WorkerJob *job = job_new (s->transports[0]);
   job->contents = g_memdup2 (contents, sizeof *contents);
