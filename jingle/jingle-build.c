@@ -1,4 +1,4 @@
-/* Building Jingle requests from the model: the inverse of jingle.c, so that
+/* Building Jingle requests from the model: the inverse of jingle-parse.c, so that
  * bf_jingle_parse (bf_jingle_build (j)) equals j. */
 #include <string.h>
 

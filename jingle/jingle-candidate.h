@@ -12,7 +12,7 @@
  *
  * Fixed-size fields make a candidate copyable by value (a job posted to a
  * media worker carries an array of them).  The bounds are the parser's
- * (jingle.c): a longer attribute is refused there with bad-request; the
+ * (jingle-parse.c): a longer attribute is refused there with bad-request; the
  * media transport checks what it needs of the rest (transport.h).
  *
  * Threading: plain data, no state; copy it to hand it to another thread. */

@@ -75,7 +75,7 @@ bf_admin_free (BfAdmin *admin)
 }
 
 gboolean
-bf_admin_read_config (BfModuleConfig *group, char ***jids, GError **error)
+bf_admin_read_config (BfConfigGroup *group, char ***jids, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_auto (GStrv) list = bf_config_get_string_list (group, "jids", &local);

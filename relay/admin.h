@@ -32,7 +32,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfAdmin, bf_admin_free)
 
 /* [admin] jids: bare JIDs, lower-cased; an empty list when the key is
  * absent.  Errors name file, group and key. */
-gboolean bf_admin_read_config (BfModuleConfig *group, char ***jids, GError **error);
+gboolean bf_admin_read_config (BfConfigGroup *group, char ***jids, GError **error);
 /* Takes @jids. */
 void bf_admin_set_jids (BfAdmin *admin, char **jids);
 guint bf_admin_count_jids (BfAdmin *admin);

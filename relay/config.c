@@ -13,17 +13,17 @@ static const char *const core_groups[] = { "component", "limits", "modules", "me
                                            "admin",
                                            NULL };
 
-struct _BfModuleConfig {
+struct _BfConfigGroup {
   char *path;
   GKeyFile *keyfile;       /* borrowed from the BfConfig */
   char *group;
   GHashTable *read;        /* keys somebody asked for */
 };
 
-BfModuleConfig *
+BfConfigGroup *
 bf_config_group_new (const BfConfig *config, const char *group)
 {
-  BfModuleConfig *g = g_new0 (BfModuleConfig, 1);
+  BfConfigGroup *g = g_new0 (BfConfigGroup, 1);
   g->path = g_strdup (config->path);
   g->keyfile = config->keyfile;
   g->group = g_strdup (group);
@@ -32,7 +32,7 @@ bf_config_group_new (const BfConfig *config, const char *group)
 }
 
 void
-bf_config_group_free (BfModuleConfig *group)
+bf_config_group_free (BfConfigGroup *group)
 {
   if (group == NULL)
     return;
@@ -43,7 +43,7 @@ bf_config_group_free (BfModuleConfig *group)
 }
 
 void
-bf_config_set_error (BfModuleConfig *config, GError **error, const char *key,
+bf_config_set_error (BfConfigGroup *config, GError **error, const char *key,
                      const char *format, ...)
 {
   va_list ap;
@@ -55,14 +55,14 @@ bf_config_set_error (BfModuleConfig *config, GError **error, const char *key,
 }
 
 static void
-mark_read (BfModuleConfig *g, const char *key)
+mark_read (BfConfigGroup *g, const char *key)
 {
   if (!g_hash_table_contains (g->read, key))
     g_hash_table_add (g->read, g_strdup (key));
 }
 
 gboolean
-bf_config_has_key (BfModuleConfig *config, const char *key)
+bf_config_has_key (BfConfigGroup *config, const char *key)
 {
   mark_read (config, key);
   return g_key_file_has_key (config->keyfile, config->group, key, NULL);
@@ -87,7 +87,7 @@ strip_inline_comment (char *value)
 }
 
 char *
-bf_config_get_string (BfModuleConfig *config, const char *key,
+bf_config_get_string (BfConfigGroup *config, const char *key,
                       const char *default_value, GError **error)
 {
   if (!bf_config_has_key (config, key))
@@ -105,7 +105,7 @@ bf_config_get_string (BfModuleConfig *config, const char *key,
 
 /* The value of @key for the typed getters: NULL in *@text when absent. */
 static gboolean
-get_raw (BfModuleConfig *config, const char *key, char **text, GError **error)
+get_raw (BfConfigGroup *config, const char *key, char **text, GError **error)
 {
   g_autoptr (GError) local = NULL;
   *text = bf_config_get_string (config, key, NULL, &local);
@@ -118,7 +118,7 @@ get_raw (BfModuleConfig *config, const char *key, char **text, GError **error)
 }
 
 gboolean
-bf_config_get_int (BfModuleConfig *config, const char *key, gint64 default_value,
+bf_config_get_int (BfConfigGroup *config, const char *key, gint64 default_value,
                    gint64 min, gint64 max, gint64 *out, GError **error)
 {
   g_autofree char *text = NULL;
@@ -147,7 +147,7 @@ bf_config_get_int (BfModuleConfig *config, const char *key, gint64 default_value
 }
 
 gboolean
-bf_config_get_boolean (BfModuleConfig *config, const char *key, gboolean default_value,
+bf_config_get_boolean (BfConfigGroup *config, const char *key, gboolean default_value,
                        gboolean *out, GError **error)
 {
   g_autofree char *text = NULL;
@@ -170,7 +170,7 @@ bf_config_get_boolean (BfModuleConfig *config, const char *key, gboolean default
 }
 
 char **
-bf_config_get_string_list (BfModuleConfig *config, const char *key, GError **error)
+bf_config_get_string_list (BfConfigGroup *config, const char *key, GError **error)
 {
   if (!bf_config_has_key (config, key))
     return NULL;
@@ -203,7 +203,7 @@ bf_config_get_string_list (BfModuleConfig *config, const char *key, GError **err
 }
 
 gboolean
-bf_config_get_domain_list (BfModuleConfig *config, const char *key, const char *default_domain,
+bf_config_get_domain_list (BfConfigGroup *config, const char *key, const char *default_domain,
                            char ***out, GError **error)
 {
   g_autoptr (GError) local = NULL;
@@ -243,7 +243,7 @@ bf_domain_list_contains (const char *const *domains, const char *domain)
 }
 
 gboolean
-bf_config_group_check_unknown (BfModuleConfig *group, GError **error)
+bf_config_group_check_unknown (BfConfigGroup *group, GError **error)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (group->keyfile, group->group, NULL, NULL);
   for (guint i = 0; keys && keys[i]; i++)
@@ -260,7 +260,7 @@ bf_config_group_check_unknown (BfModuleConfig *group, GError **error)
 static gboolean
 read_component (BfConfig *c, GError **error)
 {
-  g_autoptr (BfModuleConfig) g = bf_config_group_new (c, "component");
+  g_autoptr (BfConfigGroup) g = bf_config_group_new (c, "component");
   gint64 v;
 
   if (!g_key_file_has_group (c->keyfile, "component"))
@@ -407,7 +407,7 @@ read_component (BfConfig *c, GError **error)
 static gboolean
 read_limits (BfConfig *c, GError **error)
 {
-  g_autoptr (BfModuleConfig) g = bf_config_group_new (c, "limits");
+  g_autoptr (BfConfigGroup) g = bf_config_group_new (c, "limits");
   gint64 v;
   if (!bf_config_get_int (g, "max-stanza-size", BF_XML_DEFAULT_MAX_STANZA_SIZE, 1024,
                           16 * 1024 * 1024, &v, error))
@@ -444,7 +444,7 @@ valid_module_name (const char *name)
 static gboolean
 read_modules (BfConfig *c, GError **error)
 {
-  g_autoptr (BfModuleConfig) g = bf_config_group_new (c, "modules");
+  g_autoptr (BfConfigGroup) g = bf_config_group_new (c, "modules");
   g_autoptr (GError) local = NULL;
   c->modules = bf_config_get_string_list (g, "load", &local);
   if (local)

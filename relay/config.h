@@ -49,11 +49,11 @@ void bf_config_free (BfConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfConfig, bf_config_free)
 
 /* A reader for one group; the same one serves the core's groups and each
- * module's (it is the BfModuleConfig of module.h). */
-BfModuleConfig *bf_config_group_new (const BfConfig *config, const char *group);
-void bf_config_group_free (BfModuleConfig *group);
+ * module's (it is the BfConfigGroup of module.h). */
+BfConfigGroup *bf_config_group_new (const BfConfig *config, const char *group);
+void bf_config_group_free (BfConfigGroup *group);
 /* Fails naming the first key of the group that nobody read. */
-gboolean bf_config_group_check_unknown (BfModuleConfig *group, GError **error);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfModuleConfig, bf_config_group_free)
+gboolean bf_config_group_check_unknown (BfConfigGroup *group, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfConfigGroup, bf_config_group_free)
 
 G_END_DECLS

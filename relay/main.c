@@ -177,7 +177,7 @@ on_reload_signal (gpointer data)
 static gboolean
 read_admin_config (BfRelay *relay, GError **error)
 {
-  g_autoptr (BfModuleConfig) group = bf_config_group_new (relay->config, "admin");
+  g_autoptr (BfConfigGroup) group = bf_config_group_new (relay->config, "admin");
   return bf_admin_read_config (group, &relay->admin_jids, error)
          && bf_config_group_check_unknown (group, error);
 }
@@ -187,7 +187,7 @@ read_admin_config (BfRelay *relay, GError **error)
 static gboolean
 read_media_config (BfRelay *relay, GError **error)
 {
-  g_autoptr (BfModuleConfig) group = bf_config_group_new (relay->config, "media");
+  g_autoptr (BfConfigGroup) group = bf_config_group_new (relay->config, "media");
   gint64 max = 0;
   if (!bf_media_config_read (&relay->media, group, error)
       || !bf_config_get_int (group, "max-sessions", 1000, 1, 100000, &max, error)

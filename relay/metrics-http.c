@@ -33,7 +33,7 @@ bf_metrics_parse_listen (const char *text, GError **error)
 }
 
 gboolean
-bf_metrics_read_group (BfModuleConfig *group, char **listen, GError **error)
+bf_metrics_read_group (BfConfigGroup *group, char **listen, GError **error)
 {
   *listen = NULL;
   g_autofree char *value = bf_config_get_string (group, "listen", NULL, error);
@@ -58,7 +58,7 @@ bf_metrics_read_group (BfModuleConfig *group, char **listen, GError **error)
 gboolean
 bf_metrics_read_config (const BfConfig *config, char **listen, GError **error)
 {
-  g_autoptr (BfModuleConfig) group = bf_config_group_new (config, "metrics");
+  g_autoptr (BfConfigGroup) group = bf_config_group_new (config, "metrics");
   return bf_metrics_read_group (group, listen, error);
 }
 

@@ -21,7 +21,7 @@ GSocketAddress *bf_metrics_parse_listen (const char *text, GError **error);
  * (no listen key).  Errors name the file, the group and the key. */
 gboolean bf_metrics_read_config (const BfConfig *config, char **listen, GError **error);
 /* The same for the group itself (a reload reads the new file's). */
-gboolean bf_metrics_read_group (BfModuleConfig *group, char **listen, GError **error);
+gboolean bf_metrics_read_group (BfConfigGroup *group, char **listen, GError **error);
 
 BfMetricsHttp *bf_metrics_http_new (BfMetrics *metrics);
 void bf_metrics_http_free (BfMetricsHttp *http);

@@ -16,7 +16,7 @@ struct _BfModule {
   const BfModuleInfo *info;
   GModule *gmodule;           /* NULL for a static module */
   char *path;
-  BfModuleConfig *config;
+  BfConfigGroup *config;
   gboolean initialized;
   gpointer data;
   GDestroyNotify data_destroy;

@@ -11,7 +11,7 @@
 #include "relay.h"
 
 static gboolean
-reload_component (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+reload_component (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
                   GError **error)
 {
   BfRelay *relay = data;
@@ -35,7 +35,7 @@ reload_component (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArra
 }
 
 static gboolean
-reload_admin (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+reload_admin (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
               GError **error)
 {
   BfRelay *relay = data;
@@ -55,7 +55,7 @@ reload_admin (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
 }
 
 static gboolean
-reload_media (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+reload_media (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
               GError **error)
 {
   BfRelay *relay = data;
@@ -82,7 +82,7 @@ reload_media (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
 /* [limits] max-sessions-per-jid (the rest of [limits] shapes the running
  * link's parser and queue: a restart). */
 static gboolean
-reload_limits (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+reload_limits (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
                GError **error)
 {
   BfRelay *relay = data;
@@ -102,7 +102,7 @@ reload_limits (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *
 /* [metrics] listen: a new address is bound at once; one that cannot be
  * (port in use) leaves the running listener serving, logged. */
 static gboolean
-reload_metrics (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+reload_metrics (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
                 GError **error)
 {
   BfRelay *relay = data;

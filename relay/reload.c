@@ -136,7 +136,7 @@ bf_reload_run (BfReload *r)
   for (guint i = 0; i < r->entries->len; i++)
     {
       const Entry *e = g_ptr_array_index (r->entries, i);
-      g_autoptr (BfModuleConfig) g = bf_config_group_new (next, e->group);
+      g_autoptr (BfConfigGroup) g = bf_config_group_new (next, e->group);
       if (!e->func (e->data, g, FALSE, NULL, &error))
         {
           g_warning ("reload refused, nothing changed: %s", error->message);
@@ -152,7 +152,7 @@ bf_reload_run (BfReload *r)
   for (guint i = 0; i < r->entries->len; i++)
     {
       const Entry *e = g_ptr_array_index (r->entries, i);
-      g_autoptr (BfModuleConfig) g = bf_config_group_new (next, e->group);
+      g_autoptr (BfConfigGroup) g = bf_config_group_new (next, e->group);
       if (!e->func (e->data, g, TRUE, changes, &error))
         {
           /* Checked above: only a reader that cannot check first gets here. */
@@ -166,7 +166,7 @@ bf_reload_run (BfReload *r)
       BfModuleReloadFunc func = bf_module_get_reload_func (mod);
       if (func == NULL)
         continue;
-      g_autoptr (BfModuleConfig) g = bf_config_group_new (next, bf_module_get_name (mod));
+      g_autoptr (BfConfigGroup) g = bf_config_group_new (next, bf_module_get_name (mod));
       if (!func (mod, g, &error))
         {
           g_warning ("reload: %s (the module keeps its running settings)", error->message);

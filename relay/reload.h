@@ -22,7 +22,7 @@ typedef struct _BfReload BfReload;
  * (fail with an error naming file, group and key), then @apply TRUE to
  * take it, appending one line per change to @changes (e.g. "[media]
  * max-sessions 1000 → 10"; @changes is NULL when checking). */
-typedef gboolean (*BfReloadFunc) (gpointer data, BfModuleConfig *group, gboolean apply,
+typedef gboolean (*BfReloadFunc) (gpointer data, BfConfigGroup *group, gboolean apply,
                                   GPtrArray *changes, GError **error);
 
 /* @running (the configuration belfry started with) and @modules must

@@ -95,7 +95,7 @@ static void
 count_job_free (gpointer data)
 {
   CountJob *job = data;
-  session_unref (job->session);
+  bf_session_unref (job->session);
   listing_unref (job->listing);
   g_free (job);
 }
@@ -104,12 +104,12 @@ count_job_free (gpointer data)
 static GPtrArray *
 all_sessions (BfSessions *mgr)
 {
-  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) session_unref);
+  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_session_unref);
   GHashTableIter it;
   gpointer value;
   g_hash_table_iter_init (&it, mgr->table);
   while (g_hash_table_iter_next (&it, NULL, &value))
-    g_ptr_array_add (all, session_ref (value));
+    g_ptr_array_add (all, bf_session_ref (value));
   return all;
 }
 
@@ -154,7 +154,7 @@ bf_sessions_list (BfSessions *mgr, guint max, BfSessionRowsFunc done, gpointer d
       CountJob *job = g_new0 (CountJob, 1);
       g_atomic_ref_count_inc (&l->ref);
       job->listing = l;
-      job->session = session_ref (s);
+      job->session = bf_session_ref (s);
       job->row = row;
       bf_media_worker_invoke (s->worker, count_on_worker, job, count_job_free);
     }
@@ -176,7 +176,7 @@ bf_sessions_end_sid (BfSessions *mgr, const char *sid, const char *reason, const
       BfSession *s = g_ptr_array_index (all, i);
       if (strcmp (s->sid, sid) == 0 && s->phase != BF_SESSION_PHASE_ENDED)
         {
-          session_end (s, condition, text, TRUE);
+          bf_session_end (s, condition, text, TRUE);
           n++;
         }
     }
@@ -197,7 +197,7 @@ bf_sessions_end_all (BfSessions *mgr, const char *reason, const char *text)
       g_hash_table_iter_init (&it, mgr->table);
       if (!g_hash_table_iter_next (&it, NULL, &value))
         break;
-      session_end (value, condition, text, TRUE);
+      bf_session_end (value, condition, text, TRUE);
     }
 }
 
@@ -233,7 +233,7 @@ bf_sessions_set_empty_func (BfSessions *mgr, GSourceFunc func, gpointer data)
 }
 
 void
-admin_on_session_gone (BfSessions *mgr)
+bf_sessions_admin_on_session_gone (BfSessions *mgr)
 {
   if (mgr->empty_func && g_hash_table_size (mgr->table) == 0)
     g_idle_add (mgr->empty_func, mgr->empty_data);

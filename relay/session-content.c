@@ -44,9 +44,9 @@ send_content_action (BfSession *s, BfJingleAction action, BfJingleCreator creato
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, error))
     return FALSE;
   if (rtp)
-    transports_send_or_hold (s, g_steal_pointer (&j));
+    bf_session_transports_send_or_hold (s, g_steal_pointer (&j));
   else
-    send_jingle (s, j);
+    bf_session_send_jingle (s, j);
   return TRUE;
 }
 
@@ -62,13 +62,13 @@ refuse_content (BfSession *s, const BfJingleContent *c, BfJingleReasonCondition 
 }
 
 void
-handle_content_add (BfSession *s, const BfJingle *j)
+bf_session_handle_content_add (BfSession *s, const BfJingle *j)
 {
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = NULL;
+      BfSessionTransport *st = NULL;
       /* XEP-0166 §7.2.3: a content we cannot take is answered with
        * content-reject, never an iq error (Conversations ends the call on
        * any iq error to its Jingle requests: JingleRtpConnection.java). */
@@ -80,8 +80,8 @@ handle_content_add (BfSession *s, const BfJingle *j)
                         "only RTP audio/video is supported");
       else if (s->content_changes >= MAX_CONTENT_CHANGES)
         refuse_content (s, c, BF_JINGLE_REASON_FAILED_APPLICATION, "too many content changes");
-      else if (transport_of (s, c->name) != NULL
-               || (st = transport_for_new_content (s, c)) == NULL)
+      else if (bf_session_transport_of (s, c->name) != NULL
+               || (st = bf_session_transport_for_new_content (s, c)) == NULL)
         refuse_content (s, c, BF_JINGLE_REASON_UNSUPPORTED_TRANSPORTS,
                         "a new content needs ICE-UDP credentials (or too many transports)");
       else
@@ -92,13 +92,13 @@ handle_content_add (BfSession *s, const BfJingle *j)
           if (!st->started)
             {
               st->started = TRUE;
-              post_setup (st, j);
+              bf_session_post_setup (st, j);
             }
           else
-            post_candidates (st, j);
+            bf_session_post_candidates (st, j);
           s->content_changes++;
           store_content (&s->theirs, s->sid, c);
-          transports_update_route (s);
+          bf_session_transports_update_route (s);
           g_message ("session %s: %s adds content '%s' (%s)", s->sid, s->peer, c->name,
                      c->rtp->media);
           info->sessions->content_added (s->module, s, c->name);
@@ -109,7 +109,7 @@ handle_content_add (BfSession *s, const BfJingle *j)
 }
 
 void
-handle_content_answer (BfSession *s, const BfJingle *j)
+bf_session_handle_content_answer (BfSession *s, const BfJingle *j)
 {
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   for (guint i = 0; i < j->contents->len; i++)
@@ -118,23 +118,23 @@ handle_content_answer (BfSession *s, const BfJingle *j)
       gboolean accepted = j->action == BF_JINGLE_ACTION_CONTENT_ACCEPT
                           && c->description_kind == BF_JINGLE_DESCRIPTION_RTP
                           && c->rtp->payload_types->len > 0;
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (accepted)
         {
           store_content (&s->theirs, s->sid, c);
-          transports_update_route (s);
+          bf_session_transports_update_route (s);
           /* A content we added on a transport of its own: the peer's side
            * of that transport is in its answer, unless the peer put it on
            * a transport we have already (BUNDLE'd it). */
-          if (st && st->in_use && !st->remote_set && !transports_rebundle (s, c))
-            post_remote (st, j);
+          if (st && st->in_use && !st->remote_set && !bf_session_transports_rebundle (s, c))
+            bf_session_post_remote (st, j);
           else if (st && st->in_use)
-            post_candidates (st, j);
+            bf_session_post_candidates (st, j);
         }
       else
         {
           bf_jingle_remove_content (s->ours, c->name);
-          transports_drop_content (s, c->name);
+          bf_session_transports_drop_content (s, c->name);
         }
       g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
                  accepted ? "accepted" : "rejected", c->name);
@@ -146,7 +146,7 @@ handle_content_answer (BfSession *s, const BfJingle *j)
 }
 
 void
-handle_content_remove (BfSession *s, const BfJingle *j)
+bf_session_handle_content_remove (BfSession *s, const BfJingle *j)
 {
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   for (guint i = 0; i < j->contents->len; i++)
@@ -154,7 +154,7 @@ handle_content_remove (BfSession *s, const BfJingle *j)
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
       bf_jingle_remove_content (s->theirs, c->name);
       bf_jingle_remove_content (s->ours, c->name);
-      transports_drop_content (s, c->name);
+      bf_session_transports_drop_content (s, c->name);
       s->content_changes++;
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
       if (info->sessions->content_removed)
@@ -192,7 +192,7 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
                    "no new content '%s' to add to session %s", name, s->sid);
       return FALSE;
     }
-  if (!transport_for_our_content (s, name))
+  if (!bf_session_transport_for_our_content (s, name))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                    "no transport for content '%s' of session %s", name, s->sid);
@@ -203,14 +203,14 @@ bf_session_add_content_mirrored (BfSession *session, BfSession *mirror, const ch
   if (!send_content_action (s, BF_JINGLE_ACTION_CONTENT_ADD, creator, name, src->senders,
                             bf_jingle_describe_mirror_offer (src->rtp), -1, error))
     {
-      transports_drop_content (s, name);
+      bf_session_transports_drop_content (s, name);
       return FALSE;
     }
   BfJingleContent copy = *src;
   copy.creator = creator;
   store_content (&s->ours, s->sid, &copy);
   s->content_changes++;
-  transports_update_route (s);
+  bf_session_transports_update_route (s);
   return TRUE;
 }
 
@@ -248,7 +248,7 @@ bf_session_accept_content_mirrored (BfSession *session, BfSession *answered, con
       bf_jingle_remove_content (s->ours, name);
       return FALSE;
     }
-  transports_update_route (s);
+  bf_session_transports_update_route (s);
   return TRUE;
 }
 
@@ -268,7 +268,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
                             NULL, condition, &error))
     g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
   bf_jingle_remove_content (s->theirs, name);
-  transports_drop_content (s, name);
+  bf_session_transports_drop_content (s, name);
 }
 
 void
@@ -285,5 +285,5 @@ bf_session_remove_content (BfSession *session, const char *name)
     g_debug ("session %s: content-remove not sent: %s", s->sid, error->message);
   bf_jingle_remove_content (s->theirs, name);
   bf_jingle_remove_content (s->ours, name);
-  transports_drop_content (s, name);
+  bf_session_transports_drop_content (s, name);
 }

@@ -39,7 +39,7 @@ set_peer (BfSession *s, const char *peer)
 /* @iq, the error answering our session-initiate to a full JID, says "no
  * such resource". */
 gboolean
-initiate_bounced (const BfStanza *iq)
+bf_sessions_initiate_bounced (const BfStanza *iq)
 {
   BfStanza *err = bf_stanza_find_child (iq, "error", NULL);
   return err && (bf_stanza_find_child (err, "service-unavailable", BF_NS_STANZAS)
@@ -51,7 +51,7 @@ initiate_bounced (const BfStanza *iq)
  * the localpart that carried it, XEP-0106 cannot keep it): ring every
  * device of the bare JID instead (XEP-0353), once. */
 void
-fall_back_to_proposal (BfSession *s)
+bf_session_fall_back_to_proposal (BfSession *s)
 {
   g_autofree char *local = NULL, *domain = NULL;
   if (!bf_jid_split (s->peer, &local, &domain, NULL))
@@ -80,26 +80,26 @@ send_initiate (BfSession *s)
       BfJingleContent *c = bf_jingle_add_content (j, BF_JINGLE_CREATOR_INITIATOR, oc->name);
       c->senders = oc->senders;
       bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (oc->rtp));
-      add_ice (s, c, BF_JINGLE_SETUP_ACTPASS);
+      bf_session_add_ice (s, c, BF_JINGLE_SETUP_ACTPASS);
     }
   bf_jingle_copy_groups (j, s->ours);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
       g_warning ("session %s: cannot initiate: %s", s->sid, error->message);
-      session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", FALSE);
+      bf_session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", FALSE);
       return;
     }
-  send_jingle_initiate (s, j);
-  session_set_phase (s, BF_SESSION_PHASE_INITIATED);
+  bf_session_send_initiate (s, j);
+  bf_session_set_phase (s, BF_SESSION_PHASE_INITIATED);
   g_message ("session %s to %s initiated (%u contents, %u transports)", s->sid, s->peer,
              s->ours->contents->len, s->n_transports);
 }
 
 void
-maybe_send_initiate (BfSession *s)
+bf_session_maybe_send_initiate (BfSession *s)
 {
-  if (s->phase == BF_SESSION_PHASE_INITIATING && transports_gathered (s))
+  if (s->phase == BF_SESSION_PHASE_INITIATING && bf_session_transports_gathered (s))
     send_initiate (s);
 }
 
@@ -139,7 +139,7 @@ answer_setup (const BfJingle *j, const char **why)
 
 /* Outgoing: the peer accepted. */
 void
-handle_accept (BfSession *s, BfJingle *j)
+bf_session_handle_accept (BfSession *s, BfJingle *j)
 {
   const char *why = NULL;
   BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);
@@ -151,19 +151,19 @@ handle_accept (BfSession *s, BfJingle *j)
       /* The answer says whether the contents share a transport: a BUNDLE
        * group in it merges them; a peer that ignores our group (Dino)
        * keeps one per content, as we offered. */
-      transports_apply_answer (s, j);
-      if (!transports_check (s, j, &why))
+      bf_session_transports_apply_answer (s, j);
+      if (!bf_session_transports_check (s, j, &why))
         bad = BF_JINGLE_REASON_SECURITY_ERROR;
     }
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s to %s: answer refused: %s", s->sid, s->peer, why);
       bf_jingle_free (j);
-      session_end (s, bad, why, TRUE);
+      bf_session_end (s, bad, why, TRUE);
       return;
     }
   s->theirs = j;
-  session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
+  bf_session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
   s->dtls_setup = bf_media_dtls_setup_from_answer (bf_jingle_setup_to_string (setup));
   g_message ("session %s to %s answered (%u contents%s)", s->sid, s->peer, j->contents->len,
              s->bundled ? ", BUNDLE" : "");
@@ -172,15 +172,15 @@ handle_accept (BfSession *s, BfJingle *j)
   /* The module learns of the answer before the worker does: whatever it
    * prepares for the media path is in place before media can flow. */
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
-  session_ref (s);
+  bf_session_ref (s);
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
   for (guint i = 0; i < s->n_transports && s->phase != BF_SESSION_PHASE_ENDED; i++)
     if (s->transports[i]->in_use)
-      post_remote (s->transports[i], s->theirs);
+      bf_session_post_remote (s->transports[i], s->theirs);
   if (s->phase != BF_SESSION_PHASE_ENDED)
-    transports_update_route (s);
-  session_unref (s);
+    bf_session_transports_update_route (s);
+  bf_session_unref (s);
 }
 
 static gboolean
@@ -229,12 +229,12 @@ rings (BfSession *s)
   if (s->rang)
     return;
   s->rang = TRUE;
-  tell_info (s, BF_SESSION_INFO_RINGING, NULL);
+  bf_session_tell_info (s, BF_SESSION_INFO_RINGING, NULL);
 }
 
 /* The callee answered our proposal (XEP-0353 §3.2). */
 void
-handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
+bf_sessions_handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
 {
   BfSession *s = g_hash_table_lookup (mgr->proposals, jmi->id);
   const char *from = bf_stanza_get_attr (message, "from");
@@ -259,16 +259,16 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       {
         /* From now on the session is with that resource. */
         set_peer (s, from);
-        session_set_phase (s, BF_SESSION_PHASE_INITIATING);
+        bf_session_set_phase (s, BF_SESSION_PHASE_INITIATING);
         s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
         g_message ("session %s: %s proceeds", s->sid, s->peer);
-        maybe_send_initiate (s);
+        bf_session_maybe_send_initiate (s);
         break;
       }
     case BF_JMI_REJECT:
       /* not notified: nothing to retract */
-      session_end (s, jmi->reason ? jmi->reason->condition : BF_JINGLE_REASON_DECLINE, NULL,
-                   FALSE);
+      bf_session_end (s, jmi->reason ? jmi->reason->condition : BF_JINGLE_REASON_DECLINE, NULL,
+                      FALSE);
       break;
     default:
       break;
@@ -282,7 +282,7 @@ handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
  * proposals (updateProposedSessionDiscovered(... DISCOVERED)).  The same
  * sender rules as for <proceed/>. */
 void
-handle_jmi_receipt (BfSessions *mgr, const BfStanza *message)
+bf_sessions_handle_jmi_receipt (BfSessions *mgr, const BfStanza *message)
 {
   const char *id = bf_jmi_receipt_id (message);
   BfSession *s = id ? g_hash_table_lookup (mgr->propose_msgs, id) : NULL;
@@ -370,14 +370,14 @@ remember_proceeded (BfSessions *mgr, const char *from, const BfJmi *propose)
  * the address it proposed to.  We are ready at once: the session-initiate
  * with the proposal's id follows from the proposer. */
 void
-handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
+bf_sessions_handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
 {
   const char *from = bf_stanza_get_attr (message, "from");
   const char *to = bf_stanza_get_attr (message, "to");
   const char *mid = bf_stanza_get_attr (message, "id");
   if (from == NULL || to == NULL)
     return;
-  if (over_jid_limit (mgr, from, sessions_opened_by (mgr, from)))
+  if (bf_sessions_over_jid_limit (mgr, from, bf_sessions_opened_by (mgr, from)))
     {
       /* XEP-0353 §3.2: the callee rejects, busy (as its session-initiate
        * would be answered). */
@@ -385,14 +385,14 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       bf_jmi_set_reason (reject, BF_JINGLE_REASON_BUSY, "too many sessions from this account");
       g_autofree char *id = g_strdup_printf ("bf-m-%s-reject", jmi->id);
       g_autoptr (BfStanza) m = bf_jmi_build (reject, to, from, id);
-      send_stanza (mgr, m);
+      bf_sessions_send_stanza (mgr, m);
       return;
     }
   if (jmi->receipt_request && mid)
     {
       g_autofree char *rid = g_strdup_printf ("bf-m-%s-received", jmi->id);
       g_autoptr (BfStanza) receipt = bf_jmi_build_receipt (to, from, rid, mid);
-      send_stanza (mgr, receipt);
+      bf_sessions_send_stanza (mgr, receipt);
     }
   if (mgr->draining)
     {
@@ -401,7 +401,7 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       bf_jmi_set_reason (reject, BF_JINGLE_REASON_BUSY, "the relay is draining");
       g_autofree char *id = g_strdup_printf ("bf-m-%s-reject", jmi->id);
       g_autoptr (BfStanza) m = bf_jmi_build (reject, to, from, id);
-      send_stanza (mgr, m);
+      bf_sessions_send_stanza (mgr, m);
       mgr->stats.busy++;
       g_message ("proposal %s from %s refused: draining", jmi->id, from);
       return;
@@ -413,7 +413,7 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
       g_autofree char *id = g_strdup_printf ("bf-m-%s-%s", jmi->id,
                                              bf_jmi_type_to_string (answers[i]));
       g_autoptr (BfStanza) m = bf_jmi_build (answer, to, from, id);
-      send_stanza (mgr, m);
+      bf_sessions_send_stanza (mgr, m);
     }
   remember_proceeded (mgr, from, jmi);
 }
@@ -426,7 +426,7 @@ handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi)
  * proposal for an attack.  A session-initiate without a proposal is
  * fine (the direct path). */
 BfJingleReasonCondition
-check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char **why)
+bf_sessions_check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char **why)
 {
   g_autofree char *key = g_strconcat (from, "\n", j->sid, NULL);
   Proceeded *p = g_hash_table_lookup (mgr->proceeded, key);
@@ -452,7 +452,7 @@ check_proposed_media (BfSessions *mgr, const char *from, const BfJingle *j, char
 static void
 send_proposal (BfSession *s)
 {
-  session_set_phase (s, BF_SESSION_PHASE_PROPOSING);
+  bf_session_set_phase (s, BF_SESSION_PHASE_PROPOSING);
   g_hash_table_insert (s->mgr->proposals, s->sid, s);
   g_autoptr (BfJmi) propose = bf_jmi_new (BF_JMI_PROPOSE, s->sid);
   /* As Conversations proposes (MessageGenerator.java sessionProposal()): a
@@ -464,7 +464,7 @@ send_proposal (BfSession *s)
       const BfJingleContent *c = g_ptr_array_index (s->ours->contents, i);
       bf_jmi_add_description (propose, BF_NS_JINGLE_RTP, c->rtp->media);
     }
-  send_jmi (s, propose);
+  bf_session_send_jmi (s, propose);
   g_message ("session %s: proposed to %s from %s", s->sid, s->peer, s->local);
 }
 
@@ -510,7 +510,7 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
   /* 128 bits from the CSPRNG: a sid is what an answer is matched by. */
   g_autofree char *sid = g_strdup_printf ("bf%016" G_GINT64_MODIFIER "x%016" G_GINT64_MODIFIER "x",
                                           bf_random_u64 (), bf_random_u64 ());
-  BfSession *s = session_new (mgr, module, sid, peer, local);
+  BfSession *s = bf_session_new (mgr, module, sid, peer, local);
   s->outgoing = TRUE;
   s->ours = bf_jingle_new (BF_JINGLE_ACTION_SESSION_INITIATE, sid);
   for (guint i = 0; i < mirror->theirs->contents->len; i++)
@@ -521,9 +521,9 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
       bf_jingle_content_take_rtp (c, bf_jingle_describe_mirror_offer (mc->rtp));
     }
   bf_jingle_copy_groups (s->ours, mirror->theirs);
-  transports_assign_own (s, s->ours);
-  s->linked = session_ref (mirror);
-  mirror->linked = session_ref (s);
+  bf_session_transports_assign_own (s, s->ours);
+  s->linked = bf_session_ref (mirror);
+  mirror->linked = bf_session_ref (s);
   s->worker = mirror->worker;
   bf_media_worker_acquire (s->worker);
   mgr->stats.placed++;
@@ -532,10 +532,10 @@ bf_session_place (BfModule *module, const char *local, const char *peer, BfSessi
   else
     {
       s->js = bf_jingle_session_new (BF_JINGLE_ROLE_INITIATOR, s->sid, s->local, s->peer);
-      session_set_phase (s, BF_SESSION_PHASE_INITIATING);
+      bf_session_set_phase (s, BF_SESSION_PHASE_INITIATING);
       s->may_propose = TRUE;
       g_message ("session %s: calling %s from %s", s->sid, peer, local);
     }
-  transports_start (s, NULL);
+  bf_session_transports_start (s, NULL);
   return s;
 }

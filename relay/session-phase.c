@@ -1,5 +1,5 @@
 /* belfry — a session's phases and the transitions between them (see
- * session-phase.h): one table, read by session_set_phase. */
+ * session-phase.h): one table, read by bf_session_set_phase. */
 #include "session-phase.h"
 
 #define BIT(p) (1u << (p))

@@ -1,6 +1,6 @@
 /* belfry — the phase of a Jingle session, and which phase may follow
  * which.  A session is in exactly one phase; the session manager moves it
- * with session_set_phase (session-private.h), which asks
+ * with bf_session_set_phase (session-private.h), which asks
  * bf_session_phase_allowed, so the whole lifecycle is the table in
  * session-phase.c:
  *

@@ -20,7 +20,7 @@
 #include "jmi.h"
 #include "packet-contents.h"
 #include "packet-route.h"
-#include "session.h"
+#include "jingle-session.h"
 #include "session-phase.h"
 #include "sessions.h"
 #include "transport.h"
@@ -63,7 +63,7 @@ typedef struct {
   GPtrArray *local_candidates;     /* BfJingleCandidate*, until gathering is done */
   gboolean w_heard;                /* a packet from the peer came through SRTP: the
                                     * peer has the keys, what we send reaches it */
-} SessionTransport;
+} BfSessionTransport;
 
 struct _BfSession {
   gatomicrefcount ref;
@@ -82,15 +82,15 @@ struct _BfSession {
   BfMediaDtlsSetup dtls_setup;
   guint content_changes;           /* content-add/-remove seen, bounded */
   guint hangup_grace;              /* source: the peer closed DTLS, its terminate is due */
-  BfSessionPhase phase;            /* changed only by session_set_phase */
+  BfSessionPhase phase;            /* changed only by bf_session_set_phase */
   /* Facts beside the phase, not phases: they hold across several phases
    * and are cleared by events of their own. */
   gboolean may_propose;            /* outgoing to a full JID: a bounce falls back to
                                     * JMI (once: cleared by the fallback) */
   gboolean rang;                   /* outgoing: the peer's ringing was passed on (once) */
   char *propose_msg_id;            /* outgoing: our propose's message id (random) */
-  /* ICE-UDP transports (main thread creates them; see SessionTransport) */
-  SessionTransport *transports[MAX_TRANSPORTS];
+  /* ICE-UDP transports (main thread creates them; see BfSessionTransport) */
+  BfSessionTransport *transports[MAX_TRANSPORTS];
   guint n_transports;
   GHashTable *content_transport;   /* content name -> transport index + 1 */
   gboolean bundled;                /* the contents share transports by a BUNDLE group */
@@ -106,7 +106,7 @@ struct _BfSession {
   guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
                                     * policy, by reason; read by the main side once
                                     * the worker let go (main_worker_released) */
-  gboolean torn_down;              /* the worker let go of the media (worker_teardown);
+  gboolean torn_down;              /* the worker let go of the media (bf_session_worker_teardown);
                                     * not a phase: the worker writes and reads it, the
                                     * phase is the main thread's */
   /* metrics (core-metrics.h): the belfry_sessions series counting it, and
@@ -147,7 +147,7 @@ struct _BfSessions {
 };
 
 /* What a worker tells the main thread about a session's transport
- * (main_on_news). */
+ * (bf_session_on_worker_news). */
 typedef struct {
   BfSession *session;
   guint transport;                 /* its index */
@@ -157,91 +157,91 @@ typedef struct {
   GError *error;
   char *ufrag, *pwd;
   GPtrArray *candidates;
-} WorkerNews;
+} BfSessionWorkerNews;
 
 /* sessions.c: lifetime, signalling helpers, incoming sessions */
-G_GNUC_INTERNAL BfSession *session_ref (BfSession *s);
-G_GNUC_INTERNAL void session_unref (BfSession *s);
+G_GNUC_INTERNAL BfSession *bf_session_ref (BfSession *s);
+G_GNUC_INTERNAL void bf_session_unref (BfSession *s);
 /* Moves @s to @phase if session-phase.c allows it from the current one;
  * a transition it does not allow is a bug: g_critical, and ignored. */
-G_GNUC_INTERNAL void session_set_phase (BfSession *s, BfSessionPhase phase);
-G_GNUC_INTERNAL void send_stanza (BfSessions *mgr, const BfStanza *stanza);
+G_GNUC_INTERNAL void bf_session_set_phase (BfSession *s, BfSessionPhase phase);
+G_GNUC_INTERNAL void bf_sessions_send_stanza (BfSessions *mgr, const BfStanza *stanza);
 /* A Jingle request to the peer; its answer comes back through the
  * manager's iq tracker (an error ends the session). */
-G_GNUC_INTERNAL void send_jingle (BfSession *s, BfJingle *j);
+G_GNUC_INTERNAL void bf_session_send_jingle (BfSession *s, BfJingle *j);
 /* The same for our session-initiate: an error saying the peer's resource
- * is not there falls back to a proposal (fall_back_to_proposal). */
-G_GNUC_INTERNAL void send_jingle_initiate (BfSession *s, BfJingle *j);
-G_GNUC_INTERNAL void send_jmi (BfSession *s, const BfJmi *jmi);
-G_GNUC_INTERNAL void session_end (BfSession *s, BfJingleReasonCondition reason,
-                                  const char *text, gboolean notify_peer);
-G_GNUC_INTERNAL void add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup);
-G_GNUC_INTERNAL void ack (BfSessions *mgr, const BfStanza *iq);
-G_GNUC_INTERNAL guint sessions_opened_by (BfSessions *mgr, const char *jid);
-G_GNUC_INTERNAL gboolean over_jid_limit (BfSessions *mgr, const char *jid, guint held);
-G_GNUC_INTERNAL BfSession *session_new (BfSessions *mgr, BfModule *module, const char *sid,
-                                        const char *peer, const char *local);
-G_GNUC_INTERNAL void tell_info (BfSession *s, BfSessionInfo kind, const char *name);
-G_GNUC_INTERNAL gboolean main_on_news (gpointer data);
+ * is not there falls back to a proposal (bf_session_fall_back_to_proposal). */
+G_GNUC_INTERNAL void bf_session_send_initiate (BfSession *s, BfJingle *j);
+G_GNUC_INTERNAL void bf_session_send_jmi (BfSession *s, const BfJmi *jmi);
+G_GNUC_INTERNAL void bf_session_end (BfSession *s, BfJingleReasonCondition reason,
+                                     const char *text, gboolean notify_peer);
+G_GNUC_INTERNAL void bf_session_add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup);
+G_GNUC_INTERNAL void bf_sessions_ack (BfSessions *mgr, const BfStanza *iq);
+G_GNUC_INTERNAL guint bf_sessions_opened_by (BfSessions *mgr, const char *jid);
+G_GNUC_INTERNAL gboolean bf_sessions_over_jid_limit (BfSessions *mgr, const char *jid, guint held);
+G_GNUC_INTERNAL BfSession *bf_session_new (BfSessions *mgr, BfModule *module, const char *sid,
+                                           const char *peer, const char *local);
+G_GNUC_INTERNAL void bf_session_tell_info (BfSession *s, BfSessionInfo kind, const char *name);
+G_GNUC_INTERNAL gboolean bf_session_on_worker_news (gpointer data);
 
 /* session-worker.c: the media worker side; post_* on the main thread */
-G_GNUC_INTERNAL void post_setup (SessionTransport *st, const BfJingle *remote);
-G_GNUC_INTERNAL void post_remote (SessionTransport *st, const BfJingle *remote);
-G_GNUC_INTERNAL void post_restart (SessionTransport *st, const char *ufrag, const char *pwd,
-                                   const BfJingle *j);
-G_GNUC_INTERNAL void post_candidates (SessionTransport *st, const BfJingle *j);
-G_GNUC_INTERNAL void post_drop (SessionTransport *st);
-G_GNUC_INTERNAL void post_route (BfSession *s, const BfPacketRoute *route);
+G_GNUC_INTERNAL void bf_session_post_setup (BfSessionTransport *st, const BfJingle *remote);
+G_GNUC_INTERNAL void bf_session_post_remote (BfSessionTransport *st, const BfJingle *remote);
+G_GNUC_INTERNAL void bf_session_post_restart (BfSessionTransport *st, const char *ufrag, const char *pwd,
+                                              const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_post_candidates (BfSessionTransport *st, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_post_drop (BfSessionTransport *st);
+G_GNUC_INTERNAL void bf_session_post_route (BfSession *s, const BfPacketRoute *route);
 /* Takes @contents (its names). */
 G_GNUC_INTERNAL void post_packet_contents (BfSession *s, BfPacketContents *contents);
-G_GNUC_INTERNAL void post_keyframe_methods (BfSession *s, const guint8 method[128]);
-G_GNUC_INTERNAL void worker_teardown (gpointer data);
-G_GNUC_INTERNAL BfMediaTransport *worker_transport_for (BfSession *s, gboolean is_rtcp,
-                                                        const guint8 *data, gsize len);
+G_GNUC_INTERNAL void bf_session_post_keyframe_methods (BfSession *s, const guint8 method[128]);
+G_GNUC_INTERNAL void bf_session_worker_teardown (gpointer data);
+G_GNUC_INTERNAL BfMediaTransport *bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp,
+                                                                   const guint8 *data, gsize len);
 
 /* session-transports.c: which contents share which transport (main thread) */
-G_GNUC_INTERNAL SessionTransport *transport_of (BfSession *s, const char *content);
-G_GNUC_INTERNAL const BfJingleIceTransport *transport_remote_ice (SessionTransport *st,
-                                                                  const BfJingle *j);
-G_GNUC_INTERNAL const BfJingleFingerprint *transport_remote_fingerprint (SessionTransport *st,
-                                                                         const BfJingle *j);
-G_GNUC_INTERNAL void transports_free (BfSession *s);
-G_GNUC_INTERNAL void transports_assign_offer (BfSession *s, const BfJingle *offer);
-G_GNUC_INTERNAL void transports_assign_own (BfSession *s, const BfJingle *ours);
-G_GNUC_INTERNAL void transports_apply_answer (BfSession *s, const BfJingle *answer);
-G_GNUC_INTERNAL SessionTransport *transport_for_new_content (BfSession *s,
-                                                             const BfJingleContent *c);
-G_GNUC_INTERNAL gboolean transport_for_our_content (BfSession *s, const char *name);
-G_GNUC_INTERNAL gboolean transports_rebundle (BfSession *s, const BfJingleContent *c);
-G_GNUC_INTERNAL void transports_drop_content (BfSession *s, const char *name);
-G_GNUC_INTERNAL BfJingleSetup established_setup (BfSession *s);
-G_GNUC_INTERNAL gboolean transports_check (BfSession *s, const BfJingle *j, const char **why);
-G_GNUC_INTERNAL void transports_start (BfSession *s, const BfJingle *remote);
-G_GNUC_INTERNAL gboolean transports_gathered (BfSession *s);
-G_GNUC_INTERNAL void transports_update_route (BfSession *s);
-G_GNUC_INTERNAL void transports_on_gathered (BfSession *s, WorkerNews *n);
-G_GNUC_INTERNAL void transports_send_or_hold (BfSession *s, BfJingle *j);
-G_GNUC_INTERNAL void handle_transport_info (BfSession *s, const BfJingle *j);
-G_GNUC_INTERNAL void handle_transport_replace (BfSession *s, const BfJingle *j);
-G_GNUC_INTERNAL void reject_transport_replace (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL BfSessionTransport *bf_session_transport_of (BfSession *s, const char *content);
+G_GNUC_INTERNAL const BfJingleIceTransport *bf_session_transport_remote_ice (BfSessionTransport *st,
+                                                                             const BfJingle *j);
+G_GNUC_INTERNAL const BfJingleFingerprint *bf_session_transport_remote_fingerprint (BfSessionTransport *st,
+                                                                                    const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_transports_free (BfSession *s);
+G_GNUC_INTERNAL void bf_session_transports_assign_offer (BfSession *s, const BfJingle *offer);
+G_GNUC_INTERNAL void bf_session_transports_assign_own (BfSession *s, const BfJingle *ours);
+G_GNUC_INTERNAL void bf_session_transports_apply_answer (BfSession *s, const BfJingle *answer);
+G_GNUC_INTERNAL BfSessionTransport *bf_session_transport_for_new_content (BfSession *s,
+                                                                          const BfJingleContent *c);
+G_GNUC_INTERNAL gboolean bf_session_transport_for_our_content (BfSession *s, const char *name);
+G_GNUC_INTERNAL gboolean bf_session_transports_rebundle (BfSession *s, const BfJingleContent *c);
+G_GNUC_INTERNAL void bf_session_transports_drop_content (BfSession *s, const char *name);
+G_GNUC_INTERNAL BfJingleSetup bf_session_established_setup (BfSession *s);
+G_GNUC_INTERNAL gboolean bf_session_transports_check (BfSession *s, const BfJingle *j, const char **why);
+G_GNUC_INTERNAL void bf_session_transports_start (BfSession *s, const BfJingle *remote);
+G_GNUC_INTERNAL gboolean bf_session_transports_gathered (BfSession *s);
+G_GNUC_INTERNAL void bf_session_transports_update_route (BfSession *s);
+G_GNUC_INTERNAL void bf_session_transports_on_gathered (BfSession *s, BfSessionWorkerNews *n);
+G_GNUC_INTERNAL void bf_session_transports_send_or_hold (BfSession *s, BfJingle *j);
+G_GNUC_INTERNAL void bf_session_handle_transport_info (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_handle_transport_replace (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_reject_transport_replace (BfSession *s, const BfJingle *j);
 
 /* session-outgoing.c: sessions we place, XEP-0353 proposals both ways */
-G_GNUC_INTERNAL void maybe_send_initiate (BfSession *s);
-G_GNUC_INTERNAL void handle_accept (BfSession *s, BfJingle *j);
-G_GNUC_INTERNAL void fall_back_to_proposal (BfSession *s);
-G_GNUC_INTERNAL gboolean initiate_bounced (const BfStanza *iq);
-G_GNUC_INTERNAL void handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
-G_GNUC_INTERNAL void handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
-G_GNUC_INTERNAL void handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
-G_GNUC_INTERNAL BfJingleReasonCondition check_proposed_media (BfSessions *mgr, const char *from,
-                                                              const BfJingle *j, char **why);
+G_GNUC_INTERNAL void bf_session_maybe_send_initiate (BfSession *s);
+G_GNUC_INTERNAL void bf_session_handle_accept (BfSession *s, BfJingle *j);
+G_GNUC_INTERNAL void bf_session_fall_back_to_proposal (BfSession *s);
+G_GNUC_INTERNAL gboolean bf_sessions_initiate_bounced (const BfStanza *iq);
+G_GNUC_INTERNAL void bf_sessions_handle_jmi_answer (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL void bf_sessions_handle_jmi_receipt (BfSessions *mgr, const BfStanza *message);
+G_GNUC_INTERNAL void bf_sessions_handle_jmi_propose (BfSessions *mgr, const BfStanza *message, BfJmi *jmi);
+G_GNUC_INTERNAL BfJingleReasonCondition bf_sessions_check_proposed_media (BfSessions *mgr, const char *from,
+                                                                          const BfJingle *j, char **why);
 
 /* session-admin.c: operator control */
-G_GNUC_INTERNAL void admin_on_session_gone (BfSessions *mgr);
+G_GNUC_INTERNAL void bf_sessions_admin_on_session_gone (BfSessions *mgr);
 
 /* session-content.c: contents added and removed */
-G_GNUC_INTERNAL void handle_content_add (BfSession *s, const BfJingle *j);
-G_GNUC_INTERNAL void handle_content_answer (BfSession *s, const BfJingle *j);
-G_GNUC_INTERNAL void handle_content_remove (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_handle_content_add (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_handle_content_answer (BfSession *s, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_handle_content_remove (BfSession *s, const BfJingle *j);
 
 G_END_DECLS

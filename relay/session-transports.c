@@ -25,8 +25,8 @@
 
 #include "session-private.h"
 
-SessionTransport *
-transport_of (BfSession *s, const char *content)
+BfSessionTransport *
+bf_session_transport_of (BfSession *s, const char *content)
 {
   gpointer v = content && s->content_transport
                  ? g_hash_table_lookup (s->content_transport, content) : NULL;
@@ -34,19 +34,19 @@ transport_of (BfSession *s, const char *content)
 }
 
 static void
-map_content (BfSession *s, const char *content, SessionTransport *st)
+map_content (BfSession *s, const char *content, BfSessionTransport *st)
 {
   if (s->content_transport == NULL)
     s->content_transport = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_hash_table_insert (s->content_transport, g_strdup (content), GUINT_TO_POINTER (st->index + 1));
 }
 
-static SessionTransport *
+static BfSessionTransport *
 transport_new (BfSession *s)
 {
   if (s->n_transports >= MAX_TRANSPORTS)
     return NULL;
-  SessionTransport *st = g_new0 (SessionTransport, 1);
+  BfSessionTransport *st = g_new0 (BfSessionTransport, 1);
   st->session = s;
   st->index = s->n_transports;
   st->in_use = TRUE;
@@ -55,7 +55,7 @@ transport_new (BfSession *s)
 }
 
 static void
-transport_free (SessionTransport *st)
+transport_free (BfSessionTransport *st)
 {
   g_free (st->ufrag);
   if (st->pwd)
@@ -81,7 +81,7 @@ transport_free (SessionTransport *st)
 }
 
 void
-transports_free (BfSession *s)
+bf_session_transports_free (BfSession *s)
 {
   for (guint i = 0; i < s->n_transports; i++)
     transport_free (s->transports[i]);
@@ -92,12 +92,12 @@ transports_free (BfSession *s)
 /* The first content of @j on @st with credentials: with BUNDLE every
  * content repeats them (StanzaJS), without each has its own. */
 const BfJingleIceTransport *
-transport_remote_ice (SessionTransport *st, const BfJingle *j)
+bf_session_transport_remote_ice (BfSessionTransport *st, const BfJingle *j)
 {
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->ufrag && c->ice->pwd && transport_of (st->session, c->name) == st)
+      if (c->ice && c->ice->ufrag && c->ice->pwd && bf_session_transport_of (st->session, c->name) == st)
         return c->ice;
     }
   return NULL;
@@ -105,12 +105,12 @@ transport_remote_ice (SessionTransport *st, const BfJingle *j)
 
 /* @st's own fingerprint, else the session's (one certificate per peer). */
 const BfJingleFingerprint *
-transport_remote_fingerprint (SessionTransport *st, const BfJingle *j)
+bf_session_transport_remote_fingerprint (BfSessionTransport *st, const BfJingle *j)
 {
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice && c->ice->fingerprint && transport_of (st->session, c->name) == st)
+      if (c->ice && c->ice->fingerprint && bf_session_transport_of (st->session, c->name) == st)
         return c->ice->fingerprint;
     }
   return bf_jingle_first_fingerprint (j);
@@ -146,19 +146,19 @@ bundle_tag (const BfJingle *j, const char *name, gboolean *member_of_group)
 }
 
 void
-transports_assign_offer (BfSession *s, const BfJingle *offer)
+bf_session_transports_assign_offer (BfSession *s, const BfJingle *offer)
 {
   for (guint i = 0; i < offer->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (offer->contents, i);
       gboolean grouped = FALSE;
       const char *tag = bundle_tag (offer, c->name, &grouped);
-      SessionTransport *st = transport_of (s, tag);
+      BfSessionTransport *st = bf_session_transport_of (s, tag);
       if (st == NULL)
         {
           st = transport_new (s);
           if (st == NULL)
-            return;         /* transports_check refuses the offer */
+            return;         /* bf_session_transports_check refuses the offer */
           map_content (s, tag, st);
         }
       s->bundled |= grouped;
@@ -190,12 +190,12 @@ ice_random (gsize n)
 }
 
 void
-transports_assign_own (BfSession *s, const BfJingle *ours)
+bf_session_transports_assign_own (BfSession *s, const BfJingle *ours)
 {
   for (guint i = 0; i < ours->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (ours->contents, i);
-      SessionTransport *st = transport_new (s);
+      BfSessionTransport *st = transport_new (s);
       if (st == NULL)
         return;
       map_content (s, c->name, st);
@@ -207,7 +207,7 @@ transports_assign_own (BfSession *s, const BfJingle *ours)
        * content, each against its own ports. */
       gboolean grouped = FALSE;
       const char *tag = bundle_tag (ours, c->name, &grouped);
-      SessionTransport *first = grouped ? transport_of (s, tag) : NULL;
+      BfSessionTransport *first = grouped ? bf_session_transport_of (s, tag) : NULL;
       if (!grouped)
         continue;
       if (first && first != st)
@@ -224,7 +224,7 @@ transports_assign_own (BfSession *s, const BfJingle *ours)
 }
 
 static gboolean
-transport_has_content (BfSession *s, SessionTransport *st)
+transport_has_content (BfSession *s, BfSessionTransport *st)
 {
   GHashTableIter it;
   gpointer v;
@@ -236,26 +236,26 @@ transport_has_content (BfSession *s, SessionTransport *st)
 }
 
 static void
-drop_if_unused (BfSession *s, SessionTransport *st)
+drop_if_unused (BfSession *s, BfSessionTransport *st)
 {
   if (st == NULL || !st->in_use || transport_has_content (s, st))
     return;
   st->in_use = FALSE;
   g_debug ("session %s: transport %u dropped", s->sid, st->index);
   if (st->started)
-    post_drop (st);
+    bf_session_post_drop (st);
 }
 
 void
-transports_apply_answer (BfSession *s, const BfJingle *answer)
+bf_session_transports_apply_answer (BfSession *s, const BfJingle *answer)
 {
   for (guint i = 0; i < answer->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (answer->contents, i);
       gboolean grouped = FALSE;
       const char *tag = bundle_tag (answer, c->name, &grouped);
-      SessionTransport *to = transport_of (s, tag);
-      SessionTransport *from = transport_of (s, c->name);
+      BfSessionTransport *to = bf_session_transport_of (s, tag);
+      BfSessionTransport *from = bf_session_transport_of (s, c->name);
       s->bundled |= grouped;
       if (to == NULL || from == NULL || to == from)
         continue;
@@ -264,8 +264,8 @@ transports_apply_answer (BfSession *s, const BfJingle *answer)
     }
 }
 
-SessionTransport *
-transport_for_new_content (BfSession *s, const BfJingleContent *c)
+BfSessionTransport *
+bf_session_transport_for_new_content (BfSession *s, const BfJingleContent *c)
 {
   /* The same credentials as a transport of ours: BUNDLE'd onto it (or no
    * credentials at all: onto the first, as before XEP-0338 was read). */
@@ -273,7 +273,7 @@ transport_for_new_content (BfSession *s, const BfJingleContent *c)
     return NULL;
   for (guint i = 0; i < s->n_transports; i++)
     {
-      SessionTransport *st = s->transports[i];
+      BfSessionTransport *st = s->transports[i];
       if (st->in_use && (c->ice->ufrag == NULL
                          || g_strcmp0 (c->ice->ufrag, st->remote_ufrag) == 0))
         {
@@ -283,7 +283,7 @@ transport_for_new_content (BfSession *s, const BfJingleContent *c)
     }
   if (c->ice->pwd == NULL)
     return NULL;
-  SessionTransport *st = transport_new (s);
+  BfSessionTransport *st = transport_new (s);
   if (st)
     map_content (s, c->name, st);
   return st;
@@ -293,9 +293,9 @@ transport_for_new_content (BfSession *s, const BfJingleContent *c)
  * BUNDLE'd transport when the session has one, else on a new transport of
  * its own, started now (its candidates are in our content-add). */
 gboolean
-transport_for_our_content (BfSession *s, const char *name)
+bf_session_transport_for_our_content (BfSession *s, const char *name)
 {
-  if (transport_of (s, name))
+  if (bf_session_transport_of (s, name))
     return TRUE;
   if (s->bundled || s->n_transports == 0)
     {
@@ -307,12 +307,12 @@ transport_for_our_content (BfSession *s, const char *name)
           }
       return FALSE;
     }
-  SessionTransport *st = transport_new (s);
+  BfSessionTransport *st = transport_new (s);
   if (st == NULL)
     return FALSE;
   map_content (s, name, st);
   st->started = TRUE;
-  post_setup (st, NULL);
+  bf_session_post_setup (st, NULL);
   return TRUE;
 }
 
@@ -320,14 +320,14 @@ transport_for_our_content (BfSession *s, const char *name)
  * transport we already share with it: the content moves there and the
  * transport we offered for it goes.  TRUE when it did. */
 gboolean
-transports_rebundle (BfSession *s, const BfJingleContent *c)
+bf_session_transports_rebundle (BfSession *s, const BfJingleContent *c)
 {
-  SessionTransport *mine = transport_of (s, c->name);
+  BfSessionTransport *mine = bf_session_transport_of (s, c->name);
   if (mine == NULL || c->ice == NULL || c->ice->ufrag == NULL)
     return FALSE;
   for (guint i = 0; i < s->n_transports; i++)
     {
-      SessionTransport *st = s->transports[i];
+      BfSessionTransport *st = s->transports[i];
       if (st != mine && st->in_use && st->remote_set
           && g_strcmp0 (st->remote_ufrag, c->ice->ufrag) == 0)
         {
@@ -340,9 +340,9 @@ transports_rebundle (BfSession *s, const BfJingleContent *c)
 }
 
 void
-transports_drop_content (BfSession *s, const char *name)
+bf_session_transports_drop_content (BfSession *s, const char *name)
 {
-  SessionTransport *st = transport_of (s, name);
+  BfSessionTransport *st = bf_session_transport_of (s, name);
   if (st == NULL)
     return;
   g_hash_table_remove (s->content_transport, name);
@@ -352,7 +352,7 @@ transports_drop_content (BfSession *s, const char *name)
 
 /* Every transport of @j has credentials, and a fingerprint is there. */
 gboolean
-transports_check (BfSession *s, const BfJingle *j, const char **why)
+bf_session_transports_check (BfSession *s, const BfJingle *j, const char **why)
 {
   if (bf_jingle_first_fingerprint (j) == NULL)
     {
@@ -362,13 +362,13 @@ transports_check (BfSession *s, const BfJingle *j, const char **why)
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (st == NULL)
         {
           *why = "too many transports";
           return FALSE;
         }
-      if (st->in_use && transport_remote_ice (st, j) == NULL)
+      if (st->in_use && bf_session_transport_remote_ice (st, j) == NULL)
         {
           *why = "DTLS-SRTP over ICE (ufrag, pwd, fingerprint) is required";
           return FALSE;
@@ -380,22 +380,22 @@ transports_check (BfSession *s, const BfJingle *j, const char **why)
 /* Starts every transport not started yet, with the peer's side from
  * @remote when we answer (NULL when we offer). */
 void
-transports_start (BfSession *s, const BfJingle *remote)
+bf_session_transports_start (BfSession *s, const BfJingle *remote)
 {
   for (guint i = 0; i < s->n_transports; i++)
     {
-      SessionTransport *st = s->transports[i];
+      BfSessionTransport *st = s->transports[i];
       if (st->in_use && !st->started)
         {
           st->started = TRUE;
-          post_setup (st, remote);
+          bf_session_post_setup (st, remote);
         }
     }
-  transports_update_route (s);
+  bf_session_transports_update_route (s);
 }
 
 gboolean
-transports_gathered (BfSession *s)
+bf_session_transports_gathered (BfSession *s)
 {
   for (guint i = 0; i < s->n_transports; i++)
     if (s->transports[i]->in_use && !s->transports[i]->gathered)
@@ -409,7 +409,7 @@ route_description (BfSession *s, BfPacketRoute *route, const BfJingle *j)
   for (guint i = 0; j && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (st == NULL || c->rtp == NULL)
         continue;
       for (guint k = 0; k < c->rtp->payload_types->len; k++)
@@ -469,7 +469,7 @@ packet_contents (BfSession *s, BfPacketContents *pc, GPtrArray *names, guint *co
           if (names->len >= G_MAXUINT8 - 1)
             continue;
           g_ptr_array_add (names, g_strdup (c->name));
-          SessionTransport *st = transport_of (s, c->name);
+          BfSessionTransport *st = bf_session_transport_of (s, c->name);
           if (st)
             {
               count[st->index]++;
@@ -489,13 +489,13 @@ packet_contents (BfSession *s, BfPacketContents *pc, GPtrArray *names, guint *co
  * belongs to, and, for a session with more than one transport, which
  * payload types and announced SSRCs belong to which transport. */
 void
-transports_update_route (BfSession *s)
+bf_session_transports_update_route (BfSession *s)
 {
   if (s->worker == NULL || s->n_transports == 0)
     return;
   guint8 method[128];
   keyframe_methods (s, method);
-  post_keyframe_methods (s, method);
+  bf_session_post_keyframe_methods (s, method);
   BfPacketContents pc = { 0 };
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   guint count[MAX_TRANSPORTS] = { 0 };
@@ -511,13 +511,13 @@ transports_update_route (BfSession *s)
   bf_packet_route_init (&route);
   route_description (s, &route, s->ours);
   route_description (s, &route, s->theirs);
-  post_route (s, &route);
+  bf_session_post_route (s, &route);
 }
 
 /* --- our side of a transport in Jingle --- */
 
 BfJingleSetup
-established_setup (BfSession *s)
+bf_session_established_setup (BfSession *s)
 {
   return s->dtls_setup == BF_MEDIA_DTLS_SETUP_ACTIVE ? BF_JINGLE_SETUP_ACTIVE
                                                      : BF_JINGLE_SETUP_PASSIVE;
@@ -534,7 +534,7 @@ add_candidate (BfJingleIceTransport *ice, const BfJingleCandidate *mine, guint k
 /* @st's credentials, our fingerprint (@setup) and its candidates @from to
  * @to (exclusive; clamped) on @c. */
 static void
-set_our_ice (BfSession *s, SessionTransport *st, BfJingleContent *c, BfJingleSetup setup,
+set_our_ice (BfSession *s, BfSessionTransport *st, BfJingleContent *c, BfJingleSetup setup,
              guint from, guint to)
 {
   BfMediaCert *cert = s->mgr->cert;
@@ -548,19 +548,19 @@ set_our_ice (BfSession *s, SessionTransport *st, BfJingleContent *c, BfJingleSet
 /* Our credentials, fingerprint (@setup) and every candidate of @c's
  * transport on @c. */
 void
-add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
+bf_session_add_ice (BfSession *s, BfJingleContent *c, BfJingleSetup setup)
 {
-  SessionTransport *st = transport_of (s, c->name);
+  BfSessionTransport *st = bf_session_transport_of (s, c->name);
   if (st != NULL && st->gathered)
     set_our_ice (s, st, c, setup, 0, G_MAXUINT);
 }
 
 static gboolean
-all_gathered_for (BfSession *s, const BfJingle *j, SessionTransport **waiting)
+all_gathered_for (BfSession *s, const BfJingle *j, BfSessionTransport **waiting)
 {
   for (guint i = 0; i < j->contents->len; i++)
     {
-      SessionTransport *st = transport_of (s, ((BfJingleContent *) g_ptr_array_index (j->contents,
+      BfSessionTransport *st = bf_session_transport_of (s, ((BfJingleContent *) g_ptr_array_index (j->contents,
                                                                                    i))->name);
       if (st && !st->gathered)
         {
@@ -578,18 +578,18 @@ send_with_ice (BfSession *s, BfJingle *j)
     {
       BfJingleContent *c = g_ptr_array_index (j->contents, i);
       if (c->rtp)
-        add_ice (s, c, established_setup (s));
+        bf_session_add_ice (s, c, bf_session_established_setup (s));
     }
-  send_jingle (s, j);
+  bf_session_send_jingle (s, j);
 }
 
 /* A content-add or -accept (already applied to the session's state)
  * whose contents get our ICE side: sent now, or once a transport of its
  * is gathered (a new one for a content of its own). Takes @j. */
 void
-transports_send_or_hold (BfSession *s, BfJingle *j)
+bf_session_transports_send_or_hold (BfSession *s, BfJingle *j)
 {
-  SessionTransport *waiting = NULL;
+  BfSessionTransport *waiting = NULL;
   if (all_gathered_for (s, j, &waiting))
     {
       send_with_ice (s, j);
@@ -606,7 +606,7 @@ transports_send_or_hold (BfSession *s, BfJingle *j)
  * first candidate of each transport-info and requires the credentials in
  * every one: MLCall.m). */
 static void
-send_restart_answer (BfSession *s, SessionTransport *st)
+send_restart_answer (BfSession *s, BfSessionTransport *st)
 {
   /* A transport-replace is answered with one transport-accept carrying
    * every candidate (XEP-0166 §7.2.12). */
@@ -624,10 +624,10 @@ send_restart_answer (BfSession *s, SessionTransport *st)
       for (guint i = 0; i < all->len; i++)
         {
           const BfJingleSessionContent *sc = g_ptr_array_index (all, i);
-          if (transport_of (s, sc->name) != st)
+          if (bf_session_transport_of (s, sc->name) != st)
             continue;
           BfJingleContent *c = bf_jingle_add_content (j, sc->creator, sc->name);
-          set_our_ice (s, st, c, established_setup (s), replace ? 0 : k,
+          set_our_ice (s, st, c, bf_session_established_setup (s), replace ? 0 : k,
                        replace ? G_MAXUINT : k + 1);
         }
       if (j->contents->len == 0)
@@ -638,18 +638,18 @@ send_restart_answer (BfSession *s, SessionTransport *st)
           g_debug ("session %s: transport-info not sent: %s", s->sid, error->message);
           return;
         }
-      send_jingle (s, j);
+      bf_session_send_jingle (s, j);
     }
   g_message ("session %s: ICE restarted by %s on transport %u (restart %u)", s->sid, s->peer,
              st->index, st->restarts);
 }
 
 void
-transports_on_gathered (BfSession *s, WorkerNews *n)
+bf_session_transports_on_gathered (BfSession *s, BfSessionWorkerNews *n)
 {
   if (n->transport >= s->n_transports)
     return;
-  SessionTransport *st = s->transports[n->transport];
+  BfSessionTransport *st = s->transports[n->transport];
   if (!st->in_use)
     return;
   g_free (st->ufrag);
@@ -672,14 +672,14 @@ transports_on_gathered (BfSession *s, WorkerNews *n)
       g_autoptr (GPtrArray) held = g_steal_pointer (&st->held);
       g_ptr_array_set_free_func (held, NULL);
       for (guint i = 0; i < held->len && s->phase != BF_SESSION_PHASE_ENDED; i++)
-        transports_send_or_hold (s, g_ptr_array_index (held, i));
+        bf_session_transports_send_or_hold (s, g_ptr_array_index (held, i));
       for (guint i = 0; i < held->len && s->phase == BF_SESSION_PHASE_ENDED; i++)
         bf_jingle_free (g_ptr_array_index (held, i));
     }
 }
 
 void
-reject_transport_replace (BfSession *s, const BfJingle *j)
+bf_session_reject_transport_replace (BfSession *s, const BfJingle *j)
 {
   g_autoptr (BfJingle) r = bf_jingle_new (BF_JINGLE_ACTION_TRANSPORT_REJECT, s->sid);
   for (guint i = 0; i < j->contents->len; i++)
@@ -689,7 +689,7 @@ reject_transport_replace (BfSession *s, const BfJingle *j)
     }
   g_autoptr (GError) error = NULL;
   if (bf_jingle_session_apply (s->js, r, BF_JINGLE_OUTGOING, &error))
-    send_jingle (s, r);
+    bf_session_send_jingle (s, r);
   g_message ("session %s: transport-replace from %s refused", s->sid, s->peer);
 }
 
@@ -698,45 +698,45 @@ reject_transport_replace (BfSession *s, const BfJingle *j)
  * transport-accept; anything else is refused with transport-reject (never
  * an iq error: the session goes on as it was). */
 void
-handle_transport_replace (BfSession *s, const BfJingle *j)
+bf_session_handle_transport_replace (BfSession *s, const BfJingle *j)
 {
   gboolean ok = j->contents->len > 0;
   for (guint i = 0; i < j->contents->len && ok; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       ok = st && st->in_use && st->remote_set && c->transport_kind == BF_JINGLE_TRANSPORT_ICE_UDP
            && c->ice && c->ice->ufrag && c->ice->pwd && st->restarts < MAX_ICE_RESTARTS
            && (c->ice->fingerprint == NULL
                || g_ascii_strcasecmp (c->ice->fingerprint->value,
-                                      transport_remote_fingerprint (st, s->theirs)->value) == 0);
+                                      bf_session_transport_remote_fingerprint (st, s->theirs)->value) == 0);
     }
   if (!ok)
     {
-      reject_transport_replace (s, j);
+      bf_session_reject_transport_replace (s, j);
       return;
     }
   gboolean restarted[MAX_TRANSPORTS] = { FALSE };
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (restarted[st->index])
         continue;
       restarted[st->index] = TRUE;
       st->replacing = TRUE;
-      post_restart (st, c->ice->ufrag, c->ice->pwd, j);
+      bf_session_post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
 }
 
 void
-handle_transport_info (BfSession *s, const BfJingle *j)
+bf_session_handle_transport_info (BfSession *s, const BfJingle *j)
 {
   gboolean restarted[MAX_TRANSPORTS] = { FALSE };
   for (guint i = 0; i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      SessionTransport *st = transport_of (s, c->name);
+      BfSessionTransport *st = bf_session_transport_of (s, c->name);
       if (st == NULL || !st->in_use || !st->started || c->ice == NULL || c->ice->ufrag == NULL
           || c->ice->pwd == NULL || !st->remote_set || restarted[st->index]
           || (strcmp (c->ice->ufrag, st->remote_ufrag) == 0
@@ -754,12 +754,12 @@ handle_transport_info (BfSession *s, const BfJingle *j)
         }
       /* XEP-0176 §5.9: new ufrag and pwd: the peer restarts ICE. */
       restarted[st->index] = TRUE;
-      post_restart (st, c->ice->ufrag, c->ice->pwd, j);
+      bf_session_post_restart (st, c->ice->ufrag, c->ice->pwd, j);
     }
   for (guint i = 0; i < s->n_transports; i++)
     {
-      SessionTransport *st = s->transports[i];
+      BfSessionTransport *st = s->transports[i];
       if (st->in_use && st->started && !restarted[i])
-        post_candidates (st, j);
+        bf_session_post_candidates (st, j);
     }
 }

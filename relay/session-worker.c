@@ -10,9 +10,9 @@
 #include "session-private.h"
 
 static void
-news_free (WorkerNews *n)
+news_free (BfSessionWorkerNews *n)
 {
-  session_unref (n->session);
+  bf_session_unref (n->session);
   g_clear_error (&n->error);
   g_free (n->ufrag);
   g_free (n->pwd);
@@ -23,17 +23,17 @@ news_free (WorkerNews *n)
 
 /* Worker -> main. */
 static void
-post_news (WorkerNews *news)
+post_news (BfSessionWorkerNews *news)
 {
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_on_news, news,
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, bf_session_on_worker_news, news,
                               (GDestroyNotify) news_free);
 }
 
-static WorkerNews *
-news_new (SessionTransport *st, BfMediaEventType type)
+static BfSessionWorkerNews *
+news_new (BfSessionTransport *st, BfMediaEventType type)
 {
-  WorkerNews *n = g_new0 (WorkerNews, 1);
-  n->session = session_ref (st->session);
+  BfSessionWorkerNews *n = g_new0 (BfSessionWorkerNews, 1);
+  n->session = bf_session_ref (st->session);
   n->transport = st->index;
   n->type = type;
   return n;
@@ -42,7 +42,7 @@ news_new (SessionTransport *st, BfMediaEventType type)
 static void
 on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer data)
 {
-  SessionTransport *st = data;
+  BfSessionTransport *st = data;
   switch (event->type)
     {
     case BF_MEDIA_EVENT_LOCAL_CANDIDATE:
@@ -51,7 +51,7 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
       return;   /* sent together with the offer or answer */
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
-        WorkerNews *n = news_new (st, event->type);
+        BfSessionWorkerNews *n = news_new (st, event->type);
         bf_media_transport_get_local_credentials (t, &n->ufrag, &n->pwd);
         n->candidates = g_steal_pointer (&st->local_candidates);
         post_news (n);
@@ -64,7 +64,7 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
     case BF_MEDIA_EVENT_ICE_FAILED:
     case BF_MEDIA_EVENT_DTLS_FAILED:
       {
-        WorkerNews *n = news_new (st, event->type);
+        BfSessionWorkerNews *n = news_new (st, event->type);
         n->profile = event->profile;
         n->error = event->error ? g_error_copy (event->error) : NULL;
         post_news (n);
@@ -83,7 +83,7 @@ maybe_media_ready (BfSession *s)
   gboolean any = FALSE;
   for (guint i = 0; i < s->w_n_transports; i++)
     {
-      const SessionTransport *st = s->transports[i];
+      const BfSessionTransport *st = s->transports[i];
       if (st->transport == NULL)
         continue;   /* dropped, or not set up: nothing goes there */
       if (!st->w_heard)
@@ -101,7 +101,7 @@ maybe_media_ready (BfSession *s)
 static void
 on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len, gpointer user)
 {
-  SessionTransport *st = user;
+  BfSessionTransport *st = user;
   BfSession *s = st->session;
   if (s->torn_down)
     return;
@@ -135,7 +135,7 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
 
 /* The transport a module's packet leaves on (worker). */
 BfMediaTransport *
-worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize len)
+bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize len)
 {
   if (s->w_n_transports <= 1)
     return s->transports[0] ? s->transports[0]->transport : NULL;
@@ -147,7 +147,7 @@ worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize 
     i = k;
   if (i >= s->w_n_transports || s->transports[i]->transport == NULL)
     return NULL;
-  SessionTransport *st = s->transports[i];
+  BfSessionTransport *st = s->transports[i];
   /* Our own streams' reports follow them. */
   if (!is_rtcp)
     bf_packet_route_learn (&s->route, FALSE, data, len, i);
@@ -176,7 +176,7 @@ typedef struct {
 static void
 job_free (WorkerJob *job)
 {
-  session_unref (job->session);
+  bf_session_unref (job->session);
   g_free (job->ufrag);
   if (job->pwd)
     memset (job->pwd, 0, strlen (job->pwd));
@@ -198,10 +198,10 @@ job_free (WorkerJob *job)
 }
 
 static WorkerJob *
-job_new (SessionTransport *st)
+job_new (BfSessionTransport *st)
 {
   WorkerJob *job = g_new0 (WorkerJob, 1);
-  job->session = session_ref (st->session);
+  job->session = bf_session_ref (st->session);
   job->transport = st->index;
   job->media = &st->session->mgr->media;
   job->cert = st->session->mgr->cert;
@@ -216,13 +216,13 @@ post (BfSession *s, BfMediaWorkerFunc func, WorkerJob *job)
 
 /* The candidates of @st's contents in @j. */
 static void
-job_take_candidates (WorkerJob *job, SessionTransport *st, const BfJingle *j)
+job_take_candidates (WorkerJob *job, BfSessionTransport *st, const BfJingle *j)
 {
   job->candidates = g_array_new (FALSE, FALSE, sizeof (BfJingleCandidate));
   for (guint i = 0; j->contents && i < j->contents->len; i++)
     {
       const BfJingleContent *c = g_ptr_array_index (j->contents, i);
-      if (c->ice == NULL || transport_of (st->session, c->name) != st)
+      if (c->ice == NULL || bf_session_transport_of (st->session, c->name) != st)
         continue;
       /* Candidates of an earlier generation (sent before an ICE restart
        * and delivered after it) are for credentials that are gone. */
@@ -257,15 +257,15 @@ worker_add_candidates (BfSession *s, BfMediaTransport *t, const GArray *candidat
 static void
 worker_fail (BfSession *s, guint transport, GError *error)
 {
-  WorkerNews *n = g_new0 (WorkerNews, 1);
-  n->session = session_ref (s);
+  BfSessionWorkerNews *n = g_new0 (BfSessionWorkerNews, 1);
+  n->session = bf_session_ref (s);
   n->transport = transport;
   n->type = BF_MEDIA_EVENT_ICE_FAILED;
   n->error = error;
   post_news (n);
 }
 
-static SessionTransport *
+static BfSessionTransport *
 job_transport (const WorkerJob *job)
 {
   BfSession *s = job->session;
@@ -275,7 +275,7 @@ job_transport (const WorkerJob *job)
 }
 
 static gboolean
-worker_apply_remote (SessionTransport *st, const WorkerJob *job, GError **error)
+worker_apply_remote (BfSessionTransport *st, const WorkerJob *job, GError **error)
 {
   BfSession *s = st->session;
   if (job->restart)
@@ -284,7 +284,7 @@ worker_apply_remote (SessionTransport *st, const WorkerJob *job, GError **error)
         return FALSE;
       /* Our new credentials go back to the peer (XEP-0176 §5.9); the
        * local candidates stay what they were. */
-      WorkerNews *n = news_new (st, BF_MEDIA_EVENT_GATHERING_DONE);
+      BfSessionWorkerNews *n = news_new (st, BF_MEDIA_EVENT_GATHERING_DONE);
       n->restarted = TRUE;
       bf_media_transport_get_local_credentials (st->transport, &n->ufrag, &n->pwd);
       post_news (n);
@@ -307,7 +307,7 @@ worker_setup (gpointer data)
   /* The main thread filled the slot before posting this. */
   if (job->transport >= s->w_n_transports)
     s->w_n_transports = job->transport + 1;
-  SessionTransport *st = s->transports[job->transport];
+  BfSessionTransport *st = s->transports[job->transport];
   GError *error = NULL;
   s->w_ready_told = FALSE;   /* a new transport: ready again once it hears */
   st->local_candidates = g_ptr_array_new_with_free_func (g_free);
@@ -329,7 +329,7 @@ static void
 worker_remote (gpointer data)
 {
   WorkerJob *job = data;
-  SessionTransport *st = job_transport (job);
+  BfSessionTransport *st = job_transport (job);
   GError *error = NULL;
   if (st && st->transport && !worker_apply_remote (st, job, &error))
     worker_fail (job->session, st->index, error);
@@ -339,13 +339,13 @@ static void
 worker_candidates (gpointer data)
 {
   WorkerJob *job = data;
-  SessionTransport *st = job_transport (job);
+  BfSessionTransport *st = job_transport (job);
   if (st && st->transport)
     worker_add_candidates (job->session, st->transport, job->candidates);
 }
 
 static void
-close_transport (SessionTransport *st)
+close_transport (BfSessionTransport *st)
 {
   if (st->transport)
     {
@@ -365,7 +365,7 @@ static void
 worker_drop (gpointer data)
 {
   WorkerJob *job = data;
-  SessionTransport *st = job_transport (job);
+  BfSessionTransport *st = job_transport (job);
   if (st)
     {
       close_transport (st);
@@ -403,7 +403,7 @@ worker_packet_contents (gpointer data)
 /* The peer's credentials and fingerprint go in @job, and are now @st's
  * current ones. */
 static void
-job_set_remote (WorkerJob *job, SessionTransport *st, const BfJingleIceTransport *ice,
+job_set_remote (WorkerJob *job, BfSessionTransport *st, const BfJingleIceTransport *ice,
                 const BfJingleFingerprint *fp)
 {
   job->set_remote = TRUE;
@@ -421,15 +421,15 @@ job_set_remote (WorkerJob *job, SessionTransport *st, const BfJingleIceTransport
 /* @remote: a session-initiate or -accept with @st's credentials and
  * fingerprint, or NULL (we offer first). */
 void
-post_setup (SessionTransport *st, const BfJingle *remote)
+bf_session_post_setup (BfSessionTransport *st, const BfJingle *remote)
 {
   WorkerJob *job = job_new (st);
   job->local_ufrag = g_strdup (st->preset_ufrag);
   job->local_pwd = g_strdup (st->preset_pwd);
   if (remote)
     {
-      const BfJingleIceTransport *ice = transport_remote_ice (st, remote);
-      const BfJingleFingerprint *fp = transport_remote_fingerprint (st, remote);
+      const BfJingleIceTransport *ice = bf_session_transport_remote_ice (st, remote);
+      const BfJingleFingerprint *fp = bf_session_transport_remote_fingerprint (st, remote);
       if (ice && fp)
         job_set_remote (job, st, ice, fp);
       job_take_candidates (job, st, remote);
@@ -439,10 +439,10 @@ post_setup (SessionTransport *st, const BfJingle *remote)
 
 /* The peer's answer (session-accept, content-accept) for @st. */
 void
-post_remote (SessionTransport *st, const BfJingle *remote)
+bf_session_post_remote (BfSessionTransport *st, const BfJingle *remote)
 {
-  const BfJingleIceTransport *ice = transport_remote_ice (st, remote);
-  const BfJingleFingerprint *fp = transport_remote_fingerprint (st, remote);
+  const BfJingleIceTransport *ice = bf_session_transport_remote_ice (st, remote);
+  const BfJingleFingerprint *fp = bf_session_transport_remote_fingerprint (st, remote);
   if (ice == NULL || fp == NULL || st->remote_set)
     return;
   WorkerJob *job = job_new (st);
@@ -454,7 +454,7 @@ post_remote (SessionTransport *st, const BfJingle *remote)
 /* An ICE restart of @st (XEP-0176 §5.9): the peer's new credentials and
  * whatever candidates came with them in @j. */
 void
-post_restart (SessionTransport *st, const char *ufrag, const char *pwd, const BfJingle *j)
+bf_session_post_restart (BfSessionTransport *st, const char *ufrag, const char *pwd, const BfJingle *j)
 {
   WorkerJob *job = job_new (st);
   job->set_remote = TRUE;
@@ -476,7 +476,7 @@ post_restart (SessionTransport *st, const char *ufrag, const char *pwd, const Bf
 
 /* Candidates in @j (transport-info, content-add/-accept) for @st. */
 void
-post_candidates (SessionTransport *st, const BfJingle *j)
+bf_session_post_candidates (BfSessionTransport *st, const BfJingle *j)
 {
   WorkerJob *job = job_new (st);
   job_take_candidates (job, st, j);
@@ -489,7 +489,7 @@ post_candidates (SessionTransport *st, const BfJingle *j)
 }
 
 void
-post_drop (SessionTransport *st)
+bf_session_post_drop (BfSessionTransport *st)
 {
   post (st->session, worker_drop, job_new (st));
 }
@@ -503,7 +503,7 @@ worker_keyframe_methods (gpointer data)
 }
 
 void
-post_keyframe_methods (BfSession *s, const guint8 method[128])
+bf_session_post_keyframe_methods (BfSession *s, const guint8 method[128])
 {
   WorkerJob *job = job_new (s->transports[0]);
   job->keyframe_methods = g_memdup2 (method, 128);
@@ -511,7 +511,7 @@ post_keyframe_methods (BfSession *s, const guint8 method[128])
 }
 
 void
-post_route (BfSession *s, const BfPacketRoute *route)
+bf_session_post_route (BfSession *s, const BfPacketRoute *route)
 {
   WorkerJob *job = job_new (s->transports[0]);
   job->route = g_memdup2 (route, sizeof *route);
@@ -548,7 +548,7 @@ log_ignored_candidates (BfSession *s)
 }
 
 void
-worker_teardown (gpointer data)
+bf_session_worker_teardown (gpointer data)
 {
   BfSession *s = data;
   s->torn_down = TRUE;
@@ -556,10 +556,10 @@ worker_teardown (gpointer data)
     close_transport (s->transports[i]);
   log_ignored_candidates (s);
   /* No media() of ours runs after this: the other leg may go. */
-  g_clear_pointer (&s->linked, session_unref);
+  g_clear_pointer (&s->linked, bf_session_unref);
   bf_media_worker_release (s->worker);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_worker_released, session_ref (s),
-                              (GDestroyNotify) session_unref);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_worker_released, bf_session_ref (s),
+                              (GDestroyNotify) bf_session_unref);
 }
 
 /* --- the main side --- */

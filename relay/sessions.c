@@ -26,20 +26,20 @@
 #include "session-private.h"
 
 BfSession *
-session_ref (BfSession *s)
+bf_session_ref (BfSession *s)
 {
   g_atomic_ref_count_inc (&s->ref);
   return s;
 }
 
 void
-session_unref (BfSession *s)
+bf_session_unref (BfSession *s)
 {
   if (!g_atomic_ref_count_dec (&s->ref))
     return;
   if (s->data_destroy)
     s->data_destroy (s->data);
-  /* A session dropped without session_end (a refused initiate) leaves the
+  /* A session dropped without bf_session_end (a refused initiate) leaves the
    * gauge here (atomic: this may run on a worker). */
   bf_core_metrics_session_state (s->module, &s->metric_state, NULL);
   g_free (s->key);
@@ -52,12 +52,12 @@ session_unref (BfSession *s)
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
   bf_jingle_free (s->ours);
-  transports_free (s);
+  bf_session_transports_free (s);
   g_free (s);
 }
 
 void
-session_set_phase (BfSession *s, BfSessionPhase phase)
+bf_session_set_phase (BfSession *s, BfSessionPhase phase)
 {
   if (!bf_session_phase_allowed (s->phase, phase))
     {
@@ -128,7 +128,7 @@ bf_session_send_rtp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
   BfMediaTransport *t = session->torn_down ? NULL
-                                           : worker_transport_for (session, FALSE, data, len);
+                                           : bf_session_worker_transport_for (session, FALSE, data, len);
   return t && bf_media_transport_send_rtp (t, data, len);
 }
 
@@ -137,7 +137,7 @@ bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
   BfMediaTransport *t = session->torn_down ? NULL
-                                           : worker_transport_for (session, TRUE, data, len);
+                                           : bf_session_worker_transport_for (session, TRUE, data, len);
   return t && bf_media_transport_send_rtcp (t, data, len);
 }
 
@@ -213,7 +213,7 @@ bf_session_get_receive_pts (BfSession *session, gboolean pts[128])
 /* --- signalling helpers (main thread) --- */
 
 void
-send_stanza (BfSessions *mgr, const BfStanza *stanza)
+bf_sessions_send_stanza (BfSessions *mgr, const BfStanza *stanza)
 {
   if (mgr->send)
     mgr->send (mgr->send_data, stanza);
@@ -282,10 +282,10 @@ jingle_answered (BfSession *s, const BfStanza *answer, gboolean initiate)
       || g_hash_table_lookup (s->mgr->table, s->key) != s)
     return;
   if (initiate && s->may_propose && s->phase == BF_SESSION_PHASE_INITIATED
-      && initiate_bounced (answer))
-    fall_back_to_proposal (s);
+      && bf_sessions_initiate_bounced (answer))
+    bf_session_fall_back_to_proposal (s);
   else
-    session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
+    bf_session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "the peer refused our request", FALSE);
 }
 
 static void
@@ -305,27 +305,27 @@ send_jingle_request (BfSession *s, BfJingle *j, BfIqAnswerFunc on_answer)
 {
   if (s->linked)
     own_sources (s, j);
-  /* The entry holds a reference; session_end cancels it. */
-  g_autofree char *id = bf_iq_tracker_add (s->mgr->iqs, s->peer, on_answer, session_ref (s),
-                                           (GDestroyNotify) session_unref);
+  /* The entry holds a reference; bf_session_end cancels it. */
+  g_autofree char *id = bf_iq_tracker_add (s->mgr->iqs, s->peer, on_answer, bf_session_ref (s),
+                                           (GDestroyNotify) bf_session_unref);
   g_autoptr (BfStanza) iq = bf_jingle_build (j, s->local, s->peer, id);
-  send_stanza (s->mgr, iq);
+  bf_sessions_send_stanza (s->mgr, iq);
 }
 
 void
-send_jingle (BfSession *s, BfJingle *j)
+bf_session_send_jingle (BfSession *s, BfJingle *j)
 {
   send_jingle_request (s, j, on_jingle_answer);
 }
 
 void
-send_jingle_initiate (BfSession *s, BfJingle *j)
+bf_session_send_initiate (BfSession *s, BfJingle *j)
 {
   send_jingle_request (s, j, on_initiate_answer);
 }
 
 void
-send_jmi (BfSession *s, const BfJmi *jmi)
+bf_session_send_jmi (BfSession *s, const BfJmi *jmi)
 {
   /* One id per message (RFC 6120 §8.1.3).  The propose's is random and
    * kept in a table: a bounce or a receipt names it (never parsed). */
@@ -342,7 +342,7 @@ send_jmi (BfSession *s, const BfJmi *jmi)
   else
     id = g_strdup_printf ("bf-m-%s-%s", s->sid, bf_jmi_type_to_string (jmi->type));
   g_autoptr (BfStanza) m = bf_jmi_build (jmi, s->local, s->peer, id);
-  send_stanza (s->mgr, m);
+  bf_sessions_send_stanza (s->mgr, m);
 }
 
 /* Incoming: our session-accept, once our candidates are known. */
@@ -367,18 +367,18 @@ send_accept (BfSession *s)
                                           : bf_jingle_describe_echo_answer (oc->rtp, NULL, NULL,
                                                                             0, s->sid,
                                                                             oc->name));
-      add_ice (s, c, setup);
+      bf_session_add_ice (s, c, setup);
     }
   bf_jingle_copy_groups (j, s->theirs);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
       g_warning ("session %s: cannot accept: %s", s->sid, error->message);
-      session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_GENERAL_ERROR, "internal error", TRUE);
       return;
     }
-  send_jingle (s, j);
-  session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
+  bf_session_send_jingle (s, j);
+  bf_session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
   mgr->stats.accepted++;
   g_message ("session %s with %s accepted (%u contents, %u transports)", s->sid, s->peer,
              s->theirs->contents->len, s->n_transports);
@@ -395,15 +395,15 @@ on_hangup_grace (gpointer data)
     {
       g_message ("session %s: no session-terminate from %s after it closed its media", s->sid,
                  s->peer);
-      session_end (s, BF_JINGLE_REASON_GONE, "the peer closed its media", TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_GONE, "the peer closed its media", TRUE);
     }
   return G_SOURCE_REMOVE;
 }
 
 gboolean
-main_on_news (gpointer data)
+bf_session_on_worker_news (gpointer data)
 {
-  WorkerNews *n = data;
+  BfSessionWorkerNews *n = data;
   BfSession *s = n->session;
   if (s->mgr == NULL || s->phase == BF_SESSION_PHASE_ENDED || n->transport >= s->n_transports
       || !s->transports[n->transport]->in_use)
@@ -413,11 +413,11 @@ main_on_news (gpointer data)
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
         gboolean restarted = n->restarted;
-        transports_on_gathered (s, n);
-        if (restarted || s->phase == BF_SESSION_PHASE_ENDED || !transports_gathered (s))
+        bf_session_transports_on_gathered (s, n);
+        if (restarted || s->phase == BF_SESSION_PHASE_ENDED || !bf_session_transports_gathered (s))
           break;
         if (s->outgoing)
-          maybe_send_initiate (s);
+          bf_session_maybe_send_initiate (s);
         else if (s->phase == BF_SESSION_PHASE_ACCEPTING)
           send_accept (s);
         break;
@@ -447,8 +447,8 @@ main_on_news (gpointer data)
                      s->sid, s->peer);
           if (s->hangup_grace == 0)
             s->hangup_grace = g_timeout_add_full (G_PRIORITY_DEFAULT, HANGUP_GRACE_MS,
-                                                  on_hangup_grace, session_ref (s),
-                                                  (GDestroyNotify) session_unref);
+                                                  on_hangup_grace, bf_session_ref (s),
+                                                  (GDestroyNotify) bf_session_unref);
           break;
         }
       G_GNUC_FALLTHROUGH;
@@ -462,9 +462,9 @@ main_on_news (gpointer data)
                                           n->error);
         /* Any DTLS failure (a fingerprint mismatch above all) is a security
          * error; an ICE failure is the transport's. */
-        session_end (s, n->type == BF_MEDIA_EVENT_DTLS_FAILED ? BF_JINGLE_REASON_SECURITY_ERROR
-                                                            : BF_JINGLE_REASON_FAILED_TRANSPORT,
-                     n->error ? n->error->message : NULL, TRUE);
+        bf_session_end (s, n->type == BF_MEDIA_EVENT_DTLS_FAILED ? BF_JINGLE_REASON_SECURITY_ERROR
+                                                               : BF_JINGLE_REASON_FAILED_TRANSPORT,
+                        n->error ? n->error->message : NULL, TRUE);
         break;
       }
     default:
@@ -478,28 +478,28 @@ main_on_news (gpointer data)
  * nothing when nothing was sent; then the module's ended(), the worker
  * teardown.  Idempotent. */
 void
-session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gboolean notify_peer)
+bf_session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gboolean notify_peer)
 {
   BfSessionPhase was = s->phase;
   if (was == BF_SESSION_PHASE_ENDED)
     return;
-  session_set_phase (s, BF_SESSION_PHASE_ENDED);
+  bf_session_set_phase (s, BF_SESSION_PHASE_ENDED);
   BfSessions *mgr = s->mgr;
-  session_ref (s);
+  bf_session_ref (s);
   g_clear_handle_id (&s->hangup_grace, g_source_remove);
   if (notify_peer && was == BF_SESSION_PHASE_PROPOSING)
     {
       /* XEP-0353 §3.3: the proposer withdraws. */
       g_autoptr (BfJmi) retract = bf_jmi_new (BF_JMI_RETRACT, s->sid);
       bf_jmi_set_reason (retract, reason, text);
-      send_jmi (s, retract);
+      bf_session_send_jmi (s, retract);
     }
   else if (notify_peer && (!s->outgoing || was == BF_SESSION_PHASE_INITIATED
                            || was == BF_SESSION_PHASE_ACTIVE))
     {
       g_autoptr (BfJingle) j = bf_jingle_new (BF_JINGLE_ACTION_SESSION_TERMINATE, s->sid);
       bf_jingle_set_reason (j, reason, text);
-      send_jingle (s, j);
+      bf_session_send_jingle (s, j);
     }
   g_message ("session %s with %s ended: %s", s->sid, s->peer, bf_jingle_reason_to_string (reason));
   mgr->stats.ended++;
@@ -515,21 +515,21 @@ session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, gbo
   /* After ended(): what the module posted there runs first (session.h
    * promises it; jobs run in posting order). */
   if (s->worker)
-    bf_media_worker_invoke (s->worker, worker_teardown, session_ref (s),
-                            (GDestroyNotify) session_unref);
+    bf_media_worker_invoke (s->worker, bf_session_worker_teardown, bf_session_ref (s),
+                            (GDestroyNotify) bf_session_unref);
   else
     mgr->live_on_workers--;
   g_hash_table_remove (mgr->table, s->key);
   bf_iq_tracker_cancel (mgr->iqs, s);
-  admin_on_session_gone (mgr);
-  session_unref (s);
+  bf_sessions_admin_on_session_gone (mgr);
+  bf_session_unref (s);
 }
 
 void
-ack (BfSessions *mgr, const BfStanza *iq)
+bf_sessions_ack (BfSessions *mgr, const BfStanza *iq)
 {
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
-  send_stanza (mgr, reply);
+  bf_sessions_send_stanza (mgr, reply);
 }
 
 static char *
@@ -547,7 +547,7 @@ bare_lower (const char *jid)
  * only beside the caller's session, which is.  Linear in the sessions
  * (bounded by max-sessions), once per new session. */
 guint
-sessions_opened_by (BfSessions *mgr, const char *jid)
+bf_sessions_opened_by (BfSessions *mgr, const char *jid)
 {
   g_autofree char *bare = bare_lower (jid);
   if (bare == NULL)
@@ -570,7 +570,7 @@ sessions_opened_by (BfSessions *mgr, const char *jid)
 /* Whether one more session from @jid (which holds @held) is over
  * [limits] max-sessions-per-jid; counts and logs the refusal. */
 gboolean
-over_jid_limit (BfSessions *mgr, const char *jid, guint held)
+bf_sessions_over_jid_limit (BfSessions *mgr, const char *jid, guint held)
 {
   if (mgr->max_per_jid == 0 || held < mgr->max_per_jid)
     return FALSE;
@@ -582,8 +582,8 @@ over_jid_limit (BfSessions *mgr, const char *jid, guint held)
 }
 
 BfSession *
-session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
-             const char *local)
+bf_session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *peer,
+                const char *local)
 {
   BfSession *s = g_new0 (BfSession, 1);
   g_atomic_ref_count_init (&s->ref);
@@ -613,7 +613,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
 {
   const char *from = bf_stanza_get_attr (iq, "from");
   const char *to = bf_stanza_get_attr (iq, "to");
-  BfSession *s = session_new (mgr, module, j->sid, from, to);
+  BfSession *s = bf_session_new (mgr, module, j->sid, from, to);
   s->theirs = j;
   s->js = bf_jingle_session_new (BF_JINGLE_ROLE_RESPONDER, j->sid, to, from);
   mgr->stats.initiated++;
@@ -622,13 +622,13 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_INCOMING, &error))
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
-      send_stanza (mgr, reply);
-      session_set_phase (s, BF_SESSION_PHASE_ENDED);   /* nothing to terminate */
+      bf_sessions_send_stanza (mgr, reply);
+      bf_session_set_phase (s, BF_SESSION_PHASE_ENDED);   /* nothing to terminate */
       mgr->live_on_workers--;
       g_hash_table_remove (mgr->table, s->key);
       return;
     }
-  ack (mgr, iq);
+  bf_sessions_ack (mgr, iq);
 
   const char *why = NULL;
   BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);
@@ -636,29 +636,29 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
     {
       /* One transport per BUNDLE group, and one per content outside any
        * (Dino's way). */
-      transports_assign_offer (s, j);
-      if (!transports_check (s, j, &why))
+      bf_session_transports_assign_offer (s, j);
+      if (!bf_session_transports_check (s, j, &why))
         bad = BF_JINGLE_REASON_SECURITY_ERROR;
     }
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s from %s refused: %s", s->sid, from, why);
-      session_end (s, bad, why, TRUE);
+      bf_session_end (s, bad, why, TRUE);
       return;
     }
   g_autofree char *media_why = NULL;
-  bad = check_proposed_media (mgr, from, j, &media_why);   /* XEP-0353: what was proposed */
+  bad = bf_sessions_check_proposed_media (mgr, from, j, &media_why);   /* XEP-0353: what was proposed */
   if (bad != BF_JINGLE_REASON_SUCCESS)
     {
       g_message ("session %s from %s refused: %s", s->sid, from, media_why);
-      session_end (s, bad, media_why, TRUE);
+      bf_session_end (s, bad, media_why, TRUE);
       return;
     }
   if (mgr->draining)
     {
       mgr->stats.busy++;
       g_message ("session %s from %s refused: draining", s->sid, from);
-      session_end (s, BF_JINGLE_REASON_BUSY, "the relay is draining", TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_BUSY, "the relay is draining", TRUE);
       return;
     }
   if (g_hash_table_size (mgr->table) > mgr->max_sessions)
@@ -666,15 +666,15 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       mgr->stats.busy++;
       g_message ("session %s from %s refused: %u sessions already (max-sessions)", s->sid, from,
                  mgr->max_sessions);
-      session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions", TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions", TRUE);
       return;
     }
   /* Fair use: one account cannot take every slot (s itself is counted). */
-  guint held = sessions_opened_by (mgr, from);
-  if (over_jid_limit (mgr, from, held > 0 ? held - 1 : 0))
+  guint held = bf_sessions_opened_by (mgr, from);
+  if (bf_sessions_over_jid_limit (mgr, from, held > 0 ? held - 1 : 0))
     {
       g_message ("session %s from %s refused: busy (per-JID limit)", s->sid, from);
-      session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions from this account", TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_BUSY, "too many sessions from this account", TRUE);
       return;
     }
 
@@ -696,26 +696,26 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
 
   const BfModuleInfo *info = bf_module_get_info_struct (module);
   BfSessionDecision decision = BF_SESSION_ACCEPT;
-  session_ref (s);
+  bf_session_ref (s);
   if (info->sessions->offer)
     decision = info->sessions->offer (module, s);
   if (s->phase == BF_SESSION_PHASE_ENDED)
     ;   /* the module ended it itself */
   else if (s->phase == BF_SESSION_PHASE_ACCEPTING)
-    transports_start (s, s->theirs);   /* accepted with its own answer */
+    bf_session_transports_start (s, s->theirs);   /* accepted with its own answer */
   else if (decision == BF_SESSION_DECLINE)
     {
       mgr->stats.declined++;
-      session_end (s, BF_JINGLE_REASON_DECLINE, NULL, TRUE);
+      bf_session_end (s, BF_JINGLE_REASON_DECLINE, NULL, TRUE);
     }
   else if (decision == BF_SESSION_DEFER)
-    session_set_phase (s, BF_SESSION_PHASE_DEFERRED);
+    bf_session_set_phase (s, BF_SESSION_PHASE_DEFERRED);
   else
     {
-      session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
-      transports_start (s, s->theirs);
+      bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
+      bf_session_transports_start (s, s->theirs);
     }
-  session_unref (s);
+  bf_session_unref (s);
 }
 
 static const BfSessionInfo info_kinds[] = {
@@ -728,7 +728,7 @@ static const BfSessionInfo info_kinds[] = {
 };
 
 void
-tell_info (BfSession *s, BfSessionInfo kind, const char *name)
+bf_session_tell_info (BfSession *s, BfSessionInfo kind, const char *name)
 {
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->info)
@@ -753,7 +753,7 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
   if (j == NULL)
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
-      send_stanza (mgr, reply);
+      bf_sessions_send_stanza (mgr, reply);
       return TRUE;
     }
   const char *from = bf_stanza_get_attr (iq, "from");
@@ -769,57 +769,57 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error_code (iq, BF_JINGLE_ERROR_UNKNOWN_SESSION,
                                                                NULL);
-      send_stanza (mgr, reply);
+      bf_sessions_send_stanza (mgr, reply);
       return TRUE;
     }
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_INCOMING, &error))
     {
       g_autoptr (BfStanza) reply = bf_jingle_build_error (iq, error);
-      send_stanza (mgr, reply);
+      bf_sessions_send_stanza (mgr, reply);
       return TRUE;
     }
-  session_ref (s);   /* hooks below may end it */
+  bf_session_ref (s);   /* hooks below may end it */
   switch (j->action)
     {
     case BF_JINGLE_ACTION_CONTENT_ADD:
-      ack (mgr, iq);
-      handle_content_add (s, j);
+      bf_sessions_ack (mgr, iq);
+      bf_session_handle_content_add (s, j);
       break;
     case BF_JINGLE_ACTION_CONTENT_ACCEPT:
     case BF_JINGLE_ACTION_CONTENT_REJECT:
-      ack (mgr, iq);
-      handle_content_answer (s, j);
+      bf_sessions_ack (mgr, iq);
+      bf_session_handle_content_answer (s, j);
       break;
     case BF_JINGLE_ACTION_CONTENT_REMOVE:
-      ack (mgr, iq);
-      handle_content_remove (s, j);
+      bf_sessions_ack (mgr, iq);
+      bf_session_handle_content_remove (s, j);
       break;
     case BF_JINGLE_ACTION_SESSION_ACCEPT:
-      ack (mgr, iq);
-      handle_accept (s, g_steal_pointer (&owned));
+      bf_sessions_ack (mgr, iq);
+      bf_session_handle_accept (s, g_steal_pointer (&owned));
       break;
     case BF_JINGLE_ACTION_TRANSPORT_INFO:
-      ack (mgr, iq);
+      bf_sessions_ack (mgr, iq);
       if (s->phase == BF_SESSION_PHASE_DEFERRED)
         keep_candidates (s, j);   /* no transport yet: it starts with them */
       else if (s->worker)
-        handle_transport_info (s, j);   /* candidates, or an ICE restart */
+        bf_session_handle_transport_info (s, j);   /* candidates, or an ICE restart */
       break;
     case BF_JINGLE_ACTION_TRANSPORT_REPLACE:
-      ack (mgr, iq);
+      bf_sessions_ack (mgr, iq);
       if (s->phase == BF_SESSION_PHASE_DEFERRED || s->worker == NULL)
-        reject_transport_replace (s, j);
+        bf_session_reject_transport_replace (s, j);
       else
-        handle_transport_replace (s, j);
+        bf_session_handle_transport_replace (s, j);
       break;
     case BF_JINGLE_ACTION_SESSION_TERMINATE:
-      ack (mgr, iq);
-      session_end (s, j->reason ? j->reason->condition : BF_JINGLE_REASON_SUCCESS, NULL, FALSE);
+      bf_sessions_ack (mgr, iq);
+      bf_session_end (s, j->reason ? j->reason->condition : BF_JINGLE_REASON_SUCCESS, NULL, FALSE);
       break;
     case BF_JINGLE_ACTION_SESSION_INFO:
-      ack (mgr, iq);
+      bf_sessions_ack (mgr, iq);
       if (j->info.kind != BF_JINGLE_INFO_NONE && (guint) j->info.kind < G_N_ELEMENTS (info_kinds))
-        tell_info (s, info_kinds[j->info.kind], j->info.name);
+        bf_session_tell_info (s, info_kinds[j->info.kind], j->info.name);
       break;
     case BF_JINGLE_ACTION_CONTENT_MODIFY:
       /* XEP-0166 §7.2.6: the senders change (Dino sends it when it answers
@@ -827,14 +827,14 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
        * accept()); the state machine keeps them.  Media is forwarded as it
        * comes, so there is nothing else to do; an iq error would end the
        * call in Conversations. */
-      ack (mgr, iq);
+      bf_sessions_ack (mgr, iq);
       g_message ("session %s: %s modifies the senders of %u contents", s->sid, s->peer,
                  j->contents->len);
       break;
     case BF_JINGLE_ACTION_DESCRIPTION_INFO:
     case BF_JINGLE_ACTION_SECURITY_INFO:
       /* §7.2.7, §7.2.9: informational; nothing here depends on them. */
-      ack (mgr, iq);
+      bf_sessions_ack (mgr, iq);
       break;
     default:
       {
@@ -842,11 +842,11 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
          * same sid): not supported by this endpoint. */
         g_autoptr (BfStanza) reply = bf_stanza_new_error (iq, "cancel", "feature-not-implemented",
                                                           "this action is not supported here");
-        send_stanza (mgr, reply);
+        bf_sessions_send_stanza (mgr, reply);
       }
       break;
     }
-  session_unref (s);
+  bf_session_unref (s);
   return TRUE;
 }
 
@@ -861,9 +861,9 @@ handle_jmi (BfSessions *mgr, const BfStanza *message)
       return TRUE;
     }
   if (jmi->type != BF_JMI_PROPOSE)
-    handle_jmi_answer (mgr, message, jmi);
+    bf_sessions_handle_jmi_answer (mgr, message, jmi);
   else
-    handle_jmi_propose (mgr, message, jmi);   /* receipt, ringing, proceed */
+    bf_sessions_handle_jmi_propose (mgr, message, jmi);   /* receipt, ringing, proceed */
   return TRUE;
 }
 
@@ -881,7 +881,7 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
   if (strcmp (kind, "iq") == 0
       && (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
     {
-      /* Answers to our own Jingle requests (send_jingle), which rarely
+      /* Answers to our own Jingle requests (bf_session_send_jingle), which rarely
        * repeat the <jingle/>; any other answer carrying one is a stale or
        * forged one, dropped here. */
       return bf_iq_tracker_answer (mgr->iqs, stanza) || has_jingle;
@@ -912,7 +912,7 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
           else if (proposing)
             {
               g_message ("session %s: the proposal to %s bounced", s->sid, s->peer);
-              session_end (s, BF_JINGLE_REASON_GONE, NULL, FALSE);
+              bf_session_end (s, BF_JINGLE_REASON_GONE, NULL, FALSE);
             }
           return TRUE;
         }
@@ -928,7 +928,7 @@ bf_sessions_handle_stanza (gpointer data, BfModule *module, const BfStanza *stan
    * answered, not even with an error. */
   if (bf_jmi_receipt_id (stanza))
     {
-      handle_jmi_receipt (mgr, stanza);
+      bf_sessions_handle_jmi_receipt (mgr, stanza);
       return TRUE;
     }
   return FALSE;
@@ -970,9 +970,9 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
       bf_jingle_content_take_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
-  session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
+  bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
-  transports_start (s, s->theirs);
+  bf_session_transports_start (s, s->theirs);
   return TRUE;
 }
 
@@ -1020,7 +1020,7 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
       bf_jingle_content_take_rtp (c, rtp);
     }
   s->ours = g_steal_pointer (&ours);
-  session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
+  bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   return TRUE;
 }
 
@@ -1030,7 +1030,7 @@ bf_session_terminate (BfSession *session, const char *reason, const char *text)
   BfJingleReasonCondition condition;
   if (reason == NULL || !bf_jingle_reason_from_string (reason, &condition))
     condition = BF_JINGLE_REASON_GENERAL_ERROR;
-  session_end (session, condition, text, TRUE);
+  bf_session_end (session, condition, text, TRUE);
 }
 
 static const BfJingleInfoKind jingle_info_kinds[] = {
@@ -1065,7 +1065,7 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
       g_debug ("session %s: session-info not sent: %s", s->sid, error->message);
       return;
     }
-  send_jingle (s, j);
+  bf_session_send_jingle (s, j);
 }
 
 /* --- the manager --- */
@@ -1084,7 +1084,7 @@ bf_sessions_new (const char *domain, BfSendFunc send, gpointer send_data,
   bf_media_config_copy (&mgr->media, media);   /* initialises the copy */
   mgr->max_sessions = max_sessions;
   mgr->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                      (GDestroyNotify) session_unref);
+                                      (GDestroyNotify) bf_session_unref);
   mgr->proposals = g_hash_table_new (g_str_hash, g_str_equal);
   mgr->propose_msgs = g_hash_table_new (g_str_hash, g_str_equal);
   mgr->proceeded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -1125,7 +1125,7 @@ bf_sessions_free (BfSessions *mgr)
       g_hash_table_iter_init (&it, mgr->table);
       if (!g_hash_table_iter_next (&it, NULL, &value))
         break;
-      session_end (value, BF_JINGLE_REASON_GONE, "the relay is stopping", TRUE);
+      bf_session_end (value, BF_JINGLE_REASON_GONE, "the relay is stopping", TRUE);
     }
   /* The workers tell the main context when each session is torn down;
    * wait for them (bounded), so no transport outlives the manager. */

@@ -32,7 +32,7 @@ hello_free (gpointer data)
 }
 
 static gboolean
-hello_init (BfModule *module, BfModuleConfig *config, GError **error)
+hello_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   Hello *self;
   char *greeting;

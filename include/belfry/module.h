@@ -31,7 +31,7 @@ G_BEGIN_DECLS
 
 #define BF_MODULE_ANY_LOCALPART "*"
 
-typedef struct _BfModuleConfig BfModuleConfig;
+typedef struct _BfConfigGroup BfConfigGroup;
 
 typedef struct {
   const char *category;
@@ -65,7 +65,7 @@ typedef struct {
 
   /* Reads and checks the configuration; allocates state.  Must not start any
    * I/O: --check-config calls init() and then shutdown().  Optional. */
-  gboolean (*init) (BfModule *module, BfModuleConfig *config, GError **error);
+  gboolean (*init) (BfModule *module, BfConfigGroup *config, GError **error);
   /* Starts whatever the module runs (listeners, timers).  Optional. */
   gboolean (*start) (BfModule *module, GError **error);
   /* Frees everything.  Called even when init() failed.  Optional. */
@@ -139,30 +139,30 @@ gboolean bf_module_send_presence (BfModule *module, const char *from, const char
  * malformed.  After init(), a key in the group that the module never asked
  * for is reported as a configuration error (a typo must not pass silently).
  */
-gboolean bf_config_has_key (BfModuleConfig *config, const char *key);
-char *bf_config_get_string (BfModuleConfig *config, const char *key,
+gboolean bf_config_has_key (BfConfigGroup *config, const char *key);
+char *bf_config_get_string (BfConfigGroup *config, const char *key,
                             const char *default_value, GError **error);
-gboolean bf_config_get_int (BfModuleConfig *config, const char *key,
+gboolean bf_config_get_int (BfConfigGroup *config, const char *key,
                             gint64 default_value, gint64 min, gint64 max,
                             gint64 *out, GError **error);
-gboolean bf_config_get_boolean (BfModuleConfig *config, const char *key,
+gboolean bf_config_get_boolean (BfConfigGroup *config, const char *key,
                                 gboolean default_value, gboolean *out,
                                 GError **error);
 /* NULL-terminated; NULL when the key is absent. */
-char **bf_config_get_string_list (BfModuleConfig *config, const char *key,
+char **bf_config_get_string_list (BfConfigGroup *config, const char *key,
                                   GError **error);
 /* A list of domains whose users may use a service (e.g. "allow-domains"):
  * absent -> @default_domain alone (usually bf_module_get_server_domain());
  * containing "*" -> anyone, and *@out is NULL; empty -> an error.  *@out is
  * NULL-terminated (g_strfreev). */
-gboolean bf_config_get_domain_list (BfModuleConfig *config, const char *key,
+gboolean bf_config_get_domain_list (BfConfigGroup *config, const char *key,
                                     const char *default_domain, char ***out, GError **error);
 /* Whether @domain is in @domains (ASCII case-insensitive); a NULL @domains
  * (anyone, see above) contains every domain. */
 gboolean bf_domain_list_contains (const char *const *domains, const char *domain);
 /* Builds an error that names the file, the group and @key; for values the
  * module itself finds wrong. */
-void bf_config_set_error (BfModuleConfig *config, GError **error,
+void bf_config_set_error (BfConfigGroup *config, GError **error,
                           const char *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 /* --- Configuration reload (SIGHUP) --- *
@@ -174,7 +174,7 @@ void bf_config_set_error (BfModuleConfig *config, GError **error,
  * error naming the file, the group and the key (bf_config_set_error) to
  * keep its running settings.  Without one, any change to the module's
  * group is refused (logged) and needs a restart. */
-typedef gboolean (*BfModuleReloadFunc) (BfModule *module, BfModuleConfig *config,
+typedef gboolean (*BfModuleReloadFunc) (BfModule *module, BfConfigGroup *config,
                                         GError **error);
 void bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func);
 

@@ -596,7 +596,7 @@ domains_text (char **domains)
  * from now on; calls running keep going.  All or nothing.  (Unknown keys
  * are not checked here: init() did, and a restart will.) */
 static gboolean
-call_reload (BfModule *module, BfModuleConfig *config, GError **error)
+call_reload (BfModule *module, BfConfigGroup *config, GError **error)
 {
   CallModule *cm = bf_module_get_data (module);
   gint64 ring, per_jid, per_minute;
@@ -628,7 +628,7 @@ call_reload (BfModule *module, BfModuleConfig *config, GError **error)
 }
 
 static gboolean
-call_init (BfModule *module, BfModuleConfig *config, GError **error)
+call_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   CallModule *cm = g_new0 (CallModule, 1);
   cm->module = module;

@@ -332,7 +332,7 @@ echo_handle (BfModule *module, const BfStanza *stanza)
 }
 
 static gboolean
-echo_init (BfModule *module, BfModuleConfig *config, GError **error)
+echo_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   EchoModule *em = g_new0 (EchoModule, 1);
   bf_module_set_data (module, em, NULL);

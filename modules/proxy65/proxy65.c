@@ -830,7 +830,7 @@ on_timer (gpointer data)
 /* --- configuration --- */
 
 static gboolean
-read_uint (BfModuleConfig *config, const char *key, gint64 def, gint64 min, gint64 max,
+read_uint (BfConfigGroup *config, const char *key, gint64 def, gint64 min, gint64 max,
            guint *out, GError **error)
 {
   gint64 v;
@@ -841,7 +841,7 @@ read_uint (BfModuleConfig *config, const char *key, gint64 def, gint64 min, gint
 }
 
 static gboolean
-p65_init (BfModule *module, BfModuleConfig *config, GError **error)
+p65_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   P65 *p = g_new0 (P65, 1);
   p->module = module;

@@ -114,7 +114,7 @@ parse_turn (const char *s, BfMediaConfig *c)
 }
 
 static gboolean
-get_uint (BfModuleConfig *g, const char *key, gint64 def, gint64 min, gint64 max,
+get_uint (BfConfigGroup *g, const char *key, gint64 def, gint64 min, gint64 max,
           guint *out, GError **error)
 {
   gint64 v;
@@ -125,7 +125,7 @@ get_uint (BfModuleConfig *g, const char *key, gint64 def, gint64 min, gint64 max
 }
 
 gboolean
-bf_media_config_read (BfMediaConfig *config, BfModuleConfig *g, GError **error)
+bf_media_config_read (BfMediaConfig *config, BfConfigGroup *g, GError **error)
 {
   g_autoptr (GError) local = NULL;
   /* Declared before the first goto: the cleanup at 'fail' must see NULL. */

@@ -72,7 +72,7 @@ typedef struct {
 void bf_media_config_init (BfMediaConfig *config);
 /* Reads [media] through the core's group reader; @config must have been
  * initialised; on failure it is left as it was. */
-gboolean bf_media_config_read (BfMediaConfig *config, BfModuleConfig *group, GError **error);
+gboolean bf_media_config_read (BfMediaConfig *config, BfConfigGroup *group, GError **error);
 void bf_media_config_copy (BfMediaConfig *dest, const BfMediaConfig *src);
 void bf_media_config_clear (BfMediaConfig *config);
 /* With no 'addresses' configured: every up, non-loopback, non-link-local

@@ -21,7 +21,7 @@
 #include "jingle.h"
 #include "jingle-describe.h"
 #include "jmi.h"
-#include "session.h"
+#include "jingle-session.h"
 
 #define HEADER "<stream:stream xmlns='jabber:component:accept' " \
                "xmlns:stream='http://etherx.jabber.org/streams' id='x'>"

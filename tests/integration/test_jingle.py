@@ -390,7 +390,7 @@ def test_malformed_is_bad_request(relay, alice, case):
 def test_out_of_order(relay, alice):
     sid = new_sid("ooo")
     initiate(alice, sid)
-    # A second session-initiate with the same sid (jingle/session.c:
+    # A second session-initiate with the same sid (jingle/jingle-session.c:
     # "session-initiate for a session already initiated").
     reply = send_jingle(alice, offer(sid, alice.full_jid))
     text = assert_iq_error(reply, "wait", "unexpected-request", "out-of-order")
@@ -659,7 +659,7 @@ def test_max_sessions_busy(fresh_prosody, belfry_factory):
 def test_pending_session_ends_at_ice_timeout(fresh_prosody, belfry_factory):
     """No candidate from the caller and nobody checking: ICE never connects;
     belfry ends the session with <failed-transport/> (transport.c
-    on_ice_timeout -> sessions.c main_on_news) after [media] ice-timeout,
+    on_ice_timeout -> sessions.c bf_session_on_worker_news) after [media] ice-timeout,
     and forgets it."""
     timeout = 3
     b = belfry_factory(port=fresh_prosody.component_port,

@@ -581,7 +581,7 @@ read_media (const char *text, BfMediaConfig *out, GError **error)
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_assert_true (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, NULL));
   BfConfig config = { .path = (char *) "media-test.conf", .keyfile = kf };
-  g_autoptr (BfModuleConfig) group = bf_config_group_new (&config, "media");
+  g_autoptr (BfConfigGroup) group = bf_config_group_new (&config, "media");
   if (!bf_media_config_read (out, group, error))
     return FALSE;
   return bf_config_group_check_unknown (group, error);

@@ -301,7 +301,7 @@ test_group_reader (void)
     "list = a; b ;c # d;e\n"
     "emptylist =\n"
     "unread = x\n");
-  g_autoptr (BfModuleConfig) g = bf_config_group_new (c, "mod");
+  g_autoptr (BfConfigGroup) g = bf_config_group_new (c, "mod");
   g_autoptr (GError) error = NULL;
 
   g_assert_true (bf_config_has_key (g, "name"));
@@ -410,7 +410,7 @@ test_group_reader_empty_group (void)
 {
   g_autoptr (BfConfig) c = load_ok (MINIMAL);
   /* a group absent from the file: defaults, and nothing unknown */
-  g_autoptr (BfModuleConfig) g = bf_config_group_new (c, "nothere");
+  g_autoptr (BfConfigGroup) g = bf_config_group_new (c, "nothere");
   g_autoptr (GError) error = NULL;
   g_autofree char *s = bf_config_get_string (g, "k", "d", &error);
   g_assert_no_error (error);
@@ -422,7 +422,7 @@ test_group_reader_empty_group (void)
   g_assert_no_error (error);
 
   /* the core's own group read by a fresh reader: every key is unread */
-  g_autoptr (BfModuleConfig) comp = bf_config_group_new (c, "component");
+  g_autoptr (BfConfigGroup) comp = bf_config_group_new (c, "component");
   g_assert_false (bf_config_group_check_unknown (comp, &error));
   g_assert_nonnull (strstr (error->message, "[component]"));
   g_assert_nonnull (strstr (error->message, "jid"));

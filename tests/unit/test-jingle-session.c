@@ -1,4 +1,4 @@
-/* Unit tests: the Jingle session state machine (jingle/session.h),
+/* Unit tests: the Jingle session state machine (jingle/jingle-session.h),
  * XEP-0166 §5.1, §6 and §7.2, driven by parsed requests. */
 #include <string.h>
 #include <glib.h>
@@ -6,7 +6,7 @@
 #include <belfry/stanza.h>
 #include "xmlstream.h"
 #include "jingle.h"
-#include "session.h"
+#include "jingle-session.h"
 
 #define HEADER "<stream:stream xmlns='jabber:component:accept' " \
                "xmlns:stream='http://etherx.jabber.org/streams' id='t'>"

@@ -14,7 +14,7 @@ static gint64 applied_max = -1;
 static guint admin_applies;
 
 static gboolean
-media_reader (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+media_reader (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
               GError **error)
 {
   (void) data;
@@ -32,7 +32,7 @@ media_reader (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *c
 }
 
 static gboolean
-admin_reader (gpointer data, BfModuleConfig *group, gboolean apply, GPtrArray *changes,
+admin_reader (gpointer data, BfConfigGroup *group, gboolean apply, GPtrArray *changes,
               GError **error)
 {
   (void) data; (void) changes;

@@ -51,7 +51,7 @@ state_clear (void)
 }
 
 static gboolean
-tmod_init (BfModule *module, BfModuleConfig *config, GError **error)
+tmod_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   g_autoptr (GError) local = NULL;
   state.greeting = bf_config_get_string (config, "greeting", NULL, &local);
@@ -118,7 +118,7 @@ static const BfModuleInfo tmod_info = {
 };
 
 static gboolean
-other_init (BfModule *module, BfModuleConfig *config, GError **error)
+other_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   state.other_greeting = bf_config_get_string (config, "greeting", NULL, error);
   return state.other_greeting != NULL;
@@ -1194,7 +1194,7 @@ test_duplicate_localpart (void)
 }
 
 static gboolean
-failmod_init (BfModule *module, BfModuleConfig *config, GError **error)
+failmod_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   gint64 count;
   return bf_config_get_int (config, "count", 1, 1, 10, &count, error);
@@ -1228,7 +1228,7 @@ test_init_error (void)
 }
 
 static gboolean
-keymod_init (BfModule *module, BfModuleConfig *config, GError **error)
+keymod_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
   gint64 known;
   return bf_config_get_int (config, "known", 0, 0, 10, &known, error);

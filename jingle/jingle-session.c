@@ -1,7 +1,7 @@
-/* The Jingle session state machine (session.h). */
+/* The Jingle session state machine (jingle-session.h). */
 #include <string.h>
 
-#include "session.h"
+#include "jingle-session.h"
 #include "jingle-private.h"
 
 typedef enum {
