@@ -5,7 +5,7 @@
  * header extensions as it negotiated them; the legs can differ (the callee
  * answers with numbers of its own).  The map is computed from the two
  * negotiations (jingle-describe.h) and applied to every forwarded packet
- * by the core (relay/session-forward.c).  Not module API: modules forward
+ * by the core (relay/rtp-map-apply.h, relay/session-forward.c).  Not module API: modules forward
  * with bf_session_forward() (belfry/session.h).
  *
  * Pure code like the rest of jingle/: no I/O, no state, any thread. */
@@ -22,10 +22,5 @@ typedef struct {
   guint8 pt[128];
   guint8 ext[256];         /* one-byte ids use 1..14, two-byte 1..255 */
 } BfRtpMap;
-
-/* Rewrites an RTP packet in place by @map.  FALSE for a malformed packet
- * (nothing is changed then); with an identity map only the fixed header
- * and CSRC list are checked (the packet is not looked into further). */
-gboolean bf_rtp_map_apply (const BfRtpMap *map, guint8 *data, gsize len);
 
 G_END_DECLS

@@ -2,18 +2,13 @@
 #include "packet-route.h"
 
 #include <string.h>
+#include <belfry/packet.h>
 
 #define RTCP_SR 200
 #define RTCP_RR 201
 #define RTCP_RTPFB 205
 #define RTCP_PSFB 206
 #define MAX_RTCP_PACKETS 16       /* looked at in one compound packet */
-
-static guint32
-read32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
 
 void
 bf_packet_route_init (BfPacketRoute *route)
@@ -62,9 +57,9 @@ bf_packet_route_learn (BfPacketRoute *route, gboolean is_rtcp, const guint8 *dat
                        guint transport)
 {
   if (is_rtcp && len >= 8)
-    bf_packet_route_set_ssrc (route, read32 (data + 4), transport);
+    bf_packet_route_set_ssrc (route, bf_read_be32 (data + 4), transport);
   else if (!is_rtcp && len >= 12)
-    bf_packet_route_set_ssrc (route, read32 (data + 8), transport);
+    bf_packet_route_set_ssrc (route, bf_read_be32 (data + 8), transport);
 }
 
 static gboolean
@@ -86,24 +81,24 @@ route_rtcp_packet (const BfPacketRoute *route, const guint8 *p, gsize len, guint
   guint count = p[0] & 0x1f;
   if (len < 8)
     return FALSE;
-  guint32 sender = read32 (p + 4);
+  guint32 sender = bf_read_be32 (p + 4);
   if (type == RTCP_SR)
     {
       /* About its sender's stream first; then the first report block. */
       if (lookup_ssrc (route, sender, transport))
         return TRUE;
-      return count > 0 && len >= 28 + 24 && lookup_ssrc (route, read32 (p + 28), transport);
+      return count > 0 && len >= 28 + 24 && lookup_ssrc (route, bf_read_be32 (p + 28), transport);
     }
   if (type == RTCP_RR)
-    return (count > 0 && len >= 8 + 24 && lookup_ssrc (route, read32 (p + 8), transport))
+    return (count > 0 && len >= 8 + 24 && lookup_ssrc (route, bf_read_be32 (p + 8), transport))
            || lookup_ssrc (route, sender, transport);
   /* RFC 5104 §4.3.1.1: a FIR's media source is 0; its FCI names the
    * stream. */
   if (type == RTCP_PSFB && count == 4 && len >= 16
-      && lookup_ssrc (route, read32 (p + 12), transport))
+      && lookup_ssrc (route, bf_read_be32 (p + 12), transport))
     return TRUE;
   if (type == RTCP_RTPFB || type == RTCP_PSFB)
-    return (len >= 12 && lookup_ssrc (route, read32 (p + 8), transport))
+    return (len >= 12 && lookup_ssrc (route, bf_read_be32 (p + 8), transport))
            || lookup_ssrc (route, sender, transport);
   return lookup_ssrc (route, sender, transport);   /* SDES, BYE, APP, XR: their source */
 }
@@ -120,13 +115,13 @@ bf_packet_route_lookup (const BfPacketRoute *route, gboolean is_rtcp, const guin
       guint8 pt = data[1] & 0x7f;
       if (route->pt[pt])
         return route->pt[pt] - 1u;
-      return lookup_ssrc (route, read32 (data + 8), &transport) ? transport : 0;
+      return lookup_ssrc (route, bf_read_be32 (data + 8), &transport) ? transport : 0;
     }
   /* A compound packet: the first of its packets that names a known SSRC. */
   gsize off = 0;
   for (guint n = 0; n < MAX_RTCP_PACKETS && off + 4 <= len; n++)
     {
-      gsize plen = ((gsize) data[off + 2] << 8 | data[off + 3]) * 4 + 4;
+      gsize plen = (gsize) bf_read_be16 (data + off + 2) * 4 + 4;
       if (plen > len - off)
         break;
       if (route_rtcp_packet (route, data + off, plen, &transport))

@@ -238,10 +238,9 @@ bf_session_forward (BfSession *from, BfPacket *packet)
    * they are. */
   if (packet->is_rtcp)
     return bf_session_send_rtcp (to, packet->data, packet->len);
-  if (!bf_rtp_map_apply (&f->map, packet->data, packet->len))
-    return FALSE;
-  guint8 pt = packet->data[1] & 0x7f;
-  packet->rtp.payload_type = pt;   /* the view follows the rewrite */
+  /* Parsed and checked once, by the core, before the media() hook. */
+  bf_rtp_map_apply_packet (&f->map, packet);
+  guint8 pt = packet->rtp.payload_type;
   /* A payload type the receiving peer never negotiated (an rtx, red or
    * ulpfec that only the sending side took) is not forwarded: Dino plays
    * the first SSRC of a stream and ignores every other ("Got second ssrc

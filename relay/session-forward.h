@@ -17,7 +17,7 @@
 
 #include <glib.h>
 
-#include "rtp-map.h"
+#include "rtp-map-apply.h"
 
 G_BEGIN_DECLS
 

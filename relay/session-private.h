@@ -19,6 +19,7 @@
 #include "iq-tracker.h"
 #include "jingle.h"
 #include "jmi.h"
+#include "packet-contents.h"
 #include "packet-route.h"
 #include "jingle-session.h"
 #include "session-forward.h"
@@ -30,6 +31,7 @@
 G_BEGIN_DECLS
 
 #define MAX_TRANSPORTS 8          /* ICE-UDP transports of one session */
+G_STATIC_ASSERT (MAX_TRANSPORTS <= BF_PACKET_CONTENTS_MAX_TRANSPORTS);
 /* Our Jingle requests awaiting an answer (iq-tracker.h): room for this many
  * per session of max-sessions (a call's candidates trickle one iq each),
  * each waited for this long, far beyond a server's answer time and
@@ -101,6 +103,7 @@ struct _BfSession {
   BfMediaWorker *worker;
   guint w_n_transports;            /* transports the worker has been told of */
   BfPacketRoute route;             /* which transport a packet to send goes on */
+  BfPacketContents w_contents;     /* BfPacket.content of what arrives */
   BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
   SessionForward w_forward;        /* the link and its maps (session-forward.h) */
   gboolean w_ready_told;           /* media_ready() ran for the transports there are */
@@ -190,11 +193,13 @@ G_GNUC_INTERNAL gboolean bf_session_on_worker_news (gpointer data);
 /* session-worker.c: the media worker side; post_* on the main thread */
 G_GNUC_INTERNAL void bf_session_post_setup (BfSessionTransport *st, const BfJingle *remote);
 G_GNUC_INTERNAL void bf_session_post_remote (BfSessionTransport *st, const BfJingle *remote);
-G_GNUC_INTERNAL void bf_session_post_restart (BfSessionTransport *st, const char *ufrag,
-                                              const char *pwd, const BfJingle *j);
+G_GNUC_INTERNAL void bf_session_post_restart (BfSessionTransport *st, const char *ufrag, const char *pwd,
+                                              const BfJingle *j);
 G_GNUC_INTERNAL void bf_session_post_candidates (BfSessionTransport *st, const BfJingle *j);
 G_GNUC_INTERNAL void bf_session_post_drop (BfSessionTransport *st);
 G_GNUC_INTERNAL void bf_session_post_route (BfSession *s, const BfPacketRoute *route);
+/* Takes @contents (its names). */
+G_GNUC_INTERNAL void post_packet_contents (BfSession *s, BfPacketContents *contents);
 G_GNUC_INTERNAL void bf_session_post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void bf_session_worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp,

@@ -451,9 +451,43 @@ keyframe_methods (const BfSession *s, guint8 method[128])
     }
 }
 
-/* Tells the worker how to ask for keyframes, and, for a session with more
- * than one transport, which payload types and announced SSRCs belong to
- * which transport. */
+/* Each content of @j (a new name added to @names) by payload type and,
+ * for a transport carrying it alone, by transport (@count: contents per
+ * transport so far). */
+static void
+packet_contents (BfSession *s, BfPacketContents *pc, GPtrArray *names, guint *count,
+                 const BfJingle *j)
+{
+  for (guint i = 0; j && i < j->contents->len; i++)
+    {
+      const BfJingleContent *c = g_ptr_array_index (j->contents, i);
+      guint index = 0;
+      while (index < names->len && strcmp (g_ptr_array_index (names, index), c->name) != 0)
+        index++;
+      if (index == names->len)
+        {
+          if (names->len >= G_MAXUINT8 - 1)
+            continue;
+          g_ptr_array_add (names, g_strdup (c->name));
+          BfSessionTransport *st = bf_session_transport_of (s, c->name);
+          if (st)
+            {
+              count[st->index]++;
+              pc->transport[st->index] = count[st->index] == 1 ? (guint8) (index + 1) : 0;
+            }
+        }
+      for (guint k = 0; c->rtp && k < c->rtp->payload_types->len; k++)
+        {
+          const BfJinglePayloadType *pt = g_ptr_array_index (c->rtp->payload_types, k);
+          if (pt->id < 128)
+            pc->pt[pt->id] = (guint8) (index + 1);
+        }
+    }
+}
+
+/* Tells the worker how to ask for keyframes, which content a packet
+ * belongs to, and, for a session with more than one transport, which
+ * payload types and announced SSRCs belong to which transport. */
 void
 bf_session_transports_update_route (BfSession *s)
 {
@@ -462,6 +496,15 @@ bf_session_transports_update_route (BfSession *s)
   guint8 method[128];
   keyframe_methods (s, method);
   bf_session_post_keyframe_methods (s, method);
+  BfPacketContents pc = { 0 };
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  guint count[MAX_TRANSPORTS] = { 0 };
+  packet_contents (s, &pc, names, count, s->ours);
+  packet_contents (s, &pc, names, count, s->theirs);
+  pc.n_names = names->len;
+  g_ptr_array_add (names, NULL);
+  pc.names = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+  post_packet_contents (s, &pc);
   if (s->n_transports <= 1)
     return;
   BfPacketRoute route;

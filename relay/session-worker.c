@@ -103,7 +103,6 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
 {
   BfSessionTransport *st = user;
   BfSession *s = st->session;
-  (void) t;
   if (s->torn_down)
     return;
   /* Feedback about what arrived here goes back the same way. */
@@ -119,8 +118,19 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
         return;
     }
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
-  if (info->sessions->media)
-    info->sessions->media (s->module, s, is_rtcp, data, len);
+  if (info->sessions->media == NULL)
+    return;
+  /* The packet as modules get it (packet.h), filled once here; the time
+   * is taken here, not per datagram read, which costs the same per packet
+   * and keeps the transport's callback as it is. */
+  BfPacket packet;
+  if (G_UNLIKELY (!bf_packet_contents_fill (&s->w_contents, st->index, is_rtcp, data, len,
+                                            g_get_monotonic_time (), &packet)))
+    {
+      bf_media_transport_count_malformed_rtp (t);
+      return;
+    }
+  info->sessions->media (s->module, s, &packet);
 }
 
 /* The transport a module's packet leaves on (worker). */
@@ -159,6 +169,7 @@ typedef struct {
   BfMediaConfig *media;
   BfMediaCert *cert;
   BfPacketRoute *route;    /* worker_route */
+  BfPacketContents *contents; /* worker_packet_contents */
   guint8 *keyframe_methods; /* worker_keyframe_methods: 128 BfJingleKeyframeRequest */
 } WorkerJob;
 
@@ -179,6 +190,9 @@ job_free (WorkerJob *job)
   if (job->candidates)
     g_array_unref (job->candidates);
   g_free (job->route);
+  if (job->contents)
+    g_strfreev (job->contents->names);
+  g_free (job->contents);
   g_free (job->keyframe_methods);
   g_free (job);
 }
@@ -373,6 +387,17 @@ worker_route (gpointer data)
                               job->route->ssrcs[i].transport);
 }
 
+static void
+worker_packet_contents (gpointer data)
+{
+  WorkerJob *job = data;
+  BfSession *s = job->session;
+  /* Swapped, not copied: the old names go with the job. */
+  BfPacketContents old = s->w_contents;
+  s->w_contents = *job->contents;
+  *job->contents = old;
+}
+
 /* --- posting (main thread) --- */
 
 /* The peer's credentials and fingerprint go in @job, and are now @st's
@@ -491,6 +516,14 @@ bf_session_post_route (BfSession *s, const BfPacketRoute *route)
   WorkerJob *job = job_new (s->transports[0]);
   job->route = g_memdup2 (route, sizeof *route);
   post (s, worker_route, job);
+}
+
+void
+post_packet_contents (BfSession *s, BfPacketContents *contents)
+{
+  WorkerJob *job = job_new (s->transports[0]);
+  job->contents = g_memdup2 (contents, sizeof *contents);
+  post (s, worker_packet_contents, job);
 }
 
 static gboolean main_worker_released (gpointer data);

@@ -47,6 +47,7 @@ bf_session_unref (BfSession *s)
   g_free (s->peer);
   g_free (s->local);
   g_free (s->cname);
+  g_strfreev (s->w_contents.names);
   g_free (s->propose_msg_id);
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);

@@ -2,6 +2,7 @@
 #include "build-config.h"
 
 #include <string.h>
+#include <belfry/packet.h>
 
 #include "video-sources.h"
 
@@ -9,15 +10,6 @@
 #define RTCP_PSFB 206
 #define PSFB_PLI 1
 #define PSFB_FIR 4
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
 
 void
 bf_video_sources_init (BfVideoSources *v, guint32 own_ssrc)
@@ -40,7 +32,7 @@ bf_video_sources_learn (BfVideoSources *v, const guint8 *rtp, gsize len)
   guint8 method = v->method[rtp[1] & 0x7f];
   if (method == BF_JINGLE_KEYFRAME_NONE)
     return;
-  guint32 ssrc = (guint32) rtp[8] << 24 | (guint32) rtp[9] << 16 | (guint32) rtp[10] << 8 | rtp[11];
+  guint32 ssrc = bf_read_be32 (rtp + 8);
   for (guint i = 0; i < v->n; i++)
     if (v->ssrc[i] == ssrc)
       {
@@ -62,7 +54,7 @@ bf_video_sources_request (BfVideoSources *v, guint index, guint8 *buf)
   buf[1] = RTCP_RR;
   buf[2] = 0;
   buf[3] = 1;
-  put32 (buf + 4, v->own_ssrc);
+  bf_write_be32 (buf + 4, v->own_ssrc);
   guint8 *fb = buf + 8;
   if (v->ssrc_method[index] == BF_JINGLE_KEYFRAME_PLI)
     {
@@ -71,8 +63,8 @@ bf_video_sources_request (BfVideoSources *v, guint index, guint8 *buf)
       fb[1] = RTCP_PSFB;
       fb[2] = 0;
       fb[3] = 2;
-      put32 (fb + 4, v->own_ssrc);
-      put32 (fb + 8, v->ssrc[index]);
+      bf_write_be32 (fb + 4, v->own_ssrc);
+      bf_write_be32 (fb + 8, v->ssrc[index]);
       return 8 + 12;
     }
   /* RFC 5104 §4.3.1.1: the media source is 0; the FCI names the stream,
@@ -81,9 +73,9 @@ bf_video_sources_request (BfVideoSources *v, guint index, guint8 *buf)
   fb[1] = RTCP_PSFB;
   fb[2] = 0;
   fb[3] = 4;
-  put32 (fb + 4, v->own_ssrc);
-  put32 (fb + 8, 0);
-  put32 (fb + 12, v->ssrc[index]);
+  bf_write_be32 (fb + 4, v->own_ssrc);
+  bf_write_be32 (fb + 8, 0);
+  bf_write_be32 (fb + 12, v->ssrc[index]);
   fb[16] = v->fir_seq++;
   fb[17] = fb[18] = fb[19] = 0;
   return 8 + 20;

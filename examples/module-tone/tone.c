@@ -288,14 +288,12 @@ tone_media_ready (BfModule *module, BfSession *session)
 }
 
 static void
-tone_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+tone_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
   Tone *self = bf_session_get_data (session);
 
   (void) module;
-  (void) data;
-  (void) len;
-  if (self != NULL && !is_rtcp)
+  if (self != NULL && !packet->is_rtcp)
     self->received++;
 }
 

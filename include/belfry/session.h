@@ -95,10 +95,13 @@ typedef struct {
    * session from here with bf_session_terminate() (its own reason); the
    * return value is then ignored. */
   BfSessionDecision (*offer) (BfModule *module, BfSession *session);
-  /* One unprotected RTP or RTCP packet from the peer, on the worker thread.
-   * @data may be modified in place; it is valid during the call only. */
-  void (*media) (BfModule *module, BfSession *session, gboolean is_rtcp,
-                 guint8 *data, gsize len);
+  /* One unprotected RTP or RTCP packet from the peer, on the worker thread
+   * (packet.h: BfPacket).  The core parsed it once: RTP comes with its
+   * header view (@packet->rtp) and its content, malformed RTP never comes
+   * (dropped and counted, README "Metrics": malformed_rtp).  @packet and
+   * what it points to are valid during the call only; @packet->data may be
+   * modified in place (bf_rtp_set_*, bf_rtp_map_apply_packet), never grown. */
+  void (*media) (BfModule *module, BfSession *session, BfPacket *packet);
   /* The session is over (@reason: a XEP-0166 reason name such as
    * "success" or "failed-transport"); no other hook follows. */
   void (*ended) (BfModule *module, BfSession *session, const char *reason);
@@ -221,9 +224,10 @@ BfSession *bf_session_get_linked (BfSession *session);
  *   - RTCP: as it is (the SSRCs are the same on both sessions); a module
  *     that must hide something in it (the call's SDES/APP privacy)
  *     rewrites @packet first.
- * Only @packet->data, len and is_rtcp are read.  TRUE when it was sent;
- * FALSE without a link, for malformed RTP, a payload type dropped as above
- * or a failed send (counted). */
+ * @packet is the one media() got (its RTP already parsed and checked; the
+ * parsed header is kept in step with the rewrite), or a copy of it with
+ * other RTCP bytes.  TRUE when it was sent; FALSE without a link, for a
+ * payload type dropped as above or a failed send (counted). */
 gboolean bf_session_forward (BfSession *from, BfPacket *packet);
 
 /* Accepts a deferred incoming @session with what @answered's peer accepted

@@ -312,10 +312,9 @@ call_info (BfModule *module, BfSession *from, BfSessionInfo info, const char *na
 
 /* Worker: the core forwards; RTCP is made private first. */
 static void
-call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, gsize len)
+call_media (BfModule *module, BfSession *from, BfPacket *packet)
 {
   (void) module;
-  BfPacket packet = { .data = data, .len = len, .is_rtcp = is_rtcp };
   Call *c = bf_session_get_data (from);
   BfSession *to = bf_session_get_linked (from);
   if (G_UNLIKELY (c == NULL || to == NULL))
@@ -323,17 +322,20 @@ call_media (BfModule *module, BfSession *from, gboolean is_rtcp, guint8 *data, g
   /* Reports and feedback (NACK, PLI, FIR, REMB, transport-cc) are right
    * for the other side as they are; SDES and APP are not
    * (rtcp-privacy.h). */
-  if (is_rtcp && call_rtcp_needs_privacy (data, len))
+  if (packet->is_rtcp && call_rtcp_needs_privacy (packet->data, packet->len))
     {
       guint8 out[CALL_RTCP_OUT_MAX];
-      gsize n = call_rtcp_privacy (data, len, bf_session_get_cname (to), out, sizeof out,
-                                   &c->rtcp);
+      gsize n = call_rtcp_privacy (packet->data, packet->len, bf_session_get_cname (to), out,
+                                   sizeof out, &c->rtcp);
       if (n == 0)
         return;
-      packet.data = out;
-      packet.len = n;
+      BfPacket private = *packet;
+      private.data = out;
+      private.len = n;
+      bf_session_forward (from, &private);
+      return;
     }
-  bf_session_forward (from, &packet);
+  bf_session_forward (from, packet);
 }
 
 /* One leg can now take media: whatever its other leg's peer sent before

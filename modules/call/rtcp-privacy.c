@@ -1,5 +1,6 @@
 /* RTCP SDES and APP between the legs of a relayed call (rtcp-privacy.h). */
 #include <string.h>
+#include <belfry/packet.h>
 
 #include "rtcp-privacy.h"
 
@@ -16,7 +17,7 @@ packet_at (const guint8 *p, gsize left, guint *pt, gsize *plen)
   if (left < 4 || (p[0] >> 6) != 2)
     return FALSE;
   *pt = p[1];
-  *plen = 4 * ((gsize) ((p[2] << 8) | p[3]) + 1);
+  *plen = 4 * ((gsize) bf_read_be16 (p + 2) + 1);
   return *plen <= left;
 }
 
@@ -102,8 +103,7 @@ rewrite_sdes (const guint8 *p, gsize plen, const char *cname, gsize cname_len, g
     return 0;
   out[0] = (guint8) (0x80 | kept);   /* V=2, no padding */
   out[1] = PT_SDES;
-  out[2] = (guint8) ((o / 4 - 1) >> 8);
-  out[3] = (guint8) (o / 4 - 1);
+  bf_write_be16 (out + 2, (guint16) (o / 4 - 1));
   return (gssize) o;
 }
 

@@ -39,11 +39,49 @@ typedef struct {
 /* RTCP compounds are small; anything larger is not echoed. */
 #define ECHO_RTCP_MAX 1500
 
+/* Contents whose RTP is counted apiece (more are counted together). */
+#define ECHO_MAX_CONTENTS 8
+
 typedef struct {
   EcSsrcMap map;                 /* worker thread only, once media flows */
   guint8 rtcp_out[ECHO_RTCP_MAX];
   guint64 rtp_echoed, rtcp_echoed, dropped;
+  /* Set in offer(), before media flows, then only read; the counts are
+   * the worker's, logged when the data is freed (after the last media()). */
+  char *sid;
+  char *content_names[ECHO_MAX_CONTENTS];
+  guint64 content_rtp[ECHO_MAX_CONTENTS + 1];   /* the last: no content or another */
 } EchoSession;
+
+/* After the last media(): what the session echoed, by content (the
+ * packet's content, packet.h), for the log. */
+static void
+echo_session_free (EchoSession *es)
+{
+  g_autoptr (GString) by = g_string_new (NULL);
+  for (guint i = 0; i < ECHO_MAX_CONTENTS && es->content_names[i]; i++)
+    g_string_append_printf (by, "%s%s %" G_GUINT64_FORMAT, by->len ? ", " : "",
+                            es->content_names[i], es->content_rtp[i]);
+  g_string_append_printf (by, "%sother %" G_GUINT64_FORMAT, by->len ? ", " : "",
+                          es->content_rtp[ECHO_MAX_CONTENTS]);
+  g_info ("echo session %s: echoed %" G_GUINT64_FORMAT " RTP (by content: %s) and %"
+          G_GUINT64_FORMAT " RTCP, dropped %" G_GUINT64_FORMAT, es->sid, es->rtp_echoed, by->str,
+          es->rtcp_echoed, es->dropped);
+  for (guint i = 0; i < ECHO_MAX_CONTENTS; i++)
+    g_free (es->content_names[i]);
+  g_free (es->sid);
+  g_free (es);
+}
+
+static void
+count_content (EchoSession *es, const char *content)
+{
+  guint i = 0;
+  while (i < ECHO_MAX_CONTENTS && es->content_names[i]
+         && g_strcmp0 (es->content_names[i], content) != 0)
+    i++;
+  es->content_rtp[i < ECHO_MAX_CONTENTS && es->content_names[i] ? i : ECHO_MAX_CONTENTS]++;
+}
 
 static guint32
 random_ssrc (gpointer data)
@@ -80,6 +118,8 @@ echo_answer (BfSession *session, EchoSession *es)
   for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
     {
       guint k = bf_session_media_copy_content (answer, offer, c);
+      if (c < ECHO_MAX_CONTENTS)
+        es->content_names[c] = g_strdup (bf_session_media_get_content_name (offer, c));
       g_autofree char *msid = g_strdup_printf ("belfry-%s belfry-%s-%s", sid, sid,
                                                bf_session_media_get_content_name (offer, c));
       for (guint i = 0; i < bf_session_media_get_n_sources (offer, c); i++)
@@ -119,7 +159,8 @@ echo_offer (BfModule *module, BfSession *session)
 {
   (void) module;
   EchoSession *es = g_new0 (EchoSession, 1);
-  bf_session_set_data (session, es, g_free);
+  es->sid = g_strdup (bf_session_get_sid (session));
+  bf_session_set_data (session, es, (GDestroyNotify) echo_session_free);
   g_autoptr (BfSessionMedia) answer = echo_answer (session, es);
   g_autoptr (GError) error = NULL;
   if (!bf_session_accept (session, answer, &error))
@@ -131,14 +172,15 @@ echo_offer (BfModule *module, BfSession *session)
 }
 
 static void
-echo_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+echo_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
   (void) module;
   EchoSession *es = bf_session_get_data (session);
-  if (is_rtcp)
+  if (packet->is_rtcp)
     {
-      gsize n = len <= sizeof es->rtcp_out
-                ? ec_rtcp_translate (data, len, &es->map, es->rtcp_out, sizeof es->rtcp_out) : 0;
+      gsize n = packet->len <= sizeof es->rtcp_out
+                ? ec_rtcp_translate (packet->data, packet->len, &es->map, es->rtcp_out,
+                                     sizeof es->rtcp_out) : 0;
       if (n > 0 && bf_session_send_rtcp (session, es->rtcp_out, n))
         es->rtcp_echoed++;
       else if (n == 0)
@@ -147,9 +189,12 @@ echo_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data
     }
   /* An SSRC the caller did not announce (webrtcbin announces late) gets a
    * local one of its own. */
-  if (ec_rtp_rewrite (data, len, &es->map, TRUE, random_ssrc, NULL)
-      && bf_session_send_rtp (session, data, len))
-    es->rtp_echoed++;
+  if (ec_rtp_rewrite_parsed (packet->data, &packet->rtp, &es->map, TRUE, random_ssrc, NULL)
+      && bf_session_send_rtp (session, packet->data, packet->len))
+    {
+      es->rtp_echoed++;
+      count_content (es, packet->content);
+    }
   else
     es->dropped++;
 }

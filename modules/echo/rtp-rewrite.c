@@ -4,10 +4,6 @@
 
 #include "rtp-rewrite.h"
 
-#define RTP_HEADER_LEN 12
-#define RTP_EXT_ONE_BYTE 0xBEDE          /* RFC 8285 §4.2 */
-#define RTP_EXT_TWO_BYTE_MASK 0xFFF0     /* RFC 8285 §4.3: 0x100X */
-#define RTP_EXT_TWO_BYTE 0x1000
 #define GEN_TRIES 8
 
 #define RTCP_SR 200
@@ -36,34 +32,6 @@
 
 /* What a per-packet translator returns when the packet is malformed. */
 #define MALFORMED G_MAXSIZE
-
-static inline guint16
-rd16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static inline guint32
-rd32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static inline void
-wr16 (guint8 *p, guint16 v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) v;
-}
-
-static inline void
-wr32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) (v >> 16);
-  p[2] = (guint8) (v >> 8);
-  p[3] = (guint8) v;
-}
 
 static inline gsize
 round4 (gsize n)
@@ -133,75 +101,26 @@ ec_ssrc_map_to_remote (const EcSsrcMap *map, guint32 local, guint32 *remote)
 
 /* --- RTP --- */
 
-/* RFC 8285 elements of a one-byte (§4.2) or two-byte (§4.3) extension
- * block: each must lie within the block.  Other profiles are opaque. */
-static gboolean
-rtp_ext_valid (guint16 profile, const guint8 *d, gsize n)
+gboolean
+ec_rtp_rewrite_parsed (guint8 *pkt, BfRtpHeader *rtp, EcSsrcMap *map, gboolean add_unknown,
+                       EcSsrcGenerator gen, gpointer gen_data)
 {
-  gsize i = 0;
-  if (profile == RTP_EXT_ONE_BYTE)
+  g_return_val_if_fail (map != NULL && pkt != NULL && rtp != NULL, FALSE);
+  guint32 local = 0;
+  if (!ec_ssrc_map_to_local (map, rtp->ssrc, &local))
     {
-      while (i < n)
+      if (!add_unknown || gen == NULL)
+        return FALSE;
+      gboolean added = FALSE;
+      for (guint i = 0; i < GEN_TRIES && !added && map_len (map) < EC_MAX_SSRCS; i++)
         {
-          if (d[i] == 0)
-            {
-              i++;   /* padding */
-              continue;
-            }
-          if ((d[i] >> 4) == 15)
-            return TRUE;   /* reserved ID: stop processing */
-          gsize elen = (gsize) (d[i] & 0x0F) + 1;
-          if (elen > n - i - 1)
-            return FALSE;
-          i += 1 + elen;
+          local = gen (gen_data);
+          added = ec_ssrc_map_add (map, rtp->ssrc, local);
         }
-    }
-  else if ((profile & RTP_EXT_TWO_BYTE_MASK) == RTP_EXT_TWO_BYTE)
-    {
-      while (i < n)
-        {
-          if (d[i] == 0)
-            {
-              i++;
-              continue;
-            }
-          if (n - i < 2 || d[i + 1] > n - i - 2)
-            return FALSE;
-          i += 2 + (gsize) d[i + 1];
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-rtp_valid (const guint8 *pkt, gsize len)
-{
-  if (len < RTP_HEADER_LEN || (pkt[0] >> 6) != 2)
-    return FALSE;
-  gsize hdr = RTP_HEADER_LEN + 4 * (gsize) (pkt[0] & 0x0F);
-  if (hdr > len)
-    return FALSE;
-  if (pkt[0] & 0x10)
-    {
-      if (len - hdr < 4)
-        return FALSE;
-      guint16 profile = rd16 (pkt + hdr);
-      gsize ext = 4 * (gsize) rd16 (pkt + hdr + 2);
-      if (ext > len - hdr - 4)
-        return FALSE;
-      if (!rtp_ext_valid (profile, pkt + hdr + 4, ext))
-        return FALSE;
-      hdr += 4 + ext;
-    }
-  if (pkt[0] & 0x20)
-    {
-      /* The last octet counts the padding, itself included. */
-      if (len == hdr)
-        return FALSE;
-      guint8 pad = pkt[len - 1];
-      if (pad == 0 || pad > len - hdr)
+      if (!added)
         return FALSE;
     }
+  bf_rtp_set_ssrc (pkt, rtp, local);
   return TRUE;
 }
 
@@ -211,24 +130,10 @@ ec_rtp_rewrite (guint8 *pkt, gsize len, EcSsrcMap *map, gboolean add_unknown,
 {
   g_return_val_if_fail (map != NULL, FALSE);
   g_return_val_if_fail (pkt != NULL || len == 0, FALSE);
-  if (!rtp_valid (pkt, len))
+  BfRtpHeader rtp;
+  if (!bf_rtp_header_parse (pkt, len, &rtp))
     return FALSE;
-  guint32 remote = rd32 (pkt + 8), local = 0;
-  if (!ec_ssrc_map_to_local (map, remote, &local))
-    {
-      if (!add_unknown || gen == NULL)
-        return FALSE;
-      gboolean added = FALSE;
-      for (guint i = 0; i < GEN_TRIES && !added && map_len (map) < EC_MAX_SSRCS; i++)
-        {
-          local = gen (gen_data);
-          added = ec_ssrc_map_add (map, remote, local);
-        }
-      if (!added)
-        return FALSE;
-    }
-  wr32 (pkt + 8, local);
-  return TRUE;
+  return ec_rtp_rewrite_parsed (pkt, &rtp, map, add_unknown, gen, gen_data);
 }
 
 /* --- RTCP --- */
@@ -244,7 +149,7 @@ finish (guint8 *out, guint8 count, guint8 pt, gsize w)
   /* w is a multiple of 4 (callers pad) and at most 65536 * 4 (w <= n). */
   out[0] = (guint8) (0x80 | (count & 0x1F));
   out[1] = pt;
-  wr16 (out + 2, (guint16) (w / 4 - 1));
+  bf_write_be16 (out + 2, (guint16) (w / 4 - 1));
   return w;
 }
 
@@ -255,9 +160,9 @@ rtcp_sr (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
   if (n < RTCP_SR_LEN + rc * RTCP_REPORT_BLOCK_LEN)
     return MALFORMED;
   guint32 local;
-  if (!ec_ssrc_map_to_local (map, rd32 (p + 4), &local))
+  if (!ec_ssrc_map_to_local (map, bf_read_be32 (p + 4), &local))
     return 0;
-  wr32 (out + 4, local);
+  bf_write_be32 (out + 4, local);
   memcpy (out + 8, p + 8, RTCP_SR_LEN - 8);
   return finish (out, 0, RTCP_SR, RTCP_SR_LEN);
 }
@@ -299,10 +204,10 @@ rtcp_sdes (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
           q += 2 + (gsize) p[q + 1];
         }
       guint32 local;
-      if (ec_ssrc_map_to_local (map, rd32 (p + start), &local))
+      if (ec_ssrc_map_to_local (map, bf_read_be32 (p + start), &local))
         {
           memcpy (out + w, p + start, q - start);
-          wr32 (out + w, local);
+          bf_write_be32 (out + w, local);
           w += q - start;
           kept++;
         }
@@ -329,9 +234,9 @@ rtcp_bye (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
   for (gsize i = 0; i < sc; i++)
     {
       guint32 local;
-      if (ec_ssrc_map_to_local (map, rd32 (p + RTCP_HEADER_LEN + 4 * i), &local))
+      if (ec_ssrc_map_to_local (map, bf_read_be32 (p + RTCP_HEADER_LEN + 4 * i), &local))
         {
-          wr32 (out + w, local);
+          bf_write_be32 (out + w, local);
           w += 4;
           kept++;
         }
@@ -353,7 +258,7 @@ twcc_valid (const guint8 *f, gsize n)
 {
   if (n < TWCC_FIXED_LEN)
     return FALSE;
-  guint count = rd16 (f + 2), seen = 0;
+  guint count = bf_read_be16 (f + 2), seen = 0;
   if (count == 0)
     return FALSE;
   gsize q = TWCC_FIXED_LEN, deltas = 0;
@@ -361,7 +266,7 @@ twcc_valid (const guint8 *f, gsize n)
     {
       if (n - q < 2)
         return FALSE;
-      guint16 chunk = rd16 (f + q);
+      guint16 chunk = bf_read_be16 (f + q);
       q += 2;
       if (!(chunk & 0x8000))
         {
@@ -474,16 +379,16 @@ rtcp_fb (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
     return 0;
 
   guint32 sender, media;
-  if (!ec_ssrc_map_to_local (map, rd32 (p + 4), &sender))
+  if (!ec_ssrc_map_to_local (map, bf_read_be32 (p + 4), &sender))
     {
       if (map_len (map) == 0)
         return 0;
       sender = map->pairs[0].local;
     }
-  if (!fb_media (rd32 (p + 8), zero_ok, map, &media))
+  if (!fb_media (bf_read_be32 (p + 8), zero_ok, map, &media))
     return 0;
-  wr32 (out + 4, sender);
-  wr32 (out + 8, media);
+  bf_write_be32 (out + 4, sender);
+  bf_write_be32 (out + 8, media);
 
   gsize w = RTCP_FB_LEN;
   guint32 remote;
@@ -494,10 +399,10 @@ rtcp_fb (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
       break;
     case FB_FIR:
       for (gsize i = 0; i < fci; i += FIR_ENTRY_LEN)
-        if (ec_ssrc_map_to_remote (map, rd32 (f + i), &remote))
+        if (ec_ssrc_map_to_remote (map, bf_read_be32 (f + i), &remote))
           {
             memcpy (out + w, f + i, FIR_ENTRY_LEN);
-            wr32 (out + w, remote);
+            bf_write_be32 (out + w, remote);
             w += FIR_ENTRY_LEN;
           }
       if (w == RTCP_FB_LEN)
@@ -506,9 +411,9 @@ rtcp_fb (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
     case FB_REMB:
       w = REMB_LEN;
       for (gsize i = REMB_LEN; i < n; i += 4)
-        if (ec_ssrc_map_to_remote (map, rd32 (p + i), &remote))
+        if (ec_ssrc_map_to_remote (map, bf_read_be32 (p + i), &remote))
           {
-            wr32 (out + w, remote);
+            bf_write_be32 (out + w, remote);
             w += 4;
           }
       if (w == REMB_LEN)
@@ -565,7 +470,7 @@ ec_rtcp_translate (const guint8 *in, gsize len, EcSsrcMap *map, guint8 *out, gsi
       const guint8 *p = in + pos;
       if (len - pos < RTCP_HEADER_LEN || (p[0] >> 6) != 2)
         return 0;
-      gsize plen = ((gsize) rd16 (p + 2) + 1) * 4;
+      gsize plen = ((gsize) bf_read_be16 (p + 2) + 1) * 4;
       if (plen > len - pos)
         return 0;
       gsize n = plen;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/packet.h>
 
 G_BEGIN_DECLS
 
@@ -39,9 +40,9 @@ gboolean ec_ssrc_map_to_remote (const EcSsrcMap *map, guint32 local, guint32 *re
 /* Returns a fresh random SSRC for ec_rtp_rewrite(). */
 typedef guint32 (*EcSsrcGenerator) (gpointer data);
 
-/* Validates an RTP packet (RFC 3550 §5.1: version 2, CSRC list, header
- * extension and its RFC 8285 one-byte / two-byte elements, padding count
- * within the payload) and rewrites its SSRC remote -> local in place.
+/* Validates an RTP packet (bf_rtp_header_parse, packet.h: RFC 3550 §5.1
+ * version 2, CSRC list, header extension and its RFC 8285 one-byte /
+ * two-byte elements, padding count within the payload) and rewrites its SSRC remote -> local in place.
  * Nothing else is touched (CSRCs neither).  FALSE (drop the packet, the
  * buffer is unchanged) when the packet is malformed, or when its SSRC is
  * unknown and !@add_unknown.  With @add_unknown (and @gen), an unknown SSRC
@@ -49,6 +50,10 @@ typedef guint32 (*EcSsrcGenerator) (gpointer data);
  * pair is added to @map; FALSE when the map is full or no usable SSRC came. */
 gboolean ec_rtp_rewrite (guint8 *pkt, gsize len, EcSsrcMap *map, gboolean add_unknown,
                          EcSsrcGenerator gen, gpointer gen_data);
+/* The same for a packet bf_rtp_header_parse() already accepted into @rtp
+ * (the media() hook's): no second parse; @rtp->ssrc is kept in step. */
+gboolean ec_rtp_rewrite_parsed (guint8 *pkt, BfRtpHeader *rtp, EcSsrcMap *map,
+                                gboolean add_unknown, EcSsrcGenerator gen, gpointer gen_data);
 
 /* Translates an RTCP compound packet from the caller into the compound to
  * send back to it, written to @out (@out_cap >= @len, no overlap with @in).

@@ -1,6 +1,6 @@
 /* belfry media transport: the types every media file shares (error domain,
- * SRTP profiles, limits).  Internal to the core: modules will see media
- * through include/belfry/media.h, which wraps these. */
+ * SRTP profiles, limits).  Internal to the core: modules see media only
+ * through the session API (belfry/session.h, packet.h, worker.h). */
 #pragma once
 
 #include <glib.h>
@@ -61,6 +61,8 @@ typedef struct {
   guint64 unprotect_replay;         /* of dropped_unprotect: replayed or too old */
   guint64 unprotect_other;          /* of dropped_unprotect: malformed, anything else */
   guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
+  guint64 dropped_malformed_rtp;    /* through SRTP, but not RTP its session could
+                                     * parse (bf_media_transport_count_malformed_rtp) */
   guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
   guint64 send_errors;              /* send: not keyed yet, or the socket refused */
   guint64 stun_in, stun_out;        /* direct I/O: valid STUN we took / sent

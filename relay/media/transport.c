@@ -1214,6 +1214,13 @@ bf_media_transport_get_counters (BfMediaTransport *t, BfMediaCounters *counters)
   *counters = t->counters;
 }
 
+void
+bf_media_transport_count_malformed_rtp (BfMediaTransport *t)
+{
+  g_return_if_fail (ON_WORKER (t));
+  t->counters.dropped_malformed_rtp++;
+}
+
 BfMediaSrtpProfile
 bf_media_transport_get_srtp_profile (BfMediaTransport *t)
 {

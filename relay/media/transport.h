@@ -139,6 +139,9 @@ gboolean bf_media_transport_send_raw (BfMediaTransport *transport, const guint8 
 void bf_media_transport_close (BfMediaTransport *transport);
 
 void bf_media_transport_get_counters (BfMediaTransport *transport, BfMediaCounters *counters);
+/* Counts an RTP packet it delivered that its session dropped as malformed
+ * (packet.h: bf_rtp_header_parse refused it). */
+void bf_media_transport_count_malformed_rtp (BfMediaTransport *transport);
 BfMediaSrtpProfile bf_media_transport_get_srtp_profile (BfMediaTransport *transport);
 /* FALSE before a pair is selected. */
 gboolean bf_media_transport_get_selected_pair (BfMediaTransport *transport,

@@ -3,6 +3,7 @@ through a real Prosody: ICE, DTLS-SRTP and the echo under belfry's own
 SSRCs must give each caller its own audio and video back, decoded."""
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -53,6 +54,21 @@ def test_webrtcbin_calls_echo(prosody, belfry, workdir, peers, propose):
     assert_webrtcbin_decoded(res)
     assert_echo_candidates(res)
     assert res["remote_jid"] == ECHO
+    assert_echoed_by_content(belfry, res)
+
+
+def assert_echoed_by_content(b, res):
+    """The core tells the echo which content each RTP packet belongs to
+    (BfPacket.content, by payload type): the echo's end-of-session line
+    counts each content's RTP, and none fell outside the contents."""
+    needle = f"echo session {res['sid']}: echoed "
+    b.wait_log(needle, 10)
+    line = next(x for x in b.log().splitlines() if needle in x)
+    m = re.search(r"by content: (.*)\) and", line)
+    assert m, line
+    counts = dict(part.rsplit(" ", 1) for part in m.group(1).split(", "))
+    assert int(counts.pop("other")) == 0, line
+    assert len(counts) >= 2 and all(int(n) > 0 for n in counts.values()), line
 
 
 def test_chromium_calls_echo(prosody, belfry, workdir, peers):

@@ -85,6 +85,11 @@ def test_echo_call_shows_in_metrics(prosody, belfry, workdir, peers):
     assert total(later, "belfry_media_protocol_packets_total", kind="rtp_out") > 0
     assert total(later, "belfry_media_bytes_total", direction="in") > 0
     assert total(later, "belfry_worker_sessions") == 1
+    # the core parses every RTP packet before the echo sees it: the reason
+    # is listed, and a real caller's RTP is never dropped as malformed
+    malformed = [v for n, l, v in later if n == "belfry_media_dropped_packets_total"
+                 and l.get("reason") == "malformed_rtp"]
+    assert malformed and sum(malformed) == 0, malformed
 
     res = p.result(DURATION + 60)
     assert res["ok"], e2e.debug_dump(res) + "\n--- belfry ---\n" + belfry.log()[-6000:]

@@ -12,9 +12,11 @@
  *   kind & 4: the identity flag is set.
  * Checks, against a reference walk written here from RFC 3550 §5.1 and
  * RFC 8285 §4.2/§4.3:
- *   - FALSE exactly when the reference finds the packet malformed (with the
- *     identity flag: when the fixed header or the CSRCs overrun; the
- *     extension block is not looked at then), and the packet unchanged;
+ *   - FALSE exactly when the reference finds the packet malformed (the
+ *     fixed header, the CSRCs, the extension block or an element overrun,
+ *     or a padding count of 0 or past the header), whatever the map, and
+ *     the packet unchanged;
+ *   - with the identity flag, TRUE leaves the packet as it was;
  *   - TRUE: the packet is exactly what the reference rewrites (only the
  *     payload type bits of byte 1 and element id octets change; the marker
  *     bit stays);
@@ -23,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rtp-map.h"
+#include "rtp-map-apply.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -108,8 +110,6 @@ reference (const BfRtpMap *map, const guint8 *in, gsize len, guint8 *out)
   if (off > len)
     return FALSE;
   memcpy (out, in, len);
-  if (map->identity)
-    return TRUE;
   if (in[0] & 0x10)
     {
       if (len - off < 4)
@@ -129,8 +129,8 @@ reference (const BfRtpMap *map, const guint8 *in, gsize len, guint8 *out)
                   continue;
                 }
               guint id = in[i] >> 4, l = (in[i] & 0x0f) + 1u;
-              if (id == 15)
-                break;
+              if (id == 15 || id == 0)
+                break;   /* id 0 here has a length: not padding, ends it too */
               if (end - i - 1 < l)
                 return FALSE;
               guint to = map->ext[id];
@@ -155,8 +155,15 @@ reference (const BfRtpMap *map, const guint8 *in, gsize len, guint8 *out)
               i += 2 + in[i + 1];
             }
         }
+      off = end;
     }
-  out[1] = (guint8) ((in[1] & 0x80) | map->pt[in[1] & 0x7f]);
+  /* RFC 3550 §5.1: the last octet counts the padding, itself included. */
+  if ((in[0] & 0x20) && (len == off || in[len - 1] == 0 || in[len - 1] > len - off))
+    return FALSE;
+  if (map->identity)
+    memcpy (out, in, len);
+  else
+    out[1] = (guint8) ((in[1] & 0x80) | map->pt[in[1] & 0x7f]);
   return TRUE;
 }
 

@@ -734,7 +734,7 @@ static guint64
 total_dropped (const BfMediaCounters *c)
 {
   return c->dropped_demux + c->dropped_unvalidated + c->dropped_not_ready + c->dropped_dtls
-         + c->dropped_unprotect + c->dropped_ssrc_limit;
+         + c->dropped_unprotect + c->dropped_ssrc_limit + c->dropped_malformed_rtp;
 }
 
 static void

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "rtp-map.h"
+#include "rtp-map-apply.h"
 
 #define BYTES(...) (const guint8[]){ __VA_ARGS__ }, sizeof ((const guint8[]){ __VA_ARGS__ })
 
@@ -315,20 +315,21 @@ test_identity (void)
   check_refused_map (&map, BYTES (0x81, 96, SEQ_TS_SSRC,  0x01, 0x02));
 }
 
-/* rtp-map.h: "FALSE for a malformed packet".  The identity shortcut
- * returns before the extension block is looked at, so the same packet is
- * refused or accepted depending on the map. */
-/* An identity map leaves the packet alone: only the fixed header and the
- * CSRC list are checked (rtp-map.h), a broken extension block passes
- * untouched (SRTP protects it as it is). */
+/* rtp-map-apply.h: "FALSE for a malformed packet (bf_rtp_header_parse() refuses
+ * it, whatever the map)": an identity map checks the whole packet too, so
+ * the same packet is never refused or accepted depending on the map. */
 static void
 test_identity_malformed_ext (void)
 {
   BfRtpMap map = plain_map ();
   map.identity = TRUE;
-  const guint8 ext_past_end[] = { 0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x02,
-                                  0x10, 0xAA, 0x00, 0x00 };
-  check_map (&map, ext_past_end, sizeof ext_past_end, ext_past_end, sizeof ext_past_end);
+  check_refused_map (&map, BYTES (0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x02,
+                                  0x10, 0xAA, 0x00, 0x00));
+  check_refused_map (&map, BYTES (0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x01,
+                                  0x13, 0xAA, 0xBB, 0xCC));
+  /* a padding count of 0, or past the header */
+  check_refused_map (&map, BYTES (0xA0, 96, SEQ_TS_SSRC,  0xAA, 0x00));
+  check_refused_map (&map, BYTES (0xA0, 96, SEQ_TS_SSRC,  0xAA, 0x03));
   /* CSRC count past the end: refused even so */
   check_refused_map (&map, BYTES (0x82, 96, SEQ_TS_SSRC,  0x00, 0x00, 0x00, 0x01));
   /* not RTP version 2 */
@@ -340,6 +341,48 @@ test_identity_malformed_ext (void)
   check_refused_map (&rw, BYTES (0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE));
   check_refused_map (&rw, BYTES (0x90, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x01,
                                  0x13, 0xAA, 0xBB, 0xCC));
+}
+
+/* Padding (RFC 3550 §5.1): a valid count is kept, with the payload; a
+ * count of 0 or past the header refuses the packet, unchanged. */
+static void
+test_padding (void)
+{
+  check_ok (BYTES (0xA0, 96, SEQ_TS_SSRC,  0xD5, 0x00, 0x02),
+            BYTES (0xA0, 100, SEQ_TS_SSRC,  0xD5, 0x00, 0x02));
+  /* all of the payload is padding */
+  check_ok (BYTES (0xA0, 96, SEQ_TS_SSRC,  0x00, 0x00, 0x03),
+            BYTES (0xA0, 100, SEQ_TS_SSRC,  0x00, 0x00, 0x03));
+  check_refused (BYTES (0xA0, 96, SEQ_TS_SSRC,  0xD5, 0x00, 0x00));
+  check_refused (BYTES (0xA0, 96, SEQ_TS_SSRC,  0xD5, 0x00, 0x04));
+  check_refused (BYTES (0xA0, 96, SEQ_TS_SSRC));
+  /* the count may not reach into the extension block */
+  check_refused (BYTES (0xB0, 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x01,  0x10, 0xAA, 0x00, 0x02));
+}
+
+/* bf_rtp_map_apply_packet: the same rewrite on a parsed packet, whose
+ * header view follows. */
+static void
+test_apply_packet (void)
+{
+  guint8 pkt[] = { 0x90, 0x80 | 96, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x01,  0x10, 0xAA, 0x20, 0xBB };
+  const guint8 want[] = { 0x90, 0x80 | 100, SEQ_TS_SSRC,  0xBE, 0xDE, 0x00, 0x01,
+                          0x50, 0xAA, 0x30, 0xBB };
+  BfPacket packet = { .data = pkt, .len = sizeof pkt };
+  g_assert_true (bf_rtp_header_parse (pkt, sizeof pkt, &packet.rtp));
+  BfRtpMap map = call_map ();
+  bf_rtp_map_apply_packet (&map, &packet);
+  g_assert_cmpmem (pkt, sizeof pkt, want, sizeof want);
+  g_assert_cmpuint (packet.rtp.payload_type, ==, 100);
+  g_assert_true (packet.rtp.marker);
+  gsize len = 0;
+  const guint8 *level = bf_rtp_header_find_extension (&packet.rtp, pkt, 5, &len);
+  g_assert_true (level == pkt + 17);
+  g_assert_cmpuint (len, ==, 1);
+  /* identity: nothing changes */
+  map.identity = TRUE;
+  bf_rtp_map_apply_packet (&map, &packet);
+  g_assert_cmpmem (pkt, sizeof pkt, want, sizeof want);
 }
 
 /* Applying the inverse map gives the packet back. */
@@ -371,6 +414,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   /* A failing check marks its test "not ok" and the others still run. */
   g_test_set_nonfatal_assertions ();
+  g_test_add_func ("/rtp-map/padding", test_padding);
+  g_test_add_func ("/rtp-map/apply-packet", test_apply_packet);
   g_test_add_func ("/rtp-map/pt", test_pt);
   g_test_add_func ("/rtp-map/marker", test_marker);
   g_test_add_func ("/rtp-map/header-bits", test_header_bits);
