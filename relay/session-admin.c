@@ -77,9 +77,9 @@ count_on_worker (gpointer data)
 {
   CountJob *job = data;
   BfSession *s = job->session;
-  if (s->torn_down)
+  if (s->w.torn_down)
     return;
-  for (guint i = 0; i < s->w_n_transports && i < MAX_TRANSPORTS; i++)
+  for (guint i = 0; i < s->w.n_transports && i < MAX_TRANSPORTS; i++)
     {
       BfMediaTransport *t = s->transports[i] ? s->transports[i]->transport : NULL;
       if (t == NULL)

@@ -140,7 +140,7 @@ bf_session_handle_content_answer (BfSession *s, const BfJingle *j)
         }
       g_message ("session %s: %s %s content '%s'", s->sid, s->peer,
                  accepted ? "accepted" : "rejected", c->name);
-      forward_post_maps (s);
+      bf_session_forward_post_maps (s);
       if (info->sessions->content_answered)
         info->sessions->content_answered (s->module, s, c->name, accepted);
       if (s->phase == BF_SESSION_PHASE_ENDED)
@@ -160,7 +160,7 @@ bf_session_handle_content_remove (BfSession *s, const BfJingle *j)
       bf_session_transports_drop_content (s, c->name);
       s->content_changes++;
       g_message ("session %s: %s removes content '%s'", s->sid, s->peer, c->name);
-      forward_post_maps (s);
+      bf_session_forward_post_maps (s);
       if (info->sessions->content_removed)
         info->sessions->content_removed (s->module, s, c->name);
       if (s->phase == BF_SESSION_PHASE_ENDED)
@@ -240,7 +240,7 @@ accept_content (BfSession *s, const BfJingleSessionContent *sc, BfJingleSenders 
       return FALSE;
     }
   bf_session_transports_update_route (s);
-  forward_post_maps (s);
+  bf_session_forward_post_maps (s);
   return TRUE;
 }
 
@@ -381,7 +381,7 @@ bf_session_reject_content (BfSession *session, const char *name, const char *rea
     g_debug ("session %s: content-reject not sent: %s", s->sid, error->message);
   bf_jingle_remove_content (s->theirs, name);
   bf_session_transports_drop_content (s, name);
-  forward_post_maps (s);
+  bf_session_forward_post_maps (s);
 }
 
 void
@@ -399,5 +399,5 @@ bf_session_remove_content (BfSession *session, const char *name)
   bf_jingle_remove_content (s->theirs, name);
   bf_jingle_remove_content (s->ours, name);
   bf_session_transports_drop_content (s, name);
-  forward_post_maps (s);
+  bf_session_forward_post_maps (s);
 }

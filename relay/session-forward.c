@@ -108,8 +108,8 @@ forward_job_free (gpointer data)
 static void
 worker_link_one (BfSession *s, BfSession *to)
 {
-  SessionForward *f = &s->w_forward;
-  if (s->torn_down || f->linked != NULL)
+  SessionForward *f = &s->w.forward;
+  if (s->w.torn_down || f->linked != NULL)
     return;
   f->linked = bf_session_ref (to);
   /* Until the first maps arrive (an answer): as it comes, everything. */
@@ -128,7 +128,7 @@ worker_link (gpointer data)
 }
 
 void
-forward_link (BfSession *placed, BfSession *mirror)
+bf_session_forward_link (BfSession *placed, BfSession *mirror)
 {
   g_return_if_fail (placed->linked == NULL && mirror->linked == NULL);
   g_return_if_fail (placed->worker == mirror->worker && mirror->worker != NULL);
@@ -139,7 +139,7 @@ forward_link (BfSession *placed, BfSession *mirror)
 }
 
 void
-forward_unlink (BfSession *s)
+bf_session_forward_unlink (BfSession *s)
 {
   if (s->linked == NULL)
     return;
@@ -154,7 +154,7 @@ bf_session_get_linked (BfSession *session)
 {
   g_return_val_if_fail (session != NULL, NULL);
   if (session->worker && bf_media_worker_is_current (session->worker))
-    return session->w_forward.linked;
+    return session->w.forward.linked;
   /* Main thread: once one has ended, the other no longer sees it (the one
    * ending still sees its partner during its own ended() hook). */
   BfSession *l = session->linked;
@@ -191,8 +191,8 @@ static void
 worker_set_maps (BfSession *s, BfSession *to, const BfRtpMap *map, const gboolean takes[128],
                  gboolean known)
 {
-  SessionForward *f = &s->w_forward;
-  if (s->torn_down || f->linked != to)
+  SessionForward *f = &s->w.forward;
+  if (s->w.torn_down || f->linked != to)
     return;
   log_map_change (s, to, &f->map, map);
   f->map = *map;
@@ -209,7 +209,7 @@ worker_maps (gpointer data)
 }
 
 void
-forward_post_maps (BfSession *s)
+bf_session_forward_post_maps (BfSession *s)
 {
   BfSession *l = s->linked;
   if (l == NULL || s->worker == NULL)
@@ -229,9 +229,9 @@ bf_session_forward (BfSession *from, BfPacket *packet)
 {
   g_return_val_if_fail (from != NULL && packet != NULL, FALSE);
   g_return_val_if_fail (from->worker && bf_media_worker_is_current (from->worker), FALSE);
-  SessionForward *f = &from->w_forward;
+  SessionForward *f = &from->w.forward;
   BfSession *to = f->linked;
-  if (to == NULL || from->torn_down)
+  if (to == NULL || from->w.torn_down)
     return FALSE;
   /* SSRCs are the same on both sessions (the placed one offers the
    * mirror's): RTCP reports and feedback are right for the other side as
@@ -257,9 +257,9 @@ bf_session_forward (BfSession *from, BfPacket *packet)
 }
 
 void
-forward_teardown (BfSession *s)
+bf_session_forward_teardown (BfSession *s)
 {
-  SessionForward *f = &s->w_forward;
+  SessionForward *f = &s->w.forward;
   if (f->dropped_pt)
     g_message ("session %s: %" G_GUINT64_FORMAT " RTP packets dropped (payload type not "
                "negotiated by the peer of session %s)", s->sid, f->dropped_pt,

@@ -11,7 +11,7 @@
  *
  * Threads: the link itself (BfSession.linked) is the main thread's; the
  * SessionForward below is the worker's, written only by jobs posted to it
- * (forward_post_maps) and by the teardown.  Both sessions of a link share
+ * (bf_session_forward_post_maps) and by the teardown.  Both sessions of a link share
  * one worker. */
 #pragma once
 
@@ -35,18 +35,18 @@ typedef struct {
 
 /* Main thread: links a session we place with the one it mirrors (both on
  * one worker, neither linked yet); the worker learns of it by a job. */
-G_GNUC_INTERNAL void forward_link (BfSession *placed, BfSession *mirror);
+G_GNUC_INTERNAL void bf_session_forward_link (BfSession *placed, BfSession *mirror);
 /* Main thread, at the end of bf_session_end (after the ended() hook): the
  * link is gone on the main side, for both sessions. */
-G_GNUC_INTERNAL void forward_unlink (BfSession *s);
+G_GNUC_INTERNAL void bf_session_forward_unlink (BfSession *s);
 /* Main thread: recomputes the maps of both directions of @s's link from
  * what each peer negotiated so far and posts them to the worker (posted in
  * order with the session's other jobs, so maps posted before the work that
  * starts media are in place when it flows).  Nothing without a link.
  * Called whenever a session is answered or its contents change. */
-G_GNUC_INTERNAL void forward_post_maps (BfSession *s);
+G_GNUC_INTERNAL void bf_session_forward_post_maps (BfSession *s);
 /* Worker, in bf_session_worker_teardown: reports what was dropped and lets go of the
  * linked session. */
-G_GNUC_INTERNAL void forward_teardown (BfSession *s);
+G_GNUC_INTERNAL void bf_session_forward_teardown (BfSession *s);
 
 G_END_DECLS

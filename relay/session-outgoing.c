@@ -176,7 +176,7 @@ bf_session_handle_accept (BfSession *s, BfJingle *j)
    * prepares for the media path is in place before media can flow. */
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   bf_session_ref (s);
-  forward_post_maps (s);
+  bf_session_forward_post_maps (s);
   if (info->sessions->answered)
     info->sessions->answered (s->module, s);
   for (guint i = 0; i < s->n_transports && s->phase != BF_SESSION_PHASE_ENDED; i++)
@@ -533,7 +533,7 @@ place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
   else
     s->worker = bf_media_pool_acquire (mgr->pool);
   if (mirror)
-    forward_link (s, mirror);
+    bf_session_forward_link (s, mirror);
   mgr->stats.placed++;
   if (pr == NULL)
     send_proposal (s);   /* a bare JID: ring every device first */

@@ -67,6 +67,24 @@ typedef struct {
                                     * peer has the keys, what we send reaches it */
 } BfSessionTransport;
 
+/* A session's state that only its media worker reads and writes (the
+ * main thread changes it by posting a job there, never by writing it):
+ * what the core keeps per session to carry its packets. */
+typedef struct {
+  guint n_transports;              /* transports the worker has been told of */
+  BfPacketRoute route;             /* which transport a packet to send goes on */
+  BfPacketContents contents;       /* BfPacket.content of what arrives */
+  BfVideoSources video;            /* the peer's video streams: keyframe requests */
+  SessionForward forward;          /* the link and its maps (session-forward.h) */
+  gboolean ready_told;             /* media_ready() ran for the transports there are */
+  guint ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
+                                    * policy, by reason; read by the main side once
+                                    * the worker let go (main_worker_released) */
+  gboolean torn_down;              /* the worker let go of the media
+                                    * (bf_session_worker_teardown); not a phase: the
+                                    * phase is the main thread's */
+} BfSessionWorkerSide;
+
 struct _BfSession {
   gatomicrefcount ref;
   BfSessions *mgr;                 /* NULL once the manager let go */
@@ -99,20 +117,10 @@ struct _BfSession {
   /* the session linked to this one (session-forward.h): main thread, not a
    * reference; cleared for both when either ends */
   BfSession *linked;
-  /* worker side */
+  /* the worker it runs on: set on the main thread before any media job is
+   * posted, then only read */
   BfMediaWorker *worker;
-  guint w_n_transports;            /* transports the worker has been told of */
-  BfPacketRoute route;             /* which transport a packet to send goes on */
-  BfPacketContents w_contents;     /* BfPacket.content of what arrives */
-  BfVideoSources w_video;          /* the peer's video streams: keyframe requests */
-  SessionForward w_forward;        /* the link and its maps (session-forward.h) */
-  gboolean w_ready_told;           /* media_ready() ran for the transports there are */
-  guint w_ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
-                                    * policy, by reason; read by the main side once
-                                    * the worker let go (main_worker_released) */
-  gboolean torn_down;              /* the worker let go of the media (bf_session_worker_teardown);
-                                    * not a phase: the worker writes and reads it, the
-                                    * phase is the main thread's */
+  BfSessionWorkerSide w;           /* the worker's own: see above */
   /* metrics (core-metrics.h): the belfry_sessions series counting it, and
    * when its setup clock started (monotonic us) */
   BfMetric *metric_state;
@@ -199,7 +207,7 @@ G_GNUC_INTERNAL void bf_session_post_candidates (BfSessionTransport *st, const B
 G_GNUC_INTERNAL void bf_session_post_drop (BfSessionTransport *st);
 G_GNUC_INTERNAL void bf_session_post_route (BfSession *s, const BfPacketRoute *route);
 /* Takes @contents (its names). */
-G_GNUC_INTERNAL void post_packet_contents (BfSession *s, BfPacketContents *contents);
+G_GNUC_INTERNAL void bf_session_post_packet_contents (BfSession *s, BfPacketContents *contents);
 G_GNUC_INTERNAL void bf_session_post_keyframe_methods (BfSession *s, const guint8 method[128]);
 G_GNUC_INTERNAL void bf_session_worker_teardown (gpointer data);
 G_GNUC_INTERNAL BfMediaTransport *bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp,

@@ -504,7 +504,7 @@ bf_session_transports_update_route (BfSession *s)
   pc.n_names = names->len;
   g_ptr_array_add (names, NULL);
   pc.names = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-  post_packet_contents (s, &pc);
+  bf_session_post_packet_contents (s, &pc);
   if (s->n_transports <= 1)
     return;
   BfPacketRoute route;

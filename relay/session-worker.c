@@ -78,10 +78,10 @@ on_transport_event (BfMediaTransport *t, const BfMediaEvent *event, gpointer dat
 static void
 maybe_media_ready (BfSession *s)
 {
-  if (s->w_ready_told || s->torn_down)
+  if (s->w.ready_told || s->w.torn_down)
     return;
   gboolean any = FALSE;
-  for (guint i = 0; i < s->w_n_transports; i++)
+  for (guint i = 0; i < s->w.n_transports; i++)
     {
       const BfSessionTransport *st = s->transports[i];
       if (st->transport == NULL)
@@ -92,7 +92,7 @@ maybe_media_ready (BfSession *s)
     }
   if (!any)
     return;
-  s->w_ready_told = TRUE;
+  s->w.ready_told = TRUE;
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->media_ready)
     info->sessions->media_ready (s->module, s);
@@ -103,18 +103,18 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
 {
   BfSessionTransport *st = user;
   BfSession *s = st->session;
-  if (s->torn_down)
+  if (s->w.torn_down)
     return;
   /* Feedback about what arrived here goes back the same way. */
-  if (s->w_n_transports > 1)
-    bf_packet_route_learn (&s->route, is_rtcp, data, len, st->index);
+  if (s->w.n_transports > 1)
+    bf_packet_route_learn (&s->w.route, is_rtcp, data, len, st->index);
   if (!is_rtcp)
-    bf_video_sources_learn (&s->w_video, data, len);
+    bf_video_sources_learn (&s->w.video, data, len);
   if (G_UNLIKELY (!st->w_heard))
     {
       st->w_heard = TRUE;
       maybe_media_ready (s);
-      if (s->torn_down)
+      if (s->w.torn_down)
         return;
     }
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
@@ -124,7 +124,7 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
    * is taken here, not per datagram read, which costs the same per packet
    * and keeps the transport's callback as it is. */
   BfPacket packet;
-  if (G_UNLIKELY (!bf_packet_contents_fill (&s->w_contents, st->index, is_rtcp, data, len,
+  if (G_UNLIKELY (!bf_packet_contents_fill (&s->w.contents, st->index, is_rtcp, data, len,
                                             g_get_monotonic_time (), &packet)))
     {
       bf_media_transport_count_malformed_rtp (t);
@@ -137,20 +137,20 @@ on_transport_rtp (BfMediaTransport *t, gboolean is_rtcp, guint8 *data, gsize len
 BfMediaTransport *
 bf_session_worker_transport_for (BfSession *s, gboolean is_rtcp, const guint8 *data, gsize len)
 {
-  if (s->w_n_transports <= 1)
+  if (s->w.n_transports <= 1)
     return s->transports[0] ? s->transports[0]->transport : NULL;
-  guint i = bf_packet_route_lookup (&s->route, is_rtcp, data, len);
+  guint i = bf_packet_route_lookup (&s->w.route, is_rtcp, data, len);
   /* Unknown, or a transport dropped since: the first one still running
    * (a BUNDLE answer may have kept another content's than the first). */
-  for (guint k = 0; k < s->w_n_transports
-                    && (i >= s->w_n_transports || s->transports[i]->transport == NULL); k++)
+  for (guint k = 0; k < s->w.n_transports
+                    && (i >= s->w.n_transports || s->transports[i]->transport == NULL); k++)
     i = k;
-  if (i >= s->w_n_transports || s->transports[i]->transport == NULL)
+  if (i >= s->w.n_transports || s->transports[i]->transport == NULL)
     return NULL;
   BfSessionTransport *st = s->transports[i];
   /* Our own streams' reports follow them. */
   if (!is_rtcp)
-    bf_packet_route_learn (&s->route, FALSE, data, len, i);
+    bf_packet_route_learn (&s->w.route, FALSE, data, len, i);
   return st->transport;
 }
 
@@ -269,7 +269,7 @@ static BfSessionTransport *
 job_transport (const WorkerJob *job)
 {
   BfSession *s = job->session;
-  if (s->torn_down || job->transport >= s->w_n_transports)
+  if (s->w.torn_down || job->transport >= s->w.n_transports)
     return NULL;
   return s->transports[job->transport];
 }
@@ -302,14 +302,14 @@ worker_setup (gpointer data)
 {
   WorkerJob *job = data;
   BfSession *s = job->session;
-  if (s->torn_down)
+  if (s->w.torn_down)
     return;
   /* The main thread filled the slot before posting this. */
-  if (job->transport >= s->w_n_transports)
-    s->w_n_transports = job->transport + 1;
+  if (job->transport >= s->w.n_transports)
+    s->w.n_transports = job->transport + 1;
   BfSessionTransport *st = s->transports[job->transport];
   GError *error = NULL;
-  s->w_ready_told = FALSE;   /* a new transport: ready again once it hears */
+  s->w.ready_told = FALSE;   /* a new transport: ready again once it hears */
   st->local_candidates = g_ptr_array_new_with_free_func (g_free);
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
   st->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
@@ -352,7 +352,7 @@ close_transport (BfSessionTransport *st)
       guint ignored[BF_ADDR_N_REASONS];
       bf_media_transport_get_ignored_candidates (st->transport, ignored);
       for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
-        st->session->w_ignored[r] += ignored[r];
+        st->session->w.ignored[r] += ignored[r];
       bf_media_transport_close (st->transport);
       bf_media_transport_free (st->transport);
       st->transport = NULL;
@@ -378,12 +378,12 @@ worker_route (gpointer data)
 {
   WorkerJob *job = data;
   BfSession *s = job->session;
-  if (s->torn_down)
+  if (s->w.torn_down)
     return;
   /* What was learnt from packets stays; what the descriptions say wins. */
-  memcpy (s->route.pt, job->route->pt, sizeof s->route.pt);
+  memcpy (s->w.route.pt, job->route->pt, sizeof s->w.route.pt);
   for (guint i = 0; i < job->route->n_ssrcs; i++)
-    bf_packet_route_set_ssrc (&s->route, job->route->ssrcs[i].ssrc,
+    bf_packet_route_set_ssrc (&s->w.route, job->route->ssrcs[i].ssrc,
                               job->route->ssrcs[i].transport);
 }
 
@@ -393,8 +393,8 @@ worker_packet_contents (gpointer data)
   WorkerJob *job = data;
   BfSession *s = job->session;
   /* Swapped, not copied: the old names go with the job. */
-  BfPacketContents old = s->w_contents;
-  s->w_contents = *job->contents;
+  BfPacketContents old = s->w.contents;
+  s->w.contents = *job->contents;
   *job->contents = old;
 }
 
@@ -498,8 +498,8 @@ static void
 worker_keyframe_methods (gpointer data)
 {
   WorkerJob *job = data;
-  if (!job->session->torn_down)
-    bf_video_sources_set_methods (&job->session->w_video, job->keyframe_methods);
+  if (!job->session->w.torn_down)
+    bf_video_sources_set_methods (&job->session->w.video, job->keyframe_methods);
 }
 
 void
@@ -519,7 +519,7 @@ bf_session_post_route (BfSession *s, const BfPacketRoute *route)
 }
 
 void
-post_packet_contents (BfSession *s, BfPacketContents *contents)
+bf_session_post_packet_contents (BfSession *s, BfPacketContents *contents)
 {
   WorkerJob *job = job_new (s->transports[0]);
   job->contents = g_memdup2 (contents, sizeof *contents);
@@ -536,11 +536,11 @@ log_ignored_candidates (BfSession *s)
   guint total = 0;
   g_autoptr (GString) why = g_string_new (NULL);
   for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
-    if (s->w_ignored[r])
+    if (s->w.ignored[r])
       {
-        total += s->w_ignored[r];
+        total += s->w.ignored[r];
         g_string_append_printf (why, "%s%s %u", why->len ? ", " : "", bf_addr_reason_name (r),
-                                s->w_ignored[r]);
+                                s->w.ignored[r]);
       }
   if (total)
     g_info ("session %s: ignored %u remote candidates by the candidate policy (%s)", s->sid,
@@ -551,12 +551,12 @@ void
 bf_session_worker_teardown (gpointer data)
 {
   BfSession *s = data;
-  s->torn_down = TRUE;
-  for (guint i = 0; i < s->w_n_transports; i++)
+  s->w.torn_down = TRUE;
+  for (guint i = 0; i < s->w.n_transports; i++)
     close_transport (s->transports[i]);
   log_ignored_candidates (s);
   /* No media() of ours runs after this: the linked session may go. */
-  forward_teardown (s);
+  bf_session_forward_teardown (s);
   bf_media_worker_release (s->worker);
   g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, main_worker_released, bf_session_ref (s),
                               (GDestroyNotify) bf_session_unref);
@@ -572,7 +572,7 @@ main_worker_released (gpointer data)
     {
       s->mgr->live_on_workers--;
       for (guint r = 0; r < BF_ADDR_N_REASONS; r++)
-        s->mgr->stats.candidates_ignored += s->w_ignored[r];
+        s->mgr->stats.candidates_ignored += s->w.ignored[r];
     }
   return G_SOURCE_REMOVE;
 }

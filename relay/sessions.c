@@ -47,7 +47,7 @@ bf_session_unref (BfSession *s)
   g_free (s->peer);
   g_free (s->local);
   g_free (s->cname);
-  g_strfreev (s->w_contents.names);
+  g_strfreev (s->w.contents.names);
   g_free (s->propose_msg_id);
   bf_jingle_session_free (s->js);
   bf_jingle_free (s->theirs);
@@ -128,7 +128,7 @@ gboolean
 bf_session_send_rtp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
-  BfMediaTransport *t = session->torn_down ? NULL
+  BfMediaTransport *t = session->w.torn_down ? NULL
                                            : bf_session_worker_transport_for (session, FALSE, data, len);
   return t && bf_media_transport_send_rtp (t, data, len);
 }
@@ -137,7 +137,7 @@ gboolean
 bf_session_send_rtcp (BfSession *session, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), FALSE);
-  BfMediaTransport *t = session->torn_down ? NULL
+  BfMediaTransport *t = session->w.torn_down ? NULL
                                            : bf_session_worker_transport_for (session, TRUE, data, len);
   return t && bf_media_transport_send_rtcp (t, data, len);
 }
@@ -147,10 +147,10 @@ bf_session_request_keyframe (BfSession *session)
 {
   g_return_val_if_fail (session->worker && bf_media_worker_is_current (session->worker), 0);
   guint sent = 0;
-  for (guint i = 0; !session->torn_down && i < session->w_video.n; i++)
+  for (guint i = 0; !session->w.torn_down && i < session->w.video.n; i++)
     {
       guint8 buf[BF_VIDEO_SOURCES_REQUEST_MAX];
-      gsize n = bf_video_sources_request (&session->w_video, i, buf);
+      gsize n = bf_video_sources_request (&session->w.video, i, buf);
       if (n > 0 && bf_session_send_rtcp (session, buf, n))
         sent++;
     }
@@ -459,7 +459,7 @@ bf_session_end (BfSession *s, BfJingleReasonCondition reason, const char *text, 
   const BfModuleInfo *info = bf_module_get_info_struct (s->module);
   if (info->sessions->ended)
     info->sessions->ended (s->module, s, bf_jingle_reason_to_string (reason));
-  forward_unlink (s);
+  bf_session_forward_unlink (s);
   /* After ended(): what the module posted there runs first (session.h
    * promises it; jobs run in posting order). */
   if (s->worker)
@@ -546,7 +546,7 @@ bf_session_new (BfSessions *mgr, BfModule *module, const char *sid, const char *
   do
     own_ssrc = bf_random_u32 ();
   while (own_ssrc == 0);
-  bf_video_sources_init (&s->w_video, own_ssrc);
+  bf_video_sources_init (&s->w.video, own_ssrc);
   s->key = g_strconcat (peer, "\n", sid, NULL);
   s->started = g_get_real_time ();
   g_hash_table_insert (mgr->table, s->key, s);
@@ -939,7 +939,7 @@ bf_session_accept_mirrored (BfSession *session, BfSession *answered, GError **er
   bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);
   s->setup_start = g_get_monotonic_time ();   /* the ringing was not setup */
   /* Before the media starts: what each peer takes is known now. */
-  forward_post_maps (s);
+  bf_session_forward_post_maps (s);
   bf_session_transports_start (s, s->theirs);
   return TRUE;
 }

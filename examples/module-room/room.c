@@ -611,14 +611,12 @@ room_content_answered (BfModule *module, BfSession *session, const char *name,
 }
 
 static void
-room_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+room_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
   /* A mixer would read the participant's audio here; the room ignores it. */
   (void) module;
   (void) session;
-  (void) is_rtcp;
-  (void) data;
-  (void) len;
+  (void) packet;
 }
 
 static void

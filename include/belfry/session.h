@@ -100,7 +100,7 @@ typedef struct {
    * header view (@packet->rtp) and its content, malformed RTP never comes
    * (dropped and counted, README "Metrics": malformed_rtp).  @packet and
    * what it points to are valid during the call only; @packet->data may be
-   * modified in place (bf_rtp_set_*, bf_rtp_map_apply_packet), never grown. */
+   * modified in place (bf_rtp_set_*), never grown. */
   void (*media) (BfModule *module, BfSession *session, BfPacket *packet);
   /* The session is over (@reason: a XEP-0166 reason name such as
    * "success" or "failed-transport"); no other hook follows. */

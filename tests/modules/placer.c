@@ -277,13 +277,11 @@ placer_offer (BfModule *module, BfSession *session)
 }
 
 static void
-placer_media (BfModule *module, BfSession *session, gboolean is_rtcp, guint8 *data, gsize len)
+placer_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
   (void) module;
   (void) session;
-  (void) is_rtcp;
-  (void) data;
-  (void) len;
+  (void) packet;
 }
 
 static void

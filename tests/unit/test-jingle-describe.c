@@ -10,6 +10,8 @@
 
 #include <belfry/stanza.h>
 #include <belfry/session.h>
+
+#include "rtp-map-apply.h"
 #include "jingle.h"
 #include "jingle-describe.h"
 
