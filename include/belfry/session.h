@@ -294,7 +294,10 @@ gboolean bf_session_set_worker (BfSession *session, BfWorker *worker, GError **e
  * bf_session_get_peer_media()).  FALSE (and @error: G_IO_ERROR_INVALID_
  * ARGUMENT when the session is not active or the content is invalid or
  * taken, G_IO_ERROR_NO_SPACE when the session has 16 contents or no
- * transport is left for it); nothing is sent then. */
+ * transport is left for it); nothing is sent then.  With a peer that does
+ * not BUNDLE (Dino), RTP a module sends leaves on the transport of the
+ * content that negotiated its payload type (packet-route.h): give an added
+ * content payload type numbers no other content of the session uses. */
 gboolean bf_session_add_content (BfSession *session, const BfSessionMedia *media,
                                  guint content, GError **error);
 /* Main thread: answers contents the peer added (content_added(); read them
