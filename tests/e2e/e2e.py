@@ -352,3 +352,49 @@ def debug_dump(res, limit=20000):
     for j in res.get("jingle", [])[:12]:
         text += f"\n[{j.get('dir')} {j.get('t')}] {j.get('xml', '')[:3000]}"
     return text
+
+
+# --- out-of-tree example modules (examples/module-*) -----------------------
+
+G711_ELEMENTS = ("mulawenc", "mulawdec", "rtppcmupay", "rtppcmudepay",
+                 "alawenc", "alawdec", "rtppcmapay", "rtppcmadepay")
+
+
+def require_gst_elements(names=G711_ELEMENTS):
+    """Fails (never skips) when a GStreamer element a peer needs is missing:
+    the Dino-shaped peer offers only codecs it has elements for."""
+    for el in names:
+        r = subprocess.run(["gst-inspect-1.0", el], capture_output=True, timeout=30)
+        assert r.returncode == 0, f"missing GStreamer element {el}"
+
+
+def build_example_module(tmp, name):
+    """Builds examples/module-<name> with its own meson.build against this
+    checkout's headers (a belfry.pc pointing at include/), as an operator
+    builds it against an installed belfry; the directory holding <name>.so."""
+    pcdir = tmp / "pkgconfig"
+    pcdir.mkdir()
+    (pcdir / "belfry.pc").write_text(
+        f"includedir={REPO / 'include'}\n"
+        f"moduledir={tmp / 'installed'}\n\n"
+        "Name: belfry\nDescription: belfry's module API (this checkout)\nVersion: 0\n"
+        "Requires: glib-2.0 gmodule-2.0\nCflags: -I${includedir}\n")
+    env = dict(os.environ, PKG_CONFIG_PATH=str(pcdir))
+    env.pop("PKG_CONFIG_LIBDIR", None)
+    out = tmp / "build"
+    src = REPO / "examples" / f"module-{name}"
+    for argv in (["meson", "setup", str(out), str(src)], ["ninja", "-C", str(out)]):
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, (f"{' '.join(argv)} failed ({r.returncode}):\n"
+                                   f"{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    assert (out / f"{name}.so").is_file(), f"no {name}.so in {out}"
+    return out
+
+
+def build_tree_echo_dir():
+    """The build tree's modules/echo/ ([modules] path replaces the default
+    search, which knows the build tree's layout, so echo's folder is listed
+    beside an example's)."""
+    echo_dir = Path(harness.require_belfry()).resolve().parent.parent / "modules" / "echo"
+    assert (echo_dir / "echo.so").is_file(), f"no echo.so in {echo_dir} (a build tree's belfry?)"
+    return echo_dir

@@ -28,7 +28,6 @@ share one only because the room pins them there.
 """
 
 import os
-import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -42,7 +41,6 @@ import sdp_jingle as sj
 from test_dino import DINO, action
 
 ROOM = "room@relay.localhost"
-ROOM_SRC = e2e.REPO / "examples" / "module-room"
 NS_COIN = "urn:xmpp:coin:1"
 NS_SSMA = "urn:xmpp:jingle:apps:rtp:ssma:0"
 NS_CLIENT = "jabber:client"
@@ -54,37 +52,12 @@ TIMEOUT = 60
 # Building room.so and running belfry with it
 # ---------------------------------------------------------------------------
 
-def build_room(tmp):
-    """Builds examples/module-room with its meson.build; the directory
-    holding room.so."""
-    pcdir = tmp / "pkgconfig"
-    pcdir.mkdir()
-    (pcdir / "belfry.pc").write_text(
-        f"includedir={e2e.REPO / 'include'}\n"
-        f"moduledir={tmp / 'installed'}\n\n"
-        "Name: belfry\nDescription: belfry's module API (this checkout)\nVersion: 0\n"
-        "Requires: glib-2.0 gmodule-2.0\nCflags: -I${includedir}\n")
-    env = dict(os.environ, PKG_CONFIG_PATH=str(pcdir))
-    env.pop("PKG_CONFIG_LIBDIR", None)
-    out = tmp / "build"
-    for argv in (["meson", "setup", str(out), str(ROOM_SRC)], ["ninja", "-C", str(out)]):
-        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, (f"{' '.join(argv)} failed ({r.returncode}):\n"
-                                   f"{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    assert (out / "room.so").is_file(), f"no room.so in {out}"
-    return out
-
-
 @pytest.fixture(scope="module")
 def belfry(prosody):
-    for el in ("mulawenc", "mulawdec", "rtppcmupay", "rtppcmudepay",
-               "alawenc", "alawdec", "rtppcmapay", "rtppcmadepay"):
-        r = subprocess.run(["gst-inspect-1.0", el], capture_output=True, timeout=30)
-        assert r.returncode == 0, f"missing GStreamer element {el}"
+    e2e.require_gst_elements()
     tmp = Path(tempfile.mkdtemp(prefix="belfry-e2e-room-"))
-    room_dir = build_room(tmp)
-    echo_dir = Path(harness.require_belfry()).resolve().parent.parent / "modules" / "echo"
-    assert (echo_dir / "echo.so").is_file(), f"no echo.so in {echo_dir} (a build tree's belfry?)"
+    room_dir = e2e.build_example_module(tmp, "room")
+    echo_dir = e2e.build_tree_echo_dir()
     b = harness.Belfry(tmp / "run", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="echo;room",

@@ -26,7 +26,6 @@ audio (Opus, Speex, G722, PCMU, PCMA) and video (VP8), and checks:
 
 import json
 import os
-import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -41,7 +40,6 @@ from test_dino import DINO, action, assert_belfry_fits_dino
 from test_peers import DURATION, record
 
 TONE = "tone@relay.localhost"
-TONE_SRC = e2e.REPO / "examples" / "module-tone"
 TIMEOUT = 45
 NS_SSMA = "urn:xmpp:jingle:apps:rtp:ssma:0"
 
@@ -50,41 +48,14 @@ NS_SSMA = "urn:xmpp:jingle:apps:rtp:ssma:0"
 # Building tone.so and running belfry with it
 # ---------------------------------------------------------------------------
 
-def build_tone(tmp):
-    """Builds examples/module-tone with its meson.build; the directory
-    holding tone.so."""
-    pcdir = tmp / "pkgconfig"
-    pcdir.mkdir()
-    (pcdir / "belfry.pc").write_text(
-        f"includedir={e2e.REPO / 'include'}\n"
-        f"moduledir={tmp / 'installed'}\n\n"
-        "Name: belfry\nDescription: belfry's module API (this checkout)\nVersion: 0\n"
-        "Requires: glib-2.0 gmodule-2.0\nCflags: -I${includedir}\n")
-    env = dict(os.environ, PKG_CONFIG_PATH=str(pcdir))
-    env.pop("PKG_CONFIG_LIBDIR", None)
-    out = tmp / "build"
-    for argv in (["meson", "setup", str(out), str(TONE_SRC)], ["ninja", "-C", str(out)]):
-        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, (f"{' '.join(argv)} failed ({r.returncode}):\n"
-                                   f"{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    assert (out / "tone.so").is_file(), f"no tone.so in {out}"
-    return out
-
-
 @pytest.fixture(scope="module")
 def belfry(prosody):
-    # G.711 in the Dino-shaped peer (it offers only codecs it has elements
-    # for): without them every call would be declined.
-    for el in ("mulawenc", "mulawdec", "rtppcmupay", "rtppcmudepay",
-               "alawenc", "alawdec", "rtppcmapay", "rtppcmadepay"):
-        r = subprocess.run(["gst-inspect-1.0", el], capture_output=True, timeout=30)
-        assert r.returncode == 0, f"missing GStreamer element {el}"
+    e2e.require_gst_elements()
     tmp = Path(tempfile.mkdtemp(prefix="belfry-e2e-tone-"))
-    tone_dir = build_tone(tmp)
+    tone_dir = e2e.build_example_module(tmp, "tone")
     # [modules] path replaces the default search (which knows the build
     # tree's build/modules/<name>/ layout), so echo's folder is listed too.
-    echo_dir = Path(harness.require_belfry()).resolve().parent.parent / "modules" / "echo"
-    assert (echo_dir / "echo.so").is_file(), f"no echo.so in {echo_dir} (a build tree's belfry?)"
+    echo_dir = e2e.build_tree_echo_dir()
     b = harness.Belfry(tmp / "run", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="echo;tone",
