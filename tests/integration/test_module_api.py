@@ -31,6 +31,9 @@ What is asserted, call by call:
   bf_session_accept_content  bob's content-add answered with the module's
                              description; refused for a content not waiting
                              and for a codec not offered
+  BF_SESSION_ACCEPT          from offer(): the core's session-accept has
+                             every content with the caller's payload types
+                             and no source of ours
 """
 
 import re
@@ -249,6 +252,27 @@ def test_set_worker_pins_an_incoming_session_from_offer_only(relay, alice, bob):
     assert "from offer() only" in r, r
     for sid in sids + [psid]:
         end(alice, sid)
+
+
+def test_accept_as_offered_answers_with_the_callers_media_and_no_source(relay, alice):
+    """BF_SESSION_ACCEPT from offer(): the core answers every content with
+    what the caller offered (the same payload types, under its numbers) and
+    announces no source of ours."""
+    command(alice, "hello", "unknown command")   # alice is who the module reports to
+    sid = new_sid("asis")
+    a0 = mark(alice)
+    sent = offer(sid, alice.full_jid)
+    reply = alice.iq(PLACER, "set", sent)
+    assert reply.get("type") == "result", dump(reply)
+    assert report(alice, a0, f"offer {sid}") == f"offer {sid} as-offered"
+    acc = jingle_set(alice, a0, sid, "session-accept").find(JINGLE)
+    offered = {c.get("name"): pts_of(rtp_of(c))
+               for c in ET.fromstring(sent).iter("{%s}content" % NS_JINGLE)}
+    contents = acc.findall("{%s}content" % NS_JINGLE)
+    assert {c.get("name"): pts_of(rtp_of(c)) for c in contents} == offered, dump(acc)
+    assert all(ssrcs_of(rtp_of(c)) == [] for c in contents), dump(acc)
+    assert all(c.find("{%s}transport" % NS_ICE) is not None for c in contents), dump(acc)
+    end(alice, sid)
 
 
 # ---------------------------------------------------------------------------

@@ -244,6 +244,13 @@ placer_offer (BfModule *module, BfSession *session)
   const char *sid = bf_session_get_sid (session);
   g_autoptr (GError) error = NULL;
   BfWorker *before = bf_session_get_worker (session);
+  if (g_str_has_prefix (sid, "asis"))
+    {
+      /* The core's own answer: the caller's media, no source of ours. */
+      report (module, "offer %s as-offered", sid);
+      g_hash_table_insert (p->sessions, g_strdup (sid), session);
+      return BF_SESSION_ACCEPT;
+    }
   if (p->room == NULL)
     {
       p->room = before;
