@@ -909,8 +909,6 @@ test_answer_as_offered (void)
   add_fid (offer, CALLER_V, CALLER_VR);
   offer->has_trr_int = TRUE;
   offer->trr_int = 100;
-  offer->bandwidth_type = g_strdup ("AS");
-  offer->bandwidth = g_strdup ("2000");
   g_autoptr (BfJingleRtpDescription) answer = bf_jingle_describe_answer_as_offered (offer);
   g_assert_cmpstr (answer->media, ==, "video");
   g_assert_cmpuint (answer->payload_types->len, ==, offer->payload_types->len);
