@@ -45,6 +45,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import BELFRY_BIN, COMPONENT, DOMAIN, NS_CLIENT, Belfry
+from test_call import wait_new as wait_from
 from test_jingle import (IQ, JINGLE, MESSAGE, NS_DTLS, NS_GROUPING, NS_ICE, NS_JINGLE,
                          NS_JMI, NS_RTP, NS_SSMA, dump, jingle, jingle_client, new_sid, offer)
 
@@ -106,21 +107,6 @@ def bob(prosody, relay):
 def mark(client):
     with client._cond:
         return len(client.received)
-
-
-def wait_from(client, start, pred, timeout=10.0, what="stanza"):
-    deadline = time.monotonic() + timeout
-    with client._cond:
-        while True:
-            for el in client.received[start:]:
-                if pred(el):
-                    return el
-            left = deadline - time.monotonic()
-            if left <= 0:
-                got = "\n".join(dump(e) for e in client.received[start:][-10:])
-                raise AssertionError(f"{client.full_jid}: no {what} within {timeout}s; "
-                                     f"last received:\n{got}")
-            client._cond.wait(left)
 
 
 def body_of(el):
