@@ -23,7 +23,6 @@
 
 struct _BfMediaDirectIo {
   BfMediaWorker *worker;
-  GMainContext *context;
   BfMediaSendQueue *queue;        /* the worker's */
   BfMediaCounters *counters;      /* the transport's */
   const BfMediaDirectIoCallbacks *callbacks;
@@ -31,13 +30,13 @@ struct _BfMediaDirectIo {
 
   GSocket *socket;                /* the selected pair's (libnice's) */
   BfMediaSendDest dest;           /* its fd and the remote candidate */
-  GSource *rx_source;
+  BfMediaWatch *rx_watch;         /* in the worker's epoll set */
   gboolean lost;                  /* consent expired: terminal */
   gboolean moved;                 /* peer_moved was called */
 
   BfIceConsent *consent;
   guint consent_timeout_ms;       /* 0: no checks of ours */
-  GSource *consent_timer;
+  BfMediaTimer *consent_timer;    /* on the worker's timer heap */
   gint64 consent_last, consent_next;
 };
 
@@ -128,16 +127,6 @@ stun_send (BfMediaDirectIo *d, const guint8 *data, gsize len)
 static void consent_schedule (BfMediaDirectIo *d, gint64 now);
 
 static void
-stop_consent_timer (BfMediaDirectIo *d)
-{
-  if (d->consent_timer)
-    {
-      g_source_destroy (d->consent_timer);
-      g_clear_pointer (&d->consent_timer, g_source_unref);
-    }
-}
-
-static void
 consent_send (BfMediaDirectIo *d)
 {
   guint8 buf[STUN_BUF];
@@ -164,18 +153,17 @@ consent_next_delay_ms (const BfMediaDirectIo *d)
   return g_random_int_range (base * 8 / 10, base * 12 / 10 + 1);
 }
 
-static gboolean
+static void
 consent_tick (gpointer user_data)
 {
   BfMediaDirectIo *d = user_data;
-  g_clear_pointer (&d->consent_timer, g_source_unref);
   gint64 now = g_get_monotonic_time ();
   if (now - d->consent_last >= (gint64) d->consent_timeout_ms * 1000)
     {
       d->lost = TRUE;
       bf_media_send_queue_forget (d->queue, &d->dest);
       d->callbacks->consent_lost (d->user_data);
-      return G_SOURCE_REMOVE;
+      return;
     }
   if (now >= d->consent_next)
     {
@@ -189,18 +177,14 @@ consent_tick (gpointer user_data)
       d->consent_next = now + ms * 1000;
     }
   consent_schedule (d, now);
-  return G_SOURCE_REMOVE;
 }
 
 static void
 consent_schedule (BfMediaDirectIo *d, gint64 now)
 {
-  gint64 at = MIN (d->consent_next, d->consent_last + (gint64) d->consent_timeout_ms * 1000);
-  guint ms = at > now ? (guint) ((at - now + 999) / 1000) : 0;
-  d->consent_timer = g_timeout_source_new (ms);
-  g_source_set_callback (d->consent_timer, consent_tick, d, NULL);
-  g_source_set_static_name (d->consent_timer, "bf-media-consent");
-  g_source_attach (d->consent_timer, d->context);
+  (void) now;
+  bf_media_timer_set (d->consent_timer,
+                      MIN (d->consent_next, d->consent_last + (gint64) d->consent_timeout_ms * 1000));
 }
 
 /* --- receiving --- */
@@ -253,8 +237,8 @@ take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
     }
 }
 
-static gboolean
-readable (gint fd, GIOCondition condition, gpointer user_data)
+static void
+readable (gpointer user_data)
 {
   BfMediaDirectIo *d = user_data;
   RxBuffers *rx = rx_buffers ();
@@ -320,7 +304,6 @@ readable (gint fd, GIOCondition condition, gpointer user_data)
         break;
     }
   bf_media_send_queue_end (d->queue);
-  return G_SOURCE_CONTINUE;
 }
 
 /* --- take-over --- */
@@ -356,7 +339,6 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
 
   BfMediaDirectIo *d = g_new0 (BfMediaDirectIo, 1);
   d->worker = worker;
-  d->context = bf_media_worker_get_context (worker);
   d->queue = bf_media_worker_get_send_queue (worker);
   d->counters = counters;
   d->callbacks = callbacks;
@@ -371,12 +353,20 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
                                    params->controlling, lc->priority);
   memset (pwd, 0, strlen (pwd));
 
+  BfMediaLoop *loop = bf_media_worker_get_loop (worker);
+  g_autoptr (GError) error = NULL;
+  d->rx_watch = bf_media_loop_watch (loop, d->dest.fd, readable, d, &error);
+  if (d->rx_watch == NULL)
+    {
+      g_warning ("media: no direct I/O: %s", error->message);   /* libnice's path stays */
+      bf_ice_consent_free (d->consent);
+      g_clear_object (&d->socket);
+      g_free (d);
+      return NULL;
+    }
   /* libnice stops reading: its sockets go to a context nobody runs. */
   nice_agent_attach_recv (agent, stream_id, component_id, parked_context (), NULL, NULL);
-  d->rx_source = g_unix_fd_source_new (d->dest.fd, G_IO_IN);
-  g_source_set_callback (d->rx_source, G_SOURCE_FUNC (readable), d, NULL);
-  g_source_set_static_name (d->rx_source, "bf-media-rx");
-  g_source_attach (d->rx_source, d->context);
+  d->consent_timer = bf_media_loop_timer_new (loop, consent_tick, d);
 
   gint64 now = g_get_monotonic_time ();
   d->consent_last = now;
@@ -395,12 +385,8 @@ bf_media_direct_io_free (BfMediaDirectIo *d)
 {
   if (d == NULL)
     return;
-  stop_consent_timer (d);
-  if (d->rx_source)
-    {
-      g_source_destroy (d->rx_source);
-      g_source_unref (d->rx_source);
-    }
+  bf_media_timer_free (d->consent_timer);
+  bf_media_watch_free (d->rx_watch);
   bf_media_send_queue_forget (d->queue, &d->dest);
   bf_ice_consent_free (d->consent);
   g_clear_object (&d->socket);

@@ -94,7 +94,7 @@ struct _BfMediaTransport {
 
   BfMediaCounters counters;
   BfMediaCounters flushed;        /* what the worker's metrics have of them */
-  GSource *metrics_timer;
+  BfMediaTimer *metrics_timer;    /* the worker's heap, on whole seconds */
   guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
 
   /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
@@ -104,7 +104,8 @@ struct _BfMediaTransport {
 };
 
 static void schedule_direct_start (BfMediaTransport *t);
-static gboolean flush_metrics (gpointer user_data);
+static void flush_metrics (gpointer user_data);
+static void schedule_metrics (BfMediaTransport *t);
 
 #define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
 
@@ -891,19 +892,27 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   g_signal_connect (t->agent, "component-state-changed", G_CALLBACK (on_state_changed), t);
   g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
   nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
-  t->metrics_timer = g_timeout_source_new_seconds (BF_MEDIA_METRICS_FLUSH_SECONDS);
-  g_source_set_callback (t->metrics_timer, flush_metrics, t, NULL);
-  g_source_set_static_name (t->metrics_timer, "bf-media-metrics");
-  g_source_attach (t->metrics_timer, t->context);
+  t->metrics_timer = bf_media_loop_timer_new (bf_media_worker_get_loop (worker), flush_metrics, t);
+  schedule_metrics (t);
   return t;
 }
 
-static gboolean
+/* On whole seconds of the monotonic clock: every transport of a worker
+ * folds in the same wake-up, not one wake-up each. */
+static void
+schedule_metrics (BfMediaTransport *t)
+{
+  const gint64 period = BF_MEDIA_METRICS_FLUSH_SECONDS * G_USEC_PER_SEC;
+  gint64 now = g_get_monotonic_time ();
+  bf_media_timer_set (t->metrics_timer, (now / period + 1) * period);
+}
+
+static void
 flush_metrics (gpointer user_data)
 {
   BfMediaTransport *t = user_data;
   bf_media_metrics_flush (bf_media_worker_get_metrics (t->worker), &t->counters, &t->flushed);
-  return G_SOURCE_CONTINUE;
+  schedule_metrics (t);
 }
 
 /* Keeps libnice reading (and discarding) while the agent closes: with no
@@ -936,9 +945,8 @@ bf_media_transport_free (BfMediaTransport *t)
   direct_stop (t);
   if (t->metrics_timer)
     {
-      g_source_destroy (t->metrics_timer);
-      g_clear_pointer (&t->metrics_timer, g_source_unref);
-      flush_metrics (t);
+      g_clear_pointer (&t->metrics_timer, bf_media_timer_free);
+      bf_media_metrics_flush (bf_media_worker_get_metrics (t->worker), &t->counters, &t->flushed);
     }
   if (t->agent)
     {

@@ -1,6 +1,7 @@
 #define G_LOG_DOMAIN "belfry-media"
-/* belfry media workers: one thread, one GMainContext, one GMainLoop each;
- * a pool pins sessions to the least loaded one. */
+/* belfry media workers: one thread each, running a BfMediaLoop (an epoll
+ * set, a timer heap and the worker's GMainContext, worker-loop.h); a pool
+ * pins sessions to the least loaded one. */
 #include "worker.h"
 
 #include <pthread.h>
@@ -11,7 +12,7 @@
 struct _BfMediaWorker {
   char *name;
   GMainContext *context;
-  GMainLoop *loop;
+  BfMediaLoop *loop;
   GThread *thread;
   gint load;                /* atomic: sessions pinned here */
   GMutex start_lock;        /* only for the start hand-shake */
@@ -63,7 +64,7 @@ worker_main (gpointer user_data)
   g_cond_signal (&w->start_cond);
   g_mutex_unlock (&w->start_lock);
 
-  g_main_loop_run (w->loop);
+  bf_media_loop_run (w->loop);
 
   /* Drain: run what was posted before the stop and whatever it completes
    * (e.g. a NiceAgent's close_async), bounded so a source that re-arms
@@ -79,8 +80,18 @@ bf_media_worker_new (const char *name, GError **error)
 {
   BfMediaWorker *w = g_new0 (BfMediaWorker, 1);
   w->name = g_strdup (name ? name : "bf-media");
-  w->context = g_main_context_new ();
-  w->loop = g_main_loop_new (w->context, FALSE);
+  /* Ownerless polling: a source attached from the worker's own thread
+   * (inside a packet callback) also signals the wake-up fd, which the
+   * loop watches instead of iterating the context on every wake-up. */
+  w->context = g_main_context_new_with_flags (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+  w->loop = bf_media_loop_new (w->context, error);
+  if (w->loop == NULL)
+    {
+      g_main_context_unref (w->context);
+      g_free (w->name);
+      g_free (w);
+      return NULL;
+    }
   w->send_queue = bf_media_send_queue_new ();
   w->metrics = bf_media_metrics_new (w->name);
   g_mutex_init (&w->start_lock);
@@ -89,7 +100,7 @@ bf_media_worker_new (const char *name, GError **error)
   w->thread = g_thread_try_new (w->name, worker_main, w, error);
   if (w->thread == NULL)
     {
-      g_main_loop_unref (w->loop);
+      bf_media_loop_free (w->loop);
       g_main_context_unref (w->context);
       bf_media_send_queue_free (w->send_queue);
       bf_media_metrics_free (w->metrics);
@@ -111,7 +122,7 @@ bf_media_worker_new (const char *name, GError **error)
 static gboolean
 quit_loop (gpointer user_data)
 {
-  g_main_loop_quit (user_data);
+  bf_media_loop_quit (user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -134,7 +145,7 @@ bf_media_worker_free (BfMediaWorker *w)
   g_source_unref (s);
 
   g_thread_join (w->thread);
-  g_main_loop_unref (w->loop);
+  bf_media_loop_free (w->loop);
   g_main_context_unref (w->context);
   /* The thread is gone: freeing it here is its last use. */
   bf_media_send_queue_free (w->send_queue);
@@ -166,6 +177,13 @@ GMainContext *
 bf_media_worker_get_context (BfMediaWorker *w)
 {
   return w->context;
+}
+
+BfMediaLoop *
+bf_media_worker_get_loop (BfMediaWorker *w)
+{
+  g_return_val_if_fail (bf_media_worker_is_current (w), NULL);
+  return w->loop;
 }
 
 gboolean

@@ -12,6 +12,7 @@
 
 #include "media-metrics.h"
 #include "send-queue.h"
+#include "worker-loop.h"
 
 G_BEGIN_DECLS
 
@@ -20,8 +21,8 @@ typedef struct _BfMediaPool BfMediaPool;
 
 typedef void (*BfMediaWorkerFunc) (gpointer data);
 
-/* Starts a thread named @name running a GMainLoop on its own context (which
- * is the thread-default context on that thread). */
+/* Starts a thread named @name running a BfMediaLoop (worker-loop.h) over
+ * its own context (the thread-default context on that thread). */
 BfMediaWorker *bf_media_worker_new (const char *name, GError **error);
 /* Stops the loop, drains what is already queued, joins the thread.  Every
  * transport on it must have been freed.  Never call it on the worker. */
@@ -35,6 +36,9 @@ void bf_media_worker_invoke (BfMediaWorker *worker, BfMediaWorkerFunc func,
                              gpointer data, GDestroyNotify destroy);
 
 GMainContext *bf_media_worker_get_context (BfMediaWorker *worker);
+/* Its loop, for the packet path's fd watches and timers (worker-loop.h):
+ * only on the worker's thread. */
+BfMediaLoop *bf_media_worker_get_loop (BfMediaWorker *worker);
 /* TRUE on the worker's own thread (cheap: no lock). */
 gboolean bf_media_worker_is_current (BfMediaWorker *worker);
 const char *bf_media_worker_get_name (BfMediaWorker *worker);

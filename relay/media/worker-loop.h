@@ -1,0 +1,73 @@
+/* belfry media: the loop a media worker's thread runs.
+ *
+ * Why: a worker holds thousands of transports.  Run as a plain GMainLoop,
+ * every wake-up walked every GSource of its context and poll()ed every
+ * socket (prepare, query, poll, check: the profile showed poll, g_source_ref
+ * and g_main_context_check before any packet work), so the cost per packet
+ * grew with the calls held, busy or idle.  This loop makes a wake-up cost
+ * what is ready:
+ *
+ * - One epoll set.  The packet path's sockets (direct I/O, direct-io.h) are
+ *   watched in it directly (bf_media_loop_watch): level-triggered, a ready
+ *   socket's callback runs, nothing else is looked at.
+ * - One timer heap (timer-heap.h) for the packet path's timers (consent
+ *   checks, metrics folds): a wake-up runs only the timers that are due.
+ * - The worker's GMainContext still runs everything else (libnice during
+ *   ICE, DTLS retransmissions, posted jobs, module timers): its poll fds are
+ *   registered in the same epoll set and it is iterated (check, dispatch,
+ *   prepare, query) only when one of them is ready or its own timeout is
+ *   due, not on every packet.  The context is created with
+ *   G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, so attaching a source, even from
+ *   this thread inside a packet callback, signals its wake-up fd (which is
+ *   in the set) and the new source is seen at once.
+ *
+ * Threading: created anywhere, then run, used and freed on one thread (the
+ * worker's), which acquires the context for as long as the loop runs.
+ * Watches and timers are created, changed and freed on that thread only. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _BfMediaLoop BfMediaLoop;
+typedef struct _BfMediaWatch BfMediaWatch;
+typedef struct _BfMediaTimer BfMediaTimer;
+
+/* @fd is readable (or in error: the callback reads and finds out). */
+typedef void (*BfMediaWatchFunc) (gpointer user_data);
+/* The timer's deadline passed; it is no longer scheduled (set it again to
+ * repeat).  The callback may set, stop or free its own timer. */
+typedef void (*BfMediaTimerFunc) (gpointer user_data);
+
+BfMediaLoop *bf_media_loop_new (GMainContext *context, GError **error);
+/* No watch or timer may be left. */
+void bf_media_loop_free (BfMediaLoop *loop);
+/* Runs until bf_media_loop_quit (called from inside the loop: a posted job). */
+void bf_media_loop_run (BfMediaLoop *loop);
+void bf_media_loop_quit (BfMediaLoop *loop);
+
+/* Watches @fd for reading; NULL with @error if epoll refuses it.  One watch
+ * per fd.  The fd must stay open until the watch is freed. */
+BfMediaWatch *bf_media_loop_watch (BfMediaLoop *loop, int fd, BfMediaWatchFunc func,
+                                   gpointer user_data, GError **error);
+/* Stops watching (also from inside any callback of this loop, its own
+ * included: a freed watch is never called again). */
+void bf_media_watch_free (BfMediaWatch *watch);
+
+BfMediaTimer *bf_media_loop_timer_new (BfMediaLoop *loop, BfMediaTimerFunc func,
+                                       gpointer user_data);
+/* (Re)schedules at @deadline (g_get_monotonic_time() µs). */
+void bf_media_timer_set (BfMediaTimer *timer, gint64 deadline);
+void bf_media_timer_stop (BfMediaTimer *timer);
+gboolean bf_media_timer_is_set (BfMediaTimer *timer);
+void bf_media_timer_free (BfMediaTimer *timer);
+
+/* Counters for the tests and the metrics fold: wake-ups of the loop, and
+ * how many of them iterated the GMainContext. */
+guint64 bf_media_loop_get_wakeups (BfMediaLoop *loop);
+guint64 bf_media_loop_get_glib_iterations (BfMediaLoop *loop);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfMediaTimer, bf_media_timer_free)
+
+G_END_DECLS
