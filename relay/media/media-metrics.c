@@ -73,6 +73,7 @@ static const struct {
 
 struct _BfMediaMetrics {
   BfMetric *series[G_N_ELEMENTS (fields)];
+  guint64 packets;          /* in + out folded so far; the worker's alone */
 };
 
 BfMediaMetrics *
@@ -113,5 +114,15 @@ bf_media_metrics_flush (BfMediaMetrics *m, const BfMediaCounters *now, BfMediaCo
       if (a > b)
         bf_metric_add (m->series[i], a - b);
     }
+  if (now->packets_in > flushed->packets_in)
+    m->packets += now->packets_in - flushed->packets_in;
+  if (now->packets_out > flushed->packets_out)
+    m->packets += now->packets_out - flushed->packets_out;
   *flushed = *now;
+}
+
+guint64
+bf_media_metrics_get_packets (const BfMediaMetrics *m)
+{
+  return m->packets;
 }

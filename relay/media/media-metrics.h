@@ -27,5 +27,7 @@ void bf_media_metrics_free (BfMediaMetrics *metrics);
  * @flushed to @now.  NULL @metrics does nothing. */
 void bf_media_metrics_flush (BfMediaMetrics *metrics, const BfMediaCounters *now,
                              BfMediaCounters *flushed);
+/* Packets in and out folded so far: on the worker (its load, worker.c). */
+guint64 bf_media_metrics_get_packets (const BfMediaMetrics *metrics);
 
 G_END_DECLS

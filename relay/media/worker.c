@@ -15,6 +15,10 @@ struct _BfMediaWorker {
   BfMediaLoop *loop;
   GThread *thread;
   gint load;                /* atomic: sessions pinned here */
+  gint packet_rate;         /* atomic: packets in + out over the last second */
+  gint load_at_rate;        /* atomic: load when packet_rate was taken */
+  BfMediaTimer *rate_timer; /* the worker's: takes packet_rate */
+  guint64 rate_packets;     /* the worker's: metrics' packets at the last take */
   GMutex start_lock;        /* only for the start hand-shake */
   GCond start_cond;
   gboolean started;
@@ -51,6 +55,26 @@ invocation_free (gpointer user_data)
   g_free (inv);
 }
 
+/* Half a second past the whole second, after the transports' folds
+ * (transport.c folds on whole seconds). */
+static void
+schedule_rate (BfMediaWorker *w)
+{
+  gint64 now = g_get_monotonic_time ();
+  bf_media_timer_set (w->rate_timer, (now / G_USEC_PER_SEC + 1) * G_USEC_PER_SEC + G_USEC_PER_SEC / 2);
+}
+
+static void
+take_rate (gpointer user_data)
+{
+  BfMediaWorker *w = user_data;
+  guint64 packets = bf_media_metrics_get_packets (w->metrics);
+  g_atomic_int_set (&w->packet_rate, (gint) MIN (packets - w->rate_packets, (guint64) G_MAXINT));
+  g_atomic_int_set (&w->load_at_rate, g_atomic_int_get (&w->load));
+  w->rate_packets = packets;
+  schedule_rate (w);
+}
+
 static gpointer
 worker_main (gpointer user_data)
 {
@@ -64,7 +88,10 @@ worker_main (gpointer user_data)
   g_cond_signal (&w->start_cond);
   g_mutex_unlock (&w->start_lock);
 
+  w->rate_timer = bf_media_loop_timer_new (w->loop, take_rate, w);
+  schedule_rate (w);
   bf_media_loop_run (w->loop);
+  g_clear_pointer (&w->rate_timer, bf_media_timer_free);
 
   /* Drain: run what was posted before the stop and whatever it completes
    * (e.g. a NiceAgent's close_async), bounded so a source that re-arms
@@ -287,21 +314,47 @@ bf_media_pool_get_worker (BfMediaPool *pool, guint index)
   return pool->workers->pdata[index];
 }
 
+guint
+bf_media_worker_get_packet_rate (BfMediaWorker *w)
+{
+  return (guint) g_atomic_int_get (&w->packet_rate);
+}
+
 BfMediaWorker *
 bf_media_pool_acquire (BfMediaPool *pool)
 {
   /* Called from the signalling thread only, so picking and incrementing
    * need not be one atomic step: workers' loads only ever go down behind
-   * our back (release may run anywhere). */
+   * our back (release may run anywhere).
+   *
+   * Sessions cost what they carry (an idle call next to nothing, a video
+   * call many times an audio one), so a worker's load is its packet rate
+   * over the last second.  Sessions pinned since that rate was taken carry
+   * nothing yet: each counts as the pool's average session, or a burst of
+   * new calls would all land on the worker that was least busy a moment
+   * ago.  Equal scores (no media anywhere) go by session count. */
+  guint n = pool->workers->len;
+  double total_rate = 0, total_load = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      BfMediaWorker *w = pool->workers->pdata[i];
+      total_rate += g_atomic_int_get (&w->packet_rate);
+      total_load += g_atomic_int_get (&w->load_at_rate);
+    }
+  double per_session = total_load > 0 ? total_rate / total_load : 0;
   BfMediaWorker *best = NULL;
+  double best_score = G_MAXDOUBLE;
   gint best_load = G_MAXINT;
-  for (guint i = 0; i < pool->workers->len; i++)
+  for (guint i = 0; i < n; i++)
     {
       BfMediaWorker *w = pool->workers->pdata[i];
       gint load = g_atomic_int_get (&w->load);
-      if (load < best_load)
+      gint pending = MAX (0, load - g_atomic_int_get (&w->load_at_rate));
+      double score = g_atomic_int_get (&w->packet_rate) + pending * per_session;
+      if (score < best_score || (score == best_score && load < best_load))
         {
           best = w;
+          best_score = score;
           best_load = load;
         }
     }

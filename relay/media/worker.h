@@ -53,13 +53,17 @@ BfMediaMetrics *bf_media_worker_get_metrics (BfMediaWorker *worker);
 gboolean bf_media_worker_get_cpu_clock (BfMediaWorker *worker, clockid_t *clock);
 /* Sessions pinned to it (see bf_media_pool_acquire). */
 guint bf_media_worker_get_load (BfMediaWorker *worker);
+/* Packets it received and sent over the last whole second (any thread). */
+guint bf_media_worker_get_packet_rate (BfMediaWorker *worker);
 
 /* N workers ("[media] workers"; 0 = one per core). */
 BfMediaPool *bf_media_pool_new (guint n_workers, GError **error);
 void bf_media_pool_free (BfMediaPool *pool);
 guint bf_media_pool_get_size (BfMediaPool *pool);
 BfMediaWorker *bf_media_pool_get_worker (BfMediaPool *pool, guint index);
-/* Pins a new session: the least loaded worker, whose load goes up by one.
+/* Pins a new session: the least loaded worker by packet rate (sessions
+ * pinned since the rate was taken count as average ones; ties by session
+ * count), whose session count goes up by one.
  * Both legs of a relayed call share the worker: acquire once, then
  * bf_media_worker_acquire() it again for the second leg. */
 BfMediaWorker *bf_media_pool_acquire (BfMediaPool *pool);

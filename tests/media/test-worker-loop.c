@@ -364,6 +364,44 @@ test_timers (void)
   g_async_queue_unref (f.done);
 }
 
+/* --- placement --- */
+
+static void
+fold_traffic (gpointer data, gpointer unused)
+{
+  BfMediaWorker *w = data;
+  BfMediaCounters now = { .packets_in = 5000, .packets_out = 5000 }, flushed = { 0 };
+  bf_media_metrics_flush (bf_media_worker_get_metrics (w), &now, &flushed);
+}
+
+/* A busy worker gets no new session though it holds fewer: load is the
+ * packet rate, not the session count. */
+static void
+test_pool_by_packet_rate (void)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaPool *pool = bf_media_pool_new (2, &error);
+  g_assert_no_error (error);
+  BfMediaWorker *busy = bf_media_pool_get_worker (pool, 0);
+  BfMediaWorker *idle = bf_media_pool_get_worker (pool, 1);
+  for (int i = 0; i < 3; i++)
+    bf_media_worker_acquire (idle);           /* three idle sessions */
+  bf_media_worker_acquire (busy);             /* one busy one */
+  run_on_worker (busy, fold_traffic, busy);
+  gint64 end = g_get_monotonic_time () + WAIT_US;
+  while (bf_media_worker_get_packet_rate (busy) == 0 && g_get_monotonic_time () < end)
+    g_usleep (20 * 1000);
+  g_assert_cmpuint (bf_media_worker_get_packet_rate (busy), ==, 10000);
+  /* The rate holds for a second: acquire before the next one is taken. */
+  g_assert_true (bf_media_pool_acquire (pool) == idle);
+  g_assert_true (bf_media_pool_acquire (pool) == idle);
+  g_assert_cmpuint (bf_media_worker_get_load (idle), ==, 5);
+  for (int i = 0; i < 5; i++)
+    bf_media_worker_release (idle);
+  bf_media_worker_release (busy);
+  bf_media_pool_free (pool);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -374,5 +412,6 @@ main (int argc, char **argv)
   g_test_add_func ("/worker-loop/attach-from-callback", test_attach_from_callback);
   g_test_add_func ("/worker-loop/glib-fd-source", test_glib_fd_source);
   g_test_add_func ("/worker-loop/timers", test_timers);
+  g_test_add_func ("/worker-pool/by-packet-rate", test_pool_by_packet_rate);
   return g_test_run ();
 }
