@@ -37,6 +37,7 @@ struct _BfMediaDirectIo {
   BfIceConsent *consent;
   guint consent_timeout_ms;       /* 0: no checks of ours */
   BfMediaTimer *consent_timer;    /* on the worker's timer heap */
+  guint32 overflow_seen;          /* the socket's SO_RXQ_OVFL count so far */
   gint64 consent_last, consent_next;
 };
 
@@ -45,6 +46,11 @@ struct _BfMediaDirectIo {
 typedef struct {
   struct mmsghdr msg[RX_BATCH];
   struct iovec iov[RX_BATCH];
+  /* SO_RXQ_OVFL: the socket's drop count, with each datagram */
+  union {
+    char buf[CMSG_SPACE (sizeof (guint32))];
+    struct cmsghdr align;
+  } control[RX_BATCH];
   struct sockaddr_storage from[RX_BATCH];
   guint8 buf[RX_BATCH][RX_BUF];
 } RxBuffers;
@@ -237,6 +243,23 @@ take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
     }
 }
 
+/* Overload sheds at the socket: what the kernel dropped because the
+ * worker did not read in time is counted (the count is the socket's total,
+ * carried by each datagram). */
+static void
+count_overflow (BfMediaDirectIo *d, struct msghdr *h)
+{
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL
+        && c->cmsg_len >= CMSG_LEN (sizeof (guint32)))
+      {
+        guint32 total;
+        memcpy (&total, CMSG_DATA (c), sizeof total);
+        d->counters->dropped_overflow += (guint32) (total - d->overflow_seen);
+        d->overflow_seen = total;
+      }
+}
+
 static void
 readable (gpointer user_data)
 {
@@ -255,6 +278,8 @@ readable (gpointer user_data)
           h->msg_namelen = sizeof rx->from[i];
           h->msg_iov = &rx->iov[i];
           h->msg_iovlen = 1;
+          h->msg_control = rx->control[i].buf;
+          h->msg_controllen = sizeof rx->control[i].buf;
         }
       int n = recvmmsg (d->dest.fd, rx->msg, RX_BATCH, MSG_DONTWAIT, NULL);
       if (n < 0 && errno == EINTR)
@@ -262,6 +287,7 @@ readable (gpointer user_data)
       if (n <= 0)
         break;                    /* EAGAIN; ICMP errors are not reported
                                    * on an unconnected socket */
+      count_overflow (d, &rx->msg[n - 1].msg_hdr);
       for (int i = 0; i < n; i++)
         {
           guint8 *data = rx->buf[i];
@@ -353,6 +379,9 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
                                    params->controlling, lc->priority);
   memset (pwd, 0, strlen (pwd));
 
+  int one = 1;
+  if (setsockopt (d->dest.fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0)
+    g_debug ("media: SO_RXQ_OVFL: %s (socket drops not counted)", g_strerror (errno));
   BfMediaLoop *loop = bf_media_worker_get_loop (worker);
   g_autoptr (GError) error = NULL;
   d->rx_watch = bf_media_loop_watch (loop, d->dest.fd, readable, d, &error);

@@ -56,6 +56,7 @@ static const struct {
   F (unprotect_other, FAM_DROPPED, "srtp_other"),
   F (dropped_ssrc_limit, FAM_DROPPED, "ssrc_limit"),
   F (dropped_malformed_rtp, FAM_DROPPED, "malformed_rtp"),
+  F (dropped_overflow, FAM_DROPPED, "socket_overflow"),
   F (dropped_unprotect, FAM_SRTP_ERRORS, "unprotect"),
   F (srtp_errors, FAM_SRTP_ERRORS, "protect"),
   F (send_errors, FAM_SEND_ERRORS, NULL),

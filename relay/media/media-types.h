@@ -61,6 +61,9 @@ typedef struct {
   guint64 unprotect_replay;         /* of dropped_unprotect: replayed or too old */
   guint64 unprotect_other;          /* of dropped_unprotect: malformed, anything else */
   guint64 dropped_ssrc_limit;       /* a new SSRC beyond max_ssrcs (both directions) */
+  guint64 dropped_overflow;         /* direct I/O: the kernel dropped them at the
+                                     * socket, its receive buffer full (the worker
+                                     * behind: overload; SO_RXQ_OVFL) */
   guint64 dropped_malformed_rtp;    /* through SRTP, but not RTP its session could
                                      * parse (bf_media_transport_count_malformed_rtp) */
   guint64 srtp_errors;              /* send: protect refused (not RTP, too long...) */
