@@ -1527,6 +1527,58 @@ test_peer_moves (void)
   peers_free (a, b);
 }
 
+/* Overload sheds at the socket, counted: while A's worker is busy, a burst
+ * larger than the socket's receive buffer arrives; what the kernel dropped
+ * is dropped_overflow, what got through was read (and dropped as from an
+ * unvalidated address): every datagram accounted for. */
+static void
+sleep_worker (gpointer data)
+{
+  g_usleep (GPOINTER_TO_UINT (data) * 1000);
+}
+
+static void
+test_socket_overflow (void)
+{
+  Peer *a, *b;
+  make_pair (&a, &b);
+  connect_pair (a, b, TRUE);
+  exchange_media (a, b, 20, 2);
+  CountersJob j = { .peer = a };
+  run_on (a->worker, counters_job, &j);
+  g_assert_true (j.have_pair);
+  BfMediaCounters before = j.c;
+
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  g_assert_cmpint (fd, >=, 0);
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (j.local.port) };
+  inet_pton (AF_INET, j.local.ip, &to.sin_addr);
+  guint8 buf[1000];
+  memset (buf, 0x80, sizeof buf);
+  bf_media_worker_invoke (a->worker, sleep_worker, GUINT_TO_POINTER (500), NULL);
+  g_usleep (50 * 1000);                    /* the worker is asleep now */
+  guint sent = 0;
+  for (guint i = 0; i < 3000; i++)
+    if (sendto (fd, buf, sizeof buf, 0, (struct sockaddr *) &to, sizeof to) == sizeof buf)
+      sent++;
+  run_on (a->worker, nop, NULL);           /* it woke and read what was queued */
+  sleep_main (100);
+  /* The kernel reports its drop count with the next datagram it queues. */
+  if (sendto (fd, buf, sizeof buf, 0, (struct sockaddr *) &to, sizeof to) == sizeof buf)
+    sent++;
+  close (fd);
+  sleep_main (300);
+  BfMediaCounters c = counters (a);
+  guint64 overflow = c.dropped_overflow - before.dropped_overflow;
+  guint64 read = c.dropped_unvalidated - before.dropped_unvalidated;
+  g_test_message ("%u sent during a 500 ms stall: %" G_GUINT64_FORMAT " read, %" G_GUINT64_FORMAT
+                  " dropped by the kernel", sent, read, overflow);
+  g_assert_cmpuint (overflow, >, 0);
+  g_assert_cmpuint (overflow + read, ==, sent);
+  exchange_media (a, b, 20, 2);            /* and it goes on */
+  peers_free (a, b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1557,6 +1609,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/transport/peer-vanishes", test_peer_vanishes);
   g_test_add_func ("/media/transport/ice-restart", test_ice_restart);
   g_test_add_func ("/media/transport/peer-moves", test_peer_moves);
+  g_test_add_func ("/media/transport/socket-overflow", test_socket_overflow);
   g_test_add_func ("/media/transport/relay-chain", test_relay_chain);
   g_test_add_func ("/media/transport/consent-keeps-session", test_consent_keeps_session);
   g_test_add_func ("/media/transport/short-consent-timeout", test_short_consent_timeout);
