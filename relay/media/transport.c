@@ -821,7 +821,11 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
 
   BfMediaTransport *t = g_new0 (BfMediaTransport, 1);
   t->worker = worker;
-  t->context = bf_media_worker_get_context (worker);
+  /* A context of its own, iterated by the worker's loop only when one of
+   * its sources is due (worker-loop.h): libnice's timers of this agent
+   * never make the worker walk the sources of every other call. */
+  t->context = g_main_context_new_with_flags (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+  bf_media_loop_add_context (bf_media_worker_get_loop (worker), t->context);
   bf_media_config_copy (&t->config, config);
   bf_media_config_peer_policy (&t->config, &t->policy);
   if (t->config.max_ssrcs == 0)
@@ -924,12 +928,28 @@ recv_discard (NiceAgent *agent, guint stream_id, guint component_id, guint len, 
 {
 }
 
+/* The transport's context outlives it until its agent has closed. */
 static void
-agent_closed (GObject *agent, GAsyncResult *result, gpointer unused)
+release_context (BfMediaWorker *worker, GMainContext *context)
 {
+  bf_media_loop_remove_context (bf_media_worker_get_loop (worker), context);
+  g_main_context_unref (context);
+}
+
+typedef struct {
+  BfMediaWorker *worker;
+  GMainContext *context;   /* owned */
+} Closing;
+
+static void
+agent_closed (GObject *agent, GAsyncResult *result, gpointer user_data)
+{
+  Closing *c = user_data;
   /* libnice 0.1.21 has no _finish(); the result is a boolean GTask. */
   g_task_propagate_boolean (G_TASK (result), NULL);
   g_object_unref (agent);
+  release_context (c->worker, c->context);
+  g_free (c);
 }
 
 void
@@ -956,9 +976,14 @@ bf_media_transport_free (BfMediaTransport *t)
       /* Releases TURN allocations (a refresh with lifetime 0) before the
        * sockets go; the agent is unreferenced when that is done, on this
        * worker's context. */
-      nice_agent_close_async (t->agent, agent_closed, NULL);
+      Closing *c = g_new (Closing, 1);
+      c->worker = t->worker;
+      c->context = g_steal_pointer (&t->context);
+      nice_agent_close_async (t->agent, agent_closed, c);
       t->agent = NULL;
     }
+  if (t->context)
+    release_context (t->worker, g_steal_pointer (&t->context));
   bf_media_dtls_free (t->dtls);
   bf_media_srtp_free (t->srtp);
   g_queue_clear_full (&t->early_dtls, (GDestroyNotify) g_bytes_unref);

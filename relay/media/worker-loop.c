@@ -20,15 +20,34 @@
  * ...); these are the ones both know. */
 #define POLL_MASK (G_IO_IN | G_IO_PRI | G_IO_OUT | G_IO_ERR | G_IO_HUP)
 
+typedef struct _Ctx Ctx;
+
 typedef struct {
   BfMediaWatch *watch;     /* the packet path's watch on this fd, or NULL */
-  gushort glib_events;     /* what the context's sources poll it for */
-  gushort glib_revents;    /* what epoll reported since the last check */
+  Ctx *ctx;                /* the context polling it, or NULL */
+  gushort glib_events;     /* what that context's sources poll it for */
+  gushort glib_revents;    /* what epoll reported since its last check */
   guint32 registered;      /* epoll events registered (0: not in the set) */
 } FdEntry;
 
-struct _BfMediaLoop {
+/* A GMainContext in the loop, between prepare/query and check/dispatch
+ * except while it is being dispatched. */
+struct _Ctx {
+  BfMediaLoop *loop;
   GMainContext *context;
+  gint max_priority;
+  GPollFD *poll_fds;
+  gint n_poll_fds, alloc_poll_fds;
+  GArray *registered;      /* int: its fds in the set */
+  BfMediaTimer *deadline;  /* its own timeout */
+  gboolean prepared;       /* between prepare/query and check */
+  gboolean ready;          /* in loop->ready */
+  gboolean dispatching;
+  gboolean removed;        /* in loop->removed, freed at the end of the turn */
+};
+
+struct _BfMediaLoop {
+  GMainContext *context;   /* the worker's: posted jobs, module timers */
   int epfd;
   gboolean quit;
 
@@ -37,13 +56,9 @@ struct _BfMediaLoop {
 
   BfMediaTimerHeap timers;
 
-  /* The context between prepare/query and check/dispatch. */
-  gboolean prepared;
-  gint max_priority;
-  GPollFD *poll_fds;
-  gint n_poll_fds, alloc_poll_fds;
-  GArray *glib_registered; /* int: fds registered for the context last time */
-  gint64 glib_deadline;    /* when the context's own timeout is due */
+  GHashTable *contexts;    /* GMainContext* -> Ctx* */
+  GPtrArray *ready;        /* Ctx*: to check and dispatch this turn */
+  GPtrArray *removed;      /* Ctx*: to free at the end of the turn */
 
   guint64 wakeups, glib_iterations;
 };
@@ -62,6 +77,9 @@ struct _BfMediaTimer {
   gpointer user_data;
 };
 
+static void ctx_prepare (Ctx *c);
+static void ctx_free (Ctx *c);
+
 BfMediaLoop *
 bf_media_loop_new (GMainContext *context, GError **error)
 {
@@ -77,7 +95,9 @@ bf_media_loop_new (GMainContext *context, GError **error)
   loop->context = g_main_context_ref (context);
   loop->epfd = epfd;
   bf_media_timer_heap_init (&loop->timers);
-  loop->glib_registered = g_array_new (FALSE, FALSE, sizeof (int));
+  loop->contexts = g_hash_table_new (NULL, NULL);
+  loop->ready = g_ptr_array_new ();
+  loop->removed = g_ptr_array_new ();
   return loop;
 }
 
@@ -88,11 +108,13 @@ bf_media_loop_free (BfMediaLoop *loop)
     return;
   for (guint fd = 0; fd < loop->n_fds; fd++)
     g_warn_if_fail (loop->fds[fd].watch == NULL);
+  g_warn_if_fail (g_hash_table_size (loop->contexts) == 0);
   bf_media_timer_heap_clear (&loop->timers);
   close (loop->epfd);
   g_free (loop->fds);
-  g_free (loop->poll_fds);
-  g_array_unref (loop->glib_registered);
+  g_hash_table_unref (loop->contexts);
+  g_ptr_array_unref (loop->ready);
+  g_ptr_array_unref (loop->removed);
   g_main_context_unref (loop->context);
   g_free (loop);
 }
@@ -230,47 +252,94 @@ run_due_timers (BfMediaLoop *loop, gint64 now)
     }
 }
 
-/* --- the GMainContext --- */
+/* --- the GMainContexts --- */
 
 static void
-glib_prepare (BfMediaLoop *loop)
+ctx_deadline_due (gpointer user_data)
 {
+  Ctx *c = user_data;
+  if (!c->ready && !c->removed)
+    {
+      c->ready = TRUE;
+      g_ptr_array_add (c->loop->ready, c);
+    }
+}
+
+/* Forgets @c's fds in the set (those another context or nobody polls now
+ * stay as they are). */
+static void
+ctx_unregister (Ctx *c)
+{
+  BfMediaLoop *loop = c->loop;
+  for (guint i = 0; i < c->registered->len; i++)
+    {
+      int fd = g_array_index (c->registered, int, i);
+      FdEntry *e = entry_for (loop, fd);
+      if (e->ctx != c)
+        continue;
+      e->ctx = NULL;
+      e->glib_events = 0;
+      e->glib_revents = 0;
+      update_registration (loop, fd, FALSE, NULL);
+    }
+  g_array_set_size (c->registered, 0);
+}
+
+static void
+ctx_prepare (Ctx *c)
+{
+  BfMediaLoop *loop = c->loop;
   gint timeout = -1;
-  g_main_context_prepare (loop->context, &loop->max_priority);
+  g_main_context_prepare (c->context, &c->max_priority);
   for (;;)
     {
-      loop->n_poll_fds = g_main_context_query (loop->context, loop->max_priority, &timeout,
-                                               loop->poll_fds, loop->alloc_poll_fds);
-      if (loop->n_poll_fds <= loop->alloc_poll_fds)
+      c->n_poll_fds = g_main_context_query (c->context, c->max_priority, &timeout, c->poll_fds,
+                                            c->alloc_poll_fds);
+      if (c->n_poll_fds <= c->alloc_poll_fds)
         break;
-      loop->alloc_poll_fds = loop->n_poll_fds;
-      loop->poll_fds = g_renew (GPollFD, loop->poll_fds, loop->alloc_poll_fds);
+      c->alloc_poll_fds = c->n_poll_fds;
+      c->poll_fds = g_renew (GPollFD, c->poll_fds, c->alloc_poll_fds);
     }
-  loop->glib_deadline = timeout < 0 ? G_MAXINT64 : g_get_monotonic_time () + (gint64) timeout * 1000;
 
-  /* The set follows the context's fds: forget last time's, add this
-   * time's (renewed: see update_registration), drop those gone. */
-  GArray *prev = loop->glib_registered;
-  for (guint i = 0; i < prev->len; i++)
-    entry_for (loop, g_array_index (prev, int, i))->glib_events = 0;
-  for (gint i = 0; i < loop->n_poll_fds; i++)
+  /* The set follows the context's fds: last time's are forgotten, this
+   * time's registered anew (renewed: see update_registration), those gone
+   * dropped. */
+  for (guint i = 0; i < c->registered->len; i++)
     {
-      GPollFD *p = &loop->poll_fds[i];
+      FdEntry *e = entry_for (loop, g_array_index (c->registered, int, i));
+      if (e->ctx == c)
+        e->glib_events = 0;
+    }
+  gboolean invalid = FALSE;
+  for (gint i = 0; i < c->n_poll_fds; i++)
+    {
+      GPollFD *p = &c->poll_fds[i];
+      p->revents = 0;
       if (p->fd < 0)
         continue;
-      entry_for (loop, p->fd)->glib_events |= p->events;
-      p->revents = 0;
+      FdEntry *e = entry_for (loop, p->fd);
+      if (e->ctx != c)
+        {
+          e->ctx = c;             /* a number another context had closed */
+          e->glib_events = 0;
+          e->glib_revents = 0;
+        }
+      e->glib_events |= p->events;
     }
-  for (guint i = 0; i < prev->len; i++)
+  for (guint i = 0; i < c->registered->len; i++)
     {
-      int fd = g_array_index (prev, int, i);
-      if (loop->fds[fd].glib_events == 0)
-        update_registration (loop, fd, FALSE, NULL);
+      int fd = g_array_index (c->registered, int, i);
+      FdEntry *e = entry_for (loop, fd);
+      if (e->ctx == c && e->glib_events == 0)
+        {
+          e->ctx = NULL;
+          update_registration (loop, fd, FALSE, NULL);
+        }
     }
-  g_array_set_size (prev, 0);
-  for (gint i = 0; i < loop->n_poll_fds; i++)
+  g_array_set_size (c->registered, 0);
+  for (gint i = 0; i < c->n_poll_fds; i++)
     {
-      int fd = loop->poll_fds[i].fd;
+      int fd = c->poll_fds[i].fd;
       if (fd < 0)
         continue;
       g_autoptr (GError) error = NULL;
@@ -279,31 +348,118 @@ glib_prepare (BfMediaLoop *loop)
           /* Not in the set: its source is told it is invalid at the
            * next check (G_IO_NVAL), as poll() would. */
           loop->fds[fd].glib_revents |= G_IO_NVAL;
-          loop->glib_deadline = 0;
+          invalid = TRUE;
           g_warning ("media loop: %s", error->message);
-          continue;
         }
-      g_array_append_val (prev, fd);
+      g_array_append_val (c->registered, fd);
     }
-  loop->prepared = TRUE;
+  if (invalid)
+    timeout = 0;
+  c->prepared = TRUE;
+  if (timeout < 0)
+    bf_media_timer_stop (c->deadline);
+  else
+    bf_media_timer_set (c->deadline, g_get_monotonic_time () + (gint64) timeout * 1000);
 }
 
 static void
-glib_check_dispatch (BfMediaLoop *loop)
+ctx_check_dispatch (Ctx *c)
 {
-  for (gint i = 0; i < loop->n_poll_fds; i++)
+  BfMediaLoop *loop = c->loop;
+  for (gint i = 0; i < c->n_poll_fds; i++)
     {
-      GPollFD *p = &loop->poll_fds[i];
-      if (p->fd >= 0 && (guint) p->fd < loop->n_fds)
+      GPollFD *p = &c->poll_fds[i];
+      if (p->fd >= 0 && (guint) p->fd < loop->n_fds && loop->fds[p->fd].ctx == c)
         p->revents = loop->fds[p->fd].glib_revents & (p->events | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
     }
-  for (gint i = 0; i < loop->n_poll_fds; i++)
-    if (loop->poll_fds[i].fd >= 0 && (guint) loop->poll_fds[i].fd < loop->n_fds)
-      loop->fds[loop->poll_fds[i].fd].glib_revents = 0;
-  loop->prepared = FALSE;
+  for (gint i = 0; i < c->n_poll_fds; i++)
+    {
+      int fd = c->poll_fds[i].fd;
+      if (fd >= 0 && (guint) fd < loop->n_fds && loop->fds[fd].ctx == c)
+        loop->fds[fd].glib_revents = 0;
+    }
   loop->glib_iterations++;
-  if (g_main_context_check (loop->context, loop->max_priority, loop->poll_fds, loop->n_poll_fds))
-    g_main_context_dispatch (loop->context);
+  c->prepared = FALSE;
+  c->dispatching = TRUE;
+  if (g_main_context_check (c->context, c->max_priority, c->poll_fds, c->n_poll_fds))
+    g_main_context_dispatch (c->context);
+  c->dispatching = FALSE;
+}
+
+void
+bf_media_loop_add_context (BfMediaLoop *loop, GMainContext *context)
+{
+  g_return_if_fail (!g_hash_table_contains (loop->contexts, context));
+  if (!g_main_context_acquire (context))
+    g_error ("media loop: a context is owned by another thread");
+  Ctx *c = g_new0 (Ctx, 1);
+  c->loop = loop;
+  c->context = g_main_context_ref (context);
+  c->registered = g_array_new (FALSE, FALSE, sizeof (int));
+  c->deadline = bf_media_loop_timer_new (loop, ctx_deadline_due, c);
+  g_hash_table_insert (loop->contexts, context, c);
+  ctx_prepare (c);
+}
+
+void
+bf_media_loop_remove_context (BfMediaLoop *loop, GMainContext *context)
+{
+  Ctx *c = g_hash_table_lookup (loop->contexts, context);
+  g_return_if_fail (c != NULL);
+  g_hash_table_remove (loop->contexts, context);
+  c->removed = TRUE;
+  ctx_unregister (c);
+  bf_media_timer_stop (c->deadline);
+  /* Freed at the end of the turn: it may be dispatching right now, or be
+   * in this turn's ready list. */
+  g_ptr_array_add (loop->removed, c);
+}
+
+static void
+ctx_free (Ctx *c)
+{
+  /* Leave it checked, as g_main_context_iteration expects it. */
+  if (c->prepared)
+    {
+      gint n = c->n_poll_fds;
+      for (gint i = 0; i < n; i++)
+        c->poll_fds[i].revents = 0;
+      g_main_context_check (c->context, c->max_priority, c->poll_fds, n);
+    }
+  g_main_context_release (c->context);
+  g_main_context_unref (c->context);
+  bf_media_timer_free (c->deadline);
+  g_array_unref (c->registered);
+  g_free (c->poll_fds);
+  g_free (c);
+}
+
+static void
+free_removed (BfMediaLoop *loop)
+{
+  for (guint i = 0; i < loop->removed->len; i++)
+    ctx_free (loop->removed->pdata[i]);
+  g_ptr_array_set_size (loop->removed, 0);
+}
+
+/* Checks, dispatches and prepares again every context that is ready. */
+static void
+run_ready (BfMediaLoop *loop)
+{
+  /* Contexts made ready while this runs (a source attached to another
+   * one) come next turn: their wake-up fd is readable by then. */
+  guint n = loop->ready->len;
+  for (guint i = 0; i < n; i++)
+    {
+      Ctx *c = loop->ready->pdata[i];
+      c->ready = FALSE;
+      if (c->removed)
+        continue;
+      ctx_check_dispatch (c);
+      if (!c->removed)
+        ctx_prepare (c);
+    }
+  g_ptr_array_remove_range (loop->ready, 0, n);
 }
 
 /* --- running --- */
@@ -318,15 +474,12 @@ void
 bf_media_loop_run (BfMediaLoop *loop)
 {
   struct epoll_event events[MAX_EVENTS];
-  if (!g_main_context_acquire (loop->context))
-    g_error ("media loop: the worker's context is owned by another thread");
   loop->quit = FALSE;
+  bf_media_loop_add_context (loop, loop->context);
   while (!loop->quit)
     {
-      if (!loop->prepared)
-        glib_prepare (loop);
       gint64 now = g_get_monotonic_time ();
-      gint64 next = MIN (loop->glib_deadline, bf_media_timer_heap_next (&loop->timers));
+      gint64 next = loop->ready->len ? now : bf_media_timer_heap_next (&loop->timers);
       int timeout_ms = next == G_MAXINT64 ? -1
                        : next <= now     ? 0
                                          : (int) MIN ((next - now + 999) / 1000, G_MAXINT);
@@ -338,7 +491,6 @@ bf_media_loop_run (BfMediaLoop *loop)
           continue;
         }
       loop->wakeups++;
-      gboolean glib_ready = FALSE;
       for (int i = 0; i < n; i++)
         {
           int fd = events[i].data.fd;
@@ -346,24 +498,67 @@ bf_media_loop_run (BfMediaLoop *loop)
             continue;
           /* Looked up anew each time: a callback may free watches. */
           FdEntry *e = &loop->fds[fd];
-          if (e->glib_events)
+          if (e->ctx && e->glib_events)
             {
               e->glib_revents |= events[i].events & POLL_MASK;
-              glib_ready = TRUE;
+              if (!e->ctx->ready)
+                {
+                  e->ctx->ready = TRUE;
+                  g_ptr_array_add (loop->ready, e->ctx);
+                }
             }
           BfMediaWatch *w = e->watch;
           if (w && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
             w->func (w->user_data);
         }
-      now = g_get_monotonic_time ();
-      run_due_timers (loop, now);
-      if (glib_ready || now >= loop->glib_deadline)
-        glib_check_dispatch (loop);
+      run_due_timers (loop, g_get_monotonic_time ());
+      run_ready (loop);
+      free_removed (loop);
     }
-  /* Leave the context checked, as g_main_context_iteration expects it. */
-  if (loop->prepared)
-    glib_check_dispatch (loop);
-  g_main_context_release (loop->context);
+  /* The contexts stay acquired by this thread (bf_media_loop_drain). */
+}
+
+void
+bf_media_loop_drain (BfMediaLoop *loop, guint max_iterations)
+{
+  /* What was posted before the stop and what it completes (a NiceAgent's
+   * close in a transport's context, which then removes that context),
+   * bounded so a source that re-arms forever cannot hang the caller. */
+  for (guint i = 0; i < max_iterations; i++)
+    {
+      gboolean any = FALSE;
+      GList *contexts = g_hash_table_get_values (loop->contexts);
+      for (GList *l = contexts; l; l = l->next)
+        {
+          Ctx *c = l->data;
+          if (c->removed)
+            continue;
+          if (c->prepared)
+            {
+              for (gint j = 0; j < c->n_poll_fds; j++)
+                c->poll_fds[j].revents = 0;
+              g_main_context_check (c->context, c->max_priority, c->poll_fds, c->n_poll_fds);
+              c->prepared = FALSE;
+            }
+          c->dispatching = TRUE;
+          gboolean dispatched = g_main_context_iteration (c->context, FALSE);
+          c->dispatching = FALSE;
+          if (dispatched)
+            any = TRUE;
+          if (!c->removed)
+            ctx_prepare (c);
+        }
+      g_list_free (contexts);
+      free_removed (loop);
+      if (!any)
+        break;
+    }
+  g_ptr_array_set_size (loop->ready, 0);
+  GList *contexts = g_hash_table_get_values (loop->contexts);
+  for (GList *l = contexts; l; l = l->next)
+    bf_media_loop_remove_context (loop, ((Ctx *) l->data)->context);
+  g_list_free (contexts);
+  free_removed (loop);
 }
 
 guint64

@@ -12,14 +12,19 @@
  *   socket's callback runs, nothing else is looked at.
  * - One timer heap (timer-heap.h) for the packet path's timers (consent
  *   checks, metrics folds): a wake-up runs only the timers that are due.
- * - The worker's GMainContext still runs everything else (libnice during
- *   ICE, DTLS retransmissions, posted jobs, module timers): its poll fds are
- *   registered in the same epoll set and it is iterated (check, dispatch,
- *   prepare, query) only when one of them is ready or its own timeout is
- *   due, not on every packet.  The context is created with
- *   G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, so attaching a source, even from
- *   this thread inside a packet callback, signals its wake-up fd (which is
- *   in the set) and the new source is seen at once.
+ * - GMainContexts run everything else: the worker's own (posted jobs,
+ *   module timers) and one per transport (its NiceAgent, DTLS
+ *   retransmissions, ICE timeout; bf_media_loop_add_context).  Each
+ *   context's poll fds are registered in the same epoll set and its own
+ *   timeout is a timer on the heap; a context is iterated (check, dispatch,
+ *   prepare, query) only when one of its fds is ready or its timeout is
+ *   due, not on every packet, and alone: an iteration costs the sources of
+ *   one transport, not of every call on the worker (libnice keeps a
+ *   keepalive timer per agent for as long as the agent lives).  Contexts
+ *   are created with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, so attaching
+ *   a source, even from this thread inside a packet callback, signals the
+ *   context's wake-up fd (which is in the set) and the new source is seen
+ *   at once.
  *
  * Threading: created anywhere, then run, used and freed on one thread (the
  * worker's), which acquires the context for as long as the loop runs.
@@ -43,9 +48,21 @@ typedef void (*BfMediaTimerFunc) (gpointer user_data);
 BfMediaLoop *bf_media_loop_new (GMainContext *context, GError **error);
 /* No watch or timer may be left. */
 void bf_media_loop_free (BfMediaLoop *loop);
-/* Runs until bf_media_loop_quit (called from inside the loop: a posted job). */
+/* Runs until bf_media_loop_quit (called from inside the loop: a posted
+ * job).  The loop's own context (the one it was created with) is in the
+ * loop while it runs. */
 void bf_media_loop_run (BfMediaLoop *loop);
 void bf_media_loop_quit (BfMediaLoop *loop);
+/* After run: iterates every context until none has anything to dispatch
+ * (at most @max_iterations rounds), then takes them all out. */
+void bf_media_loop_drain (BfMediaLoop *loop, guint max_iterations);
+
+/* Iterates @context as part of the loop (acquiring it) until it is
+ * removed; create it with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING.  Removal
+ * may happen from inside the context's own dispatch; the loop lets it go
+ * (released, unreferenced) at the end of that turn. */
+void bf_media_loop_add_context (BfMediaLoop *loop, GMainContext *context);
+void bf_media_loop_remove_context (BfMediaLoop *loop, GMainContext *context);
 
 /* Watches @fd for reading; NULL with @error if epoll refuses it.  One watch
  * per fd.  The fd must stay open until the watch is freed. */

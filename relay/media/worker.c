@@ -96,8 +96,7 @@ worker_main (gpointer user_data)
   /* Drain: run what was posted before the stop and whatever it completes
    * (e.g. a NiceAgent's close_async), bounded so a source that re-arms
    * forever cannot hang the join. */
-  for (guint i = 0; i < 1000 && g_main_context_iteration (w->context, FALSE); i++)
-    ;
+  bf_media_loop_drain (w->loop, 1000);
   g_main_context_pop_thread_default (w->context);
   return NULL;
 }
