@@ -224,7 +224,7 @@ p65_pool_new (guint threads, guint idle_timeout_s, P65PoolDoneFunc done, gpointe
 
 gboolean
 p65_pool_relay (P65Pool *pool, int fd_a, int fd_b, const P65PairLimits *limits,
-                gpointer stream, GError **error)
+                gpointer stream, guint *thread, GError **error)
 {
   /* The least-loaded thread; among equals, the one after the last pick. */
   PoolThread *t = NULL;
@@ -245,6 +245,7 @@ p65_pool_relay (P65Pool *pool, int fd_a, int fd_b, const P65PairLimits *limits,
   pp->stream = stream;
   pool->next = (t->index + 1) % pool->n;
   t->active++;
+  *thread = t->index;
   g_main_context_invoke_full (t->context, G_PRIORITY_DEFAULT, adopt, pp, adopt_dropped);
   return TRUE;
 }

@@ -35,11 +35,12 @@ typedef void (*P65PoolDoneFunc) (const P65PoolDone *done, gpointer data);
 P65Pool *p65_pool_new (guint threads, guint idle_timeout_s, P65PoolDoneFunc done,
                        gpointer data, GError **error);
 /* Relays @fd_a and @fd_b to each other (p65_pair_prepare()) on the thread
- * relaying the fewest pairs, and reports the end with @stream.  On success
+ * relaying the fewest pairs (its index in *@thread), and reports the end
+ * with @stream.  On success
  * the pool owns both descriptors; on failure (FALSE and @error: no pipes,
  * e.g. EMFILE) it has touched neither and the caller still owns them. */
 gboolean p65_pool_relay (P65Pool *pool, int fd_a, int fd_b, const P65PairLimits *limits,
-                         gpointer stream, GError **error);
+                         gpointer stream, guint *thread, GError **error);
 guint p65_pool_get_size (P65Pool *pool);
 /* Pairs relayed by thread @i now (as the main thread knows it). */
 guint p65_pool_get_active (P65Pool *pool, guint i);

@@ -684,7 +684,9 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
    * then the two P65Conns own them, so a failure leaves both parties
    * connected and waiting: the requester may try again. */
   g_autoptr (GError) error = NULL;
-  if (!p65_pool_relay (p->pool, e->target->fd, e->requester->fd, &p->pair_limits, s, &error))
+  guint thread = 0;
+  if (!p65_pool_relay (p->pool, e->target->fd, e->requester->fd, &p->pair_limits, s, &thread,
+                       &error))
     {
       g_free (s);
       p->stats.relay_failures++;
@@ -714,7 +716,7 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
   g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count + 1));
   p->stats.streams_total++;
   g_autofree char *h = short_hash (hash);
-  g_message ("stream %s activated by %s for %s", h, from, target);
+  g_message ("stream %s activated by %s for %s (relay thread %u)", h, from, target, thread);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
   bf_module_send (p->module, reply);
 }
