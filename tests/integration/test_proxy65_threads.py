@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import DOMAIN, USERS, Belfry, free_port, require_belfry
+from harness import (DOMAIN, USERS, Belfry, free_port, require_belfry, run_belfry,
+                     write_config)
 from s5b import (S5BClient, Stream, close_quietly, fd_count, recv_exact, wait_closed_log,
                  wait_fds_at_most, wait_listening)
 
@@ -264,3 +265,14 @@ def _send_until_error(sock):
             sock.sendall(b"z" * 65536)
     except OSError:
         pass
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_bad_threads_value_names_the_key(tmp_path, value):
+    require_belfry()
+    path = write_config(tmp_path / "belfry.conf", port=free_port(), modules="echo;proxy65",
+                        groups={"proxy65": {"listen": f"127.0.0.1:{free_port()}",
+                                            "threads": value}})
+    r = run_belfry(["--check-config", "-c", str(path)])
+    assert r.returncode == 2, f"exit {r.returncode}, expected 2; stderr:\n{r.stderr}"
+    assert "[proxy65] threads" in r.stderr, r.stderr
