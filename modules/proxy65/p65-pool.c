@@ -217,7 +217,17 @@ p65_pool_new (guint threads, guint idle_timeout_s, P65PoolDoneFunc done, gpointe
       t->pairs = g_hash_table_new_full (g_direct_hash, g_direct_equal,
                                         (GDestroyNotify) pool_pair_free, NULL);
       g_autofree char *name = g_strdup_printf ("bf-proxy65-%u", i);
-      t->thread = g_thread_new (name, thread_main, t);
+      t->thread = g_thread_try_new (name, thread_main, t, error);
+      if (t->thread == NULL)
+        {
+          /* Stop the ones that run; this one's context and table go too. */
+          g_hash_table_destroy (t->pairs);
+          g_main_loop_unref (t->loop);
+          g_main_context_unref (t->context);
+          pool->n = i;
+          p65_pool_free (pool);
+          return NULL;
+        }
     }
   return pool;
 }
