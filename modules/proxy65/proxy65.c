@@ -10,10 +10,11 @@
  *
  * Every client socket has one owner at a time: its P65Conn until
  * activation, then the stream's P65Pair on its relay thread (which takes it
- * only when its pipes could be made).  Nobody else closes it.  Unauthenticated clients cost a bounded
- * number of descriptors (max-pending, max-pending-per-address, the
- * handshake and connect timeouts); when the process runs out anyway,
- * accepting pauses instead of spinning on the listening socket. */
+ * only when its pipes could be made).  Nobody else closes it.
+ * Unauthenticated clients cost a bounded number of descriptors
+ * (max-pending, max-pending-per-address, the handshake and connect
+ * timeouts); when the process runs out anyway, accepting pauses instead of
+ * spinning on the listening socket. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
