@@ -70,6 +70,20 @@ belfry/direct says how close the relay comes to not being the bottleneck.
 machine's unshared loopback limit, which a relay, doing the same copies
 again, cannot reach on 2 cores).
 
+The concurrent rows (--concurrent-pin, default none) run unpinned: belfry
+relays streams on `[proxy65] threads` threads (default one per CPU), which
+only show on more than one core; --relay-threads sets that key (1: the
+old single-loop placement, for a before/after in one run). Whether the
+client side is the limit there: each row prints the client process's CPU
+(its user-space part, the only part that holds the GIL, apart: the
+blocking sendmsg/recv_into calls run without it), the relay's CPU per
+thread (main, bf-proxy65-N), and the machine's busy and softirq time. The
+direct row drives the same client code through the same sockets without a
+relay, so it is the ceiling of the clients; a client far below a core of
+user time and a machine at 200 % busy say the limit is the machine (the
+second TCP hop's kernel work, much of it softirq charged to no process),
+not the load generator.
+
 Shared machine: before each measurement the script waits until the machine
 is idle; a measurement during which other processes used more than
 --max-other-load of a core (from /proc/stat minus this process, the relay
