@@ -3,14 +3,18 @@
  * bytestreams proxy.  Clients discover it (disco, bytestreams query), both
  * parties CONNECT with the stream's SHA-1 hash, the requester activates the
  * stream with an iq, and from then on the two sockets are spliced to each
- * other in the kernel (splice-pair.c).  Everything runs on the main thread.
+ * other in the kernel (splice-pair.c) on one of the module's relay threads
+ * (p65-pool.c).  Everything else (accepting, SOCKS5, activation, limits,
+ * counters, logs) runs on the main thread; a relay thread reports each
+ * stream's end back here (on_stream_done).
  *
  * Every client socket has one owner at a time: its P65Conn until
- * activation, then the stream's P65Pair (which takes it only when it could
- * be built).  Nobody else closes it.  Unauthenticated clients cost a bounded
- * number of descriptors (max-pending, max-pending-per-address, the
- * handshake and connect timeouts); when the process runs out anyway,
- * accepting pauses instead of spinning on the listening socket. */
+ * activation, then the stream's P65Pair on its relay thread (which takes it
+ * only when its pipes could be made).  Nobody else closes it.
+ * Unauthenticated clients cost a bounded number of descriptors
+ * (max-pending, max-pending-per-address, the handshake and connect
+ * timeouts); when the process runs out anyway, accepting pauses instead of
+ * spinning on the listening socket. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +28,7 @@
 #include <belfry/metrics.h>
 #include <belfry/module.h>
 
+#include "p65-pool.h"
 #include "proxy65-stats.h"
 #include "socks5.h"
 #include "splice-pair.h"
@@ -72,9 +77,9 @@ struct _P65Entry {
   gboolean activated;
 };
 
+/* Main thread only: the stream's pair is its relay thread's. */
 typedef struct {
   P65 *p;
-  P65Pair *pair;
   char hash[P65_HASH_LEN + 1];
   char *requester;
   char *requester_bare;
@@ -98,7 +103,9 @@ struct _P65 {
   guint connect_timeout, idle_timeout;
   guint handshake_timeout;
   guint max_streams, max_streams_per_jid, max_pending, max_pending_per_address;
+  guint threads;               /* relay threads */
   P65PairLimits pair_limits;
+  P65Pool *pool;
   /* state */
   int listen_fd;
   guint listen_id;
@@ -116,7 +123,7 @@ struct _P65 {
   guint64 pause_failures;      /* accept failures in this episode */
   gboolean pause_logged;       /* its start was logged: so is its end */
   FloodLog accept_log, refuse_log, timeout_log, gone_log;
-  /* counters (bytes: of closed streams; the getter adds running ones) */
+  /* counters (bytes: of closed streams) */
   BfProxy65Stats stats;
   BfMetric *m_streams, *m_open, *m_bytes;   /* include/belfry/metrics.h */
   /* the rest of `stats` as metrics, published by the 1 s timer */
@@ -556,19 +563,23 @@ stream_free (P65Stream *s)
   else
     g_hash_table_remove (p->per_jid, s->requester_bare);
   g_hash_table_remove (p->entries, s->hash);
-  p65_pair_free (s->pair);
   g_free (s->requester);
   g_free (s->requester_bare);
   g_free (s->target);
   g_free (s);
 }
 
+/* A relay thread freed the stream's pair (p65-pool.h): count and log it. */
 static void
-stream_end (P65Stream *s, const char *reason)
+on_stream_done (const P65PoolDone *done, gpointer data)
 {
-  P65 *p = s->p;
-  guint64 t2r = p65_pair_get_bytes (s->pair, TRUE);    /* target -> requester */
-  guint64 r2t = p65_pair_get_bytes (s->pair, FALSE);
+  P65 *p = data;
+  P65Stream *s = done->stream;
+  guint64 t2r = done->a_to_b;    /* the pair is (target, requester) */
+  guint64 r2t = done->b_to_a;
+  const char *reason = done->reason;
+  if (done->idle)
+    p->stats.idle_timeouts++;
   p->stats.bytes += t2r + r2t;
   bf_metric_add (p->m_bytes, t2r + r2t);
   double secs = (g_get_monotonic_time () - s->started) / (double) G_USEC_PER_SEC;
@@ -576,13 +587,6 @@ stream_end (P65Stream *s, const char *reason)
   g_message ("stream %s closed: %s; %" G_GUINT64_FORMAT " bytes requester->target, %"
              G_GUINT64_FORMAT " bytes target->requester, %.1f s", h, reason, r2t, t2r, secs);
   g_hash_table_remove (p->streams, s);   /* frees through stream_free */
-}
-
-static void
-on_pair_done (P65Pair *pair, const char *reason, gpointer data)
-{
-  (void) pair;
-  stream_end (data, reason);
 }
 
 /* --- the XMPP side --- */
@@ -681,9 +685,9 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
    * then the two P65Conns own them, so a failure leaves both parties
    * connected and waiting: the requester may try again. */
   g_autoptr (GError) error = NULL;
-  s->pair = p65_pair_new (e->target->fd, e->requester->fd, &p->pair_limits, on_pair_done, s,
-                          &error);
-  if (s->pair == NULL)
+  guint thread = 0;
+  if (!p65_pool_relay (p->pool, e->target->fd, e->requester->fd, &p->pair_limits, s, &thread,
+                       &error))
     {
       g_free (s);
       p->stats.relay_failures++;
@@ -713,7 +717,7 @@ activate (P65 *p, const BfStanza *iq, BfStanza *query)
   g_hash_table_insert (p->per_jid, g_strdup (s->requester_bare), GUINT_TO_POINTER (count + 1));
   p->stats.streams_total++;
   g_autofree char *h = short_hash (hash);
-  g_message ("stream %s activated by %s for %s", h, from, target);
+  g_message ("stream %s activated by %s for %s (relay thread %u)", h, from, target, thread);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
   bf_module_send (p->module, reply);
 }
@@ -810,19 +814,7 @@ on_timer (gpointer data)
         }
       conn_drop (c);
     }
-  g_ptr_array_set_size (expired, 0);
-  g_hash_table_iter_init (&it, p->streams);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    {
-      P65Stream *s = key;
-      if (now - p65_pair_get_last_activity (s->pair) >= (gint64) p->idle_timeout * G_USEC_PER_SEC)
-        g_ptr_array_add (expired, s);
-    }
-  for (guint i = 0; i < expired->len; i++)
-    {
-      p->stats.idle_timeouts++;
-      stream_end (g_ptr_array_index (expired, i), "idle-timeout");
-    }
+  /* Idle streams are ended by their relay thread (p65-pool.c). */
   g_ptr_array_unref (expired);
   return G_SOURCE_CONTINUE;
 }
@@ -935,7 +927,9 @@ p65_init (BfModule *module, BfConfigGroup *config, GError **error)
       || !read_uint (config, "handshake-timeout", 10, 1, 3600, &p->handshake_timeout, error)
       || !read_uint (config, "max-pending", 2000, 2, 100000, &p->max_pending, error)
       || !read_uint (config, "max-pending-per-address", 32, 1, 100000,
-                     &p->max_pending_per_address, error))
+                     &p->max_pending_per_address, error)
+      || !read_uint (config, "threads", MIN (g_get_num_processors (), 64), 1, 64, &p->threads,
+                     error))
     return FALSE;
   if (!bf_config_get_int (config, "max-bytes", 0, 0, G_MAXINT64, &v, error))
     return FALSE;
@@ -981,11 +975,18 @@ p65_start (BfModule *module, GError **error)
                    where, port, g_strerror (e));
       return FALSE;
     }
+  p->pool = p65_pool_new (p->threads, p->idle_timeout, on_stream_done, p, error);
+  if (p->pool == NULL)
+    {
+      close (fd);
+      return FALSE;
+    }
   p->listen_fd = fd;
   p->listen_id = g_unix_fd_add (fd, G_IO_IN, on_accept, p);
   p->timer_id = g_timeout_add_seconds (1, on_timer, p);
-  g_message ("SOCKS5 bytestreams proxy listening on %s port %u, advertised as %s:%u", where, port,
-             p->advertise_host, p->advertise_port);
+  g_message ("SOCKS5 bytestreams proxy listening on %s port %u, advertised as %s:%u; "
+             "%u relay thread%s", where, port, p->advertise_host, p->advertise_port, p->threads,
+             p->threads == 1 ? "" : "s");
   return TRUE;
 }
 
@@ -1016,6 +1017,9 @@ p65_shutdown (BfModule *module)
     g_source_remove (p->timer_id);
   if (p->listen_fd >= 0)
     close (p->listen_fd);
+  /* Joins the relay threads (they close the streams' sockets) and delivers
+   * the ends they reported before: then the streams are ours alone. */
+  g_clear_pointer (&p->pool, p65_pool_free);
   g_hash_table_destroy (p->streams);
   g_hash_table_destroy (p->conns);     /* empties entries as it goes */
   g_hash_table_destroy (p->entries);

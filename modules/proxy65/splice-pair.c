@@ -42,7 +42,7 @@ struct _P65Pair {
   P65PairDoneFunc done;
   gpointer done_data;
   GSource *source;
-  guint throttle_id;
+  GSource *throttle;      /* on the pair's own context, not the default one */
   gint64 last_activity;
   const char *fail_reason;
 };
@@ -74,6 +74,16 @@ make_pipe (Direction *d, gsize size, GError **error)
 P65Pair *
 p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits, P65PairDoneFunc done,
               gpointer data, GError **error)
+{
+  P65Pair *pair = p65_pair_prepare (fd_a, fd_b, limits, done, data, error);
+  if (pair)
+    p65_pair_start (pair);
+  return pair;
+}
+
+P65Pair *
+p65_pair_prepare (int fd_a, int fd_b, const P65PairLimits *limits, P65PairDoneFunc done,
+                  gpointer data, GError **error)
 {
   gsize pipe_size = limits->pipe_size ? limits->pipe_size : DEFAULT_PIPE_SIZE;
   /* The pipes first, while nothing is ours yet: on failure the caller still
@@ -114,8 +124,16 @@ p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits, P65PairDoneFunc d
   g_source_set_name (pair->source, "proxy65 pair");
   for (int i = 0; i < 2; i++)
     pair->tag[i] = g_source_add_unix_fd (pair->source, pair->fd[i], G_IO_IN);
-  g_source_attach (pair->source, g_main_context_get_thread_default ());
   return pair;
+}
+
+void
+p65_pair_start (P65Pair *pair)
+{
+  /* Activity counts from the start: a pair that waited for its thread
+   * is not idle for that wait. */
+  pair->last_activity = g_get_monotonic_time ();
+  g_source_attach (pair->source, g_main_context_get_thread_default ());
 }
 
 void
@@ -128,8 +146,11 @@ p65_pair_free (P65Pair *pair)
       g_source_destroy (pair->source);
       g_source_unref (pair->source);
     }
-  if (pair->throttle_id)
-    g_source_remove (pair->throttle_id);
+  if (pair->throttle)
+    {
+      g_source_destroy (pair->throttle);
+      g_source_unref (pair->throttle);
+    }
   for (int i = 0; i < 2; i++)
     {
       if (pair->dir[i].pipe_r >= 0)
@@ -182,7 +203,7 @@ static gboolean
 on_throttle_over (gpointer data)
 {
   P65Pair *pair = data;
-  pair->throttle_id = 0;
+  g_clear_pointer (&pair->throttle, g_source_unref);
   /* Wake the pair up as if a socket had become ready. */
   g_source_set_ready_time (pair->source, 0);
   return G_SOURCE_REMOVE;
@@ -312,7 +333,11 @@ pair_dispatch (GSource *source, GSourceFunc callback, gpointer data)
     }
   if (again)
     g_source_set_ready_time (source, 0);
-  else if (throttled && pair->throttle_id == 0)
-    pair->throttle_id = g_timeout_add (20, on_throttle_over, pair);
+  else if (throttled && pair->throttle == NULL)
+    {
+      pair->throttle = g_timeout_source_new (20);
+      g_source_set_callback (pair->throttle, on_throttle_over, pair, NULL);
+      g_source_attach (pair->throttle, g_source_get_context (source));
+    }
   return G_SOURCE_CONTINUE;
 }

@@ -2,8 +2,14 @@
  * per direction: the bytes never enter user space.  Back-pressure both
  * ways (a direction reads only when its pipe is empty), half-close (EOF on
  * one side becomes shutdown(SHUT_WR) on the other once the pipe is
- * drained), an optional byte budget and bandwidth cap.  Runs on the
- * thread-default main context of whoever creates it; one thread only. */
+ * drained), an optional byte budget and bandwidth cap.
+ *
+ * Threads: p65_pair_prepare() on any thread builds a pair that watches
+ * nothing yet (and may be handed to another thread as it is);
+ * p65_pair_start() on the thread that will own it attaches it to that
+ * thread's thread-default main context, and from then on everything (its
+ * callback, p65_pair_free, the getters) happens on that thread only.
+ * p65_pair_new() is both at once. */
 #pragma once
 
 #include <glib.h>
@@ -28,6 +34,13 @@ typedef struct {
  * them, once. */
 P65Pair *p65_pair_new (int fd_a, int fd_b, const P65PairLimits *limits,
                        P65PairDoneFunc done, gpointer data, GError **error);
+/* As p65_pair_new, with the same ownership rule, but not watching yet:
+ * nothing moves until p65_pair_start().  An unstarted pair may be freed on
+ * any thread. */
+P65Pair *p65_pair_prepare (int fd_a, int fd_b, const P65PairLimits *limits,
+                           P65PairDoneFunc done, gpointer data, GError **error);
+/* Starts relaying on the calling thread's thread-default main context. */
+void p65_pair_start (P65Pair *pair);
 void p65_pair_free (P65Pair *pair);
 
 guint64 p65_pair_get_bytes (P65Pair *pair, gboolean a_to_b);

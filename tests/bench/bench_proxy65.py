@@ -70,6 +70,20 @@ belfry/direct says how close the relay comes to not being the bottleneck.
 machine's unshared loopback limit, which a relay, doing the same copies
 again, cannot reach on 2 cores).
 
+The concurrent rows (--concurrent-pin, default none) run unpinned: belfry
+relays streams on `[proxy65] threads` threads (default one per CPU), which
+only show on more than one core; --relay-threads sets that key (1: the
+old single-loop placement, for a before/after in one run). Whether the
+client side is the limit there: each row prints the client process's CPU
+(its user-space part, the only part that holds the GIL, apart: the
+blocking sendmsg/recv_into calls run without it), the relay's CPU per
+thread (main, bf-proxy65-N), and the machine's busy and softirq time. The
+direct row drives the same client code through the same sockets without a
+relay, so it is the ceiling of the clients; a client far below a core of
+user time and a machine at 200 % busy say the limit is the machine (the
+second TCP hop's kernel work, much of it softirq charged to no process),
+not the load generator.
+
 Shared machine: before each measurement the script waits until the machine
 is idle; a measurement during which other processes used more than
 --max-other-load of a core (from /proc/stat minus this process, the relay
@@ -251,6 +265,29 @@ def ctx_switches(pid):
 def self_cpu():
     t = os.times()
     return t.user + t.system
+
+
+def self_user_cpu():
+    """User-space CPU of this process: the Python code, which holds the GIL
+    (the blocking socket calls release it; their kernel time is system)."""
+    return os.times().user
+
+
+def thread_cpu(pid):
+    """{thread name: utime+stime seconds}, threads of one name summed (the
+    relay's main thread, bf-proxy65-N relay threads, bf-media-N, ...)."""
+    out = {}
+    for tid in threads_of(pid):
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if tid == pid:
+            comm = "main"
+        out[comm] = out.get(comm, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -520,7 +557,9 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0, core
     last_change = [0.0] * n
     max_gap = [0.0] * n
     relay_cpu0 = cpu_seconds(relay_pid) if relay_pid else None
+    relay_threads0 = thread_cpu(relay_pid) if relay_pid else {}
     client_cpu0 = self_cpu()
+    client_user0 = self_user_cpu()
     relay_cs0 = ctx_switches(relay_pid) if relay_pid else 0
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     ksoft = ksoftirqd_pids()
@@ -543,7 +582,9 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0, core
                     max_gap[i] = max(max_gap[i], now - last_change[i])
         if t_all is None and all(d is not None for d in done_at):
             relay_cpu1 = cpu_seconds(relay_pid) if relay_pid else None
+            relay_threads1 = thread_cpu(relay_pid) if relay_pid else {}
             client_cpu1 = self_cpu()
+            client_user1 = self_user_cpu()
             ticks1 = cpu_ticks()
             ksoft1 = pids_cpu(ksoft)
             ru1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -590,6 +631,14 @@ def run_transfers(pairs, nbytes, seed, relay_pid, timeout, eof_timeout=5.0, core
         relay_cpu=(relay_cpu1 - relay_cpu0) if relay_pid else None,
         cpu_per_gb=((relay_cpu1 - relay_cpu0) / (total / 1e9)) if relay_pid else None,
         client_util=(client_cpu1 - client_cpu0) / cpu_window, core=core,
+        client_user=(client_user1 - client_user0) / cpu_window,
+        machine_busy=busy_all / cpu_window,
+        # softirq time on every CPU: with IRQ time accounting it is charged
+        # to no process, so loopback TCP work of ours can show as "other"
+        machine_softirq=sum(ticks1[c][1] - ticks0[c][1] for c in ticks1 if c in ticks0)
+        / CLK_TCK / cpu_window,
+        relay_threads={k: (v - relay_threads0.get(k, 0.0)) / cpu_window
+                       for k, v in relay_threads1.items()},
         max_gap=max(max_gap), other=other,
         client_cs_per_mb=((ru1.ru_nvcsw + ru1.ru_nivcsw - ru0.ru_nvcsw - ru0.ru_nivcsw)
                           / (n * nbytes / 1e6)),
@@ -675,6 +724,14 @@ def main():
                     help="comma list of direct,belfry,prosody")
     ap.add_argument("--pin", choices=("split", "none"), default=None,
                     help="split: relay on CPU 0, clients on CPU 1 (default with >= 2 CPUs)")
+    ap.add_argument("--concurrent-pin", choices=("split", "none"), default="none",
+                    help="placement for the concurrent rows (default none: belfry's relay "
+                         "threads and the clients share every CPU, as in production; "
+                         "split: as --pin split)")
+    ap.add_argument("--relay-threads", type=int, default=None,
+                    help="[proxy65] threads for belfry (default: belfry's, the CPU count)")
+    ap.add_argument("--skip-single", action="store_true",
+                    help="only the concurrent rows")
     ap.add_argument("--seed", type=int, default=65)
     ap.add_argument("--max-other-load", type=float, default=0.15,
                     help="a measurement during which other processes used more than this "
@@ -747,7 +804,9 @@ def main():
                                             "listen": f"127.0.0.1:{p65}",
                                             # all concurrent streams come from
                                             # alice; the default allows 16
-                                            "max-streams-per-jid": max(16, args.concurrent)}})
+                                            "max-streams-per-jid": max(16, args.concurrent),
+                                            **({"threads": args.relay_threads}
+                                               if args.relay_threads else {})}})
                 chk = harness.run_belfry(["--config", str(belfry.config), "--check-config"])
                 if chk.returncode != 0:
                     raise BenchError(f"belfry --check-config with proxy65 failed "
@@ -766,8 +825,19 @@ def main():
                 proxies["prosody"] = Proxy("Prosody", PROSODY_PROXY, alice, bob,
                                            lambda: prosody.proc.pid, notes)
 
+        def place(count):
+            """The relay's and the client threads' CPUs for this row; the
+            cores to report busy time for (None when unpinned)."""
+            split = relay_cpus is not None and (count == 1 or args.concurrent_pin == "split")
+            rc, cc = (relay_cpus, client_cpus) if split else (set(avail), set(avail))
+            os.sched_setaffinity(0, cc)   # this thread: the transfer threads inherit it
+            for pid in ([belfry.pid] if belfry is not None and belfry.running() else []):
+                pin(pid, rc)
+            return cores if split else None
+
         def one(case, count, nbytes, seed):
             key = (case, count)
+            row_cores = place(count)
             for attempt in range(args.retries + 1):
                 if wait_idle(args.idle_wait) is None:
                     disturbed["no_quiet"] += 1
@@ -776,10 +846,10 @@ def main():
                         pairs, pid = direct_pairs(count), None
                     else:
                         pairs, pid = proxies[case].open_pairs(count), proxies[case].pid_fn()
-                        pin(pid, relay_cpus)   # threads created since start, if any
+                        pin(pid, relay_cpus if row_cores else set(avail))   # new threads
                     try:
                         r = run_transfers(pairs, nbytes, seed, pid,
-                                          timeout_for(count * nbytes), cores=cores)
+                                          timeout_for(count * nbytes), cores=row_cores)
                     finally:
                         close_pairs(pairs)
                 except (BenchError, OSError, AssertionError) as e:
@@ -791,6 +861,13 @@ def main():
                        if r.cpu_per_gb is not None else "")
                 print(f"  {case:8s} {count:3d} x {nbytes / 1e6:7.1f} MB: {r.mbps:8.0f} MB/s"
                       f"{cpu}, client CPU {r.client_util * 100:.0f}%"
+                      f" (user {r.client_user * 100:.0f}%)"
+                      + (f", relay CPU {r.relay_cpu / r.wall * 100:.0f}% ("
+                         + ", ".join(f"{k} {v * 100:.0f}%" for k, v in
+                                     sorted(r.relay_threads.items()) if v >= 0.005) + ")"
+                         if r.relay_cpu is not None else "")
+                      + f", machine busy {r.machine_busy * 100:.0f}% of {ncpu} cores"
+                      f" (softirq {r.machine_softirq * 100:.0f}%)"
                       + "".join(f", {k} core busy {v[0] * 100:.0f}%" for k, v in r.core.items())
                       + (f", OTHER LOAD {r.other * 100:.0f}% of a core" if r.other > 0.05 else "")
                       + f", longest no-progress {r.max_gap * 1000:.0f} ms"
@@ -808,7 +885,7 @@ def main():
 
         for run in range(runs):
             print(f"run {run + 1}/{runs}")
-            for case in cases_single:
+            for case in ([] if args.skip_single else cases_single):
                 one(case, 1, size, args.seed + run)
             for case in cases_single:
                 one(case, args.concurrent, cbytes, args.seed + 100 + run)
@@ -857,7 +934,7 @@ def main():
     print("|---|---|---|")
     for count, nbytes in ((1, size), (args.concurrent, cbytes)):
         for case in ("direct", "belfry", "prosody"):
-            if case not in parts:
+            if case not in parts or (count == 1 and args.skip_single):
                 continue
             size_txt = (f"{nbytes / (1 << 30):g} GiB" if nbytes % (1 << 30) == 0
                         else f"{nbytes / (1 << 20):g} MiB")
@@ -887,15 +964,22 @@ def main():
     print("Details (medians):")
     for (case, count), rs in sorted(results.items()):
         print(f"- {case}, {count} transfer(s): client process CPU "
-              f"{med([r.client_util for r in rs]) * 100:.0f}% of one core"
+              f"{med([r.client_util for r in rs]) * 100:.0f}% of one core (of which user "
+              f"space, holding the GIL, {med([r.client_user for r in rs]) * 100:.0f}%)"
               + (f", relay CPU {med([r.relay_cpu / r.wall for r in rs]) * 100:.0f}% of one core"
+                 + " (" + ", ".join(
+                     f"{k} {med([r.relay_threads.get(k, 0.0) for r in rs]) * 100:.0f}%"
+                     for k in sorted(rs[0].relay_threads)
+                     if med([r.relay_threads.get(k, 0.0) for r in rs]) >= 0.005) + ")"
                  if rs[0].relay_cpu is not None else "")
+              + f", machine busy {med([r.machine_busy for r in rs]) * 100:.0f}% "
+                f"of {ncpu} cores (softirq {med([r.machine_softirq for r in rs]) * 100:.0f}%)"
               + "".join(
                   f"; {k} core (CPU {cores[k]}) busy {med([r.core[k][0] for r in rs]) * 100:.0f}%"
                   f" (softirq {med([r.core[k][1] for r in rs]) * 100:.0f}%)"
                   + (f" = {med([r.core[k][2] for r in rs]):.2f} core-s per GB"
                      if k == "relay" and case != "direct" else "")
-                  for k in (cores or {}))
+                  for k in rs[0].core)
               + f"; context switches per MB: client {med([r.client_cs_per_mb for r in rs]):.1f}"
               + (f", relay {med([r.relay_cs_per_mb for r in rs]):.1f}" if case != "direct" else "")
               + f"; longest no-progress gap {max(r.max_gap for r in rs) * 1000:.0f} ms"

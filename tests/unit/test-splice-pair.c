@@ -2,7 +2,8 @@
  * owns the two sockets.  On success the pair does (and closes them once, in
  * p65_pair_free); when its pipes cannot be made (EMFILE here, forced with a
  * low RLIMIT_NOFILE) it touches neither, closes only what it made, and the
- * caller still owns both. */
+ * caller still owns both.  A pair prepared on one thread relays (and
+ * throttles) on the context of the thread that starts it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -135,6 +136,81 @@ test_success_takes_and_closes (void)
   close (b[1]);
 }
 
+/* Prepared on this thread, started and freed on another with a context of
+ * its own (as proxy65's relay threads do): it relays there, and its
+ * bandwidth throttle wakes it on that context, never on the default one
+ * (which nobody runs here: a throttle there would stall the pair). */
+typedef struct {
+  P65Pair *pair;
+  GMainContext *context;
+  GMainLoop *loop;
+} PairThread;
+
+static gpointer
+pair_thread (gpointer data)
+{
+  PairThread *pt = data;
+  g_main_context_push_thread_default (pt->context);
+  p65_pair_start (pt->pair);
+  g_main_loop_run (pt->loop);
+  p65_pair_free (pt->pair);
+  g_main_context_pop_thread_default (pt->context);
+  return NULL;
+}
+
+static void
+test_started_on_another_thread (void)
+{
+  int a[2], b[2];
+  socket_pairs (a, b);
+  /* 100 kB/s: the first 25 kB pass at once (the bucket), the rest only
+   * after throttle wake-ups. */
+  P65PairLimits limits = { .pipe_size = 65536, .bandwidth = 100000 };
+  gboolean done = FALSE;
+  g_autoptr (GError) error = NULL;
+  PairThread pt = { 0 };
+  pt.pair = p65_pair_prepare (a[0], b[0], &limits, on_done, &done, &error);
+  g_assert_no_error (error);
+  pt.context = g_main_context_new ();
+  pt.loop = g_main_loop_new (pt.context, FALSE);
+  GThread *thread = g_thread_new ("pair", pair_thread, &pt);
+
+  enum { TOTAL = 60000 };
+  static char out[TOTAL], in[TOTAL];
+  for (gsize i = 0; i < TOTAL; i++)
+    out[i] = (char) (i * 7 + 3);
+  gsize sent = 0, got = 0;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (got < TOTAL && g_get_monotonic_time () < deadline)
+    {
+      if (sent < TOTAL)
+        {
+          ssize_t n = write (a[1], out + sent, TOTAL - sent);
+          if (n > 0)
+            sent += (gsize) n;
+        }
+      ssize_t n = read (b[1], in + got, TOTAL - got);
+      if (n > 0)
+        got += (gsize) n;
+      else
+        g_usleep (2000);
+    }
+  g_assert_cmpuint (got, ==, TOTAL);
+  g_assert_true (memcmp (in, out, TOTAL) == 0);
+  /* Nothing of the pair's was ever put on the default context. */
+  g_assert_false (g_main_context_pending (NULL));
+
+  g_main_loop_quit (pt.loop);
+  g_thread_join (thread);
+  g_assert_false (fd_open (a[0]));
+  g_assert_false (fd_open (b[0]));
+  g_assert_false (done);
+  g_main_loop_unref (pt.loop);
+  g_main_context_unref (pt.context);
+  close (a[1]);
+  close (b[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -142,5 +218,6 @@ main (int argc, char **argv)
   g_test_add_func ("/splice-pair/fail/no-pipe", test_no_pipe_at_all);
   g_test_add_func ("/splice-pair/fail/second-pipe", test_second_pipe_fails);
   g_test_add_func ("/splice-pair/success-takes-and-closes", test_success_takes_and_closes);
+  g_test_add_func ("/splice-pair/started-on-another-thread", test_started_on_another_thread);
   return g_test_run ();
 }
