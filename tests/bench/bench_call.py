@@ -3,7 +3,11 @@ two-leg calls (alice -> belfry -> bob, SRTP on both legs), against a minimal
 SRTP forwarder and Debian's rtpengine, in the same run.
 
     /usr/bin/python3 tests/bench/bench_call.py          (after ninja -C build)
-    --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls
+    --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls,
+        idle 100/10, a 3 s overload
+    --only direct,forwarder,rtpengine,belfry (the rows), idle, capacity,
+        overload; --sessions 500,2000 (audio rows); --idle 1000/10;
+        --capacity-cpus shared|split; --overload-calls/-factor/-seconds
     --perf: also a perf profile of belfry's media worker
 
 Everything runs inside a private network namespace (re-exec under
@@ -47,9 +51,24 @@ per direction); a row with N calls has exactly N calls set up:
   ICE=remove), plain RTP/AVP (audio and video m-lines); CPU of every thread
   of the process (schedstat, listed anew per window: rtpengine starts threads
   as calls come), /proc/PID/stat utime+stime printed beside it.
-* capacity: a second belfry with `[media] workers = 2` (both workers on CPU
-  0: two vCPUs, one for the load), audio calls stepped up until loss >= 0.1 %;
-  VmRSS per call.
+* capacity: a second belfry with `[media] workers = 2`, audio calls stepped
+  up until loss >= 0.1 %; VmRSS per call.  --capacity-cpus shared (default):
+  belfry and the load both on CPUs 0 and 1 (two cores for belfry: the load
+  shares them, its CPU is reported beside the workers'); split: belfry on
+  CPU 0, the load on CPU 1.
+* idle calls: a belfry (workers = 1) with ACTIVE calls sending, first with
+  only them set up, then with SETUP set up (the same run): cost per relayed
+  packet.
+* overload: on the capacity belfry, its calls offered a multiple of their
+  rate in one run of back-to-back windows (normal, overload, first second
+  after, more after); drops per reason from belfry's /metrics and the
+  kernel's per-socket counters; a disco#info and a new call timed during
+  the overload; sessions before and after.
+Rows of 500 and 2,000 calls: calls beyond the first 50 are set up 48 at a
+time, and beyond 1,000 by further caller accounts (max-calls-per-jid is at
+most 1,000); rtpengine runs rows up to RTPENGINE_MAX calls.  A row with
+loss reports the loss; only a failed call setup or a dead load ends the
+rows (the report shows the windows done).
 """
 
 import argparse
@@ -1042,16 +1061,26 @@ def run_rows(targets, plan, rounds, seconds, warmup, res):
     `rounds` rounds of one window per target, back to back (order rotated
     each round).  The no-relay target runs one window per row."""
     res.update({t.name: {} for t in targets})
+    failed = {}
     for n, media in plan:
         for t in targets:
+            if t.name in failed:
+                continue
             t0 = time.monotonic()
-            t.setup(n)
+            try:
+                t.setup(n)
+            except RuntimeError as e:
+                # this relay's rows end here; the others go on
+                failed[t.name] = f"{t.name}: call setup towards N={n} failed: {e}"
+                log(failed[t.name])
+                res.setdefault("failed", []).append(failed[t.name])
+                continue
             res.setdefault("setup_s", {})[(t.name, n)] = time.monotonic() - t0
         t_row = time.monotonic()
         for rd in range(rounds):
             order = targets[rd % len(targets):] + targets[:rd % len(targets)]
             for t in order:
-                if (isinstance(t, DirectTarget) and rd > 0) or n > t.max_n:
+                if (isinstance(t, DirectTarget) and rd > 0) or n > t.max_n or t.name in failed:
                     continue
                 r = run_window(t.load, t.watch(), n, media, seconds, warmup, cpu=t.cpu)
                 t.after_window(r)
@@ -1510,6 +1539,8 @@ def report(res, plan, seconds, warmup, elapsed):
     print()
     if res.get("rows_error"):
         print(f"ROWS INCOMPLETE: {res['rows_error']}")
+    for line in rows.get("failed", []):
+        print(f"ROWS INCOMPLETE: {line}")
     print(f"Conditions: {os.cpu_count()} vCPUs ({platform_cpu()}), shared VM, private netns, "
           f"loopback 127.0.0.1; relay pinned to CPU 0, load/driver/Prosody on CPU 1; rows: "
           f"{res['rounds']} round(s) of one {seconds:.0f} s window per relay, back to back "

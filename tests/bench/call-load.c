@@ -18,15 +18,20 @@
  *                      (the latency floor of this load on this machine)
  *
  * Why not libnice (as echo-load does): the load must not be the bottleneck
- * and must not add its own dispatch latency.  Here all legs of a side share
- * one UDP socket (127.0.0.1, 16 MB buffers), read with recvmmsg (batch 64)
- * and written with sendmmsg; a leg is found by the relay's source port (ICE
- * requests: by our ufrag in USERNAME).  One thread, one GLib main loop.
- * During a run the sockets are not polled: every 1 ms tick first drains
- * both sockets, then sends what is due.  So the relay's sends never wake
- * the load (on loopback the sender pays for waking the receiver; a relay's
- * real peers are across a NIC), and the load wakes 1000 times a second
- * whatever the rate.  Arrival times are the kernel's (SO_TIMESTAMPNS,
+ * and must not add its own dispatch latency.  Every leg has its own UDP
+ * socket on 127.0.0.1 (1 MB buffers), as a real peer has its own address:
+ * a relay that demultiplexes by remote address must see one per leg (2,000
+ * calls: 4,000 sockets, RLIMIT_NOFILE raised to its hard limit).  All are in
+ * one epoll set; a readable leg is read with recvmmsg (batch 64), packets
+ * are sent one by one as they are made (sendto).  One thread, one GLib main
+ * loop.  During a run the sockets are not polled: every tick (a timerfd,
+ * 250 us to 1 ms: about TICK_BURST packets a tick at the run's highest
+ * rate, so that 200k pps arrive in bursts of ~50, not 200) first drains
+ * the readable legs, then sends what is due.  So the relay's sends never
+ * wake the load (on loopback the sender pays for waking the receiver; a
+ * relay's real peers are across a NIC).  A load that was not scheduled
+ * for a while catches up at most CATCH_UP_MS of packets: the rest are not
+ * sent, and the window's offered rate shows it.  Arrival times are the kernel's (SO_TIMESTAMPNS,
  * CLOCK_REALTIME, mapped onto CLOCK_MONOTONIC with an offset taken at the
  * start of the run): latency = send time (just before protect + sendmmsg)
  * to arrival in the load's socket, whatever the tick.
@@ -42,10 +47,12 @@
  * length, pattern; counters must increase (reordered/duplicates counted).
  *
  * Lines in (stdin):
- *   call I                      both legs of call I (ice: prints per side
+ *   call I                      both legs of call I, each with its own
+ *                               socket (ice: prints per side
  *                               "I S credentials U P", "I S fingerprint H FP",
  *                               "I S candidate F C TYPE IP PORT PRIO",
- *                               "I S gathering-done"; others: "I ready")
+ *                               "I S gathering-done"; others: "I ready
+ *                               A_PORT B_PORT", the legs' ports)
  *   I S remote-ice UFRAG PWD controlling|controlled   (the relay's role)
  *   I S remote-dtls active|passive HASH FP            (OUR setup)
  *   I S candidate F C TYPE IP PORT PRIO               (the relay's)
@@ -54,11 +61,19 @@
  *                               one verified packet: "I media-ok T_US"
  *   watch FILE...               schedstat files whose first fields (ns) are
  *                               summed at the window edges (target CPU)
- *   run PPS SECONDS WARMUP N SIZE audio|video
- *                               first N calls, both directions, PPS per
- *                               direction and call, SIZE-byte plain RTP;
- *                               "window-start", "window-end", then (after a
- *                               300 ms drain) "window-report K=V ..."
+ *   run PPS SECONDS WARMUP N SIZE audio|video [PPS2 SECONDS2 ...]
+ *                               first N calls (the others stay idle), both
+ *                               directions, PPS per direction and call,
+ *                               SIZE-byte plain RTP; each extra pair is a
+ *                               further window right after the previous
+ *                               one at its own rate (overload and
+ *                               recovery; up to MAX_SEGS in all):
+ *                               "window-start", "segment-start K" for each
+ *                               further window, "window-end", then (after a
+ *                               300 ms drain) one "window-report seg=K
+ *                               K=V ..." per window (a packet belongs to
+ *                               the window it was sent in; "relayed" to the
+ *                               one it arrived in) and "window-spikes ..."
  *   stream I                    as probe, but audio goes on (50 pps each
  *                               way) until the call ends
  *   end I close|drop [a|b]      ends both legs (or one): close sends a DTLS
@@ -69,7 +84,8 @@
  *                               (tests/soak/test_soak.py: calls come and
  *                               go all along; an index is never reused)
  *   stats | quit
- * Lines out, besides: "I S ice-connected", "I S dtls-connected PROFILE",
+ * Lines out, besides: "ports per-leg max-calls N" first (N: what
+ * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
  * "I S failed WHAT ...", "error ...". */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
