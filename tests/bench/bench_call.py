@@ -1164,7 +1164,7 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, ov
     started = time.monotonic()
     bcpus, lcpus, _ = CPU_PLANS[cpu_plan]
     ncpus = len(bcpus.split(","))
-    biggest = max(steps + [overload["calls"] or 0 if overload else 0])
+    biggest = max(steps + [(overload["calls"] or 0) if overload else 0])
     bt = BelfryTarget(harness, tmp, 2, biggest + 1, cpus=bcpus, load_cpus=lcpus, metrics=True)
     try:
         res["rss0_kb"] = bt.rss0
@@ -1217,6 +1217,7 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, ov
                 res["overload_error"] = "no capacity measured (no step held): overload not run"
             else:
                 try:
+                    bt.setup(n)
                     res["overload"] = run_overload(harness, bt, n, overload, warmup)
                 except Exception as e:
                     log(f"overload row failed: {e!r}")
