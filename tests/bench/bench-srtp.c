@@ -2,7 +2,12 @@
  * relay pays it (a sender's protect, then the relay's unprotect + protect
  * with the other leg's keys), as in reference/test-servers.md.
  *
- *   build/tests/bench/bench-srtp [packets]      (default 200000) */
+ *   build/tests/bench/bench-srtp [packets]      (default 200000)
+ *   build/tests/bench/bench-srtp contexts N...  cost of one protect (GCM,
+ *                                               172 B) with N sessions in
+ *                                               the process, round robin
+ *                                               (a relay holds one per leg:
+ *                                               2,000 calls = 4,000) */
 #include <string.h>
 #include <time.h>
 #include <glib.h>
@@ -65,9 +70,65 @@ bench (BfMediaSrtpProfile profile, gsize size, guint packets)
   bf_media_srtp_free (leg_b);
 }
 
+/* Whether a packet's SRTP cost depends on how many sessions the process
+ * holds (libsrtp2's crypto backend keeps per-session state: Debian's uses
+ * NSS). */
+static void
+bench_contexts (guint n)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaSrtp **s = g_new0 (BfMediaSrtp *, n);
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 k[2][16], salt[2][14];
+      for (guint j = 0; j < 16; j++)
+        k[0][j] = (guint8) (i * 7 + j), k[1][j] = (guint8) (i * 11 + j + 3);
+      for (guint j = 0; j < 14; j++)
+        salt[0][j] = (guint8) (i * 5 + j), salt[1][j] = (guint8) (i * 13 + j + 1);
+      s[i] = bf_media_srtp_new (BF_MEDIA_SRTP_AEAD_AES_128_GCM, k[0], salt[0], k[1], salt[1],
+                                8, &error);
+      g_assert_no_error (error);
+    }
+  guint8 buf[2048];
+  guint packets = MAX (20000, 4 * n);
+  gint64 cpu_start = 0;
+  /* the first pass over the sessions (each one's first packet: libsrtp
+   * derives the stream's keys then) is not counted */
+  for (guint i = 0; i < n + packets; i++)
+    {
+      if (i == n)
+        cpu_start = thread_cpu_us ();
+      memset (buf, 0x5a, 172);
+      buf[0] = 0x80;
+      buf[1] = 111;
+      buf[2] = (guint8) ((i / n) >> 8);
+      buf[3] = (guint8) (i / n);
+      buf[8] = 0x12;
+      gsize len = 172;
+      if (bf_media_srtp_protect (s[i % n], FALSE, buf, &len, sizeof buf) != BF_MEDIA_SRTP_OK)
+        g_error ("SRTP failed at packet %u", i);
+    }
+  gint64 cpu = thread_cpu_us () - cpu_start;
+  g_print ("%6u sessions: %.2f us CPU per protect (AEAD_AES_128_GCM, 172 B)\n", n,
+           (double) cpu / packets);
+  for (guint i = 0; i < n; i++)
+    bf_media_srtp_free (s[i]);
+  g_free (s);
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc > 2 && strcmp (argv[1], "contexts") == 0)
+    {
+      for (int a = 2; a < argc; a++)
+        {
+          guint n = (guint) g_ascii_strtoull (argv[a], NULL, 10);
+          if (n > 0 && n <= 100000)
+            bench_contexts (n);
+        }
+      return 0;
+    }
   guint packets = argc > 1 ? (guint) g_ascii_strtoull (argv[1], NULL, 10) : 200000;
   if (packets == 0 || packets > 65535 * 1000)
     packets = 200000;

@@ -3,7 +3,11 @@ two-leg calls (alice -> belfry -> bob, SRTP on both legs), against a minimal
 SRTP forwarder and Debian's rtpengine, in the same run.
 
     /usr/bin/python3 tests/bench/bench_call.py          (after ninja -C build)
-    --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls
+    --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls,
+        idle 100/10, a 3 s overload
+    --only direct,forwarder,rtpengine,belfry (the rows), idle, capacity,
+        overload; --sessions 500,2000 (audio rows); --idle 1000/10;
+        --capacity-cpus shared|split; --overload-calls/-factor/-seconds
     --perf: also a perf profile of belfry's media worker
 
 Everything runs inside a private network namespace (re-exec under
@@ -47,9 +51,24 @@ per direction); a row with N calls has exactly N calls set up:
   ICE=remove), plain RTP/AVP (audio and video m-lines); CPU of every thread
   of the process (schedstat, listed anew per window: rtpengine starts threads
   as calls come), /proc/PID/stat utime+stime printed beside it.
-* capacity: a second belfry with `[media] workers = 2` (both workers on CPU
-  0: two vCPUs, one for the load), audio calls stepped up until loss >= 0.1 %;
-  VmRSS per call.
+* capacity: a second belfry with `[media] workers = 2`, audio calls stepped
+  up until loss >= 0.1 %; VmRSS per call.  --capacity-cpus shared (default):
+  belfry and the load both on CPUs 0 and 1 (two cores for belfry: the load
+  shares them, its CPU is reported beside the workers'); split: belfry on
+  CPU 0, the load on CPU 1.
+* idle calls: a belfry (workers = 1) with ACTIVE calls sending, first with
+  only them set up, then with SETUP set up (the same run): cost per relayed
+  packet.
+* overload: on the capacity belfry, its calls offered a multiple of their
+  rate in one run of back-to-back windows (normal, overload, first second
+  after, more after); drops per reason from belfry's /metrics and the
+  kernel's per-socket counters; a disco#info and a new call timed during
+  the overload; sessions before and after.
+Rows of 500 and 2,000 calls: calls beyond the first 50 are set up 48 at a
+time, and beyond 1,000 by further caller accounts (max-calls-per-jid is at
+most 1,000); rtpengine runs rows up to RTPENGINE_MAX calls.  A row with
+loss reports the loss; only a failed call setup or a dead load ends the
+rows (the report shows the windows done).
 """
 
 import argparse
@@ -86,7 +105,11 @@ AUDIO = ("audio", 172, 50)        # kind, plain RTP bytes, pps per direction
 VIDEO = ("video", 1200, 100)
 CALLEE = r"bob\40localhost\2fload@relay.localhost"
 LOSS_LIMIT = 0.001
-LATENCY_LIMIT_US = 50000     # second capacity criterion: p99 below 50 ms
+LATENCY_LIMIT_US = 5000      # second capacity criterion (issue 12's goal): p99 below 5 ms
+RTPENGINE_MAX = 500          # rows with more calls run without rtpengine (its port range)
+SETUP_SAMPLE = 50            # calls set up SETUP_PARALLEL at a time: the setup-time figure
+SETUP_PARALLEL = 16
+BULK_PARALLEL = 48           # the rest (500-2,000 calls) set up this many at a time
 
 
 def q(ns, tag):
@@ -159,21 +182,50 @@ def parse_kv(line):
 # ---------------------------------------------------------------------------
 
 class Load:
-    def __init__(self, exe, mode):
-        self.proc = subprocess.Popen(["taskset", "-c", "1", str(exe), mode],
+    """A call-load process.  Its window lines ("window-*", "segment-*") go
+    to their own queue (self.reports), so that a call set up while a window
+    runs (the overload row) cannot consume them."""
+
+    def __init__(self, exe, mode, cpus="1"):
+        self.proc = subprocess.Popen(["taskset", "-c", cpus, str(exe), mode],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1)
         self.events = queue.Queue()     # (monotonic, str line | other event | None)
+        self.reports = queue.Queue()    # window lines
         self.pending = []
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
         _, line = self.wait(lambda l: l.startswith("ports "), 10, "ports")
-        self.ports = [int(x) for x in line.split()[1:3]]
+        m = re.search(r"max-calls (\d+)", line)
+        self.max_calls = int(m.group(1)) if m else 0
 
     def _read(self):
         for line in self.proc.stdout:
-            self.events.put((time.monotonic(), line.rstrip("\n")))
+            line = line.rstrip("\n")
+            if line.startswith(("window-", "segment-")):
+                self.reports.put(line)
+            else:
+                self.events.put((time.monotonic(), line))
         self.events.put((time.monotonic(), None))
+        self.reports.put(None)
+
+    def report_line(self, prefix, timeout):
+        """The next window line; it must start with prefix."""
+        try:
+            line = self.reports.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError(f"load: no {prefix} within {timeout:.0f}s") from None
+        if line is None:
+            raise RuntimeError(f"load exited ({self.proc.poll()})")
+        if not line.startswith(prefix):
+            raise RuntimeError(f"load: {line!r} where {prefix} was due")
+        return line
+
+    def new_call(self, i, timeout=5):
+        """srtp/plain/direct modes: call i; returns its legs' ports (a, b)."""
+        self.send(f"call {i}")
+        _, line = self.wait(lambda l, i=i: l.startswith(f"{i} ready "), timeout, f"call {i}")
+        return tuple(int(x) for x in line.split()[2:4])
 
     def send(self, line):
         self.proc.stdin.write(line + "\n")
@@ -271,17 +323,34 @@ def run_window(load, watch, n, media, seconds, warmup, cpu=0):
     return best
 
 
-def one_window(load, watch, n, media, seconds, warmup):
-    kind, size, pps = media
-    quiet = wait_quiet(QUIET_WAIT) if QUIET_WAIT > 0 else 0.0
+def run_segments(load, watch, n, media, warmup, segments, during=None):
+    """One run of the load on the first n calls: after the warm-up, one
+    window per (pps, seconds) segment, back to back (the load does not
+    pause between them).  during(k) is called as segment k starts.  Returns
+    the parsed window-report of every segment."""
+    kind, size, _ = media
     load.send("watch " + " ".join(watch))
-    load.send(f"run {pps} {seconds} {warmup} {n} {size} {kind}")
-    load.wait(lambda l: l == "window-start", warmup + 10, "window-start")
-    load.wait(lambda l: l == "window-end", seconds + 10, "window-end")
-    _, rep = load.wait(lambda l: l.startswith("window-report"), 10, "window-report")
-    _, spikes = load.wait(lambda l: l.startswith("window-spikes"), 10, "window-spikes")
-    kv = parse_kv(rep)
-    kv["spikes"] = spikes.split()[1:]
+    load.send(f"run {segments[0][0]} {segments[0][1]} {warmup} {n} {size} {kind}"
+              + "".join(f" {p} {s}" for p, s in segments[1:]))
+    load.report_line("window-start", warmup + 10)
+    if during:
+        during(0)
+    for k in range(1, len(segments)):
+        load.report_line(f"segment-start {k}", segments[k - 1][1] + 10)
+        if during:
+            during(k)
+    load.report_line("window-end", segments[-1][1] + 10)
+    reps = [parse_kv(load.report_line("window-report", 10)) for _ in segments]
+    spikes = load.report_line("window-spikes", 10).split()[1:]
+    for kv in reps:
+        kv["spikes"] = spikes
+    return reps
+
+
+def window_figures(kv, n, media):
+    """Derived figures of one window (or segment) report."""
+    kind, size, _ = media
+    pps = kv["pps"]
     cpu = kv["target_cpu_ns"] / 1e9
     sent = max(1.0, kv["sent"])
     kv.update({
@@ -297,8 +366,15 @@ def one_window(load, watch, n, media, seconds, warmup):
         # this shared VM, or the relay's other threads), fraction of the window
         "other0": max(0.0, kv["busy0_ms"] / 1e3 - cpu) / kv["seconds"],
         "other1": max(0.0, kv["busy1_ms"] / 1e3 - kv["load_cpu_ns"] / 1e9) / kv["seconds"],
-        "quiet": quiet,
     })
+    return kv
+
+
+def one_window(load, watch, n, media, seconds, warmup):
+    quiet = wait_quiet(QUIET_WAIT) if QUIET_WAIT > 0 else 0.0
+    kv = window_figures(run_segments(load, watch, n, media, warmup, [(media[2], seconds)])[0],
+                        n, media)
+    kv["quiet"] = quiet
     time.sleep(0.2)
     return kv
 
@@ -318,6 +394,7 @@ class Target:
     name = label = ""
     cpu_label = "of CPU"
     cpu = 0                # the CPU whose other users make a window suspect
+    max_n = 1 << 30        # rows with more calls are not run for this relay
     load = None
 
     def setup(self, n):
@@ -341,8 +418,7 @@ class DirectTarget(Target):
     def __init__(self, nmax):
         self.load = Load(LOAD_EXE, "direct")
         for i in range(nmax):
-            self.load.send(f"call {i}")
-            self.load.wait(lambda l, i=i: l == f"{i} ready", 5, "call")
+            self.load.new_call(i)
 
 
 class ForwarderTarget(Target):
@@ -357,8 +433,7 @@ class ForwarderTarget(Target):
         assert self.fwd.stdout.readline().strip() == "ready"
         self.load = Load(LOAD_EXE, "srtp")
         for i in range(nmax):
-            self.load.send(f"call {i}")
-            self.load.wait(lambda l, i=i: l == f"{i} ready", 5, "call")
+            self.load.new_call(i)
             self.load.send(f"{i} a dest {ports[2 * i]}")
             self.load.send(f"{i} b dest {ports[2 * i + 1]}")
 
@@ -468,6 +543,9 @@ def sdp_ports(text):
 
 class RtpengineTarget(Target):
     name, label = "rtpengine", "rtpengine 10.5, plain RTP"
+    # 8 ports per call (2 legs x audio, video x RTP, RTCP) from its default
+    # range of 10,000: rows above this are not run for rtpengine
+    max_n = RTPENGINE_MAX
 
     def __init__(self, tmp):
         import harness
@@ -496,10 +574,9 @@ class RtpengineTarget(Target):
         self.made = 0
 
     def setup(self, n):
-        pa, pb = self.load.ports
+        n = min(n, RTPENGINE_MAX)
         for i in range(self.made, n):
-            self.load.send(f"call {i}")
-            self.load.wait(lambda l, i=i: l == f"{i} ready", 5, "call")
+            pa, pb = self.load.new_call(i)
             cid = f"bench-{i}-{os.urandom(3).hex()}"
             r = self.ng({"command": "offer", "call-id": cid, "from-tag": f"alice{i}",
                          "sdp": sdp(pa, 1000 + i), "ICE": "remove"})
@@ -559,7 +636,7 @@ class Jingle:
     def __init__(self, harness, prosody, user, resource, sink, who):
         from slixmpp.xmlstream.handler import Callback
         from slixmpp.xmlstream.matcher import MatchXPath
-        self.c = harness.Client(f"{user}@{harness.DOMAIN}/{resource}", harness.USERS[user],
+        self.c = harness.Client(f"{user}@{harness.DOMAIN}/{resource}", bench_users(harness)[user],
                                 prosody.c2s_port)
         self.full_jid = self.c.full_jid
 
@@ -657,8 +734,11 @@ class CallState:
 class Calls:
     """Sets up calls through belfry, several at a time."""
 
-    def __init__(self, load, alice, bob):
+    def __init__(self, load, alice, bob, callers=()):
         self.load, self.alice, self.bob = load, alice, bob
+        # [alice, further callers]: call i is placed by callers[i // CALLS_PER_CALLER]
+        # (belfry's [call] max-calls-per-jid is at most 1000)
+        self.callers = [alice] + list(callers)
         self.calls = []
         self.by_b_sid = {}
         self.by_a_sid = {}
@@ -671,10 +751,11 @@ class Calls:
         a = c.info["a"]
         tr = transport_xml(a["creds"], a["fp"], "actpass", a["cands"])
         body = contents_xml(tr, 0x10000000 + c.i, 0x18000000 + c.i, f"alice{c.i}")
+        caller = self.callers[c.i // CALLS_PER_CALLER]
         j = (f"<jingle xmlns='{NS_JINGLE}' action='session-initiate' sid={quoteattr(c.a_sid)} "
-             f"initiator={quoteattr(self.alice.full_jid)}>{body}</jingle>")
+             f"initiator={quoteattr(caller.full_jid)}>{body}</jingle>")
         c.t0 = time.monotonic()
-        self.alice.send(iq_set(CALLEE, j))
+        self.callers[c.i // CALLS_PER_CALLER].send(iq_set(CALLEE, j))
 
     def _answer_b(self, c):
         b = c.info["b"]
@@ -804,18 +885,31 @@ class Calls:
         return [c.done for c in self.calls[start:upto]]
 
 
-def start_belfry(harness, prosody, tmp, workers, max_calls):
+CALLS_PER_CALLER = 1000        # belfry's [call] max-calls-per-jid allows up to 1000
+
+
+def bench_users(harness):
+    """The harness' accounts plus callers alice1, alice2, ... (1000 calls each)."""
+    users = dict(harness.USERS)
+    for k in range(1, 5):
+        users[f"alice{k}"] = f"alice{k}-pw-bench"
+    return users
+
+
+def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_port=None):
     groups = {"media": {"addresses": "127.0.0.1", "workers": str(workers),
                         "max-sessions": str(max(1000, 2 * max_calls + 10))},
-              # One account places every call of the load: the fair-use
+              # A few accounts place every call of the load: the fair-use
               # limits (per JID and per minute) are off for the benchmark.
               "limits": {"max-sessions-per-jid": "0"},
-              "call": {"max-calls-per-jid": str(min(1000, max(4, max_calls))),
+              "call": {"max-calls-per-jid": str(min(CALLS_PER_CALLER, max(4, max_calls))),
                        "max-calls-per-minute": "0"}}
-    b = harness.Belfry(tmp / f"belfry-w{workers}", port=prosody.component_port,
-                       modules="call", groups=groups)
+    if metrics_port:
+        groups["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
+    b = harness.Belfry(tmp / f"belfry-w{workers}-{os.urandom(2).hex()}",
+                       port=prosody.component_port, modules="call", groups=groups)
     b.start()
-    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(b.pid)], check=True,
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(b.pid)], check=True,
                    capture_output=True)
     return b
 
@@ -826,29 +920,87 @@ class BelfryTarget(Target):
     name = "belfry"
     cpu_label = "of bf-media-*"
 
-    def __init__(self, harness, tmp, workers, max_calls):
+    def __init__(self, harness, tmp, workers, max_calls, cpus="0", load_cpus="1",
+                 metrics=False):
         self.workers = workers
         self.label = f"belfry call, SRTP both legs, workers = {workers}"
-        self.prosody = harness.Prosody()
+        self.prosody = harness.Prosody(users=bench_users(harness))
         self.prosody.start()
         self.belfry = self.alice = self.bob = None
-        self.setups = []
+        self.extra_callers = []
+        self.setups = []           # setup times of the calls set up SETUP_PARALLEL at a time
+        self.bulk = []             # (calls, seconds, parallel) of the bulk setups
+        self.metrics_port = harness.free_port() if metrics else None
         try:
-            self.belfry = start_belfry(harness, self.prosody, tmp, workers, max_calls)
+            self.belfry = start_belfry(harness, self.prosody, tmp, workers, max_calls, cpus,
+                                       self.metrics_port)
             self.rss0 = vm_rss_kb(self.belfry.pid)
-            self.load = Load(LOAD_EXE, "ice")
+            self.load = Load(LOAD_EXE, "ice", load_cpus)
+            if self.load.max_calls and self.load.max_calls < max_calls:
+                raise RuntimeError(f"the load can hold {self.load.max_calls} calls "
+                                   f"(RLIMIT_NOFILE), {max_calls} wanted")
             self.alice = Jingle(harness, self.prosody, "alice", "bench", self.load.events, "alice")
             self.bob = Jingle(harness, self.prosody, "bob", "load", self.load.events, "bob")
-            self.calls = Calls(self.load, self.alice, self.bob)
+            for k in range(1, max_calls // CALLS_PER_CALLER + 1):
+                self.extra_callers.append(Jingle(harness, self.prosody, f"alice{k}", "bench",
+                                                 self.load.events, "alice"))
+            self.calls = Calls(self.load, self.alice, self.bob, self.extra_callers)
         except Exception:
             self.close()
             raise
 
     def setup(self, n):
-        if n > len(self.calls.calls):
-            t = time.monotonic()
-            self.setups += self.calls.setup(n)
-            log(f"belfry (workers = {self.workers}): {n} calls up ({time.monotonic() - t:.1f} s)")
+        """Calls up to n: the first SETUP_SAMPLE SETUP_PARALLEL at a time (their
+        setup times are the reported figure), the rest BULK_PARALLEL at a time."""
+        have = len(self.calls.calls)
+        if n <= have:
+            return
+        t = time.monotonic()
+        sample = min(n, SETUP_SAMPLE)
+        if sample > have:
+            self.setups += self.calls.setup(sample, parallel=SETUP_PARALLEL)
+        if n > max(have, sample):
+            t1 = time.monotonic()
+            self.calls.setup(n, parallel=BULK_PARALLEL)
+            self.bulk.append((n - max(have, sample), time.monotonic() - t1, BULK_PARALLEL))
+        log(f"belfry (workers = {self.workers}): {n} calls up ({time.monotonic() - t:.1f} s)")
+
+    def metrics(self):
+        """belfry's /metrics as {(name, labels): value}."""
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            m = re.match(r"^([a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
+            if m:
+                out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+        return out
+
+    def socket_drops(self):
+        """Datagrams the kernel dropped at belfry's UDP sockets (receive
+        queue full): the drops column of /proc/net/udp for belfry's sockets
+        (this network namespace holds only the benchmark's)."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{self.belfry.pid}/fd"):
+            try:
+                t = os.readlink(f"/proc/{self.belfry.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if t.startswith("socket:["):
+                inodes.add(t[8:-1])
+        drops = 0
+        for name in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                lines = Path(name).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                f = line.split()
+                if len(f) >= 13 and f[9] in inodes:
+                    drops += int(f[12])
+        return drops
 
     def watch(self):
         return schedstat_files(self.belfry.pid, ["bf-media-"])
@@ -865,7 +1017,7 @@ class BelfryTarget(Target):
             except Exception:
                 pass
         super().close()
-        for c in (self.alice, self.bob):
+        for c in [self.alice, self.bob] + self.extra_callers:
             if c:
                 c.close()
         if self.belfry and self.belfry.running():
@@ -909,13 +1061,26 @@ def run_rows(targets, plan, rounds, seconds, warmup, res):
     `rounds` rounds of one window per target, back to back (order rotated
     each round).  The no-relay target runs one window per row."""
     res.update({t.name: {} for t in targets})
+    failed = {}
     for n, media in plan:
         for t in targets:
-            t.setup(n)
+            if t.name in failed:
+                continue
+            t0 = time.monotonic()
+            try:
+                t.setup(n)
+            except RuntimeError as e:
+                # this relay's rows end here; the others go on
+                failed[t.name] = f"{t.name}: call setup towards N={n} failed: {e}"
+                log(failed[t.name])
+                res.setdefault("failed", []).append(failed[t.name])
+                continue
+            res.setdefault("setup_s", {})[(t.name, n)] = time.monotonic() - t0
+        t_row = time.monotonic()
         for rd in range(rounds):
             order = targets[rd % len(targets):] + targets[:rd % len(targets)]
             for t in order:
-                if isinstance(t, DirectTarget) and rd > 0:
+                if (isinstance(t, DirectTarget) and rd > 0) or n > t.max_n or t.name in failed:
                     continue
                 r = run_window(t.load, t.watch(), n, media, seconds, warmup, cpu=t.cpu)
                 t.after_window(r)
@@ -924,38 +1089,83 @@ def run_rows(targets, plan, rounds, seconds, warmup, res):
                 log(f"{t.name:9s} N={n} {media[0]} round {rd + 1}: {k(r['per_cpu_s'])} per CPU-s, "
                     f"{100 * r['util']:.1f}% CPU, p99 {r['lat_p99_us'] / 1e3:.2f} ms, "
                     f"loss {100 * r['loss']:.3f}%, other on CPU{t.cpu} {100 * r['contention']:.0f}%")
+        res.setdefault("row_s", {})[(n, media[0])] = time.monotonic() - t_row
     return res
 
 
 def belfry_extras(bt, plan, seconds, warmup, want_perf, tmp):
-    """With all rows done (nmax calls up): RSS per call, a few active calls
-    among many idle ones, the idle worker, and a perf profile."""
+    """With all rows done (nmax calls up): RSS per call, the idle worker,
+    and a perf profile (a few active calls among many idle ones: the idle
+    row, run_idle)."""
     out = {}
     nmax = len(bt.calls.calls)
     out["rss_per_call_kb"] = (vm_rss_kb(bt.belfry.pid) - bt.rss0) / nmax
     watch = schedstat_files(bt.belfry.pid, ["bf-media-0"])
-    audio_ns = [n for n, m in plan if m == AUDIO and n > 1]
-    small = min(audio_ns) if audio_ns else nmax
-    if small < nmax:
-        out["few_of_many"] = (small, nmax, run_window(bt.load, watch, small, AUDIO, seconds,
-                                                       warmup))
     c0 = sum(int(Path(f).read_text().split()[0]) for f in watch)
     time.sleep(2.0)
     out["idle"] = (sum(int(Path(f).read_text().split()[0]) for f in watch) - c0) / 2e9
     if want_perf:
         tid = watch[0].split("/")[4]
         bt.load.send(f"run {AUDIO[2]} {seconds + 4} 0.5 {nmax} {AUDIO[1]} audio")
-        bt.load.wait(lambda l: l == "window-start", 10, "window-start")
+        bt.load.report_line("window-start", 10)
         out["perf"] = perf_top(bt.belfry.pid, tid, min(4, seconds), tmp)
-        bt.load.wait(lambda l: l.startswith("window-spikes"), seconds + 20, "window-report")
+        for prefix in ("window-end", "window-report", "window-spikes"):
+            bt.load.report_line(prefix, seconds + 20)
     return out
 
 
-def run_capacity(harness, tmp, steps, seconds, warmup, time_budget):
-    """belfry with workers = 2: audio calls stepped up until loss >= 0.1 %."""
-    res = {"steps": [], "held": 0, "held_latency": 0, "stopped": None}
+def run_idle(harness, tmp, total, active, rounds, seconds, warmup):
+    """The idle-calls row on its own belfry (workers = 1, CPU 0; the load on
+    CPU 1): `rounds` windows with `active` calls set up and sending, then
+    the same with `total` set up of which the same `active` send.  Per
+    relayed packet, the second must cost within 10 % of the first."""
+    res = {"total": total, "active": active, "alone": [], "many": []}
+    bt = BelfryTarget(harness, tmp, 1, total)
+    try:
+        bt.setup(active)
+        for rd in range(rounds):
+            r = run_window(bt.load, bt.watch(), active, AUDIO, seconds, warmup)
+            r["round"] = rd
+            res["alone"].append(r)
+            log(f"idle row: {active} of {active}: {k(r['per_cpu_s'])} per CPU-s, "
+                f"loss {100 * r['loss']:.3f}%")
+        t = time.monotonic()
+        bt.setup(total)
+        res["setup_s"] = time.monotonic() - t
+        watch = bt.watch()
+        c0 = sum(int(Path(f).read_text().split()[0]) for f in watch)
+        time.sleep(2.0)
+        res["idle_util"] = (sum(int(Path(f).read_text().split()[0]) for f in watch) - c0) / 2e9
+        for rd in range(rounds):
+            r = run_window(bt.load, bt.watch(), active, AUDIO, seconds, warmup)
+            r["round"] = rd
+            res["many"].append(r)
+            log(f"idle row: {active} of {total}: {k(r['per_cpu_s'])} per CPU-s, "
+                f"loss {100 * r['loss']:.3f}%")
+        res["rss_per_call_kb"] = (vm_rss_kb(bt.belfry.pid) - bt.rss0) / total
+        return res
+    finally:
+        bt.close()
+
+
+CPU_PLANS = {
+    # name: (belfry's CPUs, the load's CPUs, words for the report)
+    "shared": ("0,1", "0,1", "belfry's two workers and the load share CPUs 0 and 1 "
+               "(the driver, Prosody and the XMPP clients on CPU 1)"),
+    "split": ("0", "1", "both belfry workers on CPU 0, the load (and the driver, Prosody, "
+              "the XMPP clients) on CPU 1"),
+}
+
+
+def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, overload):
+    """belfry with workers = 2: audio calls stepped up until loss >= 0.1 %;
+    then (overload = dict) the overload row on the same belfry."""
+    res = {"steps": [], "held": 0, "held_latency": 0, "stopped": None, "cpu_plan": cpu_plan}
     started = time.monotonic()
-    bt = BelfryTarget(harness, tmp, 2, steps[-1])
+    bcpus, lcpus, _ = CPU_PLANS[cpu_plan]
+    ncpus = len(bcpus.split(","))
+    biggest = max(steps + [(overload["calls"] or 0) if overload else 0])
+    bt = BelfryTarget(harness, tmp, 2, biggest + 1, cpus=bcpus, load_cpus=lcpus, metrics=True)
     try:
         res["rss0_kb"] = bt.rss0
         for n in steps:
@@ -979,30 +1189,133 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget):
             r["rss_per_call_kb"] = (r["rss_kb"] - bt.rss0) / n
             r["setup_s"] = setup_s
             r["workers"] = len(watch)
+            r["ncpus"] = ncpus
             res["steps"].append(r)
             log(f"capacity N={n}: loss {100 * r['loss']:.3f}%, workers {100 * r['util']:.0f}% "
-                f"of CPU 0, load {100 * r['load_util']:.0f}% of CPU 1, p99 "
+                f"of a CPU, load {100 * r['load_util']:.0f}%, p99 "
                 f"{r['lat_p99_us'] / 1e3:.1f} ms, RSS/call {r['rss_per_call_kb']:.0f} KiB, "
-                f"other on CPU0 {100 * r['other0']:.0f}%")
+                f"setup {setup_s:.1f} s")
             if r["loss"] >= LOSS_LIMIT or r["bad"] > 0:
                 res["stopped"] = f"loss {100 * r['loss']:.2f}% at N={n}"
                 break
-            if r["load_util"] > 0.95 or r["offered_pps"] < 0.97 * 2 * n * AUDIO[2]:
-                res["stopped"] = (f"the load saturated CPU 1 at N={n} "
-                                  f"({100 * r['load_util']:.0f}%): inconclusive from there on")
+            load_cap = len(lcpus.split(","))
+            if r["load_util"] > 0.95 * load_cap or r["offered_pps"] < 0.97 * 2 * n * AUDIO[2]:
+                res["stopped"] = (f"the load was starved at N={n} ({100 * r['load_util']:.0f}% "
+                                  f"of a CPU, {r['offered_pps']:.0f} of {2 * n * AUDIO[2]} pps "
+                                  "offered): inconclusive from there on")
                 break
             res["held"] = n
             # the latency criterion holds only while every step so far met it
             if all(x["lat_p99_us"] < LATENCY_LIMIT_US for x in res["steps"]):
                 res["held_latency"] = n
         else:
-            res["stopped"] = f"largest step ({steps[-1]}) held"
+            if steps:
+                res["stopped"] = f"largest step ({steps[-1]}) held"
+        if overload:
+            n = overload["calls"] or res["held"]
+            if not n:
+                res["overload_error"] = "no capacity measured (no step held): overload not run"
+            else:
+                try:
+                    bt.setup(n)
+                    res["overload"] = run_overload(harness, bt, n, overload, warmup)
+                except Exception as e:
+                    log(f"overload row failed: {e!r}")
+                    res["overload_error"] = repr(e)
         text = bt.belfry.log()
         res["consent_lost"] = text.count("consent expired")
         res["ended_lines"] = [l for l in text.splitlines() if "failed:" in l][:3]
+        res["bulk"] = bt.bulk
         return res
     finally:
         bt.close()
+
+
+def metric_sum(m, name, label=None):
+    """{label value: sum over workers} of one family (label=None: the total)."""
+    out = {}
+    for (n, labels), v in m.items():
+        if n != name:
+            continue
+        key = None
+        if label:
+            mm = re.search(label + r'="([^"]*)"', labels)
+            key = mm.group(1) if mm else "?"
+        out[key] = out.get(key, 0) + v
+    return out if label else out.get(None, 0)
+
+
+def run_overload(harness, bt, n, ov, warmup):
+    """n calls (the capacity) offered ov["factor"] x their rate for
+    ov["seconds"]: a window at the normal rate before, the overload, then
+    the first second and the next seconds at the normal rate, back to back.
+    During the overload, a disco#info to the component and a new call set
+    up, each timed.  belfry's drop counters (/metrics) and the kernel's drops
+    at its sockets are read before and after."""
+    factor = ov["factor"]
+    segs = [(AUDIO[2], ov["before"]), (AUDIO[2] * factor, ov["seconds"]),
+            (AUDIO[2], 1.0), (AUDIO[2], ov["after"])]
+    watch = bt.watch()
+    m0, d0 = bt.metrics(), bt.socket_drops()
+    log0 = len(bt.belfry.log())
+    probes = {}
+
+    def during(k):
+        if k != 1:
+            return
+        time.sleep(min(1.0, ov["seconds"] / 4))
+        t = time.monotonic()
+        try:
+            el = bt.alice.c.query(harness.COMPONENT, "http://jabber.org/protocol/disco#info",
+                                  timeout=5)
+            probes["disco"] = (el.get("type") == "result", time.monotonic() - t)
+        except Exception as e:
+            probes["disco"] = (False, time.monotonic() - t, repr(e)[:200])
+        t = time.monotonic()
+        m = len(bt.calls.calls)
+        try:
+            done = bt.calls.setup(m + 1, parallel=1, per_call_timeout=5)[0]
+            probes["call"] = (done is not None, time.monotonic() - t, done)
+        except Exception as e:
+            probes["call"] = (False, time.monotonic() - t, repr(e)[:300])
+        probes["probes_end"] = time.monotonic()
+
+    t_start = time.monotonic()
+    reps = run_segments(bt.load, watch, n, AUDIO, warmup, segs, during)
+    m1, d1 = bt.metrics(), bt.socket_drops()
+    rows = []
+    for kv, (pps, secs) in zip(reps, segs):
+        r = window_figures(kv, n, (AUDIO[0], AUDIO[1], pps))
+        r["ncpus"] = len(watch)
+        r["contention"] = r["other0"]
+        rows.append(r)
+    drops = {}
+    a, b = metric_sum(m0, "belfry_media_dropped_packets_total", "reason"), \
+        metric_sum(m1, "belfry_media_dropped_packets_total", "reason")
+    for reason in sorted(set(a) | set(b)):
+        if b.get(reason, 0) - a.get(reason, 0):
+            drops[reason] = b.get(reason, 0) - a.get(reason, 0)
+    drops["kernel: belfry's socket queues full"] = d1 - d0
+    for name, label in (("belfry_media_send_errors_total", None),):
+        v = metric_sum(m1, name) - metric_sum(m0, name)
+        if v:
+            drops["send errors"] = v
+    text = bt.belfry.log()[log0:]
+    out = {
+        "calls": n, "factor": factor, "segments": rows, "drops": drops, "probes": probes,
+        "capacity_pps": 2 * n * AUDIO[2],
+        "sessions": (metric_sum(m0, "belfry_sessions"), metric_sum(m1, "belfry_sessions")),
+        "ended": (metric_sum(m1, "belfry_sessions_ended_total")
+                  - metric_sum(m0, "belfry_sessions_ended_total")),
+        "consent_lost": text.count("consent expired"),
+        "wall_s": time.monotonic() - t_start,
+    }
+    o = rows[1]
+    log(f"overload {factor}x on {n} calls: relayed {o['relayed_pps']:.0f} pps of "
+        f"{o['offered_pps']:.0f} offered ({100 * o['relayed_pps'] / out['capacity_pps']:.0f}% "
+        f"of capacity), after: loss {100 * rows[2]['loss']:.3f}% / {100 * rows[3]['loss']:.3f}%, "
+        f"drops {drops}, probes {probes}")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1081,8 +1394,21 @@ def main():
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--rounds", type=int, default=None, help="windows per row and relay "
                     "(default 3, --quick 1); the median is reported")
-    ap.add_argument("--only", default="direct,forwarder,rtpengine,belfry,capacity")
+    ap.add_argument("--only", default="direct,forwarder,rtpengine,belfry,idle,capacity,overload",
+                    help="what to run: the relays of the rows (direct, forwarder, rtpengine, "
+                    "belfry), idle, capacity, overload")
     ap.add_argument("--capacity-steps", default=None)
+    ap.add_argument("--capacity-cpus", choices=sorted(CPU_PLANS), default="shared",
+                    help="capacity and overload: shared = belfry and the load both on CPUs 0+1 "
+                    "(default), split = belfry on CPU 0, the load on CPU 1")
+    ap.add_argument("--idle", default=None, help="idle row: SETUP/ACTIVE calls (default "
+                    "1000/10, --quick 100/10)")
+    ap.add_argument("--overload-calls", type=int, default=None,
+                    help="calls of the overload row (default: the capacity just measured)")
+    ap.add_argument("--overload-factor", type=float, default=2.0,
+                    help="overload: the rate offered, times the normal 50 pps per direction")
+    ap.add_argument("--overload-seconds", type=float, default=None,
+                    help="length of the overload (default 10, --quick 3)")
     ap.add_argument("--perf", action="store_true", help="perf profile of bf-media-0")
     ap.add_argument("--quiet-wait", type=float, default=None,
                     help="seconds each window may wait for both CPUs to be idle (default 20, "
@@ -1110,11 +1436,21 @@ def main():
         seconds, warmup = 2.0, 0.5
         steps = [20, 50, 100]
         budget = 120
+        idle = (100, 10)
+        ov_seconds = 3.0
     else:
-        ns, video_n, rounds = [1, 10, 50], 10, 3
+        ns, video_n, rounds = [1, 10, 50, 500, 2000], 10, 3
         seconds, warmup = 5.0, 1.0
-        steps = [50, 100, 150, 200, 250, 300, 350, 400, 500, 600, 800, 1000]
+        steps = [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 1750, 2000]
         budget = 1200
+        idle = (1000, 10)
+        ov_seconds = 10.0
+    if args.idle:
+        idle = tuple(int(x) for x in args.idle.split("/"))
+        if len(idle) != 2 or not 0 < idle[1] < idle[0]:
+            sys.exit("--idle SETUP/ACTIVE with 0 < ACTIVE < SETUP")
+    if args.overload_seconds:
+        ov_seconds = args.overload_seconds
     QUIET_WAIT = args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 20)
     if args.sessions:
         ns = [int(x) for x in args.sessions.split(",")]
@@ -1124,8 +1460,9 @@ def main():
         rounds = args.rounds
     if args.capacity_steps:
         steps = [int(x) for x in args.capacity_steps.split(",")]
-    plan = row_plan(ns, video_n)
-    nmax = max(n for n, _ in plan)
+    row_names = {"direct", "forwarder", "rtpengine", "belfry"}
+    plan = row_plan(ns, video_n) if only & row_names else []
+    nmax = max([n for n, _ in plan] + [1])
     tmp = Path(tempfile.mkdtemp(prefix="bench-call-"))
     res = {"rounds": rounds}
     t_start = time.monotonic()
@@ -1152,6 +1489,7 @@ def main():
                 if isinstance(t, BelfryTarget) and not res.get("rows_error"):
                     res["belfry"] = belfry_extras(t, plan, seconds, warmup, args.perf, tmp)
                     res["belfry"]["setups"] = t.setups
+                    res["belfry"]["bulk"] = t.bulk
                     res["belfry"]["profiles"] = t.profiles()
                     res["labels"]["belfry"] = (f"belfry call, SRTP both legs "
                                                f"({','.join(t.profiles())})", "of bf-media-0")
@@ -1160,13 +1498,31 @@ def main():
         for t in targets:
             t.close()
         targets = []
-        if "capacity" in only:
-            log("belfry capacity, workers = 2")
+        if "idle" in only:
+            log(f"belfry idle calls: {idle[1]} active of {idle[0]} set up, workers = 1")
+            t = time.monotonic()
             try:
-                res["capacity"] = run_capacity(harness, tmp, steps, seconds, warmup, budget)
+                res["idle"] = run_idle(harness, tmp, idle[0], idle[1], rounds, seconds, warmup)
+            except Exception as e:
+                log(f"idle row failed: {e!r}")
+                res["idle_error"] = repr(e)
+            res.setdefault("phase_s", {})["idle"] = time.monotonic() - t
+        if "capacity" in only or "overload" in only:
+            log(f"belfry capacity/overload, workers = 2, CPUs: {args.capacity_cpus}")
+            ov = None
+            if "overload" in only:
+                ov = {"calls": args.overload_calls, "factor": args.overload_factor,
+                      "seconds": ov_seconds, "before": 2.0, "after": 4.0}
+                if "capacity" not in only and not ov["calls"]:
+                    ov["calls"] = steps[-1]
+            t = time.monotonic()
+            try:
+                res["capacity"] = run_capacity(harness, tmp, steps if "capacity" in only else [],
+                                               seconds, warmup, budget, args.capacity_cpus, ov)
             except Exception as e:
                 log(f"capacity run failed: {e!r}")
                 res["capacity_error"] = repr(e)
+            res.setdefault("phase_s", {})["capacity"] = time.monotonic() - t
     finally:
         for t in targets:
             try:
@@ -1184,6 +1540,8 @@ def report(res, plan, seconds, warmup, elapsed):
     print()
     if res.get("rows_error"):
         print(f"ROWS INCOMPLETE: {res['rows_error']}")
+    for line in rows.get("failed", []):
+        print(f"ROWS INCOMPLETE: {line}")
     print(f"Conditions: {os.cpu_count()} vCPUs ({platform_cpu()}), shared VM, private netns, "
           f"loopback 127.0.0.1; relay pinned to CPU 0, load/driver/Prosody on CPU 1; rows: "
           f"{res['rounds']} round(s) of one {seconds:.0f} s window per relay, back to back "
@@ -1213,7 +1571,7 @@ def report(res, plan, seconds, warmup, elapsed):
         print("| ratio, per CPU-s (median of same-round ratios) | "
               + " | ".join(f"{m[0]} N={n}" for n, m in plan) + " |")
         print("|---|" + "---|" * len(plan))
-        for other, goal in (("forwarder", "goal ≥ 80 %"), ("rtpengine", "goal > 100 %")):
+        for other, goal in (("forwarder", "goal ≥ 90 %"), ("rtpengine", "goal > 100 %")):
             if other in rows:
                 print(f"| belfry / {other} ({goal}) | " + " | ".join(
                     ratio(rows["belfry"].get((n, m[0]), []), rows[other].get((n, m[0]), []))
@@ -1222,15 +1580,20 @@ def report(res, plan, seconds, warmup, elapsed):
         print()
     if res.get("capacity_error"):
         print(f"capacity run failed: {res['capacity_error']}")
+    report_idle(res)
     cap = res.get("capacity")
-    if cap:
-        print("| belfry workers = 2 (both on CPU 0), audio calls | pps offered | relayed "
-              "| loss | workers' CPU | load CPU | latency p50 / p99 (ms) | VmRSS | per call |")
-        print("|---|---|---|---|---|---|---|---|---|")
+    if cap and cap["steps"]:
+        print(f"Capacity: belfry `[media] workers = 2`; {CPU_PLANS[cap['cpu_plan']][2]}. "
+              "CPU columns: percent of one CPU (200 % = both).")
+        print()
+        print("| audio calls | pps offered | relayed | loss | workers' CPU | load CPU | "
+              "latency p50 / p99 (ms) | VmRSS | per call | setup |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in cap["steps"]:
             print(f"| {r['n']}{mark(r)} | {r['offered_pps']:.0f} | {r['relayed_pps']:.0f} | "
                   f"{100 * r['loss']:.3f}% | {100 * r['util']:.0f}% | {100 * r['load_util']:.0f}% | "
-                  f"{lat(r)} | {r['rss_kb'] / 1024:.1f} MiB | {r['rss_per_call_kb']:.0f} KiB |")
+                  f"{lat(r)} | {r['rss_kb'] / 1024:.1f} MiB | {r['rss_per_call_kb']:.0f} KiB | "
+                  f"{r['setup_s']:.1f} s |")
         print(f"\nCapacity: **{cap['held']} calls** held with < {100 * LOSS_LIMIT:.1f}% loss; "
               f"**{cap['held_latency']}** with < {100 * LOSS_LIMIT:.1f}% loss and p99 latency "
               f"< {LATENCY_LIMIT_US / 1e3:.0f} ms; "
@@ -1238,6 +1601,19 @@ def report(res, plan, seconds, warmup, elapsed):
               f"legs lost to ICE consent expiry: {cap.get('consent_lost', '?')}.")
         for l in cap.get("ended_lines", []):
             print("  belfry: " + l)
+    if cap and cap.get("bulk"):
+        print("bulk call setup (capacity belfry): " + ", ".join(
+            f"{n} calls in {s:.1f} s ({n / s:.0f}/s, {p} in parallel)" for n, s, p in cap["bulk"]))
+    if cap:
+        report_overload(cap)
+    if rows.get("row_s"):
+        setups = [f"{t} N={n} {v:.0f} s" for (t, n), v in rows.get("setup_s", {}).items()
+                  if v >= 0.5]
+        print("time per row (windows of every relay): " + ", ".join(
+            f"{m} N={n} {v:.0f} s" for (n, m), v in rows["row_s"].items())
+            + ("; call setup before a row: " + ", ".join(setups) if setups else ""))
+    if res.get("phase_s"):
+        print("time taken: " + ", ".join(f"{k} {v:.0f} s" for k, v in res["phase_s"].items()))
     b = res.get("belfry")
     if b:
         ms = [x * 1e3 for x in b["setups"] if x is not None]
@@ -1245,13 +1621,9 @@ def report(res, plan, seconds, warmup, elapsed):
             print(f"belfry call setup (alice's session-initiate sent -> media verified both ways), "
                   f"{len(ms)} calls, up to 16 in parallel: median {statistics.median(ms):.0f} ms, "
                   f"p95 {pct(ms, 95):.0f} ms")
-        if b.get("few_of_many"):
-            small, many, r = b["few_of_many"]
-            base = agg(rows["belfry"][(small, "audio")])
-            print(f"belfry, {small} active audio calls while {many} are set up ({many - small} "
-                  f"idle): {k(r['per_cpu_s'])} relayed per CPU-s, {100 * r['util']:.1f}% of "
-                  f"bf-media-0, latency p50/p99 {lat(r)} ms (with only {small} set up: "
-                  f"{k(base['per_cpu_s'])}, {100 * base['util']:.1f}%)")
+        if b.get("bulk"):
+            print("bulk call setup (rows' belfry): " + ", ".join(
+                f"{n} calls in {s:.1f} s ({n / s:.0f}/s, {p} in parallel)" for n, s, p in b["bulk"]))
         print(f"belfry bf-media-0 with {len(b['setups'])} calls up and no media: "
               f"{100 * b['idle']:.1f}% of a core; VmRSS per call (workers = 1, "
               f"{len(b['setups'])} calls): {b['rss_per_call_kb']:.0f} KiB")
@@ -1282,6 +1654,78 @@ def report(res, plan, seconds, warmup, elapsed):
                       f"load CPU {100 * r['load_util']:.0f}%, other CPU0/1 "
                       f"{100 * r['other0']:.0f}/{100 * r['other1']:.0f}%, >5 ms episodes "
                       f"{int(r['spike_episodes'])}")
+
+
+def report_idle(res):
+    if res.get("idle_error"):
+        print(f"idle row failed: {res['idle_error']}\n")
+    idle = res.get("idle")
+    if not idle or not idle["alone"] or not idle["many"]:
+        return
+    a, m = agg(idle["alone"]), agg(idle["many"])
+    ratios = [y["per_cpu_s"] / x["per_cpu_s"] for x, y in zip(idle["alone"], idle["many"])]
+    cost = 100 * (1 / statistics.median(ratios) - 1)
+    print(f"Idle calls: belfry `workers = 1` (CPU 0; the load on CPU 1), the same {idle['active']} "
+          f"calls sending audio, first with only them set up, then with {idle['total']} set up "
+          f"({idle['total'] - idle['active']} idle); {len(idle['alone'])} window(s) each, medians:")
+    print()
+    print("| set up | sending | relayed per CPU-s of bf-media-0 | worker CPU | "
+          "latency p50 / p99 (ms) | loss | bad |")
+    print("|---|---|---|---|---|---|---|")
+    for n, r in ((idle["active"], a), (idle["total"], m)):
+        print(f"| {n}{mark(r)} | {idle['active']} | {k(r['per_cpu_s'])} | {100 * r['util']:.1f}% | "
+              f"{lat(r)} | {100 * r['loss']:.3f}% | {int(r['bad'])} |")
+    print(f"\nCost per relayed packet with {idle['total'] - idle['active']} idle calls: "
+          f"**{cost:+.0f} %** (goal within 10 %); the worker with {idle['total']} calls up and no "
+          f"media: {100 * idle['idle_util']:.1f}% of a core; setting up the idle calls took "
+          f"{idle['setup_s']:.0f} s; VmRSS per call {idle['rss_per_call_kb']:.0f} KiB.\n")
+
+
+def report_overload(cap):
+    if cap.get("overload_error"):
+        print(f"overload row failed: {cap['overload_error']}")
+    ov = cap.get("overload")
+    if not ov:
+        return
+    names = ["before (normal rate)", f"overload ({ov['factor']:g}x)", "after: first second",
+             "after: next seconds"]
+    if not cap.get("held") or ov["calls"] != cap["held"] or \
+            (cap.get("stopped") or "").startswith("largest step"):
+        print("\n(The overload's calls are not a capacity measured to its limit in this run: "
+              "'of capacity' is relative to their nominal rate.)")
+    print(f"\nOverload: {ov['calls']} calls (capacity {ov['capacity_pps']} pps) offered "
+          f"{ov['factor']:g}x their rate, one run of back-to-back windows; "
+          f"{CPU_PLANS[cap['cpu_plan']][2]}:")
+    print()
+    print("| window | seconds | pps offered | relayed | of capacity | loss | "
+          "latency p50 / p99 (ms) | workers' CPU | load CPU | bad |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in zip(names, ov["segments"]):
+        print(f"| {name}{mark(r)} | {r['seconds']:.0f} | {r['offered_pps']:.0f} | "
+              f"{r['relayed_pps']:.0f} | {100 * r['relayed_pps'] / ov['capacity_pps']:.0f}% | "
+              f"{100 * r['loss']:.3f}% | {lat(r)} | {100 * r['util']:.0f}% | "
+              f"{100 * r['load_util']:.0f}% | {int(r['bad'])} |")
+    o, after = ov["segments"][1], ov["segments"][2]
+    drops = ", ".join(f"{k} {v:.0f}" for k, v in ov["drops"].items()) or "none"
+    p = ov["probes"]
+
+    def probe(x):
+        if not x:
+            return "not run"
+        return (f"{'ok' if x[0] else 'FAILED'} in {1000 * x[1]:.0f} ms"
+                + (f" ({x[2]})" if len(x) > 2 and isinstance(x[2], str) else ""))
+    call = p.get("call")
+    print(f"\nDuring the overload relayed **{100 * o['relayed_pps'] / ov['capacity_pps']:.0f} %** "
+          f"of capacity (goal ≥ 90 %); dropped, by reason (belfry's /metrics and the kernel, "
+          f"whole run): {drops}; first second after: loss **{100 * after['loss']:.3f} %** "
+          f"(goal < 0.1 %); sessions before/after {ov['sessions'][0]:.0f}/{ov['sessions'][1]:.0f} "
+          f"(the new call adds 2), sessions ended {ov['ended']:.0f}, consent expiries "
+          f"{ov['consent_lost']}; disco#info to the component: {probe(p.get('disco'))}; a new call: "
+          + (f"media verified both ways **{1000 * call[2]:.0f} ms** after its session-initiate"
+             if call and call[0] and call[2] is not None else probe(call))
+          + (f" ({1000 * call[1]:.0f} ms from asking the load for it, its own ICE/DTLS "
+             "preparation included)" if call else "")
+          + " (goal: both within 1 s).")
 
 
 def loss(r, d):

@@ -18,15 +18,20 @@
  *                      (the latency floor of this load on this machine)
  *
  * Why not libnice (as echo-load does): the load must not be the bottleneck
- * and must not add its own dispatch latency.  Here all legs of a side share
- * one UDP socket (127.0.0.1, 16 MB buffers), read with recvmmsg (batch 64)
- * and written with sendmmsg; a leg is found by the relay's source port (ICE
- * requests: by our ufrag in USERNAME).  One thread, one GLib main loop.
- * During a run the sockets are not polled: every 1 ms tick first drains
- * both sockets, then sends what is due.  So the relay's sends never wake
- * the load (on loopback the sender pays for waking the receiver; a relay's
- * real peers are across a NIC), and the load wakes 1000 times a second
- * whatever the rate.  Arrival times are the kernel's (SO_TIMESTAMPNS,
+ * and must not add its own dispatch latency.  Every leg has its own UDP
+ * socket on 127.0.0.1 (1 MB buffers), as a real peer has its own address:
+ * a relay that demultiplexes by remote address must see one per leg (2,000
+ * calls: 4,000 sockets, RLIMIT_NOFILE raised to its hard limit).  All are in
+ * one epoll set; a readable leg is read with recvmmsg (batch 64), packets
+ * are sent one by one as they are made (sendto).  One thread, one GLib main
+ * loop.  During a run the sockets are not polled: every tick (a timerfd,
+ * 250 us to 1 ms: about TICK_BURST packets a tick at the run's highest
+ * rate, so that 200k pps arrive in bursts of ~50, not 200) first drains
+ * the readable legs, then sends what is due.  So the relay's sends never
+ * wake the load (on loopback the sender pays for waking the receiver; a
+ * relay's real peers are across a NIC).  A load that was not scheduled
+ * for a while catches up at most CATCH_UP_MS of packets: the rest are not
+ * sent, and the window's offered rate shows it.  Arrival times are the kernel's (SO_TIMESTAMPNS,
  * CLOCK_REALTIME, mapped onto CLOCK_MONOTONIC with an offset taken at the
  * start of the run): latency = send time (just before protect + sendmmsg)
  * to arrival in the load's socket, whatever the tick.
@@ -42,10 +47,12 @@
  * length, pattern; counters must increase (reordered/duplicates counted).
  *
  * Lines in (stdin):
- *   call I                      both legs of call I (ice: prints per side
+ *   call I                      both legs of call I, each with its own
+ *                               socket (ice: prints per side
  *                               "I S credentials U P", "I S fingerprint H FP",
  *                               "I S candidate F C TYPE IP PORT PRIO",
- *                               "I S gathering-done"; others: "I ready")
+ *                               "I S gathering-done"; others: "I ready
+ *                               A_PORT B_PORT", the legs' ports)
  *   I S remote-ice UFRAG PWD controlling|controlled   (the relay's role)
  *   I S remote-dtls active|passive HASH FP            (OUR setup)
  *   I S candidate F C TYPE IP PORT PRIO               (the relay's)
@@ -54,11 +61,19 @@
  *                               one verified packet: "I media-ok T_US"
  *   watch FILE...               schedstat files whose first fields (ns) are
  *                               summed at the window edges (target CPU)
- *   run PPS SECONDS WARMUP N SIZE audio|video
- *                               first N calls, both directions, PPS per
- *                               direction and call, SIZE-byte plain RTP;
- *                               "window-start", "window-end", then (after a
- *                               300 ms drain) "window-report K=V ..."
+ *   run PPS SECONDS WARMUP N SIZE audio|video [PPS2 SECONDS2 ...]
+ *                               first N calls (the others stay idle), both
+ *                               directions, PPS per direction and call,
+ *                               SIZE-byte plain RTP; each extra pair is a
+ *                               further window right after the previous
+ *                               one at its own rate (overload and
+ *                               recovery; up to MAX_SEGS in all):
+ *                               "window-start", "segment-start K" for each
+ *                               further window, "window-end", then (after a
+ *                               300 ms drain) one "window-report seg=K
+ *                               K=V ..." per window (a packet belongs to
+ *                               the window it was sent in; "relayed" to the
+ *                               one it arrived in) and "window-spikes ..."
  *   stream I                    as probe, but audio goes on (50 pps each
  *                               way) until the call ends
  *   end I close|drop [a|b]      ends both legs (or one): close sends a DTLS
@@ -69,7 +84,8 @@
  *                               (tests/soak/test_soak.py: calls come and
  *                               go all along; an index is never reused)
  *   stats | quit
- * Lines out, besides: "I S ice-connected", "I S dtls-connected PROFILE",
+ * Lines out, besides: "ports per-leg max-calls N" first (N: what
+ * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
  * "I S failed WHAT ...", "error ...". */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -81,8 +97,10 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib-unix.h>
@@ -107,6 +125,12 @@
 #define DRAIN_US 300000
 #define MAX_SPIKES 64
 #define SPIKE_NS 5000000            /* latency above 5 ms: a spike */
+#define MAX_SEGS 4                  /* rate segments of one run */
+#define LEG_BUF (1 << 20)           /* socket buffers per leg */
+#define TICK_MIN_US 250             /* pacing and drain period during a run: */
+#define TICK_MAX_US 1000            /* about TICK_BURST packets a tick, within these */
+#define TICK_BURST 50
+#define CATCH_UP_MS 20
 
 enum { MODE_ICE, MODE_SRTP, MODE_PLAIN, MODE_DIRECT };
 enum { KIND_AUDIO, KIND_VIDEO };
@@ -116,13 +140,14 @@ typedef struct Call Call;
 typedef struct {
   Call *call;
   int side;                          /* 0 = a (alice), 1 = b (bob) */
+  int fd;                            /* this leg's own socket (-1 once ended) */
+  guint16 port;
   /* ICE */
   char ufrag[9], pwd[25];
   char *rufrag, *rpwd;
   gboolean controlling;              /* our role */
   struct sockaddr_in remote, remote_video;
   gboolean have_remote, have_remote_video;
-  guint16 bound_port;                /* by_port entry we registered */
   guint8 txid[12];
   guint64 tiebreaker;
   gint64 next_check, ice_started;
@@ -153,49 +178,53 @@ struct Call {
   gint64 probe_start;
 };
 
+/* One rate segment of a run: its packets are those sent inside
+ * [ws_ns, we_ns) (loss, latency) or arriving inside it (relayed). */
 typedef struct {
-  struct mmsghdr msg[BATCH];
-  struct iovec iov[BATCH];
-  guint8 buf[BATCH][BUFSZ];
-  guint n;
-} OutBatch;
+  double pps;
+  gint64 ws_ns, we_ns;
+  guint64 sent_w[2], recv_w[2], relayed_rt, bad_w, reordered_w;
+  guint32 *hist;
+  guint64 hist_over, lat_max_ns, lat_sum_ns;
+  guint64 cpu0, cpu1, self0, self1;
+  guint64 steal0[4], steal1[4];      /* /proc/stat steal, busy of CPU 0 and 1, ticks */
+  guint64 send_fail0, send_fail1;
+} Seg;
 
 static struct {
   int mode;
-  int fd[2];
-  guint16 port[2];
+  int ep;                            /* epoll set of every leg's socket */
+  guint ep_src;                      /* its GLib watch, between runs */
   BfMediaCert *cert;
   Call *calls[MAX_CALLS];
   guint n_calls;
   GHashTable *by_ufrag;              /* our ufrag -> Leg */
-  Leg *by_port[2][65536];
-  OutBatch out[2];
+  guint8 out_buf[BUFSZ];
   /* receive buffers */
   struct mmsghdr in[BATCH];
   struct iovec in_iov[BATCH];
   struct sockaddr_in in_from[BATCH];
   guint8 in_buf[BATCH][BUFSZ];
   guint8 in_ctl[BATCH][CMSG_SPACE (sizeof (struct timespec)) + 64];
-  guint fd_src[2];
   gint64 rt_offset;                  /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
   /* run */
   gboolean running, measuring, ended;
-  double pps;
   guint n_active, size, kind;
-  gint64 run_start, ws, we;          /* us */
+  gint64 run_start, ws, we;          /* us: the first segment's start, the last one's end */
   gint64 ws_ns, we_ns;
+  Seg seg[MAX_SEGS];
+  guint n_segs, cur_seg;
+  double due;                        /* packets due since run_start (rates integrated) */
+  gint64 last_tick_ns;
   guint64 due_sent;
   guint rr;
-  guint64 sent_w[2], recv_w[2], relayed_rt, bad_w, reordered_w;
-  guint32 *hist;
-  guint64 hist_over, lat_max_ns, lat_sum_ns;
-  guint64 cpu0, cpu1, self0, self1;
-  guint64 steal0[4], steal1[4];      /* /proc/stat steal, busy of CPU 0 and 1, ticks */
   guint n_spikes, spike_episodes;
   gint64 last_spike;
   struct { gint64 at_us; guint64 lat_us; guint call, dir; } spikes[MAX_SPIKES];
   char **watch;
-  GSource *tick;
+  int tick_fd;                       /* timerfd, every tick_us, during a run */
+  guint tick_us;
+  guint tick_src;
   guint probing;
   /* totals */
   guint64 total_sent, total_received, total_bad, unknown_src, rtcp_in, stun_in, send_fail;
@@ -478,10 +507,11 @@ stun_parse (const guint8 *d, gsize len, StunMsg *s)
 }
 
 static void
-send_to (int side, const struct sockaddr_in *to, const guint8 *data, gsize len)
+send_to (Leg *leg, const struct sockaddr_in *to, const guint8 *data, gsize len)
 {
-  if (sendto (L.fd[side], data, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof *to)
-      != (ssize_t) len)
+  if (leg->fd < 0
+      || sendto (leg->fd, data, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof *to)
+         != (ssize_t) len)
     L.send_fail++;
 }
 
@@ -514,15 +544,8 @@ send_check (Leg *leg)
   else
     len = stun_attr (m, len, ATTR_ICE_CONTROLLED, tb, 8);
   len = stun_finish (m, len, leg->rpwd);
-  send_to (leg->side, &leg->remote, m, len);
+  send_to (leg, &leg->remote, m, len);
   leg->checks++;
-}
-
-static void
-register_port (Leg *leg, guint16 port)
-{
-  if (L.by_port[leg->side][port] == NULL)
-    L.by_port[leg->side][port] = leg;
 }
 
 static void
@@ -537,8 +560,9 @@ ice_ready (Leg *leg)
   maybe_start_dtls (leg);
 }
 
+/* A STUN message on @leg's socket. */
 static void
-handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize len)
+handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize len)
 {
   StunMsg s;
   L.stun_in++;
@@ -558,10 +582,8 @@ handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize le
         return;
       memcpy (ufrag, s.username, ul);
       ufrag[ul] = '\0';
-      Leg *leg = g_hash_table_lookup (L.by_ufrag, ufrag);
-      if (leg == NULL || leg->side != side)
+      if (g_hash_table_lookup (L.by_ufrag, ufrag) != leg)
         return;
-      register_port (leg, ntohs (from->sin_port));
       if (!leg->have_remote)
         {
           leg->remote = *from;
@@ -579,7 +601,7 @@ handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize le
       put32 (xa + 4, ntohl (from->sin_addr.s_addr) ^ STUN_MAGIC);
       n = stun_attr (m, n, ATTR_XOR_MAPPED_ADDRESS, xa, 8);
       n = stun_finish (m, n, leg->pwd);
-      send_to (side, from, m, n);
+      send_to (leg, from, m, n);
       leg->answered++;
       if (s.use_candidate && !leg->controlling)
         ice_ready (leg);
@@ -592,10 +614,8 @@ handle_stun (int side, const struct sockaddr_in *from, const guint8 *d, gsize le
       if (s.txid[0] != 'L' || s.txid[5] > 1)
         return;
       guint idx = get32 (s.txid + 1);
-      if (idx >= L.n_calls)
-        return;
-      Leg *leg = &L.calls[idx]->leg[s.txid[5]];
-      if (leg->ended || memcmp (s.txid, leg->txid, 6) != 0)
+      if (idx != leg->call->idx || s.txid[5] != leg->side || leg->ended
+          || memcmp (s.txid, leg->txid, 6) != 0)
         return;
       if (s.type == STUN_BINDING_ERROR)
         {
@@ -620,7 +640,7 @@ dtls_send (const guint8 *data, gsize len, gpointer user_data)
 {
   Leg *leg = user_data;
   if (leg->have_remote)
-    send_to (leg->side, &leg->remote, data, len);
+    send_to (leg, &leg->remote, data, len);
 }
 
 static void
@@ -662,28 +682,22 @@ maybe_start_dtls (Leg *leg)
 
 /* --- media --- */
 
+/* The segment of the current run whose window holds @t (ns), or NULL. */
+static inline Seg *
+seg_at (gint64 t)
+{
+  if (!L.running || t < L.ws_ns || t >= L.we_ns)
+    return NULL;
+  for (guint k = 0; k < L.n_segs; k++)
+    if (t < L.seg[k].we_ns)
+      return &L.seg[k];
+  return NULL;
+}
+
 static inline guint8
 pattern (guint idx, guint32 counter, guint j)
 {
   return (guint8) (counter * 7 + j + idx);
-}
-
-static void
-flush (int side)
-{
-  OutBatch *b = &L.out[side];
-  guint done = 0;
-  while (done < b->n)
-    {
-      int w = sendmmsg (L.fd[side], b->msg + done, b->n - done, MSG_DONTWAIT);
-      if (w <= 0)
-        {
-          L.send_fail += b->n - done;
-          break;
-        }
-      done += (guint) w;
-    }
-  b->n = 0;
 }
 
 /* One packet of @leg's @kind stream (towards the other side). */
@@ -696,8 +710,7 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
                                  ? &leg->remote_video : &leg->remote;
   if (!leg->have_remote)
     return;
-  OutBatch *b = &L.out[leg->side];
-  guint8 *p = b->buf[b->n];
+  guint8 *p = L.out_buf;
   guint idx = leg->call->idx;
   guint32 c = leg->counter[kind]++;
   p[0] = 0x80;
@@ -723,17 +736,13 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
       L.send_fail++;
       return;
     }
-  b->iov[b->n] = (struct iovec) { p, len };
-  b->msg[b->n] = (struct mmsghdr) { .msg_hdr = { .msg_name = (void *) to,
-                                                 .msg_namelen = sizeof *to,
-                                                 .msg_iov = &b->iov[b->n],
-                                                 .msg_iovlen = 1 } };
-  b->n++;
+  /* Sent at once: a packet is stamped just before it leaves (every leg
+   * has its own socket, so there is no batch across legs to wait for). */
+  send_to (leg, to, p, len);
   L.total_sent++;
-  if (L.running && t >= L.ws_ns && t < L.we_ns)
-    L.sent_w[leg->side]++;
-  if (b->n == BATCH)
-    flush (leg->side);
+  Seg *sg = seg_at (t);
+  if (sg)
+    sg->sent_w[leg->side]++;
 }
 
 static void
@@ -742,7 +751,7 @@ count_bad (Leg *leg)
   leg->bad++;
   L.total_bad++;
   if (L.measuring)
-    L.bad_w++;
+    L.seg[L.cur_seg].bad_w++;
 }
 
 /* A plain RTP packet that arrived on @leg (from the other side). */
@@ -778,7 +787,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     {
       leg->reordered++;
       if (L.measuring)
-        L.reordered_w++;
+        L.seg[L.cur_seg].reordered_w++;
     }
   else
     {
@@ -787,13 +796,13 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
-  if (L.running)
+  Seg *at = seg_at (t), *sg = seg_at (ts);
+  if (at)
+    at->relayed_rt++;
+  if (sg)
     {
-      if (t >= L.ws_ns && t < L.we_ns)
-        L.relayed_rt++;
-      if (ts >= L.ws_ns && ts < L.we_ns)
-        {
-          L.recv_w[sender->side]++;
+      {
+          sg->recv_w[sender->side]++;
           guint64 lat = t > ts ? (guint64) (t - ts) : 0;
           if (lat > SPIKE_NS)
             {
@@ -816,13 +825,13 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
                   && lat / 1000 > L.spikes[L.n_spikes - 1].lat_us)
                 L.spikes[L.n_spikes - 1].lat_us = lat / 1000;
             }
-          L.lat_sum_ns += lat;
-          if (lat > L.lat_max_ns)
-            L.lat_max_ns = lat;
+          sg->lat_sum_ns += lat;
+          if (lat > sg->lat_max_ns)
+            sg->lat_max_ns = lat;
           if (lat / 1000 < HIST_US)
-            L.hist[lat / 1000]++;
+            sg->hist[lat / 1000]++;
           else
-            L.hist_over++;
+            sg->hist_over++;
         }
     }
   Call *call = leg->call;
@@ -874,12 +883,11 @@ arrival_ns (int k, gint64 fallback)
   return fallback;
 }
 
-/* Reads up to @rounds batches from side @side's socket. */
+/* Reads up to @rounds batches from @leg's socket. */
 static void
-drain (int side, int rounds)
+drain_leg (Leg *leg, int rounds)
 {
-  int fd = L.fd[side];
-  for (int round = 0; round < rounds; round++)
+  for (int round = 0; round < rounds && leg->fd >= 0; round++)
     {
       for (int k = 0; k < BATCH; k++)
         {
@@ -891,11 +899,11 @@ drain (int side, int rounds)
                                                     .msg_control = L.in_ctl[k],
                                                     .msg_controllen = sizeof L.in_ctl[k] } };
         }
-      int r = recvmmsg (fd, L.in, BATCH, MSG_DONTWAIT, NULL);
+      int r = recvmmsg (leg->fd, L.in, BATCH, MSG_DONTWAIT, NULL);
       if (r <= 0)
         break;
       gint64 now = now_ns ();
-      for (int k = 0; k < r; k++)
+      for (int k = 0; k < r && !leg->ended; k++)
         {
           guint8 *d = L.in_buf[k];
           gsize len = L.in[k].msg_len;
@@ -904,24 +912,8 @@ drain (int side, int rounds)
             continue;
           guint8 b = d[0];
           if (b <= 3)
-            {
-              handle_stun (side, &L.in_from[k], d, len);
-              continue;
-            }
-          Leg *leg;
-          if (L.mode == MODE_DIRECT)
-            {
-              guint idx = len >= HDR + 2 ? get16 (d + HDR) : G_MAXUINT;
-              leg = idx < L.n_calls ? &L.calls[idx]->leg[side] : NULL;
-            }
-          else
-            leg = L.by_port[side][ntohs (L.in_from[k].sin_port)];
-          if (leg == NULL)
-            {
-              L.unknown_src++;
-              continue;
-            }
-          if (b >= 20 && b <= 63)
+            handle_stun (leg, &L.in_from[k], d, len);
+          else if (b >= 20 && b <= 63)
             {
               if (leg->dtls)
                 {
@@ -941,69 +933,115 @@ drain (int side, int rounds)
     }
 }
 
+/* Drains every readable leg (epoll, level-triggered: a leg left with
+ * data is reported again next time). */
+static void
+drain_ready (int rounds_per_leg)
+{
+  struct epoll_event ev[256];
+  for (int pass = 0; pass < 64; pass++)
+    {
+      int n = epoll_wait (L.ep, ev, G_N_ELEMENTS (ev), 0);
+      for (int k = 0; k < n; k++)
+        drain_leg (ev[k].data.ptr, rounds_per_leg);
+      if (n < (int) G_N_ELEMENTS (ev))
+        break;
+    }
+}
+
 static gboolean
 on_readable (gint fd, GIOCondition cond, gpointer data)
 {
-  drain (GPOINTER_TO_INT (data), 8);
+  drain_ready (8);
   return G_SOURCE_CONTINUE;
 }
 
+/* Between runs the legs' sockets wake the loop (ICE, DTLS, consent
+ * checks, probes); during a run the tick drains them instead. */
 static void
 watch_sockets (gboolean on)
 {
-  for (int s = 0; s < 2; s++)
+  if (on && L.ep_src == 0)
+    L.ep_src = g_unix_fd_add (L.ep, G_IO_IN, on_readable, NULL);
+  else if (!on && L.ep_src != 0)
     {
-      if (on && L.fd_src[s] == 0)
-        L.fd_src[s] = g_unix_fd_add (L.fd[s], G_IO_IN, on_readable, GINT_TO_POINTER (s));
-      else if (!on && L.fd_src[s] != 0)
-        {
-          g_source_remove (L.fd_src[s]);
-          L.fd_src[s] = 0;
-        }
+      g_source_remove (L.ep_src);
+      L.ep_src = 0;
     }
 }
 
 /* --- the run --- */
 
 static guint64
-hist_pct (guint64 total, double p)
+hist_pct (const Seg *sg, guint64 total, double p)
 {
   guint64 want = (guint64) (p / 100.0 * (double) total);
   guint64 acc = 0;
   for (guint i = 0; i < HIST_US; i++)
     {
-      acc += L.hist[i];
+      acc += sg->hist[i];
       if (acc > want)
         return i;
     }
   return HIST_US;
 }
 
+static guint64
+ticks_ms (guint64 ticks)
+{
+  return ticks * 1000 / (guint64) sysconf (_SC_CLK_TCK);
+}
+
+/* Edges of a segment: CPU of the watched threads, of the load, and of
+ * CPUs 0 and 1. */
+static void
+seg_open (Seg *sg)
+{
+  sg->cpu0 = watched_cpu_ns ();
+  sg->self0 = self_cpu_ns ();
+  sg->send_fail0 = L.send_fail;
+  read_steal (sg->steal0);
+}
+
+static void
+seg_close (Seg *sg)
+{
+  sg->cpu1 = watched_cpu_ns ();
+  sg->self1 = self_cpu_ns ();
+  sg->send_fail1 = L.send_fail;
+  read_steal (sg->steal1);
+}
+
 static gboolean
 report (gpointer unused)
 {
-  guint64 recv = L.recv_w[0] + L.recv_w[1], sent = L.sent_w[0] + L.sent_w[1];
-  guint64 nlat = recv;
-  double secs = (L.we - L.ws) / 1e6;
-  say ("window-report seconds=%.3f sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
-       " sent_ab=%" G_GUINT64_FORMAT " received_ab=%" G_GUINT64_FORMAT
-       " sent_ba=%" G_GUINT64_FORMAT " received_ba=%" G_GUINT64_FORMAT
-       " relayed=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " reordered=%" G_GUINT64_FORMAT
-       " lat_p50_us=%" G_GUINT64_FORMAT " lat_p99_us=%" G_GUINT64_FORMAT
-       " lat_p999_us=%" G_GUINT64_FORMAT " lat_max_us=%" G_GUINT64_FORMAT
-       " lat_mean_us=%.1f target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
-       " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT
-       " steal0_ms=%" G_GUINT64_FORMAT " steal1_ms=%" G_GUINT64_FORMAT
-       " spike_episodes=%u over_hist=%" G_GUINT64_FORMAT " busy0_ms=%" G_GUINT64_FORMAT
-       " busy1_ms=%" G_GUINT64_FORMAT,
-       secs, sent, recv, L.sent_w[0], L.recv_w[0], L.sent_w[1], L.recv_w[1], L.relayed_rt,
-       L.bad_w, L.reordered_w, hist_pct (nlat, 50), hist_pct (nlat, 99), hist_pct (nlat, 99.9),
-       L.lat_max_ns / 1000, nlat ? L.lat_sum_ns / 1e3 / nlat : 0.0, L.cpu1 - L.cpu0,
-       L.self1 - L.self0, L.send_fail, L.unknown_src,
-       (L.steal1[0] - L.steal0[0]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
-       (L.steal1[1] - L.steal0[1]) * 1000 / (guint64) sysconf (_SC_CLK_TCK), L.spike_episodes,
-       L.hist_over, (L.steal1[2] - L.steal0[2]) * 1000 / (guint64) sysconf (_SC_CLK_TCK),
-       (L.steal1[3] - L.steal0[3]) * 1000 / (guint64) sysconf (_SC_CLK_TCK));
+  for (guint k = 0; k < L.n_segs; k++)
+    {
+      Seg *sg = &L.seg[k];
+      guint64 recv = sg->recv_w[0] + sg->recv_w[1], sent = sg->sent_w[0] + sg->sent_w[1];
+      double secs = (sg->we_ns - sg->ws_ns) / 1e9;
+      say ("window-report seg=%u pps=%.1f seconds=%.3f sent=%" G_GUINT64_FORMAT
+           " received=%" G_GUINT64_FORMAT
+           " sent_ab=%" G_GUINT64_FORMAT " received_ab=%" G_GUINT64_FORMAT
+           " sent_ba=%" G_GUINT64_FORMAT " received_ba=%" G_GUINT64_FORMAT
+           " relayed=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " reordered=%" G_GUINT64_FORMAT
+           " lat_p50_us=%" G_GUINT64_FORMAT " lat_p99_us=%" G_GUINT64_FORMAT
+           " lat_p999_us=%" G_GUINT64_FORMAT " lat_max_us=%" G_GUINT64_FORMAT
+           " lat_mean_us=%.1f target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
+           " send_fail=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT
+           " steal0_ms=%" G_GUINT64_FORMAT " steal1_ms=%" G_GUINT64_FORMAT
+           " spike_episodes=%u over_hist=%" G_GUINT64_FORMAT " busy0_ms=%" G_GUINT64_FORMAT
+           " busy1_ms=%" G_GUINT64_FORMAT " tick_us=%u",
+           k, sg->pps, secs, sent, recv, sg->sent_w[0], sg->recv_w[0], sg->sent_w[1],
+           sg->recv_w[1], sg->relayed_rt, sg->bad_w, sg->reordered_w,
+           hist_pct (sg, recv, 50), hist_pct (sg, recv, 99), hist_pct (sg, recv, 99.9),
+           sg->lat_max_ns / 1000, recv ? sg->lat_sum_ns / 1e3 / recv : 0.0,
+           sg->cpu1 - sg->cpu0, sg->self1 - sg->self0, sg->send_fail1 - sg->send_fail0,
+           L.unknown_src, ticks_ms (sg->steal1[0] - sg->steal0[0]),
+           ticks_ms (sg->steal1[1] - sg->steal0[1]), L.spike_episodes, sg->hist_over,
+           ticks_ms (sg->steal1[2] - sg->steal0[2]), ticks_ms (sg->steal1[3] - sg->steal0[3]),
+           L.tick_us);
+    }
   GString *sp = g_string_new ("window-spikes");
   for (guint k = 0; k < L.n_spikes; k++)
     g_string_append_printf (sp, " %" G_GINT64_FORMAT "ms:%" G_GUINT64_FORMAT "ms:c%u%s",
@@ -1015,38 +1053,68 @@ report (gpointer unused)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-run_tick (gpointer unused)
+static void
+stop_tick (void)
 {
-  drain (0, 64);
-  drain (1, 64);
+  if (L.tick_src)
+    {
+      g_source_remove (L.tick_src);
+      L.tick_src = 0;
+    }
+  if (L.tick_fd >= 0)
+    {
+      close (L.tick_fd);
+      L.tick_fd = -1;
+    }
+}
+
+/* Every TICK_US during a run: drain what arrived, then send what is due
+ * by then at the current segment's rate (the warm-up runs at the first
+ * segment's).  Round robin over the active calls' streams. */
+static gboolean
+run_tick (gint fd, GIOCondition cond, gpointer unused)
+{
+  guint64 expirations;
+  if (read (fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+    return G_SOURCE_CONTINUE;
+  drain_ready (64);
   gint64 t = now_ns ();
   gint64 now = t / 1000;
   if (!L.measuring && !L.ended && now >= L.ws)
     {
-      L.cpu0 = watched_cpu_ns ();
-      L.self0 = self_cpu_ns ();
-      read_steal (L.steal0);
+      seg_open (&L.seg[0]);
+      L.cur_seg = 0;
       L.measuring = TRUE;
       say ("window-start");
     }
+  while (L.measuring && L.cur_seg + 1 < L.n_segs && t >= L.seg[L.cur_seg].we_ns)
+    {
+      seg_close (&L.seg[L.cur_seg]);
+      L.cur_seg++;
+      seg_open (&L.seg[L.cur_seg]);
+      say ("segment-start %u", L.cur_seg);
+    }
   if (now >= L.we)
     {
-      flush (0);
-      flush (1);
-      L.cpu1 = watched_cpu_ns ();
-      L.self1 = self_cpu_ns ();
-      read_steal (L.steal1);
+      seg_close (&L.seg[L.cur_seg]);
       watch_sockets (TRUE);
       L.measuring = FALSE;
       L.ended = TRUE;
       say ("window-end");
       g_timeout_add (DRAIN_US / 1000, report, NULL);
-      L.tick = NULL;
+      stop_tick ();
       return G_SOURCE_REMOVE;
     }
-  guint64 due = (guint64) ((now - L.run_start) / 1e6 * L.pps * L.n_active * 2);
-  guint burst = due > L.due_sent ? (guint) MIN (due - L.due_sent, 20000) : 0;
+  double rate = L.seg[L.measuring ? L.cur_seg : 0].pps * L.n_active * 2;
+  L.due += (t - L.last_tick_ns) / 1e9 * rate;
+  L.last_tick_ns = t;
+  guint64 due = (guint64) L.due;
+  /* A load that was not scheduled for a while catches up at most
+   * CATCH_UP_MS of packets; the rest are never sent, so that a window's
+   * offered rate shows the shortfall (instead of a later window carrying
+   * a backlog burst). */
+  guint64 cap = MAX (64, (guint64) (rate * CATCH_UP_MS / 1000));
+  guint burst = due > L.due_sent ? (guint) MIN (due - L.due_sent, cap) : 0;
   L.due_sent = MAX (due, L.due_sent);
   guint streams = L.n_active * 2;
   for (guint k = 0; k < burst; k++)
@@ -1055,51 +1123,96 @@ run_tick (gpointer unused)
       L.rr = (L.rr + 1) % streams;
       send_media (&L.calls[s / 2]->leg[s % 2], L.kind, L.size, now_ns ());
     }
-  flush (0);
-  flush (1);
   return G_SOURCE_CONTINUE;
 }
 
+/* run PPS SECONDS WARMUP N SIZE KIND [PPS2 SECONDS2 ...]: the extra pairs
+ * are further segments right after the first (no pause between them). */
 static void
-start_run (double pps, double seconds, double warmup, guint n, guint size, guint kind)
+start_run (char **a, guint n_args)
 {
   if (L.running)
     {
       say ("error run already running");
       return;
     }
-  if (n == 0 || n > L.n_calls || size < HDR + META || size > 1400 || pps <= 0)
+  double warmup = g_ascii_strtod (a[3], NULL);
+  guint n = (guint) atoi (a[4]), size = (guint) atoi (a[5]);
+  guint kind = strcmp (a[6], "video") == 0 ? KIND_VIDEO : KIND_AUDIO;
+  guint n_segs = 1 + (n_args - 7) / 2;
+  if (n == 0 || n > L.n_calls || size < HDR + META || size > 1400 || (n_args - 7) % 2
+      || n_segs > MAX_SEGS || warmup < 0)
     {
       say ("error bad run");
       return;
     }
-  L.pps = pps;
+  for (guint k = 0; k < n; k++)
+    if (L.calls[k]->ended)
+      {
+        say ("error bad run: call %u ended", k);
+        return;
+      }
+  double pps[MAX_SEGS], secs[MAX_SEGS];
+  for (guint k = 0; k < n_segs; k++)
+    {
+      pps[k] = g_ascii_strtod (a[k ? 5 + 2 * k : 1], NULL);
+      secs[k] = g_ascii_strtod (a[k ? 6 + 2 * k : 2], NULL);
+      if (pps[k] <= 0 || secs[k] <= 0)
+        {
+          say ("error bad run");
+          return;
+        }
+    }
+  /* Bursts of ~TICK_BURST packets: at 200k pps a 1 ms tick would hand the
+   * relay bursts of 200 (queueing the load made, counted as the relay's
+   * latency); at low rates a finer tick only costs the load wake-ups. */
+  double max_rate = 0;
+  for (guint k = 0; k < n_segs; k++)
+    max_rate = MAX (max_rate, pps[k] * n * 2);
+  long tick_us = (long) CLAMP (TICK_BURST * 1e6 / max_rate, TICK_MIN_US, TICK_MAX_US);
+  L.tick_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  struct itimerspec its = { .it_interval = { 0, tick_us * 1000 }, .it_value = { 0, tick_us * 1000 } };
+  if (L.tick_fd < 0 || timerfd_settime (L.tick_fd, 0, &its, NULL) < 0)
+    {
+      say ("error timerfd: %s", g_strerror (errno));
+      stop_tick ();
+      return;
+    }
   L.n_active = n;
   L.size = size;
   L.kind = kind;
+  L.due = 0;
   L.due_sent = 0;
   L.rr = 0;
-  memset (L.sent_w, 0, sizeof L.sent_w);
-  memset (L.recv_w, 0, sizeof L.recv_w);
-  L.relayed_rt = L.bad_w = L.reordered_w = 0;
-  memset (L.hist, 0, HIST_US * sizeof *L.hist);
-  L.hist_over = L.lat_max_ns = L.lat_sum_ns = 0;
+  L.tick_us = (guint) tick_us;
   L.n_spikes = L.spike_episodes = 0;
   L.last_spike = 0;
   L.rt_offset = realtime_offset ();
+  L.run_start = g_get_monotonic_time ();
+  L.last_tick_ns = L.run_start * 1000;
+  L.ws = L.run_start + (gint64) (warmup * 1e6);
+  L.n_segs = n_segs;
+  L.cur_seg = 0;
+  gint64 edge = L.ws * 1000;
+  for (guint k = 0; k < n_segs; k++)
+    {
+      Seg *sg = &L.seg[k];
+      guint32 *hist = sg->hist ? sg->hist : g_new (guint32, HIST_US);
+      memset (sg, 0, sizeof *sg);
+      memset (hist, 0, HIST_US * sizeof *hist);
+      sg->hist = hist;
+      sg->pps = pps[k];
+      sg->ws_ns = edge;
+      edge += (gint64) (secs[k] * 1e9);
+      sg->we_ns = edge;
+    }
+  L.ws_ns = L.ws * 1000;
+  L.we_ns = edge;
+  L.we = edge / 1000;
   watch_sockets (FALSE);
   L.running = TRUE;
   L.measuring = L.ended = FALSE;
-  L.run_start = g_get_monotonic_time ();
-  L.ws = L.run_start + (gint64) (warmup * 1e6);
-  L.we = L.ws + (gint64) (seconds * 1e6);
-  L.ws_ns = L.ws * 1000;
-  L.we_ns = L.we * 1000;
-  L.tick = g_timeout_source_new (1);
-  g_source_set_priority (L.tick, G_PRIORITY_HIGH);
-  g_source_set_callback (L.tick, run_tick, NULL, NULL);
-  g_source_attach (L.tick, NULL);
-  g_source_unref (L.tick);
+  L.tick_src = g_unix_fd_add_full (G_PRIORITY_HIGH, L.tick_fd, G_IO_IN, run_tick, NULL, NULL);
 }
 
 /* ICE checks, ICE timeouts and probes: every 20 ms. */
@@ -1147,8 +1260,6 @@ housekeeping (gpointer unused)
             }
         }
     }
-  flush (0);
-  flush (1);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1162,6 +1273,34 @@ random_ice_string (char *out, gsize n)
   for (gsize i = 0; i < n; i++)
     out[i] = alphabet[g_random_int_range (0, 64)];
   out[n] = '\0';
+}
+
+/* A leg's own socket on 127.0.0.1 (a real peer has its own address:
+ * a relay that demultiplexes by remote address must see one per leg). */
+static int
+open_socket (guint16 *port)
+{
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  struct sockaddr_in a = { .sin_family = AF_INET };
+  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+  int size = LEG_BUF;
+  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  int on = 1;
+  setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  socklen_t sl = sizeof a;
+  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0
+      || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  *port = ntohs (a.sin_port);
+  return fd;
 }
 
 static void
@@ -1180,6 +1319,19 @@ new_call (guint i)
       Leg *leg = &c->leg[s];
       leg->call = c;
       leg->side = s;
+      leg->fd = open_socket (&leg->port);
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = leg };
+      if (leg->fd < 0 || epoll_ctl (L.ep, EPOLL_CTL_ADD, leg->fd, &ev) < 0)
+        {
+          /* the index stays taken: the caller sees the call fail */
+          say ("%u %s failed socket %s", i, side_name (s), g_strerror (errno));
+          if (leg->fd >= 0)
+            close (leg->fd);
+          leg->fd = -1;
+          leg->ended = TRUE;
+          c->ended = TRUE;
+          continue;
+        }
       leg->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       leg->ssrc[KIND_AUDIO] = (s ? 0x20000000u : 0x10000000u) + i;
       leg->ssrc[KIND_VIDEO] = (s ? 0x28000000u : 0x18000000u) + i;
@@ -1196,7 +1348,7 @@ new_call (guint i)
           say ("%u %s credentials %s %s", i, side_name (s), leg->ufrag, leg->pwd);
           say ("%u %s fingerprint %s %s", i, side_name (s),
                bf_media_cert_get_fingerprint_hash (L.cert), bf_media_cert_get_fingerprint (L.cert));
-          say ("%u %s candidate 1 1 host 127.0.0.1 %u %u", i, side_name (s), L.port[s],
+          say ("%u %s candidate 1 1 host 127.0.0.1 %u %u", i, side_name (s), leg->port,
                (126u << 24) | (65535u << 8) | 255u);
           say ("%u %s gathering-done", i, side_name (s));
         }
@@ -1211,37 +1363,38 @@ new_call (guint i)
           leg->srtp = bf_media_srtp_new (BF_MEDIA_SRTP_AEAD_AES_128_GCM, tk, ts_, rk, rs, 8, &error);
           g_assert_no_error (error);
         }
-      else if (L.mode == MODE_DIRECT)
-        {
-          struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (L.port[!s]) };
-          inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
-          leg->remote = to;
-          leg->have_remote = TRUE;
-        }
     }
-  if (L.mode != MODE_ICE)
-    say ("%u ready", i);
+  if (L.mode == MODE_DIRECT && !c->ended)
+    for (int s = 0; s < 2; s++)
+      {
+        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (c->leg[!s].port) };
+        inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
+        c->leg[s].remote = to;
+        c->leg[s].have_remote = TRUE;
+      }
+  if (L.mode != MODE_ICE && !c->ended)
+    say ("%u ready %u %u", i, c->leg[0].port, c->leg[1].port);
 }
 
 /* The leg goes away: nothing of it is sent or answered any more. */
 static void
-end_leg (Leg *leg, gboolean close)
+end_leg (Leg *leg, gboolean graceful)
 {
   if (leg->ended)
     return;
   leg->ended = TRUE;
-  if (leg->dtls && close)
+  if (leg->dtls && graceful)
     bf_media_dtls_close (leg->dtls);   /* close_notify, through dtls_send */
-  if (leg->dtls)
-    flush (leg->side);
   g_clear_pointer (&leg->dtls, bf_media_dtls_free);
   g_clear_pointer (&leg->srtp, bf_media_srtp_free);
   if (L.by_ufrag && g_hash_table_lookup (L.by_ufrag, leg->ufrag) == leg)
     g_hash_table_remove (L.by_ufrag, leg->ufrag);
-  /* The relay reuses its ports for later calls. */
-  for (guint p = 0; p < G_N_ELEMENTS (L.by_port[leg->side]); p++)
-    if (L.by_port[leg->side][p] == leg)
-      L.by_port[leg->side][p] = NULL;
+  if (leg->fd >= 0)
+    {
+      epoll_ctl (L.ep, EPOLL_CTL_DEL, leg->fd, NULL);
+      close (leg->fd);
+      leg->fd = -1;
+    }
   g_ptr_array_set_size (leg->early, 0);
 }
 
@@ -1320,7 +1473,6 @@ leg_command (Leg *leg, char **a, guint n)
                                 .sin_port = htons ((guint16) atoi (a[5])) };
       if (inet_pton (AF_INET, a[4], &to.sin_addr) != 1 || strcmp (a[2], "1") != 0)
         return;
-      register_port (leg, ntohs (to.sin_port));
       if (!leg->have_remote)
         {
           leg->remote = to;
@@ -1334,13 +1486,11 @@ leg_command (Leg *leg, char **a, guint n)
       inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
       leg->remote = to;
       leg->have_remote = TRUE;
-      L.by_port[leg->side][ntohs (to.sin_port)] = leg;
       if (n >= 3)
         {
           to.sin_port = htons ((guint16) atoi (a[2]));
           leg->remote_video = to;
           leg->have_remote_video = TRUE;
-          L.by_port[leg->side][ntohs (to.sin_port)] = leg;
         }
     }
   else
@@ -1394,10 +1544,8 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
       g_strfreev (L.watch);
       L.watch = g_strdupv (a + 1);
     }
-  else if (strcmp (a[0], "run") == 0 && n == 7)
-    start_run (g_ascii_strtod (a[1], NULL), g_ascii_strtod (a[2], NULL),
-               g_ascii_strtod (a[3], NULL), (guint) atoi (a[4]), (guint) atoi (a[5]),
-               strcmp (a[6], "video") == 0 ? KIND_VIDEO : KIND_AUDIO);
+  else if (strcmp (a[0], "run") == 0 && n >= 7)
+    start_run (a, n);
   else if (strcmp (a[0], "stats") == 0)
     say ("stats calls=%u sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
          " bad=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT " rtcp=%" G_GUINT64_FORMAT
@@ -1419,27 +1567,6 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
   else
     say ("error bad command %s", a[0]);
   return G_SOURCE_CONTINUE;
-}
-
-static int
-open_socket (guint16 *port)
-{
-  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET };
-  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
-  int size = 16 << 20;
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  int on = 1;
-  setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  socklen_t sl = sizeof a;
-  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0
-      || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
-    g_error ("socket: %s", g_strerror (errno));
-  *port = ntohs (a.sin_port);
-  return fd;
 }
 
 int
@@ -1468,19 +1595,26 @@ main (int argc, char **argv)
       L.cert = bf_media_cert_new (0, &error);
       g_assert_no_error (error);
     }
-  L.by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
-  L.hist = g_new0 (guint32, HIST_US);
-  for (int s = 0; s < 2; s++)
+  /* two sockets per call: 2,000 calls need more than the usual 1,024 */
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {
-      L.fd[s] = open_socket (&L.port[s]);
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
     }
+  L.by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
+  L.tick_fd = -1;
+  L.ep = epoll_create1 (EPOLL_CLOEXEC);
+  if (L.ep < 0)
+    g_error ("epoll: %s", g_strerror (errno));
   L.rt_offset = realtime_offset ();
   watch_sockets (TRUE);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);
   g_io_add_watch (in, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, loop);
   g_timeout_add (20, housekeeping, NULL);
-  say ("ports %u %u", L.port[0], L.port[1]);
+  getrlimit (RLIMIT_NOFILE, &rl);
+  say ("ports per-leg max-calls %u", (guint) MIN ((rl.rlim_cur - 16) / 2, MAX_CALLS));
   g_main_loop_run (loop);
   return 0;
 }
