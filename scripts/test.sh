@@ -16,7 +16,9 @@
 # 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60),
 #    while the soak (tests/soak: SOAK_SECONDS, default 600, of calls starting
 #    and ending against the ASan+UBSan belfry; fds and RSS back to their
-#    start figure, no leak at exit) runs beside it in the background.
+#    start figure, no leak at exit) runs beside it in the background, and so
+#    does tests/soak/test_calls_asan.py (200 relayed calls with audio for
+#    60 s, then all hung up: sessions gone, fds back, no leak at exit).
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 
@@ -26,6 +28,7 @@ py=/usr/bin/python3
 fuzz_seconds=${FUZZ_SECONDS:-60}
 soak_seconds=${SOAK_SECONDS:-600}
 soak_pid=
+calls_pid=
 passed=0
 failed=0
 failures=()
@@ -142,8 +145,16 @@ if ninja -C build-asan; then
   rm -f build-asan/soak-junit.xml build-asan/soak.log
   # The sanitizer options above are inherited; the loads come from build/.
   SOAK_SECONDS="$soak_seconds" BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest \
-    tests/soak -q --junitxml="$repo/build-asan/soak-junit.xml" >build-asan/soak.log 2>&1 &
+    tests/soak/test_soak.py -q --junitxml="$repo/build-asan/soak-junit.xml" \
+    >build-asan/soak.log 2>&1 &
   soak_pid=$!
+  say "200 relayed calls at once (ASan+UBSan belfry): started in the background, beside the fuzz stage"
+  # ~2 min, about a core (belfry's two workers and the load) while the fuzz
+  # stage takes one; its own network namespace, so no port is shared.
+  rm -f build-asan/calls-asan-junit.xml build-asan/calls-asan.log
+  BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest tests/soak/test_calls_asan.py -q \
+    --junitxml="$repo/build-asan/calls-asan-junit.xml" >build-asan/calls-asan.log 2>&1 &
+  calls_pid=$!
 else
   failed=$((failed + 1)); fail_stage "ASan build"
 fi
@@ -170,6 +181,15 @@ if [ "$fuzz_ready" = 1 ] && ninja -C build-fuzz; then
   done
 else
   failed=$((failed + 1)); fail_stage "fuzz build"
+fi
+
+if [ -n "$calls_pid" ]; then
+  say "200 relayed calls at once (waiting for it)"
+  if ! wait "$calls_pid"; then fail_stage "calls at once (ASan+UBSan)"; fi
+  tail -30 build-asan/calls-asan.log
+  if [ -f build-asan/calls-asan-junit.xml ]; then
+    count_junit build-asan/calls-asan-junit.xml "calls at once"
+  else failed=$((failed + 1)); fi
 fi
 
 if [ -n "$soak_pid" ]; then
