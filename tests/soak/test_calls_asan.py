@@ -4,7 +4,8 @@ stays behind (issue 12).
     BELFRY_BIN=build-asan/relay/belfry /usr/bin/python3 -m pytest \\
         tests/soak/test_calls_asan.py -q
 
-(scripts/test.sh runs it so in its ASan+UBSan stage.)  The run re-executes
+(scripts/test.sh runs it so in its ASan+UBSan stage, on its own: see
+tests/soak/README.md for why not beside the fuzz stage.)  The run re-executes
 itself in a private network namespace (root needed, tests/e2e/netns_plugin.py);
 Prosody, belfry and the load talk on 127.0.0.1 only.
 
@@ -489,6 +490,7 @@ def media_and_hangup_cycle(drv, load, belfry, mport, first, seconds, base, label
     f["rss_up"], f["fds_up"] = vm_rss_kib(belfry.pid), len(open_fds(belfry.pid))
 
     sampler = Sampler(belfry.pid)
+    drv.phase = "media"
     before = drv.stats()
     cpu_m0 = cpu_seconds(belfry.pid)
     load.send(f"run {PPS:g} {seconds:g} {RUN_WARMUP} {first + CALLS} {PACKET} audio")
