@@ -1,7 +1,7 @@
-"""The soak test runs in a private network namespace of its own, as the e2e
-tests do: if this pytest was started outside one, it re-executes itself
-under `unshare --net` (root needed).  Its figures are printed at the end of
-the run whether it passed or not (test_soak.SUMMARY)."""
+"""The soak tests run in a private network namespace of their own, as the
+e2e tests do: if this pytest was started outside one, it re-executes itself
+under `unshare --net` (root needed).  Their figures are printed at the end
+of the run whether they passed or not (each module's SUMMARY)."""
 
 import sys
 from pathlib import Path
@@ -16,6 +16,7 @@ from netns_plugin import private_netns, pytest_cmdline_main  # noqa: E402,F401
 
 
 def pytest_terminal_summary(terminalreporter):
-    import test_soak
-    for line in test_soak.SUMMARY:
-        terminalreporter.write_line(line)
+    for name in ("test_soak", "test_calls_asan"):
+        module = sys.modules.get(name)
+        for line in getattr(module, "SUMMARY", []):
+            terminalreporter.write_line(line)
