@@ -74,6 +74,8 @@ static const struct {
 
 struct _BfMediaMetrics {
   BfMetric *series[G_N_ELEMENTS (fields)];
+  BfMetric *wakeups, *context_iterations;
+  guint64 wakeups_seen, iterations_seen;
   guint64 packets;          /* in + out folded so far; the worker's alone */
 };
 
@@ -94,6 +96,17 @@ bf_media_metrics_new (const char *worker_name)
       const char *const values[] = { worker_name, fields[i].value, NULL };
       m->series[i] = bf_metric_family_getv (fam[fields[i].family], values);
     }
+  const char *const labels[] = { "worker", NULL };
+  const char *const values[] = { worker_name, NULL };
+  m->wakeups = bf_metric_family_getv (
+    bf_metrics_add_family (r, BF_METRIC_COUNTER, "belfry_media_loop_wakeups_total",
+                           "Wake-ups of a media worker's loop (worker-loop.h), per worker", labels),
+    values);
+  m->context_iterations = bf_metric_family_getv (
+    bf_metrics_add_family (r, BF_METRIC_COUNTER, "belfry_media_context_iterations_total",
+                           "Iterations of GMainContexts (posted jobs, libnice, DTLS timers) "
+                           "by a media worker's loop, per worker", labels),
+    values);
   return m;
 }
 
@@ -120,6 +133,17 @@ bf_media_metrics_flush (BfMediaMetrics *m, const BfMediaCounters *now, BfMediaCo
   if (now->packets_out > flushed->packets_out)
     m->packets += now->packets_out - flushed->packets_out;
   *flushed = *now;
+}
+
+void
+bf_media_metrics_fold_loop (BfMediaMetrics *m, guint64 wakeups, guint64 iterations)
+{
+  if (wakeups > m->wakeups_seen)
+    bf_metric_add (m->wakeups, wakeups - m->wakeups_seen);
+  if (iterations > m->iterations_seen)
+    bf_metric_add (m->context_iterations, iterations - m->iterations_seen);
+  m->wakeups_seen = wakeups;
+  m->iterations_seen = iterations;
 }
 
 guint64

@@ -27,6 +27,8 @@ void bf_media_metrics_free (BfMediaMetrics *metrics);
  * @flushed to @now.  NULL @metrics does nothing. */
 void bf_media_metrics_flush (BfMediaMetrics *metrics, const BfMediaCounters *now,
                              BfMediaCounters *flushed);
+/* On the worker: its loop's counters so far (worker-loop.h). */
+void bf_media_metrics_fold_loop (BfMediaMetrics *metrics, guint64 wakeups, guint64 iterations);
 /* Packets in and out folded so far: on the worker (its load, worker.c). */
 guint64 bf_media_metrics_get_packets (const BfMediaMetrics *metrics);
 

@@ -72,6 +72,8 @@ take_rate (gpointer user_data)
   g_atomic_int_set (&w->packet_rate, (gint) MIN (packets - w->rate_packets, (guint64) G_MAXINT));
   g_atomic_int_set (&w->load_at_rate, g_atomic_int_get (&w->load));
   w->rate_packets = packets;
+  bf_media_metrics_fold_loop (w->metrics, bf_media_loop_get_wakeups (w->loop),
+                              bf_media_loop_get_glib_iterations (w->loop));
   schedule_rate (w);
 }
 
