@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include <openssl/crypto.h>
+#include <nss.h>
 #include <srtp2/srtp.h>
 
 G_STATIC_ASSERT (BF_MEDIA_SRTP_OVERHEAD >= SRTP_MAX_TRAILER_LEN + 4);
@@ -60,6 +61,18 @@ bf_media_srtp_salt_len (BfMediaSrtpProfile profile)
 static gpointer
 library_init_once (gpointer unused)
 {
+  /* Debian's libsrtp2 does its crypto through NSS and, finding NSS not
+   * initialised, initialises it with NSS_NoDB_Init, which optimises for
+   * space: the softoken then keeps its keys in 32 hash buckets, and an
+   * SRTP packet's key lookup walks a chain that grows with every session
+   * in the process (measured: 14 µs a packet with 2,000 sessions, 208 µs
+   * with 8,000, against 0.8 µs with 100).  Initialised here first, without
+   * that flag, it uses 1,024 buckets (3.3 µs at 2,000, 13 µs at 8,000). */
+  if (!NSS_IsInitialized ()
+      && NSS_Initialize ("", "", "", "",
+                         NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB
+                           | NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT) != SECSuccess)
+    g_warning ("media: NSS_Initialize failed; libsrtp2 initialises NSS itself");
   return GINT_TO_POINTER ((gint) srtp_init ());
 }
 
