@@ -46,6 +46,55 @@ def belfry_child(pid, timeout=10):
     raise RuntimeError(f"no belfry process under {pid}")
 
 
+# (category, frame markers): a peak allocation goes to the category of the
+# innermost frame of its stack that contains a marker
+CATEGORIES = [
+    ("libnice: 2 x 64 KiB buffers per component (never touched: not RSS)",
+     ["g_type_create_instance;~;g_malloc"]),
+    ("OpenSSL SSL_CTX", ["SSL_CTX_new", "build_ctx"]),
+    ("DTLS handshake buffer (init_buf, kept for retransmissions)", ["BUF_MEM_grow"]),
+    ("OpenSSL SSL object", ["SSL_new"]),
+    ("DTLS other (record buffers, handshake state, peer certificate)",
+     ["drive_handshake", "bf_media_dtls"]),
+    ("libsrtp2 contexts (NSS keys)", ["srtp_create", "srtp_add_stream", "bf_media_srtp"]),
+    ("consent STUN agent (ice-consent.c)", ["bf_ice_consent_new"]),
+    ("libnice agent, stream, component, candidates, STUN agents",
+     ["nice_agent", "nice_", "conn_check"]),
+    ("direct I/O", ["bf_media_direct_io"]),
+    ("BfMediaTransport", ["bf_media_transport"]),
+    ("session + Jingle model, module (main thread)",
+     ["bf_session", "bf_jingle", "sessions.c", "call.c"]),
+]
+
+
+def breakdown(stacks, n):
+    """Per-call KiB by category from heaptrack_print -F (peak cost)."""
+    tot = {}
+    for line in Path(stacks).read_text().splitlines():
+        st, _, cost = line.rpartition(" ")
+        frames = st.rstrip(";").split(";")
+        cat = "other (not per call: the process's own)"
+        done = False
+        for i in range(len(frames) - 1, -1, -1):
+            for name, marks in CATEGORIES:
+                for m in marks:
+                    if "~" in m:
+                        a, b = m.split(";~;")
+                        hit = (i + 2 < len(frames) and frames[i].startswith(a)
+                               and frames[i + 2].startswith(b) and i + 3 == len(frames))
+                    else:
+                        hit = m in frames[i]
+                    if hit:
+                        cat, done = name, True
+                        break
+                if done:
+                    break
+            if done:
+                break
+        tot[cat] = tot.get(cat, 0) + int(cost)
+    return sorted(((v / 1024 / n, k) for k, v in tot.items()), reverse=True)
+
+
 def heaptrack_wrapper(tmp):
     """A belfry 'binary' that runs the real one under heaptrack (the pid
     the harness sees is heaptrack's; VmRSS then means nothing)."""
@@ -124,6 +173,9 @@ def main():
                                timeout=900, check=True)
                 print(f"heaptrack_print: peak consumers in {dest}.txt, "
                       f"peak stacks in {dest}.stacks")
+                print(f"heap at the peak per relayed call (N = {args.calls}):")
+                for kib, cat in breakdown(f"{dest}.stacks", args.calls):
+                    print(f"| {cat} | {kib:.1f} KiB |")
         if not os.environ.get("BELFRY_KEEP_TMP"):
             shutil.rmtree(tmp, ignore_errors=True)
 
