@@ -486,6 +486,9 @@ read_connected (BfMediaDtls *d)
       return TRUE;
     }
   rearm_retransmit (d);
+  /* The read set the record buffers up again (a retransmitted flight, an
+   * alert): ~33 KiB this association keeps no longer than the datagram. */
+  SSL_free_buffers (d->ssl);
   return !app_data;
 }
 
