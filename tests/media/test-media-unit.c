@@ -3,6 +3,7 @@
 #include <string.h>
 #include <glib.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "config.h"
@@ -573,6 +574,107 @@ test_dtls_wrong_fingerprint (void)
   g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
 }
 
+/* One SSL_CTX per certificate and profile list (bf_media_cert_get_dtls_ctx),
+ * yet each association checks its own peer's fingerprint. */
+static guint ctx_builds;
+
+static SSL_CTX *
+count_build (BfMediaCert *cert, const char *key, GError **error)
+{
+  ctx_builds++;
+  return SSL_CTX_new (DTLS_method ());
+}
+
+static void
+dtls_side_init (Side *s, const char *name, Side *peer, BfMediaCert *own, BfMediaCert *expected,
+                BfMediaDtlsSetup setup)
+{
+  g_autoptr (GError) error = NULL;
+  memset (s, 0, sizeof *s);
+  s->name = name;
+  s->peer = peer;
+  g_queue_init (&s->q);
+  BfMediaDtlsParams params = { .setup = setup, .n_profiles = 1,
+                               .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM },
+                               .handshake_timeout_ms = 4000, .retransmit_ms = 50, .mtu = 1200 };
+  s->d = bf_media_dtls_new (own, &params, "sha-256", bf_media_cert_get_fingerprint (expected),
+                            NULL, &side_callbacks, s, &error);
+  g_assert_no_error (error);
+}
+
+static void
+dtls_side_clear (Side *s)
+{
+  bf_media_dtls_free (s->d);
+  g_queue_clear_full (&s->q, (GDestroyNotify) g_bytes_unref);
+  g_clear_error (&s->error);
+}
+
+static void
+test_dtls_shared_ctx (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaCert) server = bf_media_cert_new (0, &error);
+  g_autoptr (BfMediaCert) c1 = bf_media_cert_new (0, &error);
+  g_autoptr (BfMediaCert) c2 = bf_media_cert_new (0, &error);
+  g_assert_no_error (error);
+
+  /* The cache: built once per key, a new reference each time; beyond
+   * BF_MEDIA_CERT_MAX_CTX keys every call builds its own. */
+  SSL_CTX *x = bf_media_cert_get_dtls_ctx (c1, "A", count_build, &error);
+  SSL_CTX *y = bf_media_cert_get_dtls_ctx (c1, "A", count_build, &error);
+  g_assert_true (x != NULL && x == y);
+  g_assert_cmpuint (ctx_builds, ==, 1);
+  SSL_CTX *z = bf_media_cert_get_dtls_ctx (c1, "B", count_build, &error);
+  g_assert_true (z != NULL && z != x);
+  g_assert_cmpuint (ctx_builds, ==, 2);
+  SSL_CTX_free (x);
+  SSL_CTX_free (y);
+  SSL_CTX_free (z);
+  for (guint i = 0; i < BF_MEDIA_CERT_MAX_CTX; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%u", i);
+      SSL_CTX_free (bf_media_cert_get_dtls_ctx (c2, key, count_build, &error));
+    }
+  ctx_builds = 0;
+  x = bf_media_cert_get_dtls_ctx (c2, "over", count_build, &error);
+  y = bf_media_cert_get_dtls_ctx (c2, "over", count_build, &error);
+  g_assert_true (x != NULL && y != NULL && x != y);
+  g_assert_cmpuint (ctx_builds, ==, 2);
+  SSL_CTX_free (x);
+  SSL_CTX_free (y);
+  g_assert_no_error (error);
+
+  /* Two associations on the server's certificate (one context), both
+   * expecting c1: c1's handshake completes, c2's fails on the fingerprint. */
+  Side a1, b1, a2, b2;
+  dtls_side_init (&a1, "client 1", &b1, c1, server, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  dtls_side_init (&b1, "server 1", &a1, server, c1, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  dtls_side_init (&a2, "client 2", &b2, c2, server, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  dtls_side_init (&b2, "server 2", &a2, server, c1, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  bf_media_dtls_start (b1.d);
+  bf_media_dtls_start (b2.d);
+  bf_media_dtls_start (a1.d);
+  bf_media_dtls_start (a2.d);
+  pump (&a1, &b1, settled);
+  pump (&a2, &b2, settled);
+  g_assert_true (a1.up && b1.up);
+  g_assert_true (b2.failed);
+  g_assert_error (b2.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_FINGERPRINT_MISMATCH);
+
+  /* The record buffers were freed after the handshake: close_notify still
+   * leaves and ends the peer's side. */
+  bf_media_dtls_close (a1.d);
+  pump (&a1, &b1, queues_empty);
+  g_assert_true (b1.failed);
+  g_assert_error (b1.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED);
+
+  dtls_side_clear (&a1);
+  dtls_side_clear (&b1);
+  dtls_side_clear (&a2);
+  dtls_side_clear (&b2);
+}
+
 /* --- [media] --- */
 
 static gboolean
@@ -797,6 +899,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/dtls/retransmit", test_dtls_retransmit);
   g_test_add_func ("/media/dtls/garbage", test_dtls_garbage);
   g_test_add_func ("/media/dtls/bad-arguments", test_dtls_wrong_fingerprint);
+  g_test_add_func ("/media/dtls/shared-ctx", test_dtls_shared_ctx);
   g_test_add_func ("/media/config", test_config);
   g_test_add_func ("/media/worker", test_worker);
   g_test_add_func ("/media/pool", test_pool);
