@@ -1,6 +1,8 @@
 /* Media unit tests without a network: certificate and fingerprints, setup
  * roles, SRTP sessions, the [media] group, workers and the pool. */
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <glib.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -9,6 +11,7 @@
 #include "config.h"
 #include "dtls-cert.h"
 #include "dtls.h"
+#include "ice-consent.h"
 #include "media-config.h"
 #include "srtp-session.h"
 #include "worker.h"
@@ -675,6 +678,69 @@ test_dtls_shared_ctx (void)
   dtls_side_clear (&b2);
 }
 
+/* --- consent STUN (ice-consent.c): no StunAgent kept per pair --- */
+
+static BfIceStunResult
+consent_feed (BfIceConsent *to, const guint8 *data, gsize len, guint8 *reply, gsize *reply_len)
+{
+  struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons (40000),
+                              .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  *reply_len = 0;
+  return bf_ice_consent_handle (to, data, len, (const struct sockaddr *) &from, sizeof from,
+                                reply, reply_len);
+}
+
+static void
+test_consent (void)
+{
+  const char *apwd = "alicePassword0123456789", *bpwd = "bobPassword0123456789ab";
+  BfIceConsent *a = bf_ice_consent_new ("aaaa", apwd, "bbbb", bpwd, TRUE, 100);
+  BfIceConsent *b = bf_ice_consent_new ("bbbb", bpwd, "aaaa", apwd, FALSE, 100);
+  BfIceConsent *other = bf_ice_consent_new ("aaaa", apwd, "bbbb", bpwd, TRUE, 100);
+  guint8 req[5][1280], resp[5][1280], buf[1280];
+  gsize req_len[5], resp_len[5], n;
+
+  /* A request is answered; the answer is consent once, then forgotten. */
+  req_len[0] = bf_ice_consent_build_request (a, req[0], sizeof req[0]);
+  g_assert_cmpuint (req_len[0], >, 20);
+  g_assert_cmpint (consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_REPLY);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_CONSENT);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+
+  /* Another pair's transaction is not ours. */
+  req_len[0] = bf_ice_consent_build_request (other, req[0], sizeof req[0]);
+  consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+
+  /* Five requests out: the oldest was given up, the others still count. */
+  for (int i = 0; i < 5; i++)
+    {
+      req_len[i] = bf_ice_consent_build_request (a, req[i], sizeof req[i]);
+      g_assert_cmpint (consent_feed (b, req[i], req_len[i], resp[i], &resp_len[i]), ==,
+                       BF_ICE_STUN_REPLY);
+    }
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+  for (int i = 1; i < 5; i++)
+    g_assert_cmpint (consent_feed (a, resp[i], resp_len[i], buf, &n), ==, BF_ICE_STUN_CONSENT);
+
+  /* A response keyed with another password fails its integrity check. */
+  BfIceConsent *wrong = bf_ice_consent_new ("bbbb", "notBobsPassword01234567", "aaaa", apwd,
+                                            FALSE, 100);
+  req_len[0] = bf_ice_consent_build_request (a, req[0], sizeof req[0]);
+  g_assert_cmpint (consent_feed (wrong, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_IGNORED);
+  g_assert_cmpint (consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_REPLY);
+  resp[0][resp_len[0] - 30] ^= 1;     /* inside MESSAGE-INTEGRITY */
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), !=, BF_ICE_STUN_CONSENT);
+
+  bf_ice_consent_free (a);
+  bf_ice_consent_free (b);
+  bf_ice_consent_free (other);
+  bf_ice_consent_free (wrong);
+}
+
 /* --- [media] --- */
 
 static gboolean
@@ -900,6 +966,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/dtls/garbage", test_dtls_garbage);
   g_test_add_func ("/media/dtls/bad-arguments", test_dtls_wrong_fingerprint);
   g_test_add_func ("/media/dtls/shared-ctx", test_dtls_shared_ctx);
+  g_test_add_func ("/media/consent", test_consent);
   g_test_add_func ("/media/config", test_config);
   g_test_add_func ("/media/worker", test_worker);
   g_test_add_func ("/media/pool", test_pool);
