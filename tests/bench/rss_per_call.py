@@ -95,6 +95,36 @@ def breakdown(stacks, n):
     return sorted(((v / 1024 / n, k) for k, v in tot.items()), reverse=True)
 
 
+def stop_leftovers(tmp):
+    """Closing the harness' belfry stops the heaptrack script, not the
+    belfry under it: stop every process whose command line names our
+    temporary directory (ours alone), then wait for them (bounded)."""
+    mine = []
+    for p in os.listdir("/proc"):
+        if p.isdigit() and int(p) != os.getpid():
+            try:
+                if str(tmp).encode() in Path(f"/proc/{p}/cmdline").read_bytes():
+                    mine.append(int(p))
+            except OSError:
+                pass
+    for p in mine:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 30
+    while mine and time.monotonic() < deadline:
+        alive = []
+        for p in mine:
+            try:
+                if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(p)
+            except OSError:
+                pass
+        mine = alive
+        time.sleep(0.2)
+
+
 def heaptrack_wrapper(tmp):
     """A belfry 'binary' that runs the real one under heaptrack (the pid
     the harness sees is heaptrack's; VmRSS then means nothing)."""
@@ -163,6 +193,8 @@ def main():
     finally:
         if bt:
             bt.close()
+        if args.heaptrack:
+            stop_leftovers(tmp)
         if args.heaptrack:
             for f in sorted(tmp.glob("heaptrack*.zst")) + sorted(tmp.glob("heaptrack*.gz")):
                 print(f"heaptrack data: {f}")
