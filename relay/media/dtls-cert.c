@@ -4,6 +4,9 @@
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include <string.h>
 
 #include "media-types.h"
 
@@ -11,6 +14,9 @@ struct _BfMediaCert {
   X509 *x509;
   EVP_PKEY *key;
   char *fingerprint;     /* sha-256, "AB:CD:..." */
+  GMutex ctx_lock;       /* guards the two arrays below */
+  char *ctx_key[BF_MEDIA_CERT_MAX_CTX];
+  SSL_CTX *ctx[BF_MEDIA_CERT_MAX_CTX];
 };
 
 static gboolean
@@ -48,6 +54,12 @@ cert_clear (BfMediaCert *cert)
   X509_free (cert->x509);
   EVP_PKEY_free (cert->key);
   g_free (cert->fingerprint);
+  for (guint i = 0; i < BF_MEDIA_CERT_MAX_CTX; i++)
+    {
+      g_free (cert->ctx_key[i]);
+      SSL_CTX_free (cert->ctx[i]);
+    }
+  g_mutex_clear (&cert->ctx_lock);
 }
 
 BfMediaCert *
@@ -63,6 +75,7 @@ bf_media_cert_new (guint validity_days, GError **error)
     }
 
   BfMediaCert *cert = g_atomic_rc_box_new0 (BfMediaCert);
+  g_mutex_init (&cert->ctx_lock);
   ERR_clear_error ();
 
   cert->key = EVP_EC_gen ("P-256");
@@ -152,4 +165,25 @@ EVP_PKEY *
 bf_media_cert_get_key (BfMediaCert *cert)
 {
   return cert->key;
+}
+
+SSL_CTX *
+bf_media_cert_get_dtls_ctx (BfMediaCert *cert, const char *key, BfMediaCertCtxBuilder build,
+                            GError **error)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&cert->ctx_lock);
+  guint i = 0;
+  for (; i < BF_MEDIA_CERT_MAX_CTX && cert->ctx_key[i]; i++)
+    if (strcmp (cert->ctx_key[i], key) == 0)
+      {
+        SSL_CTX_up_ref (cert->ctx[i]);
+        return cert->ctx[i];
+      }
+  SSL_CTX *ctx = build (cert, key, error);
+  if (ctx == NULL || i == BF_MEDIA_CERT_MAX_CTX)
+    return ctx;
+  cert->ctx_key[i] = g_strdup (key);
+  cert->ctx[i] = ctx;
+  SSL_CTX_up_ref (ctx);
+  return ctx;
 }

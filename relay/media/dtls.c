@@ -47,7 +47,7 @@ typedef enum {
 
 struct _BfMediaDtls {
   BfMediaDtlsParams params;
-  SSL_CTX *ctx;
+  SSL_CTX *ctx;             /* shared: the certificate's (bf_media_cert_get_dtls_ctx) */
   SSL *ssl;                 /* owns both BIOs */
   BIO *rbio;
   GMainContext *context;
@@ -259,9 +259,12 @@ fail (BfMediaDtls *d, BfMediaError code, const char *format, ...)
 /* Replaces chain validation: a self-signed certificate is expected, and the
  * only thing that authenticates it is the fingerprint from signalling. */
 static int
-verify_certificate (X509_STORE_CTX *store, void *arg)
+verify_certificate (X509_STORE_CTX *store, void *unused)
 {
-  BfMediaDtls *d = arg;
+  SSL *ssl = X509_STORE_CTX_get_ex_data (store, SSL_get_ex_data_X509_STORE_CTX_idx ());
+  BfMediaDtls *d = ssl ? SSL_get_app_data (ssl) : NULL;
+  if (d == NULL)
+    return 0;
   X509 *peer = X509_STORE_CTX_get0_cert (store);
   guint8 md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
@@ -291,11 +294,28 @@ retransmit_backoff (SSL *ssl, unsigned int timer_us)
 
 static void rearm_retransmit (BfMediaDtls *d);
 
+/* After the handshake the record buffers are freed (handshake_done).  The
+ * DTLS read path sets both up again when it needs them, the DTLS write
+ * path does not (OpenSSL 3.0: a write with no buffer crashes): so before
+ * anything that may write -- close_notify, a retransmission timer -- a
+ * read on the empty BIO (WANT_READ) sets them up. */
+static void
+restore_buffers (BfMediaDtls *d)
+{
+  guint8 unused;
+  if (d->state != STATE_CONNECTED)
+    return;
+  ERR_clear_error ();
+  (void) SSL_read (d->ssl, &unused, 0);
+  ERR_clear_error ();
+}
+
 static gboolean
 on_retransmit (gpointer user_data)
 {
   BfMediaDtls *d = user_data;
   g_clear_pointer (&d->retransmit, g_source_unref);
+  restore_buffers (d);
   ERR_clear_error ();
   if (DTLSv1_handle_timeout (d->ssl) < 0)
     {
@@ -402,6 +422,9 @@ handshake_done (BfMediaDtls *d)
       g_source_destroy (d->deadline);
       g_clear_pointer (&d->deadline, g_source_unref);
     }
+  /* Nothing is pending once the last flight is out: the record buffers
+   * go now rather than at the next read. */
+  SSL_free_buffers (d->ssl);
   d->cb.connected (&keys, d->user_data);
   OPENSSL_cleanse (&keys, sizeof keys);
 }
@@ -463,6 +486,9 @@ read_connected (BfMediaDtls *d)
       return TRUE;
     }
   rearm_retransmit (d);
+  /* The read set the record buffers up again (a retransmitted flight, an
+   * alert): ~33 KiB this association keeps no longer than the datagram. */
+  SSL_free_buffers (d->ssl);
   return !app_data;
 }
 
@@ -555,6 +581,7 @@ bf_media_dtls_close (BfMediaDtls *d)
 {
   if (d->state == STATE_CONNECTED)
     {
+      restore_buffers (d);
       ERR_clear_error ();
       SSL_shutdown (d->ssl);     /* close_notify through the send BIO */
       ERR_clear_error ();
@@ -612,6 +639,46 @@ srtp_profiles_string (const BfMediaDtlsParams *p, GString *out, GError **error)
   return TRUE;
 }
 
+/* The context every association with this certificate and these SRTP
+ * profiles shares (bf_media_cert_get_dtls_ctx): nothing in it is per
+ * association -- the verify callback finds its BfMediaDtls through the
+ * SSL being verified. */
+static SSL_CTX *
+build_ctx (BfMediaCert *cert, const char *profiles, GError **error)
+{
+  ERR_clear_error ();
+  SSL_CTX *ctx = SSL_CTX_new (DTLS_method ());
+  if (ctx == NULL
+      || !SSL_CTX_set_min_proto_version (ctx, DTLS1_2_VERSION)
+      || !SSL_CTX_set_max_proto_version (ctx, DTLS1_2_VERSION)
+      || SSL_CTX_use_certificate (ctx, bf_media_cert_get_x509 (cert)) != 1
+      || SSL_CTX_use_PrivateKey (ctx, bf_media_cert_get_key (cert)) != 1
+      || SSL_CTX_check_private_key (ctx) != 1
+      || SSL_CTX_set_cipher_list (ctx, CIPHERS) != 1
+      || SSL_CTX_set1_groups_list (ctx, GROUPS) != 1
+      /* Returns 0 on success (sic). */
+      || SSL_CTX_set_tlsext_use_srtp (ctx, profiles) != 0)
+    {
+      char buf[256];
+      openssl_error_text (buf, sizeof buf);
+      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CRYPTO, "setting up DTLS failed: %s",
+                   buf[0] ? buf : "unknown error");
+      SSL_CTX_free (ctx);
+      return NULL;
+    }
+  SSL_CTX_set_options (ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET
+                            | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  /* The record layer's read and write buffers (~16 KiB each) are released
+   * whenever they are empty: after the handshake an association only sees
+   * an occasional retransmitted flight, alert or close_notify. */
+  SSL_CTX_set_mode (ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode (ctx, SSL_SESS_CACHE_OFF);
+  /* Both sides demand the other's certificate (RFC 5763 §5). */
+  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  SSL_CTX_set_cert_verify_callback (ctx, verify_certificate, NULL);
+  return ctx;
+}
+
 BfMediaDtls *
 bf_media_dtls_new (BfMediaCert *cert, const BfMediaDtlsParams *params,
                    const char *remote_hash, const char *remote_fingerprint,
@@ -650,25 +717,14 @@ bf_media_dtls_new (BfMediaCert *cert, const BfMediaDtlsParams *params,
   ERR_clear_error ();
   BIO *wbio = NULL;
   BIO_METHOD *method = send_bio_method ();
-  d->ctx = SSL_CTX_new (DTLS_method ());
-  if (method == NULL || d->ctx == NULL
-      || !SSL_CTX_set_min_proto_version (d->ctx, DTLS1_2_VERSION)
-      || !SSL_CTX_set_max_proto_version (d->ctx, DTLS1_2_VERSION)
-      || SSL_CTX_use_certificate (d->ctx, bf_media_cert_get_x509 (cert)) != 1
-      || SSL_CTX_use_PrivateKey (d->ctx, bf_media_cert_get_key (cert)) != 1
-      || SSL_CTX_check_private_key (d->ctx) != 1
-      || SSL_CTX_set_cipher_list (d->ctx, CIPHERS) != 1
-      || SSL_CTX_set1_groups_list (d->ctx, GROUPS) != 1
-      /* Returns 0 on success (sic). */
-      || SSL_CTX_set_tlsext_use_srtp (d->ctx, profiles->str) != 0)
+  d->ctx = bf_media_cert_get_dtls_ctx (cert, profiles->str, build_ctx, error);
+  if (d->ctx == NULL)
+    {
+      bf_media_dtls_free (d);
+      return NULL;
+    }
+  if (method == NULL)
     goto fail;
-  SSL_CTX_set_options (d->ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET
-                               | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_session_cache_mode (d->ctx, SSL_SESS_CACHE_OFF);
-  /* Both sides demand the other's certificate (RFC 5763 §5). */
-  SSL_CTX_set_verify (d->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-  SSL_CTX_set_cert_verify_callback (d->ctx, verify_certificate, d);
-
   d->ssl = SSL_new (d->ctx);
   d->rbio = BIO_new (BIO_s_mem ());
   wbio = BIO_new (method);

@@ -98,7 +98,6 @@ struct _BfMediaTransport {
   BfMediaCounters counters;
   BfMediaCounters flushed;        /* what the worker's metrics have of them */
   BfMediaTimer *metrics_timer;    /* the worker's heap, on whole seconds */
-  guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
 
   /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
   gboolean direct_capable;        /* decided at creation, see above */
@@ -299,10 +298,13 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
       bf_media_direct_io_commit (t->dio, n, rtcp);
       return TRUE;
     }
+  /* Outside a batch: one scratch buffer per worker thread, not one per
+   * transport (4 KiB of every leg's memory); the send below copies it. */
+  static _Thread_local guint8 out[BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD];
   gsize n;
-  if (!protect_into (t, rtcp, data, len, t->out, sizeof t->out, &n))
+  if (!protect_into (t, rtcp, data, len, out, sizeof out, &n))
     return FALSE;
-  if (!wire_send (t, t->out, n))
+  if (!wire_send (t, out, n))
     return FALSE;
   if (rtcp)
     t->counters.rtcp_out++;
@@ -327,7 +329,7 @@ gboolean
 bf_media_transport_send_raw (BfMediaTransport *t, const guint8 *data, gsize len)
 {
   g_return_val_if_fail (ON_WORKER (t), FALSE);
-  if (data == NULL || len == 0 || len > sizeof t->out)
+  if (data == NULL || len == 0 || len > BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD)
     return FALSE;
   return wire_send (t, data, len);
 }

@@ -1,13 +1,17 @@
 /* Media unit tests without a network: certificate and fingerprints, setup
  * roles, SRTP sessions, the [media] group, workers and the pool. */
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <glib.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "config.h"
 #include "dtls-cert.h"
 #include "dtls.h"
+#include "ice-consent.h"
 #include "media-config.h"
 #include "srtp-session.h"
 #include "worker.h"
@@ -573,6 +577,170 @@ test_dtls_wrong_fingerprint (void)
   g_assert_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID);
 }
 
+/* One SSL_CTX per certificate and profile list (bf_media_cert_get_dtls_ctx),
+ * yet each association checks its own peer's fingerprint. */
+static guint ctx_builds;
+
+static SSL_CTX *
+count_build (BfMediaCert *cert, const char *key, GError **error)
+{
+  ctx_builds++;
+  return SSL_CTX_new (DTLS_method ());
+}
+
+static void
+dtls_side_init (Side *s, const char *name, Side *peer, BfMediaCert *own, BfMediaCert *expected,
+                BfMediaDtlsSetup setup)
+{
+  g_autoptr (GError) error = NULL;
+  memset (s, 0, sizeof *s);
+  s->name = name;
+  s->peer = peer;
+  g_queue_init (&s->q);
+  BfMediaDtlsParams params = { .setup = setup, .n_profiles = 1,
+                               .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM },
+                               .handshake_timeout_ms = 4000, .retransmit_ms = 50, .mtu = 1200 };
+  s->d = bf_media_dtls_new (own, &params, "sha-256", bf_media_cert_get_fingerprint (expected),
+                            NULL, &side_callbacks, s, &error);
+  g_assert_no_error (error);
+}
+
+static void
+dtls_side_clear (Side *s)
+{
+  bf_media_dtls_free (s->d);
+  g_queue_clear_full (&s->q, (GDestroyNotify) g_bytes_unref);
+  g_clear_error (&s->error);
+}
+
+static void
+test_dtls_shared_ctx (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BfMediaCert) server = bf_media_cert_new (0, &error);
+  g_autoptr (BfMediaCert) c1 = bf_media_cert_new (0, &error);
+  g_autoptr (BfMediaCert) c2 = bf_media_cert_new (0, &error);
+  g_assert_no_error (error);
+
+  /* The cache: built once per key, a new reference each time; beyond
+   * BF_MEDIA_CERT_MAX_CTX keys every call builds its own. */
+  SSL_CTX *x = bf_media_cert_get_dtls_ctx (c1, "A", count_build, &error);
+  SSL_CTX *y = bf_media_cert_get_dtls_ctx (c1, "A", count_build, &error);
+  g_assert_true (x != NULL && x == y);
+  g_assert_cmpuint (ctx_builds, ==, 1);
+  SSL_CTX *z = bf_media_cert_get_dtls_ctx (c1, "B", count_build, &error);
+  g_assert_true (z != NULL && z != x);
+  g_assert_cmpuint (ctx_builds, ==, 2);
+  SSL_CTX_free (x);
+  SSL_CTX_free (y);
+  SSL_CTX_free (z);
+  for (guint i = 0; i < BF_MEDIA_CERT_MAX_CTX; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%u", i);
+      SSL_CTX_free (bf_media_cert_get_dtls_ctx (c2, key, count_build, &error));
+    }
+  ctx_builds = 0;
+  x = bf_media_cert_get_dtls_ctx (c2, "over", count_build, &error);
+  y = bf_media_cert_get_dtls_ctx (c2, "over", count_build, &error);
+  g_assert_true (x != NULL && y != NULL && x != y);
+  g_assert_cmpuint (ctx_builds, ==, 2);
+  SSL_CTX_free (x);
+  SSL_CTX_free (y);
+  g_assert_no_error (error);
+
+  /* Two associations on the server's certificate (one context), both
+   * expecting c1: c1's handshake completes, c2's fails on the fingerprint. */
+  Side a1, b1, a2, b2;
+  dtls_side_init (&a1, "client 1", &b1, c1, server, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  dtls_side_init (&b1, "server 1", &a1, server, c1, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  dtls_side_init (&a2, "client 2", &b2, c2, server, BF_MEDIA_DTLS_SETUP_ACTIVE);
+  dtls_side_init (&b2, "server 2", &a2, server, c1, BF_MEDIA_DTLS_SETUP_PASSIVE);
+  bf_media_dtls_start (b1.d);
+  bf_media_dtls_start (b2.d);
+  bf_media_dtls_start (a1.d);
+  bf_media_dtls_start (a2.d);
+  pump (&a1, &b1, settled);
+  pump (&a2, &b2, settled);
+  g_assert_true (a1.up && b1.up);
+  g_assert_true (b2.failed);
+  g_assert_error (b2.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_FINGERPRINT_MISMATCH);
+
+  /* The record buffers were freed after the handshake: close_notify still
+   * leaves and ends the peer's side. */
+  bf_media_dtls_close (a1.d);
+  pump (&a1, &b1, queues_empty);
+  g_assert_true (b1.failed);
+  g_assert_error (b1.error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED);
+
+  dtls_side_clear (&a1);
+  dtls_side_clear (&b1);
+  dtls_side_clear (&a2);
+  dtls_side_clear (&b2);
+}
+
+/* --- consent STUN (ice-consent.c): no StunAgent kept per pair --- */
+
+static BfIceStunResult
+consent_feed (BfIceConsent *to, const guint8 *data, gsize len, guint8 *reply, gsize *reply_len)
+{
+  struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons (40000),
+                              .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  *reply_len = 0;
+  return bf_ice_consent_handle (to, data, len, (const struct sockaddr *) &from, sizeof from,
+                                reply, reply_len);
+}
+
+static void
+test_consent (void)
+{
+  const char *apwd = "alicePassword0123456789", *bpwd = "bobPassword0123456789ab";
+  BfIceConsent *a = bf_ice_consent_new ("aaaa", apwd, "bbbb", bpwd, TRUE, 100);
+  BfIceConsent *b = bf_ice_consent_new ("bbbb", bpwd, "aaaa", apwd, FALSE, 100);
+  BfIceConsent *other = bf_ice_consent_new ("aaaa", apwd, "bbbb", bpwd, TRUE, 100);
+  guint8 req[5][1280], resp[5][1280], buf[1280];
+  gsize req_len[5], resp_len[5], n;
+
+  /* A request is answered; the answer is consent once, then forgotten. */
+  req_len[0] = bf_ice_consent_build_request (a, req[0], sizeof req[0]);
+  g_assert_cmpuint (req_len[0], >, 20);
+  g_assert_cmpint (consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_REPLY);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_CONSENT);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+
+  /* Another pair's transaction is not ours. */
+  req_len[0] = bf_ice_consent_build_request (other, req[0], sizeof req[0]);
+  consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]);
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+
+  /* Five requests out: the oldest was given up, the others still count. */
+  for (int i = 0; i < 5; i++)
+    {
+      req_len[i] = bf_ice_consent_build_request (a, req[i], sizeof req[i]);
+      g_assert_cmpint (consent_feed (b, req[i], req_len[i], resp[i], &resp_len[i]), ==,
+                       BF_ICE_STUN_REPLY);
+    }
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), ==, BF_ICE_STUN_IGNORED);
+  for (int i = 1; i < 5; i++)
+    g_assert_cmpint (consent_feed (a, resp[i], resp_len[i], buf, &n), ==, BF_ICE_STUN_CONSENT);
+
+  /* A response keyed with another password fails its integrity check. */
+  BfIceConsent *wrong = bf_ice_consent_new ("bbbb", "notBobsPassword01234567", "aaaa", apwd,
+                                            FALSE, 100);
+  req_len[0] = bf_ice_consent_build_request (a, req[0], sizeof req[0]);
+  g_assert_cmpint (consent_feed (wrong, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_IGNORED);
+  g_assert_cmpint (consent_feed (b, req[0], req_len[0], resp[0], &resp_len[0]), ==,
+                   BF_ICE_STUN_REPLY);
+  resp[0][resp_len[0] - 30] ^= 1;     /* inside MESSAGE-INTEGRITY */
+  g_assert_cmpint (consent_feed (a, resp[0], resp_len[0], buf, &n), !=, BF_ICE_STUN_CONSENT);
+
+  bf_ice_consent_free (a);
+  bf_ice_consent_free (b);
+  bf_ice_consent_free (other);
+  bf_ice_consent_free (wrong);
+}
+
 /* --- [media] --- */
 
 static gboolean
@@ -797,6 +965,8 @@ main (int argc, char **argv)
   g_test_add_func ("/media/dtls/retransmit", test_dtls_retransmit);
   g_test_add_func ("/media/dtls/garbage", test_dtls_garbage);
   g_test_add_func ("/media/dtls/bad-arguments", test_dtls_wrong_fingerprint);
+  g_test_add_func ("/media/dtls/shared-ctx", test_dtls_shared_ctx);
+  g_test_add_func ("/media/consent", test_consent);
   g_test_add_func ("/media/config", test_config);
   g_test_add_func ("/media/worker", test_worker);
   g_test_add_func ("/media/pool", test_pool);

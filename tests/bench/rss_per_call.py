@@ -1,0 +1,216 @@
+"""Memory per relayed call (not a test): belfry's `call` module relaying N
+two-leg calls with media flowing; prints (VmRSS with the calls up - VmRSS
+before the first call) / N.
+
+    /usr/bin/python3 tests/bench/rss_per_call.py [--calls 200] [--workers 2]
+    --heaptrack: run belfry under heaptrack (Debian package) and print its
+                 peak consumers with the calls up (what each call holds)
+
+Reuses tests/bench/bench_call.py (its load process, call-load.c, plays
+alice and bob: per leg ICE + DTLS-SRTP; the calls are set up through
+Prosody and belfry exactly as there), inside a private network namespace
+(root; every address 127.0.0.1).  The calls are set up in batches, then a
+few seconds of audio (50 pps each way, every packet verified) run on all of
+them, and VmRSS is read after the window, while they are still up: the
+figure includes every buffer media touched.  The same figure is the
+"per call" column of bench_call.py's capacity table.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_call as bc  # noqa: E402
+
+
+def belfry_child(pid, timeout=10):
+    """The belfry process under the heaptrack script `pid`."""
+    deadline = time.monotonic() + timeout
+    todo = [pid]
+    while todo and time.monotonic() < deadline:
+        p = todo.pop(0)
+        if Path(f"/proc/{p}/comm").read_text().strip() == "belfry":
+            return p
+        for t in os.listdir(f"/proc/{p}/task"):
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{t}/children").read_text().split()]
+    raise RuntimeError(f"no belfry process under {pid}")
+
+
+# (category, frame markers): a peak allocation goes to the category of the
+# innermost frame of its stack that contains a marker
+CATEGORIES = [
+    ("libnice: 2 x 64 KiB buffers per component (never touched: not RSS)",
+     ["g_type_create_instance;~;g_malloc"]),
+    ("OpenSSL SSL_CTX", ["SSL_CTX_new", "build_ctx"]),
+    ("DTLS handshake buffer (init_buf, kept for retransmissions)", ["BUF_MEM_grow"]),
+    ("OpenSSL SSL object", ["SSL_new"]),
+    ("DTLS other (record buffers, handshake state, peer certificate)",
+     ["drive_handshake", "bf_media_dtls"]),
+    ("libsrtp2 contexts (NSS keys)", ["srtp_create", "srtp_add_stream", "bf_media_srtp"]),
+    ("consent STUN agent (ice-consent.c)", ["bf_ice_consent_new"]),
+    ("libnice agent, stream, component, candidates, STUN agents",
+     ["nice_agent", "nice_", "conn_check"]),
+    ("direct I/O", ["bf_media_direct_io"]),
+    ("BfMediaTransport", ["bf_media_transport"]),
+    ("session + Jingle model, module (main thread)",
+     ["bf_session", "bf_jingle", "sessions.c", "call.c"]),
+]
+
+
+def breakdown(stacks, n):
+    """Per-call KiB by category from heaptrack_print -F (peak cost)."""
+    tot = {}
+    for line in Path(stacks).read_text().splitlines():
+        st, _, cost = line.rpartition(" ")
+        frames = st.rstrip(";").split(";")
+        cat = "other (not per call: the process's own)"
+        done = False
+        for i in range(len(frames) - 1, -1, -1):
+            for name, marks in CATEGORIES:
+                for m in marks:
+                    if "~" in m:
+                        a, b = m.split(";~;")
+                        hit = (i + 2 < len(frames) and frames[i].startswith(a)
+                               and frames[i + 2].startswith(b) and i + 3 == len(frames))
+                    else:
+                        hit = m in frames[i]
+                    if hit:
+                        cat, done = name, True
+                        break
+                if done:
+                    break
+            if done:
+                break
+        tot[cat] = tot.get(cat, 0) + int(cost)
+    return sorted(((v / 1024 / n, k) for k, v in tot.items()), reverse=True)
+
+
+def stop_leftovers(tmp):
+    """Closing the harness' belfry stops the heaptrack script, not the
+    belfry under it: stop every process whose command line names our
+    temporary directory (ours alone), then wait for them (bounded)."""
+    mine = []
+    for p in os.listdir("/proc"):
+        if p.isdigit() and int(p) != os.getpid():
+            try:
+                if str(tmp).encode() in Path(f"/proc/{p}/cmdline").read_bytes():
+                    mine.append(int(p))
+            except OSError:
+                pass
+    for p in mine:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 30
+    while mine and time.monotonic() < deadline:
+        alive = []
+        for p in mine:
+            try:
+                if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(p)
+            except OSError:
+                pass
+        mine = alive
+        time.sleep(0.2)
+
+
+def heaptrack_wrapper(tmp):
+    """A belfry 'binary' that runs the real one under heaptrack (the pid
+    the harness sees is heaptrack's; VmRSS then means nothing)."""
+    import harness
+    real = harness.BELFRY_BIN
+    w = tmp / "belfry-heaptrack"
+    w.write_text(f'#!/bin/sh\nexec heaptrack -o "{tmp}/heaptrack" "{real}" "$@"\n')
+    w.chmod(0o755)
+    return str(w)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--heaptrack", action="store_true")
+    args = ap.parse_args()
+
+    if os.environ.get("BENCH_CALL_NETNS") != "1":
+        if os.geteuid() != 0:
+            sys.exit("needs root (unshare -n)")
+        os.environ["BENCH_CALL_NETNS"] = "1"
+        r = subprocess.run(["unshare", "-n", "sh", "-c",
+                            'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
+        sys.exit(r.returncode)
+
+    os.sched_setaffinity(0, {1})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    bc.LOAD_EXE, bc.FWD_EXE = bc.executables()
+    bc.QUIET_WAIT = 0
+    import harness
+    tmp = Path(tempfile.mkdtemp(prefix="bench-rss-"))
+    if args.heaptrack:
+        if not shutil.which("heaptrack"):
+            sys.exit("heaptrack not installed (apt-get install heaptrack)")
+        harness.BELFRY_BIN = heaptrack_wrapper(tmp)
+        start = harness.Belfry.start
+        harness.Belfry.start = lambda self, **kw: start(self, timeout=60)
+    bt = None
+    try:
+        bt = bc.BelfryTarget(harness, tmp, args.workers, args.calls)
+        time.sleep(1.0)
+        pid = belfry_child(bt.belfry.pid) if args.heaptrack else bt.belfry.pid
+        rss0 = bc.vm_rss_kb(pid)
+        t = time.monotonic()
+        bt.setup(args.calls)
+        setup_s = time.monotonic() - t
+        watch = bc.schedstat_files(pid, ["bf-media-"])
+        r = bc.run_window(bt.load, watch, args.calls, bc.AUDIO, args.seconds, 0.5)
+        time.sleep(0.5)
+        rss = bc.vm_rss_kb(pid)
+        print(f"belfry workers = {args.workers}, {args.calls} relayed calls (two legs each) "
+              f"set up in {setup_s:.1f} s; audio window {args.seconds:.0f} s: loss "
+              f"{100 * r['loss']:.3f}%, bad {int(r['bad'])}")
+        print(f"VmRSS before calls {rss0 / 1024:.1f} MiB, with calls {rss / 1024:.1f} MiB: "
+              f"**{(rss - rss0) / args.calls:.0f} KiB per relayed call**")
+        if args.heaptrack:
+            # heaptrack writes its file when belfry exits: stop belfry (the
+            # heaptrack script's child) with the calls up, then wait for it
+            real = belfry_child(bt.belfry.pid)
+            print(f"belfry under heaptrack: VmRSS {bc.vm_rss_kb(real) / 1024:.1f} MiB")
+            os.kill(real, signal.SIGTERM)
+            bt.belfry.proc.wait(120)
+    finally:
+        if bt:
+            bt.close()
+        if args.heaptrack:
+            stop_leftovers(tmp)
+        if args.heaptrack:
+            for f in sorted(tmp.glob("heaptrack*.zst")) + sorted(tmp.glob("heaptrack*.gz")):
+                print(f"heaptrack data: {f}")
+                dest = Path(os.environ.get("RSS_HEAPTRACK_OUT", tmp.parent / "rss-heaptrack"))
+                subprocess.run(["heaptrack_print", "-f", str(f), "-a", "0", "-T", "0",
+                                "-n", "40", "-s", "10", "--flamegraph-cost-type", "peak",
+                                "-F", f"{dest}.stacks"], stdout=open(f"{dest}.txt", "w"),
+                               timeout=900, check=True)
+                print(f"heaptrack_print: peak consumers in {dest}.txt, "
+                      f"peak stacks in {dest}.stacks")
+                print(f"heap at the peak per relayed call (N = {args.calls}):")
+                for kib, cat in breakdown(f"{dest}.stacks", args.calls):
+                    print(f"| {cat} | {kib:.1f} KiB |")
+        if not os.environ.get("BELFRY_KEEP_TMP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
