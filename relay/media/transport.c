@@ -338,6 +338,8 @@ static void
 dtls_send (const guint8 *data, gsize len, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
+  if (t->srtp == NULL)
+    BF_SETUP_TRACE ("%p", (void *) t, "dtls-out");
   if (wire_send (t, data, len))
     t->counters.dtls_out++;
 }
@@ -359,6 +361,7 @@ dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
       return;
     }
   t->profile = keys->profile;
+  BF_SETUP_TRACE ("%p", (void *) t, "dtls-connected");
   schedule_direct_start (t);
   BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_CONNECTED, .profile = keys->profile };
   emit (t, &ev);
@@ -389,6 +392,7 @@ maybe_start_dtls (BfMediaTransport *t)
   if (t->dtls && !t->dtls_started && !t->dtls_done && t->ice == ICE_CONNECTED)
     {
       t->dtls_started = TRUE;
+      BF_SETUP_TRACE ("%p", (void *) t, "dtls-start");
       bf_media_dtls_start (t->dtls);
     }
 }
@@ -407,6 +411,8 @@ handle_dtls (BfMediaTransport *t, const guint8 *data, gsize len)
         g_queue_push_tail (&t->early_dtls, g_bytes_new (data, len));
       return;
     }
+  if (t->srtp == NULL)
+    BF_SETUP_TRACE ("%p", (void *) t, "dtls-in");
   if (bf_media_dtls_receive (t->dtls, data, len))
     t->counters.dtls_in++;
   else
@@ -570,6 +576,7 @@ direct_start (gpointer user_data)
 {
   BfMediaTransport *t = user_data;
   g_clear_pointer (&t->direct_start, g_source_unref);
+  BF_SETUP_TRACE ("%p", (void *) t, "direct-start");
   if (t->dio || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
       || t->remote_ufrag == NULL || t->restarting)
     return G_SOURCE_REMOVE;
@@ -717,6 +724,7 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer user_data)
   if (stream_id != t->stream_id || !t->gathering)
     return;
   t->gathering = FALSE;
+  BF_SETUP_TRACE ("%p", (void *) t, "gathered");
   emit_simple (t, BF_MEDIA_EVENT_GATHERING_DONE);
 }
 
@@ -730,6 +738,7 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
   candidate_from_nice (lcand, &t->pair_local);
   candidate_from_nice (rcand, &t->pair_remote);
   t->have_pair = TRUE;
+  BF_SETUP_TRACE ("%p", (void *) t, "selected-pair");
   if (t->moving && t->srtp && t->ice == ICE_CONNECTED)
     {
       /* The peer nominated its new address: direct I/O follows. */
@@ -756,6 +765,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
       g_debug ("media: libnice component state %u ignored under direct I/O", state);
       return;
     }
+  BF_SETUP_TRACE ("%p", (void *) t, nice_component_state_to_string (state));
   switch (state)
     {
     case NICE_COMPONENT_STATE_CONNECTED:
@@ -911,6 +921,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   g_signal_connect (t->agent, "component-state-changed", G_CALLBACK (on_state_changed), t);
   g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
   nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+  BF_SETUP_TRACE ("%p", (void *) t, controlling ? "new-controlling" : "new-controlled");
   t->metrics_timer = bf_media_loop_timer_new (bf_media_worker_get_loop (worker), flush_metrics, t);
   schedule_metrics (t);
   return t;
@@ -1020,6 +1031,7 @@ bf_media_transport_gather (BfMediaTransport *t, GError **error)
     return TRUE;
   t->gathering = TRUE;
   t->ice = ICE_CHECKING;
+  BF_SETUP_TRACE ("%p", (void *) t, "gather");
   if (!nice_agent_gather_candidates (t->agent, t->stream_id))
     {
       t->gathering = FALSE;
@@ -1057,6 +1069,7 @@ add_to_agent (BfMediaTransport *t, GSList *cands)
 {
   if (cands == NULL)
     return;
+  BF_SETUP_TRACE ("%p", (void *) t, "remote-candidates");
   if (nice_agent_set_remote_candidates (t->agent, t->stream_id, COMPONENT, cands) < 0)
     g_debug ("media: libnice refused remote candidates");
 }
@@ -1087,6 +1100,7 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
     }
   t->remote_ufrag = g_strdup (ufrag);
   t->remote_pwd = g_strdup (pwd);
+  BF_SETUP_TRACE ("%p", (void *) t, "remote-credentials");
 
   GSList *pending = g_slist_reverse (g_steal_pointer (&t->pending_candidates));
   add_to_agent (t, pending);

@@ -86,7 +86,10 @@
  *   stats | quit
  * Lines out, besides: "ports per-leg max-calls N" first (N: what
  * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
- * "I S failed WHAT ...", "error ...". */
+ * "I S failed WHAT ...", "error ...".  With CALL_LOAD_TRACE=1 in the
+ * environment, also "I S trace EVENT T_US" (CLOCK_MONOTONIC) the first time
+ * each step of a leg's set-up happens (bench_call_setup.py --trace: where
+ * call set-up time goes). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -169,6 +172,7 @@ typedef struct {
   gboolean got[2];
   guint64 received, reordered, bad;
   gboolean ended;
+  guint traced;                      /* TRACE_* bits already said */
 } Leg;
 
 struct Call {
@@ -233,6 +237,19 @@ static struct {
 
 /* --- small helpers --- */
 
+/* Set-up steps of a leg, said once each with CALL_LOAD_TRACE=1. */
+enum {
+  TRACE_REMOTE_ICE, TRACE_CHECK_OUT, TRACE_REQUEST_IN, TRACE_USE_CANDIDATE_IN,
+  TRACE_RESPONSE_IN, TRACE_DTLS_START, TRACE_DTLS_IN, TRACE_DTLS_CONNECTED,
+  TRACE_MEDIA_OUT, TRACE_MEDIA_IN,
+};
+static const char *const trace_names[] = {
+  "remote-ice", "check-out", "request-in", "use-candidate-in", "response-in", "dtls-start",
+  "dtls-in", "dtls-connected", "media-out", "media-in",
+};
+static gboolean tracing;
+static void trace (Leg *leg, guint what);
+
 static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
 static void
 say (const char *format, ...)
@@ -291,6 +308,16 @@ static const char *
 side_name (int side)
 {
   return side ? "b" : "a";
+}
+
+static void
+trace (Leg *leg, guint what)
+{
+  if (!tracing || (leg->traced & (1u << what)))
+    return;
+  leg->traced |= 1u << what;
+  say ("%u %s trace %s %" G_GINT64_FORMAT, leg->call->idx, side_name (leg->side),
+       trace_names[what], g_get_monotonic_time ());
 }
 
 static guint64
@@ -546,6 +573,7 @@ send_check (Leg *leg)
   len = stun_finish (m, len, leg->rpwd);
   send_to (leg, &leg->remote, m, len);
   leg->checks++;
+  trace (leg, TRACE_CHECK_OUT);
 }
 
 static void
@@ -584,6 +612,9 @@ handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize le
       ufrag[ul] = '\0';
       if (g_hash_table_lookup (L.by_ufrag, ufrag) != leg)
         return;
+      trace (leg, TRACE_REQUEST_IN);
+      if (s.use_candidate)
+        trace (leg, TRACE_USE_CANDIDATE_IN);
       if (!leg->have_remote)
         {
           leg->remote = *from;
@@ -628,6 +659,7 @@ handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize le
             }
           return;
         }
+      trace (leg, TRACE_RESPONSE_IN);
       if (leg->controlling)
         ice_ready (leg);
     }
@@ -650,6 +682,7 @@ dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
   g_autoptr (GError) error = NULL;
   leg->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
                                  keys->remote_key, keys->remote_salt, 8, &error);
+  trace (leg, TRACE_DTLS_CONNECTED);
   if (leg->srtp == NULL)
     say ("%u %s failed srtp %s", leg->call->idx, side_name (leg->side), error->message);
   else
@@ -676,6 +709,7 @@ maybe_start_dtls (Leg *leg)
   if (leg->dtls && !leg->dtls_started && leg->ice_ok && leg->answered > 0)
     {
       leg->dtls_started = TRUE;
+      trace (leg, TRACE_DTLS_START);
       bf_media_dtls_start (leg->dtls);
     }
 }
@@ -740,6 +774,7 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
    * has its own socket, so there is no batch across legs to wait for). */
   send_to (leg, to, p, len);
   L.total_sent++;
+  trace (leg, TRACE_MEDIA_OUT);
   Seg *sg = seg_at (t);
   if (sg)
     sg->sent_w[leg->side]++;
@@ -796,6 +831,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
+  trace (leg, TRACE_MEDIA_IN);
   Seg *at = seg_at (t), *sg = seg_at (ts);
   if (at)
     at->relayed_rt++;
@@ -915,6 +951,7 @@ drain_leg (Leg *leg, int rounds)
             handle_stun (leg, &L.in_from[k], d, len);
           else if (b >= 20 && b <= 63)
             {
+              trace (leg, TRACE_DTLS_IN);
               if (leg->dtls)
                 {
                   if (!bf_media_dtls_receive (leg->dtls, d, len))
@@ -1431,6 +1468,7 @@ leg_command (Leg *leg, char **a, guint n)
       /* our role is the opposite of the relay's */
       leg->controlling = strcmp (a[3], "controlled") == 0;
       leg->ice_started = g_get_monotonic_time ();
+      trace (leg, TRACE_REMOTE_ICE);
     }
   else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
     {
@@ -1587,6 +1625,7 @@ main (int argc, char **argv)
       return 2;
     }
   crc_init ();
+  tracing = g_strcmp0 (g_getenv ("CALL_LOAD_TRACE"), "1") == 0;
   g_autoptr (GError) error = NULL;
   if (!bf_media_srtp_library_init (&error))
     g_error ("%s", error->message);
