@@ -48,6 +48,18 @@
 #define NICE_IDLE_TIMEOUT_MS 5000
 #define DIRECT_IDLE_TIMEOUT_MS 50
 #define DTLS_MTU 1200
+/* Ta (RFC 8445 §14.2): libnice sends an agent's first check one Ta after
+ * the remote candidates come, and a controlling agent's nomination two Ta
+ * after its first check succeeds; with libnice's 20 ms that was 60 ms of a
+ * call's set-up on the leg we place (tests/bench/bench_call_setup.py).  An
+ * agent here checks one pair per transport (host candidates of one relay
+ * address), so a shorter Ta sends no more checks, only sooner; 5 ms is
+ * RFC 8445's floor for a single agent's pacing.  (The RFC's 5 ms across
+ * all agents of a host is not kept by belfry, at 20 ms either: a relay
+ * runs one agent per leg.) */
+#ifndef ICE_PACING_MS
+#define ICE_PACING_MS 5
+#endif
 
 typedef enum {
   ICE_NEW,
@@ -91,6 +103,7 @@ struct _BfMediaTransport {
   gboolean dtls_started;
   gboolean dtls_done;             /* failed or closed: terminal */
   GQueue early_dtls;              /* GBytes*, datagrams before set_dtls() */
+  GQueue held_dtls;               /* GBytes*, ours before a pair is selected */
 
   BfMediaSrtp *srtp;
   BfMediaSrtpProfile profile;
@@ -340,8 +353,33 @@ dtls_send (const guint8 *data, gsize len, gpointer user_data)
   BfMediaTransport *t = user_data;
   if (t->srtp == NULL)
     BF_SETUP_TRACE ("%p", (void *) t, "dtls-out");
+  if (!t->ice_connected_once && t->ice != ICE_FAILED)
+    {
+      /* A WebRTC peer starts DTLS as soon as one of its checks is
+       * answered, which can be before our own first check: our answer to
+       * its ClientHello would find no selected pair (libnice drops it) and
+       * the handshake would wait for the peer's retransmission (200 ms to
+       * 1 s).  Held here, it leaves when ICE connects. */
+      if (g_queue_get_length (&t->held_dtls) < MAX_EARLY_DTLS)
+        g_queue_push_tail (&t->held_dtls, g_bytes_new (data, len));
+      return;
+    }
   if (wire_send (t, data, len))
     t->counters.dtls_out++;
+}
+
+static void
+send_held_dtls (BfMediaTransport *t)
+{
+  GBytes *b;
+  while ((b = g_queue_pop_head (&t->held_dtls)) != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (b, &len);
+      if (wire_send (t, data, len))
+        t->counters.dtls_out++;
+      g_bytes_unref (b);
+    }
 }
 
 static void
@@ -775,6 +813,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
           t->ice = ICE_CONNECTED;
           t->ice_connected_once = TRUE;
           stop_ice_timer (t);
+          send_held_dtls (t);
           emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
           maybe_start_dtls (t);
         }
@@ -861,6 +900,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->on_rtp = on_rtp;
   t->user_data = user_data;
   g_queue_init (&t->early_dtls);
+  g_queue_init (&t->held_dtls);
 
   /* Who runs consent freshness: see the top of this file. */
   t->direct_capable = bf_media_direct_io_enabled () && config->turn_server == NULL;
@@ -869,6 +909,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
     flags |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
   t->agent = nice_agent_new_full (t->context, NICE_COMPATIBILITY_RFC5245, flags);
   g_object_set (t->agent,
+                "stun-pacing-timer", (guint) ICE_PACING_MS,
                 "controlling-mode", controlling,
                 "ice-tcp", FALSE,
                 "ice-udp", TRUE,
@@ -1013,6 +1054,7 @@ bf_media_transport_free (BfMediaTransport *t)
   bf_media_dtls_free (t->dtls);
   bf_media_srtp_free (t->srtp);
   g_queue_clear_full (&t->early_dtls, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&t->held_dtls, (GDestroyNotify) g_bytes_unref);
   g_slist_free_full (t->pending_candidates, (GDestroyNotify) nice_candidate_free);
   g_free (t->remote_ufrag);
   if (t->remote_pwd)

@@ -6,9 +6,11 @@
  *   call-load ice      belfry: per leg its own ICE credentials and DTLS
  *                      association (belfry's dtls.c, a certificate of its
  *                      own), minimal ICE of our own (answers every binding
- *                      request with MESSAGE-INTEGRITY + FINGERPRINT; as the
- *                      controlling side sends USE-CANDIDATE checks), then
- *                      SRTP with the DTLS-exported keys (belfry's
+ *                      request with MESSAGE-INTEGRITY + FINGERPRINT; checks
+ *                      in both roles as libwebrtc does: the first at once,
+ *                      then every 50 ms until answered, USE-CANDIDATE on
+ *                      every check as the controlling side; DTLS starts
+ *                      once a check is answered), then SRTP with the DTLS-exported keys (belfry's
  *                      srtp-session.c, i.e. libsrtp2, replay protection on)
  *   call-load srtp     the minimal forwarder (srtp-forwarder relay): fixed
  *                      keys per call and direction (bench_keys), one key
@@ -660,8 +662,9 @@ handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize le
           return;
         }
       trace (leg, TRACE_RESPONSE_IN);
-      if (leg->controlling)
-        ice_ready (leg);
+      /* Writable: our check got its answer.  As a WebRTC peer, either
+       * role starts DTLS then, without waiting for the nomination. */
+      ice_ready (leg);
     }
 }
 
@@ -703,10 +706,10 @@ static const BfMediaDtlsCallbacks dtls_callbacks = { dtls_send, dtls_connected, 
 static void
 maybe_start_dtls (Leg *leg)
 {
-  /* Controlling: our check succeeded and we answered one of the peer's
-   * (its triggered check: the pair is valid on its side too, so libnice
-   * will not drop what we send).  Controlled: the peer nominated. */
-  if (leg->dtls && !leg->dtls_started && leg->ice_ok && leg->answered > 0)
+  /* Writable (our check was answered), whatever the role and the
+   * nomination: when a WebRTC peer starts DTLS.  The relay may not have a
+   * working pair of its own yet (its first check is still to come). */
+  if (leg->dtls && !leg->dtls_started && leg->ice_ok)
     {
       leg->dtls_started = TRUE;
       trace (leg, TRACE_DTLS_START);
@@ -1274,7 +1277,7 @@ housekeeping (gpointer unused)
                    side_name (s), leg->checks, leg->answered);
               continue;
             }
-          if (leg->controlling && leg->have_remote && now >= leg->next_check)
+          if (leg->have_remote && now >= leg->next_check)
             {
               send_check (leg);
               leg->next_check = now + 50000;
@@ -1301,6 +1304,19 @@ housekeeping (gpointer unused)
 }
 
 /* --- commands --- */
+
+/* As libwebrtc does with a new candidate pair: the first check at once,
+ * not at the next housekeeping tick; then one every 50 ms (its 48 ms weak
+ * ping interval) until one is answered. */
+static void
+check_now (Leg *leg)
+{
+  if (L.mode != MODE_ICE || leg->checks > 0 || leg->ice_ok || leg->rufrag == NULL
+      || !leg->have_remote)
+    return;
+  send_check (leg);
+  leg->next_check = g_get_monotonic_time () + 50000;
+}
 
 static void
 random_ice_string (char *out, gsize n)
@@ -1469,6 +1485,7 @@ leg_command (Leg *leg, char **a, guint n)
       leg->controlling = strcmp (a[3], "controlled") == 0;
       leg->ice_started = g_get_monotonic_time ();
       trace (leg, TRACE_REMOTE_ICE);
+      check_now (leg);
     }
   else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
     {
@@ -1516,6 +1533,7 @@ leg_command (Leg *leg, char **a, guint n)
           leg->remote = to;
           leg->have_remote = TRUE;
         }
+      check_now (leg);
     }
   else if (strcmp (a[0], "dest") == 0 && n >= 2)
     {
@@ -1566,6 +1584,13 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
           L.calls[i]->probing = TRUE;
           L.calls[i]->probe_start = g_get_monotonic_time ();
           L.probing++;
+          /* The first packets now (both legs are keyed), not at the next
+           * 20 ms tick: set-up time ends when media can flow. */
+          gint64 t = now_ns ();
+          send_media (&L.calls[i]->leg[0], KIND_AUDIO, 172, t);
+          send_media (&L.calls[i]->leg[1], KIND_AUDIO, 172, t);
+          flush (0);
+          flush (1);
         }
     }
   else if (strcmp (a[0], "end") == 0 && (n == 3 || n == 4))
