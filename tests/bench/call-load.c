@@ -91,7 +91,8 @@
  * "I S failed WHAT ...", "error ...".  With CALL_LOAD_TRACE=1 in the
  * environment, also "I S trace EVENT T_US" (CLOCK_MONOTONIC) the first time
  * each step of a leg's set-up happens (bench_call_setup.py --trace: where
- * call set-up time goes). */
+ * call set-up time goes).  CALL_LOAD_DTLS_RETRANSMIT_MS: the first DTLS
+ * retransmission timeout (default 200). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -1500,6 +1501,10 @@ leg_command (Leg *leg, char **a, guint n)
         .retransmit_ms = 200,
         .mtu = 1200,
       };
+      /* A test may want a handshake that no retransmission rescued. */
+      const char *rt = g_getenv ("CALL_LOAD_DTLS_RETRANSMIT_MS");
+      if (rt && atoi (rt) >= 10 && atoi (rt) <= 10000)
+        params.retransmit_ms = (guint) atoi (rt);
       if (g_getenv ("CALL_LOAD_PROFILES") && strcmp (g_getenv ("CALL_LOAD_PROFILES"), "AES_CM") == 0)
         {
           params.profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
