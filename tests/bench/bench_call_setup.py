@@ -126,6 +126,9 @@ def main():
     ap.add_argument("--prosody", default="",
                     help="Lua lines for Prosody's global section, e.g. "
                     "'network_settings = { nagle = false }'")
+    ap.add_argument("--after", type=float, default=0.0,
+                    help="also the media worker's CPU over this many seconds after the "
+                    "set-up, the calls up and silent (libnice's timers wind down)")
     ap.add_argument("--perf", action="store_true", help="perf profile of belfry's threads "
                     "during the set-up")
     args = ap.parse_args()
@@ -175,6 +178,12 @@ def main():
         setups = calls.setup(args.calls, parallel=args.parallel)
         took = time.monotonic() - t
         after = {k: schedstat(p) for k, p in pids.items()}
+        if args.after:
+            w0 = schedstat(belfry.pid).get("bf-media-0", (0, 0))[0]
+            time.sleep(args.after)
+            w1 = schedstat(belfry.pid).get("bf-media-0", (0, 0))[0]
+            print(f"bf-media-0 in the {args.after:.0f} s after the set-up, {args.calls} calls "
+                  f"up without media: {(w1 - w0) / 1e6:.1f} ms CPU")
         if perf:
             perf.send_signal(2)
             perf.wait(30)
