@@ -1594,8 +1594,6 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
           gint64 t = now_ns ();
           send_media (&L.calls[i]->leg[0], KIND_AUDIO, 172, t);
           send_media (&L.calls[i]->leg[1], KIND_AUDIO, 172, t);
-          flush (0);
-          flush (1);
         }
     }
   else if (strcmp (a[0], "end") == 0 && (n == 3 || n == 4))
