@@ -484,6 +484,13 @@ on_read (GObject *source, GAsyncResult *res, gpointer data)
     }
   link->last_rx = g_get_monotonic_time ();
   link->ping_outstanding = FALSE;
+  /* The server may keep Nagle's algorithm on (Prosody does by default): its
+   * next stanza then waits until what it sent before is acknowledged, and
+   * our delayed ACK takes up to 40 ms when we have nothing to send back (a
+   * call's session-initiate waited for it: tests/bench/bench_call_setup.py).
+   * Acknowledge at once; Linux drops TCP_QUICKACK by itself, so per read. */
+  g_socket_set_option (g_socket_connection_get_socket (c->sock), IPPROTO_TCP, TCP_QUICKACK, 1,
+                       NULL);
 
   g_autoptr (GError) parse_error = NULL;
   if (!bf_xml_stream_feed (link->xml, c->buf, (gsize) n, &parse_error))

@@ -94,6 +94,7 @@ send_initiate (BfSession *s)
       return;
     }
   bf_session_send_initiate (s, j);
+  BF_SETUP_TRACE ("%s", s->sid, "initiate-out");
   bf_session_set_phase (s, BF_SESSION_PHASE_INITIATED);
   g_message ("session %s to %s initiated (%u contents, %u transports)", s->sid, s->peer,
              s->ours->contents->len, s->n_transports);
@@ -144,6 +145,7 @@ answer_setup (const BfJingle *j, const char **why)
 void
 bf_session_handle_accept (BfSession *s, BfJingle *j)
 {
+  BF_SETUP_TRACE ("%s", s->sid, "accept-in");
   const char *why = NULL;
   BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);
   BfJingleSetup setup = BF_JINGLE_SETUP_UNSET;

@@ -309,11 +309,13 @@ worker_setup (gpointer data)
     s->w.n_transports = job->transport + 1;
   BfSessionTransport *st = s->transports[job->transport];
   GError *error = NULL;
+  BF_SETUP_TRACE ("%s", s->sid, "setup-job");
   s->w.ready_told = FALSE;   /* a new transport: ready again once it hears */
   st->local_candidates = g_ptr_array_new_with_free_func (g_free);
   /* RFC 8445 §6.1.1: the offerer (we, on a session we place) controls. */
   st->transport = bf_media_transport_new (s->worker, job->media, job->cert, s->outgoing,
                                           on_transport_event, on_transport_rtp, st, &error);
+  g_debug ("trace-transport %s %u %p", s->sid, st->index, (void *) st->transport);
   if (st->transport == NULL
       || (job->local_ufrag && !bf_media_transport_set_local_credentials (st->transport,
                                                                         job->local_ufrag,
@@ -331,6 +333,7 @@ worker_remote (gpointer data)
   WorkerJob *job = data;
   BfSessionTransport *st = job_transport (job);
   GError *error = NULL;
+  BF_SETUP_TRACE ("%s", job->session->sid, "remote-job");
   if (st && st->transport && !worker_apply_remote (st, job, &error))
     worker_fail (job->session, st->index, error);
 }
@@ -434,6 +437,7 @@ bf_session_post_setup (BfSessionTransport *st, const BfJingle *remote)
         job_set_remote (job, st, ice, fp);
       job_take_candidates (job, st, remote);
     }
+  BF_SETUP_TRACE ("%s", st->session->sid, "setup-post");
   post (st->session, worker_setup, job);
 }
 
@@ -448,6 +452,7 @@ bf_session_post_remote (BfSessionTransport *st, const BfJingle *remote)
   WorkerJob *job = job_new (st);
   job_set_remote (job, st, ice, fp);
   job_take_candidates (job, st, remote);
+  BF_SETUP_TRACE ("%s", st->session->sid, "remote-post");
   post (st->session, worker_remote, job);
 }
 

@@ -325,6 +325,7 @@ send_accept (BfSession *s)
       return;
     }
   bf_session_send_jingle (s, j);
+  BF_SETUP_TRACE ("%s", s->sid, "accept-out");
   bf_session_set_phase (s, BF_SESSION_PHASE_ACTIVE);
   mgr->stats.accepted++;
   g_message ("session %s with %s accepted (%u contents, %u transports)", s->sid, s->peer,
@@ -359,6 +360,7 @@ bf_session_on_worker_news (gpointer data)
     {
     case BF_MEDIA_EVENT_GATHERING_DONE:
       {
+        BF_SETUP_TRACE ("%s", s->sid, "gathered-news");
         gboolean restarted = n->restarted;
         bf_session_transports_on_gathered (s, n);
         if (restarted || s->phase == BF_SESSION_PHASE_ENDED || !bf_session_transports_gathered (s))
@@ -370,6 +372,7 @@ bf_session_on_worker_news (gpointer data)
         break;
       }
     case BF_MEDIA_EVENT_DTLS_CONNECTED:
+      BF_SETUP_TRACE ("%s", s->sid, "dtls-news");
       if (s->setup_start)
         {
           bf_core_metrics_setup_time (s->module, g_get_monotonic_time () - s->setup_start);
@@ -598,6 +601,7 @@ handle_initiate (BfSessions *mgr, BfModule *module, const BfStanza *iq, BfJingle
       return;
     }
   bf_sessions_ack (mgr, iq);
+  BF_SETUP_TRACE ("%s", s->sid, "initiate-in");
 
   const char *why = NULL;
   BfJingleReasonCondition bad = bf_jingle_check_supported (j, &why);

@@ -316,6 +316,8 @@ on_retransmit (gpointer user_data)
   BfMediaDtls *d = user_data;
   g_clear_pointer (&d->retransmit, g_source_unref);
   restore_buffers (d);
+  if (d->state == STATE_HANDSHAKING)
+    BF_SETUP_TRACE ("%p", d->user_data, "dtls-retransmit");
   ERR_clear_error ();
   if (DTLSv1_handle_timeout (d->ssl) < 0)
     {

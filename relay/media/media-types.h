@@ -76,4 +76,12 @@ typedef struct {
                                      * refused (addr-policy.h) */
 } BfMediaCounters;
 
+/* One step of a call's set-up, as a debug record (--verbose): "trace KEY
+ * STEP T_US", T_US on CLOCK_MONOTONIC (g_get_monotonic_time), the clock the
+ * benchmark's load and driver stamp with too: tests/bench/bench_call_setup.py
+ * --trace lays the steps of both legs on one timeline.  KEY is a
+ * session id or a transport's address. */
+#define BF_SETUP_TRACE(key_format, key, step) \
+  g_debug ("trace " key_format " %s %" G_GINT64_FORMAT, key, step, g_get_monotonic_time ())
+
 G_END_DECLS

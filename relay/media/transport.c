@@ -48,6 +48,18 @@
 #define NICE_IDLE_TIMEOUT_MS 5000
 #define DIRECT_IDLE_TIMEOUT_MS 50
 #define DTLS_MTU 1200
+/* Ta (RFC 8445 §14.2): libnice sends an agent's first check one Ta after
+ * the remote candidates come, and a controlling agent's nomination two Ta
+ * after its first check succeeds; with libnice's 20 ms that was 60 ms of a
+ * call's set-up on the leg we place (tests/bench/bench_call_setup.py).  An
+ * agent here checks one pair per transport (host candidates of one relay
+ * address), so a shorter Ta sends no more checks, only sooner; 5 ms is
+ * RFC 8445's floor for a single agent's pacing.  (The RFC's 5 ms across
+ * all agents of a host is not kept by belfry, at 20 ms either: a relay
+ * runs one agent per leg.) */
+#ifndef ICE_PACING_MS
+#define ICE_PACING_MS 5
+#endif
 
 typedef enum {
   ICE_NEW,
@@ -91,6 +103,7 @@ struct _BfMediaTransport {
   gboolean dtls_started;
   gboolean dtls_done;             /* failed or closed: terminal */
   GQueue early_dtls;              /* GBytes*, datagrams before set_dtls() */
+  GQueue held_dtls;               /* GBytes*, ours before a pair is selected */
 
   BfMediaSrtp *srtp;
   BfMediaSrtpProfile profile;
@@ -340,8 +353,35 @@ static void
 dtls_send (const guint8 *data, gsize len, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
+  if (t->srtp == NULL)
+    BF_SETUP_TRACE ("%p", (void *) t, "dtls-out");
+  if (!t->ice_connected_once && t->ice != ICE_FAILED)
+    {
+      /* A WebRTC peer starts DTLS as soon as one of its checks is
+       * answered, which can be before our own first check: our answer to
+       * its ClientHello would find no selected pair (libnice drops it) and
+       * the handshake would wait for the peer's retransmission (200 ms to
+       * 1 s).  Held here, it leaves when ICE connects. */
+      if (g_queue_get_length (&t->held_dtls) < MAX_EARLY_DTLS)
+        g_queue_push_tail (&t->held_dtls, g_bytes_new (data, len));
+      return;
+    }
   if (wire_send (t, data, len))
     t->counters.dtls_out++;
+}
+
+static void
+send_held_dtls (BfMediaTransport *t)
+{
+  GBytes *b;
+  while ((b = g_queue_pop_head (&t->held_dtls)) != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (b, &len);
+      if (wire_send (t, data, len))
+        t->counters.dtls_out++;
+      g_bytes_unref (b);
+    }
 }
 
 static void
@@ -361,6 +401,7 @@ dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
       return;
     }
   t->profile = keys->profile;
+  BF_SETUP_TRACE ("%p", (void *) t, "dtls-connected");
   schedule_direct_start (t);
   BfMediaEvent ev = { .type = BF_MEDIA_EVENT_DTLS_CONNECTED, .profile = keys->profile };
   emit (t, &ev);
@@ -391,6 +432,7 @@ maybe_start_dtls (BfMediaTransport *t)
   if (t->dtls && !t->dtls_started && !t->dtls_done && t->ice == ICE_CONNECTED)
     {
       t->dtls_started = TRUE;
+      BF_SETUP_TRACE ("%p", (void *) t, "dtls-start");
       bf_media_dtls_start (t->dtls);
     }
 }
@@ -409,6 +451,8 @@ handle_dtls (BfMediaTransport *t, const guint8 *data, gsize len)
         g_queue_push_tail (&t->early_dtls, g_bytes_new (data, len));
       return;
     }
+  if (t->srtp == NULL)
+    BF_SETUP_TRACE ("%p", (void *) t, "dtls-in");
   if (bf_media_dtls_receive (t->dtls, data, len))
     t->counters.dtls_in++;
   else
@@ -572,6 +616,7 @@ direct_start (gpointer user_data)
 {
   BfMediaTransport *t = user_data;
   g_clear_pointer (&t->direct_start, g_source_unref);
+  BF_SETUP_TRACE ("%p", (void *) t, "direct-start");
   if (t->dio || t->ice != ICE_CONNECTED || t->srtp == NULL || t->dtls_done
       || t->remote_ufrag == NULL || t->restarting)
     return G_SOURCE_REMOVE;
@@ -719,6 +764,7 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer user_data)
   if (stream_id != t->stream_id || !t->gathering)
     return;
   t->gathering = FALSE;
+  BF_SETUP_TRACE ("%p", (void *) t, "gathered");
   emit_simple (t, BF_MEDIA_EVENT_GATHERING_DONE);
 }
 
@@ -732,6 +778,7 @@ on_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
   candidate_from_nice (lcand, &t->pair_local);
   candidate_from_nice (rcand, &t->pair_remote);
   t->have_pair = TRUE;
+  BF_SETUP_TRACE ("%p", (void *) t, "selected-pair");
   if (t->moving && t->srtp && t->ice == ICE_CONNECTED)
     {
       /* The peer nominated its new address: direct I/O follows. */
@@ -758,6 +805,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
       g_debug ("media: libnice component state %u ignored under direct I/O", state);
       return;
     }
+  BF_SETUP_TRACE ("%p", (void *) t, nice_component_state_to_string (state));
   switch (state)
     {
     case NICE_COMPONENT_STATE_CONNECTED:
@@ -767,6 +815,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
           t->ice = ICE_CONNECTED;
           t->ice_connected_once = TRUE;
           stop_ice_timer (t);
+          send_held_dtls (t);
           emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
           maybe_start_dtls (t);
         }
@@ -853,6 +902,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->on_rtp = on_rtp;
   t->user_data = user_data;
   g_queue_init (&t->early_dtls);
+  g_queue_init (&t->held_dtls);
 
   /* Who runs consent freshness: see the top of this file. */
   t->direct_capable = bf_media_direct_io_enabled () && config->turn_server == NULL;
@@ -861,6 +911,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
     flags |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
   t->agent = nice_agent_new_full (t->context, NICE_COMPATIBILITY_RFC5245, flags);
   g_object_set (t->agent,
+                "stun-pacing-timer", (guint) ICE_PACING_MS,
                 "controlling-mode", controlling,
                 "ice-tcp", FALSE,
                 "ice-udp", TRUE,
@@ -913,6 +964,7 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   g_signal_connect (t->agent, "component-state-changed", G_CALLBACK (on_state_changed), t);
   g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
   nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
+  BF_SETUP_TRACE ("%p", (void *) t, controlling ? "new-controlling" : "new-controlled");
   t->metrics_timer = bf_media_loop_timer_new (bf_media_worker_get_loop (worker), flush_metrics, t);
   schedule_metrics (t);
   return t;
@@ -1004,6 +1056,7 @@ bf_media_transport_free (BfMediaTransport *t)
   bf_media_dtls_free (t->dtls);
   bf_media_srtp_free (t->srtp);
   g_queue_clear_full (&t->early_dtls, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&t->held_dtls, (GDestroyNotify) g_bytes_unref);
   g_slist_free_full (t->pending_candidates, (GDestroyNotify) nice_candidate_free);
   g_free (t->remote_ufrag);
   if (t->remote_pwd)
@@ -1022,6 +1075,7 @@ bf_media_transport_gather (BfMediaTransport *t, GError **error)
     return TRUE;
   t->gathering = TRUE;
   t->ice = ICE_CHECKING;
+  BF_SETUP_TRACE ("%p", (void *) t, "gather");
   if (!nice_agent_gather_candidates (t->agent, t->stream_id))
     {
       t->gathering = FALSE;
@@ -1059,6 +1113,7 @@ add_to_agent (BfMediaTransport *t, GSList *cands)
 {
   if (cands == NULL)
     return;
+  BF_SETUP_TRACE ("%p", (void *) t, "remote-candidates");
   if (nice_agent_set_remote_candidates (t->agent, t->stream_id, COMPONENT, cands) < 0)
     g_debug ("media: libnice refused remote candidates");
 }
@@ -1089,6 +1144,7 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
     }
   t->remote_ufrag = g_strdup (ufrag);
   t->remote_pwd = g_strdup (pwd);
+  BF_SETUP_TRACE ("%p", (void *) t, "remote-credentials");
 
   GSList *pending = g_slist_reverse (g_steal_pointer (&t->pending_candidates));
   add_to_agent (t, pending);

@@ -729,6 +729,13 @@ class CallState:
         self.keyed = set()
         self.profiles = {}
         self.done = None
+        # when each set-up step happened (CLOCK_MONOTONIC s): this driver's
+        # sends and receipts, the load's lines (at reading) and, with
+        # CALL_LOAD_TRACE=1, the load's own stamps (bench_call_setup.py)
+        self.marks = {}
+
+    def mark(self, step, t):
+        self.marks.setdefault(step, t)
 
 
 class Calls:
@@ -755,6 +762,7 @@ class Calls:
         j = (f"<jingle xmlns='{NS_JINGLE}' action='session-initiate' sid={quoteattr(c.a_sid)} "
              f"initiator={quoteattr(caller.full_jid)}>{body}</jingle>")
         c.t0 = time.monotonic()
+        c.mark("alice: session-initiate sent", c.t0)
         self.callers[c.i // CALLS_PER_CALLER].send(iq_set(CALLEE, j))
 
     def _answer_b(self, c):
@@ -764,6 +772,7 @@ class Calls:
         j = (f"<jingle xmlns='{NS_JINGLE}' action='session-accept' sid={quoteattr(c.b_sid)} "
              f"initiator={quoteattr(c.b_from)} responder={quoteattr(self.bob.full_jid)}>"
              f"{body}</jingle>")
+        c.mark("bob: session-accept sent", time.monotonic())
         self.bob.send(iq_set(c.b_from, j))
 
     def _remote(self, c, side, j, role, our_setup):
@@ -776,7 +785,7 @@ class Calls:
         for cand in cands:
             self.load.send(f"{c.i} {side} candidate {cand}")
 
-    def _on_xmpp(self, who, el):
+    def _on_xmpp(self, t, who, el):
         j = el.find(q(NS_JINGLE, "jingle"))
         action, sid = j.get("action"), j.get("sid")
         if who == "bob" and action == "session-initiate":
@@ -786,6 +795,7 @@ class Calls:
                 raise RuntimeError("bob: session-initiate for no known call: "
                                    + ET.tostring(j, encoding="unicode")[:2000])
             c = self.calls[i]
+            c.mark("bob: session-initiate received", t)
             c.b_sid, c.b_from = sid, el.get("from")
             self.by_b_sid[sid] = c
             c.b_offer = j
@@ -796,6 +806,7 @@ class Calls:
         if c is None:
             return
         if action == "session-accept" and who == "alice":
+            c.mark("alice: session-accept received", t)
             _, _, fp, _ = parse_transport(j)
             ours = "passive" if fp and fp[2] == "active" else "active"
             self._remote(c, "a", j, "controlled", ours)
@@ -826,6 +837,7 @@ class Calls:
         c = self.calls[i]
         if parts[1] == "media-ok":
             c.done = int(parts[2]) / 1e6 - c.t0
+            c.mark("load: media verified both ways", int(parts[2]) / 1e6)
             return
         if parts[1] == "failed":
             raise RuntimeError(f"load: {line}")
@@ -833,6 +845,11 @@ class Calls:
         info = c.info.get(side)
         if info is None:
             return
+        if what == "trace" and len(parts) == 5:
+            c.mark(f"load {side}: {parts[3]}", int(parts[4]) / 1e6)
+            return
+        if what in ("ice-connected", "dtls-connected"):
+            c.mark(f"driver: load {side} {what} read", t)
         if what == "credentials":
             info["creds"] = (parts[3], parts[4])
         elif what == "fingerprint":
@@ -849,6 +866,7 @@ class Calls:
             c.keyed.add(side)
             c.profiles[side] = parts[3]
             if c.keyed == {"a", "b"}:
+                c.mark("driver: probe sent", time.monotonic())
                 self.load.send(f"probe {i}")
 
     def setup(self, upto, parallel=16, per_call_timeout=30.0):
@@ -881,7 +899,7 @@ class Calls:
                         raise RuntimeError(f"load: {ev}")
                     self._on_line(t, ev)
                 else:
-                    self._on_xmpp(ev[1], ev[2])
+                    self._on_xmpp(t, ev[1], ev[2])
         return [c.done for c in self.calls[start:upto]]
 
 

@@ -6,9 +6,11 @@
  *   call-load ice      belfry: per leg its own ICE credentials and DTLS
  *                      association (belfry's dtls.c, a certificate of its
  *                      own), minimal ICE of our own (answers every binding
- *                      request with MESSAGE-INTEGRITY + FINGERPRINT; as the
- *                      controlling side sends USE-CANDIDATE checks), then
- *                      SRTP with the DTLS-exported keys (belfry's
+ *                      request with MESSAGE-INTEGRITY + FINGERPRINT; checks
+ *                      in both roles as libwebrtc does: the first at once,
+ *                      then every 50 ms until answered, USE-CANDIDATE on
+ *                      every check as the controlling side; DTLS starts
+ *                      once a check is answered), then SRTP with the DTLS-exported keys (belfry's
  *                      srtp-session.c, i.e. libsrtp2, replay protection on)
  *   call-load srtp     the minimal forwarder (srtp-forwarder relay): fixed
  *                      keys per call and direction (bench_keys), one key
@@ -86,7 +88,11 @@
  *   stats | quit
  * Lines out, besides: "ports per-leg max-calls N" first (N: what
  * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
- * "I S failed WHAT ...", "error ...". */
+ * "I S failed WHAT ...", "error ...".  With CALL_LOAD_TRACE=1 in the
+ * environment, also "I S trace EVENT T_US" (CLOCK_MONOTONIC) the first time
+ * each step of a leg's set-up happens (bench_call_setup.py --trace: where
+ * call set-up time goes).  CALL_LOAD_DTLS_RETRANSMIT_MS: the first DTLS
+ * retransmission timeout (default 200). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -169,6 +175,7 @@ typedef struct {
   gboolean got[2];
   guint64 received, reordered, bad;
   gboolean ended;
+  guint traced;                      /* TRACE_* bits already said */
 } Leg;
 
 struct Call {
@@ -233,6 +240,19 @@ static struct {
 
 /* --- small helpers --- */
 
+/* Set-up steps of a leg, said once each with CALL_LOAD_TRACE=1. */
+enum {
+  TRACE_REMOTE_ICE, TRACE_CHECK_OUT, TRACE_REQUEST_IN, TRACE_USE_CANDIDATE_IN,
+  TRACE_RESPONSE_IN, TRACE_DTLS_START, TRACE_DTLS_IN, TRACE_DTLS_CONNECTED,
+  TRACE_MEDIA_OUT, TRACE_MEDIA_IN,
+};
+static const char *const trace_names[] = {
+  "remote-ice", "check-out", "request-in", "use-candidate-in", "response-in", "dtls-start",
+  "dtls-in", "dtls-connected", "media-out", "media-in",
+};
+static gboolean tracing;
+static void trace (Leg *leg, guint what);
+
 static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
 static void
 say (const char *format, ...)
@@ -291,6 +311,16 @@ static const char *
 side_name (int side)
 {
   return side ? "b" : "a";
+}
+
+static void
+trace (Leg *leg, guint what)
+{
+  if (!tracing || (leg->traced & (1u << what)))
+    return;
+  leg->traced |= 1u << what;
+  say ("%u %s trace %s %" G_GINT64_FORMAT, leg->call->idx, side_name (leg->side),
+       trace_names[what], g_get_monotonic_time ());
 }
 
 static guint64
@@ -546,6 +576,7 @@ send_check (Leg *leg)
   len = stun_finish (m, len, leg->rpwd);
   send_to (leg, &leg->remote, m, len);
   leg->checks++;
+  trace (leg, TRACE_CHECK_OUT);
 }
 
 static void
@@ -584,6 +615,9 @@ handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize le
       ufrag[ul] = '\0';
       if (g_hash_table_lookup (L.by_ufrag, ufrag) != leg)
         return;
+      trace (leg, TRACE_REQUEST_IN);
+      if (s.use_candidate)
+        trace (leg, TRACE_USE_CANDIDATE_IN);
       if (!leg->have_remote)
         {
           leg->remote = *from;
@@ -628,8 +662,10 @@ handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize le
             }
           return;
         }
-      if (leg->controlling)
-        ice_ready (leg);
+      trace (leg, TRACE_RESPONSE_IN);
+      /* Writable: our check got its answer.  As a WebRTC peer, either
+       * role starts DTLS then, without waiting for the nomination. */
+      ice_ready (leg);
     }
 }
 
@@ -650,6 +686,7 @@ dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
   g_autoptr (GError) error = NULL;
   leg->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
                                  keys->remote_key, keys->remote_salt, 8, &error);
+  trace (leg, TRACE_DTLS_CONNECTED);
   if (leg->srtp == NULL)
     say ("%u %s failed srtp %s", leg->call->idx, side_name (leg->side), error->message);
   else
@@ -670,12 +707,13 @@ static const BfMediaDtlsCallbacks dtls_callbacks = { dtls_send, dtls_connected, 
 static void
 maybe_start_dtls (Leg *leg)
 {
-  /* Controlling: our check succeeded and we answered one of the peer's
-   * (its triggered check: the pair is valid on its side too, so libnice
-   * will not drop what we send).  Controlled: the peer nominated. */
-  if (leg->dtls && !leg->dtls_started && leg->ice_ok && leg->answered > 0)
+  /* Writable (our check was answered), whatever the role and the
+   * nomination: when a WebRTC peer starts DTLS.  The relay may not have a
+   * working pair of its own yet (its first check is still to come). */
+  if (leg->dtls && !leg->dtls_started && leg->ice_ok)
     {
       leg->dtls_started = TRUE;
+      trace (leg, TRACE_DTLS_START);
       bf_media_dtls_start (leg->dtls);
     }
 }
@@ -740,6 +778,7 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
    * has its own socket, so there is no batch across legs to wait for). */
   send_to (leg, to, p, len);
   L.total_sent++;
+  trace (leg, TRACE_MEDIA_OUT);
   Seg *sg = seg_at (t);
   if (sg)
     sg->sent_w[leg->side]++;
@@ -796,6 +835,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
+  trace (leg, TRACE_MEDIA_IN);
   Seg *at = seg_at (t), *sg = seg_at (ts);
   if (at)
     at->relayed_rt++;
@@ -915,6 +955,7 @@ drain_leg (Leg *leg, int rounds)
             handle_stun (leg, &L.in_from[k], d, len);
           else if (b >= 20 && b <= 63)
             {
+              trace (leg, TRACE_DTLS_IN);
               if (leg->dtls)
                 {
                   if (!bf_media_dtls_receive (leg->dtls, d, len))
@@ -1237,7 +1278,7 @@ housekeeping (gpointer unused)
                    side_name (s), leg->checks, leg->answered);
               continue;
             }
-          if (leg->controlling && leg->have_remote && now >= leg->next_check)
+          if (leg->have_remote && now >= leg->next_check)
             {
               send_check (leg);
               leg->next_check = now + 50000;
@@ -1264,6 +1305,19 @@ housekeeping (gpointer unused)
 }
 
 /* --- commands --- */
+
+/* As libwebrtc does with a new candidate pair: the first check at once,
+ * not at the next housekeeping tick; then one every 50 ms (its 48 ms weak
+ * ping interval) until one is answered. */
+static void
+check_now (Leg *leg)
+{
+  if (L.mode != MODE_ICE || leg->checks > 0 || leg->ice_ok || leg->rufrag == NULL
+      || !leg->have_remote)
+    return;
+  send_check (leg);
+  leg->next_check = g_get_monotonic_time () + 50000;
+}
 
 static void
 random_ice_string (char *out, gsize n)
@@ -1431,6 +1485,8 @@ leg_command (Leg *leg, char **a, guint n)
       /* our role is the opposite of the relay's */
       leg->controlling = strcmp (a[3], "controlled") == 0;
       leg->ice_started = g_get_monotonic_time ();
+      trace (leg, TRACE_REMOTE_ICE);
+      check_now (leg);
     }
   else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
     {
@@ -1445,6 +1501,10 @@ leg_command (Leg *leg, char **a, guint n)
         .retransmit_ms = 200,
         .mtu = 1200,
       };
+      /* A test may want a handshake that no retransmission rescued. */
+      const char *rt = g_getenv ("CALL_LOAD_DTLS_RETRANSMIT_MS");
+      if (rt && atoi (rt) >= 10 && atoi (rt) <= 10000)
+        params.retransmit_ms = (guint) atoi (rt);
       if (g_getenv ("CALL_LOAD_PROFILES") && strcmp (g_getenv ("CALL_LOAD_PROFILES"), "AES_CM") == 0)
         {
           params.profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
@@ -1478,6 +1538,7 @@ leg_command (Leg *leg, char **a, guint n)
           leg->remote = to;
           leg->have_remote = TRUE;
         }
+      check_now (leg);
     }
   else if (strcmp (a[0], "dest") == 0 && n >= 2)
     {
@@ -1528,6 +1589,11 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
           L.calls[i]->probing = TRUE;
           L.calls[i]->probe_start = g_get_monotonic_time ();
           L.probing++;
+          /* The first packets now (both legs are keyed), not at the next
+           * 20 ms tick: set-up time ends when media can flow. */
+          gint64 t = now_ns ();
+          send_media (&L.calls[i]->leg[0], KIND_AUDIO, 172, t);
+          send_media (&L.calls[i]->leg[1], KIND_AUDIO, 172, t);
         }
     }
   else if (strcmp (a[0], "end") == 0 && (n == 3 || n == 4))
@@ -1587,6 +1653,7 @@ main (int argc, char **argv)
       return 2;
     }
   crc_init ();
+  tracing = g_strcmp0 (g_getenv ("CALL_LOAD_TRACE"), "1") == 0;
   g_autoptr (GError) error = NULL;
   if (!bf_media_srtp_library_init (&error))
     g_error ("%s", error->message);
