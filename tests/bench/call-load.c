@@ -9,7 +9,7 @@
  *                      request with MESSAGE-INTEGRITY + FINGERPRINT; as the
  *                      controlling side sends USE-CANDIDATE checks), then
  *                      SRTP with the DTLS-exported keys (belfry's
- *                      srtp-session.c, i.e. libsrtp2, replay protection on)
+ *                      srtp-session.c on OpenSSL, replay protection on)
  *   call-load srtp     the minimal forwarder (srtp-forwarder relay): fixed
  *                      keys per call and direction (bench_keys), one key
  *                      per leg and direction, so the forwarder re-keys
