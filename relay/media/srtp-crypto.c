@@ -71,9 +71,10 @@ is_gcm (const BfSrtpCrypto *c)
 
 /* RFC 3711 §4.3.1/§4.3.3: with key_derivation_rate 0, r = 0 and
  * x = (label << 48) XOR master_salt; the session key is the AES-CM
- * keystream for IV x * 2^16 under the master key.  RFC 7714 §11 keeps this
- * PRF for its 96-bit master salt, which takes the salt's first 96 of 112
- * bits (the rest zero), as the other implementations do. */
+ * keystream for IV x * 2^16 under the master key.  RFC 7714 keeps this
+ * PRF for AEAD_AES_128_GCM; its 96-bit master salt fills the first 96 of
+ * the 112 bits, the rest zero (as libsrtp2 and browsers do: the tests
+ * compare with libsrtp2 byte for byte, the e2e tests talk to Chromium). */
 static gboolean
 derive (const guint8 *master_key, const guint8 *master_salt, gsize salt_len, guint8 label,
         guint8 *out, gsize out_len)
