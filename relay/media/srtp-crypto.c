@@ -75,8 +75,8 @@ is_gcm (const BfSrtpCrypto *c)
  * PRF for AEAD_AES_128_GCM; its 96-bit master salt fills the first 96 of
  * the 112 bits, the rest zero (as libsrtp2 and browsers do: the tests
  * compare with libsrtp2 byte for byte, the e2e tests talk to Chromium). */
-static gboolean
-derive (const guint8 *master_key, const guint8 *master_salt, gsize salt_len, guint8 label,
+gboolean
+bf_srtp_crypto_derive (const guint8 *master_key, const guint8 *master_salt, gsize salt_len, guint8 label,
         guint8 *out, gsize out_len)
 {
   guint8 iv[16] = { 0 };
@@ -84,7 +84,7 @@ derive (const guint8 *master_key, const guint8 *master_salt, gsize salt_len, gui
   iv[7] ^= label;
   memset (out, 0, out_len);
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  int n = 0, ok = ctx != NULL
+  int n = 0, ok = ctx != NULL && bf_srtp_crypto_init (NULL)
                   && EVP_EncryptInit_ex2 (ctx, aes_ctr, master_key, iv, NULL)
                   && EVP_EncryptUpdate (ctx, out, &n, out, (int) out_len)
                   && (gsize) n == out_len;
@@ -116,13 +116,13 @@ transform_init (BfSrtpCrypto *c, Transform *t, const guint8 *key, const guint8 *
 {
   gsize salt_len = bf_media_srtp_salt_len (c->profile);
   guint8 enc_key[16], auth_key[AUTH_KEY_LEN];
-  gboolean ok = derive (key, salt, salt_len, rtcp ? LABEL_RTCP_ENC : LABEL_RTP_ENC,
+  gboolean ok = bf_srtp_crypto_derive (key, salt, salt_len, rtcp ? LABEL_RTCP_ENC : LABEL_RTP_ENC,
                         enc_key, sizeof enc_key)
-                && derive (key, salt, salt_len, rtcp ? LABEL_RTCP_SALT : LABEL_RTP_SALT,
+                && bf_srtp_crypto_derive (key, salt, salt_len, rtcp ? LABEL_RTCP_SALT : LABEL_RTP_SALT,
                            t->salt, salt_len);
   if (ok && !is_gcm (c))
     {
-      ok = derive (key, salt, salt_len, rtcp ? LABEL_RTCP_AUTH : LABEL_RTP_AUTH,
+      ok = bf_srtp_crypto_derive (key, salt, salt_len, rtcp ? LABEL_RTCP_AUTH : LABEL_RTP_AUTH,
                    auth_key, sizeof auth_key);
       if (ok)
         hmac_precompute (t, auth_key);

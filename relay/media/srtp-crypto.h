@@ -24,6 +24,12 @@ typedef struct _BfSrtpCrypto BfSrtpCrypto;
 /* Checks once that OpenSSL has the ciphers (idempotent, thread-safe). */
 gboolean bf_srtp_crypto_init (GError **error);
 
+/* The key derivation PRF (RFC 3711 §4.3, key derivation rate 0): @out_len
+ * bytes for @label (0..5) from a master key (16 bytes) and salt (@salt_len:
+ * 14, or 12 for GCM).  Used by bf_srtp_crypto_new; here for its tests. */
+gboolean bf_srtp_crypto_derive (const guint8 *master_key, const guint8 *master_salt,
+                                gsize salt_len, guint8 label, guint8 *out, gsize out_len);
+
 /* Derives the session keys of one direction from its master key and salt
  * (bf_media_srtp_key_len / _salt_len bytes).  @encrypt: this direction
  * protects (TRUE) or unprotects (FALSE). */

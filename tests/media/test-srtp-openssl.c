@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <srtp2/srtp.h>
 
+#include "srtp-crypto.h"
 #include "srtp-session.h"
 
 #define CAP 2048
@@ -601,11 +602,39 @@ test_malformed (gconstpointer data)
   pair_clear (&p);
 }
 
+static void
+unhex (const char *hex, guint8 *out, gsize len)
+{
+  g_assert_cmpuint (strlen (hex), ==, 2 * len);
+  for (gsize i = 0; i < len; i++)
+    out[i] = (guint8) (g_ascii_xdigit_value (hex[2 * i]) << 4 | g_ascii_xdigit_value (hex[2 * i + 1]));
+}
+
+/* RFC 3711 Appendix B.3: the key derivation test vectors. */
+static void
+test_kdf_vectors (void)
+{
+  guint8 key[16], salt[14], want[48], got[48];
+  unhex ("E1F97A0D3E018BE0D64FA32C06DE4139", key, sizeof key);
+  unhex ("0EC675AD498AFEEBB6960B3AABE6", salt, sizeof salt);
+  g_assert_true (bf_srtp_crypto_derive (key, salt, 14, 0x00, got, 16));
+  unhex ("C61E7A93744F39EE10734AFE3FF7A087", want, 16);
+  g_assert_cmpmem (got, 16, want, 16);
+  g_assert_true (bf_srtp_crypto_derive (key, salt, 14, 0x02, got, 14));
+  unhex ("30CBBC08863D8C85D49DB34A9AE1", want, 14);
+  g_assert_cmpmem (got, 14, want, 14);
+  g_assert_true (bf_srtp_crypto_derive (key, salt, 14, 0x01, got, 48));
+  unhex ("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA48F0A0ACF3C34E2359E6CDBCE"
+         "E049646C43D9327AD175578EF7227098", want, 48);
+  g_assert_cmpmem (got, 48, want, 48);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_assert_cmpint (srtp_init (), ==, srtp_err_status_ok);
+  g_test_add_func ("/srtp-openssl/kdf-rfc3711-b3", test_kdf_vectors);
   struct {
     const char *name;
     BfMediaSrtpProfile profile;
