@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
-  libglib2.0-dev libexpat1-dev libssl-dev libnice-dev libsrtp2-dev libnss3-dev
+  libglib2.0-dev libexpat1-dev libssl-dev libnice-dev libsrtp2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev
   # media runtime (GStreamer pipelines, webrtcbin peers in tests)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

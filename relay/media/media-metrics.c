@@ -21,7 +21,7 @@ static const struct {
   [FAM_DROPPED] = { "belfry_media_dropped_packets_total",
                     "Datagrams dropped, per worker and reason", "reason" },
   [FAM_SRTP_ERRORS] = { "belfry_srtp_errors_total",
-                        "SRTP/SRTCP packets libsrtp refused, per worker and operation "
+                        "SRTP/SRTCP packets refused, per worker and operation "
                         "(unprotect: authentication, replay or malformed, see "
                         "belfry_media_dropped_packets_total; protect: not RTP, too long)",
                         "op" },

@@ -18,7 +18,7 @@ typedef enum {
   BF_MEDIA_ERROR_HANDSHAKE,            /* DTLS handshake failed (alert, no SRTP profile...) */
   BF_MEDIA_ERROR_TIMEOUT,              /* ICE or DTLS did not complete in time */
   BF_MEDIA_ERROR_CLOSED,               /* the peer closed DTLS (close_notify) */
-  BF_MEDIA_ERROR_CRYPTO,               /* OpenSSL or libsrtp refused (internal) */
+  BF_MEDIA_ERROR_CRYPTO,               /* OpenSSL refused (internal) */
   BF_MEDIA_ERROR_POLICY,               /* a remote candidate the candidate policy refuses */
 } BfMediaError;
 

@@ -1,34 +1,56 @@
-/* belfry media: SRTP/SRTCP sessions over libsrtp2 (RFC 3711, RFC 7714).
+/* belfry media: SRTP/SRTCP sessions (RFC 3711, RFC 7714) on OpenSSL.
  *
- * Debian's libsrtp2 does its crypto with NSS; AEAD_AES_128_GCM costs a
- * third of AES_CM_128_HMAC_SHA1_80 per packet there, hence the profile
- * order everywhere else.  */
+ * This file is the API and the per-SSRC state: the stream table bounded
+ * by max_ssrcs, the index and rollover counter estimate (RFC 3711 §3.3.1,
+ * Appendix A), replay windows (§3.3.2) and the SRTCP index.  The crypto is
+ * srtp-crypto.c's (why not libsrtp2: see srtp-crypto.h).
+ *
+ * Session keys do not depend on the SSRC (key derivation rate 0), so one
+ * BfSrtpCrypto per direction serves all of its SSRCs; a stream is only its
+ * counters. */
 #include "srtp-session.h"
 
 #include <string.h>
 #include <openssl/crypto.h>
-#include <nss.h>
-#include <srtp2/srtp.h>
 
-G_STATIC_ASSERT (BF_MEDIA_SRTP_OVERHEAD >= SRTP_MAX_TRAILER_LEN + 4);
+#include "srtp-crypto.h"
 
-/* Replay window for RTP (RFC 3711 §3.3.2 leaves the size to us; libsrtp's
- * default of 128 is short for video bursts). */
+/* Largest tag (GCM) + the SRTCP index word; the rest is slack kept from
+ * libsrtp's MKI allowance so callers' buffers stay valid. */
+G_STATIC_ASSERT (BF_MEDIA_SRTP_OVERHEAD >= 16 + 4);
+
+/* Replay window, in packets, for SRTP and SRTCP alike (RFC 3711 §3.3.2
+ * leaves the size to us; 64 or 128 is short for video bursts). */
 #define REPLAY_WINDOW 1024
+#define REPLAY_WORDS (REPLAY_WINDOW / 64)
+
+#define MAX_RTP_INDEX ((G_GUINT64_CONSTANT (1) << 48) - 1)
+#define MAX_RTCP_INDEX 0x7fffffffu
 
 typedef struct {
-  guint32 *ssrcs;
-  guint n;
-  guint max;
-  guint last;     /* index of the last hit: one compare in the usual case */
-} SsrcSet;
+  guint64 top;                  /* highest index accepted (0 at first) */
+  guint64 seen[REPLAY_WORDS];   /* bit k: index top - k was accepted */
+} Replay;
+
+typedef struct {
+  Replay rtp;         /* 48-bit index: ROC << 16 | SEQ */
+  Replay rtcp;        /* inbound: the 31-bit SRTCP index */
+  guint32 rtcp_next;  /* outbound: the next SRTCP index to send */
+} Stream;
+
+/* One direction: its keys and its SSRCs' streams (rtcp-mux: an SSRC's RTP
+ * and RTCP share the entry). */
+typedef struct {
+  BfSrtpCrypto *crypto;
+  guint32 *ssrcs;     /* ssrcs[i] owns streams[i]; compact for the scan */
+  Stream *streams;
+  guint n, alloc, max;
+  guint last;         /* the last hit: one compare in the usual case */
+} Direction;
 
 struct _BfMediaSrtp {
   BfMediaSrtpProfile profile;
-  srtp_t tx;
-  srtp_t rx;
-  SsrcSet tx_ssrcs;
-  SsrcSet rx_ssrcs;
+  Direction tx, rx;
 };
 
 gsize
@@ -58,109 +80,115 @@ bf_media_srtp_salt_len (BfMediaSrtpProfile profile)
     }
 }
 
-static gpointer
-library_init_once (gpointer unused)
-{
-  /* Debian's libsrtp2 does its crypto through NSS and, finding NSS not
-   * initialised, initialises it with NSS_NoDB_Init, which optimises for
-   * space: the softoken then keeps its keys in 32 hash buckets, and an
-   * SRTP packet's key lookup walks a chain that grows with every session
-   * in the process (measured: 14 µs a packet with 2,000 sessions, 208 µs
-   * with 8,000, against 0.8 µs with 100).  Initialised here first, without
-   * that flag, it uses 1,024 buckets (3.3 µs at 2,000, 13 µs at 8,000). */
-  if (!NSS_IsInitialized ()
-      && NSS_Initialize ("", "", "", "",
-                         NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB
-                           | NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT) != SECSuccess)
-    g_warning ("media: NSS_Initialize failed; libsrtp2 initialises NSS itself");
-  return GINT_TO_POINTER ((gint) srtp_init ());
-}
-
 gboolean
 bf_media_srtp_library_init (GError **error)
 {
-  /* libsrtp keeps one process-wide crypto kernel; initialise it once and
-   * keep it for the process's life (no srtp_shutdown: other users may share
-   * the library). */
-  static GOnce once = G_ONCE_INIT;
-  srtp_err_status_t st = (srtp_err_status_t) GPOINTER_TO_INT (g_once (&once, library_init_once, NULL));
-  if (st != srtp_err_status_ok)
-    {
-      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CRYPTO,
-                   "srtp_init failed (libsrtp status %d)", (int) st);
-      return FALSE;
-    }
-  return TRUE;
+  return bf_srtp_crypto_init (error);
 }
 
+/* --- replay windows --- */
+
 static gboolean
-ssrc_set_has (SsrcSet *set, guint32 ssrc)
+replay_seen (const Replay *r, guint64 index)
 {
-  if (set->n > 0 && set->ssrcs[set->last] == ssrc)
-    return TRUE;
-  for (guint i = 0; i < set->n; i++)
-    if (set->ssrcs[i] == ssrc)
-      {
-        set->last = i;
-        return TRUE;
-      }
-  return FALSE;
+  if (index > r->top)
+    return FALSE;
+  guint64 d = r->top - index;
+  if (d >= REPLAY_WINDOW)
+    return TRUE;              /* too old to tell: refused as a replay */
+  return (r->seen[d / 64] >> (d % 64)) & 1;
 }
 
 static void
-ssrc_set_add (SsrcSet *set, guint32 ssrc)
+replay_add (Replay *r, guint64 index)
 {
-  if (set->n < set->max)
+  if (index > r->top)
     {
-      set->last = set->n;
-      set->ssrcs[set->n++] = ssrc;
+      guint64 shift = index - r->top;
+      if (shift >= REPLAY_WINDOW)
+        memset (r->seen, 0, sizeof r->seen);
+      else
+        {
+          /* bit k moves to k + shift (towards the older end) */
+          guint words = (guint) (shift / 64), bits = (guint) (shift % 64);
+          for (gint w = REPLAY_WORDS - 1; w >= 0; w--)
+            {
+              guint64 v = 0;
+              if (w - (gint) words >= 0)
+                {
+                  v = r->seen[w - words] << bits;
+                  if (bits > 0 && w - (gint) words - 1 >= 0)
+                    v |= r->seen[w - words - 1] >> (64 - bits);
+                }
+              r->seen[w] = v;
+            }
+        }
+      r->top = index;
     }
+  guint64 d = r->top - index;
+  r->seen[d / 64] |= G_GUINT64_CONSTANT (1) << (d % 64);
 }
 
-static BfMediaSrtpStatus
-map_status (srtp_err_status_t st)
+/* RFC 3711 §3.3.1 and Appendix A: the index of @seq is the one closest to
+ * the highest index so far (s_l, ROC).  While the stream is young (ROC 0,
+ * s_l <= 2^15) the guess is ROC 0: a sequence number far above s_l then is
+ * a stream starting there, not one from ROC -1. */
+static guint64
+estimate_index (const Replay *r, guint16 seq)
 {
-  switch (st)
+  if (r->top <= 32768)
+    return seq;
+  guint64 roc = r->top >> 16;
+  guint32 s_l = (guint32) (r->top & 0xffff);
+  if (s_l < 32768)
     {
-    case srtp_err_status_ok:
-      return BF_MEDIA_SRTP_OK;
-    case srtp_err_status_auth_fail:
-      return BF_MEDIA_SRTP_AUTH_FAIL;
-    case srtp_err_status_replay_fail:
-    case srtp_err_status_replay_old:
-      return BF_MEDIA_SRTP_REPLAY;
-    case srtp_err_status_bad_param:
-    case srtp_err_status_parse_err:
-      return BF_MEDIA_SRTP_MALFORMED;
-    default:
-      return BF_MEDIA_SRTP_FAILED;
+      if ((guint32) seq > s_l + 32768)
+        roc--;
     }
+  else if (s_l - 32768 > (guint32) seq)
+    roc++;
+  return (roc << 16) | seq;
 }
 
-static gboolean
-set_policy (srtp_policy_t *p, BfMediaSrtpProfile profile, guint8 *key_salt,
-            gboolean inbound)
+/* --- the stream table --- */
+
+static Stream *
+stream_find (Direction *d, guint32 ssrc)
 {
-  memset (p, 0, sizeof *p);
-  switch (profile)
+  if (d->n > 0 && d->ssrcs[d->last] == ssrc)
+    return &d->streams[d->last];
+  for (guint i = 0; i < d->n; i++)
+    if (d->ssrcs[i] == ssrc)
+      {
+        d->last = i;
+        return &d->streams[i];
+      }
+  return NULL;
+}
+
+/* Only after the packet was protected or authenticated: forged SSRCs
+ * cost nothing.  The caller checked the bound. */
+static Stream *
+stream_add (Direction *d, guint32 ssrc, const Stream *initial)
+{
+  if (d->n == d->alloc)
     {
-    case BF_MEDIA_SRTP_AEAD_AES_128_GCM:
-      srtp_crypto_policy_set_aes_gcm_128_16_auth (&p->rtp);
-      srtp_crypto_policy_set_aes_gcm_128_16_auth (&p->rtcp);
-      break;
-    case BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80:
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&p->rtp);
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&p->rtcp);
-      break;
-    default:
-      return FALSE;
+      d->alloc = MIN (MAX (4u, d->alloc * 2), d->max);
+      d->ssrcs = g_renew (guint32, d->ssrcs, d->alloc);
+      d->streams = g_renew (Stream, d->streams, d->alloc);
     }
-  p->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-  p->key = key_salt;
-  p->window_size = REPLAY_WINDOW;
-  p->allow_repeat_tx = 0;
-  p->next = NULL;
-  return TRUE;
+  d->last = d->n++;
+  d->ssrcs[d->last] = ssrc;
+  d->streams[d->last] = *initial;
+  return &d->streams[d->last];
+}
+
+static void
+direction_clear (Direction *d)
+{
+  bf_srtp_crypto_free (d->crypto);
+  g_free (d->ssrcs);
+  g_free (d->streams);
 }
 
 BfMediaSrtp *
@@ -168,44 +196,24 @@ bf_media_srtp_new (BfMediaSrtpProfile profile, const guint8 *tx_key, const guint
                    const guint8 *rx_key, const guint8 *rx_salt, guint max_ssrcs,
                    GError **error)
 {
-  gsize klen = bf_media_srtp_key_len (profile), slen = bf_media_srtp_salt_len (profile);
+  gsize klen = bf_media_srtp_key_len (profile);
   if (klen == 0 || max_ssrcs == 0 || max_ssrcs > 4096)
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
                    "bad SRTP parameters (profile %d, max_ssrcs %u)", profile, max_ssrcs);
       return NULL;
     }
-  if (!bf_media_srtp_library_init (error))
-    return NULL;
-
-  /* libsrtp wants key || salt in one buffer and copies it. */
-  guint8 key_salt[32 + 16];
-  srtp_policy_t policy;
   BfMediaSrtp *s = g_new0 (BfMediaSrtp, 1);
   s->profile = profile;
-
-  memcpy (key_salt, tx_key, klen);
-  memcpy (key_salt + klen, tx_salt, slen);
-  set_policy (&policy, profile, key_salt, FALSE);
-  srtp_err_status_t st = srtp_create (&s->tx, &policy);
-  if (st == srtp_err_status_ok)
+  s->tx.max = s->rx.max = max_ssrcs;
+  s->tx.crypto = bf_srtp_crypto_new (profile, tx_key, tx_salt, TRUE, error);
+  if (s->tx.crypto != NULL)
+    s->rx.crypto = bf_srtp_crypto_new (profile, rx_key, rx_salt, FALSE, error);
+  if (s->rx.crypto == NULL)
     {
-      memcpy (key_salt, rx_key, klen);
-      memcpy (key_salt + klen, rx_salt, slen);
-      set_policy (&policy, profile, key_salt, TRUE);
-      st = srtp_create (&s->rx, &policy);
-    }
-  OPENSSL_cleanse (key_salt, sizeof key_salt);
-  if (st != srtp_err_status_ok)
-    {
-      g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CRYPTO,
-                   "srtp_create failed (libsrtp status %d)", (int) st);
       bf_media_srtp_free (s);
       return NULL;
     }
-  s->tx_ssrcs.max = s->rx_ssrcs.max = max_ssrcs;
-  s->tx_ssrcs.ssrcs = g_new (guint32, max_ssrcs);
-  s->rx_ssrcs.ssrcs = g_new (guint32, max_ssrcs);
   return s;
 }
 
@@ -214,41 +222,38 @@ bf_media_srtp_free (BfMediaSrtp *s)
 {
   if (s == NULL)
     return;
-  if (s->tx)
-    srtp_dealloc (s->tx);
-  if (s->rx)
-    srtp_dealloc (s->rx);
-  g_free (s->tx_ssrcs.ssrcs);
-  g_free (s->rx_ssrcs.ssrcs);
+  direction_clear (&s->tx);
+  direction_clear (&s->rx);
   g_free (s);
 }
 
-/* The SSRC of an RTP packet (RFC 3550 §5.1) after checking that its header
- * (CSRCs, extension) fits in @len; or of an RTCP packet's sender. */
+/* The SSRC of an RTP packet (RFC 3550 §5.1) and its header's length, after
+ * checking that the header (CSRCs, extension) fits in @len; or of an RTCP
+ * packet's sender (the header then is its first 8 bytes). */
 static gboolean
-packet_ssrc (gboolean rtcp, const guint8 *buf, gsize len, guint32 *ssrc)
+packet_header (gboolean rtcp, const guint8 *buf, gsize len, guint32 *ssrc, gsize *hlen)
 {
+  if (len < (rtcp ? 8 : 12) || (buf[0] >> 6) != 2)
+    return FALSE;
   if (rtcp)
     {
-      if (len < 8 || (buf[0] >> 6) != 2)
-        return FALSE;
       *ssrc = ((guint32) buf[4] << 24) | ((guint32) buf[5] << 16)
               | ((guint32) buf[6] << 8) | buf[7];
+      *hlen = 8;
       return TRUE;
     }
-  if (len < 12 || (buf[0] >> 6) != 2)
-    return FALSE;
-  gsize hlen = 12 + 4 * (gsize) (buf[0] & 0x0f);
+  gsize h = 12 + 4 * (gsize) (buf[0] & 0x0f);
   if (buf[0] & 0x10)
     {
-      if (hlen + 4 > len)
+      if (h + 4 > len)
         return FALSE;
-      hlen += 4 + 4 * (((gsize) buf[hlen + 2] << 8) | buf[hlen + 3]);
+      h += 4 + 4 * (((gsize) buf[h + 2] << 8) | buf[h + 3]);
     }
-  if (hlen > len)
+  if (h > len)
     return FALSE;
   *ssrc = ((guint32) buf[8] << 24) | ((guint32) buf[9] << 16)
           | ((guint32) buf[10] << 8) | buf[11];
+  *hlen = h;
   return TRUE;
 }
 
@@ -256,21 +261,43 @@ BfMediaSrtpStatus
 bf_media_srtp_protect (BfMediaSrtp *s, gboolean rtcp, guint8 *buf, gsize *len, gsize capacity)
 {
   guint32 ssrc;
+  gsize hlen;
   if (*len > BF_MEDIA_MAX_PACKET_SIZE || capacity < *len + BF_MEDIA_SRTP_OVERHEAD
-      || !packet_ssrc (rtcp, buf, *len, &ssrc))
+      || !packet_header (rtcp, buf, *len, &ssrc, &hlen))
     return BF_MEDIA_SRTP_MALFORMED;
-  gboolean known = ssrc_set_has (&s->tx_ssrcs, ssrc);
-  if (!known && s->tx_ssrcs.n >= s->tx_ssrcs.max)
+  Direction *d = &s->tx;
+  Stream *st = stream_find (d, ssrc);
+  Stream fresh = { 0 };
+  if (st == NULL && d->n >= d->max)
     return BF_MEDIA_SRTP_SSRC_LIMIT;
+  Stream *use = st != NULL ? st : &fresh;
 
-  int n = (int) *len;
-  srtp_err_status_t st = rtcp ? srtp_protect_rtcp (s->tx, buf, &n)
-                              : srtp_protect (s->tx, buf, &n);
-  if (st != srtp_err_status_ok)
-    return map_status (st);
-  if (!known)
-    ssrc_set_add (&s->tx_ssrcs, ssrc);
-  *len = (gsize) n;
+  if (rtcp)
+    {
+      if (use->rtcp_next > MAX_RTCP_INDEX)
+        return BF_MEDIA_SRTP_FAILED;        /* index space spent: rekey */
+      if (!bf_srtp_crypto_protect_rtcp (d->crypto, buf, *len, ssrc, use->rtcp_next))
+        return BF_MEDIA_SRTP_FAILED;
+      use->rtcp_next++;
+      *len += bf_srtp_crypto_rtcp_trailer (d->crypto);
+    }
+  else
+    {
+      /* The sender keeps a window too: a relay forwards packets in the order
+       * they came, so an older sequence number is sent late, never twice
+       * with the same index (that would reuse the keystream). */
+      guint64 index = estimate_index (&use->rtp, ((guint16) buf[2] << 8) | buf[3]);
+      if (index > MAX_RTP_INDEX)
+        return BF_MEDIA_SRTP_FAILED;
+      if (replay_seen (&use->rtp, index))
+        return BF_MEDIA_SRTP_REPLAY;
+      if (!bf_srtp_crypto_protect_rtp (d->crypto, buf, hlen, *len, ssrc, index))
+        return BF_MEDIA_SRTP_FAILED;
+      replay_add (&use->rtp, index);
+      *len += bf_srtp_crypto_rtp_trailer (d->crypto);
+    }
+  if (st == NULL)
+    stream_add (d, ssrc, &fresh);
   return BF_MEDIA_SRTP_OK;
 }
 
@@ -278,23 +305,50 @@ BfMediaSrtpStatus
 bf_media_srtp_unprotect (BfMediaSrtp *s, gboolean rtcp, guint8 *buf, gsize *len)
 {
   guint32 ssrc;
-  if (*len > BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD
-      || !packet_ssrc (rtcp, buf, *len, &ssrc))
+  gsize hlen;
+  Direction *d = &s->rx;
+  gsize trailer = rtcp ? bf_srtp_crypto_rtcp_trailer (d->crypto)
+                       : bf_srtp_crypto_rtp_trailer (d->crypto);
+  if (*len > BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD || *len < trailer
+      || !packet_header (rtcp, buf, *len - trailer, &ssrc, &hlen))
     return BF_MEDIA_SRTP_MALFORMED;
-  /* libsrtp clones a per-SSRC stream from the template only once a packet
-   * authenticates, so forged SSRCs cost nothing; a peer that really sends
-   * that many is cut off here. */
-  gboolean known = ssrc_set_has (&s->rx_ssrcs, ssrc);
-  if (!known && s->rx_ssrcs.n >= s->rx_ssrcs.max)
+  /* A stream is created only once a packet of its SSRC authenticates, so
+   * forged SSRCs cost nothing; a peer that really sends that many is cut
+   * off here. */
+  Stream *st = stream_find (d, ssrc);
+  Stream fresh = { 0 };
+  if (st == NULL && d->n >= d->max)
     return BF_MEDIA_SRTP_SSRC_LIMIT;
+  Stream *use = st != NULL ? st : &fresh;
 
-  int n = (int) *len;
-  srtp_err_status_t st = rtcp ? srtp_unprotect_rtcp (s->rx, buf, &n)
-                              : srtp_unprotect (s->rx, buf, &n);
-  if (st != srtp_err_status_ok)
-    return map_status (st);
-  if (!known)
-    ssrc_set_add (&s->rx_ssrcs, ssrc);
-  *len = (gsize) n;
+  /* Replay before authentication (RFC 3711 §3.3 step 2 before 5): a
+   * replayed packet costs no crypto; the window moves only after. */
+  BfMediaSrtpStatus status;
+  Replay *window;
+  guint64 index;
+  if (rtcp)
+    {
+      index = bf_srtp_crypto_rtcp_eindex (d->crypto, buf, *len) & MAX_RTCP_INDEX;
+      window = &use->rtcp;
+      if (replay_seen (window, index))
+        return BF_MEDIA_SRTP_REPLAY;
+      status = bf_srtp_crypto_unprotect_rtcp (d->crypto, buf, *len, ssrc);
+    }
+  else
+    {
+      index = estimate_index (&use->rtp, ((guint16) buf[2] << 8) | buf[3]);
+      window = &use->rtp;
+      if (index > MAX_RTP_INDEX)
+        return BF_MEDIA_SRTP_FAILED;
+      if (replay_seen (window, index))
+        return BF_MEDIA_SRTP_REPLAY;
+      status = bf_srtp_crypto_unprotect_rtp (d->crypto, buf, hlen, *len, ssrc, index);
+    }
+  if (status != BF_MEDIA_SRTP_OK)
+    return status;
+  replay_add (window, index);
+  if (st == NULL)
+    stream_add (d, ssrc, &fresh);
+  *len -= trailer;
   return BF_MEDIA_SRTP_OK;
 }

@@ -1,6 +1,7 @@
-/* belfry media: SRTP/SRTCP protection for one leg (libsrtp2).
+/* belfry media: SRTP/SRTCP protection for one leg (RFC 3711, RFC 7714;
+ * OpenSSL's ciphers, srtp-crypto.h says why not libsrtp2).
  *
- * One libsrtp session per direction: outbound keyed with our write key,
+ * One session per direction: outbound keyed with our write key,
  * inbound with the peer's (RFC 5764 §4.2); rtcp-mux means RTP and RTCP of
  * one SSRC share a stream.  Replay protection is on in both directions.
  * Not thread-safe: lives on its transport's worker. */
@@ -19,22 +20,23 @@ typedef enum {
   BF_MEDIA_SRTP_AUTH_FAIL,   /* authentication tag wrong */
   BF_MEDIA_SRTP_REPLAY,      /* replayed or too old */
   BF_MEDIA_SRTP_SSRC_LIMIT,  /* a new SSRC beyond max_ssrcs */
-  BF_MEDIA_SRTP_FAILED,      /* anything else libsrtp refused */
+  BF_MEDIA_SRTP_FAILED,      /* anything else (index space spent, OpenSSL) */
 } BfMediaSrtpStatus;
 
-/* Bytes protect may add: tag (+ MKI) + the SRTCP index word. */
+/* Bytes protect may add: tag + the SRTCP index word, with room to spare
+ * (kept from libsrtp2's MKI allowance so callers' buffers stay valid). */
 #define BF_MEDIA_SRTP_OVERHEAD (16 + 128 + 4)
 
 /* Master key and salt lengths for @profile (0 for NONE). */
 gsize bf_media_srtp_key_len (BfMediaSrtpProfile profile);
 gsize bf_media_srtp_salt_len (BfMediaSrtpProfile profile);
 
-/* Initialises libsrtp once per process (idempotent, thread-safe). */
+/* Fetches the ciphers once per process (idempotent, thread-safe). */
 gboolean bf_media_srtp_library_init (GError **error);
 
 /* @tx_key/@tx_salt protect what we send, @rx_key/@rx_salt check what we
  * receive.  At most @max_ssrcs distinct SSRCs per direction (bounds
- * libsrtp's per-SSRC state against a peer inventing SSRCs). */
+ * the per-SSRC state against a peer inventing SSRCs). */
 BfMediaSrtp *bf_media_srtp_new (BfMediaSrtpProfile profile,
                                 const guint8 *tx_key, const guint8 *tx_salt,
                                 const guint8 *rx_key, const guint8 *rx_salt,

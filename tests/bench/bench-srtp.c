@@ -71,8 +71,8 @@ bench (BfMediaSrtpProfile profile, gsize size, guint packets)
 }
 
 /* Whether a packet's SRTP cost depends on how many sessions the process
- * holds (libsrtp2's crypto backend keeps per-session state: Debian's uses
- * NSS). */
+ * holds (it did with libsrtp2 on Debian's NSS, whose key lookups grow with
+ * the keys in the process; srtp-crypto.c keeps pre-keyed contexts). */
 static void
 bench_contexts (guint n)
 {
@@ -92,8 +92,8 @@ bench_contexts (guint n)
   guint8 buf[2048];
   guint packets = MAX (20000, 4 * n);
   gint64 cpu_start = 0;
-  /* the first pass over the sessions (each one's first packet: libsrtp
-   * derives the stream's keys then) is not counted */
+  /* the first pass over the sessions (each one's first packet creates
+   * its SSRC's stream) is not counted */
   for (guint i = 0; i < n + packets; i++)
     {
       if (i == n)
@@ -132,8 +132,8 @@ main (int argc, char **argv)
   guint packets = argc > 1 ? (guint) g_ascii_strtoull (argv[1], NULL, 10) : 200000;
   if (packets == 0 || packets > 65535 * 1000)
     packets = 200000;
-  /* Sequence numbers wrap every 65536 packets; libsrtp follows the
-   * rollover counter, so long runs are fine. */
+  /* Sequence numbers wrap every 65536 packets; srtp-session.c follows
+   * the rollover counter, so long runs are fine. */
   BfMediaSrtpProfile profiles[] = { BF_MEDIA_SRTP_AEAD_AES_128_GCM,
                                     BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 };
   gsize sizes[] = { 172, 1200 };

@@ -11,7 +11,7 @@
  *                      then every 50 ms until answered, USE-CANDIDATE on
  *                      every check as the controlling side; DTLS starts
  *                      once a check is answered), then SRTP with the DTLS-exported keys (belfry's
- *                      srtp-session.c, i.e. libsrtp2, replay protection on)
+ *                      srtp-session.c on OpenSSL, replay protection on)
  *   call-load srtp     the minimal forwarder (srtp-forwarder relay): fixed
  *                      keys per call and direction (bench_keys), one key
  *                      per leg and direction, so the forwarder re-keys

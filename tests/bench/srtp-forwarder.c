@@ -1,6 +1,6 @@
 /* Not a test: the baseline of tests/bench/bench_echo.py.  A minimal
  * single-thread SRTP echo on one UDP socket: recvmmsg (batch 64), per
- * packet libsrtp2 unprotect with the sender's leg key, SSRC rewrite
+ * packet SRTP unprotect with the sender's leg key, SSRC rewrite
  * (0x10000000+I -> 0x20000000+I), protect with the echo leg's key (a
  * different key: real re-keying), sendmmsg back to the source.  Keys and
  * the SRTP code are belfry's own (relay/media/srtp-session.c; replay
@@ -15,7 +15,7 @@
  * as "ports A0 B0 A1 B1 ..."), one epoll over all of them.  A socket
  * latches its peer's address from the first packet it receives (as a relay
  * without ICE does).  Per readable socket: recvmmsg (batch 64), per packet
- * libsrtp2 unprotect with the incoming leg's key and protect with the other
+ * SRTP unprotect with the incoming leg's key and protect with the other
  * leg's (different keys per leg and direction: real re-keying; SSRCs and
  * payload unchanged), sendmmsg on the other leg's socket to its latched
  * peer.  Keys: bench_keys (i, 0..3), as call-load.c srtp mode has them.
