@@ -306,6 +306,7 @@ differential (BfMediaSrtpProfile profile, gboolean rtcp_auth_only, guint late)
       Packet *x = &pk[order[o]];
       if (!ok[order[o]])
         continue;
+      BfMediaSrtpStatus first = BF_MEDIA_SRTP_FAILED;
       for (guint twice = 0; twice < (o % 7 == 0 ? 2u : 1u); twice++)
         {
           guint8 a[CAP], b[CAP];
@@ -335,8 +336,13 @@ differential (BfMediaSrtpProfile profile, gboolean rtcp_auth_only, guint late)
             }
           else if (!(x->rtcp && stb == srtp_err_status_replay_old && sa == BF_MEDIA_SRTP_OK))
             g_assert_cmpint (sa, ==, lib_status (stb));
+          /* A copy of an accepted packet is a replay; a copy of a refused
+           * one (a late packet whose ROC both estimate past a wrap fails
+           * authentication) is refused the same way again. */
           if (twice == 1)
-            g_assert_cmpint (sa, ==, BF_MEDIA_SRTP_REPLAY);
+            g_assert_cmpint (sa, ==, first == BF_MEDIA_SRTP_OK ? BF_MEDIA_SRTP_REPLAY : first);
+          else
+            first = sa;
           if (sa == BF_MEDIA_SRTP_OK)
             {
               g_assert_cmpmem (a, la, x->plain, x->plain_len);
