@@ -64,7 +64,8 @@
  *   watch FILE...               schedstat files whose first fields (ns) are
  *                               summed at the window edges (target CPU)
  *   run PPS SECONDS WARMUP N SIZE audio|video [PPS2 SECONDS2 ...]
- *                               first N calls (the others stay idle), both
+ *                               first N calls (the others stay idle; ended
+ *                               ones among them are left out), both
  *                               directions, PPS per direction and call,
  *                               SIZE-byte plain RTP; each extra pair is a
  *                               further window right after the previous
@@ -217,6 +218,7 @@ static struct {
   /* run */
   gboolean running, measuring, ended;
   guint n_active, size, kind;
+  Call **active;                     /* the run's calls: the first N not ended */
   gint64 run_start, ws, we;          /* us: the first segment's start, the last one's end */
   gint64 ws_ns, we_ns;
   Seg seg[MAX_SEGS];
@@ -1162,7 +1164,7 @@ run_tick (gint fd, GIOCondition cond, gpointer unused)
     {
       guint s = L.rr;
       L.rr = (L.rr + 1) % streams;
-      send_media (&L.calls[s / 2]->leg[s % 2], L.kind, L.size, now_ns ());
+      send_media (&L.active[s / 2]->leg[s % 2], L.kind, L.size, now_ns ());
     }
   return G_SOURCE_CONTINUE;
 }
@@ -1187,12 +1189,16 @@ start_run (char **a, guint n_args)
       say ("error bad run");
       return;
     }
+  /* Calls already ended among the first N stay out of the run (the ASan
+   * calls test ends its warm-up calls, then runs the next ones). */
+  guint live = 0;
   for (guint k = 0; k < n; k++)
-    if (L.calls[k]->ended)
-      {
-        say ("error bad run: call %u ended", k);
-        return;
-      }
+    live += !L.calls[k]->ended;
+  if (live == 0)
+    {
+      say ("error bad run: every call ended");
+      return;
+    }
   double pps[MAX_SEGS], secs[MAX_SEGS];
   for (guint k = 0; k < n_segs; k++)
     {
@@ -1209,7 +1215,7 @@ start_run (char **a, guint n_args)
    * latency); at low rates a finer tick only costs the load wake-ups. */
   double max_rate = 0;
   for (guint k = 0; k < n_segs; k++)
-    max_rate = MAX (max_rate, pps[k] * n * 2);
+    max_rate = MAX (max_rate, pps[k] * live * 2);
   long tick_us = (long) CLAMP (TICK_BURST * 1e6 / max_rate, TICK_MIN_US, TICK_MAX_US);
   L.tick_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   struct itimerspec its = { .it_interval = { 0, tick_us * 1000 }, .it_value = { 0, tick_us * 1000 } };
@@ -1219,7 +1225,12 @@ start_run (char **a, guint n_args)
       stop_tick ();
       return;
     }
-  L.n_active = n;
+  g_free (L.active);
+  L.active = g_new (Call *, live);
+  L.n_active = 0;
+  for (guint k = 0; k < n; k++)
+    if (!L.calls[k]->ended)
+      L.active[L.n_active++] = L.calls[k];
   L.size = size;
   L.kind = kind;
   L.due = 0;
