@@ -130,7 +130,7 @@ stun_send (BfMediaDirectIo *d, const guint8 *data, gsize len)
 
 /* --- consent (RFC 7675) --- */
 
-static void consent_schedule (BfMediaDirectIo *d, gint64 now);
+static void consent_schedule (BfMediaDirectIo *d);
 
 static void
 consent_send (BfMediaDirectIo *d)
@@ -182,13 +182,12 @@ consent_tick (gpointer user_data)
                     : consent_next_delay_ms (d);
       d->consent_next = now + ms * 1000;
     }
-  consent_schedule (d, now);
+  consent_schedule (d);
 }
 
 static void
-consent_schedule (BfMediaDirectIo *d, gint64 now)
+consent_schedule (BfMediaDirectIo *d)
 {
-  (void) now;
   bf_media_timer_set (d->consent_timer,
                       MIN (d->consent_next, d->consent_last + (gint64) d->consent_timeout_ms * 1000));
 }
@@ -403,7 +402,7 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
   if (d->consent_timeout_ms)
     {
       d->consent_next = now + 1000 * consent_next_delay_ms (d);
-      consent_schedule (d, now);
+      consent_schedule (d);
     }
   g_debug ("media: direct I/O on fd %d", d->dest.fd);
   return d;

@@ -135,6 +135,13 @@ bf_media_metrics_flush (BfMediaMetrics *m, const BfMediaCounters *now, BfMediaCo
   *flushed = *now;
 }
 
+gint64
+bf_media_metrics_next_fold (void)
+{
+  const gint64 period = BF_MEDIA_METRICS_FLUSH_SECONDS * G_USEC_PER_SEC;
+  return (g_get_monotonic_time () / period + 1) * period;
+}
+
 void
 bf_media_metrics_fold_loop (BfMediaMetrics *m, guint64 wakeups, guint64 iterations)
 {

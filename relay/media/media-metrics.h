@@ -19,6 +19,12 @@ typedef struct _BfMediaMetrics BfMediaMetrics;
 /* Interval of the fold (transport.c runs it). */
 #define BF_MEDIA_METRICS_FLUSH_SECONDS 1
 
+/* When the next fold is due (monotonic µs): on whole multiples of the
+ * interval, so every transport of a worker folds in the same wake-up and
+ * what reads the folded figures (worker.c's packet rate) can run after
+ * them. */
+gint64 bf_media_metrics_next_fold (void);
+
 /* A worker's series (its name is their worker label).  Main thread. */
 BfMediaMetrics *bf_media_metrics_new (const char *worker_name);
 void bf_media_metrics_free (BfMediaMetrics *metrics);

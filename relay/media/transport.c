@@ -350,6 +350,13 @@ bf_media_transport_send_raw (BfMediaTransport *t, const guint8 *data, gsize len)
 /* --- DTLS --- */
 
 static void
+send_dtls_now (BfMediaTransport *t, const guint8 *data, gsize len)
+{
+  if (wire_send (t, data, len))
+    t->counters.dtls_out++;
+}
+
+static void
 dtls_send (const guint8 *data, gsize len, gpointer user_data)
 {
   BfMediaTransport *t = user_data;
@@ -366,8 +373,7 @@ dtls_send (const guint8 *data, gsize len, gpointer user_data)
         g_queue_push_tail (&t->held_dtls, g_bytes_new (data, len));
       return;
     }
-  if (wire_send (t, data, len))
-    t->counters.dtls_out++;
+  send_dtls_now (t, data, len);
 }
 
 static void
@@ -378,8 +384,7 @@ send_held_dtls (BfMediaTransport *t)
     {
       gsize len;
       const guint8 *data = g_bytes_get_data (b, &len);
-      if (wire_send (t, data, len))
-        t->counters.dtls_out++;
+      send_dtls_now (t, data, len);
       g_bytes_unref (b);
     }
 }
@@ -970,14 +975,12 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   return t;
 }
 
-/* On whole seconds of the monotonic clock: every transport of a worker
- * folds in the same wake-up, not one wake-up each. */
+/* Every transport of a worker folds in the same wake-up, not one wake-up
+ * each (bf_media_metrics_next_fold). */
 static void
 schedule_metrics (BfMediaTransport *t)
 {
-  const gint64 period = BF_MEDIA_METRICS_FLUSH_SECONDS * G_USEC_PER_SEC;
-  gint64 now = g_get_monotonic_time ();
-  bf_media_timer_set (t->metrics_timer, (now / period + 1) * period);
+  bf_media_timer_set (t->metrics_timer, bf_media_metrics_next_fold ());
 }
 
 static void

@@ -415,17 +415,23 @@ bf_media_loop_remove_context (BfMediaLoop *loop, GMainContext *context)
   g_ptr_array_add (loop->removed, c);
 }
 
+/* Ends a prepare/query without dispatching: leaves the context checked,
+ * as g_main_context_iteration (the drain) and its last unref expect. */
+static void
+ctx_unprepare (Ctx *c)
+{
+  if (!c->prepared)
+    return;
+  for (gint i = 0; i < c->n_poll_fds; i++)
+    c->poll_fds[i].revents = 0;
+  g_main_context_check (c->context, c->max_priority, c->poll_fds, c->n_poll_fds);
+  c->prepared = FALSE;
+}
+
 static void
 ctx_free (Ctx *c)
 {
-  /* Leave it checked, as g_main_context_iteration expects it. */
-  if (c->prepared)
-    {
-      gint n = c->n_poll_fds;
-      for (gint i = 0; i < n; i++)
-        c->poll_fds[i].revents = 0;
-      g_main_context_check (c->context, c->max_priority, c->poll_fds, n);
-    }
+  ctx_unprepare (c);
   g_main_context_release (c->context);
   g_main_context_unref (c->context);
   bf_media_timer_free (c->deadline);
@@ -533,13 +539,7 @@ bf_media_loop_drain (BfMediaLoop *loop, guint max_iterations)
           Ctx *c = l->data;
           if (c->removed)
             continue;
-          if (c->prepared)
-            {
-              for (gint j = 0; j < c->n_poll_fds; j++)
-                c->poll_fds[j].revents = 0;
-              g_main_context_check (c->context, c->max_priority, c->poll_fds, c->n_poll_fds);
-              c->prepared = FALSE;
-            }
+          ctx_unprepare (c);
           c->dispatching = TRUE;
           gboolean dispatched = g_main_context_iteration (c->context, FALSE);
           c->dispatching = FALSE;

@@ -55,13 +55,13 @@ invocation_free (gpointer user_data)
   g_free (inv);
 }
 
-/* Half a second past the whole second, after the transports' folds
- * (transport.c folds on whole seconds). */
+/* Half an interval after the transports' folds, so that it reads what
+ * they folded. */
 static void
 schedule_rate (BfMediaWorker *w)
 {
-  gint64 now = g_get_monotonic_time ();
-  bf_media_timer_set (w->rate_timer, (now / G_USEC_PER_SEC + 1) * G_USEC_PER_SEC + G_USEC_PER_SEC / 2);
+  bf_media_timer_set (w->rate_timer, bf_media_metrics_next_fold ()
+                                       + BF_MEDIA_METRICS_FLUSH_SECONDS * G_USEC_PER_SEC / 2);
 }
 
 static void
