@@ -90,6 +90,19 @@ def test_echo_call_shows_in_metrics(prosody, belfry, workdir, peers):
     malformed = [v for n, l, v in later if n == "belfry_media_dropped_packets_total"
                  and l.get("reason") == "malformed_rtp"]
     assert malformed and sum(malformed) == 0, malformed
+    # once belfry reads the call's socket itself, the worker iterates no
+    # GMainContext for it: libnice's check timer (every Ta, 5 ms) stops
+    # 50 ms after the take-over instead of 5 s after its last check
+    time.sleep(1.0)
+    _, s0 = scrape(belfry.mport)
+    time.sleep(2.0)
+    _, s1 = scrape(belfry.mport)
+    iterations = (total(s1, "belfry_media_context_iterations_total")
+                  - total(s0, "belfry_media_context_iterations_total"))
+    wakeups = (total(s1, "belfry_media_loop_wakeups_total")
+               - total(s0, "belfry_media_loop_wakeups_total"))
+    assert wakeups > 50, f"the loop woke {wakeups} times in 2 s of media"
+    assert iterations < 40, f"{iterations} context iterations in 2 s of a running call"
 
     res = p.result(DURATION + 60)
     assert res["ok"], e2e.debug_dump(res) + "\n--- belfry ---\n" + belfry.log()[-6000:]
