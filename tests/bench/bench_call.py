@@ -116,6 +116,19 @@ def q(ns, tag):
     return "{%s}%s" % (ns, tag)
 
 
+def enter_private_netns():
+    """Re-executes this script once under `unshare -n` with lo up (root
+    needed): every address the benchmarks use is 127.0.0.1 in there."""
+    if os.environ.get("BENCH_CALL_NETNS") == "1":
+        return
+    if os.geteuid() != 0:
+        sys.exit("needs root (unshare -n)")
+    os.environ["BENCH_CALL_NETNS"] = "1"
+    r = subprocess.run(["unshare", "-n", "sh", "-c",
+                        'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
+    sys.exit(r.returncode)
+
+
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -1433,13 +1446,7 @@ def main():
                     "--quick 0)")
     args = ap.parse_args()
 
-    if os.environ.get("BENCH_CALL_NETNS") != "1":
-        if os.geteuid() != 0:
-            sys.exit("needs root (unshare -n)")
-        os.environ["BENCH_CALL_NETNS"] = "1"
-        r = subprocess.run(["unshare", "-n", "sh", "-c",
-                            'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
-        sys.exit(r.returncode)
+    enter_private_netns()
 
     if (os.cpu_count() or 1) < 2:
         sys.exit("needs 2 CPUs (relay on CPU 0, load on CPU 1)")

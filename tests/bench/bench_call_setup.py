@@ -132,13 +132,7 @@ def main():
     ap.add_argument("--perf", action="store_true", help="perf profile of belfry's threads "
                     "during the set-up")
     args = ap.parse_args()
-    if os.environ.get("BENCH_CALL_NETNS") != "1":
-        if os.geteuid() != 0:
-            sys.exit("needs root (unshare -n)")
-        os.environ["BENCH_CALL_NETNS"] = "1"
-        r = subprocess.run(["unshare", "-n", "sh", "-c",
-                            'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
-        sys.exit(r.returncode)
+    bench_call.enter_private_netns()
     if (os.cpu_count() or 1) < 2:
         sys.exit("needs 2 CPUs (relay on CPU 0, load on CPU 1)")
     os.sched_setaffinity(0, {1})

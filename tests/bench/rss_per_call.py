@@ -144,13 +144,7 @@ def main():
     ap.add_argument("--heaptrack", action="store_true")
     args = ap.parse_args()
 
-    if os.environ.get("BENCH_CALL_NETNS") != "1":
-        if os.geteuid() != 0:
-            sys.exit("needs root (unshare -n)")
-        os.environ["BENCH_CALL_NETNS"] = "1"
-        r = subprocess.run(["unshare", "-n", "sh", "-c",
-                            'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
-        sys.exit(r.returncode)
+    bc.enter_private_netns()
 
     os.sched_setaffinity(0, {1})
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
