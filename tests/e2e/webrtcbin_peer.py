@@ -45,6 +45,8 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
              "ice_address": "127.0.0.2"  ICE gathers on this loopback
                  address instead of 127.0.0.1 (a test can match this peer's
                  media by address, e.g. to drop its packets);
+             "announce_connected": true  print {"event": "connected"} at DTLS
+                 connected (as "reconnect" does);
              "send_jitter_ms": J  each sent audio RTP packet is held a
                  random 0..J ms before webrtcbin (sender-side jitter).
              The result adds the wall-clock (time.time()) "connected_wall",
@@ -952,7 +954,7 @@ class Peer:
                                    f"({self.res['terminate_reason']})")
             end_at = self.connected_at + (self.duration if self.vanish_after is None
                                           else self.vanish_after)
-            if self.reconnect:
+            if self.reconnect or self.cfg.get("announce_connected"):
                 out({"event": "connected", "t": now_ms()})
             self.schedule_session_info()
             next_sample = self.connected_at
