@@ -45,6 +45,9 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
              "ice_address": "127.0.0.2"  ICE gathers on this loopback
                  address instead of 127.0.0.1 (a test can match this peer's
                  media by address, e.g. to drop its packets);
+             "session_info" items may name "on_file": PATH instead of
+                 "after": sent once PATH exists (polled every 10 ms);
+             "end_file": PATH  the measurement ends early once PATH exists;
              "announce_connected": true  print {"event": "connected"} at DTLS
                  connected (as "reconnect" does);
              "send_jitter_ms": J  each sent audio RTP packet is held a
@@ -900,8 +903,20 @@ class Peer:
             info = item.get("info")
             if info not in SESSION_INFOS:
                 raise ValueError(f"session_info: unknown info {info!r}")
+            if item.get("on_file"):
+                self.spawn(self.session_info_on_file(item))
+                continue
             delay = max(0.0, self.connected_at + float(item.get("after", 0)) - time.monotonic())
             self.loop.call_later(delay, self.send_session_info, item)
+
+    async def session_info_on_file(self, item):
+        """Sent as soon as the file item["on_file"] exists (the test times
+        it against other peers' events); checked every 10 ms."""
+        while not self.ended and time.monotonic() < self.deadline:
+            if os.path.exists(item["on_file"]):
+                self.send_session_info(item)
+                return
+            await asyncio.sleep(0.01)
 
     def send_session_info(self, item):
         if self.ended:
@@ -958,12 +973,16 @@ class Peer:
                 out({"event": "connected", "t": now_ms()})
             self.schedule_session_info()
             next_sample = self.connected_at
+            end_file = self.cfg.get("end_file")
             while not self.ended and time.monotonic() < end_at:
+                if end_file and os.path.exists(end_file):
+                    break
                 self.drain_bus()
                 if time.monotonic() >= next_sample:
                     self.sample()
                     next_sample += 1.0
-                await asyncio.sleep(min(0.25, max(0.01, end_at - time.monotonic())))
+                await asyncio.sleep(min(0.05 if end_file else 0.25,
+                                        max(0.01, end_at - time.monotonic())))
             self.sample()
             self.res["terminated_early"] = self.ended
             self.res["timings_ms"]["measured"] = now_ms()
