@@ -126,6 +126,17 @@ def level_table(rec, wall_from, wall_to, freqs=ALL_TONES):
     return {f: round(v, 1) for f, v in ta.levels(x, freqs).items()}, len(x) / ta.RATE
 
 
+# A listener decodes audio for at least this share of a window's wall time
+# (webrtcbin decodes nothing while no packet comes, e.g. in DTX).
+COVERAGE_MIN = 0.9
+
+
+def coverage_problems(name, rec, a, b):
+    c = ta.coverage(rec, a, b)
+    return [] if c >= COVERAGE_MIN else [
+        f"{name}: audio decoded for only {c:.0%} of the {b - a:.1f} s window"]
+
+
 def mix_minus_problems(name, own, others, lv):
     """What is wrong with listener `name`'s levels `lv` (own tone `own`, the
     tones it must hear `others`): [] when every other is present and its own
@@ -358,6 +369,7 @@ def test_every_listener_hears_the_others_and_not_itself(room):
         own = TONE_OF[name]
         others = [f for n, f in TONES.items() if n != name]
         problems += mix_minus_problems(name, own, others, lv) + level_problems(name, others, lv)
+        problems += coverage_problems(name, room.recs[name], a, b)
     print(json.dumps({"steady_levels_db": table}))
     assert not problems, (problems, table, room.info())
 
@@ -378,6 +390,7 @@ def test_five_at_once_no_clipping(room):
         lv, secs = level_table(room.recs[name], a, b)
         assert secs >= 2.0, (name, secs, room.info(name, FIFTH[0]))
         problems += mix_minus_problems(name, own, others, lv) + level_problems(name, others, lv)
+        problems += coverage_problems(name, room.recs[name], a, b)
         plv = ta.levels(x, list(prods))
         weakest = min(lv[f] for f in others)
         worst = max(plv, key=plv.get)
@@ -438,6 +451,7 @@ def test_muted_participant_disappears_for_everyone(room):
         if lv[600] > min(lv[f] for f in others) - MIX_MINUS_DB:
             problems.append(f"{lis}: muted 600 Hz still at {lv[600]} dB")
         problems += mix_minus_problems(lis, None, others, lv)
+        problems += coverage_problems(lis, rec, mute + 1.0, unmute)
         if gone is None or gone - mute > JOIN_LEAVE_S:
             problems.append(f"{lis}: 600 Hz gone {table[lis]['gone_after_s']} s after mute")
         if back is None or back - unmute > JOIN_LEAVE_S:
@@ -464,6 +478,7 @@ def test_dtx_participant_adds_nothing_and_hears_everyone(room):
         assert secs >= 2.0, (secs, room.info("dtx"))
         table[label] = lv
         problems += mix_minus_problems("dtx", None, freqs, lv) + level_problems("dtx", freqs, lv)
+        problems += coverage_problems("dtx", room.recs["dtx"], a, b)
     print(json.dumps({"dtx_hears": table}))
     assert not problems, (problems, room.info("dtx"))
 
@@ -488,6 +503,7 @@ def test_lossy_jittery_participant_heard_without_gaps(room):
         table[lis] = {"median_db": round(ref, 1), "longest_gap_ms": round(gap * 1000, 1),
                       "at_s": None if at is None else round(at - room.t0, 2),
                       "seconds": round(end - a, 1)}
+        problems += coverage_problems(lis, rec, a, end)
         if abs(ref - SENT_DB) > LEVEL_TOLERANCE_DB or gap > GAP_MAX_S:
             problems.append(f"{lis}: 2100 Hz median {ref:.1f} dB, longest gap {gap * 1000:.1f} ms "
                             f"at t0+{table[lis]['at_s']} s")

@@ -61,6 +61,16 @@ def test_read_and_wall_times(tmp_path):
     assert len(rec.x) == RATE and abs(rec.wall_at(RATE / 2) - 500.5) < 1e-6
     assert rec.index_at(500.25) == RATE // 4
     assert len(rec.between(500.0, 500.5)) == RATE // 2
+    assert abs(ta.coverage(rec, 500.0, 501.0) - 1.0) < 0.01
+
+
+def test_coverage_sees_a_stream_that_stopped():
+    x = sine(600, 2)
+    ends = np.arange(960, len(x) + 1, 960)
+    walls = 1000.0 + ends / RATE
+    walls[len(walls) // 2:] += 1.0          # 1 s with nothing decoded mid-way
+    rec = ta.Recording(x[:ends[-1]], ends, walls)
+    assert abs(ta.coverage(rec, 1000.0, 1003.0) - 2 / 3) < 0.02
 
 
 def test_onset_and_offset_in_sliding_windows():

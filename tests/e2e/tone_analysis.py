@@ -81,6 +81,15 @@ def read(path, rate=RATE):
     return Recording(x, ends, walls, rate)
 
 
+def coverage(rec, wall_from, wall_to):
+    """Seconds of audio decoded between two wall times over the seconds
+    that passed: about 1.0 for a continuous stream; a stream that stops
+    (DTX, a stalled sender) leaves no samples behind, only a jump in the
+    chunks' wall times, so this is the check for that."""
+    span = wall_to - wall_from
+    return len(rec.between(wall_from, wall_to)) / rec.rate / span if span > 0 else 0.0
+
+
 def spectrum(x, rate=RATE):
     """Hann-windowed power spectrum, scaled so that a sine of amplitude A
     sums to A^2/2 over its main lobe (Parseval with the window's power)."""
