@@ -290,13 +290,17 @@ conference_offer (BfModule *module, BfSession *session)
   /* One worker per room: the mixer reads and sends every participant on
    * one thread.  The first caller's worker (the core's choice) becomes the
    * room's; later ones are moved to it. */
-  if (room != NULL && bf_session_get_worker (session) != room->worker
-      && !bf_session_set_worker (session, room->worker, &error))
+  if (room != NULL && bf_session_get_worker (session) != room->worker)
     {
-      g_warning ("room %s: call %s cannot run on the room's worker: %s", name, sid,
-                 error->message);
-      bf_session_terminate (session, "general-error", NULL);
-      return BF_SESSION_DECLINE;
+      if (!bf_session_set_worker (session, room->worker, &error))
+        {
+          g_warning ("room %s: call %s cannot run on the room's worker: %s", name, sid,
+                     error->message);
+          bf_session_terminate (session, "general-error", NULL);
+          return BF_SESSION_DECLINE;
+        }
+      g_info ("room %s: call %s moved from the core's choice of worker to the room's", name,
+              sid);
     }
   if (room == NULL)
     room = cf_room_open (cf, name, session);
