@@ -15,9 +15,10 @@
  *     by the Opus SILK VAD flag of the frame (first bit of the range coder,
  *     RFC 6716 §4.2.3), else by size (a DTX frame is 1–2 bytes; a CELT-only
  *     frame carries no VAD flag and counts as voice when it is larger).  A
- *     smoothed loudness ranks candidates, the current talkers get a bonus
- *     (no flapping), and a talker stays selected hangover_ms after its last
- *     voiced frame.  Muted participants are never candidates, and a talker
+ *     smoothed loudness (fast attack, slow release, held while silent)
+ *     ranks candidates, and a talker stays selected hangover_ms after its
+ *     last voiced frame: within that time only someone 10 dB louder than
+ *     it takes its place (no flapping in pauses between words).  Muted participants are never candidates, and a talker
  *     muted mid-sentence is cut at once (no fade-out frame: muted means not
  *     heard).
  *   - Only talkers are decoded, with in-band FEC (the next packet's LBRR)
