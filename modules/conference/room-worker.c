@@ -427,8 +427,8 @@ job_leave (gpointer data)
   if (l->mixer_id < m->by_id->len)
     g_ptr_array_index (m->by_id, l->mixer_id) = NULL;
   l->joined = FALSE;
-  g_info ("room %s: call %s: received %" G_GUINT64_FORMAT " RTP (%" G_GUINT64_FORMAT
-          " not the room's Opus) and %" G_GUINT64_FORMAT " RTCP (%" G_GUINT64_FORMAT
+  g_info ("room %s: call %s: received %" G_GUINT64_FORMAT " Opus RTP (and %" G_GUINT64_FORMAT
+          " other RTP, not mixed) and %" G_GUINT64_FORMAT " RTCP (%" G_GUINT64_FORMAT
           " malformed); sent %" G_GUINT64_FORMAT " RTP (%" G_GUINT64_FORMAT " failed)",
           m->name, l->sid, l->rtp_in, l->rtp_other, l->rtcp_in, l->rtcp_bad,
           l->sent_packets, l->send_failed);
