@@ -29,9 +29,6 @@
 /* A participant's SSRC changes (a client restarting its sender) are taken
  * once the old one has been quiet this long. */
 #define SSRC_SWITCH_US (1 * G_USEC_PER_SEC)
-/* RFC 3550 A.1: a sequence jump beyond this restarts the statistics. */
-#define MAX_DROPOUT 3000
-#define MAX_MISORDER 100
 /* Seconds between 1900 (NTP) and 1970 (Unix). */
 #define NTP_UNIX_OFFSET 2208988800u
 
@@ -103,91 +100,34 @@ on_output (guint id, const guint8 *payload, gsize len, gpointer user_data)
 
 /* --- RTCP we send: SR (or RR before any RTP) + SDES CNAME --- */
 
-static gsize
-put_report_block (Leg *l, guint8 *b, gint64 now)
-{
-  guint32 extended_max = l->cycles + l->max_seq;
-  gint64 expected = (gint64) extended_max - l->base_seq + 1;
-  gint64 lost = expected - (gint64) l->received;
-  gint64 expected_interval = expected - (gint64) l->expected_prior;
-  gint64 received_interval = (gint64) l->received - (gint64) l->received_prior;
-  gint64 lost_interval = expected_interval - received_interval;
-  guint8 fraction = 0;
-  guint32 dlsr = 0;
-
-  l->expected_prior = (guint64) MAX (expected, 0);
-  l->received_prior = l->received;
-  if (expected_interval > 0 && lost_interval > 0)
-    fraction = (guint8) MIN (255, (lost_interval << 8) / expected_interval);
-  /* 24-bit signed (RFC 3550 §6.4.1), clamped. */
-  lost = CLAMP (lost, -0x800000, 0x7fffff);
-  if (l->peer_lsr != 0)
-    dlsr = (guint32) (((now - l->peer_lsr_arrival) * 65536) / G_USEC_PER_SEC);
-
-  bf_write_be32 (b, l->peer_ssrc);
-  b[4] = fraction;
-  b[5] = (guint8) ((lost >> 16) & 0xff);
-  b[6] = (guint8) ((lost >> 8) & 0xff);
-  b[7] = (guint8) (lost & 0xff);
-  bf_write_be32 (b + 8, extended_max);
-  bf_write_be32 (b + 12, (guint32) l->jitter);
-  bf_write_be32 (b + 16, l->peer_lsr);
-  bf_write_be32 (b + 20, dlsr);
-  return 24;
-}
-
 static void
 send_report (RoomMedia *m, Participant *p)
 {
   Leg *l = &p->leg;
-  guint8 b[28 + 24 + 8 + 2 + 24 + 4];
-  gsize n = 0;
-  gint64 now = g_get_monotonic_time ();
-  gboolean sender = l->sent_packets > 0;
-  guint rc = l->have_peer && l->received > 0 ? 1 : 0;
+  guint8 b[CF_RTCP_REPORT_MAX];
+  CfReport r = { 0 };
+  gsize n;
 
-  b[0] = (guint8) (0x80 | rc);
-  b[1] = sender ? 200 : 201;
-  bf_write_be32 (b + 4, l->ssrc);
-  n = 8;
-  if (sender)
+  r.ssrc = l->ssrc;
+  r.cname = l->cname;
+  r.now = g_get_monotonic_time ();
+  r.stats = &l->recv;
+  r.sender = l->sent_packets > 0;
+  if (r.sender)
     {
       gint64 real = g_get_real_time ();
-      guint32 secs = (guint32) (real / G_USEC_PER_SEC) + NTP_UNIX_OFFSET;
-      guint32 frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
       /* The RTP time of this instant on the room's clock. */
-      gint64 since = MAX (0, now - m->tick_deadline);
-      guint32 rtp = l->ts_base + (guint32) (m->tick_index * CF_SAMPLES_PER_TICK)
-                    + (guint32) (since * CF_CLOCK / G_USEC_PER_SEC);
-      bf_write_be32 (b + 8, secs);
-      bf_write_be32 (b + 12, frac);
-      bf_write_be32 (b + 16, rtp);
-      bf_write_be32 (b + 20, (guint32) l->sent_packets);
-      bf_write_be32 (b + 24, (guint32) l->sent_octets);
-      n = 28;
+      gint64 since = MAX (0, r.now - m->tick_deadline);
+      r.ntp_sec = (guint32) (real / G_USEC_PER_SEC) + NTP_UNIX_OFFSET;
+      r.ntp_frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
+      r.rtp_timestamp = l->ts_base + (guint32) (m->tick_index * CF_SAMPLES_PER_TICK)
+                        + (guint32) (since * CF_CLOCK / G_USEC_PER_SEC);
+      r.packets = (guint32) l->sent_packets;
+      r.octets = (guint32) l->sent_octets;
     }
-  if (rc)
-    n += put_report_block (l, b + n, now);
-  bf_write_be16 (b + 2, (guint16) (n / 4 - 1));
-
-  /* SDES with our CNAME (RFC 3550 §6.1: every compound carries it). */
-  {
-    gsize start = n, cname_len = strlen (l->cname);
-    b[n] = 0x81;
-    b[n + 1] = 202;
-    bf_write_be32 (b + n + 4, l->ssrc);
-    n += 8;
-    b[n++] = 1;                   /* CNAME */
-    b[n++] = (guint8) cname_len;
-    memcpy (b + n, l->cname, cname_len);
-    n += cname_len;
-    b[n++] = 0;                   /* END */
-    while ((n - start) % 4 != 0)
-      b[n++] = 0;
-    bf_write_be16 (b + start + 2, (guint16) ((n - start) / 4 - 1));
-  }
-  g_assert (n <= sizeof b);
-  bf_session_send_rtcp (p->session, b, n);
+  n = cf_rtcp_build_report (&r, b, sizeof b);
+  if (n > 0)
+    bf_session_send_rtcp (p->session, b, n);
 }
 
 static gboolean
@@ -215,35 +155,6 @@ room_tick (const BfWorkerTick *tick, gpointer data)
 }
 
 /* --- Receiving --- */
-
-/* RFC 3550 A.1 (without probation: the SSRC was announced in Jingle). */
-static void
-seq_init (Leg *l, guint16 seq)
-{
-  l->base_seq = seq;
-  l->max_seq = seq;
-  l->cycles = 0;
-  l->received = 0;
-  l->expected_prior = 0;
-  l->received_prior = 0;
-}
-
-static void
-seq_update (Leg *l, guint16 seq)
-{
-  guint16 udelta = (guint16) (seq - l->max_seq);
-
-  if (udelta < MAX_DROPOUT)
-    {
-      if (seq < l->max_seq)
-        l->cycles += 65536;
-      l->max_seq = seq;
-    }
-  else if (udelta <= 65536 - MAX_MISORDER)
-    seq_init (l, seq);        /* a jump: the sender restarted */
-  /* else: a duplicate or late packet */
-  l->received++;
-}
 
 /* The RFC 6464 byte: V (voice) and the level in -dBov. */
 static void
@@ -278,41 +189,18 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
       l->rtp_other++;
       return;
     }
-  if (!l->have_peer || h->ssrc != l->peer_ssrc)
+  /* One stream per participant: a second SSRC at once (an rtx stream of
+   * the same payload type, a stray) is not mixed; a new one after a
+   * silence is a sender that restarted. */
+  if (l->recv.started && h->ssrc != l->recv.ssrc
+      && packet->arrival - l->last_arrival < SSRC_SWITCH_US)
     {
-      if (l->have_peer && packet->arrival - l->last_arrival < SSRC_SWITCH_US)
-        {
-          l->rtp_other++;      /* a second stream at once: keep the first */
-          return;
-        }
-      l->have_peer = TRUE;
-      l->peer_ssrc = h->ssrc;
-      l->peer_lsr = 0;
-      seq_init (l, h->seq);
-      l->received = 1;
-      l->transit = 0;
-      l->jitter = 0;
+      l->rtp_other++;
+      return;
     }
-  else
-    seq_update (l, h->seq);
-
-  /* RFC 3550 A.8, in 48 kHz units. */
-  {
-    gint64 arrival = packet->arrival * CF_CLOCK / G_USEC_PER_SEC;
-    gint64 transit = arrival - (gint64) h->timestamp;
-    if (l->rtp_in > 0)
-      {
-        gint64 d = transit - l->transit;
-        /* The timestamp wraps: a transit difference of half the range or
-         * more is that, not jitter. */
-        if (d > G_MAXINT32 || d < -(gint64) G_MAXINT32)
-          d = 0;
-        l->jitter += ((double) ABS (d) - l->jitter) / 16.0;
-      }
-    l->transit = transit;
-  }
-  l->rtp_in++;
+  cf_recv_stats_update (&l->recv, h->ssrc, h->seq, h->timestamp, packet->arrival, CF_CLOCK);
   l->last_arrival = packet->arrival;
+  l->rtp_in++;
 
   read_level (l, packet, &level, &voice);
   cf_mixer_push (m->mixer, l->mixer_id, h->seq, h->timestamp,
@@ -320,47 +208,22 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
                  packet->arrival);
 }
 
-/* The participant's RTCP: its SR (for the LSR/DLSR of our reports) and the
+/* The participant's RTCP: its SR (for the LSR/DLSR of our reports) and its
  * report block about our stream (the loss its decoder sees: in-band FEC in
- * what we encode for it).  Walks the compound within its length. */
+ * what we encode for it). */
 static void
 read_rtcp (RoomMedia *m, Participant *p, BfPacket *packet)
 {
   Leg *l = &p->leg;
-  const guint8 *d = packet->data;
-  gsize len = packet->len, off = 0;
+  CfRtcpInfo info;
 
   l->rtcp_in++;
-  for (guint n = 0; n < 32 && off + 4 <= len; n++)
-    {
-      guint8 v = d[off] >> 6, rc = d[off] & 0x1f, pt = d[off + 1];
-      gsize plen = ((gsize) bf_read_be16 (d + off + 2) + 1) * 4;
-      gsize blocks = 0;
-
-      if (v != 2 || off + plen > len)
-        {
-          l->rtcp_bad++;
-          return;
-        }
-      if (pt == 200 && plen >= 28)
-        {
-          if (l->have_peer && bf_read_be32 (d + off + 4) == l->peer_ssrc)
-            {
-              l->peer_lsr = bf_read_be32 (d + off + 10);
-              l->peer_lsr_arrival = packet->arrival;
-            }
-          blocks = off + 28;
-        }
-      else if (pt == 201 && plen >= 8)
-        blocks = off + 8;
-      for (guint i = 0; blocks != 0 && i < rc && blocks + 24 * (i + 1) <= off + plen; i++)
-        {
-          const guint8 *b = d + blocks + 24 * i;
-          if (bf_read_be32 (b) == l->ssrc)
-            cf_mixer_set_listener_loss (m->mixer, l->mixer_id, (guint) b[4] * 100 / 256);
-        }
-      off += plen;
-    }
+  if (!cf_rtcp_read (packet->data, packet->len, l->ssrc, &info))
+    l->rtcp_bad++;
+  if (info.has_sr && l->recv.started && info.sr_ssrc == l->recv.ssrc)
+    cf_recv_stats_sender_report (&l->recv, info.sr_ntp_sec, info.sr_ntp_frac, packet->arrival);
+  if (info.has_loss)
+    cf_mixer_set_listener_loss (m->mixer, l->mixer_id, info.loss_percent);
 }
 
 void

@@ -26,6 +26,7 @@
 #include <belfry/metrics.h>
 
 #include "mixer.h"
+#include "rtcp.h"
 
 G_BEGIN_DECLS
 
@@ -66,18 +67,9 @@ typedef struct {
   guint64 last_sent_tick;  /* tick index + 1 of the last packet sent; 0: never */
   guint64 sent_packets, sent_octets, send_failed;
   guint64 next_report_tick;
-  /* Receiving (RFC 3550 §6.4.1 report block, A.1, A.8) */
-  gboolean have_peer;
-  guint32 peer_ssrc;
-  guint16 max_seq;
-  guint32 cycles;
-  guint32 base_seq;
-  guint64 received, expected_prior, received_prior;
-  gint64 last_arrival;     /* monotonic µs of its last RTP */
-  gint64 transit;          /* last (arrival - rtp time), in 48 kHz units */
-  double jitter;
-  guint32 peer_lsr;        /* middle 32 bits of the NTP time of its last SR */
-  gint64 peer_lsr_arrival; /* monotonic µs that SR arrived */
+  /* Receiving */
+  CfRecvStats recv;        /* of its Opus stream (RFC 3550) */
+  gint64 last_arrival;     /* monotonic µs of its last Opus RTP */
   guint64 rtp_in, rtp_other, rtcp_in, rtcp_bad;
 } Leg;
 
