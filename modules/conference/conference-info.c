@@ -4,12 +4,16 @@
  * (XEP-0128).
  *
  * Who takes conference-info: XEP-0298 §7 has a client advertise
- * urn:xmpp:coin:1 in its disco#info (Dino does, and redraws its call tiles
- * from the document).  The module API tells a module nothing of a peer's
- * caps, so the room asks each participant's full JID itself (disco#info
- * from the room's JID) when it joins, and sends the document only to those
- * that list the feature: a client that does not know the namespace would
- * answer every update with an error.
+ * urn:xmpp:coin:1 in its disco#info.  Dino takes the document (an iq set
+ * in the RFC 4575 namespace from its call's counterpart: xmpp-vala
+ * 0298_coin.vala, libdino calls.vala) and redraws its call tiles from it,
+ * but advertises neither namespace; its disco identity is client/pc
+ * "Dino" (libdino module_manager.vala).  The module API tells a module
+ * nothing of a peer's caps, so the room asks each participant's full JID
+ * itself (disco#info from the room's JID) when it joins, and sends the
+ * document to those that list urn:xmpp:coin:1 or the RFC 4575 namespace,
+ * and to Dino: a client that does not know the namespace would answer
+ * every update with an error.
  *
  * Thread rule: main thread only.
  */
@@ -47,16 +51,25 @@ cf_info_query_caps (Room *room, Participant *p)
 }
 
 static gboolean
-lists_coin (const BfStanza *query)
+takes_conference_info (const BfStanza *query)
 {
   BfStanzaIter it;
   BfStanza *child;
 
   bf_stanza_iter_init (&it, query);
   while (bf_stanza_iter_next (&it, &child))
-    if (g_strcmp0 (bf_stanza_get_name (child), "feature") == 0
-        && g_strcmp0 (bf_stanza_get_attr (child, "var"), CF_NS_COIN) == 0)
-      return TRUE;
+    {
+      const char *name = bf_stanza_get_name (child);
+      const char *var = bf_stanza_get_attr (child, "var");
+      if (g_strcmp0 (name, "feature") == 0
+          && (g_strcmp0 (var, CF_NS_COIN) == 0 || g_strcmp0 (var, CF_NS_CONFERENCE_INFO) == 0))
+        return TRUE;
+      /* Dino: see the top of this file. */
+      if (g_strcmp0 (name, "identity") == 0
+          && g_strcmp0 (bf_stanza_get_attr (child, "category"), "client") == 0
+          && g_strcmp0 (bf_stanza_get_attr (child, "name"), "Dino") == 0)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -80,7 +93,7 @@ cf_info_handle_reply (Conference *cf, const BfStanza *iq)
   g_clear_pointer (&p->caps_query_id, g_free);
   query = bf_stanza_find_child (iq, "query", BF_NS_DISCO_INFO);
   if (g_strcmp0 (bf_stanza_get_attr (iq, "type"), "result") == 0 && query != NULL
-      && lists_coin (query))
+      && takes_conference_info (query))
     {
       p->coin = TRUE;
       g_info ("room %s: call %s takes XEP-0298 conference-info", p->room->name,

@@ -77,8 +77,10 @@ def relay(conf_prosody, tmp_path_factory):
 
 
 def coin_client(prosody, user, resource, coin):
-    """A Jingle client that answers disco#info, listing urn:xmpp:coin:1 when
-    @coin (as Dino does)."""
+    """A Jingle client that answers disco#info: @coin True lists
+    urn:xmpp:coin:1 (XEP-0298 §7); "dino" is Dino's identity (client/pc
+    "Dino") without it, as Dino answers (it takes conference-info but does
+    not advertise it); False neither."""
     from slixmpp.xmlstream.handler import Callback
     from slixmpp.xmlstream.matcher import MatchXPath
     c = Client(f"{user}@{DOMAIN}/{resource}", USERS[user], prosody.c2s_port)
@@ -92,8 +94,9 @@ def coin_client(prosody, user, resource, coin):
             return
         reply = iq.reply(clear=True)
         q = ET.SubElement(reply.xml, "{%s}query" % NS_DISCO_INFO)
-        ET.SubElement(q, "{%s}identity" % NS_DISCO_INFO, category="client", type="pc")
-        for f in [NS_DISCO_INFO, NS_JINGLE, NS_RTP] + ([NS_COIN] if coin else []):
+        ET.SubElement(q, "{%s}identity" % NS_DISCO_INFO, category="client", type="pc",
+                      name="Dino" if coin == "dino" else "Test")
+        for f in [NS_DISCO_INFO, NS_JINGLE, NS_RTP] + ([NS_COIN] if coin is True else []):
             ET.SubElement(q, "{%s}feature" % NS_DISCO_INFO, var=f)
         reply.send()
 
@@ -130,7 +133,7 @@ def _client(name, coin):
 alice = _client("alice", False)
 bob = _client("bob", False)
 carol = _client("carol", True)
-dave = _client("dave", False)
+dave = _client("dave", "dino")
 
 
 # ---------------------------------------------------------------------------
@@ -463,9 +466,9 @@ def test_disco_items_lists_open_rooms_only(relay, alice, bob):
 # XEP-0298 conference-info
 # ---------------------------------------------------------------------------
 
-def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol):
+def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol, dave):
     name = new_room("coin")
-    start_c, start_a = mark(carol), mark(alice)
+    start_c, start_a, start_d = mark(carol), mark(alice), mark(dave)
     sc, _ = call(carol, room_jid(name))
     ci = wait_info(carol, start_c, name, lambda ci: f"xmpp:carol@{DOMAIN}" in users_of(ci),
                    "carol's conference-info")
@@ -492,10 +495,20 @@ def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol):
               "alice muted")
     relay.wait_log(f"room {name}: call {sa} muted itself", 5)
 
+    # Dino lists no feature for it but takes it (its identity says Dino):
+    # dave gets the document the way Dino parses it (every user 'full' with
+    # an endpoint: Dino keeps only users with one).
+    sd, _ = call(dave, room_jid(name))
+    ci = wait_info(dave, start_d, name, lambda ci: len(users_of(ci)) == 3, "dave's document")
+    for entity, user in users_of(ci).items():
+        assert user.get("state") == "full", ET.tostring(ci, encoding="unicode")
+        assert user.find("{%s}endpoint" % NS_CONFINFO) is not None, entity
+    hang_up(dave, relay, room_jid(name), sd)
+
     hang_up(alice, relay, room_jid(name), sa)
     wait_info(carol, start_c, name, lambda ci: f"xmpp:alice@{DOMAIN}" not in users_of(ci)
               and ci.find(".//{%s}user-count" % NS_CONFINFO).text == "1", "alice leaving")
-    # alice's client does not list urn:xmpp:coin:1: she got none.
+    # alice's client lists neither feature nor is it Dino: she got none.
     assert conference_infos(alice, start_a, name) == []
     hang_up(carol, relay, room_jid(name), sc)
 
