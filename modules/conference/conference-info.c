@@ -168,9 +168,12 @@ send_info (Room *room, Participant *to)
   bf_module_send (cf->module, iq);
 }
 
-void
-cf_info_broadcast (Room *room)
+static gboolean
+broadcast_now (gpointer data)
 {
+  Room *room = data;
+
+  room->info_source = 0;
   room->info_version++;
   for (guint i = 0; i < room->participants->len; i++)
     {
@@ -178,6 +181,26 @@ cf_info_broadcast (Room *room)
       if (p->coin)
         send_info (room, p);
     }
+  return G_SOURCE_REMOVE;
+}
+
+/* Changes are sent together, at most one document per participant every
+ * CF_INFO_COALESCE_MS: each change costs a document to every participant
+ * that takes them, so a burst of joins, or a participant toggling mute in
+ * a loop, must not cost N stanzas per change. */
+void
+cf_info_broadcast (Room *room)
+{
+  if (room->info_source == 0)
+    room->info_source = g_timeout_add (CF_INFO_COALESCE_MS, broadcast_now, room);
+}
+
+void
+cf_info_cancel (Room *room)
+{
+  if (room->info_source != 0)
+    g_source_remove (room->info_source);
+  room->info_source = 0;
 }
 
 static void

@@ -42,6 +42,7 @@ cf_room_lookup (Conference *cf, const char *name)
 static void
 room_free (Room *room)
 {
+  cf_info_cancel (room);
   g_ptr_array_unref (room->participants);
   g_free (room->name);
   g_free (room->jid);
@@ -63,6 +64,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   room->worker = bf_session_get_worker (session);
   room->media = cf_room_media_new (room->worker, &cf->mixer_config, room->name);
   room->opened_at = g_get_monotonic_time ();
+  room->info_version = 1;   /* RFC 4575 §4.1: the first document is version 1 */
   g_hash_table_insert (cf->by_name, room->name, room);
   bf_metric_add (cf->m_rooms_opened, 1);
   bf_metric_gauge_add (cf->g_rooms, 1);

@@ -99,6 +99,7 @@ struct _Room {
   RoomMedia *media;        /* the worker's (post to it) */
   guint next_number;
   guint64 info_version;    /* RFC 4575 'version' of the conference-info we send */
+  guint info_source;       /* a coalesced broadcast pending (main context) */
   gint64 opened_at;
 };
 
@@ -155,8 +156,11 @@ void cf_leg_ready (Participant *p);
 void cf_info_query_caps (Room *room, Participant *p);
 /* A result or error to one of our iqs: TRUE when it was ours. */
 gboolean cf_info_handle_reply (Conference *cf, const BfStanza *iq);
-/* Sends the room's state to every participant that takes it. */
+/* Sends the room's state to every participant that takes it, within
+ * CF_INFO_COALESCE_MS (changes in between go out together). */
+#define CF_INFO_COALESCE_MS 200
 void cf_info_broadcast (Room *room);
+void cf_info_cancel (Room *room);
 /* disco#info of a room (count form), for @iq. */
 void cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name);
 

@@ -36,9 +36,10 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_STANZAS,
-                     SECRET, Belfry, Client, FakeServer, run_belfry, write_config)
+                     SECRET, Belfry, Client, FakeServer, free_port, run_belfry, write_config)
 from relay_fixtures import prosody_fixture
-from test_call import wait_new
+from test_call import caps_ver, wait_new
+from test_metrics import scrape, total
 from test_config import assert_config_error
 from test_jingle import (IQ, JINGLE, NS_GROUPING, NS_JINGLE, NS_RTP, NS_SSMA, dump, ice,
                          jingle, local, new_sid)
@@ -49,6 +50,7 @@ NS_COIN = "urn:xmpp:coin:1"
 NS_CONFINFO = "urn:ietf:params:xml:ns:conference-info"
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
+NS_CAPS = "http://jabber.org/protocol/caps"
 AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 TWCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
@@ -57,6 +59,7 @@ USERS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Lm", "carol": "carol-pw-5Tn",
 MEDIA = {"addresses": "127.0.0.1", "port-range": "20000-40000", "ice-timeout": "120",
          "workers": "2"}
 MAX = 3
+METRICS_PORT = free_port()
 
 conf_prosody = prosody_fixture("conf_prosody", USERS)
 
@@ -66,6 +69,7 @@ def relay(conf_prosody, tmp_path_factory):
     b = Belfry(tmp_path_factory.mktemp("belfry-conference"), port=conf_prosody.component_port,
                modules="echo;call;conference",
                groups={"media": MEDIA,
+                       "metrics": {"listen": f"127.0.0.1:{METRICS_PORT}"},
                        "conference": {"max-participants": str(MAX)}})
     try:
         b.start()
@@ -511,6 +515,77 @@ def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol, 
     # alice's client lists neither feature nor is it Dino: she got none.
     assert conference_infos(alice, start_a, name) == []
     hang_up(carol, relay, room_jid(name), sc)
+
+
+def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
+    # Each change costs a document to every participant that takes them:
+    # 40 changes within a second go out as a handful (coalesced, 200 ms).
+    name = new_room("toggle")
+    sc, _ = call(carol, room_jid(name))
+    sa, _ = call(alice, room_jid(name))
+    start_c = mark(carol)
+    for i in range(40):
+        what = "mute" if i % 2 == 0 else "unmute"
+        alice.send_raw(f"<iq xmlns='jabber:client' type='set' to={quoteattr(room_jid(name))} "
+                       f"id='tog{i}'>" + jingle("session-info", sa,
+                                                f"<{what} xmlns='{NS_INFO}' creator='initiator' "
+                                                f"name='a0'/>") + "</iq>")
+    alice.wait_stanza(lambda e: e.get("id") == "tog39", 10, "the last session-info's answer")
+    time.sleep(1.0)
+    docs = conference_infos(carol, start_c, name)
+    assert 1 <= len(docs) <= 10, len(docs)
+    # The last one says what is true now: alice unmuted (40 toggles).
+    assert media_status(users_of(docs[-1])[f"xmpp:alice@{DOMAIN}"]) == "sendrecv"
+    hang_up(alice, relay, room_jid(name), sa)
+    hang_up(carol, relay, room_jid(name), sc)
+
+
+# ---------------------------------------------------------------------------
+# presence and metrics
+# ---------------------------------------------------------------------------
+
+def test_a_room_in_the_roster_is_online_with_jingle_caps(relay, bob):
+    name = new_room("roster")
+    start = mark(bob)
+    bob.send_raw(f"<presence xmlns='jabber:client' to={quoteattr(room_jid(name))} "
+                 "type='subscribe'/>")
+    pres = wait_new(bob, start, lambda e: e.tag == "{jabber:client}presence"
+                    and (e.get("from") or "").startswith(room_jid(name) + "/")
+                    and e.get("type") is None and e.find("{%s}c" % NS_CAPS) is not None, 10,
+                    "available presence with caps")
+    c = pres.find("{%s}c" % NS_CAPS)
+    node = f"{c.get('node')}#{c.get('ver')}"
+    reply = bob.iq(pres.get("from"), "get",
+                   f"<query xmlns='{NS_DISCO_INFO}' node={quoteattr(node)}/>")
+    assert reply.get("type") == "result", dump(reply)
+    q = reply.find("{%s}query" % NS_DISCO_INFO)
+    assert caps_ver(q) == c.get("ver"), dump(reply)
+    feats = {f.get("var") for f in q.findall("{%s}feature" % NS_DISCO_INFO)}
+    assert {"urn:xmpp:jingle:1", "urn:xmpp:jingle:apps:rtp:1", "urn:xmpp:jingle:apps:rtp:audio",
+            "urn:xmpp:jingle-message:0", NS_CAPS} <= feats, dump(reply)
+    bob.send_raw(f"<presence xmlns='jabber:client' to={quoteattr(room_jid(name))} "
+                 "type='unsubscribe'/>")
+
+
+def test_metrics_follow_rooms_and_participants(relay, alice, bob):
+    _, before = scrape(METRICS_PORT)
+    joined0 = total(before, "belfry_conference_participants_joined_total")
+    opened0 = total(before, "belfry_conference_rooms_opened_total")
+    name = new_room("metrics")
+    s1, _ = call(alice, room_jid(name))
+    s2, _ = call(bob, room_jid(name))
+    _, during = scrape(METRICS_PORT)
+    assert total(during, "belfry_conference_participants_joined_total") == joined0 + 2
+    assert total(during, "belfry_conference_rooms_opened_total") == opened0 + 1
+    assert total(during, "belfry_conference_participants") >= 2
+    assert total(during, "belfry_conference_rooms") >= 1
+    hang_up(alice, relay, room_jid(name), s1)
+    hang_up(bob, relay, room_jid(name), s2)
+    relay.wait_log(f"room {name} closed", 5)
+    _, after = scrape(METRICS_PORT)
+    assert total(after, "belfry_conference_participants") == \
+        total(during, "belfry_conference_participants") - 2
+    assert total(after, "belfry_conference_rooms") == total(during, "belfry_conference_rooms") - 1
 
 
 # ---------------------------------------------------------------------------
