@@ -202,10 +202,10 @@ def jingle_from(client, start, peer, sid, action, timeout=10.0):
     return wait_new(client, start, pred, timeout, f"{action} {sid} from {peer}")
 
 
-def call(client, to, ssrc=None, expect="session-accept", **kw):
+def call(client, to, ssrc=None, expect="session-accept", sid=None, **kw):
     """Sends a session-initiate to @to; returns (sid, the room's answer or
     terminate)."""
-    sid = new_sid("conf")
+    sid = sid or new_sid("conf")
     ssrc = ssrc or (int.from_bytes(os.urandom(4), "big") | 1) & 0x7ffffff0
     start = mark(client)
     reply = client.iq(to, "set", room_offer(sid, client.full_jid, ssrc, **kw))
@@ -343,6 +343,23 @@ def test_a_room_answers_with_opus_audio_level_and_its_own_ssrc(relay, alice):
     relay.wait_log(f"room {name}: call {sid} joined (participants: 1)", 5)
     hang_up(alice, relay, room_jid(name), sid)
     relay.wait_log(f"room {name} closed", 5)
+
+
+def test_a_room_takes_a_jmi_proposal_as_conversations_calls(relay, alice):
+    # Conversations rings the contact's bare JID with a XEP-0353 propose,
+    # then sends the session-initiate under the proposal's id.
+    name = new_room("jmi")
+    pid = new_sid("jmi")
+    start = mark(alice)
+    alice.send_raw(f"<message xmlns='jabber:client' type='chat' to={quoteattr(room_jid(name))} "
+                   f"id='m-{pid}'><propose xmlns='urn:xmpp:jingle-message:0' id='{pid}'>"
+                   f"<description xmlns='{NS_RTP}' media='audio'/></propose></message>")
+    wait_new(alice, start, lambda e: e.tag == "{jabber:client}message"
+             and e.get("from", "").startswith(room_jid(name))
+             and e.find("{urn:xmpp:jingle-message:0}proceed") is not None, 5, "proceed")
+    sid, accept = call(alice, room_jid(name), sid=pid, video=False)
+    relay.wait_log(f"room {name}: call {pid} joined (participants: 1)", 5)
+    hang_up(alice, relay, room_jid(name), sid)
 
 
 def test_audio_level_not_offered_is_not_answered(relay, alice):
