@@ -82,6 +82,16 @@ read_config (Conference *cf, BfConfigGroup *config, GError **error)
   if (!bf_config_get_int (config, "max-participants", 50, 2, 500, &v, error))
     return FALSE;
   cf->max_participants = v;
+  /* The mixer: K talkers mixed at once (issue 13: 3..5 keeps a room
+   * intelligible; more costs a decode and an encode each), and the bitrate
+   * of each encoder. */
+  if (!bf_config_get_int (config, "max-talkers", 3, CF_MIXER_MIN_TALKERS, CF_MIXER_MAX_TALKERS,
+                          &v, error))
+    return FALSE;
+  cf->mixer_config.max_talkers = (guint) v;
+  if (!bf_config_get_int (config, "bitrate", 32000, 6000, 128000, &v, error))
+    return FALSE;
+  cf->mixer_config.bitrate = (gint) v;
   if (!bf_config_get_domain_list (config, "allow-domains",
                                   bf_module_get_server_domain (cf->module), &cf->allow, error))
     return FALSE;

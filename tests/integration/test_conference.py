@@ -740,6 +740,10 @@ BAD = [
     ("allow-domains-empty", {"allow-domains": ""}, "allow-domains"),
     ("moderators-full-jid", {"moderators": "alice@localhost/phone"}, "moderators"),
     ("moderators-domain", {"moderators": "localhost"}, "moderators"),
+    ("max-talkers-0", {"max-talkers": "0"}, "max-talkers"),
+    ("max-talkers-6", {"max-talkers": "6"}, "max-talkers"),
+    ("bitrate-low", {"bitrate": "5999"}, "bitrate"),
+    ("bitrate-high", {"bitrate": "128001"}, "bitrate"),
     ("unknown-key", {"max-talkers-typo": "3"}, "max-talkers-typo"),
 ]
 
@@ -758,6 +762,7 @@ def test_good_conference_config_is_accepted(tmp_path, listener):
                         modules="echo;call;conference",
                         groups={"media": MEDIA,
                                 "conference": {"rooms": "*", "max-participants": "50",
+                                               "max-talkers": "5", "bitrate": "24000",
                                                "allow-domains": "localhost;example.org",
                                                "moderators": "alice@localhost"}})
     r = run_belfry(["--check-config", "-c", str(path)])
