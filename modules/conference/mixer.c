@@ -272,8 +272,11 @@ void
 cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted)
 {
   Participant *p = lookup (mixer, id);
-  if (p)
-    p->muted = muted;
+  if (!p)
+    return;
+  p->muted = muted;
+  if (muted)
+    drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
 }
 
 void

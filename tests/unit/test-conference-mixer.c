@@ -457,6 +457,7 @@ test_muted (void)
   g_assert_cmpfloat (tone_db (l, 45, 60, 600), >, -25);
 
   cf_mixer_set_muted (room->mixer, m->id, TRUE);
+  g_assert_false (is_talker (room->mixer, m->id));    /* at once */
   guint at = room->tick;
   room_run (room, 20);
   g_assert_false (is_talker (room->mixer, m->id));
@@ -762,6 +763,9 @@ test_silence_idle (void)
   a->level = 20;
   room_run (room, 20);
   g_assert_true (l->got[19]);
+  /* Alone, a's mix-minus is silence: its encoder never starts. */
+  for (guint t = 0; t < 20; t++)
+    g_assert_false (a->got[t]);
   a->talking = FALSE;
   a->level = 127;
   room_run (room, 60);
@@ -781,6 +785,90 @@ test_silence_idle (void)
   room_free (room);
 }
 
+/* Within the hangover only someone 10 dB louder takes a talker's place;
+ * the talker it replaces while still voiced fades out over one frame, in
+ * which it gets its own mix-minus still (never its own voice). */
+static void
+test_preempt_fade (void)
+{
+  CfMixerConfig config;
+  cf_mixer_config_init (&config);
+  config.max_talkers = 1;
+  Room *room = room_new (&config);
+  Client *a = client_new (room, 500, 6000);
+  Client *b = client_new (room, 1100, 6000);
+  Client *l = client_new (room, 2000, 0);
+  a->talking = TRUE;
+  a->level = 30;
+  room_run (room, 20);
+  g_assert_true (is_talker (room->mixer, a->id));
+  /* b, 5 dB louder: not enough. */
+  b->talking = TRUE;
+  b->level = 25;
+  room_run (room, 10);
+  g_assert_true (is_talker (room->mixer, a->id));
+  g_assert_cmpfloat (tone_db (l, 22, 30, 1100), <, -70);
+  /* b, 20 dB louder: takes over while a still talks. */
+  b->level = 10;
+  guint at = room->tick;
+  room_run (room, 10);
+  g_assert_true (is_talker (room->mixer, b->id));
+  g_assert_false (is_talker (room->mixer, a->id));
+  g_assert_cmpfloat (tone_db (l, at + 4, at + 10, 1100), >, -25);
+  g_assert_cmpfloat (tone_db (l, at + 5, at + 10, 500), <, -60);
+  /* a never heard itself, also not in the fade-out frame. */
+  g_assert_cmpfloat (tone_db (a, 5, at + 10, 500), <, -60);
+  /* The tick b starts talking (its own encoder), a fades out on its own
+   * encoder; from the next, a listens to the shared one. */
+  guint sw = at;
+  while (sw < at + 10 && b->payload[sw] == l->payload[sw])
+    sw++;
+  g_assert_cmpuint (sw, <, at + 9);
+  g_assert_true (a->got[sw] && a->payload[sw] != l->payload[sw]);
+  g_assert_true (a->payload[sw + 1] == l->payload[sw + 1]);
+  room_free (room);
+}
+
+/* Each encoder's in-band FEC follows its listeners' loss: none without
+ * loss, LBRR in the SILK layer once a listener reports some. */
+static void
+test_fec_follows_loss (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 500, 6000);
+  a->talking = TRUE;
+  a->modulate = TRUE;
+  a->level = 20;
+  Client *l = client_new (room, 2000, 0);
+  room_run (room, 30);
+  guint lbrr = 0, frames = 0;
+  for (guint t = 10; t < 30; t++)
+    if (l->got[t])
+      {
+        CfOpusInfo info;
+        g_assert_true (cf_opus_packet_parse (l->payload[t], l->payload_len[t], &info));
+        frames++;
+        lbrr += info.lbrr == 1;
+      }
+  g_assert_cmpuint (frames, >=, 15);
+  g_assert_cmpuint (lbrr, ==, 0);
+  cf_mixer_set_listener_loss (room->mixer, l->id, 20);
+  room_run (room, 30);
+  lbrr = frames = 0;
+  for (guint t = 40; t < 60; t++)
+    if (l->got[t])
+      {
+        CfOpusInfo info;
+        g_assert_true (cf_opus_packet_parse (l->payload[t], l->payload_len[t], &info));
+        g_assert_cmpint (info.mode, !=, CF_OPUS_CELT);
+        frames++;
+        lbrr += info.lbrr == 1;
+      }
+  g_assert_cmpuint (frames, >=, 15);
+  g_assert_cmpuint (lbrr, >=, frames / 2);
+  room_free (room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -791,7 +879,9 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mixer/saturation", test_saturation);
   g_test_add_func ("/conference-mixer/talkers-hangover", test_talkers_hangover);
   g_test_add_func ("/conference-mixer/talkers-vad", test_talkers_vad);
+  g_test_add_func ("/conference-mixer/preempt-fade", test_preempt_fade);
   g_test_add_func ("/conference-mixer/muted", test_muted);
+  g_test_add_func ("/conference-mixer/fec-follows-loss", test_fec_follows_loss);
   g_test_add_func ("/conference-mixer/silent-not-decoded", test_silent_not_decoded);
   g_test_add_func ("/conference-mixer/reorder-late-dup", test_reorder_late_dup);
   g_test_add_func ("/conference-mixer/jitter-bound", test_jitter_bound);
