@@ -13,6 +13,10 @@
 #define VOICED_LEVEL 50             /* RFC 6464: louder than -50 dBov is voice */
 #define VAD_LOUDNESS 90.0f          /* a SILK VAD flag without a level: -37 dBov */
 #define CELT_LOUDNESS 80.0f         /* a CELT frame without a level: -47 dBov */
+/* Drift: a buffer holding this much more than its target (beyond the
+ * frame being played) for DRIFT_TICKS ticks loses one unvoiced frame. */
+#define DRIFT_SLACK (3 * CF_MIXER_FRAME)
+#define DRIFT_TICKS 25
 
 /* An Opus encoder with what decides whether it runs and what it hands out. */
 typedef struct {
@@ -39,6 +43,7 @@ typedef struct {
   guint64 last_voiced_tick;
   gboolean ever_voiced;
   gboolean voiced_now;
+  guint excess_ticks;       /* ticks its buffer has run DRIFT_SLACK over target */
   gboolean talker;          /* selected this tick */
   gboolean was_talker;      /* selected last tick */
   gboolean contributor;     /* in this tick's sum (talker, or fading out) */
@@ -374,6 +379,35 @@ analyse (CfMixer *mixer, Participant *p)
   p->ever_voiced = TRUE;
 }
 
+/* A sender whose clock runs faster than the ticks (or ticks that run
+ * slow: a GLib timeout drifts late) fills its buffer: latency would grow
+ * until the bound skips frames, voiced or not.  Instead, once the excess
+ * has lasted DRIFT_TICKS, one unvoiced frame is skipped (a DTX gap or a
+ * pause costs nothing audible). */
+static void
+trim_drift (CfMixer *mixer, Participant *p)
+{
+  CfJitter *jb = &p->jb;
+  if (!jb->started || jb->n == 0)
+    {
+      p->excess_ticks = 0;
+      return;
+    }
+  const CfJitterPacket *newest = jb->order[jb->n - 1];
+  gint32 span = cf_ts_diff (newest->ts + newest->info.samples, jb->play_ts);
+  if (span <= (gint32) (jb->depth + CF_MIXER_FRAME + DRIFT_SLACK))
+    {
+      p->excess_ticks = 0;
+      return;
+    }
+  if (++p->excess_ticks < DRIFT_TICKS || p->voiced_now)
+    return;
+  cf_jitter_advance (jb, CF_MIXER_FRAME);
+  p->excess_ticks = 0;
+  mixer->stats.drift_skips++;
+  analyse (mixer, p);       /* the frame played instead */
+}
+
 static gboolean
 eligible (CfMixer *mixer, Participant *p)
 {
@@ -536,6 +570,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
         {
           p->fresh = FALSE;
           analyse (mixer, p);
+          trim_drift (mixer, p);
         }
     }
   select_talkers (mixer);

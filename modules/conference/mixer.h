@@ -9,7 +9,13 @@
  *     late, duplicate and out-of-order packets are handled there, and the
  *     buffer is bounded (CF_JITTER_MAX_PACKETS packets, at most
  *     jitter_ms + CF_JITTER_MAX_EXTRA_MS ahead of playout; beyond that the
- *     oldest frames are skipped and counted as dropped_overflow).
+ *     oldest frames are skipped and counted as dropped_overflow).  Its
+ *     clock is the ticks: a buffer that runs 60 ms over its target for
+ *     half a second (a sender's clock faster than the ticks, or ticks
+ *     running slow) loses one unvoiced frame (drift_skips); one that keeps
+ *     arriving late is re-anchored.  So the room should tick once per
+ *     20 ms of monotonic time, catching up a late tick rather than
+ *     re-arming a 20 ms timeout after each (which drifts late).
  *   - Every tick picks at most K (max_talkers) talkers without decoding
  *     anyone: by the RFC 6464 audio level when the packet carried one, else
  *     by the Opus SILK VAD flag of the frame (first bit of the range coder,
@@ -81,7 +87,6 @@ G_BEGIN_DECLS
 
 #define CF_MIXER_RATE 48000
 #define CF_MIXER_FRAME 960                 /* samples per 20 ms tick */
-#define CF_MIXER_MAX_PAYLOAD 1275          /* RFC 6716 §3.4 R2: an Opus frame */
 #define CF_MIXER_MIN_TALKERS 1
 #define CF_MIXER_MAX_TALKERS 5
 #define CF_MIXER_SILENT_TAIL 25            /* ticks of silence before an idle encoder stops */
@@ -99,7 +104,8 @@ typedef struct {
 /* Fills @config with the defaults above. */
 void cf_mixer_config_init (CfMixerConfig *config);
 
-/* NULL: defaults.  Out-of-range values are clamped to the ranges above. */
+/* NULL: defaults.  Out-of-range values are clamped to the ranges above.
+ * Start from cf_mixer_config_init(): a zeroed config means complexity 0. */
 CfMixer *cf_mixer_new (const CfMixerConfig *config);
 void cf_mixer_free (CfMixer *mixer);
 
@@ -117,8 +123,8 @@ void cf_mixer_set_listener_loss (CfMixer *mixer, guint id, guint percent);
 /* One received Opus RTP payload (RFC 7587: 48 kHz timestamps), already
  * parsed by the core; @audio_level: RFC 6464 level 0..127 (-dBov) or -1
  * when the packet has none; @voice: its V bit (FALSE when none).  Payloads
- * that are not valid Opus packets (RFC 6716 §3.4) or longer than
- * CF_MIXER_MAX_PAYLOAD * 3 are dropped and counted (stats.invalid).
+ * that are not valid Opus packets (RFC 6716 §3.2) or longer than 1500
+ * bytes (CF_JITTER_MAX_BYTES) are dropped and counted (stats.invalid).
  * Unknown ids are ignored.  The payload is copied. */
 void cf_mixer_push (CfMixer *mixer, guint id, guint16 seq, guint32 timestamp,
                     const guint8 *payload, gsize len,
@@ -151,6 +157,7 @@ typedef struct {
   guint64 duplicates;        /* a payload with a timestamp already buffered */
   guint64 invalid;           /* not an Opus packet, or too long */
   guint64 state_copies;      /* shared -> private encoder state copies */
+  guint64 drift_skips;       /* unvoiced frames skipped: a buffer ran over its target */
 } CfMixerStats;
 void cf_mixer_get_stats (CfMixer *mixer, CfMixerStats *stats);
 

@@ -869,6 +869,34 @@ test_fec_follows_loss (void)
   room_free (room);
 }
 
+/* A sender whose clock runs 4 % fast: its buffer would fill up to the
+ * bound (240 ms of latency, then voiced frames skipped); instead unvoiced
+ * frames are skipped as the excess appears. */
+static void
+test_drift (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 500, 6000);
+  client_new (room, 2000, 0);
+  a->talking = TRUE;
+  for (guint t = 0; t < 375; t++)
+    {
+      /* Syllables: 10 frames voiced, 5 not. */
+      a->level = t % 15 < 10 ? 20 : 127;
+      if (t % 25 == 0)
+        client_send (room, a);         /* the extra frame */
+      room_tick (room);
+    }
+  CfMixerStats st;
+  cf_mixer_get_stats (room->mixer, &st);
+  g_assert_cmpuint (st.dropped_overflow, ==, 0);
+  g_assert_cmpuint (st.late, ==, 0);
+  /* 15 extra frames, the first 3 within the slack. */
+  g_assert_cmpuint (st.drift_skips, >=, 9);
+  g_assert_cmpuint (st.drift_skips, <=, 15);
+  room_free (room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -885,6 +913,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mixer/silent-not-decoded", test_silent_not_decoded);
   g_test_add_func ("/conference-mixer/reorder-late-dup", test_reorder_late_dup);
   g_test_add_func ("/conference-mixer/jitter-bound", test_jitter_bound);
+  g_test_add_func ("/conference-mixer/drift", test_drift);
   g_test_add_func ("/conference-mixer/shared-payload", test_shared_payload);
   g_test_add_func ("/conference-mixer/switch-no-glitch", test_switch_no_glitch);
   g_test_add_func ("/conference-mixer/add-remove", test_add_remove);
