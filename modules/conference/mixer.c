@@ -23,8 +23,7 @@ typedef struct {
   OpusEncoder *st;          /* opus_encoder_get_size (1) bytes, position-independent */
   gint loss;                /* OPUS_SET_PACKET_LOSS_PERC applied */
   guint silent_ticks;       /* ticks its input has been digital silence */
-  gboolean idle;            /* stopped: silence, and DTX was handed out */
-  gboolean in_dtx;          /* the last frame was a DTX frame */
+  gboolean idle;            /* stopped after CF_MIXER_SILENT_TAIL frames of silence */
   gint len;                 /* this tick's payload, 0: nothing to hand out */
   guint8 packet[CF_JITTER_MAX_BYTES];
 } Encoder;
@@ -97,7 +96,7 @@ encoder_setup (CfMixer *mixer, Encoder *enc)
   opus_encoder_ctl (enc->st, OPUS_SET_COMPLEXITY (mixer->config.complexity));
   opus_encoder_ctl (enc->st, OPUS_SET_SIGNAL (OPUS_SIGNAL_VOICE));
   opus_encoder_ctl (enc->st, OPUS_SET_INBAND_FEC (1));
-  opus_encoder_ctl (enc->st, OPUS_SET_DTX (1));
+  opus_encoder_ctl (enc->st, OPUS_SET_DTX (0));   /* see mixer.h */
   opus_encoder_ctl (enc->st, OPUS_SET_PACKET_LOSS_PERC (0));
   enc->loss = 0;
   enc->idle = TRUE;         /* nothing to say until somebody talks */
@@ -137,20 +136,8 @@ encoder_run (CfMixer *mixer, Encoder *enc, const gint16 *pcm, gboolean silent)
     }
   opus_int32 n = opus_encode (enc->st, pcm, CF_MIXER_FRAME, enc->packet, sizeof enc->packet);
   mixer->stats.encodes++;
-  if (n <= 0)
-    return;
-  if (n <= 2)
-    {
-      /* DTX: only the first of a run goes out. */
-      if (!enc->in_dtx)
-        enc->len = n;
-      enc->in_dtx = TRUE;
-      if (silent)
-        enc->idle = TRUE;
-      return;
-    }
-  enc->in_dtx = FALSE;
-  enc->len = n;
+  if (n > 0)
+    enc->len = n;
 }
 
 CfMixer *
@@ -682,6 +669,22 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
         cf_jitter_advance (&p->jb, CF_MIXER_FRAME);
     }
   mixer->in_tick = FALSE;
+}
+
+void
+cf_mixer_skip (CfMixer *mixer, guint frames)
+{
+  g_return_if_fail (!mixer->in_tick);
+  frames = MIN (frames, 50);
+  if (frames == 0)
+    return;
+  mixer->tick += frames;
+  for (guint i = 0; i < mixer->parts->len; i++)
+    {
+      Participant *p = mixer->parts->pdata[i];
+      if (p)
+        cf_jitter_advance (&p->jb, frames * CF_MIXER_FRAME);
+    }
 }
 
 guint

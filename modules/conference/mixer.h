@@ -58,20 +58,20 @@
  *     speech at 32 kb/s.  In-band FEC is on; each encoder's OPUS_SET_PACKET_LOSS_PERC is
  *     its listeners' loss figure (cf_mixer_set_listener_loss): a private
  *     encoder its listener's, the shared one the largest among the
- *     listeners it serves (capped at 30 %).  DTX is on.
+ *     listeners it serves (capped at 30 %).  libopus's DTX is off:
+ *     RFC 7587 §6.1 makes usedtx=0 the receiver's default, one encoder
+ *     serves listeners whatever they asked for, and libopus's VAD turns a
+ *     steady tone (hold music, a test tone) into comfort noise.
  *
  * What listeners get when nobody speaks: while talkers are in their
- * hangover their (quiet) mix keeps being encoded, and libopus's DTX turns it
- * into comfort-noise updates (a normal frame every 400 ms, 1–2 byte DTX
- * frames in between).  Of a run of DTX frames only the first is handed out
- * (it tells the listener's decoder that DTX started); the others are not
- * sent, as an Opus sender in DTX does.  When there is no talker at all, an
- * encoder codes digital silence until libopus enters DTX (at most
- * CF_MIXER_SILENT_TAIL ticks), hands out that first DTX frame, and then
- * stops encoding altogether: listeners get no packets (the RTP timestamp
- * keeps running in the room, which sets the marker bit on the first packet
- * after the gap).  The same holds for a talker alone in the room: its
- * mix-minus is silence.
+ * hangover, their (quiet) mix keeps being encoded and sent: the room's own
+ * background noise is the comfort noise.  When there is no talker at all,
+ * an encoder codes CF_MIXER_SILENT_TAIL frames of digital silence (so
+ * every listener's decoder ends on silence, not on concealment of speech)
+ * and then stops encoding altogether: listeners get no packets, as from a
+ * sender in DTX (the RTP timestamp keeps running in the room, which sets
+ * the marker bit on the first packet after the gap).  The same holds for a
+ * talker alone in the room: its mix-minus is silence, so it gets nothing.
  *
  * Thread rule: pure code, no sockets, no BfSession, no GMainContext, no
  * global state; one owner thread (the room's media worker) calls every
@@ -89,7 +89,7 @@ G_BEGIN_DECLS
 #define CF_MIXER_FRAME 960                 /* samples per 20 ms tick */
 #define CF_MIXER_MIN_TALKERS 1
 #define CF_MIXER_MAX_TALKERS 5
-#define CF_MIXER_SILENT_TAIL 25            /* ticks of silence before an idle encoder stops */
+#define CF_MIXER_SILENT_TAIL 5             /* frames of silence before an idle encoder stops */
 
 typedef struct _CfMixer CfMixer;
 
@@ -138,6 +138,14 @@ void cf_mixer_push (CfMixer *mixer, guint id, guint16 seq, guint32 timestamp,
  * cf_mixer_free(). */
 typedef void (*CfMixerOutputFunc) (guint id, const guint8 *payload, gsize len, gpointer user_data);
 void cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer user_data);
+
+/* Ticks the room's worker could not run (BfWorkerTick.skipped): moves
+ * every participant's playout, and the hangover clock, @frames ticks on
+ * without mixing, decoding or encoding anything (an overloaded worker
+ * should not pay for the ticks it missed), so the jitter buffers do not
+ * run that far behind.  Capped at 50 frames (a second) per call; call it
+ * before the cf_mixer_tick() of the tick that did run. */
+void cf_mixer_skip (CfMixer *mixer, guint frames);
 
 /* Who talks now (for the room's conference-info / later video layout): up
  * to @max ids, loudest first; returns how many were written. */

@@ -897,6 +897,54 @@ test_drift (void)
   room_free (room);
 }
 
+/* The worker missed 5 ticks: cf_mixer_skip() keeps the buffers where they
+ * belong (no frame dropped for drift later, nothing late: without it the
+ * buffers would hold 100 ms too much), and the talker goes on. */
+static void
+test_skip (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 500, 6000);
+  Client *l = client_new (room, 2000, 0);
+  a->talking = TRUE;
+  a->modulate = TRUE;
+  a->level = 20;
+  room_run (room, 30);
+  for (guint k = 0; k < 5; k++)
+    {
+      client_send (room, a);           /* the missed ticks' packets */
+      client_send (room, l);
+    }
+  cf_mixer_skip (room->mixer, 5);
+  room_run (room, 80);
+  CfMixerStats st;
+  cf_mixer_get_stats (room->mixer, &st);
+  g_assert_cmpuint (st.drift_skips, ==, 0);
+  g_assert_cmpuint (st.dropped_overflow, ==, 0);
+  g_assert_cmpuint (st.late, ==, 0);
+  g_assert_true (is_talker (room->mixer, a->id));
+  g_assert_cmpfloat (tone_db (l, 35, 110, 500), >, tone_db (l, 5, 30, 500) - 3);
+  room_free (room);
+}
+
+/* A steady tone (hold music, the e2e tests' 440 Hz) is delivered as it is
+ * for as long as it lasts: no encoder DTX turning it into comfort noise. */
+static void
+test_steady_tone (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 440, 6000);
+  Client *l = client_new (room, 2000, 0);
+  a->talking = TRUE;
+  a->level = 20;
+  room_run (room, 300);
+  for (guint t = 5; t < 300; t++)
+    g_assert_true (l->got[t]);
+  g_assert_cmpfloat (tone_db (l, 20, 60, 440), >, -17);
+  g_assert_cmpfloat (tone_db (l, 250, 300, 440), >, -17);   /* 6000 is -14.7 dBFS */
+  room_free (room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -914,9 +962,11 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mixer/reorder-late-dup", test_reorder_late_dup);
   g_test_add_func ("/conference-mixer/jitter-bound", test_jitter_bound);
   g_test_add_func ("/conference-mixer/drift", test_drift);
+  g_test_add_func ("/conference-mixer/skip", test_skip);
   g_test_add_func ("/conference-mixer/shared-payload", test_shared_payload);
   g_test_add_func ("/conference-mixer/switch-no-glitch", test_switch_no_glitch);
   g_test_add_func ("/conference-mixer/add-remove", test_add_remove);
   g_test_add_func ("/conference-mixer/silence-idle", test_silence_idle);
+  g_test_add_func ("/conference-mixer/steady-tone", test_steady_tone);
   return g_test_run ();
 }
