@@ -9,7 +9,8 @@
  *     longer than 1275 bytes;
  *   - the input is then a script of operations on a mixer of up to four
  *     participants: push (id, seq, timestamp, level, voice, payload of the
- *     next n bytes), tick, mute/unmute, listener loss, remove and re-add;
+ *     next n bytes), tick, skipped ticks, mute/unmute, listener loss,
+ *     remove and re-add;
  *     nothing crashes, leaks or trips a sanitizer, the stats stay
  *     consistent and every output payload is a parseable Opus packet. */
 #include <stdint.h>
@@ -108,7 +109,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           cf_mixer_set_muted (mixer, ids[who], (op & 0x20) != 0);
           break;
         case 6:
-          cf_mixer_set_listener_loss (mixer, ids[who], op >> 3);
+          if (op & 0x80)
+            cf_mixer_skip (mixer, (op >> 3) & 15);
+          else
+            cf_mixer_set_listener_loss (mixer, ids[who], op >> 3);
           break;
         default:
           if (present[who])
