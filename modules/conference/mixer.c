@@ -7,7 +7,7 @@
 #include "jitter.h"
 
 #define Q15 32768
-#define MAX_SHARED_LOSS 30
+#define MAX_LOSS 30                 /* beyond, FEC costs the primary coding more than it saves */
 #define PLC_MAX_FRAMES 5            /* then a missing stream is silence */
 #define INCUMBENT_BONUS 10.0f       /* dB of loudness a talker is ahead by */
 #define VOICED_LEVEL 50             /* RFC 6464: louder than -50 dBov is voice */
@@ -35,7 +35,7 @@ typedef struct {
   gboolean muted;
   guint listener_loss;
   CfJitter jb;
-  OpusDecoder *dec;
+  OpusDecoder *dec;         /* made the first time it talks */
 
   /* Selection. */
   float score;              /* smoothed loudness, 0..127 */
@@ -177,7 +177,8 @@ static void
 participant_free (Participant *p)
 {
   cf_jitter_clear (&p->jb);
-  opus_decoder_destroy (p->dec);
+  if (p->dec)
+    opus_decoder_destroy (p->dec);
   if (p->enc)
     {
       encoder_free (p->enc);
@@ -212,9 +213,6 @@ guint
 cf_mixer_add (CfMixer *mixer)
 {
   Participant *p = g_new0 (Participant, 1);
-  int err;
-  p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
-  g_assert (err == OPUS_OK);
   cf_jitter_init (&p->jb, mixer->config.jitter_ms);
   p->fresh = mixer->in_tick;
   p->gain_to = Q15;
@@ -579,14 +577,22 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       if (!p->contributor)
         {
           if (p->listener_loss > (guint) shared_loss)
-            shared_loss = MIN (p->listener_loss, MAX_SHARED_LOSS);
+            shared_loss = MIN (p->listener_loss, MAX_LOSS);
           any_listener = TRUE;
           continue;
         }
       if (!p->was_contributor)
         {
-          /* Packets went by undecoded: a fresh decoder state. */
-          opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
+          /* Packets went by undecoded: a fresh decoder state.  Made the
+           * first time it talks: a listener who never does costs none. */
+          if (!p->dec)
+            {
+              int err;
+              p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
+              g_assert (err == OPUS_OK);
+            }
+          else
+            opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
           p->cache_len = 0;
           p->plc_run = 0;
           p->gain_from = 0;
@@ -624,7 +630,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
           p->enc->loss = loss;
           mixer->stats.state_copies++;
         }
-      encoder_set_loss (p->enc, MIN (p->listener_loss, 100));
+      encoder_set_loss (p->enc, MIN (p->listener_loss, MAX_LOSS));
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
         mixer->pcm[n] = saturate (mixer->mix[n] - p->contrib[n]);
       encoder_run (mixer, p->enc, mixer->pcm, n_contrib <= 1);

@@ -58,7 +58,7 @@
  *     speech at 32 kb/s.  In-band FEC is on; each encoder's OPUS_SET_PACKET_LOSS_PERC is
  *     its listeners' loss figure (cf_mixer_set_listener_loss): a private
  *     encoder its listener's, the shared one the largest among the
- *     listeners it serves (capped at 30 %).  libopus's DTX is off:
+ *     listeners it serves (both capped at 30 %).  libopus's DTX is off:
  *     RFC 7587 §6.1 makes usedtx=0 the receiver's default, one encoder
  *     serves listeners whatever they asked for, and libopus's VAD turns a
  *     steady tone (hold music, a test tone) into comfort noise.
