@@ -1,6 +1,7 @@
 /* The conference audio mixer: see mixer.h for the design. */
 #include "mixer.h"
 
+#include <math.h>
 #include <string.h>
 #include <opus.h>
 
@@ -12,7 +13,7 @@
 #define INCUMBENT_BONUS 10.0f       /* dB of loudness a talker is ahead by */
 #define VOICED_LEVEL 50             /* RFC 6464: louder than -50 dBov is voice */
 #define VAD_LOUDNESS 90.0f          /* a SILK VAD flag without a level: -37 dBov */
-#define CELT_LOUDNESS 80.0f         /* a CELT frame without a level: -47 dBov */
+#define MEASURED_VOICE_LEVEL 45     /* a decoded frame louder than -45 dBov is voice */
 /* Drift: a buffer holding this much more than its target (beyond the
  * frame being played) for DRIFT_TICKS ticks loses one unvoiced frame. */
 #define DRIFT_SLACK (3 * CF_MIXER_FRAME)
@@ -55,6 +56,9 @@ typedef struct {
   guint cache_len;
   guint plc_run;
   gint16 cache[CF_OPUS_MAX_SAMPLES];
+  guint64 dec_tick;         /* the last tick its decoder ran (0: never) */
+  gboolean window_ready;    /* window[] holds this tick's decoded frame */
+  gint16 window[CF_MIXER_FRAME];
   gint32 contrib[CF_MIXER_FRAME];   /* this tick's gain-applied signal */
 
   Encoder *enc;             /* its mix-minus encoder, made the first time it talks */
@@ -303,8 +307,10 @@ cf_mixer_push (CfMixer *mixer, guint id, guint16 seq, guint32 timestamp,
   mixer->stats.dropped_overflow += overflow;
 }
 
+static void decode_window (CfMixer *mixer, Participant *p);
+
 /* How loud a buffered packet says it is (0..127, 127 - dBov), and whether
- * it is voice; no decoding. */
+ * it is voice, without decoding; -1: it cannot say. */
 static float
 packet_loudness (const CfJitterPacket *pk, gboolean *voiced)
 {
@@ -323,8 +329,21 @@ packet_loudness (const CfJitterPacket *pk, gboolean *voiced)
       *voiced = pk->info.vad == 1;
       return *voiced ? VAD_LOUDNESS : 0;
     }
-  *voiced = TRUE;           /* CELT-only, not DTX: no flag to go by */
-  return CELT_LOUDNESS;
+  *voiced = FALSE;          /* CELT-only: no flag to go by; measured instead */
+  return -1;
+}
+
+/* The level of a decoded frame, 0..127 (-dBov, RFC 6464's scale). */
+static gint
+frame_level (const gint16 *pcm)
+{
+  gint64 sum = 0;
+  for (guint n = 0; n < CF_MIXER_FRAME; n++)
+    sum += (gint32) pcm[n] * pcm[n];
+  double ms = (double) sum / CF_MIXER_FRAME / (32768.0 * 32768.0);
+  if (ms <= 1e-13)
+    return 127;
+  return (gint) CLAMP (-10 * log10 (ms), 0, 127);
 }
 
 /* Voiced within the hangover. */
@@ -339,7 +358,8 @@ static void
 analyse (CfMixer *mixer, Participant *p)
 {
   float loud = 0;
-  gboolean voiced = FALSE;
+  gboolean voiced = FALSE, measure = FALSE;
+  p->window_ready = FALSE;
   if (p->jb.started)
     {
       guint32 t0 = p->jb.play_ts, t1 = t0 + CF_MIXER_FRAME;
@@ -349,9 +369,21 @@ analyse (CfMixer *mixer, Participant *p)
           {
             gboolean v;
             float l = packet_loudness (p->jb.order[i], &v);
+            measure |= l < 0;
             loud = MAX (loud, l);
             voiced |= v;
           }
+    }
+  if (measure)
+    {
+      /* Neither a level nor a VAD flag (a CELT-only sender without RFC
+       * 6464): decoded to be heard at all.  The frame is kept for the
+       * mix if it talks. */
+      decode_window (mixer, p);
+      mixer->stats.measured++;
+      gint level = frame_level (p->window);
+      voiced = level < MEASURED_VOICE_LEVEL;
+      loud = MAX (loud, 127 - level);
     }
   p->voiced_now = voiced;
   if (!voiced)
@@ -438,7 +470,28 @@ select_talkers (CfMixer *mixer)
     }
 }
 
-/* Decodes what @p plays in [t0, t0 + 960) into mixer->pcm: cached
+/* @p's decoder, continuous if it ran last tick, else (packets went by
+ * undecoded) reset; made the first time it is needed: a listener who never
+ * talks holds none. */
+static void
+decoder_ready (CfMixer *mixer, Participant *p)
+{
+  if (!p->dec)
+    {
+      int err;
+      p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
+      g_assert (err == OPUS_OK);
+    }
+  else if (p->dec_tick + 1 < mixer->tick)
+    opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
+  if (p->dec_tick + 1 < mixer->tick)
+    {
+      p->cache_len = 0;
+      p->plc_run = 0;
+    }
+}
+
+/* Decodes what @p plays in [t0, t0 + 960) into p->window: cached
  * samples of the packet decoded last, the packets the window covers, FEC
  * or PLC for lost frames, silence for DTX gaps. */
 static void
@@ -447,7 +500,13 @@ decode_window (CfMixer *mixer, Participant *p)
   CfJitter *jb = &p->jb;
   guint32 t0 = jb->play_ts, t1 = t0 + CF_MIXER_FRAME;
   guint32 pos = t0;
-  memset (mixer->pcm, 0, sizeof mixer->pcm);
+  gint16 *pcm = p->window;
+  if (p->window_ready)
+    return;
+  decoder_ready (mixer, p);
+  p->dec_tick = mixer->tick;
+  p->window_ready = TRUE;
+  memset (pcm, 0, sizeof p->window);
   guint16 last_seq = jb->last_seq;
   gboolean have_last = jb->have_last, last_dtx = jb->last_dtx;
   guint guard = 0;
@@ -461,7 +520,7 @@ decode_window (CfMixer *mixer, Participant *p)
         {
           gint32 from = cf_ts_diff (pos, p->cache_ts);
           gint32 n = MIN (room, (gint32) p->cache_len - from);
-          memcpy (&mixer->pcm[off], &p->cache[from], n * sizeof (gint16));
+          memcpy (&pcm[off], &p->cache[from], n * sizeof (gint16));
           pos += n;
           continue;
         }
@@ -499,16 +558,16 @@ decode_window (CfMixer *mixer, Participant *p)
           int n;
           if (pk && gap_end == pk->ts && pk->info.lbrr == 1 && (guint) gap >= pk->info.frame_samples)
             {
-              n = opus_decode (p->dec, pk->data, pk->len, &mixer->pcm[off], gap, 1);
+              n = opus_decode (p->dec, pk->data, pk->len, &pcm[off], gap, 1);
               mixer->stats.fec++;
             }
           else
             {
-              n = opus_decode (p->dec, NULL, 0, &mixer->pcm[off], gap, 0);
+              n = opus_decode (p->dec, NULL, 0, &pcm[off], gap, 0);
               mixer->stats.plc++;
             }
           if (n != gap)
-            memset (&mixer->pcm[off], 0, gap * sizeof (gint16));
+            memset (&pcm[off], 0, gap * sizeof (gint16));
           p->plc_run++;
         }
       /* else: DTX or a stream that stopped: silence (already zero). */
@@ -520,17 +579,18 @@ decode_window (CfMixer *mixer, Participant *p)
 static void
 apply_gain (CfMixer *mixer, Participant *p)
 {
+  const gint16 *pcm = p->window;
   gint g0 = p->gain_from, g1 = p->gain_to;
   if (g0 == Q15 && g1 == Q15)
     {
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
-        p->contrib[n] = mixer->pcm[n];
+        p->contrib[n] = pcm[n];
       return;
     }
   for (guint n = 0; n < CF_MIXER_FRAME; n++)
     {
       gint64 g = g0 + (gint64) (g1 - g0) * (n + 1) / CF_MIXER_FRAME;
-      p->contrib[n] = (gint32) ((mixer->pcm[n] * g) >> 15);
+      p->contrib[n] = (gint32) ((pcm[n] * g) >> 15);
     }
 }
 
@@ -582,21 +642,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
           continue;
         }
       if (!p->was_contributor)
-        {
-          /* Packets went by undecoded: a fresh decoder state.  Made the
-           * first time it talks: a listener who never does costs none. */
-          if (!p->dec)
-            {
-              int err;
-              p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
-              g_assert (err == OPUS_OK);
-            }
-          else
-            opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
-          p->cache_len = 0;
-          p->plc_run = 0;
-          p->gain_from = 0;
-        }
+        p->gain_from = 0;
       else
         p->gain_from = p->gain_to;
       p->gain_to = p->talker ? Q15 : 0;

@@ -19,19 +19,23 @@
  *   - Every tick picks at most K (max_talkers) talkers without decoding
  *     anyone: by the RFC 6464 audio level when the packet carried one, else
  *     by the Opus SILK VAD flag of the frame (first bit of the range coder,
- *     RFC 6716 §4.2.3), else by size (a DTX frame is 1–2 bytes; a CELT-only
- *     frame carries no VAD flag and counts as voice when it is larger).  A
- *     smoothed loudness (fast attack, slow release, held while silent)
- *     ranks candidates, and a talker stays selected hangover_ms after its
- *     last voiced frame: within that time only someone 10 dB louder than
- *     it takes its place (no flapping in pauses between words).  Muted participants are never candidates, and a talker
- *     muted mid-sentence is cut at once (no fade-out frame: muted means not
- *     heard).
- *   - Only talkers are decoded, with in-band FEC (the next packet's LBRR)
- *     for a lost frame when that packet is already here, PLC otherwise (a
- *     few frames, then silence).  A DTX gap (sequence numbers continuous,
- *     timestamp jump) is silence: not decoded.  A talker's decoder is reset
- *     when it is (re)selected, since packets went by undecoded.
+ *     RFC 6716 §4.2.3); a DTX frame (1-2 bytes) is silence.  Only a
+ *     CELT-only frame without a level carries nothing to go by: such a
+ *     sender (e.g. an encoder in OPUS_APPLICATION_AUDIO at 64 kb/s, without
+ *     the audio-level extension) is decoded every tick to measure its
+ *     level (stats.measured; the frame is reused if it talks).  A smoothed
+ *     loudness (fast attack, slow release, held while silent) ranks
+ *     candidates, and a talker stays selected hangover_ms after its last
+ *     voiced frame: within that time only someone 10 dB louder than it
+ *     takes its place (no flapping in pauses between words).  Muted
+ *     participants are never candidates, and a talker muted mid-sentence
+ *     is cut at once (no fade-out frame: muted means not heard).
+ *   - Only talkers are decoded (and the CELT senders above), with in-band
+ *     FEC (the next packet's LBRR) for a lost frame when that packet is
+ *     already here, PLC otherwise (a few frames, then silence).  A DTX gap
+ *     (sequence numbers continuous, timestamp jump) is silence: not
+ *     decoded.  A decoder that skipped packets (a talker newly selected)
+ *     is reset first.
  *   - Gains ramp linearly over one frame: 0 -> 1 for a new talker, 1 -> 0
  *     for a talker dropped while it was still voiced by a louder one (that
  *     frame is still decoded, and that participant still gets its own
@@ -166,6 +170,7 @@ typedef struct {
   guint64 invalid;           /* not an Opus packet, or too long */
   guint64 state_copies;      /* shared -> private encoder state copies */
   guint64 drift_skips;       /* unvoiced frames skipped: a buffer ran over its target */
+  guint64 measured;          /* frames decoded only to measure their level (CELT, no RFC 6464) */
 } CfMixerStats;
 void cf_mixer_get_stats (CfMixer *mixer, CfMixerStats *stats);
 
