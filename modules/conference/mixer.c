@@ -1,26 +1,30 @@
 /* The conference audio mixer: see mixer.h for the design. */
 #include "mixer.h"
 
+#include <math.h>
 #include <string.h>
 #include <opus.h>
 
 #include "jitter.h"
 
 #define Q15 32768
-#define MAX_SHARED_LOSS 30
+#define MAX_LOSS 30                 /* beyond, FEC costs the primary coding more than it saves */
 #define PLC_MAX_FRAMES 5            /* then a missing stream is silence */
 #define INCUMBENT_BONUS 10.0f       /* dB of loudness a talker is ahead by */
 #define VOICED_LEVEL 50             /* RFC 6464: louder than -50 dBov is voice */
 #define VAD_LOUDNESS 90.0f          /* a SILK VAD flag without a level: -37 dBov */
-#define CELT_LOUDNESS 80.0f         /* a CELT frame without a level: -47 dBov */
+#define MEASURED_VOICE_LEVEL 45     /* a decoded frame louder than -45 dBov is voice */
+/* Drift: a buffer holding this much more than its target (beyond the
+ * frame being played) for DRIFT_TICKS ticks loses one unvoiced frame. */
+#define DRIFT_SLACK (3 * CF_MIXER_FRAME)
+#define DRIFT_TICKS 25
 
 /* An Opus encoder with what decides whether it runs and what it hands out. */
 typedef struct {
   OpusEncoder *st;          /* opus_encoder_get_size (1) bytes, position-independent */
   gint loss;                /* OPUS_SET_PACKET_LOSS_PERC applied */
   guint silent_ticks;       /* ticks its input has been digital silence */
-  gboolean idle;            /* stopped: silence, and DTX was handed out */
-  gboolean in_dtx;          /* the last frame was a DTX frame */
+  gboolean idle;            /* stopped after CF_MIXER_SILENT_TAIL frames of silence */
   gint len;                 /* this tick's payload, 0: nothing to hand out */
   guint8 packet[CF_JITTER_MAX_BYTES];
 } Encoder;
@@ -32,13 +36,14 @@ typedef struct {
   gboolean muted;
   guint listener_loss;
   CfJitter jb;
-  OpusDecoder *dec;
+  OpusDecoder *dec;         /* made the first time it talks */
 
   /* Selection. */
   float score;              /* smoothed loudness, 0..127 */
   guint64 last_voiced_tick;
   gboolean ever_voiced;
   gboolean voiced_now;
+  guint excess_ticks;       /* ticks its buffer has run DRIFT_SLACK over target */
   gboolean talker;          /* selected this tick */
   gboolean was_talker;      /* selected last tick */
   gboolean contributor;     /* in this tick's sum (talker, or fading out) */
@@ -51,6 +56,9 @@ typedef struct {
   guint cache_len;
   guint plc_run;
   gint16 cache[CF_OPUS_MAX_SAMPLES];
+  guint64 dec_tick;         /* the last tick its decoder ran (0: never) */
+  gboolean window_ready;    /* window[] holds this tick's decoded frame */
+  gint16 window[CF_MIXER_FRAME];
   gint32 contrib[CF_MIXER_FRAME];   /* this tick's gain-applied signal */
 
   Encoder *enc;             /* its mix-minus encoder, made the first time it talks */
@@ -92,7 +100,7 @@ encoder_setup (CfMixer *mixer, Encoder *enc)
   opus_encoder_ctl (enc->st, OPUS_SET_COMPLEXITY (mixer->config.complexity));
   opus_encoder_ctl (enc->st, OPUS_SET_SIGNAL (OPUS_SIGNAL_VOICE));
   opus_encoder_ctl (enc->st, OPUS_SET_INBAND_FEC (1));
-  opus_encoder_ctl (enc->st, OPUS_SET_DTX (1));
+  opus_encoder_ctl (enc->st, OPUS_SET_DTX (0));   /* see mixer.h */
   opus_encoder_ctl (enc->st, OPUS_SET_PACKET_LOSS_PERC (0));
   enc->loss = 0;
   enc->idle = TRUE;         /* nothing to say until somebody talks */
@@ -132,20 +140,8 @@ encoder_run (CfMixer *mixer, Encoder *enc, const gint16 *pcm, gboolean silent)
     }
   opus_int32 n = opus_encode (enc->st, pcm, CF_MIXER_FRAME, enc->packet, sizeof enc->packet);
   mixer->stats.encodes++;
-  if (n <= 0)
-    return;
-  if (n <= 2)
-    {
-      /* DTX: only the first of a run goes out. */
-      if (!enc->in_dtx)
-        enc->len = n;
-      enc->in_dtx = TRUE;
-      if (silent)
-        enc->idle = TRUE;
-      return;
-    }
-  enc->in_dtx = FALSE;
-  enc->len = n;
+  if (n > 0)
+    enc->len = n;
 }
 
 CfMixer *
@@ -185,7 +181,8 @@ static void
 participant_free (Participant *p)
 {
   cf_jitter_clear (&p->jb);
-  opus_decoder_destroy (p->dec);
+  if (p->dec)
+    opus_decoder_destroy (p->dec);
   if (p->enc)
     {
       encoder_free (p->enc);
@@ -220,9 +217,6 @@ guint
 cf_mixer_add (CfMixer *mixer)
 {
   Participant *p = g_new0 (Participant, 1);
-  int err;
-  p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
-  g_assert (err == OPUS_OK);
   cf_jitter_init (&p->jb, mixer->config.jitter_ms);
   p->fresh = mixer->in_tick;
   p->gain_to = Q15;
@@ -272,8 +266,11 @@ void
 cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted)
 {
   Participant *p = lookup (mixer, id);
-  if (p)
-    p->muted = muted;
+  if (!p)
+    return;
+  p->muted = muted;
+  if (muted)
+    drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
 }
 
 void
@@ -310,8 +307,10 @@ cf_mixer_push (CfMixer *mixer, guint id, guint16 seq, guint32 timestamp,
   mixer->stats.dropped_overflow += overflow;
 }
 
+static void decode_window (CfMixer *mixer, Participant *p);
+
 /* How loud a buffered packet says it is (0..127, 127 - dBov), and whether
- * it is voice; no decoding. */
+ * it is voice, without decoding; -1: it cannot say. */
 static float
 packet_loudness (const CfJitterPacket *pk, gboolean *voiced)
 {
@@ -330,8 +329,21 @@ packet_loudness (const CfJitterPacket *pk, gboolean *voiced)
       *voiced = pk->info.vad == 1;
       return *voiced ? VAD_LOUDNESS : 0;
     }
-  *voiced = TRUE;           /* CELT-only, not DTX: no flag to go by */
-  return CELT_LOUDNESS;
+  *voiced = FALSE;          /* CELT-only: no flag to go by; measured instead */
+  return -1;
+}
+
+/* The level of a decoded frame, 0..127 (-dBov, RFC 6464's scale). */
+static gint
+frame_level (const gint16 *pcm)
+{
+  gint64 sum = 0;
+  for (guint n = 0; n < CF_MIXER_FRAME; n++)
+    sum += (gint32) pcm[n] * pcm[n];
+  double ms = (double) sum / CF_MIXER_FRAME / (32768.0 * 32768.0);
+  if (ms <= 1e-13)
+    return 127;
+  return (gint) CLAMP (-10 * log10 (ms), 0, 127);
 }
 
 /* Voiced within the hangover. */
@@ -346,7 +358,8 @@ static void
 analyse (CfMixer *mixer, Participant *p)
 {
   float loud = 0;
-  gboolean voiced = FALSE;
+  gboolean voiced = FALSE, measure = FALSE;
+  p->window_ready = FALSE;
   if (p->jb.started)
     {
       guint32 t0 = p->jb.play_ts, t1 = t0 + CF_MIXER_FRAME;
@@ -356,9 +369,21 @@ analyse (CfMixer *mixer, Participant *p)
           {
             gboolean v;
             float l = packet_loudness (p->jb.order[i], &v);
+            measure |= l < 0;
             loud = MAX (loud, l);
             voiced |= v;
           }
+    }
+  if (measure)
+    {
+      /* Neither a level nor a VAD flag (a CELT-only sender without RFC
+       * 6464): decoded to be heard at all.  The frame is kept for the
+       * mix if it talks. */
+      decode_window (mixer, p);
+      mixer->stats.measured++;
+      gint level = frame_level (p->window);
+      voiced = level < MEASURED_VOICE_LEVEL;
+      loud = MAX (loud, 127 - level);
     }
   p->voiced_now = voiced;
   if (!voiced)
@@ -369,6 +394,35 @@ analyse (CfMixer *mixer, Participant *p)
     p->score += (loud - p->score) * (loud > p->score ? 0.5f : 0.125f);   /* fast attack, slow release */
   p->last_voiced_tick = mixer->tick;
   p->ever_voiced = TRUE;
+}
+
+/* A sender whose clock runs faster than the ticks (or ticks that run
+ * slow: a GLib timeout drifts late) fills its buffer: latency would grow
+ * until the bound skips frames, voiced or not.  Instead, once the excess
+ * has lasted DRIFT_TICKS, one unvoiced frame is skipped (a DTX gap or a
+ * pause costs nothing audible). */
+static void
+trim_drift (CfMixer *mixer, Participant *p)
+{
+  CfJitter *jb = &p->jb;
+  if (!jb->started || jb->n == 0)
+    {
+      p->excess_ticks = 0;
+      return;
+    }
+  const CfJitterPacket *newest = jb->order[jb->n - 1];
+  gint32 span = cf_ts_diff (newest->ts + newest->info.samples, jb->play_ts);
+  if (span <= (gint32) (jb->depth + CF_MIXER_FRAME + DRIFT_SLACK))
+    {
+      p->excess_ticks = 0;
+      return;
+    }
+  if (++p->excess_ticks < DRIFT_TICKS || p->voiced_now)
+    return;
+  cf_jitter_advance (jb, CF_MIXER_FRAME);
+  p->excess_ticks = 0;
+  mixer->stats.drift_skips++;
+  analyse (mixer, p);       /* the frame played instead */
 }
 
 static gboolean
@@ -416,7 +470,28 @@ select_talkers (CfMixer *mixer)
     }
 }
 
-/* Decodes what @p plays in [t0, t0 + 960) into mixer->pcm: cached
+/* @p's decoder, continuous if it ran last tick, else (packets went by
+ * undecoded) reset; made the first time it is needed: a listener who never
+ * talks holds none. */
+static void
+decoder_ready (CfMixer *mixer, Participant *p)
+{
+  if (!p->dec)
+    {
+      int err;
+      p->dec = opus_decoder_create (CF_MIXER_RATE, 1, &err);
+      g_assert (err == OPUS_OK);
+    }
+  else if (p->dec_tick + 1 < mixer->tick)
+    opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
+  if (p->dec_tick + 1 < mixer->tick)
+    {
+      p->cache_len = 0;
+      p->plc_run = 0;
+    }
+}
+
+/* Decodes what @p plays in [t0, t0 + 960) into p->window: cached
  * samples of the packet decoded last, the packets the window covers, FEC
  * or PLC for lost frames, silence for DTX gaps. */
 static void
@@ -425,7 +500,13 @@ decode_window (CfMixer *mixer, Participant *p)
   CfJitter *jb = &p->jb;
   guint32 t0 = jb->play_ts, t1 = t0 + CF_MIXER_FRAME;
   guint32 pos = t0;
-  memset (mixer->pcm, 0, sizeof mixer->pcm);
+  gint16 *pcm = p->window;
+  if (p->window_ready)
+    return;
+  decoder_ready (mixer, p);
+  p->dec_tick = mixer->tick;
+  p->window_ready = TRUE;
+  memset (pcm, 0, sizeof p->window);
   guint16 last_seq = jb->last_seq;
   gboolean have_last = jb->have_last, last_dtx = jb->last_dtx;
   guint guard = 0;
@@ -439,7 +520,7 @@ decode_window (CfMixer *mixer, Participant *p)
         {
           gint32 from = cf_ts_diff (pos, p->cache_ts);
           gint32 n = MIN (room, (gint32) p->cache_len - from);
-          memcpy (&mixer->pcm[off], &p->cache[from], n * sizeof (gint16));
+          memcpy (&pcm[off], &p->cache[from], n * sizeof (gint16));
           pos += n;
           continue;
         }
@@ -477,16 +558,16 @@ decode_window (CfMixer *mixer, Participant *p)
           int n;
           if (pk && gap_end == pk->ts && pk->info.lbrr == 1 && (guint) gap >= pk->info.frame_samples)
             {
-              n = opus_decode (p->dec, pk->data, pk->len, &mixer->pcm[off], gap, 1);
+              n = opus_decode (p->dec, pk->data, pk->len, &pcm[off], gap, 1);
               mixer->stats.fec++;
             }
           else
             {
-              n = opus_decode (p->dec, NULL, 0, &mixer->pcm[off], gap, 0);
+              n = opus_decode (p->dec, NULL, 0, &pcm[off], gap, 0);
               mixer->stats.plc++;
             }
           if (n != gap)
-            memset (&mixer->pcm[off], 0, gap * sizeof (gint16));
+            memset (&pcm[off], 0, gap * sizeof (gint16));
           p->plc_run++;
         }
       /* else: DTX or a stream that stopped: silence (already zero). */
@@ -498,17 +579,18 @@ decode_window (CfMixer *mixer, Participant *p)
 static void
 apply_gain (CfMixer *mixer, Participant *p)
 {
+  const gint16 *pcm = p->window;
   gint g0 = p->gain_from, g1 = p->gain_to;
   if (g0 == Q15 && g1 == Q15)
     {
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
-        p->contrib[n] = mixer->pcm[n];
+        p->contrib[n] = pcm[n];
       return;
     }
   for (guint n = 0; n < CF_MIXER_FRAME; n++)
     {
       gint64 g = g0 + (gint64) (g1 - g0) * (n + 1) / CF_MIXER_FRAME;
-      p->contrib[n] = (gint32) ((mixer->pcm[n] * g) >> 15);
+      p->contrib[n] = (gint32) ((pcm[n] * g) >> 15);
     }
 }
 
@@ -533,6 +615,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
         {
           p->fresh = FALSE;
           analyse (mixer, p);
+          trim_drift (mixer, p);
         }
     }
   select_talkers (mixer);
@@ -554,18 +637,12 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       if (!p->contributor)
         {
           if (p->listener_loss > (guint) shared_loss)
-            shared_loss = MIN (p->listener_loss, MAX_SHARED_LOSS);
+            shared_loss = MIN (p->listener_loss, MAX_LOSS);
           any_listener = TRUE;
           continue;
         }
       if (!p->was_contributor)
-        {
-          /* Packets went by undecoded: a fresh decoder state. */
-          opus_decoder_ctl (p->dec, OPUS_RESET_STATE);
-          p->cache_len = 0;
-          p->plc_run = 0;
-          p->gain_from = 0;
-        }
+        p->gain_from = 0;
       else
         p->gain_from = p->gain_to;
       p->gain_to = p->talker ? Q15 : 0;
@@ -599,7 +676,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
           p->enc->loss = loss;
           mixer->stats.state_copies++;
         }
-      encoder_set_loss (p->enc, MIN (p->listener_loss, 100));
+      encoder_set_loss (p->enc, MIN (p->listener_loss, MAX_LOSS));
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
         mixer->pcm[n] = saturate (mixer->mix[n] - p->contrib[n]);
       encoder_run (mixer, p->enc, mixer->pcm, n_contrib <= 1);
@@ -644,6 +721,22 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
         cf_jitter_advance (&p->jb, CF_MIXER_FRAME);
     }
   mixer->in_tick = FALSE;
+}
+
+void
+cf_mixer_skip (CfMixer *mixer, guint frames)
+{
+  g_return_if_fail (!mixer->in_tick);
+  frames = MIN (frames, 50);
+  if (frames == 0)
+    return;
+  mixer->tick += frames;
+  for (guint i = 0; i < mixer->parts->len; i++)
+    {
+      Participant *p = mixer->parts->pdata[i];
+      if (p)
+        cf_jitter_advance (&p->jb, frames * CF_MIXER_FRAME);
+    }
 }
 
 guint
