@@ -140,6 +140,10 @@ room_tick (const BfWorkerTick *tick, gpointer data)
   m->tick_deadline = tick->deadline;
   m->ticks++;
   m->ticks_skipped += tick->skipped;
+  /* Ticks the worker was too busy to run move playout on without mixing
+   * them (mixer.h): the room's clock stays the worker timer's grid. */
+  if (tick->skipped > 0)
+    cf_mixer_skip (m->mixer, tick->skipped);
   cf_mixer_tick (m->mixer, tick->deadline, on_output, m);
   for (guint i = 0; i < m->by_id->len; i++)
     {
@@ -342,9 +346,10 @@ room_media_free (gpointer data)
       g_info ("room %s: mixer: %" G_GUINT64_FORMAT " packets in (%" G_GUINT64_FORMAT
               " late, %" G_GUINT64_FORMAT " over a jitter buffer), %" G_GUINT64_FORMAT
               " decoded, %" G_GUINT64_FORMAT " concealed, %" G_GUINT64_FORMAT " from FEC, %"
-              G_GUINT64_FORMAT " encodes for %" G_GUINT64_FORMAT " frames out",
+              G_GUINT64_FORMAT " encodes for %" G_GUINT64_FORMAT " frames out, %" G_GUINT64_FORMAT
+              " invalid, %" G_GUINT64_FORMAT " skipped for drift",
               m->name, s.pushed, s.late, s.dropped_overflow, s.decoded, s.plc, s.fec, s.encodes,
-              s.frames_out);
+              s.frames_out, s.invalid, s.drift_skips);
       cf_mixer_free (m->mixer);
     }
   g_ptr_array_unref (m->by_id);
