@@ -23,6 +23,11 @@ cf_is_room_name (Conference *cf, const char *localpart)
    * show. */
   if (len == 0 || len > CF_MAX_ROOM_NAME || strchr (localpart, '\\') != NULL)
     return FALSE;
+  /* Names are logged and shown: no control characters (the server's
+   * nodeprep already refuses them; this does not depend on it). */
+  for (const char *c = localpart; *c; c++)
+    if (g_ascii_iscntrl (*c))
+      return FALSE;
   if (cf->rooms == NULL)
     return TRUE;
   for (guint i = 0; cf->rooms[i]; i++)
