@@ -294,8 +294,8 @@ conference_offer (BfModule *module, BfSession *session)
       return BF_SESSION_DECLINE;
     }
   level_ext = bf_session_media_find_header_extension (offer, audio, CF_AUDIO_LEVEL_URI);
-  if (level_ext > 14)
-    level_ext = 0;   /* a two-byte id: the room reads one-byte elements only */
+  if (level_ext > 255)
+    level_ext = 0;   /* no RFC 8285 element has such an id: not answered */
 
   /* One worker per room: the mixer reads and sends every participant on
    * one thread.  The first caller's worker (the core's choice) becomes the
