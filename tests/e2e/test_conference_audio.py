@@ -461,8 +461,9 @@ def test_muted_participant_disappears_for_everyone(room):
         if back is None or back - unmute > JOIN_LEAVE_S:
             problems.append(f"{lis}: 600 Hz back {table[lis]['back_after_s']} s after unmute")
     # Found when written (main at 11d9322): w600 hears its own tone for one
-    # packet as it mutes (-30 dB in a 100 ms window, i.e. about 6.5 ms at
-    # full level, 0-50 ms after the mute). cf_mixer_set_muted() drops the
+    # packet as it mutes: -30 dB in a 100 ms window; in 10 ms windows about
+    # 20 ms peaking at -22 dB (5 dB under its sent level), 10-35 ms after
+    # the session-info went out; nothing at the unmute. cf_mixer_set_muted() drops the
     # talker at once, so that very tick w600 is moved to the shared
     # encoder, whose lookahead still holds the previous tick's mix, which
     # had w600's voice in it. A muted talker would need to stay on its
