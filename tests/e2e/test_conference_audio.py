@@ -69,7 +69,7 @@ SENT_DB = 20 * np.log10(VOLUME)
 # Over >= 2 s of Hann-windowed FFT:
 PRESENT_DB = -40.0     # a tone mixed at SENT_DB must be above this
 MIX_MINUS_DB = 40.0    # own (or muted) tone at least this far below the weakest other
-LEVEL_TOLERANCE_DB = 3.0   # a heard tone within this of SENT_DB (no AGC, no 1/N)
+LEVEL_TOLERANCE_DB = 4.0   # a heard tone within this of SENT_DB (no AGC, no 1/N: -6 dB)
 # Clipping and intermodulation products >= 150 Hz from every tone: Opus at
 # 32 kb/s alone leaves them 21-45 dB below the weakest tone (measured
 # offline), so this catches a wrapped or garbled sum, not mild clipping;
@@ -362,7 +362,7 @@ def level_problems(name, freqs, lv):
 def test_every_listener_hears_the_others_and_not_itself(room):
     """Four tone senders (three webrtcbin, one Chromium) and a silent one:
     over >= 2 s every listener's audio carries every other's tone at the
-    level it was sent (+-3 dB), and its own at least 40 dB below the
+    level it was sent (+-4 dB), and its own at least 40 dB below the
     weakest of them (mix-minus)."""
     a, b = steady_window(room)
     problems, table = [], {}
