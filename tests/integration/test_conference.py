@@ -661,6 +661,16 @@ def test_moderator_mutes_and_removes_others_are_forbidden(relay, alice, bob, car
     wait_info(carol, start_c, name, lambda ci: f"xmpp:bob@{DOMAIN}" not in users_of(ci),
               "bob removed")
 
+    # A moderator's open commands are bounded: its oldest goes (4 at most).
+    opened = [command(alice, name, "mute").find("{%s}command" % NS_COMMANDS).get("sessionid")
+              for _ in range(5)]
+    r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                sessionid=opened[0])
+    assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
+    r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="cancel",
+                sessionid=opened[4])
+    assert r.find("{%s}command" % NS_COMMANDS).get("status") == "canceled", dump(r)
+
     # A participant who is not there.
     r = command(alice, name, "remove", {"participant": f"dave@{DOMAIN}"})
     assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
