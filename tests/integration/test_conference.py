@@ -29,6 +29,7 @@ What is asserted:
 
 import os
 import re
+import signal
 import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import quoteattr
@@ -723,6 +724,57 @@ def test_rooms_list_and_allow_domains(fresh_prosody, tmp_path):
             assert "room team opened" not in b.log()
         finally:
             c.close()
+        b.stop()
+    finally:
+        b.kill_quietly()
+
+
+def test_reload_applies_conference_settings(fresh_prosody, tmp_path):
+    path = tmp_path / "belfry.conf"
+
+    def conf(**kv):
+        write_config(path, port=fresh_prosody.component_port, modules="echo;call;conference",
+                     groups={"media": MEDIA, "conference": kv})
+
+    conf(**{"max-participants": "2"})
+    b = Belfry(tmp_path, config_path=path)
+    try:
+        b.start()
+        a = coin_client(fresh_prosody, "alice", "rl-a", False)
+        o = coin_client(fresh_prosody, "bob", "rl-b", False)
+        try:
+            sa, _ = call(a, room_jid("keep"))
+            # Only example.org may join from now on; alice stays in.
+            conf(**{"max-participants": "2", "allow-domains": "example.org"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("reload: [conference] allow-domains: localhost → example.org", 5)
+            _, term = call(o, room_jid("keep"), expect="session-terminate")
+            assert reason_of(term)[0] == "decline", dump(term)
+            assert participant_count(a, "keep") == 1
+            # A bad value changes nothing.
+            conf(**{"max-participants": "lots"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("[conference] max-participants: 'lots' is not an integer "
+                       "(the module keeps its running settings)", 5)
+            _, term = call(o, room_jid("keep"), expect="session-terminate")
+            assert reason_of(term)[0] == "decline", dump(term)
+            # "keep" is no longer listed, but open: it stays a room until
+            # alice leaves (her hang-up reaches it), new names follow the list.
+            conf(**{"rooms": "other", "max-participants": "2"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("reload: [conference] rooms: * → other", 5)
+            assert participant_count(a, "keep") == 1
+            hang_up(a, b, room_jid("keep"), sa)
+            b.wait_log("room keep closed", 5)
+            ids = disco_info(a, room_jid("keep")).findall("{%s}identity" % NS_DISCO_INFO)
+            assert ("conference", "audio-video") not in \
+                [(i.get("category"), i.get("type")) for i in ids]
+            # bob (localhost) may join again: allow-domains is back to its default.
+            sb, _ = call(o, room_jid("other"))
+            hang_up(o, b, room_jid("other"), sb)
+        finally:
+            a.close()
+            o.close()
         b.stop()
     finally:
         b.kill_quietly()
