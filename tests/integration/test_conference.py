@@ -535,6 +535,29 @@ def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol, 
     hang_up(carol, relay, room_jid(name), sc)
 
 
+def test_one_user_on_two_devices_is_one_user_with_two_endpoints(relay, conf_prosody, carol):
+    name = new_room("twodev")
+    carol2 = coin_client(conf_prosody, "carol", "carol-second", True)
+    try:
+        start = mark(carol)
+        s1, _ = call(carol, room_jid(name))
+        s2, _ = call(carol2, room_jid(name))
+        ci = wait_info(carol, start, name,
+                       lambda ci: len(ci.findall(".//{%s}endpoint" % NS_CONFINFO)) == 2,
+                       "two endpoints")
+        users = ci.findall(".//{%s}user" % NS_CONFINFO)
+        assert len(users) == 1 and users[0].get("entity") == f"xmpp:carol@{DOMAIN}", \
+            ET.tostring(ci, encoding="unicode")
+        assert {e.get("entity") for e in users[0].findall("{%s}endpoint" % NS_CONFINFO)} == \
+            {f"xmpp:{carol.full_jid}", f"xmpp:{carol2.full_jid}"}
+        assert ci.find(".//{%s}user-count" % NS_CONFINFO).text == "1"
+        assert participant_count(carol, name) == 2     # disco counts sessions
+        hang_up(carol2, relay, room_jid(name), s2)
+        hang_up(carol, relay, room_jid(name), s1)
+    finally:
+        carol2.close()
+
+
 def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
     # Each change costs a document to every participant that takes them:
     # 40 changes within a second go out as a handful (coalesced, 200 ms).
