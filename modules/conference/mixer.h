@@ -54,8 +54,8 @@
  *     goes back to the shared encoder it has been silent for hangover_ms,
  *     so its mix-minus equalled the shared mix and both encoders coded the
  *     same signal.  Measured (test switch-no-glitch): through both
- *     switches what it decodes stays 40 dB or more below the signal away
- *     from what a listener on the shared encoder decodes; with a fresh
+ *     switches, what it decodes differs from what a listener on the shared
+ *     encoder decodes by 40 dB or more below the signal; with a fresh
  *     encoder instead of the copy the first frame is 3 dB off: a click.
  *   - Encoders: OPUS_APPLICATION_VOIP, mono 48 kHz, 20 ms, bitrate from the
  *     config (32 kb/s by default), complexity from the config, default 5:
