@@ -273,7 +273,7 @@ find_audio (const BfSessionMedia *offer, guint8 *pt)
  * other content (video, a second audio) is answered with senders 'none':
  * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
  * stay as offered (a partial accept would break clients that cannot take
- * one, and issue 14 turns video on with a content-modify later), and the
+ * one, and video can be turned on there later), and the
  * room neither forwards nor pays for video it does not mix. */
 static BfSessionMedia *
 build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_ext,
