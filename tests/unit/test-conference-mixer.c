@@ -29,6 +29,8 @@ typedef struct {
   guint32 ts;
   gboolean in_dtx;            /* a sender in DTX sends no 1-byte frames after the first */
   guint64 sample_clock;
+  guint frame;                /* samples per packet: 960 unless set */
+  guint pending;              /* samples of the current long packet so far */
   /* What it heard, decoded, one row per tick. */
   gint16 heard[MAX_TICKS][FRAME];
   gboolean got[MAX_TICKS];
@@ -77,12 +79,14 @@ client_free (Client *c)
   g_free (c);
 }
 
-/* The client's next 20 ms: a tone when talking, near-silence otherwise. */
+/* The client's next packet (c->frame samples, 20 ms unless set): a tone
+ * when talking, near-silence otherwise. */
 static gsize
 client_encode (Client *c, guint8 *pkt)
 {
-  gint16 pcm[FRAME];
-  for (guint n = 0; n < FRAME; n++)
+  guint frame = c->frame ? c->frame : FRAME;
+  gint16 pcm[5760];
+  for (guint n = 0; n < frame; n++)
     {
       double s = 0;
       if (c->talking)
@@ -97,15 +101,35 @@ client_encode (Client *c, guint8 *pkt)
       c->sample_clock++;
       pcm[n] = (gint16) CLAMP (s, -32768, 32767);
     }
-  opus_int32 len = opus_encode (c->enc, pcm, FRAME, pkt, 1500);
+  opus_int32 len = opus_encode (c->enc, pcm, frame, pkt, 1500);
   g_assert_cmpint (len, >, 0);
   return len;
+}
+
+/* A client sending 10 ms or 60 ms packets: what 20 ms of its time sends. */
+static void
+client_send_sized (Room *room, Client *c)
+{
+  c->pending += FRAME;
+  while (c->pending >= c->frame)
+    {
+      guint8 pkt[1500];
+      gsize len = client_encode (c, pkt);
+      cf_mixer_push (room->mixer, c->id, c->seq++, c->ts, pkt, len, c->level, c->level < 50, 0);
+      c->ts += c->frame;
+      c->pending -= c->frame;
+    }
 }
 
 /* Sends the client's next frame (or nothing in DTX, as senders do). */
 static void
 client_send (Room *room, Client *c)
 {
+  if (c->frame && c->frame != FRAME)
+    {
+      client_send_sized (room, c);
+      return;
+    }
   guint8 pkt[1500];
   gsize len = client_encode (c, pkt);
   guint32 ts = c->ts;
@@ -983,6 +1007,35 @@ test_celt_measured (void)
   room_free (room);
 }
 
+/* Senders of 10 ms and of 60 ms packets are mixed like 20 ms ones: the
+ * 10 ms pairs fill one tick, a 60 ms packet is decoded once for three. */
+static void
+test_frame_sizes (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 500, 6000);
+  Client *b = client_new (room, 1100, 6000);
+  Client *l = client_new (room, 2000, 0);
+  a->frame = 480;
+  b->frame = 2880;
+  a->talking = b->talking = TRUE;
+  a->level = b->level = 20;
+  room_run (room, 60);
+  CfMixerStats st;
+  cf_mixer_get_stats (room->mixer, &st);
+  g_assert_cmpuint (st.plc + st.fec + st.late + st.dropped_overflow + st.invalid, ==, 0);
+  /* a: 2 a tick; b: one every 3 ticks, about 56 ticks each. */
+  g_assert_cmpuint (st.decoded, <=, 2 * 60 + 60 / 3 + 2);
+  g_assert_cmpuint (st.decoded, >=, 2 * 50 + 50 / 3);
+  g_assert_cmpfloat (tone_db (l, 10, 60, 500), >, -20);
+  g_assert_cmpfloat (tone_db (l, 10, 60, 1100), >, -20);
+  g_assert_cmpfloat (tone_db (a, 10, 60, 1100), >, -20);
+  g_assert_cmpfloat (tone_db (a, 10, 60, 500), <, -55);
+  g_assert_cmpfloat (tone_db (b, 10, 60, 500), >, -20);
+  g_assert_cmpfloat (tone_db (b, 10, 60, 1100), <, -55);
+  room_free (room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -991,6 +1044,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mixer/opus-vad-real", test_opus_vad_real);
   g_test_add_func ("/conference-mixer/mix-minus", test_mix_minus);
   g_test_add_func ("/conference-mixer/saturation", test_saturation);
+  g_test_add_func ("/conference-mixer/frame-sizes", test_frame_sizes);
   g_test_add_func ("/conference-mixer/talkers-hangover", test_talkers_hangover);
   g_test_add_func ("/conference-mixer/talkers-vad", test_talkers_vad);
   g_test_add_func ("/conference-mixer/celt-measured", test_celt_measured);
