@@ -228,7 +228,8 @@ add_field (BfStanza *form, const char *var, const char *type, const char *label,
 }
 
 void
-cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name)
+cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
+                     gboolean with_count)
 {
   static const char *const features[] = {
     BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, "urn:xmpp:ping", CF_NS_COMMANDS, CF_NS_COIN,
@@ -249,7 +250,12 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name)
   for (guint i = 0; features[i]; i++)
     bf_stanza_set_attr (bf_stanza_add_child (query, "feature", NULL), "var", features[i]);
   /* XEP-0128: the count now (0 for a room nobody is in: it opens when
-   * called). */
+   * called); only to those who may join: how busy a room is, is theirs. */
+  if (!with_count)
+    {
+      bf_module_send (cf->module, reply);
+      return;
+    }
   form = bf_stanza_add_child (query, "x", CF_NS_DATA);
   bf_stanza_set_attr (form, "type", "result");
   add_field (form, "FORM_TYPE", "hidden", NULL, FORM_TYPE_ROOMINFO);

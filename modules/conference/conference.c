@@ -216,6 +216,15 @@ room_name_of (Conference *cf, const char *jid)
   return g_ascii_strdown (local, -1);
 }
 
+static gboolean
+domain_allowed (Conference *cf, const char *jid)
+{
+  g_autofree char *domain = NULL;
+
+  return jid != NULL && bf_jid_split (jid, NULL, &domain, NULL)
+         && bf_domain_list_contains ((const char *const *) cf->allow, domain);
+}
+
 static void
 conference_disco_items (BfModule *module, BfDiscoItems *items)
 {
@@ -223,6 +232,11 @@ conference_disco_items (BfModule *module, BfDiscoItems *items)
   GHashTableIter it;
   gpointer value;
 
+  /* Open rooms (and who is in them, by count) are for those who may join:
+   * a room's name can be private to the people it was given to. */
+  const char *from = bf_disco_items_get_from (items);
+  if (from == NULL || !domain_allowed (cf, from))
+    return;
   g_hash_table_iter_init (&it, cf->by_name);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -306,15 +320,6 @@ build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_e
         }
     }
   return answer;
-}
-
-static gboolean
-domain_allowed (Conference *cf, const char *jid)
-{
-  g_autofree char *domain = NULL;
-
-  return bf_jid_split (jid, NULL, &domain, NULL)
-         && bf_domain_list_contains ((const char *const *) cf->allow, domain);
 }
 
 static BfSessionDecision
@@ -503,7 +508,8 @@ conference_handle_stanza (BfModule *module, const BfStanza *stanza)
   if (query != NULL && g_strcmp0 (type, "get") == 0
       && bf_stanza_get_attr (query, "node") == NULL)
     {
-      cf_info_disco_reply (cf, stanza, name);
+      cf_info_disco_reply (cf, stanza, name,
+                           domain_allowed (cf, bf_stanza_get_attr (stanza, "from")));
       return TRUE;
     }
   return cf_moderation_handle (cf, stanza, name);

@@ -773,7 +773,13 @@ def test_reload_applies_conference_settings(fresh_prosody, tmp_path):
             b.wait_log("reload: [conference] allow-domains: localhost → example.org", 5)
             _, term = call(o, room_jid("keep"), expect="session-terminate")
             assert reason_of(term)[0] == "decline", dump(term)
-            assert participant_count(a, "keep") == 1
+            # Outside allow-domains, a room is not listed and shows no count
+            # (who may not join does not learn how busy it is).
+            assert room_jid("keep") not in open_rooms(o)
+            q = disco_info(o, room_jid("keep"))
+            assert q.find("{%s}x" % NS_DATA) is None, dump(q)
+            assert ("conference", "audio-video") in \
+                [(i.get("category"), i.get("type")) for i in q.findall("{%s}identity" % NS_DISCO_INFO)]
             # A bad value changes nothing.
             conf(**{"max-participants": "lots"})
             b.send_signal(signal.SIGHUP)
@@ -787,6 +793,7 @@ def test_reload_applies_conference_settings(fresh_prosody, tmp_path):
             b.send_signal(signal.SIGHUP)
             b.wait_log("reload: [conference] rooms: * → other", 5)
             assert participant_count(a, "keep") == 1
+            assert room_jid("keep") in open_rooms(o)
             hang_up(a, b, room_jid("keep"), sa)
             b.wait_log("room keep closed", 5)
             ids = disco_info(a, room_jid("keep")).findall("{%s}identity" % NS_DISCO_INFO)
