@@ -396,7 +396,12 @@ conference_offer (BfModule *module, BfSession *session)
                    (guint8) level_ext);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
   answer = build_answer (offer, audio, pt, level_ext, p, msid);
-  if (!bf_session_accept (session, answer, &error))
+  /* XEP-0298 §5: the room says it is the focus of a conference, so a
+   * client that knows the XEP shows a group call, not a 1:1 one. */
+  g_autoptr (BfStanza) focus = bf_stanza_new ("conference-info", CF_NS_COIN);
+  bf_stanza_set_attr (focus, "isfocus", "true");
+  BfStanza *extra[] = { focus, NULL };
+  if (!bf_session_accept_full (session, answer, extra, &error))
     {
       g_warning ("room %s: call %s: our answer was refused: %s", name, sid, error->message);
       bf_session_terminate (session, "failed-application", NULL);   /* ended() removes it */

@@ -341,6 +341,13 @@ def test_a_room_answers_with_opus_audio_level_and_its_own_ssrc(relay, alice):
     assert video.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA) == [], \
         dump(video)
 
+    # XEP-0298 §5: the room says it is a conference's focus, after the
+    # contents (the last child of <jingle/>).
+    children = list(accept.find(JINGLE))
+    focus = children[-1]
+    assert focus.tag == "{%s}conference-info" % NS_COIN, dump(accept)
+    assert focus.get("isfocus") == "true", dump(accept)
+
     relay.wait_log(f"room {name}: call {sid} joined (participants: 1)", 5)
     hang_up(alice, relay, room_jid(name), sid)
     relay.wait_log(f"room {name} closed", 5)
