@@ -10,6 +10,7 @@
 #define Q15 32768
 #define MAX_LOSS 30                 /* beyond, FEC costs the primary coding more than it saves */
 #define PLC_MAX_FRAMES 5            /* then a missing stream is silence */
+#define PRIVATE_HOLD_TICKS 2        /* a muted talker on its own encoder: > the look-ahead */
 #define INCUMBENT_BONUS 10.0f       /* dB of loudness a talker is ahead by */
 #define VOICED_LEVEL 50             /* RFC 6464: louder than -50 dBov is voice */
 #define VAD_LOUDNESS 90.0f          /* a SILK VAD flag without a level: -37 dBov */
@@ -49,6 +50,13 @@ typedef struct {
   gboolean contributor;     /* in this tick's sum (talker, or fading out) */
   gboolean was_contributor;
   gboolean private_enc;     /* listened to its own encoder last tick */
+  gboolean own_enc;         /* listens to its own encoder this tick */
+  /* Ticks it stays on its own encoder, adding nothing, after being cut
+   * at once (muted while talking): the shared encoder's look-ahead still
+   * holds the last tick's sum, its voice in it, so moving it to the
+   * shared stream at once let it hear itself for ~20 ms (e2e mute test,
+   * -22 dB). */
+  guint private_hold;
   gint gain_from, gain_to;  /* Q15, over this tick's frame */
 
   /* Decoding (contributors only): the packet decoded last, whole. */
@@ -270,7 +278,11 @@ cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted)
     return;
   p->muted = muted;
   if (muted)
-    drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
+    {
+      if (p->contributor || p->talker)
+        p->private_hold = PRIVATE_HOLD_TICKS;
+      drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
+    }
 }
 
 void
@@ -634,6 +646,16 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       p->was_contributor = p->contributor;
       p->contributor = p->talker
           || (p->was_talker && !p->muted && mixer->tick - p->last_voiced_tick <= 1);
+      p->own_enc = p->contributor;
+      if (!p->contributor && p->private_hold > 0 && p->enc != NULL)
+        {
+          /* Cut, but still on its own encoder: hears the sum, adds nothing. */
+          p->private_hold--;
+          p->own_enc = TRUE;
+          memset (p->contrib, 0, sizeof p->contrib);
+          continue;
+        }
+      p->private_hold = p->contributor ? p->private_hold : 0;
       if (!p->contributor)
         {
           if (p->listener_loss > (guint) shared_loss)
@@ -659,7 +681,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
   for (guint i = 0; i < parts->len; i++)
     {
       Participant *p = parts->pdata[i];
-      if (!p || !p->contributor)
+      if (!p || !p->own_enc)
         continue;
       if (!p->private_enc)
         {
@@ -698,8 +720,8 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       Participant *p = parts->pdata[i];
       if (!p || p->removed || p->fresh)
         continue;
-      p->private_enc = p->contributor;
-      const Encoder *enc = p->contributor ? p->enc : &mixer->shared;
+      p->private_enc = p->own_enc;
+      const Encoder *enc = p->own_enc ? p->enc : &mixer->shared;
       if (enc->len > 0)
         {
           mixer->stats.frames_out++;

@@ -460,15 +460,12 @@ def test_muted_participant_disappears_for_everyone(room):
             problems.append(f"{lis}: 600 Hz gone {table[lis]['gone_after_s']} s after mute")
         if back is None or back - unmute > JOIN_LEAVE_S:
             problems.append(f"{lis}: 600 Hz back {table[lis]['back_after_s']} s after unmute")
-    # Found when written (main at 11d9322): w600 hears its own tone for one
-    # packet as it mutes: -30 dB in a 100 ms window; in 10 ms windows about
-    # 20 ms peaking at -22 dB (5 dB under its sent level), 10-35 ms after
-    # the session-info went out; nothing at the unmute. cf_mixer_set_muted() drops the
-    # talker at once, so that very tick w600 is moved to the shared
-    # encoder, whose lookahead still holds the previous tick's mix, which
-    # had w600's voice in it. A muted talker would need to stay on its
-    # private encoder (its gain 0) for a tick before it joins the shared
-    # stream, as a talker leaving on its own does after its hangover.
+    # Found when written (main at 11d9322): w600 heard its own tone for one
+    # packet as it muted: in 10 ms windows about 20 ms peaking at -22 dB,
+    # 10-35 ms after the session-info. cf_mixer_set_muted() moved it to the
+    # shared encoder that very tick, whose look-ahead still held the
+    # previous tick's sum with w600's voice in it; the mixer now keeps a
+    # muted talker on its own encoder for two more ticks.
     walls, own = ta.sliding_levels(room.recs["w600"], [600], WIN, HOP, mute - 1.0, unmute + 2.0)
     leaks = [(round(t - mute, 2), round(float(v), 1)) for t, v in zip(walls, own[600])
              if v > OWN_SLIDING_MAX_DB]
