@@ -27,9 +27,9 @@ then one measured window):
   mixes; audiolevel_ext on), participants joined as AudioBridge's plain
   RTP participants ("rtp": {ip, port, payload_type 111, audiolevel_ext 1})
   over its HTTP API on 127.0.0.1; Janus mixes plain RTP here, belfry
-  SRTP.  CPU: every thread of the Janus process (its mixer thread, one
-  encoder and one RTP thread per participant; the mixer thread alone
-  printed beside it).
+  SRTP.  CPU: every thread of the Janus process (the room's mixer thread
+  and the per-participant threads; the mixer thread alone printed beside
+  it).  The room is destroyed after its row.
 
 Figures per row: CPU-ms per participant-second (the measured CPU over N x
 window seconds), the same per silent participant where it can be told
@@ -114,7 +114,8 @@ class Janus:
     timeout."""
     name = "janus"
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, rate=48000):
+        self.rate = rate
         if not (JANUS_LIB / "plugins/libjanus_audiobridge.so").exists():
             raise RuntimeError("Janus AudioBridge not installed (Debian janus; scripts/setup.sh)")
         self.port = _free_port()
@@ -199,7 +200,7 @@ admin: {{ admin_http = false }}
         self.rooms += 1
         room = 9000 + self.rooms
         h = self.attach()
-        r = self.message(h, {"request": "create", "room": room, "sampling_rate": 48000,
+        r = self.message(h, {"request": "create", "room": room, "sampling_rate": self.rate,
                              "audiolevel_ext": True, "allow_rtp_participants": True,
                              "permanent": False})
         data = r.get("plugindata", {}).get("data", {})
@@ -229,7 +230,11 @@ admin: {{ admin_http = false }}
                     raise RuntimeError(f"janus: join: {data}")
         raise RuntimeError("janus: no joined event")
 
-    def leave_all(self, handles):
+    def leave_all(self, room, handles):
+        try:
+            self.message(handles[0], {"request": "destroy", "room": room})
+        except (OSError, IndexError):
+            pass
         for h in handles:
             try:
                 self.post(f"/{self.session}/{h}", {"janus": "detach"})
@@ -239,10 +244,10 @@ admin: {{ admin_http = false }}
     def watch(self):
         return schedstat_files(self.proc.pid)
 
-    def mixer_watch(self):
-        """The AudioBridge mixer threads (comm "mixer <room>")."""
+    def mixer_watch(self, room):
+        """The room's AudioBridge mixer thread (comm "mixer <room>")."""
         return [f"/proc/{self.proc.pid}/task/{t}/schedstat" for t in tasks(self.proc.pid)
-                if thread_comm(self.proc.pid, t).startswith("mixer")]
+                if thread_comm(self.proc.pid, t) == f"mixer {room}"]
 
     def close(self):
         if self.proc.poll() is None:
@@ -293,7 +298,7 @@ class Belfry:
     participants are XMPP clients alice@localhost/pI, one per participant."""
     name = "belfry"
 
-    def __init__(self, tmp, nmax):
+    def __init__(self, tmp, nmax, echo=False):
         import harness
         self.h = harness
         self.prosody = harness.Prosody(users=bench_call.bench_users(harness))
@@ -305,12 +310,15 @@ class Belfry:
                   "limits": {"max-sessions-per-jid": "0"},
                   "conference": {"rooms": "*", "max-participants": str(max(50, nmax)),
                                  "allow-domains": "*"}}
+        if echo:
+            del groups["conference"]
         self.belfry = harness.Belfry(tmp / "belfry-conf", port=self.prosody.component_port,
-                                     modules="conference", groups=groups)
+                                     modules="echo" if echo else "conference", groups=groups)
         self.belfry.start()
         subprocess.run(["taskset", "-a", "-p", "-c", "0", str(self.belfry.pid)], check=True,
                        capture_output=True)
         self.rooms = 0
+        self.echo = echo
 
     def client(self, k, sink):
         while len(self.clients) <= k:
@@ -335,7 +343,7 @@ class BelfryRoom:
 
     def __init__(self, bf, load, room, n, timeout=60):
         self.sids = {}
-        self.room_jid = f"{room}@relay.localhost"
+        self.room_jid = "echo@relay.localhost" if bf.echo else f"{room}@relay.localhost"
         state = {i: {"cands": [], "keyed": False} for i in range(n)}
         for i in range(n):
             load.send(f"part {i}")
@@ -508,7 +516,10 @@ def run_row(target, load_exe, tmp, n, all_talk, seconds, warmup, floor_us):
         load.wait(lambda l: l == "started", 5, "started")
         time.sleep(warmup)
         watch = target.watch()
-        extra = target.mixer_watch() if target.name == "janus" else []
+        # beside the headline figure: Janus' mixer thread alone, belfry's
+        # whole process (mixing done anywhere but the room's worker shows)
+        extra = (target.mixer_watch(room) if target.name == "janus"
+                 else schedstat_files(target.belfry.pid))
         kv, listeners = run_window(load, watch, extra, seconds, len(sample))
         load.send("stop")
         # mix-minus: the sampled listeners' audio
@@ -540,7 +551,7 @@ def run_row(target, load_exe, tmp, n, all_talk, seconds, warmup, floor_us):
         return r
     finally:
         if target.name == "janus":
-            target.leave_all(handles)
+            target.leave_all(room, handles)
         elif room is not None:
             try:
                 room.leave(target, n)
@@ -584,6 +595,11 @@ def main():
     ap.add_argument("--rooms", default="10,25,50,50all")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--janus-rate", type=int, default=48000,
+                    help="AudioBridge's mixing rate (its default is 16000)")
+    ap.add_argument("--echo", action="store_true",
+                    help="belfry rows call echo@ instead of a room (checks the load's set-up "
+                         "and pacing; every listener then hears only itself: the checks fail)")
     a = ap.parse_args()
     bench_call.enter_private_netns()
     if a.quick:
@@ -599,9 +615,9 @@ def main():
     targets = []
     try:
         if "janus" in only:
-            targets.append(Janus(tmp))
+            targets.append(Janus(tmp, a.janus_rate))
         if "belfry" in only:
-            targets.append(Belfry(tmp, max(n for n, _ in rows)))
+            targets.append(Belfry(tmp, max(n for n, _ in rows), a.echo))
         for n, all_talk in rows:
             for t in targets:
                 res[(t.name, n, all_talk)] = run_row(t, exe, tmp, n, all_talk, a.seconds,
@@ -610,7 +626,7 @@ def main():
         for t in targets:
             t.close()
     report(res, rows, [t.name for t in targets], a.seconds, floor)
-    bad = [k for k, r in res.items() if not r["ok"]]
+    bad = [k for k, r in res.items() if not r["ok"] and k[0] == "belfry"]
     return 1 if bad else 0
 
 
@@ -633,8 +649,8 @@ def report(res, rows, names, seconds, floor):
             lat = (f"{r['lat_ms']:.0f} / {r['lat_p95_ms']:.0f} ms ({r['onsets']})"
                    if r["lat_ms"] is not None else "–")
             cpu = f"{r['cpu_ms_ps']:.2f}"
-            if name == "janus":
-                cpu += f" (mixer thread {r['extra_ms_ps']:.2f})"
+            cpu += (f" (room mixer thread {r['extra_ms_ps']:.2f})" if name == "janus"
+                    else f" (process {r['extra_ms_ps']:.2f})")
             checks = "ok" if r["ok"] else "FAIL: " + "; ".join(
                 f"p{i} {t}" for i, ok, t in r["checks"] if not ok)
             print(f"| N = {n}{', all talking' if all_talk else ', 3 talkers'} | {name} | {cpu} | "
