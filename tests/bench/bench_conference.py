@@ -32,10 +32,12 @@ then one measured window):
   it).  The room is destroyed after its row.
 
 Figures per row: CPU-ms per participant-second (the measured CPU over N x
-window seconds), the same per silent participant where it can be told
-apart (belfry: (CPU of the 3-talker room at N - at N=10) / (N - 10) per
-second), loss (the mixer's outgoing sequence gaps seen by every
-participant), onset latency (a talker's first speech packet sent -> the
+window seconds); what one more silent participant costs ((CPU of the
+3-talker room at N - of the next smaller 3-talker room) / the
+participants added, per second); loss (the mixer's outgoing sequence
+gaps seen by every participant) and frames missing (20 ms frames of the
+RTP timestamp span every participant received that did not come: skipped
+ticks or DTX from the mixer); onset latency (a talker's first speech packet sent -> the
 first packet in which a listener hears its tone at > -40 dBFS; the same
 measured with two participants sending straight to each other is
 subtracted: the codec's look-ahead and the 20 ms detection granularity),
@@ -54,7 +56,7 @@ compare the ratios of one run.
 import argparse
 import json
 import os
-import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,8 +68,8 @@ from xml.sax.saxutils import quoteattr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_call  # noqa: E402  (Load, Jingle, netns, schedstat helpers)
-from bench_call import (NS_JINGLE, NS_RTP, NS_ICE, NS_DTLS, log, q,  # noqa: E402
-                        schedstat_files, thread_comm, tasks)
+from bench_call import (NS_JINGLE, NS_RTP, log, q, schedstat_files,  # noqa: E402
+                        thread_comm, tasks)
 
 REPO = Path(__file__).resolve().parents[2]
 NS_HDREXT = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0"
@@ -319,12 +321,16 @@ class Belfry:
                        capture_output=True)
         self.rooms = 0
         self.echo = echo
+        self.sink = _Sink()
 
     def client(self, k, sink):
+        """Participant k's XMPP client (kept across rows; its Jingle
+        requests go to the current row's load)."""
+        self.sink.queue = sink
         while len(self.clients) <= k:
             i = len(self.clients)
             self.clients.append(bench_call.Jingle(self.h, self.prosody, "alice", f"p{i}",
-                                                  sink, f"p{i}"))
+                                                  self.sink, f"p{i}"))
         return self.clients[k]
 
     def watch(self):
@@ -336,6 +342,14 @@ class Belfry:
         if self.belfry and self.belfry.running():
             self.belfry.terminate()
         self.prosody.close()
+
+
+class _Sink:
+    def __init__(self):
+        self.queue = None
+
+    def put(self, item):
+        self.queue.put(item)
 
 
 class BelfryRoom:
@@ -392,7 +406,7 @@ class BelfryRoom:
                         st["keyed"] = True
                         pending.discard(i)
                     continue
-                who, el = ev[1], ev[2]
+                el = ev[2]
                 j = el.find(q(NS_JINGLE, "jingle"))
                 i = by_sid.get(j.get("sid"))
                 if i is None:
@@ -452,6 +466,7 @@ def run_window(load, watch, extra_watch, seconds, n_listeners):
         d = dict(p.split("=", 1) for p in parts[2:])
         listeners[int(parts[1])] = {
             "received": int(d["received"]), "expected": int(d["expected"]),
+            "frames": int(d["frames"]),
             "lat": [int(x) for x in d["lat_us"].split(",")] if d["lat_us"] != "-" else []}
     kv["extra_cpu_ns"] = extra1 - extra0
     return kv, listeners
@@ -529,6 +544,9 @@ def run_row(target, load_exe, tmp, n, all_talk, seconds, warmup, floor_us):
             others = [tone(talkers.index(k)) for k in talkers if k != i]
             ok, txt = fft_check(f"{tmp}/{target.name}-{n}{'all' if all_talk else ''}-{i}.pcm",
                                 own, others, all_talk)
+            li = listeners.get(i, {})
+            if li.get("frames") and li["received"] < li["frames"]:
+                txt += f", {li['frames'] - li['received']} of {li['frames']} frames missing"
             checks.append((i, ok, txt))
         lats = [x for li in listeners.values() for x in li["lat"]]
         rx = kv.get("received", 0)
@@ -538,6 +556,10 @@ def run_row(target, load_exe, tmp, n, all_talk, seconds, warmup, floor_us):
              "cpu_ms_ps": kv["target_cpu_ns"] / 1e6 / (n * secs),
              "extra_ms_ps": kv["extra_cpu_ns"] / 1e6 / (n * secs),
              "loss": (exp - rx) / exp if exp else 1.0,
+             # 20 ms frames of the window's RTP timestamp span not received
+             # (skipped ticks, or DTX from the mixer: silence left to the
+             # receiver) -- beside loss, which counts sequence gaps only
+             "missing": (kv.get("frames", 0) - rx) / kv["frames"] if kv.get("frames") else 1.0,
              "out_pps": rx / (n * secs),
              "in_pps": kv.get("sent", 0) / (n * secs),
              "lat_ms": (statistics.median(lats) - floor_us) / 1000 if lats else None,
@@ -594,16 +616,20 @@ def main():
     ap.add_argument("--only", default="belfry,janus")
     ap.add_argument("--rooms", default="10,25,50,50all")
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--warmup", type=float, default=6.0,
+                    help="s between the last participant's set-up and the window (belfry's "
+                         "ICE agents keep checking for ~5 s after set-up)")
     ap.add_argument("--janus-rate", type=int, default=48000,
                     help="AudioBridge's mixing rate (its default is 16000)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the listeners' decoded audio and the logs (printed path)")
     ap.add_argument("--echo", action="store_true",
                     help="belfry rows call echo@ instead of a room (checks the load's set-up "
                          "and pacing; every listener then hears only itself: the checks fail)")
     a = ap.parse_args()
     bench_call.enter_private_netns()
     if a.quick:
-        a.rooms, a.seconds = "10,50", 3.0
+        a.rooms, a.seconds, a.warmup = "10,50", 3.0, 3.0
     rows = [ROWS[x] for x in a.rooms.split(",")]
     only = a.only.split(",")
     exe = executable()
@@ -625,6 +651,10 @@ def main():
     finally:
         for t in targets:
             t.close()
+        if a.keep:
+            log(f"audio and logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     report(res, rows, [t.name for t in targets], a.seconds, floor)
     bad = [k for k, r in res.items() if not r["ok"] and k[0] == "belfry"]
     return 1 if bad else 0
@@ -633,19 +663,24 @@ def main():
 def report(res, rows, names, seconds, floor):
     print(f"\nConference rooms, {seconds:.0f} s windows, mixer on CPU 0, load on CPU 1 "
           f"(onset latency floor {floor / 1000:.1f} ms subtracted)")
-    print("| room | mixer | CPU-ms per participant-second | silent participant | loss | "
-          "added latency (median / p95) | out pkts/s per listener | mix-minus (FFT) |")
+    print("| room | mixer | CPU-ms per participant-second | one more silent participant | "
+          "loss (seq) / frames missing (RTP ts) | added onset latency (median / p95, onsets) | "
+          "pkts/s to each listener | mix-minus (FFT) |")
     print("|---|---|---|---|---|---|---|---|")
-    base = {name: res.get((name, 10, False)) for name in names}
     for n, all_talk in rows:
         for name in names:
             r = res.get((name, n, all_talk))
             if r is None:
                 continue
-            b = base[name]
+            # what one more silent participant costs: the CPU of this
+            # 3-talker room less that of the next smaller one, per added
+            # participant (per second)
+            smaller = [m for m, al in rows if not al and m < n and (name, m, False) in res]
             silent = "–"
-            if not all_talk and b and n > 10:
-                silent = f"{(r['cpu_ms_ps'] * n - b['cpu_ms_ps'] * 10) / (n - 10):.2f}"
+            if not all_talk and smaller:
+                m = max(smaller)
+                b = res[(name, m, False)]
+                silent = f"{(r['cpu_ms_ps'] * n - b['cpu_ms_ps'] * m) / (n - m):.2f}"
             lat = (f"{r['lat_ms']:.0f} / {r['lat_p95_ms']:.0f} ms ({r['onsets']})"
                    if r["lat_ms"] is not None else "–")
             cpu = f"{r['cpu_ms_ps']:.2f}"
@@ -654,7 +689,8 @@ def report(res, rows, names, seconds, floor):
             checks = "ok" if r["ok"] else "FAIL: " + "; ".join(
                 f"p{i} {t}" for i, ok, t in r["checks"] if not ok)
             print(f"| N = {n}{', all talking' if all_talk else ', 3 talkers'} | {name} | {cpu} | "
-                  f"{silent} | {r['loss']:.3%} | {lat} | {r['out_pps']:.1f} | {checks} |")
+                  f"{silent} | {r['loss']:.2%} / {r['missing']:.2%} | {lat} | {r['out_pps']:.1f} | "
+                  f"{checks} |")
     for n, all_talk in rows:
         a, b = res.get(("belfry", n, all_talk)), res.get(("janus", n, all_talk))
         if a and b and b["cpu_ms_ps"] > 0:

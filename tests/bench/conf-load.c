@@ -31,7 +31,9 @@
  * Every participant starts at its own phase within the 20 ms (real
  * clients are not synchronised).
  *
- * What a participant receives is counted (packets, sequence gaps: loss);
+ * What a participant receives is counted (packets, sequence gaps: loss;
+ * the RTP timestamp span in 20 ms frames: frames the mixer skipped, or
+ * left to the receiver's DTX/PLC, without a sequence gap);
  * a "listen"ing participant also decodes it (libopus) into a raw s16le
  * 48 kHz file the driver checks by FFT (every talker heard, its own tone
  * absent), and per 20 ms frame takes the power of each talker's tone
@@ -61,9 +63,10 @@
  *                          DTLS in ice mode: a participant not keyed yet
  *                          sends once it is)
  *   window SECONDS         a measured window from now: "window-start",
- *                          "window-end", then "window-report K=V ...",
+ *                          "window-end", then "window-report K=V ..." (expected: by
+ *                          sequence numbers; frames: by RTP timestamps),
  *                          per listener "listener I received=N
- *                          expected=N onsets=N lat_us=A,B,..." and
+ *                          expected=N frames=N onsets=N lat_us=A,B,..." and
  *                          "window-done"
  *   stop | stats | quit
  * Lines out, besides: "ports per-participant max N" first, "I
@@ -163,6 +166,8 @@ typedef struct {
   guint64 received, bad;
   guint64 w_received, w_first_ext, w_last_ext, w_ext;
   gboolean w_got;
+  guint32 w_first_ts, ts_hi;         /* RTP timestamps in the window: first, highest */
+  guint64 w_ts_span;                 /* highest - first, unwrapped */
   guint64 ext_seq;                   /* extended highest sequence */
   /* listening */
   OpusDecoder *dec;
@@ -853,10 +858,18 @@ handle_media (Part *p, guint8 *d, gsize len, gint64 t)
     }
   if (L.measuring && t >= L.ws_ns && t < L.we_ns)
     {
+      guint32 ts = get32 (d + 4);
       if (!p->w_got)
         {
           p->w_got = TRUE;
           p->w_first_ext = p->ext_seq;
+          p->w_first_ts = p->ts_hi = ts;
+          p->w_ts_span = 0;
+        }
+      else if ((gint32) (ts - p->ts_hi) > 0)
+        {
+          p->w_ts_span += ts - p->ts_hi;
+          p->ts_hi = ts;
         }
       p->w_last_ext = p->ext_seq;
       p->w_received++;
@@ -957,22 +970,26 @@ static void
 window_report (void)
 {
   double secs = (L.we_ns - L.ws_ns) / 1e9;
-  guint64 rx = 0, expected = 0, bad = 0;
+  guint64 rx = 0, expected = 0, bad = 0, frames = 0;
   for (guint k = 0; k < L.n_parts; k++)
     {
       Part *p = L.parts[k];
       rx += p->w_received;
       bad += p->bad;
       if (p->w_got)
-        expected += p->w_last_ext - p->w_first_ext + 1;
+        {
+          expected += p->w_last_ext - p->w_first_ext + 1;
+          frames += p->w_ts_span / FRAME + 1;
+        }
     }
   say ("window-report seconds=%.3f parts=%u sent=%" G_GUINT64_FORMAT " sent_bytes=%" G_GUINT64_FORMAT
        " talk_sent=%" G_GUINT64_FORMAT " silent_sent=%" G_GUINT64_FORMAT
-       " received=%" G_GUINT64_FORMAT " expected=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT
+       " received=%" G_GUINT64_FORMAT " expected=%" G_GUINT64_FORMAT " frames=%" G_GUINT64_FORMAT
+       " bad=%" G_GUINT64_FORMAT
        " target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
        " send_fail=%" G_GUINT64_FORMAT,
        secs, L.n_parts, L.w_sent, L.w_sent_bytes, L.w_talk_sent, L.w_silent_sent, rx, expected,
-       bad, L.cpu1 - L.cpu0, L.self1 - L.self0, L.send_fail);
+       frames, bad, L.cpu1 - L.cpu0, L.self1 - L.self0, L.send_fail);
   for (guint k = 0; k < L.n_parts; k++)
     {
       Part *p = L.parts[k];
@@ -984,8 +1001,9 @@ window_report (void)
       for (guint j = 0; j < p->n_lat; j++)
         g_string_append_printf (s, "%s%u", j ? "," : "", p->lat_us[j]);
       say ("listener %u received=%" G_GUINT64_FORMAT " expected=%" G_GUINT64_FORMAT
-           " onsets=%u lat_us=%s", p->idx, p->w_received,
-           p->w_got ? p->w_last_ext - p->w_first_ext + 1 : 0, p->n_lat, s->len ? s->str : "-");
+           " frames=%" G_GUINT64_FORMAT " onsets=%u lat_us=%s", p->idx, p->w_received,
+           p->w_got ? p->w_last_ext - p->w_first_ext + 1 : 0,
+           p->w_got ? p->w_ts_span / FRAME + 1 : 0, p->n_lat, s->len ? s->str : "-");
       g_string_free (s, TRUE);
     }
   say ("window-done");
