@@ -21,6 +21,8 @@ struct _BfModule {
   gpointer data;
   GDestroyNotify data_destroy;
   BfModuleReloadFunc reload;
+  BfModuleLocalpartFunc claim;      /* bf_module_set_localpart_func */
+  BfModuleDiscoItemsFunc items;     /* bf_module_set_disco_items_func */
 };
 
 struct _BfModules {
@@ -152,6 +154,19 @@ module_error (const BfConfig *config, GError **error, const char *format, ...)
                config->path, msg);
 }
 
+/* The module that lists @localpart exactly, or NULL. */
+static BfModule *
+find_listed (BfModules *modules, const char *localpart)
+{
+  for (guint i = 0; i < modules->list->len; i++)
+    {
+      BfModule *mod = g_ptr_array_index (modules->list, i);
+      if (mod->info->localparts && g_strv_contains (mod->info->localparts, localpart))
+        return mod;
+    }
+  return NULL;
+}
+
 static gboolean
 check_info (BfModules *modules, const BfModuleInfo *info, const char *name,
             const char *where, GError **error)
@@ -197,7 +212,9 @@ check_info (BfModules *modules, const BfModuleInfo *info, const char *name,
                         name, lp);
           return FALSE;
         }
-      BfModule *other = bf_modules_find_localpart (modules, lp);
+      /* Only an exact listing conflicts: "*" and claims yield to it, in
+       * whatever order the modules load. */
+      BfModule *other = find_listed (modules, lp);
       if (other)
         {
           module_error (modules->config, error,
@@ -332,6 +349,55 @@ bf_module_get_reload_func (BfModule *module)
   return module->reload;
 }
 
+void
+bf_module_set_localpart_func (BfModule *module, BfModuleLocalpartFunc func)
+{
+  module->claim = func;
+}
+
+void
+bf_module_set_disco_items_func (BfModule *module, BfModuleDiscoItemsFunc func)
+{
+  module->items = func;
+}
+
+static gboolean is_module_address (BfModule *module, const char *jid);
+
+struct _BfDiscoItems {
+  BfModule *module;
+  BfStanza *query;      /* the disco#items <query/> being answered */
+  guint *count;         /* items in it so far, all modules together */
+};
+
+gboolean
+bf_disco_items_add (BfDiscoItems *items, const char *jid, const char *name)
+{
+  g_return_val_if_fail (items != NULL && jid != NULL, FALSE);
+  if (*items->count >= BF_DISCO_ITEMS_MAX)
+    return FALSE;
+  if (!is_module_address (items->module, jid))
+    {
+      g_warning ("module %s listed %s in disco#items: not one of its addresses",
+                 items->module->info->name, jid);
+      return TRUE;
+    }
+  BfStanza *item = bf_stanza_add_child (items->query, "item", NULL);
+  bf_stanza_set_attr (item, "jid", jid);
+  if (name)
+    bf_stanza_set_attr (item, "name", name);
+  (*items->count)++;
+  return TRUE;
+}
+
+void
+bf_module_add_disco_items (BfModule *module, BfStanza *query, guint *count)
+{
+  if (module->items == NULL || *count >= BF_DISCO_ITEMS_MAX)
+    return;
+  BfDiscoItems items = { module, query, count };
+  module->items (module, &items);
+}
+
 guint
 bf_modules_count (BfModules *modules)
 {
@@ -347,17 +413,24 @@ bf_modules_nth (BfModules *modules, guint index)
 BfModule *
 bf_modules_find_localpart (BfModules *modules, const char *localpart)
 {
-  BfModule *any = NULL;
+  /* An exact listing wins, then a module's claim, then "*" (module.h). */
+  BfModule *mod = find_listed (modules, localpart);
+  if (mod)
+    return mod;
   for (guint i = 0; i < modules->list->len; i++)
     {
-      BfModule *mod = g_ptr_array_index (modules->list, i);
-      if (mod->info->localparts && g_strv_contains (mod->info->localparts, localpart))
+      mod = g_ptr_array_index (modules->list, i);
+      if (mod->claim && mod->initialized && mod->claim (mod, localpart))
         return mod;
-      if (any == NULL && mod->info->localparts
-          && g_strv_contains (mod->info->localparts, BF_MODULE_ANY_LOCALPART))
-        any = mod;
     }
-  return any;
+  for (guint i = 0; i < modules->list->len; i++)
+    {
+      mod = g_ptr_array_index (modules->list, i);
+      if (mod->info->localparts
+          && g_strv_contains (mod->info->localparts, BF_MODULE_ANY_LOCALPART))
+        return mod;
+    }
+  return NULL;
 }
 
 BfModule *

@@ -116,6 +116,7 @@ domain_disco_items (BfRouter *r, const BfStanza *iq)
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
   BfStanza *q = bf_stanza_add_child (reply, "query", BF_NS_DISCO_ITEMS);
   guint n = bf_modules_count (r->modules);
+  guint count = 0;
   for (guint i = 0; i < n; i++)
     {
       const BfModuleInfo *info = bf_module_get_info_struct (bf_modules_nth (r->modules, i));
@@ -127,8 +128,11 @@ domain_disco_items (BfRouter *r, const BfStanza *iq)
           g_autofree char *jid = g_strconcat (info->localparts[j], "@", r->domain, NULL);
           bf_stanza_set_attr (item, "jid", jid);
           bf_stanza_set_attr (item, "name", info->description ? info->description : info->name);
+          count++;
         }
     }
+  for (guint i = 0; i < n; i++)
+    bf_module_add_disco_items (bf_modules_nth (r->modules, i), q, &count);
   send (r, reply);
 }
 

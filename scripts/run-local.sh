@@ -5,7 +5,7 @@
 #
 # Installs the Debian packages (scripts/setup.sh), builds belfry, starts a
 # private Prosody (VirtualHost "localhost", Component "relay.localhost") and
-# belfry with the echo, proxy65 and call modules, registers two demo accounts
+# belfry with the echo, proxy65, call and conference modules, registers two demo accounts
 # and prints how to connect.  Prosody's http port also serves the call page
 # (examples/call-page, bundled with tests/e2e's StanzaJS and esbuild): open
 # it in a browser on this machine to watch a call.  Stays in the foreground:
@@ -297,9 +297,14 @@ port = $comp_port
 secret-file = $bdir/secret
 
 [modules]
-load = echo;proxy65;call
+load = echo;proxy65;call;conference
 
 [echo]
+
+# Group calls: call team@relay.localhost (or any other name) from two
+# clients or tabs; each hears the other through the room.
+[conference]
+allow-domains = localhost
 
 # Calls between users of localhost through the relay:
 # call bob\\40localhost@relay.localhost to reach bob@localhost.

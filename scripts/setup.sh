@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libexpat1-dev libssl-dev libnice-dev libsrtp2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev
+  libopus-dev   # the conference mixer (modules/conference)
   # media runtime (GStreamer pipelines, webrtcbin peers in tests)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools

@@ -181,6 +181,34 @@ typedef gboolean (*BfModuleReloadFunc) (BfModule *module, BfConfigGroup *config,
                                         GError **error);
 void bf_module_set_reload_func (BfModule *module, BfModuleReloadFunc func);
 
+/* --- Addresses chosen at run time --- *
+ * Added without an API version bump: a module that never calls these is
+ * unchanged.  A module whose addresses cannot be listed in
+ * BfModuleInfo.localparts (a conference: any room name a caller picks)
+ * claims them with a predicate, set from init().  For a localpart that no
+ * module lists exactly, the core asks each module that set one, in load
+ * order, and hands the address to the first that says TRUE; only then to
+ * the module that takes every address ("*", the call relay).  So a module
+ * listing "echo" keeps echo@, and a predicate refusing escaped JIDs
+ * ("\40") leaves those to the relay.  The predicate runs on the main
+ * thread for every stanza to such an address: pure and quick, no I/O. */
+typedef gboolean (*BfModuleLocalpartFunc) (BfModule *module, const char *localpart);
+void bf_module_set_localpart_func (BfModule *module, BfModuleLocalpartFunc func);
+
+/* disco#items on the component's domain lists the localparts modules
+ * list; a module with addresses of its own making (open rooms) adds them
+ * here: @func runs on the main thread for each such query and calls
+ * bf_disco_items_add() for each item.  The core bounds the answer
+ * (BF_DISCO_ITEMS_MAX items in all); bf_disco_items_add() returns FALSE
+ * once it is full, and the module stops. */
+#define BF_DISCO_ITEMS_MAX 500
+typedef struct _BfDiscoItems BfDiscoItems;
+typedef void (*BfModuleDiscoItemsFunc) (BfModule *module, BfDiscoItems *items);
+void bf_module_set_disco_items_func (BfModule *module, BfModuleDiscoItemsFunc func);
+/* @jid: an address of the module's (checked: its domain and a localpart
+ * the module is handed); @name: a human-readable name, or NULL. */
+gboolean bf_disco_items_add (BfDiscoItems *items, const char *jid, const char *name);
+
 /* --- Randomness --- *
  * From the kernel's CSPRNG (getrandom(2)): for ids and SSRCs a peer must
  * not predict (g_random_* is not meant for that).  Any thread. */

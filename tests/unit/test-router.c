@@ -1077,6 +1077,124 @@ test_send_presence_any_localpart (void)
   state_clear ();
 }
 
+/* --- addresses chosen at run time (bf_module_set_localpart_func) --- */
+
+static guint claim_handled;
+static guint claim_items;   /* how many rooms claimmod lists */
+
+/* Claims "room-*" localparts, never an escaped JID: rooms of a conference. */
+static gboolean
+claim_localpart (BfModule *module, const char *localpart)
+{
+  return g_str_has_prefix (localpart, "room-") && strstr (localpart, "\\40") == NULL;
+}
+
+static void
+claim_disco_items (BfModule *module, BfDiscoItems *items)
+{
+  /* not its own: refused (logged), the rest still listed */
+  g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
+  g_assert_true (bf_disco_items_add (items, "svc@" DOMAIN, "taken"));
+  g_test_assert_expected_messages ();
+  for (guint i = 0; i < claim_items; i++)
+    {
+      g_autofree char *jid = g_strdup_printf ("room-%u@" DOMAIN, i);
+      if (!bf_disco_items_add (items, jid, "A room"))
+        return;
+    }
+}
+
+static gboolean
+claim_init (BfModule *module, BfConfigGroup *config, GError **error)
+{
+  bf_module_set_localpart_func (module, claim_localpart);
+  bf_module_set_disco_items_func (module, claim_disco_items);
+  return TRUE;
+}
+
+static gboolean
+claim_handle (BfModule *module, const BfStanza *stanza)
+{
+  claim_handled++;
+  return TRUE;
+}
+
+static const BfModuleInfo claim_info = {
+  .api_version = BF_MODULE_API_VERSION,
+  .name = "claimmod",
+  .init = claim_init,
+  .handle_stanza = claim_handle,
+};
+
+/* An exact localpart beats a claim, a claim beats "*", and the claiming
+ * module's rooms are listed after the static addresses, within
+ * BF_DISCO_ITEMS_MAX. */
+static void
+test_claimed_localparts (void)
+{
+  state_reset ();
+  Fixture fx = { 0 }, *f = &fx;
+  g_autoptr (GError) error = NULL;
+  f->config = bf_config_load_data (router_conf, LABEL, &error);
+  g_assert_no_error (error);
+  f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
+  f->modules = bf_modules_new (f->config, collect_sent, f);
+  /* "*" loaded first: a claim still wins over it */
+  g_assert_true (bf_modules_add_static (f->modules, &any_info, &error));
+  g_assert_no_error (error);
+  g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
+  g_assert_no_error (error);
+  g_assert_true (bf_modules_add_static (f->modules, &claim_info, &error));
+  g_assert_no_error (error);
+  f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
+  BfModule *any = bf_modules_nth (f->modules, 0);
+  BfModule *tmod = bf_modules_nth (f->modules, 1);
+  BfModule *claim = bf_modules_nth (f->modules, 2);
+
+  g_assert_true (bf_modules_find_localpart (f->modules, "svc") == tmod);
+  g_assert_true (bf_modules_find_localpart (f->modules, "room-team") == claim);
+  g_assert_true (bf_modules_find_localpart (f->modules, "room-bob\\40example.org") == any);
+  g_assert_true (bf_modules_find_localpart (f->modules, "bob\\40example.org") == any);
+
+  claim_handled = 0;
+  route (f, "<message from='" USER "' to='room-team@" DOMAIN "'><body>hi</body></message>");
+  g_assert_cmpuint (claim_handled, ==, 1);
+  g_assert_cmpuint (state.handled->len, ==, 0);
+
+  claim_items = 3;
+  route (f, "<iq type='get' id='i9' from='" USER "' to='" DOMAIN "'>"
+            "<query xmlns='" BF_NS_DISCO_ITEMS "'/></iq>");
+  BfStanza *q = bf_stanza_find_child (last_sent (f), "query", BF_NS_DISCO_ITEMS);
+  g_assert_nonnull (q);
+  /* svc, svc2 (tmod), room-0..2 */
+  g_assert_cmpuint (bf_stanza_n_children (q), ==, 5);
+  BfStanzaIter iter;
+  BfStanza *item;
+  guint i = 0;
+  bf_stanza_iter_init (&iter, q);
+  while (bf_stanza_iter_next (&iter, &item))
+    {
+      if (i == 2)
+        {
+          g_assert_cmpstr (bf_stanza_get_attr (item, "jid"), ==, "room-0@" DOMAIN);
+          g_assert_cmpstr (bf_stanza_get_attr (item, "name"), ==, "A room");
+        }
+      i++;
+    }
+
+  claim_items = 2 * BF_DISCO_ITEMS_MAX;
+  route (f, "<iq type='get' id='i10' from='" USER "' to='" DOMAIN "'>"
+            "<query xmlns='" BF_NS_DISCO_ITEMS "'/></iq>");
+  q = bf_stanza_find_child (last_sent (f), "query", BF_NS_DISCO_ITEMS);
+  g_assert_cmpuint (bf_stanza_n_children (q), ==, BF_DISCO_ITEMS_MAX);
+
+  bf_router_free (f->router);
+  bf_modules_free (f->modules);
+  bf_config_free (f->config);
+  g_ptr_array_unref (f->sent);
+  state_clear ();
+}
+
 /* --- loading static modules --- */
 
 static const char modules_conf[] =
@@ -1291,5 +1409,6 @@ main (int argc, char **argv)
   g_test_add_func ("/modules/init-error", test_init_error);
   g_test_add_func ("/modules/unknown-key", test_unknown_key);
   g_test_add_func ("/modules/send-presence/any-localpart", test_send_presence_any_localpart);
+  g_test_add_func ("/modules/claimed-localparts", test_claimed_localparts);
   return g_test_run ();
 }

@@ -1,0 +1,531 @@
+/* conference — group calls that any XMPP client places like a 1:1 call:
+ * a call to <name>@<component> joins room <name>, which answers with one
+ * Opus stream of everyone else mixed (mix-minus).
+ *
+ * This file is the module: its configuration ([conference]), which
+ * addresses are rooms (a localpart predicate: any name that is not an
+ * escaped JID and not another module's), the session hooks (the answer of
+ * our own, pinning every session of a room to the room's worker), disco
+ * (a room's disco#info, open rooms in the component's disco#items),
+ * presence (a room in a roster is online, so Conversations shows a call
+ * button), and the stanzas for rooms (XEP-0050 commands, replies to our
+ * disco#info queries).  Rooms are room.c's, the worker side room-worker.c's,
+ * XEP-0298 conference-info.c's, moderation moderation.c's, the mixing
+ * mixer.c's.
+ *
+ * Thread rule: main thread, except media() and media_ready(), which run on
+ * the session's (the room's) worker and go straight to room-worker.c.
+ */
+#define G_LOG_DOMAIN "belfry-conference"
+
+#include <string.h>
+
+#include "room.h"
+
+/* --- Configuration --- */
+
+static gboolean
+valid_room_name (const char *name)
+{
+  /* A localpart (RFC 7622 §3.3) without the characters XEP-0106 escapes,
+   * short enough to show. */
+  if (name[0] == '\0' || strlen (name) > CF_MAX_ROOM_NAME || !g_utf8_validate (name, -1, NULL))
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (strchr (" \"&'/:<>@\\", *c) != NULL || g_ascii_iscntrl (*c))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+read_config (Conference *cf, BfConfigGroup *config, GError **error)
+{
+  g_auto (GStrv) rooms = NULL;
+  g_auto (GStrv) moderators = NULL;
+  gint64 v;
+
+  rooms = bf_config_get_string_list (config, "rooms", error);
+  if (rooms == NULL && error != NULL && *error != NULL)
+    return FALSE;
+  if (rooms != NULL)
+    {
+      if (rooms[0] == NULL)
+        {
+          bf_config_set_error (config, error, "rooms",
+                               "is empty: '*' for any name, or a list of room names");
+          return FALSE;
+        }
+      if (!(g_strv_length (rooms) == 1 && strcmp (rooms[0], "*") == 0))
+        {
+          for (guint i = 0; rooms[i]; i++)
+            {
+              if (strcmp (rooms[i], "*") == 0)
+                {
+                  bf_config_set_error (config, error, "rooms",
+                                       "'*' (any name) cannot be listed with names");
+                  return FALSE;
+                }
+              if (!valid_room_name (rooms[i]))
+                {
+                  bf_config_set_error (config, error, "rooms",
+                                       "'%s' is not a room name (at most %d bytes, none of "
+                                       "space \" & ' / : < > @ \\)", rooms[i], CF_MAX_ROOM_NAME);
+                  return FALSE;
+                }
+              char *lower = g_ascii_strdown (rooms[i], -1);
+              g_free (rooms[i]);
+              rooms[i] = lower;
+            }
+          cf->rooms = g_steal_pointer (&rooms);
+        }
+    }
+  if (!bf_config_get_int (config, "max-participants", 50, 2, 500, &v, error))
+    return FALSE;
+  cf->max_participants = v;
+  /* The mixer: K talkers mixed at once (issue 13: 3..5 keeps a room
+   * intelligible; more costs a decode and an encode each), and the bitrate
+   * of each encoder. */
+  if (!bf_config_get_int (config, "max-talkers", 3, CF_MIXER_MIN_TALKERS, CF_MIXER_MAX_TALKERS,
+                          &v, error))
+    return FALSE;
+  cf->mixer_config.max_talkers = (guint) v;
+  if (!bf_config_get_int (config, "bitrate", 32000, 6000, 128000, &v, error))
+    return FALSE;
+  cf->mixer_config.bitrate = (gint) v;
+  if (!bf_config_get_domain_list (config, "allow-domains",
+                                  bf_module_get_server_domain (cf->module), &cf->allow, error))
+    return FALSE;
+  moderators = bf_config_get_string_list (config, "moderators", error);
+  if (moderators == NULL && error != NULL && *error != NULL)
+    return FALSE;
+  for (guint i = 0; moderators != NULL && moderators[i]; i++)
+    {
+      g_autofree char *local = NULL, *resource = NULL;
+      if (!bf_jid_split (moderators[i], &local, NULL, &resource) || local == NULL
+          || resource != NULL)
+        {
+          bf_config_set_error (config, error, "moderators",
+                               "'%s' is not a bare JID (user@domain)", moderators[i]);
+          return FALSE;
+        }
+      char *lower = g_ascii_strdown (moderators[i], -1);
+      g_free (moderators[i]);
+      moderators[i] = lower;
+    }
+  cf->moderators = g_steal_pointer (&moderators);
+  return TRUE;
+}
+
+/* --- Addresses --- */
+
+static Conference *
+conference_of (BfModule *module)
+{
+  return bf_module_get_data (module);
+}
+
+static gboolean
+conference_claims (BfModule *module, const char *localpart)
+{
+  Conference *cf = conference_of (module);
+
+  return cf != NULL && cf_is_room_name (cf, localpart);
+}
+
+/* The room name of a JID of ours, or NULL. */
+static char *
+room_name_of (Conference *cf, const char *jid)
+{
+  g_autofree char *local = NULL;
+
+  if (jid == NULL || !bf_jid_split (jid, &local, NULL, NULL) || local == NULL
+      || !cf_is_room_name (cf, local))
+    return NULL;
+  return g_ascii_strdown (local, -1);
+}
+
+static void
+conference_disco_items (BfModule *module, BfDiscoItems *items)
+{
+  Conference *cf = conference_of (module);
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, cf->by_name);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Room *room = value;
+      g_autofree char *name = g_strdup_printf ("Group call %s (%u)", room->name,
+                                               room->participants->len);
+      if (!bf_disco_items_add (items, room->jid, name))
+        break;
+    }
+}
+
+/* --- Sessions --- */
+
+static gboolean
+is_opus (const BfSessionCodec *codec)
+{
+  /* RFC 7587 §7: always opus/48000/2 in signalling. */
+  return codec->name != NULL && g_ascii_strcasecmp (codec->name, "opus") == 0
+         && codec->clockrate == CF_CLOCK && codec->channels == 2;
+}
+
+/* The first audio content on which both sides send and Opus is offered:
+ * its index, and the Opus payload type in *@pt; -1 when there is none. */
+static int
+find_audio (const BfSessionMedia *offer, guint8 *pt)
+{
+  for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
+    {
+      if (g_strcmp0 (bf_session_media_get_content_kind (offer, c), "audio") != 0
+          || bf_session_media_get_content_senders (offer, c) != BF_SESSION_SENDERS_BOTH)
+        continue;
+      for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
+        {
+          BfSessionCodec codec;
+          if (bf_session_media_get_codec (offer, c, i, &codec) && is_opus (&codec))
+            {
+              *pt = codec.id;
+              return (int) c;
+            }
+        }
+    }
+  return -1;
+}
+
+/* Our answer: the audio content with Opus alone (the offer's number),
+ * in-band FEC asked for, the RFC 6464 audio level kept when offered (the
+ * mixer picks talkers by it without decoding), our SSRC and cname.  Every
+ * other content (video, a second audio) is answered with senders 'none':
+ * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
+ * stay as offered (a partial accept would break clients that cannot take
+ * one, and issue 14 turns video on with a content-modify later), and the
+ * room neither forwards nor pays for video it does not mix. */
+static BfSessionMedia *
+build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_ext,
+              const Participant *p, const char *msid)
+{
+  BfSessionMedia *answer = bf_session_media_new ();
+
+  for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
+    {
+      const char *name = bf_session_media_get_content_name (offer, c);
+      const char *kind = bf_session_media_get_content_kind (offer, c);
+      if ((int) c == audio)
+        {
+          guint a = bf_session_media_add_content (answer, name, kind, BF_SESSION_SENDERS_BOTH);
+          const BfSessionCodec opus = { pt, "opus", CF_CLOCK, 2 };
+          bf_session_media_add_codec (answer, a, &opus);
+          bf_session_media_add_codec_parameter (answer, a, pt, "minptime", "10");
+          bf_session_media_add_codec_parameter (answer, a, pt, "useinbandfec", "1");
+          if (level_ext != 0)
+            bf_session_media_add_header_extension (answer, a, level_ext, CF_AUDIO_LEVEL_URI);
+          bf_session_media_add_source (answer, a, p->leg.ssrc, p->leg.cname, msid);
+        }
+      else
+        {
+          BfSessionCodec codec;
+          guint a = bf_session_media_add_content (answer, name, kind, BF_SESSION_SENDERS_NONE);
+          /* An answer names one of the offered codecs even when idle. */
+          if (bf_session_media_get_codec (offer, c, 0, &codec))
+            bf_session_media_copy_codec (answer, a, offer, c, codec.id);
+        }
+    }
+  return answer;
+}
+
+static gboolean
+domain_allowed (Conference *cf, const char *jid)
+{
+  g_autofree char *domain = NULL;
+
+  return bf_jid_split (jid, NULL, &domain, NULL)
+         && bf_domain_list_contains ((const char *const *) cf->allow, domain);
+}
+
+static BfSessionDecision
+conference_offer (BfModule *module, BfSession *session)
+{
+  Conference *cf = conference_of (module);
+  const char *sid = bf_session_get_sid (session);
+  const char *peer = bf_session_get_peer (session);
+  g_autofree char *name = room_name_of (cf, bf_session_get_local (session));
+  g_autoptr (BfSessionMedia) offer = bf_session_get_offer (session);
+  g_autoptr (BfSessionMedia) answer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *msid = NULL;
+  Room *room;
+  Participant *p;
+  guint8 pt = 0;
+  guint16 level_ext = 0;
+  int audio;
+
+  if (name == NULL || offer == NULL)
+    return BF_SESSION_DECLINE;
+  if (!domain_allowed (cf, peer))
+    {
+      g_message ("room %s: call %s declined: the caller's domain is not in "
+                 "[conference] allow-domains", name, sid);
+      bf_metric_add (cf->m_declined, 1);
+      bf_session_terminate (session, "decline", "this room takes users of its own domains only");
+      return BF_SESSION_DECLINE;
+    }
+  room = cf_room_lookup (cf, name);
+  if (room != NULL && room->participants->len >= (guint) cf->max_participants)
+    {
+      g_message ("room %s: call %s declined: the room is full (%u, [conference] "
+                 "max-participants)", name, sid, room->participants->len);
+      bf_metric_add (cf->m_busy, 1);
+      bf_session_terminate (session, "busy", "the room is full");
+      return BF_SESSION_DECLINE;
+    }
+  audio = find_audio (offer, &pt);
+  if (audio < 0)
+    {
+      /* XEP-0166 §6.7: the application is supported, none of its payload
+       * types is. */
+      g_message ("room %s: call %s declined: no opus/48000/2 audio sent both ways in the offer",
+                 name, sid);
+      bf_metric_add (cf->m_declined, 1);
+      bf_session_terminate (session, "incompatible-parameters",
+                            "the room takes Opus (opus/48000/2) audio only");
+      return BF_SESSION_DECLINE;
+    }
+  level_ext = bf_session_media_find_header_extension (offer, audio, CF_AUDIO_LEVEL_URI);
+  if (level_ext > 255)
+    level_ext = 0;   /* no RFC 8285 element has such an id: not answered */
+
+  /* One worker per room: the mixer reads and sends every participant on
+   * one thread.  The first caller's worker (the core's choice) becomes the
+   * room's; later ones are moved to it. */
+  if (room != NULL && bf_session_get_worker (session) != room->worker)
+    {
+      if (!bf_session_set_worker (session, room->worker, &error))
+        {
+          g_warning ("room %s: call %s cannot run on the room's worker: %s", name, sid,
+                     error->message);
+          bf_session_terminate (session, "general-error", NULL);
+          return BF_SESSION_DECLINE;
+        }
+      g_info ("room %s: call %s moved from the core's choice of worker to the room's", name,
+              sid);
+    }
+  if (room == NULL)
+    room = cf_room_open (cf, name, session);
+
+  p = cf_room_add (room, session, bf_session_media_get_content_name (offer, audio), pt,
+                   (guint8) level_ext);
+  msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
+  answer = build_answer (offer, audio, pt, level_ext, p, msid);
+  if (!bf_session_accept (session, answer, &error))
+    {
+      g_warning ("room %s: call %s: our answer was refused: %s", name, sid, error->message);
+      bf_session_terminate (session, "failed-application", NULL);   /* ended() removes it */
+      return BF_SESSION_DECLINE;
+    }
+  return BF_SESSION_ACCEPT;   /* ignored: accepted above */
+}
+
+static void
+conference_media (BfModule *module, BfSession *session, BfPacket *packet)
+{
+  (void) module;
+  cf_leg_media (bf_session_get_data (session), session, packet);
+}
+
+static void
+conference_media_ready (BfModule *module, BfSession *session)
+{
+  (void) module;
+  cf_leg_ready (bf_session_get_data (session));
+}
+
+static void
+conference_ended (BfModule *module, BfSession *session, const char *reason)
+{
+  Participant *p = bf_session_get_data (session);
+
+  (void) module;
+  if (p != NULL && p->room != NULL)
+    cf_room_remove (p->room, p, reason);
+}
+
+/* XEP-0167 §7: mute/unmute of the whole session or of its audio content
+ * takes it out of (or back into) the mix for everyone. */
+static void
+conference_info (BfModule *module, BfSession *session, BfSessionInfo info, const char *name)
+{
+  Participant *p = bf_session_get_data (session);
+
+  (void) module;
+  if (p == NULL || p->room == NULL
+      || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE)
+      || (name != NULL && g_strcmp0 (name, p->audio_content) != 0))
+    return;
+  if (p->self_muted == (info == BF_SESSION_INFO_MUTE))
+    return;
+  p->self_muted = info == BF_SESSION_INFO_MUTE;
+  g_info ("room %s: call %s %s itself", p->room->name, bf_session_get_sid (session),
+          p->self_muted ? "muted" : "unmuted");
+  cf_participant_update_mute (p);
+}
+
+/* --- Stanzas to rooms --- */
+
+/* Presence: a room in a roster is subscribed to and online with caps, as
+ * echo@ is (modules/echo/echo.c): Conversations offers a call button only
+ * for a contact whose caps name Jingle RTP audio. */
+static gboolean
+room_presence (Conference *cf, const BfStanza *stanza, const char *name)
+{
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  g_autofree char *fl = NULL, *fd = NULL;
+  g_autofree char *user = NULL, *address = NULL, *online = NULL;
+
+  if (from == NULL || !bf_jid_split (from, &fl, &fd, NULL))
+    return TRUE;
+  user = fl != NULL ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
+  address = g_strconcat (name, "@", bf_module_get_domain (cf->module), NULL);
+  online = g_strconcat (address, "/room", NULL);
+  if (!domain_allowed (cf, from))
+    {
+      if (g_strcmp0 (type, "subscribe") == 0)
+        bf_module_send_presence (cf->module, address, user, "unsubscribed");
+      return TRUE;
+    }
+  if (g_strcmp0 (type, "subscribe") == 0)
+    {
+      bf_module_send_presence (cf->module, address, user, "subscribed");
+      bf_module_send_presence (cf->module, online, user, NULL);
+    }
+  else if (g_strcmp0 (type, "unsubscribe") == 0)
+    bf_module_send_presence (cf->module, address, user, "unsubscribed");
+  else if (type == NULL || g_strcmp0 (type, "probe") == 0)
+    bf_module_send_presence (cf->module, online, type ? user : from, NULL);
+  return TRUE;
+}
+
+static gboolean
+conference_handle_stanza (BfModule *module, const BfStanza *stanza)
+{
+  Conference *cf = conference_of (module);
+  const char *kind = bf_stanza_get_name (stanza);
+  const char *type = bf_stanza_get_attr (stanza, "type");
+  g_autofree char *name = room_name_of (cf, bf_stanza_get_attr (stanza, "to"));
+  BfStanza *query;
+
+  if (name == NULL)
+    return FALSE;
+  if (strcmp (kind, "presence") == 0)
+    return room_presence (cf, stanza, name);
+  if (strcmp (kind, "iq") != 0)
+    return FALSE;
+  if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
+    return cf_info_handle_reply (cf, stanza);
+  query = bf_stanza_find_child (stanza, "query", BF_NS_DISCO_INFO);
+  /* The caps node (XEP-0115) is the core's: it answers what the caps hash
+   * was computed from. */
+  if (query != NULL && g_strcmp0 (type, "get") == 0
+      && bf_stanza_get_attr (query, "node") == NULL)
+    {
+      cf_info_disco_reply (cf, stanza, name);
+      return TRUE;
+    }
+  return cf_moderation_handle (cf, stanza, name);
+}
+
+/* --- Module --- */
+
+static void
+conference_free (gpointer data)
+{
+  Conference *cf = data;
+
+  g_strfreev (cf->rooms);
+  g_strfreev (cf->allow);
+  g_strfreev (cf->moderators);
+  if (cf->by_name != NULL)
+    g_hash_table_unref (cf->by_name);
+  if (cf->caps_queries != NULL)
+    g_hash_table_unref (cf->caps_queries);
+  cf_moderation_free_sessions (cf);
+  g_free (cf);
+}
+
+static gboolean
+conference_init (BfModule *module, BfConfigGroup *config, GError **error)
+{
+  Conference *cf = g_new0 (Conference, 1);
+
+  cf->module = module;
+  bf_module_set_data (module, cf, conference_free);
+  cf->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  cf->caps_queries = g_hash_table_new (g_str_hash, g_str_equal);
+  cf_mixer_config_init (&cf->mixer_config);
+  if (!read_config (cf, config, error))
+    return FALSE;
+  bf_module_set_localpart_func (module, conference_claims);
+  bf_module_set_disco_items_func (module, conference_disco_items);
+  cf->m_joined = bf_module_metric_counter_new (module, "participants_joined_total",
+                                               "Calls that joined a room");
+  cf->m_declined = bf_module_metric_counter_new (module, "calls_declined_total",
+                                                 "Calls to a room declined (domain, no Opus)");
+  cf->m_busy = bf_module_metric_counter_new (module, "calls_busy_total",
+                                             "Calls to a full room declined with busy");
+  cf->m_rooms_opened = bf_module_metric_counter_new (module, "rooms_opened_total",
+                                                     "Rooms opened by a first caller");
+  cf->m_muted = bf_module_metric_counter_new (module, "moderator_mutes_total",
+                                              "Mute or unmute commands run by moderators");
+  cf->m_removed = bf_module_metric_counter_new (module, "moderator_removals_total",
+                                                "Participants removed by moderators");
+  cf->g_rooms = bf_module_metric_gauge_new (module, "rooms", "Open rooms");
+  cf->g_participants = bf_module_metric_gauge_new (module, "participants",
+                                                   "Participants in all rooms");
+  return TRUE;
+}
+
+static void
+conference_shutdown (BfModule *module)
+{
+  Conference *cf = conference_of (module);
+
+  if (cf != NULL && g_hash_table_size (cf->by_name) > 0)
+    g_message ("%u rooms open at shutdown", g_hash_table_size (cf->by_name));
+}
+
+static const BfSessionHooks conference_sessions = {
+  .offer = conference_offer,
+  .media = conference_media,
+  .ended = conference_ended,
+  .info = conference_info,
+  .media_ready = conference_media_ready,
+};
+
+/* What the core advertises for a room (and in its caps): the same features
+ * as a room's own disco#info (conference-info.c), without the count form. */
+static const char *const conference_features[] = {
+  CF_NS_COMMANDS,
+  CF_NS_COIN,
+  BF_SESSION_DISCO_FEATURES,
+  BF_NS_CAPS,
+  NULL
+};
+static const BfDiscoIdentity conference_identity = { "conference", "audio-video", "Group call" };
+
+static const BfModuleInfo conference_module_info = {
+  .api_version = BF_MODULE_API_VERSION,
+  .name = "conference",
+  .description = "Group calls: call <name>@ to join room <name>",
+  .localparts = NULL,
+  .identity = &conference_identity,
+  .features = conference_features,
+  .init = conference_init,
+  .shutdown = conference_shutdown,
+  .handle_stanza = conference_handle_stanza,
+  .sessions = &conference_sessions,
+};
+
+BF_MODULE_DEFINE (conference_module_info)

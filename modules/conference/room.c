@@ -1,0 +1,198 @@
+/* conference — rooms and who is in them (main thread): which names are
+ * rooms, a room opened by its first caller on that caller's worker and
+ * ended with its last participant, joining and leaving (posted to the
+ * room's worker, told to the participants as XEP-0298 conference-info),
+ * and who moderates.
+ *
+ * Thread rule: main thread only; the worker side is room-worker.c's (see
+ * room.h).
+ */
+#define G_LOG_DOMAIN "belfry-conference"
+
+#include <string.h>
+
+#include "room.h"
+
+gboolean
+cf_is_room_name (Conference *cf, const char *localpart)
+{
+  gsize len = strlen (localpart);
+
+  /* An escaped JID (XEP-0106: bob\40example.org) is a 1:1 call for the
+   * relay; any backslash escape is left alone, as are names too long to
+   * show. */
+  if (len == 0 || len > CF_MAX_ROOM_NAME || strchr (localpart, '\\') != NULL)
+    return FALSE;
+  /* Names are logged and shown: no control characters (the server's
+   * nodeprep already refuses them; this does not depend on it). */
+  for (const char *c = localpart; *c; c++)
+    if (g_ascii_iscntrl (*c))
+      return FALSE;
+  if (cf->rooms == NULL)
+    return TRUE;
+  for (guint i = 0; cf->rooms[i]; i++)
+    if (g_ascii_strcasecmp (cf->rooms[i], localpart) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+Room *
+cf_room_lookup (Conference *cf, const char *name)
+{
+  g_autofree char *key = g_ascii_strdown (name, -1);
+
+  return g_hash_table_lookup (cf->by_name, key);
+}
+
+static void
+room_free (Room *room)
+{
+  cf_info_cancel (room);
+  g_ptr_array_unref (room->participants);
+  g_free (room->name);
+  g_free (room->jid);
+  g_free (room->first_bare);
+  g_free (room);
+}
+
+Room *
+cf_room_open (Conference *cf, const char *name, BfSession *session)
+{
+  Room *room = g_new0 (Room, 1);
+
+  room->conference = cf;
+  room->name = g_ascii_strdown (name, -1);
+  room->jid = g_strdup_printf ("%s@%s", room->name, bf_module_get_domain (cf->module));
+  room->participants = g_ptr_array_new ();
+  /* The first caller's worker (the core's choice for it) is the room's:
+   * every later session of the room is pinned to it. */
+  room->worker = bf_session_get_worker (session);
+  room->media = cf_room_media_new (room->worker, &cf->mixer_config, room->name);
+  room->opened_at = g_get_monotonic_time ();
+  room->info_version = 1;   /* RFC 4575 §4.1: the first document is version 1 */
+  g_hash_table_insert (cf->by_name, room->name, room);
+  bf_metric_add (cf->m_rooms_opened, 1);
+  bf_metric_gauge_add (cf->g_rooms, 1);
+  g_message ("room %s opened", room->name);
+  return room;
+}
+
+static char *
+bare_of (const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+
+  if (!bf_jid_split (jid, &local, &domain, NULL))
+    return g_strdup (jid);
+  return local != NULL ? g_strdup_printf ("%s@%s", local, domain) : g_strdup (domain);
+}
+
+static void
+participant_free (gpointer data)
+{
+  Participant *p = data;
+
+  g_free (p->peer);
+  g_free (p->bare);
+  g_free (p->audio_content);
+  g_free (p->caps_query_id);
+  g_free (p);
+}
+
+Participant *
+cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 pt,
+             guint8 level_ext)
+{
+  Participant *p = g_new0 (Participant, 1);
+
+  p->room = room;
+  p->session = session;
+  p->peer = g_strdup (bf_session_get_peer (session));
+  p->bare = bare_of (p->peer);
+  p->audio_content = g_strdup (audio_content);
+  p->number = ++room->next_number;
+  p->joined_at = g_get_monotonic_time ();
+  p->leg.pt = pt;
+  p->leg.level_ext = level_ext;
+  /* RFC 3550 §5.1 / §6.5.1: a random SSRC and a random CNAME of ours per
+   * participant; nothing of one participant's identity reaches another. */
+  p->leg.ssrc = bf_random_u32 ();
+  g_snprintf (p->leg.cname, sizeof p->leg.cname, "belfry-%08x", bf_random_u32 ());
+  g_strlcpy (p->leg.sid, bf_session_get_sid (session), sizeof p->leg.sid);
+  if (room->first_bare == NULL)
+    room->first_bare = g_ascii_strdown (p->bare, -1);
+  g_ptr_array_add (room->participants, p);
+  /* Freed by the core after the session's last media() call (session.h). */
+  bf_session_set_data (session, p, participant_free);
+  cf_room_media_post_join (room->media, p);
+  bf_metric_add (room->conference->m_joined, 1);
+  bf_metric_gauge_add (room->conference->g_participants, 1);
+  g_message ("room %s: call %s joined (participants: %u)", room->name,
+             bf_session_get_sid (session), room->participants->len);
+  cf_info_query_caps (room, p);
+  cf_info_broadcast (room);
+  return p;
+}
+
+void
+cf_room_remove (Room *room, Participant *p, const char *reason)
+{
+  Conference *cf = room->conference;
+
+  g_ptr_array_remove (room->participants, p);
+  p->room = NULL;
+  if (p->caps_query_id != NULL)
+    g_hash_table_remove (cf->caps_queries, p->caps_query_id);
+  /* Runs on the worker before the core lets go of the session there. */
+  cf_room_media_post_leave (room->media, p);
+  bf_metric_gauge_add (cf->g_participants, -1);
+  g_message ("room %s: call %s left: %s (participants: %u)", room->name,
+             bf_session_get_sid (p->session), reason, room->participants->len);
+  if (room->participants->len > 0)
+    {
+      cf_info_broadcast (room);
+      return;
+    }
+  /* The last one: the room ends; its name may open a new one later, on
+   * whatever worker its next caller gets. */
+  cf_room_media_post_free (room->media);
+  g_message ("room %s closed after %" G_GINT64_FORMAT " s", room->name,
+             (g_get_monotonic_time () - room->opened_at) / G_USEC_PER_SEC);
+  g_hash_table_remove (cf->by_name, room->name);
+  bf_metric_gauge_add (cf->g_rooms, -1);
+  room_free (room);
+}
+
+Participant *
+cf_room_find_number (Room *room, guint number)
+{
+  for (guint i = 0; i < room->participants->len; i++)
+    {
+      Participant *p = g_ptr_array_index (room->participants, i);
+      if (p->number == number)
+        return p;
+    }
+  return NULL;
+}
+
+gboolean
+cf_room_is_moderator (Room *room, const char *jid)
+{
+  g_autofree char *bare = bare_of (jid);
+  g_autofree char *lower = g_ascii_strdown (bare, -1);
+  Conference *cf = room->conference;
+
+  if (room->first_bare != NULL && strcmp (room->first_bare, lower) == 0)
+    return TRUE;
+  return cf->moderators != NULL && g_strv_contains ((const char *const *) cf->moderators, lower);
+}
+
+/* Muted for the mix when it muted itself or a moderator muted it. */
+void
+cf_participant_update_mute (Participant *p)
+{
+  if (p->room == NULL)
+    return;
+  cf_room_media_post_mute (p->room->media, p, p->self_muted || p->moderator_muted);
+  cf_info_broadcast (p->room);
+}

@@ -1,0 +1,219 @@
+/* conference — RTCP statistics, reports and their reading (rtcp.h). */
+#include <string.h>
+
+#include "rtcp.h"
+
+/* RFC 3550 A.1 */
+#define MAX_DROPOUT 3000
+#define MAX_MISORDER 100
+#define MAX_PACKETS 32
+
+static guint16
+be16 (const guint8 *p)
+{
+  return (guint16) ((p[0] << 8) | p[1]);
+}
+
+static guint32
+be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+static void
+put16 (guint8 *p, guint16 v)
+{
+  p[0] = (guint8) (v >> 8);
+  p[1] = (guint8) v;
+}
+
+static void
+put32 (guint8 *p, guint32 v)
+{
+  p[0] = (guint8) (v >> 24);
+  p[1] = (guint8) (v >> 16);
+  p[2] = (guint8) (v >> 8);
+  p[3] = (guint8) v;
+}
+
+static void
+stats_start (CfRecvStats *s, guint32 ssrc, guint16 seq)
+{
+  memset (s, 0, sizeof *s);
+  s->started = TRUE;
+  s->ssrc = ssrc;
+  s->base_seq = seq;
+  s->max_seq = seq;
+}
+
+void
+cf_recv_stats_update (CfRecvStats *s, guint32 ssrc, guint16 seq, guint32 timestamp,
+                      gint64 arrival, guint clock_rate)
+{
+  gint64 arrival_units = arrival * clock_rate / G_USEC_PER_SEC;
+  gint64 transit = arrival_units - (gint64) timestamp;
+
+  if (!s->started || s->ssrc != ssrc)
+    stats_start (s, ssrc, seq);
+  else
+    {
+      guint16 udelta = (guint16) (seq - s->max_seq);
+      if (udelta < MAX_DROPOUT)
+        {
+          if (seq < s->max_seq)
+            s->cycles += 65536;
+          s->max_seq = seq;
+        }
+      else if (udelta <= 65536 - MAX_MISORDER)
+        {
+          /* A jump: the sender restarted its sequence.  Keep its SR. */
+          guint32 lsr = s->lsr;
+          gint64 lsr_arrival = s->lsr_arrival;
+          stats_start (s, ssrc, seq);
+          s->lsr = lsr;
+          s->lsr_arrival = lsr_arrival;
+        }
+      /* else: a duplicate or a late packet (counted below, as A.1 does) */
+      if (s->received > 0)
+        {
+          gint64 d = transit - s->transit;
+          /* A timestamp wrap is not jitter. */
+          if (d > G_MAXINT32 || d < -(gint64) G_MAXINT32)
+            d = 0;
+          s->jitter += ((double) ABS (d) - s->jitter) / 16.0;
+        }
+    }
+  s->transit = transit;
+  s->received++;
+}
+
+void
+cf_recv_stats_sender_report (CfRecvStats *s, guint32 ntp_sec, guint32 ntp_frac, gint64 arrival)
+{
+  s->lsr = (ntp_sec << 16) | (ntp_frac >> 16);
+  s->lsr_arrival = arrival;
+}
+
+/* RFC 3550 §6.4.1 / A.3 */
+static void
+put_block (CfRecvStats *s, guint8 *b, gint64 now)
+{
+  guint32 extended_max = s->cycles + s->max_seq;
+  gint64 expected = (gint64) extended_max - s->base_seq + 1;
+  gint64 lost = expected - (gint64) s->received;
+  gint64 expected_interval = expected - (gint64) s->expected_prior;
+  gint64 received_interval = (gint64) s->received - (gint64) s->received_prior;
+  gint64 lost_interval = expected_interval - received_interval;
+  guint8 fraction = 0;
+  guint32 dlsr = 0;
+
+  s->expected_prior = (guint64) MAX (expected, 0);
+  s->received_prior = s->received;
+  if (expected_interval > 0 && lost_interval > 0)
+    fraction = (guint8) MIN (255, (lost_interval << 8) / expected_interval);
+  lost = CLAMP (lost, -0x800000, 0x7fffff);   /* 24-bit signed */
+  if (s->lsr != 0 && now >= s->lsr_arrival)
+    dlsr = (guint32) MIN ((guint64) G_MAXUINT32,
+                          (guint64) (now - s->lsr_arrival) * 65536 / G_USEC_PER_SEC);
+
+  put32 (b, s->ssrc);
+  b[4] = fraction;
+  b[5] = (guint8) ((lost >> 16) & 0xff);
+  b[6] = (guint8) ((lost >> 8) & 0xff);
+  b[7] = (guint8) (lost & 0xff);
+  put32 (b + 8, extended_max);
+  put32 (b + 12, (guint32) MIN (s->jitter, (double) G_MAXUINT32));
+  put32 (b + 16, s->lsr);
+  put32 (b + 20, dlsr);
+}
+
+gsize
+cf_rtcp_build_report (const CfReport *r, guint8 *out, gsize size)
+{
+  gsize cname_len = r->cname != NULL ? MIN (strlen (r->cname), 255) : 0;
+  gboolean block = r->stats != NULL && r->stats->started;
+  gsize first = (r->sender ? 28 : 8) + (block ? 24 : 0);
+  gsize sdes = 8 + 2 + cname_len + 1;
+  gsize n;
+
+  sdes = (sdes + 3) & ~(gsize) 3;
+  if (size < first + sdes)
+    return 0;
+  memset (out, 0, first + sdes);
+  out[0] = (guint8) (0x80 | (block ? 1 : 0));
+  out[1] = r->sender ? 200 : 201;
+  put16 (out + 2, (guint16) (first / 4 - 1));
+  put32 (out + 4, r->ssrc);
+  n = 8;
+  if (r->sender)
+    {
+      put32 (out + 8, r->ntp_sec);
+      put32 (out + 12, r->ntp_frac);
+      put32 (out + 16, r->rtp_timestamp);
+      put32 (out + 20, r->packets);
+      put32 (out + 24, r->octets);
+      n = 28;
+    }
+  if (block)
+    {
+      put_block (r->stats, out + n, r->now);
+      n += 24;
+    }
+  /* SDES (RFC 3550 §6.5): one chunk, CNAME, END, padded to 32 bits. */
+  out[n] = 0x81;
+  out[n + 1] = 202;
+  put16 (out + n + 2, (guint16) (sdes / 4 - 1));
+  put32 (out + n + 4, r->ssrc);
+  out[n + 8] = 1;
+  out[n + 9] = (guint8) cname_len;
+  if (cname_len > 0)
+    memcpy (out + n + 10, r->cname, cname_len);
+  return first + sdes;
+}
+
+gboolean
+cf_rtcp_read (const guint8 *d, gsize len, guint32 our_ssrc, CfRtcpInfo *info)
+{
+  gsize off = 0;
+
+  memset (info, 0, sizeof *info);
+  while (off < len && info->packets < MAX_PACKETS)
+    {
+      guint8 rc, pt;
+      gsize plen, blocks = 0;
+
+      if (len - off < 4 || (d[off] >> 6) != 2)
+        return FALSE;
+      rc = d[off] & 0x1f;
+      pt = d[off + 1];
+      plen = ((gsize) be16 (d + off + 2) + 1) * 4;
+      if (plen > len - off)
+        return FALSE;
+      info->packets++;
+      if (pt == 200 && plen >= 28)
+        {
+          if (!info->has_sr)
+            {
+              info->has_sr = TRUE;
+              info->sr_ssrc = be32 (d + off + 4);
+              info->sr_ntp_sec = be32 (d + off + 8);
+              info->sr_ntp_frac = be32 (d + off + 12);
+            }
+          blocks = 28;
+        }
+      else if (pt == 201 && plen >= 8)
+        blocks = 8;
+      for (guint i = 0; blocks != 0 && i < rc && blocks + 24 * (i + 1) <= plen; i++)
+        {
+          const guint8 *b = d + off + blocks + 24 * i;
+          if (be32 (b) == our_ssrc)
+            {
+              info->has_loss = TRUE;
+              info->loss_percent = (guint) b[4] * 100 / 256;
+              info->jitter = be32 (b + 12);
+            }
+        }
+      off += plen;
+    }
+  return TRUE;
+}

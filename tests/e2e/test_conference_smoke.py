@@ -1,0 +1,83 @@
+"""A quick check that audio flows through a conference room (module
+`conference`): two real peers call team@relay.localhost, each sending a
+440 Hz tone, and each hears the other through the room's mix (its own
+voice is not in what it gets: mix-minus, so what it decodes is the other
+one's).  The full audio checks (distinct tones, FFT, mix-minus depth, mute,
+join/leave timing, loss) are test_conference_audio.py's.
+
+  * webrtcbin (BUNDLE, Opus 111, stands in for a browser's stack) and the
+    Dino-shaped peer (no BUNDLE, a transport per content) call the room;
+    the room answers both with Opus and video senders 'none';
+  * both connect and decode audio; the Dino-shaped peer measures 440 Hz in
+    it; belfry's log shows the room received and sent RTP on both
+    sessions, and the room closes after both hung up.
+"""
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import e2e
+import harness
+from test_dino import DINO
+
+ROOM = "team@relay.localhost"
+DURATION = 8
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def belfry(prosody):
+    b = harness.Belfry(Path(tempfile.mkdtemp(prefix="belfry-e2e-conference-")),
+                       port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="echo;call;conference",
+                       groups={"media": {"addresses": "127.0.0.1", "workers": "2"}})
+    b.start()
+    e2e.adopt(b.pid)
+    yield b
+    b.stop()
+
+
+def leg_line(log, sid):
+    m = re.search(rf"call {re.escape(sid)}: received (\d+) Opus RTP \(and (\d+) other RTP"
+                  rf".*sent (\d+) RTP \((\d+) failed\)", log)
+    assert m, f"no end-of-call line for {sid}:\n{log[-6000:]}"
+    return tuple(int(x) for x in m.groups())
+
+
+def test_two_peers_hear_each_other_through_a_room(prosody, belfry, workdir, peers):
+    alice = e2e.webrtcbin_peer(prosody, workdir, "alice-webrtcbin", "alice", "call",
+                               target=ROOM, duration=DURATION, timeout=TIMEOUT)
+    peers.append(alice)
+    alice.wait_ready(TIMEOUT)
+    bob = e2e.dino_peer(prosody, workdir, "bob-dino", "bob", "call",
+                        **dict(DINO, target=ROOM, duration=DURATION, timeout=TIMEOUT))
+    peers.append(bob)
+    bob.wait_ready(TIMEOUT)
+    rb = bob.result(DURATION + TIMEOUT + 15)
+    ra = alice.result(DURATION + TIMEOUT + 15)
+    log = belfry.log()
+    info = (e2e.debug_dump(ra) + "\n" + e2e.debug_dump(rb) + "\n--- belfry ---\n"
+            + log[-8000:])
+    assert ra["ok"] and ra["connected"], info
+    assert rb["ok"] and rb["connected"], info
+    assert ra["remote_jid"] == ROOM and rb["remote_jid"] == ROOM, info
+
+    # Each decodes the other's tone from the room's mix.
+    assert ra["audio_buffers_decoded"] > 0 and ra["audio_peak"] > 0, info
+    assert rb["audio_samples_decoded"] > 0, info
+    assert rb["audio_freq_hz"] is not None and abs(rb["audio_freq_hz"] - 440) <= 15, info
+
+    belfry.wait_log("room team closed", 10)
+    log = belfry.log()
+    for res in (ra, rb):
+        received, other, sent, failed = leg_line(log, res["sid"])
+        # 20 ms packets both ways for most of the call.
+        assert received > 25 * (DURATION - 3), (res["sid"], received, info)
+        assert sent > 10, (res["sid"], sent, info)
+    assert "CRITICAL" not in log, info
