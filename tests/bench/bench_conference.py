@@ -34,7 +34,11 @@ then one measured window):
 Figures per row: CPU-ms per participant-second (the measured CPU over N x
 window seconds); what one more silent participant costs ((CPU of the
 3-talker room at N - of the next smaller 3-talker room) / the
-participants added, per second); loss (the mixer's outgoing sequence
+participants added, per second; and the least-squares slope of CPU-ms/s
+over N across the 3-talker rooms, printed below the table); how long the
+measured threads were runnable but waited for a CPU (schedstat run-queue
+time, summed over threads: others' work on this shared machine; a mixer
+that waits misses ticks); loss (the mixer's outgoing sequence
 gaps seen by every participant) and frames missing (20 ms frames of the
 RTP timestamp span every participant received that did not come: skipped
 ticks or DTX from the mixer); onset latency (a talker's first speech packet sent -> the
@@ -705,6 +709,18 @@ def report(res, rows, names, seconds, floor):
             print(f"| N = {n}{', all talking' if all_talk else ', 3 talkers'} | {name} | {cpu} | "
                   f"{silent} | {r['loss']:.2%} / {r['missing']:.2%} | {lat} | {r['out_pps']:.1f} | "
                   f"{r['wait_ms_ps']:.0f} | {checks} |")
+    for name in names:
+        pts = [(n, res[(name, n, False)]["cpu_ms_ps"] * n) for n, al in rows
+               if not al and (name, n, False) in res]
+        if len(pts) >= 2:
+            # least squares over the 3-talker rooms: CPU-ms/s = a + b * N
+            mn = sum(n for n, _ in pts) / len(pts)
+            mc = sum(c for _, c in pts) / len(pts)
+            b = (sum((n - mn) * (c - mc) for n, c in pts)
+                 / sum((n - mn) ** 2 for n, _ in pts))
+            print(f"{name}: one more silent participant costs {b:.2f} CPU-ms per second "
+                  f"(slope over the 3-talker rooms), the room with its 3 talkers "
+                  f"{mc - b * mn:.1f} CPU-ms per second")
     for n, all_talk in rows:
         a, b = res.get(("belfry", n, all_talk)), res.get(("janus", n, all_talk))
         if a and b and b["cpu_ms_ps"] > 0:
@@ -716,7 +732,7 @@ def report(res, rows, names, seconds, floor):
               + f"; set-up {r['setup_s']:.1f} s; offered {r['in_pps']:.1f} pkt/s per participant"
               f" (the load skips frames when it is not scheduled: 15.7 / 9.2 / 7.0 / 50 due);"
               f" load {r['load_cpu']:.2f} CPU; the measured threads waited for a CPU"
-              f" {r['wait_ms_ps']:.0f} ms per second")
+              f" {r['wait_ms_ps']:.0f} ms per second (summed over its threads)")
 
 
 if __name__ == "__main__":
