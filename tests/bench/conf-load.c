@@ -830,8 +830,15 @@ handle_media (Part *p, guint8 *d, gsize len, gint64 t)
       off += 4 + 4 * get16 (d + off + 2);
     }
   gsize end = len;
-  if ((d[0] & 0x20) && len > 12)
-    end = len - d[len - 1];
+  if (d[0] & 0x20)
+    {
+      if (d[len - 1] == 0 || d[len - 1] > len - 12)
+        {
+          p->bad++;
+          return;
+        }
+      end = len - d[len - 1];
+    }
   if (off > end)
     {
       p->bad++;
