@@ -367,7 +367,15 @@ struct _BfDiscoItems {
   BfModule *module;
   BfStanza *query;      /* the disco#items <query/> being answered */
   guint *count;         /* items in it so far, all modules together */
+  const char *from;     /* who asked */
 };
+
+const char *
+bf_disco_items_get_from (BfDiscoItems *items)
+{
+  g_return_val_if_fail (items != NULL, NULL);
+  return items->from;
+}
 
 gboolean
 bf_disco_items_add (BfDiscoItems *items, const char *jid, const char *name)
@@ -390,11 +398,11 @@ bf_disco_items_add (BfDiscoItems *items, const char *jid, const char *name)
 }
 
 void
-bf_module_add_disco_items (BfModule *module, BfStanza *query, guint *count)
+bf_module_add_disco_items (BfModule *module, const char *from, BfStanza *query, guint *count)
 {
   if (module->items == NULL || *count >= BF_DISCO_ITEMS_MAX)
     return;
-  BfDiscoItems items = { module, query, count };
+  BfDiscoItems items = { module, query, count, from };
   module->items (module, &items);
 }
 

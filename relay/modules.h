@@ -33,10 +33,11 @@ const BfModuleInfo *bf_module_get_info_struct (BfModule *module);
 gboolean bf_module_handle (BfModule *module, const BfStanza *stanza);
 /* What the module registered with bf_module_set_reload_func (reload.c). */
 BfModuleReloadFunc bf_module_get_reload_func (BfModule *module);
-/* Adds @module's own disco#items (bf_module_set_disco_items_func) to the
- * domain's disco#items <query/> @query; @count: the items in it so far,
- * kept within BF_DISCO_ITEMS_MAX. */
-void bf_module_add_disco_items (BfModule *module, BfStanza *query, guint *count);
+/* Adds @module's own disco#items (bf_module_set_disco_items_func) for
+ * @from (who asked) to the domain's disco#items <query/> @query; @count:
+ * the items in it so far, kept within BF_DISCO_ITEMS_MAX. */
+void bf_module_add_disco_items (BfModule *module, const char *from, BfStanza *query,
+                                guint *count);
 /* Sends again every available presence the modules sent (to the contact's
  * bare JID) and did not take back: after a re-attach, as the server forgot
  * them.  Returns how many. */

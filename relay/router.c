@@ -132,7 +132,8 @@ domain_disco_items (BfRouter *r, const BfStanza *iq)
         }
     }
   for (guint i = 0; i < n; i++)
-    bf_module_add_disco_items (bf_modules_nth (r->modules, i), q, &count);
+    bf_module_add_disco_items (bf_modules_nth (r->modules, i), bf_stanza_get_attr (iq, "from"),
+                               q, &count);
   send (r, reply);
 }
 

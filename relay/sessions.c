@@ -317,6 +317,7 @@ send_accept (BfSession *s)
       bf_session_add_ice (s, c, setup);
     }
   bf_jingle_copy_groups (j, s->theirs);
+  bf_jingle_copy_extra (j, s->ours);
   g_autoptr (GError) error = NULL;
   if (!bf_jingle_session_apply (s->js, j, BF_JINGLE_OUTGOING, &error))
     {
@@ -1011,6 +1012,13 @@ bf_session_set_worker (BfSession *session, BfWorker *worker, GError **error)
 gboolean
 bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error)
 {
+  return bf_session_accept_full (session, answer, NULL, error);
+}
+
+gboolean
+bf_session_accept_full (BfSession *session, const BfSessionMedia *answer,
+                        BfStanza *const *jingle_extra, GError **error)
+{
   BfSession *s = session;
   g_return_val_if_fail (s != NULL && answer != NULL, FALSE);
   /* From offer() only (phase NEW): handle_initiate starts the transports
@@ -1035,6 +1043,13 @@ bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **er
       BfJingleContent *c = bf_jingle_add_content (ours, oc->creator, oc->name);
       c->senders = ac->senders;
       bf_jingle_content_take_rtp (c, bf_session_media_answer_rtp (oc->rtp, ac->rtp));
+    }
+  g_autoptr (GError) extra_error = NULL;
+  if (!bf_jingle_set_extra (ours, jingle_extra, &extra_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "session %s: %s", s->sid,
+                   extra_error->message);
+      return FALSE;
     }
   s->ours = g_steal_pointer (&ours);
   bf_session_set_phase (s, BF_SESSION_PHASE_ACCEPTING);

@@ -411,6 +411,8 @@ cat <<EOF
                call it (audio/video, Jingle): your media comes back
  call relay    demo calls demo2\\40localhost@relay.localhost to reach demo2
                through belfry (media relayed and re-encrypted, IPs hidden)
+ group call    demo and demo2 both call team@relay.localhost (any name):
+               each hears the other through the room's mix
 
  call page     http://127.0.0.1:$http_port/
                in a browser on this machine: log in, call the echo; or open

@@ -19,6 +19,9 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # tools the tests use (systemd: systemd-analyze verify of the unit)
   procps iproute2 util-linux systemd
+  # conference e2e tests: FFT of the decoded audio (tests/e2e/tone_analysis.py),
+  # packet loss on one peer's address (iptables statistic; no sch_netem here)
+  python3-numpy iptables
   # e2e media tests: real browser peers (driven by npm playwright-core and
   # puppeteer-core; the system browsers, never a downloaded build)
   chromium firefox-esr

@@ -208,6 +208,9 @@ void bf_module_set_disco_items_func (BfModule *module, BfModuleDiscoItemsFunc fu
 /* @jid: an address of the module's (checked: its domain and a localpart
  * the module is handed); @name: a human-readable name, or NULL. */
 gboolean bf_disco_items_add (BfDiscoItems *items, const char *jid, const char *name);
+/* The full JID that asked (the query's 'from'): a module lists to each
+ * only what that one may see (e.g. rooms to users of allowed domains). */
+const char *bf_disco_items_get_from (BfDiscoItems *items);
 
 /* --- Randomness --- *
  * From the kernel's CSPRNG (getrandom(2)): for ids and SSRCs a peer must

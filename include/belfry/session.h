@@ -172,6 +172,14 @@ BfSessionMedia *bf_session_get_offer (BfSession *session);
  * @answer breaks these rules; the session is unchanged then.  The value
  * offer() returns is ignored once this succeeded. */
 gboolean bf_session_accept (BfSession *session, const BfSessionMedia *answer, GError **error);
+/* As bf_session_accept(), and the session-accept carries @jingle_extra
+ * as the last children of its <jingle/>, by the rules of
+ * bf_session_place_offer()'s (at most 4, 4096 bytes, namespaces of their
+ * own): a room says it is the focus, XEP-0298 <conference-info
+ * xmlns='urn:xmpp:coin:1' isfocus='true'/>.  Added without an API version
+ * bump. */
+gboolean bf_session_accept_full (BfSession *session, const BfSessionMedia *answer,
+                                 BfStanza *const *jingle_extra, GError **error);
 
 /* Places a session from @local (a full JID of the component's domain) to
  * @peer, offering what @mirror's caller offered: the same contents, payload

@@ -110,7 +110,7 @@ conference_info (Room *room)
   BfStanza *info = bf_stanza_new ("conference-info", CF_NS_CONFERENCE_INFO);
   g_autofree char *entity = g_strdup_printf ("xmpp:%s", room->jid);
   g_autofree char *version = g_strdup_printf ("%" G_GUINT64_FORMAT, room->info_version);
-  g_autofree char *count = g_strdup_printf ("%u", room->participants->len);
+  g_autofree char *count = NULL;
   BfStanza *desc, *state, *users;
 
   bf_stanza_set_attr (info, "entity", entity);
@@ -119,22 +119,28 @@ conference_info (Room *room)
   desc = bf_stanza_add_child (info, "conference-description", NULL);
   bf_stanza_add_text_child (desc, "subject", NULL, room->name);
   state = bf_stanza_add_child (info, "conference-state", NULL);
-  bf_stanza_add_text_child (state, "user-count", NULL, count);
-  bf_stanza_add_text_child (state, "active", NULL, "true");
   users = bf_stanza_add_child (info, "users", NULL);
+  /* RFC 4575 §5.6: one <user/> per user (bare JID), an <endpoint/> per
+   * device of it in the call. */
+  g_autoptr (GHashTable) by_bare = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < room->participants->len; i++)
     {
       Participant *p = g_ptr_array_index (room->participants, i);
-      g_autofree char *user_entity = g_strdup_printf ("xmpp:%s", p->bare);
       g_autofree char *endpoint_entity = g_strdup_printf ("xmpp:%s", p->peer);
-      g_autofree char *local = NULL;
-      BfStanza *user = bf_stanza_add_child (users, "user", NULL);
+      BfStanza *user = g_hash_table_lookup (by_bare, p->bare);
       BfStanza *endpoint, *media;
 
-      bf_jid_split (p->bare, &local, NULL, NULL);
-      bf_stanza_set_attr (user, "entity", user_entity);
-      bf_stanza_set_attr (user, "state", "full");
-      bf_stanza_add_text_child (user, "display-text", NULL, local != NULL ? local : p->bare);
+      if (user == NULL)
+        {
+          g_autofree char *user_entity = g_strdup_printf ("xmpp:%s", p->bare);
+          g_autofree char *local = NULL;
+          user = bf_stanza_add_child (users, "user", NULL);
+          bf_jid_split (p->bare, &local, NULL, NULL);
+          bf_stanza_set_attr (user, "entity", user_entity);
+          bf_stanza_set_attr (user, "state", "full");
+          bf_stanza_add_text_child (user, "display-text", NULL, local != NULL ? local : p->bare);
+          g_hash_table_insert (by_bare, p->bare, user);
+        }
       endpoint = bf_stanza_add_child (user, "endpoint", NULL);
       bf_stanza_set_attr (endpoint, "entity", endpoint_entity);
       bf_stanza_add_text_child (endpoint, "status", NULL, "connected");
@@ -145,6 +151,10 @@ conference_info (Room *room)
       bf_stanza_add_text_child (media, "status", NULL,
                                 p->self_muted || p->moderator_muted ? "recvonly" : "sendrecv");
     }
+  /* RFC 4575 §5.5.1: users, not devices. */
+  count = g_strdup_printf ("%u", g_hash_table_size (by_bare));
+  bf_stanza_add_text_child (state, "user-count", NULL, count);
+  bf_stanza_add_text_child (state, "active", NULL, "true");
   return info;
 }
 
@@ -218,7 +228,8 @@ add_field (BfStanza *form, const char *var, const char *type, const char *label,
 }
 
 void
-cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name)
+cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
+                     gboolean with_count)
 {
   static const char *const features[] = {
     BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, "urn:xmpp:ping", CF_NS_COMMANDS, CF_NS_COIN,
@@ -239,7 +250,12 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name)
   for (guint i = 0; features[i]; i++)
     bf_stanza_set_attr (bf_stanza_add_child (query, "feature", NULL), "var", features[i]);
   /* XEP-0128: the count now (0 for a room nobody is in: it opens when
-   * called). */
+   * called); only to those who may join: how busy a room is, is theirs. */
+  if (!with_count)
+    {
+      bf_module_send (cf->module, reply);
+      return;
+    }
   form = bf_stanza_add_child (query, "x", CF_NS_DATA);
   bf_stanza_set_attr (form, "type", "result");
   add_field (form, "FORM_TYPE", "hidden", NULL, FORM_TYPE_ROOMINFO);

@@ -37,16 +37,40 @@ valid_room_name (const char *name)
   return TRUE;
 }
 
+/* [conference] as read: applied at init(), and again, all or nothing, on a
+ * reload (SIGHUP). */
+typedef struct {
+  char **rooms;            /* NULL: any name */
+  char **allow;            /* NULL: any domain */
+  char **moderators;       /* lower case; may be NULL */
+  gint64 max_participants;
+  gint64 max_talkers;
+  gint64 bitrate;
+} Settings;
+
+static void
+settings_clear (Settings *s)
+{
+  g_clear_pointer (&s->rooms, g_strfreev);
+  g_clear_pointer (&s->allow, g_strfreev);
+  g_clear_pointer (&s->moderators, g_strfreev);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Settings, settings_clear)
+
 static gboolean
-read_config (Conference *cf, BfConfigGroup *config, GError **error)
+read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **error)
 {
   g_auto (GStrv) rooms = NULL;
   g_auto (GStrv) moderators = NULL;
-  gint64 v;
+  GError *local_error = NULL;
 
-  rooms = bf_config_get_string_list (config, "rooms", error);
-  if (rooms == NULL && error != NULL && *error != NULL)
-    return FALSE;
+  rooms = bf_config_get_string_list (config, "rooms", &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   if (rooms != NULL)
     {
       if (rooms[0] == NULL)
@@ -76,28 +100,27 @@ read_config (Conference *cf, BfConfigGroup *config, GError **error)
               g_free (rooms[i]);
               rooms[i] = lower;
             }
-          cf->rooms = g_steal_pointer (&rooms);
+          out->rooms = g_steal_pointer (&rooms);
         }
     }
-  if (!bf_config_get_int (config, "max-participants", 50, 2, 500, &v, error))
+  if (!bf_config_get_int (config, "max-participants", 50, 2, 500, &out->max_participants, error))
     return FALSE;
-  cf->max_participants = v;
   /* The mixer: K talkers mixed at once (issue 13: 3..5 keeps a room
    * intelligible; more costs a decode and an encode each), and the bitrate
    * of each encoder. */
   if (!bf_config_get_int (config, "max-talkers", 3, CF_MIXER_MIN_TALKERS, CF_MIXER_MAX_TALKERS,
-                          &v, error))
+                          &out->max_talkers, error)
+      || !bf_config_get_int (config, "bitrate", 32000, 6000, 128000, &out->bitrate, error))
     return FALSE;
-  cf->mixer_config.max_talkers = (guint) v;
-  if (!bf_config_get_int (config, "bitrate", 32000, 6000, 128000, &v, error))
+  if (!bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
+                                  &out->allow, error))
     return FALSE;
-  cf->mixer_config.bitrate = (gint) v;
-  if (!bf_config_get_domain_list (config, "allow-domains",
-                                  bf_module_get_server_domain (cf->module), &cf->allow, error))
-    return FALSE;
-  moderators = bf_config_get_string_list (config, "moderators", error);
-  if (moderators == NULL && error != NULL && *error != NULL)
-    return FALSE;
+  moderators = bf_config_get_string_list (config, "moderators", &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   for (guint i = 0; moderators != NULL && moderators[i]; i++)
     {
       g_autofree char *local = NULL, *resource = NULL;
@@ -112,8 +135,57 @@ read_config (Conference *cf, BfConfigGroup *config, GError **error)
       g_free (moderators[i]);
       moderators[i] = lower;
     }
-  cf->moderators = g_steal_pointer (&moderators);
+  out->moderators = g_steal_pointer (&moderators);
   return TRUE;
+}
+
+static char *
+list_text (char **list, const char *all)
+{
+  return list != NULL ? g_strjoinv (";", list) : g_strdup (all);
+}
+
+/* Takes @s into @cf, logging each change when @log (a reload). */
+static void
+apply_settings (Conference *cf, Settings *s, gboolean log)
+{
+  if (log)
+    {
+      static const struct { const char *key, *all; gsize offset_cf, offset_s; } lists[] = {
+        { "rooms", "*", G_STRUCT_OFFSET (Conference, rooms), G_STRUCT_OFFSET (Settings, rooms) },
+        { "allow-domains", "*", G_STRUCT_OFFSET (Conference, allow),
+          G_STRUCT_OFFSET (Settings, allow) },
+        { "moderators", "(none)", G_STRUCT_OFFSET (Conference, moderators),
+          G_STRUCT_OFFSET (Settings, moderators) },
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+        {
+          g_autofree char *was = list_text (G_STRUCT_MEMBER (char **, cf, lists[i].offset_cf),
+                                            lists[i].all);
+          g_autofree char *now = list_text (G_STRUCT_MEMBER (char **, s, lists[i].offset_s),
+                                            lists[i].all);
+          if (strcmp (was, now) != 0)
+            g_message ("reload: [conference] %s: %s → %s", lists[i].key, was, now);
+        }
+      if (s->max_participants != cf->max_participants)
+        g_message ("reload: [conference] max-participants: %" G_GINT64_FORMAT " → %"
+                   G_GINT64_FORMAT, cf->max_participants, s->max_participants);
+      if ((guint) s->max_talkers != cf->mixer_config.max_talkers)
+        g_message ("reload: [conference] max-talkers: %u → %u (rooms opened from now on)",
+                   cf->mixer_config.max_talkers, (guint) s->max_talkers);
+      if ((gint) s->bitrate != cf->mixer_config.bitrate)
+        g_message ("reload: [conference] bitrate: %d → %d (rooms opened from now on)",
+                   cf->mixer_config.bitrate, (gint) s->bitrate);
+    }
+  g_strfreev (cf->rooms);
+  g_strfreev (cf->allow);
+  g_strfreev (cf->moderators);
+  cf->rooms = g_steal_pointer (&s->rooms);
+  cf->allow = g_steal_pointer (&s->allow);
+  cf->moderators = g_steal_pointer (&s->moderators);
+  cf->max_participants = s->max_participants;
+  cf->mixer_config.max_talkers = (guint) s->max_talkers;
+  cf->mixer_config.bitrate = (gint) s->bitrate;
 }
 
 /* --- Addresses --- */
@@ -129,7 +201,7 @@ conference_claims (BfModule *module, const char *localpart)
 {
   Conference *cf = conference_of (module);
 
-  return cf != NULL && cf_is_room_name (cf, localpart);
+  return cf != NULL && (cf_is_room_name (cf, localpart) || cf_room_lookup (cf, localpart) != NULL);
 }
 
 /* The room name of a JID of ours, or NULL. */
@@ -139,9 +211,18 @@ room_name_of (Conference *cf, const char *jid)
   g_autofree char *local = NULL;
 
   if (jid == NULL || !bf_jid_split (jid, &local, NULL, NULL) || local == NULL
-      || !cf_is_room_name (cf, local))
+      || !(cf_is_room_name (cf, local) || cf_room_lookup (cf, local) != NULL))
     return NULL;
   return g_ascii_strdown (local, -1);
+}
+
+static gboolean
+domain_allowed (Conference *cf, const char *jid)
+{
+  g_autofree char *domain = NULL;
+
+  return jid != NULL && bf_jid_split (jid, NULL, &domain, NULL)
+         && bf_domain_list_contains ((const char *const *) cf->allow, domain);
 }
 
 static void
@@ -151,6 +232,11 @@ conference_disco_items (BfModule *module, BfDiscoItems *items)
   GHashTableIter it;
   gpointer value;
 
+  /* Open rooms (and who is in them, by count) are for those who may join:
+   * a room's name can be private to the people it was given to. */
+  const char *from = bf_disco_items_get_from (items);
+  if (from == NULL || !domain_allowed (cf, from))
+    return;
   g_hash_table_iter_init (&it, cf->by_name);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
@@ -201,7 +287,7 @@ find_audio (const BfSessionMedia *offer, guint8 *pt)
  * other content (video, a second audio) is answered with senders 'none':
  * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
  * stay as offered (a partial accept would break clients that cannot take
- * one, and issue 14 turns video on with a content-modify later), and the
+ * one, and video can be turned on there later), and the
  * room neither forwards nor pays for video it does not mix. */
 static BfSessionMedia *
 build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_ext,
@@ -234,15 +320,6 @@ build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_e
         }
     }
   return answer;
-}
-
-static gboolean
-domain_allowed (Conference *cf, const char *jid)
-{
-  g_autofree char *domain = NULL;
-
-  return bf_jid_split (jid, NULL, &domain, NULL)
-         && bf_domain_list_contains ((const char *const *) cf->allow, domain);
 }
 
 static BfSessionDecision
@@ -319,7 +396,12 @@ conference_offer (BfModule *module, BfSession *session)
                    (guint8) level_ext);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
   answer = build_answer (offer, audio, pt, level_ext, p, msid);
-  if (!bf_session_accept (session, answer, &error))
+  /* XEP-0298 §5: the room says it is the focus of a conference, so a
+   * client that knows the XEP shows a group call, not a 1:1 one. */
+  g_autoptr (BfStanza) focus = bf_stanza_new ("conference-info", CF_NS_COIN);
+  bf_stanza_set_attr (focus, "isfocus", "true");
+  BfStanza *extra[] = { focus, NULL };
+  if (!bf_session_accept_full (session, answer, extra, &error))
     {
       g_warning ("room %s: call %s: our answer was refused: %s", name, sid, error->message);
       bf_session_terminate (session, "failed-application", NULL);   /* ended() removes it */
@@ -431,7 +513,8 @@ conference_handle_stanza (BfModule *module, const BfStanza *stanza)
   if (query != NULL && g_strcmp0 (type, "get") == 0
       && bf_stanza_get_attr (query, "node") == NULL)
     {
-      cf_info_disco_reply (cf, stanza, name);
+      cf_info_disco_reply (cf, stanza, name,
+                           domain_allowed (cf, bf_stanza_get_attr (stanza, "from")));
       return TRUE;
     }
   return cf_moderation_handle (cf, stanza, name);
@@ -455,6 +538,23 @@ conference_free (gpointer data)
   g_free (cf);
 }
 
+/* SIGHUP (module.h): all or nothing.  Calls to a room are checked against
+ * the new rules from now on (allow-domains, max-participants, which names
+ * are rooms); a room already open keeps its participants and its name (a
+ * name no longer listed stays a room until its last participant leaves:
+ * its sessions' stanzas must keep reaching it); the mixer settings apply
+ * to rooms opened from now on; moderators at once. */
+static gboolean
+conference_reload (BfModule *module, BfConfigGroup *config, GError **error)
+{
+  g_auto (Settings) settings = { 0 };
+
+  if (!read_config (module, config, &settings, error))
+    return FALSE;
+  apply_settings (conference_of (module), &settings, TRUE);
+  return TRUE;
+}
+
 static gboolean
 conference_init (BfModule *module, BfConfigGroup *config, GError **error)
 {
@@ -465,9 +565,14 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
   cf->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   cf->caps_queries = g_hash_table_new (g_str_hash, g_str_equal);
   cf_mixer_config_init (&cf->mixer_config);
-  if (!read_config (cf, config, error))
-    return FALSE;
+  {
+    g_auto (Settings) settings = { 0 };
+    if (!read_config (module, config, &settings, error))
+      return FALSE;
+    apply_settings (cf, &settings, FALSE);
+  }
   bf_module_set_localpart_func (module, conference_claims);
+  bf_module_set_reload_func (module, conference_reload);
   bf_module_set_disco_items_func (module, conference_disco_items);
   cf->m_joined = bf_module_metric_counter_new (module, "participants_joined_total",
                                                "Calls that joined a room");

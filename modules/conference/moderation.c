@@ -23,6 +23,9 @@
 #define NODE_MUTE "mute"
 #define NODE_REMOVE "remove"
 #define MAX_SESSIONS 64
+/* One moderator's open commands: its oldest goes when it opens more, so a
+ * moderator of one room cannot take the table from the others. */
+#define MAX_SESSIONS_PER_OWNER 4
 #define SESSION_LIFETIME_US (300 * G_USEC_PER_SEC)
 #define MAX_VALUE 1024
 
@@ -69,6 +72,33 @@ expire_sessions (Conference *cf, gint64 now)
   while (g_hash_table_iter_next (&it, NULL, &value))
     if (((CommandSession *) value)->expires <= now)
       g_hash_table_iter_remove (&it);
+}
+
+/* Closes @owner's oldest command when it has MAX_SESSIONS_PER_OWNER open. */
+static void
+forget_oldest_of (Conference *cf, const char *owner)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  const char *oldest = NULL;
+  gint64 oldest_expiry = G_MAXINT64;
+  guint n = 0;
+
+  g_hash_table_iter_init (&it, sessions (cf));
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      CommandSession *s = value;
+      if (strcmp (s->owner, owner) != 0)
+        continue;
+      n++;
+      if (s->expires < oldest_expiry)
+        {
+          oldest_expiry = s->expires;
+          oldest = key;
+        }
+    }
+  if (n >= MAX_SESSIONS_PER_OWNER && oldest != NULL)
+    g_hash_table_remove (sessions (cf), oldest);
 }
 
 static void
@@ -369,6 +399,7 @@ cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name)
       return TRUE;
     }
   /* The first stage: the form. */
+  forget_oldest_of (cf, from);
   if (g_hash_table_size (sessions (cf)) >= MAX_SESSIONS)
     {
       send_error (cf, iq, "wait", "resource-constraint", NULL, "too many open commands");

@@ -162,7 +162,8 @@ gboolean cf_info_handle_reply (Conference *cf, const BfStanza *iq);
 void cf_info_broadcast (Room *room);
 void cf_info_cancel (Room *room);
 /* disco#info of a room (count form), for @iq. */
-void cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name);
+void cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
+                          gboolean with_count);
 
 /* --- moderation.c (main thread) --- */
 

@@ -7,7 +7,9 @@
  * Rows: N = 10, 25, 50 with 3 talking and the rest silent (DTX as a
  * WebRTC sender does it: one 1-byte frame, then a comfort-noise update
  * every 400 ms), and N = 50 all talking (K = 3 are mixed, the rest are
- * parsed and buffered, never decoded).  Each row prints the CPU-us per
+ * parsed and buffered, never decoded), and the worst case: N = 50
+ * CELT-only senders without levels, 3 talking (each decoded every tick to
+ * measure its level).  Each row prints the CPU-us per
  * tick of cf_mixer_tick and of the 20 ms of cf_mixer_push calls before it,
  * and the total as CPU-ms per participant-second (issue 13's budget: 4).
  * Seconds is the simulated time per row (default 20). */
@@ -44,10 +46,11 @@ thread_cpu_us (void)
 /* Speech-like: a tone with 4 Hz syllables and a little noise, or a quiet
  * room; encoded as a browser would (32 kb/s, FEC, DTX). */
 static void
-stream_encode (Stream *s, gboolean talking, double freq, guint seed)
+stream_encode (Stream *s, gboolean talking, double freq, guint seed, gboolean celt)
 {
   int err;
-  OpusEncoder *enc = opus_encoder_create (48000, 1, OPUS_APPLICATION_VOIP, &err);
+  OpusEncoder *enc = opus_encoder_create (48000, 1, celt ? OPUS_APPLICATION_RESTRICTED_LOWDELAY
+                                                         : OPUS_APPLICATION_VOIP, &err);
   g_assert (err == OPUS_OK);
   opus_encoder_ctl (enc, OPUS_SET_BITRATE (32000));
   opus_encoder_ctl (enc, OPUS_SET_INBAND_FEC (1));
@@ -80,7 +83,7 @@ stream_encode (Stream *s, gboolean talking, double freq, guint seed)
       else
         in_dtx = FALSE;
     }
-  s->level = talking ? 20 + (seed % 15) : 127;
+  s->level = celt ? -1 : talking ? 20 + (gint) (seed % 15) : 127;
   g_rand_free (rand);
   opus_encoder_destroy (enc);
 }
@@ -94,7 +97,7 @@ on_out (guint id, const guint8 *payload, gsize len, gpointer user_data)
 }
 
 static void
-row (guint n, guint talking, guint seconds, gint complexity, Stream *talk, Stream *quiet)
+row (const char *what, guint n, guint talking, guint seconds, gint complexity, Stream *talk, Stream *quiet)
 {
   CfMixerConfig config;
   cf_mixer_config_init (&config);
@@ -126,7 +129,7 @@ row (guint n, guint talking, guint seconds, gint complexity, Stream *talk, Strea
           if (p->len == 0)
             continue;
           cf_mixer_push (mixer, ids[i], seq[i]++, pts, p->data, p->len, s->level,
-                         s->level < 50, (gint64) t * 20000);
+                         s->level >= 0 && s->level < 50, (gint64) t * 20000);
         }
       gint64 b = thread_cpu_us ();
       cf_mixer_tick (mixer, (gint64) t * 20000, on_out, NULL);
@@ -139,10 +142,12 @@ row (guint n, guint talking, guint seconds, gint complexity, Stream *talk, Strea
   double per_tick = (double) tick_us / ticks, push_per_tick = (double) push_us / ticks;
   /* 50 ticks a second, shared by n participants. */
   double ms_per_ps = (per_tick + push_per_tick) * 50 / 1000.0 / n;
-  g_print ("N=%-3u talking=%-3u  tick %7.1f us  push %6.1f us  => %.3f CPU-ms per participant-second"
+  g_print ("%-5s N=%-3u talking=%-3u  tick %7.1f us  push %6.1f us  => %.3f CPU-ms per participant-second"
            "  (decodes/tick %.2f, encodes/tick %.2f, frames out/tick %.1f)\n",
-           n, talking, per_tick, push_per_tick, ms_per_ps,
+           what, n, talking, per_tick, push_per_tick, ms_per_ps,
            (double) st.decoded / ticks, (double) st.encodes / ticks, (double) st.frames_out / ticks);
+  if (st.measured)
+    g_print ("      (frames decoded only to measure a level: %.1f per tick)\n", (double) st.measured / ticks);
   cf_mixer_free (mixer);
 }
 
@@ -157,17 +162,27 @@ main (int argc, char **argv)
       return 2;
     }
   Stream *talk = g_new0 (Stream, 50), *quiet = g_new0 (Stream, 8);
+  Stream *celt_talk = g_new0 (Stream, 3), *celt_quiet = g_new0 (Stream, 8);
   for (guint i = 0; i < 50; i++)
-    stream_encode (&talk[i], TRUE, 300 + 37 * i, i + 1);
+    stream_encode (&talk[i], TRUE, 300 + 37 * i, i + 1, FALSE);
   for (guint i = 0; i < 8; i++)
-    stream_encode (&quiet[i], FALSE, 0, 100 + i);
+    stream_encode (&quiet[i], FALSE, 0, 100 + i, FALSE);
+  for (guint i = 0; i < 3; i++)
+    stream_encode (&celt_talk[i], TRUE, 300 + 37 * i, i + 1, TRUE);
+  for (guint i = 0; i < 8; i++)
+    stream_encode (&celt_quiet[i], FALSE, 0, 100 + i, TRUE);
   g_print ("conference mixer, encoder complexity %d, %u s simulated per row, thread CPU time\n",
            complexity, seconds);
-  row (10, 3, seconds, complexity, talk, quiet);
-  row (25, 3, seconds, complexity, talk, quiet);
-  row (50, 3, seconds, complexity, talk, quiet);
-  row (50, 50, seconds, complexity, talk, quiet);
+  row ("", 10, 3, seconds, complexity, talk, quiet);
+  row ("", 25, 3, seconds, complexity, talk, quiet);
+  row ("", 50, 3, seconds, complexity, talk, quiet);
+  row ("", 50, 50, seconds, complexity, talk, quiet);
+  /* The worst case: senders that give nothing to select by (CELT-only,
+   * no RFC 6464 level) are all decoded every tick. */
+  row ("CELT", 50, 3, seconds, complexity, celt_talk, celt_quiet);
   g_free (talk);
   g_free (quiet);
+  g_free (celt_talk);
+  g_free (celt_quiet);
   return 0;
 }

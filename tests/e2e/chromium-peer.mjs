@@ -21,6 +21,12 @@
 //              "caps_timeout": 8, "ring_timeout": 30 (s to ringing/proceed),
 //              "ringing_timeout": 45, "connect_timeout": 15 (s from proceed),
 //              "reconnect_timeout": 45, "ice_restart_after": S (not Monal's);
+//              Conference tests (basic mode): "tone_hz": F, "tone_volume": V
+//              (a WebAudio sine sent instead of the fake microphone),
+//              "record_audio": PATH (the decoded remote audio appended to
+//              PATH as tone_analysis.py reads it), "mute_silences": true
+//              (a scripted audio mute also disables the sent track),
+//              "announce_connected": true (the "connected" event);
 //              "allow_loopback": false launches Chromium without
 //              --allow-loopback-in-peer-connection (ICE on other addresses only)
 // Output: JSON lines on stdout. {"event":"ready","jid":FULL} once logged in
@@ -30,6 +36,7 @@ import { chromium } from 'playwright-core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureBundle } from './build.mjs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.BELFRY_CHROMIUM || '/usr/bin/chromium';
@@ -76,6 +83,7 @@ async function main() {
   let browser = null;
   const consoleLines = [];
   let hardTimer = null;
+  let recordFd = null;
   try {
     await ensureBundle();
     const launchStarted = Date.now();
@@ -93,6 +101,21 @@ async function main() {
     });
     page.on('pageerror', e => consoleLines.push(`pageerror: ${e.message}`));
     await page.exposeFunction('belfryEvent', ev => { out(ev); });
+    if (cfg.record_audio) {
+      // Chunks as tone_analysis.py reads them: <d wall s><I samples> S16LE.
+      const fd = openSync(cfg.record_audio, 'w');
+      recordFd = fd;
+      await page.exposeFunction('belfryAudio', chunks => {
+        for (const c of chunks) {
+          const pcm = Buffer.from(c.b64, 'base64');
+          const head = Buffer.alloc(12);
+          head.writeDoubleLE(c.wall, 0);
+          head.writeUInt32LE(pcm.length / 2, 8);
+          writeSync(fd, head);
+          writeSync(fd, pcm);
+        }
+      });
+    }
     await page.goto(pathToFileURL(join(here, 'page', 'index.html')).href);
     const launchMs = Date.now() - launchStarted;
     const run = page.evaluate(c => window.belfryPeer.run(c), cfg);
@@ -113,6 +136,7 @@ async function main() {
     return 1;
   } finally {
     clearTimeout(hardTimer);
+    if (recordFd !== null) closeSync(recordFd);
     if (browser) {
       await Promise.race([browser.close().catch(() => {}), new Promise(r => setTimeout(r, 5000))]);
     }

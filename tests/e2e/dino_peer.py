@@ -34,6 +34,12 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                                    transport of its own, and decoded apart
                                    (its transport's "audio_freq_hz"); else
                                    content-add is acknowledged and ignored
+       Conference tests (tests/e2e/tone_analysis.py; not Dino's): "tone_hz"
+             (default 440) and "tone_volume" (0.4) of the sent sine;
+             "record_audio": PATH appends the session-initiate's decoded
+             audio, as 48 kHz mono S16LE chunks stamped with the wall clock
+             (tone_analysis.read); the result adds "connected_wall" and
+             "terminate_sent_wall" (time.time()).
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 {"event":"connected"} once DTLS is up on every transport of the call,
 last {"event":"result", ...} (the fields of webrtcbin_peer.py plus
@@ -1105,7 +1111,8 @@ class Media:
         encoder, pay, _depay, _dec = CODECS[codec]
         n = content.rtpid
         if content.media == "audio":
-            src = "audiotestsrc is-live=true wave=sine freq=440 volume=0.4 ! "
+            src = (f"audiotestsrc is-live=true wave=sine freq={self.peer.tone_hz} "
+                   f"volume={self.peer.tone_volume} ! ")
             if codec != "opus":
                 src += f"audioconvert ! audioresample ! audio/x-raw,rate={pt['clockrate']},channels=1 ! "
             # codec_util.vala get_encode_bin_without_payloader_description()
@@ -1256,7 +1263,10 @@ class Media:
             dec_args = " use-inband-fec=true"
         if decoder in ("vp8dec", "vp9dec"):
             dec_args = " threads=8"
-        if content.media == "audio":
+        if content.media == "audio" and self.peer.record is not None and not content.added:
+            tail = ("audioconvert ! audioresample ! audioconvert ! "
+                    "audio/x-raw,format=S16LE,rate=48000,channels=1")
+        elif content.media == "audio":
             tail = "audioconvert ! audioresample ! audioconvert ! audio/x-raw,format=S16LE"
         else:
             tail = "videoconvert"
@@ -1325,6 +1335,10 @@ class Peer:
         self.timeout = float(cfg.get("timeout", 60))
         self.want_audio = cfg.get("audio", True) is not False
         self.want_video = cfg.get("video", True) is not False
+        self.tone_hz = float(cfg.get("tone_hz", 440))
+        self.tone_volume = float(cfg.get("tone_volume", 0.4))
+        self.record = open(cfg["record_audio"], "wb") if cfg.get("record_audio") else None
+        self.record_lock = threading.Lock()
         self.vp9 = bool(cfg.get("vp9"))
         self.answer_sdes = cfg.get("answer_sdes", True) is not False
         self.drop_on_latency = cfg.get("drop_on_latency", True) is not False
@@ -1776,6 +1790,7 @@ class Peer:
         if all(c.connected_at for c in self.contents) and self.connected_at is None:
             self.connected_at = time.monotonic()
             self.res["connected"] = True
+            self.res["connected_wall"] = time.time()
             self.res["timings_ms"]["connected"] = now_ms()
             out({"event": "connected"})
         self.poke()
@@ -1795,6 +1810,10 @@ class Peer:
         buf = info.get_buffer()
         data = buf.extract_dup(0, buf.get_size())
         n = len(data) // 2
+        if self.record is not None and n and not (content is not None and content.added):
+            with self.record_lock:
+                if self.record is not None:
+                    self.record.write(struct.pack("<dI", time.time(), n) + data[:n * 2])
         peak, energy = 0, 0.0
         if n:
             vals = struct.unpack("<%dh" % n, data[:n * 2])
@@ -2145,6 +2164,7 @@ class Peer:
         if self.ended or not self.remote_jid or not self.sid:
             return
         self.ended = True
+        self.res["terminate_sent_wall"] = time.time()
         body = f"<{reason}/>" + (f"<text>{sj_escape(text)}</text>" if text else "")
         try:
             await self.send_jingle("session-terminate", f"<reason>{body}</reason>", timeout=3)
@@ -2263,6 +2283,11 @@ def main():
         res["ok"] = False
         if peer.media is not None:
             peer.media.pipe.set_state(Gst.State.NULL)
+    if peer.record is not None:
+        # os._exit below skips the file's own flush.
+        with peer.record_lock:
+            peer.record.close()
+            peer.record = None
     res["wall_ms"] = now_ms()
     out({"event": "result", **res})
     sys.stdout.flush()

@@ -9,8 +9,12 @@ join/leave timing, loss) are test_conference_audio.py's.
     Dino-shaped peer (no BUNDLE, a transport per content) call the room;
     the room answers both with Opus and video senders 'none';
   * both connect and decode audio; the Dino-shaped peer measures 440 Hz in
-    it; belfry's log shows the room received and sent RTP on both
-    sessions, and the room closes after both hung up.
+    it, on the one SSRC the room announced in its session-accept (no other
+    SSRC arrives), the first packet with the marker bit, every timestamp
+    step between consecutive sequence numbers a multiple of 960 (20 ms at
+    48 kHz) and nearly all exactly 960; belfry's log shows the room
+    received and sent RTP on both sessions, and the room closes after both
+    hung up.
 """
 
 import os
@@ -23,7 +27,8 @@ import pytest
 
 import e2e
 import harness
-from test_dino import DINO
+import sdp_jingle as sj
+from test_dino import DINO, action
 
 ROOM = "team@relay.localhost"
 DURATION = 8
@@ -72,6 +77,20 @@ def test_two_peers_hear_each_other_through_a_room(prosody, belfry, workdir, peer
     assert ra["audio_buffers_decoded"] > 0 and ra["audio_peak"] > 0, info
     assert rb["audio_samples_decoded"] > 0, info
     assert rb["audio_freq_hz"] is not None and abs(rb["audio_freq_hz"] - 440) <= 15, info
+
+    # What bob's decoder got: the room's RTP framing.
+    accept = action(rb, "in", "session-accept")
+    assert len(accept) == 1, info
+    announced = [int(src.get("ssrc")) for c in accept[0].findall(sj.q(sj.NS_JINGLE, "content"))
+                 for src in c.iter("{urn:xmpp:jingle:apps:rtp:ssma:0}source")]
+    assert len(announced) == 1, info
+    tr = [t for t in rb["transports"].values() if t["media"] == "audio"][0]
+    assert tr["locked_ssrc"] == announced[0], (tr, info)
+    assert tr["foreign_ssrc_packets"] == 0, (tr, info)
+    assert tr["first_rtp_marker"] is True, (tr, info)
+    steps = {int(k): v for k, v in tr["rtp_ts_steps"].items()}
+    assert steps and all(k % 960 == 0 and k > 0 for k in steps), (steps, info)
+    assert steps.get(960, 0) >= 0.9 * sum(steps.values()), (steps, info)
 
     belfry.wait_log("room team closed", 10)
     log = belfry.log()

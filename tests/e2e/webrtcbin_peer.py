@@ -29,6 +29,32 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                  content of that media, creator='initiator'); reported as
                  "session_info_sent", what the remote sent as
                  "session_info_received" ({t, info, name, creator}).
+       Audio for the conference tests (tests/e2e/tone_analysis.py), off by
+       default:
+             "tone_hz": F, "tone_volume": V  the sent sine (default 440 Hz,
+                 0.4 of full scale);
+             "audio_wave": "silence"  send digital silence instead;
+             "opus_dtx": true  opusenc and rtpopuspay with DTX (silence goes
+                 out as no packets but the encoder's periodic DTX frames);
+             "mute_silences": true  a scripted mute sets the sent audio's
+                 volume to 0 (silence, as a muted client sends), unmute
+                 back, at the moment the session-info goes out;
+             "record_audio": PATH  every decoded audio buffer, as 48 kHz
+                 mono S16LE, appended to PATH as a chunk (tone_analysis.py
+                 reads it): header <d wall-clock arrival time, I samples>;
+             "ice_address": "127.0.0.2"  ICE gathers on this loopback
+                 address instead of 127.0.0.1 (a test can match this peer's
+                 media by address, e.g. to drop its packets);
+             "session_info" items may name "on_file": PATH instead of
+                 "after": sent once PATH exists (polled every 10 ms);
+             "end_file": PATH  the measurement ends early once PATH exists;
+             "announce_connected": true  print {"event": "connected"} at DTLS
+                 connected (as "reconnect" does);
+             "send_jitter_ms": J  each sent audio RTP packet is held a
+                 random 0..J ms before webrtcbin (sender-side jitter).
+             The result adds the wall-clock (time.time()) "connected_wall",
+             "terminate_sent_wall" and "remote_terminate_wall", and
+             "wall" on each session_info_sent entry.
 Output: JSON lines on stdout: {"event":"ready","jid":FULL} once logged in,
 last {"event":"result", ...}. Exit status 0 when the call ran, 1 otherwise.
 
@@ -150,6 +176,21 @@ class Peer:
         # presence stanzas from it are recorded (presence_in).
         self.subscribe = cfg.get("subscribe")
         self.rtp_times = {"audio": [], "video": []}   # monotonic s of each RTP packet out of webrtcbin
+        self.tone_hz = float(cfg.get("tone_hz", 440))
+        self.tone_volume = float(cfg.get("tone_volume", 0.4))
+        self.audio_wave = cfg.get("audio_wave", "sine")
+        if self.audio_wave not in ("sine", "silence"):
+            raise ValueError(f"audio_wave: {self.audio_wave!r}")
+        self.opus_dtx = bool(cfg.get("opus_dtx"))
+        self.mute_silences = bool(cfg.get("mute_silences"))
+        self.ice_address = cfg.get("ice_address", "127.0.0.1")
+        self.send_jitter = float(cfg.get("send_jitter_ms", 0)) / 1000.0
+        self.record = None
+        if cfg.get("record_audio"):
+            self.record = open(cfg["record_audio"], "wb")
+        self.record_lock = threading.Lock()
+        self.res.update({"connected_wall": None, "terminate_sent_wall": None,
+                         "remote_terminate_wall": None, "recorded_samples": 0})
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -366,6 +407,7 @@ class Peer:
                 conds = [c.tag.split("}", 1)[1] for c in (reason if reason is not None else [])
                          if c.tag != q(NS_JINGLE, "text")]
                 text = reason.find(q(NS_JINGLE, "text")) if reason is not None else None
+                self.res["remote_terminate_wall"] = time.time()
                 self.res["remote_terminate"] = {
                     "t": now_ms(), "reason": conds[0] if conds else None,
                     "text": text.text if text is not None else None}
@@ -413,11 +455,14 @@ class Peer:
         Gst.init(None)
         parts = ["webrtcbin name=webrtc bundle-policy=max-bundle"]
         if self.want_audio:
+            dtx = " dtx=true" if self.opus_dtx else ""
             parts.append(
-                "audiotestsrc is-live=true wave=sine freq=440 volume=0.4 ! audioconvert ! "
-                "audioresample ! audio/x-raw,channels=2,rate=48000 ! opusenc ! "
-                f"rtpopuspay pt={opus_pt} ! application/x-rtp,media=audio,encoding-name=OPUS,"
-                f"payload={opus_pt},clock-rate=48000,encoding-params=(string)2 ! queue ! webrtc.")
+                f"audiotestsrc name=tone is-live=true wave={self.audio_wave} freq={self.tone_hz} "
+                f"volume={self.tone_volume} ! audioconvert ! "
+                f"audioresample ! audio/x-raw,channels=2,rate=48000 ! opusenc{dtx} ! "
+                f"rtpopuspay pt={opus_pt}{dtx} ! application/x-rtp,media=audio,encoding-name=OPUS,"
+                f"payload={opus_pt},clock-rate=48000,encoding-params=(string)2 ! "
+                "queue name=audioq ! webrtc.")
         if self.want_video:
             parts.append(
                 "videotestsrc is-live=true pattern=ball ! "
@@ -430,15 +475,18 @@ class Peer:
         self.ice = self.webrtc.get_property("ice-agent")
         self.ice.set_property("ice-tcp", False)
         self.nice_agent = self.ice.get_property("agent")
+        if self.want_audio and self.send_jitter > 0:
+            q = self.pipe.get_by_name("audioq")
+            q.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_jitter)
         if self.vanish_after is not None:
             # No UPnP discovery (SSDP sockets): after vanishing, no UDP
             # socket of ours may stay open.
             self.nice_agent.set_property("upnp", False)
         addr = Nice.Address.new()
-        if not addr.set_from_string("127.0.0.1"):
-            raise RuntimeError("Nice.Address.set_from_string(127.0.0.1) failed")
+        if not addr.set_from_string(self.ice_address):
+            raise RuntimeError(f"Nice.Address.set_from_string({self.ice_address}) failed")
         if not self.nice_agent.add_local_address(addr):
-            raise RuntimeError("nice_agent_add_local_address(127.0.0.1) failed")
+            raise RuntimeError(f"nice_agent_add_local_address({self.ice_address}) failed")
         self._addr = addr
         self.webrtc.connect("on-ice-candidate", self.on_ice_candidate)
         self.webrtc.connect("pad-added", self.on_pad_added)
@@ -476,6 +524,7 @@ class Peer:
             self.res["states"].append(st)
             if st["pc"] == "connected" and self.connected_at is None:
                 self.connected_at = time.monotonic()
+                self.res["connected_wall"] = time.time()
                 self.res["connected"] = True
                 self.res["timings_ms"]["connected"] = st["t"]
             if st["pc"] == "failed" or st["ice"] == "failed":
@@ -614,8 +663,13 @@ class Peer:
             chain = ["fakesink"]
         else:
             chain = ["fakesink"]
+        if chain[0] == "audioconvert" and self.record is not None:
+            chain = ["audioconvert", "audioresample", "capsfilter", "fakesink"]
         els = [Gst.ElementFactory.make(n) for n in chain]
-        if chain[0] == "audioconvert":
+        if chain[0] == "audioconvert" and self.record is not None:
+            els[2].set_property("caps", Gst.Caps.from_string(
+                "audio/x-raw,format=S16LE,rate=48000,channels=1"))
+        elif chain[0] == "audioconvert":
             els[1].set_property("caps", Gst.Caps.from_string("audio/x-raw,format=S16LE"))
         els[-1].set_property("sync", False)
         els[-1].set_property("async", False)
@@ -641,6 +695,11 @@ class Peer:
             finally:
                 buf.unmap(m)
             n = len(data) // 2
+            if self.record is not None and n:
+                with self.record_lock:
+                    if self.record is not None:
+                        self.record.write(struct.pack("<dI", time.time(), n) + data[:n * 2])
+                        self.res["recorded_samples"] += n
             peak = 0
             if n:
                 vals = struct.unpack("<%dh" % n, data[:n * 2])
@@ -652,6 +711,17 @@ class Peer:
                 self.res["audio_samples_decoded"] += n // max(1, ch or 1)
                 self.res["audio_peak"] = max(self.res["audio_peak"], peak / 32768.0)
         return Gst.PadProbeReturn.OK
+
+    def on_jitter(self, pad, info):
+        # Streaming thread of the audio queue: holding it delays this packet
+        # and those behind it, which then leave in a burst (jitter, no loss).
+        time.sleep(random.uniform(0.0, self.send_jitter))
+        return Gst.PadProbeReturn.OK
+
+    def set_send_silence(self, silent):
+        src = self.pipe.get_by_name("tone") if self.pipe is not None else None
+        if src is not None:
+            src.set_property("volume", 0.0 if silent else self.tone_volume)
 
     def on_video_frame(self, pad, info):
         with self.lock:
@@ -833,15 +903,29 @@ class Peer:
             info = item.get("info")
             if info not in SESSION_INFOS:
                 raise ValueError(f"session_info: unknown info {info!r}")
+            if item.get("on_file"):
+                self.spawn(self.session_info_on_file(item))
+                continue
             delay = max(0.0, self.connected_at + float(item.get("after", 0)) - time.monotonic())
             self.loop.call_later(delay, self.send_session_info, item)
+
+    async def session_info_on_file(self, item):
+        """Sent as soon as the file item["on_file"] exists (the test times
+        it against other peers' events); checked every 10 ms."""
+        while not self.ended and time.monotonic() < self.deadline:
+            if os.path.exists(item["on_file"]):
+                self.send_session_info(item)
+                return
+            await asyncio.sleep(0.01)
 
     def send_session_info(self, item):
         if self.ended:
             self.log("session-info", item.get("info"), "not sent: the session ended")
             return
         info, attrs = item["info"], ""
-        rec = {"t": now_ms(), "info": info, "name": None, "creator": None}
+        rec = {"t": now_ms(), "wall": time.time(), "info": info, "name": None, "creator": None}
+        if self.mute_silences and info in ("mute", "unmute") and item.get("media") == "audio":
+            self.set_send_silence(info == "mute")
         if info in ("mute", "unmute"):
             names = [n for n, m in self.content_media.items() if m == item.get("media")]
             if item.get("media") and not names:
@@ -885,16 +969,20 @@ class Peer:
                                    f"({self.res['terminate_reason']})")
             end_at = self.connected_at + (self.duration if self.vanish_after is None
                                           else self.vanish_after)
-            if self.reconnect:
+            if self.reconnect or self.cfg.get("announce_connected"):
                 out({"event": "connected", "t": now_ms()})
             self.schedule_session_info()
             next_sample = self.connected_at
+            end_file = self.cfg.get("end_file")
             while not self.ended and time.monotonic() < end_at:
+                if end_file and os.path.exists(end_file):
+                    break
                 self.drain_bus()
                 if time.monotonic() >= next_sample:
                     self.sample()
                     next_sample += 1.0
-                await asyncio.sleep(min(0.25, max(0.01, end_at - time.monotonic())))
+                await asyncio.sleep(min(0.05 if end_file else 0.25,
+                                        max(0.01, end_at - time.monotonic())))
             self.sample()
             self.res["terminated_early"] = self.ended
             self.res["timings_ms"]["measured"] = now_ms()
@@ -919,6 +1007,7 @@ class Peer:
                     pass
             if not self.ended:
                 self.res["terminated_by"] = "local"
+                self.res["terminate_sent_wall"] = time.time()
                 try:
                     await self.send_jingle(
                         "session-terminate", "<reason><success/></reason>", timeout=3)
@@ -947,6 +1036,10 @@ class Peer:
             self.res["timings_ms"]["end"] = now_ms()
             if self.pipe is not None:
                 self.pipe.set_state(Gst.State.NULL)
+            if self.record is not None:
+                with self.record_lock:
+                    self.record.close()
+                    self.record = None
             self.finishing = True
             if getattr(self, "xmpp", None) is not None:
                 try:

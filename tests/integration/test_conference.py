@@ -29,6 +29,7 @@ What is asserted:
 
 import os
 import re
+import signal
 import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import quoteattr
@@ -340,6 +341,13 @@ def test_a_room_answers_with_opus_audio_level_and_its_own_ssrc(relay, alice):
     assert video.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA) == [], \
         dump(video)
 
+    # XEP-0298 §5: the room says it is a conference's focus, after the
+    # contents (the last child of <jingle/>).
+    children = list(accept.find(JINGLE))
+    focus = children[-1]
+    assert focus.tag == "{%s}conference-info" % NS_COIN, dump(accept)
+    assert focus.get("isfocus") == "true", dump(accept)
+
     relay.wait_log(f"room {name}: call {sid} joined (participants: 1)", 5)
     hang_up(alice, relay, room_jid(name), sid)
     relay.wait_log(f"room {name} closed", 5)
@@ -534,6 +542,29 @@ def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol, 
     hang_up(carol, relay, room_jid(name), sc)
 
 
+def test_one_user_on_two_devices_is_one_user_with_two_endpoints(relay, conf_prosody, carol):
+    name = new_room("twodev")
+    carol2 = coin_client(conf_prosody, "carol", "carol-second", True)
+    try:
+        start = mark(carol)
+        s1, _ = call(carol, room_jid(name))
+        s2, _ = call(carol2, room_jid(name))
+        ci = wait_info(carol, start, name,
+                       lambda ci: len(ci.findall(".//{%s}endpoint" % NS_CONFINFO)) == 2,
+                       "two endpoints")
+        users = ci.findall(".//{%s}user" % NS_CONFINFO)
+        assert len(users) == 1 and users[0].get("entity") == f"xmpp:carol@{DOMAIN}", \
+            ET.tostring(ci, encoding="unicode")
+        assert {e.get("entity") for e in users[0].findall("{%s}endpoint" % NS_CONFINFO)} == \
+            {f"xmpp:{carol.full_jid}", f"xmpp:{carol2.full_jid}"}
+        assert ci.find(".//{%s}user-count" % NS_CONFINFO).text == "1"
+        assert participant_count(carol, name) == 2     # disco counts sessions
+        hang_up(carol2, relay, room_jid(name), s2)
+        hang_up(carol, relay, room_jid(name), s1)
+    finally:
+        carol2.close()
+
+
 def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
     # Each change costs a document to every participant that takes them:
     # 40 changes within a second go out as a handful (coalesced, 200 ms).
@@ -661,6 +692,16 @@ def test_moderator_mutes_and_removes_others_are_forbidden(relay, alice, bob, car
     wait_info(carol, start_c, name, lambda ci: f"xmpp:bob@{DOMAIN}" not in users_of(ci),
               "bob removed")
 
+    # A moderator's open commands are bounded: its oldest goes (4 at most).
+    opened = [command(alice, name, "mute").find("{%s}command" % NS_COMMANDS).get("sessionid")
+              for _ in range(5)]
+    r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                sessionid=opened[0])
+    assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
+    r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="cancel",
+                sessionid=opened[4])
+    assert r.find("{%s}command" % NS_COMMANDS).get("status") == "canceled", dump(r)
+
     # A participant who is not there.
     r = command(alice, name, "remove", {"participant": f"dave@{DOMAIN}"})
     assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
@@ -713,6 +754,64 @@ def test_rooms_list_and_allow_domains(fresh_prosody, tmp_path):
             assert "room team opened" not in b.log()
         finally:
             c.close()
+        b.stop()
+    finally:
+        b.kill_quietly()
+
+
+def test_reload_applies_conference_settings(fresh_prosody, tmp_path):
+    path = tmp_path / "belfry.conf"
+
+    def conf(**kv):
+        write_config(path, port=fresh_prosody.component_port, modules="echo;call;conference",
+                     groups={"media": MEDIA, "conference": kv})
+
+    conf(**{"max-participants": "2"})
+    b = Belfry(tmp_path, config_path=path)
+    try:
+        b.start()
+        a = coin_client(fresh_prosody, "alice", "rl-a", False)
+        o = coin_client(fresh_prosody, "bob", "rl-b", False)
+        try:
+            sa, _ = call(a, room_jid("keep"))
+            # Only example.org may join from now on; alice stays in.
+            conf(**{"max-participants": "2", "allow-domains": "example.org"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("reload: [conference] allow-domains: localhost → example.org", 5)
+            _, term = call(o, room_jid("keep"), expect="session-terminate")
+            assert reason_of(term)[0] == "decline", dump(term)
+            # Outside allow-domains, a room is not listed and shows no count
+            # (who may not join does not learn how busy it is).
+            assert room_jid("keep") not in open_rooms(o)
+            q = disco_info(o, room_jid("keep"))
+            assert q.find("{%s}x" % NS_DATA) is None, dump(q)
+            assert ("conference", "audio-video") in \
+                [(i.get("category"), i.get("type")) for i in q.findall("{%s}identity" % NS_DISCO_INFO)]
+            # A bad value changes nothing.
+            conf(**{"max-participants": "lots"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("[conference] max-participants: 'lots' is not an integer "
+                       "(the module keeps its running settings)", 5)
+            _, term = call(o, room_jid("keep"), expect="session-terminate")
+            assert reason_of(term)[0] == "decline", dump(term)
+            # "keep" is no longer listed, but open: it stays a room until
+            # alice leaves (her hang-up reaches it), new names follow the list.
+            conf(**{"rooms": "other", "max-participants": "2"})
+            b.send_signal(signal.SIGHUP)
+            b.wait_log("reload: [conference] rooms: * → other", 5)
+            assert participant_count(a, "keep") == 1
+            assert room_jid("keep") in open_rooms(o)
+            hang_up(a, b, room_jid("keep"), sa)
+            b.wait_log("room keep closed", 5)
+            ids = disco_info(a, room_jid("keep")).findall("{%s}identity" % NS_DISCO_INFO)
+            assert ("conference", "audio-video") not in \
+                [(i.get("category"), i.get("type")) for i in ids]
+            # bob (localhost) may join again: allow-domains is back to its default.
+            sb, _ = call(o, room_jid("other"))
+            hang_up(o, b, room_jid("other"), sb)
+        finally:
+            a.close()
+            o.close()
         b.stop()
     finally:
         b.kill_quietly()

@@ -1092,6 +1092,7 @@ claim_localpart (BfModule *module, const char *localpart)
 static void
 claim_disco_items (BfModule *module, BfDiscoItems *items)
 {
+  g_assert_cmpstr (bf_disco_items_get_from (items), ==, USER);
   /* not its own: refused (logged), the rest still listed */
   g_test_expect_message ("belfry-module", G_LOG_LEVEL_WARNING, "*not one of its addresses*");
   g_assert_true (bf_disco_items_add (items, "svc@" DOMAIN, "taken"));

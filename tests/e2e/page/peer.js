@@ -162,6 +162,59 @@ function rtpContinuity(samples, start, end) {
   return out;
 }
 
+// Conference tests (tests/e2e/tone_analysis.py), basic mode only:
+// cfg.tone_hz sends a sine of that frequency (cfg.tone_volume of full scale,
+// default 0.25) from WebAudio instead of the fake microphone;
+// cfg.record_audio (a path chromium-peer.mjs writes) records the remote
+// audio as decoded, 48 kHz mono S16LE, in chunks stamped with the wall
+// clock, sent to Node through window.belfryAudio every 250 ms.
+const wallNow = () => (performance.timeOrigin + performance.now()) / 1000;
+
+function toneStream(cfg, videoStream) {
+  const ctx = new AudioContext({ sampleRate: 48000 });
+  const osc = ctx.createOscillator();
+  osc.frequency.value = cfg.tone_hz;
+  const gain = ctx.createGain();
+  gain.gain.value = cfg.tone_volume === undefined ? 0.25 : cfg.tone_volume;
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(gain).connect(dest);
+  osc.start();
+  const tracks = dest.stream.getAudioTracks();
+  if (videoStream) tracks.push(...videoStream.getVideoTracks());
+  return { stream: new MediaStream(tracks), ctx };
+}
+
+function startRecorder(track, res) {
+  const ctx = new AudioContext({ sampleRate: 48000 });
+  const src = ctx.createMediaStreamSource(new MediaStream([track]));
+  const proc = ctx.createScriptProcessor(1024, 1, 1);
+  let pending = [];
+  proc.onaudioprocess = ev => {
+    const f = ev.inputBuffer.getChannelData(0);
+    const pcm = new Int16Array(f.length);
+    for (let i = 0; i < f.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(f[i] * 32768)));
+    pending.push({ wall: wallNow(), pcm });
+    res.recorded_samples += f.length;
+  };
+  src.connect(proc);
+  // A ScriptProcessor runs only while connected to the destination; it
+  // outputs silence (nothing is written to its output buffer).
+  proc.connect(ctx.destination);
+  const flush = () => {
+    if (!pending.length) return;
+    const chunks = pending.map(c => {
+      let bin = '';
+      const bytes = new Uint8Array(c.pcm.buffer);
+      for (let i = 0; i < bytes.length; i += 8192) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+      return { wall: c.wall, b64: btoa(bin) };
+    });
+    pending = [];
+    window.belfryAudio(chunks);
+  };
+  const timer = setInterval(flush, 250);
+  return { stop: () => { clearInterval(timer); flush(); proc.disconnect(); src.disconnect(); ctx.close(); } };
+}
+
 async function run(cfg) {
   if (cfg.conversations) return runConversations(cfg);
   if (cfg.monal) return runMonal(cfg);
@@ -175,7 +228,11 @@ async function run(cfg) {
     local_sdp: null, remote_sdp: null, log: [],
     session_info_sent: [], session_info_received: [],
     xmpp_disconnects_ms: [], xmpp_reconnects_ms: [],
+    connected_wall: null, terminate_sent_wall: null, remote_terminate_wall: null,
+    recorded_samples: 0,
   };
+  let recorder = null;
+  let toneCtx = null;
   const log = (...a) => {
     const line = `${now()} ` + a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ');
     res.log.push(line.slice(0, 2000));
@@ -212,7 +269,14 @@ async function run(cfg) {
   try {
     // Local media from the fake capture devices.
     const constraints = { audio: cfg.audio !== false, video: cfg.video !== false };
-    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    let stream;
+    if (cfg.tone_hz && constraints.audio) {
+      const video = constraints.video ? await navigator.mediaDevices.getUserMedia({ video: true }) : null;
+      ({ stream, ctx: toneCtx } = toneStream(cfg, video));
+      await toneCtx.resume();
+    } else {
+      stream = await navigator.mediaDevices.getUserMedia(constraints);
+    }
     res.timings_ms.media = now();
 
     const [user, resource] = [bareJid(cfg.jid), String(cfg.jid).split('/').slice(1).join('/')];
@@ -264,6 +328,7 @@ async function run(cfg) {
         const el = document.getElementById('remote-audio');
         el.srcObject = new MediaStream([track]);
         el.play().catch(e => log('audio play failed', String(e)));
+        if (cfg.record_audio && !recorder) recorder = startRecorder(track, res);
       } else if (track.kind === 'video') {
         const el = document.getElementById('remote-video');
         el.srcObject = new MediaStream([track]);
@@ -274,7 +339,7 @@ async function run(cfg) {
       if (session && sess !== session) return;
       ended = true;
       res.terminate_reason = reason ? (reason.condition || String(reason)) : null;
-      if (!res.terminated_by) res.terminated_by = 'remote';
+      if (!res.terminated_by) { res.terminated_by = 'remote'; res.remote_terminate_wall = wallNow(); }
       log('session terminated', res.terminate_reason);
       wake();
     });
@@ -403,6 +468,7 @@ async function run(cfg) {
           signaling: pc.signalingState });
         if (pc.connectionState === 'connected' && connectedAt === null) {
           connectedAt = performance.now();
+          res.connected_wall = wallNow();
           res.connected = true;
           res.timings_ms.connected = now();
         }
@@ -427,7 +493,12 @@ async function run(cfg) {
     }
     function sendSessionInfo(item) {
       if (ended) { log('session-info', item.info, 'not sent: the session ended'); return; }
-      const rec = { t: now(), info: item.info, name: null, creator: null };
+      const rec = { t: now(), wall: wallNow(), info: item.info, name: null, creator: null };
+      // cfg.mute_silences: the microphone track disabled on mute (libwebrtc
+      // then sends silence), as Conversations does (setEnabled(false)).
+      if (cfg.mute_silences && item.media === 'audio' && (item.info === 'mute' || item.info === 'unmute')) {
+        for (const t of stream.getAudioTracks()) t.enabled = item.info === 'unmute';
+      }
       const info = { infoType: `{${NS_RTP_INFO}}${item.info}` };
       if ((item.info === 'mute' || item.info === 'unmute') && item.media) {
         const tr = session.pc.getTransceivers().find(
@@ -446,7 +517,7 @@ async function run(cfg) {
     // Measure for `duration` from the moment media connected.
     const endAt = connectedAt + durationMs;
     let nextTimeline = connectedAt;
-    if (cfg.reconnect) emit({ event: 'connected', t: now() });
+    if (cfg.reconnect || cfg.announce_connected) emit({ event: 'connected', t: now() });
     while (!ended && performance.now() < endAt) {
       try {
         lastStats = summariseStats(await session.pc.getStats());
@@ -486,6 +557,7 @@ async function run(cfg) {
     }
     if (!ended) {
       res.terminated_by = 'local';
+      res.terminate_sent_wall = wallNow();
       session.end('success');
       await sleep(200);
     }
@@ -497,6 +569,8 @@ async function run(cfg) {
       try { session.end('failed-application'); } catch { /* ignore */ }
     }
   } finally {
+    if (recorder) { try { recorder.stop(); } catch (e) { log('recorder stop', String(e)); } }
+    if (toneCtx) toneCtx.close().catch(() => {});
     res.stats = lastStats;
     applyMediaTotals(res, lastStats);
     res.timings_ms.end = now();
