@@ -30,6 +30,9 @@ PACKAGES=(
   # call-relay benchmark baseline (tests/bench/bench_call.py): rtpengine in
   # userspace, started by the benchmark in the foreground
   rtpengine-daemon
+  # conference benchmark baseline (tests/bench/bench_conference.py): Janus
+  # AudioBridge, started by the benchmark in the foreground
+  janus
 )
 
 missing=()
@@ -87,7 +90,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 # Belt and braces: if a service got started anyway, stop it.
-for svc in prosody ejabberd rtpengine-daemon; do
+for svc in prosody ejabberd rtpengine-daemon janus; do
   if command -v service >/dev/null 2>&1; then
     service "$svc" stop >/dev/null 2>&1 || true
   fi
