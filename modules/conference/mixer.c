@@ -701,7 +701,9 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       encoder_set_loss (p->enc, MIN (p->listener_loss, MAX_LOSS));
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
         mixer->pcm[n] = saturate (mixer->mix[n] - p->contrib[n]);
-      encoder_run (mixer, p->enc, mixer->pcm, n_contrib <= 1);
+      /* Silent when nobody else is in the sum: a talker is in it itself, a
+       * muted one still on its own encoder is not. */
+      encoder_run (mixer, p->enc, mixer->pcm, n_contrib <= (p->contributor ? 1u : 0u));
     }
   if (any_listener)
     {
