@@ -135,6 +135,7 @@ if ninja -C build-asan; then
         tests/e2e/test_server_restart.py tests/e2e/test_candidate_policy.py \
         tests/e2e/test_metrics_call.py \
         tests/e2e/test_tone_module.py tests/e2e/test_room_module.py \
+        tests/e2e/test_conference_smoke.py tests/e2e/test_conference_audio.py \
         -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi
