@@ -711,6 +711,46 @@ def test_moderator_mutes_and_removes_others_are_forbidden(relay, alice, bob, car
     relay.wait_log(f"room {name} closed", 5)
 
 
+def test_open_commands_are_bounded_per_user_not_per_resource(relay, conf_prosody, alice):
+    # alice moderates; a second device of hers opens a fifth command: the
+    # bound is the user's (over her resources), so her first device's
+    # oldest command is closed, as a fifth from one resource closes it.
+    name = new_room("modres")
+    sa, _ = call(alice, room_jid(name))
+    other = Client(f"alice@{DOMAIN}/second-device", USERS["alice"], conf_prosody.c2s_port)
+    try:
+        opened = [command(alice, name, "mute").find("{%s}command" % NS_COMMANDS).get("sessionid")
+                  for _ in range(4)]
+        r = command(other, name, "mute")
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "executing", dump(r)
+        r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                    sessionid=opened[0])
+        assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
+        r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                    sessionid=opened[1])
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+    finally:
+        other.close()
+    hang_up(alice, relay, room_jid(name), sa)
+    relay.wait_log(f"room {name} closed", 5)
+
+
+def test_a_command_to_a_room_nobody_is_in_is_forbidden_as_at_an_open_one(relay, alice, bob):
+    # Whether a room is open is not told to a JID that is not its moderator:
+    # the same <forbidden/> at a room nobody is in as at an open one.
+    closed, opened = new_room("nobody"), new_room("open")
+    sa, _ = call(alice, room_jid(opened))
+    for name in (closed, opened):
+        for node in ("mute", "remove"):
+            r = command(bob, name, node, {"participant": "1"})
+            assert error_condition(r) == ("auth", ["forbidden"]), dump(r)
+    # An unknown command is unknown either way.
+    r = command(bob, closed, "kick")
+    assert error_condition(r) == ("cancel", ["item-not-found"]), dump(r)
+    hang_up(alice, relay, room_jid(opened), sa)
+    relay.wait_log(f"room {opened} closed", 5)
+
+
 def test_the_room_ends_with_its_last_participant(relay, alice, bob):
     name = new_room("end")
     s1, _ = call(alice, room_jid(name))
