@@ -237,7 +237,7 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
   };
   Room *room = cf_room_lookup (cf, name);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
-  g_autofree char *lower = g_ascii_strdown (name, -1);
+  g_autofree char *lower = cf_fold (name);
   g_autofree char *count = g_strdup_printf ("%u", room ? room->participants->len : 0);
   g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT, cf->max_participants);
   BfStanza *query = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);

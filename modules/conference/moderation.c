@@ -84,10 +84,10 @@ bare_lower (const char *jid)
   g_autofree char *local = NULL, *domain = NULL;
 
   if (!bf_jid_split (jid, &local, &domain, NULL))
-    return g_ascii_strdown (jid, -1);
+    return cf_fold (jid);
   g_autofree char *bare = local != NULL ? g_strdup_printf ("%s@%s", local, domain)
                                         : g_strdup (domain);
-  return g_ascii_strdown (bare, -1);
+  return cf_fold (bare);
 }
 
 /* Closes @owner_bare's oldest command when it has MAX_SESSIONS_PER_OWNER

@@ -123,6 +123,12 @@ struct _Conference {
 
 /* --- room.c (main thread) --- */
 
+/* @s in lower case, as names and JIDs are compared here: Unicode lower case
+ * (the server's nodeprep or PRECIS maps a localpart's upper case, É too, to
+ * lower case; a room or moderator written "Équipe" in the configuration
+ * must match what the server sends); ASCII only when @s is not UTF-8. */
+char *cf_fold (const char *s);
+
 /* TRUE when @localpart names a room this configuration takes (not an
  * escaped JID, a name of [conference] rooms or any with '*'). */
 gboolean cf_is_room_name (Conference *cf, const char *localpart);

@@ -775,12 +775,15 @@ def test_the_room_ends_with_its_last_participant(relay, alice, bob):
 def test_rooms_list_and_allow_domains(fresh_prosody, tmp_path):
     b = Belfry(tmp_path, port=fresh_prosody.component_port, modules="echo;call;conference",
                groups={"media": MEDIA,
-                       "conference": {"rooms": "team;Standup", "allow-domains": "example.org"}})
+                       "conference": {"rooms": "team;Standup;Équipe",
+                                      "allow-domains": "example.org"}})
     try:
         b.start()
         c = coin_client(fresh_prosody, "alice", "list", False)
         try:
-            for name in ("team", "standup"):
+            # Names are compared in lower case, non-ASCII too: the server
+            # sends a localpart nodeprepped (équipe), the file says Équipe.
+            for name in ("team", "standup", "équipe"):
                 ids = disco_info(c, room_jid(name)).findall("{%s}identity" % NS_DISCO_INFO)
                 assert [(i.get("category"), i.get("type")) for i in ids] == \
                     [("conference", "audio-video")], name
