@@ -100,6 +100,7 @@ struct _Room {
   guint next_number;
   guint64 info_version;    /* RFC 4575 'version' of the conference-info we send */
   guint info_source;       /* a coalesced broadcast pending (main context) */
+  gint64 info_next;        /* monotonic µs: no broadcast before (the byte budget) */
   gint64 opened_at;
 };
 
@@ -163,8 +164,13 @@ void cf_info_query_caps (Room *room, Participant *p);
 /* A result or error to one of our iqs: TRUE when it was ours. */
 gboolean cf_info_handle_reply (Conference *cf, const BfStanza *iq);
 /* Sends the room's state to every participant that takes it, within
- * CF_INFO_COALESCE_MS (changes in between go out together). */
+ * CF_INFO_COALESCE_MS (changes in between go out together), and, after a
+ * broadcast of B bytes, not before B / CF_INFO_BYTES_PER_SECOND: a document
+ * grows with the room (and with its participants' resources, up to 1 KB
+ * each) and goes to each of them, so a room's changes would cost N² bytes
+ * five times a second. */
 #define CF_INFO_COALESCE_MS 200
+#define CF_INFO_BYTES_PER_SECOND (256 * 1024)
 void cf_info_broadcast (Room *room);
 void cf_info_cancel (Room *room);
 /* disco#info of a room (count form), for @iq. */

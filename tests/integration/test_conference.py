@@ -37,7 +37,8 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_STANZAS,
-                     SECRET, Belfry, Client, FakeServer, free_port, run_belfry, write_config)
+                     SECRET, Belfry, Client, FakeServer, Prosody, free_port, run_belfry,
+                     write_config)
 from relay_fixtures import prosody_fixture
 from test_call import caps_ver, wait_new
 from test_metrics import scrape, total
@@ -586,6 +587,64 @@ def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
     assert media_status(users_of(docs[-1])[f"xmpp:alice@{DOMAIN}"]) == "sendrecv"
     hang_up(alice, relay, room_jid(name), sa)
     hang_up(carol, relay, room_jid(name), sc)
+
+
+def test_a_busy_rooms_documents_keep_within_a_byte_budget(tmp_path):
+    # 16 participants that all take conference-info, each on a resource of
+    # 1000 bytes (its endpoint in every document): a document is ~20 KB and
+    # goes to all 16, ~320 KB a broadcast.  One toggling mute for 2 s must
+    # not cost that five times a second (CF_INFO_COALESCE_MS alone): within
+    # 256 KB/s a broadcast is followed by ~1.2 s without one.
+    prosody = Prosody(users=USERS, disabled=("s2s",))
+    clients = []
+    b = None
+    try:
+        prosody.start()
+        b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
+                   groups={"media": MEDIA, "limits": {"max-sessions-per-jid": "0"},
+                           "conference": {"max-participants": "20"}})
+        b.start()
+        name = new_room("budget")
+        sids = []
+        for user in ("alice", "bob", "carol", "dave"):
+            for i in range(4):
+                c = coin_client(prosody, user, f"d{i}-" + "x" * 996, True)
+                clients.append(c)
+                sids.append(call(c, room_jid(name))[0])
+        observer, toggler, toggler_sid = clients[0], clients[-1], sids[-1]
+        # The joins' documents settle: the one with all 16 arrives.
+        wait_info(observer, 0, name,
+                  lambda ci: len(list(ci.iter("{%s}endpoint" % NS_CONFINFO))) == 16,
+                  "a document of 16 endpoints", timeout=15)
+        time.sleep(2.0)
+        start = mark(observer)
+        t0 = time.monotonic()
+        for i in range(50):
+            what = "mute" if i % 2 == 0 else "unmute"
+            toggler.send_raw(
+                f"<iq xmlns='jabber:client' type='set' to={quoteattr(room_jid(name))} "
+                f"id='tog{i}'>" + jingle("session-info", toggler_sid,
+                                         f"<{what} xmlns='{NS_INFO}' creator='initiator' "
+                                         f"name='a0'/>") + "</iq>")
+            time.sleep(0.04)
+        toggler.wait_stanza(lambda e: e.get("id") == "tog49", 10, "the last answer")
+        spent = time.monotonic() - t0
+        after = mark(observer)
+        docs = conference_infos(observer, start, name)
+        # Without the budget: one every 200 ms (~10 in 2 s).
+        assert 1 <= len(docs) <= 1 + spent / 1.0, (len(docs), spent)
+        # The last state (unmuted: 50 toggles) still arrives, after the wait.
+        statuses = ".//{%s}media/{%s}status" % (NS_CONFINFO, NS_CONFINFO)
+        final = wait_info(observer, after, name, lambda ci: True, "the final document",
+                          timeout=5)
+        assert [s.text for s in final.iterfind(statuses)] == ["sendrecv"] * 16, dump(final)
+        b.stop()
+    finally:
+        for c in clients:
+            c.close()
+        if b is not None:
+            b.kill_quietly()
+        prosody.close()
 
 
 # ---------------------------------------------------------------------------
