@@ -297,6 +297,12 @@ run_command (Conference *cf, const BfStanza *iq, Room *room, const char *node,
       g_message ("room %s: call %s removed by a moderator", room_name,
                  bf_session_get_sid (p->session));
       bf_metric_add (cf->m_removed, 1);
+      /* The room's first participant removed (by a moderator of
+       * [conference], or itself) moderates no more: else it would call
+       * again and remove whoever removed it. */
+      g_autofree char *bare = cf_fold (p->bare);
+      if (room->first_bare != NULL && strcmp (room->first_bare, bare) == 0)
+        room->first_removed = TRUE;
       /* ended() runs before this returns: @p and perhaps @room are gone. */
       bf_session_terminate (p->session, "success", "removed from the room by a moderator");
       p = NULL;

@@ -186,7 +186,7 @@ cf_room_is_moderator (Room *room, const char *jid)
   g_autofree char *lower = cf_fold (bare);
   Conference *cf = room->conference;
 
-  if (room->first_bare != NULL && strcmp (room->first_bare, lower) == 0)
+  if (room->first_bare != NULL && !room->first_removed && strcmp (room->first_bare, lower) == 0)
     return TRUE;
   return cf->moderators != NULL && g_strv_contains ((const char *const *) cf->moderators, lower);
 }

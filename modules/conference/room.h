@@ -94,6 +94,8 @@ struct _Room {
   char *name;              /* lower case */
   char *jid;               /* name@domain */
   char *first_bare;        /* the first participant: a moderator while the room lives */
+  gboolean first_removed;  /* ... unless a moderator removed it (then nobody is, by
+                            * joining first: it would be back at once) */
   GPtrArray *participants; /* Participant*, in order of joining */
   BfWorker *worker;        /* the worker of every session of the room */
   RoomMedia *media;        /* the worker's (post to it) */

@@ -810,6 +810,46 @@ def test_a_command_to_a_room_nobody_is_in_is_forbidden_as_at_an_open_one(relay, 
     relay.wait_log(f"room {opened} closed", 5)
 
 
+def test_a_removed_first_participant_moderates_no_more(tmp_path):
+    # alice opened the room (its moderator); bob, a moderator of
+    # [conference], removes her: calling again, she cannot remove him.
+    prosody = Prosody(users=USERS, disabled=("s2s",))
+    clients = []
+    b = None
+    try:
+        prosody.start()
+        b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
+                   groups={"media": MEDIA, "conference": {"moderators": f"bob@{DOMAIN}"}})
+        b.start()
+        a = coin_client(prosody, "alice", "first", False)
+        clients.append(a)
+        bb = coin_client(prosody, "bob", "mod", False)
+        clients.append(bb)
+        name = new_room("coup")
+        sa, _ = call(a, room_jid(name))
+        sb, _ = call(bb, room_jid(name))
+        start_a = mark(a)
+        r = command(bb, name, "remove", {"participant": f"alice@{DOMAIN}"})
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+        jingle_from(a, start_a, room_jid(name), sa, "session-terminate")
+        call(a, room_jid(name))
+        r = command(a, name, "remove", {"participant": f"bob@{DOMAIN}"})
+        assert error_condition(r) == ("auth", ["forbidden"]), dump(r)
+        items = a.iq(room_jid(name), "get",
+                     f"<query xmlns='{NS_DISCO_ITEMS}' node='{NS_COMMANDS}'/>")
+        assert list(items.iter("{%s}item" % NS_DISCO_ITEMS)) == [], dump(items)
+        # bob still moderates.
+        r = command(bb, name, "mute", {"participant": f"alice@{DOMAIN}"})
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+        b.stop()
+    finally:
+        for c in clients:
+            c.close()
+        if b is not None:
+            b.kill_quietly()
+        prosody.close()
+
+
 def test_the_room_ends_with_its_last_participant(relay, alice, bob):
     name = new_room("end")
     s1, _ = call(alice, room_jid(name))
