@@ -182,6 +182,7 @@ static gboolean
 broadcast_now (gpointer data)
 {
   Room *room = data;
+  guint sent = 0;
 
   room->info_source = 0;
   room->info_version++;
@@ -189,20 +190,40 @@ broadcast_now (gpointer data)
     {
       Participant *p = g_ptr_array_index (room->participants, i);
       if (p->coin)
-        send_info (room, p);
+        {
+          send_info (room, p);
+          sent++;
+        }
+    }
+  if (sent > 0)
+    {
+      /* What it cost: the document, and the iq around it (its addresses,
+       * the <jingle sid/>), to each. */
+      g_autoptr (BfStanza) doc = conference_info (room);
+      g_autofree char *text = bf_stanza_to_string (doc);
+      guint64 bytes = (guint64) sent * (strlen (text) + 256);
+      room->info_next = g_get_monotonic_time ()
+                        + (gint64) (bytes * G_USEC_PER_SEC / CF_INFO_BYTES_PER_SECOND);
     }
   return G_SOURCE_REMOVE;
 }
 
 /* Changes are sent together, at most one document per participant every
- * CF_INFO_COALESCE_MS: each change costs a document to every participant
- * that takes them, so a burst of joins, or a participant toggling mute in
- * a loop, must not cost N stanzas per change. */
+ * CF_INFO_COALESCE_MS, and a room's documents within its byte budget
+ * (room.h): each change costs a document to every participant that takes
+ * them, so a burst of joins, or a participant toggling mute in a loop,
+ * must not cost N stanzas per change, nor N² bytes five times a second. */
 void
 cf_info_broadcast (Room *room)
 {
-  if (room->info_source == 0)
-    room->info_source = g_timeout_add (CF_INFO_COALESCE_MS, broadcast_now, room);
+  gint64 wait_ms = CF_INFO_COALESCE_MS;
+  gint64 budget_us = room->info_next - g_get_monotonic_time ();
+
+  if (room->info_source != 0)
+    return;
+  if (budget_us > wait_ms * 1000)
+    wait_ms = (budget_us + 999) / 1000;
+  room->info_source = g_timeout_add ((guint) wait_ms, broadcast_now, room);
 }
 
 void
@@ -237,7 +258,7 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
   };
   Room *room = cf_room_lookup (cf, name);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");
-  g_autofree char *lower = g_ascii_strdown (name, -1);
+  g_autofree char *lower = cf_fold (name);
   g_autofree char *count = g_strdup_printf ("%u", room ? room->participants->len : 0);
   g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT, cf->max_participants);
   BfStanza *query = bf_stanza_add_child (reply, "query", BF_NS_DISCO_INFO);

@@ -96,7 +96,7 @@ read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **er
                                        "space \" & ' / : < > @ \\)", rooms[i], CF_MAX_ROOM_NAME);
                   return FALSE;
                 }
-              char *lower = g_ascii_strdown (rooms[i], -1);
+              char *lower = cf_fold (rooms[i]);
               g_free (rooms[i]);
               rooms[i] = lower;
             }
@@ -131,7 +131,7 @@ read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **er
                                "'%s' is not a bare JID (user@domain)", moderators[i]);
           return FALSE;
         }
-      char *lower = g_ascii_strdown (moderators[i], -1);
+      char *lower = cf_fold (moderators[i]);
       g_free (moderators[i]);
       moderators[i] = lower;
     }
@@ -213,7 +213,7 @@ room_name_of (Conference *cf, const char *jid)
   if (jid == NULL || !bf_jid_split (jid, &local, NULL, NULL) || local == NULL
       || !(cf_is_room_name (cf, local) || cf_room_lookup (cf, local) != NULL))
     return NULL;
-  return g_ascii_strdown (local, -1);
+  return cf_fold (local);
 }
 
 static gboolean

@@ -23,14 +23,16 @@
 #define NODE_MUTE "mute"
 #define NODE_REMOVE "remove"
 #define MAX_SESSIONS 64
-/* One moderator's open commands: its oldest goes when it opens more, so a
- * moderator of one room cannot take the table from the others. */
+/* One moderator's open commands (over all its resources: a user may sign
+ * in with as many as its server lets it): its oldest goes when it opens
+ * more, so a moderator of one room cannot take the table from the others. */
 #define MAX_SESSIONS_PER_OWNER 4
 #define SESSION_LIFETIME_US (300 * G_USEC_PER_SEC)
 #define MAX_VALUE 1024
 
 typedef struct {
   char *owner;          /* full JID that opened it */
+  char *owner_bare;     /* its bare JID, lower case: what the bound counts */
   char *node;
   char *room;
   gint64 expires;
@@ -42,6 +44,7 @@ command_session_free (gpointer data)
   CommandSession *s = data;
 
   g_free (s->owner);
+  g_free (s->owner_bare);
   g_free (s->node);
   g_free (s->room);
   g_free (s);
@@ -74,9 +77,23 @@ expire_sessions (Conference *cf, gint64 now)
       g_hash_table_iter_remove (&it);
 }
 
-/* Closes @owner's oldest command when it has MAX_SESSIONS_PER_OWNER open. */
+/* The bare JID of @jid, lower case: one user, whichever resource. */
+static char *
+bare_lower (const char *jid)
+{
+  g_autofree char *local = NULL, *domain = NULL;
+
+  if (!bf_jid_split (jid, &local, &domain, NULL))
+    return cf_fold (jid);
+  g_autofree char *bare = local != NULL ? g_strdup_printf ("%s@%s", local, domain)
+                                        : g_strdup (domain);
+  return cf_fold (bare);
+}
+
+/* Closes @owner_bare's oldest command when it has MAX_SESSIONS_PER_OWNER
+ * open. */
 static void
-forget_oldest_of (Conference *cf, const char *owner)
+forget_oldest_of (Conference *cf, const char *owner_bare)
 {
   GHashTableIter it;
   gpointer key, value;
@@ -88,7 +105,7 @@ forget_oldest_of (Conference *cf, const char *owner)
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       CommandSession *s = value;
-      if (strcmp (s->owner, owner) != 0)
+      if (strcmp (s->owner_bare, owner_bare) != 0)
         continue;
       n++;
       if (s->expires < oldest_expiry)
@@ -280,6 +297,12 @@ run_command (Conference *cf, const BfStanza *iq, Room *room, const char *node,
       g_message ("room %s: call %s removed by a moderator", room_name,
                  bf_session_get_sid (p->session));
       bf_metric_add (cf->m_removed, 1);
+      /* The room's first participant removed (by a moderator of
+       * [conference], or itself) moderates no more: else it would call
+       * again and remove whoever removed it. */
+      g_autofree char *bare = cf_fold (p->bare);
+      if (room->first_bare != NULL && strcmp (room->first_bare, bare) == 0)
+        room->first_removed = TRUE;
       /* ended() runs before this returns: @p and perhaps @room are gone. */
       bf_session_terminate (p->session, "success", "removed from the room by a moderator");
       p = NULL;
@@ -352,12 +375,20 @@ cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name)
       send_error (cf, iq, "cancel", "item-not-found", NULL, "no such command");
       return TRUE;
     }
-  if (room == NULL)
+  /* A room nobody is in has no moderator but those of [conference]; anyone
+   * else is told <forbidden/> as at an open room: whether a room is open is
+   * for those who may join (disco#items, the count), not for any JID of
+   * the federation that sends a command. */
+  if (room == NULL && from != NULL && cf->moderators != NULL)
     {
-      send_error (cf, iq, "cancel", "item-not-found", NULL, "nobody is in this room");
-      return TRUE;
+      g_autofree char *bare = bare_lower (from);
+      if (g_strv_contains ((const char *const *) cf->moderators, bare))
+        {
+          send_error (cf, iq, "cancel", "item-not-found", NULL, "nobody is in this room");
+          return TRUE;
+        }
     }
-  if (from == NULL || !cf_room_is_moderator (room, from))
+  if (from == NULL || room == NULL || !cf_room_is_moderator (room, from))
     {
       send_error (cf, iq, "auth", "forbidden", NULL,
                   "only the room's moderators may run this command");
@@ -399,7 +430,8 @@ cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name)
       return TRUE;
     }
   /* The first stage: the form. */
-  forget_oldest_of (cf, from);
+  g_autofree char *from_bare = bare_lower (from);
+  forget_oldest_of (cf, from_bare);
   if (g_hash_table_size (sessions (cf)) >= MAX_SESSIONS)
     {
       send_error (cf, iq, "wait", "resource-constraint", NULL, "too many open commands");
@@ -412,6 +444,7 @@ cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name)
     BfStanza *c;
 
     s->owner = g_strdup (from);
+    s->owner_bare = g_steal_pointer (&from_bare);
     s->node = g_strdup (node);
     s->room = g_strdup (room->name);
     s->expires = now + SESSION_LIFETIME_US;

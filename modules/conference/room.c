@@ -13,6 +13,12 @@
 
 #include "room.h"
 
+char *
+cf_fold (const char *s)
+{
+  return g_utf8_validate (s, -1, NULL) ? g_utf8_strdown (s, -1) : g_ascii_strdown (s, -1);
+}
+
 gboolean
 cf_is_room_name (Conference *cf, const char *localpart)
 {
@@ -30,16 +36,14 @@ cf_is_room_name (Conference *cf, const char *localpart)
       return FALSE;
   if (cf->rooms == NULL)
     return TRUE;
-  for (guint i = 0; cf->rooms[i]; i++)
-    if (g_ascii_strcasecmp (cf->rooms[i], localpart) == 0)
-      return TRUE;
-  return FALSE;
+  g_autofree char *folded = cf_fold (localpart);
+  return g_strv_contains ((const char *const *) cf->rooms, folded);
 }
 
 Room *
 cf_room_lookup (Conference *cf, const char *name)
 {
-  g_autofree char *key = g_ascii_strdown (name, -1);
+  g_autofree char *key = cf_fold (name);
 
   return g_hash_table_lookup (cf->by_name, key);
 }
@@ -61,7 +65,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   Room *room = g_new0 (Room, 1);
 
   room->conference = cf;
-  room->name = g_ascii_strdown (name, -1);
+  room->name = cf_fold (name);
   room->jid = g_strdup_printf ("%s@%s", room->name, bf_module_get_domain (cf->module));
   room->participants = g_ptr_array_new ();
   /* The first caller's worker (the core's choice for it) is the room's:
@@ -120,7 +124,7 @@ cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 p
   g_snprintf (p->leg.cname, sizeof p->leg.cname, "belfry-%08x", bf_random_u32 ());
   g_strlcpy (p->leg.sid, bf_session_get_sid (session), sizeof p->leg.sid);
   if (room->first_bare == NULL)
-    room->first_bare = g_ascii_strdown (p->bare, -1);
+    room->first_bare = cf_fold (p->bare);
   g_ptr_array_add (room->participants, p);
   /* Freed by the core after the session's last media() call (session.h). */
   bf_session_set_data (session, p, participant_free);
@@ -179,10 +183,10 @@ gboolean
 cf_room_is_moderator (Room *room, const char *jid)
 {
   g_autofree char *bare = bare_of (jid);
-  g_autofree char *lower = g_ascii_strdown (bare, -1);
+  g_autofree char *lower = cf_fold (bare);
   Conference *cf = room->conference;
 
-  if (room->first_bare != NULL && strcmp (room->first_bare, lower) == 0)
+  if (room->first_bare != NULL && !room->first_removed && strcmp (room->first_bare, lower) == 0)
     return TRUE;
   return cf->moderators != NULL && g_strv_contains ((const char *const *) cf->moderators, lower);
 }

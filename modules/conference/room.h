@@ -94,12 +94,15 @@ struct _Room {
   char *name;              /* lower case */
   char *jid;               /* name@domain */
   char *first_bare;        /* the first participant: a moderator while the room lives */
+  gboolean first_removed;  /* ... unless a moderator removed it (then nobody is, by
+                            * joining first: it would be back at once) */
   GPtrArray *participants; /* Participant*, in order of joining */
   BfWorker *worker;        /* the worker of every session of the room */
   RoomMedia *media;        /* the worker's (post to it) */
   guint next_number;
   guint64 info_version;    /* RFC 4575 'version' of the conference-info we send */
   guint info_source;       /* a coalesced broadcast pending (main context) */
+  gint64 info_next;        /* monotonic µs: no broadcast before (the byte budget) */
   gint64 opened_at;
 };
 
@@ -122,6 +125,12 @@ struct _Conference {
 };
 
 /* --- room.c (main thread) --- */
+
+/* @s in lower case, as names and JIDs are compared here: Unicode lower case
+ * (the server's nodeprep or PRECIS maps a localpart's upper case, É too, to
+ * lower case; a room or moderator written "Équipe" in the configuration
+ * must match what the server sends); ASCII only when @s is not UTF-8. */
+char *cf_fold (const char *s);
 
 /* TRUE when @localpart names a room this configuration takes (not an
  * escaped JID, a name of [conference] rooms or any with '*'). */
@@ -157,8 +166,13 @@ void cf_info_query_caps (Room *room, Participant *p);
 /* A result or error to one of our iqs: TRUE when it was ours. */
 gboolean cf_info_handle_reply (Conference *cf, const BfStanza *iq);
 /* Sends the room's state to every participant that takes it, within
- * CF_INFO_COALESCE_MS (changes in between go out together). */
+ * CF_INFO_COALESCE_MS (changes in between go out together), and, after a
+ * broadcast of B bytes, not before B / CF_INFO_BYTES_PER_SECOND: a document
+ * grows with the room (and with its participants' resources, up to 1 KB
+ * each) and goes to each of them, so a room's changes would cost N² bytes
+ * five times a second. */
 #define CF_INFO_COALESCE_MS 200
+#define CF_INFO_BYTES_PER_SECOND (256 * 1024)
 void cf_info_broadcast (Room *room);
 void cf_info_cancel (Room *room);
 /* disco#info of a room (count form), for @iq. */

@@ -37,7 +37,8 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_STANZAS,
-                     SECRET, Belfry, Client, FakeServer, free_port, run_belfry, write_config)
+                     SECRET, Belfry, Client, FakeServer, Prosody, free_port, run_belfry,
+                     write_config)
 from relay_fixtures import prosody_fixture
 from test_call import caps_ver, wait_new
 from test_metrics import scrape, total
@@ -588,6 +589,64 @@ def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
     hang_up(carol, relay, room_jid(name), sc)
 
 
+def test_a_busy_rooms_documents_keep_within_a_byte_budget(tmp_path):
+    # 16 participants that all take conference-info, each on a resource of
+    # 1000 bytes (its endpoint in every document): a document is ~20 KB and
+    # goes to all 16, ~320 KB a broadcast.  One toggling mute for 2 s must
+    # not cost that five times a second (CF_INFO_COALESCE_MS alone): within
+    # 256 KB/s a broadcast is followed by ~1.2 s without one.
+    prosody = Prosody(users=USERS, disabled=("s2s",))
+    clients = []
+    b = None
+    try:
+        prosody.start()
+        b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
+                   groups={"media": MEDIA, "limits": {"max-sessions-per-jid": "0"},
+                           "conference": {"max-participants": "20"}})
+        b.start()
+        name = new_room("budget")
+        sids = []
+        for user in ("alice", "bob", "carol", "dave"):
+            for i in range(4):
+                c = coin_client(prosody, user, f"d{i}-" + "x" * 996, True)
+                clients.append(c)
+                sids.append(call(c, room_jid(name))[0])
+        observer, toggler, toggler_sid = clients[0], clients[-1], sids[-1]
+        # The joins' documents settle: the one with all 16 arrives.
+        wait_info(observer, 0, name,
+                  lambda ci: len(list(ci.iter("{%s}endpoint" % NS_CONFINFO))) == 16,
+                  "a document of 16 endpoints", timeout=15)
+        time.sleep(2.0)
+        start = mark(observer)
+        t0 = time.monotonic()
+        for i in range(50):
+            what = "mute" if i % 2 == 0 else "unmute"
+            toggler.send_raw(
+                f"<iq xmlns='jabber:client' type='set' to={quoteattr(room_jid(name))} "
+                f"id='tog{i}'>" + jingle("session-info", toggler_sid,
+                                         f"<{what} xmlns='{NS_INFO}' creator='initiator' "
+                                         f"name='a0'/>") + "</iq>")
+            time.sleep(0.04)
+        toggler.wait_stanza(lambda e: e.get("id") == "tog49", 10, "the last answer")
+        spent = time.monotonic() - t0
+        after = mark(observer)
+        docs = conference_infos(observer, start, name)
+        # Without the budget: one every 200 ms (~10 in 2 s).
+        assert 1 <= len(docs) <= 1 + spent / 1.0, (len(docs), spent)
+        # The last state (unmuted: 50 toggles) still arrives, after the wait.
+        statuses = ".//{%s}media/{%s}status" % (NS_CONFINFO, NS_CONFINFO)
+        final = wait_info(observer, after, name, lambda ci: True, "the final document",
+                          timeout=5)
+        assert [s.text for s in final.iterfind(statuses)] == ["sendrecv"] * 16, dump(final)
+        b.stop()
+    finally:
+        for c in clients:
+            c.close()
+        if b is not None:
+            b.kill_quietly()
+        prosody.close()
+
+
 # ---------------------------------------------------------------------------
 # presence and metrics
 # ---------------------------------------------------------------------------
@@ -711,6 +770,86 @@ def test_moderator_mutes_and_removes_others_are_forbidden(relay, alice, bob, car
     relay.wait_log(f"room {name} closed", 5)
 
 
+def test_open_commands_are_bounded_per_user_not_per_resource(relay, conf_prosody, alice):
+    # alice moderates; a second device of hers opens a fifth command: the
+    # bound is the user's (over her resources), so her first device's
+    # oldest command is closed, as a fifth from one resource closes it.
+    name = new_room("modres")
+    sa, _ = call(alice, room_jid(name))
+    other = Client(f"alice@{DOMAIN}/second-device", USERS["alice"], conf_prosody.c2s_port)
+    try:
+        opened = [command(alice, name, "mute").find("{%s}command" % NS_COMMANDS).get("sessionid")
+                  for _ in range(4)]
+        r = command(other, name, "mute")
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "executing", dump(r)
+        r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                    sessionid=opened[0])
+        assert error_condition(r) == ("modify", ["bad-request"]), dump(r)
+        r = command(alice, name, "mute", {"participant": "1", "muted": "0"}, action="complete",
+                    sessionid=opened[1])
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+    finally:
+        other.close()
+    hang_up(alice, relay, room_jid(name), sa)
+    relay.wait_log(f"room {name} closed", 5)
+
+
+def test_a_command_to_a_room_nobody_is_in_is_forbidden_as_at_an_open_one(relay, alice, bob):
+    # Whether a room is open is not told to a JID that is not its moderator:
+    # the same <forbidden/> at a room nobody is in as at an open one.
+    closed, opened = new_room("nobody"), new_room("open")
+    sa, _ = call(alice, room_jid(opened))
+    for name in (closed, opened):
+        for node in ("mute", "remove"):
+            r = command(bob, name, node, {"participant": "1"})
+            assert error_condition(r) == ("auth", ["forbidden"]), dump(r)
+    # An unknown command is unknown either way.
+    r = command(bob, closed, "kick")
+    assert error_condition(r) == ("cancel", ["item-not-found"]), dump(r)
+    hang_up(alice, relay, room_jid(opened), sa)
+    relay.wait_log(f"room {opened} closed", 5)
+
+
+def test_a_removed_first_participant_moderates_no_more(tmp_path):
+    # alice opened the room (its moderator); bob, a moderator of
+    # [conference], removes her: calling again, she cannot remove him.
+    prosody = Prosody(users=USERS, disabled=("s2s",))
+    clients = []
+    b = None
+    try:
+        prosody.start()
+        b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
+                   groups={"media": MEDIA, "conference": {"moderators": f"bob@{DOMAIN}"}})
+        b.start()
+        a = coin_client(prosody, "alice", "first", False)
+        clients.append(a)
+        bb = coin_client(prosody, "bob", "mod", False)
+        clients.append(bb)
+        name = new_room("coup")
+        sa, _ = call(a, room_jid(name))
+        sb, _ = call(bb, room_jid(name))
+        start_a = mark(a)
+        r = command(bb, name, "remove", {"participant": f"alice@{DOMAIN}"})
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+        jingle_from(a, start_a, room_jid(name), sa, "session-terminate")
+        call(a, room_jid(name))
+        r = command(a, name, "remove", {"participant": f"bob@{DOMAIN}"})
+        assert error_condition(r) == ("auth", ["forbidden"]), dump(r)
+        items = a.iq(room_jid(name), "get",
+                     f"<query xmlns='{NS_DISCO_ITEMS}' node='{NS_COMMANDS}'/>")
+        assert list(items.iter("{%s}item" % NS_DISCO_ITEMS)) == [], dump(items)
+        # bob still moderates.
+        r = command(bb, name, "mute", {"participant": f"alice@{DOMAIN}"})
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "completed", dump(r)
+        b.stop()
+    finally:
+        for c in clients:
+            c.close()
+        if b is not None:
+            b.kill_quietly()
+        prosody.close()
+
+
 def test_the_room_ends_with_its_last_participant(relay, alice, bob):
     name = new_room("end")
     s1, _ = call(alice, room_jid(name))
@@ -735,12 +874,15 @@ def test_the_room_ends_with_its_last_participant(relay, alice, bob):
 def test_rooms_list_and_allow_domains(fresh_prosody, tmp_path):
     b = Belfry(tmp_path, port=fresh_prosody.component_port, modules="echo;call;conference",
                groups={"media": MEDIA,
-                       "conference": {"rooms": "team;Standup", "allow-domains": "example.org"}})
+                       "conference": {"rooms": "team;Standup;Équipe",
+                                      "allow-domains": "example.org"}})
     try:
         b.start()
         c = coin_client(fresh_prosody, "alice", "list", False)
         try:
-            for name in ("team", "standup"):
+            # Names are compared in lower case, non-ASCII too: the server
+            # sends a localpart nodeprepped (équipe), the file says Équipe.
+            for name in ("team", "standup", "équipe"):
                 ids = disco_info(c, room_jid(name)).findall("{%s}identity" % NS_DISCO_INFO)
                 assert [(i.get("category"), i.get("type")) for i in ids] == \
                     [("conference", "audio-video")], name
