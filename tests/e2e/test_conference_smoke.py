@@ -19,6 +19,7 @@ join/leave timing, loss) are test_conference_audio.py's.
 
 import os
 import re
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -100,3 +101,45 @@ def test_two_peers_hear_each_other_through_a_room(prosody, belfry, workdir, peer
         assert received > 25 * (DURATION - 3), (res["sid"], received, info)
         assert sent > 10, (res["sid"], sent, info)
     assert "CRITICAL" not in log, info
+
+
+def test_a_held_up_worker_mixes_the_ticks_it_missed(prosody, belfry, workdir, peers):
+    """belfry is held (SIGSTOP) for 45 ms six times while two peers talk in
+    a room, as a busy machine holds a process up now and then: the room
+    mixes the two ticks it missed at once when it runs again (sent late,
+    under their own timestamps), so the Dino-shaped listener's stream has
+    no hole: consecutive sequence numbers step 960 in timestamp, never
+    1920 or more, and the room's log counts the ticks mixed late, none
+    skipped."""
+    closed_before = belfry.count("room team closed")
+    alice = e2e.webrtcbin_peer(prosody, workdir, "alice-held", "alice", "call",
+                               target=ROOM, duration=DURATION, timeout=TIMEOUT)
+    peers.append(alice)
+    alice.wait_ready(TIMEOUT)
+    bob = e2e.dino_peer(prosody, workdir, "bob-held", "bob", "call",
+                        **dict(DINO, target=ROOM, duration=DURATION, timeout=TIMEOUT))
+    peers.append(bob)
+    bob.wait_ready(TIMEOUT)
+    belfry.wait_log("joined (participants: 2)", TIMEOUT,
+                    count=belfry.count("joined (participants: 2)") + 1)
+    time.sleep(2.0)                      # both legs' media set up and flowing
+    for _ in range(6):
+        os.kill(belfry.pid, signal.SIGSTOP)
+        time.sleep(0.045)
+        os.kill(belfry.pid, signal.SIGCONT)
+        time.sleep(0.5)
+    rb = bob.result(DURATION + TIMEOUT + 15)
+    alice.result(DURATION + TIMEOUT + 15)
+    belfry.wait_log("room team closed", 10, count=closed_before + 1)
+    log = belfry.log()
+    info = e2e.debug_dump(rb) + "\n--- belfry ---\n" + log[-6000:]
+    assert rb["ok"] and rb["connected"], info
+    tr = [t for t in rb["transports"].values() if t["media"] == "audio"][0]
+    steps = {int(k): v for k, v in tr["rtp_ts_steps"].items()}
+    assert steps.get(960, 0) > 25 * (DURATION - 4), (steps, info)
+    assert all(k == 960 for k in steps), (steps, info)
+    stopped = re.findall(r"room team: the mixing tick stopped after \d+ ticks \((\d+) mixed late "
+                         r"and (\d+) skipped", log)
+    assert stopped, info
+    late, skipped = (int(x) for x in stopped[-1])
+    assert late >= 6 and skipped == 0, (late, skipped, info)
