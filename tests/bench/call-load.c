@@ -3,7 +3,8 @@
  * so that one CLOCK_MONOTONIC clock timestamps a packet when it is sent on
  * one side and when it arrives on the other.
  *
- *   call-load ice      belfry: per leg its own ICE credentials and DTLS
+ *   call-load ice      belfry (load-leg.c, shared with conf-load.c): per
+ *                      leg its own ICE credentials and DTLS
  *                      association (belfry's dtls.c, a certificate of its
  *                      own), minimal ICE of our own (answers every binding
  *                      request with MESSAGE-INTEGRITY + FINGERPRINT; checks
@@ -111,23 +112,16 @@
 #include <unistd.h>
 #include <glib.h>
 #include <glib-unix.h>
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
 
-#include "dtls-cert.h"
-#include "dtls.h"
-#include "media-types.h"
-#include "srtp-session.h"
+#include "load-leg.h"
 
 #define MAX_CALLS 16384            /* the payload carries 16 bits of it */
-#define BATCH 64
-#define BUFSZ 2048
+#define BUFSZ LOAD_BUFSZ
 #define PT_AUDIO 111
 #define PT_VIDEO 96
 #define HDR 12
 #define META 18                     /* payload fields before the pattern */
 #define HIST_US 1000000             /* latency histogram: 1 us bins to 1 s */
-#define ICE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define PROBE_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define DRAIN_US 300000
 #define MAX_SPIKES 64
@@ -147,26 +141,9 @@ typedef struct Call Call;
 typedef struct {
   Call *call;
   int side;                          /* 0 = a (alice), 1 = b (bob) */
-  int fd;                            /* this leg's own socket (-1 once ended) */
-  guint16 port;
-  /* ICE */
-  char ufrag[9], pwd[25];
-  char *rufrag, *rpwd;
-  gboolean controlling;              /* our role */
-  struct sockaddr_in remote, remote_video;
-  gboolean have_remote, have_remote_video;
-  guint8 txid[12];
-  guint64 tiebreaker;
-  gint64 next_check, ice_started;
-  guint checks;
-  gboolean ice_ok, ice_reported, ice_failed, error_reported;
-  guint answered;
-  /* DTLS */
-  BfMediaDtls *dtls;
-  gboolean dtls_started;
-  GPtrArray *early;                  /* GBytes* before remote-dtls */
-  /* SRTP (ice, srtp modes) */
-  BfMediaSrtp *srtp;
+  LoadLeg ll;                        /* its socket, ICE, DTLS; SRTP (ice, srtp modes) */
+  struct sockaddr_in remote_video;   /* srtp/plain: video's own port */
+  gboolean have_remote_video;
   /* sending */
   guint32 ssrc[2];
   guint16 seq[2];
@@ -175,8 +152,6 @@ typedef struct {
   guint32 last_counter[2];
   gboolean got[2];
   guint64 received, reordered, bad;
-  gboolean ended;
-  guint traced;                      /* TRACE_* bits already said */
 } Leg;
 
 struct Call {
@@ -201,20 +176,10 @@ typedef struct {
 
 static struct {
   int mode;
-  int ep;                            /* epoll set of every leg's socket */
-  guint ep_src;                      /* its GLib watch, between runs */
-  BfMediaCert *cert;
+  guint ep_src;                      /* the legs' epoll set's GLib watch, between runs */
   Call *calls[MAX_CALLS];
   guint n_calls;
-  GHashTable *by_ufrag;              /* our ufrag -> Leg */
   guint8 out_buf[BUFSZ];
-  /* receive buffers */
-  struct mmsghdr in[BATCH];
-  struct iovec in_iov[BATCH];
-  struct sockaddr_in in_from[BATCH];
-  guint8 in_buf[BATCH][BUFSZ];
-  guint8 in_ctl[BATCH][CMSG_SPACE (sizeof (struct timespec)) + 64];
-  gint64 rt_offset;                  /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
   /* run */
   gboolean running, measuring, ended;
   guint n_active, size, kind;
@@ -236,121 +201,16 @@ static struct {
   guint tick_src;
   guint probing;
   /* totals */
-  guint64 total_sent, total_received, total_bad, unknown_src, rtcp_in, stun_in, send_fail;
-  guint64 dtls_dropped;
+  guint64 total_sent, total_received, total_bad, rtcp_in;
 } L;
 
 /* --- small helpers --- */
-
-/* Set-up steps of a leg, said once each with CALL_LOAD_TRACE=1. */
-enum {
-  TRACE_REMOTE_ICE, TRACE_CHECK_OUT, TRACE_REQUEST_IN, TRACE_USE_CANDIDATE_IN,
-  TRACE_RESPONSE_IN, TRACE_DTLS_START, TRACE_DTLS_IN, TRACE_DTLS_CONNECTED,
-  TRACE_MEDIA_OUT, TRACE_MEDIA_IN,
-};
-static const char *const trace_names[] = {
-  "remote-ice", "check-out", "request-in", "use-candidate-in", "response-in", "dtls-start",
-  "dtls-in", "dtls-connected", "media-out", "media-in",
-};
-static gboolean tracing;
-static void trace (Leg *leg, guint what);
-
-static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
-static void
-say (const char *format, ...)
-{
-  va_list ap;
-  va_start (ap, format);
-  vprintf (format, ap);
-  va_end (ap);
-  putchar ('\n');
-  fflush (stdout);
-}
-
-static inline gint64
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static inline void
-put16 (guint8 *p, guint v)
-{
-  p[0] = v >> 8;
-  p[1] = v;
-}
-
-static inline void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static inline guint
-get16 (const guint8 *p)
-{
-  return (guint) p[0] << 8 | p[1];
-}
-
-static inline guint32
-get32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-static inline guint64
-get64 (const guint8 *p)
-{
-  return (guint64) get32 (p) << 32 | get32 (p + 4);
-}
 
 static const char *
 side_name (int side)
 {
   return side ? "b" : "a";
 }
-
-static void
-trace (Leg *leg, guint what)
-{
-  if (!tracing || (leg->traced & (1u << what)))
-    return;
-  leg->traced |= 1u << what;
-  say ("%u %s trace %s %" G_GINT64_FORMAT, leg->call->idx, side_name (leg->side),
-       trace_names[what], g_get_monotonic_time ());
-}
-
-static guint64
-self_cpu_ns (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return (guint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000
-         + (guint64) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
-static guint64
-watched_cpu_ns (void)
-{
-  guint64 sum = 0;
-  for (char **f = L.watch; f && *f; f++)
-    {
-      char buf[128];
-      FILE *fp = fopen (*f, "r");
-      if (fp == NULL)
-        continue;
-      if (fgets (buf, sizeof buf, fp))
-        sum += g_ascii_strtoull (buf, NULL, 10);
-      fclose (fp);
-    }
-  return sum;
-}
-
 /* Steal time and busy time (everything but idle and iowait, steal
  * included) of CPUs 0 and 1 from /proc/stat, in ticks. */
 static void
@@ -375,28 +235,6 @@ read_steal (guint64 out[4])
   fclose (fp);
 }
 
-static gint64
-realtime_offset (void)
-{
-  gint64 best = G_MAXINT64, off = 0;
-  for (int k = 0; k < 5; k++)
-    {
-      struct timespec a, r, b;
-      clock_gettime (CLOCK_MONOTONIC, &a);
-      clock_gettime (CLOCK_REALTIME, &r);
-      clock_gettime (CLOCK_MONOTONIC, &b);
-      gint64 an = (gint64) a.tv_sec * 1000000000 + a.tv_nsec;
-      gint64 bn = (gint64) b.tv_sec * 1000000000 + b.tv_nsec;
-      gint64 rn = (gint64) r.tv_sec * 1000000000 + r.tv_nsec;
-      if (bn - an < best)
-        {
-          best = bn - an;
-          off = rn - (an + bn) / 2;
-        }
-    }
-  return off;
-}
-
 /* Session keys of the fixed-key (srtp) mode; srtp-forwarder.c has the same.
  * leg 0: alice -> relay, 1: relay -> bob, 2: bob -> relay, 3: relay -> alice. */
 static void
@@ -406,318 +244,6 @@ bench_keys (guint i, guint leg, guint8 key[16], guint8 salt[14])
     key[j] = (guint8) (i * 131 + leg * 71 + j * 13 + 1);
   for (guint j = 0; j < 14; j++)
     salt[j] = (guint8) (i * 37 + leg * 53 + j * 7 + 3);
-}
-
-/* --- STUN (RFC 5389) for ICE (RFC 8445) --- */
-
-#define STUN_MAGIC 0x2112A442u
-#define STUN_BINDING_REQUEST 0x0001
-#define STUN_BINDING_SUCCESS 0x0101
-#define STUN_BINDING_ERROR 0x0111
-#define ATTR_USERNAME 0x0006
-#define ATTR_MESSAGE_INTEGRITY 0x0008
-#define ATTR_ERROR_CODE 0x0009
-#define ATTR_XOR_MAPPED_ADDRESS 0x0020
-#define ATTR_PRIORITY 0x0024
-#define ATTR_USE_CANDIDATE 0x0025
-#define ATTR_FINGERPRINT 0x8028
-#define ATTR_ICE_CONTROLLED 0x8029
-#define ATTR_ICE_CONTROLLING 0x802A
-
-static guint32 crc_table[256];
-
-static void
-crc_init (void)
-{
-  for (guint32 i = 0; i < 256; i++)
-    {
-      guint32 c = i;
-      for (int k = 0; k < 8; k++)
-        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      crc_table[i] = c;
-    }
-}
-
-static guint32
-crc32_buf (const guint8 *p, gsize n)
-{
-  guint32 c = 0xFFFFFFFFu;
-  for (gsize i = 0; i < n; i++)
-    c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-static gsize
-stun_attr (guint8 *m, gsize len, guint type, const void *value, gsize vlen)
-{
-  put16 (m + len, type);
-  put16 (m + len + 2, (guint) vlen);
-  if (vlen)
-    memcpy (m + len + 4, value, vlen);
-  gsize padded = (vlen + 3) & ~(gsize) 3;
-  memset (m + len + 4 + vlen, 0, padded - vlen);
-  return len + 4 + padded;
-}
-
-/* Appends MESSAGE-INTEGRITY (HMAC-SHA1 keyed with @key) and FINGERPRINT. */
-static gsize
-stun_finish (guint8 *m, gsize len, const char *key)
-{
-  guint8 mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  put16 (m + 2, (guint) (len - 20 + 24));
-  HMAC (EVP_sha1 (), key, (int) strlen (key), m, len, mac, &mac_len);
-  len = stun_attr (m, len, ATTR_MESSAGE_INTEGRITY, mac, 20);
-  put16 (m + 2, (guint) (len - 20 + 8));
-  guint8 fp[4];
-  put32 (fp, crc32_buf (m, len) ^ 0x5354554Eu);
-  return stun_attr (m, len, ATTR_FINGERPRINT, fp, 4);
-}
-
-static gsize
-stun_header (guint8 *m, guint type, const guint8 txid[12])
-{
-  put16 (m, type);
-  put16 (m + 2, 0);
-  put32 (m + 4, STUN_MAGIC);
-  memcpy (m + 8, txid, 12);
-  return 20;
-}
-
-typedef struct {
-  guint type;
-  const guint8 *txid;
-  const guint8 *username;
-  gsize username_len;
-  gboolean use_candidate, controlling, controlled;
-  guint error_code;
-} StunMsg;
-
-static gboolean
-stun_parse (const guint8 *d, gsize len, StunMsg *s)
-{
-  memset (s, 0, sizeof *s);
-  if (len < 20 || (d[0] & 0xc0) || get32 (d + 4) != STUN_MAGIC)
-    return FALSE;
-  gsize mlen = get16 (d + 2);
-  if (mlen + 20 > len || (mlen & 3))
-    return FALSE;
-  s->type = get16 (d);
-  s->txid = d + 8;
-  gsize off = 20;
-  while (off + 4 <= 20 + mlen)
-    {
-      guint at = get16 (d + off), al = get16 (d + off + 2);
-      const guint8 *v = d + off + 4;
-      if (off + 4 + al > 20 + mlen)
-        return FALSE;
-      switch (at)
-        {
-        case ATTR_USERNAME:
-          s->username = v;
-          s->username_len = al;
-          break;
-        case ATTR_USE_CANDIDATE:
-          s->use_candidate = TRUE;
-          break;
-        case ATTR_ICE_CONTROLLING:
-          s->controlling = TRUE;
-          break;
-        case ATTR_ICE_CONTROLLED:
-          s->controlled = TRUE;
-          break;
-        case ATTR_ERROR_CODE:
-          if (al >= 4)
-            s->error_code = (v[2] & 7) * 100 + v[3];
-          break;
-        default:
-          break;
-        }
-      off += 4 + ((al + 3) & ~3u);
-    }
-  return TRUE;
-}
-
-static void
-send_to (Leg *leg, const struct sockaddr_in *to, const guint8 *data, gsize len)
-{
-  if (leg->fd < 0
-      || sendto (leg->fd, data, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof *to)
-         != (ssize_t) len)
-    L.send_fail++;
-}
-
-static void maybe_start_dtls (Leg *leg);
-
-static void
-send_check (Leg *leg)
-{
-  guint8 m[256];
-  leg->txid[0] = 'L';
-  put32 (leg->txid + 1, leg->call->idx);
-  leg->txid[5] = (guint8) leg->side;
-  for (int k = 6; k < 12; k++)
-    leg->txid[k] = (guint8) g_random_int ();
-  gsize len = stun_header (m, STUN_BINDING_REQUEST, leg->txid);
-  char user[600];
-  g_snprintf (user, sizeof user, "%s:%s", leg->rufrag, leg->ufrag);
-  len = stun_attr (m, len, ATTR_USERNAME, user, strlen (user));
-  guint8 prio[4];
-  put32 (prio, (110u << 24) | (65535u << 8) | 255u);
-  len = stun_attr (m, len, ATTR_PRIORITY, prio, 4);
-  guint8 tb[8];
-  for (int k = 0; k < 8; k++)
-    tb[k] = (guint8) (leg->tiebreaker >> (56 - 8 * k));
-  if (leg->controlling)
-    {
-      len = stun_attr (m, len, ATTR_ICE_CONTROLLING, tb, 8);
-      len = stun_attr (m, len, ATTR_USE_CANDIDATE, NULL, 0);
-    }
-  else
-    len = stun_attr (m, len, ATTR_ICE_CONTROLLED, tb, 8);
-  len = stun_finish (m, len, leg->rpwd);
-  send_to (leg, &leg->remote, m, len);
-  leg->checks++;
-  trace (leg, TRACE_CHECK_OUT);
-}
-
-static void
-ice_ready (Leg *leg)
-{
-  leg->ice_ok = TRUE;
-  if (!leg->ice_reported)
-    {
-      leg->ice_reported = TRUE;
-      say ("%u %s ice-connected", leg->call->idx, side_name (leg->side));
-    }
-  maybe_start_dtls (leg);
-}
-
-/* A STUN message on @leg's socket. */
-static void
-handle_stun (Leg *leg, const struct sockaddr_in *from, const guint8 *d, gsize len)
-{
-  StunMsg s;
-  L.stun_in++;
-  if (!stun_parse (d, len, &s))
-    return;
-  if (s.type == STUN_BINDING_REQUEST)
-    {
-      /* USERNAME = "our-ufrag:their-ufrag" */
-      if (s.username == NULL)
-        return;
-      const guint8 *colon = memchr (s.username, ':', s.username_len);
-      if (colon == NULL)
-        return;
-      char ufrag[64];
-      gsize ul = (gsize) (colon - s.username);
-      if (ul >= sizeof ufrag)
-        return;
-      memcpy (ufrag, s.username, ul);
-      ufrag[ul] = '\0';
-      if (g_hash_table_lookup (L.by_ufrag, ufrag) != leg)
-        return;
-      trace (leg, TRACE_REQUEST_IN);
-      if (s.use_candidate)
-        trace (leg, TRACE_USE_CANDIDATE_IN);
-      if (!leg->have_remote)
-        {
-          leg->remote = *from;
-          leg->have_remote = TRUE;
-        }
-      /* Take the role opposite to the peer's (no tie-breaker dance). */
-      if (s.controlling && leg->controlling)
-        leg->controlling = FALSE;
-      else if (s.controlled && !leg->controlling)
-        leg->controlling = TRUE;
-      guint8 m[256];
-      gsize n = stun_header (m, STUN_BINDING_SUCCESS, s.txid);
-      guint8 xa[8] = { 0, 1 };
-      put16 (xa + 2, ntohs (from->sin_port) ^ (STUN_MAGIC >> 16));
-      put32 (xa + 4, ntohl (from->sin_addr.s_addr) ^ STUN_MAGIC);
-      n = stun_attr (m, n, ATTR_XOR_MAPPED_ADDRESS, xa, 8);
-      n = stun_finish (m, n, leg->pwd);
-      send_to (leg, from, m, n);
-      leg->answered++;
-      if (s.use_candidate && !leg->controlling)
-        ice_ready (leg);
-      else
-        maybe_start_dtls (leg);
-      return;
-    }
-  if (s.type == STUN_BINDING_SUCCESS || s.type == STUN_BINDING_ERROR)
-    {
-      if (s.txid[0] != 'L' || s.txid[5] > 1)
-        return;
-      guint idx = get32 (s.txid + 1);
-      if (idx != leg->call->idx || s.txid[5] != leg->side || leg->ended
-          || memcmp (s.txid, leg->txid, 6) != 0)
-        return;
-      if (s.type == STUN_BINDING_ERROR)
-        {
-          if (s.error_code == 487)
-            leg->controlling = !leg->controlling;
-          if (!leg->error_reported)
-            {
-              leg->error_reported = TRUE;
-              say ("%u %s ice-error %u", idx, side_name (leg->side), s.error_code);
-            }
-          return;
-        }
-      trace (leg, TRACE_RESPONSE_IN);
-      /* Writable: our check got its answer.  As a WebRTC peer, either
-       * role starts DTLS then, without waiting for the nomination. */
-      ice_ready (leg);
-    }
-}
-
-/* --- DTLS --- */
-
-static void
-dtls_send (const guint8 *data, gsize len, gpointer user_data)
-{
-  Leg *leg = user_data;
-  if (leg->have_remote)
-    send_to (leg, &leg->remote, data, len);
-}
-
-static void
-dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
-{
-  Leg *leg = user_data;
-  g_autoptr (GError) error = NULL;
-  leg->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
-                                 keys->remote_key, keys->remote_salt, 8, &error);
-  trace (leg, TRACE_DTLS_CONNECTED);
-  if (leg->srtp == NULL)
-    say ("%u %s failed srtp %s", leg->call->idx, side_name (leg->side), error->message);
-  else
-    say ("%u %s dtls-connected %s", leg->call->idx, side_name (leg->side),
-         bf_media_srtp_profile_name (keys->profile));
-}
-
-static void
-dtls_failed (const GError *error, gpointer user_data)
-{
-  Leg *leg = user_data;
-  say ("%u %s failed dtls %d %s", leg->call->idx, side_name (leg->side), error->code,
-       error->message);
-}
-
-static const BfMediaDtlsCallbacks dtls_callbacks = { dtls_send, dtls_connected, dtls_failed };
-
-static void
-maybe_start_dtls (Leg *leg)
-{
-  /* Writable (our check was answered), whatever the role and the
-   * nomination: when a WebRTC peer starts DTLS.  The relay may not have a
-   * working pair of its own yet (its first check is still to come). */
-  if (leg->dtls && !leg->dtls_started && leg->ice_ok)
-    {
-      leg->dtls_started = TRUE;
-      trace (leg, TRACE_DTLS_START);
-      bf_media_dtls_start (leg->dtls);
-    }
 }
 
 /* --- media --- */
@@ -744,20 +270,17 @@ pattern (guint idx, guint32 counter, guint j)
 static void
 send_media (Leg *leg, guint kind, guint size, gint64 t)
 {
-  if (L.mode == MODE_ICE && leg->srtp == NULL)
+  if (L.mode == MODE_ICE && leg->ll.srtp == NULL)
     return;
   const struct sockaddr_in *to = kind == KIND_VIDEO && leg->have_remote_video
-                                 ? &leg->remote_video : &leg->remote;
-  if (!leg->have_remote)
+                                 ? &leg->remote_video : &leg->ll.remote;
+  if (!leg->ll.have_remote)
     return;
   guint8 *p = L.out_buf;
   guint idx = leg->call->idx;
   guint32 c = leg->counter[kind]++;
-  p[0] = 0x80;
-  p[1] = kind == KIND_VIDEO ? PT_VIDEO : PT_AUDIO;
-  put16 (p + 2, leg->seq[kind]++);
-  put32 (p + 4, c * (kind == KIND_VIDEO ? 3000 : 960));
-  put32 (p + 8, leg->ssrc[kind]);
+  load_rtp_header (p, 0x80, kind == KIND_VIDEO ? PT_VIDEO : PT_AUDIO, leg->seq[kind]++,
+                   c * (kind == KIND_VIDEO ? 3000 : 960), leg->ssrc[kind]);
   guint8 *q = p + HDR;
   put16 (q, idx);
   q[2] = (guint8) leg->side;
@@ -770,17 +293,17 @@ send_media (Leg *leg, guint kind, guint size, gint64 t)
   for (guint j = META; j < size - HDR; j++)
     q[j] = pattern (idx, c, j);
   gsize len = size;
-  if (leg->srtp
-      && bf_media_srtp_protect (leg->srtp, FALSE, p, &len, BUFSZ) != BF_MEDIA_SRTP_OK)
+  if (leg->ll.srtp
+      && bf_media_srtp_protect (leg->ll.srtp, FALSE, p, &len, BUFSZ) != BF_MEDIA_SRTP_OK)
     {
-      L.send_fail++;
+      load_counters.send_fail++;
       return;
     }
   /* Sent at once: a packet is stamped just before it leaves (every leg
    * has its own socket, so there is no batch across legs to wait for). */
-  send_to (leg, to, p, len);
+  load_leg_send (&leg->ll, to, p, len);
   L.total_sent++;
-  trace (leg, TRACE_MEDIA_OUT);
+  load_leg_trace (&leg->ll, LOAD_TRACE_MEDIA_OUT);
   Seg *sg = seg_at (t);
   if (sg)
     sg->sent_w[leg->side]++;
@@ -837,7 +360,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
-  trace (leg, TRACE_MEDIA_IN);
+  load_leg_trace (&leg->ll, LOAD_TRACE_MEDIA_IN);
   Seg *at = seg_at (t), *sg = seg_at (ts);
   if (at)
     at->relayed_rt++;
@@ -886,12 +409,13 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
 }
 
 static void
-handle_media (Leg *leg, guint8 *d, gsize len, gint64 t)
+handle_media (LoadLeg *ll, guint8 *d, gsize len, gint64 t)
 {
+  Leg *leg = ll->owner;
   gboolean rtcp = len >= 2 && d[1] >= 192 && d[1] <= 223;
-  if (leg->srtp)
+  if (leg->ll.srtp)
     {
-      if (bf_media_srtp_unprotect (leg->srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
+      if (bf_media_srtp_unprotect (leg->ll.srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
         {
           count_bad (leg);
           return;
@@ -910,92 +434,10 @@ handle_media (Leg *leg, guint8 *d, gsize len, gint64 t)
   check_media (leg, d, len, t);
 }
 
-/* Arrival time of message @k: the kernel's timestamp on CLOCK_MONOTONIC. */
-static gint64
-arrival_ns (int k, gint64 fallback)
-{
-  struct msghdr *h = &L.in[k].msg_hdr;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
-      {
-        struct timespec ts;
-        memcpy (&ts, CMSG_DATA (c), sizeof ts);
-        return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec - L.rt_offset;
-      }
-  return fallback;
-}
-
-/* Reads up to @rounds batches from @leg's socket. */
-static void
-drain_leg (Leg *leg, int rounds)
-{
-  for (int round = 0; round < rounds && leg->fd >= 0; round++)
-    {
-      for (int k = 0; k < BATCH; k++)
-        {
-          L.in_iov[k] = (struct iovec) { L.in_buf[k], BUFSZ };
-          L.in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &L.in_from[k],
-                                                    .msg_namelen = sizeof L.in_from[k],
-                                                    .msg_iov = &L.in_iov[k],
-                                                    .msg_iovlen = 1,
-                                                    .msg_control = L.in_ctl[k],
-                                                    .msg_controllen = sizeof L.in_ctl[k] } };
-        }
-      int r = recvmmsg (leg->fd, L.in, BATCH, MSG_DONTWAIT, NULL);
-      if (r <= 0)
-        break;
-      gint64 now = now_ns ();
-      for (int k = 0; k < r && !leg->ended; k++)
-        {
-          guint8 *d = L.in_buf[k];
-          gsize len = L.in[k].msg_len;
-          gint64 t = arrival_ns (k, now);
-          if (len == 0)
-            continue;
-          guint8 b = d[0];
-          if (b <= 3)
-            handle_stun (leg, &L.in_from[k], d, len);
-          else if (b >= 20 && b <= 63)
-            {
-              trace (leg, TRACE_DTLS_IN);
-              if (leg->dtls)
-                {
-                  if (!bf_media_dtls_receive (leg->dtls, d, len))
-                    L.dtls_dropped++;
-                }
-              else if (leg->early->len < 8)
-                g_ptr_array_add (leg->early, g_bytes_new (d, len));
-            }
-          else if (b >= 128 && b <= 191)
-            handle_media (leg, d, len, t);
-          else
-            L.unknown_src++;
-        }
-      if (r < BATCH)
-        break;
-    }
-}
-
-/* Drains every readable leg (epoll, level-triggered: a leg left with
- * data is reported again next time). */
-static void
-drain_ready (int rounds_per_leg)
-{
-  struct epoll_event ev[256];
-  for (int pass = 0; pass < 64; pass++)
-    {
-      int n = epoll_wait (L.ep, ev, G_N_ELEMENTS (ev), 0);
-      for (int k = 0; k < n; k++)
-        drain_leg (ev[k].data.ptr, rounds_per_leg);
-      if (n < (int) G_N_ELEMENTS (ev))
-        break;
-    }
-}
-
 static gboolean
 on_readable (gint fd, GIOCondition cond, gpointer data)
 {
-  drain_ready (8);
+  load_legs_drain (64, 8);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1005,7 +447,7 @@ static void
 watch_sockets (gboolean on)
 {
   if (on && L.ep_src == 0)
-    L.ep_src = g_unix_fd_add (L.ep, G_IO_IN, on_readable, NULL);
+    L.ep_src = g_unix_fd_add (load_legs_epoll_fd (), G_IO_IN, on_readable, NULL);
   else if (!on && L.ep_src != 0)
     {
       g_source_remove (L.ep_src);
@@ -1040,18 +482,18 @@ ticks_ms (guint64 ticks)
 static void
 seg_open (Seg *sg)
 {
-  sg->cpu0 = watched_cpu_ns ();
-  sg->self0 = self_cpu_ns ();
-  sg->send_fail0 = L.send_fail;
+  sg->cpu0 = load_watched_cpu_ns (L.watch);
+  sg->self0 = load_self_cpu_ns ();
+  sg->send_fail0 = load_counters.send_fail;
   read_steal (sg->steal0);
 }
 
 static void
 seg_close (Seg *sg)
 {
-  sg->cpu1 = watched_cpu_ns ();
-  sg->self1 = self_cpu_ns ();
-  sg->send_fail1 = L.send_fail;
+  sg->cpu1 = load_watched_cpu_ns (L.watch);
+  sg->self1 = load_self_cpu_ns ();
+  sg->send_fail1 = load_counters.send_fail;
   read_steal (sg->steal1);
 }
 
@@ -1080,7 +522,7 @@ report (gpointer unused)
            hist_pct (sg, recv, 50), hist_pct (sg, recv, 99), hist_pct (sg, recv, 99.9),
            sg->lat_max_ns / 1000, recv ? sg->lat_sum_ns / 1e3 / recv : 0.0,
            sg->cpu1 - sg->cpu0, sg->self1 - sg->self0, sg->send_fail1 - sg->send_fail0,
-           L.unknown_src, ticks_ms (sg->steal1[0] - sg->steal0[0]),
+           load_counters.unknown, ticks_ms (sg->steal1[0] - sg->steal0[0]),
            ticks_ms (sg->steal1[1] - sg->steal0[1]), L.spike_episodes, sg->hist_over,
            ticks_ms (sg->steal1[2] - sg->steal0[2]), ticks_ms (sg->steal1[3] - sg->steal0[3]),
            L.tick_us);
@@ -1120,7 +562,7 @@ run_tick (gint fd, GIOCondition cond, gpointer unused)
   guint64 expirations;
   if (read (fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
     return G_SOURCE_CONTINUE;
-  drain_ready (64);
+  load_legs_drain (64, 64);
   gint64 t = now_ns ();
   gint64 now = t / 1000;
   if (!L.measuring && !L.ended && now >= L.ws)
@@ -1239,7 +681,7 @@ start_run (char **a, guint n_args)
   L.tick_us = (guint) tick_us;
   L.n_spikes = L.spike_episodes = 0;
   L.last_spike = 0;
-  L.rt_offset = realtime_offset ();
+  load_legs_sync_clock ();
   L.run_start = g_get_monotonic_time ();
   L.last_tick_ns = L.run_start * 1000;
   L.ws = L.run_start + (gint64) (warmup * 1e6);
@@ -1278,23 +720,7 @@ housekeeping (gpointer unused)
       if (c->ended)
         continue;
       for (int s = 0; s < 2 && L.mode == MODE_ICE; s++)
-        {
-          Leg *leg = &c->leg[s];
-          if (leg->ice_ok || leg->ice_failed || leg->ended || leg->rufrag == NULL)
-            continue;
-          if (now - leg->ice_started > ICE_TIMEOUT_US)
-            {
-              leg->ice_failed = TRUE;
-              say ("%u %s failed ice no check succeeded (%u sent, %u answered)", i,
-                   side_name (s), leg->checks, leg->answered);
-              continue;
-            }
-          if (leg->have_remote && now >= leg->next_check)
-            {
-              send_check (leg);
-              leg->next_check = now + 50000;
-            }
-        }
+        load_leg_ice_step (&c->leg[s].ll, now);
       if (c->probing || c->streaming)
         {
           if (c->probing && now - c->probe_start > PROBE_TIMEOUT_US)
@@ -1317,57 +743,6 @@ housekeeping (gpointer unused)
 
 /* --- commands --- */
 
-/* As libwebrtc does with a new candidate pair: the first check at once,
- * not at the next housekeeping tick; then one every 50 ms (its 48 ms weak
- * ping interval) until one is answered. */
-static void
-check_now (Leg *leg)
-{
-  if (L.mode != MODE_ICE || leg->checks > 0 || leg->ice_ok || leg->rufrag == NULL
-      || !leg->have_remote)
-    return;
-  send_check (leg);
-  leg->next_check = g_get_monotonic_time () + 50000;
-}
-
-static void
-random_ice_string (char *out, gsize n)
-{
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (gsize i = 0; i < n; i++)
-    out[i] = alphabet[g_random_int_range (0, 64)];
-  out[n] = '\0';
-}
-
-/* A leg's own socket on 127.0.0.1 (a real peer has its own address:
- * a relay that demultiplexes by remote address must see one per leg). */
-static int
-open_socket (guint16 *port)
-{
-  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  struct sockaddr_in a = { .sin_family = AF_INET };
-  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
-  int size = LEG_BUF;
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  int on = 1;
-  setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  socklen_t sl = sizeof a;
-  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0
-      || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
-    {
-      close (fd);
-      return -1;
-    }
-  *port = ntohs (a.sin_port);
-  return fd;
-}
-
 static void
 new_call (guint i)
 {
@@ -1384,39 +759,26 @@ new_call (guint i)
       Leg *leg = &c->leg[s];
       leg->call = c;
       leg->side = s;
-      leg->fd = open_socket (&leg->port);
-      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = leg };
-      if (leg->fd < 0 || epoll_ctl (L.ep, EPOLL_CTL_ADD, leg->fd, &ev) < 0)
+      char name[24];
+      g_snprintf (name, sizeof name, "%u %s", i, side_name (s));
+      if (!load_leg_open (&leg->ll, leg, name, LEG_BUF, TRUE))
         {
           /* the index stays taken: the caller sees the call fail */
           say ("%u %s failed socket %s", i, side_name (s), g_strerror (errno));
-          if (leg->fd >= 0)
-            close (leg->fd);
-          leg->fd = -1;
-          leg->ended = TRUE;
+          leg->ll.ended = TRUE;
           c->ended = TRUE;
           continue;
         }
-      leg->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      /* our checks' transactions: 'L', the call, the side */
+      leg->ll.txid[0] = 'L';
+      put32 (leg->ll.txid + 1, i);
+      leg->ll.txid[5] = (guint8) s;
       leg->ssrc[KIND_AUDIO] = (s ? 0x20000000u : 0x10000000u) + i;
       leg->ssrc[KIND_VIDEO] = (s ? 0x28000000u : 0x18000000u) + i;
       leg->seq[0] = (guint16) g_random_int ();
       leg->seq[1] = (guint16) g_random_int ();
-      leg->tiebreaker = (guint64) g_random_int () << 32 | g_random_int ();
       if (L.mode == MODE_ICE)
-        {
-          do
-            random_ice_string (leg->ufrag, 8);
-          while (g_hash_table_contains (L.by_ufrag, leg->ufrag));
-          random_ice_string (leg->pwd, 24);
-          g_hash_table_insert (L.by_ufrag, leg->ufrag, leg);
-          say ("%u %s credentials %s %s", i, side_name (s), leg->ufrag, leg->pwd);
-          say ("%u %s fingerprint %s %s", i, side_name (s),
-               bf_media_cert_get_fingerprint_hash (L.cert), bf_media_cert_get_fingerprint (L.cert));
-          say ("%u %s candidate 1 1 host 127.0.0.1 %u %u", i, side_name (s), leg->port,
-               (126u << 24) | (65535u << 8) | 255u);
-          say ("%u %s gathering-done", i, side_name (s));
-        }
+        load_leg_announce (&leg->ll);
       else if (L.mode == MODE_SRTP)
         {
           guint8 tk[16], ts_[14], rk[16], rs[14];
@@ -1425,42 +787,20 @@ new_call (guint i)
           bench_keys (i, s ? 2 : 0, tk, ts_);
           bench_keys (i, s ? 1 : 3, rk, rs);
           g_autoptr (GError) error = NULL;
-          leg->srtp = bf_media_srtp_new (BF_MEDIA_SRTP_AEAD_AES_128_GCM, tk, ts_, rk, rs, 8, &error);
+          leg->ll.srtp = bf_media_srtp_new (BF_MEDIA_SRTP_AEAD_AES_128_GCM, tk, ts_, rk, rs, 8, &error);
           g_assert_no_error (error);
         }
     }
   if (L.mode == MODE_DIRECT && !c->ended)
     for (int s = 0; s < 2; s++)
       {
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (c->leg[!s].port) };
+        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (c->leg[!s].ll.port) };
         inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
-        c->leg[s].remote = to;
-        c->leg[s].have_remote = TRUE;
+        c->leg[s].ll.remote = to;
+        c->leg[s].ll.have_remote = TRUE;
       }
   if (L.mode != MODE_ICE && !c->ended)
-    say ("%u ready %u %u", i, c->leg[0].port, c->leg[1].port);
-}
-
-/* The leg goes away: nothing of it is sent or answered any more. */
-static void
-end_leg (Leg *leg, gboolean graceful)
-{
-  if (leg->ended)
-    return;
-  leg->ended = TRUE;
-  if (leg->dtls && graceful)
-    bf_media_dtls_close (leg->dtls);   /* close_notify, through dtls_send */
-  g_clear_pointer (&leg->dtls, bf_media_dtls_free);
-  g_clear_pointer (&leg->srtp, bf_media_srtp_free);
-  if (L.by_ufrag && g_hash_table_lookup (L.by_ufrag, leg->ufrag) == leg)
-    g_hash_table_remove (L.by_ufrag, leg->ufrag);
-  if (leg->fd >= 0)
-    {
-      epoll_ctl (L.ep, EPOLL_CTL_DEL, leg->fd, NULL);
-      close (leg->fd);
-      leg->fd = -1;
-    }
-  g_ptr_array_set_size (leg->early, 0);
+    say ("%u ready %u %u", i, c->leg[0].ll.port, c->leg[1].ll.port);
 }
 
 static void
@@ -1474,8 +814,8 @@ end_call (Call *c, gboolean close, int side)
   c->streaming = FALSE;
   for (int s = 0; s < 2; s++)
     if (side < 0 || side == s)
-      end_leg (&c->leg[s], close);
-  c->ended = c->leg[0].ended && c->leg[1].ended;
+      load_leg_end (&c->leg[s].ll, close);
+  c->ended = c->leg[0].ll.ended && c->leg[1].ll.ended;
   say ("%u ended a_received=%" G_GUINT64_FORMAT " b_received=%" G_GUINT64_FORMAT
        " a_bad=%" G_GUINT64_FORMAT " b_bad=%" G_GUINT64_FORMAT, c->idx, c->leg[0].received,
        c->leg[1].received, c->leg[0].bad, c->leg[1].bad);
@@ -1484,80 +824,21 @@ end_call (Call *c, gboolean close, int side)
 static void
 leg_command (Leg *leg, char **a, guint n)
 {
-  g_autoptr (GError) error = NULL;
-  guint i = leg->call->idx;
-  const char *sn = side_name (leg->side);
-  if (strcmp (a[0], "remote-ice") == 0 && n == 4)
+  if (load_leg_command (&leg->ll, a, n))
     {
-      if (leg->rufrag)
-        return;
-      leg->rufrag = g_strdup (a[1]);
-      leg->rpwd = g_strdup (a[2]);
-      /* our role is the opposite of the relay's */
-      leg->controlling = strcmp (a[3], "controlled") == 0;
-      leg->ice_started = g_get_monotonic_time ();
-      trace (leg, TRACE_REMOTE_ICE);
-      check_now (leg);
+      /* remote-ice, candidate: the first check at once, as libwebrtc
+       * does with a new candidate pair (not at the next housekeeping) */
+      if (L.mode == MODE_ICE)
+        load_leg_check_now (&leg->ll);
+      return;
     }
-  else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
-    {
-      if (leg->dtls)
-        return;
-      BfMediaDtlsParams params = {
-        .setup = strcmp (a[1], "active") == 0 ? BF_MEDIA_DTLS_SETUP_ACTIVE
-                                              : BF_MEDIA_DTLS_SETUP_PASSIVE,
-        .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 },
-        .n_profiles = 2,
-        .handshake_timeout_ms = 20000,
-        .retransmit_ms = 200,
-        .mtu = 1200,
-      };
-      /* A test may want a handshake that no retransmission rescued. */
-      const char *rt = g_getenv ("CALL_LOAD_DTLS_RETRANSMIT_MS");
-      if (rt && atoi (rt) >= 10 && atoi (rt) <= 10000)
-        params.retransmit_ms = (guint) atoi (rt);
-      if (g_getenv ("CALL_LOAD_PROFILES") && strcmp (g_getenv ("CALL_LOAD_PROFILES"), "AES_CM") == 0)
-        {
-          params.profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
-          params.n_profiles = 1;
-        }
-      leg->dtls = bf_media_dtls_new (L.cert, &params, a[2], a[3], NULL, &dtls_callbacks, leg,
-                                     &error);
-      if (leg->dtls == NULL)
-        {
-          say ("%u %s failed dtls-setup %s", i, sn, error->message);
-          return;
-        }
-      for (guint k = 0; k < leg->early->len; k++)
-        {
-          gsize len;
-          const guint8 *d = g_bytes_get_data (leg->early->pdata[k], &len);
-          bf_media_dtls_receive (leg->dtls, d, len);
-        }
-      g_ptr_array_set_size (leg->early, 0);
-      maybe_start_dtls (leg);
-    }
-  else if (strcmp (a[0], "candidate") == 0 && n >= 7)
-    {
-      /* the relay's candidates: IPv4 UDP only; the first one wins */
-      struct sockaddr_in to = { .sin_family = AF_INET,
-                                .sin_port = htons ((guint16) atoi (a[5])) };
-      if (inet_pton (AF_INET, a[4], &to.sin_addr) != 1 || strcmp (a[2], "1") != 0)
-        return;
-      if (!leg->have_remote)
-        {
-          leg->remote = to;
-          leg->have_remote = TRUE;
-        }
-      check_now (leg);
-    }
-  else if (strcmp (a[0], "dest") == 0 && n >= 2)
+  if (strcmp (a[0], "dest") == 0 && n >= 2)
     {
       struct sockaddr_in to = { .sin_family = AF_INET,
                                 .sin_port = htons ((guint16) atoi (a[1])) };
       inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
-      leg->remote = to;
-      leg->have_remote = TRUE;
+      leg->ll.remote = to;
+      leg->ll.have_remote = TRUE;
       if (n >= 3)
         {
           to.sin_port = htons ((guint16) atoi (a[2]));
@@ -1572,21 +853,11 @@ leg_command (Leg *leg, char **a, guint n)
 static gboolean
 on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
 {
-  GMainLoop *loop = data;
-  g_autofree char *line = NULL;
-  gsize len;
-  GIOStatus st = g_io_channel_read_line (ch, &line, &len, NULL, NULL);
-  if (st == G_IO_STATUS_AGAIN)
-    return G_SOURCE_CONTINUE;
-  if (st != G_IO_STATUS_NORMAL || g_str_has_prefix (line, "quit"))
-    {
-      g_main_loop_quit (loop);
-      return G_SOURCE_REMOVE;
-    }
-  g_strstrip (line);
-  g_auto (GStrv) a = g_strsplit_set (line, " ", -1);
-  guint n = g_strv_length (a);
-  if (n == 0 || a[0][0] == '\0')
+  g_auto (GStrv) a = NULL;
+  if (!load_read_words (ch, data, &a))
+    return G_SOURCE_REMOVE;
+  guint n = a ? g_strv_length (a) : 0;
+  if (n == 0)
     return G_SOURCE_CONTINUE;
   if (strcmp (a[0], "call") == 0 && n == 2)
     new_call ((guint) atoi (a[1]));
@@ -1628,7 +899,8 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
          " bad=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT " rtcp=%" G_GUINT64_FORMAT
          " stun=%" G_GUINT64_FORMAT " send_fail=%" G_GUINT64_FORMAT " dtls_dropped=%"
          G_GUINT64_FORMAT, L.n_calls, L.total_sent, L.total_received, L.total_bad,
-         L.unknown_src, L.rtcp_in, L.stun_in, L.send_fail, L.dtls_dropped);
+         load_counters.unknown, L.rtcp_in, load_counters.stun_in, load_counters.send_fail,
+         load_counters.dtls_dropped);
   else if (n >= 3 && (strcmp (a[1], "a") == 0 || strcmp (a[1], "b") == 0))
     {
       guint i = (guint) atoi (a[0]);
@@ -1637,7 +909,7 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
       else
         {
           Leg *leg = &L.calls[i]->leg[strcmp (a[1], "b") == 0];
-          if (!leg->ended)   /* late news of a leg that went away */
+          if (!leg->ll.ended)   /* late news of a leg that went away */
             leg_command (leg, a + 2, n - 2);
         }
     }
@@ -1663,15 +935,17 @@ main (int argc, char **argv)
       g_printerr ("unknown mode %s\n", argv[1]);
       return 2;
     }
-  crc_init ();
-  tracing = g_strcmp0 (g_getenv ("CALL_LOAD_TRACE"), "1") == 0;
-  g_autoptr (GError) error = NULL;
-  if (!bf_media_srtp_library_init (&error))
-    g_error ("%s", error->message);
-  if (L.mode == MODE_ICE)
+  load_legs_init (L.mode == MODE_ICE, handle_media);
+  load_legs_tracing = g_strcmp0 (g_getenv ("CALL_LOAD_TRACE"), "1") == 0;
+  BfMediaDtlsParams *dtls = load_legs_dtls_params ();
+  /* A test may want a handshake that no retransmission rescued. */
+  const char *rt = g_getenv ("CALL_LOAD_DTLS_RETRANSMIT_MS");
+  if (rt && atoi (rt) >= 10 && atoi (rt) <= 10000)
+    dtls->retransmit_ms = (guint) atoi (rt);
+  if (g_strcmp0 (g_getenv ("CALL_LOAD_PROFILES"), "AES_CM") == 0)
     {
-      L.cert = bf_media_cert_new (0, &error);
-      g_assert_no_error (error);
+      dtls->profiles[0] = BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+      dtls->n_profiles = 1;
     }
   /* two sockets per call: 2,000 calls need more than the usual 1,024 */
   struct rlimit rl;
@@ -1680,12 +954,7 @@ main (int argc, char **argv)
       rl.rlim_cur = rl.rlim_max;
       setrlimit (RLIMIT_NOFILE, &rl);
     }
-  L.by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
   L.tick_fd = -1;
-  L.ep = epoll_create1 (EPOLL_CLOEXEC);
-  if (L.ep < 0)
-    g_error ("epoll: %s", g_strerror (errno));
-  L.rt_offset = realtime_offset ();
   watch_sockets (TRUE);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);

@@ -5,10 +5,11 @@
  *
  *   conf-load ice     belfry: per participant its own ICE credentials and
  *                     DTLS association (belfry's dtls.c, a certificate of
- *                     its own), the same minimal ICE as call-load.c (every
- *                     binding request answered with MESSAGE-INTEGRITY +
- *                     FINGERPRINT; checks as libwebrtc makes them), then
- *                     SRTP with the DTLS-exported keys (srtp-session.c)
+ *                     its own), the same minimal ICE as call-load.c (both
+ *                     are load-leg.c: every binding request answered with
+ *                     MESSAGE-INTEGRITY + FINGERPRINT; checks as libwebrtc
+ *                     makes them), then SRTP with the DTLS-exported keys
+ *                     (srtp-session.c)
  *   conf-load plain   Janus AudioBridge "rtp" participants: plain RTP
  *
  * What a participant sends is what a real Opus client sends (libopus
@@ -90,18 +91,12 @@
 #include <unistd.h>
 #include <glib.h>
 #include <glib-unix.h>
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
 #include <opus.h>
 
-#include "dtls-cert.h"
-#include "dtls.h"
-#include "media-types.h"
-#include "srtp-session.h"
+#include "load-leg.h"
 
 #define MAX_PARTS 512
-#define BATCH 64
-#define BUFSZ 2048
+#define BUFSZ LOAD_BUFSZ
 #define PT_OPUS 111
 #define EXT_ID 1                     /* ssrc-audio-level, as offered */
 #define RATE 48000
@@ -109,7 +104,6 @@
 #define TONE_FRAMES 50               /* 1 s of tone, cycled */
 #define SILENCE_FRAMES 500           /* 10 s of DTX, cycled */
 #define TICK_US 2000
-#define ICE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define SPURT_ON_MS 1600
 #define SPURT_PERIOD_MS 2000
 #define MAX_TALKERS 64
@@ -131,23 +125,7 @@ typedef struct {
 
 typedef struct {
   guint idx;
-  int fd;
-  guint16 port;
-  /* ICE */
-  char ufrag[9], pwd[25];
-  char *rufrag, *rpwd;
-  gboolean controlling;
-  struct sockaddr_in remote;
-  gboolean have_remote;
-  guint8 txid[12];
-  guint64 tiebreaker;
-  gint64 next_check, ice_started;
-  guint checks;
-  gboolean ice_ok, ice_reported, ice_failed;
-  BfMediaDtls *dtls;
-  gboolean dtls_started;
-  GPtrArray *early;
-  BfMediaSrtp *srtp;
+  LoadLeg ll;                        /* socket, ICE, DTLS, SRTP */
   /* sending */
   int talker;                        /* index into L.tones, -1: silent */
   guint32 ssrc;
@@ -180,19 +158,10 @@ typedef struct {
 
 static struct {
   int mode;
-  int ep;
   guint ep_src;
-  BfMediaCert *cert;
   Part *parts[MAX_PARTS];
   guint n_parts;
-  GHashTable *by_ufrag;
   guint8 out_buf[BUFSZ];
-  struct mmsghdr in[BATCH];
-  struct iovec in_iov[BATCH];
-  struct sockaddr_in in_from[BATCH];
-  guint8 in_buf[BATCH][BUFSZ];
-  guint8 in_ctl[BATCH][CMSG_SPACE (sizeof (struct timespec)) + 64];
-  gint64 rt_offset;
   Tone tones[MAX_TALKERS];
   guint n_tones;
   Silence silence;
@@ -207,105 +176,8 @@ static struct {
   guint64 cpu0, cpu1, self0, self1;
   guint64 w_sent, w_sent_bytes, w_talk_sent, w_silent_sent;
   char **watch;
-  guint64 total_sent, total_received, total_bad, send_fail, stun_in, unknown;
+  guint64 total_sent, total_received, total_bad;
 } L;
-
-static void
-say (const char *format, ...) G_GNUC_PRINTF (1, 2);
-static void
-say (const char *format, ...)
-{
-  va_list ap;
-  va_start (ap, format);
-  vprintf (format, ap);
-  va_end (ap);
-  putchar ('\n');
-  fflush (stdout);
-}
-
-static inline gint64
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static inline void
-put16 (guint8 *p, guint v)
-{
-  p[0] = v >> 8;
-  p[1] = v;
-}
-
-static inline void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static inline guint
-get16 (const guint8 *p)
-{
-  return (guint) p[0] << 8 | p[1];
-}
-
-static inline guint32
-get32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-static guint64
-self_cpu_ns (void)
-{
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return (guint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000
-         + (guint64) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
-static guint64
-watched_cpu_ns (void)
-{
-  guint64 sum = 0;
-  for (char **f = L.watch; f && *f; f++)
-    {
-      char buf[128];
-      FILE *fp = fopen (*f, "r");
-      if (fp == NULL)
-        continue;
-      if (fgets (buf, sizeof buf, fp))
-        sum += g_ascii_strtoull (buf, NULL, 10);
-      fclose (fp);
-    }
-  return sum;
-}
-
-static gint64
-realtime_offset (void)
-{
-  gint64 best = G_MAXINT64, off = 0;
-  for (int k = 0; k < 5; k++)
-    {
-      struct timespec a, r, b;
-      clock_gettime (CLOCK_MONOTONIC, &a);
-      clock_gettime (CLOCK_REALTIME, &r);
-      clock_gettime (CLOCK_MONOTONIC, &b);
-      gint64 an = (gint64) a.tv_sec * 1000000000 + a.tv_nsec;
-      gint64 bn = (gint64) b.tv_sec * 1000000000 + b.tv_nsec;
-      gint64 rn = (gint64) r.tv_sec * 1000000000 + r.tv_nsec;
-      if (bn - an < best)
-        {
-          best = bn - an;
-          off = rn - (an + bn) / 2;
-        }
-    }
-  return off;
-}
 
 /* --- the audio, encoded once at start --- */
 
@@ -393,289 +265,6 @@ make_silence (void)
        SILENCE_FRAMES, sizes[1], sizes[2], sizes[3]);
 }
 
-/* --- STUN (RFC 5389) for ICE (RFC 8445): as call-load.c --- */
-
-#define STUN_MAGIC 0x2112A442u
-#define STUN_BINDING_REQUEST 0x0001
-#define STUN_BINDING_SUCCESS 0x0101
-#define STUN_BINDING_ERROR 0x0111
-#define ATTR_USERNAME 0x0006
-#define ATTR_MESSAGE_INTEGRITY 0x0008
-#define ATTR_ERROR_CODE 0x0009
-#define ATTR_XOR_MAPPED_ADDRESS 0x0020
-#define ATTR_PRIORITY 0x0024
-#define ATTR_USE_CANDIDATE 0x0025
-#define ATTR_FINGERPRINT 0x8028
-#define ATTR_ICE_CONTROLLED 0x8029
-#define ATTR_ICE_CONTROLLING 0x802A
-
-static guint32 crc_table[256];
-
-static void
-crc_init (void)
-{
-  for (guint32 i = 0; i < 256; i++)
-    {
-      guint32 c = i;
-      for (int k = 0; k < 8; k++)
-        c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      crc_table[i] = c;
-    }
-}
-
-static guint32
-crc32_buf (const guint8 *p, gsize n)
-{
-  guint32 c = 0xFFFFFFFFu;
-  for (gsize i = 0; i < n; i++)
-    c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-static gsize
-stun_attr (guint8 *m, gsize len, guint type, const void *value, gsize vlen)
-{
-  put16 (m + len, type);
-  put16 (m + len + 2, (guint) vlen);
-  if (vlen)
-    memcpy (m + len + 4, value, vlen);
-  gsize padded = (vlen + 3) & ~(gsize) 3;
-  memset (m + len + 4 + vlen, 0, padded - vlen);
-  return len + 4 + padded;
-}
-
-static gsize
-stun_finish (guint8 *m, gsize len, const char *key)
-{
-  guint8 mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  put16 (m + 2, (guint) (len - 20 + 24));
-  HMAC (EVP_sha1 (), key, (int) strlen (key), m, len, mac, &mac_len);
-  len = stun_attr (m, len, ATTR_MESSAGE_INTEGRITY, mac, 20);
-  put16 (m + 2, (guint) (len - 20 + 8));
-  guint8 fp[4];
-  put32 (fp, crc32_buf (m, len) ^ 0x5354554Eu);
-  return stun_attr (m, len, ATTR_FINGERPRINT, fp, 4);
-}
-
-static gsize
-stun_header (guint8 *m, guint type, const guint8 txid[12])
-{
-  put16 (m, type);
-  put16 (m + 2, 0);
-  put32 (m + 4, STUN_MAGIC);
-  memcpy (m + 8, txid, 12);
-  return 20;
-}
-
-typedef struct {
-  guint type;
-  const guint8 *txid;
-  const guint8 *username;
-  gsize username_len;
-  gboolean use_candidate, controlling, controlled;
-  guint error_code;
-} StunMsg;
-
-static gboolean
-stun_parse (const guint8 *d, gsize len, StunMsg *s)
-{
-  memset (s, 0, sizeof *s);
-  if (len < 20 || (d[0] & 0xc0) || get32 (d + 4) != STUN_MAGIC)
-    return FALSE;
-  gsize mlen = get16 (d + 2);
-  if (mlen + 20 > len || (mlen & 3))
-    return FALSE;
-  s->type = get16 (d);
-  s->txid = d + 8;
-  gsize off = 20;
-  while (off + 4 <= 20 + mlen)
-    {
-      guint at = get16 (d + off), al = get16 (d + off + 2);
-      const guint8 *v = d + off + 4;
-      if (off + 4 + al > 20 + mlen)
-        return FALSE;
-      switch (at)
-        {
-        case ATTR_USERNAME:
-          s->username = v;
-          s->username_len = al;
-          break;
-        case ATTR_USE_CANDIDATE:
-          s->use_candidate = TRUE;
-          break;
-        case ATTR_ICE_CONTROLLING:
-          s->controlling = TRUE;
-          break;
-        case ATTR_ICE_CONTROLLED:
-          s->controlled = TRUE;
-          break;
-        case ATTR_ERROR_CODE:
-          if (al >= 4)
-            s->error_code = (v[2] & 7) * 100 + v[3];
-          break;
-        default:
-          break;
-        }
-      off += 4 + ((al + 3) & ~3u);
-    }
-  return TRUE;
-}
-
-static void
-send_to (Part *p, const struct sockaddr_in *to, const guint8 *data, gsize len)
-{
-  if (p->fd < 0
-      || sendto (p->fd, data, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof *to)
-         != (ssize_t) len)
-    L.send_fail++;
-}
-
-static void maybe_start_dtls (Part *p);
-
-static void
-send_check (Part *p)
-{
-  guint8 m[256];
-  p->txid[0] = 'C';
-  put32 (p->txid + 1, p->idx);
-  for (int k = 5; k < 12; k++)
-    p->txid[k] = (guint8) g_random_int ();
-  gsize len = stun_header (m, STUN_BINDING_REQUEST, p->txid);
-  char user[600];
-  g_snprintf (user, sizeof user, "%s:%s", p->rufrag, p->ufrag);
-  len = stun_attr (m, len, ATTR_USERNAME, user, strlen (user));
-  guint8 prio[4];
-  put32 (prio, (110u << 24) | (65535u << 8) | 255u);
-  len = stun_attr (m, len, ATTR_PRIORITY, prio, 4);
-  guint8 tb[8];
-  for (int k = 0; k < 8; k++)
-    tb[k] = (guint8) (p->tiebreaker >> (56 - 8 * k));
-  if (p->controlling)
-    {
-      len = stun_attr (m, len, ATTR_ICE_CONTROLLING, tb, 8);
-      len = stun_attr (m, len, ATTR_USE_CANDIDATE, NULL, 0);
-    }
-  else
-    len = stun_attr (m, len, ATTR_ICE_CONTROLLED, tb, 8);
-  len = stun_finish (m, len, p->rpwd);
-  send_to (p, &p->remote, m, len);
-  p->checks++;
-}
-
-static void
-ice_ready (Part *p)
-{
-  p->ice_ok = TRUE;
-  if (!p->ice_reported)
-    {
-      p->ice_reported = TRUE;
-      say ("%u ice-connected", p->idx);
-    }
-  maybe_start_dtls (p);
-}
-
-static void
-handle_stun (Part *p, const struct sockaddr_in *from, const guint8 *d, gsize len)
-{
-  StunMsg s;
-  L.stun_in++;
-  if (!stun_parse (d, len, &s))
-    return;
-  if (s.type == STUN_BINDING_REQUEST)
-    {
-      if (s.username == NULL)
-        return;
-      const guint8 *colon = memchr (s.username, ':', s.username_len);
-      if (colon == NULL)
-        return;
-      char ufrag[64];
-      gsize ul = (gsize) (colon - s.username);
-      if (ul >= sizeof ufrag)
-        return;
-      memcpy (ufrag, s.username, ul);
-      ufrag[ul] = '\0';
-      if (g_hash_table_lookup (L.by_ufrag, ufrag) != p)
-        return;
-      if (!p->have_remote)
-        {
-          p->remote = *from;
-          p->have_remote = TRUE;
-        }
-      if (s.controlling && p->controlling)
-        p->controlling = FALSE;
-      else if (s.controlled && !p->controlling)
-        p->controlling = TRUE;
-      guint8 m[256];
-      gsize n = stun_header (m, STUN_BINDING_SUCCESS, s.txid);
-      guint8 xa[8] = { 0, 1 };
-      put16 (xa + 2, ntohs (from->sin_port) ^ (STUN_MAGIC >> 16));
-      put32 (xa + 4, ntohl (from->sin_addr.s_addr) ^ STUN_MAGIC);
-      n = stun_attr (m, n, ATTR_XOR_MAPPED_ADDRESS, xa, 8);
-      n = stun_finish (m, n, p->pwd);
-      send_to (p, from, m, n);
-      if (s.use_candidate && !p->controlling)
-        ice_ready (p);
-      else
-        maybe_start_dtls (p);
-      return;
-    }
-  if (s.type == STUN_BINDING_SUCCESS || s.type == STUN_BINDING_ERROR)
-    {
-      if (memcmp (s.txid, p->txid, 5) != 0)
-        return;
-      if (s.type == STUN_BINDING_ERROR)
-        {
-          if (s.error_code == 487)
-            p->controlling = !p->controlling;
-          return;
-        }
-      ice_ready (p);
-    }
-}
-
-/* --- DTLS --- */
-
-static void
-dtls_send (const guint8 *data, gsize len, gpointer user_data)
-{
-  Part *p = user_data;
-  if (p->have_remote)
-    send_to (p, &p->remote, data, len);
-}
-
-static void
-dtls_connected (const BfMediaDtlsKeys *keys, gpointer user_data)
-{
-  Part *p = user_data;
-  g_autoptr (GError) error = NULL;
-  p->srtp = bf_media_srtp_new (keys->profile, keys->local_key, keys->local_salt,
-                               keys->remote_key, keys->remote_salt, 8, &error);
-  if (p->srtp == NULL)
-    say ("%u failed srtp %s", p->idx, error->message);
-  else
-    say ("%u dtls-connected %s", p->idx, bf_media_srtp_profile_name (keys->profile));
-}
-
-static void
-dtls_failed (const GError *error, gpointer user_data)
-{
-  Part *p = user_data;
-  say ("%u failed dtls %d %s", p->idx, error->code, error->message);
-}
-
-static const BfMediaDtlsCallbacks dtls_callbacks = { dtls_send, dtls_connected, dtls_failed };
-
-static void
-maybe_start_dtls (Part *p)
-{
-  if (p->dtls && !p->dtls_started && p->ice_ok)
-    {
-      p->dtls_started = TRUE;
-      bf_media_dtls_start (p->dtls);
-    }
-}
-
 /* --- sending --- */
 
 static gboolean
@@ -704,7 +293,7 @@ send_frame (Part *p, gint64 t)
   p->frame_no++;
   gboolean onset = talking && !p->talking;
   p->talking = talking;
-  if (b == NULL || (L.mode == MODE_ICE && p->srtp == NULL) || !p->have_remote)
+  if (b == NULL || (L.mode == MODE_ICE && p->ll.srtp == NULL) || !p->ll.have_remote)
     {
       p->gap = TRUE;
       return;
@@ -712,11 +301,8 @@ send_frame (Part *p, gint64 t)
   gsize plen;
   const guint8 *payload = g_bytes_get_data (b, &plen);
   guint8 *q = L.out_buf;
-  q[0] = 0x90;                                /* V=2, X=1 */
-  q[1] = PT_OPUS | (p->gap || onset ? 0x80 : 0);
-  put16 (q + 2, p->seq++);
-  put32 (q + 4, ts);
-  put32 (q + 8, p->ssrc);
+  load_rtp_header (q, 0x90,                   /* V=2, X=1 */
+                   PT_OPUS | (p->gap || onset ? 0x80 : 0), p->seq++, ts, p->ssrc);
   put16 (q + 12, 0xBEDE);                     /* RFC 8285 one-byte header */
   put16 (q + 14, 1);
   q[16] = EXT_ID << 4;                        /* length 1 */
@@ -724,12 +310,12 @@ send_frame (Part *p, gint64 t)
   q[18] = q[19] = 0;
   memcpy (q + 20, payload, plen);
   gsize len = 20 + plen;
-  if (p->srtp && bf_media_srtp_protect (p->srtp, FALSE, q, &len, BUFSZ) != BF_MEDIA_SRTP_OK)
+  if (p->ll.srtp && bf_media_srtp_protect (p->ll.srtp, FALSE, q, &len, BUFSZ) != BF_MEDIA_SRTP_OK)
     {
-      L.send_fail++;
+      load_counters.send_fail++;
       return;
     }
-  send_to (p, &p->remote, q, len);
+  load_leg_send (&p->ll, &p->ll.remote, q, len);
   p->gap = FALSE;
   if (onset)
     p->onset_ns = t;
@@ -793,12 +379,13 @@ listen_frame (Part *p, const opus_int16 *pcm, int n, gint64 t)
 }
 
 static void
-handle_media (Part *p, guint8 *d, gsize len, gint64 t)
+handle_media (LoadLeg *leg, guint8 *d, gsize len, gint64 t)
 {
+  Part *p = leg->owner;
   gboolean rtcp = len >= 2 && d[1] >= 192 && d[1] <= 223;
-  if (p->srtp)
+  if (p->ll.srtp)
     {
-      if (bf_media_srtp_unprotect (p->srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
+      if (bf_media_srtp_unprotect (p->ll.srtp, rtcp, d, &len) != BF_MEDIA_SRTP_OK)
         {
           p->bad++;
           L.total_bad++;
@@ -890,84 +477,10 @@ handle_media (Part *p, guint8 *d, gsize len, gint64 t)
     }
 }
 
-static gint64
-arrival_ns (int k, gint64 fallback)
-{
-  struct msghdr *h = &L.in[k].msg_hdr;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
-      {
-        struct timespec ts;
-        memcpy (&ts, CMSG_DATA (c), sizeof ts);
-        return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec - L.rt_offset;
-      }
-  return fallback;
-}
-
-static void
-drain_part (Part *p)
-{
-  for (int round = 0; round < 16 && p->fd >= 0; round++)
-    {
-      for (int k = 0; k < BATCH; k++)
-        {
-          L.in_iov[k] = (struct iovec) { L.in_buf[k], BUFSZ };
-          L.in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &L.in_from[k],
-                                                    .msg_namelen = sizeof L.in_from[k],
-                                                    .msg_iov = &L.in_iov[k],
-                                                    .msg_iovlen = 1,
-                                                    .msg_control = L.in_ctl[k],
-                                                    .msg_controllen = sizeof L.in_ctl[k] } };
-        }
-      int r = recvmmsg (p->fd, L.in, BATCH, MSG_DONTWAIT, NULL);
-      if (r <= 0)
-        break;
-      gint64 now = now_ns ();
-      for (int k = 0; k < r; k++)
-        {
-          guint8 *d = L.in_buf[k];
-          gsize len = L.in[k].msg_len;
-          gint64 t = arrival_ns (k, now);
-          if (len == 0)
-            continue;
-          guint8 b = d[0];
-          if (b <= 3)
-            handle_stun (p, &L.in_from[k], d, len);
-          else if (b >= 20 && b <= 63)
-            {
-              if (p->dtls)
-                bf_media_dtls_receive (p->dtls, d, len);
-              else if (p->early->len < 8)
-                g_ptr_array_add (p->early, g_bytes_new (d, len));
-            }
-          else if (b >= 128 && b <= 191)
-            handle_media (p, d, len, t);
-          else
-            L.unknown++;
-        }
-      if (r < BATCH)
-        break;
-    }
-}
-
-static void
-drain_ready (void)
-{
-  struct epoll_event ev[256];
-  for (int pass = 0; pass < 16; pass++)
-    {
-      int n = epoll_wait (L.ep, ev, G_N_ELEMENTS (ev), 0);
-      for (int k = 0; k < n; k++)
-        drain_part (ev[k].data.ptr);
-      if (n < (int) G_N_ELEMENTS (ev))
-        break;
-    }
-}
-
 static gboolean
 on_readable (gint fd, GIOCondition cond, gpointer data)
 {
-  drain_ready ();
+  load_legs_drain (16, 16);
   return G_SOURCE_CONTINUE;
 }
 
@@ -996,7 +509,7 @@ window_report (void)
        " target_cpu_ns=%" G_GUINT64_FORMAT " load_cpu_ns=%" G_GUINT64_FORMAT
        " send_fail=%" G_GUINT64_FORMAT,
        secs, L.n_parts, L.w_sent, L.w_sent_bytes, L.w_talk_sent, L.w_silent_sent, rx, expected,
-       frames, bad, L.cpu1 - L.cpu0, L.self1 - L.self0, L.send_fail);
+       frames, bad, L.cpu1 - L.cpu0, L.self1 - L.self0, load_counters.send_fail);
   for (guint k = 0; k < L.n_parts; k++)
     {
       Part *p = L.parts[k];
@@ -1030,13 +543,13 @@ tick (gint fd, GIOCondition cond, gpointer unused)
   guint64 expirations;
   if (read (fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
     return G_SOURCE_CONTINUE;
-  drain_ready ();
+  load_legs_drain (16, 16);
   gint64 t = now_ns ();
   if (L.measuring && !L.window_ended && t >= L.we_ns)
     {
       L.window_ended = TRUE;
-      L.cpu1 = watched_cpu_ns ();
-      L.self1 = self_cpu_ns ();
+      L.cpu1 = load_watched_cpu_ns (L.watch);
+      L.self1 = load_self_cpu_ns ();
       say ("window-end");
       /* what was sent last in the window gets 300 ms to arrive */
       g_timeout_add (300, report_later, NULL);
@@ -1103,7 +616,7 @@ stop_sending (void)
   L.tick_fd = -1;
   L.started = FALSE;
   if (L.ep_src == 0)
-    L.ep_src = g_unix_fd_add (L.ep, G_IO_IN, on_readable, NULL);
+    L.ep_src = g_unix_fd_add (load_legs_epoll_fd (), G_IO_IN, on_readable, NULL);
   say ("stopped");
 }
 
@@ -1115,7 +628,7 @@ start_window (double secs)
       say ("error bad window");
       return;
     }
-  L.rt_offset = realtime_offset ();
+  load_legs_sync_clock ();
   for (guint k = 0; k < L.n_parts; k++)
     {
       Part *p = L.parts[k];
@@ -1124,8 +637,8 @@ start_window (double secs)
       p->n_lat = 0;
     }
   L.w_sent = L.w_sent_bytes = L.w_talk_sent = L.w_silent_sent = 0;
-  L.cpu0 = watched_cpu_ns ();
-  L.self0 = self_cpu_ns ();
+  L.cpu0 = load_watched_cpu_ns (L.watch);
+  L.self0 = load_self_cpu_ns ();
   L.cpu1 = L.self1 = 0;
   L.window_ended = FALSE;
   L.ws_ns = now_ns ();
@@ -1134,65 +647,17 @@ start_window (double secs)
   say ("window-start");
 }
 
-/* ICE checks every 20 ms until answered (ice mode, before the run's tick). */
+/* ICE checks until answered (ice mode): looked at every 20 ms. */
 static gboolean
 housekeeping (gpointer unused)
 {
   gint64 now = g_get_monotonic_time ();
   for (guint k = 0; k < L.n_parts && L.mode == MODE_ICE; k++)
-    {
-      Part *p = L.parts[k];
-      if (p->ice_ok || p->ice_failed || p->rufrag == NULL || !p->have_remote)
-        continue;
-      if (now - p->ice_started > ICE_TIMEOUT_US)
-        {
-          p->ice_failed = TRUE;
-          say ("%u failed ice no check succeeded (%u sent)", p->idx, p->checks);
-          continue;
-        }
-      if (now >= p->next_check)
-        {
-          send_check (p);
-          p->next_check = now + 50000;
-        }
-    }
+    load_leg_ice_step (&L.parts[k]->ll, now);
   return G_SOURCE_CONTINUE;
 }
 
 /* --- commands --- */
-
-static void
-random_ice_string (char *out, gsize n)
-{
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (gsize i = 0; i < n; i++)
-    out[i] = alphabet[g_random_int_range (0, 64)];
-  out[n] = '\0';
-}
-
-static int
-open_socket (guint16 *port)
-{
-  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  struct sockaddr_in a = { .sin_family = AF_INET };
-  inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
-  int size = 1 << 19;
-  setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  int on = 1;
-  setsockopt (fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-  socklen_t sl = sizeof a;
-  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0
-      || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
-    {
-      close (fd);
-      return -1;
-    }
-  *port = ntohs (a.sin_port);
-  return fd;
-}
 
 static void
 new_part (guint i)
@@ -1205,93 +670,35 @@ new_part (guint i)
   Part *p = g_new0 (Part, 1);
   p->idx = i;
   p->talker = -1;
-  p->fd = open_socket (&p->port);
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
-  if (p->fd < 0 || epoll_ctl (L.ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
+  char name[16];
+  g_snprintf (name, sizeof name, "%u", i);
+  if (!load_leg_open (&p->ll, p, name, 1 << 19, FALSE))
     {
       say ("%u failed socket %s", i, g_strerror (errno));
       g_free (p);
       return;
     }
+  /* our checks' transactions: 'C', the index */
+  p->ll.txid[0] = 'C';
+  put32 (p->ll.txid + 1, i);
   L.parts[L.n_parts++] = p;
-  p->early = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   p->ssrc = 0x30000000u + i;
   p->seq = (guint16) g_random_int ();
   p->ts = g_random_int ();
-  p->tiebreaker = (guint64) g_random_int () << 32 | g_random_int ();
   p->silence_off = g_random_int_range (0, SILENCE_FRAMES);
   p->gap = TRUE;
   if (L.mode == MODE_ICE)
-    {
-      do
-        random_ice_string (p->ufrag, 8);
-      while (g_hash_table_contains (L.by_ufrag, p->ufrag));
-      random_ice_string (p->pwd, 24);
-      g_hash_table_insert (L.by_ufrag, p->ufrag, p);
-      say ("%u credentials %s %s", i, p->ufrag, p->pwd);
-      say ("%u fingerprint %s %s", i, bf_media_cert_get_fingerprint_hash (L.cert),
-           bf_media_cert_get_fingerprint (L.cert));
-      say ("%u candidate 1 1 host 127.0.0.1 %u %u", i, p->port,
-           (126u << 24) | (65535u << 8) | 255u);
-      say ("%u gathering-done", i);
-    }
+    load_leg_announce (&p->ll);
   else
-    say ("%u ready %u", i, p->port);
+    say ("%u ready %u", i, p->ll.port);
 }
 
 static void
 part_command (Part *p, char **a, guint n)
 {
-  g_autoptr (GError) error = NULL;
-  if (strcmp (a[0], "remote-ice") == 0 && n == 4)
-    {
-      if (p->rufrag)
-        return;
-      p->rufrag = g_strdup (a[1]);
-      p->rpwd = g_strdup (a[2]);
-      p->controlling = strcmp (a[3], "controlled") == 0;
-      p->ice_started = g_get_monotonic_time ();
-    }
-  else if (strcmp (a[0], "remote-dtls") == 0 && n == 4)
-    {
-      if (p->dtls)
-        return;
-      BfMediaDtlsParams params = {
-        .setup = strcmp (a[1], "active") == 0 ? BF_MEDIA_DTLS_SETUP_ACTIVE
-                                              : BF_MEDIA_DTLS_SETUP_PASSIVE,
-        .profiles = { BF_MEDIA_SRTP_AEAD_AES_128_GCM, BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80 },
-        .n_profiles = 2,
-        .handshake_timeout_ms = 20000,
-        .retransmit_ms = 200,
-        .mtu = 1200,
-      };
-      p->dtls = bf_media_dtls_new (L.cert, &params, a[2], a[3], NULL, &dtls_callbacks, p, &error);
-      if (p->dtls == NULL)
-        {
-          say ("%u failed dtls-setup %s", p->idx, error->message);
-          return;
-        }
-      for (guint k = 0; k < p->early->len; k++)
-        {
-          gsize len;
-          const guint8 *d = g_bytes_get_data (p->early->pdata[k], &len);
-          bf_media_dtls_receive (p->dtls, d, len);
-        }
-      g_ptr_array_set_size (p->early, 0);
-      maybe_start_dtls (p);
-    }
-  else if (strcmp (a[0], "candidate") == 0 && n >= 7)
-    {
-      struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons ((guint16) atoi (a[5])) };
-      if (inet_pton (AF_INET, a[4], &to.sin_addr) != 1 || strcmp (a[2], "1") != 0)
-        return;
-      if (!p->have_remote)
-        {
-          p->remote = to;
-          p->have_remote = TRUE;
-        }
-    }
-  else if (strcmp (a[0], "dest") == 0 && n == 3)
+  if (load_leg_command (&p->ll, a, n))
+    return;
+  if (strcmp (a[0], "dest") == 0 && n == 3)
     {
       struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons ((guint16) atoi (a[2])) };
       if (inet_pton (AF_INET, a[1], &to.sin_addr) != 1)
@@ -1299,8 +706,8 @@ part_command (Part *p, char **a, guint n)
           say ("error bad dest %s", a[1]);
           return;
         }
-      p->remote = to;
-      p->have_remote = TRUE;
+      p->ll.remote = to;
+      p->ll.have_remote = TRUE;
     }
   else if (strcmp (a[0], "talker") == 0 && n == 2)
     {
@@ -1331,21 +738,11 @@ part_command (Part *p, char **a, guint n)
 static gboolean
 on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
 {
-  GMainLoop *loop = data;
-  g_autofree char *line = NULL;
-  gsize len;
-  GIOStatus st = g_io_channel_read_line (ch, &line, &len, NULL, NULL);
-  if (st == G_IO_STATUS_AGAIN)
-    return G_SOURCE_CONTINUE;
-  if (st != G_IO_STATUS_NORMAL || g_str_has_prefix (line, "quit"))
-    {
-      g_main_loop_quit (loop);
-      return G_SOURCE_REMOVE;
-    }
-  g_strstrip (line);
-  g_auto (GStrv) a = g_strsplit_set (line, " ", -1);
-  guint n = g_strv_length (a);
-  if (n == 0 || a[0][0] == '\0')
+  g_auto (GStrv) a = NULL;
+  if (!load_read_words (ch, data, &a))
+    return G_SOURCE_REMOVE;
+  guint n = a ? g_strv_length (a) : 0;
+  if (n == 0)
     return G_SOURCE_CONTINUE;
   if (strcmp (a[0], "part") == 0 && n == 2)
     new_part ((guint) atoi (a[1]));
@@ -1364,7 +761,7 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
     say ("stats parts=%u sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
          " bad=%" G_GUINT64_FORMAT " stun=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT
          " send_fail=%" G_GUINT64_FORMAT, L.n_parts, L.total_sent, L.total_received,
-         L.total_bad, L.stun_in, L.unknown, L.send_fail);
+         L.total_bad, load_counters.stun_in, load_counters.unknown, load_counters.send_fail);
   else if (n >= 2 && g_ascii_isdigit (a[0][0]))
     {
       guint i = (guint) atoi (a[0]);
@@ -1387,23 +784,10 @@ main (int argc, char **argv)
       return 2;
     }
   L.mode = strcmp (argv[1], "ice") == 0 ? MODE_ICE : MODE_PLAIN;
-  crc_init ();
-  g_autoptr (GError) error = NULL;
-  if (!bf_media_srtp_library_init (&error))
-    g_error ("%s", error->message);
-  if (L.mode == MODE_ICE)
-    {
-      L.cert = bf_media_cert_new (0, &error);
-      g_assert_no_error (error);
-    }
-  L.by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
+  load_legs_init (L.mode == MODE_ICE, handle_media);
   L.tick_fd = -1;
-  L.ep = epoll_create1 (EPOLL_CLOEXEC);
-  if (L.ep < 0)
-    g_error ("epoll: %s", g_strerror (errno));
-  L.rt_offset = realtime_offset ();
   make_silence ();
-  L.ep_src = g_unix_fd_add (L.ep, G_IO_IN, on_readable, NULL);
+  L.ep_src = g_unix_fd_add (load_legs_epoll_fd (), G_IO_IN, on_readable, NULL);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);
   g_io_add_watch (in, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, loop);

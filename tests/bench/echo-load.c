@@ -41,6 +41,7 @@
 #include <gio/gio.h>
 
 #include "dtls-cert.h"
+#include "load-leg.h"           /* say () */
 #include "media-config.h"
 #include "srtp-session.h"
 #include "transport.h"
@@ -85,18 +86,6 @@ struct Load {
   guint64 w_sent, w_received, w_verified, w_bad;
   GMainLoop *raw_loop;
 };
-
-static void say (const char *format, ...) G_GNUC_PRINTF (1, 2);
-static void
-say (const char *format, ...)
-{
-  va_list ap;
-  va_start (ap, format);
-  vprintf (format, ap);
-  va_end (ap);
-  putchar ('\n');
-  fflush (stdout);
-}
 
 static gboolean
 print_line (gpointer data)
