@@ -143,13 +143,19 @@ conference_info (Room *room)
         }
       endpoint = bf_stanza_add_child (user, "endpoint", NULL);
       bf_stanza_set_attr (endpoint, "entity", endpoint_entity);
-      bf_stanza_add_text_child (endpoint, "status", NULL, "connected");
+      /* RFC 4575 §5.6.2 */
+      bf_stanza_add_text_child (endpoint, "status", NULL, p->on_hold ? "on-hold" : "connected");
       media = bf_stanza_add_child (endpoint, "media", NULL);
       bf_stanza_set_attr (media, "id", "1");
       bf_stanza_add_text_child (media, "type", NULL, "audio");
-      /* RFC 4575 §5.7.1.3: recvonly while muted (by itself or a moderator). */
+      /* RFC 4575 §5.7.1.3, from the participant's side: it sends unless
+       * muted (by itself or a moderator), held or listening only; it
+       * receives unless held or talking only. */
+      gboolean sends = !(p->self_muted || p->moderator_muted || p->on_hold || p->listen_only);
+      gboolean receives = !p->on_hold && p->leg.listens;
       bf_stanza_add_text_child (media, "status", NULL,
-                                p->self_muted || p->moderator_muted ? "recvonly" : "sendrecv");
+                                sends ? (receives ? "sendrecv" : "sendonly")
+                                      : (receives ? "recvonly" : "inactive"));
     }
   /* RFC 4575 §5.5.1: users, not devices. */
   count = g_strdup_printf ("%u", g_hash_table_size (by_bare));

@@ -258,15 +258,21 @@ is_opus (const BfSessionCodec *codec)
          && codec->clockrate == CF_CLOCK && codec->channels == 2;
 }
 
-/* The first audio content on which both sides send and Opus is offered:
- * its index, and the Opus payload type in *@pt; -1 when there is none. */
+/* The audio content the room takes: the first with Opus on which both
+ * sides send, else the first with Opus on which one side does (a caller
+ * who only listens, senders='responder', or only talks, 'initiator'):
+ * its index, the Opus payload type in *@pt and its senders in *@senders;
+ * -1 when there is none. */
 static int
-find_audio (const BfSessionMedia *offer, guint8 *pt)
+find_audio (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
 {
+  int found = -1;
   for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
     {
+      BfSessionSenders s = bf_session_media_get_content_senders (offer, c);
       if (g_strcmp0 (bf_session_media_get_content_kind (offer, c), "audio") != 0
-          || bf_session_media_get_content_senders (offer, c) != BF_SESSION_SENDERS_BOTH)
+          || s == BF_SESSION_SENDERS_NONE
+          || (found >= 0 && s != BF_SESSION_SENDERS_BOTH))
         continue;
       for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
         {
@@ -274,11 +280,15 @@ find_audio (const BfSessionMedia *offer, guint8 *pt)
           if (bf_session_media_get_codec (offer, c, i, &codec) && is_opus (&codec))
             {
               *pt = codec.id;
-              return (int) c;
+              *senders = s;
+              found = (int) c;
+              break;
             }
         }
+      if (found >= 0 && *senders == BF_SESSION_SENDERS_BOTH)
+        break;
     }
-  return -1;
+  return found;
 }
 
 /* Our answer: the audio content with Opus alone (the offer's number),
@@ -290,8 +300,8 @@ find_audio (const BfSessionMedia *offer, guint8 *pt)
  * one, and video can be turned on there later), and the
  * room neither forwards nor pays for video it does not mix. */
 static BfSessionMedia *
-build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_ext,
-              const Participant *p, const char *msid)
+build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSenders senders,
+              guint16 level_ext, const Participant *p, const char *msid)
 {
   BfSessionMedia *answer = bf_session_media_new ();
 
@@ -301,7 +311,7 @@ build_answer (const BfSessionMedia *offer, int audio, guint8 pt, guint16 level_e
       const char *kind = bf_session_media_get_content_kind (offer, c);
       if ((int) c == audio)
         {
-          guint a = bf_session_media_add_content (answer, name, kind, BF_SESSION_SENDERS_BOTH);
+          guint a = bf_session_media_add_content (answer, name, kind, senders);
           const BfSessionCodec opus = { pt, "opus", CF_CLOCK, 2 };
           bf_session_media_add_codec (answer, a, &opus);
           bf_session_media_add_codec_parameter (answer, a, pt, "minptime", "10");
@@ -337,6 +347,7 @@ conference_offer (BfModule *module, BfSession *session)
   Participant *p;
   guint8 pt = 0;
   guint16 level_ext = 0;
+  BfSessionSenders senders = BF_SESSION_SENDERS_BOTH;
   int audio;
 
   if (name == NULL || offer == NULL)
@@ -358,13 +369,12 @@ conference_offer (BfModule *module, BfSession *session)
       bf_session_terminate (session, "busy", "the room is full");
       return BF_SESSION_DECLINE;
     }
-  audio = find_audio (offer, &pt);
+  audio = find_audio (offer, &pt, &senders);
   if (audio < 0)
     {
       /* XEP-0166 §6.7: the application is supported, none of its payload
        * types is. */
-      g_message ("room %s: call %s declined: no opus/48000/2 audio sent both ways in the offer",
-                 name, sid);
+      g_message ("room %s: call %s declined: no opus/48000/2 audio in the offer", name, sid);
       bf_metric_add (cf->m_declined, 1);
       bf_session_terminate (session, "incompatible-parameters",
                             "the room takes Opus (opus/48000/2) audio only");
@@ -393,9 +403,10 @@ conference_offer (BfModule *module, BfSession *session)
     room = cf_room_open (cf, name, session);
 
   p = cf_room_add (room, session, bf_session_media_get_content_name (offer, audio), pt,
+                   senders != BF_SESSION_SENDERS_INITIATOR, senders == BF_SESSION_SENDERS_RESPONDER,
                    (guint8) level_ext);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
-  answer = build_answer (offer, audio, pt, level_ext, p, msid);
+  answer = build_answer (offer, audio, pt, senders, level_ext, p, msid);
   /* XEP-0298 §5: the room says it is the focus of a conference, so a
    * client that knows the XEP shows a group call, not a 1:1 one. */
   g_autoptr (BfStanza) focus = bf_stanza_new ("conference-info", CF_NS_COIN);
@@ -435,13 +446,25 @@ conference_ended (BfModule *module, BfSession *session, const char *reason)
 }
 
 /* XEP-0167 §7: mute/unmute of the whole session or of its audio content
- * takes it out of (or back into) the mix for everyone. */
+ * takes it out of (or back into) the mix for everyone; so does hold
+ * (§7.3: the party is not there for now) until unhold. */
 static void
 conference_info (BfModule *module, BfSession *session, BfSessionInfo info, const char *name)
 {
   Participant *p = bf_session_get_data (session);
 
   (void) module;
+  if (p != NULL && p->room != NULL
+      && (info == BF_SESSION_INFO_HOLD || info == BF_SESSION_INFO_UNHOLD))
+    {
+      if (p->on_hold == (info == BF_SESSION_INFO_HOLD))
+        return;
+      p->on_hold = info == BF_SESSION_INFO_HOLD;
+      g_info ("room %s: call %s %s", p->room->name, bf_session_get_sid (session),
+              p->on_hold ? "on hold" : "back from hold");
+      cf_participant_update_mute (p);
+      return;
+    }
   if (p == NULL || p->room == NULL
       || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE)
       || (name != NULL && g_strcmp0 (name, p->audio_content) != 0))

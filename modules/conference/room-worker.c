@@ -67,7 +67,7 @@ on_output (guint id, const guint8 *payload, gsize len, gpointer user_data)
   guint8 packet[RTP_MAX];
   Leg *l;
 
-  if (p == NULL || !p->leg.joined || !p->leg.ready)
+  if (p == NULL || !p->leg.joined || !p->leg.ready || !p->leg.listens)
     return;
   l = &p->leg;
   if (len > RTP_MAX - RTP_HEADER)

@@ -105,7 +105,7 @@ participant_free (gpointer data)
 
 Participant *
 cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 pt,
-             guint8 level_ext)
+             gboolean listens, gboolean listen_only, guint8 level_ext)
 {
   Participant *p = g_new0 (Participant, 1);
 
@@ -118,6 +118,8 @@ cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 p
   p->joined_at = g_get_monotonic_time ();
   p->leg.pt = pt;
   p->leg.level_ext = level_ext;
+  p->leg.listens = listens;
+  p->listen_only = listen_only;
   /* RFC 3550 §5.1 / §6.5.1: a random SSRC and a random CNAME of ours per
    * participant; nothing of one participant's identity reaches another. */
   p->leg.ssrc = bf_random_u32 ();
@@ -197,6 +199,7 @@ cf_participant_update_mute (Participant *p)
 {
   if (p->room == NULL)
     return;
-  cf_room_media_post_mute (p->room->media, p, p->self_muted || p->moderator_muted);
+  cf_room_media_post_mute (p->room->media, p,
+                           p->self_muted || p->moderator_muted || p->on_hold);
   cf_info_broadcast (p->room);
 }

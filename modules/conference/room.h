@@ -53,6 +53,7 @@ typedef struct {
   /* Set on the main thread before the join is posted, then read-only. */
   guint8 pt;               /* Opus payload type of the answer (the offer's number) */
   guint8 level_ext;        /* RFC 8285 id of ssrc-audio-level, 0: not negotiated */
+  gboolean listens;        /* the room sends to it (its audio senders are not 'initiator') */
   guint32 ssrc;            /* ours toward this participant */
   char cname[24];          /* ours (RTCP SDES) */
   char sid[64];            /* for logs */
@@ -83,6 +84,8 @@ struct _Participant {
   guint number;            /* 1, 2, ... in order of joining: ids in commands */
   gboolean self_muted;     /* its own session-info mute */
   gboolean moderator_muted;
+  gboolean on_hold;        /* XEP-0167 §7.3 hold: out of the mix until unhold */
+  gboolean listen_only;    /* its audio senders are 'responder': it sends nothing */
   gboolean coin;           /* it advertises urn:xmpp:coin:1: send it conference-info */
   char *caps_query_id;     /* our disco#info to it, while unanswered */
   gint64 joined_at;        /* monotonic µs */
@@ -138,8 +141,12 @@ gboolean cf_is_room_name (Conference *cf, const char *localpart);
 Room *cf_room_lookup (Conference *cf, const char *name);
 /* The room @name, opened for @session (its worker becomes the room's). */
 Room *cf_room_open (Conference *cf, const char *name, BfSession *session);
+/* @listens: FALSE for a caller who only sends (senders='initiator'): the
+ * room sends it nothing; @listen_only: TRUE for one who only receives
+ * ('responder'). */
 Participant *cf_room_add (Room *room, BfSession *session, const char *audio_content,
-                          guint8 pt, guint8 level_ext);
+                          guint8 pt, gboolean listens, gboolean listen_only,
+                          guint8 level_ext);
 /* The participant's session ended: out of the room (posts the leave); the
  * room ends with its last one.  @p stays the session's data. */
 void cf_room_remove (Room *room, Participant *p, const char *reason);

@@ -182,9 +182,9 @@ def video_description(ssrc):
             "</source><rtcp-mux/></description>")
 
 
-def room_offer(sid, initiator, ssrc, *, opus=True, level=True, video=True):
+def room_offer(sid, initiator, ssrc, *, opus=True, level=True, video=True, audio_senders="both"):
     tr = ice()
-    body = (f"<content creator='initiator' name='a0' senders='both'>"
+    body = (f"<content creator='initiator' name='a0' senders='{audio_senders}'>"
             f"{audio_description(ssrc, opus=opus, level=level)}{tr}</content>")
     names = ["a0"]
     if video:
@@ -371,6 +371,27 @@ def test_a_room_takes_a_jmi_proposal_as_conversations_calls(relay, alice):
     hang_up(alice, relay, room_jid(name), sid)
 
 
+def test_a_listener_or_a_talker_only_is_answered_as_offered(relay, alice, bob):
+    # A caller who only listens (audio senders='responder': the room sends)
+    # or only talks ('initiator') is taken, with the senders it offered.
+    name = new_room("oneway")
+    sa, accept = call(alice, room_jid(name), audio_senders="responder", video=False)
+    a0 = [c for c in accept.find(JINGLE).findall("{%s}content" % NS_JINGLE)
+          if c.get("name") == "a0"][0]
+    assert a0.get("senders") == "responder", dump(accept)
+    sb, accept = call(bob, room_jid(name), audio_senders="initiator", video=False)
+    a0 = [c for c in accept.find(JINGLE).findall("{%s}content" % NS_JINGLE)
+          if c.get("name") == "a0"][0]
+    assert a0.get("senders") == "initiator", dump(accept)
+    relay.wait_log(f"room {name}: call {sb} joined (participants: 2)", 5)
+    hang_up(alice, relay, room_jid(name), sa)
+    hang_up(bob, relay, room_jid(name), sb)
+    # Nobody sending at all is still refused.
+    _, term = call(alice, room_jid(new_room("none")), audio_senders="none", video=False,
+                   expect="session-terminate")
+    assert reason_of(term)[0] == "incompatible-parameters", dump(term)
+
+
 def test_audio_level_not_offered_is_not_answered(relay, alice):
     name = new_room("nolevel")
     sid, accept = call(alice, room_jid(name), level=False, video=False)
@@ -513,6 +534,30 @@ def test_conference_info_goes_to_clients_that_take_it(relay, alice, bob, carol, 
     # Versions increase (RFC 4575 §4.1).
     versions = [int(c.get("version")) for c in conference_infos(carol, start_c, name)]
     assert versions == sorted(versions) and len(set(versions)) == len(versions), versions
+
+    # alice putting the call on hold (XEP-0167 §7.3): out of the mix, and
+    # the document says so (RFC 4575: endpoint on-hold, media inactive),
+    # then back.
+    for info, status, media in (("hold", "on-hold", "inactive"), ("active", None, None)):
+        if info == "active":
+            body = f"<unhold xmlns='{NS_INFO}'/>"
+        else:
+            body = f"<hold xmlns='{NS_INFO}'/>"
+        reply = alice.iq(room_jid(name), "set", jingle("session-info", sa, body))
+        assert reply.get("type") == "result", dump(reply)
+        if status:
+            wait_info(carol, start_c, name,
+                      lambda ci: (lambda u: u is not None
+                                  and u.find(".//{%s}endpoint/{%s}status" % (NS_CONFINFO, NS_CONFINFO)).text == status
+                                  and media_status(u) == media)(users_of(ci).get(f"xmpp:alice@{DOMAIN}")),
+                      "alice on hold")
+            relay.wait_log(f"room {name}: call {sa} on hold", 5)
+        else:
+            wait_info(carol, start_c, name,
+                      lambda ci: media_status(users_of(ci).get(f"xmpp:alice@{DOMAIN}",
+                                                              ET.Element("x"))) == "sendrecv",
+                      "alice back from hold")
+            relay.wait_log(f"room {name}: call {sa} back from hold", 5)
 
     # alice muting herself (XEP-0167 §7.2) shows in the document.
     reply = alice.iq(room_jid(name), "set",
