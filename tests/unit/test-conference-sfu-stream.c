@@ -545,6 +545,7 @@ test_nack_history_bounded (void)
 
   sim_init (&sim);
   sim.l[2].key[0] = TRUE;
+  sim.l[2].tl0 = 220;    /* our TL0PICIDX wraps at 256 on the way */
   cf_sfu_stream_set_target (sim.s, 2, 3);
   for (guint round = 0; round < 3; round++)
     {
@@ -558,6 +559,7 @@ test_nack_history_bounded (void)
     }
   g_assert_cmpuint (sim.n_out, ==, 900);
   check_continuity (&sim, NULL, 0);
+  g_assert_cmpuint (sim.out[899].tl0, <, 220);
   first = sim.out[0].seq;
   g_assert_false (cf_sfu_stream_nack_lookup (sim.s, first, NULL, NULL));
   assert_nack_maps_all (&sim, 900 - CF_SFU_NACK_HISTORY);
