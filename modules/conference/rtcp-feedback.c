@@ -156,8 +156,8 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
       if (!(c & 0x8000))
         {
           guint sym = (c >> 13) & 3, run = c & 0x1fff;
-          if (sym == 3 || run == 0)
-            return FALSE;
+          if (sym == 3)
+            return FALSE;   /* reserved; a run of 0 is empty, not wrong */
           run = MIN (run, count - seen);
           deltas_len += (gsize) run * sym;   /* 0, 1 or 2 bytes each */
           seen += run;

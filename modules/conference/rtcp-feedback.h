@@ -43,7 +43,10 @@ typedef struct {
 typedef struct {
   guint16 seq;                   /* transport-wide sequence number */
   gboolean received;
-  gint64 arrival_us;             /* receiver's clock (reference time + deltas); received only */
+  /* The receiver's time base (reference time × 64 ms + deltas), only its
+   * differences meaningful; received only.  The 24-bit signed reference
+   * time wraps every ~6 days: one jump then. */
+  gint64 arrival_us;
 } CfTwccArrival;
 
 typedef struct {

@@ -300,6 +300,23 @@ test_transport_cc_long_run_bounded (void)
   g_assert_cmpuint (fb.malformed, ==, 0);
   g_assert_cmpuint (fb.n_twcc, ==, CF_FB_TWCC_MAX);
   g_assert_cmpuint (fb.truncated, ==, 4 * 8191 - CF_FB_TWCC_MAX);
+
+  /* An empty run (length 0) before a run of one lost packet: one status. */
+  put16 (fci + 2, 1);
+  put16 (fci + 8, 0);
+  put16 (fci + 10, 1);
+  n = fb_packet (pkt, 15, 205, MEDIA, fci, 12);
+  g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
+  g_assert_cmpuint (fb.malformed, ==, 0);
+  g_assert_cmpuint (fb.n_twcc, ==, 1);
+  g_assert_false (fb.twcc[0].received);
+  /* Zero-length FCI, and a status count of 0. */
+  n = fb_packet (pkt, 15, 205, MEDIA, NULL, 0);
+  put16 (fci + 2, 0);
+  n += fb_packet (pkt + n, 15, 205, MEDIA, fci, 8);
+  g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
+  g_assert_cmpuint (fb.malformed, ==, 2);
+  g_assert_cmpuint (fb.n_twcc_feedbacks, ==, 0);
 }
 
 static void
