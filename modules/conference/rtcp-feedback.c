@@ -1,39 +1,11 @@
 /* conference — RTCP feedback read and written (rtcp-feedback.h). */
 #include <string.h>
 
+#include "rtcp.h"
 #include "rtcp-feedback.h"
 
-#define MAX_PACKETS 32
 #define PT_RTPFB 205
 #define PT_PSFB 206
-
-static guint16
-be16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static guint32
-be32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
-put16 (guint8 *p, guint16 v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) v;
-}
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) (v >> 16);
-  p[2] = (guint8) (v >> 8);
-  p[3] = (guint8) v;
-}
 
 /* RFC 4585 §6.2.1: each 4-byte FCI is a PID and a bitmask of the 16
  * following.  No FCI at all is malformed. */
@@ -44,7 +16,7 @@ read_nack (guint32 media, const guint8 *fci, gsize len, CfFeedback *fb)
     return FALSE;
   for (gsize i = 0; i < len; i += 4)
     {
-      guint16 pid = be16 (fci + i), blp = be16 (fci + i + 2);
+      guint16 pid = bf_read_be16 (fci + i), blp = bf_read_be16 (fci + i + 2);
       for (guint b = 0; b <= 16; b++)
         {
           if (b > 0 && !(blp & (1u << (b - 1))))
@@ -75,7 +47,7 @@ read_fir (const guint8 *fci, gsize len, CfFeedback *fb)
           fb->truncated++;
           continue;
         }
-      fb->firs[fb->n_firs].ssrc = be32 (fci + i);
+      fb->firs[fb->n_firs].ssrc = bf_read_be32 (fci + i);
       fb->firs[fb->n_firs++].seq = fci[i + 4];
     }
   return TRUE;
@@ -114,7 +86,7 @@ read_remb (const guint8 *fci, gsize len, CfFeedback *fb)
           fb->truncated++;
           continue;
         }
-      fb->remb_ssrcs[fb->n_remb_ssrcs++] = be32 (fci + 8 + 4 * i);
+      fb->remb_ssrcs[fb->n_remb_ssrcs++] = bf_read_be32 (fci + 8 + 4 * i);
     }
   return 1;
 }
@@ -138,8 +110,8 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
 
   if (len < 8)
     return FALSE;
-  base = be16 (fci);
-  count = be16 (fci + 2);
+  base = bf_read_be16 (fci);
+  count = bf_read_be16 (fci + 2);
   ref = (gint32) ((guint32) fci[4] << 16 | (guint32) fci[5] << 8 | fci[6]);
   if (ref & 0x800000)
     ref -= 0x1000000;
@@ -151,7 +123,7 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
       guint16 c;
       if (off + 2 > len)
         return FALSE;
-      c = be16 (fci + off);
+      c = bf_read_be16 (fci + off);
       off += 2;
       if (!(c & 0x8000))
         {
@@ -188,7 +160,7 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
     off = 8;
     while (idx < count)
       {
-        guint16 c = be16 (fci + off);
+        guint16 c = bf_read_be16 (fci + off);
         guint n, run_sym = 0;
         gboolean run;
 
@@ -214,7 +186,7 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
               t += (gint64) fci[d++] * 250;
             else if (sym == 2)
               {
-                t += (gint64) (gint16) be16 (fci + d) * 250;
+                t += (gint64) (gint16) bf_read_be16 (fci + d) * 250;
                 d += 2;
               }
             if (fb->n_twcc == CF_FB_TWCC_MAX)
@@ -236,34 +208,20 @@ read_twcc (const guint8 *fci, gsize len, CfFeedback *fb)
 gboolean
 cf_rtcp_feedback_read (const guint8 *d, gsize len, CfFeedback *fb)
 {
-  gsize off = 0;
+  CfRtcpWalk walk;
+  CfRtcpPacket pk;
+  gint r;
 
   memset (fb, 0, sizeof *fb);
-  while (off < len && fb->packets < MAX_PACKETS)
+  cf_rtcp_walk_init (&walk, d, len);
+  while ((r = cf_rtcp_walk_next (&walk, &pk)) > 0)
     {
-      guint8 fmt, pt;
-      gsize plen, body;
-      const guint8 *p = d + off;
+      guint8 fmt = pk.count, pt = pk.pt;
+      gsize body = pk.body;
+      const guint8 *p = pk.data;
       gboolean ok = TRUE;
 
-      if (len - off < 4 || (p[0] >> 6) != 2)
-        return FALSE;
-      fmt = p[0] & 0x1f;
-      pt = p[1];
-      plen = ((gsize) be16 (p + 2) + 1) * 4;
-      if (plen > len - off)
-        return FALSE;
-      body = plen;
-      if (p[0] & 0x20)
-        {
-          /* RFC 3550 §6.4.1: the last octet counts the padding, itself included. */
-          guint8 pad = p[plen - 1];
-          if (pad == 0 || pad > plen - 4)
-            return FALSE;
-          body = plen - pad;
-        }
       fb->packets++;
-      off += plen;
       if (pt != PT_RTPFB && pt != PT_PSFB)
         continue;
       /* RFC 4585 §6.1: header, SSRC of packet sender, SSRC of media source, FCI. */
@@ -273,7 +231,7 @@ cf_rtcp_feedback_read (const guint8 *d, gsize len, CfFeedback *fb)
           continue;
         }
       {
-        guint32 media = be32 (p + 8);
+        guint32 media = bf_read_be32 (p + 8);
         const guint8 *fci = p + 12;
         gsize fci_len = body - 12;
 
@@ -298,7 +256,7 @@ cf_rtcp_feedback_read (const guint8 *d, gsize len, CfFeedback *fb)
       if (!ok)
         fb->malformed++;
     }
-  return TRUE;
+  return r == 0;
 }
 
 gboolean
@@ -328,9 +286,9 @@ put_fb_header (guint8 *out, guint8 fmt, guint8 pt, gsize len, guint32 sender, gu
 {
   out[0] = (guint8) (0x80 | fmt);
   out[1] = pt;
-  put16 (out + 2, (guint16) (len / 4 - 1));
-  put32 (out + 4, sender);
-  put32 (out + 8, media);
+  bf_write_be16 (out + 2, (guint16) (len / 4 - 1));
+  bf_write_be32 (out + 4, sender);
+  bf_write_be32 (out + 8, media);
 }
 
 gsize
@@ -349,7 +307,7 @@ cf_rtcp_build_fir (guint32 sender_ssrc, guint32 media_ssrc, guint8 seq, guint8 *
     return 0;
   /* RFC 5104 §4.3.1.2: the media source SSRC field is 0; the FCI names it. */
   put_fb_header (out, 4, PT_PSFB, CF_RTCP_FIR_LEN, sender_ssrc, 0);
-  put32 (out + 12, media_ssrc);
+  bf_write_be32 (out + 12, media_ssrc);
   out[16] = seq;
   out[17] = out[18] = out[19] = 0;
   return CF_RTCP_FIR_LEN;
@@ -371,19 +329,19 @@ cf_rtcp_build_nack (guint32 sender_ssrc, guint32 media_ssrc, const guint16 *seqs
       for (guint k = 0; k < items && !placed; k++)
         {
           guint8 *it = out + 12 + 4 * k;
-          guint16 off = (guint16) (seqs[i] - be16 (it));
+          guint16 off = (guint16) (seqs[i] - bf_read_be16 (it));
           if (off == 0)
             placed = TRUE;
           else if (off <= 16)
             {
-              put16 (it + 2, (guint16) (be16 (it + 2) | (1u << (off - 1))));
+              bf_write_be16 (it + 2, (guint16) (bf_read_be16 (it + 2) | (1u << (off - 1))));
               placed = TRUE;
             }
         }
       if (placed || items == max_items)
         continue;
-      put16 (out + 12 + 4 * items, seqs[i]);
-      put16 (out + 14 + 4 * items, 0);
+      bf_write_be16 (out + 12 + 4 * items, seqs[i]);
+      bf_write_be16 (out + 14 + 4 * items, 0);
       items++;
     }
   if (items == 0)

@@ -8,9 +8,8 @@
  * Written: PLI, FIR and NACK toward a sender.
  *
  * Why a file of its own: rtcp.c (issue 13) reads SR and report blocks and
- * writes the room's reports, and keeps its compound walker private; this
- * file walks the compound again for the feedback packets (the walk is a
- * dozen lines: both could share one walker if rtcp.h exported it).  It is
+ * writes the room's reports; this file reads the feedback packets of the
+ * same compounds, with the one walker rtcp.h has (cf_rtcp_walk_next).  It is
  * a parser of what peers send: every count is checked against the packet
  * and every list is bounded (tests/fuzz/fuzz-conference-feedback.c,
  * tests/unit/test-conference-rtcp-feedback.c).

@@ -6,35 +6,6 @@
 /* RFC 3550 A.1 */
 #define MAX_DROPOUT 3000
 #define MAX_MISORDER 100
-#define MAX_PACKETS 32
-
-static guint16
-be16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static guint32
-be32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
-put16 (guint8 *p, guint16 v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) v;
-}
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) (v >> 16);
-  p[2] = (guint8) (v >> 8);
-  p[3] = (guint8) v;
-}
 
 static void
 stats_start (CfRecvStats *s, guint32 ssrc, guint16 seq)
@@ -116,15 +87,15 @@ put_block (CfRecvStats *s, guint8 *b, gint64 now)
     dlsr = (guint32) MIN ((guint64) G_MAXUINT32,
                           (guint64) (now - s->lsr_arrival) * 65536 / G_USEC_PER_SEC);
 
-  put32 (b, s->ssrc);
+  bf_write_be32 (b, s->ssrc);
   b[4] = fraction;
   b[5] = (guint8) ((lost >> 16) & 0xff);
   b[6] = (guint8) ((lost >> 8) & 0xff);
   b[7] = (guint8) (lost & 0xff);
-  put32 (b + 8, extended_max);
-  put32 (b + 12, (guint32) MIN (s->jitter, (double) G_MAXUINT32));
-  put32 (b + 16, s->lsr);
-  put32 (b + 20, dlsr);
+  bf_write_be32 (b + 8, extended_max);
+  bf_write_be32 (b + 12, (guint32) MIN (s->jitter, (double) G_MAXUINT32));
+  bf_write_be32 (b + 16, s->lsr);
+  bf_write_be32 (b + 20, dlsr);
 }
 
 gsize
@@ -142,16 +113,16 @@ cf_rtcp_build_report (const CfReport *r, guint8 *out, gsize size)
   memset (out, 0, first + sdes);
   out[0] = (guint8) (0x80 | (block ? 1 : 0));
   out[1] = r->sender ? 200 : 201;
-  put16 (out + 2, (guint16) (first / 4 - 1));
-  put32 (out + 4, r->ssrc);
+  bf_write_be16 (out + 2, (guint16) (first / 4 - 1));
+  bf_write_be32 (out + 4, r->ssrc);
   n = 8;
   if (r->sender)
     {
-      put32 (out + 8, r->ntp_sec);
-      put32 (out + 12, r->ntp_frac);
-      put32 (out + 16, r->rtp_timestamp);
-      put32 (out + 20, r->packets);
-      put32 (out + 24, r->octets);
+      bf_write_be32 (out + 8, r->ntp_sec);
+      bf_write_be32 (out + 12, r->ntp_frac);
+      bf_write_be32 (out + 16, r->rtp_timestamp);
+      bf_write_be32 (out + 20, r->packets);
+      bf_write_be32 (out + 24, r->octets);
       n = 28;
     }
   if (block)
@@ -162,8 +133,8 @@ cf_rtcp_build_report (const CfReport *r, guint8 *out, gsize size)
   /* SDES (RFC 3550 §6.5): one chunk, CNAME, END, padded to 32 bits. */
   out[n] = 0x81;
   out[n + 1] = 202;
-  put16 (out + n + 2, (guint16) (sdes / 4 - 1));
-  put32 (out + n + 4, r->ssrc);
+  bf_write_be16 (out + n + 2, (guint16) (sdes / 4 - 1));
+  bf_write_be32 (out + n + 4, r->ssrc);
   out[n + 8] = 1;
   out[n + 9] = (guint8) cname_len;
   if (cname_len > 0)
@@ -171,49 +142,84 @@ cf_rtcp_build_report (const CfReport *r, guint8 *out, gsize size)
   return first + sdes;
 }
 
+void
+cf_rtcp_walk_init (CfRtcpWalk *walk, const guint8 *data, gsize len)
+{
+  walk->data = data;
+  walk->len = len;
+  walk->off = 0;
+  walk->packets = 0;
+}
+
+gint
+cf_rtcp_walk_next (CfRtcpWalk *walk, CfRtcpPacket *packet)
+{
+  const guint8 *p = walk->data + walk->off;
+  gsize left = walk->len - walk->off, plen, body;
+
+  if (walk->off >= walk->len || walk->packets >= CF_RTCP_MAX_PACKETS)
+    return 0;
+  if (left < 4 || (p[0] >> 6) != 2)
+    return -1;
+  plen = ((gsize) bf_read_be16 (p + 2) + 1) * 4;
+  if (plen > left)
+    return -1;
+  body = plen;
+  if (p[0] & 0x20)
+    {
+      /* RFC 3550 §6.4.1: the last octet counts the padding, itself included. */
+      guint8 pad = p[plen - 1];
+      if (pad == 0 || pad > plen - 4)
+        return -1;
+      body = plen - pad;
+    }
+  packet->count = p[0] & 0x1f;
+  packet->pt = p[1];
+  packet->data = p;
+  packet->len = plen;
+  packet->body = body;
+  walk->off += plen;
+  walk->packets++;
+  return 1;
+}
+
 gboolean
 cf_rtcp_read (const guint8 *d, gsize len, guint32 our_ssrc, CfRtcpInfo *info)
 {
-  gsize off = 0;
+  CfRtcpWalk walk;
+  CfRtcpPacket pk;
+  gint r;
 
   memset (info, 0, sizeof *info);
-  while (off < len && info->packets < MAX_PACKETS)
+  cf_rtcp_walk_init (&walk, d, len);
+  while ((r = cf_rtcp_walk_next (&walk, &pk)) > 0)
     {
-      guint8 rc, pt;
-      gsize plen, blocks = 0;
+      gsize blocks = 0;
 
-      if (len - off < 4 || (d[off] >> 6) != 2)
-        return FALSE;
-      rc = d[off] & 0x1f;
-      pt = d[off + 1];
-      plen = ((gsize) be16 (d + off + 2) + 1) * 4;
-      if (plen > len - off)
-        return FALSE;
       info->packets++;
-      if (pt == 200 && plen >= 28)
+      if (pk.pt == 200 && pk.body >= 28)
         {
           if (!info->has_sr)
             {
               info->has_sr = TRUE;
-              info->sr_ssrc = be32 (d + off + 4);
-              info->sr_ntp_sec = be32 (d + off + 8);
-              info->sr_ntp_frac = be32 (d + off + 12);
+              info->sr_ssrc = bf_read_be32 (pk.data + 4);
+              info->sr_ntp_sec = bf_read_be32 (pk.data + 8);
+              info->sr_ntp_frac = bf_read_be32 (pk.data + 12);
             }
           blocks = 28;
         }
-      else if (pt == 201 && plen >= 8)
+      else if (pk.pt == 201 && pk.body >= 8)
         blocks = 8;
-      for (guint i = 0; blocks != 0 && i < rc && blocks + 24 * (i + 1) <= plen; i++)
+      for (guint i = 0; blocks != 0 && i < pk.count && blocks + 24 * (i + 1) <= pk.body; i++)
         {
-          const guint8 *b = d + off + blocks + 24 * i;
-          if (be32 (b) == our_ssrc)
+          const guint8 *b = pk.data + blocks + 24 * i;
+          if (bf_read_be32 (b) == our_ssrc)
             {
               info->has_loss = TRUE;
               info->loss_percent = (guint) b[4] * 100 / 256;
-              info->jitter = be32 (b + 12);
+              info->jitter = bf_read_be32 (b + 12);
             }
         }
-      off += plen;
     }
-  return TRUE;
+  return r == 0;
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <glib.h>
+#include <belfry/packet.h>
 
 G_BEGIN_DECLS
 
@@ -60,6 +61,33 @@ typedef struct {
  * length, or 0 when @size is too small.  The report block's interval
  * figures (fraction lost) start a new interval in @report->stats. */
 gsize cf_rtcp_build_report (const CfReport *report, guint8 *out, gsize size);
+
+/* --- Walking a compound (RFC 3550 §6.1), for every reader here --- */
+
+#define CF_RTCP_MAX_PACKETS 32   /* a compound longer than this is read no further */
+
+/* One packet of a compound: its header fields, the whole packet (@len,
+ * a multiple of 4) and its body without the padding (@body <= @len). */
+typedef struct {
+  guint8 count;            /* RC / FMT: the low 5 bits of the first octet */
+  guint8 pt;
+  const guint8 *data;
+  gsize len;
+  gsize body;
+} CfRtcpPacket;
+
+typedef struct {
+  const guint8 *data;
+  gsize len, off;
+  guint packets;           /* packets handed out so far */
+} CfRtcpWalk;
+
+void cf_rtcp_walk_init (CfRtcpWalk *walk, const guint8 *data, gsize len);
+/* The next packet of the compound in *@packet: 1; 0 at its end (or after
+ * CF_RTCP_MAX_PACKETS); -1 when it is malformed there (version not 2, a
+ * length beyond the data, a padding count of 0 or beyond the packet), and
+ * nothing after that is read. */
+gint cf_rtcp_walk_next (CfRtcpWalk *walk, CfRtcpPacket *packet);
 
 /* What a participant's compound told the room. */
 typedef struct {

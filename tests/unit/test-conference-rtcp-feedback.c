@@ -5,27 +5,12 @@
  * the room writes toward a sender read back. */
 #include <string.h>
 #include <glib.h>
+#include <belfry/packet.h>
 
 #include "rtcp-feedback.h"
 
 #define RECV 0x0a0b0c0du
 #define MEDIA 0x11223344u
-
-static void
-put16 (guint8 *p, guint16 v)
-{
-  p[0] = (guint8) (v >> 8);
-  p[1] = (guint8) v;
-}
-
-static void
-put32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) (v >> 16);
-  p[2] = (guint8) (v >> 8);
-  p[3] = (guint8) v;
-}
 
 /* Appends a feedback packet (RFC 4585 §6.1) of @fci_len bytes of FCI; the
  * length field says @fci_len (a multiple of 4). */
@@ -34,9 +19,9 @@ fb_packet (guint8 *out, guint8 fmt, guint8 pt, guint32 media, const guint8 *fci,
 {
   out[0] = (guint8) (0x80 | fmt);
   out[1] = pt;
-  put16 (out + 2, (guint16) ((12 + fci_len) / 4 - 1));
-  put32 (out + 4, RECV);
-  put32 (out + 8, media);
+  bf_write_be16 (out + 2, (guint16) ((12 + fci_len) / 4 - 1));
+  bf_write_be32 (out + 4, RECV);
+  bf_write_be32 (out + 8, media);
   if (fci_len > 0)
     memcpy (out + 12, fci, fci_len);
   return 12 + fci_len;
@@ -48,8 +33,8 @@ rr (guint8 *out)
 {
   out[0] = 0x80;
   out[1] = 201;
-  put16 (out + 2, 1);
-  put32 (out + 4, RECV);
+  bf_write_be16 (out + 2, 1);
+  bf_write_be32 (out + 4, RECV);
   return 8;
 }
 
@@ -61,10 +46,10 @@ test_nack (void)
   guint8 pkt[64], fci[8];
   gsize n = rr (pkt);
 
-  put16 (fci, 100);
-  put16 (fci + 2, 0x8005);           /* 101, 103, 116 */
-  put16 (fci + 4, 65535);
-  put16 (fci + 6, 0x0001);           /* wraps: 65535, 0 */
+  bf_write_be16 (fci, 100);
+  bf_write_be16 (fci + 2, 0x8005);           /* 101, 103, 116 */
+  bf_write_be16 (fci + 4, 65535);
+  bf_write_be16 (fci + 6, 0x0001);           /* wraps: 65535, 0 */
   n += fb_packet (pkt + n, 1, 205, MEDIA, fci, 8);
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.packets, ==, 2);
@@ -86,8 +71,8 @@ test_nack_bounded (void)
 
   for (guint i = 0; i < 40; i++)
     {
-      put16 (fci + 4 * i, (guint16) (i * 17));
-      put16 (fci + 4 * i + 2, 0xffff);
+      bf_write_be16 (fci + 4 * i, (guint16) (i * 17));
+      bf_write_be16 (fci + 4 * i + 2, 0xffff);
     }
   gsize n = fb_packet (pkt, 1, 205, MEDIA, fci, sizeof fci);
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
@@ -103,10 +88,10 @@ test_pli_fir_padding (void)
   gsize n = rr (pkt);
 
   n += fb_packet (pkt + n, 1, 206, MEDIA, NULL, 0);
-  put32 (fci, MEDIA);
+  bf_write_be32 (fci, MEDIA);
   fci[4] = 7;
   fci[5] = fci[6] = fci[7] = 0;
-  put32 (fci + 8, 0x55667788u);
+  bf_write_be32 (fci + 8, 0x55667788u);
   fci[12] = 255;
   fci[13] = fci[14] = fci[15] = 0;
   gsize fir_at = n;
@@ -116,7 +101,7 @@ test_pli_fir_padding (void)
   memset (pkt + n, 0, 8);
   pkt[n + 7] = 8;
   n += 8;
-  put16 (pkt + fir_at + 2, (guint16) ((n - fir_at) / 4 - 1));
+  bf_write_be16 (pkt + fir_at + 2, (guint16) ((n - fir_at) / 4 - 1));
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 0);
   g_assert_cmpuint (fb.n_plis, ==, 1);
@@ -165,7 +150,7 @@ remb_fci (guint8 *fci, guint exp, guint32 mantissa, guint num, guint listed)
   fci[6] = (guint8) (mantissa >> 8);
   fci[7] = (guint8) mantissa;
   for (guint i = 0; i < listed; i++)
-    put32 (fci + 8 + 4 * i, 0x1000u + i);
+    bf_write_be32 (fci + 8 + 4 * i, 0x1000u + i);
   return 8 + 4 * listed;
 }
 
@@ -208,21 +193,21 @@ test_transport_cc (void)
   gsize f = 0, n;
 
   /* Base 65534, 24 statuses, reference time 2 (128 ms), count 9. */
-  put16 (fci, 65534);
-  put16 (fci + 2, 24);
+  bf_write_be16 (fci, 65534);
+  bf_write_be16 (fci + 2, 24);
   fci[4] = 0;
   fci[5] = 0;
   fci[6] = 2;
   fci[7] = 9;
   f = 8;
   /* Run length: 3 x "small delta". */
-  put16 (fci + f, (guint16) (1 << 13 | 3));
+  bf_write_be16 (fci + f, (guint16) (1 << 13 | 3));
   f += 2;
   /* 1-bit status vector: 14 symbols, received 1,0,1,0,0,... */
-  put16 (fci + f, (guint16) (0x8000 | 1 << 13 | 1 << 11));
+  bf_write_be16 (fci + f, (guint16) (0x8000 | 1 << 13 | 1 << 11));
   f += 2;
   /* 2-bit status vector: large (2), not received (0), small (1), then zeros. */
-  put16 (fci + f, (guint16) (0xc000 | 2 << 12 | 0 << 10 | 1 << 8));
+  bf_write_be16 (fci + f, (guint16) (0xc000 | 2 << 12 | 0 << 10 | 1 << 8));
   f += 2;
   /* Deltas: 3 small, 2 small, large -400 (-100 ms), small. */
   fci[f++] = 4;      /* +1 ms */
@@ -230,7 +215,7 @@ test_transport_cc (void)
   fci[f++] = 0;      /* +0 */
   fci[f++] = 40;     /* +10 ms */
   fci[f++] = 1;      /* +250 µs */
-  put16 (fci + f, (guint16) (gint16) -400);
+  bf_write_be16 (fci + f, (guint16) (gint16) -400);
   f += 2;
   fci[f++] = 2;      /* +500 µs */
   while (f % 4)
@@ -263,22 +248,22 @@ test_transport_cc (void)
   /* A delta byte missing: malformed, nothing kept. */
   guint8 cut[128];
   memcpy (cut, pkt, n);
-  put16 (cut + 12 + 2, 24);
-  put16 (cut + 2, (guint16) ((12 + 20) / 4 - 1));    /* FCI cut to 20 bytes: chunks + 6 deltas */
+  bf_write_be16 (cut + 12 + 2, 24);
+  bf_write_be16 (cut + 2, (guint16) ((12 + 20) / 4 - 1));    /* FCI cut to 20 bytes: chunks + 6 deltas */
   g_assert_true (cf_rtcp_feedback_read (cut, 12 + 20, &fb));
   g_assert_cmpuint (fb.malformed, ==, 1);
   g_assert_cmpuint (fb.n_twcc, ==, 0);
 
   /* A status count beyond its chunks. */
   memcpy (cut, pkt, n);
-  put16 (cut + 12 + 2, 5000);
+  bf_write_be16 (cut + 12 + 2, 5000);
   g_assert_true (cf_rtcp_feedback_read (cut, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 1);
   g_assert_cmpuint (fb.n_twcc, ==, 0);
 
   /* The reserved symbol (3) in a run. */
   memcpy (cut, pkt, n);
-  put16 (cut + 12 + 8, (guint16) (3 << 13 | 3));
+  bf_write_be16 (cut + 12 + 8, (guint16) (3 << 13 | 3));
   g_assert_true (cf_rtcp_feedback_read (cut, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 1);
 }
@@ -290,11 +275,11 @@ test_transport_cc_long_run_bounded (void)
    * the list holds) in 16 bytes of chunks. */
   guint8 fci[16], pkt[32];
 
-  put16 (fci, 0);
-  put16 (fci + 2, 4 * 8191);
+  bf_write_be16 (fci, 0);
+  bf_write_be16 (fci + 2, 4 * 8191);
   memset (fci + 4, 0, 4);
   for (guint i = 0; i < 4; i++)
-    put16 (fci + 8 + 2 * i, 0x1fff);
+    bf_write_be16 (fci + 8 + 2 * i, 0x1fff);
   gsize n = fb_packet (pkt, 15, 205, MEDIA, fci, 16);
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 0);
@@ -302,9 +287,9 @@ test_transport_cc_long_run_bounded (void)
   g_assert_cmpuint (fb.truncated, ==, 4 * 8191 - CF_FB_TWCC_MAX);
 
   /* An empty run (length 0) before a run of one lost packet: one status. */
-  put16 (fci + 2, 1);
-  put16 (fci + 8, 0);
-  put16 (fci + 10, 1);
+  bf_write_be16 (fci + 2, 1);
+  bf_write_be16 (fci + 8, 0);
+  bf_write_be16 (fci + 10, 1);
   n = fb_packet (pkt, 15, 205, MEDIA, fci, 12);
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 0);
@@ -312,7 +297,7 @@ test_transport_cc_long_run_bounded (void)
   g_assert_false (fb.twcc[0].received);
   /* Zero-length FCI, and a status count of 0. */
   n = fb_packet (pkt, 15, 205, MEDIA, NULL, 0);
-  put16 (fci + 2, 0);
+  bf_write_be16 (fci + 2, 0);
   n += fb_packet (pkt + n, 15, 205, MEDIA, fci, 8);
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.malformed, ==, 2);
@@ -333,8 +318,8 @@ test_malformed (void)
   n += fb_packet (pkt + n, 4, 206, 0, fci, 4);
   pkt[n] = 0x81;
   pkt[n + 1] = 205;
-  put16 (pkt + n + 2, 1);
-  put32 (pkt + n + 4, RECV);
+  bf_write_be16 (pkt + n + 2, 1);
+  bf_write_be32 (pkt + n + 4, RECV);
   n += 8;
   g_assert_true (cf_rtcp_feedback_read (pkt, n, &fb));
   g_assert_cmpuint (fb.packets, ==, 5);
@@ -343,9 +328,9 @@ test_malformed (void)
 
   /* A length beyond the data; a version not 2; a trailing fragment. */
   n = fb_packet (pkt, 1, 206, MEDIA, NULL, 0);
-  put16 (pkt + 2, 3);
+  bf_write_be16 (pkt + 2, 3);
   g_assert_false (cf_rtcp_feedback_read (pkt, n, &fb));
-  put16 (pkt + 2, 2);
+  bf_write_be16 (pkt + 2, 2);
   pkt[0] = 0x41;
   g_assert_false (cf_rtcp_feedback_read (pkt, n, &fb));
   pkt[0] = 0x81;

@@ -5,17 +5,12 @@
  * malformed and truncated ones. */
 #include <string.h>
 #include <glib.h>
+#include <belfry/packet.h>
 
 #include "rtcp.h"
 
 #define OURS 0x11223344u
 #define PEER 0xa1b2c3d4u
-
-static guint32
-be32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
 
 /* 100 packets at 20 ms, @lost of them (every 10th from the 5th) missing. */
 static void
@@ -56,22 +51,22 @@ test_report_block_loss_and_wrap (void)
   g_assert_cmpuint (b[0], ==, 0x81);
   g_assert_cmpuint (b[1], ==, 201);
   g_assert_cmpuint (((b[2] << 8 | b[3]) + 1) * 4, ==, 8 + 24);
-  g_assert_cmpuint (be32 (b + 4), ==, OURS);
-  g_assert_cmpuint (be32 (b + 8), ==, PEER);
+  g_assert_cmpuint (bf_read_be32 (b + 4), ==, OURS);
+  g_assert_cmpuint (bf_read_be32 (b + 8), ==, PEER);
   /* 5 of 100: fraction 5 * 256 / 100 = 12, cumulative 5. */
   g_assert_cmpuint (b[12], ==, 12);
   g_assert_cmpuint ((b[13] << 16) | (b[14] << 8) | b[15], ==, 5);
   /* Extended highest: one wrap, then 65599 & 0xffff. */
-  g_assert_cmpuint (be32 (b + 16), ==, 65536 + (guint16) (65500 + 99));
+  g_assert_cmpuint (bf_read_be32 (b + 16), ==, 65536 + (guint16) (65500 + 99));
   /* A steady 20 ms clock: no jitter. */
-  g_assert_cmpuint (be32 (b + 20), ==, 0);
+  g_assert_cmpuint (bf_read_be32 (b + 20), ==, 0);
   /* No SR from the peer: LSR and DLSR 0. */
-  g_assert_cmpuint (be32 (b + 24), ==, 0);
-  g_assert_cmpuint (be32 (b + 28), ==, 0);
+  g_assert_cmpuint (bf_read_be32 (b + 24), ==, 0);
+  g_assert_cmpuint (bf_read_be32 (b + 28), ==, 0);
   /* SDES CNAME after it. */
   g_assert_cmpuint (b[32], ==, 0x81);
   g_assert_cmpuint (b[33], ==, 202);
-  g_assert_cmpuint (be32 (b + 36), ==, OURS);
+  g_assert_cmpuint (bf_read_be32 (b + 36), ==, OURS);
   g_assert_cmpuint (b[40], ==, 1);
   g_assert_cmpuint (b[41], ==, strlen ("belfry-0000abcd"));
   g_assert_cmpmem (b + 42, b[41], "belfry-0000abcd", b[41]);
@@ -110,12 +105,12 @@ test_sender_report_lsr_dlsr (void)
   g_assert_cmpuint (b[0], ==, 0x81);
   g_assert_cmpuint (b[1], ==, 200);
   g_assert_cmpuint (((b[2] << 8 | b[3]) + 1) * 4, ==, 28 + 24);
-  g_assert_cmpuint (be32 (b + 8), ==, 1);
-  g_assert_cmpuint (be32 (b + 16), ==, 3);
-  g_assert_cmpuint (be32 (b + 20), ==, 4);
-  g_assert_cmpuint (be32 (b + 24), ==, 5);
-  g_assert_cmpuint (be32 (b + 28 + 16), ==, 0x56789abc);   /* middle 32 bits */
-  g_assert_cmpuint (be32 (b + 28 + 20), ==, 32768);        /* 0.5 s in 1/65536 s */
+  g_assert_cmpuint (bf_read_be32 (b + 8), ==, 1);
+  g_assert_cmpuint (bf_read_be32 (b + 16), ==, 3);
+  g_assert_cmpuint (bf_read_be32 (b + 20), ==, 4);
+  g_assert_cmpuint (bf_read_be32 (b + 24), ==, 5);
+  g_assert_cmpuint (bf_read_be32 (b + 28 + 16), ==, 0x56789abc);   /* middle 32 bits */
+  g_assert_cmpuint (bf_read_be32 (b + 28 + 20), ==, 32768);        /* 0.5 s in 1/65536 s */
 
   /* Read back as a participant reading ours: its block about OURS? No:
    * the block is about PEER.  As PEER reads it, the loss is 0 %. */
