@@ -240,20 +240,6 @@ cf_info_cancel (Room *room)
   room->info_source = 0;
 }
 
-static void
-add_field (BfStanza *form, const char *var, const char *type, const char *label,
-           const char *value)
-{
-  BfStanza *field = bf_stanza_add_child (form, "field", NULL);
-
-  bf_stanza_set_attr (field, "var", var);
-  if (type != NULL)
-    bf_stanza_set_attr (field, "type", type);
-  if (label != NULL)
-    bf_stanza_set_attr (field, "label", label);
-  bf_stanza_add_text_child (field, "value", NULL, value);
-}
-
 void
 cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
                      gboolean with_count)
@@ -285,10 +271,10 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
     }
   form = bf_stanza_add_child (query, "x", CF_NS_DATA);
   bf_stanza_set_attr (form, "type", "result");
-  add_field (form, "FORM_TYPE", "hidden", NULL, FORM_TYPE_ROOMINFO);
-  add_field (form, "muc#roominfo_occupants", NULL, "Participants", count);
-  add_field (form, "muc#roominfo_description", NULL, "Description",
+  cf_form_add_field (form, "FORM_TYPE", "hidden", NULL, FORM_TYPE_ROOMINFO);
+  cf_form_add_field (form, "muc#roominfo_occupants", NULL, "Participants", count);
+  cf_form_add_field (form, "muc#roominfo_description", NULL, "Description",
              "A group call: call this address to join");
-  add_field (form, "urn:belfry:conference:max-participants", NULL, "Most participants", max);
+  cf_form_add_field (form, "urn:belfry:conference:max-participants", NULL, "Most participants", max);
   bf_module_send (cf->module, reply);
 }

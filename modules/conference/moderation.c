@@ -158,8 +158,8 @@ add_note (BfStanza *command, const char *type, const char *text)
   bf_stanza_set_attr (note, "type", type);
 }
 
-static BfStanza *
-add_field (BfStanza *form, const char *var, const char *type, const char *label,
+BfStanza *
+cf_form_add_field (BfStanza *form, const char *var, const char *type, const char *label,
            const char *value)
 {
   BfStanza *field = bf_stanza_add_child (form, "field", NULL);
@@ -186,8 +186,8 @@ add_form (BfStanza *command, Room *room, const char *node)
   bf_stanza_add_text_child (form, "title", NULL,
                             strcmp (node, NODE_MUTE) == 0 ? "Mute a participant"
                                                           : "Remove a participant");
-  add_field (form, "FORM_TYPE", "hidden", NULL, "urn:belfry:conference:moderation:0");
-  field = add_field (form, "participant", "list-single", "Participant", NULL);
+  cf_form_add_field (form, "FORM_TYPE", "hidden", NULL, "urn:belfry:conference:moderation:0");
+  field = cf_form_add_field (form, "participant", "list-single", "Participant", NULL);
   bf_stanza_add_child (field, "required", NULL);
   for (guint i = 0; i < room->participants->len; i++)
     {
@@ -199,7 +199,7 @@ add_form (BfStanza *command, Room *room, const char *node)
       bf_stanza_add_text_child (option, "value", NULL, value);
     }
   if (strcmp (node, NODE_MUTE) == 0)
-    add_field (form, "muted", "boolean", "Muted (unset to unmute)", "1");
+    cf_form_add_field (form, "muted", "boolean", "Muted (unset to unmute)", "1");
   /* XEP-0050 §3.4: the one stage there is completes it. */
   BfStanza *actions = bf_stanza_add_child (command, "actions", NULL);
   bf_stanza_set_attr (actions, "execute", "complete");

@@ -188,6 +188,11 @@ void cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
 
 /* --- moderation.c (main thread) --- */
 
+/* A XEP-0004 <field/> of @form: @type and @label may be NULL, and @value
+ * (one <value/>) too. */
+BfStanza *cf_form_add_field (BfStanza *form, const char *var, const char *type,
+                             const char *label, const char *value);
+
 /* An iq to a room in the XEP-0050 namespace, or disco#items node commands:
  * TRUE when handled. */
 gboolean cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name);
