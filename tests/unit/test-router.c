@@ -164,8 +164,10 @@ collect_sent (gpointer data, const BfStanza *stanza)
   return TRUE;
 }
 
+/* The router over the static modules @infos (NULL-terminated), loaded in
+ * that order. */
 static void
-fixture_setup (Fixture *f, gconstpointer unused)
+fixture_init (Fixture *f, const BfModuleInfo *const *infos)
 {
   state_reset ();
   g_autoptr (GError) error = NULL;
@@ -173,23 +175,39 @@ fixture_setup (Fixture *f, gconstpointer unused)
   g_assert_no_error (error);
   f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
   f->modules = bf_modules_new (f->config, collect_sent, f);
-  g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
-  g_assert_no_error (error);
-  g_assert_true (bf_modules_add_static (f->modules, &other_info, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (bf_modules_count (f->modules), ==, 2);
+  guint n = 0;
+  for (; infos[n]; n++)
+    {
+      g_assert_true (bf_modules_add_static (f->modules, infos[n], &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (bf_modules_count (f->modules), ==, n);
   f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
+}
+
+/* Frees what fixture_init() made; @shutdowns: how many modules must have
+ * shut down once they are freed. */
+static void
+fixture_clear (Fixture *f, guint shutdowns)
+{
+  bf_router_free (f->router);
+  bf_modules_free (f->modules);
+  g_assert_cmpuint (state.shutdowns, ==, shutdowns);
+  bf_config_free (f->config);
+  g_ptr_array_unref (f->sent);
+  state_clear ();
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer unused)
+{
+  fixture_init (f, (const BfModuleInfo *const[]) { &tmod_info, &other_info, NULL });
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer unused)
 {
-  bf_router_free (f->router);
-  bf_modules_free (f->modules);
-  g_assert_cmpuint (state.shutdowns, ==, 2);
-  bf_config_free (f->config);
-  g_ptr_array_unref (f->sent);
-  state_clear ();
+  fixture_clear (f, 2);
 }
 
 static void
@@ -1030,17 +1048,8 @@ static const BfModuleInfo any_info = {
 static void
 test_send_presence_any_localpart (void)
 {
-  state_reset ();
   Fixture fx = { 0 }, *f = &fx;
-  g_autoptr (GError) error = NULL;
-  f->config = bf_config_load_data (router_conf, LABEL, &error);
-  g_assert_no_error (error);
-  f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
-  f->modules = bf_modules_new (f->config, collect_sent, f);
-  g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
-  g_assert_true (bf_modules_add_static (f->modules, &any_info, &error));
-  g_assert_no_error (error);
-  f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
+  fixture_init (f, (const BfModuleInfo *const[]) { &tmod_info, &any_info, NULL });
   BfModule *any = bf_modules_nth (f->modules, 1);
 
   g_assert_true (bf_module_send_presence (any, "bob\\40example.org@" DOMAIN, USER, "subscribed"));
@@ -1070,11 +1079,7 @@ test_send_presence_any_localpart (void)
   g_assert_false (bf_module_send_presence (any, DOMAIN, USER, NULL));
   g_test_assert_expected_messages ();
 
-  bf_router_free (f->router);
-  bf_modules_free (f->modules);
-  bf_config_free (f->config);
-  g_ptr_array_unref (f->sent);
-  state_clear ();
+  fixture_clear (f, 1);   /* tmod's shutdown() */
 }
 
 /* --- addresses chosen at run time (bf_module_set_localpart_func) --- */
@@ -1133,21 +1138,9 @@ static const BfModuleInfo claim_info = {
 static void
 test_claimed_localparts (void)
 {
-  state_reset ();
   Fixture fx = { 0 }, *f = &fx;
-  g_autoptr (GError) error = NULL;
-  f->config = bf_config_load_data (router_conf, LABEL, &error);
-  g_assert_no_error (error);
-  f->sent = g_ptr_array_new_with_free_func ((GDestroyNotify) bf_stanza_free);
-  f->modules = bf_modules_new (f->config, collect_sent, f);
   /* "*" loaded first: a claim still wins over it */
-  g_assert_true (bf_modules_add_static (f->modules, &any_info, &error));
-  g_assert_no_error (error);
-  g_assert_true (bf_modules_add_static (f->modules, &tmod_info, &error));
-  g_assert_no_error (error);
-  g_assert_true (bf_modules_add_static (f->modules, &claim_info, &error));
-  g_assert_no_error (error);
-  f->router = bf_router_new (f->config->jid, f->modules, collect_sent, f);
+  fixture_init (f, (const BfModuleInfo *const[]) { &any_info, &tmod_info, &claim_info, NULL });
   BfModule *any = bf_modules_nth (f->modules, 0);
   BfModule *tmod = bf_modules_nth (f->modules, 1);
   BfModule *claim = bf_modules_nth (f->modules, 2);
@@ -1189,11 +1182,7 @@ test_claimed_localparts (void)
   q = bf_stanza_find_child (last_sent (f), "query", BF_NS_DISCO_ITEMS);
   g_assert_cmpuint (bf_stanza_n_children (q), ==, BF_DISCO_ITEMS_MAX);
 
-  bf_router_free (f->router);
-  bf_modules_free (f->modules);
-  bf_config_free (f->config);
-  g_ptr_array_unref (f->sent);
-  state_clear ();
+  fixture_clear (f, 1);   /* tmod's shutdown() */
 }
 
 /* --- loading static modules --- */
