@@ -279,7 +279,9 @@ cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted)
   p->muted = muted;
   if (muted)
     {
-      if (p->contributor || p->talker)
+      /* Only one that was in the sum has its voice in the shared encoder's
+       * look-ahead (and an encoder of its own to stay on). */
+      if (p->contributor)
         p->private_hold = PRIVATE_HOLD_TICKS;
       drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
     }
@@ -647,7 +649,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       p->contributor = p->talker
           || (p->was_talker && !p->muted && mixer->tick - p->last_voiced_tick <= 1);
       p->own_enc = p->contributor;
-      if (!p->contributor && p->private_hold > 0 && p->enc != NULL)
+      if (!p->contributor && p->private_hold > 0)
         {
           /* Cut, but still on its own encoder: hears the sum, adds nothing. */
           p->private_hold--;
@@ -655,7 +657,6 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
           memset (p->contrib, 0, sizeof p->contrib);
           continue;
         }
-      p->private_hold = p->contributor ? p->private_hold : 0;
       if (!p->contributor)
         {
           if (p->listener_loss > (guint) shared_loss)
