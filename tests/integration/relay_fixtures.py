@@ -18,9 +18,11 @@ import pytest
 from harness import Belfry, Prosody, require_belfry
 
 
-def prosody_fixture(name, users):
-    """A Prosody of the module's own with @users (no s2s), named @name."""
-    @pytest.fixture(scope="module", name=name)
+def prosody_fixture(name, users, scope="module"):
+    """A Prosody of the module's own with @users (no s2s), named @name;
+    scope="function" for a test that attaches a belfry of its own (the
+    module's Prosody has its component slot taken)."""
+    @pytest.fixture(scope=scope, name=name)
     def _prosody():
         require_belfry()
         p = Prosody(users=users, disabled=("s2s",))

@@ -37,7 +37,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import (COMPONENT, DOMAIN, NS_CLIENT, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_STANZAS,
-                     SECRET, Belfry, Client, FakeServer, Prosody, free_port, run_belfry,
+                     SECRET, Belfry, Client, FakeServer, free_port, run_belfry,
                      write_config)
 from relay_fixtures import prosody_fixture
 from test_call import caps_ver, wait_new
@@ -64,6 +64,7 @@ MAX = 3
 METRICS_PORT = free_port()
 
 conf_prosody = prosody_fixture("conf_prosody", USERS)
+own_prosody = prosody_fixture("own_prosody", USERS, scope="function")
 
 
 @pytest.fixture(scope="module")
@@ -634,17 +635,16 @@ def test_a_mute_toggled_in_a_loop_costs_few_documents(relay, alice, carol):
     hang_up(carol, relay, room_jid(name), sc)
 
 
-def test_a_busy_rooms_documents_keep_within_a_byte_budget(tmp_path):
+def test_a_busy_rooms_documents_keep_within_a_byte_budget(own_prosody, tmp_path):
     # 16 participants that all take conference-info, each on a resource of
     # 1000 bytes (its endpoint in every document): a document is ~20 KB and
     # goes to all 16, ~320 KB a broadcast.  One toggling mute for 2 s must
     # not cost that five times a second (CF_INFO_COALESCE_MS alone): within
     # 256 KB/s a broadcast is followed by ~1.2 s without one.
-    prosody = Prosody(users=USERS, disabled=("s2s",))
+    prosody = own_prosody
     clients = []
     b = None
     try:
-        prosody.start()
         b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
                    groups={"media": MEDIA, "limits": {"max-sessions-per-jid": "0"},
                            "conference": {"max-participants": "20"}})
@@ -689,7 +689,6 @@ def test_a_busy_rooms_documents_keep_within_a_byte_budget(tmp_path):
             c.close()
         if b is not None:
             b.kill_quietly()
-        prosody.close()
 
 
 # ---------------------------------------------------------------------------
@@ -855,14 +854,13 @@ def test_a_command_to_a_room_nobody_is_in_is_forbidden_as_at_an_open_one(relay, 
     relay.wait_log(f"room {opened} closed", 5)
 
 
-def test_a_removed_first_participant_moderates_no_more(tmp_path):
+def test_a_removed_first_participant_moderates_no_more(own_prosody, tmp_path):
     # alice opened the room (its moderator); bob, a moderator of
     # [conference], removes her: calling again, she cannot remove him.
-    prosody = Prosody(users=USERS, disabled=("s2s",))
+    prosody = own_prosody
     clients = []
     b = None
     try:
-        prosody.start()
         b = Belfry(tmp_path, port=prosody.component_port, modules="conference",
                    groups={"media": MEDIA, "conference": {"moderators": f"bob@{DOMAIN}"}})
         b.start()
@@ -892,7 +890,6 @@ def test_a_removed_first_participant_moderates_no_more(tmp_path):
             c.close()
         if b is not None:
             b.kill_quietly()
-        prosody.close()
 
 
 def test_the_room_ends_with_its_last_participant(relay, alice, bob):
