@@ -76,11 +76,28 @@ PY
   echo "$label: $1 passed, $2 failed (skips count as failures)"
 }
 
+# "program (RESULT: not ok N /path, ...)" for each unit program that failed.
+failed_programs() {
+  "$py" - "$1" <<'PY' 2>/dev/null || echo "(no testlog.json)"
+import json, re, sys
+out = []
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
+        continue
+    bad = re.findall(r"^not ok [0-9]+ ?-? ?(\S*)", t.get("stdout") or "", re.M)
+    out.append("%s (%s%s)" % (t["name"], t["result"], ": " + ", ".join(bad[:5]) if bad else ""))
+print("; ".join(out) or "(none named)")
+PY
+}
+
 unit_and_integration() {   # $1 = build dir, $2 = label
   local dir=$1 label=$2
   say "unit tests ($label)"
   if ! meson test -C "$dir" --suite unit --suite media --print-errorlogs; then
-    fail_stage "unit ($label)"
+    # Name what failed in the summary too: the summary is what survives
+    # when only the tail of a long CI log is kept.
+    fail_stage "unit ($label): $(failed_programs "$dir/meson-logs/testlog.json")"
   fi
   count_tap "$dir/meson-logs/testlog.txt"
 

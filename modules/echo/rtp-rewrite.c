@@ -298,7 +298,10 @@ twcc_valid (const guint8 *f, gsize n)
     }
   if (deltas > n - q)
     return FALSE;
-  return n - q - deltas <= 3;
+  /* Only padding may follow, and only up to the next 32-bit boundary
+   * (the FCI starts aligned): a sender's RTCP padding (P bit) that was
+   * stripped and replaced by zeros must stay valid when read again. */
+  return n <= round4 (q + deltas);
 }
 
 /* Maps a feedback header's media source SSRC local -> remote; 0 stays 0
