@@ -1,0 +1,934 @@
+/* conference — the MCU's compositing pipeline (mcu.h).
+ *
+ * Thread rule (see mcu.h): the owner calls the API; the table of sources
+ * and the tile rectangles are under mcu->lock (push_rtp and the control
+ * thread read them); every GStreamer call that changes the pipeline runs
+ * on the control thread `bf-mcu`, whose GMainContext also carries the
+ * bus, the idle check and the keyframe timer.  Counters are atomics.
+ *
+ * VP8 over RTP is RFC 7741 (not in /work/shared/specs: rtpvp8depay and
+ * rtpvp8pay implement it; this file only reads the RTP version bits).
+ */
+#define G_LOG_DOMAIN "belfry-conference"
+
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
+
+#include "mcu.h"
+
+G_DEFINE_QUARK (cf-mcu-error-quark, cf_mcu_error)
+
+#define MAX_RTP 1500
+
+#define STAT_INC(field) __atomic_fetch_add (&mcu->stats.field, 1, __ATOMIC_RELAXED)
+#define STAT_ADD(field, n) __atomic_fetch_add (&mcu->stats.field, (n), __ATOMIC_RELAXED)
+
+typedef struct {
+  guint id;
+  guint8 pt;
+  guint clock_rate;
+  guint order;               /* add order: the layout's order */
+  /* Under mcu->lock: */
+  GstElement *appsrc;        /* NULL until the control thread built the branch */
+  gint x, y, w, h;           /* the tile last given to the compositor */
+  /* Control thread only: */
+  GstElement *bin;
+  GstPad *comp_pad;
+  CfMcu *mcu;
+} Source;
+
+struct _CfMcu {
+  CfMcuConfig cfg;
+  CfMcuOutput out;
+  CfMcuEvents events;
+  gpointer user_data;
+
+  GMutex lock;
+  GHashTable *sources;       /* id → Source*, under lock (the owner's view) */
+  guint next_order;          /* owner thread */
+
+  /* Control thread only. */
+  GMainContext *ctx;
+  GMainLoop *loop;
+  GThread *thread;
+  GstElement *pipeline, *comp, *enc, *sink;
+  GPtrArray *live;           /* Source* with a branch in the pipeline, add order */
+  guint speaker;
+  gint64 last_forced;        /* monotonic µs of the last force-key-unit */
+  GSource *keyframe_timer;   /* a held request, forced when the interval ends */
+  GSource *bus_source, *idle_source;
+  gboolean fatal;
+
+  /* Any thread (atomics). */
+  gint playing;
+  gint wake_pending;
+  gint64 last_push;
+
+  GMutex out_lock;
+  GQueue out_queue;          /* GBytes*, pull mode */
+
+  CfMcuStats stats;
+};
+
+void
+cf_mcu_config_init (CfMcuConfig *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->codec = CF_MCU_CODEC_VP8;
+  cfg->width = 640;
+  cfg->height = 360;
+  cfg->fps = 30;
+  cfg->bitrate_kbps = 600;
+  cfg->payload_type = 96;
+}
+
+/* ---- layout -------------------------------------------------------- */
+
+static gint
+even (gint v)
+{
+  return v & ~1;
+}
+
+/* Tile @i of @n (add order) for output @W×@H; @big is the speaker's index
+ * or -1 (the grid).  Pure. */
+static void
+layout_tile (gint W, gint H, guint n, guint i, gint big, gint *x, gint *y, gint *w, gint *h)
+{
+  if (n <= 1)
+    {
+      *x = 0, *y = 0, *w = W, *h = H;
+      return;
+    }
+  if (big < 0)
+    {
+      guint cols = 1;
+      while (cols * cols < n)
+        cols++;
+      guint rows = (n + cols - 1) / cols;
+      gint cw = even (W / (gint) cols), ch = even (H / (gint) rows);
+      *x = (gint) (i % cols) * cw;
+      *y = (gint) (i / cols) * ch;
+      *w = cw;
+      *h = ch;
+      return;
+    }
+  gint bw = even (W * 3 / 4), bh = even (H * 3 / 4);
+  if ((gint) i == big)
+    {
+      *x = even ((W - bw) / 2), *y = 0, *w = bw, *h = bh;
+      return;
+    }
+  /* The strip under the big tile, the others in add order. */
+  guint k = n - 1, slot = (gint) i < big ? i : i - 1;
+  gint tw = even (W / (gint) MAX (k, 4u));
+  gint th = even (tw * H / W);
+  if (th > H - bh)
+    {
+      th = even (H - bh);
+      tw = even (th * W / H);
+    }
+  *x = even ((W - (gint) k * tw) / 2) + (gint) slot * tw;
+  *y = bh + even ((H - bh - th) / 2);
+  *w = tw;
+  *h = th;
+}
+
+/* Control thread: give the compositor every live source's tile. */
+static void
+relayout (CfMcu *mcu)
+{
+  guint n = mcu->live->len;
+  gint big = -1;
+  for (guint i = 0; i < n; i++)
+    if (((Source *) mcu->live->pdata[i])->id == mcu->speaker)
+      big = (gint) i;
+  for (guint i = 0; i < n; i++)
+    {
+      Source *s = mcu->live->pdata[i];
+      gint x, y, w, h;
+      layout_tile ((gint) mcu->cfg.width, (gint) mcu->cfg.height, n, i, big, &x, &y, &w, &h);
+      g_object_set (s->comp_pad, "xpos", x, "ypos", y, "width", w, "height", h, NULL);
+      g_mutex_lock (&mcu->lock);
+      s->x = x, s->y = y, s->w = w, s->h = h;
+      g_mutex_unlock (&mcu->lock);
+    }
+}
+
+/* ---- control thread jobs ------------------------------------------- */
+
+typedef enum { JOB_ADD, JOB_REMOVE, JOB_SPEAKER, JOB_KEYFRAME, JOB_RESUME, JOB_FAIL } JobKind;
+
+typedef struct {
+  CfMcu *mcu;
+  JobKind kind;
+  guint id;
+  Source *source;
+} Job;
+
+static gboolean run_job (gpointer data);
+
+static void
+post (CfMcu *mcu, JobKind kind, guint id, Source *source)
+{
+  Job *job = g_new0 (Job, 1);
+  job->mcu = mcu;
+  job->kind = kind;
+  job->id = id;
+  job->source = source;
+  /* Same priority: the control context runs jobs in the order posted. */
+  g_main_context_invoke_full (mcu->ctx, G_PRIORITY_DEFAULT, run_job, job, g_free);
+}
+
+static void
+force_keyframe_now (CfMcu *mcu)
+{
+  GstPad *pad = gst_element_get_static_pad (mcu->enc, "src");
+  GstEvent *ev = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0);
+  gst_pad_send_event (pad, ev);
+  gst_object_unref (pad);
+  mcu->last_forced = g_get_monotonic_time ();
+  STAT_INC (keyframes_forced);
+}
+
+static gboolean
+on_keyframe_timer (gpointer data)
+{
+  CfMcu *mcu = data;
+  g_source_unref (mcu->keyframe_timer);
+  mcu->keyframe_timer = NULL;
+  if (!mcu->fatal)
+    force_keyframe_now (mcu);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+keyframe_request (CfMcu *mcu)
+{
+  if (mcu->fatal || mcu->keyframe_timer != NULL)
+    return;                     /* held already: the one forced answers both */
+  gint64 interval = (gint64) mcu->cfg.keyframe_min_interval_ms * 1000;
+  gint64 since = g_get_monotonic_time () - mcu->last_forced;
+  if (mcu->last_forced == 0 || since >= interval)
+    {
+      force_keyframe_now (mcu);
+      return;
+    }
+  mcu->keyframe_timer = g_timeout_source_new ((guint) ((interval - since + 999) / 1000));
+  g_source_set_callback (mcu->keyframe_timer, on_keyframe_timer, mcu, NULL);
+  g_source_attach (mcu->keyframe_timer, mcu->ctx);
+}
+
+static GstPadProbeReturn
+on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Source *s = data;
+  (void) pad;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+  if (gst_video_event_is_force_key_unit (ev))
+    {
+      if (s->mcu->events.source_keyframe != NULL)
+        s->mcu->events.source_keyframe (s->id, s->mcu->user_data);
+      return GST_PAD_PROBE_DROP;   /* appsrc has no one to ask: the room does */
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+static GstElement *
+make (const char *factory, GError **error)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  if (e == NULL)
+    g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE,
+                 "GStreamer element %s is missing (gstreamer1.0-plugins-good/base)", factory);
+  return e;
+}
+
+static gboolean
+build_source (CfMcu *mcu, Source *s, GError **error)
+{
+  GstElement *src = make ("appsrc", error);
+  GstElement *jb = src ? make ("rtpjitterbuffer", error) : NULL;
+  GstElement *depay = jb ? make ("rtpvp8depay", error) : NULL;
+  GstElement *dec = depay ? make ("vp8dec", error) : NULL;
+  GstElement *conv = dec ? make ("videoconvert", error) : NULL;
+  if (conv == NULL)
+    {
+      g_clear_object (&src);
+      g_clear_object (&jb);
+      g_clear_object (&depay);
+      g_clear_object (&dec);
+      return FALSE;
+    }
+  g_autofree char *name = g_strdup_printf ("mcu-src-%u", s->id);
+  GstElement *bin = gst_bin_new (name);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple ("application/x-rtp",
+      "media", G_TYPE_STRING, "video",
+      "encoding-name", G_TYPE_STRING, "VP8",
+      "clock-rate", G_TYPE_INT, (gint) s->clock_rate,
+      "payload", G_TYPE_INT, (gint) s->pt, NULL);
+  g_object_set (src, "caps", caps, "is-live", TRUE, "format", GST_FORMAT_TIME,
+                "do-timestamp", TRUE, "block", FALSE,
+                "max-buffers", (guint64) mcu->cfg.max_queue_packets,
+                "max-bytes", (guint64) mcu->cfg.max_queue_packets * MAX_RTP, NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "leaky-type", "downstream");
+  g_object_set (jb, "latency", mcu->cfg.jitter_latency_ms, "drop-on-latency", TRUE, NULL);
+  g_object_set (depay, "wait-for-keyframe", TRUE, "request-keyframe", TRUE, NULL);
+  /* A broken frame is dropped, never the end of the branch. */
+  g_object_set (dec, "max-errors", -1, "threads", 1, NULL);
+  gst_bin_add_many (GST_BIN (bin), src, jb, depay, dec, conv, NULL);
+  if (!gst_element_link_many (src, jb, depay, dec, conv, NULL))
+    {
+      gst_object_unref (bin);
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "source %u: cannot link", s->id);
+      return FALSE;
+    }
+  GstPad *conv_src = gst_element_get_static_pad (conv, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", conv_src));
+  gst_object_unref (conv_src);
+  GstPad *src_pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, s, NULL);
+  gst_object_unref (src_pad);
+  g_object_set_data (G_OBJECT (bin), "cf-mcu-source", s);
+
+  gst_bin_add (GST_BIN (mcu->pipeline), bin);
+  s->comp_pad = gst_element_request_pad_simple (mcu->comp, "sink_%u");
+  GstPad *ghost = gst_element_get_static_pad (bin, "src");
+  GstPadLinkReturn lr = gst_pad_link (ghost, s->comp_pad);
+  gst_object_unref (ghost);
+  if (lr != GST_PAD_LINK_OK)
+    {
+      gst_element_release_request_pad (mcu->comp, s->comp_pad);
+      g_clear_object (&s->comp_pad);
+      gst_bin_remove (GST_BIN (mcu->pipeline), bin);
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "source %u: cannot link to the compositor", s->id);
+      return FALSE;
+    }
+  s->bin = bin;
+  g_ptr_array_add (mcu->live, s);
+  relayout (mcu);
+  gst_element_sync_state_with_parent (bin);
+  g_mutex_lock (&mcu->lock);
+  s->appsrc = gst_object_ref (src);
+  g_mutex_unlock (&mcu->lock);
+  return TRUE;
+}
+
+/* Control thread: take a source's branch out of the pipeline and free it
+ * (its table entry is gone already). */
+static void
+teardown_source (CfMcu *mcu, Source *s)
+{
+  g_mutex_lock (&mcu->lock);
+  GstElement *src = g_steal_pointer (&s->appsrc);
+  g_mutex_unlock (&mcu->lock);
+  if (s->bin != NULL)
+    {
+      g_ptr_array_remove (mcu->live, s);
+      /* The pad first: releasing it flushes the compositor's queue, so a
+       * streaming thread waiting there returns before the branch stops. */
+      gst_element_release_request_pad (mcu->comp, s->comp_pad);
+      g_clear_object (&s->comp_pad);
+      gst_element_set_locked_state (s->bin, TRUE);
+      gst_element_set_state (s->bin, GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (mcu->pipeline), s->bin);
+      s->bin = NULL;
+      relayout (mcu);
+    }
+  g_clear_object (&src);
+  g_free (s);
+}
+
+static void
+set_playing (CfMcu *mcu, gboolean on)
+{
+  if (mcu->fatal)
+    return;
+  if (on)
+    {
+      gst_element_set_state (mcu->pipeline, GST_STATE_PLAYING);
+      g_atomic_int_set (&mcu->playing, 1);
+      STAT_INC (resumes);
+      keyframe_request (mcu);   /* listeners may have lost the stream while paused */
+    }
+  else
+    {
+      g_atomic_int_set (&mcu->playing, 0);
+      gst_element_set_state (mcu->pipeline, GST_STATE_PAUSED);
+      STAT_INC (pauses);
+    }
+}
+
+static gboolean
+run_job (gpointer data)
+{
+  Job *job = data;
+  CfMcu *mcu = job->mcu;
+  switch (job->kind)
+    {
+    case JOB_ADD:
+      {
+        g_autoptr (GError) error = NULL;
+        if (!build_source (mcu, job->source, &error))
+          {
+            g_warning ("mcu: source %u not added: %s", job->id, error->message);
+            g_mutex_lock (&mcu->lock);
+            gboolean mine = g_hash_table_lookup (mcu->sources, GUINT_TO_POINTER (job->id)) == job->source;
+            if (mine)
+              g_hash_table_steal (mcu->sources, GUINT_TO_POINTER (job->id));
+            g_mutex_unlock (&mcu->lock);
+            /* Out of the table already: the owner removed it, and its
+             * remove job (posted after this one) frees it. */
+            if (mine)
+              g_free (job->source);
+            STAT_INC (sources_failed);
+          }
+        break;
+      }
+    case JOB_REMOVE:
+      teardown_source (mcu, job->source);
+      break;
+    case JOB_SPEAKER:
+      if (mcu->speaker != job->id)
+        {
+          mcu->speaker = job->id;
+          relayout (mcu);
+        }
+      break;
+    case JOB_KEYFRAME:
+      keyframe_request (mcu);
+      break;
+    case JOB_RESUME:
+      if (!g_atomic_int_get (&mcu->playing))
+        set_playing (mcu, TRUE);
+      g_atomic_int_set (&mcu->wake_pending, 0);
+      break;
+    case JOB_FAIL:
+      {
+        Source *s = NULL;
+        for (guint i = 0; i < mcu->live->len; i++)
+          if (((Source *) mcu->live->pdata[i])->id == job->id)
+            s = mcu->live->pdata[i];
+        if (s != NULL)
+          GST_ELEMENT_ERROR (s->bin, STREAM, DECODE, ("injected by a test"), (NULL));
+        break;
+      }
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The bus (control thread). */
+static Source *
+source_of (CfMcu *mcu, GstObject *obj)
+{
+  for (GstObject *o = obj; o != NULL; o = GST_OBJECT_PARENT (o))
+    {
+      Source *s = g_object_get_data (G_OBJECT (o), "cf-mcu-source");
+      if (s != NULL)
+        return g_ptr_array_find (mcu->live, s, NULL) ? s : NULL;
+      if (GST_IS_PIPELINE (o))
+        break;
+    }
+  return NULL;
+}
+
+static gboolean
+is_in_a_source (GstObject *obj)
+{
+  for (GstObject *o = obj; o != NULL; o = GST_OBJECT_PARENT (o))
+    if (g_object_get_data (G_OBJECT (o), "cf-mcu-source") != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+on_bus (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  CfMcu *mcu = data;
+  (void) bus;
+  switch (GST_MESSAGE_TYPE (msg))
+    {
+    case GST_MESSAGE_LATENCY:
+      /* A source added while playing brings its jitter buffer's latency. */
+      gst_bin_recalculate_latency (GST_BIN (mcu->pipeline));
+      break;
+    case GST_MESSAGE_ERROR:
+      {
+        g_autoptr (GError) err = NULL;
+        gst_message_parse_error (msg, &err, NULL);
+        Source *s = source_of (mcu, GST_MESSAGE_SRC (msg));
+        if (s != NULL)
+          {
+            guint id = s->id;
+            g_warning ("mcu: source %u failed (%s); removed from the layout", id, err->message);
+            g_mutex_lock (&mcu->lock);
+            if (g_hash_table_lookup (mcu->sources, GUINT_TO_POINTER (id)) == s)
+              g_hash_table_steal (mcu->sources, GUINT_TO_POINTER (id));
+            else
+              s = NULL;   /* the owner removed it: its remove job frees it */
+            g_mutex_unlock (&mcu->lock);
+            if (s != NULL)
+              {
+                teardown_source (mcu, s);
+                STAT_INC (sources_failed);
+                if (mcu->events.source_failed != NULL)
+                  mcu->events.source_failed (id, mcu->user_data);
+              }
+          }
+        else if (is_in_a_source (GST_MESSAGE_SRC (msg)))
+          {
+            /* A branch already being taken out (its pad released). */
+          }
+        else if (!mcu->fatal)
+          {
+            g_warning ("mcu: pipeline failed (%s); the layout stops", err->message);
+            mcu->fatal = TRUE;
+            g_atomic_int_set (&mcu->playing, 0);
+            gst_element_set_state (mcu->pipeline, GST_STATE_NULL);
+            if (mcu->events.fatal != NULL)
+              mcu->events.fatal (err, mcu->user_data);
+          }
+        break;
+      }
+    default:
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Nothing pushed for idle_timeout: pause, so nothing is composed or
+ * encoded (a live compositor would otherwise repeat the last frames). */
+static gboolean
+on_idle_check (gpointer data)
+{
+  CfMcu *mcu = data;
+  gint64 idle = g_get_monotonic_time () - __atomic_load_n (&mcu->last_push, __ATOMIC_RELAXED);
+  if (g_atomic_int_get (&mcu->playing) && idle > (gint64) mcu->cfg.idle_timeout_ms * 1000)
+    set_playing (mcu, FALSE);
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+control_thread (gpointer data)
+{
+  CfMcu *mcu = data;
+  g_main_context_push_thread_default (mcu->ctx);
+  g_main_loop_run (mcu->loop);
+  g_main_context_pop_thread_default (mcu->ctx);
+  return NULL;
+}
+
+/* ---- output -------------------------------------------------------- */
+
+static void
+emit_packets (CfMcu *mcu, GBytes **pkts, guint n)
+{
+  if (n == 0)
+    return;
+  guint frames = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      gsize len;
+      const guint8 *p = g_bytes_get_data (pkts[i], &len);
+      if (len >= 2 && (p[1] & 0x80))
+        frames++;
+    }
+  STAT_ADD (packets_out, n);
+  STAT_ADD (frames_out, frames);
+  if (mcu->out != NULL)
+    {
+      mcu->out ((GBytes *const *) pkts, n, mcu->user_data);
+      for (guint i = 0; i < n; i++)
+        g_bytes_unref (pkts[i]);
+      return;
+    }
+  g_mutex_lock (&mcu->out_lock);
+  for (guint i = 0; i < n; i++)
+    {
+      g_queue_push_tail (&mcu->out_queue, pkts[i]);
+      if (mcu->out_queue.length > mcu->cfg.max_out_queue)
+        {
+          g_bytes_unref (g_queue_pop_head (&mcu->out_queue));
+          STAT_INC (out_dropped);
+        }
+    }
+  g_mutex_unlock (&mcu->out_lock);
+}
+
+static GBytes *
+bytes_of (GstBuffer *buf)
+{
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return NULL;
+  GBytes *b = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  return b;
+}
+
+static GstFlowReturn
+on_new_sample (GstAppSink *sink, gpointer data)
+{
+  CfMcu *mcu = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  if (sample == NULL)
+    return GST_FLOW_OK;
+  GBytes *pkts[64];
+  guint n = 0;
+  GstBufferList *list = gst_sample_get_buffer_list (sample);
+  if (list != NULL)
+    {
+      guint len = gst_buffer_list_length (list);
+      for (guint i = 0; i < len; i++)
+        {
+          GBytes *b = bytes_of (gst_buffer_list_get (list, i));
+          if (b != NULL)
+            pkts[n++] = b;
+          if (n == G_N_ELEMENTS (pkts))
+            {
+              emit_packets (mcu, pkts, n);
+              n = 0;
+            }
+        }
+    }
+  else if (gst_sample_get_buffer (sample) != NULL)
+    {
+      GBytes *b = bytes_of (gst_sample_get_buffer (sample));
+      if (b != NULL)
+        pkts[n++] = b;
+    }
+  emit_packets (mcu, pkts, n);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+/* ---- the API ------------------------------------------------------- */
+
+static gboolean
+check_config (const CfMcuConfig *c, GError **error)
+{
+  if (c->codec == CF_MCU_CODEC_H264)
+    {
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC,
+                   "H.264 needs x264enc (gstreamer1.0-plugins-ugly), not installed: VP8 only");
+      return FALSE;
+    }
+  if (c->codec != CF_MCU_CODEC_VP8 || c->width < 64 || c->width > 1920 || c->height < 64
+      || c->height > 1080 || (c->width | c->height) & 1 || c->fps < 1 || c->fps > 60
+      || c->bitrate_kbps < 50 || c->bitrate_kbps > 8000 || c->payload_type > 127)
+    {
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CONFIG,
+                   "MCU layout %ux%u at %u fps, %u kb/s, payload type %u is out of range",
+                   c->width, c->height, c->fps, c->bitrate_kbps, c->payload_type);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+build_output (CfMcu *mcu, GError **error)
+{
+  mcu->pipeline = gst_pipeline_new ("bf-mcu");
+  mcu->comp = make ("compositor", error);
+  GstElement *filter = mcu->comp ? make ("capsfilter", error) : NULL;
+  mcu->enc = filter ? make ("vp8enc", error) : NULL;
+  GstElement *pay = mcu->enc ? make ("rtpvp8pay", error) : NULL;
+  mcu->sink = pay ? make ("appsink", error) : NULL;
+  if (mcu->sink == NULL)
+    {
+      g_clear_object (&mcu->comp);
+      g_clear_object (&filter);
+      g_clear_object (&mcu->enc);
+      g_clear_object (&pay);
+      return FALSE;
+    }
+  const CfMcuConfig *c = &mcu->cfg;
+  gst_util_set_object_arg (G_OBJECT (mcu->comp), "background", "black");
+  gst_util_set_object_arg (G_OBJECT (mcu->comp), "start-time-selection", "first");
+  g_object_set (mcu->comp, "ignore-inactive-pads", TRUE,
+                "min-upstream-latency", (guint64) (c->jitter_latency_ms + 50) * GST_MSECOND, NULL);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple ("video/x-raw",
+      "format", G_TYPE_STRING, "I420",
+      "width", G_TYPE_INT, (gint) c->width, "height", G_TYPE_INT, (gint) c->height,
+      "framerate", GST_TYPE_FRACTION, (gint) c->fps, 1,
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+  g_object_set (filter, "caps", caps, NULL);
+  /* Real time: the fastest deadline, a high cpu-used, CBR, no look-ahead,
+   * error resilient (a listener that lost a packet recovers sooner). */
+  g_object_set (mcu->enc, "deadline", (gint64) 1, "cpu-used", 8,
+                "target-bitrate", (gint) (c->bitrate_kbps * 1000), "lag-in-frames", 0,
+                "keyframe-max-dist", (gint) c->keyframe_max_frames, "threads", 1, NULL);
+  gst_util_set_object_arg (G_OBJECT (mcu->enc), "end-usage", "cbr");
+  gst_util_set_object_arg (G_OBJECT (mcu->enc), "error-resilient", "default");
+  g_object_set (pay, "pt", (guint) c->payload_type, "mtu", 1200u, NULL);
+  gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
+  g_object_set (mcu->sink, "sync", FALSE, "async", FALSE, "buffer-list", TRUE,
+                "max-buffers", 64u, "drop", TRUE, NULL);
+  GstAppSinkCallbacks cbs = { .new_sample = on_new_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (mcu->sink), &cbs, mcu, NULL);
+  gst_bin_add_many (GST_BIN (mcu->pipeline), mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL);
+  if (!gst_element_link_many (mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL))
+    {
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "cannot link the MCU's output branch");
+      return FALSE;
+    }
+  if (gst_element_set_state (mcu->pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "the MCU pipeline would not start");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+CfMcu *
+cf_mcu_new (const CfMcuConfig *cfg, CfMcuOutput out, const CfMcuEvents *events,
+            gpointer user_data, GError **error)
+{
+  if (!check_config (cfg, error))
+    return NULL;
+  if (!gst_is_initialized ())
+    gst_init (NULL, NULL);
+  CfMcu *mcu = g_new0 (CfMcu, 1);
+  mcu->cfg = *cfg;
+  CfMcuConfig *c = &mcu->cfg;
+  if (c->keyframe_max_frames == 0)
+    c->keyframe_max_frames = 10 * c->fps;
+  if (c->jitter_latency_ms == 0)
+    c->jitter_latency_ms = 50;
+  if (c->max_queue_packets == 0)
+    c->max_queue_packets = 256;
+  if (c->idle_timeout_ms == 0)
+    c->idle_timeout_ms = 1000;
+  if (c->keyframe_min_interval_ms == 0)
+    c->keyframe_min_interval_ms = 300;
+  if (c->max_out_queue == 0)
+    c->max_out_queue = 1024;
+  mcu->out = out;
+  if (events != NULL)
+    mcu->events = *events;
+  mcu->user_data = user_data;
+  g_mutex_init (&mcu->lock);
+  g_mutex_init (&mcu->out_lock);
+  g_queue_init (&mcu->out_queue);
+  mcu->sources = g_hash_table_new (NULL, NULL);
+  mcu->live = g_ptr_array_new ();
+  mcu->ctx = g_main_context_new ();
+  mcu->loop = g_main_loop_new (mcu->ctx, FALSE);
+
+  if (!build_output (mcu, error))
+    {
+      if (mcu->pipeline != NULL)
+        {
+          gst_element_set_state (mcu->pipeline, GST_STATE_NULL);
+          gst_object_unref (mcu->pipeline);
+        }
+      g_main_loop_unref (mcu->loop);
+      g_main_context_unref (mcu->ctx);
+      g_ptr_array_unref (mcu->live);
+      g_hash_table_unref (mcu->sources);
+      g_mutex_clear (&mcu->lock);
+      g_mutex_clear (&mcu->out_lock);
+      g_free (mcu);
+      return NULL;
+    }
+  GstBus *bus = gst_element_get_bus (mcu->pipeline);
+  mcu->bus_source = gst_bus_create_watch (bus);
+  g_source_set_callback (mcu->bus_source, (GSourceFunc) (void (*) (void)) on_bus, mcu, NULL);
+  g_source_attach (mcu->bus_source, mcu->ctx);
+  gst_object_unref (bus);
+  mcu->idle_source = g_timeout_source_new (MAX (c->idle_timeout_ms / 4, 10u));
+  g_source_set_callback (mcu->idle_source, on_idle_check, mcu, NULL);
+  g_source_attach (mcu->idle_source, mcu->ctx);
+  mcu->thread = g_thread_new ("bf-mcu", control_thread, mcu);
+  return mcu;
+}
+
+static gboolean
+quit_job (gpointer data)
+{
+  CfMcu *mcu = data;
+  g_assert (mcu->live->len == 0);   /* cf_mcu_free posted their removal */
+  gst_element_set_state (mcu->pipeline, GST_STATE_NULL);
+  g_main_loop_quit (mcu->loop);
+  return G_SOURCE_REMOVE;
+}
+
+void
+cf_mcu_free (CfMcu *mcu)
+{
+  if (mcu == NULL)
+    return;
+  /* Sources the owner did not remove: removed as the owner would, then
+   * the thread quits after every job posted before. */
+  g_mutex_lock (&mcu->lock);
+  g_autoptr (GPtrArray) left = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, mcu->sources);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (left, value);
+  g_hash_table_steal_all (mcu->sources);
+  g_mutex_unlock (&mcu->lock);
+  for (guint i = 0; i < left->len; i++)
+    post (mcu, JOB_REMOVE, ((Source *) left->pdata[i])->id, left->pdata[i]);
+  g_main_context_invoke (mcu->ctx, quit_job, mcu);
+  g_thread_join (mcu->thread);
+  g_source_destroy (mcu->bus_source);
+  g_source_unref (mcu->bus_source);
+  g_source_destroy (mcu->idle_source);
+  g_source_unref (mcu->idle_source);
+  if (mcu->keyframe_timer != NULL)
+    {
+      g_source_destroy (mcu->keyframe_timer);
+      g_source_unref (mcu->keyframe_timer);
+    }
+  gst_object_unref (mcu->pipeline);
+  g_main_loop_unref (mcu->loop);
+  g_main_context_unref (mcu->ctx);
+  g_ptr_array_unref (mcu->live);
+  g_hash_table_unref (mcu->sources);
+  g_queue_clear_full (&mcu->out_queue, (GDestroyNotify) g_bytes_unref);
+  g_mutex_clear (&mcu->lock);
+  g_mutex_clear (&mcu->out_lock);
+  g_free (mcu);
+}
+
+gboolean
+cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate)
+{
+  g_return_val_if_fail (mcu != NULL, FALSE);
+  if (id == 0 || payload_type > 127 || clock_rate == 0)
+    return FALSE;
+  g_mutex_lock (&mcu->lock);
+  gboolean ok = !g_hash_table_contains (mcu->sources, GUINT_TO_POINTER (id))
+                && g_hash_table_size (mcu->sources) < CF_MCU_MAX_SOURCES;
+  Source *s = NULL;
+  if (ok)
+    {
+      s = g_new0 (Source, 1);
+      s->id = id;
+      s->pt = payload_type;
+      s->clock_rate = clock_rate;
+      s->order = mcu->next_order++;
+      s->mcu = mcu;
+      g_hash_table_insert (mcu->sources, GUINT_TO_POINTER (id), s);
+    }
+  g_mutex_unlock (&mcu->lock);
+  if (ok)
+    post (mcu, JOB_ADD, id, s);
+  return ok;
+}
+
+gboolean
+cf_mcu_remove_source (CfMcu *mcu, guint id)
+{
+  g_return_val_if_fail (mcu != NULL, FALSE);
+  g_mutex_lock (&mcu->lock);
+  Source *s = g_hash_table_lookup (mcu->sources, GUINT_TO_POINTER (id));
+  if (s != NULL)
+    g_hash_table_steal (mcu->sources, GUINT_TO_POINTER (id));
+  g_mutex_unlock (&mcu->lock);
+  if (s != NULL)
+    post (mcu, JOB_REMOVE, id, s);
+  return s != NULL;
+}
+
+gboolean
+cf_mcu_push_rtp (CfMcu *mcu, guint id, const guint8 *rtp, gsize len)
+{
+  if (rtp == NULL || len < 12 || len > MAX_RTP || (rtp[0] >> 6) != 2)
+    {
+      STAT_INC (dropped_invalid);
+      return FALSE;
+    }
+  gboolean full = FALSE, pushed = FALSE;
+  g_mutex_lock (&mcu->lock);
+  Source *s = g_hash_table_lookup (mcu->sources, GUINT_TO_POINTER (id));
+  if (s != NULL && s->appsrc != NULL)
+    {
+      GstAppSrc *src = GST_APP_SRC (s->appsrc);
+      if (gst_app_src_get_current_level_buffers (src) >= mcu->cfg.max_queue_packets)
+        full = TRUE;
+      else
+        pushed = gst_app_src_push_buffer (src, gst_buffer_new_memdup (rtp, len)) == GST_FLOW_OK;
+    }
+  g_mutex_unlock (&mcu->lock);
+  if (full)
+    {
+      STAT_INC (dropped_full);
+      return FALSE;
+    }
+  if (!pushed)
+    {
+      STAT_INC (dropped_unknown);
+      return FALSE;
+    }
+  STAT_INC (pushed);
+  __atomic_store_n (&mcu->last_push, g_get_monotonic_time (), __ATOMIC_RELAXED);
+  if (!g_atomic_int_get (&mcu->playing)
+      && g_atomic_int_compare_and_exchange (&mcu->wake_pending, 0, 1))
+    post (mcu, JOB_RESUME, 0, NULL);
+  return TRUE;
+}
+
+void
+cf_mcu_set_speaker (CfMcu *mcu, guint id)
+{
+  g_return_if_fail (mcu != NULL);
+  post (mcu, JOB_SPEAKER, id, NULL);
+}
+
+void
+cf_mcu_request_keyframe (CfMcu *mcu)
+{
+  g_return_if_fail (mcu != NULL);
+  STAT_INC (keyframes_requested);
+  post (mcu, JOB_KEYFRAME, 0, NULL);
+}
+
+guint
+cf_mcu_pull_packets (CfMcu *mcu, GPtrArray *into)
+{
+  guint n = 0;
+  g_mutex_lock (&mcu->out_lock);
+  GBytes *b;
+  while ((b = g_queue_pop_head (&mcu->out_queue)) != NULL)
+    {
+      g_ptr_array_add (into, b);
+      n++;
+    }
+  g_mutex_unlock (&mcu->out_lock);
+  return n;
+}
+
+gboolean
+cf_mcu_get_tile (CfMcu *mcu, guint id, guint *x, guint *y, guint *w, guint *h)
+{
+  g_mutex_lock (&mcu->lock);
+  Source *s = g_hash_table_lookup (mcu->sources, GUINT_TO_POINTER (id));
+  gboolean ok = s != NULL && s->w > 0;
+  if (ok)
+    *x = (guint) s->x, *y = (guint) s->y, *w = (guint) s->w, *h = (guint) s->h;
+  g_mutex_unlock (&mcu->lock);
+  return ok;
+}
+
+void
+cf_mcu_get_stats (CfMcu *mcu, CfMcuStats *st)
+{
+  guint64 *dst = (guint64 *) st;
+  const guint64 *src = (const guint64 *) &mcu->stats;
+  for (gsize i = 0; i < G_STRUCT_OFFSET (CfMcuStats, playing) / sizeof (guint64); i++)
+    dst[i] = __atomic_load_n (&src[i], __ATOMIC_RELAXED);
+  st->playing = g_atomic_int_get (&mcu->playing);
+}
+
+void
+cf_mcu_inject_source_error (CfMcu *mcu, guint id)
+{
+  post (mcu, JOB_FAIL, id, NULL);
+}

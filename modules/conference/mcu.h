@@ -1,0 +1,172 @@
+/* conference — the MCU: one composited picture of a room's video senders,
+ * encoded once and shared by every listener that cannot take an SFU
+ * stream per participant (issue 14, "The MCU for every client").
+ *
+ * Why it exists: an ordinary 1:1 client takes one video stream; the MCU
+ * decodes each visible participant's VP8 (RTP pushed from belfry's packet
+ * path), places them in one layout with the active speaker emphasised,
+ * and encodes that layout once (VP8, real-time settings) into RTP that the
+ * room forwards to each MCU listener under its own SSRC/sequence (the
+ * room's job: the output is one stream).  Not a parser of its own: RTP is
+ * checked for length and version only, the jitter buffer and the
+ * depayloader drop the rest, and the decoder ignores what it cannot decode.
+ *
+ * Pipeline (one GstPipeline per layout):
+ *   per source: appsrc (live, do-timestamp, bounded) → rtpjitterbuffer
+ *               (50 ms) → rtpvp8depay (wait for keyframe) → vp8dec
+ *               (errors ignored) → videoconvert → compositor sink pad
+ *   output:     compositor (black, live) → I420 WxH@fps → vp8enc (deadline
+ *               1, CBR, lag 0, error-resilient) → rtpvp8pay (15-bit
+ *               PictureID) → appsink → CfMcuOutput / cf_mcu_pull_packets
+ * The compositor scales each source to its tile (pad width/height), so a
+ * layout change is pad properties only, no renegotiation.
+ *
+ * Layout (documented in the README's conference section): with no speaker
+ * (or one not among the sources) a grid of ceil(sqrt(n)) columns in the
+ * order sources were added; with a speaker and n ≥ 2, "one big + strip":
+ * the speaker's tile is 3/4 of the output's width and height, centred at
+ * the top, the others in one row under it (at most 4 across at full
+ * strip height, smaller when more), in the order added.  cf_mcu_get_tile
+ * says where a source is.
+ *
+ * Codec: VP8 only.  H.264 (x264enc tune=zerolatency speed-preset=ultrafast)
+ * is the hook CfMcuCodec leaves: x264enc is not installed on the build
+ * machines (gstreamer1.0-plugins-ugly), so cf_mcu_new refuses it with
+ * CF_MCU_ERROR_CODEC today.
+ *
+ * Idle: the pipeline runs (PLAYING) only while some source pushed RTP in
+ * the last idle_timeout_ms; then it is PAUSED (no decode, no compose, no
+ * encode: nothing burns CPU) and the next push resumes it and forces a
+ * keyframe.
+ *
+ * Thread rule: the API is for one owner thread (the room's worker), except
+ * cf_mcu_push_rtp and cf_mcu_get_stats, which any thread may call: they
+ * never block (a short lock around a table lookup and appsrc's queue).
+ * Everything GStreamer does (building and tearing down source branches,
+ * state changes, the bus, keyframe requests) runs on GStreamer's streaming
+ * threads and on one control thread of the MCU's own (`bf-mcu`), never on
+ * the caller's; add/remove/speaker/keyframe only post a job there.  The
+ * callbacks (CfMcuOutput, CfMcuEvents) run on those threads: they must
+ * only queue (e.g. post to the room's worker).  cf_mcu_free blocks until
+ * the pipeline is stopped and no callback runs any more.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CF_MCU_ERROR (cf_mcu_error_quark ())
+GQuark cf_mcu_error_quark (void);
+
+typedef enum {
+  CF_MCU_ERROR_CODEC,      /* a codec this build cannot encode */
+  CF_MCU_ERROR_CONFIG,     /* a size, rate or bitrate out of range */
+  CF_MCU_ERROR_PIPELINE,   /* an element missing, or the pipeline would not start */
+} CfMcuError;
+
+typedef enum {
+  CF_MCU_CODEC_VP8,
+  CF_MCU_CODEC_H264,       /* the hook: refused until x264enc is installed */
+} CfMcuCodec;
+
+typedef struct {
+  CfMcuCodec codec;
+  guint width, height;     /* output picture, even, 64..1920 × 64..1080 */
+  guint fps;               /* 1..60 */
+  guint bitrate_kbps;      /* target, CBR, 50..8000 */
+  guint8 payload_type;     /* of the output RTP (the room's for its listeners) */
+  guint keyframe_max_frames; /* a keyframe at least every N frames (0: 10 s) */
+  guint jitter_latency_ms; /* per source (0: 50) */
+  guint max_queue_packets; /* per source appsrc queue (0: 256), full: dropped + counted */
+  guint idle_timeout_ms;   /* pause after this long without RTP (0: 1000) */
+  guint keyframe_min_interval_ms; /* forced keyframes at most this often (0: 300) */
+  guint max_out_queue;     /* packets held for cf_mcu_pull_packets (0: 1024; pull mode only) */
+} CfMcuConfig;
+
+/* 640×360 at 30 fps, 600 kb/s, payload type 96; the other fields 0 (defaults). */
+void cf_mcu_config_init (CfMcuConfig *cfg);
+
+typedef struct _CfMcu CfMcu;
+
+/* The encoded layout's RTP packets, in order, one call per encoded frame
+ * (the packets of one frame: the room sends them in one batch).  On a
+ * GStreamer streaming thread: take a ref of what you keep and return. */
+typedef void (*CfMcuOutput) (GBytes *const *packets, guint n_packets, gpointer user_data);
+
+typedef struct {
+  /* The source's decoder lost sync (loss or a broken frame): the room
+   * should ask that sender for a keyframe (PLI).  GStreamer thread. */
+  void (*source_keyframe) (guint source_id, gpointer user_data);
+  /* A source's branch failed and was removed (a g_warning names it); the
+   * layout goes on without it.  Control thread. */
+  void (*source_failed) (guint source_id, gpointer user_data);
+  /* The pipeline failed as a whole (the output branch): the MCU stops
+   * producing; the room should free it (never from inside this call) and
+   * may make a new one.  Control thread. */
+  void (*fatal) (const GError *error, gpointer user_data);
+} CfMcuEvents;
+
+/* @out may be NULL: then packets are held (bounded, oldest dropped and
+ * counted) until cf_mcu_pull_packets.  @events may be NULL.  The pipeline
+ * is built and started PAUSED; it plays once RTP arrives. */
+CfMcu *cf_mcu_new (const CfMcuConfig *cfg, CfMcuOutput out, const CfMcuEvents *events,
+                   gpointer user_data, GError **error);
+void cf_mcu_free (CfMcu *mcu);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfMcu, cf_mcu_free)
+
+/* A participant's VP8 stream, @id the room's own number for it (never a
+ * JID: it is what logs name).  FALSE if @id is taken or the layout holds
+ * CF_MCU_MAX_SOURCES.  Its tile appears when its first frame decodes. */
+#define CF_MCU_MAX_SOURCES 16
+gboolean cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate);
+/* FALSE if unknown.  Its tile goes at once; the others are laid out again. */
+gboolean cf_mcu_remove_source (CfMcu *mcu, guint id);
+
+/* One RTP packet of source @id (copied; the caller keeps @rtp).  Never
+ * blocks.  FALSE when dropped: unknown source, not RTP (shorter than 12
+ * bytes, version not 2, longer than 1500 bytes), or the source's queue
+ * full; each counted in the stats. */
+gboolean cf_mcu_push_rtp (CfMcu *mcu, guint id, const guint8 *rtp, gsize len);
+
+/* Emphasise @id (the audio mixer's loudest talker); 0 or an unknown id: no
+ * emphasis (the grid).  Unchanged: nothing happens. */
+void cf_mcu_set_speaker (CfMcu *mcu, guint id);
+
+/* A listener needs a keyframe (a PLI or FIR, a join).  Forced at most once
+ * per keyframe_min_interval_ms; a request inside the interval is held and
+ * forced when the interval ends (so none is lost, many become one). */
+void cf_mcu_request_keyframe (CfMcu *mcu);
+
+/* Pull mode (@out NULL): move the packets produced so far into @into
+ * (GBytes, owned by @into: make it with g_ptr_array_new_with_free_func
+ * (g_bytes_unref)).  Returns the number moved.  Any thread. */
+guint cf_mcu_pull_packets (CfMcu *mcu, GPtrArray *into);
+
+/* Where source @id's tile is in the current layout (what the compositor
+ * was last told).  FALSE if unknown. */
+gboolean cf_mcu_get_tile (CfMcu *mcu, guint id, guint *x, guint *y, guint *w, guint *h);
+
+typedef struct {
+  guint64 pushed;            /* packets accepted into a source queue */
+  guint64 dropped_invalid;   /* not RTP by length or version */
+  guint64 dropped_unknown;   /* no such source (or not started yet) */
+  guint64 dropped_full;      /* the source's queue was full */
+  guint64 packets_out;       /* RTP packets of the layout produced */
+  guint64 frames_out;        /* encoded frames */
+  guint64 out_dropped;       /* pull mode: oldest dropped, the caller did not pull */
+  guint64 keyframes_requested;
+  guint64 keyframes_forced;  /* force-key-unit events sent to the encoder */
+  guint64 sources_failed;
+  guint64 resumes;           /* PAUSED → PLAYING on RTP */
+  guint64 pauses;            /* PLAYING → PAUSED when idle */
+  gboolean playing;
+} CfMcuStats;
+
+void cf_mcu_get_stats (CfMcu *mcu, CfMcuStats *stats);
+
+/* For tests: make source @id's branch fail as a real element error would
+ * (an error message posted by its decoder onto the bus). */
+void cf_mcu_inject_source_error (CfMcu *mcu, guint id);
+
+G_END_DECLS

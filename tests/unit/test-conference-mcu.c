@@ -1,0 +1,715 @@
+/* Unit tests of the MCU (modules/conference/mcu.c) on real GStreamer.
+ *
+ * Each sender is a GStreamer pipeline of the test's own (a solid colour
+ * from videotestsrc → vp8enc → rtpvp8pay → appsink) whose RTP packets are
+ * pushed into the MCU as the room would; the MCU's output RTP is decoded
+ * by another pipeline of the test (appsrc → rtpvp8depay → vp8dec → RGB
+ * appsink) and the colours read at the tiles' centres.  Timing margins are
+ * generous (a shared 2-core machine): each wait is bounded, ≤ 8 s.
+ */
+#include <string.h>
+#include <sys/resource.h>
+
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+
+#include "mcu.h"
+
+#define W 640
+#define H 360
+#define WAIT_US (8 * G_USEC_PER_SEC)
+
+typedef struct { guint8 r, g, b; } Rgb;
+
+static const Rgb RED = { 255, 0, 0 }, GREEN = { 0, 255, 0 }, BLUE = { 0, 0, 255 },
+                 YELLOW = { 255, 255, 0 }, BLACK = { 0, 0, 0 };
+
+static guint32
+argb (Rgb c)
+{
+  return 0xff000000u | (guint32) c.r << 16 | (guint32) c.g << 8 | c.b;
+}
+
+/* ---- a sender ------------------------------------------------------ */
+
+typedef struct {
+  GstElement *pipe;
+  CfMcu *mcu;
+  guint id;
+  gint stopped;
+} Sender;
+
+static GstFlowReturn
+sender_sample (GstAppSink *sink, gpointer data)
+{
+  Sender *s = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  if (sample == NULL)
+    return GST_FLOW_OK;
+  GstMapInfo map;
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  if (!g_atomic_int_get (&s->stopped) && gst_buffer_map (buf, &map, GST_MAP_READ))
+    {
+      cf_mcu_push_rtp (s->mcu, s->id, map.data, map.size);
+      gst_buffer_unmap (buf, &map);
+    }
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+static Sender *
+sender_new (CfMcu *mcu, guint id, Rgb colour)
+{
+  Sender *s = g_new0 (Sender, 1);
+  s->mcu = mcu;
+  s->id = id;
+  g_autofree char *desc = g_strdup_printf (
+      "videotestsrc is-live=true pattern=solid-color foreground-color=0x%08x "
+      "! video/x-raw,width=320,height=180,framerate=15/1 "
+      "! vp8enc deadline=1 cpu-used=16 keyframe-max-dist=15 target-bitrate=200000 "
+      "! rtpvp8pay pt=100 mtu=1200 picture-id-mode=15-bit ! appsink name=out sync=false",
+      argb (colour));
+  g_autoptr (GError) error = NULL;
+  s->pipe = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (s->pipe), "out");
+  GstAppSinkCallbacks cbs = { .new_sample = sender_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cbs, s, NULL);
+  gst_object_unref (sink);
+  g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
+  g_assert_cmpint (gst_element_set_state (s->pipe, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  return s;
+}
+
+static void
+sender_stop (Sender *s)
+{
+  g_atomic_int_set (&s->stopped, 1);
+  gst_element_set_state (s->pipe, GST_STATE_NULL);
+}
+
+static void
+sender_free (Sender *s)
+{
+  sender_stop (s);
+  gst_object_unref (s->pipe);
+  g_free (s);
+}
+
+/* ---- the receiver of the MCU's output ------------------------------ */
+
+typedef struct {
+  GstElement *pipe;
+  GstElement *src, *sink;
+  gint64 last_keyframe;      /* monotonic µs of the last keyframe's first packet */
+  gint packets;
+  GMutex lock;
+} Receiver;
+
+/* RFC 7741 §4.2 (from memory: not in the specs folder): the payload
+ * descriptor, then on a partition start with PID 0 the VP8 payload header,
+ * whose first bit (P, inverse keyframe) is 0 on a keyframe. */
+static gboolean
+is_keyframe_start (const guint8 *p, gsize len)
+{
+  if (len < 13)
+    return FALSE;
+  gsize off = 12 + 4 * (p[0] & 0x0f);
+  if (p[0] & 0x10)
+    {
+      if (len < off + 4)
+        return FALSE;
+      off += 4 + 4 * (gsize) (p[off + 2] << 8 | p[off + 3]);
+    }
+  if (len <= off)
+    return FALSE;
+  guint8 d = p[off++];
+  if (!(d & 0x10) || (d & 0x07) != 0)
+    return FALSE;
+  if (d & 0x80)
+    {
+      if (len <= off)
+        return FALSE;
+      guint8 x = p[off++];
+      if (x & 0x80)
+        {
+          if (len <= off)
+            return FALSE;
+          off += (p[off] & 0x80) ? 2 : 1;
+        }
+      if (x & 0x40)
+        off++;
+      if (x & 0x30)
+        off++;
+    }
+  return len > off && (p[off] & 0x01) == 0;
+}
+
+static void
+receiver_out (GBytes *const *packets, guint n, gpointer user_data)
+{
+  Receiver *r = user_data;
+  for (guint i = 0; i < n; i++)
+    {
+      gsize len;
+      const guint8 *p = g_bytes_get_data (packets[i], &len);
+      if (is_keyframe_start (p, len))
+        {
+          g_mutex_lock (&r->lock);
+          r->last_keyframe = g_get_monotonic_time ();
+          g_mutex_unlock (&r->lock);
+        }
+      g_atomic_int_inc (&r->packets);
+      gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
+    }
+}
+
+static Receiver *
+receiver_new (void)
+{
+  Receiver *r = g_new0 (Receiver, 1);
+  g_mutex_init (&r->lock);
+  g_autoptr (GError) error = NULL;
+  r->pipe = gst_parse_launch (
+      "appsrc name=in is-live=true format=time do-timestamp=true "
+      "caps=application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96 "
+      "! rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=RGB "
+      "! appsink name=frames sync=false max-buffers=2 drop=true", &error);
+  g_assert_no_error (error);
+  r->src = gst_bin_get_by_name (GST_BIN (r->pipe), "in");
+  r->sink = gst_bin_get_by_name (GST_BIN (r->pipe), "frames");
+  gst_element_set_state (r->pipe, GST_STATE_PLAYING);
+  return r;
+}
+
+static void
+receiver_free (Receiver *r)
+{
+  gst_element_set_state (r->pipe, GST_STATE_NULL);
+  gst_object_unref (r->src);
+  gst_object_unref (r->sink);
+  gst_object_unref (r->pipe);
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+typedef struct {
+  gint x, y;
+  Rgb want;
+} Probe;
+
+static gboolean
+near (Rgb a, Rgb b)
+{
+  return ABS ((gint) a.r - b.r) < 60 && ABS ((gint) a.g - b.g) < 60 && ABS ((gint) a.b - b.b) < 60;
+}
+
+/* The mean of a 5×5 square at (x, y) of an RGB frame. */
+static Rgb
+pixel (const guint8 *data, gint stride, gint x, gint y)
+{
+  guint sr = 0, sg = 0, sb = 0;
+  for (gint dy = -2; dy <= 2; dy++)
+    for (gint dx = -2; dx <= 2; dx++)
+      {
+        const guint8 *p = data + (y + dy) * stride + (x + dx) * 3;
+        sr += p[0], sg += p[1], sb += p[2];
+      }
+  return (Rgb) { (guint8) (sr / 25), (guint8) (sg / 25), (guint8) (sb / 25) };
+}
+
+/* Waits until one decoded frame shows every probe's colour. */
+static gboolean
+wait_colours (Receiver *r, const Probe *probes, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  Rgb last[8] = { 0 };
+  while (g_get_monotonic_time () < deadline)
+    {
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 200 * GST_MSECOND);
+      if (sample == NULL)
+        continue;
+      GstCaps *caps = gst_sample_get_caps (sample);
+      GstStructure *st = gst_caps_get_structure (caps, 0);
+      gint w = 0, h = 0;
+      gst_structure_get_int (st, "width", &w);
+      gst_structure_get_int (st, "height", &h);
+      g_assert_cmpint (w, ==, W);
+      g_assert_cmpint (h, ==, H);
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      gboolean all = gst_buffer_map (buf, &map, GST_MAP_READ);
+      gint stride = GST_ROUND_UP_4 (W * 3);
+      for (guint i = 0; all && i < n; i++)
+        {
+          last[i] = pixel (map.data, stride, probes[i].x, probes[i].y);
+          all = near (last[i], probes[i].want);
+        }
+      if (map.data != NULL)
+        gst_buffer_unmap (buf, &map);
+      gst_sample_unref (sample);
+      if (all)
+        return TRUE;
+    }
+  for (guint i = 0; i < n; i++)
+    g_test_message ("probe (%d,%d) wants %u,%u,%u, last read %u,%u,%u", probes[i].x, probes[i].y,
+                    probes[i].want.r, probes[i].want.g, probes[i].want.b, last[i].r, last[i].g, last[i].b);
+  return FALSE;
+}
+
+static CfMcu *
+mcu_new (CfMcuConfig *cfg, Receiver *r, const CfMcuEvents *events, gpointer ud)
+{
+  g_autoptr (GError) error = NULL;
+  CfMcu *mcu = cf_mcu_new (cfg, r != NULL ? receiver_out : NULL, events, r != NULL ? (gpointer) r : ud, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (mcu);
+  return mcu;
+}
+
+static void
+assert_tile (CfMcu *mcu, guint id, guint x, guint y, guint w, guint h)
+{
+  guint tx = 0, ty = 0, tw = 0, th = 0;
+  g_assert_true (cf_mcu_get_tile (mcu, id, &tx, &ty, &tw, &th));
+  g_assert_cmpuint (tx, ==, x);
+  g_assert_cmpuint (ty, ==, y);
+  g_assert_cmpuint (tw, ==, w);
+  g_assert_cmpuint (th, ==, h);
+}
+
+/* ---- tests --------------------------------------------------------- */
+
+/* Two senders: a grid of two columns, each colour in its half. */
+static void
+test_two_sources (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *a = sender_new (mcu, 1, RED), *b = sender_new (mcu, 2, GREEN);
+  Probe probes[] = { { 160, 180, RED }, { 480, 180, GREEN } };
+  g_assert_true (wait_colours (r, probes, G_N_ELEMENTS (probes)));
+  assert_tile (mcu, 1, 0, 0, 320, 360);
+  assert_tile (mcu, 2, 320, 0, 320, 360);
+  CfMcuStats st;
+  cf_mcu_get_stats (mcu, &st);
+  g_assert_true (st.playing);
+  g_assert_cmpuint (st.frames_out, >, 0);
+  g_assert_cmpuint (st.dropped_invalid, ==, 0);
+  sender_free (a);
+  sender_free (b);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* Four senders: a 2×2 grid; a speaker gets the big tile (3/4, top centre)
+ * and the others the strip under it; another speaker moves the emphasis;
+ * no speaker is the grid again. */
+static void
+test_four_sources_speaker (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *s[4] = {
+    sender_new (mcu, 1, RED), sender_new (mcu, 2, GREEN),
+    sender_new (mcu, 3, BLUE), sender_new (mcu, 4, YELLOW),
+  };
+  Probe grid[] = { { 160, 90, RED }, { 480, 90, GREEN }, { 160, 270, BLUE }, { 480, 270, YELLOW } };
+  g_assert_true (wait_colours (r, grid, 4));
+  assert_tile (mcu, 4, 320, 180, 320, 180);
+
+  cf_mcu_set_speaker (mcu, 3);
+  Probe blue_big[] = { { 320, 135, BLUE }, { 40, 135, BLACK }, { 600, 135, BLACK },
+                       { 160, 315, RED }, { 320, 315, GREEN }, { 480, 315, YELLOW } };
+  g_assert_true (wait_colours (r, blue_big, G_N_ELEMENTS (blue_big)));
+  assert_tile (mcu, 3, 80, 0, 480, 270);
+  assert_tile (mcu, 1, 80, 270, 160, 90);
+  assert_tile (mcu, 2, 240, 270, 160, 90);
+  assert_tile (mcu, 4, 400, 270, 160, 90);
+
+  cf_mcu_set_speaker (mcu, 1);
+  Probe red_big[] = { { 320, 135, RED }, { 160, 315, GREEN }, { 320, 315, BLUE }, { 480, 315, YELLOW } };
+  g_assert_true (wait_colours (r, red_big, G_N_ELEMENTS (red_big)));
+
+  cf_mcu_set_speaker (mcu, 0);
+  g_assert_true (wait_colours (r, grid, 4));
+  for (guint i = 0; i < 4; i++)
+    sender_free (s[i]);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* Removing a source takes its tile away; the one left fills the picture. */
+static void
+test_remove_source (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *a = sender_new (mcu, 1, RED), *b = sender_new (mcu, 2, BLUE);
+  Probe two[] = { { 160, 180, RED }, { 480, 180, BLUE } };
+  g_assert_true (wait_colours (r, two, 2));
+  g_assert_true (cf_mcu_remove_source (mcu, 2));
+  g_assert_false (cf_mcu_remove_source (mcu, 2));
+  Probe one[] = { { 160, 180, RED }, { 480, 180, RED }, { 320, 20, RED } };
+  g_assert_true (wait_colours (r, one, 3));
+  assert_tile (mcu, 1, 0, 0, 640, 360);
+  guint x, y, w, h;
+  g_assert_false (cf_mcu_get_tile (mcu, 2, &x, &y, &w, &h));
+  /* b still sends: its packets are counted, not composed. */
+  CfMcuStats before, after;
+  cf_mcu_get_stats (mcu, &before);
+  g_usleep (300 * 1000);
+  cf_mcu_get_stats (mcu, &after);
+  g_assert_cmpuint (after.dropped_unknown, >, before.dropped_unknown);
+  sender_free (a);
+  sender_free (b);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* A keyframe request produces a keyframe within 500 ms; requests inside
+ * the minimum interval become one more, forced when the interval ends. */
+static void
+test_keyframe (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  cfg.keyframe_max_frames = 3000;    /* no periodic keyframe in the test's time */
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *a = sender_new (mcu, 1, GREEN);
+  Probe probes[] = { { 320, 180, GREEN } };
+  g_assert_true (wait_colours (r, probes, 1));
+  g_usleep (G_USEC_PER_SEC);          /* past the keyframes of the start */
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_mutex_lock (&r->lock);
+      gint64 before = r->last_keyframe;
+      g_mutex_unlock (&r->lock);
+      g_assert_cmpint (g_get_monotonic_time () - before, >, 400 * 1000);
+      gint64 asked = g_get_monotonic_time ();
+      cf_mcu_request_keyframe (mcu);
+      gint64 got = 0;
+      while (g_get_monotonic_time () - asked < 2 * G_USEC_PER_SEC)
+        {
+          g_mutex_lock (&r->lock);
+          if (r->last_keyframe > asked)
+            got = r->last_keyframe;
+          g_mutex_unlock (&r->lock);
+          if (got != 0)
+            break;
+          g_usleep (5 * 1000);
+        }
+      g_assert_cmpint (got, !=, 0);
+      g_test_message ("keyframe %" G_GINT64_FORMAT " ms after the request", (got - asked) / 1000);
+      g_assert_cmpint (got - asked, <, 500 * 1000);
+      g_usleep (600 * 1000);
+    }
+
+  CfMcuStats st0, st1;
+  cf_mcu_get_stats (mcu, &st0);
+  cf_mcu_request_keyframe (mcu);
+  cf_mcu_request_keyframe (mcu);
+  cf_mcu_request_keyframe (mcu);
+  g_usleep (100 * 1000);
+  cf_mcu_get_stats (mcu, &st1);
+  g_assert_cmpuint (st1.keyframes_requested - st0.keyframes_requested, ==, 3);
+  g_assert_cmpuint (st1.keyframes_forced - st0.keyframes_forced, ==, 1);
+  g_usleep (700 * 1000);              /* the interval (300 ms) ended: the held one */
+  cf_mcu_get_stats (mcu, &st1);
+  g_assert_cmpuint (st1.keyframes_forced - st0.keyframes_forced, ==, 2);
+  sender_free (a);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* Garbage pushed: counted and dropped; valid-looking garbage on a real
+ * source goes to the jitter buffer and depayloader, which drop it; the
+ * picture stays.  A flood is bounded by the source's queue. */
+static void
+test_garbage (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  cfg.max_queue_packets = 4;
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *a = sender_new (mcu, 1, BLUE);
+  Probe probes[] = { { 320, 180, BLUE } };
+  g_assert_true (wait_colours (r, probes, 1));
+
+  CfMcuStats st0, st1;
+  cf_mcu_get_stats (mcu, &st0);
+  guint8 pkt[1600];
+  g_assert_false (cf_mcu_push_rtp (mcu, 1, NULL, 0));
+  g_assert_false (cf_mcu_push_rtp (mcu, 1, pkt, 0));
+  memset (pkt, 0, sizeof pkt);
+  g_assert_false (cf_mcu_push_rtp (mcu, 1, pkt, 11));   /* short */
+  g_assert_false (cf_mcu_push_rtp (mcu, 1, pkt, 100));  /* version 0 */
+  pkt[0] = 0x80;
+  g_assert_false (cf_mcu_push_rtp (mcu, 1, pkt, 1501)); /* too long */
+  g_assert_false (cf_mcu_push_rtp (mcu, 99, pkt, 100)); /* unknown source */
+  cf_mcu_get_stats (mcu, &st1);
+  g_assert_cmpuint (st1.dropped_invalid - st0.dropped_invalid, ==, 5);
+  g_assert_cmpuint (st1.dropped_unknown - st0.dropped_unknown, ==, 1);
+
+  /* 20000 RTP v2 packets of random bytes (any flags, sequence, timestamp,
+   * CSRC count, extension, payload) on the live source, as fast as the
+   * test can push: each is accepted or dropped as the queue is full. */
+  GRand *rand = g_rand_new_with_seed (1414);
+  guint total = 20000;
+  cf_mcu_get_stats (mcu, &st0);
+  for (guint i = 0; i < total; i++)
+    {
+      gsize len = 12 + g_rand_int_range (rand, 0, 1300);
+      for (gsize j = 0; j < len; j++)
+        pkt[j] = (guint8) g_rand_int (rand);
+      pkt[0] = (pkt[0] & 0x3f) | 0x80;
+      pkt[1] = (pkt[1] & 0x80) | 100;  /* the source's payload type */
+      cf_mcu_push_rtp (mcu, 1, pkt, len);
+    }
+  g_rand_free (rand);
+  cf_mcu_get_stats (mcu, &st1);
+  guint64 accepted = st1.pushed - st0.pushed, full = st1.dropped_full - st0.dropped_full;
+  g_test_message ("garbage: %" G_GUINT64_FORMAT " accepted, %" G_GUINT64_FORMAT " dropped (queue full)",
+                  accepted, full);
+  g_assert_cmpuint (full, >, 0);
+  /* The sender pushes too, in between: at least the garbage is counted. */
+  g_assert_cmpuint (accepted + full, >=, total);
+  /* The picture comes back (the sender's next keyframe, ≤ 1 s). */
+  g_assert_true (wait_colours (r, probes, 1));
+  sender_free (a);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+static gint64
+cpu_us (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (gint64) ru.ru_utime.tv_sec * G_USEC_PER_SEC + ru.ru_utime.tv_usec
+         + (gint64) ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
+}
+
+/* No source: no frame.  Senders gone quiet: the pipeline pauses after
+ * idle_timeout, produces nothing and uses (almost) no CPU; the next RTP
+ * resumes it.  Pull mode (no output callback) holds the packets. */
+static void
+test_idle (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  cfg.idle_timeout_ms = 400;
+  CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
+  g_usleep (G_USEC_PER_SEC);
+  CfMcuStats st;
+  cf_mcu_get_stats (mcu, &st);
+  g_assert_false (st.playing);
+  g_assert_cmpuint (st.frames_out, ==, 0);
+
+  Sender *a = sender_new (mcu, 1, RED);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (got->len < 50 && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      cf_mcu_pull_packets (mcu, got);
+    }
+  g_assert_cmpuint (got->len, >=, 50);
+  cf_mcu_get_stats (mcu, &st);
+  g_assert_true (st.playing);
+  g_assert_cmpuint (st.resumes, >=, 1);
+
+  sender_stop (a);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  do
+    {
+      g_usleep (100 * 1000);
+      cf_mcu_get_stats (mcu, &st);
+    }
+  while (st.playing && g_get_monotonic_time () < deadline);
+  g_assert_false (st.playing);
+  g_assert_cmpuint (st.pauses, >=, 1);
+  g_usleep (300 * 1000);              /* frames on their way out */
+  CfMcuStats idle0, idle1;
+  cf_mcu_get_stats (mcu, &idle0);
+  gint64 cpu0 = cpu_us (), t0 = g_get_monotonic_time ();
+  g_usleep (G_USEC_PER_SEC);
+  gint64 cpu = cpu_us () - cpu0, wall = g_get_monotonic_time () - t0;
+  cf_mcu_get_stats (mcu, &idle1);
+  g_test_message ("paused: %" G_GINT64_FORMAT " µs CPU in %" G_GINT64_FORMAT " µs", cpu, wall);
+  g_assert_cmpuint (idle1.frames_out, ==, idle0.frames_out);
+  g_assert_cmpint (cpu, <, wall / 20);  /* < 5 % of a core (encoding 30 fps is far more) */
+
+  /* RTP again: it plays again. */
+  g_atomic_int_set (&a->stopped, 0);
+  gst_element_set_state (a->pipe, GST_STATE_PLAYING);
+  guint before = got->len;
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (got->len < before + 20 && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      cf_mcu_pull_packets (mcu, got);
+    }
+  g_assert_cmpuint (got->len, >=, before + 20);
+  cf_mcu_get_stats (mcu, &st);
+  g_assert_cmpuint (st.resumes, >=, 2);
+  sender_free (a);
+  cf_mcu_free (mcu);
+}
+
+typedef struct {
+  guint failed_id;
+  gint failures;
+  gint fatal;
+} Events;
+
+static void
+on_source_failed (guint id, gpointer ud)
+{
+  Events *e = ud;
+  e->failed_id = id;
+  g_atomic_int_inc (&e->failures);
+}
+
+static void
+on_fatal (const GError *error, gpointer ud)
+{
+  (void) error;
+  g_atomic_int_inc (&((Events *) ud)->fatal);
+}
+
+/* A source's branch failing removes that source (a warning naming its id)
+ * and keeps the layout: the other source fills the picture. */
+static void
+test_source_error (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Receiver *r = receiver_new ();
+  Events ev = { 0 };
+  CfMcuEvents events = { .source_failed = on_source_failed, .fatal = on_fatal };
+  g_autoptr (GError) error = NULL;
+  g_test_expect_message ("belfry-conference", G_LOG_LEVEL_WARNING, "mcu: source 2 failed*removed from the layout");
+  CfMcu *mcu = cf_mcu_new (&cfg, NULL, &events, &ev, &error);
+  g_assert_no_error (error);
+  Sender *a = sender_new (mcu, 1, RED), *b = sender_new (mcu, 2, GREEN);
+  /* Pull mode here (the events' user data is the test's): the test feeds
+   * the receiver from the pulled packets. */
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  guint x, y, w, h;
+  while (!(cf_mcu_get_tile (mcu, 2, &x, &y, &w, &h) && w == 320)
+         && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  assert_tile (mcu, 2, 320, 0, 320, 360);
+  cf_mcu_inject_source_error (mcu, 2);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (g_atomic_int_get (&ev.failures) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&ev.failures), ==, 1);
+  g_assert_cmpuint (ev.failed_id, ==, 2);
+  g_assert_false (cf_mcu_get_tile (mcu, 2, &x, &y, &w, &h));
+  assert_tile (mcu, 1, 0, 0, 640, 360);
+  g_assert_false (cf_mcu_remove_source (mcu, 2));
+  g_test_assert_expected_messages ();
+
+  /* The layout goes on: source 1 fills the picture. */
+  deadline = g_get_monotonic_time () + WAIT_US;
+  gboolean red = FALSE;
+  while (!red && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      g_ptr_array_set_size (got, 0);
+      cf_mcu_pull_packets (mcu, got);
+      for (guint i = 0; i < got->len; i++)
+        {
+          gsize len;
+          const guint8 *p = g_bytes_get_data (got->pdata[i], &len);
+          gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
+        }
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 0);
+      if (sample == NULL)
+        continue;
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      if (gst_buffer_map (buf, &map, GST_MAP_READ))
+        {
+          gint stride = GST_ROUND_UP_4 (W * 3);
+          red = near (pixel (map.data, stride, 160, 180), RED)
+                && near (pixel (map.data, stride, 480, 180), RED);
+          gst_buffer_unmap (buf, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  g_assert_true (red);
+  g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 0);
+  CfMcuStats st;
+  cf_mcu_get_stats (mcu, &st);
+  g_assert_cmpuint (st.sources_failed, ==, 1);
+  sender_free (a);
+  sender_free (b);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* What the configuration refuses: H.264 (no x264enc here), bad sizes. */
+static void
+test_config (void)
+{
+  CfMcuConfig cfg;
+  g_autoptr (GError) error = NULL;
+  cf_mcu_config_init (&cfg);
+  cfg.codec = CF_MCU_CODEC_H264;
+  g_assert_null (cf_mcu_new (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC);
+  g_clear_error (&error);
+  cf_mcu_config_init (&cfg);
+  cfg.width = 641;
+  g_assert_null (cf_mcu_new (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CONFIG);
+  g_clear_error (&error);
+  cf_mcu_config_init (&cfg);
+  cfg.fps = 0;
+  g_assert_null (cf_mcu_new (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CONFIG);
+  g_clear_error (&error);
+
+  /* Ids: 0 is "no speaker", a taken id is refused, at most 16. */
+  cf_mcu_config_init (&cfg);
+  CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
+  g_assert_false (cf_mcu_add_source (mcu, 0, 100, 90000));
+  g_assert_true (cf_mcu_add_source (mcu, 1, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 1, 100, 90000));
+  for (guint id = 2; id <= CF_MCU_MAX_SOURCES; id++)
+    g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 99, 100, 90000));
+  g_assert_true (cf_mcu_remove_source (mcu, 5));
+  g_assert_true (cf_mcu_add_source (mcu, 99, 100, 90000));
+  cf_mcu_free (mcu);   /* with 16 sources still in it */
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/conference-mcu/config", test_config);
+  g_test_add_func ("/conference-mcu/two-sources", test_two_sources);
+  g_test_add_func ("/conference-mcu/four-sources-speaker", test_four_sources_speaker);
+  g_test_add_func ("/conference-mcu/remove-source", test_remove_source);
+  g_test_add_func ("/conference-mcu/keyframe", test_keyframe);
+  g_test_add_func ("/conference-mcu/garbage", test_garbage);
+  g_test_add_func ("/conference-mcu/idle", test_idle);
+  g_test_add_func ("/conference-mcu/source-error", test_source_error);
+  return g_test_run ();
+}
