@@ -16,7 +16,7 @@
  * (then SRTP, which bench-srtp measures).  The output callback does that
  * for L listeners and times it.
  *
- * Usage: bench-conference-mcu [--seconds S] [--warmup S] [--rounds N]
+ * Usage: bench-conference-mcu [--seconds S] [--warmup S] [--rounds N] [--threads]
  * Prints a markdown table.  Run it alone (2 shared cores).
  */
 #include <stdio.h>
@@ -209,6 +209,62 @@ cpu_us (void)
          + (gint64) ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
 }
 
+
+/* --threads: CPU ticks per thread, by name with its digits taken out
+ * (GStreamer names a streaming thread after its pad: "rtpjitterbuffer3:src"). */
+static gboolean show_threads;
+
+static GHashTable *
+thread_ticks (void)
+{
+  GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+      g_autofree char *stat = NULL;
+      if (!g_file_get_contents (path, &stat, NULL, NULL))
+        continue;
+      char *open = strchr (stat, '('), *close = strrchr (stat, ')');
+      if (open == NULL || close == NULL)
+        continue;
+      GString *name = g_string_new (NULL);
+      for (char *c = open + 1; c < close; c++)
+        if (!g_ascii_isdigit (*c))
+          g_string_append_c (name, *c);
+      g_auto (GStrv) f = g_strsplit (close + 2, " ", 16);
+      if (g_strv_length (f) < 14)
+        {
+          g_string_free (name, TRUE);
+          continue;
+        }
+      guint64 ticks = g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
+      char *key = g_string_free (name, FALSE);
+      guint64 old = GPOINTER_TO_SIZE (g_hash_table_lookup (t, key));
+      g_hash_table_replace (t, key, GSIZE_TO_POINTER (old + ticks));
+    }
+  if (dir != NULL)
+    g_dir_close (dir);
+  return t;
+}
+
+static void
+print_thread_delta (const char *what, GHashTable *before, GHashTable *after)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  g_printerr ("%s threads (CPU ticks of 10 ms):", what);
+  g_hash_table_iter_init (&it, after);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    {
+      guint64 d = GPOINTER_TO_SIZE (v) - GPOINTER_TO_SIZE (g_hash_table_lookup (before, k));
+      if (d > 0)
+        g_printerr (" %s=%" G_GUINT64_FORMAT, (char *) k, d);
+    }
+  g_printerr ("\n");
+}
+
 typedef struct {
   double cpu_ms_per_s;             /* CPU-ms per second of wall time */
   double fps;                      /* output frames per second */
@@ -220,6 +276,7 @@ typedef struct {
 static void
 run_window (Feeder *f, double warmup, double seconds, gint *frames, double *cpu_ms_s, double *fps)
 {
+  g_autoptr (GHashTable) threads0 = NULL;
   f->start = g_get_monotonic_time ();
   gint64 measure_at = f->start + (gint64) (warmup * G_USEC_PER_SEC);
   gint64 end = measure_at + (gint64) (seconds * G_USEC_PER_SEC);
@@ -235,6 +292,8 @@ run_window (Feeder *f, double warmup, double seconds, gint *frames, double *cpu_
           cpu0 = cpu_us ();
           t0 = now;
           frames0 = g_atomic_int_get (frames);
+          if (show_threads)
+            threads0 = thread_ticks ();
         }
       if (now >= end)
         break;
@@ -242,6 +301,11 @@ run_window (Feeder *f, double warmup, double seconds, gint *frames, double *cpu_
       g_usleep (2000);
     }
   gint64 wall = g_get_monotonic_time () - t0;
+  if (show_threads && threads0 != NULL)
+    {
+      g_autoptr (GHashTable) threads1 = thread_ticks ();
+      print_thread_delta (f->mcu != NULL ? "belfry" : "bare", threads0, threads1);
+    }
   *cpu_ms_s = (double) (cpu_us () - cpu0) / 1000.0 / ((double) wall / G_USEC_PER_SEC);
   *fps = (double) (g_atomic_int_get (frames) - frames0) / ((double) wall / G_USEC_PER_SEC);
 }
@@ -375,6 +439,7 @@ main (int argc, char **argv)
     { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "measured window per row (5)", "S" },
     { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &warmup, "warm-up before each window (2)", "S" },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "rounds of every row (1)", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_NONE, &show_threads, "CPU per thread name of each window (stderr)", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- MCU CPU per layout vs a bare pipeline");
