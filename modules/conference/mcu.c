@@ -24,6 +24,8 @@ G_DEFINE_QUARK (cf-mcu-error-quark, cf_mcu_error)
 
 #define MAX_RTP 1500
 
+static const char gone_branch = 0;   /* the mark of a branch taken out */
+
 #define STAT_INC(field) __atomic_fetch_add (&mcu->stats.field, 1, __ATOMIC_RELAXED)
 #define STAT_ADD(field, n) __atomic_fetch_add (&mcu->stats.field, (n), __ATOMIC_RELAXED)
 
@@ -37,6 +39,7 @@ typedef struct {
   gint x, y, w, h;           /* the tile last given to the compositor */
   /* Control thread only: */
   GstElement *bin;
+  GstElement *elements[5];   /* the branch's, marked for the bus (source_of) */
   GstPad *comp_pad;
   CfMcu *mcu;
 } Source;
@@ -293,6 +296,14 @@ build_source (CfMcu *mcu, Source *s, GError **error)
   GstPad *src_pad = gst_element_get_static_pad (src, "src");
   gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, s, NULL);
   gst_object_unref (src_pad);
+  /* Each element is marked, not only the bin: an error message keeps its
+   * element alive after the bin is gone (see source_of). */
+  GstElement *branch[] = { src, jb, depay, dec, conv };
+  for (guint i = 0; i < G_N_ELEMENTS (branch); i++)
+    {
+      s->elements[i] = branch[i];
+      g_object_set_data (G_OBJECT (branch[i]), "cf-mcu-source", s);
+    }
   g_object_set_data (G_OBJECT (bin), "cf-mcu-source", s);
 
   gst_bin_add (GST_BIN (mcu->pipeline), bin);
@@ -335,6 +346,10 @@ teardown_source (CfMcu *mcu, Source *s)
       g_clear_object (&s->comp_pad);
       gst_element_set_locked_state (s->bin, TRUE);
       gst_element_set_state (s->bin, GST_STATE_NULL);
+      /* Messages its elements posted on the way out name a gone branch. */
+      for (guint i = 0; i < G_N_ELEMENTS (s->elements); i++)
+        g_object_set_data (G_OBJECT (s->elements[i]), "cf-mcu-source", (gpointer) &gone_branch);
+      g_object_set_data (G_OBJECT (s->bin), "cf-mcu-source", (gpointer) &gone_branch);
       gst_bin_remove (GST_BIN (mcu->pipeline), s->bin);
       s->bin = NULL;
       relayout (mcu);
@@ -409,40 +424,40 @@ run_job (gpointer data)
       break;
     case JOB_FAIL:
       {
-        Source *s = NULL;
-        for (guint i = 0; i < mcu->live->len; i++)
+        GstElement *where = job->id == 0 ? mcu->enc : NULL;
+        for (guint i = 0; where == NULL && i < mcu->live->len; i++)
           if (((Source *) mcu->live->pdata[i])->id == job->id)
-            s = mcu->live->pdata[i];
-        if (s != NULL)
-          GST_ELEMENT_ERROR (s->bin, STREAM, DECODE, ("injected by a test"), (NULL));
+            where = ((Source *) mcu->live->pdata[i])->elements[3];   /* its decoder */
+        if (where != NULL)
+          GST_ELEMENT_ERROR (where, STREAM, DECODE, ("injected by a test"), (NULL));
         break;
       }
     }
   return G_SOURCE_REMOVE;
 }
 
-/* The bus (control thread). */
+/* The bus (control thread).  An element of a source's branch is marked
+ * with its Source (or gone_branch once taken out: its late errors are
+ * ignored); the output branch's elements with output_branch: an error
+ * there is fatal. */
 static Source *
-source_of (CfMcu *mcu, GstObject *obj)
+source_of (CfMcu *mcu, GstObject *obj, gboolean *gone)
 {
+  *gone = FALSE;
   for (GstObject *o = obj; o != NULL; o = GST_OBJECT_PARENT (o))
     {
-      Source *s = g_object_get_data (G_OBJECT (o), "cf-mcu-source");
-      if (s != NULL)
-        return g_ptr_array_find (mcu->live, s, NULL) ? s : NULL;
+      gpointer mark = g_object_get_data (G_OBJECT (o), "cf-mcu-source");
+      if (mark == &gone_branch)
+        {
+          *gone = TRUE;
+          return NULL;
+        }
+      if (mark != NULL)
+        return g_ptr_array_find (mcu->live, mark, NULL) ? mark : NULL;
       if (GST_IS_PIPELINE (o))
         break;
     }
   return NULL;
-}
-
-static gboolean
-is_in_a_source (GstObject *obj)
-{
-  for (GstObject *o = obj; o != NULL; o = GST_OBJECT_PARENT (o))
-    if (g_object_get_data (G_OBJECT (o), "cf-mcu-source") != NULL)
-      return TRUE;
-  return FALSE;
 }
 
 static gboolean
@@ -460,7 +475,8 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
       {
         g_autoptr (GError) err = NULL;
         gst_message_parse_error (msg, &err, NULL);
-        Source *s = source_of (mcu, GST_MESSAGE_SRC (msg));
+        gboolean gone;
+        Source *s = source_of (mcu, GST_MESSAGE_SRC (msg), &gone);
         if (s != NULL)
           {
             guint id = s->id;
@@ -479,9 +495,14 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
                   mcu->events.source_failed (id, mcu->user_data);
               }
           }
-        else if (is_in_a_source (GST_MESSAGE_SRC (msg)))
+        else if (gone)
           {
-            /* A branch already being taken out (its pad released). */
+            /* A branch already taken out (its pad released first). */
+          }
+        else if (g_object_get_data (G_OBJECT (GST_MESSAGE_SRC (msg)), "cf-mcu-output") == NULL
+                 && !GST_IS_PIPELINE (GST_MESSAGE_SRC (msg)))
+          {
+            g_debug ("mcu: error from an element of no branch: %s", err->message);
           }
         else if (!mcu->fatal)
           {
@@ -670,6 +691,9 @@ build_output (CfMcu *mcu, GError **error)
                 "max-buffers", 64u, "drop", TRUE, NULL);
   GstAppSinkCallbacks cbs = { .new_sample = on_new_sample };
   gst_app_sink_set_callbacks (GST_APP_SINK (mcu->sink), &cbs, mcu, NULL);
+  GstElement *output[] = { mcu->comp, filter, mcu->enc, pay, mcu->sink };
+  for (guint i = 0; i < G_N_ELEMENTS (output); i++)
+    g_object_set_data (G_OBJECT (output[i]), "cf-mcu-output", mcu);
   gst_bin_add_many (GST_BIN (mcu->pipeline), mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL);
   if (!gst_element_link_many (mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL))
     {

@@ -166,7 +166,8 @@ typedef struct {
 void cf_mcu_get_stats (CfMcu *mcu, CfMcuStats *stats);
 
 /* For tests: make source @id's branch fail as a real element error would
- * (an error message posted by its decoder onto the bus). */
+ * (an error message posted by its decoder onto the bus); @id 0: the
+ * output branch (its encoder), a fatal error. */
 void cf_mcu_inject_source_error (CfMcu *mcu, guint id);
 
 G_END_DECLS

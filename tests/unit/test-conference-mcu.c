@@ -662,6 +662,48 @@ test_source_error (void)
   receiver_free (r);
 }
 
+/* An error of the output branch is fatal: reported once through the
+ * callback, the MCU stops producing, nothing crashes, free works. */
+static void
+test_fatal (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Events ev = { 0 };
+  CfMcuEvents events = { .source_failed = on_source_failed, .fatal = on_fatal };
+  g_autoptr (GError) error = NULL;
+  CfMcu *mcu = cf_mcu_new (&cfg, NULL, &events, &ev, &error);
+  g_assert_no_error (error);
+  Sender *a = sender_new (mcu, 1, RED);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (got->len < 20 && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      cf_mcu_pull_packets (mcu, got);
+    }
+  g_assert_cmpuint (got->len, >=, 20);
+  g_test_expect_message ("belfry-conference", G_LOG_LEVEL_WARNING, "mcu: pipeline failed*the layout stops");
+  cf_mcu_inject_source_error (mcu, 0);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (g_atomic_int_get (&ev.fatal) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 1);
+  g_test_assert_expected_messages ();
+  g_usleep (300 * 1000);
+  cf_mcu_pull_packets (mcu, got);
+  CfMcuStats st0, st1;
+  cf_mcu_get_stats (mcu, &st0);
+  g_assert_false (st0.playing);
+  g_usleep (500 * 1000);             /* the sender still pushes: nothing comes out */
+  cf_mcu_get_stats (mcu, &st1);
+  g_assert_cmpuint (st1.packets_out, ==, st0.packets_out);
+  g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&ev.failures), ==, 0);
+  sender_free (a);
+  cf_mcu_free (mcu);
+}
+
 /* What the configuration refuses: H.264 (no x264enc here), bad sizes. */
 static void
 test_config (void)
@@ -711,5 +753,6 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mcu/garbage", test_garbage);
   g_test_add_func ("/conference-mcu/idle", test_idle);
   g_test_add_func ("/conference-mcu/source-error", test_source_error);
+  g_test_add_func ("/conference-mcu/fatal", test_fatal);
   return g_test_run ();
 }
