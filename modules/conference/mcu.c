@@ -53,6 +53,7 @@ struct _CfMcu {
   GMutex lock;
   GHashTable *sources;       /* id → Source*, under lock (the owner's view) */
   guint next_order;          /* owner thread */
+  guint owner_speaker;       /* owner thread: the last speaker posted */
 
   /* Control thread only. */
   GMainContext *ctx;
@@ -903,6 +904,9 @@ void
 cf_mcu_set_speaker (CfMcu *mcu, guint id)
 {
   g_return_if_fail (mcu != NULL);
+  if (id == mcu->owner_speaker)
+    return;                     /* the room may say it every tick: no job */
+  mcu->owner_speaker = id;
   post (mcu, JOB_SPEAKER, id, NULL);
 }
 
