@@ -242,6 +242,15 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* An element never added to a bin is still floating. */
+static void
+drop_element (GstElement **e)
+{
+  if (*e != NULL)
+    gst_object_unref (gst_object_ref_sink (*e));
+  *e = NULL;
+}
+
 static GstElement *
 make (const char *factory, GError **error)
 {
@@ -262,10 +271,10 @@ build_source (CfMcu *mcu, Source *s, GError **error)
   GstElement *conv = dec ? make ("videoconvert", error) : NULL;
   if (conv == NULL)
     {
-      g_clear_object (&src);
-      g_clear_object (&jb);
-      g_clear_object (&depay);
-      g_clear_object (&dec);
+      drop_element (&src);
+      drop_element (&jb);
+      drop_element (&depay);
+      drop_element (&dec);
       return FALSE;
     }
   g_autofree char *name = g_strdup_printf ("mcu-src-%u", s->id);
@@ -287,7 +296,7 @@ build_source (CfMcu *mcu, Source *s, GError **error)
   gst_bin_add_many (GST_BIN (bin), src, jb, depay, dec, conv, NULL);
   if (!gst_element_link_many (src, jb, depay, dec, conv, NULL))
     {
-      gst_object_unref (bin);
+      gst_object_unref (gst_object_ref_sink (bin));
       g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "source %u: cannot link", s->id);
       return FALSE;
     }
@@ -654,7 +663,7 @@ check_config (const CfMcuConfig *c, GError **error)
 static gboolean
 build_output (CfMcu *mcu, GError **error)
 {
-  mcu->pipeline = gst_pipeline_new ("bf-mcu");
+  mcu->pipeline = gst_object_ref_sink (gst_pipeline_new ("bf-mcu"));
   mcu->comp = make ("compositor", error);
   GstElement *filter = mcu->comp ? make ("capsfilter", error) : NULL;
   mcu->enc = filter ? make ("vp8enc", error) : NULL;
@@ -662,10 +671,10 @@ build_output (CfMcu *mcu, GError **error)
   mcu->sink = pay ? make ("appsink", error) : NULL;
   if (mcu->sink == NULL)
     {
-      g_clear_object (&mcu->comp);
-      g_clear_object (&filter);
-      g_clear_object (&mcu->enc);
-      g_clear_object (&pay);
+      drop_element (&mcu->comp);
+      drop_element (&filter);
+      drop_element (&mcu->enc);
+      drop_element (&pay);
       return FALSE;
     }
   const CfMcuConfig *c = &mcu->cfg;

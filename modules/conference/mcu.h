@@ -116,8 +116,12 @@ void cf_mcu_free (CfMcu *mcu);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfMcu, cf_mcu_free)
 
 /* A participant's VP8 stream, @id the room's own number for it (never a
- * JID: it is what logs name).  FALSE if @id is taken or the layout holds
- * CF_MCU_MAX_SOURCES.  Its tile appears when its first frame decodes. */
+ * JID: it is what logs name; not 0).  FALSE if @id is taken or the layout
+ * holds CF_MCU_MAX_SOURCES.  The control thread builds its branch and
+ * lays the tiles out again soon after (cf_mcu_get_tile says when); the
+ * tile is black until its first keyframe decodes, so the room asks the
+ * sender for one (PLI) when it adds it.  Packets pushed before the branch
+ * is built are dropped (counted as unknown). */
 #define CF_MCU_MAX_SOURCES 16
 gboolean cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate);
 /* FALSE if unknown.  Its tile goes at once; the others are laid out again. */

@@ -440,7 +440,7 @@ main (int argc, char **argv)
     { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &warmup, "warm-up before each window (2)", "S" },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "rounds of every row (1)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_NONE, &show_threads, "CPU per thread name of each window (stderr)", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- MCU CPU per layout vs a bare pipeline");
   g_option_context_add_main_entries (ctx, entries, NULL);
