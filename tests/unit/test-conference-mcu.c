@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
 
 #include "mcu.h"
 
@@ -38,6 +39,7 @@ typedef struct {
   CfMcu *mcu;
   guint id;
   gint stopped;
+  gint64 push_from;          /* monotonic µs: packets before are not pushed */
 } Sender;
 
 static GstFlowReturn
@@ -49,7 +51,8 @@ sender_sample (GstAppSink *sink, gpointer data)
     return GST_FLOW_OK;
   GstMapInfo map;
   GstBuffer *buf = gst_sample_get_buffer (sample);
-  if (!g_atomic_int_get (&s->stopped) && gst_buffer_map (buf, &map, GST_MAP_READ))
+  if (!g_atomic_int_get (&s->stopped) && g_get_monotonic_time () >= s->push_from
+      && gst_buffer_map (buf, &map, GST_MAP_READ))
     {
       cf_mcu_push_rtp (s->mcu, s->id, map.data, map.size);
       gst_buffer_unmap (buf, &map);
@@ -59,17 +62,18 @@ sender_sample (GstAppSink *sink, gpointer data)
 }
 
 static Sender *
-sender_new (CfMcu *mcu, guint id, Rgb colour)
+sender_new_full (CfMcu *mcu, guint id, Rgb colour, guint keyframe_dist, gint64 push_from)
 {
   Sender *s = g_new0 (Sender, 1);
   s->mcu = mcu;
   s->id = id;
+  s->push_from = push_from;
   g_autofree char *desc = g_strdup_printf (
       "videotestsrc is-live=true pattern=solid-color foreground-color=0x%08x "
       "! video/x-raw,width=320,height=180,framerate=15/1 "
-      "! vp8enc deadline=1 cpu-used=16 keyframe-max-dist=15 target-bitrate=200000 "
+      "! vp8enc name=enc deadline=1 cpu-used=16 keyframe-max-dist=%u target-bitrate=200000 "
       "! rtpvp8pay pt=100 mtu=1200 picture-id-mode=15-bit ! appsink name=out sync=false",
-      argb (colour));
+      argb (colour), keyframe_dist);
   g_autoptr (GError) error = NULL;
   s->pipe = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
@@ -80,6 +84,23 @@ sender_new (CfMcu *mcu, guint id, Rgb colour)
   g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
   g_assert_cmpint (gst_element_set_state (s->pipe, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
   return s;
+}
+
+static Sender *
+sender_new (CfMcu *mcu, guint id, Rgb colour)
+{
+  return sender_new_full (mcu, id, colour, 15, 0);
+}
+
+/* What the room does on a PLI toward a sender: its encoder makes a keyframe. */
+static void
+sender_keyframe (Sender *s)
+{
+  GstElement *enc = gst_bin_get_by_name (GST_BIN (s->pipe), "enc");
+  GstPad *pad = gst_element_get_static_pad (enc, "src");
+  gst_pad_send_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_object_unref (pad);
+  gst_object_unref (enc);
 }
 
 static void
@@ -704,6 +725,124 @@ test_fatal (void)
   cf_mcu_free (mcu);
 }
 
+/* A source joining mid-stream (its sender's keyframes 60 s apart, the
+ * first one missed): the MCU asks the room for a keyframe of that source
+ * (source_keyframe), the room's PLI makes the sender send one, and the
+ * tile shows. */
+typedef struct {
+  Sender *sender;
+  guint asked_id;
+  gint asked;
+} KeyframeAsk;
+
+static void
+on_source_keyframe (guint id, gpointer ud)
+{
+  KeyframeAsk *k = ud;
+  k->asked_id = id;
+  if (g_atomic_int_add (&k->asked, 1) == 0)
+    sender_keyframe (k->sender);
+}
+
+static void
+test_source_keyframe (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  KeyframeAsk k = { 0 };
+  CfMcuEvents events = { .source_keyframe = on_source_keyframe };
+  g_autoptr (GError) error = NULL;
+  CfMcu *mcu = cf_mcu_new (&cfg, NULL, &events, &k, &error);
+  g_assert_no_error (error);
+  /* The sender starts now; the MCU gets its packets from 1 s on. */
+  k.sender = sender_new_full (mcu, 7, GREEN, 900, g_get_monotonic_time () + G_USEC_PER_SEC);
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (g_atomic_int_get (&k.asked) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&k.asked), >=, 1);
+  g_assert_cmpuint (k.asked_id, ==, 7);
+  /* Its keyframe decodes: frames come out (the picture's colour is the
+   * other tests' business; here: the branch got past its wait). */
+  Receiver *r = receiver_new ();
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gboolean green = FALSE;
+  cf_mcu_request_keyframe (mcu);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!green && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      g_ptr_array_set_size (got, 0);
+      cf_mcu_pull_packets (mcu, got);
+      for (guint i = 0; i < got->len; i++)
+        {
+          gsize len;
+          const guint8 *p = g_bytes_get_data (got->pdata[i], &len);
+          gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
+        }
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 0);
+      if (sample == NULL)
+        continue;
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      if (gst_buffer_map (buf, &map, GST_MAP_READ))
+        {
+          green = near (pixel (map.data, GST_ROUND_UP_4 (W * 3), 320, 180), GREEN);
+          gst_buffer_unmap (buf, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  g_assert_true (green);
+  sender_free (k.sender);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+/* The layouts of 9 sources (no video needed: the tiles the compositor is
+ * given): a 3×3 grid; with a speaker, its big tile and 8 in the strip,
+ * narrower than 4 across. */
+static gboolean
+tile_is (CfMcu *mcu, guint id, guint x, guint y, guint w, guint h)
+{
+  guint tx, ty, tw, th;
+  return cf_mcu_get_tile (mcu, id, &tx, &ty, &tw, &th) && tx == x && ty == y && tw == w && th == h;
+}
+
+static void
+test_layout_nine (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
+  for (guint id = 1; id <= 9; id++)
+    g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (!tile_is (mcu, 9, 424, 240, 212, 120) && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  for (guint i = 0; i < 9; i++)
+    assert_tile (mcu, i + 1, (i % 3) * 212, (i / 3) * 120, 212, 120);
+
+  cf_mcu_set_speaker (mcu, 5);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!tile_is (mcu, 5, 80, 0, 480, 270) && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  assert_tile (mcu, 5, 80, 0, 480, 270);
+  /* 8 in the strip: 80×44 each (640 / 8 wide, 16:9), centred in its 90 rows. */
+  guint slot = 0;
+  for (guint id = 1; id <= 9; id++)
+    if (id != 5)
+      {
+        assert_tile (mcu, id, slot * 80, 270 + 22, 80, 44);
+        slot++;
+      }
+  /* An unknown speaker is no speaker: the grid. */
+  cf_mcu_set_speaker (mcu, 42);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!tile_is (mcu, 5, 212, 120, 212, 120) && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  assert_tile (mcu, 5, 212, 120, 212, 120);
+  cf_mcu_free (mcu);
+}
+
 /* What the configuration refuses: H.264 (no x264enc here), bad sizes. */
 static void
 test_config (void)
@@ -746,10 +885,12 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/conference-mcu/config", test_config);
+  g_test_add_func ("/conference-mcu/layout-nine", test_layout_nine);
   g_test_add_func ("/conference-mcu/two-sources", test_two_sources);
   g_test_add_func ("/conference-mcu/four-sources-speaker", test_four_sources_speaker);
   g_test_add_func ("/conference-mcu/remove-source", test_remove_source);
   g_test_add_func ("/conference-mcu/keyframe", test_keyframe);
+  g_test_add_func ("/conference-mcu/source-keyframe", test_source_keyframe);
   g_test_add_func ("/conference-mcu/garbage", test_garbage);
   g_test_add_func ("/conference-mcu/idle", test_idle);
   g_test_add_func ("/conference-mcu/source-error", test_source_error);
