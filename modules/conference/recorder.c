@@ -133,7 +133,9 @@ on_bus (GstBus *bus, GstMessage *message, gpointer data)
     default:
       break;
     }
-  /* Nobody pops this bus: every message ends here. */
+  /* Nobody pops this bus: every message ends here (a sync handler that
+   * drops a message unrefs it). */
+  gst_message_unref (message);
   return GST_BUS_DROP;
 }
 
