@@ -24,9 +24,9 @@ What is asserted:
                   without record-dir, exit 2 naming file, group and key
 """
 
+import contextlib
 import os
 import stat
-import time
 
 import pytest
 
@@ -62,12 +62,32 @@ def relay(cfg_prosody, record_dir, tmp_path_factory):
                        "conference": {"max-participants": str(GLOBAL_MAX),
                                       "record-dir": str(record_dir)}})
     try:
-        b.start()
+        with gstreamer_in_belfry():
+            b.start()
         yield b
         b.stop()
         assert "CRITICAL" not in b.log(), b.log()[-3000:]
     finally:
         b.kill_quietly()
+
+
+@contextlib.contextmanager
+def gstreamer_in_belfry():
+    """For a belfry that records (loads GStreamer), started inside: in the
+    ASan build, mallocs are unwound fully, so LeakSanitizer sees that the
+    one block GLib leaks on purpose once GStreamer's quarks outgrow its
+    first table was allocated while libglib loaded (tests/lsan.supp,
+    _dl_init); the fast unwinder stops inside libglib and cannot tell it
+    from a leak of ours.  No effect outside ASan."""
+    old = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = ((old + ":") if old else "") + "fast_unwind_on_malloc=0"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["ASAN_OPTIONS"]
+        else:
+            os.environ["ASAN_OPTIONS"] = old
 
 
 def _client(name, coin):
@@ -276,7 +296,8 @@ def test_record_true_records_every_room_from_its_start(own_prosody, tmp_path):
                groups={"media": MEDIA, "conference": {"record-dir": str(rec), "record": "true"}})
     a = None
     try:
-        b.start()
+        with gstreamer_in_belfry():
+            b.start()
         a = coin_client(cfg_prosody, "alice", "always", False)
         name = new_room("always")
         start = mark(a)
