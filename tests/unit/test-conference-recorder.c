@@ -7,7 +7,9 @@
  * rtpopuspay, videotestsrc ! vp8enc ! rtpvp8pay into an appsink), so the
  * packets are what real encoders and payloaders make. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <gio/gio.h>
@@ -382,6 +384,52 @@ test_garbage (void)
   remove_dir (dir);
 }
 
+/* A write error (the file may not grow past 4 KB: a full disk's EFBIG)
+ * ends the recording with one warning: pushes are refused from then on,
+ * finish returns at once, nothing crashes or hangs. */
+static void
+test_write_error (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "full.webm", NULL);
+  g_autoptr (GPtrArray) tone = opus_packets (400);
+  g_autoptr (GError) error = NULL;
+  struct rlimit old, small = { 4096, 4096 };
+  CfRecorder *rec;
+  gint64 deadline;
+  guint refused = 0;
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+  small.rlim_max = old.rlim_max;
+  /* Past the limit write() fails with EFBIG instead of killing us. */
+  signal (SIGXFSZ, SIG_IGN);
+  rec = cf_recorder_new (path, "full", FALSE, &error);
+  g_assert_no_error (error);
+  g_test_expect_message ("belfry-conference", G_LOG_LEVEL_WARNING,
+                         "room full: the recording stopped: *");
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (guint i = 0; i < tone->len; i++)
+    {
+      if (!push_audio (rec, tone->pdata[i]))
+        refused++;
+      g_usleep (2000);
+    }
+  while (!cf_recorder_failed (rec) && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+  g_assert_true (cf_recorder_failed (rec));
+  g_assert_cmpuint (refused, >, 0);
+  g_assert_false (push_audio (rec, tone->pdata[0]));
+  gint64 t = g_get_monotonic_time ();
+  g_assert_false (cf_recorder_finish (rec, 5000));
+  g_assert_cmpint (g_get_monotonic_time () - t, <, G_USEC_PER_SEC);
+  cf_recorder_free (rec);
+  g_test_assert_expected_messages ();
+  signal (SIGXFSZ, SIG_DFL);
+  remove_dir (dir);
+}
+
 /* Never overwrites; names are safe for a filesystem. */
 static void
 test_files (void)
@@ -431,6 +479,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conference/recorder/tick-fills", test_tick_fills);
   g_test_add_func ("/conference/recorder/video", test_video);
   g_test_add_func ("/conference/recorder/garbage", test_garbage);
+  g_test_add_func ("/conference/recorder/write-error", test_write_error);
   g_test_add_func ("/conference/recorder/files", test_files);
   return g_test_run ();
 }
