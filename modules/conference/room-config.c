@@ -199,129 +199,46 @@ cf_room_config_add_form (Room *room, BfStanza *command)
   bf_stanza_add_child (actions, "complete", NULL);
 }
 
-static gboolean
-parse_boolean (const char *value, gboolean *out)
-{
-  if (value == NULL)
-    return FALSE;
-  if (strcmp (value, "1") == 0 || strcmp (value, "true") == 0)
-    *out = TRUE;
-  else if (strcmp (value, "0") == 0 || strcmp (value, "false") == 0)
-    *out = FALSE;
-  else
-    return FALSE;
-  return TRUE;
-}
-
-#define FAIL(t, c, x) \
-  G_STMT_START { *type = (t); *condition = (c); *text = (x); return FALSE; } G_STMT_END
-
 gboolean
 cf_room_config_submit (Room *room, const BfStanza *form, char **note, const char **type,
                        const char **condition, const char **text)
 {
   Conference *cf = room->conference;
-  BfStanzaIter it, vit;
-  BfStanza *field, *value;
-  guint n_fields = 0;
-  gboolean has_record = FALSE, record = room->recording;
-  gboolean has_max = FALSE, has_moderators = FALSE;
-  guint64 max = 0;
-  g_autoptr (GPtrArray) moderators = g_ptr_array_new_with_free_func (g_free);
+  CfConfigValues v;
   g_autoptr (GError) error = NULL;
   GString *done;
 
   /* Everything checked before anything changes. */
-  bf_stanza_iter_init (&it, form);
-  while (bf_stanza_iter_next (&it, &field))
-    {
-      const char *var;
-      const char *first = NULL;
-      guint n_values = 0;
-
-      if (g_strcmp0 (bf_stanza_get_name (field), "field") != 0)
-        continue;
-      if (++n_fields > CF_CONFIG_MAX_FIELDS)
-        FAIL ("modify", "bad-request", "too many fields");
-      var = bf_stanza_get_attr (field, "var");
-      if (var == NULL)
-        FAIL ("modify", "bad-request", "a field without 'var'");
-      bf_stanza_iter_init (&vit, field);
-      while (bf_stanza_iter_next (&vit, &value))
-        {
-          if (g_strcmp0 (bf_stanza_get_name (value), "value") != 0)
-            continue;
-          const char *v = bf_stanza_get_text (value);
-          if (v == NULL)
-            v = "";
-          if (++n_values > CF_CONFIG_MAX_VALUES || strlen (v) > CF_CONFIG_MAX_VALUE)
-            FAIL ("modify", "bad-request", "too many or too long values");
-          if (first == NULL)
-            first = v;
-          if (strcmp (var, "moderators") == 0 && v[0] != '\0')
-            {
-              g_autofree char *local = NULL, *resource = NULL;
-              if (!bf_jid_split (v, &local, NULL, &resource) || local == NULL || resource != NULL)
-                FAIL ("modify", "bad-request", "a moderator is a bare JID (user@domain)");
-              if (moderators->len >= CF_CONFIG_MAX_MODERATORS)
-                FAIL ("modify", "not-acceptable", "too many moderators");
-              g_ptr_array_add (moderators, cf_fold (v));
-            }
-        }
-      if (strcmp (var, "FORM_TYPE") == 0)
-        {
-          if (g_strcmp0 (first, CF_NODE_CONFIG) != 0)
-            FAIL ("modify", "bad-request", "FORM_TYPE is not " CF_NODE_CONFIG);
-        }
-      else if (strcmp (var, "record") == 0)
-        {
-          if (!parse_boolean (first, &record))
-            FAIL ("modify", "bad-request", "'record' is a boolean");
-          has_record = TRUE;
-        }
-      else if (strcmp (var, "max-participants") == 0)
-        {
-          char *end = NULL;
-          if (first == NULL || first[0] == '\0' || !g_ascii_isdigit (first[0]))
-            FAIL ("modify", "bad-request", "'max-participants' is a number");
-          max = g_ascii_strtoull (first, &end, 10);
-          if (*end != '\0')
-            FAIL ("modify", "bad-request", "'max-participants' is a number");
-          if (max < 2 || max > (guint64) cf->max_participants)
-            FAIL ("modify", "not-acceptable",
-                  "'max-participants' is out of range (2 to the service's maximum)");
-          has_max = TRUE;
-        }
-      else if (strcmp (var, "moderators") == 0)
-        has_moderators = TRUE;
-      /* Other fields: XEP-0004 lets a form carry what we do not ask for. */
-    }
-  if (has_record && record && cf->record_dir == NULL)
-    FAIL ("cancel", "not-acceptable", "this service does not record rooms");
-
-  if (has_record && !set_recording (room, record, &error))
+  if (!cf_config_form_parse (form, (guint) cf->max_participants, cf->record_dir != NULL, &v,
+                             type, condition, text))
+    return FALSE;
+  if (v.has_record && !set_recording (room, v.record, &error))
     {
       g_warning ("room %s: recording could not start: %s", room->name, error->message);
-      FAIL ("wait", "internal-server-error", "the recording could not start");
+      cf_config_values_clear (&v);
+      *type = "wait";
+      *condition = "internal-server-error";
+      *text = "the recording could not start";
+      return FALSE;
     }
   done = g_string_new ("Saved.");
-  if (has_record)
+  if (v.has_record)
     g_string_append_printf (done, " Recording: %s.", room->recording ? "on" : "off");
-  if (has_max && max != cf_room_max_participants (room))
+  if (v.has_max && v.max != cf_room_max_participants (room))
     {
-      room->max_participants = (guint) max;
+      room->max_participants = v.max;
       g_message ("room %s: max-participants set to %u by a moderator", room->name,
                  room->max_participants);
     }
-  if (has_max)
+  if (v.has_max)
     g_string_append_printf (done, " At most %u participants.", cf_room_max_participants (room));
-  if (has_moderators)
+  if (v.has_moderators)
     {
       g_strfreev (room->moderators);
-      g_ptr_array_add (moderators, NULL);
-      room->moderators = (char **) g_ptr_array_free (g_steal_pointer (&moderators), FALSE);
+      room->moderators = g_steal_pointer (&v.moderators);
       g_string_append_printf (done, " %u moderators named.", g_strv_length (room->moderators));
     }
+  cf_config_values_clear (&v);
   *note = g_string_free (done, FALSE);
   return TRUE;
 }

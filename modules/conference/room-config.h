@@ -7,30 +7,25 @@
  * Why a file of its own: moderation.c runs the XEP-0050 protocol (sessions,
  * actions, who may); this file is the one form and the room state behind
  * it, including starting and stopping the recorder (recorder.h) on the
- * room's worker and telling the participants that the room records.
+ * room's worker and telling the participants that the room records.  A
+ * submitted form is read by room-config-form.c (pure, fuzzed).
  *
  * Thread rule: main thread only; the recorder is handed to the room's
  * worker with cf_room_media_post_record().
  */
 #pragma once
 
+#include "room-config-form.h"
 #include "room.h"
 
 G_BEGIN_DECLS
 
-#define CF_NODE_CONFIG "urn:xmpp:av-conferences:config"                     /* XEP-0521 §6 */
 /* RFC 4575 has no element for "this conference is recorded": ours, as an
  * extension element of <conference-state> (RFC 4575 §5.1 lets any element
  * of another namespace extend it). */
 #define CF_NS_RECORDING "urn:belfry:conference:recording:0"
 #define CF_RECORDING_NOTICE "This room is being recorded"
 #define CF_RECORDING_ENDED_NOTICE "This room is no longer being recorded"
-/* A submitted form's bounds: fields, values of one field, bytes of one
- * value, moderators a room may name. */
-#define CF_CONFIG_MAX_FIELDS 16
-#define CF_CONFIG_MAX_VALUES 32
-#define CF_CONFIG_MAX_VALUE 1024
-#define CF_CONFIG_MAX_MODERATORS 32
 
 /* [conference] record-dir (a directory that exists and belfry can write
  * to, checked now) and record (a boolean, only with record-dir): errors
