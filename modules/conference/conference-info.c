@@ -21,6 +21,7 @@
 
 #include <string.h>
 
+#include "room-config.h"
 #include "room.h"
 
 /* The XEP-0128 form on a room's disco#info: XEP-0045's room-info form type
@@ -119,6 +120,9 @@ conference_info (Room *room)
   desc = bf_stanza_add_child (info, "conference-description", NULL);
   bf_stanza_add_text_child (desc, "subject", NULL, room->name);
   state = bf_stanza_add_child (info, "conference-state", NULL);
+  /* The room records (room-config.h: no RFC 4575 element says so). */
+  if (room->recording)
+    bf_stanza_add_child (state, "recording", CF_NS_RECORDING);
   users = bf_stanza_add_child (info, "users", NULL);
   /* RFC 4575 §5.6: one <user/> per user (bare JID), an <endpoint/> per
    * device of it in the call. */

@@ -20,6 +20,7 @@
 
 #include <string.h>
 
+#include "room-config.h"
 #include "room.h"
 
 /* --- Configuration --- */
@@ -46,6 +47,8 @@ typedef struct {
   gint64 max_participants;
   gint64 max_talkers;
   gint64 bitrate;
+  char *record_dir;        /* room-config.h */
+  gboolean record;
 } Settings;
 
 static void
@@ -54,6 +57,7 @@ settings_clear (Settings *s)
   g_clear_pointer (&s->rooms, g_strfreev);
   g_clear_pointer (&s->allow, g_strfreev);
   g_clear_pointer (&s->moderators, g_strfreev);
+  g_clear_pointer (&s->record_dir, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Settings, settings_clear)
@@ -136,7 +140,7 @@ read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **er
       moderators[i] = lower;
     }
   out->moderators = g_steal_pointer (&moderators);
-  return TRUE;
+  return cf_room_config_read (config, &out->record_dir, &out->record, error);
 }
 
 static char *
@@ -186,6 +190,14 @@ apply_settings (Conference *cf, Settings *s, gboolean log)
   cf->max_participants = s->max_participants;
   cf->mixer_config.max_talkers = (guint) s->max_talkers;
   cf->mixer_config.bitrate = (gint) s->bitrate;
+  /* Recording: rooms opened (or turned on) from now on. */
+  if (log && (g_strcmp0 (cf->record_dir, s->record_dir) != 0 || cf->record != s->record))
+    g_message ("reload: [conference] record-dir/record: %s, %s → %s, %s",
+               cf->record_dir ? cf->record_dir : "(none)", cf->record ? "true" : "false",
+               s->record_dir ? s->record_dir : "(none)", s->record ? "true" : "false");
+  g_free (cf->record_dir);
+  cf->record_dir = g_steal_pointer (&s->record_dir);
+  cf->record = s->record;
 }
 
 /* --- Addresses --- */
@@ -361,7 +373,7 @@ conference_offer (BfModule *module, BfSession *session)
       return BF_SESSION_DECLINE;
     }
   room = cf_room_lookup (cf, name);
-  if (room != NULL && room->participants->len >= (guint) cf->max_participants)
+  if (room != NULL && room->participants->len >= cf_room_max_participants (room))
     {
       g_message ("room %s: call %s declined: the room is full (%u, [conference] "
                  "max-participants)", name, sid, room->participants->len);
@@ -553,6 +565,7 @@ conference_free (gpointer data)
   g_strfreev (cf->rooms);
   g_strfreev (cf->allow);
   g_strfreev (cf->moderators);
+  g_free (cf->record_dir);
   if (cf->by_name != NULL)
     g_hash_table_unref (cf->by_name);
   if (cf->caps_queries != NULL)

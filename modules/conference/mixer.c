@@ -79,6 +79,7 @@ struct _CfMixer {
   GPtrArray *parts;         /* Participant * by id, NULL: free id */
   guint n_parts;
   gboolean in_tick;
+  gboolean keep_shared;     /* encode the whole mix every tick (a recording) */
   guint64 tick;
   Encoder shared;
   gint32 mix[CF_MIXER_FRAME];
@@ -706,7 +707,7 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
        * muted one still on its own encoder is not. */
       encoder_run (mixer, p->enc, mixer->pcm, n_contrib <= (p->contributor ? 1u : 0u));
     }
-  if (any_listener)
+  if (any_listener || mixer->keep_shared)
     {
       encoder_set_loss (&mixer->shared, shared_loss);
       for (guint n = 0; n < CF_MIXER_FRAME; n++)
@@ -762,6 +763,19 @@ cf_mixer_skip (CfMixer *mixer, guint frames)
       if (p)
         cf_jitter_advance (&p->jb, frames * CF_MIXER_FRAME);
     }
+}
+
+void
+cf_mixer_set_keep_shared (CfMixer *mixer, gboolean keep)
+{
+  mixer->keep_shared = keep;
+}
+
+const guint8 *
+cf_mixer_get_shared (CfMixer *mixer, gsize *len)
+{
+  *len = mixer->shared.len;
+  return mixer->shared.len > 0 ? mixer->shared.packet : NULL;
 }
 
 guint

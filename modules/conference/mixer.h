@@ -158,6 +158,16 @@ void cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpoint
  * before the cf_mixer_tick() of the tick that did run. */
 void cf_mixer_skip (CfMixer *mixer, guint frames);
 
+/* The whole mix (everyone who talks, nobody left out), encoded once a
+ * tick by the shared encoder, for a recording: with @keep, the shared
+ * encoder runs every tick even when every participant is a talker (whose
+ * own encoders serve them) or nobody listens; without, it runs only for
+ * listeners who are not talkers.  It still stops after
+ * CF_MIXER_SILENT_TAIL frames when nobody talks (no packet then).
+ * cf_mixer_get_shared(): that payload of the last tick, or NULL (none). */
+void cf_mixer_set_keep_shared (CfMixer *mixer, gboolean keep);
+const guint8 *cf_mixer_get_shared (CfMixer *mixer, gsize *len);
+
 /* Who talks now (for the room's conference-info / later video layout): up
  * to @max ids, loudest first; returns how many were written. */
 guint cf_mixer_get_talkers (CfMixer *mixer, guint *ids, guint max);

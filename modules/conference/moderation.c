@@ -1,5 +1,7 @@
 /* conference — a moderator's XEP-0050 commands on a room's JID: mute (or
- * unmute) a participant for everyone, remove one from the call.
+ * unmute) a participant for everyone, remove one from the call, and the
+ * room's configuration (XEP-0521's node urn:xmpp:av-conferences:config:
+ * its form and options are room-config.c's).
  *
  * Who moderates a room: its first participant (while the room lives) and
  * the bare JIDs of [conference] moderators.  Anyone else gets <forbidden/>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "room-config.h"
 #include "room.h"
 
 #define NODE_MUTE "mute"
@@ -179,8 +182,14 @@ cf_form_add_field (BfStanza *form, const char *var, const char *type, const char
 static void
 add_form (BfStanza *command, Room *room, const char *node)
 {
-  BfStanza *form = bf_stanza_add_child (command, "x", CF_NS_DATA);
-  BfStanza *field;
+  BfStanza *form, *field;
+
+  if (strcmp (node, CF_NODE_CONFIG) == 0)
+    {
+      cf_room_config_add_form (room, command);
+      return;
+    }
+  form = bf_stanza_add_child (command, "x", CF_NS_DATA);
 
   bf_stanza_set_attr (form, "type", "form");
   bf_stanza_add_text_child (form, "title", NULL,
@@ -269,7 +278,17 @@ run_command (Conference *cf, const BfStanza *iq, Room *room, const char *node,
   g_autofree char *note = NULL;
   BfStanza *command;
 
-  if (p == NULL)
+  if (strcmp (node, CF_NODE_CONFIG) == 0)
+    {
+      const char *type, *condition, *text;
+      if (!cf_room_config_submit (room, form, &note, &type, &condition, &text))
+        {
+          send_error (cf, iq, type, condition, NULL, text);
+          return;
+        }
+      p = NULL;
+    }
+  else if (p == NULL)
     {
       send_error (cf, iq, "modify", "bad-request", NULL,
                   who == NULL ? "the form needs 'participant'" : "no such participant in the room");
@@ -291,7 +310,7 @@ run_command (Conference *cf, const BfStanza *iq, Room *room, const char *node,
       g_message ("room %s: call %s %s by a moderator", room_name,
                  bf_session_get_sid (p->session), muted ? "muted" : "unmuted");
     }
-  else
+  else if (strcmp (node, NODE_REMOVE) == 0)
     {
       note = g_strdup_printf ("%s was removed from the call.", p->bare);
       g_message ("room %s: call %s removed by a moderator", room_name,
@@ -330,6 +349,7 @@ list_commands (Conference *cf, const BfStanza *iq, Room *room)
       static const char *const nodes[][2] = {
         { NODE_MUTE, "Mute or unmute a participant" },
         { NODE_REMOVE, "Remove a participant" },
+        { CF_NODE_CONFIG, "Configure the room" },
       };
       for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
         {
@@ -370,7 +390,8 @@ cf_moderation_handle (Conference *cf, const BfStanza *iq, const char *name)
   node = bf_stanza_get_attr (command, "node");
   action = bf_stanza_get_attr (command, "action");
   sessionid = bf_stanza_get_attr (command, "sessionid");
-  if (node == NULL || (strcmp (node, NODE_MUTE) != 0 && strcmp (node, NODE_REMOVE) != 0))
+  if (node == NULL || (strcmp (node, NODE_MUTE) != 0 && strcmp (node, NODE_REMOVE) != 0
+                       && strcmp (node, CF_NODE_CONFIG) != 0))
     {
       send_error (cf, iq, "cancel", "item-not-found", NULL, "no such command");
       return TRUE;

@@ -15,6 +15,7 @@
 
 #include <belfry/packet.h>
 
+#include "recorder.h"
 #include "room.h"
 
 /* RTCP: a report to each participant every 2 to 3 s (RFC 3550 §6.2 asks for
@@ -47,7 +48,13 @@ struct _RoomMedia {
   gint64 tick_deadline;
   gboolean behind;          /* the last tick came with ticks skipped */
   guint64 ticks, ticks_skipped, ticks_caught_up, sent, send_failed, oversized;
+  /* The room's recording (recorder.h), fed the shared mix every tick. */
+  CfRecorder *recorder;
+  guint16 rec_seq;
+  guint32 rec_ts_base;
 };
+
+static void record_tick (RoomMedia *m);
 
 /* --- The tick --- */
 
@@ -141,6 +148,8 @@ mix_one (RoomMedia *m, guint64 index, gint64 deadline)
   m->tick_index = index;
   m->tick_deadline = deadline;
   cf_mixer_tick (m->mixer, deadline, on_output, m);
+  if (m->recorder != NULL)
+    record_tick (m);
 }
 
 static gboolean
@@ -375,6 +384,7 @@ room_media_free (gpointer data)
               s.frames_out, s.invalid, s.drift_skips);
       cf_mixer_free (m->mixer);
     }
+  g_clear_pointer (&m->recorder, cf_recorder_close);
   g_ptr_array_unref (m->by_id);
   g_free (m->name);
   g_free (m);
@@ -421,4 +431,76 @@ void
 cf_room_media_post_free (RoomMedia *media)
 {
   bf_worker_invoke (media->worker, job_stop, media, room_media_free);
+}
+
+/* --- Recording (recorder.h) --- */
+
+/* The tick's shared mix (the whole room, encoded once: mixer.h) to the
+ * recorder as RTP on the room's clock; a tick without one (nobody talks)
+ * becomes silence there.  A recorder that failed is let go: the room goes
+ * on unrecorded (recorder.c logged why). */
+static void
+record_tick (RoomMedia *m)
+{
+  guint8 packet[RTP_MAX];
+  guint32 ts = m->rec_ts_base + (guint32) (m->tick_index * CF_SAMPLES_PER_TICK);
+  gsize len = 0;
+  const guint8 *payload = cf_mixer_get_shared (m->mixer, &len);
+
+  if (payload != NULL && len <= RTP_MAX - RTP_HEADER)
+    {
+      packet[0] = 0x80;
+      packet[1] = CF_RECORDER_PT_OPUS;
+      bf_write_be16 (packet + 2, m->rec_seq++);
+      bf_write_be32 (packet + 4, ts);
+      bf_write_be32 (packet + 8, 0);
+      memcpy (packet + RTP_HEADER, payload, len);
+      cf_recorder_push_audio (m->recorder, packet, RTP_HEADER + len);
+    }
+  cf_recorder_tick (m->recorder, ts + CF_SAMPLES_PER_TICK);
+  if (cf_recorder_failed (m->recorder))
+    {
+      g_clear_pointer (&m->recorder, cf_recorder_close);
+      cf_mixer_set_keep_shared (m->mixer, FALSE);
+    }
+}
+
+typedef struct {
+  RoomMedia *m;
+  CfRecorder *rec;
+} RecordJob;
+
+static void
+job_record (gpointer data)
+{
+  RecordJob *job = data;
+  RoomMedia *m = job->m;
+
+  g_clear_pointer (&m->recorder, cf_recorder_close);
+  m->recorder = g_steal_pointer (&job->rec);
+  /* The shared encoder runs every tick while recording, even when every
+   * participant talks (each then has its own mix-minus encoder). */
+  cf_mixer_set_keep_shared (m->mixer, m->recorder != NULL);
+  m->rec_seq = (guint16) bf_random_u32 ();
+  m->rec_ts_base = bf_random_u32 ();
+}
+
+static void
+record_job_free (gpointer data)
+{
+  RecordJob *job = data;
+
+  /* Not run (the worker stopped first): the recorder still ends. */
+  g_clear_pointer (&job->rec, cf_recorder_close);
+  g_free (job);
+}
+
+void
+cf_room_media_post_record (RoomMedia *media, CfRecorder *rec)
+{
+  RecordJob *job = g_new0 (RecordJob, 1);
+
+  job->m = media;
+  job->rec = rec;
+  bf_worker_invoke (media->worker, job_record, job, record_job_free);
 }

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "room-config.h"
 #include "room.h"
 
 char *
@@ -52,6 +53,7 @@ static void
 room_free (Room *room)
 {
   cf_info_cancel (room);
+  cf_room_config_free (room);
   g_ptr_array_unref (room->participants);
   g_free (room->name);
   g_free (room->jid);
@@ -78,6 +80,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   bf_metric_add (cf->m_rooms_opened, 1);
   bf_metric_gauge_add (cf->g_rooms, 1);
   g_message ("room %s opened", room->name);
+  cf_room_config_opened (room);
   return room;
 }
 
@@ -137,6 +140,7 @@ cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 p
              bf_session_get_sid (session), room->participants->len);
   cf_info_query_caps (room, p);
   cf_info_broadcast (room);
+  cf_room_config_joined (room, p);
   return p;
 }
 
@@ -189,6 +193,8 @@ cf_room_is_moderator (Room *room, const char *jid)
   Conference *cf = room->conference;
 
   if (room->first_bare != NULL && !room->first_removed && strcmp (room->first_bare, lower) == 0)
+    return TRUE;
+  if (cf_room_config_is_moderator (room, lower))
     return TRUE;
   return cf->moderators != NULL && g_strv_contains ((const char *const *) cf->moderators, lower);
 }

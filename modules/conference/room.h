@@ -107,6 +107,10 @@ struct _Room {
   guint info_source;       /* a coalesced broadcast pending (main context) */
   gint64 info_next;        /* monotonic µs: no broadcast before (the byte budget) */
   gint64 opened_at;
+  /* Its XEP-0050 configuration (room-config.c). */
+  gboolean recording;      /* a recorder runs on the worker (posted) */
+  guint max_participants;  /* 0: [conference] max-participants */
+  char **moderators;       /* bare JIDs, lower case, besides the first and the global ones */
 };
 
 struct _Conference {
@@ -117,6 +121,8 @@ struct _Conference {
   char **moderators;       /* bare JIDs, lower case; may be NULL */
   gint64 max_participants;
   CfMixerConfig mixer_config;
+  char *record_dir;        /* [conference] record-dir; NULL: no recording */
+  gboolean record;         /* [conference] record: rooms record from their start */
   /* State */
   GHashTable *by_name;     /* name -> Room* (open rooms) */
   GHashTable *caps_queries;/* our iq id -> Participant* (disco#info sent to it) */
@@ -162,6 +168,10 @@ void cf_room_media_post_join (RoomMedia *media, Participant *p);
 void cf_room_media_post_leave (RoomMedia *media, Participant *p);
 void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
+/* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
+ * every tick; a recorder it had is closed (recorder.h). */
+struct _CfRecorder;
+void cf_room_media_post_record (RoomMedia *media, struct _CfRecorder *rec);
 /* Hooks on the worker. */
 void cf_leg_media (Participant *p, BfSession *session, BfPacket *packet);
 void cf_leg_ready (Participant *p);

@@ -754,7 +754,8 @@ def test_moderator_mutes_and_removes_others_are_forbidden(relay, alice, bob, car
     # The command list: alice's two commands, nothing for bob.
     items = alice.iq(room_jid(name), "get",
                      f"<query xmlns='{NS_DISCO_ITEMS}' node='{NS_COMMANDS}'/>")
-    assert {i.get("node") for i in items.iter("{%s}item" % NS_DISCO_ITEMS)} == {"mute", "remove"}
+    assert {i.get("node") for i in items.iter("{%s}item" % NS_DISCO_ITEMS)} == {
+        "mute", "remove", "urn:xmpp:av-conferences:config"}
     items = bob.iq(room_jid(name), "get",
                    f"<query xmlns='{NS_DISCO_ITEMS}' node='{NS_COMMANDS}'/>")
     assert list(items.iter("{%s}item" % NS_DISCO_ITEMS)) == [], dump(items)
