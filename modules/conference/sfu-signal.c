@@ -205,14 +205,20 @@ cf_sfu_participant_is_sfu (Room *room, Participant *p)
     place (room, g_ptr_array_index (room->participants, i), p);
 }
 
+/* Every pair, not only @p's: a session that could not be placed before
+ * (the relay full, a receiver at its bound) is placed now when it can;
+ * those there already, or that the receiver ended, are not. */
 void
 cf_sfu_joined (Room *room, Participant *p)
 {
+  (void) p;
   for (guint i = 0; i < room->participants->len; i++)
     {
       Participant *r = g_ptr_array_index (room->participants, i);
-      if (r != p && r->sfu)
-        place (room, p, r);
+      if (!r->sfu)
+        continue;
+      for (guint k = 0; k < room->participants->len; k++)
+        place (room, g_ptr_array_index (room->participants, k), r);
     }
 }
 
