@@ -83,6 +83,26 @@ write_header (guint8 *out, gboolean marker, guint8 pt, guint16 seq, guint32 ts, 
   return 20;
 }
 
+/* The first packet the session took (its DTLS is done: sends before fail
+ * and are counted): the receiver can decode from the next keyframe on, so
+ * the sender is asked for one now.  A receive-only peer may send nothing
+ * before it gets media, so media_ready (cf_fwd_ready) may never come; this
+ * is the start that counts. */
+static void
+sent_first (Forward *f, gint64 now)
+{
+  FwdLeg *fl = &f->leg;
+
+  if (fl->ready)
+    return;
+  fl->ready = TRUE;
+  if (fl->video != NULL)
+    {
+      fl->keyframes_asked++;
+      cf_keyframe_requests_ask (&fl->source->leg.keyframes, now);
+    }
+}
+
 /* --- Audio --- */
 
 void
@@ -110,7 +130,7 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
       guint32 ts;
       gsize n;
 
-      if (!fl->has_audio || !fl->ready)
+      if (!fl->has_audio)
         continue;
       if (!fl->audio_started || h->ssrc != fl->audio_src_ssrc)
         {
@@ -145,7 +165,10 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
           fl->audio_last_arrival = packet->arrival;
         }
       if (bf_session_send_rtp (f->session, out, n))
-        fl->sent_audio++;
+        {
+          fl->sent_audio++;
+          sent_first (f, packet->arrival);
+        }
       else
         fl->send_failed++;
     }
@@ -203,7 +226,7 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       gsize n;
       guint32 src_ssrc;
 
-      if (fl->video == NULL || !fl->ready)
+      if (fl->video == NULL)
         continue;
       n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1);
       memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
@@ -214,7 +237,10 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
         {
           cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
           if (bf_session_send_rtp (f->session, out, n))
-            fl->sent_video++;
+            {
+              fl->sent_video++;
+              sent_first (f, now);
+            }
           else
             fl->send_failed++;
         }
@@ -237,8 +263,7 @@ cf_sfu_tick (Participant *source, gint64 now)
     {
       Forward *f = g_ptr_array_index (l->forwards, i);
       guint32 ssrc;
-      if (f->leg.video != NULL && f->leg.ready
-          && cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
+      if (f->leg.video != NULL && cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
         {
           f->leg.keyframes_asked++;
           cf_keyframe_requests_ask (&l->keyframes, now);
@@ -302,17 +327,9 @@ cf_fwd_media (Forward *f, BfPacket *packet)
 void
 cf_fwd_ready (Forward *f)
 {
-  FwdLeg *fl = &f->leg;
-
-  if (!fl->joined)
-    return;
-  fl->ready = TRUE;
   /* Its decoder starts at a keyframe: ask the sender for one now. */
-  if (fl->video != NULL)
-    {
-      fl->keyframes_asked++;
-      cf_keyframe_requests_ask (&fl->source->leg.keyframes, g_get_monotonic_time ());
-    }
+  if (f->leg.joined)
+    sent_first (f, g_get_monotonic_time ());
 }
 
 /* --- Jobs from the main thread --- */
