@@ -53,6 +53,8 @@
 /* A new audio SSRC from the sender (its client restarted its sender)
  * continues our numbering after this much silence at most. */
 #define AUDIO_RESTART_GAP_US (5 * G_USEC_PER_SEC)
+/* A sender's one VP8 SSRC changes once the old one was quiet this long. */
+#define VIDEO_SSRC_SWITCH_US (G_USEC_PER_SEC)
 
 /* --- Building the packet a receiver gets --- */
 
@@ -209,11 +211,17 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
     return;
   if (l->n_layers == 0 && l->video_ssrc != h->ssrc)
     {
-      /* Its one stream (a new SSRC: a sender that restarted). */
+      /* Its one stream; a new SSRC is a sender that restarted, taken once
+       * the old one has been quiet for a while (a second stream at once,
+       * unannounced simulcast or a stray, is not forwarded). */
+      if (l->video_ssrc != 0 && now - l->video_last_arrival < VIDEO_SSRC_SWITCH_US)
+        return;
       l->video_ssrc = h->ssrc;
       for (guint i = 0; i < l->forwards->len; i++)
         set_layers (g_ptr_array_index (l->forwards, i), l);
     }
+  if (h->ssrc == l->video_ssrc)
+    l->video_last_arrival = now;
   if (cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d)
       && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
