@@ -12,12 +12,17 @@ peer its moving ball on black.
     calls it, XEP-0298 <user entity> naming whose streams), never one with
     its own; each session's decoded audio holds that participant's tone
     (and not its own), and its decoded video that participant's colour;
+    the XEP-0521 peers' encoders make no keyframe after their first, so a
+    receiver whose session starts after it decodes only through the room's
+    keyframe requests (a receiver starting, its PLI), which belfry's log
+    must show were sent;
   - the ordinary peer hears the mix of the others (both XEP-0521 peers'
     tones) and not its own tone (mix-minus, as before).
 """
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -66,9 +71,12 @@ def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers
         ps = {}
         for name, (user, kind, tone, colour) in PEERS.items():
             if kind == "xep0521":
+                # No keyframe of its own after the first (before any
+                # session carries it): receivers decode only if the room
+                # asks it for keyframes (PLI/FIR) for them.
                 ps[name] = xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
                                         tone_volume=VOLUME, pattern=colour, duration=DURATION,
-                                        timeout=TIMEOUT)
+                                        timeout=TIMEOUT, keyframe_max_dist=100000)
             else:
                 ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
                                               duration=DURATION, linger=0, tone_hz=tone,
@@ -122,6 +130,10 @@ def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers
             else:
                 # The ordinary peer's ball on black: mostly dark, neither colour.
                 assert max(rgb) < 120, (name, other, rgb)
+
+    # Keyframes asked of the senders (a receiver's start, its PLI).
+    asked = [int(m) for m in re.findall(r"(\d+) keyframe requests sent to it", log)]
+    assert sum(asked) > 0, (asked, info)
 
     # The ordinary peer: the mix of both XEP-0521 peers, not its own tone.
     lv = levels_of(workdir / "w2100.pcm", sorted(tones.values()))
