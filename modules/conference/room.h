@@ -205,6 +205,7 @@ struct _Conference {
   guint64 query_seq;
   /* Metrics */
   BfMetric *m_joined, *m_declined, *m_busy, *m_rooms_opened, *m_removed, *m_muted;
+  BfMetric *m_fwd_placed, *m_fwd_refused;   /* XEP-0521 sessions (sfu-signal.c) */
   BfMetric *g_rooms, *g_participants;
 };
 

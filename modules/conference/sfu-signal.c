@@ -137,15 +137,15 @@ place (Room *room, Participant *s, Participant *r)
     return;
   if (refused (r, s->number))
     {
-      g_info ("room %s: %s ended the session with %s's streams before: not placed again",
-              room->name, r->peer, s->bare);
+      g_info ("room %s: call %s ended the session with call %s's streams before: not "
+              "placed again", room->name, r->leg.sid, s->leg.sid);
       return;
     }
   if (forwards_to (room, r) >= (guint) MAX (cf->max_participants - 1, 1))
     {
-      g_message ("room %s: %s has %u forwarded sessions ([conference] max-participants - 1): "
-                 "%s's streams not forwarded to it", room->name, r->peer, forwards_to (room, r),
-                 s->bare);
+      g_message ("room %s: call %s has %u forwarded sessions ([conference] max-participants "
+                 "- 1): call %s's streams not forwarded to it", room->name, r->leg.sid,
+                 forwards_to (room, r), s->leg.sid);
       return;
     }
   f = g_new0 (Forward, 1);
@@ -175,8 +175,8 @@ place (Room *room, Participant *s, Participant *r)
                                        &error);
   if (f->session == NULL)
     {
-      g_warning ("room %s: cannot place the session with %s's streams to %s: %s", room->name,
-                 s->bare, r->peer, error->message);
+      g_warning ("room %s: cannot place the session with call %s's streams to call %s: %s",
+                 room->name, s->leg.sid, r->leg.sid, error->message);
       g_free (f);
       return;
     }
@@ -185,10 +185,10 @@ place (Room *room, Participant *s, Participant *r)
   bf_session_set_data (f->session, f, forward_free);
   g_ptr_array_add (room->forwards, f);
   cf_sfu_post_join (room->media, f);
-  g_message ("room %s: session %s places %s's streams (%s%s) to %s (call %s)", room->name,
-             f->leg.sid, s->bare, f->leg.has_audio ? "audio" : "",
-             f->leg.has_video ? (f->leg.has_audio ? " and video" : "video") : "", r->peer,
-             r->leg.sid);
+  bf_metric_add (cf->m_fwd_placed, 1);
+  g_message ("room %s: session %s carries call %s's streams (%s%s) to call %s", room->name,
+             f->leg.sid, s->leg.sid, f->leg.has_audio ? "audio" : "",
+             f->leg.has_video ? (f->leg.has_audio ? " and video" : "video") : "", r->leg.sid);
 }
 
 void
@@ -249,8 +249,7 @@ void
 cf_fwd_answered (Forward *f)
 {
   if (f->room != NULL)
-    g_info ("room %s: %s accepted session %s", f->room->name,
-            bf_session_get_peer (f->session), f->leg.sid);
+    g_info ("room %s: session %s accepted", f->room->name, f->leg.sid);
 }
 
 void
@@ -266,8 +265,10 @@ cf_fwd_ended (Forward *f, const char *reason)
     {
       /* The receiver declined or ended it (or it failed): its choice. */
       g_array_append_val (f->receiver->refused, f->source->number);
-      g_message ("room %s: session %s with %s's streams to %s ended: %s; not placed again",
-                 room->name, f->leg.sid, f->source->bare, f->receiver->peer, reason);
+      bf_metric_add (room->conference->m_fwd_refused, 1);
+      g_message ("room %s: session %s (call %s's streams to call %s) ended: %s; not placed "
+                 "again", room->name, f->leg.sid, f->source->leg.sid, f->receiver->leg.sid,
+                 reason);
     }
   else
     g_info ("room %s: session %s ended: %s", room->name, f->leg.sid, reason);
