@@ -73,10 +73,11 @@ static BfSessionMedia *
 build_offer (Room *room, const Participant *s, Forward *f)
 {
   BfSessionMedia *offer = bf_session_media_new ();
-  g_autofree char *cname = g_strdup_printf ("belfry-%08x", bf_random_u32 ());
   g_autofree char *stream = g_strdup_printf ("belfry-%s-%u", room->name, s->number);
   g_autofree char *audio_msid = g_strdup_printf ("%s %s-audio", stream, stream);
   g_autofree char *video_msid = g_strdup_printf ("%s %s-video", stream, stream);
+
+  const char *cname = f->leg.cname;
 
   if (s->audio_index >= 0)
     {
@@ -159,6 +160,7 @@ place (Room *room, Participant *s, Participant *r)
     f->leg.video_ssrc = bf_random_u32 ();
   while (f->leg.video_ssrc == f->leg.audio_ssrc);
   f->leg.source = s;
+  g_snprintf (f->leg.cname, sizeof f->leg.cname, "belfry-%08x", bf_random_u32 ());
   offer = build_offer (room, s, f);
 
   /* XEP-0521 §"Joining" / XEP-0298: the room is the focus, and the

@@ -172,6 +172,11 @@ def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers
     # Without the loss a session asks 1 to 4 times (its start); with it, 15 to 23.
     assert len(per_session) == 4 and max(per_session) >= 8, (per_session, info)
 
+    # RFC 3550 sender reports on each forwarded session (audio and video,
+    # every 2-3 s over about 12 s).
+    reports = [int(r) for r in re.findall(r"(\d+) sender reports", log)]
+    assert len(reports) == 4 and min(reports) >= 6, (reports, info)
+
     # Keyframes asked of the senders (a receiver's start, its PLI).
     asked = [int(m) for m in re.findall(r"(\d+) keyframe requests sent to it", log)]
     assert sum(asked) > 0, (asked, info)
