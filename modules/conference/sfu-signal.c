@@ -229,6 +229,17 @@ cf_sfu_leaving (Room *room, Participant *p)
 {
   g_autoptr (GPtrArray) ending = g_ptr_array_new ();
 
+  /* Its number is never used again (a rejoin gets a new one): receivers
+   * need not remember that they ended its session, and the lists stay as
+   * long as the room is large, not as long as it has lived. */
+  for (guint i = 0; i < room->participants->len; i++)
+    {
+      Participant *r = g_ptr_array_index (room->participants, i);
+      for (guint k = r->refused->len; k > 0; k--)
+        if (g_array_index (r->refused, guint, k - 1) == p->number)
+          g_array_remove_index_fast (r->refused, k - 1);
+    }
+
   for (guint i = 0; i < room->forwards->len; i++)
     {
       Forward *f = g_ptr_array_index (room->forwards, i);
