@@ -75,6 +75,22 @@ takes_conference_info (const BfStanza *query)
 
 static void send_info (Room *room, Participant *to);
 
+/* XEP-0521 §"Discovering support": a client that takes a session per
+ * forwarded stream lists urn:xmpp:jingle:av-conferences:0. */
+static gboolean
+speaks_av_conferences (const BfStanza *query)
+{
+  BfStanzaIter it;
+  BfStanza *child;
+
+  bf_stanza_iter_init (&it, query);
+  while (bf_stanza_iter_next (&it, &child))
+    if (g_strcmp0 (bf_stanza_get_name (child), "feature") == 0
+        && g_strcmp0 (bf_stanza_get_attr (child, "var"), CF_NS_AV_CONFERENCES) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 cf_info_handle_reply (Conference *cf, const BfStanza *iq)
 {
@@ -92,14 +108,18 @@ cf_info_handle_reply (Conference *cf, const BfStanza *iq)
   g_hash_table_remove (cf->caps_queries, id);
   g_clear_pointer (&p->caps_query_id, g_free);
   query = bf_stanza_find_child (iq, "query", BF_NS_DISCO_INFO);
-  if (g_strcmp0 (bf_stanza_get_attr (iq, "type"), "result") == 0 && query != NULL
-      && takes_conference_info (query))
+  if (g_strcmp0 (bf_stanza_get_attr (iq, "type"), "result") != 0 || query == NULL
+      || p->room == NULL)
+    return TRUE;
+  if (takes_conference_info (query))
     {
       p->coin = TRUE;
       g_info ("room %s: call %s takes XEP-0298 conference-info", p->room->name,
               bf_session_get_sid (p->session));
       send_info (p->room, p);
     }
+  if (speaks_av_conferences (query))
+    cf_sfu_participant_is_sfu (p->room, p);
   return TRUE;
 }
 
@@ -246,7 +266,7 @@ cf_info_disco_reply (Conference *cf, const BfStanza *iq, const char *name,
 {
   static const char *const features[] = {
     BF_NS_DISCO_INFO, BF_NS_DISCO_ITEMS, "urn:xmpp:ping", CF_NS_COMMANDS, CF_NS_COIN,
-    BF_SESSION_DISCO_FEATURES, BF_NS_CAPS, NULL
+    CF_NS_AV_CONFERENCES, BF_SESSION_DISCO_FEATURES, BF_NS_CAPS, NULL
   };
   Room *room = cf_room_lookup (cf, name);
   g_autoptr (BfStanza) reply = bf_stanza_new_reply (iq, "result");

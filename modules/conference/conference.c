@@ -291,17 +291,53 @@ find_audio (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
   return found;
 }
 
+static gboolean
+is_vp8 (const BfSessionCodec *codec)
+{
+  return codec->name != NULL && g_ascii_strcasecmp (codec->name, "VP8") == 0
+         && codec->clockrate == 90000;
+}
+
+/* The video content the room takes (and forwards to XEP-0521 participants):
+ * the first with VP8 on which the caller sends ('both' or 'initiator'):
+ * its index and VP8 payload type in *@pt; -1 when there is none. */
+static int
+find_video (const BfSessionMedia *offer, guint8 *pt)
+{
+  for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
+    {
+      BfSessionSenders s = bf_session_media_get_content_senders (offer, c);
+      if (g_strcmp0 (bf_session_media_get_content_kind (offer, c), "video") != 0
+          || (s != BF_SESSION_SENDERS_BOTH && s != BF_SESSION_SENDERS_INITIATOR))
+        continue;
+      for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
+        {
+          BfSessionCodec codec;
+          if (bf_session_media_get_codec (offer, c, i, &codec) && is_vp8 (&codec))
+            {
+              *pt = codec.id;
+              return (int) c;
+            }
+        }
+    }
+  return -1;
+}
+
 /* Our answer: the audio content with Opus alone (the offer's number),
  * in-band FEC asked for, the RFC 6464 audio level kept when offered (the
  * mixer picks talkers by it without decoding), our SSRC and cname.  Every
- * other content (video, a second audio) is answered with senders 'none':
+ * other content (a second audio or video) is answered with senders 'none':
  * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
  * stay as offered (a partial accept would break clients that cannot take
- * one, and video can be turned on there later), and the
- * room neither forwards nor pays for video it does not mix. */
+ * one, and video can be turned on there later).  The caller's VP8 video
+ * (@video) is taken with senders 'initiator' (VP8 alone, its feedback as
+ * offered: the room asks it for keyframes): the room receives it and
+ * forwards it to XEP-0521 participants (sfu-room.c); it sends no video
+ * back. */
 static BfSessionMedia *
 build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSenders senders,
-              guint16 level_ext, const Participant *p, const char *msid)
+              guint16 level_ext, int video, guint8 video_pt, const Participant *p,
+              const char *msid)
 {
   BfSessionMedia *answer = bf_session_media_new ();
 
@@ -319,6 +355,12 @@ build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSender
           if (level_ext != 0)
             bf_session_media_add_header_extension (answer, a, level_ext, CF_AUDIO_LEVEL_URI);
           bf_session_media_add_source (answer, a, p->leg.ssrc, p->leg.cname, msid);
+        }
+      else if ((int) c == video)
+        {
+          guint a = bf_session_media_add_content (answer, name, kind,
+                                                  BF_SESSION_SENDERS_INITIATOR);
+          bf_session_media_copy_codec (answer, a, offer, c, video_pt);
         }
       else
         {
@@ -341,14 +383,15 @@ conference_offer (BfModule *module, BfSession *session)
   g_autofree char *name = room_name_of (cf, bf_session_get_local (session));
   g_autoptr (BfSessionMedia) offer = bf_session_get_offer (session);
   g_autoptr (BfSessionMedia) answer = NULL;
+  g_autoptr (BfSessionMedia) answer_offer = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *msid = NULL;
   Room *room;
   Participant *p;
-  guint8 pt = 0;
+  guint8 pt = 0, video_pt = 0;
   guint16 level_ext = 0;
   BfSessionSenders senders = BF_SESSION_SENDERS_BOTH;
-  int audio;
+  int audio, video;
 
   if (name == NULL || offer == NULL)
     return BF_SESSION_DECLINE;
@@ -380,6 +423,7 @@ conference_offer (BfModule *module, BfSession *session)
                             "the room takes Opus (opus/48000/2) audio only");
       return BF_SESSION_DECLINE;
     }
+  video = find_video (offer, &video_pt);
   level_ext = bf_session_media_find_header_extension (offer, audio, CF_AUDIO_LEVEL_URI);
   if (level_ext > 255)
     level_ext = 0;   /* no RFC 8285 element has such an id: not answered */
@@ -402,11 +446,12 @@ conference_offer (BfModule *module, BfSession *session)
   if (room == NULL)
     room = cf_room_open (cf, name, session);
 
-  p = cf_room_add (room, session, bf_session_media_get_content_name (offer, audio), pt,
+  answer_offer = bf_session_get_offer (session);
+  p = cf_room_add (room, session, g_steal_pointer (&answer_offer), audio, video, pt, video_pt,
                    senders != BF_SESSION_SENDERS_INITIATOR, senders == BF_SESSION_SENDERS_RESPONDER,
                    (guint8) level_ext);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
-  answer = build_answer (offer, audio, pt, senders, level_ext, p, msid);
+  answer = build_answer (offer, audio, pt, senders, level_ext, video, video_pt, p, msid);
   /* XEP-0298 §5: the room says it is the focus of a conference, so a
    * client that knows the XEP shows a group call, not a 1:1 one. */
   g_autoptr (BfStanza) focus = bf_stanza_new ("conference-info", CF_NS_COIN);
@@ -421,28 +466,69 @@ conference_offer (BfModule *module, BfSession *session)
   return BF_SESSION_ACCEPT;   /* ignored: accepted above */
 }
 
+/* A session's data is a participant's (its call to the room) or a
+ * forwarded session's (one the room placed, sfu-signal.c). */
+static Forward *
+forward_of (BfSession *session)
+{
+  Forward *f = bf_session_get_data (session);
+
+  return f != NULL && f->kind == CF_DATA_FORWARD ? f : NULL;
+}
+
+static Participant *
+participant_of (BfSession *session)
+{
+  Participant *p = bf_session_get_data (session);
+
+  return p != NULL && p->kind == CF_DATA_PARTICIPANT ? p : NULL;
+}
+
 static void
 conference_media (BfModule *module, BfSession *session, BfPacket *packet)
 {
+  Forward *f = forward_of (session);
+
   (void) module;
-  cf_leg_media (bf_session_get_data (session), session, packet);
+  if (f != NULL)
+    cf_fwd_media (f, packet);
+  else
+    cf_leg_media (participant_of (session), session, packet);
 }
 
 static void
 conference_media_ready (BfModule *module, BfSession *session)
 {
+  Forward *f = forward_of (session);
+
   (void) module;
-  cf_leg_ready (bf_session_get_data (session));
+  if (f != NULL)
+    cf_fwd_ready (f);
+  else
+    cf_leg_ready (participant_of (session));
 }
 
 static void
 conference_ended (BfModule *module, BfSession *session, const char *reason)
 {
-  Participant *p = bf_session_get_data (session);
+  Forward *f = forward_of (session);
+  Participant *p = participant_of (session);
 
   (void) module;
-  if (p != NULL && p->room != NULL)
+  if (f != NULL)
+    cf_fwd_ended (f, reason);
+  else if (p != NULL && p->room != NULL)
     cf_room_remove (p->room, p, reason);
+}
+
+static void
+conference_answered (BfModule *module, BfSession *session)
+{
+  Forward *f = forward_of (session);
+
+  (void) module;
+  if (f != NULL)
+    cf_fwd_answered (f);
 }
 
 /* XEP-0167 §7: mute/unmute of the whole session or of its audio content
@@ -451,7 +537,7 @@ conference_ended (BfModule *module, BfSession *session, const char *reason)
 static void
 conference_info (BfModule *module, BfSession *session, BfSessionInfo info, const char *name)
 {
-  Participant *p = bf_session_get_data (session);
+  Participant *p = participant_of (session);
 
   (void) module;
   if (p != NULL && p->room != NULL
@@ -628,6 +714,7 @@ static const BfSessionHooks conference_sessions = {
   .offer = conference_offer,
   .media = conference_media,
   .ended = conference_ended,
+  .answered = conference_answered,
   .info = conference_info,
   .media_ready = conference_media_ready,
 };
@@ -637,6 +724,7 @@ static const BfSessionHooks conference_sessions = {
 static const char *const conference_features[] = {
   CF_NS_COMMANDS,
   CF_NS_COIN,
+  CF_NS_AV_CONFERENCES,
   BF_SESSION_DISCO_FEATURES,
   BF_NS_CAPS,
   NULL

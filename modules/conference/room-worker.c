@@ -67,7 +67,7 @@ on_output (guint id, const guint8 *payload, gsize len, gpointer user_data)
   guint8 packet[RTP_MAX];
   Leg *l;
 
-  if (p == NULL || !p->leg.joined || !p->leg.ready || !p->leg.listens)
+  if (p == NULL || !p->leg.joined || !p->leg.ready || !p->leg.listens || p->leg.sfu)
     return;
   l = &p->leg;
   if (len > RTP_MAX - RTP_HEADER)
@@ -170,6 +170,8 @@ room_tick (const BfWorkerTick *tick, gpointer data)
   for (guint i = 0; i < m->by_id->len; i++)
     {
       Participant *p = g_ptr_array_index (m->by_id, i);
+      if (p != NULL && p->leg.forwards != NULL && p->leg.forwards->len > 0)
+        cf_sfu_tick (p, g_get_monotonic_time ());
       if (p != NULL && p->leg.ready && tick->index >= p->leg.next_report_tick)
         {
           send_report (m, p);
@@ -208,6 +210,14 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   gint level;
   gboolean voice;
 
+  /* Its VP8, which the room forwards to XEP-0521 participants without
+   * decoding (sfu-room.c). */
+  if (l->has_video && h->payload_type == l->video_pt && h->payload_len > 0)
+    {
+      l->video_in++;
+      cf_sfu_forward_video (p, packet);
+      return;
+    }
   /* Only the Opus we answered (red, rtx, or a payload type of a content we
    * set to senders 'none' are not the room's). */
   if (h->payload_type != l->pt || h->payload_len == 0)
@@ -232,6 +242,10 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   cf_mixer_push (m->mixer, l->mixer_id, h->seq, h->timestamp,
                  packet->data + h->payload_offset, h->payload_len, level, voice,
                  packet->arrival);
+  /* The same packet, as it came, to each XEP-0521 receiver of it (the
+   * mixer copied what it keeps), unless it is muted for the room. */
+  if (!l->muted && l->forwards->len > 0)
+    cf_sfu_forward_audio (p, packet);
 }
 
 /* The participant's RTCP: its SR (for the LSR/DLSR of our reports) and its
@@ -289,6 +303,10 @@ job_join (gpointer data)
   /* RFC 3550 §5.1: random initial sequence number and timestamp. */
   l->seq = (guint16) bf_random_u32 ();
   l->ts_base = bf_random_u32 ();
+  l->forwards = g_ptr_array_new ();
+  /* A receiver's request reaches the sender at most every 300 ms, and is
+   * asked again after 1 s without a keyframe. */
+  cf_keyframe_requests_init (&l->keyframes, 300 * 1000, G_USEC_PER_SEC);
   l->joined = TRUE;
   /* The first report soon (1 to 2 s): a receiver learns our SSRC's timing
    * early. */
@@ -312,15 +330,18 @@ job_leave (gpointer data)
 
   if (!l->joined)
     return;
+  cf_sfu_source_left (p);
+  g_clear_pointer (&l->forwards, g_ptr_array_unref);
   cf_mixer_remove (m->mixer, l->mixer_id);
   if (l->mixer_id < m->by_id->len)
     g_ptr_array_index (m->by_id, l->mixer_id) = NULL;
   l->joined = FALSE;
   g_info ("room %s: call %s: received %" G_GUINT64_FORMAT " Opus RTP (and %" G_GUINT64_FORMAT
-          " other RTP, not mixed) and %" G_GUINT64_FORMAT " RTCP (%" G_GUINT64_FORMAT
-          " malformed); sent %" G_GUINT64_FORMAT " RTP (%" G_GUINT64_FORMAT " failed)",
-          m->name, l->sid, l->rtp_in, l->rtp_other, l->rtcp_in, l->rtcp_bad,
-          l->sent_packets, l->send_failed);
+          " other RTP, not mixed), %" G_GUINT64_FORMAT " VP8 RTP and %" G_GUINT64_FORMAT
+          " RTCP (%" G_GUINT64_FORMAT " malformed); sent %" G_GUINT64_FORMAT " RTP (%"
+          G_GUINT64_FORMAT " failed); %" G_GUINT64_FORMAT " keyframe requests sent to it",
+          m->name, l->sid, l->rtp_in, l->rtp_other, l->video_in, l->rtcp_in, l->rtcp_bad,
+          l->sent_packets, l->send_failed, l->keyframes.sent + l->keyframes.resent);
   if (--m->n_legs == 0 && m->timer != 0)
     {
       bf_worker_timer_remove (m->worker, m->timer);
@@ -343,7 +364,19 @@ job_mute (gpointer data)
   MuteJob *job = data;
 
   if (job->p->leg.joined)
-    cf_mixer_set_muted (job->p->leg.media->mixer, job->p->leg.mixer_id, job->muted);
+    {
+      job->p->leg.muted = job->muted;
+      cf_mixer_set_muted (job->p->leg.media->mixer, job->p->leg.mixer_id, job->muted);
+    }
+}
+
+static void
+job_sfu (gpointer data)
+{
+  Participant *p = data;
+
+  if (p->leg.joined)
+    p->leg.sfu = TRUE;
 }
 
 static void
@@ -415,6 +448,12 @@ cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted)
   job->p = p;
   job->muted = muted;
   bf_worker_invoke (media->worker, job_mute, job, g_free);
+}
+
+void
+cf_room_media_post_sfu (RoomMedia *media, Participant *p)
+{
+  bf_worker_invoke (media->worker, job_sfu, p, NULL);
 }
 
 void

@@ -53,6 +53,7 @@ room_free (Room *room)
 {
   cf_info_cancel (room);
   g_ptr_array_unref (room->participants);
+  g_ptr_array_unref (room->forwards);
   g_free (room->name);
   g_free (room->jid);
   g_free (room->first_bare);
@@ -68,6 +69,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   room->name = cf_fold (name);
   room->jid = g_strdup_printf ("%s@%s", room->name, bf_module_get_domain (cf->module));
   room->participants = g_ptr_array_new ();
+  room->forwards = g_ptr_array_new ();
   /* The first caller's worker (the core's choice for it) is the room's:
    * every later session of the room is pinned to it. */
   room->worker = bf_session_get_worker (session);
@@ -100,20 +102,49 @@ participant_free (gpointer data)
   g_free (p->bare);
   g_free (p->audio_content);
   g_free (p->caps_query_id);
+  g_clear_pointer (&p->offer, bf_session_media_free);
+  if (p->refused != NULL)
+    g_array_unref (p->refused);
+  if (p->leg.forwards != NULL)
+    g_ptr_array_unref (p->leg.forwards);
   g_free (p);
 }
 
 Participant *
-cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 pt,
-             gboolean listens, gboolean listen_only, guint8 level_ext)
+cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, gint video,
+             guint8 pt, guint8 video_pt, gboolean listens, gboolean listen_only,
+             guint8 level_ext)
 {
   Participant *p = g_new0 (Participant, 1);
 
+  p->kind = CF_DATA_PARTICIPANT;
   p->room = room;
   p->session = session;
   p->peer = g_strdup (bf_session_get_peer (session));
   p->bare = bare_of (p->peer);
-  p->audio_content = g_strdup (audio_content);
+  p->audio_content = g_strdup (bf_session_media_get_content_name (offer, (guint) audio));
+  p->offer = offer;
+  p->audio_index = listen_only ? -1 : audio;
+  p->video_index = video;
+  p->refused = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (video >= 0)
+    {
+      /* Its simulcast layers, when it announced them (XEP-0339 ssrc-group
+       * SIM, lowest first as WebRTC lists them). */
+      const guint32 *ssrcs;
+      guint n;
+      p->leg.has_video = TRUE;
+      p->leg.video_pt = video_pt;
+      for (guint i = 0; bf_session_media_get_source_group (offer, (guint) video, i, &ssrcs, &n)
+                        != NULL; i++)
+        if (g_strcmp0 (bf_session_media_get_source_group (offer, (guint) video, i, &ssrcs, &n),
+                       "SIM") == 0 && n > 1)
+          {
+            p->leg.n_layers = MIN (n, CF_SFU_MAX_LAYERS);
+            memcpy (p->leg.layers, ssrcs, p->leg.n_layers * sizeof (guint32));
+            break;
+          }
+    }
   p->number = ++room->next_number;
   p->joined_at = g_get_monotonic_time ();
   p->leg.pt = pt;
@@ -137,6 +168,7 @@ cf_room_add (Room *room, BfSession *session, const char *audio_content, guint8 p
              bf_session_get_sid (session), room->participants->len);
   cf_info_query_caps (room, p);
   cf_info_broadcast (room);
+  cf_sfu_joined (room, p);
   return p;
 }
 
@@ -145,6 +177,9 @@ cf_room_remove (Room *room, Participant *p, const char *reason)
 {
   Conference *cf = room->conference;
 
+  /* The sessions carrying its streams, or others' to it, end first: their
+   * leave jobs run before its own. */
+  cf_sfu_leaving (room, p);
   g_ptr_array_remove (room->participants, p);
   p->room = NULL;
   if (p->caps_query_id != NULL)

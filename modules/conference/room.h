@@ -25,8 +25,12 @@
 #include <belfry/module.h>
 #include <belfry/metrics.h>
 
+#include "keyframe-requests.h"
 #include "mixer.h"
 #include "rtcp.h"
+#include "rtcp-feedback.h"
+#include "rtx-buffer.h"
+#include "sfu-stream.h"
 
 G_BEGIN_DECLS
 
@@ -38,6 +42,13 @@ G_BEGIN_DECLS
 #define CF_NS_CONFERENCE_INFO "urn:ietf:params:xml:ns:conference-info"      /* RFC 4575 */
 #define CF_NS_COMMANDS "http://jabber.org/protocol/commands"                /* XEP-0050 */
 #define CF_NS_DATA "jabber:x:data"                                          /* XEP-0004 */
+#define CF_NS_AV_CONFERENCES "urn:xmpp:jingle:av-conferences:0"             /* XEP-0521 */
+/* Payload types of the sessions the room places to XEP-0521 receivers
+ * (sfu-signal.c offers them, sfu-room.c writes them: every forwarded
+ * packet is rebuilt, so the sender's own numbers do not matter). */
+#define CF_FWD_OPUS_PT 111
+#define CF_FWD_VP8_PT 96
+#define CF_FWD_LEVEL_EXT 1
 /* Longest room name taken (a localpart may be 1023 bytes; a room's name is
  * shown to people and logged). */
 #define CF_MAX_ROOM_NAME 64
@@ -46,6 +57,15 @@ typedef struct _Conference Conference;
 typedef struct _Room Room;
 typedef struct _RoomMedia RoomMedia;
 typedef struct _Participant Participant;
+typedef struct _Forward Forward;
+
+/* What a session's data is (bf_session_set_data): a participant's own call
+ * to the room, or a session the room placed to forward another's streams
+ * (XEP-0521).  The first member of both structures. */
+typedef enum {
+  CF_DATA_PARTICIPANT = 0x50415254,
+  CF_DATA_FORWARD = 0x46575244,
+} CfDataKind;
 
 /* What the worker keeps per participant: receiving its audio, sending it
  * the mix.  Worker-only once joined (see the thread rule). */
@@ -72,9 +92,64 @@ typedef struct {
   CfRecvStats recv;        /* of its Opus stream (RFC 3550) */
   gint64 last_arrival;     /* monotonic µs of its last Opus RTP */
   guint64 rtp_in, rtp_other, rtcp_in, rtcp_bad;
+  /* The SFU (sfu-room.c).  Set before the join is posted, then read-only: */
+  gboolean has_video;      /* we answered its VP8 with senders 'initiator' */
+  guint8 video_pt;         /* its VP8 payload type */
+  guint n_layers;          /* simulcast layers it announced (ssrc-group SIM), 0: one,
+                            * learned from its first VP8 packet */
+  guint32 layers[CF_SFU_MAX_LAYERS];   /* lowest first */
+  /* Worker only: */
+  gboolean muted;          /* out of the mix: its audio is not forwarded either */
+  gboolean sfu;            /* an XEP-0521 participant: gets separate streams, not the mix */
+  GPtrArray *forwards;     /* Forward* carrying its streams to others */
+  guint32 video_ssrc;      /* its one VP8 stream, learned (n_layers 0) */
+  gint64 video_last_arrival;
+  CfKeyframeRequests keyframes;   /* receivers' requests toward it, merged */
+  guint64 video_in;
 } Leg;
 
+/* What the worker keeps per forwarded session (sfu-room.c): one sender's
+ * audio and video toward one XEP-0521 receiver. */
+typedef struct {
+  /* Set on the main thread before the join is posted, then read-only. */
+  gboolean has_audio, has_video;
+  guint8 level_ext;        /* RFC 8285 id of the audio level in our offer, 0: none */
+  guint32 audio_ssrc, video_ssrc;   /* ours */
+  char sid[64];
+  Participant *source;     /* valid while joined (the source's leave job comes after ours) */
+  RoomMedia *media;
+  /* Worker only. */
+  gboolean joined, ready;
+  /* Audio: the sender's stream under our SSRC, sequence and timestamps
+   * continuous across a change of its SSRC. */
+  gboolean audio_started;
+  guint32 audio_src_ssrc;
+  guint16 audio_seq_delta;
+  guint32 audio_ts_delta;
+  guint16 audio_last_seq;
+  guint32 audio_last_ts;
+  gint64 audio_last_arrival;
+  /* Video */
+  CfSfuStream *video;
+  CfRtxBuffer *rtx;        /* what we sent, by our sequence number: NACKs */
+  CfFirHistory firs;
+  guint64 sent_audio, sent_video, send_failed, rtcp_in, rtcp_bad;
+  guint64 keyframes_asked, nacked, resent;
+} FwdLeg;
+
+struct _Forward {
+  CfDataKind kind;         /* CF_DATA_FORWARD */
+  /* Main thread. */
+  Room *room;              /* NULL once ended() ran */
+  Participant *source;     /* whose streams; NULL once it left */
+  Participant *receiver;   /* to whom; NULL once it left */
+  BfSession *session;
+  gboolean ending;         /* the room ends it (not the receiver) */
+  FwdLeg leg;
+};
+
 struct _Participant {
+  CfDataKind kind;         /* CF_DATA_PARTICIPANT */
   /* Main thread. */
   Room *room;              /* NULL once ended() ran */
   BfSession *session;
@@ -88,6 +163,11 @@ struct _Participant {
   gboolean listen_only;    /* its audio senders are 'responder': it sends nothing */
   gboolean coin;           /* it advertises urn:xmpp:coin:1: send it conference-info */
   char *caps_query_id;     /* our disco#info to it, while unanswered */
+  gboolean sfu;            /* it advertises urn:xmpp:jingle:av-conferences:0 */
+  BfSessionMedia *offer;   /* what it offered: the streams forwarded from it */
+  gint audio_index, video_index;   /* their contents in @offer (-1: none sent to us) */
+  GArray *refused;         /* numbers of participants whose forwarded session it
+                            * ended: not placed again */
   gint64 joined_at;        /* monotonic µs */
   Leg leg;
 };
@@ -107,6 +187,7 @@ struct _Room {
   guint info_source;       /* a coalesced broadcast pending (main context) */
   gint64 info_next;        /* monotonic µs: no broadcast before (the byte budget) */
   gint64 opened_at;
+  GPtrArray *forwards;     /* Forward*, the sessions placed for XEP-0521 receivers */
 };
 
 struct _Conference {
@@ -144,9 +225,11 @@ Room *cf_room_open (Conference *cf, const char *name, BfSession *session);
 /* @listens: FALSE for a caller who only sends (senders='initiator'): the
  * room sends it nothing; @listen_only: TRUE for one who only receives
  * ('responder'). */
-Participant *cf_room_add (Room *room, BfSession *session, const char *audio_content,
-                          guint8 pt, gboolean listens, gboolean listen_only,
-                          guint8 level_ext);
+/* @offer (taken) is what the caller offered, @audio and @video the
+ * contents the room takes from it (@video -1: none), @video_pt its VP8. */
+Participant *cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio,
+                          gint video, guint8 pt, guint8 video_pt, gboolean listens,
+                          gboolean listen_only, guint8 level_ext);
 /* The participant's session ended: out of the room (posts the leave); the
  * room ends with its last one.  @p stays the session's data. */
 void cf_room_remove (Room *room, Participant *p, const char *reason);
@@ -162,9 +245,41 @@ void cf_room_media_post_join (RoomMedia *media, Participant *p);
 void cf_room_media_post_leave (RoomMedia *media, Participant *p);
 void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
+/* @p is an XEP-0521 participant: no mix for it from now on. */
+void cf_room_media_post_sfu (RoomMedia *media, Participant *p);
 /* Hooks on the worker. */
 void cf_leg_media (Participant *p, BfSession *session, BfPacket *packet);
 void cf_leg_ready (Participant *p);
+
+/* --- sfu-room.c (the room's worker: forwarding without decoding) --- */
+
+/* Posts (main thread): the forwarded session @f starts carrying its
+ * source's streams; it stops (before the core lets go of its session, and
+ * before its source's own leave job). */
+void cf_sfu_post_join (RoomMedia *media, Forward *f);
+void cf_sfu_post_leave (RoomMedia *media, Forward *f);
+/* Worker: the sender's Opus (after the mixer took it) and VP8 packets to
+ * each of its forwarded sessions; its keyframe requests on the tick; what
+ * a receiver sends on a forwarded session (RTCP feedback). */
+void cf_sfu_forward_audio (Participant *source, const BfPacket *packet);
+void cf_sfu_forward_video (Participant *source, const BfPacket *packet);
+void cf_sfu_tick (Participant *source, gint64 now);
+void cf_sfu_source_left (Participant *source);
+void cf_fwd_media (Forward *f, BfPacket *packet);
+void cf_fwd_ready (Forward *f);
+
+/* --- sfu-signal.c (main thread: placing and ending forwarded sessions) --- */
+
+/* @p's client advertises XEP-0521: it gets a session per other sender. */
+void cf_sfu_participant_is_sfu (Room *room, Participant *p);
+/* @p joined: a session carrying its streams to each XEP-0521 participant. */
+void cf_sfu_joined (Room *room, Participant *p);
+/* @p leaves: every session carrying its streams, or carrying others' to
+ * it, ends. */
+void cf_sfu_leaving (Room *room, Participant *p);
+/* Hooks of a forwarded session. */
+void cf_fwd_answered (Forward *f);
+void cf_fwd_ended (Forward *f, const char *reason);
 
 /* --- conference-info.c (main thread) --- */
 

@@ -1,0 +1,425 @@
+/* conference — the XEP-0521 SFU on a room's worker: each sender's Opus and
+ * VP8 packets forwarded, without decoding, on the sessions the room placed
+ * to each XEP-0521 receiver (one session per sender and receiver,
+ * sfu-signal.c), and what those receivers send back (RTCP feedback).
+ *
+ * Why a file of its own: room-worker.c mixes; this one forwards.  Both run
+ * on the room's worker and share the participant's Leg (its list of
+ * forwarded sessions); the pure parts used here (sfu-stream.c, rtx-buffer.c,
+ * keyframe-requests.c, rtcp-feedback.c) know nothing of sessions.
+ *
+ * Each forwarded packet is built anew for its receiver: a fixed RTP header
+ * under the forwarded session's SSRC and payload type, one RFC 8285
+ * element of ours (the audio level, when the sender sends it), and the
+ * sender's payload.  Nothing of the sender's own header extensions (its
+ * transport-wide sequence numbers, its MID, its RID) reaches the receiver,
+ * whose session negotiated none of them.
+ *   - Audio: sequence numbers and timestamps are the sender's plus a
+ *     per-session offset (random at the start, so the receiver cannot tell
+ *     the sender's), re-anchored when the sender's SSRC changes so the
+ *     receiver sees one continuous stream.
+ *   - Video: a CfSfuStream per forwarded session (VP8 descriptor rewriting,
+ *     simulcast switching at keyframes: the highest layer the sender
+ *     announced is the target; bandwidth.c is not wired yet).  What we sent
+ *     is kept, by our sequence number, in a retransmission buffer: a NACK
+ *     from the receiver is answered from it (plain RFC 4588-less
+ *     retransmission, same SSRC and sequence number: the session offers no
+ *     rtx payload type).  PLI and FIR from the receiver, a receiver
+ *     starting, and a stream waiting to switch layers become keyframe
+ *     requests toward the sender, merged and rate-limited per sender
+ *     (keyframe-requests.c), sent on the room's tick.
+ *
+ * Thread rule: the room's worker only, except cf_sfu_post_*, which the
+ * main thread calls to post jobs there.  A Forward's FwdLeg is the
+ * worker's once posted (room.h); its source Participant is dereferenced
+ * only while the forward is joined: the main thread posts a forward's
+ * leave before its source's (cf_sfu_leaving runs first in cf_room_remove).
+ */
+#define G_LOG_DOMAIN "belfry-conference"
+
+#include <string.h>
+
+#include <belfry/packet.h>
+
+#include "room.h"
+#include "vp8-descriptor.h"
+
+#define FWD_RTP_MAX 1500
+#define FWD_HEADER_MAX (12 + 8)   /* fixed header and one audio-level element */
+/* NACK answers: packets kept per forwarded video stream, and for how long
+ * (a retransmission later than this arrives after the receiver gave up). */
+#define FWD_RTX_CAPACITY 512
+#define FWD_RTX_AGE_US (G_USEC_PER_SEC)
+/* A new audio SSRC from the sender (its client restarted its sender)
+ * continues our numbering after this much silence at most. */
+#define AUDIO_RESTART_GAP_US (5 * G_USEC_PER_SEC)
+/* A sender's one VP8 SSRC changes once the old one was quiet this long. */
+#define VIDEO_SSRC_SWITCH_US (G_USEC_PER_SEC)
+
+/* --- Building the packet a receiver gets --- */
+
+/* Writes the fixed header (12 bytes, no CSRC) and, when @level >= 0, a
+ * one-byte-header extension block with the audio level under id @level_id.
+ * Returns the header's length. */
+static gsize
+write_header (guint8 *out, gboolean marker, guint8 pt, guint16 seq, guint32 ts, guint32 ssrc,
+              guint8 level_id, gint level_byte)
+{
+  gboolean ext = level_id != 0 && level_byte >= 0;
+
+  out[0] = 0x80 | (ext ? 0x10 : 0);
+  out[1] = (guint8) ((pt & 0x7f) | (marker ? 0x80 : 0));
+  bf_write_be16 (out + 2, seq);
+  bf_write_be32 (out + 4, ts);
+  bf_write_be32 (out + 8, ssrc);
+  if (!ext)
+    return 12;
+  /* RFC 8285 §4.2: 0xBEDE, one word of elements: id, L=0 (one byte), the
+   * level, padding. */
+  bf_write_be16 (out + 12, 0xBEDE);
+  bf_write_be16 (out + 14, 1);
+  out[16] = (guint8) (level_id << 4);
+  out[17] = (guint8) level_byte;
+  out[18] = 0;
+  out[19] = 0;
+  return 20;
+}
+
+/* The first packet the session took (its DTLS is done: sends before fail
+ * and are counted): the receiver can decode from the next keyframe on, so
+ * the sender is asked for one now.  A receive-only peer may send nothing
+ * before it gets media, so media_ready (cf_fwd_ready) may never come; this
+ * is the start that counts. */
+static void
+sent_first (Forward *f, gint64 now)
+{
+  FwdLeg *fl = &f->leg;
+
+  if (fl->ready)
+    return;
+  fl->ready = TRUE;
+  if (fl->video != NULL)
+    {
+      fl->keyframes_asked++;
+      cf_keyframe_requests_ask (&fl->source->leg.keyframes, now);
+    }
+}
+
+/* --- Audio --- */
+
+void
+cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
+{
+  const BfRtpHeader *h = &packet->rtp;
+  const Leg *l = &source->leg;
+  gint level_byte = -1;
+  guint8 out[FWD_RTP_MAX];
+
+  if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
+    return;
+  if (l->level_ext != 0)
+    {
+      gsize len = 0;
+      const guint8 *e = bf_rtp_header_find_extension (h, packet->data, l->level_ext, &len);
+      if (e != NULL && len >= 1)
+        level_byte = e[0];
+    }
+  for (guint i = 0; i < l->forwards->len; i++)
+    {
+      Forward *f = g_ptr_array_index (l->forwards, i);
+      FwdLeg *fl = &f->leg;
+      guint16 seq;
+      guint32 ts;
+      gsize n;
+
+      if (!fl->has_audio)
+        continue;
+      if (!fl->audio_started || h->ssrc != fl->audio_src_ssrc)
+        {
+          /* The first packet, or a new stream of the sender: our numbers
+           * go on from the last we sent (random at the start), our
+           * timestamps by the time that passed. */
+          guint16 next_seq = fl->audio_started ? (guint16) (fl->audio_last_seq + 1)
+                                               : (guint16) bf_random_u32 ();
+          guint32 next_ts = bf_random_u32 ();
+          if (fl->audio_started)
+            {
+              gint64 gap = CLAMP (packet->arrival - fl->audio_last_arrival, 20000,
+                                  AUDIO_RESTART_GAP_US);
+              next_ts = fl->audio_last_ts + (guint32) (gap * CF_CLOCK / G_USEC_PER_SEC);
+            }
+          fl->audio_seq_delta = (guint16) (next_seq - h->seq);
+          fl->audio_ts_delta = next_ts - h->timestamp;
+          fl->audio_src_ssrc = h->ssrc;
+          fl->audio_started = TRUE;
+        }
+      seq = (guint16) (h->seq + fl->audio_seq_delta);
+      ts = h->timestamp + fl->audio_ts_delta;
+      n = write_header (out, h->marker, CF_FWD_OPUS_PT, seq, ts, fl->audio_ssrc, fl->level_ext,
+                        level_byte);
+      memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
+      n += h->payload_len;
+      /* The newest only: a reordered packet must not move us back. */
+      if ((gint16) (guint16) (seq - fl->audio_last_seq) > 0 || fl->sent_audio == 0)
+        {
+          fl->audio_last_seq = seq;
+          fl->audio_last_ts = ts;
+          fl->audio_last_arrival = packet->arrival;
+        }
+      if (bf_session_send_rtp (f->session, out, n))
+        {
+          fl->sent_audio++;
+          sent_first (f, packet->arrival);
+        }
+      else
+        fl->send_failed++;
+    }
+}
+
+/* --- Video --- */
+
+/* The layers @f's stream takes from its source: those it announced
+ * (simulcast), else the one VP8 stream seen; the highest is the target. */
+static void
+set_layers (Forward *f, const Leg *src)
+{
+  if (f->leg.video == NULL)
+    return;
+  if (src->n_layers > 0)
+    {
+      for (guint i = 0; i < src->n_layers; i++)
+        cf_sfu_stream_set_layer_ssrc (f->leg.video, i, src->layers[i]);
+      cf_sfu_stream_set_target (f->leg.video, (gint) src->n_layers - 1, 3);
+    }
+  else if (src->video_ssrc != 0)
+    {
+      cf_sfu_stream_set_layer_ssrc (f->leg.video, 0, src->video_ssrc);
+      cf_sfu_stream_set_target (f->leg.video, 0, 3);
+    }
+}
+
+void
+cf_sfu_forward_video (Participant *source, const BfPacket *packet)
+{
+  const BfRtpHeader *h = &packet->rtp;
+  Leg *l = &source->leg;
+  CfVp8Descriptor d;
+  guint8 out[FWD_RTP_MAX];
+  gint64 now = packet->arrival;
+
+  if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
+    return;
+  if (l->n_layers == 0 && l->video_ssrc != h->ssrc)
+    {
+      /* Its one stream; a new SSRC is a sender that restarted, taken once
+       * the old one has been quiet for a while (a second stream at once,
+       * unannounced simulcast or a stray, is not forwarded). */
+      if (l->video_ssrc != 0 && now - l->video_last_arrival < VIDEO_SSRC_SWITCH_US)
+        return;
+      l->video_ssrc = h->ssrc;
+      for (guint i = 0; i < l->forwards->len; i++)
+        set_layers (g_ptr_array_index (l->forwards, i), l);
+    }
+  if (h->ssrc == l->video_ssrc)
+    l->video_last_arrival = now;
+  if (cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d)
+      && d.keyframe)
+    cf_keyframe_requests_keyframe (&l->keyframes);
+
+  for (guint i = 0; i < l->forwards->len; i++)
+    {
+      Forward *f = g_ptr_array_index (l->forwards, i);
+      FwdLeg *fl = &f->leg;
+      BfRtpHeader oh;
+      gsize n;
+      guint32 src_ssrc;
+
+      if (fl->video == NULL)
+        continue;
+      n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1);
+      memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
+      n += h->payload_len;
+      if (!bf_rtp_header_parse (out, n, &oh))
+        continue;
+      if (cf_sfu_stream_push (fl->video, out, n, &oh, now) == CF_SFU_FORWARD)
+        {
+          cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
+          if (bf_session_send_rtp (f->session, out, n))
+            {
+              fl->sent_video++;
+              sent_first (f, now);
+            }
+          else
+            fl->send_failed++;
+        }
+      if (cf_sfu_stream_keyframe_request (fl->video, now, &src_ssrc))
+        {
+          fl->keyframes_asked++;
+          cf_keyframe_requests_ask (&l->keyframes, now);
+        }
+    }
+}
+
+void
+cf_sfu_tick (Participant *source, gint64 now)
+{
+  Leg *l = &source->leg;
+
+  if (!l->has_video)
+    return;
+  for (guint i = 0; i < l->forwards->len; i++)
+    {
+      Forward *f = g_ptr_array_index (l->forwards, i);
+      guint32 ssrc;
+      if (f->leg.video != NULL && cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
+        {
+          f->leg.keyframes_asked++;
+          cf_keyframe_requests_ask (&l->keyframes, now);
+        }
+    }
+  /* bf_session_request_keyframe sends a PLI or a FIR (what the sender
+   * negotiated) for each of its video SSRCs, numbering FIRs itself. */
+  if (cf_keyframe_requests_poll (&l->keyframes, now, NULL))
+    bf_session_request_keyframe (source->session);
+}
+
+/* --- What a receiver sends on a forwarded session --- */
+
+static void
+resend (const guint8 *pkt, gsize len, gpointer user_data)
+{
+  Forward *f = user_data;
+
+  if (bf_session_send_rtp (f->session, pkt, len))
+    f->leg.resent++;
+}
+
+void
+cf_fwd_media (Forward *f, BfPacket *packet)
+{
+  FwdLeg *fl = &f->leg;
+  CfFeedback *fb;
+  guint16 seqs[CF_FB_NACK_MAX];
+  guint n_seqs = 0;
+  gboolean keyframe = FALSE;
+
+  /* The session is 'initiator' only: RTP from the receiver is not ours. */
+  if (!fl->joined || !packet->is_rtcp)
+    return;
+  fl->rtcp_in++;
+  fb = g_new0 (CfFeedback, 1);   /* 20 KB: not on the worker's stack */
+  if (!cf_rtcp_feedback_read (packet->data, packet->len, fb))
+    fl->rtcp_bad++;
+  for (guint i = 0; i < fb->n_plis; i++)
+    if (fb->plis[i] == fl->video_ssrc)
+      keyframe = TRUE;
+  for (guint i = 0; i < fb->n_firs; i++)
+    if (fb->firs[i].ssrc == fl->video_ssrc && cf_fir_history_is_new (&fl->firs, &fb->firs[i]))
+      keyframe = TRUE;
+  for (guint i = 0; i < fb->n_nacks; i++)
+    if (fb->nacks[i].media_ssrc == fl->video_ssrc)
+      seqs[n_seqs++] = fb->nacks[i].seq;
+  g_free (fb);
+  if (keyframe && fl->video != NULL)
+    {
+      fl->keyframes_asked++;
+      cf_keyframe_requests_ask (&fl->source->leg.keyframes, packet->arrival);
+    }
+  if (n_seqs > 0 && fl->rtx != NULL)
+    {
+      fl->nacked += n_seqs;
+      cf_rtx_buffer_answer (fl->rtx, seqs, n_seqs, packet->arrival, 0, resend, f);
+    }
+}
+
+void
+cf_fwd_ready (Forward *f)
+{
+  /* Its decoder starts at a keyframe: ask the sender for one now. */
+  if (f->leg.joined)
+    sent_first (f, g_get_monotonic_time ());
+}
+
+/* --- Jobs from the main thread --- */
+
+static void
+job_fwd_join (gpointer data)
+{
+  Forward *f = data;
+  FwdLeg *fl = &f->leg;
+  Leg *src = &fl->source->leg;
+
+  /* The source left before this ran (its leave job came first): nothing to
+   * carry; the main thread ends the session. */
+  if (!src->joined)
+    return;
+  if (fl->has_video)
+    {
+      fl->video = cf_sfu_stream_new (fl->video_ssrc, 90000);
+      fl->rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
+    }
+  fl->joined = TRUE;
+  g_ptr_array_add (src->forwards, f);
+  set_layers (f, src);
+}
+
+static void
+fwd_stop (Forward *f)
+{
+  FwdLeg *fl = &f->leg;
+  const CfSfuStats *vs = fl->video != NULL ? cf_sfu_stream_get_stats (fl->video) : NULL;
+
+  g_info ("forwarded session %s: sent %" G_GUINT64_FORMAT " audio and %"
+          G_GUINT64_FORMAT " video RTP (%" G_GUINT64_FORMAT " failed; video dropped: %"
+          G_GUINT64_FORMAT " other layers, %" G_GUINT64_FORMAT " old, %" G_GUINT64_FORMAT
+          " malformed), %" G_GUINT64_FORMAT " RTCP in (%" G_GUINT64_FORMAT " malformed), %"
+          G_GUINT64_FORMAT " keyframe requests, %" G_GUINT64_FORMAT " NACKed, %"
+          G_GUINT64_FORMAT " resent",
+          fl->sid, fl->sent_audio,
+          fl->sent_video, fl->send_failed, vs ? vs->dropped_layer : 0, vs ? vs->dropped_old : 0,
+          vs ? vs->dropped_malformed : 0, fl->rtcp_in, fl->rtcp_bad, fl->keyframes_asked,
+          fl->nacked, fl->resent);
+  fl->joined = FALSE;
+  fl->ready = FALSE;
+  g_clear_pointer (&fl->video, cf_sfu_stream_free);
+  g_clear_pointer (&fl->rtx, cf_rtx_buffer_free);
+}
+
+static void
+job_fwd_leave (gpointer data)
+{
+  Forward *f = data;
+
+  if (!f->leg.joined)
+    return;
+  g_ptr_array_remove (f->leg.source->leg.forwards, f);
+  fwd_stop (f);
+}
+
+/* The source's own leave: any forward still listed (none when the main
+ * thread posted their leaves first, as it does) stops here. */
+void
+cf_sfu_source_left (Participant *source)
+{
+  Leg *l = &source->leg;
+
+  while (l->forwards != NULL && l->forwards->len > 0)
+    {
+      Forward *f = g_ptr_array_steal_index (l->forwards, l->forwards->len - 1);
+      fwd_stop (f);
+    }
+}
+
+void
+cf_sfu_post_join (RoomMedia *media, Forward *f)
+{
+  f->leg.media = media;
+  bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_join, f, NULL);
+}
+
+void
+cf_sfu_post_leave (RoomMedia *media, Forward *f)
+{
+  (void) media;
+  bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_leave, f, NULL);
+}

@@ -1,0 +1,275 @@
+/* conference — the XEP-0521 SFU's signalling (main thread): which
+ * participants get separate streams, and the sessions the room places to
+ * them, one per other participant that sends (XEP-0521 §"Joining": the
+ * room calls the joining entity once per stream it forwards).
+ *
+ * A participant is an XEP-0521 receiver when its client lists
+ * urn:xmpp:jingle:av-conferences:0 in the disco#info the room asks it
+ * (conference-info.c).  For each such receiver R and each other
+ * participant S that sends media (XEP-0521 or not), the room places one
+ * session from its own JID (resource "sfu") to R's full JID, on the room's
+ * worker, carrying S's streams: an audio content (Opus) when S sends audio
+ * and a video content (VP8, feedback nack, nack pli, ccm fir) when S sends
+ * video, each senders='initiator' (room to R), with SSRCs of ours, and the
+ * XEP-0298 <conference-info xmlns='urn:xmpp:coin:1' isfocus='true'> whose
+ * <users><user entity='xmpp:S'/></users> names whose streams they are
+ * (XEP-0521's example 3).  Never S's own streams to S.
+ *
+ * Placed when R is known to be a receiver (its disco#info reply) and when a
+ * new sender joins; ended when S leaves ('gone') or R leaves ('success').
+ * A session R declines or ends (or that fails) is not placed again while
+ * both stay: R said it does not want it.  At most max-participants - 1 per
+ * receiver.
+ *
+ * Thread rule: main thread only; the forwarding itself is sfu-room.c's, on
+ * the room's worker (room.h).
+ */
+#define G_LOG_DOMAIN "belfry-conference"
+
+#include <string.h>
+
+#include "room.h"
+
+static gboolean
+sends_media (const Participant *p)
+{
+  return p->audio_index >= 0 || p->video_index >= 0;
+}
+
+static guint
+forwards_to (Room *room, const Participant *r)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < room->forwards->len; i++)
+    if (((Forward *) g_ptr_array_index (room->forwards, i))->receiver == r)
+      n++;
+  return n;
+}
+
+static gboolean
+has_forward (Room *room, const Participant *s, const Participant *r)
+{
+  for (guint i = 0; i < room->forwards->len; i++)
+    {
+      Forward *f = g_ptr_array_index (room->forwards, i);
+      if (f->source == s && f->receiver == r)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+refused (const Participant *r, guint number)
+{
+  for (guint i = 0; i < r->refused->len; i++)
+    if (g_array_index (r->refused, guint, i) == number)
+      return TRUE;
+  return FALSE;
+}
+
+/* What the room offers @f's receiver: @s's streams under our SSRCs. */
+static BfSessionMedia *
+build_offer (Room *room, const Participant *s, Forward *f)
+{
+  BfSessionMedia *offer = bf_session_media_new ();
+  g_autofree char *cname = g_strdup_printf ("belfry-%08x", bf_random_u32 ());
+  g_autofree char *stream = g_strdup_printf ("belfry-%s-%u", room->name, s->number);
+  g_autofree char *audio_msid = g_strdup_printf ("%s %s-audio", stream, stream);
+  g_autofree char *video_msid = g_strdup_printf ("%s %s-video", stream, stream);
+
+  if (s->audio_index >= 0)
+    {
+      const BfSessionCodec opus = { CF_FWD_OPUS_PT, "opus", CF_CLOCK, 2 };
+      guint c = bf_session_media_add_content (offer, "audio", "audio",
+                                              BF_SESSION_SENDERS_INITIATOR);
+      bf_session_media_add_codec (offer, c, &opus);
+      bf_session_media_add_codec_parameter (offer, c, CF_FWD_OPUS_PT, "minptime", "10");
+      bf_session_media_add_codec_parameter (offer, c, CF_FWD_OPUS_PT, "useinbandfec", "1");
+      /* The sender's audio level, passed on when it sends one. */
+      if (s->leg.level_ext != 0)
+        {
+          bf_session_media_add_header_extension (offer, c, CF_FWD_LEVEL_EXT, CF_AUDIO_LEVEL_URI);
+          f->leg.level_ext = CF_FWD_LEVEL_EXT;
+        }
+      bf_session_media_add_source (offer, c, f->leg.audio_ssrc, cname, audio_msid);
+      f->leg.has_audio = TRUE;
+    }
+  if (s->video_index >= 0)
+    {
+      const BfSessionCodec vp8 = { CF_FWD_VP8_PT, "VP8", 90000, 0 };
+      guint c = bf_session_media_add_content (offer, "video", "video",
+                                              BF_SESSION_SENDERS_INITIATOR);
+      bf_session_media_add_codec (offer, c, &vp8);
+      /* RFC 4585 NACK (answered from what we sent), PLI and RFC 5104 FIR
+       * (passed to the sender, merged).  No rtx payload type: a NACK is
+       * answered with the packet itself.  No REMB nor transport-cc yet:
+       * the layer is the highest the sender sends. */
+      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", NULL);
+      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", "pli");
+      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "ccm", "fir");
+      bf_session_media_add_source (offer, c, f->leg.video_ssrc, cname, video_msid);
+      f->leg.has_video = TRUE;
+    }
+  return offer;
+}
+
+static void
+forward_free (gpointer data)
+{
+  g_free (data);
+}
+
+/* One session carrying @s's streams to @r, unless there is one, @r ended
+ * one before, or @r has its bound. */
+static void
+place (Room *room, Participant *s, Participant *r)
+{
+  Conference *cf = room->conference;
+  g_autoptr (BfSessionMedia) offer = NULL;
+  g_autoptr (BfStanza) coin = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *local = NULL, *entity = NULL;
+  BfStanza *user;
+  Forward *f;
+
+  if (s == r || !r->sfu || !sends_media (s) || has_forward (room, s, r))
+    return;
+  if (refused (r, s->number))
+    {
+      g_info ("room %s: %s ended the session with %s's streams before: not placed again",
+              room->name, r->peer, s->bare);
+      return;
+    }
+  if (forwards_to (room, r) >= (guint) MAX (cf->max_participants - 1, 1))
+    {
+      g_message ("room %s: %s has %u forwarded sessions ([conference] max-participants - 1): "
+                 "%s's streams not forwarded to it", room->name, r->peer, forwards_to (room, r),
+                 s->bare);
+      return;
+    }
+  f = g_new0 (Forward, 1);
+  f->kind = CF_DATA_FORWARD;
+  f->room = room;
+  f->source = s;
+  f->receiver = r;
+  /* RFC 3550 §8.1: random SSRCs of ours, per session. */
+  f->leg.audio_ssrc = bf_random_u32 ();
+  do
+    f->leg.video_ssrc = bf_random_u32 ();
+  while (f->leg.video_ssrc == f->leg.audio_ssrc);
+  f->leg.source = s;
+  offer = build_offer (room, s, f);
+
+  /* XEP-0521 §"Joining" / XEP-0298: the room is the focus, and the
+   * session's streams are @s's. */
+  coin = bf_stanza_new ("conference-info", CF_NS_COIN);
+  bf_stanza_set_attr (coin, "isfocus", "true");
+  user = bf_stanza_add_child (bf_stanza_add_child (coin, "users", NULL), "user", NULL);
+  entity = g_strdup_printf ("xmpp:%s", s->bare);
+  bf_stanza_set_attr (user, "entity", entity);
+  BfStanza *extra[] = { coin, NULL };
+
+  local = g_strdup_printf ("%s/sfu", room->jid);
+  f->session = bf_session_place_offer (cf->module, local, r->peer, offer, room->worker, extra,
+                                       &error);
+  if (f->session == NULL)
+    {
+      g_warning ("room %s: cannot place the session with %s's streams to %s: %s", room->name,
+                 s->bare, r->peer, error->message);
+      g_free (f);
+      return;
+    }
+  g_strlcpy (f->leg.sid, bf_session_get_sid (f->session), sizeof f->leg.sid);
+  /* Freed by the core after the session's last media() call (session.h). */
+  bf_session_set_data (f->session, f, forward_free);
+  g_ptr_array_add (room->forwards, f);
+  cf_sfu_post_join (room->media, f);
+  g_message ("room %s: session %s places %s's streams (%s%s) to %s (call %s)", room->name,
+             f->leg.sid, s->bare, f->leg.has_audio ? "audio" : "",
+             f->leg.has_video ? (f->leg.has_audio ? " and video" : "video") : "", r->peer,
+             r->leg.sid);
+}
+
+void
+cf_sfu_participant_is_sfu (Room *room, Participant *p)
+{
+  if (p->sfu)
+    return;
+  p->sfu = TRUE;
+  /* It gets each sender's own streams: the mix would double them. */
+  cf_room_media_post_sfu (room->media, p);
+  g_info ("room %s: call %s speaks XEP-0521: separate streams, no mix", room->name,
+          p->leg.sid);
+  for (guint i = 0; i < room->participants->len; i++)
+    place (room, g_ptr_array_index (room->participants, i), p);
+}
+
+/* Every pair, not only @p's: a session that could not be placed before
+ * (the relay full, a receiver at its bound) is placed now when it can;
+ * those there already, or that the receiver ended, are not. */
+void
+cf_sfu_joined (Room *room, Participant *p)
+{
+  (void) p;
+  for (guint i = 0; i < room->participants->len; i++)
+    {
+      Participant *r = g_ptr_array_index (room->participants, i);
+      if (!r->sfu)
+        continue;
+      for (guint k = 0; k < room->participants->len; k++)
+        place (room, g_ptr_array_index (room->participants, k), r);
+    }
+}
+
+void
+cf_sfu_leaving (Room *room, Participant *p)
+{
+  g_autoptr (GPtrArray) ending = g_ptr_array_new ();
+
+  for (guint i = 0; i < room->forwards->len; i++)
+    {
+      Forward *f = g_ptr_array_index (room->forwards, i);
+      if (f->source == p || f->receiver == p)
+        g_ptr_array_add (ending, f);
+    }
+  for (guint i = 0; i < ending->len; i++)
+    {
+      Forward *f = g_ptr_array_index (ending, i);
+      gboolean source_left = f->source == p;
+      f->ending = TRUE;
+      /* ended() (cf_fwd_ended) runs before this returns and posts the
+       * forward's leave; @f is not touched after. */
+      bf_session_terminate (f->session, source_left ? "gone" : "success",
+                            source_left ? "the participant left the room" : NULL);
+    }
+}
+
+void
+cf_fwd_answered (Forward *f)
+{
+  if (f->room != NULL)
+    g_info ("room %s: %s accepted session %s", f->room->name,
+            bf_session_get_peer (f->session), f->leg.sid);
+}
+
+void
+cf_fwd_ended (Forward *f, const char *reason)
+{
+  Room *room = f->room;
+
+  if (room == NULL)
+    return;
+  f->room = NULL;
+  g_ptr_array_remove (room->forwards, f);
+  if (!f->ending && f->receiver != NULL && f->source != NULL)
+    {
+      /* The receiver declined or ended it (or it failed): its choice. */
+      g_array_append_val (f->receiver->refused, f->source->number);
+      g_message ("room %s: session %s with %s's streams to %s ended: %s; not placed again",
+                 room->name, f->leg.sid, f->source->bare, f->receiver->peer, reason);
+    }
+  else
+    g_info ("room %s: session %s ended: %s", room->name, f->leg.sid, reason);
+  cf_sfu_post_leave (room->media, f);
+}

@@ -1,0 +1,295 @@
+"""The conference's XEP-0521 SFU at signalling level (README "Group calls
+(`conference`)"): real Prosody, slixmpp clients sending raw Jingle, no
+media (fake candidates; every session ended long before [media]
+ice-timeout).  Media through the SFU is tests/e2e/test_conference_sfu.py's.
+
+What is asserted:
+
+  disco           a room lists urn:xmpp:jingle:av-conferences:0 with its
+                  conference/audio-video identity
+  placing         a client that advertises urn:xmpp:jingle:av-conferences:0
+                  joining a room with two ordinary participants gets one
+                  session-initiate per other participant from the room's
+                  JID, every content senders='initiator' with an SSRC of the
+                  room's (not the sender's), audio (Opus) and video (VP8,
+                  nack/pli/fir) as the sender sends, and XEP-0298
+                  <conference-info isfocus='true'> naming the sender in
+                  <user entity='xmpp:…'/>; none with its own streams
+  join, leave     a third participant joining adds one session within 2 s;
+                  one leaving ends the session carrying its streams
+                  (session-terminate) and only that one
+  two receivers   two XEP-0521 participants each get the other's streams
+  ordinary        a client that does not advertise the feature gets no
+                  session from the room
+  refusal         a session the receiver declines is not placed again
+"""
+
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import DOMAIN, NS_CLIENT, NS_DISCO_INFO, Belfry, Client
+from relay_fixtures import prosody_fixture
+from test_conference import (MEDIA, NS_COIN, call, hang_up, mark, new_room, room_jid)
+from test_jingle import IQ, JINGLE, NS_JINGLE, NS_RTP, NS_SSMA, dump, jingle
+
+NS_AV_CONF = "urn:xmpp:jingle:av-conferences:0"
+NS_RTCP_FB = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0"
+
+USERS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Lm", "carol": "carol-pw-5Tn",
+         "dave": "dave-pw-8Kp", "erin": "erin-pw-2Vb"}
+
+sfu_prosody = prosody_fixture("sfu_prosody", USERS)
+
+
+@pytest.fixture(scope="module")
+def relay(sfu_prosody, tmp_path_factory):
+    b = Belfry(tmp_path_factory.mktemp("belfry-conference-sfu"),
+               port=sfu_prosody.component_port, modules="conference",
+               groups={"media": MEDIA, "conference": {"max-participants": "6"}})
+    try:
+        b.start()
+        yield b
+        b.stop()
+        assert "CRITICAL" not in b.log(), b.log()[-3000:]
+    finally:
+        b.kill_quietly()
+
+
+def jingle_client(prosody, user, sfu):
+    """A Jingle client that acknowledges every Jingle iq and answers
+    disco#info; @sfu lists urn:xmpp:jingle:av-conferences:0 (XEP-0521
+    §"Discovering support")."""
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+    c = Client(f"{user}@{DOMAIN}/{user}-res", USERS[user], prosody.c2s_port)
+
+    def ack(iq):
+        if iq["type"] == "set":
+            iq.reply(clear=True).send()
+
+    def disco(iq):
+        if iq["type"] != "get":
+            return
+        reply = iq.reply(clear=True)
+        q = ET.SubElement(reply.xml, "{%s}query" % NS_DISCO_INFO)
+        ET.SubElement(q, "{%s}identity" % NS_DISCO_INFO, category="client", type="pc",
+                      name="Test")
+        for f in [NS_DISCO_INFO, NS_JINGLE, NS_RTP] + ([NS_AV_CONF] if sfu else []):
+            ET.SubElement(q, "{%s}feature" % NS_DISCO_INFO, var=f)
+        reply.send()
+
+    async def register():
+        c.xmpp.register_handler(Callback(
+            "test jingle ack", MatchXPath("{%s}iq/{%s}jingle" % (NS_CLIENT, NS_JINGLE)), ack))
+        c.xmpp.register_handler(Callback(
+            "test disco", MatchXPath("{%s}iq/{%s}query" % (NS_CLIENT, NS_DISCO_INFO)), disco))
+
+    try:
+        c._call(register(), 5)
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+@pytest.fixture
+def clients(sfu_prosody, relay):
+    made = []
+
+    def make(user, sfu):
+        c = jingle_client(sfu_prosody, user, sfu)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+def from_room(el, name):
+    return (el.get("from") or "").startswith(room_jid(name) + "/")
+
+
+def initiates(client, start, name):
+    """The session-initiates the room placed to @client since @start."""
+    with client._cond:
+        got = list(client.received[start:])
+    return [e for e in got if e.tag == IQ and e.get("type") == "set" and from_room(e, name)
+            and e.find(JINGLE) is not None
+            and e.find(JINGLE).get("action") == "session-initiate"]
+
+
+def wait_initiates(client, start, name, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = initiates(client, start, name)
+        if len(got) >= n or time.monotonic() > deadline:
+            assert len(got) == n, (f"{client.full_jid}: {len(got)} sessions from room {name}, "
+                                   f"expected {n}:\n" + "\n".join(dump(e) for e in got))
+            return got
+        time.sleep(0.05)
+
+
+def user_entity(initiate):
+    """The XEP-0298 user the session's streams are from (XEP-0521)."""
+    ci = initiate.find(JINGLE).find("{%s}conference-info" % NS_COIN)
+    assert ci is not None and ci.get("isfocus") == "true", dump(initiate)
+    users = ci.findall("{%s}users/{%s}user" % (NS_COIN, NS_COIN))
+    assert len(users) == 1, dump(ci)
+    return users[0].get("entity")
+
+
+def by_entity(inits):
+    out = {}
+    for e in inits:
+        ent = user_entity(e)
+        assert ent not in out, f"two sessions with {ent}'s streams"
+        out[ent] = e
+    return out
+
+
+def check_contents(initiate, sender_ssrc, video):
+    """Every content senders='initiator' (room to receiver), Opus audio and,
+    when the sender sends it, VP8 video with NACK, PLI and FIR; SSRCs the
+    room's own."""
+    contents = initiate.find(JINGLE).findall("{%s}content" % NS_JINGLE)
+    kinds = {}
+    for c in contents:
+        assert c.get("senders") == "initiator", dump(c)
+        desc = c.find("{%s}description" % NS_RTP)
+        kinds[desc.get("media")] = desc
+        ssrcs = [int(s.get("ssrc")) for s in desc.findall("{%s}source" % NS_SSMA)]
+        assert len(ssrcs) == 1 and ssrcs[0] not in (sender_ssrc, sender_ssrc + 1), dump(desc)
+    assert set(kinds) == ({"audio", "video"} if video else {"audio"}), dump(initiate)
+    names = [p.get("name").lower() for p in kinds["audio"].findall("{%s}payload-type" % NS_RTP)]
+    assert names == ["opus"], dump(kinds["audio"])
+    if video:
+        pts = kinds["video"].findall("{%s}payload-type" % NS_RTP)
+        assert [p.get("name").upper() for p in pts] == ["VP8"], dump(kinds["video"])
+        fb = {(f.get("type"), f.get("subtype"))
+              for f in pts[0].findall("{%s}rtcp-fb" % NS_RTCP_FB)}
+        assert {("nack", None), ("nack", "pli"), ("ccm", "fir")} <= fb, dump(kinds["video"])
+
+
+def terminated(client, start, sid):
+    with client._cond:
+        got = list(client.received[start:])
+    return [e for e in got if e.tag == IQ and e.find(JINGLE) is not None
+            and e.find(JINGLE).get("sid") == sid
+            and e.find(JINGLE).get("action") == "session-terminate"]
+
+
+def wait_terminated(client, start, sid, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not terminated(client, start, sid):
+        assert time.monotonic() < deadline, f"{client.full_jid}: session {sid} not ended"
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
+
+def test_a_room_advertises_xep_0521(clients):
+    alice = clients("alice", False)
+    reply = alice.query(room_jid(new_room("disco")), NS_DISCO_INFO)
+    q = reply.find("{%s}query" % NS_DISCO_INFO)
+    features = {f.get("var") for f in q.findall("{%s}feature" % NS_DISCO_INFO)}
+    assert NS_AV_CONF in features, dump(reply)
+    ids = {(i.get("category"), i.get("type")) for i in q.findall("{%s}identity" % NS_DISCO_INFO)}
+    assert ("conference", "audio-video") in ids, dump(reply)
+
+
+def test_an_xep_0521_participant_gets_a_session_per_other_sender(relay, clients):
+    name = new_room("sfu")
+    alice, bob, carol, dave = (clients("alice", False), clients("bob", False),
+                               clients("carol", True), clients("dave", False))
+    starts = {c: mark(c) for c in (alice, bob, carol, dave)}
+    a_sid, _ = call(alice, room_jid(name), ssrc=1000)                 # audio and video
+    b_sid, _ = call(bob, room_jid(name), ssrc=2000, video=False)      # audio only
+    c_sid, _ = call(carol, room_jid(name), ssrc=3000, audio_senders="initiator")
+
+    got = by_entity(wait_initiates(carol, starts[carol], name, 2))
+    assert set(got) == {f"xmpp:alice@{DOMAIN}", f"xmpp:bob@{DOMAIN}"}, list(got)
+    check_contents(got[f"xmpp:alice@{DOMAIN}"], 1000, video=True)
+    check_contents(got[f"xmpp:bob@{DOMAIN}"], 2000, video=False)
+    for e in got.values():
+        j = e.find(JINGLE)
+        assert e.get("to") == carol.full_jid and j.get("initiator") == e.get("from"), dump(e)
+
+    # A third sender: one more session, within 2 s of its call.
+    start = mark(carol)
+    t0 = time.monotonic()
+    d_sid, _ = call(dave, room_jid(name), ssrc=4000)
+    more = wait_initiates(carol, start, name, 1, timeout=2.0)
+    assert time.monotonic() - t0 < 2.0
+    assert user_entity(more[0]) == f"xmpp:dave@{DOMAIN}"
+    got[f"xmpp:dave@{DOMAIN}"] = more[0]
+
+    # Ordinary participants get no session from the room (they keep the mix).
+    time.sleep(0.5)
+    for c in (alice, bob, dave):
+        assert initiates(c, starts[c], name) == [], c.full_jid
+
+    # A sender leaves: the session with its streams ends, the others stay.
+    start = mark(carol)
+    hang_up(bob, relay, room_jid(name), b_sid)
+    bob_fwd = got[f"xmpp:bob@{DOMAIN}"].find(JINGLE).get("sid")
+    wait_terminated(carol, start, bob_fwd)
+    time.sleep(0.3)
+    for who in ("alice", "dave"):
+        assert not terminated(carol, start, got[f"xmpp:{who}@{DOMAIN}"].find(JINGLE).get("sid"))
+    assert initiates(carol, start, name) == []
+
+    # The receiver leaves: its sessions end.
+    start = mark(carol)
+    hang_up(carol, relay, room_jid(name), c_sid)
+    for who in ("alice", "dave"):
+        wait_terminated(carol, start, got[f"xmpp:{who}@{DOMAIN}"].find(JINGLE).get("sid"))
+    hang_up(alice, relay, room_jid(name), a_sid)
+    hang_up(dave, relay, room_jid(name), d_sid)
+
+
+def test_two_xep_0521_participants_get_each_others_streams(relay, clients):
+    name = new_room("sfu2")
+    alice, carol, erin = clients("alice", False), clients("carol", True), clients("erin", True)
+    starts = {c: mark(c) for c in (alice, carol, erin)}
+    a_sid, _ = call(alice, room_jid(name), ssrc=5000)
+    c_sid, _ = call(carol, room_jid(name), ssrc=6000, audio_senders="initiator")
+    e_sid, _ = call(erin, room_jid(name), ssrc=7000, audio_senders="initiator")
+
+    to_carol = by_entity(wait_initiates(carol, starts[carol], name, 2))
+    to_erin = by_entity(wait_initiates(erin, starts[erin], name, 2))
+    assert set(to_carol) == {f"xmpp:alice@{DOMAIN}", f"xmpp:erin@{DOMAIN}"}
+    assert set(to_erin) == {f"xmpp:alice@{DOMAIN}", f"xmpp:carol@{DOMAIN}"}
+    check_contents(to_carol[f"xmpp:erin@{DOMAIN}"], 7000, video=True)
+    check_contents(to_erin[f"xmpp:carol@{DOMAIN}"], 6000, video=True)
+    time.sleep(0.3)
+    assert initiates(alice, starts[alice], name) == []
+    for c, sid in ((alice, a_sid), (carol, c_sid), (erin, e_sid)):
+        hang_up(c, relay, room_jid(name), sid)
+
+
+def test_a_declined_session_is_not_placed_again(relay, clients):
+    name = new_room("sfu3")
+    alice, carol = clients("alice", False), clients("carol", True)
+    start = mark(carol)
+    a_sid, _ = call(alice, room_jid(name), ssrc=8000)
+    c_sid, _ = call(carol, room_jid(name), ssrc=9000, audio_senders="initiator")
+    fwd = wait_initiates(carol, start, name, 1)[0]
+    fwd_sid = fwd.find(JINGLE).get("sid")
+    reply = carol.iq(fwd.get("from"), "set", jingle("session-terminate", fwd_sid,
+                                                     "<reason><decline/></reason>"))
+    assert reply.get("type") == "result", dump(reply)
+    relay.wait_log(f"session {fwd_sid} with alice@{DOMAIN}'s streams to {carol.full_jid} "
+                   "ended: decline; not placed again", 5)
+    # Another participant joins (the room places what is missing for every
+    # pair then): carol gets dave's streams, not alice's again.
+    dave = clients("dave", False)
+    start = mark(carol)
+    d_sid, _ = call(dave, room_jid(name), ssrc=10000)
+    more = wait_initiates(carol, start, name, 1)
+    assert user_entity(more[0]) == f"xmpp:dave@{DOMAIN}"
+    time.sleep(0.5)
+    assert len(initiates(carol, start, name)) == 1
+    for c, sid in ((alice, a_sid), (carol, c_sid), (dave, d_sid)):
+        hang_up(c, relay, room_jid(name), sid)
