@@ -122,13 +122,13 @@ def figures(name, n, kv, setup_s):
          "delivered": rx / offered if offered else 0.0,
          "lat": [kv["lat_p50_us"] / 1000, kv["lat_p95_us"] / 1000, kv["lat_p99_us"] / 1000],
          "lat_n": int(kv["lat_n"]), "silent_legs": int(kv["silent_legs"]),
-         "bad": int(kv["bad"]), "in_pps": (kv["sent_audio"] + kv["sent_video"]) / secs,
+         "bad": int(kv["bad"]), "replay": int(kv.get("replay", 0)), "in_pps": (kv["sent_audio"] + kv["sent_video"]) / secs,
          "load_cpu": kv["load_cpu_ns"] / 1e9 / secs,
          "wait_ms_ps": kv["wait_ns"] / 1e6 / secs}
     log(f"{name} N={n}: {r['out_pps']:.0f} pkt/s out, {r['pps_per_cpu']:.0f} per CPU-s "
         f"({r['cpu']:.2f} CPU), loss {r['loss']:.3%}, delivered {r['delivered']:.2%}, "
         f"latency {r['lat'][0]:.2f} / {r['lat'][1]:.2f} ms ({r['lat_n']}), "
-        f"silent legs {r['silent_legs']}, bad {r['bad']}")
+        f"silent legs {r['silent_legs']}, bad {r['bad']}, replayed {r['replay']}")
     return r
 
 
@@ -519,8 +519,8 @@ def report(res, ns, seconds):
             print(txt)
     for k, r in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         print(f"  {k[0]} N={k[1]}: set-up {r['setup_s']:.1f} s; offered {r['in_pps']:.0f} pkt/s "
-              f"in; receive legs that got nothing {r['silent_legs']}; unprotect failures at the "
-              f"sampled receivers {r['bad']}; latency samples {r['lat_n']}; load "
+              f"in; receive legs that got nothing {r['silent_legs']}; at the sampled receivers "
+              f"unprotect failures {r['bad']}, replays (retransmissions) {r['replay']}; latency samples {r['lat_n']}; load "
               f"{r['load_cpu']:.2f} CPU")
 
 

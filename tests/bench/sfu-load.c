@@ -155,7 +155,7 @@ static struct {
   gboolean measuring, window_ended;
   gint64 ws_ns, we_ns;
   guint64 cpu0, cpu1, self0, self1;
-  guint64 w_sent_audio, w_sent_video, w_received, w_rtcp, w_bad;
+  guint64 w_sent_audio, w_sent_video, w_received, w_rtcp, w_bad, w_replay;
   guint32 *lat;
   guint n_lat;
   guint64 lat_seen;
@@ -354,9 +354,15 @@ handle_media (LoadLeg *leg, guint8 *d, gsize len, gint64 t)
     }
   if (!s->part->sample || !w)
     return;
-  if (leg->srtp == NULL || bf_media_srtp_unprotect (leg->srtp, FALSE, d, &len) != BF_MEDIA_SRTP_OK)
+  BfMediaSrtpStatus status = leg->srtp ? bf_media_srtp_unprotect (leg->srtp, FALSE, d, &len)
+                                        : BF_MEDIA_SRTP_FAILED;
+  if (status != BF_MEDIA_SRTP_OK)
     {
-      L.w_bad++;
+      /* a replay is a retransmission (same sequence number) */
+      if (status == BF_MEDIA_SRTP_REPLAY)
+        L.w_replay++;
+      else
+        L.w_bad++;
       return;
     }
   if (len >= 12 + TRAILER && memcmp (d + len - TRAILER, "SFUB", 4) == 0)
@@ -421,11 +427,11 @@ window_report (void)
   say ("window-report seconds=%.3f parts=%u legs=%u sent_audio=%" G_GUINT64_FORMAT
        " sent_video=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
        " expected=%" G_GUINT64_FORMAT " streams=%" G_GUINT64_FORMAT " silent_legs=%u"
-       " rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " lat_n=%u lat_p50_us=%u"
+       " rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " replay=%" G_GUINT64_FORMAT " lat_n=%u lat_p50_us=%u"
        " lat_p95_us=%u lat_p99_us=%u lat_max_us=%u target_cpu_ns=%" G_GUINT64_FORMAT
        " load_cpu_ns=%" G_GUINT64_FORMAT " send_fail=%" G_GUINT64_FORMAT,
        secs, L.n_parts, L.n_socks, L.w_sent_audio, L.w_sent_video, rx, expected, streams,
-       silent_legs, L.w_rtcp, L.w_bad, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
+       silent_legs, L.w_rtcp, L.w_bad, L.w_replay, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
        L.self1 - L.self0, load_counters.send_fail);
   say ("window-done");
 }
@@ -461,7 +467,7 @@ start_window (double secs)
           st->w_received = 0;
         }
     }
-  L.w_sent_audio = L.w_sent_video = L.w_received = L.w_rtcp = L.w_bad = 0;
+  L.w_sent_audio = L.w_sent_video = L.w_received = L.w_rtcp = L.w_bad = L.w_replay = 0;
   L.n_lat = 0;
   L.lat_seen = 0;
   L.cpu0 = load_watched_cpu_ns (L.watch);
