@@ -352,19 +352,24 @@ handle_media (LoadLeg *leg, guint8 *d, gsize len, gint64 t)
       s->w_received++;
       L.w_received++;
     }
-  if (!s->part->sample || !w)
+  /* a sampled receiver unprotects everything from its first packet: its
+   * SRTP context must see a stream's sequence numbers wrap (the rollover
+   * counter), also before the window */
+  if (!s->part->sample)
     return;
   BfMediaSrtpStatus status = leg->srtp ? bf_media_srtp_unprotect (leg->srtp, FALSE, d, &len)
                                         : BF_MEDIA_SRTP_FAILED;
   if (status != BF_MEDIA_SRTP_OK)
     {
       /* a replay is a retransmission (same sequence number) */
-      if (status == BF_MEDIA_SRTP_REPLAY)
+      if (w && status == BF_MEDIA_SRTP_REPLAY)
         L.w_replay++;
-      else
+      else if (w)
         L.w_bad++;
       return;
     }
+  if (!w)
+    return;
   if (len >= 12 + TRAILER && memcmp (d + len - TRAILER, "SFUB", 4) == 0)
     {
       gint64 sent = (gint64) ((guint64) get32 (d + len - 8) << 32 | get32 (d + len - 4));
