@@ -446,6 +446,29 @@ class BelfryRoom:
             bf.clients[i].send(bench_call.iq_set(self.room_jid, j))
 
 
+def sessions_ended(load):
+    """Session-terminates from belfry since the set-up (reason -> count):
+    a receive leg that got nothing in the window may have been ended."""
+    ended = {}
+    items = load.pending
+    load.pending = []
+    while True:
+        item = load.next_event(0.001)
+        if item is None:
+            break
+        items.append(item)
+    for _, ev in items:
+        if isinstance(ev, str):
+            continue
+        j = ev[2].find(q(NS_JINGLE, "jingle"))
+        if j is None or j.get("action") != "session-terminate":
+            continue
+        r = j.find(q(NS_JINGLE, "reason"))
+        why = r[0].tag.split("}")[-1] if r is not None and len(r) else "?"
+        ended[why] = ended.get(why, 0) + 1
+    return ended
+
+
 def belfry_row(bf, load_exe, n, seconds, warmup):
     load = bench_call.Load(load_exe, "ice", "1")
     room = None
@@ -463,7 +486,11 @@ def belfry_row(bf, load_exe, n, seconds, warmup):
         time.sleep(warmup)
         kv = run_window(load, bf.watch(), schedstat_files(bf.belfry.pid), seconds)
         load.send("stop")
-        return figures("belfry", n, kv, setup_s)
+        r = figures("belfry", n, kv, setup_s)
+        r["ended"] = sessions_ended(load)
+        if r["ended"]:
+            log(f"belfry N={n}: sessions belfry ended after set-up: {r['ended']}")
+        return r
     except Exception:
         import tempfile
         path = Path(tempfile.gettempdir()) / "bench-sfu-belfry.log"
@@ -521,7 +548,8 @@ def report(res, ns, seconds):
         print(f"  {k[0]} N={k[1]}: set-up {r['setup_s']:.1f} s; offered {r['in_pps']:.0f} pkt/s "
               f"in; receive legs that got nothing {r['silent_legs']}; at the sampled receivers "
               f"unprotect failures {r['bad']}, replays (retransmissions) {r['replay']}; latency samples {r['lat_n']}; load "
-              f"{r['load_cpu']:.2f} CPU")
+              f"{r['load_cpu']:.2f} CPU"
+              + (f"; sessions belfry ended after set-up {r['ended']}" if r.get("ended") else ""))
 
 
 def main():
