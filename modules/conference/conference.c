@@ -695,6 +695,12 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
                                               "Mute or unmute commands run by moderators");
   cf->m_removed = bf_module_metric_counter_new (module, "moderator_removals_total",
                                                 "Participants removed by moderators");
+  cf->m_fwd_placed = bf_module_metric_counter_new (
+    module, "sfu_sessions_placed_total",
+    "Sessions placed to XEP-0521 participants, each carrying another's streams");
+  cf->m_fwd_refused = bf_module_metric_counter_new (
+    module, "sfu_sessions_refused_total",
+    "Such sessions the receiver declined or ended (or that failed): not placed again");
   cf->g_rooms = bf_module_metric_gauge_new (module, "rooms", "Open rooms");
   cf->g_participants = bf_module_metric_gauge_new (module, "participants",
                                                    "Participants in all rooms");

@@ -115,6 +115,7 @@ typedef struct {
   gboolean has_audio, has_video;
   guint8 level_ext;        /* RFC 8285 id of the audio level in our offer, 0: none */
   guint32 audio_ssrc, video_ssrc;   /* ours */
+  char cname[24];          /* ours, one for both streams (RFC 3550 §6.5.1: synchronised) */
   char sid[64];
   Participant *source;     /* valid while joined (the source's leave job comes after ours) */
   RoomMedia *media;
@@ -134,7 +135,13 @@ typedef struct {
   CfRtxBuffer *rtx;        /* what we sent, by our sequence number: NACKs */
   CfFirHistory firs;
   guint64 sent_audio, sent_video, send_failed, rtcp_in, rtcp_bad;
-  guint64 keyframes_asked, nacked, resent;
+  /* RTCP sender reports: what was sent, and the newest timestamp of each
+   * stream with when it went out (for the SR's RTP time of "now"). */
+  guint64 audio_octets, video_octets;
+  guint32 video_last_ts;
+  gint64 video_last_sent;
+  gint64 next_report;      /* monotonic µs */
+  guint64 keyframes_asked, nacked, resent, reports_sent;
 } FwdLeg;
 
 struct _Forward {
@@ -205,6 +212,7 @@ struct _Conference {
   guint64 query_seq;
   /* Metrics */
   BfMetric *m_joined, *m_declined, *m_busy, *m_rooms_opened, *m_removed, *m_muted;
+  BfMetric *m_fwd_placed, *m_fwd_refused;   /* XEP-0521 sessions (sfu-signal.c) */
   BfMetric *g_rooms, *g_participants;
 };
 

@@ -169,6 +169,7 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
       if (bf_session_send_rtp (f->session, out, n))
         {
           fl->sent_audio++;
+          fl->audio_octets += h->payload_len;
           sent_first (f, packet->arrival);
         }
       else
@@ -246,7 +247,14 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
           cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
           if (bf_session_send_rtp (f->session, out, n))
             {
+              guint32 ts = bf_read_be32 (out + 4);
               fl->sent_video++;
+              fl->video_octets += n - oh.payload_offset;
+              if (fl->video_last_sent == 0 || (gint32) (ts - fl->video_last_ts) > 0)
+                {
+                  fl->video_last_ts = ts;
+                  fl->video_last_sent = now;
+                }
               sent_first (f, now);
             }
           else
@@ -260,11 +268,57 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
     }
 }
 
+/* RFC 3550 §6.4.1: a sender report (with SDES CNAME) for one of our
+ * streams on @f; the RTP time of now from the newest packet sent and the
+ * time that passed since (both streams on the same wall clock, so a
+ * receiver can line them up). */
+static void
+send_report (Forward *f, guint32 ssrc, guint32 last_ts, gint64 last_sent, guint clock,
+             guint64 packets, guint64 octets, gint64 now)
+{
+  guint8 b[CF_RTCP_REPORT_MAX];
+  CfReport r = { 0 };
+  gint64 real = g_get_real_time ();
+  gsize n;
+
+  r.ssrc = ssrc;
+  r.cname = f->leg.cname;
+  r.now = now;
+  r.sender = TRUE;
+  r.ntp_sec = (guint32) (real / G_USEC_PER_SEC) + 2208988800u;   /* 1900 → 1970 */
+  r.ntp_frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
+  r.rtp_timestamp = last_ts + (guint32) (MAX (0, now - last_sent) * clock / G_USEC_PER_SEC);
+  r.packets = (guint32) packets;
+  r.octets = (guint32) octets;
+  n = cf_rtcp_build_report (&r, b, sizeof b);
+  if (n > 0 && bf_session_send_rtcp (f->session, b, n))
+    f->leg.reports_sent++;
+}
+
+static void
+reports (Forward *f, gint64 now)
+{
+  FwdLeg *fl = &f->leg;
+
+  if (!fl->ready || now < fl->next_report)
+    return;
+  /* Every 2 to 3 s (RFC 3550 §6.2: randomised), as the room's own. */
+  fl->next_report = now + 2 * G_USEC_PER_SEC + bf_random_u32 () % G_USEC_PER_SEC;
+  if (fl->sent_audio > 0)
+    send_report (f, fl->audio_ssrc, fl->audio_last_ts, fl->audio_last_arrival, CF_CLOCK,
+                 fl->sent_audio, fl->audio_octets, now);
+  if (fl->sent_video > 0)
+    send_report (f, fl->video_ssrc, fl->video_last_ts, fl->video_last_sent, 90000,
+                 fl->sent_video, fl->video_octets, now);
+}
+
 void
 cf_sfu_tick (Participant *source, gint64 now)
 {
   Leg *l = &source->leg;
 
+  for (guint i = 0; i < l->forwards->len; i++)
+    reports (g_ptr_array_index (l->forwards, i), now);
   if (!l->has_video)
     return;
   for (guint i = 0; i < l->forwards->len; i++)
@@ -374,11 +428,11 @@ fwd_stop (Forward *f)
           G_GUINT64_FORMAT " other layers, %" G_GUINT64_FORMAT " old, %" G_GUINT64_FORMAT
           " malformed), %" G_GUINT64_FORMAT " RTCP in (%" G_GUINT64_FORMAT " malformed), %"
           G_GUINT64_FORMAT " keyframe requests, %" G_GUINT64_FORMAT " NACKed, %"
-          G_GUINT64_FORMAT " resent",
+          G_GUINT64_FORMAT " resent; %" G_GUINT64_FORMAT " sender reports",
           fl->sid, fl->sent_audio,
           fl->sent_video, fl->send_failed, vs ? vs->dropped_layer : 0, vs ? vs->dropped_old : 0,
           vs ? vs->dropped_malformed : 0, fl->rtcp_in, fl->rtcp_bad, fl->keyframes_asked,
-          fl->nacked, fl->resent);
+          fl->nacked, fl->resent, fl->reports_sent);
   fl->joined = FALSE;
   fl->ready = FALSE;
   g_clear_pointer (&fl->video, cf_sfu_stream_free);

@@ -73,10 +73,11 @@ static BfSessionMedia *
 build_offer (Room *room, const Participant *s, Forward *f)
 {
   BfSessionMedia *offer = bf_session_media_new ();
-  g_autofree char *cname = g_strdup_printf ("belfry-%08x", bf_random_u32 ());
   g_autofree char *stream = g_strdup_printf ("belfry-%s-%u", room->name, s->number);
   g_autofree char *audio_msid = g_strdup_printf ("%s %s-audio", stream, stream);
   g_autofree char *video_msid = g_strdup_printf ("%s %s-video", stream, stream);
+
+  const char *cname = f->leg.cname;
 
   if (s->audio_index >= 0)
     {
@@ -137,15 +138,15 @@ place (Room *room, Participant *s, Participant *r)
     return;
   if (refused (r, s->number))
     {
-      g_info ("room %s: %s ended the session with %s's streams before: not placed again",
-              room->name, r->peer, s->bare);
+      g_info ("room %s: call %s ended the session with call %s's streams before: not "
+              "placed again", room->name, r->leg.sid, s->leg.sid);
       return;
     }
   if (forwards_to (room, r) >= (guint) MAX (cf->max_participants - 1, 1))
     {
-      g_message ("room %s: %s has %u forwarded sessions ([conference] max-participants - 1): "
-                 "%s's streams not forwarded to it", room->name, r->peer, forwards_to (room, r),
-                 s->bare);
+      g_message ("room %s: call %s has %u forwarded sessions ([conference] max-participants "
+                 "- 1): call %s's streams not forwarded to it", room->name, r->leg.sid,
+                 forwards_to (room, r), s->leg.sid);
       return;
     }
   f = g_new0 (Forward, 1);
@@ -159,6 +160,7 @@ place (Room *room, Participant *s, Participant *r)
     f->leg.video_ssrc = bf_random_u32 ();
   while (f->leg.video_ssrc == f->leg.audio_ssrc);
   f->leg.source = s;
+  g_snprintf (f->leg.cname, sizeof f->leg.cname, "belfry-%08x", bf_random_u32 ());
   offer = build_offer (room, s, f);
 
   /* XEP-0521 §"Joining" / XEP-0298: the room is the focus, and the
@@ -175,8 +177,8 @@ place (Room *room, Participant *s, Participant *r)
                                        &error);
   if (f->session == NULL)
     {
-      g_warning ("room %s: cannot place the session with %s's streams to %s: %s", room->name,
-                 s->bare, r->peer, error->message);
+      g_warning ("room %s: cannot place the session with call %s's streams to call %s: %s",
+                 room->name, s->leg.sid, r->leg.sid, error->message);
       g_free (f);
       return;
     }
@@ -185,10 +187,10 @@ place (Room *room, Participant *s, Participant *r)
   bf_session_set_data (f->session, f, forward_free);
   g_ptr_array_add (room->forwards, f);
   cf_sfu_post_join (room->media, f);
-  g_message ("room %s: session %s places %s's streams (%s%s) to %s (call %s)", room->name,
-             f->leg.sid, s->bare, f->leg.has_audio ? "audio" : "",
-             f->leg.has_video ? (f->leg.has_audio ? " and video" : "video") : "", r->peer,
-             r->leg.sid);
+  bf_metric_add (cf->m_fwd_placed, 1);
+  g_message ("room %s: session %s carries call %s's streams (%s%s) to call %s", room->name,
+             f->leg.sid, s->leg.sid, f->leg.has_audio ? "audio" : "",
+             f->leg.has_video ? (f->leg.has_audio ? " and video" : "video") : "", r->leg.sid);
 }
 
 void
@@ -227,6 +229,17 @@ cf_sfu_leaving (Room *room, Participant *p)
 {
   g_autoptr (GPtrArray) ending = g_ptr_array_new ();
 
+  /* Its number is never used again (a rejoin gets a new one): receivers
+   * need not remember that they ended its session, and the lists stay as
+   * long as the room is large, not as long as it has lived. */
+  for (guint i = 0; i < room->participants->len; i++)
+    {
+      Participant *r = g_ptr_array_index (room->participants, i);
+      for (guint k = r->refused->len; k > 0; k--)
+        if (g_array_index (r->refused, guint, k - 1) == p->number)
+          g_array_remove_index_fast (r->refused, k - 1);
+    }
+
   for (guint i = 0; i < room->forwards->len; i++)
     {
       Forward *f = g_ptr_array_index (room->forwards, i);
@@ -249,8 +262,7 @@ void
 cf_fwd_answered (Forward *f)
 {
   if (f->room != NULL)
-    g_info ("room %s: %s accepted session %s", f->room->name,
-            bf_session_get_peer (f->session), f->leg.sid);
+    g_info ("room %s: session %s accepted", f->room->name, f->leg.sid);
 }
 
 void
@@ -266,8 +278,10 @@ cf_fwd_ended (Forward *f, const char *reason)
     {
       /* The receiver declined or ended it (or it failed): its choice. */
       g_array_append_val (f->receiver->refused, f->source->number);
-      g_message ("room %s: session %s with %s's streams to %s ended: %s; not placed again",
-                 room->name, f->leg.sid, f->source->bare, f->receiver->peer, reason);
+      bf_metric_add (room->conference->m_fwd_refused, 1);
+      g_message ("room %s: session %s (call %s's streams to call %s) ended: %s; not placed "
+                 "again", room->name, f->leg.sid, f->source->leg.sid, f->receiver->leg.sid,
+                 reason);
     }
   else
     g_info ("room %s: session %s ended: %s", room->name, f->leg.sid, reason);

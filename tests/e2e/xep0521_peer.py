@@ -21,6 +21,10 @@ for XMPP, sdp_jingle.py for SDP <-> Jingle.
 Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
              "password": "...", "room": "team@relay.localhost",
              "tone_hz": 600, "tone_volume": 0.15, "pattern": "red",
+             "ice_address": "127.0.0.1" (every session gathers on this loopback
+                 address: a test drops packets to it to make losses),
+             "keyframe_max_dist": 60 (frames between the encoder's own keyframes;
+                 large: only the first and those the room asks for, PLI/FIR),
              "duration": 8, "timeout": 60, "record_dir": DIR}
 Output: JSON lines: {"event":"ready"} once logged in, {"event":"connected"}
 when its own call's media is up, last {"event":"result", "ok", "error",
@@ -130,7 +134,9 @@ class Session:
             parts.append(
                 f"videotestsrc is-live=true pattern={pattern} ! "
                 "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
-                "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=60 target-bitrate=300000 ! "
+                "vp8enc deadline=1 cpu-used=8 "
+                f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} "
+                "target-bitrate=300000 ! "
                 "rtpvp8pay pt=96 picture-id-mode=15-bit ! application/x-rtp,media=video,"
                 "encoding-name=VP8,payload=96,clock-rate=90000 ! queue ! webrtc.")
         else:
@@ -149,7 +155,7 @@ class Session:
         self.ice.set_property("ice-tcp", False)
         self.nice_agent = self.ice.get_property("agent")
         self.addr = Nice.Address.new()
-        self.addr.set_from_string("127.0.0.1")
+        self.addr.set_from_string(cfg.get("ice_address", "127.0.0.1"))
         self.nice_agent.add_local_address(self.addr)
         self.webrtc.connect("on-ice-candidate", self.on_ice_candidate)
         self.webrtc.connect("pad-added", self.on_pad_added)

@@ -22,6 +22,8 @@ What is asserted:
   ordinary        a client that does not advertise the feature gets no
                   session from the room
   refusal         a session the receiver declines is not placed again
+                  (metrics: sessions placed, sessions refused)
+  privacy         the SFU's log lines name sessions, never JIDs
 """
 
 import time
@@ -29,10 +31,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import DOMAIN, NS_CLIENT, NS_DISCO_INFO, Belfry, Client
+from harness import DOMAIN, NS_CLIENT, NS_DISCO_INFO, Belfry, Client, free_port
 from relay_fixtures import prosody_fixture
 from test_conference import (MEDIA, NS_COIN, call, hang_up, mark, new_room, room_jid)
 from test_jingle import IQ, JINGLE, NS_JINGLE, NS_RTP, NS_SSMA, dump, jingle
+from test_metrics import scrape, total
 
 NS_AV_CONF = "urn:xmpp:jingle:av-conferences:0"
 NS_RTCP_FB = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0"
@@ -41,13 +44,15 @@ USERS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Lm", "carol": "carol-pw-5Tn",
          "dave": "dave-pw-8Kp", "erin": "erin-pw-2Vb"}
 
 sfu_prosody = prosody_fixture("sfu_prosody", USERS)
+METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
 def relay(sfu_prosody, tmp_path_factory):
     b = Belfry(tmp_path_factory.mktemp("belfry-conference-sfu"),
                port=sfu_prosody.component_port, modules="conference",
-               groups={"media": MEDIA, "conference": {"max-participants": "6"}})
+               groups={"media": MEDIA, "conference": {"max-participants": "6"},
+                       "metrics": {"listen": f"127.0.0.1:{METRICS_PORT}"}})
     try:
         b.start()
         yield b
@@ -269,9 +274,20 @@ def test_two_xep_0521_participants_get_each_others_streams(relay, clients):
         hang_up(c, relay, room_jid(name), sid)
 
 
+def test_the_log_names_sessions_not_jids(relay):
+    """README "Group calls": the log says session ids, never a JID; the
+    SFU's lines (placing, ending) too.  Run after the tests above."""
+    lines = [ln for ln in relay.log().splitlines()
+             if "streams" in ln or "forwarded session" in ln or "XEP-0521" in ln]
+    assert lines, relay.log()[-3000:]
+    for ln in lines:
+        assert f"@{DOMAIN}" not in ln, ln
+
+
 def test_a_declined_session_is_not_placed_again(relay, clients):
     name = new_room("sfu3")
     alice, carol = clients("alice", False), clients("carol", True)
+    _, before = scrape(METRICS_PORT)
     start = mark(carol)
     a_sid, _ = call(alice, room_jid(name), ssrc=8000)
     c_sid, _ = call(carol, room_jid(name), ssrc=9000, audio_senders="initiator")
@@ -280,7 +296,7 @@ def test_a_declined_session_is_not_placed_again(relay, clients):
     reply = carol.iq(fwd.get("from"), "set", jingle("session-terminate", fwd_sid,
                                                      "<reason><decline/></reason>"))
     assert reply.get("type") == "result", dump(reply)
-    relay.wait_log(f"session {fwd_sid} with alice@{DOMAIN}'s streams to {carol.full_jid} "
+    relay.wait_log(f"session {fwd_sid} (call {a_sid}'s streams to call {c_sid}) "
                    "ended: decline; not placed again", 5)
     # Another participant joins (the room places what is missing for every
     # pair then): carol gets dave's streams, not alice's again.
@@ -291,5 +307,10 @@ def test_a_declined_session_is_not_placed_again(relay, clients):
     assert user_entity(more[0]) == f"xmpp:dave@{DOMAIN}"
     time.sleep(0.5)
     assert len(initiates(carol, start, name)) == 1
+    _, after = scrape(METRICS_PORT)
+    placed, refused = ("belfry_conference_sfu_sessions_placed_total",
+                       "belfry_conference_sfu_sessions_refused_total")
+    assert total(after, placed) == total(before, placed) + 2
+    assert total(after, refused) == total(before, refused) + 1
     for c, sid in ((alice, a_sid), (carol, c_sid), (dave, d_sid)):
         hang_up(c, relay, room_jid(name), sid)
