@@ -306,6 +306,7 @@ job_join (gpointer data)
   RoomMedia *m = l->media;
 
   l->mixer_id = cf_mixer_add (m->mixer);
+  cf_mixer_set_deaf (m->mixer, l->mixer_id, !l->listens);
   if (l->mixer_id >= m->by_id->len)
     g_ptr_array_set_size (m->by_id, l->mixer_id + 1);
   g_ptr_array_index (m->by_id, l->mixer_id) = p;
@@ -385,7 +386,10 @@ job_sfu (gpointer data)
   Participant *p = data;
 
   if (p->leg.joined)
-    p->leg.sfu = TRUE;
+    {
+      p->leg.sfu = TRUE;
+      cf_mixer_set_deaf (p->leg.media->mixer, p->leg.mixer_id, TRUE);
+    }
 }
 
 static void
