@@ -163,8 +163,10 @@ typedef struct {
   CfBandwidth *bwe;
   CfLayerChoice choice;
   guint16 twcc_seq;
+  guint64 rr_octets;       /* video octets sent at the receiver's last report */
+  gint64 rr_time;          /* and when it came (monotonic µs; 0: none yet) */
   gboolean paused;         /* its source is out of the last N: no video sent */
-  guint64 rembs, twcc_feedbacks, layer_switches;
+  guint64 rembs, twcc_feedbacks, loss_reports, layer_switches;
 } FwdLeg;
 
 struct _Forward {

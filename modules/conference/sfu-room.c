@@ -518,6 +518,22 @@ cf_fwd_media (Forward *f, BfPacket *packet)
       cf_bandwidth_feedback (fl->bwe, fb->twcc, fb->n_twcc, packet->arrival);
       fl->twcc_feedbacks++;
     }
+  /* Neither (webrtcbin): the loss its receiver reports of our video. */
+  if (fl->bwe != NULL && fl->bwe->mode != CF_BWE_REMB && fl->bwe->mode != CF_BWE_TRANSPORT_CC)
+    {
+      CfRtcpInfo info = { 0 };
+      cf_rtcp_read (packet->data, packet->len, fl->video_ssrc, &info);
+      if (info.has_loss)
+        {
+          gint64 span = packet->arrival - fl->rr_time;
+          guint64 sent_bps = fl->rr_time != 0 && span > 0
+            ? (fl->video_octets - fl->rr_octets) * 8 * G_USEC_PER_SEC / (guint64) span : 0;
+          cf_bandwidth_loss (fl->bwe, info.loss_percent / 100.0, sent_bps, packet->arrival);
+          fl->rr_octets = fl->video_octets;
+          fl->rr_time = packet->arrival;
+          fl->loss_reports++;
+        }
+    }
   g_free (fb);
   if (keyframe && fl->video != NULL)
     {
@@ -578,12 +594,12 @@ fwd_stop (Forward *f)
           G_GUINT64_FORMAT " keyframe requests, %" G_GUINT64_FORMAT " NACKed, %"
           G_GUINT64_FORMAT " resent; %" G_GUINT64_FORMAT " sender reports; %"
           G_GUINT64_FORMAT " REMB, %" G_GUINT64_FORMAT " transport-cc feedback, %"
-          G_GUINT64_FORMAT " layer switches",
+          G_GUINT64_FORMAT " loss reports, %" G_GUINT64_FORMAT " layer switches",
           fl->sid, fl->sent_audio,
           fl->sent_video, fl->send_failed, vs ? vs->dropped_layer : 0, vs ? vs->dropped_old : 0,
           vs ? vs->dropped_malformed : 0, fl->rtcp_in, fl->rtcp_bad, fl->keyframes_asked,
           fl->nacked, fl->resent, fl->reports_sent, fl->rembs, fl->twcc_feedbacks,
-          fl->layer_switches);
+          fl->loss_reports, fl->layer_switches);
   fl->joined = FALSE;
   fl->ready = FALSE;
   g_clear_pointer (&fl->video, cf_sfu_stream_free);
