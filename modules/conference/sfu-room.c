@@ -526,9 +526,17 @@ cf_fwd_media (Forward *f, BfPacket *packet)
       if (info.has_loss)
         {
           gint64 span = packet->arrival - fl->rr_time;
-          guint64 sent_bps = fl->rr_time != 0 && span > 0
+          gint layer = fl->video != NULL ? cf_sfu_stream_get_layer (fl->video) : -1;
+          const Leg *src = &fl->source->leg;
+          /* What we send: the forwarded layer's rate as it arrives (the
+           * first report too), else what went out since the last report. */
+          guint64 sent_bps = src->n_layers > 0 && layer >= 0 ? src->layer_bps[layer]
+            : fl->rr_time != 0 && span > 0
             ? (fl->video_octets - fl->rr_octets) * 8 * G_USEC_PER_SEC / (guint64) span : 0;
           cf_bandwidth_loss (fl->bwe, info.loss_percent / 100.0, sent_bps, packet->arrival);
+          g_debug ("forwarded session %s: %u %% lost of %" G_GUINT64_FORMAT " bit/s of video: "
+                   "estimate %" G_GUINT64_FORMAT " bit/s", fl->sid, info.loss_percent, sent_bps,
+                   fl->bwe->estimate_bps);
           fl->rr_octets = fl->video_octets;
           fl->rr_time = packet->arrival;
           fl->loss_reports++;
