@@ -176,6 +176,17 @@ room_tick (const BfWorkerTick *tick, gpointer data)
   for (guint i = catch_up; i > 0; i--)
     mix_one (m, tick->index - i, tick->deadline - (gint64) i * CF_PTIME_MS * 1000);
   mix_one (m, tick->index, tick->deadline);
+  /* The SFU's last-N and audio forwarding follow the mixer's talkers. */
+  {
+    guint ids[CF_MIXER_MAX_TALKERS], n_ids;
+    Participant *talkers[CF_MIXER_MAX_TALKERS];
+    guint n = 0;
+    n_ids = cf_mixer_get_talkers (m->mixer, ids, G_N_ELEMENTS (ids));
+    for (guint i = 0; i < n_ids; i++)
+      if (participant_of (m, ids[i]) != NULL)
+        talkers[n++] = participant_of (m, ids[i]);
+    cf_sfu_talkers (m->by_id, talkers, n, g_get_monotonic_time ());
+  }
   for (guint i = 0; i < m->by_id->len; i++)
     {
       Participant *p = g_ptr_array_index (m->by_id, i);
