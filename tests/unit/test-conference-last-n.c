@@ -18,7 +18,7 @@ count_selected (const CfLastNEntry *e, guint len)
 static void
 test_nobody_spoke (void)
 {
-  CfLastNEntry e[4] = { { 0, 3 }, { 0, 1 }, { 0, 4 }, { 0, 2 } };
+  CfLastNEntry e[4] = { { 0, 3, FALSE }, { 0, 1, FALSE }, { 0, 4, FALSE }, { 0, 2, FALSE } };
 
   cf_last_n_select (e, 4, 2);
   /* Nobody spoke: the two that joined first. */
@@ -32,7 +32,7 @@ static void
 test_most_recent_speakers (void)
 {
   CfLastNEntry e[5] = {
-    { 1000, 1 }, { 0, 2 }, { 5000, 3 }, { 3000, 4 }, { 0, 5 },
+    { 1000, 1, FALSE }, { 0, 2, FALSE }, { 5000, 3, FALSE }, { 3000, 4, FALSE }, { 0, 5, FALSE },
   };
 
   cf_last_n_select (e, 5, 1);
@@ -55,7 +55,7 @@ test_most_recent_speakers (void)
 static void
 test_ties_and_all (void)
 {
-  CfLastNEntry e[3] = { { 7000, 9 }, { 7000, 2 }, { 7000, 5 } };
+  CfLastNEntry e[3] = { { 7000, 9, FALSE }, { 7000, 2, FALSE }, { 7000, 5, FALSE } };
 
   cf_last_n_select (e, 3, 1);
   g_assert_true (e[1].selected);
