@@ -186,3 +186,109 @@ def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers
     print(json.dumps({"listener": "w2100", "levels_db": lv}))
     assert lv[600] > PRESENT_DB and lv[1300] > PRESENT_DB, (lv, info)
     assert lv[2100] < min(lv[600], lv[1300]) - OWN_BELOW_DB, (lv, info)
+
+
+# -- A Chromium XEP-0521 client next to webrtcbin ones ----------------------------
+
+CPEERS = {
+    # name: (user, kind, tone Hz, colour)
+    "c700": ("alice", "chromium", 700, "blue"),
+    "x1100": ("bob", "xep0521", 1100, "red"),
+    "w1900": ("carol", "webrtcbin", 1900, None),
+}
+CHROMIUM_COLOUR = {"blue": "rgb(0,0,255)", "red": "rgb(255,0,0)", "green": "rgb(0,255,0)"}
+
+
+def chromium_xep0521_peer(prosody, workdir, name, user, **cfg):
+    """xep0521_chromium.py: the XEP-0521 client with Chromium's media."""
+    cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
+               password=e2e.E2E_USERS[user], room=ROOM, record_dir=str(workdir))
+    return e2e.Peer("xep0521-chromium", [e2e.PY, str(e2e.HERE / "xep0521_chromium.py")], cfg,
+                    workdir, name)
+
+
+def assert_colour(rgb, colour, what):
+    assert rgb is not None, what
+    if colour is None:
+        # The ordinary peer's ball on black: mostly dark, no one colour.
+        assert max(rgb) < 120, (what, rgb)
+        return
+    ch = COLOUR_CHANNEL[colour]
+    assert rgb[ch] > 150 and all(rgb[ch] > rgb[c] + 100 for c in range(3) if c != ch), (what, rgb)
+
+
+def test_chromium_xep0521_peer_with_webrtcbin_peers(prosody, workdir, peers):
+    """One Chromium XEP-0521 peer (xep0521_chromium.py: libwebrtc, a blue
+    canvas and a 700 Hz WebAudio sine), one webrtcbin XEP-0521 peer (red,
+    1100 Hz) and one ordinary webrtcbin peer (1900 Hz): each XEP-0521 peer
+    gets one session per other participant, labelled by its XEP-0298
+    <user entity>, never one of its own, and decodes that participant's
+    tone and colour only; the ordinary peer hears both others' tones in
+    the mix, not its own."""
+    started = time.monotonic()
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    try:
+        ps = {}
+        for name, (user, kind, tone, colour) in CPEERS.items():
+            if kind == "chromium":
+                ps[name] = chromium_xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
+                                                 tone_volume=VOLUME,
+                                                 colour=CHROMIUM_COLOUR[colour],
+                                                 duration=DURATION, timeout=TIMEOUT)
+            elif kind == "xep0521":
+                ps[name] = xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
+                                        tone_volume=VOLUME, pattern=colour, duration=DURATION,
+                                        timeout=TIMEOUT)
+            else:
+                ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                              duration=DURATION, linger=0, tone_hz=tone,
+                                              tone_volume=VOLUME,
+                                              record_audio=str(workdir / f"{name}.pcm"),
+                                              announce_connected=True, timeout=TIMEOUT)
+            peers.append(ps[name])
+        res = {n: p.result(TIMEOUT + 40) for n, p in ps.items()}
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:6000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    if os.environ.get("BELFRY_KEEP_TMP"):
+        (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
+    tones = {name: p[2] for name, p in CPEERS.items()}
+    entity_of = {name: f"xmpp:{p[0]}@{DOMAIN}" for name, p in CPEERS.items()}
+    assert "CRITICAL" not in log, info
+    assert res["c700"].get("chromium_version"), info
+
+    for name, (user, kind, tone, _colour) in CPEERS.items():
+        r = res[name]
+        assert r["ok"], (name, info)
+        if kind == "webrtcbin":
+            continue
+        sessions = {s["entity"]: s for s in r["sessions"]}
+        others = {n for n in CPEERS if n != name}
+        assert len(r["sessions"]) == len(others), (name, info)
+        assert set(sessions) == {entity_of[n] for n in others}, (name, info)
+        assert not r["rejected"], (name, info)
+        for other in others:
+            s = sessions[entity_of[other]]
+            assert s["connected"] and not s["errors"], (name, other, info)
+            lv = levels_of(s["audio_record"], sorted(tones.values()))
+            print(json.dumps({"listener": name, "session_of": other, "levels_db": lv,
+                              "video_frames": s["video_frames"], "rgb": s["video_rgb"]}))
+            heard = lv[tones[other]]
+            assert heard > PRESENT_DB, (name, other, lv)
+            for n2, f in tones.items():
+                if n2 != other:
+                    assert lv[f] < heard - OWN_BELOW_DB, (name, other, n2, lv)
+            assert s["video_frames"] >= 60, (name, other, s)
+            assert_colour(s["video_rgb"], CPEERS[other][3], (name, other))
+
+    lv = levels_of(workdir / "w1900.pcm", sorted(tones.values()))
+    print(json.dumps({"listener": "w1900", "levels_db": lv,
+                      "wall_s": round(time.monotonic() - started, 1)}))
+    assert lv[700] > PRESENT_DB and lv[1100] > PRESENT_DB, (lv, info)
+    assert lv[1900] < min(lv[700], lv[1100]) - OWN_BELOW_DB, (lv, info)
