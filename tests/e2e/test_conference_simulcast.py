@@ -218,3 +218,127 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     switches = [int(n) for n in re.findall(r"(\d+) layer switches", log)]
     loss_reports = [int(n) for n in re.findall(r"(\d+) loss reports", log)]
     print(json.dumps({"layer_switches": switches, "loss_reports": loss_reports}))
+
+
+# -- Simulcast from Chromium, to a Chromium receiver -------------------------------
+# The sender: xep0521_chromium.py with legacy SSRC simulcast munged into its
+# offer (three SSRCs in a=ssrc-group:SIM, each with RTX in an FID group;
+# Chromium's sendEncodings makes RID simulcast, which the room cannot
+# take), a 960x540 canvas (Chromium makes three layers of it: 240x135,
+# 480x270, 960x540) with a band of changing noise so each layer runs near
+# its rate.  The receiver: another Chromium XEP-0521 peer; libwebrtc
+# answers the room's offer with the transport-wide-cc extension, so its
+# feedback is transport-cc (REMB only without it) and the room's estimate
+# for it comes from that.  tc limits the UDP port of its session from the
+# sender (our end of the selected ICE pair, which the driver reports).
+
+CHROMIUM_TOP = 960
+C_BEFORE_S, C_LIMIT_S, C_AFTER_S = 14.0, 12.0, 22.0
+
+
+def chromium_xep0521_peer(prosody, workdir, name, user, **cfg):
+    cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
+               password=e2e.E2E_USERS[user], room=ROOM, record_dir=str(workdir))
+    return e2e.Peer("xep0521-chromium", [e2e.PY, str(e2e.HERE / "xep0521_chromium.py")], cfg,
+                    workdir, name)
+
+
+def tc_on_port(port):
+    return TC_ON[:-1] + [
+        ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+         "match", "ip", "dst", "127.0.0.1/32", "match", "ip", "dport", str(port), "0xffff",
+         "flowid", "1:20"]]
+
+
+def test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth(prosody, workdir, peers):
+    started = time.monotonic()
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    duration = C_BEFORE_S + C_LIMIT_S + C_AFTER_S + 3
+    limited = False
+    try:
+        sender = chromium_xep0521_peer(prosody, workdir, "csim", "alice", tone_hz=600,
+                                       tone_volume=0.15, colour="rgb(255,0,0)", width=960,
+                                       height=540, sim_layers=3, busy=True, duration=duration,
+                                       timeout=duration + 30)
+        peers.append(sender)
+        sender.wait_event("connected", TIMEOUT)
+        receiver = chromium_xep0521_peer(prosody, workdir, "crecv", "bob", tone_hz=900,
+                                         tone_volume=0.0, colour="rgb(0,0,255)", width=320,
+                                         height=240, duration=duration - 2, timeout=duration + 30)
+        peers.append(receiver)
+        ev = receiver.wait_event("session_connected", TIMEOUT)
+        assert ev["entity"] == "xmpp:alice@localhost" and ev["local"], ev
+        port = int(ev["local"][1])
+        time.sleep(C_BEFORE_S)
+        for args in tc_on_port(port):
+            tc(args)
+        limited = True
+        t_on = time.time()
+        time.sleep(C_LIMIT_S)
+        tc(TC_OFF)
+        limited = False
+        t_off = time.time()
+        res = {"crecv": receiver.result(duration + 60), "csim": sender.result(duration + 60)}
+        log = b.log()
+    finally:
+        if limited:
+            tc(TC_OFF)
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:5000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    if os.environ.get("BELFRY_KEEP_TMP"):
+        (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
+    assert "CRITICAL" not in log, info
+    assert res["crecv"]["ok"] and res["csim"]["ok"], info
+    # The munged offer went to the room as three SSRCs in a SIM group.
+    sdp = res["csim"]["own_local_sdp"]
+    sim = [ln for ln in sdp.splitlines() if ln.startswith("a=ssrc-group:SIM ")]
+    assert len(sim) == 1 and len(sim[0].split()) == 4, sdp
+    out_video = [s for s in res["csim"]["own_stats"]
+                 if s["type"] == "outbound-rtp" and s["kind"] == "video"]
+    print(json.dumps({"sender_video_layers": [[s["ssrc"], s["frameWidth"], s["frameHeight"],
+                                               s["bytes"], s["qualityLimitationReason"]]
+                                              for s in out_video]}))
+    assert len(out_video) == 3, (out_video, info)
+    s = [x for x in res["crecv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
+    assert len(s) == 1 and s[0]["connected"], info
+    s = s[0]
+    print(json.dumps({"sender_stats": out_video, "receiver_stats": s["stats"]}))
+    changes = [(t, w, h) for t, (w, h) in s["size_changes"]]
+    frames = s["frame_wall"]
+    print(json.dumps({"size_changes_s_after_limit": [(round(t - t_on, 2), w, h)
+                                                      for t, w, h in changes],
+                      "limit_s": round(t_off - t_on, 2)}))
+    before = [w for t, w, _h in changes if t < t_on]
+    assert before and before[-1] == CHROMIUM_TOP, (changes, info)
+    down = [(t, w) for t, w, _h in changes if t_on <= t < t_off + 1.0 and w < CHROMIUM_TOP]
+    assert down, (changes, info)
+    t_down = down[0][0]
+    assert t_down - t_on < 12.0, (t_down - t_on, changes)
+    around = [t for t in frames if t_down <= t <= t_down + 1.0]
+    gaps = [b2 - a for a, b2 in zip(around, around[1:])]
+    print(json.dumps({"switch_down_s": round(t_down - t_on, 2),
+                      "frames_around_switch": len(around),
+                      "max_gap_ms": round(max(gaps) * 1000) if gaps else None}))
+    assert len(around) >= 8 and max(gaps) < 0.3, (around, info)
+    up = [t for t, w, _h in changes if t >= t_off and w == CHROMIUM_TOP]
+    print(json.dumps({"switch_up_s_after_lift": round(up[0] - t_off, 2) if up else None}))
+    assert up, (changes, info)
+    # The decoded picture is the sender's red.
+    rgb = s["video_rgb"]
+    assert rgb is not None and rgb[0] > 150 and rgb[0] > rgb[2] + 80, (rgb, info)
+    # belfry's per-session line: the forwarded session to the receiver
+    # counted Chromium's feedback (transport-cc) and its layer switches.
+    lines = [ln for ln in log.splitlines() if "forwarded session" in ln and "layer switches" in ln]
+    counters = [tuple(int(x) for x in m) for ln in lines for m in re.findall(
+        r"(\d+) REMB, (\d+) transport-cc feedback, (\d+) loss reports, (\d+) layer switches", ln)]
+    print(json.dumps({"remb_twcc_loss_switches": counters,
+                      "wall_s": round(time.monotonic() - started, 1)}))
+    assert len(counters) == 1, (lines, info)
+    remb, twcc, _loss, switches = counters[0]
+    assert twcc > 100, (counters, info)
+    assert switches >= 2, (counters, info)

@@ -23,7 +23,9 @@ of webrtcbin, through xep0521-chromium.mjs and page/xep0521.js:
 Input JSON: xep0521_peer.py's (host, port, jid, password, room, tone_hz,
 tone_volume, duration, timeout, record_dir, end_file) plus "colour",
 "width", "height", "sim_layers", "busy".
-Output: xep0521_peer.py's JSON lines; each session also has "frame_wall"
+Output: xep0521_peer.py's JSON lines, plus {"event": "session_connected",
+"sid", "entity", "local": [address, port]} when a session the room placed
+connects (our end of its selected ICE pair); each session also has "frame_wall"
 (wall-clock time of each decoded frame), "size_changes" ([wall, [w, h]]),
 "stats" (its RTP stats); the result has "own_stats" and "own_local_sdp"
 (our call's) and "chromium_version".
@@ -201,6 +203,10 @@ class ChromiumDriver(xp.Driver):
             if m.get("state") == "connected" and s.connected_at is None:
                 s.connected_at = time.monotonic()
                 s.connected_wall = time.time()
+                if not s.outgoing:
+                    # Where the room's stream to us arrives (a test shapes it).
+                    xp.out({"event": "session_connected", "sid": s.sid, "entity": s.entity,
+                            "local": m.get("local"), "t": xp.now_ms()})
             elif m.get("state") == "failed":
                 s.errors.append("connection failed")
             self.poke()

@@ -41,15 +41,17 @@
       g.fillStyle = cfg.colour || 'red';
       g.fillRect(0, 0, canvas.width, canvas.height);
       if (cfg.busy) {
-        const img = g.createImageData(canvas.width, Math.max(8, canvas.height >> 3));
-        const d = img.data;
-        let s = (n * 2654435761) >>> 0;
-        for (let i = 0; i < d.length; i += 4) {
-          s = (s * 1103515245 + 12345) >>> 0;
-          const v = s >>> 24;
-          d[i] = v; d[i + 1] = v; d[i + 2] = v; d[i + 3] = 255;
+        // 8-pixel grey blocks, new each frame, in a band of 1/16 the height.
+        const band = Math.max(8, canvas.height >> 4);
+        let s = (n * 2654435761 + 1) >>> 0;
+        for (let y = canvas.height - band; y < canvas.height; y += 8) {
+          for (let x = 0; x < canvas.width; x += 8) {
+            s = (s * 1103515245 + 12345) >>> 0;
+            const v = s >>> 24;
+            g.fillStyle = `rgb(${v},${v},${v})`;
+            g.fillRect(x, y, 8, 8);
+          }
         }
-        g.putImageData(img, 0, canvas.height - img.height);
       }
       n++;
     };
@@ -178,7 +180,23 @@
         emit({ event: 'ice', key, mline: ev.candidate.sdpMLineIndex, candidate: ev.candidate.candidate });
       }
     };
-    pc.onconnectionstatechange = () => emit({ event: 'state', key, state: pc.connectionState });
+    pc.onconnectionstatechange = async () => {
+      const state = pc.connectionState;
+      let local = null;
+      if (state === 'connected') {
+        // Our end of the selected pair: a test shapes traffic to this port.
+        try {
+          const st = await pc.getStats();
+          st.forEach(r => {
+            if (r.type !== 'transport' || !r.selectedCandidatePairId) return;
+            const pair = st.get(r.selectedCandidatePairId);
+            const lc = pair && st.get(pair.localCandidateId);
+            if (lc) local = [lc.address || lc.ip, lc.port];
+          });
+        } catch (_) { /* reported without it */ }
+      }
+      emit({ event: 'state', key, state, local });
+    };
     pc.ontrack = ev => {
       if (ev.track.kind === 'audio') startRecorder(key, ev.track, e.rec);
       else startVideo(ev.track, e.rec);
@@ -192,6 +210,23 @@
     return e;
   }
 
+  // Chromium 156 takes the munged SSRCs as that many encodings, but all at
+  // full size and the same rate (legacy simulcast used to scale them):
+  // scale them down by 2 per layer below the top and cap their rates.
+  const LAYER_MAX_BPS = [120000, 250000, 600000];
+  async function scaleLayers(pc, layers) {
+    const t = pc.getTransceivers().find(x => x.sender.track && x.sender.track.kind === 'video');
+    const p = t.sender.getParameters();
+    if (p.encodings.length !== layers) {
+      throw new Error(`simulcast munging gave ${p.encodings.length} encodings, not ${layers}`);
+    }
+    p.encodings.forEach((enc, i) => {
+      enc.scaleResolutionDownBy = 2 ** (layers - 1 - i);
+      enc.maxBitrate = LAYER_MAX_BPS[LAYER_MAX_BPS.length - layers + i];
+    });
+    await t.sender.setParameters(p);
+  }
+
   async function create(key, kind, cfg) {
     const e = entry(key, cfg);
     let desc = kind === 'offer' ? await e.pc.createOffer() : await e.pc.createAnswer();
@@ -199,6 +234,7 @@
       desc = { type: 'offer', sdp: mungeSimulcast(desc.sdp, cfg.simulcast) };
     }
     await e.pc.setLocalDescription(desc);
+    if (kind === 'offer' && cfg && cfg.simulcast) await scaleLayers(e.pc, cfg.simulcast);
     return e.pc.localDescription.sdp;
   }
 
@@ -227,7 +263,11 @@
                    framesEncoded: r.framesEncoded, framesDecoded: r.framesDecoded,
                    firCount: r.firCount, pliCount: r.pliCount, nackCount: r.nackCount,
                    qualityLimitationReason: r.qualityLimitationReason, encoderImplementation: r.encoderImplementation,
-                   scalabilityMode: r.scalabilityMode, active: r.active, targetBitrate: r.targetBitrate });
+                   scalabilityMode: r.scalabilityMode, active: r.active, targetBitrate: r.targetBitrate,
+                   framesPerSecond: r.framesPerSecond, packetsLost: r.packetsLost,
+                   framesDropped: r.framesDropped, freezeCount: r.freezeCount,
+                   totalFreezesDuration: r.totalFreezesDuration,
+                   retransmittedPackets: r.retransmittedPacketsSent ?? r.retransmittedPacketsReceived });
       }
     });
     return out;
