@@ -25,7 +25,8 @@ tone_volume, duration, timeout, record_dir, end_file) plus "colour",
 "width", "height", "sim_layers", "busy".
 Output: xep0521_peer.py's JSON lines, plus {"event": "session_connected",
 "sid", "entity", "local": [address, port]} when a session the room placed
-connects (our end of its selected ICE pair); each session also has "frame_wall"
+connects (our end of its selected ICE pair) and {"event": "video_size", "sid",
+"entity", "size": [w, h], "wall"} when its decoded video's size changes; each session also has "frame_wall"
 (wall-clock time of each decoded frame), "size_changes" ([wall, [w, h]]),
 "stats" (its RTP stats); the result has "own_stats" and "own_local_sdp"
 (our call's) and "chromium_version".
@@ -210,6 +211,9 @@ class ChromiumDriver(xp.Driver):
             elif m.get("state") == "failed":
                 s.errors.append("connection failed")
             self.poke()
+        elif ev == "size" and not s.outgoing:
+            xp.out({"event": "video_size", "sid": s.sid, "entity": s.entity,
+                    "size": m.get("size"), "wall": m.get("wall")})
         elif ev == "audio":
             s.audio(m.get("chunks") or [])
 

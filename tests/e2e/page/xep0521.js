@@ -11,7 +11,8 @@
 //     sizes) and its mean colour measured by drawing the <video> into a
 //     small canvas.
 // Events (window.x0521Event): {event:"ice", key, mline, candidate} and
-// {event:"state", key, state}. Single-threaded page: no locking.
+// {event:"state", key, state, local} and {event:"size", key, size, wall}
+// (a received video's decoded size changed). Single-threaded page: no locking.
 'use strict';
 (function () {
   const pcs = new Map();   // key -> {pc, recv: {...}}
@@ -134,7 +135,7 @@
     rec.timers.push(setInterval(flush, 250));
   }
 
-  function startVideo(track, rec) {
+  function startVideo(key, track, rec) {
     const v = document.createElement('video');
     v.autoplay = true; v.muted = true; v.playsInline = true;
     v.srcObject = new MediaStream([track]);
@@ -151,7 +152,10 @@
       const size = [meta.width, meta.height];
       if (!rec.video_size || rec.video_size[0] !== size[0] || rec.video_size[1] !== size[1]) {
         rec.video_size = size;
-        if (rec.size_changes.length < 200) rec.size_changes.push([Math.round(t * 1000) / 1000, size]);
+        if (rec.size_changes.length < 200) {
+          rec.size_changes.push([Math.round(t * 1000) / 1000, size]);
+          emit({ event: 'size', key, size, wall: t });
+        }
       }
       v.requestVideoFrameCallback(onFrame);
     };
@@ -199,7 +203,7 @@
     };
     pc.ontrack = ev => {
       if (ev.track.kind === 'audio') startRecorder(key, ev.track, e.rec);
-      else startVideo(ev.track, e.rec);
+      else startVideo(key, ev.track, e.rec);
     };
     if (cfg && cfg.send) {
       const m = ownMedia(cfg);
