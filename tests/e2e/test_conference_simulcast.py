@@ -45,7 +45,7 @@ Chromium 156 then makes three encodings, all full size, which the driver
 scales by 4, 2 and 1 and caps at 120/250/600 kbit/s with setParameters),
 and a second Chromium peer receives.  libwebrtc answers the room's offer
 with transport-cc, so the room's estimate runs on transport-cc feedback
-(REMB none): with its session's port cut to 400 kbit/s by tc it is
+(REMB none): with its session's port cut to 500 kbit/s by tc it is
 switched down (the decoded size falls) within 12 s with no gap over
 300 ms in the 1 s after, and returns to 960x540 once lifted; belfry's
 per-session line counts the transport-cc feedback and the layer
@@ -256,8 +256,18 @@ def chromium_xep0521_peer(prosody, workdir, name, user, **cfg):
                     workdir, name)
 
 
+C_LIMIT_KBIT = 500
+
+
 def tc_on_port(port):
-    return TC_ON[:-1] + [
+    # TC_ON's htb with a C_LIMIT_KBIT class: the top layer (600 kbit/s
+    # and audio) does not fit, the middle one (250) does with room to
+    # spare (at 400 the estimate often fell below it too: two switches
+    # 0.3 s apart, the second's keyframe lost in the full queue).
+    rules = [list(r) for r in TC_ON[:-1]]
+    rules[2] = ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate",
+                f"{C_LIMIT_KBIT}kbit", "ceil", f"{C_LIMIT_KBIT}kbit"]
+    return rules + [
         ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
          "match", "ip", "dst", "127.0.0.1/32", "match", "ip", "dport", str(port), "0xffff",
          "flowid", "1:20"]]
