@@ -26,7 +26,8 @@ tone_volume, duration, timeout, record_dir, end_file) plus "colour",
 Output: xep0521_peer.py's JSON lines, plus {"event": "session_connected",
 "sid", "entity", "local": [address, port]} when a session the room placed
 connects (our end of its selected ICE pair) and {"event": "video_size", "sid",
-"entity", "size": [w, h], "wall"} when its decoded video's size changes; each session also has "frame_wall"
+"entity", "size": [w, h], "wall"} when its decoded video's size changes;
+each session also has "frame_wall"
 (wall-clock time of each decoded frame), "size_changes" ([wall, [w, h]]),
 "stats" (its RTP stats); the result has "own_stats" and "own_local_sdp"
 (our call's) and "chromium_version".
@@ -254,7 +255,8 @@ def main():
     asyncio.set_event_loop(loop)
     drv = ChromiumDriver(cfg)
     try:
-        res = loop.run_until_complete(asyncio.wait_for(drv.run(), float(cfg.get("timeout", 60)) + 30))
+        res = loop.run_until_complete(
+            asyncio.wait_for(drv.run(), float(cfg.get("timeout", 60)) + 30))
     except asyncio.TimeoutError:
         res = drv.res
         res["error"] = res["error"] or "no result in time"
