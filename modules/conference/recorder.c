@@ -620,3 +620,9 @@ cf_recorder_close (CfRecorder *rec)
     return;
   g_thread_unref (g_thread_new ("bf-rec-close", close_thread, rec));
 }
+
+gboolean
+cf_recorder_has_video (CfRecorder *rec)
+{
+  return rec->with_video;
+}

@@ -91,6 +91,8 @@ void cf_recorder_tick (CfRecorder *rec, guint32 audio_timestamp);
 gboolean cf_recorder_wants_keyframe (CfRecorder *rec);
 /* TRUE once the pipeline failed: nothing more is written. */
 gboolean cf_recorder_failed (CfRecorder *rec);
+/* TRUE when made with a video track. */
+gboolean cf_recorder_has_video (CfRecorder *rec);
 void cf_recorder_get_stats (CfRecorder *rec, CfRecorderStats *stats);
 
 /* Ends the file: EOS into the pipeline, then waits up to @timeout_ms for

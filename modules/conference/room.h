@@ -106,6 +106,18 @@ typedef struct {
   gint64 video_last_arrival;
   CfKeyframeRequests keyframes;   /* receivers' requests toward it, merged */
   guint64 video_in;
+  /* The MCU (mcu-room.c).  Set before the join is posted, then read-only: */
+  gboolean video_listens;  /* we answered its VP8 'both' or 'responder': it gets the
+                            * composite (unless it turns out to be an XEP-0521 client) */
+  guint32 mcu_ssrc;        /* ours for the composite toward it */
+  /* Worker only: */
+  gboolean mcu_source;     /* its VP8 is a source of the room's MCU */
+  gboolean mcu_failed;     /* its source failed: not added again */
+  gint64 mcu_ask_again;    /* monotonic µs: a second keyframe request after the add */
+  gboolean mcu_started;    /* sent composite RTP (the offsets below are set) */
+  guint16 mcu_seq;
+  guint32 mcu_ts_offset;
+  guint64 mcu_sent, mcu_keyframes_asked;
 } Leg;
 
 /* What the worker keeps per forwarded session (sfu-room.c): one sender's
@@ -241,9 +253,14 @@ Room *cf_room_open (Conference *cf, const char *name, BfSession *session);
  * ('responder'). */
 /* @offer (taken) is what the caller offered, @audio and @video the
  * contents the room takes from it (@video -1: none), @video_pt its VP8. */
+/* @video_listens: the room sends it the composite video (its VP8 content,
+ * payload type @video_pt, is 'both' or 'responder'). */
 Participant *cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio,
                           gint video, guint8 pt, guint8 video_pt, gboolean listens,
-                          gboolean listen_only, guint8 level_ext);
+                          gboolean listen_only, guint8 level_ext, gboolean video_listens);
+/* TRUE when someone in the room sends video (a recording then takes the
+ * composite as its video track). */
+gboolean cf_room_has_video (Room *room);
 /* The participant's session ended: out of the room (posts the leave); the
  * room ends with its last one.  @p stays the session's data. */
 void cf_room_remove (Room *room, Participant *p, const char *reason);
