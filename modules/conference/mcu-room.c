@@ -45,6 +45,7 @@ struct _CfMcuRoom {
   guint speaker;           /* source id told to the MCU */
   gint64 speaker_changed;
   GPtrArray *out;          /* pulled packets (reused) */
+  GPtrArray *freeing;      /* GThread* freeing an MCU no longer needed: joined at the end */
   guint64 created, packets_out;
 };
 
@@ -143,7 +144,7 @@ drop_mcu (CfMcuRoom *mr, const char *why)
   f = g_new0 (Freeing, 1);
   f->mcu = g_steal_pointer (&mr->mcu);
   f->box = g_steal_pointer (&mr->box);
-  g_thread_unref (g_thread_new ("bf-mcu-free", free_thread, f));
+  g_ptr_array_add (mr->freeing, g_thread_new ("bf-mcu-free", free_thread, f));
   for (guint i = 0; i < mr->senders->len; i++)
     ((Participant *) g_ptr_array_index (mr->senders, i))->leg.mcu_source = FALSE;
   for (guint i = 0; i < mr->listeners->len; i++)
@@ -236,6 +237,7 @@ cf_mcu_room_new (const char *name)
   mr->senders = g_ptr_array_new ();
   mr->listeners = g_ptr_array_new ();
   mr->out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  mr->freeing = g_ptr_array_new ();
   mr->rec_seq = (guint16) bf_random_u32 ();
   return mr;
 }
@@ -248,6 +250,12 @@ cf_mcu_room_free (CfMcuRoom *mr)
   g_ptr_array_set_size (mr->senders, 0);
   g_ptr_array_set_size (mr->listeners, 0);
   drop_mcu (mr, "the room ended");
+  /* The room ends (or belfry exits): its pipelines are stopped before it
+   * is gone (a GStreamer thread running while the process exits crashes
+   * it).  A pipeline stops in tens of ms; once per room. */
+  for (guint i = 0; i < mr->freeing->len; i++)
+    g_thread_join (g_ptr_array_index (mr->freeing, i));
+  g_ptr_array_unref (mr->freeing);
   g_ptr_array_unref (mr->senders);
   g_ptr_array_unref (mr->listeners);
   g_ptr_array_unref (mr->out);

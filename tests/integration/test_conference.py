@@ -337,12 +337,21 @@ def test_a_room_answers_with_opus_audio_level_and_its_own_ssrc(relay, alice):
     cname = {p.get("name"): p.get("value") for p in sources[0].findall("{%s}parameter" % NS_SSMA)}
     assert cname.get("cname") and cname["cname"] != "c123456789", dump(desc)
 
-    # Video: the caller's VP8 taken (senders 'initiator': the room receives
-    # it, to forward to XEP-0521 participants), nothing sent back.
+    # Video: the caller's VP8 both ways (senders 'both', the offer's: the
+    # room receives it, a source of the composite and forwarded to XEP-0521
+    # participants, and sends the composite back under an SSRC of its own,
+    # with the audio's cname: one synchronised stream).
     video = contents["v1"]
-    assert video.get("senders") == "initiator", dump(video)
-    assert video.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA) == [], \
-        dump(video)
+    assert video.get("senders", "both") == "both", dump(video)
+    vdesc = video.find("{%s}description" % NS_RTP)
+    assert [(p.get("name"), p.get("clockrate")) for p in
+            vdesc.findall("{%s}payload-type" % NS_RTP)] == [("VP8", "90000")], dump(video)
+    vsources = vdesc.findall("{%s}source" % NS_SSMA)
+    assert len(vsources) == 1, dump(video)
+    assert int(vsources[0].get("ssrc")) not in (0, ours, 123456789), dump(video)
+    vparams = {p.get("name"): p.get("value")
+               for p in vsources[0].findall("{%s}parameter" % NS_SSMA)}
+    assert vparams.get("cname") == cname["cname"], dump(video)
 
     # XEP-0298 §5: the room says it is a conference's focus, after the
     # contents (the last child of <jingle/>).
