@@ -153,6 +153,16 @@ drop_mcu (CfMcuRoom *mr, const char *why)
 }
 
 static guint
+n_sending (CfMcuRoom *mr)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < mr->senders->len; i++)
+    n += ((Participant *) g_ptr_array_index (mr->senders, i))->leg.mcu_sending;
+  return n;
+}
+
+static guint
 n_listening (CfMcuRoom *mr)
 {
   guint n = 0;
@@ -167,7 +177,7 @@ add_source (CfMcuRoom *mr, Participant *p, gint64 now)
 {
   Leg *l = &p->leg;
 
-  if (l->mcu_source || l->mcu_failed)
+  if (l->mcu_source || l->mcu_failed || !l->mcu_sending)
     return;
   if (!cf_mcu_add_source (mr->mcu, p->number, l->video_pt, 90000))
     {
@@ -188,7 +198,7 @@ add_source (CfMcuRoom *mr, Participant *p, gint64 now)
 static void
 update (CfMcuRoom *mr)
 {
-  gboolean needed = mr->senders->len > 0 && (n_listening (mr) > 0 || mr->recorder != NULL);
+  gboolean needed = n_sending (mr) > 0 && (n_listening (mr) > 0 || mr->recorder != NULL);
   gint64 now = g_get_monotonic_time ();
   g_autoptr (GError) error = NULL;
   CfMcuConfig cfg;
@@ -222,7 +232,7 @@ update (CfMcuRoom *mr)
        * the freeing thread holds that reference. */
       mr->created++;
       g_info ("room %s: the MCU starts (%u×%u, %u fps, VP8) for %u video senders", mr->name,
-              MCU_WIDTH, MCU_HEIGHT, MCU_FPS, mr->senders->len);
+              MCU_WIDTH, MCU_HEIGHT, MCU_FPS, n_sending (mr));
     }
   for (guint i = 0; i < mr->senders->len; i++)
     add_source (mr, g_ptr_array_index (mr->senders, i), now);
@@ -326,8 +336,15 @@ cf_mcu_room_set_recorder (CfMcuRoom *mr, CfRecorder *rec)
 void
 cf_mcu_room_push_video (CfMcuRoom *mr, Participant *p, const BfPacket *packet)
 {
-  const Leg *l = &p->leg;
+  Leg *l = &p->leg;
 
+  /* A sender counts from its first VP8 packet: a room whose callers
+   * offer video but send none runs no MCU (nor loads GStreamer). */
+  if (!l->mcu_sending)
+    {
+      l->mcu_sending = TRUE;
+      update (mr);
+    }
   if (mr->mcu == NULL || !l->mcu_source)
     return;
   /* One stream per source: its lowest simulcast layer (a tile is small),

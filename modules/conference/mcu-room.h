@@ -10,7 +10,8 @@
  * its one output stream to each listener under that listener's SSRC,
  * sequence and timestamp offset.
  *
- * When the MCU runs: while someone sends video AND (an ordinary listener
+ * When the MCU runs: while someone sends video (a participant whose VP8
+ * content sends counts from its first packet) AND (an ordinary listener
  * takes video OR the room records with a video track).  An SFU-only room
  * that does not record runs none.  Once the MCU failed as a whole (fatal)
  * the room has no composite any more (audio goes on); a source that fails

@@ -111,6 +111,7 @@ typedef struct {
                             * composite (unless it turns out to be an XEP-0521 client) */
   guint32 mcu_ssrc;        /* ours for the composite toward it */
   /* Worker only: */
+  gboolean mcu_sending;    /* its VP8 came: it counts for the MCU (mcu-room.c) */
   gboolean mcu_source;     /* its VP8 is a source of the room's MCU */
   gboolean mcu_failed;     /* its source failed: not added again */
   gint64 mcu_ask_again;    /* monotonic µs: a second keyframe request after the add */
