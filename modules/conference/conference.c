@@ -577,8 +577,22 @@ conference_info (BfModule *module, BfSession *session, BfSessionInfo info, const
       return;
     }
   if (p == NULL || p->room == NULL
-      || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE)
-      || (name != NULL && g_strcmp0 (name, p->audio_content) != 0))
+      || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE))
+    return;
+  /* Its video (named, or every content: XEP-0167 §7.2): out of the
+   * composite while muted (mcu-room.c). */
+  if (p->video_index >= 0
+      && (name == NULL
+          || g_strcmp0 (name, bf_session_media_get_content_name (p->offer,
+                                                                  (guint) p->video_index)) == 0)
+      && p->video_self_muted != (info == BF_SESSION_INFO_MUTE))
+    {
+      p->video_self_muted = info == BF_SESSION_INFO_MUTE;
+      g_info ("room %s: call %s %s its video", p->room->name, bf_session_get_sid (session),
+              p->video_self_muted ? "muted" : "unmuted");
+      cf_room_media_post_video_mute (p->room->media, p, p->video_self_muted);
+    }
+  if (name != NULL && g_strcmp0 (name, p->audio_content) != 0)
     return;
   if (p->self_muted == (info == BF_SESSION_INFO_MUTE))
     return;

@@ -158,7 +158,10 @@ n_sending (CfMcuRoom *mr)
   guint n = 0;
 
   for (guint i = 0; i < mr->senders->len; i++)
-    n += ((Participant *) g_ptr_array_index (mr->senders, i))->leg.mcu_sending;
+    {
+      const Leg *l = &((Participant *) g_ptr_array_index (mr->senders, i))->leg;
+      n += l->mcu_sending && !l->video_muted;
+    }
   return n;
 }
 
@@ -177,7 +180,7 @@ add_source (CfMcuRoom *mr, Participant *p, gint64 now)
 {
   Leg *l = &p->leg;
 
-  if (l->mcu_source || l->mcu_failed || !l->mcu_sending)
+  if (l->mcu_source || l->mcu_failed || !l->mcu_sending || l->video_muted)
     return;
   if (!cf_mcu_add_source (mr->mcu, p->number, l->video_pt, 90000))
     {
@@ -321,6 +324,25 @@ void
 cf_mcu_room_sfu (CfMcuRoom *mr, Participant *p)
 {
   (void) p;   /* its leg's sfu flag is set: it is no listener any more */
+  update (mr);
+}
+
+void
+cf_mcu_room_video_mute (CfMcuRoom *mr, Participant *p, gboolean muted)
+{
+  Leg *l = &p->leg;
+
+  if (l->video_muted == muted)
+    return;
+  l->video_muted = muted;
+  if (muted && l->mcu_source && mr->mcu != NULL)
+    cf_mcu_remove_source (mr->mcu, p->number);
+  if (muted)
+    {
+      l->mcu_source = FALSE;
+      if (mr->speaker == p->number)
+        mr->speaker = 0;
+    }
   update (mr);
 }
 

@@ -39,6 +39,9 @@ void cf_mcu_room_join (CfMcuRoom *mr, Participant *p);
 void cf_mcu_room_leave (CfMcuRoom *mr, Participant *p);
 /* @p turned out to be an XEP-0521 participant: no composite for it. */
 void cf_mcu_room_sfu (CfMcuRoom *mr, Participant *p);
+/* @p muted (or unmuted) its video: its tile goes (comes back at its next
+ * keyframe, which the room asks it for). */
+void cf_mcu_room_video_mute (CfMcuRoom *mr, Participant *p, gboolean muted);
 /* The room's recorder (NULL: none); the composite goes to it when it has
  * a video track. */
 void cf_mcu_room_set_recorder (CfMcuRoom *mr, CfRecorder *rec);

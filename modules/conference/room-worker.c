@@ -394,6 +394,15 @@ job_mute (gpointer data)
 }
 
 static void
+job_video_mute (gpointer data)
+{
+  MuteJob *job = data;
+
+  if (job->p->leg.joined)
+    cf_mcu_room_video_mute (job->p->leg.media->mcu, job->p, job->muted);
+}
+
+static void
 job_sfu (gpointer data)
 {
   Participant *p = data;
@@ -477,6 +486,16 @@ cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted)
   job->p = p;
   job->muted = muted;
   bf_worker_invoke (media->worker, job_mute, job, g_free);
+}
+
+void
+cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted)
+{
+  MuteJob *job = g_new0 (MuteJob, 1);
+
+  job->p = p;
+  job->muted = muted;
+  bf_worker_invoke (media->worker, job_video_mute, job, g_free);
 }
 
 void

@@ -112,6 +112,7 @@ typedef struct {
   guint32 mcu_ssrc;        /* ours for the composite toward it */
   /* Worker only: */
   gboolean mcu_sending;    /* its VP8 came: it counts for the MCU (mcu-room.c) */
+  gboolean video_muted;    /* its own session-info mute of its video: no tile */
   gboolean mcu_source;     /* its VP8 is a source of the room's MCU */
   gboolean mcu_failed;     /* its source failed: not added again */
   gint64 mcu_ask_again;    /* monotonic µs: a second keyframe request after the add */
@@ -178,6 +179,7 @@ struct _Participant {
   char *audio_content;     /* the content name we answered with audio */
   guint number;            /* 1, 2, ... in order of joining: ids in commands */
   gboolean self_muted;     /* its own session-info mute */
+  gboolean video_self_muted; /* ... of its video content */
   gboolean moderator_muted;
   gboolean on_hold;        /* XEP-0167 §7.3 hold: out of the mix until unhold */
   gboolean listen_only;    /* its audio senders are 'responder': it sends nothing */
@@ -276,6 +278,9 @@ RoomMedia *cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, con
 void cf_room_media_post_join (RoomMedia *media, Participant *p);
 void cf_room_media_post_leave (RoomMedia *media, Participant *p);
 void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
+/* Its video muted (XEP-0167 session-info on its video content): out of the
+ * composite until unmuted. */
+void cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
 /* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
  * every tick; a recorder it had is closed (recorder.h). */

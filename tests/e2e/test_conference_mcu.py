@@ -15,7 +15,10 @@ the MCU's add order, so the layout's order).
   - the XEP-0521 peer still gets one session per other participant, each
     with that participant's own colour (the SFU, not the composite);
   - the red peer leaves first: within 2 s its tile is gone from the
-    ordinary peers' picture (no red left; the two others laid out again).
+    ordinary peers' picture (no red left; the two others laid out again);
+  - then the green peer mutes its video (XEP-0167 session-info <mute/> on
+    its video content; it goes on sending): within 2 s its tile is gone
+    too, the blue one fills the picture.
 """
 
 import json
@@ -33,7 +36,8 @@ DOMAIN = "localhost"
 VOLUME = 0.15
 TIMEOUT = 60
 RED_DURATION = 14           # the XEP-0521 peer leaves first
-DURATION = 20               # the ordinary peers
+DURATION = 24               # the ordinary peers
+GREEN_MUTES_AT = 19         # s after its connect: its video muted (session-info)
 LEAVE_WITHIN_S = 2.0
 W, H = 640, 360             # the composite (mcu-room.c)
 SNAP = (64, 36)             # webrtcbin_peer.VIDEO_SNAP: the composite scaled by 10
@@ -115,9 +119,15 @@ def layout_matches(frame, colours):
     return False
 
 
+def colour_fraction(frame, name):
+    """The share of @frame's pixels of colour @name."""
+    ch = COLOUR[name].index(255)
+    a, b, c = frame[..., ch], frame[..., (ch + 1) % 3], frame[..., (ch + 2) % 3]
+    return float(np.mean((a > 120) & (a > b + 60) & (a > c + 60)))
+
+
 def red_fraction(frame):
-    r, g, b = frame[..., 0], frame[..., 1], frame[..., 2]
-    return float(np.mean((r > 120) & (r > g + 60) & (r > b + 60)))
+    return colour_fraction(frame, "red")
 
 
 def xep0521_peer(prosody, workdir, name, user, **cfg):
@@ -145,7 +155,10 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
                                               duration=DURATION, linger=0, tone_hz=tone,
                                               tone_volume=VOLUME, video_pattern=colour,
                                               record_video=str(workdir / f"{name}.rgb"),
-                                              announce_connected=True, timeout=TIMEOUT)
+                                              announce_connected=True, timeout=TIMEOUT,
+                                              session_info=[{"after": GREEN_MUTES_AT,
+                                                             "info": "mute", "media": "video"}]
+                                              if name == "wgreen" else [])
             peers.append(ps[name])
             # One after the other: the MCU's add order is the join order.
             ps[name].wait_event("connected", TIMEOUT)
@@ -182,9 +195,11 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
         frames = read_frames(workdir / f"{name}.rgb")
         both_in = max(res[n]["connected_wall"] for n in ORDER) + 3.0
         three = [(t, f) for t, f in frames if both_in <= t <= red_left - 0.5]
-        # (until the green peer, which joined before the blue one, leaves too)
+        # (until the green peer mutes its video)
+        green_muted = res["wgreen"]["connected_wall"] + GREEN_MUTES_AT
         green_left = res["wgreen"]["connected_wall"] + DURATION - 0.5
-        two = [(t, f) for t, f in frames if red_left + LEAVE_WITHIN_S <= t <= green_left]
+        two = [(t, f) for t, f in frames if red_left + LEAVE_WITHIN_S <= t <= green_muted]
+        one = [(t, f) for t, f in frames if green_muted + LEAVE_WITHIN_S <= t <= green_left]
         m3 = [layout_matches(f, ["red", "green", "blue"]) for _, f in three]
         m2 = [layout_matches(f, ["green", "blue"]) for _, f in two]
         print(json.dumps({"listener": name, "frames": len(frames),
@@ -192,7 +207,9 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
                           "layouts3": sorted({str(m) for m in m3}),
                           "two": len(two), "two_match": sum(m is not False for m in m2),
                           "layouts2": sorted({str(m) for m in m2}),
-                          "red_after": max((red_fraction(f) for _, f in two), default=None)}))
+                          "red_after": max((red_fraction(f) for _, f in two), default=None),
+                          "one": len(one), "one_blue": sum(layout_matches(f, ["blue"]) is not False
+                                                          for _, f in one)}))
         # Everyone, its own picture included, at its tile: most frames
         # (a first keyframe, a relayout, a speaker change in between).
         assert len(three) >= 10, (name, len(three), info)
@@ -202,3 +219,7 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
         assert len(two) >= 10, (name, len(two), info)
         assert all(red_fraction(f) < 0.005 for _, f in two), name
         assert sum(m is not False for m in m2) >= 0.7 * len(two), (name, m2)
+        # The green peer muted its video: within 2 s only blue, full frame.
+        assert len(one) >= 10, (name, len(one), info)
+        assert all(colour_fraction(f, "green") < 0.005 for _, f in one), name
+        assert sum(layout_matches(f, ["blue"]) is not False for _, f in one) >= 0.7 * len(one)
