@@ -483,12 +483,24 @@ follow_speaker (CfMcuRoom *mr, CfMixer *mixer, GPtrArray *by_mixer_id, gint64 no
 }
 
 /* One composite packet to listener @p under its SSRC, sequence and
- * timestamp offset (the MCU's timestamps are continuous: so are ours). */
+ * timestamp offset (the MCU's timestamps are continuous: so are ours).  A
+ * new CfMcu (the room made one again) starts a timeline of its own: the
+ * offset is set again so that our timestamps go on from the last one sent
+ * by the time that passed (RFC 3550 §5.1: one clock per SSRC). */
 static void
-send_to (Participant *p, const guint8 *data, gsize len)
+send_to (CfMcuRoom *mr, Participant *p, const guint8 *data, gsize len, gint64 now)
 {
   Leg *l = &p->leg;
   guint8 pkt[MCU_RTP_MAX];
+
+  if (l->mcu_generation != mr->created)
+    {
+      l->mcu_generation = mr->created;
+      if (l->mcu_sent > 0)
+        l->mcu_ts_offset = l->mcu_last_ts
+                           + (guint32) ((now - l->mcu_last_sent) * 90000 / G_USEC_PER_SEC)
+                           - bf_read_be32 (data + 4);
+    }
 
   memcpy (pkt, data, len);
   pkt[1] = (guint8) ((pkt[1] & 0x80) | (l->video_pt & 0x7f));
@@ -499,6 +511,8 @@ send_to (Participant *p, const guint8 *data, gsize len)
     {
       l->mcu_seq++;
       l->mcu_sent++;
+      l->mcu_last_ts = bf_read_be32 (pkt + 4);
+      l->mcu_last_sent = now;
     }
 }
 
@@ -548,7 +562,7 @@ cf_mcu_room_tick (CfMcuRoom *mr, CfMixer *mixer, GPtrArray *by_mixer_id, gint64 
         {
           Participant *p = g_ptr_array_index (mr->listeners, i);
           if (p->leg.ready && !p->leg.sfu && p->leg.mcu_started)
-            send_to (p, data, len);
+            send_to (mr, p, data, len, now);
         }
       if (mr->recorder != NULL)
         {

@@ -119,6 +119,9 @@ typedef struct {
   gboolean mcu_started;    /* sent composite RTP (the offsets below are set) */
   guint16 mcu_seq;
   guint32 mcu_ts_offset;
+  guint mcu_generation;    /* of the CfMcu the offset is for */
+  guint32 mcu_last_ts;     /* the last timestamp sent, and when */
+  gint64 mcu_last_sent;
   guint64 mcu_sent, mcu_keyframes_asked;
 } Leg;
 
