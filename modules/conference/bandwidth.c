@@ -150,6 +150,36 @@ cf_bandwidth_feedback (CfBandwidth *b, const CfTwccArrival *a, guint n, gint64 n
 }
 
 void
+cf_bandwidth_loss (CfBandwidth *b, double loss, guint64 sent_bps, gint64 now)
+{
+  double est;
+  gint64 dt;
+
+  if (b->mode != CF_BWE_NONE && b->mode != CF_BWE_LOSS)
+    return;
+  b->mode = CF_BWE_LOSS;
+  b->loss = CLAMP (loss, 0.0, 1.0);
+  dt = b->updated ? CLAMP (now - b->last_update, 0, 5 * G_USEC_PER_SEC) : 0;
+  b->updated = TRUE;
+  b->last_update = now;
+  est = (double) b->estimate_bps;
+  if (b->loss > LOSS_HIGH)
+    {
+      if (b->decreased && now - b->last_decrease < DECREASE_HOLD)
+        return;
+      /* What got through, less a margin for the queue to drain: the
+       * sent rate when known, else the estimate. */
+      double base = sent_bps != 0 ? MIN ((double) sent_bps, est) : est;
+      est = MIN (est, base * (1.0 - 0.5 * b->loss));
+      b->decreased = TRUE;
+      b->last_decrease = now;
+    }
+  else if (b->loss < LOSS_LOW)
+    est += est * GROWTH_PER_SECOND * (double) dt / G_USEC_PER_SEC;
+  b->estimate_bps = CLAMP ((guint64) est, b->min_bps, b->max_bps);
+}
+
+void
 cf_layer_choice_init (CfLayerChoice *c)
 {
   memset (c, 0, sizeof *c);

@@ -23,6 +23,8 @@
  *    drain).  With no overuse and loss < 2 % it grows by 8 % per second
  *    (multiplicatively, scaled by the time since the last update); in
  *    between it holds.  Bounded to [min, max].
+ *  A receiver that sends neither has its receiver reports' loss alone
+ *  (cf_bandwidth_loss, CF_BWE_LOSS).
  *  This is the outline of Google congestion control (delay-based and
  *  loss-based controllers) reduced to a trendline and fixed thresholds; it
  *  has no probing: growth above what is sent is a guess the delay and loss
@@ -56,6 +58,7 @@ typedef enum {
   CF_BWE_NONE,                       /* neither negotiated: the estimate stays the initial one */
   CF_BWE_REMB,
   CF_BWE_TRANSPORT_CC,
+  CF_BWE_LOSS,                       /* neither sent: its receiver reports' fraction lost */
 } CfBweMode;
 
 typedef struct {
@@ -89,6 +92,14 @@ void cf_bandwidth_sent (CfBandwidth *b, guint16 seq, gsize size, gint64 now);
 /* transport-cc mode: the arrivals one feedback reported (as
  * cf_rtcp_feedback_read gave them), at monotonic µs @now. */
 void cf_bandwidth_feedback (CfBandwidth *b, const CfTwccArrival *a, guint n, gint64 now);
+/* A receiver that sends neither (webrtcbin 1.22 answers neither goog-remb
+ * nor the transport-wide-cc extension): its RTCP receiver report's
+ * fraction lost (0..1) of what we sent at @sent_bps since its last one.
+ * Loss-based only, as the outline above: above 10 % the estimate falls to
+ * what was sent less half the loss (then no decrease for 300 ms), below
+ * 2 % it grows by 8 % per second since the last report, in between it
+ * holds.  Ignored once REMB or transport-cc feedback came (mode). */
+void cf_bandwidth_loss (CfBandwidth *b, double loss, guint64 sent_bps, gint64 now);
 
 #define CF_LAYERS_MAX 4
 #define CF_LAYER_HEADROOM 1.15

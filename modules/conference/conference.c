@@ -49,6 +49,7 @@ typedef struct {
   gint64 bitrate;
   char *record_dir;        /* room-config.h */
   gboolean record;
+  gint64 last_n;           /* XEP-0521 receivers: video of the N latest speakers (last-n.h) */
 } Settings;
 
 static void
@@ -115,6 +116,11 @@ read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **er
   if (!bf_config_get_int (config, "max-talkers", 3, CF_MIXER_MIN_TALKERS, CF_MIXER_MAX_TALKERS,
                           &out->max_talkers, error)
       || !bf_config_get_int (config, "bitrate", 32000, 6000, 128000, &out->bitrate, error))
+    return FALSE;
+  /* The SFU's last-N: rooms read it on their worker each tick (reload
+   * applies at once). */
+  if (!bf_config_get_int (config, "last-n", CF_LAST_N_DEFAULT, CF_LAST_N_MIN, CF_LAST_N_MAX,
+                          &out->last_n, error))
     return FALSE;
   if (!bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
                                   &out->allow, error))
@@ -190,6 +196,7 @@ apply_settings (Conference *cf, Settings *s, gboolean log)
   cf->max_participants = s->max_participants;
   cf->mixer_config.max_talkers = (guint) s->max_talkers;
   cf->mixer_config.bitrate = (gint) s->bitrate;
+  cf_sfu_set_last_n ((guint) s->last_n);
   /* Recording: rooms opened (or turned on) from now on. */
   if (log && (g_strcmp0 (cf->record_dir, s->record_dir) != 0 || cf->record != s->record))
     g_message ("reload: [conference] record-dir/record: %s, %s → %s, %s",

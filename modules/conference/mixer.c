@@ -58,6 +58,10 @@ typedef struct {
    * -22 dB). */
   guint private_hold;
   gint gain_from, gain_to;  /* Q15, over this tick's frame */
+  /* Hears nothing from the mixer (an XEP-0521 participant, which gets each
+   * sender's own stream, or a caller that only sends): it may talk, but
+   * needs no encoder of its own and keeps the shared one from running. */
+  gboolean deaf;
 
   /* Decoding (contributors only): the packet decoded last, whole. */
   guint32 cache_ts;
@@ -286,6 +290,14 @@ cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted)
         p->private_hold = PRIVATE_HOLD_TICKS;
       drop_talker (mixer, id);    /* cut from the next tick; not listed from now on */
     }
+}
+
+void
+cf_mixer_set_deaf (CfMixer *mixer, guint id, gboolean deaf)
+{
+  Participant *p = lookup (mixer, id);
+  if (p)
+    p->deaf = deaf;
 }
 
 void
@@ -635,6 +647,18 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
     }
   select_talkers (mixer);
 
+  /* Nobody hears the mix (a room of XEP-0521 participants, each getting
+   * the senders' own streams) and nothing records it: the talkers are
+   * chosen (the room's last-N and layout read them) but nothing is
+   * decoded, summed or encoded.  A decoder skipped this way is reset the
+   * next time it runs (decoder_ready). */
+  gboolean any_ear = mixer->keep_shared;
+  for (guint i = 0; i < parts->len && !any_ear; i++)
+    {
+      Participant *p = parts->pdata[i];
+      any_ear = p != NULL && !p->deaf && !p->removed;
+    }
+
   /* 3. Contributors: the talkers, and those dropped while still voiced
    * (one fade-out frame); a muted one is cut at once. */
   guint n_contrib = 0;
@@ -649,8 +673,14 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       p->was_contributor = p->contributor;
       p->contributor = p->talker
           || (p->was_talker && !p->muted && mixer->tick - p->last_voiced_tick <= 1);
-      p->own_enc = p->contributor;
-      if (!p->contributor && p->private_hold > 0)
+      p->own_enc = p->contributor && !p->deaf;
+      if (!any_ear)
+        {
+          p->own_enc = FALSE;
+          p->private_hold = 0;
+          continue;
+        }
+      if (!p->contributor && p->private_hold > 0 && !p->deaf)
         {
           /* Cut, but still on its own encoder: hears the sum, adds nothing. */
           p->private_hold--;
@@ -658,6 +688,8 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
           memset (p->contrib, 0, sizeof p->contrib);
           continue;
         }
+      if (!p->contributor && p->deaf)
+        continue;
       if (!p->contributor)
         {
           if (p->listener_loss > (guint) shared_loss)
@@ -725,6 +757,8 @@ cf_mixer_tick (CfMixer *mixer, gint64 now_us, CfMixerOutputFunc out, gpointer us
       if (!p || p->removed || p->fresh)
         continue;
       p->private_enc = p->own_enc;
+      if (p->deaf)
+        continue;
       const Encoder *enc = p->own_enc ? p->enc : &mixer->shared;
       if (enc->len > 0)
         {

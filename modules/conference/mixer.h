@@ -127,6 +127,13 @@ void cf_mixer_remove (CfMixer *mixer, guint id);
 /* A muted participant is never a talker (its packets are still buffered,
  * so unmuting needs no resynchronisation). */
 void cf_mixer_set_muted (CfMixer *mixer, guint id, gboolean muted);
+/* A deaf participant is sent nothing (@out is not called for it): an
+ * XEP-0521 participant, which gets each sender's own stream, or a caller
+ * that only sends.  It may still talk (it is in the others' mix); it has
+ * no mix-minus encoder of its own, and when every participant is deaf and
+ * nothing records (cf_mixer_set_keep_shared), a tick chooses the talkers
+ * but decodes, sums and encodes nothing. */
+void cf_mixer_set_deaf (CfMixer *mixer, guint id, gboolean deaf);
 /* From its RTCP RR (fraction lost, in percent): drives in-band FEC and
  * OPUS_SET_PACKET_LOSS_PERC of the encoder it listens to. */
 void cf_mixer_set_listener_loss (CfMixer *mixer, guint id, guint percent);

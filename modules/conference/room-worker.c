@@ -180,6 +180,17 @@ room_tick (const BfWorkerTick *tick, gpointer data)
     mix_one (m, tick->index - i, tick->deadline - (gint64) i * CF_PTIME_MS * 1000);
   mix_one (m, tick->index, tick->deadline);
   cf_mcu_room_tick (m->mcu, m->mixer, m->by_id, g_get_monotonic_time ());
+  /* The SFU's last-N and audio forwarding follow the mixer's talkers. */
+  {
+    guint ids[CF_MIXER_MAX_TALKERS], n_ids;
+    Participant *talkers[CF_MIXER_MAX_TALKERS];
+    guint n = 0;
+    n_ids = cf_mixer_get_talkers (m->mixer, ids, G_N_ELEMENTS (ids));
+    for (guint i = 0; i < n_ids; i++)
+      if (participant_of (m, ids[i]) != NULL)
+        talkers[n++] = participant_of (m, ids[i]);
+    cf_sfu_talkers (m->by_id, talkers, n, g_get_monotonic_time ());
+  }
   for (guint i = 0; i < m->by_id->len; i++)
     {
       Participant *p = g_ptr_array_index (m->by_id, i);
@@ -318,6 +329,7 @@ job_join (gpointer data)
   RoomMedia *m = l->media;
 
   l->mixer_id = cf_mixer_add (m->mixer);
+  cf_mixer_set_deaf (m->mixer, l->mixer_id, !l->listens);
   if (l->mixer_id >= m->by_id->len)
     g_ptr_array_set_size (m->by_id, l->mixer_id + 1);
   g_ptr_array_index (m->by_id, l->mixer_id) = p;
@@ -411,6 +423,7 @@ job_sfu (gpointer data)
     {
       p->leg.sfu = TRUE;
       cf_mcu_room_sfu (p->leg.media->mcu, p);
+      cf_mixer_set_deaf (p->leg.media->mixer, p->leg.mixer_id, TRUE);
     }
 }
 

@@ -31,6 +31,8 @@
 #include "rtcp-feedback.h"
 #include "rtx-buffer.h"
 #include "sfu-stream.h"
+#include "bandwidth.h"
+#include "last-n.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +51,8 @@ G_BEGIN_DECLS
 #define CF_FWD_OPUS_PT 111
 #define CF_FWD_VP8_PT 96
 #define CF_FWD_LEVEL_EXT 1
+#define CF_FWD_TWCC_EXT 3      /* transport-wide sequence numbers (simulcast layer choice) */
+#define CF_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Longest room name taken (a localpart may be 1023 bytes; a room's name is
  * shown to people and logged). */
 #define CF_MAX_ROOM_NAME 64
@@ -123,6 +127,17 @@ typedef struct {
   guint32 mcu_last_ts;     /* the last timestamp sent, and when */
   gint64 mcu_last_sent;
   guint64 mcu_sent, mcu_keyframes_asked;
+  /* Simulcast and last-N (sfu-room.c): each layer's bitrate as received
+   * (bytes over the current second, the last second's rate), when it last
+   * spoke (the mixer's talkers), whether its video is in the last N and
+   * its audio among the talkers forwarded. */
+  guint64 layer_bytes[CF_SFU_MAX_LAYERS];
+  guint64 layer_bps[CF_SFU_MAX_LAYERS];
+  gint64 layer_last[CF_SFU_MAX_LAYERS];   /* monotonic µs of its last packet */
+  gint64 layer_window;
+  gint64 last_spoke;
+  gboolean in_last_n, audio_forwarded;
+  gboolean audio_resumed;  /* forwarded again: receivers' numbering goes on without a gap */
 } Leg;
 
 /* What the worker keeps per forwarded session (sfu-room.c): one sender's
@@ -159,6 +174,16 @@ typedef struct {
   gint64 video_last_sent;
   gint64 next_report;      /* monotonic µs */
   guint64 keyframes_asked, nacked, resent, reports_sent;
+  /* Layer choice (sfu-room.c): the receiver's estimate on this session
+   * (REMB, or ours from its transport-cc feedback on the transport-wide
+   * numbers we stamp), the layer it fits, last-N. */
+  CfBandwidth *bwe;
+  CfLayerChoice choice;
+  guint16 twcc_seq;
+  guint64 rr_octets;       /* video octets sent at the receiver's last report */
+  gint64 rr_time;          /* and when it came (monotonic µs; 0: none yet) */
+  gboolean paused;         /* its source is out of the last N: no video sent */
+  guint64 rembs, twcc_feedbacks, loss_reports, layer_switches;
 } FwdLeg;
 
 struct _Forward {
@@ -309,6 +334,11 @@ void cf_sfu_forward_audio (Participant *source, const BfPacket *packet);
 void cf_sfu_forward_video (Participant *source, const BfPacket *packet);
 void cf_sfu_tick (Participant *source, gint64 now);
 void cf_sfu_source_left (Participant *source);
+/* After each tick's mix: the mixer's current talkers @talkers[0..@n)
+ * (participants), for last-N and the audio forwarded. */
+void cf_sfu_talkers (GPtrArray *by_id, Participant **talkers, guint n, gint64 now);
+/* [conference] last-n, from any thread (an atomic the workers read). */
+void cf_sfu_set_last_n (guint n);
 void cf_fwd_media (Forward *f, BfPacket *packet);
 void cf_fwd_ready (Forward *f);
 

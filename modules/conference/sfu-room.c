@@ -45,7 +45,22 @@
 #include "vp8-descriptor.h"
 
 #define FWD_RTP_MAX 1500
-#define FWD_HEADER_MAX (12 + 8)   /* fixed header and one audio-level element */
+#define FWD_HEADER_MAX (12 + 12)  /* fixed header, audio level and transport-wide seq */
+/* Our video packets' transport-wide sequence number, when stamped: the
+ * element (id 3, two bytes) opens the extension block (write_header). */
+#define TWCC_ELEMENT_AT 16
+/* The estimate before the receiver's first REMB or transport-cc feedback
+ * (the highest layer until it says otherwise), and its bounds. */
+#define BWE_INITIAL_BPS 10000000
+#define BWE_MIN_BPS 50000
+#define BWE_MAX_BPS 10000000
+/* A simulcast layer is active while its packets keep coming. */
+#define LAYER_ACTIVE_US (G_USEC_PER_SEC * 3 / 2)
+/* Rooms with at most this many audio senders forward all of them (the
+ * default max-talkers: each could be a talker at once). */
+#define AUDIO_ALL_SENDERS 3
+/* [conference] last-n (conference.c sets it; workers read it). */
+static gint last_n = CF_LAST_N_DEFAULT;
 /* NACK answers: packets kept per forwarded video stream, and for how long
  * (a retransmission later than this arrives after the receiver gave up). */
 #define FWD_RTX_CAPACITY 512
@@ -59,13 +74,15 @@
 /* --- Building the packet a receiver gets --- */
 
 /* Writes the fixed header (12 bytes, no CSRC) and, when @level >= 0, a
- * one-byte-header extension block with the audio level under id @level_id.
+ * one-byte-header extension block with the audio level under id @level_id,
+ * or, with @twcc, one with a transport-wide sequence number (0 here,
+ * stamp_twcc writes it once the packet is sure to go) at TWCC_ELEMENT_AT.
  * Returns the header's length. */
 static gsize
 write_header (guint8 *out, gboolean marker, guint8 pt, guint16 seq, guint32 ts, guint32 ssrc,
-              guint8 level_id, gint level_byte)
+              guint8 level_id, gint level_byte, gboolean twcc)
 {
-  gboolean ext = level_id != 0 && level_byte >= 0;
+  gboolean ext = (level_id != 0 && level_byte >= 0) || twcc;
 
   out[0] = 0x80 | (ext ? 0x10 : 0);
   out[1] = (guint8) ((pt & 0x7f) | (marker ? 0x80 : 0));
@@ -74,15 +91,40 @@ write_header (guint8 *out, gboolean marker, guint8 pt, guint16 seq, guint32 ts, 
   bf_write_be32 (out + 8, ssrc);
   if (!ext)
     return 12;
-  /* RFC 8285 §4.2: 0xBEDE, one word of elements: id, L=0 (one byte), the
-   * level, padding. */
+  /* RFC 8285 §4.2: 0xBEDE, one word of elements, each id and L (length -
+   * 1), padding. */
   bf_write_be16 (out + 12, 0xBEDE);
   bf_write_be16 (out + 14, 1);
-  out[16] = (guint8) (level_id << 4);
-  out[17] = (guint8) level_byte;
-  out[18] = 0;
+  if (twcc)
+    {
+      out[16] = (guint8) (CF_FWD_TWCC_EXT << 4 | 1);
+      out[17] = 0;
+      out[18] = 0;
+    }
+  else
+    {
+      out[16] = (guint8) (level_id << 4);
+      out[17] = (guint8) level_byte;
+      out[18] = 0;
+    }
   out[19] = 0;
   return 20;
+}
+
+/* Our next transport-wide sequence number on @f's session into @pkt (one
+ * write_header made with @twcc), remembered with its size and send time
+ * for the estimate of the receiver's transport-cc feedback. */
+static void
+stamp_twcc (Forward *f, guint8 *pkt, gsize len, gint64 now)
+{
+  FwdLeg *fl = &f->leg;
+
+  if (len < 20 || (pkt[0] & 0x10) == 0 || pkt[TWCC_ELEMENT_AT] != (CF_FWD_TWCC_EXT << 4 | 1))
+    return;
+  bf_write_be16 (pkt + TWCC_ELEMENT_AT + 1, fl->twcc_seq);
+  if (fl->bwe != NULL)
+    cf_bandwidth_sent (fl->bwe, fl->twcc_seq, len, now);
+  fl->twcc_seq++;
 }
 
 /* The first packet the session took (its DTLS is done: sends before fail
@@ -111,11 +153,14 @@ void
 cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
 {
   const BfRtpHeader *h = &packet->rtp;
-  const Leg *l = &source->leg;
+  Leg *l = &source->leg;
   gint level_byte = -1;
   guint8 out[FWD_RTP_MAX];
 
   if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
+    return;
+  /* Not among the talkers forwarded (cf_sfu_talkers): not sent, as DTX. */
+  if (!l->audio_forwarded)
     return;
   if (l->level_ext != 0)
     {
@@ -153,10 +198,15 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
           fl->audio_src_ssrc = h->ssrc;
           fl->audio_started = TRUE;
         }
+      else if (l->audio_resumed)
+        /* Forwarded again after its silence: our numbers go on without a
+         * gap (DTX: the receiver sees no loss); its timestamps carry the
+         * time that passed. */
+        fl->audio_seq_delta = (guint16) (fl->audio_last_seq + 1 - h->seq);
       seq = (guint16) (h->seq + fl->audio_seq_delta);
       ts = h->timestamp + fl->audio_ts_delta;
-      n = write_header (out, h->marker, CF_FWD_OPUS_PT, seq, ts, fl->audio_ssrc, fl->level_ext,
-                        level_byte);
+      n = write_header (out, h->marker || l->audio_resumed, CF_FWD_OPUS_PT, seq, ts,
+                        fl->audio_ssrc, fl->level_ext, level_byte, FALSE);
       memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
       n += h->payload_len;
       /* The newest only: a reordered packet must not move us back. */
@@ -175,27 +225,96 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
       else
         fl->send_failed++;
     }
+  l->audio_resumed = FALSE;
 }
 
 /* --- Video --- */
 
-/* The layers @f's stream takes from its source: those it announced
- * (simulcast), else the one VP8 stream seen; the highest is the target. */
+/* The layer @f's stream should carry now: none while its source is out of
+ * the last N; of a simulcast sender the one the receiver's estimate fits
+ * (bandwidth.c, with its hysteresis: down at once, up after a hold); else
+ * its one stream. */
+static void
+choose_layer (Forward *f, const Leg *src, gint64 now)
+{
+  FwdLeg *fl = &f->leg;
+  gint target;
+
+  if (fl->video == NULL)
+    return;
+  fl->paused = !src->in_last_n;
+  if (fl->paused)
+    target = -1;
+  else if (src->n_layers > 0)
+    {
+      CfLayer layers[CF_LAYERS_MAX] = { { 0 } };
+      guint n = MIN (src->n_layers, CF_LAYERS_MAX);
+      for (guint i = 0; i < n; i++)
+        {
+          layers[i].bitrate_bps = src->layer_bps[i];
+          layers[i].active = src->layer_last[i] != 0 && now - src->layer_last[i] < LAYER_ACTIVE_US;
+        }
+      /* No displayed size is known (XEP-0521 has none): the estimate alone
+       * caps the layer. */
+      target = cf_layer_choose (&fl->choice, layers, n, fl->bwe->estimate_bps, G_MAXUINT,
+                                G_MAXUINT, now);
+    }
+  else
+    target = src->video_ssrc != 0 ? 0 : -1;
+  if (target != cf_sfu_stream_get_target (fl->video))
+    {
+      if (target >= 0 && cf_sfu_stream_get_target (fl->video) >= 0)
+        {
+          fl->layer_switches++;
+          g_info ("forwarded session %s: layer %d → %d (estimate %" G_GUINT64_FORMAT
+                  " bit/s)", fl->sid, cf_sfu_stream_get_target (fl->video), target,
+                  fl->bwe->estimate_bps);
+        }
+      /* A new target asks the sender for a keyframe of it: the switch (or
+       * the resumption after a pause) happens there. */
+      cf_sfu_stream_set_target (fl->video, target, 3);
+    }
+}
+
+/* The source SSRCs @f's stream takes from: those it announced (simulcast),
+ * else the one VP8 stream seen. */
 static void
 set_layers (Forward *f, const Leg *src)
 {
   if (f->leg.video == NULL)
     return;
   if (src->n_layers > 0)
-    {
-      for (guint i = 0; i < src->n_layers; i++)
-        cf_sfu_stream_set_layer_ssrc (f->leg.video, i, src->layers[i]);
-      cf_sfu_stream_set_target (f->leg.video, (gint) src->n_layers - 1, 3);
-    }
+    for (guint i = 0; i < src->n_layers; i++)
+      cf_sfu_stream_set_layer_ssrc (f->leg.video, i, src->layers[i]);
   else if (src->video_ssrc != 0)
+    cf_sfu_stream_set_layer_ssrc (f->leg.video, 0, src->video_ssrc);
+  choose_layer (f, src, g_get_monotonic_time ());
+}
+
+/* Each layer's bitrate as it arrives, over windows of a second. */
+static void
+measure_layer (Leg *l, const BfPacket *packet)
+{
+  gint64 now = packet->arrival;
+
+  for (guint i = 0; i < l->n_layers; i++)
+    if (l->layers[i] == packet->rtp.ssrc)
+      {
+        l->layer_bytes[i] += packet->len;
+        l->layer_last[i] = now;
+        break;
+      }
+  if (l->layer_window == 0)
+    l->layer_window = now;
+  else if (now - l->layer_window >= G_USEC_PER_SEC)
     {
-      cf_sfu_stream_set_layer_ssrc (f->leg.video, 0, src->video_ssrc);
-      cf_sfu_stream_set_target (f->leg.video, 0, 3);
+      gint64 span = now - l->layer_window;
+      for (guint i = 0; i < CF_SFU_MAX_LAYERS; i++)
+        {
+          l->layer_bps[i] = l->layer_bytes[i] * 8 * G_USEC_PER_SEC / (guint64) span;
+          l->layer_bytes[i] = 0;
+        }
+      l->layer_window = now;
     }
 }
 
@@ -223,6 +342,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
     }
   if (h->ssrc == l->video_ssrc)
     l->video_last_arrival = now;
+  if (l->n_layers > 0)
+    measure_layer (l, packet);
   if (cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d)
       && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
@@ -237,13 +358,15 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
 
       if (fl->video == NULL)
         continue;
-      n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1);
+      n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1,
+                        TRUE);
       memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
       n += h->payload_len;
       if (!bf_rtp_header_parse (out, n, &oh))
         continue;
       if (cf_sfu_stream_push (fl->video, out, n, &oh, now) == CF_SFU_FORWARD)
         {
+          stamp_twcc (f, out, n, now);
           cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
           if (bf_session_send_rtp (f->session, out, n))
             {
@@ -325,6 +448,7 @@ cf_sfu_tick (Participant *source, gint64 now)
     {
       Forward *f = g_ptr_array_index (l->forwards, i);
       guint32 ssrc;
+      choose_layer (f, l, now);
       if (f->leg.video != NULL && cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
         {
           f->leg.keyframes_asked++;
@@ -343,8 +467,15 @@ static void
 resend (const guint8 *pkt, gsize len, gpointer user_data)
 {
   Forward *f = user_data;
+  guint8 out[FWD_RTP_MAX];
 
-  if (bf_session_send_rtp (f->session, pkt, len))
+  if (len > sizeof out)
+    return;
+  /* A retransmission is a new packet on the transport: a new
+   * transport-wide number (RFC 8888-like feedback reports each once). */
+  memcpy (out, pkt, len);
+  stamp_twcc (f, out, len, g_get_monotonic_time ());
+  if (bf_session_send_rtp (f->session, out, len))
     f->leg.resent++;
 }
 
@@ -373,6 +504,44 @@ cf_fwd_media (Forward *f, BfPacket *packet)
   for (guint i = 0; i < fb->n_nacks; i++)
     if (fb->nacks[i].media_ssrc == fl->video_ssrc)
       seqs[n_seqs++] = fb->nacks[i].seq;
+  /* The receiver's bandwidth: its REMB when it sends one (its estimate
+   * wins), else ours from its transport-cc feedback. */
+  if (fl->bwe != NULL && fb->has_remb)
+    {
+      fl->bwe->mode = CF_BWE_REMB;
+      cf_bandwidth_remb (fl->bwe, fb->remb_bps);
+      fl->rembs++;
+    }
+  if (fl->bwe != NULL && fb->n_twcc > 0 && fl->bwe->mode != CF_BWE_REMB)
+    {
+      fl->bwe->mode = CF_BWE_TRANSPORT_CC;
+      cf_bandwidth_feedback (fl->bwe, fb->twcc, fb->n_twcc, packet->arrival);
+      fl->twcc_feedbacks++;
+    }
+  /* Neither (webrtcbin): the loss its receiver reports of our video. */
+  if (fl->bwe != NULL && fl->bwe->mode != CF_BWE_REMB && fl->bwe->mode != CF_BWE_TRANSPORT_CC)
+    {
+      CfRtcpInfo info = { 0 };
+      cf_rtcp_read (packet->data, packet->len, fl->video_ssrc, &info);
+      if (info.has_loss)
+        {
+          gint64 span = packet->arrival - fl->rr_time;
+          gint layer = fl->video != NULL ? cf_sfu_stream_get_layer (fl->video) : -1;
+          const Leg *src = &fl->source->leg;
+          /* What we send: the forwarded layer's rate as it arrives (the
+           * first report too), else what went out since the last report. */
+          guint64 sent_bps = src->n_layers > 0 && layer >= 0 ? src->layer_bps[layer]
+            : fl->rr_time != 0 && span > 0
+            ? (fl->video_octets - fl->rr_octets) * 8 * G_USEC_PER_SEC / (guint64) span : 0;
+          cf_bandwidth_loss (fl->bwe, info.loss_percent / 100.0, sent_bps, packet->arrival);
+          g_debug ("forwarded session %s: %u %% lost of %" G_GUINT64_FORMAT " bit/s of video: "
+                   "estimate %" G_GUINT64_FORMAT " bit/s", fl->sid, info.loss_percent, sent_bps,
+                   fl->bwe->estimate_bps);
+          fl->rr_octets = fl->video_octets;
+          fl->rr_time = packet->arrival;
+          fl->loss_reports++;
+        }
+    }
   g_free (fb);
   if (keyframe && fl->video != NULL)
     {
@@ -411,6 +580,9 @@ job_fwd_join (gpointer data)
     {
       fl->video = cf_sfu_stream_new (fl->video_ssrc, 90000);
       fl->rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
+      fl->bwe = g_new0 (CfBandwidth, 1);
+      cf_bandwidth_init (fl->bwe, CF_BWE_NONE, BWE_INITIAL_BPS, BWE_MIN_BPS, BWE_MAX_BPS);
+      cf_layer_choice_init (&fl->choice);
     }
   fl->joined = TRUE;
   g_ptr_array_add (src->forwards, f);
@@ -428,15 +600,19 @@ fwd_stop (Forward *f)
           G_GUINT64_FORMAT " other layers, %" G_GUINT64_FORMAT " old, %" G_GUINT64_FORMAT
           " malformed), %" G_GUINT64_FORMAT " RTCP in (%" G_GUINT64_FORMAT " malformed), %"
           G_GUINT64_FORMAT " keyframe requests, %" G_GUINT64_FORMAT " NACKed, %"
-          G_GUINT64_FORMAT " resent; %" G_GUINT64_FORMAT " sender reports",
+          G_GUINT64_FORMAT " resent; %" G_GUINT64_FORMAT " sender reports; %"
+          G_GUINT64_FORMAT " REMB, %" G_GUINT64_FORMAT " transport-cc feedback, %"
+          G_GUINT64_FORMAT " loss reports, %" G_GUINT64_FORMAT " layer switches",
           fl->sid, fl->sent_audio,
           fl->sent_video, fl->send_failed, vs ? vs->dropped_layer : 0, vs ? vs->dropped_old : 0,
           vs ? vs->dropped_malformed : 0, fl->rtcp_in, fl->rtcp_bad, fl->keyframes_asked,
-          fl->nacked, fl->resent, fl->reports_sent);
+          fl->nacked, fl->resent, fl->reports_sent, fl->rembs, fl->twcc_feedbacks,
+          fl->loss_reports, fl->layer_switches);
   fl->joined = FALSE;
   fl->ready = FALSE;
   g_clear_pointer (&fl->video, cf_sfu_stream_free);
   g_clear_pointer (&fl->rtx, cf_rtx_buffer_free);
+  g_clear_pointer (&fl->bwe, g_free);
 }
 
 static void
@@ -476,4 +652,64 @@ cf_sfu_post_leave (RoomMedia *media, Forward *f)
 {
   (void) media;
   bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_leave, f, NULL);
+}
+
+/* --- Last-N and the talkers --- */
+
+void
+cf_sfu_set_last_n (guint n)
+{
+  g_atomic_int_set (&last_n, (gint) CLAMP (n, CF_LAST_N_MIN, CF_LAST_N_MAX));
+}
+
+void
+cf_sfu_talkers (GPtrArray *by_id, Participant **talkers, guint n_talkers, gint64 now)
+{
+  g_autofree CfLastNEntry *e = NULL;
+  g_autofree Participant **who = NULL;
+  guint n = 0, n_audio = 0;
+
+  e = g_new0 (CfLastNEntry, MAX (by_id->len, 1));
+  who = g_new0 (Participant *, MAX (by_id->len, 1));
+  for (guint i = 0; i < by_id->len; i++)
+    {
+      Participant *p = g_ptr_array_index (by_id, i);
+      if (p == NULL || !p->leg.joined)
+        continue;
+      for (guint k = 0; k < n_talkers; k++)
+        if (talkers[k] == p)
+          p->leg.last_spoke = now;
+      if (p->leg.pt != 0 && p->leg.recv.started)
+        n_audio++;
+      if (!p->leg.has_video)
+        continue;
+      e[n].last_spoke = p->leg.last_spoke;
+      e[n].order = p->number;       /* set before the join, then read-only */
+      who[n++] = p;
+    }
+  /* Video: the last N speakers' (choose_layer pauses the others' streams
+   * on the next tick; one entering again asks for a keyframe there). */
+  cf_last_n_select (e, n, (guint) g_atomic_int_get (&last_n));
+  for (guint i = 0; i < n; i++)
+    {
+      if (who[i]->leg.in_last_n != e[i].selected)
+        g_debug ("participant %s: video %s the last N", who[i]->leg.sid,
+                 e[i].selected ? "enters" : "leaves");
+      who[i]->leg.in_last_n = e[i].selected;
+    }
+  /* Audio: the talkers' only; with no more senders than the default
+   * max-talkers every one could be a talker at once, and all are
+   * forwarded (nothing to choose from). */
+  for (guint i = 0; i < by_id->len; i++)
+    {
+      Participant *p = g_ptr_array_index (by_id, i);
+      gboolean fwd = n_audio <= AUDIO_ALL_SENDERS;
+      if (p == NULL || !p->leg.joined)
+        continue;
+      for (guint k = 0; k < n_talkers && !fwd; k++)
+        fwd = talkers[k] == p;
+      if (fwd && !p->leg.audio_forwarded && p->leg.recv.started)
+        p->leg.audio_resumed = TRUE;
+      p->leg.audio_forwarded = fwd;
+    }
 }

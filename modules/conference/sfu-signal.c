@@ -104,11 +104,16 @@ build_offer (Room *room, const Participant *s, Forward *f)
       bf_session_media_add_codec (offer, c, &vp8);
       /* RFC 4585 NACK (answered from what we sent), PLI and RFC 5104 FIR
        * (passed to the sender, merged).  No rtx payload type: a NACK is
-       * answered with the packet itself.  No REMB nor transport-cc yet:
-       * the layer is the highest the sender sends. */
+       * answered with the packet itself.  REMB (the receiver's estimate)
+       * and transport-cc (ours, from its feedback on the transport-wide
+       * numbers sfu-room.c stamps on our video): the simulcast layer the
+       * receiver gets follows them. */
       bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", NULL);
       bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", "pli");
       bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "ccm", "fir");
+      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "goog-remb", NULL);
+      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "transport-cc", NULL);
+      bf_session_media_add_header_extension (offer, c, CF_FWD_TWCC_EXT, CF_TWCC_URI);
       bf_session_media_add_source (offer, c, f->leg.video_ssrc, cname, video_msid);
       f->leg.has_video = TRUE;
     }

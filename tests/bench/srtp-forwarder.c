@@ -20,7 +20,25 @@
  * payload unchanged), sendmmsg on the other leg's socket to its latched
  * peer.  Keys: bench_keys (i, 0..3), as call-load.c srtp mode has them.
  *
- *   srtp-forwarder relay N GCM|AES_CM  (until SIGTERM; same exit line) */
+ *   srtp-forwarder relay N GCM|AES_CM  (until SIGTERM; same exit line)
+ *
+ * Fan-out mode, the baseline of tests/bench/bench_sfu.py (an SFU room of N
+ * participants, what belfry's XEP-0521 forwarding does without its header
+ * rewriting): one UDP socket per participant (ephemeral ports on
+ * 127.0.0.1, printed as "ports P0 P1 ..."), one epoll over all of them; a
+ * socket latches its participant's address from the first packet it
+ * receives.  Per readable socket: recvmmsg (batch 64), each packet SRTP
+ * unprotected once with that participant's key, then for each of the
+ * other N-1 participants (latched) copied, protected with that
+ * receiver's key (one SRTP context per receiver, every sender's SSRC a
+ * stream of it: a key per receiver, as an SFU has one per session) and
+ * sent with one sendmmsg per receiver and batch on the receiver's socket.
+ * SSRCs, sequence numbers and payload unchanged.  Keys: bench_keys (i, 0)
+ * participant i -> forwarder, bench_keys (i, 1) forwarder -> i, as
+ * sfu-load.c srtp mode has them.
+ *
+ *   srtp-forwarder fanout N GCM|AES_CM (until SIGTERM; prints
+ *                                       "forwarded=N dropped=N received=N") */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* recvmmsg, sendmmsg (also set by the build) */
 #endif
@@ -185,14 +203,176 @@ relay_main (int argc, char **argv)
   return 0;
 }
 
+typedef struct {
+  int fd;
+  BfMediaSrtp *rx, *tx;            /* rx: from this participant; tx: to it */
+  struct sockaddr_in peer;
+  gboolean latched;
+} FanPart;
+
+static int
+fanout_main (int argc, char **argv)
+{
+  guint n = (guint) atoi (argv[2]);
+  if (n < 2 || n > 1024)
+    {
+      fprintf (stderr, "fanout: 2..1024 participants\n");
+      return 2;
+    }
+  BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[3], "GCM") == 0
+                               ? BF_MEDIA_SRTP_AEAD_AES_128_GCM
+                               : BF_MEDIA_SRTP_AES_CM_128_HMAC_SHA1_80;
+  GError *error = NULL;
+  if (!bf_media_srtp_library_init (&error))
+    return 1;
+  int ep = epoll_create1 (0);
+  FanPart *parts = g_new0 (FanPart, n);
+  GString *ports = g_string_new ("ports");
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 k[2][16], salt[2][14];
+      for (guint j = 0; j < 2; j++)
+        bench_keys (i, j, k[j], salt[j]);
+      /* a separate context each way: rx keeps the sender's streams' replay
+       * windows, tx every sender's stream towards this receiver */
+      parts[i].rx = bf_media_srtp_new (profile, k[1], salt[1], k[0], salt[0], 8, &error);
+      parts[i].tx = bf_media_srtp_new (profile, k[1], salt[1], k[0], salt[0], 2 * n + 4, &error);
+      if (parts[i].rx == NULL || parts[i].tx == NULL)
+        return 1;
+      int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      struct sockaddr_in a = { .sin_family = AF_INET };
+      inet_pton (AF_INET, "127.0.0.1", &a.sin_addr);
+      socklen_t sl = sizeof a;
+      int sz = 1 << 21;
+      if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) < 0
+          || getsockname (fd, (struct sockaddr *) &a, &sl) < 0)
+        {
+          perror ("socket");
+          return 1;
+        }
+      setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+      setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+      parts[i].fd = fd;
+      struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+      epoll_ctl (ep, EPOLL_CTL_ADD, fd, &ev);
+      g_string_append_printf (ports, " %u", ntohs (a.sin_port));
+    }
+  struct sigaction sa = { .sa_handler = on_term };
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  printf ("%s\nready\n", ports->str);
+  fflush (stdout);
+  g_string_free (ports, TRUE);
+
+  static guint8 bufs[BATCH][BUF], obufs[BATCH][BUF];
+  gsize plain_len[BATCH];
+  struct mmsghdr in[BATCH], out[BATCH];
+  struct iovec iov_in[BATCH], iov_out[BATCH];
+  struct sockaddr_in from[BATCH];
+  struct epoll_event evs[64];
+  guint64 forwarded = 0, dropped = 0, received = 0;
+  while (!stop)
+    {
+      int ne = epoll_wait (ep, evs, 64, 200);
+      if (ne < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          perror ("epoll_wait");
+          break;
+        }
+      for (int e = 0; e < ne; e++)
+        {
+          guint s = evs[e].data.u32;
+          FanPart *src = &parts[s];
+          for (int k = 0; k < BATCH; k++)
+            {
+              iov_in[k] = (struct iovec) { bufs[k], BUF - BF_MEDIA_SRTP_OVERHEAD };
+              in[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[k],
+                                                      .msg_namelen = sizeof from[k],
+                                                      .msg_iov = &iov_in[k], .msg_iovlen = 1 } };
+            }
+          int r = recvmmsg (src->fd, in, BATCH, MSG_DONTWAIT, NULL);
+          if (r <= 0)
+            continue;
+          received += r;
+          if (!src->latched)
+            {
+              src->peer = from[0];
+              src->latched = TRUE;
+            }
+          /* unprotected once */
+          int good = 0;
+          for (int k = 0; k < r; k++)
+            {
+              gsize len = in[k].msg_len;
+              /* RTP only (RTCP from the participants is not forwarded) */
+              if (len < 12 || (bufs[k][1] >= 192 && bufs[k][1] <= 223)
+                  || bf_media_srtp_unprotect (src->rx, FALSE, bufs[k], &len) != BF_MEDIA_SRTP_OK)
+                {
+                  dropped++;
+                  plain_len[k] = 0;
+                  continue;
+                }
+              plain_len[k] = len;
+              good++;
+            }
+          if (good == 0)
+            continue;
+          /* protected and sent per receiver */
+          for (guint d = 0; d < n; d++)
+            {
+              FanPart *dst = &parts[d];
+              if (d == s || !dst->latched)
+                continue;
+              int m = 0;
+              for (int k = 0; k < r; k++)
+                {
+                  gsize len = plain_len[k];
+                  if (len == 0)
+                    continue;
+                  memcpy (obufs[m], bufs[k], len);
+                  if (bf_media_srtp_protect (dst->tx, FALSE, obufs[m], &len, BUF) != BF_MEDIA_SRTP_OK)
+                    {
+                      dropped++;
+                      continue;
+                    }
+                  iov_out[m] = (struct iovec) { obufs[m], len };
+                  out[m] = (struct mmsghdr) { .msg_hdr = { .msg_name = &dst->peer,
+                                                           .msg_namelen = sizeof dst->peer,
+                                                           .msg_iov = &iov_out[m], .msg_iovlen = 1 } };
+                  m++;
+                }
+              int done = 0;
+              while (done < m)
+                {
+                  int w = sendmmsg (dst->fd, out + done, m - done, MSG_DONTWAIT);
+                  if (w <= 0)
+                    {
+                      dropped += m - done;   /* socket full: drop, as an SFU would */
+                      break;
+                    }
+                  done += w;
+                  forwarded += w;
+                }
+            }
+        }
+    }
+  printf ("forwarded=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT "\n",
+          forwarded, dropped, received);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc >= 4 && strcmp (argv[1], "fanout") == 0)
+    return fanout_main (argc, argv);
   if (argc >= 4 && strcmp (argv[1], "relay") == 0)
     return relay_main (argc, argv);
   if (argc < 3)
     {
-      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM | srtp-forwarder relay N GCM|AES_CM\n");
+      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM | srtp-forwarder relay|fanout N GCM|AES_CM\n");
       return 2;
     }
   BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[2], "GCM") == 0

@@ -116,9 +116,51 @@ class Session:
         self.rgb_sum = [0.0, 0.0, 0.0]
         self.rgb_n = 0
         self.video_size = None
+        self.frame_ms = []
+        self.size_changes = []
         self.errors = []
 
     # -- GStreamer -------------------------------------------------------------
+
+    # Simulcast (cfg "simulcast": [[width, height, bit/s], ...], lowest
+    # first): one VP8 encoder per layer from one noise picture (noise keeps
+    # each encoder at its target rate), each with its SSRC, funnelled into
+    # the one video transceiver; the offer announces them as XEP-0339
+    # sources in <ssrc-group semantics='SIM'> (what Chromium's legacy
+    # simulcast signals), so the room learns the layers from it.
+    def simulcast_branch(self, cfg):
+        self.sim_ssrcs = [0x51000000 + 0x1000 * i + (os.getpid() & 0xfff)
+                          for i in range(len(cfg["simulcast"]))]
+        caps = ("application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+                "clock-rate=90000")
+        out = [f"funnel name=simf ! {caps} ! queue ! webrtc.",
+               "videotestsrc is-live=true pattern=snow ! "
+               "video/x-raw,width=640,height=480,framerate=15/1 ! tee name=simt"]
+        for (w, h, bps), ssrc in zip(cfg["simulcast"], self.sim_ssrcs):
+            out.append(
+                f"simt. ! queue ! videoscale ! video/x-raw,width={w},height={h} ! videoconvert ! "
+                f"vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate={bps} "
+                f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} ! "
+                f"rtpvp8pay pt=96 picture-id-mode=15-bit ssrc={ssrc} ! "
+                f"capssetter replace=true caps=\"{caps}\" ! simf.")
+        return " ".join(out)
+
+    def simulcast_sources(self, contents):
+        """Our layers' SSRCs in place of webrtcbin's one, grouped SIM."""
+        for c in contents:
+            desc = c.find("{%s}description" % sj.NS_RTP)
+            if desc is None or desc.get("media") != "video":
+                continue
+            for old in desc.findall("{%s}source" % sj.NS_SSMA) + \
+                    desc.findall("{%s}ssrc-group" % sj.NS_SSMA):
+                desc.remove(old)
+            for ssrc in self.sim_ssrcs:
+                src = ET.SubElement(desc, "{%s}source" % sj.NS_SSMA, {"ssrc": str(ssrc)})
+                ET.SubElement(src, "{%s}parameter" % sj.NS_SSMA,
+                              {"name": "cname", "value": "xep0521-sim"})
+            grp = ET.SubElement(desc, "{%s}ssrc-group" % sj.NS_SSMA, {"semantics": "SIM"})
+            for ssrc in self.sim_ssrcs:
+                ET.SubElement(grp, "{%s}source" % sj.NS_SSMA, {"ssrc": str(ssrc)})
 
     def build(self):
         parts = ["webrtcbin name=webrtc bundle-policy=max-bundle"]
@@ -131,14 +173,17 @@ class Session:
                 "audio/x-raw,channels=2,rate=48000 ! opusenc ! rtpopuspay pt=111 ! "
                 "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
                 "encoding-params=(string)2 ! queue ! webrtc.")
-            parts.append(
-                f"videotestsrc is-live=true pattern={pattern} ! "
-                "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
-                "vp8enc deadline=1 cpu-used=8 "
-                f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} "
-                "target-bitrate=300000 ! "
-                "rtpvp8pay pt=96 picture-id-mode=15-bit ! application/x-rtp,media=video,"
-                "encoding-name=VP8,payload=96,clock-rate=90000 ! queue ! webrtc.")
+            if cfg.get("simulcast"):
+                parts.append(self.simulcast_branch(cfg))
+            else:
+                parts.append(
+                    f"videotestsrc is-live=true pattern={pattern} ! "
+                    "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
+                    "vp8enc deadline=1 cpu-used=8 "
+                    f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} "
+                    "target-bitrate=300000 ! "
+                    "rtpvp8pay pt=96 picture-id-mode=15-bit ! application/x-rtp,media=video,"
+                    "encoding-name=VP8,payload=96,clock-rate=90000 ! queue ! webrtc.")
         else:
             self.rec_path = os.path.join(cfg["record_dir"], f"{self.drv.name}-{self.sid}.pcm")
             self.record = open(self.rec_path, "wb")
@@ -243,8 +288,20 @@ class Session:
         return Gst.PadProbeReturn.OK
 
     def on_video(self, pad, info):
+        caps = pad.get_current_caps()
+        size = None
+        if caps is not None and caps.get_size():
+            st = caps.get_structure(0)
+            size = [st.get_value("width"), st.get_value("height")]
         with self.lock:
             self.video_frames += 1
+            # When each frame was decoded (ms of the driver's clock) and
+            # when the decoded size changed: a simulcast switch, and any
+            # freeze around it.
+            if len(self.frame_ms) < 20000:
+                self.frame_ms.append(now_ms())
+            if size is not None and (not self.size_changes or self.size_changes[-1][1:] != size):
+                self.size_changes.append([now_ms()] + size)
             # The mean colour of every 5th frame after the first second
             # (the first frames may be a decoder's grey before a keyframe).
             if (self.connected_at is None or time.monotonic() - self.connected_at < 1.0
@@ -373,6 +430,8 @@ class Session:
         await self.wait_sinks()
         offer = await self.create("offer")
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
+        if self.drv.cfg.get("simulcast"):
+            self.simulcast_sources(contents)
         self.mids = [c.get("name") for c in contents]
         self.bundle = [c.get("name") for c in group] if group is not None else None
         payload = "".join(sj.to_string(c, NS_JINGLE) for c in contents)
@@ -425,7 +484,9 @@ class Session:
                     "connected": self.connected_at is not None, "ended": self.ended,
                     "audio_record": self.rec_path, "audio_samples": self.audio_samples,
                     "video_frames": self.video_frames, "video_rgb": rgb,
-                    "video_size": self.video_size, "errors": self.errors}
+                    "video_size": self.video_size, "errors": self.errors,
+                    "frame_ms": self.frame_ms, "size_changes": self.size_changes,
+                    "t0_monotonic": T0}
 
 
 class Driver:

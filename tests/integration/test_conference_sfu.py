@@ -24,6 +24,12 @@ What is asserted:
   refusal         a session the receiver declines is not placed again
                   (metrics: sessions placed, sessions refused)
   privacy         the SFU's log lines name sessions, never JIDs
+  layer choice    the video offered carries goog-remb and transport-cc
+                  rtcp-fb and the transport-wide-cc header extension (what
+                  the receiver's estimate, hence its simulcast layer, comes
+                  from)
+  last-n          [conference] last-n out of 1..50 is a configuration
+                  error naming the group and key; 1 and 50 are taken
 """
 
 import time
@@ -39,6 +45,8 @@ from test_metrics import scrape, total
 
 NS_AV_CONF = "urn:xmpp:jingle:av-conferences:0"
 NS_RTCP_FB = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0"
+NS_RTP_HDREXT = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0"
+TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 USERS = {"alice": "alice-pw-7Qx", "bob": "bob-pw-3Lm", "carol": "carol-pw-5Tn",
          "dave": "dave-pw-8Kp", "erin": "erin-pw-2Vb"}
@@ -175,6 +183,11 @@ def check_contents(initiate, sender_ssrc, video):
         fb = {(f.get("type"), f.get("subtype"))
               for f in pts[0].findall("{%s}rtcp-fb" % NS_RTCP_FB)}
         assert {("nack", None), ("nack", "pli"), ("ccm", "fir")} <= fb, dump(kinds["video"])
+        # The receiver's bandwidth: its REMB, or its transport-cc feedback
+        # on the room's transport-wide numbers (the layer it gets).
+        assert {("goog-remb", None), ("transport-cc", None)} <= fb, dump(kinds["video"])
+        exts = {h.get("uri") for h in kinds["video"].findall("{%s}rtp-hdrext" % NS_RTP_HDREXT)}
+        assert TWCC_URI in exts, dump(kinds["video"])
 
 
 def terminated(client, start, sid):
@@ -314,3 +327,22 @@ def test_a_declined_session_is_not_placed_again(relay, clients):
     assert total(after, refused) == total(before, refused) + 1
     for c, sid in ((alice, a_sid), (carol, c_sid), (dave, d_sid)):
         hang_up(c, relay, room_jid(name), sid)
+
+
+@pytest.mark.parametrize("value,good", [("0", False), ("51", False), ("many", False),
+                                        ("1", True), ("50", True)])
+def test_last_n_is_checked(tmp_path, value, good):
+    from harness import FakeServer, run_belfry, write_config
+    from test_config import assert_config_error
+    listener = FakeServer()
+    try:
+        path = write_config(tmp_path / "belfry.conf", port=listener.port,
+                            modules="conference",
+                            groups={"media": MEDIA, "conference": {"last-n": value}})
+        r = run_belfry(["--check-config", "-c", str(path)])
+        if good:
+            assert r.returncode == 0, f"exit {r.returncode}; stderr:\n{r.stderr}"
+        else:
+            assert_config_error(path, r, "conference", "last-n", listener)
+    finally:
+        listener.close()

@@ -221,6 +221,48 @@ test_layer_inactive (void)
   g_assert_cmpint (cf_layer_choose (&c, l, 0, 5000 * KBPS, 1280, 720, 13 * G_USEC_PER_SEC), ==, -1);
 }
 
+/* A receiver with neither REMB nor transport-cc: its receiver reports'
+ * loss alone.  Heavy loss cuts the estimate below what was sent (and the
+ * layer chosen drops at once), moderate loss holds it, none grows it by
+ * 8 %/s; REMB, once it comes, wins and later reports are ignored. */
+static void
+test_loss_reports (void)
+{
+  CfLayer ladder[3] = {
+    { 150 * KBPS, 320, 180, TRUE }, { 500 * KBPS, 640, 360, TRUE }, { 1500 * KBPS, 1280, 720, TRUE },
+  };
+  CfLayerChoice c;
+  gint64 t = 1000 * MS;
+  guint64 before;
+
+  cf_bandwidth_init (&bwe, CF_BWE_NONE, 10000 * KBPS, 50 * KBPS, 10000 * KBPS);
+  cf_layer_choice_init (&c);
+  g_assert_cmpint (cf_layer_choose (&c, ladder, 3, bwe.estimate_bps, G_MAXUINT, G_MAXUINT, t), ==, 2);
+  /* 4 % lost: held. */
+  cf_bandwidth_loss (&bwe, 0.04, 2000 * KBPS, t += 2500 * MS);
+  g_assert_cmpuint (bwe.mode, ==, CF_BWE_LOSS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, 10000 * KBPS);
+  /* A 300 kbit/s link under a 1.9 Mbit/s stream: 80 % lost. */
+  cf_bandwidth_loss (&bwe, 0.80, 1900 * KBPS, t += 2500 * MS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, (guint64) (1900 * KBPS * 0.6));
+  g_assert_cmpint (cf_layer_choose (&c, ladder, 3, bwe.estimate_bps, G_MAXUINT, G_MAXUINT, t), ==, 1);
+  /* Within 300 ms no second cut. */
+  before = bwe.estimate_bps;
+  cf_bandwidth_loss (&bwe, 0.50, 1000 * KBPS, t += 100 * MS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, before);
+  cf_bandwidth_loss (&bwe, 0.50, 600 * KBPS, t += 2500 * MS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, 450 * KBPS);
+  g_assert_cmpint (cf_layer_choose (&c, ladder, 3, bwe.estimate_bps, G_MAXUINT, G_MAXUINT, t), ==, 0);
+  /* No loss: +8 % per second since the last report. */
+  cf_bandwidth_loss (&bwe, 0.0, 200 * KBPS, t += 2500 * MS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, 540 * KBPS);
+  /* REMB wins from then on. */
+  bwe.mode = CF_BWE_REMB;
+  cf_bandwidth_remb (&bwe, 3000 * KBPS);
+  cf_bandwidth_loss (&bwe, 0.9, 100 * KBPS, t += 2500 * MS);
+  g_assert_cmpuint (bwe.estimate_bps, ==, 3000 * KBPS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -236,5 +278,6 @@ main (int argc, char **argv)
                    test_layer_down_at_once_up_after_hold);
   g_test_add_func ("/conference-bandwidth/layer-no-flapping", test_layer_no_flapping);
   g_test_add_func ("/conference-bandwidth/layer-inactive", test_layer_inactive);
+  g_test_add_func ("/conference-bandwidth/loss-reports", test_loss_reports);
   return g_test_run ();
 }

@@ -543,6 +543,67 @@ test_silent_not_decoded (void)
   room_free (room);
 }
 
+/* A deaf participant (XEP-0521: it gets the senders' own streams) is
+ * sent nothing and costs no encoder of its own, while the others still
+ * hear it talk. */
+static void
+test_deaf_talker (void)
+{
+  Room *room = room_new (NULL);
+  Client *a = client_new (room, 500, 6000);
+  Client *d = client_new (room, 900, 6000);
+  Client *l = client_new (room, 1300, 0);
+  a->talking = d->talking = TRUE;
+  a->level = d->level = 25;
+  cf_mixer_set_deaf (room->mixer, d->id, TRUE);
+  room_run (room, 60);
+  for (guint t = 0; t < 60; t++)
+    g_assert_false (d->got[t]);
+  g_assert_cmpfloat (tone_db (l, 20, 60, 900), >, -20);
+  g_assert_cmpfloat (tone_db (a, 20, 60, 900), >, -20);
+  CfMixerStats st;
+  cf_mixer_get_stats (room->mixer, &st);
+  /* a's mix-minus and the shared one for l: no encoder for d. */
+  g_assert_cmpuint (st.encodes, <=, 2 * 60);
+  g_assert_cmpuint (st.encodes, >=, 2 * 50);
+  room_free (room);
+}
+
+/* Nobody hears the mix (a room of XEP-0521 participants) and nothing
+ * records it: talkers are still chosen, nothing is decoded or encoded;
+ * the first ear back makes the mix run again. */
+static void
+test_all_deaf_idle (void)
+{
+  Room *room = room_new (NULL);
+  Client *c[3];
+  for (guint i = 0; i < 3; i++)
+    {
+      c[i] = client_new (room, 500 + 400 * i, 6000);
+      c[i]->talking = TRUE;
+      c[i]->level = 20 + i;
+      cf_mixer_set_deaf (room->mixer, c[i]->id, TRUE);
+    }
+  room_run (room, 40);
+  CfMixerStats st;
+  cf_mixer_get_stats (room->mixer, &st);
+  g_assert_cmpuint (st.decoded + st.plc + st.fec, ==, 0);
+  g_assert_cmpuint (st.encodes, ==, 0);
+  g_assert_cmpuint (st.frames_out, ==, 0);
+  guint ids[3];
+  g_assert_cmpuint (cf_mixer_get_talkers (room->mixer, ids, 3), ==, 3);
+  g_assert_cmpuint (ids[0], ==, c[0]->id);           /* loudest first: level 20 */
+
+  cf_mixer_set_deaf (room->mixer, c[2]->id, FALSE);
+  room_run (room, 40);
+  cf_mixer_get_stats (room->mixer, &st);
+  g_assert_cmpuint (st.decoded, >, 0);
+  g_assert_cmpfloat (tone_db (c[2], 60, 80, 500), >, -20);
+  g_assert_cmpfloat (tone_db (c[2], 60, 80, 900), >, -20);
+  g_assert_cmpfloat (tone_db (c[2], 60, 80, 500) - tone_db (c[2], 60, 80, 1300), >=, 40);
+  room_free (room);
+}
+
 /* Out-of-order and duplicate packets within the jitter window change
  * nothing; late ones are counted and dropped; a lost packet is recovered
  * from the next one's FEC. */
@@ -1200,6 +1261,8 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mixer/muted", test_muted);
   g_test_add_func ("/conference-mixer/fec-follows-loss", test_fec_follows_loss);
   g_test_add_func ("/conference-mixer/silent-not-decoded", test_silent_not_decoded);
+  g_test_add_func ("/conference-mixer/deaf-talker", test_deaf_talker);
+  g_test_add_func ("/conference-mixer/all-deaf-idle", test_all_deaf_idle);
   g_test_add_func ("/conference-mixer/reorder-late-dup", test_reorder_late_dup);
   g_test_add_func ("/conference-mixer/jitter-bound", test_jitter_bound);
   g_test_add_func ("/conference-mixer/drift", test_drift);
