@@ -11,7 +11,7 @@ PACKAGES=(
   libopus-dev   # the conference mixer (modules/conference)
   # media runtime (GStreamer pipelines, webrtcbin peers in tests)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-nice gstreamer1.0-tools
+  gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
   # real XMPP servers and clients for tests and the local demo
   prosody lua-unbound ejabberd python3-slixmpp python3-pytest

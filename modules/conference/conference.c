@@ -317,18 +317,23 @@ is_vp8 (const BfSessionCodec *codec)
          && codec->clockrate == 90000;
 }
 
-/* The video content the room takes (and forwards to XEP-0521 participants):
- * the first with VP8 on which the caller sends ('both' or 'initiator'):
- * its index and VP8 payload type in *@pt; -1 when there is none. */
+/* The video content the room takes: the first with VP8 on which anyone
+ * sends.  Its index, VP8 payload type in *@pt and senders in *@senders
+ * (XEP-0166 names them from the initiator's side, the caller's: 'both' it
+ * sends its video (a source of the composite, forwarded to XEP-0521
+ * participants) and gets the composite, 'initiator' it only sends (an
+ * XEP-0521 client), 'responder' it only gets the composite); -1 when
+ * there is none. */
 static int
-find_video (const BfSessionMedia *offer, guint8 *pt)
+find_video (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
 {
   for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
     {
       BfSessionSenders s = bf_session_media_get_content_senders (offer, c);
       if (g_strcmp0 (bf_session_media_get_content_kind (offer, c), "video") != 0
-          || (s != BF_SESSION_SENDERS_BOTH && s != BF_SESSION_SENDERS_INITIATOR))
+          || s == BF_SESSION_SENDERS_NONE)
         continue;
+      *senders = s;
       for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
         {
           BfSessionCodec codec;
@@ -349,14 +354,15 @@ find_video (const BfSessionMedia *offer, guint8 *pt)
  * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
  * stay as offered (a partial accept would break clients that cannot take
  * one, and video can be turned on there later).  The caller's VP8 video
- * (@video) is taken with senders 'initiator' (VP8 alone, its feedback as
- * offered: the room asks it for keyframes): the room receives it and
- * forwards it to XEP-0521 participants (sfu-room.c); it sends no video
- * back. */
+ * (@video) is answered with its own senders (VP8 alone, its feedback as
+ * offered: the room asks it for keyframes, it asks the room): what it
+ * sends the room receives (a source of the composite, forwarded to
+ * XEP-0521 participants: sfu-room.c, mcu-room.c); when it receives, the
+ * room sends it the composite under our video SSRC. */
 static BfSessionMedia *
 build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSenders senders,
-              guint16 level_ext, int video, guint8 video_pt, const Participant *p,
-              const char *msid)
+              guint16 level_ext, int video, guint8 video_pt, BfSessionSenders video_senders,
+              const Participant *p, const char *msid, const char *video_msid)
 {
   BfSessionMedia *answer = bf_session_media_new ();
 
@@ -377,9 +383,10 @@ build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSender
         }
       else if ((int) c == video)
         {
-          guint a = bf_session_media_add_content (answer, name, kind,
-                                                  BF_SESSION_SENDERS_INITIATOR);
+          guint a = bf_session_media_add_content (answer, name, kind, video_senders);
           bf_session_media_copy_codec (answer, a, offer, c, video_pt);
+          if (p->leg.video_listens)
+            bf_session_media_add_source (answer, a, p->leg.mcu_ssrc, p->leg.cname, video_msid);
         }
       else
         {
@@ -407,9 +414,11 @@ conference_offer (BfModule *module, BfSession *session)
   g_autofree char *msid = NULL;
   Room *room;
   Participant *p;
+  g_autofree char *video_msid = NULL;
   guint8 pt = 0, video_pt = 0;
   guint16 level_ext = 0;
   BfSessionSenders senders = BF_SESSION_SENDERS_BOTH;
+  BfSessionSenders video_senders = BF_SESSION_SENDERS_NONE;
   int audio, video;
 
   if (name == NULL || offer == NULL)
@@ -442,7 +451,7 @@ conference_offer (BfModule *module, BfSession *session)
                             "the room takes Opus (opus/48000/2) audio only");
       return BF_SESSION_DECLINE;
     }
-  video = find_video (offer, &video_pt);
+  video = find_video (offer, &video_pt, &video_senders);
   level_ext = bf_session_media_find_header_extension (offer, audio, CF_AUDIO_LEVEL_URI);
   if (level_ext > 255)
     level_ext = 0;   /* no RFC 8285 element has such an id: not answered */
@@ -466,11 +475,15 @@ conference_offer (BfModule *module, BfSession *session)
     room = cf_room_open (cf, name, session);
 
   answer_offer = bf_session_get_offer (session);
-  p = cf_room_add (room, session, g_steal_pointer (&answer_offer), audio, video, pt, video_pt,
-                   senders != BF_SESSION_SENDERS_INITIATOR, senders == BF_SESSION_SENDERS_RESPONDER,
-                   (guint8) level_ext);
+  p = cf_room_add (room, session, g_steal_pointer (&answer_offer), audio,
+                   video >= 0 && video_senders != BF_SESSION_SENDERS_RESPONDER ? video : -1, pt,
+                   video_pt, senders != BF_SESSION_SENDERS_INITIATOR,
+                   senders == BF_SESSION_SENDERS_RESPONDER, (guint8) level_ext,
+                   video >= 0 && video_senders != BF_SESSION_SENDERS_INITIATOR);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);
-  answer = build_answer (offer, audio, pt, senders, level_ext, video, video_pt, p, msid);
+  video_msid = g_strdup_printf ("belfry-%s belfry-%s-video", room->name, room->name);
+  answer = build_answer (offer, audio, pt, senders, level_ext, video, video_pt, video_senders, p,
+                         msid, video_msid);
   /* XEP-0298 §5: the room says it is the focus of a conference, so a
    * client that knows the XEP shows a group call, not a 1:1 one. */
   g_autoptr (BfStanza) focus = bf_stanza_new ("conference-info", CF_NS_COIN);
@@ -571,8 +584,22 @@ conference_info (BfModule *module, BfSession *session, BfSessionInfo info, const
       return;
     }
   if (p == NULL || p->room == NULL
-      || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE)
-      || (name != NULL && g_strcmp0 (name, p->audio_content) != 0))
+      || (info != BF_SESSION_INFO_MUTE && info != BF_SESSION_INFO_UNMUTE))
+    return;
+  /* Its video (named, or every content: XEP-0167 §7.2): out of the
+   * composite while muted (mcu-room.c). */
+  if (p->video_index >= 0
+      && (name == NULL
+          || g_strcmp0 (name, bf_session_media_get_content_name (p->offer,
+                                                                  (guint) p->video_index)) == 0)
+      && p->video_self_muted != (info == BF_SESSION_INFO_MUTE))
+    {
+      p->video_self_muted = info == BF_SESSION_INFO_MUTE;
+      g_info ("room %s: call %s %s its video", p->room->name, bf_session_get_sid (session),
+              p->video_self_muted ? "muted" : "unmuted");
+      cf_room_media_post_video_mute (p->room->media, p, p->video_self_muted);
+    }
+  if (name != NULL && g_strcmp0 (name, p->audio_content) != 0)
     return;
   if (p->self_muted == (info == BF_SESSION_INFO_MUTE))
     return;

@@ -214,12 +214,16 @@ build (CfRecorder *rec, GError **error)
       || !(mux = make ("webmmux", error)) || !gst_bin_add (bin, mux)
       || !(sink = make ("fdsink", error)) || !gst_bin_add (bin, sink))
     return FALSE;
-  /* A streamable file has no Duration: readers take the last cluster's
-   * start for it, so short clusters (100 ms of audio; with video, from a
-   * keyframe, at most 1 s) keep that close to the truth.  (Clusters of
-   * video cut between keyframes, max 200 ms, made GstDiscoverer misread
-   * the duration: 0.18 s for 4 s.) */
-  g_object_set (mux, "streamable", TRUE, "min-cluster-duration", (gint64) 100 * GST_MSECOND,
+  /* Not streamable: at the end the muxer seeks back (fdsink on a regular
+   * file) and writes the Duration and the cues, which is what
+   * gst-discoverer-1.0 reads.  A streamable file (no Duration) made
+   * matroskademux guess from a cluster it found searching back from the
+   * end: 0.72 s for a room of 11 s with a video track, some runs.  A file
+   * cut short (belfry killed) still plays as far as it got: its segment
+   * size stays "unknown" and readers estimate the duration from its
+   * clusters, which short clusters (100 ms of audio; with video, from a
+   * keyframe, at most 1 s) keep close to the truth. */
+  g_object_set (mux, "streamable", FALSE, "min-cluster-duration", (gint64) 100 * GST_MSECOND,
                 "max-cluster-duration", (gint64) GST_SECOND, NULL);
   /* No clock to wait for: the buffers' own timestamps are the timeline. */
   g_object_set (sink, "fd", rec->fd, "sync", FALSE, "async", FALSE, NULL);
@@ -619,4 +623,10 @@ cf_recorder_close (CfRecorder *rec)
   if (rec == NULL)
     return;
   g_thread_unref (g_thread_new ("bf-rec-close", close_thread, rec));
+}
+
+gboolean
+cf_recorder_has_video (CfRecorder *rec)
+{
+  return rec->with_video;
 }

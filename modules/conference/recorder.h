@@ -7,8 +7,10 @@
  *     into appsrc queues bounded to a few seconds (a full queue drops the
  *     packet and counts it); depayloading, muxing and writing run on
  *     GStreamer's own threads (one per appsrc, the muxer on them).
- *   - webmmux streamable=true: no index, no duration to patch at the end,
- *     so a file cut short (belfry killed, disk full) plays as far as it got.
+ *   - webmmux streamable=false: at the end the muxer seeks back and writes
+ *     the Duration (what gst-discoverer-1.0 reads) and the cues; a file
+ *     cut short (belfry killed, disk full) still plays as far as it got
+ *     (its segment size stays unknown, its clusters are short).
  *   - A continuous timeline: a muxer waits for every track, and players
  *     take a hole in audio badly.  Audio timestamps are the room clock's
  *     (the RTP timestamps of the packets pushed, continuous over silence:
@@ -91,6 +93,8 @@ void cf_recorder_tick (CfRecorder *rec, guint32 audio_timestamp);
 gboolean cf_recorder_wants_keyframe (CfRecorder *rec);
 /* TRUE once the pipeline failed: nothing more is written. */
 gboolean cf_recorder_failed (CfRecorder *rec);
+/* TRUE when made with a video track. */
+gboolean cf_recorder_has_video (CfRecorder *rec);
 void cf_recorder_get_stats (CfRecorder *rec, CfRecorderStats *stats);
 
 /* Ends the file: EOS into the pipeline, then waits up to @timeout_ms for

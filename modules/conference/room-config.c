@@ -127,7 +127,7 @@ set_recording (Room *room, gboolean on, GError **error)
             path = g_strdup (base);
           else
             path = g_strdup_printf ("%.*s-%u.webm", (int) (strlen (base) - 5), base, n);
-          rec = cf_recorder_new (path, room->name, FALSE, &local);
+          rec = cf_recorder_new (path, room->name, cf_room_has_video (room), &local);
           if (rec == NULL && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS))
             {
               g_propagate_error (error, g_steal_pointer (&local));

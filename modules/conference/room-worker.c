@@ -15,6 +15,7 @@
 
 #include <belfry/packet.h>
 
+#include "mcu-room.h"
 #include "recorder.h"
 #include "room.h"
 
@@ -52,6 +53,8 @@ struct _RoomMedia {
   CfRecorder *recorder;
   guint16 rec_seq;
   guint32 rec_ts_base;
+  /* The composite video (mcu-room.h). */
+  CfMcuRoom *mcu;
 };
 
 static void record_tick (RoomMedia *m);
@@ -176,6 +179,7 @@ room_tick (const BfWorkerTick *tick, gpointer data)
   for (guint i = catch_up; i > 0; i--)
     mix_one (m, tick->index - i, tick->deadline - (gint64) i * CF_PTIME_MS * 1000);
   mix_one (m, tick->index, tick->deadline);
+  cf_mcu_room_tick (m->mcu, m->mixer, m->by_id, g_get_monotonic_time ());
   /* The SFU's last-N and audio forwarding follow the mixer's talkers. */
   {
     guint ids[CF_MIXER_MAX_TALKERS], n_ids;
@@ -192,6 +196,11 @@ room_tick (const BfWorkerTick *tick, gpointer data)
       Participant *p = g_ptr_array_index (m->by_id, i);
       if (p != NULL && p->leg.forwards != NULL && p->leg.forwards->len > 0)
         cf_sfu_tick (p, g_get_monotonic_time ());
+      else if (p != NULL && p->leg.mcu_source
+               && cf_keyframe_requests_poll (&p->leg.keyframes, g_get_monotonic_time (), NULL))
+        /* The MCU's requests toward a sender no XEP-0521 receiver takes
+         * (cf_sfu_tick polls the same merged requests otherwise). */
+        bf_session_request_keyframe (p->session);
       if (p != NULL && p->leg.ready && tick->index >= p->leg.next_report_tick)
         {
           send_report (m, p);
@@ -236,6 +245,7 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
     {
       l->video_in++;
       cf_sfu_forward_video (p, packet);
+      cf_mcu_room_push_video (m->mcu, p, packet);
       return;
     }
   /* Only the Opus we answered (red, rtx, or a payload type of a content we
@@ -284,6 +294,8 @@ read_rtcp (RoomMedia *m, Participant *p, BfPacket *packet)
     cf_recv_stats_sender_report (&l->recv, info.sr_ntp_sec, info.sr_ntp_frac, packet->arrival);
   if (info.has_loss)
     cf_mixer_set_listener_loss (m->mixer, l->mixer_id, info.loss_percent);
+  /* A PLI or FIR about the composite we send it. */
+  cf_mcu_room_rtcp (m->mcu, p, packet);
 }
 
 void
@@ -340,6 +352,7 @@ job_join (gpointer data)
       g_info ("room %s: the %u ms mixing tick started on the room's worker", m->name,
               CF_PTIME_MS);
     }
+  cf_mcu_room_join (m->mcu, p);
 }
 
 static void
@@ -352,6 +365,7 @@ job_leave (gpointer data)
   if (!l->joined)
     return;
   cf_sfu_source_left (p);
+  cf_mcu_room_leave (m->mcu, p);
   g_clear_pointer (&l->forwards, g_ptr_array_unref);
   cf_mixer_remove (m->mixer, l->mixer_id);
   if (l->mixer_id < m->by_id->len)
@@ -392,6 +406,15 @@ job_mute (gpointer data)
 }
 
 static void
+job_video_mute (gpointer data)
+{
+  MuteJob *job = data;
+
+  if (job->p->leg.joined)
+    cf_mcu_room_video_mute (job->p->leg.media->mcu, job->p, job->muted);
+}
+
+static void
 job_sfu (gpointer data)
 {
   Participant *p = data;
@@ -399,6 +422,7 @@ job_sfu (gpointer data)
   if (p->leg.joined)
     {
       p->leg.sfu = TRUE;
+      cf_mcu_room_sfu (p->leg.media->mcu, p);
       cf_mixer_set_deaf (p->leg.media->mixer, p->leg.mixer_id, TRUE);
     }
 }
@@ -432,6 +456,7 @@ room_media_free (gpointer data)
               s.frames_out, s.invalid, s.drift_skips);
       cf_mixer_free (m->mixer);
     }
+  g_clear_pointer (&m->mcu, cf_mcu_room_free);
   g_clear_pointer (&m->recorder, cf_recorder_close);
   g_ptr_array_unref (m->by_id);
   g_free (m->name);
@@ -449,6 +474,7 @@ cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, const char *na
    * (the post that follows orders it). */
   m->mixer = cf_mixer_new (config);
   m->by_id = g_ptr_array_new ();
+  m->mcu = cf_mcu_room_new (name);
   return m;
 }
 
@@ -473,6 +499,16 @@ cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted)
   job->p = p;
   job->muted = muted;
   bf_worker_invoke (media->worker, job_mute, job, g_free);
+}
+
+void
+cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted)
+{
+  MuteJob *job = g_new0 (MuteJob, 1);
+
+  job->p = p;
+  job->muted = muted;
+  bf_worker_invoke (media->worker, job_video_mute, job, g_free);
 }
 
 void
@@ -514,6 +550,7 @@ record_tick (RoomMedia *m)
   cf_recorder_tick (m->recorder, ts + CF_SAMPLES_PER_TICK);
   if (cf_recorder_failed (m->recorder))
     {
+      cf_mcu_room_set_recorder (m->mcu, NULL);
       g_clear_pointer (&m->recorder, cf_recorder_close);
       cf_mixer_set_keep_shared (m->mixer, FALSE);
     }
@@ -530,8 +567,11 @@ job_record (gpointer data)
   RecordJob *job = data;
   RoomMedia *m = job->m;
 
+  cf_mcu_room_set_recorder (m->mcu, NULL);
   g_clear_pointer (&m->recorder, cf_recorder_close);
   m->recorder = g_steal_pointer (&job->rec);
+  /* With a video track, the composite is its video (mcu-room.h). */
+  cf_mcu_room_set_recorder (m->mcu, m->recorder);
   /* The shared encoder runs every tick while recording, even when every
    * participant talks (each then has its own mix-minus encoder). */
   cf_mixer_set_keep_shared (m->mixer, m->recorder != NULL);

@@ -82,7 +82,6 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   bf_metric_add (cf->m_rooms_opened, 1);
   bf_metric_gauge_add (cf->g_rooms, 1);
   g_message ("room %s opened", room->name);
-  cf_room_config_opened (room);
   return room;
 }
 
@@ -116,7 +115,7 @@ participant_free (gpointer data)
 Participant *
 cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, gint video,
              guint8 pt, guint8 video_pt, gboolean listens, gboolean listen_only,
-             guint8 level_ext)
+             guint8 level_ext, gboolean video_listens)
 {
   Participant *p = g_new0 (Participant, 1);
 
@@ -148,6 +147,13 @@ cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, 
             break;
           }
     }
+  if (video_listens)
+    {
+      /* The composite goes to it (mcu-room.c) under an SSRC of ours. */
+      p->leg.video_listens = TRUE;
+      p->leg.video_pt = video_pt;
+      p->leg.mcu_ssrc = bf_random_u32 ();
+    }
   p->number = ++room->next_number;
   p->joined_at = g_get_monotonic_time ();
   p->leg.pt = pt;
@@ -171,7 +177,12 @@ cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, 
              bf_session_get_sid (session), room->participants->len);
   cf_info_query_caps (room, p);
   cf_info_broadcast (room);
+  /* A room recording from its start opens its file with its first
+   * participant: whether it has a video track depends on who that is
+   * (cf_room_has_video). */
   cf_room_config_joined (room, p);
+  if (room->participants->len == 1 && room->next_number == 1)
+    cf_room_config_opened (room);
   cf_sfu_joined (room, p);
   return p;
 }
@@ -243,4 +254,13 @@ cf_participant_update_mute (Participant *p)
   cf_room_media_post_mute (p->room->media, p,
                            p->self_muted || p->moderator_muted || p->on_hold);
   cf_info_broadcast (p->room);
+}
+
+gboolean
+cf_room_has_video (Room *room)
+{
+  for (guint i = 0; i < room->participants->len; i++)
+    if (((Participant *) g_ptr_array_index (room->participants, i))->leg.has_video)
+      return TRUE;
+  return FALSE;
 }

@@ -110,6 +110,23 @@ typedef struct {
   gint64 video_last_arrival;
   CfKeyframeRequests keyframes;   /* receivers' requests toward it, merged */
   guint64 video_in;
+  /* The MCU (mcu-room.c).  Set before the join is posted, then read-only: */
+  gboolean video_listens;  /* we answered its VP8 'both' or 'responder': it gets the
+                            * composite (unless it turns out to be an XEP-0521 client) */
+  guint32 mcu_ssrc;        /* ours for the composite toward it */
+  /* Worker only: */
+  gboolean mcu_sending;    /* its VP8 came: it counts for the MCU (mcu-room.c) */
+  gboolean video_muted;    /* its own session-info mute of its video: no tile */
+  gboolean mcu_source;     /* its VP8 is a source of the room's MCU */
+  gboolean mcu_failed;     /* its source failed: not added again */
+  gint64 mcu_ask_again;    /* monotonic µs: a second keyframe request after the add */
+  gboolean mcu_started;    /* sent composite RTP (the offsets below are set) */
+  guint16 mcu_seq;
+  guint32 mcu_ts_offset;
+  guint mcu_generation;    /* of the CfMcu the offset is for */
+  guint32 mcu_last_ts;     /* the last timestamp sent, and when */
+  gint64 mcu_last_sent;
+  guint64 mcu_sent, mcu_keyframes_asked;
   /* Simulcast and last-N (sfu-room.c): each layer's bitrate as received
    * (bytes over the current second, the last second's rate), when it last
    * spoke (the mixer's talkers), whether its video is in the last N and
@@ -190,6 +207,7 @@ struct _Participant {
   char *audio_content;     /* the content name we answered with audio */
   guint number;            /* 1, 2, ... in order of joining: ids in commands */
   gboolean self_muted;     /* its own session-info mute */
+  gboolean video_self_muted; /* ... of its video content */
   gboolean moderator_muted;
   gboolean on_hold;        /* XEP-0167 §7.3 hold: out of the mix until unhold */
   gboolean listen_only;    /* its audio senders are 'responder': it sends nothing */
@@ -266,9 +284,14 @@ Room *cf_room_open (Conference *cf, const char *name, BfSession *session);
  * ('responder'). */
 /* @offer (taken) is what the caller offered, @audio and @video the
  * contents the room takes from it (@video -1: none), @video_pt its VP8. */
+/* @video_listens: the room sends it the composite video (its VP8 content,
+ * payload type @video_pt, is 'both' or 'responder'). */
 Participant *cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio,
                           gint video, guint8 pt, guint8 video_pt, gboolean listens,
-                          gboolean listen_only, guint8 level_ext);
+                          gboolean listen_only, guint8 level_ext, gboolean video_listens);
+/* TRUE when someone in the room sends video (a recording then takes the
+ * composite as its video track). */
+gboolean cf_room_has_video (Room *room);
 /* The participant's session ended: out of the room (posts the leave); the
  * room ends with its last one.  @p stays the session's data. */
 void cf_room_remove (Room *room, Participant *p, const char *reason);
@@ -283,6 +306,9 @@ RoomMedia *cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, con
 void cf_room_media_post_join (RoomMedia *media, Participant *p);
 void cf_room_media_post_leave (RoomMedia *media, Participant *p);
 void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
+/* Its video muted (XEP-0167 session-info on its video content): out of the
+ * composite until unmuted. */
+void cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
 /* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
  * every tick; a recorder it had is closed (recorder.h). */

@@ -10,7 +10,16 @@ hang up, the room's WebM file must play as it is:
     (tone_analysis.levels, a Hann-windowed FFT): over some 1 s window all
     three tones at once above PRESENT_DB, since the recording is the whole
     mix (nobody's voice left out, unlike what each participant hears);
-  * the file is 0640 and named <room>-<UTC timestamp>.webm.
+  * the file is 0640 and named <room>-<UTC timestamp>.webm;
+  * gst-discoverer-1.0 (the CLI, gstreamer1.0-plugins-base-apps) agrees:
+    the tracks and the duration.
+
+A room whose first caller sends video records the MCU's composite as its
+video track (test_a_recorded_room_with_video_has_the_composite): two
+webrtcbin peers sending one colour each; the file has an Opus and a VP8
+track (GstDiscoverer and gst-discoverer-1.0), the room's duration, and its
+decoded frames show both colours at their tiles of the MCU's layout
+(test_conference_mcu.py's layout, mcu.h).
 
 Three tones at once: the room mixes the 3 loudest by default
 (max-talkers = 3), so all three are in the mix.
@@ -63,6 +72,20 @@ def discover(path):
     audio = [a.get_caps().to_string() for a in info.get_audio_streams()]
     video = [v.get_caps().to_string() for v in info.get_video_streams()]
     return audio, video, info.get_duration() / Gst.SECOND
+
+
+def discover_cli(path):
+    """What gst-discoverer-1.0 (the CLI) prints of @path: the stream kinds
+    of its topology ("audio #1: Opus", "video #2: VP8"...) and the duration in
+    seconds."""
+    r = subprocess.run(["gst-discoverer-1.0", str(path)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    kinds = re.findall(r"^\s*(audio|video|subtitles) #\d+: (.+?)\s*$", r.stdout, re.M)
+    m = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", r.stdout)
+    assert m, r.stdout
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return kinds, duration, r.stdout
 
 
 def decode(path, out):
@@ -119,7 +142,11 @@ def test_a_recorded_room_plays_with_every_talkers_tone(prosody, workdir, peers, 
     audio, video, duration = discover(path)
     print(f"discovered: audio {audio}, video {video}, {duration:.3f} s")
     assert len(audio) == 1 and audio[0].startswith("audio/x-opus"), audio
-    assert video == [], video   # audio-only until the MCU's composited stream
+    assert video == [], video   # nobody sent video: audio only
+    kinds, cli_duration, text = discover_cli(path)
+    print(f"gst-discoverer-1.0: {kinds}, {cli_duration:.3f} s")
+    assert [k for k, _ in kinds] == ["audio"] and kinds[0][1].lower().startswith("opus"), text
+    assert abs(cli_duration - duration) < 0.05, (cli_duration, duration, text)
     first = min(r["connected_wall"] for r in res.values())
     last = max(r["terminate_sent_wall"] or r["remote_terminate_wall"] or 0 for r in res.values())
     expected = last - first
@@ -140,3 +167,130 @@ def test_a_recorded_room_plays_with_every_talkers_tone(prosody, workdir, peers, 
           + ", ".join(f"{f} Hz {v:.1f} dB" for f, v in best.items()))
     for f, v in best.items():
         assert v > PRESENT_DB, (f, best, info)
+
+
+# The video test: the first caller sends video (so the recording has a
+# video track from the start: room.c), the second joins after it.
+VIDEO_PEERS = {"vgreen": ("alice", 600, "green"), "vblue": ("bob", 1300, "blue")}
+VIDEO_DURATION = 10
+W, H = 640, 360
+SNAP = (64, 36)
+
+
+def even(v):
+    return v & ~1
+
+
+def tile(n, i, big):
+    """mcu.c's layout (mcu.h): the grid, or one big + strip."""
+    if n <= 1:
+        return 0, 0, W, H
+    if big is None:
+        cols = 1
+        while cols * cols < n:
+            cols += 1
+        rows = (n + cols - 1) // cols
+        cw, ch = even(W // cols), even(H // rows)
+        return (i % cols) * cw, (i // cols) * ch, cw, ch
+    bw, bh = even(W * 3 // 4), even(H * 3 // 4)
+    if i == big:
+        return even((W - bw) // 2), 0, bw, bh
+    k, slot = n - 1, (i if i < big else i - 1)
+    tw = even(W // max(k, 4))
+    th = even(tw * H // W)
+    if th > H - bh:
+        th = even(H - bh)
+        tw = even(th * W // H)
+    return even((W - k * tw) // 2) + slot * tw, bh + even((H - bh - th) // 2), tw, th
+
+
+def colour_at(frame, rect):
+    sx, sy = SNAP[0] / W, SNAP[1] / H
+    x, y, w, h = rect
+    x0, x1 = int((x + w / 4) * sx), int(np.ceil((x + 3 * w / 4) * sx))
+    y0, y1 = int((y + h / 4) * sy), int(np.ceil((y + 3 * h / 4) * sy))
+    return frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].reshape(-1, 3).mean(axis=0)
+
+
+def is_colour(rgb, name):
+    ch = {"red": 0, "green": 1, "blue": 2}[name]
+    return rgb[ch] > 120 and all(rgb[ch] > rgb[c] + 60 for c in range(3) if c != ch)
+
+
+def matches(frame, colours):
+    n = len(colours)
+    return any(all(is_colour(colour_at(frame, tile(n, i, big)), c) for i, c in enumerate(colours))
+               for big in [None] + list(range(n)))
+
+
+def decode_video(path, out):
+    r = subprocess.run(
+        ["gst-launch-1.0", "-q", "filesrc", f"location={path}", "!", "matroskademux", "!",
+         "vp8dec", "!", "videoconvert", "!", "videoscale", "!",
+         f"video/x-raw,format=RGB,width={SNAP[0]},height={SNAP[1]}", "!", "filesink",
+         f"location={out}"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    raw = np.fromfile(out, dtype=np.uint8)
+    n = len(raw) // (SNAP[0] * SNAP[1] * 3)
+    return raw[:n * SNAP[0] * SNAP[1] * 3].reshape(n, SNAP[1], SNAP[0], 3).astype(int)
+
+
+def test_a_recorded_room_with_video_has_the_composite(prosody, workdir, peers, tmpdir_own):
+    rec_dir = tmpdir_own / "recordings"
+    rec_dir.mkdir()
+    b = harness.Belfry(tmpdir_own / "run", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference",
+                       groups={"media": {"addresses": "127.0.0.1"},
+                               "conference": {"record-dir": str(rec_dir), "record": "true"}})
+    b.start()
+    e2e.adopt(b.pid)
+    try:
+        ps = {}
+        for name, (user, f, colour) in VIDEO_PEERS.items():
+            ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                          duration=VIDEO_DURATION, linger=0, tone_hz=f,
+                                          tone_volume=VOLUME, video_pattern=colour,
+                                          announce_connected=True, timeout=TIMEOUT)
+            peers.append(ps[name])
+            ps[name].wait_event("connected", TIMEOUT)   # the first one opens the room
+        res = {n: p.result(VIDEO_DURATION + TIMEOUT + 20) for n, p in ps.items()}
+        b.wait_log("room team closed", 15)
+        b.wait_log("room team: recording ended", 15)
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {e2e.summary(r)}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    for r in res.values():
+        assert r["ok"] and r["connected"], info
+    assert "CRITICAL" not in log and "WARNING" not in log, info
+    assert "recording to" in log and "(audio and video)" in log, info
+    files = list(rec_dir.iterdir())
+    assert len(files) == 1, (files, info)
+    path = files[0]
+
+    # Both tracks, the room's duration: GstDiscoverer and the CLI.
+    audio, video, duration = discover(path)
+    print(f"discovered: audio {audio}, video {video}, {duration:.3f} s")
+    assert len(audio) == 1 and audio[0].startswith("audio/x-opus"), audio
+    assert len(video) == 1 and video[0].startswith("video/x-vp8"), video
+    kinds, cli_duration, text = discover_cli(path)
+    print(f"gst-discoverer-1.0: {kinds}, {cli_duration:.3f} s")
+    assert sorted(k for k, _ in kinds) == ["audio", "video"], text
+    assert dict(kinds)["video"].lower().startswith("vp8"), text
+    assert dict(kinds)["audio"].lower().startswith("opus"), text
+    first = min(r["connected_wall"] for r in res.values())
+    last = max(r["terminate_sent_wall"] or r["remote_terminate_wall"] or 0 for r in res.values())
+    expected = last - first
+    print(f"recording: {cli_duration:.2f} s, room from first connect to last hang-up "
+          f"{expected:.2f} s")
+    assert abs(cli_duration - expected) <= max(0.1 * expected, 0.6), (cli_duration, expected, text)
+
+    # Its frames: the composite, both senders' colours at their tiles.
+    frames = decode_video(path, tmpdir_own / "decoded.rgb")
+    both = sum(matches(f, ["green", "blue"]) for f in frames)
+    print(f"video: {len(frames)} frames decoded, {both} with both colours at their tiles")
+    # 15 fps over the ~8 s both were in the room.
+    assert len(frames) >= 60, (len(frames), info)
+    assert both >= 45, (both, len(frames), info)

@@ -7,7 +7,8 @@ join/leave timing, loss) are test_conference_audio.py's.
 
   * webrtcbin (BUNDLE, Opus 111, stands in for a browser's stack) and the
     Dino-shaped peer (no BUNDLE, a transport per content) call the room;
-    the room answers both with Opus and video senders 'none';
+    the room answers both with Opus (and their VP8 with the composite's
+    SSRC: test_conference_mcu.py checks that picture);
   * both connect and decode audio; the Dino-shaped peer measures 440 Hz in
     it, on the one SSRC the room announced in its session-accept (no other
     SSRC arrives), the first packet with the marker bit, every timestamp
@@ -82,9 +83,17 @@ def test_two_peers_hear_each_other_through_a_room(prosody, belfry, workdir, peer
     # What bob's decoder got: the room's RTP framing.
     accept = action(rb, "in", "session-accept")
     assert len(accept) == 1, info
-    announced = [int(src.get("ssrc")) for c in accept[0].findall(sj.q(sj.NS_JINGLE, "content"))
-                 for src in c.iter("{urn:xmpp:jingle:apps:rtp:ssma:0}source")]
+    def sources(media):
+        return [int(src.get("ssrc")) for c in accept[0].findall(sj.q(sj.NS_JINGLE, "content"))
+                for d in c.iter("{urn:xmpp:jingle:apps:rtp:1}description")
+                if d.get("media") == media
+                for src in d.iter("{urn:xmpp:jingle:apps:rtp:ssma:0}source")]
+    announced = sources("audio")
     assert len(announced) == 1, info
+    # Its video (it sends and receives VP8) is answered with the room's
+    # composite stream: one SSRC of the room's of its own.
+    video = sources("video")
+    assert len(video) == 1 and video[0] != announced[0], info
     tr = [t for t in rb["transports"].values() if t["media"] == "audio"][0]
     assert tr["locked_ssrc"] == announced[0], (tr, info)
     assert tr["foreign_ssrc_packets"] == 0, (tr, info)

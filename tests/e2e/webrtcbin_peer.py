@@ -113,6 +113,10 @@ def xml_attr(v):
     return quoteattr(str(v))
 
 
+# Decoded video kept for a test (record_video): RGB frames this small (a
+# 640x360 composite scaled by 10: a tile of a 2x2 grid is 32x18).
+VIDEO_SNAP = (64, 36)
+
 class Peer:
     def __init__(self, cfg):
         self.cfg = cfg
@@ -188,6 +192,11 @@ class Peer:
         self.record = None
         if cfg.get("record_audio"):
             self.record = open(cfg["record_audio"], "wb")
+        # The video it sends (a videotestsrc pattern), and the decoded video
+        # it receives, kept as small RGB frames (VIDEO_SNAP) with their wall
+        # time: "<dII" (time, width, height) + width*height*3 bytes.
+        self.video_pattern = cfg.get("video_pattern", "ball")
+        self.record_video = open(cfg["record_video"], "wb") if cfg.get("record_video") else None
         self.record_lock = threading.Lock()
         self.res.update({"connected_wall": None, "terminate_sent_wall": None,
                          "remote_terminate_wall": None, "recorded_samples": 0})
@@ -465,7 +474,7 @@ class Peer:
                 "queue name=audioq ! webrtc.")
         if self.want_video:
             parts.append(
-                "videotestsrc is-live=true pattern=ball ! "
+                f"videotestsrc is-live=true pattern={self.video_pattern} ! "
                 "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
                 "vp8enc deadline=1 cpu-used=8 keyframe-max-dist=60 target-bitrate=300000 ! "
                 f"rtpvp8pay pt={vp8_pt} picture-id-mode=15-bit ! application/x-rtp,media=video,"
@@ -659,6 +668,8 @@ class Peer:
         self.res["decoded_caps"].append(caps.to_string()[:300] if caps else "")
         if name.startswith("audio/"):
             chain = ["audioconvert", "capsfilter", "fakesink"]
+        elif name.startswith("video/") and self.record_video is not None:
+            chain = ["videoconvert", "videoscale", "capsfilter", "fakesink"]
         elif name.startswith("video/"):
             chain = ["fakesink"]
         else:
@@ -671,6 +682,9 @@ class Peer:
                 "audio/x-raw,format=S16LE,rate=48000,channels=1"))
         elif chain[0] == "audioconvert":
             els[1].set_property("caps", Gst.Caps.from_string("audio/x-raw,format=S16LE"))
+        elif chain[0] == "videoconvert":
+            els[2].set_property("caps", Gst.Caps.from_string(
+                "video/x-raw,format=RGB,width=%d,height=%d" % VIDEO_SNAP))
         els[-1].set_property("sync", False)
         els[-1].set_property("async", False)
         for e in els:
@@ -724,6 +738,20 @@ class Peer:
             src.set_property("volume", 0.0 if silent else self.tone_volume)
 
     def on_video_frame(self, pad, info):
+        if self.record_video is not None:
+            buf = info.get_buffer()
+            ok, m = buf.map(Gst.MapFlags.READ)
+            if ok:
+                try:
+                    data = bytes(m.data)
+                finally:
+                    buf.unmap(m)
+                w, h = VIDEO_SNAP
+                if len(data) >= w * h * 3:
+                    with self.record_lock:
+                        if self.record_video is not None:
+                            self.record_video.write(struct.pack("<dII", time.time(), w, h)
+                                                    + data[:w * h * 3])
         with self.lock:
             self.res["video_frames_decoded"] += 1
             if self.res["video_width"] is None:
@@ -1040,6 +1068,10 @@ class Peer:
                 with self.record_lock:
                     self.record.close()
                     self.record = None
+            if self.record_video is not None:
+                with self.record_lock:
+                    self.record_video.close()
+                    self.record_video = None
             self.finishing = True
             if getattr(self, "xmpp", None) is not None:
                 try:

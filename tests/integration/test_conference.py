@@ -183,13 +183,14 @@ def video_description(ssrc):
             "</source><rtcp-mux/></description>")
 
 
-def room_offer(sid, initiator, ssrc, *, opus=True, level=True, video=True, audio_senders="both"):
+def room_offer(sid, initiator, ssrc, *, opus=True, level=True, video=True, audio_senders="both",
+               video_senders="both"):
     tr = ice()
     body = (f"<content creator='initiator' name='a0' senders='{audio_senders}'>"
             f"{audio_description(ssrc, opus=opus, level=level)}{tr}</content>")
     names = ["a0"]
     if video:
-        body += (f"<content creator='initiator' name='v1' senders='both'>"
+        body += (f"<content creator='initiator' name='v1' senders='{video_senders}'>"
                  f"{video_description(ssrc + 1)}{tr}</content>")
         names.append("v1")
     body += (f"<group xmlns='{NS_GROUPING}' semantics='BUNDLE'>"
@@ -337,12 +338,21 @@ def test_a_room_answers_with_opus_audio_level_and_its_own_ssrc(relay, alice):
     cname = {p.get("name"): p.get("value") for p in sources[0].findall("{%s}parameter" % NS_SSMA)}
     assert cname.get("cname") and cname["cname"] != "c123456789", dump(desc)
 
-    # Video: the caller's VP8 taken (senders 'initiator': the room receives
-    # it, to forward to XEP-0521 participants), nothing sent back.
+    # Video: the caller's VP8 both ways (senders 'both', the offer's: the
+    # room receives it, a source of the composite and forwarded to XEP-0521
+    # participants, and sends the composite back under an SSRC of its own,
+    # with the audio's cname: one synchronised stream).
     video = contents["v1"]
-    assert video.get("senders") == "initiator", dump(video)
-    assert video.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA) == [], \
-        dump(video)
+    assert video.get("senders", "both") == "both", dump(video)
+    vdesc = video.find("{%s}description" % NS_RTP)
+    assert [(p.get("name"), p.get("clockrate")) for p in
+            vdesc.findall("{%s}payload-type" % NS_RTP)] == [("VP8", "90000")], dump(video)
+    vsources = vdesc.findall("{%s}source" % NS_SSMA)
+    assert len(vsources) == 1, dump(video)
+    assert int(vsources[0].get("ssrc")) not in (0, ours, 123456789), dump(video)
+    vparams = {p.get("name"): p.get("value")
+               for p in vsources[0].findall("{%s}parameter" % NS_SSMA)}
+    assert vparams.get("cname") == cname["cname"], dump(video)
 
     # XEP-0298 §5: the room says it is a conference's focus, after the
     # contents (the last child of <jingle/>).
@@ -371,6 +381,29 @@ def test_a_room_takes_a_jmi_proposal_as_conversations_calls(relay, alice):
     sid, accept = call(alice, room_jid(name), sid=pid, video=False)
     relay.wait_log(f"room {name}: call {pid} joined (participants: 1)", 5)
     hang_up(alice, relay, room_jid(name), sid)
+
+
+def test_video_is_answered_with_its_senders_and_the_composite_ssrc(relay, alice, bob):
+    # XEP-0166 senders, from the initiator's (the caller's) side: video it
+    # only receives ('responder') gets the room's composite, announced under
+    # an SSRC of the room's; video it only sends ('initiator', an XEP-0521
+    # client) is taken and nothing is sent back (no source announced).
+    name = new_room("vsenders")
+    sa, accept = call(alice, room_jid(name), video_senders="responder")
+    v1 = [c for c in accept.find(JINGLE).findall("{%s}content" % NS_JINGLE)
+          if c.get("name") == "v1"][0]
+    assert v1.get("senders") == "responder", dump(accept)
+    assert len(v1.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA)) == 1, \
+        dump(accept)
+    sb, accept = call(bob, room_jid(name), video_senders="initiator")
+    v1 = [c for c in accept.find(JINGLE).findall("{%s}content" % NS_JINGLE)
+          if c.get("name") == "v1"][0]
+    assert v1.get("senders") == "initiator", dump(accept)
+    assert v1.find("{%s}description" % NS_RTP).findall("{%s}source" % NS_SSMA) == [], \
+        dump(accept)
+    relay.wait_log(f"room {name}: call {sb} joined (participants: 2)", 5)
+    hang_up(alice, relay, room_jid(name), sa)
+    hang_up(bob, relay, room_jid(name), sb)
 
 
 def test_a_listener_or_a_talker_only_is_answered_as_offered(relay, alice, bob):

@@ -1,0 +1,225 @@
+"""The conference's MCU with real media (issue 14, "The MCU for every
+client"): one XEP-0521 client (xep0521_peer.py, red video) and two ordinary
+webrtcbin peers (webrtcbin_peer.py, green and blue video) in one room of
+belfry's `conference` module, in the test's private network namespace
+against a real Prosody.  They join one after the other (red, green, blue:
+the MCU's add order, so the layout's order).
+
+  - each ordinary peer decodes one composited stream (640x360, mcu.h) in
+    which every video sender's colour, its own included, sits at its tile
+    of the layout mcu.c draws: the grid (ceil(sqrt(n)) columns in add
+    order) or, once the mixer names a loudest talker, "one big + strip"
+    with any of them big (each peer sends a tone: which one is loudest is
+    the mixer's business, so every speaker is accepted, never a colour
+    out of its tile);
+  - the XEP-0521 peer still gets one session per other participant, each
+    with that participant's own colour (the SFU, not the composite);
+  - the red peer leaves first: within 2 s its tile is gone from the
+    ordinary peers' picture (no red left; the two others laid out again);
+  - then the green peer mutes its video (XEP-0167 session-info <mute/> on
+    its video content; it goes on sending): within 2 s its tile is gone
+    too, the blue one fills the picture.
+"""
+
+import json
+import os
+import struct
+import time
+
+import numpy as np
+
+import e2e
+import harness
+
+ROOM = "mcu@relay.localhost"
+DOMAIN = "localhost"
+VOLUME = 0.15
+TIMEOUT = 60
+RED_DURATION = 22           # the XEP-0521 peer leaves first (time for the others to join, ASan too)
+DURATION = 30               # the ordinary peers
+GREEN_MUTES_AT = 25         # s after its connect: its video muted (session-info)
+LEAVE_WITHIN_S = 2.0
+W, H = 640, 360             # the composite (mcu-room.c)
+SNAP = (64, 36)             # webrtcbin_peer.VIDEO_SNAP: the composite scaled by 10
+COLOUR = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
+ORDER = ["xred", "wgreen", "wblue"]   # join order = the layout's order
+PEERS = {
+    # name: (user, kind, tone Hz, colour)
+    "xred": ("alice", "xep0521", 600, "red"),
+    "wgreen": ("bob", "webrtcbin", 1300, "green"),
+    "wblue": ("carol", "webrtcbin", 2100, "blue"),
+}
+
+
+def even(v):
+    return v & ~1
+
+
+def tile(n, i, big):
+    """mcu.c's layout_tile, written again from mcu.h's description."""
+    if n <= 1:
+        return 0, 0, W, H
+    if big is None:
+        cols = 1
+        while cols * cols < n:
+            cols += 1
+        rows = (n + cols - 1) // cols
+        cw, ch = even(W // cols), even(H // rows)
+        return (i % cols) * cw, (i // cols) * ch, cw, ch
+    bw, bh = even(W * 3 // 4), even(H * 3 // 4)
+    if i == big:
+        return even((W - bw) // 2), 0, bw, bh
+    k = n - 1
+    slot = i if i < big else i - 1
+    tw = even(W // max(k, 4))
+    th = even(tw * H // W)
+    if th > H - bh:
+        th = even(H - bh)
+        tw = even(th * W // H)
+    return even((W - k * tw) // 2) + slot * tw, bh + even((H - bh - th) // 2), tw, th
+
+
+def read_frames(path):
+    frames = []
+    with open(path, "rb") as f:
+        data = f.read()
+    off, hdr = 0, struct.Struct("<dII")
+    while off + hdr.size <= len(data):
+        t, w, h = hdr.unpack_from(data, off)
+        off += hdr.size
+        n = w * h * 3
+        if off + n > len(data):
+            break
+        frames.append((t, np.frombuffer(data, np.uint8, n, off).reshape(h, w, 3).astype(int)))
+        off += n
+    return frames
+
+
+def colour_at(frame, rect):
+    """The mean colour of the inner half of @rect (composite pixels)."""
+    sx, sy = SNAP[0] / W, SNAP[1] / H
+    x, y, w, h = rect
+    x0, x1 = int((x + w / 4) * sx), int(np.ceil((x + 3 * w / 4) * sx))
+    y0, y1 = int((y + h / 4) * sy), int(np.ceil((y + 3 * h / 4) * sy))
+    return frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].reshape(-1, 3).mean(axis=0)
+
+
+def is_colour(rgb, name):
+    ch = COLOUR[name].index(255)
+    return rgb[ch] > 120 and all(rgb[ch] > rgb[c] + 60 for c in range(3) if c != ch)
+
+
+def layout_matches(frame, colours):
+    """Which layout (None: the grid, else the big tile's index) puts each
+    of @colours (add order) at its tile; False if none does."""
+    n = len(colours)
+    for big in [None] + list(range(n)):
+        if all(is_colour(colour_at(frame, tile(n, i, big)), c) for i, c in enumerate(colours)):
+            return big if big is not None else "grid"
+    return False
+
+
+def colour_fraction(frame, name):
+    """The share of @frame's pixels of colour @name."""
+    ch = COLOUR[name].index(255)
+    a, b, c = frame[..., ch], frame[..., (ch + 1) % 3], frame[..., (ch + 2) % 3]
+    return float(np.mean((a > 120) & (a > b + 60) & (a > c + 60)))
+
+
+def red_fraction(frame):
+    return colour_fraction(frame, "red")
+
+
+def xep0521_peer(prosody, workdir, name, user, **cfg):
+    cfg.update(host="127.0.0.1", port=prosody.c2s_port, jid=f"{user}@{DOMAIN}/{name}",
+               password=e2e.E2E_USERS[user], room=ROOM, record_dir=str(workdir))
+    return e2e.Peer("xep0521", [e2e.PY, str(e2e.HERE / "xep0521_peer.py")], cfg, workdir, name)
+
+
+def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    try:
+        ps = {}
+        for name in ORDER:
+            user, kind, tone, colour = PEERS[name]
+            if kind == "xep0521":
+                ps[name] = xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
+                                        tone_volume=VOLUME, pattern=colour,
+                                        duration=RED_DURATION, timeout=TIMEOUT)
+            else:
+                ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                              duration=DURATION, linger=0, tone_hz=tone,
+                                              tone_volume=VOLUME, video_pattern=colour,
+                                              record_video=str(workdir / f"{name}.rgb"),
+                                              announce_connected=True, timeout=TIMEOUT,
+                                              session_info=[{"after": GREEN_MUTES_AT,
+                                                             "info": "mute", "media": "video"}]
+                                              if name == "wgreen" else [])
+            peers.append(ps[name])
+            # One after the other: the MCU's add order is the join order.
+            ps[name].wait_event("connected", TIMEOUT)
+            time.sleep(0.5)
+        res = {n: p.result(DURATION + TIMEOUT + 20) for n, p in ps.items()}
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-8000:]
+    if os.environ.get("BELFRY_KEEP_TMP"):
+        (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
+    assert "CRITICAL" not in log and "WARNING" not in log, info
+    for name, r in res.items():
+        assert r["ok"], (name, info)
+    # One MCU for the room, made when the first video sender joined.
+    assert log.count("the MCU starts") == 1, info
+
+    # The XEP-0521 peer: the SFU's separate streams, each its sender's colour.
+    r = res["xred"]
+    sessions = {s["entity"]: s for s in r["sessions"]}
+    assert set(sessions) == {f"xmpp:{PEERS[n][0]}@{DOMAIN}" for n in ("wgreen", "wblue")}, info
+    for n in ("wgreen", "wblue"):
+        s = sessions[f"xmpp:{PEERS[n][0]}@{DOMAIN}"]
+        assert s["connected"] and s["video_frames"] >= 30, (n, s)
+        assert s["video_rgb"] is not None and is_colour(s["video_rgb"], PEERS[n][3]), (n, s)
+
+    red_left = res["xred"]["connected_wall"] + RED_DURATION
+    for name in ("wgreen", "wblue"):
+        r = res[name]
+        # One composited stream of the MCU's size.
+        assert any("width=(int)640" in c and "height=(int)360" in c
+                   for c in r["decoded_caps"]), (name, r["decoded_caps"])
+        frames = read_frames(workdir / f"{name}.rgb")
+        both_in = max(res[n]["connected_wall"] for n in ORDER) + 3.0
+        three = [(t, f) for t, f in frames if both_in <= t <= red_left - 0.5]
+        # (until the green peer mutes its video)
+        green_muted = res["wgreen"]["connected_wall"] + GREEN_MUTES_AT
+        green_left = res["wgreen"]["connected_wall"] + DURATION - 0.5
+        two = [(t, f) for t, f in frames if red_left + LEAVE_WITHIN_S <= t <= green_muted]
+        one = [(t, f) for t, f in frames if green_muted + LEAVE_WITHIN_S <= t <= green_left]
+        m3 = [layout_matches(f, ["red", "green", "blue"]) for _, f in three]
+        m2 = [layout_matches(f, ["green", "blue"]) for _, f in two]
+        print(json.dumps({"listener": name, "frames": len(frames),
+                          "three": len(three), "three_match": sum(m is not False for m in m3),
+                          "layouts3": sorted({str(m) for m in m3}),
+                          "two": len(two), "two_match": sum(m is not False for m in m2),
+                          "layouts2": sorted({str(m) for m in m2}),
+                          "red_after": max((red_fraction(f) for _, f in two), default=None),
+                          "one": len(one), "one_blue": sum(layout_matches(f, ["blue"]) is not False
+                                                          for _, f in one)}))
+        # Everyone, its own picture included, at its tile: most frames
+        # (a first keyframe, a relayout, a speaker change in between).
+        assert len(three) >= 10, (name, len(three), info)
+        assert sum(m is not False for m in m3) >= 0.7 * len(three), (name, m3)
+        # The red peer left: within 2 s no red anywhere, the two others at
+        # their tiles of a two-source layout.
+        assert len(two) >= 10, (name, len(two), info)
+        assert all(red_fraction(f) < 0.005 for _, f in two), name
+        assert sum(m is not False for m in m2) >= 0.7 * len(two), (name, m2)
+        # The green peer muted its video: within 2 s only blue, full frame.
+        assert len(one) >= 10, (name, len(one), info)
+        assert all(colour_fraction(f, "green") < 0.005 for _, f in one), name
+        assert sum(layout_matches(f, ["blue"]) is not False for _, f in one) >= 0.7 * len(one)
