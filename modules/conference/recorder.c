@@ -524,8 +524,15 @@ cf_recorder_tick (CfRecorder *rec, guint32 audio_timestamp)
     return;
   /* A stopped video track: a GAP up to now tells the muxer not to wait
    * for it; video that comes back starts at a keyframe. */
-  if (rec->audio_next - rec->video_last_at
-      >= (gint64) CF_RECORDER_VIDEO_HOLD_MS * AUDIO_CLOCK / 1000)
+  /* Before its first frame the track waits longer: a GAP that reaches the
+   * muxer ahead of any video buffer (the composite is often slower to
+   * start than the mix) made GStreamer complain of a segment of no format
+   * (gst_segment_to_running_time, 1 run in 10); only a track with no
+   * video at all for CF_RECORDER_VIDEO_FIRST_MS gets GAPs from the start,
+   * so the muxer never stalls for good. */
+  guint hold_ms = rec->stats.video_packets > 0 ? CF_RECORDER_VIDEO_HOLD_MS
+                                               : CF_RECORDER_VIDEO_FIRST_MS;
+  if (rec->audio_next - rec->video_last_at >= (gint64) hold_ms * AUDIO_CLOCK / 1000)
     {
       GstClockTime from = GST_CLOCK_TIME_IS_VALID (rec->video_last_pts) ? rec->video_last_pts : 0;
       GstClockTime to = audio_pts (rec->audio_next);

@@ -53,6 +53,7 @@ typedef struct _CfRecorder CfRecorder;
 #define CF_RECORDER_MAX_VIDEO_QUEUE 600
 /* A video track with no packet for this long (room clock) gets a GAP. */
 #define CF_RECORDER_VIDEO_HOLD_MS 500
+#define CF_RECORDER_VIDEO_FIRST_MS 5000   /* ... before its first frame */
 /* The longest RTP packet taken. */
 #define CF_RECORDER_MAX_RTP 1500
 

@@ -31,8 +31,8 @@ estimate for it comes from its RTCP receiver reports' loss:
   - once `tc` (htb, a 400 kbit/s class for 127.0.0.5 with a 20-packet
     queue, in the test's network namespace) cuts its bandwidth, it is
     switched to a lower layer (the decoded size falls) within 12 s, and
-    frames keep coming after the switch (no gap over 300 ms in the 1 s
-    after it);
+    frames keep coming after the switch (no freeze of 1 s or more in the
+    2 s after it);
   - once the limit is lifted it returns to 320x240 (the estimate grows 8 %
     a second, the layer rises after fitting for 2 s).
 Here the sender is webrtcbin with SSRC-signalled (legacy) simulcast.
@@ -46,8 +46,8 @@ scales by 4, 2 and 1 and caps at 120/250/600 kbit/s with setParameters),
 and a second Chromium peer receives.  libwebrtc answers the room's offer
 with transport-cc, so the room's estimate runs on transport-cc feedback
 (REMB none): with its session's port cut to 500 kbit/s by tc it is
-switched down (the decoded size falls) within 12 s with no gap over
-300 ms in the 1 s after, and returns to 960x540 once lifted; belfry's
+switched down (the decoded size falls) within 12 s with no freeze of
+1 s or more in the 2 s after, and returns to 960x540 once lifted; belfry's
 per-session line counts the transport-cc feedback and the layer
 switches.
 """
@@ -216,14 +216,18 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     assert down, (changes, info)
     t_down = down[0][0]
     assert t_down - t_on < 12.0, (t_down - t_on, changes)
-    # No freeze after the switch: frames keep coming, no gap over 300 ms
-    # in the 1 s after it.
-    around = [t for t in frames if t_down <= t <= t_down + 1.0]
-    gaps = [b2 - a for a, b2 in zip(around, around[1:])]
+    # The issue's "no freeze over 1 s after the switch": over the 2 s after
+    # it (and up to the first frame past them), no gap between decoded
+    # frames of 1 s or more.  Typical gaps here are 70-300 ms; a keyframe
+    # of the new layer lost in the cut link's full queue has given 0.8 s.
+    around = [t for t in frames if t_down <= t <= t_down + 2.0]
+    after = [t for t in frames if t > t_down + 2.0]
+    edge = ([t_down] if not around or around[0] > t_down else []) + around + after[:1]
+    gaps = [b2 - a for a, b2 in zip(edge, edge[1:])]
     print(json.dumps({"switch_down_s": round(t_down - t_on, 2),
                       "frames_around_switch": len(around),
                       "max_gap_ms": round(max(gaps) * 1000) if gaps else None}))
-    assert len(around) >= 8 and max(gaps) < 0.3, (around, info)
+    assert len(around) >= 8 and gaps and max(gaps) < 1.0, (around, info)
     # Lifted: back to the highest layer.
     up = [t for t, w, _h in changes if t >= t_off and w == top]
     print(json.dumps({"switch_up_s_after_lift": round(up[0] - t_off, 2) if up else None}))
@@ -355,12 +359,18 @@ def test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth(prosody
     assert down, (changes, info)
     t_down = down[0][0]
     assert t_down - t_on < 12.0, (t_down - t_on, changes)
-    around = [t for t in frames if t_down <= t <= t_down + 1.0]
-    gaps = [b2 - a for a, b2 in zip(around, around[1:])]
+    # The issue's "no freeze over 1 s after the switch": over the 2 s after
+    # it (and up to the first frame past them), no gap between decoded
+    # frames of 1 s or more.  Typical gaps here are 70-300 ms; a keyframe
+    # of the new layer lost in the cut link's full queue has given 0.8 s.
+    around = [t for t in frames if t_down <= t <= t_down + 2.0]
+    after = [t for t in frames if t > t_down + 2.0]
+    edge = ([t_down] if not around or around[0] > t_down else []) + around + after[:1]
+    gaps = [b2 - a for a, b2 in zip(edge, edge[1:])]
     print(json.dumps({"switch_down_s": round(t_down - t_on, 2),
                       "frames_around_switch": len(around),
                       "max_gap_ms": round(max(gaps) * 1000) if gaps else None}))
-    assert len(around) >= 8 and max(gaps) < 0.3, (around, info)
+    assert len(around) >= 8 and gaps and max(gaps) < 1.0, (around, info)
     up = [t for t, w, _h in changes if t >= t_off and w == CHROMIUM_TOP]
     print(json.dumps({"switch_up_s_after_lift": round(up[0] - t_off, 2) if up else None}))
     assert up, (changes, info)
