@@ -82,6 +82,52 @@ def levels_of(path, freqs):
     return {f: round(v, 1) for f, v in ta.levels(x, freqs).items()}
 
 
+def assert_colour(rgb, colour, what):
+    assert rgb is not None, what
+    if colour is None:
+        # The ordinary peer's ball on black: mostly dark, no one colour.
+        assert max(rgb) < 120, (what, rgb)
+        return
+    ch = COLOUR_CHANNEL[colour]
+    assert rgb[ch] > 150 and all(rgb[ch] > rgb[c] + 100 for c in range(3) if c != ch), (what, rgb)
+
+
+def check_participant_sessions(table, res, info):
+    """Both tests' check of each peer in table (name: (user, kind, tone Hz,
+    colour)) from its result: every peer ended well; each XEP-0521 peer
+    (any kind but webrtcbin) has one session per other participant, none
+    of its own, each with that participant's tone above the others' and
+    its video decoded in its colour.  Returns {name: tone Hz}."""
+    tones = {name: p[2] for name, p in table.items()}
+    entity_of = {name: f"xmpp:{p[0]}@{DOMAIN}" for name, p in table.items()}
+    for name, (user, kind, tone, _colour) in table.items():
+        r = res[name]
+        assert r["ok"], (name, info)
+        if kind == "webrtcbin":
+            continue
+        sessions = {s["entity"]: s for s in r["sessions"]}
+        others = {n for n in table if n != name}
+        # One session per other participant, none with its own streams.
+        assert len(r["sessions"]) == len(others), (name, info)
+        assert set(sessions) == {entity_of[n] for n in others}, (name, info)
+        assert not r["rejected"], (name, info)
+        for other in others:
+            s = sessions[entity_of[other]]
+            assert s["connected"] and not s["errors"], (name, other, info)
+            lv = levels_of(s["audio_record"], sorted(tones.values()))
+            print(json.dumps({"listener": name, "session_of": other, "levels_db": lv,
+                              "video_frames": s["video_frames"], "rgb": s["video_rgb"]}))
+            heard = lv[tones[other]]
+            assert heard > PRESENT_DB, (name, other, lv)
+            for n2, f in tones.items():
+                if n2 != other:
+                    assert lv[f] < heard - OWN_BELOW_DB, (name, other, n2, lv)
+            # Its video, decoded: 30 fps for ~10 s; the colour of the sender.
+            assert s["video_frames"] >= 60, (name, other, s)
+            assert_colour(s["video_rgb"], table[other][3], (name, other))
+    return tones
+
+
 def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers):
     b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
@@ -121,46 +167,10 @@ def test_xep0521_peers_get_each_participants_own_streams(prosody, workdir, peers
         b.stop()
     info = "\n".join(f"{n}: {json.dumps(r)[:6000]}" for n, r in res.items()) + \
         "\n--- belfry ---\n" + log[-6000:]
-    tones = {name: p[2] for name, p in PEERS.items()}
-    entity_of = {name: f"xmpp:{p[0]}@{DOMAIN}" for name, p in PEERS.items()}
     if os.environ.get("BELFRY_KEEP_TMP"):
         (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
     assert "CRITICAL" not in log and "WARNING" not in log, info
-
-    for name, (user, kind, tone, _colour) in PEERS.items():
-        r = res[name]
-        assert r["ok"], (name, info)
-        if kind != "xep0521":
-            continue
-        sessions = {s["entity"]: s for s in r["sessions"]}
-        others = {n for n in PEERS if n != name}
-        # One session per other participant, none with its own streams.
-        assert len(r["sessions"]) == len(others), (name, info)
-        assert set(sessions) == {entity_of[n] for n in others}, (name, info)
-        assert not r["rejected"], (name, info)
-        for other in others:
-            s = sessions[entity_of[other]]
-            assert s["connected"] and not s["errors"], (name, other, info)
-            lv = levels_of(s["audio_record"], sorted(tones.values()))
-            print(json.dumps({"listener": name, "session_of": other, "levels_db": lv,
-                              "video_frames": s["video_frames"], "rgb": s["video_rgb"]}))
-            heard = lv[tones[other]]
-            assert heard > PRESENT_DB, (name, other, lv)
-            for n2, f in tones.items():
-                if n2 != other:
-                    assert lv[f] < heard - OWN_BELOW_DB, (name, other, n2, lv)
-            # Its video, decoded: 30 fps for ~10 s; the colour of the sender.
-            assert s["video_frames"] >= 60, (name, other, s)
-            colour = PEERS[other][3]
-            rgb = s["video_rgb"]
-            assert rgb is not None, (name, other, s)
-            if colour is not None:
-                ch = COLOUR_CHANNEL[colour]
-                assert rgb[ch] > 150 and all(rgb[ch] > rgb[c] + 100 for c in range(3) if c != ch), \
-                    (name, other, rgb)
-            else:
-                # The ordinary peer's ball on black: mostly dark, neither colour.
-                assert max(rgb) < 120, (name, other, rgb)
+    tones = check_participant_sessions(PEERS, res, info)
 
     # The losses toward x1300: its sessions asked for keyframes again and
     # again (FIR), well beyond a session's start.
@@ -207,16 +217,6 @@ def chromium_xep0521_peer(prosody, workdir, name, user, **cfg):
                     workdir, name)
 
 
-def assert_colour(rgb, colour, what):
-    assert rgb is not None, what
-    if colour is None:
-        # The ordinary peer's ball on black: mostly dark, no one colour.
-        assert max(rgb) < 120, (what, rgb)
-        return
-    ch = COLOUR_CHANNEL[colour]
-    assert rgb[ch] > 150 and all(rgb[ch] > rgb[c] + 100 for c in range(3) if c != ch), (what, rgb)
-
-
 def test_chromium_xep0521_peer_with_webrtcbin_peers(prosody, workdir, peers):
     """One Chromium XEP-0521 peer (xep0521_chromium.py: libwebrtc, a blue
     canvas and a 700 Hz WebAudio sine), one webrtcbin XEP-0521 peer (red,
@@ -258,34 +258,9 @@ def test_chromium_xep0521_peer_with_webrtcbin_peers(prosody, workdir, peers):
         "\n--- belfry ---\n" + log[-6000:]
     if os.environ.get("BELFRY_KEEP_TMP"):
         (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
-    tones = {name: p[2] for name, p in CPEERS.items()}
-    entity_of = {name: f"xmpp:{p[0]}@{DOMAIN}" for name, p in CPEERS.items()}
     assert "CRITICAL" not in log, info
     assert res["c700"].get("chromium_version"), info
-
-    for name, (user, kind, tone, _colour) in CPEERS.items():
-        r = res[name]
-        assert r["ok"], (name, info)
-        if kind == "webrtcbin":
-            continue
-        sessions = {s["entity"]: s for s in r["sessions"]}
-        others = {n for n in CPEERS if n != name}
-        assert len(r["sessions"]) == len(others), (name, info)
-        assert set(sessions) == {entity_of[n] for n in others}, (name, info)
-        assert not r["rejected"], (name, info)
-        for other in others:
-            s = sessions[entity_of[other]]
-            assert s["connected"] and not s["errors"], (name, other, info)
-            lv = levels_of(s["audio_record"], sorted(tones.values()))
-            print(json.dumps({"listener": name, "session_of": other, "levels_db": lv,
-                              "video_frames": s["video_frames"], "rgb": s["video_rgb"]}))
-            heard = lv[tones[other]]
-            assert heard > PRESENT_DB, (name, other, lv)
-            for n2, f in tones.items():
-                if n2 != other:
-                    assert lv[f] < heard - OWN_BELOW_DB, (name, other, n2, lv)
-            assert s["video_frames"] >= 60, (name, other, s)
-            assert_colour(s["video_rgb"], CPEERS[other][3], (name, other))
+    tones = check_participant_sessions(CPEERS, res, info)
 
     lv = levels_of(workdir / "w1900.pcm", sorted(tones.values()))
     print(json.dumps({"listener": "w1900", "levels_db": lv,
