@@ -30,6 +30,7 @@ import numpy as np
 
 import e2e
 import harness
+from mcu_layout import COLOUR, is_colour, layout_matches
 
 ROOM = "mcu@relay.localhost"
 DOMAIN = "localhost"
@@ -39,9 +40,6 @@ RED_DURATION = 22           # the XEP-0521 peer leaves first (time for the other
 DURATION = 30               # the ordinary peers
 GREEN_MUTES_AT = 25         # s after its connect: its video muted (session-info)
 LEAVE_WITHIN_S = 2.0
-W, H = 640, 360             # the composite (mcu-room.c)
-SNAP = (64, 36)             # webrtcbin_peer.VIDEO_SNAP: the composite scaled by 10
-COLOUR = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
 ORDER = ["xred", "wgreen", "wblue"]   # join order = the layout's order
 PEERS = {
     # name: (user, kind, tone Hz, colour)
@@ -49,34 +47,6 @@ PEERS = {
     "wgreen": ("bob", "webrtcbin", 1300, "green"),
     "wblue": ("carol", "webrtcbin", 2100, "blue"),
 }
-
-
-def even(v):
-    return v & ~1
-
-
-def tile(n, i, big):
-    """mcu.c's layout_tile, written again from mcu.h's description."""
-    if n <= 1:
-        return 0, 0, W, H
-    if big is None:
-        cols = 1
-        while cols * cols < n:
-            cols += 1
-        rows = (n + cols - 1) // cols
-        cw, ch = even(W // cols), even(H // rows)
-        return (i % cols) * cw, (i // cols) * ch, cw, ch
-    bw, bh = even(W * 3 // 4), even(H * 3 // 4)
-    if i == big:
-        return even((W - bw) // 2), 0, bw, bh
-    k = n - 1
-    slot = i if i < big else i - 1
-    tw = even(W // max(k, 4))
-    th = even(tw * H // W)
-    if th > H - bh:
-        th = even(H - bh)
-        tw = even(th * W // H)
-    return even((W - k * tw) // 2) + slot * tw, bh + even((H - bh - th) // 2), tw, th
 
 
 def read_frames(path):
@@ -93,30 +63,6 @@ def read_frames(path):
         frames.append((t, np.frombuffer(data, np.uint8, n, off).reshape(h, w, 3).astype(int)))
         off += n
     return frames
-
-
-def colour_at(frame, rect):
-    """The mean colour of the inner half of @rect (composite pixels)."""
-    sx, sy = SNAP[0] / W, SNAP[1] / H
-    x, y, w, h = rect
-    x0, x1 = int((x + w / 4) * sx), int(np.ceil((x + 3 * w / 4) * sx))
-    y0, y1 = int((y + h / 4) * sy), int(np.ceil((y + 3 * h / 4) * sy))
-    return frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].reshape(-1, 3).mean(axis=0)
-
-
-def is_colour(rgb, name):
-    ch = COLOUR[name].index(255)
-    return rgb[ch] > 120 and all(rgb[ch] > rgb[c] + 60 for c in range(3) if c != ch)
-
-
-def layout_matches(frame, colours):
-    """Which layout (None: the grid, else the big tile's index) puts each
-    of @colours (add order) at its tile; False if none does."""
-    n = len(colours)
-    for big in [None] + list(range(n)):
-        if all(is_colour(colour_at(frame, tile(n, i, big)), c) for i, c in enumerate(colours)):
-            return big if big is not None else "grid"
-    return False
 
 
 def colour_fraction(frame, name):

@@ -19,7 +19,7 @@ video track (test_a_recorded_room_with_video_has_the_composite): two
 webrtcbin peers sending one colour each; the file has an Opus and a VP8
 track (GstDiscoverer and gst-discoverer-1.0), the room's duration, and its
 decoded frames show both colours at their tiles of the MCU's layout
-(test_conference_mcu.py's layout, mcu.h).
+(mcu_layout.py: mcu.h's layout, as test_conference_mcu.py checks it).
 
 Three tones at once: the room mixes the 3 loudest by default
 (max-talkers = 3), so all three are in the mix.
@@ -40,6 +40,7 @@ import pytest
 import e2e
 import harness
 import tone_analysis as ta
+from mcu_layout import SNAP, layout_matches
 
 ROOM = "team@relay.localhost"
 TONES = {"r600": ("alice", 600), "r1300": ("bob", 1300), "r2100": ("carol", 2100)}
@@ -55,6 +56,21 @@ def tmpdir_own():
     yield d
     if not os.environ.get("BELFRY_KEEP_TMP"):
         shutil.rmtree(d, ignore_errors=True)
+
+
+def start_recording_belfry(prosody, tmpdir_own):
+    """A started belfry whose conference records every room into a fresh
+    recordings/ of @tmpdir_own: (the Belfry, that directory)."""
+    rec_dir = tmpdir_own / "recordings"
+    rec_dir.mkdir()
+    b = harness.Belfry(tmpdir_own / "run", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference",
+                       groups={"media": {"addresses": "127.0.0.1"},
+                               "conference": {"record-dir": str(rec_dir), "record": "true"}})
+    b.start()
+    e2e.adopt(b.pid)
+    return b, rec_dir
 
 
 def discover(path):
@@ -99,15 +115,7 @@ def decode(path, out):
 
 
 def test_a_recorded_room_plays_with_every_talkers_tone(prosody, workdir, peers, tmpdir_own):
-    rec_dir = tmpdir_own / "recordings"
-    rec_dir.mkdir()
-    b = harness.Belfry(tmpdir_own / "run", port=prosody.component_port,
-                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       modules="conference",
-                       groups={"media": {"addresses": "127.0.0.1"},
-                               "conference": {"record-dir": str(rec_dir), "record": "true"}})
-    b.start()
-    e2e.adopt(b.pid)
+    b, rec_dir = start_recording_belfry(prosody, tmpdir_own)
     try:
         ps = {}
         for name, (user, f) in TONES.items():
@@ -173,54 +181,6 @@ def test_a_recorded_room_plays_with_every_talkers_tone(prosody, workdir, peers, 
 # video track from the start: room.c), the second joins after it.
 VIDEO_PEERS = {"vgreen": ("alice", 600, "green"), "vblue": ("bob", 1300, "blue")}
 VIDEO_DURATION = 10
-W, H = 640, 360
-SNAP = (64, 36)
-
-
-def even(v):
-    return v & ~1
-
-
-def tile(n, i, big):
-    """mcu.c's layout (mcu.h): the grid, or one big + strip."""
-    if n <= 1:
-        return 0, 0, W, H
-    if big is None:
-        cols = 1
-        while cols * cols < n:
-            cols += 1
-        rows = (n + cols - 1) // cols
-        cw, ch = even(W // cols), even(H // rows)
-        return (i % cols) * cw, (i // cols) * ch, cw, ch
-    bw, bh = even(W * 3 // 4), even(H * 3 // 4)
-    if i == big:
-        return even((W - bw) // 2), 0, bw, bh
-    k, slot = n - 1, (i if i < big else i - 1)
-    tw = even(W // max(k, 4))
-    th = even(tw * H // W)
-    if th > H - bh:
-        th = even(H - bh)
-        tw = even(th * W // H)
-    return even((W - k * tw) // 2) + slot * tw, bh + even((H - bh - th) // 2), tw, th
-
-
-def colour_at(frame, rect):
-    sx, sy = SNAP[0] / W, SNAP[1] / H
-    x, y, w, h = rect
-    x0, x1 = int((x + w / 4) * sx), int(np.ceil((x + 3 * w / 4) * sx))
-    y0, y1 = int((y + h / 4) * sy), int(np.ceil((y + 3 * h / 4) * sy))
-    return frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)].reshape(-1, 3).mean(axis=0)
-
-
-def is_colour(rgb, name):
-    ch = {"red": 0, "green": 1, "blue": 2}[name]
-    return rgb[ch] > 120 and all(rgb[ch] > rgb[c] + 60 for c in range(3) if c != ch)
-
-
-def matches(frame, colours):
-    n = len(colours)
-    return any(all(is_colour(colour_at(frame, tile(n, i, big)), c) for i, c in enumerate(colours))
-               for big in [None] + list(range(n)))
 
 
 def decode_video(path, out):
@@ -236,15 +196,7 @@ def decode_video(path, out):
 
 
 def test_a_recorded_room_with_video_has_the_composite(prosody, workdir, peers, tmpdir_own):
-    rec_dir = tmpdir_own / "recordings"
-    rec_dir.mkdir()
-    b = harness.Belfry(tmpdir_own / "run", port=prosody.component_port,
-                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       modules="conference",
-                       groups={"media": {"addresses": "127.0.0.1"},
-                               "conference": {"record-dir": str(rec_dir), "record": "true"}})
-    b.start()
-    e2e.adopt(b.pid)
+    b, rec_dir = start_recording_belfry(prosody, tmpdir_own)
     try:
         ps = {}
         for name, (user, f, colour) in VIDEO_PEERS.items():
@@ -289,7 +241,7 @@ def test_a_recorded_room_with_video_has_the_composite(prosody, workdir, peers, t
 
     # Its frames: the composite, both senders' colours at their tiles.
     frames = decode_video(path, tmpdir_own / "decoded.rgb")
-    both = sum(matches(f, ["green", "blue"]) for f in frames)
+    both = sum(layout_matches(f, ["green", "blue"]) is not False for f in frames)
     print(f"video: {len(frames)} frames decoded, {both} with both colours at their tiles")
     # 15 fps over the ~8 s both were in the room.
     assert len(frames) >= 60, (len(frames), info)
