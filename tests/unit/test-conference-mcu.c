@@ -279,6 +279,58 @@ wait_colours (Receiver *r, const Probe *probes, guint n)
   return FALSE;
 }
 
+/* Pull mode: pulls the MCU's packets into @got until it holds @n (or
+ * WAIT_US passed), and asserts it does. */
+static void
+pull_at_least (CfMcu *mcu, GPtrArray *got, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (got->len < n && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      cf_mcu_pull_packets (mcu, got);
+    }
+  g_assert_cmpuint (got->len, >=, n);
+}
+
+/* Pull mode: feeds @r the MCU's pulled packets until one decoded frame
+ * shows every probe's colour (wait_colours for an MCU without an output
+ * callback); FALSE if none did within WAIT_US. */
+static gboolean
+pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
+{
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  gboolean all = FALSE;
+  while (!all && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (50 * 1000);
+      g_ptr_array_set_size (got, 0);
+      cf_mcu_pull_packets (mcu, got);
+      for (guint i = 0; i < got->len; i++)
+        {
+          gsize len;
+          const guint8 *p = g_bytes_get_data (got->pdata[i], &len);
+          gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
+        }
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 0);
+      if (sample == NULL)
+        continue;
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer (sample);
+      if (gst_buffer_map (buf, &map, GST_MAP_READ))
+        {
+          all = TRUE;
+          for (guint i = 0; all && i < n; i++)
+            all = near (pixel (map.data, GST_ROUND_UP_4 (W * 3), probes[i].x, probes[i].y),
+                        probes[i].want);
+          gst_buffer_unmap (buf, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  return all;
+}
+
 static CfMcu *
 mcu_new (CfMcuConfig *cfg, Receiver *r, const CfMcuEvents *events, gpointer ud)
 {
@@ -539,19 +591,13 @@ test_idle (void)
 
   Sender *a = sender_new (mcu, 1, RED);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
-  while (got->len < 50 && g_get_monotonic_time () < deadline)
-    {
-      g_usleep (50 * 1000);
-      cf_mcu_pull_packets (mcu, got);
-    }
-  g_assert_cmpuint (got->len, >=, 50);
+  pull_at_least (mcu, got, 50);
   cf_mcu_get_stats (mcu, &st);
   g_assert_true (st.playing);
   g_assert_cmpuint (st.resumes, >=, 1);
 
   sender_stop (a);
-  deadline = g_get_monotonic_time () + WAIT_US;
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
   do
     {
       g_usleep (100 * 1000);
@@ -575,13 +621,7 @@ test_idle (void)
   g_atomic_int_set (&a->stopped, 0);
   gst_element_set_state (a->pipe, GST_STATE_PLAYING);
   guint before = got->len;
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (got->len < before + 20 && g_get_monotonic_time () < deadline)
-    {
-      g_usleep (50 * 1000);
-      cf_mcu_pull_packets (mcu, got);
-    }
-  g_assert_cmpuint (got->len, >=, before + 20);
+  pull_at_least (mcu, got, before + 20);
   cf_mcu_get_stats (mcu, &st);
   g_assert_cmpuint (st.resumes, >=, 2);
   sender_free (a);
@@ -626,7 +666,6 @@ test_source_error (void)
   Sender *a = sender_new (mcu, 1, RED), *b = sender_new (mcu, 2, GREEN);
   /* Pull mode here (the events' user data is the test's): the test feeds
    * the receiver from the pulled packets. */
-  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   gint64 deadline = g_get_monotonic_time () + WAIT_US;
   guint x, y, w, h;
   while (!(cf_mcu_get_tile (mcu, 2, &x, &y, &w, &h) && w == 320)
@@ -645,34 +684,8 @@ test_source_error (void)
   g_test_assert_expected_messages ();
 
   /* The layout goes on: source 1 fills the picture. */
-  deadline = g_get_monotonic_time () + WAIT_US;
-  gboolean red = FALSE;
-  while (!red && g_get_monotonic_time () < deadline)
-    {
-      g_usleep (50 * 1000);
-      g_ptr_array_set_size (got, 0);
-      cf_mcu_pull_packets (mcu, got);
-      for (guint i = 0; i < got->len; i++)
-        {
-          gsize len;
-          const guint8 *p = g_bytes_get_data (got->pdata[i], &len);
-          gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
-        }
-      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 0);
-      if (sample == NULL)
-        continue;
-      GstMapInfo map;
-      GstBuffer *buf = gst_sample_get_buffer (sample);
-      if (gst_buffer_map (buf, &map, GST_MAP_READ))
-        {
-          gint stride = GST_ROUND_UP_4 (W * 3);
-          red = near (pixel (map.data, stride, 160, 180), RED)
-                && near (pixel (map.data, stride, 480, 180), RED);
-          gst_buffer_unmap (buf, &map);
-        }
-      gst_sample_unref (sample);
-    }
-  g_assert_true (red);
+  const Probe both_red[] = { { 160, 180, RED }, { 480, 180, RED } };
+  g_assert_true (pull_until_colours (mcu, r, both_red, G_N_ELEMENTS (both_red)));
   g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 0);
   CfMcuStats st;
   cf_mcu_get_stats (mcu, &st);
@@ -697,16 +710,10 @@ test_fatal (void)
   g_assert_no_error (error);
   Sender *a = sender_new (mcu, 1, RED);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
-  while (got->len < 20 && g_get_monotonic_time () < deadline)
-    {
-      g_usleep (50 * 1000);
-      cf_mcu_pull_packets (mcu, got);
-    }
-  g_assert_cmpuint (got->len, >=, 20);
+  pull_at_least (mcu, got, 20);
   g_test_expect_message ("belfry-conference", G_LOG_LEVEL_WARNING, "mcu: pipeline failed*the layout stops");
   cf_mcu_inject_source_error (mcu, 0);
-  deadline = g_get_monotonic_time () + WAIT_US;
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
   while (g_atomic_int_get (&ev.fatal) == 0 && g_get_monotonic_time () < deadline)
     g_usleep (20 * 1000);
   g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 1);
@@ -764,34 +771,9 @@ test_source_keyframe (void)
   /* Its keyframe decodes: frames come out (the picture's colour is the
    * other tests' business; here: the branch got past its wait). */
   Receiver *r = receiver_new ();
-  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gboolean green = FALSE;
   cf_mcu_request_keyframe (mcu);
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (!green && g_get_monotonic_time () < deadline)
-    {
-      g_usleep (50 * 1000);
-      g_ptr_array_set_size (got, 0);
-      cf_mcu_pull_packets (mcu, got);
-      for (guint i = 0; i < got->len; i++)
-        {
-          gsize len;
-          const guint8 *p = g_bytes_get_data (got->pdata[i], &len);
-          gst_app_src_push_buffer (GST_APP_SRC (r->src), gst_buffer_new_memdup (p, len));
-        }
-      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (r->sink), 0);
-      if (sample == NULL)
-        continue;
-      GstMapInfo map;
-      GstBuffer *buf = gst_sample_get_buffer (sample);
-      if (gst_buffer_map (buf, &map, GST_MAP_READ))
-        {
-          green = near (pixel (map.data, GST_ROUND_UP_4 (W * 3), 320, 180), GREEN);
-          gst_buffer_unmap (buf, &map);
-        }
-      gst_sample_unref (sample);
-    }
-  g_assert_true (green);
+  const Probe green[] = { { 320, 180, GREEN } };
+  g_assert_true (pull_until_colours (mcu, r, green, G_N_ELEMENTS (green)));
   sender_free (k.sender);
   cf_mcu_free (mcu);
   receiver_free (r);
