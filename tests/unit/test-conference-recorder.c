@@ -169,6 +169,29 @@ remove_dir (const char *dir)
   g_rmdir (dir);
 }
 
+/* A recorder of room "test" writing @file in a new temporary directory
+ * (@dir, for remove_dir; @path, the file's). */
+static CfRecorder *
+recorder_in_temp_dir (const char *file, gboolean video, char **dir, char **path)
+{
+  g_autoptr (GError) error = NULL;
+  *dir = temp_dir ();
+  *path = g_build_filename (*dir, file, NULL);
+  CfRecorder *rec = cf_recorder_new (*path, "test", video, &error);
+  g_assert_no_error (error);
+  return rec;
+}
+
+/* Finishes @rec (asserting it wrote the file out), reads its last stats
+ * into @st and frees it. */
+static void
+finish_recording (CfRecorder *rec, CfRecorderStats *st)
+{
+  g_assert_true (cf_recorder_finish (rec, 5000));
+  cf_recorder_get_stats (rec, st);
+  cf_recorder_free (rec);
+}
+
 static void
 assert_duration (GstClockTime got, double want_s)
 {
@@ -185,18 +208,15 @@ assert_duration (GstClockTime got, double want_s)
 static void
 test_audio_gap (void)
 {
-  g_autofree char *dir = temp_dir ();
-  g_autofree char *path = g_build_filename (dir, "gap.webm", NULL);
+  g_autofree char *dir = NULL, *path = NULL;
   g_autoptr (GPtrArray) tone = opus_packets (100);
-  g_autoptr (GError) error = NULL;
   CfRecorderStats st;
   CfRecorder *rec;
   GStatBuf sb;
   gint64 start = g_get_monotonic_time ();
 
   g_assert_cmpuint (tone->len, ==, 100);
-  rec = cf_recorder_new (path, "test", FALSE, &error);
-  g_assert_no_error (error);
+  rec = recorder_in_temp_dir ("gap.webm", FALSE, &dir, &path);
   g_assert_nonnull (rec);
   g_assert_cmpint (g_stat (path, &sb), ==, 0);
   g_assert_cmpint (sb.st_mode & 0777, ==, 0640);
@@ -214,9 +234,7 @@ test_audio_gap (void)
       g_usleep (20000);
     }
   double wall = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-  g_assert_true (cf_recorder_finish (rec, 5000));
-  cf_recorder_get_stats (rec, &st);
-  cf_recorder_free (rec);
+  finish_recording (rec, &st);
   g_assert_cmpuint (st.audio_packets, ==, 100);
   g_assert_cmpuint (st.silence_frames, ==, 100);
   g_assert_cmpuint (st.dropped, ==, 0);
@@ -236,15 +254,12 @@ test_audio_gap (void)
 static void
 test_tick_fills (void)
 {
-  g_autofree char *dir = temp_dir ();
-  g_autofree char *path = g_build_filename (dir, "tick.webm", NULL);
+  g_autofree char *dir = NULL, *path = NULL;
   g_autoptr (GPtrArray) tone = opus_packets (50);
-  g_autoptr (GError) error = NULL;
   CfRecorderStats st;
-  CfRecorder *rec = cf_recorder_new (path, "test", FALSE, &error);
+  CfRecorder *rec = recorder_in_temp_dir ("tick.webm", FALSE, &dir, &path);
   guint32 ts0 = rtp_ts (tone->pdata[0]);
 
-  g_assert_no_error (error);
   for (guint i = 0; i < 25; i++)
     {
       g_assert_true (push_audio (rec, tone->pdata[i]));
@@ -263,9 +278,7 @@ test_tick_fills (void)
       g_autoptr (GBytes) p = shifted (tone->pdata[i], 150 * 960);
       g_assert_true (push_audio (rec, p));
     }
-  g_assert_true (cf_recorder_finish (rec, 5000));
-  cf_recorder_get_stats (rec, &st);
-  cf_recorder_free (rec);
+  finish_recording (rec, &st);
   g_assert_cmpuint (st.audio_packets, ==, 50);
   g_assert_cmpuint (st.silence_frames, ==, 150);
   g_assert_cmpuint (st.late, ==, 2);
@@ -281,17 +294,14 @@ test_tick_fills (void)
 static void
 test_video (void)
 {
-  g_autofree char *dir = temp_dir ();
-  g_autofree char *path = g_build_filename (dir, "av.webm", NULL);
+  g_autofree char *dir = NULL, *path = NULL;
   g_autoptr (GPtrArray) tone = opus_packets (200);
   g_autoptr (GPtrArray) video = vp8_packets (50);
-  g_autoptr (GError) error = NULL;
   CfRecorderStats st;
-  CfRecorder *rec = cf_recorder_new (path, "test", TRUE, &error);
+  CfRecorder *rec = recorder_in_temp_dir ("av.webm", TRUE, &dir, &path);
   guint32 vts0 = rtp_ts (video->pdata[0]);
   guint v = 0;
 
-  g_assert_no_error (error);
   g_assert_true (cf_recorder_wants_keyframe (rec));
   /* 4 s of audio; video for the first second (25 frames) and the last
    * (the other 25, 3 s of RTP time on), nothing in between. */
@@ -319,9 +329,7 @@ test_video (void)
         }
       cf_recorder_tick (rec, rtp_ts (tone->pdata[i]) + 960);
     }
-  g_assert_true (cf_recorder_finish (rec, 5000));
-  cf_recorder_get_stats (rec, &st);
-  cf_recorder_free (rec);
+  finish_recording (rec, &st);
   g_test_message ("video packets %" G_GUINT64_FORMAT ", gaps %" G_GUINT64_FORMAT
                   ", skipped %" G_GUINT64_FORMAT, st.video_packets, st.video_gaps,
                   st.video_skipped);
@@ -341,16 +349,13 @@ test_video (void)
 static void
 test_garbage (void)
 {
-  g_autofree char *dir = temp_dir ();
-  g_autofree char *path = g_build_filename (dir, "junk.webm", NULL);
+  g_autofree char *dir = NULL, *path = NULL;
   g_autoptr (GPtrArray) tone = opus_packets (50);
-  g_autoptr (GError) error = NULL;
   CfRecorderStats st;
-  CfRecorder *rec = cf_recorder_new (path, "test", TRUE, &error);
+  CfRecorder *rec = recorder_in_temp_dir ("junk.webm", TRUE, &dir, &path);
   guint8 junk[2000];
   guint invalid = 0;
 
-  g_assert_no_error (error);
   g_assert_false (cf_recorder_push_audio (rec, NULL, 0));
   invalid++;
   for (guint i = 0; i < 200; i++)
@@ -374,9 +379,7 @@ test_garbage (void)
   }
   for (guint i = 0; i < tone->len; i++)
     g_assert_true (push_audio (rec, tone->pdata[i]));
-  g_assert_true (cf_recorder_finish (rec, 5000));
-  cf_recorder_get_stats (rec, &st);
-  cf_recorder_free (rec);
+  finish_recording (rec, &st);
   g_assert_cmpuint (st.invalid + st.late, >=, invalid);
   g_assert_cmpuint (st.audio_packets, ==, 50);
   Found f = discover (path);
