@@ -376,15 +376,17 @@ set_playing (CfMcu *mcu, gboolean on)
   if (on)
     {
       gst_element_set_state (mcu->pipeline, GST_STATE_PLAYING);
-      g_atomic_int_set (&mcu->playing, 1);
       STAT_INC (resumes);
+      g_atomic_int_set (&mcu->playing, 1);
       keyframe_request (mcu);   /* listeners may have lost the stream while paused */
     }
   else
     {
+      /* Counted before `playing` reads 0: a reader that sees it paused
+       * sees the pause counted (the state change may take a while). */
+      STAT_INC (pauses);
       g_atomic_int_set (&mcu->playing, 0);
       gst_element_set_state (mcu->pipeline, GST_STATE_PAUSED);
-      STAT_INC (pauses);
     }
 }
 
