@@ -30,8 +30,9 @@ estimate for it comes from its RTCP receiver reports' loss:
   - unlimited, it decodes the highest layer (320x240);
   - once `tc` (htb, a 400 kbit/s class for 127.0.0.5 with a 20-packet
     queue, in the test's network namespace) cuts its bandwidth, it is
-    switched to a lower layer (the decoded size falls) within 12 s, and
-    frames keep coming after the switch (no freeze of 1 s or more in the
+    switched to a lower layer (the decoded size falls) within 25 s (6-8 s
+    in most runs, 17.5 s in one: loss is known from receiver reports
+    only), and frames keep coming after the switch (no freeze of 1 s or more in the
     2 s after it);
   - once the limit is lifted it returns to 320x240 (the estimate grows 8 %
     a second, the layer rises after fitting for 2 s).
@@ -150,7 +151,12 @@ TC_ON = [
      "match", "ip", "dst", f"{LIMITED}/32", "flowid", "1:20"],
 ]
 TC_OFF = ["qdisc", "del", "dev", "lo", "root"]
-BEFORE_S, LIMIT_S, AFTER_S = 5.0, 15.0, 40.0
+# webrtcbin reports loss only in its receiver reports, every 2.5-7.5 s
+# (RFC 3550's randomised interval), and the first one after the cut may
+# cover mostly the time before it: the switch took 6-8 s in most runs and
+# 17.5 s in one (CI), so the limit holds 30 s and the switch may take 25.
+BEFORE_S, LIMIT_S, AFTER_S = 5.0, 30.0, 40.0
+DOWN_WITHIN_S = 25.0
 
 
 def tc(args):
@@ -158,18 +164,18 @@ def tc(args):
     assert r.returncode == 0, f"tc {' '.join(args)}: {r.stderr}"
 
 
-def check_layer_switches(changes, frames, t_on, t_off, top, info):
+def check_layer_switches(changes, frames, t_on, t_off, top, info, down_within):
     """Both tests' check of the receiver's view of one limit: (time, width,
     height) size changes and decoded-frame times, on one clock with t_on
     and t_off (when the limit was set and lifted)."""
     # Unlimited: the highest layer before the limit.
     before = [w for t, w, _h in changes if t < t_on]
     assert before and before[-1] == top, (changes, info)
-    # Limited: down to a lower layer, within 8 s.
+    # Limited: down to a lower layer, within @down_within seconds.
     down = [(t, w) for t, w, _h in changes if t_on <= t < t_off + 1.0 and w < top]
     assert down, (changes, info)
     t_down = down[0][0]
-    assert t_down - t_on < 12.0, (t_down - t_on, changes)
+    assert t_down - t_on < down_within, (t_down - t_on, changes)
     # The issue's "no freeze over 1 s after the switch": over the 2 s after
     # it (and up to the first frame past them), no gap between decoded
     # frames of 1 s or more.  Typical gaps here are 70-300 ms; a keyframe
@@ -237,7 +243,7 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     print(json.dumps({"size_changes_s_after_limit": [(round(t - t_on, 2), w, h)
                                                       for t, w, h in changes],
                       "limit_s": round(t_off - t_on, 2)}))
-    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info)
+    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info, DOWN_WITHIN_S)
     switches = [int(n) for n in re.findall(r"(\d+) layer switches", log)]
     loss_reports = [int(n) for n in re.findall(r"(\d+) loss reports", log)]
     print(json.dumps({"layer_switches": switches, "loss_reports": loss_reports}))
@@ -359,7 +365,7 @@ def test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth(prosody
     print(json.dumps({"size_changes_s_after_limit": [(round(t - t_on, 2), w, h)
                                                       for t, w, h in changes],
                       "limit_s": round(t_off - t_on, 2)}))
-    check_layer_switches(changes, frames, t_on, t_off, CHROMIUM_TOP, info)
+    check_layer_switches(changes, frames, t_on, t_off, CHROMIUM_TOP, info, 12.0)
     # The decoded picture is the sender's red.
     rgb = s["video_rgb"]
     assert rgb is not None and rgb[0] > 150 and rgb[0] > rgb[2] + 80, (rgb, info)
