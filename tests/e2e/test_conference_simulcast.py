@@ -155,7 +155,7 @@ TC_OFF = ["qdisc", "del", "dev", "lo", "root"]
 # (RFC 3550's randomised interval), and the first one after the cut may
 # cover mostly the time before it: the switch took 6-8 s in most runs and
 # 17.5 s in one (CI), so the limit holds 30 s and the switch may take 25.
-BEFORE_S, LIMIT_S, AFTER_S = 5.0, 30.0, 40.0
+BEFORE_S, LIMIT_S, AFTER_S = 5.0, 30.0, 50.0   # back up took 25-29 s
 DOWN_WITHIN_S = 25.0
 
 
