@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "room-config-form.h"
 #include "room-config.h"
 #include "room.h"
 
@@ -251,20 +252,6 @@ find_participant (Room *room, const char *value)
   return NULL;
 }
 
-static gboolean
-parse_boolean (const char *value, gboolean *out)
-{
-  if (value == NULL)
-    return FALSE;
-  if (strcmp (value, "1") == 0 || strcmp (value, "true") == 0)
-    *out = TRUE;
-  else if (strcmp (value, "0") == 0 || strcmp (value, "false") == 0)
-    *out = FALSE;
-  else
-    return FALSE;
-  return TRUE;
-}
-
 /* Does the submitted @form of @node.  @room may be freed on return (a
  * removed last participant ends it). */
 static void
@@ -298,7 +285,7 @@ run_command (Conference *cf, const BfStanza *iq, Room *room, const char *node,
     {
       gboolean muted = TRUE;
       const char *value = form_value (form, "muted");
-      if (value != NULL && !parse_boolean (value, &muted))
+      if (value != NULL && !cf_form_parse_boolean (value, &muted))
         {
           send_error (cf, iq, "modify", "bad-request", NULL, "'muted' is a boolean");
           return;

@@ -14,8 +14,8 @@ cf_config_values_clear (CfConfigValues *values)
   memset (values, 0, sizeof *values);
 }
 
-static gboolean
-parse_boolean (const char *value, gboolean *out)
+gboolean
+cf_form_parse_boolean (const char *value, gboolean *out)
 {
   if (value == NULL)
     return FALSE;
@@ -93,7 +93,7 @@ cf_config_form_parse (const BfStanza *form, guint global_max, gboolean can_recor
         }
       else if (strcmp (var, "record") == 0)
         {
-          if (!parse_boolean (first, &out->record))
+          if (!cf_form_parse_boolean (first, &out->record))
             FAIL ("modify", "bad-request", "'record' is a boolean");
           out->has_record = TRUE;
         }

@@ -39,4 +39,8 @@ gboolean cf_config_form_parse (const BfStanza *form, guint global_max, gboolean 
                                const char **text);
 void cf_config_values_clear (CfConfigValues *values);
 
+/* A XEP-0004 boolean field's value (XML Schema: "1", "true", "0",
+ * "false") into @out; FALSE, @out untouched, for anything else or NULL. */
+gboolean cf_form_parse_boolean (const char *value, gboolean *out);
+
 G_END_DECLS
