@@ -491,24 +491,26 @@ cf_room_media_post_leave (RoomMedia *media, Participant *p)
   bf_worker_invoke (media->worker, job_leave, p, NULL);
 }
 
-void
-cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted)
+static void
+post_mute_job (RoomMedia *media, Participant *p, gboolean muted, BfWorkerFunc func)
 {
   MuteJob *job = g_new0 (MuteJob, 1);
 
   job->p = p;
   job->muted = muted;
-  bf_worker_invoke (media->worker, job_mute, job, g_free);
+  bf_worker_invoke (media->worker, func, job, g_free);
+}
+
+void
+cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted)
+{
+  post_mute_job (media, p, muted, job_mute);
 }
 
 void
 cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted)
 {
-  MuteJob *job = g_new0 (MuteJob, 1);
-
-  job->p = p;
-  job->muted = muted;
-  bf_worker_invoke (media->worker, job_video_mute, job, g_free);
+  post_mute_job (media, p, muted, job_video_mute);
 }
 
 void
