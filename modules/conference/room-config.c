@@ -97,55 +97,101 @@ tell_all (Room *room, const char *text)
     tell (room, g_ptr_array_index (room->participants, i), text);
 }
 
+/* A new recorder writing a new file for @room (never an existing one),
+ * with a video track when someone in the room has video. */
+static CfRecorder *
+open_recorder (Room *room, gboolean *with_video, GError **error)
+{
+  Conference *cf = room->conference;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *base = NULL;
+
+  if (cf->record_dir == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "recording is not configured");
+      return NULL;
+    }
+  *with_video = cf_room_has_video (room);
+  base = cf_recorder_file_name (cf->record_dir, room->name, now);
+  /* A second file of the room within the same second: -2, -3... (never an
+   * existing file). */
+  for (guint n = 1; n <= 9; n++)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr (GError) local = NULL;
+      CfRecorder *rec;
+      if (n == 1)
+        path = g_strdup (base);
+      else
+        path = g_strdup_printf ("%.*s-%u.webm", (int) (strlen (base) - 5), base, n);
+      rec = cf_recorder_new (path, room->name, *with_video, &local);
+      if (rec != NULL)
+        return rec;
+      if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "no free file name for %s", base);
+  return NULL;
+}
+
+static gboolean check_recording (gpointer data);
+
+/* Hands @rec (NULL: none) to the worker, with a fresh failure flag that the
+ * main thread polls while it records. */
+static void
+post_recorder (Room *room, CfRecorder *rec, gboolean with_video)
+{
+  g_clear_handle_id (&room->recording_watch, g_source_remove);
+  g_clear_pointer (&room->recording_failed, g_atomic_rc_box_release);
+  if (rec != NULL)
+    {
+      room->recording_failed = g_atomic_rc_box_new0 (gint);
+      /* A second is soon enough to tell people; the flag is one atomic read. */
+      room->recording_watch = g_timeout_add_seconds (1, check_recording, room);
+    }
+  cf_room_media_post_record (room->media, rec, room->recording_failed);
+  room->recording = rec != NULL;
+  room->recording_video = rec != NULL && with_video;
+}
+
 /* Starts (a new file) or stops the room's recording. */
 static gboolean
 set_recording (Room *room, gboolean on, GError **error)
 {
-  Conference *cf = room->conference;
   CfRecorder *rec = NULL;
+  gboolean with_video = FALSE;
 
   if (on == room->recording)
     return TRUE;
-  if (on)
-    {
-      g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-      g_autofree char *base = NULL;
-      if (cf->record_dir == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       "recording is not configured");
-          return FALSE;
-        }
-      base = cf_recorder_file_name (cf->record_dir, room->name, now);
-      /* A second session of the room within the same second: -2, -3...
-       * (never an existing file). */
-      for (guint n = 1; n <= 9 && rec == NULL; n++)
-        {
-          g_autofree char *path = NULL;
-          g_autoptr (GError) local = NULL;
-          if (n == 1)
-            path = g_strdup (base);
-          else
-            path = g_strdup_printf ("%.*s-%u.webm", (int) (strlen (base) - 5), base, n);
-          rec = cf_recorder_new (path, room->name, cf_room_has_video (room), &local);
-          if (rec == NULL && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_EXISTS))
-            {
-              g_propagate_error (error, g_steal_pointer (&local));
-              return FALSE;
-            }
-        }
-      if (rec == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "no free file name for %s", base);
-          return FALSE;
-        }
-    }
-  cf_room_media_post_record (room->media, rec);
-  room->recording = on;
+  if (on && (rec = open_recorder (room, &with_video, error)) == NULL)
+    return FALSE;
+  post_recorder (room, rec, with_video);
   g_message ("room %s: recording %s", room->name, on ? "started" : "stopped");
   tell_all (room, on ? CF_RECORDING_NOTICE : CF_RECORDING_ENDED_NOTICE);
   cf_info_broadcast (room);
   return TRUE;
+}
+
+/* The worker let a failed recorder go (recorder.c logged why: a full disk,
+ * a write error): the room goes on unrecorded, and everyone is told, so
+ * nobody believes a call is on record when it is not, and the form shows
+ * recording off (a moderator may try again: a new file). */
+static gboolean
+check_recording (gpointer data)
+{
+  Room *room = data;
+
+  if (!g_atomic_int_get (room->recording_failed))
+    return G_SOURCE_CONTINUE;
+  room->recording_watch = 0;
+  post_recorder (room, NULL, FALSE);
+  g_warning ("room %s: recording failed; the room goes on unrecorded", room->name);
+  tell_all (room, CF_RECORDING_FAILED_NOTICE);
+  cf_info_broadcast (room);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -160,14 +206,34 @@ cf_room_config_opened (Room *room)
 void
 cf_room_config_joined (Room *room, Participant *p)
 {
-  if (room->recording)
-    tell (room, p, CF_RECORDING_NOTICE);
+  CfRecorder *rec;
+  gboolean with_video = FALSE;
+  g_autoptr (GError) error = NULL;
+
+  if (!room->recording)
+    return;
+  tell (room, p, CF_RECORDING_NOTICE);
+  /* A WebM file's tracks are fixed at its start: a recording that began
+   * audio-only continues in a new file with a video track once someone
+   * who has video joins (the first file ends where the second begins). */
+  if (room->recording_video || !p->leg.has_video)
+    return;
+  rec = open_recorder (room, &with_video, &error);
+  if (rec == NULL)
+    {
+      g_warning ("room %s: recording goes on without video: %s", room->name, error->message);
+      return;
+    }
+  post_recorder (room, rec, with_video);
+  g_message ("room %s: recording continues in a new file, with video", room->name);
 }
 
 void
 cf_room_config_free (Room *room)
 {
   /* The recorder is the worker's: room_media_free() closes it. */
+  g_clear_handle_id (&room->recording_watch, g_source_remove);
+  g_clear_pointer (&room->recording_failed, g_atomic_rc_box_release);
   g_clear_pointer (&room->moderators, g_strfreev);
 }
 

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
 #define CF_NS_RECORDING "urn:belfry:conference:recording:0"
 #define CF_RECORDING_NOTICE "This room is being recorded"
 #define CF_RECORDING_ENDED_NOTICE "This room is no longer being recorded"
+#define CF_RECORDING_FAILED_NOTICE \
+  "The recording of this room stopped: it could not be written. This room is no longer being recorded"
 
 /* [conference] record-dir (a directory that exists and belfry can write
  * to, checked now) and record (a boolean, only with record-dir): errors
@@ -48,7 +50,8 @@ gboolean cf_room_config_submit (Room *room, const BfStanza *form, char **note,
 
 /* The room was opened: records from now when [conference] record says so. */
 void cf_room_config_opened (Room *room);
-/* @p joined: told when the room records. */
+/* @p joined: told when the room records; a recording without video
+ * continues in a new file with video when @p has video. */
 void cf_room_config_joined (Room *room, Participant *p);
 /* Before the room is freed. */
 void cf_room_config_free (Room *room);

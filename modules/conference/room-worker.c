@@ -51,6 +51,7 @@ struct _RoomMedia {
   guint64 ticks, ticks_skipped, ticks_caught_up, sent, send_failed, oversized;
   /* The room's recording (recorder.h), fed the shared mix every tick. */
   CfRecorder *recorder;
+  gint *rec_failed;        /* the main thread's flag for it (room.h) */
   guint16 rec_seq;
   guint32 rec_ts_base;
   /* The composite video (mcu-room.h). */
@@ -458,6 +459,7 @@ room_media_free (gpointer data)
     }
   g_clear_pointer (&m->mcu, cf_mcu_room_free);
   g_clear_pointer (&m->recorder, cf_recorder_close);
+  g_clear_pointer (&m->rec_failed, g_atomic_rc_box_release);
   g_ptr_array_unref (m->by_id);
   g_free (m->name);
   g_free (m);
@@ -555,12 +557,15 @@ record_tick (RoomMedia *m)
       cf_mcu_room_set_recorder (m->mcu, NULL);
       g_clear_pointer (&m->recorder, cf_recorder_close);
       cf_mixer_set_keep_shared (m->mixer, FALSE);
+      g_atomic_int_set (m->rec_failed, 1);
+      g_clear_pointer (&m->rec_failed, g_atomic_rc_box_release);
     }
 }
 
 typedef struct {
   RoomMedia *m;
   CfRecorder *rec;
+  gint *failed;
 } RecordJob;
 
 static void
@@ -571,7 +576,9 @@ job_record (gpointer data)
 
   cf_mcu_room_set_recorder (m->mcu, NULL);
   g_clear_pointer (&m->recorder, cf_recorder_close);
+  g_clear_pointer (&m->rec_failed, g_atomic_rc_box_release);
   m->recorder = g_steal_pointer (&job->rec);
+  m->rec_failed = g_steal_pointer (&job->failed);
   /* With a video track, the composite is its video (mcu-room.h). */
   cf_mcu_room_set_recorder (m->mcu, m->recorder);
   /* The shared encoder runs every tick while recording, even when every
@@ -588,15 +595,18 @@ record_job_free (gpointer data)
 
   /* Not run (the worker stopped first): the recorder still ends. */
   g_clear_pointer (&job->rec, cf_recorder_close);
+  g_clear_pointer (&job->failed, g_atomic_rc_box_release);
   g_free (job);
 }
 
 void
-cf_room_media_post_record (RoomMedia *media, CfRecorder *rec)
+cf_room_media_post_record (RoomMedia *media, CfRecorder *rec, gint *failed)
 {
   RecordJob *job = g_new0 (RecordJob, 1);
 
+  g_return_if_fail ((rec == NULL) == (failed == NULL));
   job->m = media;
   job->rec = rec;
+  job->failed = failed != NULL ? g_atomic_rc_box_acquire (failed) : NULL;
   bf_worker_invoke (media->worker, job_record, job, record_job_free);
 }

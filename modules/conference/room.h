@@ -239,6 +239,9 @@ struct _Room {
   gint64 opened_at;
   /* Its XEP-0050 configuration (room-config.c). */
   gboolean recording;      /* a recorder runs on the worker (posted) */
+  gboolean recording_video;/* ... and its file has a video track */
+  gint *recording_failed;  /* while recording: set by the worker (rc box) */
+  guint recording_watch;   /* while recording: polls it (main context) */
   guint max_participants;  /* 0: [conference] max-participants */
   char **moderators;       /* bare JIDs, lower case, besides the first and the global ones */
   GPtrArray *forwards;     /* Forward*, the sessions placed for XEP-0521 receivers */
@@ -311,9 +314,12 @@ void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
 /* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
- * every tick; a recorder it had is closed (recorder.h). */
+ * every tick; a recorder it had is closed (recorder.h).  @failed (with
+ * @rec; a ref is taken) is a g_atomic_rc_box'ed gint the worker sets to 1
+ * when that recorder fails: the main thread's way to learn it
+ * (room-config.c polls it while the room records). */
 struct _CfRecorder;
-void cf_room_media_post_record (RoomMedia *media, struct _CfRecorder *rec);
+void cf_room_media_post_record (RoomMedia *media, struct _CfRecorder *rec, gint *failed);
 /* @p is an XEP-0521 participant: no mix for it from now on. */
 void cf_room_media_post_sfu (RoomMedia *media, Participant *p);
 /* Hooks on the worker. */

@@ -58,12 +58,15 @@ def tmpdir_own():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def start_recording_belfry(prosody, tmpdir_own):
+def start_recording_belfry(prosody, tmpdir_own, command_prefix=None):
     """A started belfry whose conference records every room into a fresh
     recordings/ of @tmpdir_own: (the Belfry, that directory)."""
     rec_dir = tmpdir_own / "recordings"
     rec_dir.mkdir()
+    if command_prefix is not None:
+        command_prefix = [str(rec_dir) if a == "REC_DIR" else a for a in command_prefix]
     b = harness.Belfry(tmpdir_own / "run", port=prosody.component_port,
+                       command_prefix=command_prefix,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="conference",
                        groups={"media": {"addresses": "127.0.0.1"},
@@ -246,3 +249,103 @@ def test_a_recorded_room_with_video_has_the_composite(prosody, workdir, peers, t
     # 15 fps over the ~8 s both were in the room.
     assert len(frames) >= 60, (len(frames), info)
     assert both >= 45, (both, len(frames), info)
+
+
+FAILED_NOTICE = ("The recording of this room stopped: it could not be written. "
+                 "This room is no longer being recorded")
+
+
+def test_a_recording_that_cannot_be_written_ends_and_the_room_goes_on(prosody, workdir, peers,
+                                                                       tmpdir_own):
+    """A full disk mid-recording: record-dir is a 16 KiB tmpfs in a mount
+    namespace of belfry's own, which a talker's mix fills in a few seconds.
+    The recording ends with one warning, the participant is told (a chat
+    message from the room), and the call goes on to its end with audio.
+    (The XEP-0298 state and the form follow room->recording, which
+    tests/integration/test_conference_config.py checks; that file's calls
+    carry no media, so no recording there ever writes enough to fail.)"""
+    full_disk = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 'mount -t tmpfs -o size=16k,mode=0755 belfry-rec "$0" && exec "$@"', "REC_DIR"]
+    b, rec_dir = start_recording_belfry(prosody, tmpdir_own, full_disk)
+    try:
+        p = e2e.webrtcbin_peer(prosody, workdir, "full", "alice", "call", target=ROOM,
+                               video=False, duration=8, linger=0, tone_hz=600,
+                               tone_volume=VOLUME, timeout=TIMEOUT)
+        peers.append(p)
+        res = p.result(8 + TIMEOUT + 20)
+        b.wait_log("room team closed", 15)
+        log = b.log()
+    finally:
+        b.stop()
+    info = e2e.summary(res) + "\n--- belfry ---\n" + log[-6000:]
+    assert res["ok"] and res["connected"], info
+    assert res["terminated_by"] == "local", info   # the room went on to the call's end
+    # Its audio reached the room to the end (alone, it hears no mix): 8 s.
+    m = re.search(r"room team: call \S+: received (\d+) Opus RTP", log)
+    assert m and int(m.group(1)) >= 300, info
+    assert log.count("room team: recording failed; the room goes on unrecorded") == 1, info
+    bodies = [m["body"] for m in res["chat"] if m["from"] == ROOM]
+    assert bodies[:1] == ["This room is being recorded"], (res["chat"], info)
+    assert FAILED_NOTICE in bodies, (res["chat"], info)
+    # The file was on the namespace's tmpfs: nothing here.
+    assert list(rec_dir.iterdir()) == [], info
+    assert "CRITICAL" not in log, info
+
+
+def test_an_audio_only_recording_gains_video_in_a_new_file(prosody, workdir, peers, tmpdir_own):
+    """The first caller has no video, so the recording starts audio-only (a
+    WebM file's tracks are fixed at its start); when a caller with video
+    joins, the recording continues in a second file with both tracks and
+    the composite.  Together the two files cover the room's life."""
+    b, rec_dir = start_recording_belfry(prosody, tmpdir_own)
+    try:
+        a = e2e.webrtcbin_peer(prosody, workdir, "aonly", "alice", "call", target=ROOM,
+                               video=False, duration=VIDEO_DURATION + 3, linger=0,
+                               tone_hz=600, tone_volume=VOLUME, announce_connected=True,
+                               timeout=TIMEOUT)
+        peers.append(a)
+        a.wait_event("connected", TIMEOUT)
+        time.sleep(3)
+        v = e2e.webrtcbin_peer(prosody, workdir, "vblue", "bob", "call", target=ROOM,
+                               duration=VIDEO_DURATION, linger=0, tone_hz=1300,
+                               tone_volume=VOLUME, video_pattern="blue", timeout=TIMEOUT)
+        peers.append(v)
+        res = {"aonly": a.result(VIDEO_DURATION + TIMEOUT + 20),
+               "vblue": v.result(VIDEO_DURATION + TIMEOUT + 20)}
+        b.wait_log("room team closed", 15)
+        b.wait_log("room team: recording ended", 15, count=2)
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {e2e.summary(r)}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    for r in res.values():
+        assert r["ok"] and r["connected"], info
+    assert "CRITICAL" not in log and "WARNING" not in log, info
+    assert log.count("room team: recording started") == 1, info
+    assert log.count("room team: recording continues in a new file, with video") == 1, info
+    # Told once, each: a new file is no news to the participants.
+    for r in res.values():
+        bodies = [m["body"] for m in r["chat"] if m["from"] == ROOM]
+        assert bodies == ["This room is being recorded"], (r["chat"], info)
+
+    files = sorted(rec_dir.iterdir())
+    assert len(files) == 2, (files, info)
+    first, second = files
+    a1, v1, d1 = discover(first)
+    a2, v2, d2 = discover(second)
+    print(f"first: audio {a1}, video {v1}, {d1:.2f} s; second: audio {a2}, video {v2}, {d2:.2f} s")
+    assert len(a1) == 1 and v1 == [], (a1, v1)
+    assert len(a2) == 1 and len(v2) == 1 and v2[0].startswith("video/x-vp8"), (a2, v2)
+    # The first ends where the second begins: about 3 s before bob, the
+    # second from bob's join to the room's end.
+    first_connect = res["aonly"]["connected_wall"]
+    last = max(r["terminate_sent_wall"] or r["remote_terminate_wall"] or 0 for r in res.values())
+    expected = last - first_connect
+    print(f"files {d1:.2f} + {d2:.2f} s, room {expected:.2f} s")
+    assert 1.5 <= d1 <= expected - 5, (d1, info)
+    assert abs(d1 + d2 - expected) <= max(0.1 * expected, 1.0), (d1, d2, expected, info)
+    frames = decode_video(second, tmpdir_own / "decoded.rgb")
+    blue = sum(layout_matches(f, ["blue"]) is not False for f in frames)
+    print(f"video: {len(frames)} frames, {blue} with the blue tile")
+    assert blue >= 45, (blue, len(frames), info)

@@ -135,8 +135,8 @@ class Peer:
             "audio_buffers_decoded": 0, "audio_samples_decoded": 0, "audio_peak": 0.0,
             "video_frames_decoded": 0, "video_width": None, "video_height": None,
             "decoded_caps": [], "remote_candidates": [], "local_candidates": [],
-            "timeline": [], "jingle": [], "jmi": [], "local_sdp": None, "remote_sdp": None,
-            "log": [], "gst_errors": [], "gstreamer_version": Gst.version_string(),
+            "timeline": [], "jingle": [], "jmi": [], "chat": [], "local_sdp": None,
+            "remote_sdp": None, "log": [], "gst_errors": [], "gstreamer_version": Gst.version_string(),
             "session_info_sent": [], "session_info_received": [],
         }
         self.loop = asyncio.get_event_loop()
@@ -344,6 +344,10 @@ class Peer:
             if jmi:
                 self.res["jmi"].append({"dir": "in", "t": now_ms(), "xml": str(stanza)})
                 self.on_jmi(el.get("from"), jmi[0])
+            body = el.find(q(NS_CLIENT, "body"))
+            if body is not None and body.text and len(self.res["chat"]) < 50:
+                self.res["chat"].append({"t": now_ms(), "from": el.get("from"),
+                                         "body": body.text[:500]})
         elif el.tag == q(NS_CLIENT, "iq") and el.find(q(NS_JINGLE, "jingle")) is not None:
             self.res["jingle"].append({"dir": "in", "t": now_ms(), "xml": str(stanza)})
         return stanza

@@ -474,8 +474,11 @@ class Belfry:
     _seq = itertools.count()
 
     def __init__(self, workdir, *, port=None, secret=SECRET, verbose=False,
-                 config_path=None, **config):
+                 config_path=None, command_prefix=None, **config):
         self.dir = Path(workdir)
+        # A command that execs belfry (its arguments appended), e.g. into a
+        # mount namespace of its own: the PID stays belfry's.
+        self.command_prefix = list(command_prefix or [])
         self.dir.mkdir(parents=True, exist_ok=True)
         n = next(self._seq)
         self.secret = secret
@@ -504,7 +507,7 @@ class Belfry:
         return self.proc.pid
 
     def start(self, wait_attached=True, timeout=10):
-        args = [require_belfry(), "-c", str(self.config)]
+        args = self.command_prefix + [require_belfry(), "-c", str(self.config)]
         if self.verbose:
             args.append("--verbose")
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
