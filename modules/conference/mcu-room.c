@@ -312,8 +312,8 @@ cf_mcu_room_leave (CfMcuRoom *mr, Participant *p)
   if (g_ptr_array_remove (mr->listeners, p))
     {
       if (l->mcu_sent > 0)
-        g_info ("room %s: call %s: %" G_GUINT64_FORMAT " composite RTP sent", mr->name, l->sid,
-                l->mcu_sent);
+        g_info ("room %s: call %s: %" G_GUINT64_FORMAT " composite RTP sent, %" G_GUINT64_FORMAT
+                " sender reports", mr->name, l->sid, l->mcu_sent, l->mcu_reports_sent);
       changed = TRUE;
     }
   if (changed)
@@ -511,6 +511,10 @@ send_to (CfMcuRoom *mr, Participant *p, const guint8 *data, gsize len, gint64 no
     {
       l->mcu_seq++;
       l->mcu_sent++;
+      BfRtpHeader h;
+      /* RFC 3550 §6.4.1: payload octets, not the header. */
+      if (bf_rtp_header_parse (pkt, len, &h))
+        l->mcu_octets += h.payload_len;
       l->mcu_last_ts = bf_read_be32 (pkt + 4);
       l->mcu_last_sent = now;
     }

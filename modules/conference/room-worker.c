@@ -33,8 +33,6 @@
 /* A participant's SSRC changes (a client restarting its sender) are taken
  * once the old one has been quiet this long. */
 #define SSRC_SWITCH_US (1 * G_USEC_PER_SEC)
-/* Seconds between 1900 (NTP) and 1970 (Unix). */
-#define NTP_UNIX_OFFSET 2208988800u
 
 struct _RoomMedia {
   BfWorker *worker;
@@ -126,22 +124,31 @@ send_report (RoomMedia *m, Participant *p)
   r.cname = l->cname;
   r.now = g_get_monotonic_time ();
   r.stats = &l->recv;
-  r.sender = l->sent_packets > 0;
-  if (r.sender)
+  if (l->sent_packets > 0)
     {
-      gint64 real = g_get_real_time ();
       /* The RTP time of this instant on the room's clock. */
-      gint64 since = MAX (0, r.now - m->tick_deadline);
-      r.ntp_sec = (guint32) (real / G_USEC_PER_SEC) + NTP_UNIX_OFFSET;
-      r.ntp_frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
-      r.rtp_timestamp = l->ts_base + (guint32) (m->tick_index * CF_SAMPLES_PER_TICK)
-                        + (guint32) (since * CF_CLOCK / G_USEC_PER_SEC);
-      r.packets = (guint32) l->sent_packets;
-      r.octets = (guint32) l->sent_octets;
+      guint32 tick_ts = l->ts_base + (guint32) (m->tick_index * CF_SAMPLES_PER_TICK);
+      cf_report_set_sender (&r, tick_ts, m->tick_deadline, CF_CLOCK, l->sent_packets,
+                            l->sent_octets, r.now);
     }
   n = cf_rtcp_build_report (&r, b, sizeof b);
   if (n > 0)
     bf_session_send_rtcp (p->session, b, n);
+  /* The composite video we send it (mcu-room.c), on the same wall clock:
+   * its own SR, so the receiver can line it up with the mix (RFC 3550
+   * §6.4.1; one CNAME for both, §6.5.1). */
+  if (l->mcu_sent > 0)
+    {
+      CfReport v = { 0 };
+      v.ssrc = l->mcu_ssrc;
+      v.cname = l->cname;
+      v.now = r.now;
+      cf_report_set_sender (&v, l->mcu_last_ts, l->mcu_last_sent, 90000, l->mcu_sent,
+                            l->mcu_octets, v.now);
+      n = cf_rtcp_build_report (&v, b, sizeof b);
+      if (n > 0 && bf_session_send_rtcp (p->session, b, n))
+        l->mcu_reports_sent++;
+    }
 }
 
 /* Mixes the tick of index @index (due at @deadline) and sends it. */

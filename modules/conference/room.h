@@ -127,6 +127,8 @@ typedef struct {
   guint32 mcu_last_ts;     /* the last timestamp sent, and when */
   gint64 mcu_last_sent;
   guint64 mcu_sent, mcu_keyframes_asked;
+  guint64 mcu_octets;      /* payload octets of the composite sent (its SR) */
+  guint64 mcu_reports_sent;
   /* Simulcast and last-N (sfu-room.c): each layer's bitrate as received
    * (bytes over the current second, the last second's rate), when it last
    * spoke (the mixer's talkers), whether its video is in the last N and

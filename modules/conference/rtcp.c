@@ -3,6 +3,9 @@
 
 #include "rtcp.h"
 
+/* Seconds between 1900 (NTP) and 1970 (Unix). */
+#define NTP_UNIX_OFFSET 2208988800u
+
 /* RFC 3550 A.1 */
 #define MAX_DROPOUT 3000
 #define MAX_MISORDER 100
@@ -96,6 +99,21 @@ put_block (CfRecvStats *s, guint8 *b, gint64 now)
   bf_write_be32 (b + 12, (guint32) MIN (s->jitter, (double) G_MAXUINT32));
   bf_write_be32 (b + 16, s->lsr);
   bf_write_be32 (b + 20, dlsr);
+}
+
+void
+cf_report_set_sender (CfReport *report, guint32 last_ts, gint64 last_sent, guint clock,
+                      guint64 packets, guint64 octets, gint64 now)
+{
+  gint64 real = g_get_real_time ();
+
+  report->sender = TRUE;
+  report->ntp_sec = (guint32) (real / G_USEC_PER_SEC) + NTP_UNIX_OFFSET;
+  report->ntp_frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
+  report->rtp_timestamp = last_ts + (guint32) (MAX (0, now - last_sent) * clock / G_USEC_PER_SEC);
+  /* RFC 3550 §6.4.1: the counts wrap. */
+  report->packets = (guint32) packets;
+  report->octets = (guint32) octets;
 }
 
 gsize

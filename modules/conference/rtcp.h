@@ -54,6 +54,14 @@ typedef struct {
   gint64 now;              /* monotonic µs, for DLSR */
 } CfReport;
 
+/* Fills @report's sender info at @now (monotonic µs) for a stream whose
+ * newest packet, of RTP timestamp @last_ts, was sent at @last_sent: the NTP
+ * time is the wall clock's, the RTP time that timestamp plus the time
+ * since at @clock Hz.  Every stream the room sends gets its SR this way,
+ * on the one wall clock, so a receiver can line them up (RFC 3550 §6.4.1). */
+void cf_report_set_sender (CfReport *report, guint32 last_ts, gint64 last_sent, guint clock,
+                           guint64 packets, guint64 octets, gint64 now);
+
 /* The largest compound cf_rtcp_build_report() writes. */
 #define CF_RTCP_REPORT_MAX (28 + 24 + 8 + 2 + 255 + 1 + 3)
 

@@ -401,18 +401,12 @@ send_report (Forward *f, guint32 ssrc, guint32 last_ts, gint64 last_sent, guint 
 {
   guint8 b[CF_RTCP_REPORT_MAX];
   CfReport r = { 0 };
-  gint64 real = g_get_real_time ();
   gsize n;
 
   r.ssrc = ssrc;
   r.cname = f->leg.cname;
   r.now = now;
-  r.sender = TRUE;
-  r.ntp_sec = (guint32) (real / G_USEC_PER_SEC) + 2208988800u;   /* 1900 → 1970 */
-  r.ntp_frac = (guint32) (((guint64) (real % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
-  r.rtp_timestamp = last_ts + (guint32) (MAX (0, now - last_sent) * clock / G_USEC_PER_SEC);
-  r.packets = (guint32) packets;
-  r.octets = (guint32) octets;
+  cf_report_set_sender (&r, last_ts, last_sent, clock, packets, octets, now);
   n = cf_rtcp_build_report (&r, b, sizeof b);
   if (n > 0 && bf_session_send_rtcp (f->session, b, n))
     f->leg.reports_sent++;

@@ -138,6 +138,12 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
         # One composited stream of the MCU's size.
         assert any("width=(int)640" in c and "height=(int)360" in c
                    for c in r["decoded_caps"]), (name, r["decoded_caps"])
+        # Sender reports for both streams the room sends it, the mix and the
+        # composite (RFC 3550 §6.4.1: what lets it line them up), as
+        # webrtcbin read them (its remote-outbound-rtp stats).
+        sr = r.get("remote_outbound", [])
+        print(f"{name}: sender reports received for {sr}")
+        assert len({e["ssrc"] for e in sr if e["packets_sent"] > 0}) == 2, (name, sr)
         frames = read_frames(workdir / f"{name}.rgb")
         both_in = max(res[n]["connected_wall"] for n in ORDER) + 3.0
         three = [(t, f) for t, f in frames if both_in <= t <= red_left - 0.5]

@@ -605,6 +605,30 @@ class Peer:
         for mline, line in pending:
             self.webrtc.emit("add-ice-candidate", mline, line)
 
+    async def remote_outbound(self):
+        """What webrtcbin learnt from the sender reports it received: one
+        entry per remote SSRC that sent an SR (its remote-outbound-rtp
+        stats: the SSRC and the packet count the SR carried)."""
+        try:
+            reply = await self.promise("get-stats", None)
+        except Exception as e:  # noqa: BLE001
+            self.log("get-stats:", str(e))
+            return []
+        found = []
+        if reply is None:
+            return found
+
+        def each(_field, value, _data):
+            if isinstance(value, Gst.Structure):
+                ok, t = value.get_enum("type", GstWebRTC.WebRTCStatsType)
+                if ok and t == GstWebRTC.WebRTCStatsType.REMOTE_OUTBOUND_RTP:
+                    _, ssrc = value.get_uint("ssrc")
+                    _, sent = value.get_uint("packets-sent")
+                    found.append({"ssrc": ssrc, "packets_sent": sent})
+            return True
+        reply.foreach(each, None)
+        return found
+
     async def promise(self, signal, *args):
         p = Gst.Promise.new()
         self.webrtc.emit(signal, *args, p)
@@ -1016,6 +1040,8 @@ class Peer:
                 await asyncio.sleep(min(0.05 if end_file else 0.25,
                                         max(0.01, end_at - time.monotonic())))
             self.sample()
+            if not self.ended:
+                self.res["remote_outbound"] = await self.remote_outbound()
             self.res["terminated_early"] = self.ended
             self.res["timings_ms"]["measured"] = now_ms()
             with self.lock:

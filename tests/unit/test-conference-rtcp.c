@@ -209,6 +209,44 @@ test_jitter_of_a_late_packet (void)
   g_assert_cmpfloat (s.jitter, <, 49.0);
 }
 
+/* The sender info every stream the room sends reports with: the RTP time of
+ * now extrapolated from the newest packet sent, wrapping; the NTP time the
+ * wall clock's; the counts truncated to 32 bits (RFC 3550 §6.4.1). */
+static void
+test_sender_info_of_now (void)
+{
+  CfReport r = { 0 };
+  guint8 b[CF_RTCP_REPORT_MAX];
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC + 2208988800LL;
+  gint64 after;
+  gsize n;
+
+  /* 250 ms after a packet of timestamp 0xffffff00, at 90 kHz: 22500 later,
+   * across the wrap. */
+  cf_report_set_sender (&r, 0xffffff00u, 1000000, 90000, G_GUINT64_CONSTANT (0x100000005),
+                        1234, 1250000);
+  after = g_get_real_time () / G_USEC_PER_SEC + 2208988800LL;
+  g_assert_true (r.sender);
+  g_assert_cmpuint (r.rtp_timestamp, ==, (guint32) (0xffffff00u + 22500));
+  g_assert_cmpuint (r.packets, ==, 5);
+  g_assert_cmpuint (r.octets, ==, 1234);
+  g_assert_cmpint ((gint64) r.ntp_sec, >=, (gint64) (guint32) before);
+  g_assert_cmpint ((gint64) r.ntp_sec, <=, (gint64) (guint32) after);
+  /* A packet "sent" after now (clocks read in another order): no going back. */
+  cf_report_set_sender (&r, 48000, 2000000, 48000, 1, 1, 1999000);
+  g_assert_cmpuint (r.rtp_timestamp, ==, 48000);
+
+  /* Written as an SR with those fields. */
+  r.ssrc = OURS;
+  r.cname = "belfry-0000abcd";
+  r.now = 1999000;
+  n = cf_rtcp_build_report (&r, b, sizeof b);
+  g_assert_cmpuint (n, >, 28);
+  g_assert_cmpuint (b[1], ==, 200);
+  g_assert_cmpuint (bf_read_be32 (b + 8), ==, r.ntp_sec);
+  g_assert_cmpuint (bf_read_be32 (b + 16), ==, 48000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -219,5 +257,6 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-rtcp/read-participant-rr", test_read_participant_rr);
   g_test_add_func ("/conference-rtcp/ssrc-change-and-jump", test_ssrc_change_and_jump_restart);
   g_test_add_func ("/conference-rtcp/jitter", test_jitter_of_a_late_packet);
+  g_test_add_func ("/conference-rtcp/sender-info-of-now", test_sender_info_of_now);
   return g_test_run ();
 }
