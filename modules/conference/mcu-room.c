@@ -313,7 +313,7 @@ cf_mcu_room_leave (CfMcuRoom *mr, Participant *p)
     {
       if (l->mcu_sent > 0)
         g_info ("room %s: call %s: %" G_GUINT64_FORMAT " composite RTP sent, %" G_GUINT64_FORMAT
-                " sender reports", mr->name, l->sid, l->mcu_sent, l->mcu_reports_sent);
+                " SRs for it", mr->name, l->sid, l->mcu_sent, l->mcu_reports_sent);
       changed = TRUE;
     }
   if (changed)
