@@ -50,6 +50,7 @@ typedef struct {
   char *record_dir;        /* room-config.h */
   gboolean record;
   gint64 last_n;           /* XEP-0521 receivers: video of the N latest speakers (last-n.h) */
+  CfCompositeConfig composite;
 } Settings;
 
 static void
@@ -62,6 +63,46 @@ settings_clear (Settings *s)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Settings, settings_clear)
+
+/* [conference] composite-size ("WxH"), composite-fps, composite-bitrate
+ * (kb/s): the MCU's picture.  Bounds are mcu.h's, the rate at most 30 (a
+ * composite of camera pictures gains nothing above it). */
+static gboolean
+read_composite (BfConfigGroup *config, CfCompositeConfig *out, GError **error)
+{
+  g_autofree char *size = bf_config_get_string (config, "composite-size",
+                                                CF_COMPOSITE_DEFAULT_SIZE, error);
+  guint64 w = 0, h = 0;
+  gint64 fps, kbps;
+  char *end = NULL;
+
+  if (size == NULL)
+    return FALSE;
+  if (g_ascii_isdigit (size[0]))
+    w = g_ascii_strtoull (size, &end, 10);
+  if (end == NULL || (*end != 'x' && *end != 'X') || !g_ascii_isdigit (end[1])
+      || (h = g_ascii_strtoull (end + 1, &end, 10), *end != '\0'))
+    {
+      bf_config_set_error (config, error, "composite-size",
+                           "'%s' is not a picture size (WIDTHxHEIGHT, e.g. 640x360)", size);
+      return FALSE;
+    }
+  if (w < 64 || w > 1920 || h < 64 || h > 1080 || w % 2 != 0 || h % 2 != 0)
+    {
+      bf_config_set_error (config, error, "composite-size",
+                           "'%s' is out of range (even sizes, 64x64 to 1920x1080)", size);
+      return FALSE;
+    }
+  if (!bf_config_get_int (config, "composite-fps", CF_COMPOSITE_DEFAULT_FPS, 1, 30, &fps, error)
+      || !bf_config_get_int (config, "composite-bitrate", CF_COMPOSITE_DEFAULT_KBPS, 50, 8000,
+                             &kbps, error))
+    return FALSE;
+  out->width = (guint) w;
+  out->height = (guint) h;
+  out->fps = (guint) fps;
+  out->kbps = (guint) kbps;
+  return TRUE;
+}
 
 static gboolean
 read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **error)
@@ -121,6 +162,8 @@ read_config (BfModule *module, BfConfigGroup *config, Settings *out, GError **er
    * applies at once). */
   if (!bf_config_get_int (config, "last-n", CF_LAST_N_DEFAULT, CF_LAST_N_MIN, CF_LAST_N_MAX,
                           &out->last_n, error))
+    return FALSE;
+  if (!read_composite (config, &out->composite, error))
     return FALSE;
   if (!bf_config_get_domain_list (config, "allow-domains", bf_module_get_server_domain (module),
                                   &out->allow, error))
@@ -186,6 +229,11 @@ apply_settings (Conference *cf, Settings *s, gboolean log)
       if ((gint) s->bitrate != cf->mixer_config.bitrate)
         g_message ("reload: [conference] bitrate: %d → %d (rooms opened from now on)",
                    cf->mixer_config.bitrate, (gint) s->bitrate);
+      if (memcmp (&s->composite, &cf->composite, sizeof s->composite) != 0)
+        g_message ("reload: [conference] composite: %u×%u %u fps %u kb/s → %u×%u %u fps %u "
+                   "kb/s (rooms opened from now on)", cf->composite.width,
+                   cf->composite.height, cf->composite.fps, cf->composite.kbps,
+                   s->composite.width, s->composite.height, s->composite.fps, s->composite.kbps);
     }
   g_strfreev (cf->rooms);
   g_strfreev (cf->allow);
@@ -196,6 +244,7 @@ apply_settings (Conference *cf, Settings *s, gboolean log)
   cf->max_participants = s->max_participants;
   cf->mixer_config.max_talkers = (guint) s->max_talkers;
   cf->mixer_config.bitrate = (gint) s->bitrate;
+  cf->composite = s->composite;
   cf_sfu_set_last_n ((guint) s->last_n);
   /* Recording: rooms opened (or turned on) from now on. */
   if (log && (g_strcmp0 (cf->record_dir, s->record_dir) != 0 || cf->record != s->record))

@@ -11,10 +11,6 @@
 
 /* The composite: 640×360, 15 fps (a room's worker shares the machine with
  * the mixer: half the default rate halves decode and encode), 500 kb/s. */
-#define MCU_WIDTH 640
-#define MCU_HEIGHT 360
-#define MCU_FPS 15
-#define MCU_KBPS 500
 #define MCU_RTP_MAX 1500
 /* The layout's speaker changes at most this often (a room where two talk
  * at once would otherwise flap between them). */
@@ -35,6 +31,7 @@ typedef struct {
 
 struct _CfMcuRoom {
   char *name;
+  CfCompositeConfig composite;
   CfMcu *mcu;
   Box *box;                /* the current MCU's */
   gboolean fatal;          /* no composite in this room any more */
@@ -216,10 +213,10 @@ update (CfMcuRoom *mr)
   if (mr->mcu == NULL)
     {
       cf_mcu_config_init (&cfg);
-      cfg.width = MCU_WIDTH;
-      cfg.height = MCU_HEIGHT;
-      cfg.fps = MCU_FPS;
-      cfg.bitrate_kbps = MCU_KBPS;
+      cfg.width = mr->composite.width;
+      cfg.height = mr->composite.height;
+      cfg.fps = mr->composite.fps;
+      cfg.bitrate_kbps = mr->composite.kbps;
       cfg.payload_type = CF_FWD_VP8_PT;   /* rewritten per listener */
       mr->box = box_new ();
       mr->mcu = cf_mcu_new (&cfg, NULL, &mcu_events, mr->box, &error);
@@ -234,19 +231,20 @@ update (CfMcuRoom *mr)
       /* mcu.c passes the box to its callbacks until cf_mcu_free returns:
        * the freeing thread holds that reference. */
       mr->created++;
-      g_info ("room %s: the MCU starts (%u×%u, %u fps, VP8) for %u video senders", mr->name,
-              MCU_WIDTH, MCU_HEIGHT, MCU_FPS, n_sending (mr));
+      g_info ("room %s: the MCU starts (%u×%u, %u fps, %u kb/s, VP8) for %u video senders",
+              mr->name, cfg.width, cfg.height, cfg.fps, cfg.bitrate_kbps, n_sending (mr));
     }
   for (guint i = 0; i < mr->senders->len; i++)
     add_source (mr, g_ptr_array_index (mr->senders, i), now);
 }
 
 CfMcuRoom *
-cf_mcu_room_new (const char *name)
+cf_mcu_room_new (const char *name, const CfCompositeConfig *composite)
 {
   CfMcuRoom *mr = g_new0 (CfMcuRoom, 1);
 
   mr->name = g_strdup (name);
+  mr->composite = *composite;
   mr->senders = g_ptr_array_new ();
   mr->listeners = g_ptr_array_new ();
   mr->out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);

@@ -31,7 +31,8 @@ G_BEGIN_DECLS
 
 typedef struct _CfMcuRoom CfMcuRoom;
 
-CfMcuRoom *cf_mcu_room_new (const char *name);
+/* @composite is copied: the room keeps the values it opened with. */
+CfMcuRoom *cf_mcu_room_new (const char *name, const CfCompositeConfig *composite);
 void cf_mcu_room_free (CfMcuRoom *mr);
 
 /* @p joined or left (its leg's has_video / video_listens say what it is). */

@@ -473,7 +473,8 @@ room_media_free (gpointer data)
 }
 
 RoomMedia *
-cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, const char *name)
+cf_room_media_new (BfWorker *worker, const CfMixerConfig *config,
+                   const CfCompositeConfig *composite, const char *name)
 {
   RoomMedia *m = g_new0 (RoomMedia, 1);
 
@@ -483,7 +484,7 @@ cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, const char *na
    * (the post that follows orders it). */
   m->mixer = cf_mixer_new (config);
   m->by_id = g_ptr_array_new ();
-  m->mcu = cf_mcu_room_new (name);
+  m->mcu = cf_mcu_room_new (name, composite);
   return m;
 }
 

@@ -75,7 +75,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
   /* The first caller's worker (the core's choice for it) is the room's:
    * every later session of the room is pinned to it. */
   room->worker = bf_session_get_worker (session);
-  room->media = cf_room_media_new (room->worker, &cf->mixer_config, room->name);
+  room->media = cf_room_media_new (room->worker, &cf->mixer_config, &cf->composite, room->name);
   room->opened_at = g_get_monotonic_time ();
   room->info_version = 1;   /* RFC 4575 §4.1: the first document is version 1 */
   g_hash_table_insert (cf->by_name, room->name, room);

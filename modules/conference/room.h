@@ -60,6 +60,18 @@ G_BEGIN_DECLS
 typedef struct _Conference Conference;
 typedef struct _Room Room;
 typedef struct _RoomMedia RoomMedia;
+
+/* The composite picture ordinary clients get ([conference] composite-size,
+ * composite-fps, composite-bitrate; rooms opened after a reload take the
+ * new values). */
+typedef struct {
+  guint width, height;     /* even, 64..1920 × 64..1080 (mcu.h) */
+  guint fps;               /* 1..30 */
+  guint kbps;              /* 50..8000, CBR */
+} CfCompositeConfig;
+#define CF_COMPOSITE_DEFAULT_SIZE "640x360"
+#define CF_COMPOSITE_DEFAULT_FPS 15
+#define CF_COMPOSITE_DEFAULT_KBPS 500
 typedef struct _Participant Participant;
 typedef struct _Forward Forward;
 
@@ -257,6 +269,7 @@ struct _Conference {
   char **moderators;       /* bare JIDs, lower case; may be NULL */
   gint64 max_participants;
   CfMixerConfig mixer_config;
+  CfCompositeConfig composite;   /* [conference] composite-* (mcu-room.c) */
   char *record_dir;        /* [conference] record-dir; NULL: no recording */
   gboolean record;         /* [conference] record: rooms record from their start */
   /* State */
@@ -306,7 +319,8 @@ void cf_participant_update_mute (Participant *p);
 
 /* --- room-worker.c (posted to, and run on, the room's worker) --- */
 
-RoomMedia *cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, const char *name);
+RoomMedia *cf_room_media_new (BfWorker *worker, const CfMixerConfig *config,
+                              const CfCompositeConfig *composite, const char *name);
 /* Posts: */
 void cf_room_media_post_join (RoomMedia *media, Participant *p);
 void cf_room_media_post_leave (RoomMedia *media, Participant *p);

@@ -175,3 +175,54 @@ def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
         assert len(one) >= 10, (name, len(one), info)
         assert all(colour_fraction(f, "green") < 0.005 for _, f in one), name
         assert sum(layout_matches(f, ["blue"]) is not False for _, f in one) >= 0.7 * len(one)
+
+
+def test_the_composite_takes_its_configured_size_and_rate(prosody, workdir, peers):
+    """[conference] composite-size = 320x180, composite-fps = 10: two
+    ordinary peers (green, blue) decode a 320×180 composite with both
+    colours at their tiles, at about 10 frames a second (the default is
+    640×360 at 15)."""
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference",
+                       groups={"media": {"addresses": "127.0.0.1"},
+                               "conference": {"composite-size": "320x180",
+                                              "composite-fps": "10",
+                                              "composite-bitrate": "200"}})
+    b.start()
+    e2e.adopt(b.pid)
+    duration = 12
+    try:
+        ps = {}
+        for name in ("wgreen", "wblue"):
+            user, _, tone, colour = PEERS[name]
+            ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                          duration=duration, linger=0, tone_hz=tone,
+                                          tone_volume=VOLUME, video_pattern=colour,
+                                          record_video=str(workdir / f"{name}.rgb"),
+                                          announce_connected=True, timeout=TIMEOUT)
+            peers.append(ps[name])
+            ps[name].wait_event("connected", TIMEOUT)
+        res = {n: p.result(duration + TIMEOUT + 20) for n, p in ps.items()}
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    assert "CRITICAL" not in log and "WARNING" not in log, info
+    assert "the MCU starts (320×180, 10 fps, 200 kb/s, VP8)" in log, info
+    for name, r in res.items():
+        assert r["ok"] and r["connected"], (name, info)
+        assert any("width=(int)320" in c and "height=(int)180" in c
+                   for c in r["decoded_caps"]), (name, r["decoded_caps"])
+        frames = read_frames(workdir / f"{name}.rgb")
+        both_in = max(res[n]["connected_wall"] for n in res) + 1.5
+        end = min(res[n]["connected_wall"] for n in res) + duration - 0.5
+        window = [(t, f) for t, f in frames if both_in <= t <= end]
+        span = end - both_in
+        rate = len(window) / span if span > 0 else 0
+        good = sum(layout_matches(f, ["green", "blue"]) is not False for _, f in window)
+        print(f"{name}: {len(window)} frames in {span:.1f} s ({rate:.1f} fps), {good} laid out")
+        assert span >= 3, (span, info)
+        assert 7 <= rate <= 11.5, (rate, len(window), span)
+        assert good >= 0.7 * len(window), (good, len(window))

@@ -1063,6 +1063,16 @@ BAD = [
     ("bitrate-low", {"bitrate": "5999"}, "bitrate"),
     ("bitrate-high", {"bitrate": "128001"}, "bitrate"),
     ("unknown-key", {"max-talkers-typo": "3"}, "max-talkers-typo"),
+    ("composite-size-one-number", {"composite-size": "640"}, "composite-size"),
+    ("composite-size-odd", {"composite-size": "641x360"}, "composite-size"),
+    ("composite-size-huge", {"composite-size": "3840x2160"}, "composite-size"),
+    ("composite-size-tiny", {"composite-size": "32x32"}, "composite-size"),
+    ("composite-size-words", {"composite-size": "wide"}, "composite-size"),
+    ("composite-size-trailing", {"composite-size": "640x360p"}, "composite-size"),
+    ("composite-size-negative", {"composite-size": "-640x360"}, "composite-size"),
+    ("composite-fps-0", {"composite-fps": "0"}, "composite-fps"),
+    ("composite-fps-31", {"composite-fps": "31"}, "composite-fps"),
+    ("composite-bitrate-low", {"composite-bitrate": "49"}, "composite-bitrate"),
 ]
 
 
@@ -1082,7 +1092,10 @@ def test_good_conference_config_is_accepted(tmp_path, listener):
                                 "conference": {"rooms": "*", "max-participants": "50",
                                                "max-talkers": "5", "bitrate": "24000",
                                                "allow-domains": "localhost;example.org",
-                                               "moderators": "alice@localhost"}})
+                                               "moderators": "alice@localhost",
+                                               "composite-size": "1280x720",
+                                               "composite-fps": "30",
+                                               "composite-bitrate": "1500"}})
     r = run_belfry(["--check-config", "-c", str(path)])
     assert r.returncode == 0, f"exit {r.returncode}; stderr:\n{r.stderr}"
     assert SECRET not in r.stderr + r.stdout
