@@ -50,6 +50,10 @@ G_BEGIN_DECLS
  * packet is rebuilt, so the sender's own numbers do not matter). */
 #define CF_FWD_OPUS_PT 111
 #define CF_FWD_VP8_PT 96
+/* RFC 4588 retransmissions of the VP8 stream (apt=96), on an SSRC of their
+ * own: a NACK cannot be answered with the packet itself, since sending an
+ * SRTP index twice would reuse its keystream (srtp-session.c refuses it). */
+#define CF_FWD_RTX_PT 97
 #define CF_FWD_LEVEL_EXT 1
 #define CF_FWD_TWCC_EXT 3      /* transport-wide sequence numbers (simulcast layer choice) */
 #define CF_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
@@ -161,6 +165,7 @@ typedef struct {
   gboolean has_audio, has_video;
   guint8 level_ext;        /* RFC 8285 id of the audio level in our offer, 0: none */
   guint32 audio_ssrc, video_ssrc;   /* ours */
+  guint32 rtx_ssrc;        /* ours, for video retransmissions (FID group) */
   char cname[24];          /* ours, one for both streams (RFC 3550 §6.5.1: synchronised) */
   char sid[64];
   Participant *source;     /* valid while joined (the source's leave job comes after ours) */
@@ -179,6 +184,9 @@ typedef struct {
   /* Video */
   CfSfuStream *video;
   CfRtxBuffer *rtx;        /* what we sent, by our sequence number: NACKs */
+  gboolean rtx_on;         /* the receiver took our rtx payload type (cf_sfu_post_rtx) */
+  guint16 rtx_seq;         /* the retransmission stream's own numbering */
+  guint64 nacks_unanswerable;  /* NACKed while it had no rtx: not resent */
   CfFirHistory firs;
   guint64 sent_audio, sent_video, send_failed, rtcp_in, rtcp_bad;
   /* RTCP sender reports: what was sent, and the newest timestamp of each
@@ -349,6 +357,9 @@ void cf_leg_ready (Participant *p);
  * before its source's own leave job). */
 void cf_sfu_post_join (RoomMedia *media, Forward *f);
 void cf_sfu_post_leave (RoomMedia *media, Forward *f);
+/* The receiver's answer took (@accepted) our RFC 4588 rtx payload type:
+ * NACKs are answered on the retransmission SSRC from now on. */
+void cf_sfu_post_rtx (Forward *f, gboolean accepted);
 /* Worker: the sender's Opus (after the mixer took it) and VP8 packets to
  * each of its forwarded sessions; its keyframe requests on the tick; what
  * a receiver sends on a forwarded session (RTCP feedback). */

@@ -457,20 +457,37 @@ cf_sfu_tick (Participant *source, gint64 now)
 
 /* --- What a receiver sends on a forwarded session --- */
 
+/* RFC 4588 §4: the stored packet @pkt (as sent) again, as a packet of the
+ * retransmission stream: its header (marker, timestamp, extensions) with
+ * our rtx payload type, sequence number and SSRC, then the original
+ * sequence number (OSN) and the original payload (without padding). */
 static void
 resend (const guint8 *pkt, gsize len, gpointer user_data)
 {
   Forward *f = user_data;
+  FwdLeg *fl = &f->leg;
   guint8 out[FWD_RTP_MAX];
+  BfRtpHeader h;
+  gsize n;
 
-  if (len > sizeof out)
+  if (!bf_rtp_header_parse (pkt, len, &h) || (gsize) h.payload_offset + 2 + h.payload_len > sizeof out)
     return;
+  memcpy (out, pkt, h.payload_offset);
+  out[0] &= (guint8) ~0x20;                       /* no padding */
+  out[1] = (guint8) ((out[1] & 0x80) | CF_FWD_RTX_PT);
+  bf_write_be16 (out + 2, fl->rtx_seq);
+  bf_write_be32 (out + 8, fl->rtx_ssrc);
+  bf_write_be16 (out + h.payload_offset, h.seq);   /* OSN */
+  memcpy (out + h.payload_offset + 2, pkt + h.payload_offset, h.payload_len);
+  n = h.payload_offset + 2 + h.payload_len;
   /* A retransmission is a new packet on the transport: a new
-   * transport-wide number (RFC 8888-like feedback reports each once). */
-  memcpy (out, pkt, len);
-  stamp_twcc (f, out, len, g_get_monotonic_time ());
-  if (bf_session_send_rtp (f->session, out, len))
-    f->leg.resent++;
+   * transport-wide number (the feedback reports each once). */
+  stamp_twcc (f, out, n, g_get_monotonic_time ());
+  if (bf_session_send_rtp (f->session, out, n))
+    {
+      fl->rtx_seq++;
+      fl->resent++;
+    }
 }
 
 void
@@ -542,11 +559,11 @@ cf_fwd_media (Forward *f, BfPacket *packet)
       fl->keyframes_asked++;
       cf_keyframe_requests_ask (&fl->source->leg.keyframes, packet->arrival);
     }
-  if (n_seqs > 0 && fl->rtx != NULL)
-    {
-      fl->nacked += n_seqs;
-      cf_rtx_buffer_answer (fl->rtx, seqs, n_seqs, packet->arrival, 0, resend, f);
-    }
+  fl->nacked += n_seqs;
+  if (n_seqs > 0 && fl->rtx != NULL && fl->rtx_on)
+    cf_rtx_buffer_answer (fl->rtx, seqs, n_seqs, packet->arrival, 0, resend, f);
+  else
+    fl->nacks_unanswerable += n_seqs;
 }
 
 void
@@ -588,19 +605,24 @@ fwd_stop (Forward *f)
 {
   FwdLeg *fl = &f->leg;
   const CfSfuStats *vs = fl->video != NULL ? cf_sfu_stream_get_stats (fl->video) : NULL;
+  const CfRtxStats *rx = fl->rtx != NULL ? cf_rtx_buffer_stats (fl->rtx) : NULL;
 
   g_info ("forwarded session %s: sent %" G_GUINT64_FORMAT " audio and %"
           G_GUINT64_FORMAT " video RTP (%" G_GUINT64_FORMAT " failed; video dropped: %"
           G_GUINT64_FORMAT " other layers, %" G_GUINT64_FORMAT " old, %" G_GUINT64_FORMAT
           " malformed), %" G_GUINT64_FORMAT " RTCP in (%" G_GUINT64_FORMAT " malformed), %"
           G_GUINT64_FORMAT " keyframe requests, %" G_GUINT64_FORMAT " NACKed, %"
-          G_GUINT64_FORMAT " resent; %" G_GUINT64_FORMAT " sender reports; %"
+          G_GUINT64_FORMAT " resent (%" G_GUINT64_FORMAT " no longer held, %" G_GUINT64_FORMAT
+          " just resent, %" G_GUINT64_FORMAT " without rtx); %" G_GUINT64_FORMAT
+          " sender reports; %"
           G_GUINT64_FORMAT " REMB, %" G_GUINT64_FORMAT " transport-cc feedback, %"
           G_GUINT64_FORMAT " loss reports, %" G_GUINT64_FORMAT " layer switches",
           fl->sid, fl->sent_audio,
           fl->sent_video, fl->send_failed, vs ? vs->dropped_layer : 0, vs ? vs->dropped_old : 0,
           vs ? vs->dropped_malformed : 0, fl->rtcp_in, fl->rtcp_bad, fl->keyframes_asked,
-          fl->nacked, fl->resent, fl->reports_sent, fl->rembs, fl->twcc_feedbacks,
+          fl->nacked, fl->resent, rx ? rx->misses : 0, rx ? rx->rate_limited : 0,
+          fl->nacks_unanswerable,
+          fl->reports_sent, fl->rembs, fl->twcc_feedbacks,
           fl->loss_reports, fl->layer_switches);
   fl->joined = FALSE;
   fl->ready = FALSE;
@@ -639,6 +661,23 @@ cf_sfu_post_join (RoomMedia *media, Forward *f)
 {
   f->leg.media = media;
   bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_join, f, NULL);
+}
+
+static void
+job_fwd_rtx (gpointer data)
+{
+  Forward *f = data;
+
+  f->leg.rtx_on = TRUE;
+  /* RFC 3550 §5.1 for the retransmission stream too. */
+  f->leg.rtx_seq = (guint16) bf_random_u32 ();
+}
+
+void
+cf_sfu_post_rtx (Forward *f, gboolean accepted)
+{
+  if (accepted)
+    bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_rtx, f, NULL);
 }
 
 void

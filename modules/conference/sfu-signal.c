@@ -102,9 +102,12 @@ build_offer (Room *room, const Participant *s, Forward *f)
       guint c = bf_session_media_add_content (offer, "video", "video",
                                               BF_SESSION_SENDERS_INITIATOR);
       bf_session_media_add_codec (offer, c, &vp8);
-      /* RFC 4585 NACK (answered from what we sent), PLI and RFC 5104 FIR
-       * (passed to the sender, merged).  No rtx payload type: a NACK is
-       * answered with the packet itself.  REMB (the receiver's estimate)
+      const BfSessionCodec rtx = { CF_FWD_RTX_PT, "rtx", 90000, 0 };
+      guint32 fid[2] = { f->leg.video_ssrc, f->leg.rtx_ssrc };
+      /* RFC 4585 NACK (answered from what we sent, as RFC 4588
+       * retransmissions on an SSRC of their own, grouped with the video's
+       * by FID, RFC 5576 §4.2), PLI and RFC 5104 FIR (passed to the
+       * sender, merged).  REMB (the receiver's estimate)
        * and transport-cc (ours, from its feedback on the transport-wide
        * numbers sfu-room.c stamps on our video): the simulcast layer the
        * receiver gets follows them. */
@@ -114,7 +117,12 @@ build_offer (Room *room, const Participant *s, Forward *f)
       bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "goog-remb", NULL);
       bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "transport-cc", NULL);
       bf_session_media_add_header_extension (offer, c, CF_FWD_TWCC_EXT, CF_TWCC_URI);
+      bf_session_media_add_codec (offer, c, &rtx);
+      bf_session_media_add_codec_parameter (offer, c, CF_FWD_RTX_PT, "apt",
+                                            G_STRINGIFY (CF_FWD_VP8_PT));
       bf_session_media_add_source (offer, c, f->leg.video_ssrc, cname, video_msid);
+      bf_session_media_add_source (offer, c, f->leg.rtx_ssrc, cname, video_msid);
+      bf_session_media_add_source_group (offer, c, "FID", fid, 2);
       f->leg.has_video = TRUE;
     }
   return offer;
@@ -164,6 +172,9 @@ place (Room *room, Participant *s, Participant *r)
   do
     f->leg.video_ssrc = bf_random_u32 ();
   while (f->leg.video_ssrc == f->leg.audio_ssrc);
+  do
+    f->leg.rtx_ssrc = bf_random_u32 ();
+  while (f->leg.rtx_ssrc == f->leg.audio_ssrc || f->leg.rtx_ssrc == f->leg.video_ssrc);
   f->leg.source = s;
   g_snprintf (f->leg.cname, sizeof f->leg.cname, "belfry-%08x", bf_random_u32 ());
   offer = build_offer (room, s, f);
@@ -263,11 +274,40 @@ cf_sfu_leaving (Room *room, Participant *p)
     }
 }
 
+/* TRUE when @answer's video content kept our rtx payload type, for VP8. */
+static gboolean
+answer_takes_rtx (BfSessionMedia *answer)
+{
+  for (guint c = 0; answer != NULL && c < bf_session_media_get_n_contents (answer); c++)
+    {
+      if (g_strcmp0 (bf_session_media_get_content_kind (answer, c), "video") != 0)
+        continue;
+      for (guint i = 0; i < bf_session_media_get_n_codecs (answer, c); i++)
+        {
+          BfSessionCodec codec;
+          if (bf_session_media_get_codec (answer, c, i, &codec) && codec.id == CF_FWD_RTX_PT
+              && g_ascii_strcasecmp (codec.name, "rtx") == 0)
+            return g_strcmp0 (bf_session_media_get_codec_parameter (answer, c, CF_FWD_RTX_PT,
+                                                                    "apt"),
+                              G_STRINGIFY (CF_FWD_VP8_PT)) == 0;
+        }
+    }
+  return FALSE;
+}
+
 void
 cf_fwd_answered (Forward *f)
 {
-  if (f->room != NULL)
-    g_info ("room %s: session %s accepted", f->room->name, f->leg.sid);
+  gboolean rtx;
+
+  if (f->room == NULL)
+    return;
+  rtx = f->leg.has_video && answer_takes_rtx (bf_session_get_peer_media (f->session));
+  g_info ("room %s: session %s accepted%s", f->room->name, f->leg.sid,
+          f->leg.has_video ? (rtx ? " (video retransmissions: rtx)"
+                                  : " (no rtx: video NACKs unanswered)") : "");
+  if (rtx)
+    cf_sfu_post_rtx (f, TRUE);
 }
 
 void

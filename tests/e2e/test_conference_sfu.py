@@ -271,3 +271,85 @@ def test_chromium_xep0521_peer_with_webrtcbin_peers(prosody, workdir, peers):
                       "wall_s": round(time.monotonic() - started, 1)}))
     assert lv[700] > PRESENT_DB and lv[1100] > PRESENT_DB, (lv, info)
     assert lv[1900] < min(lv[700], lv[1100]) - OWN_BELOW_DB, (lv, info)
+
+
+NACK_LOSS_EVERY = 10
+NACK_LOSS_S = 6.0
+
+
+def test_a_chromium_receivers_nacks_are_answered_with_rtx(prosody, workdir, peers):
+    """A Chromium XEP-0521 receiver (libwebrtc answers the room's RFC 4588
+    rtx payload type, as it does for every video) behind a lossy link: for
+    6 s every 20th UDP packet toward its port of the session carrying a
+    Chromium sender's video is dropped (iptables in the test's namespace).
+    libwebrtc NACKs what it misses; the room answers from its per-session
+    buffer with retransmissions on the session's rtx SSRC (RFC 4588 §4:
+    a resend of the packet itself would reuse an SRTP index).  Asserted:
+    the session took rtx, most NACKed packets were resent (a retransmission
+    itself may be dropped too, and NACKed again), none went unanswered for
+    want of rtx, and the receiver decoded the sender's colour throughout."""
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    duration = 25
+    end = workdir / "end"
+    rule = None
+    try:
+        sender = chromium_xep0521_peer(prosody, workdir, "cred", "alice", tone_hz=600,
+                                       tone_volume=VOLUME, colour=CHROMIUM_COLOUR["red"],
+                                       duration=duration, end_file=str(end),
+                                       timeout=duration + 30)
+        peers.append(sender)
+        sender.wait_event("connected", TIMEOUT)
+        receiver = chromium_xep0521_peer(prosody, workdir, "cblue", "bob", tone_hz=900,
+                                         tone_volume=VOLUME, colour=CHROMIUM_COLOUR["blue"],
+                                         duration=duration, end_file=str(end),
+                                         timeout=duration + 30)
+        peers.append(receiver)
+        ev = receiver.wait_event("session_connected", TIMEOUT)
+        assert ev["entity"] == "xmpp:alice@localhost" and ev["local"], ev
+        port = int(ev["local"][1])
+        time.sleep(3.0)       # decoding: the first keyframe in
+        rule = ("OUTPUT", "-p", "udp", "-d", "127.0.0.1", "--dport", str(port), "-m",
+                "statistic", "--mode", "nth", "--every", str(NACK_LOSS_EVERY), "--packet", "0",
+                "-j", "DROP")
+        iptables("-I", *rule)
+        time.sleep(NACK_LOSS_S)
+        counters = iptables("-L", "OUTPUT", "-v", "-n", "-x")
+        iptables("-D", *rule)
+        rule = None
+        time.sleep(3.0)
+        end.write_text("")
+        res = {"cblue": receiver.result(duration + 60), "cred": sender.result(duration + 60)}
+        log = b.log()
+    finally:
+        if rule is not None:
+            iptables("-D", *rule)
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:5000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    if os.environ.get("BELFRY_KEEP_TMP"):
+        (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
+    assert "CRITICAL" not in log, info
+    assert res["cblue"]["ok"] and res["cred"]["ok"], info
+    dropped = [int(line.split()[0]) for line in counters.splitlines()
+               if "DROP" in line and f"dpt:{port}" in line]
+    s = [x for x in res["cblue"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
+    assert len(s) == 1 and s[0]["connected"], info
+    sid = s[0]["sid"]
+    assert f"session {sid} accepted (video retransmissions: rtx)" in log, info
+    lines = [ln for ln in log.splitlines() if f"forwarded session {sid}:" in ln]
+    m = [re.search(r"(\d+) NACKed, (\d+) resent \((\d+) no longer held, (\d+) just resent, "
+                   r"(\d+) without rtx\)", ln) for ln in lines]
+    m = [x for x in m if x]
+    assert len(m) == 1, (lines, info)
+    nacked, resent, gone, limited, without = (int(x) for x in m[0].groups())
+    print(json.dumps({"dropped": dropped, "nacked": nacked, "resent": resent, "gone": gone,
+                      "rate_limited": limited, "without_rtx": without}))
+    assert dropped and dropped[0] >= 20, (counters, info)
+    assert nacked >= 5 and without == 0, (m[0].groups(), info)
+    assert resent >= 0.5 * nacked, (m[0].groups(), info)
+    rgb = s[0]["video_rgb"]
+    assert rgb is not None and rgb[0] > 150 and rgb[0] > rgb[2] + 80, (rgb, info)

@@ -164,8 +164,8 @@ def by_entity(inits):
 
 def check_contents(initiate, sender_ssrc, video):
     """Every content senders='initiator' (room to receiver), Opus audio and,
-    when the sender sends it, VP8 video with NACK, PLI and FIR; SSRCs the
-    room's own."""
+    when the sender sends it, VP8 video with NACK, PLI and FIR and its rtx
+    payload type; SSRCs the room's own."""
     contents = initiate.find(JINGLE).findall("{%s}content" % NS_JINGLE)
     kinds = {}
     for c in contents:
@@ -173,13 +173,23 @@ def check_contents(initiate, sender_ssrc, video):
         desc = c.find("{%s}description" % NS_RTP)
         kinds[desc.get("media")] = desc
         ssrcs = [int(s.get("ssrc")) for s in desc.findall("{%s}source" % NS_SSMA)]
-        assert len(ssrcs) == 1 and ssrcs[0] not in (sender_ssrc, sender_ssrc + 1), dump(desc)
+        # Audio: one SSRC; video: the stream's and its retransmissions'
+        # (RFC 4588), grouped FID (RFC 5576 §4.2), in that order.
+        want = 2 if desc.get("media") == "video" else 1
+        assert len(ssrcs) == want and len(set(ssrcs)) == want, dump(desc)
+        assert not set(ssrcs) & {sender_ssrc, sender_ssrc + 1}, dump(desc)
+        groups = [(g.get("semantics"), [int(x.get("ssrc")) for x in g])
+                  for g in desc.findall("{%s}ssrc-group" % NS_SSMA)]
+        assert groups == ([("FID", ssrcs)] if want == 2 else []), dump(desc)
     assert set(kinds) == ({"audio", "video"} if video else {"audio"}), dump(initiate)
     names = [p.get("name").lower() for p in kinds["audio"].findall("{%s}payload-type" % NS_RTP)]
     assert names == ["opus"], dump(kinds["audio"])
     if video:
         pts = kinds["video"].findall("{%s}payload-type" % NS_RTP)
-        assert [p.get("name").upper() for p in pts] == ["VP8"], dump(kinds["video"])
+        assert [p.get("name").upper() for p in pts] == ["VP8", "RTX"], dump(kinds["video"])
+        apt = {x.get("name"): x.get("value") for x in pts[1].findall("{%s}parameter" % NS_RTP)}
+        assert apt == {"apt": pts[0].get("id")} and pts[1].get("clockrate") == "90000", \
+            dump(kinds["video"])
         fb = {(f.get("type"), f.get("subtype"))
               for f in pts[0].findall("{%s}rtcp-fb" % NS_RTCP_FB)}
         assert {("nack", None), ("nack", "pli"), ("ccm", "fir")} <= fb, dump(kinds["video"])
