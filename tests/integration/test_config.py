@@ -53,6 +53,10 @@ BAD = [
     ("bad-max-stanza-size", dict(limits={"max-stanza-size": "lots"}), "limits",
      "max-stanza-size"),
     ("bad-max-depth", dict(limits={"max-depth": "deep"}), "limits", "max-depth"),
+    ("node-jid-not-a-domain", dict(component_extra={"node-jid": "n1@relay.localhost"}),
+     "component", "node-jid"),
+    ("node-jid-is-the-jid", dict(component_extra={"node-jid": "relay.localhost"}),
+     "component", "node-jid"),
 ]
 
 
