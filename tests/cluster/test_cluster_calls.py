@@ -1,0 +1,167 @@
+"""Relayed calls through a two-node ejabberd cluster and three belfry
+processes (n1, n2 attached to node A, n3 to node B), every one serving
+relay.localhost (balanced by the caller's bare JID, 3 slots) and its own
+sub-domain nK.relay.localhost (docs/architecture.md, "Several relays behind
+one relay domain"). Callers and callees are on different nodes.
+
+Signalling only (tests/cluster/calls.py): a call connects only if the
+callee's answers reach the process that holds the caller's leg."""
+
+import signal
+import time
+
+import pytest
+
+from calls import ClusterCall, relay_process, start_attached, wait_until
+from cluster import node_jid
+from conftest import CALLEES, CALLERS
+from harness import USERS
+from test_call import bare
+from test_jingle import jingle_client
+
+SUMMARY = []
+PROCESSES = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def relays(cluster, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("belfry-cluster")
+    ports = {1: cluster.a.component_port, 2: cluster.a.component_port,
+             3: cluster.b.component_port}
+    made = {i: relay_process(workdir, i, ports[i]) for i in PROCESSES}
+    try:
+        for i in PROCESSES:
+            start_attached(made[i])
+        yield made
+    finally:
+        for b in made.values():
+            if b.running():
+                b.stop()
+            b.kill_quietly()
+
+
+def _client(cluster, user, password, node, resource):
+    c = jingle_client(cluster.nodes[node], user, resource, password)
+    c.send_raw("<presence xmlns='jabber:client'/>")
+    return c
+
+
+@pytest.fixture(scope="module")
+def people(cluster, relays):
+    """(caller, callee) pairs, caller and callee on different nodes:
+    alice, bob and every callerN call one of alice, bob, callee1, callee2."""
+    passwords = dict(USERS, **CALLERS, **CALLEES)
+    callers_a = ["alice"] + [u for n, u in enumerate(sorted(CALLERS)) if n % 2 == 0]
+    callers_b = ["bob"] + [u for n, u in enumerate(sorted(CALLERS)) if n % 2 == 1]
+    clients = {}
+    try:
+        for node, users in (("a", callers_a), ("b", callers_b)):
+            for u in users:
+                clients[u] = _client(cluster, u, passwords[u], node, f"{u}-dev")
+        for u, node in (("callee1", "a"), ("callee2", "b")):
+            clients[u] = _client(cluster, u, passwords[u], node, f"{u}-dev")
+        pairs = []
+        for u in callers_a:
+            pairs.append((clients[u], clients["bob" if u == "alice" else "callee2"]))
+        for u in callers_b:
+            pairs.append((clients[u], clients["alice" if u == "bob" else "callee1"]))
+        yield pairs
+    finally:
+        for c in clients.values():
+            c.close()
+
+
+def process_of(call):
+    n = call.node
+    for i in PROCESSES:
+        if n == node_jid(i):
+            return i
+    raise AssertionError(f"leg B of {call.a_sid} came from {call.b_from}, no process's node-jid")
+
+
+def assert_on_one_process(relays, call):
+    """The process whose sub-domain placed leg B logged the call with both
+    legs; no other process saw either session."""
+    i = process_of(call)
+    line = [ln for ln in relays[i].log().splitlines()
+            if f"(legs {call.a_sid}, {call.b_sid})" in ln]
+    assert line, f"n{i} did not log call {call.a_sid}/{call.b_sid}"
+    for j in PROCESSES:
+        if j != i:
+            log = relays[j].log()
+            assert call.a_sid not in log and call.b_sid not in log, (
+                f"call {call.a_sid} also seen by n{j}")
+    return i
+
+
+def establish_all(pairs):
+    calls = []
+    for caller, callee in pairs:
+        calls.append(ClusterCall(caller, callee).establish())
+    return calls
+
+
+def test_calls_spread_over_processes_each_on_one(relays, people):
+    calls = establish_all(people)
+    try:
+        per = {i: 0 for i in PROCESSES}
+        per_caller = {}
+        for c in calls:
+            i = assert_on_one_process(relays, c)
+            per[i] += 1
+            per_caller.setdefault(bare(c.caller.full_jid), set()).add(i)
+        SUMMARY.append(f"cluster: {len(calls)} calls, per process {per}")
+        assert all(per[i] >= 1 for i in PROCESSES), f"a process got no call: {per}"
+        # bare_source: a caller's calls all land on one process
+        second = establish_all(people[:3])
+        calls += second
+        for c in second:
+            assert {assert_on_one_process(relays, c)} == per_caller[bare(c.caller.full_jid)]
+        for c in calls:
+            c.hang_up()
+    finally:
+        for c in calls:
+            c.cleanup()
+        time.sleep(0.3)
+
+
+def test_sigkill_of_one_process(relays, people):
+    calls = establish_all(people)
+    try:
+        on = {c.a_sid: process_of(c) for c in calls}
+        victim = 3
+        assert victim in on.values(), f"n3 holds no call: {on}"
+        relays[victim].proc.send_signal(signal.SIGKILL)
+        relays[victim].proc.wait(10)
+        killed_at = time.monotonic()
+        survivors = [c for c in calls if on[c.a_sid] != victim]
+        lost = [c for c in calls if on[c.a_sid] == victim]
+        # every call on the other processes still carries its signalling
+        for c in survivors:
+            c.hang_up()
+        # new calls from the survivors' callers land at once
+        for c in survivors:
+            again = ClusterCall(c.caller, c.callee)
+            calls.append(again)
+            assert process_of(again.establish()) == on[c.a_sid]
+            again.hang_up()
+        # ejabberd 23.01: the dead process's slot swallows its callers'
+        # stanzas (ejabberd_router:do_route/2 for a route with no pid) until a
+        # process takes the slot again: no answer, not even an error.
+        probe = ClusterCall(lost[0].caller, lost[0].callee)
+        with pytest.raises(AssertionError, match="no reply to iq"):
+            probe.initiate(timeout=3.0)
+        # its replacement (a supervisor's restart) takes the slot again
+        start_attached(relays[victim])
+        attached_after = time.monotonic() - killed_at
+        for c in lost:
+            again = ClusterCall(c.caller, c.callee)
+            calls.append(again)
+            assert process_of(again.establish()) == victim
+            again.hang_up()
+        SUMMARY.append(f"cluster kill: {len(survivors)} calls on the survivors kept, "
+                       f"{len(lost)} lost with n{victim}; its callers' calls answered again "
+                       f"{attached_after:.1f} s after the kill (restart included)")
+    finally:
+        for c in calls:
+            c.cleanup()
