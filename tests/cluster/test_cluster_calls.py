@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from calls import ClusterCall, relay_process, start_attached, wait_until
+from calls import ClusterCall, relay_process, start_attached
 from cluster import node_jid
 from conftest import CALLEES, CALLERS
 from harness import USERS
-from test_call import bare
+from test_call import bare, is_jingle, reason_of, wait_new
 from test_jingle import jingle_client
 
 SUMMARY = []
@@ -162,6 +162,48 @@ def test_sigkill_of_one_process(relays, people):
         SUMMARY.append(f"cluster kill: {len(survivors)} calls on the survivors kept, "
                        f"{len(lost)} lost with n{victim}; its callers' calls answered again "
                        f"{attached_after:.1f} s after the kill (restart included)")
+    finally:
+        for c in calls:
+            c.cleanup()
+
+
+def test_drain_then_restart_of_one_process(relays, people):
+    """A rolling restart of one process: in drain it keeps both links, so
+    its running calls go on and end normally; new calls of its slot get
+    <busy/>; it exits 0 when its last call ends, and its replacement takes
+    the slot."""
+    calls = establish_all(people)
+    try:
+        on = {c.a_sid: process_of(c) for c in calls}
+        target = 2
+        mine = [c for c in calls if on[c.a_sid] == target]
+        others = [c for c in calls if on[c.a_sid] != target]
+        assert mine, f"n{target} holds no call: {on}"
+        b = relays[target]
+        b.send_signal(signal.SIGUSR1)
+        b.wait_log("drain: taking no new sessions", 5)
+        # a new call of its slot: acknowledged, then ended <busy/>
+        busy = ClusterCall(mine[0].caller, mine[0].callee)
+        calls.append(busy)
+        busy.initiate()
+        el = wait_new(busy.caller, busy.a_mark,
+                      lambda e: is_jingle(e, busy.addr, busy.a_sid, "session-terminate"), 10,
+                      f"session-terminate of {busy.a_sid}")
+        assert reason_of(el)[0] == "busy"
+        # its running calls still reach it through both domains
+        for c in mine:
+            c.hang_up()
+        code, _ = b.wait_exit(15)
+        assert code == 0, b.log()[-3000:]
+        # nobody else noticed
+        for c in others:
+            c.hang_up()
+        start_attached(b)
+        for c in mine[:2]:
+            again = ClusterCall(c.caller, c.callee)
+            calls.append(again)
+            assert process_of(again.establish()) == target
+            again.hang_up()
     finally:
         for c in calls:
             c.cleanup()
