@@ -44,7 +44,9 @@ def _dist_port_free_on(port, ips):
 
 
 class Cluster:
-    def __init__(self, users, processes=3, balancing="bare_source"):
+    def __init__(self, users, processes=3, spares=1, balancing="bare_source"):
+        """@processes slots for the shared domain; sub-domains for
+        @processes + @spares processes (a spare finds no slot)."""
         self.users = dict(users)
         self.processes = processes
         cookie = secrets.token_hex(16)
@@ -54,7 +56,7 @@ class Cluster:
                 break
         else:
             raise RuntimeError("no distribution port free on both node addresses")
-        components = [COMPONENT] + [node_jid(i) for i in range(1, processes + 1)]
+        components = [COMPONENT] + [node_jid(i) for i in range(1, processes + spares + 1)]
         extra = (f"domain_balancing:\n  {COMPONENT}:\n    type: {balancing}\n"
                  f"    component_number: {processes}\n")
         self.nodes = {}

@@ -207,3 +207,39 @@ def test_drain_then_restart_of_one_process(relays, people):
     finally:
         for c in calls:
             c.cleanup()
+
+
+def test_a_spare_process_takes_no_slot(cluster, relays, people, tmp_path_factory):
+    """A fourth process attached while the 3 slots are taken gets no call,
+    and does not take the slot of a process that goes away: that slot's
+    callers get no answer until a process attaches after it went
+    (ejabberd_router_mnesia:register_route/5 fills a free slot only at a
+    connection's registration)."""
+    spare = start_attached(relay_process(tmp_path_factory.mktemp("spare"), 4,
+                                         cluster.a.component_port))
+    calls = []
+    try:
+        calls = establish_all(people)
+        on = {c.a_sid: process_of(c) for c in calls}
+        assert 4 not in on.values(), f"the spare got calls: {on}"
+        for c in calls:
+            c.hang_up()
+        lost = [c for c in calls if on[c.a_sid] == 1]
+        assert lost, f"n1 holds no call: {on}"
+        code, _ = relays[1].terminate()
+        assert code == 0
+        probe = ClusterCall(lost[0].caller, lost[0].callee)
+        calls.append(probe)
+        with pytest.raises(AssertionError, match="no reply to iq"):
+            probe.initiate(timeout=3.0)
+        start_attached(relays[1])
+        again = ClusterCall(lost[0].caller, lost[0].callee)
+        calls.append(again)
+        assert process_of(again.establish()) == 1
+        again.hang_up()
+    finally:
+        for c in calls:
+            c.cleanup()
+        if spare.running():
+            spare.stop()
+        spare.kill_quietly()
