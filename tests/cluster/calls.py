@@ -23,17 +23,19 @@ from cluster import node_jid
 MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "60"}
 
 
-def relay_process(workdir, i, component_port):
+def relay_process(workdir, i, component_port, proxy65_port):
     """belfry process i (1-based): the shared domain and n<i>.relay.localhost,
-    echo and the call relay, no per-JID session limit (every call of a
-    callee is one session of that JID)."""
+    echo, the call relay and proxy65 on its own port, no per-JID session
+    limit (every call of a callee is one session of that JID)."""
     lo = 20000 + (i - 1) * 5000
-    return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET, modules="echo;call",
+    return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET,
+                  modules="echo;call;proxy65",
                   component_extra={"node-jid": node_jid(i)},
                   limits={"max-sessions-per-jid": "0"},
                   groups={"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
                           "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
-                                   "ring-timeout": "30"}})
+                                   "ring-timeout": "30"},
+                          "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}})
 
 
 def start_attached(b, timeout=15):

@@ -15,9 +15,10 @@ import pytest
 from calls import ClusterCall, relay_process, start_attached
 from cluster import node_jid
 from conftest import CALLEES, CALLERS
-from harness import USERS
+from harness import USERS, free_port, free_ports
 from test_call import bare, is_jingle, reason_of, wait_new
-from test_jingle import jingle_client
+from test_jingle import dump, jingle_client
+from s5b import Stream, activate, recv_exact, streamhost_query, streamhosts
 
 SUMMARY = []
 PROCESSES = (1, 2, 3)
@@ -28,7 +29,10 @@ def relays(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("belfry-cluster")
     ports = {1: cluster.a.component_port, 2: cluster.a.component_port,
              3: cluster.b.component_port}
-    made = {i: relay_process(workdir, i, ports[i]) for i in PROCESSES}
+    p65 = dict(zip(PROCESSES, free_ports(len(PROCESSES))))
+    made = {i: relay_process(workdir, i, ports[i], p65[i]) for i in PROCESSES}
+    for i in PROCESSES:
+        made[i].proxy65_port = p65[i]
     try:
         for i in PROCESSES:
             start_attached(made[i])
@@ -216,7 +220,7 @@ def test_a_spare_process_takes_no_slot(cluster, relays, people, tmp_path_factory
     (ejabberd_router_mnesia:register_route/5 fills a free slot only at a
     connection's registration)."""
     spare = start_attached(relay_process(tmp_path_factory.mktemp("spare"), 4,
-                                         cluster.a.component_port))
+                                         cluster.a.component_port, free_port()))
     calls = []
     try:
         calls = establish_all(people)
@@ -243,3 +247,31 @@ def test_a_spare_process_takes_no_slot(cluster, relays, people, tmp_path_factory
         if spare.running():
             spare.stop()
         spare.kill_quietly()
+
+
+def test_proxy65_activation_reaches_the_streamhosts_process(relays, people):
+    """Each process names its streamhost by its node-jid, at its own port;
+    a requester's activation, sent to that JID, reaches the process that
+    holds both SOCKS5 connections, whichever node the requester is on."""
+    seen = set()
+    for caller, callee in people[:6]:
+        reply = streamhost_query(caller)
+        assert reply.get("type") == "result", dump(reply)
+        hosts = streamhosts(reply)
+        assert hosts and len(hosts) == 1, dump(reply)
+        sh = hosts[0]
+        i = next((j for j in PROCESSES if sh["jid"] == node_jid(j)), None)
+        assert i is not None, f"streamhost jid {sh['jid']} is no process's node-jid"
+        assert int(sh["port"]) == relays[i].proxy65_port, sh
+        seen.add(i)
+        st = Stream(relays[i].proxy65_port, caller, callee.full_jid)
+        try:
+            st.connect()
+            r = activate(caller, st.sid, callee.full_jid, to=sh["jid"])
+            assert r.get("type") == "result", f"activation through {sh['jid']}: {dump(r)}"
+            assert r.get("from") == sh["jid"], dump(r)
+            st.req.sendall(b"through the cluster 7Pw")
+            assert recv_exact(st.target, 23, 5.0, "relayed bytes") == b"through the cluster 7Pw"
+        finally:
+            st.close()
+    assert len(seen) >= 2, f"every streamhost query was answered by one process: {seen}"
