@@ -16,7 +16,7 @@ from calls import ClusterCall, relay_process, start_attached
 from cluster import node_jid
 from conftest import CALLEES, CALLERS
 from harness import USERS, free_port, free_ports
-from test_call import bare, is_jingle, reason_of, wait_new
+from test_call import bare, domain_of, is_jingle, reason_of, wait_new
 from test_jingle import dump, jingle_client
 from s5b import Stream, activate, recv_exact, streamhost_query, streamhosts
 
@@ -275,3 +275,48 @@ def test_proxy65_activation_reaches_the_streamhosts_process(relays, people):
         finally:
             st.close()
     assert len(seen) >= 2, f"every streamhost query was answered by one process: {seen}"
+
+
+def test_media_both_ways_on_each_process(cluster, relays, people):
+    """One call per process carries media both ways: tests/bench/call-load
+    plays both parties (its own ICE and DTLS-SRTP, every packet checked), as
+    tests/soak/test_calls_asan.py drives it; the callee is called at its
+    full JID (no JMI), leg B comes from the process's node-jid."""
+    import queue
+
+    from test_calls_asan import Driver, LoadProc
+    from test_soak import client
+
+    # one (caller, callee) pair per process, found by a signalling call
+    chosen = {}
+    for caller, callee in people:
+        c = ClusterCall(caller, callee).establish()
+        chosen.setdefault(process_of(c), (caller, callee))
+        c.hang_up()
+    assert sorted(chosen) == list(PROCESSES), chosen
+    passwords = dict(USERS, **CALLERS, **CALLEES)
+    for i, (caller, callee) in sorted(chosen.items()):
+        events = queue.Queue()
+        load = LoadProc(events)
+        clients = []
+        try:
+            cu, eu = bare(caller.full_jid).split("@")[0], bare(callee.full_jid).split("@")[0]
+            a_node = cluster.a if caller.xmpp.address[1] == cluster.a.c2s_port else cluster.b
+            b_node = cluster.a if callee.xmpp.address[1] == cluster.a.c2s_port else cluster.b
+            alice = client(a_node, cu, passwords[cu], lambda el: events.put(("alice", el)))
+            clients.append(alice)
+            bob = client(b_node, eu, passwords[eu], lambda el: events.put(("bob", el)))
+            clients.append(bob)
+            drv = Driver(load, alice, bob, events,
+                         callee=f"{eu}\\40localhost\\2fsoak@relay.localhost")
+            drv.wait_line("ports ", 10)
+            t = drv.setup([0])
+            call = drv.calls[0]
+            assert domain_of(call.b_from) == node_jid(i), (call.b_from, i)
+            drv.hangup([0])
+            SUMMARY.append(f"cluster media: n{i} call {cu} -> {eu} up with media both ways "
+                           f"in {t[0]:.2f} s")
+        finally:
+            for c in clients:
+                c.close()
+            load.close()
