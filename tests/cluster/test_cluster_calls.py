@@ -116,6 +116,7 @@ def test_calls_spread_over_processes_each_on_one(relays, people):
             per_caller.setdefault(bare(c.caller.full_jid), set()).add(i)
         SUMMARY.append(f"cluster: {len(calls)} calls, per process {per}")
         assert all(per[i] >= 1 for i in PROCESSES), f"a process got no call: {per}"
+        assert max(per.values()) <= len(calls) / 2, f"one process got over half: {per}"
         # bare_source: a caller's calls all land on one process
         second = establish_all(people[:3])
         calls += second
