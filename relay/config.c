@@ -257,6 +257,35 @@ bf_config_group_check_unknown (BfConfigGroup *group, GError **error)
 
 /* --- the core's own groups --- */
 
+/* [component] node-jid: this process's own sub-domain when several
+ * processes share jid (docs/architecture.md, "Several relays behind one
+ * relay domain"): a second component connection, the domain the legs it
+ * places are addressed from.  Absent or empty: none. */
+static gboolean
+read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  g_autofree char *v = bf_config_get_string (g, "node-jid", "", error);
+  if (v == NULL)
+    return FALSE;
+  if (*v == '\0')
+    return TRUE;
+  g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
+  if (!bf_jid_split (v, &local, &domain, &resource) || local || resource || strchr (v, ' '))
+    {
+      bf_config_set_error (g, error, "node-jid", "'%s' is not a domain name", v);
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (domain, c->jid) == 0)
+    {
+      bf_config_set_error (g, error, "node-jid",
+                           "'%s' is the jid itself (give this process a sub-domain of its own, "
+                           "e.g. n1.%s)", v, c->jid);
+      return FALSE;
+    }
+  c->node_jid = g_steal_pointer (&domain);
+  return TRUE;
+}
+
 static gboolean
 read_component (BfConfig *c, GError **error)
 {
@@ -286,6 +315,8 @@ read_component (BfConfig *c, GError **error)
     }
   g_free (c->jid);
   c->jid = g_steal_pointer (&domain);
+  if (!read_node_jid (c, g, error))
+    return FALSE;
 
   c->host = bf_config_get_string (g, "host", "127.0.0.1", error);
   if (c->host == NULL)
@@ -541,6 +572,7 @@ bf_config_free (BfConfig *config)
   if (config->keyfile)
     g_key_file_unref (config->keyfile);
   g_free (config->jid);
+  g_free (config->node_jid);
   g_free (config->host);
   if (config->secret)
     {

@@ -22,6 +22,7 @@ typedef struct {
   GKeyFile *keyfile;
 
   char *jid;
+  char *node_jid;            /* this process's own sub-domain; NULL: none */
   char *host;
   guint16 port;
   char *secret;              /* never log this */

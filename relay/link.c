@@ -50,6 +50,7 @@ typedef struct {
 
 struct _BfLink {
   const BfConfig *config;
+  char *jid;                    /* the domain this stream attaches as */
   char *server_label;           /* "host:port", for messages */
   gboolean trace;
   BfLinkStanzaFunc on_stanza;
@@ -560,7 +561,7 @@ handle_stream_error (BfLink *link, const BfStanza *error)
       else
         cond = bf_stanza_get_name (child);
     }
-  const char *jid = link->config->jid;
+  const char *jid = link->jid;
   if (strcmp (cond, "not-authorized") == 0)
     g_warning ("the server refused the component secret for %s (not-authorized): check "
                "'secret' in [component] against the server's component configuration", jid);
@@ -604,7 +605,7 @@ on_xml_stanza (gpointer data, BfStanza *stanza)
           link->state = LINK_ATTACHED;
           link->backoff = BACKOFF_MIN;
           link->stats.attaches++;
-          g_message ("attached to %s as %s", server_name (link), link->config->jid);
+          g_message ("attached to %s as %s", server_name (link), link->jid);
           flush_held (link);
           if (link->on_attached)
             link->on_attached (link->on_attached_data, link->stats.attaches);
@@ -689,7 +690,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   bf_xml_stream_reset (link->xml);
   g_autofree char *header = g_strdup_printf (
       "<?xml version='1.0'?><stream:stream xmlns='" BF_NS_COMPONENT "' "
-      "xmlns:stream='" BF_NS_STREAMS "' to='%s'>", link->config->jid);
+      "xmlns:stream='" BF_NS_STREAMS "' to='%s'>", link->jid);
   queue_raw (link, header, strlen (header));
   start_read (link);
 }
@@ -717,7 +718,7 @@ send_ping (BfLink *link)
   link->ping_id = g_strdup_printf ("bf-ping-%u", ++link->ping_serial);
   bf_stanza_set_attr (iq, "type", "get");
   bf_stanza_set_attr (iq, "id", link->ping_id);
-  bf_stanza_set_attr (iq, "from", link->config->jid);
+  bf_stanza_set_attr (iq, "from", link->jid);
   bf_stanza_set_attr (iq, "to", link->config->ping_target);
   bf_stanza_add_child (iq, "ping", BF_NS_PING);
   /* Whitespace first: servers that only watch for bytes see them too. */
@@ -777,10 +778,12 @@ on_tick (gpointer data)
 /* --- public --- */
 
 BfLink *
-bf_link_new (const BfConfig *config, gboolean trace, BfLinkStanzaFunc on_stanza, gpointer data)
+bf_link_new (const BfConfig *config, const char *jid, gboolean trace,
+             BfLinkStanzaFunc on_stanza, gpointer data)
 {
   BfLink *link = g_new0 (BfLink, 1);
   link->config = config;
+  link->jid = g_strdup (jid);
   link->server_label = g_strdup_printf ("%s:%u", config->host, config->port);
   link->trace = trace;
   link->on_stanza = on_stanza;
@@ -877,5 +880,6 @@ bf_link_free (BfLink *link)
   held_clear (link);
   g_free (link->ping_id);
   g_free (link->server_label);
+  g_free (link->jid);
   g_free (link);
 }

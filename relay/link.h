@@ -35,8 +35,10 @@ typedef struct {
   guint64 stanzas_dropped_over_limit; /* skipped by the parser, the stream kept */
 } BfLinkStats;
 
-/* @config must outlive the link.  @trace logs every stanza (debug level). */
-BfLink *bf_link_new (const BfConfig *config, gboolean trace,
+/* @config must outlive the link; the stream attaches as @jid (the
+ * config's jid, or its node-jid for a process's second link).  @trace logs
+ * every stanza (debug level). */
+BfLink *bf_link_new (const BfConfig *config, const char *jid, gboolean trace,
                      BfLinkStanzaFunc on_stanza, gpointer data);
 void bf_link_free (BfLink *link);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfLink, bf_link_free)

@@ -56,11 +56,23 @@ on_link_attached (gpointer data, guint64 attaches)
              sessions == 1 ? "" : "s", presences, presences == 1 ? "" : "s");
 }
 
+/* What is sent from the node-jid leaves on its own link (the server may
+ * accept it on either when both are hosts of one listener, but need not
+ * when they are not); everything else on the domain's. */
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
   BfRelay *relay = data;
-  return relay->link != NULL && bf_link_send (relay->link, stanza);
+  BfLink *link = relay->link;
+  if (relay->node_link != NULL)
+    {
+      g_autofree char *domain = NULL;
+      const char *from = bf_stanza_get_attr (stanza, "from");
+      if (from && bf_jid_split (from, NULL, &domain, NULL)
+          && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
+        link = relay->node_link;
+    }
+  return link != NULL && bf_link_send (link, stanza);
 }
 
 static gboolean
@@ -68,6 +80,16 @@ on_stopped (gpointer data)
 {
   BfRelay *relay = data;
   g_main_loop_quit (relay->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Each link's shutdown is done: quit once both have closed their streams. */
+static gboolean
+on_link_stopped (gpointer data)
+{
+  BfRelay *relay = data;
+  if (relay->links_closing > 0 && --relay->links_closing == 0)
+    g_main_loop_quit (relay->loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -90,7 +112,10 @@ stop (BfRelay *relay, const char *why)
       /* XEP-0166 <gone/>: the party is going away. */
       bf_sessions_end_all (relay->sessions, "gone", "the relay is stopping");
     }
-  bf_link_shutdown (relay->link, on_stopped, relay);
+  relay->links_closing = relay->node_link ? 2 : 1;
+  bf_link_shutdown (relay->link, on_link_stopped, relay);
+  if (relay->node_link)
+    bf_link_shutdown (relay->node_link, on_link_stopped, relay);
   /* Whatever the server does, we are gone within the grace period. */
   g_timeout_add (SHUTDOWN_GRACE_MS, on_stopped, relay);
 }
@@ -225,6 +250,7 @@ start_media (BfRelay *relay, GError **error)
                                      relay->pool, relay->cert, &relay->media,
                                      relay->max_sessions);
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
+  bf_sessions_set_node_domain (relay->sessions, relay->config->node_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
   bf_modules_set_sessions (relay->modules, relay->sessions);
@@ -263,6 +289,7 @@ relay_clear (BfRelay *relay)
   g_clear_pointer (&relay->modules, bf_modules_free);
   g_clear_pointer (&relay->router, bf_router_free);
   g_clear_pointer (&relay->link, bf_link_free);
+  g_clear_pointer (&relay->node_link, bf_link_free);
   g_clear_pointer (&relay->config, bf_config_free);
   g_clear_pointer (&relay->loop, g_main_loop_unref);
 }
@@ -338,6 +365,7 @@ main (int argc, char **argv)
   relay.loop = g_main_loop_new (NULL, FALSE);
   bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
   relay.router = bf_router_new (relay.config->jid, relay.modules, send_to_link, &relay);
+  bf_router_set_node_domain (relay.router, relay.config->node_jid);
   relay.verbose = verbose;
   relay.drain_timeout = relay.config->drain_timeout;
   relay.max_sessions_per_jid = relay.config->max_sessions_per_jid;
@@ -350,9 +378,16 @@ main (int argc, char **argv)
   bf_router_set_domain_iq_hook (relay.router, bf_admin_handle_iq, relay.admin);
   relay.reload = bf_reload_new (relay.config, relay.modules);
   bf_relay_register_reloads (&relay);
-  relay.link = bf_link_new (relay.config, verbose, on_link_stanza, &relay);
+  relay.link = bf_link_new (relay.config, relay.config->jid, verbose, on_link_stanza, &relay);
   bf_link_set_dropped_func (relay.link, on_link_dropped, &relay);
   bf_link_set_attached_func (relay.link, on_link_attached, &relay);
+  if (relay.config->node_jid)
+    {
+      /* This process's own sub-domain: what it places comes back here. */
+      relay.node_link = bf_link_new (relay.config, relay.config->node_jid, verbose,
+                                     on_link_stanza, &relay);
+      bf_link_set_dropped_func (relay.node_link, on_link_dropped, &relay);
+    }
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
       g_critical ("cannot start the media side: %s", error->message);
@@ -378,6 +413,8 @@ main (int argc, char **argv)
   relay.signal_ids[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &relay);
   relay.signal_ids[3] = g_unix_signal_add (SIGUSR1, on_drain_signal, &relay);
   bf_link_start (relay.link);
+  if (relay.node_link)
+    bf_link_start (relay.node_link);
   g_main_loop_run (relay.loop);
 
   const BfLinkStats *ls = bf_link_get_stats (relay.link);

@@ -494,6 +494,13 @@ bf_module_get_domain (BfModule *module)
 }
 
 const char *
+bf_module_get_node_domain (BfModule *module)
+{
+  const BfConfig *c = module->owner->config;
+  return c->node_jid ? c->node_jid : c->jid;
+}
+
+const char *
 bf_module_get_server_domain (BfModule *module)
 {
   return module->owner->config->parent_domain;

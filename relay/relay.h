@@ -29,6 +29,8 @@ typedef struct {
   BfModules *modules;
   BfRouter *router;
   BfLink *link;
+  BfLink *node_link;           /* [component] node-jid's; NULL: none */
+  guint links_closing;         /* stop(): links whose shutdown has not ended */
   BfMediaConfig media;
   guint max_sessions;
   guint max_sessions_per_jid;  /* [limits]; 0: none */

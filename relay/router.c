@@ -10,6 +10,7 @@
 
 struct _BfRouter {
   char *domain;
+  char *node_domain;           /* [component] node-jid; NULL: none */
   BfModules *modules;
   BfSendFunc send;
   gpointer send_data;
@@ -34,6 +35,21 @@ bf_router_set_session_hook (BfRouter *router, BfRouterSessionHook hook, gpointer
   router->session_hook_data = data;
 }
 
+void
+bf_router_set_node_domain (BfRouter *router, const char *node_domain)
+{
+  g_free (router->node_domain);
+  router->node_domain = node_domain ? g_ascii_strdown (node_domain, -1) : NULL;
+}
+
+/* The domain, or this process's own sub-domain: both are served alike. */
+static gboolean
+is_our_domain (BfRouter *r, const char *domain)
+{
+  return strcmp (domain, r->domain) == 0
+         || (r->node_domain != NULL && strcmp (domain, r->node_domain) == 0);
+}
+
 BfRouter *
 bf_router_new (const char *domain, BfModules *modules, BfSendFunc send, gpointer send_data)
 {
@@ -51,6 +67,7 @@ bf_router_free (BfRouter *router)
   if (router == NULL)
     return;
   g_free (router->domain);
+  g_free (router->node_domain);
   g_free (router);
 }
 
@@ -315,7 +332,7 @@ bf_router_route (BfRouter *router, const BfStanza *stanza)
         send_error_from_domain (r, stanza, "modify", "jid-malformed");
       return;
     }
-  if (strcmp (domain, r->domain) != 0)
+  if (!is_our_domain (r, domain))
     {
       /* The server only routes our domain to us; anything else is its bug. */
       g_debug ("dropped a <%s/> for %s: not our domain", kind, to);
@@ -367,7 +384,7 @@ bf_router_drop_over_limit (BfRouter *router, const BfStanza *head, const char *r
   gboolean from_ok = from && bf_jid_split (from, NULL, NULL, NULL);
   g_autofree char *domain = NULL;
   gboolean to_ours = to && bf_jid_split (to, NULL, &domain, NULL)
-                     && strcmp (domain, r->domain) == 0;
+                     && is_our_domain (r, domain);
   /* Who and why, never what: the content is gone anyway.  A resource may
    * hold control characters (&#10;): escaped, so no line can be forged. */
   char utf8[129];

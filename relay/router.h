@@ -23,6 +23,9 @@ typedef struct {
 BfRouter *bf_router_new (const char *domain, BfModules *modules, BfSendFunc send,
                          gpointer send_data);
 void bf_router_free (BfRouter *router);
+/* The process's own sub-domain ([component] node-jid), served as the
+ * domain is. */
+void bf_router_set_node_domain (BfRouter *router, const char *node_domain);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
 
 /* Every module may rely on a routed stanza's 'from' and 'to' being

@@ -505,7 +505,8 @@ place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
       return NULL;
     }
   if (local == NULL || !bf_jid_split (local, &ll, &ld, &lr) || lr == NULL
-      || g_ascii_strcasecmp (ld, mgr->domain) != 0)
+      || (g_ascii_strcasecmp (ld, mgr->domain) != 0
+          && (mgr->node_domain == NULL || g_ascii_strcasecmp (ld, mgr->node_domain) != 0)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "'%s' is not a full JID of %s", local ? local : "(null)", mgr->domain);

@@ -1102,6 +1102,13 @@ bf_session_send_info (BfSession *session, BfSessionInfo info, const char *name)
 
 /* --- the manager --- */
 
+void
+bf_sessions_set_node_domain (BfSessions *mgr, const char *node_domain)
+{
+  g_free (mgr->node_domain);
+  mgr->node_domain = g_strdup (node_domain);
+}
+
 BfSessions *
 bf_sessions_new (const char *domain, BfSendFunc send, gpointer send_data,
                  BfMediaPool *pool, BfMediaCert *cert, const BfMediaConfig *media,
@@ -1177,5 +1184,6 @@ bf_sessions_free (BfSessions *mgr)
   bf_iq_tracker_free (mgr->iqs);
   bf_media_config_clear (&mgr->media);
   g_free (mgr->domain);
+  g_free (mgr->node_domain);
   g_free (mgr);
 }

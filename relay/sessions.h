@@ -24,6 +24,9 @@ typedef struct {
 BfSessions *bf_sessions_new (const char *domain, BfSendFunc send,
                              gpointer send_data, BfMediaPool *pool, BfMediaCert *cert,
                              const BfMediaConfig *media, guint max_sessions);
+/* The process's own sub-domain ([component] node-jid): sessions may be
+ * placed from it as from the domain. */
+void bf_sessions_set_node_domain (BfSessions *mgr, const char *node_domain);
 /* Ends every session still there (session-terminate <gone/>, sent if the
  * link still carries it) and waits for the workers to let go of them. */
 void bf_sessions_free (BfSessions *sessions);

@@ -93,6 +93,13 @@ typedef struct {
 
 /* The component's domain, e.g. "relay.example.org". */
 const char *bf_module_get_domain (BfModule *module);
+/* This process's own sub-domain ([component] node-jid, e.g.
+ * "n1.relay.example.org") when several processes share the domain
+ * (README "Running several relays"), else the domain.  What is addressed
+ * to it reaches this process and no other: a session the module places is
+ * addressed from it, and so is any address a peer must come back to here
+ * (a proxy65 streamhost). */
+const char *bf_module_get_node_domain (BfModule *module);
 /* The domain of the server that hosts the component, taken as the parent of
  * its domain ("relay.example.org" -> "example.org"; a domain without a dot
  * is its own parent): the usual default for who may use a service. */

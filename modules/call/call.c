@@ -147,6 +147,18 @@ rate_take (CallModule *cm, const char *caller)
     }
 }
 
+/* The relay's domain or a sub-domain of it (another process's node-jid,
+ * README "Running several relays"). */
+static gboolean
+is_relay_domain (BfModule *module, const char *domain)
+{
+  const char *ours = bf_module_get_domain (module);
+  gsize dl = strlen (domain), ol = strlen (ours);
+  return g_ascii_strcasecmp (domain, ours) == 0
+         || (dl > ol + 1 && domain[dl - ol - 1] == '.'
+             && g_ascii_strcasecmp (domain + dl - ol, ours) == 0);
+}
+
 /* The callee's JID from the address that was called; NULL (and @why) when
  * it is not one this relay may call. */
 static char *
@@ -165,7 +177,7 @@ callee_of (CallModule *cm, const char *local, const char **why)
       *why = "the address is not an escaped user JID (user\\40domain@relay)";
       return NULL;
     }
-  if (g_ascii_strcasecmp (cd, bf_module_get_domain (cm->module)) == 0)
+  if (is_relay_domain (cm->module, cd))
     {
       *why = "the callee is an address of this relay";
       return NULL;
@@ -196,7 +208,7 @@ call_offer (BfModule *module, BfSession *a)
       bf_session_terminate (a, "decline", why);
       return BF_SESSION_DECLINE;
     }
-  if (user != NULL && (g_ascii_strcasecmp (domain, bf_module_get_domain (module)) == 0
+  if (user != NULL && (is_relay_domain (module, domain)
                        || is_relay_localpart (user)))
     {
       /* A relay placing a call through us: its caller is hidden behind it,
@@ -244,9 +256,11 @@ call_offer (BfModule *module, BfSession *a)
       return BF_SESSION_DECLINE;
     }
 
-  /* Leg B comes from Alice's bare JID, escaped, with a resource of ours. */
+  /* Leg B comes from Alice's bare JID, escaped, with a resource of ours,
+   * on this process's own sub-domain when it has one: Bob's answers must
+   * come back to the process that holds leg A. */
   g_autofree char *escaped = call_jid_escape (caller_bare);
-  g_autofree char *from = g_strdup_printf ("%s@%s/%08x%08x", escaped, bf_module_get_domain (module),
+  g_autofree char *from = g_strdup_printf ("%s@%s/%08x%08x", escaped, bf_module_get_node_domain (module),
                                            bf_random_u32 (), bf_random_u32 ());
   g_autoptr (GError) error = NULL;
   BfSession *b = bf_session_place (module, from, callee, a, &error);

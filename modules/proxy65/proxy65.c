@@ -617,7 +617,10 @@ answer_streamhost (P65 *p, const BfStanza *iq)
   BfStanza *q = bf_stanza_add_child (reply, "query", NS_BYTESTREAMS);
   BfStanza *sh = bf_stanza_add_child (q, "streamhost", NULL);
   g_autofree char *port = g_strdup_printf ("%u", p->advertise_port);
-  bf_stanza_set_attr (sh, "jid", bf_module_get_domain (p->module));
+  /* The activation goes to this JID: this process's own sub-domain when
+   * several share the domain, so it reaches the process that holds both
+   * SOCKS5 connections. */
+  bf_stanza_set_attr (sh, "jid", bf_module_get_node_domain (p->module));
   bf_stanza_set_attr (sh, "host", p->advertise_host);
   bf_stanza_set_attr (sh, "port", port);
   bf_module_send (p->module, reply);

@@ -291,9 +291,20 @@ Component "{COMPONENT}"
 # * Mnesia lives in the spool dir; all dirs must belong to ejabberd.
 
 class Ejabberd:
-    def __init__(self, secret=SECRET, users=USERS):
+    """One ejabberd node. The defaults are a lone node; a cluster member
+    (tests/cluster) names its node (`node`, a long name its `hosts` map to
+    loopback addresses through inetrc), binds its distribution listener to
+    `dist_ip` on the `dist_port` all members share (with no epmd, a node
+    reaches another on ERL_DIST_PORT at that node's address), shares the
+    members' `cookie`, and adds top-level YAML (`extra_yaml`) and component
+    listener options (`service_yaml`, indented under the listener)."""
+
+    def __init__(self, secret=SECRET, users=USERS, *, node="ejabberd@localhost",
+                 dist_ip="127.0.0.1", dist_port=None, hosts=None, cookie=None,
+                 components=(COMPONENT,), service_yaml="", extra_yaml=""):
         self.secret = secret
         self.users = dict(users)
+        self.node = node
         self.dir = Path(tempfile.mkdtemp(prefix="belfry-ejabberd-"))
         self.conf = self.dir / "conf"
         self.logs = self.dir / "logs"
@@ -302,18 +313,27 @@ class Ejabberd:
         for p in (self.conf, self.logs, self.spool, self.home):
             p.mkdir()
         self.c2s_port, self.component_port, self.dist_port = free_ports(3)
+        if dist_port is not None:
+            self.dist_port = dist_port
         self.console = self.logs / "console.log"
         self.log = self.logs / "ejabberd.log"
         self.proc = None
+        if cookie is not None:
+            (self.home / ".erlang.cookie").write_text(cookie)
+            (self.home / ".erlang.cookie").chmod(0o400)
         (self.conf / "ejabberdctl.cfg").write_text(
             f"ERL_DIST_PORT={self.dist_port}\n"
-            "INET_DIST_INTERFACE=127.0.0.1\n"
-            "ERLANG_NODE=ejabberd@localhost\n"
+            f"INET_DIST_INTERFACE={dist_ip}\n"
+            f"ERLANG_NODE={node}\n"
             'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n'
             "EJABBERD_BYPASS_WARNINGS=true\n")
-        (self.conf / "inetrc").write_text(
-            '{lookup,["file","native"]}.\n'
-            '{host,{127,0,0,1}, ["localhost"]}.\n')
+        host_lines = "".join(f'{{host,{{{ip.replace(".", ",")}}}, ["{name}"]}}.\n'
+                             for name, ip in (hosts or {"localhost": "127.0.0.1"}).items())
+        (self.conf / "inetrc").write_text('{lookup,["file","native"]}.\n' + host_lines)
+        component_hosts = "".join(f"""\
+      {c}:
+        password: "{secret}"
+""" for c in components)
         (self.conf / "ejabberd.yml").write_text(f"""\
 hosts:
   - {DOMAIN}
@@ -332,10 +352,8 @@ listen:
   - port: {self.component_port}
     ip: "127.0.0.1"
     module: ejabberd_service
-    hosts:
-      {COMPONENT}:
-        password: "{secret}"
-acl:
+{service_yaml}    hosts:
+{component_hosts}acl:
   local:
     user_regexp: ""
 access_rules:
@@ -347,7 +365,7 @@ modules:
   mod_disco: {{}}
   mod_ping: {{}}
   mod_roster: {{}}
-""")
+{extra_yaml}""")
         _chown_tree(self.dir, "ejabberd")
 
     def _ctl(self, *args):
@@ -373,21 +391,41 @@ modules:
         try:
             wait_ports([self.c2s_port, self.component_port], 60, self.proc,
                        "ejabberd", self.console)
-            regs = [subprocess.Popen(self._ctl("register", u, DOMAIN, pw),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=self._env(),
-                                     cwd=self.dir)
-                    for u, pw in self.users.items()]
-            errors = []
-            for r in regs:
-                out_, _ = r.communicate(timeout=60)
-                if r.returncode != 0:
-                    errors.append(out_.decode(errors="replace"))
-            if errors:
-                raise RuntimeError("ejabberdctl register failed: " + "\n".join(errors))
+            self.register(self.users)
         except Exception:
             self.stop()
             raise
+
+    def ctl(self, *commands, timeout=60):
+        """Runs the ejabberdctl commands (each a tuple of arguments) at once
+        against the running node; each boots a VM (~1 s). Returns their
+        outputs; any non-zero exit raises."""
+        runs = [subprocess.Popen(self._ctl(*c), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 env=self._env(), cwd=self.dir)
+                for c in commands]
+        outs, errors = [], []
+        for c, r in zip(commands, runs):
+            try:
+                out_, _ = r.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                for other in runs:
+                    if other.poll() is None:
+                        other.kill()
+                        other.wait()
+                raise
+            outs.append(out_.decode(errors="replace"))
+            if r.returncode != 0:
+                errors.append(f"ejabberdctl {' '.join(c[:1])} exited {r.returncode}: {outs[-1]}")
+        if errors:
+            raise RuntimeError("\n".join(errors))
+        return outs
+
+    def register(self, users, at_once=4):
+        """Each registration boots a VM: a few at a time on a loaded machine."""
+        items = [("register", u, DOMAIN, pw) for u, pw in users.items()]
+        for i in range(0, len(items), at_once):
+            self.ctl(*items[i:i + at_once])
 
     def _beam_pid(self):
         for pid in _proc_children(self.proc.pid):

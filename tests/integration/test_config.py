@@ -53,6 +53,10 @@ BAD = [
     ("bad-max-stanza-size", dict(limits={"max-stanza-size": "lots"}), "limits",
      "max-stanza-size"),
     ("bad-max-depth", dict(limits={"max-depth": "deep"}), "limits", "max-depth"),
+    ("node-jid-not-a-domain", dict(component_extra={"node-jid": "n1@relay.localhost"}),
+     "component", "node-jid"),
+    ("node-jid-is-the-jid", dict(component_extra={"node-jid": "relay.localhost"}),
+     "component", "node-jid"),
 ]
 
 
@@ -135,3 +139,16 @@ def test_secret_file_attaches_to_prosody(prosody, tmp_path, belfry_bin, content)
         b.stop()
     finally:
         b.kill_quietly()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_example_cluster_configs_check(tmp_path, belfry_bin, n):
+    """examples/belfry-nN.conf (README "Running several relays") are valid,
+    each with its own node-jid (the secret file swapped for a secret)."""
+    from harness import REPO
+    text = (REPO / "examples" / f"belfry-n{n}.conf").read_text()
+    assert f"node-jid = n{n}.relay.example.org" in text
+    path = tmp_path / f"belfry-n{n}.conf"
+    path.write_text(text.replace("secret-file = /etc/belfry/secret", f"secret = {SECRET}"))
+    r = run_belfry(["--check-config", "-c", str(path)])
+    assert r.returncode == 0, r.stderr

@@ -232,15 +232,16 @@ def ended_line(belfry, sid, client, reason):
 # fixtures
 # ---------------------------------------------------------------------------
 
-def jingle_client(prosody, user, resource=None):
+def jingle_client(prosody, user, resource=None, password=None):
     """A logged-in client that acknowledges every Jingle request it gets, as
     any Jingle endpoint does (slixmpp alone would answer them
     feature-not-implemented, and belfry ends a session whose request is
-    refused)."""
+    refused). @prosody: any server with a c2s_port; @password: USERS[user]
+    unless given."""
     from slixmpp.xmlstream.handler import Callback
     from slixmpp.xmlstream.matcher import MatchXPath
     jid = f"{user}@{DOMAIN}" + (f"/{resource}" if resource else "")
-    c = Client(jid, USERS[user], prosody.c2s_port)
+    c = Client(jid, password or USERS[user], prosody.c2s_port)
 
     def ack(iq):
         if iq["type"] == "set":

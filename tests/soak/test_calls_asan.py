@@ -171,8 +171,10 @@ class Driver:
     every event (load line, Jingle request, iq answer) is taken from one
     queue, as tests/bench/bench_call.py's Calls does."""
 
-    def __init__(self, load, alice, bob, events):
+    def __init__(self, load, alice, bob, events, callee=CALLEE):
+        """@callee: the relay address alice calls (bob's full JID, escaped)."""
         self.load, self.alice, self.bob, self.events = load, alice, bob, events
+        self.callee = callee
         self.calls = {}
         self.by_sid = {}            # (who, sid) -> Call
         self.iqs = {}               # iq id -> (who, Call, what) awaiting an answer
@@ -331,7 +333,7 @@ class Driver:
                             0x10000000 + c.i, 0x18000000 + c.i, f"alice{c.i}", True)
         self.by_sid[("alice", c.a_sid)] = c
         c.t0 = time.monotonic()
-        self.iq_set("alice", CALLEE, jingle_xml(
+        self.iq_set("alice", self.callee, jingle_xml(
             "session-initiate", c.a_sid, body, f" initiator={quoteattr(self.alice.full_jid)}"),
             c, "session-initiate")
 
@@ -378,7 +380,7 @@ class Driver:
         self.phase = "hangup"
         for i in indices:
             c = self.calls[i]
-            self.iq_set("alice", CALLEE, terminate_xml(c.a_sid, "success"), c,
+            self.iq_set("alice", self.callee, terminate_xml(c.a_sid, "success"), c,
                         "session-terminate")
             self.load.send(f"end {i} close a")
         deadline = time.monotonic() + HANGUP_TIMEOUT

@@ -1,0 +1,120 @@
+"""Signalling-level relayed calls through the cluster, on the stanza
+builders and readers of tests/integration/test_call.py (no media: fake
+candidates and fingerprints, as there).
+
+A call: the caller sends session-initiate to the callee's relay address on
+the shared domain (relay.localhost, balanced by the caller's bare JID); the
+process that answers rings the callee with a JMI <propose/> from
+caller\\40localhost@nK.relay.localhost/<res>, its own sub-domain; the
+callee proceeds and accepts; the caller gets the session-accept. It
+connects only if the callee's stanzas reach the process holding the
+caller's leg."""
+
+import time
+from xml.sax.saxutils import quoteattr
+
+from harness import SECRET, Belfry
+from test_call import (addr, alice_offer, bare, bob_answer, domain_of, is_jingle, jingle_of,
+                       jmi_child, jmi_xml, received, terminate_xml, wait_new)
+from test_jingle import dump, new_sid
+
+from cluster import node_jid
+
+MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "60"}
+
+
+def relay_process(workdir, i, component_port, proxy65_port):
+    """belfry process i (1-based): the shared domain and n<i>.relay.localhost,
+    echo, the call relay and proxy65 on its own port, no per-JID session
+    limit (every call of a callee is one session of that JID)."""
+    lo = 20000 + (i - 1) * 5000
+    return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET,
+                  modules="echo;call;proxy65",
+                  component_extra={"node-jid": node_jid(i)},
+                  limits={"max-sessions-per-jid": "0"},
+                  groups={"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
+                          "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
+                                   "ring-timeout": "30"},
+                          "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}})
+
+
+def start_attached(b, timeout=15):
+    """Started, both links attached (the domain's and the node-jid's)."""
+    b.start(wait_attached=False)
+    b.wait_log("attached to 127.0.0.1:", timeout, count=2)
+    return b
+
+
+class ClusterCall:
+    def __init__(self, caller, callee):
+        self.caller, self.callee = caller, callee
+        self.addr = addr(bare(callee.full_jid))
+        self.caller_addr = addr(bare(caller.full_jid))
+        self.a_sid = new_sid("cl")
+        self.a_mark = len(received(caller))
+        self.b_mark = len(received(callee))
+        self.b_from = self.b_sid = None
+
+    @property
+    def node(self):
+        """The sub-domain leg B came from: the process holding the call."""
+        return domain_of(self.b_from)
+
+    def initiate(self, timeout=5.0):
+        reply = self.caller.iq(self.addr, "set",
+                               alice_offer(self.a_sid, self.caller.full_jid, True), timeout=timeout)
+        assert reply.get("type") == "result", f"session-initiate not acked: {dump(reply)}"
+        return reply
+
+    def establish(self):
+        self.initiate()
+        msg = wait_new(self.callee, self.b_mark,
+                       lambda e: jmi_child(e, "propose") is not None
+                       and bare(e.get("from")).startswith(self.caller_addr.split("@")[0] + "@"),
+                       10, f"JMI propose for {self.a_sid}")
+        self.b_from = msg.get("from")
+        self.b_sid = jmi_child(msg, "propose").get("id")
+        self.callee.send_raw(jmi_xml(self.b_from, "proceed", self.b_sid))
+        wait_new(self.callee, self.b_mark,
+                 lambda e: is_jingle(e, self.b_from, self.b_sid, "session-initiate"), 10,
+                 f"session-initiate sid={self.b_sid}")
+        reply = self.callee.iq(self.b_from, "set",
+                               bob_answer(self.b_sid, self.callee.full_jid, self.b_from, True))
+        assert reply.get("type") == "result", f"leg B's session-accept not acked: {dump(reply)}"
+        wait_new(self.caller, self.a_mark,
+                 lambda e: is_jingle(e, self.addr, self.a_sid, "session-accept"), 10,
+                 f"session-accept sid={self.a_sid}")
+        return self
+
+    def hang_up(self):
+        """The caller ends the call; the callee must hear of it from the
+        process that holds both legs."""
+        mark = len(received(self.callee))
+        reply = self.caller.iq(self.addr, "set", terminate_xml(self.a_sid, "success"))
+        assert reply.get("type") == "result", f"session-terminate not acked: {dump(reply)}"
+        wait_new(self.callee, mark,
+                 lambda e: is_jingle(e, self.b_from, self.b_sid, "session-terminate"), 10,
+                 f"session-terminate of leg B sid={self.b_sid}")
+
+    def cleanup(self):
+        for client, to, sid in ((self.caller, self.addr, self.a_sid),
+                                (self.callee, self.b_from, self.b_sid)):
+            if to and sid:
+                try:
+                    client.send_raw(f"<iq xmlns='jabber:client' type='set' to={quoteattr(to)} "
+                                    f"id='cleanup-{sid}'>" + terminate_xml(sid, "success")
+                                    + "</iq>")
+                except Exception:
+                    pass
+
+
+def wait_until(pred, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+__all__ = ["ClusterCall", "relay_process", "start_attached", "wait_until", "jingle_of"]
