@@ -8,7 +8,8 @@
 #    real slixmpp clients, plus the misbehaving test-made server);
 # 3. end-to-end media peers in a private network namespace (headless
 #    Chromium, also shaped as Conversations; Firefox; GStreamer webrtcbin;
-#    the Dino-shaped rtpbin peer; the call page); the out-of-tree example
+#    the Dino-shaped rtpbin peer; the call page); several relays behind a
+#    two-node ejabberd cluster (tests/cluster); the out-of-tree example
 #    module, built against the installed API;
 # 4. the same unit and integration tests, and the calls of every client
 #    shape, on an ASan+UBSan build (leaks and undefined behaviour fail the
@@ -125,6 +126,13 @@ junit="build/e2e-junit.xml"
 rm -f "$junit"
 if ! "$py" -m pytest tests/e2e -q --junitxml="$repo/$junit"; then fail_stage "e2e"; fi
 if [ -f "$junit" ]; then count_junit "$junit" "e2e"; else failed=$((failed + 1)); fi
+
+say "several relays (two-node ejabberd cluster, private network namespace)"
+junit="build/cluster-junit.xml"
+rm -f "$junit"
+if ! BELFRY_BIN="$repo/build/relay/belfry" "$py" -m pytest tests/cluster -q \
+      --junitxml="$repo/$junit"; then fail_stage "cluster"; fi
+if [ -f "$junit" ]; then count_junit "$junit" "cluster"; else failed=$((failed + 1)); fi
 
 say "example module (built against the installed API)"
 if bash scripts/test-example-module.sh; then passed=$((passed + 1)); else
