@@ -18,7 +18,8 @@
 # 5. a bounded libFuzzer run of each fuzz target (FUZZ_SECONDS, default 60),
 #    while the soak (tests/soak: SOAK_SECONDS, default 600, of calls starting
 #    and ending against the ASan+UBSan belfry; fds and RSS back to their
-#    start figure, no leak at exit) runs beside it in the background.
+#    start figure, no leak at exit) runs beside it in the background; once
+#    the soak is done, two fuzz targets run at once (one per core).
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 
@@ -193,21 +194,49 @@ say "fuzz smoke (${fuzz_seconds} s per target)"
 # A failure here must not leave the soak running unwaited: no exit.
 if [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true \
      -Db_sanitize=address,undefined -Db_lundef=false; then fuzz_ready=1; else fuzz_ready=0; fi
+# One target: a bounded run from the seed corpus; its verdict and output go
+# to $2 (ok / failed, then the lines to show).
+fuzz_one() {   # $1 = target, $2 = result file
+  local target=$1 out=$2 name work
+  name=$(basename "$target"); name=${name#fuzz-}
+  work=$(mktemp -d)
+  # New inputs go to the scratch dir; the repo's seed corpus stays as it is.
+  if "$target" -max_total_time="$fuzz_seconds" -max_len=16384 -artifact_prefix="$work/" \
+       "$work" "tests/fuzz/corpus/$name" >"$work/log" 2>&1; then
+    echo "ok fuzz $name: ok ($(grep -o 'Done [0-9]* runs' "$work/log"))" >"$out"
+  else
+    { echo "failed fuzz $name"; tail -40 "$work/log"; ls "$work"/crash-* "$work"/leak-* 2>/dev/null; } >"$out"
+  fi
+  rm -rf "$work"
+}
 if [ "$fuzz_ready" = 1 ] && ninja -C build-fuzz; then
+  # While the soak runs, one target at a time beside it (the soak's calls
+  # need their core); after it, two at once (one per core).
+  fuzz_out=$(mktemp -d)
+  fuzz_pids=()
+  n=0
   for target in build-fuzz/tests/fuzz/fuzz-*; do
     [ -f "$target" ] && [ -x "$target" ] || continue
-    name=$(basename "$target"); name=${name#fuzz-}
-    work=$(mktemp -d)
-    # New inputs go to the scratch dir; the repo's seed corpus stays as it is.
-    if "$target" -max_total_time="$fuzz_seconds" -max_len=16384 -artifact_prefix="$work/" \
-         "$work" "tests/fuzz/corpus/$name" >"$work/log" 2>&1; then
-      passed=$((passed + 1)); echo "fuzz $name: ok ($(grep -o 'Done [0-9]* runs' "$work/log"))"
+    n=$((n + 1))
+    if [ -n "$soak_pid" ] && kill -0 "$soak_pid" 2>/dev/null; then
+      fuzz_one "$target" "$fuzz_out/$(printf '%03d' $n)"
     else
-      failed=$((failed + 1)); fail_stage "fuzz $name"
-      tail -40 "$work/log"; ls "$work"/crash-* "$work"/leak-* 2>/dev/null
+      if [ ${#fuzz_pids[@]} -ge 2 ]; then wait "${fuzz_pids[0]}"; fuzz_pids=("${fuzz_pids[@]:1}"); fi
+      fuzz_one "$target" "$fuzz_out/$(printf '%03d' $n)" &
+      fuzz_pids+=($!)
     fi
-    rm -rf "$work"
   done
+  for p in "${fuzz_pids[@]}"; do wait "$p"; done
+  for r in "$fuzz_out"/*; do
+    [ -f "$r" ] || continue
+    verdict=$(head -1 "$r")
+    if [ "${verdict%% *}" = ok ]; then
+      passed=$((passed + 1)); echo "${verdict#ok }"
+    else
+      failed=$((failed + 1)); fail_stage "${verdict#failed }"; tail -n +2 "$r"
+    fi
+  done
+  rm -rf "$fuzz_out"
 else
   failed=$((failed + 1)); fail_stage "fuzz build"
 fi
