@@ -339,6 +339,9 @@ void cf_sfu_source_left (Participant *source);
 void cf_sfu_talkers (GPtrArray *by_id, Participant **talkers, guint n, gint64 now);
 /* [conference] last-n, from any thread (an atomic the workers read). */
 void cf_sfu_set_last_n (guint n);
+/* The module's counters of packets the room chose not to forward (set once
+ * in init, before any worker runs; metrics are atomic). */
+void cf_sfu_set_withheld_metrics (BfMetric *audio, BfMetric *video);
 void cf_fwd_media (Forward *f, BfPacket *packet);
 void cf_fwd_ready (Forward *f);
 

@@ -61,6 +61,10 @@
 #define AUDIO_ALL_SENDERS 3
 /* [conference] last-n (conference.c sets it; workers read it). */
 static gint last_n = CF_LAST_N_DEFAULT;
+/* Packets per receiver the room chose not to send (the talkers' audio,
+ * the last N's video): counted so that a reader (the SFU benchmark, an
+ * operator) can tell what was withheld from what was lost. */
+static BfMetric *m_audio_withheld, *m_video_withheld;
 /* NACK answers: packets kept per forwarded video stream, and for how long
  * (a retransmission later than this arrives after the receiver gave up). */
 #define FWD_RTX_CAPACITY 512
@@ -161,7 +165,13 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
     return;
   /* Not among the talkers forwarded (cf_sfu_talkers): not sent, as DTX. */
   if (!l->audio_forwarded)
-    return;
+    {
+      guint withheld = 0;
+      for (guint i = 0; i < l->forwards->len; i++)
+        withheld += ((Forward *) g_ptr_array_index (l->forwards, i))->leg.has_audio;
+      bf_metric_add (m_audio_withheld, withheld);
+      return;
+    }
   if (l->level_ext != 0)
     {
       gsize len = 0;
@@ -326,6 +336,7 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
   CfVp8Descriptor d;
   guint8 out[FWD_RTP_MAX];
   gint64 now = packet->arrival;
+  guint withheld = 0;
 
   if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
     return;
@@ -358,6 +369,7 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
 
       if (fl->video == NULL)
         continue;
+      withheld += fl->paused;
       n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1,
                         TRUE);
       memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
@@ -389,6 +401,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
           cf_keyframe_requests_ask (&l->keyframes, now);
         }
     }
+  if (withheld > 0)
+    bf_metric_add (m_video_withheld, withheld);
 }
 
 /* RFC 3550 §6.4.1: a sender report (with SDES CNAME) for one of our
@@ -655,6 +669,13 @@ cf_sfu_post_leave (RoomMedia *media, Forward *f)
 }
 
 /* --- Last-N and the talkers --- */
+
+void
+cf_sfu_set_withheld_metrics (BfMetric *audio, BfMetric *video)
+{
+  m_audio_withheld = audio;
+  m_video_withheld = video;
+}
 
 void
 cf_sfu_set_last_n (guint n)
