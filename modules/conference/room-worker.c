@@ -55,6 +55,9 @@ struct _RoomMedia {
   guint32 rec_ts_base;
   /* The composite video (mcu-room.h). */
   CfMcuRoom *mcu;
+  /* What a forwarded session's RTCP says (sfu-room.c cf_fwd_media): 20 KB,
+   * too big for the worker's stack, read per packet: one, the worker's. */
+  CfFeedback *feedback;
 };
 
 static void record_tick (RoomMedia *m);
@@ -459,6 +462,7 @@ room_media_free (gpointer data)
   g_clear_pointer (&m->mcu, cf_mcu_room_free);
   g_clear_pointer (&m->recorder, cf_recorder_close);
   g_ptr_array_unref (m->by_id);
+  g_free (m->feedback);
   g_free (m->name);
   g_free (m);
 }
@@ -475,7 +479,14 @@ cf_room_media_new (BfWorker *worker, const CfMixerConfig *config, const char *na
   m->mixer = cf_mixer_new (config);
   m->by_id = g_ptr_array_new ();
   m->mcu = cf_mcu_room_new (name);
+  m->feedback = g_new0 (CfFeedback, 1);
   return m;
+}
+
+CfFeedback *
+cf_room_media_feedback (RoomMedia *media)
+{
+  return media->feedback;
 }
 
 void

@@ -310,6 +310,8 @@ void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
  * composite until unmuted. */
 void cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
+/* The worker's scratch for reading one RTCP compound (worker only). */
+CfFeedback *cf_room_media_feedback (RoomMedia *media);
 /* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
  * every tick; a recorder it had is closed (recorder.h). */
 struct _CfRecorder;

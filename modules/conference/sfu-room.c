@@ -334,9 +334,11 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
   const BfRtpHeader *h = &packet->rtp;
   Leg *l = &source->leg;
   CfVp8Descriptor d;
-  guint8 out[FWD_RTP_MAX];
+  BfRtpHeader oh;
+  guint8 base[FWD_RTP_MAX], out[FWD_RTP_MAX];
   gint64 now = packet->arrival;
   guint withheld = 0;
+  gsize n;
 
   if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
     return;
@@ -359,23 +361,32 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
 
+  /* The packet as every receiver's stream takes it (the sender's numbers,
+   * our header), built and parsed once; each receiver's copy is then
+   * rewritten by its stream (cf_sfu_stream_push). */
+  n = write_header (base, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1, TRUE);
+  memcpy (base + n, packet->data + h->payload_offset, h->payload_len);
+  n += h->payload_len;
+  if (!bf_rtp_header_parse (base, n, &oh))
+    return;
+
   for (guint i = 0; i < l->forwards->len; i++)
     {
       Forward *f = g_ptr_array_index (l->forwards, i);
       FwdLeg *fl = &f->leg;
-      BfRtpHeader oh;
-      gsize n;
       guint32 src_ssrc;
 
       if (fl->video == NULL)
         continue;
-      withheld += fl->paused;
-      n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1,
-                        TRUE);
-      memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
-      n += h->payload_len;
-      if (!bf_rtp_header_parse (out, n, &oh))
-        continue;
+      /* No layer wanted (out of the last N, or nothing to take yet): the
+       * stream would drop the packet untouched, and asks for no keyframe
+       * (sfu-stream.h), so it is not even copied. */
+      if (cf_sfu_stream_get_target (fl->video) < 0)
+        {
+          withheld += fl->paused;
+          continue;
+        }
+      memcpy (out, base, n);
       if (cf_sfu_stream_push (fl->video, out, n, &oh, now) == CF_SFU_FORWARD)
         {
           stamp_twcc (f, out, n, now);
@@ -506,7 +517,7 @@ cf_fwd_media (Forward *f, BfPacket *packet)
   if (!fl->joined || !packet->is_rtcp)
     return;
   fl->rtcp_in++;
-  fb = g_new0 (CfFeedback, 1);   /* 20 KB: not on the worker's stack */
+  fb = cf_room_media_feedback (fl->media);
   if (!cf_rtcp_feedback_read (packet->data, packet->len, fb))
     fl->rtcp_bad++;
   for (guint i = 0; i < fb->n_plis; i++)
@@ -556,7 +567,6 @@ cf_fwd_media (Forward *f, BfPacket *packet)
           fl->loss_reports++;
         }
     }
-  g_free (fb);
   if (keyframe && fl->video != NULL)
     {
       fl->keyframes_asked++;
