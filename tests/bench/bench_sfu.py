@@ -305,7 +305,7 @@ class Belfry:
         # dtls-timeout: at N = 50 a join starts 2 x 49 handshakes at once on
         # the load's one thread; on a busy VM some took over the default 10 s
         # (the set-up is not measured)
-        groups = {"media": {"addresses": "127.0.0.1", "workers": "1", "dtls-timeout": "30",
+        groups = {"media": {"addresses": "127.0.0.1", "workers": "1", "dtls-timeout": "40",
                             "max-sessions": str(nmax * nmax + 4 * nmax + 10)},
                   "limits": {"max-sessions-per-jid": "0"},
                   "conference": {"rooms": "*", "max-participants": str(max(50, nmax)),
