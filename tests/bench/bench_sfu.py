@@ -148,7 +148,10 @@ def run_window(load, watch, extra_watch, seconds):
     load.report_line("window-end", seconds + 10)
     extra1 = schedstat_sum(extra_watch)
     wait1 = schedstat_sum(watch, 1)
-    kv = parse_kv(load.report_line("window-report", 10))
+    line = load.report_line("window-report", 10)
+    kv = parse_kv(line)
+    m = re.search(r"silent_from=(\S+)", line)
+    kv["silent_from"] = m.group(1) if m else "-"
     load.report_line("window-done", 10)
     kv["extra_cpu_ns"] = extra1 - extra0
     kv["wait_ns"] = wait1 - wait0
@@ -183,7 +186,8 @@ def figures(name, n, kv, setup_s, withheld=None):
         f"counted, unexpected "
         f"{r['unexpected']}, bad content {r['bad_content']}, "
         f"latency {r['lat'][0]:.2f} / {r['lat'][1]:.2f} ms ({r['lat_n']}), "
-        f"silent legs {r['silent_legs']}, bad {r['bad']}, replayed {r['replay']}")
+        f"silent legs {r['silent_legs']} (sender:legs {kv.get('silent_from', '-')}), "
+        f"bad {r['bad']}, replayed {r['replay']}")
     return r
 
 

@@ -459,6 +459,8 @@ window_report (void)
   double secs = (L.we_ns - L.ws_ns) / 1e9;
   guint64 expected = 0;
   guint silent_legs = 0, n = L.n_parts;
+  guint silent_from[MAX_PARTS] = { 0 };
+  g_autoptr (GString) silent = g_string_new ("");
   /* what the room should have sent: each forwarded stream to the N-1 others */
   for (guint k = 0; k < n; k++)
     {
@@ -477,8 +479,16 @@ window_report (void)
         expects = L.parts[s->sender]->fwd_audio || L.parts[s->sender]->fwd_video;
       /* a leg that should have got something and got nothing verified */
       if (expects && s->w_ok == 0)
-        silent_legs++;
+        {
+          silent_legs++;
+          if (s->sender >= 0)
+            silent_from[s->sender]++;
+        }
     }
+  /* whose streams the silent legs carry (ice): "I:legs,..." */
+  for (guint k = 0; k < n; k++)
+    if (silent_from[k] > 0)
+      g_string_append_printf (silent, "%s%u:%u", silent->len ? "," : "", k, silent_from[k]);
   guint32 p50 = 0, p95 = 0, p99 = 0, pmax = 0;
   if (L.n_lat > 0)
     {
@@ -492,13 +502,13 @@ window_report (void)
        " sent_video=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
        " expected=%" G_GUINT64_FORMAT " ok_audio=%" G_GUINT64_FORMAT " ok_video=%"
        G_GUINT64_FORMAT " unexpected=%" G_GUINT64_FORMAT " bad_content=%" G_GUINT64_FORMAT
-       " silent_legs=%u rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " replay=%"
+       " silent_legs=%u silent_from=%s rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " replay=%"
        G_GUINT64_FORMAT " lat_n=%u lat_p50_us=%u"
        " lat_p95_us=%u lat_p99_us=%u lat_max_us=%u target_cpu_ns=%" G_GUINT64_FORMAT
        " load_cpu_ns=%" G_GUINT64_FORMAT " send_fail=%" G_GUINT64_FORMAT,
        secs, L.n_parts, L.n_socks, L.w_sent_audio, L.w_sent_video, L.w_received, expected,
        L.w_ok_audio, L.w_ok_video, L.w_unexpected, L.w_bad_content,
-       silent_legs, L.w_rtcp, L.w_bad, L.w_replay, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
+       silent_legs, silent->len ? silent->str : "-", L.w_rtcp, L.w_bad, L.w_replay, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
        L.self1 - L.self0, load_counters.send_fail);
   say ("window-done");
 }
