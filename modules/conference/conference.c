@@ -797,6 +797,13 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
   cf->m_fwd_refused = bf_module_metric_counter_new (
     module, "sfu_sessions_refused_total",
     "Such sessions the receiver declined or ended (or that failed): not placed again");
+  cf_sfu_set_withheld_metrics (
+    bf_module_metric_counter_new (
+      module, "sfu_audio_withheld_total",
+      "Audio packets not sent on a forwarded session: their sender is not a talker"),
+    bf_module_metric_counter_new (
+      module, "sfu_video_withheld_total",
+      "Video packets not sent on a forwarded session: their sender is not a last-N speaker"));
   cf->g_rooms = bf_module_metric_gauge_new (module, "rooms", "Open rooms");
   cf->g_participants = bf_module_metric_gauge_new (module, "participants",
                                                    "Participants in all rooms");

@@ -54,6 +54,9 @@ struct _RoomMedia {
   guint32 rec_ts_base;
   /* The composite video (mcu-room.h). */
   CfMcuRoom *mcu;
+  /* What a forwarded session's RTCP says (sfu-room.c cf_fwd_media): 20 KB,
+   * too big for the worker's stack, read per packet: one, the worker's. */
+  CfFeedback *feedback;
 };
 
 static void record_tick (RoomMedia *m);
@@ -468,6 +471,7 @@ room_media_free (gpointer data)
   g_clear_pointer (&m->recorder, cf_recorder_close);
   g_clear_pointer (&m->rec_failed, g_atomic_rc_box_release);
   g_ptr_array_unref (m->by_id);
+  g_free (m->feedback);
   g_free (m->name);
   g_free (m);
 }
@@ -485,7 +489,14 @@ cf_room_media_new (BfWorker *worker, const CfMixerConfig *config,
   m->mixer = cf_mixer_new (config);
   m->by_id = g_ptr_array_new ();
   m->mcu = cf_mcu_room_new (name, composite);
+  m->feedback = g_new0 (CfFeedback, 1);
   return m;
+}
+
+CfFeedback *
+cf_room_media_feedback (RoomMedia *media)
+{
+  return media->feedback;
 }
 
 void

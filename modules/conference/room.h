@@ -337,6 +337,8 @@ void cf_room_media_post_mute (RoomMedia *media, Participant *p, gboolean muted);
  * composite until unmuted. */
 void cf_room_media_post_video_mute (RoomMedia *media, Participant *p, gboolean muted);
 void cf_room_media_post_free (RoomMedia *media);
+/* The worker's scratch for reading one RTCP compound (worker only). */
+CfFeedback *cf_room_media_feedback (RoomMedia *media);
 /* Hands @rec (NULL: none) to the worker, which feeds it the shared mix
  * every tick; a recorder it had is closed (recorder.h).  @failed (with
  * @rec; a ref is taken) is a g_atomic_rc_box'ed gint the worker sets to 1
@@ -372,6 +374,9 @@ void cf_sfu_source_left (Participant *source);
 void cf_sfu_talkers (GPtrArray *by_id, Participant **talkers, guint n, gint64 now);
 /* [conference] last-n, from any thread (an atomic the workers read). */
 void cf_sfu_set_last_n (guint n);
+/* The module's counters of packets the room chose not to forward (set once
+ * in init, before any worker runs; metrics are atomic). */
+void cf_sfu_set_withheld_metrics (BfMetric *audio, BfMetric *video);
 void cf_fwd_media (Forward *f, BfPacket *packet);
 void cf_fwd_ready (Forward *f);
 

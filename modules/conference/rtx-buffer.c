@@ -9,16 +9,27 @@ typedef struct {
   gint64 stored_at;
   gboolean resent;
   gint64 resent_at;
-  gsize len, cap;
-  guint8 *data;
+  gsize len;
 } Slot;
 
 struct CfRtxBuffer {
   guint mask;
   gint64 max_age;
   Slot *slots;
+  /* The copies: slot i's at i * CF_RTX_PACKET_MAX, one block made with the
+   * buffer (its pages are touched as slots fill), so that storing never
+   * allocates: a room's worker stores every video packet per receiver,
+   * and growing slots one by one had its heap grow (and mprotect) under
+   * the forwarding path for the first packets of every stream. */
+  guint8 *data;
   CfRtxStats stats;
 };
+
+static guint8 *
+slot_data (CfRtxBuffer *b, const Slot *s)
+{
+  return b->data + (gsize) (s - b->slots) * CF_RTX_PACKET_MAX;
+}
 
 CfRtxBuffer *
 cf_rtx_buffer_new (guint capacity, gint64 max_age_us)
@@ -31,6 +42,7 @@ cf_rtx_buffer_new (guint capacity, gint64 max_age_us)
   b->mask = capacity - 1;
   b->max_age = max_age_us;
   b->slots = g_new0 (Slot, capacity);
+  b->data = g_malloc ((gsize) capacity * CF_RTX_PACKET_MAX);
   return b;
 }
 
@@ -39,8 +51,7 @@ cf_rtx_buffer_free (CfRtxBuffer *b)
 {
   if (b == NULL)
     return;
-  for (guint i = 0; i <= b->mask; i++)
-    g_free (b->slots[i].data);
+  g_free (b->data);
   g_free (b->slots);
   g_free (b);
 }
@@ -56,13 +67,7 @@ cf_rtx_buffer_store (CfRtxBuffer *b, guint16 seq, const guint8 *pkt, gsize len, 
       b->stats.too_big++;
       return;
     }
-  if (s->cap < len)
-    {
-      /* Slots grow to the stream's largest packet once, not per packet. */
-      s->data = g_realloc (s->data, len);
-      s->cap = len;
-    }
-  memcpy (s->data, pkt, len);
+  memcpy (slot_data (b, s), pkt, len);
   s->len = len;
   s->seq = seq;
   s->valid = TRUE;
@@ -94,7 +99,7 @@ cf_rtx_buffer_answer (CfRtxBuffer *b, const guint16 *seqs, guint n, gint64 now, 
         }
       s->resent = TRUE;
       s->resent_at = now;
-      send (s->data, s->len, user_data);
+      send (slot_data (b, s), s->len, user_data);
       b->stats.resent++;
       sent++;
     }

@@ -61,6 +61,10 @@
 #define AUDIO_ALL_SENDERS 3
 /* [conference] last-n (conference.c sets it; workers read it). */
 static gint last_n = CF_LAST_N_DEFAULT;
+/* Packets per receiver the room chose not to send (the talkers' audio,
+ * the last N's video): counted so that a reader (the SFU benchmark, an
+ * operator) can tell what was withheld from what was lost. */
+static BfMetric *m_audio_withheld, *m_video_withheld;
 /* NACK answers: packets kept per forwarded video stream, and for how long
  * (a retransmission later than this arrives after the receiver gave up). */
 #define FWD_RTX_CAPACITY 512
@@ -161,7 +165,13 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
     return;
   /* Not among the talkers forwarded (cf_sfu_talkers): not sent, as DTX. */
   if (!l->audio_forwarded)
-    return;
+    {
+      guint withheld = 0;
+      for (guint i = 0; i < l->forwards->len; i++)
+        withheld += ((Forward *) g_ptr_array_index (l->forwards, i))->leg.has_audio;
+      bf_metric_add (m_audio_withheld, withheld);
+      return;
+    }
   if (l->level_ext != 0)
     {
       gsize len = 0;
@@ -324,8 +334,11 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
   const BfRtpHeader *h = &packet->rtp;
   Leg *l = &source->leg;
   CfVp8Descriptor d;
-  guint8 out[FWD_RTP_MAX];
+  BfRtpHeader oh;
+  guint8 base[FWD_RTP_MAX], out[FWD_RTP_MAX];
   gint64 now = packet->arrival;
+  guint withheld = 0;
+  gsize n;
 
   if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
     return;
@@ -348,22 +361,32 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
 
+  /* The packet as every receiver's stream takes it (the sender's numbers,
+   * our header), built and parsed once; each receiver's copy is then
+   * rewritten by its stream (cf_sfu_stream_push). */
+  n = write_header (base, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1, TRUE);
+  memcpy (base + n, packet->data + h->payload_offset, h->payload_len);
+  n += h->payload_len;
+  if (!bf_rtp_header_parse (base, n, &oh))
+    return;
+
   for (guint i = 0; i < l->forwards->len; i++)
     {
       Forward *f = g_ptr_array_index (l->forwards, i);
       FwdLeg *fl = &f->leg;
-      BfRtpHeader oh;
-      gsize n;
       guint32 src_ssrc;
 
       if (fl->video == NULL)
         continue;
-      n = write_header (out, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1,
-                        TRUE);
-      memcpy (out + n, packet->data + h->payload_offset, h->payload_len);
-      n += h->payload_len;
-      if (!bf_rtp_header_parse (out, n, &oh))
-        continue;
+      /* No layer wanted (out of the last N, or nothing to take yet): the
+       * stream would drop the packet untouched, and asks for no keyframe
+       * (sfu-stream.h), so it is not even copied. */
+      if (cf_sfu_stream_get_target (fl->video) < 0)
+        {
+          withheld += fl->paused;
+          continue;
+        }
+      memcpy (out, base, n);
       if (cf_sfu_stream_push (fl->video, out, n, &oh, now) == CF_SFU_FORWARD)
         {
           stamp_twcc (f, out, n, now);
@@ -389,6 +412,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
           cf_keyframe_requests_ask (&l->keyframes, now);
         }
     }
+  if (withheld > 0)
+    bf_metric_add (m_video_withheld, withheld);
 }
 
 /* RFC 3550 §6.4.1: a sender report (with SDES CNAME) for one of our
@@ -503,7 +528,7 @@ cf_fwd_media (Forward *f, BfPacket *packet)
   if (!fl->joined || !packet->is_rtcp)
     return;
   fl->rtcp_in++;
-  fb = g_new0 (CfFeedback, 1);   /* 20 KB: not on the worker's stack */
+  fb = cf_room_media_feedback (fl->media);
   if (!cf_rtcp_feedback_read (packet->data, packet->len, fb))
     fl->rtcp_bad++;
   for (guint i = 0; i < fb->n_plis; i++)
@@ -553,7 +578,6 @@ cf_fwd_media (Forward *f, BfPacket *packet)
           fl->loss_reports++;
         }
     }
-  g_free (fb);
   if (keyframe && fl->video != NULL)
     {
       fl->keyframes_asked++;
@@ -688,6 +712,13 @@ cf_sfu_post_leave (RoomMedia *media, Forward *f)
 }
 
 /* --- Last-N and the talkers --- */
+
+void
+cf_sfu_set_withheld_metrics (BfMetric *audio, BfMetric *video)
+{
+  m_audio_withheld = audio;
+  m_video_withheld = video;
+}
 
 void
 cf_sfu_set_last_n (guint n)

@@ -18,7 +18,8 @@
  * What a participant sends (the issue 14 benchmark's synthetic sender):
  *  - audio: Opus from libopus (48 kHz mono, 32 kb/s, 20 ms frames of a
  *    tone, one second pre-encoded and cycled), PT 111, the RFC 6464 audio
- *    level in a one-byte header extension (id 1), 50 packets a second;
+ *    level in a one-byte header extension (id 1), 50 packets a second: a
+ *    "talker" voice at -20 dBov, the others silence (-127 dBov, V=0);
  *  - video (a participant told "video"): VP8 RTP (PT 96) at 30 frames a
  *    second, a keyframe every 60 frames (2 s) of KEY_PACKETS packets, the
  *    other frames DELTA_PACKETS packets, every packet ~1000 bytes
@@ -30,24 +31,29 @@
  *    3-byte frame tag, P=0 on a keyframe, show_frame=1, and on a keyframe
  *    the start code 9d 01 2a and 640x360); the marker bit is on a frame's
  *    last packet, the RTP timestamp advances 3000 a frame.  The rest of a
- *    packet is filler, and its last 12 bytes are ours: "SFUB" and the send
- *    time (CLOCK_MONOTONIC ns) -- a forwarder passes the payload on
- *    unchanged, so a receiver reads the latency out of it.  One layer: no
- *    simulcast (see bench_sfu.py).
+ *    packet is filler (0x5a), and its last 16 bytes are ours: "SFUB", the
+ *    sender's index and the send time (CLOCK_MONOTONIC ns) -- a forwarder
+ *    passes the payload on unchanged.  One layer: no simulcast.
  *
- * What a participant receives is counted from the RTP header, which SRTP
- * leaves in clear (packets, per SSRC and leg the extended sequence
- * numbers: loss), on every leg; a "sample"d participant also unprotects
- * what it receives (authentication checked: "bad" counts failures) and
- * takes the latency of every video packet: its arrival (SO_TIMESTAMPNS)
- * - the send time in its payload.  Unprotecting only a sample keeps the
- * load's own CPU down (at N = 50 it receives ~160,000 packets a second).
- *
+ * What a participant receives: every packet on every leg is unprotected
+ * (authentication checked: "bad" counts failures, "replay" repeats) and
+ * its content verified (audio: one of the tone's Opus frames; video: the
+ * filler and a trailer naming the stream's sender: "bad_content"
+ * otherwise).  Its sender is the leg's ("rK sender S", ice) or its SSRC's
+ * (srtp: SSRCs are 0x30000000 + I for audio, 0x38000000 + I for video).
+ * It counts ("ok_audio", "ok_video") when the bench said the room should
+ * forward that sender's stream ("expect I A V"), else as "unexpected";
+ * "expected" is what the senders sent in the window of those streams x
+ * (N-1).  Audio is the window's by arrival, video by its send time (read
+ * from the trailer: a packet sent in the window and still in flight at its
+ * end is counted when it arrives, before the report).  Latency: arrival
+ * (SO_TIMESTAMPNS) - send time of every video packet.
+
  * During a run the sockets are not polled: a 2 ms timerfd tick drains
  * every readable socket, then sends what is due (as conf-load).
  *
  * Lines in (stdin):
- *   part I [video]          participant I and its send leg sI (ice: "sI
+ *   part I [video] [talker] participant I and its send leg sI (ice: "sI
  *                           credentials U P", "sI fingerprint H FP", "sI
  *                           candidate ...", "sI gathering-done"; srtp:
  *                           "sI ready PORT")
@@ -57,7 +63,9 @@
  *   NAME remote-dtls active|passive HASH FP      (OUR setup)
  *   NAME candidate F C TYPE IP PORT PRIO          (the room's)
  *   sI dest IP PORT         srtp: where participant I sends
- *   sample I                participant I unprotects and measures latency
+ *   expect I A V            the room should forward I's audio (A 1) and
+ *                           video (V 1); by default all it sends
+ *   rK sender S             ice: leg rK carries participant S's streams
  *   watch FILE...           schedstat files summed at the window's edges
  *   start                   every participant starts sending (a leg not
  *                           keyed yet sends once it is)
@@ -103,17 +111,10 @@
 #define KEY_PACKETS 15
 #define DELTA_PACKETS 3
 #define VIDEO_PACKET 1000        /* RTP payload bytes of a video packet */
-#define TRAILER 12               /* "SFUB" + send time */
+#define TRAILER 16               /* "SFUB", the sender's index, the send time */
 #define MAX_LAT 200000           /* latency samples kept per window */
 
 enum { MODE_ICE, MODE_SRTP };
-
-typedef struct {
-  guint16 last_seq;
-  guint64 ext;
-  gboolean w_got;
-  guint64 w_first, w_last, w_received;
-} Stream;
 
 typedef struct _Part Part;
 
@@ -123,14 +124,17 @@ typedef struct {
   LoadLeg ll;
   Part *part;
   gboolean is_send;
-  GHashTable *streams;               /* SSRC -> Stream* */
-  guint64 w_received;
+  gint sender;                       /* ice receive leg: whose streams it carries */
+  guint64 w_received, w_ok;
 } Sock;
 
 struct _Part {
   guint idx;
   Sock *send;
-  gboolean video, sample;
+  gboolean video;
+  gboolean talker;                   /* speaks (RFC 6464 voice, -20 dBov) or is silent */
+  gboolean fwd_audio, fwd_video;     /* what the room should forward of it ("expect") */
+  guint64 w_sa, w_sv;                /* sent in the window */
   guint32 a_ssrc, v_ssrc;
   guint16 a_seq, v_seq;
   guint32 a_ts, v_ts;
@@ -156,6 +160,8 @@ static struct {
   gint64 ws_ns, we_ns;
   guint64 cpu0, cpu1, self0, self1;
   guint64 w_sent_audio, w_sent_video, w_received, w_rtcp, w_bad, w_replay;
+  guint64 w_ok_audio, w_ok_video, w_unexpected, w_bad_content;
+  guint8 filler[VIDEO_PACKET];
   guint32 *lat;
   guint n_lat;
   guint64 lat_seen;
@@ -234,12 +240,17 @@ send_audio (Part *p, gint64 t)
   put16 (q + 12, 0xBEDE);
   put16 (q + 14, 1);
   q[16] = EXT_ID << 4;
-  q[17] = 0x80 | 20;               /* voice, -20 dBov */
+  /* RFC 6464: a talker's voice at -20 dBov, the others silent (no V,
+   * -127 dBov): the room's talkers are exactly the load's */
+  q[17] = p->talker ? 0x80 | 20 : 127;
   q[18] = q[19] = 0;
   memcpy (q + 20, payload, plen);
   send_packet (p, 20 + plen);
   if (in_window (t))
-    L.w_sent_audio++;
+    {
+      L.w_sent_audio++;
+      p->w_sa++;
+    }
 }
 
 /* One video frame: its packets, back to back (as a pacer-less sender). */
@@ -289,74 +300,91 @@ send_video_frame (Part *p, gint64 t)
       guint8 *tr = d + VIDEO_PACKET - TRAILER;
       memcpy (tr, "SFUB", 4);
       gint64 now = now_ns ();
-      put32 (tr + 4, (guint32) ((guint64) now >> 32));
-      put32 (tr + 8, (guint32) now);
+      put32 (tr + 4, p->idx);
+      put32 (tr + 8, (guint32) ((guint64) now >> 32));
+      put32 (tr + 12, (guint32) now);
       send_packet (p, 12 + VIDEO_PACKET);
-      if (in_window (t))
-        L.w_sent_video++;
+      /* a video packet is the window's by its send time (the receiver
+       * reads it from the trailer) */
+      if (in_window (now))
+        {
+          L.w_sent_video++;
+          p->w_sv++;
+        }
     }
 }
 
 /* --- receiving --- */
 
+/* The RTP payload of an unprotected packet: its offset, or 0 when the
+ * header is malformed. */
+static gsize
+payload_offset (const guint8 *d, gsize len)
+{
+  gsize off = 12 + 4 * (d[0] & 0x0f);
+  if (len < off)
+    return 0;
+  if (d[0] & 0x10)
+    {
+      if (len < off + 4)
+        return 0;
+      off += 4 + 4 * (gsize) get16 (d + off + 2);
+    }
+  return off <= len ? off : 0;
+}
+
+/* Whether @payload is what sender @from sent as @video or audio: a tone
+ * frame, or a VP8 packet whose filler and trailer are ours. */
+static gboolean
+content_ok (const guint8 *payload, gsize plen, gboolean video, guint from)
+{
+  if (!video)
+    {
+      for (guint k = 0; k < TONE_FRAMES; k++)
+        {
+          gsize tlen;
+          const guint8 *t = g_bytes_get_data (L.tone[k], &tlen);
+          if (tlen == plen && memcmp (t, payload, plen) == 0)
+            return TRUE;
+        }
+      return FALSE;
+    }
+  /* the descriptor (rewritten by an SFU) and the payload header take at
+   * most 14 bytes; the filler after them is the sender's */
+  if (plen != VIDEO_PACKET)
+    return FALSE;
+  return memcmp (payload + 16, L.filler, VIDEO_PACKET - 16 - TRAILER) == 0
+         && memcmp (payload + plen - TRAILER, "SFUB", 4) == 0
+         && get32 (payload + plen - TRAILER + 4) == from;
+}
+
+/* Every packet is unprotected (its authentication checked, and an SRTP
+ * context must see every packet to follow the rollover counter) and its
+ * content verified; it counts when its sender's stream is one the room
+ * should forward ("expect"), else as unexpected. */
 static void
 handle_media (LoadLeg *leg, guint8 *d, gsize len, gint64 t)
 {
   Sock *s = leg->owner;
   gboolean rtcp = len >= 2 && d[1] >= 192 && d[1] <= 223;
+  gboolean w = in_window (t);
   if (rtcp)
     {
-      if (in_window (t))
+      if (w)
         L.w_rtcp++;
       return;
     }
+  if (w)
+    {
+      L.w_received++;
+      s->w_received++;
+    }
   if (len < 12 || (d[0] & 0xc0) != 0x80)
     {
-      if (in_window (t))
+      if (w)
         L.w_bad++;
       return;
     }
-  guint32 ssrc = get32 (d + 8);
-  guint16 seq = get16 (d + 2);
-  Stream *st = g_hash_table_lookup (s->streams, GUINT_TO_POINTER (ssrc));
-  if (st == NULL)
-    {
-      if (g_hash_table_size (s->streams) >= 4 * MAX_PARTS)
-        return;
-      st = g_new0 (Stream, 1);
-      st->last_seq = seq;
-      st->ext = 0x10000u + seq;
-      g_hash_table_insert (s->streams, GUINT_TO_POINTER (ssrc), st);
-    }
-  else
-    {
-      gint16 delta = (gint16) (seq - st->last_seq);
-      if (delta > 0)
-        {
-          st->ext += (guint64) delta;
-          st->last_seq = seq;
-        }
-    }
-  gboolean w = in_window (t);
-  if (w)
-    {
-      guint64 ext = st->ext - (guint16) (st->last_seq - seq);
-      if (!st->w_got)
-        {
-          st->w_got = TRUE;
-          st->w_first = st->w_last = ext;
-        }
-      st->w_first = MIN (st->w_first, ext);
-      st->w_last = MAX (st->w_last, ext);
-      st->w_received++;
-      s->w_received++;
-      L.w_received++;
-    }
-  /* a sampled receiver unprotects everything from its first packet: its
-   * SRTP context must see a stream's sequence numbers wrap (the rollover
-   * counter), also before the window */
-  if (!s->part->sample)
-    return;
   BfMediaSrtpStatus status = leg->srtp ? bf_media_srtp_unprotect (leg->srtp, FALSE, d, &len)
                                         : BF_MEDIA_SRTP_FAILED;
   if (status != BF_MEDIA_SRTP_OK)
@@ -368,15 +396,45 @@ handle_media (LoadLeg *leg, guint8 *d, gsize len, gint64 t)
         L.w_bad++;
       return;
     }
+  guint pt = d[1] & 0x7f;
+  gboolean video = pt == PT_VP8;
+  guint32 ssrc = get32 (d + 8);
+  gint from = s->sender;
+  if (L.mode == MODE_SRTP)
+    from = (gint) (ssrc - (video ? 0x38000000u : 0x30000000u));
+  gsize off = payload_offset (d, len);
+  if ((pt != PT_VP8 && pt != PT_OPUS) || from < 0 || (guint) from >= L.n_parts || off == 0
+      || !content_ok (d + off, len - off, video, (guint) from))
+    {
+      if (w)
+        L.w_bad_content++;
+      return;
+    }
+  Part *src = L.parts[from];
+  gint64 sent = 0;
+  if (video)
+    {
+      const guint8 *tr = d + len - TRAILER;
+      sent = (gint64) ((guint64) get32 (tr + 8) << 32 | get32 (tr + 12));
+      w = in_window (sent);
+    }
   if (!w)
     return;
-  if (len >= 12 + TRAILER && memcmp (d + len - TRAILER, "SFUB", 4) == 0)
+  if (!(video ? src->fwd_video : src->fwd_audio))
     {
-      gint64 sent = (gint64) ((guint64) get32 (d + len - 8) << 32 | get32 (d + len - 4));
-      L.lat_seen++;
-      if (t > sent && L.n_lat < MAX_LAT)
-        L.lat[L.n_lat++] = (guint32) MIN ((t - sent) / 1000, G_MAXUINT32);
+      L.w_unexpected++;
+      return;
     }
+  s->w_ok++;
+  if (!video)
+    {
+      L.w_ok_audio++;
+      return;
+    }
+  L.w_ok_video++;
+  L.lat_seen++;
+  if (t > sent && L.n_lat < MAX_LAT)
+    L.lat[L.n_lat++] = (guint32) MIN ((t - sent) / 1000, G_MAXUINT32);
 }
 
 static gboolean
@@ -399,27 +457,38 @@ static void
 window_report (void)
 {
   double secs = (L.we_ns - L.ws_ns) / 1e9;
-  guint64 expected = 0, rx = 0, streams = 0;
-  guint silent_legs = 0;
+  guint64 expected = 0;
+  guint silent_legs = 0, n = L.n_parts;
+  guint silent_from[MAX_PARTS] = { 0 };
+  g_autoptr (GString) silent = g_string_new ("");
+  /* what the room should have sent: each forwarded stream to the N-1 others */
+  for (guint k = 0; k < n; k++)
+    {
+      Part *p = L.parts[k];
+      expected += ((p->fwd_audio ? p->w_sa : 0) + (p->fwd_video ? p->w_sv : 0)) * (n - 1);
+    }
   for (guint k = 0; k < L.n_socks; k++)
     {
       Sock *s = L.socks[k];
-      GHashTableIter it;
-      gpointer v;
-      g_hash_table_iter_init (&it, s->streams);
-      while (g_hash_table_iter_next (&it, NULL, &v))
+      gboolean expects;
+      if (L.mode == MODE_SRTP)
+        expects = TRUE;
+      else if (s->is_send || s->sender < 0)
+        continue;
+      else
+        expects = L.parts[s->sender]->fwd_audio || L.parts[s->sender]->fwd_video;
+      /* a leg that should have got something and got nothing verified */
+      if (expects && s->w_ok == 0)
         {
-          Stream *st = v;
-          if (!st->w_got)
-            continue;
-          expected += st->w_last - st->w_first + 1;
-          rx += st->w_received;
-          streams++;
+          silent_legs++;
+          if (s->sender >= 0)
+            silent_from[s->sender]++;
         }
-      /* a receive leg that got nothing: its sender's streams did not come */
-      if ((!s->is_send || L.mode == MODE_SRTP) && s->w_received == 0)
-        silent_legs++;
     }
+  /* whose streams the silent legs carry (ice): "I:legs,..." */
+  for (guint k = 0; k < n; k++)
+    if (silent_from[k] > 0)
+      g_string_append_printf (silent, "%s%u:%u", silent->len ? "," : "", k, silent_from[k]);
   guint32 p50 = 0, p95 = 0, p99 = 0, pmax = 0;
   if (L.n_lat > 0)
     {
@@ -431,12 +500,15 @@ window_report (void)
     }
   say ("window-report seconds=%.3f parts=%u legs=%u sent_audio=%" G_GUINT64_FORMAT
        " sent_video=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
-       " expected=%" G_GUINT64_FORMAT " streams=%" G_GUINT64_FORMAT " silent_legs=%u"
-       " rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " replay=%" G_GUINT64_FORMAT " lat_n=%u lat_p50_us=%u"
+       " expected=%" G_GUINT64_FORMAT " ok_audio=%" G_GUINT64_FORMAT " ok_video=%"
+       G_GUINT64_FORMAT " unexpected=%" G_GUINT64_FORMAT " bad_content=%" G_GUINT64_FORMAT
+       " silent_legs=%u silent_from=%s rtcp=%" G_GUINT64_FORMAT " bad=%" G_GUINT64_FORMAT " replay=%"
+       G_GUINT64_FORMAT " lat_n=%u lat_p50_us=%u"
        " lat_p95_us=%u lat_p99_us=%u lat_max_us=%u target_cpu_ns=%" G_GUINT64_FORMAT
        " load_cpu_ns=%" G_GUINT64_FORMAT " send_fail=%" G_GUINT64_FORMAT,
-       secs, L.n_parts, L.n_socks, L.w_sent_audio, L.w_sent_video, rx, expected, streams,
-       silent_legs, L.w_rtcp, L.w_bad, L.w_replay, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
+       secs, L.n_parts, L.n_socks, L.w_sent_audio, L.w_sent_video, L.w_received, expected,
+       L.w_ok_audio, L.w_ok_video, L.w_unexpected, L.w_bad_content,
+       silent_legs, silent->len ? silent->str : "-", L.w_rtcp, L.w_bad, L.w_replay, L.n_lat, p50, p95, p99, pmax, L.cpu1 - L.cpu0,
        L.self1 - L.self0, load_counters.send_fail);
   say ("window-done");
 }
@@ -459,20 +531,11 @@ start_window (double secs)
     }
   load_legs_sync_clock ();
   for (guint k = 0; k < L.n_socks; k++)
-    {
-      Sock *s = L.socks[k];
-      s->w_received = 0;
-      GHashTableIter it;
-      gpointer v;
-      g_hash_table_iter_init (&it, s->streams);
-      while (g_hash_table_iter_next (&it, NULL, &v))
-        {
-          Stream *st = v;
-          st->w_got = FALSE;
-          st->w_received = 0;
-        }
-    }
+    L.socks[k]->w_received = L.socks[k]->w_ok = 0;
+  for (guint k = 0; k < L.n_parts; k++)
+    L.parts[k]->w_sa = L.parts[k]->w_sv = 0;
   L.w_sent_audio = L.w_sent_video = L.w_received = L.w_rtcp = L.w_bad = L.w_replay = 0;
+  L.w_ok_audio = L.w_ok_video = L.w_unexpected = L.w_bad_content = 0;
   L.n_lat = 0;
   L.lat_seen = 0;
   L.cpu0 = load_watched_cpu_ns (L.watch);
@@ -608,13 +671,12 @@ new_sock (Part *p, const char *name, gboolean is_send)
   Sock *s = g_new0 (Sock, 1);
   s->part = p;
   s->is_send = is_send;
-  s->streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  s->sender = -1;
   /* srtp mode: the one leg receives every other participant's streams */
   gboolean big = L.mode == MODE_SRTP;
   if (!load_leg_open (&s->ll, s, name, big ? 1 << 22 : 1 << 18, big))
     {
       say ("%s failed socket %s", name, g_strerror (errno));
-      g_hash_table_unref (s->streams);
       g_free (s);
       return NULL;
     }
@@ -627,7 +689,7 @@ new_sock (Part *p, const char *name, gboolean is_send)
 }
 
 static void
-new_part (guint i, gboolean video)
+new_part (guint i, gboolean video, gboolean talker)
 {
   if (i != L.n_parts || i >= MAX_PARTS)
     {
@@ -637,6 +699,9 @@ new_part (guint i, gboolean video)
   Part *p = g_new0 (Part, 1);
   p->idx = i;
   p->video = video;
+  p->talker = talker;
+  p->fwd_audio = TRUE;
+  p->fwd_video = video;
   char name[16];
   g_snprintf (name, sizeof name, "s%u", i);
   p->send = new_sock (p, name, TRUE);
@@ -680,8 +745,9 @@ new_recv (guint k, guint i)
   char name[16];
   g_snprintf (name, sizeof name, "r%u", k);
   Sock *s = new_sock (L.parts[i], name, FALSE);
-  if (s != NULL)
-    load_leg_announce (&s->ll);
+  if (s == NULL)
+    return;
+  load_leg_announce (&s->ll);
 }
 
 static void
@@ -700,6 +766,8 @@ sock_command (Sock *s, char **a, guint n)
       s->ll.remote = to;
       s->ll.have_remote = TRUE;
     }
+  else if (strcmp (a[0], "sender") == 0 && n == 2 && (guint) atoi (a[1]) < L.n_parts)
+    s->sender = atoi (a[1]);
   else
     say ("error unknown leg command %s", a[0]);
 }
@@ -714,15 +782,19 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
   if (n == 0)
     return G_SOURCE_CONTINUE;
   Sock *s;
-  if (strcmp (a[0], "part") == 0 && (n == 2 || n == 3))
-    new_part ((guint) atoi (a[1]), n == 3 && strcmp (a[2], "video") == 0);
+  if (strcmp (a[0], "part") == 0 && n >= 2 && n <= 4)
+    new_part ((guint) atoi (a[1]), g_strv_contains ((const char *const *) a + 2, "video"),
+              g_strv_contains ((const char *const *) a + 2, "talker"));
   else if (strcmp (a[0], "recv") == 0 && n == 3)
     new_recv ((guint) atoi (a[1]), (guint) atoi (a[2]));
-  else if (strcmp (a[0], "sample") == 0 && n == 2)
+  else if (strcmp (a[0], "expect") == 0 && n == 4)
     {
       guint i = (guint) atoi (a[1]);
       if (i < L.n_parts)
-        L.parts[i]->sample = TRUE;
+        {
+          L.parts[i]->fwd_audio = atoi (a[2]) != 0;
+          L.parts[i]->fwd_video = atoi (a[3]) != 0;
+        }
       else
         say ("error no participant %u", i);
     }
@@ -769,6 +841,7 @@ main (int argc, char **argv)
       setrlimit (RLIMIT_NOFILE, &rl);
     }
   make_tone ();
+  memset (L.filler, 0x5a, sizeof L.filler);
   L.ep_src = g_unix_fd_add (load_legs_epoll_fd (), G_IO_IN, on_readable, NULL);
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   GIOChannel *in = g_io_channel_unix_new (0);

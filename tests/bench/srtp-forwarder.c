@@ -37,8 +37,14 @@
  * participant i -> forwarder, bench_keys (i, 1) forwarder -> i, as
  * sfu-load.c srtp mode has them.
  *
- *   srtp-forwarder fanout N GCM|AES_CM (until SIGTERM; prints
- *                                       "forwarded=N dropped=N received=N") */
+ * The same fan-out as the room's: with AUDIO and VIDEO (comma-separated
+ * participant indexes, or "all"), only those participants' audio (PT 111)
+ * and video (PT 96) is forwarded, as the room forwards only its talkers'
+ * audio and its last N speakers' video; the rest is unprotected (its
+ * authentication checked, as the room does) and withheld.
+ *
+ *   srtp-forwarder fanout N GCM|AES_CM [AUDIO VIDEO] (until SIGTERM; prints
+ *                    "forwarded=N dropped=N received=N withheld=N") */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* recvmmsg, sendmmsg (also set by the build) */
 #endif
@@ -227,6 +233,22 @@ fanout_main (int argc, char **argv)
     return 1;
   int ep = epoll_create1 (0);
   FanPart *parts = g_new0 (FanPart, n);
+  /* who is forwarded, per kind: [0] audio, [1] video */
+  gboolean *fwd[2] = { g_new (gboolean, n), g_new (gboolean, n) };
+  for (guint kind = 0; kind < 2; kind++)
+    {
+      const char *list = argc >= 6 ? argv[4 + kind] : "all";
+      gboolean all = strcmp (list, "all") == 0;
+      for (guint i = 0; i < n; i++)
+        fwd[kind][i] = all;
+      if (!all)
+        {
+          g_auto (GStrv) ids = g_strsplit (list, ",", -1);
+          for (guint k = 0; ids[k] != NULL; k++)
+            if (g_ascii_isdigit (ids[k][0]) && (guint) atoi (ids[k]) < n)
+              fwd[kind][atoi (ids[k])] = TRUE;
+        }
+    }
   GString *ports = g_string_new ("ports");
   for (guint i = 0; i < n; i++)
     {
@@ -270,7 +292,7 @@ fanout_main (int argc, char **argv)
   struct iovec iov_in[BATCH], iov_out[BATCH];
   struct sockaddr_in from[BATCH];
   struct epoll_event evs[64];
-  guint64 forwarded = 0, dropped = 0, received = 0;
+  guint64 forwarded = 0, dropped = 0, received = 0, withheld = 0;
   while (!stop)
     {
       int ne = epoll_wait (ep, evs, 64, 200);
@@ -311,6 +333,13 @@ fanout_main (int argc, char **argv)
                   || bf_media_srtp_unprotect (src->rx, FALSE, bufs[k], &len) != BF_MEDIA_SRTP_OK)
                 {
                   dropped++;
+                  plain_len[k] = 0;
+                  continue;
+                }
+              guint pt = bufs[k][1] & 0x7f;
+              if ((pt == 111 && !fwd[0][s]) || (pt == 96 && !fwd[1][s]))
+                {
+                  withheld++;
                   plain_len[k] = 0;
                   continue;
                 }
@@ -358,8 +387,8 @@ fanout_main (int argc, char **argv)
             }
         }
     }
-  printf ("forwarded=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT "\n",
-          forwarded, dropped, received);
+  printf ("forwarded=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
+          " withheld=%" G_GUINT64_FORMAT "\n", forwarded, dropped, received, withheld);
   return 0;
 }
 
@@ -372,7 +401,7 @@ main (int argc, char **argv)
     return relay_main (argc, argv);
   if (argc < 3)
     {
-      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM | srtp-forwarder relay|fanout N GCM|AES_CM\n");
+      fprintf (stderr, "usage: srtp-forwarder PORT GCM|AES_CM | srtp-forwarder relay N GCM|AES_CM | srtp-forwarder fanout N GCM|AES_CM [AUDIO VIDEO]\n");
       return 2;
     }
   BfMediaSrtpProfile profile = g_ascii_strcasecmp (argv[2], "GCM") == 0
