@@ -14,8 +14,10 @@
 
 #include <string.h>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/ssl.h>
 #include <openssl/srtp.h>
@@ -38,6 +40,19 @@
 /* RFC 5764 §4.2 */
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
 
+/* One direction's record protection after the handshake (RFC 5246 §6.3
+ * key block, AEAD suites only: no MAC key), kept once the SSL is released
+ * (see release() below). */
+typedef struct {
+  const EVP_CIPHER *cipher;
+  gboolean chacha;          /* RFC 7905 nonce; else RFC 5288 (explicit nonce) */
+  gsize key_len, iv_len;
+  guint8 key[32], iv[12];
+} RecordKey;
+
+/* type, version, epoch + sequence, length, explicit nonce, alert, tag */
+#define CLOSE_RECORD_MAX (13 + 8 + 2 + 16)
+
 typedef enum {
   STATE_NEW,
   STATE_HANDSHAKING,
@@ -48,7 +63,7 @@ typedef enum {
 struct _BfMediaDtls {
   BfMediaDtlsParams params;
   SSL_CTX *ctx;             /* shared: the certificate's (bf_media_cert_get_dtls_ctx) */
-  SSL *ssl;                 /* owns both BIOs */
+  SSL *ssl;                 /* owns both BIOs; NULL once released */
   BIO *rbio;
   GMainContext *context;
   GSource *retransmit;
@@ -61,6 +76,14 @@ struct _BfMediaDtls {
   gboolean mismatch;        /* ... or did not */
   BfMediaDtlsCallbacks cb;
   gpointer user_data;
+  /* After the handshake (release()): */
+  gboolean confirmed;       /* the peer has our last flight (bf_media_dtls_confirm) */
+  gboolean keep_ssl;        /* the key check failed: the SSL stays to the end */
+  gboolean capturing;       /* the send BIO fills close_record instead of sending */
+  guint8 close_record[CLOSE_RECORD_MAX];   /* our close_notify, built at release */
+  gsize close_record_len;
+  RecordKey peer_key;       /* to authenticate the peer's alerts once released */
+  gsize min_protected;      /* min_protected_record(), kept once released */
 };
 
 /* --- setup roles --- */
@@ -155,6 +178,16 @@ static int
 send_bio_write (BIO *bio, const char *data, int len)
 {
   BfMediaDtls *d = BIO_get_data (bio);
+  if (d != NULL && d->capturing)
+    {
+      /* One record, at release: kept for bf_media_dtls_close(). */
+      if (len > 0 && (gsize) len <= sizeof d->close_record)
+        {
+          memcpy (d->close_record, data, (gsize) len);
+          d->close_record_len = (gsize) len;
+        }
+      return len;
+    }
   if (d != NULL && len > 0)
     d->cb.send ((const guint8 *) data, (gsize) len, d->user_data);
   return len;
@@ -530,7 +563,7 @@ framing_ok (BfMediaDtls *d, const guint8 *data, gsize len)
       if (h[3] != 0 || h[4] != 0)
         {
           if (min_protected == 0)
-            min_protected = min_protected_record (d);
+            min_protected = d->ssl ? min_protected_record (d) : d->min_protected;
           if (rlen < min_protected)
             return FALSE;
         }
@@ -539,11 +572,267 @@ framing_ok (BfMediaDtls *d, const guint8 *data, gsize len)
   return TRUE;
 }
 
+/* --- release after the handshake ---
+ *
+ * An established association holds ~40 KiB in OpenSSL (the SSL, the
+ * handshake buffer kept for retransmissions, the peer certificate,
+ * session) for three things: answering a retransmitted peer flight, our
+ * close_notify, and the peer's alerts.  RFC 6347 §4.2.4: only the side
+ * that sent the last flight (the server, no resumption here) must answer
+ * a retransmission of the peer's last flight, and only until the peer has
+ * ours.  So the SSL goes:
+ * - at once when the peer sent the last flight (we are the client): any
+ *   later handshake record is a stale duplicate, nothing to answer;
+ * - otherwise once the peer proved it has our last flight: the transport
+ *   calls bf_media_dtls_confirm() on the first SRTP or SRTCP packet from
+ *   it that authenticates, and a peer sends SRTP only once its handshake
+ *   is complete, i.e. after our Finished reached it.  A handshake record
+ *   arriving later is then a duplicate the network delayed.
+ * What stays: our close_notify, built and sealed by OpenSSL at release
+ * (the next sequence number of epoch 1: nothing else is sent after it),
+ * and the peer's record key, derived from the master secret, with which
+ * alerts (close_notify, fatal ones) are still authenticated as OpenSSL
+ * would.  Every other record after the release is dropped (FALSE: the
+ * transport counts it in dropped_dtls).  The derivation is checked on our
+ * own close_notify (sealed by OpenSSL, opened with our derived write key):
+ * if that fails the SSL is kept, as before. */
+
+static gboolean
+record_key_init (RecordKey *k, const SSL_CIPHER *c)
+{
+  memset (k, 0, sizeof *k);
+  switch (c ? SSL_CIPHER_get_cipher_nid (c) : NID_undef)
+    {
+    case NID_aes_128_gcm:
+      k->cipher = EVP_aes_128_gcm ();
+      k->key_len = 16;
+      k->iv_len = 4;
+      break;
+    case NID_aes_256_gcm:
+      k->cipher = EVP_aes_256_gcm ();
+      k->key_len = 32;
+      k->iv_len = 4;
+      break;
+    case NID_chacha20_poly1305:
+      k->cipher = EVP_chacha20_poly1305 ();
+      k->chacha = TRUE;
+      k->key_len = 32;
+      k->iv_len = 12;
+      break;
+    default:
+      return FALSE;   /* not one of CIPHERS: keep the SSL */
+    }
+  return k->cipher != NULL;
+}
+
+/* RFC 5246 §6.3: key_block = PRF(master_secret, "key expansion",
+ * server_random + client_random) = client_write_key, server_write_key,
+ * client_write_IV, server_write_IV (AEAD: no MAC keys). */
+static gboolean
+derive_record_keys (SSL *ssl, RecordKey *ours, RecordKey *peers)
+{
+  static const char label[] = "key expansion";
+  const SSL_CIPHER *c = SSL_get_current_cipher (ssl);
+  const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest (c) : NULL;
+  RecordKey client, server;
+  if (md == NULL || !record_key_init (&client, c) || !record_key_init (&server, c))
+    return FALSE;
+  guint8 master[SSL_MAX_MASTER_KEY_LENGTH], seed[sizeof label - 1 + 2 * SSL3_RANDOM_SIZE];
+  guint8 block[2 * (32 + 12)];
+  gsize master_len = SSL_SESSION_get_master_key (SSL_get_session (ssl), master, sizeof master);
+  memcpy (seed, label, sizeof label - 1);
+  if (master_len == 0
+      || SSL_get_server_random (ssl, seed + sizeof label - 1, SSL3_RANDOM_SIZE) != SSL3_RANDOM_SIZE
+      || SSL_get_client_random (ssl, seed + sizeof label - 1 + SSL3_RANDOM_SIZE,
+                                SSL3_RANDOM_SIZE) != SSL3_RANDOM_SIZE)
+    return FALSE;
+  gsize kl = client.key_len, il = client.iv_len;
+  EVP_KDF *kdf = EVP_KDF_fetch (NULL, OSSL_KDF_NAME_TLS1_PRF, NULL);
+  EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new (kdf) : NULL;
+  OSSL_PARAM params[] = {
+    OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, (char *) EVP_MD_get0_name (md), 0),
+    OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_SECRET, master, master_len),
+    OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_SEED, seed, sizeof seed),
+    OSSL_PARAM_construct_end (),
+  };
+  gboolean ok = kctx != NULL && EVP_KDF_derive (kctx, block, 2 * (kl + il), params) == 1;
+  EVP_KDF_CTX_free (kctx);
+  EVP_KDF_free (kdf);
+  if (ok)
+    {
+      memcpy (client.key, block, kl);
+      memcpy (server.key, block + kl, kl);
+      memcpy (client.iv, block + 2 * kl, il);
+      memcpy (server.iv, block + 2 * kl + il, il);
+      gboolean is_client = !SSL_is_server (ssl);
+      *ours = is_client ? client : server;
+      *peers = is_client ? server : client;
+    }
+  OPENSSL_cleanse (master, sizeof master);
+  OPENSSL_cleanse (block, sizeof block);
+  OPENSSL_cleanse (&client, sizeof client);
+  OPENSSL_cleanse (&server, sizeof server);
+  return ok;
+}
+
+/* Opens one protected record (RFC 5288 §3 / RFC 7905 §2; additional data
+ * RFC 5246 §6.2.3.3 with DTLS's epoch + sequence, RFC 6347 §4.1.2.1):
+ * @h its 13-byte header, the fragment follows.  The plaintext (at most
+ * @cap bytes) goes to @out. */
+static gboolean
+open_record (const RecordKey *k, const guint8 *h, guint8 *out, gsize cap, gsize *out_len)
+{
+  gsize len = ((gsize) h[11] << 8) | h[12];
+  const guint8 *frag = h + 13, *ct = frag;
+  guint8 nonce[12], aad[13];
+  gsize ct_len;
+  if (k->chacha)
+    {
+      if (len < 16)
+        return FALSE;
+      memcpy (nonce, k->iv, 12);
+      for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= h[3 + i];
+      ct_len = len - 16;
+    }
+  else
+    {
+      if (len < 24)
+        return FALSE;
+      memcpy (nonce, k->iv, 4);
+      memcpy (nonce + 4, frag, 8);
+      ct += 8;
+      ct_len = len - 24;
+    }
+  if (ct_len > cap)
+    return FALSE;
+  memcpy (aad, h + 3, 8);
+  aad[8] = h[0];
+  aad[9] = h[1];
+  aad[10] = h[2];
+  aad[11] = (guint8) (ct_len >> 8);
+  aad[12] = (guint8) ct_len;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
+  int n = 0, m = 0;
+  gboolean ok = ctx != NULL
+                && EVP_DecryptInit_ex (ctx, k->cipher, NULL, k->key, nonce) == 1
+                && EVP_DecryptUpdate (ctx, NULL, &n, aad, sizeof aad) == 1
+                && EVP_DecryptUpdate (ctx, out, &n, ct, (int) ct_len) == 1
+                && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, 16,
+                                        (void *) (ct + ct_len)) == 1
+                && EVP_DecryptFinal_ex (ctx, out + n, &m) == 1;
+  EVP_CIPHER_CTX_free (ctx);
+  if (ok)
+    *out_len = (gsize) (n + m);
+  return ok;
+}
+
+/* The captured close_notify: one alert record {warning, close_notify}
+ * that our derived write key opens. */
+static gboolean
+close_record_checks (BfMediaDtls *d, const RecordKey *ours)
+{
+  guint8 alert[8];
+  gsize n = 0;
+  const guint8 *h = d->close_record;
+  return d->close_record_len >= 13 && h[0] == 21
+         && 13 + (((gsize) h[11] << 8) | h[12]) == d->close_record_len
+         && open_record (ours, h, alert, sizeof alert, &n) && n == 2 && alert[0] == 1
+         && alert[1] == 0;
+}
+
+static void
+free_ssl (BfMediaDtls *d)
+{
+  /* The send BIO must not call back into a half-freed owner. */
+  BIO *w = SSL_get_wbio (d->ssl);
+  if (w)
+    BIO_set_data (w, NULL);
+  g_clear_pointer (&d->ssl, SSL_free);
+  d->rbio = NULL;
+}
+
+static void
+release (BfMediaDtls *d)
+{
+  if (d->ssl == NULL || d->keep_ssl || d->state != STATE_CONNECTED)
+    return;
+  RecordKey ours;
+  if (!derive_record_keys (d->ssl, &ours, &d->peer_key))
+    {
+      d->keep_ssl = TRUE;
+      g_debug ("media: DTLS record keys not derived: the association keeps its SSL");
+      return;
+    }
+  d->min_protected = min_protected_record (d);
+  restore_buffers (d);
+  ERR_clear_error ();
+  d->capturing = TRUE;
+  SSL_shutdown (d->ssl);
+  d->capturing = FALSE;
+  ERR_clear_error ();
+  gboolean ok = close_record_checks (d, &ours);
+  OPENSSL_cleanse (&ours, sizeof ours);
+  if (!ok)
+    {
+      /* OpenSSL sealed the record, so it is still what close() sends; the
+       * SSL stays to read the peer's alerts. */
+      d->keep_ssl = TRUE;
+      OPENSSL_cleanse (&d->peer_key, sizeof d->peer_key);
+      g_warning ("media: DTLS record key check failed: the association keeps its SSL");
+      return;
+    }
+  stop_timers (d);
+  free_ssl (d);
+  g_clear_pointer (&d->ctx, SSL_CTX_free);
+}
+
+void
+bf_media_dtls_confirm (BfMediaDtls *d)
+{
+  d->confirmed = TRUE;
+  release (d);
+}
+
+gboolean
+bf_media_dtls_is_released (BfMediaDtls *d)
+{
+  return d->state == STATE_CONNECTED && d->ssl == NULL;
+}
+
+/* Released: the peer's alerts, authenticated with its record key, end the
+ * association as OpenSSL's read would; everything else is dropped. */
+static gboolean
+read_released (BfMediaDtls *d, const guint8 *data, gsize len)
+{
+  gboolean any = FALSE;
+  for (gsize off = 0; off < len && d->state == STATE_CONNECTED;)
+    {
+      const guint8 *h = data + off;
+      gsize rlen = ((gsize) h[11] << 8) | h[12];
+      guint8 alert[8];
+      gsize n = 0;
+      off += 13 + rlen;
+      /* epoch 1: the only one after a handshake without renegotiation */
+      if (h[0] != 21 || h[3] != 0 || h[4] != 1
+          || !open_record (&d->peer_key, h, alert, sizeof alert, &n) || n != 2)
+        continue;
+      any = TRUE;
+      if (alert[1] == 0)
+        fail (d, BF_MEDIA_ERROR_CLOSED, "peer closed DTLS (close_notify)");
+      else if (alert[0] == 2)
+        fail (d, BF_MEDIA_ERROR_CLOSED, "DTLS association ended: fatal alert %u", alert[1]);
+    }
+  return any;
+}
+
 gboolean
 bf_media_dtls_receive (BfMediaDtls *d, const guint8 *data, gsize len)
 {
   if (d->state == STATE_DONE || len > 65535 || !framing_ok (d, data, len))
     return FALSE;
+  if (d->ssl == NULL)
+    return read_released (d, data, len);
   /* One datagram in, consumed entirely by the call below (DTLS reads a
    * whole datagram per record-layer read); reset in case it was not. */
   BIO_reset (d->rbio);
@@ -564,6 +853,10 @@ bf_media_dtls_receive (BfMediaDtls *d, const guint8 *data, gsize len)
     }
   if (d->state != STATE_DONE && BIO_ctrl_pending (d->rbio) > 0)
     BIO_reset (d->rbio);
+  /* We are the client, or the peer already proved it has our flight. */
+  if (d->state == STATE_CONNECTED
+      && (d->confirmed || SSL_is_server (d->ssl) == SSL_session_reused (d->ssl)))
+    release (d);
   return ok;
 }
 
@@ -581,7 +874,9 @@ bf_media_dtls_start (BfMediaDtls *d)
 void
 bf_media_dtls_close (BfMediaDtls *d)
 {
-  if (d->state == STATE_CONNECTED)
+  if (d->state == STATE_CONNECTED && d->close_record_len > 0)
+    d->cb.send (d->close_record, d->close_record_len, d->user_data);  /* built at release */
+  else if (d->state == STATE_CONNECTED)
     {
       restore_buffers (d);
       ERR_clear_error ();
@@ -605,15 +900,10 @@ bf_media_dtls_free (BfMediaDtls *d)
     return;
   stop_timers (d);
   if (d->ssl)
-    {
-      /* The send BIO must not call back into a half-freed owner. */
-      BIO *w = SSL_get_wbio (d->ssl);
-      if (w)
-        BIO_set_data (w, NULL);
-      SSL_free (d->ssl);
-    }
+    free_ssl (d);
   SSL_CTX_free (d->ctx);
   OPENSSL_cleanse (d->fingerprint, sizeof d->fingerprint);
+  OPENSSL_cleanse (&d->peer_key, sizeof d->peer_key);
   g_free (d);
 }
 

@@ -3,7 +3,9 @@
  * leaves (one BIO write = one datagram).  Verifies the peer certificate
  * against the signalled fingerprint (RFC 8122 §5) during the handshake,
  * negotiates use_srtp, exports the SRTP keys, drives the retransmission
- * timer on the given GMainContext.  Not thread-safe: lives on one worker. */
+ * timer on the given GMainContext, and drops OpenSSL's state once the
+ * handshake needs no more retransmission (bf_media_dtls_confirm).  Not
+ * thread-safe: lives on one worker. */
 #pragma once
 
 #include <glib.h>
@@ -76,6 +78,15 @@ gboolean bf_media_dtls_receive (BfMediaDtls *dtls, const guint8 *data, gsize len
 /* Sends close_notify if connected; the association is finished after. */
 void bf_media_dtls_close (BfMediaDtls *dtls);
 gboolean bf_media_dtls_is_connected (BfMediaDtls *dtls);
+/* The peer has our last flight: an SRTP or SRTCP packet from it
+ * authenticated with the exported keys (it sends none before its
+ * handshake completed).  The association then releases its OpenSSL state
+ * (RFC 6347 §4.2.4: nothing left to retransmit); as the client it does so
+ * at once.  Afterwards it still sends our close_notify (built at release)
+ * and authenticates the peer's alerts; other records are dropped. */
+void bf_media_dtls_confirm (BfMediaDtls *dtls);
+/* Connected and its OpenSSL state released (see _confirm). */
+gboolean bf_media_dtls_is_released (BfMediaDtls *dtls);
 /* Never from inside one of its callbacks. */
 void bf_media_dtls_free (BfMediaDtls *dtls);
 

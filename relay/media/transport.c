@@ -102,6 +102,7 @@ struct _BfMediaTransport {
   BfMediaDtlsSetup setup;
   gboolean dtls_started;
   gboolean dtls_done;             /* failed or closed: terminal */
+  gboolean dtls_confirmed;        /* bf_media_dtls_confirm called */
   GQueue early_dtls;              /* GBytes*, datagrams before set_dtls() */
   GQueue held_dtls;               /* GBytes*, ours before a pair is selected */
 
@@ -544,6 +545,13 @@ handle_srtp (BfMediaTransport *t, guint8 *data, gsize len)
             t->counters.unprotect_other++;
         }
       return;
+    }
+  if (G_UNLIKELY (!t->dtls_confirmed))
+    {
+      /* The peer keyed its SRTP: its handshake is complete, so it has our
+       * last DTLS flight and the association can drop OpenSSL's state. */
+      t->dtls_confirmed = TRUE;
+      bf_media_dtls_confirm (t->dtls);
     }
   if (rtcp)
     t->counters.rtcp_in++;

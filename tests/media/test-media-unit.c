@@ -283,6 +283,7 @@ struct _Side {
   gboolean up, failed;
   GError *error;
   BfMediaDtlsKeys keys;
+  GBytes *last_sent;        /* our latest datagram (test_dtls_release) */
 };
 
 static void
@@ -291,6 +292,8 @@ side_send (const guint8 *data, gsize len, gpointer user_data)
   Side *s = user_data;
   s->sent++;
   g_assert_cmpuint (len, <=, 1200);
+  g_clear_pointer (&s->last_sent, g_bytes_unref);
+  s->last_sent = g_bytes_new (data, len);
   if (s->drop_out > 0)
     {
       s->drop_out--;
@@ -413,6 +416,7 @@ dtls_pair_clear (DtlsPair *p)
       bf_media_dtls_free (sides[i]->d);
       g_queue_clear_full (&sides[i]->q, (GDestroyNotify) g_bytes_unref);
       g_clear_error (&sides[i]->error);
+      g_clear_pointer (&sides[i]->last_sent, g_bytes_unref);
     }
   bf_media_cert_unref (p->ca);
   bf_media_cert_unref (p->cb);
@@ -553,6 +557,66 @@ test_dtls_garbage (void)
   dtls_pair_clear (&p);
 }
 
+/* After the handshake OpenSSL's state goes (bf_media_dtls_confirm): the
+ * client's at once (the server sent the last flight), the server's once
+ * the peer proved it has that flight.  Retransmitted flights are then
+ * dropped unanswered, forged records change nothing, and close_notify
+ * still leaves and is still authenticated, both ways. */
+static void
+test_dtls_release (void)
+{
+  for (int closer = 0; closer < 2; closer++)
+    {
+      DtlsPair p;
+      dtls_pair_init (&p, both_profiles, 2, both_profiles, 2, 0);
+      check_keys (&p, BF_MEDIA_SRTP_AEAD_AES_128_GCM);
+      g_assert_true (bf_media_dtls_is_released (p.a.d));
+      g_assert_false (bf_media_dtls_is_released (p.b.d));
+      g_autoptr (GBytes) client_finished = g_bytes_ref (p.a.last_sent);
+      g_autoptr (GBytes) server_finished = g_bytes_ref (p.b.last_sent);
+
+      /* Before the proof a duplicate still reaches OpenSSL. */
+      gsize n;
+      const guint8 *x = g_bytes_get_data (client_finished, &n);
+      g_assert_true (bf_media_dtls_receive (p.b.d, x, n));
+      g_queue_clear_full (&p.a.q, (GDestroyNotify) g_bytes_unref);
+
+      bf_media_dtls_confirm (p.b.d);
+      g_assert_true (bf_media_dtls_is_released (p.b.d));
+
+      /* Now neither answers a stale flight, and neither ends. */
+      guint sent = p.b.sent;
+      g_assert_false (bf_media_dtls_receive (p.b.d, x, n));
+      g_assert_cmpuint (p.b.sent, ==, sent);
+      x = g_bytes_get_data (server_finished, &n);
+      sent = p.a.sent;
+      g_assert_false (bf_media_dtls_receive (p.a.d, x, n));
+      g_assert_cmpuint (p.a.sent, ==, sent);
+
+      /* Forged records, an alert with a bad tag among them. */
+      guint8 buf[1500];
+      for (guint i = 0; i < 1000; i++)
+        {
+          n = random_records (buf, sizeof buf);
+          if (i % 3 == 0)
+            buf[0] = 21;
+          bf_media_dtls_receive (i % 2 ? p.a.d : p.b.d, buf, n);
+        }
+      g_assert_false (p.a.failed || p.b.failed);
+      g_assert_true (bf_media_dtls_is_connected (p.a.d) && bf_media_dtls_is_connected (p.b.d));
+
+      /* close_notify, built at release, authenticated by the other side. */
+      Side *from = closer ? &p.b : &p.a, *to = closer ? &p.a : &p.b;
+      bf_media_dtls_close (from->d);
+      g_assert_cmpuint (g_queue_get_length (&to->q), ==, 1);
+      pump (&p.a, &p.b, queues_empty);
+      g_assert_true (to->failed);
+      g_assert_error (to->error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_CLOSED);
+      g_assert_false (from->failed);
+      dtls_pair_clear (&p);
+    }
+}
+
 static void
 test_dtls_wrong_fingerprint (void)
 {
@@ -611,6 +675,7 @@ dtls_side_clear (Side *s)
   bf_media_dtls_free (s->d);
   g_queue_clear_full (&s->q, (GDestroyNotify) g_bytes_unref);
   g_clear_error (&s->error);
+  g_clear_pointer (&s->last_sent, g_bytes_unref);
 }
 
 static void
@@ -964,6 +1029,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/dtls/profiles", test_dtls_profiles);
   g_test_add_func ("/media/dtls/retransmit", test_dtls_retransmit);
   g_test_add_func ("/media/dtls/garbage", test_dtls_garbage);
+  g_test_add_func ("/media/dtls/release", test_dtls_release);
   g_test_add_func ("/media/dtls/bad-arguments", test_dtls_wrong_fingerprint);
   g_test_add_func ("/media/dtls/shared-ctx", test_dtls_shared_ctx);
   g_test_add_func ("/media/consent", test_consent);
