@@ -286,6 +286,55 @@ read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
   return TRUE;
 }
 
+/* [component] siblings: the node-jids of the other processes that share
+ * jid, each watched and, when it is gone, its slot of the shared domain
+ * taken over (siblings.h).  Needs node-jid: the pings leave from it. */
+static gboolean
+read_siblings (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) list = bf_config_get_string_list (g, "siblings", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (list == NULL || list[0] == NULL)
+    return TRUE;
+  if (c->node_jid == NULL)
+    {
+      bf_config_set_error (g, error, "siblings", "needs node-jid (the pings leave from it)");
+      return FALSE;
+    }
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; list[i]; i++)
+    {
+      g_autofree char *local_part = NULL, *domain = NULL, *resource = NULL;
+      const char *bad = NULL;
+      if (!bf_jid_split (list[i], &local_part, &domain, &resource) || local_part || resource
+          || strchr (list[i], ' '))
+        bad = "is not a domain name";
+      else if (g_ascii_strcasecmp (domain, c->jid) == 0
+               || g_ascii_strcasecmp (domain, c->node_jid) == 0)
+        bad = "is this process's own jid or node-jid";
+      for (guint j = 0; bad == NULL && j < out->len; j++)
+        if (g_ascii_strcasecmp (out->pdata[j], domain) == 0)
+          bad = "is given twice";
+      if (bad == NULL && out->len >= BF_CONFIG_MAX_SIBLINGS)
+        bad = "is one too many (at most " G_STRINGIFY (BF_CONFIG_MAX_SIBLINGS) ")";
+      if (bad)
+        {
+          bf_config_set_error (g, error, "siblings", "'%s' %s", list[i], bad);
+          g_ptr_array_unref (out);
+          return FALSE;
+        }
+      g_ptr_array_add (out, g_steal_pointer (&domain));
+    }
+  g_ptr_array_add (out, NULL);
+  c->siblings = (char **) g_ptr_array_free (out, FALSE);
+  return TRUE;
+}
+
 static gboolean
 read_component (BfConfig *c, GError **error)
 {
@@ -315,7 +364,7 @@ read_component (BfConfig *c, GError **error)
     }
   g_free (c->jid);
   c->jid = g_steal_pointer (&domain);
-  if (!read_node_jid (c, g, error))
+  if (!read_node_jid (c, g, error) || !read_siblings (c, g, error))
     return FALSE;
 
   c->host = bf_config_get_string (g, "host", "127.0.0.1", error);
@@ -573,6 +622,7 @@ bf_config_free (BfConfig *config)
     g_key_file_unref (config->keyfile);
   g_free (config->jid);
   g_free (config->node_jid);
+  g_strfreev (config->siblings);
   g_free (config->host);
   if (config->secret)
     {

@@ -30,6 +30,8 @@ static void
 on_link_stanza (gpointer data, const BfStanza *stanza)
 {
   BfRelay *relay = data;
+  if (relay->siblings && bf_siblings_handle_stanza (relay->siblings, stanza))
+    return;
   bf_router_route (relay->router, stanza);
 }
 
@@ -75,6 +77,32 @@ send_to_link (gpointer data, const BfStanza *stanza)
   return link != NULL && bf_link_send (link, stanza);
 }
 
+/* With siblings, the shared domain's connection waits this long after the
+ * node-jid's has attached: a sibling that took our slot while we were
+ * gone sees our node-jid answer its next ping (within a second) and
+ * closes its extra connection, so the slot is free when ours arrives
+ * (ejabberd gives a connection a slot only at its registration). */
+#define SIBLINGS_SETTLE_MS 2500
+
+static gboolean
+start_shared_link (gpointer data)
+{
+  BfRelay *relay = data;
+  relay->link_delay = 0;
+  bf_link_start (relay->link);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_node_link_attached (gpointer data, guint64 attaches)
+{
+  BfRelay *relay = data;
+  if (attaches != 1 || relay->stopping)
+    return;
+  bf_siblings_start (relay->siblings);
+  relay->link_delay = g_timeout_add (SIBLINGS_SETTLE_MS, start_shared_link, relay);
+}
+
 static gboolean
 on_stopped (gpointer data)
 {
@@ -112,6 +140,9 @@ stop (BfRelay *relay, const char *why)
       /* XEP-0166 <gone/>: the party is going away. */
       bf_sessions_end_all (relay->sessions, "gone", "the relay is stopping");
     }
+  /* The slots we hold for gone siblings: closed with the process. */
+  g_clear_pointer (&relay->siblings, bf_siblings_free);
+  g_clear_handle_id (&relay->link_delay, g_source_remove);
   relay->links_closing = relay->node_link ? 2 : 1;
   bf_link_shutdown (relay->link, on_link_stopped, relay);
   if (relay->node_link)
@@ -288,6 +319,8 @@ relay_clear (BfRelay *relay)
   bf_media_config_clear (&relay->media);
   g_clear_pointer (&relay->modules, bf_modules_free);
   g_clear_pointer (&relay->router, bf_router_free);
+  g_clear_pointer (&relay->siblings, bf_siblings_free);
+  g_clear_handle_id (&relay->link_delay, g_source_remove);
   g_clear_pointer (&relay->link, bf_link_free);
   g_clear_pointer (&relay->node_link, bf_link_free);
   g_clear_pointer (&relay->config, bf_config_free);
@@ -388,6 +421,12 @@ main (int argc, char **argv)
                                      on_link_stanza, &relay);
       bf_link_set_dropped_func (relay.node_link, on_link_dropped, &relay);
     }
+  if (relay.config->siblings)
+    {
+      relay.siblings = bf_siblings_new (relay.config, verbose, send_to_link, &relay,
+                                        on_link_stanza, on_link_dropped, &relay);
+      bf_link_set_attached_func (relay.node_link, on_node_link_attached, &relay);
+    }
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
       g_critical ("cannot start the media side: %s", error->message);
@@ -412,7 +451,8 @@ main (int argc, char **argv)
   relay.signal_ids[1] = g_unix_signal_add (SIGINT, on_signal, &relay);
   relay.signal_ids[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &relay);
   relay.signal_ids[3] = g_unix_signal_add (SIGUSR1, on_drain_signal, &relay);
-  bf_link_start (relay.link);
+  if (relay.siblings == NULL)
+    bf_link_start (relay.link);
   if (relay.node_link)
     bf_link_start (relay.node_link);
   g_main_loop_run (relay.loop);
