@@ -286,6 +286,37 @@ read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
   return TRUE;
 }
 
+/* [component] rooms-jid: a further domain every process attaches, which
+ * ejabberd balances by the recipient's bare JID (bare_destination), so
+ * that all of a room's participants reach the one process hosting it
+ * (docs/architecture.md, "Several relays behind one relay domain"); the
+ * conference serves its rooms there.  Absent or empty: none. */
+static gboolean
+read_rooms_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  g_autofree char *v = bf_config_get_string (g, "rooms-jid", "", error);
+  if (v == NULL)
+    return FALSE;
+  if (*v == '\0')
+    return TRUE;
+  g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
+  if (!bf_jid_split (v, &local, &domain, &resource) || local || resource || strchr (v, ' '))
+    {
+      bf_config_set_error (g, error, "rooms-jid", "'%s' is not a domain name", v);
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (domain, c->jid) == 0
+      || (c->node_jid && g_ascii_strcasecmp (domain, c->node_jid) == 0))
+    {
+      bf_config_set_error (g, error, "rooms-jid",
+                           "'%s' is the jid or the node-jid (give the rooms a domain of "
+                           "their own, e.g. rooms.%s)", v, c->jid);
+      return FALSE;
+    }
+  c->rooms_jid = g_steal_pointer (&domain);
+  return TRUE;
+}
+
 /* [component] siblings: the node-jids of the other processes that share
  * jid, each watched and, when it is gone, its slot of the shared domain
  * taken over (siblings.h).  Needs node-jid: the pings leave from it. */
@@ -364,7 +395,8 @@ read_component (BfConfig *c, GError **error)
     }
   g_free (c->jid);
   c->jid = g_steal_pointer (&domain);
-  if (!read_node_jid (c, g, error) || !read_siblings (c, g, error))
+  if (!read_node_jid (c, g, error) || !read_rooms_jid (c, g, error)
+      || !read_siblings (c, g, error))
     return FALSE;
 
   c->host = bf_config_get_string (g, "host", "127.0.0.1", error);
@@ -623,6 +655,7 @@ bf_config_free (BfConfig *config)
   g_free (config->jid);
   g_free (config->node_jid);
   g_strfreev (config->siblings);
+  g_free (config->rooms_jid);
   g_free (config->host);
   if (config->secret)
     {

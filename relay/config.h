@@ -25,6 +25,7 @@ typedef struct {
 
   char *jid;
   char *node_jid;            /* this process's own sub-domain; NULL: none */
+  char *rooms_jid;           /* rooms' domain, balanced by the room; NULL: none */
   char **siblings;           /* the other processes' node-jids; NULL: none */
   char *host;
   guint16 port;

@@ -74,6 +74,14 @@ send_to_link (gpointer data, const BfStanza *stanza)
           && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
         link = relay->node_link;
     }
+  if (relay->rooms_link != NULL)
+    {
+      g_autofree char *domain = NULL;
+      const char *from = bf_stanza_get_attr (stanza, "from");
+      if (from && bf_jid_split (from, NULL, &domain, NULL)
+          && g_ascii_strcasecmp (domain, relay->config->rooms_jid) == 0)
+        link = relay->rooms_link;
+    }
   return link != NULL && bf_link_send (link, stanza);
 }
 
@@ -143,10 +151,12 @@ stop (BfRelay *relay, const char *why)
   /* The slots we hold for gone siblings: closed with the process. */
   g_clear_pointer (&relay->siblings, bf_siblings_free);
   g_clear_handle_id (&relay->link_delay, g_source_remove);
-  relay->links_closing = relay->node_link ? 2 : 1;
+  relay->links_closing = 1 + (relay->node_link != NULL) + (relay->rooms_link != NULL);
   bf_link_shutdown (relay->link, on_link_stopped, relay);
   if (relay->node_link)
     bf_link_shutdown (relay->node_link, on_link_stopped, relay);
+  if (relay->rooms_link)
+    bf_link_shutdown (relay->rooms_link, on_link_stopped, relay);
   /* Whatever the server does, we are gone within the grace period. */
   g_timeout_add (SHUTDOWN_GRACE_MS, on_stopped, relay);
 }
@@ -282,6 +292,7 @@ start_media (BfRelay *relay, GError **error)
                                      relay->max_sessions);
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
   bf_sessions_set_node_domain (relay->sessions, relay->config->node_jid);
+  bf_sessions_set_rooms_domain (relay->sessions, relay->config->rooms_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
   bf_modules_set_sessions (relay->modules, relay->sessions);
@@ -323,6 +334,7 @@ relay_clear (BfRelay *relay)
   g_clear_handle_id (&relay->link_delay, g_source_remove);
   g_clear_pointer (&relay->link, bf_link_free);
   g_clear_pointer (&relay->node_link, bf_link_free);
+  g_clear_pointer (&relay->rooms_link, bf_link_free);
   g_clear_pointer (&relay->config, bf_config_free);
   g_clear_pointer (&relay->loop, g_main_loop_unref);
 }
@@ -399,6 +411,7 @@ main (int argc, char **argv)
   bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
   relay.router = bf_router_new (relay.config->jid, relay.modules, send_to_link, &relay);
   bf_router_set_node_domain (relay.router, relay.config->node_jid);
+  bf_router_set_rooms_domain (relay.router, relay.config->rooms_jid);
   relay.verbose = verbose;
   relay.drain_timeout = relay.config->drain_timeout;
   relay.max_sessions_per_jid = relay.config->max_sessions_per_jid;
@@ -420,6 +433,14 @@ main (int argc, char **argv)
       relay.node_link = bf_link_new (relay.config, relay.config->node_jid, verbose,
                                      on_link_stanza, &relay);
       bf_link_set_dropped_func (relay.node_link, on_link_dropped, &relay);
+    }
+  if (relay.config->rooms_jid)
+    {
+      /* The rooms' domain: every participant of a room reaches the one
+       * process hosting it (ejabberd balances it by the room). */
+      relay.rooms_link = bf_link_new (relay.config, relay.config->rooms_jid, verbose,
+                                      on_link_stanza, &relay);
+      bf_link_set_dropped_func (relay.rooms_link, on_link_dropped, &relay);
     }
   if (relay.config->siblings)
     {
@@ -455,6 +476,8 @@ main (int argc, char **argv)
     bf_link_start (relay.link);
   if (relay.node_link)
     bf_link_start (relay.node_link);
+  if (relay.rooms_link)
+    bf_link_start (relay.rooms_link);
   g_main_loop_run (relay.loop);
 
   const BfLinkStats *ls = bf_link_get_stats (relay.link);

@@ -31,6 +31,7 @@ typedef struct {
   BfRouter *router;
   BfLink *link;
   BfLink *node_link;           /* [component] node-jid's; NULL: none */
+  BfLink *rooms_link;          /* [component] rooms-jid's; NULL: none */
   BfSiblings *siblings;        /* [component] siblings' watcher; NULL: none */
   guint link_delay;            /* the shared link's start, waiting for siblings */
   guint links_closing;         /* stop(): links whose shutdown has not ended */

@@ -13,10 +13,12 @@ import time
 import pytest
 
 from calls import ClusterCall, relay_process, start_attached
-from cluster import node_jid
+from cluster import ROOMS, node_jid
 from conftest import CALLEES, CALLERS
 from harness import USERS, free_port, free_ports
-from test_call import bare, domain_of, is_jingle, reason_of, wait_new
+from test_conference import call as call_room, disco_info, form_fields
+from test_conference import new_room
+from test_call import bare, domain_of, is_jingle, reason_of, terminate_xml, wait_new
 from test_jingle import dump, jingle_client
 from s5b import Stream, activate, recv_exact, streamhost_query, streamhosts
 
@@ -129,6 +131,44 @@ def test_calls_spread_over_processes_each_on_one(relays, people):
         for c in calls:
             c.cleanup()
         time.sleep(0.3)
+
+
+def room_host(relays, room):
+    """The process whose log names @room; no other's does."""
+    hosts = [i for i in PROCESSES if f"room {room} opened" in relays[i].log()]
+    assert len(hosts) == 1, f"room {room} seen by processes {hosts}"
+    return hosts[0]
+
+
+def test_rooms_land_on_one_process_each(relays, people):
+    """Rooms are on rooms.relay.localhost, balanced by the room's bare JID:
+    participants from both nodes and of every caller's slot join one room
+    on one process, which counts them all; rooms spread over processes."""
+    callers = [caller for caller, _ in people]
+    # 2 on node A, 2 on node B, of different public-domain slots
+    parts = [callers[0], callers[1], callers[len(callers) // 2], callers[len(callers) // 2 + 1]]
+    hosts = {}
+    for k in range(6):
+        room = new_room(f"cl{k}")
+        jid = f"{room}@{ROOMS}"
+        sids = []
+        try:
+            for c in parts:
+                sid, answer = call_room(c, jid, video=False)
+                assert answer.get("from") == jid
+                sids.append((c, sid))
+            q = disco_info(parts[-1], jid)
+            got = int(form_fields(q)["muc#roominfo_occupants"][0])
+            assert got == len(parts), f"room {room}: {got} participants on its host"
+            hosts[room] = room_host(relays, room)
+        finally:
+            for c, sid in sids:
+                reply = c.iq(jid, "set", terminate_xml(sid, "success"))
+                assert reply.get("type") == "result", dump(reply)
+    per = {i: sum(1 for h in hosts.values() if h == i) for i in PROCESSES}
+    SUMMARY.append(f"cluster rooms: {len(hosts)} rooms of {len(parts)} participants "
+                   f"(both nodes), each on one process, per process {per}")
+    assert len(set(hosts.values())) >= 2, f"every room on one process: {hosts}"
 
 
 def establish_within(caller, callee, seconds):
