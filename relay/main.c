@@ -85,11 +85,12 @@ send_to_link (gpointer data, const BfStanza *stanza)
   return link != NULL && bf_link_send (link, stanza);
 }
 
-/* With siblings, the shared domain's connection waits this long after the
- * node-jid's has attached: a sibling that took our slot while we were
- * gone sees our node-jid answer its next ping (within a second) and
- * closes its extra connection, so the slot is free when ours arrives
- * (ejabberd gives a connection a slot only at its registration). */
+/* With siblings, the shared domain's connection (and the rooms') waits
+ * this long after the node-jid's has attached: a sibling that took our
+ * slots while we were gone sees our node-jid answer its next ping (within
+ * a second) and closes its extra connections, so the slots are free when
+ * ours arrive (ejabberd gives a connection a slot only at its
+ * registration). */
 #define SIBLINGS_SETTLE_MS 2500
 
 static gboolean
@@ -98,6 +99,8 @@ start_shared_link (gpointer data)
   BfRelay *relay = data;
   relay->link_delay = 0;
   bf_link_start (relay->link);
+  if (relay->rooms_link)
+    bf_link_start (relay->rooms_link);
   return G_SOURCE_REMOVE;
 }
 
@@ -476,7 +479,7 @@ main (int argc, char **argv)
     bf_link_start (relay.link);
   if (relay.node_link)
     bf_link_start (relay.node_link);
-  if (relay.rooms_link)
+  if (relay.rooms_link && relay.siblings == NULL)
     bf_link_start (relay.rooms_link);
   g_main_loop_run (relay.loop);
 

@@ -18,6 +18,7 @@ typedef struct {
   guint failures;
   guint64 pending;        /* the ping awaiting an answer; 0: none */
   BfLink *extra;          /* our connection holding its slot; NULL: none */
+  BfLink *extra_rooms;    /* the same for [component] rooms-jid */
 } Sibling;
 
 struct _BfSiblings {
@@ -39,6 +40,7 @@ sibling_clear (gpointer p)
   Sibling *s = p;
   g_free (s->jid);
   g_clear_pointer (&s->extra, bf_link_free);
+  g_clear_pointer (&s->extra_rooms, bf_link_free);
 }
 
 static gint
@@ -118,6 +120,16 @@ release (Sibling *s, const char *why)
   /* Closing the socket is enough: ejabberd_service:terminate unregisters
    * the route and the slot is free for the next connection. */
   g_clear_pointer (&s->extra, bf_link_free);
+  g_clear_pointer (&s->extra_rooms, bf_link_free);
+}
+
+static BfLink *
+open_extra (BfSiblings *w, const char *domain)
+{
+  BfLink *link = bf_link_new (w->config, domain, w->trace, w->on_stanza, w->link_data);
+  bf_link_set_dropped_func (link, w->on_dropped, w->link_data);
+  bf_link_start (link);
+  return link;
 }
 
 static void
@@ -133,10 +145,11 @@ settle (BfSiblings *w)
         {
           g_message ("siblings: %s is gone: taking a slot of %s for its callers",
                      s->jid, w->config->jid);
-          s->extra = bf_link_new (w->config, w->config->jid, w->trace, w->on_stanza,
-                                  w->link_data);
-          bf_link_set_dropped_func (s->extra, w->on_dropped, w->link_data);
-          bf_link_start (s->extra);
+          s->extra = open_extra (w, w->config->jid);
+          /* The rooms' domain is balanced over as many slots: the gone
+           * process held one of those too. */
+          if (w->config->rooms_jid)
+            s->extra_rooms = open_extra (w, w->config->rooms_jid);
         }
       else if (!cover && s->extra != NULL)
         release (s, s->gone ? "another process covers it" : "it answers again");

@@ -7,8 +7,9 @@
  * one has failed twice in a row (ejabberd answers an unrouted sub-domain
  * with an error at once), the first live process after it in the sorted
  * list of all node-jids opens one extra connection for the shared domain,
- * which takes the free slot.  When the sibling answers again, the extra
- * connection is closed so that the returning process can take the slot.
+ * which takes the free slot (and one for [component] rooms-jid, balanced
+ * alike).  When the sibling answers again, the extra connections are
+ * closed so that the returning process can take the slots.
  *
  * Main thread only. */
 #pragma once

@@ -171,6 +171,24 @@ def test_rooms_land_on_one_process_each(relays, people):
     assert len(set(hosts.values())) >= 2, f"every room on one process: {hosts}"
 
 
+def rooms_hosted(relays, caller, names):
+    """Opens and closes each room of @names; returns room -> the process
+    that opened it (exactly one must: a room whose slot is empty would get
+    no answer at all)."""
+    where = {}
+    for room in names:
+        jid = f"{room}@{ROOMS}"
+        before = {i: relays[i].count(f"room {room} opened") for i in PROCESSES
+                  if relays[i].running()}
+        sid, _ = call_room(caller, jid, video=False)
+        reply = caller.iq(jid, "set", terminate_xml(sid, "success"))
+        assert reply.get("type") == "result", dump(reply)
+        on = [i for i in before if relays[i].count(f"room {room} opened") > before[i]]
+        assert len(on) == 1, f"room {room} opened on {on}"
+        where[room] = on[0]
+    return where
+
+
 def establish_within(caller, callee, seconds):
     """A new call from @caller, retried until one is answered within
     @seconds: the slot it hashes to may still be empty.  Returns the call
@@ -202,6 +220,10 @@ def test_sigkill_of_one_process(relays, people):
         on = {c.a_sid: process_of(c) for c in calls}
         victim, heir = 3, 1
         assert victim in on.values(), f"n3 holds no call: {on}"
+        room_caller = people[0][0]
+        before = rooms_hosted(relays, room_caller, [new_room(f"kill{k}") for k in range(9)])
+        victim_rooms = [r for r, i in before.items() if i == victim]
+        assert victim_rooms, f"no room on n{victim}: {before}"
         relays[victim].proc.send_signal(signal.SIGKILL)
         relays[victim].proc.wait(10)
         killed_at = time.monotonic()
@@ -215,6 +237,8 @@ def test_sigkill_of_one_process(relays, people):
         assert taken_after < 3.5, f"the dead slot was taken after {taken_after:.1f} s"
         relays[heir].wait_log(f"siblings: {node_jid(victim)} is gone", 1)
         first.hang_up()
+        # the rooms of the dead process's rooms slot open on the heir
+        assert set(rooms_hosted(relays, room_caller, victim_rooms).values()) == {heir}
         # every call on the other processes still carries its signalling
         for c in survivors:
             c.hang_up()
@@ -236,6 +260,8 @@ def test_sigkill_of_one_process(relays, people):
             calls.append(again)
             assert process_of(again.establish()) == on[c.a_sid]
             again.hang_up()
+        # and on the returning process again: the heir let go
+        assert set(rooms_hosted(relays, room_caller, victim_rooms).values()) == {victim}
         SUMMARY.append(f"cluster kill: {len(survivors)} calls on the survivors kept, "
                        f"{len(lost)} lost with n{victim}; its callers' new calls answered by "
                        f"n{heir} {taken_after:.1f} s after the kill; n{victim} back and its "
