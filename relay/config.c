@@ -257,14 +257,14 @@ bf_config_group_check_unknown (BfConfigGroup *group, GError **error)
 
 /* --- the core's own groups --- */
 
-/* [component] node-jid: this process's own sub-domain when several
- * processes share jid (docs/architecture.md, "Several relays behind one
- * relay domain"): a second component connection, the domain the legs it
- * places are addressed from.  Absent or empty: none. */
+/* A [component] key naming a further domain the process attaches as,
+ * other than jid and node-jid.  @hint ends the error for a clash.
+ * Absent or empty: *out stays NULL. */
 static gboolean
-read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+read_own_domain (BfConfig *c, BfConfigGroup *g, const char *key, const char *hint,
+                 char **out, GError **error)
 {
-  g_autofree char *v = bf_config_get_string (g, "node-jid", "", error);
+  g_autofree char *v = bf_config_get_string (g, key, "", error);
   if (v == NULL)
     return FALSE;
   if (*v == '\0')
@@ -272,49 +272,36 @@ read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
   g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
   if (!bf_jid_split (v, &local, &domain, &resource) || local || resource || strchr (v, ' '))
     {
-      bf_config_set_error (g, error, "node-jid", "'%s' is not a domain name", v);
-      return FALSE;
-    }
-  if (g_ascii_strcasecmp (domain, c->jid) == 0)
-    {
-      bf_config_set_error (g, error, "node-jid",
-                           "'%s' is the jid itself (give this process a sub-domain of its own, "
-                           "e.g. n1.%s)", v, c->jid);
-      return FALSE;
-    }
-  c->node_jid = g_steal_pointer (&domain);
-  return TRUE;
-}
-
-/* [component] rooms-jid: a further domain every process attaches, which
- * ejabberd balances by the recipient's bare JID (bare_destination), so
- * that all of a room's participants reach the one process hosting it
- * (docs/architecture.md, "Several relays behind one relay domain"); the
- * conference serves its rooms there.  Absent or empty: none. */
-static gboolean
-read_rooms_jid (BfConfig *c, BfConfigGroup *g, GError **error)
-{
-  g_autofree char *v = bf_config_get_string (g, "rooms-jid", "", error);
-  if (v == NULL)
-    return FALSE;
-  if (*v == '\0')
-    return TRUE;
-  g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
-  if (!bf_jid_split (v, &local, &domain, &resource) || local || resource || strchr (v, ' '))
-    {
-      bf_config_set_error (g, error, "rooms-jid", "'%s' is not a domain name", v);
+      bf_config_set_error (g, error, key, "'%s' is not a domain name", v);
       return FALSE;
     }
   if (g_ascii_strcasecmp (domain, c->jid) == 0
       || (c->node_jid && g_ascii_strcasecmp (domain, c->node_jid) == 0))
     {
-      bf_config_set_error (g, error, "rooms-jid",
-                           "'%s' is the jid or the node-jid (give the rooms a domain of "
-                           "their own, e.g. rooms.%s)", v, c->jid);
+      bf_config_set_error (g, error, key, "'%s' is the jid%s itself (%s, e.g. %s.%s)", v,
+                           c->node_jid ? " or the node-jid" : "", hint,
+                           strcmp (key, "node-jid") == 0 ? "n1" : "rooms", c->jid);
       return FALSE;
     }
-  c->rooms_jid = g_steal_pointer (&domain);
+  *out = g_steal_pointer (&domain);
   return TRUE;
+}
+
+/* [component] node-jid: this process's own sub-domain when several
+ * processes share jid (docs/architecture.md, "Several relays behind one
+ * relay domain"): a second component connection, the domain the legs it
+ * places are addressed from.
+ * [component] rooms-jid: a further domain every process attaches, which
+ * ejabberd balances by the recipient's bare JID (bare_destination), so
+ * that all of a room's participants reach the one process hosting it; the
+ * conference serves its rooms there. */
+static gboolean
+read_node_and_rooms_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  return read_own_domain (c, g, "node-jid", "give this process a sub-domain of its own",
+                          &c->node_jid, error)
+         && read_own_domain (c, g, "rooms-jid", "give the rooms a domain of their own",
+                             &c->rooms_jid, error);
 }
 
 /* [component] siblings: the node-jids of the other processes that share
@@ -395,8 +382,7 @@ read_component (BfConfig *c, GError **error)
     }
   g_free (c->jid);
   c->jid = g_steal_pointer (&domain);
-  if (!read_node_jid (c, g, error) || !read_rooms_jid (c, g, error)
-      || !read_siblings (c, g, error))
+  if (!read_node_and_rooms_jid (c, g, error) || !read_siblings (c, g, error))
     return FALSE;
 
   c->host = bf_config_get_string (g, "host", "127.0.0.1", error);

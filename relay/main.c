@@ -58,28 +58,23 @@ on_link_attached (gpointer data, guint64 attaches)
              sessions == 1 ? "" : "s", presences, presences == 1 ? "" : "s");
 }
 
-/* What is sent from the node-jid leaves on its own link (the server may
- * accept it on either when both are hosts of one listener, but need not
- * when they are not); everything else on the domain's. */
+/* What is sent from the node-jid or the rooms' domain leaves on that
+ * domain's own link (the server may accept it on either when all are
+ * hosts of one listener, but need not when they are not); everything else
+ * on the domain's. */
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
   BfRelay *relay = data;
   BfLink *link = relay->link;
-  if (relay->node_link != NULL)
+  g_autofree char *domain = NULL;
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  if ((relay->node_link || relay->rooms_link) && from
+      && bf_jid_split (from, NULL, &domain, NULL))
     {
-      g_autofree char *domain = NULL;
-      const char *from = bf_stanza_get_attr (stanza, "from");
-      if (from && bf_jid_split (from, NULL, &domain, NULL)
-          && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
+      if (relay->node_link && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
         link = relay->node_link;
-    }
-  if (relay->rooms_link != NULL)
-    {
-      g_autofree char *domain = NULL;
-      const char *from = bf_stanza_get_attr (stanza, "from");
-      if (from && bf_jid_split (from, NULL, &domain, NULL)
-          && g_ascii_strcasecmp (domain, relay->config->rooms_jid) == 0)
+      else if (relay->rooms_link && g_ascii_strcasecmp (domain, relay->config->rooms_jid) == 0)
         link = relay->rooms_link;
     }
   return link != NULL && bf_link_send (link, stanza);
