@@ -205,7 +205,11 @@ bf_siblings_handle_stanza (BfSiblings *w, const BfStanza *stanza)
   const char *id = bf_stanza_get_attr (stanza, "id");
   const char *type = bf_stanza_get_attr (stanza, "type");
   const char *from = bf_stanza_get_attr (stanza, "from");
+  const char *to = bf_stanza_get_attr (stanza, "to");
+  /* Only what is addressed to our node-jid: it comes on the node-jid's
+   * link, never on an extra link that settle() may close. */
   if (strcmp (bf_stanza_get_name (stanza), "iq") != 0 || id == NULL || from == NULL
+      || to == NULL || g_ascii_strcasecmp (to, w->config->node_jid) != 0
       || !g_str_has_prefix (id, PING_ID_PREFIX)
       || (g_strcmp0 (type, "result") != 0 && g_strcmp0 (type, "error") != 0))
     return FALSE;
