@@ -257,14 +257,14 @@ bf_config_group_check_unknown (BfConfigGroup *group, GError **error)
 
 /* --- the core's own groups --- */
 
-/* [component] node-jid: this process's own sub-domain when several
- * processes share jid (docs/architecture.md, "Several relays behind one
- * relay domain"): a second component connection, the domain the legs it
- * places are addressed from.  Absent or empty: none. */
+/* A [component] key naming a further domain the process attaches as,
+ * other than jid and node-jid.  @hint ends the error for a clash.
+ * Absent or empty: *out stays NULL. */
 static gboolean
-read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+read_own_domain (BfConfig *c, BfConfigGroup *g, const char *key, const char *hint,
+                 char **out, GError **error)
 {
-  g_autofree char *v = bf_config_get_string (g, "node-jid", "", error);
+  g_autofree char *v = bf_config_get_string (g, key, "", error);
   if (v == NULL)
     return FALSE;
   if (*v == '\0')
@@ -272,17 +272,84 @@ read_node_jid (BfConfig *c, BfConfigGroup *g, GError **error)
   g_autofree char *local = NULL, *domain = NULL, *resource = NULL;
   if (!bf_jid_split (v, &local, &domain, &resource) || local || resource || strchr (v, ' '))
     {
-      bf_config_set_error (g, error, "node-jid", "'%s' is not a domain name", v);
+      bf_config_set_error (g, error, key, "'%s' is not a domain name", v);
       return FALSE;
     }
-  if (g_ascii_strcasecmp (domain, c->jid) == 0)
+  if (g_ascii_strcasecmp (domain, c->jid) == 0
+      || (c->node_jid && g_ascii_strcasecmp (domain, c->node_jid) == 0))
     {
-      bf_config_set_error (g, error, "node-jid",
-                           "'%s' is the jid itself (give this process a sub-domain of its own, "
-                           "e.g. n1.%s)", v, c->jid);
+      bf_config_set_error (g, error, key, "'%s' is the jid%s itself (%s, e.g. %s.%s)", v,
+                           c->node_jid ? " or the node-jid" : "", hint,
+                           strcmp (key, "node-jid") == 0 ? "n1" : "rooms", c->jid);
       return FALSE;
     }
-  c->node_jid = g_steal_pointer (&domain);
+  *out = g_steal_pointer (&domain);
+  return TRUE;
+}
+
+/* [component] node-jid: this process's own sub-domain when several
+ * processes share jid (docs/architecture.md, "Several relays behind one
+ * relay domain"): a second component connection, the domain the legs it
+ * places are addressed from.
+ * [component] rooms-jid: a further domain every process attaches, which
+ * ejabberd balances by the recipient's bare JID (bare_destination), so
+ * that all of a room's participants reach the one process hosting it; the
+ * conference serves its rooms there. */
+static gboolean
+read_node_and_rooms_jid (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  return read_own_domain (c, g, "node-jid", "give this process a sub-domain of its own",
+                          &c->node_jid, error)
+         && read_own_domain (c, g, "rooms-jid", "give the rooms a domain of their own",
+                             &c->rooms_jid, error);
+}
+
+/* [component] siblings: the node-jids of the other processes that share
+ * jid, each watched and, when it is gone, its slot of the shared domain
+ * taken over (siblings.h).  Needs node-jid: the pings leave from it. */
+static gboolean
+read_siblings (BfConfig *c, BfConfigGroup *g, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) list = bf_config_get_string_list (g, "siblings", &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (list == NULL || list[0] == NULL)
+    return TRUE;
+  if (c->node_jid == NULL)
+    {
+      bf_config_set_error (g, error, "siblings", "needs node-jid (the pings leave from it)");
+      return FALSE;
+    }
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; list[i]; i++)
+    {
+      g_autofree char *local_part = NULL, *domain = NULL, *resource = NULL;
+      const char *bad = NULL;
+      if (!bf_jid_split (list[i], &local_part, &domain, &resource) || local_part || resource
+          || strchr (list[i], ' '))
+        bad = "is not a domain name";
+      else if (g_ascii_strcasecmp (domain, c->jid) == 0
+               || g_ascii_strcasecmp (domain, c->node_jid) == 0)
+        bad = "is this process's own jid or node-jid";
+      for (guint j = 0; bad == NULL && j < out->len; j++)
+        if (g_ascii_strcasecmp (out->pdata[j], domain) == 0)
+          bad = "is given twice";
+      if (bad == NULL && out->len >= BF_CONFIG_MAX_SIBLINGS)
+        bad = "is one too many (at most " G_STRINGIFY (BF_CONFIG_MAX_SIBLINGS) ")";
+      if (bad)
+        {
+          bf_config_set_error (g, error, "siblings", "'%s' %s", list[i], bad);
+          g_ptr_array_unref (out);
+          return FALSE;
+        }
+      g_ptr_array_add (out, g_steal_pointer (&domain));
+    }
+  g_ptr_array_add (out, NULL);
+  c->siblings = (char **) g_ptr_array_free (out, FALSE);
   return TRUE;
 }
 
@@ -315,7 +382,7 @@ read_component (BfConfig *c, GError **error)
     }
   g_free (c->jid);
   c->jid = g_steal_pointer (&domain);
-  if (!read_node_jid (c, g, error))
+  if (!read_node_and_rooms_jid (c, g, error) || !read_siblings (c, g, error))
     return FALSE;
 
   c->host = bf_config_get_string (g, "host", "127.0.0.1", error);
@@ -573,6 +640,8 @@ bf_config_free (BfConfig *config)
     g_key_file_unref (config->keyfile);
   g_free (config->jid);
   g_free (config->node_jid);
+  g_strfreev (config->siblings);
+  g_free (config->rooms_jid);
   g_free (config->host);
   if (config->secret)
     {

@@ -9,6 +9,8 @@
 G_BEGIN_DECLS
 
 #define BF_CONFIG_ERROR (bf_config_error_quark ())
+/* [component] siblings: bounded, each is pinged every second. */
+#define BF_CONFIG_MAX_SIBLINGS 64
 GQuark bf_config_error_quark (void);
 
 typedef enum {
@@ -23,6 +25,8 @@ typedef struct {
 
   char *jid;
   char *node_jid;            /* this process's own sub-domain; NULL: none */
+  char *rooms_jid;           /* rooms' domain, balanced by the room; NULL: none */
+  char **siblings;           /* the other processes' node-jids; NULL: none */
   char *host;
   guint16 port;
   char *secret;              /* never log this */

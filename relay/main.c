@@ -30,6 +30,8 @@ static void
 on_link_stanza (gpointer data, const BfStanza *stanza)
 {
   BfRelay *relay = data;
+  if (relay->siblings && bf_siblings_handle_stanza (relay->siblings, stanza))
+    return;
   bf_router_route (relay->router, stanza);
 }
 
@@ -56,23 +58,55 @@ on_link_attached (gpointer data, guint64 attaches)
              sessions == 1 ? "" : "s", presences, presences == 1 ? "" : "s");
 }
 
-/* What is sent from the node-jid leaves on its own link (the server may
- * accept it on either when both are hosts of one listener, but need not
- * when they are not); everything else on the domain's. */
+/* What is sent from the node-jid or the rooms' domain leaves on that
+ * domain's own link (the server may accept it on either when all are
+ * hosts of one listener, but need not when they are not); everything else
+ * on the domain's. */
 static gboolean
 send_to_link (gpointer data, const BfStanza *stanza)
 {
   BfRelay *relay = data;
   BfLink *link = relay->link;
-  if (relay->node_link != NULL)
+  g_autofree char *domain = NULL;
+  const char *from = bf_stanza_get_attr (stanza, "from");
+  if ((relay->node_link || relay->rooms_link) && from
+      && bf_jid_split (from, NULL, &domain, NULL))
     {
-      g_autofree char *domain = NULL;
-      const char *from = bf_stanza_get_attr (stanza, "from");
-      if (from && bf_jid_split (from, NULL, &domain, NULL)
-          && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
+      if (relay->node_link && g_ascii_strcasecmp (domain, relay->config->node_jid) == 0)
         link = relay->node_link;
+      else if (relay->rooms_link && g_ascii_strcasecmp (domain, relay->config->rooms_jid) == 0)
+        link = relay->rooms_link;
     }
   return link != NULL && bf_link_send (link, stanza);
+}
+
+/* With siblings, the shared domain's connection (and the rooms') waits
+ * this long after the node-jid's has attached: a sibling that took our
+ * slots while we were gone sees our node-jid answer its next ping (within
+ * a second) and closes its extra connections, so the slots are free when
+ * ours arrive (ejabberd gives a connection a slot only at its
+ * registration). */
+#define SIBLINGS_SETTLE_MS 2500
+
+static gboolean
+start_shared_link (gpointer data)
+{
+  BfRelay *relay = data;
+  relay->link_delay = 0;
+  bf_link_start (relay->link);
+  if (relay->rooms_link)
+    bf_link_start (relay->rooms_link);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_node_link_attached (gpointer data, guint64 attaches)
+{
+  BfRelay *relay = data;
+  if (attaches != 1 || relay->stopping)
+    return;
+  bf_siblings_start (relay->siblings);
+  relay->link_delay = g_timeout_add (SIBLINGS_SETTLE_MS, start_shared_link, relay);
 }
 
 static gboolean
@@ -112,10 +146,15 @@ stop (BfRelay *relay, const char *why)
       /* XEP-0166 <gone/>: the party is going away. */
       bf_sessions_end_all (relay->sessions, "gone", "the relay is stopping");
     }
-  relay->links_closing = relay->node_link ? 2 : 1;
+  /* The slots we hold for gone siblings: closed with the process. */
+  g_clear_pointer (&relay->siblings, bf_siblings_free);
+  g_clear_handle_id (&relay->link_delay, g_source_remove);
+  relay->links_closing = 1 + (relay->node_link != NULL) + (relay->rooms_link != NULL);
   bf_link_shutdown (relay->link, on_link_stopped, relay);
   if (relay->node_link)
     bf_link_shutdown (relay->node_link, on_link_stopped, relay);
+  if (relay->rooms_link)
+    bf_link_shutdown (relay->rooms_link, on_link_stopped, relay);
   /* Whatever the server does, we are gone within the grace period. */
   g_timeout_add (SHUTDOWN_GRACE_MS, on_stopped, relay);
 }
@@ -251,6 +290,7 @@ start_media (BfRelay *relay, GError **error)
                                      relay->max_sessions);
   bf_sessions_set_max_per_jid (relay->sessions, relay->max_sessions_per_jid);
   bf_sessions_set_node_domain (relay->sessions, relay->config->node_jid);
+  bf_sessions_set_rooms_domain (relay->sessions, relay->config->rooms_jid);
   bf_router_set_session_hook (relay->router, bf_sessions_handle_stanza, relay->sessions);
   bf_admin_set_sessions (relay->admin, relay->sessions);
   bf_modules_set_sessions (relay->modules, relay->sessions);
@@ -288,8 +328,11 @@ relay_clear (BfRelay *relay)
   bf_media_config_clear (&relay->media);
   g_clear_pointer (&relay->modules, bf_modules_free);
   g_clear_pointer (&relay->router, bf_router_free);
+  g_clear_pointer (&relay->siblings, bf_siblings_free);
+  g_clear_handle_id (&relay->link_delay, g_source_remove);
   g_clear_pointer (&relay->link, bf_link_free);
   g_clear_pointer (&relay->node_link, bf_link_free);
+  g_clear_pointer (&relay->rooms_link, bf_link_free);
   g_clear_pointer (&relay->config, bf_config_free);
   g_clear_pointer (&relay->loop, g_main_loop_unref);
 }
@@ -366,6 +409,7 @@ main (int argc, char **argv)
   bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
   relay.router = bf_router_new (relay.config->jid, relay.modules, send_to_link, &relay);
   bf_router_set_node_domain (relay.router, relay.config->node_jid);
+  bf_router_set_rooms_domain (relay.router, relay.config->rooms_jid);
   relay.verbose = verbose;
   relay.drain_timeout = relay.config->drain_timeout;
   relay.max_sessions_per_jid = relay.config->max_sessions_per_jid;
@@ -387,6 +431,20 @@ main (int argc, char **argv)
       relay.node_link = bf_link_new (relay.config, relay.config->node_jid, verbose,
                                      on_link_stanza, &relay);
       bf_link_set_dropped_func (relay.node_link, on_link_dropped, &relay);
+    }
+  if (relay.config->rooms_jid)
+    {
+      /* The rooms' domain: every participant of a room reaches the one
+       * process hosting it (ejabberd balances it by the room). */
+      relay.rooms_link = bf_link_new (relay.config, relay.config->rooms_jid, verbose,
+                                      on_link_stanza, &relay);
+      bf_link_set_dropped_func (relay.rooms_link, on_link_dropped, &relay);
+    }
+  if (relay.config->siblings)
+    {
+      relay.siblings = bf_siblings_new (relay.config, verbose, send_to_link, &relay,
+                                        on_link_stanza, on_link_dropped, &relay);
+      bf_link_set_attached_func (relay.node_link, on_node_link_attached, &relay);
     }
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
     {
@@ -412,9 +470,12 @@ main (int argc, char **argv)
   relay.signal_ids[1] = g_unix_signal_add (SIGINT, on_signal, &relay);
   relay.signal_ids[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &relay);
   relay.signal_ids[3] = g_unix_signal_add (SIGUSR1, on_drain_signal, &relay);
-  bf_link_start (relay.link);
+  if (relay.siblings == NULL)
+    bf_link_start (relay.link);
   if (relay.node_link)
     bf_link_start (relay.node_link);
+  if (relay.rooms_link && relay.siblings == NULL)
+    bf_link_start (relay.rooms_link);
   g_main_loop_run (relay.loop);
 
   const BfLinkStats *ls = bf_link_get_stats (relay.link);

@@ -501,6 +501,13 @@ bf_module_get_node_domain (BfModule *module)
 }
 
 const char *
+bf_module_get_rooms_domain (BfModule *module)
+{
+  const BfConfig *c = module->owner->config;
+  return c->rooms_jid ? c->rooms_jid : c->jid;
+}
+
+const char *
 bf_module_get_server_domain (BfModule *module)
 {
   return module->owner->config->parent_domain;

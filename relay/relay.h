@@ -17,6 +17,7 @@
 #include "reload.h"
 #include "router.h"
 #include "sessions.h"
+#include "siblings.h"
 #include "dtls-cert.h"
 #include "media-config.h"
 #include "worker.h"
@@ -30,6 +31,9 @@ typedef struct {
   BfRouter *router;
   BfLink *link;
   BfLink *node_link;           /* [component] node-jid's; NULL: none */
+  BfLink *rooms_link;          /* [component] rooms-jid's; NULL: none */
+  BfSiblings *siblings;        /* [component] siblings' watcher; NULL: none */
+  guint link_delay;            /* the shared link's start, waiting for siblings */
   guint links_closing;         /* stop(): links whose shutdown has not ended */
   BfMediaConfig media;
   guint max_sessions;

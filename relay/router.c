@@ -11,6 +11,7 @@
 struct _BfRouter {
   char *domain;
   char *node_domain;           /* [component] node-jid; NULL: none */
+  char *rooms_domain;          /* [component] rooms-jid; NULL: none */
   BfModules *modules;
   BfSendFunc send;
   gpointer send_data;
@@ -39,7 +40,15 @@ void
 bf_router_set_node_domain (BfRouter *router, const char *node_domain)
 {
   g_free (router->node_domain);
+  g_free (router->rooms_domain);
   router->node_domain = node_domain ? g_ascii_strdown (node_domain, -1) : NULL;
+}
+
+void
+bf_router_set_rooms_domain (BfRouter *router, const char *rooms_domain)
+{
+  g_free (router->rooms_domain);
+  router->rooms_domain = rooms_domain ? g_ascii_strdown (rooms_domain, -1) : NULL;
 }
 
 /* The domain, or this process's own sub-domain: both are served alike. */
@@ -47,7 +56,8 @@ static gboolean
 is_our_domain (BfRouter *r, const char *domain)
 {
   return strcmp (domain, r->domain) == 0
-         || (r->node_domain != NULL && strcmp (domain, r->node_domain) == 0);
+         || (r->node_domain != NULL && strcmp (domain, r->node_domain) == 0)
+         || (r->rooms_domain != NULL && strcmp (domain, r->rooms_domain) == 0);
 }
 
 BfRouter *

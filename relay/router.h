@@ -26,6 +26,8 @@ void bf_router_free (BfRouter *router);
 /* The process's own sub-domain ([component] node-jid), served as the
  * domain is. */
 void bf_router_set_node_domain (BfRouter *router, const char *node_domain);
+/* The rooms' domain ([component] rooms-jid), served as the domain is. */
+void bf_router_set_rooms_domain (BfRouter *router, const char *rooms_domain);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfRouter, bf_router_free)
 
 /* Every module may rely on a routed stanza's 'from' and 'to' being

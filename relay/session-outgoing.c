@@ -506,7 +506,8 @@ place (BfSessions *mgr, BfModule *module, const char *local, const char *peer,
     }
   if (local == NULL || !bf_jid_split (local, &ll, &ld, &lr) || lr == NULL
       || (g_ascii_strcasecmp (ld, mgr->domain) != 0
-          && (mgr->node_domain == NULL || g_ascii_strcasecmp (ld, mgr->node_domain) != 0)))
+          && (mgr->node_domain == NULL || g_ascii_strcasecmp (ld, mgr->node_domain) != 0)
+          && (mgr->rooms_domain == NULL || g_ascii_strcasecmp (ld, mgr->rooms_domain) != 0)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "'%s' is not a full JID of %s", local ? local : "(null)", mgr->domain);

@@ -134,6 +134,7 @@ struct _BfSession {
 struct _BfSessions {
   char *domain;
   char *node_domain;           /* [component] node-jid; NULL: none */
+  char *rooms_domain;          /* [component] rooms-jid; NULL: none */
   BfSendFunc send;
   gpointer send_data;
   BfMediaPool *pool;

@@ -1106,7 +1106,15 @@ void
 bf_sessions_set_node_domain (BfSessions *mgr, const char *node_domain)
 {
   g_free (mgr->node_domain);
+  g_free (mgr->rooms_domain);
   mgr->node_domain = g_strdup (node_domain);
+}
+
+void
+bf_sessions_set_rooms_domain (BfSessions *mgr, const char *rooms_domain)
+{
+  g_free (mgr->rooms_domain);
+  mgr->rooms_domain = g_strdup (rooms_domain);
 }
 
 BfSessions *

@@ -27,6 +27,9 @@ BfSessions *bf_sessions_new (const char *domain, BfSendFunc send,
 /* The process's own sub-domain ([component] node-jid): sessions may be
  * placed from it as from the domain. */
 void bf_sessions_set_node_domain (BfSessions *mgr, const char *node_domain);
+/* The rooms' domain ([component] rooms-jid): sessions may be placed from
+ * it (a room's SFU sessions, from <room>@<rooms-jid>/sfu). */
+void bf_sessions_set_rooms_domain (BfSessions *mgr, const char *rooms_domain);
 /* Ends every session still there (session-terminate <gone/>, sent if the
  * link still carries it) and waits for the workers to let go of them. */
 void bf_sessions_free (BfSessions *sessions);

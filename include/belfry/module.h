@@ -100,6 +100,11 @@ const char *bf_module_get_domain (BfModule *module);
  * addressed from it, and so is any address a peer must come back to here
  * (a proxy65 streamhost). */
 const char *bf_module_get_node_domain (BfModule *module);
+/* The domain rooms live on ([component] rooms-jid, e.g.
+ * "rooms.relay.example.org", balanced by the room's bare JID when several
+ * processes share the domain), else the domain.  A module hosting rooms
+ * names them, and places their sessions, from it. */
+const char *bf_module_get_rooms_domain (BfModule *module);
 /* The domain of the server that hosts the component, taken as the parent of
  * its domain ("relay.example.org" -> "example.org"; a domain without a dot
  * is its own parent): the usual default for who may use a service. */

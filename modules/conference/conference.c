@@ -674,7 +674,7 @@ room_presence (Conference *cf, const BfStanza *stanza, const char *name)
   if (from == NULL || !bf_jid_split (from, &fl, &fd, NULL))
     return TRUE;
   user = fl != NULL ? g_strconcat (fl, "@", fd, NULL) : g_strdup (fd);
-  address = g_strconcat (name, "@", bf_module_get_domain (cf->module), NULL);
+  address = g_strconcat (name, "@", bf_module_get_rooms_domain (cf->module), NULL);
   online = g_strconcat (address, "/room", NULL);
   if (!domain_allowed (cf, from))
     {

@@ -69,7 +69,7 @@ cf_room_open (Conference *cf, const char *name, BfSession *session)
 
   room->conference = cf;
   room->name = cf_fold (name);
-  room->jid = g_strdup_printf ("%s@%s", room->name, bf_module_get_domain (cf->module));
+  room->jid = g_strdup_printf ("%s@%s", room->name, bf_module_get_rooms_domain (cf->module));
   room->participants = g_ptr_array_new ();
   room->forwards = g_ptr_array_new ();
   /* The first caller's worker (the core's choice for it) is the room's:

@@ -18,19 +18,23 @@ from test_call import (addr, alice_offer, bare, bob_answer, domain_of, is_jingle
                        jmi_child, jmi_xml, received, terminate_xml, wait_new)
 from test_jingle import dump, new_sid
 
-from cluster import node_jid
+from cluster import ROOMS, node_jid
 
 MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "60"}
 
 
-def relay_process(workdir, i, component_port, proxy65_port):
+def relay_process(workdir, i, component_port, proxy65_port, siblings=()):
     """belfry process i (1-based): the shared domain and n<i>.relay.localhost,
-    echo, the call relay and proxy65 on its own port, no per-JID session
-    limit (every call of a callee is one session of that JID)."""
+    watching the processes @siblings (their numbers) to take a gone one's
+    slot, echo, the call relay and proxy65 on its own port, no per-JID
+    session limit (every call of a callee is one session of that JID)."""
     lo = 20000 + (i - 1) * 5000
+    component = {"node-jid": node_jid(i), "rooms-jid": ROOMS}
+    if siblings:
+        component["siblings"] = ";".join(node_jid(j) for j in siblings)
     return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET,
-                  modules="echo;call;proxy65",
-                  component_extra={"node-jid": node_jid(i)},
+                  modules="echo;call;proxy65;conference",
+                  component_extra=component,
                   limits={"max-sessions-per-jid": "0"},
                   groups={"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
                           "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
@@ -39,9 +43,10 @@ def relay_process(workdir, i, component_port, proxy65_port):
 
 
 def start_attached(b, timeout=15):
-    """Started, both links attached (the domain's and the node-jid's)."""
+    """Started, its three links attached (the domain's, the rooms' and the
+    node-jid's)."""
     b.start(wait_attached=False)
-    b.wait_log("attached to 127.0.0.1:", timeout, count=2)
+    b.wait_log("attached to 127.0.0.1:", timeout, count=3)
     return b
 
 
@@ -68,6 +73,10 @@ class ClusterCall:
 
     def establish(self):
         self.initiate()
+        return self.establish_initiated()
+
+    def establish_initiated(self):
+        """The rest of establish(), once the session-initiate is acked."""
         msg = wait_new(self.callee, self.b_mark,
                        lambda e: jmi_child(e, "propose") is not None
                        and bare(e.get("from")).startswith(self.caller_addr.split("@")[0] + "@"),

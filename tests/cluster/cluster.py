@@ -13,7 +13,8 @@ database: users are registered once the cluster has formed).
 The relay domain is balanced by the caller's bare JID over N slots, and each
 belfry process also has a sub-domain of its own (`n1.relay.localhost`...);
 the listener has `global_routes: false`, so a connection registers only the
-domain it names.
+domain it names.  Rooms are on rooms.relay.localhost, balanced by the room's
+bare JID (bare_destination) over N slots.
 """
 
 import secrets
@@ -23,6 +24,11 @@ from harness import COMPONENT, Ejabberd, free_port, port_open
 
 NODES = {"a": ("ejabberd@a.cluster", "127.0.0.2"), "b": ("ejabberd@b.cluster", "127.0.0.3")}
 HOSTS = {"a.cluster": "127.0.0.2", "b.cluster": "127.0.0.3"}
+
+
+# Rooms (the conference) live on a domain of their own, balanced by the
+# room's bare JID, which every process attaches too.
+ROOMS = f"rooms.{COMPONENT}"
 
 
 def node_jid(i):
@@ -56,8 +62,11 @@ class Cluster:
                 break
         else:
             raise RuntimeError("no distribution port free on both node addresses")
-        components = [COMPONENT] + [node_jid(i) for i in range(1, processes + spares + 1)]
+        components = [COMPONENT, ROOMS] + [node_jid(i)
+                                           for i in range(1, processes + spares + 1)]
         extra = (f"domain_balancing:\n  {COMPONENT}:\n    type: {balancing}\n"
+                 f"    component_number: {processes}\n"
+                 f"  {ROOMS}:\n    type: bare_destination\n"
                  f"    component_number: {processes}\n")
         self.nodes = {}
         for name, (node, ip) in NODES.items():

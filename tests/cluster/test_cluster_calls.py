@@ -13,10 +13,12 @@ import time
 import pytest
 
 from calls import ClusterCall, relay_process, start_attached
-from cluster import node_jid
+from cluster import ROOMS, node_jid
 from conftest import CALLEES, CALLERS
 from harness import USERS, free_port, free_ports
-from test_call import bare, domain_of, is_jingle, reason_of, wait_new
+from test_conference import call as call_room, disco_info, form_fields
+from test_conference import new_room
+from test_call import bare, domain_of, is_jingle, reason_of, terminate_xml, wait_new
 from test_jingle import dump, jingle_client
 from s5b import Stream, activate, recv_exact, streamhost_query, streamhosts
 
@@ -30,7 +32,8 @@ def relays(cluster, tmp_path_factory):
     ports = {1: cluster.a.component_port, 2: cluster.a.component_port,
              3: cluster.b.component_port}
     p65 = dict(zip(PROCESSES, free_ports(len(PROCESSES))))
-    made = {i: relay_process(workdir, i, ports[i], p65[i]) for i in PROCESSES}
+    made = {i: relay_process(workdir, i, ports[i], p65[i], [j for j in PROCESSES if j != i])
+            for i in PROCESSES}
     for i in PROCESSES:
         made[i].proxy65_port = p65[i]
     try:
@@ -130,43 +133,139 @@ def test_calls_spread_over_processes_each_on_one(relays, people):
         time.sleep(0.3)
 
 
+def room_host(relays, room):
+    """The process whose log names @room; no other's does."""
+    hosts = [i for i in PROCESSES if f"room {room} opened" in relays[i].log()]
+    assert len(hosts) == 1, f"room {room} seen by processes {hosts}"
+    return hosts[0]
+
+
+def test_rooms_land_on_one_process_each(relays, people):
+    """Rooms are on rooms.relay.localhost, balanced by the room's bare JID:
+    participants from both nodes and of every caller's slot join one room
+    on one process, which counts them all; rooms spread over processes."""
+    callers = [caller for caller, _ in people]
+    # 2 on node A, 2 on node B, of different public-domain slots
+    parts = [callers[0], callers[1], callers[len(callers) // 2], callers[len(callers) // 2 + 1]]
+    hosts = {}
+    for k in range(6):
+        room = new_room(f"cl{k}")
+        jid = f"{room}@{ROOMS}"
+        sids = []
+        try:
+            for c in parts:
+                sid, answer = call_room(c, jid, video=False)
+                assert answer.get("from") == jid
+                sids.append((c, sid))
+            q = disco_info(parts[-1], jid)
+            got = int(form_fields(q)["muc#roominfo_occupants"][0])
+            assert got == len(parts), f"room {room}: {got} participants on its host"
+            hosts[room] = room_host(relays, room)
+        finally:
+            for c, sid in sids:
+                reply = c.iq(jid, "set", terminate_xml(sid, "success"))
+                assert reply.get("type") == "result", dump(reply)
+    per = {i: sum(1 for h in hosts.values() if h == i) for i in PROCESSES}
+    SUMMARY.append(f"cluster rooms: {len(hosts)} rooms of {len(parts)} participants "
+                   f"(both nodes), each on one process, per process {per}")
+    assert len(set(hosts.values())) >= 2, f"every room on one process: {hosts}"
+
+
+def rooms_hosted(relays, caller, names):
+    """Opens and closes each room of @names; returns room -> the process
+    that opened it (exactly one must: a room whose slot is empty would get
+    no answer at all)."""
+    where = {}
+    for room in names:
+        jid = f"{room}@{ROOMS}"
+        before = {i: relays[i].count(f"room {room} opened") for i in PROCESSES
+                  if relays[i].running()}
+        sid, _ = call_room(caller, jid, video=False)
+        reply = caller.iq(jid, "set", terminate_xml(sid, "success"))
+        assert reply.get("type") == "result", dump(reply)
+        on = [i for i in before if relays[i].count(f"room {room} opened") > before[i]]
+        assert len(on) == 1, f"room {room} opened on {on}"
+        where[room] = on[0]
+    return where
+
+
+def establish_within(caller, callee, seconds):
+    """A new call from @caller, retried until one is answered within
+    @seconds: the slot it hashes to may still be empty.  Returns the call
+    and when it was answered."""
+    deadline = time.monotonic() + seconds
+    tried = []
+    while True:
+        c = ClusterCall(caller, callee)
+        tried.append(c)
+        try:
+            c.initiate(timeout=0.5)
+        except AssertionError:
+            c.a_sid = None  # never reached a process: nothing to clean up
+            if time.monotonic() > deadline:
+                raise
+            continue
+        return c.establish_initiated(), time.monotonic()
+
+
 def test_sigkill_of_one_process(relays, people):
+    """A process killed: its calls are lost, every other call goes on, and
+    the survivor after it (n1 after n3, in the sorted list of node-jids)
+    takes its slot within about two pings (siblings.h), so its callers'
+    new calls are answered without a restart.  When the process is back,
+    the survivor gives the slot up and the returning process takes it: no
+    caller is left without an answer."""
     calls = establish_all(people)
     try:
         on = {c.a_sid: process_of(c) for c in calls}
-        victim = 3
+        victim, heir = 3, 1
         assert victim in on.values(), f"n3 holds no call: {on}"
+        room_caller = people[0][0]
+        before = rooms_hosted(relays, room_caller, [new_room(f"kill{k}") for k in range(9)])
+        victim_rooms = [r for r, i in before.items() if i == victim]
+        assert victim_rooms, f"no room on n{victim}: {before}"
         relays[victim].proc.send_signal(signal.SIGKILL)
         relays[victim].proc.wait(10)
         killed_at = time.monotonic()
         survivors = [c for c in calls if on[c.a_sid] != victim]
         lost = [c for c in calls if on[c.a_sid] == victim]
+        # a new call from a caller of the dead slot: answered by the heir
+        first, answered_at = establish_within(lost[0].caller, lost[0].callee, 3.5)
+        calls.append(first)
+        taken_after = answered_at - killed_at
+        assert process_of(first) == heir
+        assert taken_after < 3.5, f"the dead slot was taken after {taken_after:.1f} s"
+        relays[heir].wait_log(f"siblings: {node_jid(victim)} is gone", 1)
+        first.hang_up()
+        # the rooms of the dead process's rooms slot open on the heir
+        assert set(rooms_hosted(relays, room_caller, victim_rooms).values()) == {heir}
         # every call on the other processes still carries its signalling
         for c in survivors:
             c.hang_up()
-        # new calls from the survivors' callers land at once
-        for c in survivors:
+        # new calls: the survivors' callers where they were, the dead
+        # process's on the heir
+        for c in survivors + lost:
+            again = ClusterCall(c.caller, c.callee)
+            calls.append(again)
+            assert process_of(again.establish()) == (on[c.a_sid] if c in survivors else heir)
+            again.hang_up()
+        # the process comes back: the heir lets go of the slot, the
+        # returning process takes it
+        start_attached(relays[victim])
+        back_after = time.monotonic() - killed_at
+        relays[heir].wait_log(f"siblings: releasing the shared-domain slot held for "
+                              f"{node_jid(victim)}", 1)
+        for c in survivors + lost:
             again = ClusterCall(c.caller, c.callee)
             calls.append(again)
             assert process_of(again.establish()) == on[c.a_sid]
             again.hang_up()
-        # ejabberd 23.01: the dead process's slot swallows its callers'
-        # stanzas (ejabberd_router:do_route/2 for a route with no pid) until a
-        # process takes the slot again: no answer, not even an error.
-        probe = ClusterCall(lost[0].caller, lost[0].callee)
-        with pytest.raises(AssertionError, match="no reply to iq"):
-            probe.initiate(timeout=3.0)
-        # its replacement (a supervisor's restart) takes the slot again
-        start_attached(relays[victim])
-        attached_after = time.monotonic() - killed_at
-        for c in lost:
-            again = ClusterCall(c.caller, c.callee)
-            calls.append(again)
-            assert process_of(again.establish()) == victim
-            again.hang_up()
+        # and on the returning process again: the heir let go
+        assert set(rooms_hosted(relays, room_caller, victim_rooms).values()) == {victim}
         SUMMARY.append(f"cluster kill: {len(survivors)} calls on the survivors kept, "
-                       f"{len(lost)} lost with n{victim}; its callers' calls answered again "
-                       f"{attached_after:.1f} s after the kill (restart included)")
+                       f"{len(lost)} lost with n{victim}; its callers' new calls answered by "
+                       f"n{heir} {taken_after:.1f} s after the kill; n{victim} back and its "
+                       f"slot again after {back_after:.1f} s, every caller answered")
     finally:
         for c in calls:
             c.cleanup()
@@ -216,10 +315,9 @@ def test_drain_then_restart_of_one_process(relays, people):
 
 def test_a_spare_process_takes_no_slot(cluster, relays, people, tmp_path_factory):
     """A fourth process attached while the 3 slots are taken gets no call,
-    and does not take the slot of a process that goes away: that slot's
-    callers get no answer until a process attaches after it went
+    and does not take the slot of a process that goes away
     (ejabberd_router_mnesia:register_route/5 fills a free slot only at a
-    connection's registration)."""
+    connection's registration): the heir among the siblings does."""
     spare = start_attached(relay_process(tmp_path_factory.mktemp("spare"), 4,
                                          cluster.a.component_port, free_port()))
     calls = []
@@ -233,10 +331,10 @@ def test_a_spare_process_takes_no_slot(cluster, relays, people, tmp_path_factory
         assert lost, f"n1 holds no call: {on}"
         code, _ = relays[1].terminate()
         assert code == 0
-        probe = ClusterCall(lost[0].caller, lost[0].callee)
-        calls.append(probe)
-        with pytest.raises(AssertionError, match="no reply to iq"):
-            probe.initiate(timeout=3.0)
+        again, _ = establish_within(lost[0].caller, lost[0].callee, 3.5)
+        calls.append(again)
+        assert process_of(again) == 2
+        again.hang_up()
         start_attached(relays[1])
         again = ClusterCall(lost[0].caller, lost[0].callee)
         calls.append(again)

@@ -57,6 +57,21 @@ BAD = [
      "component", "node-jid"),
     ("node-jid-is-the-jid", dict(component_extra={"node-jid": "relay.localhost"}),
      "component", "node-jid"),
+    ("rooms-jid-not-a-domain", dict(component_extra={"rooms-jid": "r@relay.localhost"}),
+     "component", "rooms-jid"),
+    ("rooms-jid-is-the-jid", dict(component_extra={"rooms-jid": "relay.localhost"}),
+     "component", "rooms-jid"),
+    ("siblings-without-node-jid", dict(component_extra={"siblings": "n2.relay.localhost"}),
+     "component", "siblings"),
+    ("sibling-not-a-domain", dict(component_extra={"node-jid": "n1.relay.localhost",
+                                                   "siblings": "n2.relay.localhost;x@y"}),
+     "component", "siblings"),
+    ("sibling-is-itself", dict(component_extra={"node-jid": "n1.relay.localhost",
+                                                "siblings": "n1.relay.localhost"}),
+     "component", "siblings"),
+    ("sibling-twice", dict(component_extra={"node-jid": "n1.relay.localhost",
+                                            "siblings": "n2.relay.localhost;N2.relay.localhost"}),
+     "component", "siblings"),
 ]
 
 
@@ -148,6 +163,9 @@ def test_example_cluster_configs_check(tmp_path, belfry_bin, n):
     from harness import REPO
     text = (REPO / "examples" / f"belfry-n{n}.conf").read_text()
     assert f"node-jid = n{n}.relay.example.org" in text
+    others = ";".join(f"n{j}.relay.example.org" for j in (1, 2, 3) if j != n)
+    assert f"siblings = {others}" in text
+    assert "rooms-jid = rooms.relay.example.org" in text
     path = tmp_path / f"belfry-n{n}.conf"
     path.write_text(text.replace("secret-file = /etc/belfry/secret", f"secret = {SECRET}"))
     r = run_belfry(["--check-config", "-c", str(path)])
