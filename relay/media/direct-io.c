@@ -152,11 +152,33 @@ consent_interval_ms (const BfMediaDirectIo *d)
   return MIN (CONSENT_INTERVAL_MS, d->consent_timeout_ms / 3);
 }
 
+/* Consent deadlines are on the worker loop's grid (bf_media_loop_grid):
+ * idle calls cost a relay the wake-ups of their consent traffic more than
+ * its STUN work.  1,000 calls (1,980 legs) make ~400 checks and ~400
+ * answers a second; with a wake-up each the worker spent ~95 µs of CPU
+ * per STUN message (README, the idle row).  On the grid, the checks due
+ * in one 100 ms step go out in one wake-up and their answers come back
+ * together. */
 static gint64
-consent_next_delay_ms (const BfMediaDirectIo *d)
+consent_at (gint64 t)
+{
+  return bf_media_loop_grid (t);
+}
+
+/* The next check's time from @now: RFC 7675 §5.1's randomised interval,
+ * drawn one grid step short of its top so that rounding up to the grid
+ * keeps it inside 0.8..1.2 of the base (4-6 s): still uniformly spread
+ * over 20 steps, so the checks of calls set up together do not stay in
+ * step (the reason §5.1 randomises). */
+static gint64
+consent_next_check (const BfMediaDirectIo *d, gint64 now)
 {
   guint base = consent_interval_ms (d);
-  return g_random_int_range (base * 8 / 10, base * 12 / 10 + 1);
+  guint lo = base * 8 / 10, hi = base * 12 / 10;
+  const guint step_ms = BF_MEDIA_LOOP_GRID_US / 1000;
+  if (hi - lo > 2 * step_ms)
+    hi -= step_ms;
+  return consent_at (now + 1000 * (gint64) g_random_int_range (lo, hi + 1));
 }
 
 static void
@@ -177,19 +199,22 @@ consent_tick (gpointer user_data)
       /* With a shortened expiry one lost answer costs a third of it: once
        * an answer is overdue, a new check goes out every second. */
       gboolean overdue = now - d->consent_last > consent_interval_ms (d) * 12 / 10 * (gint64) 1000;
-      gint64 ms = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
-                    ? MIN (CONSENT_RETRY_MS, consent_interval_ms (d))
-                    : consent_next_delay_ms (d);
-      d->consent_next = now + ms * 1000;
+      d->consent_next = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
+                          ? consent_at (now + 1000 * (gint64) MIN (CONSENT_RETRY_MS,
+                                                                   consent_interval_ms (d)))
+                          : consent_next_check (d, now);
     }
   consent_schedule (d);
 }
 
+/* The expiry is checked on the grid too: at most one step (100 ms) after
+ * the timeout, never before it (RFC 7675 §5.1: consent expires 30 s after
+ * the last answer, "at least"). */
 static void
 consent_schedule (BfMediaDirectIo *d)
 {
-  bf_media_timer_set (d->consent_timer,
-                      MIN (d->consent_next, d->consent_last + (gint64) d->consent_timeout_ms * 1000));
+  gint64 expiry = consent_at (d->consent_last + (gint64) d->consent_timeout_ms * 1000);
+  bf_media_timer_set (d->consent_timer, MIN (d->consent_next, expiry));
 }
 
 /* --- receiving --- */
@@ -401,7 +426,7 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
   d->consent_timeout_ms = params->consent_timeout_ms;
   if (d->consent_timeout_ms)
     {
-      d->consent_next = now + 1000 * consent_next_delay_ms (d);
+      d->consent_next = consent_next_check (d, now);
       consent_schedule (d);
     }
   g_debug ("media: direct I/O on fd %d", d->dest.fd);

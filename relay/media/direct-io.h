@@ -19,7 +19,8 @@
  *   peer every 4-6 s (§5.1; with a timeout shorter than the RFC's 30 s,
  *   every 1 s once an answer is overdue) and consent is lost when none was
  *   answered for that long: nothing is sent any more and consent_lost is
- *   called.  The agent must not run its own consent on a pair taken over:
+ *   called.  Both deadlines are on the worker loop's 100 ms grid
+ *   (bf_media_loop_grid): the checks of many pairs share a wake-up.  The agent must not run its own consent on a pair taken over:
  *   its checks' answers no longer reach it (transport.c creates such agents
  *   without it).
  *

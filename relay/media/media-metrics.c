@@ -77,6 +77,7 @@ struct _BfMediaMetrics {
   BfMetric *wakeups, *context_iterations;
   guint64 wakeups_seen, iterations_seen;
   guint64 packets;          /* in + out folded so far; the worker's alone */
+  GPtrArray *tracked;       /* BfMediaCountersEntry*; the worker's alone */
 };
 
 BfMediaMetrics *
@@ -91,6 +92,7 @@ bf_media_metrics_new (const char *worker_name)
                                       labels);
     }
   BfMediaMetrics *m = g_new0 (BfMediaMetrics, 1);
+  m->tracked = g_ptr_array_new ();
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     {
       const char *const values[] = { worker_name, fields[i].value, NULL };
@@ -113,6 +115,10 @@ bf_media_metrics_new (const char *worker_name)
 void
 bf_media_metrics_free (BfMediaMetrics *m)
 {
+  if (m == NULL)
+    return;
+  g_warn_if_fail (m->tracked->len == 0);
+  g_ptr_array_unref (m->tracked);
   g_free (m);
 }
 
@@ -133,6 +139,35 @@ bf_media_metrics_flush (BfMediaMetrics *m, const BfMediaCounters *now, BfMediaCo
   if (now->packets_out > flushed->packets_out)
     m->packets += now->packets_out - flushed->packets_out;
   *flushed = *now;
+}
+
+void
+bf_media_metrics_track (BfMediaMetrics *m, BfMediaCountersEntry *entry)
+{
+  entry->slot = m->tracked->len;
+  g_ptr_array_add (m->tracked, entry);
+}
+
+void
+bf_media_metrics_untrack (BfMediaMetrics *m, BfMediaCountersEntry *entry)
+{
+  GPtrArray *a = m->tracked;
+  g_return_if_fail (entry->slot < a->len && a->pdata[entry->slot] == entry);
+  bf_media_metrics_flush (m, entry->now, entry->flushed);
+  BfMediaCountersEntry *last = a->pdata[a->len - 1];
+  a->pdata[entry->slot] = last;
+  last->slot = entry->slot;
+  g_ptr_array_set_size (a, a->len - 1);
+}
+
+void
+bf_media_metrics_fold (BfMediaMetrics *m)
+{
+  for (guint i = 0; i < m->tracked->len; i++)
+    {
+      BfMediaCountersEntry *e = m->tracked->pdata[i];
+      bf_media_metrics_flush (m, e->now, e->flushed);
+    }
 }
 
 gint64

@@ -111,7 +111,7 @@ struct _BfMediaTransport {
 
   BfMediaCounters counters;
   BfMediaCounters flushed;        /* what the worker's metrics have of them */
-  BfMediaTimer *metrics_timer;    /* the worker's heap, on whole seconds */
+  BfMediaCountersEntry folded;    /* in the worker's fold once .now is set */
 
   /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
   gboolean direct_capable;        /* decided at creation, see above */
@@ -120,8 +120,6 @@ struct _BfMediaTransport {
 };
 
 static void schedule_direct_start (BfMediaTransport *t);
-static void flush_metrics (gpointer user_data);
-static void schedule_metrics (BfMediaTransport *t);
 
 #define ON_WORKER(t) bf_media_worker_is_current ((t)->worker)
 
@@ -978,25 +976,9 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   g_signal_connect (t->agent, "new-selected-pair-full", G_CALLBACK (on_selected_pair), t);
   nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
   BF_SETUP_TRACE ("%p", (void *) t, controlling ? "new-controlling" : "new-controlled");
-  t->metrics_timer = bf_media_loop_timer_new (bf_media_worker_get_loop (worker), flush_metrics, t);
-  schedule_metrics (t);
+  t->folded = (BfMediaCountersEntry) { .now = &t->counters, .flushed = &t->flushed };
+  bf_media_metrics_track (bf_media_worker_get_metrics (worker), &t->folded);
   return t;
-}
-
-/* Every transport of a worker folds in the same wake-up, not one wake-up
- * each (bf_media_metrics_next_fold). */
-static void
-schedule_metrics (BfMediaTransport *t)
-{
-  bf_media_timer_set (t->metrics_timer, bf_media_metrics_next_fold ());
-}
-
-static void
-flush_metrics (gpointer user_data)
-{
-  BfMediaTransport *t = user_data;
-  bf_media_metrics_flush (bf_media_worker_get_metrics (t->worker), &t->counters, &t->flushed);
-  schedule_metrics (t);
 }
 
 /* Keeps libnice reading (and discarding) while the agent closes: with no
@@ -1043,11 +1025,8 @@ bf_media_transport_free (BfMediaTransport *t)
   stop_ice_timer (t);
   stop_move_source (t);
   direct_stop (t);
-  if (t->metrics_timer)
-    {
-      g_clear_pointer (&t->metrics_timer, bf_media_timer_free);
-      bf_media_metrics_flush (bf_media_worker_get_metrics (t->worker), &t->counters, &t->flushed);
-    }
+  if (t->folded.now)
+    bf_media_metrics_untrack (bf_media_worker_get_metrics (t->worker), &t->folded);
   if (t->agent)
     {
       if (t->stream_id)

@@ -205,6 +205,14 @@ bf_media_watch_free (BfMediaWatch *w)
 
 /* --- timers --- */
 
+gint64
+bf_media_loop_grid (gint64 deadline)
+{
+  if (deadline <= 0)
+    return deadline;
+  return (deadline + BF_MEDIA_LOOP_GRID_US - 1) / BF_MEDIA_LOOP_GRID_US * BF_MEDIA_LOOP_GRID_US;
+}
+
 BfMediaTimer *
 bf_media_loop_timer_new (BfMediaLoop *loop, BfMediaTimerFunc func, gpointer user_data)
 {
@@ -359,7 +367,14 @@ ctx_prepare (Ctx *c)
   if (timeout < 0)
     bf_media_timer_stop (c->deadline);
   else
-    bf_media_timer_set (c->deadline, g_get_monotonic_time () + (gint64) timeout * 1000);
+    {
+      /* A context dispatched late by up to a grid step finds its due
+       * sources ready at check, as after any late wake-up. */
+      gint64 deadline = g_get_monotonic_time () + (gint64) timeout * 1000;
+      if (timeout >= BF_MEDIA_LOOP_GRID_MIN_MS && c->context != loop->context)
+        deadline = bf_media_loop_grid (deadline);
+      bf_media_timer_set (c->deadline, deadline);
+    }
 }
 
 static void

@@ -11,7 +11,10 @@
  *   watched in it directly (bf_media_loop_watch): level-triggered, a ready
  *   socket's callback runs, nothing else is looked at.
  * - One timer heap (timer-heap.h) for the packet path's timers (consent
- *   checks, metrics folds): a wake-up runs only the timers that are due.
+ *   checks, the metrics fold): a wake-up runs only the timers that are
+ *   due.  Long timers are on a 100 ms grid (bf_media_loop_grid), so that
+ *   the idle calls' consent checks and libnice keepalives due in the same
+ *   100 ms share one wake-up instead of waking the worker one by one.
  * - GMainContexts run everything else: the worker's own (posted jobs,
  *   module timers) and one per transport (its NiceAgent, DTLS
  *   retransmissions, ICE timeout; bf_media_loop_add_context).  Each
@@ -79,6 +82,18 @@ void bf_media_timer_set (BfMediaTimer *timer, gint64 deadline);
 void bf_media_timer_stop (BfMediaTimer *timer);
 gboolean bf_media_timer_is_set (BfMediaTimer *timer);
 void bf_media_timer_free (BfMediaTimer *timer);
+
+/* Timers that can wait share wake-ups: the first point at or after
+ * @deadline (monotonic µs) on a grid of BF_MEDIA_LOOP_GRID_US.  The
+ * packet path's long timers (consent checks, direct-io.c) are set on it,
+ * and so are the timeouts of added contexts (not the loop's own) that are
+ * BF_MEDIA_LOOP_GRID_MIN_MS or longer (libnice's keepalives, ICE and DTLS
+ * deadlines), so that what falls due in one grid step runs in one
+ * wake-up.  Shorter timeouts (libnice's pacing, DTLS retransmissions)
+ * stay exact. */
+#define BF_MEDIA_LOOP_GRID_US 100000
+#define BF_MEDIA_LOOP_GRID_MIN_MS 1000
+gint64 bf_media_loop_grid (gint64 deadline);
 
 /* Counters for the tests and the metrics fold: wake-ups of the loop, and
  * how many of them iterated the GMainContext. */

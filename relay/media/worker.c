@@ -18,6 +18,7 @@ struct _BfMediaWorker {
   gint packet_rate;         /* atomic: packets in + out over the last second */
   gint load_at_rate;        /* atomic: load when packet_rate was taken */
   BfMediaTimer *rate_timer; /* the worker's: takes packet_rate */
+  BfMediaTimer *fold_timer; /* the worker's: folds the transports' counters */
   guint64 rate_packets;     /* the worker's: metrics' packets at the last take */
   GMutex start_lock;        /* only for the start hand-shake */
   GCond start_cond;
@@ -55,7 +56,16 @@ invocation_free (gpointer user_data)
   g_free (inv);
 }
 
-/* Half an interval after the transports' folds, so that it reads what
+/* The transports' counters, on whole seconds (media-metrics.h). */
+static void
+fold (gpointer user_data)
+{
+  BfMediaWorker *w = user_data;
+  bf_media_metrics_fold (w->metrics);
+  bf_media_timer_set (w->fold_timer, bf_media_metrics_next_fold ());
+}
+
+/* Half an interval after the transports' fold, so that it reads what
  * they folded. */
 static void
 schedule_rate (BfMediaWorker *w)
@@ -92,8 +102,11 @@ worker_main (gpointer user_data)
 
   w->rate_timer = bf_media_loop_timer_new (w->loop, take_rate, w);
   schedule_rate (w);
+  w->fold_timer = bf_media_loop_timer_new (w->loop, fold, w);
+  bf_media_timer_set (w->fold_timer, bf_media_metrics_next_fold ());
   bf_media_loop_run (w->loop);
   g_clear_pointer (&w->rate_timer, bf_media_timer_free);
+  g_clear_pointer (&w->fold_timer, bf_media_timer_free);
 
   /* Drain: run what was posted before the stop and whatever it completes
    * (e.g. a NiceAgent's close_async), bounded so a source that re-arms

@@ -1145,13 +1145,17 @@ def belfry_extras(bt, plan, seconds, warmup, want_perf, tmp):
     return out
 
 
-def run_idle(harness, tmp, total, active, rounds, seconds, warmup):
+IDLE_SECONDS = 10.0
+IDLE_METRICS = ("belfry_media_loop_wakeups_total", "belfry_media_context_iterations_total")
+
+
+def run_idle(harness, tmp, total, active, rounds, seconds, warmup, want_perf=False):
     """The idle-calls row on its own belfry (workers = 1, CPU 0; the load on
     CPU 1): `rounds` windows with `active` calls set up and sending, then
     the same with `total` set up of which the same `active` send.  Per
     relayed packet, the second must cost within 10 % of the first."""
     res = {"total": total, "active": active, "alone": [], "many": []}
-    bt = BelfryTarget(harness, tmp, 1, total)
+    bt = BelfryTarget(harness, tmp, 1, total, metrics=True)
     try:
         bt.setup(active)
         for rd in range(rounds):
@@ -1163,10 +1167,26 @@ def run_idle(harness, tmp, total, active, rounds, seconds, warmup):
         t = time.monotonic()
         bt.setup(total)
         res["setup_s"] = time.monotonic() - t
+        # No media: what the idle calls cost the worker, and per STUN
+        # message (their consent), wake-ups and context iterations: 10 s,
+        # two RFC 7675 rounds of every leg (belfry's /metrics fold once a
+        # second, so the counts are +-1 s of the window).
         watch = bt.watch()
+        m0 = bt.metrics()
         c0 = sum(int(Path(f).read_text().split()[0]) for f in watch)
-        time.sleep(2.0)
-        res["idle_util"] = (sum(int(Path(f).read_text().split()[0]) for f in watch) - c0) / 2e9
+        t0 = time.monotonic()
+        if want_perf:
+            res["idle_perf"] = perf_top(bt.belfry.pid, watch[0].split("/")[4], IDLE_SECONDS, tmp)
+        time.sleep(max(0.0, IDLE_SECONDS - (time.monotonic() - t0)))
+        dt = time.monotonic() - t0
+        res["idle_util"] = (sum(int(Path(f).read_text().split()[0]) for f in watch) - c0) / 1e9 / dt
+        m1 = bt.metrics()
+        rates = {name: (metric_sum(m1, name) - metric_sum(m0, name)) / dt
+                 for name in IDLE_METRICS}
+        p0, p1 = (metric_sum(m, "belfry_media_protocol_packets_total", "kind") for m in (m0, m1))
+        rates.update({kind: (p1.get(kind, 0) - p0.get(kind, 0)) / dt
+                      for kind in ("stun_in", "stun_out")})
+        res["idle_rates"] = rates
         for rd in range(rounds):
             r = run_window(bt.load, bt.watch(), active, AUDIO, seconds, warmup)
             r["round"] = rd
@@ -1527,7 +1547,8 @@ def main():
             log(f"belfry idle calls: {idle[1]} active of {idle[0]} set up, workers = 1")
             t = time.monotonic()
             try:
-                res["idle"] = run_idle(harness, tmp, idle[0], idle[1], rounds, seconds, warmup)
+                res["idle"] = run_idle(harness, tmp, idle[0], idle[1], rounds, seconds, warmup,
+                                       want_perf=args.perf)
             except Exception as e:
                 log(f"idle row failed: {e!r}")
                 res["idle_error"] = repr(e)
@@ -1704,6 +1725,16 @@ def report_idle(res):
           f"**{cost:+.0f} %** (goal within 10 %); the worker with {idle['total']} calls up and no "
           f"media: {100 * idle['idle_util']:.1f}% of a core; setting up the idle calls took "
           f"{idle['setup_s']:.0f} s; VmRSS per call {idle['rss_per_call_kb']:.0f} KiB.\n")
+    r = idle.get("idle_rates")
+    if r:
+        wake, it = r["belfry_media_loop_wakeups_total"], r["belfry_media_context_iterations_total"]
+        stun = r["stun_in"] + r["stun_out"]
+        print(f"No media, {idle['total']} calls up ({IDLE_SECONDS:.0f} s): {stun:.0f} STUN messages "
+              f"a second (in + out), {wake:.0f} loop wake-ups and {it:.0f} context iterations a "
+              f"second; {1e6 * idle['idle_util'] / max(stun, 1):.1f} µs of worker CPU per STUN "
+              f"message.\n")
+    if idle.get("idle_perf"):
+        print("perf of the idle worker (no media):\n```\n" + idle["idle_perf"] + "\n```\n")
 
 
 def report_overload(cap):
