@@ -334,6 +334,9 @@ bf_media_worker_get_packet_rate (BfMediaWorker *w)
   return (guint) g_atomic_int_get (&w->packet_rate);
 }
 
+/* Packets a second a new session is assumed to carry, at the least. */
+#define MIN_SESSION_RATE 100.0
+
 BfMediaWorker *
 bf_media_pool_acquire (BfMediaPool *pool)
 {
@@ -355,7 +358,12 @@ bf_media_pool_acquire (BfMediaPool *pool)
       total_rate += g_atomic_int_get (&w->packet_rate);
       total_load += g_atomic_int_get (&w->load_at_rate);
     }
-  double per_session = total_load > 0 ? total_rate / total_load : 0;
+  /* At least an audio leg's worth (50 packets a second each way): with no
+   * session, or only idle ones, at the last reading, pending sessions would
+   * otherwise weigh nothing, and a burst of new ones would all go to the
+   * worker that happened to read 0 (while another still showed the tail of
+   * sessions that had just ended). */
+  double per_session = MAX (total_load > 0 ? total_rate / total_load : 0, MIN_SESSION_RATE);
   BfMediaWorker *best = NULL;
   double best_score = G_MAXDOUBLE;
   gint best_load = G_MAXINT;
@@ -363,8 +371,15 @@ bf_media_pool_acquire (BfMediaPool *pool)
     {
       BfMediaWorker *w = pool->workers->pdata[i];
       gint load = g_atomic_int_get (&w->load);
-      gint pending = MAX (0, load - g_atomic_int_get (&w->load_at_rate));
-      double score = g_atomic_int_get (&w->packet_rate) + pending * per_session;
+      gint at_rate = g_atomic_int_get (&w->load_at_rate);
+      gint pending = MAX (0, load - at_rate);
+      /* Sessions that ended since the reading take their share with them
+       * (each the worker's average), so a worker whose calls just ended
+       * is not shunned for the tail of their last second. */
+      double rate = g_atomic_int_get (&w->packet_rate);
+      if (at_rate > 0 && load < at_rate)
+        rate = rate * load / at_rate;
+      double score = rate + pending * per_session;
       if (score < best_score || (score == best_score && load < best_load))
         {
           best = w;
