@@ -276,7 +276,7 @@ cf_sfu_leaving (Room *room, Participant *p)
 
 /* TRUE when @answer's video content kept our rtx payload type, for VP8. */
 static gboolean
-answer_takes_rtx (BfSessionMedia *answer)
+answer_takes_rtx (const BfSessionMedia *answer)
 {
   for (guint c = 0; answer != NULL && c < bf_session_media_get_n_contents (answer); c++)
     {
@@ -298,11 +298,13 @@ answer_takes_rtx (BfSessionMedia *answer)
 void
 cf_fwd_answered (Forward *f)
 {
+  g_autoptr (BfSessionMedia) answer = NULL;
   gboolean rtx;
 
   if (f->room == NULL)
     return;
-  rtx = f->leg.has_video && answer_takes_rtx (bf_session_get_peer_media (f->session));
+  answer = bf_session_get_peer_media (f->session);
+  rtx = f->leg.has_video && answer_takes_rtx (answer);
   g_info ("room %s: session %s accepted%s", f->room->name, f->leg.sid,
           f->leg.has_video ? (rtx ? " (video retransmissions: rtx)"
                                   : " (no rtx: video NACKs unanswered)") : "");
