@@ -183,7 +183,7 @@ typedef struct {
   gint64 audio_last_arrival;
   /* Video */
   CfSfuStream *video;
-  CfRtxBuffer *rtx;        /* what we sent, by our sequence number: NACKs */
+  CfRtxBuffer *rtx;        /* what we sent, by our sequence number (NACKs); only with rtx_on */
   gboolean rtx_on;         /* the receiver took our rtx payload type (cf_sfu_post_rtx) */
   guint16 rtx_seq;         /* the retransmission stream's own numbering */
   guint64 nacks_unanswerable;  /* NACKed while it had no rtx: not resent */

@@ -390,7 +390,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       if (cf_sfu_stream_push (fl->video, out, n, &oh, now) == CF_SFU_FORWARD)
         {
           stamp_twcc (f, out, n, now);
-          cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
+          if (fl->rtx != NULL)
+            cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
           if (bf_session_send_rtp (f->session, out, n))
             {
               guint32 ts = bf_read_be32 (out + 4);
@@ -614,7 +615,11 @@ job_fwd_join (gpointer data)
   if (fl->has_video)
     {
       fl->video = cf_sfu_stream_new (fl->video_ssrc, 90000);
-      fl->rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
+      /* Copies are kept only for a receiver that can take them back
+       * (its answer took rtx): a copy per packet per receiver is the
+       * forwarding path's dearest store (cold memory, 768 KB a stream). */
+      if (fl->rtx_on)
+        fl->rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
       fl->bwe = g_new0 (CfBandwidth, 1);
       cf_bandwidth_init (fl->bwe, CF_BWE_NONE, BWE_INITIAL_BPS, BWE_MIN_BPS, BWE_MAX_BPS);
       cf_layer_choice_init (&fl->choice);
@@ -695,6 +700,9 @@ job_fwd_rtx (gpointer data)
   f->leg.rtx_on = TRUE;
   /* RFC 3550 §5.1 for the retransmission stream too. */
   f->leg.rtx_seq = (guint16) bf_random_u32 ();
+  /* Answered after the join (job_fwd_join keeps none until then). */
+  if (f->leg.joined && f->leg.video != NULL && f->leg.rtx == NULL)
+    f->leg.rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
 }
 
 void
