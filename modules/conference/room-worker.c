@@ -378,6 +378,7 @@ job_leave (gpointer data)
   cf_sfu_source_left (p);
   cf_mcu_room_leave (m->mcu, p);
   g_clear_pointer (&l->forwards, g_ptr_array_unref);
+  g_clear_pointer (&l->rtx_store, cf_rtx_store_free);
   cf_mixer_remove (m->mixer, l->mixer_id);
   if (l->mixer_id < m->by_id->len)
     g_ptr_array_index (m->by_id, l->mixer_id) = NULL;

@@ -109,6 +109,7 @@ participant_free (gpointer data)
     g_array_unref (p->refused);
   if (p->leg.forwards != NULL)
     g_ptr_array_unref (p->leg.forwards);
+  cf_rtx_store_free (p->leg.rtx_store);
   g_free (p);
 }
 

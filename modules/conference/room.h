@@ -123,6 +123,8 @@ typedef struct {
   gboolean sfu;            /* an XEP-0521 participant: gets separate streams, not the mix */
   GPtrArray *forwards;     /* Forward* carrying its streams to others */
   guint32 video_ssrc;      /* its one VP8 stream, learned (n_layers 0) */
+  CfRtxStore *rtx_store;   /* its VP8 as forwarded, kept once for every receiver's
+                            * retransmissions (made for the first with rtx) */
   gint64 video_last_arrival;
   CfKeyframeRequests keyframes;   /* receivers' requests toward it, merged */
   guint64 video_in;

@@ -338,7 +338,9 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
   guint8 base[FWD_RTP_MAX], out[FWD_RTP_MAX];
   gint64 now = packet->arrival;
   guint withheld = 0;
-  gsize n;
+  gboolean parsed;
+  guint64 kept = 0;
+  gsize n, prefix;
 
   if (h->payload_len > FWD_RTP_MAX - FWD_HEADER_MAX)
     return;
@@ -357,8 +359,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
     l->video_last_arrival = now;
   if (l->n_layers > 0)
     measure_layer (l, packet);
-  if (cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d)
-      && d.keyframe)
+  parsed = cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d);
+  if (parsed && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
 
   /* The packet as every receiver's stream takes it (the sender's numbers,
@@ -369,6 +371,9 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
   n += h->payload_len;
   if (!bf_rtp_header_parse (base, n, &oh))
     return;
+  /* What a receiver's stream rewrites (rtx-buffer.h): the header and the
+   * payload descriptor; the rest is the same for all. */
+  prefix = oh.payload_offset + (parsed ? d.header_offset : 0);
 
   for (guint i = 0; i < l->forwards->len; i++)
     {
@@ -391,7 +396,15 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
         {
           stamp_twcc (f, out, n, now);
           if (fl->rtx != NULL)
-            cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, now);
+            {
+              if (kept == 0)
+                {
+                  if (l->rtx_store == NULL)
+                    l->rtx_store = cf_rtx_store_new (FWD_RTX_CAPACITY);
+                  kept = cf_rtx_store_keep (l->rtx_store, base, n);
+                }
+              cf_rtx_buffer_store (fl->rtx, bf_read_be16 (out + 2), out, n, prefix, kept, now);
+            }
           if (bf_session_send_rtp (f->session, out, n))
             {
               guint32 ts = bf_read_be32 (out + 4);
@@ -586,7 +599,8 @@ cf_fwd_media (Forward *f, BfPacket *packet)
     }
   fl->nacked += n_seqs;
   if (n_seqs > 0 && fl->rtx != NULL && fl->rtx_on)
-    cf_rtx_buffer_answer (fl->rtx, seqs, n_seqs, packet->arrival, 0, resend, f);
+    cf_rtx_buffer_answer (fl->rtx, fl->source->leg.rtx_store, seqs, n_seqs, packet->arrival, 0,
+                          resend, f);
   else
     fl->nacks_unanswerable += n_seqs;
 }

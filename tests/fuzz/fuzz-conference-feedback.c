@@ -29,6 +29,7 @@ int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
   static CfRtxBuffer *rtx;
+  static CfRtxStore *store;
   guint16 seqs[CF_FB_NACK_MAX];
   guint8 out[12 + 4 * CF_FB_NACK_MAX];
   CfFirHistory hist = { 0 };
@@ -38,7 +39,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   gsize n;
 
   if (rtx == NULL)
-    rtx = cf_rtx_buffer_new (512, G_USEC_PER_SEC);
+    {
+      rtx = cf_rtx_buffer_new (512, G_USEC_PER_SEC);
+      store = cf_rtx_store_new (512);
+    }
   cf_rtcp_feedback_read (data, size, &fb);
   g_assert (fb.packets <= 32);
   g_assert (fb.n_nacks <= CF_FB_NACK_MAX && fb.n_twcc <= CF_FB_TWCC_MAX);
@@ -48,10 +52,11 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   /* The input's own bytes as packets sent, its NACKs answered. */
   for (size_t i = 0; i + 2 <= size && i < 1024; i += 2)
     cf_rtx_buffer_store (rtx, (guint16) (data[i] << 8 | data[i + 1]), data, MIN (size, 1500),
-                         (gint64) i * 1000);
+                         MIN (size, data[i] % 80u),
+                         cf_rtx_store_keep (store, data, MIN (size, 1500)), (gint64) i * 1000);
   for (guint i = 0; i < fb.n_nacks; i++)
     seqs[i] = fb.nacks[i].seq;
-  g_assert (cf_rtx_buffer_answer (rtx, seqs, fb.n_nacks, 600000, 0, on_send, &sent) == sent);
+  g_assert (cf_rtx_buffer_answer (rtx, store, seqs, fb.n_nacks, 600000, 0, on_send, &sent) == sent);
 
   /* The NACK written from them reads back whole, each number in it. */
   n = cf_rtcp_build_nack (1, 2, seqs, fb.n_nacks, out, sizeof out);
