@@ -402,6 +402,85 @@ test_pool_by_packet_rate (void)
   bf_media_pool_free (pool);
 }
 
+typedef struct {
+  BfMediaWorker *worker;
+  guint64 packets;          /* each way */
+} Fold;
+
+static void
+fold_packets (gpointer data, gpointer unused)
+{
+  Fold *f = data;
+  BfMediaCounters now = { .packets_in = f->packets, .packets_out = f->packets }, flushed = { 0 };
+  bf_media_metrics_flush (bf_media_worker_get_metrics (f->worker), &now, &flushed);
+}
+
+/* Waits for @w's next rate reading to show traffic: what follows runs
+ * within the second that reading holds. */
+static void
+wait_for_rate (BfMediaWorker *w)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_US;
+  while (bf_media_worker_get_packet_rate (w) == 0 && g_get_monotonic_time () < end)
+    g_usleep (5 * 1000);
+  g_assert_cmpuint (bf_media_worker_get_packet_rate (w), >, 0);
+}
+
+/* A worker whose sessions ended since its last reading is not shunned for
+ * their last second: its rate counts only for the sessions it still holds.
+ * (Without that, both new sessions went to the other worker.) */
+static void
+test_pool_ended_sessions_discounted (void)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaPool *pool = bf_media_pool_new (2, &error);
+  g_assert_no_error (error);
+  BfMediaWorker *was_busy = bf_media_pool_get_worker (pool, 0);
+  BfMediaWorker *other = bf_media_pool_get_worker (pool, 1);
+  Fold fold = { was_busy, 5000 };
+
+  for (int i = 0; i < 4; i++)
+    bf_media_worker_acquire (was_busy);
+  run_on_worker (was_busy, fold_packets, &fold);
+  wait_for_rate (was_busy);
+  for (int i = 0; i < 4; i++)
+    bf_media_worker_release (was_busy);   /* the calls end */
+  BfMediaWorker *first = bf_media_pool_acquire (pool);
+  BfMediaWorker *second = bf_media_pool_acquire (pool);
+  g_assert_true (first != second);
+  g_assert_cmpint (bf_media_worker_get_load (was_busy), ==, 1);
+  g_assert_cmpint (bf_media_worker_get_load (other), ==, 1);
+  bf_media_worker_release (was_busy);
+  bf_media_worker_release (other);
+  bf_media_pool_free (pool);
+}
+
+/* Sessions placed since the last reading weigh at least an audio leg each,
+ * even when the sessions measured were nearly idle: two new sessions do not
+ * both go to the worker that read 0 (here the other one carries a session
+ * at 10 packets a second). */
+static void
+test_pool_pending_weigh_an_audio_leg (void)
+{
+  g_autoptr (GError) error = NULL;
+  BfMediaPool *pool = bf_media_pool_new (2, &error);
+  g_assert_no_error (error);
+  BfMediaWorker *empty = bf_media_pool_get_worker (pool, 0);
+  BfMediaWorker *quiet = bf_media_pool_get_worker (pool, 1);
+  Fold fold = { quiet, 5 };
+
+  bf_media_worker_acquire (quiet);
+  run_on_worker (quiet, fold_packets, &fold);
+  wait_for_rate (quiet);
+  g_assert_cmpuint (bf_media_worker_get_packet_rate (quiet), ==, 10);
+  g_assert_true (bf_media_pool_acquire (pool) == empty);
+  g_assert_true (bf_media_pool_acquire (pool) == quiet);
+  bf_media_worker_release (empty);
+  bf_media_worker_release (quiet);
+  bf_media_worker_release (quiet);
+  bf_media_pool_free (pool);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -413,5 +492,7 @@ main (int argc, char **argv)
   g_test_add_func ("/worker-loop/glib-fd-source", test_glib_fd_source);
   g_test_add_func ("/worker-loop/timers", test_timers);
   g_test_add_func ("/worker-pool/by-packet-rate", test_pool_by_packet_rate);
+  g_test_add_func ("/worker-pool/ended-sessions-discounted", test_pool_ended_sessions_discounted);
+  g_test_add_func ("/worker-pool/pending-weigh-an-audio-leg", test_pool_pending_weigh_an_audio_leg);
   return g_test_run ();
 }
