@@ -16,10 +16,10 @@ import queue
 import time
 from types import SimpleNamespace
 
+from calls import domain_of  # tests/integration's test_call (see test_cluster_media.py)
 from cluster import node_jid
 from harness import COMPONENT
 from test_calls_asan import Driver, Failed, LoadProc
-from test_call import domain_of
 from test_soak import client, kv
 
 
@@ -38,12 +38,25 @@ class Party:
         self.client.close()
 
 
+class _Streaming:
+    """The load as the Driver sees it, but a call's `probe` (sent once both
+    parties are keyed) is a `stream`: its audio goes on, with no pause
+    between the set-up and the rest of the call."""
+
+    def __init__(self, load):
+        self.load = load
+        self.proc = load.proc
+
+    def send(self, line):
+        self.load.send("stream " + line[6:] if line.startswith("probe ") else line)
+
+
 class MediaCalls(Driver):
     """The soak's Driver with a caller, a callee and a callee address per
     call; calls are streamed once up, and their legs can be read."""
 
     def __init__(self, load, events, processes):
-        super().__init__(load, None, None, events, callee=None)
+        super().__init__(_Streaming(load), None, None, events, callee=None)
         self.processes = processes
         self.plan = {}              # index -> (caller Party, callee Party)
         self.readings = {}          # index -> the last "legs" line, parsed
@@ -64,7 +77,7 @@ class MediaCalls(Driver):
 
     def place(self, pairs):
         """Calls from each (caller, callee) of @pairs up with media verified
-        both ways, then streaming; returns their indices."""
+        both ways, streaming from then on; returns their indices."""
         indices = []
         for pair in pairs:
             self.plan[self.next_index] = pair
@@ -72,8 +85,6 @@ class MediaCalls(Driver):
             self.next_index += 1
         if indices:
             self.setup(indices)
-            for i in indices:
-                self.load.send(f"stream {i}")
         return indices
 
     def up_at(self, i):

@@ -14,12 +14,14 @@ import time
 
 import pytest
 
+# test_cluster_calls (and calls.py) first: they take test_call from
+# tests/integration before test_calls_asan puts tests/e2e first on the path
+from test_cluster_calls import PROCESSES, assert_on_one_process, relays  # noqa: F401
+from calls import start_attached, wait_until
 from cluster import node_jid
 from conftest import CALLEES, CALLERS
 from harness import USERS
 from media import MediaSession, worst_gap_ms
-from test_cluster_calls import PROCESSES, assert_on_one_process, relays  # noqa: F401
-from calls import start_attached, wait_until
 
 SUMMARY = []
 GAP_MS = 500                # the longest silence a party of a running call may see
