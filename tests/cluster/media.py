@@ -20,7 +20,7 @@ from calls import domain_of  # tests/integration's test_call (see test_cluster_m
 from cluster import node_jid
 from harness import COMPONENT
 from test_calls_asan import Driver, Failed, LoadProc
-from test_soak import client, kv
+from test_soak import IQ, JINGLE, client, dump, kv
 
 
 class Party:
@@ -60,6 +60,7 @@ class MediaCalls(Driver):
         self.processes = processes
         self.plan = {}              # index -> (caller Party, callee Party)
         self.readings = {}          # index -> the last "legs" line, parsed
+        self.hanging = set()        # calls whose caller has hung up
         self.next_index = 0
 
     def party(self, c, who):
@@ -74,6 +75,21 @@ class MediaCalls(Driver):
             self.readings[int(parts[0])] = kv(line)
             return
         super().on_line(line)
+
+    def on_xmpp(self, who, el):
+        # The soak's Driver takes any session-terminate `success` to the
+        # callee while some call is being hung up; here only the calls
+        # whose caller hung up may end.
+        j = el.find(JINGLE) if el.tag == IQ and el.get("type") == "set" else None
+        if j is not None and j.get("action") == "session-terminate":
+            c = self.by_sid.get((who, j.get("sid")))
+            if c is not None and c.i not in self.hanging:
+                raise Failed(f"call {c.i}: belfry ended {who}'s leg, nobody hung up: {dump(el)}")
+        super().on_xmpp(who, el)
+
+    def hangup(self, indices):
+        self.hanging.update(indices)
+        super().hangup(indices)
 
     def place(self, pairs):
         """Calls from each (caller, callee) of @pairs up with media verified
