@@ -94,6 +94,10 @@
  *                               (then reset) and the time since the last one
  *                               (-1 before any); receipt times are the
  *                               load's, so a gap is never understated
+ *   consent on|off              RFC 7675 consent checks on every connected
+ *                               leg (load-leg.h; off unless set): "I S
+ *                               consent-expired" when none was answered for
+ *                               30 s
  *   stats | quit
  * Lines out, besides: "ports per-leg max-calls N" first (N: what
  * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
@@ -927,6 +931,8 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
       else
         report_legs (L.calls[i]);
     }
+  else if (strcmp (a[0], "consent") == 0 && n == 2)
+    load_legs_consent = strcmp (a[1], "on") == 0;
   else if (strcmp (a[0], "watch") == 0)
     {
       g_strfreev (L.watch);

@@ -10,7 +10,9 @@ relay.localhost: no JMI); leg B comes from the sub-domain of the process
 that holds the call.  Once up, a call streams audio both ways (50 packets
 a second each way) until it is hung up; `legs` reads the load's own
 per-leg counters: packets verified, the longest silence between two of
-them since the previous reading, the time since the last one."""
+them since the previous reading, the time since the last one.  Every party checks consent (RFC 7675, a
+check every 4-6 s, lost after 30 s without an answer), as WebRTC
+parties do: `expired` says whose was lost and when."""
 
 import queue
 import time
@@ -61,6 +63,7 @@ class MediaCalls(Driver):
         self.plan = {}              # index -> (caller Party, callee Party)
         self.readings = {}          # index -> the last "legs" line, parsed
         self.hanging = set()        # calls whose caller has hung up
+        self.expired = {}           # (index, "a"|"b") -> when its consent expired
         self.next_index = 0
 
     def party(self, c, who):
@@ -73,6 +76,9 @@ class MediaCalls(Driver):
         parts = line.split()
         if len(parts) > 1 and parts[1] == "legs" and parts[0].isdigit():
             self.readings[int(parts[0])] = kv(line)
+            return
+        if len(parts) == 3 and parts[2] == "consent-expired" and parts[0].isdigit():
+            self.expired[(int(parts[0]), parts[1])] = time.monotonic()
             return
         super().on_line(line)
 
@@ -167,6 +173,8 @@ class MediaSession:
         try:
             self.driver = MediaCalls(self.load, self.events, processes)
             self.driver.wait_line("ports ", 10)
+            # RFC 7675 consent on every leg, as a WebRTC party checks it
+            self.load.send("consent on")
             for node, user, password, role in users:
                 self.parties.append(Party(cluster, node, user, password, role, self.events))
         except BaseException:

@@ -29,6 +29,8 @@ KILLED_CALLS = 15           # calls up when a process is killed
 NEW_CALLS = 10              # calls placed right after the kill
 ROLLING_CALLS = 10          # calls kept running through the rolling restart
 TAKEOVER_TIMEOUT = 10       # s: the heir takes a gone process's slot (siblings.h: ~2 pings)
+CONSENT_S = 30              # RFC 7675's consent timeout (call-load's, as WebRTC parties')
+CONSENT_FIRST_S = 6.5       # s: every party has had a consent check answered
 
 
 def _users():
@@ -84,6 +86,8 @@ def assert_media_flowing(drv, indices, what, received_before=None):
             assert r[f"{side}_received"] > floor, (
                 f"{what}: call {i} party {side} received nothing new ({r})")
         assert worst_gap_ms(r) <= GAP_MS, f"{what}: call {i} saw a silence of {r} ms"
+        lost = [side for side in "ab" if (i, side) in drv.expired]
+        assert not lost, f"{what}: call {i} party {lost} lost consent"
     return now
 
 
@@ -126,14 +130,14 @@ def test_sigkill_with_media_running(relays, media):  # noqa: F811
     * Every call on the other processes keeps its media: no party sees a
       silence over GAP_MS from before the kill to the end.
     * The killed process's calls carry no packet from the kill on (both
-      parties' last packet is older than the kill).  call-load does no RFC
-      7675 consent checks and nothing can send these parties a
-      session-terminate (the process that held both sessions is gone and
-      ejabberd keeps no Jingle state), so what a party sees of the call's
-      end here is that silence, from the kill on; a WebRTC party (consent
-      checks every ~5 s) would declare the call failed 30 s after the last
-      answer to its checks, i.e. within 30 s of the kill.  The test also
-      asserts that nothing else ends any call (no stray session-terminate).
+      parties' last packet is older than the kill), and both parties of
+      each see the call end by RFC 7675 consent: their checks (every 4-6 s,
+      as WebRTC parties) go unanswered and consent expires within
+      CONSENT_S of the kill.  Nothing else can tell them: the process that
+      held both sessions is gone and ejabberd keeps no Jingle state, so no
+      session-terminate comes (the test fails on any session-terminate
+      that nobody's hang-up asked for, and on any survivor's party losing
+      consent).
     * NEW_CALLS new calls right after the kill all come up with media: those
       of the survivors' callers at once, those of the dead process's callers
       on its heir (n1) once it has taken the slot.  Measured: the kill to
@@ -149,7 +153,9 @@ def test_sigkill_with_media_running(relays, media):  # noqa: F811
         kept = [i for i in calls if on[i] != victim]
         assert lost and kept, f"calls per process: {on}"
         slot_of = {drv.plan[i][0].user: on[i] for i in calls}
-        time.sleep(1.0)
+        # past every party's first consent check (4-6 s after set-up): the
+        # kill comes when consent is being refreshed, not on its first answer
+        drv.settle(CONSENT_FIRST_S)
         before = assert_media_flowing(drv, calls, "before the kill")
         gone_count = relays[heir].count(gone(victim))
         released_count = relays[heir].count(released(victim))
@@ -185,6 +191,20 @@ def test_sigkill_with_media_running(relays, media):  # noqa: F811
                     f"call {i} on the killed n{victim}: party {side} got a packet after the "
                     f"kill ({r}, kill {since_kill_ms:.0f} ms ago)")
         assert_media_flowing(drv, new, "new calls after the kill")
+        # the killed process's parties: consent lost, within its timeout
+        # of the kill (the last answer came before it)
+        legs = [(i, side) for i in lost for side in "ab"]
+        deadline = killed_at + CONSENT_S + 2
+        while time.monotonic() < deadline and not all(k in drv.expired for k in legs):
+            drv.pump(0.2)
+        assert all(k in drv.expired for k in legs), (
+            f"consent still held {CONSENT_S + 2} s after the kill: "
+            f"{[k for k in legs if k not in drv.expired]}")
+        ended_by_consent = sorted(drv.expired[k] - killed_at for k in legs)
+        assert ended_by_consent[-1] <= CONSENT_S + 0.5, ended_by_consent
+        # the survivors' parties: consent still held a full timeout later
+        drv.settle(max(0.0, killed_at + CONSENT_S + 2 - time.monotonic()))
+        assert_media_flowing(drv, kept + new, "survivors, consent time later")
         assert all(not drv.calls[i].hung_up and not drv.calls[i].ended for i in kept + lost), (
             "a call ended without a hang-up")
     finally:
@@ -197,7 +217,9 @@ def test_sigkill_with_media_running(relays, media):  # noqa: F811
                                   count=released_count + 1)
     SUMMARY.append(f"cluster kill with media: {len(kept)} calls on the survivors kept media "
                    f"(longest silence {worst_kept} ms), {len(lost)} on n{victim} silent from "
-                   f"the kill; heir n{heir} held its slot {taken_after:.1f} s after; "
+                   f"the kill, their parties' consent lost {ended_by_consent[0]:.1f}-"
+                   f"{ended_by_consent[-1]:.1f} s after it; heir n{heir} held its slot "
+                   f"{taken_after:.1f} s after; "
                    f"{len(new)} new calls with media {landed[0]:.2f} s (first) to "
                    f"{landed[-1]:.2f} s (last) after the kill")
 
