@@ -92,8 +92,8 @@
  *                               per leg, the longest time between two
  *                               verified packets since the previous "legs I"
  *                               (then reset) and the time since the last one
- *                               (-1 before any); receipt times are the
- *                               load's, so a gap is never understated
+ *                               (-1 before any); arrival times are the
+ *                               kernel's (as latency's)
  *   consent on|off              RFC 7675 consent checks on every connected
  *                               leg (load-leg.h; off unless set): "I S
  *                               consent-expired" when none was answered for
@@ -374,7 +374,7 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
-  gint64 rx_us = g_get_monotonic_time ();
+  gint64 rx_us = t / 1000;          /* the kernel's arrival time: no extra clock read */
   if (leg->last_rx_us && rx_us - leg->last_rx_us > leg->max_gap_us)
     leg->max_gap_us = rx_us - leg->last_rx_us;
   leg->last_rx_us = rx_us;
