@@ -87,6 +87,17 @@
  *                               a_received=N b_received=N a_bad=N b_bad=N"
  *                               (tests/soak/test_soak.py: calls come and
  *                               go all along; an index is never reused)
+ *   legs I                      "I legs a_received=N b_received=N
+ *                               a_gap_ms=G b_gap_ms=G a_idle_ms=T b_idle_ms=T":
+ *                               per leg, the longest time between two
+ *                               verified packets since the previous "legs I"
+ *                               (then reset) and the time since the last one
+ *                               (-1 before any); arrival times are the
+ *                               kernel's (as latency's)
+ *   consent on|off              RFC 7675 consent checks on every connected
+ *                               leg (load-leg.h; off unless set): "I S
+ *                               consent-expired" when none was answered for
+ *                               30 s
  *   stats | quit
  * Lines out, besides: "ports per-leg max-calls N" first (N: what
  * RLIMIT_NOFILE allows), "I S ice-connected", "I S dtls-connected PROFILE",
@@ -152,6 +163,9 @@ typedef struct {
   guint32 last_counter[2];
   gboolean got[2];
   guint64 received, reordered, bad;
+  /* the longest silence between two packets that verified, since the last
+   * "legs" report (tests/cluster: a relay killed or drained beside) */
+  gint64 last_rx_us, max_gap_us;
 } Leg;
 
 struct Call {
@@ -360,6 +374,10 @@ check_media (Leg *leg, const guint8 *p, gsize len, gint64 t)
     }
   leg->received++;
   L.total_received++;
+  gint64 rx_us = t / 1000;          /* the kernel's arrival time: no extra clock read */
+  if (leg->last_rx_us && rx_us - leg->last_rx_us > leg->max_gap_us)
+    leg->max_gap_us = rx_us - leg->last_rx_us;
+  leg->last_rx_us = rx_us;
   load_leg_trace (&leg->ll, LOAD_TRACE_MEDIA_IN);
   Seg *at = seg_at (t), *sg = seg_at (ts);
   if (at)
@@ -821,6 +839,24 @@ end_call (Call *c, gboolean close, int side)
        c->leg[1].received, c->leg[0].bad, c->leg[1].bad);
 }
 
+static gint64
+idle_ms (const Leg *leg, gint64 now)
+{
+  return leg->last_rx_us ? (now - leg->last_rx_us) / 1000 : -1;
+}
+
+static void
+report_legs (Call *c)
+{
+  gint64 now = g_get_monotonic_time ();
+  say ("%u legs a_received=%" G_GUINT64_FORMAT " b_received=%" G_GUINT64_FORMAT
+       " a_gap_ms=%" G_GINT64_FORMAT " b_gap_ms=%" G_GINT64_FORMAT " a_idle_ms=%" G_GINT64_FORMAT
+       " b_idle_ms=%" G_GINT64_FORMAT, c->idx, c->leg[0].received, c->leg[1].received,
+       c->leg[0].max_gap_us / 1000, c->leg[1].max_gap_us / 1000, idle_ms (&c->leg[0], now),
+       idle_ms (&c->leg[1], now));
+  c->leg[0].max_gap_us = c->leg[1].max_gap_us = 0;
+}
+
 static void
 leg_command (Leg *leg, char **a, guint n)
 {
@@ -887,6 +923,16 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer data)
         end_call (L.calls[i], strcmp (a[2], "close") == 0,
                   n == 4 ? strcmp (a[3], "b") == 0 : -1);
     }
+  else if (strcmp (a[0], "legs") == 0 && n == 2)
+    {
+      guint i = (guint) atoi (a[1]);
+      if (i >= L.n_calls)
+        say ("error no call %u", i);
+      else
+        report_legs (L.calls[i]);
+    }
+  else if (strcmp (a[0], "consent") == 0 && n == 2)
+    load_legs_consent = strcmp (a[1], "on") == 0;
   else if (strcmp (a[0], "watch") == 0)
     {
       g_strfreev (L.watch);

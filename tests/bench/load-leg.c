@@ -22,6 +22,7 @@
 
 LoadCounters load_counters;
 gboolean load_legs_tracing;
+gboolean load_legs_consent;
 
 static struct {
   BfMediaCert *cert;
@@ -304,6 +305,9 @@ send_check (LoadLeg *leg)
 static void
 ice_ready (LoadLeg *leg)
 {
+  /* consent's clock starts with the connection (then: answers only) */
+  if (leg->consent_last == 0)
+    leg->consent_last = g_get_monotonic_time ();
   leg->ice_ok = TRUE;
   if (!leg->ice_reported)
     {
@@ -382,6 +386,7 @@ handle_stun (LoadLeg *leg, const struct sockaddr_in *from, const guint8 *d, gsiz
           return;
         }
       load_leg_trace (leg, LOAD_TRACE_RESPONSE_IN);
+      leg->consent_last = g_get_monotonic_time ();
       /* Writable: our check got its answer.  As a WebRTC peer, either
        * role starts DTLS then, without waiting for the nomination. */
       ice_ready (leg);
@@ -398,9 +403,34 @@ load_leg_check_now (LoadLeg *leg)
   leg->next_check = g_get_monotonic_time () + CHECK_INTERVAL_US;
 }
 
+/* RFC 7675 section 5.1: a check every 4-6 s (randomized, so that legs
+ * do not synchronise); consent is lost when none was answered for the
+ * timeout. */
+static void
+consent_step (LoadLeg *leg, gint64 now)
+{
+  if (leg->consent_expired || !leg->have_remote)
+    return;
+  if (now - leg->consent_last > LOAD_CONSENT_TIMEOUT_US)
+    {
+      leg->consent_expired = TRUE;
+      say ("%s consent-expired", leg->name);
+      return;
+    }
+  if (leg->consent_next == 0)
+    leg->consent_next = now + g_random_int_range (4000, 6001) * (gint64) 1000;
+  else if (now >= leg->consent_next)
+    {
+      send_check (leg);
+      leg->consent_next = now + g_random_int_range (4000, 6001) * (gint64) 1000;
+    }
+}
+
 void
 load_leg_ice_step (LoadLeg *leg, gint64 now)
 {
+  if (leg->ice_ok && load_legs_consent && !leg->ended)
+    consent_step (leg, now);
   if (leg->ice_ok || leg->ice_failed || leg->ended || leg->rufrag == NULL)
     return;
   if (now - leg->ice_started > ICE_TIMEOUT_US)

@@ -65,6 +65,10 @@ typedef struct {
   gint64 next_check, ice_started;
   guint checks, answered;
   gboolean ice_ok, ice_reported, ice_failed, error_reported;
+  /* RFC 7675 consent (with load_legs_consent): our next check, the last
+   * answer to one */
+  gint64 consent_next, consent_last;
+  gboolean consent_expired;
   gboolean ended;
   /* DTLS */
   BfMediaDtls *dtls;
@@ -86,6 +90,13 @@ typedef struct {
 
 extern LoadCounters load_counters;
 extern gboolean load_legs_tracing;
+/* RFC 7675 consent freshness, off unless set (a benchmark's legs make no
+ * checks once up): a connected leg sends a binding request every 4-6 s
+ * and says "NAME consent-expired" once none has been answered for
+ * LOAD_CONSENT_TIMEOUT_US (30 s, as WebRTC peers); it then stops sending
+ * checks, its media go on (the program decides). */
+extern gboolean load_legs_consent;
+#define LOAD_CONSENT_TIMEOUT_US (30 * G_USEC_PER_SEC)
 
 /* Once, first: SRTP's library, the certificate (@ice), the epoll set;
  * @media gets every RTP/RTCP packet.  Aborts on failure (a bench tool). */

@@ -44,6 +44,6 @@ def cluster():
 
 
 def pytest_terminal_summary(terminalreporter):
-    module = sys.modules.get("test_cluster_calls")
-    for line in getattr(module, "SUMMARY", []):
-        terminalreporter.write_line(line)
+    for name in sorted(n for n in sys.modules if n.startswith("test_cluster_")):
+        for line in getattr(sys.modules[name], "SUMMARY", []):
+            terminalreporter.write_line(line)

@@ -186,9 +186,19 @@ class Driver:
         iq_id = f"a{self.seq}-{os.urandom(3).hex()}"
         self.seq += 1
         self.iqs[iq_id] = (who, c, what)
-        (self.alice if who == "alice" else self.bob).send_raw(
+        self.party(c, who).send_raw(
             f"<iq xmlns='{NS_CLIENT}' type='set' to={quoteattr(to)} id={quoteattr(iq_id)}>"
             f"{jingle}</iq>")
+
+    def party(self, c, who):
+        """The client that plays @who ("alice" or "bob") in call @c: one
+        pair for every call here; tests/cluster/media.py gives each call
+        its own."""
+        return self.alice if who == "alice" else self.bob
+
+    def callee_of(self, c):
+        """The relay address alice calls for call @c."""
+        return self.callee
 
     # --- events ---
 
@@ -333,8 +343,9 @@ class Driver:
                             0x10000000 + c.i, 0x18000000 + c.i, f"alice{c.i}", True)
         self.by_sid[("alice", c.a_sid)] = c
         c.t0 = time.monotonic()
-        self.iq_set("alice", self.callee, jingle_xml(
-            "session-initiate", c.a_sid, body, f" initiator={quoteattr(self.alice.full_jid)}"),
+        self.iq_set("alice", self.callee_of(c), jingle_xml(
+            "session-initiate", c.a_sid, body,
+            f" initiator={quoteattr(self.party(c, 'alice').full_jid)}"),
             c, "session-initiate")
 
     def answer(self, c):
@@ -349,7 +360,8 @@ class Driver:
                             0x20000000 + c.i, 0x28000000 + c.i, f"bob{c.i}", True)
         self.iq_set("bob", c.b_from, jingle_xml(
             "session-accept", c.b_sid, body,
-            f" initiator={quoteattr(c.b_from)} responder={quoteattr(self.bob.full_jid)}"),
+            f" initiator={quoteattr(c.b_from)} "
+            f"responder={quoteattr(self.party(c, 'bob').full_jid)}"),
             c, "session-accept")
         c.b_offer = None
 
@@ -380,7 +392,7 @@ class Driver:
         self.phase = "hangup"
         for i in indices:
             c = self.calls[i]
-            self.iq_set("alice", self.callee, terminate_xml(c.a_sid, "success"), c,
+            self.iq_set("alice", self.callee_of(c), terminate_xml(c.a_sid, "success"), c,
                         "session-terminate")
             self.load.send(f"end {i} close a")
         deadline = time.monotonic() + HANGUP_TIMEOUT
