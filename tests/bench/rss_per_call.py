@@ -5,6 +5,13 @@ before the first call) / N.
     /usr/bin/python3 tests/bench/rss_per_call.py [--calls 200] [--workers 2]
     --heaptrack: run belfry under heaptrack (Debian package) and print its
                  peak consumers with the calls up (what each call holds)
+    --malloc-stats: with the calls up, glibc's malloc_stats() per arena and
+                 VmRSS after malloc_trim(0), both called in belfry by gdb
+                 (Debian package): how much of the RSS is free heap
+
+Always printed: the VmRSS growth split by kind of mapping
+(/proc/PID/smaps): the main thread's heap, the media workers' malloc arenas,
+anonymous mappings (blocks malloc mmaps), files.
 
 Reuses tests/bench/bench_call.py (its load process, call-load.c, plays
 alice and bob: per leg ICE + DTLS-SRTP; the calls are set up through
@@ -125,6 +132,62 @@ def stop_leftovers(tmp):
         time.sleep(0.2)
 
 
+def smaps_kb(pid):
+    """VmRSS by kind of mapping (/proc/PID/smaps), KiB: the main heap (brk),
+    the worker threads' malloc arenas (anonymous, inside 64 MiB-aligned
+    reservations), thread stacks, other anonymous memory (mmapped
+    allocations, libnice's 64 KiB buffers if malloc mmaps them), files."""
+    out, cur = {}, None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        f = line.split()
+        if "-" in f[0] and len(f) >= 5 and not f[0].endswith(":"):
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            name = f[5] if len(f) > 5 else ""
+            if name == "[heap]":
+                cur = "main heap (brk)"
+            elif name.startswith("[stack"):
+                cur = "stacks"
+            elif name.startswith("/") or name.startswith("["):
+                cur = "files and vdso"
+            elif lo % (64 << 20) == 0:
+                cur = "malloc arenas (threads)"
+            else:
+                cur = "other anonymous (mmapped blocks, thread stacks)"
+        elif f[0] == "Rss:" and cur:
+            out[cur] = out.get(cur, 0) + int(f[1])
+    return out
+
+
+def print_malloc_stats(pid, stderr_path, rss0, n):
+    """glibc's own account of the heap with the calls up: malloc_stats()
+    called in belfry by gdb (it writes to belfry's stderr: system bytes are
+    what each arena took from the kernel, in use what is allocated, so the
+    difference is free space the arena keeps), then malloc_trim(0) (every
+    free page back to the kernel) and VmRSS again: what trimming would save."""
+    r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (void)malloc_stats()",
+                        "-ex", "call (int)malloc_trim(0)"], capture_output=True, timeout=120)
+    if r.returncode != 0:
+        sys.exit(f"gdb failed: {r.stderr.decode(errors='replace')[-500:]}")
+    time.sleep(0.5)
+    text = Path(stderr_path).read_text(errors="replace")
+    block = text[text.rindex("Arena 0:"):]
+    arenas, cur = [], None
+    for line in block.splitlines():
+        if line.startswith("Arena "):
+            cur = [line.rstrip(":"), 0, 0]
+            arenas.append(cur)
+        elif line.startswith("Total"):
+            break
+        elif cur and line.startswith("system bytes"):
+            cur[1] = int(line.split("=")[1])
+        elif cur and line.startswith("in use bytes"):
+            cur[2] = int(line.split("=")[1])
+    for name, system, in_use in arenas:
+        print(f"| malloc {name} | system {system / 1024 / n:.1f} KiB per call, "
+              f"free {(system - in_use) / 1024 / n:.1f} KiB per call |")
+    print(f"after malloc_trim(0): **{(bc.vm_rss_kb(pid) - rss0) / n:.0f} KiB per relayed call**")
+
+
 def heaptrack_wrapper(tmp):
     """A belfry 'binary' that runs the real one under heaptrack (the pid
     the harness sees is heaptrack's; VmRSS then means nothing)."""
@@ -142,6 +205,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--heaptrack", action="store_true")
+    ap.add_argument("--malloc-stats", action="store_true")
     args = ap.parse_args()
 
     bc.enter_private_netns()
@@ -153,6 +217,10 @@ def main():
     bc.QUIET_WAIT = 0
     import harness
     tmp = Path(tempfile.mkdtemp(prefix="bench-rss-"))
+    if args.malloc_stats and args.heaptrack:
+        sys.exit("--malloc-stats and --heaptrack exclude each other (heaptrack owns the heap)")
+    if args.malloc_stats and not shutil.which("gdb"):
+        sys.exit("gdb not installed (apt-get install gdb)")
     if args.heaptrack:
         if not shutil.which("heaptrack"):
             sys.exit("heaptrack not installed (apt-get install heaptrack)")
@@ -165,6 +233,7 @@ def main():
         time.sleep(1.0)
         pid = belfry_child(bt.belfry.pid) if args.heaptrack else bt.belfry.pid
         rss0 = bc.vm_rss_kb(pid)
+        maps0 = smaps_kb(pid)
         t = time.monotonic()
         bt.setup(args.calls)
         setup_s = time.monotonic() - t
@@ -172,11 +241,17 @@ def main():
         r = bc.run_window(bt.load, watch, args.calls, bc.AUDIO, args.seconds, 0.5)
         time.sleep(0.5)
         rss = bc.vm_rss_kb(pid)
+        maps = smaps_kb(pid)
         print(f"belfry workers = {args.workers}, {args.calls} relayed calls (two legs each) "
               f"set up in {setup_s:.1f} s; audio window {args.seconds:.0f} s: loss "
               f"{100 * r['loss']:.3f}%, bad {int(r['bad'])}")
         print(f"VmRSS before calls {rss0 / 1024:.1f} MiB, with calls {rss / 1024:.1f} MiB: "
               f"**{(rss - rss0) / args.calls:.0f} KiB per relayed call**")
+        print("VmRSS growth by kind of mapping:")
+        for k in sorted(maps, key=lambda k: maps0.get(k, 0) - maps[k]):
+            print(f"| {k} | {(maps[k] - maps0.get(k, 0)) / args.calls:.1f} KiB per call |")
+        if args.malloc_stats:
+            print_malloc_stats(pid, bt.belfry.stderr_path, rss0, args.calls)
         if args.heaptrack:
             # heaptrack writes its file when belfry exits: stop belfry (the
             # heaptrack script's child) with the calls up, then wait for it
