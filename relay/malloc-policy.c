@@ -16,10 +16,7 @@ bf_malloc_policy_apply (void)
    * (relay/media), so the mmap/munmap pairs come with call set-up (a few
    * per leg) and with whatever else takes and frees 16 KiB or more (a
    * large stanza). */
-  /* A sanitizer's allocator takes mallopt and ignores it (returns 0):
-   * said, not warned, since nothing is wrong but the memory figures. */
   if (mallopt (M_MMAP_THRESHOLD, BF_MALLOC_MMAP_THRESHOLD) != 1)
-    g_message ("malloc's mmap threshold left as it is (mallopt refused %d)",
-               BF_MALLOC_MMAP_THRESHOLD);
+    g_warning ("malloc refused M_MMAP_THRESHOLD = %d", BF_MALLOC_MMAP_THRESHOLD);
 #endif
 }

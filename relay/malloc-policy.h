@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 #define BF_MALLOC_MMAP_THRESHOLD (16 * 1024)
 
 /* Applies the settings above (nothing where the C library is not glibc);
- * logs if malloc refuses them (a sanitizer's allocator does). */
+ * logs if glibc refuses them. */
 void bf_malloc_policy_apply (void);
 
 G_END_DECLS
