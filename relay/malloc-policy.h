@@ -14,10 +14,9 @@
 
 G_BEGIN_DECLS
 
-/* Blocks of at least this size that the arena's free space cannot hold get
- * mappings of their own instead of growing it (malloc's M_MMAP_THRESHOLD),
- * unmapped when freed: 16 KiB measured best of 8, 16, 32, 64 KiB and
- * glibc's dynamic default (tests/bench/rss_per_call.py). */
+/* Blocks of at least this size get mappings of their own (malloc's
+ * M_MMAP_THRESHOLD), unmapped when freed: 16 KiB measured best of 8, 16,
+ * 32, 64 KiB and glibc's dynamic default (tests/bench/rss_per_call.py). */
 #define BF_MALLOC_MMAP_THRESHOLD (16 * 1024)
 
 /* Applies the settings above (nothing where the C library is not glibc);
