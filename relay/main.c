@@ -19,7 +19,6 @@
 #include "core-metrics.h"
 #include "fd-limit.h"
 #include "log.h"
-#include "malloc-policy.h"
 #include "relay.h"
 #include "srtp-session.h"
 
@@ -406,7 +405,6 @@ main (int argc, char **argv)
 
   g_message ("belfry %s starting as %s", BF_VERSION, relay.config->jid);
   bf_raise_fd_limit ();
-  bf_malloc_policy_apply ();
   relay.loop = g_main_loop_new (NULL, FALSE);
   bf_core_metrics_init ();   /* its families first in a scrape, the workers' after */
   relay.router = bf_router_new (relay.config->jid, relay.modules, send_to_link, &relay);
