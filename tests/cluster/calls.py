@@ -23,23 +23,26 @@ from cluster import ROOMS, node_jid
 MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "60"}
 
 
-def relay_process(workdir, i, component_port, proxy65_port, siblings=()):
+def relay_process(workdir, i, component_port, proxy65_port, siblings=(), extra_groups=None):
     """belfry process i (1-based): the shared domain and n<i>.relay.localhost,
     watching the processes @siblings (their numbers) to take a gone one's
     slot, echo, the call relay and proxy65 on its own port, no per-JID
-    session limit (every call of a callee is one session of that JID)."""
+    session limit (every call of a callee is one session of that JID).
+    @extra_groups: more configuration groups ({"metrics": {...}}...)."""
     lo = 20000 + (i - 1) * 5000
     component = {"node-jid": node_jid(i), "rooms-jid": ROOMS}
     if siblings:
         component["siblings"] = ";".join(node_jid(j) for j in siblings)
+    groups = {"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
+              "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
+                       "ring-timeout": "30"},
+              "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}}
+    groups.update(extra_groups or {})
     return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET,
                   modules="echo;call;proxy65;conference",
                   component_extra=component,
                   limits={"max-sessions-per-jid": "0"},
-                  groups={"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
-                          "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
-                                   "ring-timeout": "30"},
-                          "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}})
+                  groups=groups)
 
 
 def start_attached(b, timeout=15):

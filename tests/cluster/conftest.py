@@ -44,6 +44,6 @@ def cluster():
 
 
 def pytest_terminal_summary(terminalreporter):
-    module = sys.modules.get("test_cluster_calls")
-    for line in getattr(module, "SUMMARY", []):
-        terminalreporter.write_line(line)
+    for name in ("test_cluster_calls", "test_cluster_rooms_media"):
+        for line in getattr(sys.modules.get(name), "SUMMARY", []):
+            terminalreporter.write_line(line)
