@@ -459,6 +459,7 @@ main (int argc, char **argv)
       return EXIT_FATAL;
     }
   bf_core_metrics_watch (relay.link, relay.router, relay.pool);
+  bf_core_metrics_watch_links (relay.node_link, relay.rooms_link);
   relay.metrics = bf_metrics_http_new (bf_metrics_get_default ());
   if (relay.metrics_listen && !bf_metrics_http_restart (relay.metrics, relay.metrics_listen, &error))
     {
