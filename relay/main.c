@@ -444,6 +444,7 @@ main (int argc, char **argv)
     {
       relay.siblings = bf_siblings_new (relay.config, verbose, send_to_link, &relay,
                                         on_link_stanza, on_link_dropped, &relay);
+      bf_siblings_set_node_link (relay.siblings, relay.node_link);
       bf_link_set_attached_func (relay.node_link, on_node_link_attached, &relay);
     }
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))

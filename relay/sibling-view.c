@@ -107,6 +107,13 @@ bf_sibling_view_ping (BfSiblingView *v, guint i, BfSiblingChange *change)
   return s->pending;
 }
 
+void
+bf_sibling_view_forget_pings (BfSiblingView *v)
+{
+  for (guint i = 0; i < v->all->len; i++)
+    at (v, i)->pending = 0;
+}
+
 BfSiblingChange
 bf_sibling_view_answer (BfSiblingView *v, const char *from, guint64 id, gboolean ok, gint *index)
 {

@@ -43,6 +43,11 @@ typedef enum {
  * 0); *@change says whether @i went. */
 guint64 bf_sibling_view_ping (BfSiblingView *view, guint i, BfSiblingChange *change);
 
+/* Our own link is down: the pings out now say nothing of the siblings.
+ * Forgets every pending ping (its answer, if any comes, counts for
+ * nothing, and the next ping counts no failure for it). */
+void bf_sibling_view_forget_pings (BfSiblingView *view);
+
 /* An answer from @from to ping @id: @ok for a result, FALSE for an error
  * (a sub-domain with no route).  Only the pending ping of the sibling it
  * comes from counts; anything else is UNCHANGED.  *@index (may be NULL)

@@ -29,6 +29,7 @@ struct _BfSiblings {
   BfSiblingView *view;    /* every node-jid with ours, sorted: the decisions */
   Slot *slots;            /* one per entry of the view */
   BfLinkTotals retired;   /* the takeover connections already closed */
+  BfLink *node_link;      /* ours, carrying the pings; not owned */
   guint collector;
   guint timer;
 };
@@ -200,6 +201,11 @@ static gboolean
 on_tick (gpointer data)
 {
   BfSiblings *w = data;
+  if (w->node_link && !bf_link_is_attached (w->node_link))
+    {
+      bf_sibling_view_forget_pings (w->view);
+      return G_SOURCE_CONTINUE;
+    }
   for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
     {
       if (bf_sibling_view_is_self (w->view, i))
@@ -217,6 +223,12 @@ on_tick (gpointer data)
       w->send (w->send_data, iq);
     }
   return G_SOURCE_CONTINUE;
+}
+
+void
+bf_siblings_set_node_link (BfSiblings *w, BfLink *node_link)
+{
+  w->node_link = node_link;
 }
 
 void

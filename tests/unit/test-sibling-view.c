@@ -193,6 +193,34 @@ test_release_to_a_closer_heir (void)
   g_assert_false (bf_sibling_view_we_cover (v, n4));
 }
 
+/* Our own link went down: the pending pings are forgotten, not failures. */
+static void
+test_forget_pings (void)
+{
+  g_autoptr (BfSiblingView) v = view_of_n1 ();
+  guint i = (guint) index_of (v, "n2.relay");
+  BfSiblingChange c;
+  guint64 id = bf_sibling_view_ping (v, i, &c);
+  bf_sibling_view_answer (v, "n2.relay", id, FALSE, NULL);     /* one failure */
+  id = bf_sibling_view_ping (v, i, &c);
+  bf_sibling_view_forget_pings (v);
+  gint at = 0;
+  g_assert_cmpint (bf_sibling_view_answer (v, "n2.relay", id, FALSE, &at), ==,
+                   BF_SIBLING_UNCHANGED);
+  g_assert_cmpint (at, ==, -1);
+  for (guint k = 0; k < 3; k++)
+    {
+      bf_sibling_view_forget_pings (v);
+      bf_sibling_view_ping (v, i, &c);
+      g_assert_cmpint (c, ==, BF_SIBLING_UNCHANGED);
+    }
+  g_assert_false (bf_sibling_view_is_gone (v, i));
+  /* once the link is back, a ping unanswered still counts: the second
+   * failure (the error before the outage was the first) */
+  bf_sibling_view_ping (v, i, &c);
+  g_assert_cmpint (c, ==, BF_SIBLING_WENT);
+}
+
 /* Two processes: each covers the other when it goes. */
 static void
 test_pair (void)
@@ -213,6 +241,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sibling-view/failures", test_failures);
   g_test_add_func ("/sibling-view/back-and-stray-answers", test_back_and_stray_answers);
   g_test_add_func ("/sibling-view/release-to-a-closer-heir", test_release_to_a_closer_heir);
+  g_test_add_func ("/sibling-view/forget-pings", test_forget_pings);
   g_test_add_func ("/sibling-view/pair", test_pair);
   return g_test_run ();
 }
