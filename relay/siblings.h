@@ -11,6 +11,10 @@
  * alike).  When the sibling answers again, the extra connections are
  * closed so that the returning process can take the slots.
  *
+ * The rules (gone, back, heir) are sibling-view.h's; this file sends the
+ * pings, holds the connections and exports belfry_sibling_* and the
+ * takeover connections' metrics (link-metrics.h).
+ *
  * Main thread only. */
 #pragma once
 
