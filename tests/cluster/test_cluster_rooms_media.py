@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from bench_call import Jingle, Load
 from bench_conference import BelfryRoom, executable, run_window
-from calls import relay_process, start_attached, wait_until
+from calls import start_attached, three_processes, wait_until
 from cluster import ROOMS, node_jid
-from harness import USERS, free_ports
+from harness import USERS
 from test_cluster_calls import rooms_hosted
 from test_jingle import jingle_client
 from test_metrics import scrape, total, value
@@ -72,26 +72,9 @@ def media_relays(cluster, tmp_path_factory):
     """Three processes as in test_cluster_calls.py, each with [metrics]
     listen and [conference] max-talkers = 4 (the default mixes the three
     loudest of a room's four tones)."""
-    workdir = tmp_path_factory.mktemp("belfry-cluster-rooms")
-    ports = {1: cluster.a.component_port, 2: cluster.a.component_port,
-             3: cluster.b.component_port}
-    free = free_ports(2 * len(PROCESSES))
-    made = {}
-    for k, i in enumerate(PROCESSES):
-        made[i] = relay_process(
-            workdir, i, ports[i], free[k], [j for j in PROCESSES if j != i],
-            extra_groups={"metrics": {"listen": f"127.0.0.1:{free[len(PROCESSES) + k]}"},
-                          "conference": {"max-talkers": "4"}})
-        made[i].metrics_port = free[len(PROCESSES) + k]
-    try:
-        for i in PROCESSES:
-            start_attached(made[i])
-        yield made
-    finally:
-        for b in made.values():
-            if b.running():
-                b.stop()
-            b.kill_quietly()
+    yield from three_processes(cluster, tmp_path_factory.mktemp("belfry-cluster-rooms"),
+                               metrics=True,
+                               extra_groups={"conference": {"max-talkers": "4"}})
 
 
 class Participants:
