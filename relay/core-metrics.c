@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "link-metrics.h"
 #include "media-types.h"
 
 typedef struct {
@@ -100,6 +101,7 @@ bf_core_metrics_init (void)
 static struct {
   guint collector;
   BfLink *link;
+  BfLink *node_link, *rooms_link;
   BfRouter *router;
   BfMediaPool *pool;
 } watch;
@@ -130,6 +132,19 @@ collect (gpointer unused)
       bf_metric_set (fam.held_dropped, (gint64) ls->held_dropped);
       bf_metric_set (fam.stream_errors, (gint64) ls->stream_errors);
     }
+  /* By role, each only when the process has it (link-metrics.h). */
+  struct { const char *role; BfLink *link; } roles[] = {
+    { BF_LINK_ROLE_SHARED, watch.link },
+    { BF_LINK_ROLE_NODE, watch.node_link },
+    { BF_LINK_ROLE_ROOMS, watch.rooms_link },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (roles); i++)
+    if (roles[i].link)
+      {
+        BfLinkTotals t = { 0 };
+        bf_link_totals_add (&t, roles[i].link);
+        bf_link_metrics_set (roles[i].role, &t);
+      }
   if (watch.router)
     {
       const BfRouterStats *rs = bf_router_get_stats (watch.router);
@@ -163,6 +178,13 @@ bf_core_metrics_watch (BfLink *link, BfRouter *router, BfMediaPool *pool)
   watch.pool = pool;
   if (watch.collector == 0)
     watch.collector = bf_metrics_add_collector (bf_metrics_get_default (), collect, NULL);
+}
+
+void
+bf_core_metrics_watch_links (BfLink *node_link, BfLink *rooms_link)
+{
+  watch.node_link = node_link;
+  watch.rooms_link = rooms_link;
 }
 
 void

@@ -24,6 +24,9 @@ void bf_core_metrics_init (void);
  * bf_core_metrics_unwatch() before freeing any of them. */
 void bf_core_metrics_watch (BfLink *link, BfRouter *router, BfMediaPool *pool);
 void bf_core_metrics_unwatch (void);
+/* The node-jid's and rooms-jid's connections too (NULL: none), by role
+ * beside the shared one (link-metrics.h); after bf_core_metrics_watch(). */
+void bf_core_metrics_watch_links (BfLink *node_link, BfLink *rooms_link);
 
 /* Session states in belfry_sessions{module,state}. */
 #define BF_SESSION_STATE_PENDING "pending"          /* signalling, ICE, DTLS */

@@ -444,6 +444,7 @@ main (int argc, char **argv)
     {
       relay.siblings = bf_siblings_new (relay.config, verbose, send_to_link, &relay,
                                         on_link_stanza, on_link_dropped, &relay);
+      bf_siblings_set_node_link (relay.siblings, relay.node_link);
       bf_link_set_attached_func (relay.node_link, on_node_link_attached, &relay);
     }
   if (takes_sessions (relay.modules) && !start_media (&relay, &error))
@@ -459,6 +460,7 @@ main (int argc, char **argv)
       return EXIT_FATAL;
     }
   bf_core_metrics_watch (relay.link, relay.router, relay.pool);
+  bf_core_metrics_watch_links (relay.node_link, relay.rooms_link);
   relay.metrics = bf_metrics_http_new (bf_metrics_get_default ());
   if (relay.metrics_listen && !bf_metrics_http_restart (relay.metrics, relay.metrics_listen, &error))
     {

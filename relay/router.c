@@ -40,7 +40,6 @@ void
 bf_router_set_node_domain (BfRouter *router, const char *node_domain)
 {
   g_free (router->node_domain);
-  g_free (router->rooms_domain);
   router->node_domain = node_domain ? g_ascii_strdown (node_domain, -1) : NULL;
 }
 
@@ -78,6 +77,7 @@ bf_router_free (BfRouter *router)
     return;
   g_free (router->domain);
   g_free (router->node_domain);
+  g_free (router->rooms_domain);
   g_free (router);
 }
 

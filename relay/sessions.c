@@ -1106,7 +1106,6 @@ void
 bf_sessions_set_node_domain (BfSessions *mgr, const char *node_domain)
 {
   g_free (mgr->node_domain);
-  g_free (mgr->rooms_domain);
   mgr->node_domain = g_strdup (node_domain);
 }
 
@@ -1193,5 +1192,6 @@ bf_sessions_free (BfSessions *mgr)
   bf_media_config_clear (&mgr->media);
   g_free (mgr->domain);
   g_free (mgr->node_domain);
+  g_free (mgr->rooms_domain);
   g_free (mgr);
 }

@@ -4,22 +4,19 @@
 
 #include <string.h>
 
+#include "link-metrics.h"
+#include "metrics.h"
+#include "sibling-view.h"
+
 #define PING_INTERVAL_MS 1000
-/* Consecutive failed pings (an error, or no answer by the next ping)
- * before a sibling counts as gone: one failure may be a restart of its
- * link, two are a second apart. */
-#define FAILURES_FOR_GONE 2
 #define PING_ID_PREFIX "bf-sib-"
 
+/* Our connections in one sibling's slots (the view's index). */
 typedef struct {
-  char *jid;              /* its node-jid */
-  gboolean self;
-  gboolean gone;
-  guint failures;
-  guint64 pending;        /* the ping awaiting an answer; 0: none */
-  BfLink *extra;          /* our connection holding its slot; NULL: none */
+  BfLink *extra;          /* the shared domain's; NULL: none */
   BfLink *extra_rooms;    /* the same for [component] rooms-jid */
-} Sibling;
+  BfMetric *up, *taken, *takeovers;
+} Slot;
 
 struct _BfSiblings {
   const BfConfig *config;
@@ -29,24 +26,51 @@ struct _BfSiblings {
   BfLinkStanzaFunc on_stanza;
   BfLinkDroppedFunc on_dropped;
   gpointer link_data;
-  GArray *all;            /* Sibling, every node-jid with ours, sorted */
-  guint64 next_id;
+  BfSiblingView *view;    /* every node-jid with ours, sorted: the decisions */
+  Slot *slots;            /* one per entry of the view */
+  BfLinkTotals retired;   /* the takeover connections already closed */
+  BfLink *node_link;      /* ours, carrying the pings; not owned */
+  guint collector;
   guint timer;
 };
 
+static struct {
+  BfMetricFamily *up, *taken, *takeovers;
+} fam;
+
 static void
-sibling_clear (gpointer p)
+metrics_init (void)
 {
-  Sibling *s = p;
-  g_free (s->jid);
-  g_clear_pointer (&s->extra, bf_link_free);
-  g_clear_pointer (&s->extra_rooms, bf_link_free);
+  static gsize done;
+  if (!g_once_init_enter (&done))
+    return;
+  BfMetrics *r = bf_metrics_get_default ();
+  const char *const sibling[] = { "sibling", NULL };
+  fam.up = bf_metrics_add_family (r, BF_METRIC_GAUGE, "belfry_sibling_up",
+    "0 while a sibling ([component] siblings) counts as gone (two pings failed), else 1",
+    sibling);
+  fam.taken = bf_metrics_add_family (r, BF_METRIC_GAUGE, "belfry_sibling_taken_over",
+    "1 while this process holds connections in a gone sibling's slots (it is the heir)",
+    sibling);
+  fam.takeovers = bf_metrics_add_family (r, BF_METRIC_COUNTER,
+    "belfry_sibling_takeovers_total", "Times this process took a gone sibling's slots",
+    sibling);
+  g_once_init_leave (&done, 1);
 }
 
-static gint
-by_jid (gconstpointer a, gconstpointer b)
+/* The takeover connections' series: those open now and those closed. */
+static void
+collect (gpointer data)
 {
-  return g_ascii_strcasecmp (((const Sibling *) a)->jid, ((const Sibling *) b)->jid);
+  BfSiblings *w = data;
+  BfLinkTotals t = w->retired;
+  t.up = 0;
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
+    {
+      bf_link_totals_add (&t, w->slots[i].extra);
+      bf_link_totals_add (&t, w->slots[i].extra_rooms);
+    }
+  bf_link_metrics_set (BF_LINK_ROLE_TAKEOVER, &t);
 }
 
 BfSiblings *
@@ -54,6 +78,7 @@ bf_siblings_new (const BfConfig *config, gboolean trace, BfSendFunc send, gpoint
                  BfLinkStanzaFunc on_stanza, BfLinkDroppedFunc on_dropped, gpointer link_data)
 {
   g_return_val_if_fail (config->node_jid && config->siblings, NULL);
+  metrics_init ();
   BfSiblings *w = g_new0 (BfSiblings, 1);
   w->config = config;
   w->trace = trace;
@@ -62,17 +87,32 @@ bf_siblings_new (const BfConfig *config, gboolean trace, BfSendFunc send, gpoint
   w->on_stanza = on_stanza;
   w->on_dropped = on_dropped;
   w->link_data = link_data;
-  w->all = g_array_new (FALSE, TRUE, sizeof (Sibling));
-  g_array_set_clear_func (w->all, sibling_clear);
-  Sibling me = { .jid = g_strdup (config->node_jid), .self = TRUE };
-  g_array_append_val (w->all, me);
-  for (guint i = 0; config->siblings[i]; i++)
+  w->view = bf_sibling_view_new (config->node_jid, (const char *const *) config->siblings);
+  w->slots = g_new0 (Slot, bf_sibling_view_size (w->view));
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
     {
-      Sibling s = { .jid = g_strdup (config->siblings[i]) };
-      g_array_append_val (w->all, s);
+      if (bf_sibling_view_is_self (w->view, i))
+        continue;
+      const char *jid = bf_sibling_view_jid (w->view, i);
+      Slot *s = &w->slots[i];
+      s->up = bf_metric_family_get (fam.up, jid, NULL);
+      s->taken = bf_metric_family_get (fam.taken, jid, NULL);
+      s->takeovers = bf_metric_family_get (fam.takeovers, jid, NULL);
+      bf_metric_set (s->up, 1);
+      bf_metric_set (s->taken, 0);
     }
-  g_array_sort (w->all, by_jid);
+  w->collector = bf_metrics_add_collector (bf_metrics_get_default (), collect, w);
   return w;
+}
+
+static void
+close_links (BfSiblings *w, Slot *s)
+{
+  bf_link_totals_add (&w->retired, s->extra);
+  bf_link_totals_add (&w->retired, s->extra_rooms);
+  g_clear_pointer (&s->extra, bf_link_free);
+  g_clear_pointer (&s->extra_rooms, bf_link_free);
+  bf_metric_set (s->taken, 0);
 }
 
 void
@@ -81,46 +121,27 @@ bf_siblings_free (BfSiblings *w)
   if (w == NULL)
     return;
   g_clear_handle_id (&w->timer, g_source_remove);
-  g_array_unref (w->all);
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
+    close_links (w, &w->slots[i]);
+  /* The last figures stay: closed with the process, none up. */
+  collect (w);
+  bf_metrics_remove_collector (bf_metrics_get_default (), w->collector);
+  g_free (w->slots);
+  bf_sibling_view_free (w->view);
   g_free (w);
 }
 
-static Sibling *
-at (BfSiblings *w, guint i)
-{
-  return &g_array_index (w->all, Sibling, i % w->all->len);
-}
-
-/* Whether we cover gone sibling @i: the first live process after it in
- * the sorted list.  Every process computes the same answer from the same
- * pings, so one survivor, not all, opens a connection for each slot; when
- * their views differ for a moment, ejabberd's registration (a Mnesia
- * transaction) gives the slot to one and the other's connection none,
- * which it closes once the views agree again. */
-static gboolean
-we_cover (BfSiblings *w, guint i)
-{
-  for (guint k = 1; k < w->all->len; k++)
-    {
-      Sibling *s = at (w, i + k);
-      if (s->self)
-        return TRUE;
-      if (!s->gone)
-        return FALSE;
-    }
-  return FALSE;
-}
-
 static void
-release (Sibling *s, const char *why)
+release (BfSiblings *w, guint i, const char *why)
 {
+  Slot *s = &w->slots[i];
   if (s->extra == NULL)
     return;
-  g_message ("siblings: releasing the shared-domain slot held for %s (%s)", s->jid, why);
+  g_message ("siblings: releasing the shared-domain slot held for %s (%s)",
+             bf_sibling_view_jid (w->view, i), why);
   /* Closing the socket is enough: ejabberd_service:terminate unregisters
    * the route and the slot is free for the next connection. */
-  g_clear_pointer (&s->extra, bf_link_free);
-  g_clear_pointer (&s->extra_rooms, bf_link_free);
+  close_links (w, s);
 }
 
 static BfLink *
@@ -132,64 +153,82 @@ open_extra (BfSiblings *w, const char *domain)
   return link;
 }
 
+/* Opens or closes our connections in each sibling's slots as the view
+ * decides.  When two processes' views differ for a moment, both may
+ * connect: ejabberd's registration (a Mnesia transaction) gives the slot
+ * to one and the other's connection none, which it closes once the views
+ * agree again. */
 static void
 settle (BfSiblings *w)
 {
-  for (guint i = 0; i < w->all->len; i++)
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
     {
-      Sibling *s = at (w, i);
-      if (s->self)
+      if (bf_sibling_view_is_self (w->view, i))
         continue;
-      gboolean cover = s->gone && we_cover (w, i);
+      Slot *s = &w->slots[i];
+      gboolean gone = bf_sibling_view_is_gone (w->view, i);
+      gboolean cover = bf_sibling_view_we_cover (w->view, i);
+      bf_metric_set (s->up, !gone);
       if (cover && s->extra == NULL)
         {
           g_message ("siblings: %s is gone: taking a slot of %s for its callers",
-                     s->jid, w->config->jid);
+                     bf_sibling_view_jid (w->view, i), w->config->jid);
           s->extra = open_extra (w, w->config->jid);
           /* The rooms' domain is balanced over as many slots: the gone
            * process held one of those too. */
           if (w->config->rooms_jid)
             s->extra_rooms = open_extra (w, w->config->rooms_jid);
+          bf_metric_set (s->taken, 1);
+          bf_metric_add (s->takeovers, 1);
         }
       else if (!cover && s->extra != NULL)
-        release (s, s->gone ? "another process covers it" : "it answers again");
+        release (w, i, gone ? "another process covers it" : "it answers again");
     }
 }
 
 static void
-failed (BfSiblings *w, Sibling *s, const char *why)
+changed (BfSiblings *w, guint i, BfSiblingChange change, const char *why)
 {
-  s->pending = 0;
-  if (++s->failures == FAILURES_FOR_GONE && !s->gone)
-    {
-      s->gone = TRUE;
-      g_message ("siblings: %s does not answer (%s)", s->jid, why);
-      settle (w);
-    }
+  if (change == BF_SIBLING_WENT)
+    g_message ("siblings: %s does not answer (%s)", bf_sibling_view_jid (w->view, i), why);
+  else if (change == BF_SIBLING_CAME_BACK)
+    g_message ("siblings: %s answers again", bf_sibling_view_jid (w->view, i));
+  if (change != BF_SIBLING_UNCHANGED)
+    settle (w);
 }
 
 static gboolean
 on_tick (gpointer data)
 {
   BfSiblings *w = data;
-  for (guint i = 0; i < w->all->len; i++)
+  if (w->node_link && !bf_link_is_attached (w->node_link))
     {
-      Sibling *s = at (w, i);
-      if (s->self)
+      bf_sibling_view_forget_pings (w->view);
+      return G_SOURCE_CONTINUE;
+    }
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
+    {
+      if (bf_sibling_view_is_self (w->view, i))
         continue;
-      if (s->pending)
-        failed (w, s, "no answer within a second");
-      s->pending = ++w->next_id;
-      g_autofree char *id = g_strdup_printf (PING_ID_PREFIX "%" G_GUINT64_FORMAT, s->pending);
+      BfSiblingChange change;
+      guint64 n = bf_sibling_view_ping (w->view, i, &change);
+      changed (w, i, change, "no answer within a second");
+      g_autofree char *id = g_strdup_printf (PING_ID_PREFIX "%" G_GUINT64_FORMAT, n);
       g_autoptr (BfStanza) iq = bf_stanza_new ("iq", NULL);
       bf_stanza_set_attr (iq, "type", "get");
       bf_stanza_set_attr (iq, "id", id);
       bf_stanza_set_attr (iq, "from", w->config->node_jid);
-      bf_stanza_set_attr (iq, "to", s->jid);
+      bf_stanza_set_attr (iq, "to", bf_sibling_view_jid (w->view, i));
       bf_stanza_add_child (iq, "ping", BF_NS_PING);
       w->send (w->send_data, iq);
     }
   return G_SOURCE_CONTINUE;
+}
+
+void
+bf_siblings_set_node_link (BfSiblings *w, BfLink *node_link)
+{
+  w->node_link = node_link;
 }
 
 void
@@ -214,26 +253,11 @@ bf_siblings_handle_stanza (BfSiblings *w, const BfStanza *stanza)
       || (g_strcmp0 (type, "result") != 0 && g_strcmp0 (type, "error") != 0))
     return FALSE;
   guint64 n = g_ascii_strtoull (id + strlen (PING_ID_PREFIX), NULL, 10);
-  for (guint i = 0; i < w->all->len; i++)
-    {
-      Sibling *s = at (w, i);
-      if (s->self || n == 0 || s->pending != n || g_ascii_strcasecmp (s->jid, from) != 0)
-        continue;
-      if (strcmp (type, "error") == 0)
-        {
-          failed (w, s, "its sub-domain has no route");
-          return TRUE;
-        }
-      s->pending = 0;
-      s->failures = 0;
-      if (s->gone)
-        {
-          s->gone = FALSE;
-          g_message ("siblings: %s answers again", s->jid);
-          settle (w);
-        }
-      return TRUE;
-    }
+  gint i;
+  BfSiblingChange change = bf_sibling_view_answer (w->view, from, n,
+                                                   strcmp (type, "result") == 0, &i);
+  if (i >= 0)
+    changed (w, (guint) i, change, "its sub-domain has no route");
   /* An answer to a ping we gave up on: ours all the same. */
   return TRUE;
 }
@@ -242,7 +266,7 @@ guint
 bf_siblings_count_taken (BfSiblings *w)
 {
   guint n = 0;
-  for (guint i = 0; i < w->all->len; i++)
-    n += at (w, i)->extra != NULL;
+  for (guint i = 0; i < bf_sibling_view_size (w->view); i++)
+    n += w->slots[i].extra != NULL;
   return n;
 }

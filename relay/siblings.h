@@ -11,6 +11,10 @@
  * alike).  When the sibling answers again, the extra connections are
  * closed so that the returning process can take the slots.
  *
+ * The rules (gone, back, heir) are sibling-view.h's; this file sends the
+ * pings, holds the connections and exports belfry_sibling_* and the
+ * takeover connections' metrics (link-metrics.h).
+ *
  * Main thread only. */
 #pragma once
 
@@ -33,6 +37,10 @@ BfSiblings *bf_siblings_new (const BfConfig *config, gboolean trace,
 void bf_siblings_free (BfSiblings *siblings);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfSiblings, bf_siblings_free)
 
+/* The process's node-jid link, which carries the pings and their
+ * answers: while it is down (the server restarts) no ping is sent and no
+ * sibling counted as failing (the failure would be ours). */
+void bf_siblings_set_node_link (BfSiblings *siblings, BfLink *node_link);
 void bf_siblings_start (BfSiblings *siblings);
 /* TRUE when @stanza is the answer to one of our pings (then consumed). */
 gboolean bf_siblings_handle_stanza (BfSiblings *siblings, const BfStanza *stanza);

@@ -361,17 +361,20 @@ class _Sink:
 
 
 class BelfryRoom:
-    """Sets up N participants calling room@relay.localhost through Prosody."""
+    """Sets up N participants calling room@relay.localhost through Prosody
+    (@domain: the rooms' domain; @first: the load's index of the first
+    participant, when one load plays several rooms)."""
 
-    def __init__(self, bf, load, room, n, timeout=60):
+    def __init__(self, bf, load, room, n, timeout=60, domain="relay.localhost", first=0):
         self.sids = {}
-        self.room_jid = "echo@relay.localhost" if bf.echo else f"{room}@relay.localhost"
-        state = {i: {"cands": [], "keyed": False} for i in range(n)}
-        for i in range(n):
+        self.room_jid = "echo@relay.localhost" if bf.echo else f"{room}@{domain}"
+        parts = range(first, first + n)
+        state = {i: {"cands": [], "keyed": False} for i in parts}
+        for i in parts:
             load.send(f"part {i}")
-        pending = set(range(n))
+        pending = set(parts)
         deadline = time.monotonic() + timeout
-        clients = [bf.client(i, load.events) for i in range(n)]
+        clients = {i: bf.client(i, load.events) for i in parts}
         by_sid = {}
         while pending:
             if time.monotonic() > deadline:
@@ -436,8 +439,8 @@ class BelfryRoom:
                     raise RuntimeError(f"participant {i}: terminated by belfry: "
                                        + bench_call.ET.tostring(j, encoding="unicode")[:500])
 
-    def leave(self, bf, n):
-        for i in range(n):
+    def leave(self, bf, n=None):
+        for i in self.sids:
             c = bf.clients[i]
             j = (f"<jingle xmlns='{NS_JINGLE}' action='session-terminate' "
                  f"sid={quoteattr(self.sids[i])}><reason><success/></reason></jingle>")

@@ -13,7 +13,7 @@ caller's leg."""
 import time
 from xml.sax.saxutils import quoteattr
 
-from harness import SECRET, Belfry
+from harness import SECRET, Belfry, free_ports
 from test_call import (addr, alice_offer, bare, bob_answer, domain_of, is_jingle, jingle_of,
                        jmi_child, jmi_xml, received, terminate_xml, wait_new)
 from test_jingle import dump, new_sid
@@ -23,23 +23,51 @@ from cluster import ROOMS, node_jid
 MEDIA = {"addresses": "127.0.0.1", "ice-timeout": "60"}
 
 
-def relay_process(workdir, i, component_port, proxy65_port, siblings=()):
+def relay_process(workdir, i, component_port, proxy65_port, siblings=(), extra_groups=None):
     """belfry process i (1-based): the shared domain and n<i>.relay.localhost,
     watching the processes @siblings (their numbers) to take a gone one's
     slot, echo, the call relay and proxy65 on its own port, no per-JID
-    session limit (every call of a callee is one session of that JID)."""
+    session limit (every call of a callee is one session of that JID).
+    @extra_groups: more configuration groups ({"metrics": {...}}...)."""
     lo = 20000 + (i - 1) * 5000
     component = {"node-jid": node_jid(i), "rooms-jid": ROOMS}
     if siblings:
         component["siblings"] = ";".join(node_jid(j) for j in siblings)
+    groups = {"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
+              "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
+                       "ring-timeout": "30"},
+              "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}}
+    groups.update(extra_groups or {})
     return Belfry(workdir / f"n{i}", port=component_port, secret=SECRET,
                   modules="echo;call;proxy65;conference",
                   component_extra=component,
                   limits={"max-sessions-per-jid": "0"},
-                  groups={"media": dict(MEDIA, **{"port-range": f"{lo}-{lo + 4999}"}),
-                          "call": {"max-calls-per-jid": "20", "max-calls-per-minute": "600",
-                                   "ring-timeout": "30"},
-                          "proxy65": {"listen": f"127.0.0.1:{proxy65_port}"}})
+                  groups=groups)
+
+
+def three_processes(cluster, workdir, metrics=False, extra_groups=None):
+    """Generator for a fixture: processes 1 and 2 on node A, 3 on node B,
+    each watching the other two, started; b.proxy65_port (and with
+    @metrics, [metrics] listen on b.metrics_port) set.  Stopped after."""
+    nodes = {1: cluster.a, 2: cluster.a, 3: cluster.b}
+    made = {}
+    for i, node in nodes.items():
+        p65, mport = free_ports(2)
+        groups = dict(extra_groups or {})
+        if metrics:
+            groups["metrics"] = {"listen": f"127.0.0.1:{mport}"}
+        made[i] = relay_process(workdir, i, node.component_port, p65,
+                                [j for j in nodes if j != i], groups)
+        made[i].proxy65_port, made[i].metrics_port = p65, mport if metrics else None
+    try:
+        for b in made.values():
+            start_attached(b)
+        yield made
+    finally:
+        for b in made.values():
+            if b.running():
+                b.stop()
+            b.kill_quietly()
 
 
 def start_attached(b, timeout=15):

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from calls import ClusterCall, relay_process, start_attached
+from calls import ClusterCall, relay_process, start_attached, three_processes
 from cluster import ROOMS, node_jid
 from conftest import CALLEES, CALLERS
-from harness import USERS, free_port, free_ports
+from harness import USERS, free_port
 from test_conference import call as call_room, disco_info, form_fields
 from test_conference import new_room
 from test_call import bare, domain_of, is_jingle, reason_of, terminate_xml, wait_new
@@ -28,23 +28,7 @@ PROCESSES = (1, 2, 3)
 
 @pytest.fixture(scope="module")
 def relays(cluster, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("belfry-cluster")
-    ports = {1: cluster.a.component_port, 2: cluster.a.component_port,
-             3: cluster.b.component_port}
-    p65 = dict(zip(PROCESSES, free_ports(len(PROCESSES))))
-    made = {i: relay_process(workdir, i, ports[i], p65[i], [j for j in PROCESSES if j != i])
-            for i in PROCESSES}
-    for i in PROCESSES:
-        made[i].proxy65_port = p65[i]
-    try:
-        for i in PROCESSES:
-            start_attached(made[i])
-        yield made
-    finally:
-        for b in made.values():
-            if b.running():
-                b.stop()
-            b.kill_quietly()
+    yield from three_processes(cluster, tmp_path_factory.mktemp("belfry-cluster"))
 
 
 def _client(cluster, user, password, node, resource):
