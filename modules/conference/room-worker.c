@@ -250,12 +250,13 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   gint level;
   gboolean voice;
 
-  /* Its VP8, which the room forwards to XEP-0521 participants without
-   * decoding (sfu-room.c). */
+  /* Its video: VP8 the room forwards to XEP-0521 participants without
+   * decoding (sfu-room.c); VP8 or H.264 goes into the composite. */
   if (l->has_video && h->payload_type == l->video_pt && h->payload_len > 0)
     {
       l->video_in++;
-      cf_sfu_forward_video (p, packet);
+      if (l->video_codec == CF_MCU_CODEC_VP8)
+        cf_sfu_forward_video (p, packet);
       cf_mcu_room_push_video (m->mcu, p, packet);
       return;
     }

@@ -160,9 +160,10 @@ typedef struct {
 } Out;
 
 static void
-on_output (GBytes *const *packets, guint n, gpointer user_data)
+on_output (CfMcuCodec codec, GBytes *const *packets, guint n, gpointer user_data)
 {
   Out *o = user_data;
+  (void) codec;   /* one codec per run */
   guint8 copy[1500];
   struct timespec a, b;
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &a);
@@ -336,7 +337,7 @@ run_belfry (Clip **clips, guint n, guint listeners, double warmup, double second
   g_assert_no_error (error);
   Feeder f = { .mcu = mcu, .replays = make_replays (clips, n), .n = n };
   for (guint i = 0; i < n; i++)
-    g_assert_true (cf_mcu_add_source (mcu, i + 1, PT, 90000));
+    g_assert_true (cf_mcu_add_source (mcu, i + 1, CF_MCU_CODEC_VP8, PT, 90000));
   /* Every branch built (it has a tile) before the replay starts. */
   for (guint i = 0, tries = 0; i < n && tries < 500; tries++)
     {
@@ -421,7 +422,7 @@ run_idle (guint n, double seconds)
   Out out = { 0 };
   CfMcu *mcu = cf_mcu_new (&cfg, on_output, NULL, &out, NULL);
   for (guint i = 0; i < n; i++)
-    cf_mcu_add_source (mcu, i + 1, PT, 90000);
+    cf_mcu_add_source (mcu, i + 1, CF_MCU_CODEC_VP8, PT, 90000);
   g_usleep (500 * 1000);
   gint64 cpu0 = cpu_us (), t0 = g_get_monotonic_time ();
   g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
