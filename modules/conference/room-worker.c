@@ -251,12 +251,12 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   gboolean voice;
 
   /* Its video: VP8 the room forwards to XEP-0521 participants without
-   * decoding (sfu-room.c); VP8 or H.264 goes into the composite. */
+   * decoding (sfu-room.c, which learns the stream's SSRC for H.264 too);
+   * VP8 or H.264 goes into the composite. */
   if (l->has_video && h->payload_type == l->video_pt && h->payload_len > 0)
     {
       l->video_in++;
-      if (l->video_codec == CF_MCU_CODEC_VP8)
-        cf_sfu_forward_video (p, packet);
+      cf_sfu_forward_video (p, packet);
       cf_mcu_room_push_video (m->mcu, p, packet);
       return;
     }

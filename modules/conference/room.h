@@ -368,7 +368,7 @@ void cf_sfu_post_leave (RoomMedia *media, Forward *f);
  * NACKs are answered on the retransmission SSRC from now on. */
 void cf_sfu_post_rtx (Forward *f, gboolean accepted);
 /* Worker: the sender's Opus (after the mixer took it) and VP8 packets to
- * each of its forwarded sessions; its keyframe requests on the tick; what
+ * each of its forwarded sessions (H.264: only its SSRC learnt); its keyframe requests on the tick; what
  * a receiver sends on a forwarded session (RTCP feedback). */
 void cf_sfu_forward_audio (Participant *source, const BfPacket *packet);
 void cf_sfu_forward_video (Participant *source, const BfPacket *packet);
