@@ -17,13 +17,11 @@ preferences.)
 """
 
 import json
-import os
 import time
 
 import e2e
-import harness
 from mcu_layout import layout_matches
-from test_conference_mcu import read_frames
+from test_conference_mcu import conference_belfry, finish, read_frames
 
 ROOM = "mcuh264@relay.localhost"
 TIMEOUT = 60
@@ -37,11 +35,7 @@ PEERS = {
 
 
 def test_h264_and_vp8_listeners_share_one_composite(prosody, workdir, peers):
-    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
-                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
-    b.start()
-    e2e.adopt(b.pid)
+    b = conference_belfry(prosody, workdir)
     try:
         ps = {}
         for name in ORDER:
@@ -55,17 +49,10 @@ def test_h264_and_vp8_listeners_share_one_composite(prosody, workdir, peers):
             peers.append(ps[name])
             ps[name].wait_event("connected", TIMEOUT)
             time.sleep(0.5)
-        res = {n: p.result(DURATION + TIMEOUT + 20) for n, p in ps.items()}
-        log = b.log()
-    finally:
+    except BaseException:
         b.stop()
-    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
-        "\n--- belfry ---\n" + log[-8000:]
-    if os.environ.get("BELFRY_KEEP_TMP"):
-        (workdir / "info.txt").write_text(info + "\n--- full log ---\n" + log)
-    assert "CRITICAL" not in log and "WARNING" not in log, info
-    for name, r in res.items():
-        assert r["ok"], (name, info)
+        raise
+    res, log, info = finish(b, ps, DURATION + TIMEOUT + 20, workdir)
     # One MCU, with both encoders.
     assert log.count("the MCU starts") == 1, info
     assert "VP8 and H.264) for" in log, info
