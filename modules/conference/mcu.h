@@ -19,8 +19,8 @@
  *               when libav is missing) (errors ignored) → videoconvert →
  *               compositor sink pad
  *   output:     compositor (black, live) → I420 WxH@fps → tee, then per
- *               codec: queue (leaky, 2 frames) → valve (closed while no
- *               listener of the codec: no encode) →
+ *               codec (one after the other on the compositor's thread):
+ *               valve (closed while no listener of the codec: no encode) →
  *                 vp8enc (deadline 1, CBR, lag 0, error-resilient) →
  *                 rtpvp8pay (15-bit PictureID), or
  *                 x264enc (tune zerolatency, speed-preset ultrafast, CBR,

@@ -1,7 +1,7 @@
 /* Benchmark of the MCU (modules/conference/mcu.c): CPU per composited
  * layout at 4 and 9 tiles encoded in VP8 and at 4 tiles in H.264 (x264enc)
  * (640×360, 30 fps), against a bare GStreamer pipeline of the same
- * elements (tee, leaky queue and valve before the encoder included) with
+ * elements (tee and valve before the encoder included) with
  * no belfry code (the baseline, in the same run), and the cost of one
  * more listener of the shared output.
  *
@@ -368,16 +368,16 @@ run_belfry (Clip **clips, guint n, CfMcuCodec codec, guint listeners, double war
 }
 
 /* The bare pipeline's output branch: mcu.c's elements and settings for
- * @codec (tee → queue → valve → encoder → payloader), none of its code. */
+ * @codec (tee → valve → encoder → payloader), none of its code. */
 static const char *
 bare_output (CfMcuCodec codec)
 {
   if (codec == CF_MCU_CODEC_H264)
-    return "! tee ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream ! valve "
+    return "! tee ! valve "
            "! x264enc name=enc tune=zerolatency speed-preset=ultrafast pass=cbr bitrate=600 "
            "key-int-max=300 threads=1 bframes=0 ! video/x-h264,profile=constrained-baseline "
            "! rtph264pay pt=96 mtu=1200 config-interval=-1 ! fakesink sync=false async=false ";
-  return "! tee ! queue max-size-buffers=2 max-size-bytes=0 max-size-time=0 leaky=downstream ! valve "
+  return "! tee ! valve "
          "! vp8enc name=enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=600000 "
          "lag-in-frames=0 error-resilient=default keyframe-max-dist=300 threads=1 "
          "! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit ! fakesink sync=false async=false ";
