@@ -12,6 +12,9 @@ PACKAGES=(
   # media runtime (GStreamer pipelines, webrtcbin peers in tests)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-plugins-base-apps
+  # the conference MCU's H.264 (modules/conference/mcu.c): x264enc, and
+  # avdec_h264 to decode H.264 senders (openh264dec in -bad is the fallback)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
   # real XMPP servers and clients for tests and the local demo
   prosody lua-unbound ejabberd python3-slixmpp python3-pytest

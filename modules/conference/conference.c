@@ -359,22 +359,54 @@ find_audio (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
   return found;
 }
 
+/* Whether payload type @i of content @c is a video codec the room takes,
+ * and which (*@which): VP8; H.264 in packetization mode 1 (RFC 6184
+ * §8.1: non-interleaved, what Chromium and Conversations offer) of the
+ * baseline family (profile_idc 0x42: the MCU sends constrained baseline
+ * on it, which such a decoder takes) when this machine has x264enc and an
+ * H.264 decoder (mcu.h; a missing element is logged once and H.264 not
+ * answered).  Only VP8 from an XEP-0521 client (@senders 'initiator'):
+ * its streams are forwarded without decoding, and forwarding knows VP8. */
 static gboolean
-is_vp8 (const BfSessionCodec *codec)
+takes_video (const BfSessionMedia *offer, guint c, const BfSessionCodec *codec,
+             BfSessionSenders senders, CfMcuCodec *which)
 {
-  return codec->name != NULL && g_ascii_strcasecmp (codec->name, "VP8") == 0
-         && codec->clockrate == 90000;
+  if (codec->name == NULL || codec->clockrate != 90000)
+    return FALSE;
+  if (g_ascii_strcasecmp (codec->name, "VP8") == 0)
+    {
+      *which = CF_MCU_CODEC_VP8;
+      return TRUE;
+    }
+  if (g_ascii_strcasecmp (codec->name, "H264") != 0 || senders == BF_SESSION_SENDERS_INITIATOR)
+    return FALSE;
+  const char *mode = bf_session_media_get_codec_parameter (offer, c, codec->id,
+                                                           "packetization-mode");
+  const char *profile = bf_session_media_get_codec_parameter (offer, c, codec->id,
+                                                              "profile-level-id");
+  if (g_strcmp0 (mode, "1") != 0 || profile == NULL || strlen (profile) != 6
+      || g_ascii_strncasecmp (profile, "42", 2) != 0)
+    return FALSE;
+  /* Both ways: it sends H.264 (decoded) and may get the composite in it. */
+  if (!cf_mcu_codec_available (CF_MCU_CODEC_H264, FALSE)
+      || !cf_mcu_codec_available (CF_MCU_CODEC_H264, TRUE))
+    return FALSE;
+  *which = CF_MCU_CODEC_H264;
+  return TRUE;
 }
 
-/* The video content the room takes: the first with VP8 on which anyone
- * sends.  Its index, VP8 payload type in *@pt and senders in *@senders
+/* The video content the room takes: the first with VP8 or H.264
+ * (takes_video) on which anyone sends, the codec the offer prefers of
+ * the two.  Its index, payload type in *@pt, codec in *@codec and senders
+ * in *@senders
  * (XEP-0166 names them from the initiator's side, the caller's: 'both' it
  * sends its video (a source of the composite, forwarded to XEP-0521
  * participants) and gets the composite, 'initiator' it only sends (an
  * XEP-0521 client), 'responder' it only gets the composite); -1 when
  * there is none. */
 static int
-find_video (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
+find_video (const BfSessionMedia *offer, guint8 *pt, CfMcuCodec *which,
+            BfSessionSenders *senders)
 {
   for (guint c = 0; c < bf_session_media_get_n_contents (offer); c++)
     {
@@ -386,7 +418,8 @@ find_video (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
       for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
         {
           BfSessionCodec codec;
-          if (bf_session_media_get_codec (offer, c, i, &codec) && is_vp8 (&codec))
+          if (bf_session_media_get_codec (offer, c, i, &codec)
+              && takes_video (offer, c, &codec, s, which))
             {
               *pt = codec.id;
               return (int) c;
@@ -402,11 +435,12 @@ find_video (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
  * other content (a second audio or video) is answered with senders 'none':
  * accepted but carrying nothing, so the peer's BUNDLE group and its m-lines
  * stay as offered (a partial accept would break clients that cannot take
- * one, and video can be turned on there later).  The caller's VP8 video
- * (@video) is answered with its own senders (VP8 alone, its feedback as
- * offered: the room asks it for keyframes, it asks the room): what it
- * sends the room receives (a source of the composite, forwarded to
- * XEP-0521 participants: sfu-room.c, mcu-room.c); when it receives, the
+ * one, and video can be turned on there later).  The caller's VP8 or
+ * H.264 video (@video) is answered with its own senders (that codec alone,
+ * its parameters and feedback as offered: the room asks it for
+ * keyframes, it asks the room): what it sends the room receives (a source
+ * of the composite; VP8 is also forwarded to XEP-0521 participants:
+ * sfu-room.c, mcu-room.c); when it receives, the
  * room sends it the composite under our video SSRC. */
 static BfSessionMedia *
 build_answer (const BfSessionMedia *offer, int audio, guint8 pt, BfSessionSenders senders,
@@ -465,6 +499,7 @@ conference_offer (BfModule *module, BfSession *session)
   Participant *p;
   g_autofree char *video_msid = NULL;
   guint8 pt = 0, video_pt = 0;
+  CfMcuCodec video_codec = CF_MCU_CODEC_VP8;
   guint16 level_ext = 0;
   BfSessionSenders senders = BF_SESSION_SENDERS_BOTH;
   BfSessionSenders video_senders = BF_SESSION_SENDERS_NONE;
@@ -500,7 +535,7 @@ conference_offer (BfModule *module, BfSession *session)
                             "the room takes Opus (opus/48000/2) audio only");
       return BF_SESSION_DECLINE;
     }
-  video = find_video (offer, &video_pt, &video_senders);
+  video = find_video (offer, &video_pt, &video_codec, &video_senders);
   level_ext = bf_session_media_find_header_extension (offer, audio, CF_AUDIO_LEVEL_URI);
   if (level_ext > 255)
     level_ext = 0;   /* no RFC 8285 element has such an id: not answered */
@@ -526,7 +561,7 @@ conference_offer (BfModule *module, BfSession *session)
   answer_offer = bf_session_get_offer (session);
   p = cf_room_add (room, session, g_steal_pointer (&answer_offer), audio,
                    video >= 0 && video_senders != BF_SESSION_SENDERS_RESPONDER ? video : -1, pt,
-                   video_pt, senders != BF_SESSION_SENDERS_INITIATOR,
+                   video_pt, video_codec, senders != BF_SESSION_SENDERS_INITIATOR,
                    senders == BF_SESSION_SENDERS_RESPONDER, (guint8) level_ext,
                    video >= 0 && video_senders != BF_SESSION_SENDERS_INITIATOR);
   msid = g_strdup_printf ("belfry-%s belfry-%s-audio", room->name, room->name);

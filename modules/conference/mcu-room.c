@@ -179,10 +179,11 @@ add_source (CfMcuRoom *mr, Participant *p, gint64 now)
 
   if (l->mcu_source || l->mcu_failed || !l->mcu_sending || l->video_muted)
     return;
-  if (!cf_mcu_add_source (mr->mcu, p->number, l->video_pt, 90000))
+  if (!cf_mcu_add_source (mr->mcu, p->number, l->video_codec, l->video_pt, 90000))
     {
-      g_message ("room %s: call %s: its video is not in the composite (the layout is full: "
-                 "%u sources)", mr->name, l->sid, CF_MCU_MAX_SOURCES);
+      g_message ("room %s: call %s: its %s video is not in the composite (the layout is "
+                 "full: %u sources, or no decoder)", mr->name, l->sid,
+                 cf_mcu_codec_name (l->video_codec), CF_MCU_MAX_SOURCES);
       l->mcu_failed = TRUE;
       return;
     }
@@ -193,8 +194,25 @@ add_source (CfMcuRoom *mr, Participant *p, gint64 now)
   l->mcu_ask_again = now + ASK_AGAIN_US;
 }
 
+/* Whether anyone takes @codec's encoding: an ordinary listener that
+ * negotiated it, or (VP8) the recorder, whose file is WebM. */
+static gboolean
+codec_taken (CfMcuRoom *mr, CfMcuCodec codec)
+{
+  if (codec == CF_MCU_CODEC_VP8 && mr->recorder != NULL)
+    return TRUE;
+  for (guint i = 0; i < mr->listeners->len; i++)
+    {
+      const Leg *l = &((Participant *) g_ptr_array_index (mr->listeners, i))->leg;
+      if (!l->sfu && l->video_codec == codec)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* Makes the MCU when it is needed and not there, frees it when it is
- * there and not needed (mcu-room.h, "When the MCU runs"). */
+ * there and not needed (mcu-room.h, "When the MCU runs"); runs only the
+ * encoders someone takes. */
 static void
 update (CfMcuRoom *mr)
 {
@@ -218,6 +236,11 @@ update (CfMcuRoom *mr)
       cfg.fps = mr->composite.fps;
       cfg.bitrate_kbps = mr->composite.kbps;
       cfg.payload_type = CF_FWD_VP8_PT;   /* rewritten per listener */
+      /* H.264 whenever this machine can (conference.c answers it only
+       * then): a listener of it may join later, and a closed encoder
+       * costs nothing. */
+      if (cf_mcu_codec_available (CF_MCU_CODEC_H264, TRUE))
+        cfg.codecs |= CF_MCU_CODEC_BIT (CF_MCU_CODEC_H264);
       mr->box = box_new ();
       mr->mcu = cf_mcu_new (&cfg, NULL, &mcu_events, mr->box, &error);
       if (mr->mcu == NULL)
@@ -231,9 +254,13 @@ update (CfMcuRoom *mr)
       /* mcu.c passes the box to its callbacks until cf_mcu_free returns:
        * the freeing thread holds that reference. */
       mr->created++;
-      g_info ("room %s: the MCU starts (%u×%u, %u fps, %u kb/s, VP8) for %u video senders",
-              mr->name, cfg.width, cfg.height, cfg.fps, cfg.bitrate_kbps, n_sending (mr));
+      g_info ("room %s: the MCU starts (%u×%u, %u fps, %u kb/s, VP8%s) for %u video senders",
+              mr->name, cfg.width, cfg.height, cfg.fps, cfg.bitrate_kbps,
+              (cfg.codecs & CF_MCU_CODEC_BIT (CF_MCU_CODEC_H264)) ? " and H.264" : "",
+              n_sending (mr));
     }
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    cf_mcu_set_codec_active (mr->mcu, k, codec_taken (mr, k));
   for (guint i = 0; i < mr->senders->len; i++)
     add_source (mr, g_ptr_array_index (mr->senders, i), now);
 }
@@ -358,7 +385,7 @@ cf_mcu_room_push_video (CfMcuRoom *mr, Participant *p, const BfPacket *packet)
 {
   Leg *l = &p->leg;
 
-  /* A sender counts from its first VP8 packet: a room whose callers
+  /* A sender counts from its first video packet: a room whose callers
    * offer video but send none runs no MCU (nor loads GStreamer). */
   if (!l->mcu_sending)
     {
@@ -518,6 +545,8 @@ send_to (CfMcuRoom *mr, Participant *p, const guint8 *data, gsize len, gint64 no
     }
 }
 
+static void fan_out (CfMcuRoom *mr, CfMcuCodec codec, gint64 now);
+
 void
 cf_mcu_room_tick (CfMcuRoom *mr, CfMixer *mixer, GPtrArray *by_mixer_id, gint64 now)
 {
@@ -551,8 +580,17 @@ cf_mcu_room_tick (CfMcuRoom *mr, CfMixer *mixer, GPtrArray *by_mixer_id, gint64 
   if (mr->recorder != NULL && cf_recorder_wants_keyframe (mr->recorder))
     cf_mcu_request_keyframe (mr->mcu);
 
+  for (guint c = 0; c < CF_MCU_N_CODECS; c++)
+    fan_out (mr, c, now);
+}
+
+/* @codec's packets since the last tick to each listener of that codec
+ * (and VP8's to the recorder). */
+static void
+fan_out (CfMcuRoom *mr, CfMcuCodec codec, gint64 now)
+{
   g_ptr_array_set_size (mr->out, 0);
-  cf_mcu_pull_packets (mr->mcu, mr->out);
+  cf_mcu_pull_packets (mr->mcu, codec, mr->out);
   for (guint k = 0; k < mr->out->len; k++)
     {
       gsize len;
@@ -563,10 +601,10 @@ cf_mcu_room_tick (CfMcuRoom *mr, CfMixer *mixer, GPtrArray *by_mixer_id, gint64 
       for (guint i = 0; i < mr->listeners->len; i++)
         {
           Participant *p = g_ptr_array_index (mr->listeners, i);
-          if (p->leg.ready && !p->leg.sfu && p->leg.mcu_started)
+          if (p->leg.ready && !p->leg.sfu && p->leg.mcu_started && p->leg.video_codec == codec)
             send_to (mr, p, data, len, now);
         }
-      if (mr->recorder != NULL)
+      if (mr->recorder != NULL && codec == CF_MCU_CODEC_VP8)
         {
           guint8 pkt[MCU_RTP_MAX];
           memcpy (pkt, data, len);

@@ -6,8 +6,9 @@
  * on the control thread `bf-mcu`, whose GMainContext also carries the
  * bus, the idle check and the keyframe timer.  Counters are atomics.
  *
- * VP8 over RTP is RFC 7741 (not in /work/shared/specs: rtpvp8depay and
- * rtpvp8pay implement it; this file only reads the RTP version bits).
+ * VP8 over RTP is RFC 7741, H.264 over RTP RFC 6184 (neither in
+ * /work/shared/specs: rtpvp8depay/pay and rtph264depay/pay implement
+ * them; this file only reads the RTP version bits).
  */
 #define G_LOG_DOMAIN "belfry-conference"
 
@@ -31,6 +32,7 @@ static const char gone_branch = 0;   /* the mark of a branch taken out */
 
 typedef struct {
   guint id;
+  CfMcuCodec codec;
   guint8 pt;
   guint clock_rate;
   guint order;               /* add order: the layout's order */
@@ -43,6 +45,17 @@ typedef struct {
   GstPad *comp_pad;
   CfMcu *mcu;
 } Source;
+
+typedef struct _CfMcu CfMcu;
+
+/* One encoder's branch after the tee, and its packets (pull mode). */
+typedef struct {
+  CfMcu *mcu;
+  CfMcuCodec codec;
+  GstElement *valve, *enc, *sink;   /* NULL when the codec is not in cfg.codecs */
+  gint active;               /* atomic: the valve is open */
+  GQueue queue;              /* GBytes*, pull mode, under mcu->out_lock */
+} Output;
 
 struct _CfMcu {
   CfMcuConfig cfg;
@@ -59,7 +72,8 @@ struct _CfMcu {
   GMainContext *ctx;
   GMainLoop *loop;
   GThread *thread;
-  GstElement *pipeline, *comp, *enc, *sink;
+  GstElement *pipeline, *comp;
+  Output outputs[CF_MCU_N_CODECS];
   GPtrArray *live;           /* Source* with a branch in the pipeline, add order */
   guint speaker;
   gint64 last_forced;        /* monotonic µs of the last force-key-unit */
@@ -72,8 +86,7 @@ struct _CfMcu {
   gint wake_pending;
   gint64 last_push;
 
-  GMutex out_lock;
-  GQueue out_queue;          /* GBytes*, pull mode */
+  GMutex out_lock;           /* the outputs' queues */
 
   CfMcuStats stats;
 };
@@ -82,7 +95,7 @@ void
 cf_mcu_config_init (CfMcuConfig *cfg)
 {
   memset (cfg, 0, sizeof *cfg);
-  cfg->codec = CF_MCU_CODEC_VP8;
+  cfg->codecs = CF_MCU_CODEC_BIT (CF_MCU_CODEC_VP8);
   cfg->width = 640;
   cfg->height = 360;
   cfg->fps = 30;
@@ -191,10 +204,16 @@ post (CfMcu *mcu, JobKind kind, guint id, Source *source)
 static void
 force_keyframe_now (CfMcu *mcu)
 {
-  GstPad *pad = gst_element_get_static_pad (mcu->enc, "src");
-  GstEvent *ev = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0);
-  gst_pad_send_event (pad, ev);
-  gst_object_unref (pad);
+  for (guint c = 0; c < CF_MCU_N_CODECS; c++)
+    {
+      Output *o = &mcu->outputs[c];
+      if (o->enc == NULL || !g_atomic_int_get (&o->active))
+        continue;
+      GstPad *pad = gst_element_get_static_pad (o->enc, "src");
+      GstEvent *ev = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0);
+      gst_pad_send_event (pad, ev);
+      gst_object_unref (pad);
+    }
   mcu->last_forced = g_get_monotonic_time ();
   STAT_INC (keyframes_forced);
 }
@@ -251,14 +270,95 @@ drop_element (GstElement **e)
   *e = NULL;
 }
 
+/* The Debian package of each element this file makes beyond -base/-good
+ * (for the error message: what to install). */
+static const char *
+package_of (const char *factory)
+{
+  static const struct { const char *factory, *package; } where[] = {
+    { "x264enc", "gstreamer1.0-plugins-ugly" },
+    { "avdec_h264", "gstreamer1.0-libav" },
+    { "openh264dec", "gstreamer1.0-plugins-bad" },
+    { "compositor", "gstreamer1.0-plugins-base" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (where); i++)
+    if (g_str_equal (where[i].factory, factory))
+      return where[i].package;
+  return "gstreamer1.0-plugins-good/base";
+}
+
 static GstElement *
 make (const char *factory, GError **error)
 {
   GstElement *e = gst_element_factory_make (factory, NULL);
   if (e == NULL)
     g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE,
-                 "GStreamer element %s is missing (gstreamer1.0-plugins-good/base)", factory);
+                 "GStreamer element %s is missing (%s)", factory, package_of (factory));
   return e;
+}
+
+/* The elements of each codec: RTP depayloader, decoders (the first found
+ * is used), encoder, payloader, encoding name. */
+typedef struct {
+  const char *name, *encoding, *depay, *decoders[2], *enc, *pay;
+} CodecElements;
+
+static const CodecElements codec_elements[CF_MCU_N_CODECS] = {
+  [CF_MCU_CODEC_VP8] = { "VP8", "VP8", "rtpvp8depay", { "vp8dec", NULL }, "vp8enc", "rtpvp8pay" },
+  /* avdec_h264 first: it is the faster and the better concealing of the two. */
+  [CF_MCU_CODEC_H264] = { "H.264", "H264", "rtph264depay", { "avdec_h264", "openh264dec" },
+                          "x264enc", "rtph264pay" },
+};
+
+const char *
+cf_mcu_codec_name (CfMcuCodec codec)
+{
+  return codec < CF_MCU_N_CODECS ? codec_elements[codec].name : "?";
+}
+
+static gboolean
+have (const char *factory)
+{
+  GstElementFactory *f = gst_element_factory_find (factory);
+  if (f == NULL)
+    return FALSE;
+  gst_object_unref (f);
+  return TRUE;
+}
+
+static const char *
+decoder_of (CfMcuCodec codec)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (codec_elements[codec].decoders); i++)
+    if (codec_elements[codec].decoders[i] != NULL && have (codec_elements[codec].decoders[i]))
+      return codec_elements[codec].decoders[i];
+  return NULL;
+}
+
+/* Checked once per codec and direction; what is missing is said once. */
+gboolean
+cf_mcu_codec_available (CfMcuCodec codec, gboolean encode)
+{
+  static gint known[CF_MCU_N_CODECS][2];   /* 0 unknown, 1 yes, 2 no */
+  if (codec >= CF_MCU_N_CODECS)
+    return FALSE;
+  gint *k = &known[codec][encode ? 1 : 0];
+  gint v = g_atomic_int_get (k);
+  if (v != 0)
+    return v == 1;
+  if (!gst_is_initialized ())
+    gst_init (NULL, NULL);
+  const CodecElements *ce = &codec_elements[codec];
+  const char *missing = NULL;
+  if (encode)
+    missing = !have (ce->enc) ? ce->enc : !have (ce->pay) ? ce->pay : NULL;
+  else
+    missing = !have (ce->depay) ? ce->depay : decoder_of (codec) == NULL ? ce->decoders[0] : NULL;
+  if (g_atomic_int_compare_and_exchange (k, 0, missing == NULL ? 1 : 2) && missing != NULL)
+    g_message ("mcu: %s is not %s here (GStreamer element %s is missing: install %s)",
+               ce->name, encode ? "offered to composite listeners" : "taken from senders",
+               missing, package_of (missing));
+  return missing == NULL;
 }
 
 static gboolean
@@ -266,8 +366,10 @@ build_source (CfMcu *mcu, Source *s, GError **error)
 {
   GstElement *src = make ("appsrc", error);
   GstElement *jb = src ? make ("rtpjitterbuffer", error) : NULL;
-  GstElement *depay = jb ? make ("rtpvp8depay", error) : NULL;
-  GstElement *dec = depay ? make ("vp8dec", error) : NULL;
+  const CodecElements *ce = &codec_elements[s->codec];
+  const char *decoder = decoder_of (s->codec);
+  GstElement *depay = jb ? make (ce->depay, error) : NULL;
+  GstElement *dec = depay ? make (decoder != NULL ? decoder : ce->decoders[0], error) : NULL;
   GstElement *conv = dec ? make ("videoconvert", error) : NULL;
   if (conv == NULL)
     {
@@ -281,7 +383,7 @@ build_source (CfMcu *mcu, Source *s, GError **error)
   GstElement *bin = gst_bin_new (name);
   g_autoptr (GstCaps) caps = gst_caps_new_simple ("application/x-rtp",
       "media", G_TYPE_STRING, "video",
-      "encoding-name", G_TYPE_STRING, "VP8",
+      "encoding-name", G_TYPE_STRING, ce->encoding,
       "clock-rate", G_TYPE_INT, (gint) s->clock_rate,
       "payload", G_TYPE_INT, (gint) s->pt, NULL);
   g_object_set (src, "caps", caps, "is-live", TRUE, "format", GST_FORMAT_TIME,
@@ -291,8 +393,14 @@ build_source (CfMcu *mcu, Source *s, GError **error)
   gst_util_set_object_arg (G_OBJECT (src), "leaky-type", "downstream");
   g_object_set (jb, "latency", mcu->cfg.jitter_latency_ms, "drop-on-latency", TRUE, NULL);
   g_object_set (depay, "wait-for-keyframe", TRUE, "request-keyframe", TRUE, NULL);
-  /* A broken frame is dropped, never the end of the branch. */
-  g_object_set (dec, "max-errors", -1, "threads", 1, NULL);
+  /* A broken frame is dropped, never the end of the branch (max-errors is
+   * GstVideoDecoder's, every decoder here has it); one decoding thread
+   * each: the sources are many, the cores two. */
+  g_object_set (dec, "max-errors", -1, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (dec), "threads") != NULL)
+    g_object_set (dec, "threads", 1, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (dec), "max-threads") != NULL)
+    g_object_set (dec, "max-threads", 1, NULL);
   gst_bin_add_many (GST_BIN (bin), src, jb, depay, dec, conv, NULL);
   if (!gst_element_link_many (src, jb, depay, dec, conv, NULL))
     {
@@ -436,7 +544,9 @@ run_job (gpointer data)
       break;
     case JOB_FAIL:
       {
-        GstElement *where = job->id == 0 ? mcu->enc : NULL;
+        GstElement *where = NULL;
+        for (guint c = 0; job->id == 0 && where == NULL && c < CF_MCU_N_CODECS; c++)
+          where = mcu->outputs[c].enc;
         for (guint i = 0; where == NULL && i < mcu->live->len; i++)
           if (((Source *) mcu->live->pdata[i])->id == job->id)
             where = ((Source *) mcu->live->pdata[i])->elements[3];   /* its decoder */
@@ -558,8 +668,9 @@ control_thread (gpointer data)
 /* ---- output -------------------------------------------------------- */
 
 static void
-emit_packets (CfMcu *mcu, GBytes **pkts, guint n)
+emit_packets (Output *o, GBytes **pkts, guint n)
 {
+  CfMcu *mcu = o->mcu;
   if (n == 0)
     return;
   guint frames = 0;
@@ -572,9 +683,10 @@ emit_packets (CfMcu *mcu, GBytes **pkts, guint n)
     }
   STAT_ADD (packets_out, n);
   STAT_ADD (frames_out, frames);
+  STAT_ADD (frames_out_codec[o->codec], frames);
   if (mcu->out != NULL)
     {
-      mcu->out ((GBytes *const *) pkts, n, mcu->user_data);
+      mcu->out (o->codec, (GBytes *const *) pkts, n, mcu->user_data);
       for (guint i = 0; i < n; i++)
         g_bytes_unref (pkts[i]);
       return;
@@ -582,10 +694,10 @@ emit_packets (CfMcu *mcu, GBytes **pkts, guint n)
   g_mutex_lock (&mcu->out_lock);
   for (guint i = 0; i < n; i++)
     {
-      g_queue_push_tail (&mcu->out_queue, pkts[i]);
-      if (mcu->out_queue.length > mcu->cfg.max_out_queue)
+      g_queue_push_tail (&o->queue, pkts[i]);
+      if (o->queue.length > mcu->cfg.max_out_queue)
         {
-          g_bytes_unref (g_queue_pop_head (&mcu->out_queue));
+          g_bytes_unref (g_queue_pop_head (&o->queue));
           STAT_INC (out_dropped);
         }
     }
@@ -606,7 +718,7 @@ bytes_of (GstBuffer *buf)
 static GstFlowReturn
 on_new_sample (GstAppSink *sink, gpointer data)
 {
-  CfMcu *mcu = data;
+  Output *o = data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
   if (sample == NULL)
     return GST_FLOW_OK;
@@ -623,7 +735,7 @@ on_new_sample (GstAppSink *sink, gpointer data)
             pkts[n++] = b;
           if (n == G_N_ELEMENTS (pkts))
             {
-              emit_packets (mcu, pkts, n);
+              emit_packets (o, pkts, n);
               n = 0;
             }
         }
@@ -634,7 +746,7 @@ on_new_sample (GstAppSink *sink, gpointer data)
       if (b != NULL)
         pkts[n++] = b;
     }
-  emit_packets (mcu, pkts, n);
+  emit_packets (o, pkts, n);
   gst_sample_unref (sample);
   return GST_FLOW_OK;
 }
@@ -644,13 +756,21 @@ on_new_sample (GstAppSink *sink, gpointer data)
 static gboolean
 check_config (const CfMcuConfig *c, GError **error)
 {
-  if (c->codec == CF_MCU_CODEC_H264)
+  if (c->codecs == 0 || c->codecs >= CF_MCU_CODEC_BIT (CF_MCU_N_CODECS))
     {
-      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC,
-                   "H.264 needs x264enc (gstreamer1.0-plugins-ugly), not installed: VP8 only");
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC, "MCU codecs 0x%x: none, or unknown",
+                   c->codecs);
       return FALSE;
     }
-  if (c->codec != CF_MCU_CODEC_VP8 || c->width < 64 || c->width > 1920 || c->height < 64
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    if ((c->codecs & CF_MCU_CODEC_BIT (k)) && !cf_mcu_codec_available (k, TRUE))
+      {
+        g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC,
+                     "%s cannot be encoded here (%s or %s is missing)", codec_elements[k].name,
+                     codec_elements[k].enc, codec_elements[k].pay);
+        return FALSE;
+      }
+  if (c->width < 64 || c->width > 1920 || c->height < 64
       || c->height > 1080 || (c->width | c->height) & 1 || c->fps < 1 || c->fps > 60
       || c->bitrate_kbps < 50 || c->bitrate_kbps > 8000 || c->payload_type > 127)
     {
@@ -662,21 +782,101 @@ check_config (const CfMcuConfig *c, GError **error)
   return TRUE;
 }
 
+/* Sets the encoder of @codec to real time: no look-ahead, CBR at the
+ * layout's rate, a keyframe at least every keyframe_max_frames, one thread. */
+static void
+configure_encoder (const CfMcuConfig *c, CfMcuCodec codec, GstElement *enc, GstElement *pay)
+{
+  if (codec == CF_MCU_CODEC_VP8)
+    {
+      /* The fastest deadline, a high cpu-used, error resilient (a listener
+       * that lost a packet recovers sooner). */
+      g_object_set (enc, "deadline", (gint64) 1, "cpu-used", 8,
+                    "target-bitrate", (gint) (c->bitrate_kbps * 1000), "lag-in-frames", 0,
+                    "keyframe-max-dist", (gint) c->keyframe_max_frames, "threads", 1, NULL);
+      gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "cbr");
+      gst_util_set_object_arg (G_OBJECT (enc), "error-resilient", "default");
+      gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
+    }
+  else
+    {
+      /* zerolatency: no B-frames, no look-ahead, no frame threads. */
+      gst_util_set_object_arg (G_OBJECT (enc), "tune", "zerolatency");
+      gst_util_set_object_arg (G_OBJECT (enc), "speed-preset", "ultrafast");
+      gst_util_set_object_arg (G_OBJECT (enc), "pass", "cbr");
+      g_object_set (enc, "bitrate", c->bitrate_kbps, "key-int-max", c->keyframe_max_frames,
+                    "threads", 1u, "bframes", 0u, NULL);
+      /* SPS and PPS before every IDR: a listener that joins (or lost
+       * them) decodes from the next keyframe on, as with VP8. */
+      g_object_set (pay, "config-interval", -1, NULL);
+    }
+  g_object_set (pay, "pt", (guint) c->payload_type, "mtu", 1200u, NULL);
+}
+
+/* tee → valve → encoder [→ profile caps] → payloader → appsink.  No queue:
+ * the encoders run one after the other on the compositor's thread, so
+ * while the pipeline is PAUSED the appsinks' preroll blocks that thread
+ * and nothing is composited (a queue let the compositor go on composing
+ * frames the queue dropped: 15-25x the paused CPU of /conference-mcu/idle). */
+static gboolean
+build_encoder (CfMcu *mcu, GstElement *tee, Output *o, GError **error)
+{
+  const CodecElements *ce = &codec_elements[o->codec];
+  o->valve = make ("valve", error);
+  o->enc = o->valve ? make (ce->enc, error) : NULL;
+  GstElement *profile = o->enc ? make ("capsfilter", error) : NULL;
+  GstElement *pay = profile ? make (ce->pay, error) : NULL;
+  o->sink = pay ? make ("appsink", error) : NULL;
+  if (o->sink == NULL)
+    {
+      drop_element (&o->valve);
+      drop_element (&o->enc);
+      drop_element (&profile);
+      drop_element (&pay);
+      return FALSE;
+    }
+  /* Closed, it still passes caps and segment: the encoder is ready when
+   * it opens. */
+  gst_util_set_object_arg (G_OBJECT (o->valve), "drop-mode", "forward-sticky-events");
+  g_object_set (o->valve, "drop", !g_atomic_int_get (&o->active), NULL);
+  configure_encoder (&mcu->cfg, o->codec, o->enc, pay);
+  if (o->codec == CF_MCU_CODEC_H264)
+    {
+      /* What Chromium and Conversations offer (profile-level-id 42e01f):
+       * constrained baseline decodes everywhere. */
+      g_autoptr (GstCaps) caps = gst_caps_from_string ("video/x-h264,profile=constrained-baseline");
+      g_object_set (profile, "caps", caps, NULL);
+    }
+  g_object_set (o->sink, "sync", FALSE, "async", FALSE, "buffer-list", TRUE,
+                "max-buffers", 64u, "drop", TRUE, NULL);
+  GstAppSinkCallbacks cbs = { .new_sample = on_new_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (o->sink), &cbs, o, NULL);
+  GstElement *branch[] = { o->valve, o->enc, profile, pay, o->sink };
+  for (guint i = 0; i < G_N_ELEMENTS (branch); i++)
+    {
+      g_object_set_data (G_OBJECT (branch[i]), "cf-mcu-output", mcu);
+      gst_bin_add (GST_BIN (mcu->pipeline), branch[i]);
+    }
+  if (!gst_element_link_many (tee, o->valve, o->enc, profile, pay, o->sink, NULL))
+    {
+      g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "cannot link the MCU's %s encoder",
+                   ce->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 build_output (CfMcu *mcu, GError **error)
 {
   mcu->pipeline = gst_object_ref_sink (gst_pipeline_new ("bf-mcu"));
   mcu->comp = make ("compositor", error);
   GstElement *filter = mcu->comp ? make ("capsfilter", error) : NULL;
-  mcu->enc = filter ? make ("vp8enc", error) : NULL;
-  GstElement *pay = mcu->enc ? make ("rtpvp8pay", error) : NULL;
-  mcu->sink = pay ? make ("appsink", error) : NULL;
-  if (mcu->sink == NULL)
+  GstElement *tee = filter ? make ("tee", error) : NULL;
+  if (tee == NULL)
     {
       drop_element (&mcu->comp);
       drop_element (&filter);
-      drop_element (&mcu->enc);
-      drop_element (&pay);
       return FALSE;
     }
   const CfMcuConfig *c = &mcu->cfg;
@@ -690,28 +890,20 @@ build_output (CfMcu *mcu, GError **error)
       "framerate", GST_TYPE_FRACTION, (gint) c->fps, 1,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   g_object_set (filter, "caps", caps, NULL);
-  /* Real time: the fastest deadline, a high cpu-used, CBR, no look-ahead,
-   * error resilient (a listener that lost a packet recovers sooner). */
-  g_object_set (mcu->enc, "deadline", (gint64) 1, "cpu-used", 8,
-                "target-bitrate", (gint) (c->bitrate_kbps * 1000), "lag-in-frames", 0,
-                "keyframe-max-dist", (gint) c->keyframe_max_frames, "threads", 1, NULL);
-  gst_util_set_object_arg (G_OBJECT (mcu->enc), "end-usage", "cbr");
-  gst_util_set_object_arg (G_OBJECT (mcu->enc), "error-resilient", "default");
-  g_object_set (pay, "pt", (guint) c->payload_type, "mtu", 1200u, NULL);
-  gst_util_set_object_arg (G_OBJECT (pay), "picture-id-mode", "15-bit");
-  g_object_set (mcu->sink, "sync", FALSE, "async", FALSE, "buffer-list", TRUE,
-                "max-buffers", 64u, "drop", TRUE, NULL);
-  GstAppSinkCallbacks cbs = { .new_sample = on_new_sample };
-  gst_app_sink_set_callbacks (GST_APP_SINK (mcu->sink), &cbs, mcu, NULL);
-  GstElement *output[] = { mcu->comp, filter, mcu->enc, pay, mcu->sink };
+  /* Frames go on while every encoder's valve is closed (no listener). */
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  GstElement *output[] = { mcu->comp, filter, tee };
   for (guint i = 0; i < G_N_ELEMENTS (output); i++)
     g_object_set_data (G_OBJECT (output[i]), "cf-mcu-output", mcu);
-  gst_bin_add_many (GST_BIN (mcu->pipeline), mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL);
-  if (!gst_element_link_many (mcu->comp, filter, mcu->enc, pay, mcu->sink, NULL))
+  gst_bin_add_many (GST_BIN (mcu->pipeline), mcu->comp, filter, tee, NULL);
+  if (!gst_element_link_many (mcu->comp, filter, tee, NULL))
     {
       g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "cannot link the MCU's output branch");
       return FALSE;
     }
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    if ((c->codecs & CF_MCU_CODEC_BIT (k)) && !build_encoder (mcu, tee, &mcu->outputs[k], error))
+      return FALSE;
   if (gst_element_set_state (mcu->pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, CF_MCU_ERROR, CF_MCU_ERROR_PIPELINE, "the MCU pipeline would not start");
@@ -749,7 +941,13 @@ cf_mcu_new (const CfMcuConfig *cfg, CfMcuOutput out, const CfMcuEvents *events,
   mcu->user_data = user_data;
   g_mutex_init (&mcu->lock);
   g_mutex_init (&mcu->out_lock);
-  g_queue_init (&mcu->out_queue);
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    {
+      mcu->outputs[k].mcu = mcu;
+      mcu->outputs[k].codec = k;
+      mcu->outputs[k].active = (c->codecs & CF_MCU_CODEC_BIT (k)) != 0;
+      g_queue_init (&mcu->outputs[k].queue);
+    }
   mcu->sources = g_hash_table_new (NULL, NULL);
   mcu->live = g_ptr_array_new ();
   mcu->ctx = g_main_context_new ();
@@ -827,17 +1025,20 @@ cf_mcu_free (CfMcu *mcu)
   g_main_context_unref (mcu->ctx);
   g_ptr_array_unref (mcu->live);
   g_hash_table_unref (mcu->sources);
-  g_queue_clear_full (&mcu->out_queue, (GDestroyNotify) g_bytes_unref);
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    g_queue_clear_full (&mcu->outputs[k].queue, (GDestroyNotify) g_bytes_unref);
   g_mutex_clear (&mcu->lock);
   g_mutex_clear (&mcu->out_lock);
   g_free (mcu);
 }
 
 gboolean
-cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate)
+cf_mcu_add_source (CfMcu *mcu, guint id, CfMcuCodec codec, guint8 payload_type,
+                   guint clock_rate)
 {
   g_return_val_if_fail (mcu != NULL, FALSE);
-  if (id == 0 || payload_type > 127 || clock_rate == 0)
+  if (id == 0 || codec >= CF_MCU_N_CODECS || payload_type > 127 || clock_rate == 0
+      || !cf_mcu_codec_available (codec, FALSE))
     return FALSE;
   g_mutex_lock (&mcu->lock);
   gboolean ok = !g_hash_table_contains (mcu->sources, GUINT_TO_POINTER (id))
@@ -847,6 +1048,7 @@ cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate)
     {
       s = g_new0 (Source, 1);
       s->id = id;
+      s->codec = codec;
       s->pt = payload_type;
       s->clock_rate = clock_rate;
       s->order = mcu->next_order++;
@@ -929,13 +1131,29 @@ cf_mcu_request_keyframe (CfMcu *mcu)
   post (mcu, JOB_KEYFRAME, 0, NULL);
 }
 
+void
+cf_mcu_set_codec_active (CfMcu *mcu, CfMcuCodec codec, gboolean active)
+{
+  g_return_if_fail (mcu != NULL);
+  if (codec >= CF_MCU_N_CODECS || mcu->outputs[codec].valve == NULL)
+    return;
+  Output *o = &mcu->outputs[codec];
+  if (g_atomic_int_get (&o->active) == !!active)
+    return;
+  g_atomic_int_set (&o->active, !!active);
+  /* valve's drop is atomic on its side: set from any thread. */
+  g_object_set (o->valve, "drop", !active, NULL);
+}
+
 guint
-cf_mcu_pull_packets (CfMcu *mcu, GPtrArray *into)
+cf_mcu_pull_packets (CfMcu *mcu, CfMcuCodec codec, GPtrArray *into)
 {
   guint n = 0;
+  if (codec >= CF_MCU_N_CODECS)
+    return 0;
   g_mutex_lock (&mcu->out_lock);
   GBytes *b;
-  while ((b = g_queue_pop_head (&mcu->out_queue)) != NULL)
+  while ((b = g_queue_pop_head (&mcu->outputs[codec].queue)) != NULL)
     {
       g_ptr_array_add (into, b);
       n++;

@@ -3,21 +3,30 @@
  * stream per participant (issue 14, "The MCU for every client").
  *
  * Why it exists: an ordinary 1:1 client takes one video stream; the MCU
- * decodes each visible participant's VP8 (RTP pushed from belfry's packet
- * path), places them in one layout with the active speaker emphasised,
- * and encodes that layout once (VP8, real-time settings) into RTP that the
- * room forwards to each MCU listener under its own SSRC/sequence (the
- * room's job: the output is one stream).  Not a parser of its own: RTP is
+ * decodes each visible participant's VP8 or H.264 (RTP pushed from
+ * belfry's packet path), places them in one layout with the active speaker
+ * emphasised, and encodes that layout once per codec (VP8 and/or H.264,
+ * real-time settings) into RTP that the room forwards to each MCU listener
+ * of that codec under its own SSRC/sequence (the room's job: each codec's
+ * output is one stream).  Not a parser of its own: RTP is
  * checked for length and version only, the jitter buffer and the
  * depayloader drop the rest, and the decoder ignores what it cannot decode.
  *
  * Pipeline (one GstPipeline per layout):
  *   per source: appsrc (live, do-timestamp, bounded) → rtpjitterbuffer
- *               (50 ms) → rtpvp8depay (wait for keyframe) → vp8dec
- *               (errors ignored) → videoconvert → compositor sink pad
- *   output:     compositor (black, live) → I420 WxH@fps → vp8enc (deadline
- *               1, CBR, lag 0, error-resilient) → rtpvp8pay (15-bit
- *               PictureID) → appsink → CfMcuOutput / cf_mcu_pull_packets
+ *               (50 ms) → rtpvp8depay (wait for keyframe) → vp8dec, or
+ *               rtph264depay (wait for keyframe) → avdec_h264 (openh264dec
+ *               when libav is missing) (errors ignored) → videoconvert →
+ *               compositor sink pad
+ *   output:     compositor (black, live) → I420 WxH@fps → tee, then per
+ *               codec (one after the other on the compositor's thread):
+ *               valve (closed while no listener of the codec: no encode) →
+ *                 vp8enc (deadline 1, CBR, lag 0, error-resilient) →
+ *                 rtpvp8pay (15-bit PictureID), or
+ *                 x264enc (tune zerolatency, speed-preset ultrafast, CBR,
+ *                 constrained baseline, no B-frames) → rtph264pay (mode 1,
+ *                 SPS/PPS before every IDR)
+ *               → appsink → CfMcuOutput / cf_mcu_pull_packets
  * The compositor scales each source to its tile (pad width/height), so a
  * layout change is pad properties only, no renegotiation.
  *
@@ -29,10 +38,13 @@
  * strip height, smaller when more), in the order added.  cf_mcu_get_tile
  * says where a source is.
  *
- * Codec: VP8 only.  H.264 (x264enc tune=zerolatency speed-preset=ultrafast)
- * is the hook CfMcuCodec leaves: x264enc is not installed on the build
- * machines (gstreamer1.0-plugins-ugly), so cf_mcu_new refuses it with
- * CF_MCU_ERROR_CODEC today.
+ * Codecs: one compositor, one encoder per codec in cfg.codecs (the room
+ * asks for H.264 only when cf_mcu_codec_available says this machine has
+ * x264enc and an H.264 decoder: gstreamer1.0-plugins-ugly, -libav); a
+ * codec's encoder runs only while cf_mcu_set_codec_active says someone
+ * takes it.  A keyframe request forces one in every active encoder (one
+ * rate limit for all: a join of an H.264 listener also gives the VP8
+ * listeners a keyframe, which costs a little bandwidth and nothing else).
  *
  * Idle: the pipeline runs (PLAYING) only while some source pushed RTP in
  * the last idle_timeout_ms; then it is PAUSED (no decode, no compose, no
@@ -67,15 +79,26 @@ typedef enum {
 
 typedef enum {
   CF_MCU_CODEC_VP8,
-  CF_MCU_CODEC_H264,       /* the hook: refused until x264enc is installed */
+  CF_MCU_CODEC_H264,       /* RFC 6184 packetization-mode 1, constrained baseline */
+  CF_MCU_N_CODECS
 } CfMcuCodec;
 
+#define CF_MCU_CODEC_BIT(c) (1u << (c))
+
+/* "VP8", "H.264": for logs. */
+const char *cf_mcu_codec_name (CfMcuCodec codec);
+/* Whether this machine has the GStreamer elements to encode (@encode) or
+ * decode @codec (checked once, then cached; a missing element is logged
+ * once, naming the Debian package).  Any thread. */
+gboolean cf_mcu_codec_available (CfMcuCodec codec, gboolean encode);
+
 typedef struct {
-  CfMcuCodec codec;
+  guint codecs;            /* CF_MCU_CODEC_BIT of each encoder wanted (not 0) */
   guint width, height;     /* output picture, even, 64..1920 × 64..1080 */
   guint fps;               /* 1..60 */
   guint bitrate_kbps;      /* target, CBR, 50..8000 */
-  guint8 payload_type;     /* of the output RTP (the room's for its listeners) */
+  guint8 payload_type;     /* of the output RTP, every codec's (the room
+                              rewrites it per listener) */
   guint keyframe_max_frames; /* a keyframe at least every N frames (0: 10 s) */
   guint jitter_latency_ms; /* per source (0: 50) */
   guint max_queue_packets; /* per source appsrc queue (0: 256), full: dropped + counted */
@@ -84,15 +107,18 @@ typedef struct {
   guint max_out_queue;     /* packets held for cf_mcu_pull_packets (0: 1024; pull mode only) */
 } CfMcuConfig;
 
-/* 640×360 at 30 fps, 600 kb/s, payload type 96; the other fields 0 (defaults). */
+/* VP8 only, 640×360 at 30 fps, 600 kb/s, payload type 96; the other
+ * fields 0 (defaults). */
 void cf_mcu_config_init (CfMcuConfig *cfg);
 
 typedef struct _CfMcu CfMcu;
 
-/* The encoded layout's RTP packets, in order, one call per encoded frame
- * (the packets of one frame: the room sends them in one batch).  On a
- * GStreamer streaming thread: take a ref of what you keep and return. */
-typedef void (*CfMcuOutput) (GBytes *const *packets, guint n_packets, gpointer user_data);
+/* The encoded layout's RTP packets of @codec, in order, one call per
+ * encoded frame (the packets of one frame: the room sends them in one
+ * batch).  On a GStreamer streaming thread (one per codec): take a ref of
+ * what you keep and return. */
+typedef void (*CfMcuOutput) (CfMcuCodec codec, GBytes *const *packets, guint n_packets,
+                             gpointer user_data);
 
 typedef struct {
   /* The source's decoder lost sync (loss or a broken frame): the room
@@ -115,15 +141,17 @@ CfMcu *cf_mcu_new (const CfMcuConfig *cfg, CfMcuOutput out, const CfMcuEvents *e
 void cf_mcu_free (CfMcu *mcu);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfMcu, cf_mcu_free)
 
-/* A participant's VP8 stream, @id the room's own number for it (never a
- * JID: it is what logs name; not 0).  FALSE if @id is taken or the layout
- * holds CF_MCU_MAX_SOURCES.  The control thread builds its branch and
+/* A participant's VP8 or H.264 stream, @id the room's own number for it
+ * (never a JID: it is what logs name; not 0).  FALSE if @id is taken, the
+ * layout holds CF_MCU_MAX_SOURCES, or @codec cannot be decoded here
+ * (cf_mcu_codec_available).  The control thread builds its branch and
  * lays the tiles out again soon after (cf_mcu_get_tile says when); the
  * tile is black until its first keyframe decodes, so the room asks the
  * sender for one (PLI) when it adds it.  Packets pushed before the branch
  * is built are dropped (counted as unknown). */
 #define CF_MCU_MAX_SOURCES 16
-gboolean cf_mcu_add_source (CfMcu *mcu, guint id, guint8 payload_type, guint clock_rate);
+gboolean cf_mcu_add_source (CfMcu *mcu, guint id, CfMcuCodec codec, guint8 payload_type,
+                            guint clock_rate);
 /* FALSE if unknown.  Its tile goes at once; the others are laid out again. */
 gboolean cf_mcu_remove_source (CfMcu *mcu, guint id);
 
@@ -137,15 +165,21 @@ gboolean cf_mcu_push_rtp (CfMcu *mcu, guint id, const guint8 *rtp, gsize len);
  * emphasis (the grid).  Unchanged: nothing happens. */
 void cf_mcu_set_speaker (CfMcu *mcu, guint id);
 
+/* Whether @codec's encoder runs (a codec not in cfg.codecs: ignored).
+ * All of cfg.codecs are active from the start; the room turns off a codec
+ * nobody takes (its encoder then gets no frame and burns no CPU) and on
+ * again when a listener of it joins (then asks for a keyframe). */
+void cf_mcu_set_codec_active (CfMcu *mcu, CfMcuCodec codec, gboolean active);
+
 /* A listener needs a keyframe (a PLI or FIR, a join).  Forced at most once
  * per keyframe_min_interval_ms; a request inside the interval is held and
  * forced when the interval ends (so none is lost, many become one). */
 void cf_mcu_request_keyframe (CfMcu *mcu);
 
-/* Pull mode (@out NULL): move the packets produced so far into @into
+/* Pull mode (@out NULL): move @codec's packets produced so far into @into
  * (GBytes, owned by @into: make it with g_ptr_array_new_with_free_func
  * (g_bytes_unref)).  Returns the number moved.  Any thread. */
-guint cf_mcu_pull_packets (CfMcu *mcu, GPtrArray *into);
+guint cf_mcu_pull_packets (CfMcu *mcu, CfMcuCodec codec, GPtrArray *into);
 
 /* Where source @id's tile is in the current layout (what the compositor
  * was last told).  FALSE if unknown. */
@@ -157,7 +191,8 @@ typedef struct {
   guint64 dropped_unknown;   /* no such source (or not started yet) */
   guint64 dropped_full;      /* the source's queue was full */
   guint64 packets_out;       /* RTP packets of the layout produced */
-  guint64 frames_out;        /* encoded frames */
+  guint64 frames_out;        /* encoded frames, every codec's */
+  guint64 frames_out_codec[CF_MCU_N_CODECS];
   guint64 out_dropped;       /* pull mode: oldest dropped, the caller did not pull */
   guint64 keyframes_requested;
   guint64 keyframes_forced;  /* force-key-unit events sent to the encoder */
@@ -171,7 +206,7 @@ void cf_mcu_get_stats (CfMcu *mcu, CfMcuStats *stats);
 
 /* For tests: make source @id's branch fail as a real element error would
  * (an error message posted by its decoder onto the bus); @id 0: the
- * output branch (its encoder), a fatal error. */
+ * output branch (its first encoder), a fatal error. */
 void cf_mcu_inject_source_error (CfMcu *mcu, guint id);
 
 G_END_DECLS

@@ -115,8 +115,8 @@ participant_free (gpointer data)
 
 Participant *
 cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, gint video,
-             guint8 pt, guint8 video_pt, gboolean listens, gboolean listen_only,
-             guint8 level_ext, gboolean video_listens)
+             guint8 pt, guint8 video_pt, CfMcuCodec video_codec, gboolean listens,
+             gboolean listen_only, guint8 level_ext, gboolean video_listens)
 {
   Participant *p = g_new0 (Participant, 1);
 
@@ -155,6 +155,7 @@ cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio, 
       p->leg.video_pt = video_pt;
       p->leg.mcu_ssrc = bf_random_u32 ();
     }
+  p->leg.video_codec = video_codec;
   p->number = ++room->next_number;
   p->joined_at = g_get_monotonic_time ();
   p->leg.pt = pt;

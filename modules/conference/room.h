@@ -33,6 +33,7 @@
 #include "sfu-stream.h"
 #include "bandwidth.h"
 #include "last-n.h"
+#include "mcu.h"
 
 G_BEGIN_DECLS
 
@@ -113,8 +114,10 @@ typedef struct {
   gint64 last_arrival;     /* monotonic µs of its last Opus RTP */
   guint64 rtp_in, rtp_other, rtcp_in, rtcp_bad;
   /* The SFU (sfu-room.c).  Set before the join is posted, then read-only: */
-  gboolean has_video;      /* we answered its VP8 with senders 'initiator' */
-  guint8 video_pt;         /* its VP8 payload type */
+  gboolean has_video;      /* we answered its VP8 or H.264 with senders 'initiator' */
+  guint8 video_pt;         /* its video payload type */
+  CfMcuCodec video_codec;  /* VP8 or H.264 (mode 1), the answer's, both directions; only
+                            * VP8 is forwarded to XEP-0521 participants (sfu-room.c) */
   guint n_layers;          /* simulcast layers it announced (ssrc-group SIM), 0: one,
                             * learned from its first VP8 packet */
   guint32 layers[CF_SFU_MAX_LAYERS];   /* lowest first */
@@ -311,12 +314,14 @@ Room *cf_room_open (Conference *cf, const char *name, BfSession *session);
  * room sends it nothing; @listen_only: TRUE for one who only receives
  * ('responder'). */
 /* @offer (taken) is what the caller offered, @audio and @video the
- * contents the room takes from it (@video -1: none), @video_pt its VP8. */
-/* @video_listens: the room sends it the composite video (its VP8 content,
- * payload type @video_pt, is 'both' or 'responder'). */
+ * contents the room takes from it (@video -1: none), @video_pt its VP8 or
+ * H.264 (@video_codec). */
+/* @video_listens: the room sends it the composite video (its video
+ * content, payload type @video_pt, is 'both' or 'responder'). */
 Participant *cf_room_add (Room *room, BfSession *session, BfSessionMedia *offer, gint audio,
-                          gint video, guint8 pt, guint8 video_pt, gboolean listens,
-                          gboolean listen_only, guint8 level_ext, gboolean video_listens);
+                          gint video, guint8 pt, guint8 video_pt, CfMcuCodec video_codec,
+                          gboolean listens, gboolean listen_only, guint8 level_ext,
+                          gboolean video_listens);
 /* TRUE when someone in the room sends video (a recording then takes the
  * composite as its video track). */
 gboolean cf_room_has_video (Room *room);
@@ -365,7 +370,7 @@ void cf_sfu_post_leave (RoomMedia *media, Forward *f);
  * NACKs are answered on the retransmission SSRC from now on. */
 void cf_sfu_post_rtx (Forward *f, gboolean accepted);
 /* Worker: the sender's Opus (after the mixer took it) and VP8 packets to
- * each of its forwarded sessions; its keyframe requests on the tick; what
+ * each of its forwarded sessions (H.264: only its SSRC learnt); its keyframe requests on the tick; what
  * a receiver sends on a forwarded session (RTCP feedback). */
 void cf_sfu_forward_audio (Participant *source, const BfPacket *packet);
 void cf_sfu_forward_video (Participant *source, const BfPacket *packet);

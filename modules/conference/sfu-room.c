@@ -352,11 +352,15 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       if (l->video_ssrc != 0 && now - l->video_last_arrival < VIDEO_SSRC_SWITCH_US)
         return;
       l->video_ssrc = h->ssrc;
-      for (guint i = 0; i < l->forwards->len; i++)
+      for (guint i = 0; l->video_codec == CF_MCU_CODEC_VP8 && i < l->forwards->len; i++)
         set_layers (g_ptr_array_index (l->forwards, i), l);
     }
   if (h->ssrc == l->video_ssrc)
     l->video_last_arrival = now;
+  /* H.264: its SSRC learnt for the composite (mcu-room.c), nothing
+   * forwarded (sfu-signal.c offers XEP-0521 participants none of it). */
+  if (l->video_codec != CF_MCU_CODEC_VP8)
+    return;
   if (l->n_layers > 0)
     measure_layer (l, packet);
   parsed = cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d);

@@ -96,7 +96,10 @@ build_offer (Room *room, const Participant *s, Forward *f)
       bf_session_media_add_source (offer, c, f->leg.audio_ssrc, cname, audio_msid);
       f->leg.has_audio = TRUE;
     }
-  if (s->video_index >= 0)
+  /* Forwarding rewrites VP8's payload descriptor (sfu-stream.c): an
+   * H.264 sender reaches XEP-0521 participants in no stream of its own
+   * (it is in the composite of the ordinary ones). */
+  if (s->video_index >= 0 && s->leg.video_codec == CF_MCU_CODEC_VP8)
     {
       const BfSessionCodec vp8 = { CF_FWD_VP8_PT, "VP8", 90000, 0 };
       guint c = bf_session_media_add_content (offer, "video", "video",

@@ -1,7 +1,9 @@
 /* Benchmark of the MCU (modules/conference/mcu.c): CPU per composited
- * layout at 4 and 9 tiles (640×360, 30 fps), against a bare GStreamer
- * pipeline of the same elements with no belfry code (the baseline, in the
- * same run), and the cost of one more listener of the shared output.
+ * layout at 4 and 9 tiles encoded in VP8 and at 4 tiles in H.264 (x264enc)
+ * (640×360, 30 fps), against a bare GStreamer pipeline of the same
+ * elements (tee and valve before the encoder included) with
+ * no belfry code (the baseline, in the same run), and the cost of one
+ * more listener of the shared output.
  *
  * The senders' VP8 is encoded once before any window (two 640×360 30 fps
  * clips at 500 kb/s with motion: a moving ball and scrolling SMPTE bars),
@@ -160,9 +162,10 @@ typedef struct {
 } Out;
 
 static void
-on_output (GBytes *const *packets, guint n, gpointer user_data)
+on_output (CfMcuCodec codec, GBytes *const *packets, guint n, gpointer user_data)
 {
   Out *o = user_data;
+  (void) codec;   /* one codec per run */
   guint8 copy[1500];
   struct timespec a, b;
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &a);
@@ -326,17 +329,19 @@ make_replays (Clip **clips, guint n)
 }
 
 static Result
-run_belfry (Clip **clips, guint n, guint listeners, double warmup, double seconds)
+run_belfry (Clip **clips, guint n, CfMcuCodec codec, guint listeners, double warmup,
+            double seconds)
 {
   CfMcuConfig cfg;
   cf_mcu_config_init (&cfg);
+  cfg.codecs = CF_MCU_CODEC_BIT (codec);   /* the layout in one codec: its row */
   Out out = { .listeners = listeners };
   g_autoptr (GError) error = NULL;
   CfMcu *mcu = cf_mcu_new (&cfg, on_output, NULL, &out, &error);
   g_assert_no_error (error);
   Feeder f = { .mcu = mcu, .replays = make_replays (clips, n), .n = n };
   for (guint i = 0; i < n; i++)
-    g_assert_true (cf_mcu_add_source (mcu, i + 1, PT, 90000));
+    g_assert_true (cf_mcu_add_source (mcu, i + 1, CF_MCU_CODEC_VP8, PT, 90000));
   /* Every branch built (it has a tile) before the replay starts. */
   for (guint i = 0, tries = 0; i < n && tries < 500; tries++)
     {
@@ -362,8 +367,24 @@ run_belfry (Clip **clips, guint n, guint listeners, double warmup, double second
   return res;
 }
 
+/* The bare pipeline's output branch: mcu.c's elements and settings for
+ * @codec (tee → valve → encoder → payloader), none of its code. */
+static const char *
+bare_output (CfMcuCodec codec)
+{
+  if (codec == CF_MCU_CODEC_H264)
+    return "! tee ! valve "
+           "! x264enc name=enc tune=zerolatency speed-preset=ultrafast pass=cbr bitrate=600 "
+           "key-int-max=300 threads=1 bframes=0 ! video/x-h264,profile=constrained-baseline "
+           "! rtph264pay pt=96 mtu=1200 config-interval=-1 ! fakesink sync=false async=false ";
+  return "! tee ! valve "
+         "! vp8enc name=enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=600000 "
+         "lag-in-frames=0 error-resilient=default keyframe-max-dist=300 threads=1 "
+         "! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit ! fakesink sync=false async=false ";
+}
+
 static Result
-run_bare (Clip **clips, guint n, double warmup, double seconds)
+run_bare (Clip **clips, guint n, CfMcuCodec codec, double warmup, double seconds)
 {
   guint cols = 1;
   while (cols * cols < n)
@@ -375,10 +396,8 @@ run_bare (Clip **clips, guint n, double warmup, double seconds)
   for (guint i = 0; i < n; i++)
     g_string_append_printf (d, "sink_%u::xpos=%u sink_%u::ypos=%u sink_%u::width=%u sink_%u::height=%u ",
                             i, (i % cols) * tw, i, (i / cols) * th, i, tw, i, th);
-  g_string_append (d, "! video/x-raw,format=I420,width=640,height=360,framerate=30/1,pixel-aspect-ratio=1/1 "
-                      "! vp8enc name=enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=600000 "
-                      "lag-in-frames=0 error-resilient=default keyframe-max-dist=300 threads=1 "
-                      "! rtpvp8pay pt=96 mtu=1200 picture-id-mode=15-bit ! fakesink sync=false async=false ");
+  g_string_append (d, "! video/x-raw,format=I420,width=640,height=360,framerate=30/1,pixel-aspect-ratio=1/1 ");
+  g_string_append (d, bare_output (codec));
   for (guint i = 0; i < n; i++)
     g_string_append_printf (d, "appsrc name=s%u is-live=true format=time do-timestamp=true "
                             "caps=application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=%d "
@@ -421,7 +440,7 @@ run_idle (guint n, double seconds)
   Out out = { 0 };
   CfMcu *mcu = cf_mcu_new (&cfg, on_output, NULL, &out, NULL);
   for (guint i = 0; i < n; i++)
-    cf_mcu_add_source (mcu, i + 1, PT, 90000);
+    cf_mcu_add_source (mcu, i + 1, CF_MCU_CODEC_VP8, PT, 90000);
   g_usleep (500 * 1000);
   gint64 cpu0 = cpu_us (), t0 = g_get_monotonic_time ();
   g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
@@ -458,32 +477,43 @@ main (int argc, char **argv)
     clip_encode ("pattern=smpte horizontal-speed=4"),
   };
 
-  printf ("| tiles | belfry MCU CPU-ms/s | bare pipeline CPU-ms/s | belfry / bare | output fps (belfry, bare) |\n");
-  printf ("|---|---|---|---|---|\n");
-  guint tiles[] = { 4, 9 };
+  printf ("| tiles | codec | belfry MCU CPU-ms/s | bare pipeline CPU-ms/s | belfry / bare | output fps (belfry, bare) |\n");
+  printf ("|---|---|---|---|---|---|\n");
+  /* VP8 at 4 and 9 tiles; H.264 (x264enc) at 4, when installed. */
+  struct { guint tiles; CfMcuCodec codec; } rows[] = {
+    { 4, CF_MCU_CODEC_VP8 }, { 9, CF_MCU_CODEC_VP8 }, { 4, CF_MCU_CODEC_H264 },
+  };
   for (gint round = 0; round < rounds; round++)
-    for (guint t = 0; t < G_N_ELEMENTS (tiles); t++)
+    for (guint t = 0; t < G_N_ELEMENTS (rows); t++)
       {
+        guint n = rows[t].tiles;
+        CfMcuCodec codec = rows[t].codec;
+        if (!cf_mcu_codec_available (codec, TRUE))
+          {
+            printf ("| %u | %s | (not installed) | | | |\n", n, cf_mcu_codec_name (codec));
+            continue;
+          }
         /* Alternate which runs first: drift in the machine's load favours neither. */
         Result b, bare;
         if (round % 2 == 0)
           {
-            b = run_belfry (clips, tiles[t], 0, warmup, seconds);
-            bare = run_bare (clips, tiles[t], warmup, seconds);
+            b = run_belfry (clips, n, codec, 0, warmup, seconds);
+            bare = run_bare (clips, n, codec, warmup, seconds);
           }
         else
           {
-            bare = run_bare (clips, tiles[t], warmup, seconds);
-            b = run_belfry (clips, tiles[t], 0, warmup, seconds);
+            bare = run_bare (clips, n, codec, warmup, seconds);
+            b = run_belfry (clips, n, codec, 0, warmup, seconds);
           }
-        printf ("| %u | %.0f | %.0f | %.2f | %.1f, %.1f |\n", tiles[t], b.cpu_ms_per_s,
-                bare.cpu_ms_per_s, b.cpu_ms_per_s / bare.cpu_ms_per_s, b.fps, bare.fps);
+        printf ("| %u | %s | %.0f | %.0f | %.2f | %.1f, %.1f |\n", n, cf_mcu_codec_name (codec),
+                b.cpu_ms_per_s, bare.cpu_ms_per_s, b.cpu_ms_per_s / bare.cpu_ms_per_s, b.fps,
+                bare.fps);
         fflush (stdout);
       }
 
   /* Listeners: the 4-tile layout with 0 and 50 listeners' copies. */
-  Result l0 = run_belfry (clips, 4, 0, warmup, seconds);
-  Result l50 = run_belfry (clips, 4, 50, warmup, seconds);
+  Result l0 = run_belfry (clips, 4, CF_MCU_CODEC_VP8, 0, warmup, seconds);
+  Result l50 = run_belfry (clips, 4, CF_MCU_CODEC_VP8, 50, warmup, seconds);
   printf ("\nPer added listener (4 tiles): copy + SSRC/sequence rewrite of each output packet, "
           "%.1f µs CPU per listener-second (timed in the output callback, %.0f packets/s); "
           "whole process with 50 listeners %.0f CPU-ms/s vs %.0f with none "

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A real WebRTC peer: GStreamer's webrtcbin, with slixmpp for XMPP and our
 own SDP <-> Jingle conversion (sdp_jingle.py). Sends Opus (audiotestsrc) and
-VP8 (videotestsrc); decodes what it receives (decodebin) and counts it.
+VP8 (videotestsrc; calling with "video_codec": "h264": H.264 only, as
+Chromium offers it); decodes what it receives (decodebin) and counts it.
 
     /usr/bin/python3 webrtcbin_peer.py '<json>'     ('-': JSON from stdin)
 
@@ -66,6 +67,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import struct
 import sys
 import threading
@@ -196,6 +198,11 @@ class Peer:
         # it receives, kept as small RGB frames (VIDEO_SNAP) with their wall
         # time: "<dII" (time, width, height) + width*height*3 bytes.
         self.video_pattern = cfg.get("video_pattern", "ball")
+        # "vp8" (the default), or "h264": H.264 only, offered as Chromium and
+        # Conversations do (packetization-mode=1, profile-level-id 42e01f).
+        self.video_codec = cfg.get("video_codec", "vp8")
+        if self.video_codec not in ("vp8", "h264"):
+            raise ValueError(f"video_codec {self.video_codec!r}: vp8 or h264")
         self.record_video = open(cfg["record_video"], "wb") if cfg.get("record_video") else None
         self.record_lock = threading.Lock()
         self.res.update({"connected_wall": None, "terminate_sent_wall": None,
@@ -476,7 +483,16 @@ class Peer:
                 f"rtpopuspay pt={opus_pt}{dtx} ! application/x-rtp,media=audio,encoding-name=OPUS,"
                 f"payload={opus_pt},clock-rate=48000,encoding-params=(string)2 ! "
                 "queue name=audioq ! webrtc.")
-        if self.want_video:
+        if self.want_video and self.video_codec == "h264":
+            parts.append(
+                f"videotestsrc is-live=true pattern={self.video_pattern} ! "
+                "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
+                "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 bitrate=300 ! "
+                "video/x-h264,profile=constrained-baseline ! "
+                f"rtph264pay pt={vp8_pt} config-interval=-1 ! application/x-rtp,media=video,"
+                f"encoding-name=H264,payload={vp8_pt},clock-rate=90000,"
+                "packetization-mode=(string)1 ! queue ! webrtc.")
+        elif self.want_video:
             parts.append(
                 f"videotestsrc is-live=true pattern={self.video_pattern} ! "
                 "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
@@ -674,6 +690,10 @@ class Peer:
         pad.link(dec.get_static_pad("sink"))
         caps = pad.get_current_caps()
         media = caps.get_structure(0).get_string("media") if caps and caps.get_size() else None
+        if caps and caps.get_size():
+            # What the far end sends, as negotiated (VP8, H264, OPUS).
+            self.res.setdefault("received_encodings", []).append(
+                caps.get_structure(0).get_string("encoding-name"))
         if media in self.rtp_times:
             pad.add_probe(Gst.PadProbeType.BUFFER, self.on_rtp(media))
         self.loop.call_soon_threadsafe(self.log, "webrtcbin pad", pad.get_name(),
@@ -835,6 +855,11 @@ class Peer:
         self.build_pipeline()
         await self.sinks_negotiated()
         offer = await self.create("offer")
+        if self.video_codec == "h264":
+            # rtph264pay names the SPS's profile (42c0xx: constrained
+            # baseline); Chromium offers 42e01f, which the stream also is
+            # (constraint_set2 adds nothing a baseline stream breaks).
+            offer = re.sub(r"profile-level-id=[0-9a-fA-F]{6}", "profile-level-id=42e01f", offer)
         self.local_ice(offer)
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
         self.maybe_tamper(contents)

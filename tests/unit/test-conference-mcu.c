@@ -61,19 +61,27 @@ sender_sample (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+/* A VP8 sender, or an H.264 one as Chromium's (constrained baseline,
+ * packetization mode 1, SPS/PPS before each IDR). */
 static Sender *
-sender_new_full (CfMcu *mcu, guint id, Rgb colour, guint keyframe_dist, gint64 push_from)
+sender_new_codec (CfMcu *mcu, CfMcuCodec codec, guint id, Rgb colour, guint keyframe_dist,
+                  gint64 push_from)
 {
   Sender *s = g_new0 (Sender, 1);
   s->mcu = mcu;
   s->id = id;
   s->push_from = push_from;
+  g_autofree char *enc = codec == CF_MCU_CODEC_VP8
+      ? g_strdup_printf ("vp8enc name=enc deadline=1 cpu-used=16 keyframe-max-dist=%u "
+                         "target-bitrate=200000 ! rtpvp8pay pt=100 mtu=1200 picture-id-mode=15-bit",
+                         keyframe_dist)
+      : g_strdup_printf ("x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=%u "
+                         "bitrate=200 threads=1 ! video/x-h264,profile=constrained-baseline "
+                         "! rtph264pay pt=100 mtu=1200 config-interval=-1", keyframe_dist);
   g_autofree char *desc = g_strdup_printf (
       "videotestsrc is-live=true pattern=solid-color foreground-color=0x%08x "
-      "! video/x-raw,width=320,height=180,framerate=15/1 "
-      "! vp8enc name=enc deadline=1 cpu-used=16 keyframe-max-dist=%u target-bitrate=200000 "
-      "! rtpvp8pay pt=100 mtu=1200 picture-id-mode=15-bit ! appsink name=out sync=false",
-      argb (colour), keyframe_dist);
+      "! video/x-raw,width=320,height=180,framerate=15/1 ! %s ! appsink name=out sync=false",
+      argb (colour), enc);
   g_autoptr (GError) error = NULL;
   s->pipe = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
@@ -81,9 +89,15 @@ sender_new_full (CfMcu *mcu, guint id, Rgb colour, guint keyframe_dist, gint64 p
   GstAppSinkCallbacks cbs = { .new_sample = sender_sample };
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cbs, s, NULL);
   gst_object_unref (sink);
-  g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
+  g_assert_true (cf_mcu_add_source (mcu, id, codec, 100, 90000));
   g_assert_cmpint (gst_element_set_state (s->pipe, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
   return s;
+}
+
+static Sender *
+sender_new_full (CfMcu *mcu, guint id, Rgb colour, guint keyframe_dist, gint64 push_from)
+{
+  return sender_new_codec (mcu, CF_MCU_CODEC_VP8, id, colour, keyframe_dist, push_from);
 }
 
 static Sender *
@@ -121,6 +135,7 @@ sender_free (Sender *s)
 /* ---- the receiver of the MCU's output ------------------------------ */
 
 typedef struct {
+  CfMcuCodec codec;          /* what it decodes (the MCU's other codec is not its) */
   GstElement *pipe;
   GstElement *src, *sink;
   gint64 last_keyframe;      /* monotonic µs of the last keyframe's first packet */
@@ -168,9 +183,11 @@ is_keyframe_start (const guint8 *p, gsize len)
 }
 
 static void
-receiver_out (GBytes *const *packets, guint n, gpointer user_data)
+receiver_out (CfMcuCodec codec, GBytes *const *packets, guint n, gpointer user_data)
 {
   Receiver *r = user_data;
+  if (codec != r->codec)
+    return;
   for (guint i = 0; i < n; i++)
     {
       gsize len;
@@ -187,21 +204,31 @@ receiver_out (GBytes *const *packets, guint n, gpointer user_data)
 }
 
 static Receiver *
-receiver_new (void)
+receiver_new_codec (CfMcuCodec codec)
 {
   Receiver *r = g_new0 (Receiver, 1);
+  r->codec = codec;
   g_mutex_init (&r->lock);
   g_autoptr (GError) error = NULL;
-  r->pipe = gst_parse_launch (
+  g_autofree char *desc = g_strdup_printf (
       "appsrc name=in is-live=true format=time do-timestamp=true "
-      "caps=application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96 "
-      "! rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=RGB "
-      "! appsink name=frames sync=false max-buffers=2 drop=true", &error);
+      "caps=application/x-rtp,media=video,encoding-name=%s,clock-rate=90000,payload=96 "
+      "! %s ! videoconvert ! video/x-raw,format=RGB "
+      "! appsink name=frames sync=false max-buffers=2 drop=true",
+      codec == CF_MCU_CODEC_VP8 ? "VP8" : "H264",
+      codec == CF_MCU_CODEC_VP8 ? "rtpvp8depay ! vp8dec" : "rtph264depay ! avdec_h264");
+  r->pipe = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
   r->src = gst_bin_get_by_name (GST_BIN (r->pipe), "in");
   r->sink = gst_bin_get_by_name (GST_BIN (r->pipe), "frames");
   gst_element_set_state (r->pipe, GST_STATE_PLAYING);
   return r;
+}
+
+static Receiver *
+receiver_new (void)
+{
+  return receiver_new_codec (CF_MCU_CODEC_VP8);
 }
 
 static void
@@ -288,7 +315,7 @@ pull_at_least (CfMcu *mcu, GPtrArray *got, guint n)
   while (got->len < n && g_get_monotonic_time () < deadline)
     {
       g_usleep (50 * 1000);
-      cf_mcu_pull_packets (mcu, got);
+      cf_mcu_pull_packets (mcu, CF_MCU_CODEC_VP8, got);
     }
   g_assert_cmpuint (got->len, >=, n);
 }
@@ -297,16 +324,16 @@ pull_at_least (CfMcu *mcu, GPtrArray *got, guint n)
  * shows every probe's colour (wait_colours for an MCU without an output
  * callback); FALSE if none did within WAIT_US. */
 static gboolean
-pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
+pull_until_colours_within (CfMcu *mcu, Receiver *r, const Probe *probes, guint n, gint64 wait_us)
 {
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  gint64 deadline = g_get_monotonic_time () + wait_us;
   gboolean all = FALSE;
   while (!all && g_get_monotonic_time () < deadline)
     {
       g_usleep (50 * 1000);
       g_ptr_array_set_size (got, 0);
-      cf_mcu_pull_packets (mcu, got);
+      cf_mcu_pull_packets (mcu, r->codec, got);
       for (guint i = 0; i < got->len; i++)
         {
           gsize len;
@@ -329,6 +356,27 @@ pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
       gst_sample_unref (sample);
     }
   return all;
+}
+
+static gboolean
+pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
+{
+  return pull_until_colours_within (mcu, r, probes, n, WAIT_US);
+}
+
+/* As a listener does: pulls, and asks for a keyframe (its PLI) each second
+ * it has not seen the colours (a receiver that started on a frame it could
+ * not decode waits for the next keyframe, 10 s away unasked). */
+static gboolean
+pull_until_colours_pli (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
+{
+  for (guint i = 0; i < WAIT_US / G_USEC_PER_SEC; i++)
+    {
+      if (pull_until_colours_within (mcu, r, probes, n, G_USEC_PER_SEC))
+        return TRUE;
+      cf_mcu_request_keyframe (mcu);
+    }
+  return FALSE;
 }
 
 static CfMcu *
@@ -719,7 +767,7 @@ test_fatal (void)
   g_assert_cmpint (g_atomic_int_get (&ev.fatal), ==, 1);
   g_test_assert_expected_messages ();
   g_usleep (300 * 1000);
-  cf_mcu_pull_packets (mcu, got);
+  cf_mcu_pull_packets (mcu, CF_MCU_CODEC_VP8, got);
   CfMcuStats st0, st1;
   cf_mcu_get_stats (mcu, &st0);
   g_assert_false (st0.playing);
@@ -796,7 +844,7 @@ test_layout_nine (void)
   cf_mcu_config_init (&cfg);
   CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
   for (guint id = 1; id <= 9; id++)
-    g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
+    g_assert_true (cf_mcu_add_source (mcu, id, CF_MCU_CODEC_VP8, 100, 90000));
   gint64 deadline = g_get_monotonic_time () + WAIT_US;
   while (!tile_is (mcu, 9, 424, 240, 212, 120) && g_get_monotonic_time () < deadline)
     g_usleep (20 * 1000);
@@ -825,14 +873,18 @@ test_layout_nine (void)
   cf_mcu_free (mcu);
 }
 
-/* What the configuration refuses: H.264 (no x264enc here), bad sizes. */
+/* What the configuration refuses: no codec or an unknown one, bad sizes. */
 static void
 test_config (void)
 {
   CfMcuConfig cfg;
   g_autoptr (GError) error = NULL;
   cf_mcu_config_init (&cfg);
-  cfg.codec = CF_MCU_CODEC_H264;
+  cfg.codecs = 0;
+  g_assert_null (cf_mcu_new (&cfg, NULL, NULL, NULL, &error));
+  g_assert_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC);
+  g_clear_error (&error);
+  cfg.codecs = CF_MCU_CODEC_BIT (CF_MCU_N_CODECS);
   g_assert_null (cf_mcu_new (&cfg, NULL, NULL, NULL, &error));
   g_assert_error (error, CF_MCU_ERROR, CF_MCU_ERROR_CODEC);
   g_clear_error (&error);
@@ -850,15 +902,103 @@ test_config (void)
   /* Ids: 0 is "no speaker", a taken id is refused, at most 16. */
   cf_mcu_config_init (&cfg);
   CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
-  g_assert_false (cf_mcu_add_source (mcu, 0, 100, 90000));
-  g_assert_true (cf_mcu_add_source (mcu, 1, 100, 90000));
-  g_assert_false (cf_mcu_add_source (mcu, 1, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 0, CF_MCU_CODEC_VP8, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 1, CF_MCU_N_CODECS, 100, 90000));
+  g_assert_true (cf_mcu_add_source (mcu, 1, CF_MCU_CODEC_VP8, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 1, CF_MCU_CODEC_VP8, 100, 90000));
   for (guint id = 2; id <= CF_MCU_MAX_SOURCES; id++)
-    g_assert_true (cf_mcu_add_source (mcu, id, 100, 90000));
-  g_assert_false (cf_mcu_add_source (mcu, 99, 100, 90000));
+    g_assert_true (cf_mcu_add_source (mcu, id, CF_MCU_CODEC_VP8, 100, 90000));
+  g_assert_false (cf_mcu_add_source (mcu, 99, CF_MCU_CODEC_VP8, 100, 90000));
   g_assert_true (cf_mcu_remove_source (mcu, 5));
-  g_assert_true (cf_mcu_add_source (mcu, 99, 100, 90000));
+  g_assert_true (cf_mcu_add_source (mcu, 99, CF_MCU_CODEC_VP8, 100, 90000));
   cf_mcu_free (mcu);   /* with 16 sources still in it */
+}
+
+/* H.264 is installed where the tests run (scripts/setup.sh): missing,
+ * these tests fail, never skip. */
+static void
+test_h264_available (void)
+{
+  g_assert_true (cf_mcu_codec_available (CF_MCU_CODEC_H264, TRUE));
+  g_assert_true (cf_mcu_codec_available (CF_MCU_CODEC_H264, FALSE));
+  g_assert_cmpstr (cf_mcu_codec_name (CF_MCU_CODEC_H264), ==, "H.264");
+}
+
+/* An H.264 sender and a VP8 sender in one VP8 composite: both decoded,
+ * each colour in its half. */
+static void
+test_h264_source (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  Receiver *r = receiver_new ();
+  CfMcu *mcu = mcu_new (&cfg, r, NULL, NULL);
+  Sender *a = sender_new_codec (mcu, CF_MCU_CODEC_H264, 1, RED, 15, 0);
+  Sender *b = sender_new (mcu, 2, GREEN);
+  Probe probes[] = { { 160, 180, RED }, { 480, 180, GREEN } };
+  g_assert_true (wait_colours (r, probes, G_N_ELEMENTS (probes)));
+  sender_free (a);
+  sender_free (b);
+  cf_mcu_free (mcu);
+  receiver_free (r);
+}
+
+static guint64
+frames_of (CfMcu *mcu, CfMcuCodec codec)
+{
+  CfMcuStats st;
+  cf_mcu_get_stats (mcu, &st);
+  return st.frames_out_codec[codec];
+}
+
+/* One compositor, two encoders: a VP8 listener and an H.264 listener each
+ * decode the layout of a VP8 and an H.264 sender; a codec turned off
+ * encodes nothing (the other goes on), turned on it encodes again. */
+static void
+test_h264_output (void)
+{
+  CfMcuConfig cfg;
+  cf_mcu_config_init (&cfg);
+  cfg.codecs |= CF_MCU_CODEC_BIT (CF_MCU_CODEC_H264);
+  CfMcu *mcu = mcu_new (&cfg, NULL, NULL, NULL);
+  Receiver *vp8 = receiver_new_codec (CF_MCU_CODEC_VP8);
+  Receiver *h264 = receiver_new_codec (CF_MCU_CODEC_H264);
+  Sender *a = sender_new_codec (mcu, CF_MCU_CODEC_H264, 1, RED, 15, 0);
+  Sender *b = sender_new (mcu, 2, BLUE);
+  Probe probes[] = { { 160, 180, RED }, { 480, 180, BLUE } };
+  gboolean h264_ok = pull_until_colours_pli (mcu, h264, probes, G_N_ELEMENTS (probes));
+  g_test_message ("H.264 listener: %s after %" G_GUINT64_FORMAT " H.264 frames",
+                  h264_ok ? "both colours" : "NOT both colours", frames_of (mcu, CF_MCU_CODEC_H264));
+  g_assert_true (h264_ok);
+  g_assert_true (pull_until_colours_pli (mcu, vp8, probes, G_N_ELEMENTS (probes)));
+
+  cf_mcu_set_codec_active (mcu, CF_MCU_CODEC_H264, FALSE);
+  g_usleep (500 * 1000);   /* what was queued before drains */
+  guint64 h0 = frames_of (mcu, CF_MCU_CODEC_H264), v0 = frames_of (mcu, CF_MCU_CODEC_VP8);
+  g_usleep (1000 * 1000);
+  g_assert_cmpuint (frames_of (mcu, CF_MCU_CODEC_H264), ==, h0);
+  g_assert_cmpuint (frames_of (mcu, CF_MCU_CODEC_VP8), >, v0 + 5);
+
+  g_test_message ("frames with H.264 off: VP8 %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT
+                  ", H.264 %" G_GUINT64_FORMAT, v0, frames_of (mcu, CF_MCU_CODEC_VP8), h0);
+
+  cf_mcu_set_codec_active (mcu, CF_MCU_CODEC_H264, TRUE);
+  cf_mcu_request_keyframe (mcu);   /* as the room does for a joining listener */
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  while (frames_of (mcu, CF_MCU_CODEC_H264) < h0 + 5 && g_get_monotonic_time () < deadline)
+    g_usleep (50 * 1000);
+  g_assert_cmpuint (frames_of (mcu, CF_MCU_CODEC_H264), >=, h0 + 5);
+  /* The decoded picture is from the frames after the valve opened: the
+   * receiver's older ones are thrown away first. */
+  GstSample *old;
+  while ((old = gst_app_sink_try_pull_sample (GST_APP_SINK (h264->sink), 0)) != NULL)
+    gst_sample_unref (old);
+  g_assert_true (pull_until_colours (mcu, h264, probes, G_N_ELEMENTS (probes)));
+  sender_free (a);
+  sender_free (b);
+  cf_mcu_free (mcu);
+  receiver_free (vp8);
+  receiver_free (h264);
 }
 
 int
@@ -877,5 +1017,8 @@ main (int argc, char **argv)
   g_test_add_func ("/conference-mcu/idle", test_idle);
   g_test_add_func ("/conference-mcu/source-error", test_source_error);
   g_test_add_func ("/conference-mcu/fatal", test_fatal);
+  g_test_add_func ("/conference-mcu/h264-available", test_h264_available);
+  g_test_add_func ("/conference-mcu/h264-source", test_h264_source);
+  g_test_add_func ("/conference-mcu/h264-output", test_h264_output);
   return g_test_run ();
 }
