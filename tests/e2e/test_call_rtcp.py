@@ -18,21 +18,13 @@ sender's CNAME, no other SDES item, and no APP packet at all.
 """
 
 import json
-import os
 import re
-import sys
-import tempfile
 import time
-from pathlib import Path
-
-import pytest
 
 import e2e
-from test_call import received_xml, relay_jid
+# belfry (echo and call, call allowed to localhost): test_call.py's fixture
+from test_call import belfry, received_xml, relay_jid  # noqa: F401
 from test_peers import record
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-import harness  # noqa: E402
 
 # GStreamer's RTCP interval is ~5 s (RFC 3550 minimum), its first report
 # ~half that: long enough for a few compounds each way.
@@ -40,20 +32,6 @@ DURATION = 14
 TIMEOUT = 90
 SDES_CNAME, SDES_TOOL = "1", "6"
 RELAY_CNAME = re.compile(r"bf[0-9a-f]{16}")
-
-
-@pytest.fixture(scope="module")
-def belfry(prosody):
-    b = harness.Belfry(Path(tempfile.mkdtemp(prefix="belfry-e2e-rtcp-")),
-                       port=prosody.component_port,
-                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       modules="call",
-                       groups={"media": {"addresses": "127.0.0.1"},
-                               "call": {"allow-domains": "localhost"}})
-    b.start()
-    e2e.adopt(b.pid)
-    yield b
-    b.stop()   # exit 0 on SIGTERM; fails if belfry died during the module
 
 
 def signalled_cnames(res):
