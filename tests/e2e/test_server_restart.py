@@ -11,13 +11,13 @@ relayed call (Chromium alice -> webrtcbin carol through the `call` module):
     DTLS connected to the end of its measurement, across the outage: no
     window is empty and the longest audio gap stays short (a 20 ms ptime
     gives 25 packets per window);
-  * the sound never stops: the webrtcbin senders send a tone of their own
-    (880 Hz to echo, carol 1300 Hz to alice) and each receiver records what
-    it decoded (tone_analysis.py): audio decoded for 90 % of the wall
-    time, outage included; the tone at the level sent, during the outage
-    as before; never more than 400 ms below its median - 20 dB (100 ms
-    windows every 20 ms). carol, who hears Chromium's fake microphone
-    (beeps, no steady tone), is checked for decoded coverage only;
+  * the sound never stops: the echo caller (webrtcbin) sends an 880 Hz
+    tone and records what it decoded (tone_analysis.py): audio decoded for
+    90 % of the wall time, outage included; the tone at the level sent,
+    during the outage as before; never more than 400 ms below its median
+    - 20 dB (100 ms windows every 20 ms). carol, who hears Chromium's fake
+    microphone (beeps, no steady tone), is checked for decoded coverage
+    only (a tone or recorder in the page stalls its sending here);
   * /metrics agrees: belfry_link_up 1 before, 0 while Prosody is down and
     1 again after the re-attach, belfry_link_reconnects_total one more;
   * the peers' own XMPP connections dropped with the server (they log in
@@ -92,7 +92,7 @@ CONSENT_S = 10
 # 20 ms.  The tone may dip (below its median - 20 dB) for at most
 # TONE_GAP_MAX_S in a row anywhere in the call, outage included: the
 # packet check's bound (MAX_AUDIO_GAP_MS) in decoded sound.
-ECHO_TONE_HZ, CAROL_TONE_HZ = 880, 1300
+ECHO_TONE_HZ = 880
 TONE_WIN_S, TONE_HOP_S = 0.1, 0.02
 TONE_GAP_MAX_S = 0.4
 TONE_DIP_DB = 20.0
@@ -279,16 +279,14 @@ def test_relayed_call_survives_server_restart(prosody, belfry, workdir, peers):
     # carol (webrtcbin) answers and hangs up after DURATION; alice (Chromium)
     # measures longer and waits for that hang-up to come through belfry.
     carol_heard = str(workdir / "carol-restart.audio")
-    alice_heard = str(workdir / "alice-restart-chromium.audio")
     carol = e2e.webrtcbin_peer(prosody, workdir, "carol-restart", "carol", "answer",
                                duration=DURATION, linger=0.5, reconnect=True, timeout=TIMEOUT,
-                               tone_hz=CAROL_TONE_HZ, record_audio=carol_heard)
+                               record_audio=carol_heard)
     peers.append(carol)
     carol.wait_ready(30)
     alice = e2e.chromium_peer(prosody, workdir, "alice-restart", "alice", "call",
                               target=relay_jid("carol@localhost"), duration=DURATION + 10,
-                              linger=15, reconnect=True, timeout=TIMEOUT,
-                              record_audio=alice_heard)
+                              linger=15, reconnect=True, timeout=TIMEOUT)
     peers.append(alice)
     alice.wait_event("connected", 60)
     carol.wait_event("connected", 30)
@@ -306,13 +304,11 @@ def test_relayed_call_survives_server_restart(prosody, belfry, workdir, peers):
     assert r_alice["ok"], info_a
     assert_continuous(r_carol, "webrtcbin", "carol (callee)", info_c)
     assert_continuous(r_alice, "chromium", "alice (caller)", info_a)
-    # alice sends Chromium's fake microphone (its beeps are no steady
-    # tone: a WebAudio sine made the page's own audio stall past the packet
-    # check's bound on these loaded VMs): carol's decoded audio is checked
-    # for coverage only.
+    # alice sends Chromium's fake microphone (beeps, no steady tone) and
+    # records nothing: a WebAudio sine or recorder in the page made its
+    # sending stall past the packet check's bound (409-620 ms gaps in 4 of
+    # 5 runs, 163-246 ms without). carol's decoded audio: coverage only.
     assert_decoded_continuous(carol_heard, "carol hears alice", outage, info_c)
-    assert_tone_continuous(alice_heard, CAROL_TONE_HZ, "webrtcbin", "alice hears carol", outage,
-                           info_a)
     assert "2 sessions kept running" in belfry.log(), blog(belfry)
     # carol's hang-up after the restart: answered by belfry, and it reached
     # alice as session-terminate <success/>.
