@@ -344,7 +344,9 @@ on_reconnect_timer (gpointer data)
 static void
 schedule_reconnect (BfLink *link)
 {
-  /* Jitter keeps a fleet of relays from reconnecting in lock step. */
+  /* Jitter keeps a fleet of relays from reconnecting in lock step.  GLib's
+   * generator is enough: a delay is never sent, nothing to predict
+   * (tests/unit/check-random.py allows this use by name). */
   double delay = link->backoff * g_random_double_range (0.8, 1.2);
   link->backoff = MIN (link->backoff * 2, BACKOFF_MAX);
   link->state = LINK_IDLE;

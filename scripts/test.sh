@@ -154,7 +154,8 @@ if ninja -C build-asan; then
   junit="build-asan/e2e-junit.xml"
   rm -f "$junit"
   if ! BELFRY_BIN="$repo/build-asan/relay/belfry" "$py" -m pytest tests/e2e/test_echo.py \
-        tests/e2e/test_echo_hostile.py tests/e2e/test_call.py tests/e2e/test_dino.py \
+        tests/e2e/test_echo_hostile.py tests/e2e/test_call.py tests/e2e/test_call_rtcp.py \
+        tests/e2e/test_dino.py \
         tests/e2e/test_operator.py \
         tests/e2e/test_conversations.py tests/e2e/test_monal.py tests/e2e/test_firefox.py \
         tests/e2e/test_real_dino.py tests/e2e/test_stanza_limits_media.py \

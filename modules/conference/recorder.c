@@ -23,6 +23,8 @@
 #include <gst/gst.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
+#include <belfry/module.h>
+
 #include "recorder.h"
 #include "vp8-descriptor.h"
 
@@ -269,7 +271,9 @@ cf_recorder_new (const char *path, const char *label, gboolean with_video, GErro
   rec->path = g_strdup (path);
   rec->fd = fd;
   rec->with_video = with_video;
-  rec->audio_ssrc = g_random_int ();
+  /* Kernel randomness, like every SSRC belfry picks: the recording's
+   * stream must not reveal the state of a guessable generator. */
+  rec->audio_ssrc = bf_random_u32 ();
   rec->video_last_pts = GST_CLOCK_TIME_NONE;
   g_mutex_init (&rec->lock);
   g_cond_init (&rec->cond);

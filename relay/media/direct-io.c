@@ -178,6 +178,8 @@ consent_next_check (const BfMediaDirectIo *d, gint64 now)
   const guint step_ms = BF_MEDIA_LOOP_GRID_US / 1000;
   if (hi - lo > 2 * step_ms)
     hi -= step_ms;
+  /* GLib's generator is enough for a timer spread that is never sent
+   * (tests/unit/check-random.py allows this use by name). */
   return consent_at (now + 1000 * (gint64) g_random_int_range (lo, hi + 1));
 }
 

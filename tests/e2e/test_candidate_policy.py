@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import harness  # noqa: E402
 from test_jingle import (ECHO, assert_result, ended_line, jingle, jingle_client,  # noqa: E402
                          new_sid, offer, send_jingle, wait_jingle)
+from test_metrics import scrape, total  # noqa: E402
 
 IFACE, PEER_IFACE = "v0", "v1"
 PUBLIC_V4, PUBLIC_V6, PRIVATE_V4 = "198.51.100.7", "2001:db8::7", "10.20.0.1"
@@ -211,12 +212,15 @@ def test_candidate_policy(prosody, case, tmp_path):
     media = {"addresses": spec["addresses"]}
     if spec["allow"]:
         media["allow-peer-networks"] = spec["allow"]
-    belfry = harness.Belfry(tmp_path, port=prosody.component_port, groups={"media": media})
+    mport = harness.free_port()
+    belfry = harness.Belfry(tmp_path, port=prosody.component_port,
+                            groups={"media": media, "metrics": {"listen": f"127.0.0.1:{mport}"}})
     targets = make_targets()
     client = None
     try:
         belfry.start()
         e2e.adopt(belfry.pid)
+        belfry.wait_log("metrics: serving", 5)
         client = jingle_client(prosody, "alice", f"candpolicy-{case}")
         sid = new_sid("candpolicy")
         allowed = spec["allowed"]
@@ -243,11 +247,16 @@ def test_candidate_policy(prosody, case, tmp_path):
         n = sum(int(part.rsplit(" ", 1)[1]) for part in spec["ignored"].split(", "))
         assert (f"ignored {n} remote candidates by the candidate policy ({spec['ignored']})"
                 in logged[0]), logged
+        # The counter, by value: every candidate the log names, summed over
+        # the workers (one per worker).
+        ignored_metric = total(scrape(mport)[1], "belfry_remote_candidates_ignored_total")
+        assert ignored_metric == n, (ignored_metric, n)
         # No peer address in the log line (only counts by reason).
         for t in targets:
             if t.address != "0.0.0.0":
                 assert t.address not in logged[0], logged
-        print(f"\n{case}: {report}\n  {logged[0]}")
+        print(f"\n{case}: {report}\n  {logged[0]}\n"
+              f"  belfry_remote_candidates_ignored_total {ignored_metric:g}")
         client.close()
         client = None
         belfry.stop()       # exit 0: no sanitizer report with an ASan build

@@ -27,6 +27,7 @@ from test_peers import DURATION, assert_loopback_candidates, assert_webrtcbin_de
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import harness  # noqa: E402
+from test_metrics import scrape, value  # noqa: E402
 
 ECHO = "echo@relay.localhost"
 # How long belfry may take to notice a vanished peer with [media]
@@ -39,13 +40,17 @@ VANISH_AFTER_S = 3
 
 @pytest.fixture(scope="module")
 def belfry(prosody):
+    mport = harness.free_port()
     b = harness.Belfry(Path(tempfile.mkdtemp(prefix="belfry-e2e-hostile-")),
                        port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        groups={"media": {"addresses": "127.0.0.1",
-                                         "consent-timeout": "10"}})
+                                         "consent-timeout": "10"},
+                               "metrics": {"listen": f"127.0.0.1:{mport}"}})
     b.start()
     e2e.adopt(b.pid)
+    b.wait_log("metrics: serving", 5)
+    b.mport = mport
     yield b
     if b.running():
         b.stop()
@@ -59,7 +64,13 @@ def ended_line(res, reason):
     return f"session {res['sid']} with {res['jid']} ended: {reason}"
 
 
+def fingerprint_failures(b):
+    return value(scrape(b.mport)[1], "belfry_transport_failures_total",
+                 module="echo", stage="dtls", reason="fingerprint_mismatch")
+
+
 def test_wrong_fingerprint_is_security_error(prosody, belfry, workdir, peers):
+    before = fingerprint_failures(belfry)
     started = time.monotonic()
     p = e2e.webrtcbin_peer(prosody, workdir, "alice-tamper", "alice", "call", target=ECHO,
                            tamper_fingerprint=True, expect_terminate=True, timeout=40)
@@ -86,6 +97,10 @@ def test_wrong_fingerprint_is_security_error(prosody, belfry, workdir, peers):
     assert (f"session {res['sid']} with {res['jid']} failed: peer certificate does not match "
             "the signalled fingerprint") in log, info
     assert f"session {res['sid']}: media secured" not in log, info
+    # Counted once, as a DTLS fingerprint mismatch of echo's.
+    after = fingerprint_failures(belfry)
+    print(f"belfry_transport_failures_total{{echo,dtls,fingerprint_mismatch}}: {before:g} -> {after:g}")
+    assert after - before == 1, (before, after)
 
 
 def test_vanished_peer_is_detected(prosody, belfry, workdir, peers):

@@ -53,6 +53,14 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT,
                  connected (as "reconnect" does);
              "send_jitter_ms": J  each sent audio RTP packet is held a
                  random 0..J ms before webrtcbin (sender-side jitter).
+       RTCP as it leaves and arrives, plain (test_call_rtcp.py), off by
+       default:
+             "rtcp_probe": true  from DTLS connected, every RTCP compound
+                 webrtcbin sends gets an APP packet (name "BFTS") added, and
+                 the SDES items and APP packets of every compound sent and
+                 received are counted; reported as "rtcp": {"out": ...,
+                 "in": ...}, each {"compounds", "cnames": {ssrc: cname},
+                 "sdes_items": {item type: count}, "app"}.
              The result adds the wall-clock (time.time()) "connected_wall",
              "terminate_sent_wall" and "remote_terminate_wall", and
              "wall" on each session_info_sent entry.
@@ -80,9 +88,10 @@ import gi  # noqa: E402
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstWebRTC", "1.0")
+gi.require_version("GstRtp", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("Nice", "0.1")
-from gi.repository import Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
+from gi.repository import Gst, GstRtp, GstSdp, GstWebRTC, Nice  # noqa: E402
 
 import sdp_jingle as sj  # noqa: E402
 from sdp_jingle import NS_JINGLE, NS_JMI, q  # noqa: E402
@@ -91,6 +100,41 @@ NS_CLIENT = "jabber:client"
 NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
 SESSION_INFOS = ("hold", "unhold", "active", "mute", "unmute", "ringing")
 T0 = time.monotonic()
+
+
+def rtcp_contents(data, into):
+    """Counts what an RTCP compound (RFC 3550 §6) carries into `into`:
+    SDES items by type (CNAME kept by SSRC) and APP packets."""
+    into["compounds"] += 1
+    pos = 0
+    while pos + 4 <= len(data):
+        count, pt = data[pos] & 0x1f, data[pos + 1]
+        end = pos + 4 * (struct.unpack_from("!H", data, pos + 2)[0] + 1)
+        if end > len(data):
+            into["malformed"] += 1
+            return
+        if pt == 204:
+            into["app"] += 1
+        elif pt == 202:
+            c = pos + 4
+            for _ in range(count):
+                if c + 4 > end:
+                    break
+                ssrc = struct.unpack_from("!I", data, c)[0]
+                c += 4
+                while c < end and data[c] != 0:
+                    kind, n = data[c], data[c + 1]
+                    item = bytes(data[c + 2:c + 2 + n]).decode("utf-8", "replace")
+                    into["sdes_items"][str(kind)] = into["sdes_items"].get(str(kind), 0) + 1
+                    if kind == 1:
+                        into["cnames"][str(ssrc)] = item
+                    c += 2 + n
+                c = (c + 4) & ~3     # the null item(s) up to the next 32-bit boundary
+        pos = end
+
+
+def new_rtcp_counts():
+    return {"compounds": 0, "cnames": {}, "sdes_items": {}, "app": 0, "malformed": 0}
 
 
 def now_ms():
@@ -191,6 +235,9 @@ class Peer:
         self.mute_silences = bool(cfg.get("mute_silences"))
         self.ice_address = cfg.get("ice_address", "127.0.0.1")
         self.send_jitter = float(cfg.get("send_jitter_ms", 0)) / 1000.0
+        self.rtcp_probe = bool(cfg.get("rtcp_probe"))
+        if self.rtcp_probe:
+            self.res["rtcp"] = {"out": new_rtcp_counts(), "in": new_rtcp_counts()}
         self.record = None
         if cfg.get("record_audio"):
             self.record = open(cfg["record_audio"], "wb")
@@ -552,6 +599,8 @@ class Peer:
         with self.lock:
             self.res["states"].append(st)
             if st["pc"] == "connected" and self.connected_at is None:
+                if self.rtcp_probe:
+                    self.watch_rtcp()
                 self.connected_at = time.monotonic()
                 self.res["connected_wall"] = time.time()
                 self.res["connected"] = True
@@ -560,6 +609,37 @@ class Peer:
                 self.ended = True
                 self.res["terminate_reason"] = "ice/dtls failed"
         self.poke_threadsafe()
+
+    def watch_rtcp(self):
+        """rtcp_probe: webrtcbin's RTP session 0 (max-bundle: the only one),
+        where RTCP is plain (before SRTP out, after it in)."""
+        rtpbin = self.webrtc.get_by_name("rtpbin")
+        sess = rtpbin.emit("get-internal-session", 0)
+        sess.connect("on-sending-rtcp", self.on_sending_rtcp)
+        sess.connect("on-receiving-rtcp", self.on_receiving_rtcp)
+        self.log("watching RTCP of session 0")
+
+    def on_sending_rtcp(self, sess, buf, early):
+        # An APP packet (RFC 3550 §6.7) in every compound we send: the relay
+        # must drop it.  Then what leaves, counted.
+        rtcp = GstRtp.RTCPBuffer()
+        if GstRtp.RTCPBuffer.map(buf, Gst.MapFlags.READ | Gst.MapFlags.WRITE, rtcp):
+            pkt = GstRtp.RTCPPacket()
+            if rtcp.add_packet(GstRtp.RTCPType.APP, pkt):
+                pkt.app_set_subtype(1)
+                pkt.app_set_ssrc(0x42465453)
+                pkt.app_set_name("BFTS")
+                pkt.app_set_data_length(1)
+            rtcp.unmap()
+        data = buf.extract_dup(0, buf.get_size())
+        with self.lock:
+            rtcp_contents(data, self.res["rtcp"]["out"])
+        return False
+
+    def on_receiving_rtcp(self, sess, buf):
+        data = buf.extract_dup(0, buf.get_size())
+        with self.lock:
+            rtcp_contents(data, self.res["rtcp"]["in"])
 
     def on_ice_candidate(self, webrtc, mline, candidate):
         self.loop.call_soon_threadsafe(self.local_candidate, int(mline), candidate)

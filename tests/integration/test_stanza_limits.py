@@ -15,7 +15,8 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from harness import (COMPONENT, ECHO, NS_CLIENT, NS_DISCO_INFO, USERS, Belfry, Client,
-                     Prosody, iq_error_condition)
+                     Prosody, free_port, iq_error_condition)
+from test_metrics import scrape, value
 
 LIMIT = 256 * 1024            # belfry's default max-stanza-size
 RELAY_ADDR = r"bob\40localhost@" + COMPONENT
@@ -64,9 +65,13 @@ def setup(tmp_path_factory):
     alice = None
     try:
         p.start()
+        mport = free_port()
         b = Belfry(tmp_path_factory.mktemp("belfry-limits"), port=p.component_port,
-                   modules="echo;call", groups={"media": MEDIA})
+                   modules="echo;call",
+                   groups={"media": MEDIA, "metrics": {"listen": f"127.0.0.1:{mport}"}})
         b.start()
+        b.wait_log("metrics: serving", 5)
+        b.mport = mport
         alice = Client("alice@localhost", USERS["alice"], p.c2s_port)
         yield p, b, alice
     finally:
@@ -96,6 +101,11 @@ def assert_disco_answered(alice):
     assert reply.get("type") == "result", "belfry did not answer disco#info after a drop"
 
 
+def refused(b, reason="over_limit"):
+    """belfry_stanzas_refused_total{reason} as /metrics shows it now."""
+    return value(scrape(b.mport)[1], "belfry_stanzas_refused_total", reason=reason)
+
+
 def assert_one_link(p, b):
     assert b.running()
     assert b.count("attached to") == 1, b.log()[-3000:]
@@ -107,6 +117,7 @@ def assert_one_link(p, b):
 def test_over_limit_bounced_link_stays(setup, shape, kind):
     p, b, alice = setup
     payload = dict(SHAPES)[shape]
+    before = refused(b)
     for to in ADDRESSES:
         sid = alice.new_id()
         if kind == "message":
@@ -119,6 +130,8 @@ def test_over_limit_bounced_link_stays(setup, shape, kind):
         assert cond == ("modify", ["policy-violation"]), (shape, to, cond)
         assert_disco_answered(alice)
     assert_one_link(p, b)
+    # one over_limit refusal per stanza dropped, by value
+    assert refused(b) - before == len(ADDRESSES), (before, refused(b))
     # counted and logged with the sender and the reason, not the content
     reason = {"depth-33": "depth", "attributes-65": "attributes"}.get(shape, "size")
     assert b.count(f"over the {reason} limit") >= len(ADDRESSES), b.log()[-3000:]
@@ -129,9 +142,11 @@ def test_over_limit_presence_dropped_silently(setup):
     """Presence is never answered (RFC 6120 §8.3.1): dropped, no error."""
     p, b, alice = setup
     before = len(alice.received)
+    count_before = refused(b)
     for to in ADDRESSES:
         alice.send_raw(f"<presence xmlns='jabber:client' to='{to}'>{deep(33)}</presence>")
     assert_disco_answered(alice)
+    assert refused(b) - count_before == len(ADDRESSES), (count_before, refused(b))
     errors = [e for e in alice.received[before:]
               if e.tag == "{%s}presence" % NS_CLIENT and e.get("type") == "error"]
     assert errors == []
@@ -141,6 +156,7 @@ def test_over_limit_presence_dropped_silently(setup):
 def test_just_under_the_limits_is_served(setup):
     """The limits themselves: 32 levels and 64 attributes still reach echo."""
     p, b, alice = setup
+    before = refused(b)
     for payload in (deep(32), many_attrs(64)):
         mid = alice.new_id()
         alice.send_raw(f"<message xmlns='jabber:client' type='chat' to='{ECHO}' id='{mid}'>"
@@ -151,6 +167,7 @@ def test_just_under_the_limits_is_served(setup):
             and (e.findtext("{%s}body" % NS_CLIENT) or "").endswith(mid),
             10, what=f"echo of {mid}")
     assert_one_link(p, b)
+    assert refused(b) == before, "a stanza within the limits was counted as refused"
 
 
 @pytest.mark.parametrize("to", [
