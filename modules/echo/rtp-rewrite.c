@@ -243,9 +243,17 @@ rtcp_bye (const guint8 *p, gsize n, const EcSsrcMap *map, guint8 *out)
     }
   if (!kept)
     return 0;
-  memcpy (out + w, p + q, rest);
-  memset (out + w + rest, 0, round4 (rest) - rest);
-  w += round4 (rest);
+  /* RFC 3550 §6.6: the reason (its length octet and text), then zero
+   * padding to the next 32-bit boundary; whatever else the input had
+   * there (up to 3 octets were let through above) is not copied: the
+   * output must read back the same. */
+  if (rest > 0)
+    {
+      gsize reason = 1 + (gsize) p[q];
+      memcpy (out + w, p + q, reason);
+      memset (out + w + reason, 0, round4 (reason) - reason);
+      w += round4 (reason);
+    }
   return finish (out, (guint8) kept, RTCP_BYE, w);
 }
 
