@@ -46,8 +46,6 @@ typedef struct {
   CfMcu *mcu;
 } Source;
 
-typedef struct _CfMcu CfMcu;
-
 /* One encoder's branch after the tee, and its packets (pull mode). */
 typedef struct {
   CfMcu *mcu;
