@@ -92,6 +92,24 @@ def conference_belfry(prosody, workdir):
     return b
 
 
+def join_in_order(b, peers, order, start):
+    """Each of @order started with @start(name), one after the other once
+    the last is connected (the MCU's add order is the join order), each
+    added to @peers; belfry @b stopped if one cannot start.  The peers by
+    name."""
+    try:
+        ps = {}
+        for name in order:
+            ps[name] = start(name)
+            peers.append(ps[name])
+            ps[name].wait_event("connected", TIMEOUT)
+            time.sleep(0.5)
+    except BaseException:
+        b.stop()
+        raise
+    return ps
+
+
 def finish(b, ps, wait, workdir):
     """Every peer's result (each ok) and belfry's log once they are done,
     belfry stopped; the text for assertion messages (kept in info.txt with
@@ -113,30 +131,23 @@ def finish(b, ps, wait, workdir):
 
 def test_ordinary_peers_see_everyone_in_one_composite(prosody, workdir, peers):
     b = conference_belfry(prosody, workdir)
-    try:
-        ps = {}
-        for name in ORDER:
-            user, kind, tone, colour = PEERS[name]
-            if kind == "xep0521":
-                ps[name] = xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
-                                        tone_volume=VOLUME, pattern=colour,
-                                        duration=RED_DURATION, timeout=TIMEOUT)
-            else:
-                ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
-                                              duration=DURATION, linger=0, tone_hz=tone,
-                                              tone_volume=VOLUME, video_pattern=colour,
-                                              record_video=str(workdir / f"{name}.rgb"),
-                                              announce_connected=True, timeout=TIMEOUT,
-                                              session_info=[{"after": GREEN_MUTES_AT,
-                                                             "info": "mute", "media": "video"}]
-                                              if name == "wgreen" else [])
-            peers.append(ps[name])
-            # One after the other: the MCU's add order is the join order.
-            ps[name].wait_event("connected", TIMEOUT)
-            time.sleep(0.5)
-    except BaseException:
-        b.stop()
-        raise
+
+    def start(name):
+        user, kind, tone, colour = PEERS[name]
+        if kind == "xep0521":
+            return xep0521_peer(prosody, workdir, name, user, tone_hz=tone,
+                                tone_volume=VOLUME, pattern=colour,
+                                duration=RED_DURATION, timeout=TIMEOUT)
+        return e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                  duration=DURATION, linger=0, tone_hz=tone,
+                                  tone_volume=VOLUME, video_pattern=colour,
+                                  record_video=str(workdir / f"{name}.rgb"),
+                                  announce_connected=True, timeout=TIMEOUT,
+                                  session_info=[{"after": GREEN_MUTES_AT,
+                                                 "info": "mute", "media": "video"}]
+                                  if name == "wgreen" else [])
+
+    ps = join_in_order(b, peers, ORDER, start)
     res, log, info = finish(b, ps, DURATION + TIMEOUT + 20, workdir)
     # One MCU for the room, made when the first video sender joined.
     assert log.count("the MCU starts") == 1, info

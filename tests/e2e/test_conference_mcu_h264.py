@@ -17,11 +17,10 @@ preferences.)
 """
 
 import json
-import time
 
 import e2e
 from mcu_layout import layout_matches
-from test_conference_mcu import conference_belfry, finish, read_frames
+from test_conference_mcu import conference_belfry, finish, join_in_order, read_frames
 
 ROOM = "mcuh264@relay.localhost"
 TIMEOUT = 60
@@ -36,22 +35,16 @@ PEERS = {
 
 def test_h264_and_vp8_listeners_share_one_composite(prosody, workdir, peers):
     b = conference_belfry(prosody, workdir)
-    try:
-        ps = {}
-        for name in ORDER:
-            user, codec, tone, colour = PEERS[name]
-            ps[name] = e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
-                                          duration=DURATION, linger=0, tone_hz=tone,
-                                          tone_volume=0.15, video_pattern=colour,
-                                          video_codec=codec,
-                                          record_video=str(workdir / f"{name}.rgb"),
-                                          announce_connected=True, timeout=TIMEOUT)
-            peers.append(ps[name])
-            ps[name].wait_event("connected", TIMEOUT)
-            time.sleep(0.5)
-    except BaseException:
-        b.stop()
-        raise
+
+    def start(name):
+        user, codec, tone, colour = PEERS[name]
+        return e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                  duration=DURATION, linger=0, tone_hz=tone,
+                                  tone_volume=0.15, video_pattern=colour, video_codec=codec,
+                                  record_video=str(workdir / f"{name}.rgb"),
+                                  announce_connected=True, timeout=TIMEOUT)
+
+    ps = join_in_order(b, peers, ORDER, start)
     res, log, info = finish(b, ps, DURATION + TIMEOUT + 20, workdir)
     # One MCU, with both encoders.
     assert log.count("the MCU starts") == 1, info
