@@ -250,9 +250,9 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   gint level;
   gboolean voice;
 
-  /* Its video: VP8 the room forwards to XEP-0521 participants without
-   * decoding (sfu-room.c, which learns the stream's SSRC for H.264 too);
-   * VP8 or H.264 goes into the composite. */
+  /* Its video, VP8 or H.264: forwarded to XEP-0521 participants without
+   * decoding (sfu-room.c, which also sees its keyframes), and into the
+   * composite. */
   if (l->has_video && h->payload_type == l->video_pt && h->payload_len > 0)
     {
       l->video_in++;

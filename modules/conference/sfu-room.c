@@ -18,9 +18,9 @@
  *     per-session offset (random at the start, so the receiver cannot tell
  *     the sender's), re-anchored when the sender's SSRC changes so the
  *     receiver sees one continuous stream.
- *   - Video: a CfSfuStream per forwarded session (VP8 descriptor rewriting,
- *     H.264 as it came; simulcast switching at keyframes: the highest layer the sender
- *     announced is the target; bandwidth.c is not wired yet).  What we sent
+ *   - Video: a CfSfuStream per forwarded session (VP8 descriptor
+ *     rewriting, an H.264 payload as it came; simulcast switching at
+ *     keyframes, the layer choose_layer picks).  What we sent
  *     is kept, by our sequence number, in a retransmission buffer: a NACK
  *     from the receiver is answered from it (plain RFC 4588-less
  *     retransmission, same SSRC and sequence number: the session offers no
