@@ -20,11 +20,11 @@
  *     receiver sees one continuous stream.
  *   - Video: a CfSfuStream per forwarded session (VP8 descriptor
  *     rewriting, an H.264 payload as it came; simulcast switching at
- *     keyframes, the layer choose_layer picks).  What we sent
- *     is kept, by our sequence number, in a retransmission buffer: a NACK
- *     from the receiver is answered from it (plain RFC 4588-less
- *     retransmission, same SSRC and sequence number: the session offers no
- *     rtx payload type).  PLI and FIR from the receiver, a receiver
+ *     keyframes, the layer choose_layer picks).  For a receiver that
+ *     took our rtx payload type, what we sent is kept, by our sequence
+ *     number, in a retransmission buffer: a NACK from it is answered as
+ *     an RFC 4588 retransmission on the rtx SSRC (resend).  PLI and FIR
+ *     from the receiver, a receiver
  *     starting, and a stream waiting to switch layers become keyframe
  *     requests toward the sender, merged and rate-limited per sender
  *     (keyframe-requests.c), sent on the room's tick.
