@@ -815,10 +815,6 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
       return FALSE;
     apply_settings (cf, &settings, FALSE);
   }
-  /* Any call may bring video (the MCU, H.264 answered or not): GStreamer
-   * starts now, on a thread of its own, never on the signalling thread at
-   * the first H.264 offer (takes_video). */
-  cf_mcu_prepare ();
   bf_module_set_localpart_func (module, conference_claims);
   bf_module_set_reload_func (module, conference_reload);
   bf_module_set_disco_items_func (module, conference_disco_items);
@@ -850,6 +846,19 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
   cf->g_rooms = bf_module_metric_gauge_new (module, "rooms", "Open rooms");
   cf->g_participants = bf_module_metric_gauge_new (module, "participants",
                                                    "Participants in all rooms");
+  return TRUE;
+}
+
+/* Before the component connects (init() runs for --check-config too,
+ * which needs no GStreamer): any call may bring video (the MCU, H.264
+ * answered or not), so GStreamer starts now, on a thread of its own,
+ * never on the signalling thread at the first H.264 offer (takes_video). */
+static gboolean
+conference_start (BfModule *module, GError **error)
+{
+  (void) module;
+  (void) error;
+  cf_mcu_prepare ();
   return TRUE;
 }
 
@@ -891,6 +900,7 @@ static const BfModuleInfo conference_module_info = {
   .identity = &conference_identity,
   .features = conference_features,
   .init = conference_init,
+  .start = conference_start,
   .shutdown = conference_shutdown,
   .handle_stanza = conference_handle_stanza,
   .sessions = &conference_sessions,

@@ -341,7 +341,7 @@ static GThread *prepare_thread;
 
 /* Checked once per codec and direction; what is missing is said once.
  * The first check initialises GStreamer: 20 ms with its registry cache,
- * 0.6-0.7 s when the cache is rebuilt (a first start, a plugin update),
+ * 0.6-0.8 s when the cache is rebuilt (a first start, a plugin update),
  * hence cf_mcu_prepare. */
 static gboolean
 probe (CfMcuCodec codec, gboolean encode)

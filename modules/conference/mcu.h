@@ -97,8 +97,9 @@ gboolean cf_mcu_codec_available (CfMcuCodec codec, gboolean encode);
 /* Initialises GStreamer and checks every codec both ways on a thread of
  * its own, once per process: the first H.264 offer would otherwise read
  * (or rebuild) GStreamer's registry on the signalling thread (20 ms, or
- * 0.6-0.7 s with no registry cache).  Main thread; _join (main thread)
- * waits for that thread, at the module's end. */
+ * 0.6-0.8 s with no registry cache).  Main thread, from the module's
+ * start (not init: --check-config needs no GStreamer); _join (main
+ * thread) waits for that thread, at the module's end. */
 void cf_mcu_prepare (void);
 void cf_mcu_prepare_join (void);
 
