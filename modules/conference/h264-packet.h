@@ -10,9 +10,12 @@
  * matter (libwebrtc, x264 through rtph264pay, OpenH264) send the SPS (7)
  * and PPS (8) in-band right before it, in packets of their own or in one
  * STAP-A, with the IDR's RTP timestamp.  A decoder needs them first, so
- * the packet that starts a keyframe is the one with the SPS, or the IDR's
- * first packet when no SPS came before it (parameter sets sent out of
- * band).
+ * a packet with an SPS counts as starting a keyframe, and so does an
+ * IDR's first packet (for parameter sets sent out of band): a stream
+ * switches at the first of them, the SPS when it is in-band.  An encoder
+ * that repeats its SPS before delta frames would make a switch start one
+ * picture early (a decoder error until the next IDR); the senders above
+ * do not.
  *
  * Packetizations read: a single NAL unit packet (types 1-23), STAP-A (24:
  * 16-bit sizes, each unit present whole) and FU-A (28: an IDR counts at
