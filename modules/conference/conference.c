@@ -365,8 +365,11 @@ find_audio (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
  * baseline family (profile_idc 0x42: the MCU sends constrained baseline
  * on it, which such a decoder takes) when this machine has x264enc and an
  * H.264 decoder (mcu.h; a missing element is logged once and H.264 not
- * answered).  Only VP8 from an XEP-0521 client (@senders 'initiator'):
- * its streams are forwarded without decoding, and forwarding knows VP8. */
+ * answered; checked by cf_mcu_prepare's thread: never waited for here).
+ * An ordinary caller's H.264 is composited and forwarded to the XEP-0521
+ * clients that offered H.264 (sfu-signal.c).  Only VP8 from an XEP-0521
+ * client (@senders 'initiator'): its streams go to every XEP-0521
+ * receiver, and VP8 is the codec they all take. */
 static gboolean
 takes_video (const BfSessionMedia *offer, guint c, const BfSessionCodec *codec,
              BfSessionSenders senders, CfMcuCodec *which)
@@ -439,7 +442,7 @@ find_video (const BfSessionMedia *offer, guint8 *pt, CfMcuCodec *which,
  * H.264 video (@video) is answered with its own senders (that codec alone,
  * its parameters and feedback as offered: the room asks it for
  * keyframes, it asks the room): what it sends the room receives (a source
- * of the composite; VP8 is also forwarded to XEP-0521 participants:
+ * of the composite, also forwarded to XEP-0521 participants:
  * sfu-room.c, mcu-room.c); when it receives, the
  * room sends it the composite under our video SSRC. */
 static BfSessionMedia *
@@ -770,6 +773,7 @@ conference_free (gpointer data)
   g_strfreev (cf->allow);
   g_strfreev (cf->moderators);
   g_free (cf->record_dir);
+  cf_mcu_prepare_join ();
   if (cf->by_name != NULL)
     g_hash_table_unref (cf->by_name);
   if (cf->caps_queries != NULL)
@@ -845,6 +849,19 @@ conference_init (BfModule *module, BfConfigGroup *config, GError **error)
   return TRUE;
 }
 
+/* Before the component connects (init() runs for --check-config too,
+ * which needs no GStreamer): any call may bring video (the MCU, H.264
+ * answered or not), so GStreamer starts now, on a thread of its own,
+ * never on the signalling thread at the first H.264 offer (takes_video). */
+static gboolean
+conference_start (BfModule *module, GError **error)
+{
+  (void) module;
+  (void) error;
+  cf_mcu_prepare ();
+  return TRUE;
+}
+
 static void
 conference_shutdown (BfModule *module)
 {
@@ -883,6 +900,7 @@ static const BfModuleInfo conference_module_info = {
   .identity = &conference_identity,
   .features = conference_features,
   .init = conference_init,
+  .start = conference_start,
   .shutdown = conference_shutdown,
   .handle_stanza = conference_handle_stanza,
   .sessions = &conference_sessions,

@@ -333,13 +333,19 @@ decoder_of (CfMcuCodec codec)
   return NULL;
 }
 
-/* Checked once per codec and direction; what is missing is said once. */
-gboolean
-cf_mcu_codec_available (CfMcuCodec codec, gboolean encode)
+/* Each codec and direction: 0 unknown, 1 yes, 2 no (atomics). */
+static gint known[CF_MCU_N_CODECS][2];
+/* cf_mcu_prepare: 0 not asked, 1 its thread runs, 2 done. */
+static gint prepare_state;
+static GThread *prepare_thread;
+
+/* Checked once per codec and direction; what is missing is said once.
+ * The first check initialises GStreamer: 20 ms with its registry cache,
+ * 0.6-0.8 s when the cache is rebuilt (a first start, a plugin update),
+ * hence cf_mcu_prepare. */
+static gboolean
+probe (CfMcuCodec codec, gboolean encode)
 {
-  static gint known[CF_MCU_N_CODECS][2];   /* 0 unknown, 1 yes, 2 no */
-  if (codec >= CF_MCU_N_CODECS)
-    return FALSE;
   gint *k = &known[codec][encode ? 1 : 0];
   gint v = g_atomic_int_get (k);
   if (v != 0)
@@ -357,6 +363,55 @@ cf_mcu_codec_available (CfMcuCodec codec, gboolean encode)
                ce->name, encode ? "offered to composite listeners" : "taken from senders",
                missing, package_of (missing));
   return missing == NULL;
+}
+
+gboolean
+cf_mcu_codec_available (CfMcuCodec codec, gboolean encode)
+{
+  if (codec >= CF_MCU_N_CODECS)
+    return FALSE;
+  gint v = g_atomic_int_get (&known[codec][encode ? 1 : 0]);
+  if (v != 0)
+    return v == 1;
+  /* Never wait for the preparing thread: the caller may be the
+   * signalling thread or a media worker. */
+  if (g_atomic_int_get (&prepare_state) == 1)
+    {
+      g_info ("mcu: %s not %s yet: GStreamer is still starting", codec_elements[codec].name,
+              encode ? "offered to composite listeners" : "taken from senders");
+      return FALSE;
+    }
+  return probe (codec, encode);
+}
+
+static gpointer
+prepare_run (gpointer data)
+{
+  gint64 start = g_get_monotonic_time ();
+  (void) data;
+  for (guint k = 0; k < CF_MCU_N_CODECS; k++)
+    for (guint e = 0; e < 2; e++)
+      probe (k, e);
+  g_atomic_int_set (&prepare_state, 2);
+  g_info ("mcu: GStreamer ready in %" G_GINT64_FORMAT " ms on a thread of its own (H.264: "
+          "decode %s, encode %s)", (g_get_monotonic_time () - start) / 1000,
+          known[CF_MCU_CODEC_H264][0] == 1 ? "yes" : "no",
+          known[CF_MCU_CODEC_H264][1] == 1 ? "yes" : "no");
+  return NULL;
+}
+
+void
+cf_mcu_prepare (void)
+{
+  if (g_atomic_int_compare_and_exchange (&prepare_state, 0, 1))
+    prepare_thread = g_thread_new ("bf-gst-init", prepare_run, NULL);
+}
+
+void
+cf_mcu_prepare_join (void)
+{
+  if (prepare_thread != NULL)
+    g_thread_join (g_steal_pointer (&prepare_thread));
 }
 
 static gboolean

@@ -89,8 +89,19 @@ typedef enum {
 const char *cf_mcu_codec_name (CfMcuCodec codec);
 /* Whether this machine has the GStreamer elements to encode (@encode) or
  * decode @codec (checked once, then cached; a missing element is logged
- * once, naming the Debian package).  Any thread. */
+ * once, naming the Debian package).  Any thread.  While cf_mcu_prepare's
+ * thread runs, FALSE at once for what it has not checked yet (it never
+ * waits); without cf_mcu_prepare, the first check initialises GStreamer
+ * on the caller's thread. */
 gboolean cf_mcu_codec_available (CfMcuCodec codec, gboolean encode);
+/* Initialises GStreamer and checks every codec both ways on a thread of
+ * its own, once per process: the first H.264 offer would otherwise read
+ * (or rebuild) GStreamer's registry on the signalling thread (20 ms, or
+ * 0.6-0.8 s with no registry cache).  Main thread, from the module's
+ * start (not init: --check-config needs no GStreamer); _join (main
+ * thread) waits for that thread, at the module's end. */
+void cf_mcu_prepare (void);
+void cf_mcu_prepare_join (void);
 
 typedef struct {
   guint codecs;            /* CF_MCU_CODEC_BIT of each encoder wanted (not 0) */

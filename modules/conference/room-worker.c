@@ -250,9 +250,9 @@ read_rtp (RoomMedia *m, Participant *p, BfPacket *packet)
   gint level;
   gboolean voice;
 
-  /* Its video: VP8 the room forwards to XEP-0521 participants without
-   * decoding (sfu-room.c, which learns the stream's SSRC for H.264 too);
-   * VP8 or H.264 goes into the composite. */
+  /* Its video, VP8 or H.264: forwarded to XEP-0521 participants without
+   * decoding (sfu-room.c, which also sees its keyframes), and into the
+   * composite. */
   if (l->has_video && h->payload_type == l->video_pt && h->payload_len > 0)
     {
       l->video_in++;
@@ -385,11 +385,14 @@ job_leave (gpointer data)
     g_ptr_array_index (m->by_id, l->mixer_id) = NULL;
   l->joined = FALSE;
   g_info ("room %s: call %s: received %" G_GUINT64_FORMAT " Opus RTP (and %" G_GUINT64_FORMAT
-          " other RTP, not mixed), %" G_GUINT64_FORMAT " VP8 RTP and %" G_GUINT64_FORMAT
+          " other RTP, not mixed), %" G_GUINT64_FORMAT " %s RTP and %" G_GUINT64_FORMAT
           " RTCP (%" G_GUINT64_FORMAT " malformed); sent %" G_GUINT64_FORMAT " RTP (%"
-          G_GUINT64_FORMAT " failed); %" G_GUINT64_FORMAT " keyframe requests sent to it",
-          m->name, l->sid, l->rtp_in, l->rtp_other, l->video_in, l->rtcp_in, l->rtcp_bad,
-          l->sent_packets, l->send_failed, l->keyframes.sent + l->keyframes.resent);
+          G_GUINT64_FORMAT " failed); %" G_GUINT64_FORMAT " keyframe requests sent to it (%"
+          G_GUINT64_FORMAT " re-sent, %" G_GUINT64_FORMAT " given up with no keyframe seen)",
+          m->name, l->sid, l->rtp_in, l->rtp_other, l->video_in,
+          cf_mcu_codec_name (l->video_codec), l->rtcp_in, l->rtcp_bad,
+          l->sent_packets, l->send_failed, l->keyframes.sent + l->keyframes.resent,
+          l->keyframes.resent, l->keyframes.given_up);
   if (--m->n_legs == 0 && m->timer != 0)
     {
       bf_worker_timer_remove (m->worker, m->timer);

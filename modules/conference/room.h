@@ -51,9 +51,11 @@ G_BEGIN_DECLS
  * packet is rebuilt, so the sender's own numbers do not matter). */
 #define CF_FWD_OPUS_PT 111
 #define CF_FWD_VP8_PT 96
-/* RFC 4588 retransmissions of the VP8 stream (apt=96), on an SSRC of their
- * own: a NACK cannot be answered with the packet itself, since sending an
- * SRTP index twice would reuse its keystream (srtp-session.c refuses it). */
+#define CF_FWD_H264_PT 102     /* RFC 6184 mode 1, the sender's profile-level-id */
+/* RFC 4588 retransmissions of the video stream (apt=96 or 102: a session
+ * carries one sender's one codec), on an SSRC of their own: a NACK cannot
+ * be answered with the packet itself, since sending an SRTP index twice
+ * would reuse its keystream (srtp-session.c refuses it). */
 #define CF_FWD_RTX_PT 97
 #define CF_FWD_LEVEL_EXT 1
 #define CF_FWD_TWCC_EXT 3      /* transport-wide sequence numbers (simulcast layer choice) */
@@ -61,6 +63,13 @@ G_BEGIN_DECLS
 /* Longest room name taken (a localpart may be 1023 bytes; a room's name is
  * shown to people and logged). */
 #define CF_MAX_ROOM_NAME 64
+
+/* The payload type a forwarded session gives a sender's video codec. */
+static inline guint8
+cf_fwd_video_pt (CfMcuCodec codec)
+{
+  return codec == CF_MCU_CODEC_H264 ? CF_FWD_H264_PT : CF_FWD_VP8_PT;
+}
 
 typedef struct _Conference Conference;
 typedef struct _Room Room;
@@ -116,17 +125,17 @@ typedef struct {
   /* The SFU (sfu-room.c).  Set before the join is posted, then read-only: */
   gboolean has_video;      /* we answered its VP8 or H.264 with senders 'initiator' */
   guint8 video_pt;         /* its video payload type */
-  CfMcuCodec video_codec;  /* VP8 or H.264 (mode 1), the answer's, both directions; only
-                            * VP8 is forwarded to XEP-0521 participants (sfu-room.c) */
+  CfMcuCodec video_codec;  /* VP8 or H.264 (mode 1), the answer's, both directions;
+                            * forwarded as it is to XEP-0521 participants (sfu-room.c) */
   guint n_layers;          /* simulcast layers it announced (ssrc-group SIM), 0: one,
-                            * learned from its first VP8 packet */
+                            * learned from its first video packet */
   guint32 layers[CF_SFU_MAX_LAYERS];   /* lowest first */
   /* Worker only: */
   gboolean muted;          /* out of the mix: its audio is not forwarded either */
   gboolean sfu;            /* an XEP-0521 participant: gets separate streams, not the mix */
   GPtrArray *forwards;     /* Forward* carrying its streams to others */
-  guint32 video_ssrc;      /* its one VP8 stream, learned (n_layers 0) */
-  CfRtxStore *rtx_store;   /* its VP8 as forwarded, kept once for every receiver's
+  guint32 video_ssrc;      /* its one video stream, learned (n_layers 0) */
+  CfRtxStore *rtx_store;   /* its video as forwarded, kept once for every receiver's
                             * retransmissions (made for the first with rtx) */
   gint64 video_last_arrival;
   CfKeyframeRequests keyframes;   /* receivers' requests toward it, merged */
@@ -366,11 +375,12 @@ void cf_leg_ready (Participant *p);
  * before its source's own leave job). */
 void cf_sfu_post_join (RoomMedia *media, Forward *f);
 void cf_sfu_post_leave (RoomMedia *media, Forward *f);
-/* The receiver's answer took (@accepted) our RFC 4588 rtx payload type:
- * NACKs are answered on the retransmission SSRC from now on. */
-void cf_sfu_post_rtx (Forward *f, gboolean accepted);
-/* Worker: the sender's Opus (after the mixer took it) and VP8 packets to
- * each of its forwarded sessions (H.264: only its SSRC learnt); its keyframe requests on the tick; what
+/* The receiver's answer: it took our RFC 4588 rtx payload type (@rtx:
+ * NACKs are answered on the retransmission SSRC from now on), or it did
+ * not take the video we offered (!@video: none is sent on it). */
+void cf_sfu_post_answer (Forward *f, gboolean rtx, gboolean video);
+/* Worker: the sender's Opus (after the mixer took it) and VP8 or H.264
+ * packets to each of its forwarded sessions; its keyframe requests on the tick; what
  * a receiver sends on a forwarded session (RTCP feedback). */
 void cf_sfu_forward_audio (Participant *source, const BfPacket *packet);
 void cf_sfu_forward_video (Participant *source, const BfPacket *packet);

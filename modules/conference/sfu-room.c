@@ -1,5 +1,5 @@
 /* conference — the XEP-0521 SFU on a room's worker: each sender's Opus and
- * VP8 packets forwarded, without decoding, on the sessions the room placed
+ * VP8 or H.264 packets forwarded, without decoding, on the sessions the room placed
  * to each XEP-0521 receiver (one session per sender and receiver,
  * sfu-signal.c), and what those receivers send back (RTCP feedback).
  *
@@ -18,13 +18,13 @@
  *     per-session offset (random at the start, so the receiver cannot tell
  *     the sender's), re-anchored when the sender's SSRC changes so the
  *     receiver sees one continuous stream.
- *   - Video: a CfSfuStream per forwarded session (VP8 descriptor rewriting,
- *     simulcast switching at keyframes: the highest layer the sender
- *     announced is the target; bandwidth.c is not wired yet).  What we sent
- *     is kept, by our sequence number, in a retransmission buffer: a NACK
- *     from the receiver is answered from it (plain RFC 4588-less
- *     retransmission, same SSRC and sequence number: the session offers no
- *     rtx payload type).  PLI and FIR from the receiver, a receiver
+ *   - Video: a CfSfuStream per forwarded session (VP8 descriptor
+ *     rewriting, an H.264 payload as it came; simulcast switching at
+ *     keyframes, the layer choose_layer picks).  For a receiver that
+ *     took our rtx payload type, what we sent is kept, by our sequence
+ *     number, in a retransmission buffer: a NACK from it is answered as
+ *     an RFC 4588 retransmission on the rtx SSRC (resend).  PLI and FIR
+ *     from the receiver, a receiver
  *     starting, and a stream waiting to switch layers become keyframe
  *     requests toward the sender, merged and rate-limited per sender
  *     (keyframe-requests.c), sent on the room's tick.
@@ -42,7 +42,6 @@
 #include <belfry/packet.h>
 
 #include "room.h"
-#include "vp8-descriptor.h"
 
 #define FWD_RTP_MAX 1500
 #define FWD_HEADER_MAX (12 + 12)  /* fixed header, audio level and transport-wide seq */
@@ -72,7 +71,7 @@ static BfMetric *m_audio_withheld, *m_video_withheld;
 /* A new audio SSRC from the sender (its client restarted its sender)
  * continues our numbering after this much silence at most. */
 #define AUDIO_RESTART_GAP_US (5 * G_USEC_PER_SEC)
-/* A sender's one VP8 SSRC changes once the old one was quiet this long. */
+/* A sender's one video SSRC changes once the old one was quiet this long. */
 #define VIDEO_SSRC_SWITCH_US (G_USEC_PER_SEC)
 
 /* --- Building the packet a receiver gets --- */
@@ -287,7 +286,7 @@ choose_layer (Forward *f, const Leg *src, gint64 now)
 }
 
 /* The source SSRCs @f's stream takes from: those it announced (simulcast),
- * else the one VP8 stream seen. */
+ * else the one video stream seen. */
 static void
 set_layers (Forward *f, const Leg *src)
 {
@@ -328,6 +327,12 @@ measure_layer (Leg *l, const BfPacket *packet)
     }
 }
 
+static CfSfuCodec
+sfu_codec (const Leg *l)
+{
+  return l->video_codec == CF_MCU_CODEC_H264 ? CF_SFU_H264 : CF_SFU_VP8;
+}
+
 void
 cf_sfu_forward_video (Participant *source, const BfPacket *packet)
 {
@@ -352,31 +357,33 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       if (l->video_ssrc != 0 && now - l->video_last_arrival < VIDEO_SSRC_SWITCH_US)
         return;
       l->video_ssrc = h->ssrc;
-      for (guint i = 0; l->video_codec == CF_MCU_CODEC_VP8 && i < l->forwards->len; i++)
+      for (guint i = 0; i < l->forwards->len; i++)
         set_layers (g_ptr_array_index (l->forwards, i), l);
     }
   if (h->ssrc == l->video_ssrc)
     l->video_last_arrival = now;
-  /* H.264: its SSRC learnt for the composite (mcu-room.c), nothing
-   * forwarded (sfu-signal.c offers XEP-0521 participants none of it). */
-  if (l->video_codec != CF_MCU_CODEC_VP8)
-    return;
   if (l->n_layers > 0)
     measure_layer (l, packet);
-  parsed = cf_vp8_descriptor_parse (packet->data + h->payload_offset, h->payload_len, &d);
+  /* A keyframe answers the requests toward the sender, the SFU's and the
+   * MCU's alike (mcu-room.c asks through the same state): VP8's from its
+   * payload header, H.264's an SPS or an IDR's start (h264-packet.h). */
+  parsed = cf_sfu_payload_parse (sfu_codec (l), packet->data + h->payload_offset,
+                                 h->payload_len, &d);
   if (parsed && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
 
   /* The packet as every receiver's stream takes it (the sender's numbers,
    * our header), built and parsed once; each receiver's copy is then
    * rewritten by its stream (cf_sfu_stream_push). */
-  n = write_header (base, h->marker, CF_FWD_VP8_PT, h->seq, h->timestamp, h->ssrc, 0, -1, TRUE);
+  n = write_header (base, h->marker, cf_fwd_video_pt (l->video_codec), h->seq, h->timestamp,
+                    h->ssrc, 0, -1, TRUE);
   memcpy (base + n, packet->data + h->payload_offset, h->payload_len);
   n += h->payload_len;
   if (!bf_rtp_header_parse (base, n, &oh))
     return;
-  /* What a receiver's stream rewrites (rtx-buffer.h): the header and the
-   * payload descriptor; the rest is the same for all. */
+  /* What a receiver's stream rewrites (rtx-buffer.h): the header and
+   * VP8's payload descriptor (H.264: the header only); the rest is the
+   * same for all. */
   prefix = oh.payload_offset + (parsed ? d.header_offset : 0);
 
   for (guint i = 0; i < l->forwards->len; i++)
@@ -632,7 +639,7 @@ job_fwd_join (gpointer data)
     return;
   if (fl->has_video)
     {
-      fl->video = cf_sfu_stream_new (fl->video_ssrc, 90000);
+      fl->video = cf_sfu_stream_new (fl->video_ssrc, 90000, sfu_codec (src));
       /* Copies are kept only for a receiver that can take them back
        * (its answer took rtx): a copy per packet per receiver is the
        * forwarding path's dearest store (cold memory, 768 KB a stream). */
@@ -723,10 +730,24 @@ job_fwd_rtx (gpointer data)
     f->leg.rtx = cf_rtx_buffer_new (FWD_RTX_CAPACITY, FWD_RTX_AGE_US);
 }
 
-void
-cf_sfu_post_rtx (Forward *f, gboolean accepted)
+/* The receiver's answer has no video we can send (sfu-signal.c said why):
+ * its stream goes, so nothing is sent, copied or asked for on its behalf. */
+static void
+job_fwd_no_video (gpointer data)
 {
-  if (accepted)
+  Forward *f = data;
+
+  g_clear_pointer (&f->leg.video, cf_sfu_stream_free);
+  g_clear_pointer (&f->leg.rtx, cf_rtx_buffer_free);
+}
+
+void
+cf_sfu_post_answer (Forward *f, gboolean rtx, gboolean video)
+{
+  /* After the join job (posted when the session was placed), in order. */
+  if (!video)
+    bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_no_video, f, NULL);
+  else if (rtx)
     bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_rtx, f, NULL);
 }
 

@@ -9,7 +9,8 @@
  * participant S that sends media (XEP-0521 or not), the room places one
  * session from its own JID (resource "sfu") to R's full JID, on the room's
  * worker, carrying S's streams: an audio content (Opus) when S sends audio
- * and a video content (VP8, feedback nack, nack pli, ccm fir) when S sends
+ * and a video content (S's codec: VP8, or H.264 with S's packetization-mode
+ * and profile-level-id; feedback nack, nack pli, ccm fir, rtx) when S sends
  * video, each senders='initiator' (room to R), with SSRCs of ours, and the
  * XEP-0298 <conference-info xmlns='urn:xmpp:coin:1' isfocus='true'> whose
  * <users><user entity='xmpp:S'/></users> names whose streams they are
@@ -19,7 +20,11 @@
  * new sender joins; ended when S leaves ('gone') or R leaves ('success').
  * A session R declines or ends (or that fails) is not placed again while
  * both stay: R said it does not want it.  At most max-participants - 1 per
- * receiver.
+ * receiver.  H.264 goes only to an R whose own call offered H.264 (mode 1:
+ * XEP-0521 lists no codecs of its own, and a client offers what it has);
+ * another R, or one whose answer does not take the video offered, gets
+ * S's audio alone on that session, with a log line, never a session it
+ * would have to refuse.
  *
  * Thread rule: main thread only; the forwarding itself is sfu-room.c's, on
  * the room's worker (room.h).
@@ -68,6 +73,79 @@ refused (const Participant *r, guint number)
   return FALSE;
 }
 
+/* Whether @offer (a participant's own call) lists H.264 in packetization
+ * mode 1 in a video content: the sign that its client decodes H.264
+ * (libwebrtc lists its codecs even on a send-only transceiver). */
+static gboolean
+offers_h264 (const BfSessionMedia *offer)
+{
+  for (guint c = 0; offer != NULL && c < bf_session_media_get_n_contents (offer); c++)
+    {
+      if (g_strcmp0 (bf_session_media_get_content_kind (offer, c), "video") != 0)
+        continue;
+      for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
+        {
+          BfSessionCodec codec;
+          if (bf_session_media_get_codec (offer, c, i, &codec) && codec.name != NULL
+              && g_ascii_strcasecmp (codec.name, "H264") == 0
+              && g_strcmp0 (bf_session_media_get_codec_parameter (offer, c, codec.id,
+                                                                  "packetization-mode"),
+                            "1") == 0)
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* @s's video content into @offer: its codec under our payload type (an
+ * H.264 sender's packetization-mode and profile-level-id as it offered
+ * them: the receiver's decoder gets that very stream), our SSRC and the
+ * retransmission SSRC grouped with it. */
+static void
+add_video (BfSessionMedia *offer, const Participant *s, Forward *f, const char *msid)
+{
+  guint8 pt = cf_fwd_video_pt (s->leg.video_codec);
+  g_autofree char *apt = g_strdup_printf ("%u", pt);
+  BfSessionCodec video = { pt, "VP8", 90000, 0 };
+  const BfSessionCodec rtx = { CF_FWD_RTX_PT, "rtx", 90000, 0 };
+  guint32 fid[2] = { f->leg.video_ssrc, f->leg.rtx_ssrc };
+  guint c = bf_session_media_add_content (offer, "video", "video", BF_SESSION_SENDERS_INITIATOR);
+
+  if (s->leg.video_codec == CF_MCU_CODEC_H264)
+    {
+      /* conference.c took it with a 6-digit baseline-family profile. */
+      const char *profile = bf_session_media_get_codec_parameter (s->offer, (guint) s->video_index,
+                                                                  s->leg.video_pt,
+                                                                  "profile-level-id");
+      video.name = "H264";
+      bf_session_media_add_codec (offer, c, &video);
+      bf_session_media_add_codec_parameter (offer, c, pt, "packetization-mode", "1");
+      bf_session_media_add_codec_parameter (offer, c, pt, "profile-level-id",
+                                            profile != NULL ? profile : "42e01f");
+    }
+  else
+    bf_session_media_add_codec (offer, c, &video);
+  /* RFC 4585 NACK (answered from what we sent, as RFC 4588
+   * retransmissions on an SSRC of their own, grouped with the video's
+   * by FID, RFC 5576 §4.2), PLI and RFC 5104 FIR (passed to the
+   * sender, merged).  REMB (the receiver's estimate)
+   * and transport-cc (ours, from its feedback on the transport-wide
+   * numbers sfu-room.c stamps on our video): the simulcast layer the
+   * receiver gets follows them. */
+  bf_session_media_add_codec_feedback (offer, c, pt, "nack", NULL);
+  bf_session_media_add_codec_feedback (offer, c, pt, "nack", "pli");
+  bf_session_media_add_codec_feedback (offer, c, pt, "ccm", "fir");
+  bf_session_media_add_codec_feedback (offer, c, pt, "goog-remb", NULL);
+  bf_session_media_add_codec_feedback (offer, c, pt, "transport-cc", NULL);
+  bf_session_media_add_header_extension (offer, c, CF_FWD_TWCC_EXT, CF_TWCC_URI);
+  bf_session_media_add_codec (offer, c, &rtx);
+  bf_session_media_add_codec_parameter (offer, c, CF_FWD_RTX_PT, "apt", apt);
+  bf_session_media_add_source (offer, c, f->leg.video_ssrc, f->leg.cname, msid);
+  bf_session_media_add_source (offer, c, f->leg.rtx_ssrc, f->leg.cname, msid);
+  bf_session_media_add_source_group (offer, c, "FID", fid, 2);
+  f->leg.has_video = TRUE;
+}
+
 /* What the room offers @f's receiver: @s's streams under our SSRCs. */
 static BfSessionMedia *
 build_offer (Room *room, const Participant *s, Forward *f)
@@ -96,38 +174,13 @@ build_offer (Room *room, const Participant *s, Forward *f)
       bf_session_media_add_source (offer, c, f->leg.audio_ssrc, cname, audio_msid);
       f->leg.has_audio = TRUE;
     }
-  /* Forwarding rewrites VP8's payload descriptor (sfu-stream.c): an
-   * H.264 sender reaches XEP-0521 participants in no stream of its own
-   * (it is in the composite of the ordinary ones). */
-  if (s->video_index >= 0 && s->leg.video_codec == CF_MCU_CODEC_VP8)
-    {
-      const BfSessionCodec vp8 = { CF_FWD_VP8_PT, "VP8", 90000, 0 };
-      guint c = bf_session_media_add_content (offer, "video", "video",
-                                              BF_SESSION_SENDERS_INITIATOR);
-      bf_session_media_add_codec (offer, c, &vp8);
-      const BfSessionCodec rtx = { CF_FWD_RTX_PT, "rtx", 90000, 0 };
-      guint32 fid[2] = { f->leg.video_ssrc, f->leg.rtx_ssrc };
-      /* RFC 4585 NACK (answered from what we sent, as RFC 4588
-       * retransmissions on an SSRC of their own, grouped with the video's
-       * by FID, RFC 5576 §4.2), PLI and RFC 5104 FIR (passed to the
-       * sender, merged).  REMB (the receiver's estimate)
-       * and transport-cc (ours, from its feedback on the transport-wide
-       * numbers sfu-room.c stamps on our video): the simulcast layer the
-       * receiver gets follows them. */
-      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", NULL);
-      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "nack", "pli");
-      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "ccm", "fir");
-      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "goog-remb", NULL);
-      bf_session_media_add_codec_feedback (offer, c, CF_FWD_VP8_PT, "transport-cc", NULL);
-      bf_session_media_add_header_extension (offer, c, CF_FWD_TWCC_EXT, CF_TWCC_URI);
-      bf_session_media_add_codec (offer, c, &rtx);
-      bf_session_media_add_codec_parameter (offer, c, CF_FWD_RTX_PT, "apt",
-                                            G_STRINGIFY (CF_FWD_VP8_PT));
-      bf_session_media_add_source (offer, c, f->leg.video_ssrc, cname, video_msid);
-      bf_session_media_add_source (offer, c, f->leg.rtx_ssrc, cname, video_msid);
-      bf_session_media_add_source_group (offer, c, "FID", fid, 2);
-      f->leg.has_video = TRUE;
-    }
+  if (s->video_index >= 0 && s->leg.video_codec == CF_MCU_CODEC_H264
+      && !offers_h264 (f->receiver->offer))
+    g_message ("room %s: call %s sends H.264, which call %s did not offer (packetization-mode "
+               "1): its session with call %s's streams carries no video", room->name,
+               s->leg.sid, f->receiver->leg.sid, s->leg.sid);
+  else if (s->video_index >= 0)
+    add_video (offer, s, f, video_msid);
   return offer;
 }
 
@@ -181,6 +234,11 @@ place (Room *room, Participant *s, Participant *r)
   f->leg.source = s;
   g_snprintf (f->leg.cname, sizeof f->leg.cname, "belfry-%08x", bf_random_u32 ());
   offer = build_offer (room, s, f);
+  if (bf_session_media_get_n_contents (offer) == 0)
+    {
+      g_free (f);
+      return;
+    }
 
   /* XEP-0521 §"Joining" / XEP-0298: the room is the focus, and the
    * session's streams are @s's. */
@@ -277,42 +335,60 @@ cf_sfu_leaving (Room *room, Participant *p)
     }
 }
 
-/* TRUE when @answer's video content kept our rtx payload type, for VP8. */
+/* Whether @answer takes the video we offered @f's receiver (a video
+ * content, not 'none', with our payload type of that codec), and in *@rtx
+ * whether it kept our rtx payload type for it. */
 static gboolean
-answer_takes_rtx (const BfSessionMedia *answer)
+answer_takes_video (const BfSessionMedia *answer, const Forward *f, gboolean *rtx)
 {
+  guint8 pt = cf_fwd_video_pt (f->source != NULL ? f->source->leg.video_codec
+                                                 : CF_MCU_CODEC_VP8);
+  g_autofree char *apt = g_strdup_printf ("%u", pt);
+  gboolean video = FALSE;
+
+  *rtx = FALSE;
   for (guint c = 0; answer != NULL && c < bf_session_media_get_n_contents (answer); c++)
     {
-      if (g_strcmp0 (bf_session_media_get_content_kind (answer, c), "video") != 0)
+      if (g_strcmp0 (bf_session_media_get_content_kind (answer, c), "video") != 0
+          || bf_session_media_get_content_senders (answer, c) == BF_SESSION_SENDERS_NONE)
         continue;
       for (guint i = 0; i < bf_session_media_get_n_codecs (answer, c); i++)
         {
           BfSessionCodec codec;
-          if (bf_session_media_get_codec (answer, c, i, &codec) && codec.id == CF_FWD_RTX_PT
-              && g_ascii_strcasecmp (codec.name, "rtx") == 0)
-            return g_strcmp0 (bf_session_media_get_codec_parameter (answer, c, CF_FWD_RTX_PT,
-                                                                    "apt"),
-                              G_STRINGIFY (CF_FWD_VP8_PT)) == 0;
+          if (!bf_session_media_get_codec (answer, c, i, &codec) || codec.name == NULL)
+            continue;
+          if (codec.id == pt && g_ascii_strcasecmp (codec.name, "rtx") != 0)
+            video = TRUE;
+          else if (codec.id == CF_FWD_RTX_PT && g_ascii_strcasecmp (codec.name, "rtx") == 0)
+            *rtx = g_strcmp0 (bf_session_media_get_codec_parameter (answer, c, CF_FWD_RTX_PT,
+                                                                     "apt"), apt) == 0;
         }
     }
-  return FALSE;
+  *rtx = *rtx && video;
+  return video;
 }
 
 void
 cf_fwd_answered (Forward *f)
 {
   g_autoptr (BfSessionMedia) answer = NULL;
-  gboolean rtx;
+  gboolean rtx = FALSE, video;
 
   if (f->room == NULL)
     return;
   answer = bf_session_get_peer_media (f->session);
-  rtx = f->leg.has_video && answer_takes_rtx (answer);
+  video = f->leg.has_video && answer_takes_video (answer, f, &rtx);
+  if (f->leg.has_video && !video)
+    g_message ("room %s: session %s: the answer takes no %s video: call %s gets call %s's "
+               "audio only on it", f->room->name, f->leg.sid,
+               f->source != NULL ? cf_mcu_codec_name (f->source->leg.video_codec) : "",
+               f->receiver != NULL ? f->receiver->leg.sid : "?",
+               f->source != NULL ? f->source->leg.sid : "?");
   g_info ("room %s: session %s accepted%s", f->room->name, f->leg.sid,
-          f->leg.has_video ? (rtx ? " (video retransmissions: rtx)"
-                                  : " (no rtx: video NACKs unanswered)") : "");
-  if (rtx)
-    cf_sfu_post_rtx (f, TRUE);
+          video ? (rtx ? " (video retransmissions: rtx)"
+                       : " (no rtx: video NACKs unanswered)") : "");
+  if (f->leg.has_video)
+    cf_sfu_post_answer (f, rtx, video);
 }
 
 void

@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "vp8-descriptor.h"
+#include "h264-packet.h"
 
 #define OFFSET_HISTORY 64
 
@@ -36,6 +36,7 @@ typedef struct {
 struct CfSfuStream {
   guint32 ssrc;
   guint32 clock_rate;
+  CfSfuCodec codec;
   guint32 layer_ssrc[CF_SFU_MAX_LAYERS];
 
   gint layer;          /* forwarded now, -1 none */
@@ -68,13 +69,30 @@ struct CfSfuStream {
   CfSfuStats stats;
 };
 
+gboolean
+cf_sfu_payload_parse (CfSfuCodec codec, const guint8 *payload, gsize len, CfVp8Descriptor *d)
+{
+  CfH264Packet h;
+
+  if (codec == CF_SFU_VP8)
+    return cf_vp8_descriptor_parse (payload, len, d);
+  /* H.264: no field of the VP8 descriptor (no PictureID, TL0PICIDX or
+   * TID), so the code below leaves the payload alone. */
+  memset (d, 0, sizeof *d);
+  if (!cf_h264_packet_parse (payload, len, &h))
+    return FALSE;
+  d->keyframe = h.keyframe;
+  return TRUE;
+}
+
 CfSfuStream *
-cf_sfu_stream_new (guint32 ssrc, guint32 clock_rate)
+cf_sfu_stream_new (guint32 ssrc, guint32 clock_rate, CfSfuCodec codec)
 {
   CfSfuStream *s = g_new0 (CfSfuStream, 1);
 
   s->ssrc = ssrc;
   s->clock_rate = clock_rate ? clock_rate : 90000;
+  s->codec = codec;
   s->layer = -1;
   s->target = -1;
   s->max_tid = 3;
@@ -362,7 +380,7 @@ cf_sfu_stream_push (CfSfuStream *s, guint8 *data, gsize len, const BfRtpHeader *
       return CF_SFU_DROP_UNKNOWN;
     }
   payload = data + rtp->payload_offset;
-  if (!cf_vp8_descriptor_parse (payload, rtp->payload_len, &d))
+  if (!cf_sfu_payload_parse (s->codec, payload, rtp->payload_len, &d))
     {
       s->stats.dropped_malformed++;
       return CF_SFU_DROP_MALFORMED;

@@ -1,7 +1,7 @@
 /* One forwarded video stream toward one receiver, in the SFU: the sender's
  * simulcast layers (one SSRC each, layer 0 the lowest) come in, the
  * currently selected layer goes out, rewritten in place so the receiver
- * sees one continuous VP8 stream of one SSRC of ours.
+ * sees one continuous VP8 or H.264 stream of one SSRC of ours.
  *
  * Why: a receiver's decoder and jitter buffer know nothing of simulcast.
  * When the room changes the layer a receiver gets (bandwidth, last-N, the
@@ -22,7 +22,10 @@
  *   - VP8 PictureID (7 or 15 bits, its width per packet kept) and
  *     TL0PICIDX: continuous across switches and across dropped pictures.
  * Temporal layers above the receiver's maximum TID are dropped (raised
- * again at a layer-sync packet, Y=1, or a keyframe).
+ * again at a layer-sync packet, Y=1, or a keyframe).  H.264 (RFC 6184
+ * mode 1) has none of the VP8 fields: only SSRC, sequence numbers and
+ * timestamps are rewritten, and a keyframe is a packet with the SPS or an
+ * IDR's first (h264-packet.h); the payload is never touched.
  *
  * Pure code: no sockets, no main loop, no BfSession.  The caller hands each
  * RTP packet (already parsed by bf_rtp_header_parse, as a BfPacket is) and
@@ -33,6 +36,8 @@
 #include <glib.h>
 #include <belfry/packet.h>
 
+#include "vp8-descriptor.h"
+
 G_BEGIN_DECLS
 
 #define CF_SFU_MAX_LAYERS 4
@@ -42,12 +47,18 @@ G_BEGIN_DECLS
 
 typedef struct CfSfuStream CfSfuStream;
 
+/* The codec of a sender's video, as forwarded without decoding. */
+typedef enum {
+  CF_SFU_VP8,              /* RFC 7741 */
+  CF_SFU_H264,             /* RFC 6184, packetization-mode 1 */
+} CfSfuCodec;
+
 typedef enum {
   CF_SFU_FORWARD,          /* send it: rewritten in place */
   CF_SFU_DROP_LAYER,       /* not the forwarded layer (or none is yet) */
   CF_SFU_DROP_TEMPORAL,    /* a temporal layer above the target */
   CF_SFU_DROP_OLD,         /* too old, before the switch, or a duplicate */
-  CF_SFU_DROP_MALFORMED,   /* no valid VP8 descriptor */
+  CF_SFU_DROP_MALFORMED,   /* no valid VP8 descriptor, or no mode-1 H.264 packet */
   CF_SFU_DROP_UNKNOWN,     /* an SSRC that is none of the layers' */
 } CfSfuVerdict;
 
@@ -62,9 +73,17 @@ typedef struct {
   guint64 keyframe_requests;
 } CfSfuStats;
 
+/* What the stream reads of an RTP payload of @codec: TRUE and @d filled
+ * when it is well formed (vp8-descriptor.h; for H.264 only ->keyframe and
+ * ->header_offset 0 are set, the rest is zero: nothing of the payload is
+ * rewritten).  The room reads each packet once this way for what all
+ * receivers share (keyframes seen, the part a stream rewrites). */
+gboolean cf_sfu_payload_parse (CfSfuCodec codec, const guint8 *payload, gsize len,
+                               CfVp8Descriptor *d);
+
 /* @ssrc is ours (what the receiver sees), @clock_rate the video clock
- * (90000). */
-CfSfuStream *cf_sfu_stream_new (guint32 ssrc, guint32 clock_rate);
+ * (90000), @codec the sender's. */
+CfSfuStream *cf_sfu_stream_new (guint32 ssrc, guint32 clock_rate, CfSfuCodec codec);
 void cf_sfu_stream_free (CfSfuStream *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfSfuStream, cf_sfu_stream_free)
 
@@ -79,7 +98,7 @@ void cf_sfu_stream_set_target (CfSfuStream *s, gint layer, guint max_tid);
 
 /* One RTP packet @data[0..@len) of the sender, @rtp its parsed header,
  * @arrival monotonic µs.  CF_SFU_FORWARD: @data has been rewritten (SSRC,
- * sequence, timestamp, PictureID, TL0PICIDX) and goes to the receiver;
+ * sequence, timestamp; VP8's PictureID, TL0PICIDX) and goes to the receiver;
  * anything else: drop it. */
 CfSfuVerdict cf_sfu_stream_push (CfSfuStream *s, guint8 *data, gsize len,
                                  const BfRtpHeader *rtp, gint64 arrival);

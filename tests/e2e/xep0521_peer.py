@@ -25,12 +25,17 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
                  address: a test drops packets to it to make losses),
              "keyframe_max_dist": 60 (frames between the encoder's own keyframes;
                  large: only the first and those the room asks for, PLI/FIR),
+             "offer_h264": false (true: its call also lists H.264, packetization-
+                 mode 1, after its VP8, as libwebrtc lists every codec it has: the
+                 room then forwards H.264 senders' video to it, which its
+                 decodebin decodes; it still sends VP8 only),
              "duration": 8, "timeout": 60, "record_dir": DIR}
 Output: JSON lines: {"event":"ready"} once logged in, {"event":"connected"}
 when its own call's media is up, last {"event":"result", "ok", "error",
 "connected_wall", "sessions": [{"sid", "from", "entity", "connected",
 "audio_record", "audio_samples", "video_frames", "video_rgb": [r, g, b]
-(mean of the frames decoded after the first second), "video_size"}]}.
+(mean of the frames decoded after the first second), "video_size",
+"depayloaders": the RTP depayloaders decodebin chose (e.g. rtph264depay)}]}.
 Exit status 0 when its call ran, 1 otherwise.
 
 Runs only where 127.0.0.1 is the address to use (the e2e network
@@ -119,6 +124,7 @@ class Session:
         self.frame_ms = []
         self.size_changes = []
         self.errors = []
+        self.depayloaders = []
 
     # -- GStreamer -------------------------------------------------------------
 
@@ -161,6 +167,26 @@ class Session:
             grp = ET.SubElement(desc, "{%s}ssrc-group" % sj.NS_SSMA, {"semantics": "SIM"})
             for ssrc in self.sim_ssrcs:
                 ET.SubElement(grp, "{%s}source" % sj.NS_SSMA, {"ssrc": str(ssrc)})
+
+    def list_h264(self, contents):
+        """H.264 (mode 1, constrained baseline) listed after our VP8: what
+        a client that decodes H.264 offers (the room answers our VP8, the
+        first it takes, and sends us H.264 only on the sessions it
+        places)."""
+        for c in contents:
+            desc = c.find("{%s}description" % sj.NS_RTP)
+            if desc is None or desc.get("media") != "video":
+                continue
+            used = {int(p.get("id")) for p in desc.findall("{%s}payload-type" % sj.NS_RTP)}
+            pt = next(n for n in range(102, 128) if n not in used)
+            el = ET.Element("{%s}payload-type" % sj.NS_RTP,
+                            {"id": str(pt), "name": "H264", "clockrate": "90000"})
+            for k, v in (("packetization-mode", "1"), ("profile-level-id", "42e01f")):
+                ET.SubElement(el, "{%s}parameter" % sj.NS_RTP, {"name": k, "value": v})
+            # After the payload types, before sources and the rest.
+            kids = list(desc)
+            last = max(i for i, k in enumerate(kids) if k.tag == "{%s}payload-type" % sj.NS_RTP)
+            desc.insert(last + 1, el)
 
     def build(self):
         parts = ["webrtcbin name=webrtc bundle-policy=max-bundle"]
@@ -240,6 +266,8 @@ class Session:
         factory = element.get_factory()
         name = factory.get_name() if factory else ""
         if name.startswith("rtp") and name.endswith("depay"):
+            with self.lock:
+                self.depayloaders.append(name)
             for prop in ("request-keyframe", "wait-for-keyframe"):
                 if element.find_property(prop) is not None:
                     element.set_property(prop, True)
@@ -432,6 +460,8 @@ class Session:
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
         if self.drv.cfg.get("simulcast"):
             self.simulcast_sources(contents)
+        if self.drv.cfg.get("offer_h264"):
+            self.list_h264(contents)
         self.mids = [c.get("name") for c in contents]
         self.bundle = [c.get("name") for c in group] if group is not None else None
         payload = "".join(sj.to_string(c, NS_JINGLE) for c in contents)
@@ -486,6 +516,7 @@ class Session:
                     "video_frames": self.video_frames, "video_rgb": rgb,
                     "video_size": self.video_size, "errors": self.errors,
                     "frame_ms": self.frame_ms, "size_changes": self.size_changes,
+                    "depayloaders": list(self.depayloaders),
                     "t0_monotonic": T0}
 
 

@@ -5,7 +5,8 @@
  * packet (which SSRC: a layer's or an unknown one; the sequence number as
  * a step from that layer's last, or raw; a timestamp step; the time
  * advanced; an RTP payload of the next n bytes, often led by a well-formed
- * VP8 descriptor built from flag bits), set the target layer and TID, ask
+ * VP8 descriptor built from flag bits; H.264 when the first byte is odd),
+ * set the target layer and TID, ask
  * for a keyframe, look up a NACK, change a layer's SSRC.  Checks:
  *   - nothing crashes, leaks or trips a sanitizer; a dropped packet is left
  *     as it was;
@@ -50,7 +51,10 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   Reader r = { data, size };
-  g_autoptr (CfSfuStream) s = cf_sfu_stream_new (OURS, 90000);
+  /* The first byte picks the codec: the same script then exercises
+   * H.264's keyframes (its payload bytes as they come). */
+  CfSfuCodec codec = size > 0 && (data[0] & 0x01) ? CF_SFU_H264 : CF_SFU_VP8;
+  g_autoptr (CfSfuStream) s = cf_sfu_stream_new (OURS, 90000, codec);
   guint32 ssrcs[3] = { 0x1000, 0x2000, 0x3000 };
   guint16 seq[3] = { 65530, 100, 30000 };
   guint32 ts[3] = { 0xfffff000u, 5, 0x7fffffffu };
@@ -158,6 +162,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                   __builtin_trap ();
                 break;
               }
+            /* H.264 has nothing to rewrite in the payload. */
+            if (codec == CF_SFU_H264
+                && memcmp (pkt + h.payload_offset, orig + h.payload_offset, h.payload_len) != 0)
+              __builtin_trap ();
             if (!bf_rtp_header_parse (pkt, len, &ho) || ho.ssrc != OURS
                 || ho.payload_type != h.payload_type || ho.marker != h.marker
                 || ho.payload_offset != h.payload_offset)
@@ -165,7 +173,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (cf_sfu_stream_get_stats (s)->switches != switches)
               {
                 CfVp8Descriptor d;
-                if (!cf_vp8_descriptor_parse (orig + h.payload_offset, h.payload_len, &d)
+                if (!cf_sfu_payload_parse (codec, orig + h.payload_offset, h.payload_len, &d)
                     || !d.keyframe || ssrcs[cf_sfu_stream_get_target (s)] != h.ssrc)
                   __builtin_trap ();
                 if (sent_any && (ho.seq != (guint16) (top_seq + 1)

@@ -176,22 +176,30 @@ def audio_description(ssrc, *, opus=True, level=True):
             "</source><rtcp-mux/></description>")
 
 
-def video_description(ssrc):
-    return (f"<description xmlns='{NS_RTP}' media='video'>"
-            "<payload-type id='96' name='VP8' clockrate='90000'/>"
+def video_description(ssrc, h264=None):
+    """VP8; with @h264 (a profile-level-id) H.264 in packetization mode 1
+    too, after it, or alone when @h264 starts with '=' ('=42e01f')."""
+    pts = "" if h264 and h264.startswith("=") else \
+        "<payload-type id='96' name='VP8' clockrate='90000'/>"
+    if h264:
+        pts += ("<payload-type id='102' name='H264' clockrate='90000'>"
+                "<parameter name='packetization-mode' value='1'/>"
+                f"<parameter name='profile-level-id' value='{h264.lstrip('=')}'/>"
+                "</payload-type>")
+    return (f"<description xmlns='{NS_RTP}' media='video'>{pts}"
             f"<source xmlns='{NS_SSMA}' ssrc='{ssrc}'><parameter name='cname' value='v{ssrc}'/>"
             "</source><rtcp-mux/></description>")
 
 
 def room_offer(sid, initiator, ssrc, *, opus=True, level=True, video=True, audio_senders="both",
-               video_senders="both"):
+               video_senders="both", h264=None):
     tr = ice()
     body = (f"<content creator='initiator' name='a0' senders='{audio_senders}'>"
             f"{audio_description(ssrc, opus=opus, level=level)}{tr}</content>")
     names = ["a0"]
     if video:
         body += (f"<content creator='initiator' name='v1' senders='{video_senders}'>"
-                 f"{video_description(ssrc + 1)}{tr}</content>")
+                 f"{video_description(ssrc + 1, h264)}{tr}</content>")
         names.append("v1")
     body += (f"<group xmlns='{NS_GROUPING}' semantics='BUNDLE'>"
              + "".join(f"<content name='{n}'/>" for n in names) + "</group>")

@@ -24,6 +24,11 @@ What is asserted:
   refusal         a session the receiver declines is not placed again
                   (metrics: sessions placed, sessions refused)
   privacy         the SFU's log lines name sessions, never JIDs
+  H.264           an ordinary caller's H.264 (mode 1) is offered, with its
+                  profile-level-id and rtx apt=102, to a XEP-0521 client
+                  whose call listed H.264; one whose call did not gets that
+                  caller's audio alone (a log line); an answer that takes
+                  no video is logged as such
   layer choice    the video offered carries goog-remb and transport-cc
                   rtcp-fb and the transport-wide-cc header extension (what
                   the receiver's estimate, hence its simulcast layer, comes
@@ -40,7 +45,8 @@ import pytest
 from harness import DOMAIN, NS_CLIENT, NS_DISCO_INFO, Belfry, Client, free_port
 from relay_fixtures import prosody_fixture
 from test_conference import (MEDIA, NS_COIN, call, hang_up, mark, new_room, room_jid)
-from test_jingle import IQ, JINGLE, NS_JINGLE, NS_RTP, NS_SSMA, dump, jingle
+from test_jingle import (IQ, JINGLE, NS_JINGLE, NS_RTP, NS_SSMA, dump, fingerprint, ice,
+                         jingle)
 from test_metrics import scrape, total
 
 NS_AV_CONF = "urn:xmpp:jingle:av-conferences:0"
@@ -336,6 +342,64 @@ def test_a_declined_session_is_not_placed_again(relay, clients):
     assert total(after, placed) == total(before, placed) + 2
     assert total(after, refused) == total(before, refused) + 1
     for c, sid in ((alice, a_sid), (carol, c_sid), (dave, d_sid)):
+        hang_up(c, relay, room_jid(name), sid)
+
+
+def test_an_h264_callers_video_goes_to_xep_0521_clients_that_list_h264(relay, clients):
+    name = new_room("sfu264")
+    alice, carol, erin = clients("alice", False), clients("carol", True), clients("erin", True)
+    starts = {c: mark(c) for c in (carol, erin)}
+    # An ordinary caller sending H.264 only (a baseline profile of its own).
+    a_sid, acc = call(alice, room_jid(name), ssrc=11000, h264="=42c01e")
+    v = [c for c in acc.find(JINGLE).findall("{%s}content" % NS_JINGLE) if c.get("name") == "v1"]
+    assert [p.get("name") for p in v[0].iter("{%s}payload-type" % NS_RTP)] == ["H264"], dump(acc)
+    c_sid, _ = call(carol, room_jid(name), ssrc=12000, audio_senders="initiator",
+                    video_senders="initiator", h264="42e01f")   # VP8, H.264 listed too
+    e_sid, _ = call(erin, room_jid(name), ssrc=13000, audio_senders="initiator",
+                    video_senders="initiator")                  # VP8 alone
+
+    to_carol = by_entity(wait_initiates(carol, starts[carol], name, 2))
+    to_erin = by_entity(wait_initiates(erin, starts[erin], name, 2))
+    fwd = to_carol[f"xmpp:alice@{DOMAIN}"]
+    descs = {d.get("media"): d for d in fwd.iter("{%s}description" % NS_RTP)}
+    assert set(descs) == {"audio", "video"}, dump(fwd)
+    pts = descs["video"].findall("{%s}payload-type" % NS_RTP)
+    assert [(p.get("name"), p.get("id")) for p in pts] == [("H264", "102"), ("rtx", "97")], \
+        dump(descs["video"])
+    params = {x.get("name"): x.get("value") for x in pts[0].findall("{%s}parameter" % NS_RTP)}
+    assert params == {"packetization-mode": "1", "profile-level-id": "42c01e"}, params
+    assert {x.get("name"): x.get("value") for x in pts[1].findall("{%s}parameter" % NS_RTP)} \
+        == {"apt": "102"}, dump(pts[1])
+    fb = {(f.get("type"), f.get("subtype")) for f in pts[0].findall("{%s}rtcp-fb" % NS_RTCP_FB)}
+    assert {("nack", None), ("nack", "pli"), ("ccm", "fir")} <= fb, dump(pts[0])
+    # erin never listed H.264: alice's audio alone; erin's own VP8 to carol as before.
+    only_audio = to_erin[f"xmpp:alice@{DOMAIN}"]
+    assert [d.get("media") for d in only_audio.iter("{%s}description" % NS_RTP)] == ["audio"], \
+        dump(only_audio)
+    check_contents(to_carol[f"xmpp:erin@{DOMAIN}"], 13000, video=True)
+    relay.wait_log(f"call {a_sid} sends H.264, which call {e_sid} did not offer", 5)
+
+    # carol answers alice's session without taking its video (senders
+    # 'none'): the room says so and sends it alice's audio only.
+    j = fwd.find(JINGLE)
+    tr = ice(fp=fingerprint(setup="active"))
+    names = {d.get("media"): c.get("name") for c in j.findall("{%s}content" % NS_JINGLE)
+             for d in c.findall("{%s}description" % NS_RTP)}
+    body = (f"<content creator='initiator' name='{names['audio']}' senders='initiator'>"
+            f"<description xmlns='{NS_RTP}' media='audio'>"
+            "<payload-type id='111' name='opus' clockrate='48000' channels='2'/>"
+            "<rtcp-mux/></description>" + tr + "</content>"
+            f"<content creator='initiator' name='{names['video']}' senders='none'>"
+            f"<description xmlns='{NS_RTP}' media='video'>"
+            "<payload-type id='102' name='H264' clockrate='90000'/>"
+            "<rtcp-mux/></description>" + tr + "</content>")
+    reply = carol.iq(fwd.get("from"), "set",
+                     jingle("session-accept", j.get("sid"), body,
+                            f" initiator='{fwd.get('from')}' responder='{carol.full_jid}'"))
+    assert reply.get("type") == "result", dump(reply)
+    relay.wait_log(f"session {j.get('sid')}: the answer takes no H.264 video: call {c_sid} gets "
+                   f"call {a_sid}'s audio only on it", 5)
+    for c, sid in ((alice, a_sid), (carol, c_sid), (erin, e_sid)):
         hang_up(c, relay, room_jid(name), sid)
 
 

@@ -9,7 +9,9 @@
  * without gaps but for real losses, timestamps never backwards and stepping
  * by whole frames of wall-clock time, PictureID +1 a picture (modulo its
  * width), TL0PICIDX +1 a TID 0 picture; switches only at keyframes of the
- * target; NACKs mapped back. */
+ * target; NACKs mapped back.  Then H.264 (RFC 6184 mode 1): two layers of
+ * SPS, PPS, FU-A IDR keyframes and FU-A delta frames, started and switched
+ * at the SPS packet only, payloads untouched, numbering continuous. */
 #include <string.h>
 #include <glib.h>
 #include <belfry/packet.h>
@@ -78,7 +80,7 @@ static void
 sim_init (Sim *sim)
 {
   memset (sim, 0, sizeof *sim);
-  sim->s = cf_sfu_stream_new (OURS, 90000);
+  sim->s = cf_sfu_stream_new (OURS, 90000, CF_SFU_VP8);
   sim->l[0] = (Layer) { .seq = 65530, .ts = 0xfffff000u, .pid = 120, .pid_bits = 7, .tl0 = 250, .npkts = 1 };
   sim->l[1] = (Layer) { .seq = 1000, .ts = 12345, .pid = 32760, .pid_bits = 15, .tl0 = 7, .npkts = 2 };
   sim->l[2] = (Layer) { .seq = 30000, .ts = 0x80000000u, .pid = 500, .pid_bits = 15, .tl0 = 100, .npkts = 3 };
@@ -610,6 +612,145 @@ test_source_seq_jump (void)
   sim_clear (&sim);
 }
 
+/* H.264: a frame of layer @li as RFC 6184 mode 1 packets into @pkts: a
+ * keyframe is SPS, PPS, then an IDR in two FU-A fragments (start, end);
+ * a delta frame a non-IDR slice (1) in two fragments.  The last two
+ * payload bytes name the layer and the frame. */
+static guint
+make_h264_frame (guint li, guint16 seq0, guint32 ts, gboolean key, guint frame, Pkt *pkts)
+{
+  static const guint8 sps[] = { 0x67, 0x42, 0xe0, 0x1f }, pps[] = { 0x68, 0xce, 0x3c, 0x80 };
+  guint n = 0;
+
+  for (guint i = 0; i < (key ? 4u : 2u); i++)
+    {
+      Pkt *p = &pkts[n];
+      guint8 *d = p->data;
+      gsize k = 0;
+      guint part = key ? i : i + 2;   /* 0 SPS, 1 PPS, 2 FU-A start, 3 FU-A end */
+      guint8 type = key ? 5 : 1;
+
+      d[k++] = 0x80;
+      d[k++] = (guint8) (102 | (part == 3 ? 0x80 : 0));
+      bf_write_be16 (d + k, (guint16) (seq0 + n)); k += 2;
+      bf_write_be32 (d + k, ts); k += 4;
+      bf_write_be32 (d + k, layer_ssrc[li]); k += 4;
+      if (part == 0)
+        memcpy (d + k, sps, sizeof sps), k += sizeof sps;
+      else if (part == 1)
+        memcpy (d + k, pps, sizeof pps), k += sizeof pps;
+      else
+        {
+          d[k++] = 0x7c;                                   /* FU indicator, NRI 3 */
+          d[k++] = (guint8) ((part == 2 ? 0x80 : 0x40) | type);
+          d[k++] = 0x88;
+        }
+      d[k++] = (guint8) li;
+      d[k++] = (guint8) frame;
+      p->len = k;
+      p->layer = li;
+      p->frame = frame;
+      p->src_seq = (guint16) (seq0 + n);
+      n++;
+    }
+  return n;
+}
+
+static void
+test_h264 (void)
+{
+  g_autoptr (CfSfuStream) s = cf_sfu_stream_new (OURS, 90000, CF_SFU_H264);
+  guint16 seq[2] = { 65533, 4000 };
+  guint32 ts[2] = { 0xffffff00u, 777 };
+  guint16 last_seq = 0;
+  guint32 last_ts = 0;
+  guint forwarded = 0, switches_at_sps = 0;
+
+  cf_sfu_stream_set_layer_ssrc (s, 0, layer_ssrc[0]);
+  cf_sfu_stream_set_layer_ssrc (s, 1, layer_ssrc[1]);
+  cf_sfu_stream_set_target (s, 0, 3);
+  for (guint f = 0; f < 40; f++)
+    {
+      if (f == 20)
+        cf_sfu_stream_set_target (s, 1, 3);   /* up, at layer 1's next keyframe */
+      for (guint li = 0; li < 2; li++)
+        {
+          /* Layer 0 keyframes at frames 3 and 30, layer 1 at 25: nothing
+           * is forwarded before frame 3, layer 0 up to frame 25. */
+          gboolean key = li == 0 ? (f == 3 || f == 30) : f == 25;
+          Pkt pkts[4];
+          guint n = make_h264_frame (li, seq[li], ts[li], key, f, pkts);
+
+          for (guint i = 0; i < n; i++)
+            {
+              Pkt *p = &pkts[i];
+              guint8 orig[64];
+              BfRtpHeader h, ho;
+              guint64 switches = cf_sfu_stream_get_stats (s)->switches;
+              CfSfuVerdict v;
+              guint32 src_ssrc;
+              guint16 src_seq;
+
+              memcpy (orig, p->data, p->len);
+              g_assert_true (bf_rtp_header_parse (p->data, p->len, &h));
+              v = cf_sfu_stream_push (s, p->data, p->len, &h, T0 + (gint64) f * FRAME_US);
+              /* Layer 0's frame 25 comes before layer 1's keyframe. */
+              gboolean want = li == 0 ? (f >= 3 && f <= 25) : f >= 25;
+              if ((v == CF_SFU_FORWARD) != want)
+                g_error ("frame %u layer %u packet %u: verdict %d", f, li, i, v);
+              if (v != CF_SFU_FORWARD)
+                {
+                  g_assert_cmpmem (p->data, p->len, orig, p->len);
+                  continue;
+                }
+              if (cf_sfu_stream_get_stats (s)->switches != switches)
+                {
+                  /* A start or switch: at the keyframe's first packet, the SPS. */
+                  g_assert_true (key && i == 0);
+                  switches_at_sps++;
+                }
+              g_assert_true (bf_rtp_header_parse (p->data, p->len, &ho));
+              g_assert_cmpuint (ho.ssrc, ==, OURS);
+              g_assert_cmpuint (ho.payload_type, ==, 102);
+              g_assert_cmpint (ho.marker, ==, h.marker);
+              /* The payload as it came: H.264 has nothing to rewrite. */
+              g_assert_cmpmem (p->data + 12, p->len - 12, orig + 12, p->len - 12);
+              if (forwarded > 0)
+                {
+                  g_assert_cmpuint (ho.seq, ==, (guint16) (last_seq + 1));
+                  g_assert_cmpint ((gint32) (ho.timestamp - last_ts), >=, 0);
+                  if (i == 0)
+                    g_assert_cmpint ((gint32) (ho.timestamp - last_ts), >, 0);
+                }
+              g_assert_true (cf_sfu_stream_nack_lookup (s, ho.seq, &src_ssrc, &src_seq));
+              g_assert_cmpuint (src_ssrc, ==, layer_ssrc[li]);
+              g_assert_cmpuint (src_seq, ==, p->src_seq);
+              last_seq = ho.seq;
+              last_ts = ho.timestamp;
+              forwarded++;
+            }
+          seq[li] = (guint16) (seq[li] + n);
+          ts[li] += FRAME_TS;
+        }
+    }
+  /* Frames 3-25 of layer 0 (2 keyframe packets more at 3), 25-39 of layer 1. */
+  g_assert_cmpuint (forwarded, ==, 23 * 2 + 2 + 15 * 2 + 2);
+  g_assert_cmpuint (switches_at_sps, ==, 2);
+  g_assert_cmpint (cf_sfu_stream_get_layer (s), ==, 1);
+
+  /* An interleaved-mode packet (STAP-B, 25) is refused, untouched. */
+  {
+    guint8 bad[] = { 0x80, 102, 0, 1, 0, 0, 0, 1, 0xb0, 0, 0, 2, 0x79, 0x00, 0x01, 0x00, 0x01,
+                     0x67 };
+    BfRtpHeader h;
+
+    bf_write_be32 (bad + 8, layer_ssrc[1]);
+    g_assert_true (bf_rtp_header_parse (bad, sizeof bad, &h));
+    g_assert_cmpint (cf_sfu_stream_push (s, bad, sizeof bad, &h, T0), ==, CF_SFU_DROP_MALFORMED);
+    g_assert_cmpuint (bf_read_be32 (bad + 8), ==, layer_ssrc[1]);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -624,5 +765,6 @@ main (int argc, char **argv)
   g_test_add_func ("/conference/sfu-stream/nack-history-bounded", test_nack_history_bounded);
   g_test_add_func ("/conference/sfu-stream/bad-packets", test_bad_packets);
   g_test_add_func ("/conference/sfu-stream/source-seq-jump", test_source_seq_jump);
+  g_test_add_func ("/conference/sfu-stream/h264", test_h264);
   return g_test_run ();
 }

@@ -1,0 +1,124 @@
+"""The XEP-0521 SFU forwards an H.264 sender's video (issue 14): in one room
+of belfry's `conference` module, in the test's private network namespace
+against a real Prosody,
+
+  - "h264green", an ordinary webrtcbin caller that offers H.264 only
+    (packetization-mode 1, profile-level-id 42e01f, as Chromium and
+    Conversations offer it) and sends a green pattern and a 600 Hz tone;
+  - "xh264", an XEP-0521 client (xep0521_peer.py, webrtcbin) whose call
+    lists H.264 after its VP8 (libwebrtc lists every codec it has), red,
+    1300 Hz;
+  - "xvp8", an XEP-0521 client whose call lists VP8 alone, blue, 2100 Hz.
+
+Asserted:
+  - xh264 gets a session with h264green's streams: the room offered H.264
+    there (decodebin picked rtph264depay), and it decodes green pictures
+    and h264green's tone; and a session with xvp8's VP8 (blue);
+  - xvp8 gets a session with h264green's streams that carries its audio
+    alone (it never offered H.264: no video, a log line, no broken
+    session), and one with xh264's VP8 (red);
+  - the keyframe requests the room sent h264green (a receiver starting,
+    its decoder's PLI, the MCU's source) were answered: H.264 keyframes
+    are seen in its packets, so none was given up after its re-sends.
+"""
+
+import json
+import re
+
+import e2e
+from test_conference_mcu import conference_belfry, finish, join_in_order
+from test_conference_sfu import (DOMAIN, PRESENT_DB, OWN_BELOW_DB, ROOM, VOLUME,
+                                 assert_colour, levels_of, xep0521_peer)
+
+DURATION = 12
+TIMEOUT = 60
+ORDER = ["h264green", "xh264", "xvp8"]
+PEERS = {
+    # name: (user, tone Hz, colour)
+    "h264green": ("alice", 600, "green"),
+    "xh264": ("bob", 1300, "red"),
+    "xvp8": ("carol", 2100, "blue"),
+}
+TONES = sorted(p[1] for p in PEERS.values())
+
+
+def entity(name):
+    return f"xmpp:{PEERS[name][0]}@{DOMAIN}"
+
+
+def check_audio(listener, s, sender):
+    """@s (a session of @listener's) carries @sender's tone, and nobody
+    else's."""
+    lv = levels_of(s["audio_record"], TONES)
+    heard = lv[PEERS[sender][1]]
+    assert heard > PRESENT_DB, (listener, sender, lv)
+    for name, (_u, tone, _c) in PEERS.items():
+        if name != sender:
+            assert lv[tone] < heard - OWN_BELOW_DB, (listener, sender, name, lv)
+    return lv
+
+
+def test_an_h264_senders_video_reaches_xep0521_receivers_that_take_h264(prosody, workdir,
+                                                                         peers):
+    b = conference_belfry(prosody, workdir)
+
+    def start(name):
+        user, tone, colour = PEERS[name]
+        if name == "h264green":
+            return e2e.webrtcbin_peer(prosody, workdir, name, user, "call", target=ROOM,
+                                      duration=DURATION + 4, linger=0, tone_hz=tone,
+                                      tone_volume=VOLUME, video_pattern=colour,
+                                      video_codec="h264", announce_connected=True,
+                                      timeout=TIMEOUT)
+        return xep0521_peer(prosody, workdir, name, user, tone_hz=tone, tone_volume=VOLUME,
+                            pattern=colour, duration=DURATION, timeout=TIMEOUT,
+                            offer_h264=name == "xh264")
+
+    ps = join_in_order(b, peers, ORDER, start)
+    res, log, info = finish(b, ps, DURATION + TIMEOUT + 20, workdir)
+
+    summary = {}
+    for listener in ("xh264", "xvp8"):
+        r = res[listener]
+        sessions = {s["entity"]: s for s in r["sessions"]}
+        others = [n for n in ORDER if n != listener]
+        # One session per other participant, none of its own, each up.
+        assert len(r["sessions"]) == len(others), (listener, info)
+        assert set(sessions) == {entity(n) for n in others}, (listener, info)
+        assert not r["rejected"], (listener, info)
+        for other in others:
+            s = sessions[entity(other)]
+            assert s["connected"] and not s["errors"], (listener, other, info)
+            lv = check_audio(listener, s, other)
+            summary[f"{listener}<-{other}"] = {
+                "levels_db": lv, "video_frames": s["video_frames"], "rgb": s["video_rgb"],
+                "depayloaders": s["depayloaders"]}
+    print(json.dumps(summary))
+
+    # xh264: h264green's own H.264, decoded, green.
+    s = {x["entity"]: x for x in res["xh264"]["sessions"]}[entity("h264green")]
+    assert "rtph264depay" in s["depayloaders"], (s, info)
+    assert s["video_frames"] >= 60, (s, info)
+    assert_colour(s["video_rgb"], "green", ("xh264", "h264green"))
+    # ... and xvp8's VP8.
+    s = {x["entity"]: x for x in res["xh264"]["sessions"]}[entity("xvp8")]
+    assert "rtpvp8depay" in s["depayloaders"] and s["video_frames"] >= 60, (s, info)
+    assert_colour(s["video_rgb"], "blue", ("xh264", "xvp8"))
+
+    # xvp8: h264green's audio alone (no video offered), xh264's VP8.
+    s = {x["entity"]: x for x in res["xvp8"]["sessions"]}[entity("h264green")]
+    assert s["video_frames"] == 0 and not any("h264" in d for d in s["depayloaders"]), (s, info)
+    assert re.search(r"call \S+ sends H\.264, which call \S+ did not offer", log), info
+    s = {x["entity"]: x for x in res["xvp8"]["sessions"]}[entity("xh264")]
+    assert s["video_frames"] >= 60, (s, info)
+    assert_colour(s["video_rgb"], "red", ("xvp8", "xh264"))
+
+    # The keyframe requests toward h264green were answered by keyframes the
+    # room saw in its H.264 packets (before, each was re-sent to the limit
+    # and given up).
+    m = re.findall(r"\d+ H\.264 RTP and .*?(\d+) keyframe requests sent to it \((\d+) re-sent, "
+                   r"(\d+) given up", log)
+    print(json.dumps({"h264green_keyframe_requests": m}))
+    assert len(m) == 1, (m, info)
+    sent, resent, given_up = (int(x) for x in m[0])
+    assert sent >= 1 and given_up == 0, (m, info)
