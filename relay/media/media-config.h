@@ -18,6 +18,12 @@
  *   max-ssrcs = 64                # per direction per leg
  *   allow-peer-networks = 10.0.0.0/8;fd00::/8   # peer candidates allowed beyond
  *                                 # the scope of 'addresses' (addr-policy.h)
+ *   shared-port = 40000           # worker i's one UDP port is 40000+i on each
+ *                                 # address, shared by all its transports,
+ *                                 # which run belfry's own ICE (ice-agent.h);
+ *                                 # 0 = an ephemeral port per worker and
+ *                                 # address; absent = a libnice agent and a
+ *                                 # socket per transport (the default)
  */
 #pragma once
 
@@ -66,6 +72,11 @@ typedef struct {
   BfAddrNet allow_peer_networks[BF_ADDR_POLICY_MAX_ALLOW];
   guint n_allow_peer_networks;
   guint8 address_prefixes[BF_ADDR_POLICY_MAX_LOCAL];
+  /* [media] shared-port: host candidates only (no STUN, TURN or
+   * port-range: the port is fixed and nothing but the host addresses can
+   * be demultiplexed on it). */
+  gboolean shared_port_set;
+  guint16 shared_port;           /* 0: ephemeral, per worker and address */
 } BfMediaConfig;
 
 /* Defaults (no address: transports refuse to start until one is set). */
