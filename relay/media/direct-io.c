@@ -10,12 +10,10 @@
 #include <glib-unix.h>
 
 #include "ice-consent.h"
+#include "rx-batch.h"
 #include "send-queue.h"
 #include "srtp-session.h"
 
-#define RX_BATCH 64                  /* datagrams per recvmmsg */
-#define RX_ROUNDS 4                  /* recvmmsg calls per wake-up, at most */
-#define RX_BUF (BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD + 1)
 #define STUN_BUF 1280
 #define CONSENT_INTERVAL_MS 5000     /* RFC 7675 §5.1, randomised 0.8..1.2 */
 #define CONSENT_RFC_TIMEOUT_MS 30000 /* RFC 7675 §5.1 */
@@ -40,34 +38,6 @@ struct _BfMediaDirectIo {
   guint32 overflow_seen;          /* the socket's SO_RXQ_OVFL count so far */
   gint64 consent_last, consent_next;
 };
-
-/* Receive buffers: scratch for one recvmmsg, so one set per worker thread
- * (a transport's would cost 64 x 4 KiB per session). */
-typedef struct {
-  struct mmsghdr msg[RX_BATCH];
-  struct iovec iov[RX_BATCH];
-  /* SO_RXQ_OVFL: the socket's drop count, with each datagram */
-  union {
-    char buf[CMSG_SPACE (sizeof (guint32))];
-    struct cmsghdr align;
-  } control[RX_BATCH];
-  struct sockaddr_storage from[RX_BATCH];
-  guint8 buf[RX_BATCH][RX_BUF];
-} RxBuffers;
-
-static GPrivate rx_key = G_PRIVATE_INIT (g_free);
-
-static RxBuffers *
-rx_buffers (void)
-{
-  RxBuffers *rx = g_private_get (&rx_key);
-  if (rx == NULL)
-    {
-      rx = g_malloc0 (sizeof *rx);
-      g_private_set (&rx_key, rx);
-    }
-  return rx;
-}
 
 gboolean
 bf_media_direct_io_enabled (void)
@@ -269,51 +239,22 @@ take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
     }
 }
 
-/* Overload sheds at the socket: what the kernel dropped because the
- * worker did not read in time is counted (the count is the socket's total,
- * carried by each datagram). */
-static void
-count_overflow (BfMediaDirectIo *d, struct msghdr *h)
-{
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL
-        && c->cmsg_len >= CMSG_LEN (sizeof (guint32)))
-      {
-        guint32 total;
-        memcpy (&total, CMSG_DATA (c), sizeof total);
-        d->counters->dropped_overflow += (guint32) (total - d->overflow_seen);
-        d->overflow_seen = total;
-      }
-}
-
 static void
 readable (gpointer user_data)
 {
   BfMediaDirectIo *d = user_data;
-  RxBuffers *rx = rx_buffers ();
   bf_media_send_queue_begin (d->queue);
-  for (guint round = 0; round < RX_ROUNDS; round++)
+  for (guint round = 0; round < BF_MEDIA_RX_ROUNDS; round++)
     {
-      for (guint i = 0; i < RX_BATCH; i++)
-        {
-          rx->iov[i].iov_base = rx->buf[i];
-          rx->iov[i].iov_len = RX_BUF;
-          struct msghdr *h = &rx->msg[i].msg_hdr;
-          memset (h, 0, sizeof *h);
-          h->msg_name = &rx->from[i];
-          h->msg_namelen = sizeof rx->from[i];
-          h->msg_iov = &rx->iov[i];
-          h->msg_iovlen = 1;
-          h->msg_control = rx->control[i].buf;
-          h->msg_controllen = sizeof rx->control[i].buf;
-        }
-      int n = recvmmsg (d->dest.fd, rx->msg, RX_BATCH, MSG_DONTWAIT, NULL);
-      if (n < 0 && errno == EINTR)
-        continue;
+      BfMediaRxBatch *rx = bf_media_rx_batch_prepare ();
+      int n = bf_media_rx_batch_read (rx, d->dest.fd);
       if (n <= 0)
-        break;                    /* EAGAIN; ICMP errors are not reported
-                                   * on an unconnected socket */
-      count_overflow (d, &rx->msg[n - 1].msg_hdr);
+        break;
+      /* Overload sheds at the socket: what the kernel dropped because the
+       * worker did not read in time is counted (the count is the socket's
+       * total, carried by each datagram). */
+      d->counters->dropped_overflow += bf_media_rx_batch_overflow (&rx->msg[n - 1].msg_hdr,
+                                                                   &d->overflow_seen);
       for (int i = 0; i < n; i++)
         {
           guint8 *data = rx->buf[i];
@@ -347,12 +288,12 @@ readable (gpointer user_data)
               && take_stun (d, data, len, &rx->from[i], from_len))
             continue;
           if (truncated)
-            len = RX_BUF;         /* too long: the demux drops it */
+            len = BF_MEDIA_RX_BUF;   /* too long: the demux drops it */
           d->callbacks->receive (data, len, d->user_data);
         }
       /* Flush between rounds too: a long wake-up must not hold packets. */
       bf_media_send_queue_flush (d->queue);
-      if (n < RX_BATCH)
+      if (n < BF_MEDIA_RX_BATCH)
         break;
     }
   bf_media_send_queue_end (d->queue);
@@ -405,9 +346,7 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
                                    params->controlling, lc->priority);
   memset (pwd, 0, strlen (pwd));
 
-  int one = 1;
-  if (setsockopt (d->dest.fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0)
-    g_debug ("media: SO_RXQ_OVFL: %s (socket drops not counted)", g_strerror (errno));
+  bf_media_rx_batch_enable_overflow (d->dest.fd);
   BfMediaLoop *loop = bf_media_worker_get_loop (worker);
   g_autoptr (GError) error = NULL;
   d->rx_watch = bf_media_loop_watch (loop, d->dest.fd, readable, d, &error);
