@@ -853,5 +853,10 @@ bf_ice_stun_peek (const guint8 *data, gsize len, BfIceStunPeek *peek)
   const guint8 *colon = memchr (user, ':', ulen);
   peek->ufrag = user;
   peek->ufrag_len = colon ? (gsize) (colon - user) : ulen;
+  if (colon)
+    {
+      peek->remote_ufrag = colon + 1;
+      peek->remote_ufrag_len = ulen - peek->ufrag_len - 1;
+    }
   return TRUE;
 }

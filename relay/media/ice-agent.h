@@ -134,6 +134,8 @@ typedef struct {
   guint8 transaction[12];
   const guint8 *ufrag;    /* into @data; NULL: none */
   gsize ufrag_len;
+  const guint8 *remote_ufrag;   /* after the colon; NULL: none */
+  gsize remote_ufrag_len;
 } BfIceStunPeek;
 gboolean bf_ice_stun_peek (const guint8 *data, gsize len, BfIceStunPeek *peek);
 

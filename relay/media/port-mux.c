@@ -43,7 +43,9 @@ struct _BfPortMux {
   guint n_sockets;
   BfMediaSendQueue *queue;
   BfMediaMetrics *metrics;
-  GHashTable *by_ufrag;          /* char* (link's) -> link */
+  /* char* (owned) -> GPtrArray of links: the transports of one BUNDLE
+   * offer share their credentials (session-transports.c) */
+  GHashTable *by_ufrag;
   GHashTable *by_addr;           /* AddrKey* (link's) -> link */
   GHashTable *by_tx;             /* TxKey* (link's) -> link */
   guint n_links;
@@ -58,6 +60,7 @@ struct _BfPortMuxLink {
   const BfPortMuxCallbacks *callbacks;
   gpointer user_data;
   char *ufrag, *old_ufrag;
+  char *remote_ufrag;
   gboolean selected;
   AddrKey key;
   BfMediaSendDest dest;
@@ -130,6 +133,38 @@ is_stun (const guint8 *data, gsize len)
   return len >= 20 && data[0] <= 3;   /* RFC 7983 §7 */
 }
 
+/* The link a request for @ufrag is for: when links share it (a BUNDLE
+ * offer's transports, with a peer that does not bundle), the one whose
+ * peer's ufrag follows in USERNAME, else the first. */
+static BfPortMuxLink *
+by_username (BfPortMux *mux, const char *ufrag, const BfIceStunPeek *peek)
+{
+  GPtrArray *links = g_hash_table_lookup (mux->by_ufrag, ufrag);
+  if (links == NULL || links->len == 0)
+    return NULL;
+  if (links->len > 1 && peek->remote_ufrag)
+    for (guint i = 0; i < links->len; i++)
+      {
+        BfPortMuxLink *l = g_ptr_array_index (links, i);
+        if (l->remote_ufrag && strlen (l->remote_ufrag) == peek->remote_ufrag_len
+            && memcmp (l->remote_ufrag, peek->remote_ufrag, peek->remote_ufrag_len) == 0)
+          return l;
+      }
+  return g_ptr_array_index (links, 0);
+}
+
+static void
+add_ufrag (BfPortMuxLink *l, const char *ufrag)
+{
+  GPtrArray *links = g_hash_table_lookup (l->mux->by_ufrag, ufrag);
+  if (links == NULL)
+    {
+      links = g_ptr_array_new ();
+      g_hash_table_insert (l->mux->by_ufrag, g_strdup (ufrag), links);
+    }
+  g_ptr_array_add (links, l);
+}
+
 static void
 route_stun (BfPortMux *mux, guint local, guint8 *data, gsize len, const struct sockaddr *from,
             socklen_t from_len)
@@ -143,7 +178,7 @@ route_stun (BfPortMux *mux, guint local, guint8 *data, gsize len, const struct s
           char ufrag[257];
           memcpy (ufrag, peek.ufrag, peek.ufrag_len);
           ufrag[peek.ufrag_len] = '\0';
-          link = g_hash_table_lookup (mux->by_ufrag, ufrag);
+          link = by_username (mux, ufrag, &peek);
         }
       else if (peek.cls >= 2)
         link = g_hash_table_lookup (mux->by_tx, peek.transaction);
@@ -257,7 +292,8 @@ bf_port_mux_new (BfMediaLoop *loop, BfMediaSendQueue *queue, BfMediaMetrics *met
 {
   BfPortMux *mux = g_new0 (BfPortMux, 1);
   mux->queue = queue;
-  mux->by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
+  mux->by_ufrag = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_ptr_array_unref);
   mux->by_addr = g_hash_table_new (addr_key_hash, addr_key_equal);
   mux->by_tx = g_hash_table_new (tx_hash, tx_equal);
   for (guint i = 0; addresses && addresses[i]; i++)
@@ -345,7 +381,7 @@ BfPortMuxLink *
 bf_port_mux_link_new (BfPortMux *mux, const char *ufrag, const BfPortMuxCallbacks *callbacks,
                       BfMediaCounters *counters, gpointer user_data)
 {
-  if (ufrag == NULL || g_hash_table_contains (mux->by_ufrag, ufrag))
+  if (ufrag == NULL)
     return NULL;
   BfPortMuxLink *l = g_new0 (BfPortMuxLink, 1);
   l->mux = mux;
@@ -354,9 +390,16 @@ bf_port_mux_link_new (BfPortMux *mux, const char *ufrag, const BfPortMuxCallback
   l->ufrag = g_strdup (ufrag);
   l->dest.counters = counters;
   l->dest.fd = -1;
-  g_hash_table_insert (mux->by_ufrag, l->ufrag, l);
+  add_ufrag (l, ufrag);
   mux->n_links++;
   return l;
+}
+
+void
+bf_port_mux_link_set_remote_ufrag (BfPortMuxLink *l, const char *ufrag)
+{
+  g_free (l->remote_ufrag);
+  l->remote_ufrag = g_strdup (ufrag);
 }
 
 static void
@@ -373,8 +416,13 @@ unselect (BfPortMuxLink *l)
 static void
 forget_ufrag (BfPortMuxLink *l, char **ufrag)
 {
-  if (*ufrag && g_hash_table_lookup (l->mux->by_ufrag, *ufrag) == l)
-    g_hash_table_remove (l->mux->by_ufrag, *ufrag);
+  GPtrArray *links = *ufrag ? g_hash_table_lookup (l->mux->by_ufrag, *ufrag) : NULL;
+  if (links)
+    {
+      g_ptr_array_remove (links, l);
+      if (links->len == 0)
+        g_hash_table_remove (l->mux->by_ufrag, *ufrag);
+    }
   g_clear_pointer (ufrag, g_free);
 }
 
@@ -386,6 +434,7 @@ bf_port_mux_link_free (BfPortMuxLink *l)
   unselect (l);
   forget_ufrag (l, &l->ufrag);
   forget_ufrag (l, &l->old_ufrag);
+  g_free (l->remote_ufrag);
   for (guint i = 0; i < LINK_TRANSACTIONS; i++)
     if (l->tx_used[i] && g_hash_table_lookup (l->mux->by_tx, &l->tx[i]) == l)
       g_hash_table_remove (l->mux->by_tx, &l->tx[i]);
@@ -393,19 +442,15 @@ bf_port_mux_link_free (BfPortMuxLink *l)
   g_free (l);
 }
 
-gboolean
+void
 bf_port_mux_link_set_ufrag (BfPortMuxLink *l, const char *ufrag)
 {
-  BfPortMuxLink *owner = g_hash_table_lookup (l->mux->by_ufrag, ufrag);
-  if (owner != NULL && owner != l)
-    return FALSE;
-  if (owner == l)
-    return TRUE;
+  if (g_strcmp0 (l->ufrag, ufrag) == 0)
+    return;
   forget_ufrag (l, &l->old_ufrag);
   l->old_ufrag = g_steal_pointer (&l->ufrag);
   l->ufrag = g_strdup (ufrag);
-  g_hash_table_insert (l->mux->by_ufrag, l->ufrag, l);
-  return TRUE;
+  add_ufrag (l, ufrag);
 }
 
 gboolean

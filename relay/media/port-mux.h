@@ -12,8 +12,10 @@
  *
  * Demultiplexing (RFC 7983 §7 first, then):
  * - STUN requests by the local ufrag in USERNAME (each link registers its
- *   own, random and unique; the generation before an ICE restart too);
- *   responses by the transaction id of a request the link sent.
+ *   own, random; the generation before an ICE restart too; links of one
+ *   BUNDLE offer share one, told apart by the peer's ufrag after the
+ *   colon); responses by the transaction id of a request the link sent;
+ *   other STUN (keepalive indications) by the selected address.
  * - Everything else by the remote address of a link's *selected* pair
  *   only; an unknown source is dropped and counted (dropped_unvalidated,
  *   metric unvalidated_source, in the worker's own series).
@@ -73,15 +75,17 @@ void bf_port_mux_get_stats (BfPortMux *mux, BfPortMuxStats *stats);
 
 /* A transport's place behind the mux: requests for @ufrag reach it.
  * @counters (the transport's) count its packets in and out and must
- * outlive the link.  NULL if @ufrag is taken by another link. */
+ * outlive the link. */
 BfPortMuxLink *bf_port_mux_link_new (BfPortMux *mux, const char *ufrag,
                                      const BfPortMuxCallbacks *callbacks,
                                      BfMediaCounters *counters, gpointer user_data);
 void bf_port_mux_link_free (BfPortMuxLink *link);
-/* An ICE restart: requests for @ufrag reach the link too; the previous
- * one still does (the old pair's consent) until the next call.  FALSE if
- * @ufrag is another link's. */
-gboolean bf_port_mux_link_set_ufrag (BfPortMuxLink *link, const char *ufrag);
+/* New local credentials (chosen, or an ICE restart): requests for @ufrag
+ * reach the link; the previous one still does (the old pair's consent)
+ * until the next call. */
+void bf_port_mux_link_set_ufrag (BfPortMuxLink *link, const char *ufrag);
+/* The peer's ufrag: tells apart links that share a local one. */
+void bf_port_mux_link_set_remote_ufrag (BfPortMuxLink *link, const char *ufrag);
 /* Non-STUN from @remote on socket @local reaches the link, and _send goes
  * there.  FALSE (counted in selections_refused) if another link holds
  * @remote. */

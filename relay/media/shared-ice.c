@@ -101,7 +101,7 @@ link_receive (guint8 *data, gsize len, gpointer user_data)
 BfSharedIce *
 bf_shared_ice_new (BfPortMux *mux, BfMediaLoop *loop, const BfSharedIceParams *params,
                    const BfSharedIceCallbacks *callbacks, BfMediaCounters *counters,
-                   gpointer user_data, GError **error)
+                   gpointer user_data)
 {
   BfIceAgentConfig config = {
     .policy = params->policy,
@@ -124,13 +124,6 @@ bf_shared_ice_new (BfPortMux *mux, BfMediaLoop *loop, const BfSharedIceParams *p
   const char *ufrag, *pwd;
   bf_ice_agent_get_local_credentials (ice->agent, &ufrag, &pwd);
   ice->link = bf_port_mux_link_new (mux, ufrag, &link_callbacks, counters, ice);
-  if (ice->link == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "ICE ufrag already in use on the port");
-      bf_ice_agent_free (ice->agent);
-      g_free (ice);
-      return NULL;
-    }
   ice->timer = bf_media_loop_timer_new (loop, on_timer, ice);
   return ice;
 }
@@ -152,21 +145,20 @@ bf_shared_ice_get_agent (BfSharedIce *ice)
   return ice->agent;
 }
 
-gboolean
+void
 bf_shared_ice_set_local_credentials (BfSharedIce *ice, const char *ufrag, const char *pwd)
 {
   /* Several transports of one BUNDLE offer may share credentials
-   * (session-transports.c); on one port a ufrag routes to one link. */
-  if (!bf_port_mux_link_set_ufrag (ice->link, ufrag))
-    return FALSE;
+   * (session-transports.c): the mux tells them apart by the peer's. */
+  bf_port_mux_link_set_ufrag (ice->link, ufrag);
   bf_ice_agent_set_local_credentials (ice->agent, ufrag, pwd);
-  return TRUE;
 }
 
 void
 bf_shared_ice_set_remote_credentials (BfSharedIce *ice, const char *ufrag, const char *pwd)
 {
   bf_ice_agent_set_remote_credentials (ice->agent, ufrag, pwd);
+  bf_port_mux_link_set_remote_ufrag (ice->link, ufrag);
   on_timer (ice);
 }
 
@@ -186,17 +178,16 @@ bf_shared_ice_remote_gathering_done (BfSharedIce *ice)
   run (ice);
 }
 
-gboolean
+void
 bf_shared_ice_restart (BfSharedIce *ice, const char *ufrag, const char *pwd)
 {
   bf_ice_agent_restart (ice->agent, ufrag, pwd);
   const char *u, *p;
   bf_ice_agent_get_local_credentials (ice->agent, &u, &p);
-  if (!bf_port_mux_link_set_ufrag (ice->link, u))
-    return FALSE;
+  bf_port_mux_link_set_ufrag (ice->link, u);
+  bf_port_mux_link_set_remote_ufrag (ice->link, ufrag);
   ice->failed = FALSE;
   on_timer (ice);
-  return TRUE;
 }
 
 gboolean

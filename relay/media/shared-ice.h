@@ -40,22 +40,19 @@ typedef struct {
   gboolean controlling;
 } BfSharedIceParams;
 
-/* NULL with @error if the mux refuses the ufrag (cannot happen with random
- * ones, but checked). */
 BfSharedIce *bf_shared_ice_new (BfPortMux *mux, BfMediaLoop *loop, const BfSharedIceParams *params,
                                 const BfSharedIceCallbacks *callbacks, BfMediaCounters *counters,
-                                gpointer user_data, GError **error);
+                                gpointer user_data);
 void bf_shared_ice_free (BfSharedIce *ice);
 BfIceAgent *bf_shared_ice_get_agent (BfSharedIce *ice);
 
-gboolean bf_shared_ice_set_local_credentials (BfSharedIce *ice, const char *ufrag,
-                                              const char *pwd);
+void bf_shared_ice_set_local_credentials (BfSharedIce *ice, const char *ufrag, const char *pwd);
 void bf_shared_ice_set_remote_credentials (BfSharedIce *ice, const char *ufrag, const char *pwd);
 gboolean bf_shared_ice_add_remote_candidate (BfSharedIce *ice, const struct sockaddr *addr,
                                              socklen_t len, guint32 priority);
 void bf_shared_ice_remote_gathering_done (BfSharedIce *ice);
 /* RFC 8445 §9 (ice-agent.h); the mux routes the new ufrag too. */
-gboolean bf_shared_ice_restart (BfSharedIce *ice, const char *ufrag, const char *pwd);
+void bf_shared_ice_restart (BfSharedIce *ice, const char *ufrag, const char *pwd);
 
 /* To the selected pair (port-mux.h's _send/_reserve/_commit). */
 gboolean bf_shared_ice_send (BfSharedIce *ice, const guint8 *data, gsize len);

@@ -172,10 +172,7 @@ leg_init (Leg *leg, World *w)
   leg->w = w;
   nice_new (leg);
   BfSharedIceParams params = { .controlling = FALSE };
-  g_autoptr (GError) error = NULL;
-  leg->ice = bf_shared_ice_new (w->mux, w->loop, &params, &leg_callbacks, &leg->counters, leg,
-                                &error);
-  g_assert_no_error (error);
+  leg->ice = bf_shared_ice_new (w->mux, w->loop, &params, &leg_callbacks, &leg->counters, leg);
 }
 
 static void
@@ -337,7 +334,7 @@ test_restart_new_address (void)
   nice_new (&a);
   g_autofree char *ufrag = NULL, *pwd = NULL;
   g_assert_true (nice_agent_get_local_credentials (a.nice, a.stream, &ufrag, &pwd));
-  g_assert_true (bf_shared_ice_restart (a.ice, ufrag, pwd));
+  bf_shared_ice_restart (a.ice, ufrag, pwd);
   /* Still selected: the old peer's media still comes through. */
   guint8 pkt[100] = { 0x80, 0x60 };
   guint before = a.received;
@@ -387,7 +384,7 @@ noop_stun (guint local, const guint8 *data, gsize len, const struct sockaddr *fr
 static const BfPortMuxCallbacks noop_callbacks = { .receive = noop_receive, .stun = noop_stun };
 
 /* A remote address one link holds cannot be selected by another (a peer
- * announcing another call's peer); a ufrag routes to one link only. */
+ * announcing another call's peer). */
 static void
 test_held_address (void)
 {
@@ -398,8 +395,6 @@ test_held_address (void)
   BfPortMuxLink *l2 = bf_port_mux_link_new (w.mux, "ufragBBBB", &noop_callbacks, &c2, NULL);
   g_assert_nonnull (l1);
   g_assert_nonnull (l2);
-  g_assert_null (bf_port_mux_link_new (w.mux, "ufragAAAA", &noop_callbacks, &c2, NULL));
-  g_assert_false (bf_port_mux_link_set_ufrag (l2, "ufragAAAA"));
   struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons (4000),
                               .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   g_assert_true (bf_port_mux_link_select (l1, 0, (struct sockaddr *) &peer, sizeof peer));
