@@ -492,6 +492,13 @@ bf_ice_agent_set_remote_credentials (BfIceAgent *a, const char *ufrag, const cha
   a->remote_pwd = g_strdup (pwd);
 }
 
+void
+bf_ice_agent_get_remote_credentials (BfIceAgent *a, const char **ufrag, const char **pwd)
+{
+  *ufrag = a->remote_ufrag;
+  *pwd = a->remote_pwd;
+}
+
 gboolean
 bf_ice_agent_add_remote_candidate (BfIceAgent *a, const struct sockaddr *addr, socklen_t len,
                                    guint32 priority)

@@ -91,6 +91,9 @@ void bf_ice_agent_get_local_credentials (BfIceAgent *agent, const char **ufrag,
 void bf_ice_agent_set_local_credentials (BfIceAgent *agent, const char *ufrag, const char *pwd);
 /* Checks start once these are known (they may come after candidates). */
 void bf_ice_agent_set_remote_credentials (BfIceAgent *agent, const char *ufrag, const char *pwd);
+/* NULL until set (and after a restart without new ones). */
+void bf_ice_agent_get_remote_credentials (BfIceAgent *agent, const char **ufrag,
+                                          const char **pwd);
 /* A remote host/srflx/relay candidate (component 1, UDP).  FALSE if the
  * policy refuses it, it is a duplicate, or the table is full. */
 gboolean bf_ice_agent_add_remote_candidate (BfIceAgent *agent, const struct sockaddr *addr,

@@ -29,8 +29,9 @@ typedef struct {
   void (*receive) (guint8 *data, gsize len, gpointer user_data);
   /* A (new) pair is selected and the mux routes it here. */
   void (*selected) (gpointer user_data);
-  /* ICE failed: every pair failed after end-of-candidates, or the pair
-   * selected is another transport's remote address (port-mux.h). */
+  /* ICE failed: every pair failed after end-of-candidates, the pair
+   * selected is another transport's remote address (port-mux.h), or
+   * consent expired on the selected pair. */
   void (*failed) (gpointer user_data);
 } BfSharedIceCallbacks;
 
@@ -38,6 +39,9 @@ typedef struct {
   const BfAddrPolicy *policy;       /* NULL: any remote address */
   guint ta_ms, initial_rto_ms, max_retransmissions;   /* 0: ice-agent.c's defaults */
   gboolean controlling;
+  /* RFC 7675 on the selected pair (consent-clock.h); 0: no checks of ours
+   * (the peer's are still answered). */
+  guint consent_timeout_ms;
 } BfSharedIceParams;
 
 BfSharedIce *bf_shared_ice_new (BfPortMux *mux, BfMediaLoop *loop, const BfSharedIceParams *params,

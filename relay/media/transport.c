@@ -939,7 +939,7 @@ shared_failed (gpointer user_data)
 {
   BfMediaTransport *t = user_data;
   ice_fail (t, BF_MEDIA_ERROR_ICE, t->ice == ICE_CONNECTED
-                                     ? "ICE connectivity lost"
+                                     ? "ICE connectivity lost (consent expired, RFC 7675)"
                                      : "ICE failed: no candidate pair works");
 }
 
@@ -963,6 +963,7 @@ shared_setup (BfMediaTransport *t, GError **error)
     .max_retransmissions = t->config.stun_max_retransmissions,
     .ta_ms = ICE_PACING_MS,
     .controlling = t->controlling,
+    .consent_timeout_ms = t->config.consent_freshness ? t->config.consent_timeout_ms : 0,
   };
   t->shared = bf_shared_ice_new (mux, bf_media_worker_get_loop (t->worker), &params,
                                  &shared_callbacks, &t->counters, t);

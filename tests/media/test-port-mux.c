@@ -166,13 +166,19 @@ nice_new (Leg *leg)
 
 /* libnice controlling, ours controlled (belfry on a caller's leg). */
 static void
-leg_init (Leg *leg, World *w)
+leg_init_full (Leg *leg, World *w, guint consent_timeout_ms)
 {
   memset (leg, 0, sizeof *leg);
   leg->w = w;
   nice_new (leg);
-  BfSharedIceParams params = { .controlling = FALSE };
+  BfSharedIceParams params = { .controlling = FALSE, .consent_timeout_ms = consent_timeout_ms };
   leg->ice = bf_shared_ice_new (w->mux, w->loop, &params, &leg_callbacks, &leg->counters, leg);
+}
+
+static void
+leg_init (Leg *leg, World *w)
+{
+  leg_init_full (leg, w, 0);
 }
 
 static void
@@ -370,6 +376,39 @@ test_restart_new_address (void)
   world_clear (&w);
 }
 
+static gboolean
+leg_failed_cond (gpointer data)
+{
+  return ((Leg *) data)->failures > 0;
+}
+
+/* RFC 7675 on the selected pair: libnice answers our consent checks, so
+ * the leg lives past its consent timeout; once the peer is gone it fails
+ * within about that timeout. */
+static void
+test_consent (void)
+{
+  World w;
+  world_init (&w);
+  Leg a;
+  leg_init_full (&a, &w, 3000);
+  leg_signal (&a);
+  g_assert_true (run_until (&w, leg_connected, &a, 5000));
+  guint64 stun_out = a.counters.stun_out;
+  run_for (&w, 4500);
+  g_assert_cmpuint (a.failures, ==, 0);
+  g_assert_cmpuint (a.counters.stun_out, >, stun_out);   /* consent checks went out */
+  g_object_unref (a.nice);
+  a.nice = NULL;
+  gint64 gone = g_get_monotonic_time ();
+  g_assert_true (run_until (&w, leg_failed_cond, &a, 6000));
+  gint64 took_ms = (g_get_monotonic_time () - gone) / 1000;
+  g_test_message ("consent lost %" G_GINT64_FORMAT " ms after the peer went", took_ms);
+  g_assert_cmpint (took_ms, <=, 3000 + 500);
+  bf_shared_ice_free (a.ice);
+  world_clear (&w);
+}
+
 static void
 noop_receive (guint8 *data, gsize len, gpointer user_data)
 {
@@ -417,5 +456,6 @@ main (int argc, char **argv)
   g_test_add_func ("/port-mux/two-legs-one-socket", test_two_legs);
   g_test_add_func ("/port-mux/restart-new-address", test_restart_new_address);
   g_test_add_func ("/port-mux/held-address", test_held_address);
+  g_test_add_func ("/port-mux/consent", test_consent);
   return g_test_run ();
 }
