@@ -760,6 +760,18 @@ direct_stop (BfMediaTransport *t)
 
 /* --- libnice signals --- */
 
+/* A pair works (libnice's or the shared port's): DTLS may start. */
+static void
+ice_connected (BfMediaTransport *t)
+{
+  t->ice = ICE_CONNECTED;
+  t->ice_connected_once = TRUE;
+  stop_ice_timer (t);
+  send_held_dtls (t);
+  emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
+  maybe_start_dtls (t);
+}
+
 static void
 on_new_candidate (NiceAgent *agent, NiceCandidate *cand, gpointer user_data)
 {
@@ -829,14 +841,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
       if (t->ice != ICE_CONNECTED)
-        {
-          t->ice = ICE_CONNECTED;
-          t->ice_connected_once = TRUE;
-          stop_ice_timer (t);
-          send_held_dtls (t);
-          emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
-          maybe_start_dtls (t);
-        }
+        ice_connected (t);
       /* After an ICE restart the DTLS association goes on over the new
        * pair; direct I/O takes it over once it is nominated (READY: the
        * old pair is still "selected" with priority 0 until then). */
@@ -924,14 +929,8 @@ shared_selected (gpointer user_data)
   t->have_pair = TRUE;
   t->restarting = FALSE;
   BF_SETUP_TRACE ("%p", (void *) t, "selected-pair");
-  if (t->ice == ICE_FAILED || t->ice == ICE_CONNECTED)
-    return;
-  t->ice = ICE_CONNECTED;
-  t->ice_connected_once = TRUE;
-  stop_ice_timer (t);
-  send_held_dtls (t);
-  emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
-  maybe_start_dtls (t);
+  if (t->ice != ICE_FAILED && t->ice != ICE_CONNECTED)
+    ice_connected (t);
 }
 
 static void
