@@ -54,7 +54,8 @@ typedef struct {
    * (every third of a consent_timeout_ms under 15 s) on the selected pair; no answer for consent_timeout_ms -> the leg fails
    * (<failed-transport/>).  Who runs it (transport.c): on a pair taken over
    * by direct I/O (every UDP pair unless a TURN server is configured),
-   * direct-io.c with consent_timeout_ms; on libnice's path, libnice with
+   * direct-io.c with consent_timeout_ms; on the shared port (shared-port),
+   * shared-ice.c with consent_timeout_ms; on libnice's path, libnice with
    * its hard-coded 10 s.  FALSE: nobody checks (peers' checks are still
    * answered); a vanished peer then goes unnoticed. */
   gboolean consent_freshness;
