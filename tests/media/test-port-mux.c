@@ -422,6 +422,75 @@ noop_stun (guint local, const guint8 *data, gsize len, const struct sockaddr *fr
 
 static const BfPortMuxCallbacks noop_callbacks = { .receive = noop_receive, .stun = noop_stun };
 
+static void
+count_stun (guint local, const guint8 *data, gsize len, const struct sockaddr *from,
+            socklen_t from_len, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static const BfPortMuxCallbacks counting_callbacks = { .receive = noop_receive,
+                                                       .stun = count_stun };
+
+/* A Binding request with USERNAME @user only (what the demux reads). */
+static gsize
+request_with_username (const char *user, guint8 *buf)
+{
+  gsize ulen = strlen (user), padded = (ulen + 3) & ~(gsize) 3;
+  memset (buf, 0, 20 + 4 + padded);
+  buf[1] = 0x01;                              /* Binding request */
+  buf[2] = 0;
+  buf[3] = (guint8) (4 + padded);
+  buf[4] = 0x21, buf[5] = 0x12, buf[6] = 0xa4, buf[7] = 0x42;
+  buf[8] = 7;                                 /* transaction id */
+  buf[21] = 0x06;                             /* USERNAME */
+  buf[23] = (guint8) ulen;
+  memcpy (buf + 24, user, ulen);
+  return 24 + padded;
+}
+
+/* The transports of a BUNDLE offer share a local ufrag
+ * (session-transports.c); a peer that does not bundle checks each with its
+ * own ufrag after the colon, and each request reaches its own link. */
+static void
+test_shared_ufrag (void)
+{
+  World w;
+  world_init (&w);
+  BfMediaCounters c1 = { 0 }, c2 = { 0 };
+  guint n1 = 0, n2 = 0;
+  BfPortMuxLink *l1 = bf_port_mux_link_new (w.mux, "bundleUU", &counting_callbacks, &c1, &n1);
+  BfPortMuxLink *l2 = bf_port_mux_link_new (w.mux, "bundleUU", &counting_callbacks, &c2, &n2);
+  bf_port_mux_link_set_remote_ufrag (l1, "peerOne");
+  bf_port_mux_link_set_remote_ufrag (l2, "peerTwo");
+  struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons (4000),
+                              .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  guint8 buf[64];
+  gsize len = request_with_username ("bundleUU:peerTwo", buf);
+  bf_port_mux_input (w.mux, 0, buf, len, (struct sockaddr *) &peer, sizeof peer);
+  g_assert_cmpuint (n2, ==, 1);
+  g_assert_cmpuint (n1, ==, 0);
+  len = request_with_username ("bundleUU:peerOne", buf);
+  bf_port_mux_input (w.mux, 0, buf, len, (struct sockaddr *) &peer, sizeof peer);
+  g_assert_cmpuint (n1, ==, 1);
+  /* An unknown peer ufrag: the first link (a bundling peer checks one). */
+  len = request_with_username ("bundleUU:someone", buf);
+  bf_port_mux_input (w.mux, 0, buf, len, (struct sockaddr *) &peer, sizeof peer);
+  g_assert_cmpuint (n1, ==, 2);
+  g_assert_cmpuint (n2, ==, 1);
+  /* Once l1 is gone, its ufrag still routes to l2. */
+  bf_port_mux_link_free (l1);
+  bf_port_mux_input (w.mux, 0, buf, len, (struct sockaddr *) &peer, sizeof peer);
+  g_assert_cmpuint (n2, ==, 2);
+  bf_port_mux_link_free (l2);
+  /* Nobody's now: counted. */
+  BfPortMuxStats st;
+  bf_port_mux_input (w.mux, 0, buf, len, (struct sockaddr *) &peer, sizeof peer);
+  bf_port_mux_get_stats (w.mux, &st);
+  g_assert_cmpuint (st.stun_unknown, ==, 1);
+  world_clear (&w);
+}
+
 /* A remote address one link holds cannot be selected by another (a peer
  * announcing another call's peer). */
 static void
@@ -457,5 +526,6 @@ main (int argc, char **argv)
   g_test_add_func ("/port-mux/restart-new-address", test_restart_new_address);
   g_test_add_func ("/port-mux/held-address", test_held_address);
   g_test_add_func ("/port-mux/consent", test_consent);
+  g_test_add_func ("/port-mux/shared-ufrag", test_shared_ufrag);
   return g_test_run ();
 }
