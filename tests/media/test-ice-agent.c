@@ -440,6 +440,31 @@ test_candidate_limit (void)
   bf_ice_agent_free (a);
 }
 
+/* The remote candidate policy (addr-policy.h) holds for signalled
+ * candidates: a loopback relay checks loopback peers only, never a port
+ * below 1024. */
+static void
+test_policy (void)
+{
+  BfAddrPolicy policy;
+  bf_addr_policy_init (&policy);
+  g_assert_true (bf_addr_policy_add_local (&policy, "127.0.0.1", 8));
+  BfIceAgentConfig config = { .n_locals = 1, .policy = &policy };
+  struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons (9),
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  memcpy (&config.locals[0], &me, sizeof me);
+  BfIceAgent *a = bf_ice_agent_new (&config, TRUE);
+  struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons (5000) };
+  g_assert_cmpint (inet_pton (AF_INET, "10.1.2.3", &peer.sin_addr), ==, 1);
+  g_assert_false (bf_ice_agent_add_remote_candidate (a, (struct sockaddr *) &peer, sizeof peer, 1));
+  g_assert_cmpint (inet_pton (AF_INET, "127.0.0.1", &peer.sin_addr), ==, 1);
+  peer.sin_port = htons (80);
+  g_assert_false (bf_ice_agent_add_remote_candidate (a, (struct sockaddr *) &peer, sizeof peer, 1));
+  peer.sin_port = htons (5000);
+  g_assert_true (bf_ice_agent_add_remote_candidate (a, (struct sockaddr *) &peer, sizeof peer, 1));
+  bf_ice_agent_free (a);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -460,5 +485,6 @@ main (int argc, char **argv)
                         test_trickle);
   g_test_add_func ("/ice-agent/fail-bounded", test_fail_bounded);
   g_test_add_func ("/ice-agent/candidate-limit", test_candidate_limit);
+  g_test_add_func ("/ice-agent/policy", test_policy);
   return g_test_run ();
 }
