@@ -9,17 +9,13 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "consent-clock.h"
 #include "ice-consent.h"
+#include "rx-batch.h"
 #include "send-queue.h"
 #include "srtp-session.h"
 
-#define RX_BATCH 64                  /* datagrams per recvmmsg */
-#define RX_ROUNDS 4                  /* recvmmsg calls per wake-up, at most */
-#define RX_BUF (BF_MEDIA_MAX_PACKET_SIZE + BF_MEDIA_SRTP_OVERHEAD + 1)
 #define STUN_BUF 1280
-#define CONSENT_INTERVAL_MS 5000     /* RFC 7675 §5.1, randomised 0.8..1.2 */
-#define CONSENT_RFC_TIMEOUT_MS 30000 /* RFC 7675 §5.1 */
-#define CONSENT_RETRY_MS 1000        /* shortened expiry only: see consent_tick */
 
 struct _BfMediaDirectIo {
   BfMediaWorker *worker;
@@ -35,39 +31,9 @@ struct _BfMediaDirectIo {
   gboolean moved;                 /* peer_moved was called */
 
   BfIceConsent *consent;
-  guint consent_timeout_ms;       /* 0: no checks of ours */
-  BfMediaTimer *consent_timer;    /* on the worker's timer heap */
+  BfConsentClock *consent_clock;  /* on the worker's timer heap */
   guint32 overflow_seen;          /* the socket's SO_RXQ_OVFL count so far */
-  gint64 consent_last, consent_next;
 };
-
-/* Receive buffers: scratch for one recvmmsg, so one set per worker thread
- * (a transport's would cost 64 x 4 KiB per session). */
-typedef struct {
-  struct mmsghdr msg[RX_BATCH];
-  struct iovec iov[RX_BATCH];
-  /* SO_RXQ_OVFL: the socket's drop count, with each datagram */
-  union {
-    char buf[CMSG_SPACE (sizeof (guint32))];
-    struct cmsghdr align;
-  } control[RX_BATCH];
-  struct sockaddr_storage from[RX_BATCH];
-  guint8 buf[RX_BATCH][RX_BUF];
-} RxBuffers;
-
-static GPrivate rx_key = G_PRIVATE_INIT (g_free);
-
-static RxBuffers *
-rx_buffers (void)
-{
-  RxBuffers *rx = g_private_get (&rx_key);
-  if (rx == NULL)
-    {
-      rx = g_malloc0 (sizeof *rx);
-      g_private_set (&rx_key, rx);
-    }
-  return rx;
-}
 
 gboolean
 bf_media_direct_io_enabled (void)
@@ -128,96 +94,27 @@ stun_send (BfMediaDirectIo *d, const guint8 *data, gsize len)
     d->counters->send_errors++;
 }
 
-/* --- consent (RFC 7675) --- */
-
-static void consent_schedule (BfMediaDirectIo *d);
+/* --- consent (RFC 7675, consent-clock.h) --- */
 
 static void
-consent_send (BfMediaDirectIo *d)
+consent_send (const guint8 *data, gsize len, gpointer user_data)
 {
-  guint8 buf[STUN_BUF];
-  gsize len = bf_ice_consent_build_request (d->consent, buf, sizeof buf);
-  if (len > 0)
-    stun_send (d, buf, len);
-}
-
-/* RFC 7675 §5.1: a check every 5 s (randomised 0.8..1.2), never less than
- * 4 s, against a 30 s expiry: five or more chances.  A shortened expiry
- * ([media] consent-timeout, down to 5 s) keeps three chances by checking
- * every third of it: a check every 5 s against a 5 s expiry would let a
- * healthy leg expire before its first answer. */
-static guint
-consent_interval_ms (const BfMediaDirectIo *d)
-{
-  return MIN (CONSENT_INTERVAL_MS, d->consent_timeout_ms / 3);
-}
-
-/* Consent deadlines are on the worker loop's grid (bf_media_loop_grid):
- * idle calls cost a relay the wake-ups of their consent traffic more than
- * its STUN work.  1,000 calls (1,980 legs) make ~400 checks and ~400
- * answers a second; with a wake-up each the worker spent ~95 µs of CPU
- * per STUN message (README, the idle row).  On the grid, the checks due
- * in one 100 ms step go out in one wake-up and their answers come back
- * together. */
-static gint64
-consent_at (gint64 t)
-{
-  return bf_media_loop_grid (t);
-}
-
-/* The next check's time from @now: RFC 7675 §5.1's randomised interval,
- * drawn one grid step short of its top so that rounding up to the grid
- * keeps it inside 0.8..1.2 of the base (4-6 s): still uniformly spread
- * over 20 steps, so the checks of calls set up together do not stay in
- * step (the reason §5.1 randomises). */
-static gint64
-consent_next_check (const BfMediaDirectIo *d, gint64 now)
-{
-  guint base = consent_interval_ms (d);
-  guint lo = base * 8 / 10, hi = base * 12 / 10;
-  const guint step_ms = BF_MEDIA_LOOP_GRID_US / 1000;
-  if (hi - lo > 2 * step_ms)
-    hi -= step_ms;
-  /* GLib's generator is enough for a timer spread that is never sent
-   * (tests/unit/check-random.py allows this use by name). */
-  return consent_at (now + 1000 * (gint64) g_random_int_range (lo, hi + 1));
+  stun_send (user_data, data, len);
 }
 
 static void
-consent_tick (gpointer user_data)
+consent_lost (gpointer user_data)
 {
   BfMediaDirectIo *d = user_data;
-  gint64 now = g_get_monotonic_time ();
-  if (now - d->consent_last >= (gint64) d->consent_timeout_ms * 1000)
-    {
-      d->lost = TRUE;
-      bf_media_send_queue_forget (d->queue, &d->dest);
-      d->callbacks->consent_lost (d->user_data);
-      return;
-    }
-  if (now >= d->consent_next)
-    {
-      consent_send (d);
-      /* With a shortened expiry one lost answer costs a third of it: once
-       * an answer is overdue, a new check goes out every second. */
-      gboolean overdue = now - d->consent_last > consent_interval_ms (d) * 12 / 10 * (gint64) 1000;
-      d->consent_next = overdue && d->consent_timeout_ms < CONSENT_RFC_TIMEOUT_MS
-                          ? consent_at (now + 1000 * (gint64) MIN (CONSENT_RETRY_MS,
-                                                                   consent_interval_ms (d)))
-                          : consent_next_check (d, now);
-    }
-  consent_schedule (d);
+  d->lost = TRUE;
+  bf_media_send_queue_forget (d->queue, &d->dest);
+  d->callbacks->consent_lost (d->user_data);
 }
 
-/* The expiry is checked on the grid too: at most one step (100 ms) after
- * the timeout, never before it (RFC 7675 §5.1: consent expires 30 s after
- * the last answer, "at least"). */
-static void
-consent_schedule (BfMediaDirectIo *d)
-{
-  gint64 expiry = consent_at (d->consent_last + (gint64) d->consent_timeout_ms * 1000);
-  bf_media_timer_set (d->consent_timer, MIN (d->consent_next, expiry));
-}
+static const BfConsentClockCallbacks consent_callbacks = {
+  .send = consent_send,
+  .lost = consent_lost,
+};
 
 /* --- receiving --- */
 
@@ -260,7 +157,7 @@ take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
       return TRUE;
     case BF_ICE_STUN_CONSENT:
       d->counters->stun_in++;
-      d->consent_last = g_get_monotonic_time ();
+      bf_consent_clock_answered (d->consent_clock);
       return TRUE;
     case BF_ICE_STUN_IGNORED:
     default:
@@ -269,51 +166,22 @@ take_stun (BfMediaDirectIo *d, const guint8 *data, gsize len,
     }
 }
 
-/* Overload sheds at the socket: what the kernel dropped because the
- * worker did not read in time is counted (the count is the socket's total,
- * carried by each datagram). */
-static void
-count_overflow (BfMediaDirectIo *d, struct msghdr *h)
-{
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c; c = CMSG_NXTHDR (h, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL
-        && c->cmsg_len >= CMSG_LEN (sizeof (guint32)))
-      {
-        guint32 total;
-        memcpy (&total, CMSG_DATA (c), sizeof total);
-        d->counters->dropped_overflow += (guint32) (total - d->overflow_seen);
-        d->overflow_seen = total;
-      }
-}
-
 static void
 readable (gpointer user_data)
 {
   BfMediaDirectIo *d = user_data;
-  RxBuffers *rx = rx_buffers ();
   bf_media_send_queue_begin (d->queue);
-  for (guint round = 0; round < RX_ROUNDS; round++)
+  for (guint round = 0; round < BF_MEDIA_RX_ROUNDS; round++)
     {
-      for (guint i = 0; i < RX_BATCH; i++)
-        {
-          rx->iov[i].iov_base = rx->buf[i];
-          rx->iov[i].iov_len = RX_BUF;
-          struct msghdr *h = &rx->msg[i].msg_hdr;
-          memset (h, 0, sizeof *h);
-          h->msg_name = &rx->from[i];
-          h->msg_namelen = sizeof rx->from[i];
-          h->msg_iov = &rx->iov[i];
-          h->msg_iovlen = 1;
-          h->msg_control = rx->control[i].buf;
-          h->msg_controllen = sizeof rx->control[i].buf;
-        }
-      int n = recvmmsg (d->dest.fd, rx->msg, RX_BATCH, MSG_DONTWAIT, NULL);
-      if (n < 0 && errno == EINTR)
-        continue;
+      BfMediaRxBatch *rx = bf_media_rx_batch_prepare ();
+      int n = bf_media_rx_batch_read (rx, d->dest.fd);
       if (n <= 0)
-        break;                    /* EAGAIN; ICMP errors are not reported
-                                   * on an unconnected socket */
-      count_overflow (d, &rx->msg[n - 1].msg_hdr);
+        break;
+      /* Overload sheds at the socket: what the kernel dropped because the
+       * worker did not read in time is counted (the count is the socket's
+       * total, carried by each datagram). */
+      d->counters->dropped_overflow += bf_media_rx_batch_overflow (&rx->msg[n - 1].msg_hdr,
+                                                                   &d->overflow_seen);
       for (int i = 0; i < n; i++)
         {
           guint8 *data = rx->buf[i];
@@ -347,12 +215,12 @@ readable (gpointer user_data)
               && take_stun (d, data, len, &rx->from[i], from_len))
             continue;
           if (truncated)
-            len = RX_BUF;         /* too long: the demux drops it */
+            len = BF_MEDIA_RX_BUF;   /* too long: the demux drops it */
           d->callbacks->receive (data, len, d->user_data);
         }
       /* Flush between rounds too: a long wake-up must not hold packets. */
       bf_media_send_queue_flush (d->queue);
-      if (n < RX_BATCH)
+      if (n < BF_MEDIA_RX_BATCH)
         break;
     }
   bf_media_send_queue_end (d->queue);
@@ -405,9 +273,7 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
                                    params->controlling, lc->priority);
   memset (pwd, 0, strlen (pwd));
 
-  int one = 1;
-  if (setsockopt (d->dest.fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0)
-    g_debug ("media: SO_RXQ_OVFL: %s (socket drops not counted)", g_strerror (errno));
+  bf_media_rx_batch_enable_overflow (d->dest.fd);
   BfMediaLoop *loop = bf_media_worker_get_loop (worker);
   g_autoptr (GError) error = NULL;
   d->rx_watch = bf_media_loop_watch (loop, d->dest.fd, readable, d, &error);
@@ -421,16 +287,8 @@ bf_media_direct_io_new (BfMediaWorker *worker, NiceAgent *agent, guint stream_id
     }
   /* libnice stops reading: its sockets go to a context nobody runs. */
   nice_agent_attach_recv (agent, stream_id, component_id, parked_context (), NULL, NULL);
-  d->consent_timer = bf_media_loop_timer_new (loop, consent_tick, d);
-
-  gint64 now = g_get_monotonic_time ();
-  d->consent_last = now;
-  d->consent_timeout_ms = params->consent_timeout_ms;
-  if (d->consent_timeout_ms)
-    {
-      d->consent_next = consent_next_check (d, now);
-      consent_schedule (d);
-    }
+  d->consent_clock = bf_consent_clock_new (loop, d->consent, params->consent_timeout_ms,
+                                           &consent_callbacks, d);
   g_debug ("media: direct I/O on fd %d", d->dest.fd);
   return d;
 }
@@ -440,7 +298,7 @@ bf_media_direct_io_free (BfMediaDirectIo *d)
 {
   if (d == NULL)
     return;
-  bf_media_timer_free (d->consent_timer);
+  bf_consent_clock_free (d->consent_clock);
   bf_media_watch_free (d->rx_watch);
   bf_media_send_queue_forget (d->queue, &d->dest);
   bf_ice_consent_free (d->consent);

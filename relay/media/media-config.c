@@ -124,6 +124,53 @@ get_uint (BfConfigGroup *g, const char *key, gint64 def, gint64 min, gint64 max,
   return TRUE;
 }
 
+/* [media] shared-port (media-config.h): read last, since it is checked
+ * against workers, port-range, stun and turn. */
+static gboolean
+read_shared_port (BfMediaConfig *c, BfConfigGroup *g, gboolean has_range, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *text = bf_config_get_string (g, "shared-port", NULL, &local);
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  c->shared_port_set = FALSE;
+  c->shared_port = 0;
+  if (text == NULL)
+    return TRUE;
+  guint64 port;
+  if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, 65535, &port, NULL))
+    {
+      bf_config_set_error (g, error, "shared-port", "'%s' is not a port (0..65535; 0 = "
+                           "ephemeral)", text);
+      return FALSE;
+    }
+  /* Only host candidates are demultiplexed on the shared socket: a relayed
+   * or server-reflexive candidate would need libnice's per-transport
+   * socket, and the port is fixed, so a range means nothing. */
+  const char *clash = has_range ? "port-range" : c->stun_server ? "stun"
+                      : c->turn_server ? "turn" : NULL;
+  if (clash)
+    {
+      bf_config_set_error (g, error, "shared-port", "cannot be combined with %s: the shared "
+                           "port has host candidates only, on a fixed port", clash);
+      return FALSE;
+    }
+  /* Worker i binds PORT + i; workers = 0 is one per core. */
+  guint workers = c->workers ? c->workers : g_get_num_processors ();
+  if (port != 0 && port + workers - 1 > 65535)
+    {
+      bf_config_set_error (g, error, "shared-port", "%u + %u workers - 1 is beyond 65535",
+                           (guint) port, workers);
+      return FALSE;
+    }
+  c->shared_port_set = TRUE;
+  c->shared_port = (guint16) port;
+  return TRUE;
+}
+
 gboolean
 bf_media_config_read (BfMediaConfig *config, BfConfigGroup *g, GError **error)
 {
@@ -299,6 +346,9 @@ bf_media_config_read (BfMediaConfig *config, BfConfigGroup *g, GError **error)
       bf_config_set_error (g, error, "stun-initial-timeout-ms", "must be 0 or 20..9999");
       goto fail;
     }
+
+  if (!read_shared_port (&c, g, range != NULL, error))
+    goto fail;
 
   bf_media_config_clear (config);
   *config = c;

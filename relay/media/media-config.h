@@ -18,6 +18,12 @@
  *   max-ssrcs = 64                # per direction per leg
  *   allow-peer-networks = 10.0.0.0/8;fd00::/8   # peer candidates allowed beyond
  *                                 # the scope of 'addresses' (addr-policy.h)
+ *   shared-port = 40000           # worker i's one UDP port is 40000+i on each
+ *                                 # address, shared by all its transports,
+ *                                 # which run belfry's own ICE (ice-agent.h);
+ *                                 # 0 = an ephemeral port per worker and
+ *                                 # address; absent = a libnice agent and a
+ *                                 # socket per transport (the default)
  */
 #pragma once
 
@@ -48,7 +54,8 @@ typedef struct {
    * (every third of a consent_timeout_ms under 15 s) on the selected pair; no answer for consent_timeout_ms -> the leg fails
    * (<failed-transport/>).  Who runs it (transport.c): on a pair taken over
    * by direct I/O (every UDP pair unless a TURN server is configured),
-   * direct-io.c with consent_timeout_ms; on libnice's path, libnice with
+   * direct-io.c with consent_timeout_ms; on the shared port (shared-port),
+   * shared-ice.c with consent_timeout_ms; on libnice's path, libnice with
    * its hard-coded 10 s.  FALSE: nobody checks (peers' checks are still
    * answered); a vanished peer then goes unnoticed. */
   gboolean consent_freshness;
@@ -66,6 +73,11 @@ typedef struct {
   BfAddrNet allow_peer_networks[BF_ADDR_POLICY_MAX_ALLOW];
   guint n_allow_peer_networks;
   guint8 address_prefixes[BF_ADDR_POLICY_MAX_LOCAL];
+  /* [media] shared-port: host candidates only (no STUN, TURN or
+   * port-range: the port is fixed and nothing but the host addresses can
+   * be demultiplexed on it). */
+  gboolean shared_port_set;
+  guint16 shared_port;           /* 0: ephemeral, per worker and address */
 } BfMediaConfig;
 
 /* Defaults (no address: transports refuse to start until one is set). */

@@ -15,10 +15,11 @@ struct _BfMediaSendQueue {
   guint16 len[SLOTS];
   gboolean rtcp[SLOTS];
   guint8 buf[SLOTS][BF_MEDIA_SEND_QUEUE_SLOT];
-  /* Scratch for one destination's messages, gathered by _flush. */
+  /* Scratch for one socket's messages, gathered by _flush. */
   struct mmsghdr msg[SLOTS];
   struct iovec iov[SLOTS];
   gboolean msg_rtcp[SLOTS];
+  BfMediaSendDest *msg_dest[SLOTS];
 };
 
 BfMediaSendQueue *
@@ -77,16 +78,15 @@ bf_media_send_queue_commit (BfMediaSendQueue *q, BfMediaSendDest *dest, gsize le
   q->n++;
 }
 
-/* Sends the @m messages gathered for @d, as many per sendmmsg as the
- * socket takes. */
+/* Sends the @m messages gathered for socket @fd, as many per sendmmsg as
+ * the socket takes; each is counted for its own destination. */
 static void
-send_gathered (BfMediaSendQueue *q, BfMediaSendDest *d, guint m)
+send_gathered (BfMediaSendQueue *q, int fd, guint m)
 {
-  BfMediaCounters *c = d->counters;
   guint off = 0;
   while (off < m)
     {
-      int r = sendmmsg (d->fd, q->msg + off, m - off, MSG_DONTWAIT);
+      int r = sendmmsg (fd, q->msg + off, m - off, MSG_DONTWAIT);
       q->sendmmsg_calls++;
       if (r < 0 && errno == EINTR)
         continue;
@@ -95,12 +95,14 @@ send_gathered (BfMediaSendQueue *q, BfMediaSendDest *d, guint m)
           /* The first message failed: drop it and go on with the rest; a
            * full socket buffer (EAGAIN) would refuse them all. */
           guint lost = (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? m - off : 1;
-          c->send_errors += lost;
+          for (guint k = off; k < off + lost; k++)
+            q->msg_dest[k]->counters->send_errors++;
           off += lost;
           continue;
         }
       for (guint k = off; k < off + (guint) r; k++)
         {
+          BfMediaCounters *c = q->msg_dest[k]->counters;
           c->packets_out++;
           c->bytes_out += q->iov[k].iov_len;
           if (q->msg_rtcp[k])
@@ -122,25 +124,30 @@ bf_media_send_queue_flush (BfMediaSendQueue *q)
       BfMediaSendDest *d = q->dest[i];
       if (d == NULL)
         continue;
-      /* Gather every packet for @d, in queue order, each with its own
-       * length and kind (destinations interleave in the queue). */
+      /* Gather every packet for @d's socket, in queue order, each with
+       * its own destination, length and kind (destinations interleave in
+       * the queue; with [media] shared-port many share one socket, and
+       * leave with one sendmmsg). */
+      int fd = d->fd;
       guint m = 0;
       for (guint j = i; j < n; j++)
-        if (q->dest[j] == d)
+        if (q->dest[j] != NULL && q->dest[j]->fd == fd)
           {
+            BfMediaSendDest *dj = q->dest[j];
             q->iov[m].iov_base = q->buf[j];
             q->iov[m].iov_len = q->len[j];
             struct msghdr *h = &q->msg[m].msg_hdr;
             memset (h, 0, sizeof *h);
-            h->msg_name = &d->addr;
-            h->msg_namelen = d->addr_len;
+            h->msg_name = &dj->addr;
+            h->msg_namelen = dj->addr_len;
             h->msg_iov = &q->iov[m];
             h->msg_iovlen = 1;
             q->msg_rtcp[m] = q->rtcp[j];
+            q->msg_dest[m] = dj;
             q->dest[j] = NULL;
             m++;
           }
-      send_gathered (q, d, m);
+      send_gathered (q, fd, m);
     }
 }
 

@@ -4,15 +4,18 @@
  * worker, inside the receive callback.  Sending each one with its own
  * sendto() costs a system call per packet; while a receive batch runs,
  * protected packets are instead kept here and leave with one sendmmsg() per
- * destination when the batch ends (or when the queue is full, or when
+ * socket when the batch ends (or when the queue is full, or when
  * something must leave at once and order matters: see _flush).  Work a
  * module runs on the worker (its timer ticks and posted work items,
  * relay/module-worker.c) is a batch too, so what a mixing tick sends leaves
  * the same way when the tick returns.
  *
  * One queue per worker (bf_media_worker_get_send_queue), used only on that
- * worker's thread: no locks.  Each destination's packets leave in the order
- * they were queued; packets for different destinations are independent. */
+ * worker's thread: no locks.  Each socket's packets leave in the order they
+ * were queued (so each destination's do too); packets for different sockets
+ * are independent.  With one socket per transport (the default) that is a
+ * sendmmsg per destination; on a worker's shared port ([media] shared-port,
+ * port-mux.h) it is one for all the transports behind that socket. */
 #pragma once
 
 #include <glib.h>
@@ -63,8 +66,8 @@ void bf_media_send_queue_flush (BfMediaSendQueue *queue);
 /* Drops what is queued for @dest (it is going away or may no longer send). */
 void bf_media_send_queue_forget (BfMediaSendQueue *queue, const BfMediaSendDest *dest);
 
-/* sendmmsg() calls made so far (each sends one destination's packets, as
- * many as the socket takes): how well sends are batched (tests). */
+/* sendmmsg() calls made so far (each sends one socket's packets, as many
+ * as it takes): how well sends are batched (tests). */
 guint64 bf_media_send_queue_get_sendmmsg_calls (BfMediaSendQueue *queue);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BfMediaSendQueue, bf_media_send_queue_free)

@@ -39,6 +39,7 @@
 
 #include "direct-io.h"
 #include "send-queue.h"
+#include "shared-ice.h"
 #include "srtp-session.h"
 
 #define COMPONENT 1
@@ -79,7 +80,8 @@ struct _BfMediaTransport {
   gpointer user_data;
   guint dispatching;              /* > 0 while a callback of ours runs */
 
-  NiceAgent *agent;
+  NiceAgent *agent;               /* NULL on the shared port */
+  BfSharedIce *shared;            /* [media] shared-port: ICE is ours (shared-ice.h) */
   guint stream_id;
   IceState ice;
   gboolean gathering;
@@ -236,9 +238,10 @@ ice_fail (BfMediaTransport *t, BfMediaError code, const char *message)
 static gboolean
 wire_send (BfMediaTransport *t, const guint8 *data, gsize len)
 {
-  if (t->dio)
+  if (t->dio || t->shared)
     {
-      if (!bf_media_direct_io_send (t->dio, data, len))
+      if (!(t->dio ? bf_media_direct_io_send (t->dio, data, len)
+                   : bf_shared_ice_send (t->shared, data, len)))
         {
           t->counters.send_errors++;
           return FALSE;
@@ -298,16 +301,20 @@ send_protected (BfMediaTransport *t, gboolean rtcp, const guint8 *data, gsize le
       t->counters.srtp_errors++;
       return FALSE;
     }
-  guint8 *slot;
-  if (t->dio && len + BF_MEDIA_SRTP_OVERHEAD <= BF_MEDIA_SEND_QUEUE_SLOT
-      && (slot = bf_media_direct_io_reserve (t->dio)) != NULL)
+  guint8 *slot = NULL;
+  if ((t->dio || t->shared) && len + BF_MEDIA_SRTP_OVERHEAD <= BF_MEDIA_SEND_QUEUE_SLOT)
+    slot = t->dio ? bf_media_direct_io_reserve (t->dio) : bf_shared_ice_reserve (t->shared);
+  if (slot != NULL)
     {
       /* In a receive batch: protect into the worker's send queue, sent when
        * the batch ends. */
       gsize n;
       if (!protect_into (t, rtcp, data, len, slot, BF_MEDIA_SEND_QUEUE_SLOT, &n))
         return FALSE;
-      bf_media_direct_io_commit (t->dio, n, rtcp);
+      if (t->dio)
+        bf_media_direct_io_commit (t->dio, n, rtcp);
+      else
+        bf_shared_ice_commit (t->shared, n, rtcp);
       return TRUE;
     }
   /* Outside a batch: one scratch buffer per worker thread, not one per
@@ -753,6 +760,18 @@ direct_stop (BfMediaTransport *t)
 
 /* --- libnice signals --- */
 
+/* A pair works (libnice's or the shared port's): DTLS may start. */
+static void
+ice_connected (BfMediaTransport *t)
+{
+  t->ice = ICE_CONNECTED;
+  t->ice_connected_once = TRUE;
+  stop_ice_timer (t);
+  send_held_dtls (t);
+  emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
+  maybe_start_dtls (t);
+}
+
 static void
 on_new_candidate (NiceAgent *agent, NiceCandidate *cand, gpointer user_data)
 {
@@ -822,14 +841,7 @@ on_state_changed (NiceAgent *agent, guint stream_id, guint component_id, guint s
     case NICE_COMPONENT_STATE_CONNECTED:
     case NICE_COMPONENT_STATE_READY:
       if (t->ice != ICE_CONNECTED)
-        {
-          t->ice = ICE_CONNECTED;
-          t->ice_connected_once = TRUE;
-          stop_ice_timer (t);
-          send_held_dtls (t);
-          emit_simple (t, BF_MEDIA_EVENT_ICE_CONNECTED);
-          maybe_start_dtls (t);
-        }
+        ice_connected (t);
       /* After an ICE restart the DTLS association goes on over the new
        * pair; direct I/O takes it over once it is nominated (READY: the
        * old pair is still "selected" with priority 0 until then). */
@@ -872,6 +884,109 @@ start_ice_timer (BfMediaTransport *t)
   g_source_attach (t->ice_timer, t->context);
 }
 
+/* --- the shared port ([media] shared-port) --- */
+
+/* A host candidate of ours or a remote address, as Jingle has them. */
+static void
+candidate_from_sockaddr (const struct sockaddr_storage *ss, guint local, gboolean ours,
+                         BfJingleCandidate *c)
+{
+  bf_jingle_candidate_init (c);
+  g_autoptr (GSocketAddress) sa = g_socket_address_new_from_native ((gpointer) ss, sizeof *ss);
+  if (sa == NULL || !G_IS_INET_SOCKET_ADDRESS (sa))
+    return;
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (sa);
+  g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+  g_strlcpy (c->ip, ip, sizeof c->ip);
+  c->port = g_inet_socket_address_get_port (isa);
+  c->component = COMPONENT;
+  c->type = BF_JINGLE_CANDIDATE_HOST;
+  g_snprintf (c->foundation, sizeof c->foundation, "%u", local + 1);
+  /* RFC 8445 §5.1.2.1, as ice-agent.c computes it for its checks' pairs. */
+  c->priority = ours ? (126u << 24) | ((65535u - local) << 8) | 255u : 0;
+}
+
+static void
+shared_receive (guint8 *data, gsize len, gpointer user_data)
+{
+  on_recv (NULL, 0, COMPONENT, (guint) len, (gchar *) data, user_data);
+}
+
+static void
+shared_selected (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  guint local;
+  struct sockaddr_storage remote, mine;
+  socklen_t len;
+  BfIceAgent *agent = bf_shared_ice_get_agent (t->shared);
+  if (!bf_ice_agent_get_selected (agent, &local, &remote, &len))
+    return;
+  bf_port_mux_get_local (bf_media_worker_get_port_mux (t->worker, &t->config, NULL), local,
+                         &mine, &len);
+  candidate_from_sockaddr (&mine, local, TRUE, &t->pair_local);
+  candidate_from_sockaddr (&remote, 0, FALSE, &t->pair_remote);
+  t->have_pair = TRUE;
+  t->restarting = FALSE;
+  BF_SETUP_TRACE ("%p", (void *) t, "selected-pair");
+  if (t->ice != ICE_FAILED && t->ice != ICE_CONNECTED)
+    ice_connected (t);
+}
+
+static void
+shared_failed (gpointer user_data)
+{
+  BfMediaTransport *t = user_data;
+  ice_fail (t, BF_MEDIA_ERROR_ICE, t->ice == ICE_CONNECTED
+                                     ? "ICE connectivity lost (consent expired, RFC 7675)"
+                                     : "ICE failed: no candidate pair works");
+}
+
+static const BfSharedIceCallbacks shared_callbacks = {
+  .receive = shared_receive,
+  .selected = shared_selected,
+  .failed = shared_failed,
+};
+
+/* No NiceAgent and no context of its own: the worker's context runs its
+ * DTLS and ICE timeouts, the worker's timer heap its checks. */
+static gboolean
+shared_setup (BfMediaTransport *t, GError **error)
+{
+  BfPortMux *mux = bf_media_worker_get_port_mux (t->worker, &t->config, error);
+  if (mux == NULL)
+    return FALSE;
+  BfSharedIceParams params = {
+    .policy = &t->policy,
+    .initial_rto_ms = t->config.stun_initial_timeout_ms,
+    .max_retransmissions = t->config.stun_max_retransmissions,
+    .ta_ms = ICE_PACING_MS,
+    .controlling = t->controlling,
+    .consent_timeout_ms = t->config.consent_freshness ? t->config.consent_timeout_ms : 0,
+  };
+  t->shared = bf_shared_ice_new (mux, bf_media_worker_get_loop (t->worker), &params,
+                                 &shared_callbacks, &t->counters, t);
+  return TRUE;
+}
+
+static void
+shared_gather (BfMediaTransport *t)
+{
+  BfPortMux *mux = bf_media_worker_get_port_mux (t->worker, &t->config, NULL);
+  for (guint i = 0; i < bf_port_mux_get_n_locals (mux); i++)
+    {
+      struct sockaddr_storage ss;
+      socklen_t len;
+      bf_port_mux_get_local (mux, i, &ss, &len);
+      BfJingleCandidate c;
+      candidate_from_sockaddr (&ss, i, TRUE, &c);
+      BfMediaEvent ev = { .type = BF_MEDIA_EVENT_LOCAL_CANDIDATE, .candidate = &c };
+      emit (t, &ev);
+    }
+  t->gathering = FALSE;
+  emit_simple (t, BF_MEDIA_EVENT_GATHERING_DONE);
+}
+
 /* --- set-up --- */
 
 BfMediaTransport *
@@ -898,11 +1013,16 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
 
   BfMediaTransport *t = g_new0 (BfMediaTransport, 1);
   t->worker = worker;
-  /* A context of its own, iterated by the worker's loop only when one of
-   * its sources is due (worker-loop.h): libnice's timers of this agent
-   * never make the worker walk the sources of every other call. */
-  t->context = g_main_context_new_with_flags (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
-  bf_media_loop_add_context (bf_media_worker_get_loop (worker), t->context);
+  if (config->shared_port_set)
+    t->context = g_main_context_ref (bf_media_worker_get_context (worker));
+  else
+    {
+      /* A context of its own, iterated by the worker's loop only when one
+       * of its sources is due (worker-loop.h): libnice's timers of this
+       * agent never make the worker walk the sources of every other call. */
+      t->context = g_main_context_new_with_flags (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+      bf_media_loop_add_context (bf_media_worker_get_loop (worker), t->context);
+    }
   bf_media_config_copy (&t->config, config);
   bf_media_config_peer_policy (&t->config, &t->policy);
   if (t->config.max_ssrcs == 0)
@@ -914,6 +1034,19 @@ bf_media_transport_new (BfMediaWorker *worker, const BfMediaConfig *config, BfMe
   t->user_data = user_data;
   g_queue_init (&t->early_dtls);
   g_queue_init (&t->held_dtls);
+
+  if (config->shared_port_set)
+    {
+      if (!shared_setup (t, error))
+        {
+          bf_media_transport_free (t);
+          return NULL;
+        }
+      BF_SETUP_TRACE ("%p", (void *) t, controlling ? "new-controlling" : "new-controlled");
+      t->folded = (BfMediaCountersEntry) { .now = &t->counters, .flushed = &t->flushed };
+      bf_media_metrics_track (bf_media_worker_get_metrics (worker), &t->folded);
+      return t;
+    }
 
   /* Who runs consent freshness: see the top of this file. */
   t->direct_capable = bf_media_direct_io_enabled () && config->turn_server == NULL;
@@ -990,11 +1123,13 @@ recv_discard (NiceAgent *agent, guint stream_id, guint component_id, guint len, 
 {
 }
 
-/* The transport's context outlives it until its agent has closed. */
+/* The transport's context outlives it until its agent has closed.  On the
+ * shared port it is the worker's own, only referenced. */
 static void
 release_context (BfMediaWorker *worker, GMainContext *context)
 {
-  bf_media_loop_remove_context (bf_media_worker_get_loop (worker), context);
+  if (context != bf_media_worker_get_context (worker))
+    bf_media_loop_remove_context (bf_media_worker_get_loop (worker), context);
   g_main_context_unref (context);
 }
 
@@ -1025,6 +1160,7 @@ bf_media_transport_free (BfMediaTransport *t)
   stop_ice_timer (t);
   stop_move_source (t);
   direct_stop (t);
+  g_clear_pointer (&t->shared, bf_shared_ice_free);
   if (t->folded.now)
     bf_media_metrics_untrack (bf_media_worker_get_metrics (t->worker), &t->folded);
   if (t->agent)
@@ -1066,6 +1202,11 @@ bf_media_transport_gather (BfMediaTransport *t, GError **error)
   t->gathering = TRUE;
   t->ice = ICE_CHECKING;
   BF_SETUP_TRACE ("%p", (void *) t, "gather");
+  if (t->shared)
+    {
+      shared_gather (t);
+      return TRUE;
+    }
   if (!nice_agent_gather_candidates (t->agent, t->stream_id))
     {
       t->gathering = FALSE;
@@ -1081,7 +1222,15 @@ bf_media_transport_get_local_credentials (BfMediaTransport *t, char **ufrag, cha
 {
   g_return_if_fail (ON_WORKER (t));
   gchar *u = NULL, *p = NULL;
-  nice_agent_get_local_credentials (t->agent, t->stream_id, &u, &p);
+  if (t->shared)
+    {
+      const char *su, *sp;
+      bf_ice_agent_get_local_credentials (bf_shared_ice_get_agent (t->shared), &su, &sp);
+      u = g_strdup (su);
+      p = g_strdup (sp);
+    }
+  else
+    nice_agent_get_local_credentials (t->agent, t->stream_id, &u, &p);
   *ufrag = u;
   *pwd = p;
 }
@@ -1126,7 +1275,9 @@ bf_media_transport_set_remote_credentials (BfMediaTransport *t, const char *ufra
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "ICE restart is not supported");
       return FALSE;
     }
-  if (!nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd))
+  if (t->shared)
+    bf_shared_ice_set_remote_credentials (t->shared, ufrag, pwd);
+  else if (!nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd))
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
                    "libnice refused the remote credentials");
@@ -1151,12 +1302,14 @@ bf_media_transport_set_local_credentials (BfMediaTransport *t, const char *ufrag
 {
   g_return_val_if_fail (ON_WORKER (t), FALSE);
   if (!valid_ice_string (ufrag, 4) || !valid_ice_string (pwd, 22) || t->ice != ICE_NEW
-      || !nice_agent_set_local_credentials (t->agent, t->stream_id, ufrag, pwd))
+      || (t->agent && !nice_agent_set_local_credentials (t->agent, t->stream_id, ufrag, pwd)))
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID,
                    "cannot set the local ICE credentials");
       return FALSE;
     }
+  if (t->shared)
+    bf_shared_ice_set_local_credentials (t->shared, ufrag, pwd);
   return TRUE;
 }
 
@@ -1185,7 +1338,10 @@ bf_media_transport_restart (BfMediaTransport *t, const char *ufrag, const char *
       direct_stop (t);
       nice_agent_attach_recv (t->agent, t->stream_id, COMPONENT, t->context, on_recv, t);
     }
-  if (!nice_agent_restart_stream (t->agent, t->stream_id)
+  if (t->shared)
+    /* Media goes on over the selected pair until a new one is (shared-ice.h). */
+    bf_shared_ice_restart (t->shared, ufrag, pwd);
+  else if (!nice_agent_restart_stream (t->agent, t->stream_id)
       || (ufrag && !nice_agent_set_remote_credentials (t->agent, t->stream_id, ufrag, pwd)))
     {
       g_set_error (error, BF_MEDIA_ERROR, BF_MEDIA_ERROR_INVALID, "libnice refused the restart");
@@ -1261,6 +1417,19 @@ bf_media_transport_add_remote_candidate (BfMediaTransport *t, const BfJingleCand
       return FALSE;
     }
 
+  if (t->shared)
+    {
+      /* The agent keeps candidates until the credentials come. */
+      struct sockaddr_storage ss;
+      nice_address_copy_to_sockaddr (&addr, (struct sockaddr *) &ss);
+      t->n_remote_candidates++;
+      bf_shared_ice_add_remote_candidate (t->shared, (struct sockaddr *) &ss,
+                                          ss.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                                   : sizeof (struct sockaddr_in),
+                                          c->priority);
+      return TRUE;
+    }
+
   NiceCandidate *n = nice_candidate_new (to_nice_type (c->type));
   n->stream_id = t->stream_id;
   n->component_id = COMPONENT;
@@ -1289,6 +1458,11 @@ bf_media_transport_remote_gathering_done (BfMediaTransport *t)
 {
   g_return_if_fail (ON_WORKER (t));
   t->remote_gathering_done = TRUE;
+  if (t->shared)
+    {
+      bf_shared_ice_remote_gathering_done (t->shared);   /* may fail ICE (shared_failed) */
+      return;
+    }
   nice_agent_peer_candidate_gathering_done (t->agent, t->stream_id);
   if (t->ice != ICE_CONNECTED && t->ice != ICE_FAILED && t->remote_ufrag
       && nice_agent_get_component_state (t->agent, t->stream_id, COMPONENT)

@@ -25,7 +25,13 @@
  * worker: an echo, a relayed call) are protected into the worker's send
  * queue (send-queue.h) and leave with one sendmmsg per destination when
  * that receive batch ends; elsewhere they leave at once.
- * BELFRY_MEDIA_DIRECT_IO=0 in the environment keeps libnice's path. */
+ * BELFRY_MEDIA_DIRECT_IO=0 in the environment keeps libnice's path.
+ *
+ * Shared port ([media] shared-port, media-config.h): no NiceAgent, no
+ * socket and no context of its own; ICE is belfry's (ice-agent.h) on the
+ * worker's shared sockets (port-mux.h, shared-ice.h), whose receive path
+ * works like direct I/O's from the first check on.  The same API and
+ * events; host candidates only. */
 #pragma once
 
 #include <glib.h>

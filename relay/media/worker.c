@@ -27,6 +27,8 @@ struct _BfMediaWorker {
   BfMediaMetrics *metrics;       /* series the thread adds to (media-metrics.h) */
   clockid_t cpu_clock;           /* the thread's CPU clock; set before started */
   gboolean have_cpu_clock;
+  guint index;                   /* in its pool: the shared port's offset */
+  BfPortMux *port_mux;           /* touched only on the thread; NULL until used */
 };
 
 struct _BfMediaPool {
@@ -112,6 +114,9 @@ worker_main (gpointer user_data)
    * (e.g. a NiceAgent's close_async), bounded so a source that re-arms
    * forever cannot hang the join. */
   bf_media_loop_drain (w->loop, 1000);
+  /* Its links went with the transports; its watches must go before the
+   * loop does. */
+  g_clear_pointer (&w->port_mux, bf_port_mux_free);
   g_main_context_pop_thread_default (w->context);
   return NULL;
 }
@@ -233,6 +238,21 @@ bf_media_worker_is_current (BfMediaWorker *w)
   return w->thread == g_thread_self ();
 }
 
+BfPortMux *
+bf_media_worker_get_port_mux (BfMediaWorker *w, const BfMediaConfig *config, GError **error)
+{
+  g_return_val_if_fail (bf_media_worker_is_current (w), NULL);
+  g_return_val_if_fail (config->shared_port_set, NULL);
+  if (w->port_mux == NULL)
+    {
+      /* media-config.c checked that PORT + workers - 1 fits. */
+      guint16 port = config->shared_port ? (guint16) (config->shared_port + w->index) : 0;
+      w->port_mux = bf_port_mux_new (w->loop, w->send_queue, w->metrics, config->addresses,
+                                     port, error);
+    }
+  return w->port_mux;
+}
+
 BfMediaSendQueue *
 bf_media_worker_get_send_queue (BfMediaWorker *w)
 {
@@ -301,6 +321,7 @@ bf_media_pool_new (guint n_workers, GError **error)
           bf_media_pool_free (pool);
           return NULL;
         }
+      w->index = i;
       g_ptr_array_add (pool->workers, w);
     }
   return pool;

@@ -10,7 +10,9 @@
 #include <glib.h>
 #include <time.h>
 
+#include "media-config.h"
 #include "media-metrics.h"
+#include "port-mux.h"
 #include "send-queue.h"
 #include "worker-loop.h"
 
@@ -45,6 +47,12 @@ const char *bf_media_worker_get_name (BfMediaWorker *worker);
 /* The worker's send queue (send-queue.h): only on the worker's thread,
  * like everything on its packet path. */
 BfMediaSendQueue *bf_media_worker_get_send_queue (BfMediaWorker *worker);
+/* Its shared port ([media] shared-port, port-mux.h), opened at the first
+ * call: worker i of the pool binds PORT + i (0: ephemeral) on each of
+ * @config's addresses.  Only on the worker's thread; NULL with @error if a
+ * socket cannot be bound.  Freed when the worker stops. */
+BfPortMux *bf_media_worker_get_port_mux (BfMediaWorker *worker, const BfMediaConfig *config,
+                                         GError **error);
 /* Its metric series (media-metrics.h): transports on it fold their
  * counters into them, on the worker. */
 BfMediaMetrics *bf_media_worker_get_metrics (BfMediaWorker *worker);

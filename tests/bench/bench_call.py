@@ -5,7 +5,8 @@ SRTP forwarder and Debian's rtpengine, in the same run.
     /usr/bin/python3 tests/bench/bench_call.py          (after ninja -C build)
     --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls,
         idle 100/10, a 3 s overload
-    --only direct,forwarder,rtpengine,belfry (the rows), idle, capacity,
+    --only direct,forwarder,rtpengine,belfry,belfry-shared (the rows; belfry-shared:
+        belfry with `[media] shared-port = 0`, beside the default), idle, capacity,
         overload; --sessions 500,2000 (audio rows); --idle 1000/10;
         --capacity-cpus shared|split; --overload-calls/-factor/-seconds
     --perf: also a perf profile of belfry's media worker
@@ -927,7 +928,8 @@ def bench_users(harness):
     return users
 
 
-def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_port=None):
+def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_port=None,
+                 shared=False):
     groups = {"media": {"addresses": "127.0.0.1", "workers": str(workers),
                         "max-sessions": str(max(1000, 2 * max_calls + 10))},
               # A few accounts place every call of the load: the fair-use
@@ -937,6 +939,9 @@ def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_po
                        "max-calls-per-minute": "0"}}
     if metrics_port:
         groups["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
+    if shared:
+        # One UDP port per worker, belfry's own ICE (relay/media/port-mux.h).
+        groups["media"]["shared-port"] = "0"
     b = harness.Belfry(tmp / f"belfry-w{workers}-{os.urandom(2).hex()}",
                        port=prosody.component_port, modules="call", groups=groups)
     b.start()
@@ -952,9 +957,13 @@ class BelfryTarget(Target):
     cpu_label = "of bf-media-*"
 
     def __init__(self, harness, tmp, workers, max_calls, cpus="0", load_cpus="1",
-                 metrics=False):
+                 metrics=False, shared=False):
         self.workers = workers
-        self.label = f"belfry call, SRTP both legs, workers = {workers}"
+        self.shared = shared
+        if shared:
+            self.name = "belfry-shared"
+        self.label = (f"belfry call, SRTP both legs, workers = {workers}"
+                      + (", shared-port = 0" if shared else ""))
         self.prosody = harness.Prosody(users=bench_users(harness))
         self.prosody.start()
         self.belfry = self.alice = self.bob = None
@@ -964,7 +973,7 @@ class BelfryTarget(Target):
         self.metrics_port = harness.free_port() if metrics else None
         try:
             self.belfry = start_belfry(harness, self.prosody, tmp, workers, max_calls, cpus,
-                                       self.metrics_port)
+                                       self.metrics_port, shared)
             self.rss0 = vm_rss_kb(self.belfry.pid)
             self.load = Load(LOAD_EXE, "ice", load_cpus)
             if self.load.max_calls and self.load.max_calls < max_calls:
@@ -1505,7 +1514,7 @@ def main():
         rounds = args.rounds
     if args.capacity_steps:
         steps = [int(x) for x in args.capacity_steps.split(",")]
-    row_names = {"direct", "forwarder", "rtpengine", "belfry"}
+    row_names = {"direct", "forwarder", "rtpengine", "belfry", "belfry-shared"}
     plan = row_plan(ns, video_n) if only & row_names else []
     nmax = max([n for n, _ in plan] + [1])
     tmp = Path(tempfile.mkdtemp(prefix="bench-call-"))
@@ -1515,6 +1524,8 @@ def main():
     try:
         if "belfry" in only:
             targets.append(BelfryTarget(harness, tmp, 1, nmax))
+        if "belfry-shared" in only:
+            targets.append(BelfryTarget(harness, tmp, 1, nmax, shared=True))
         if "forwarder" in only:
             targets.append(ForwarderTarget(nmax))
         if "rtpengine" in only:
@@ -1531,7 +1542,7 @@ def main():
                 log(f"rows failed: {e!r} (the report shows the windows done)")
                 res["rows_error"] = repr(e)
             for t in targets:
-                if isinstance(t, BelfryTarget) and not res.get("rows_error"):
+                if isinstance(t, BelfryTarget) and not t.shared and not res.get("rows_error"):
                     res["belfry"] = belfry_extras(t, plan, seconds, warmup, args.perf, tmp)
                     res["belfry"]["setups"] = t.setups
                     res["belfry"]["bulk"] = t.bulk
@@ -1603,7 +1614,7 @@ def report(res, plan, seconds, warmup, elapsed):
     print("|---|---|---|---|---|---|---|---|---|")
     for n, media in plan:
         key = (n, media[0])
-        for name in ("belfry", "forwarder", "rtpengine"):
+        for name in ("belfry", "belfry-shared", "forwarder", "rtpengine"):
             if name in rows and key in rows[name]:
                 label, cpu_label = labels[name]
                 print(describe_row(label, rows[name][key], cpu_label))
@@ -1613,6 +1624,14 @@ def report(res, plan, seconds, warmup, elapsed):
                   f"{r['offered_pps']:.0f} | – | – | {lat(r)} | {100 * r['loss']:.3f}% | "
                   f"{int(r['bad'])} |")
     print()
+    if "belfry" in rows and "belfry-shared" in rows:
+        print("| ratio, per CPU-s (median of same-round ratios) | "
+              + " | ".join(f"{m[0]} N={n}" for n, m in plan) + " |")
+        print("|---|" + "---|" * len(plan))
+        print("| belfry shared-port / belfry default | " + " | ".join(
+            ratio(rows["belfry-shared"].get((n, m[0]), []), rows["belfry"].get((n, m[0]), []))
+            for n, m in plan) + " |")
+        print()
     if "belfry" in rows and ("forwarder" in rows or "rtpengine" in rows):
         print("| ratio, per CPU-s (median of same-round ratios) | "
               + " | ".join(f"{m[0]} N={n}" for n, m in plan) + " |")

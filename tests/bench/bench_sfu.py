@@ -4,7 +4,8 @@ mode doing the same fan-out, in the same run.
 
     /usr/bin/python3 tests/bench/bench_sfu.py      (after ninja -C build)
     --quick: the room of N = 10 only, 3 s windows
-    --only belfry,forwarder; --rooms 10,50; --seconds S; --warmup S
+    --only belfry,belfry-shared,forwarder (belfry-shared: belfry with
+        `[media] shared-port = 0`, one socket for the worker); --rooms 10,50; --seconds S; --warmup S
 
 The load (tests/bench/sfu-load.c, one process, CPU 1): every participant
 sends one audio stream (Opus from libopus, 50 packets/s) with its RFC 6464
@@ -299,7 +300,7 @@ class Sink:
 class Belfry:
     name = "belfry"
 
-    def __init__(self, tmp, nmax):
+    def __init__(self, tmp, nmax, shared=False):
         import harness
         self.h = harness
         self.prosody = harness.Prosody(users=bench_call.bench_users(harness))
@@ -316,8 +317,12 @@ class Belfry:
                                  "allow-domains": "*", "last-n": str(LAST_N),
                                  "max-talkers": str(MAX_TALKERS)},
                   "metrics": {"listen": f"127.0.0.1:{harness.free_port()}"}}
+        if shared:
+            # One UDP port for the worker, belfry's own ICE (relay/media/port-mux.h).
+            self.name = "belfry-shared"
+            groups["media"]["shared-port"] = "0"
         self.metrics_listen = groups["metrics"]["listen"]
-        self.belfry = harness.Belfry(tmp / "belfry-conf", port=self.prosody.component_port,
+        self.belfry = harness.Belfry(tmp / f"{self.name}-conf", port=self.prosody.component_port,
                                      modules="conference", groups=groups,
                                      verbose=bool(os.environ.get("BENCH_SFU_VERBOSE")))
         self.belfry.start()
@@ -643,15 +648,18 @@ def report(res, ns, seconds):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in ns:
         base = res.get(("forwarder", n))
-        for name in ("belfry", "forwarder"):
+        for name in ("belfry", "belfry-shared", "forwarder"):
             r = res.get((name, n))
             if r is None:
                 continue
             ratio = "–"
-            if name == "belfry" and base and base["pps_per_cpu"] > 0:
+            mine = name.startswith("belfry")
+            if mine and base and base["pps_per_cpu"] > 0:
                 ratio = f"{r['pps_per_cpu'] / base['pps_per_cpu']:.0%}"
-            extra = f" ({r['extra_cpu']:.2f})" if name == "belfry" else ""
-            label = "belfry (worker thread)" if name == "belfry" else "srtp-forwarder fanout"
+            extra = f" ({r['extra_cpu']:.2f})" if mine else ""
+            label = {"belfry": "belfry (worker thread)",
+                     "belfry-shared": "belfry, shared-port (worker thread)"}.get(
+                         name, "srtp-forwarder fanout")
             print(f"| N = {n} | {label} | {r['out_pps']:,.0f} | {r['pps_per_cpu']:,.0f} | {ratio} | "
                   f"{r['loss']:.2%} | {r['withheld_exp'] / seconds:,.0f}/s"
                   + (f" ({r['withheld'][0] / seconds:,.0f} + {r['withheld'][1] / seconds:,.0f}/s)"
@@ -660,6 +668,11 @@ def report(res, ns, seconds):
                   f"{r['cpu']:.2f}{extra} | {r['wait_ms_ps']:.0f} |")
     print(f"Goal (issue 14): >= {GOAL_PPS:,} packets out per CPU-second and >= "
           f"{GOAL_RATIO:.0%} of the forwarder")
+    for n in ns:
+        a, b = res.get(("belfry-shared", n)), res.get(("belfry", n))
+        if a and b and b["pps_per_cpu"] > 0:
+            print(f"N = {n}: belfry shared-port / default: "
+                  f"{a['pps_per_cpu'] / b['pps_per_cpu']:.0%} per CPU-second")
     for n in ns:
         a, b = res.get(("belfry", n)), res.get(("forwarder", n))
         if a:
@@ -700,17 +713,19 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench-sfu-"))
     os.chmod(tmp, 0o755)
     res = {}
-    bf = None
+    bfs = []
     try:
         if "belfry" in only:
-            bf = Belfry(tmp, max(ns))
+            bfs.append(Belfry(tmp, max(ns)))
+        if "belfry-shared" in only:
+            bfs.append(Belfry(tmp, max(ns), shared=True))
         for n in ns:
             if "forwarder" in only:
                 res[("forwarder", n)] = forwarder_row(load_exe, fwd_exe, n, a.seconds, a.warmup)
-            if bf is not None:
-                res[("belfry", n)] = belfry_row(bf, load_exe, n, a.seconds, a.warmup)
+            for bf in bfs:
+                res[(bf.name, n)] = belfry_row(bf, load_exe, n, a.seconds, a.warmup)
     finally:
-        if bf is not None:
+        for bf in bfs:
             bf.close()
         shutil.rmtree(tmp, ignore_errors=True)
     report(res, ns, a.seconds)

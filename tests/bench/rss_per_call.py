@@ -2,7 +2,7 @@
 two-leg calls with media flowing; prints (VmRSS with the calls up - VmRSS
 before the first call) / N.
 
-    /usr/bin/python3 tests/bench/rss_per_call.py [--calls 200] [--workers 2]
+    /usr/bin/python3 tests/bench/rss_per_call.py [--calls 200] [--workers 2] [--shared-port]
     --heaptrack: run belfry under heaptrack (Debian package) and print its
                  peak consumers with the calls up (what each call holds)
     --malloc-stats: with the calls up, glibc's malloc_stats() per arena and
@@ -203,6 +203,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--shared-port", action="store_true",
+                    help="belfry with [media] shared-port = 0 (one UDP port per worker)")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--heaptrack", action="store_true")
     ap.add_argument("--malloc-stats", action="store_true")
@@ -229,7 +231,7 @@ def main():
         harness.Belfry.start = lambda self, **kw: start(self, timeout=60)
     bt = None
     try:
-        bt = bc.BelfryTarget(harness, tmp, args.workers, args.calls)
+        bt = bc.BelfryTarget(harness, tmp, args.workers, args.calls, shared=args.shared_port)
         time.sleep(1.0)
         pid = belfry_child(bt.belfry.pid) if args.heaptrack else bt.belfry.pid
         rss0 = bc.vm_rss_kb(pid)

@@ -72,6 +72,19 @@ BAD = [
     ("sibling-twice", dict(component_extra={"node-jid": "n1.relay.localhost",
                                             "siblings": "n2.relay.localhost;N2.relay.localhost"}),
      "component", "siblings"),
+    # [media] shared-port: host candidates only, on a fixed port
+    ("shared-port-with-port-range",
+     dict(groups={"media": {"shared-port": "40000", "port-range": "40000-40100"}}),
+     "media", "shared-port"),
+    ("shared-port-with-stun", dict(groups={"media": {"shared-port": "0", "stun": "192.0.2.1"}}),
+     "media", "shared-port"),
+    ("shared-port-with-turn",
+     dict(groups={"media": {"shared-port": "0", "turn": "turn:u:p@192.0.2.2:3478"}}),
+     "media", "shared-port"),
+    ("shared-port-beyond-65535", dict(groups={"media": {"workers": "3", "shared-port": "65534"}}),
+     "media", "shared-port"),
+    ("shared-port-not-a-port", dict(groups={"media": {"shared-port": "any"}}),
+     "media", "shared-port"),
 ]
 
 
@@ -131,6 +144,14 @@ def test_check_config_accepts_good_config(tmp_path, listener, belfry_bin, flag):
     assert "connecting to" not in r.stderr, r.stderr
     assert listener.no_connection_within(0.2), "--check-config connected to the server"
     assert SECRET not in r.stderr + r.stdout
+
+
+def test_check_config_accepts_shared_port(tmp_path, listener, belfry_bin):
+    path = write_config(tmp_path / "belfry.conf", port=listener.port,
+                        groups={"media": {"workers": "2", "shared-port": "65534",
+                                          "addresses": "127.0.0.1"}})
+    r = run_belfry(["--check-config", "-c", str(path)])
+    assert r.returncode == 0, f"exit {r.returncode}; stderr:\n{r.stderr}"
 
 
 def test_version(belfry_bin):

@@ -10,7 +10,8 @@ real Prosody with slixmpp clients:
     the running listener
   - a broken file (a bad value, a syntax error) changes nothing: belfry
     keeps running with the old values and logs file, group and key
-  - a change that needs a restart ([media] workers, [component] secret) is
+  - a change that needs a restart ([media] workers and shared-port,
+    [component] secret) is
     refused by name, the value (a secret!) never logged, and the rest of
     the reload is applied
 """
@@ -175,10 +176,11 @@ def test_broken_file_changes_nothing(relay, prosody, alice):
 
 
 def test_restart_only_keys_refused(relay, prosody, alice):
-    out = reload(relay, prosody, 1, media_extra={"workers": 3}, secret="another-secret-Xy7",
-                 max_sessions=5)
+    out = reload(relay, prosody, 1, media_extra={"workers": 3, "shared-port": 0},
+                 secret="another-secret-Xy7", max_sessions=5)
     log = relay.log()
     assert "reload: [media] workers changed: needs a restart; the running value stays" in log
+    assert "reload: [media] shared-port changed: needs a restart; the running value stays" in log
     assert "reload: [component] secret changed: needs a restart; the running value stays" in log
     assert "another-secret-Xy7" not in log
     # the live part of the same file is applied

@@ -862,6 +862,19 @@ test_config (void)
   g_assert_cmpuint (c.consent_timeout_ms, ==, 12000);
   g_assert_cmpuint (c.max_ssrcs, ==, 8);
   g_assert_cmpuint (c.n_allow_peer_networks, ==, 0);
+  g_assert_false (c.shared_port_set);
+
+  /* The shared port (opt-in). */
+  g_assert_true (read_media ("[media]\nworkers = 2\nshared-port = 65534\n", &c, &error));
+  g_assert_no_error (error);
+  g_assert_true (c.shared_port_set);
+  g_assert_cmpuint (c.shared_port, ==, 65534);
+  g_assert_true (read_media ("[media]\nworkers = 2\nshared-port = 0\n", &c, &error));
+  g_assert_no_error (error);
+  g_assert_true (c.shared_port_set);
+  g_assert_cmpuint (c.shared_port, ==, 0);
+  g_assert_true (read_media ("[media]\nworkers = 2\n", &c, &error));
+  g_assert_false (c.shared_port_set);
 
   /* The candidate policy's widening (addr-policy.h). */
   g_assert_true (read_media ("[media]\naddresses = 198.51.100.7\n"
@@ -905,6 +918,12 @@ test_config (void)
     "[media]\nice-timeout = 0\n",
     "[media]\nstun-initial-timeout-ms = 5\n",
     "[media]\nmystery = 1\n",
+    "[media]\nshared-port = 40000\nport-range = 40000-40100\n",
+    "[media]\nshared-port = 0\nstun = 192.0.2.1\n",
+    "[media]\nshared-port = 0\nturn = turn:u:p@192.0.2.2:3478\n",
+    "[media]\nworkers = 3\nshared-port = 65534\n",
+    "[media]\nshared-port = 65536\n",
+    "[media]\nshared-port = -1\n",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -918,6 +937,8 @@ test_config (void)
       g_assert_nonnull (strstr (e->message, "[media]"));
       if (strstr (bad[i], "allow-peer-networks"))
         g_assert_nonnull (strstr (e->message, "allow-peer-networks"));
+      if (strstr (bad[i], "shared-port"))
+        g_assert_nonnull (strstr (e->message, "shared-port"));
       /* Left as it was. */
       g_assert_null (fresh.addresses[0]);
       g_assert_cmpuint (fresh.n_srtp_profiles, ==, 2);

@@ -10,7 +10,7 @@ that no peer can read back as an identifier:
 - relay/link.c schedule_reconnect: the reconnect delay's 0.8..1.2 spread,
   so a fleet of relays does not reconnect in step; it is a delay, never
   sent anywhere.
-- relay/media/direct-io.c consent_next_check: the ICE consent check's
+- relay/media/consent-clock.c consent_next_check: the ICE consent check's
   randomised interval (RFC 7675 5.1), so calls set up together do not
   check in step; an attacker gains nothing from predicting it.
 """
@@ -20,7 +20,7 @@ import sys
 
 ALLOWED = {
     ("relay/link.c", "schedule_reconnect"),
-    ("relay/media/direct-io.c", "consent_next_check"),
+    ("relay/media/consent-clock.c", "consent_next_check"),
 }
 CALL = re.compile(r"\bg_rand(?:om)?_\w+")
 # A C function definition as GLib style writes it: the name at the start
