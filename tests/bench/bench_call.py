@@ -6,7 +6,9 @@ SRTP forwarder and Debian's rtpengine, in the same run.
     --quick: N = 1, 10, one round of 2 s windows, capacity up to 100 calls,
         idle 100/10, a 3 s overload
     --only direct,forwarder,rtpengine,belfry,belfry-shared (the rows; belfry-shared:
-        belfry with `[media] shared-port = 0`, beside the default), idle, capacity,
+        belfry with `[media] shared-port = 0`, beside the default; belfry-before:
+        the belfry binary given by --before-bin, e.g. a build from before a
+        change, in the same run), idle, capacity,
         overload; --sessions 500,2000 (audio rows); --idle 1000/10;
         --capacity-cpus shared|split; --overload-calls/-factor/-seconds
     --perf: also a perf profile of belfry's media worker
@@ -929,7 +931,7 @@ def bench_users(harness):
 
 
 def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_port=None,
-                 shared=False):
+                 shared=False, binary=None):
     groups = {"media": {"addresses": "127.0.0.1", "workers": str(workers),
                         "max-sessions": str(max(1000, 2 * max_calls + 10))},
               # A few accounts place every call of the load: the fair-use
@@ -943,7 +945,8 @@ def start_belfry(harness, prosody, tmp, workers, max_calls, cpus="0", metrics_po
         # One UDP port per worker, belfry's own ICE (relay/media/port-mux.h).
         groups["media"]["shared-port"] = "0"
     b = harness.Belfry(tmp / f"belfry-w{workers}-{os.urandom(2).hex()}",
-                       port=prosody.component_port, modules="call", groups=groups)
+                       port=prosody.component_port, modules="call", groups=groups,
+                       binary=binary)
     b.start()
     subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(b.pid)], check=True,
                    capture_output=True)
@@ -957,13 +960,18 @@ class BelfryTarget(Target):
     cpu_label = "of bf-media-*"
 
     def __init__(self, harness, tmp, workers, max_calls, cpus="0", load_cpus="1",
-                 metrics=False, shared=False):
+                 metrics=False, shared=False, binary=None):
         self.workers = workers
         self.shared = shared
+        # Only the default build's rows get the extras (setup, RSS, perf).
+        self.extras = not shared and binary is None
         if shared:
             self.name = "belfry-shared"
+        if binary:
+            self.name = "belfry-before"
         self.label = (f"belfry call, SRTP both legs, workers = {workers}"
-                      + (", shared-port = 0" if shared else ""))
+                      + (", shared-port = 0" if shared else "")
+                      + (f", {binary}" if binary else ""))
         self.prosody = harness.Prosody(users=bench_users(harness))
         self.prosody.start()
         self.belfry = self.alice = self.bob = None
@@ -973,7 +981,7 @@ class BelfryTarget(Target):
         self.metrics_port = harness.free_port() if metrics else None
         try:
             self.belfry = start_belfry(harness, self.prosody, tmp, workers, max_calls, cpus,
-                                       self.metrics_port, shared)
+                                       self.metrics_port, shared, binary)
             self.rss0 = vm_rss_kb(self.belfry.pid)
             self.load = Load(LOAD_EXE, "ice", load_cpus)
             if self.load.max_calls and self.load.max_calls < max_calls:
@@ -1158,13 +1166,13 @@ IDLE_SECONDS = 10.0
 IDLE_METRICS = ("belfry_media_loop_wakeups_total", "belfry_media_context_iterations_total")
 
 
-def run_idle(harness, tmp, total, active, rounds, seconds, warmup, want_perf=False):
+def run_idle(harness, tmp, total, active, rounds, seconds, warmup, want_perf=False, shared=False):
     """The idle-calls row on its own belfry (workers = 1, CPU 0; the load on
     CPU 1): `rounds` windows with `active` calls set up and sending, then
     the same with `total` set up of which the same `active` send.  Per
     relayed packet, the second must cost within 10 % of the first."""
     res = {"total": total, "active": active, "alone": [], "many": []}
-    bt = BelfryTarget(harness, tmp, 1, total, metrics=True)
+    bt = BelfryTarget(harness, tmp, 1, total, metrics=True, shared=shared)
     try:
         bt.setup(active)
         for rd in range(rounds):
@@ -1217,7 +1225,8 @@ CPU_PLANS = {
 }
 
 
-def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, overload):
+def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, overload,
+                 shared=False):
     """belfry with workers = 2: audio calls stepped up until loss >= 0.1 %;
     then (overload = dict) the overload row on the same belfry."""
     res = {"steps": [], "held": 0, "held_latency": 0, "stopped": None, "cpu_plan": cpu_plan}
@@ -1225,7 +1234,8 @@ def run_capacity(harness, tmp, steps, seconds, warmup, time_budget, cpu_plan, ov
     bcpus, lcpus, _ = CPU_PLANS[cpu_plan]
     ncpus = len(bcpus.split(","))
     biggest = max(steps + [(overload["calls"] or 0) if overload else 0])
-    bt = BelfryTarget(harness, tmp, 2, biggest + 1, cpus=bcpus, load_cpus=lcpus, metrics=True)
+    bt = BelfryTarget(harness, tmp, 2, biggest + 1, cpus=bcpus, load_cpus=lcpus, metrics=True,
+                      shared=shared)
     try:
         res["rss0_kb"] = bt.rss0
         for n in steps:
@@ -1470,6 +1480,11 @@ def main():
     ap.add_argument("--overload-seconds", type=float, default=None,
                     help="length of the overload (default 10, --quick 3)")
     ap.add_argument("--perf", action="store_true", help="perf profile of bf-media-0")
+    ap.add_argument("--before-bin", default=None,
+                    help="the belfry binary of the belfry-before part (a build from before a "
+                    "change), run beside the default one")
+    ap.add_argument("--shared-port", action="store_true",
+                    help="idle, capacity and overload on belfry with `[media] shared-port = 0`")
     ap.add_argument("--quiet-wait", type=float, default=None,
                     help="seconds each window may wait for both CPUs to be idle (default 20, "
                     "--quick 0)")
@@ -1514,7 +1529,7 @@ def main():
         rounds = args.rounds
     if args.capacity_steps:
         steps = [int(x) for x in args.capacity_steps.split(",")]
-    row_names = {"direct", "forwarder", "rtpengine", "belfry", "belfry-shared"}
+    row_names = {"direct", "forwarder", "rtpengine", "belfry", "belfry-shared", "belfry-before"}
     plan = row_plan(ns, video_n) if only & row_names else []
     nmax = max([n for n, _ in plan] + [1])
     tmp = Path(tempfile.mkdtemp(prefix="bench-call-"))
@@ -1526,6 +1541,10 @@ def main():
             targets.append(BelfryTarget(harness, tmp, 1, nmax))
         if "belfry-shared" in only:
             targets.append(BelfryTarget(harness, tmp, 1, nmax, shared=True))
+        if "belfry-before" in only:
+            if not args.before_bin:
+                sys.exit("--only belfry-before needs --before-bin PATH")
+            targets.append(BelfryTarget(harness, tmp, 1, nmax, binary=args.before_bin))
         if "forwarder" in only:
             targets.append(ForwarderTarget(nmax))
         if "rtpengine" in only:
@@ -1542,7 +1561,7 @@ def main():
                 log(f"rows failed: {e!r} (the report shows the windows done)")
                 res["rows_error"] = repr(e)
             for t in targets:
-                if isinstance(t, BelfryTarget) and not t.shared and not res.get("rows_error"):
+                if isinstance(t, BelfryTarget) and t.extras and not res.get("rows_error"):
                     res["belfry"] = belfry_extras(t, plan, seconds, warmup, args.perf, tmp)
                     res["belfry"]["setups"] = t.setups
                     res["belfry"]["bulk"] = t.bulk
@@ -1555,17 +1574,19 @@ def main():
             t.close()
         targets = []
         if "idle" in only:
-            log(f"belfry idle calls: {idle[1]} active of {idle[0]} set up, workers = 1")
+            log(f"belfry idle calls: {idle[1]} active of {idle[0]} set up, workers = 1"
+                + (", shared-port = 0" if args.shared_port else ""))
             t = time.monotonic()
             try:
                 res["idle"] = run_idle(harness, tmp, idle[0], idle[1], rounds, seconds, warmup,
-                                       want_perf=args.perf)
+                                       want_perf=args.perf, shared=args.shared_port)
             except Exception as e:
                 log(f"idle row failed: {e!r}")
                 res["idle_error"] = repr(e)
             res.setdefault("phase_s", {})["idle"] = time.monotonic() - t
         if "capacity" in only or "overload" in only:
-            log(f"belfry capacity/overload, workers = 2, CPUs: {args.capacity_cpus}")
+            log(f"belfry capacity/overload, workers = 2, CPUs: {args.capacity_cpus}"
+                + (", shared-port = 0" if args.shared_port else ""))
             ov = None
             if "overload" in only:
                 ov = {"calls": args.overload_calls, "factor": args.overload_factor,
@@ -1575,7 +1596,8 @@ def main():
             t = time.monotonic()
             try:
                 res["capacity"] = run_capacity(harness, tmp, steps if "capacity" in only else [],
-                                               seconds, warmup, budget, args.capacity_cpus, ov)
+                                               seconds, warmup, budget, args.capacity_cpus, ov,
+                                               shared=args.shared_port)
             except Exception as e:
                 log(f"capacity run failed: {e!r}")
                 res["capacity_error"] = repr(e)
@@ -1614,7 +1636,7 @@ def report(res, plan, seconds, warmup, elapsed):
     print("|---|---|---|---|---|---|---|---|---|")
     for n, media in plan:
         key = (n, media[0])
-        for name in ("belfry", "belfry-shared", "forwarder", "rtpengine"):
+        for name in ("belfry-before", "belfry", "belfry-shared", "forwarder", "rtpengine"):
             if name in rows and key in rows[name]:
                 label, cpu_label = labels[name]
                 print(describe_row(label, rows[name][key], cpu_label))
@@ -1624,22 +1646,31 @@ def report(res, plan, seconds, warmup, elapsed):
                   f"{r['offered_pps']:.0f} | – | – | {lat(r)} | {100 * r['loss']:.3f}% | "
                   f"{int(r['bad'])} |")
     print()
-    if "belfry" in rows and "belfry-shared" in rows:
+    variants = [v for v in ("belfry-before", "belfry-shared") if v in rows]
+    if "belfry" in rows and variants:
         print("| ratio, per CPU-s (median of same-round ratios) | "
               + " | ".join(f"{m[0]} N={n}" for n, m in plan) + " |")
         print("|---|" + "---|" * len(plan))
-        print("| belfry shared-port / belfry default | " + " | ".join(
-            ratio(rows["belfry-shared"].get((n, m[0]), []), rows["belfry"].get((n, m[0]), []))
-            for n, m in plan) + " |")
+        for v, what in (("belfry-before", "belfry default / belfry before"),
+                        ("belfry-shared", "belfry shared-port / belfry default")):
+            if v not in rows:
+                continue
+            a, b = ("belfry", v) if v == "belfry-before" else (v, "belfry")
+            print(f"| {what} | " + " | ".join(
+                ratio(rows[a].get((n, m[0]), []), rows[b].get((n, m[0]), []))
+                for n, m in plan) + " |")
         print()
-    if "belfry" in rows and ("forwarder" in rows or "rtpengine" in rows):
+    relays = [r for r in ("belfry-before", "belfry", "belfry-shared") if r in rows]
+    if relays and ("forwarder" in rows or "rtpengine" in rows):
         print("| ratio, per CPU-s (median of same-round ratios) | "
               + " | ".join(f"{m[0]} N={n}" for n, m in plan) + " |")
         print("|---|" + "---|" * len(plan))
         for other, goal in (("forwarder", "goal ≥ 90 %"), ("rtpengine", "goal > 100 %")):
-            if other in rows:
-                print(f"| belfry / {other} ({goal}) | " + " | ".join(
-                    ratio(rows["belfry"].get((n, m[0]), []), rows[other].get((n, m[0]), []))
+            if other not in rows:
+                continue
+            for r in relays:
+                print(f"| {r} / {other} ({goal}) | " + " | ".join(
+                    ratio(rows[r].get((n, m[0]), []), rows[other].get((n, m[0]), []))
                     for n, m in plan)
                     + " |")
         print()

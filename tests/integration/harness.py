@@ -512,8 +512,11 @@ class Belfry:
     _seq = itertools.count()
 
     def __init__(self, workdir, *, port=None, secret=SECRET, verbose=False,
-                 config_path=None, command_prefix=None, **config):
+                 config_path=None, command_prefix=None, binary=None, **config):
         self.dir = Path(workdir)
+        # Another build of belfry (the benchmarks' before/after rows); None:
+        # BELFRY_BIN.
+        self.binary = binary
         # A command that execs belfry (its arguments appended), e.g. into a
         # mount namespace of its own: the PID stays belfry's.
         self.command_prefix = list(command_prefix or [])
@@ -545,7 +548,7 @@ class Belfry:
         return self.proc.pid
 
     def start(self, wait_attached=True, timeout=10):
-        args = self.command_prefix + [require_belfry(), "-c", str(self.config)]
+        args = self.command_prefix + [self.binary or require_belfry(), "-c", str(self.config)]
         if self.verbose:
             args.append("--verbose")
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
