@@ -218,7 +218,11 @@ start_drain (gpointer data)
   if (n == 0)
     g_idle_add (on_drained, relay);
   else
-    relay->drain_timer = g_timeout_add_seconds (relay->drain_timeout, on_drain_timeout, relay);
+    /* Not g_timeout_add_seconds: GLib rounds its expiry to a per-process
+     * mark within the second, up to 250 ms early, and the sessions must
+     * not be ended before the drain-timeout an operator set. */
+    relay->drain_timer = g_timeout_add ((guint) relay->drain_timeout * 1000, on_drain_timeout,
+                                        relay);
   return n;
 }
 

@@ -283,7 +283,8 @@ call_offer (BfModule *module, BfSession *a)
   bf_session_set_data (a, c, call_unref);
   bf_session_set_data (b, call_ref (c), call_unref);
   g_hash_table_insert (cm->per_jid, g_strdup (c->caller), GUINT_TO_POINTER (live + 1));
-  c->ring_source = g_timeout_add_seconds (cm->ring_timeout, on_ring_timeout, c);
+  /* Milliseconds: g_timeout_add_seconds may fire up to 250 ms early. */
+  c->ring_source = g_timeout_add (cm->ring_timeout * 1000, on_ring_timeout, c);
   cm->n_calls++;
   g_message ("call %u: %s -> %s (legs %s, %s)", c->id, bf_session_get_peer (a), callee,
              bf_session_get_sid (a), bf_session_get_sid (b));
