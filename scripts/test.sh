@@ -164,6 +164,7 @@ if ninja -C build-asan; then
         tests/e2e/test_tone_module.py tests/e2e/test_room_module.py \
         tests/e2e/test_conference_smoke.py tests/e2e/test_conference_audio.py \
         tests/e2e/test_conference_sfu.py tests/e2e/test_conference_mcu.py \
+        tests/e2e/test_conference_sfu_h264.py tests/e2e/test_shared_port.py \
         -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi

@@ -71,6 +71,8 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
@@ -581,7 +583,10 @@ def media_and_hangup_cycle(drv, load, belfry, mport, first, seconds, base, label
     return f
 
 
-def test_relayed_calls_under_asan_leave_nothing_behind(tmp_path):
+# Both packet paths: a libnice agent and socket per leg (the default), and
+# the worker's shared port with belfry's own ICE ([media] shared-port).
+@pytest.mark.parametrize("shared_port", [False, True], ids=["libnice", "shared-port"])
+def test_relayed_calls_under_asan_leave_nothing_behind(tmp_path, shared_port):
     binary = harness.require_belfry()
     assert is_asan_build(binary), (
         f"{binary} is not an ASan build (meson setup build-asan -Db_sanitize=address,undefined)")
@@ -598,10 +603,12 @@ def test_relayed_calls_under_asan_leave_nothing_behind(tmp_path):
         prosody.start()
         e2e.adopt(prosody.proc.pid)
         total_calls = WARMUP_CALLS + 2 * CALLS
+        media = {"addresses": "127.0.0.1", "workers": "2", "max-sessions": str(2 * CALLS + 10)}
+        if shared_port:
+            media["shared-port"] = "0"
         belfry = harness.Belfry(
             tmp_path / "belfry", port=prosody.component_port, modules="call",
-            groups={"media": {"addresses": "127.0.0.1", "workers": "2",
-                              "max-sessions": str(2 * CALLS + 10)},
+            groups={"media": media,
                     # one account places every call: the fair-use limits off
                     "limits": {"max-sessions-per-jid": "0"},
                     "call": {"max-calls-per-jid": str(min(1000, CALLS + 10)),
