@@ -497,7 +497,15 @@ def write_config(path, *, port, secret=SECRET, jid=COMPONENT, host="127.0.0.1",
         lines.append("")
         lines.append("[modules]")
         lines.append(f"load = {modules}")
-    for group, kv in (groups or {}).items():
+    groups = dict(groups or {})
+    if os.environ.get("BELFRY_TEST_SHARED_PORT") == "1":
+        # Runs a suite on the worker's shared port ([media] shared-port),
+        # where a test's media settings allow it (no TURN, STUN or port range).
+        media = dict(groups.get("media") or {})
+        if not {"turn", "stun", "port-range", "shared-port"} & set(media):
+            media["shared-port"] = "0"
+            groups["media"] = media
+    for group, kv in groups.items():
         lines.append("")
         lines.append(f"[{group}]")
         for k, v in kv.items():
