@@ -226,9 +226,15 @@ find_remote (BfIceAgent *a, const struct sockaddr *addr, socklen_t len)
 
 /* Adds @addr if the policy allows it and there is room; its pairs with
  * every local candidate of the same family start Waiting (one component:
- * no frozen foundations to wait for).  -1: refused. */
+ * no frozen foundations to wait for).  -1: refused.  A peer-reflexive
+ * candidate (@learnt: the source of a request authenticated with our
+ * password) is not put to the policy, as libnice does not on the default
+ * path: the peer chose no address there, the network did (a phone whose
+ * check leaves from an address outside belfry's scope), and the policy is
+ * about addresses a caller names. */
 static gint
-add_remote (BfIceAgent *a, const struct sockaddr *addr, socklen_t len, guint32 priority)
+add_remote (BfIceAgent *a, const struct sockaddr *addr, socklen_t len, guint32 priority,
+            gboolean learnt)
 {
   gint have = find_remote (a, addr, len);
   if (have >= 0)
@@ -240,7 +246,8 @@ add_remote (BfIceAgent *a, const struct sockaddr *addr, socklen_t len, guint32 p
   guint16 port;
   if (!addr_text (addr, ip, sizeof ip, &port) || port == 0)
     return -1;
-  if (a->has_policy && bf_addr_policy_check (&a->policy, ip, port, NULL) != BF_ADDR_VERDICT_ALLOWED)
+  if (!learnt && a->has_policy
+      && bf_addr_policy_check (&a->policy, ip, port, NULL) != BF_ADDR_VERDICT_ALLOWED)
     return -1;
   guint r = a->n_remotes++;
   memset (&a->remotes[r], 0, sizeof a->remotes[r]);
@@ -511,7 +518,7 @@ bf_ice_agent_add_remote_candidate (BfIceAgent *a, const struct sockaddr *addr, s
       reprioritise (a);
       return FALSE;
     }
-  return add_remote (a, addr, len, priority) >= 0;
+  return add_remote (a, addr, len, priority, FALSE) >= 0;
 }
 
 void
@@ -632,7 +639,7 @@ handle_request (BfIceAgent *a, StunAgent *agent, StunMessage *msg, guint local,
       guint32 prio = 0;
       if (stun_message_find32 (msg, STUN_ATTRIBUTE_PRIORITY, &prio) != STUN_MESSAGE_RETURN_SUCCESS)
         return BF_ICE_AGENT_HANDLED;
-      r_idx = add_remote (a, from, from_len, prio);
+      r_idx = add_remote (a, from, from_len, prio, TRUE);
       if (r_idx < 0)
         return BF_ICE_AGENT_HANDLED;       /* refused or full: answered, never checked */
     }

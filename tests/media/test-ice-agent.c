@@ -14,6 +14,7 @@
 #include <stun/stunmessage.h>
 
 #include "ice-agent.h"
+#include "ice-consent.h"
 
 typedef struct {
   NiceAgent *nice;
@@ -465,6 +466,60 @@ test_policy (void)
   bf_ice_agent_free (a);
 }
 
+/* A peer-reflexive candidate is the source of a request authenticated
+ * with our password: it is checked even outside the policy's scope, as
+ * libnice does on the default path (a phone whose checks leave from an
+ * address belfry would never send to by candidate: Conversations after a
+ * network change, tests/e2e/test_conversations.py). */
+static void
+test_policy_spares_peer_reflexive (void)
+{
+  BfAddrPolicy policy;
+  bf_addr_policy_init (&policy);
+  g_assert_true (bf_addr_policy_add_local (&policy, "127.0.0.1", 8));
+  BfIceAgentConfig config = { .n_locals = 1, .policy = &policy };
+  struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons (40000),
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  memcpy (&config.locals[0], &me, sizeof me);
+  BfIceAgent *a = bf_ice_agent_new (&config, FALSE);
+  const char *ufrag, *pwd;
+  bf_ice_agent_get_local_credentials (a, &ufrag, &pwd);
+  bf_ice_agent_set_remote_credentials (a, "peerUfrg", "peerPassword0123456789ab");
+  struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons (5000) };
+  g_assert_cmpint (inet_pton (AF_INET, "10.1.2.3", &peer.sin_addr), ==, 1);
+  /* Signalled, it is refused. */
+  g_assert_false (bf_ice_agent_add_remote_candidate (a, (struct sockaddr *) &peer, sizeof peer, 1));
+
+  /* The peer's request, built with our credentials as its remote ones. */
+  BfIceConsent *req = bf_ice_consent_new ("peerUfrg", "peerPassword0123456789ab", ufrag, pwd,
+                                          TRUE, 0x6e0001ff);
+  guint8 buf[1280];
+  gsize len = bf_ice_consent_build_request (req, buf, sizeof buf);
+  g_assert_cmpuint (len, >, 0);
+  gint64 now = g_get_monotonic_time ();
+  g_assert_cmpint (bf_ice_agent_handle (a, 0, buf, len, (struct sockaddr *) &peer, sizeof peer,
+                                        now), ==, BF_ICE_AGENT_HANDLED);
+  /* The answer, then (now or at the next tick) a triggered check, both to
+   * the request's source. */
+  guint to_peer = 0;
+  for (int round = 0; round < 2; round++)
+    {
+      BfIceSend *out;
+      while ((out = bf_ice_agent_pop_send (a)))
+        {
+          const struct sockaddr_in *to = (const struct sockaddr_in *) &out->to;
+          if (to->sin_addr.s_addr == peer.sin_addr.s_addr && to->sin_port == peer.sin_port)
+            to_peer++;
+          g_free (out);
+        }
+      now += 100 * G_TIME_SPAN_MILLISECOND;
+      bf_ice_agent_tick (a, now);
+    }
+  g_assert_cmpuint (to_peer, >=, 2);
+  bf_ice_consent_free (req);
+  bf_ice_agent_free (a);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -486,5 +541,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ice-agent/fail-bounded", test_fail_bounded);
   g_test_add_func ("/ice-agent/candidate-limit", test_candidate_limit);
   g_test_add_func ("/ice-agent/policy", test_policy);
+  g_test_add_func ("/ice-agent/policy-spares-peer-reflexive", test_policy_spares_peer_reflexive);
   return g_test_run ();
 }
