@@ -549,7 +549,13 @@ class Belfry:
         # quarks outgrow its first table was allocated while libglib loaded
         # (tests/lsan.supp, _dl_init); the fast unwinder stops inside libglib
         # and cannot tell it from a leak of ours.  No effect outside ASan.
-        self.full_unwind = "conference" in str(config.get("modules", ""))
+        # (GStreamer starts when the module does, so any belfry that loads
+        # the conference, whether from keyword groups or a config file.)
+        try:
+            text = self.config.read_text(errors="replace")
+        except OSError:
+            text = ""             # a test of a missing or unreadable file
+        self.full_unwind = "conference" in str(config.get("modules", "")) or "conference" in text
 
     @property
     def pid(self):
