@@ -149,10 +149,8 @@ addr_text (const struct sockaddr *sa, char *ip, gsize ip_size, guint16 *port)
   return FALSE;
 }
 
-/* RFC 8445 §5.1.2.1: host type preference 126, local preference by the
- * order of the shared addresses, component 1. */
-static guint32
-local_priority (guint local)
+guint32
+bf_ice_agent_host_priority (guint local)
 {
   return (126u << 24) | ((65535u - local) << 8) | 255u;
 }
@@ -200,7 +198,7 @@ reprioritise (BfIceAgent *a)
   for (guint i = 0; i < a->pairs->len; i++)
     {
       Pair *p = pair_at (a, i);
-      p->priority = pair_priority (a->controlling, local_priority (p->local),
+      p->priority = pair_priority (a->controlling, bf_ice_agent_host_priority (p->local),
                                    a->remotes[p->remote].priority);
     }
   g_array_sort (a->pairs, pair_cmp);

@@ -122,6 +122,11 @@ guint bf_ice_agent_take_events (BfIceAgent *agent);
 
 BfIceAgentState bf_ice_agent_get_state (BfIceAgent *agent);
 gboolean bf_ice_agent_is_controlling (BfIceAgent *agent);
+/* The priority of our host candidate on local candidate @local (RFC 8445
+ * §5.1.2.1: type preference 126, local preference by the order of the
+ * shared addresses, component 1): what the agent pairs with, what
+ * signalling announces and what consent requests carry. */
+guint32 bf_ice_agent_host_priority (guint local);
 /* FALSE before a selection. */
 gboolean bf_ice_agent_get_selected (BfIceAgent *agent, guint *local,
                                     struct sockaddr_storage *remote, socklen_t *remote_len);

@@ -34,18 +34,25 @@ static const BfPortMuxCallbacks link_callbacks = {
   .stun = link_stun,
 };
 
+/* One STUN datagram (a check, an answer, a consent request), counted. */
+static void
+send_stun (BfSharedIce *ice, guint local, const struct sockaddr_storage *to, socklen_t to_len,
+           const guint8 *data, gsize len)
+{
+  if (bf_port_mux_link_send_stun (ice->link, local, (const struct sockaddr *) to, to_len, data,
+                                  len))
+    ice->counters->stun_out++;
+  else
+    ice->counters->send_errors++;
+}
+
 /* --- consent (RFC 7675) on the selected pair --- */
 
 static void
 consent_send (const guint8 *data, gsize len, gpointer user_data)
 {
   BfSharedIce *ice = user_data;
-  if (bf_port_mux_link_send_stun (ice->link, ice->consent_local,
-                                  (struct sockaddr *) &ice->consent_to, ice->consent_to_len, data,
-                                  len))
-    ice->counters->stun_out++;
-  else
-    ice->counters->send_errors++;
+  send_stun (ice, ice->consent_local, &ice->consent_to, ice->consent_to_len, data, len);
 }
 
 static void
@@ -85,10 +92,8 @@ consent_start (BfSharedIce *ice, guint local, const struct sockaddr_storage *rem
   ice->consent_local = local;
   memcpy (&ice->consent_to, remote, sizeof ice->consent_to);
   ice->consent_to_len = remote_len;
-  /* PRIORITY as ice-agent.c gives its host candidates (RFC 8445 §5.1.2.1). */
-  guint32 priority = (126u << 24) | ((65535u - local) << 8) | 255u;
   ice->consent = bf_ice_consent_new (lu, lp, ru, rp, bf_ice_agent_is_controlling (ice->agent),
-                                     priority);
+                                     bf_ice_agent_host_priority (local));
   ice->consent_clock = bf_consent_clock_new (ice->loop, ice->consent, ice->consent_timeout_ms,
                                              &consent_callbacks, ice);
 }
@@ -101,11 +106,7 @@ run (BfSharedIce *ice)
   BfIceSend *s;
   while ((s = bf_ice_agent_pop_send (ice->agent)) != NULL)
     {
-      if (bf_port_mux_link_send_stun (ice->link, s->local, (struct sockaddr *) &s->to, s->to_len,
-                                      s->data, s->len))
-        ice->counters->stun_out++;
-      else
-        ice->counters->send_errors++;
+      send_stun (ice, s->local, &s->to, s->to_len, s->data, s->len);
       g_free (s);
     }
   gint64 next = bf_ice_agent_next_deadline (ice->agent);

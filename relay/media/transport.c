@@ -902,8 +902,7 @@ candidate_from_sockaddr (const struct sockaddr_storage *ss, guint local, gboolea
   c->component = COMPONENT;
   c->type = BF_JINGLE_CANDIDATE_HOST;
   g_snprintf (c->foundation, sizeof c->foundation, "%u", local + 1);
-  /* RFC 8445 §5.1.2.1, as ice-agent.c computes it for its checks' pairs. */
-  c->priority = ours ? (126u << 24) | ((65535u - local) << 8) | 255u : 0;
+  c->priority = ours ? bf_ice_agent_host_priority (local) : 0;
 }
 
 static void
