@@ -195,6 +195,15 @@ def check_layer_switches(changes, frames, t_on, t_off, top, info, down_within):
 
 
 def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers):
+    layer_follows_the_receivers_bandwidth(prosody, workdir, peers)
+
+
+def layer_follows_the_receivers_bandwidth(prosody, workdir, peers, sender=None, receiver=None,
+                                          down_within=DOWN_WITHIN_S):
+    """The simulcast test, with @sender's and @receiver's xep0521_peer.py
+    options on top and the switch down due within @down_within s
+    (test_conference_sfu_h264.py: H.264 layers, a receiver that lists
+    H.264).  The peers' results ("sim", "recv") and belfry's log."""
     b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
@@ -204,12 +213,13 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     limited = False
     try:
         sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
-                              simulcast=SIM_LAYERS, keyframe_max_dist=15, duration=duration, timeout=duration + 30)
+                              simulcast=SIM_LAYERS, keyframe_max_dist=15, duration=duration,
+                              timeout=duration + 30, **(sender or {}))
         peers.append(sender)
         sender.wait_event("connected", TIMEOUT)
         receiver = xep0521_peer(prosody, workdir, "recv", "bob", tone_hz=900, tone_volume=0.0,
                                 pattern="blue", ice_address=LIMITED, duration=duration - 2,
-                                timeout=duration + 30)
+                                timeout=duration + 30, **(receiver or {}))
         peers.append(receiver)
         receiver.wait_event("connected", TIMEOUT)
         time.sleep(BEFORE_S)
@@ -243,10 +253,11 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     print(json.dumps({"size_changes_s_after_limit": [(round(t - t_on, 2), w, h)
                                                       for t, w, h in changes],
                       "limit_s": round(t_off - t_on, 2)}))
-    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info, DOWN_WITHIN_S)
+    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info, down_within)
     switches = [int(n) for n in re.findall(r"(\d+) layer switches", log)]
     loss_reports = [int(n) for n in re.findall(r"(\d+) loss reports", log)]
     print(json.dumps({"layer_switches": switches, "loss_reports": loss_reports}))
+    return res, log
 
 
 # -- Simulcast from Chromium, to a Chromium receiver -------------------------------

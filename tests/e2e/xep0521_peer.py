@@ -145,8 +145,12 @@ class Session:
         kmax = int(cfg.get("keyframe_max_dist", 60))
         ssrc = f" ssrc={ssrc}" if ssrc is not None else ""
         if cfg.get("video_codec", "vp8") == "h264":
+            # A VBV of 200 ms (x264enc's default 600): a keyframe is a burst
+            # of at most 200 ms of the rate, as a real-time encoder keeps
+            # it, not one a bandwidth-limited link drops whole.
             return (f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={kmax} "
-                    f"bitrate={max(bps // 1000, 1)} ! video/x-h264,profile=constrained-baseline ! "
+                    f"bitrate={max(bps // 1000, 1)} vbv-buf-capacity=200 ! "
+                    "video/x-h264,profile=constrained-baseline ! "
                     f"rtph264pay pt=102 config-interval=-1{ssrc}",
                     "application/x-rtp,media=video,encoding-name=H264,payload=102,"
                     "clock-rate=90000,packetization-mode=(string)1")
