@@ -35,6 +35,10 @@ webrtcbin VP8 caller, green, 2100 Hz.  Asserted:
     decoded its H.264), xblue's blue and its own green, in most frames;
   - the room's keyframe requests to xred264 were answered (none given up).
 
+Recorded (test_a_recording_has_an_xep0521_h264_senders_tile): a room that
+records, with xred264 (H.264 alone) and wgreen (ordinary, VP8): the WebM
+file's VP8 video is the composite, red and green at their tiles.
+
 Simulcast in H.264
 (test_an_xep0521_h264_simulcast_layer_follows_the_receivers_bandwidth):
 test_conference_simulcast.py's bandwidth test with the sender's three
@@ -60,6 +64,7 @@ import re
 import e2e
 from mcu_layout import layout_matches
 from test_conference_mcu import conference_belfry, finish, join_in_order, read_frames
+from test_conference_record import decode_video, start_recording_belfry, tmpdir_own  # noqa: F401
 from test_conference_simulcast import LIMIT_S, layer_follows_the_receivers_bandwidth
 from test_conference_sfu import (DOMAIN, PRESENT_DB, OWN_BELOW_DB, ROOM, VOLUME,
                                  assert_colour, levels_of, xep0521_peer)
@@ -241,3 +246,35 @@ def test_an_xep0521_h264_simulcast_layer_follows_the_receivers_bandwidth(prosody
     [s] = [x for x in res["recv"]["sessions"] if x["entity"] == f"xmpp:alice@{DOMAIN}"]
     assert "rtph264depay" in s["depayloaders"] and "rtpvp8depay" not in s["depayloaders"], s
     assert re.search(r"\d+ H\.264 RTP and", log), log[-3000:]
+
+
+def test_a_recording_has_an_xep0521_h264_senders_tile(prosody, workdir, peers, tmpdir_own):
+    b, rec_dir = start_recording_belfry(prosody, tmpdir_own)
+    try:
+        ps = {"xred264": xep0521_peer(prosody, workdir, "xred264", "alice", tone_hz=600,
+                                      tone_volume=VOLUME, pattern="red", duration=DURATION,
+                                      timeout=TIMEOUT, video_codec="h264")}
+        peers.append(ps["xred264"])
+        ps["xred264"].wait_event("connected", TIMEOUT)
+        ps["wgreen"] = e2e.webrtcbin_peer(prosody, workdir, "wgreen", "carol", "call",
+                                          target=ROOM, duration=DURATION - 2, linger=0,
+                                          tone_hz=2100, tone_volume=VOLUME,
+                                          video_pattern="green", announce_connected=True,
+                                          timeout=TIMEOUT)
+        peers.append(ps["wgreen"])
+        res = {n: p.result(DURATION + TIMEOUT + 20) for n, p in ps.items()}
+        room = ROOM.split("@")[0]
+        b.wait_log(f"room {room}: recording ended", 20)
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:2000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    assert all(r["ok"] for r in res.values()), info
+    assert "(audio and video)" in log, info
+    [path] = list(rec_dir.iterdir())
+    frames = decode_video(path, tmpdir_own / "decoded.rgb")
+    both = sum(layout_matches(f, ["red", "green"]) is not False for f in frames)
+    print(json.dumps({"recorded_frames": len(frames), "red_and_green": both}))
+    # 15 fps over the ~10 s both were in.
+    assert len(frames) >= 60 and both >= 45, (len(frames), both, info)
