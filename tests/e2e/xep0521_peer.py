@@ -28,7 +28,7 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
              "offer_h264": false (true: its call also lists H.264, packetization-
                  mode 1, after its VP8, as libwebrtc lists every codec it has: the
                  room then forwards H.264 senders' video to it, which its
-                 decodebin decodes; it still sends VP8 only),
+                 decodebin decodes; what it sends is "video_codec"'s),
              "video_codec": "vp8" (or "h264": it sends H.264 alone, x264enc
                  constrained baseline, packetization-mode 1, offered with
                  profile-level-id 42e01f as libwebrtc offers it; simulcast
