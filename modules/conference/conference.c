@@ -363,13 +363,15 @@ find_audio (const BfSessionMedia *offer, guint8 *pt, BfSessionSenders *senders)
  * and which (*@which): VP8; H.264 in packetization mode 1 (RFC 6184
  * §8.1: non-interleaved, what Chromium and Conversations offer) of the
  * baseline family (profile_idc 0x42: the MCU sends constrained baseline
- * on it, which such a decoder takes) when this machine has x264enc and an
- * H.264 decoder (mcu.h; a missing element is logged once and H.264 not
- * answered; checked by cf_mcu_prepare's thread: never waited for here).
- * An ordinary caller's H.264 is composited and forwarded to the XEP-0521
- * clients that offered H.264 (sfu-signal.c).  Only VP8 from an XEP-0521
- * client (@senders 'initiator'): its streams go to every XEP-0521
- * receiver, and VP8 is the codec they all take. */
+ * on it, which such a decoder takes) when this machine has what the
+ * caller's direction needs (mcu.h; a missing element is logged once and
+ * H.264 not answered; checked by cf_mcu_prepare's thread: never waited
+ * for here): an H.264 decoder when it sends (@senders 'both' or
+ * 'initiator': the MCU tiles its video for ordinary listeners and the
+ * recording), x264enc when it receives ('both' or 'responder': the
+ * composite in H.264).  An XEP-0521 client ('initiator') never gets the
+ * composite, so it needs no encoder.  Either way its H.264 is forwarded
+ * to the XEP-0521 clients that offered H.264 (sfu-signal.c). */
 static gboolean
 takes_video (const BfSessionMedia *offer, guint c, const BfSessionCodec *codec,
              BfSessionSenders senders, CfMcuCodec *which)
@@ -381,7 +383,7 @@ takes_video (const BfSessionMedia *offer, guint c, const BfSessionCodec *codec,
       *which = CF_MCU_CODEC_VP8;
       return TRUE;
     }
-  if (g_ascii_strcasecmp (codec->name, "H264") != 0 || senders == BF_SESSION_SENDERS_INITIATOR)
+  if (g_ascii_strcasecmp (codec->name, "H264") != 0)
     return FALSE;
   const char *mode = bf_session_media_get_codec_parameter (offer, c, codec->id,
                                                            "packetization-mode");
@@ -390,18 +392,48 @@ takes_video (const BfSessionMedia *offer, guint c, const BfSessionCodec *codec,
   if (g_strcmp0 (mode, "1") != 0 || profile == NULL || strlen (profile) != 6
       || g_ascii_strncasecmp (profile, "42", 2) != 0)
     return FALSE;
-  /* Both ways: it sends H.264 (decoded) and may get the composite in it. */
-  if (!cf_mcu_codec_available (CF_MCU_CODEC_H264, FALSE)
-      || !cf_mcu_codec_available (CF_MCU_CODEC_H264, TRUE))
+  if (senders != BF_SESSION_SENDERS_RESPONDER
+      && !cf_mcu_codec_available (CF_MCU_CODEC_H264, FALSE))
+    return FALSE;
+  if (senders != BF_SESSION_SENDERS_INITIATOR
+      && !cf_mcu_codec_available (CF_MCU_CODEC_H264, TRUE))
     return FALSE;
   *which = CF_MCU_CODEC_H264;
   return TRUE;
 }
 
+/* The payload type of content @c the room takes (*@pt, *@which), or
+ * FALSE.  An ordinary caller gets the one its offer prefers: it is
+ * answered in that codec both ways.  An XEP-0521 client (@senders
+ * 'initiator') offering VP8 and H.264 gets VP8 whatever its order: its
+ * stream goes to every XEP-0521 receiver, and every one takes VP8, while
+ * H.264 reaches only those that listed it (the rest would get its audio
+ * alone, sfu-signal.c). */
+static gboolean
+pick_video (const BfSessionMedia *offer, guint c, BfSessionSenders senders, guint8 *pt,
+            CfMcuCodec *which)
+{
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
+    {
+      BfSessionCodec codec;
+      CfMcuCodec k;
+      if (!bf_session_media_get_codec (offer, c, i, &codec)
+          || !takes_video (offer, c, &codec, senders, &k) || (found && k != CF_MCU_CODEC_VP8))
+        continue;
+      *pt = codec.id;
+      *which = k;
+      found = TRUE;
+      if (k == CF_MCU_CODEC_VP8 || senders != BF_SESSION_SENDERS_INITIATOR)
+        break;
+    }
+  return found;
+}
+
 /* The video content the room takes: the first with VP8 or H.264
- * (takes_video) on which anyone sends, the codec the offer prefers of
- * the two.  Its index, payload type in *@pt, codec in *@codec and senders
- * in *@senders
+ * (pick_video) on which anyone sends.  Its index, payload type in *@pt,
+ * codec in *@codec and senders in *@senders
  * (XEP-0166 names them from the initiator's side, the caller's: 'both' it
  * sends its video (a source of the composite, forwarded to XEP-0521
  * participants) and gets the composite, 'initiator' it only sends (an
@@ -418,16 +450,8 @@ find_video (const BfSessionMedia *offer, guint8 *pt, CfMcuCodec *which,
           || s == BF_SESSION_SENDERS_NONE)
         continue;
       *senders = s;
-      for (guint i = 0; i < bf_session_media_get_n_codecs (offer, c); i++)
-        {
-          BfSessionCodec codec;
-          if (bf_session_media_get_codec (offer, c, i, &codec)
-              && takes_video (offer, c, &codec, s, which))
-            {
-              *pt = codec.id;
-              return (int) c;
-            }
-        }
+      if (pick_video (offer, c, s, pt, which))
+        return (int) c;
     }
   return -1;
 }

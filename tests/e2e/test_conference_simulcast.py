@@ -37,6 +37,9 @@ estimate for it comes from its RTCP receiver reports' loss:
   - once the limit is lifted it returns to 320x240 (the estimate grows 8 %
     a second, the layer rises after fitting for 2 s).
 Here the sender is webrtcbin with SSRC-signalled (legacy) simulcast.
+The same with the sender's layers in H.264 and a receiver that lists
+H.264 (test_an_h264_simulcast_layer_follows_the_receivers_bandwidth; the
+cut held 45 s, the switch down due before it ends: see there why).
 
 Simulcast from Chromium
 (test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth):
@@ -195,21 +198,31 @@ def check_layer_switches(changes, frames, t_on, t_off, top, info, down_within):
 
 
 def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers):
+    layer_follows_the_receivers_bandwidth(prosody, workdir, peers)
+
+
+def layer_follows_the_receivers_bandwidth(prosody, workdir, peers, sender=None, receiver=None,
+                                          limit_s=LIMIT_S, down_within=DOWN_WITHIN_S):
+    """The simulcast test, with @sender's and @receiver's xep0521_peer.py
+    options on top, the limit held @limit_s s and the switch down due
+    within @down_within s (the H.264 test below).  The peers' results
+    ("sim", "recv") and belfry's log."""
     b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
     b.start()
     e2e.adopt(b.pid)
-    duration = BEFORE_S + LIMIT_S + AFTER_S + 3
+    duration = BEFORE_S + limit_s + AFTER_S + 3
     limited = False
     try:
         sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
-                              simulcast=SIM_LAYERS, keyframe_max_dist=15, duration=duration, timeout=duration + 30)
+                              simulcast=SIM_LAYERS, keyframe_max_dist=15, duration=duration,
+                              timeout=duration + 30, **(sender or {}))
         peers.append(sender)
         sender.wait_event("connected", TIMEOUT)
         receiver = xep0521_peer(prosody, workdir, "recv", "bob", tone_hz=900, tone_volume=0.0,
                                 pattern="blue", ice_address=LIMITED, duration=duration - 2,
-                                timeout=duration + 30)
+                                timeout=duration + 30, **(receiver or {}))
         peers.append(receiver)
         receiver.wait_event("connected", TIMEOUT)
         time.sleep(BEFORE_S)
@@ -217,7 +230,7 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
             tc(args)
         limited = True
         t_on = time.monotonic()
-        time.sleep(LIMIT_S)
+        time.sleep(limit_s)
         tc(TC_OFF)
         limited = False
         t_off = time.monotonic()
@@ -243,11 +256,39 @@ def test_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers
     print(json.dumps({"size_changes_s_after_limit": [(round(t - t_on, 2), w, h)
                                                       for t, w, h in changes],
                       "limit_s": round(t_off - t_on, 2)}))
-    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info, DOWN_WITHIN_S)
+    check_layer_switches(changes, frames, t_on, t_off, SIM_LAYERS[-1][0], info, down_within)
     switches = [int(n) for n in re.findall(r"(\d+) layer switches", log)]
     loss_reports = [int(n) for n in re.findall(r"(\d+) loss reports", log)]
     print(json.dumps({"layer_switches": switches, "loss_reports": loss_reports}))
+    return res, log
 
+
+# Simulcast in H.264 (issue 14: XEP-0521 senders of H.264): the sender's
+# three layers from x264enc (xep0521_peer.py "video_codec": "h264", one
+# SSRC each, grouped SIM), a receiver whose call lists H.264; the layer
+# switches happen at H.264 keyframes (h264-packet.c) and the receiver
+# decodes H.264 throughout.  The switch down took 13.9 and 19.8 s (x264enc's
+# VBV at 200 ms, xep0521_peer.py), 23.6 and 24.7 s with its default 600 ms
+# VBV (7.1 s for VP8 on the same machine that hour; one default-VBV run also
+# froze 3 s after the switch, the new layer's keyframe burst lost in the cut
+# link's 20-packet queue), 30.9 s under ASan at load 4.4: the room hears of
+# the loss only from webrtcbin's receiver reports, and during the cut its
+# H.264 decoder asks for a keyframe every second (217 requests in a run, 123
+# with VP8) while no report block for the stream came in the cut's first
+# 18 s (belfry's debug log; webrtcbin's early feedback packets carry none).
+# So the limit holds 45 s here and the switch may take until its last second.
+H264_LIMIT_S = 45.0
+
+
+def test_an_h264_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdir, peers):
+    res, log = layer_follows_the_receivers_bandwidth(prosody, workdir, peers,
+                                                     sender={"video_codec": "h264"},
+                                                     receiver={"offer_h264": True},
+                                                     limit_s=H264_LIMIT_S,
+                                                     down_within=H264_LIMIT_S - 1.0)
+    [s] = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
+    assert "rtph264depay" in s["depayloaders"] and "rtpvp8depay" not in s["depayloaders"], s
+    assert re.search(r"\d+ H\.264 RTP and", log), log[-3000:]
 
 # -- Simulcast from Chromium, to a Chromium receiver -------------------------------
 # The sender: xep0521_chromium.py with legacy SSRC simulcast munged into its

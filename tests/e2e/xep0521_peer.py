@@ -28,7 +28,11 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
              "offer_h264": false (true: its call also lists H.264, packetization-
                  mode 1, after its VP8, as libwebrtc lists every codec it has: the
                  room then forwards H.264 senders' video to it, which its
-                 decodebin decodes; it still sends VP8 only),
+                 decodebin decodes; what it sends is "video_codec"'s),
+             "video_codec": "vp8" (or "h264": it sends H.264 alone, x264enc
+                 constrained baseline, packetization-mode 1, offered with
+                 profile-level-id 42e01f as libwebrtc offers it; simulcast
+                 layers too),
              "duration": 8, "timeout": 60, "record_dir": DIR}
 Output: JSON lines: {"event":"ready"} once logged in, {"event":"connected"}
 when its own call's media is up, last {"event":"result", "ok", "error",
@@ -134,21 +138,51 @@ class Session:
     # the one video transceiver; the offer announces them as XEP-0339
     # sources in <ssrc-group semantics='SIM'> (what Chromium's legacy
     # simulcast signals), so the room learns the layers from it.
+    def video_encoder(self, cfg, bps, ssrc=None, cbr=False):
+        """Encoder and payloader of our video ("video_codec"), @bps bit/s
+        (@cbr: held there, VP8; x264enc is CBR already), and the RTP caps
+        webrtcbin gets from them."""
+        kmax = int(cfg.get("keyframe_max_dist", 60))
+        ssrc = f" ssrc={ssrc}" if ssrc is not None else ""
+        if cfg.get("video_codec", "vp8") == "h264":
+            # A VBV of 200 ms (x264enc's default 600): a keyframe is a burst
+            # of at most 200 ms of the rate, as a real-time encoder keeps
+            # it, not one a bandwidth-limited link drops whole.
+            return (f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={kmax} "
+                    f"bitrate={max(bps // 1000, 1)} vbv-buf-capacity=200 ! "
+                    "video/x-h264,profile=constrained-baseline ! "
+                    f"rtph264pay pt=102 config-interval=-1{ssrc}",
+                    "application/x-rtp,media=video,encoding-name=H264,payload=102,"
+                    "clock-rate=90000,packetization-mode=(string)1")
+        cbr = " end-usage=cbr" if cbr else ""
+        return (f"vp8enc deadline=1 cpu-used=8{cbr} target-bitrate={bps} "
+                f"keyframe-max-dist={kmax} ! rtpvp8pay pt=96 picture-id-mode=15-bit{ssrc}",
+                "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000")
+
+    def h264_profile(self, contents):
+        """rtph264pay names its SPS's profile (42c0xx, constrained
+        baseline); libwebrtc offers 42e01f, which the stream also is."""
+        for pt in (p for c in contents for p in c.iter("{%s}payload-type" % sj.NS_RTP)
+                   if (p.get("name") or "").upper() == "H264"):
+            for par in pt.findall("{%s}parameter" % sj.NS_RTP):
+                if par.get("name") == "profile-level-id":
+                    par.set("value", "42e01f")
+
     def simulcast_branch(self, cfg):
         self.sim_ssrcs = [0x51000000 + 0x1000 * i + (os.getpid() & 0xfff)
                           for i in range(len(cfg["simulcast"]))]
-        caps = ("application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-                "clock-rate=90000")
+        caps = self.video_encoder(cfg, 0)[1]
+        if cfg.get("video_codec") == "h264":
+            # capssetter drops what rtph264pay found in the SPS.
+            caps += ",profile-level-id=(string)42e01f"
         out = [f"funnel name=simf ! {caps} ! queue ! webrtc.",
                "videotestsrc is-live=true pattern=snow ! "
                "video/x-raw,width=640,height=480,framerate=15/1 ! tee name=simt"]
         for (w, h, bps), ssrc in zip(cfg["simulcast"], self.sim_ssrcs):
+            enc, _ = self.video_encoder(cfg, bps, ssrc, cbr=True)
             out.append(
                 f"simt. ! queue ! videoscale ! video/x-raw,width={w},height={h} ! videoconvert ! "
-                f"vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate={bps} "
-                f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} ! "
-                f"rtpvp8pay pt=96 picture-id-mode=15-bit ssrc={ssrc} ! "
-                f"capssetter replace=true caps=\"{caps}\" ! simf.")
+                f"{enc} ! capssetter replace=true caps=\"{caps}\" ! simf.")
         return " ".join(out)
 
     def simulcast_sources(self, contents):
@@ -202,14 +236,11 @@ class Session:
             if cfg.get("simulcast"):
                 parts.append(self.simulcast_branch(cfg))
             else:
+                enc, caps = self.video_encoder(cfg, 300000)
                 parts.append(
                     f"videotestsrc is-live=true pattern={pattern} ! "
                     "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! queue ! "
-                    "vp8enc deadline=1 cpu-used=8 "
-                    f"keyframe-max-dist={int(cfg.get('keyframe_max_dist', 60))} "
-                    "target-bitrate=300000 ! "
-                    "rtpvp8pay pt=96 picture-id-mode=15-bit ! application/x-rtp,media=video,"
-                    "encoding-name=VP8,payload=96,clock-rate=90000 ! queue ! webrtc.")
+                    f"{enc} ! {caps} ! queue ! webrtc.")
         else:
             self.rec_path = os.path.join(cfg["record_dir"], f"{self.drv.name}-{self.sid}.pcm")
             self.record = open(self.rec_path, "wb")
@@ -460,6 +491,7 @@ class Session:
         contents, group = sj.sdp_to_jingle_contents(offer, initiator=True)
         if self.drv.cfg.get("simulcast"):
             self.simulcast_sources(contents)
+        self.h264_profile(contents)
         if self.drv.cfg.get("offer_h264"):
             self.list_h264(contents)
         self.mids = [c.get("name") for c in contents]
@@ -725,6 +757,8 @@ def main():
                 raise ValueError(f'missing "{k}"')
         if cfg.get("pattern", "red") not in PATTERNS:
             raise ValueError(f"pattern: one of {sorted(PATTERNS)}")
+        if cfg.get("video_codec", "vp8") not in ("vp8", "h264"):
+            raise ValueError("video_codec: vp8 or h264")
     except (ValueError, IndexError) as e:
         out({"event": "result", "ok": False, "error": f"bad input: {e}"})
         return 1

@@ -29,6 +29,16 @@ What is asserted:
                   whose call listed H.264; one whose call did not gets that
                   caller's audio alone (a log line); an answer that takes
                   no video is logged as such
+  H.264 senders   an XEP-0521 caller offering H.264 only (mode 1, baseline,
+                  with simulcast layers) is answered with its H.264 (its
+                  payload type, parameters and feedback, senders
+                  'initiator', no source of ours: it gets no composite);
+                  its video goes, H.264 with its profile-level-id, to a
+                  XEP-0521 client whose call listed H.264 and not to one
+                  whose call did not (audio alone, a log line); offering
+                  H.264 before VP8 it is answered VP8; H.264 in mode 0 or
+                  of a non-baseline profile is answered senders 'none'
+                  (no video taken), its audio still forwarded
   layer choice    the video offered carries goog-remb and transport-cc
                   rtcp-fb and the transport-wide-cc header extension (what
                   the receiver's estimate, hence its simulcast layer, comes
@@ -44,9 +54,11 @@ import pytest
 
 from harness import DOMAIN, NS_CLIENT, NS_DISCO_INFO, Belfry, Client, free_port
 from relay_fixtures import prosody_fixture
-from test_conference import (MEDIA, NS_COIN, call, hang_up, mark, new_room, room_jid)
-from test_jingle import (IQ, JINGLE, NS_JINGLE, NS_RTP, NS_SSMA, dump, fingerprint, ice,
-                         jingle)
+from test_call import wait_new
+from test_conference import (MEDIA, NS_COIN, audio_description, call, hang_up, mark, new_room,
+                             room_jid)
+from test_jingle import (IQ, JINGLE, NS_GROUPING, NS_JINGLE, NS_RTP, NS_SSMA, dump, fingerprint,
+                         ice, jingle, new_sid)
 from test_metrics import scrape, total
 
 NS_AV_CONF = "urn:xmpp:jingle:av-conferences:0"
@@ -400,6 +412,145 @@ def test_an_h264_callers_video_goes_to_xep_0521_clients_that_list_h264(relay, cl
     relay.wait_log(f"session {j.get('sid')}: the answer takes no H.264 video: call {c_sid} gets "
                    f"call {a_sid}'s audio only on it", 5)
     for c, sid in ((alice, a_sid), (carol, c_sid), (erin, e_sid)):
+        hang_up(c, relay, room_jid(name), sid)
+
+
+H264_FB = ("<rtcp-fb xmlns='%s' type='nack'/><rtcp-fb xmlns='%s' type='nack' subtype='pli'/>"
+           "<rtcp-fb xmlns='%s' type='ccm' subtype='fir'/>" % ((NS_RTCP_FB,) * 3))
+
+
+def h264_pt(pt, profile="42e01f", mode="1"):
+    return (f"<payload-type id='{pt}' name='H264' clockrate='90000'>"
+            f"<parameter name='packetization-mode' value='{mode}'/>"
+            f"<parameter name='profile-level-id' value='{profile}'/>"
+            f"<parameter name='level-asymmetry-allowed' value='1'/>{H264_FB}</payload-type>")
+
+
+VP8_PT = f"<payload-type id='96' name='VP8' clockrate='90000'>{H264_FB}</payload-type>"
+
+
+def xep0521_call(client, name, ssrc, pts, layers=1):
+    """An XEP-0521 caller's own streams (every content senders='initiator'):
+    Opus, and video with the payload types @pts (XML, in the order given)
+    from @layers SSRCs (more than one: grouped SIM, XEP-0339, as libwebrtc
+    announces simulcast).  Returns (sid, the room's session-accept)."""
+    sid = new_sid("x264")
+    ssrcs = [ssrc + 1 + i for i in range(layers)]
+    sources = "".join(f"<source xmlns='{NS_SSMA}' ssrc='{x}'><parameter name='cname' "
+                      f"value='v{ssrc}'/></source>" for x in ssrcs)
+    if layers > 1:
+        sources += (f"<ssrc-group xmlns='{NS_SSMA}' semantics='SIM'>"
+                    + "".join(f"<source ssrc='{x}'/>" for x in ssrcs) + "</ssrc-group>")
+    tr = ice()
+    body = (f"<content creator='initiator' name='a0' senders='initiator'>"
+            f"{audio_description(ssrc)}{tr}</content>"
+            f"<content creator='initiator' name='v1' senders='initiator'>"
+            f"<description xmlns='{NS_RTP}' media='video'>{pts}{sources}<rtcp-mux/>"
+            f"</description>{tr}</content>"
+            f"<group xmlns='{NS_GROUPING}' semantics='BUNDLE'><content name='a0'/>"
+            "<content name='v1'/></group>")
+    start = mark(client)
+    to = room_jid(name)
+    reply = client.iq(to, "set", jingle("session-initiate", sid, body,
+                                        f" initiator='{client.full_jid}'"))
+    assert reply.get("type") == "result", dump(reply)
+
+    def accept(e):
+        j = e.find(JINGLE) if e.tag == IQ else None
+        return (j is not None and e.get("type") == "set" and e.get("from") == to
+                and j.get("sid") == sid and j.get("action") == "session-accept")
+    return sid, wait_new(client, start, accept, 10, f"session-accept {sid}")
+
+
+def answered_video(acc):
+    """The answer's video content and description."""
+    [v] = [c for c in acc.find(JINGLE).findall("{%s}content" % NS_JINGLE) if c.get("name") == "v1"]
+    return v, v.find("{%s}description" % NS_RTP)
+
+
+def pt_summary(pt):
+    return (pt.get("name"), pt.get("id"),
+            {x.get("name"): x.get("value") for x in pt.findall("{%s}parameter" % NS_RTP)},
+            {(f.get("type"), f.get("subtype")) for f in pt.findall("{%s}rtcp-fb" % NS_RTCP_FB)})
+
+
+def test_an_xep_0521_callers_h264_is_answered_and_forwarded_to_h264_receivers(relay, clients):
+    name = new_room("x264")
+    dave, carol, erin = clients("dave", True), clients("carol", True), clients("erin", True)
+    starts = {c: mark(c) for c in (carol, erin)}
+    # dave: H.264 only (mode 1, constrained baseline), in three simulcast layers.
+    d_sid, acc = xep0521_call(dave, name, 21000, h264_pt(100), layers=3)
+    v, desc = answered_video(acc)
+    assert v.get("senders") == "initiator", dump(acc)
+    pts = desc.findall("{%s}payload-type" % NS_RTP)
+    assert [pt_summary(p) for p in pts] == [
+        ("H264", "100", {"packetization-mode": "1", "profile-level-id": "42e01f",
+                         "level-asymmetry-allowed": "1"},
+         {("nack", None), ("nack", "pli"), ("ccm", "fir")})], dump(desc)
+    # It only sends: no composite, no SSRC of ours on its video.
+    assert desc.findall("{%s}source" % NS_SSMA) == [], dump(desc)
+    # carol lists H.264 after her VP8; erin VP8 alone.
+    c_sid, _ = call(carol, room_jid(name), ssrc=22000, audio_senders="initiator",
+                    video_senders="initiator", h264="42e01f")
+    e_sid, _ = call(erin, room_jid(name), ssrc=23000, audio_senders="initiator",
+                    video_senders="initiator")
+
+    fwd = by_entity(wait_initiates(carol, starts[carol], name, 2))[f"xmpp:dave@{DOMAIN}"]
+    descs = {d.get("media"): d for d in fwd.iter("{%s}description" % NS_RTP)}
+    assert set(descs) == {"audio", "video"}, dump(fwd)
+    pts = descs["video"].findall("{%s}payload-type" % NS_RTP)
+    assert [(p.get("name"), p.get("id")) for p in pts] == [("H264", "102"), ("rtx", "97")], \
+        dump(descs["video"])
+    name_, _id, params, fb = pt_summary(pts[0])
+    assert params == {"packetization-mode": "1", "profile-level-id": "42e01f"}, params
+    assert {("nack", None), ("nack", "pli"), ("ccm", "fir")} <= fb, dump(pts[0])
+    assert pt_summary(pts[1])[2] == {"apt": "102"}, dump(pts[1])
+    # One stream of ours for the three layers (and its retransmissions).
+    ssrcs = {int(x.get("ssrc")) for x in descs["video"].findall("{%s}source" % NS_SSMA)}
+    assert len(ssrcs) == 2 and not ssrcs & {21001, 21002, 21003}, dump(descs["video"])
+
+    only_audio = by_entity(wait_initiates(erin, starts[erin], name, 2))[f"xmpp:dave@{DOMAIN}"]
+    assert [d.get("media") for d in only_audio.iter("{%s}description" % NS_RTP)] == ["audio"], \
+        dump(only_audio)
+    relay.wait_log(f"call {d_sid} sends H.264, which call {e_sid} did not offer", 5)
+    for c, sid in ((dave, d_sid), (carol, c_sid), (erin, e_sid)):
+        hang_up(c, relay, room_jid(name), sid)
+
+
+def test_an_xep_0521_caller_offering_h264_and_vp8_is_answered_vp8(relay, clients):
+    name = new_room("x264vp8")
+    dave = clients("dave", True)
+    # H.264 first: the room still takes VP8, which every XEP-0521 receiver takes.
+    d_sid, acc = xep0521_call(dave, name, 24000, h264_pt(100) + VP8_PT)
+    v, desc = answered_video(acc)
+    assert v.get("senders") == "initiator", dump(acc)
+    assert [p.get("name") for p in desc.findall("{%s}payload-type" % NS_RTP)] == ["VP8"], \
+        dump(desc)
+    hang_up(dave, relay, room_jid(name), d_sid)
+
+
+@pytest.mark.parametrize("pts", [h264_pt(100, mode="0"), h264_pt(100, profile="640c1f"),
+                                 h264_pt(100, mode="0") + h264_pt(101, profile="4d001f")],
+                         ids=["mode-0", "high-profile", "both"])
+def test_an_xep_0521_callers_h264_outside_mode_1_baseline_is_not_taken(relay, clients, pts):
+    name = new_room("x264no")
+    dave, carol = clients("dave", True), clients("carol", True)
+    start = mark(carol)
+    d_sid, acc = xep0521_call(dave, name, 25000, pts)
+    # Accepted with its video content idle (senders 'none', an offered
+    # codec named as an answer must), its audio taken.
+    v, desc = answered_video(acc)
+    assert v.get("senders") == "none", dump(acc)
+    assert [p.get("name") for p in desc.findall("{%s}payload-type" % NS_RTP)] == ["H264"], \
+        dump(desc)
+    a = [c for c in acc.find(JINGLE).findall("{%s}content" % NS_JINGLE) if c.get("name") == "a0"]
+    assert a[0].get("senders") == "initiator", dump(acc)
+    # A XEP-0521 receiver that lists H.264 gets dave's audio alone.
+    c_sid, _ = call(carol, room_jid(name), ssrc=26000, audio_senders="initiator",
+                    video_senders="initiator", h264="42e01f")
+    fwd = by_entity(wait_initiates(carol, start, name, 1))[f"xmpp:dave@{DOMAIN}"]
+    assert [d.get("media") for d in fwd.iter("{%s}description" % NS_RTP)] == ["audio"], dump(fwd)
+    for c, sid in ((dave, d_sid), (carol, c_sid)):
         hang_up(c, relay, room_jid(name), sid)
 
 
