@@ -29,13 +29,20 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
                  mode 1, after its VP8, as libwebrtc lists every codec it has: the
                  room then forwards H.264 senders' video to it, which its
                  decodebin decodes; it still sends VP8 only),
+             "display": [w, h] or [[t_s, w, h], ...] (a XEP-0167 §9 description-
+                 info with the video's 'width' and 'height', the size a real
+                 client would say it displays the stream at, on each session the
+                 room placed, t_s seconds after our session-accept of it (0 for
+                 the [w, h] form): the room caps the simulcast layer by it),
              "duration": 8, "timeout": 60, "record_dir": DIR}
 Output: JSON lines: {"event":"ready"} once logged in, {"event":"connected"}
 when its own call's media is up, last {"event":"result", "ok", "error",
 "connected_wall", "sessions": [{"sid", "from", "entity", "connected",
 "audio_record", "audio_samples", "video_frames", "video_rgb": [r, g, b]
 (mean of the frames decoded after the first second), "video_size",
-"depayloaders": the RTP depayloaders decodebin chose (e.g. rtph264depay)}]}.
+"depayloaders": the RTP depayloaders decodebin chose (e.g. rtph264depay),
+"display_sent": [[ms, w, h], ...] each description-info acked, on the
+"frame_ms" clock}]}.
 Exit status 0 when its call ran, 1 otherwise.
 
 Runs only where 127.0.0.1 is the address to use (the e2e network
@@ -125,6 +132,7 @@ class Session:
         self.size_changes = []
         self.errors = []
         self.depayloaders = []
+        self.display_sent = []
 
     # -- GStreamer -------------------------------------------------------------
 
@@ -498,6 +506,45 @@ class Session:
         self.sent = True
         self.flush_local()
         await send
+        if self.drv.cfg.get("display"):
+            self.drv.spawn(self.send_display(contents))
+
+    async def send_display(self, contents):
+        """XEP-0167 §9 (Example 52): the size we display the room's video
+        at, as 'width' and 'height' parameters of its payload type in a
+        description-info, on the cfg "display" schedule."""
+        video = None
+        for c in contents:
+            d = c.find(q(sj.NS_RTP, "description"))
+            pt = d.find(q(sj.NS_RTP, "payload-type")) if d is not None else None
+            if d is not None and d.get("media") == "video" and pt is not None:
+                video = (c.get("name"), c.get("creator") or "initiator", pt)
+                break
+        if video is None:
+            return
+        name, creator, pt = video
+        plan = self.drv.cfg["display"]
+        if not isinstance(plan[0], list):
+            plan = [[0, plan[0], plan[1]]]
+        start = time.monotonic()
+        for t_s, w, h in plan:
+            await asyncio.sleep(max(0.0, start + float(t_s) - time.monotonic()))
+            if self.ended:
+                return
+            payload = (f"<content creator={xml_attr(creator)} name={xml_attr(name)}>"
+                       f"<description xmlns='{sj.NS_RTP}' media='video'>"
+                       f"<payload-type id={xml_attr(pt.get('id'))} name={xml_attr(pt.get('name'))}"
+                       f" clockrate={xml_attr(pt.get('clockrate') or '90000')}>"
+                       f"<parameter name='width' value='{int(w)}'/>"
+                       f"<parameter name='height' value='{int(h)}'/>"
+                       "</payload-type></description></content>")
+            try:
+                await self.drv.send_jingle(self, "description-info", payload)
+            except Exception as e:  # noqa: BLE001
+                self.drv.res["iq_errors"].append(f"description-info: {e}")
+                return
+            with self.lock:
+                self.display_sent.append([now_ms(), int(w), int(h)])
 
     def stop(self):
         if getattr(self, "pipe", None) is not None:
@@ -517,6 +564,7 @@ class Session:
                     "video_size": self.video_size, "errors": self.errors,
                     "frame_ms": self.frame_ms, "size_changes": self.size_changes,
                     "depayloaders": list(self.depayloaders),
+                    "display_sent": list(self.display_sent),
                     "t0_monotonic": T0}
 
 
@@ -725,6 +773,12 @@ def main():
                 raise ValueError(f'missing "{k}"')
         if cfg.get("pattern", "red") not in PATTERNS:
             raise ValueError(f"pattern: one of {sorted(PATTERNS)}")
+        d = cfg.get("display")
+        if d is not None and not (
+                isinstance(d, list) and d
+                and (all(isinstance(v, int) for v in d) and len(d) == 2
+                     or all(isinstance(e, list) and len(e) == 3 for e in d))):
+            raise ValueError('display: [w, h] or [[t_s, w, h], ...]')
     except (ValueError, IndexError) as e:
         out({"event": "result", "ok": False, "error": f"bad input: {e}"})
         return 1
