@@ -44,6 +44,9 @@ and 640x360; a receiver with all the bandwidth it wants that says
 (XEP-0167 §9 description-info, as a real client would) it displays the
 video at 240x135 decodes the lowest layer; once it says 1280x720 it
 decodes the top one within 4 s, frames never 1 s apart around the switch.
+test_chromium_receiver_says_the_size_its_video_element_shows: the same
+with the Chromium driver receiving, whose <video> element is sized so
+(CSS) and whose displayed size (ResizeObserver) the driver says.
 
 Simulcast from Chromium
 (test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth):
@@ -301,11 +304,21 @@ def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir
     s = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
     assert len(s) == 1 and s[0]["connected"], info
     s = s[0]
-    # Both description-infos were acked: [ms, w, h] on the frames' clock.
-    assert [(w, h) for _ms, w, h in s["display_sent"]] == [(240, 135), (1280, 720)], info
-    (t_small, _, _), (t_big, _, _) = [(ms / 1000.0, w, h) for ms, w, h in s["display_sent"]]
+    sent = [(ms / 1000.0, w, h) for ms, w, h, _wall in s["display_sent"]]
     changes = [(ms / 1000.0, w, h) for ms, w, h in s["size_changes"]]
     frames = [ms / 1000.0 for ms in s["frame_ms"]]
+    check_display_switch(sent, changes, frames, info)
+    # The room said why (sfu-room.c choose_layer).
+    assert re.search(r"layer \d → 0 \(displayed 240x135; layer 0 is 240x136\)", log), info
+    assert re.search(r"layer 0 → 2 \(estimate \d+ bit/s, displayed size allows more\)", log), info
+
+
+def check_display_switch(sent, changes, frames, info):
+    """The receiver's view, all on one clock: @sent the (time, w, h) of
+    each description-info acked (240x135, then 1280x720), @changes its
+    decoded size changes (time, w, h), @frames its decoded frames' times."""
+    assert [(w, h) for _t, w, h in sent] == [(240, 135), (1280, 720)], info
+    (t_small, _, _), (t_big, _, _) = sent
     print(json.dumps({"size_changes_s_after_small": [(round(t - t_small, 2), w, h)
                                                       for t, w, h in changes],
                       "big_s_after_small": round(t_big - t_small, 2)}))
@@ -326,9 +339,47 @@ def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir
     print(json.dumps({"switch_up_s": round(up[0] - t_big, 2), "frames_around": len(around),
                       "max_gap_ms": round(max(gaps) * 1000) if gaps else None}))
     assert len(around) >= 10 and max(gaps) < 1.0, (around, info)
-    # The room said why (sfu-room.c choose_layer).
-    assert re.search(r"layer \d → 0 \(displayed 240x135; layer 0 is 240x136\)", log), info
-    assert re.search(r"layer 0 → 2 \(estimate \d+ bit/s, displayed size allows more\)", log), info
+
+
+def test_chromium_receiver_says_the_size_its_video_element_shows(prosody, workdir, peers):
+    """The Chromium XEP-0521 driver as the receiver: its <video> element
+    is sized 240x135, then 1280x720 (CSS); the page reports the element's
+    displayed size (ResizeObserver) and the driver sends it to the room
+    (description-info), as a client would: the decoded video follows, as
+    with webrtcbin above."""
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    duration = SIZE_SMALL_S + SIZE_AFTER_S + 4
+    try:
+        sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
+                              simulcast=SIZE_LAYERS, keyframe_max_dist=30, duration=duration + 8,
+                              timeout=duration + 40)
+        peers.append(sender)
+        sender.wait_event("connected", TIMEOUT)
+        receiver = chromium_xep0521_peer(prosody, workdir, "crecv", "bob", tone_hz=900,
+                                         tone_volume=0.0, colour="blue", duration=duration,
+                                         timeout=duration + 30,
+                                         view=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]])
+        peers.append(receiver)
+        res = {"recv": receiver.result(duration + 60), "sim": sender.result(duration + 60)}
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    assert "CRITICAL" not in log, info
+    assert res["recv"]["ok"] and res["sim"]["ok"], info
+    assert not res["recv"]["iq_errors"], info
+    s = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
+    assert len(s) == 1 and s[0]["connected"], info
+    s = s[0]
+    # Wall clock here: the page's frame times are wall-clock.
+    sent = [(wall, w, h) for _ms, w, h, wall in s["display_sent"]]
+    changes = [(t, size[0], size[1]) for t, size in s["size_changes"]]
+    check_display_switch(sent, changes, s["frame_wall"], info)
 
 
 # -- Simulcast from Chromium, to a Chromium receiver -------------------------------
