@@ -23,8 +23,9 @@ of webrtcbin, through xep0521-chromium.mjs and page/xep0521.js:
 Input JSON: xep0521_peer.py's (host, port, jid, password, room, tone_hz,
 tone_volume, duration, timeout, record_dir, end_file) plus "colour",
 "width", "height", "sim_layers", "busy", and "view": [w, h] or
-[[t_s, w, h], ...], the CSS size of each received <video> element (the first at once, the others t_s
-after our answer to its session): with it, the element's displayed size
+[[t_s, w, h], ...], the CSS size of each received <video> element (the
+first at once, the others t_s after our answer to its session): with it,
+the element's displayed size
 (clientWidth x clientHeight, on every change: a ResizeObserver) goes to the
 room as a XEP-0167 §9 description-info, as a real client would say what
 it displays (without it nothing is sent: the element would take the
