@@ -38,8 +38,8 @@
  * at once when the current one no longer fits, going up only when the
  * higher layer has fit with 15 % headroom for CF_LAYER_UP_HOLD.  Nothing is
  * displayed (0 size), or no layer is active: -1, forward nothing.
- * The sizes: each layer's from its VP8 keyframes (vp8-descriptor.h; 0
- * while unknown, and for H.264), the displayed one from the receiver's
+ * The sizes: each layer's from its VP8 keyframes (vp8-descriptor.h) or
+ * H.264 SPSs (h264-sps.h), 0 while unknown; the displayed one from the receiver's
  * description-info or session-accept (XEP-0167 §9, sfu-signal.c;
  * G_MAXUINT while it said nothing: no cap).
  *

@@ -168,7 +168,7 @@ typedef struct {
   gint64 layer_last[CF_SFU_MAX_LAYERS];   /* monotonic µs of its last packet */
   gint64 layer_window;
   /* Each layer's frame size (its one stream's: index 0) from its last VP8
-   * keyframe; 0 while unknown (none yet, or H.264). */
+   * keyframe or H.264 SPS; 0 while unknown (none seen yet). */
   guint layer_width[CF_SFU_MAX_LAYERS], layer_height[CF_SFU_MAX_LAYERS];
   gint64 last_spoke;
   gboolean in_last_n, audio_forwarded;

@@ -342,8 +342,8 @@ measure_layer (Leg *l, const BfPacket *packet)
     }
 }
 
-/* A VP8 keyframe of stream @ssrc says its frame size (RFC 6386 §9.1):
- * the size of that layer (of its one stream) from now on. */
+/* A VP8 keyframe (RFC 6386 §9.1) or H.264 SPS of stream @ssrc says its
+ * frame size: the size of that layer (of its one stream) from now on. */
 static void
 note_layer_size (Leg *l, guint32 ssrc, guint width, guint height)
 {
