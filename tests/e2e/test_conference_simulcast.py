@@ -269,30 +269,25 @@ SIZE_SMALL_S, SIZE_AFTER_S = 10.0, 8.0
 SIZE_UP_WITHIN_S = 4.0
 
 
-def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir, peers):
-    """A XEP-0521 receiver with plenty of bandwidth that displays the
-    video at 240x135 (description-info, as a client would send it: the
-    driver stands for one) decodes the lowest layer (240x136); once it says
-    1280x720 it decodes the top one (640x360) within SIZE_UP_WITHIN_S, with
-    no gap of 1 s or more between decoded frames around the switch; the
-    room logs why it switched."""
+def run_display_sizes(prosody, workdir, peers, receiver_of, duration):
+    """Belfry, the SIZE_LAYERS simulcast sender, then the receiver
+    @receiver_of(duration) makes (it says 240x135, then 1280x720):
+    (the receiver's session with the sender's streams, belfry's log,
+    a dump for assertion messages) once both have ended."""
     b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
                        verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
                        modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
     b.start()
     e2e.adopt(b.pid)
-    duration = SIZE_SMALL_S + SIZE_AFTER_S + 4
     try:
         sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
-                              simulcast=SIZE_LAYERS, keyframe_max_dist=30, duration=duration,
-                              timeout=duration + 30)
+                              simulcast=SIZE_LAYERS, keyframe_max_dist=30, duration=duration + 8,
+                              timeout=duration + 40)
         peers.append(sender)
         sender.wait_event("connected", TIMEOUT)
-        receiver = xep0521_peer(prosody, workdir, "recv", "bob", tone_hz=900, tone_volume=0.0,
-                                pattern="blue", duration=duration - 2, timeout=duration + 30,
-                                display=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]])
+        receiver = receiver_of(duration)
         peers.append(receiver)
-        res = {"recv": receiver.result(duration + 40), "sim": sender.result(duration + 40)}
+        res = {"recv": receiver.result(duration + 60), "sim": sender.result(duration + 60)}
         log = b.log()
     finally:
         b.stop()
@@ -303,7 +298,23 @@ def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir
     assert not res["recv"]["iq_errors"], info
     s = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
     assert len(s) == 1 and s[0]["connected"], info
-    s = s[0]
+    return s[0], log, info
+
+
+def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir, peers):
+    """A XEP-0521 receiver with plenty of bandwidth that displays the
+    video at 240x135 (description-info, as a client would send it: the
+    driver stands for one) decodes the lowest layer (240x136); once it says
+    1280x720 it decodes the top one (640x360) within SIZE_UP_WITHIN_S, with
+    no gap of 1 s or more between decoded frames around the switch; the
+    room logs why it switched."""
+    s, log, info = run_display_sizes(
+        prosody, workdir, peers,
+        lambda duration: xep0521_peer(prosody, workdir, "recv", "bob", tone_hz=900,
+                                      tone_volume=0.0, pattern="blue", duration=duration,
+                                      timeout=duration + 30,
+                                      display=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]]),
+        SIZE_SMALL_S + SIZE_AFTER_S + 2)
     sent = [(ms / 1000.0, w, h) for ms, w, h, _wall in s["display_sent"]]
     changes = [(ms / 1000.0, w, h) for ms, w, h in s["size_changes"]]
     frames = [ms / 1000.0 for ms in s["frame_ms"]]
@@ -347,35 +358,13 @@ def test_chromium_receiver_says_the_size_its_video_element_shows(prosody, workdi
     displayed size (ResizeObserver) and the driver sends it to the room
     (description-info), as a client would: the decoded video follows, as
     with webrtcbin above."""
-    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
-                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
-                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
-    b.start()
-    e2e.adopt(b.pid)
-    duration = SIZE_SMALL_S + SIZE_AFTER_S + 4
-    try:
-        sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
-                              simulcast=SIZE_LAYERS, keyframe_max_dist=30, duration=duration + 8,
-                              timeout=duration + 40)
-        peers.append(sender)
-        sender.wait_event("connected", TIMEOUT)
-        receiver = chromium_xep0521_peer(prosody, workdir, "crecv", "bob", tone_hz=900,
-                                         tone_volume=0.0, colour="blue", duration=duration,
-                                         timeout=duration + 30,
-                                         view=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]])
-        peers.append(receiver)
-        res = {"recv": receiver.result(duration + 60), "sim": sender.result(duration + 60)}
-        log = b.log()
-    finally:
-        b.stop()
-    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
-        "\n--- belfry ---\n" + log[-6000:]
-    assert "CRITICAL" not in log, info
-    assert res["recv"]["ok"] and res["sim"]["ok"], info
-    assert not res["recv"]["iq_errors"], info
-    s = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
-    assert len(s) == 1 and s[0]["connected"], info
-    s = s[0]
+    s, _log, info = run_display_sizes(
+        prosody, workdir, peers,
+        lambda duration: chromium_xep0521_peer(prosody, workdir, "crecv", "bob", tone_hz=900,
+                                               tone_volume=0.0, colour="blue", duration=duration,
+                                               timeout=duration + 30,
+                                               view=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]]),
+        SIZE_SMALL_S + SIZE_AFTER_S + 4)
     # Wall clock here: the page's frame times are wall-clock.
     sent = [(wall, w, h) for _ms, w, h, wall in s["display_sent"]]
     changes = [(t, size[0], size[1]) for t, size in s["size_changes"]]
