@@ -392,9 +392,10 @@ take_display_size (Forward *f, const BfSessionMedia *m, const char *what)
             continue;
           if (!cf_display_size_parse (ws, hs, &w, &h))
             {
-              g_debug ("room %s: session %s: %s: displayed size '%.16s'x'%.16s' ignored "
-                       "(%u..%u each)", f->room->name, f->leg.sid, what, ws ? ws : "",
-                       hs ? hs : "", CF_DISPLAY_MIN, CF_DISPLAY_MAX);
+              /* The peer's strings are not logged (any bytes may be in them). */
+              g_debug ("room %s: session %s: %s: a displayed size that is not two numbers "
+                       "of %u..%u, ignored", f->room->name, f->leg.sid, what, CF_DISPLAY_MIN,
+                       CF_DISPLAY_MAX);
               continue;
             }
           g_info ("room %s: session %s: %s: displayed at %ux%u", f->room->name, f->leg.sid,
