@@ -706,6 +706,19 @@ bf_session_tell_info (BfSession *s, BfSessionInfo kind, const char *name)
     info->sessions->info (s->module, s, kind, name);
 }
 
+/* description-info (j: parsed, every content with an RTP description,
+ * bounded as any description is: jingle-parse.c) to the module, if it
+ * takes it. */
+static void
+tell_description_info (BfSession *s, const BfJingle *j)
+{
+  const BfModuleInfo *info = bf_module_get_info_struct (s->module);
+  if (info->sessions->description_info == NULL || s->phase == BF_SESSION_PHASE_ENDED)
+    return;
+  g_autoptr (BfSessionMedia) suggested = bf_session_media_new_from_jingle (j);
+  info->sessions->description_info (s->module, s, suggested);
+}
+
 /* Trickled candidates for a session whose transport does not exist yet
  * (the module has not answered): added to the offer's, which the worker
  * reads when it starts; bounded like a single transport. */
@@ -803,8 +816,13 @@ handle_jingle_iq (BfSessions *mgr, BfModule *module, const BfStanza *iq)
                  j->contents->len);
       break;
     case BF_JINGLE_ACTION_DESCRIPTION_INFO:
+      /* XEP-0167 §9: parameters the peer suggests (a video's displayed
+       * size); acked first, whatever the module makes of them. */
+      bf_sessions_ack (mgr, iq);
+      tell_description_info (s, j);
+      break;
     case BF_JINGLE_ACTION_SECURITY_INFO:
-      /* §7.2.7, §7.2.9: informational; nothing here depends on them. */
+      /* §7.2.9: informational; nothing here depends on it. */
       bf_sessions_ack (mgr, iq);
       break;
     default:

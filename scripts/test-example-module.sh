@@ -109,7 +109,7 @@ build_module() {
 
 build_module module hello
 mdir=$tmp/module-build
-# The media module (module API 4: session.h, session-media.h, worker.h):
+# The media module (module API 5: session.h, session-media.h, worker.h):
 # it must need nothing beyond the installed headers either.
 build_module module-tone tone
 tonedir=$tmp/module-tone-build

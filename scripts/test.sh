@@ -165,6 +165,7 @@ if ninja -C build-asan; then
         tests/e2e/test_conference_smoke.py tests/e2e/test_conference_audio.py \
         tests/e2e/test_conference_sfu.py tests/e2e/test_conference_mcu.py \
         tests/e2e/test_conference_sfu_h264.py tests/e2e/test_shared_port.py \
+        "tests/e2e/test_conference_simulcast.py::test_simulcast_layer_follows_the_size_the_receiver_displays" \
         -q --junitxml="$repo/$junit"; then
     fail_stage "e2e (ASan+UBSan)"
   fi

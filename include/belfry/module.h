@@ -27,7 +27,7 @@ G_BEGIN_DECLS
 
 /* Bumped whenever BfModuleInfo or any function below changes in a way that
  * breaks modules built against the previous version. */
-#define BF_MODULE_API_VERSION 4
+#define BF_MODULE_API_VERSION 5
 
 #define BF_MODULE_ANY_LOCALPART "*"
 

@@ -137,6 +137,15 @@ typedef struct {
    * video asks the sending side for a keyframe here
    * (bf_session_request_keyframe).  Optional. */
   void (*media_ready) (BfModule *module, BfSession *session);
+  /* The peer sent description-info (XEP-0167 §9, "Exchanging Application
+   * Parameters"), already acknowledged: @suggested holds the contents it
+   * named, each with the payload types and parameters it wrote (e.g. a
+   * video's 'width' and 'height': the size it displays the stream at), as
+   * the peer wrote them, unchecked against the session's contents; valid
+   * during the call only.  Nothing in the session changes.  Optional;
+   * API 5 (a module built for 4 has no such field in its struct). */
+  void (*description_info) (BfModule *module, BfSession *session,
+                            const BfSessionMedia *suggested);
 } BfSessionHooks;
 
 /* The peer's JID (full, except for a placed session still being proposed

@@ -187,6 +187,49 @@ cf_layer_choice_init (CfLayerChoice *c)
 }
 
 int
+cf_layer_size_cap (const CfLayer *layers, guint n, guint view_width, guint view_height)
+{
+  n = MIN (n, CF_LAYERS_MAX);
+  for (guint i = 0; i < n; i++)
+    if (layers[i].width >= view_width && layers[i].height >= view_height)
+      return (int) i;
+  return (int) n - 1;
+}
+
+/* At most 4 digits (CF_DISPLAY_MAX), nothing else: no sign, no space. */
+static gboolean
+parse_dimension (const char *s, guint *out)
+{
+  guint v = 0;
+  gsize i;
+
+  if (s == NULL || s[0] == '\0')
+    return FALSE;
+  for (i = 0; s[i] != '\0'; i++)
+    {
+      if (i >= 4 || !g_ascii_isdigit (s[i]))
+        return FALSE;
+      v = v * 10 + (guint) (s[i] - '0');
+    }
+  if (v < CF_DISPLAY_MIN || v > CF_DISPLAY_MAX)
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+cf_display_size_parse (const char *width_s, const char *height_s, guint *width, guint *height)
+{
+  guint w, h;
+
+  if (!parse_dimension (width_s, &w) || !parse_dimension (height_s, &h))
+    return FALSE;
+  *width = w;
+  *height = h;
+  return TRUE;
+}
+
+int
 cf_layer_choose (CfLayerChoice *c, const CfLayer *layers, guint n, guint64 estimate,
                  guint view_width, guint view_height, gint64 now)
 {
@@ -204,14 +247,7 @@ cf_layer_choose (CfLayerChoice *c, const CfLayer *layers, guint n, guint64 estim
     }
   if (view_width == 0 || view_height == 0 || n == 0)
     return c->current = -1;
-  /* The lowest layer that covers the displayed size. */
-  cap = (int) n - 1;
-  for (guint i = 0; i < n; i++)
-    if (layers[i].width >= view_width && layers[i].height >= view_height)
-      {
-        cap = (int) i;
-        break;
-      }
+  cap = cf_layer_size_cap (layers, n, view_width, view_height);
   for (int i = 0; i < (int) n; i++)
     {
       if (!layers[i].active)

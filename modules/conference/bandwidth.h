@@ -38,6 +38,10 @@
  * at once when the current one no longer fits, going up only when the
  * higher layer has fit with 15 % headroom for CF_LAYER_UP_HOLD.  Nothing is
  * displayed (0 size), or no layer is active: -1, forward nothing.
+ * The sizes: each layer's from its VP8 keyframes (vp8-descriptor.h) or
+ * H.264 SPSs (h264-sps.h), 0 while unknown; the displayed one from the receiver's
+ * description-info or session-accept (XEP-0167 §9, sfu-signal.c;
+ * G_MAXUINT while it said nothing: no cap).
  *
  * Thread rule: one owner thread, the room's worker; plain structs.
  */
@@ -115,6 +119,20 @@ typedef struct {
   int current;                       /* -1: none yet */
   gint64 fit_since[CF_LAYERS_MAX];   /* when the estimate began to fit each with headroom; 0: it does not */
 } CfLayerChoice;
+
+/* The lowest of @layers (lowest first, sizes 0 where unknown) whose
+ * resolution covers @view_width x @view_height; the highest (n - 1) when
+ * none does or the size is unknown (G_MAXUINT). */
+int cf_layer_size_cap (const CfLayer *layers, guint n, guint view_width, guint view_height);
+
+/* The displayed size a receiver states (XEP-0167 §9 'width' and 'height'
+ * parameters, as it wrote them): TRUE and *@width, *@height when both are
+ * plain decimal numbers within CF_DISPLAY_MIN..CF_DISPLAY_MAX; FALSE
+ * otherwise (absent, signed, malformed, out of range: ignored). */
+#define CF_DISPLAY_MIN 16
+#define CF_DISPLAY_MAX 8192
+gboolean cf_display_size_parse (const char *width_s, const char *height_s, guint *width,
+                                guint *height);
 
 void cf_layer_choice_init (CfLayerChoice *c);
 /* @layers from lowest to highest (at most CF_LAYERS_MAX), the estimate,

@@ -895,6 +895,22 @@ conference_shutdown (BfModule *module)
     g_message ("%u rooms open at shutdown", g_hash_table_size (cf->by_name));
 }
 
+/* XEP-0167 §9: a receiver's displayed size on a forwarded session
+ * (sfu-signal.c); on anything else, acked by the core and ignored. */
+static void
+conference_description_info (BfModule *module, BfSession *session,
+                             const BfSessionMedia *suggested)
+{
+  Forward *f = forward_of (session);
+
+  (void) module;
+  if (f != NULL)
+    cf_fwd_description_info (f, suggested);
+  else
+    g_debug ("session %s: description-info on a call to the room: ignored",
+             bf_session_get_sid (session));
+}
+
 static const BfSessionHooks conference_sessions = {
   .offer = conference_offer,
   .media = conference_media,
@@ -902,6 +918,7 @@ static const BfSessionHooks conference_sessions = {
   .answered = conference_answered,
   .info = conference_info,
   .media_ready = conference_media_ready,
+  .description_info = conference_description_info,
 };
 
 /* What the core advertises for a room (and in its caps): the same features

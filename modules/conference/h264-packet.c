@@ -18,8 +18,13 @@
 #define NAL_FU_A 28
 
 static void
-saw_unit (CfH264Packet *h, guint8 type)
+saw_unit (CfH264Packet *h, guint8 type, gsize off, gsize size)
 {
+  if (type == NAL_SPS && !h->has_sps)
+    {
+      h->sps_offset = off;
+      h->sps_len = size;
+    }
   if (h->n_units == 0 && h->type == NAL_STAP_A)
     h->nal_type = type;
   h->n_units++;
@@ -42,7 +47,7 @@ cf_h264_packet_parse (const guint8 *payload, gsize len, CfH264Packet *h)
   if (h->type >= 1 && h->type <= 23)
     {
       h->nal_type = h->type;
-      saw_unit (h, h->type);
+      saw_unit (h, h->type, 0, len);
     }
   else if (h->type == NAL_STAP_A)
     {
@@ -65,7 +70,7 @@ cf_h264_packet_parse (const guint8 *payload, gsize len, CfH264Packet *h)
           type = payload[off] & 0x1f;
           if (type < 1 || type > 23)
             return FALSE;
-          saw_unit (h, type);
+          saw_unit (h, type, off, size);
           off += size;
         }
     }

@@ -36,7 +36,8 @@ typedef struct {
   guint8 nal_type;          /* the first NAL unit it carries or (FU-A) fragments */
   guint n_units;            /* NAL units carried whole (an FU-A: 0) */
   gboolean fu_start, fu_end;/* FU-A: the fragment's S and E bits */
-  gboolean has_sps;         /* an SPS (7) whole in it */
+  gboolean has_sps;         /* an SPS (7) whole in it... */
+  gsize sps_offset, sps_len;/* ...the first one's bytes (NAL header first) */
   gboolean has_pps;         /* a PPS (8) whole in it */
   gboolean idr_start;       /* an IDR slice (5) whole, or its first fragment */
   gboolean keyframe;        /* has_sps or idr_start: the packet starts a keyframe */

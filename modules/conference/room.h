@@ -167,6 +167,9 @@ typedef struct {
   guint64 layer_bps[CF_SFU_MAX_LAYERS];
   gint64 layer_last[CF_SFU_MAX_LAYERS];   /* monotonic µs of its last packet */
   gint64 layer_window;
+  /* Each layer's frame size (its one stream's: index 0) from its last VP8
+   * keyframe or H.264 SPS; 0 while unknown (none seen yet). */
+  guint layer_width[CF_SFU_MAX_LAYERS], layer_height[CF_SFU_MAX_LAYERS];
   gint64 last_spoke;
   gboolean in_last_n, audio_forwarded;
   gboolean audio_resumed;  /* forwarded again: receivers' numbering goes on without a gap */
@@ -219,6 +222,10 @@ typedef struct {
   guint64 rr_octets;       /* video octets sent at the receiver's last report */
   gint64 rr_time;          /* and when it came (monotonic µs; 0: none yet) */
   gboolean paused;         /* its source is out of the last N: no video sent */
+  /* The size the receiver displays this stream at (XEP-0167 §9, its
+   * session-accept or description-info: cf_sfu_post_display); 0: it said
+   * nothing, no size cap. */
+  guint view_width, view_height;
   guint64 rembs, twcc_feedbacks, loss_reports, layer_switches;
 } FwdLeg;
 
@@ -379,6 +386,9 @@ void cf_sfu_post_leave (RoomMedia *media, Forward *f);
  * NACKs are answered on the retransmission SSRC from now on), or it did
  * not take the video we offered (!@video: none is sent on it). */
 void cf_sfu_post_answer (Forward *f, gboolean rtx, gboolean video);
+/* The receiver displays @f's video at @width x @height (bounded by the
+ * caller: CF_DISPLAY_MIN..MAX): its layer is chosen again at once. */
+void cf_sfu_post_display (Forward *f, guint width, guint height);
 /* Worker: the sender's Opus (after the mixer took it) and VP8 or H.264
  * packets to each of its forwarded sessions; its keyframe requests on the tick; what
  * a receiver sends on a forwarded session (RTCP feedback). */
@@ -408,6 +418,9 @@ void cf_sfu_joined (Room *room, Participant *p);
 void cf_sfu_leaving (Room *room, Participant *p);
 /* Hooks of a forwarded session. */
 void cf_fwd_answered (Forward *f);
+/* The receiver's description-info on a forwarded session (XEP-0167 §9):
+ * the size it displays the video at, if it says one. */
+void cf_fwd_description_info (Forward *f, const BfSessionMedia *suggested);
 void cf_fwd_ended (Forward *f, const char *reason);
 
 /* --- conference-info.c (main thread) --- */

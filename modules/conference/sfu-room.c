@@ -240,14 +240,17 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
 /* --- Video --- */
 
 /* The layer @f's stream should carry now: none while its source is out of
- * the last N; of a simulcast sender the one the receiver's estimate fits
- * (bandwidth.c, with its hysteresis: down at once, up after a hold); else
- * its one stream. */
+ * the last N; of a simulcast sender the highest that both the receiver's
+ * estimate fits (bandwidth.c, with its hysteresis: down at once, up after
+ * a hold) and its displayed size needs (the lowest layer covering it; no
+ * cap while either size is unknown); else its one stream. */
 static void
 choose_layer (Forward *f, const Leg *src, gint64 now)
 {
   FwdLeg *fl = &f->leg;
-  gint target;
+  gint target, cap = -1;
+  guint view_w = fl->view_width != 0 ? fl->view_width : G_MAXUINT;
+  guint view_h = fl->view_height != 0 ? fl->view_height : G_MAXUINT;
 
   if (fl->video == NULL)
     return;
@@ -261,12 +264,14 @@ choose_layer (Forward *f, const Leg *src, gint64 now)
       for (guint i = 0; i < n; i++)
         {
           layers[i].bitrate_bps = src->layer_bps[i];
+          layers[i].width = src->layer_width[i];
+          layers[i].height = src->layer_height[i];
           layers[i].active = src->layer_last[i] != 0 && now - src->layer_last[i] < LAYER_ACTIVE_US;
         }
-      /* No displayed size is known (XEP-0521 has none): the estimate alone
-       * caps the layer. */
-      target = cf_layer_choose (&fl->choice, layers, n, fl->bwe->estimate_bps, G_MAXUINT,
-                                G_MAXUINT, now);
+      target = cf_layer_choose (&fl->choice, layers, n, fl->bwe->estimate_bps, view_w, view_h,
+                                now);
+      if (fl->view_width != 0 && cf_layer_size_cap (layers, n, view_w, view_h) < (gint) n - 1)
+        cap = cf_layer_size_cap (layers, n, view_w, view_h);
     }
   else
     target = src->video_ssrc != 0 ? 0 : -1;
@@ -275,9 +280,19 @@ choose_layer (Forward *f, const Leg *src, gint64 now)
       if (target >= 0 && cf_sfu_stream_get_target (fl->video) >= 0)
         {
           fl->layer_switches++;
-          g_info ("forwarded session %s: layer %d → %d (estimate %" G_GUINT64_FORMAT
-                  " bit/s)", fl->sid, cf_sfu_stream_get_target (fl->video), target,
-                  fl->bwe->estimate_bps);
+          /* Why: the displayed size when it is what holds the layer there
+           * (the size cap, and the estimate would allow more), else the
+           * estimate. */
+          if (cap >= 0 && target == cap)
+            g_info ("forwarded session %s: layer %d → %d (displayed %ux%u; layer %d is %ux%u)",
+                    fl->sid, cf_sfu_stream_get_target (fl->video), target, fl->view_width,
+                    fl->view_height, target, src->layer_width[target],
+                    src->layer_height[target]);
+          else
+            g_info ("forwarded session %s: layer %d → %d (estimate %" G_GUINT64_FORMAT
+                    " bit/s%s)", fl->sid, cf_sfu_stream_get_target (fl->video), target,
+                    fl->bwe->estimate_bps, fl->view_width != 0 ? ", displayed size allows more"
+                    : "");
         }
       /* A new target asks the sender for a keyframe of it: the switch (or
        * the resumption after a pause) happens there. */
@@ -327,6 +342,25 @@ measure_layer (Leg *l, const BfPacket *packet)
     }
 }
 
+/* A VP8 keyframe (RFC 6386 §9.1) or H.264 SPS of stream @ssrc says its
+ * frame size: the size of that layer (of its one stream) from now on. */
+static void
+note_layer_size (Leg *l, guint32 ssrc, guint width, guint height)
+{
+  guint n = l->n_layers > 0 ? MIN (l->n_layers, CF_SFU_MAX_LAYERS) : 1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      if ((l->n_layers > 0 ? l->layers[i] : l->video_ssrc) != ssrc)
+        continue;
+      if (l->layer_width[i] != width || l->layer_height[i] != height)
+        g_debug ("participant %s: video layer %u is %ux%u", l->sid, i, width, height);
+      l->layer_width[i] = width;
+      l->layer_height[i] = height;
+      return;
+    }
+}
+
 static CfSfuCodec
 sfu_codec (const Leg *l)
 {
@@ -371,6 +405,8 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
                                  h->payload_len, &d);
   if (parsed && d.keyframe)
     cf_keyframe_requests_keyframe (&l->keyframes);
+  if (parsed && d.keyframe && d.width != 0 && d.height != 0)
+    note_layer_size (l, h->ssrc, d.width, d.height);
 
   /* The packet as every receiver's stream takes it (the sender's numbers,
    * our header), built and parsed once; each receiver's copy is then
@@ -749,6 +785,38 @@ cf_sfu_post_answer (Forward *f, gboolean rtx, gboolean video)
     bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_no_video, f, NULL);
   else if (rtx)
     bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_rtx, f, NULL);
+}
+
+typedef struct {
+  Forward *f;
+  guint width, height;
+} DisplayJob;
+
+static void
+job_fwd_display (gpointer data)
+{
+  DisplayJob *job = data;
+  FwdLeg *fl = &job->f->leg;
+
+  fl->view_width = job->width;
+  fl->view_height = job->height;
+  /* At once, not on the next tick: a smaller size takes the lower layer
+   * at its next keyframe, a larger one the higher (the estimate
+   * permitting). */
+  if (fl->joined)
+    choose_layer (job->f, &fl->source->leg, g_get_monotonic_time ());
+}
+
+void
+cf_sfu_post_display (Forward *f, guint width, guint height)
+{
+  DisplayJob *job = g_new (DisplayJob, 1);
+
+  job->f = f;
+  job->width = width;
+  job->height = height;
+  /* After the join job (posted when the session was placed), in order. */
+  bf_worker_invoke (bf_session_get_worker (f->session), job_fwd_display, job, g_free);
 }
 
 void

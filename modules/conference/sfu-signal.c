@@ -368,6 +368,56 @@ answer_takes_video (const BfSessionMedia *answer, const Forward *f, gboolean *rt
   return video;
 }
 
+/* The size the receiver displays @f's video at, from the 'width' and
+ * 'height' parameters of a payload type of a video content in @m (its
+ * session-accept or a description-info: XEP-0167 §9), posted to the
+ * worker.  Values out of bounds are ignored (bandwidth.h). */
+static void
+take_display_size (Forward *f, const BfSessionMedia *m, const char *what)
+{
+  for (guint c = 0; m != NULL && c < bf_session_media_get_n_contents (m); c++)
+    {
+      if (g_strcmp0 (bf_session_media_get_content_kind (m, c), "video") != 0)
+        continue;
+      for (guint i = 0; i < bf_session_media_get_n_codecs (m, c); i++)
+        {
+          BfSessionCodec codec;
+          const char *ws, *hs;
+          guint w, h;
+          if (!bf_session_media_get_codec (m, c, i, &codec))
+            continue;
+          ws = bf_session_media_get_codec_parameter (m, c, codec.id, "width");
+          hs = bf_session_media_get_codec_parameter (m, c, codec.id, "height");
+          if (ws == NULL && hs == NULL)
+            continue;
+          if (!cf_display_size_parse (ws, hs, &w, &h))
+            {
+              /* The peer's strings are not logged (any bytes may be in them). */
+              g_debug ("room %s: session %s: %s: a displayed size that is not two numbers "
+                       "of %u..%u, ignored", f->room->name, f->leg.sid, what, CF_DISPLAY_MIN,
+                       CF_DISPLAY_MAX);
+              continue;
+            }
+          g_info ("room %s: session %s: %s: displayed at %ux%u", f->room->name, f->leg.sid,
+                  what, w, h);
+          cf_sfu_post_display (f, w, h);
+          return;
+        }
+    }
+}
+
+void
+cf_fwd_description_info (Forward *f, const BfSessionMedia *suggested)
+{
+  if (f->room == NULL || !f->leg.has_video)
+    {
+      g_debug ("session %s: description-info on a session without forwarded video: ignored",
+               f->leg.sid);
+      return;
+    }
+  take_display_size (f, suggested, "description-info");
+}
+
 void
 cf_fwd_answered (Forward *f)
 {
@@ -389,6 +439,8 @@ cf_fwd_answered (Forward *f)
                        : " (no rtx: video NACKs unanswered)") : "");
   if (f->leg.has_video)
     cf_sfu_post_answer (f, rtx, video);
+  if (video)
+    take_display_size (f, answer, "session-accept");
 }
 
 void

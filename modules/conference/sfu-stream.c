@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "h264-packet.h"
+#include "h264-sps.h"
 
 #define OFFSET_HISTORY 64
 
@@ -82,6 +83,10 @@ cf_sfu_payload_parse (CfSfuCodec codec, const guint8 *payload, gsize len, CfVp8D
   if (!cf_h264_packet_parse (payload, len, &h))
     return FALSE;
   d->keyframe = h.keyframe;
+  /* The frame size of the layer, as a VP8 keyframe gives it (the room's
+   * size cap, bandwidth.h). */
+  if (h.has_sps && !cf_h264_sps_size (payload + h.sps_offset, h.sps_len, &d->width, &d->height))
+    d->width = d->height = 0;
   return TRUE;
 }
 

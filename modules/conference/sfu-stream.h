@@ -74,8 +74,9 @@ typedef struct {
 } CfSfuStats;
 
 /* What the stream reads of an RTP payload of @codec: TRUE and @d filled
- * when it is well formed (vp8-descriptor.h; for H.264 only ->keyframe and
- * ->header_offset 0 are set, the rest is zero: nothing of the payload is
+ * when it is well formed (vp8-descriptor.h; for H.264 only ->keyframe,
+ * ->header_offset 0 and, from an SPS in the packet, ->width and ->height
+ * (h264-sps.h) are set, the rest is zero: nothing of the payload is
  * rewritten).  The room reads each packet once this way for what all
  * receivers share (keyframes seen, the part a stream rewrites). */
 gboolean cf_sfu_payload_parse (CfSfuCodec codec, const guint8 *payload, gsize len,

@@ -41,6 +41,16 @@ The same with the sender's layers in H.264 and a receiver that lists
 H.264 (test_an_h264_simulcast_layer_follows_the_receivers_bandwidth; the
 cut held 45 s, the switch down due before it ends: see there why).
 
+The displayed size (test_simulcast_layer_follows_the_size_the_receiver_
+displays): the same webrtcbin simulcast sender, layers 240x136, 480x272
+and 640x360; a receiver with all the bandwidth it wants that says
+(XEP-0167 §9 description-info, as a real client would) it displays the
+video at 240x135 decodes the lowest layer; once it says 1280x720 it
+decodes the top one within 4 s, frames never 1 s apart around the switch.
+test_chromium_receiver_says_the_size_its_video_element_shows: the same
+with the Chromium driver receiving, whose <video> element is sized so
+(CSS) and whose displayed size (ResizeObserver) the driver says.
+
 Simulcast from Chromium
 (test_chromium_simulcast_layer_follows_a_chromium_receivers_bandwidth):
 the Chromium XEP-0521 driver (xep0521_chromium.py) sends three layers by
@@ -289,6 +299,118 @@ def test_an_h264_simulcast_layer_follows_the_receivers_bandwidth(prosody, workdi
     [s] = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
     assert "rtph264depay" in s["depayloaders"] and "rtpvp8depay" not in s["depayloaders"], s
     assert re.search(r"\d+ H\.264 RTP and", log), log[-3000:]
+
+# -- The size a receiver displays (XEP-0167 §9) ------------------------------------
+# The sender's layers, sized so that a 240x135 display is covered by the
+# lowest alone; the receiver has all the bandwidth it wants (no tc), says
+# it displays the video at 240x135 right after it accepts, then 1280x720
+# (larger than any layer: the top one) SIZE_SMALL_S later.
+SIZE_LAYERS = [[240, 136, 150000], [480, 272, 400000], [640, 360, 800000]]
+SIZE_SMALL_S, SIZE_AFTER_S = 10.0, 8.0
+SIZE_UP_WITHIN_S = 4.0
+
+
+def run_display_sizes(prosody, workdir, peers, receiver_of, duration):
+    """Belfry, the SIZE_LAYERS simulcast sender, then the receiver
+    @receiver_of(duration) makes (it says 240x135, then 1280x720):
+    (the receiver's session with the sender's streams, belfry's log,
+    a dump for assertion messages) once both have ended."""
+    b = harness.Belfry(workdir / "belfry", port=prosody.component_port,
+                       verbose=bool(os.environ.get("BELFRY_E2E_VERBOSE")),
+                       modules="conference", groups={"media": {"addresses": "127.0.0.1"}})
+    b.start()
+    e2e.adopt(b.pid)
+    try:
+        sender = xep0521_peer(prosody, workdir, "sim", "alice", tone_hz=600, tone_volume=0.15,
+                              simulcast=SIZE_LAYERS, keyframe_max_dist=30, duration=duration + 8,
+                              timeout=duration + 40)
+        peers.append(sender)
+        sender.wait_event("connected", TIMEOUT)
+        receiver = receiver_of(duration)
+        peers.append(receiver)
+        res = {"recv": receiver.result(duration + 60), "sim": sender.result(duration + 60)}
+        log = b.log()
+    finally:
+        b.stop()
+    info = "\n".join(f"{n}: {json.dumps(r)[:3000]}" for n, r in res.items()) + \
+        "\n--- belfry ---\n" + log[-6000:]
+    assert "CRITICAL" not in log, info
+    assert res["recv"]["ok"] and res["sim"]["ok"], info
+    assert not res["recv"]["iq_errors"], info
+    s = [x for x in res["recv"]["sessions"] if x["entity"] == "xmpp:alice@localhost"]
+    assert len(s) == 1 and s[0]["connected"], info
+    return s[0], log, info
+
+
+def test_simulcast_layer_follows_the_size_the_receiver_displays(prosody, workdir, peers):
+    """A XEP-0521 receiver with plenty of bandwidth that displays the
+    video at 240x135 (description-info, as a client would send it: the
+    driver stands for one) decodes the lowest layer (240x136); once it says
+    1280x720 it decodes the top one (640x360) within SIZE_UP_WITHIN_S, with
+    no gap of 1 s or more between decoded frames around the switch; the
+    room logs why it switched."""
+    s, log, info = run_display_sizes(
+        prosody, workdir, peers,
+        lambda duration: xep0521_peer(prosody, workdir, "recv", "bob", tone_hz=900,
+                                      tone_volume=0.0, pattern="blue", duration=duration,
+                                      timeout=duration + 30,
+                                      display=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]]),
+        SIZE_SMALL_S + SIZE_AFTER_S + 2)
+    sent = [(ms / 1000.0, w, h) for ms, w, h, _wall in s["display_sent"]]
+    changes = [(ms / 1000.0, w, h) for ms, w, h in s["size_changes"]]
+    frames = [ms / 1000.0 for ms in s["frame_ms"]]
+    check_display_switch(sent, changes, frames, info)
+    # The room said why (sfu-room.c choose_layer).
+    assert re.search(r"layer \d → 0 \(displayed 240x135; layer 0 is 240x136\)", log), info
+    assert re.search(r"layer 0 → 2 \(estimate \d+ bit/s, displayed size allows more\)", log), info
+
+
+def check_display_switch(sent, changes, frames, info):
+    """The receiver's view, all on one clock: @sent the (time, w, h) of
+    each description-info acked (240x135, then 1280x720), @changes its
+    decoded size changes (time, w, h), @frames its decoded frames' times."""
+    assert [(w, h) for _t, w, h in sent] == [(240, 135), (1280, 720)], info
+    (t_small, _, _), (t_big, _, _) = sent
+    print(json.dumps({"size_changes_s_after_small": [(round(t - t_small, 2), w, h)
+                                                      for t, w, h in changes],
+                      "big_s_after_small": round(t_big - t_small, 2)}))
+    # Shown small: the lowest layer, from at most 3 s after saying so (the
+    # first frames may be of another layer until its keyframe) until it
+    # says 1280x720, and frames all along.
+    small = [c for c in changes if c[0] < t_big]
+    assert small and small[-1][1:] == tuple(SIZE_LAYERS[0][:2]), (changes, info)
+    assert small[-1][0] - t_small < 3.0, (changes, info)
+    assert len([t for t in frames if small[-1][0] <= t < t_big]) >= 20, info
+    # Enlarged: the top layer within SIZE_UP_WITHIN_S.
+    up = [t for t, w, h in changes if t >= t_big and (w, h) == tuple(SIZE_LAYERS[-1][:2])]
+    assert up and up[0] - t_big < SIZE_UP_WITHIN_S, (changes, t_big, info)
+    # No freeze around the switch: from 1 s before it to 2 s after,
+    # decoded frames never 1 s apart.
+    around = [t for t in frames if up[0] - 1.0 <= t <= up[0] + 2.0]
+    gaps = [b2 - a for a, b2 in zip(around, around[1:])]
+    print(json.dumps({"switch_up_s": round(up[0] - t_big, 2), "frames_around": len(around),
+                      "max_gap_ms": round(max(gaps) * 1000) if gaps else None}))
+    assert len(around) >= 10 and max(gaps) < 1.0, (around, info)
+
+
+def test_chromium_receiver_says_the_size_its_video_element_shows(prosody, workdir, peers):
+    """The Chromium XEP-0521 driver as the receiver: its <video> element
+    is sized 240x135, then 1280x720 (CSS); the page reports the element's
+    displayed size (ResizeObserver) and the driver sends it to the room
+    (description-info), as a client would: the decoded video follows, as
+    with webrtcbin above."""
+    s, _log, info = run_display_sizes(
+        prosody, workdir, peers,
+        lambda duration: chromium_xep0521_peer(prosody, workdir, "crecv", "bob", tone_hz=900,
+                                               tone_volume=0.0, colour="blue", duration=duration,
+                                               timeout=duration + 30,
+                                               view=[[0, 240, 135], [SIZE_SMALL_S, 1280, 720]]),
+        SIZE_SMALL_S + SIZE_AFTER_S + 4)
+    # Wall clock here: the page's frame times are wall-clock.
+    sent = [(wall, w, h) for _ms, w, h, wall in s["display_sent"]]
+    changes = [(t, size[0], size[1]) for t, size in s["size_changes"]]
+    check_display_switch(sent, changes, s["frame_wall"], info)
+
 
 # -- Simulcast from Chromium, to a Chromium receiver -------------------------------
 # The sender: xep0521_chromium.py with legacy SSRC simulcast munged into its

@@ -22,7 +22,14 @@ of webrtcbin, through xep0521-chromium.mjs and page/xep0521.js:
 
 Input JSON: xep0521_peer.py's (host, port, jid, password, room, tone_hz,
 tone_volume, duration, timeout, record_dir, end_file) plus "colour",
-"width", "height", "sim_layers", "busy".
+"width", "height", "sim_layers", "busy", and "view": [w, h] or
+[[t_s, w, h], ...], the CSS size of each received <video> element (the
+first at once, the others t_s after our answer to its session): with it,
+the element's displayed size
+(clientWidth x clientHeight, on every change: a ResizeObserver) goes to the
+room as a XEP-0167 §9 description-info, as a real client would say what
+it displays (without it nothing is sent: the element would take the
+decoded size, and saying that would pin the layer it happens to get).
 Output: xep0521_peer.py's JSON lines, plus {"event": "session_connected",
 "sid", "entity", "local": [address, port]} when a session the room placed
 connects (our end of its selected ICE pair) and {"event": "video_size", "sid",
@@ -155,7 +162,8 @@ class ChromiumSession(xp.Session):
         opts = {"send": self.outgoing, "tone_hz": c.get("tone_hz", 600),
                 "tone_volume": c.get("tone_volume", 0.15), "colour": c.get("colour", "red"),
                 "width": c.get("width", 640), "height": c.get("height", 480),
-                "simulcast": c.get("sim_layers"), "busy": bool(c.get("busy"))}
+                "simulcast": c.get("sim_layers"), "busy": bool(c.get("busy")),
+                "view": None if self.outgoing else c.get("view")}
         text = await self.drv.bridge.call("create", self.sid, kind, opts)
         sdp = sj.Sdp(text)
         m = sdp.media[0]
@@ -169,6 +177,15 @@ class ChromiumSession(xp.Session):
         pending, self.pending_remote = self.pending_remote, []
         for mline, line in pending:
             self.webrtc.emit("add-ice-candidate", mline, line)
+
+    def displayed(self, size):
+        """The page's <video> is shown at @size now: said to the room, in
+        the order the page saw the changes."""
+        async def go(prev):
+            if prev is not None:
+                await prev
+            await self.say_display(int(size[0]), int(size[1]))
+        self.display_task = self.drv.spawn(go(getattr(self, "display_task", None)))
 
     def audio(self, chunks):
         import base64
@@ -215,6 +232,10 @@ class ChromiumDriver(xp.Driver):
         elif ev == "size" and not s.outgoing:
             xp.out({"event": "video_size", "sid": s.sid, "entity": s.entity,
                     "size": m.get("size"), "wall": m.get("wall")})
+        elif ev == "display" and not s.outgoing:
+            size = m.get("size") or [0, 0]
+            if size[0] > 0 and size[1] > 0:
+                s.displayed(size)
         elif ev == "audio":
             s.audio(m.get("chunks") or [])
 

@@ -33,13 +33,20 @@ Input JSON: {"host": "127.0.0.1", "port": C2S_PORT, "jid": "alice@localhost/x",
                  constrained baseline, packetization-mode 1, offered with
                  profile-level-id 42e01f as libwebrtc offers it; simulcast
                  layers too),
+             "display": [w, h] or [[t_s, w, h], ...] (a XEP-0167 §9 description-
+                 info with the video's 'width' and 'height', the size a real
+                 client would say it displays the stream at, on each session the
+                 room placed, t_s seconds after our session-accept of it (0 for
+                 the [w, h] form): the room caps the simulcast layer by it),
              "duration": 8, "timeout": 60, "record_dir": DIR}
 Output: JSON lines: {"event":"ready"} once logged in, {"event":"connected"}
 when its own call's media is up, last {"event":"result", "ok", "error",
 "connected_wall", "sessions": [{"sid", "from", "entity", "connected",
 "audio_record", "audio_samples", "video_frames", "video_rgb": [r, g, b]
 (mean of the frames decoded after the first second), "video_size",
-"depayloaders": the RTP depayloaders decodebin chose (e.g. rtph264depay)}]}.
+"depayloaders": the RTP depayloaders decodebin chose (e.g. rtph264depay),
+"display_sent": [[ms, w, h, wall], ...] each description-info acked, ms
+on the "frame_ms" clock, wall the wall clock}]}.
 Exit status 0 when its call ran, 1 otherwise.
 
 Runs only where 127.0.0.1 is the address to use (the e2e network
@@ -101,6 +108,19 @@ def xml_attr(v):
     return quoteattr(str(v))
 
 
+def video_description(contents):
+    """The room's video content in its offer: (name, creator, its first
+    payload type's id/name/clockrate), or (None, None, None) without one."""
+    for c in contents:
+        d = c.find(q(sj.NS_RTP, "description"))
+        pt = d.find(q(sj.NS_RTP, "payload-type")) if d is not None else None
+        if d is not None and d.get("media") == "video" and pt is not None:
+            return (c.get("name"), c.get("creator") or "initiator",
+                    {"id": pt.get("id"), "name": pt.get("name"),
+                     "clockrate": pt.get("clockrate") or "90000"})
+    return (None, None, None)
+
+
 class Session:
     """One Jingle session on a webrtcbin of its own: our call to the room
     (we send) or one the room placed (we receive)."""
@@ -129,6 +149,8 @@ class Session:
         self.size_changes = []
         self.errors = []
         self.depayloaders = []
+        self.display_sent = []
+        self.video_desc = None     # (content, creator, payload type) once answered
 
     # -- GStreamer -------------------------------------------------------------
 
@@ -530,6 +552,51 @@ class Session:
         self.sent = True
         self.flush_local()
         await send
+        self.video_desc = video_description(contents)
+        self.drv.poke()
+        if self.drv.cfg.get("display"):
+            self.drv.spawn(self.send_display())
+
+    async def send_display(self):
+        """The cfg "display" schedule: [w, h] at once, or [[t_s, w, h], ...]
+        t_s after our session-accept."""
+        plan = self.drv.cfg["display"]
+        if not isinstance(plan[0], list):
+            plan = [[0, plan[0], plan[1]]]
+        start = time.monotonic()
+        for t_s, w, h in plan:
+            await asyncio.sleep(max(0.0, start + float(t_s) - time.monotonic()))
+            if self.ended or not await self.say_display(w, h):
+                return
+
+    async def say_display(self, w, h):
+        """XEP-0167 §9 (Example 52): the size we display the room's video
+        at, as 'width' and 'height' parameters of its payload type in a
+        description-info (after our session-accept; nothing without
+        video).  FALSE when it was refused."""
+        try:
+            await self.drv.until(lambda: self.video_desc is not None or self.ended, 20,
+                                 "our session-accept")
+        except TimeoutError:
+            return False
+        if self.video_desc is None or not self.video_desc[2]:
+            return True
+        name, creator, pt = self.video_desc
+        payload = (f"<content creator={xml_attr(creator)} name={xml_attr(name)}>"
+                   f"<description xmlns='{sj.NS_RTP}' media='video'>"
+                   f"<payload-type id={xml_attr(pt['id'])} name={xml_attr(pt['name'])}"
+                   f" clockrate={xml_attr(pt['clockrate'])}>"
+                   f"<parameter name='width' value='{int(w)}'/>"
+                   f"<parameter name='height' value='{int(h)}'/>"
+                   "</payload-type></description></content>")
+        try:
+            await self.drv.send_jingle(self, "description-info", payload)
+        except Exception as e:  # noqa: BLE001
+            self.drv.res["iq_errors"].append(f"description-info: {e}")
+            return False
+        with self.lock:
+            self.display_sent.append([now_ms(), int(w), int(h), time.time()])
+        return True
 
     def stop(self):
         if getattr(self, "pipe", None) is not None:
@@ -549,6 +616,7 @@ class Session:
                     "video_size": self.video_size, "errors": self.errors,
                     "frame_ms": self.frame_ms, "size_changes": self.size_changes,
                     "depayloaders": list(self.depayloaders),
+                    "display_sent": list(self.display_sent),
                     "t0_monotonic": T0}
 
 
@@ -759,6 +827,12 @@ def main():
             raise ValueError(f"pattern: one of {sorted(PATTERNS)}")
         if cfg.get("video_codec", "vp8") not in ("vp8", "h264"):
             raise ValueError("video_codec: vp8 or h264")
+        d = cfg.get("display")
+        if d is not None and not (
+                isinstance(d, list) and d
+                and (all(isinstance(v, int) for v in d) and len(d) == 2
+                     or all(isinstance(e, list) and len(e) == 3 for e in d))):
+            raise ValueError('display: [w, h] or [[t_s, w, h], ...]')
     except (ValueError, IndexError) as e:
         out({"event": "result", "ok": False, "error": f"bad input: {e}"})
         return 1

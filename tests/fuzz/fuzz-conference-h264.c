@@ -11,13 +11,17 @@
  *   - keyframe is exactly "an SPS, or an IDR starting": an FU-A is one only
  *     at the start of an IDR;
  *   - the parse is pure: the buffer is unchanged, and a second parse gives
- *     the same answer. */
+ *     the same answer;
+ *   - the SPS it reports lies in the payload, of type 7, and its frame
+ *     size (h264-sps.c), when read, is within 1..CF_H264_SPS_MAX_SIZE;
+ *     the whole input read as one SPS NAL unit too (same bounds). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 
 #include "h264-packet.h"
+#include "h264-sps.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -28,8 +32,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   guint8 *buf = malloc (size ? size : 1);
   gboolean ok;
 
+  guint w = 0, ht = 0;
+
   memcpy (buf, data, size);
+  /* The input as an SPS NAL unit of its own. */
+  if (cf_h264_sps_size (buf, size, &w, &ht)
+      && (w < 1 || ht < 1 || w > CF_H264_SPS_MAX_SIZE || ht > CF_H264_SPS_MAX_SIZE))
+    __builtin_trap ();
   ok = cf_h264_packet_parse (buf, size, &h);
+  if (ok && h.has_sps)
+    {
+      if (h.sps_len < 1 || h.sps_offset + h.sps_len > size || (buf[h.sps_offset] & 0x1f) != 7)
+        __builtin_trap ();
+      if (cf_h264_sps_size (buf + h.sps_offset, h.sps_len, &w, &ht)
+          && (w < 1 || ht < 1 || w > CF_H264_SPS_MAX_SIZE || ht > CF_H264_SPS_MAX_SIZE))
+        __builtin_trap ();
+    }
   if (memcmp (buf, data, size) != 0)
     __builtin_trap ();
   if (cf_h264_packet_parse (buf, size, &again) != ok)

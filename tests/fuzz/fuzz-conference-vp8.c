@@ -5,7 +5,8 @@
  * sees any read or write past it).  Checks, for a payload the parse takes:
  *   - the fields lie inside the descriptor, in order (PictureID,
  *     TL0PICIDX), the descriptor ends before the payload does, and a
- *     keyframe is the start of partition 0;
+ *     keyframe is the start of partition 0; a frame size comes only from
+ *     a keyframe with its 10 first bytes present (RFC 6386 §9.1);
  *   - rewriting PictureID and TL0PICIDX with values taken from the input
  *     changes only those bytes (the M bit kept), and a fresh parse reads
  *     the same descriptor with the new values (modulo the field's width). */
@@ -48,7 +49,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     __builtin_trap ();
   if (d.tid > 3 || d.keyidx > 31 || (d.keyframe && (!d.start || d.partition != 0)))
     __builtin_trap ();
+  /* A frame size (the room's layer size, sfu-room.c) only from a
+   * keyframe whose 10 first bytes are there, read inside the payload. */
   if (d.width > 0x3fff || d.height > 0x3fff)
+    __builtin_trap ();
+  if ((d.width || d.height) && (!d.keyframe || size - d.header_offset < 10))
     __builtin_trap ();
 
   /* Rewrite with values from the input's last bytes (or fixed ones). */

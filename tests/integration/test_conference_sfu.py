@@ -45,6 +45,12 @@ What is asserted:
                   from)
   last-n          [conference] last-n out of 1..50 is a configuration
                   error naming the group and key; 1 and 50 are taken
+  displayed size  a receiver's description-info (XEP-0167 §9 width and
+                  height) on a forwarded session is acked and taken (log);
+                  malformed, signed, huge or out-of-range values are acked
+                  and ignored; so is one on a forwarded session without
+                  video and on an ordinary call to the room; the size in
+                  the receiver's session-accept is taken too
 """
 
 import time
@@ -552,6 +558,78 @@ def test_an_xep_0521_callers_h264_outside_mode_1_baseline_is_not_taken(relay, cl
     assert [d.get("media") for d in fwd.iter("{%s}description" % NS_RTP)] == ["audio"], dump(fwd)
     for c, sid in ((dave, d_sid), (carol, c_sid)):
         hang_up(c, relay, room_jid(name), sid)
+
+def display_info(sid, content, media, width, height):
+    """A XEP-0167 §9 description-info (Example 52's form): width and/or
+    height (None: left out) on one payload type of @content."""
+    params = "".join(f"<parameter name='{k}' value='{v}'/>"
+                     for k, v in (("width", width), ("height", height)) if v is not None)
+    pt = ("<payload-type id='96' name='VP8' clockrate='90000'>" if media == "video"
+          else "<payload-type id='111' name='opus' clockrate='48000' channels='2'>")
+    return jingle("description-info", sid,
+                  f"<content creator='initiator' name='{content}'>"
+                  f"<description xmlns='{NS_RTP}' media='{media}'>{pt}{params}</payload-type>"
+                  "</description></content>")
+
+
+def test_a_receivers_displayed_size_is_taken_from_description_info(relay, clients):
+    name = new_room("sfudisp")
+    alice, bob, carol = clients("alice", False), clients("bob", False), clients("carol", True)
+    start = mark(carol)
+    a_sid, _ = call(alice, room_jid(name), ssrc=14000)                  # audio and video
+    b_sid, _ = call(bob, room_jid(name), ssrc=15000, video=False)       # audio only
+    c_sid, _ = call(carol, room_jid(name), ssrc=16000, audio_senders="initiator")
+    got = by_entity(wait_initiates(carol, start, name, 2))
+    fwd, audio_only = got[f"xmpp:alice@{DOMAIN}"], got[f"xmpp:bob@{DOMAIN}"]
+    j = fwd.find(JINGLE)
+    sid, room = j.get("sid"), fwd.get("from")
+    names = {d.get("media"): c.get("name") for c in j.findall("{%s}content" % NS_JINGLE)
+             for d in c.findall("{%s}description" % NS_RTP)}
+
+    def acked(client, to, info):
+        reply = client.iq(to, "set", info)
+        assert reply.get("type") == "result", dump(reply)
+
+    acked(carol, room, display_info(sid, names["video"], "video", 320, 180))
+    relay.wait_log(f"session {sid}: description-info: displayed at 320x180", 5)
+    # Malformed, signed, huge, out of range, half: acked, ignored.
+    for w, h in (("99999", "180"), ("-320", "180"), ("+320", "180"), ("320px", "180"),
+                 ("4294967616", "180"), ("9" * 200, "180"), ("15", "180"), ("320", "8193"),
+                 ("0", "0"), ("320", None), (None, "180"), ("", "")):
+        acked(carol, room, display_info(sid, names["video"], "video", w, h))
+    # A later good one is still taken (and the bad ones were not, before it).
+    acked(carol, room, display_info(sid, names["video"], "video", 1280, 720))
+    relay.wait_log(f"session {sid}: description-info: displayed at 1280x720", 5)
+    taken = [ln for ln in relay.log().splitlines() if f"session {sid}: " in ln
+             and "displayed at" in ln]
+    assert len(taken) == 2, taken
+    # On the audio-only forwarded session, and on carol's own call to the
+    # room: acked, nothing taken.
+    a = audio_only.find(JINGLE)
+    acked(carol, room, display_info(a.get("sid"), a.find("{%s}content" % NS_JINGLE).get("name"),
+                                    "audio", 320, 180))
+    acked(alice, room_jid(name), display_info(a_sid, "v1", "video", 320, 180))
+    time.sleep(0.3)
+    assert not [ln for ln in relay.log().splitlines() if "displayed at" in ln
+                and (a.get("sid") in ln or a_sid in ln)]
+
+    # The size in carol's session-accept counts as well.
+    tr = ice(fp=fingerprint(setup="active"))
+    body = (f"<content creator='initiator' name='{names['audio']}' senders='initiator'>"
+            f"<description xmlns='{NS_RTP}' media='audio'>"
+            "<payload-type id='111' name='opus' clockrate='48000' channels='2'/>"
+            "<rtcp-mux/></description>" + tr + "</content>"
+            f"<content creator='initiator' name='{names['video']}' senders='initiator'>"
+            f"<description xmlns='{NS_RTP}' media='video'>"
+            "<payload-type id='96' name='VP8' clockrate='90000'>"
+            "<parameter name='width' value='640'/><parameter name='height' value='360'/>"
+            "</payload-type><rtcp-mux/></description>" + tr + "</content>")
+    reply = carol.iq(room, "set", jingle("session-accept", sid, body,
+                                         f" initiator='{room}' responder='{carol.full_jid}'"))
+    assert reply.get("type") == "result", dump(reply)
+    relay.wait_log(f"session {sid}: session-accept: displayed at 640x360", 5)
+    for c, s in ((alice, a_sid), (bob, b_sid), (carol, c_sid)):
+        hang_up(c, relay, room_jid(name), s)
 
 
 @pytest.mark.parametrize("value,good", [("0", False), ("51", False), ("many", False),

@@ -1,4 +1,4 @@
-"""Module API 4 (include/belfry/session.h) through a module built from
+"""Module API 5 (include/belfry/session.h) through a module built from
 include/belfry/ alone: tests/modules/placer.c (placer@relay.localhost),
 driven by chat commands from alice, reporting back what it sees. Bob is the
 peer of the sessions it places; alice also calls it. Real Prosody, real
@@ -34,6 +34,9 @@ What is asserted, call by call:
   BF_SESSION_ACCEPT          from offer(): the core's session-accept has
                              every content with the caller's payload types
                              and no source of ours
+  description_info (API 5)   bob's description-info (XEP-0167 §9) is acked
+                             and reaches the hook with each content's
+                             payload types and width/height parameters
 """
 
 import re
@@ -484,6 +487,31 @@ def test_accept_content_answers_the_peers_content_add(relay, alice, bob):
     assert report(alice, a0, f"content-added {sid} keep1") == \
         f"content-added {sid} keep1 rejected"
     jingle_set(bob, b0, sid, "content-reject")
+    end(alice, sid)
+
+
+# ---------------------------------------------------------------------------
+# description_info (API 5)
+# ---------------------------------------------------------------------------
+
+def test_description_info_reaches_the_hook_after_the_ack(relay, alice, bob):
+    sid, _ = placed_and_answered(alice, bob)
+    a0 = mark(alice)
+    # XEP-0167 §9 (Example 52's form): the size bob displays the video at.
+    info = jingle("description-info", sid,
+                  "<content creator='initiator' name='video'>"
+                  f"<description xmlns='{NS_RTP}' media='video'>"
+                  "<payload-type id='96' name='VP8' clockrate='90000'>"
+                  "<parameter name='width' value='320'/><parameter name='height' value='180'/>"
+                  "</payload-type></description></content>"
+                  "<content creator='initiator' name='audio'>"
+                  f"<description xmlns='{NS_RTP}' media='audio'>"
+                  "<payload-type id='111' name='opus' clockrate='48000' channels='2'/>"
+                  "</description></content>")
+    reply = bob.iq(ROOM, "set", info)
+    assert reply.get("type") == "result", dump(reply)
+    assert report(alice, a0, f"description-info {sid}") == \
+        f"description-info {sid} video:96:320x180; audio:111:-x-"
     end(alice, sid)
 
 

@@ -1,5 +1,5 @@
 /* placer — a test module for the integration tests (tests/integration/
- * test_module_api.py): it uses each module API 4 call of session.h on
+ * test_module_api.py): it uses each module API 5 call of session.h on
  * command and reports what it got, so that a test can check both the
  * stanzas a peer receives and what the module sees.  Built from
  * include/belfry/ alone, as a module outside the tree would be.
@@ -26,7 +26,9 @@
  * later call is pinned to it from offer() (bf_session_set_worker).  A
  * content the peer adds is accepted with a module-built answer
  * (bf_session_accept_content) when its name starts with "take", else
- * rejected; refusals of bad answers are tried first and reported.
+ * rejected; refusals of bad answers are tried first and reported.  A
+ * description-info is reported with each content's width and height
+ * parameters, as the peer wrote them (API 5).
  *
  * Threads: everything here runs on the main thread (no media() work). */
 #define G_LOG_DOMAIN "belfry-placer"
@@ -353,6 +355,25 @@ placer_content_added (BfModule *module, BfSession *session, const char *name)
           e3 ? e3->message : "");
 }
 
+/* "description-info <sid> video:96:640x360; ..." ('-' for an absent one). */
+static void
+placer_description_info (BfModule *module, BfSession *session, const BfSessionMedia *suggested)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint c = 0; c < bf_session_media_get_n_contents (suggested); c++)
+    for (guint i = 0; i < bf_session_media_get_n_codecs (suggested, c); i++)
+      {
+        BfSessionCodec codec;
+        bf_session_media_get_codec (suggested, c, i, &codec);
+        const char *w = bf_session_media_get_codec_parameter (suggested, c, codec.id, "width");
+        const char *h = bf_session_media_get_codec_parameter (suggested, c, codec.id, "height");
+        g_string_append_printf (s, "%s%s:%u:%sx%s", s->len ? "; " : "",
+                                bf_session_media_get_content_name (suggested, c), codec.id,
+                                w ? w : "-", h ? h : "-");
+      }
+  report (module, "description-info %s %s", bf_session_get_sid (session), s->str);
+}
+
 static void
 placer_ended (BfModule *module, BfSession *session, const char *reason)
 {
@@ -391,6 +412,7 @@ static const BfSessionHooks placer_sessions = {
   .answered = placer_answered,
   .content_added = placer_content_added,
   .content_answered = placer_content_answered,
+  .description_info = placer_description_info,
 };
 
 static const char *const placer_localparts[] = { "placer", NULL };
@@ -399,7 +421,7 @@ static const char *const placer_features[] = { BF_SESSION_DISCO_FEATURES, NULL }
 static const BfModuleInfo placer_info = {
   .api_version = BF_MODULE_API_VERSION,
   .name = "placer",
-  .description = "Module API 4 test module",
+  .description = "Module API 5 test module",
   .localparts = placer_localparts,
   .features = placer_features,
   .init = placer_init,

@@ -153,6 +153,77 @@ test_layer_fit_and_size (void)
   g_assert_cmpint (cf_layer_choose (&c, layers, 3, 2000 * KBPS, 0, 0, t += 100 * MS), ==, -1);
 }
 
+/* The size caps and the estimate caps: the highest layer under both. */
+static void
+test_layer_size_and_estimate (void)
+{
+  CfLayerChoice c;
+  gint64 t = 1;
+
+  cf_layer_choice_init (&c);
+  /* Shown at 640x360 (layer 1 covers it), the estimate fits only layer 0. */
+  g_assert_cmpint (cf_layer_choose (&c, layers, 3, 400 * KBPS, 640, 360, t), ==, 0);
+  /* The estimate fits all for long: the size holds it at layer 1. */
+  for (guint i = 0; i < 40; i++)
+    g_assert_cmpint (cf_layer_choose (&c, layers, 3, 5000 * KBPS, 640, 360, t += 100 * MS),
+                     <=, 1);
+  g_assert_cmpint (c.current, ==, 1);
+  /* Enlarged: the top layer at once (it has fit for the hold already). */
+  g_assert_cmpint (cf_layer_choose (&c, layers, 3, 5000 * KBPS, 1280, 720, t += 100 * MS), ==, 2);
+  /* Made small again: down at once. */
+  g_assert_cmpint (cf_layer_choose (&c, layers, 3, 5000 * KBPS, 240, 135, t += 100 * MS), ==, 0);
+}
+
+/* Layers whose size is not known yet (0: no VP8 keyframe seen, H.264)
+ * cover nothing: no size cap from them. */
+static void
+test_layer_size_unknown (void)
+{
+  CfLayer ladder[3];
+  CfLayerChoice c;
+
+  memcpy (ladder, layers, sizeof ladder);
+  for (guint i = 0; i < 3; i++)
+    ladder[i].width = ladder[i].height = 0;
+  g_assert_cmpint (cf_layer_size_cap (ladder, 3, 240, 135), ==, 2);
+  g_assert_cmpint (cf_layer_size_cap (layers, 3, 240, 135), ==, 0);
+  g_assert_cmpint (cf_layer_size_cap (layers, 3, 321, 180), ==, 1);
+  g_assert_cmpint (cf_layer_size_cap (layers, 3, G_MAXUINT, G_MAXUINT), ==, 2);
+  cf_layer_choice_init (&c);
+  g_assert_cmpint (cf_layer_choose (&c, ladder, 3, 5000 * KBPS, 240, 135, 1), ==, 2);
+}
+
+static void
+test_display_size_parse (void)
+{
+  static const struct { const char *w, *h; gboolean ok; guint ew, eh; } cases[] = {
+    { "320", "180", TRUE, 320, 180 },
+    { "16", "16", TRUE, 16, 16 },
+    { "8192", "8192", TRUE, 8192, 8192 },
+    { "15", "180", FALSE, 0, 0 },
+    { "320", "8193", FALSE, 0, 0 },
+    { "99999", "180", FALSE, 0, 0 },
+    { "4294967616", "180", FALSE, 0, 0 },   /* would wrap to 320 in 32 bits */
+    { "-320", "180", FALSE, 0, 0 },
+    { "+320", "180", FALSE, 0, 0 },
+    { " 320", "180", FALSE, 0, 0 },
+    { "320px", "180", FALSE, 0, 0 },
+    { "0x140", "180", FALSE, 0, 0 },
+    { "", "180", FALSE, 0, 0 },
+    { NULL, "180", FALSE, 0, 0 },
+    { "320", NULL, FALSE, 0, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint w = 7, h = 7;
+      gboolean ok = cf_display_size_parse (cases[i].w, cases[i].h, &w, &h);
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      g_assert_cmpuint (w, ==, ok ? cases[i].ew : 7);
+      g_assert_cmpuint (h, ==, ok ? cases[i].eh : 7);
+    }
+}
+
 static void
 test_layer_down_at_once_up_after_hold (void)
 {
@@ -274,6 +345,9 @@ main (int argc, char **argv)
                    test_transport_cc_cuts_on_delay_growth);
   g_test_add_func ("/conference-bandwidth/transport-cc-loss", test_transport_cc_loss);
   g_test_add_func ("/conference-bandwidth/layer-fit-and-size", test_layer_fit_and_size);
+  g_test_add_func ("/conference-bandwidth/layer-size-and-estimate", test_layer_size_and_estimate);
+  g_test_add_func ("/conference-bandwidth/layer-size-unknown", test_layer_size_unknown);
+  g_test_add_func ("/conference-bandwidth/display-size-parse", test_display_size_parse);
   g_test_add_func ("/conference-bandwidth/layer-down-at-once-up-after-hold",
                    test_layer_down_at_once_up_after_hold);
   g_test_add_func ("/conference-bandwidth/layer-no-flapping", test_layer_no_flapping);

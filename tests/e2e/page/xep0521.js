@@ -10,9 +10,15 @@
 //     video counted frame by frame (requestVideoFrameCallback: times and
 //     sizes) and its mean colour measured by drawing the <video> into a
 //     small canvas.
+//     With cfg.view ([w, h] or [[t_s, w, h], ...]) the <video> element is
+//     given that CSS size (on that schedule from the answer) and its
+//     displayed size (clientWidth x clientHeight) reported on each change
+//     (ResizeObserver): the driver tells the room (XEP-0167 §9).
 // Events (window.x0521Event): {event:"ice", key, mline, candidate} and
 // {event:"state", key, state, local} and {event:"size", key, size, wall}
-// (a received video's decoded size changed). Single-threaded page: no locking.
+// (a received video's decoded size changed) and {event:"display", key,
+// size, wall} (its element's displayed size changed, with cfg.view).
+// Single-threaded page: no locking.
 'use strict';
 (function () {
   const pcs = new Map();   // key -> {pc, recv: {...}}
@@ -135,11 +141,35 @@
     rec.timers.push(setInterval(flush, 250));
   }
 
-  function startVideo(key, track, rec) {
+  // cfg.view: the element's CSS size on its schedule, and every change of
+  // its displayed size reported.  Runs once both the element (ontrack) and
+  // the view (create's cfg, which comes after setRemote) are known.
+  function applyView(key, e) {
+    if (!e.view || !e.videoEl || e.viewStarted) return;
+    e.viewStarted = true;
+    const v = e.videoEl;
+    const plan = Array.isArray(e.view[0]) ? e.view : [[0, e.view[0], e.view[1]]];
+    const size = (w, h) => { v.style.width = `${w}px`; v.style.height = `${h}px`; };
+    // The first size before observing: the element's own default (300x150
+    // before any frame) is no size anybody chose to show.
+    size(plan[0][1], plan[0][2]);
+    let last = null;
+    new ResizeObserver(() => {
+      const size = [v.clientWidth, v.clientHeight];
+      if (!size[0] || !size[1] || (last && last[0] === size[0] && last[1] === size[1])) return;
+      last = size;
+      emit({ event: 'display', key, size, wall: wall() });
+    }).observe(v);
+    for (const [t, w, h] of plan.slice(1)) setTimeout(() => size(w, h), t * 1000);
+  }
+
+  function startVideo(key, track, rec, e) {
     const v = document.createElement('video');
     v.autoplay = true; v.muted = true; v.playsInline = true;
     v.srcObject = new MediaStream([track]);
     document.body.appendChild(v);
+    e.videoEl = v;
+    applyView(key, e);
     const c = document.createElement('canvas');
     c.width = 16; c.height = 12;
     const g = c.getContext('2d', { willReadFrequently: true });
@@ -203,7 +233,7 @@
     };
     pc.ontrack = ev => {
       if (ev.track.kind === 'audio') startRecorder(key, ev.track, e.rec);
-      else startVideo(key, ev.track, e.rec);
+      else startVideo(key, ev.track, e.rec, e);
     };
     if (cfg && cfg.send) {
       const m = ownMedia(cfg);
@@ -233,6 +263,10 @@
 
   async function create(key, kind, cfg) {
     const e = entry(key, cfg);
+    if (cfg && cfg.view && !e.view) {
+      e.view = cfg.view;
+      applyView(key, e);
+    }
     let desc = kind === 'offer' ? await e.pc.createOffer() : await e.pc.createAnswer();
     if (kind === 'offer' && cfg && cfg.simulcast) {
       desc = { type: 'offer', sdp: mungeSimulcast(desc.sdp, cfg.simulcast) };
