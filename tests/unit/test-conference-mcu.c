@@ -324,11 +324,14 @@ pull_at_least (CfMcu *mcu, GPtrArray *got, guint n)
  * shows every probe's colour (wait_colours for an MCU without an output
  * callback); FALSE if none did within WAIT_US. */
 static gboolean
-pull_until_colours_within (CfMcu *mcu, Receiver *r, const Probe *probes, guint n, gint64 wait_us)
+pull_until_colours_report (CfMcu *mcu, Receiver *r, const Probe *probes, guint n, gint64 wait_us,
+                           gboolean report)
 {
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   gint64 deadline = g_get_monotonic_time () + wait_us;
   gboolean all = FALSE;
+  guint decoded = 0;
+  Rgb last[8] = { { 0 } };
   while (!all && g_get_monotonic_time () < deadline)
     {
       g_usleep (50 * 1000);
@@ -347,21 +350,31 @@ pull_until_colours_within (CfMcu *mcu, Receiver *r, const Probe *probes, guint n
       GstBuffer *buf = gst_sample_get_buffer (sample);
       if (gst_buffer_map (buf, &map, GST_MAP_READ))
         {
+          decoded++;
           all = TRUE;
-          for (guint i = 0; all && i < n; i++)
-            all = near (pixel (map.data, GST_ROUND_UP_4 (W * 3), probes[i].x, probes[i].y),
-                        probes[i].want);
+          for (guint i = 0; i < n && i < G_N_ELEMENTS (last); i++)
+            {
+              last[i] = pixel (map.data, GST_ROUND_UP_4 (W * 3), probes[i].x, probes[i].y);
+              all = all && near (last[i], probes[i].want);
+            }
           gst_buffer_unmap (buf, &map);
         }
       gst_sample_unref (sample);
     }
+  /* What a failure saw, for its log: no frame decoded at all (no keyframe
+   * reached the listener) reads differently from a tile of the wrong colour. */
+  if (!all && report)
+    for (guint i = 0; i < n && i < G_N_ELEMENTS (last); i++)
+      g_test_message ("%u frames decoded; probe %u at (%d,%d): last %u,%u,%u, want %u,%u,%u",
+                      decoded, i, probes[i].x, probes[i].y, last[i].r, last[i].g, last[i].b,
+                      probes[i].want.r, probes[i].want.g, probes[i].want.b);
   return all;
 }
 
 static gboolean
 pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
 {
-  return pull_until_colours_within (mcu, r, probes, n, WAIT_US);
+  return pull_until_colours_report (mcu, r, probes, n, WAIT_US, TRUE);
 }
 
 /* As a listener does: pulls, and asks for a keyframe (its PLI) each second
@@ -370,9 +383,10 @@ pull_until_colours (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
 static gboolean
 pull_until_colours_pli (CfMcu *mcu, Receiver *r, const Probe *probes, guint n)
 {
-  for (guint i = 0; i < WAIT_US / G_USEC_PER_SEC; i++)
+  guint tries = WAIT_US / G_USEC_PER_SEC;
+  for (guint i = 0; i < tries; i++)
     {
-      if (pull_until_colours_within (mcu, r, probes, n, G_USEC_PER_SEC))
+      if (pull_until_colours_report (mcu, r, probes, n, G_USEC_PER_SEC, i + 1 == tries))
         return TRUE;
       cf_mcu_request_keyframe (mcu);
     }
