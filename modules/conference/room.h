@@ -173,6 +173,17 @@ typedef struct {
   gint64 last_spoke;
   gboolean in_last_n, audio_forwarded;
   gboolean audio_resumed;  /* forwarded again: receivers' numbering goes on without a gap */
+  /* Its forwards as the SFU's per-packet and per-tick paths need them
+   * without visiting each (sfu-room.c: a visit costs cache misses, and a
+   * room of 50 has 2,450 forwards, ticked 50 times a second): how many
+   * carry audio (the withheld count of a non-talker's packet), when the
+   * earliest sender report of one is due (G_MAXINT64: none ready), the
+   * last N as their layers were last chosen, and whether a stream may
+   * still wait for a keyframe (cf_sfu_stream_waiting). */
+  guint n_audio_forwards;
+  gint64 forwards_report_due;
+  gboolean forwards_in_last_n;
+  gboolean forwards_waiting;
 } Leg;
 
 /* What the worker keeps per forwarded session (sfu-room.c): one sender's
@@ -222,6 +233,8 @@ typedef struct {
   guint64 rr_octets;       /* video octets sent at the receiver's last report */
   gint64 rr_time;          /* and when it came (monotonic µs; 0: none yet) */
   gboolean paused;         /* its source is out of the last N: no video sent */
+  gboolean video_wanted;   /* its stream has a target layer (read per packet without
+                            * the stream, which a paused receiver's packets need not touch) */
   /* The size the receiver displays this stream at (XEP-0167 §9, its
    * session-accept or description-info: cf_sfu_post_display); 0: it said
    * nothing, no size cap. */

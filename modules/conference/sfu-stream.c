@@ -149,6 +149,12 @@ cf_sfu_stream_get_target (const CfSfuStream *s)
   return s->target;
 }
 
+gboolean
+cf_sfu_stream_waiting (const CfSfuStream *s)
+{
+  return s->target >= 0 && s->target != s->layer;
+}
+
 const CfSfuStats *
 cf_sfu_stream_get_stats (const CfSfuStream *s)
 {
