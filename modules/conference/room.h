@@ -212,9 +212,10 @@ typedef struct {
    * numbers we stamp). */
   CfBandwidth *bwe;
   /* RTCP sender reports: what was sent, and the newest timestamp of each
-   * stream with when it went out (for the SR's RTP time of "now"). */
+   * stream with when it went out (for the SR's RTP time of "now"); when
+   * the next is due (near ready: the tick's visit reads both). */
   guint64 sent_video, video_octets;
-  guint32 video_last_ts;
+  gint64 next_report;      /* monotonic µs */
   gint64 video_last_sent;
   guint64 sent_audio, audio_octets;
   /* Audio: the sender's stream under our SSRC, sequence and timestamps
@@ -225,6 +226,7 @@ typedef struct {
   guint16 audio_last_seq;
   guint32 audio_ts_delta;
   guint32 audio_last_ts;
+  guint32 video_last_ts;
   gint64 audio_last_arrival;
   /* Set on the main thread before the join is posted, then read-only. */
   guint32 video_ssrc;      /* ours */
@@ -240,7 +242,6 @@ typedef struct {
   guint64 nacks_unanswerable;  /* NACKed while it had no rtx: not resent */
   CfFirHistory firs;
   guint64 send_failed, rtcp_in, rtcp_bad;
-  gint64 next_report;      /* monotonic µs */
   guint64 keyframes_asked, nacked, resent, reports_sent;
   CfLayerChoice choice;    /* the layer the estimate fits (bandwidth.h) */
   guint64 rr_octets;       /* video octets sent at the receiver's last report */
