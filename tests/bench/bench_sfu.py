@@ -10,7 +10,8 @@ mode doing the same fan-out, in the same run.
         --before-bin, e.g. a build from before a change, in the same run);
         --rooms 10,50; --seconds S; --warmup S; --rounds R (each part R
         windows per room, the parts' order reversed every other round;
-        figures are the medians, ratios the medians of same-round ratios)
+        figures are the medians, ratios the medians of same-round ratios);
+        --perf DIR (a perf profile of each belfry part's worker after its window)
 
 The load (tests/bench/sfu-load.c, one process, CPU 1): every participant
 sends one audio stream (Opus from libopus, 50 packets/s) with its RFC 6464
@@ -599,7 +600,17 @@ def sessions_ended(load):
     return ended
 
 
-def belfry_row(bf, load_exe, n, seconds, warmup):
+def perf_record(tid, path, seconds):
+    """perf record (call graphs, 2,999 Hz) of one thread, outside the
+    measured window (its sampling would weigh on the figures)."""
+    r = subprocess.run(["perf", "record", "-q", "-g", "-F", "2999", "-t", str(tid), "-o", str(path),
+                        "--", "sleep", str(seconds)], capture_output=True, text=True,
+                       timeout=seconds + 60)
+    log(f"perf of thread {tid}: {path}" if r.returncode == 0
+        else f"perf record failed: {r.stderr.strip()[:300]}")
+
+
+def belfry_row(bf, load_exe, n, seconds, warmup, perf_dir=None):
     load = bench_call.Load(load_exe, "ice", "1")
     room = None
     try:
@@ -618,6 +629,10 @@ def belfry_row(bf, load_exe, n, seconds, warmup):
         t0, m0 = time.monotonic(), bf.withheld()
         kv = run_window(load, bf.watch(), schedstat_files(bf.belfry.pid), seconds)
         m1, t1 = bf.withheld(), time.monotonic()
+        if perf_dir is not None:
+            # The load goes on until "stop": a profile of the same work.
+            tid = bf.watch()[0].split("/")[4]
+            perf_record(tid, Path(perf_dir) / f"{bf.name}-N{n}-{bf.rooms}.data", 6)
         load.send("stop")
         # the counters' span is the window's and the report's: per second,
         # scaled to the window
@@ -759,6 +774,9 @@ def main():
                     help="the belfry binary of the belfry-before and belfry-shared-before parts "
                     "(a build from before a change; it loads the conference module of its own "
                     "build tree)")
+    ap.add_argument("--perf", metavar="DIR", default=None,
+                    help="after each belfry window, a 6 s perf profile of its worker thread "
+                    "into DIR (the load still running)")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="s between the set-up and the window (a receiver waits for a "
                          "keyframe; belfry's ICE agents keep checking for a few s)")
@@ -773,6 +791,9 @@ def main():
         sys.exit(f"--before-bin {a.before_bin}: not an executable")
     if a.rounds < 1:
         sys.exit("--rounds: at least 1")
+    if a.perf:
+        a.perf = os.path.abspath(a.perf)
+        os.makedirs(a.perf, exist_ok=True)
     bench_call.enter_private_netns()
     if a.quick:
         a.rooms, a.seconds, a.warmup = "10", 3.0, 3.0
@@ -799,7 +820,7 @@ def main():
                     if name == "forwarder":
                         r = forwarder_row(load_exe, fwd_exe, n, a.seconds, a.warmup)
                     else:
-                        r = belfry_row(bfs[name], load_exe, n, a.seconds, a.warmup)
+                        r = belfry_row(bfs[name], load_exe, n, a.seconds, a.warmup, a.perf)
                     r["round"] = rnd
                     res.setdefault((name, n), []).append(r)
     finally:
