@@ -154,6 +154,19 @@ cf_sfu_stream_get_target (const CfSfuStream *s)
   return s->target;
 }
 
+void
+cf_sfu_stream_prefetch (const CfSfuStream *s)
+{
+  const char *p = (const char *) s;
+  /* The scalars, the stats and the first offset changes (a stream
+   * between switches has one or two). */
+  gsize end = G_STRUCT_OFFSET (CfSfuStream, changes) + 2 * sizeof (OffsetChange);
+
+  for (gsize o = 0; o < end; o += 64)
+    __builtin_prefetch (p + o, 1);
+  __builtin_prefetch (p + end - 1, 1);
+}
+
 gboolean
 cf_sfu_stream_waiting (const CfSfuStream *s)
 {
