@@ -669,8 +669,12 @@ LABELS = {"belfry": "belfry (worker thread)",
 
 
 def median_row(rs):
-    """The round with the median figure (per CPU-second), with the range."""
-    r = dict(sorted(rs, key=lambda r: r["pps_per_cpu"])[len(rs) // 2])
+    """The round with the median figure (per CPU-second; of an even number
+    of rounds the lower middle one's other figures, the mean of the middle
+    two), with the range."""
+    import statistics
+    r = dict(sorted(rs, key=lambda r: r["pps_per_cpu"])[(len(rs) - 1) // 2])
+    r["pps_per_cpu"] = statistics.median(x["pps_per_cpu"] for x in rs)
     r["lo"] = min(x["pps_per_cpu"] for x in rs)
     r["hi"] = max(x["pps_per_cpu"] for x in rs)
     r["rounds"] = len(rs)
