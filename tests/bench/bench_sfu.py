@@ -336,8 +336,16 @@ class Belfry:
                                      modules="conference", groups=groups, binary=binary,
                                      verbose=bool(os.environ.get("BENCH_SFU_VERBOSE")))
         self.belfry.start()
-        subprocess.run(["taskset", "-a", "-p", "-c", "0", str(self.belfry.pid)], check=True,
-                       capture_output=True)
+        # taskset -a fails when a thread it listed ends before it is moved
+        # (belfry's start-up threads come and go): tried again.
+        for attempt in range(5):
+            r = subprocess.run(["taskset", "-a", "-p", "-c", "0", str(self.belfry.pid)],
+                               capture_output=True)
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"taskset of belfry {self.belfry.pid}: {r.stderr!r}")
         self.rooms = 0
 
     def client(self, i, queue):
