@@ -71,7 +71,13 @@ typedef struct {
  * main thread changes it by posting a job there, never by writing it):
  * what the core keeps per session to carry its packets. */
 typedef struct {
+  /* First, beside the session's worker pointer: what every packet a
+   * module sends reads (bf_session_send_rtp; a conference's worker sends
+   * for thousands of sessions in turn, each line of one a cache miss). */
   guint n_transports;              /* transports the worker has been told of */
+  gboolean torn_down;              /* the worker let go of the media
+                                    * (bf_session_worker_teardown); not a phase: the
+                                    * phase is the main thread's */
   BfPacketRoute route;             /* which transport a packet to send goes on */
   BfPacketContents contents;       /* BfPacket.content of what arrives */
   BfVideoSources video;            /* the peer's video streams: keyframe requests */
@@ -80,9 +86,6 @@ typedef struct {
   guint ignored[BF_ADDR_N_REASONS]; /* remote candidates refused by the candidate
                                     * policy, by reason; read by the main side once
                                     * the worker let go (main_worker_released) */
-  gboolean torn_down;              /* the worker let go of the media
-                                    * (bf_session_worker_teardown); not a phase: the
-                                    * phase is the main thread's */
 } BfSessionWorkerSide;
 
 struct _BfSession {

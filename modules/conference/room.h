@@ -173,55 +173,79 @@ typedef struct {
   gint64 last_spoke;
   gboolean in_last_n, audio_forwarded;
   gboolean audio_resumed;  /* forwarded again: receivers' numbering goes on without a gap */
+  /* Its forwards as the SFU's per-packet and per-tick paths need them
+   * without visiting each (sfu-room.c: a visit costs cache misses, and a
+   * room of 50 has 2,450 forwards, ticked 50 times a second): how many
+   * carry audio (the withheld count of a non-talker's packet), when the
+   * earliest sender report of one is due (G_MAXINT64: none ready), the
+   * last N as their layers were last chosen, and whether a stream may
+   * still wait for a keyframe (cf_sfu_stream_waiting). */
+  guint n_audio_forwards;
+  gint64 forwards_report_due;
+  gboolean forwards_in_last_n;
+  gboolean forwards_waiting;
 } Leg;
 
 /* What the worker keeps per forwarded session (sfu-room.c): one sender's
- * audio and video toward one XEP-0521 receiver. */
+ * audio and video toward one XEP-0521 receiver.
+ *
+ * The order is the forwarding path's: a room's worker goes through all of
+ * a sender's forwards for each packet (2,450 of them in a room of 50, far
+ * more than the caches hold), and each cache line of a forward it touches
+ * is a miss.  What every forwarded packet reads and writes comes first,
+ * in the three lines after the Forward's session pointer; the rest after. */
 typedef struct {
   /* Set on the main thread before the join is posted, then read-only. */
   gboolean has_audio, has_video;
   guint8 level_ext;        /* RFC 8285 id of the audio level in our offer, 0: none */
-  guint32 audio_ssrc, video_ssrc;   /* ours */
+  guint32 audio_ssrc;      /* ours */
+  /* Worker only: the per-packet part. */
+  gboolean ready;
+  gboolean video_wanted;   /* its stream has a target layer (read per packet without
+                            * the stream, which a paused receiver's packets need not touch) */
+  gboolean paused;         /* its source is out of the last N: no video sent */
+  guint16 twcc_seq;        /* our transport-wide sequence number (stamp_twcc) */
+  CfSfuStream *video;
+  CfRtxBuffer *rtx;        /* what we sent, by our sequence number (NACKs); only with rtx_on */
+  /* Layer choice (sfu-room.c): the receiver's estimate on this session
+   * (REMB, or ours from its transport-cc feedback on the transport-wide
+   * numbers we stamp). */
+  CfBandwidth *bwe;
+  /* RTCP sender reports: what was sent, and the newest timestamp of each
+   * stream with when it went out (for the SR's RTP time of "now"); when
+   * the next is due (near ready: the tick's visit reads both). */
+  guint64 sent_video, video_octets;
+  gint64 next_report;      /* monotonic µs */
+  gint64 video_last_sent;
+  guint64 sent_audio, audio_octets;
+  /* Audio: the sender's stream under our SSRC, sequence and timestamps
+   * continuous across a change of its SSRC. */
+  gboolean audio_started;
+  guint32 audio_src_ssrc;
+  guint16 audio_seq_delta;
+  guint16 audio_last_seq;
+  guint32 audio_ts_delta;
+  guint32 audio_last_ts;
+  guint32 video_last_ts;
+  gint64 audio_last_arrival;
+  /* Set on the main thread before the join is posted, then read-only. */
+  guint32 video_ssrc;      /* ours */
   guint32 rtx_ssrc;        /* ours, for video retransmissions (FID group) */
   char cname[24];          /* ours, one for both streams (RFC 3550 §6.5.1: synchronised) */
   char sid[64];
   Participant *source;     /* valid while joined (the source's leave job comes after ours) */
   RoomMedia *media;
   /* Worker only. */
-  gboolean joined, ready;
-  /* Audio: the sender's stream under our SSRC, sequence and timestamps
-   * continuous across a change of its SSRC. */
-  gboolean audio_started;
-  guint32 audio_src_ssrc;
-  guint16 audio_seq_delta;
-  guint32 audio_ts_delta;
-  guint16 audio_last_seq;
-  guint32 audio_last_ts;
-  gint64 audio_last_arrival;
-  /* Video */
-  CfSfuStream *video;
-  CfRtxBuffer *rtx;        /* what we sent, by our sequence number (NACKs); only with rtx_on */
+  gboolean joined;
   gboolean rtx_on;         /* the receiver took our rtx payload type (cf_sfu_post_rtx) */
   guint16 rtx_seq;         /* the retransmission stream's own numbering */
   guint64 nacks_unanswerable;  /* NACKed while it had no rtx: not resent */
   CfFirHistory firs;
-  guint64 sent_audio, sent_video, send_failed, rtcp_in, rtcp_bad;
-  /* RTCP sender reports: what was sent, and the newest timestamp of each
-   * stream with when it went out (for the SR's RTP time of "now"). */
-  guint64 audio_octets, video_octets;
-  guint32 video_last_ts;
-  gint64 video_last_sent;
-  gint64 next_report;      /* monotonic µs */
+  guint64 send_failed, rtcp_in, rtcp_bad;
   guint64 keyframes_asked, nacked, resent, reports_sent;
-  /* Layer choice (sfu-room.c): the receiver's estimate on this session
-   * (REMB, or ours from its transport-cc feedback on the transport-wide
-   * numbers we stamp), the layer it fits, last-N. */
-  CfBandwidth *bwe;
-  CfLayerChoice choice;
-  guint16 twcc_seq;
+  CfLayerChoice choice;    /* the layer the estimate fits (bandwidth.h) */
   guint64 rr_octets;       /* video octets sent at the receiver's last report */
   gint64 rr_time;          /* and when it came (monotonic µs; 0: none yet) */
-  gboolean paused;         /* its source is out of the last N: no video sent */
   /* The size the receiver displays this stream at (XEP-0167 §9, its
    * session-accept or description-info: cf_sfu_post_display); 0: it said
    * nothing, no size cap. */

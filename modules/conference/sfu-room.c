@@ -143,10 +143,43 @@ sent_first (Forward *f, gint64 now)
   if (fl->ready)
     return;
   fl->ready = TRUE;
+  /* Its first sender report on the next tick (cf_sfu_tick). */
+  fl->source->leg.forwards_report_due = MIN (fl->source->leg.forwards_report_due,
+                                             fl->next_report);
   if (fl->video != NULL)
     {
       fl->keyframes_asked++;
       cf_keyframe_requests_ask (&fl->source->leg.keyframes, now);
+    }
+}
+
+/* --- Going through a sender's forwards --- */
+
+/* A room's forwards are far more than the caches hold (2,450 in a room of
+ * 50, each with its stream, session, transport and SRTP state), so each
+ * one's lines are a miss when its turn comes, one after the other.  While
+ * one forward is served, the CPU is asked for the per-packet part of the
+ * one two ahead (room.h orders FwdLeg for this) and, for video, for the
+ * stream of the next (its pointer is in the lines asked for the turn
+ * before). */
+#define FWD_HOT_FROM G_STRUCT_OFFSET (Forward, session)
+#define FWD_HOT_TO G_STRUCT_OFFSET (Forward, leg.video_ssrc)
+
+static inline void
+prefetch_ahead (const GPtrArray *forwards, guint i, gboolean video)
+{
+  if (i + 2 < forwards->len)
+    {
+      const char *p = g_ptr_array_index (forwards, i + 2);
+      for (gsize o = FWD_HOT_FROM; o < FWD_HOT_TO; o += 64)
+        __builtin_prefetch (p + o, 1);
+      __builtin_prefetch (p + FWD_HOT_TO - 1, 1);
+    }
+  if (video && i + 1 < forwards->len)
+    {
+      const Forward *next = g_ptr_array_index (forwards, i + 1);
+      if (next->leg.video != NULL && next->leg.video_wanted)
+        cf_sfu_stream_prefetch (next->leg.video);
     }
 }
 
@@ -165,10 +198,7 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
   /* Not among the talkers forwarded (cf_sfu_talkers): not sent, as DTX. */
   if (!l->audio_forwarded)
     {
-      guint withheld = 0;
-      for (guint i = 0; i < l->forwards->len; i++)
-        withheld += ((Forward *) g_ptr_array_index (l->forwards, i))->leg.has_audio;
-      bf_metric_add (m_audio_withheld, withheld);
+      bf_metric_add (m_audio_withheld, l->n_audio_forwards);
       return;
     }
   if (l->level_ext != 0)
@@ -186,6 +216,7 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
       guint32 ts;
       gsize n;
 
+      prefetch_ahead (l->forwards, i, FALSE);
       if (!fl->has_audio)
         continue;
       if (!fl->audio_started || h->ssrc != fl->audio_src_ssrc)
@@ -245,7 +276,7 @@ cf_sfu_forward_audio (Participant *source, const BfPacket *packet)
  * a hold) and its displayed size needs (the lowest layer covering it; no
  * cap while either size is unknown); else its one stream. */
 static void
-choose_layer (Forward *f, const Leg *src, gint64 now)
+choose_layer (Forward *f, Leg *src, gint64 now)
 {
   FwdLeg *fl = &f->leg;
   gint target, cap = -1;
@@ -298,12 +329,18 @@ choose_layer (Forward *f, const Leg *src, gint64 now)
        * the resumption after a pause) happens there. */
       cf_sfu_stream_set_target (fl->video, target, 3);
     }
+  fl->video_wanted = cf_sfu_stream_get_target (fl->video) >= 0;
+  /* Here, after a new target or a new layer SSRC (set_layers), is where a
+   * stream starts waiting for a keyframe: cf_sfu_tick polls the source's
+   * streams while one may. */
+  if (cf_sfu_stream_waiting (fl->video))
+    src->forwards_waiting = TRUE;
 }
 
 /* The source SSRCs @f's stream takes from: those it announced (simulcast),
  * else the one video stream seen. */
 static void
-set_layers (Forward *f, const Leg *src)
+set_layers (Forward *f, Leg *src)
 {
   if (f->leg.video == NULL)
     return;
@@ -428,12 +465,13 @@ cf_sfu_forward_video (Participant *source, const BfPacket *packet)
       FwdLeg *fl = &f->leg;
       guint32 src_ssrc;
 
+      prefetch_ahead (l->forwards, i, TRUE);
       if (fl->video == NULL)
         continue;
       /* No layer wanted (out of the last N, or nothing to take yet): the
        * stream would drop the packet untouched, and asks for no keyframe
-       * (sfu-stream.h), so it is not even copied. */
-      if (cf_sfu_stream_get_target (fl->video) < 0)
+       * (sfu-stream.h), so it is not even copied, nor the stream read. */
+      if (!fl->video_wanted)
         {
           withheld += fl->paused;
           continue;
@@ -519,21 +557,46 @@ void
 cf_sfu_tick (Participant *source, gint64 now)
 {
   Leg *l = &source->leg;
+  /* Each forward visited costs cache misses, and most ticks none of them
+   * has anything to do: visited only when a sender report is due, when
+   * the layer choice may change (simulcast: the estimates and the layers'
+   * activity move every tick; one stream: only the last N, since a new
+   * SSRC rechooses at once in cf_sfu_forward_video), or when a stream may
+   * still wait for a keyframe. */
+  gboolean report = now >= l->forwards_report_due;
+  gboolean choose = l->has_video && (l->n_layers > 0 || l->in_last_n != l->forwards_in_last_n);
+  gboolean poll = l->has_video && (choose || l->forwards_waiting);
+  gint64 report_due = G_MAXINT64;
+  gboolean waiting = FALSE;
 
-  for (guint i = 0; i < l->forwards->len; i++)
-    reports (g_ptr_array_index (l->forwards, i), now);
-  if (!l->has_video)
-    return;
-  for (guint i = 0; i < l->forwards->len; i++)
+  if (report || poll)
+    for (guint i = 0; i < l->forwards->len; i++)
+      {
+        Forward *f = g_ptr_array_index (l->forwards, i);
+        guint32 ssrc;
+        if (report)
+          {
+            reports (f, now);
+            if (f->leg.ready)
+              report_due = MIN (report_due, f->leg.next_report);
+          }
+        if (!poll || f->leg.video == NULL)
+          continue;
+        if (choose)
+          choose_layer (f, l, now);
+        if (cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
+          {
+            f->leg.keyframes_asked++;
+            cf_keyframe_requests_ask (&l->keyframes, now);
+          }
+        waiting = waiting || cf_sfu_stream_waiting (f->leg.video);
+      }
+  if (report)
+    l->forwards_report_due = report_due;
+  if (poll)
     {
-      Forward *f = g_ptr_array_index (l->forwards, i);
-      guint32 ssrc;
-      choose_layer (f, l, now);
-      if (f->leg.video != NULL && cf_sfu_stream_keyframe_request (f->leg.video, now, &ssrc))
-        {
-          f->leg.keyframes_asked++;
-          cf_keyframe_requests_ask (&l->keyframes, now);
-        }
+      l->forwards_in_last_n = l->in_last_n;
+      l->forwards_waiting = waiting;
     }
   /* bf_session_request_keyframe sends a PLI or a FIR (what the sender
    * negotiated) for each of its video SSRCs, numbering FIRs itself. */
@@ -687,6 +750,7 @@ job_fwd_join (gpointer data)
     }
   fl->joined = TRUE;
   g_ptr_array_add (src->forwards, f);
+  src->n_audio_forwards += fl->has_audio;
   set_layers (f, src);
 }
 
@@ -729,6 +793,7 @@ job_fwd_leave (gpointer data)
   if (!f->leg.joined)
     return;
   g_ptr_array_remove (f->leg.source->leg.forwards, f);
+  f->leg.source->leg.n_audio_forwards -= f->leg.has_audio;
   fwd_stop (f);
 }
 
@@ -742,6 +807,7 @@ cf_sfu_source_left (Participant *source)
   while (l->forwards != NULL && l->forwards->len > 0)
     {
       Forward *f = g_ptr_array_steal_index (l->forwards, l->forwards->len - 1);
+      l->n_audio_forwards -= f->leg.has_audio;
       fwd_stop (f);
     }
 }

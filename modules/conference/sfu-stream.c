@@ -35,6 +35,10 @@ typedef struct {
 } NackEntry;
 
 struct CfSfuStream {
+  /* Every forwarded packet reads and writes the scalars and the stats, and
+   * one entry of each history: the arrays come last, so that a packet
+   * touches few cache lines of a stream (a room's worker goes through
+   * thousands of them in turn). */
   guint32 ssrc;
   guint32 clock_rate;
   CfSfuCodec codec;
@@ -47,10 +51,10 @@ struct CfSfuStream {
   gint64 last_request; /* last keyframe request, monotonic µs */
   gboolean started;    /* anything forwarded yet: there is a past to continue */
 
-  /* Source side of the forwarded layer, since the switch to it. */
+  /* Source side of the forwarded layer, since the switch to it (and the
+   * offsets in changes[] below). */
   gint64 src_highest;  /* extended seq of the newest packet seen */
   gint64 src_switch;   /* extended seq of the keyframe switched at */
-  OffsetChange changes[OFFSET_HISTORY];
   guint n_changes;
   guint32 ts_offset;
   gboolean have_src_pid;
@@ -66,8 +70,9 @@ struct CfSfuStream {
   guint16 out_pid;     /* 15-bit, written modulo the packet's width */
   guint8 out_tl0;
 
-  NackEntry nack[CF_SFU_NACK_HISTORY];
   CfSfuStats stats;
+  OffsetChange changes[OFFSET_HISTORY];
+  NackEntry nack[CF_SFU_NACK_HISTORY];
 };
 
 gboolean
@@ -147,6 +152,25 @@ gint
 cf_sfu_stream_get_target (const CfSfuStream *s)
 {
   return s->target;
+}
+
+void
+cf_sfu_stream_prefetch (const CfSfuStream *s)
+{
+  const char *p = (const char *) s;
+  /* The scalars, the stats and the first offset changes (a stream
+   * between switches has one or two). */
+  gsize end = G_STRUCT_OFFSET (CfSfuStream, changes) + 2 * sizeof (OffsetChange);
+
+  for (gsize o = 0; o < end; o += 64)
+    __builtin_prefetch (p + o, 1);
+  __builtin_prefetch (p + end - 1, 1);
+}
+
+gboolean
+cf_sfu_stream_waiting (const CfSfuStream *s)
+{
+  return s->target >= 0 && s->target != s->layer;
 }
 
 const CfSfuStats *

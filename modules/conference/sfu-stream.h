@@ -120,6 +120,14 @@ gboolean cf_sfu_stream_nack_lookup (const CfSfuStream *s, guint16 seq,
 /* The layer forwarded now (-1: none) and the target. */
 gint cf_sfu_stream_get_layer (const CfSfuStream *s);
 gint cf_sfu_stream_get_target (const CfSfuStream *s);
+/* Asks the CPU for the lines _push reads first (all but its histories'
+ * entries), ahead of the push: the room goes through thousands of
+ * streams in turn, each one's lines a cache miss otherwise. */
+void cf_sfu_stream_prefetch (const CfSfuStream *s);
+/* A target it does not forward yet: cf_sfu_stream_keyframe_request may
+ * still ask for a keyframe.  Only _set_target and _set_layer_ssrc make a
+ * stream wait; a keyframe of the target (or no target) ends it. */
+gboolean cf_sfu_stream_waiting (const CfSfuStream *s);
 const CfSfuStats *cf_sfu_stream_get_stats (const CfSfuStream *s);
 
 G_END_DECLS

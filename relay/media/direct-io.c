@@ -18,16 +18,19 @@
 #define STUN_BUF 1280
 
 struct _BfMediaDirectIo {
-  BfMediaWorker *worker;
+  /* First: what every packet sent reads (_reserve, _commit, the send
+   * queue's flush), in one cache line for an IPv4 peer. */
   BfMediaSendQueue *queue;        /* the worker's */
+  gboolean lost;                  /* consent expired: terminal */
+  BfMediaSendDest dest;           /* the socket's fd and the remote candidate */
+
+  BfMediaWorker *worker;
   BfMediaCounters *counters;      /* the transport's */
   const BfMediaDirectIoCallbacks *callbacks;
   gpointer user_data;
 
   GSocket *socket;                /* the selected pair's (libnice's) */
-  BfMediaSendDest dest;           /* its fd and the remote candidate */
   BfMediaWatch *rx_watch;         /* in the worker's epoll set */
-  gboolean lost;                  /* consent expired: terminal */
   gboolean moved;                 /* peer_moved was called */
 
   BfIceConsent *consent;

@@ -58,14 +58,16 @@ struct _BfPortMux {
 };
 
 struct _BfPortMuxLink {
+  /* First: what every packet sent reads (bf_port_mux_link_reserve, the
+   * send queue's flush), in one cache line for an IPv4 peer. */
   BfPortMux *mux;
+  gboolean selected;
+  BfMediaSendDest dest;
   const BfPortMuxCallbacks *callbacks;
   gpointer user_data;
   char *ufrag, *old_ufrag;
   char *remote_ufrag;
-  gboolean selected;
   AddrKey key;
-  BfMediaSendDest dest;
   TxKey tx[LINK_TRANSACTIONS];
   gboolean tx_used[LINK_TRANSACTIONS];
   guint tx_next;

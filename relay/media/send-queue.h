@@ -32,9 +32,11 @@ typedef struct _BfMediaSendQueue BfMediaSendQueue;
  * transport's direct I/O); it must call _forget before it goes away. */
 typedef struct {
   int fd;
-  struct sockaddr_storage addr;
   socklen_t addr_len;
   BfMediaCounters *counters;
+  /* Last: the flush reads the scalars and only the first addr_len bytes
+   * (one cache line for IPv4 and IPv6 with the rest). */
+  struct sockaddr_storage addr;
 } BfMediaSendDest;
 
 /* Protected packets longer than this are not queued (sent at once). */

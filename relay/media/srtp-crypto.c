@@ -11,7 +11,9 @@
 
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #define CM_TAG_LEN 10       /* HMAC_SHA1_80 (RFC 3711 §5.2) */
@@ -258,14 +260,20 @@ gcm_crypt (Transform *t, gboolean encrypt, const guint8 *iv, const guint8 *aad1,
       || (aad2_len > 0 && !EVP_CipherUpdate (t->cipher, NULL, &n, aad2, (int) aad2_len))
       || (len > 0 && !EVP_CipherUpdate (t->cipher, data, &n, data, (int) len)))
     return FALSE;
-  if (!encrypt && !EVP_CIPHER_CTX_ctrl (t->cipher, EVP_CTRL_AEAD_SET_TAG, GCM_TAG_LEN, tag))
+  /* The tag as a parameter of the provider's GCM, directly: OpenSSL 3's
+   * EVP_CIPHER_CTX_ctrl would build the same parameter from the ctrl
+   * number on every packet. */
+  OSSL_PARAM param[2] = {
+    OSSL_PARAM_octet_string (OSSL_CIPHER_PARAM_AEAD_TAG, tag, GCM_TAG_LEN), OSSL_PARAM_END
+  };
+  if (!encrypt && !EVP_CIPHER_CTX_set_params (t->cipher, param))
     return FALSE;
   /* Decrypt: Final fails when the tag is wrong (compared in constant time
    * by OpenSSL's GCM). */
   guint8 none[GCM_TAG_LEN];   /* GCM's final writes no bytes */
   if (EVP_CipherFinal_ex (t->cipher, none, &n) <= 0)
     return FALSE;
-  return !encrypt || EVP_CIPHER_CTX_ctrl (t->cipher, EVP_CTRL_AEAD_GET_TAG, GCM_TAG_LEN, tag) > 0;
+  return !encrypt || EVP_CIPHER_CTX_get_params (t->cipher, param) > 0;
 }
 
 /* RFC 7714 §8.1: 0x0000 || SSRC || ROC || SEQ, XOR the session salt;

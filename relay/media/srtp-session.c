@@ -22,14 +22,19 @@ G_STATIC_ASSERT (BF_MEDIA_SRTP_OVERHEAD >= 16 + 4);
 /* Replay window, in packets, for SRTP and SRTCP alike (RFC 3711 §3.3.2
  * leaves the size to us; 64 or 128 is short for video bursts). */
 #define REPLAY_WINDOW 1024
-#define REPLAY_WORDS (REPLAY_WINDOW / 64)
+/* The window's bits in a ring of 64-bit words, index i at bit i % 64 of
+ * word (i / 64) % REPLAY_WORDS: moving the top clears the words it enters
+ * instead of shifting all of them (every packet sent or received moves
+ * it).  One word more than the window needs, so the word the top enters
+ * held only indices already outside the window (RFC 6479 §2). */
+#define REPLAY_WORDS (REPLAY_WINDOW / 64 + 1)
 
 #define MAX_RTP_INDEX ((G_GUINT64_CONSTANT (1) << 48) - 1)
 #define MAX_RTCP_INDEX 0x7fffffffu
 
 typedef struct {
   guint64 top;                  /* highest index accepted (0 at first) */
-  guint64 seen[REPLAY_WORDS];   /* bit k: index top - k was accepted */
+  guint64 seen[REPLAY_WORDS];   /* the ring: index i accepted (within the window) */
 } Replay;
 
 typedef struct {
@@ -37,6 +42,12 @@ typedef struct {
   Replay rtcp;        /* inbound: the 31-bit SRTCP index */
   guint32 rtcp_next;  /* outbound: the next SRTCP index to send */
 } Stream;
+
+/* The SSRCs a direction holds without an allocation of their own: a
+ * session's audio, video and retransmission streams, and one more.  A
+ * forwarding worker protects for thousands of sessions in turn; a
+ * separate array would be one more cache miss per packet. */
+#define INLINE_SSRCS 4
 
 /* One direction: its keys and its SSRCs' streams (rtcp-mux: an SSRC's RTP
  * and RTCP share the entry). */
@@ -46,6 +57,7 @@ typedef struct {
   Stream *streams;
   guint n, alloc, max;
   guint last;         /* the last hit: one compare in the usual case */
+  guint32 inline_ssrcs[INLINE_SSRCS];   /* ssrcs while alloc <= INLINE_SSRCS */
 } Direction;
 
 struct _BfMediaSrtp {
@@ -88,45 +100,39 @@ bf_media_srtp_library_init (GError **error)
 
 /* --- replay windows --- */
 
+static inline guint
+replay_word (guint64 index)
+{
+  return (guint) ((index / 64) % REPLAY_WORDS);
+}
+
 static gboolean
 replay_seen (const Replay *r, guint64 index)
 {
   if (index > r->top)
     return FALSE;
-  guint64 d = r->top - index;
-  if (d >= REPLAY_WINDOW)
+  if (r->top - index >= REPLAY_WINDOW)
     return TRUE;              /* too old to tell: refused as a replay */
-  return (r->seen[d / 64] >> (d % 64)) & 1;
+  return (r->seen[replay_word (index)] >> (index % 64)) & 1;
 }
 
+/* @index: above the top, or within the window (replay_seen said no). */
 static void
 replay_add (Replay *r, guint64 index)
 {
   if (index > r->top)
     {
-      guint64 shift = index - r->top;
-      if (shift >= REPLAY_WINDOW)
+      /* The words after the top's, up to @index's, held only indices
+       * now out of the window (or none yet). */
+      guint64 from = r->top / 64, to = index / 64;
+      if (to - from >= REPLAY_WORDS)
         memset (r->seen, 0, sizeof r->seen);
       else
-        {
-          /* bit k moves to k + shift (towards the older end) */
-          guint words = (guint) (shift / 64), bits = (guint) (shift % 64);
-          for (gint w = REPLAY_WORDS - 1; w >= 0; w--)
-            {
-              guint64 v = 0;
-              if (w - (gint) words >= 0)
-                {
-                  v = r->seen[w - words] << bits;
-                  if (bits > 0 && w - (gint) words - 1 >= 0)
-                    v |= r->seen[w - words - 1] >> (64 - bits);
-                }
-              r->seen[w] = v;
-            }
-        }
+        for (guint64 w = from + 1; w <= to; w++)
+          r->seen[w % REPLAY_WORDS] = 0;
       r->top = index;
     }
-  guint64 d = r->top - index;
-  r->seen[d / 64] |= G_GUINT64_CONSTANT (1) << (d % 64);
+  r->seen[replay_word (index)] |= G_GUINT64_CONSTANT (1) << (index % 64);
 }
 
 /* RFC 3711 §3.3.1 and Appendix A: the index of @seq is the one closest to
@@ -173,9 +179,16 @@ stream_add (Direction *d, guint32 ssrc, const Stream *initial)
 {
   if (d->n == d->alloc)
     {
-      d->alloc = MIN (MAX (4u, d->alloc * 2), d->max);
-      d->ssrcs = g_renew (guint32, d->ssrcs, d->alloc);
-      d->streams = g_renew (Stream, d->streams, d->alloc);
+      guint alloc = MIN (MAX (INLINE_SSRCS, d->alloc * 2), d->max);
+      if (alloc > INLINE_SSRCS && d->ssrcs == d->inline_ssrcs)
+        {
+          d->ssrcs = g_new (guint32, alloc);
+          memcpy (d->ssrcs, d->inline_ssrcs, d->n * sizeof *d->ssrcs);
+        }
+      else if (alloc > INLINE_SSRCS)
+        d->ssrcs = g_renew (guint32, d->ssrcs, alloc);
+      d->streams = g_renew (Stream, d->streams, alloc);
+      d->alloc = alloc;
     }
   d->last = d->n++;
   d->ssrcs[d->last] = ssrc;
@@ -187,7 +200,8 @@ static void
 direction_clear (Direction *d)
 {
   bf_srtp_crypto_free (d->crypto);
-  g_free (d->ssrcs);
+  if (d->ssrcs != d->inline_ssrcs)
+    g_free (d->ssrcs);
   g_free (d->streams);
 }
 
@@ -206,6 +220,8 @@ bf_media_srtp_new (BfMediaSrtpProfile profile, const guint8 *tx_key, const guint
   BfMediaSrtp *s = g_new0 (BfMediaSrtp, 1);
   s->profile = profile;
   s->tx.max = s->rx.max = max_ssrcs;
+  s->tx.ssrcs = s->tx.inline_ssrcs;
+  s->rx.ssrcs = s->rx.inline_ssrcs;
   s->tx.crypto = bf_srtp_crypto_new (profile, tx_key, tx_salt, TRUE, error);
   if (s->tx.crypto != NULL)
     s->rx.crypto = bf_srtp_crypto_new (profile, rx_key, rx_salt, FALSE, error);

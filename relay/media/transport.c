@@ -70,7 +70,14 @@ typedef enum {
 } IceState;
 
 struct _BfMediaTransport {
+  /* First: what every packet sent reads (send_protected; a worker sends
+   * for thousands of transports in turn, each line of one a cache miss). */
   BfMediaWorker *worker;
+  BfMediaSrtp *srtp;
+  BfSharedIce *shared;            /* [media] shared-port: ICE is ours (shared-ice.h) */
+  BfMediaDirectIo *dio;           /* direct I/O (below) */
+  BfMediaCounters counters;       /* flushed and folded below */
+
   GMainContext *context;
   BfMediaConfig config;
   BfMediaCert *cert;
@@ -81,7 +88,6 @@ struct _BfMediaTransport {
   guint dispatching;              /* > 0 while a callback of ours runs */
 
   NiceAgent *agent;               /* NULL on the shared port */
-  BfSharedIce *shared;            /* [media] shared-port: ICE is ours (shared-ice.h) */
   guint stream_id;
   IceState ice;
   gboolean gathering;
@@ -108,17 +114,14 @@ struct _BfMediaTransport {
   GQueue early_dtls;              /* GBytes*, datagrams before set_dtls() */
   GQueue held_dtls;               /* GBytes*, ours before a pair is selected */
 
-  BfMediaSrtp *srtp;
-  BfMediaSrtpProfile profile;
+  BfMediaSrtpProfile profile;     /* of srtp */
 
-  BfMediaCounters counters;
-  BfMediaCounters flushed;        /* what the worker's metrics have of them */
+  BfMediaCounters flushed;        /* what the worker's metrics have of counters */
   BfMediaCountersEntry folded;    /* in the worker's fold once .now is set */
 
-  /* direct I/O (direct-io.h): the selected pair, once DTLS is up */
+  /* direct I/O (direct-io.h, dio above): the selected pair, once DTLS is up */
   gboolean direct_capable;        /* decided at creation, see above */
   GSource *direct_start;          /* idle: take the pair over */
-  BfMediaDirectIo *dio;
 };
 
 static void schedule_direct_start (BfMediaTransport *t);

@@ -5,7 +5,13 @@ mode doing the same fan-out, in the same run.
     /usr/bin/python3 tests/bench/bench_sfu.py      (after ninja -C build)
     --quick: the room of N = 10 only, 3 s windows
     --only belfry,belfry-shared,forwarder (belfry-shared: belfry with
-        `[media] shared-port = 0`, one socket for the worker); --rooms 10,50; --seconds S; --warmup S
+        `[media] shared-port = 0`, one socket for the worker; belfry-before,
+        belfry-shared-before: the same two with the belfry binary given by
+        --before-bin, e.g. a build from before a change, in the same run);
+        --rooms 10,50; --seconds S; --warmup S; --rounds R (each part R
+        windows per room, the parts' order reversed every other round;
+        figures are the medians, ratios the medians of same-round ratios);
+        --perf DIR (a perf profile of each belfry part's worker after its window)
 
 The load (tests/bench/sfu-load.c, one process, CPU 1): every participant
 sends one audio stream (Opus from libopus, 50 packets/s) with its RFC 6464
@@ -300,7 +306,7 @@ class Sink:
 class Belfry:
     name = "belfry"
 
-    def __init__(self, tmp, nmax, shared=False):
+    def __init__(self, tmp, nmax, shared=False, binary=None):
         import harness
         self.h = harness
         self.prosody = harness.Prosody(users=bench_call.bench_users(harness))
@@ -321,13 +327,25 @@ class Belfry:
             # One UDP port for the worker, belfry's own ICE (relay/media/port-mux.h).
             self.name = "belfry-shared"
             groups["media"]["shared-port"] = "0"
+        if binary:
+            # Another build (its own modules: belfry loads them from beside
+            # its binary in a build tree, relay/modules.c).
+            self.name += "-before"
         self.metrics_listen = groups["metrics"]["listen"]
         self.belfry = harness.Belfry(tmp / f"{self.name}-conf", port=self.prosody.component_port,
-                                     modules="conference", groups=groups,
+                                     modules="conference", groups=groups, binary=binary,
                                      verbose=bool(os.environ.get("BENCH_SFU_VERBOSE")))
         self.belfry.start()
-        subprocess.run(["taskset", "-a", "-p", "-c", "0", str(self.belfry.pid)], check=True,
-                       capture_output=True)
+        # taskset -a fails when a thread it listed ends before it is moved
+        # (belfry's start-up threads come and go): tried again.
+        for attempt in range(5):
+            r = subprocess.run(["taskset", "-a", "-p", "-c", "0", str(self.belfry.pid)],
+                               capture_output=True)
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"taskset of belfry {self.belfry.pid}: {r.stderr!r}")
         self.rooms = 0
 
     def client(self, i, queue):
@@ -590,7 +608,17 @@ def sessions_ended(load):
     return ended
 
 
-def belfry_row(bf, load_exe, n, seconds, warmup):
+def perf_record(tid, path, seconds):
+    """perf record (call graphs, 2,999 Hz) of one thread, outside the
+    measured window (its sampling would weigh on the figures)."""
+    r = subprocess.run(["perf", "record", "-q", "-g", "-F", "2999", "-t", str(tid), "-o", str(path),
+                        "--", "sleep", str(seconds)], capture_output=True, text=True,
+                       timeout=seconds + 60)
+    log(f"perf of thread {tid}: {path}" if r.returncode == 0
+        else f"perf record failed: {r.stderr.strip()[:300]}")
+
+
+def belfry_row(bf, load_exe, n, seconds, warmup, perf_dir=None):
     load = bench_call.Load(load_exe, "ice", "1")
     room = None
     try:
@@ -598,10 +626,10 @@ def belfry_row(bf, load_exe, n, seconds, warmup):
         bf.rooms += 1
         room = BelfryRoom(bf, load, f"bench{bf.rooms}", n, timeout=20 + 0.1 * n * n)
         setup_s = time.monotonic() - t0
-        log(f"belfry N={n}: {n} participants and {room.placed} forwarded sessions keyed "
+        log(f"{bf.name} N={n}: {n} participants and {room.placed} forwarded sessions keyed "
             f"in {setup_s:.1f} s")
         audio, video = send_expectation(load, n, room.number)
-        log(f"belfry N={n}: join numbers {room.number}; expected audio of {sorted(audio)}, "
+        log(f"{bf.name} N={n}: join numbers {room.number}; expected audio of {sorted(audio)}, "
             f"video of {sorted(video)}")
         load.send("start")
         load.wait(lambda l: l == "started", 5, "started")
@@ -609,14 +637,18 @@ def belfry_row(bf, load_exe, n, seconds, warmup):
         t0, m0 = time.monotonic(), bf.withheld()
         kv = run_window(load, bf.watch(), schedstat_files(bf.belfry.pid), seconds)
         m1, t1 = bf.withheld(), time.monotonic()
+        if perf_dir is not None:
+            # The load goes on until "stop": a profile of the same work.
+            tid = bf.watch()[0].split("/")[4]
+            perf_record(tid, Path(perf_dir) / f"{bf.name}-N{n}-{bf.rooms}.data", 6)
         load.send("stop")
         # the counters' span is the window's and the report's: per second,
         # scaled to the window
-        r = figures("belfry", n, kv, setup_s,
+        r = figures(bf.name, n, kv, setup_s,
                     withheld=[(b - a) * kv["seconds"] / (t1 - t0) for a, b in zip(m0, m1)])
         r["ended"] = sessions_ended(load)
         if r["ended"]:
-            log(f"belfry N={n}: sessions belfry ended after set-up: {r['ended']}")
+            log(f"{bf.name} N={n}: sessions belfry ended after set-up: {r['ended']}")
         return r
     except Exception:
         import tempfile
@@ -636,11 +668,52 @@ def belfry_row(bf, load_exe, n, seconds, warmup):
 
 # ---------------------------------------------------------------------------
 
-def report(res, ns, seconds):
-    print(f"\nSFU fan-out, {seconds:.0f} s windows, forwarder on CPU 0, load on CPU 1; every "
-          f"participant sends Opus (50 pkt/s; talkers {MAX_TALKERS}), the first {VIDEO_SENDERS} "
-          f"also VP8 (~97 pkt/s, one layer); last-N {LAST_N}; expected and withheld per the "
-          "room's rules, every packet verified")
+PARTS = ("belfry-before", "belfry", "belfry-shared-before", "belfry-shared", "forwarder")
+LABELS = {"belfry": "belfry (worker thread)",
+          "belfry-shared": "belfry, shared-port (worker thread)",
+          "belfry-before": "belfry before (worker thread)",
+          "belfry-shared-before": "belfry before, shared-port (worker thread)",
+          "forwarder": "srtp-forwarder fanout"}
+
+
+def median_row(rs):
+    """The round with the median figure (per CPU-second; of an even number
+    of rounds the lower middle one's other figures, the mean of the middle
+    two), with the range."""
+    import statistics
+    r = dict(sorted(rs, key=lambda r: r["pps_per_cpu"])[(len(rs) - 1) // 2])
+    r["pps_per_cpu"] = statistics.median(x["pps_per_cpu"] for x in rs)
+    r["lo"] = min(x["pps_per_cpu"] for x in rs)
+    r["hi"] = max(x["pps_per_cpu"] for x in rs)
+    r["rounds"] = len(rs)
+    return r
+
+
+def same_round_ratio(a_rs, b_rs):
+    """Median and range of a / b over the rounds both ran (per CPU-second):
+    adjacent windows of one run, the machine's drift mostly cancelled."""
+    import statistics
+    rs = [a["pps_per_cpu"] / b["pps_per_cpu"] for a, b in zip(a_rs, b_rs)
+          if b["pps_per_cpu"] > 0]
+    if not rs:
+        return None
+    return statistics.median(rs), min(rs), max(rs)
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "–"
+    m, lo, hi = r
+    return f"{m:.0%}" + (f" ({lo:.0%}–{hi:.0%})" if hi > lo else "")
+
+
+def report(res, ns, seconds, rounds):
+    print(f"\nSFU fan-out, {seconds:.0f} s windows, {rounds} round(s), forwarder on CPU 0, load on "
+          f"CPU 1; every participant sends Opus (50 pkt/s; talkers {MAX_TALKERS}), the first "
+          f"{VIDEO_SENDERS} also VP8 (~97 pkt/s, one layer); last-N {LAST_N}; expected and "
+          "withheld per the room's rules, every packet verified"
+          + ("; figures: the median round (range), ratios: median of same-round ratios (range)"
+             if rounds > 1 else ""))
     print("| room | SFU | pkts out/s | pkts out per CPU-second | belfry / baseline | "
           "loss of expected | withheld (expected; room's counters audio + video) | "
           "added latency, video (median / p95 / p99) | "
@@ -648,20 +721,17 @@ def report(res, ns, seconds):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for n in ns:
         base = res.get(("forwarder", n))
-        for name in ("belfry", "belfry-shared", "forwarder"):
-            r = res.get((name, n))
-            if r is None:
+        for name in PARTS:
+            rs = res.get((name, n))
+            if not rs:
                 continue
-            ratio = "–"
+            r = median_row(rs)
             mine = name.startswith("belfry")
-            if mine and base and base["pps_per_cpu"] > 0:
-                ratio = f"{r['pps_per_cpu'] / base['pps_per_cpu']:.0%}"
+            ratio = fmt_ratio(same_round_ratio(rs, base)) if mine and base else "–"
             extra = f" ({r['extra_cpu']:.2f})" if mine else ""
-            label = {"belfry": "belfry (worker thread)",
-                     "belfry-shared": "belfry, shared-port (worker thread)"}.get(
-                         name, "srtp-forwarder fanout")
-            print(f"| N = {n} | {label} | {r['out_pps']:,.0f} | {r['pps_per_cpu']:,.0f} | {ratio} | "
-                  f"{r['loss']:.2%} | {r['withheld_exp'] / seconds:,.0f}/s"
+            spread = f" ({r['lo']:,.0f}–{r['hi']:,.0f})" if r["hi"] > r["lo"] else ""
+            print(f"| N = {n} | {LABELS[name]} | {r['out_pps']:,.0f} | {r['pps_per_cpu']:,.0f}{spread} "
+                  f"| {ratio} | {max(x['loss'] for x in rs):.2%} | {r['withheld_exp'] / seconds:,.0f}/s"
                   + (f" ({r['withheld'][0] / seconds:,.0f} + {r['withheld'][1] / seconds:,.0f}/s)"
                      if r.get("withheld") else "") + " | "
                   f"{r['lat'][0]:.2f} / {r['lat'][1]:.2f} / {r['lat'][2]:.2f} ms | "
@@ -669,27 +739,40 @@ def report(res, ns, seconds):
     print(f"Goal (issue 14): >= {GOAL_PPS:,} packets out per CPU-second and >= "
           f"{GOAL_RATIO:.0%} of the forwarder")
     for n in ns:
-        a, b = res.get(("belfry-shared", n)), res.get(("belfry", n))
-        if a and b and b["pps_per_cpu"] > 0:
-            print(f"N = {n}: belfry shared-port / default: "
-                  f"{a['pps_per_cpu'] / b['pps_per_cpu']:.0%} per CPU-second")
+        for a, b, what in (("belfry", "belfry-before", "belfry / belfry before"),
+                           ("belfry-shared", "belfry-shared-before",
+                            "belfry shared-port / belfry before shared-port"),
+                           ("belfry-shared", "belfry", "belfry shared-port / default")):
+            if res.get((a, n)) and res.get((b, n)):
+                print(f"N = {n}: {what}: "
+                      f"{fmt_ratio(same_round_ratio(res[(a, n)], res[(b, n)]))} per CPU-second")
     for n in ns:
-        a, b = res.get(("belfry", n)), res.get(("forwarder", n))
-        if a:
-            txt = (f"N = {n}: belfry {a['pps_per_cpu']:,.0f} per CPU-second "
+        for name in ("belfry", "belfry-shared"):
+            if not res.get((name, n)):
+                continue
+            a = median_row(res[(name, n)])
+            txt = (f"N = {n}: {name} {a['pps_per_cpu']:,.0f} per CPU-second "
                    f"({'meets' if a['pps_per_cpu'] >= GOAL_PPS else 'below'} {GOAL_PPS:,})")
-            if b and b["pps_per_cpu"] > 0:
-                ratio = a["pps_per_cpu"] / b["pps_per_cpu"]
-                txt += (f", {ratio:.0%} of the forwarder "
-                        f"({'meets' if ratio >= GOAL_RATIO else 'below'} {GOAL_RATIO:.0%})")
+            r = same_round_ratio(res[(name, n)], res.get(("forwarder", n)) or [])
+            if r is not None:
+                txt += (f", {r[0]:.0%} of the forwarder "
+                        f"({'meets' if r[0] >= GOAL_RATIO else 'below'} {GOAL_RATIO:.0%})")
             print(txt)
-    for k, r in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for k, rs in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        r = median_row(rs)
+        ended = {}
+        for x in rs:
+            for why, c in (x.get("ended") or {}).items():
+                ended[why] = ended.get(why, 0) + c
         print(f"  {k[0]} N={k[1]}: set-up {r['setup_s']:.1f} s; offered {r['in_pps']:.0f} pkt/s "
-              f"in; receive legs that got nothing they should {r['silent_legs']}; unexpected "
-              f"packets {r['unexpected']}, wrong content {r['bad_content']}, "
-              f"unprotect failures {r['bad']}, replays (retransmissions) {r['replay']}; latency samples {r['lat_n']}; load "
-              f"{r['load_cpu']:.2f} CPU"
-              + (f"; sessions belfry ended after set-up {r['ended']}" if r.get("ended") else ""))
+              f"in; receive legs that got nothing they should {sum(x['silent_legs'] for x in rs)}; "
+              f"unexpected packets {sum(x['unexpected'] for x in rs)}, wrong content "
+              f"{sum(x['bad_content'] for x in rs)}, unprotect failures {sum(x['bad'] for x in rs)}, "
+              f"replays (retransmissions) {sum(x['replay'] for x in rs)}; latency samples "
+              f"{r['lat_n']}; load {r['load_cpu']:.2f} CPU"
+              + ("; per round: " + ", ".join(f"{x['pps_per_cpu']:,.0f}" for x in rs)
+                 if len(rs) > 1 else "")
+              + (f"; sessions belfry ended after set-up {ended}" if ended else ""))
 
 
 def main():
@@ -698,37 +781,65 @@ def main():
     ap.add_argument("--only", default="belfry,forwarder")
     ap.add_argument("--rooms", default="10,50")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--before-bin", default=None,
+                    help="the belfry binary of the belfry-before and belfry-shared-before parts "
+                    "(a build from before a change; it loads the conference module of its own "
+                    "build tree)")
+    ap.add_argument("--perf", metavar="DIR", default=None,
+                    help="after each belfry window, a 6 s perf profile of its worker thread "
+                    "into DIR (the load still running)")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="s between the set-up and the window (a receiver waits for a "
                          "keyframe; belfry's ICE agents keep checking for a few s)")
     a = ap.parse_args()
+    only = a.only.split(",")
+    unknown = set(only) - set(PARTS)
+    if unknown:
+        sys.exit(f"--only: unknown parts {sorted(unknown)} (of {', '.join(PARTS)})")
+    if any(x.endswith("-before") for x in only) and not a.before_bin:
+        sys.exit("--only belfry-before / belfry-shared-before need --before-bin PATH")
+    if a.before_bin and not os.access(a.before_bin, os.X_OK):
+        sys.exit(f"--before-bin {a.before_bin}: not an executable")
+    if a.rounds < 1:
+        sys.exit("--rounds: at least 1")
+    if a.perf:
+        a.perf = os.path.abspath(a.perf)
+        os.makedirs(a.perf, exist_ok=True)
     bench_call.enter_private_netns()
     if a.quick:
         a.rooms, a.seconds, a.warmup = "10", 3.0, 3.0
     ns = [int(x) for x in a.rooms.split(",")]
-    only = a.only.split(",")
     load_exe, fwd_exe = executables()
     import tempfile
     import shutil
     tmp = Path(tempfile.mkdtemp(prefix="bench-sfu-"))
     os.chmod(tmp, 0o755)
     res = {}
-    bfs = []
+    bfs = {}
     try:
-        if "belfry" in only:
-            bfs.append(Belfry(tmp, max(ns)))
-        if "belfry-shared" in only:
-            bfs.append(Belfry(tmp, max(ns), shared=True))
+        for name in PARTS:
+            if name in only and name != "forwarder":
+                bfs[name] = Belfry(tmp, max(ns), shared="shared" in name,
+                                   binary=a.before_bin if name.endswith("-before") else None)
         for n in ns:
-            if "forwarder" in only:
-                res[("forwarder", n)] = forwarder_row(load_exe, fwd_exe, n, a.seconds, a.warmup)
-            for bf in bfs:
-                res[(bf.name, n)] = belfry_row(bf, load_exe, n, a.seconds, a.warmup)
+            order = [x for x in PARTS if x in only]
+            for rnd in range(a.rounds):
+                # Every other round the other way round: a part is not
+                # always the one after the same other (the machine's drift
+                # within a round falls on both sides).
+                for name in (order if rnd % 2 == 0 else order[::-1]):
+                    if name == "forwarder":
+                        r = forwarder_row(load_exe, fwd_exe, n, a.seconds, a.warmup)
+                    else:
+                        r = belfry_row(bfs[name], load_exe, n, a.seconds, a.warmup, a.perf)
+                    r["round"] = rnd
+                    res.setdefault((name, n), []).append(r)
     finally:
-        for bf in bfs:
+        for bf in bfs.values():
             bf.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(res, ns, a.seconds)
+    report(res, ns, a.seconds, a.rounds)
     return 0
 
 

@@ -4,8 +4,9 @@
  * 65535 -> 0 wrap, reordered, late and replayed packets, RTCP compounds.
  * Ours and libsrtp2 protecting the same packets must produce the same bytes;
  * each one's receiver must accept the other's packets with the same plain
- * text and refuse the same replays.  Then tampering, truncation, garbage and
- * the SSRC bound on ours alone.  libsrtp2 is a test-only dependency. */
+ * text and refuse the same replays.  Then tampering, truncation, garbage,
+ * the replay window against a model of its rule and the SSRC bound on ours
+ * alone.  libsrtp2 is a test-only dependency. */
 #include <string.h>
 #include <glib.h>
 #include <srtp2/srtp.h>
@@ -500,15 +501,76 @@ test_too_old (gconstpointer data)
   pair_clear (&p);
 }
 
-/* max_ssrcs: forged packets of new SSRCs use no slot; authenticated ones
- * do, the one after the last slot is SSRC_LIMIT on both sides; RTP and
- * RTCP of one SSRC share one slot (rtcp-mux). */
+/* The replay window against a model of its rule (RFC 3711 §3.3.2: above
+ * the highest, new; 1024 or more behind it, refused; else refused once
+ * seen), on the sender's side, where belfry refuses to send an index twice:
+ * runs of the next few indices, jumps within a word, across words, and
+ * past the whole window, then late packets from 0 to 1100 behind (some
+ * sent, some too old, some not yet seen).  Each status must be the
+ * model's, so the ring of words the window is kept in (srtp-session.c)
+ * forgets nothing inside the window and keeps nothing outside. */
 static void
-test_ssrc_limit (gconstpointer data)
+test_window_model (gconstpointer data)
 {
   Pair p;
-  pair_init (&p, GPOINTER_TO_INT (data), 2, FALSE);
-  guint8 buf[CAP], plain[CAP];
+  pair_init (&p, GPOINTER_TO_INT (data), 4, FALSE);
+  guint32 ssrc = g_test_rand_int ();
+  g_autoptr (GHashTable) sent = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autofree gint64 *keys = g_new (gint64, 20000);
+  gint64 top = -1;
+  guint too_old = 0, seen = 0, taken = 0;
+  for (guint i = 0; i < 20000; i++)
+    {
+      gint64 index;
+      guint r = (guint) g_test_rand_int_range (0, 100);
+      if (top < 0)
+        index = g_test_rand_int_range (40000, 60000);
+      else if (r < 60)
+        index = top + g_test_rand_int_range (1, 4);
+      else if (r < 70)
+        index = top + g_test_rand_int_range (4, 200);
+      else if (r < 73)
+        index = top + g_test_rand_int_range (1000, 1300);
+      else
+        index = top - g_test_rand_int_range (0, 1101);
+      gboolean model_refuses = top >= 0 && index <= top
+                               && (top - index >= 1024 || g_hash_table_contains (sent, &index));
+      guint8 buf[CAP];
+      gsize len = make_rtp (buf, ssrc, (guint16) index);
+      BfMediaSrtpStatus st = bf_media_srtp_protect (p.ours_a, FALSE, buf, &len, sizeof buf);
+      g_assert_cmpint (st, ==, model_refuses ? BF_MEDIA_SRTP_REPLAY : BF_MEDIA_SRTP_OK);
+      if (model_refuses)
+        {
+          if (top - index >= 1024)
+            too_old++;
+          else
+            seen++;
+          continue;
+        }
+      taken++;
+      keys[i] = index;
+      g_hash_table_add (sent, &keys[i]);
+      top = MAX (top, index);
+    }
+  /* Every part of the rule was exercised. */
+  g_assert_cmpuint (too_old, >, 50);
+  g_assert_cmpuint (seen, >, 50);
+  g_assert_cmpuint (taken, >, 10000);
+  pair_clear (&p);
+}
+
+/* max_ssrcs: forged packets of new SSRCs use no slot; authenticated ones
+ * do, the one after the last slot is SSRC_LIMIT on both sides; RTP and
+ * RTCP of one SSRC share one slot (rtcp-mux).  With 2 slots, and with 9
+ * (more than srtp-session.c keeps without an allocation: the table grows,
+ * and every stream keeps its state: a packet of each is still taken once
+ * and refused as a replay the second time). */
+static void
+ssrc_limit (BfMediaSrtpProfile profile, guint32 max)
+{
+  Pair p;
+  pair_init (&p, profile, max, FALSE);
+  guint8 buf[CAP], plain[CAP], copy[CAP];
   gsize len, pl;
   for (guint i = 0; i < 10; i++)
     {
@@ -518,25 +580,43 @@ test_ssrc_limit (gconstpointer data)
       g_assert_cmpint (bf_media_srtp_unprotect (p.ours_b, FALSE, buf, &n), ==,
                        BF_MEDIA_SRTP_AUTH_FAIL);
     }
-  for (guint32 ssrc = 1; ssrc <= 2; ssrc++)
+  for (guint32 ssrc = 1; ssrc <= max; ssrc++)
     for (guint rtcp = 0; rtcp < 2; rtcp++)
       {
         protect_one (p.ours_a, rtcp, ssrc, 9, buf, &len, plain, &pl);
         g_assert_cmpint (bf_media_srtp_unprotect (p.ours_b, rtcp, buf, &len), ==,
                          BF_MEDIA_SRTP_OK);
       }
-  pl = make_rtp (buf, 3, 9);
+  for (guint32 ssrc = 1; ssrc <= max; ssrc++)
+    {
+      gsize cl;
+      protect_one (p.ours_a, FALSE, ssrc, 10, buf, &len, plain, &pl);
+      memcpy (copy, buf, len);
+      cl = len;
+      g_assert_cmpint (bf_media_srtp_unprotect (p.ours_b, FALSE, buf, &len), ==,
+                       BF_MEDIA_SRTP_OK);
+      g_assert_cmpint (bf_media_srtp_unprotect (p.ours_b, FALSE, copy, &cl), ==,
+                       BF_MEDIA_SRTP_REPLAY);
+    }
+  pl = make_rtp (buf, max + 1, 9);
   len = pl;
   g_assert_cmpint (bf_media_srtp_protect (p.ours_a, FALSE, buf, &len, sizeof buf), ==,
                    BF_MEDIA_SRTP_SSRC_LIMIT);
-  /* a third SSRC protected elsewhere (libsrtp2) is refused by ours */
-  pl = make_rtp (buf, 3, 9);
+  /* one SSRC more, protected elsewhere (libsrtp2), is refused by ours */
+  pl = make_rtp (buf, max + 1, 9);
   int il = (int) pl;
   g_assert_cmpint (srtp_protect (p.lib_tx, buf, &il), ==, srtp_err_status_ok);
   len = (gsize) il;
   g_assert_cmpint (bf_media_srtp_unprotect (p.ours_b, FALSE, buf, &len), ==,
                    BF_MEDIA_SRTP_SSRC_LIMIT);
   pair_clear (&p);
+}
+
+static void
+test_ssrc_limit (gconstpointer data)
+{
+  ssrc_limit (GPOINTER_TO_INT (data), 2);
+  ssrc_limit (GPOINTER_TO_INT (data), 9);
 }
 
 /* Truncations of real packets and random garbage: never OK, and (under
@@ -657,6 +737,7 @@ main (int argc, char **argv)
       g_autofree char *f = g_strdup_printf ("/srtp-openssl/%s/too-old", n);
       g_autofree char *g = g_strdup_printf ("/srtp-openssl/%s/ssrc-limit", n);
       g_autofree char *h = g_strdup_printf ("/srtp-openssl/%s/malformed", n);
+      g_autofree char *w = g_strdup_printf ("/srtp-openssl/%s/window-model", n);
       g_test_add_data_func (a, d, test_differential);
       g_test_add_data_func (b, d, test_rtcp_unencrypted);
       g_test_add_data_func (c, d, test_roc_jumps);
@@ -664,6 +745,7 @@ main (int argc, char **argv)
       g_test_add_data_func (f, d, test_too_old);
       g_test_add_data_func (g, d, test_ssrc_limit);
       g_test_add_data_func (h, d, test_malformed);
+      g_test_add_data_func (w, d, test_window_model);
     }
   int rc = g_test_run ();
   srtp_shutdown ();

@@ -264,20 +264,26 @@ test_switch_up (void)
   sim.l[2].key[12] = TRUE;
   /* Nothing wanted yet: nothing asked, nothing forwarded. */
   g_assert_false (cf_sfu_stream_keyframe_request (sim.s, T0, &ssrc));
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
   run (&sim, 0, 1, 7);
   g_assert_cmpuint (sim.n_out, ==, 0);
   g_assert_cmpint (cf_sfu_stream_get_layer (sim.s), ==, -1);
 
   cf_sfu_stream_set_target (sim.s, 0, 3);
+  g_assert_true (cf_sfu_stream_waiting (sim.s));
   g_assert_true (cf_sfu_stream_keyframe_request (sim.s, T0, &ssrc));
   g_assert_cmpuint (ssrc, ==, layer_ssrc[0]);
   sim.l[0].key[1] = TRUE;
   run (&sim, 1, 6, 7);
   g_assert_cmpint (cf_sfu_stream_get_layer (sim.s), ==, 0);
+  /* The keyframe ended the wait: nothing more to ask (the room's tick
+   * stops polling on this). */
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
   g_assert_false (cf_sfu_stream_keyframe_request (sim.s, T0 + 10 * G_USEC_PER_SEC, &ssrc));
   g_assert_cmpuint (sim.n_out, ==, 5);
 
   cf_sfu_stream_set_target (sim.s, 2, 3);
+  g_assert_true (cf_sfu_stream_waiting (sim.s));
   g_assert_true (cf_sfu_stream_keyframe_request (sim.s, T0 + 6 * FRAME_US, &ssrc));
   g_assert_cmpuint (ssrc, ==, layer_ssrc[2]);
   /* Asked again only after the interval. */
@@ -285,6 +291,7 @@ test_switch_up (void)
   g_assert_true (cf_sfu_stream_keyframe_request (sim.s, T0 + 6 * FRAME_US + CF_SFU_KEYFRAME_INTERVAL_US, &ssrc));
   run (&sim, 6, 30, 7);
   g_assert_cmpint (cf_sfu_stream_get_layer (sim.s), ==, 2);
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
   g_assert_false (cf_sfu_stream_keyframe_request (sim.s, T0 + 60 * G_USEC_PER_SEC, &ssrc));
 
   /* Layer 0 frames 1..12 (its 7-bit PictureID wrapping at 128), then
@@ -524,14 +531,22 @@ test_pause_and_resume (void)
   sim.l[0].key[10] = TRUE;
   cf_sfu_stream_set_target (sim.s, 0, 3);
   run (&sim, 0, 4, 7);
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
+  /* Another SSRC for the layer forwarded: its keyframe is waited for. */
+  cf_sfu_stream_set_layer_ssrc (sim.s, 0, layer_ssrc[0] + 1);
+  g_assert_true (cf_sfu_stream_waiting (sim.s));
+  cf_sfu_stream_set_layer_ssrc (sim.s, 0, layer_ssrc[0]);
   cf_sfu_stream_set_target (sim.s, -1, 3);
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
   g_assert_false (cf_sfu_stream_keyframe_request (sim.s, T0, &ssrc));
   run (&sim, 4, 8, 7);
   g_assert_cmpuint (sim.n_out, ==, 4);
   cf_sfu_stream_set_target (sim.s, 0, 3);
+  g_assert_true (cf_sfu_stream_waiting (sim.s));
   g_assert_true (cf_sfu_stream_keyframe_request (sim.s, T0 + 8 * FRAME_US, &ssrc));
   g_assert_cmpuint (ssrc, ==, layer_ssrc[0]);
   run (&sim, 8, 12, 7);
+  g_assert_false (cf_sfu_stream_waiting (sim.s));
   g_assert_cmpuint (sim.n_out, ==, 6);
   g_assert_cmpuint (sim.out[4].frame, ==, 10);
   g_assert_cmpuint (sim.out[4].ts - sim.out[3].ts, ==, 7 * FRAME_TS);
