@@ -301,8 +301,12 @@ choose_layer (Forward *f, Leg *src, gint64 now)
         }
       target = cf_layer_choose (&fl->choice, layers, n, fl->bwe->estimate_bps, view_w, view_h,
                                 now);
-      if (fl->view_width != 0 && cf_layer_size_cap (layers, n, view_w, view_h) < (gint) n - 1)
-        cap = cf_layer_size_cap (layers, n, view_w, view_h);
+      if (fl->view_width != 0)
+        {
+          cap = cf_layer_size_cap (layers, n, view_w, view_h);
+          if (cap == (gint) n - 1)
+            cap = -1;   /* the top layer: the size holds nothing back */
+        }
     }
   else
     target = src->video_ssrc != 0 ? 0 : -1;
